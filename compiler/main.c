@@ -1,11 +1,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dormc.h"
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-    printf("dormc %s\n", DORM_VERSION);
+    printf("dormc %s\n", dormc_version());
     return 0;
   }
-  fprintf(stderr, "usage: dormc --version\n");
+  if (argc > 2 && strcmp(argv[1], "check") == 0) {
+    dormc_options o = {.on_diag = dormc_diag_fprint, .diag_user = stderr};
+    dormc_compilation *c = dormc_new(&o);
+    int rc = dormc_load_file(c, argv[2]);
+    if (rc == 0) rc = dormc_analyze(c);
+    dormc_free(c);
+    return rc == 0 ? 0 : rc == -2 ? 2 : 1;
+  }
+  fprintf(stderr, "usage: dormc --version | dormc check FILE\n");
   return 2;
 }
