@@ -1,0 +1,682 @@
+#include "credentials.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define PROCESS_MAX_STDOUT (1024 * 1024)
+#define PROCESS_KEEP_STDERR 1024
+
+typedef enum source_kind {
+  SRC_EXPLICIT,
+  SRC_ENV,
+  SRC_PROFILE,
+  SRC_PROCESS,
+  SRC_CONTAINER,
+  SRC_IMDS
+} source_kind;
+
+struct dorm_credentials_provider {
+  source_kind kind;
+  char desc[320];              /* the source, for messages */
+  dorm_creds_value cur;
+  bool have;
+  time_t no_refresh_before;    /* set after a failed refresh while cur was valid */
+  char *process_cmd;
+  long process_timeout_ms;
+  dorm_container_source container;
+  dorm_imds_source imds;
+  char skipped[512];           /* what the chain looked at before IMDS, for the final error */
+};
+
+static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
+  if (!errbuf || errcap == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(errbuf, errcap, fmt, ap);
+  va_end(ap);
+}
+
+static dorm_status no_memory(char *errbuf, size_t errcap) {
+  set_err(errbuf, errcap, "out of memory while loading credentials");
+  return DORM_ERR_NO_MEMORY;
+}
+
+static void wipe_free(char *s) {
+  if (!s) return;
+  volatile char *v = s;
+  while (*v) *v++ = 0;
+  free(s);
+}
+
+void dorm_creds_value_clear(dorm_creds_value *v) {
+  free(v->access_key_id);
+  wipe_free(v->secret_access_key);
+  wipe_free(v->session_token);
+  memset(v, 0, sizeof *v);
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+static int digits(const char **s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)**s)) return -1;
+    v = v * 10 + (**s - '0');
+    (*s)++;
+  }
+  return v;
+}
+
+bool dorm_creds_parse_time(const char *text, time_t *out) {
+  if (!text) return false;
+  const char *s = text;
+  struct tm tm = {0};
+  int y = digits(&s, 4);
+  if (y < 0 || *s++ != '-') return false;
+  int mo = digits(&s, 2);
+  if (mo < 1 || mo > 12 || *s++ != '-') return false;
+  int d = digits(&s, 2);
+  if (d < 1 || d > 31 || (*s != 'T' && *s != 't' && *s != ' ')) return false;
+  s++;
+  int h = digits(&s, 2);
+  if (h < 0 || h > 23 || *s++ != ':') return false;
+  int mi = digits(&s, 2);
+  if (mi < 0 || mi > 59 || *s++ != ':') return false;
+  int sec = digits(&s, 2);
+  if (sec < 0 || sec > 60) return false;
+  if (*s == '.') {
+    s++;
+    if (!isdigit((unsigned char)*s)) return false;
+    while (isdigit((unsigned char)*s)) s++;
+  }
+  long offset = 0;
+  if (*s == 'Z' || *s == 'z') {
+    s++;
+  } else if (*s == '+' || *s == '-') {
+    int sign = *s++ == '-' ? -1 : 1;
+    int oh = digits(&s, 2);
+    if (oh < 0 || oh > 23 || *s++ != ':') return false;
+    int om = digits(&s, 2);
+    if (om < 0 || om > 59) return false;
+    offset = sign * (oh * 3600L + om * 60L);
+  } else {
+    return false;
+  }
+  if (*s != '\0') return false;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  if (t == (time_t)-1) return false;
+  *out = t - offset;
+  return true;
+}
+
+static const char *json_string(const cJSON *obj, const char *name) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+  return cJSON_IsString(it) && it->valuestring ? it->valuestring : NULL;
+}
+
+dorm_status dorm_creds_parse_json(const char *body, size_t len, dorm_creds_format fmt,
+                                  const char *origin, dorm_creds_value *out, char *errbuf,
+                                  size_t errcap) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+  if (!cJSON_IsObject(root)) {
+    set_err(errbuf, errcap, "%s: expected a JSON object with AccessKeyId and SecretAccessKey, got '%.80s'",
+            origin, body ? body : "");
+    cJSON_Delete(root);
+    return DORM_ERR_CONFIG;
+  }
+  dorm_status st = DORM_ERR_CONFIG;
+  const char *token_field = fmt == DORM_CREDS_PROCESS ? "SessionToken" : "Token";
+  if (fmt == DORM_CREDS_PROCESS) {
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "Version");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1.0) {
+      set_err(errbuf, errcap, "%s: \"Version\" must be 1", origin);
+      goto done;
+    }
+  } else {
+    const char *code = json_string(root, "Code");
+    if (code && strcmp(code, "Success") != 0) {
+      const char *msg = json_string(root, "Message");
+      set_err(errbuf, errcap, "%s: answered Code \"%.64s\"%s%.200s", origin, code, msg ? ": " : "",
+              msg ? msg : "");
+      goto done;
+    }
+  }
+  const char *akid = json_string(root, "AccessKeyId");
+  const char *secret = json_string(root, "SecretAccessKey");
+  const char *token = json_string(root, token_field);
+  const char *exp = json_string(root, "Expiration");
+  if (!akid || !*akid || !secret || !*secret) {
+    set_err(errbuf, errcap, "%s: missing %s", origin, !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
+    goto done;
+  }
+  const cJSON *exp_item = cJSON_GetObjectItemCaseSensitive(root, "Expiration");
+  if (exp_item && !cJSON_IsNull(exp_item)) {
+    if (!exp || !dorm_creds_parse_time(exp, &out->expiration)) {
+      set_err(errbuf, errcap, "%s: Expiration is not an ISO 8601 time such as 2024-01-01T00:00:00Z", origin);
+      goto done;
+    }
+  }
+  out->access_key_id = strdup(akid);
+  out->secret_access_key = strdup(secret);
+  out->session_token = token && *token ? strdup(token) : NULL;
+  if (!out->access_key_id || !out->secret_access_key || (token && *token && !out->session_token)) {
+    st = no_memory(errbuf, errcap);
+    goto done;
+  }
+  st = DORM_OK;
+done:
+  if (st != DORM_OK) dorm_creds_value_clear(out);
+  cJSON_Delete(root);
+  return st;
+}
+
+/* ---- credential_process ---------------------------------------------------- */
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+typedef struct proc_result {
+  char *out;
+  size_t out_len;
+  char err[PROCESS_KEEP_STDERR + 1];
+  size_t err_len;
+  int wait_status;
+  bool timed_out;
+  bool too_much_output;
+} proc_result;
+
+static void set_cloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static void kill_group(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+}
+
+/* Runs cmd under /bin/sh -c. The command string is passed as one argument
+ * and nothing is spliced into it, so the shell sees exactly what the user
+ * wrote. The child gets its own process group so that a timeout kills
+ * everything it started. */
+static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r, char *errbuf,
+                               size_t errcap) {
+  memset(r, 0, sizeof *r);
+  int outp[2], errp[2];
+  if (pipe(outp) != 0) {
+    set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
+    return DORM_ERR_IO;
+  }
+  if (pipe(errp) != 0) {
+    set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
+    close(outp[0]);
+    close(outp[1]);
+    return DORM_ERR_IO;
+  }
+  for (int i = 0; i < 2; i++) {
+    set_cloexec(outp[i]);
+    set_cloexec(errp[i]);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+  sigset_t none, dflt;
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &dflt);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(outp[1]);
+  close(errp[1]);
+  if (rc != 0) {
+    close(outp[0]);
+    close(errp[0]);
+    set_err(errbuf, errcap, "credential_process: cannot start /bin/sh: %s", strerror(rc));
+    return DORM_ERR_IO;
+  }
+
+  long deadline = now_ms() + timeout_ms;
+  size_t cap = 0;
+  int fds_open = 2;
+  struct pollfd pfd[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+  dorm_status st = DORM_OK;
+  while (fds_open > 0) {
+    long left = deadline - now_ms();
+    if (left <= 0) { r->timed_out = true; break; }
+    int n = poll(pfd, 2, (int)(left > 1000 ? 1000 : left));
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2 && n > 0; i++) {
+      if (pfd[i].fd < 0 || !pfd[i].revents) continue;
+      char buf[4096];
+      ssize_t got = read(pfd[i].fd, buf, sizeof buf);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (got <= 0) {
+        close(pfd[i].fd);
+        pfd[i].fd = -1;
+        fds_open--;
+        continue;
+      }
+      if (i == 0) {
+        if (r->out_len + (size_t)got > PROCESS_MAX_STDOUT) { r->too_much_output = true; break; }
+        if (r->out_len + (size_t)got + 1 > cap) {
+          size_t nc = cap ? cap * 2 : 8192;
+          while (nc < r->out_len + (size_t)got + 1) nc *= 2;
+          char *bigger = realloc(r->out, nc);
+          if (!bigger) { st = DORM_ERR_NO_MEMORY; break; }
+          r->out = bigger;
+          cap = nc;
+        }
+        memcpy(r->out + r->out_len, buf, (size_t)got);
+        r->out_len += (size_t)got;
+        r->out[r->out_len] = '\0';
+      } else {
+        size_t keep = PROCESS_KEEP_STDERR - r->err_len;
+        if ((size_t)got < keep) keep = (size_t)got;
+        memcpy(r->err + r->err_len, buf, keep);
+        r->err_len += keep;
+        r->err[r->err_len] = '\0';
+      }
+    }
+    if (r->too_much_output || st != DORM_OK) break;
+  }
+  for (int i = 0; i < 2; i++)
+    if (pfd[i].fd >= 0) close(pfd[i].fd);
+  if (r->timed_out || r->too_much_output || st != DORM_OK) kill_group(pid);
+  /* The shell may have closed its output and still be running. */
+  for (;;) {
+    pid_t w = waitpid(pid, &r->wait_status, r->timed_out ? 0 : WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    if (w == 0) {
+      if (now_ms() >= deadline) {
+        r->timed_out = true;
+        kill_group(pid);
+        continue;
+      }
+      struct timespec ts = {0, 5 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  if (st == DORM_ERR_NO_MEMORY) {
+    free(r->out);
+    r->out = NULL;
+    return no_memory(errbuf, errcap);
+  }
+  return DORM_OK;
+}
+
+/* The last non-blank line(s) of stderr, on one line, for an error message. */
+static void tidy_stderr(char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') s[i] = ' ';
+}
+
+static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value *out, char *errbuf,
+                                 size_t errcap) {
+  proc_result r;
+  dorm_status st = run_process(p->process_cmd, p->process_timeout_ms, &r, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  tidy_stderr(r.err);
+  if (r.timed_out) {
+    set_err(errbuf, errcap, "%s did not finish within %ld ms (killed)", p->desc, p->process_timeout_ms);
+    st = DORM_ERR_IO;
+  } else if (r.too_much_output) {
+    set_err(errbuf, errcap, "%s printed more than %d bytes (killed)", p->desc, PROCESS_MAX_STDOUT);
+    st = DORM_ERR_IO;
+  } else if (WIFSIGNALED(r.wait_status)) {
+    set_err(errbuf, errcap, "%s was killed by signal %d%s%s", p->desc, WTERMSIG(r.wait_status),
+            r.err[0] ? ": " : "", r.err);
+    st = DORM_ERR_IO;
+  } else if (!WIFEXITED(r.wait_status) || WEXITSTATUS(r.wait_status) != 0) {
+    set_err(errbuf, errcap, "%s exited with status %d%s%s", p->desc,
+            WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1, r.err[0] ? ": " : "",
+            r.err[0] ? r.err : "(no output on stderr)");
+    st = DORM_ERR_IO;
+  } else {
+    st = dorm_creds_parse_json(r.out ? r.out : "", r.out_len, DORM_CREDS_PROCESS, p->desc, out,
+                               errbuf, errcap);
+  }
+  if (r.out) {
+    memset(r.out, 0, r.out_len);
+    free(r.out);
+  }
+  return st;
+}
+
+/* ---- choosing the source -------------------------------------------------- */
+
+static dorm_status set_static(dorm_credentials_provider *p, const char *id, const char *secret,
+                              const char *token, char *errbuf, size_t errcap) {
+  p->cur.access_key_id = strdup(id);
+  p->cur.secret_access_key = strdup(secret);
+  p->cur.session_token = token && *token ? strdup(token) : NULL;
+  if (!p->cur.access_key_id || !p->cur.secret_access_key || (token && *token && !p->cur.session_token))
+    return no_memory(errbuf, errcap);
+  p->have = true;
+  return DORM_OK;
+}
+
+static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                  bool *chosen, char *errbuf, size_t errcap) {
+  char w_id[256] = "", w_secret[256] = "", w_proc[256] = "";
+  const char *id = dorm_config_profile_value(rc, "aws_access_key_id", w_id, sizeof w_id);
+  const char *secret = dorm_config_profile_value(rc, "aws_secret_access_key", w_secret, sizeof w_secret);
+  if (id || secret) {
+    if (!id || !secret) {
+      set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, rc->profile,
+              id ? "aws_access_key_id" : "aws_secret_access_key",
+              id ? "aws_secret_access_key" : "aws_access_key_id");
+      return DORM_ERR_CONFIG;
+    }
+    p->kind = SRC_PROFILE;
+    snprintf(p->desc, sizeof p->desc, "profile '%s' (%s)", rc->profile, w_id);
+    *chosen = true;
+    return set_static(p, id, secret, dorm_config_profile_value(rc, "aws_session_token", NULL, 0),
+                      errbuf, errcap);
+  }
+  const char *cmd = dorm_config_profile_value(rc, "credential_process", w_proc, sizeof w_proc);
+  if (cmd) {
+    p->kind = SRC_PROCESS;
+    snprintf(p->desc, sizeof p->desc, "credential_process of profile '%s' (%s)", rc->profile, w_proc);
+    p->process_cmd = strdup(cmd);
+    p->process_timeout_ms = rc->credential_process_timeout_ms > 0 ? rc->credential_process_timeout_ms
+                                                                  : DORM_DEFAULT_PROCESS_TIMEOUT_MS;
+    *chosen = true;
+    return p->process_cmd ? DORM_OK : no_memory(errbuf, errcap);
+  }
+  /* Settings for sources libdorm does not implement: say so rather than
+   * quietly using other credentials than the profile asks for. */
+  static const char *const unsupported[] = {"role_arn", "web_identity_token_file", "sso_session",
+                                            "sso_start_url", "credential_source", "login_session"};
+  for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
+    char w[256];
+    if (dorm_config_profile_value(rc, unsupported[i], w, sizeof w)) {
+      set_err(errbuf, errcap,
+              "%s: profile '%s' uses %s, which libdorm does not support; use static keys, "
+              "credential_process, or the environment", w, rc->profile, unsupported[i]);
+      return DORM_ERR_CONFIG;
+    }
+  }
+  return DORM_OK;
+}
+
+static dorm_status choose_container(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                    bool *chosen, char *errbuf, size_t errcap) {
+  const char *rel = dorm_config_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  const char *full = dorm_config_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  char *url = NULL;
+  if (rel) {
+    if (rel[0] != '/') {
+      set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: must start with '/', got '%.100s'", rel);
+      return DORM_ERR_CONFIG;
+    }
+    const char *host = "http://169.254.170.2";
+    url = malloc(strlen(host) + strlen(rel) + 1);
+    if (!url) return no_memory(errbuf, errcap);
+    sprintf(url, "%s%s", host, rel);
+    snprintf(p->desc, sizeof p->desc, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)");
+  } else if (full) {
+    dorm_status st = dorm_creds_container_url_check(full, errbuf, errcap);
+    if (st != DORM_OK) return st;
+    url = strdup(full);
+    if (!url) return no_memory(errbuf, errcap);
+    snprintf(p->desc, sizeof p->desc, "container credentials (%.200s)", full);
+  } else {
+    return DORM_OK;
+  }
+  p->kind = SRC_CONTAINER;
+  *chosen = true;
+  p->container.url = url;
+  p->container.timeout_ms = rc->metadata_timeout_ms > 0 ? rc->metadata_timeout_ms : DORM_DEFAULT_METADATA_TIMEOUT_MS;
+  const char *file = dorm_config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  const char *token = dorm_config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  if (file && !(p->container.auth_token_file = strdup(file))) return no_memory(errbuf, errcap);
+  if (!file && token) {
+    if (strpbrk(token, "\r\n")) {
+      set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN: must not contain a line break");
+      return DORM_ERR_CONFIG;
+    }
+    if (!(p->container.auth_token = strdup(token))) return no_memory(errbuf, errcap);
+  }
+  return DORM_OK;
+}
+
+static dorm_status choose_imds(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                               bool *chosen, char *errbuf, size_t errcap) {
+  char where[256];
+  bool disabled = false;
+  const char *v = dorm_config_env("AWS_EC2_METADATA_DISABLED");
+  if (v) {
+    dorm_status st = dorm_config_parse_bool(v, "AWS_EC2_METADATA_DISABLED", &disabled, errbuf, errcap);
+    if (st != DORM_OK) return st;
+  }
+  if (disabled) return DORM_OK;
+  bool v1_disabled = false;
+  dorm_status st = DORM_OK;
+  if ((v = dorm_config_env("AWS_EC2_METADATA_V1_DISABLED")))
+    st = dorm_config_parse_bool(v, "AWS_EC2_METADATA_V1_DISABLED", &v1_disabled, errbuf, errcap);
+  else if ((v = dorm_config_profile_value(rc, "ec2_metadata_v1_disabled", where, sizeof where)))
+    st = dorm_config_parse_bool(v, where, &v1_disabled, errbuf, errcap);
+  if (st != DORM_OK) return st;
+
+  const char *ep = dorm_config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  const char *origin = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+  if (!ep && (ep = dorm_config_profile_value(rc, "ec2_metadata_service_endpoint", where, sizeof where)))
+    origin = where;
+  if (!ep) {
+    const char *mode = dorm_config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+    const char *mode_origin = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE";
+    if (!mode && (mode = dorm_config_profile_value(rc, "ec2_metadata_service_endpoint_mode", where, sizeof where)))
+      mode_origin = where;
+    if (!mode || strcasecmp(mode, "IPv4") == 0) {
+      ep = "http://169.254.169.254";
+    } else if (strcasecmp(mode, "IPv6") == 0) {
+      ep = "http://[fd00:ec2::254]";
+    } else {
+      set_err(errbuf, errcap, "%s: expected 'IPv4' or 'IPv6', got '%.64s'", mode_origin, mode);
+      return DORM_ERR_CONFIG;
+    }
+  } else if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
+    set_err(errbuf, errcap, "%s: '%.200s' must start with http:// or https://", origin, ep);
+    return DORM_ERR_CONFIG;
+  }
+  size_t n = strlen(ep);
+  while (n > 0 && ep[n - 1] == '/') n--;
+  p->imds.endpoint = malloc(n + 1);
+  if (!p->imds.endpoint) return no_memory(errbuf, errcap);
+  memcpy(p->imds.endpoint, ep, n);
+  p->imds.endpoint[n] = '\0';
+  p->imds.v1_disabled = v1_disabled;
+  p->imds.timeout_ms = rc->metadata_timeout_ms > 0 ? rc->metadata_timeout_ms : DORM_DEFAULT_METADATA_TIMEOUT_MS;
+  p->kind = SRC_IMDS;
+  snprintf(p->desc, sizeof p->desc, "EC2 instance metadata (%s)", p->imds.endpoint);
+  *chosen = true;
+  return DORM_OK;
+}
+
+static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_config *rc, char *errbuf,
+                          size_t errcap) {
+  if (rc->access_key_id) {
+    p->kind = SRC_EXPLICIT;
+    snprintf(p->desc, sizeof p->desc, "dorm_config");
+    return set_static(p, rc->access_key_id, rc->secret_access_key, rc->session_token, errbuf, errcap);
+  }
+  const char *id = dorm_config_env("AWS_ACCESS_KEY_ID");
+  const char *secret = dorm_config_env("AWS_SECRET_ACCESS_KEY");
+  if (id || secret) {
+    if (!id || !secret) {
+      set_err(errbuf, errcap, "environment: %s is set but %s is not",
+              id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+              id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+      return DORM_ERR_CONFIG;
+    }
+    p->kind = SRC_ENV;
+    snprintf(p->desc, sizeof p->desc, "environment (AWS_ACCESS_KEY_ID)");
+    return set_static(p, id, secret, dorm_config_env("AWS_SESSION_TOKEN"), errbuf, errcap);
+  }
+  bool chosen = false;
+  dorm_status st = choose_profile(p, rc, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  st = choose_container(p, rc, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  snprintf(p->skipped, sizeof p->skipped,
+           "no credentials in dorm_config, the environment (AWS_ACCESS_KEY_ID), profile '%s' (%s, %s) "
+           "or the container variables (AWS_CONTAINER_CREDENTIALS_*)",
+           rc->profile, rc->credentials_file->path, rc->config_file->path);
+  st = choose_imds(p, rc, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  set_err(errbuf, errcap, "%s, and instance metadata is disabled (AWS_EC2_METADATA_DISABLED)", p->skipped);
+  return DORM_ERR_CONFIG;
+}
+
+dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
+                                          dorm_credentials_provider **out, char *errbuf,
+                                          size_t errcap) {
+  *out = NULL;
+  dorm_credentials_provider *p = calloc(1, sizeof *p);
+  if (!p) return no_memory(errbuf, errcap);
+  dorm_status st = choose(p, rc, errbuf, errcap);
+  if (st != DORM_OK) {
+    dorm_credentials_provider_free(p);
+    return st;
+  }
+  *out = p;
+  return DORM_OK;
+}
+
+/* ---- get and refresh ------------------------------------------------------ */
+
+static bool fresh(const dorm_creds_value *v, time_t now) {
+  return v->expiration == 0 || now < v->expiration - DORM_CREDS_REFRESH_WINDOW_S;
+}
+
+static void expose(const dorm_credentials_provider *p, dorm_credentials *out) {
+  out->access_key_id = p->cur.access_key_id;
+  out->secret_access_key = p->cur.secret_access_key;
+  out->session_token = p->cur.session_token;
+  out->expiration = p->cur.expiration;
+}
+
+static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char *errbuf, size_t errcap) {
+  switch (p->kind) {
+  case SRC_PROCESS: return fetch_process(p, v, errbuf, errcap);
+  case SRC_CONTAINER: return dorm_creds_fetch_container(&p->container, v, errbuf, errcap);
+  case SRC_IMDS: {
+    char inner[512] = "";
+    dorm_status st = dorm_creds_fetch_imds(&p->imds, v, inner, sizeof inner);
+    if (st != DORM_OK) set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
+    return st;
+  }
+  default:
+    set_err(errbuf, errcap, "%s: static credentials cannot be refreshed", p->desc);
+    return DORM_ERR_CONFIG;
+  }
+}
+
+dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
+                                          char *errbuf, size_t errcap) {
+  memset(out, 0, sizeof *out);
+  time_t now = time(NULL);
+  if (p->have && fresh(&p->cur, now)) {
+    expose(p, out);
+    return DORM_OK;
+  }
+  bool still_valid = p->have && now < p->cur.expiration;
+  if (still_valid && now < p->no_refresh_before) {
+    expose(p, out);
+    return DORM_OK;
+  }
+  dorm_creds_value v;
+  memset(&v, 0, sizeof v);
+  dorm_status st = fetch(p, &v, errbuf, errcap);
+  if (st == DORM_OK && v.expiration != 0 && v.expiration <= now) {
+    char when[32];
+    struct tm tm;
+    gmtime_r(&v.expiration, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    set_err(errbuf, errcap, "%s: returned credentials that expired at %s", p->desc, when);
+    dorm_creds_value_clear(&v);
+    st = DORM_ERR_CONFIG;
+  }
+  if (st != DORM_OK) {
+    if (still_valid) {
+      /* Static stability: an outage of the source must not fail requests
+       * while the keys we hold still work. */
+      p->no_refresh_before = now + DORM_CREDS_RETRY_AFTER_FAILURE_S;
+      expose(p, out);
+      return DORM_OK;
+    }
+    return st;
+  }
+  dorm_creds_value_clear(&p->cur);
+  p->cur = v;
+  p->have = true;
+  p->no_refresh_before = 0;
+  expose(p, out);
+  return DORM_OK;
+}
+
+const char *dorm_credentials_provider_source(const dorm_credentials_provider *p) {
+  switch (p->kind) {
+  case SRC_EXPLICIT: return "explicit";
+  case SRC_ENV: return "environment";
+  case SRC_PROFILE: return "profile";
+  case SRC_PROCESS: return "credential_process";
+  case SRC_CONTAINER: return "container";
+  case SRC_IMDS: return "imds";
+  }
+  return "unknown";
+}
+
+void dorm_credentials_provider_free(dorm_credentials_provider *p) {
+  if (!p) return;
+  dorm_creds_value_clear(&p->cur);
+  free(p->process_cmd);
+  free(p->container.url);
+  wipe_free(p->container.auth_token);
+  free(p->container.auth_token_file);
+  free(p->imds.endpoint);
+  free(p);
+}
