@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dormc.h"
@@ -13,6 +14,11 @@ int main(int argc, char **argv) {
     dormc_compilation *c = dormc_new(&o);
     int rc = dormc_load_file(c, argv[2]);
     if (rc == 0) rc = dormc_analyze(c);
+    if (rc == 0 && argc > 3) {
+      char *d = dormc_schema_dump(dormc_get_schema(c));
+      fputs(d, stdout);
+      free(d);
+    }
     dormc_free(c);
     return rc == 0 ? 0 : rc == -2 ? 2 : 1;
   }
