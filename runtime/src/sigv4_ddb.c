@@ -1,0 +1,252 @@
+/* sigv4_ddb.c: the per-request SigV4 fast path for DynamoDB requests.
+ *
+ * The request shape is fixed (POST /, no query, five or four known headers),
+ * so the canonical request is streamed straight into SHA-256 without being
+ * built, the string to sign fits a stack buffer, and the signing key (four
+ * HMACs) is derived once a day per region/service/secret and kept in the
+ * caller's dorm_sigv4_cache as a keyed EVP_MAC context. */
+#include "sigv4.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "sigv4_crypto.h"
+
+static dorm_status fail(char *err, size_t cap, dorm_status st, const char *fmt, ...) {
+  if (err != NULL && cap > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+  }
+  return st;
+}
+
+dorm_status dorm_sigv4_cache_init(dorm_sigv4_cache *c) {
+  memset(c, 0, sizeof *c);
+  c->md = EVP_MD_CTX_new();
+  c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  c->mac = c->hmac != NULL ? EVP_MAC_CTX_new(c->hmac) : NULL;
+  if (c->md == NULL || c->mac == NULL || c->sha256 == NULL) {
+    bool missing = c->sha256 == NULL || c->hmac == NULL;
+    dorm_sigv4_cache_cleanup(c);
+    return missing ? DORM_ERR_AUTH : DORM_ERR_NO_MEMORY;
+  }
+  return DORM_OK;
+}
+
+void dorm_sigv4_cache_cleanup(dorm_sigv4_cache *c) {
+  if (c == NULL)
+    return;
+  EVP_MAC_CTX_free(c->mac);
+  EVP_MAC_free(c->hmac);
+  EVP_MD_CTX_free(c->md);
+  EVP_MD_free(c->sha256);
+  OPENSSL_cleanse(c, sizeof *c);
+}
+
+/* Length of s if it is 1..max bytes of printable ASCII without spaces (and
+ * without '/' when no_slash), else 0. One pass: this runs per request. */
+static size_t checked_len(const char *s, size_t max, bool no_slash) {
+  if (s == NULL)
+    return 0;
+  size_t n = 0;
+  for (; s[n] != '\0'; n++) {
+    unsigned char ch = (unsigned char)s[n];
+    if (ch <= 0x20 || ch >= 0x7f || (no_slash && ch == '/') || n >= max)
+      return 0;
+  }
+  return n;
+}
+
+/* Makes c->mac ready to MAC one string to sign, deriving and caching a new
+ * signing key when the date, region, service or secret changed. */
+static bool ready_key(dorm_sigv4_cache *c, const char *date8, const char *region, size_t rlen,
+                      const char *service, size_t slen, const char *secret, size_t klen) {
+  bool cacheable = klen <= sizeof c->secret;
+  if (c->key_valid && memcmp(c->date, date8, 8) == 0 && strcmp(c->region, region) == 0 &&
+      strcmp(c->service, service) == 0 && c->secret_len == klen &&
+      CRYPTO_memcmp(c->secret, secret, klen) == 0)
+    return EVP_MAC_init(c->mac, NULL, 0, NULL) == 1; /* same key: just reset */
+
+  c->key_valid = false;
+  unsigned char key[DORM_SIGV4_HASH_LEN];
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+      OSSL_PARAM_construct_end(),
+  };
+  bool ok = dorm_sigv4_derive_key(secret, klen, date8, region, service, key) &&
+            EVP_MAC_init(c->mac, key, sizeof key, params) == 1;
+  OPENSSL_cleanse(key, sizeof key);
+  c->derivations++;
+  if (!ok)
+    return false;
+
+  memcpy(c->date, date8, 8);
+  c->date[8] = '\0';
+  memcpy(c->region, region, rlen + 1);
+  memcpy(c->service, service, slen + 1);
+  char *p = c->scope;
+  memcpy(p, date8, 8);
+  p += 8;
+  *p++ = '/';
+  memcpy(p, region, rlen);
+  p += rlen;
+  *p++ = '/';
+  memcpy(p, service, slen);
+  p += slen;
+  memcpy(p, "/aws4_request", 13);
+  p += 13;
+  c->scope_len = (size_t)(p - c->scope);
+  OPENSSL_cleanse(c->secret, sizeof c->secret);
+  if (cacheable) {
+    memcpy(c->secret, secret, klen);
+    c->secret_len = klen;
+  }
+  /* An uncacheable (over-long) secret signs this request with a fresh key
+   * and derives again next time. */
+  c->key_valid = cacheable;
+  return true;
+}
+
+#define ADD(p, s, n) (memcpy((p), (s), (n)), (p) += (n))
+#define ADDLIT(p, lit) ADD(p, lit, sizeof(lit) - 1)
+
+/* The signed headers, in canonical order. */
+#define SH_PLAIN "content-type;host;x-amz-date;x-amz-target"
+#define SH_TOKEN "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+
+_Static_assert(sizeof(DORM_SIGV4_ALGORITHM " Credential=") - 1 + DORM_SIGV4_MAX_ACCESS_KEY + 1 +
+                       sizeof(((dorm_sigv4_cache *)0)->scope) + sizeof(", SignedHeaders=") - 1 +
+                       sizeof(SH_TOKEN) - 1 + sizeof(", Signature=") - 1 +
+                       2 * DORM_SIGV4_HASH_LEN + 1 <=
+                   DORM_SIGV4_AUTH_CAP,
+               "DORM_SIGV4_AUTH_CAP too small");
+
+dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
+                                     const char *region, const char *service, int64_t t,
+                                     const dorm_sigv4_ddb_request *req,
+                                     dorm_sigv4_ddb_headers *out, char *err, size_t errcap) {
+  if (c == NULL || c->mac == NULL || creds == NULL || req == NULL || out == NULL)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+                "sigv4: missing cache, credentials, request or output");
+  size_t aklen = checked_len(creds->access_key_id, DORM_SIGV4_MAX_ACCESS_KEY, true);
+  size_t rlen = checked_len(region, DORM_SIGV4_MAX_REGION, true);
+  size_t slen = checked_len(service, DORM_SIGV4_MAX_REGION, true);
+  size_t hlen = checked_len(req->host, SIZE_MAX, false);
+  size_t tlen = checked_len(req->target, SIZE_MAX, false);
+  const char *token = creds->session_token;
+  bool has_token = token != NULL && token[0] != '\0';
+  size_t toklen = has_token ? checked_len(token, SIZE_MAX, false) : 0;
+  const char *secret = creds->secret_access_key;
+  if (aklen == 0)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+                "sigv4: access key id must be 1..%d printable characters without spaces or '/'",
+                DORM_SIGV4_MAX_ACCESS_KEY);
+  if (secret == NULL || secret[0] == '\0')
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: empty secret access key");
+  if (rlen == 0 || slen == 0)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+                "sigv4: region and service must be 1..%d printable characters without spaces "
+                "or '/'",
+                DORM_SIGV4_MAX_REGION);
+  if (hlen == 0 || tlen == 0)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+                "sigv4: host and target must be non-empty printable ASCII without spaces");
+  if (has_token && toklen == 0)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+                "sigv4: session token must be printable ASCII without spaces");
+  if (req->body_len > 0 && req->body == NULL)
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
+  if (!dorm_sigv4_format_time(t, out->amz_date))
+    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
+                (long long)t);
+
+  char date8[9];
+  memcpy(date8, out->amz_date, 8);
+  date8[8] = '\0';
+  if (!ready_key(c, date8, region, rlen, service, slen, secret, strlen(secret)))
+    goto crypto_failed;
+
+  /* Payload hash, then the canonical request streamed into SHA-256. */
+  unsigned char hash[DORM_SIGV4_HASH_LEN];
+  char hex[2 * DORM_SIGV4_HASH_LEN + 1];
+  EVP_MD_CTX *md = c->md;
+  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 ||
+      EVP_DigestUpdate(md, req->body_len ? req->body : "", req->body_len) != 1 ||
+      EVP_DigestFinal_ex(md, hash, NULL) != 1)
+    goto crypto_failed;
+  dorm_sigv4_hex(hash, sizeof hash, hex);
+
+  char head[128];
+  char *p = head;
+  ADDLIT(p, "POST\n/\n\ncontent-type:" DORM_SIGV4_DDB_CONTENT_TYPE "\nhost:");
+  char mid[64];
+  char *q = mid;
+  ADDLIT(q, "\nx-amz-date:");
+  ADD(q, out->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
+  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 ||
+      EVP_DigestUpdate(md, head, (size_t)(p - head)) != 1 ||
+      EVP_DigestUpdate(md, req->host, hlen) != 1 ||
+      EVP_DigestUpdate(md, mid, (size_t)(q - mid)) != 1 ||
+      (has_token && (EVP_DigestUpdate(md, "\nx-amz-security-token:", 22) != 1 ||
+                     EVP_DigestUpdate(md, token, toklen) != 1)) ||
+      EVP_DigestUpdate(md, "\nx-amz-target:", 14) != 1 ||
+      EVP_DigestUpdate(md, req->target, tlen) != 1)
+    goto crypto_failed;
+  char tail[2 + sizeof SH_TOKEN + 2 * DORM_SIGV4_HASH_LEN];
+  p = tail;
+  ADDLIT(p, "\n\n");
+  if (has_token)
+    ADDLIT(p, SH_TOKEN);
+  else
+    ADDLIT(p, SH_PLAIN);
+  *p++ = '\n';
+  ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
+  if (EVP_DigestUpdate(md, tail, (size_t)(p - tail)) != 1 ||
+      EVP_DigestFinal_ex(md, hash, NULL) != 1)
+    goto crypto_failed;
+  dorm_sigv4_hex(hash, sizeof hash, hex);
+
+  /* String to sign, MACed with the cached key. */
+  char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
+  p = sts;
+  ADDLIT(p, DORM_SIGV4_ALGORITHM "\n");
+  ADD(p, out->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
+  *p++ = '\n';
+  ADD(p, c->scope, c->scope_len);
+  *p++ = '\n';
+  ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
+  size_t maclen = 0;
+  if (EVP_MAC_update(c->mac, (const unsigned char *)sts, (size_t)(p - sts)) != 1 ||
+      EVP_MAC_final(c->mac, hash, &maclen, sizeof hash) != 1 || maclen != sizeof hash)
+    goto crypto_failed;
+  dorm_sigv4_hex(hash, sizeof hash, hex);
+
+  /* Authorization: bounded by the length checks above (see DORM_SIGV4_AUTH_CAP). */
+  p = out->authorization;
+  ADDLIT(p, DORM_SIGV4_ALGORITHM " Credential=");
+  ADD(p, creds->access_key_id, aklen);
+  *p++ = '/';
+  ADD(p, c->scope, c->scope_len);
+  ADDLIT(p, ", SignedHeaders=");
+  if (has_token)
+    ADDLIT(p, SH_TOKEN);
+  else
+    ADDLIT(p, SH_PLAIN);
+  ADDLIT(p, ", Signature=");
+  ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
+  *p = '\0';
+  return DORM_OK;
+
+crypto_failed:
+  c->key_valid = false;
+  return fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256/HMAC failed in OpenSSL");
+}
