@@ -106,7 +106,7 @@ static int read_fs(size_t max, const char *path, char **data, size_t *len) {
   return 0;
 }
 
-static void index_lines(dormc_compilation *c, dormc_source *s) {
+void source_index_lines(dormc_compilation *c, dormc_source *s) {
   size_t n = 1;
   for (size_t i = 0; i < s->len; i++)
     if (s->text[i] == '\n') n++;
@@ -125,7 +125,7 @@ static dormc_source *new_source(dormc_compilation *c, const char *path, const ch
   if (len) memcpy(text, data, len);
   s->text = text;
   s->len = len;
-  index_lines(c, s);
+  source_index_lines(c, s);
   symtab_put(&c->arena, &c->sources_by_path, s->path, s);
   if (!c->sources) c->sources = vec_new(&c->arena);
   return s;

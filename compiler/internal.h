@@ -59,6 +59,8 @@ void symtab_init(symtab *t);
 void *symtab_get(const symtab *t, const char *key);
 /* Inserts key if absent and returns NULL; returns the existing value if present. */
 void *symtab_put(arena *a, symtab *t, const char *key, void *val);
+/* Inserts or replaces. */
+void symtab_set(arena *a, symtab *t, const char *key, void *val);
 
 /* A malloc'd growing string (for texts handed to the caller). On OOM sets
  * oom and keeps what it had. */
@@ -95,6 +97,8 @@ typedef struct dormc_source {
   bool syntax_errors;
 } dormc_source;
 
+/* Builds s->line_starts from s->text. */
+void source_index_lines(dormc_compilation *c, dormc_source *s);
 /* The line containing loc in its source: pointer and length (no newline). */
 const char *source_line(const dormc_source *s, uint32_t line, size_t *len);
 /* Normalizes a path lexically ("a/./b/../c" -> "a/c"). */

@@ -154,6 +154,18 @@ void *symtab_put(arena *a, symtab *t, const char *key, void *val) {
   return NULL;
 }
 
+void symtab_set(arena *a, symtab *t, const char *key, void *val) {
+  if (!symtab_put(a, t, key, val)) return;
+  size_t mask = t->cap - 1;
+  for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask) {
+    if (strcmp(t->keys[i], key) == 0) {
+      t->keys[i] = key;
+      t->vals[i] = val;
+      return;
+    }
+  }
+}
+
 /* ---- strbuf ------------------------------------------------------------ */
 
 static bool sb_reserve(strbuf *b, size_t extra) {
