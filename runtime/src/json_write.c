@@ -1,0 +1,427 @@
+/* The streaming JSON writer and the DynamoDB AttributeValue encoder. */
+#include "json_write.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "number.h"
+#include "utf8.h"
+
+void dorm_jw_init(dorm_jw *w, size_t max) {
+  memset(w, 0, sizeof *w);
+  w->max = max ? max : DORM_JW_DEFAULT_MAX;
+}
+
+void dorm_jw_reset(dorm_jw *w) {
+  w->len = 0;
+  w->status = DORM_OK;
+  w->err[0] = '\0';
+}
+
+void dorm_jw_free(dorm_jw *w) {
+  free(w->buf);
+  w->buf = NULL;
+  w->len = w->cap = 0;
+}
+
+dorm_status dorm_jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
+  if (w->status != DORM_OK) return w->status;
+  w->status = st;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->err, sizeof w->err, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+static bool grow(dorm_jw *w, size_t n) {
+  if (w->status != DORM_OK) return false;
+  if (n > w->max || w->len > w->max - n) {
+    dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "request body would exceed %zu bytes", w->max);
+    return false;
+  }
+  size_t need = w->len + n + 1; /* + NUL for finish() */
+  size_t cap = w->cap ? w->cap : 1024;
+  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  /* Never hold much more than the bound allows. */
+  if (cap > w->max + 1 && need <= w->max + 1) cap = w->max + 1;
+  char *nb = realloc(w->buf, cap);
+  if (!nb) {
+    dorm_jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory growing the request body to %zu bytes", cap);
+    return false;
+  }
+  w->buf = nb;
+  w->cap = cap;
+  return true;
+}
+
+bool dorm_jw_reserve(dorm_jw *w, size_t n) {
+  if (w->status == DORM_OK && w->cap - w->len > n) return true; /* > : room for the NUL */
+  return grow(w, n);
+}
+
+static inline void put(dorm_jw *w, const char *s, size_t n) {
+  if (!dorm_jw_reserve(w, n)) return;
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+static inline void putc1(dorm_jw *w, char c) {
+  if (!dorm_jw_reserve(w, 1)) return;
+  w->buf[w->len++] = c;
+}
+
+/* A comma unless this value/key opens a container or follows a key. */
+static inline void sep(dorm_jw *w) {
+  if (w->len == 0) return;
+  char last = w->buf[w->len - 1];
+  if (last != '{' && last != '[' && last != ':') putc1(w, ',');
+}
+
+dorm_status dorm_jw_finish(dorm_jw *w, const char **out, size_t *len) {
+  if (w->status == DORM_OK && dorm_jw_reserve(w, 0)) w->buf[w->len] = '\0';
+  if (w->status != DORM_OK) return w->status;
+  if (out) *out = w->buf;
+  if (len) *len = w->len;
+  return DORM_OK;
+}
+
+void dorm_jw_begin_object(dorm_jw *w) { sep(w); putc1(w, '{'); }
+void dorm_jw_end_object(dorm_jw *w) { putc1(w, '}'); }
+void dorm_jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
+void dorm_jw_end_array(dorm_jw *w) { putc1(w, ']'); }
+
+/* SWAR: true when one of the 8 bytes in x needs attention in a JSON string
+ * (< 0x20, '"', '\\', or >= 0x80). */
+static inline bool word_special(uint64_t x) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+  uint64_t t = (x - ones * 0x20) | (quote - ones) | (bslash - ones) | x;
+  return (t & highs) != 0;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+/* Writes the escaped body of s (no quotes). False (and the writer failed by
+ * the caller) when s is not valid UTF-8; *bad gets the byte offset. */
+static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  /* Worst case grows 6x; reserve what a clean string needs and top up per escape. */
+  if (!dorm_jw_reserve(w, len)) return true;
+  while (i < len) {
+    size_t start = i;
+    while (len - i >= 8) {
+      uint64_t x;
+      memcpy(&x, u + i, 8);
+      if (word_special(x)) break;
+      i += 8;
+    }
+    while (i < len && u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' && u[i] != '\\') i++;
+    if (i > start) put(w, s + start, i - start);
+    if (i == len) break;
+    unsigned char c = u[i];
+    if (c >= 0x80) {
+      size_t n = 0;
+      /* Validate just this sequence; the length is implied by the lead byte. */
+      size_t seq = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      if (seq > len - i || !dorm_utf8_valid(s + i, seq, &n)) {
+        *bad = i;
+        return false;
+      }
+      put(w, s + i, seq);
+      i += seq;
+      continue;
+    }
+    char esc[6] = {'\\', 0, 0, 0, 0, 0};
+    size_t en = 2;
+    switch (c) {
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default:
+      esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+      esc[4] = HEX[c >> 4]; esc[5] = HEX[c & 15];
+      en = 6;
+    }
+    put(w, esc, en);
+    i++;
+  }
+  return true;
+}
+
+static void quoted(dorm_jw *w, const char *s, size_t len, const char *what) {
+  size_t bad = 0;
+  putc1(w, '"');
+  if (!string_body(w, s, len, &bad)) {
+    dorm_jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s is not valid UTF-8 (byte %zu)", what, bad);
+    return;
+  }
+  putc1(w, '"');
+}
+
+void dorm_jw_keyn(dorm_jw *w, const char *key, size_t len) {
+  sep(w);
+  quoted(w, key, len, "an object key");
+  putc1(w, ':');
+}
+void dorm_jw_key(dorm_jw *w, const char *key) { dorm_jw_keyn(w, key, strlen(key)); }
+
+void dorm_jw_stringn(dorm_jw *w, const char *s, size_t len) {
+  sep(w);
+  quoted(w, s, len, "a string");
+}
+void dorm_jw_string(dorm_jw *w, const char *s) { dorm_jw_stringn(w, s, strlen(s)); }
+
+void dorm_jw_number_text(dorm_jw *w, const char *text, size_t len) { sep(w); put(w, text, len); }
+
+void dorm_jw_int(dorm_jw *w, int64_t v) {
+  char buf[24];
+  size_t n = dorm_number_format_i64(v, buf);
+  dorm_jw_number_text(w, buf, n);
+}
+
+void dorm_jw_bool(dorm_jw *w, bool v) { sep(w); put(w, v ? "true" : "false", v ? 4 : 5); }
+void dorm_jw_null(dorm_jw *w) { sep(w); put(w, "null", 4); }
+void dorm_jw_raw_value(dorm_jw *w, const char *json, size_t len) { sep(w); put(w, json, len); }
+void dorm_jw_raw(dorm_jw *w, const char *bytes, size_t len) { put(w, bytes, len); }
+
+void dorm_jw_member_string(dorm_jw *w, const char *key, const char *value) {
+  dorm_jw_key(w, key);
+  dorm_jw_string(w, value);
+}
+void dorm_jw_member_int(dorm_jw *w, const char *key, int64_t v) {
+  dorm_jw_key(w, key);
+  dorm_jw_int(w, v);
+}
+
+/* ---- AttributeValues ----
+ * The path to the value being written is a chain of stack frames, turned into
+ * text only when an error needs it, so the happy path pays nothing for it. */
+
+typedef struct path_seg {
+  const struct path_seg *parent;
+  const char *name; /* member name, or NULL for an index */
+  size_t len;
+  size_t index;
+} path_seg;
+
+static void path_text(const path_seg *p, char *buf, size_t cap) {
+  const path_seg *chain[DORM_AV_MAX_DEPTH * 2 + 8];
+  size_t n = 0;
+  for (; p && n < sizeof chain / sizeof chain[0]; p = p->parent) chain[n++] = p;
+  size_t o = 0;
+  buf[0] = '\0';
+  while (n-- > 0 && o + 1 < cap) {
+    const path_seg *s = chain[n];
+    int k;
+    if (s->name) {
+      size_t show = s->len > 64 ? 64 : s->len;
+      k = snprintf(buf + o, cap - o, "%s%.*s%s", o ? "." : "", (int)show, s->name,
+                   show < s->len ? "..." : "");
+    } else {
+      k = snprintf(buf + o, cap - o, "[%zu]", s->index);
+    }
+    if (k < 0) break;
+    o += (size_t)k;
+    if (o >= cap) o = cap - 1;
+  }
+  if (!buf[0]) snprintf(buf, cap, "(value)");
+}
+
+static void av_fail(dorm_jw *w, const path_seg *p, const char *what) {
+  char path[160];
+  if (w->status != DORM_OK) return;
+  path_text(p, path, sizeof path);
+  dorm_jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s: %s", path, what);
+}
+
+static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
+  /* tag is e.g. {"S": */
+  sep(w);
+  put(w, tag, n);
+}
+
+static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
+  size_t bad = 0;
+  putc1(w, '"');
+  if (!string_body(w, s.ptr, s.len, &bad)) {
+    char what[64];
+    snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
+    av_fail(w, p, what);
+    return;
+  }
+  putc1(w, '"');
+}
+
+static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
+  const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+  if (why) {
+    char what[160];
+    snprintf(what, sizeof what, "invalid number \"%.*s\": %s", (int)(s.len > 48 ? 48 : s.len),
+             s.ptr ? s.ptr : "", why);
+    av_fail(w, p, what);
+    return;
+  }
+  putc1(w, '"');
+  put(w, s.ptr, s.len);
+  putc1(w, '"');
+}
+
+static void av_binary(dorm_jw *w, dorm_str s) {
+  size_t n = dorm_b64_encoded_len(s.len);
+  if (n == SIZE_MAX || !dorm_jw_reserve(w, n + 2)) {
+    if (w->status == DORM_OK) dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "binary value too large");
+    return;
+  }
+  w->buf[w->len++] = '"';
+  w->len += dorm_b64_encode((const uint8_t *)s.ptr, s.len, w->buf + w->len, DORM_B64_STD);
+  w->buf[w->len++] = '"';
+}
+
+static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth);
+
+static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
+  putc1(w, '{');
+  for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
+    const dorm_av_entry *e = &m->u.map.items[i];
+    path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
+    if (i) putc1(w, ',');
+    size_t bad = 0;
+    putc1(w, '"');
+    if (!string_body(w, e->name.ptr, e->name.len, &bad)) {
+      av_fail(w, &seg, "attribute name is not valid UTF-8");
+      return;
+    }
+    put(w, "\":", 2);
+    av_value(w, &e->value, &seg, depth);
+  }
+  putc1(w, '}');
+}
+
+static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth) {
+  if (w->status != DORM_OK) return;
+  switch (av->type) {
+  case DORM_AV_S:
+    type_open(w, "{\"S\":", 5);
+    av_string(w, av->u.s, p);
+    break;
+  case DORM_AV_N:
+    type_open(w, "{\"N\":", 5);
+    av_number(w, av->u.s, p);
+    break;
+  case DORM_AV_B:
+    type_open(w, "{\"B\":", 5);
+    av_binary(w, av->u.s);
+    break;
+  case DORM_AV_BOOL:
+    sep(w);
+    if (av->u.boolean) put(w, "{\"BOOL\":true", 12);
+    else put(w, "{\"BOOL\":false", 13);
+    break;
+  case DORM_AV_NULL:
+    sep(w);
+    put(w, "{\"NULL\":true", 12);
+    break;
+  case DORM_AV_SS:
+  case DORM_AV_NS:
+  case DORM_AV_BS: {
+    if (av->u.set.count == 0) {
+      av_fail(w, p, "a set cannot be empty (DynamoDB has no empty SS/NS/BS; omit it or use NULL)");
+      return;
+    }
+    type_open(w, av->type == DORM_AV_SS ? "{\"SS\":[" : av->type == DORM_AV_NS ? "{\"NS\":[" : "{\"BS\":[", 7);
+    for (size_t i = 0; i < av->u.set.count && w->status == DORM_OK; i++) {
+      path_seg seg = {p, NULL, 0, i};
+      if (i) putc1(w, ',');
+      if (av->type == DORM_AV_SS) av_string(w, av->u.set.items[i], &seg);
+      else if (av->type == DORM_AV_NS) av_number(w, av->u.set.items[i], &seg);
+      else av_binary(w, av->u.set.items[i]);
+    }
+    putc1(w, ']');
+    break;
+  }
+  case DORM_AV_L:
+    if (depth >= DORM_AV_MAX_DEPTH) {
+      av_fail(w, p, "nested deeper than 32 levels");
+      return;
+    }
+    type_open(w, "{\"L\":[", 6);
+    for (size_t i = 0; i < av->u.list.count && w->status == DORM_OK; i++) {
+      path_seg seg = {p, NULL, 0, i};
+      av_value(w, &av->u.list.items[i], &seg, depth + 1); /* sep() adds the comma */
+    }
+    putc1(w, ']');
+    break;
+  case DORM_AV_M:
+    if (depth >= DORM_AV_MAX_DEPTH) {
+      av_fail(w, p, "nested deeper than 32 levels");
+      return;
+    }
+    type_open(w, "{\"M\":", 5);
+    av_members(w, av, p, depth + 1);
+    break;
+  default:
+    av_fail(w, p, "value has no valid type (a zeroed or corrupted dorm_av)");
+    return;
+  }
+  putc1(w, '}');
+}
+
+void dorm_jw_av(dorm_jw *w, const dorm_av *av, const char *where) {
+  path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
+  av_value(w, av, where ? &root : NULL, 0);
+}
+
+void dorm_jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
+  path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
+  if (w->status != DORM_OK) return;
+  if (!item || item->type != DORM_AV_M) {
+    av_fail(w, where ? &root : NULL, "an item must be a map (DORM_AV_M)");
+    return;
+  }
+  sep(w);
+  av_members(w, item, where ? &root : NULL, 0);
+}
+
+/* ---- public one-shot helpers ---- */
+
+static dorm_status to_json(const dorm_av *av, bool item, dorm_arena *a, size_t max, const char **json,
+                           size_t *len, char *errbuf, size_t errcap) {
+  dorm_jw w;
+  dorm_jw_init(&w, max);
+  if (!av) dorm_jw_fail(&w, DORM_ERR_INVALID_ARGUMENT, "no value given");
+  else if (item) dorm_jw_item(&w, av, NULL);
+  else dorm_jw_av(&w, av, NULL);
+  const char *out = NULL;
+  size_t n = 0;
+  dorm_status st = dorm_jw_finish(&w, &out, &n);
+  if (st == DORM_OK) {
+    char *copy = dorm_arena_memdup(a, out, n + 1);
+    if (!copy) st = dorm_jw_fail(&w, DORM_ERR_NO_MEMORY, "out of memory copying the JSON text");
+    else {
+      if (json) *json = copy;
+      if (len) *len = n;
+    }
+  }
+  if (st != DORM_OK && errbuf && errcap) snprintf(errbuf, errcap, "%s", w.err);
+  dorm_jw_free(&w);
+  return st;
+}
+
+dorm_status dorm_av_to_json(const dorm_av *av, dorm_arena *a, size_t max_bytes, const char **json,
+                            size_t *len, char *errbuf, size_t errcap) {
+  return to_json(av, false, a, max_bytes, json, len, errbuf, errcap);
+}
+
+dorm_status dorm_item_to_json(const dorm_av *item, dorm_arena *a, size_t max_bytes, const char **json,
+                              size_t *len, char *errbuf, size_t errcap) {
+  return to_json(item, true, a, max_bytes, json, len, errbuf, errcap);
+}

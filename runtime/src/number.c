@@ -1,0 +1,202 @@
+#include "number.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DDB_MAX_DIGITS 38
+#define DDB_MIN_EXP (-130) /* smallest power of ten of the leading digit */
+#define DDB_MAX_EXP 125    /* largest */
+
+/* The parts of a syntactically valid number. */
+typedef struct parsed {
+  bool neg;
+  const char *ip; size_t in;  /* integer digits */
+  const char *fp; size_t fn;  /* fraction digits */
+  int64_t exp;                /* exponent, clamped to +-10^12 */
+} parsed;
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static const char *parse(const char *s, size_t len, parsed *p) {
+  size_t i = 0;
+  memset(p, 0, sizeof *p);
+  if (len == 0) return "empty number";
+  if (s[i] == '+' || s[i] == '-') p->neg = s[i++] == '-';
+  p->ip = s + i;
+  while (i < len && is_digit(s[i])) i++;
+  p->in = (size_t)(s + i - p->ip);
+  if (p->in == 0) return "expected a digit";
+  if (i < len && s[i] == '.') {
+    i++;
+    p->fp = s + i;
+    while (i < len && is_digit(s[i])) i++;
+    p->fn = (size_t)(s + i - p->fp);
+    if (p->fn == 0) return "expected a digit after '.'";
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    bool eneg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    size_t start = i;
+    int64_t e = 0;
+    while (i < len && is_digit(s[i])) {
+      if (e < INT64_C(1000000000000)) e = e * 10 + (s[i] - '0');
+      i++;
+    }
+    if (i == start) return "expected a digit in the exponent";
+    p->exp = eneg ? -e : e;
+  }
+  if (i != len) return "unexpected character";
+  return NULL;
+}
+
+/* Digit k of the combined integer+fraction digit string. */
+static char digit_at(const parsed *p, size_t k) { return k < p->in ? p->ip[k] : p->fp[k - p->in]; }
+
+/* Finds the first and last nonzero digits; false when the value is zero. */
+static bool significant(const parsed *p, size_t *first, size_t *last) {
+  size_t n = p->in + p->fn, f = 0;
+  while (f < n && digit_at(p, f) == '0') f++;
+  if (f == n) return false;
+  size_t l = n - 1;
+  while (digit_at(p, l) == '0') l--;
+  *first = f;
+  *last = l;
+  return true;
+}
+
+const char *dorm_number_invalid_reason(const char *s, size_t len) {
+  parsed p;
+  const char *why = parse(s, len, &p);
+  if (why) return why;
+  size_t first, last;
+  if (!significant(&p, &first, &last)) return NULL; /* zero, any exponent */
+  if (last - first + 1 > DDB_MAX_DIGITS) return "more than 38 significant digits";
+  /* Power of ten of the leading significant digit. */
+  int64_t lead = (int64_t)p.in - 1 - (int64_t)first + p.exp;
+  if (lead > DDB_MAX_EXP) return "magnitude above 9.9999999999999999999999999999999999999E+125";
+  if (lead < DDB_MIN_EXP) return "magnitude below 1E-130";
+  return NULL;
+}
+
+size_t dorm_number_storage_size(const char *s, size_t len) {
+  parsed p;
+  size_t first, last, digits = 1;
+  if (!parse(s, len, &p) && significant(&p, &first, &last)) digits = last - first + 1;
+  return 1 + (digits + 1) / 2;
+}
+
+/* Magnitude as an integer, if it is one and fits in uint64_t. */
+static bool to_u64_mag(const parsed *p, uint64_t *out) {
+  size_t first, last;
+  if (!significant(p, &first, &last)) {
+    *out = 0;
+    return true;
+  }
+  int64_t lead = (int64_t)p->in - 1 - (int64_t)first + p->exp;
+  int64_t low = (int64_t)p->in - 1 - (int64_t)last + p->exp; /* power of the last nonzero digit */
+  if (low < 0 || lead > 19) return false;
+  uint64_t v = 0;
+  for (int64_t pw = lead; pw >= 0; pw--) {
+    /* the digit with power pw sits at index in-1-(pw-exp) */
+    int64_t idx = (int64_t)p->in - 1 - (pw - p->exp);
+    unsigned d = 0;
+    if (idx >= (int64_t)first && idx <= (int64_t)last) d = (unsigned)(digit_at(p, (size_t)idx) - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+bool dorm_number_to_u64(const char *s, size_t len, uint64_t *out) {
+  parsed p;
+  uint64_t m;
+  if (parse(s, len, &p) || !to_u64_mag(&p, &m)) return false;
+  if (p.neg && m != 0) return false;
+  *out = m;
+  return true;
+}
+
+bool dorm_number_to_i64(const char *s, size_t len, int64_t *out) {
+  parsed p;
+  uint64_t m;
+  if (parse(s, len, &p) || !to_u64_mag(&p, &m)) return false;
+  if (p.neg) {
+    if (m > (uint64_t)INT64_MAX + 1) return false;
+    *out = m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m;
+  } else {
+    if (m > (uint64_t)INT64_MAX) return false;
+    *out = (int64_t)m;
+  }
+  return true;
+}
+
+bool dorm_number_to_double(const char *s, size_t len, double *out) {
+  parsed p;
+  if (parse(s, len, &p)) return false;
+  char stack[128];
+  char *buf = len < sizeof stack ? stack : malloc(len + 1);
+  if (!buf) return false;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  /* strtod honours LC_NUMERIC; swap in the locale's radix character. */
+  const char *radix = localeconv()->decimal_point;
+  if (radix && radix[0] != '.' && radix[0] && !radix[1]) {
+    char *dot = memchr(buf, '.', len);
+    if (dot) *dot = radix[0];
+  }
+  *out = strtod(buf, NULL);
+  if (buf != stack) free(buf);
+  return true;
+}
+
+size_t dorm_number_format_u64(uint64_t v, char *buf) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+  buf[n] = '\0';
+  return n;
+}
+
+size_t dorm_number_format_i64(int64_t v, char *buf) {
+  if (v < 0) {
+    buf[0] = '-';
+    return 1 + dorm_number_format_u64((uint64_t)0 - (uint64_t)v, buf + 1);
+  }
+  return dorm_number_format_u64((uint64_t)v, buf);
+}
+
+size_t dorm_number_format_double(double v, char *buf) {
+  if (!isfinite(v)) return 0;
+  int n = 0;
+  for (int prec = 1; prec <= 17; prec++) {
+    n = snprintf(buf, 32, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  /* Undo the locale's radix character. */
+  for (int i = 0; i < n; i++)
+    if (buf[i] == ',') buf[i] = '.';
+  if (n < 0) return 0;
+  return (size_t)n;
+}
+
+bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen) {
+  parsed pa, pb;
+  if (parse(a, alen, &pa) || parse(b, blen, &pb)) return false;
+  size_t fa, la, fb, lb;
+  bool nza = significant(&pa, &fa, &la), nzb = significant(&pb, &fb, &lb);
+  if (!nza || !nzb) return nza == nzb; /* zero equals zero, whatever its sign */
+  if (pa.neg != pb.neg || la - fa != lb - fb) return false;
+  if ((int64_t)pa.in - (int64_t)fa + pa.exp != (int64_t)pb.in - (int64_t)fb + pb.exp) return false;
+  for (size_t k = 0; k <= la - fa; k++)
+    if (digit_at(&pa, fa + k) != digit_at(&pb, fb + k)) return false;
+  return true;
+}
