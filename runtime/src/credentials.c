@@ -371,7 +371,7 @@ static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value 
     st = DORM_ERR_IO;
   } else if (!WIFEXITED(r.wait_status) || WEXITSTATUS(r.wait_status) != 0) {
     set_err(errbuf, errcap, "%s exited with status %d%s%s", p->desc,
-            WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1, r.err[0] ? ": " : "",
+            WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1, ": ",
             r.err[0] ? r.err : "(no output on stderr)");
     st = DORM_ERR_IO;
   } else {

@@ -60,15 +60,17 @@ dorm_status dorm_creds_container_url_check(const char *url, char *errbuf, size_t
   char *scheme = NULL, *host = NULL;
   dorm_status st = DORM_OK;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
     set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' is not a valid URL", url);
+    st = DORM_ERR_CONFIG;
+  } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' must use http or https", url);
+    st = DORM_ERR_CONFIG;
+  } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
+    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' has no host", url);
     st = DORM_ERR_CONFIG;
   } else if (strcmp(scheme, "https") == 0) {
     st = DORM_OK;
-  } else if (strcmp(scheme, "http") != 0) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' must use http or https", url);
-    st = DORM_ERR_CONFIG;
   } else if (!allowed_http_host(host)) {
     set_err(errbuf, errcap,
             "AWS_CONTAINER_CREDENTIALS_FULL_URI: http to host '%.100s' is not allowed; plain http "
