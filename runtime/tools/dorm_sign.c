@@ -564,15 +564,22 @@ static int choose_headers(sign_job *j, size_t *count) {
     return failure("out of memory");
   size_t n = 0;
   bool host = false;
+  char unsigned_names[512] = "";
+  size_t ulen = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     const char *name = r->headers[i].name;
     host = host || ieq(name, "host");
     if (j->prior.present && !in_list(j->prior.signed_headers, name)) {
-      note("header %s is not signed (the request's SignedHeaders do not list it)", name);
+      int w = snprintf(unsigned_names + ulen, sizeof unsigned_names - ulen, "%s%s",
+                       ulen ? ", " : "", name);
+      if (w > 0 && (size_t)w < sizeof unsigned_names - ulen)
+        ulen += (size_t)w;
       continue;
     }
     j->to_sign[n++] = r->headers[i];
   }
+  if (ulen > 0)
+    note("not signed, as the request's SignedHeaders do not list them: %s", unsigned_names);
   if (!host)
     note("the request has no Host header; AWS requires host to be signed");
   if (j->prior.present) {
