@@ -60,11 +60,13 @@ dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
 
 /* Current credentials, fetched or refreshed as needed. The strings in *out
  * belong to the provider and stay valid until the next get or free. Errors:
- * DORM_ERR_CONFIG (a source answered with something unusable, e.g. bad JSON,
- * or credentials that already expired), DORM_ERR_NETWORK / DORM_ERR_TIMEOUT
- * (metadata endpoint unreachable), DORM_ERR_AUTH (the endpoint refused us),
- * DORM_ERR_IO (credential_process could not run, failed, or timed out),
- * DORM_ERR_NO_MEMORY. errbuf names the source. */
+ * DORM_ERR_CONFIG (credential_process printed unusable JSON, a source gave
+ * credentials that already expired, IMDS has no role), DORM_ERR_BAD_RESPONSE
+ * (a container/IMDS endpoint answered an unexpected status or body),
+ * DORM_ERR_NETWORK / DORM_ERR_TIMEOUT (endpoint unreachable, after one
+ * retry), DORM_ERR_AUTH (the endpoint answered 401/403), DORM_ERR_IO
+ * (credential_process could not run, failed, or timed out; a token file could
+ * not be read), DORM_ERR_NO_MEMORY. errbuf names the source. */
 dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
                                           char *errbuf, size_t errcap);
 
