@@ -662,7 +662,10 @@ dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_conf
       out->headers[out->header_count++] =
           (dorm_sigv4_added_header){"X-Amz-Security-Token", out->owned_[0]};
     }
-    out->headers[out->header_count++] = (dorm_sigv4_added_header){"X-Amz-Date", out->amz_date};
+    out->owned_[3] = strdup(amz_date); /* not out->amz_date: results may be copied */
+    if (out->owned_[3] == NULL)
+      goto oom;
+    out->headers[out->header_count++] = (dorm_sigv4_added_header){"X-Amz-Date", out->owned_[3]};
     if (cfg->flags & DORM_SIGV4_SIGN_BODY) {
       out->owned_[1] = strdup(payload_hex);
       if (out->owned_[1] == NULL)
