@@ -58,19 +58,24 @@ static bool grow(dorm_jw *w, size_t n) {
   return true;
 }
 
-bool dorm_jw_reserve(dorm_jw *w, size_t n) {
-  if (w->status == DORM_OK && w->cap - w->len > n) return true; /* > : room for the NUL */
+/* Room for n more bytes plus the final NUL. After a failure the writer may
+ * keep writing into capacity it already has; finish() reports the sticky
+ * status and never hands that text out. */
+static inline bool room(dorm_jw *w, size_t n) {
+  if (__builtin_expect(w->cap - w->len > n, 1)) return true;
   return grow(w, n);
 }
 
+bool dorm_jw_reserve(dorm_jw *w, size_t n) { return w->status == DORM_OK && room(w, n); }
+
 static inline void put(dorm_jw *w, const char *s, size_t n) {
-  if (!dorm_jw_reserve(w, n)) return;
+  if (!room(w, n)) return;
   memcpy(w->buf + w->len, s, n);
   w->len += n;
 }
 
 static inline void putc1(dorm_jw *w, char c) {
-  if (!dorm_jw_reserve(w, 1)) return;
+  if (!room(w, 1)) return;
   w->buf[w->len++] = c;
 }
 
@@ -105,55 +110,91 @@ static inline bool word_special(uint64_t x) {
 
 static const char HEX[] = "0123456789abcdef";
 
-/* Writes the escaped body of s (no quotes). False (and the writer failed by
- * the caller) when s is not valid UTF-8; *bad gets the byte offset. */
-static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
+/* The escape for control/quote/backslash byte c into o; returns its length. */
+static inline size_t escape(unsigned char c, char *o) {
+  o[0] = '\\';
+  switch (c) {
+  case '"': o[1] = '"'; return 2;
+  case '\\': o[1] = '\\'; return 2;
+  case '\b': o[1] = 'b'; return 2;
+  case '\f': o[1] = 'f'; return 2;
+  case '\n': o[1] = 'n'; return 2;
+  case '\r': o[1] = 'r'; return 2;
+  case '\t': o[1] = 't'; return 2;
+  default:
+    o[1] = 'u'; o[2] = '0'; o[3] = '0';
+    o[4] = HEX[c >> 4]; o[5] = HEX[c & 15];
+    return 6;
+  }
+}
+
+static inline bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+/* Careful path for strings whose worst-case escaping (6x) would not fit under
+ * the bound although the real text may: reserves run by run. */
+static bool string_body_slow(dorm_jw *w, const char *s, size_t len, size_t *bad) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i = 0;
-  /* Worst case grows 6x; reserve what a clean string needs and top up per escape. */
-  if (!dorm_jw_reserve(w, len)) return true;
-  while (i < len) {
+  while (i < len && w->status == DORM_OK) {
     size_t start = i;
+    while (i < len && plain(u[i])) i++;
+    if (i > start) put(w, s + start, i - start);
+    if (i == len) break;
+    if (u[i] >= 0x80) {
+      size_t n = dorm_utf8_seq(u + i, len - i);
+      if (n == 0) {
+        *bad = i;
+        return false;
+      }
+      put(w, s + i, n);
+      i += n;
+    } else {
+      char esc[6];
+      put(w, esc, escape(u[i], esc));
+      i++;
+    }
+  }
+  return true;
+}
+
+/* Writes the escaped body of s (no quotes). False when s is not valid UTF-8
+ * (*bad gets the byte offset); the caller fails the writer. */
+static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
+  if (len > (w->max - w->len) / 6 || !room(w, len * 6)) return string_body_slow(w, s, len, bad);
+  /* One reservation covers any escaping, so the loop writes without checks. */
+  const unsigned char *u = (const unsigned char *)s;
+  char *o = w->buf + w->len;
+  size_t i = 0;
+  while (i < len) {
     while (len - i >= 8) {
       uint64_t x;
       memcpy(&x, u + i, 8);
       if (word_special(x)) break;
+      memcpy(o, &x, 8);
+      o += 8;
       i += 8;
     }
-    while (i < len && u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' && u[i] != '\\') i++;
-    if (i > start) put(w, s + start, i - start);
+    /* Up to the byte that stopped the word loop, then back to words. */
+    size_t lim = len - i > 8 ? i + 8 : len;
+    while (i < lim && plain(u[i])) *o++ = (char)u[i++];
     if (i == len) break;
-    unsigned char c = u[i];
-    if (c >= 0x80) {
-      size_t n = 0;
-      /* Validate just this sequence; the length is implied by the lead byte. */
-      size_t seq = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-      if (seq > len - i || !dorm_utf8_valid(s + i, seq, &n)) {
+    if (i == lim) continue;
+    if (u[i] >= 0x80) {
+      size_t n = dorm_utf8_seq(u + i, len - i);
+      if (n == 0) {
         *bad = i;
+        w->len = (size_t)(o - w->buf);
         return false;
       }
-      put(w, s + i, seq);
-      i += seq;
-      continue;
+      memcpy(o, u + i, n);
+      o += n;
+      i += n;
+    } else {
+      o += escape(u[i], o);
+      i++;
     }
-    char esc[6] = {'\\', 0, 0, 0, 0, 0};
-    size_t en = 2;
-    switch (c) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default:
-      esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-      esc[4] = HEX[c >> 4]; esc[5] = HEX[c & 15];
-      en = 6;
-    }
-    put(w, esc, en);
-    i++;
   }
+  w->len = (size_t)(o - w->buf);
   return true;
 }
 

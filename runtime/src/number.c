@@ -68,7 +68,25 @@ static bool significant(const parsed *p, size_t *first, size_t *last) {
   return true;
 }
 
+/* Short plain decimals ("-12.50") are the common case: at most 38 digits
+ * without an exponent are always within DynamoDB's precision and range. */
+static bool short_plain_decimal(const char *s, size_t len) {
+  size_t i = 0;
+  if (len == 0 || len > DDB_MAX_DIGITS) return false;
+  if (s[0] == '-' || s[0] == '+') i++;
+  size_t start = i;
+  while (i < len && is_digit(s[i])) i++;
+  if (i == start) return false;
+  if (i < len && s[i] == '.') {
+    size_t f = ++i;
+    while (i < len && is_digit(s[i])) i++;
+    if (i == f) return false;
+  }
+  return i == len;
+}
+
 const char *dorm_number_invalid_reason(const char *s, size_t len) {
+  if (short_plain_decimal(s, len)) return NULL;
   parsed p;
   const char *why = parse(s, len, &p);
   if (why) return why;
@@ -83,9 +101,17 @@ const char *dorm_number_invalid_reason(const char *s, size_t len) {
 }
 
 size_t dorm_number_storage_size(const char *s, size_t len) {
-  parsed p;
-  size_t first, last, digits = 1;
-  if (!parse(s, len, &p) && significant(&p, &first, &last)) digits = last - first + 1;
+  /* One pass over the mantissa: positions of the first and last nonzero digit. */
+  size_t k = 0, first = SIZE_MAX, last = 0, digits = 1;
+  for (size_t i = 0; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
+    if (!is_digit(s[i])) continue;
+    if (s[i] != '0') {
+      if (first == SIZE_MAX) first = k;
+      last = k;
+    }
+    k++;
+  }
+  if (first != SIZE_MAX) digits = last - first + 1;
   return 1 + (digits + 1) / 2;
 }
 

@@ -24,26 +24,8 @@ bool dorm_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
       i += dorm_utf8_ascii_prefix(str + i, len - i);
       continue;
     }
-    unsigned char c = s[i];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      if (c == 0xE0) lo = 0xA0;      /* overlong */
-      else if (c == 0xED) hi = 0x9F; /* UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      if (c == 0xF0) lo = 0x90;      /* overlong */
-      else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
-    } else {
-      goto bad;
-    }
-    if (len - i < n) goto bad;
-    if (s[i + 1] < lo || s[i + 1] > hi) goto bad;
-    for (size_t k = 2; k < n; k++)
-      if ((s[i + k] & 0xC0) != 0x80) goto bad;
+    size_t n = dorm_utf8_seq(s + i, len - i);
+    if (n == 0) goto bad;
     i += n;
   }
   return true;
