@@ -1,0 +1,443 @@
+/* client: configuration, credentials, signing, transport and retries put
+ * together into dorm_client_call(), the one way requests reach DynamoDB. */
+#include "client_internal.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws_error.h"
+#include "config.h"
+#include "credentials.h"
+#include "http.h"
+#include "retry.h"
+#include "sigv4.h"
+
+#define TARGET_PREFIX "DynamoDB_20120810."
+#define MAX_OPERATION_NAME 64
+
+struct dorm_client {
+  dorm_resolved_config cfg;
+  dorm_credentials_provider *creds;
+  dorm_retry_policy retry;
+  dorm_http *http;
+  dorm_sigv4_cache sig;
+  char *url;
+  dorm_jw writer;
+  dorm_sleep_fn sleep_fn;
+  void *sleep_user;
+
+  /* last outcome */
+  char errmsg[1024];
+  char error_code[96];
+  char request_id[96];
+  bool has_error_body;
+  dorm_cancel_reason *reasons;
+  char *reason_text; /* storage behind reasons[i].code/message */
+  size_t nreasons;
+
+  dorm_client_stats stats;
+};
+
+static void default_sleep(void *user, long ms) {
+  (void)user;
+  if (ms <= 0) return;
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
+}
+
+static void clear_reasons(dorm_client *c) {
+  free(c->reasons);
+  free(c->reason_text);
+  c->reasons = NULL;
+  c->reason_text = NULL;
+  c->nreasons = 0;
+}
+
+void dorm_client_clear_error(dorm_client *c) {
+  c->errmsg[0] = '\0';
+  c->error_code[0] = '\0';
+  c->has_error_body = false;
+  clear_reasons(c);
+}
+
+static void client_destroy(dorm_client *c) {
+  dorm_http_free(c->http);
+  dorm_credentials_provider_free(c->creds);
+  dorm_sigv4_cache_cleanup(&c->sig);
+  dorm_jw_free(&c->writer);
+  dorm_resolved_config_free(&c->cfg);
+  clear_reasons(c);
+  free(c->url);
+  free(c);
+  curl_global_cleanup();
+}
+
+/* Builds a client around an already resolved configuration (taken over).
+ * With borrowed_files, rc's shared-file tables belong to someone else: they
+ * are used to pick the credential source and then forgotten. */
+static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_files,
+                                        dorm_client **out, char *errbuf, size_t errcap) {
+  *out = NULL;
+  dorm_ini *files_cfg = rc->config_file, *files_creds = rc->credentials_file;
+  if (borrowed_files) {
+    rc->config_file = NULL;
+    rc->credentials_file = NULL;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    dorm_resolved_config_free(rc);
+    snprintf(errbuf, errcap, "libcurl could not start");
+    return DORM_ERR_NO_MEMORY;
+  }
+  dorm_client *c = calloc(1, sizeof *c);
+  if (!c) {
+    dorm_resolved_config_free(rc);
+    curl_global_cleanup();
+    snprintf(errbuf, errcap, "out of memory");
+    return DORM_ERR_NO_MEMORY;
+  }
+  c->cfg = *rc;
+  memset(rc, 0, sizeof *rc);
+  c->sleep_fn = default_sleep;
+  dorm_jw_init(&c->writer, 0);
+
+  if (strcmp(c->cfg.path, "/") != 0) {
+    snprintf(errbuf, errcap, "endpoint %s (from %s): DynamoDB endpoints have no path",
+             c->cfg.endpoint_url, c->cfg.endpoint_source);
+    client_destroy(c);
+    return DORM_ERR_CONFIG;
+  }
+  if (borrowed_files) {
+    c->cfg.config_file = files_cfg;
+    c->cfg.credentials_file = files_creds;
+  }
+  dorm_status st = dorm_credentials_provider_new(&c->cfg, &c->creds, errbuf, errcap);
+  if (borrowed_files) {
+    c->cfg.config_file = NULL;
+    c->cfg.credentials_file = NULL;
+  }
+  if (st != DORM_OK) {
+    client_destroy(c);
+    return st;
+  }
+  st = dorm_sigv4_cache_init(&c->sig);
+  if (st != DORM_OK) {
+    snprintf(errbuf, errcap, "cannot initialise SHA-256/HMAC (OpenSSL)");
+    client_destroy(c);
+    return st;
+  }
+  dorm_retry_policy_init(&c->retry, &c->cfg.retry, NULL, NULL);
+  dorm_http_options ho = {c->cfg.connect_timeout_ms, c->cfg.request_timeout_ms,
+                          c->cfg.max_response_bytes};
+  c->http = dorm_http_new(&ho);
+  c->url = strdup(c->cfg.endpoint_url);
+  if (!c->http || !c->url) {
+    snprintf(errbuf, errcap, "out of memory");
+    client_destroy(c);
+    return DORM_ERR_NO_MEMORY;
+  }
+  *out = c;
+  return DORM_OK;
+}
+
+dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *errbuf, size_t errcap) {
+  char scratch[8];
+  if (!errbuf) {
+    errbuf = scratch;
+    errcap = sizeof scratch;
+  }
+  if (!out) {
+    snprintf(errbuf, errcap, "dorm_client_new: out is NULL");
+    return DORM_ERR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  dorm_resolved_config rc;
+  dorm_status st = dorm_config_resolve(cfg, &rc, errbuf, errcap);
+  if (st != DORM_OK) {
+    dorm_resolved_config_free(&rc);
+    return st;
+  }
+  return client_from_resolved(&rc, false, out, errbuf, errcap);
+}
+
+static char *dup_or_null(const char *s, bool *oom) {
+  if (!s) return NULL;
+  char *d = strdup(s);
+  if (!d) *oom = true;
+  return d;
+}
+
+dorm_client *dorm_client_clone(const dorm_client *src) {
+  if (!src) return NULL;
+  /* Re-resolving would re-read files and the environment, which may have
+   * changed; a clone must behave exactly like its source, so copy. */
+  dorm_resolved_config rc = src->cfg;
+  bool oom = false;
+  rc.profile = dup_or_null(src->cfg.profile, &oom);
+  rc.region = dup_or_null(src->cfg.region, &oom);
+  rc.endpoint_url = dup_or_null(src->cfg.endpoint_url, &oom);
+  rc.host = dup_or_null(src->cfg.host, &oom);
+  rc.path = dup_or_null(src->cfg.path, &oom);
+  rc.access_key_id = dup_or_null(src->cfg.access_key_id, &oom);
+  rc.secret_access_key = dup_or_null(src->cfg.secret_access_key, &oom);
+  rc.session_token = dup_or_null(src->cfg.session_token, &oom);
+  /* The shared files are only needed while choosing the credential source:
+   * lend the source's tables for that. */
+  rc.config_file = src->cfg.config_file;
+  rc.credentials_file = src->cfg.credentials_file;
+  if (oom) {
+    rc.config_file = NULL;
+    rc.credentials_file = NULL;
+    dorm_resolved_config_free(&rc);
+    return NULL;
+  }
+  dorm_client *c = NULL;
+  char err[256];
+  if (client_from_resolved(&rc, true, &c, err, sizeof err) != DORM_OK) return NULL;
+  c->sleep_fn = src->sleep_fn;
+  c->sleep_user = src->sleep_user;
+  return c;
+}
+
+void dorm_client_free(dorm_client *c) {
+  if (c) client_destroy(c);
+}
+
+const char *dorm_client_errmsg(const dorm_client *c) { return c ? c->errmsg : ""; }
+const char *dorm_client_error_code(const dorm_client *c) { return c ? c->error_code : ""; }
+const char *dorm_client_request_id(const dorm_client *c) { return c ? c->request_id : ""; }
+const char *dorm_client_endpoint(const dorm_client *c) { return c->cfg.endpoint_url; }
+const char *dorm_client_region(const dorm_client *c) { return c->cfg.region; }
+
+size_t dorm_client_cancel_reasons(const dorm_client *c, const dorm_cancel_reason **reasons) {
+  *reasons = c->reasons;
+  return c->nreasons;
+}
+
+void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out) {
+  *out = c->stats;
+  out->connections = dorm_http_connections_opened(c->http);
+}
+
+dorm_jw *dorm_client_writer(dorm_client *c) {
+  dorm_jw_reset(&c->writer);
+  return &c->writer;
+}
+
+void dorm_client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
+
+void dorm_client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user) {
+  c->sleep_fn = fn ? fn : default_sleep;
+  c->sleep_user = fn ? user : NULL;
+}
+
+long dorm_client_backoff_ms(dorm_client *c, int k) {
+  return dorm_retry_delay_ms(&c->retry, DORM_RETRY_THROTTLING, k);
+}
+
+dorm_status dorm_client_new_token(dorm_client *c, char out[33]) {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return dorm_client_fail(c, DORM_ERR_NO_MEMORY, "ClientRequestToken", "no random bytes from OpenSSL");
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < sizeof raw; i++) {
+    out[2 * i] = hex[raw[i] >> 4];
+    out[2 * i + 1] = hex[raw[i] & 15];
+  }
+  out[32] = '\0';
+  return DORM_OK;
+}
+
+dorm_status dorm_client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...) {
+  int n = snprintf(c->errmsg, sizeof c->errmsg, "%s: ", operation ? operation : "dorm");
+  if (n < 0) n = 0;
+  if ((size_t)n < sizeof c->errmsg) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg + n, sizeof c->errmsg - (size_t)n, fmt, ap);
+    va_end(ap);
+  }
+  return st;
+}
+
+const char *dorm_client_error_body(const dorm_client *c, size_t *len) {
+  /* The error body is the transport's response buffer, untouched since the
+   * failed call returned. */
+  if (!c->has_error_body) {
+    if (len) *len = 0;
+    return "";
+  }
+  return dorm_http_last_body(c->http, len);
+}
+
+/* Keeps the CancellationReasons of a TransactionCanceledException. */
+static void keep_cancel_reasons(dorm_client *c, const char *body, size_t len) {
+  cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+  if (!root) return;
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "CancellationReasons");
+  size_t n = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+  size_t text = 0;
+  const cJSON *r;
+  cJSON_ArrayForEach(r, arr) {
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "Code");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "Message");
+    text += (cJSON_IsString(code) ? strlen(code->valuestring) : 4) + 1;
+    text += (cJSON_IsString(msg) ? strlen(msg->valuestring) : 0) + 1;
+  }
+  if (n > 0) {
+    c->reasons = calloc(n, sizeof *c->reasons);
+    c->reason_text = malloc(text);
+    if (!c->reasons || !c->reason_text) {
+      clear_reasons(c);
+      cJSON_Delete(root);
+      return;
+    }
+    char *p = c->reason_text;
+    size_t i = 0;
+    cJSON_ArrayForEach(r, arr) {
+      const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "Code");
+      const cJSON *msg = cJSON_GetObjectItemCaseSensitive(r, "Message");
+      const char *cs = cJSON_IsString(code) ? code->valuestring : "None";
+      const char *ms = cJSON_IsString(msg) ? msg->valuestring : "";
+      c->reasons[i].code = p;
+      p = stpcpy(p, cs) + 1;
+      c->reasons[i].message = p;
+      p = stpcpy(p, ms) + 1;
+      i++;
+    }
+    c->nreasons = n;
+  }
+  cJSON_Delete(root);
+}
+
+/* Reason text for the last attempt of a failed call. */
+static void describe_attempts(char *buf, size_t cap, int attempts, const char *why) {
+  if (attempts > 1)
+    snprintf(buf, cap, " (%d attempts; %s)", attempts, why);
+  else
+    buf[0] = '\0';
+}
+
+dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
+                             size_t body_len, const char **resp, size_t *resp_len) {
+  dorm_client_clear_error(c);
+  c->request_id[0] = '\0';
+  c->stats.operations++;
+
+  size_t oplen = operation ? strlen(operation) : 0;
+  if (oplen == 0 || oplen > MAX_OPERATION_NAME)
+    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, "dorm_client_call", "bad operation name");
+  char target[sizeof TARGET_PREFIX + MAX_OPERATION_NAME];
+  memcpy(target, TARGET_PREFIX, sizeof TARGET_PREFIX - 1);
+  memcpy(target + sizeof TARGET_PREFIX - 1, operation, oplen + 1);
+
+  char h_target[sizeof target + 16], h_host[300], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
+  char *h_token = NULL;
+  snprintf(h_target, sizeof h_target, "X-Amz-Target: %s", target);
+  snprintf(h_host, sizeof h_host, "Host: %s", c->cfg.host);
+
+  dorm_retry_state rs;
+  dorm_retry_begin(&rs);
+  dorm_status result = DORM_OK;
+  for (;;) {
+    char err[512] = "";
+    dorm_credentials cr;
+    dorm_status st = dorm_credentials_provider_get(c->creds, &cr, err, sizeof err);
+    if (st != DORM_OK) {
+      result = dorm_client_fail(c, st, operation, "credentials: %s", err);
+      break;
+    }
+    dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
+    dorm_sigv4_ddb_request sr = {c->cfg.host, target, body, body_len};
+    dorm_sigv4_ddb_headers sh;
+    st = dorm_sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr,
+                                  &sh, err, sizeof err);
+    if (st != DORM_OK) {
+      result = dorm_client_fail(c, st, operation, "signing: %s", err);
+      break;
+    }
+    snprintf(h_date, sizeof h_date, "X-Amz-Date: %s", sh.amz_date);
+    snprintf(h_auth, sizeof h_auth, "Authorization: %s", sh.authorization);
+    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", h_host, h_date, h_target,
+                              h_auth, NULL};
+    size_t nh = 5;
+    free(h_token);
+    h_token = NULL;
+    if (cr.session_token && *cr.session_token) {
+      size_t tl = strlen(cr.session_token) + sizeof "X-Amz-Security-Token: ";
+      h_token = malloc(tl);
+      if (!h_token) {
+        result = dorm_client_fail(c, DORM_ERR_NO_MEMORY, operation, "out of memory");
+        break;
+      }
+      snprintf(h_token, tl, "X-Amz-Security-Token: %s", cr.session_token);
+      headers[nh++] = h_token;
+    }
+
+    dorm_http_response hr;
+    c->stats.attempts++;
+    st = dorm_http_post(c->http, c->url, headers, nh, body, body_len, &hr, err, sizeof err);
+    if (hr.request_id[0]) memcpy(c->request_id, hr.request_id, sizeof c->request_id);
+
+    dorm_retry_kind kind;
+    if (st != DORM_OK) {
+      kind = hr.crc_mismatch ? DORM_RETRY_TRANSIENT : dorm_retry_classify_status(st);
+      c->error_code[0] = '\0';
+      c->has_error_body = false;
+      result = st;
+    } else if (hr.status == 200) {
+      dorm_retry_succeeded(&c->retry, &rs);
+      *resp = hr.body;
+      if (resp_len) *resp_len = hr.body_len;
+      result = DORM_OK;
+      break;
+    } else {
+      dorm_aws_error ae;
+      dorm_aws_error_parse(hr.body, hr.body_len, &ae);
+      memcpy(c->error_code, ae.code, sizeof c->error_code);
+      c->has_error_body = true;
+      kind = dorm_retry_classify(ae.code, hr.status, 0);
+      if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
+      result = dorm_aws_error_status(ae.code, hr.status);
+      snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code[0] ? ae.code : "HTTP error",
+               ae.message[0] ? ": " : "", ae.message, hr.status);
+      if (result == DORM_ERR_TRANSACTION_CANCELLED) keep_cancel_reasons(c, hr.body, hr.body_len);
+    }
+
+    long delay = 0;
+    char why[128] = "";
+    if (dorm_retry_next(&c->retry, &rs, kind, &delay, why, sizeof why)) {
+      c->stats.retries++;
+      clear_reasons(c);
+      dorm_client_sleep_ms(c, delay);
+      continue;
+    }
+    char tail[192];
+    describe_attempts(tail, sizeof tail, rs.attempts, why);
+    if (c->request_id[0])
+      dorm_client_fail(c, result, operation, "%s%s (request id %s)", err, tail, c->request_id);
+    else
+      dorm_client_fail(c, result, operation, "%s%s", err, tail);
+    break;
+  }
+  free(h_token);
+  return result;
+}
+
+dorm_status dorm_client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len) {
+  const char *body;
+  size_t len;
+  dorm_status st = dorm_jw_finish(&c->writer, &body, &len);
+  if (st != DORM_OK) {
+    dorm_client_clear_error(c);
+    return dorm_client_fail(c, st, operation, "%s", c->writer.err);
+  }
+  return dorm_client_call(c, operation, body, len, resp, resp_len);
+}

@@ -1,0 +1,209 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#define HTTP_MAX_HEADERS 24
+
+struct dorm_http {
+  CURL *curl;
+  dorm_http_options opts;
+  /* The response body buffer is reused across requests so a warm client does
+   * not allocate per response. */
+  char *buf;
+  size_t len, cap;
+  bool too_large;
+  dorm_http_response *resp; /* filled by the header callback during a request */
+  /* curl reads the header list during the transfer only; these nodes point at
+   * the caller's strings, so sending headers costs no allocation. */
+  struct curl_slist nodes[HTTP_MAX_HEADERS + 1];
+  char curl_err[CURL_ERROR_SIZE];
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+  dorm_http *h = userp;
+  size_t n = size * nmemb;
+  if (h->len + n + 1 > h->opts.max_response_bytes) {
+    h->too_large = true;
+    return 0; /* makes curl abort with CURLE_WRITE_ERROR */
+  }
+  if (h->len + n + 1 > h->cap) {
+    size_t cap = h->cap ? h->cap : 16384;
+    while (cap < h->len + n + 1) cap *= 2;
+    char *bigger = realloc(h->buf, cap);
+    if (!bigger) return 0;
+    h->buf = bigger;
+    h->cap = cap;
+  }
+  memcpy(h->buf + h->len, data, n);
+  h->len += n;
+  return n;
+}
+
+/* Copies a header's value (trimmed) when its name matches. */
+static bool header_value(const char *line, size_t n, const char *name, const char **val, size_t *vlen) {
+  size_t nl = strlen(name);
+  if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return false;
+  const char *v = line + nl + 1, *end = line + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+  *val = v;
+  *vlen = (size_t)(end - v);
+  return true;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userp) {
+  dorm_http *h = userp;
+  size_t n = size * nmemb;
+  const char *v;
+  size_t vlen;
+  if (header_value(line, n, "x-amzn-RequestId", &v, &vlen)) {
+    if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
+    memcpy(h->resp->request_id, v, vlen);
+    h->resp->request_id[vlen] = '\0';
+  } else if (header_value(line, n, "x-amz-crc32", &v, &vlen)) {
+    char tmp[24];
+    char *endp = tmp;
+    unsigned long long c = 0;
+    if (vlen > 0 && vlen < sizeof tmp) {
+      memcpy(tmp, v, vlen);
+      tmp[vlen] = '\0';
+      c = strtoull(tmp, &endp, 10);
+    }
+    h->resp->has_crc32 = true;
+    /* A value that is not a 32-bit decimal can match no body. */
+    h->resp->crc32_valid = vlen > 0 && vlen < sizeof tmp && *endp == '\0' && c <= 0xffffffffULL;
+    h->resp->crc32 = (unsigned long)c;
+  }
+  return n;
+}
+
+dorm_http *dorm_http_new(const dorm_http_options *opts) {
+  dorm_http *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  if (opts) h->opts = *opts;
+  if (h->opts.connect_timeout_ms <= 0) h->opts.connect_timeout_ms = 3000;
+  if (h->opts.request_timeout_ms <= 0) h->opts.request_timeout_ms = 30000;
+  if (h->opts.max_response_bytes == 0) h->opts.max_response_bytes = (size_t)64 << 20;
+  h->curl = curl_easy_init();
+  if (!h->curl) {
+    free(h);
+    return NULL;
+  }
+  CURL *c = h->curl;
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->opts.request_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->opts.max_response_bytes);
+  return h;
+}
+
+void dorm_http_free(dorm_http *h) {
+  if (!h) return;
+  curl_easy_cleanup(h->curl);
+  free(h->buf);
+  free(h);
+}
+
+const char *dorm_http_last_body(const dorm_http *h, size_t *len) {
+  if (!h->buf) {
+    if (len) *len = 0;
+    return "";
+  }
+  if (len) *len = h->len;
+  return h->buf;
+}
+
+long dorm_http_connections_opened(const dorm_http *h) {
+  long n = 0;
+  if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &n) != CURLE_OK) return 0;
+  return n;
+}
+
+static dorm_status map_curl_error(CURLcode rc, bool too_large) {
+  if (too_large) return DORM_ERR_BAD_RESPONSE;
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT: return DORM_ERR_TIMEOUT;
+  case CURLE_OUT_OF_MEMORY: return DORM_ERR_NO_MEMORY;
+  case CURLE_FILESIZE_EXCEEDED: return DORM_ERR_BAD_RESPONSE;
+  case CURLE_URL_MALFORMAT:
+  case CURLE_UNSUPPORTED_PROTOCOL: return DORM_ERR_CONFIG;
+  default: return DORM_ERR_NETWORK;
+  }
+}
+
+dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *headers,
+                           size_t nheaders, const char *body, size_t body_len,
+                           dorm_http_response *resp, char *errbuf, size_t errcap) {
+  if (nheaders > HTTP_MAX_HEADERS) {
+    snprintf(errbuf, errcap, "too many request headers (%zu)", nheaders);
+    return DORM_ERR_INVALID_ARGUMENT;
+  }
+  memset(resp, 0, sizeof *resp);
+  h->resp = resp;
+  h->len = 0;
+  h->too_large = false;
+  h->curl_err[0] = '\0';
+
+  size_t k = 0;
+  for (size_t i = 0; i < nheaders; i++, k++) {
+    h->nodes[k].data = (char *)headers[i];
+    h->nodes[k].next = &h->nodes[k + 1];
+  }
+  /* An empty "Expect:" stops curl from waiting for 100-continue on bodies
+   * over 1 KiB, which would cost a round trip per request. */
+  h->nodes[k].data = (char *)"Expect:";
+  h->nodes[k].next = NULL;
+
+  CURL *c = h->curl;
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->nodes);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+  h->resp = NULL;
+  if (rc != CURLE_OK) {
+    dorm_status st = map_curl_error(rc, h->too_large);
+    if (h->too_large)
+      snprintf(errbuf, errcap, "response larger than %zu bytes", h->opts.max_response_bytes);
+    else
+      snprintf(errbuf, errcap, "%s: %s", curl_easy_strerror(rc), h->curl_err[0] ? h->curl_err : "no detail");
+    resp->status = 0;
+    return st;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+  if (!h->buf) {
+    h->buf = malloc(1);
+    if (!h->buf) return DORM_ERR_NO_MEMORY;
+    h->cap = 1;
+  }
+  h->buf[h->len] = '\0';
+  resp->body = h->buf;
+  resp->body_len = h->len;
+  if (resp->has_crc32) {
+    unsigned long crc = crc32(0L, (const Bytef *)h->buf, (uInt)h->len);
+    if (!resp->crc32_valid || crc != resp->crc32) {
+      resp->crc_mismatch = true;
+      snprintf(errbuf, errcap, "response CRC32 mismatch (x-amz-crc32 %lu, body %lu, %zu bytes)",
+               resp->crc32, crc, h->len);
+      return DORM_ERR_BAD_RESPONSE;
+    }
+  }
+  return DORM_OK;
+}
