@@ -210,6 +210,7 @@ static dormc_source *load(dormc_compilation *c, const char *path, const char *da
     }
   }
   s->state = SRC_DONE;
+  s->rank = (unsigned)c->sources->n;
   vec_push(&c->arena, c->sources, s); /* post-order: imports before importers */
   return s;
 }
@@ -262,8 +263,9 @@ int dormc_analyze(dormc_compilation *c) {
     return -1;
   }
   unsigned before = c->errors;
+  diag_hold(c);
   const dormc_schema *s = sema_run(c);
-  diag_flush(c);
+  diag_release(c);
   c->oom_jmp = saved;
   if (c->errors > before || !s) return -1;
   c->schema = s;

@@ -24,8 +24,36 @@ static void fill_line(const dormc_compilation *c, dormc_loc loc, const char **te
   if (s) *text = source_line(s, loc.line, len);
 }
 
+typedef struct held {
+  dormc_severity sev;
+  dormc_loc loc;
+  char *msg;
+  pending_note *notes;
+  size_t nnotes;
+  unsigned rank;
+  size_t seq;
+} held;
+
 static void emit(dormc_compilation *c) {
   if (!c->has_pending) return;
+  if (c->buffering) {
+    held *h = arena_alloc(&c->arena, sizeof *h);
+    h->sev = c->pending_sev;
+    h->loc = c->pending_loc;
+    h->msg = c->pending_msg;
+    h->nnotes = c->npending_notes;
+    if (h->nnotes) {
+      h->notes = arena_alloc(&c->arena, h->nnotes * sizeof *h->notes);
+      memcpy(h->notes, c->pending_notes, h->nnotes * sizeof *h->notes);
+    }
+    const dormc_source *src = h->loc.file ? compilation_find_source(c, h->loc.file) : NULL;
+    h->rank = src ? src->rank : UINT32_MAX;
+    h->seq = c->buffered->n;
+    vec_push(&c->arena, c->buffered, h);
+    c->has_pending = false;
+    c->npending_notes = 0;
+    return;
+  }
   c->has_pending = false;
   dormc_severity sev = c->pending_sev;
   if (sev == DORMC_SEV_ERROR) c->errors++;
@@ -60,6 +88,39 @@ static void emit(dormc_compilation *c) {
 }
 
 void diag_flush(dormc_compilation *c) { emit(c); }
+
+void diag_hold(dormc_compilation *c) {
+  emit(c);
+  c->buffered = vec_new(&c->arena);
+  c->buffering = true;
+}
+
+static int held_cmp(const void *pa, const void *pb) {
+  const held *a = *(const held *const *)pa, *b = *(const held *const *)pb;
+  if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
+  if (a->loc.offset != b->loc.offset) return a->loc.offset < b->loc.offset ? -1 : 1;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void diag_release(dormc_compilation *c) {
+  emit(c);
+  c->buffering = false;
+  if (!c->buffered) return;
+  vec *v = c->buffered;
+  c->buffered = NULL;
+  qsort(v->items, v->n, sizeof *v->items, held_cmp);
+  for (size_t i = 0; i < v->n; i++) {
+    held *h = v->items[i];
+    c->has_pending = true;
+    c->pending_sev = h->sev;
+    c->pending_loc = h->loc;
+    c->pending_msg = h->msg;
+    c->pending_notes = h->notes;
+    c->npending_notes = h->nnotes;
+    c->cap_pending_notes = h->nnotes;
+    emit(c);
+  }
+}
 
 static void start(dormc_compilation *c, dormc_severity sev, dormc_loc loc, const char *fmt, va_list ap) {
   emit(c);

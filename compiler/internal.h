@@ -95,6 +95,7 @@ typedef struct dormc_source {
   struct dormc_source *importer; /* who imported it first (NULL: root) */
   dormc_loc import_loc;  /* the import statement there */
   bool syntax_errors;
+  unsigned rank;         /* position in load order (imports first), for sorting */
 } dormc_source;
 
 /* Builds s->line_starts from s->text. */
@@ -131,6 +132,10 @@ struct dormc_compilation {
   char *pending_msg;
   pending_note *pending_notes;
   size_t npending_notes, cap_pending_notes;
+  /* While set, finished diagnostics are kept here and emitted by
+   * diag_release() in source order. */
+  bool buffering;
+  vec *buffered;
 };
 
 /* Reports "out of memory" and longjmps to the running entry point. */
@@ -147,6 +152,10 @@ void diag_warning(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) DOR
 void diag_note(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) DORMC_PRINTF(3, 4);
 /* Emits the pending diagnostic, if any. Every entry point calls it last. */
 void diag_flush(dormc_compilation *c);
+/* Starts keeping diagnostics back; diag_release() emits them sorted by
+ * file (load order) and position, then stops keeping them. */
+void diag_hold(dormc_compilation *c);
+void diag_release(dormc_compilation *c);
 
 /* "did you mean 'x'?": the closest candidate within a small edit distance,
  * or NULL. */

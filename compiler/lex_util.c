@@ -6,6 +6,10 @@
 
 #include "dorm_parser.h"
 
+/* Every lexical error goes through here so the parser can drop its echo. */
+#define parse_error_at lex_error_at
+static void lex_error_at(parse_ctx *pc, dormc_loc loc, const char *fmt, ...) DORMC_PRINTF(3, 4);
+
 static bool is_cont(unsigned char ch) { return (ch & 0xC0) == 0x80; }
 
 uint32_t utf8_count(const char *s, size_t len) {
@@ -96,6 +100,7 @@ int lex_token(parse_ctx *pc, const dormc_loc *loc, int tok, const char *text) {
   pc->prev_text = pc->cur_text;
   pc->cur_loc = *loc;
   pc->cur_text = text;
+  pc->ntokens++;
   if (pc->c->stopped) return TOK_YYEOF;
   return tok;
 }
@@ -129,7 +134,7 @@ const char *lex_word(parse_ctx *pc, const char *text, size_t len) {
 }
 
 static void lex_error(parse_ctx *pc, dormc_loc loc, const char *fmt, const char *arg) {
-  parse_error_at(pc, loc, fmt, arg);
+  lex_error_at(pc, loc, fmt, arg);
 }
 
 /* Reports the first NUL byte or invalid UTF-8 sequence in text, if any. */
@@ -400,4 +405,15 @@ void lex_stray(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len
   } else {
     parse_error_at(pc, *loc, "stray control character 0x%02X in schema", ch);
   }
+}
+
+#undef parse_error_at
+static void lex_error_at(parse_ctx *pc, dormc_loc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = pc->c->stopped ? NULL : arena_vprintf(&pc->c->arena, fmt, ap);
+  va_end(ap);
+  pc->lex_error_at = pc->ntokens;
+  pc->lex_error_seen = true;
+  parse_error_at(pc, loc, "%s", msg ? msg : "");
 }

@@ -96,8 +96,21 @@ static dormc_loc after(dormc_loc l) {
   return a;
 }
 
+static bool is_top_keyword(const char *w) {
+  for (size_t i = 0; i < sizeof top_keywords / sizeof *top_keywords; i++)
+    if (strcmp(top_keywords[i], w) == 0) return true;
+  return false;
+}
+
 void report_syntax_error(parse_ctx *pc, const report_input *in) {
   char what[128];
+  /* A lexical error in the lookahead or the token before it already said
+   * what is wrong; the syntax error that follows is its echo. */
+  if (pc->lex_error_seen && pc->ntokens - pc->lex_error_at <= 2) {
+    pc->errors++;
+    pc->src->syntax_errors = true;
+    return;
+  }
   describe_lookahead(pc, in, what, sizeof what);
 
   if (in->at_eof && pc->nopen > 0) {
@@ -130,6 +143,11 @@ void report_syntax_error(parse_ctx *pc, const report_input *in) {
     return;
   }
   if (in->lone_name && !in->at_eof && !in->is_rbrace && pc->prev_text) {
+    if (is_top_keyword(pc->prev_text) && pc->nopen > 0) {
+      parse_error_at(pc, pc->prev_loc, "missing '}' before '%s'", pc->prev_text);
+      diag_note(pc->c, pc->open_braces[pc->nopen - 1], "to close the '{' opened here");
+      return;
+    }
     const char *s =
         closest_name(pc->prev_text, member_keywords, sizeof member_keywords / sizeof *member_keywords);
     if (s) {

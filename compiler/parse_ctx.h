@@ -21,6 +21,10 @@ typedef struct parse_ctx {
   dormc_loc *open_braces;
   size_t nopen, cap_open;
   unsigned errors;      /* lexical + syntax errors in this source */
+  /* Tokens returned so far, and the count when the last lexical error was
+   * reported: a syntax error right after one is its echo and is dropped. */
+  unsigned long ntokens, lex_error_at;
+  bool lex_error_seen;
   jmp_buf *fatal;       /* the scanner's fatal errors jump here */
 } parse_ctx;
 

@@ -234,8 +234,8 @@ const dormc_schema *sema_run(dormc_compilation *c) {
   sema_keys(&S);
   for (size_t i = 0; i < S.nmodels; i++)
     if (S.models[i].naming == DORMC_NAMING_SNAKE) sema_check_snake_structs(&S, &S.models[i]);
-  warn_unused(&S);
   sema_c_names(&S);
+  warn_unused(&S);
 
   dormc_schema *schema = arena_alloc(S.a, sizeof *schema);
   schema->namespace_ = S.ns;
@@ -250,6 +250,6 @@ const dormc_schema *sema_run(dormc_compilation *c) {
   schema->nmodels = S.nmodels;
   schema->endpoints = S.endpoints;
   schema->nendpoints = S.nendpoints;
-  diag_flush(c);
-  return c->errors > errors_before ? NULL : schema;
+  (void)errors_before;
+  return schema;
 }

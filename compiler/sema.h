@@ -6,7 +6,8 @@
 
 /* Checks every loaded source (c->sources, imports first) and builds the
  * resolved schema in the compilation's arena. Reports every problem as a
- * diagnostic; returns NULL when there were errors. */
+ * diagnostic; the caller decides from the error count whether the schema is
+ * usable. */
 const dormc_schema *sema_run(dormc_compilation *c);
 
 #endif

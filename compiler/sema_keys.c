@@ -345,8 +345,11 @@ static void bind_model(sema *S, model_build *mb) {
     }
   }
 
+  bool pk_reported = false, sk_reported = false;
   if (!t->owned) {
     const dormc_field *pkf = role_field(mb, DORMC_ROLE_PK), *skf = role_field(mb, DORMC_ROLE_SK);
+    pk_reported = pkf && strcmp(pkf->attr, tab->pk.attr) != 0;
+    sk_reported = skf && (!tab->sk.attr || strcmp(skf->attr, tab->sk.attr) != 0);
     if (pkf && strcmp(pkf->attr, tab->pk.attr) != 0) {
       diag_error(S->c, pkf->loc,
                  "field '%s' is marked @pk, but the partition key of table '%s' is '%s'; name the field '%s' or add "
@@ -430,7 +433,7 @@ static void bind_model(sema *S, model_build *mb) {
         ok = false;
       }
     } else {
-      if (k->is_pk || k->is_sk) {
+      if ((k->is_pk && !pk_reported) || (k->is_sk && !sk_reported)) {
         const char *which = k->is_pk ? "partition" : "sort";
         diag_error(S->c, mb->item->name.loc,
                    "model '%s' has no %s key: nothing fills attribute '%s' of table '%s'; add key %s = \"...\"; or a "

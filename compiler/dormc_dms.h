@@ -1,0 +1,44 @@
+/* DynamORM's schema contract (DMS v0.1) to and from .dorm.
+ *
+ * Export turns a resolved schema into one DMS YAML document; import turns a
+ * DMS document (YAML, parsed with libyaml) into canonical .dorm text. The
+ * mapping, and what does not survive a round trip, is described in
+ * docs/language.md ("DMS").
+ */
+#ifndef DORMC_DMS_H
+#define DORMC_DMS_H
+
+#include <stddef.h>
+
+#include "dormc.h"
+#include "dormc_schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The DMS version both directions speak. */
+#define DORMC_DMS_VERSION "0.1"
+
+/* Writes every model of s as one DMS v0.1 YAML document into a malloc'd
+ * NUL-terminated text (caller frees) and stores its length in *len (len may
+ * be NULL). The output depends only on the schema (same schema, same bytes).
+ * Returns NULL only when memory is exhausted. */
+char *dormc_dms_export(const dormc_schema *s, size_t *len);
+
+/* Reads the DMS document data/len (borrowed; path names it in diagnostics)
+ * and stores the equivalent .dorm text, exactly as `dormc fmt` prints it,
+ * in a malloc'd NUL-terminated *out (caller frees) with its length in
+ * *out_len. Diagnostics (errors with the YAML line and column, warnings
+ * for what is ignored) go to opts->on_diag; only on_diag/diag_user of opts
+ * are used (opts may be NULL: diagnostics are dropped).
+ * Returns 0 on success; -1 when the document is not valid DMS v0.1 or has
+ * no .dorm equivalent (nothing is stored in *out); -2 when memory is
+ * exhausted. */
+int dormc_dms_import(const dormc_options *opts, const char *path, const char *data, size_t len, char **out,
+                     size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
