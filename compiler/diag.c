@@ -108,7 +108,7 @@ void diag_release(dormc_compilation *c) {
   if (!c->buffered) return;
   vec *v = c->buffered;
   c->buffered = NULL;
-  qsort(v->items, v->n, sizeof *v->items, held_cmp);
+  if (v->n > 1) qsort(v->items, v->n, sizeof *v->items, held_cmp);
   for (size_t i = 0; i < v->n; i++) {
     held *h = v->items[i];
     c->has_pending = true;
