@@ -22,6 +22,7 @@ struct dorm_http {
    * the caller's strings, so sending headers costs no allocation. */
   struct curl_slist nodes[HTTP_MAX_HEADERS + 1];
   char curl_err[CURL_ERROR_SIZE];
+  long connects; /* new connections over the transport's life */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
@@ -129,9 +130,7 @@ const char *dorm_http_last_body(const dorm_http *h, size_t *len) {
 }
 
 long dorm_http_connections_opened(const dorm_http *h) {
-  long n = 0;
-  if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &n) != CURLE_OK) return 0;
-  return n;
+  return h->connects;
 }
 
 static dorm_status map_curl_error(CURLcode rc, bool too_large) {
@@ -177,6 +176,8 @@ dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *hea
 
   CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+  long fresh = 0;
+  if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK) h->connects += fresh;
   h->resp = NULL;
   if (rc != CURLE_OK) {
     dorm_status st = map_curl_error(rc, h->too_large);

@@ -1,0 +1,298 @@
+/* Query and Scan: single pages, the pager, and parallel scan. */
+#include "ops_common.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *select_name(dorm_select s) {
+  switch (s) {
+  case DORM_SELECT_ALL_ATTRIBUTES: return "ALL_ATTRIBUTES";
+  case DORM_SELECT_ALL_PROJECTED_ATTRIBUTES: return "ALL_PROJECTED_ATTRIBUTES";
+  case DORM_SELECT_COUNT: return "COUNT";
+  default: return NULL;
+  }
+}
+
+/* Members Query and Scan share, after TableName. */
+static void common_members(dorm_jw *w, const char *index, dorm_expr *x, uint32_t limit,
+                           bool consistent, dorm_select sel, const dorm_av *start_key) {
+  if (index) dorm_jw_member_string(w, "IndexName", index);
+  if (x) dorm_jw_expr(w, x);
+  if (limit) dorm_jw_member_int(w, "Limit", limit);
+  if (consistent) {
+    dorm_jw_key(w, "ConsistentRead");
+    dorm_jw_bool(w, true);
+  }
+  const char *s = select_name(sel);
+  if (s) dorm_jw_member_string(w, "Select", s);
+  if (start_key) {
+    dorm_jw_key(w, "ExclusiveStartKey");
+    dorm_jw_item(w, start_key, "ExclusiveStartKey");
+  }
+}
+
+static size_t count_member(const cJSON *root, const char *name) {
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, name);
+  return cJSON_IsNumber(n) && n->valuedouble >= 0 ? (size_t)n->valuedouble : 0;
+}
+
+/* Sends the request in the writer and reads one page. */
+static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm_page *page) {
+  memset(page, 0, sizeof *page);
+  page->last_key = dorm_av_empty(DORM_AV_M);
+  const char *resp;
+  size_t len;
+  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  if (st != DORM_OK) return st;
+  cJSON *root;
+  st = ops_parse(c, op, resp, len, &root);
+  if (st != DORM_OK) return st;
+  char err[256];
+  size_t n = 0;
+  st = dorm_json_member_items(root, "Items", a, &page->items, &n, err, sizeof err);
+  if (st != DORM_OK) {
+    cJSON_Delete(root);
+    return dorm_client_fail(c, st, op, "response: %s", err);
+  }
+  /* With Select COUNT there are no Items, only Count. */
+  page->count = cJSON_GetObjectItemCaseSensitive(root, "Items") ? n : count_member(root, "Count");
+  page->scanned_count = count_member(root, "ScannedCount");
+  st = ops_member_item(c, op, root, "LastEvaluatedKey", a, &page->last_key, &page->has_more);
+  cJSON_Delete(root);
+  return st;
+}
+
+dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page) {
+  static const char op[] = "Query";
+  dorm_client_clear_error(c);
+  OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
+  OPS_REQUIRE(c, op, in->expr && in->expr->key_condition, "a key condition is required");
+  dorm_status st = ops_check_expr(c, op, in->expr);
+  if (st != DORM_OK) return st;
+  if (in->start_key && (st = ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
+
+  dorm_jw *w = ops_begin(c, in->table);
+  common_members(w, in->index, in->expr, in->limit, in->consistent_read, in->select, in->start_key);
+  if (in->descending) {
+    dorm_jw_key(w, "ScanIndexForward");
+    dorm_jw_bool(w, false);
+  }
+  dorm_jw_end_object(w);
+  return read_page(c, op, a, page);
+}
+
+dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page) {
+  static const char op[] = "Scan";
+  dorm_client_clear_error(c);
+  OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
+  OPS_REQUIRE(c, op, !in->expr || !in->expr->key_condition, "Scan takes no key condition (use Query)");
+  OPS_REQUIRE(c, op, in->total_segments == 0 || in->segment < in->total_segments,
+              "segment must be below total_segments");
+  OPS_REQUIRE(c, op, in->total_segments <= 1000000, "total_segments is at most 1000000");
+  dorm_status st = ops_check_expr(c, op, in->expr);
+  if (st != DORM_OK) return st;
+  if (in->start_key && (st = ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
+
+  dorm_jw *w = ops_begin(c, in->table);
+  common_members(w, in->index, in->expr, in->limit, in->consistent_read, in->select, in->start_key);
+  if (in->total_segments) {
+    dorm_jw_member_int(w, "Segment", in->segment);
+    dorm_jw_member_int(w, "TotalSegments", in->total_segments);
+  }
+  dorm_jw_end_object(w);
+  return read_page(c, op, a, page);
+}
+
+/* ---- pager ---- */
+
+static void pager_init(dorm_pager *p, dorm_client *c) {
+  memset(p, 0, sizeof *p);
+  p->client = c;
+  dorm_arena_init(&p->key_arena, 1024);
+  p->next_key = dorm_av_empty(DORM_AV_M);
+}
+
+void dorm_pager_init_query(dorm_pager *p, dorm_client *c, const dorm_query_input *in) {
+  pager_init(p, c);
+  p->query = *in;
+}
+
+void dorm_pager_init_scan(dorm_pager *p, dorm_client *c, const dorm_scan_input *in) {
+  pager_init(p, c);
+  p->is_scan = true;
+  p->scan = *in;
+}
+
+dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page) {
+  memset(page, 0, sizeof *page);
+  page->last_key = dorm_av_empty(DORM_AV_M);
+  if (p->done) return DORM_OK;
+  if (p->exhausted) {
+    p->done = true;
+    return DORM_OK;
+  }
+  const dorm_av *start = p->started ? &p->next_key : (p->is_scan ? p->scan.start_key : p->query.start_key);
+  dorm_status st;
+  if (p->is_scan) {
+    dorm_scan_input in = p->scan;
+    in.start_key = start;
+    st = dorm_scan(p->client, &in, a, page);
+  } else {
+    dorm_query_input in = p->query;
+    in.start_key = start;
+    st = dorm_query(p->client, &in, a, page);
+  }
+  if (st != DORM_OK) return st;
+  p->started = true;
+  p->items_seen += page->count;
+  if (!page->has_more || (p->max_items && p->items_seen >= p->max_items)) {
+    /* This page is still the caller's; the next call reports done. */
+    p->exhausted = true;
+    return DORM_OK;
+  }
+  /* Keep the key in our own arena: the caller may reset theirs. The old key
+   * is the start of this request and no longer needed, but it shares the
+   * arena, so copy into a fresh generation. */
+  dorm_arena next = DORM_ARENA_INIT;
+  dorm_arena_init(&next, 1024);
+  dorm_av copy;
+  st = dorm_av_copy(&next, &page->last_key, &copy);
+  if (st != DORM_OK) {
+    dorm_arena_free(&next);
+    return dorm_client_fail(p->client, st, p->is_scan ? "Scan" : "Query", "out of memory");
+  }
+  dorm_arena_free(&p->key_arena);
+  p->key_arena = next;
+  p->next_key = copy;
+  return DORM_OK;
+}
+
+void dorm_pager_free(dorm_pager *p) {
+  dorm_arena_free(&p->key_arena);
+  p->done = true;
+}
+
+/* ---- parallel scan ---- */
+
+typedef struct parallel_scan {
+  dorm_client *origin;
+  const dorm_scan_input *in;
+  uint32_t total, next_segment;
+  dorm_page_fn on_page;
+  void *user;
+  pthread_mutex_t lock;
+  bool stop;
+  dorm_status status;
+  char errmsg[1024];
+} parallel_scan;
+
+/* Records the first failure; later ones are consequences of the stop. */
+static void ps_fail(parallel_scan *ps, dorm_status st, const char *msg) {
+  if (ps->status == DORM_OK) {
+    ps->status = st;
+    snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
+  }
+  ps->stop = true;
+}
+
+static dorm_status scan_segment(parallel_scan *ps, dorm_client *c, uint32_t segment) {
+  dorm_scan_input in = *ps->in;
+  in.segment = segment;
+  in.total_segments = ps->total;
+  dorm_pager p;
+  dorm_pager_init_scan(&p, c, &in);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_page page;
+  dorm_status st;
+  for (;;) {
+    pthread_mutex_lock(&ps->lock);
+    bool stop = ps->stop;
+    pthread_mutex_unlock(&ps->lock);
+    if (stop) {
+      st = DORM_OK;
+      break;
+    }
+    st = dorm_pager_next(&p, &a, &page);
+    if (st != DORM_OK) {
+      pthread_mutex_lock(&ps->lock);
+      ps_fail(ps, st, dorm_client_errmsg(c));
+      pthread_mutex_unlock(&ps->lock);
+      break;
+    }
+    if (p.done) break;
+    pthread_mutex_lock(&ps->lock);
+    if (!ps->stop) {
+      st = ps->on_page(ps->user, segment, &page);
+      if (st != DORM_OK) ps_fail(ps, st, "Scan: the page callback stopped the scan");
+    }
+    pthread_mutex_unlock(&ps->lock);
+    dorm_arena_reset(&a);
+    if (st != DORM_OK) break;
+  }
+  dorm_arena_free(&a);
+  dorm_pager_free(&p);
+  return st;
+}
+
+static void *scan_worker(void *arg) {
+  parallel_scan *ps = arg;
+  dorm_client *c = dorm_client_clone(ps->origin);
+  if (!c) {
+    pthread_mutex_lock(&ps->lock);
+    ps_fail(ps, DORM_ERR_NO_MEMORY, "Scan: cannot create a client for a worker thread");
+    pthread_mutex_unlock(&ps->lock);
+    return NULL;
+  }
+  for (;;) {
+    pthread_mutex_lock(&ps->lock);
+    bool stop = ps->stop || ps->next_segment >= ps->total;
+    uint32_t segment = ps->next_segment++;
+    pthread_mutex_unlock(&ps->lock);
+    if (stop || scan_segment(ps, c, segment) != DORM_OK) break;
+  }
+  dorm_client_free(c);
+  return NULL;
+}
+
+dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
+                               uint32_t workers, dorm_page_fn on_page, void *user) {
+  static const char op[] = "Scan";
+  dorm_client_clear_error(c);
+  OPS_REQUIRE(c, op, in && in->table && on_page, "table and a page callback are required");
+  OPS_REQUIRE(c, op, total_segments >= 1 && total_segments <= 1000000,
+              "total_segments must be 1..1000000");
+  OPS_REQUIRE(c, op, !in->start_key, "a parallel scan starts each segment from its beginning");
+  if (workers == 0) workers = 1;
+  if (workers > total_segments) workers = total_segments;
+  if (workers > 64) workers = 64;
+
+  parallel_scan ps;
+  memset(&ps, 0, sizeof ps);
+  ps.origin = c;
+  ps.in = in;
+  ps.total = total_segments;
+  ps.on_page = on_page;
+  ps.user = user;
+  if (pthread_mutex_init(&ps.lock, NULL) != 0)
+    return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "cannot create a mutex");
+
+  pthread_t threads[64];
+  uint32_t started = 0;
+  for (; started < workers; started++) {
+    if (pthread_create(&threads[started], NULL, scan_worker, &ps) != 0) {
+      pthread_mutex_lock(&ps.lock);
+      if (started == 0) ps_fail(&ps, DORM_ERR_NO_MEMORY, "Scan: cannot start a worker thread");
+      pthread_mutex_unlock(&ps.lock);
+      break; /* the threads already running finish the segments */
+    }
+  }
+  for (uint32_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  pthread_mutex_destroy(&ps.lock);
+  if (ps.status != DORM_OK) {
+    const char *msg = strncmp(ps.errmsg, "Scan: ", 6) == 0 ? ps.errmsg + 6 : ps.errmsg;
+    return dorm_client_fail(c, ps.status, op, "%s", msg);
+  }
+  return DORM_OK;
+}
