@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,21 +28,36 @@ const dormc_cli_command dormc_cmd_fmt = {
     .run = run,
 };
 
+#define MAX_SCHEMA_SIZE ((size_t)64 << 20)
+
 static char *slurp(const char *path, size_t *len, int *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     *err = errno;
     return NULL;
   }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    *err = EISDIR;
+    return NULL;
+  }
   size_t cap = 65536, n = 0;
   char *buf = malloc(cap);
+  if (!buf) *err = ENOMEM;
   while (buf) {
     if (n == cap) {
-      char *bigger = cap > ((size_t)64 << 20) ? NULL : realloc(buf, cap * 2);
+      if (n > MAX_SCHEMA_SIZE) {
+        free(buf);
+        buf = NULL;
+        *err = EFBIG;
+        break;
+      }
+      char *bigger = realloc(buf, cap * 2);
       if (!bigger) {
         free(buf);
         buf = NULL;
-        *err = cap > ((size_t)64 << 20) ? EFBIG : ENOMEM;
+        *err = ENOMEM;
         break;
       }
       buf = bigger;
@@ -52,7 +68,12 @@ static char *slurp(const char *path, size_t *len, int *err) {
     n += got;
   }
   if (buf && ferror(f)) {
-    *err = EIO;
+    *err = errno ? errno : EIO;
+    free(buf);
+    buf = NULL;
+  }
+  if (buf && n > MAX_SCHEMA_SIZE) {
+    *err = EFBIG;
     free(buf);
     buf = NULL;
   }
@@ -122,7 +143,7 @@ static int run(int argc, char **argv) {
     char *src = slurp(path, &len, &err);
     if (!src) {
       fprintf(stderr, "dormc: error: cannot read '%s': %s\n", path,
-              err == EFBIG ? "file is too large" : strerror(err));
+              err == EFBIG ? "file is larger than the limit of 67108864 bytes" : strerror(err));
       status = DORMC_EXIT_USAGE;
       continue;
     }

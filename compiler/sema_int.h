@@ -97,8 +97,10 @@ table_build *sema_table_build(sema *S, ast_item *item, bool owned, dormc_table *
 void sema_table_member(sema *S, table_build *t, ast_member *m);
 void sema_table_settings(sema *S, table_build *t);
 bool key_type_letter(sema *S, const ast_name *n, dormc_key_type *out);
+/* part_type resolves a key part of an owned table from the model's fields
+ * (quiet: report nothing, return false when no field or template has it). */
 void sema_indexes(sema *S, table_build *t,
-                  bool (*part_type)(sema *, table_build *, ast_keypart *, const char **, dormc_key_type *));
+                  bool (*part_type)(sema *, table_build *, ast_keypart *, const char **, dormc_key_type *, bool quiet));
 void sema_model(sema *S, decl_info *d);
 void sema_keys(sema *S);
 

@@ -83,7 +83,8 @@ static void shared_key(sema *S, table_build *t) {
 
 /* An owned table's key part written without a type takes it from the field
  * it names (or S when a template fills it). */
-static bool owned_part_type(sema *S, table_build *t, ast_keypart *kp, const char **attr, dormc_key_type *type) {
+static bool owned_part_type(sema *S, table_build *t, ast_keypart *kp, const char **attr, dormc_key_type *type,
+                            bool quiet) {
   const model_build *mb = t->owner;
   const dormc_field *f = field_by_name_or_attr(mb, kp->attr.text);
   if (f) {
@@ -94,6 +95,7 @@ static bool owned_part_type(sema *S, table_build *t, ast_keypart *kp, const char
   *attr = kp->attr.text;
   *type = DORMC_KEY_S;
   if (template_targets(mb, kp->attr.text)) return true;
+  if (quiet) return false;
   const char *s = suggest_field(S, mb, kp->attr.text);
   if (s)
     diag_error(S->c, kp->attr.loc, "unknown field '%s' in key; did you mean '%s'? (or give a type: %s: S)",
@@ -111,9 +113,12 @@ static bool owned_key_part(sema *S, table_build *t, ast_member *decl, size_t idx
     bool ok;
     if (kp->type.text) {
       out->attr = kp->attr.text;
+      dormc_key_type ignored;
+      const char *attr;
+      if (owned_part_type(S, t, kp, &attr, &ignored, true)) out->attr = attr;
       ok = key_type_letter(S, &kp->type, &out->type);
     } else {
-      ok = owned_part_type(S, t, kp, &out->attr, &out->type);
+      ok = owned_part_type(S, t, kp, &out->attr, &out->type, false);
     }
     if (role && strcmp(role->attr, out->attr) != 0) {
       diag_error(S->c, role->loc, "two sources for the %s key: field '%s' is marked @%s but key (...) names '%s'",

@@ -276,7 +276,7 @@ void sema_model(sema *S, decl_info *d) {
 /* Resolves index key parts, names, projections and limits of one table.
  * part_type resolves a part written without a type (owned tables only). */
 void sema_indexes(sema *S, table_build *t,
-                  bool (*part_type)(sema *, table_build *, ast_keypart *, const char **, dormc_key_type *)) {
+                  bool (*part_type)(sema *, table_build *, ast_keypart *, const char **, dormc_key_type *, bool quiet)) {
   dormc_table *out = t->out;
   symtab names;
   symtab_init(&names);
@@ -327,9 +327,13 @@ void sema_indexes(sema *S, table_build *t,
         if (kp->type.text) {
           ib->attr[k] = kp->attr.text;
           ib->typed[k] = true;
+          /* In an owned table a part may name a field; its attribute is the field's. */
+          const char *attr;
+          dormc_key_type ignored;
+          if (part_type && part_type(S, t, kp, &attr, &ignored, true)) ib->attr[k] = attr;
           if (!key_type_letter(S, &kp->type, &ib->type[k])) ib->ok = false;
         } else if (part_type) {
-          if (!part_type(S, t, kp, &ib->attr[k], &ib->type[k])) ib->ok = false;
+          if (!part_type(S, t, kp, &ib->attr[k], &ib->type[k], false)) ib->ok = false;
         } else {
           diag_error(S->c, kp->attr.loc, "index key '%s' needs a type in a table: (%s: S)", kp->attr.text,
                      kp->attr.text);

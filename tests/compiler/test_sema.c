@@ -222,6 +222,25 @@ static void owned_tables_take_key_types_from_fields(void **state) {
   tu_free(&r);
 }
 
+static void owned_key_parts_name_fields_under_snake_case(void **state) {
+  (void)state;
+  tu_result r = tu_compile1("namespace t;\n"
+                            "model Visit table \"visits\" {\n"
+                            "  naming snake_case;\n"
+                            "  key (visitId: S, seenAt: S);\n"
+                            "  visitId: string;\n  seenAt: time;\n  userId: string?;\n"
+                            "  gsi \"gsi-user\" (userId: S, seenAt);\n"
+                            "}\n");
+  assert_string_equal(r.diags, "");
+  const dormc_table *t = dormc_schema_table(r.schema, "Visit");
+  assert_string_equal(t->pk.attr, "visit_id");
+  assert_string_equal(t->sk.attr, "seen_at");
+  assert_string_equal(t->gsis[0].pk.attr, "user_id");
+  assert_string_equal(t->gsis[0].sk.attr, "seen_at");
+  assert_int_equal(t->gsis[0].nmodels, 1);
+  tu_free(&r);
+}
+
 typedef struct rule_case {
   const char *src;
   const char *expect;
@@ -314,6 +333,7 @@ int main(void) {
       cmocka_unit_test(contract_matches_dynamorm_dms),
       cmocka_unit_test(endpoints_modes_defaults_and_payloads),
       cmocka_unit_test(owned_tables_take_key_types_from_fields),
+      cmocka_unit_test(owned_key_parts_name_fields_under_snake_case),
       cmocka_unit_test(semantic_rules),
       cmocka_unit_test(warnings_do_not_fail_a_schema),
       cmocka_unit_test(dump_is_structural),
