@@ -155,14 +155,13 @@ static void put_model(strbuf *b, const dormc_model *m) {
     put_key_attr(b, "      ", "partition", t->pk.attr, t->pk.type);
     if (t->sk.attr) put_key_attr(b, "      ", "sort", t->sk.attr, t->sk.type);
   }
-  sb_puts(b, "    attributes:\n");
-  size_t nattrs = 0;
-  for (size_t i = 0; i < m->nbindings; i++) {
-    const dormc_key_binding *kb = &m->bindings[i];
-    if (kb->field) continue;
-    put_template_attr(b, m, kb);
-    nattrs++;
-  }
+  size_t nattrs = m->nfields + (m->entity_type ? 1 : 0);
+  for (size_t i = 0; i < m->nbindings; i++)
+    if (!m->bindings[i].field) nattrs++;
+  /* A checked model always has key attributes; keep the YAML valid anyway. */
+  sb_puts(b, nattrs ? "    attributes:\n" : "    attributes: []\n");
+  for (size_t i = 0; i < m->nbindings; i++)
+    if (!m->bindings[i].field) put_template_attr(b, m, &m->bindings[i]);
   if (m->entity_type) {
     /* DynamORM has no entity types: to it, "_type" is a plain required
      * string that this model always writes with the same value. */
@@ -170,15 +169,8 @@ static void put_model(strbuf *b, const dormc_model *m) {
     sb_puts(b, "        tags: { \"dorm.entity_type\": ");
     put_q(b, m->entity_type);
     sb_puts(b, " }\n");
-    nattrs++;
   }
   for (size_t i = 0; i < m->nfields; i++) put_field_attr(b, m, &m->fields[i]);
-  nattrs += m->nfields;
-  if (nattrs == 0) {
-    /* Not reachable for a checked model (it has keys); keep the YAML valid. */
-    b->len -= strlen("    attributes:\n");
-    sb_puts(b, "    attributes: []\n");
-  }
   if (m->nindexes) {
     sb_puts(b, "    indexes:\n");
     for (size_t i = 0; i < m->nindexes; i++) put_index(b, m->indexes[i]);

@@ -9,6 +9,7 @@
 static const dormc_cli_command *const commands[] = {
     &dormc_cmd_check,
     &dormc_cmd_fmt,
+    &dormc_cmd_dms,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

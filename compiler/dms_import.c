@@ -1,0 +1,1258 @@
+/* DMS v0.1 import: a DynamORM schema contract document as .dorm.
+ *
+ * Three steps: libyaml reads the document (a first pass over the events
+ * refuses what DMS's JSON-compatible YAML excludes: anchors, aliases, tags,
+ * several documents), the tree is checked member by member into the
+ * dms_model records below (every error points at its YAML line and column),
+ * and the .dorm text is written from those records, put through the
+ * library's formatter and checked by the library before it is handed out,
+ * so the caller always gets a canonical schema that checks clean. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "dormc_dms.h"
+#include "internal.h"
+
+#define MAX_REPORTED_ERRORS 20u
+
+enum {
+  R_PK = 1u << 0,
+  R_SK = 1u << 1,
+  R_CREATED = 1u << 2,
+  R_UPDATED = 1u << 3,
+  R_VERSION = 1u << 4,
+  R_TTL = 1u << 5
+};
+
+typedef struct dms_key {
+  const char *attr; /* NULL: absent */
+  char type;        /* 'S', 'N' or 'B' */
+  const yaml_node_t *node;
+} dms_key;
+
+typedef struct dms_attr {
+  const char *attr;
+  const char *dorm_type; /* "string", "set<decimal>", ... */
+  char key_type;         /* 'S', 'N', 'B', or 0 when it cannot be a key */
+  bool optional, omit_empty;
+  unsigned roles;
+  const char *field;     /* the .dorm field name */
+  bool needs_name;       /* field name differs from what naming gives: @name */
+  const yaml_node_t *node;
+} dms_attr;
+
+typedef struct dms_index {
+  const char *name;
+  bool lsi;
+  dms_key pk, sk;
+  const char *projection; /* "all", "keys_only", "include" */
+  const char **include;
+  size_t ninclude;
+  const yaml_node_t *node;
+} dms_index;
+
+typedef struct dms_model {
+  const char *name;        /* as in the document */
+  const char *ident;       /* the .dorm model name */
+  const char *table;       /* physical table name */
+  const char *table_ident; /* the shared table's .dorm name, NULL when owned */
+  bool snake;
+  dms_key pk, sk;
+  dms_attr *attrs;
+  size_t nattrs;
+  dms_index *indexes;
+  size_t nindexes;
+  const yaml_node_t *node, *keys_node, *table_node;
+} dms_model;
+
+typedef struct imp {
+  const char *path;
+  const char *data;
+  size_t len;
+  dormc_diag_fn on_diag;
+  void *diag_user;
+  unsigned errors;
+  arena a;
+  jmp_buf oom;
+  yaml_document_t doc;
+  bool have_doc;
+  const char *ns;
+  dms_model *models;
+  size_t nmodels;
+  strbuf out; /* the .dorm text (here, not on the stack, because of the longjmp) */
+} imp;
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+static const char *line_at(const imp *I, size_t line1, size_t *len) {
+  const char *p = I->data, *end = I->data + I->len;
+  for (size_t l = 1; l < line1 && p < end; l++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) return NULL;
+    p = nl + 1;
+  }
+  if (p > end) return NULL;
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+  if (n && p[n - 1] == '\r') n--;
+  *len = n;
+  return p;
+}
+
+static dormc_loc mark_loc(const imp *I, yaml_mark_t start, yaml_mark_t end) {
+  dormc_loc l = {.file = I->path};
+  l.line = (uint32_t)start.line + 1;
+  l.col = (uint32_t)start.column + 1;
+  l.offset = (uint32_t)start.index;
+  if (end.line == start.line && end.column > start.column) {
+    l.end_line = l.line;
+    l.end_col = (uint32_t)end.column + 1;
+    l.end_offset = (uint32_t)end.index;
+  } else {
+    l.end_line = l.line;
+    l.end_col = l.col + 1;
+    l.end_offset = l.offset + 1;
+  }
+  return l;
+}
+
+static void vdiag(imp *I, dormc_severity sev, yaml_mark_t start, yaml_mark_t end, const char *fmt, va_list ap) {
+  if (sev == DORMC_SEV_ERROR && I->errors++ >= MAX_REPORTED_ERRORS) return;
+  if (!I->on_diag) return;
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  dormc_diagnostic d = {.severity = sev, .message = msg};
+  d.loc = mark_loc(I, start, end);
+  d.line_text = line_at(I, d.loc.line, &d.line_len);
+  I->on_diag(&d, I->diag_user);
+  if (sev == DORMC_SEV_ERROR && I->errors == MAX_REPORTED_ERRORS) {
+    dormc_diagnostic stop = {.severity = DORMC_SEV_NOTE,
+                             .message = "too many errors; stopping (fix these and run again)"};
+    I->on_diag(&stop, I->diag_user);
+  }
+}
+
+static void err_at(imp *I, const yaml_node_t *n, const char *fmt, ...) DORMC_PRINTF(3, 4);
+static void err_at(imp *I, const yaml_node_t *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdiag(I, DORMC_SEV_ERROR, n->start_mark, n->end_mark, fmt, ap);
+  va_end(ap);
+}
+
+static void warn_at(imp *I, const yaml_node_t *n, const char *fmt, ...) DORMC_PRINTF(3, 4);
+static void warn_at(imp *I, const yaml_node_t *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdiag(I, DORMC_SEV_WARNING, n->start_mark, n->end_mark, fmt, ap);
+  va_end(ap);
+}
+
+static void err_mark(imp *I, yaml_mark_t m, const char *fmt, ...) DORMC_PRINTF(3, 4);
+static void err_mark(imp *I, yaml_mark_t m, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdiag(I, DORMC_SEV_ERROR, m, m, fmt, ap);
+  va_end(ap);
+}
+
+static void imp_oom(void *user) { longjmp(((imp *)user)->oom, 1); }
+
+/* ---- YAML: the first pass and the tree --------------------------------- */
+
+static void yaml_failure(imp *I, const yaml_parser_t *p) {
+  if (p->error == YAML_MEMORY_ERROR) longjmp(I->oom, 1);
+  yaml_mark_t m = p->problem_mark;
+  if (p->error == YAML_READER_ERROR) {
+    /* The reader reports a byte offset only. */
+    m.index = p->problem_offset;
+    m.line = 0;
+    m.column = 0;
+    for (size_t i = 0; i < p->problem_offset && i < I->len; i++) {
+      if (I->data[i] == '\n') m.line++, m.column = 0;
+      else if (((unsigned char)I->data[i] & 0xC0) != 0x80) m.column++;
+    }
+  }
+  const char *problem = p->problem ? p->problem : "unknown error";
+  if (p->context)
+    err_mark(I, m, "invalid YAML: %s %s", problem, p->context);
+  else
+    err_mark(I, m, "invalid YAML: %s", problem);
+}
+
+/* Refuses what DMS's JSON-compatible YAML excludes. Returns false after
+ * reporting. */
+static bool first_pass(imp *I) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) longjmp(I->oom, 1);
+  yaml_parser_set_input_string(&p, (const unsigned char *)I->data, I->len);
+  bool ok = true, done = false;
+  int docs = 0;
+  while (!done) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&p, &ev)) {
+      if (p.error == YAML_MEMORY_ERROR) {
+        yaml_parser_delete(&p);
+        longjmp(I->oom, 1);
+      }
+      yaml_failure(I, &p);
+      ok = false;
+      break;
+    }
+    const char *anchor = NULL, *what = NULL;
+    const unsigned char *tag = NULL;
+    switch (ev.type) {
+    case YAML_DOCUMENT_START_EVENT:
+      if (++docs == 2) {
+        err_mark(I, ev.start_mark, "a DMS file holds one YAML document; this is a second one");
+        ok = false;
+      }
+      break;
+    case YAML_ALIAS_EVENT:
+      err_mark(I, ev.start_mark, "aliases (*%s) are not allowed: DMS is JSON-compatible YAML", ev.data.alias.anchor);
+      ok = false;
+      break;
+    case YAML_SCALAR_EVENT:
+      anchor = (const char *)ev.data.scalar.anchor, tag = ev.data.scalar.tag, what = "a scalar";
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      anchor = (const char *)ev.data.sequence_start.anchor, tag = ev.data.sequence_start.tag, what = "a sequence";
+      break;
+    case YAML_MAPPING_START_EVENT:
+      anchor = (const char *)ev.data.mapping_start.anchor, tag = ev.data.mapping_start.tag, what = "a mapping";
+      break;
+    case YAML_STREAM_END_EVENT: done = true; break;
+    default: break;
+    }
+    if (anchor) {
+      err_mark(I, ev.start_mark, "anchors (&%s) are not allowed: DMS is JSON-compatible YAML", anchor);
+      ok = false;
+    } else if (tag) {
+      err_mark(I, ev.start_mark, "tags (%s on %s) are not allowed: DMS is JSON-compatible YAML", (const char *)tag,
+               what);
+      ok = false;
+    }
+    yaml_event_delete(&ev);
+    if (I->errors >= MAX_REPORTED_ERRORS) break;
+  }
+  yaml_parser_delete(&p);
+  if (ok && docs == 0) {
+    yaml_mark_t m = {0};
+    err_mark(I, m, "the file is empty: a DMS document starts with dms_version: \"" DORMC_DMS_VERSION "\"");
+    ok = false;
+  }
+  return ok;
+}
+
+static bool load_tree(imp *I) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) longjmp(I->oom, 1);
+  yaml_parser_set_input_string(&p, (const unsigned char *)I->data, I->len);
+  bool ok = yaml_parser_load(&p, &I->doc) != 0;
+  if (!ok) {
+    if (p.error == YAML_MEMORY_ERROR) {
+      yaml_parser_delete(&p);
+      longjmp(I->oom, 1);
+    }
+    yaml_failure(I, &p);
+  } else {
+    I->have_doc = true;
+  }
+  yaml_parser_delete(&p);
+  return ok;
+}
+
+static yaml_node_t *node(imp *I, int id) { return yaml_document_get_node(&I->doc, id); }
+
+static const char *kind_name(const yaml_node_t *n) {
+  switch (n->type) {
+  case YAML_SCALAR_NODE: return "a scalar";
+  case YAML_SEQUENCE_NODE: return "a list";
+  case YAML_MAPPING_NODE: return "a mapping";
+  default: return "nothing";
+  }
+}
+
+static bool is_null(const yaml_node_t *n) {
+  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+  const char *s = (const char *)n->data.scalar.value;
+  size_t len = n->data.scalar.length;
+  return len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+         strcmp(s, "NULL") == 0;
+}
+
+/* A non-empty string without NUL bytes, copied into the arena; NULL after
+ * reporting. */
+static const char *get_str(imp *I, const yaml_node_t *n, const char *what) {
+  if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+    err_at(I, n, "%s must be a string, not %s", what, is_null(n) ? "null" : kind_name(n));
+    return NULL;
+  }
+  const char *s = (const char *)n->data.scalar.value;
+  size_t len = n->data.scalar.length;
+  if (memchr(s, '\0', len)) {
+    err_at(I, n, "%s contains a NUL character", what);
+    return NULL;
+  }
+  if (len == 0) {
+    err_at(I, n, "%s cannot be empty", what);
+    return NULL;
+  }
+  return arena_strndup(&I->a, s, len);
+}
+
+/* true/false (YAML 1.2 core schema spellings, unquoted). */
+static bool get_bool(imp *I, const yaml_node_t *n, const char *what, bool *out) {
+  if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+    const char *s = (const char *)n->data.scalar.value;
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+      *out = true;
+      return true;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+      *out = false;
+      return true;
+    }
+  }
+  err_at(I, n, "%s must be true or false%s", what,
+         n->type == YAML_SCALAR_NODE && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ? " (without quotes)" : "");
+  return false;
+}
+
+/* Collects the members of mapping n named in known[] into vals[] (NULL when
+ * absent). Unknown members are reported as ignored, duplicates as errors.
+ * Returns false (after reporting) when n is not a mapping. */
+static bool members(imp *I, const yaml_node_t *n, const char *what, const char *const *known, size_t nknown,
+                    yaml_node_t **vals) {
+  for (size_t i = 0; i < nknown; i++) vals[i] = NULL;
+  if (n->type != YAML_MAPPING_NODE) {
+    err_at(I, n, "%s must be a mapping, not %s", what, is_null(n) ? "null" : kind_name(n));
+    return false;
+  }
+  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = node(I, p->key), *v = node(I, p->value);
+    if (!k || !v) continue;
+    if (k->type != YAML_SCALAR_NODE) {
+      err_at(I, k, "keys in %s must be names, not %s", what, kind_name(k));
+      continue;
+    }
+    const char *key = (const char *)k->data.scalar.value;
+    size_t idx = nknown;
+    for (size_t i = 0; i < nknown; i++)
+      if (strlen(known[i]) == k->data.scalar.length && strcmp(known[i], key) == 0) idx = i;
+    if (idx == nknown) {
+      if (strcmp(key, "tags") != 0) /* extension metadata: ignored by design */
+        warn_at(I, k, "unknown member '%.*s' in %s is ignored", (int)(k->data.scalar.length > 64 ? 64 : k->data.scalar.length), key, what);
+      continue;
+    }
+    if (vals[idx]) {
+      err_at(I, k, "'%s' appears twice in %s", known[idx], what);
+      continue;
+    }
+    vals[idx] = v;
+  }
+  return true;
+}
+
+static const yaml_node_t *required(imp *I, const yaml_node_t *map, yaml_node_t *v, const char *member,
+                                   const char *what) {
+  if (!v) err_at(I, map, "%s has no '%s'", what, member);
+  return v;
+}
+
+/* ---- identifiers ------------------------------------------------------- */
+
+static bool is_ident(const char *s) {
+  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+  for (s++; *s; s++)
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+      return false;
+  return true;
+}
+
+/* The words .dorm refuses as field names because they are C's (see
+ * dormc_schema.h). */
+static bool c_reserved(const char *s) {
+  static const char *const kw[] = {
+      "auto",     "break",      "case",      "char",           "const",         "continue", "default",  "do",
+      "double",   "else",       "enum",      "extern",         "float",         "for",      "goto",     "if",
+      "inline",   "int",        "long",      "register",       "restrict",      "return",   "short",    "signed",
+      "sizeof",   "static",     "struct",    "switch",         "typedef",       "union",    "unsigned", "void",
+      "volatile", "while",      "_Alignas",  "_Alignof",       "_Atomic",       "_Bool",    "_Complex", "_Generic",
+      "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "bool",   "true",     "false"};
+  for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+    if (strcmp(kw[i], s) == 0) return true;
+  return false;
+}
+
+/* An identifier made from s: other characters become '_', a leading digit
+ * gets a '_' in front, and a C word gets a '_' after. */
+static char *make_ident(imp *I, const char *s) {
+  size_t n = strlen(s);
+  char *out = arena_alloc(&I->a, n + 3);
+  size_t o = 0;
+  if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) out[o++] = '_';
+  for (; *s; s++) {
+    char ch = *s;
+    bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+    if (!ok && ((unsigned char)ch & 0xC0) == 0x80) continue; /* one '_' per UTF-8 character */
+    out[o++] = ok ? ch : '_';
+  }
+  out[o] = '\0';
+  if (c_reserved(out)) out[o++] = '_', out[o] = '\0';
+  return out;
+}
+
+/* base, or base_2, base_3, ... whichever is not in used[0..n). */
+static const char *unique_name(imp *I, const char *base, const char *const *used, size_t n) {
+  const char *cand = base;
+  for (unsigned k = 2;; k++) {
+    bool taken = false;
+    for (size_t i = 0; i < n && !taken; i++) taken = used[i] && strcmp(used[i], cand) == 0;
+    if (!taken) return cand;
+    cand = arena_printf(&I->a, "%s_%u", base, k);
+  }
+}
+
+/* ---- the document ------------------------------------------------------ */
+
+static bool key_type_of(const char *t, char *out) {
+  if (strcmp(t, "S") == 0 || strcmp(t, "N") == 0 || strcmp(t, "B") == 0) {
+    *out = t[0];
+    return true;
+  }
+  return false;
+}
+
+/* { attribute: "PK", type: "S" } */
+static bool parse_key(imp *I, const yaml_node_t *n, const char *what, dms_key *out) {
+  static const char *const known[] = {"attribute", "type"};
+  yaml_node_t *v[2];
+  out->node = n;
+  if (!members(I, n, what, known, 2, v)) return false;
+  bool ok = true;
+  if (!required(I, n, v[0], "attribute", what) || !(out->attr = get_str(I, v[0], "a key's attribute"))) ok = false;
+  if (!required(I, n, v[1], "type", what)) return false;
+  const char *t = get_str(I, v[1], "a key's type");
+  if (!t) return false;
+  if (!key_type_of(t, &out->type)) {
+    err_at(I, v[1], "unknown key type '%s'; a key attribute is S, N or B", t);
+    return false;
+  }
+  return ok;
+}
+
+typedef struct type_map {
+  const char *ddb, *format;
+  bool json;
+  const char *dorm;
+  char key;
+} type_map;
+
+static const type_map type_maps[] = {
+    {"S", NULL, false, "string", 'S'},       {"S", "rfc3339nano", false, "time", 'S'},
+    {"S", NULL, true, "json", 0},            {"N", NULL, false, "decimal", 'N'},
+    {"N", "int", false, "int", 'N'},         {"N", "unix_seconds", false, "epoch", 'N'},
+    {"B", NULL, false, "bytes", 'B'},        {"BOOL", NULL, false, "bool", 0},
+    {"SS", NULL, false, "set<string>", 0},   {"NS", NULL, false, "set<decimal>", 0},
+    {"BS", NULL, false, "set<bytes>", 0},    {"L", NULL, false, "list<string>", 0},
+    {"M", NULL, false, "map<string>", 0},
+};
+
+static const char *const ddb_types[] = {"S", "N", "B", "BOOL", "SS", "NS", "BS", "L", "M", "NULL"};
+static const char *const formats[] = {"rfc3339nano", "unix_seconds", "int"};
+
+/* Index roles are checked once the model's indexes are known. */
+typedef struct index_role {
+  const char *role;
+  const yaml_node_t *node;
+  const dms_attr *attr;
+} index_role;
+
+static bool parse_roles(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_roles) {
+  if (n->type != YAML_SEQUENCE_NODE) {
+    err_at(I, n, "roles must be a list of names, not %s", kind_name(n));
+    return false;
+  }
+  static const char *const names[] = {"pk", "sk", "created_at", "updated_at", "version", "ttl"};
+  bool ok = true;
+  for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+    yaml_node_t *r = node(I, *it);
+    if (!r) continue;
+    const char *s = get_str(I, r, "a role");
+    if (!s) {
+      ok = false;
+      continue;
+    }
+    int found = -1;
+    for (int i = 0; i < 6; i++)
+      if (strcmp(s, names[i]) == 0) found = i;
+    if (found >= 0) {
+      if (a->roles & (1u << found)) warn_at(I, r, "role '%s' is listed twice", s);
+      a->roles |= 1u << found;
+    } else if ((strncmp(s, "index_pk:", 9) == 0 && s[9]) || (strncmp(s, "index_sk:", 9) == 0 && s[9])) {
+      index_role *x = arena_alloc(&I->a, sizeof *x);
+      x->role = s;
+      x->node = r;
+      x->attr = a;
+      vec_push(&I->a, index_roles, x);
+    } else {
+      const char *near = closest_name(s, names, 6);
+      err_at(I, r,
+             "unknown role '%s'%s%s%s; DMS v0.1 roles are pk, sk, created_at, updated_at, version, ttl, "
+             "index_pk:<index>, index_sk:<index>",
+             s, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_roles) {
+  static const char *const known[] = {"attribute", "type",  "required", "optional", "omit_empty", "roles",
+                                      "format",    "json",  "binary",   "encryption"};
+  enum { K_ATTR, K_TYPE, K_REQ, K_OPT, K_OMIT, K_ROLES, K_FORMAT, K_JSON, K_BINARY, K_ENC, K_N };
+  yaml_node_t *v[K_N];
+  a->node = n;
+  if (!members(I, n, "an attribute", known, K_N, v)) return false;
+  bool ok = true;
+  if (!required(I, n, v[K_ATTR], "attribute", "an attribute") || !(a->attr = get_str(I, v[K_ATTR], "attribute")))
+    return false;
+  const char *type = NULL, *format = NULL;
+  bool req = false, opt = false, json = false, binary = false;
+  if (!required(I, n, v[K_TYPE], "type", "an attribute") || !(type = get_str(I, v[K_TYPE], "type"))) ok = false;
+  if (v[K_FORMAT] && !(format = get_str(I, v[K_FORMAT], "format"))) ok = false;
+  if (v[K_REQ] && !get_bool(I, v[K_REQ], "required", &req)) ok = false;
+  if (v[K_OPT] && !get_bool(I, v[K_OPT], "optional", &opt)) ok = false;
+  if (v[K_OMIT] && !get_bool(I, v[K_OMIT], "omit_empty", &a->omit_empty)) ok = false;
+  if (v[K_JSON] && !get_bool(I, v[K_JSON], "json", &json)) ok = false;
+  if (v[K_BINARY] && !get_bool(I, v[K_BINARY], "binary", &binary)) ok = false;
+  if (v[K_ENC]) {
+    err_at(I, v[K_ENC], "attribute '%s' is encrypted; .dorm has no encrypted attributes, so it cannot be imported",
+           a->attr);
+    ok = false;
+  }
+  if (v[K_ROLES] && !parse_roles(I, v[K_ROLES], a, index_roles)) ok = false;
+  if (req && opt) {
+    err_at(I, v[K_OPT], "attribute '%s' is both required and optional", a->attr);
+    ok = false;
+  }
+  a->optional = opt;
+  if (!type) return false;
+
+  bool known_type = false;
+  for (size_t i = 0; i < sizeof ddb_types / sizeof ddb_types[0]; i++) known_type |= strcmp(type, ddb_types[i]) == 0;
+  if (!known_type) {
+    const char *near = closest_name(type, ddb_types, sizeof ddb_types / sizeof ddb_types[0]);
+    err_at(I, v[K_TYPE], "unknown type '%s'%s%s%s; DMS types are S, N, B, BOOL, SS, NS, BS, L, M and NULL", type,
+           near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    return false;
+  }
+  if (strcmp(type, "NULL") == 0) {
+    err_at(I, v[K_TYPE], "type NULL has no .dorm equivalent: an attribute that is always null stores nothing");
+    return false;
+  }
+  if (format) {
+    bool known_format = false;
+    for (size_t i = 0; i < 3; i++) known_format |= strcmp(format, formats[i]) == 0;
+    if (!known_format) {
+      const char *near = closest_name(format, formats, 3);
+      err_at(I, v[K_FORMAT], "unknown format '%s'%s%s%s; DMS v0.1 formats are rfc3339nano, unix_seconds and int",
+             format, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+      return false;
+    }
+  }
+  if (json && strcmp(type, "S") != 0) {
+    err_at(I, v[K_JSON], "json: true needs type S (JSON text); .dorm's json type is stored as a string");
+    return false;
+  }
+  if (json && format) {
+    err_at(I, v[K_FORMAT], "a json attribute takes no format");
+    return false;
+  }
+  if (binary && strcmp(type, "B") != 0) {
+    err_at(I, v[K_BINARY], "binary: true needs type B");
+    return false;
+  }
+  const type_map *tm = NULL;
+  for (size_t i = 0; i < sizeof type_maps / sizeof type_maps[0]; i++) {
+    const type_map *x = &type_maps[i];
+    if (strcmp(x->ddb, type) == 0 && x->json == json &&
+        ((!x->format && !format) || (x->format && format && strcmp(x->format, format) == 0)))
+      tm = x;
+  }
+  if (!tm) {
+    const char *needs = strcmp(format, "rfc3339nano") == 0 ? "S" : "N";
+    err_at(I, v[K_FORMAT], "format '%s' needs type %s, and attribute '%s' is %s", format, needs, a->attr, type);
+    return false;
+  }
+  a->dorm_type = tm->dorm;
+  a->key_type = tm->key;
+  if (strcmp(type, "L") == 0 || strcmp(type, "M") == 0)
+    warn_at(I, v[K_TYPE],
+            "DMS does not say what %s attribute '%s' holds; imported as %s: change the .dorm type to what it "
+            "really holds (%s)",
+            type[0] == 'L' ? "list" : "map", a->attr, tm->dorm,
+            type[0] == 'L' ? "list<T>" : "a struct, or map<T>");
+  /* Lifecycle roles fix the type, as DynamORM stores them. */
+  struct {
+    unsigned role;
+    const char *name, *dorm, *shape;
+  } const lifecycle[] = {
+      {R_CREATED, "created_at", "time", "type S with format rfc3339nano"},
+      {R_UPDATED, "updated_at", "time", "type S with format rfc3339nano"},
+      {R_VERSION, "version", "int", "type N with format int"},
+      {R_TTL, "ttl", "epoch", "type N with format unix_seconds"},
+  };
+  for (size_t i = 0; i < 4; i++) {
+    if ((a->roles & lifecycle[i].role) && strcmp(a->dorm_type, lifecycle[i].dorm) != 0) {
+      err_at(I, v[K_ROLES], "role '%s' needs %s, and attribute '%s' is %s%s%s", lifecycle[i].name,
+             lifecycle[i].shape, a->attr, type, format ? " with format " : "", format ? format : "");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static const dms_attr *find_attr(const dms_model *m, const char *attr) {
+  for (size_t i = 0; i < m->nattrs; i++)
+    if (m->attrs[i].attr && strcmp(m->attrs[i].attr, attr) == 0) return &m->attrs[i];
+  return NULL;
+}
+
+/* A key (table or index) names an attribute of the model of the same key
+ * type. */
+static bool check_key_attr(imp *I, const dms_model *m, const dms_key *k, const char *what) {
+  const dms_attr *a = find_attr(m, k->attr);
+  if (!a) {
+    err_at(I, k->node, "%s '%s' is not among the attributes of model '%s'", what, k->attr, m->name);
+    return false;
+  }
+  if (a->key_type != k->type) {
+    err_at(I, k->node, "%s '%s' is declared %c, but the attribute is %s", what, k->attr, k->type, a->dorm_type);
+    return false;
+  }
+  return true;
+}
+
+static bool parse_index(imp *I, const yaml_node_t *n, dms_model *m, dms_index *x) {
+  static const char *const known[] = {"name", "type", "partition", "sort", "projection"};
+  yaml_node_t *v[5];
+  x->node = n;
+  x->projection = "all";
+  if (!members(I, n, "an index", known, 5, v)) return false;
+  if (!required(I, n, v[0], "name", "an index") || !(x->name = get_str(I, v[0], "an index name"))) return false;
+  bool ok = true;
+  const char *type = NULL;
+  if (!required(I, n, v[1], "type", "an index") || !(type = get_str(I, v[1], "an index type"))) return false;
+  if (strcmp(type, "GSI") == 0) x->lsi = false;
+  else if (strcmp(type, "LSI") == 0) x->lsi = true;
+  else {
+    err_at(I, v[1], "unknown index type '%s'; use GSI or LSI", type);
+    return false;
+  }
+  if (!required(I, n, v[2], "partition", "an index") || !parse_key(I, v[2], "an index partition key", &x->pk))
+    ok = false;
+  if (v[3] && !parse_key(I, v[3], "an index sort key", &x->sk)) ok = false;
+  if (!ok) return false;
+  if (!check_key_attr(I, m, &x->pk, "index partition key")) ok = false;
+  if (x->sk.attr && !check_key_attr(I, m, &x->sk, "index sort key")) ok = false;
+  if (x->lsi) {
+    if (!x->sk.attr) {
+      err_at(I, n, "LSI \"%s\" has no sort key; an LSI sorts the table's partitions by another attribute", x->name);
+      ok = false;
+    }
+    if (m->pk.attr && strcmp(x->pk.attr, m->pk.attr) != 0) {
+      err_at(I, x->pk.node, "the partition key of LSI \"%s\" must be the table's ('%s'), not '%s'", x->name,
+             m->pk.attr, x->pk.attr);
+      ok = false;
+    }
+    if (!m->sk.attr) {
+      err_at(I, n, "LSI \"%s\" needs a table with a sort key, and model '%s' has none", x->name, m->name);
+      ok = false;
+    }
+  }
+  if (v[4]) {
+    static const char *const pknown[] = {"type", "fields"};
+    yaml_node_t *pv[2];
+    if (!members(I, v[4], "a projection", pknown, 2, pv)) return false;
+    const char *pt = NULL;
+    if (!required(I, v[4], pv[0], "type", "a projection") || !(pt = get_str(I, pv[0], "a projection type")))
+      return false;
+    if (strcmp(pt, "ALL") == 0) x->projection = "all";
+    else if (strcmp(pt, "KEYS_ONLY") == 0) x->projection = "keys_only";
+    else if (strcmp(pt, "INCLUDE") == 0) x->projection = "include";
+    else {
+      err_at(I, pv[0], "unknown projection type '%s'; use ALL, KEYS_ONLY or INCLUDE", pt);
+      return false;
+    }
+    if (pv[1] && x->projection[0] != 'i') {
+      err_at(I, pv[1], "fields are only for projection type INCLUDE");
+      ok = false;
+    } else if (x->projection[0] == 'i') {
+      if (!pv[1] || pv[1]->type != YAML_SEQUENCE_NODE ||
+          pv[1]->data.sequence.items.top == pv[1]->data.sequence.items.start) {
+        err_at(I, pv[1] ? pv[1] : v[4], "projection INCLUDE needs fields: a non-empty list of attribute names");
+        return false;
+      }
+      size_t cnt = (size_t)(pv[1]->data.sequence.items.top - pv[1]->data.sequence.items.start);
+      x->include = arena_alloc(&I->a, cnt * sizeof *x->include);
+      for (yaml_node_item_t *it = pv[1]->data.sequence.items.start; it < pv[1]->data.sequence.items.top; it++) {
+        yaml_node_t *f = node(I, *it);
+        const char *s = f ? get_str(I, f, "a projected attribute") : NULL;
+        if (!s) {
+          ok = false;
+          continue;
+        }
+        if (!is_ident(s)) {
+          err_at(I, f,
+                 "projected attribute '%s' cannot be written in .dorm, whose projections name attributes with "
+                 "identifiers",
+                 s);
+          ok = false;
+          continue;
+        }
+        x->include[x->ninclude++] = s;
+      }
+    }
+  }
+  return ok;
+}
+
+/* Picks the .dorm field name of every attribute: the attribute name itself
+ * when the model's naming gives it back unchanged, otherwise an identifier
+ * made from it plus @name("attribute"). */
+static void name_fields(imp *I, dms_model *m) {
+  const char **used = arena_alloc(&I->a, (m->nattrs + 1) * sizeof *used);
+  for (size_t i = 0; i < m->nattrs; i++) {
+    dms_attr *a = &m->attrs[i];
+    bool plain = is_ident(a->attr) && !c_reserved(a->attr);
+    if (plain && m->snake)
+      for (const char *p = a->attr; *p; p++) plain &= !(*p >= 'A' && *p <= 'Z');
+    /* Keep names that are used as they are for the attributes that can. */
+    a->field = plain ? a->attr : NULL;
+    a->needs_name = !plain;
+    used[i] = a->field;
+  }
+  for (size_t i = 0; i < m->nattrs; i++) {
+    dms_attr *a = &m->attrs[i];
+    if (a->field) continue;
+    char *base = make_ident(I, a->attr);
+    if (m->snake)
+      for (char *p = base; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    a->field = unique_name(I, base, used, m->nattrs);
+    used[i] = a->field;
+  }
+}
+
+static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
+  static const char *const known[] = {"name", "table", "naming", "keys", "attributes", "indexes"};
+  enum { K_NAME, K_TABLE, K_NAMING, K_KEYS, K_ATTRS, K_INDEXES, K_N };
+  yaml_node_t *v[K_N];
+  m->node = n;
+  if (!members(I, n, "a model", known, K_N, v)) return false;
+  bool ok = true;
+  if (!required(I, n, v[K_NAME], "name", "a model") || !(m->name = get_str(I, v[K_NAME], "a model name"))) return false;
+  const char *what = arena_printf(&I->a, "model '%s'", m->name);
+  if (required(I, n, v[K_TABLE], "table", what)) {
+    static const char *const tk[] = {"name"};
+    yaml_node_t *tv[1];
+    m->table_node = v[K_TABLE];
+    if (!members(I, v[K_TABLE], "a table", tk, 1, tv) || !required(I, v[K_TABLE], tv[0], "name", "the table") ||
+        !(m->table = get_str(I, tv[0], "a table name")))
+      ok = false;
+  } else {
+    ok = false;
+  }
+  if (v[K_NAMING]) {
+    static const char *const nk[] = {"convention"};
+    yaml_node_t *nv[1];
+    if (!members(I, v[K_NAMING], "naming", nk, 1, nv)) ok = false;
+    else if (nv[0]) {
+      const char *conv = get_str(I, nv[0], "naming.convention");
+      if (!conv) ok = false;
+      else if (strcmp(conv, "snake_case") == 0) m->snake = true;
+      else if (strcmp(conv, "camelCase") != 0) {
+        err_at(I, nv[0], "unknown naming convention '%s'; use camelCase or snake_case", conv);
+        ok = false;
+      }
+    }
+  }
+  if (required(I, n, v[K_KEYS], "keys", what)) {
+    static const char *const kk[] = {"partition", "sort"};
+    yaml_node_t *kv[2];
+    m->keys_node = v[K_KEYS];
+    if (!members(I, v[K_KEYS], "keys", kk, 2, kv)) ok = false;
+    else {
+      if (!required(I, v[K_KEYS], kv[0], "partition", "keys") || !parse_key(I, kv[0], "the partition key", &m->pk))
+        ok = false;
+      if (kv[1] && !parse_key(I, kv[1], "the sort key", &m->sk)) ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  vec *index_roles = vec_new(&I->a);
+  if (required(I, n, v[K_ATTRS], "attributes", what)) {
+    const yaml_node_t *an = v[K_ATTRS];
+    if (an->type != YAML_SEQUENCE_NODE) {
+      err_at(I, an, "attributes must be a list, not %s", kind_name(an));
+      ok = false;
+    } else {
+      size_t cnt = (size_t)(an->data.sequence.items.top - an->data.sequence.items.start);
+      m->attrs = arena_alloc(&I->a, (cnt + 1) * sizeof *m->attrs);
+      for (yaml_node_item_t *it = an->data.sequence.items.start; it < an->data.sequence.items.top; it++) {
+        yaml_node_t *x = node(I, *it);
+        if (!x) continue;
+        dms_attr *a = &m->attrs[m->nattrs];
+        if (!parse_attr(I, x, a, index_roles)) {
+          ok = false;
+          if (!a->attr) continue;
+        }
+        const dms_attr *prev = find_attr(m, a->attr);
+        if (prev) {
+          err_at(I, x, "attribute '%s' is declared twice in model '%s'", a->attr, m->name);
+          ok = false;
+          continue;
+        }
+        m->nattrs++;
+      }
+    }
+  } else {
+    ok = false;
+  }
+  /* Keys: the keys member is authoritative; roles must agree with it. */
+  if (m->pk.attr && m->attrs) {
+    if (!check_key_attr(I, m, &m->pk, "partition key")) ok = false;
+    if (m->sk.attr && !check_key_attr(I, m, &m->sk, "sort key")) ok = false;
+    for (size_t i = 0; i < m->nattrs; i++) {
+      dms_attr *a = &m->attrs[i];
+      bool is_pk = strcmp(a->attr, m->pk.attr) == 0, is_sk = m->sk.attr && strcmp(a->attr, m->sk.attr) == 0;
+      if ((a->roles & R_PK) && !is_pk) {
+        err_at(I, a->node, "attribute '%s' has role pk, but the partition key is '%s'", a->attr, m->pk.attr);
+        ok = false;
+      }
+      if ((a->roles & R_SK) && !is_sk) {
+        err_at(I, a->node, "attribute '%s' has role sk, but %s%s%s", a->attr,
+               m->sk.attr ? "the sort key is '" : "model has no sort key", m->sk.attr ? m->sk.attr : "",
+               m->sk.attr ? "'" : "");
+        ok = false;
+      }
+      if ((is_pk || is_sk) && a->optional) {
+        err_at(I, a->node, "attribute '%s' is the table's %s key and cannot be optional", a->attr,
+               is_pk ? "partition" : "sort");
+        ok = false;
+      }
+      if (is_pk) a->roles |= R_PK;
+      if (is_sk) a->roles |= R_SK;
+    }
+    /* One attribute per lifecycle role. */
+    const char *const rn[] = {"pk", "sk", "created_at", "updated_at", "version", "ttl"};
+    for (unsigned r = 2; r < 6; r++) {
+      const dms_attr *first = NULL;
+      for (size_t i = 0; i < m->nattrs; i++) {
+        if (!(m->attrs[i].roles & (1u << r))) continue;
+        if (first) {
+          err_at(I, m->attrs[i].node, "role '%s' is given to '%s' and to '%s'; a model has one", rn[r], first->attr,
+                 m->attrs[i].attr);
+          ok = false;
+        } else {
+          first = &m->attrs[i];
+        }
+      }
+    }
+  }
+  if (v[K_INDEXES] && !is_null(v[K_INDEXES])) {
+    const yaml_node_t *xn = v[K_INDEXES];
+    if (xn->type != YAML_SEQUENCE_NODE) {
+      err_at(I, xn, "indexes must be a list, not %s", kind_name(xn));
+      ok = false;
+    } else if (m->attrs && m->pk.attr) {
+      size_t cnt = (size_t)(xn->data.sequence.items.top - xn->data.sequence.items.start);
+      m->indexes = arena_alloc(&I->a, (cnt + 1) * sizeof *m->indexes);
+      for (yaml_node_item_t *it = xn->data.sequence.items.start; it < xn->data.sequence.items.top; it++) {
+        yaml_node_t *x = node(I, *it);
+        if (!x) continue;
+        dms_index *ix = &m->indexes[m->nindexes];
+        if (!parse_index(I, x, m, ix)) {
+          ok = false;
+          continue;
+        }
+        for (size_t k = 0; k < m->nindexes; k++)
+          if (strcmp(m->indexes[k].name, ix->name) == 0) {
+            err_at(I, x, "index \"%s\" is declared twice in model '%s'", ix->name, m->name);
+            ok = false;
+          }
+        m->nindexes++;
+      }
+    }
+  }
+  /* index_pk:<name> / index_sk:<name> say what the indexes already say;
+   * they must agree, and are then implied by the .dorm indexes. */
+  for (size_t i = 0; i < index_roles->n; i++) {
+    const index_role *r = index_roles->items[i];
+    bool sk = r->role[6] == 's';
+    const char *iname = r->role + 9;
+    const dms_index *x = NULL;
+    for (size_t k = 0; k < m->nindexes; k++)
+      if (strcmp(m->indexes[k].name, iname) == 0) x = &m->indexes[k];
+    const char *key = x ? (sk ? x->sk.attr : x->pk.attr) : NULL;
+    if (!x) {
+      err_at(I, r->node, "role '%s' names index \"%s\", which model '%s' does not declare", r->role, iname, m->name);
+      ok = false;
+    } else if (!key || strcmp(key, r->attr->attr) != 0) {
+      err_at(I, r->node, "role '%s': the %s key of index \"%s\" is %s%s%s, not '%s'", r->role,
+             sk ? "sort" : "partition", iname, key ? "'" : "", key ? key : "absent", key ? "'" : "", r->attr->attr);
+      ok = false;
+    }
+  }
+  if (ok) name_fields(I, m);
+  return ok;
+}
+
+/* Models that share a physical table must agree on its keys and on the
+ * indexes they both declare; they become one .dorm table. */
+static bool same_key(const dms_key *a, const dms_key *b) {
+  if (!a->attr || !b->attr) return !a->attr && !b->attr;
+  return strcmp(a->attr, b->attr) == 0 && a->type == b->type;
+}
+
+static bool same_index(const dms_index *a, const dms_index *b) {
+  if (a->lsi != b->lsi || !same_key(&a->pk, &b->pk) || !same_key(&a->sk, &b->sk) ||
+      strcmp(a->projection, b->projection) != 0 || a->ninclude != b->ninclude)
+    return false;
+  for (size_t i = 0; i < a->ninclude; i++)
+    if (strcmp(a->include[i], b->include[i]) != 0) return false;
+  return true;
+}
+
+static bool group_tables(imp *I) {
+  bool ok = true;
+  const char **decls = arena_alloc(&I->a, (2 * I->nmodels + 1) * sizeof *decls);
+  size_t ndecls = 0;
+  for (size_t i = 0; i < I->nmodels; i++) {
+    dms_model *m = &I->models[i];
+    m->ident = unique_name(I, is_ident(m->name) ? m->name : make_ident(I, m->name), decls, ndecls);
+    for (size_t k = 0; k < i; k++)
+      if (strcmp(I->models[k].name, m->name) == 0) {
+        err_at(I, m->node, "model '%s' is declared twice", m->name);
+        ok = false;
+      }
+    decls[ndecls++] = m->ident;
+  }
+  for (size_t i = 0; i < I->nmodels; i++) {
+    dms_model *m = &I->models[i];
+    if (m->table_ident) continue;
+    const dms_model *first = NULL;
+    for (size_t k = 0; k < I->nmodels && !first; k++)
+      if (k != i && strcmp(I->models[k].table, m->table) == 0) first = &I->models[k];
+    if (!first) continue;
+    const char *ident = unique_name(I, make_ident(I, m->table), decls, ndecls);
+    decls[ndecls++] = ident;
+    const dms_model *owner = m;
+    for (size_t k = i; k < I->nmodels; k++) {
+      dms_model *o = &I->models[k];
+      if (strcmp(o->table, m->table) != 0) continue;
+      o->table_ident = ident;
+      if (!same_key(&o->pk, &owner->pk) || !same_key(&o->sk, &owner->sk)) {
+        err_at(I, o->keys_node, "models '%s' and '%s' share table \"%s\" but declare different keys", owner->name,
+               o->name, m->table);
+        ok = false;
+      }
+      for (size_t x = 0; x < o->nindexes; x++) {
+        const dms_index *ix = &o->indexes[x];
+        const char *const parts[] = {ix->pk.attr, ix->sk.attr, o->pk.attr, o->sk.attr};
+        for (size_t p = 0; p < 4; p++)
+          if (parts[p] && !is_ident(parts[p])) {
+            err_at(I, ix->node,
+                   "key attribute '%s' of shared table \"%s\" cannot be written in .dorm, whose table keys are "
+                   "identifiers",
+                   parts[p], m->table);
+            ok = false;
+            break;
+          }
+        for (size_t k2 = i; k2 < k; k2++) {
+          const dms_model *p = &I->models[k2];
+          if (strcmp(p->table, m->table) != 0) continue;
+          for (size_t y = 0; y < p->nindexes; y++)
+            if (strcmp(p->indexes[y].name, ix->name) == 0 && !same_index(&p->indexes[y], ix)) {
+              err_at(I, ix->node, "index \"%s\" of table \"%s\" differs between models '%s' and '%s'", ix->name,
+                     m->table, p->name, o->name);
+              ok = false;
+            }
+        }
+      }
+    }
+  }
+  return ok;
+}
+
+static bool parse_document(imp *I) {
+  yaml_node_t *root = yaml_document_get_root_node(&I->doc);
+  if (!root) {
+    yaml_mark_t m = {0};
+    err_mark(I, m, "the file is empty: a DMS document starts with dms_version: \"" DORMC_DMS_VERSION "\"");
+    return false;
+  }
+  static const char *const known[] = {"dms_version", "namespace", "models"};
+  yaml_node_t *v[3];
+  if (!members(I, root, "a DMS document", known, 3, v)) return false;
+  if (!required(I, root, v[0], "dms_version", "the document")) return false;
+  if (v[0]->type != YAML_SCALAR_NODE || strcmp((const char *)v[0]->data.scalar.value, DORMC_DMS_VERSION) != 0) {
+    if (v[0]->type == YAML_SCALAR_NODE)
+      err_at(I, v[0], "unsupported DMS version '%.*s'; dormc reads DMS " DORMC_DMS_VERSION,
+             (int)(v[0]->data.scalar.length > 32 ? 32 : v[0]->data.scalar.length),
+             (const char *)v[0]->data.scalar.value);
+    else
+      err_at(I, v[0], "dms_version must be \"" DORMC_DMS_VERSION "\", not %s", kind_name(v[0]));
+    return false;
+  }
+  bool ok = true;
+  if (v[1] && !is_null(v[1]) && !(I->ns = get_str(I, v[1], "namespace"))) ok = false;
+  if (!required(I, root, v[2], "models", "the document")) return false;
+  if (v[2]->type != YAML_SEQUENCE_NODE) {
+    err_at(I, v[2], "models must be a list, not %s", kind_name(v[2]));
+    return false;
+  }
+  size_t cnt = (size_t)(v[2]->data.sequence.items.top - v[2]->data.sequence.items.start);
+  I->models = arena_alloc(&I->a, (cnt + 1) * sizeof *I->models);
+  for (yaml_node_item_t *it = v[2]->data.sequence.items.start; it < v[2]->data.sequence.items.top; it++) {
+    yaml_node_t *x = node(I, *it);
+    if (!x) continue;
+    dms_model *m = &I->models[I->nmodels];
+    if (!parse_model(I, x, m)) {
+      ok = false;
+      continue;
+    }
+    I->nmodels++;
+  }
+  return ok && group_tables(I);
+}
+
+/* ---- writing .dorm ----------------------------------------------------- */
+
+static void put_dorm_string(strbuf *b, const char *s) {
+  sb_putc(b, '"');
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"') sb_puts(b, "\\\"");
+    else if (*p == '\\') sb_puts(b, "\\\\");
+    else if (*p == '\n') sb_puts(b, "\\n");
+    else if (*p == '\t') sb_puts(b, "\\t");
+    else if (*p < 0x20 || *p == 0x7F) sb_printf(b, "\\u%04X", *p);
+    else sb_putc(b, (char)*p);
+  }
+  sb_putc(b, '"');
+}
+
+/* The namespace: each dotted part made an identifier; without one, the
+ * file's name. */
+static void put_namespace(imp *I, strbuf *b) {
+  const char *ns = I->ns;
+  if (!ns) {
+    const char *base = strrchr(I->path, '/');
+    base = base ? base + 1 : I->path;
+    size_t n = strcspn(base, ".");
+    ns = n ? arena_strndup(&I->a, base, n) : "dms";
+  }
+  sb_puts(b, "namespace ");
+  bool first = true;
+  const char *p = ns;
+  while (*p) {
+    size_t n = strcspn(p, ".");
+    if (n) {
+      if (!first) sb_putc(b, '.');
+      sb_puts(b, make_ident(I, arena_strndup(&I->a, p, n)));
+      first = false;
+    }
+    p += n;
+    if (*p == '.') p++;
+  }
+  if (first) sb_puts(b, "dms");
+  sb_puts(b, ";\n");
+}
+
+static const char *field_of(const dms_model *m, const char *attr) {
+  const dms_attr *a = find_attr(m, attr);
+  return a ? a->field : attr;
+}
+
+static void put_index(strbuf *b, const dms_model *m, const dms_index *x, bool typed) {
+  sb_printf(b, "  %s ", x->lsi ? "lsi" : "gsi");
+  put_dorm_string(b, x->name);
+  sb_putc(b, '(');
+  if (typed) {
+    if (!x->lsi) sb_printf(b, "%s: %c", x->pk.attr, x->pk.type);
+    if (x->sk.attr) sb_printf(b, "%s%s: %c", x->lsi ? "" : ", ", x->sk.attr, x->sk.type);
+  } else {
+    if (!x->lsi) sb_puts(b, field_of(m, x->pk.attr));
+    if (x->sk.attr) sb_printf(b, "%s%s", x->lsi ? "" : ", ", field_of(m, x->sk.attr));
+  }
+  sb_printf(b, ") project %s", x->projection);
+  if (x->projection[0] == 'i') {
+    sb_putc(b, '(');
+    for (size_t i = 0; i < x->ninclude; i++) sb_printf(b, "%s%s", i ? ", " : "", x->include[i]);
+    sb_putc(b, ')');
+  }
+  sb_puts(b, ";\n");
+}
+
+static void put_shared_table(imp *I, strbuf *b, size_t first) {
+  const dms_model *m = &I->models[first];
+  sb_printf(b, "\ntable %s ", m->table_ident);
+  put_dorm_string(b, m->table);
+  sb_printf(b, " {\n  key (%s: %c", m->pk.attr, m->pk.type);
+  if (m->sk.attr) sb_printf(b, ", %s: %c", m->sk.attr, m->sk.type);
+  sb_puts(b, ");\n");
+  /* Every index any of its models declares, once, first declaration first. */
+  for (size_t i = first; i < I->nmodels; i++) {
+    const dms_model *o = &I->models[i];
+    if (strcmp(o->table, m->table) != 0) continue;
+    for (size_t x = 0; x < o->nindexes; x++) {
+      bool seen = false;
+      for (size_t k = first; k <= i && !seen; k++) {
+        const dms_model *p = &I->models[k];
+        if (strcmp(p->table, m->table) != 0) continue;
+        size_t lim = k == i ? x : p->nindexes;
+        for (size_t y = 0; y < lim && !seen; y++) seen = strcmp(p->indexes[y].name, o->indexes[x].name) == 0;
+      }
+      if (!seen) put_index(b, o, &o->indexes[x], true);
+    }
+  }
+  sb_puts(b, "}\n");
+}
+
+static void put_model(strbuf *b, const dms_model *m) {
+  sb_printf(b, "\nmodel %s ", m->ident);
+  if (m->table_ident) {
+    sb_printf(b, "in %s {\n", m->table_ident);
+  } else {
+    sb_puts(b, "table ");
+    put_dorm_string(b, m->table);
+    sb_puts(b, " {\n");
+  }
+  if (m->snake) sb_puts(b, "  naming snake_case;\n\n");
+  for (size_t i = 0; i < m->nattrs; i++) {
+    const dms_attr *a = &m->attrs[i];
+    sb_printf(b, "  %s: %s%s", a->field, a->dorm_type, a->optional ? "?" : "");
+    /* In a shared table the key attributes bind by name; @pk/@sk belong to
+     * a model that owns its table. */
+    if (!m->table_ident && (a->roles & R_PK)) sb_puts(b, " @pk");
+    if (!m->table_ident && (a->roles & R_SK)) sb_puts(b, " @sk");
+    if (a->roles & R_CREATED) sb_puts(b, " @created_at");
+    if (a->roles & R_UPDATED) sb_puts(b, " @updated_at");
+    if (a->roles & R_VERSION) sb_puts(b, " @version");
+    if (a->roles & R_TTL) sb_puts(b, " @ttl");
+    if (a->omit_empty) sb_puts(b, " @omit_empty");
+    if (a->needs_name) {
+      sb_puts(b, " @name(");
+      put_dorm_string(b, a->attr);
+      sb_putc(b, ')');
+    }
+    sb_puts(b, ";\n");
+  }
+  if (!m->table_ident && m->nindexes) {
+    sb_putc(b, '\n');
+    for (size_t i = 0; i < m->nindexes; i++) put_index(b, m, &m->indexes[i], false);
+  }
+  sb_puts(b, "}\n");
+}
+
+static void write_dorm(imp *I, strbuf *b) {
+  const char *base = strrchr(I->path, '/');
+  base = base ? base + 1 : I->path;
+  sb_puts(b, "// Imported by `dormc dms import` from ");
+  for (const char *p = base; *p; p++) sb_putc(b, (unsigned char)*p < 0x20 ? '?' : *p);
+  sb_puts(b, " (DMS " DORMC_DMS_VERSION ").\n");
+  put_namespace(I, b);
+  for (size_t i = 0; i < I->nmodels; i++) {
+    const dms_model *m = &I->models[i];
+    if (!m->table_ident) continue;
+    bool first = true;
+    for (size_t k = 0; k < i && first; k++) first = strcmp(I->models[k].table, m->table) != 0;
+    if (first) put_shared_table(I, b, i);
+  }
+  for (size_t i = 0; i < I->nmodels; i++) put_model(b, &I->models[i]);
+}
+
+/* ---- checking what was written ----------------------------------------- */
+
+typedef struct verify_ctx {
+  imp *I;
+  unsigned errors;
+} verify_ctx;
+
+static void forward_diag(const dormc_diagnostic *d, void *user) {
+  verify_ctx *v = user;
+  if (d->severity == DORMC_SEV_ERROR) v->errors++;
+  if (v->I->on_diag) v->I->on_diag(d, v->I->diag_user);
+}
+
+/* Formats text and checks the result; on success stores the canonical
+ * text. Diagnostics of either step (a document whose .dorm would not check,
+ * e.g. a table with more than 20 GSIs) name the generated text. */
+static int format_and_check(imp *I, const char *text, size_t len, char **out, size_t *out_len) {
+  verify_ctx v = {.I = I};
+  dormc_options o = {.on_diag = forward_diag, .diag_user = &v};
+  const char *gen_path = arena_printf(&I->a, "%s.dorm", I->path);
+  dormc_compilation *c = dormc_new(&o);
+  if (!c) return -2;
+  char *formatted = NULL;
+  size_t flen = 0;
+  int rc = dormc_format(c, gen_path, text, len, &formatted, &flen);
+  dormc_free(c);
+  if (rc != 0) {
+    yaml_mark_t m = {0};
+    err_mark(I, m, "the .dorm made from this document does not parse (a dormc bug; please report it)");
+    return -1;
+  }
+  c = dormc_new(&o);
+  if (!c) {
+    free(formatted);
+    return -2;
+  }
+  rc = dormc_load_buffer(c, gen_path, formatted, flen);
+  if (rc == 0) rc = dormc_analyze(c);
+  dormc_free(c);
+  if (rc != 0) {
+    yaml_mark_t m = {0};
+    err_mark(I, m, "the .dorm made from this document does not check (see the errors above)");
+    free(formatted);
+    return -1;
+  }
+  *out = formatted;
+  *out_len = flen;
+  return 0;
+}
+
+int dormc_dms_import(const dormc_options *opts, const char *path, const char *data, size_t len, char **out,
+                     size_t *out_len) {
+  imp *I = calloc(1, sizeof *I);
+  if (!I) return -2;
+  I->path = path ? path : "<dms>";
+  I->data = data ? data : "";
+  I->len = data ? len : 0;
+  if (opts) {
+    I->on_diag = opts->on_diag;
+    I->diag_user = opts->diag_user;
+  }
+  arena_init(&I->a, imp_oom, I);
+  int rc;
+  if (setjmp(I->oom)) {
+    rc = -2;
+  } else if (!first_pass(I) || !load_tree(I) || !parse_document(I)) {
+    rc = -1;
+  } else {
+    write_dorm(I, &I->out);
+    if (I->out.oom) rc = -2;
+    else rc = format_and_check(I, I->out.data, I->out.len, out, out_len);
+  }
+  sb_free(&I->out);
+  if (I->have_doc) yaml_document_delete(&I->doc);
+  arena_release(&I->a);
+  free(I);
+  return rc;
+}
