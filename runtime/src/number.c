@@ -28,14 +28,14 @@ static const char *parse(const char *s, size_t len, parsed *p) {
   p->ip = s + i;
   while (i < len && is_digit(s[i])) i++;
   p->in = (size_t)(s + i - p->ip);
-  if (p->in == 0) return "expected a digit";
   if (i < len && s[i] == '.') {
     i++;
     p->fp = s + i;
     while (i < len && is_digit(s[i])) i++;
     p->fn = (size_t)(s + i - p->fp);
-    if (p->fn == 0) return "expected a digit after '.'";
   }
+  /* Like DynamoDB (Java's BigDecimal): "5." and ".5" are numbers, "." is not. */
+  if (p->in == 0 && p->fn == 0) return "expected a digit";
   if (i < len && (s[i] == 'e' || s[i] == 'E')) {
     i++;
     bool eneg = false;
@@ -76,7 +76,7 @@ static bool short_plain_decimal(const char *s, size_t len) {
   if (s[0] == '-' || s[0] == '+') i++;
   size_t start = i;
   while (i < len && is_digit(s[i])) i++;
-  if (i == start) return false;
+  if (i == start) return false; /* ".5" and friends take the full path */
   if (i < len && s[i] == '.') {
     size_t f = ++i;
     while (i < len && is_digit(s[i])) i++;

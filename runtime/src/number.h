@@ -3,10 +3,12 @@
  * DynamoDB numbers are exact decimals: optional sign, digits, optional
  * fraction and exponent; up to 38 significant digits (leading and trailing
  * zeros do not count) and a magnitude of 1E-130 to
- * 9.9999999999999999999999999999999999999E+125, or zero. We accept
- *   [+-]? digit+ ( '.' digit+ )? ( [eE] [+-]? digit+ )?
- * which is what the AWS SDKs emit; forms like ".5", "5.", "0x1", " 1",
- * "Infinity" and "NaN" are rejected. */
+ * 9.9999999999999999999999999999999999999E+125, or zero. We accept what
+ * DynamoDB accepts (checked against DynamoDB Local):
+ *   [+-]? ( digit+ ( '.' digit* )? | '.' digit+ ) ( [eE] [+-]? digit+ )?
+ * so "+5", "007", "5." and ".5" are numbers; " 1", "0x1", "1,5",
+ * "Infinity" and "NaN" are not. DynamoDB answers with normalised text
+ * ("5", "0.5", "100" for "1E2"). */
 #ifndef DORM_NUMBER_H
 #define DORM_NUMBER_H
 

@@ -374,11 +374,48 @@ static void item_size_matches_the_limit(void **state) {
   free(out);
 }
 
+/* Our number rule and DynamoDB's agree: what we accept is stored, what we
+ * refuse DynamoDB refuses too, and what DynamoDB returns we accept. */
+static void numbers_agree_with_dynamodb(void **state) {
+  (void)state;
+  const char *nums[] = {"+5", "007", "5.", ".5", "-.5e3", "1.e5", "-0", "0.000", "1E-130", "1E125",
+                        "9.9999999999999999999999999999999999999E+125", "12345678901234567890123456789012345678000",
+                        "0.00000000000000000000000000000000000000000012345678901234567890123456789012345678",
+                        "", "abc", ".", "1e", "--1", " 1", "1 ", "0x10", "NaN", "Infinity", "1,5",
+                        "123456789012345678901234567890123456789", "1E126", "1E-131", "0.01E-129"};
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+    bool ours = dorm_number_check(nums[i], strlen(nums[i]), NULL, 0) == DORM_OK;
+    char body[512], *out;
+    snprintf(body, sizeof body, "{\"TableName\":\"%s\",\"Item\":{\"pk\":{\"S\":\"num\"},\"sk\":{\"N\":\"%zu\"},"
+             "\"n\":{\"N\":\"%s\"}},\"ReturnValues\":\"NONE\"}", table, i, nums[i]);
+    long st = ddb("PutItem", body, strlen(body), &out);
+    if ((st == 200) != ours)
+      fail_msg("\"%s\": we say %s, DynamoDB says HTTP %ld %s", nums[i], ours ? "valid" : "invalid", st, out);
+    free(out);
+    if (!ours) continue;
+    snprintf(body, sizeof body, "{\"TableName\":\"%s\",\"Key\":{\"pk\":{\"S\":\"num\"},\"sk\":{\"N\":\"%zu\"}},"
+             "\"ConsistentRead\":true}", table, i);
+    assert_int_equal(ddb("GetItem", body, strlen(body), &out), 200);
+    dorm_av item;
+    bool found;
+    cJSON *root;
+    assert_int_equal(dorm_json_parse(out, strlen(out), &root, err, sizeof err), DORM_OK);
+    if (dorm_json_member_item(root, "Item", &A, &item, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+    cJSON_Delete(root);
+    free(out);
+    dorm_str back;
+    assert_int_equal(dorm_av_get_n(dorm_av_map_get(&item, "n"), &back), DORM_OK);
+    if (!dorm_number_equal(back.ptr, back.len, nums[i], strlen(nums[i])))
+      fail_msg("\"%s\" came back as \"%s\"", nums[i], back.ptr);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(put_get_roundtrip),
     cmocka_unit_test(expressions_accepted),
     cmocka_unit_test(item_size_matches_the_limit),
+    cmocka_unit_test(numbers_agree_with_dynamodb),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
