@@ -36,6 +36,11 @@ typedef struct held {
 
 static void emit(dormc_compilation *c) {
   if (!c->has_pending) return;
+  if (c->hidden_notes) {
+    c->pending_notes[DORMC_MAX_NOTES - 1].message =
+        arena_printf(&c->arena, "and %u more places", c->hidden_notes + 1);
+    c->hidden_notes = 0;
+  }
   if (c->buffering) {
     held *h = arena_alloc(&c->arena, sizeof *h);
     h->sev = c->pending_sev;
@@ -59,6 +64,10 @@ static void emit(dormc_compilation *c) {
   if (sev == DORMC_SEV_ERROR) c->errors++;
   else if (sev == DORMC_SEV_WARNING) c->warnings++;
   if (c->stopped) return;
+  if (sev == DORMC_SEV_WARNING && c->warnings > DORMC_MAX_WARNINGS) {
+    c->hidden_warnings++;
+    return;
+  }
   unsigned limit = c->opts.max_errors;
   if (sev == DORMC_SEV_ERROR && c->errors > limit) {
     c->stopped = true;
@@ -120,6 +129,13 @@ void diag_release(dormc_compilation *c) {
     c->cap_pending_notes = h->nnotes;
     emit(c);
   }
+  if (c->hidden_warnings && !c->stopped && c->opts.on_diag) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%u more warnings not shown", c->hidden_warnings);
+    dormc_diagnostic d = {.severity = DORMC_SEV_WARNING, .message = msg};
+    c->opts.on_diag(&d, c->opts.diag_user);
+    c->hidden_warnings = 0;
+  }
 }
 
 static void start(dormc_compilation *c, dormc_severity sev, dormc_loc loc, const char *fmt, va_list ap) {
@@ -129,6 +145,7 @@ static void start(dormc_compilation *c, dormc_severity sev, dormc_loc loc, const
   c->pending_loc = loc;
   c->pending_msg = c->stopped ? NULL : arena_vprintf(&c->arena, fmt, ap);
   c->npending_notes = 0;
+  c->hidden_notes = 0;
 }
 
 void diag_error(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) {
@@ -147,6 +164,14 @@ void diag_warning(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) {
 
 void diag_note(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) {
   if (!c->has_pending || c->stopped) return;
+  if (c->npending_notes >= DORMC_MAX_NOTES) {
+    if (++c->hidden_notes == 1) {
+      /* The last slot becomes the summary, rewritten when emitted. */
+      dormc_loc none = {0};
+      c->pending_notes[DORMC_MAX_NOTES - 1].loc = none;
+    }
+    return;
+  }
   if (c->npending_notes == c->cap_pending_notes) {
     size_t cap = c->cap_pending_notes ? c->cap_pending_notes * 2 : 4;
     pending_note *bigger = arena_alloc(&c->arena, cap * sizeof *bigger);

@@ -21,6 +21,10 @@
 
 #define DORMC_DEFAULT_MAX_ERRORS 20u
 #define DORMC_DEFAULT_MAX_FILE_SIZE ((size_t)64 << 20)
+/* Warnings shown per compilation; the rest are summed up in one line. */
+#define DORMC_MAX_WARNINGS 100u
+/* Notes shown per diagnostic (a cycle through 10,000 structs is one line). */
+#define DORMC_MAX_NOTES 10u
 
 /* ---- arena: bump allocation freed in one call -------------------------- */
 
@@ -136,6 +140,8 @@ struct dormc_compilation {
    * diag_release() in source order. */
   bool buffering;
   vec *buffered;
+  unsigned hidden_warnings; /* past DORMC_MAX_WARNINGS, counted but not shown */
+  unsigned hidden_notes;    /* of the pending diagnostic, past DORMC_MAX_NOTES */
 };
 
 /* Reports "out of memory" and longjmps to the running entry point. */

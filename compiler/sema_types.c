@@ -378,75 +378,89 @@ void sema_struct(sema *S, decl_info *d) {
 static decl_info *struct_decl(sema *S, const dormc_struct *st) { return symtab_get(&S->decls, st->name); }
 
 /* Depth-first search over struct fields held by value (not through
- * list/map); a struct met again on the current path is a cycle. */
-static bool visit_struct(sema *S, decl_info *d, vec *path) {
-  d->visit = 1;
-  const dormc_struct *st = d->resolved;
-  for (size_t i = 0; i < st->nfields; i++) {
-    const dormc_field *f = &st->fields[i];
+ * list/map); a struct met again on the current path is a cycle. Iterative:
+ * a generated schema may chain thousands of structs. */
+typedef struct struct_frame {
+  decl_info *d;
+  size_t next;            /* the next field to look at */
+  const dormc_field *via; /* the field that led here */
+} struct_frame;
+
+static void visit_struct(sema *S, decl_info *root) {
+  size_t cap = 16, n = 0;
+  struct_frame *stack = arena_alloc(S->a, cap * sizeof *stack);
+  stack[n++] = (struct_frame){root, 0, NULL};
+  root->visit = 1;
+  while (n) {
+    struct_frame *top = &stack[n - 1];
+    const dormc_struct *st = top->d->resolved;
+    if (top->next >= st->nfields) {
+      top->d->visit = 2;
+      n--;
+      continue;
+    }
+    const dormc_field *f = &st->fields[top->next++];
     if (f->type.kind != DORMC_T_STRUCT || !f->type.struct_) continue;
     decl_info *next = struct_decl(S, f->type.struct_);
     if (!next) continue;
     if (next->visit == 1) {
-      if (next == d)
+      if (next == top->d)
         diag_error(S->c, f->loc, "struct '%s' contains itself through field '%s' (only a list or map may nest it)",
-                   d->name, f->name);
+                   next->name, f->name);
       else
-        diag_error(S->c, f->loc, "struct '%s' contains itself through field '%s' of '%s' (only a list or map may nest it)",
-                   next->name, f->name, d->name);
-      for (size_t k = path->n; k-- > 0;) {
-        const dormc_field *pf = path->items[k];
-        if (pf->type.struct_ == f->type.struct_) break;
-        diag_note(S->c, pf->loc, "through field '%s'", pf->name);
-      }
+        diag_error(S->c, f->loc,
+                   "struct '%s' contains itself through field '%s' of '%s' (only a list or map may nest it)",
+                   next->name, f->name, top->d->name);
+      for (size_t k = n; k-- > 1 && stack[k].d != next;) diag_note(S->c, stack[k].via->loc, "through field '%s'", stack[k].via->name);
       continue;
     }
-    if (next->visit == 0) {
-      vec_push(S->a, path, (void *)f);
-      if (!visit_struct(S, next, path)) return false;
-      path->n--;
+    if (next->visit != 0) continue;
+    if (n == cap) {
+      struct_frame *bigger = arena_alloc(S->a, cap * 2 * sizeof *bigger);
+      memcpy(bigger, stack, n * sizeof *stack);
+      stack = bigger;
+      cap *= 2;
     }
+    stack[n++] = (struct_frame){next, 0, f};
+    next->visit = 1;
   }
-  d->visit = 2;
-  return true;
 }
 
 void sema_struct_cycles(sema *S) {
-  vec *path = vec_new(S->a);
   for (size_t i = 0; i < S->order->n; i++) {
     decl_info *d = S->order->items[i];
-    if (d->kind == AST_I_STRUCT && d->visit == 0) {
-      path->n = 0;
-      visit_struct(S, d, path);
-    }
+    if (d->kind == AST_I_STRUCT && d->visit == 0) visit_struct(S, d);
   }
 }
 
 /* A snake_case model stores its structs' fields under snake_case names too;
- * two fields of one struct must not meet there. */
-static void snake_struct(sema *S, const dormc_type *t) {
-  for (; t; t = t->elem) {
-    if (t->kind != DORMC_T_STRUCT || !t->struct_) continue;
-    decl_info *d = struct_decl(S, t->struct_);
-    if (!d || d->snake_checked) continue;
-    d->snake_checked = true;
-    symtab attrs;
-    symtab_init(&attrs);
-    const dormc_struct *st = t->struct_;
-    for (size_t i = 0; i < st->nfields; i++) {
-      const dormc_field *f = &st->fields[i];
-      const char *a = f->attr_by_naming[DORMC_NAMING_SNAKE];
-      const dormc_field *o = symtab_put(S->a, &attrs, a, (void *)f);
-      if (o && strcmp(o->attr, f->attr) != 0) {
-        diag_error(S->c, f->loc, "fields '%s' and '%s' of struct '%s' are both stored as '%s' under snake_case naming",
-                   o->name, f->name, st->name, a);
-        diag_note(S->c, o->loc, "'%s' is declared here", o->name);
+ * two fields of one struct must not meet there. Iterative over a worklist
+ * of types, like the cycle search. */
+void sema_check_snake_structs(sema *S, const dormc_model *m) {
+  vec *work = vec_new(S->a);
+  for (size_t i = 0; i < m->nfields; i++) vec_push(S->a, work, (void *)&m->fields[i].type);
+  while (work->n) {
+    const dormc_type *t = work->items[--work->n];
+    for (; t; t = t->elem) {
+      if (t->kind != DORMC_T_STRUCT || !t->struct_) continue;
+      decl_info *d = struct_decl(S, t->struct_);
+      if (!d || d->snake_checked) continue;
+      d->snake_checked = true;
+      symtab attrs;
+      symtab_init(&attrs);
+      const dormc_struct *st = t->struct_;
+      for (size_t i = 0; i < st->nfields; i++) {
+        const dormc_field *f = &st->fields[i];
+        const char *a = f->attr_by_naming[DORMC_NAMING_SNAKE];
+        const dormc_field *o = symtab_put(S->a, &attrs, a, (void *)f);
+        if (o && strcmp(o->attr, f->attr) != 0) {
+          diag_error(S->c, f->loc,
+                     "fields '%s' and '%s' of struct '%s' are both stored as '%s' under snake_case naming", o->name,
+                     f->name, st->name, a);
+          diag_note(S->c, o->loc, "'%s' is declared here", o->name);
+        }
+        vec_push(S->a, work, (void *)&f->type);
       }
-      snake_struct(S, &f->type);
     }
   }
-}
-
-void sema_check_snake_structs(sema *S, const dormc_model *m) {
-  for (size_t i = 0; i < m->nfields; i++) snake_struct(S, &m->fields[i].type);
 }
