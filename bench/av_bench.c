@@ -5,6 +5,7 @@
  *   build+write  build the dorm_av in a reused arena and write it as an Item
  *   write        write a prebuilt dorm_av as an Item (the JSON writer alone)
  *   read         cJSON parse + conversion to dorm_av in a reused arena
+ *   convert      the conversion alone (cJSON tree -> dorm_av)
  *   size         dorm_item_size()
  *   expr         an update expression with 6 actions + condition, written as JSON
  * Usage: av_bench [seconds per case, default 1]
@@ -169,6 +170,22 @@ int main(int argc, char **argv) {
     iters += 1000;
   } while ((t = now()) - t0 < budget);
   report("read", iters, t - t0, json_len);
+
+  /* convert only: a parsed cJSON tree -> dorm_av (the part of "read" that is ours) */
+  cJSON *tree;
+  if (dorm_json_parse(body, json_len, &tree, err, sizeof err) != DORM_OK) die("parse", err);
+  iters = 0;
+  t0 = now();
+  do {
+    for (int k = 0; k < 1000; k++) {
+      dorm_arena_reset(&rarena);
+      dorm_av back;
+      if (dorm_json_to_item(tree, &rarena, &back, "Item", err, sizeof err) != DORM_OK) die("read", err);
+    }
+    iters += 1000;
+  } while ((t = now()) - t0 < budget);
+  cJSON_Delete(tree);
+  report("convert", iters, t - t0, json_len);
 
   /* size */
   iters = 0;

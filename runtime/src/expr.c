@@ -766,6 +766,21 @@ dorm_status dorm_expr_finish(dorm_expr *x) {
 
 /* ---- JSON ---- */
 
+/* "#n12" / ":v3" into buf (NUL-terminated); returns the length. */
+static size_t placeholder(char *buf, char c1, char c2, size_t i) {
+  char digits[24];
+  size_t n = 0;
+  do {
+    digits[n++] = (char)('0' + i % 10);
+    i /= 10;
+  } while (i);
+  buf[0] = c1;
+  buf[1] = c2;
+  for (size_t k = 0; k < n; k++) buf[2 + k] = digits[n - 1 - k];
+  buf[2 + n] = '\0';
+  return 2 + n;
+}
+
 void dorm_jw_expr(dorm_jw *w, dorm_expr *x) {
   if (dorm_jw_status(w) != DORM_OK) return;
   if (!x || dorm_expr_finish(x) != DORM_OK) {
@@ -783,8 +798,7 @@ void dorm_jw_expr(dorm_jw *w, dorm_expr *x) {
     dorm_jw_key(w, "ExpressionAttributeNames");
     dorm_jw_begin_object(w);
     for (size_t i = 0; i < x->name_count; i++) {
-      snprintf(ph, sizeof ph, "#n%zu", i);
-      dorm_jw_key(w, ph);
+      dorm_jw_keyn(w, ph, placeholder(ph, '#', 'n', i));
       dorm_jw_stringn(w, x->names[i].ptr, x->names[i].len);
     }
     dorm_jw_end_object(w);
@@ -793,10 +807,11 @@ void dorm_jw_expr(dorm_jw *w, dorm_expr *x) {
     dorm_jw_key(w, "ExpressionAttributeValues");
     dorm_jw_begin_object(w);
     for (size_t i = 0; i < x->value_count; i++) {
-      snprintf(ph, sizeof ph, ":v%zu", i);
-      dorm_jw_key(w, ph);
+      size_t n = placeholder(ph, ':', 'v', i);
+      dorm_jw_keyn(w, ph, n);
       char where[64];
-      snprintf(where, sizeof where, "ExpressionAttributeValues[\"%s\"]", ph);
+      memcpy(where, "ExpressionAttributeValues.", 26);
+      memcpy(where + 26, ph, n + 1);
       dorm_jw_av(w, &x->values[i], where);
     }
     dorm_jw_end_object(w);

@@ -165,13 +165,35 @@ static int cmp_entry(const void *x, const void *y) {
   return memcmp(a->name.ptr, b->name.ptr, a->name.len);
 }
 
-/* Returns the index of an entry whose name repeats an earlier one, or count. */
+static bool same_name(const dorm_av_entry *a, const dorm_av_entry *b) {
+  return a->name.len == b->name.len && memcmp(a->name.ptr, b->name.ptr, a->name.len) == 0;
+}
+
+/* Returns the index of an entry whose name repeats an earlier one, or count.
+ * Small maps compare pairwise, typical items use a hash table on the stack,
+ * huge maps sort. */
 static size_t find_duplicate(const dorm_av_entry *e, size_t count) {
-  if (count <= 16) {
+  if (count > 8 && count <= 512) {
+    uint16_t slots[1024];
+    size_t cap = 16;
+    while (cap < 2 * count) cap *= 2;
+    memset(slots, 0xFF, cap * sizeof slots[0]);
+    for (size_t i = 0; i < count; i++) {
+      uint32_t h = 2166136261u; /* FNV-1a */
+      for (size_t k = 0; k < e[i].name.len; k++) h = (h ^ (unsigned char)e[i].name.ptr[k]) * 16777619u;
+      size_t at = h & (cap - 1);
+      while (slots[at] != 0xFFFF) {
+        if (same_name(&e[slots[at]], &e[i])) return i;
+        at = (at + 1) & (cap - 1);
+      }
+      slots[at] = (uint16_t)i;
+    }
+    return count;
+  }
+  if (count <= 8) {
     for (size_t i = 1; i < count; i++)
       for (size_t k = 0; k < i; k++)
-        if (e[i].name.len == e[k].name.len && memcmp(e[i].name.ptr, e[k].name.ptr, e[i].name.len) == 0)
-          return i;
+        if (same_name(&e[i], &e[k])) return i;
     return count;
   }
   const dorm_av_entry **idx = malloc(count * sizeof *idx);
