@@ -528,6 +528,28 @@ static void reader_rejects_wrong_shapes(void **state) {
   assert_string_equal(v.u.s.ptr, "x");
 }
 
+/* Duplicate names are found in small (pairwise), typical (hash) and huge (sorted) maps. */
+static void reader_rejects_duplicate_names(void **state) {
+  (void)state;
+  const size_t sizes[] = {3, 20, 600};
+  for (size_t s = 0; s < 3; s++) {
+    size_t n = sizes[s];
+    char *j = malloc(n * 32 + 16);
+    size_t o = (size_t)sprintf(j, "{\"M\":{");
+    for (size_t i = 0; i < n; i++) o += (size_t)sprintf(j + o, "%s\"k%zu\":{\"NULL\":true}", i ? "," : "", i);
+    strcpy(j + o, "}}");
+    dorm_av v;
+    assert_int_equal(dorm_av_from_json(j, strlen(j), &A, &v, err, sizeof err), DORM_OK);
+    assert_int_equal(v.u.map.count, n);
+    /* Repeat the middle name at the end. */
+    sprintf(j + o, ",\"k%zu\":{\"NULL\":true}}}", n / 2);
+    char want[64];
+    snprintf(want, sizeof want, "k%zu: attribute appears twice", n / 2);
+    read_fails(j, DORM_ERR_BAD_RESPONSE, want);
+    free(j);
+  }
+}
+
 static void reader_depth_limits(void **state) {
   (void)state;
   /* Beyond cJSON's nesting limit: a clean error, no crash. */
@@ -731,6 +753,7 @@ int main(void) {
     cmocka_unit_test_teardown(builders_and_getters, teardown),
     cmocka_unit_test_teardown(write_rejects_bad_values, teardown),
     cmocka_unit_test_teardown(reader_rejects_wrong_shapes, teardown),
+    cmocka_unit_test_teardown(reader_rejects_duplicate_names, teardown),
     cmocka_unit_test_teardown(reader_depth_limits, teardown),
     cmocka_unit_test_teardown(response_members, teardown),
     cmocka_unit_test_teardown(writer_primitives, teardown),
