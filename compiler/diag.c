@@ -200,11 +200,42 @@ static const char *sev_name(dormc_severity s) {
 
 /* The source line with tabs expanded (stops of 8) and control or invalid
  * bytes shown as '?', then the caret line under columns [col, end_col). */
+/* Long lines are shown as a window of this many columns around the caret. */
+#define EXCERPT_WIDTH 160u
+#define EXCERPT_BEFORE 60u
+
+static size_t byte_of_col(const char *text, size_t len, uint32_t col) {
+  uint32_t c = 1;
+  for (size_t i = 0; i < len; i++) {
+    if (((unsigned char)text[i] & 0xC0) == 0x80) continue;
+    if (c == col) return i;
+    c++;
+  }
+  return len;
+}
+
 static void print_excerpt(strbuf *b, uint32_t line, const char *text, size_t len, uint32_t col, uint32_t end_col) {
   char num[16];
   int w = snprintf(num, sizeof num, "%u", line);
   if (w < 4) w = 4;
   sb_printf(b, " %*u | ", w, line);
+  uint32_t lead = 0; /* display columns taken by a leading "..." */
+  bool cut_after = false;
+  if (len > EXCERPT_WIDTH) {
+    uint32_t first = col > EXCERPT_BEFORE ? col - EXCERPT_BEFORE : 1;
+    size_t from = byte_of_col(text, len, first);
+    size_t to = byte_of_col(text, len, first + EXCERPT_WIDTH);
+    if (first > 1) {
+      sb_puts(b, "...");
+      lead = 3;
+    }
+    cut_after = to < len;
+    text += from;
+    len = to - from;
+    col -= first - 1;
+    end_col = end_col > first - 1 ? end_col - (first - 1) : col + 1;
+    if (end_col > EXCERPT_WIDTH + 1) end_col = EXCERPT_WIDTH + 1;
+  }
   uint32_t c = 1, disp = 0, caret_start = 0, caret_end = 0;
   bool started = false, ended = false;
   for (size_t i = 0; i < len; i++) {
@@ -254,9 +285,10 @@ static void print_excerpt(strbuf *b, uint32_t line, const char *text, size_t len
   if (caret_end <= caret_start) caret_end = caret_start + 1;
   if (caret_start > disp) caret_start = disp;
   if (caret_end > disp + 1 && caret_end > caret_start + 1) caret_end = disp > caret_start ? disp : caret_start + 1;
+  if (cut_after) sb_puts(b, "...");
   sb_putc(b, '\n');
   sb_printf(b, " %*s | ", w, "");
-  for (uint32_t i = 0; i < caret_start; i++) sb_putc(b, ' ');
+  for (uint32_t i = 0; i < caret_start + lead; i++) sb_putc(b, ' ');
   sb_putc(b, '^');
   for (uint32_t i = caret_start + 1; i < caret_end; i++) sb_putc(b, '~');
   sb_putc(b, '\n');

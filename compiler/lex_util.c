@@ -374,15 +374,22 @@ ast_value *lex_bad_number(parse_ctx *pc, const dormc_loc *loc, const char *text,
   return v;
 }
 
+/* Locations of at most this many open braces are kept (for the "to close
+ * the '{' opened here" note); deeper ones are only counted. */
+#define MAX_TRACKED_BRACES 4096u
+
 void lex_open_brace(parse_ctx *pc, const dormc_loc *loc) {
-  if (pc->nopen == pc->cap_open) {
-    size_t cap = pc->cap_open ? pc->cap_open * 2 : 16;
-    dormc_loc *bigger = arena_alloc(&pc->c->arena, cap * sizeof *bigger);
-    if (pc->nopen) memcpy(bigger, pc->open_braces, pc->nopen * sizeof *bigger);
-    pc->open_braces = bigger;
-    pc->cap_open = cap;
+  if (pc->nopen < MAX_TRACKED_BRACES) {
+    if (pc->nopen == pc->cap_open) {
+      size_t cap = pc->cap_open ? pc->cap_open * 2 : 16;
+      dormc_loc *bigger = arena_alloc(&pc->c->arena, cap * sizeof *bigger);
+      if (pc->nopen) memcpy(bigger, pc->open_braces, pc->nopen * sizeof *bigger);
+      pc->open_braces = bigger;
+      pc->cap_open = cap;
+    }
+    pc->open_braces[pc->nopen] = *loc;
   }
-  pc->open_braces[pc->nopen++] = *loc;
+  pc->nopen++;
 }
 
 void lex_close_brace(parse_ctx *pc) {

@@ -69,6 +69,12 @@ int parse_source(dormc_compilation *c, dormc_source *s) {
 
 /* ---- syntax error messages --------------------------------------------- */
 
+/* The innermost '{' whose location was kept (see lex_open_brace). */
+static dormc_loc innermost_brace(const parse_ctx *pc) {
+  size_t i = pc->nopen <= pc->cap_open ? pc->nopen : pc->cap_open;
+  return pc->open_braces[i - 1];
+}
+
 static const char *const top_keywords[] = {"namespace", "import", "enum", "struct", "table", "model", "endpoint"};
 static const char *const member_keywords[] = {"key",    "type", "naming",  "gsi",      "lsi",    "billing",
                                               "stream", "ttl",  "request", "progress", "result", "auth",
@@ -115,7 +121,7 @@ void report_syntax_error(parse_ctx *pc, const report_input *in) {
 
   if (in->at_eof && pc->nopen > 0) {
     parse_error_at(pc, in->loc, "unexpected end of file; missing '}'");
-    diag_note(pc->c, pc->open_braces[pc->nopen - 1], "to close the '{' opened here");
+    diag_note(pc->c, innermost_brace(pc), "to close the '{' opened here");
     return;
   }
   if (in->want_semi && (in->at_eof || in->is_rbrace || in->loc.line > pc->prev_loc.end_line)) {
@@ -145,7 +151,7 @@ void report_syntax_error(parse_ctx *pc, const report_input *in) {
   if (in->lone_name && !in->at_eof && !in->is_rbrace && pc->prev_text) {
     if (is_top_keyword(pc->prev_text) && pc->nopen > 0) {
       parse_error_at(pc, pc->prev_loc, "missing '}' before '%s'", pc->prev_text);
-      diag_note(pc->c, pc->open_braces[pc->nopen - 1], "to close the '{' opened here");
+      diag_note(pc->c, innermost_brace(pc), "to close the '{' opened here");
       return;
     }
     const char *s =

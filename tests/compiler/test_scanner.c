@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +151,29 @@ static void columns_count_characters_and_tabs_line_up(void **state) {
   tu_free(&r);
 }
 
+static void long_lines_are_shown_around_the_caret(void **state) {
+  (void)state;
+  char src[8192];
+  size_t o = (size_t)snprintf(src, sizeof src, "namespace t;\nstruct A {\n ");
+  for (int i = 0; i < 100; i++) o += (size_t)snprintf(src + o, sizeof src - o, " f%03d: int;", i);
+  o += (size_t)snprintf(src + o, sizeof src - o, " bad: nope;");
+  for (int i = 0; i < 100; i++) o += (size_t)snprintf(src + o, sizeof src - o, " g%03d: int;", i);
+  snprintf(src + o, sizeof src - o, "\n}\n");
+  tu_result r = tu_compile1(src);
+  /* col = 1 + 100 * 11 + 7 = 1108; the window starts 60 columns before it. */
+  assert_true(tu_has(&r, "t.dorm:3:1108: error: unknown type 'nope'\n"));
+  const char *line = strstr(r.diags, "    3 | ...");
+  assert_non_null(line);
+  const char *nl = strchr(line, '\n');
+  assert_true(nl - line < 200);
+  assert_memory_equal(nl - 3, "...", 3);
+  /* The caret sits under "nope": after "...", 60 columns into the window. */
+  char caret[128];
+  snprintf(caret, sizeof caret, "\n      | %63s^~~~\n", "");
+  assert_non_null(strstr(nl, caret));
+  tu_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(comments_are_kept_with_locations),
@@ -159,6 +183,7 @@ int main(void) {
       cmocka_unit_test(lexical_errors_have_locations),
       cmocka_unit_test(crlf_line_endings_are_accepted),
       cmocka_unit_test(columns_count_characters_and_tabs_line_up),
+      cmocka_unit_test(long_lines_are_shown_around_the_caret),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
