@@ -94,9 +94,11 @@ dormc_compilation *dormc_new(const dormc_options *opts);
 void dormc_free(dormc_compilation *c);
 
 /* Loads the root file at path and every file it imports (paths relative to
- * the importing file). Returns 0 when everything was read and parsed without
- * errors, -1 otherwise (the reasons were reported as diagnostics). May be
- * called once per compilation. */
+ * the importing file; a file imported twice is loaded once). Returns 0 when
+ * everything was read and parsed without errors, -1 on schema errors
+ * (syntax, a missing or cyclic import: reported as diagnostics), -2 when the
+ * root file itself cannot be read or is over the size limit (also
+ * reported). May be called once per compilation. */
 int dormc_load_file(dormc_compilation *c, const char *path);
 
 /* Same as dormc_load_file, but the root file's text is given (borrowed; the
