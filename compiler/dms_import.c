@@ -420,6 +420,17 @@ static const char *unique_name(imp *I, const char *base, const char *const *used
 
 /* ---- the document ------------------------------------------------------ */
 
+/* DynamoDB's rule for table and index names. */
+static bool valid_ddb_name(const char *s) {
+  size_t n = strlen(s);
+  if (n < 3 || n > 255) return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+          *s == '-' || *s == '.'))
+      return false;
+  return true;
+}
+
 static bool key_type_of(const char *t, char *out) {
   if (strcmp(t, "S") == 0 || strcmp(t, "N") == 0 || strcmp(t, "B") == 0) {
     *out = t[0];
@@ -517,6 +528,7 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
                                       "format",    "json",  "binary",   "encryption"};
   enum { K_ATTR, K_TYPE, K_REQ, K_OPT, K_OMIT, K_ROLES, K_FORMAT, K_JSON, K_BINARY, K_ENC, K_N };
   yaml_node_t *v[K_N];
+  memset(a, 0, sizeof *a);
   a->node = n;
   if (!members(I, n, "an attribute", known, K_N, v)) return false;
   bool ok = true;
@@ -642,10 +654,16 @@ static bool check_key_attr(imp *I, const dms_model *m, const dms_key *k, const c
 static bool parse_index(imp *I, const yaml_node_t *n, dms_model *m, dms_index *x) {
   static const char *const known[] = {"name", "type", "partition", "sort", "projection"};
   yaml_node_t *v[5];
+  memset(x, 0, sizeof *x);
   x->node = n;
   x->projection = "all";
   if (!members(I, n, "an index", known, 5, v)) return false;
   if (!required(I, n, v[0], "name", "an index") || !(x->name = get_str(I, v[0], "an index name"))) return false;
+  if (!valid_ddb_name(x->name)) {
+    err_at(I, v[0], "invalid index name \"%s\": DynamoDB index names are 3 to 255 letters, digits, '_', '-' or '.'",
+           x->name);
+    return false;
+  }
   bool ok = true;
   const char *type = NULL;
   if (!required(I, n, v[1], "type", "an index") || !(type = get_str(I, v[1], "an index type"))) return false;
@@ -754,6 +772,7 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
   static const char *const known[] = {"name", "table", "naming", "keys", "attributes", "indexes"};
   enum { K_NAME, K_TABLE, K_NAMING, K_KEYS, K_ATTRS, K_INDEXES, K_N };
   yaml_node_t *v[K_N];
+  memset(m, 0, sizeof *m); /* the slot may hold a model that failed */
   m->node = n;
   if (!members(I, n, "a model", known, K_N, v)) return false;
   bool ok = true;
@@ -766,6 +785,11 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
     if (!members(I, v[K_TABLE], "a table", tk, 1, tv) || !required(I, v[K_TABLE], tv[0], "name", "the table") ||
         !(m->table = get_str(I, tv[0], "a table name")))
       ok = false;
+    else if (!valid_ddb_name(m->table)) {
+      err_at(I, tv[0], "invalid table name \"%s\": DynamoDB table names are 3 to 255 letters, digits, '_', '-' or '.'",
+             m->table);
+      ok = false;
+    }
   } else {
     ok = false;
   }

@@ -1,0 +1,738 @@
+/* dormc dms export/import: the DynamORM contract models round-trip, the
+ * shipped schemas export to what DynamORM's contract says, and bad DMS
+ * documents are refused with their YAML line and column.
+ *
+ * DMS documents are compared after normalizing (this file's own libyaml
+ * reader): models, table names, naming, keys, attributes (type, format,
+ * required, optional, roles, omit_empty, json) and indexes, sorted by name,
+ * so key order, quoting, comments and tags do not matter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <yaml.h>
+
+#include "dormc_dms.h"
+#include "test_support.h"
+#include "test_util.h"
+
+/* ---- a normalized view of DMS documents -------------------------------- */
+
+typedef struct text {
+  char *s;
+  size_t len, cap;
+} text;
+
+static void tput(text *t, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char tmp[2048];
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  assert_true(n >= 0 && (size_t)n < sizeof tmp);
+  if (t->len + (size_t)n + 1 > t->cap) {
+    t->cap = (t->len + (size_t)n + 1) * 2;
+    t->s = realloc(t->s, t->cap);
+    assert_non_null(t->s);
+  }
+  memcpy(t->s + t->len, tmp, (size_t)n + 1);
+  t->len += (size_t)n;
+}
+
+static yaml_node_t *get(yaml_document_t *d, yaml_node_t *map, const char *key) {
+  if (!map || map->type != YAML_MAPPING_NODE) return NULL;
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(d, p->key);
+    if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
+      return yaml_document_get_node(d, p->value);
+  }
+  return NULL;
+}
+
+static const char *str(yaml_document_t *d, yaml_node_t *map, const char *key) {
+  yaml_node_t *n = get(d, map, key);
+  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : "-";
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Lines of one list (attributes, indexes, roles, ...) sorted. */
+typedef struct lines {
+  char *items[256];
+  size_t n;
+} lines;
+
+static void lines_add(lines *l, text *t) {
+  assert_true(l->n < 256);
+  l->items[l->n++] = t->s ? t->s : strdup("");
+  memset(t, 0, sizeof *t);
+}
+
+static void lines_flush(lines *l, text *out, const char *sep) {
+  qsort(l->items, l->n, sizeof l->items[0], cmp_str);
+  for (size_t i = 0; i < l->n; i++) {
+    tput(out, "%s%s", i ? sep : "", l->items[i]);
+    free(l->items[i]);
+  }
+  l->n = 0;
+}
+
+static void scalar_list(yaml_document_t *d, yaml_node_t *seq, text *out) {
+  lines l = {.n = 0};
+  if (seq && seq->type == YAML_SEQUENCE_NODE)
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+      text t = {0};
+      tput(&t, "%s", (const char *)yaml_document_get_node(d, *it)->data.scalar.value);
+      lines_add(&l, &t);
+    }
+  lines_flush(&l, out, ",");
+}
+
+static void key(yaml_document_t *d, yaml_node_t *k, text *out) {
+  if (!k) tput(out, "-");
+  else tput(out, "%s:%s", str(d, k, "attribute"), str(d, k, "type"));
+}
+
+static void model(yaml_document_t *d, yaml_node_t *m, text *out) {
+  const char *naming = str(d, get(d, m, "naming"), "convention");
+  tput(out, "model %s table=%s naming=%s pk=", str(d, m, "name"), str(d, get(d, m, "table"), "name"),
+       strcmp(naming, "-") == 0 ? "camelCase" : naming); /* DMS's default */
+  key(d, get(d, get(d, m, "keys"), "partition"), out);
+  tput(out, " sk=");
+  key(d, get(d, get(d, m, "keys"), "sort"), out);
+  tput(out, "\n");
+  lines l = {.n = 0};
+  yaml_node_t *attrs = get(d, m, "attributes");
+  for (yaml_node_item_t *it = attrs->data.sequence.items.start; it < attrs->data.sequence.items.top; it++) {
+    yaml_node_t *a = yaml_document_get_node(d, *it);
+    text t = {0};
+    tput(&t, "  attr %s type=%s format=%s required=%s optional=%s omit_empty=%s json=%s roles=",
+         str(d, a, "attribute"), str(d, a, "type"), str(d, a, "format"), str(d, a, "required"),
+         str(d, a, "optional"), str(d, a, "omit_empty"), str(d, a, "json"));
+    scalar_list(d, get(d, a, "roles"), &t);
+    tput(&t, "\n");
+    lines_add(&l, &t);
+  }
+  lines_flush(&l, out, "");
+  yaml_node_t *idx = get(d, m, "indexes");
+  if (idx && idx->type == YAML_SEQUENCE_NODE)
+    for (yaml_node_item_t *it = idx->data.sequence.items.start; it < idx->data.sequence.items.top; it++) {
+      yaml_node_t *x = yaml_document_get_node(d, *it);
+      text t = {0};
+      tput(&t, "  index %s %s pk=", str(d, x, "name"), str(d, x, "type"));
+      key(d, get(d, x, "partition"), &t);
+      tput(&t, " sk=");
+      key(d, get(d, x, "sort"), &t);
+      tput(&t, " projection=%s fields=", str(d, get(d, x, "projection"), "type"));
+      scalar_list(d, get(d, get(d, x, "projection"), "fields"), &t);
+      tput(&t, "\n");
+      lines_add(&l, &t);
+    }
+  lines_flush(&l, out, "");
+}
+
+/* Appends the normalized models of one DMS document (one text per model)
+ * to l; the namespace goes to *ns. */
+static void normalize_into(const char *yaml_text, lines *l, char **ns) {
+  yaml_parser_t p;
+  yaml_document_t d;
+  assert_true(yaml_parser_initialize(&p));
+  yaml_parser_set_input_string(&p, (const unsigned char *)yaml_text, strlen(yaml_text));
+  if (!yaml_parser_load(&p, &d)) fail_msg("not YAML (%s):\n%s", p.problem, yaml_text);
+  yaml_node_t *root = yaml_document_get_root_node(&d);
+  assert_non_null(root);
+  assert_string_equal(str(&d, root, "dms_version"), "0.1");
+  if (ns) *ns = strdup(str(&d, root, "namespace"));
+  yaml_node_t *models = get(&d, root, "models");
+  assert_non_null(models);
+  for (yaml_node_item_t *it = models->data.sequence.items.start; it < models->data.sequence.items.top; it++) {
+    text t = {0};
+    model(&d, yaml_document_get_node(&d, *it), &t);
+    lines_add(l, &t);
+  }
+  yaml_document_delete(&d);
+  yaml_parser_delete(&p);
+}
+
+static char *normalize(const char *yaml_text) {
+  lines l = {.n = 0};
+  char *ns = NULL;
+  normalize_into(yaml_text, &l, &ns);
+  text out = {0};
+  tput(&out, "namespace %s\n", ns);
+  free(ns);
+  lines_flush(&l, &out, "");
+  return out.s;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char *read_src(const char *rel) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", ts_source_dir(), rel);
+  char *s = ts_read_file(path, NULL);
+  if (!s) fail_msg("cannot read %s", path);
+  return s;
+}
+
+typedef struct captured {
+  text t;
+  unsigned errors, warnings;
+} captured;
+
+static void capture(const dormc_diagnostic *d, void *user) {
+  captured *c = user;
+  char *s = dormc_diag_format(d);
+  assert_non_null(s);
+  tput(&c->t, "%s", s);
+  free(s);
+  if (d->severity == DORMC_SEV_ERROR) c->errors++;
+  if (d->severity == DORMC_SEV_WARNING) c->warnings++;
+}
+
+/* Imports text (named path); returns the .dorm or NULL, diagnostics in *cap. */
+static char *import(const char *path, const char *yaml_text, captured *cap, int *rc) {
+  dormc_options o = {.on_diag = capture, .diag_user = cap};
+  char *out = NULL;
+  size_t len = 0;
+  *rc = dormc_dms_import(&o, path, yaml_text, strlen(yaml_text), &out, &len);
+  if (*rc == 0) assert_int_equal(strlen(out), len);
+  return out;
+}
+
+static char *import_ok(const char *path, const char *yaml_text) {
+  captured cap = {0};
+  int rc;
+  char *out = import(path, yaml_text, &cap, &rc);
+  if (rc != 0) fail_msg("import of %s failed:\n%s", path, cap.t.s ? cap.t.s : "");
+  free(cap.t.s);
+  return out;
+}
+
+/* Checks a .dorm text and exports it. */
+static char *export_dorm(const char *dorm) {
+  tu_result r = tu_compile1(dorm);
+  if (!r.schema) fail_msg("does not check:\n%s\n%s", dorm, r.diags ? r.diags : "");
+  size_t len = 0;
+  char *y = dormc_dms_export(r.schema, &len);
+  assert_non_null(y);
+  assert_int_equal(strlen(y), len);
+  tu_free(&r);
+  return y;
+}
+
+static void assert_canonical(const char *dorm) {
+  char *f = tu_format("t.dorm", dorm, strlen(dorm), NULL);
+  assert_non_null(f);
+  assert_string_equal(f, dorm);
+  free(f);
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+static void roundtrip_contract(const char *file, const char *model_line) {
+  char *yml = read_src(file);
+  char *dorm = import_ok(file, yml);
+  assert_canonical(dorm);
+  assert_non_null(strstr(dorm, model_line));
+  char *back = export_dorm(dorm);
+  char *a = normalize(yml), *b = normalize(back);
+  assert_string_equal(b, a);
+  free(a);
+  free(b);
+  free(back);
+  free(dorm);
+  free(yml);
+}
+
+static void test_contract_user_roundtrip(void **state) {
+  (void)state;
+  roundtrip_contract("tests/compiler/dms/contract/user.yml", "model User table \"users_contract\" {");
+}
+
+static void test_contract_order_roundtrip(void **state) {
+  (void)state;
+  roundtrip_contract("tests/compiler/dms/contract/order.yml", "model Order table \"orders_contract\" {");
+}
+
+/* The imported User model, field by field, as the contract describes it. */
+static void test_contract_user_dorm(void **state) {
+  (void)state;
+  char *yml = read_src("tests/compiler/dms/contract/user.yml");
+  char *dorm = import_ok("user.yml", yml);
+  const char *want = "namespace dynamorm.contract;\n"
+                     "\n"
+                     "model User table \"users_contract\" {\n"
+                     "  PK: string @pk;\n"
+                     "  SK: string @sk;\n"
+                     "  emailHash: string?;\n"
+                     "  nickname: string? @omit_empty;\n"
+                     "  tags: set<string>? @omit_empty;\n"
+                     "  createdAt: time @created_at;\n"
+                     "  updatedAt: time @updated_at;\n"
+                     "  version: int @version;\n"
+                     "  ttl: epoch? @ttl @omit_empty;\n"
+                     "\n"
+                     "  gsi \"gsi-email\" (emailHash) project all;\n"
+                     "}\n";
+  const char *body = strstr(dorm, "namespace");
+  assert_non_null(body);
+  assert_string_equal(body, want);
+  free(dorm);
+  free(yml);
+}
+
+/* schemas/contract.dorm (written by hand) says what DynamORM's files say. */
+static void test_contract_schema_export(void **state) {
+  (void)state;
+  char *dorm = read_src("schemas/contract.dorm");
+  char *y = export_dorm(dorm);
+  char *user = read_src("tests/compiler/dms/contract/user.yml");
+  char *order = read_src("tests/compiler/dms/contract/order.yml");
+  lines l = {.n = 0};
+  char *ns = NULL;
+  normalize_into(user, &l, &ns);
+  normalize_into(order, &l, NULL);
+  text want = {0};
+  tput(&want, "namespace %s\n", ns);
+  lines_flush(&l, &want, "");
+  char *got = normalize(y);
+  assert_string_equal(got, want.s);
+  /* Key order of each entry follows the contract files. */
+  assert_non_null(strstr(y, "  - name: \"User\"\n    table:\n      name: \"users_contract\"\n    naming:\n"
+                            "      convention: \"camelCase\"\n    keys:\n"
+                            "      partition: { attribute: \"PK\", type: \"S\" }\n"));
+  assert_non_null(strstr(y, "      - attribute: \"createdAt\"\n        type: \"S\"\n        format: \"rfc3339nano\"\n"
+                            "        roles: [\"created_at\"]\n"));
+  free(got);
+  free(want.s);
+  free(ns);
+  free(order);
+  free(user);
+  free(y);
+  free(dorm);
+}
+
+/* A single-table schema: export, import, export again gives the same
+ * models (templates and the entity type become plain attributes). */
+static void test_shop_fixed_point(void **state) {
+  (void)state;
+  char *dorm = read_src("schemas/shop.dorm");
+  char *y1 = export_dorm(dorm);
+  assert_non_null(strstr(y1, "      - attribute: \"PK\"\n        type: \"S\"\n        required: true\n"
+                             "        roles: [\"pk\"]\n        tags: { \"dorm.template\": \"CUSTOMER#{customerId}\" }\n"));
+  assert_non_null(strstr(y1, "      - attribute: \"_type\"\n        type: \"S\"\n        required: true\n"
+                             "        tags: { \"dorm.entity_type\": \"Order\" }\n"));
+  assert_non_null(strstr(y1, "      - attribute: \"customer_note\"\n"));
+  assert_non_null(strstr(y1, "      - attribute: \"unit_price\"\n        type: \"N\"\n        required: true\n"));
+  captured cap = {0};
+  int rc;
+  char *dorm2 = import("shop.yml", y1, &cap, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(cap.errors, 0);
+  assert_true(cap.warnings >= 4); /* lists and maps whose element type DMS does not carry */
+  assert_non_null(strstr(cap.t.s, "warning: DMS does not say what map attribute 'total' holds"));
+  assert_canonical(dorm2);
+  assert_non_null(strstr(dorm2, "table shop \"shop\" {\n  key (PK: S, SK: S);\n"));
+  assert_non_null(strstr(dorm2, "model LineItem in shop {\n  naming snake_case;\n\n  pk: string @name(\"PK\");\n"));
+  char *y2 = export_dorm(dorm2);
+  char *a = normalize(y1), *b = normalize(y2);
+  assert_string_equal(b, a);
+  free(a);
+  free(b);
+  free(y2);
+  free(dorm2);
+  free(cap.t.s);
+  free(y1);
+  free(dorm);
+}
+
+/* Every .dorm type's DMS type and format. */
+static void test_type_mapping(void **state) {
+  (void)state;
+  const char *dorm = "namespace t;\n"
+                     "enum E { a; b = \"B\"; }\n"
+                     "struct S { x: int; }\n"
+                     "model M table \"mtable\" {\n"
+                     "  id: string @pk;\n"
+                     "  i: int; f: float; d: decimal; b: bool; y: bytes; t: time; e: epoch; j: json?;\n"
+                     "  ss: set<string>; si: set<int>; sf: set<float>; sd: set<decimal>; sb: set<bytes>;\n"
+                     "  l: list<S>; m: map<int>; en: E; st: S?;\n"
+                     "}\n";
+  char *y = export_dorm(dorm);
+  char *n = normalize(y);
+  static const char *const want[] = {
+      "attr id type=S format=- required=true optional=- omit_empty=- json=- roles=pk\n",
+      "attr i type=N format=int required=true", "attr f type=N format=- required=true",
+      "attr d type=N format=- required=true", "attr b type=BOOL format=-", "attr y type=B format=-",
+      "attr t type=S format=rfc3339nano required=true", "attr e type=N format=unix_seconds required=true",
+      "attr j type=S format=- required=- optional=true omit_empty=- json=true", "attr ss type=SS",
+      "attr si type=NS", "attr sf type=NS", "attr sd type=NS", "attr sb type=BS", "attr l type=L",
+      "attr m type=M", "attr en type=S format=-", "attr st type=M format=- required=- optional=true",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(n, want[i])) fail_msg("missing '%s' in\n%s", want[i], n);
+  /* Importing it back gives the DMS-level types. */
+  char *back = import_ok("m.yml", y);
+  assert_non_null(strstr(back, "  f: decimal;\n  d: decimal;\n  b: bool;\n  y: bytes;\n  t: time;\n  e: epoch;\n"
+                               "  j: json?;\n  ss: set<string>;\n  si: set<decimal>;\n"));
+  assert_non_null(strstr(back, "  l: list<string>;\n  m: map<string>;\n  en: string;\n  st: map<string>?;\n"));
+  free(back);
+  free(n);
+  free(y);
+}
+
+/* YAML quoting: strings with quotes, backslashes, control characters and
+ * non-ASCII text read back unchanged. */
+static void test_export_quoting(void **state) {
+  (void)state;
+  const char *dorm = "namespace q;\n"
+                     "table T \"t.able\" { key (PK: S); }\n"
+                     "model M in T {\n  type \"say \\\"hi\\\" \\\\ \\n\\t\\u0001 caf\xc3\xa9 \xe2\x82\xac\";\n"
+                     "  key PK = \"#{id}: x\";\n  id: string;\n}\n";
+  char *y = export_dorm(dorm);
+  yaml_parser_t p;
+  yaml_document_t d;
+  assert_true(yaml_parser_initialize(&p));
+  yaml_parser_set_input_string(&p, (const unsigned char *)y, strlen(y));
+  assert_true(yaml_parser_load(&p, &d));
+  yaml_node_t *root = yaml_document_get_root_node(&d);
+  yaml_node_t *m = yaml_document_get_node(&d, get(&d, root, "models")->data.sequence.items.start[0]);
+  yaml_node_t *attrs = get(&d, m, "attributes");
+  yaml_node_t *pk = yaml_document_get_node(&d, attrs->data.sequence.items.start[0]);
+  yaml_node_t *type = yaml_document_get_node(&d, attrs->data.sequence.items.start[1]);
+  assert_string_equal(str(&d, get(&d, pk, "tags"), "dorm.template"), "#{id}: x");
+  assert_string_equal(str(&d, get(&d, type, "tags"), "dorm.entity_type"),
+                      "say \"hi\" \\ \n\t\x01 caf\xc3\xa9 \xe2\x82\xac");
+  assert_string_equal(str(&d, get(&d, m, "table"), "name"), "t.able");
+  yaml_document_delete(&d);
+  yaml_parser_delete(&p);
+  free(y);
+}
+
+/* ---- import: names, naming, shared tables, JSON ------------------------ */
+
+#define HEAD "dms_version: \"0.1\"\nnamespace: \"acme.payments\"\nmodels:\n"
+#define MODEL(name, table) "  - name: \"" name "\"\n    table: { name: \"" table "\" }\n"
+#define KEYS_PK "    keys:\n      partition: { attribute: \"PK\", type: \"S\" }\n"
+#define ATTR_PK "      - { attribute: \"PK\", type: \"S\", required: true, roles: [\"pk\"] }\n"
+
+static void test_import_names(void **state) {
+  (void)state;
+  const char *y = "dms_version: \"0.1\"\nnamespace: \"acme.pay-ments\"\nmodels:\n" MODEL("Odd-Model", "odd")
+      KEYS_PK "    attributes:\n" ATTR_PK
+      "      - { attribute: \"customer-note\", type: \"S\", optional: true }\n"
+      "      - { attribute: \"int\", type: \"N\", format: \"int\", required: true }\n"
+      "      - { attribute: \"1st\", type: \"BOOL\", required: true }\n"
+      "      - { attribute: \"type\", type: \"S\", required: true }\n"
+      "      - { attribute: \"key\", type: \"S\", required: true }\n"
+      "      - { attribute: \"customer_note\", type: \"S\", required: true }\n";
+  char *dorm = import_ok("odd.yml", y);
+  assert_canonical(dorm);
+  assert_non_null(strstr(dorm, "namespace acme.pay_ments;\n"));
+  assert_non_null(strstr(dorm, "model Odd_Model table \"odd\" {\n"));
+  assert_non_null(strstr(dorm, "  customer_note_2: string? @name(\"customer-note\");\n"));
+  assert_non_null(strstr(dorm, "  int_: int @name(\"int\");\n"));
+  assert_non_null(strstr(dorm, "  _1st: bool @name(\"1st\");\n"));
+  assert_non_null(strstr(dorm, "  type: string;\n  key: string;\n  customer_note: string;\n"));
+  char *back = export_dorm(dorm);
+  char *a = normalize(y), *b = normalize(back);
+  /* Only the model's name and the namespace change (identifiers). */
+  char *fix = strstr(a, "model Odd-Model");
+  assert_non_null(fix);
+  fix[9] = '_';
+  fix = strstr(a, "pay-ments");
+  assert_non_null(fix);
+  fix[3] = '_';
+  assert_string_equal(b, a);
+  free(a);
+  free(b);
+  free(back);
+  free(dorm);
+}
+
+static void test_import_snake_case(void **state) {
+  (void)state;
+  const char *y = HEAD MODEL("Event", "events")
+      "    naming: { convention: \"snake_case\" }\n"
+      "    keys:\n      partition: { attribute: \"tenant_id\", type: \"S\" }\n"
+      "      sort: { attribute: \"SK\", type: \"N\" }\n"
+      "    attributes:\n"
+      "      - { attribute: \"tenant_id\", type: \"S\", required: true, roles: [\"pk\"] }\n"
+      "      - { attribute: \"SK\", type: \"N\", format: \"int\", required: true, roles: [\"sk\"] }\n"
+      "      - { attribute: \"created_at\", type: \"S\", format: \"rfc3339nano\", roles: [\"created_at\"] }\n"
+      "      - { attribute: \"seen_by\", type: \"NS\", optional: true, omit_empty: true }\n"
+      "      - { attribute: \"payload\", type: \"S\", json: true, optional: true }\n"
+      "      - { attribute: \"blob\", type: \"B\", binary: true, optional: true }\n"
+      "      - { attribute: \"kind\", type: \"S\", required: true, roles: [\"index_pk:by-kind\"] }\n"
+      "    indexes:\n"
+      "      - { name: \"by-kind\", type: \"GSI\", partition: { attribute: \"kind\", type: \"S\" },\n"
+      "          sort: { attribute: \"created_at\", type: \"S\" },\n"
+      "          projection: { type: \"INCLUDE\", fields: [\"payload\", \"seen_by\"] } }\n"
+      "      - { name: \"lsi-kind\", type: \"LSI\", partition: { attribute: \"tenant_id\", type: \"S\" },\n"
+      "          sort: { attribute: \"kind\", type: \"S\" }, projection: { type: \"KEYS_ONLY\" } }\n";
+  char *dorm = import_ok("events.yml", y);
+  assert_canonical(dorm);
+  const char *want = "model Event table \"events\" {\n"
+                     "  naming snake_case;\n"
+                     "\n"
+                     "  tenant_id: string @pk;\n"
+                     "  sk: int @sk @name(\"SK\");\n"
+                     "  created_at: time @created_at;\n"
+                     "  seen_by: set<decimal>? @omit_empty;\n"
+                     "  payload: json?;\n"
+                     "  blob: bytes?;\n"
+                     "  kind: string;\n"
+                     "\n"
+                     "  gsi \"by-kind\" (kind, created_at) project include(payload, seen_by);\n"
+                     "  lsi \"lsi-kind\" (kind) project keys_only;\n"
+                     "}\n";
+  if (!strstr(dorm, want)) fail_msg("got:\n%s", dorm);
+  char *back = export_dorm(dorm);
+  char *a = normalize(y), *b = normalize(back);
+  /* index roles are implied by the indexes and not written back */
+  char *r = strstr(a, "roles=index_pk:by-kind");
+  assert_non_null(r);
+  memmove(r + 6, r + 22, strlen(r + 22) + 1);
+  assert_string_equal(b, a);
+  free(a);
+  free(b);
+  free(back);
+  free(dorm);
+}
+
+/* Models naming the same physical table become one .dorm table; JSON (a
+ * YAML subset) is read as well. */
+static void test_import_shared_table_json(void **state) {
+  (void)state;
+  const char *y =
+      "{\"dms_version\": \"0.1\", \"namespace\": \"app\", \"models\": [\n"
+      " {\"name\": \"A\", \"table\": {\"name\": \"single\"},\n"
+      "  \"keys\": {\"partition\": {\"attribute\": \"PK\", \"type\": \"S\"}, \"sort\": {\"attribute\": \"SK\", "
+      "\"type\": \"S\"}},\n"
+      "  \"attributes\": [{\"attribute\": \"PK\", \"type\": \"S\", \"required\": true},\n"
+      "                 {\"attribute\": \"SK\", \"type\": \"S\", \"required\": true},\n"
+      "                 {\"attribute\": \"G1\", \"type\": \"S\", \"optional\": true}],\n"
+      "  \"indexes\": [{\"name\": \"g-one\", \"type\": \"GSI\", \"partition\": {\"attribute\": \"G1\", \"type\": "
+      "\"S\"}}]},\n"
+      " {\"name\": \"B\", \"table\": {\"name\": \"single\"},\n"
+      "  \"keys\": {\"partition\": {\"attribute\": \"PK\", \"type\": \"S\"}, \"sort\": {\"attribute\": \"SK\", "
+      "\"type\": \"S\"}},\n"
+      "  \"attributes\": [{\"attribute\": \"PK\", \"type\": \"S\", \"required\": true},\n"
+      "                 {\"attribute\": \"SK\", \"type\": \"S\", \"required\": true},\n"
+      "                 {\"attribute\": \"ttl\", \"type\": \"N\", \"format\": \"unix_seconds\", \"roles\": "
+      "[\"ttl\"], \"optional\": true}]}\n"
+      "]}\n";
+  char *dorm = import_ok("app.json", y);
+  assert_canonical(dorm);
+  const char *want = "namespace app;\n"
+                     "\n"
+                     "table single \"single\" {\n"
+                     "  key (PK: S, SK: S);\n"
+                     "  gsi \"g-one\" (G1: S) project all;\n"
+                     "}\n"
+                     "\n"
+                     "model A in single {\n"
+                     "  PK: string;\n"
+                     "  SK: string;\n"
+                     "  G1: string?;\n"
+                     "}\n"
+                     "\n"
+                     "model B in single {\n"
+                     "  PK: string;\n"
+                     "  SK: string;\n"
+                     "  ttl: epoch? @ttl;\n"
+                     "}\n";
+  if (!strstr(dorm, want)) fail_msg("got:\n%s", dorm);
+  char *back = export_dorm(dorm);
+  char *b = normalize(back);
+  /* The keys get their pk/sk roles (the contract gives them). */
+  assert_non_null(strstr(b, "attr PK type=S format=- required=true optional=- omit_empty=- json=- roles=pk\n"));
+  assert_non_null(strstr(b, "model A table=single naming=camelCase pk=PK:S sk=SK:S\n"));
+  assert_non_null(strstr(b, "  index g-one GSI pk=G1:S sk=- projection=ALL fields=\n"));
+  free(b);
+  free(back);
+  free(dorm);
+}
+
+static void test_import_no_namespace(void **state) {
+  (void)state;
+  const char *y = "dms_version: \"0.1\"\nmodels:\n" MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK;
+  char *dorm = import_ok("dir/my-models.v1.yml", y);
+  assert_non_null(strstr(dorm, "// Imported by `dormc dms import` from my-models.v1.yml (DMS 0.1).\n"
+                               "namespace my_models;\n"));
+  free(dorm);
+}
+
+/* ---- import errors ----------------------------------------------------- */
+
+typedef struct bad_case {
+  const char *yaml;
+  const char *expect; /* "line:col: error: text" (a substring of the output) */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"dms_version: \"0.2\"\nmodels: []\n", "bad.yml:1:14: error: unsupported DMS version '0.2'; dormc reads DMS 0.1"},
+    {"namespace: x\nmodels: []\n", "bad.yml:1:1: error: the document has no 'dms_version'"},
+    {"dms_version: \"0.1\"\n", "bad.yml:1:1: error: the document has no 'models'"},
+    {"", "bad.yml:1:1: error: the file is empty"},
+    {"dms_version: \"0.1\"\nmodels: [\n", "bad.yml:3:1: error: invalid YAML: did not find expected node content"},
+    {"dms_version: \"0.1\"\nmodels: {}\n", "bad.yml:2:9: error: models must be a list, not a mapping"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK "      - { attribute: \"x\", type: \"Q\" }\n",
+     "bad.yml:10:33: error: unknown type 'Q' (did you mean 'S'?); DMS types are S, N, B, BOOL, SS, NS, BS, L, M and NULL"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\", type: \"N\", format: \"epoch\" }\n",
+     "bad.yml:10:46: error: unknown format 'epoch'; DMS v0.1 formats are rfc3339nano, unix_seconds and int"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\", type: \"S\", format: \"int\" }\n",
+     "bad.yml:10:46: error: format 'int' needs type N, and attribute 'x' is S"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\", type: \"S\", roles: [\"owner\"] }\n",
+     "bad.yml:10:46: error: unknown role 'owner'; DMS v0.1 roles are pk, sk, created_at"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"c\", type: \"S\", roles: [\"created_at\"] }\n",
+     "bad.yml:10:45: error: role 'created_at' needs type S with format rfc3339nano, and attribute 'c' is S"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK "      - { attribute: \"n\", type: \"NULL\" }\n",
+     "bad.yml:10:33: error: type NULL has no .dorm equivalent"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"s\", type: \"B\", encryption: { key: \"k\" } }\n",
+     "bad.yml:10:50: error: attribute 's' is encrypted; .dorm has no encrypted attributes"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n"
+                                      "      - { attribute: \"PK\", type: \"S\", optional: true }\n",
+     "bad.yml:9:9: error: attribute 'PK' is the table's partition key and cannot be optional"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK ATTR_PK,
+     "bad.yml:10:9: error: attribute 'PK' is declared twice in model 'U'"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n"
+                                      "      - { attribute: \"id\", type: \"S\" }\n",
+     "bad.yml:7:18: error: partition key 'PK' is not among the attributes of model 'U'"},
+    {HEAD MODEL("U", "users") "    keys:\n      partition: { attribute: \"PK\", type: \"N\" }\n"
+                              "    attributes:\n" ATTR_PK,
+     "bad.yml:7:18: error: partition key 'PK' is declared N, but the attribute is string"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "    indexes:\n      - { name: \"g-x\", type: \"GSI\", partition: { "
+                                      "attribute: \"nope\", type: \"S\" } }\n",
+     "bad.yml:11:48: error: index partition key 'nope' is not among the attributes of model 'U'"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "    indexes:\n      - { name: \"l-x\", type: \"LSI\", partition: { "
+                                      "attribute: \"PK\", type: \"S\" } }\n",
+     "bad.yml:11:9: error: LSI \"l-x\" has no sort key"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "    indexes:\n      - { name: \"g-x\", type: \"XSI\", partition: { "
+                                      "attribute: \"PK\", type: \"S\" } }\n",
+     "bad.yml:11:30: error: unknown index type 'XSI'; use GSI or LSI"},
+    {"dms_version: \"0.1\"\nmodels: &m []\n", "bad.yml:2:9: error: anchors (&m) are not allowed"},
+    {"dms_version: \"0.1\"\nx: &a 1\nmodels: *a\n", "bad.yml:2:4: error: anchors (&a) are not allowed"},
+    {"dms_version: !!str 0.1\nmodels: []\n", "bad.yml:1:14: error: tags (tag:yaml.org,2002:str on a scalar)"},
+    {"dms_version: \"0.1\"\nmodels: []\n---\nfoo: 1\n", "bad.yml:3:1: error: a DMS file holds one YAML document"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\", type: \"S\", optional: \"yes\" }\n",
+     "bad.yml:10:48: error: optional must be true or false (without quotes)"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\", type: \"S\", required: true, optional: true }\n",
+     "bad.yml:10:64: error: attribute 'x' is both required and optional"},
+    {HEAD MODEL("U", "users") KEYS_PK "    naming: { convention: \"kebab\" }\n    attributes:\n" ATTR_PK,
+     "bad.yml:8:27: error: unknown naming convention 'kebab'; use camelCase or snake_case"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK MODEL("U", "other") KEYS_PK
+                                      "    attributes:\n" ATTR_PK,
+     "bad.yml:10:5: error: model 'U' is declared twice"},
+    {HEAD MODEL("A", "t01") KEYS_PK "    attributes:\n" ATTR_PK MODEL("B", "t01")
+         "    keys:\n      partition: { attribute: \"id\", type: \"S\" }\n    attributes:\n"
+         "      - { attribute: \"id\", type: \"S\", required: true }\n",
+     "bad.yml:13:7: error: models 'A' and 'B' share table \"t01\" but declare different keys"},
+    {HEAD "  - name: \"U\"\n" KEYS_PK "    attributes:\n" ATTR_PK, "bad.yml:4:5: error: model 'U' has no 'table'"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"x\\0y\", type: \"S\" }\n",
+     "bad.yml:10:22: error: attribute contains a NUL character"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "    indexes:\n      - { name: \"g x\", type: \"GSI\", partition: { "
+                                      "attribute: \"PK\", type: \"S\" } }\n",
+     "bad.yml:11:17: error: invalid index name \"g x\": DynamoDB index names are 3 to 255"},
+    {HEAD MODEL("U", "x") KEYS_PK "    attributes:\n" ATTR_PK,
+     "bad.yml:5:20: error: invalid table name \"x\": DynamoDB table names are 3 to 255 letters, digits, '_', '-' or '.'"},
+};
+
+static void test_import_errors(void **state) {
+  (void)state;
+  unsigned failed = 0;
+  for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+    captured cap = {0};
+    int rc;
+    char *out = import("bad.yml", bad_cases[i].yaml, &cap, &rc);
+    if (rc != -1 || !cap.t.s || !strstr(cap.t.s, bad_cases[i].expect) || out || cap.errors == 0) {
+      print_error("case %zu: rc %d, expected '%s' in:\n%s\n", i, rc, bad_cases[i].expect,
+                  cap.t.s ? cap.t.s : "(none)");
+      failed++;
+    }
+    free(out);
+    free(cap.t.s);
+  }
+  assert_int_equal(failed, 0);
+}
+
+/* Diagnostics show the YAML line with a caret, like the compiler's. */
+static void test_import_error_format(void **state) {
+  (void)state;
+  captured cap = {0};
+  int rc;
+  const char *y = HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+      "      - attribute: \"x\"\n        type: \"SX\"\n";
+  char *out = import("f.yml", y, &cap, &rc);
+  assert_int_equal(rc, -1);
+  assert_null(out);
+  assert_string_equal(cap.t.s, "f.yml:11:15: error: unknown type 'SX' (did you mean 'S'?); DMS types are S, N, B, "
+                               "BOOL, SS, NS, BS, L, M and NULL\n"
+                               "   11 |         type: \"SX\"\n"
+                               "      |               ^~~~\n");
+  free(cap.t.s);
+}
+
+/* Unknown members are ignored with a warning; tags silently. */
+static void test_import_unknown_members(void **state) {
+  (void)state;
+  captured cap = {0};
+  int rc;
+  const char *y = HEAD MODEL("U", "users") KEYS_PK "    write_policy: { mode: \"mutable\" }\n    attributes:\n"
+      "      - { attribute: \"PK\", type: \"S\", required: true, tags: { a: 1 }, colour: \"red\" }\n";
+  char *out = import("w.yml", y, &cap, &rc);
+  assert_int_equal(rc, 0);
+  assert_int_equal(cap.warnings, 2);
+  assert_non_null(strstr(cap.t.s, "w.yml:8:5: warning: unknown member 'write_policy' in a model is ignored"));
+  assert_non_null(strstr(cap.t.s, "warning: unknown member 'colour' in an attribute is ignored"));
+  free(out);
+  free(cap.t.s);
+}
+
+/* At most 20 errors are shown, then a note says the rest were dropped. */
+static void test_import_error_limit(void **state) {
+  (void)state;
+  text y = {0};
+  tput(&y, "%s", HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK);
+  for (int i = 0; i < 50; i++) tput(&y, "      - { attribute: \"a%d\", type: \"ZZ\" }\n", i);
+  captured cap = {0};
+  int rc;
+  char *out = import("many.yml", y.s, &cap, &rc);
+  assert_int_equal(rc, -1);
+  assert_null(out);
+  assert_int_equal(cap.errors, 20);
+  assert_non_null(strstr(cap.t.s, "too many errors; stopping"));
+  free(cap.t.s);
+  free(y.s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_contract_user_roundtrip),  cmocka_unit_test(test_contract_order_roundtrip),
+      cmocka_unit_test(test_contract_user_dorm),       cmocka_unit_test(test_contract_schema_export),
+      cmocka_unit_test(test_shop_fixed_point),         cmocka_unit_test(test_type_mapping),
+      cmocka_unit_test(test_export_quoting),           cmocka_unit_test(test_import_names),
+      cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_shared_table_json),
+      cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_errors),
+      cmocka_unit_test(test_import_error_format),      cmocka_unit_test(test_import_unknown_members),
+      cmocka_unit_test(test_import_error_limit),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
