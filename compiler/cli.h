@@ -19,6 +19,7 @@ typedef struct dormc_cli_command {
 extern const dormc_cli_command dormc_cmd_check;
 extern const dormc_cli_command dormc_cmd_fmt;
 extern const dormc_cli_command dormc_cmd_dms;
+extern const dormc_cli_command dormc_cmd_gen;
 
 /* Prints "dormc <cmd>: <message>" and the command's usage to stderr and
  * returns DORMC_EXIT_USAGE. */

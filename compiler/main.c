@@ -10,6 +10,7 @@ static const dormc_cli_command *const commands[] = {
     &dormc_cmd_check,
     &dormc_cmd_fmt,
     &dormc_cmd_dms,
+    &dormc_cmd_gen,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -177,7 +177,8 @@ typedef struct dorm_key_desc {
   const char *attr_json;          /* "\"PK\":" */
   uint16_t attr_json_len;
   char type;                      /* 'S', 'N' or 'B' */
-  int32_t field;                  /* the field stored directly, or -1 for a template */
+  int32_t field;                  /* the field stored directly (the item already holds it
+                                   * under this attribute: not written twice), or -1 for a template */
   const dorm_tpl_part *parts;     /* template (field == -1) */
   uint32_t nparts;
 } dorm_key_desc;
@@ -188,7 +189,8 @@ typedef enum dorm_index_kind { DORM_INDEX_TABLE = 0, DORM_INDEX_GSI = 1, DORM_IN
 typedef struct dorm_index_desc {
   const char *name;               /* NULL for the table */
   uint8_t kind;                   /* dorm_index_kind */
-  uint8_t projection;             /* 0 all, 1 keys_only, 2 include */
+  uint8_t projection;             /* 0 all, 1 keys_only, 2 include: items read from a
+                                   * keys_only/include index are partial (DORM_READ_PARTIAL) */
   int32_t pk;                     /* index into dorm_model_desc.keys */
   int32_t sk;                     /* index into keys, or -1 without a sort key */
 } dorm_index_desc;

@@ -1,0 +1,262 @@
+/* dormc gen: generate the C model code of schema files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "gen_model.h"
+
+static int run(int argc, char **argv);
+
+const dormc_cli_command dormc_cmd_gen = {
+    .name = "gen",
+    .summary = "generate C model code: <name>_models.h and <name>_models.c per schema",
+    .usage = "usage: dormc gen --out DIR [--depfile FILE] SCHEMA.dorm...\n"
+             "\n"
+             "Checks each schema and writes, for its own declarations, DIR/<name>_models.h\n"
+             "and DIR/<name>_models.c (<name>: the file name without .dorm). Declarations\n"
+             "of an imported schema are generated from that schema: list it too. Files\n"
+             "whose content would not change are not rewritten (builds stay incremental).\n"
+             "\n"
+             "  --out DIR        where to write (created if missing)\n"
+             "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
+             "                   schema read (imports included), for build systems\n"
+             "\n"
+             "The generated API is described in docs/models.md.\n"
+             "Exit status: 0 ok, 1 schema errors, 2 usage or I/O errors.\n",
+    .run = run,
+};
+
+/* The output base of a schema path: its file name without ".dorm". */
+static char *base_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  size_t n = strlen(name);
+  if (n > 5 && strcmp(name + n - 5, ".dorm") == 0) n -= 5;
+  char *b = malloc(n + 1);
+  if (!b) return NULL;
+  memcpy(b, name, n);
+  b[n] = '\0';
+  return b;
+}
+
+/* Writes data to path unless the file already holds exactly that. */
+static int write_if_changed(const char *path, const char *data, size_t len) {
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    char *old = malloc(len + 1);
+    size_t got = old ? fread(old, 1, len + 1, f) : 0;
+    bool same = old && got == len && memcmp(old, data, len) == 0;
+    free(old);
+    fclose(f);
+    if (same) return 0;
+  }
+  f = fopen(path, "wb");
+  if (!f) {
+    fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  size_t put = fwrite(data, 1, len, f);
+  if (fclose(f) != 0 || put != len) {
+    fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* mkdir -p: creates dir and its missing parents. */
+static int mkdir_p(const char *dir) {
+  char *p = strdup(dir);
+  if (!p) return -1;
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      free(p);
+      return -1;
+    }
+    *s = '/';
+  }
+  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+  free(p);
+  return rc;
+}
+
+/* Make-style escaping of a path in a depfile. */
+static void dep_path(FILE *f, const char *p) {
+  for (; *p; p++) {
+    if (*p == ' ' || *p == '#') fputc('\\', f);
+    if (*p == '$') fputc('$', f);
+    fputc(*p, f);
+  }
+}
+
+typedef struct dep_list {
+  char **items;
+  size_t n, cap;
+} dep_list;
+
+static void dep_add(dep_list *d, const char *s) {
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp(d->items[i], s) == 0) return;
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 16;
+    char **bigger = realloc(d->items, cap * sizeof *bigger);
+    if (!bigger) return;
+    d->items = bigger;
+    d->cap = cap;
+  }
+  char *copy = strdup(s);
+  if (copy) d->items[d->n++] = copy;
+}
+
+static void dep_free(dep_list *d) {
+  for (size_t i = 0; i < d->n; i++) free(d->items[i]);
+  free(d->items);
+}
+
+/* Every file that declares something in the schema, in schema order. */
+static void schema_files(const dormc_schema *s, dep_list *out) {
+  for (size_t i = 0; i < s->nenums; i++) dep_add(out, s->enums[i].loc.file);
+  for (size_t i = 0; i < s->nstructs; i++) dep_add(out, s->structs[i].loc.file);
+  for (size_t i = 0; i < s->ntables; i++)
+    if (s->tables[i].loc.file) dep_add(out, s->tables[i].loc.file);
+  for (size_t i = 0; i < s->nmodels; i++) dep_add(out, s->models[i].loc.file);
+  for (size_t i = 0; i < s->nendpoints; i++) dep_add(out, s->endpoints[i].loc.file);
+}
+
+static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_list *outputs) {
+  dormc_options o = cli_default_options();
+  dormc_compilation *c = dormc_new(&o);
+  if (!c) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    return DORMC_EXIT_USAGE;
+  }
+  int rc = dormc_load_file(c, schema);
+  if (rc == -2) {
+    dormc_free(c);
+    return DORMC_EXIT_USAGE;
+  }
+  if (rc != 0 || dormc_analyze(c) != 0) {
+    dormc_free(c);
+    return DORMC_EXIT_SCHEMA;
+  }
+  const dormc_schema *s = dormc_get_schema(c);
+  dep_list files = {0};
+  schema_files(s, &files);
+  dep_add(deps, schema);
+  for (size_t i = 0; i < files.n; i++) dep_add(deps, files.items[i]);
+
+  /* The root's display path is the path as given. */
+  char *base = base_of(schema);
+  const char **others = calloc(files.n + 1, sizeof *others);
+  char **other_store = calloc(files.n + 1, sizeof *other_store);
+  size_t nothers = 0;
+  int result = DORMC_EXIT_OK;
+  if (!base || !others || !other_store) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    result = DORMC_EXIT_USAGE;
+    goto done;
+  }
+  for (size_t i = 0; i < files.n; i++) {
+    if (strcmp(files.items[i], schema) == 0) continue;
+    other_store[nothers] = base_of(files.items[i]);
+    if (!other_store[nothers]) continue;
+    others[nothers] = other_store[nothers];
+    nothers++;
+  }
+  char *h = NULL, *src = NULL, err[512] = "";
+  size_t hl = 0, sl = 0;
+  int grc = dormc_gen_models(s, schema, base, others, nothers, &h, &hl, &src, &sl, err, sizeof err);
+  if (grc == -2) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    result = DORMC_EXIT_USAGE;
+  } else if (grc == -1) {
+    fprintf(stderr, "%s: error: %s\n", schema, err);
+    result = DORMC_EXIT_SCHEMA;
+  } else {
+    size_t plen = strlen(outdir) + strlen(base) + 32;
+    char *hp = malloc(plen), *cp = malloc(plen);
+    if (!hp || !cp) {
+      result = DORMC_EXIT_USAGE;
+    } else {
+      snprintf(hp, plen, "%s/%s_models.h", outdir, base);
+      snprintf(cp, plen, "%s/%s_models.c", outdir, base);
+      if (write_if_changed(hp, h, hl) != 0 || write_if_changed(cp, src, sl) != 0) result = DORMC_EXIT_USAGE;
+      dep_add(outputs, hp);
+      dep_add(outputs, cp);
+    }
+    free(hp);
+    free(cp);
+  }
+  free(h);
+  free(src);
+done:
+  for (size_t i = 0; i < nothers; i++) free(other_store[i]);
+  free(other_store);
+  free(others);
+  free(base);
+  dep_free(&files);
+  dormc_free(c);
+  return result;
+}
+
+static int run(int argc, char **argv) {
+  const char *outdir = NULL, *depfile = NULL;
+  int first = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0) {
+      if (i + 1 >= argc) return cli_usage_error(&dormc_cmd_gen, "%s needs a value", argv[i]);
+      if (argv[i][2] == 'o') outdir = argv[++i];
+      else depfile = argv[++i];
+    } else if (strcmp(argv[i], "--") == 0) {
+      first = i + 1;
+      break;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      return cli_usage_error(&dormc_cmd_gen, "unknown option '%s'", argv[i]);
+    } else {
+      first = i;
+      break;
+    }
+  }
+  if (!outdir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
+  if (first == 0 || first >= argc) return cli_usage_error(&dormc_cmd_gen, "no schema files given");
+  for (int i = first; i < argc; i++)
+    if (argv[i][0] == '-' && argv[i][1])
+      return cli_usage_error(&dormc_cmd_gen, "options go before the schema files ('%s')", argv[i]);
+  if (mkdir_p(outdir) != 0) {
+    fprintf(stderr, "dormc gen: cannot create %s: %s\n", outdir, strerror(errno));
+    return DORMC_EXIT_USAGE;
+  }
+  dep_list deps = {0}, outputs = {0};
+  int worst = DORMC_EXIT_OK;
+  for (int i = first; i < argc; i++) {
+    int rc = gen_one(argv[i], outdir, &deps, &outputs);
+    if (rc > worst) worst = rc;
+  }
+  if (depfile && worst == DORMC_EXIT_OK) {
+    FILE *f = fopen(depfile, "w");
+    if (!f) {
+      fprintf(stderr, "dormc gen: cannot write %s: %s\n", depfile, strerror(errno));
+      worst = DORMC_EXIT_USAGE;
+    } else {
+      for (size_t i = 0; i < outputs.n; i++) {
+        if (i) fputc(' ', f);
+        dep_path(f, outputs.items[i]);
+      }
+      fputs(":", f);
+      for (size_t i = 0; i < deps.n; i++) {
+        fputs(" \\\n  ", f);
+        dep_path(f, deps.items[i]);
+      }
+      fputc('\n', f);
+      if (fclose(f) != 0) worst = DORMC_EXIT_USAGE;
+    }
+  }
+  dep_free(&deps);
+  dep_free(&outputs);
+  return worst;
+}

@@ -1,0 +1,465 @@
+/* gen_model_c: the generated source: const descriptors (nanopb-style data
+ * tables) and the thin typed wrappers over libdorm's model functions. The
+ * text is valid C11 and C++ (no designated initializers, explicit casts). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen_model.h"
+
+#define P(...) sb_printf(&g->out, __VA_ARGS__)
+
+static const char *kind_const(dormc_type_kind k) {
+  switch (k) {
+  case DORMC_T_STRING: return "DORM_K_STRING";
+  case DORMC_T_INT: return "DORM_K_INT";
+  case DORMC_T_FLOAT: return "DORM_K_FLOAT";
+  case DORMC_T_DECIMAL: return "DORM_K_DECIMAL";
+  case DORMC_T_BOOL: return "DORM_K_BOOL";
+  case DORMC_T_BYTES: return "DORM_K_BYTES";
+  case DORMC_T_TIME: return "DORM_K_TIME";
+  case DORMC_T_EPOCH: return "DORM_K_EPOCH";
+  case DORMC_T_JSON: return "DORM_K_JSON";
+  case DORMC_T_ENUM: return "DORM_K_ENUM";
+  case DORMC_T_STRUCT: return "DORM_K_STRUCT";
+  case DORMC_T_SET: return "DORM_K_SET";
+  case DORMC_T_LIST: return "DORM_K_LIST";
+  case DORMC_T_MAP: return "DORM_K_MAP";
+  }
+  return "0";
+}
+
+/* Element type descriptors are file-static objects named td_<mangle>; they
+ * are emitted once each, inner ones first. */
+typedef struct emitted {
+  const char **names;
+  size_t n, cap;
+} emitted;
+
+static bool was_emitted(gen_ctx *g, emitted *e, const char *name) {
+  for (size_t i = 0; i < e->n; i++)
+    if (strcmp(e->names[i], name) == 0) return true;
+  if (e->n == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 32;
+    const char **bigger = arena_alloc(&g->mem, cap * sizeof *bigger);
+    if (e->n) memcpy(bigger, e->names, e->n * sizeof *bigger);
+    e->names = bigger;
+    e->cap = cap;
+  }
+  e->names[e->n++] = name;
+  return false;
+}
+
+/* The initializer of a dorm_type_desc for t, used as a field's type
+ * (optional = 0) or as a container element (elem = true). */
+static const char *type_init(gen_ctx *g, const dormc_type *t, bool elem);
+
+/* Emits td_<mangle> for a container element type and returns its name. */
+static const char *elem_desc(gen_ctx *g, emitted *e, const dormc_type *t) {
+  const char *name = arena_printf(&g->mem, "td_%s", gen_mangle(g, t));
+  if (t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST || t->kind == DORMC_T_MAP) elem_desc(g, e, t->elem);
+  if (was_emitted(g, e, name)) return name;
+  P("DORMGEN_PRIVATE const dorm_type_desc %s = %s;\n", name, type_init(g, t, true));
+  return name;
+}
+
+/* Emits the element descriptors a type needs (before the table using it). */
+static void prepare_type(gen_ctx *g, emitted *e, const dormc_type *t) {
+  if (t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST || t->kind == DORMC_T_MAP) elem_desc(g, e, t->elem);
+}
+
+static const char *type_init(gen_ctx *g, const dormc_type *t, bool elem) {
+  const char *size, *opt_off = "0";
+  bool wrapped = elem && t->optional && !gen_is_pointer_kind(t->kind);
+  const char *ct = elem ? gen_elem_ctype(g, t) : gen_ctype(g, t);
+  size = arena_printf(&g->mem, "sizeof(%s)", ct);
+  if (wrapped) opt_off = arena_printf(&g->mem, "offsetof(%s, value)", ct);
+  const char *sub = "NULL", *st = "NULL", *en = "NULL";
+  if (t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST || t->kind == DORMC_T_MAP)
+    sub = arena_printf(&g->mem, "&td_%s", gen_mangle(g, t->elem));
+  if (t->kind == DORMC_T_STRUCT) st = arena_printf(&g->mem, "&%s_sdesc", t->struct_->c_name);
+  if (t->kind == DORMC_T_ENUM) en = arena_printf(&g->mem, "&%s_edesc", t->enum_->c_name);
+  return arena_printf(&g->mem, "{%s, %d, %s, %s, %s, %s, %s}", kind_const(t->kind), elem && t->optional ? 1 : 0,
+                      opt_off, size, sub, st, en);
+}
+
+static const char *field_flags(const dormc_field *f, bool table_key) {
+  static char buf[256];
+  buf[0] = '\0';
+  struct {
+    bool on;
+    const char *name;
+  } bits[] = {{f->optional, "DORM_FF_OPTIONAL"},
+              {f->omit_empty, "DORM_FF_OMIT_EMPTY"},
+              {(f->roles & DORMC_ROLE_PK) != 0, "DORM_FF_PK"},
+              {(f->roles & DORMC_ROLE_SK) != 0, "DORM_FF_SK"},
+              {(f->roles & DORMC_ROLE_CREATED_AT) != 0, "DORM_FF_CREATED_AT"},
+              {(f->roles & DORMC_ROLE_UPDATED_AT) != 0, "DORM_FF_UPDATED_AT"},
+              {(f->roles & DORMC_ROLE_VERSION) != 0, "DORM_FF_VERSION"},
+              {(f->roles & DORMC_ROLE_TTL) != 0, "DORM_FF_TTL"},
+              {table_key, "DORM_FF_TABLE_KEY"}};
+  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+    if (!bits[i].on) continue;
+    if (buf[0]) strcat(buf, " | ");
+    strcat(buf, bits[i].name);
+  }
+  if (!buf[0]) strcpy(buf, "0");
+  return buf;
+}
+
+/* One dorm_field_desc initializer for field f of the C struct cstruct. */
+static void field_desc(gen_ctx *g, const char *cstruct, const dormc_field *f, bool model_field, bool table_key) {
+  const char *a0 = model_field ? f->attr : f->attr_by_naming[0];
+  const char *a1 = model_field ? f->attr : f->attr_by_naming[1];
+  size_t l0 = 0, l1 = 0;
+  const char *j0 = gen_json_key_lit(g, a0, &l0);
+  const char *j1 = gen_json_key_lit(g, a1, &l1);
+  const char *has = (f->optional && !gen_is_pointer_kind(f->type.kind))
+                        ? arena_printf(&g->mem, "(int32_t)offsetof(%s, has_%s)", cstruct, f->name)
+                        : "-1";
+  P("  {%s, {%s, %s}, {%s, %s}, {%zu, %zu}, %s,\n   (uint32_t)offsetof(%s, %s), %s, %s},\n", gen_cstr(g, f->name),
+    gen_cstr(g, a0), gen_cstr(g, a1), j0, j1, l0, l1, field_flags(f, table_key), cstruct, f->name, has,
+    type_init(g, &f->type, false));
+}
+
+static void emit_enum_desc(gen_ctx *g, const dormc_enum *e) {
+  P("DORMGEN_BEGIN\nDORMGEN_PRIVATE const char *const %s_values[] = {", e->c_name);
+  for (size_t i = 0; i < e->nmembers; i++) P("%s%s", i ? ", " : "", gen_cstr(g, e->members[i].value));
+  P("};\n");
+  P("DORMGEN_PRIVATE const dorm_enum_desc %s_edesc = {%s, %s_values, %zu};\nDORMGEN_END\n", e->c_name,
+    gen_cstr(g, e->name), e->c_name, e->nmembers);
+  P("const char *%s_to_string(%s v) {\n"
+    "  return (int)v >= 1 && (int)v <= %zu ? %s_values[(int)v - 1] : NULL;\n}\n",
+    e->c_name, e->c_name, e->nmembers, e->c_name);
+  P("bool %s_from_string(const char *s, size_t len, %s *out) {\n"
+    "  for (size_t i = 0; i < %zu; i++)\n"
+    "    if (strlen(%s_values[i]) == len && memcmp(%s_values[i], s, len) == 0) {\n"
+    "      *out = (%s)(i + 1);\n      return true;\n    }\n  return false;\n}\n\n",
+    e->c_name, e->c_name, e->nmembers, e->c_name, e->c_name, e->c_name);
+}
+
+/* Struct descriptors reference each other; every struct of the schema that
+ * this file's types reach gets a file-static copy named <c_name>_sdesc. */
+static void emit_struct_desc(gen_ctx *g, emitted *e, const dormc_struct *st);
+
+static void prepare_struct_refs(gen_ctx *g, emitted *e, const dormc_type *t) {
+  if (t->kind == DORMC_T_STRUCT) emit_struct_desc(g, e, t->struct_);
+  if (t->elem) prepare_struct_refs(g, e, t->elem);
+}
+
+static void prepare_enum_refs(gen_ctx *g, emitted *e, const dormc_type *t) {
+  if (t->kind == DORMC_T_ENUM && !gen_mine(g, &t->enum_->loc)) {
+    /* An imported enum: its descriptor is static in the other file, so
+     * describe it again here. */
+    const char *name = arena_printf(&g->mem, "%s_edesc", t->enum_->c_name);
+    if (!was_emitted(g, e, name)) {
+      const dormc_enum *en = t->enum_;
+      P("DORMGEN_PRIVATE const char *const %s_values[] = {", en->c_name);
+      for (size_t i = 0; i < en->nmembers; i++) P("%s%s", i ? ", " : "", gen_cstr(g, en->members[i].value));
+      P("};\nDORMGEN_PRIVATE const dorm_enum_desc %s_edesc = {%s, %s_values, %zu};\n", en->c_name,
+        gen_cstr(g, en->name), en->c_name, en->nmembers);
+    }
+  }
+  if (t->elem) prepare_enum_refs(g, e, t->elem);
+}
+
+static void emit_struct_desc(gen_ctx *g, emitted *e, const dormc_struct *st) {
+  const char *name = arena_printf(&g->mem, "%s_sdesc", st->c_name);
+  if (was_emitted(g, e, name)) return;
+  /* Members reached only through lists/maps may refer back to this struct:
+   * declare first, define after the members' descriptors. */
+  P("DORMGEN_PRIVATE const dorm_struct_desc %s;\n", name);
+  for (size_t i = 0; i < st->nfields; i++) {
+    prepare_struct_refs(g, e, &st->fields[i].type);
+    prepare_enum_refs(g, e, &st->fields[i].type);
+    prepare_type(g, e, &st->fields[i].type);
+  }
+  P("DORMGEN_PRIVATE const dorm_field_desc %s_fields[] = {\n", st->c_name);
+  for (size_t i = 0; i < st->nfields; i++) field_desc(g, st->c_name, &st->fields[i], false, false);
+  if (st->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},\n");
+  P("};\n");
+  P("DORMGEN_PRIVATE const dorm_struct_desc %s = {%s, (uint32_t)sizeof(%s), %s_fields, %zu};\n\n", name,
+    gen_cstr(g, st->name), st->c_name, st->c_name, st->nfields);
+}
+
+static int32_t field_index(const dormc_model *m, const dormc_field *f) {
+  for (size_t i = 0; i < m->nfields; i++)
+    if (&m->fields[i] == f) return (int32_t)i;
+  return -1;
+}
+
+static bool is_table_key_field(const dormc_model *m, const dormc_field *f) {
+  const dormc_field *kf[GEN_MAX_KEYS];
+  size_t n = gen_key_fields(m, kf, GEN_MAX_KEYS);
+  for (size_t i = 0; i < n; i++)
+    if (kf[i] == f) return true;
+  return false;
+}
+
+static int32_t key_index(const dormc_key_binding *const *keys, size_t n, const char *attr) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(keys[i]->attr, attr) == 0) return (int32_t)i;
+  return -1;
+}
+
+static char key_type_char(dormc_key_type t) { return t == DORMC_KEY_N ? 'N' : t == DORMC_KEY_B ? 'B' : 'S'; }
+
+static void emit_model_desc(gen_ctx *g, emitted *e, const dormc_model *m) {
+  const char *M = m->c_name;
+  P("DORMGEN_BEGIN\n");
+  for (size_t i = 0; i < m->nfields; i++) {
+    prepare_struct_refs(g, e, &m->fields[i].type);
+    prepare_enum_refs(g, e, &m->fields[i].type);
+    prepare_type(g, e, &m->fields[i].type);
+  }
+  P("DORMGEN_PRIVATE const dorm_field_desc %s_fields[] = {\n", M);
+  for (size_t i = 0; i < m->nfields; i++) field_desc(g, M, &m->fields[i], true, is_table_key_field(m, &m->fields[i]));
+  if (m->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},\n");
+  P("};\n");
+
+  const dormc_key_binding *keys[GEN_MAX_KEYS];
+  size_t nkeys = gen_model_keys(m, keys, GEN_MAX_KEYS);
+  for (size_t k = 0; k < nkeys; k++) {
+    if (keys[k]->field) continue;
+    P("DORMGEN_PRIVATE const dorm_tpl_part %s_tpl%zu[] = {", M, k);
+    for (size_t p = 0; p < keys[k]->nparts; p++) {
+      const dormc_tpl_part *part = &keys[k]->parts[p];
+      if (part->kind == DORMC_TPL_LITERAL)
+        P("%s{%s, %zu, -1}", p ? ", " : "", gen_cstr(g, part->text), strlen(part->text));
+      else
+        P("%s{NULL, 0, %d}", p ? ", " : "", (int)field_index(m, part->field));
+    }
+    if (keys[k]->nparts == 0) P("{\"\", 0, -1}");
+    P("};\n");
+  }
+  P("DORMGEN_PRIVATE const dorm_key_desc %s_keys[] = {\n", M);
+  for (size_t k = 0; k < nkeys; k++) {
+    size_t jl = 0;
+    const char *jk = gen_json_key_lit(g, keys[k]->attr, &jl);
+    if (keys[k]->field)
+      P("  {%s, %s, %zu, '%c', %d, NULL, 0},\n", gen_cstr(g, keys[k]->attr), jk, jl, key_type_char(keys[k]->type),
+        (int)field_index(m, keys[k]->field));
+    else
+      P("  {%s, %s, %zu, '%c', -1, %s_tpl%zu, %zu},\n", gen_cstr(g, keys[k]->attr), jk, jl,
+        key_type_char(keys[k]->type), M, k, keys[k]->nparts ? keys[k]->nparts : 1);
+  }
+  P("};\n");
+
+  size_t nq;
+  gen_query *q = gen_queries(g, m, &nq);
+  P("DORMGEN_PRIVATE const dorm_index_desc %s_indexes[] = {\n", M);
+  for (size_t i = 0; i < nq; i++) {
+    const dormc_index *ix = q[i].index;
+    int proj = ix ? (ix->projection == DORMC_PROJECT_ALL ? 0 : ix->projection == DORMC_PROJECT_KEYS_ONLY ? 1 : 2) : 0;
+    P("  {%s, %s, %d, %d, %d},\n", ix ? gen_cstr(g, ix->name) : "NULL",
+      !ix ? "DORM_INDEX_TABLE" : ix->kind == DORMC_GSI ? "DORM_INDEX_GSI" : "DORM_INDEX_LSI", proj,
+      (int)key_index(keys, nkeys, q[i].pk->attr), q[i].sk ? (int)key_index(keys, nkeys, q[i].sk->attr) : -1);
+  }
+  P("};\nDORMGEN_END\n");
+  P("const dorm_model_desc %s_desc = {\n", M);
+  P("  %s, %s, %s, %s,\n", gen_cstr(g, m->name), gen_cstr(g, m->table->physical_name),
+    m->entity_type ? gen_cstr(g, m->entity_type) : "NULL",
+    m->naming == DORMC_NAMING_SNAKE ? "DORM_NAMING_SNAKE" : "DORM_NAMING_CAMEL");
+  P("  (uint32_t)sizeof(%s), %s_fields, %zu,\n", M, M, m->nfields);
+  P("  %s_keys, %zu, %d,\n", M, nkeys, m->sk ? 2 : 1);
+  P("  %s_indexes, %zu,\n", M, nq);
+  P("  %d, %d, %d, %d\n};\n\n", m->created_at ? (int)field_index(m, m->created_at) : -1,
+    m->updated_at ? (int)field_index(m, m->updated_at) : -1, m->version ? (int)field_index(m, m->version) : -1,
+    m->ttl ? (int)field_index(m, m->ttl) : -1);
+}
+
+/* Copies the fields of a binding from a typed source into a model struct. */
+static void copy_fields(gen_ctx *g, const dormc_field *const *f, size_t n, const char *dst, const char *src,
+                        const char *suffix) {
+  for (size_t i = 0; i < n; i++) {
+    if (f[i]->optional && !gen_is_pointer_kind(f[i]->type.kind)) P("  %s.has_%s = true;\n", dst, f[i]->name);
+    P("  %s.%s = %s%s%s;\n", dst, f[i]->name, src, f[i]->name, suffix);
+  }
+}
+
+static void emit_key_copy(gen_ctx *g, const dormc_model *m, const char *dst, const char *key) {
+  const dormc_field *kf[GEN_MAX_KEYS];
+  size_t n = gen_key_fields(m, kf, GEN_MAX_KEYS);
+  P("  %s %s;\n  memset(&%s, 0, sizeof %s);\n", m->c_name, dst, dst, dst);
+  copy_fields(g, kf, n, dst, arena_printf(&g->mem, "%s->", key), "");
+  if (n == 0) P("  (void)%s;\n", key);
+}
+
+static void emit_queries(gen_ctx *g, const dormc_model *m) {
+  const char *M = m->c_name;
+  size_t nq;
+  gen_query *q = gen_queries(g, m, &nq);
+  for (size_t i = 0; i < nq; i++) {
+    const dormc_field *pf[GEN_MAX_KEYS], *sf[GEN_MAX_KEYS];
+    size_t np = gen_binding_fields(q[i].pk, pf, GEN_MAX_KEYS);
+    size_t ns = gen_binding_fields(q[i].sk, sf, GEN_MAX_KEYS);
+    strbuf params = {0};
+    for (size_t k = 0; k < np; k++) {
+      const dormc_type *t = &pf[k]->type;
+      bool ptr = t->kind == DORMC_T_STRUCT || t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST ||
+                 t->kind == DORMC_T_MAP;
+      const char *ct = gen_ctype(g, t);
+      sb_printf(&params, ", %s%s%s%s", ptr ? "const " : "", ct, ptr ? " *" : (ct[strlen(ct) - 1] == '*' ? "" : " "),
+                pf[k]->name);
+    }
+    char *ptext = sb_take(&params, NULL);
+    const char *skt = q[i].sk ? arena_printf(&g->mem, "%s_%s_sk", M, q[i].name) : "dorm_sk_cond";
+    for (int count = 0; count < 2; count++) {
+      if (count)
+        P("dorm_status %s_%s_count(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts,\n"
+          "    uint64_t *count) {\n",
+          M, q[i].name, ptext ? ptext : "", skt);
+      else
+        P("dorm_status %s_%s(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts, dorm_arena *a,\n"
+          "    %s_page *page) {\n",
+          M, q[i].name, ptext ? ptext : "", skt, M);
+      P("  %s pk;\n  memset(&pk, 0, sizeof pk);\n", M);
+      for (size_t k = 0; k < np; k++) {
+        if (pf[k]->optional && !gen_is_pointer_kind(pf[k]->type.kind)) P("  pk.has_%s = true;\n", pf[k]->name);
+        bool ptr = pf[k]->type.kind == DORMC_T_STRUCT || pf[k]->type.kind == DORMC_T_SET ||
+                   pf[k]->type.kind == DORMC_T_LIST || pf[k]->type.kind == DORMC_T_MAP;
+        P("  pk.%s = %s%s;\n", pf[k]->name, ptr ? "*" : "", pf[k]->name);
+      }
+      if (q[i].sk) {
+        P("  %s lo, hi;\n  dorm_sk_cond cond;\n  const dorm_sk_cond *condp = NULL;\n", M);
+        P("  if (sk && sk->op != DORM_SK_NONE) {\n    memset(&lo, 0, sizeof lo);\n    memset(&hi, 0, sizeof hi);\n");
+        for (size_t k = 0; k < ns; k++) {
+          if (sf[k]->optional && !gen_is_pointer_kind(sf[k]->type.kind))
+            P("    lo.has_%s = true;\n    hi.has_%s = true;\n", sf[k]->name, sf[k]->name);
+          P("    lo.%s = sk->%s;\n    hi.%s = sk->%s_to;\n", sf[k]->name, sf[k]->name, sf[k]->name, sf[k]->name);
+        }
+        P("    cond.op = sk->op;\n    cond.lo = &lo;\n    cond.hi = &hi;\n    cond.prefix = sk->prefix;\n"
+          "    condp = &cond;\n  }\n");
+      } else {
+        P("  const dorm_sk_cond *condp = sk;\n");
+      }
+      if (count) {
+        P("  return dorm_model_count(c, &%s_desc, %u, &pk, condp, opts, count);\n}\n", M, q[i].desc_index);
+      } else {
+        P("  dorm_model_page mp;\n");
+        P("  dorm_status st = dorm_model_query(c, &%s_desc, %u, &pk, condp, opts, a, &mp);\n", M, q[i].desc_index);
+        P("  page->items = (%s *)mp.items;\n  page->count = mp.count;\n  page->scanned_count = mp.scanned_count;\n"
+          "  page->has_more = mp.has_more;\n  page->cursor = mp.cursor;\n  return st;\n}\n",
+          M);
+      }
+    }
+    free(ptext);
+  }
+}
+
+static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
+  const char *M = m->c_name;
+  const char *D = arena_printf(&g->mem, "&%s_desc", M);
+  P("dorm_status %s_put(dorm_client *c, %s *o, const dorm_write_opts *opts, dorm_arena *a) {\n"
+    "  return dorm_model_put(c, %s, o, false, opts, a);\n}\n", M, M, D);
+  P("dorm_status %s_create(dorm_client *c, %s *o, const dorm_write_opts *opts, dorm_arena *a) {\n"
+    "  return dorm_model_put(c, %s, o, true, opts, a);\n}\n", M, M, D);
+  P("dorm_status %s_get(dorm_client *c, const %s_key *key, const dorm_get_opts *opts, dorm_arena *a,\n"
+    "    %s *out) {\n", M, M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_model_get(c, %s, &k, opts, a, out);\n}\n", D);
+  P("dorm_status %s_delete(dorm_client *c, const %s_key *key, const dorm_write_opts *opts, dorm_arena *a) {\n", M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_model_delete(c, %s, &k, opts, a);\n}\n", D);
+  P("void %s_update_begin(dorm_model_update *u, dorm_arena *a) {\n  dorm_model_update_init(u, %s, a);\n}\n", M, D);
+  P("dorm_status %s_update(dorm_client *c, const %s_key *key, dorm_model_update *u,\n"
+    "    const dorm_update_opts *opts, dorm_arena *a, %s *new_out) {\n", M, M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_model_update_exec(c, %s, &k, u, opts, a, new_out);\n}\n", D);
+  P("dorm_status %s_update_fields(dorm_client *c, %s *o, const %s_field *fields, size_t n,\n"
+    "    const dorm_write_opts *opts, dorm_arena *a) {\n"
+    "  uint32_t ids[%zu];\n"
+    "  if (n > %zu) return DORM_ERR_INVALID_ARGUMENT;\n"
+    "  for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];\n"
+    "  return dorm_model_update_fields(c, %s, o, ids, n, opts, a);\n}\n",
+    M, M, M, m->nfields ? m->nfields : 1, m->nfields, D);
+  emit_queries(g, m);
+  P("dorm_status %s_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, %s_page *page) {\n"
+    "  dorm_model_page mp;\n"
+    "  dorm_status st = dorm_model_scan(c, %s, 0, opts, a, &mp);\n"
+    "  page->items = (%s *)mp.items;\n  page->count = mp.count;\n  page->scanned_count = mp.scanned_count;\n"
+    "  page->has_more = mp.has_more;\n  page->cursor = mp.cursor;\n  return st;\n}\n",
+    M, M, D, M);
+  P("dorm_status %s_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {\n"
+    "  return dorm_model_count(c, %s, 0, NULL, NULL, opts, count);\n}\n", M, D);
+  P("typedef struct %s_items_tramp {\n  %s_items_fn fn;\n  void *user;\n} %s_items_tramp;\n", M, M, M);
+  P("static dorm_status %s_items_cb(void *user, const void *items, size_t count) {\n"
+    "  %s_items_tramp *t = (%s_items_tramp *)user;\n"
+    "  return t->fn(t->user, (const %s *)items, count);\n}\n", M, M, M, M);
+  P("dorm_status %s_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,\n"
+    "    uint32_t workers, %s_items_fn on_items, void *user) {\n"
+    "  %s_items_tramp t;\n  t.fn = on_items;\n  t.user = user;\n"
+    "  return dorm_model_scan_parallel(c, %s, opts, segments, workers, %s_items_cb, &t);\n}\n",
+    M, M, M, D, M);
+
+  const dormc_field *kf[GEN_MAX_KEYS];
+  size_t nk = gen_key_fields(m, kf, GEN_MAX_KEYS);
+  /* Keys become model structs (the layout the library renders keys from). */
+  P("static %s *%s_keys_to_objs(const %s_key *keys, size_t n, dorm_arena *a) {\n"
+    "  %s *objs = (%s *)dorm_arena_calloc(a, n ? n : 1, sizeof(%s));\n"
+    "  if (!objs) return NULL;\n"
+    "  for (size_t i = 0; i < n; i++) {\n",
+    M, M, M, M, M, M);
+  for (size_t i = 0; i < nk; i++) {
+    if (kf[i]->optional && !gen_is_pointer_kind(kf[i]->type.kind)) P("    objs[i].has_%s = true;\n", kf[i]->name);
+    P("    objs[i].%s = keys[i].%s;\n", kf[i]->name, kf[i]->name);
+  }
+  if (nk == 0) P("    (void)keys;\n");
+  P("  }\n  return objs;\n}\n");
+  P("dorm_status %s_batch_get(dorm_client *c, const %s_key *keys, size_t n, bool consistent_read,\n"
+    "    dorm_arena *a, %s *out, bool *found) {\n"
+    "  %s *objs = %s_keys_to_objs(keys, n, a);\n"
+    "  if (!objs) return DORM_ERR_NO_MEMORY;\n"
+    "  return dorm_model_batch_get(c, %s, objs, n, consistent_read, a, out, found);\n}\n",
+    M, M, M, M, M, D);
+  P("dorm_status %s_batch_put(dorm_client *c, %s *objs, size_t n, dorm_arena *a) {\n"
+    "  return dorm_model_batch_put(c, %s, objs, n, a);\n}\n", M, M, D);
+  P("dorm_status %s_batch_delete(dorm_client *c, const %s_key *keys, size_t n, dorm_arena *a) {\n"
+    "  %s *objs = %s_keys_to_objs(keys, n, a);\n"
+    "  if (!objs) return DORM_ERR_NO_MEMORY;\n"
+    "  return dorm_model_batch_delete(c, %s, objs, n, a);\n}\n",
+    M, M, M, M, D);
+  P("dorm_status %s_tx_put(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
+    "  return dorm_tx_put(tx, %s, o, false, opts);\n}\n", M, M, D);
+  P("dorm_status %s_tx_create(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
+    "  return dorm_tx_put(tx, %s, o, true, opts);\n}\n", M, M, D);
+  P("dorm_status %s_tx_update(dorm_tx *tx, const %s_key *key, dorm_model_update *u,\n"
+    "    const dorm_write_opts *opts) {\n", M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_tx_update(tx, %s, &k, u, opts);\n}\n", D);
+  P("dorm_status %s_tx_delete(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_tx_delete(tx, %s, &k, opts);\n}\n", D);
+  P("dorm_status %s_tx_check(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
+  emit_key_copy(g, m, "k", "key");
+  P("  return dorm_tx_check(tx, %s, &k, opts);\n}\n", D);
+  P("dorm_status %s_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, %s *out, char *errbuf,\n"
+    "    size_t errcap) {\n  return dorm_model_from_av(%s, item, flags, a, out, errbuf, errcap);\n}\n", M, M, D);
+  P("dorm_status %s_to_item(const %s *o, dorm_arena *a, dorm_av *item, char *errbuf, size_t errcap) {\n"
+    "  return dorm_model_to_av(%s, o, a, item, errbuf, errcap);\n}\n", M, M, D);
+  P("bool %s_is(const dorm_av *item) {\n  return dorm_model_is(%s, item);\n}\n\n", M, D);
+}
+
+void gen_model_source(gen_ctx *g) {
+  const dormc_schema *s = g->s;
+  const char *slash = strrchr(g->file, '/');
+  P("/* Generated by dormc from %s. Do not edit: change the schema and run `dormc gen`. */\n",
+    slash ? slash + 1 : g->file);
+  P("#include \"%s_models.h\"\n\n#include <stddef.h>\n#include <string.h>\n\n", g->base);
+  P("/* The descriptor tables are private to this file. C++ cannot forward-declare\n"
+    " * a static object (recursive structs need that), so there they live in an\n"
+    " * unnamed namespace. */\n"
+    "#ifdef __cplusplus\n#define DORMGEN_PRIVATE extern\n#define DORMGEN_BEGIN namespace {\n#define DORMGEN_END }\n"
+    "#else\n#define DORMGEN_PRIVATE static\n#define DORMGEN_BEGIN\n#define DORMGEN_END\n#endif\n\n");
+  emitted e = {0};
+  for (size_t i = 0; i < s->nenums; i++) {
+    if (!gen_mine(g, &s->enums[i].loc)) continue;
+    emit_enum_desc(g, &s->enums[i]);
+    was_emitted(g, &e, arena_printf(&g->mem, "%s_edesc", s->enums[i].c_name));
+  }
+  for (size_t i = 0; i < s->nmodels; i++) {
+    if (!gen_mine(g, &s->models[i].loc)) continue;
+    P("/* ---- %s ---- */\n\n", s->models[i].name);
+    emit_model_desc(g, &e, &s->models[i]);
+    emit_wrappers(g, &s->models[i]);
+  }
+}
