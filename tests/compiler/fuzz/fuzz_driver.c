@@ -77,7 +77,7 @@ static int run_path(const char *path, unsigned *count) {
     n++;
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp);
+  if (n) qsort(names, n, sizeof *names, cmp);
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     struct stat fst;
