@@ -1,0 +1,26 @@
+/* dorm.h: the whole public libdorm API in one include.
+ *
+ *   #include <dorm/dorm.h>
+ *
+ * status.h   dorm_status and dorm_strerror
+ * arena.h    the caller-owned allocator every result lives in
+ * av.h       DynamoDB AttributeValues (dorm_av), items, numbers, JSON
+ * expr.h     condition, key condition, filter, update and projection expressions
+ * config.h   dorm_config: region, endpoint, credentials, timeouts, retries
+ * client.h   dorm_client: the connection, errors, statistics, raw calls
+ * ops.h      item operations, Query/Scan, batches and transactions
+ * tables.h   table operations, waiters, Time to Live, ListTables
+ */
+#ifndef DORM_DORM_H
+#define DORM_DORM_H
+
+#include "dorm/status.h"
+#include "dorm/arena.h"
+#include "dorm/av.h"
+#include "dorm/expr.h"
+#include "dorm/config.h"
+#include "dorm/client.h"
+#include "dorm/ops.h"
+#include "dorm/tables.h"
+
+#endif

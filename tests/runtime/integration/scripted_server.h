@@ -1,0 +1,29 @@
+/* A loopback HTTP/1.1 server that answers requests with a script: the
+ * responses queued with ss_push(), in order. It records each request's
+ * X-Amz-Target and body so a test can check exactly what a client sent
+ * (for example that a retry resent the same ClientRequestToken, or that a
+ * batch retry carried only the unprocessed keys). One connection at a time;
+ * "Connection: close" after every answer. When the script runs out it
+ * answers 500 with the body "script exhausted". Test code only. */
+#ifndef DORM_SCRIPTED_SERVER_H
+#define DORM_SCRIPTED_SERVER_H
+
+#include <stddef.h>
+
+typedef struct ss ss;
+
+/* Starts on an ephemeral 127.0.0.1 port; NULL on failure. */
+ss *ss_start(void);
+/* Stops the thread and frees everything (NULL is ignored). */
+void ss_stop(ss *s);
+/* "http://127.0.0.1:<port>" */
+const char *ss_url(const ss *s);
+/* Queues the next answer (body copied). */
+void ss_push(ss *s, int status, const char *body);
+/* Requests answered so far. */
+size_t ss_count(ss *s);
+/* A malloc'd copy of request i's body / X-Amz-Target value ("" if absent); NULL when i is out of range. */
+char *ss_body(ss *s, size_t i);
+char *ss_target(ss *s, size_t i);
+
+#endif
