@@ -18,8 +18,7 @@ const dormc_cli_command dormc_cmd_gen = {
              "\n"
              "Checks each schema and writes, for its own declarations, DIR/<name>_models.h\n"
              "and DIR/<name>_models.c (<name>: the file name without .dorm). Declarations\n"
-             "of an imported schema are generated from that schema: list it too. Files\n"
-             "whose content would not change are not rewritten (builds stay incremental).\n"
+             "of an imported schema are generated from that schema: list it too.\n"
              "\n"
              "  --out DIR        where to write (created if missing)\n"
              "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
@@ -43,18 +42,10 @@ static char *base_of(const char *path) {
   return b;
 }
 
-/* Writes data to path unless the file already holds exactly that. */
-static int write_if_changed(const char *path, const char *data, size_t len) {
-  FILE *f = fopen(path, "rb");
-  if (f) {
-    char *old = malloc(len + 1);
-    size_t got = old ? fread(old, 1, len + 1, f) : 0;
-    bool same = old && got == len && memcmp(old, data, len) == 0;
-    free(old);
-    fclose(f);
-    if (same) return 0;
-  }
-  f = fopen(path, "wb");
+/* Writes data to path. Always rewritten (not only when changed) so that the
+ * outputs are newer than the schemas a build system compares them with. */
+static int write_file(const char *path, const char *data, size_t len) {
+  FILE *f = fopen(path, "wb");
   if (!f) {
     fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
     return -1;
@@ -185,7 +176,7 @@ static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_l
     } else {
       snprintf(hp, plen, "%s/%s_models.h", outdir, base);
       snprintf(cp, plen, "%s/%s_models.c", outdir, base);
-      if (write_if_changed(hp, h, hl) != 0 || write_if_changed(cp, src, sl) != 0) result = DORMC_EXIT_USAGE;
+      if (write_file(hp, h, hl) != 0 || write_file(cp, src, sl) != 0) result = DORMC_EXIT_USAGE;
       dep_add(outputs, hp);
       dep_add(outputs, cp);
     }

@@ -1,0 +1,60 @@
+# dorm_generate(TARGET <name> SCHEMAS <file.dorm>... [OUT_DIR <dir>])
+#
+# Generates the C model code of each schema with `dormc gen` and builds it
+# into the static library <name>, which links libdorm and exposes the
+# generated headers (<schema>_models.h). List every schema whose types you
+# use, imported ones included. Editing a schema or anything it imports
+# regenerates (dormc writes a depfile); an unchanged build regenerates
+# nothing.
+#
+#   add_subdirectory(dorm)
+#   dorm_generate(TARGET shop_models SCHEMAS schemas/shop.dorm)
+#   target_link_libraries(app PRIVATE shop_models)
+#
+# The dormc used is the target `dormc` of this build, or DORMC_EXECUTABLE.
+function(dorm_generate)
+  cmake_parse_arguments(DG "" "TARGET;OUT_DIR" "SCHEMAS" ${ARGN})
+  if(NOT DG_TARGET)
+    message(FATAL_ERROR "dorm_generate: TARGET is required")
+  endif()
+  if(NOT DG_SCHEMAS)
+    message(FATAL_ERROR "dorm_generate(${DG_TARGET}): SCHEMAS is required")
+  endif()
+  if(DG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "dorm_generate(${DG_TARGET}): unknown arguments ${DG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT DG_OUT_DIR)
+    set(DG_OUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/dorm_generated/${DG_TARGET})
+  endif()
+  if(DORMC_EXECUTABLE)
+    set(dormc_cmd ${DORMC_EXECUTABLE})
+    set(dormc_dep ${DORMC_EXECUTABLE})
+  elseif(TARGET dormc)
+    set(dormc_cmd $<TARGET_FILE:dormc>)
+    set(dormc_dep dormc)
+  else()
+    message(FATAL_ERROR "dorm_generate: no dormc (add_subdirectory(dorm) first, or set DORMC_EXECUTABLE)")
+  endif()
+
+  file(MAKE_DIRECTORY ${DG_OUT_DIR})
+  set(sources)
+  foreach(schema IN LISTS DG_SCHEMAS)
+    get_filename_component(abs ${schema} ABSOLUTE)
+    get_filename_component(name ${abs} NAME)
+    string(REGEX REPLACE "\\.dorm$" "" base ${name})
+    set(h ${DG_OUT_DIR}/${base}_models.h)
+    set(c ${DG_OUT_DIR}/${base}_models.c)
+    add_custom_command(
+      OUTPUT ${h} ${c}
+      COMMAND ${dormc_cmd} gen --out ${DG_OUT_DIR} --depfile ${DG_OUT_DIR}/${base}_models.d ${abs}
+      DEPENDS ${dormc_dep} ${abs}
+      DEPFILE ${DG_OUT_DIR}/${base}_models.d
+      COMMENT "dormc gen ${name}"
+      VERBATIM)
+    list(APPEND sources ${c} ${h})
+  endforeach()
+  add_library(${DG_TARGET} STATIC ${sources})
+  target_include_directories(${DG_TARGET} PUBLIC ${DG_OUT_DIR})
+  target_link_libraries(${DG_TARGET} PUBLIC dorm)
+  set_target_properties(${DG_TARGET} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
+endfunction()

@@ -1,0 +1,1 @@
+#include "contract_models.c"
