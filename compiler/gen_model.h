@@ -100,6 +100,11 @@ char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len);
 /* Records a failure (first one wins). */
 void gen_fail(gen_ctx *g, const char *fmt, ...) DORMC_PRINTF(2, 3);
 
+/* The tables this file declares: shared tables written in it and the
+ * tables owned by its models. C name: <prefix>_<Table>_table. */
+bool gen_table_mine(const gen_ctx *g, const dormc_table *t);
+const char *gen_table_cname(gen_ctx *g, const dormc_table *t);
+
 /* The two halves. */
 void gen_model_header(gen_ctx *g, const char *const *other_bases, size_t n_other);
 void gen_model_source(gen_ctx *g);

@@ -439,6 +439,78 @@ static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
   P("bool %s_is(const dorm_av *item) {\n  return dorm_model_is(%s, item);\n}\n\n", M, D);
 }
 
+static const char *key_type_const(dormc_key_type t) {
+  return t == DORMC_KEY_N ? "DORM_KEY_N" : t == DORMC_KEY_B ? "DORM_KEY_B" : "DORM_KEY_S";
+}
+
+static const char *key_attr_init(gen_ctx *g, const dormc_key_attr *k) {
+  if (!k->attr) return "{NULL, DORM_KEY_NONE}";
+  return arena_printf(&g->mem, "{%s, %s}", gen_cstr(g, k->attr), key_type_const(k->type));
+}
+
+static const char *projection_init(gen_ctx *g, const dormc_index *ix, const char *attrs_name) {
+  if (ix->projection == DORMC_PROJECT_KEYS_ONLY) return "{DORM_PROJECT_KEYS_ONLY, NULL, 0}";
+  if (ix->projection == DORMC_PROJECT_INCLUDE)
+    return arena_printf(&g->mem, "{DORM_PROJECT_INCLUDE, %s, %zu}", attrs_name, ix->ninclude);
+  return "{DORM_PROJECT_ALL, NULL, 0}";
+}
+
+static const char *stream_const(dormc_stream s) {
+  switch (s) {
+  case DORMC_STREAM_KEYS_ONLY: return "DORM_STREAM_KEYS_ONLY";
+  case DORMC_STREAM_NEW_IMAGE: return "DORM_STREAM_NEW_IMAGE";
+  case DORMC_STREAM_OLD_IMAGE: return "DORM_STREAM_OLD_IMAGE";
+  case DORMC_STREAM_NEW_AND_OLD_IMAGES: return "DORM_STREAM_NEW_AND_OLD_IMAGES";
+  default: return "DORM_STREAM_NONE";
+  }
+}
+
+static void emit_include_attrs(gen_ctx *g, const dormc_index *ix, const char *name) {
+  if (ix->projection != DORMC_PROJECT_INCLUDE) return;
+  P("DORMGEN_PRIVATE const char *const %s[] = {", name);
+  for (size_t i = 0; i < ix->ninclude; i++) P("%s%s", i ? ", " : "", gen_cstr(g, ix->include[i]));
+  P("};\n");
+}
+
+static void emit_table(gen_ctx *g, const dormc_table *t) {
+  const char *T = gen_table_cname(g, t);
+  bool prov = t->billing == DORMC_BILLING_PROVISIONED;
+  const char *tp = prov ? arena_printf(&g->mem, "{%lld, %lld}", (long long)t->read_capacity,
+                                       (long long)t->write_capacity)
+                        : "{0, 0}";
+  P("DORMGEN_BEGIN\n");
+  for (size_t i = 0; i < t->ngsis; i++)
+    emit_include_attrs(g, &t->gsis[i], arena_printf(&g->mem, "%s_gsi%zu_attrs", T, i));
+  for (size_t i = 0; i < t->nlsis; i++)
+    emit_include_attrs(g, &t->lsis[i], arena_printf(&g->mem, "%s_lsi%zu_attrs", T, i));
+  if (t->ngsis) {
+    P("DORMGEN_PRIVATE const dorm_gsi_def %s_gsis[] = {\n", T);
+    for (size_t i = 0; i < t->ngsis; i++) {
+      const dormc_index *ix = &t->gsis[i];
+      P("  {%s, %s, %s, %s, %s},\n", gen_cstr(g, ix->name), key_attr_init(g, &ix->pk), key_attr_init(g, &ix->sk),
+        projection_init(g, ix, arena_printf(&g->mem, "%s_gsi%zu_attrs", T, i)), tp);
+    }
+    P("};\n");
+  }
+  if (t->nlsis) {
+    P("DORMGEN_PRIVATE const dorm_lsi_def %s_lsis[] = {\n", T);
+    for (size_t i = 0; i < t->nlsis; i++) {
+      const dormc_index *ix = &t->lsis[i];
+      P("  {%s, %s, %s},\n", gen_cstr(g, ix->name), key_attr_init(g, &ix->sk),
+        projection_init(g, ix, arena_printf(&g->mem, "%s_lsi%zu_attrs", T, i)));
+    }
+    P("};\n");
+  }
+  P("DORMGEN_END\n");
+  P("const dorm_model_table %s = {\n  {%s, %s, %s, %s, %s,\n   %s%s, %zu, %s%s, %zu, %s, false},\n  %s\n};\n",
+    T, gen_cstr(g, t->physical_name), key_attr_init(g, &t->pk), key_attr_init(g, &t->sk),
+    prov ? "DORM_BILLING_PROVISIONED" : "DORM_BILLING_ON_DEMAND", tp, t->ngsis ? T : "NULL",
+    t->ngsis ? "_gsis" : "", t->ngsis, t->nlsis ? T : "NULL", t->nlsis ? "_lsis" : "", t->nlsis,
+    stream_const(t->stream), t->ttl_attr ? gen_cstr(g, t->ttl_attr) : "NULL");
+  P("dorm_status %s_ensure(dorm_client *c, long timeout_ms) {\n"
+    "  return dorm_model_table_ensure(c, &%s, timeout_ms);\n}\n\n", T, T);
+}
+
 void gen_model_source(gen_ctx *g) {
   const dormc_schema *s = g->s;
   const char *slash = strrchr(g->file, '/');
@@ -461,5 +533,10 @@ void gen_model_source(gen_ctx *g) {
     P("/* ---- %s ---- */\n\n", s->models[i].name);
     emit_model_desc(g, &e, &s->models[i]);
     emit_wrappers(g, &s->models[i]);
+  }
+  for (size_t i = 0; i < s->ntables; i++) {
+    if (!gen_table_mine(g, &s->tables[i])) continue;
+    P("/* ---- table %s ---- */\n\n", s->tables[i].name);
+    emit_table(g, &s->tables[i]);
   }
 }

@@ -346,5 +346,19 @@ void gen_model_header(gen_ctx *g, const char *const *other_bases, size_t n_other
   P("\n");
   for (size_t i = 0; i < s->nmodels; i++)
     if (gen_mine(g, &s->models[i].loc)) emit_model(g, &s->models[i]);
+  bool any_table = false;
+  for (size_t i = 0; i < s->ntables; i++) {
+    const dormc_table *t = &s->tables[i];
+    if (!gen_table_mine(g, t)) continue;
+    if (!any_table) P("/* ---- tables ---- */\n\n");
+    any_table = true;
+    const char *T = gen_table_cname(g, t);
+    P("/* Table %s as the schema declares it (CreateTable definition and TTL). */\n",
+      gen_cstr(g, t->physical_name));
+    P("extern const dorm_model_table %s;\n", T);
+    P("/* Creates the table unless it exists, waits until it is ACTIVE, enables its\n"
+      " * TTL. For development and tests; deployed schemas change through migrations. */\n");
+    P("dorm_status %s_ensure(dorm_client *c, long timeout_ms);\n\n", T);
+  }
   P("#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }

@@ -308,3 +308,11 @@ gen_query *gen_queries(gen_ctx *g, const dormc_model *m, size_t *n) {
   *n = k;
   return q;
 }
+
+bool gen_table_mine(const gen_ctx *g, const dormc_table *t) {
+  return t->owner ? gen_mine(g, &t->owner->loc) : gen_mine(g, &t->loc);
+}
+
+const char *gen_table_cname(gen_ctx *g, const dormc_table *t) {
+  return arena_printf(&g->mem, "%s_%s_table", g->prefix, t->name);
+}

@@ -45,6 +45,7 @@
 #include "dorm/expr.h"
 #include "dorm/ops.h"
 #include "dorm/status.h"
+#include "dorm/tables.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -505,6 +506,22 @@ typedef struct dorm_stream_record {
  * message naming the record for malformed input. */
 dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_stream_record **records,
                               size_t *count, char *errbuf, size_t errcap);
+
+/* ---- tables ---- */
+
+/* A table of the schema as the generator describes it: the CreateTable
+ * definition plus its TTL attribute (NULL when none). */
+typedef struct dorm_model_table {
+  dorm_table_def def;
+  const char *ttl_attr;
+} dorm_model_table;
+
+/* Makes the table exist as described: creates it unless a table of that
+ * name exists, waits until it and its indexes are ACTIVE (timeout_ms; 0: 10
+ * minutes), and enables TTL when the schema has one and it is not enabled.
+ * An existing table is not changed otherwise (schema changes go through
+ * migrations). For development, examples and tests. */
+dorm_status dorm_model_table_ensure(dorm_client *c, const dorm_model_table *t, long timeout_ms);
 
 /* ---- time ---- */
 

@@ -527,3 +527,35 @@ bool dynamorm_contract_Order_is(const dorm_av *item) {
   return dorm_model_is(&dynamorm_contract_Order_desc, item);
 }
 
+/* ---- table User ---- */
+
+DORMGEN_BEGIN
+DORMGEN_PRIVATE const dorm_gsi_def dynamorm_contract_User_table_gsis[] = {
+  {"gsi-email", {"emailHash", DORM_KEY_S}, {NULL, DORM_KEY_NONE}, {DORM_PROJECT_ALL, NULL, 0}, {0, 0}},
+};
+DORMGEN_END
+const dorm_model_table dynamorm_contract_User_table = {
+  {"users_contract", {"PK", DORM_KEY_S}, {"SK", DORM_KEY_S}, DORM_BILLING_ON_DEMAND, {0, 0},
+   dynamorm_contract_User_table_gsis, 1, NULL, 0, DORM_STREAM_NONE, false},
+  "ttl"
+};
+dorm_status dynamorm_contract_User_table_ensure(dorm_client *c, long timeout_ms) {
+  return dorm_model_table_ensure(c, &dynamorm_contract_User_table, timeout_ms);
+}
+
+/* ---- table Order ---- */
+
+DORMGEN_BEGIN
+DORMGEN_PRIVATE const dorm_gsi_def dynamorm_contract_Order_table_gsis[] = {
+  {"gsi-status", {"status", DORM_KEY_S}, {"createdAt", DORM_KEY_S}, {DORM_PROJECT_ALL, NULL, 0}, {0, 0}},
+};
+DORMGEN_END
+const dorm_model_table dynamorm_contract_Order_table = {
+  {"orders_contract", {"PK", DORM_KEY_S}, {"SK", DORM_KEY_S}, DORM_BILLING_ON_DEMAND, {0, 0},
+   dynamorm_contract_Order_table_gsis, 1, NULL, 0, DORM_STREAM_NONE, false},
+  "ttl"
+};
+dorm_status dynamorm_contract_Order_table_ensure(dorm_client *c, long timeout_ms) {
+  return dorm_model_table_ensure(c, &dynamorm_contract_Order_table, timeout_ms);
+}
+

@@ -663,6 +663,20 @@ static inline dorm_cond *dynamorm_contract_Order_cond_ttl_not_exists(dorm_expr *
   return dorm_model_cond_not_exists(x, &dynamorm_contract_Order_desc, dynamorm_contract_Order_f_ttl);
 }
 
+/* ---- tables ---- */
+
+/* Table "users_contract" as the schema declares it (CreateTable definition and TTL). */
+extern const dorm_model_table dynamorm_contract_User_table;
+/* Creates the table unless it exists, waits until it is ACTIVE, enables its
+ * TTL. For development and tests; deployed schemas change through migrations. */
+dorm_status dynamorm_contract_User_table_ensure(dorm_client *c, long timeout_ms);
+
+/* Table "orders_contract" as the schema declares it (CreateTable definition and TTL). */
+extern const dorm_model_table dynamorm_contract_Order_table;
+/* Creates the table unless it exists, waits until it is ACTIVE, enables its
+ * TTL. For development and tests; deployed schemas change through migrations. */
+dorm_status dynamorm_contract_Order_table_ensure(dorm_client *c, long timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -904,3 +904,23 @@ bool shop_LineItem_is(const dorm_av *item) {
   return dorm_model_is(&shop_LineItem_desc, item);
 }
 
+/* ---- table Shop ---- */
+
+DORMGEN_BEGIN
+DORMGEN_PRIVATE const dorm_gsi_def shop_Shop_table_gsis[] = {
+  {"gsi-status", {"GSI1PK", DORM_KEY_S}, {"GSI1SK", DORM_KEY_S}, {DORM_PROJECT_ALL, NULL, 0}, {0, 0}},
+  {"gsi-email", {"GSI2PK", DORM_KEY_S}, {NULL, DORM_KEY_NONE}, {DORM_PROJECT_KEYS_ONLY, NULL, 0}, {0, 0}},
+};
+DORMGEN_PRIVATE const dorm_lsi_def shop_Shop_table_lsis[] = {
+  {"lsi-created", {"createdAt", DORM_KEY_S}, {DORM_PROJECT_KEYS_ONLY, NULL, 0}},
+};
+DORMGEN_END
+const dorm_model_table shop_Shop_table = {
+  {"shop", {"PK", DORM_KEY_S}, {"SK", DORM_KEY_S}, DORM_BILLING_ON_DEMAND, {0, 0},
+   shop_Shop_table_gsis, 2, shop_Shop_table_lsis, 1, DORM_STREAM_NEW_AND_OLD_IMAGES, false},
+  "expiresAt"
+};
+dorm_status shop_Shop_table_ensure(dorm_client *c, long timeout_ms) {
+  return dorm_model_table_ensure(c, &shop_Shop_table, timeout_ms);
+}
+

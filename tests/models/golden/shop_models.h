@@ -1049,6 +1049,14 @@ static inline dorm_cond *shop_LineItem_cond_createdAt_not_exists(dorm_expr *x) {
   return dorm_model_cond_not_exists(x, &shop_LineItem_desc, shop_LineItem_f_createdAt);
 }
 
+/* ---- tables ---- */
+
+/* Table "shop" as the schema declares it (CreateTable definition and TTL). */
+extern const dorm_model_table shop_Shop_table;
+/* Creates the table unless it exists, waits until it is ACTIVE, enables its
+ * TTL. For development and tests; deployed schemas change through migrations. */
+dorm_status shop_Shop_table_ensure(dorm_client *c, long timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
