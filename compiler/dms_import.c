@@ -42,6 +42,11 @@ typedef struct dms_attr {
   unsigned roles;
   const char *field;     /* the .dorm field name */
   bool needs_name;       /* field name differs from what naming gives: @name */
+  /* What dormc's own export put in tags: the key template that computes
+   * this attribute, or the entity type stored in "_type". */
+  const char *tag_template, *tag_entity;
+  const char *tpl;       /* the template restored (placeholders renamed), or NULL */
+  bool as_entity;        /* restored as `type "..."` */
   const yaml_node_t *node;
 } dms_attr;
 
@@ -525,8 +530,8 @@ static bool parse_roles(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_ro
 
 static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_roles) {
   static const char *const known[] = {"attribute", "type",  "required", "optional", "omit_empty", "roles",
-                                      "format",    "json",  "binary",   "encryption"};
-  enum { K_ATTR, K_TYPE, K_REQ, K_OPT, K_OMIT, K_ROLES, K_FORMAT, K_JSON, K_BINARY, K_ENC, K_N };
+                                      "format",    "json",  "binary",   "encryption", "tags"};
+  enum { K_ATTR, K_TYPE, K_REQ, K_OPT, K_OMIT, K_ROLES, K_FORMAT, K_JSON, K_BINARY, K_ENC, K_TAGS, K_N };
   yaml_node_t *v[K_N];
   memset(a, 0, sizeof *a);
   a->node = n;
@@ -549,6 +554,21 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
     ok = false;
   }
   if (v[K_ROLES] && !parse_roles(I, v[K_ROLES], a, index_roles)) ok = false;
+  /* tags are extension metadata: only dormc's own are read, nothing in
+   * them is an error. */
+  if (v[K_TAGS] && v[K_TAGS]->type == YAML_MAPPING_NODE) {
+    const yaml_node_t *t = v[K_TAGS];
+    for (yaml_node_pair_t *p = t->data.mapping.pairs.start; p < t->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = node(I, p->key), *val = node(I, p->value);
+      if (!k || !val || k->type != YAML_SCALAR_NODE || val->type != YAML_SCALAR_NODE || is_null(val) ||
+          val->data.scalar.length == 0 || memchr(val->data.scalar.value, '\0', val->data.scalar.length))
+        continue;
+      const char *key = (const char *)k->data.scalar.value;
+      const char *text = arena_strndup(&I->a, (const char *)val->data.scalar.value, val->data.scalar.length);
+      if (strcmp(key, "dorm.template") == 0) a->tag_template = text;
+      else if (strcmp(key, "dorm.entity_type") == 0) a->tag_entity = text;
+    }
+  }
   if (req && opt) {
     err_at(I, v[K_OPT], "attribute '%s' is both required and optional", a->attr);
     ok = false;
@@ -1101,7 +1121,101 @@ static void put_namespace(imp *I, strbuf *b) {
 
 static const char *field_of(const dms_model *m, const char *attr) {
   const dms_attr *a = find_attr(m, attr);
-  return a ? a->field : attr;
+  return a && !a->tpl ? a->field : attr;
+}
+
+/* ---- restoring what dormc's export put in tags ------------------------- */
+
+/* The compiler's snake_case conversion (sema_snake), to find the attribute
+ * a template placeholder's field name is stored under. */
+static const char *snake(imp *I, const char *name) {
+  size_t len = strlen(name);
+  char *out = arena_alloc(&I->a, len * 2 + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = name[i];
+    bool up = ch >= 'A' && ch <= 'Z';
+    if (up) {
+      char pv = i ? name[i - 1] : 0, nx = i + 1 < len ? name[i + 1] : 0;
+      bool prev_lower = (pv >= 'a' && pv <= 'z') || (pv >= '0' && pv <= '9');
+      bool acronym_end = pv >= 'A' && pv <= 'Z' && nx >= 'a' && nx <= 'z';
+      if ((prev_lower || acronym_end) && o > 0 && out[o - 1] != '_') out[o++] = '_';
+      out[o++] = (char)(ch - 'A' + 'a');
+    } else {
+      out[o++] = ch;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+static bool template_type(const dms_attr *b) {
+  return !b->optional && (!strcmp(b->dorm_type, "string") || !strcmp(b->dorm_type, "int") ||
+                          !strcmp(b->dorm_type, "time") || !strcmp(b->dorm_type, "epoch"));
+}
+
+/* The template of a with each placeholder renamed to the imported field
+ * that stores it, or NULL when one cannot be resolved. */
+static const char *restore_template(imp *I, const dms_model *m, const dms_attr *a) {
+  strbuf t = {0};
+  bool ok = true;
+  for (const char *p = a->tag_template; *p && ok;) {
+    if (*p == '}') ok = false;
+    if (*p != '{') {
+      sb_putc(&t, *p++);
+      continue;
+    }
+    const char *end = strchr(p, '}');
+    if (!end) {
+      ok = false;
+      break;
+    }
+    const char *name = arena_strndup(&I->a, p + 1, (size_t)(end - p - 1));
+    const dms_attr *found = NULL;
+    for (size_t i = 0; i < m->nattrs && !found; i++) {
+      const dms_attr *b = &m->attrs[i];
+      if (!b->tag_template && b != a && strcmp(b->field, name) == 0) found = b;
+    }
+    for (size_t i = 0; i < m->nattrs && !found && m->snake && is_ident(name); i++) {
+      const dms_attr *b = &m->attrs[i];
+      if (!b->tag_template && b != a && strcmp(b->attr, snake(I, name)) == 0) found = b;
+    }
+    if (!found || !template_type(found)) ok = false;
+    else sb_printf(&t, "{%s}", found->field);
+    p = end + 1;
+  }
+  if (!ok || t.oom) {
+    sb_free(&t);
+    return NULL;
+  }
+  const char *out = arena_strdup(&I->a, t.data ? t.data : "");
+  sb_free(&t);
+  return out;
+}
+
+/* Decides which attributes come back as key templates and entity types.
+ * Returns whether any does. */
+static bool plan_restore(imp *I, dms_model *m) {
+  bool any = false, entity = false;
+  for (size_t i = 0; i < m->nattrs; i++) {
+    dms_attr *a = &m->attrs[i];
+    bool plain_string = !strcmp(a->dorm_type, "string") && !a->optional && !a->omit_empty &&
+                        !(a->roles & ~(unsigned)(R_PK | R_SK));
+    if (a->tag_entity && !entity && plain_string && !strcmp(a->attr, "_type") && !(a->roles & (R_PK | R_SK))) {
+      a->as_entity = entity = any = true;
+    } else if (a->tag_template && plain_string && is_ident(a->attr)) {
+      a->tpl = restore_template(I, m, a);
+      any |= a->tpl != NULL;
+    }
+  }
+  return any;
+}
+
+static void forget_restore(dms_model *m) {
+  for (size_t i = 0; i < m->nattrs; i++) {
+    m->attrs[i].tpl = NULL;
+    m->attrs[i].as_entity = false;
+  }
 }
 
 static void put_index(strbuf *b, const dms_model *m, const dms_index *x, bool typed) {
@@ -1158,14 +1272,37 @@ static void put_model(strbuf *b, const dms_model *m) {
     put_dorm_string(b, m->table);
     sb_puts(b, " {\n");
   }
-  if (m->snake) sb_puts(b, "  naming snake_case;\n\n");
+  size_t before = b->len;
+  for (size_t i = 0; i < m->nattrs; i++) {
+    if (!m->attrs[i].as_entity) continue;
+    sb_puts(b, "  type ");
+    put_dorm_string(b, m->attrs[i].tag_entity);
+    sb_puts(b, ";\n");
+  }
+  if (m->snake) sb_puts(b, "  naming snake_case;\n");
+  /* An owned table whose key a template fills declares its key. */
+  const dms_attr *pk = find_attr(m, m->pk.attr), *sk = m->sk.attr ? find_attr(m, m->sk.attr) : NULL;
+  bool key_decl = !m->table_ident && ((pk && pk->tpl) || (sk && sk->tpl));
+  if (key_decl) {
+    sb_printf(b, "  key (%s", field_of(m, m->pk.attr));
+    if (sk) sb_printf(b, ", %s", field_of(m, m->sk.attr));
+    sb_puts(b, ");\n");
+  }
+  for (size_t i = 0; i < m->nattrs; i++) {
+    if (!m->attrs[i].tpl) continue;
+    sb_printf(b, "  key %s = ", m->attrs[i].attr);
+    put_dorm_string(b, m->attrs[i].tpl);
+    sb_puts(b, ";\n");
+  }
+  if (b->len != before) sb_putc(b, '\n');
   for (size_t i = 0; i < m->nattrs; i++) {
     const dms_attr *a = &m->attrs[i];
+    if (a->tpl || a->as_entity) continue;
     sb_printf(b, "  %s: %s%s", a->field, a->dorm_type, a->optional ? "?" : "");
     /* In a shared table the key attributes bind by name; @pk/@sk belong to
      * a model that owns its table. */
-    if (!m->table_ident && (a->roles & R_PK)) sb_puts(b, " @pk");
-    if (!m->table_ident && (a->roles & R_SK)) sb_puts(b, " @sk");
+    if (!m->table_ident && !key_decl && (a->roles & R_PK)) sb_puts(b, " @pk");
+    if (!m->table_ident && !key_decl && (a->roles & R_SK)) sb_puts(b, " @sk");
     if (a->roles & R_CREATED) sb_puts(b, " @created_at");
     if (a->roles & R_UPDATED) sb_puts(b, " @updated_at");
     if (a->roles & R_VERSION) sb_puts(b, " @version");
@@ -1270,9 +1407,29 @@ int dormc_dms_import(const dormc_options *opts, const char *path, const char *da
   } else if (!first_pass(I) || !load_tree(I) || !parse_document(I)) {
     rc = -1;
   } else {
-    write_dorm(I, &I->out);
-    if (I->out.oom) rc = -2;
-    else rc = format_and_check(I, I->out.data, I->out.len, out, out_len);
+    rc = -1;
+    bool restore = false;
+    for (size_t i = 0; i < I->nmodels; i++) restore |= plan_restore(I, &I->models[i]);
+    if (restore) {
+      /* Key templates and entity types that dormc exported come back when
+       * the result checks; otherwise they stay plain fields. */
+      dormc_diag_fn saved = I->on_diag;
+      unsigned errors = I->errors;
+      I->on_diag = NULL;
+      write_dorm(I, &I->out);
+      rc = I->out.oom ? -2 : format_and_check(I, I->out.data, I->out.len, out, out_len);
+      I->on_diag = saved;
+      I->errors = errors;
+      if (rc == -1) {
+        for (size_t i = 0; i < I->nmodels; i++) forget_restore(&I->models[i]);
+        sb_free(&I->out);
+        memset(&I->out, 0, sizeof I->out);
+      }
+    }
+    if (rc == -1) {
+      write_dorm(I, &I->out);
+      rc = I->out.oom ? -2 : format_and_check(I, I->out.data, I->out.len, out, out_len);
+    }
   }
   sb_free(&I->out);
   if (I->have_doc) yaml_document_delete(&I->doc);

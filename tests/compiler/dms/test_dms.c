@@ -338,7 +338,14 @@ static void test_shop_fixed_point(void **state) {
   assert_non_null(strstr(cap.t.s, "warning: DMS does not say what map attribute 'total' holds"));
   assert_canonical(dorm2);
   assert_non_null(strstr(dorm2, "table shop \"shop\" {\n  key (PK: S, SK: S);\n"));
-  assert_non_null(strstr(dorm2, "model LineItem in shop {\n  naming snake_case;\n\n  pk: string @name(\"PK\");\n"));
+  /* Templates and entity types come back from dormc's tags; placeholders
+   * name the imported fields (snake_case here). */
+  assert_non_null(strstr(dorm2, "model Order in shop {\n  type \"Order\";\n  key PK = \"CUSTOMER#{customerId}\";\n"
+                                "  key SK = \"ORDER#{orderId}\";\n  key GSI1PK = \"STATUS#{status}\";\n"
+                                "  key GSI1SK = \"{createdAt}\";\n\n  customerId: string;\n"));
+  assert_non_null(strstr(dorm2, "model LineItem in shop {\n  type \"LineItem\";\n  naming snake_case;\n"
+                                "  key PK = \"ORDER#{order_id}\";\n  key SK = \"ITEM#{line_no}\";\n\n  order_id: string;\n"));
+  assert_null(strstr(dorm2, "_type"));
   char *y2 = export_dorm(dorm2);
   char *a = normalize(y1), *b = normalize(y2);
   assert_string_equal(b, a);
@@ -559,6 +566,47 @@ static void test_import_shared_table_json(void **state) {
   free(dorm);
 }
 
+/* An owned table filled by templates gets its key declared; a template
+ * whose placeholder cannot be resolved (or a tag that is not dormc's shape)
+ * leaves a plain field. */
+static void test_import_templates_owned(void **state) {
+  (void)state;
+  const char *dorm = "namespace o;\n"
+                     "model Acct table \"accounts\" {\n"
+                     "  key (PK: S, SK: S);\n"
+                     "  key PK = \"ACCT#{id}\";\n"
+                     "  key SK = \"META\";\n"
+                     "  id: string;\n"
+                     "  n: int;\n"
+                     "}\n";
+  char *y = export_dorm(dorm);
+  char *back = import_ok("acct.yml", y);
+  const char *want = "model Acct table \"accounts\" {\n"
+                     "  key (PK, SK);\n"
+                     "  key PK = \"ACCT#{id}\";\n"
+                     "  key SK = \"META\";\n"
+                     "\n"
+                     "  id: string;\n"
+                     "  n: int;\n"
+                     "}\n";
+  if (!strstr(back, want)) fail_msg("got:\n%s", back);
+  char *y2 = export_dorm(back);
+  assert_string_equal(y2, y);
+  free(y2);
+  free(back);
+  free(y);
+
+  const char *doc = HEAD MODEL("U", "users") KEYS_PK "    attributes:\n"
+      "      - { attribute: \"PK\", type: \"S\", required: true, tags: { \"dorm.template\": \"U#{nope}\" } }\n"
+      "      - { attribute: \"G\", type: \"S\", required: true, tags: { \"dorm.template\": \"{n}\" } }\n"
+      "      - { attribute: \"n\", type: \"N\", required: true }\n";
+  back = import_ok("u.yml", doc);
+  /* {nope} names nothing; {n} names a decimal, which templates cannot take */
+  assert_non_null(strstr(back, "  PK: string @pk;\n  G: string;\n  n: decimal;\n"));
+  assert_null(strstr(back, "key "));
+  free(back);
+}
+
 static void test_import_no_namespace(void **state) {
   (void)state;
   const char *y = "dms_version: \"0.1\"\nmodels:\n" MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK;
@@ -730,7 +778,7 @@ int main(void) {
       cmocka_unit_test(test_shop_fixed_point),         cmocka_unit_test(test_type_mapping),
       cmocka_unit_test(test_export_quoting),           cmocka_unit_test(test_import_names),
       cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_shared_table_json),
-      cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_errors),
+      cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_templates_owned),      cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_import_error_format),      cmocka_unit_test(test_import_unknown_members),
       cmocka_unit_test(test_import_error_limit),
   };
