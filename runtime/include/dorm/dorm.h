@@ -10,6 +10,7 @@
  * client.h   dorm_client: the connection, errors, statistics, raw calls
  * ops.h      item operations, Query/Scan, batches and transactions
  * tables.h   table operations, waiters, Time to Live, ListTables
+ * model.h    the descriptor-driven model layer under the generated code
  */
 #ifndef DORM_DORM_H
 #define DORM_DORM_H
@@ -22,5 +23,6 @@
 #include "dorm/client.h"
 #include "dorm/ops.h"
 #include "dorm/tables.h"
+#include "dorm/model.h"
 
 #endif

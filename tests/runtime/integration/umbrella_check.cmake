@@ -1,0 +1,18 @@
+# Checks that dorm/dorm.h includes every public header in runtime/include/dorm.
+# Usage: cmake -DDORM_INCLUDE_DIR=<runtime/include/dorm> -P umbrella_check.cmake
+file(GLOB headers RELATIVE ${DORM_INCLUDE_DIR} ${DORM_INCLUDE_DIR}/*.h)
+file(READ ${DORM_INCLUDE_DIR}/dorm.h umbrella)
+set(missing "")
+foreach(h ${headers})
+  if(NOT h STREQUAL "dorm.h")
+    string(FIND "${umbrella}" "#include \"dorm/${h}\"" at)
+    if(at EQUAL -1)
+      list(APPEND missing ${h})
+    endif()
+  endif()
+endforeach()
+if(missing)
+  message(FATAL_ERROR "dorm/dorm.h does not include: ${missing}")
+endif()
+list(LENGTH headers n)
+message(STATUS "dorm/dorm.h includes all ${n} public headers but itself")
