@@ -374,16 +374,24 @@ static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) 
   }
 }
 
+/* The shortest of %.15g / %.17g that reads back as the same double. */
+static const char *fmt_prob(double v, char *buf, size_t cap) {
+  snprintf(buf, cap, "%.15g", v);
+  if (strtod(buf, NULL) != v) snprintf(buf, cap, "%.17g", v);
+  return buf;
+}
+
 char *fp_plan_describe(const fp_plan *p) {
+  char num[32];
   size_t len = 0, cap = 256;
   char *s = malloc(cap);
   if (!s) return NULL;
   s[0] = '\0';
   appendf(&s, &len, &cap, "--seed %llu", (unsigned long long)p->seed);
   for (int f = 1; f < FP_FAULT_COUNT; f++) {
-    if (p->p[f] > 0) appendf(&s, &len, &cap, " %s %.17g", prob_options[f], p->p[f]);
+    if (p->p[f] > 0) appendf(&s, &len, &cap, " %s %s", prob_options[f], fmt_prob(p->p[f], num, sizeof num));
   }
-  if (p->p_slow > 0) appendf(&s, &len, &cap, " --p-slow %.17g", p->p_slow);
+  if (p->p_slow > 0) appendf(&s, &len, &cap, " --p-slow %s", fmt_prob(p->p_slow, num, sizeof num));
   appendf(&s, &len, &cap, " --delay-ms %ld", p->delay_ms);
   if (p->script_len > 0) {
     appendf(&s, &len, &cap, " --script ");

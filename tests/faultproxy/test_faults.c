@@ -285,11 +285,11 @@ static void test_slow_delays_and_client_timeouts(void **state) {
   /* A client that gives up: it sees a timeout; the proxy still forwards the
    * request it had received (a real server would apply it too) and counts
    * the lost response. */
-  plan("--script slow --delay-ms 600");
+  plan("--script slow --delay-ms 1200");
   key_for(key, sizeof key, "slow_timeout");
   char json[256];
   snprintf(json, sizeof json, "{\"TableName\":\"%s\",\"Item\":{\"pk\":{\"S\":\"%s\"}}}", table, key);
-  tl_call(h, fp_harness_endpoint(fp), "PutItem", json, 150, &r);
+  tl_call(h, fp_harness_endpoint(fp), "PutItem", json, 300, &r);
   assert_int_equal(r.cc, CURLE_OPERATION_TIMEDOUT);
   tl_resp_free(&r);
   long long lost = 0;

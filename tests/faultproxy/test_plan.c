@@ -63,6 +63,7 @@ static void test_every_option_parses_and_round_trips(void **state) {
 
   char *desc = fp_plan_describe(&p);
   assert_non_null(desc);
+  assert_non_null(strstr(desc, "--p-500 0.05 --p-503 0.05 --p-throttle 0.1 "));
   assert_int_equal(parse(desc, &q, err, sizeof err), 0);
   char *desc2 = fp_plan_describe(&q);
   assert_string_equal(desc, desc2);

@@ -138,7 +138,7 @@ static void test_clients_that_vanish(void **state) {
     }
   }
   /* A full request, then gone before the (delayed) answer: still applied. */
-  plan("--script slow --delay-ms 300");
+  plan("--script slow --delay-ms 800");
   char key[64], json[256];
   ts_unique_name(key, sizeof key, "vanish");
   snprintf(json, sizeof json, "{\"TableName\":\"%s\",\"Item\":{\"pk\":{\"S\":\"%s\"}}}", table, key);
@@ -147,7 +147,7 @@ static void test_clients_that_vanish(void **state) {
   assert_int_equal(tl_send_all(fd, req, strlen(req)), 0);
   struct linger lg = {1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  tl_sleep_ms(50);
+  tl_sleep_ms(200); /* the proxy has read the request well before the RST */
   close(fd);
   free(req);
   long long lost = 0;
