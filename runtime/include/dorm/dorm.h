@@ -11,6 +11,8 @@
  * ops.h      item operations, Query/Scan, batches and transactions
  * tables.h   table operations, waiters, Time to Live, ListTables
  * model.h    the descriptor-driven model layer under the generated code
+ *
+ * A new public header is added here when it lands.
  */
 #ifndef DORM_DORM_H
 #define DORM_DORM_H
