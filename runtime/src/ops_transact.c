@@ -96,11 +96,13 @@ static void write_action(dorm_jw *w, size_t i, const dorm_tx_write *t) {
   dorm_jw_end_object(w);
 }
 
+/* Writes "<Kind> on <table>" for action i of an action array into buf. */
+typedef const char *(*label_fn)(const void *actions, size_t i, char *buf, size_t cap);
+
 /* Rewrites the client's error after a cancelled transaction so that it
  * names the first action that failed and why. Returns that action's index,
  * or SIZE_MAX when the response gave no reason. */
-static size_t describe_cancellation(dorm_client *c, const char *op, size_t n, const char *(*label)(const void *, size_t, char *, size_t),
-                                    const void *actions) {
+static size_t describe_cancellation(dorm_client *c, const char *op, size_t n, label_fn label, const void *actions) {
   const dorm_cancel_reason *r;
   size_t nr = dorm_client_cancel_reasons(c, &r);
   size_t i = 0;

@@ -292,6 +292,43 @@ static void test_cancellation_names_the_action(void **state) {
   assert_int_equal(ss_count(f->server), 1); /* never retried */
 }
 
+static void test_bad_responses(void **state) {
+  fixture *f = *state;
+  dorm_arena *a = &f->a;
+  dorm_av k = key(a, "k");
+  dorm_tx_get g[] = {{"t", &k, NULL}, {"t", &k, NULL}};
+  dorm_av items[2];
+  ss_push(f->server, 200, "{\"Responses\":[{\"Item\":{\"PK\":{\"S\":\"k\"}}}]}");
+  assert_int_equal(dorm_transact_get(f->c, g, 2, a, items), DORM_ERR_BAD_RESPONSE);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "TransactGetItems: response: expected Responses with 2 entries"));
+  ss_push(f->server, 200, "{\"Responses\":[{\"Item\":{\"PK\":{\"S\":\"k\"}}},{}]}");
+  assert_int_equal(dorm_transact_get(f->c, g, 2, a, items), DORM_OK);
+  assert_int_equal(items[0].type, DORM_AV_M);
+  assert_int_equal(items[1].type, DORM_AV_INVALID);
+  ss_push(f->server, 200, "{\"Responses\":[{\"Item\":{\"PK\":{\"Q\":\"k\"}}},{}]}");
+  assert_int_equal(dorm_transact_get(f->c, g, 2, a, items), DORM_ERR_BAD_RESPONSE);
+
+  dorm_batch_write_entry w[] = {{"t", &k, NULL}};
+  ss_push(f->server, 200, "not json");
+  assert_int_equal(dorm_batch_write(f->c, w, 1, NULL, NULL), DORM_ERR_BAD_RESPONSE);
+  ss_push(f->server, 200, "{\"UnprocessedItems\":{\"t\":[{\"Mystery\":{}}]}}");
+  assert_int_equal(dorm_batch_write(f->c, w, 1, NULL, NULL), DORM_ERR_BAD_RESPONSE);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "neither a PutRequest nor a DeleteRequest"));
+  ss_push(f->server, 200, "{\"UnprocessedItems\":[]}");
+  assert_int_equal(dorm_batch_write(f->c, w, 1, NULL, NULL), DORM_ERR_BAD_RESPONSE);
+  ss_push(f->server, 200, "{\"UnprocessedItems\":{\"t\":{}}}");
+  assert_int_equal(dorm_batch_write(f->c, w, 1, NULL, NULL), DORM_ERR_BAD_RESPONSE);
+
+  ss_push(f->server, 200, "{\"TableDescription\":{\"TableName\":7}}");
+  dorm_table_def def = {.name = "tbl", .pk = {"PK", DORM_KEY_S}};
+  dorm_table_description d;
+  assert_int_equal(dorm_create_table(f->c, &def, a, &d), DORM_ERR_BAD_RESPONSE);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "CreateTable: response: TableDescription: TableName is not a string"));
+  ss_push(f->server, 200, "{}");
+  dorm_ttl_description t;
+  assert_int_equal(dorm_describe_ttl(f->c, "tbl", a, &t), DORM_ERR_BAD_RESPONSE);
+}
+
 static void test_waiter_times_out_on_backfilling_index(void **state) {
   fixture *f = *state;
   for (int i = 0; i < 20; i++)
@@ -360,6 +397,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_write_counts_what_is_known_written, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transaction_retry_resends_the_token, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancellation_names_the_action, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_responses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_waiter_times_out_on_backfilling_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_waiter_sees_index_finish, setup, teardown),
       cmocka_unit_test_setup_teardown(test_list_tables_pages, setup, teardown),
