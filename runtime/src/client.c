@@ -393,6 +393,9 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
       c->has_error_body = false;
       result = st;
     } else if (hr.status == 200) {
+      /* An earlier attempt's error must not outlive the success. */
+      c->error_code[0] = '\0';
+      c->has_error_body = false;
       dorm_retry_succeeded(&c->retry, &rs);
       *resp = hr.body;
       if (resp_len) *resp_len = hr.body_len;

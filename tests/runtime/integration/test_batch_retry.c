@@ -241,6 +241,12 @@ static void test_transaction_retry_resends_the_token(void **state) {
   ss_push(f->server, 200, "{}");
   assert_int_equal(dorm_transact_write(f->c, w, 1, NULL, NULL), DORM_OK);
   assert_int_equal(ss_count(f->server), 2);
+  /* The retried error does not outlive the success. */
+  assert_string_equal(dorm_client_errmsg(f->c), "");
+  assert_string_equal(dorm_client_error_code(f->c), "");
+  size_t body_len = 1;
+  dorm_client_error_body(f->c, &body_len);
+  assert_int_equal(body_len, 0);
   char *b1 = ss_body(f->server, 0), *b2 = ss_body(f->server, 1);
   assert_string_equal(b1, b2);
   const char *tok = strstr(b1, "\"ClientRequestToken\":\"");
