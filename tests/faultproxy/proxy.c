@@ -137,13 +137,14 @@ static void queue_json_error(proxy *px, int slot, int status, const char *type, 
   int rc = fp_buf_printf(&body, "{\"__type\":\"%s\",\"message\":", type);
   if (rc == 0) rc = fp_json_string(&body, message, strlen(message));
   if (rc == 0) rc = fp_buf_append(&body, "}", 1);
-  if (rc == 0) rc = fp_respond_json(&c->out, status, body.data, body.len, close);
+  bool closing = close || c->close_after || c->client_eof;
+  if (rc == 0) rc = fp_respond_json(&c->out, status, body.data, body.len, closing);
   fp_buf_free(&body);
   if (rc != 0) {
     free_conn(px, slot, false);
     return;
   }
-  c->close_after = c->close_after || close;
+  c->close_after = closing;
   c->state = CS_WRITE;
   c->deadline = now_ms() + px->cfg->idle_timeout_ms;
   flush_out(px, slot);
