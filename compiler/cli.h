@@ -20,6 +20,7 @@ extern const dormc_cli_command dormc_cmd_check;
 extern const dormc_cli_command dormc_cmd_fmt;
 extern const dormc_cli_command dormc_cmd_dms;
 extern const dormc_cli_command dormc_cmd_gen;
+extern const dormc_cli_command dormc_cmd_migrate;
 
 /* Prints "dormc <cmd>: <message>" and the command's usage to stderr and
  * returns DORMC_EXIT_USAGE. */

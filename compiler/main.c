@@ -11,6 +11,7 @@ static const dormc_cli_command *const commands[] = {
     &dormc_cmd_fmt,
     &dormc_cmd_dms,
     &dormc_cmd_gen,
+    &dormc_cmd_migrate,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

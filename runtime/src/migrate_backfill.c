@@ -1,0 +1,368 @@
+/* Backfill: computes the attributes a migration's key templates need on the
+ * items that exist, exactly as the generated code would write them.
+ *
+ * Rendering matches libdorm's model layer: a string as stored, int and
+ * epoch as the decimal text of the int64, an enum as its stored value
+ * (which must be one of the members), time re-rendered as fixed-width UTC
+ * with nine fraction digits. An item without a template field (a sparse
+ * index) or with a value the model cannot read is skipped and logged.
+ *
+ * Each write is an UpdateItem conditioned on the item not having changed
+ * since it was read (its version when the model has @version, which the
+ * write then increments, else the values of the fields read), so a
+ * concurrent writer always wins and the item is read again. Items whose
+ * attributes are already right are not written, which makes the backfill
+ * idempotent: a resumed run re-reads the page it was killed in and writes
+ * nothing twice. Progress (the scan position after each page) goes to the
+ * history through on_page. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dorm/model.h"
+#include "migrate_internal.h"
+
+#define MAX_ATTEMPTS 3
+
+typedef struct bf {
+  mig_backfill_ctx *x;
+  const dorm_mig_step *s;
+  dorm_key_attr pk, sk;
+  FILE *log;
+  int64_t started_ms;
+  uint64_t processed;     /* this run, for the rate */
+  int64_t estimate;       /* DescribeTable's item count */
+  int64_t last_line_ms;
+} bf;
+
+/* Renders one attribute; NULL with *why set when the item cannot have it. */
+static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_arena *a, const char **why) {
+  mig_buf b = {0};
+  for (size_t i = 0; i < f->part_count; i++) {
+    const dorm_mig_part *p = &f->parts[i];
+    if (p->literal) {
+      mb_puts(&b, p->literal);
+      continue;
+    }
+    const dorm_av *v = dorm_av_map_get(item, p->attr);
+    if (!v || v->type == DORM_AV_NULL) {
+      *why = dorm_arena_printf(a, "no %s (field %s): not in the index", p->attr, p->field);
+      mb_free(&b);
+      return NULL;
+    }
+    switch (p->kind) {
+    case DORM_MIG_STRING:
+      if (v->type != DORM_AV_S) goto wrong;
+      mb_put(&b, v->u.s.ptr, v->u.s.len);
+      break;
+    case DORM_MIG_INT:
+    case DORM_MIG_EPOCH: {
+      int64_t n;
+      if (v->type != DORM_AV_N) goto wrong;
+      if (dorm_av_get_i64(v, &n) != DORM_OK) {
+        *why = dorm_arena_printf(a, "%s = %.*s is not a 64-bit integer", p->attr, (int)v->u.s.len, v->u.s.ptr);
+        mb_free(&b);
+        return NULL;
+      }
+      mb_printf(&b, "%" PRId64, n);
+      break;
+    }
+    case DORM_MIG_TIME: {
+      int64_t ns;
+      if (v->type != DORM_AV_S) goto wrong;
+      if (!dorm_time_parse(v->u.s.ptr, v->u.s.len, &ns)) {
+        *why = dorm_arena_printf(a, "%s = \"%.*s\" is not an RFC 3339 time", p->attr, (int)v->u.s.len, v->u.s.ptr);
+        mb_free(&b);
+        return NULL;
+      }
+      char t[32];
+      dorm_time_format(ns, t);
+      mb_puts(&b, t);
+      break;
+    }
+    case DORM_MIG_ENUM: {
+      if (v->type != DORM_AV_S) goto wrong;
+      bool member = false;
+      for (size_t k = 0; k < p->enum_count && !member; k++)
+        member = strlen(p->enum_values[k]) == v->u.s.len && memcmp(p->enum_values[k], v->u.s.ptr, v->u.s.len) == 0;
+      if (!member) {
+        *why = dorm_arena_printf(a, "%s = \"%.*s\" is not a value of its enum", p->attr, (int)v->u.s.len, v->u.s.ptr);
+        mb_free(&b);
+        return NULL;
+      }
+      mb_put(&b, v->u.s.ptr, v->u.s.len);
+      break;
+    }
+    }
+    continue;
+  wrong:
+    *why = dorm_arena_printf(a, "%s is %s, not %s", p->attr, dorm_av_type_name(v->type),
+                             p->kind == DORM_MIG_INT || p->kind == DORM_MIG_EPOCH ? "N" : "S");
+    mb_free(&b);
+    return NULL;
+  }
+  const char *out = mb_finish(&b, a);
+  if (!out) *why = "out of memory";
+  return out;
+}
+
+static void log_item(bf *b, const dorm_av *key, const char *outcome, const char *reason, dorm_arena *a) {
+  if (!b->log) return;
+  const char *json = NULL;
+  size_t len;
+  if (dorm_item_to_json(key, a, 0, &json, &len, NULL, 0) != DORM_OK) json = "{}";
+  mig_buf line = {0};
+  mb_puts(&line, "{\"migration\":");
+  mig_json_string(&line, b->x->migration ? b->x->migration : "");
+  mb_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
+  mig_json_string(&line, b->s->model ? b->s->model : "");
+  mb_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
+  mig_json_string(&line, reason ? reason : "");
+  mb_puts(&line, "}\n");
+  if (line.p) fputs(line.p, b->log);
+  mb_free(&line);
+}
+
+static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {
+  dorm_av key = dorm_av_empty(DORM_AV_M);
+  const dorm_av *pk = dorm_av_map_get(item, b->pk.name);
+  if (pk) dorm_av_map_set(a, &key, b->pk.name, *pk);
+  if (b->sk.name) {
+    const dorm_av *sk = dorm_av_map_get(item, b->sk.name);
+    if (sk) dorm_av_map_set(a, &key, b->sk.name, *sk);
+  }
+  return key;
+}
+
+typedef enum outcome { OUT_UPDATED, OUT_UNCHANGED, OUT_SKIPPED, OUT_FAILED, OUT_RETRY } outcome;
+
+/* One attempt on one item as read. */
+static outcome try_item(bf *b, const dorm_av *item, dorm_arena *a, const char **why, dorm_status *st) {
+  const dorm_mig_step *s = b->s;
+  const char **vals = dorm_arena_calloc(a, s->fill_count, sizeof *vals);
+  if (!vals) {
+    *st = DORM_ERR_NO_MEMORY;
+    return OUT_FAILED;
+  }
+  bool same = true;
+  for (size_t i = 0; i < s->fill_count; i++) {
+    vals[i] = render(&s->fills[i], item, a, why);
+    if (!vals[i]) return OUT_SKIPPED;
+    const dorm_av *cur = dorm_av_map_get(item, s->fills[i].attr);
+    if (!cur || cur->type != DORM_AV_S || cur->u.s.len != strlen(vals[i]) || memcmp(cur->u.s.ptr, vals[i], cur->u.s.len))
+      same = false;
+  }
+  if (same) return OUT_UNCHANGED;
+  dorm_av key = key_of(b, item, a);
+  dorm_expr x;
+  dorm_expr_init(&x, a);
+  for (size_t i = 0; i < s->fill_count; i++) dorm_update_set(&x, s->fills[i].attr, dorm_av_str(vals[i]));
+  /* The item must still be as read: its version (bumped by this write, as
+   * any update of a versioned item does), or else the fields the
+   * templates were computed from. */
+  dorm_cond *cond = dorm_cond_exists(&x, b->pk.name);
+  const dorm_av *version = s->version_attr ? dorm_av_map_get(item, s->version_attr) : NULL;
+  if (version && version->type == DORM_AV_N) {
+    cond = dorm_cond_and(&x, cond, dorm_cond_compare(&x, dorm_opd_name(&x, s->version_attr, strlen(s->version_attr)),
+                                                      DORM_EQ, dorm_opd_value(&x, *version)));
+    dorm_update_set_opd(&x, dorm_opd_name(&x, s->version_attr, strlen(s->version_attr)),
+                        dorm_opd_plus(&x, dorm_opd_name(&x, s->version_attr, strlen(s->version_attr)),
+                                      dorm_opd_value(&x, dorm_av_num("1"))));
+  } else {
+    for (size_t i = 0; i < s->fill_count; i++)
+      for (size_t k = 0; k < s->fills[i].part_count; k++) {
+        const dorm_mig_part *p = &s->fills[i].parts[k];
+        if (p->literal) continue;
+        const dorm_av *v = dorm_av_map_get(item, p->attr);
+        cond = dorm_cond_and(&x, cond, dorm_cond_compare(&x, dorm_opd_name(&x, p->attr, strlen(p->attr)), DORM_EQ,
+                                                          dorm_opd_value(&x, *v)));
+      }
+  }
+  dorm_expr_condition(&x, cond);
+  if (dorm_expr_status(&x) != DORM_OK) {
+    *why = dorm_arena_strdup(a, dorm_expr_errmsg(&x));
+    return OUT_FAILED;
+  }
+  dorm_update_input in = {.table = s->table, .key = &key, .expr = &x};
+  dorm_status rc = dorm_update_item(b->x->c, &in, a, NULL);
+  if (rc == DORM_OK) return OUT_UPDATED;
+  if (rc == DORM_ERR_CONDITION_FAILED) return OUT_RETRY;
+  *why = dorm_arena_strdup(a, dorm_client_errmsg(b->x->c));
+  /* Validation errors are about this item (e.g. a key over 2 KB); anything
+   * else (network, auth, throttling after retries) stops the backfill. */
+  if (rc != DORM_ERR_VALIDATION) *st = rc;
+  return OUT_FAILED;
+}
+
+static outcome do_item(bf *b, const dorm_av *item, dorm_arena *a, dorm_status *st) {
+  const char *why = NULL;
+  const dorm_av *cur = item;
+  dorm_av fresh;
+  for (int attempt = 1;; attempt++) {
+    outcome o = try_item(b, cur, a, &why, st);
+    if (o != OUT_RETRY) {
+      if (o == OUT_SKIPPED || o == OUT_FAILED) {
+        dorm_av key = key_of(b, item, a);
+        log_item(b, &key, o == OUT_SKIPPED ? "skipped" : "failed", why, a);
+      }
+      return o;
+    }
+    dorm_av key = key_of(b, item, a);
+    if (attempt == MAX_ATTEMPTS) {
+      log_item(b, &key, "failed", "the item kept changing while it was backfilled", a);
+      return OUT_FAILED;
+    }
+    /* Changed meanwhile: read it again and recompute. */
+    dorm_get_input gin = {.table = b->s->table, .key = &key, .consistent_read = true};
+    dorm_status rc = dorm_get_item(b->x->c, &gin, a, &fresh);
+    if (rc == DORM_ERR_NOT_FOUND) {
+      log_item(b, &key, "skipped", "deleted while it was backfilled", a);
+      return OUT_SKIPPED;
+    }
+    if (rc != DORM_OK) {
+      *st = rc;
+      log_item(b, &key, "failed", dorm_client_errmsg(b->x->c), a);
+      return OUT_FAILED;
+    }
+    if (b->s->entity_type) {
+      const dorm_av *t = dorm_av_map_get(&fresh, "_type");
+      if (!t || t->type != DORM_AV_S || t->u.s.len != strlen(b->s->entity_type) ||
+          memcmp(t->u.s.ptr, b->s->entity_type, t->u.s.len) != 0) {
+        log_item(b, &key, "skipped", "no longer of this entity type", a);
+        return OUT_SKIPPED;
+      }
+    }
+    cur = &fresh;
+  }
+}
+
+static void throttle(bf *b) {
+  double rate = b->x->o->rate;
+  if (rate <= 0) return;
+  int64_t due = b->started_ms + (int64_t)((double)b->processed * 1000.0 / rate);
+  int64_t now = mig_now_ms();
+  if (due > now) mig_sleep_ms((long)(due - now));
+}
+
+static void progress_line(bf *b, bool final) {
+  if (!b->x->o->progress) return;
+  int64_t now = mig_now_ms();
+  if (!final && now - b->last_line_ms < 200) return;
+  b->last_line_ms = now;
+  const mig_progress *p = &b->x->progress;
+  double secs = (double)(now - b->started_ms) / 1000.0;
+  double rate = secs > 0 ? (double)b->processed / secs : 0;
+  fprintf(stderr, "\r  backfill %s: %" PRIu64 " items (%" PRIu64 " updated, %" PRIu64 " skipped, %" PRIu64 " failed)",
+          b->s->model, p->scanned, p->updated, p->skipped, p->failed);
+  if (b->estimate > 0) {
+    double pct = 100.0 * (double)p->scanned / (double)b->estimate;
+    fprintf(stderr, " of ~%" PRId64 " (%.0f%%)", b->estimate, pct > 100 ? 100.0 : pct);
+    if (rate > 0 && (double)b->estimate > (double)p->scanned)
+      fprintf(stderr, ", ~%.0f s left", ((double)b->estimate - (double)p->scanned) / rate);
+  }
+  fprintf(stderr, ", %.0f items/s   %s", rate, final ? "\n" : "");
+  fflush(stderr);
+}
+
+dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
+  bf b = {.x = x, .s = s, .started_ms = mig_now_ms()};
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_table_description d;
+  dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);
+  if (st != DORM_OK) {
+    mig_fail(x->errbuf, x->errcap, st, "backfill %s: DescribeTable %s: %s", s->model, s->table,
+             dorm_client_errmsg(x->c));
+    dorm_arena_free(&a);
+    return st;
+  }
+  b.pk.name = d.pk.name ? strdup(d.pk.name) : NULL;
+  b.sk.name = d.sk.name ? strdup(d.sk.name) : NULL;
+  b.estimate = d.item_count;
+  dorm_arena_free(&a);
+  if (!b.pk.name) return mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
+  if (x->o->backfill_log) {
+    b.log = fopen(x->o->backfill_log, "a");
+    if (!b.log) {
+      free((char *)b.pk.name);
+      free((char *)b.sk.name);
+      return mig_fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
+    }
+  }
+  uint32_t page_size = x->o->page_size ? x->o->page_size : 100;
+  dorm_arena keep = DORM_ARENA_INIT; /* the resume position across pages */
+  dorm_av start;
+  bool have_start = false;
+  st = DORM_OK;
+  if (x->progress.last_key) {
+    char err[256];
+    if (dorm_item_from_json(x->progress.last_key, strlen(x->progress.last_key), &keep, &start, err, sizeof err) !=
+        DORM_OK)
+      st = mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "backfill %s: the recorded position is unreadable: %s",
+                    s->model, err);
+    have_start = st == DORM_OK;
+  }
+  while (st == DORM_OK && !x->progress.done) {
+    dorm_arena_reset(&a);
+    dorm_expr ex;
+    dorm_expr_init(&ex, &a);
+    if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
+    dorm_scan_input in;
+    memset(&in, 0, sizeof in);
+    in.table = s->table;
+    in.expr = s->entity_type ? &ex : NULL;
+    in.limit = page_size;
+    in.start_key = have_start ? &start : NULL;
+    dorm_page page;
+    st = dorm_scan(x->c, &in, &a, &page);
+    if (st != DORM_OK) {
+      mig_fail(x->errbuf, x->errcap, st, "backfill %s: Scan %s: %s", s->model, s->table, dorm_client_errmsg(x->c));
+      break;
+    }
+    for (size_t i = 0; i < page.count && st == DORM_OK; i++) {
+      throttle(&b);
+      outcome o = do_item(&b, &page.items[i], &a, &st);
+      b.processed++;
+      x->progress.scanned++;
+      if (o == OUT_UPDATED) x->progress.updated++;
+      else if (o == OUT_UNCHANGED) x->progress.unchanged++;
+      else if (o == OUT_SKIPPED) x->progress.skipped++;
+      else x->progress.failed++;
+      progress_line(&b, false);
+    }
+    if (st != DORM_OK) {
+      mig_fail(x->errbuf, x->errcap, st, "backfill %s: UpdateItem on %s: %s", s->model, s->table,
+               dorm_client_errmsg(x->c));
+      break;
+    }
+    /* The page is done: its last key is where a resumed run starts. */
+    dorm_arena_reset(&keep);
+    x->progress.last_key = NULL;
+    have_start = false;
+    if (page.has_more) {
+      const char *json;
+      size_t len;
+      if (dorm_item_to_json(&page.last_key, &keep, 0, &json, &len, NULL, 0) != DORM_OK ||
+          dorm_av_copy(&keep, &page.last_key, &start) != DORM_OK) {
+        st = DORM_ERR_NO_MEMORY;
+        break;
+      }
+      x->progress.last_key = json;
+      have_start = true;
+    } else {
+      x->progress.done = true;
+    }
+    if (b.log) fflush(b.log);
+    if (x->on_page) st = x->on_page(x->user, &x->progress);
+  }
+  progress_line(&b, true);
+  if (b.log) fclose(b.log);
+  /* The caller keeps x->progress; its last_key must not point into keep. */
+  if (x->progress.last_key) x->progress.last_key = NULL;
+  dorm_arena_free(&keep);
+  dorm_arena_free(&a);
+  free((char *)b.pk.name);
+  free((char *)b.sk.name);
+  return st;
+}

@@ -1,0 +1,436 @@
+/* The diff: two snapshots in, the steps between them out, in an order
+ * DynamoDB accepts (one index change per UpdateTable, waits in between),
+ * or the refusals of changes DynamoDB cannot make.
+ *
+ * Order per existing table: drop indexes, billing, stream, create indexes,
+ * TTL, then the backfills those indexes need; new tables are created first
+ * and dropped tables deleted last, so that a failure halfway never loses
+ * data before everything else has been done. */
+#include <stdio.h>
+#include <string.h>
+
+#include "migrate_internal.h"
+
+typedef struct differ {
+  dorm_arena *a;
+  bool allow_destructive;
+  dorm_mig_step *steps;
+  size_t nsteps, cap;
+  dorm_mig_refusal *refusals;
+  size_t nrefusals, rcap;
+  dorm_status status;
+} differ;
+
+static dorm_mig_step *add_step(differ *d, dorm_mig_step_kind kind, const char *table) {
+  if (d->status != DORM_OK) return NULL;
+  if (d->nsteps == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 8;
+    dorm_mig_step *s = dorm_arena_realloc(d->a, d->steps, d->cap * sizeof *s, cap * sizeof *s);
+    if (!s) {
+      d->status = DORM_ERR_NO_MEMORY;
+      return NULL;
+    }
+    d->steps = s;
+    d->cap = cap;
+  }
+  dorm_mig_step *s = &d->steps[d->nsteps++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->table = table;
+  return s;
+}
+
+static void refuse(differ *d, const char *hint, const char *fmt, ...) MIG_PRINTF(3, 4);
+static void refuse(differ *d, const char *hint, const char *fmt, ...) {
+  if (d->status != DORM_OK) return;
+  if (d->nrefusals == d->rcap) {
+    size_t cap = d->rcap ? d->rcap * 2 : 8;
+    dorm_mig_refusal *r = dorm_arena_realloc(d->a, d->refusals, d->rcap * sizeof *r, cap * sizeof *r);
+    if (!r) {
+      d->status = DORM_ERR_NO_MEMORY;
+      return;
+    }
+    d->refusals = r;
+    d->rcap = cap;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  const char *msg = dorm_arena_vprintf(d->a, fmt, ap);
+  va_end(ap);
+  if (!msg) {
+    d->status = DORM_ERR_NO_MEMORY;
+    return;
+  }
+  d->refusals[d->nrefusals].message = msg;
+  d->refusals[d->nrefusals].hint = hint;
+  d->nrefusals++;
+}
+
+/* Destructive changes go through only with the flag; the step is marked. */
+static bool destructive_ok(differ *d, const char *what) {
+  if (d->allow_destructive) return true;
+  refuse(d, "pass --allow-destructive to write this migration (and review it: the data is gone once deployed)",
+         "%s", what);
+  return false;
+}
+
+static const dorm_mig_table *find_table(const dorm_mig_snapshot *s, const char *name) {
+  for (size_t i = 0; s && i < s->table_count; i++)
+    if (strcmp(s->tables[i].name, name) == 0) return &s->tables[i];
+  return NULL;
+}
+
+static const dorm_mig_index *find_index(const dorm_mig_index *xs, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(xs[i].name, name) == 0) return &xs[i];
+  return NULL;
+}
+
+static const dorm_mig_model *find_model(const dorm_mig_snapshot *s, const char *name) {
+  for (size_t i = 0; s && i < s->model_count; i++)
+    if (strcmp(s->models[i].name, name) == 0) return &s->models[i];
+  return NULL;
+}
+
+static const dorm_mig_key *find_key(const dorm_mig_model *m, const char *attr) {
+  for (size_t i = 0; m && i < m->key_count; i++)
+    if (strcmp(m->keys[i].attr, attr) == 0) return &m->keys[i];
+  return NULL;
+}
+
+static bool parts_eq(const dorm_mig_key *a, const dorm_mig_key *b) {
+  if (!mig_streq(a->field_attr, b->field_attr) || !mig_streq(a->template_text, b->template_text)) return false;
+  if (a->part_count != b->part_count) return false;
+  for (size_t i = 0; i < a->part_count; i++) {
+    const dorm_mig_part *x = &a->parts[i], *y = &b->parts[i];
+    if (!mig_streq(x->literal, y->literal) || !mig_streq(x->attr, y->attr) || x->kind != y->kind) return false;
+  }
+  return true;
+}
+
+static const char *projection_text(dorm_arena *a, const dorm_projection *p) {
+  if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
+  mig_buf b = {0};
+  mb_puts(&b, "INCLUDE(");
+  for (size_t i = 0; i < p->attribute_count; i++) mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
+  mb_puts(&b, ")");
+  return mb_finish(&b, a);
+}
+
+static void set_request(differ *d, dorm_mig_step *s, const char *operation, dorm_status st, const char *json,
+                        const char *err) {
+  if (d->status != DORM_OK) return;
+  if (st != DORM_OK) {
+    /* The schema was checked by the compiler; this is a limit DynamoDB has
+     * that the language does not (yet) check, e.g. a name it refuses. */
+    refuse(d, "fix the schema so that DynamoDB accepts the request", "table '%s': %s: %s", s->table, operation, err);
+    return;
+  }
+  s->operation = operation;
+  s->request = json;
+}
+
+static void create_table(differ *d, const dorm_mig_table *t) {
+  dorm_mig_step *s = add_step(d, DORM_MIG_CREATE_TABLE, t->name);
+  if (!s) return;
+  dorm_table_def def;
+  char err[256] = "";
+  const char *json = NULL;
+  dorm_status st = mig_table_def(t, d->a, &def);
+  if (st == DORM_OK) st = dorm_table_def_json(&def, d->a, &json, NULL, err, sizeof err);
+  if (st == DORM_ERR_NO_MEMORY) d->status = st;
+  set_request(d, s, "CreateTable", st, json, err);
+  s->wait = DORM_MIG_WAIT_TABLE_ACTIVE;
+  const char *billing = t->billing == DORM_BILLING_ON_DEMAND
+                            ? "on-demand"
+                            : dorm_arena_printf(d->a, "provisioned read %lld write %lld", (long long)t->throughput.read,
+                                                (long long)t->throughput.write);
+  s->summary = dorm_arena_printf(d->a, "create table %s (%s; %s; %zu GSI%s, %zu LSI%s; stream %s)", t->name,
+                                 mig_keys_text(d->a, &t->pk, &t->sk), billing, t->gsi_count,
+                                 t->gsi_count == 1 ? "" : "s", t->lsi_count, t->lsi_count == 1 ? "" : "s",
+                                 dorm_stream_view_name(t->stream));
+}
+
+static void ttl_step(differ *d, const char *table, const char *attr, bool enable, bool destructive) {
+  dorm_mig_step *s = add_step(d, DORM_MIG_UPDATE_TTL, table);
+  if (!s) return;
+  s->ttl_attr = attr;
+  s->ttl_enabled = enable;
+  s->destructive = destructive;
+  s->operation = "UpdateTimeToLive";
+  mig_buf b = {0};
+  mb_puts(&b, "{\"TableName\":");
+  mig_json_string(&b, table);
+  mb_puts(&b, ",\"TimeToLiveSpecification\":{\"Enabled\":");
+  mb_puts(&b, enable ? "true" : "false");
+  mb_puts(&b, ",\"AttributeName\":");
+  mig_json_string(&b, attr);
+  mb_puts(&b, "}}");
+  s->request = mb_finish(&b, d->a);
+  s->summary = dorm_arena_printf(d->a, "%s TTL on %s.%s", enable ? "enable" : "disable", table, attr);
+  if (!s->request || !s->summary) d->status = DORM_ERR_NO_MEMORY;
+}
+
+static void change_step(differ *d, dorm_mig_step *s, const dorm_table_change *ch) {
+  if (!s) return;
+  const char *json = NULL;
+  char err[256] = "";
+  dorm_status st = dorm_table_change_json(s->table, ch, d->a, &json, NULL, err, sizeof err);
+  if (st == DORM_ERR_NO_MEMORY) d->status = st;
+  set_request(d, s, "UpdateTable", st, json, err);
+  s->wait = DORM_MIG_WAIT_TABLE_ACTIVE;
+}
+
+static void billing_step(differ *d, const dorm_mig_table *o, const dorm_mig_table *t) {
+  dorm_mig_step *s = add_step(d, DORM_MIG_UPDATE_BILLING, t->name);
+  if (!s) return;
+  s->billing = t->billing;
+  s->throughput = t->billing == DORM_BILLING_PROVISIONED ? t->throughput : (dorm_throughput){0, 0};
+  dorm_table_change ch = {.kind = DORM_CHANGE_BILLING, .billing = t->billing, .throughput = s->throughput};
+  /* GSIs that exist at this point (the old ones that stay) need capacity
+   * of their own on a provisioned table. */
+  if (t->billing == DORM_BILLING_PROVISIONED) {
+    dorm_gsi_throughput *its = dorm_arena_calloc(d->a, o->gsi_count ? o->gsi_count : 1, sizeof *its);
+    if (!its) {
+      d->status = DORM_ERR_NO_MEMORY;
+      return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < o->gsi_count; i++)
+      if (find_index(t->gsis, t->gsi_count, o->gsis[i].name)) {
+        its[n].index_name = o->gsis[i].name;
+        its[n].throughput = t->throughput;
+        n++;
+      }
+    ch.index_throughputs = its;
+    ch.index_throughput_count = n;
+    s->summary = dorm_arena_printf(d->a, "set %s to provisioned billing (read %lld, write %lld%s)", t->name,
+                                   (long long)t->throughput.read, (long long)t->throughput.write,
+                                   n ? ", the same for its GSIs" : "");
+  } else {
+    s->summary = dorm_arena_printf(d->a, "set %s to on-demand billing", t->name);
+  }
+  change_step(d, s, &ch);
+}
+
+static void stream_step(differ *d, const char *table, dorm_stream_view v) {
+  dorm_mig_step *s = add_step(d, DORM_MIG_UPDATE_STREAM, table);
+  if (!s) return;
+  s->stream = v;
+  dorm_table_change ch = {.kind = DORM_CHANGE_STREAM, .stream = v};
+  s->summary = v == DORM_STREAM_NONE ? dorm_arena_printf(d->a, "disable the stream of %s", table)
+                                     : dorm_arena_printf(d->a, "enable the stream of %s (%s)", table,
+                                                         dorm_stream_view_name(v));
+  change_step(d, s, &ch);
+}
+
+static void gsi_step(differ *d, const dorm_mig_table *t, const dorm_mig_index *g, bool create) {
+  dorm_mig_step *s = add_step(d, DORM_MIG_UPDATE_TABLE, t->name);
+  if (!s) return;
+  s->index = g->name;
+  s->create_index = create;
+  s->destructive = !create;
+  dorm_gsi_def def;
+  mig_gsi_def(t, g, &def);
+  dorm_table_change ch = {.kind = create ? DORM_CHANGE_CREATE_GSI : DORM_CHANGE_DELETE_GSI,
+                          .gsi = create ? &def : NULL,
+                          .index_name = create ? NULL : g->name};
+  s->summary = create ? dorm_arena_printf(d->a, "create GSI %s on %s (%s; projection %s)", g->name, t->name,
+                                          mig_keys_text(d->a, &g->pk, &g->sk), projection_text(d->a, &g->projection))
+                      : dorm_arena_printf(d->a, "delete GSI %s from %s", g->name, t->name);
+  change_step(d, s, &ch);
+}
+
+static void check_keys(differ *d, const dorm_mig_table *o, const dorm_mig_table *t) {
+  static const char *hint = "create a table under a new physical name, copy the items into it, and drop the old "
+                            "table (--allow-destructive) once nothing reads it";
+  if (!mig_key_eq(&o->pk, &t->pk))
+    refuse(d, hint, "table '%s': its partition key changes (%s -> %s); DynamoDB cannot change a table's key schema",
+           t->name, mig_keys_text(d->a, &o->pk, NULL), mig_keys_text(d->a, &t->pk, NULL));
+  if (!mig_key_eq(&o->sk, &t->sk)) {
+    const char *from = o->sk.name ? mig_keys_text(d->a, &o->sk, NULL) : "none";
+    const char *to = t->sk.name ? mig_keys_text(d->a, &t->sk, NULL) : "none";
+    refuse(d, hint, "table '%s': its sort key changes (%s -> %s); DynamoDB cannot change a table's key schema",
+           t->name, from, to);
+  }
+}
+
+static void check_lsis(differ *d, const dorm_mig_table *o, const dorm_mig_table *t) {
+  static const char *hint_add = "use a GSI instead (GSIs can be added), or create a new table with the LSI and "
+                                "copy the items into it";
+  static const char *hint_keep = "keep the LSI as it was in the schema, or move the items to a new table";
+  for (size_t i = 0; i < t->lsi_count; i++) {
+    const dorm_mig_index *old = find_index(o->lsis, o->lsi_count, t->lsis[i].name);
+    if (!old)
+      refuse(d, hint_add, "table '%s': LSI '%s' is added to an existing table; DynamoDB creates LSIs only with "
+             "the table", t->name, t->lsis[i].name);
+    else if (!mig_key_eq(&old->sk, &t->lsis[i].sk) || !mig_projection_eq(&old->projection, &t->lsis[i].projection))
+      refuse(d, hint_keep, "table '%s': LSI '%s' changes its sort key or projection; DynamoDB cannot change an LSI",
+             t->name, t->lsis[i].name);
+  }
+  for (size_t i = 0; i < o->lsi_count; i++)
+    if (!find_index(t->lsis, t->lsi_count, o->lsis[i].name))
+      refuse(d, hint_keep, "table '%s': LSI '%s' is removed; DynamoDB cannot delete an LSI of an existing table",
+             t->name, o->lsis[i].name);
+}
+
+/* Index and TTL changes of a table that exists in both snapshots. */
+static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table *t) {
+  check_keys(d, o, t);
+  check_lsis(d, o, t);
+  static const char *hint_gsi = "add the changed index under a new name (and drop the old one in a later "
+                                "migration, with --allow-destructive, once no code queries it)";
+  for (size_t i = 0; i < t->gsi_count; i++) {
+    const dorm_mig_index *old = find_index(o->gsis, o->gsi_count, t->gsis[i].name);
+    if (!old) continue;
+    if (!mig_key_eq(&old->pk, &t->gsis[i].pk) || !mig_key_eq(&old->sk, &t->gsis[i].sk))
+      refuse(d, hint_gsi, "table '%s': GSI '%s' changes its keys (%s -> %s); DynamoDB cannot change an index's "
+             "keys in place", t->name, old->name, mig_keys_text(d->a, &old->pk, &old->sk),
+             mig_keys_text(d->a, &t->gsis[i].pk, &t->gsis[i].sk));
+    else if (!mig_projection_eq(&old->projection, &t->gsis[i].projection))
+      refuse(d, hint_gsi, "table '%s': GSI '%s' changes its projection (%s -> %s); DynamoDB cannot change an "
+             "index's projection in place", t->name, old->name, projection_text(d->a, &old->projection),
+             projection_text(d->a, &t->gsis[i].projection));
+  }
+  for (size_t i = 0; i < o->gsi_count; i++)
+    if (!find_index(t->gsis, t->gsi_count, o->gsis[i].name)) {
+      const char *what = dorm_arena_printf(d->a, "table '%s': GSI '%s' is dropped; queries on it stop working",
+                                           t->name, o->gsis[i].name);
+      if (destructive_ok(d, what)) gsi_step(d, o, &o->gsis[i], false);
+    }
+  if (o->billing != t->billing ||
+      (t->billing == DORM_BILLING_PROVISIONED &&
+       (o->throughput.read != t->throughput.read || o->throughput.write != t->throughput.write)))
+    billing_step(d, o, t);
+  if (o->stream != t->stream) {
+    /* DynamoDB cannot change the view type of an enabled stream: off, then on. */
+    if (o->stream != DORM_STREAM_NONE) stream_step(d, t->name, DORM_STREAM_NONE);
+    if (t->stream != DORM_STREAM_NONE) stream_step(d, t->name, t->stream);
+  }
+  for (size_t i = 0; i < t->gsi_count; i++)
+    if (!find_index(o->gsis, o->gsi_count, t->gsis[i].name)) gsi_step(d, t, &t->gsis[i], true);
+  if (!mig_streq(o->ttl_attr, t->ttl_attr)) {
+    if (o->ttl_attr) {
+      const char *what = t->ttl_attr
+                             ? dorm_arena_printf(d->a, "table '%s': TTL moves from '%s' to '%s'; items stop expiring by "
+                                                 "'%s' (and DynamoDB allows one TTL change per hour)", t->name,
+                                                 o->ttl_attr, t->ttl_attr, o->ttl_attr)
+                             : dorm_arena_printf(d->a, "table '%s': TTL on '%s' is removed; items stop expiring",
+                                                 t->name, o->ttl_attr);
+      if (destructive_ok(d, what)) ttl_step(d, t->name, o->ttl_attr, false, true);
+    }
+    if (t->ttl_attr) ttl_step(d, t->name, t->ttl_attr, true, false);
+  }
+}
+
+/* Why a model's existing items need attribute attr (re)computed, or NULL. */
+static const char *backfill_reason(differ *d, const dorm_mig_table *o, const dorm_mig_table *t,
+                                   const dorm_mig_model *om, const dorm_mig_key *k) {
+  const dorm_mig_key *ok = find_key(om, k->attr);
+  const char *index = NULL;
+  for (size_t i = 0; i < t->gsi_count && !index; i++)
+    if (mig_streq(t->gsis[i].pk.name, k->attr) || mig_streq(t->gsis[i].sk.name, k->attr)) index = t->gsis[i].name;
+  bool index_new = index && !find_index(o->gsis, o->gsi_count, index);
+  if (index_new) return dorm_arena_printf(d->a, "new index %s", index);
+  if (!ok) return dorm_arena_printf(d->a, "%s now fills %s", om->name, k->attr);
+  if (!parts_eq(ok, k))
+    return dorm_arena_printf(d->a, "the template of %s changed (was %s)", k->attr,
+                             ok->template_text ? ok->template_text : "a field");
+  return NULL;
+}
+
+static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
+                      const dorm_mig_table *o, const dorm_mig_table *t) {
+  for (size_t i = 0; i < new_snap->model_count; i++) {
+    const dorm_mig_model *m = &new_snap->models[i];
+    if (strcmp(m->table, t->name) != 0) continue;
+    const dorm_mig_model *om = find_model(old_snap, m->name);
+    if (!om || strcmp(om->table, t->name) != 0) continue; /* a new model has no items yet */
+    dorm_mig_fill *fills = dorm_arena_calloc(d->a, m->key_count ? m->key_count : 1, sizeof *fills);
+    if (!fills) {
+      d->status = DORM_ERR_NO_MEMORY;
+      return;
+    }
+    size_t nfills = 0;
+    mig_buf why = {0}, what = {0};
+    for (size_t k = 0; k < m->key_count; k++) {
+      const dorm_mig_key *key = &m->keys[k];
+      bool table_key = mig_streq(key->attr, t->pk.name) || mig_streq(key->attr, t->sk.name);
+      const dorm_mig_key *ok = find_key(om, key->attr);
+      if (table_key) {
+        if (ok && !parts_eq(ok, key))
+          refuse(d, "keep the old template; re-keying items means copying them to new keys with a program of "
+                 "your own", "model '%s': the %s of table key '%s' changes (%s -> %s); existing items would keep "
+                 "their old primary keys and no longer be found", m->name, key->field_attr ? "field" : "template",
+                 key->attr, ok->template_text ? ok->template_text : ok->field_attr,
+                 key->template_text ? key->template_text : key->field_attr);
+        continue;
+      }
+      if (key->field_attr) continue; /* the item stores it already */
+      const char *reason = backfill_reason(d, o, t, om, key);
+      if (!reason) continue;
+      fills[nfills].attr = key->attr;
+      fills[nfills].template_text = key->template_text;
+      fills[nfills].parts = key->parts;
+      fills[nfills].part_count = key->part_count;
+      if (!why.p || !strstr(why.p, reason)) mb_printf(&why, "%s%s", why.len ? "; " : "", reason);
+      mb_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
+      nfills++;
+    }
+    const char *why_text = mb_finish(&why, d->a), *what_text = mb_finish(&what, d->a);
+    if (!nfills) continue;
+    dorm_mig_step *s = add_step(d, DORM_MIG_BACKFILL, t->name);
+    if (!s) return;
+    s->model = m->name;
+    s->entity_type = m->entity_type;
+    s->version_attr = m->version_attr;
+    s->fills = fills;
+    s->fill_count = nfills;
+    s->reason = why_text;
+    s->summary = dorm_arena_printf(d->a, "backfill %s items in %s: %s", m->name, t->name, what_text);
+    if (!s->summary || !why_text) d->status = DORM_ERR_NO_MEMORY;
+  }
+}
+
+dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
+                          bool allow_destructive, const char *name, dorm_arena *a, dorm_mig_plan *plan,
+                          dorm_mig_refusal **refusals, size_t *refusal_count) {
+  static const dorm_mig_snapshot empty = {0};
+  if (!old_snap) old_snap = &empty;
+  differ d = {.a = a, .allow_destructive = allow_destructive, .status = DORM_OK};
+  for (size_t i = 0; i < new_snap->table_count; i++)
+    if (!find_table(old_snap, new_snap->tables[i].name)) {
+      create_table(&d, &new_snap->tables[i]);
+      if (new_snap->tables[i].ttl_attr) ttl_step(&d, new_snap->tables[i].name, new_snap->tables[i].ttl_attr, true, false);
+    }
+  for (size_t i = 0; i < new_snap->table_count; i++) {
+    const dorm_mig_table *o = find_table(old_snap, new_snap->tables[i].name);
+    if (!o) continue;
+    alter_table(&d, o, &new_snap->tables[i]);
+    backfills(&d, old_snap, new_snap, o, &new_snap->tables[i]);
+  }
+  for (size_t i = 0; i < old_snap->table_count; i++) {
+    const dorm_mig_table *o = &old_snap->tables[i];
+    if (find_table(new_snap, o->name)) continue;
+    const char *what = dorm_arena_printf(a, "table '%s' is dropped; DeleteTable deletes every item in it", o->name);
+    if (!destructive_ok(&d, what)) continue;
+    dorm_mig_step *s = add_step(&d, DORM_MIG_DELETE_TABLE, o->name);
+    if (!s) break;
+    s->destructive = true;
+    s->operation = "DeleteTable";
+    mig_buf b = {0};
+    mb_puts(&b, "{\"TableName\":");
+    mig_json_string(&b, o->name);
+    mb_puts(&b, "}");
+    s->request = mb_finish(&b, a);
+    s->wait = DORM_MIG_WAIT_TABLE_DELETED;
+    s->summary = dorm_arena_printf(a, "delete table %s and every item in it", o->name);
+  }
+  plan->migration = name;
+  plan->steps = d.steps;
+  plan->step_count = d.status == DORM_OK ? d.nsteps : 0;
+  *refusals = d.refusals;
+  *refusal_count = d.nrefusals;
+  if (d.status != DORM_OK) return d.status;
+  return d.nrefusals ? DORM_ERR_INVALID_ARGUMENT : DORM_OK;
+}

@@ -1,0 +1,351 @@
+/* plan.json (the steps as data, what deploy applies) and apply.sh (the
+ * same steps as a bash script over the AWS CLI, for review and manual use). */
+#include <stdio.h>
+#include <string.h>
+
+#include "migrate_internal.h"
+
+#define PLAN_FORMAT "dorm-plan/1"
+
+static const char *const step_names[] = {NULL,           "create_table", "update_table", "update_billing",
+                                         "update_stream", "update_ttl",   "delete_table", "backfill"};
+
+const char *dorm_mig_step_kind_name(dorm_mig_step_kind k) {
+  return k >= DORM_MIG_CREATE_TABLE && k <= DORM_MIG_BACKFILL ? step_names[k] : "?";
+}
+
+dorm_mig_step_kind dorm_mig_step_kind_from(const char *name) {
+  for (int k = DORM_MIG_CREATE_TABLE; name && k <= DORM_MIG_BACKFILL; k++)
+    if (strcmp(step_names[k], name) == 0) return (dorm_mig_step_kind)k;
+  return (dorm_mig_step_kind)0;
+}
+
+static const char *wait_name(dorm_mig_wait w) {
+  switch (w) {
+  case DORM_MIG_WAIT_TABLE_ACTIVE: return "table_active";
+  case DORM_MIG_WAIT_TABLE_DELETED: return "table_deleted";
+  default: return "none";
+  }
+}
+
+static cJSON *step_json(const dorm_mig_step *s, size_t n) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "step", (double)n);
+  cJSON_AddStringToObject(o, "kind", dorm_mig_step_kind_name(s->kind));
+  cJSON_AddStringToObject(o, "summary", s->summary ? s->summary : "");
+  cJSON_AddStringToObject(o, "table", s->table);
+  cJSON_AddBoolToObject(o, "destructive", s->destructive);
+  switch (s->kind) {
+  case DORM_MIG_UPDATE_TABLE:
+    cJSON_AddStringToObject(o, "index", s->index);
+    cJSON_AddStringToObject(o, "action", s->create_index ? "create" : "delete");
+    break;
+  case DORM_MIG_UPDATE_BILLING:
+    cJSON_AddStringToObject(o, "billing", dorm_billing_mode_name(s->billing));
+    if (s->billing == DORM_BILLING_PROVISIONED) {
+      cJSON_AddNumberToObject(o, "read_capacity", (double)s->throughput.read);
+      cJSON_AddNumberToObject(o, "write_capacity", (double)s->throughput.write);
+    }
+    break;
+  case DORM_MIG_UPDATE_STREAM: cJSON_AddStringToObject(o, "stream", dorm_stream_view_name(s->stream)); break;
+  case DORM_MIG_UPDATE_TTL:
+    cJSON_AddStringToObject(o, "attribute", s->ttl_attr);
+    cJSON_AddBoolToObject(o, "enabled", s->ttl_enabled);
+    break;
+  case DORM_MIG_BACKFILL: {
+    cJSON_AddStringToObject(o, "model", s->model);
+    if (s->entity_type) cJSON_AddStringToObject(o, "entity_type", s->entity_type);
+    else cJSON_AddNullToObject(o, "entity_type");
+    if (s->version_attr) cJSON_AddStringToObject(o, "version_attribute", s->version_attr);
+    else cJSON_AddNullToObject(o, "version_attribute");
+    cJSON_AddStringToObject(o, "reason", s->reason ? s->reason : "");
+    cJSON *attrs = cJSON_AddArrayToObject(o, "attributes");
+    for (size_t i = 0; i < s->fill_count; i++) {
+      cJSON *f = cJSON_CreateObject();
+      cJSON_AddStringToObject(f, "attribute", s->fills[i].attr);
+      cJSON_AddStringToObject(f, "template", s->fills[i].template_text ? s->fills[i].template_text : "");
+      cJSON_AddItemToObject(f, "parts", mj_parts(s->fills[i].parts, s->fills[i].part_count));
+      cJSON_AddItemToArray(attrs, f);
+    }
+    break;
+  }
+  default: break;
+  }
+  if (s->operation) {
+    cJSON_AddStringToObject(o, "operation", s->operation);
+    cJSON *req = s->request ? cJSON_Parse(s->request) : NULL;
+    cJSON_AddItemToObject(o, "request", req ? req : cJSON_CreateNull());
+  }
+  cJSON_AddStringToObject(o, "wait", wait_name(s->wait));
+  return o;
+}
+
+dorm_status dorm_mig_plan_json(const dorm_mig_plan *p, dorm_arena *a, const char **json) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return DORM_ERR_NO_MEMORY;
+  cJSON_AddStringToObject(root, "format", PLAN_FORMAT);
+  cJSON_AddStringToObject(root, "migration", p->migration ? p->migration : "");
+  cJSON *steps = cJSON_AddArrayToObject(root, "steps");
+  for (size_t i = 0; i < p->step_count; i++) cJSON_AddItemToArray(steps, step_json(&p->steps[i], i + 1));
+  mig_buf b = {0};
+  mig_json_pretty(&b, root, 0);
+  mb_puts(&b, "\n");
+  cJSON_Delete(root);
+  *json = mb_finish(&b, a);
+  return *json ? DORM_OK : DORM_ERR_NO_MEMORY;
+}
+
+static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n, const char *path) {
+  double num = mr_num(r, o, "step", true, path);
+  if (r->status == DORM_OK && num != (double)n) mr_fail(r, "%s.step: %g where %zu was expected", path, num, n);
+  const char *kind = mr_str(r, o, "kind", true, path);
+  s->summary = mr_str(r, o, "summary", false, path);
+  s->table = mr_str(r, o, "table", true, path);
+  s->destructive = mr_bool(r, o, "destructive", path);
+  if (r->status != DORM_OK) return;
+  s->kind = dorm_mig_step_kind_from(kind);
+  switch (s->kind) {
+  case DORM_MIG_CREATE_TABLE:
+  case DORM_MIG_DELETE_TABLE: break;
+  case DORM_MIG_UPDATE_TABLE: {
+    s->index = mr_str(r, o, "index", true, path);
+    const char *action = mr_str(r, o, "action", true, path);
+    if (r->status != DORM_OK) return;
+    if (strcmp(action, "create") != 0 && strcmp(action, "delete") != 0)
+      mr_fail(r, "%s.action: \"%s\" is not create or delete", path, action);
+    s->create_index = strcmp(action, "create") == 0;
+    break;
+  }
+  case DORM_MIG_UPDATE_BILLING: {
+    const char *b = mr_str(r, o, "billing", true, path);
+    if (r->status != DORM_OK) return;
+    if (strcmp(b, "PROVISIONED") == 0) {
+      s->billing = DORM_BILLING_PROVISIONED;
+      s->throughput.read = (int64_t)mr_num(r, o, "read_capacity", true, path);
+      s->throughput.write = (int64_t)mr_num(r, o, "write_capacity", true, path);
+    } else if (strcmp(b, "PAY_PER_REQUEST") == 0) {
+      s->billing = DORM_BILLING_ON_DEMAND;
+    } else {
+      mr_fail(r, "%s.billing: \"%s\" is not PAY_PER_REQUEST or PROVISIONED", path, b);
+    }
+    break;
+  }
+  case DORM_MIG_UPDATE_STREAM: {
+    const char *v = mr_str(r, o, "stream", true, path);
+    if (r->status != DORM_OK) return;
+    s->stream = mig_stream_from(v);
+    if ((int)s->stream < 0) mr_fail(r, "%s.stream: unknown stream view \"%s\"", path, v);
+    break;
+  }
+  case DORM_MIG_UPDATE_TTL:
+    s->ttl_attr = mr_str(r, o, "attribute", true, path);
+    s->ttl_enabled = mr_bool(r, o, "enabled", path);
+    break;
+  case DORM_MIG_BACKFILL: {
+    s->model = mr_str(r, o, "model", true, path);
+    s->entity_type = mr_str(r, o, "entity_type", false, path);
+    s->version_attr = mr_str(r, o, "version_attribute", false, path);
+    s->reason = mr_str(r, o, "reason", false, path);
+    const cJSON *attrs = mr_arr(r, o, "attributes", true, path);
+    if (!attrs) return;
+    size_t nf = (size_t)cJSON_GetArraySize(attrs);
+    if (nf == 0) {
+      mr_fail(r, "%s.attributes: empty", path);
+      return;
+    }
+    s->fills = dorm_arena_calloc(r->a, nf, sizeof *s->fills);
+    if (!s->fills) {
+      r->status = DORM_ERR_NO_MEMORY;
+      return;
+    }
+    s->fill_count = nf;
+    size_t i = 0;
+    for (const cJSON *e = attrs->child; e && r->status == DORM_OK; e = e->next, i++) {
+      char sub[256];
+      snprintf(sub, sizeof sub, "%s.attributes[%zu]", path, i);
+      s->fills[i].attr = mr_str(r, e, "attribute", true, sub);
+      s->fills[i].template_text = mr_str(r, e, "template", false, sub);
+      char psub[300];
+      snprintf(psub, sizeof psub, "%s.parts", sub);
+      mig_parts_read(r, mr_arr(r, e, "parts", true, sub), &s->fills[i].parts, &s->fills[i].part_count, psub);
+    }
+    break;
+  }
+  default: mr_fail(r, "%s.kind: unknown step kind \"%s\"", path, kind); return;
+  }
+  if (s->kind != DORM_MIG_BACKFILL) {
+    s->operation = mr_str(r, o, "operation", true, path);
+    const cJSON *req = mr_obj(r, o, "request", true, path);
+    if (req) {
+      mig_buf b = {0};
+      mig_json_compact(&b, req);
+      s->request = mb_finish(&b, r->a);
+      if (!s->request) r->status = DORM_ERR_NO_MEMORY;
+    }
+  }
+  const char *w = mr_str(r, o, "wait", true, path);
+  if (r->status != DORM_OK) return;
+  if (strcmp(w, "table_active") == 0) s->wait = DORM_MIG_WAIT_TABLE_ACTIVE;
+  else if (strcmp(w, "table_deleted") == 0) s->wait = DORM_MIG_WAIT_TABLE_DELETED;
+  else if (strcmp(w, "none") == 0) s->wait = DORM_MIG_WAIT_NONE;
+  else mr_fail(r, "%s.wait: \"%s\" is not table_active, table_deleted or none", path, w);
+}
+
+dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_plan *out, char *errbuf,
+                                size_t errcap) {
+  memset(out, 0, sizeof *out);
+  cJSON *root = cJSON_ParseWithLength(json, len);
+  if (!root) return mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "plan.json: not valid JSON");
+  mig_reader r = {a, errbuf, errcap, DORM_OK, "plan.json"};
+  const char *format = mr_str(&r, root, "format", true, "");
+  if (r.status == DORM_OK && strcmp(format, PLAN_FORMAT) != 0)
+    mr_fail(&r, ".format: \"%s\" (this dorm reads %s)", format, PLAN_FORMAT);
+  out->migration = mr_str(&r, root, "migration", true, "");
+  const cJSON *steps = mr_arr(&r, root, "steps", true, "");
+  if (r.status == DORM_OK) {
+    size_t n = (size_t)cJSON_GetArraySize(steps);
+    out->steps = dorm_arena_calloc(a, n ? n : 1, sizeof *out->steps);
+    if (!out->steps) r.status = DORM_ERR_NO_MEMORY;
+    size_t i = 0;
+    for (const cJSON *e = steps->child; e && r.status == DORM_OK; e = e->next, i++) {
+      char sub[64];
+      snprintf(sub, sizeof sub, ".steps[%zu]", i);
+      read_step(&r, e, &out->steps[i], i + 1, sub);
+    }
+    out->step_count = n;
+  }
+  cJSON_Delete(root);
+  if (r.status != DORM_OK) memset(out, 0, sizeof *out);
+  return r.status;
+}
+
+/* ---- apply.sh ---- */
+
+/* s inside single quotes: a quote becomes '\'' */
+static void sh_quote(mig_buf *b, const char *s) {
+  mb_put(b, "'", 1);
+  for (; *s; s++) {
+    if (*s == '\'') mb_puts(b, "'\\''");
+    else mb_put(b, s, 1);
+  }
+  mb_put(b, "'", 1);
+}
+
+/* A summary as a comment line: no newlines can break out of it. */
+static void sh_comment(mig_buf *b, const char *s) {
+  for (; *s; s++) mb_put(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+}
+
+static void request_arg(mig_buf *b, const char *request) {
+  cJSON *req = cJSON_Parse(request);
+  mig_buf json = {0};
+  if (req) mig_json_pretty(&json, req, 0);
+  else mb_puts(&json, request);
+  cJSON_Delete(req);
+  mb_puts(b, " --cli-input-json ");
+  sh_quote(b, json.p ? json.p : "{}");
+  mb_free(&json);
+}
+
+static const char *const cli_ops[][2] = {{"CreateTable", "create-table"},
+                                         {"UpdateTable", "update-table"},
+                                         {"UpdateTimeToLive", "update-time-to-live"},
+                                         {"DeleteTable", "delete-table"}};
+
+static const char *cli_op(const char *op) {
+  for (size_t i = 0; i < sizeof cli_ops / sizeof cli_ops[0]; i++)
+    if (strcmp(cli_ops[i][0], op) == 0) return cli_ops[i][1];
+  return NULL;
+}
+
+dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const char **text) {
+  mig_buf b = {0};
+  mb_puts(&b, "#!/usr/bin/env bash\n# dorm migration ");
+  sh_comment(&b, p->migration ? p->migration : "");
+  mb_puts(&b,
+          "\n# Written by `dormc migrate diff` and pinned by dorm.sum: do not edit.\n"
+          "#\n"
+          "# These are the steps of plan.json, which `dorm migrate deploy` applies (recording\n"
+          "# them in its history table), as AWS CLI calls for review or for a manual run:\n"
+          "#\n"
+          "#   bash apply.sh                                          # AWS (the usual AWS_* settings)\n"
+          "#   DORM_ENDPOINT_URL=http://localhost:8000 bash apply.sh  # DynamoDB Local\n"
+          "#\n"
+          "# DORM_WAIT_SECONDS (default 3600) bounds each wait, DORM_POLL_SECONDS (default 5)\n"
+          "# is the pause between polls, and DORM (default: dorm) is the dorm tool that runs\n"
+          "# backfill steps.\n"
+          "#\n"
+          "# Steps:\n");
+  if (p->step_count == 0) mb_puts(&b, "#   (none)\n");
+  for (size_t i = 0; i < p->step_count; i++) {
+    mb_printf(&b, "#   %zu. ", i + 1);
+    sh_comment(&b, p->steps[i].summary ? p->steps[i].summary : "");
+    mb_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
+  }
+  mb_puts(&b,
+          "set -euo pipefail\n"
+          "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n"
+          "endpoint=()\n"
+          "if [ -n \"${DORM_ENDPOINT_URL:-}\" ]; then endpoint=(--endpoint-url \"$DORM_ENDPOINT_URL\"); fi\n"
+          "\n"
+          "ddb() { aws dynamodb \"$@\" ${endpoint[@]+\"${endpoint[@]}\"}; }\n"
+          "\n"
+          "# Waits until the table and every one of its GSIs are ACTIVE (not backfilling).\n"
+          "wait_active() {\n"
+          "  local deadline=$((SECONDS + ${DORM_WAIT_SECONDS:-3600})) state\n"
+          "  ddb wait table-exists --table-name \"$1\"\n"
+          "  while :; do\n"
+          "    state=$(ddb describe-table --table-name \"$1\" --output text --query \\\n"
+          "      '[Table.TableStatus, length(Table.GlobalSecondaryIndexes[?IndexStatus!=`\"ACTIVE\"` || "
+          "Backfilling==`true`] || `[]`)]')\n"
+          "    if [ \"$state\" = \"$(printf 'ACTIVE\\t0')\" ]; then return 0; fi\n"
+          "    if [ \"$SECONDS\" -ge \"$deadline\" ]; then\n"
+          "      echo \"apply.sh: table $1 is not ready (status, GSIs not active: $state)\" >&2\n"
+          "      exit 1\n"
+          "    fi\n"
+          "    sleep \"${DORM_POLL_SECONDS:-5}\"\n"
+          "  done\n"
+          "}\n");
+  for (size_t i = 0; i < p->step_count; i++) {
+    const dorm_mig_step *s = &p->steps[i];
+    mb_printf(&b, "\n# step %zu/%zu: ", i + 1, p->step_count);
+    sh_comment(&b, s->summary ? s->summary : "");
+    mb_puts(&b, "\n");
+    if (s->kind == DORM_MIG_BACKFILL) {
+      mb_puts(&b, "# ");
+      sh_comment(&b, s->reason ? s->reason : "");
+      mb_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
+      mb_puts(&b, " get, by their fields:\n");
+      for (size_t k = 0; k < s->fill_count; k++) {
+        mb_printf(&b, "#   %s = \"", s->fills[k].attr);
+        sh_comment(&b, s->fills[k].template_text ? s->fills[k].template_text : "");
+        mb_puts(&b, "\"\n");
+      }
+      mb_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
+      mb_printf(&b, " --step %zu ${endpoint[@]+\"${endpoint[@]}\"}\n", i + 1);
+      continue;
+    }
+    const char *op = s->operation ? cli_op(s->operation) : NULL;
+    if (!op || !s->request) {
+      mb_free(&b);
+      return DORM_ERR_INVALID_ARGUMENT;
+    }
+    mb_printf(&b, "ddb %s", op);
+    request_arg(&b, s->request);
+    mb_puts(&b, " >/dev/null\n");
+    if (s->wait == DORM_MIG_WAIT_TABLE_ACTIVE) {
+      mb_puts(&b, "wait_active ");
+      sh_quote(&b, s->table);
+      mb_puts(&b, "\n");
+    } else if (s->wait == DORM_MIG_WAIT_TABLE_DELETED) {
+      mb_puts(&b, "ddb wait table-not-exists --table-name ");
+      sh_quote(&b, s->table);
+      mb_puts(&b, "\n");
+    }
+  }
+  mb_puts(&b, "\necho \"apply.sh: ");
+  sh_comment(&b, p->migration ? p->migration : "");
+  mb_printf(&b, ": %zu step%s done\"\n", p->step_count, p->step_count == 1 ? "" : "s");
+  *text = mb_finish(&b, a);
+  return *text ? DORM_OK : DORM_ERR_NO_MEMORY;
+}
