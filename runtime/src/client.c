@@ -317,12 +317,17 @@ static void keep_cancel_reasons(dorm_client *c, const char *body, size_t len) {
   cJSON_Delete(root);
 }
 
-/* Reason text for the last attempt of a failed call. */
+/* Reason text for the last attempt of a failed call. The retry policy's
+ * reasons for giving up ("gave up after 3 attempts", "retry quota exhausted
+ * after 2 attempts (...)") already count the attempts; only "not retryable"
+ * after earlier retries needs the count added. */
 static void describe_attempts(char *buf, size_t cap, int attempts, const char *why) {
-  if (attempts > 1)
-    snprintf(buf, cap, " (%d attempts; %s)", attempts, why);
-  else
+  if (attempts <= 1)
     buf[0] = '\0';
+  else if (strstr(why, "attempt"))
+    snprintf(buf, cap, " (%s)", why);
+  else
+    snprintf(buf, cap, " (%d attempts; %s)", attempts, why);
 }
 
 dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
