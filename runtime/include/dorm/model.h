@@ -252,6 +252,17 @@ dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, un
  * entity type (models without a type accept every item). */
 bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item);
 
+/* obj as DynamoDB item JSON ({"PK":{"S":"..."},...}, the form of a
+ * request's Item member), NUL-terminated in the arena; the same rules and
+ * errors as dorm_model_to_av. */
+dorm_status dorm_model_to_json(const dorm_model_desc *m, const void *obj, dorm_arena *a, const char **json,
+                               size_t *len, char *errbuf, size_t errcap);
+
+/* Fills obj from item JSON in that form (as dorm_model_from_av after
+ * parsing; malformed JSON is DORM_ERR_BAD_RESPONSE). */
+dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, size_t len, unsigned flags,
+                                 dorm_arena *a, void *obj, char *errbuf, size_t errcap);
+
 /* ---- operations ---- */
 
 /* Options shared by writes. All optional (pass NULL for the defaults). */
@@ -306,6 +317,9 @@ typedef struct dorm_model_update {
   char err[256];
   uint64_t touched[4];            /* fields with an action (bit per field index, first 256) */
   uint32_t nactions;
+  /* private: the key-template text of the fields set so far (arena), to
+   * recompute index keys when the update runs */
+  void *priv;
 } dorm_model_update;
 
 void dorm_model_update_init(dorm_model_update *u, const dorm_model_desc *m, dorm_arena *a);

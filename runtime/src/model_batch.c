@@ -1,0 +1,113 @@
+/* Typed batches over dorm_batch_get / dorm_batch_write (ops_batch.c does
+ * the chunking, de-duplication and retries of unprocessed entries). */
+#include <string.h>
+
+#include "model_internal.h"
+
+/* The n table keys of the structs at objs (stride m->size) as dorm_av maps. */
+static dorm_status keys_of(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n,
+                           dorm_arena *a, dorm_av **keys) {
+  dorm_av *k = n ? dorm_arena_alloc(a, n * sizeof *k) : NULL;
+  if (n && !k) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    char err[512];
+    dorm_status st = dorm_model_key_av(m, (const char *)objs + i * m->size, a, &k[i], err, sizeof err);
+    if (st != DORM_OK) return dorm_client_fail(c, st, op, "key %zu: %s", i, err);
+  }
+  *keys = k;
+  return DORM_OK;
+}
+
+static dorm_status batch_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n,
+                              dorm_arena *a) {
+  if (!m) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no model descriptor given");
+  if (n && !objs) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: %zu objects but none given", m->name, n);
+  if (!a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required", m->name);
+  return DORM_OK;
+}
+
+dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
+                                 bool consistent_read, dorm_arena *a, void *out, bool *found) {
+  static const char op[] = "BatchGetItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = batch_args(c, op, m, key_objs, n, a);
+  if (st != DORM_OK) return st;
+  if (n && !out) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no output array given", m->name);
+  if (n == 0) return DORM_OK;
+  dorm_av *keys;
+  if ((st = keys_of(c, op, m, key_objs, n, a, &keys)) != DORM_OK) return st;
+  dorm_batch_get_entry *entries = dorm_arena_alloc(a, n * sizeof *entries);
+  dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
+  if (!entries || !items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    entries[i].table = m->table;
+    entries[i].key = &keys[i];
+  }
+  dorm_batch_get_options bo;
+  memset(&bo, 0, sizeof bo);
+  bo.consistent_read = consistent_read;
+  if ((st = dorm_batch_get(c, entries, n, &bo, a, items, NULL)) != DORM_OK) return st;
+  memset(out, 0, n * m->size);
+  for (size_t i = 0; i < n; i++) {
+    /* Another entity type under the same key is "not found" here. */
+    bool hit = items[i].type == DORM_AV_M && dorm_model_is(m, &items[i]);
+    if (found) found[i] = hit;
+    if (!hit) continue;
+    char err[512];
+    /* The items' strings already live in the caller's arena. */
+    st = model_read_item(m, &items[i], MODEL_READ_BORROW, a, (char *)out + i * m->size, err, sizeof err);
+    if (st != DORM_OK) {
+      char key[256];
+      model_key_text(m, &items[i], key, sizeof key);
+      return dorm_client_fail(c, st, op, "item %s: %s", key, err);
+    }
+  }
+  return DORM_OK;
+}
+
+static dorm_status batch_write(dorm_client *c, const char *op, const dorm_model_desc *m, const dorm_av *avs, size_t n,
+                               bool put, dorm_arena *a) {
+  dorm_batch_write_entry *entries = dorm_arena_calloc(a, n, sizeof *entries);
+  if (!entries) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    entries[i].table = m->table;
+    if (put) entries[i].put_item = &avs[i];
+    else entries[i].delete_key = &avs[i];
+  }
+  return dorm_batch_write(c, entries, n, NULL, NULL);
+}
+
+dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
+  static const char op[] = "BatchWriteItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = batch_args(c, op, m, objs, n, a);
+  if (st != DORM_OK || n == 0) return st;
+  dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
+  if (!items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  int64_t now = dorm_time_now();
+  for (size_t i = 0; i < n; i++) {
+    void *obj = (char *)objs + i * m->size;
+    model_lifecycle_save saved;
+    model_lifecycle_put(m, obj, now, &saved);
+    char err[512];
+    if ((st = dorm_model_to_av(m, obj, a, &items[i], err, sizeof err)) != DORM_OK) {
+      model_lifecycle_restore(m, obj, &saved);
+      return dorm_client_fail(c, st, op, "item %zu: %s", i, err);
+    }
+  }
+  return batch_write(c, op, m, items, n, true, a);
+}
+
+dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
+                                    dorm_arena *a) {
+  static const char op[] = "BatchWriteItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = batch_args(c, op, m, key_objs, n, a);
+  if (st != DORM_OK || n == 0) return st;
+  dorm_av *keys;
+  if ((st = keys_of(c, op, m, key_objs, n, a, &keys)) != DORM_OK) return st;
+  return batch_write(c, op, m, keys, n, false, a);
+}

@@ -1,0 +1,844 @@
+/* Model struct -> DynamoDB JSON, straight into a request body.
+ *
+ * The walk reads each field through its descriptor and writes the
+ * AttributeValue text directly (pre-escaped attribute keys from the
+ * descriptor, numbers formatted without printf), validating as it goes and
+ * adding up the item's DynamoDB size, so a put costs one pass over the
+ * struct and no intermediate dorm_av. Errors name the field
+ * ("Order.shipTo.city: required (NULL)"). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "json_read.h"
+#include "model_internal.h"
+#include "number.h"
+#include "utf8.h"
+
+/* DynamoDB's limits on key values (bytes). */
+#define KEY_PK_MAX 2048
+#define KEY_SK_MAX 1024
+
+typedef struct wctx {
+  dorm_jw *w;
+  const dorm_model_desc *m;
+  int naming;
+  char *err;
+  size_t errcap;
+} wctx;
+
+#define WFAIL(c, st, p, ...) model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
+
+/* A writer failure (invalid UTF-8, body too large, out of memory) as an
+ * error naming the value being written. */
+static dorm_status werr(wctx *c, const mpath *p) {
+  return WFAIL(c, c->w->status, p, "%s", c->w->err);
+}
+
+static inline void raw(dorm_jw *w, const char *s, size_t n) { dorm_jw_raw(w, s, n); }
+
+static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) {
+  raw(c->w, "{\"S\":", 5);
+  dorm_jw_stringn(c->w, s, len);
+  raw(c->w, "}", 1);
+  return c->w->status == DORM_OK ? DORM_OK : werr(c, p);
+}
+
+/* {"N":"<text>"} for text already known to be a valid number. */
+static void w_number_text(dorm_jw *w, const char *t, size_t n) {
+  if (!dorm_jw_reserve(w, n + 8)) return;
+  char *o = w->buf + w->len;
+  memcpy(o, "{\"N\":\"", 6);
+  memcpy(o + 6, t, n);
+  o[6 + n] = '"';
+  o[7 + n] = '}';
+  w->len += n + 8;
+}
+
+/* A set element / bare JSON string of number text: "123". */
+static void w_quoted_number(dorm_jw *w, const char *t, size_t n) {
+  if (!dorm_jw_reserve(w, n + 2)) return;
+  char *o = w->buf + w->len;
+  o[0] = '"';
+  memcpy(o + 1, t, n);
+  o[n + 1] = '"';
+  w->len += n + 2;
+}
+
+static void w_base64(dorm_jw *w, const uint8_t *data, size_t len) {
+  size_t n = dorm_b64_encoded_len(len);
+  if (n == SIZE_MAX || n > w->max) {
+    dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "binary value of %zu bytes is too large", len);
+    return;
+  }
+  if (!dorm_jw_reserve(w, n + 2)) return;
+  w->buf[w->len++] = '"';
+  w->len += dorm_b64_encode(data, len, w->buf + w->len, DORM_B64_STD);
+  w->buf[w->len++] = '"';
+}
+
+static const char *get_str(const void *p) {
+  const char *s;
+  memcpy(&s, p, sizeof s);
+  return s;
+}
+
+static int64_t get_i64(const void *p) {
+  int64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static double get_f64(const void *p) {
+  double v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* ---- duplicate detection for sets and map keys ---- */
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+static int cmp_f64(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+static int cmp_bytes(const void *a, const void *b) {
+  const dorm_bytes *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int r = n ? memcmp(x->data, y->data, n) : 0;
+  return r ? r : (x->len < y->len ? -1 : x->len > y->len);
+}
+
+/* Index i (in a sorted copy) of the first element equal to its successor,
+ * or SIZE_MAX. The copy (malloc'd, caller frees) is returned in *sorted so
+ * that the caller can show the duplicate value. Small arrays are checked
+ * pairwise without a copy (*sorted = NULL, index into the original). */
+static size_t find_dup(const void *items, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                       void **sorted) {
+  *sorted = NULL;
+  const char *base = items;
+  if (n <= 16) {
+    for (size_t i = 1; i < n; i++)
+      for (size_t k = 0; k < i; k++)
+        if (cmp(base + i * size, base + k * size) == 0) return i;
+    return SIZE_MAX;
+  }
+  char *copy = malloc(n * size);
+  if (!copy) return SIZE_MAX; /* the check is an extra: DynamoDB rejects duplicates too */
+  memcpy(copy, items, n * size);
+  qsort(copy, n, size, cmp);
+  *sorted = copy;
+  for (size_t i = 1; i < n; i++)
+    if (cmp(copy + (i - 1) * size, copy + i * size) == 0) return i;
+  return SIZE_MAX;
+}
+
+/* ---- values ---- */
+
+static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const mpath *path, int depth,
+                          size_t *size, size_t *members);
+
+static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
+                            const mpath *path, int depth, bool nested, size_t *size, size_t *count);
+
+static dorm_status check_depth(wctx *c, const mpath *p, int depth) {
+  if (depth >= DORM_AV_MAX_DEPTH)
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, p, "nested deeper than %d levels (DynamoDB's limit)",
+                 DORM_AV_MAX_DEPTH);
+  return DORM_OK;
+}
+
+/* An element of a set/list/map: optional elements may be absent ({"NULL":true}). */
+static dorm_status w_elem(wctx *c, const dorm_type_desc *e, const void *ep, const mpath *path, int depth,
+                          size_t *size) {
+  const void *vp = ep;
+  if (e->optional) {
+    bool present;
+    if (e->kind == DORM_K_BYTES) present = ((const dorm_bytes *)ep)->data != NULL;
+    else if (kind_is_pointer(e->kind)) present = get_str(ep) != NULL;
+    else {
+      present = *(const bool *)ep;
+      vp = (const char *)ep + e->opt_value_offset;
+    }
+    if (!present) {
+      raw(c->w, "{\"NULL\":true}", 13);
+      *size = 1;
+      return DORM_OK;
+    }
+  }
+  if (e->kind == DORM_K_SET && ((const dorm_array_view *)vp)->count == 0) {
+    /* DynamoDB has no empty set; an empty one inside a list or map is NULL. */
+    raw(c->w, "{\"NULL\":true}", 13);
+    *size = 1;
+    return DORM_OK;
+  }
+  return wvalue(c, e, vp, path, depth, size, NULL);
+}
+
+static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view *v, const mpath *path,
+                         size_t *size) {
+  const dorm_type_desc *e = t->elem;
+  dorm_jw *w = c->w;
+  if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "set type without an element type");
+  if (v->count && !v->items)
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "items is NULL but count is %zu", v->count);
+  const char *base = v->items;
+  size_t n = v->count, total = 0;
+  void *sorted = NULL;
+  size_t dup = SIZE_MAX;
+  switch (e->kind) {
+  case DORM_K_STRING: {
+    for (size_t i = 0; i < n; i++)
+      if (!get_str(base + i * e->size)) {
+        mpath ip = {path, MP_INDEX, NULL, i};
+        return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
+      }
+    if (e->size == sizeof(char *)) dup = find_dup(base, n, sizeof(char *), cmp_cstr, &sorted);
+    if (dup != SIZE_MAX) {
+      const char *s = sorted ? ((const char **)sorted)[dup] : get_str(base + dup * e->size);
+      dorm_status st = WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds \"%.64s\" twice", s);
+      free(sorted);
+      return st;
+    }
+    raw(w, "{\"SS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      const char *s = get_str(base + i * e->size);
+      size_t len = strlen(s);
+      dorm_jw_stringn(w, s, len); /* adds the comma itself */
+      if (w->status != DORM_OK) {
+        mpath ip = {path, MP_INDEX, NULL, i};
+        return werr(c, &ip);
+      }
+      total += len;
+    }
+    break;
+  }
+  case DORM_K_INT:
+  case DORM_K_EPOCH:
+    if (e->size == sizeof(int64_t)) dup = find_dup(base, n, sizeof(int64_t), cmp_i64, &sorted);
+    if (dup != SIZE_MAX) {
+      int64_t d = sorted ? ((const int64_t *)sorted)[dup] : get_i64(base + dup * e->size);
+      free(sorted);
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %lld twice", (long long)d);
+    }
+    raw(w, "{\"NS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      char buf[24];
+      size_t len = dorm_number_format_i64(get_i64(base + i * e->size), buf);
+      if (i) raw(w, ",", 1);
+      w_quoted_number(w, buf, len);
+      total += dorm_number_storage_size(buf, len);
+    }
+    break;
+  case DORM_K_FLOAT:
+    if (e->size == sizeof(double)) dup = find_dup(base, n, sizeof(double), cmp_f64, &sorted);
+    if (dup != SIZE_MAX) {
+      double d = sorted ? ((const double *)sorted)[dup] : get_f64(base + dup * e->size);
+      free(sorted);
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.17g twice", d);
+    }
+    raw(w, "{\"NS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      char buf[40];
+      double d = get_f64(base + i * e->size);
+      size_t len = dorm_number_format_double(d, buf);
+      mpath ip = {path, MP_INDEX, NULL, i};
+      if (len == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "NaN and infinity cannot be stored");
+      if (dorm_number_invalid_reason(buf, len))
+        return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "%s is outside DynamoDB's number range", buf);
+      if (i) raw(w, ",", 1);
+      w_quoted_number(w, buf, len);
+      total += dorm_number_storage_size(buf, len);
+    }
+    break;
+  case DORM_K_DECIMAL:
+    raw(w, "{\"NS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      const char *s = get_str(base + i * e->size);
+      mpath ip = {path, MP_INDEX, NULL, i};
+      if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
+      size_t len = strlen(s);
+      const char *why = dorm_number_invalid_reason(s, len);
+      if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "invalid decimal \"%.48s\": %s", s, why);
+      /* Pairwise: numeric equality ("1.0" == "1") has no cheap sort key. */
+      for (size_t k = 0; k < i && n <= 256; k++) {
+        const char *o = get_str(base + k * e->size);
+        if (dorm_number_equal(s, len, o, strlen(o)))
+          return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.48s twice (as \"%.48s\" and \"%.48s\")",
+                       s, o, s);
+      }
+      if (i) raw(w, ",", 1);
+      w_quoted_number(w, s, len);
+      total += dorm_number_storage_size(s, len);
+    }
+    break;
+  case DORM_K_BYTES:
+    for (size_t i = 0; i < n; i++)
+      if (!((const dorm_bytes *)(base + i * e->size))->data) {
+        mpath ip = {path, MP_INDEX, NULL, i};
+        return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
+      }
+    if (e->size == sizeof(dorm_bytes)) dup = find_dup(base, n, sizeof(dorm_bytes), cmp_bytes, &sorted);
+    free(sorted);
+    if (dup != SIZE_MAX) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds the same bytes twice");
+    raw(w, "{\"BS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      const dorm_bytes *b = (const dorm_bytes *)(base + i * e->size);
+      if (i) raw(w, ",", 1);
+      w_base64(w, b->data, b->len);
+      total += b->len;
+    }
+    break;
+  default:
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "sets hold strings, numbers or bytes (element kind %u)",
+                 (unsigned)e->kind);
+  }
+  free(sorted);
+  raw(w, "]}", 2);
+  if (w->status != DORM_OK) return werr(c, path);
+  *size = total;
+  return DORM_OK;
+}
+
+static dorm_status w_list(wctx *c, const dorm_type_desc *t, const dorm_array_view *v, const mpath *path,
+                          int depth, size_t *size) {
+  const dorm_type_desc *e = t->elem;
+  if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "list type without an element type");
+  if (v->count && !v->items)
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "items is NULL but count is %zu", v->count);
+  dorm_status st = check_depth(c, path, depth);
+  if (st != DORM_OK) return st;
+  size_t total = 3;
+  raw(c->w, "{\"L\":[", 6);
+  for (size_t i = 0; i < v->count; i++) {
+    mpath ip = {path, MP_INDEX, NULL, i};
+    size_t es = 0;
+    if (i) raw(c->w, ",", 1);
+    st = w_elem(c, e, (const char *)v->items + i * e->size, &ip, depth + 1, &es);
+    if (st != DORM_OK) return st;
+    total += 1 + es;
+  }
+  raw(c->w, "]}", 2);
+  *size = total;
+  return DORM_OK;
+}
+
+static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *v, const mpath *path, int depth,
+                         size_t *size) {
+  const dorm_type_desc *e = t->elem;
+  if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "map type without a value type");
+  if (v->count && (!v->keys || !v->values))
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "keys or values is NULL but count is %zu", v->count);
+  dorm_status st = check_depth(c, path, depth);
+  if (st != DORM_OK) return st;
+  for (size_t i = 0; i < v->count; i++)
+    if (!v->keys[i]) {
+      mpath ip = {path, MP_INDEX, NULL, i};
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "map key is NULL");
+    }
+  void *sorted = NULL;
+  size_t dup = find_dup(v->keys, v->count, sizeof(char *), cmp_cstr, &sorted);
+  if (dup != SIZE_MAX) {
+    const char *k = sorted ? ((const char **)sorted)[dup] : v->keys[dup];
+    st = WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the map holds key \"%.64s\" twice", k);
+    free(sorted);
+    return st;
+  }
+  free(sorted);
+  size_t total = 3;
+  raw(c->w, "{\"M\":{", 6);
+  for (size_t i = 0; i < v->count; i++) {
+    mpath kp = {path, MP_KEY, v->keys[i], 0};
+    size_t klen = strlen(v->keys[i]), es = 0;
+    dorm_jw_keyn(c->w, v->keys[i], klen);
+    if (c->w->status != DORM_OK) return werr(c, &kp);
+    st = w_elem(c, e, (const char *)v->values + i * e->size, &kp, depth + 1, &es);
+    if (st != DORM_OK) return st;
+    total += 1 + klen + es;
+  }
+  raw(c->w, "}}", 2);
+  *size = total;
+  return DORM_OK;
+}
+
+static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const mpath *path, int depth,
+                          size_t *size, size_t *members) {
+  dorm_jw *w = c->w;
+  if (members) *members = 1;
+  switch (t->kind) {
+  case DORM_K_STRING: {
+    const char *s = get_str(p);
+    if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
+    size_t len = strlen(s);
+    *size = len;
+    return w_string(c, s, len, path);
+  }
+  case DORM_K_JSON: {
+    const char *s = get_str(p);
+    if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
+    model_sbuf canon;
+    model_sbuf_init(&canon);
+    char why[160];
+    dorm_status st = model_json_canonical(s, strlen(s), &canon, why, sizeof why);
+    if (st == DORM_OK) {
+      *size = canon.len;
+      st = w_string(c, canon.p, canon.len, path);
+    } else {
+      st = WFAIL(c, st, path, "not valid JSON: %s", why);
+    }
+    model_sbuf_free(&canon);
+    return st;
+  }
+  case DORM_K_DECIMAL: {
+    const char *s = get_str(p);
+    if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
+    size_t len = strlen(s);
+    const char *why = dorm_number_invalid_reason(s, len);
+    if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "invalid decimal \"%.48s\": %s", s, why);
+    w_number_text(w, s, len);
+    *size = dorm_number_storage_size(s, len);
+    break;
+  }
+  case DORM_K_INT:
+  case DORM_K_EPOCH: {
+    char buf[24];
+    size_t len = dorm_number_format_i64(get_i64(p), buf);
+    w_number_text(w, buf, len);
+    *size = dorm_number_storage_size(buf, len);
+    break;
+  }
+  case DORM_K_TIME: {
+    char buf[40];
+    memcpy(buf, "{\"S\":\"", 6);
+    dorm_time_format(get_i64(p), buf + 6);
+    buf[36] = '"';
+    buf[37] = '}';
+    raw(w, buf, 38);
+    *size = 30;
+    break;
+  }
+  case DORM_K_FLOAT: {
+    char buf[40];
+    double d = get_f64(p);
+    size_t len = dorm_number_format_double(d, buf);
+    if (len == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "NaN and infinity cannot be stored");
+    if (dorm_number_invalid_reason(buf, len))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "%s is outside DynamoDB's number range", buf);
+    w_number_text(w, buf, len);
+    *size = dorm_number_storage_size(buf, len);
+    break;
+  }
+  case DORM_K_BOOL:
+    if (*(const bool *)p) raw(w, "{\"BOOL\":true}", 13);
+    else raw(w, "{\"BOOL\":false}", 14);
+    *size = 1;
+    break;
+  case DORM_K_BYTES: {
+    const dorm_bytes *b = p;
+    if (!b->data) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (data is NULL)");
+    raw(w, "{\"B\":", 5);
+    w_base64(w, b->data, b->len);
+    raw(w, "}", 1);
+    *size = b->len;
+    break;
+  }
+  case DORM_K_ENUM: {
+    const dorm_enum_desc *e = t->enum_;
+    int64_t v = model_enum_get(t, p);
+    if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "enum type without a descriptor");
+    if (v == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (enum %s value 0 means \"not set\")", e->name);
+    if (v < 0 || v > (int64_t)e->count)
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "%lld is not a value of enum %s (1..%u)", (long long)v,
+                   e->name, e->count);
+    const char *s = e->values[v - 1];
+    size_t len = strlen(s);
+    *size = len;
+    return w_string(c, s, len, path);
+  }
+  case DORM_K_STRUCT: {
+    const dorm_struct_desc *sd = t->struct_;
+    if (!sd) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "struct type without a descriptor");
+    dorm_status st = check_depth(c, path, depth);
+    if (st != DORM_OK) return st;
+    size_t sub = 0, count = 0;
+    raw(w, "{\"M\":{", 6);
+    st = w_fields(c, sd->fields, sd->nfields, p, path, depth + 1, true, &sub, &count);
+    if (st != DORM_OK) return st;
+    raw(w, "}}", 2);
+    *size = 3 + sub;
+    if (members) *members = count;
+    break;
+  }
+  case DORM_K_SET: return w_set(c, t, p, path, size);
+  case DORM_K_LIST: return w_list(c, t, p, path, depth, size);
+  case DORM_K_MAP: return w_map(c, t, p, path, depth, size);
+  default: return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "unknown type kind %u", (unsigned)t->kind);
+  }
+  return w->status == DORM_OK ? DORM_OK : werr(c, path);
+}
+
+/* Whether model field idx is stored as a key attribute (table or index). */
+static int key_of_field(const dorm_model_desc *m, uint32_t idx) {
+  for (uint32_t k = 0; k < m->nkeys; k++)
+    if (m->keys[k].field == (int32_t)idx) return (int)k;
+  return -1;
+}
+
+static size_t key_limit(const dorm_model_desc *m, uint32_t k) {
+  if (k == 0) return KEY_PK_MAX;
+  for (uint32_t i = 0; i < m->nindexes; i++)
+    if (m->indexes[i].pk == (int32_t)k) return KEY_PK_MAX;
+  return KEY_SK_MAX;
+}
+
+/* Key attributes cannot hold "" or empty bytes, and have size limits. */
+static dorm_status check_key_value(wctx *c, uint32_t k, size_t len, const mpath *path) {
+  if (len == 0)
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "key attribute %s would be empty (DynamoDB rejects empty keys)",
+                 c->m->keys[k].attr);
+  size_t lim = key_limit(c->m, k);
+  if (len > lim)
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "key attribute %s is %zu bytes; DynamoDB allows at most %zu",
+                 c->m->keys[k].attr, len, lim);
+  return DORM_OK;
+}
+
+static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
+                            const mpath *path, int depth, bool nested, size_t *size, size_t *count) {
+  dorm_jw *w = c->w;
+  int ni = c->naming ? 1 : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const dorm_field_desc *f = &fields[i];
+    const void *p = field_ptr(obj, f);
+    mpath fp = {path, MP_NAME, f->name, 0};
+    if (!model_field_present(f, obj)) {
+      if (f->flags & DORM_FF_OPTIONAL) continue;
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+    }
+    unsigned kind = f->type.kind;
+    if (kind == DORM_K_SET && ((const dorm_array_view *)p)->count == 0) continue; /* never written */
+    if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && model_value_empty(&f->type, p)) continue;
+    size_t mark = w->len, vs = 0, members = 0;
+    if (*count) raw(w, ",", 1);
+    raw(w, f->attr_json[ni], f->attr_json_len[ni]);
+    dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vs, &members);
+    if (st != DORM_OK) return st;
+    if (kind == DORM_K_STRUCT && (f->flags & DORM_FF_OMIT_EMPTY) && members == 0) {
+      w->len = mark; /* an empty struct under @omit_empty: take it back */
+      continue;
+    }
+    if (!nested && (kind == DORM_K_STRING || kind == DORM_K_BYTES) && (vs == 0 || vs > KEY_SK_MAX)) {
+      /* Only then can a key attribute be out of DynamoDB's bounds. */
+      int k = key_of_field(c->m, i);
+      if (k >= 0 && (st = check_key_value(c, (uint32_t)k, vs, &fp)) != DORM_OK) return st;
+    }
+    (*count)++;
+    *size += (nested ? 1 : 0) + strlen(f->attr[ni]) + vs;
+  }
+  return DORM_OK;
+}
+
+/* ---- key templates ---- */
+
+static bool sb_put(model_sbuf *b, const char *s, size_t n) { return model_sbuf_put(b, s, n); }
+
+dorm_status model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
+                               char *errbuf, size_t errcap) {
+  const dorm_field_desc *f = &m->fields[field];
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  mpath fp = {&root, MP_NAME, f->name, 0};
+  bool ok = true;
+  switch (f->type.kind) {
+  case DORM_K_STRING: {
+    const char *s = get_str(p);
+    if (!s) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+    size_t bad;
+    size_t len = strlen(s);
+    if (!dorm_utf8_valid(s, len, &bad))
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a string is not valid UTF-8 (byte %zu)", bad);
+    ok = sb_put(out, s, len);
+    break;
+  }
+  case DORM_K_DECIMAL: {
+    const char *s = get_str(p);
+    if (!s) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+    const char *why = dorm_number_invalid_reason(s, strlen(s));
+    if (why) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "invalid decimal \"%.48s\": %s", s, why);
+    ok = sb_put(out, s, strlen(s));
+    break;
+  }
+  case DORM_K_INT:
+  case DORM_K_EPOCH: {
+    char buf[24];
+    ok = sb_put(out, buf, dorm_number_format_i64(get_i64(p), buf));
+    break;
+  }
+  case DORM_K_TIME: {
+    char buf[32];
+    dorm_time_format(get_i64(p), buf);
+    ok = sb_put(out, buf, 30);
+    break;
+  }
+  case DORM_K_FLOAT: {
+    char buf[40];
+    size_t len = dorm_number_format_double(get_f64(p), buf);
+    if (!len) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "NaN and infinity cannot be stored");
+    ok = sb_put(out, buf, len);
+    break;
+  }
+  case DORM_K_BOOL: ok = *(const bool *)p ? sb_put(out, "true", 4) : sb_put(out, "false", 5); break;
+  case DORM_K_ENUM: {
+    const dorm_enum_desc *e = f->type.enum_;
+    int64_t v = model_enum_get(&f->type, p);
+    if (!e) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "enum type without a descriptor");
+    if (v == 0)
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (enum %s value 0 means \"not set\")",
+                        e->name);
+    if (v < 0 || v > (int64_t)e->count)
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "%lld is not a value of enum %s (1..%u)",
+                        (long long)v, e->name, e->count);
+    ok = sb_put(out, e->values[v - 1], strlen(e->values[v - 1]));
+    break;
+  }
+  default:
+    return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a field of this type cannot be part of a key");
+  }
+  if (!ok) return model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &fp, "out of memory rendering a key");
+  return DORM_OK;
+}
+
+dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
+                             model_sbuf *out, char *errbuf, size_t errcap) {
+  const dorm_key_desc *key = &m->keys[k];
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  if (key->field >= 0) {
+    const dorm_field_desc *f = &m->fields[key->field];
+    if (!model_field_present(f, obj)) {
+      mpath fp = {&root, MP_NAME, f->name, 0};
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
+    }
+    return model_render_field(m, (uint32_t)key->field, field_ptr(obj, f), out, errbuf, errcap);
+  }
+  for (uint32_t i = 0; i < key->nparts && i < parts_upto; i++) {
+    const dorm_tpl_part *part = &key->parts[i];
+    if (part->field < 0) {
+      if (!sb_put(out, part->literal ? part->literal : "", part->literal_len))
+        return model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &root, "out of memory rendering key %s", key->attr);
+      continue;
+    }
+    const dorm_field_desc *f = &m->fields[part->field];
+    if (!model_field_present(f, obj)) {
+      mpath fp = {&root, MP_NAME, f->name, 0};
+      if (!(f->flags & DORM_FF_OPTIONAL)) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (key %s is made from it)", key->attr);
+    }
+    dorm_status st = model_render_field(m, (uint32_t)part->field, field_ptr(obj, f), out, errbuf, errcap);
+    if (st != DORM_OK) return st;
+  }
+  return DORM_OK;
+}
+
+/* "ATTR":{"S":"<rendered>"} for a template key. */
+static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mpath *root, size_t *size) {
+  const dorm_key_desc *key = &c->m->keys[k];
+  model_sbuf b;
+  model_sbuf_init(&b);
+  dorm_status st = model_render_key(c->m, k, obj, SIZE_MAX, &b, c->err, c->errcap);
+  if (st == DORM_OK) st = check_key_value(c, k, b.len, root);
+  if (st == DORM_OK) {
+    raw(c->w, key->attr_json, key->attr_json_len);
+    st = w_string(c, b.p, b.len, root);
+    *size = strlen(key->attr) + b.len;
+  }
+  model_sbuf_free(&b);
+  return st;
+}
+
+/* ---- items ---- */
+
+dorm_status model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
+                             char *errbuf, size_t errcap) {
+  wctx c = {w, m, m->naming, errbuf, errcap};
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  size_t size = 0, count = 0;
+  dorm_status st;
+  if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no object given");
+  dorm_jw_raw_value(w, "{", 1);
+  for (uint32_t k = 0; k < m->nkeys; k++) {
+    if (m->keys[k].field >= 0) continue; /* stored by its field */
+    size_t ks = 0;
+    if (count) raw(w, ",", 1);
+    if ((st = w_template_key(&c, k, obj, &root, &ks)) != DORM_OK) return st;
+    size += ks;
+    count++;
+  }
+  if (m->entity_type) {
+    size_t len = strlen(m->entity_type);
+    if (count) raw(w, ",", 1);
+    raw(w, "\"_type\":", 8);
+    if ((st = w_string(&c, m->entity_type, len, &root)) != DORM_OK) return st;
+    size += 5 + len;
+    count++;
+  }
+  st = w_fields(&c, m->fields, m->nfields, obj, &root, 0, false, &size, &count);
+  if (st != DORM_OK) return st;
+  raw(w, "}", 1);
+  if (w->status != DORM_OK) return werr(&c, &root);
+  if (size > DORM_ITEM_MAX_BYTES)
+    return WFAIL(&c, DORM_ERR_TOO_LARGE, &root, "the item is %zu bytes; DynamoDB stores at most %zu bytes per item",
+                 size, DORM_ITEM_MAX_BYTES);
+  if (item_size) *item_size = size;
+  return DORM_OK;
+}
+
+dorm_status model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf, size_t errcap) {
+  wctx c = {w, m, m->naming, errbuf, errcap};
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no key object given");
+  dorm_jw_raw_value(w, "{", 1);
+  for (uint32_t k = 0; k < m->table_keys && k < m->nkeys; k++) {
+    const dorm_key_desc *key = &m->keys[k];
+    dorm_status st;
+    if (k) raw(w, ",", 1);
+    if (key->field < 0) {
+      size_t ks;
+      st = w_template_key(&c, k, obj, &root, &ks);
+    } else {
+      const dorm_field_desc *f = &m->fields[key->field];
+      mpath fp = {&root, MP_NAME, f->name, 0};
+      if (!model_field_present(f, obj))
+        return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &fp, "required (it is key attribute %s)", key->attr);
+      size_t vs = 0;
+      raw(w, key->attr_json, key->attr_json_len);
+      st = wvalue(&c, &f->type, field_ptr(obj, f), &fp, 0, &vs, NULL);
+      if (st == DORM_OK && f->type.kind != DORM_K_INT && f->type.kind != DORM_K_EPOCH) {
+        size_t len = f->type.kind == DORM_K_BYTES ? ((const dorm_bytes *)field_ptr(obj, f))->len : vs;
+        st = check_key_value(&c, k, len, &fp);
+      }
+    }
+    if (st != DORM_OK) return st;
+  }
+  raw(w, "}", 1);
+  return w->status == DORM_OK ? DORM_OK : werr(&c, &root);
+}
+
+dorm_status model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
+                                    char *errbuf, size_t errcap) {
+  wctx c = {w, m, m->naming, errbuf, errcap};
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  if (field >= m->nfields)
+    return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no field %u (the model has %u)", field, m->nfields);
+  const dorm_field_desc *f = &m->fields[field];
+  mpath fp = {&root, MP_NAME, f->name, 0};
+  if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &fp, "no value given");
+  size_t size;
+  return wvalue(&c, &f->type, p, &fp, 0, &size, NULL);
+}
+
+dorm_status model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t, const void *p,
+                                   const mpath *path, char *errbuf, size_t errcap) {
+  wctx c = {w, m, m->naming, errbuf, errcap};
+  if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, path, "no value given");
+  size_t size;
+  return w_elem(&c, t, p, path, 0, &size);
+}
+
+/* ---- the same as dorm_av (written as JSON, read back with the fast reader) ---- */
+
+typedef enum av_what { AV_ITEM, AV_KEY, AV_FIELD, AV_TYPE } av_what;
+
+static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field, const dorm_type_desc *t,
+                         const void *p, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap) {
+  dorm_jw w;
+  dorm_jw_init(&w, 0);
+  dorm_status st;
+  switch (what) {
+  case AV_ITEM: st = model_write_item(&w, m, p, NULL, errbuf, errcap); break;
+  case AV_KEY: st = model_write_key(&w, m, p, errbuf, errcap); break;
+  case AV_FIELD: st = model_write_field_value(&w, m, field, p, errbuf, errcap); break;
+  default: {
+    mpath root = {NULL, MP_NAME, m->name, 0};
+    st = model_write_type_value(&w, m, t, p, &root, errbuf, errcap);
+  }
+  }
+  const char *json = NULL;
+  size_t len = 0;
+  if (st == DORM_OK && (st = dorm_jw_finish(&w, &json, &len)) != DORM_OK)
+    model_fail(errbuf, errcap, st, NULL, "%s", w.err);
+  if (st == DORM_OK) {
+    st = (what == AV_ITEM || what == AV_KEY) ? mj_parse_item(json, len, a, out, errbuf, errcap)
+                                             : mj_parse_av(json, len, a, out, errbuf, errcap);
+  }
+  dorm_jw_free(&w);
+  return st;
+}
+
+dorm_status model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a, dorm_av *out,
+                           char *errbuf, size_t errcap) {
+  return to_av(AV_FIELD, m, field, NULL, p, a, out, errbuf, errcap);
+}
+
+dorm_status model_type_av(const dorm_model_desc *m, const dorm_type_desc *t, const void *p, dorm_arena *a,
+                          dorm_av *out, char *errbuf, size_t errcap) {
+  return to_av(AV_TYPE, m, 0, t, p, a, out, errbuf, errcap);
+}
+
+dorm_status model_key_value_av(const dorm_model_desc *m, uint32_t k, const void *obj, dorm_arena *a, dorm_av *out,
+                               char *errbuf, size_t errcap) {
+  const dorm_key_desc *key = &m->keys[k];
+  if (key->field >= 0) {
+    const dorm_field_desc *f = &m->fields[key->field];
+    if (!model_field_present(f, obj)) {
+      mpath root = {NULL, MP_NAME, m->name, 0};
+      mpath fp = {&root, MP_NAME, f->name, 0};
+      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
+    }
+    return model_field_av(m, (uint32_t)key->field, field_ptr(obj, f), a, out, errbuf, errcap);
+  }
+  model_sbuf b;
+  model_sbuf_init(&b);
+  dorm_status st = model_render_key(m, k, obj, SIZE_MAX, &b, errbuf, errcap);
+  if (st == DORM_OK && dorm_av_str_copy(a, b.p, b.len, out) != DORM_OK)
+    st = model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
+  model_sbuf_free(&b);
+  return st;
+}
+
+dorm_status dorm_model_to_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *item, char *errbuf,
+                             size_t errcap) {
+  if (!m || !a || !item) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and item are required");
+  return to_av(AV_ITEM, m, 0, NULL, obj, a, item, errbuf, errcap);
+}
+
+dorm_status dorm_model_key_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *key, char *errbuf,
+                              size_t errcap) {
+  if (!m || !a || !key) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and key are required");
+  return to_av(AV_KEY, m, 0, NULL, obj, a, key, errbuf, errcap);
+}
+
+dorm_status dorm_model_to_json(const dorm_model_desc *m, const void *obj, dorm_arena *a, const char **json,
+                               size_t *len, char *errbuf, size_t errcap) {
+  if (!m || !a || !json) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and json are required");
+  dorm_jw w;
+  dorm_jw_init(&w, 0);
+  const char *text = NULL;
+  size_t n = 0;
+  dorm_status st = model_write_item(&w, m, obj, NULL, errbuf, errcap);
+  if (st == DORM_OK && (st = dorm_jw_finish(&w, &text, &n)) != DORM_OK) model_fail(errbuf, errcap, st, NULL, "%s", w.err);
+  if (st == DORM_OK) {
+    char *copy = dorm_arena_memdup(a, text, n + 1);
+    if (!copy) st = model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
+    else {
+      *json = copy;
+      if (len) *len = n;
+    }
+  }
+  dorm_jw_free(&w);
+  return st;
+}

@@ -1,0 +1,112 @@
+/* DynamoDB Streams records as Lambda delivers them:
+ *   {"Records":[{"eventID":"...","eventName":"INSERT|MODIFY|REMOVE",
+ *                "eventSourceARN":"arn:aws:dynamodb:...",
+ *                "dynamodb":{"Keys":{...},"NewImage":{...},"OldImage":{...},...}}]}
+ * or one such record on its own (also the shape GetRecords returns). Not a
+ * hot path: parsed with cJSON, images converted by the strict reader. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dorm/model.h"
+#include "json_read.h"
+
+static dorm_status sfail(char *errbuf, size_t errcap, size_t i, const char *what, const char *detail) {
+  if (errbuf && errcap) snprintf(errbuf, errcap, "Records[%zu]: %s%s%s", i, what, detail ? ": " : "", detail ? detail : "");
+  return DORM_ERR_BAD_RESPONSE;
+}
+
+static const char *opt_string(const cJSON *obj, const char *name, bool *bad) {
+  const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, name);
+  if (!j) return "";
+  if (!cJSON_IsString(j) || !j->valuestring) {
+    *bad = true;
+    return "";
+  }
+  return j->valuestring;
+}
+
+static dorm_status one_record(const cJSON *r, size_t i, dorm_arena *a, dorm_stream_record *out, char *errbuf,
+                              size_t errcap) {
+  memset(out, 0, sizeof *out);
+  if (!cJSON_IsObject(r)) return sfail(errbuf, errcap, i, "a record must be an object", NULL);
+  bool bad = false;
+  const char *name = opt_string(r, "eventName", &bad);
+  if (bad || !*name) return sfail(errbuf, errcap, i, "\"eventName\" is missing or not a string", NULL);
+  if (strcmp(name, "INSERT") == 0) out->event = DORM_STREAM_INSERT;
+  else if (strcmp(name, "MODIFY") == 0) out->event = DORM_STREAM_MODIFY;
+  else if (strcmp(name, "REMOVE") == 0) out->event = DORM_STREAM_REMOVE;
+  else return sfail(errbuf, errcap, i, "\"eventName\" is not INSERT, MODIFY or REMOVE", name);
+  const char *id = opt_string(r, "eventID", &bad);
+  const char *arn = opt_string(r, "eventSourceARN", &bad);
+  if (bad) return sfail(errbuf, errcap, i, "\"eventID\" and \"eventSourceARN\" must be strings", NULL);
+  out->event_id = dorm_arena_strdup(a, id);
+  out->table_arn = dorm_arena_strdup(a, arn);
+  if (!out->event_id || !out->table_arn) return DORM_ERR_NO_MEMORY;
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "dynamodb");
+  if (!cJSON_IsObject(d)) return sfail(errbuf, errcap, i, "\"dynamodb\" is missing or not an object", NULL);
+  char err[256];
+  bool found = false;
+  dorm_status st = dorm_json_member_item(d, "Keys", a, &out->keys, &found, err, sizeof err);
+  if (st == DORM_ERR_NO_MEMORY) return st;
+  if (st != DORM_OK) return sfail(errbuf, errcap, i, "dynamodb", err);
+  if (!found) return sfail(errbuf, errcap, i, "\"dynamodb.Keys\" is missing", NULL);
+  st = dorm_json_member_item(d, "NewImage", a, &out->new_image, &out->has_new_image, err, sizeof err);
+  if (st == DORM_OK) st = dorm_json_member_item(d, "OldImage", a, &out->old_image, &out->has_old_image, err, sizeof err);
+  if (st == DORM_ERR_NO_MEMORY) return st;
+  if (st != DORM_OK) return sfail(errbuf, errcap, i, "dynamodb", err);
+  return DORM_OK;
+}
+
+dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_stream_record **records, size_t *count,
+                              char *errbuf, size_t errcap) {
+  if (!a || !records || !count) {
+    if (errbuf && errcap) snprintf(errbuf, errcap, "an arena, records and count are required");
+    return DORM_ERR_INVALID_ARGUMENT;
+  }
+  *records = NULL;
+  *count = 0;
+  cJSON *root = NULL;
+  char err[256];
+  if (dorm_json_parse(json, len, &root, err, sizeof err) != DORM_OK) {
+    if (errbuf && errcap) snprintf(errbuf, errcap, "stream event: %s", err);
+    return DORM_ERR_BAD_RESPONSE;
+  }
+  dorm_status st = DORM_OK;
+  const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "Records") : NULL;
+  size_t n = 0;
+  if (list) {
+    if (!cJSON_IsArray(list)) {
+      if (errbuf && errcap) snprintf(errbuf, errcap, "stream event: \"Records\" must be an array");
+      st = DORM_ERR_BAD_RESPONSE;
+    } else {
+      n = (size_t)cJSON_GetArraySize(list);
+    }
+  } else if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "dynamodb")) {
+    n = 1;
+  } else {
+    if (errbuf && errcap)
+      snprintf(errbuf, errcap, "stream event: expected {\"Records\":[...]} or one record with \"dynamodb\"");
+    st = DORM_ERR_BAD_RESPONSE;
+  }
+  dorm_stream_record *out = NULL;
+  if (st == DORM_OK && n) {
+    out = dorm_arena_calloc(a, n, sizeof *out);
+    if (!out) st = DORM_ERR_NO_MEMORY;
+  }
+  if (st == DORM_OK) {
+    if (list) {
+      size_t i = 0;
+      for (const cJSON *r = list->child; r && st == DORM_OK; r = r->next, i++)
+        st = one_record(r, i, a, &out[i], errbuf, errcap);
+    } else if (n) {
+      st = one_record(root, 0, a, &out[0], errbuf, errcap);
+    }
+  }
+  cJSON_Delete(root);
+  if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+  if (st != DORM_OK) return st;
+  *records = out;
+  *count = n;
+  return DORM_OK;
+}
