@@ -395,8 +395,9 @@ static bool c_reserved(const char *s) {
 }
 
 /* An identifier made from s: other characters become '_', a leading digit
- * gets a '_' in front, and a C word gets a '_' after. */
-static char *make_ident(imp *I, const char *s) {
+ * gets a '_' in front, and (for field names, which are C member names) a C
+ * word gets a '_' after. */
+static char *make_ident(imp *I, const char *s, bool field) {
   size_t n = strlen(s);
   char *out = arena_alloc(&I->a, n + 3);
   size_t o = 0;
@@ -408,7 +409,7 @@ static char *make_ident(imp *I, const char *s) {
     out[o++] = ok ? ch : '_';
   }
   out[o] = '\0';
-  if (c_reserved(out)) out[o++] = '_', out[o] = '\0';
+  if (field && c_reserved(out)) out[o++] = '_', out[o] = '\0';
   return out;
 }
 
@@ -779,7 +780,7 @@ static void name_fields(imp *I, dms_model *m) {
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
     if (a->field) continue;
-    char *base = make_ident(I, a->attr);
+    char *base = make_ident(I, a->attr, true);
     if (m->snake)
       for (char *p = base; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
@@ -980,7 +981,7 @@ static bool group_tables(imp *I) {
   size_t ndecls = 0;
   for (size_t i = 0; i < I->nmodels; i++) {
     dms_model *m = &I->models[i];
-    m->ident = unique_name(I, is_ident(m->name) ? m->name : make_ident(I, m->name), decls, ndecls);
+    m->ident = unique_name(I, is_ident(m->name) ? m->name : make_ident(I, m->name, false), decls, ndecls);
     for (size_t k = 0; k < i; k++)
       if (strcmp(I->models[k].name, m->name) == 0) {
         err_at(I, m->node, "model '%s' is declared twice", m->name);
@@ -995,7 +996,7 @@ static bool group_tables(imp *I) {
     for (size_t k = 0; k < I->nmodels && !first; k++)
       if (k != i && strcmp(I->models[k].table, m->table) == 0) first = &I->models[k];
     if (!first) continue;
-    const char *ident = unique_name(I, make_ident(I, m->table), decls, ndecls);
+    const char *ident = unique_name(I, make_ident(I, m->table, false), decls, ndecls);
     decls[ndecls++] = ident;
     const dms_model *owner = m;
     for (size_t k = i; k < I->nmodels; k++) {
@@ -1109,7 +1110,7 @@ static void put_namespace(imp *I, strbuf *b) {
     size_t n = strcspn(p, ".");
     if (n) {
       if (!first) sb_putc(b, '.');
-      sb_puts(b, make_ident(I, arena_strndup(&I->a, p, n)));
+      sb_puts(b, make_ident(I, arena_strndup(&I->a, p, n), false));
       first = false;
     }
     p += n;
