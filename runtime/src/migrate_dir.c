@@ -334,15 +334,19 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
                           "%s/%s was changed after dorm.sum was written; " REHASH_HINT, d->path, key, d->path);
       else fl->seen = true;
     }
-    if (result == DORM_OK && strcmp(ml->hash, m->hash) != 0)
-      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
-                        "%s/%s: a file was removed after dorm.sum was written; " REHASH_HINT, d->path, m->name, d->path);
   }
   for (size_t i = 0; i < n && result == DORM_OK; i++)
     if (!lines[i].seen)
       result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s is in dorm.sum but missing from the directory (removed or renamed); restore it, or "
                         "run `dormc migrate hash --dir %s` if removing it is intended", d->path, lines[i].name, d->path);
+  for (size_t i = 0; i < d->count && result == DORM_OK; i++) {
+    const sum_line *ml = sum_find(lines, n, d->migrations[i].name);
+    if (ml && strcmp(ml->hash, d->migrations[i].hash) != 0)
+      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+                        "%s/dorm.sum: the hash of %s does not match its files (the line was edited); " REHASH_HINT,
+                        d->path, d->migrations[i].name, d->path);
+  }
   if (result == DORM_OK && (!total || strcmp(total, d->total) != 0))
     result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "%s/dorm.sum: the total does not match its migrations (the file was edited); " REHASH_HINT,

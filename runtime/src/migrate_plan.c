@@ -283,8 +283,11 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
     mb_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
   }
   mb_puts(&b,
-          "set -euo pipefail\n"
-          "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n"
+          "set -euo pipefail\n");
+  bool backfills = false;
+  for (size_t i = 0; i < p->step_count; i++) backfills |= p->steps[i].kind == DORM_MIG_BACKFILL;
+  if (backfills) mb_puts(&b, "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n");
+  mb_puts(&b,
           "endpoint=()\n"
           "if [ -n \"${DORM_ENDPOINT_URL:-}\" ]; then endpoint=(--endpoint-url \"$DORM_ENDPOINT_URL\"); fi\n"
           "\n"

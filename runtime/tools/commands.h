@@ -21,5 +21,7 @@ typedef struct dorm_command {
 
 int dorm_sign_main(int argc, char **argv);
 void dorm_sign_help(FILE *out);
+int dorm_migrate_main(int argc, char **argv);
+void dorm_migrate_help(FILE *out);
 
 #endif

@@ -12,6 +12,8 @@
 static const dorm_command commands[] = {
     {"sign", "sign a raw HTTP request with AWS SigV4 (debug SignatureDoesNotMatch)",
      dorm_sign_main, dorm_sign_help},
+    {"migrate", "apply schema migrations: deploy, status, resolve, backfill", dorm_migrate_main,
+     dorm_migrate_help},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,335 @@
+/* dormc migrate without DynamoDB: the written plans, scripts, snapshots and
+ * dorm.sum against golden files (the v1..v4 series), every refused change
+ * with its message and hint, --check exit codes, dorm.sum catching edited,
+ * added, removed and renamed migrations, and plan/snapshot round trips.
+ * DORM_UPDATE_GOLDEN=1 rewrites the golden files. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "dorm/migrate.h"
+#include "mig_common.h"
+#include "test_support.h"
+
+static const char *const names[] = {NULL, "init", "add_status_index", "ttl_stream_billing", "drop_email_index"};
+
+static void write_series(mt_env *e) {
+  for (int v = 1; v <= 4; v++) mt_diff(e, v, names[v], v == 4);
+}
+
+static size_t count_migrations(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t n = 0;
+  struct dirent *x;
+  while ((x = readdir(d)) != NULL) n += dorm_mig_name_valid(x->d_name);
+  closedir(d);
+  return n;
+}
+
+static void compare_or_update(const char *got_path, const char *golden_path) {
+  size_t glen = 0, len = 0;
+  char *got = ts_read_file(got_path, &len);
+  if (!got) fail_msg("missing %s", got_path);
+  if (getenv("DORM_UPDATE_GOLDEN")) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", golden_path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ts_write_file(golden_path, got, len), 0);
+  } else {
+    char *want = ts_read_file(golden_path, &glen);
+    if (!want) fail_msg("missing golden file %s (DORM_UPDATE_GOLDEN=1 writes it)", golden_path);
+    if (glen != len || memcmp(want, got, len) != 0)
+      fail_msg("%s differs from %s (DORM_UPDATE_GOLDEN=1 rewrites it after review):\n%s", got_path, golden_path, got);
+    free(want);
+  }
+  free(got);
+}
+
+static void test_golden(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  write_series(&e);
+  static const char *const files[] = {"plan.json", "apply.sh", "snapshot.json"};
+  for (int v = 1; v <= 4; v++)
+    for (size_t f = 0; f < 3; f++) {
+      char got[600], want[600];
+      snprintf(got, sizeof got, "%s/2026010%d000000_%s/%s", e.migrations, v, names[v], files[f]);
+      snprintf(want, sizeof want, "%s/tests/migrate/golden/2026010%d000000_%s/%s", ts_source_dir(), v, names[v],
+               files[f]);
+      compare_or_update(got, want);
+    }
+  char got[600], want[600];
+  snprintf(got, sizeof got, "%s/dorm.sum", e.migrations);
+  snprintf(want, sizeof want, "%s/tests/migrate/golden/dorm.sum", ts_source_dir());
+  compare_or_update(got, want);
+  /* Same input, same bytes. */
+  mt_env again;
+  mt_setup(&again, NULL);
+  write_series(&again);
+  snprintf(want, sizeof want, "%s/dorm.sum", again.migrations);
+  compare_or_update(got, want);
+  /* The scripts are valid bash (and clean under shellcheck when it is installed). */
+  for (int v = 1; v <= 4; v++) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "bash -n '%s/2026010%d000000_%s/apply.sh'", e.migrations, v, names[v]);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "! command -v shellcheck >/dev/null || shellcheck -S warning '%s/2026010%d000000_%s/apply.sh'",
+             e.migrations, v, names[v]);
+    assert_int_equal(system(cmd), 0);
+  }
+  mt_teardown(&again);
+  mt_teardown(&e);
+}
+
+/* Plans and snapshots read back into the same bytes. */
+static void test_round_trip(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  write_series(&e);
+  dorm_arena a = DORM_ARENA_INIT;
+  for (int v = 1; v <= 4; v++) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "2026010%d000000_%s", v, names[v]);
+    const char *text, *again;
+    size_t len;
+    char err[512];
+    assert_int_equal(dorm_mig_read_file(e.migrations, dir, "plan.json", &a, &text, &len, err, sizeof err), DORM_OK);
+    dorm_mig_plan p;
+    if (dorm_mig_plan_parse(text, len, &a, &p, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+    assert_int_equal(dorm_mig_plan_json(&p, &a, &again), DORM_OK);
+    assert_string_equal(again, text);
+    assert_int_equal(dorm_mig_read_file(e.migrations, dir, "snapshot.json", &a, &text, &len, err, sizeof err), DORM_OK);
+    dorm_mig_snapshot s;
+    if (dorm_mig_snapshot_parse(text, len, &a, &s, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+    assert_int_equal(dorm_mig_snapshot_json(&s, &a, &again), DORM_OK);
+    assert_string_equal(again, text);
+  }
+  /* Malformed files are refused with the member's path. */
+  dorm_mig_plan p;
+  char err[512];
+  const char *bad = "{\"format\":\"dorm-plan/1\",\"migration\":\"x\",\"steps\":[{\"step\":1,\"kind\":\"explode\","
+                    "\"table\":\"t\"}]}";
+  assert_int_equal(dorm_mig_plan_parse(bad, strlen(bad), &a, &p, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_true(mt_has(err, ".steps[0].kind: unknown step kind \"explode\""));
+  assert_int_equal(dorm_mig_plan_parse("{", 1, &a, &p, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  dorm_mig_snapshot s;
+  const char *bads = "{\"format\":\"dorm-snapshot/1\",\"tables\":[{\"name\":\"t\",\"pk\":{\"attribute\":\"a\","
+                     "\"type\":\"X\"}}],\"models\":[]}";
+  assert_int_equal(dorm_mig_snapshot_parse(bads, strlen(bads), &a, &s, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_true(mt_has(err, ".tables[0].pk.type: \"X\" is not S, N or B"));
+  dorm_arena_free(&a);
+  mt_teardown(&e);
+}
+
+static const char *base_schema =
+    "namespace r;\n"
+    "table T \"r_t\" {\n"
+    "  key (PK: S, SK: S);\n"
+    "  gsi \"gsi1\" (G1PK: S) project all;\n"
+    "  lsi \"lsi1\" (L1: S) project keys_only;\n"
+    "}\n"
+    "model M in T {\n"
+    "  type \"M\";\n"
+    "  key PK = \"A#{a}\";\n"
+    "  key SK = \"B#{b}\";\n"
+    "  key G1PK = \"G#{a}\";\n"
+    "  a: string;\n"
+    "  b: string;\n"
+    "  L1: string;\n"
+    "  exp: epoch? @ttl;\n"
+    "  exp2: epoch?;\n"
+    "}\n"
+    "model U table \"r_u\" {\n"
+    "  id: string @pk;\n"
+    "}\n";
+
+typedef struct refusal_case {
+  const char *what;
+  const char *edits[6]; /* pairs: find, replace */
+  const char *message;
+} refusal_case;
+
+static const refusal_case cases[] = {
+    {"partition key renamed",
+     {"key (PK: S, SK: S)", "key (ID: S, SK: S)", "key PK = ", "key ID = "},
+     "table 'r_t': its partition key changes (PK S -> ID S); DynamoDB cannot change a table's key schema"},
+    {"sort key renamed",
+     {"key (PK: S, SK: S)", "key (PK: S, SORT: S)", "key SK = ", "key SORT = "},
+     "table 'r_t': its sort key changes (SK S -> SORT S)"},
+    {"LSI added",
+     {"  lsi \"lsi1\" (L1: S) project keys_only;\n",
+      "  lsi \"lsi1\" (L1: S) project keys_only;\n  lsi \"lsi2\" (L2: S) project all;\n", "  L1: string;\n",
+      "  L1: string;\n  L2: string;\n"},
+     "table 'r_t': LSI 'lsi2' is added to an existing table; DynamoDB creates LSIs only with the table"},
+    {"LSI removed", {"  lsi \"lsi1\" (L1: S) project keys_only;\n", ""}, "table 'r_t': LSI 'lsi1' is removed"},
+    {"LSI changed", {"(L1: S) project keys_only", "(L1: S) project all"},
+     "table 'r_t': LSI 'lsi1' changes its sort key or projection"},
+    {"GSI keys changed",
+     {"gsi \"gsi1\" (G1PK: S)", "gsi \"gsi1\" (G1PK: S, G1SK: S)", "  key G1PK = \"G#{a}\";\n",
+      "  key G1PK = \"G#{a}\";\n  key G1SK = \"S#{b}\";\n"},
+     "table 'r_t': GSI 'gsi1' changes its keys (G1PK S -> G1PK S, G1SK S); DynamoDB cannot change an index's keys in "
+     "place"},
+    {"GSI projection changed", {"(G1PK: S) project all", "(G1PK: S) project keys_only"},
+     "table 'r_t': GSI 'gsi1' changes its projection (ALL -> KEYS_ONLY)"},
+    {"table key template changed", {"key PK = \"A#{a}\"", "key PK = \"Z#{a}\""},
+     "model 'M': the template of table key 'PK' changes (A#{a} -> Z#{a}); existing items would keep their old "
+     "primary keys"},
+    {"table dropped", {"model U table \"r_u\" {\n  id: string @pk;\n}\n", ""},
+     "table 'r_u' is dropped; DeleteTable deletes every item in it"},
+    {"GSI dropped", {"  gsi \"gsi1\" (G1PK: S) project all;\n", "", "  key G1PK = \"G#{a}\";\n", ""},
+     "table 'r_t': GSI 'gsi1' is dropped; queries on it stop working"},
+    {"TTL removed", {"exp: epoch? @ttl;", "exp: epoch?;"}, "table 'r_t': TTL on 'exp' is removed; items stop expiring"},
+    {"TTL moved", {"exp: epoch? @ttl;", "exp: epoch?;", "exp2: epoch?;", "exp2: epoch? @ttl;"},
+     "table 'r_t': TTL moves from 'exp' to 'exp2'"},
+};
+
+static char *edit(const char *text, const char *const *edits) {
+  char *s = strdup(text);
+  for (size_t i = 0; i < 6 && edits[i]; i += 2) {
+    char *p = strstr(s, edits[i]);
+    if (!p) fail_msg("edit: '%s' not found", edits[i]);
+    size_t fl = strlen(edits[i]), rl = strlen(edits[i + 1]);
+    char *out = malloc(strlen(s) - fl + rl + 1);
+    memcpy(out, s, (size_t)(p - s));
+    memcpy(out + (p - s), edits[i + 1], rl);
+    strcpy(out + (p - s) + rl, p + fl);
+    free(s);
+    s = out;
+  }
+  return s;
+}
+
+static void test_refusals(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    mt_env e;
+    mt_setup(&e, NULL);
+    char schema[400];
+    snprintf(schema, sizeof schema, "%s/r.dorm", e.dir);
+    assert_int_equal(ts_write_file(schema, base_schema, strlen(base_schema)), 0);
+    assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "base", "--now",
+                              "20260101000000", NULL),
+                     0);
+    char *changed = edit(base_schema, cases[k].edits);
+    assert_int_equal(ts_write_file(schema, changed, strlen(changed)), 0);
+    free(changed);
+    int rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "change", "--now",
+                      "20260102000000", NULL);
+    if (rc != 1 || !mt_has(mt_err, cases[k].message) || !mt_has(mt_err, "hint: "))
+      fail_msg("%s: exit %d, expected 1 and \"%s\" in:\n%s%s", cases[k].what, rc, cases[k].message, mt_out, mt_err);
+    assert_true(mt_has(mt_err, "no migration written"));
+    assert_int_equal(count_migrations(e.migrations), 1);
+    /* The destructive ones go through with the flag, as marked steps. */
+    bool destructive = mt_has(mt_err, "hint: pass --allow-destructive to write this migration");
+    rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "change", "--now",
+                  "20260102000000", "--allow-destructive", NULL);
+    if (destructive) {
+      assert_int_equal(rc, 0);
+      assert_true(mt_has(mt_out, "[destructive]"));
+    } else {
+      assert_int_equal(rc, 1);
+    }
+    mt_teardown(&e);
+  }
+}
+
+static void test_check_and_sum(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  /* An empty directory and a schema with tables: a migration is missing. */
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 1), "--check", NULL), 2);
+  assert_true(mt_has(mt_out, "a migration is missing"));
+  assert_int_equal(count_migrations(e.migrations), 0); /* --check writes nothing */
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 1), "--check", NULL), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 2);
+  assert_true(mt_has(mt_out, "create GSI gsi-status"));
+  /* Errors are 1 with --check: a broken schema, a missing file, usage. */
+  char bad[400];
+  snprintf(bad, sizeof bad, "%s/bad.dorm", e.dir);
+  assert_int_equal(ts_write_file(bad, "namespace x;\ntable {", 20), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", bad, "--check", NULL), 1);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", "/nonexistent.dorm", "--check", NULL),
+                   1);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--check", NULL), 1);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", bad, "--name", "x", NULL), 1);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--name", "Bad-Name",
+                            NULL),
+                   2);
+  assert_true(mt_has(mt_err, "--name 'Bad-Name'"));
+  /* A migration time not after the last one. */
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--name", "x",
+                            "--now", "2026-01-01T00:00:00Z", NULL),
+                   2);
+  assert_true(mt_has(mt_err, "is not after the last migration"));
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--name", "x",
+                            "--now", "yesterday", NULL),
+                   2);
+  mt_diff(&e, 2, "add_status_index", false);
+
+  /* An edited file: named, with the way out; --check says 1. */
+  char plan[600];
+  snprintf(plan, sizeof plan, "%s/20260101000000_init/plan.json", e.migrations);
+  char *text = ts_read_file(plan, NULL);
+  char *p = strstr(text, "\"mig_users\"");
+  assert_non_null(p);
+  p[1] = 'M';
+  assert_int_equal(ts_write_file(plan, text, strlen(text)), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 1);
+  assert_true(mt_has(mt_err, "20260101000000_init/plan.json was changed after dorm.sum was written"));
+  assert_true(mt_has(mt_err, "dormc migrate hash"));
+  p[1] = 'm';
+  assert_int_equal(ts_write_file(plan, text, strlen(text)), 0);
+  free(text);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 0);
+
+  /* A renamed (reordered) migration and a removed file. */
+  char from[600], to[600];
+  snprintf(from, sizeof from, "%s/20260102000000_add_status_index", e.migrations);
+  snprintf(to, sizeof to, "%s/20251231000000_add_status_index", e.migrations);
+  assert_int_equal(rename(from, to), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 1);
+  assert_true(mt_has(mt_err, "20251231000000_add_status_index is not in dorm.sum"));
+  assert_int_equal(rename(to, from), 0);
+  char script[700], moved[700];
+  snprintf(script, sizeof script, "%s/apply.sh", from);
+  snprintf(moved, sizeof moved, "%s/apply.sh.keep", e.dir);
+  assert_int_equal(rename(script, moved), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 1);
+  assert_true(mt_has(mt_err, "20260102000000_add_status_index/apply.sh is in dorm.sum but missing"));
+  /* hash accepts the directory as it is now. */
+  assert_int_equal(mt_dormc("migrate", "hash", "--dir", e.migrations, NULL), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 0);
+  assert_int_equal(rename(moved, script), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 1);
+  assert_true(mt_has(mt_err, "apply.sh was added after dorm.sum was written"));
+  /* A migration without plan.json is no migration. */
+  char stray[600];
+  snprintf(stray, sizeof stray, "%s/20260105000000_stray", e.migrations);
+  assert_int_equal(mkdir(stray, 0777), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 2), "--check", NULL), 1);
+  assert_true(mt_has(mt_err, "20260105000000_stray: no plan.json"));
+  mt_teardown(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_golden),
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_check_and_sum),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
