@@ -66,17 +66,17 @@ int main(int argc, char **argv) {
   ada.email = email;
   ada.name = "Ada Lovelace";
   ada.tier = SHOP_TIER_GOLD;
-  if ((st = shop_Customer_create(c, &ada, NULL, NULL)) != DORM_OK) {
+  if ((st = shop_Customer_create(c, &ada, NULL, &a)) != DORM_OK) {
     rc = fail(c, "create customer", st);
     goto out;
   }
   printf("customer %s created (version %lld)\n", ada.customerId, (long long)ada.version);
-  if (shop_Customer_create(c, &ada, NULL, NULL) == DORM_ERR_CONDITION_FAILED)
+  if (shop_Customer_create(c, &ada, NULL, &a) == DORM_ERR_CONDITION_FAILED)
     printf("creating it again: refused, it exists (condition failed)\n");
 
   /* Five orders. */
   static const char *const amounts[] = {"19.99", "5.00", "120.50", "42.00", "7.25"};
-  static const char *const tags[] = {"gift"};
+  static const char *tags[] = {"gift"};
   char order_ids[5][16];
   for (int i = 0; i < 5; i++) {
     snprintf(order_ids[i], sizeof order_ids[i], "o%d", i + 1);
@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
       o.tags.items = tags;
       o.tags.count = 1;
     }
-    if ((st = shop_Order_create(c, &o, NULL, NULL)) != DORM_OK) {
+    if ((st = shop_Order_create(c, &o, NULL, &a)) != DORM_OK) {
       rc = fail(c, "create order", st);
       goto out;
     }
