@@ -49,6 +49,7 @@ export NODE_NO_WARNINGS=1 # the SDK's Node-version notice is not a result
 # Add them as they land, e.g.  c_endpoint_benchmarks+=(bench/dorm_put_get)
 c_endpoint_benchmarks=() # run as: PROG --endpoint URL --n N --item bench/item.json
 c_offline_benchmarks=()  # run as: PROG --n MARSHAL_N --item bench/item.json
+c_endpoint_benchmarks+=(bench/client_bench) # libdorm put/get (bench/client_bench.c)
 # -----------------------------------------------------------------------------
 
 run_all() {
