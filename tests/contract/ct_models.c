@@ -170,10 +170,12 @@ static int check_attribute(dms *d, const yaml_node_t *an, const dorm_model_desc 
   if (have_roles != want_roles) {
     char want[128] = "", have[128] = "";
     for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
-      if (want_roles & roles[k].flag) snprintf(want + strlen(want), sizeof want - strlen(want), " %s", roles[k].name);
-      if (have_roles & roles[k].flag) snprintf(have + strlen(have), sizeof have - strlen(have), " %s", roles[k].name);
+      if (want_roles & roles[k].flag)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", want[0] ? ", " : "", roles[k].name);
+      if (have_roles & roles[k].flag)
+        snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", have[0] ? ", " : "", roles[k].name);
     }
-    return DMS_FAIL(d, rn ? rn : an, "model %s: attribute %s has roles [%s ] in the DMS, [%s ] in the compiled model",
+    return DMS_FAIL(d, rn ? rn : an, "model %s: attribute %s has roles [%s] in the DMS, [%s] in the compiled model",
                     m->name, attr, have, want);
   }
   return 0;

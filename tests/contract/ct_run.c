@@ -129,7 +129,7 @@ bool ct_check_status(ct_step_ctx *x, dorm_status st) {
   }
   if (st != DORM_OK) {
     status_text(x, st, got, sizeof got);
-    ct_fail(x, "%s", got);
+    ct_fail(x, "expected success, got %s", got);
     return false;
   }
   return true;
@@ -146,8 +146,7 @@ bool ct_typed_view(ct_step_ctx *x, const void *obj, const uint32_t *fields, size
   const void *src = obj;
   if (fields) {
     /* A projected item leaves the other fields zero; give required strings
-     * a placeholder so that the item marshals, then keep the projected
-     * attributes only. */
+     * a placeholder so that the item marshals, then drop them again. */
     char *copy = dorm_arena_alloc(x->a, m->size);
     if (!copy) {
       ct_fail(x, "out of memory");
@@ -182,7 +181,12 @@ bool ct_typed_view(ct_step_ctx *x, const void *obj, const uint32_t *fields, size
     memcpy(name, e->name.ptr, e->name.len);
     name[e->name.len] = '\0';
     int f = ct_field_by_attr(m, name);
-    if (f < 0 || !in_fields(fields, nfields, (uint32_t)f)) continue;
+    /* Projected attributes, and optional ones the struct holds anyway (a
+     * projection the read ignored shows up that way); required fields
+     * outside the projection hold zeros. */
+    if (f < 0) continue;
+    const dorm_field_desc *fd = &m->fields[f];
+    if (!in_fields(fields, nfields, (uint32_t)f) && !(fd->flags & DORM_FF_OPTIONAL)) continue;
     if (dorm_av_map_set(x->a, out, e->name.ptr, e->value) != DORM_OK) {
       ct_fail(x, "out of memory");
       return false;

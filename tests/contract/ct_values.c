@@ -176,7 +176,13 @@ static int convert(conv *c, const yaml_node_t *n, const dorm_type_desc *t, dorm_
   case DORM_K_STRING:
   case DORM_K_ENUM:
   case DORM_K_JSON: return scalar_text(c, n, "a string", out);
-  case DORM_K_TIME: return scalar_text(c, n, "an RFC 3339 time", out);
+  case DORM_K_TIME: {
+    int64_t ns;
+    if (scalar_text(c, n, "an RFC 3339 time", out) != 0) return -1;
+    if (!dorm_time_parse(out->u.s.ptr, out->u.s.len, &ns))
+      return fail(c, n, "expected an RFC 3339 time, got \"%s\"", ct_yaml_text(n));
+    return 0;
+  }
   case DORM_K_INT:
   case DORM_K_FLOAT:
   case DORM_K_DECIMAL:
