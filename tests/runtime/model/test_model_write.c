@@ -282,7 +282,7 @@ static void errors_name_fields(void **state) {
   fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.blob: required");
   /* key attributes: never empty, bounded */
   tm_sample_kitchen(&k, "");
-  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "key attribute GSI1SK would be empty");
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.id: key attribute id would be empty");
   tm_User u;
   memset(&u, 0, sizeof u);
   u.PK = "USER#1";

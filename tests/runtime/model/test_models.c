@@ -89,11 +89,11 @@ static const dorm_field_desc kitchen_fields[] = {
 };
 #undef K
 static const dorm_tpl_part kitchen_tpl1[] = {LIT("N#"), FLD(TM_K_name), LIT("#"), FLD(TM_K_color)};
-static const dorm_tpl_part kitchen_tpl2[] = {FLD(TM_K_id)};
+static const dorm_tpl_part kitchen_tpl2[] = {FLD(TM_K_count), LIT("#"), FLD(TM_K_id)};
 static const dorm_key_desc kitchen_keys[] = {
     KEY("id", 'S', TM_K_id, NULL, 0),
     KEY("GSI1PK", 'S', -1, kitchen_tpl1, 4),
-    KEY("GSI1SK", 'S', -1, kitchen_tpl2, 1),
+    KEY("GSI1SK", 'S', -1, kitchen_tpl2, 3),
 };
 static const dorm_index_desc kitchen_indexes[] = {
     {NULL, DORM_INDEX_TABLE, 0, 0, -1},
@@ -262,7 +262,7 @@ void tm_sample_kitchen(tm_Kitchen *k, const char *id) {
 
 /* The sample's item as DynamoDB JSON (attributes in write order). */
 const char tm_sample_kitchen_json[] =
-    "{\"GSI1PK\":{\"S\":\"N#Tab\\there \\\"q\\\" caf\xc3\xa9#BLUE\"},\"GSI1SK\":{\"S\":\"k1\"},"
+    "{\"GSI1PK\":{\"S\":\"N#Tab\\there \\\"q\\\" caf\xc3\xa9#BLUE\"},\"GSI1SK\":{\"S\":\"-42#k1\"},"
     "\"id\":{\"S\":\"k1\"},\"name\":{\"S\":\"Tab\\there \\\"q\\\" caf\xc3\xa9\"},\"count\":{\"N\":\"-42\"},"
     "\"ratio\":{\"N\":\"0.1\"},\"price\":{\"N\":\"19.990\"},\"active\":{\"BOOL\":true},\"blob\":{\"B\":\"AAEC/w==\"},"
     "\"when\":{\"S\":\"1970-01-01T00:00:00.000000001Z\"},\"expires_at\":{\"N\":\"1700000000\"},"

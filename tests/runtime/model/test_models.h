@@ -4,7 +4,7 @@
  *
  *   Kitchen   every type, optional/omit_empty variants, naming snake_case,
  *             owns table "kitchen" (PK id @pk), an attribute name with a dot,
- *             gsi "by-name": GSI1PK = "N#{name}#{color}", GSI1SK = "{id}".
+ *             gsi "by-name": GSI1PK = "N#{name}#{color}", GSI1SK = "{count}#{id}".
  *   Order     single-table design: table "shop", type "Order",
  *             PK = "CUSTOMER#{customerId}", SK = "ORDER#{orderId}",
  *             gsi-status: GSI1PK = "STATUS#{status}", GSI1SK = "{createdAt}",
