@@ -366,6 +366,16 @@ static int walk(ct_models *ms, const char *dir, int depth, dorm_arena *a, size_t
 
 int ct_dms_load_dir(ct_models *ms, const char *dir, dorm_arena *a, char *err, size_t errcap) {
   size_t files = 0;
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    /* One document. */
+    const char *path = dorm_arena_strdup(a, dir);
+    if (!path) {
+      snprintf(err, errcap, "out of memory");
+      return -1;
+    }
+    return load_document(ms, path, a, err, errcap);
+  }
   if (walk(ms, dir, 0, a, &files, err, errcap) != 0) return -1;
   if (!files) {
     snprintf(err, errcap, "%s: no DMS documents (*.yml, *.yaml, *.json) there", dir);

@@ -38,8 +38,8 @@ typedef struct ct_models {
 /* The compiled models. -1 with a message when two share a name. */
 int ct_models_init(ct_models *ms, dorm_arena *a, char *err, size_t errcap);
 
-/* Reads every *.yml, *.yaml and *.json under dir (sorted, recursively)
- * as a DMS v0.1 document and checks each model it lists against the
+/* Reads every *.yml, *.yaml and *.json under dir (sorted, recursively; or
+ * dir itself when it is a file) as a DMS v0.1 document and checks each model it lists against the
  * compiled one: table, naming, keys, attributes (type, format, optional,
  * roles, omit_empty) and indexes (type, keys, projection). Returns 0, or -1
  * with a "file:line:col: ..." message for the first difference, an unknown

@@ -86,14 +86,15 @@ int ct_p_obj_into(ct_parser *p, const yaml_node_t *n, const char *what, bool key
   dorm_av item = dorm_av_empty(DORM_AV_M);
   size_t count = ct_yaml_map_len(n);
   if (count && dorm_av_reserve(p->a, &item, count) != DORM_OK) return CT_PFAIL(p, n, "out of memory");
-  bool given[256] = {false};
+  bool *given = dorm_arena_calloc(p->a, m->nfields ? m->nfields : 1, sizeof *given);
+  if (!given) return CT_PFAIL(p, n, "out of memory");
   for (size_t i = 0; i < count; i++) {
     const yaml_node_t *k = ct_yaml_map_key(p->y, n, i), *v = ct_yaml_map_value(p->y, n, i);
     int f = ct_p_field(p, k, what);
     if (f < 0) return -1;
     if (key_only && !table_key_field(m, (uint32_t)f))
       return CT_PFAIL(p, k, "%s: %s is not part of the table key of %s", what, ct_yaml_text(k), m->name);
-    if ((uint32_t)f < 256) given[f] = true;
+    given[f] = true;
     if (has_version && m->version == f) *has_version = true;
     if (ct_yaml_is_null(v)) continue; /* absent */
     char vwhat[256];
@@ -107,7 +108,7 @@ int ct_p_obj_into(ct_parser *p, const yaml_node_t *n, const char *what, bool key
     *slot = val;
   }
   if (key_only)
-    for (uint32_t f = 0; f < m->nfields && f < 256; f++)
+    for (uint32_t f = 0; f < m->nfields; f++)
       if (table_key_field(m, f) && !given[f])
         return CT_PFAIL(p, n, "%s: the key of %s needs %s", what, m->name, m->fields[f].attr[m->naming ? 1 : 0]);
   return from_av(p, n, what, &item, dst);

@@ -157,8 +157,11 @@ bool ct_typed_view(ct_step_ctx *x, const void *obj, const uint32_t *fields, size
       const dorm_field_desc *fd = &m->fields[f];
       unsigned k = fd->type.kind;
       bool ptr_kind = k == DORM_K_STRING || k == DORM_K_DECIMAL || k == DORM_K_JSON;
-      if (ptr_kind && !(fd->flags & DORM_FF_OPTIONAL) && !*(const char **)(copy + fd->offset))
+      if (fd->flags & DORM_FF_OPTIONAL) continue;
+      if (ptr_kind && !*(const char **)(copy + fd->offset))
         *(const char **)(copy + fd->offset) = k == DORM_K_DECIMAL ? "0" : k == DORM_K_JSON ? "null" : "?";
+      if (k == DORM_K_BYTES && !((dorm_bytes *)(copy + fd->offset))->data)
+        ((dorm_bytes *)(copy + fd->offset))->data = (const uint8_t *)"";
     }
     src = copy;
   }

@@ -69,4 +69,10 @@ for re in "${rejects[@]+"${rejects[@]}"}"; do
     ok=0
   fi
 done
+# A sanitizer report fails the test whatever the exit status (ASan exits 1
+# too, like a failed step).
+if grep -Eq -- "ERROR: (Address|Leak)Sanitizer|runtime error:" "$out"; then
+  echo "run_contract.sh: a sanitizer reported an error" >&2
+  ok=0
+fi
 [ $ok = 1 ]
