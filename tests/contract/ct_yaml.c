@@ -62,7 +62,9 @@ static int read_file(const char *path, char **data, size_t *len) {
     errno = EFBIG;
     return -1;
   }
-  size_t cap = (size_t)st.st_size + 1, n = 0;
+  /* One byte more than the file: a read of the whole file is short, so EOF
+   * needs no second buffer. */
+  size_t cap = (size_t)st.st_size + 2, n = 0;
   char *buf = malloc(cap);
   if (!buf) {
     fclose(f);
@@ -88,9 +90,9 @@ static int read_file(const char *path, char **data, size_t *len) {
       buf = nb;
       cap *= 2;
     }
-    size_t r = fread(buf + n, 1, cap - 1 - n, f);
+    size_t want = cap - 1 - n, r = fread(buf + n, 1, want, f);
     n += r;
-    if (r == 0) break;
+    if (r < want) break;
   }
   if (ferror(f)) {
     int e = errno ? errno : EIO;
