@@ -1246,21 +1246,32 @@ static void put_shared_table(imp *I, strbuf *b, size_t first) {
   sb_printf(b, " {\n  key (%s: %c", m->pk.attr, m->pk.type);
   if (m->sk.attr) sb_printf(b, ", %s: %c", m->sk.attr, m->sk.type);
   sb_puts(b, ");\n");
-  /* Every index any of its models declares, once, first declaration first. */
+  /* Every index any of its models declares, once, in an order that keeps
+   * each model's own order (a new index goes right after the model's
+   * previous one), so exporting again lists them as the document did. */
+  size_t total = 0;
+  for (size_t i = first; i < I->nmodels; i++)
+    if (strcmp(I->models[i].table, m->table) == 0) total += I->models[i].nindexes;
+  const dms_index **order = arena_alloc(&I->a, (total + 1) * sizeof *order);
+  size_t n = 0;
   for (size_t i = first; i < I->nmodels; i++) {
     const dms_model *o = &I->models[i];
     if (strcmp(o->table, m->table) != 0) continue;
+    size_t next = 0;
     for (size_t x = 0; x < o->nindexes; x++) {
-      bool seen = false;
-      for (size_t k = first; k <= i && !seen; k++) {
-        const dms_model *p = &I->models[k];
-        if (strcmp(p->table, m->table) != 0) continue;
-        size_t lim = k == i ? x : p->nindexes;
-        for (size_t y = 0; y < lim && !seen; y++) seen = strcmp(p->indexes[y].name, o->indexes[x].name) == 0;
+      size_t at = n;
+      for (size_t k = 0; k < n && at == n; k++)
+        if (strcmp(order[k]->name, o->indexes[x].name) == 0) at = k;
+      if (at == n) {
+        memmove(&order[next + 1], &order[next], (n - next) * sizeof *order);
+        order[next] = &o->indexes[x];
+        n++;
+        at = next;
       }
-      if (!seen) put_index(b, o, &o->indexes[x], true);
+      next = at + 1;
     }
   }
+  for (size_t k = 0; k < n; k++) put_index(b, m, order[k], true);
   sb_puts(b, "}\n");
 }
 
