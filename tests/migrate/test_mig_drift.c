@@ -1,0 +1,75 @@
+/* status against DynamoDB Local: up to date after deploy, then drift found
+ * after out-of-band changes (UpdateTable: a stream enabled, an index added
+ * and one deleted; TTL enabled), and pending migrations reported. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mig_common.h"
+#include "test_support.h"
+
+static void test_drift(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mdrift");
+  mt_env e;
+  mt_setup(&e, prefix);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  mt_diff(&e, 2, "add_status_index", false);
+  /* Before any deploy: everything pending, no history table yet. */
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 3);
+  assert_true(mt_has(mt_out, "pending  20260101000000_init"));
+  assert_true(mt_has(mt_out, "not up to date"));
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+
+  /* Out-of-band changes. */
+  dorm_table_change ch = {.kind = DORM_CHANGE_STREAM, .stream = DORM_STREAM_NEW_IMAGE};
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  dorm_gsi_def extra = {.name = "gsi-extra", .pk = {"extraPK", DORM_KEY_S}};
+  dorm_table_change add = {.kind = DORM_CHANGE_CREATE_GSI, .gsi = &extra};
+  assert_int_equal(dorm_update_table(c, e.shop, &add, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  dorm_table_change del = {.kind = DORM_CHANGE_DELETE_GSI, .index_name = "gsi-email"};
+  assert_int_equal(dorm_update_table(c, e.users, &del, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.users, 30000, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_update_ttl(c, e.users, "gone", true), DORM_OK);
+
+  int rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL);
+  assert_int_equal(rc, 3);
+  char want[4][200];
+  snprintf(want[0], sizeof want[0], "table %s: stream is NEW_IMAGE in DynamoDB, NONE in the snapshot", e.shop);
+  snprintf(want[1], sizeof want[1], "table %s: GSI gsi-extra exists in DynamoDB but not in the snapshot", e.shop);
+  snprintf(want[2], sizeof want[2], "table %s: GSI gsi-email is missing in DynamoDB", e.users);
+  snprintf(want[3], sizeof want[3], "table %s: TTL is on 'gone' in DynamoDB, off in the snapshot", e.users);
+  for (int i = 0; i < 4; i++)
+    if (!mt_has(mt_out, want[i])) fail_msg("expected \"%s\" in:\n%s", want[i], mt_out);
+  assert_true(mt_has(mt_out, "drift: DynamoDB differs from the snapshot of 20260102000000_add_status_index"));
+  assert_true(mt_has(mt_out, "applied  20260102000000_add_status_index"));
+
+  /* Undo the stream change: that line goes away, the others stay. */
+  ch.stream = DORM_STREAM_NONE;
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 3);
+  assert_false(mt_has(mt_out, want[0]));
+  assert_true(mt_has(mt_out, want[1]));
+
+  /* A pending migration is reported too. */
+  mt_diff(&e, 3, "ttl_stream_billing", false);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 3);
+  assert_true(mt_has(mt_out, "pending  20260103000000_ttl_stream_billing"));
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
