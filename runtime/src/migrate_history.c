@@ -35,20 +35,23 @@ void mig_default_owner(char *buf, size_t cap) {
 }
 
 static dorm_status hfail(mig_history *h, dorm_status st, const char *what) {
-  return mig_fail(h->errbuf, h->errcap, st, "history table %s: %s: %s", h->table, what, dorm_client_errmsg(h->c));
+  /* The client's message names the operation already ("Scan: ..."). */
+  const char *msg = dorm_client_errmsg(h->c);
+  if (msg && *msg) return mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, msg);
+  return mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, dorm_strerror(st));
 }
 
 dorm_status mh_ensure(mig_history *h, long timeout_ms) {
   dorm_status st = dorm_describe_table(h->c, h->table, NULL, NULL);
   if (st == DORM_OK) return DORM_OK;
-  if (st != DORM_ERR_TABLE_NOT_FOUND) return hfail(h, st, "DescribeTable");
+  if (st != DORM_ERR_TABLE_NOT_FOUND) return hfail(h, st, "looking for it");
   dorm_table_def def;
   memset(&def, 0, sizeof def);
   def.name = h->table;
   def.pk.name = ID;
   def.pk.type = DORM_KEY_S;
   st = dorm_create_table(h->c, &def, NULL, NULL);
-  if (st != DORM_OK && st != DORM_ERR_RESOURCE_IN_USE) return hfail(h, st, "CreateTable");
+  if (st != DORM_OK && st != DORM_ERR_RESOURCE_IN_USE) return hfail(h, st, "creating it");
   st = dorm_wait_table_active(h->c, h->table, timeout_ms, NULL, NULL);
   return st == DORM_OK ? DORM_OK : hfail(h, st, "waiting for it");
 }
@@ -105,7 +108,7 @@ dorm_status mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n,
       if (missing) *missing = true;
       return DORM_OK;
     }
-    if (st != DORM_OK) return hfail(h, st, "Scan");
+    if (st != DORM_OK) return hfail(h, st, "reading it");
     for (size_t i = 0; i < page.count; i++) {
       const dorm_av *item = &page.items[i];
       const char *id = get_s(item, ID);
@@ -240,6 +243,7 @@ static dorm_status put_lock(mig_history *h, const char *steal_from, dorm_av *old
 
 dorm_status mh_lock(mig_history *h, long wait_ms) {
   int64_t deadline = mig_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+  int retries_left = 3;
   for (;;) {
     dorm_arena a = DORM_ARENA_INIT;
     dorm_av old;
@@ -251,12 +255,15 @@ dorm_status mh_lock(mig_history *h, long wait_ms) {
         char *copy = strdup(holder);
         st = copy ? put_lock(h, copy, &old, &had_old, &a) : DORM_ERR_NO_MEMORY;
         free(copy);
-        if (st == DORM_ERR_CONDITION_FAILED) st = DORM_ERR_CONDITION_FAILED; /* someone else was faster */
       }
     }
     if (st != DORM_ERR_CONDITION_FAILED) {
       dorm_arena_free(&a);
       return st == DORM_OK ? DORM_OK : hfail(h, st, "taking the lock");
+    }
+    if (!had_old && retries_left-- > 0) {
+      dorm_arena_free(&a); /* released between our put and its read: try again */
+      continue;
     }
     if (mig_now_ms() >= deadline) {
       const char *holder = had_old ? get_s(&old, "owner") : NULL;

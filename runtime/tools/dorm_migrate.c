@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -206,6 +207,12 @@ int dorm_migrate_main(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   int rc = parse(argc, argv, &a);
   if (rc) return rc;
+  struct stat sb;
+  if (a.dir && (stat(a.dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+    fprintf(stderr, "dorm migrate %s: %s: no such directory (write migrations with `dormc migrate diff`)\n", a.sub,
+            a.dir);
+    return DORM_EXIT_FAILURE;
+  }
   a.o.dir = a.dir;
   a.o.history_table = a.history;
   a.o.backfill_log = a.backfill_log ? a.backfill_log : "dorm-backfill.log";

@@ -125,6 +125,13 @@ int mt_wait(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* A child's sanitizer report fails the test even when the expected exit
+ * status was a failure anyway. */
+static void check_sanitizers(const char *what) {
+  if (mt_has(mt_err, "Sanitizer") || mt_has(mt_err, "runtime error:"))
+    fail_msg("%s: sanitizer report:\n%s", what, mt_err);
+}
+
 static int run_v(bool dormc, const char *arg, va_list ap) {
   const char *argv[64];
   size_t n = 0;
@@ -139,6 +146,7 @@ static int run_v(bool dormc, const char *arg, va_list ap) {
   read_into(err, mt_err, sizeof mt_err);
   unlink(out);
   unlink(err);
+  check_sanitizers(argv[0]);
   return rc;
 }
 
@@ -179,6 +187,7 @@ void mt_bg_output(const mt_env *e, const char *tag) {
   snprintf(err, sizeof err, "%s/%s.err", e->dir, tag);
   read_into(out, mt_out, sizeof mt_out);
   read_into(err, mt_err, sizeof mt_err);
+  check_sanitizers(tag);
 }
 
 void mt_diff(const mt_env *e, int version, const char *name, bool destructive) {
