@@ -29,6 +29,7 @@ struct dorm_client {
   dorm_http *http;
   dorm_sigv4_cache sig;
   char *url;
+  char *host_line; /* "Host: <host>", built once: the host never changes */
   dorm_jw writer;
   dorm_sleep_fn sleep_fn;
   void *sleep_user;
@@ -76,6 +77,7 @@ static void client_destroy(dorm_client *c) {
   dorm_resolved_config_free(&c->cfg);
   clear_reasons(c);
   free(c->url);
+  free(c->host_line);
   free(c);
   curl_global_cleanup();
 }
@@ -138,7 +140,10 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
                           c->cfg.max_response_bytes};
   c->http = dorm_http_new(&ho);
   c->url = strdup(c->cfg.endpoint_url);
-  if (!c->http || !c->url) {
+  size_t hl = strlen(c->cfg.host) + sizeof "Host: ";
+  c->host_line = malloc(hl);
+  if (c->host_line) snprintf(c->host_line, hl, "Host: %s", c->cfg.host);
+  if (!c->http || !c->url || !c->host_line) {
     snprintf(errbuf, errcap, "out of memory");
     client_destroy(c);
     return DORM_ERR_NO_MEMORY;
@@ -317,6 +322,17 @@ static void keep_cancel_reasons(dorm_client *c, const char *body, size_t len) {
   cJSON_Delete(root);
 }
 
+/* Writes "<name><value>" and a NUL into buf (cap bytes, which the caller
+ * sized for the longest value). Request headers are built per attempt, so
+ * this is memcpy rather than snprintf. */
+static void header_line(char *buf, size_t cap, const char *name, size_t nlen, const char *value, size_t vlen) {
+  if (nlen + vlen >= cap) vlen = cap - 1 - nlen;
+  memcpy(buf, name, nlen);
+  memcpy(buf + nlen, value, vlen);
+  buf[nlen + vlen] = '\0';
+}
+#define HEADER_LINE(buf, lit, value, vlen) header_line((buf), sizeof(buf), lit, sizeof(lit) - 1, (value), (vlen))
+
 /* Reason text for the last attempt of a failed call. The retry policy's
  * reasons for giving up ("gave up after 3 attempts", "retry quota exhausted
  * after 2 attempts (...)") already count the attempts; only "not retryable"
@@ -343,10 +359,9 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
   memcpy(target, TARGET_PREFIX, sizeof TARGET_PREFIX - 1);
   memcpy(target + sizeof TARGET_PREFIX - 1, operation, oplen + 1);
 
-  char h_target[sizeof target + 16], h_host[300], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
+  char h_target[sizeof target + 16], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
   char *h_token = NULL;
-  snprintf(h_target, sizeof h_target, "X-Amz-Target: %s", target);
-  snprintf(h_host, sizeof h_host, "Host: %s", c->cfg.host);
+  HEADER_LINE(h_target, "X-Amz-Target: ", target, sizeof TARGET_PREFIX - 1 + oplen);
 
   dorm_retry_state rs;
   dorm_retry_begin(&rs);
@@ -368,9 +383,9 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
       result = dorm_client_fail(c, st, operation, "signing: %s", err);
       break;
     }
-    snprintf(h_date, sizeof h_date, "X-Amz-Date: %s", sh.amz_date);
-    snprintf(h_auth, sizeof h_auth, "Authorization: %s", sh.authorization);
-    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", h_host, h_date, h_target,
+    HEADER_LINE(h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
+    HEADER_LINE(h_auth, "Authorization: ", sh.authorization, strlen(sh.authorization));
+    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", c->host_line, h_date, h_target,
                               h_auth, NULL};
     size_t nh = 5;
     free(h_token);

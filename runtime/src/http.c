@@ -23,6 +23,7 @@ struct dorm_http {
   struct curl_slist nodes[HTTP_MAX_HEADERS + 1];
   char curl_err[CURL_ERROR_SIZE];
   long connects; /* new connections over the transport's life */
+  char *url;     /* the URL last given to curl (a client always posts to one) */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
@@ -117,6 +118,7 @@ void dorm_http_free(dorm_http *h) {
   if (!h) return;
   curl_easy_cleanup(h->curl);
   free(h->buf);
+  free(h->url);
   free(h);
 }
 
@@ -169,7 +171,21 @@ dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *hea
   h->nodes[k].next = NULL;
 
   CURL *c = h->curl;
-  curl_easy_setopt(c, CURLOPT_URL, url);
+  /* curl copies the URL on every CURLOPT_URL; the endpoint does not change. */
+  if (!h->url || strcmp(h->url, url) != 0) {
+    char *copy = strdup(url);
+    if (!copy) {
+      snprintf(errbuf, errcap, "out of memory");
+      return DORM_ERR_NO_MEMORY;
+    }
+    if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK) {
+      free(copy);
+      snprintf(errbuf, errcap, "libcurl refused the URL %s", url);
+      return DORM_ERR_CONFIG;
+    }
+    free(h->url);
+    h->url = copy;
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->nodes);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);

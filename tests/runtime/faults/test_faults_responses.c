@@ -1,0 +1,166 @@
+/* Malformed and odd GetItem / PutItem response bodies from a scripted
+ * loopback server (tests/runtime/integration/scripted_server.c): each is
+ * DORM_ERR_BAD_RESPONSE naming the operation and the place, never a crash or
+ * a half-filled item; a well-formed one is read exactly. These pin the
+ * one-pass response reader that dorm_get_item and the write operations use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dorm/dorm.h"
+#include "scripted_server.h"
+
+typedef struct fixture {
+  ss *server;
+  dorm_client *c;
+  dorm_arena a;
+  dorm_av key;
+} fixture;
+
+static int setup(void **state) {
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+  fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->server = ss_start();
+  assert_non_null(f->server);
+  dorm_config cfg = DORM_CONFIG_INIT;
+  cfg.endpoint = ss_url(f->server);
+  cfg.region = "us-east-1";
+  cfg.access_key_id = "dormtest";
+  cfg.secret_access_key = "dormtestsecret";
+  cfg.max_attempts = 1; /* a bad body is not retried anyway; keep the script exact */
+  char err[256];
+  assert_int_equal(dorm_client_new(&cfg, &f->c, err, sizeof err), DORM_OK);
+  f->key = dorm_av_empty(DORM_AV_M);
+  assert_int_equal(dorm_av_map_set(&f->a, &f->key, "pk", dorm_av_str("k1")), DORM_OK);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  dorm_client_free(f->c);
+  ss_stop(f->server);
+  dorm_arena_free(&f->a);
+  free(f);
+  return 0;
+}
+
+static dorm_status get(fixture *f, const char *body, dorm_av *item) {
+  ss_push(f->server, 200, body);
+  dorm_get_input in = {.table = "t", .key = &f->key};
+  return dorm_get_item(f->c, &in, &f->a, item);
+}
+
+static void assert_msg(fixture *f, const char *a, const char *b) {
+  const char *m = dorm_client_errmsg(f->c);
+  if (!strstr(m, a) || (b && !strstr(m, b))) fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", m, a, b ? b : "");
+}
+
+static void test_get_reads_a_well_formed_item(void **state) {
+  fixture *f = *state;
+  dorm_av item;
+  assert_int_equal(get(f,
+                       "{\"Item\":{\"pk\":{\"S\":\"k1\"},\"n\":{\"N\":\"-12.50\"},\"tags\":{\"SS\":[\"a\",\"b\"]},"
+                       "\"m\":{\"M\":{\"x\":{\"L\":[{\"BOOL\":true},{\"NULL\":true},{\"B\":\"AAE=\"}]}}},"
+                       "\"esc\":{\"S\":\"tab\\there \\u00e9\\ud83d\\ude00\"}},\"ConsumedCapacity\":null}",
+                       &item),
+                   DORM_OK);
+  assert_int_equal(item.type, DORM_AV_M);
+  assert_int_equal(item.u.map.count, 5);
+  const dorm_av *esc = dorm_av_map_get(&item, "esc");
+  assert_non_null(esc);
+  assert_string_equal(esc->u.s.ptr, "tab\there \xc3\xa9\xf0\x9f\x98\x80");
+  dorm_str n;
+  assert_int_equal(dorm_av_get_n(dorm_av_map_get(&item, "n"), &n), DORM_OK);
+  assert_int_equal(n.len, 6);
+  assert_memory_equal(n.ptr, "-12.50", 6);
+  const dorm_av *m = dorm_av_map_get(&item, "m");
+  assert_non_null(m);
+  const dorm_av *x = dorm_av_map_get(m, "x");
+  assert_non_null(x);
+  assert_int_equal(x->type, DORM_AV_L);
+  assert_int_equal(x->u.list.count, 3);
+  assert_int_equal(x->u.list.items[2].type, DORM_AV_B);
+  assert_int_equal(x->u.list.items[2].u.s.len, 2);
+  assert_string_equal(dorm_client_errmsg(f->c), "");
+}
+
+static void test_get_without_item_is_not_found(void **state) {
+  fixture *f = *state;
+  dorm_av item;
+  assert_int_equal(get(f, "{}", &item), DORM_ERR_NOT_FOUND);
+  assert_int_equal(item.type, DORM_AV_M);
+  assert_int_equal(item.u.map.count, 0);
+  assert_msg(f, "GetItem: ", "no item");
+}
+
+static void test_get_refuses_bad_bodies(void **state) {
+  fixture *f = *state;
+  static const struct {
+    const char *body, *where;
+  } cases[] = {
+      {"", "empty"},
+      {"not json", "malformed JSON"},
+      {"{\"Item\":{\"pk\":{\"S\":\"k1\"}}", "malformed JSON"},          /* cut short */
+      {"{\"Item\":{\"pk\":{\"S\":\"k1\"}}} trailing", "byte"},            /* garbage after */
+      {"{\"Item\":{\"n\":{\"N\":\"abc\"}}}", "Item.n"},                   /* not a number */
+      {"{\"Item\":{\"n\":{\"X\":\"1\"}}}", "Item.n"},                     /* unknown type */
+      {"{\"Item\":{\"n\":{\"S\":\"a\",\"N\":\"1\"}}}", "Item.n"},         /* two type keys */
+      {"{\"Item\":{\"a\":{\"S\":\"1\"},\"a\":{\"S\":\"2\"}}}", "Item.a"}, /* attribute twice */
+      {"{\"Item\":{\"s\":{\"SS\":[]}}}", "Item.s"},                       /* empty set */
+      {"{\"Item\":{\"b\":{\"B\":\"!!\"}}}", "Item.b"},                    /* bad base64 */
+      {"{\"Item\":{\"z\":{\"S\":\"a\\u0000b\"}}}", "Item.z"},             /* U+0000 */
+      {"{\"Item\":{\"u\":{\"S\":\"\xff\"}}}", "Item.u"},                  /* invalid UTF-8 */
+      {"{\"Item\":{}, \"Item\":{}}", "Item"},                           /* member twice */
+      {"[1,2]", "object"},
+  };
+  size_t before = ss_count(f->server);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dorm_av item;
+    dorm_status st = get(f, cases[i].body, &item);
+    if (st != DORM_ERR_BAD_RESPONSE)
+      fail_msg("case %zu (%s): status %d (%s), message \"%s\"", i, cases[i].body, (int)st, dorm_strerror(st),
+               dorm_client_errmsg(f->c));
+    assert_msg(f, "GetItem: response: ", cases[i].where);
+    print_message("# %s\n", dorm_client_errmsg(f->c));
+  }
+  assert_int_equal(ss_count(f->server) - before, sizeof cases / sizeof cases[0]); /* one request each: not retried */
+}
+
+static void test_write_attributes_are_read_and_checked(void **state) {
+  fixture *f = *state;
+  dorm_av item = dorm_av_empty(DORM_AV_M);
+  assert_int_equal(dorm_av_map_set(&f->a, &item, "pk", dorm_av_str("k1")), DORM_OK);
+  dorm_put_input in = {.table = "t", .item = &item, .return_values = DORM_RETURN_ALL_OLD};
+  dorm_write_result wr;
+
+  ss_push(f->server, 200, "{\"Attributes\":{\"pk\":{\"S\":\"k1\"},\"v\":{\"N\":\"7\"}}}");
+  assert_int_equal(dorm_put_item(f->c, &in, &f->a, &wr), DORM_OK);
+  assert_true(wr.present);
+  assert_int_equal(wr.attributes.u.map.count, 2);
+
+  ss_push(f->server, 200, "{}");
+  assert_int_equal(dorm_put_item(f->c, &in, &f->a, &wr), DORM_OK);
+  assert_false(wr.present);
+  assert_int_equal(wr.attributes.type, DORM_AV_M);
+
+  ss_push(f->server, 200, "{\"Attributes\":{\"v\":{\"N\":\"1e\"}}}");
+  assert_int_equal(dorm_put_item(f->c, &in, &f->a, &wr), DORM_ERR_BAD_RESPONSE);
+  assert_msg(f, "PutItem: response: ", "Attributes.v");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_get_reads_a_well_formed_item),
+      cmocka_unit_test(test_get_without_item_is_not_found),
+      cmocka_unit_test(test_get_refuses_bad_bodies),
+      cmocka_unit_test(test_write_attributes_are_read_and_checked),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
