@@ -145,6 +145,23 @@ static void print_steps(FILE *f, const dorm_mig_plan *p) {
     fprintf(f, "  %zu. %s%s\n", i + 1, p->steps[i].summary, p->steps[i].destructive ? " [destructive]" : "");
 }
 
+/* A backfill of a model without an entity type in a table other models
+ * share cannot tell the items apart: every item with the fields gets the
+ * attributes. Said before the migration is reviewed. */
+static void warn_untyped(const dorm_mig_plan *p, const dorm_mig_snapshot *snap) {
+  for (size_t i = 0; i < p->step_count; i++) {
+    const dorm_mig_step *s = &p->steps[i];
+    if (s->kind != DORM_MIG_BACKFILL || s->entity_type) continue;
+    size_t sharing = 0;
+    for (size_t m = 0; m < snap->model_count; m++) sharing += strcmp(snap->models[m].table, s->table) == 0;
+    if (sharing > 1)
+      fprintf(stderr,
+              "dormc migrate: warning: model '%s' has no `type`, so its backfill (step %zu) gives the attributes to "
+              "every item of table '%s' that has the template's fields, other models' items included\n",
+              s->model, i + 1, s->table);
+  }
+}
+
 static int write_migration(const opts *o, dorm_arena *a, const char *name, const dorm_mig_plan *plan,
                            const dorm_mig_snapshot *snap) {
   const char *plan_json, *script, *snap_json;
@@ -247,6 +264,7 @@ static int diff(const opts *o) {
     rc = 2;
     goto done;
   }
+  warn_untyped(&plan, &snap);
   rc = write_migration(o, &a, name, &plan, &snap);
   if (rc == 0) {
     printf("wrote %s/%s (%zu step%s):\n", o->dir, name, plan.step_count, plan.step_count == 1 ? "" : "s");

@@ -164,7 +164,9 @@ static dorm_status aws_step(deployer *d, const dorm_mig_step *s) {
   dorm_status st = step_done(d->c, s, &done, d->errbuf, d->errcap);
   if (st != DORM_OK) return st;
   if (done) {
-    dlog(d, "  already done (found in DynamoDB)");
+    dlog(d, s->kind == DORM_MIG_CREATE_TABLE ? "  already done (the table exists; `dorm migrate status` shows any "
+                                               "difference from the schema)"
+                                             : "  already done (found in DynamoDB)");
   } else {
     const char *resp;
     size_t len;

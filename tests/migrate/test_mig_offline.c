@@ -244,6 +244,83 @@ static void test_refusals(void **state) {
   }
 }
 
+typedef struct change_case {
+  const char *what;
+  const char *edits[6];
+  const char *steps[4]; /* the summaries dormc prints, in order */
+  const char *warning;  /* on stderr, or NULL */
+} change_case;
+
+static const change_case changes[] = {
+    {"stream view type", {"  key (PK: S, SK: S);\n", "  key (PK: S, SK: S);\n  stream keys_only;\n"},
+     {"1. enable the stream of r_t (KEYS_ONLY)"}, NULL},
+    {"billing", {"  key (PK: S, SK: S);\n", "  key (PK: S, SK: S);\n  billing provisioned(read 3, write 4);\n"},
+     {"1. set r_t to provisioned billing (read 3, write 4, the same for its GSIs)"}, NULL},
+    {"index template", {"key G1PK = \"G#{a}\"", "key G1PK = \"H#{b}\""},
+     {"1. backfill M items in r_t: G1PK = \"H#{b}\""}, NULL},
+    {"new GSI with a constant and an untyped model",
+     {"  gsi \"gsi1\" (G1PK: S) project all;\n",
+      "  gsi \"gsi1\" (G1PK: S) project all;\n  gsi \"gsi2\" (G2PK: S, G2SK: S) project include(a);\n",
+      "  key G1PK = \"G#{a}\";\n", "  key G1PK = \"G#{a}\";\n  key G2PK = \"ALL\";\n  key G2SK = \"{b}\";\n",
+      "  type \"M\";\n", ""},
+     {"1. create GSI gsi2 on r_t (G2PK S, G2SK S; projection INCLUDE(a))",
+      "2. backfill M items in r_t: G2PK = \"ALL\", G2SK = \"{b}\""},
+     NULL},
+    {"new table with TTL", {"model U table \"r_u\" {\n", "model V table \"r_v\" {\n  t: epoch? @ttl;\n  id: string @pk;\n}\nmodel U table \"r_u\" {\n"},
+     {"1. create table r_v (id S; on-demand; 0 GSIs, 0 LSIs; stream NONE)", "2. enable TTL on r_v.t"}, NULL},
+    {"TTL moved (destructive)", {"exp: epoch? @ttl;", "exp: epoch?;", "exp2: epoch?;", "exp2: epoch? @ttl;"},
+     {"1. disable TTL on r_t.exp [destructive]", "2. enable TTL on r_t.exp2"}, NULL},
+};
+
+/* Changes that go through: the steps, in order. */
+static void test_changes(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof changes / sizeof changes[0]; k++) {
+    mt_env e;
+    mt_setup(&e, NULL);
+    char schema[400];
+    snprintf(schema, sizeof schema, "%s/r.dorm", e.dir);
+    char *base = strdup(base_schema);
+    if (k == 3) { /* a second model in the table, so that the missing `type` matters */
+      char *with = edit(base_schema, (const char *[]){"model U table", "model N in T {\n  type \"N\";\n  key PK = "
+                                                      "\"N#{a}\";\n  key SK = \"N\";\n  a: string;\n  L1: "
+                                                      "string;\n}\nmodel U table", NULL, NULL, NULL, NULL});
+      free(base);
+      base = with;
+    }
+    assert_int_equal(ts_write_file(schema, base, strlen(base)), 0);
+    assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "base", "--now",
+                              "20260101000000", NULL),
+                     0);
+    char *changed = edit(base, changes[k].edits);
+    assert_int_equal(ts_write_file(schema, changed, strlen(changed)), 0);
+    free(changed);
+    free(base);
+    int rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "change", "--now",
+                      "20260102000000", "--allow-destructive", NULL);
+    if (rc != 0) fail_msg("%s: exit %d\n%s%s", changes[k].what, rc, mt_out, mt_err);
+    const char *at = mt_out;
+    for (size_t i = 0; i < 4 && changes[k].steps[i]; i++) {
+      const char *p = strstr(at, changes[k].steps[i]);
+      if (!p) fail_msg("%s: expected \"%s\" (in order) in:\n%s", changes[k].what, changes[k].steps[i], mt_out);
+      at = p;
+    }
+    if (k == 3) assert_true(mt_has(mt_err, "warning: model 'M' has no `type`"));
+    else assert_string_equal(mt_err, "");
+    mt_teardown(&e);
+  }
+  /* The time from the environment when --now is not given. */
+  mt_env e;
+  mt_setup(&e, NULL);
+  setenv("DORM_MIGRATE_NOW", "2030-05-06T07:08:09Z", 1);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 1), "--name", "env",
+                            NULL),
+                   0);
+  unsetenv("DORM_MIGRATE_NOW");
+  assert_true(mt_has(mt_out, "wrote ") && mt_has(mt_out, "/20300506070809_env (2 steps)"));
+  mt_teardown(&e);
+}
+
 static void test_check_and_sum(void **state) {
   (void)state;
   mt_env e;
@@ -329,6 +406,7 @@ int main(void) {
       cmocka_unit_test(test_golden),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_changes),
       cmocka_unit_test(test_check_and_sum),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
