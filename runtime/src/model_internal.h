@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dorm/model.h"
 #include "json_write.h"
@@ -145,10 +146,116 @@ dorm_status model_json_canonical(const char *text, size_t len, model_sbuf *out, 
 dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a,
                             void *obj, char *errbuf, size_t errcap);
 
+/* The index of the field stored under attribute name[0..len) (naming as
+ * given), or n. The search starts at hint (items usually list attributes
+ * in field order). */
+uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
+                          uint32_t hint);
+
+/* After reading a map into fields: what the fields not in `seen` (a bit
+ * per field) read as (absent, empty, or DORM_ERR_SCHEMA_MISMATCH for a
+ * missing required attribute unless DORM_READ_PARTIAL). */
+dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
+                               unsigned flags, void *obj, const mpath *path, char *errbuf, size_t errcap);
+
 /* "PK=USER#1, SK=PROFILE": the table key of an item for messages. */
 void model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap);
 
-/* ---- the fast DynamoDB JSON reader (model_json.c) ---- */
+/* ---- the fast DynamoDB JSON reader (model_json.c, model_decode.c) ---- */
+
+/* A place in the JSON text for error messages ("Items[3].address.city"). */
+typedef struct rp {
+  const struct rp *parent;
+  const char *name; /* NULL for an index */
+  size_t len, index;
+} rp;
+
+/* Reader state over one text. */
+typedef struct mj {
+  const char *start, *p, *end;
+  dorm_arena *a;
+  char *err;
+  size_t errcap;
+  /* scratch stack for container elements, 16-byte aligned units */
+  char *stack;
+  size_t sp, cap;
+  bool heap;
+  /* Strings and bytes are carved from one block: each decodes to at most
+   * the length of its JSON token (quotes included), so a block the size of
+   * the text holds them all. */
+  char *pool, *pool_end;
+} mj;
+
+#define MJ_STACK 4096
+
+/* stack: MJ_STACK bytes, 16-byte aligned, for the scratch stack. */
+void mj_init(mj *r, const char *json, size_t len, dorm_arena *a, char *errbuf, size_t errcap, char *stack);
+/* Ends the read: trailing data is an error; frees the scratch stack. */
+dorm_status mj_done(mj *r, dorm_status st);
+
+static inline void mj_ws(mj *r) {
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t')) r->p++;
+}
+static inline bool mj_expect(mj *r, char c) {
+  mj_ws(r);
+  if (r->p < r->end && *r->p == c) {
+    r->p++;
+    return true;
+  }
+  return false;
+}
+
+/* The bytes of x that end a plain run of a JSON string ('"', '\\', a
+ * control character, or >= 0x80), as their high bits. The lowest one is
+ * exact: a borrow only runs upwards from a byte that really is below 0x20,
+ * and a false flag elsewhere needs a byte >= 0x80, itself special. */
+static inline uint64_t mj_special_mask(uint64_t x) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+  return ((x - ones * 0x20) | (quote - ones) | (bslash - ones) | x) & highs;
+}
+static inline bool mj_plain_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+/* The first byte at or after s (before e) that is not plain string text. */
+static inline const char *mj_scan_plain(const char *s, const char *e) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  while (e - s >= 8) {
+    uint64_t x;
+    memcpy(&x, s, 8);
+    uint64_t m = mj_special_mask(x);
+    if (m) return s + __builtin_ctzll(m) / 8;
+    s += 8;
+  }
+#endif
+  while (s < e && mj_plain_byte((unsigned char)*s)) s++;
+  return s;
+}
+
+void mj_path_text(const rp *p, char *buf, size_t cap);
+dorm_status mj_fail(mj *r, const rp *p, dorm_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+dorm_status mj_syntax(mj *r, const rp *p, const char *what);
+dorm_status mj_oom(mj *r, const rp *p);
+void *mj_push(mj *r, size_t size);
+void *mj_pop(mj *r, size_t base);
+bool mj_literal(mj *r, const char *word, size_t n);
+/* A JSON string at the current position: decoded into the arena
+ * (NUL-terminated), or only validated when out is NULL. */
+dorm_status mj_read_string(mj *r, const rp *path, dorm_str *out, const char *what);
+dorm_status mj_skip_number(mj *r, const rp *path);
+dorm_status mj_skip_value(mj *r, const rp *path, int depth);
+dorm_status mj_check_number(mj *r, const rp *path, dorm_str s);
+/* A B value's base64 string, decoded into the arena. */
+dorm_status mj_read_binary(mj *r, const rp *path, dorm_str *out);
+dorm_status mj_read_av(mj *r, const rp *path, dorm_av *out, int depth);
+dorm_status mj_read_members(mj *r, const rp *path, dorm_av *out, int depth);
+size_t mj_find_duplicate(const dorm_av_entry *e, size_t n);
+dorm_status mj_read_count(mj *r, const rp *path, uint64_t *out);
+/* After '{' of an AttributeValue: its type key (decoded), and the ':'. */
+dorm_status mj_type_key(mj *r, const rp *path, const char **key, size_t *len);
 
 /* The parts of a DynamoDB response a model operation uses. Members not asked
  * for are validated as JSON and skipped. */
@@ -175,6 +282,35 @@ dorm_status mj_parse_item(const char *json, size_t len, dorm_arena *a, dorm_av *
 /* Parses one AttributeValue object (the whole text). */
 dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
                         size_t errcap);
+
+/* ---- decoding responses straight into structs (model_decode.c) ---- */
+
+/* Read flag: skip items whose "_type" is not the model's (GetItem, returned
+ * items; Query and Scan filter on "_type" instead). */
+#define MODEL_DECODE_CHECK_TYPE (1u << 17)
+
+/* A response's parts decoded into model structs (all in the arena). */
+typedef struct mj_model_response {
+  bool has_item;          /* "Item" / "Attributes" held an item of the model */
+  void *item;             /* m->size bytes */
+  void *items;            /* "Items": nitems structs */
+  size_t nitems;
+  bool has_last_key;
+  dorm_av last_key;       /* "LastEvaluatedKey" */
+  uint64_t count, scanned_count;
+  size_t bad_item;        /* on a failure in an item: its index (else SIZE_MAX) */
+  char bad_key[160];      /* ... and its table key ("PK=..., SK=...") */
+} mj_model_response;
+
+/* Decodes a GetItem/UpdateItem/Query/Scan response body; flags:
+ * DORM_READ_PARTIAL, MODEL_DECODE_CHECK_TYPE. The same reading and the
+ * same errors as mj_parse_response + dorm_model_from_av. */
+dorm_status mj_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+                               mj_model_response *out, char *errbuf, size_t errcap);
+
+/* Decodes item JSON ({"attr":{...},...}, the whole text) into obj. */
+dorm_status mj_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+                           void *obj, char *errbuf, size_t errcap);
 
 /* ---- operations (model_ops.c and friends) ---- */
 

@@ -27,26 +27,18 @@
 #include "number.h"
 #include "utf8.h"
 
-/* ---- reader state ---- */
+/* ---- reader state (struct mj and rp: model_internal.h) ---- */
 
-typedef struct rp {
-  const struct rp *parent;
-  const char *name; /* NULL for an index */
-  size_t len, index;
-} rp;
+static inline char *bytes_for(mj *r, size_t n) {
+  if ((size_t)(r->pool_end - r->pool) >= n) {
+    char *p = r->pool;
+    r->pool += n;
+    return p;
+  }
+  return dorm_arena_alloc_aligned(r->a, n, 1);
+}
 
-typedef struct mj {
-  const char *start, *p, *end;
-  dorm_arena *a;
-  char *err;
-  size_t errcap;
-  /* scratch stack for container elements, 16-byte aligned units */
-  char *stack;
-  size_t sp, cap;
-  bool heap;
-} mj;
-
-static void rp_text(const rp *p, char *buf, size_t cap) {
+void mj_path_text(const rp *p, char *buf, size_t cap) {
   const rp *chain[DORM_READ_MAX_DEPTH * 2 + 8];
   size_t n = 0, o = 0;
   for (; p && n < sizeof chain / sizeof chain[0]; p = p->parent) chain[n++] = p;
@@ -62,34 +54,28 @@ static void rp_text(const rp *p, char *buf, size_t cap) {
   if (!buf[0]) snprintf(buf, cap, "(value)");
 }
 
-static dorm_status jfail(mj *r, const rp *p, dorm_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static dorm_status jfail(mj *r, const rp *p, dorm_status st, const char *fmt, ...) {
+dorm_status mj_fail(mj *r, const rp *p, dorm_status st, const char *fmt, ...) {
   if (r->err && r->errcap) {
     char path[192], what[224];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    rp_text(p, path, sizeof path);
+    mj_path_text(p, path, sizeof path);
     snprintf(r->err, r->errcap, "%s: %s (at byte %zu)", path, what, (size_t)(r->p - r->start));
   }
   return st;
 }
 
-static dorm_status syntax(mj *r, const rp *p, const char *what) {
-  if (r->p >= r->end) return jfail(r, p, DORM_ERR_BAD_RESPONSE, "malformed JSON: unexpected end, %s", what);
-  return jfail(r, p, DORM_ERR_BAD_RESPONSE, "malformed JSON: %s", what);
+dorm_status mj_syntax(mj *r, const rp *p, const char *what) {
+  if (r->p >= r->end) return mj_fail(r, p, DORM_ERR_BAD_RESPONSE, "malformed JSON: unexpected end, %s", what);
+  return mj_fail(r, p, DORM_ERR_BAD_RESPONSE, "malformed JSON: %s", what);
 }
 
-static dorm_status oom(mj *r, const rp *p) { return jfail(r, p, DORM_ERR_NO_MEMORY, "out of memory"); }
+dorm_status mj_oom(mj *r, const rp *p) { return mj_fail(r, p, DORM_ERR_NO_MEMORY, "out of memory"); }
 
 /* Pushes size bytes (a multiple of 8) on the scratch stack. */
-static void *push(mj *r, size_t size) {
+void *mj_push(mj *r, size_t size) {
   if (r->cap - r->sp < size) {
     size_t cap = r->cap * 2;
     while (cap - r->sp < size) cap *= 2;
@@ -106,7 +92,7 @@ static void *push(mj *r, size_t size) {
 }
 
 /* Copies the elements pushed since base into the arena and pops them. */
-static void *pop_to_arena(mj *r, size_t base) {
+void *mj_pop(mj *r, size_t base) {
   size_t n = r->sp - base;
   r->sp = base;
   if (n == 0) return NULL;
@@ -115,18 +101,6 @@ static void *pop_to_arena(mj *r, size_t base) {
   return out;
 }
 
-static inline void ws(mj *r) {
-  while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t')) r->p++;
-}
-
-static inline bool expect(mj *r, char c) {
-  ws(r);
-  if (r->p < r->end && *r->p == c) {
-    r->p++;
-    return true;
-  }
-  return false;
-}
 
 /* ---- strings ---- */
 
@@ -159,24 +133,60 @@ static inline bool word_special(uint64_t x) {
 
 /* Reads a JSON string at r->p (at its opening quote) into the arena
  * (NUL-terminated), or only validates it when out is NULL. */
-static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char *what) {
-  ws(r);
-  if (r->p >= r->end || *r->p != '"') return syntax(r, path, what);
+dorm_status mj_read_string(mj *r, const rp *path, dorm_str *out, const char *what) {
+  mj_ws(r);
+  if (r->p >= r->end || *r->p != '"') return mj_syntax(r, path, what);
   const char *s = ++r->p, *e = r->end;
-  /* Fast path: printable ASCII up to the closing quote. */
   const char *q = s;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* Fastest path: copy into the pool eight bytes at a time while looking
+   * for the end (the pool always has room for the rest of the text). */
+  if (out && (size_t)(r->pool_end - r->pool) >= (size_t)(e - s)) {
+    char *d = r->pool;
+    for (;;) {
+      if (e - q >= 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        memcpy(d + (q - s), &x, 8);
+        uint64_t m = mj_special_mask(x);
+        if (!m) {
+          q += 8;
+          continue;
+        }
+        q += __builtin_ctzll(m) / 8;
+      } else {
+        while (q < e && mj_plain_byte((unsigned char)*q)) {
+          d[q - s] = *q;
+          q++;
+        }
+      }
+      break;
+    }
+    if (q < e && *q == '"') {
+      size_t n = (size_t)(q - s);
+      d[n] = '\0';
+      r->pool += n + 1;
+      out->ptr = d;
+      out->len = n;
+      r->p = q + 1;
+      return DORM_OK;
+    }
+    /* escapes or UTF-8: the general path below (the pool is untouched) */
+  }
+#endif
+  /* Fast path: printable ASCII up to the closing quote. */
   while (e - q >= 8) {
     uint64_t x;
     memcpy(&x, q, 8);
     if (word_special(x)) break;
     q += 8;
   }
-  while (q < e && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80 && *q != '"' && *q != '\\') q++;
+  while (q < e && mj_plain_byte((unsigned char)*q)) q++;
   if (q < e && *q == '"') {
     size_t n = (size_t)(q - s);
     if (out) {
-      char *c = dorm_arena_alloc_aligned(r->a, n + 1, 1);
-      if (!c) return oom(r, path);
+      char *c = bytes_for(r, n + 1);
+      if (!c) return mj_oom(r, path);
       memcpy(c, s, n);
       c[n] = '\0';
       out->ptr = c;
@@ -193,12 +203,12 @@ static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char 
   }
   if (t >= e) {
     r->p = e;
-    return syntax(r, path, "unterminated string");
+    return mj_syntax(r, path, "unterminated string");
   }
   char *o = NULL, *o0 = NULL;
   if (out) {
-    o0 = o = dorm_arena_alloc_aligned(r->a, (size_t)(t - s) + 1, 1);
-    if (!o) return oom(r, path);
+    o0 = o = bytes_for(r, (size_t)(t - s) + 1);
+    if (!o) return mj_oom(r, path);
     memcpy(o, s, (size_t)(q - s));
     o += q - s;
   }
@@ -221,29 +231,29 @@ static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char 
       case 'u':
         if (t - i < 4 || !hex4(i, &cp)) {
           r->p = i;
-          return syntax(r, path, "bad \\u escape");
+          return mj_syntax(r, path, "bad \\u escape");
         }
         i += 4;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
           unsigned lo;
           if (t - i < 6 || i[0] != '\\' || i[1] != 'u' || !hex4(i + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
             r->p = i;
-            return syntax(r, path, "unpaired UTF-16 surrogate in a \\u escape");
+            return mj_syntax(r, path, "unpaired UTF-16 surrogate in a \\u escape");
           }
           i += 6;
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           r->p = i;
-          return syntax(r, path, "unpaired UTF-16 surrogate in a \\u escape");
+          return mj_syntax(r, path, "unpaired UTF-16 surrogate in a \\u escape");
         }
         if (cp == 0) {
           r->p = i;
-          return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a string contains U+0000, which this reader cannot represent");
+          return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a string contains U+0000, which this reader cannot represent");
         }
         break;
       default:
         r->p = i - 1;
-        return syntax(r, path, "bad escape in a string");
+        return mj_syntax(r, path, "bad escape in a string");
       }
       if (o) {
         if (cp < 0x80) *o++ = (char)cp;
@@ -263,7 +273,7 @@ static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char 
       }
     } else if (c < 0x20) {
       r->p = i;
-      return syntax(r, path, "control character in a string");
+      return mj_syntax(r, path, "control character in a string");
     } else if (c < 0x80) {
       if (o) *o++ = (char)c;
       i++;
@@ -271,7 +281,7 @@ static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char 
       size_t n = dorm_utf8_seq((const unsigned char *)i, (size_t)(t - i));
       if (n == 0) {
         r->p = i;
-        return jfail(r, path, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8", what);
+        return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8", what);
       }
       if (o) {
         memcpy(o, i, n);
@@ -291,31 +301,29 @@ static dorm_status read_string(mj *r, const rp *path, dorm_str *out, const char 
 
 /* ---- generic values (skipped members) ---- */
 
-static dorm_status skip_value(mj *r, const rp *path, int depth);
-
-static dorm_status skip_number(mj *r, const rp *path) {
+dorm_status mj_skip_number(mj *r, const rp *path) {
   const char *s = r->p, *e = r->end;
   if (s < e && *s == '-') s++;
-  if (s >= e || *s < '0' || *s > '9') return syntax(r, path, "bad number");
+  if (s >= e || *s < '0' || *s > '9') return mj_syntax(r, path, "bad number");
   if (*s == '0') s++;
   else
     while (s < e && *s >= '0' && *s <= '9') s++;
   if (s < e && *s == '.') {
     s++;
-    if (s >= e || *s < '0' || *s > '9') return syntax(r, path, "bad number");
+    if (s >= e || *s < '0' || *s > '9') return mj_syntax(r, path, "bad number");
     while (s < e && *s >= '0' && *s <= '9') s++;
   }
   if (s < e && (*s == 'e' || *s == 'E')) {
     s++;
     if (s < e && (*s == '+' || *s == '-')) s++;
-    if (s >= e || *s < '0' || *s > '9') return syntax(r, path, "bad number");
+    if (s >= e || *s < '0' || *s > '9') return mj_syntax(r, path, "bad number");
     while (s < e && *s >= '0' && *s <= '9') s++;
   }
   r->p = s;
   return DORM_OK;
 }
 
-static bool literal(mj *r, const char *word, size_t n) {
+bool mj_literal(mj *r, const char *word, size_t n) {
   if ((size_t)(r->end - r->p) >= n && memcmp(r->p, word, n) == 0) {
     r->p += n;
     return true;
@@ -323,68 +331,66 @@ static bool literal(mj *r, const char *word, size_t n) {
   return false;
 }
 
-static dorm_status skip_value(mj *r, const rp *path, int depth) {
-  ws(r);
+dorm_status mj_skip_value(mj *r, const rp *path, int depth) {
+  mj_ws(r);
   if (depth > DORM_READ_MAX_DEPTH)
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
-  if (r->p >= r->end) return syntax(r, path, "expected a value");
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
+  if (r->p >= r->end) return mj_syntax(r, path, "expected a value");
   dorm_status st;
   switch (*r->p) {
-  case '"': return read_string(r, path, NULL, "a string");
+  case '"': return mj_read_string(r, path, NULL, "a string");
   case '{':
     r->p++;
-    if (expect(r, '}')) return DORM_OK;
+    if (mj_expect(r, '}')) return DORM_OK;
     do {
-      if ((st = read_string(r, path, NULL, "an object key")) != DORM_OK) return st;
-      if (!expect(r, ':')) return syntax(r, path, "expected ':'");
-      if ((st = skip_value(r, path, depth + 1)) != DORM_OK) return st;
-    } while (expect(r, ','));
-    return expect(r, '}') ? DORM_OK : syntax(r, path, "expected ',' or '}'");
+      if ((st = mj_read_string(r, path, NULL, "an object key")) != DORM_OK) return st;
+      if (!mj_expect(r, ':')) return mj_syntax(r, path, "expected ':'");
+      if ((st = mj_skip_value(r, path, depth + 1)) != DORM_OK) return st;
+    } while (mj_expect(r, ','));
+    return mj_expect(r, '}') ? DORM_OK : mj_syntax(r, path, "expected ',' or '}'");
   case '[':
     r->p++;
-    if (expect(r, ']')) return DORM_OK;
+    if (mj_expect(r, ']')) return DORM_OK;
     do {
-      if ((st = skip_value(r, path, depth + 1)) != DORM_OK) return st;
-    } while (expect(r, ','));
-    return expect(r, ']') ? DORM_OK : syntax(r, path, "expected ',' or ']'");
-  case 't': return literal(r, "true", 4) ? DORM_OK : syntax(r, path, "bad literal");
-  case 'f': return literal(r, "false", 5) ? DORM_OK : syntax(r, path, "bad literal");
-  case 'n': return literal(r, "null", 4) ? DORM_OK : syntax(r, path, "bad literal");
-  default: return skip_number(r, path);
+      if ((st = mj_skip_value(r, path, depth + 1)) != DORM_OK) return st;
+    } while (mj_expect(r, ','));
+    return mj_expect(r, ']') ? DORM_OK : mj_syntax(r, path, "expected ',' or ']'");
+  case 't': return mj_literal(r, "true", 4) ? DORM_OK : mj_syntax(r, path, "bad literal");
+  case 'f': return mj_literal(r, "false", 5) ? DORM_OK : mj_syntax(r, path, "bad literal");
+  case 'n': return mj_literal(r, "null", 4) ? DORM_OK : mj_syntax(r, path, "bad literal");
+  default: return mj_skip_number(r, path);
   }
 }
 
 /* ---- AttributeValues ---- */
 
-static dorm_status read_av(mj *r, const rp *path, dorm_av *out, int depth);
-
-static dorm_status check_number(mj *r, const rp *path, dorm_str s) {
+dorm_status mj_check_number(mj *r, const rp *path, dorm_str s) {
   const char *why = dorm_number_invalid_reason(s.ptr, s.len);
   if (why)
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
   return DORM_OK;
 }
 
-static dorm_status read_binary(mj *r, const rp *path, dorm_str *out) {
+dorm_status mj_read_binary(mj *r, const rp *path, dorm_str *out) {
   dorm_str text;
   /* Decode from the raw text: base64 has no escapes, so validate it as a
    * string without copying, then decode the span. */
-  ws(r);
+  mj_ws(r);
   const char *start = r->p + 1;
-  dorm_status st = read_string(r, path, NULL, "a B value");
+  dorm_status st = mj_read_string(r, path, NULL, "a B value");
   if (st != DORM_OK) return st;
   text.ptr = start;
   text.len = (size_t)(r->p - 1 - start);
   if (memchr(text.ptr, '\\', text.len)) {
     /* Escaped base64 is legal JSON; take the slow way. */
     r->p = start - 1;
-    if ((st = read_string(r, path, &text, "a B value")) != DORM_OK) return st;
+    if ((st = mj_read_string(r, path, &text, "a B value")) != DORM_OK) return st;
   }
   size_t n = 0, bad = 0;
-  uint8_t *buf = dorm_arena_alloc_aligned(r->a, dorm_b64_decoded_max(text.len) + 1, 1);
-  if (!buf) return oom(r, path);
+  uint8_t *buf = (uint8_t *)bytes_for(r, dorm_b64_decoded_max(text.len) + 1);
+  if (!buf) return mj_oom(r, path);
   if (!dorm_b64_decode(text.ptr, text.len, buf, &n, DORM_B64_STD, &bad))
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "B value is not valid base64 (at character %zu)", bad);
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "B value is not valid base64 (at character %zu)", bad);
   buf[n] = 0;
   out->ptr = (const char *)buf;
   out->len = n;
@@ -393,44 +399,44 @@ static dorm_status read_binary(mj *r, const rp *path, dorm_str *out) {
 
 static dorm_status read_set(mj *r, const rp *path, dorm_av *out, dorm_av_type type) {
   static const char *const names[] = {[DORM_AV_SS] = "SS", [DORM_AV_NS] = "NS", [DORM_AV_BS] = "BS"};
-  if (!expect(r, '[')) return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must be a JSON array", names[type]);
+  if (!mj_expect(r, '[')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must be a JSON array", names[type]);
   size_t base = r->sp, n = 0;
-  if (expect(r, ']')) {
+  if (mj_expect(r, ']')) {
     r->sp = base;
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must not be empty", names[type]);
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must not be empty", names[type]);
   }
   do {
     rp seg = {path, NULL, 0, n};
     dorm_str s;
     dorm_status st;
-    ws(r);
+    mj_ws(r);
     if (r->p >= r->end || *r->p != '"') {
       r->sp = base;
-      return jfail(r, &seg, DORM_ERR_BAD_RESPONSE, "an %s element must be a JSON string", names[type]);
+      return mj_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "an %s element must be a JSON string", names[type]);
     }
-    if (type == DORM_AV_BS) st = read_binary(r, &seg, &s);
+    if (type == DORM_AV_BS) st = mj_read_binary(r, &seg, &s);
     else {
-      st = read_string(r, &seg, &s, type == DORM_AV_SS ? "an SS element" : "an NS element");
-      if (st == DORM_OK && type == DORM_AV_NS) st = check_number(r, &seg, s);
+      st = mj_read_string(r, &seg, &s, type == DORM_AV_SS ? "an SS element" : "an NS element");
+      if (st == DORM_OK && type == DORM_AV_NS) st = mj_check_number(r, &seg, s);
     }
     if (st != DORM_OK) {
       r->sp = base;
       return st;
     }
-    dorm_str *slot = push(r, sizeof(dorm_str));
+    dorm_str *slot = mj_push(r, sizeof(dorm_str));
     if (!slot) {
       r->sp = base;
-      return oom(r, path);
+      return mj_oom(r, path);
     }
     *slot = s;
     n++;
-  } while (expect(r, ','));
-  if (!expect(r, ']')) {
+  } while (mj_expect(r, ','));
+  if (!mj_expect(r, ']')) {
     r->sp = base;
-    return syntax(r, path, "expected ',' or ']'");
+    return mj_syntax(r, path, "expected ',' or ']'");
   }
-  dorm_str *items = pop_to_arena(r, base);
-  if (!items) return oom(r, path);
+  dorm_str *items = mj_pop(r, base);
+  if (!items) return mj_oom(r, path);
   out->type = type;
   out->u.set.items = items;
   out->u.set.count = out->u.set.cap = n;
@@ -438,34 +444,34 @@ static dorm_status read_set(mj *r, const rp *path, dorm_av *out, dorm_av_type ty
 }
 
 static dorm_status read_list(mj *r, const rp *path, dorm_av *out, int depth) {
-  if (!expect(r, '[')) return jfail(r, path, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array");
+  if (!mj_expect(r, '[')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array");
   size_t base = r->sp, n = 0;
   out->type = DORM_AV_L;
   out->u.list.items = NULL;
   out->u.list.count = out->u.list.cap = 0;
-  if (expect(r, ']')) return DORM_OK;
+  if (mj_expect(r, ']')) return DORM_OK;
   do {
     rp seg = {path, NULL, 0, n};
     dorm_av v;
-    dorm_status st = read_av(r, &seg, &v, depth + 1);
+    dorm_status st = mj_read_av(r, &seg, &v, depth + 1);
     if (st != DORM_OK) {
       r->sp = base;
       return st;
     }
-    dorm_av *slot = push(r, sizeof(dorm_av));
+    dorm_av *slot = mj_push(r, sizeof(dorm_av));
     if (!slot) {
       r->sp = base;
-      return oom(r, path);
+      return mj_oom(r, path);
     }
     *slot = v;
     n++;
-  } while (expect(r, ','));
-  if (!expect(r, ']')) {
+  } while (mj_expect(r, ','));
+  if (!mj_expect(r, ']')) {
     r->sp = base;
-    return syntax(r, path, "expected ',' or ']'");
+    return mj_syntax(r, path, "expected ',' or ']'");
   }
-  dorm_av *items = pop_to_arena(r, base);
-  if (!items) return oom(r, path);
+  dorm_av *items = mj_pop(r, base);
+  if (!items) return mj_oom(r, path);
   out->u.list.items = items;
   out->u.list.count = out->u.list.cap = n;
   return DORM_OK;
@@ -473,7 +479,7 @@ static dorm_status read_list(mj *r, const rp *path, dorm_av *out, int depth) {
 
 /* The index of an entry whose name repeats an earlier one, or n. A small
  * open-addressing table of entry indexes keeps this linear. */
-static size_t find_duplicate(const dorm_av_entry *e, size_t n) {
+size_t mj_find_duplicate(const dorm_av_entry *e, size_t n) {
   if (n < 2) return n;
   if (n <= 8) {
     for (size_t i = 1; i < n; i++)
@@ -512,57 +518,63 @@ static size_t find_duplicate(const dorm_av_entry *e, size_t n) {
 }
 
 /* An object of attributes ({"name":{AV},...}) into an M. */
-static dorm_status read_members(mj *r, const rp *path, dorm_av *out, int depth) {
-  if (!expect(r, '{')) return jfail(r, path, DORM_ERR_BAD_RESPONSE, "expected an object of attributes");
+dorm_status mj_read_members(mj *r, const rp *path, dorm_av *out, int depth) {
+  if (!mj_expect(r, '{')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "expected an object of attributes");
   size_t base = r->sp, n = 0;
   out->type = DORM_AV_M;
   out->u.map.items = NULL;
   out->u.map.count = out->u.map.cap = 0;
-  if (expect(r, '}')) return DORM_OK;
+  if (mj_expect(r, '}')) return DORM_OK;
   do {
     dorm_str name;
-    dorm_status st = read_string(r, path, &name, "an attribute name");
+    dorm_status st = mj_read_string(r, path, &name, "an attribute name");
     rp seg = {path, name.ptr, name.len, 0};
-    if (st == DORM_OK && !expect(r, ':')) st = syntax(r, &seg, "expected ':'");
+    if (st == DORM_OK && !mj_expect(r, ':')) st = mj_syntax(r, &seg, "expected ':'");
     dorm_av v;
-    if (st == DORM_OK) st = read_av(r, &seg, &v, depth + 1);
+    if (st == DORM_OK) st = mj_read_av(r, &seg, &v, depth + 1);
     if (st != DORM_OK) {
       r->sp = base;
       return st;
     }
-    dorm_av_entry *slot = push(r, sizeof(dorm_av_entry));
+    dorm_av_entry *slot = mj_push(r, sizeof(dorm_av_entry));
     if (!slot) {
       r->sp = base;
-      return oom(r, path);
+      return mj_oom(r, path);
     }
     slot->name = name;
     slot->value = v;
     n++;
-  } while (expect(r, ','));
-  if (!expect(r, '}')) {
+  } while (mj_expect(r, ','));
+  if (!mj_expect(r, '}')) {
     r->sp = base;
-    return syntax(r, path, "expected ',' or '}'");
+    return mj_syntax(r, path, "expected ',' or '}'");
   }
-  dorm_av_entry *items = pop_to_arena(r, base);
-  if (!items) return oom(r, path);
-  size_t dup = find_duplicate(items, n);
+  dorm_av_entry *items = mj_pop(r, base);
+  if (!items) return mj_oom(r, path);
+  size_t dup = mj_find_duplicate(items, n);
   if (dup != n) {
     rp seg = {path, items[dup].name.ptr, items[dup].name.len, 0};
-    return jfail(r, &seg, DORM_ERR_BAD_RESPONSE, "attribute appears twice in one map");
+    return mj_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "attribute appears twice in one map");
   }
   out->u.map.items = items;
   out->u.map.count = out->u.map.cap = n;
   return DORM_OK;
 }
 
-static dorm_status read_av(mj *r, const rp *path, dorm_av *out, int depth) {
-  memset(out, 0, sizeof *out);
-  if (depth > DORM_READ_MAX_DEPTH)
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
-  if (!expect(r, '{'))
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
-  ws(r);
-  if (r->p < r->end && *r->p == '}') return jfail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has no type key");
+dorm_status mj_type_key(mj *r, const rp *path, const char **key, size_t *len) {
+  mj_ws(r);
+  /* "S":  "SS":  "BOOL": followed directly by ':' (no whitespace): one look. */
+  if (r->end - r->p >= 7 && r->p[0] == '"') {
+    const char *k = r->p + 1;
+    size_t kl = k[1] == '"' ? 1 : k[2] == '"' ? 2 : k[4] == '"' ? 4 : 0;
+    if (kl && k[kl + 1] == ':' && k[0] >= 'A' && k[0] <= 'Z') {
+      *key = k;
+      *len = kl;
+      r->p = k + kl + 2;
+      return DORM_OK;
+    }
+  }
+  if (r->p < r->end && *r->p == '}') return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has no type key");
   /* The type key: short ASCII, compared without copying. */
   const char *k = r->p + 1, *ke = k;
   while (ke < r->end && ke - k < 5 && *ke >= 'A' && *ke <= 'Z') ke++;
@@ -571,39 +583,54 @@ static dorm_status read_av(mj *r, const rp *path, dorm_av *out, int depth) {
     /* Not a plain short key: read it as any JSON string (escapes allowed,
      * as cJSON does) and match the decoded text. */
     dorm_str any;
-    dorm_status st = read_string(r, path, &any, "a type key");
+    dorm_status st = mj_read_string(r, path, &any, "a type key");
     if (st != DORM_OK) return st;
     k = any.ptr;
     kl = any.len;
   } else {
     r->p = ke + 1;
   }
-  if (!expect(r, ':')) return syntax(r, path, "expected ':'");
-  ws(r);
+  if (!mj_expect(r, ':')) return mj_syntax(r, path, "expected ':'");
+  *key = k;
+  *len = kl;
+  return DORM_OK;
+}
+
+dorm_status mj_read_av(mj *r, const rp *path, dorm_av *out, int depth) {
+  memset(out, 0, sizeof *out);
+  if (depth > DORM_READ_MAX_DEPTH)
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
+  if (!mj_expect(r, '{'))
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
+  const char *k;
+  size_t kl;
+  dorm_status kst = mj_type_key(r, path, &k, &kl);
+  if (kst != DORM_OK) return kst;
+  mj_ws(r);
   dorm_status st = DORM_OK;
 #define KEY_IS(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
   if (KEY_IS("S")) {
     out->type = DORM_AV_S;
-    if (r->p >= r->end || *r->p != '"') return jfail(r, path, DORM_ERR_BAD_RESPONSE, "an S value must be a JSON string");
-    st = read_string(r, path, &out->u.s, "an S value");
+    if (r->p >= r->end || *r->p != '"') return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an S value must be a JSON string");
+    st = mj_read_string(r, path, &out->u.s, "an S value");
   } else if (KEY_IS("N")) {
     out->type = DORM_AV_N;
-    if (r->p >= r->end || *r->p != '"') return jfail(r, path, DORM_ERR_BAD_RESPONSE, "an N value must be a JSON string");
-    st = read_string(r, path, &out->u.s, "an N value");
-    if (st == DORM_OK) st = check_number(r, path, out->u.s);
+    if (r->p >= r->end || *r->p != '"') return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an N value must be a JSON string");
+    st = mj_read_string(r, path, &out->u.s, "an N value");
+    if (st == DORM_OK) st = mj_check_number(r, path, out->u.s);
   } else if (KEY_IS("B")) {
     out->type = DORM_AV_B;
     if (r->p >= r->end || *r->p != '"')
-      return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a B value must be a base64 JSON string");
-    st = read_binary(r, path, &out->u.s);
+      return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a B value must be a base64 JSON string");
+    st = mj_read_binary(r, path, &out->u.s);
   } else if (KEY_IS("BOOL")) {
     out->type = DORM_AV_BOOL;
-    if (literal(r, "true", 4)) out->u.boolean = true;
-    else if (literal(r, "false", 5)) out->u.boolean = false;
-    else return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a BOOL value must be true or false");
+    if (mj_literal(r, "true", 4)) out->u.boolean = true;
+    else if (mj_literal(r, "false", 5)) out->u.boolean = false;
+    else return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a BOOL value must be true or false");
   } else if (KEY_IS("NULL")) {
     out->type = DORM_AV_NULL;
-    if (!literal(r, "true", 4)) return jfail(r, path, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
+    if (!mj_literal(r, "true", 4)) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
   } else if (KEY_IS("SS")) {
     st = read_set(r, path, out, DORM_AV_SS);
   } else if (KEY_IS("NS")) {
@@ -613,26 +640,24 @@ static dorm_status read_av(mj *r, const rp *path, dorm_av *out, int depth) {
   } else if (KEY_IS("L")) {
     st = read_list(r, path, out, depth);
   } else if (KEY_IS("M")) {
-    ws(r);
-    if (r->p >= r->end || *r->p != '{') return jfail(r, path, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
-    st = read_members(r, path, out, depth);
+    mj_ws(r);
+    if (r->p >= r->end || *r->p != '{') return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
+    st = mj_read_members(r, path, out, depth);
   } else {
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
   }
 #undef KEY_IS
   if (st != DORM_OK) return st;
-  if (expect(r, '}')) return DORM_OK;
-  ws(r);
+  if (mj_expect(r, '}')) return DORM_OK;
+  mj_ws(r);
   if (r->p < r->end && *r->p == ',')
-    return jfail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key");
-  return syntax(r, path, "expected '}'");
+    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key");
+  return mj_syntax(r, path, "expected '}'");
 }
 
 /* ---- entry points ---- */
 
-#define MJ_STACK 4096
-
-static void mj_init(mj *r, const char *json, size_t len, dorm_arena *a, char *errbuf, size_t errcap, char *stack) {
+void mj_init(mj *r, const char *json, size_t len, dorm_arena *a, char *errbuf, size_t errcap, char *stack) {
   r->start = r->p = json;
   r->end = json + len;
   r->a = a;
@@ -642,13 +667,15 @@ static void mj_init(mj *r, const char *json, size_t len, dorm_arena *a, char *er
   r->sp = 0;
   r->cap = MJ_STACK;
   r->heap = false;
+  r->pool = r->pool_end = NULL;
+  if (json && len && a && (r->pool = dorm_arena_alloc_aligned(a, len, 1)) != NULL) r->pool_end = r->pool + len;
   if (errbuf && errcap) errbuf[0] = '\0';
 }
 
-static dorm_status mj_done(mj *r, dorm_status st) {
+dorm_status mj_done(mj *r, dorm_status st) {
   if (st == DORM_OK) {
-    ws(r);
-    if (r->p != r->end) st = jfail(r, NULL, DORM_ERR_BAD_RESPONSE, "unexpected data after the JSON value");
+    mj_ws(r);
+    if (r->p != r->end) st = mj_fail(r, NULL, DORM_ERR_BAD_RESPONSE, "unexpected data after the JSON value");
   }
   if (r->heap) free(r->stack);
   return st;
@@ -659,8 +686,8 @@ dorm_status mj_parse_item(const char *json, size_t len, dorm_arena *a, dorm_av *
   mj r;
   mj_init(&r, json, len, a, errbuf, errcap, stack);
   memset(out, 0, sizeof *out);
-  if (!json) return jfail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
-  return mj_done(&r, read_members(&r, NULL, out, 0));
+  if (!json) return mj_fail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
+  return mj_done(&r, mj_read_members(&r, NULL, out, 0));
 }
 
 dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap) {
@@ -668,19 +695,19 @@ dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *ou
   mj r;
   mj_init(&r, json, len, a, errbuf, errcap, stack);
   memset(out, 0, sizeof *out);
-  if (!json) return jfail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
-  return mj_done(&r, read_av(&r, NULL, out, 0));
+  if (!json) return mj_fail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
+  return mj_done(&r, mj_read_av(&r, NULL, out, 0));
 }
 
-static dorm_status read_count(mj *r, const rp *path, uint64_t *out) {
-  ws(r);
+dorm_status mj_read_count(mj *r, const rp *path, uint64_t *out) {
+  mj_ws(r);
   const char *s = r->p;
-  dorm_status st = skip_number(r, path);
+  dorm_status st = mj_skip_number(r, path);
   if (st != DORM_OK) return st;
   uint64_t v = 0;
   for (const char *q = s; q < r->p; q++) {
     if (*q < '0' || *q > '9' || v > UINT64_MAX / 10)
-      return jfail(r, path, DORM_ERR_BAD_RESPONSE, "expected a non-negative integer count");
+      return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "expected a non-negative integer count");
     v = v * 10 + (uint64_t)(*q - '0');
   }
   *out = v;
@@ -688,32 +715,32 @@ static dorm_status read_count(mj *r, const rp *path, uint64_t *out) {
 }
 
 static dorm_status read_items(mj *r, const rp *path, mj_response *out) {
-  if (!expect(r, '[')) return jfail(r, path, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+  if (!mj_expect(r, '[')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "expected an array of items");
   size_t base = r->sp, n = 0;
-  if (!expect(r, ']')) {
+  if (!mj_expect(r, ']')) {
     do {
       rp seg = {path, NULL, 0, n};
       dorm_av v;
-      dorm_status st = read_members(r, &seg, &v, 0);
+      dorm_status st = mj_read_members(r, &seg, &v, 0);
       if (st != DORM_OK) {
         r->sp = base;
         return st;
       }
-      dorm_av *slot = push(r, sizeof(dorm_av));
+      dorm_av *slot = mj_push(r, sizeof(dorm_av));
       if (!slot) {
         r->sp = base;
-        return oom(r, path);
+        return mj_oom(r, path);
       }
       *slot = v;
       n++;
-    } while (expect(r, ','));
-    if (!expect(r, ']')) {
+    } while (mj_expect(r, ','));
+    if (!mj_expect(r, ']')) {
       r->sp = base;
-      return syntax(r, path, "expected ',' or ']'");
+      return mj_syntax(r, path, "expected ',' or ']'");
     }
   }
-  out->items = pop_to_arena(r, base);
-  if (n && !out->items) return oom(r, path);
+  out->items = mj_pop(r, base);
+  if (n && !out->items) return mj_oom(r, path);
   out->nitems = n;
   return DORM_OK;
 }
@@ -726,20 +753,20 @@ dorm_status mj_parse_response(const char *json, size_t len, dorm_arena *a, mj_re
   memset(out, 0, sizeof *out);
   out->item = dorm_av_empty(DORM_AV_M);
   out->last_key = dorm_av_empty(DORM_AV_M);
-  if (!json || len == 0) return jfail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
+  if (!json || len == 0) return mj_fail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body");
   dorm_status st = DORM_OK;
   bool seen_count = false, seen_scanned = false;
-  if (!expect(&r, '{')) return mj_done(&r, syntax(&r, NULL, "expected a JSON object"));
-  if (!expect(&r, '}')) {
+  if (!mj_expect(&r, '{')) return mj_done(&r, mj_syntax(&r, NULL, "expected a JSON object"));
+  if (!mj_expect(&r, '}')) {
     do {
       dorm_str name;
-      ws(&r);
+      mj_ws(&r);
       const char *name_at = r.p;
-      st = read_string(&r, NULL, &name, "a member name");
+      st = mj_read_string(&r, NULL, &name, "a member name");
       if (st != DORM_OK) break;
       rp seg = {NULL, name.ptr, name.len, 0};
-      if (!expect(&r, ':')) {
-        st = syntax(&r, &seg, "expected ':'");
+      if (!mj_expect(&r, ':')) {
+        st = mj_syntax(&r, &seg, "expected ':'");
         break;
       }
       bool dup = false;
@@ -747,7 +774,7 @@ dorm_status mj_parse_response(const char *json, size_t len, dorm_arena *a, mj_re
       if (IS("Item") || IS("Attributes")) {
         dup = out->has_item;
         out->has_item = true;
-        if (!dup) st = read_members(&r, &seg, &out->item, 0);
+        if (!dup) st = mj_read_members(&r, &seg, &out->item, 0);
       } else if (IS("Items")) {
         dup = out->has_items;
         out->has_items = true;
@@ -755,26 +782,26 @@ dorm_status mj_parse_response(const char *json, size_t len, dorm_arena *a, mj_re
       } else if (IS("LastEvaluatedKey")) {
         dup = out->has_last_key;
         out->has_last_key = true;
-        if (!dup) st = read_members(&r, &seg, &out->last_key, 0);
+        if (!dup) st = mj_read_members(&r, &seg, &out->last_key, 0);
       } else if (IS("Count")) {
         dup = seen_count;
         seen_count = true;
-        if (!dup) st = read_count(&r, &seg, &out->count);
+        if (!dup) st = mj_read_count(&r, &seg, &out->count);
       } else if (IS("ScannedCount")) {
         dup = seen_scanned;
         seen_scanned = true;
-        if (!dup) st = read_count(&r, &seg, &out->scanned_count);
+        if (!dup) st = mj_read_count(&r, &seg, &out->scanned_count);
       } else {
-        st = skip_value(&r, &seg, 1);
+        st = mj_skip_value(&r, &seg, 1);
       }
 #undef IS
       if (dup) {
         r.p = name_at;
-        st = jfail(&r, &seg, DORM_ERR_BAD_RESPONSE, "member appears twice");
+        st = mj_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "member appears twice");
       }
       if (st != DORM_OK) break;
-    } while (expect(&r, ','));
-    if (st == DORM_OK && !expect(&r, '}')) st = syntax(&r, NULL, "expected ',' or '}'");
+    } while (mj_expect(&r, ','));
+    if (st == DORM_OK && !mj_expect(&r, '}')) st = mj_syntax(&r, NULL, "expected ',' or '}'");
   }
   if (st == DORM_OK && !seen_count) out->count = out->nitems;
   return mj_done(&r, st);

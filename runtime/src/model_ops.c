@@ -72,28 +72,27 @@ void model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_o
   if (o->old_found) *o->old_found = false;
   size_t len = 0;
   const char *body = dorm_client_error_body(c, &len);
-  mj_response r;
+  mj_model_response r;
   char err[64];
-  if (!a || len == 0 || mj_parse_response(body, len, a, &r, err, sizeof err) != DORM_OK || !r.has_item) return;
-  if (model_read_item(m, &r.item, MODEL_READ_BORROW, a, o->old_out, err, sizeof err) == DORM_OK && o->old_found)
-    *o->old_found = true;
+  if (!a || len == 0 || mj_decode_response(body, len, m, MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err) != DORM_OK ||
+      !r.has_item)
+    return;
+  memcpy(o->old_out, r.item, m->size);
+  if (o->old_found) *o->old_found = true;
 }
 
 dorm_status model_read_single(dorm_client *c, const char *op, const dorm_model_desc *m, const char *resp, size_t len,
                               unsigned flags, dorm_arena *a, void *out, bool *found) {
-  mj_response r;
+  mj_model_response r;
   char err[512];
   *found = false;
-  dorm_status st = mj_parse_response(resp, len, a, &r, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s", err);
-  if (!r.has_item || r.item.u.map.count == 0) return DORM_OK;
-  if (!dorm_model_is(m, &r.item)) return DORM_OK;
-  st = model_read_item(m, &r.item, flags | MODEL_READ_BORROW, a, out, err, sizeof err);
+  dorm_status st = mj_decode_response(resp, len, m, flags | MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err);
   if (st != DORM_OK) {
-    char key[256];
-    model_key_text(m, &r.item, key, sizeof key);
-    return dorm_client_fail(c, st, op, "item %s: %s", key, err);
+    if (r.bad_item != SIZE_MAX) return dorm_client_fail(c, st, op, "item %s: %s", r.bad_key, err);
+    return dorm_client_fail(c, st, op, "response: %s", err);
   }
+  if (!r.has_item) return DORM_OK;
+  memcpy(out, r.item, m->size);
   *found = true;
   return DORM_OK;
 }

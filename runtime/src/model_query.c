@@ -217,21 +217,14 @@ static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void 
 static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t len, dorm_arena *a,
                              dorm_model_page *page) {
   const dorm_model_desc *m = q->m;
-  mj_response r;
+  mj_model_response r;
   char err[512];
-  dorm_status st = mj_parse_response(resp, len, a, &r, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, q->op, "response: %s", err);
-  char *items = r.nitems ? dorm_arena_alloc(a, r.nitems * m->size) : NULL;
-  if (r.nitems && !items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, q->op, "out of memory");
-  unsigned flags = MODEL_READ_BORROW | (q->partial ? DORM_READ_PARTIAL : 0);
-  for (size_t i = 0; i < r.nitems; i++) {
-    st = model_read_item(m, &r.items[i], flags, a, items + i * m->size, err, sizeof err);
-    if (st != DORM_OK) {
-      char key[256];
-      model_key_text(m, &r.items[i], key, sizeof key);
-      return dorm_client_fail(c, st, q->op, "item %s: %s", key, err);
-    }
+  dorm_status st = mj_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
+  if (st != DORM_OK) {
+    if (r.bad_item != SIZE_MAX) return dorm_client_fail(c, st, q->op, "item %s: %s", r.bad_key, err);
+    return dorm_client_fail(c, st, q->op, "response: %s", err);
   }
+  void *items = r.items;
   page->items = items;
   page->count = r.nitems;
   page->scanned_count = r.scanned_count;

@@ -276,6 +276,47 @@ static void empty_value(const dorm_field_desc *f, void *obj) {
   }
 }
 
+uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
+                          uint32_t hint) {
+  int ni = naming ? 1 : 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t j = hint + k < n ? hint + k : hint + k - n;
+    /* The JSON key "attr": is 3 bytes longer than a name without escapes. */
+    const char *attr = fields[j].attr[ni];
+    if (attr && (size_t)fields[j].attr_json_len[ni] - 3 == len && len && attr[0] == name[0] &&
+        memcmp(attr, name, len) == 0)
+      return j;
+  }
+  /* Names that JSON escapes ('"', '\\', control characters) are longer as
+   * keys; compare those in full. */
+  for (uint32_t j = 0; j < n; j++) {
+    const char *attr = fields[j].attr[ni];
+    if (attr && (size_t)fields[j].attr_json_len[ni] - 3 > len && strlen(attr) == len && memcmp(attr, name, len) == 0)
+      return j;
+  }
+  return n;
+}
+
+dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
+                               unsigned flags, void *obj, const mpath *path, char *errbuf, size_t errcap) {
+  for (uint32_t i = 0; i < n; i++) {
+    if (seen[i / 64] & (UINT64_C(1) << (i % 64))) continue;
+    const dorm_field_desc *f = &fields[i];
+    unsigned k = f->type.kind;
+    if (f->flags & DORM_FF_OPTIONAL) continue;
+    if (k == DORM_K_SET || k == DORM_K_LIST || k == DORM_K_MAP) continue; /* empty */
+    if (f->flags & DORM_FF_OMIT_EMPTY) {
+      empty_value(f, obj);
+      continue;
+    }
+    if (flags & DORM_READ_PARTIAL) continue;
+    mpath fp = {path, MP_NAME, f->name, 0};
+    return model_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, &fp, "required attribute \"%s\" is missing",
+                      f->attr[naming ? 1 : 0]);
+  }
+  return DORM_OK;
+}
+
 static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t n, const dorm_av *map, void *obj,
                                const mpath *path, int depth) {
   uint64_t seen_small[8], *seen = seen_small;
@@ -290,46 +331,21 @@ static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t 
   uint32_t hint = 0;
   for (size_t i = 0; i < map->u.map.count; i++) {
     const dorm_av_entry *en = &map->u.map.items[i];
-    /* Find the field; items usually come back in an order close to ours. */
-    uint32_t fi = n;
-    for (uint32_t k = 0; k < n; k++) {
-      uint32_t j = hint + k < n ? hint + k : hint + k - n;
-      const char *attr = fields[j].attr[ni];
-      if (attr && strncmp(attr, en->name.ptr, en->name.len) == 0 && attr[en->name.len] == '\0') {
-        fi = j;
-        break;
-      }
-    }
+    /* Items usually come back in an order close to ours: start after the last hit. */
+    uint32_t fi = model_find_field(fields, n, c->naming, en->name.ptr, en->name.len, hint);
     if (fi == n) continue; /* computed keys, "_type", attributes of other versions */
     hint = fi + 1 < n ? fi + 1 : 0;
     const dorm_field_desc *f = &fields[fi];
     mpath fp = {path, MP_NAME, f->name, 0};
     if (seen[fi / 64] & (UINT64_C(1) << (fi % 64)))
       return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, &fp, "attribute \"%s\" appears twice", f->attr[ni]);
+    if (en->value.type == DORM_AV_NULL) continue; /* as if absent */
     seen[fi / 64] |= UINT64_C(1) << (fi % 64);
-    if (en->value.type == DORM_AV_NULL) {
-      seen[fi / 64] &= ~(UINT64_C(1) << (fi % 64)); /* as if absent */
-      continue;
-    }
     dorm_status st = rvalue(c, &f->type, &en->value, field_ptr_mut(obj, f), &fp, depth);
     if (st != DORM_OK) return st;
     if (f->has_offset >= 0) *((bool *)((char *)obj + f->has_offset)) = true;
   }
-  for (uint32_t i = 0; i < n; i++) {
-    if (seen[i / 64] & (UINT64_C(1) << (i % 64))) continue;
-    const dorm_field_desc *f = &fields[i];
-    unsigned k = f->type.kind;
-    if (f->flags & DORM_FF_OPTIONAL) continue;
-    if (k == DORM_K_SET || k == DORM_K_LIST || k == DORM_K_MAP) continue; /* empty */
-    if (f->flags & DORM_FF_OMIT_EMPTY) {
-      empty_value(f, obj);
-      continue;
-    }
-    if (c->flags & DORM_READ_PARTIAL) continue;
-    mpath fp = {path, MP_NAME, f->name, 0};
-    return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, &fp, "required attribute \"%s\" is missing", f->attr[ni]);
-  }
-  return DORM_OK;
+  return model_fill_missing(fields, n, c->naming, seen, c->flags, obj, path, c->err, c->errcap);
 }
 
 dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
@@ -352,10 +368,7 @@ dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, siz
                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (!m || !json || !a || !obj)
     return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, JSON, arena and object are required");
-  dorm_av item;
-  dorm_status st = mj_parse_item(json, len, a, &item, errbuf, errcap);
-  if (st != DORM_OK) return st;
-  return model_read_item(m, &item, (flags & DORM_READ_PARTIAL) | MODEL_READ_BORROW, a, obj, errbuf, errcap);
+  return mj_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
 }
 
 bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item) {

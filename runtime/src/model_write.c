@@ -2,10 +2,15 @@
  *
  * The walk reads each field through its descriptor and writes the
  * AttributeValue text directly (pre-escaped attribute keys from the
- * descriptor, numbers formatted without printf), validating as it goes and
- * adding up the item's DynamoDB size, so a put costs one pass over the
- * struct and no intermediate dorm_av. Errors name the field
- * ("Order.shipTo.city: required (NULL)"). */
+ * descriptor, numbers formatted without printf, plain ASCII strings copied
+ * eight bytes at a time), validating as it goes, so a put costs one pass
+ * over the struct and no intermediate dorm_av. Errors name the field
+ * ("Order.shipTo.city: required (NULL)").
+ *
+ * The item's DynamoDB size is not added up on the way: an item's JSON text
+ * is never shorter than its DynamoDB size (every value's text is at least
+ * its stored size, every name is quoted), so only items whose text exceeds
+ * 400 KB are measured exactly, afterwards. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +44,51 @@ static dorm_status werr(wctx *c, const mpath *p) {
 
 static inline void raw(dorm_jw *w, const char *s, size_t n) { dorm_jw_raw(w, s, n); }
 
+/* SWAR: a byte of x that a JSON string cannot hold as is ('"', '\\', a
+ * control character) or that needs UTF-8 validation (>= 0x80). The same
+ * test json_write.c uses. */
+static inline bool word_special(uint64_t x) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+  uint64_t t = (x - ones * 0x20) | (quote - ones) | (bslash - ones) | x;
+  return (t & highs) != 0;
+}
+
+/* Copies s to o when it is printable ASCII without '"' and '\\'. */
+static inline bool plain_copy(char *o, const char *s, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x;
+    memcpy(&x, s + i, 8);
+    if (word_special(x)) return false;
+    memcpy(o + i, &x, 8);
+  }
+  for (; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') return false;
+    o[i] = (char)ch;
+  }
+  return true;
+}
+
+/* {"S":"<s>"}: plain text is copied in one go; anything else (escapes,
+ * UTF-8 to validate) goes through the writer's string encoder. */
 static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) {
-  raw(c->w, "{\"S\":", 5);
-  dorm_jw_stringn(c->w, s, len);
-  raw(c->w, "}", 1);
-  return c->w->status == DORM_OK ? DORM_OK : werr(c, p);
+  dorm_jw *w = c->w;
+  if (dorm_jw_reserve(w, len + 8)) {
+    char *o = w->buf + w->len;
+    memcpy(o, "{\"S\":\"", 6);
+    if (plain_copy(o + 6, s, len)) {
+      o[6 + len] = '"';
+      o[7 + len] = '}';
+      w->len += len + 8;
+      return DORM_OK;
+    }
+  }
+  raw(w, "{\"S\":", 5);
+  dorm_jw_stringn(w, s, len);
+  raw(w, "}", 1);
+  return w->status == DORM_OK ? DORM_OK : werr(c, p);
 }
 
 /* {"N":"<text>"} for text already known to be a valid number. */
@@ -141,11 +186,13 @@ static size_t find_dup(const void *items, size_t n, size_t size, int (*cmp)(cons
 
 /* ---- values ---- */
 
+/* vlen (may be NULL) gets the byte length of an S or B value (for the key
+ * checks), members the number of attributes a struct wrote. */
 static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const mpath *path, int depth,
-                          size_t *size, size_t *members);
+                          size_t *vlen, size_t *members);
 
 static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
-                            const mpath *path, int depth, bool nested, size_t *size, size_t *count);
+                            const mpath *path, int depth, bool nested, size_t *count);
 
 static dorm_status check_depth(wctx *c, const mpath *p, int depth) {
   if (depth >= DORM_AV_MAX_DEPTH)
@@ -155,8 +202,7 @@ static dorm_status check_depth(wctx *c, const mpath *p, int depth) {
 }
 
 /* An element of a set/list/map: optional elements may be absent ({"NULL":true}). */
-static dorm_status w_elem(wctx *c, const dorm_type_desc *e, const void *ep, const mpath *path, int depth,
-                          size_t *size) {
+static dorm_status w_elem(wctx *c, const dorm_type_desc *e, const void *ep, const mpath *path, int depth) {
   const void *vp = ep;
   if (e->optional) {
     bool present;
@@ -168,28 +214,25 @@ static dorm_status w_elem(wctx *c, const dorm_type_desc *e, const void *ep, cons
     }
     if (!present) {
       raw(c->w, "{\"NULL\":true}", 13);
-      *size = 1;
       return DORM_OK;
     }
   }
   if (e->kind == DORM_K_SET && ((const dorm_array_view *)vp)->count == 0) {
     /* DynamoDB has no empty set; an empty one inside a list or map is NULL. */
     raw(c->w, "{\"NULL\":true}", 13);
-    *size = 1;
     return DORM_OK;
   }
-  return wvalue(c, e, vp, path, depth, size, NULL);
+  return wvalue(c, e, vp, path, depth, NULL, NULL);
 }
 
-static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view *v, const mpath *path,
-                         size_t *size) {
+static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view *v, const mpath *path) {
   const dorm_type_desc *e = t->elem;
   dorm_jw *w = c->w;
   if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "set type without an element type");
   if (v->count && !v->items)
     return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "items is NULL but count is %zu", v->count);
   const char *base = v->items;
-  size_t n = v->count, total = 0;
+  size_t n = v->count;
   void *sorted = NULL;
   size_t dup = SIZE_MAX;
   switch (e->kind) {
@@ -215,7 +258,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
         mpath ip = {path, MP_INDEX, NULL, i};
         return werr(c, &ip);
       }
-      total += len;
     }
     break;
   }
@@ -233,7 +275,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
       size_t len = dorm_number_format_i64(get_i64(base + i * e->size), buf);
       if (i) raw(w, ",", 1);
       w_quoted_number(w, buf, len);
-      total += dorm_number_storage_size(buf, len);
     }
     break;
   case DORM_K_FLOAT:
@@ -254,7 +295,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
         return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "%s is outside DynamoDB's number range", buf);
       if (i) raw(w, ",", 1);
       w_quoted_number(w, buf, len);
-      total += dorm_number_storage_size(buf, len);
     }
     break;
   case DORM_K_DECIMAL:
@@ -275,7 +315,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
       }
       if (i) raw(w, ",", 1);
       w_quoted_number(w, s, len);
-      total += dorm_number_storage_size(s, len);
     }
     break;
   case DORM_K_BYTES:
@@ -292,7 +331,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
       const dorm_bytes *b = (const dorm_bytes *)(base + i * e->size);
       if (i) raw(w, ",", 1);
       w_base64(w, b->data, b->len);
-      total += b->len;
     }
     break;
   default:
@@ -301,36 +339,29 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
   }
   free(sorted);
   raw(w, "]}", 2);
-  if (w->status != DORM_OK) return werr(c, path);
-  *size = total;
-  return DORM_OK;
+  return w->status == DORM_OK ? DORM_OK : werr(c, path);
 }
 
 static dorm_status w_list(wctx *c, const dorm_type_desc *t, const dorm_array_view *v, const mpath *path,
-                          int depth, size_t *size) {
+                          int depth) {
   const dorm_type_desc *e = t->elem;
   if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "list type without an element type");
   if (v->count && !v->items)
     return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "items is NULL but count is %zu", v->count);
   dorm_status st = check_depth(c, path, depth);
   if (st != DORM_OK) return st;
-  size_t total = 3;
   raw(c->w, "{\"L\":[", 6);
   for (size_t i = 0; i < v->count; i++) {
     mpath ip = {path, MP_INDEX, NULL, i};
-    size_t es = 0;
     if (i) raw(c->w, ",", 1);
-    st = w_elem(c, e, (const char *)v->items + i * e->size, &ip, depth + 1, &es);
+    st = w_elem(c, e, (const char *)v->items + i * e->size, &ip, depth + 1);
     if (st != DORM_OK) return st;
-    total += 1 + es;
   }
   raw(c->w, "]}", 2);
-  *size = total;
   return DORM_OK;
 }
 
-static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *v, const mpath *path, int depth,
-                         size_t *size) {
+static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *v, const mpath *path, int depth) {
   const dorm_type_desc *e = t->elem;
   if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "map type without a value type");
   if (v->count && (!v->keys || !v->values))
@@ -351,32 +382,29 @@ static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *
     return st;
   }
   free(sorted);
-  size_t total = 3;
   raw(c->w, "{\"M\":{", 6);
   for (size_t i = 0; i < v->count; i++) {
     mpath kp = {path, MP_KEY, v->keys[i], 0};
-    size_t klen = strlen(v->keys[i]), es = 0;
-    dorm_jw_keyn(c->w, v->keys[i], klen);
+    dorm_jw_keyn(c->w, v->keys[i], strlen(v->keys[i]));
     if (c->w->status != DORM_OK) return werr(c, &kp);
-    st = w_elem(c, e, (const char *)v->values + i * e->size, &kp, depth + 1, &es);
+    st = w_elem(c, e, (const char *)v->values + i * e->size, &kp, depth + 1);
     if (st != DORM_OK) return st;
-    total += 1 + klen + es;
   }
   raw(c->w, "}}", 2);
-  *size = total;
   return DORM_OK;
 }
 
 static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const mpath *path, int depth,
-                          size_t *size, size_t *members) {
+                          size_t *vlen, size_t *members) {
   dorm_jw *w = c->w;
   if (members) *members = 1;
+  if (vlen) *vlen = 1;
   switch (t->kind) {
   case DORM_K_STRING: {
     const char *s = get_str(p);
     if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
     size_t len = strlen(s);
-    *size = len;
+    if (vlen) *vlen = len;
     return w_string(c, s, len, path);
   }
   case DORM_K_JSON: {
@@ -387,7 +415,6 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     char why[160];
     dorm_status st = model_json_canonical(s, strlen(s), &canon, why, sizeof why);
     if (st == DORM_OK) {
-      *size = canon.len;
       st = w_string(c, canon.p, canon.len, path);
     } else {
       st = WFAIL(c, st, path, "not valid JSON: %s", why);
@@ -402,7 +429,6 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     const char *why = dorm_number_invalid_reason(s, len);
     if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "invalid decimal \"%.48s\": %s", s, why);
     w_number_text(w, s, len);
-    *size = dorm_number_storage_size(s, len);
     break;
   }
   case DORM_K_INT:
@@ -410,7 +436,6 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     char buf[24];
     size_t len = dorm_number_format_i64(get_i64(p), buf);
     w_number_text(w, buf, len);
-    *size = dorm_number_storage_size(buf, len);
     break;
   }
   case DORM_K_TIME: {
@@ -420,7 +445,6 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     buf[36] = '"';
     buf[37] = '}';
     raw(w, buf, 38);
-    *size = 30;
     break;
   }
   case DORM_K_FLOAT: {
@@ -431,13 +455,11 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     if (dorm_number_invalid_reason(buf, len))
       return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "%s is outside DynamoDB's number range", buf);
     w_number_text(w, buf, len);
-    *size = dorm_number_storage_size(buf, len);
     break;
   }
   case DORM_K_BOOL:
     if (*(const bool *)p) raw(w, "{\"BOOL\":true}", 13);
     else raw(w, "{\"BOOL\":false}", 14);
-    *size = 1;
     break;
   case DORM_K_BYTES: {
     const dorm_bytes *b = p;
@@ -445,7 +467,7 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     raw(w, "{\"B\":", 5);
     w_base64(w, b->data, b->len);
     raw(w, "}", 1);
-    *size = b->len;
+    if (vlen) *vlen = b->len;
     break;
   }
   case DORM_K_ENUM: {
@@ -457,27 +479,24 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
       return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "%lld is not a value of enum %s (1..%u)", (long long)v,
                    e->name, e->count);
     const char *s = e->values[v - 1];
-    size_t len = strlen(s);
-    *size = len;
-    return w_string(c, s, len, path);
+    return w_string(c, s, strlen(s), path);
   }
   case DORM_K_STRUCT: {
     const dorm_struct_desc *sd = t->struct_;
     if (!sd) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "struct type without a descriptor");
     dorm_status st = check_depth(c, path, depth);
     if (st != DORM_OK) return st;
-    size_t sub = 0, count = 0;
+    size_t count = 0;
     raw(w, "{\"M\":{", 6);
-    st = w_fields(c, sd->fields, sd->nfields, p, path, depth + 1, true, &sub, &count);
+    st = w_fields(c, sd->fields, sd->nfields, p, path, depth + 1, true, &count);
     if (st != DORM_OK) return st;
     raw(w, "}}", 2);
-    *size = 3 + sub;
     if (members) *members = count;
     break;
   }
-  case DORM_K_SET: return w_set(c, t, p, path, size);
-  case DORM_K_LIST: return w_list(c, t, p, path, depth, size);
-  case DORM_K_MAP: return w_map(c, t, p, path, depth, size);
+  case DORM_K_SET: return w_set(c, t, p, path);
+  case DORM_K_LIST: return w_list(c, t, p, path, depth);
+  case DORM_K_MAP: return w_map(c, t, p, path, depth);
   default: return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "unknown type kind %u", (unsigned)t->kind);
   }
   return w->status == DORM_OK ? DORM_OK : werr(c, path);
@@ -510,36 +529,42 @@ static dorm_status check_key_value(wctx *c, uint32_t k, size_t len, const mpath 
 }
 
 static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
-                            const mpath *path, int depth, bool nested, size_t *size, size_t *count) {
+                            const mpath *path, int depth, bool nested, size_t *count) {
   dorm_jw *w = c->w;
   int ni = c->naming ? 1 : 0;
   for (uint32_t i = 0; i < n; i++) {
     const dorm_field_desc *f = &fields[i];
     const void *p = field_ptr(obj, f);
-    mpath fp = {path, MP_NAME, f->name, 0};
     if (!model_field_present(f, obj)) {
       if (f->flags & DORM_FF_OPTIONAL) continue;
+      mpath fp = {path, MP_NAME, f->name, 0};
       return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
     }
     unsigned kind = f->type.kind;
     if (kind == DORM_K_SET && ((const dorm_array_view *)p)->count == 0) continue; /* never written */
     if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && model_value_empty(&f->type, p)) continue;
-    size_t mark = w->len, vs = 0, members = 0;
-    if (*count) raw(w, ",", 1);
-    raw(w, f->attr_json[ni], f->attr_json_len[ni]);
-    dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vs, &members);
+    /* "," and the pre-escaped "attr": in one piece */
+    size_t mark = w->len, klen = f->attr_json_len[ni];
+    if (dorm_jw_reserve(w, klen + 1)) {
+      char *o = w->buf + w->len;
+      if (*count) *o++ = ',';
+      memcpy(o, f->attr_json[ni], klen);
+      w->len = (size_t)(o + klen - w->buf);
+    }
+    mpath fp = {path, MP_NAME, f->name, 0};
+    size_t vlen = 0, members = 0;
+    dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vlen, &members);
     if (st != DORM_OK) return st;
     if (kind == DORM_K_STRUCT && (f->flags & DORM_FF_OMIT_EMPTY) && members == 0) {
       w->len = mark; /* an empty struct under @omit_empty: take it back */
       continue;
     }
-    if (!nested && (kind == DORM_K_STRING || kind == DORM_K_BYTES) && (vs == 0 || vs > KEY_SK_MAX)) {
+    if (!nested && (kind == DORM_K_STRING || kind == DORM_K_BYTES) && (vlen == 0 || vlen > KEY_SK_MAX)) {
       /* Only then can a key attribute be out of DynamoDB's bounds. */
       int k = key_of_field(c->m, i);
-      if (k >= 0 && (st = check_key_value(c, (uint32_t)k, vs, &fp)) != DORM_OK) return st;
+      if (k >= 0 && (st = check_key_value(c, (uint32_t)k, vlen, &fp)) != DORM_OK) return st;
     }
     (*count)++;
-    *size += (nested ? 1 : 0) + strlen(f->attr[ni]) + vs;
   }
   return DORM_OK;
 }
@@ -645,7 +670,7 @@ dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *o
 }
 
 /* "ATTR":{"S":"<rendered>"} for a template key. */
-static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mpath *root, size_t *size) {
+static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mpath *root) {
   const dorm_key_desc *key = &c->m->keys[k];
   model_sbuf b;
   model_sbuf_init(&b);
@@ -654,7 +679,6 @@ static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mp
   if (st == DORM_OK) {
     raw(c->w, key->attr_json, key->attr_json_len);
     st = w_string(c, b.p, b.len, root);
-    *size = strlen(key->attr) + b.len;
   }
   model_sbuf_free(&b);
   return st;
@@ -662,34 +686,47 @@ static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mp
 
 /* ---- items ---- */
 
+/* DynamoDB's size of the item whose JSON text is json[0..len). */
+static dorm_status exact_size(const char *json, size_t len, size_t *size, char *errbuf, size_t errcap) {
+  dorm_arena tmp = DORM_ARENA_INIT;
+  dorm_av item;
+  dorm_status st = mj_parse_item(json, len, &tmp, &item, errbuf, errcap);
+  if (st == DORM_OK) st = dorm_item_size(&item, size);
+  dorm_arena_free(&tmp);
+  return st;
+}
+
 dorm_status model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
                              char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   mpath root = {NULL, MP_NAME, m->name, 0};
-  size_t size = 0, count = 0;
+  size_t count = 0;
   dorm_status st;
   if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no object given");
   dorm_jw_raw_value(w, "{", 1);
+  size_t start = w->len - 1;
   for (uint32_t k = 0; k < m->nkeys; k++) {
     if (m->keys[k].field >= 0) continue; /* stored by its field */
-    size_t ks = 0;
     if (count) raw(w, ",", 1);
-    if ((st = w_template_key(&c, k, obj, &root, &ks)) != DORM_OK) return st;
-    size += ks;
+    if ((st = w_template_key(&c, k, obj, &root)) != DORM_OK) return st;
     count++;
   }
   if (m->entity_type) {
-    size_t len = strlen(m->entity_type);
     if (count) raw(w, ",", 1);
     raw(w, "\"_type\":", 8);
-    if ((st = w_string(&c, m->entity_type, len, &root)) != DORM_OK) return st;
-    size += 5 + len;
+    if ((st = w_string(&c, m->entity_type, strlen(m->entity_type), &root)) != DORM_OK) return st;
     count++;
   }
-  st = w_fields(&c, m->fields, m->nfields, obj, &root, 0, false, &size, &count);
+  st = w_fields(&c, m->fields, m->nfields, obj, &root, 0, false, &count);
   if (st != DORM_OK) return st;
   raw(w, "}", 1);
   if (w->status != DORM_OK) return werr(&c, &root);
+  size_t text = w->len - start, size = text;
+  if (text > DORM_ITEM_MAX_BYTES || item_size) {
+    char why[256];
+    if ((st = exact_size(w->buf + start, text, &size, why, sizeof why)) != DORM_OK)
+      return WFAIL(&c, st, &root, "cannot measure the item: %s", why);
+  }
   if (size > DORM_ITEM_MAX_BYTES)
     return WFAIL(&c, DORM_ERR_TOO_LARGE, &root, "the item is %zu bytes; DynamoDB stores at most %zu bytes per item",
                  size, DORM_ITEM_MAX_BYTES);
@@ -707,20 +744,17 @@ dorm_status model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *ob
     dorm_status st;
     if (k) raw(w, ",", 1);
     if (key->field < 0) {
-      size_t ks;
-      st = w_template_key(&c, k, obj, &root, &ks);
+      st = w_template_key(&c, k, obj, &root);
     } else {
       const dorm_field_desc *f = &m->fields[key->field];
       mpath fp = {&root, MP_NAME, f->name, 0};
       if (!model_field_present(f, obj))
         return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &fp, "required (it is key attribute %s)", key->attr);
-      size_t vs = 0;
+      size_t vlen = 0;
       raw(w, key->attr_json, key->attr_json_len);
-      st = wvalue(&c, &f->type, field_ptr(obj, f), &fp, 0, &vs, NULL);
-      if (st == DORM_OK && f->type.kind != DORM_K_INT && f->type.kind != DORM_K_EPOCH) {
-        size_t len = f->type.kind == DORM_K_BYTES ? ((const dorm_bytes *)field_ptr(obj, f))->len : vs;
-        st = check_key_value(&c, k, len, &fp);
-      }
+      st = wvalue(&c, &f->type, field_ptr(obj, f), &fp, 0, &vlen, NULL);
+      if (st == DORM_OK && (f->type.kind == DORM_K_STRING || f->type.kind == DORM_K_BYTES))
+        st = check_key_value(&c, k, vlen, &fp);
     }
     if (st != DORM_OK) return st;
   }
@@ -737,16 +771,14 @@ dorm_status model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32
   const dorm_field_desc *f = &m->fields[field];
   mpath fp = {&root, MP_NAME, f->name, 0};
   if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &fp, "no value given");
-  size_t size;
-  return wvalue(&c, &f->type, p, &fp, 0, &size, NULL);
+  return wvalue(&c, &f->type, p, &fp, 0, NULL, NULL);
 }
 
 dorm_status model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t, const void *p,
                                    const mpath *path, char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, path, "no value given");
-  size_t size;
-  return w_elem(&c, t, p, path, 0, &size);
+  return w_elem(&c, t, p, path, 0);
 }
 
 /* ---- the same as dorm_av (written as JSON, read back with the fast reader) ---- */

@@ -1,7 +1,9 @@
 /* The fast DynamoDB JSON reader (model_json.c) against the cJSON-based one
  * (json_read.c): the same values for valid input, rejection of the same
  * malformed input (hand-picked cases and ~40,000 deterministic random
- * mutations of valid items), and the response members it extracts. */
+ * mutations of valid items), and the response members it extracts. Then
+ * the direct decoder (model_decode.c) against reading through a dorm_av
+ * (mj_parse_item + dorm_model_from_av) on the same kind of inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,11 +225,104 @@ static void responses(void **state) {
   }
 }
 
+/* Decodes text both ways into model structs; they must agree on the
+ * outcome and, when both succeed, on the struct (compared by writing both
+ * back as items). Returns whether they succeeded. */
+static bool decode_both(const dorm_model_desc *m, const char *text, size_t len, unsigned flags) {
+  char e1[512], e2[512];
+  char s1[4096], s2[4096];
+  assert_true(m->size <= sizeof s1);
+  dorm_status st1 = mj_decode_item(text, len, m, flags, &A, s1, e1, sizeof e1);
+  dorm_av item;
+  dorm_status st2 = mj_parse_item(text, len, &A, &item, e2, sizeof e2);
+  if (st2 == DORM_OK) st2 = dorm_model_from_av(m, &item, flags, &A, s2, e2, sizeof e2);
+  if (st1 != st2) fail_msg("direct: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st1), e1, dorm_strerror(st2), e2,
+                           (int)len, text);
+  if (st1 != DORM_OK) {
+    if (st1 == DORM_ERR_SCHEMA_MISMATCH && strcmp(e1, e2) != 0) fail_msg("messages differ: %s / %s", e1, e2);
+    return false;
+  }
+  const char *j1 = NULL, *j2 = NULL;
+  size_t l1, l2;
+  dorm_status w1 = dorm_model_to_json(m, s1, &A, &j1, &l1, e1, sizeof e1);
+  dorm_status w2 = dorm_model_to_json(m, s2, &A, &j2, &l2, e2, sizeof e2);
+  assert_int_equal(w1, w2);
+  if (w1 == DORM_OK && strcmp(j1, j2) != 0) fail_msg("different structs for %.*s:\n%s\n%s", (int)len, text, j1, j2);
+  if (w1 != DORM_OK && strcmp(e1, e2) != 0) fail_msg("different structs: %s / %s", e1, e2);
+  return true;
+}
+
+static const char order_item[] =
+    "{\"PK\":{\"S\":\"CUSTOMER#c1\"},\"SK\":{\"S\":\"ORDER#o1\"},\"_type\":{\"S\":\"Order\"},"
+    "\"customerId\":{\"S\":\"c1\"},\"orderId\":{\"S\":\"o1\"},\"status\":{\"S\":\"paid\"},"
+    "\"total\":{\"M\":{\"amount\":{\"N\":\"5\"},\"currency\":{\"S\":\"EUR\"}}},\"tags\":{\"L\":[{\"S\":\"x\"}]},"
+    "\"shipTo\":{\"M\":{\"street\":{\"S\":\"s\"},\"city\":{\"S\":\"c\"},\"postCode\":{\"NULL\":true}}},"
+    "\"customer_note\":{\"S\":\"n\\u00e9\"},\"metadata\":{\"S\":\"{}\"},"
+    "\"createdAt\":{\"S\":\"2024-05-17T11:31:22.5+02:00\"},\"updatedAt\":{\"S\":\"2024-05-17T09:31:22Z\"},"
+    "\"version\":{\"N\":\"7\"},\"expiresAt\":{\"N\":\"1.7E9\"}}";
+
+static void decoder_agrees(void **state) {
+  (void)state;
+  assert_true(decode_both(&tm_Kitchen_desc, tm_sample_kitchen_json, strlen(tm_sample_kitchen_json), 0));
+  assert_true(decode_both(&tm_Order_desc, order_item, strlen(order_item), 0));
+  static const char partial[] = "{\"orderId\":{\"S\":\"o\"}}";
+  assert_true(decode_both(&tm_Order_desc, partial, strlen(partial), DORM_READ_PARTIAL));
+  assert_false(decode_both(&tm_Order_desc, partial, strlen(partial), 0));
+  char *buf = malloc(8192);
+  assert_non_null(buf);
+  const struct {
+    const dorm_model_desc *m;
+    const char *json;
+  } seeds[] = {{&tm_Kitchen_desc, tm_sample_kitchen_json}, {&tm_Order_desc, order_item}};
+  size_t ok = 0, total = 0;
+  for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+    size_t n = strlen(seeds[s].json);
+    for (int round = 0; round < 8000; round++) {
+      size_t len;
+      mutate_one(seeds[s].json, n, buf, &len);
+      ok += decode_both(seeds[s].m, buf, len, round % 3 == 0 ? DORM_READ_PARTIAL : 0);
+      if (++total % 500 == 0) dorm_arena_reset(&A);
+    }
+  }
+  free(buf);
+  assert_true(ok > 100);
+  assert_true(ok < total - 1000);
+  /* responses: the same items as the generic reading */
+  mj_model_response r;
+  char e[256];
+  char q[4096];
+  snprintf(q, sizeof q, "{\"Count\":3,\"Items\":[%s,%s,%s],\"LastEvaluatedKey\":{\"PK\":{\"S\":\"k\"}}}", order_item,
+           order_item, order_item);
+  assert_int_equal(mj_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
+  assert_int_equal(r.nitems, 3);
+  assert_int_equal(r.count, 3);
+  assert_true(r.has_last_key);
+  const tm_Order *items = r.items;
+  assert_string_equal(items[2].customerId, "c1");
+  assert_string_equal(items[2].note, "n\xc3\xa9");
+  /* an item of another entity type is dropped when asked to */
+  snprintf(q, sizeof q, "{\"Item\":%s}", order_item);
+  assert_int_equal(mj_decode_response(q, strlen(q), &tm_Order_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e), DORM_OK);
+  assert_true(r.has_item);
+  assert_int_equal(mj_decode_response(q, strlen(q), &tm_Customer_desc, MODEL_DECODE_CHECK_TYPE | DORM_READ_PARTIAL, &A,
+                                       &r, e, sizeof e),
+                   DORM_OK);
+  assert_false(r.has_item);
+  /* a bad item is named by its key */
+  snprintf(q, sizeof q, "{\"Items\":[%s,{\"PK\":{\"S\":\"P9\"},\"SK\":{\"S\":\"S9\"},\"status\":{\"N\":\"1\"}}]}",
+           order_item);
+  assert_int_equal(mj_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_ERR_SCHEMA_MISMATCH);
+  assert_int_equal(r.bad_item, 1);
+  assert_string_equal(r.bad_key, "PK=P9, SK=S9");
+  assert_string_equal(e, "Order.status: stored as N, expected S");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(agrees_on_corpus, teardown),
       cmocka_unit_test_teardown(agrees_on_mutations, teardown),
       cmocka_unit_test_teardown(responses, teardown),
+      cmocka_unit_test_teardown(decoder_agrees, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
