@@ -16,6 +16,7 @@
  * nothing twice. Progress (the scan position after each page) goes to the
  * history through on_page. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,14 @@ typedef struct bf {
   dorm_key_attr pk, sk;
   FILE *log;
   int64_t started_ms;
-  uint64_t processed;     /* this run, for the rate */
   int64_t estimate;       /* DescribeTable's item count */
+  /* Shared by the segment threads, under mu: the counts in x->progress,
+   * the positions, the rate, the log, the progress line, the first error. */
+  pthread_mutex_t mu;
+  uint64_t processed;     /* items started this run, for the rate */
   int64_t last_line_ms;
+  bool stop;
+  dorm_status first_error;
 } bf;
 
 /* Renders one attribute; NULL with *why set when the item cannot have it. */
@@ -121,7 +127,9 @@ static void log_item(bf *b, const dorm_av *key, const char *outcome, const char 
   mb_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
   mig_json_string(&line, reason ? reason : "");
   mb_puts(&line, "}\n");
+  pthread_mutex_lock(&b->mu);
   if (line.p) fputs(line.p, b->log);
+  pthread_mutex_unlock(&b->mu);
   mb_free(&line);
 }
 
@@ -139,7 +147,8 @@ static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {
 typedef enum outcome { OUT_UPDATED, OUT_UNCHANGED, OUT_SKIPPED, OUT_FAILED, OUT_RETRY } outcome;
 
 /* One attempt on one item as read. */
-static outcome try_item(bf *b, const dorm_av *item, dorm_arena *a, const char **why, dorm_status *st) {
+static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, const char **why,
+                        dorm_status *st) {
   const dorm_mig_step *s = b->s;
   const char **vals = dorm_arena_calloc(a, s->fill_count, sizeof *vals);
   if (!vals) {
@@ -186,22 +195,22 @@ static outcome try_item(bf *b, const dorm_av *item, dorm_arena *a, const char **
     return OUT_FAILED;
   }
   dorm_update_input in = {.table = s->table, .key = &key, .expr = &x};
-  dorm_status rc = dorm_update_item(b->x->c, &in, a, NULL);
+  dorm_status rc = dorm_update_item(c, &in, a, NULL);
   if (rc == DORM_OK) return OUT_UPDATED;
   if (rc == DORM_ERR_CONDITION_FAILED) return OUT_RETRY;
-  *why = dorm_arena_strdup(a, dorm_client_errmsg(b->x->c));
+  *why = dorm_arena_strdup(a, dorm_client_errmsg(c));
   /* Validation errors are about this item (e.g. a key over 2 KB); anything
    * else (network, auth, throttling after retries) stops the backfill. */
   if (rc != DORM_ERR_VALIDATION) *st = rc;
   return OUT_FAILED;
 }
 
-static outcome do_item(bf *b, const dorm_av *item, dorm_arena *a, dorm_status *st) {
+static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, dorm_status *st) {
   const char *why = NULL;
   const dorm_av *cur = item;
   dorm_av fresh;
   for (int attempt = 1;; attempt++) {
-    outcome o = try_item(b, cur, a, &why, st);
+    outcome o = try_item(b, c, cur, a, &why, st);
     if (o != OUT_RETRY) {
       if (o == OUT_SKIPPED || o == OUT_FAILED) {
         dorm_av key = key_of(b, item, a);
@@ -216,14 +225,14 @@ static outcome do_item(bf *b, const dorm_av *item, dorm_arena *a, dorm_status *s
     }
     /* Changed meanwhile: read it again and recompute. */
     dorm_get_input gin = {.table = b->s->table, .key = &key, .consistent_read = true};
-    dorm_status rc = dorm_get_item(b->x->c, &gin, a, &fresh);
+    dorm_status rc = dorm_get_item(c, &gin, a, &fresh);
     if (rc == DORM_ERR_NOT_FOUND) {
       log_item(b, &key, "skipped", "deleted while it was backfilled", a);
       return OUT_SKIPPED;
     }
     if (rc != DORM_OK) {
       *st = rc;
-      log_item(b, &key, "failed", dorm_client_errmsg(b->x->c), a);
+      log_item(b, &key, "failed", dorm_client_errmsg(c), a);
       return OUT_FAILED;
     }
     if (b->s->entity_type) {
@@ -238,14 +247,19 @@ static outcome do_item(bf *b, const dorm_av *item, dorm_arena *a, dorm_status *s
   }
 }
 
+/* Takes a slot under the rate limit and sleeps until it is due. */
 static void throttle(bf *b) {
   double rate = b->x->o->rate;
+  pthread_mutex_lock(&b->mu);
+  uint64_t slot = b->processed++;
+  pthread_mutex_unlock(&b->mu);
   if (rate <= 0) return;
-  int64_t due = b->started_ms + (int64_t)((double)b->processed * 1000.0 / rate);
+  int64_t due = b->started_ms + (int64_t)((double)slot * 1000.0 / rate);
   int64_t now = mig_now_ms();
   if (due > now) mig_sleep_ms((long)(due - now));
 }
 
+/* Under mu. */
 static void progress_line(bf *b, bool final) {
   if (!b->x->o->progress) return;
   int64_t now = mig_now_ms();
@@ -266,8 +280,119 @@ static void progress_line(bf *b, bool final) {
   fflush(stderr);
 }
 
+typedef struct segment {
+  bf *b;
+  uint32_t index;
+  dorm_client *c;          /* the caller's for one segment, a clone each otherwise */
+  dorm_arena keep[2];      /* the recorded position (two: the old one stays valid until replaced) */
+  int cur;
+  dorm_av start;
+  bool have_start;
+  char err[512];
+} segment;
+
+static void fail_segment(segment *g, dorm_status st, const char *fmt, const char *what) {
+  pthread_mutex_lock(&g->b->mu);
+  if (g->b->first_error == DORM_OK) {
+    g->b->first_error = st;
+    mig_fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
+  }
+  g->b->stop = true;
+  pthread_mutex_unlock(&g->b->mu);
+}
+
+static void *run_segment(void *arg) {
+  segment *g = arg;
+  bf *b = g->b;
+  mig_backfill_ctx *x = b->x;
+  const dorm_mig_step *s = b->s;
+  uint32_t page_size = x->o->page_size ? x->o->page_size : 100;
+  dorm_arena a = DORM_ARENA_INIT;
+  for (;;) {
+    pthread_mutex_lock(&b->mu);
+    bool stop = b->stop || x->progress.seg_done[g->index];
+    pthread_mutex_unlock(&b->mu);
+    if (stop) break;
+    dorm_arena_reset(&a);
+    dorm_expr ex;
+    dorm_expr_init(&ex, &a);
+    if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
+    dorm_scan_input in;
+    memset(&in, 0, sizeof in);
+    in.table = s->table;
+    in.expr = s->entity_type ? &ex : NULL;
+    in.limit = page_size;
+    in.start_key = g->have_start ? &g->start : NULL;
+    if (x->progress.segments > 1) {
+      in.segment = g->index;
+      in.total_segments = x->progress.segments;
+    }
+    dorm_page page;
+    dorm_status st = dorm_scan(g->c, &in, &a, &page);
+    if (st != DORM_OK) {
+      fail_segment(g, st, "backfill %s: Scan: %s", dorm_client_errmsg(g->c));
+      break;
+    }
+    for (size_t i = 0; i < page.count && st == DORM_OK; i++) {
+      pthread_mutex_lock(&b->mu);
+      stop = b->stop;
+      pthread_mutex_unlock(&b->mu);
+      if (stop) break;
+      throttle(b);
+      outcome o = do_item(b, g->c, &page.items[i], &a, &st);
+      pthread_mutex_lock(&b->mu);
+      x->progress.scanned++;
+      if (o == OUT_UPDATED) x->progress.updated++;
+      else if (o == OUT_UNCHANGED) x->progress.unchanged++;
+      else if (o == OUT_SKIPPED) x->progress.skipped++;
+      else x->progress.failed++;
+      progress_line(b, false);
+      pthread_mutex_unlock(&b->mu);
+    }
+    if (st != DORM_OK) {
+      fail_segment(g, st, "backfill %s: UpdateItem: %s", dorm_client_errmsg(g->c));
+      break;
+    }
+    pthread_mutex_lock(&b->mu);
+    stop = b->stop;
+    pthread_mutex_unlock(&b->mu);
+    if (stop) break; /* the page is not finished: it is not recorded */
+    /* The page is done: its last key is where a resumed run starts. */
+    int next = 1 - g->cur;
+    dorm_arena_reset(&g->keep[next]);
+    const char *json = NULL;
+    if (page.has_more) {
+      size_t len;
+      if (dorm_item_to_json(&page.last_key, &g->keep[next], 0, &json, &len, NULL, 0) != DORM_OK ||
+          dorm_av_copy(&g->keep[next], &page.last_key, &g->start) != DORM_OK) {
+        fail_segment(g, DORM_ERR_NO_MEMORY, "backfill %s: %s", "out of memory");
+        break;
+      }
+    }
+    g->have_start = page.has_more;
+    g->cur = next;
+    pthread_mutex_lock(&b->mu);
+    x->progress.positions[g->index] = json;
+    x->progress.seg_done[g->index] = !page.has_more;
+    bool all = true;
+    for (uint32_t k = 0; k < x->progress.segments; k++) all &= x->progress.seg_done[k];
+    x->progress.done = all;
+    if (b->log) fflush(b->log);
+    if (x->on_page && !b->stop) {
+      st = x->on_page(x->user, &x->progress);
+      if (st != DORM_OK && b->first_error == DORM_OK) {
+        b->first_error = st; /* on_page wrote errbuf */
+        b->stop = true;
+      }
+    }
+    pthread_mutex_unlock(&b->mu);
+  }
+  dorm_arena_free(&a);
+  return NULL;
+}
+
 dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
-  bf b = {.x = x, .s = s, .started_ms = mig_now_ms()};
+  bf b = {.x = x, .s = s, .started_ms = mig_now_ms(), .first_error = DORM_OK};
   dorm_arena a = DORM_ARENA_INIT;
   dorm_table_description d;
   dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);
@@ -290,78 +415,77 @@ dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
       return mig_fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
     }
   }
-  uint32_t page_size = x->o->page_size ? x->o->page_size : 100;
-  dorm_arena keep = DORM_ARENA_INIT; /* the resume position across pages */
-  dorm_av start;
-  bool have_start = false;
-  st = DORM_OK;
-  if (x->progress.last_key) {
-    char err[256];
-    if (dorm_item_from_json(x->progress.last_key, strlen(x->progress.last_key), &keep, &start, err, sizeof err) !=
-        DORM_OK)
-      st = mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "backfill %s: the recorded position is unreadable: %s",
-                    s->model, err);
-    have_start = st == DORM_OK;
+  /* A resumed backfill keeps its segments: positions belong to them. */
+  if (x->progress.segments == 0) {
+    uint32_t n = x->o->segments ? x->o->segments : 1;
+    x->progress.segments = n > MIG_MAX_SEGMENTS ? MIG_MAX_SEGMENTS : n;
   }
-  while (st == DORM_OK && !x->progress.done) {
-    dorm_arena_reset(&a);
-    dorm_expr ex;
-    dorm_expr_init(&ex, &a);
-    if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
-    dorm_scan_input in;
-    memset(&in, 0, sizeof in);
-    in.table = s->table;
-    in.expr = s->entity_type ? &ex : NULL;
-    in.limit = page_size;
-    in.start_key = have_start ? &start : NULL;
-    dorm_page page;
-    st = dorm_scan(x->c, &in, &a, &page);
-    if (st != DORM_OK) {
-      mig_fail(x->errbuf, x->errcap, st, "backfill %s: Scan %s: %s", s->model, s->table, dorm_client_errmsg(x->c));
+  uint32_t n = x->progress.segments;
+  segment *segs = calloc(n, sizeof *segs);
+  pthread_t *threads = calloc(n, sizeof *threads);
+  bool *started = calloc(n, sizeof *started);
+  st = segs && threads && started ? DORM_OK : DORM_ERR_NO_MEMORY;
+  pthread_mutex_init(&b.mu, NULL);
+  for (uint32_t i = 0; i < n && st == DORM_OK; i++) {
+    segment *g = &segs[i];
+    g->b = &b;
+    g->index = i;
+    g->c = n == 1 ? x->c : dorm_client_clone(x->c);
+    if (!g->c) {
+      st = mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
       break;
     }
-    for (size_t i = 0; i < page.count && st == DORM_OK; i++) {
-      throttle(&b);
-      outcome o = do_item(&b, &page.items[i], &a, &st);
-      b.processed++;
-      x->progress.scanned++;
-      if (o == OUT_UPDATED) x->progress.updated++;
-      else if (o == OUT_UNCHANGED) x->progress.unchanged++;
-      else if (o == OUT_SKIPPED) x->progress.skipped++;
-      else x->progress.failed++;
-      progress_line(&b, false);
-    }
-    if (st != DORM_OK) {
-      mig_fail(x->errbuf, x->errcap, st, "backfill %s: UpdateItem on %s: %s", s->model, s->table,
-               dorm_client_errmsg(x->c));
-      break;
-    }
-    /* The page is done: its last key is where a resumed run starts. */
-    dorm_arena_reset(&keep);
-    x->progress.last_key = NULL;
-    have_start = false;
-    if (page.has_more) {
-      const char *json;
-      size_t len;
-      if (dorm_item_to_json(&page.last_key, &keep, 0, &json, &len, NULL, 0) != DORM_OK ||
-          dorm_av_copy(&keep, &page.last_key, &start) != DORM_OK) {
-        st = DORM_ERR_NO_MEMORY;
+    /* The recorded position is copied: x->progress will point at our own copies. */
+    const char *pos = x->progress.positions[i];
+    x->progress.positions[i] = NULL;
+    if (pos) {
+      char err[256];
+      const char *copy = dorm_arena_strdup(&g->keep[0], pos);
+      if (!copy || dorm_item_from_json(copy, strlen(copy), &g->keep[0], &g->start, err, sizeof err) != DORM_OK) {
+        st = mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE,
+                      "backfill %s: the recorded position of segment %u is unreadable: %s", s->model, i,
+                      copy ? err : "out of memory");
         break;
       }
-      x->progress.last_key = json;
-      have_start = true;
-    } else {
-      x->progress.done = true;
+      x->progress.positions[i] = copy;
+      g->have_start = true;
     }
-    if (b.log) fflush(b.log);
-    if (x->on_page) st = x->on_page(x->user, &x->progress);
   }
+  if (st != DORM_OK) {
+    for (uint32_t i = 0; i < n; i++) x->progress.positions[i] = NULL;
+  } else if (n == 1) {
+    run_segment(&segs[0]);
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      if (pthread_create(&threads[i], NULL, run_segment, &segs[i]) != 0) {
+        pthread_mutex_lock(&b.mu);
+        b.stop = true;
+        if (b.first_error == DORM_OK) {
+          b.first_error = DORM_ERR_NO_MEMORY;
+          mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
+        }
+        pthread_mutex_unlock(&b.mu);
+        break;
+      }
+      started[i] = true;
+    }
+    for (uint32_t i = 0; i < n; i++)
+      if (started[i]) pthread_join(threads[i], NULL);
+  }
+  if (st == DORM_OK) st = b.first_error;
   progress_line(&b, true);
   if (b.log) fclose(b.log);
-  /* The caller keeps x->progress; its last_key must not point into keep. */
-  if (x->progress.last_key) x->progress.last_key = NULL;
-  dorm_arena_free(&keep);
-  dorm_arena_free(&a);
+  /* The positions point into the segments' arenas, which go now. */
+  for (uint32_t i = 0; i < n; i++) x->progress.positions[i] = NULL;
+  for (uint32_t i = 0; segs && i < n; i++) {
+    if (segs[i].c && segs[i].c != x->c) dorm_client_free(segs[i].c);
+    dorm_arena_free(&segs[i].keep[0]);
+    dorm_arena_free(&segs[i].keep[1]);
+  }
+  pthread_mutex_destroy(&b.mu);
+  free(segs);
+  free(threads);
+  free(started);
   free((char *)b.pk.name);
   free((char *)b.sk.name);
   return st;

@@ -157,7 +157,17 @@ void mh_progress_of(const mig_record *r, size_t step, mig_progress *p) {
   snprintf(attr, sizeof attr, "backfill_%zu", step);
   const dorm_av *m = dorm_av_map_get(r->item, attr);
   if (!m || m->type != DORM_AV_M) return;
-  p->last_key = get_s(m, "last_key");
+  uint64_t segs = get_u(m, "segments");
+  const dorm_av *pos = dorm_av_map_get(m, "positions");
+  const dorm_av *dn = dorm_av_map_get(m, "segments_done");
+  if (segs > MIG_MAX_SEGMENTS || !pos || pos->type != DORM_AV_L || pos->u.list.count != segs) segs = 0;
+  p->segments = (uint32_t)segs;
+  for (uint32_t i = 0; i < p->segments; i++) {
+    const dorm_av *v = &pos->u.list.items[i];
+    p->positions[i] = v->type == DORM_AV_S ? v->u.s.ptr : NULL;
+    p->seg_done[i] = dn && dn->type == DORM_AV_L && i < dn->u.list.count && dn->u.list.items[i].type == DORM_AV_BOOL &&
+                     dn->u.list.items[i].u.boolean;
+  }
   p->scanned = get_u(m, "scanned");
   p->updated = get_u(m, "updated");
   p->unchanged = get_u(m, "unchanged");
@@ -417,7 +427,17 @@ dorm_status mh_end(mig_history *h, const char *name, dorm_mig_state state, const
 dorm_status mh_progress(mig_history *h, const char *name, size_t step, const mig_progress *p) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av m = dorm_av_empty(DORM_AV_M);
-  if (p->last_key) dorm_av_map_set(&a, &m, "last_key", dorm_av_str(p->last_key));
+  dorm_av pos = dorm_av_empty(DORM_AV_L), dn = dorm_av_empty(DORM_AV_L);
+  for (uint32_t i = 0; i < p->segments; i++) {
+    dorm_av *slot = dorm_av_list_push(&a, &pos);
+    if (slot) *slot = p->positions[i] ? dorm_av_str(p->positions[i]) : dorm_av_null();
+    slot = dorm_av_list_push(&a, &dn);
+    if (slot) *slot = dorm_av_bool(p->seg_done[i]);
+  }
+  dorm_av segs;
+  if (dorm_av_num_u64(&a, p->segments, &segs) == DORM_OK) dorm_av_map_set(&a, &m, "segments", segs);
+  dorm_av_map_set(&a, &m, "positions", pos);
+  dorm_av_map_set(&a, &m, "segments_done", dn);
   const struct {
     const char *name;
     uint64_t v;

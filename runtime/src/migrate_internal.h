@@ -98,8 +98,14 @@ void mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def 
 #define MIG_LOCK_ID "#lock"
 
 /* Backfill progress of one step, as recorded. */
+#define MIG_MAX_SEGMENTS 64
+
 typedef struct mig_progress {
-  const char *last_key;  /* DynamoDB JSON of the scan position to resume after, NULL: from the start */
+  uint32_t segments;     /* parallel scan segments (0: not started; 1: one sequential scan) */
+  /* Per segment: DynamoDB JSON of the scan position to resume after (NULL:
+   * from the start) and whether it is finished. */
+  const char *positions[MIG_MAX_SEGMENTS];
+  bool seg_done[MIG_MAX_SEGMENTS];
   uint64_t scanned, updated, unchanged, skipped, failed;
   bool done;
 } mig_progress;

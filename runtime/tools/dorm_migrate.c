@@ -37,6 +37,8 @@ void dorm_migrate_help(FILE *out) {
         "  --timeout SECONDS      longest wait for a table or index (default 3600)\n"
         "  --rate N               backfill: at most N items per second (default: no limit)\n"
         "  --page-size N          backfill: items per scan page, progress is saved per page (100)\n"
+        "  --segments N           backfill: N parallel scan segments, a thread each (1..64, default 1;\n"
+        "                         a resumed backfill keeps the number it started with)\n"
         "  --backfill-log FILE    backfill: append skipped and failed items (JSON lines)\n"
         "                         (default: dorm-backfill.log in the current directory)\n"
         "  --lock-wait SECONDS    wait for a held lock this long (default: fail at once)\n"
@@ -109,6 +111,10 @@ static int parse(int argc, char **argv, args *a) {
     } else if (strcmp(opt, "--page-size") == 0) {
       if (!number(v, 1, 10000, &num)) return usage("--page-size needs 1 to 10000, not '%s'", v);
       a->o.page_size = (uint32_t)num;
+    } else if (strcmp(opt, "--segments") == 0) {
+      if (!number(v, 1, 64, &num) || num != (double)(uint32_t)num)
+        return usage("--segments needs 1 to 64, not '%s'", v);
+      a->o.segments = (uint32_t)num;
     } else if (strcmp(opt, "--lock-wait") == 0) {
       if (!number(v, 0, 86400, &num)) return usage("--lock-wait needs seconds (0 to 86400), not '%s'", v);
       a->o.lock_wait_ms = (long)(num * 1000);

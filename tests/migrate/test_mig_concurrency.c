@@ -117,8 +117,9 @@ static void test_killed_during_backfill(void **state) {
   dorm_client *c = mt_client();
   mt_env e;
   prepare(&e, c, "mkill");
+  /* Two segments: each resumes at its own recorded page. */
   pid_t a = mt_dorm_bg(&e, "killed", "migrate", "deploy", "--dir", e.migrations, "--history-table", e.history,
-                       "--rate", "300", "--page-size", "50", "--backfill-log", e.log, NULL);
+                       "--rate", "300", "--page-size", "50", "--segments", "2", "--backfill-log", e.log, NULL);
   int waited = 0;
   uint64_t scanned;
   while ((scanned = scanned_so_far(c, &e)) < 250 && waited++ < 500) sleep_ms(10);
@@ -130,7 +131,7 @@ static void test_killed_during_backfill(void **state) {
   assert_true(mt_has(mt_out, "running  20260102000000_add_status_index  (1 of 3 steps applied)"));
   /* Run again: the dead holder's lock is taken over and the backfill resumes. */
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--page-size", "50",
-                   "--backfill-log", e.log, NULL);
+                   "--segments", "1", "--backfill-log", e.log, NULL);
   if (rc != 0) fail_msg("second deploy: exit %d\n%s%s", rc, mt_out, mt_err);
   assert_true(mt_has(mt_out, "resuming at step 2 of 3"));
   assert_true(mt_has(mt_out, "resuming after"));

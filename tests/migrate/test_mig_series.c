@@ -23,8 +23,9 @@ static double now_s(void) {
 }
 
 static void deploy_ok(const mt_env *e) {
+  /* Four parallel segments: the backfill of 5,000 items takes a quarter of the time. */
   int rc = mt_dorm("migrate", "deploy", "--dir", e->migrations, "--history-table", e->history, "--backfill-log", e->log,
-                   NULL);
+                   "--segments", "4", NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
 }
 
