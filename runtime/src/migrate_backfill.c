@@ -347,6 +347,14 @@ static void *run_segment(void *arg) {
       else if (o == OUT_SKIPPED) x->progress.skipped++;
       else x->progress.failed++;
       progress_line(b, false);
+      /* A slow page (a low --rate) must not outlive the lock's lease. */
+      if (x->on_item && !b->stop) {
+        dorm_status tick = x->on_item(x->user);
+        if (tick != DORM_OK && b->first_error == DORM_OK) {
+          b->first_error = tick;
+          b->stop = true;
+        }
+      }
       pthread_mutex_unlock(&b->mu);
     }
     if (st != DORM_OK) {

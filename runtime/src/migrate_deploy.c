@@ -198,6 +198,11 @@ static dorm_status on_page(void *user, const mig_progress *p) {
   return st;
 }
 
+static dorm_status on_item(void *user) {
+  page_hook *k = user;
+  return mh_renew(&k->d->h);
+}
+
 static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_mig_step *s, size_t step) {
   mig_backfill_ctx x = {.c = d->c, .o = d->o, .migration = d->migration, .step_no = step,
                         .errbuf = d->errbuf, .errcap = d->errcap};
@@ -210,6 +215,7 @@ static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_
     dlog(d, "  resuming after %llu items", (unsigned long long)x.progress.scanned);
   page_hook hook = {d, step};
   x.on_page = on_page;
+  x.on_item = on_item;
   x.user = &hook;
   dorm_status st = mig_backfill(&x, s);
   if (st == DORM_OK)

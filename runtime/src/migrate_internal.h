@@ -173,6 +173,7 @@ typedef struct mig_backfill_ctx {
   size_t step_no;
   mig_progress progress;        /* in: where to resume; out: the totals */
   mig_progress_fn on_page;      /* after each page (NULL: none) */
+  dorm_status (*on_item)(void *user); /* after each item, e.g. to renew the lock (NULL: none) */
   void *user;
   char *errbuf;
   size_t errcap;

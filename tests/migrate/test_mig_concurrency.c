@@ -145,10 +145,59 @@ static void test_killed_during_backfill(void **state) {
   mt_teardown(&e);
 }
 
+/* A lock held by a deploy on another host: refused while its lease runs,
+ * taken once it has expired. */
+static void test_foreign_lock(void **state) {
+  (void)state;
+  dorm_client *c = mt_client();
+  mt_env e;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mforeign");
+  mt_setup(&e, prefix);
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  mt_diff(&e, 2, "add_status_index", false);
+  for (int expired = 0; expired <= 1; expired++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_av item = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, &item, "id", dorm_av_str("#lock"));
+    dorm_av_map_set(&a, &item, "owner", dorm_av_str("build-host-7:4242"));
+    dorm_av_map_set(&a, &item, "since", dorm_av_str("2026-01-01T00:00:00Z"));
+    dorm_av exp;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_int_equal(dorm_av_num_i64(&a, expired ? now_ms - 1000 : now_ms + 60000, &exp), DORM_OK);
+    dorm_av_map_set(&a, &item, "expires", exp);
+    dorm_put_input in = {.table = e.history, .item = &item};
+    assert_int_equal(dorm_put_item(c, &in, &a, NULL), DORM_OK);
+    dorm_arena_free(&a);
+    int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+    if (!expired) {
+      assert_int_equal(rc, 1);
+      assert_true(mt_has(mt_err, "is held by build-host-7:4242 (since 2026-01-01T00:00:00Z, expires in "));
+    } else {
+      if (rc != 0) fail_msg("deploy after the lease: %d\n%s%s", rc, mt_out, mt_err);
+      assert_true(mt_has(mt_out, "20260102000000_add_status_index: applied"));
+    }
+  }
+  /* The lock is released after the deploy. */
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_av key = dorm_av_empty(DORM_AV_M), got;
+  dorm_av_map_set(&a, &key, "id", dorm_av_str("#lock"));
+  dorm_get_input gin = {.table = e.history, .key = &key, .consistent_read = true};
+  assert_int_equal(dorm_get_item(c, &gin, &a, &got), DORM_ERR_NOT_FOUND);
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_deploys),
       cmocka_unit_test(test_killed_during_backfill),
+      cmocka_unit_test(test_foreign_lock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
