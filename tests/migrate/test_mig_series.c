@@ -127,6 +127,17 @@ static void test_series(void **state) {
   mt_diff(&e, 2, "add_status_index", false);
   assert_true(mt_has(mt_out, "create GSI gsi-status"));
   assert_true(mt_has(mt_out, "backfill Order items"));
+  /* --dry-run says what it would do and does nothing. */
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--dry-run", NULL),
+                   0);
+  assert_true(mt_has(mt_out, "would apply 20260102000000_add_status_index:"));
+  assert_true(mt_has(mt_out, "step 1/3: create GSI gsi-status"));
+  assert_true(mt_has(mt_out, "UpdateTable {\"TableName\":"));
+  dorm_arena dry = DORM_ARENA_INIT;
+  dorm_table_description before;
+  assert_int_equal(dorm_describe_table(c, e.shop, &dry, &before), DORM_OK);
+  assert_int_equal(before.gsi_count, 0);
+  dorm_arena_free(&dry);
   deploy_ok(&e);
   double t3 = now_s();
   char want[128];
