@@ -132,6 +132,82 @@ static void test_round_trip(void **state) {
   mt_teardown(&e);
 }
 
+/* Every single-byte corruption and every truncation of a plan, a snapshot
+ * and dorm.sum is either read or refused with a message: never a crash
+ * (the sanitizer build checks the memory side). */
+static void test_hostile_files(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  write_series(&e);
+  static const char *const files[] = {"plan.json", "snapshot.json"};
+  static const char repl[] = {'\0', '"', '{', ']', '9', '\\', (char)0xff};
+  dorm_arena a = DORM_ARENA_INIT;
+  size_t refused = 0, total = 0;
+  for (size_t f = 0; f < 2; f++) {
+    const char *orig;
+    size_t len;
+    char err[512];
+    assert_int_equal(dorm_mig_read_file(e.migrations, "20260102000000_add_status_index", files[f], &a, &orig, &len, err,
+                                        sizeof err),
+                     DORM_OK);
+    char *buf = malloc(len + 1);
+    for (size_t i = 0; i < len; i += 3) {
+      for (size_t r = 0; r <= sizeof repl; r++) {
+        memcpy(buf, orig, len + 1);
+        size_t n = len;
+        if (r == sizeof repl) n = i; /* truncated */
+        else buf[i] = repl[r];
+        dorm_arena scratch = DORM_ARENA_INIT;
+        dorm_status st;
+        err[0] = '\0';
+        if (f == 0) {
+          dorm_mig_plan p;
+          st = dorm_mig_plan_parse(buf, n, &scratch, &p, err, sizeof err);
+        } else {
+          dorm_mig_snapshot sn;
+          st = dorm_mig_snapshot_parse(buf, n, &scratch, &sn, err, sizeof err);
+        }
+        if (st != DORM_OK) {
+          assert_int_equal(st, DORM_ERR_BAD_RESPONSE);
+          assert_true(err[0] != '\0');
+          refused++;
+        }
+        total++;
+        dorm_arena_free(&scratch);
+      }
+    }
+    free(buf);
+  }
+  /* dorm.sum: corrupted copies are refused by verify, naming the file. */
+  char sum[400];
+  snprintf(sum, sizeof sum, "%s/dorm.sum", e.migrations);
+  size_t slen;
+  char *orig = ts_read_file(sum, &slen);
+  assert_non_null(orig);
+  dorm_mig_dir d;
+  char err[1024];
+  assert_int_equal(dorm_mig_dir_read(e.migrations, &a, &d, err, sizeof err), DORM_OK);
+  for (size_t i = 0; i < slen; i += 7) {
+    char *copy = malloc(slen);
+    memcpy(copy, orig, slen);
+    copy[i] = copy[i] == 'a' ? 'b' : 'a';
+    assert_int_equal(ts_write_file(sum, copy, slen), 0);
+    dorm_status st = dorm_mig_dir_verify(&d, err, sizeof err);
+    if (st != DORM_OK) assert_true(mt_has(err, "dorm.sum") || mt_has(err, e.migrations));
+    refused += st != DORM_OK;
+    total++;
+    free(copy);
+  }
+  assert_int_equal(ts_write_file(sum, orig, slen), 0);
+  assert_int_equal(dorm_mig_dir_verify(&d, err, sizeof err), DORM_OK);
+  free(orig);
+  print_message("%zu corrupted files, %zu refused with a message\n", total, refused);
+  assert_true(refused > total / 2);
+  dorm_arena_free(&a);
+  mt_teardown(&e);
+}
+
 static const char *base_schema =
     "namespace r;\n"
     "table T \"r_t\" {\n"
@@ -405,6 +481,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden),
       cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_hostile_files),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_changes),
       cmocka_unit_test(test_check_and_sum),
