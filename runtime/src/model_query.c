@@ -134,11 +134,14 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
   return ops_check_expr(c, q->op, x);
 }
 
-/* "_type" = :t ANDed with the caller's filter. */
+/* "_type" = :t ANDed with the caller's filter. Not on a GSI that does not
+ * project every attribute: a filter there sees only the projected ones, so
+ * it would drop every item (an LSI reads the rest from the table). */
 static dorm_status filters(dorm_client *c, qspec *q) {
   dorm_expr *x = q->x;
   dorm_cond *own = NULL;
-  if (q->m->entity_type)
+  bool type_visible = q->idx->kind != DORM_INDEX_GSI || q->idx->projection == 0;
+  if (q->m->entity_type && type_visible)
     own = dorm_cond_compare(x, dorm_opd_name(x, "_type", 5), DORM_EQ, dorm_opd_value(x, dorm_av_str(q->m->entity_type)));
   dorm_cond *user = q->o ? q->o->filter : NULL;
   dorm_cond *f = own && user ? dorm_cond_and(x, own, user) : own ? own : user;
