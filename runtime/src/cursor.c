@@ -110,7 +110,7 @@ static bool go_members(gw *g, const dorm_av *m, int depth) {
   const dorm_av_entry **order = n ? malloc(n * sizeof *order) : NULL;
   if (n && !order) return false;
   for (size_t i = 0; i < n; i++) order[i] = &m->u.map.items[i];
-  qsort(order, n, sizeof *order, cmp_entry);
+  if (n > 1) qsort(order, n, sizeof *order, cmp_entry);
   bool ok = true;
   put(g, "{", 1);
   for (size_t i = 0; i < n && ok; i++) {

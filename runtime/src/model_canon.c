@@ -157,7 +157,7 @@ static void put_value(canon *c, const cJSON *j) {
     }
     n = 0;
     for (const cJSON *k = j->child; k; k = k->next) m[n++] = k;
-    qsort(m, n, sizeof *m, cmp_member);
+    if (n > 1) qsort(m, n, sizeof *m, cmp_member);
     put(c, "{", 1);
     for (size_t i = 0; i < n && c->st == DORM_OK; i++) {
       if (i && strcmp(m[i - 1]->string, m[i]->string) == 0) {

@@ -53,8 +53,12 @@ static void put_digits(char *o, int64_t v, int n) {
 }
 
 void dorm_time_format(int64_t ns, char out[32]) {
-  int64_t secs = floor_div(ns, NS_PER_S);
-  int64_t frac = ns - secs * NS_PER_S;
+  /* secs * 1e9 would overflow near INT64_MIN: split with / and %. */
+  int64_t secs = ns / NS_PER_S, frac = ns % NS_PER_S;
+  if (frac < 0) {
+    secs -= 1;
+    frac += NS_PER_S;
+  }
   int64_t days = floor_div(secs, S_PER_DAY);
   int64_t sod = secs - days * S_PER_DAY;
   int64_t y;

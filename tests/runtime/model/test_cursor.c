@@ -127,10 +127,9 @@ static void go_rules(void **state) {
   dorm_av back, want;
   const char *index, *sort;
   assert_int_equal(dorm_cursor_decode(all, &A, &back, &index, &sort, err, sizeof err), DORM_OK);
-  assert_int_equal(dorm_item_from_json("{\"n\":{\"N\":\"7\"},\"b\":{\"B\":\"+/8=\"},\"l\":{\"L\":[{\"NULL\":true}]},"
-                                       "\"bs\":{\"BS\":[\"//8=\"]},\"m\":{\"M\":{\"x\":{\"SS\":[\"1\"]}}}}",
-                                       118, &A, &want, err, sizeof err),
-                   DORM_OK);
+  static const char all_json[] = "{\"n\":{\"N\":\"7\"},\"b\":{\"B\":\"+/8=\"},\"l\":{\"L\":[{\"NULL\":true}]},"
+                                 "\"bs\":{\"BS\":[\"//8=\"]},\"m\":{\"M\":{\"x\":{\"SS\":[\"1\"]}}}}";
+  assert_int_equal(dorm_item_from_json(all_json, strlen(all_json), &A, &want, err, sizeof err), DORM_OK);
   assert_true(dorm_av_equal(&back, &want));
   assert_string_equal(index, "gsi");
   assert_string_equal(sort, "DESC");

@@ -109,7 +109,8 @@ static void agrees_on_corpus(void **state) {
   /* errors name the place */
   char e[256];
   dorm_av v;
-  assert_int_equal(mj_parse_item("{\"a\":{\"M\":{\"b\":{\"N\":\"x1\"}}}}", 29, &A, &v, e, sizeof e), DORM_ERR_BAD_RESPONSE);
+  static const char bad_n[] = "{\"a\":{\"M\":{\"b\":{\"N\":\"x1\"}}}}";
+  assert_int_equal(mj_parse_item(bad_n, strlen(bad_n), &A, &v, e, sizeof e), DORM_ERR_BAD_RESPONSE);
   assert_non_null(strstr(e, "a.b: N value \"x1\" is not a valid number"));
 }
 

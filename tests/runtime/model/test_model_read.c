@@ -243,13 +243,15 @@ static void partial_reads(void **state) {
 static void entity_types(void **state) {
   (void)state;
   dorm_av item;
-  assert_int_equal(dorm_item_from_json("{\"_type\":{\"S\":\"Order\"}}", 26, &A, &item, err, sizeof err), DORM_OK);
+  static const char order_t[] = "{\"_type\":{\"S\":\"Order\"}}", other_t[] = "{\"_type\":{\"S\":\"OrderX\"}}",
+                    num_t[] = "{\"_type\":{\"N\":\"1\"}}";
+  assert_int_equal(dorm_item_from_json(order_t, strlen(order_t), &A, &item, err, sizeof err), DORM_OK);
   assert_true(dorm_model_is(&tm_Order_desc, &item));
   assert_false(dorm_model_is(&tm_Customer_desc, &item));
   assert_true(dorm_model_is(&tm_User_desc, &item)); /* no entity type: accepts every item */
-  assert_int_equal(dorm_item_from_json("{\"_type\":{\"S\":\"OrderX\"}}", 27, &A, &item, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm_item_from_json(other_t, strlen(other_t), &A, &item, err, sizeof err), DORM_OK);
   assert_false(dorm_model_is(&tm_Order_desc, &item));
-  assert_int_equal(dorm_item_from_json("{\"_type\":{\"N\":\"1\"}}", 20, &A, &item, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm_item_from_json(num_t, strlen(num_t), &A, &item, err, sizeof err), DORM_OK);
   assert_false(dorm_model_is(&tm_Order_desc, &item));
   item = dorm_av_empty(DORM_AV_M);
   assert_false(dorm_model_is(&tm_Order_desc, &item));
