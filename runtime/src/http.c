@@ -24,6 +24,7 @@ struct dorm_http {
   char curl_err[CURL_ERROR_SIZE];
   long connects; /* new connections over the transport's life */
   char *url;     /* the URL last given to curl (a client always posts to one) */
+  int sends;     /* times curl was about to send the current request */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
@@ -84,6 +85,23 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp) {
   return n;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000 /* CURLOPT_PREREQFUNCTION: 7.80.0 */
+/* libcurl resends a request by itself when a reused connection dies before
+ * any response byte arrives, even a POST that the server may already have
+ * applied (it cannot tell a stale keep-alive connection from a lost answer).
+ * Such a resend bypasses the retry policy: it happens with max_attempts 1,
+ * is not counted, waits no backoff, takes no quota. So the second send of
+ * one request is refused here, and the caller's policy decides. */
+static int on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int local_port) {
+  (void)remote_ip;
+  (void)local_ip;
+  (void)remote_port;
+  (void)local_port;
+  dorm_http *h = userp;
+  return ++h->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+#endif
+
 dorm_http *dorm_http_new(const dorm_http_options *opts) {
   dorm_http *h = calloc(1, sizeof *h);
   if (!h) return NULL;
@@ -111,6 +129,10 @@ dorm_http *dorm_http_new(const dorm_http_options *opts) {
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->opts.max_response_bytes);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+#endif
   return h;
 }
 
@@ -159,6 +181,7 @@ dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *hea
   h->len = 0;
   h->too_large = false;
   h->curl_err[0] = '\0';
+  h->sends = 0;
 
   size_t k = 0;
   for (size_t i = 0; i < nheaders; i++, k++) {
@@ -197,7 +220,10 @@ dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *hea
   h->resp = NULL;
   if (rc != CURLE_OK) {
     dorm_status st = map_curl_error(rc, h->too_large);
-    if (h->too_large)
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->sends > 1)
+      snprintf(errbuf, errcap, "the connection closed after the request was sent, before any response "
+                               "(the request may have been applied)");
+    else if (h->too_large)
       snprintf(errbuf, errcap, "response larger than %zu bytes", h->opts.max_response_bytes);
     else
       snprintf(errbuf, errcap, "%s: %s", curl_easy_strerror(rc), h->curl_err[0] ? h->curl_err : "no detail");

@@ -43,7 +43,11 @@ void dorm_http_free(dorm_http *h);
  * match x-amz-crc32 is reported as DORM_ERR_BAD_RESPONSE. Failures before a
  * whole response arrived: DORM_ERR_TIMEOUT, DORM_ERR_NETWORK (connect, reset,
  * truncated body), DORM_ERR_BAD_RESPONSE (too large), DORM_ERR_NO_MEMORY.
- * errbuf (errcap bytes) receives a one-line description of any failure. */
+ * errbuf (errcap bytes) receives a one-line description of any failure.
+ * A request is sent at most once per call: when a kept-alive connection
+ * dies before any response byte, libcurl's own resend is refused and the
+ * call fails with DORM_ERR_NETWORK, so that retrying is the caller's
+ * decision (its policy, count and backoff). */
 dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *headers,
                            size_t nheaders, const char *body, size_t body_len,
                            dorm_http_response *resp, char *errbuf, size_t errcap);
