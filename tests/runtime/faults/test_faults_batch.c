@@ -1,8 +1,10 @@
 /* libdorm through dorm-faultproxy in front of DynamoDB Local: a 2,000-item
  * batch write under a mix of every retryable fault ends with every item
- * stored once, and a transaction whose answer is lost is retried with the
- * same ClientRequestToken and applied once (where a plain UpdateItem, which
- * has no token, is applied twice: the contrast shows what the token buys). */
+ * stored once, each fault retried once by the retry policy; a transaction
+ * whose answer is lost is retried with the same ClientRequestToken and
+ * applied once (where a plain UpdateItem, which has no token, is applied
+ * twice: the contrast shows what the token buys); and with max_attempts 1 a
+ * request is sent once, even when its kept-alive connection dies under it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
