@@ -1,0 +1,556 @@
+/* The generated shop API (schemas/shop.dorm) against DynamoDB Local: every
+ * operation a user calls, through the generated functions only.
+ *
+ * The table "shop" is shared with other tests (the example), so every test
+ * works under customer ids of its own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shop_models.h"
+#include "test_support.h"
+
+static dorm_client *client;
+static char run_id[48];
+
+static int setup(void **state) {
+  (void)state;
+  const char *endpoint = ts_ddb_endpoint();
+  if (!endpoint) {
+    fprintf(stderr, "no DynamoDB Local endpoint (DORM_TEST_ENDPOINT_FILE)\n");
+    return -1;
+  }
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+  dorm_config cfg = DORM_CONFIG_INIT;
+  cfg.endpoint = endpoint;
+  cfg.region = "us-east-1";
+  cfg.access_key_id = "test";
+  cfg.secret_access_key = "test";
+  char err[512];
+  if (dorm_client_new(&cfg, &client, err, sizeof err) != DORM_OK) {
+    fprintf(stderr, "%s\n", err);
+    return -1;
+  }
+  ts_unique_name(run_id, sizeof run_id, "gen");
+  dorm_status st = shop_Shop_table_ensure(client, 60000);
+  if (st != DORM_OK) fprintf(stderr, "ensure: %s\n", dorm_client_errmsg(client));
+  return st == DORM_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  dorm_client_free(client);
+  return 0;
+}
+
+#define CHECK(call)                                                                   \
+  do {                                                                                \
+    dorm_status st_ = (call);                                                         \
+    if (st_ != DORM_OK) fail_msg("%s: %s (%s)", #call, dorm_strerror(st_), dorm_client_errmsg(client)); \
+  } while (0)
+
+static const char *cust(const char *suffix) {
+  static char buf[8][96];
+  static int n;
+  char *b = buf[n++ % 8];
+  snprintf(b, 96, "%s-%s", run_id, suffix);
+  return b;
+}
+
+static shop_Order order(const char *customer, const char *id, shop_OrderStatus status, const char *amount) {
+  shop_Order o;
+  memset(&o, 0, sizeof o);
+  o.customerId = customer;
+  o.orderId = id;
+  o.status = status;
+  o.total.amount = amount;
+  o.total.currency = "EUR";
+  return o;
+}
+
+static uint64_t attempts(void) {
+  dorm_client_stats s;
+  dorm_client_get_stats(client, &s);
+  return s.attempts;
+}
+
+static void crud_and_lifecycle(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *c1 = cust("crud");
+  shop_Order o = order(c1, "o1", SHOP_ORDER_STATUS_PENDING, "10.00");
+  static const char *tags[] = {"gift", "rush"};
+  o.tags.items = tags;
+  o.tags.count = 2;
+  shop_Address ship = {"1 Main St", "Springfield", NULL, "US"};
+  o.has_shipTo = true;
+  o.shipTo = ship;
+  o.metadata = "{\"b\": 1, \"a\": [true, null]}";
+  CHECK(shop_Order_create(client, &o, NULL, &a));
+  assert_true(o.createdAt > 0);
+  assert_int_equal(o.updatedAt, o.createdAt);
+  assert_int_equal(o.version, 0);
+  assert_int_equal(shop_Order_create(client, &o, NULL, &a), DORM_ERR_CONDITION_FAILED);
+
+  shop_Order_key k = {c1, "o1"};
+  shop_Order got;
+  CHECK(shop_Order_get(client, &k, NULL, &a, &got));
+  assert_string_equal(got.total.amount, "10.00");
+  assert_int_equal(got.status, SHOP_ORDER_STATUS_PENDING);
+  assert_int_equal(got.tags.count, 2);
+  assert_true(got.has_shipTo);
+  assert_string_equal(got.shipTo.city, "Springfield");
+  assert_null(got.shipTo.zip);
+  assert_string_equal(got.metadata, "{\"a\":[true,null],\"b\":1}"); /* canonical JSON */
+  assert_int_equal(got.createdAt, o.createdAt);
+
+  /* Projection: only the fields asked for. */
+  dorm_get_opts go;
+  memset(&go, 0, sizeof go);
+  static const uint32_t fields[] = {shop_Order_f_status};
+  go.fields = fields;
+  go.nfields = 1;
+  go.consistent_read = true;
+  shop_Order part;
+  CHECK(shop_Order_get(client, &k, &go, &a, &part));
+  assert_int_equal(part.status, SHOP_ORDER_STATUS_PENDING);
+  assert_null(part.total.amount);
+
+  /* Updates: every action kind, the version lock, the GSI key follows status. */
+  dorm_model_update u;
+  shop_Order_update_begin(&u, &a);
+  CHECK(shop_Order_set_status(&u, SHOP_ORDER_STATUS_PAID));
+  CHECK(shop_Order_remove_shipTo(&u));
+  static const char *more[] = {"vip"};
+  shop_set_string add = {more, 1};
+  CHECK(shop_Order_set_add_tags(&u, &add));
+  CHECK(shop_Order_set_default_note(&u, "first note"));
+  dorm_update_opts uo;
+  memset(&uo, 0, sizeof uo);
+  uo.w.check_version = true;
+  uo.w.expected_version = 0;
+  uo.return_new = true;
+  shop_Order after;
+  CHECK(shop_Order_update(client, &k, &u, &uo, &a, &after));
+  assert_int_equal(after.version, 1);
+  assert_int_equal(after.status, SHOP_ORDER_STATUS_PAID);
+  assert_false(after.has_shipTo);
+  assert_int_equal(after.tags.count, 3);
+  assert_string_equal(after.note, "first note");
+  assert_true(after.updatedAt >= after.createdAt);
+  assert_int_equal(after.createdAt, o.createdAt);
+
+  /* A stale version is refused; set_default keeps what is there. */
+  shop_Order_update_begin(&u, &a);
+  CHECK(shop_Order_set_default_note(&u, "second note"));
+  assert_int_equal(shop_Order_update(client, &k, &u, &uo, &a, NULL), DORM_ERR_CONDITION_FAILED);
+  uo.w.expected_version = 1;
+  shop_Order_update_begin(&u, &a);
+  CHECK(shop_Order_set_default_note(&u, "second note"));
+  static const char *gone[] = {"gift"};
+  shop_set_string del = {gone, 1};
+  CHECK(shop_Order_set_delete_tags(&u, &del));
+  CHECK(shop_Order_update(client, &k, &u, &uo, &a, &after));
+  assert_string_equal(after.note, "first note");
+  assert_int_equal(after.tags.count, 2);
+  assert_int_equal(after.version, 2);
+
+  /* The status index sees the new status (GSI1PK was recomputed). */
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  dorm_query_opts q;
+  memset(&q, 0, sizeof q);
+  q.expr = &x;
+  q.filter = shop_Order_cond_customerId(&x, DORM_EQ, c1);
+  shop_Order_page page;
+  CHECK(shop_Order_query_by_status(client, SHOP_ORDER_STATUS_PAID, NULL, &q, &a, &page));
+  assert_int_equal(page.count, 1);
+  assert_string_equal(page.items[0].orderId, "o1");
+
+  /* update_fields (DynamORM's Update(fields...)): version from the object. */
+  after.note = NULL; /* optional and absent: removed */
+  after.total.amount = "11.00";
+  static const shop_Order_field mask[] = {shop_Order_f_note, shop_Order_f_total};
+  CHECK(shop_Order_update_fields(client, &after, mask, 2, NULL, &a));
+  assert_int_equal(after.version, 3);
+  CHECK(shop_Order_get(client, &k, NULL, &a, &got));
+  assert_null(got.note);
+  assert_string_equal(got.total.amount, "11.00");
+  assert_int_equal(got.version, 3);
+
+  /* Delete with a stale version fails; with the right one it works. */
+  dorm_write_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.check_version = true;
+  wo.expected_version = 2;
+  assert_int_equal(shop_Order_delete(client, &k, &wo, &a), DORM_ERR_CONDITION_FAILED);
+  wo.expected_version = 3;
+  CHECK(shop_Order_delete(client, &k, &wo, &a));
+  assert_int_equal(shop_Order_get(client, &k, NULL, &a, &got), DORM_ERR_NOT_FOUND);
+  dorm_arena_free(&a);
+}
+
+static void numbers_lists_and_conditions(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  shop_LineItem li;
+  memset(&li, 0, sizeof li);
+  li.orderId = cust("lines");
+  li.lineNo = 1;
+  li.sku = "SKU-1";
+  li.quantity = 2;
+  li.unitPrice = "3.99";
+  static const uint8_t blob[] = {0, 1, 2, 255};
+  dorm_bytes att[1] = {{blob, sizeof blob}};
+  li.has_attachments = true;
+  li.attachments.items = att;
+  li.attachments.count = 1;
+  CHECK(shop_LineItem_put(client, &li, NULL, &a));
+
+  shop_LineItem_key k = {li.orderId, 1};
+  dorm_model_update u;
+  shop_LineItem_update_begin(&u, &a);
+  CHECK(shop_LineItem_add_quantity(&u, 3));
+  dorm_bytes more[1] = {{blob, 2}};
+  shop_list_bytes extra = {more, 1};
+  CHECK(shop_LineItem_append_attachments(&u, &extra));
+  /* A condition built with the update's own builder. */
+  dorm_update_opts uo;
+  memset(&uo, 0, sizeof uo);
+  uo.w.expr = &u.x;
+  uo.w.condition = shop_LineItem_cond_quantity(&u.x, DORM_EQ, 2);
+  uo.return_new = true;
+  shop_LineItem after;
+  CHECK(shop_LineItem_update(client, &k, &u, &uo, &a, &after));
+  assert_int_equal(after.quantity, 5);
+  assert_int_equal(after.attachments.count, 2);
+  assert_memory_equal(after.attachments.items[0].data, blob, 4);
+
+  /* The same condition again fails (quantity is 5 now). */
+  shop_LineItem_update_begin(&u, &a);
+  CHECK(shop_LineItem_add_quantity(&u, 1));
+  uo.w.expr = &u.x;
+  uo.w.condition = shop_LineItem_cond_quantity(&u.x, DORM_EQ, 2);
+  assert_int_equal(shop_LineItem_update(client, &k, &u, &uo, &a, NULL), DORM_ERR_CONDITION_FAILED);
+
+  /* A write condition on delete, with the old item returned on failure. */
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  dorm_write_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.expr = &x;
+  wo.condition = shop_LineItem_cond_sku_begins_with(&x, "NOPE");
+  shop_LineItem old;
+  bool found = false;
+  wo.old_out = &old;
+  wo.old_found = &found;
+  assert_int_equal(shop_LineItem_delete(client, &k, &wo, &a), DORM_ERR_CONDITION_FAILED);
+  assert_true(found);
+  assert_int_equal(old.quantity, 5);
+  dorm_arena_free(&a);
+}
+
+static void queries_pages_and_cursors(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *c2 = cust("query");
+  shop_Customer cu;
+  memset(&cu, 0, sizeof cu);
+  cu.customerId = c2;
+  cu.email = "q@example.com";
+  cu.name = "Q";
+  cu.tier = SHOP_TIER_STANDARD;
+  CHECK(shop_Customer_put(client, &cu, NULL, &a));
+  char ids[12][8];
+  for (int i = 0; i < 12; i++) {
+    snprintf(ids[i], sizeof ids[i], "o%02d", i);
+    shop_Order o = order(c2, ids[i], i % 3 == 0 ? SHOP_ORDER_STATUS_SHIPPED : SHOP_ORDER_STATUS_PENDING,
+                         i % 2 ? "5" : "50");
+    CHECK(shop_Order_create(client, &o, NULL, &a));
+  }
+
+  /* The table query returns Orders only (the Customer shares the partition). */
+  shop_Order_page page;
+  CHECK(shop_Order_query(client, c2, NULL, NULL, &a, &page));
+  assert_int_equal(page.count, 12);
+  assert_null(page.cursor);
+  uint64_t n = 0;
+  CHECK(shop_Order_query_count(client, c2, NULL, NULL, &n));
+  assert_int_equal(n, 12);
+
+  /* Sort-key conditions on the rendered template. */
+  shop_Order_query_sk sk;
+  memset(&sk, 0, sizeof sk);
+  sk.op = DORM_SK_BETWEEN;
+  sk.orderId = "o03";
+  sk.orderId_to = "o05";
+  CHECK(shop_Order_query(client, c2, &sk, NULL, &a, &page));
+  assert_int_equal(page.count, 3);
+  assert_string_equal(page.items[0].orderId, "o03");
+  sk.op = DORM_SK_BEGINS_WITH;
+  sk.prefix = "o1";
+  CHECK(shop_Order_query(client, c2, &sk, NULL, &a, &page));
+  assert_int_equal(page.count, 2);
+  sk.op = DORM_SK_GT;
+  sk.orderId = "o09";
+  dorm_query_opts q;
+  memset(&q, 0, sizeof q);
+  q.descending = true;
+  CHECK(shop_Order_query(client, c2, &sk, &q, &a, &page));
+  assert_int_equal(page.count, 2);
+  assert_string_equal(page.items[0].orderId, "o11");
+
+  /* Filters with AND/OR, and a projection. */
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  memset(&q, 0, sizeof q);
+  q.expr = &x;
+  q.filter = dorm_cond_or(&x, shop_Order_cond_status(&x, DORM_EQ, SHOP_ORDER_STATUS_SHIPPED),
+                          dorm_cond_and(&x, shop_Order_cond_orderId_begins_with(&x, "o1"),
+                                        shop_Order_cond_note_not_exists(&x)));
+  static const uint32_t fields[] = {shop_Order_f_orderId, shop_Order_f_status};
+  q.fields = fields;
+  q.nfields = 2;
+  CHECK(shop_Order_query(client, c2, NULL, &q, &a, &page));
+  assert_int_equal(page.count, 4 + 2); /* o00 o03 o06 o09 shipped; o10 o11 */
+  assert_null(page.items[0].total.amount);
+
+  /* Pages of 5 with DynamORM cursors, and a cursor used for another index. */
+  memset(&q, 0, sizeof q);
+  q.limit = 5;
+  size_t seen = 0;
+  const char *first_cursor = NULL;
+  for (int i = 0; i < 10; i++) {
+    CHECK(shop_Order_query(client, c2, NULL, &q, &a, &page));
+    seen += page.count;
+    if (!first_cursor) first_cursor = page.cursor;
+    if (!page.cursor) break;
+    q.cursor = page.cursor;
+  }
+  assert_int_equal(seen, 12);
+  assert_non_null(first_cursor);
+  memset(&q, 0, sizeof q);
+  q.cursor = first_cursor;
+  assert_int_equal(shop_Order_query_by_status(client, SHOP_ORDER_STATUS_PENDING, NULL, &q, &a, &page),
+                   DORM_ERR_BAD_CURSOR);
+  q.descending = true;
+  assert_int_equal(shop_Order_query(client, c2, NULL, &q, &a, &page), DORM_ERR_BAD_CURSOR);
+  q.descending = false;
+  q.cursor = "not a cursor";
+  assert_int_equal(shop_Order_query(client, c2, NULL, &q, &a, &page), DORM_ERR_BAD_CURSOR);
+
+  /* The GSI with a time sort condition, newest first. */
+  shop_Order_query_by_status_sk since;
+  memset(&since, 0, sizeof since);
+  since.op = DORM_SK_GE;
+  since.createdAt = 0;
+  dorm_expr_init(&x, &a);
+  memset(&q, 0, sizeof q);
+  q.expr = &x;
+  q.filter = shop_Order_cond_customerId(&x, DORM_EQ, c2);
+  q.descending = true;
+  CHECK(shop_Order_query_by_status(client, SHOP_ORDER_STATUS_SHIPPED, &since, &q, &a, &page));
+  assert_int_equal(page.count, 4);
+  assert_true(page.items[0].createdAt >= page.items[3].createdAt);
+
+  /* The customer through its email index (keys only: a partial item). */
+  shop_Customer_page cp;
+  CHECK(shop_Customer_query_by_email(client, "q@example.com", NULL, NULL, &a, &cp));
+  assert_true(cp.count >= 1);
+
+  /* Consistent reads are refused on a GSI, before any request. */
+  uint64_t before = attempts();
+  memset(&q, 0, sizeof q);
+  q.consistent_read = true;
+  assert_int_equal(shop_Order_query_by_status(client, SHOP_ORDER_STATUS_PAID, NULL, &q, &a, &page),
+                   DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(attempts(), before);
+  dorm_arena_free(&a);
+}
+
+typedef struct scan_tally {
+  const char *customer;
+  size_t mine;
+} scan_tally;
+
+static dorm_status tally(void *user, const shop_Order *items, size_t count) {
+  scan_tally *t = user;
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(items[i].customerId, t->customer) == 0) t->mine++;
+  return DORM_OK;
+}
+
+static void scans_batches_and_transactions(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *c3 = cust("batch");
+  enum { N = 60 };
+  shop_Order *objs = dorm_arena_calloc(&a, N, sizeof *objs);
+  shop_Order_key keys[N + 1];
+  char (*ids)[8] = dorm_arena_calloc(&a, N, 8);
+  for (int i = 0; i < N; i++) {
+    snprintf(ids[i], 8, "b%02d", i);
+    objs[i] = order(c3, ids[i], SHOP_ORDER_STATUS_PENDING, "1");
+    keys[i].customerId = c3;
+    keys[i].orderId = ids[i];
+  }
+  CHECK(shop_Order_batch_put(client, objs, N, &a));
+  keys[N].customerId = c3;
+  keys[N].orderId = "missing";
+  shop_Order *out = dorm_arena_calloc(&a, N + 1, sizeof *out);
+  bool found[N + 1];
+  CHECK(shop_Order_batch_get(client, keys, N + 1, false, &a, out, found));
+  for (int i = 0; i < N; i++) {
+    assert_true(found[i]);
+    assert_string_equal(out[i].orderId, ids[i]); /* request order */
+  }
+  assert_false(found[N]);
+
+  /* Scans see only Orders; the filter keeps this test's. */
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  dorm_query_opts q;
+  memset(&q, 0, sizeof q);
+  q.expr = &x;
+  q.filter = shop_Order_cond_customerId(&x, DORM_EQ, c3);
+  uint64_t n = 0;
+  CHECK(shop_Order_count(client, &q, &n));
+  assert_int_equal(n, N);
+  scan_tally t = {c3, 0};
+  dorm_expr_init(&x, &a);
+  q.filter = shop_Order_cond_customerId(&x, DORM_EQ, c3);
+  CHECK(shop_Order_scan_parallel(client, &q, 4, 3, tally, &t));
+  assert_int_equal(t.mine, N);
+
+  /* A transaction across models: pay one order, create a line item, check the
+   * customer exists; then one that fails on its second action. */
+  shop_Customer cu;
+  memset(&cu, 0, sizeof cu);
+  cu.customerId = c3;
+  cu.email = "b@example.com";
+  cu.name = "B";
+  cu.tier = SHOP_TIER_GOLD;
+  CHECK(shop_Customer_create(client, &cu, NULL, &a));
+  dorm_tx tx;
+  dorm_tx_init(&tx, &a);
+  dorm_model_update u;
+  shop_Order_update_begin(&u, &a);
+  CHECK(shop_Order_set_status(&u, SHOP_ORDER_STATUS_PAID));
+  CHECK(shop_Order_tx_update(&tx, &keys[0], &u, NULL));
+  shop_LineItem li;
+  memset(&li, 0, sizeof li);
+  li.orderId = ids[0];
+  li.lineNo = 1;
+  li.sku = "S";
+  li.quantity = 1;
+  li.unitPrice = "1";
+  CHECK(shop_LineItem_tx_create(&tx, &li, NULL));
+  dorm_expr cx;
+  dorm_expr_init(&cx, &a);
+  dorm_write_opts check;
+  memset(&check, 0, sizeof check);
+  check.expr = &cx;
+  check.condition = shop_Customer_cond_tier(&cx, DORM_EQ, SHOP_TIER_GOLD);
+  shop_Customer_key ck = {c3};
+  CHECK(shop_Customer_tx_check(&tx, &ck, &check));
+  size_t failed = 99;
+  CHECK(dorm_tx_commit(client, &tx, &failed));
+  shop_Order o0;
+  CHECK(shop_Order_get(client, &keys[0], NULL, &a, &o0));
+  assert_int_equal(o0.status, SHOP_ORDER_STATUS_PAID);
+
+  dorm_tx_init(&tx, &a);
+  CHECK(shop_Order_tx_delete(&tx, &keys[1], NULL));
+  CHECK(shop_LineItem_tx_create(&tx, &li, NULL)); /* exists: fails */
+  assert_int_equal(dorm_tx_commit(client, &tx, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  assert_int_equal(failed, 1);
+  CHECK(shop_Order_get(client, &keys[1], NULL, &a, &o0)); /* not deleted */
+
+  CHECK(shop_Order_batch_delete(client, keys, N, &a));
+  memset(&q, 0, sizeof q);
+  dorm_expr_init(&x, &a);
+  q.expr = &x;
+  q.filter = shop_Order_cond_customerId(&x, DORM_EQ, c3);
+  CHECK(shop_Order_count(client, &q, &n));
+  assert_int_equal(n, 0);
+  dorm_arena_free(&a);
+}
+
+static void stream_records_decode(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  shop_Order o = order(cust("stream"), "s1", SHOP_ORDER_STATUS_SHIPPED, "7.5");
+  o.createdAt = o.updatedAt = INT64_C(1764077924000000001);
+  dorm_av item;
+  char err[256];
+  CHECK(shop_Order_to_item(&o, &a, &item, err, sizeof err));
+  const char *img;
+  size_t len;
+  CHECK(dorm_item_to_json(&item, &a, 0, &img, &len, err, sizeof err));
+  char *event = dorm_arena_printf(&a,
+                                  "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
+                                  "\"arn:aws:dynamodb:us-east-1:1:table/shop/stream/x\",\"dynamodb\":{\"Keys\":"
+                                  "{\"PK\":{\"S\":\"CUSTOMER#x\"},\"SK\":{\"S\":\"ORDER#s1\"}},\"NewImage\":%s}}]}",
+                                  img);
+  dorm_stream_record *recs;
+  size_t n;
+  CHECK(dorm_stream_parse(event, strlen(event), &a, &recs, &n, err, sizeof err));
+  assert_int_equal(n, 1);
+  assert_int_equal(recs[0].event, DORM_STREAM_INSERT);
+  assert_true(recs[0].has_new_image);
+  assert_true(shop_Order_is(&recs[0].new_image));
+  assert_false(shop_Customer_is(&recs[0].new_image));
+  shop_Order back;
+  CHECK(shop_Order_from_item(&recs[0].new_image, 0, &a, &back, err, sizeof err));
+  assert_string_equal(back.orderId, "s1");
+  assert_int_equal(back.createdAt, o.createdAt);
+  assert_int_equal(back.status, SHOP_ORDER_STATUS_SHIPPED);
+  dorm_arena_free(&a);
+}
+
+static void bad_input_never_reaches_dynamodb(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  uint64_t before = attempts();
+  shop_Order o = order(cust("bad"), "x", SHOP_ORDER_STATUS_PENDING, "1");
+  o.note = "\xff\xfe not UTF-8";
+  assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(client), "note"));
+  o.note = NULL;
+  o.total.amount = "123456789012345678901234567890123456789"; /* 39 digits */
+  assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(client), "amount"));
+  o.total.amount = "1";
+  o.orderId = NULL; /* required */
+  assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(client), "orderId"));
+  o.orderId = "x";
+  o.status = (shop_OrderStatus)0;
+  assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  o.status = SHOP_ORDER_STATUS_PAID;
+  size_t big = 410 * 1024;
+  char *text = dorm_arena_alloc(&a, big + 1);
+  memset(text, 'x', big);
+  text[big] = '\0';
+  o.note = text;
+  assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_TOO_LARGE);
+  assert_int_equal(attempts(), before);
+  dorm_arena_free(&a);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(crud_and_lifecycle),
+      cmocka_unit_test(numbers_lists_and_conditions),
+      cmocka_unit_test(queries_pages_and_cursors),
+      cmocka_unit_test(scans_batches_and_transactions),
+      cmocka_unit_test(stream_records_decode),
+      cmocka_unit_test(bad_input_never_reaches_dynamodb),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
