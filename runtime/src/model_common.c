@@ -42,23 +42,6 @@ dorm_status model_fail(char *errbuf, size_t errcap, dorm_status st, const mpath 
 
 /* ---- values ---- */
 
-bool model_field_present(const dorm_field_desc *f, const void *obj) {
-  const void *p = field_ptr(obj, f);
-  switch (f->type.kind) {
-  case DORM_K_STRING:
-  case DORM_K_DECIMAL:
-  case DORM_K_JSON: {
-    const char *s;
-    memcpy(&s, p, sizeof s);
-    return s != NULL;
-  }
-  case DORM_K_BYTES: return ((const dorm_bytes *)p)->data != NULL;
-  default:
-    if (f->has_offset < 0) return true;
-    return *((const bool *)((const char *)obj + f->has_offset));
-  }
-}
-
 int64_t model_enum_get(const dorm_type_desc *t, const void *p) {
   switch (t->size) {
   case 1: { int8_t v; memcpy(&v, p, 1); return v; }

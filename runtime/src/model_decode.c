@@ -26,9 +26,13 @@ typedef struct dctx {
 static bool key_is(const char *k, size_t kl, const char *lit, size_t n) { return kl == n && memcmp(k, lit, n) == 0; }
 #define KEY(lit) key_is(k, kl, lit, sizeof(lit) - 1)
 
-static bool known_type(const char *k, size_t kl) {
-  return KEY("S") || KEY("N") || KEY("B") || KEY("BOOL") || KEY("NULL") || KEY("SS") || KEY("NS") || KEY("BS") ||
-         KEY("L") || KEY("M");
+static inline bool known_type(const char *k, size_t kl) {
+  switch (kl) {
+  case 1: return k[0] == 'S' || k[0] == 'N' || k[0] == 'B' || k[0] == 'L' || k[0] == 'M';
+  case 2: return k[1] == 'S' && (k[0] == 'S' || k[0] == 'N' || k[0] == 'B');
+  case 4: return KEY("BOOL") || KEY("NULL");
+  default: return false;
+  }
 }
 
 static dorm_status mismatch(dctx *d, const mpath *mp, const char *k, size_t kl, const char *expected) {
@@ -60,13 +64,42 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const rp
 static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, void *obj, const rp *path,
                             const mpath *mp, int depth, const char *entity, bool *type_ok);
 
-/* A JSON string token (the reader's messages for other tokens). */
-static dorm_status string_token(dctx *d, const rp *path, dorm_str *out, const char *what_value) {
+/* A JSON string token (the reader's messages for other tokens). Plain
+ * text is copied into the pool right here; the rest goes to the reader. */
+static inline dorm_status string_token(dctx *d, const rp *path, dorm_str *out, const char *what_value) {
   mj *r = d->r;
   mj_ws(r);
   if (r->p >= r->end || *r->p != '"')
     return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what_value);
+  const char *s = r->p + 1, *q = mj_scan_plain(s, r->end);
+  size_t n = (size_t)(q - s);
+  if (q < r->end && *q == '"' && (size_t)(r->pool_end - r->pool) > n) {
+    char *c = r->pool;
+    memcpy(c, s, n);
+    c[n] = '\0';
+    r->pool += n + 1;
+    out->ptr = c;
+    out->len = n;
+    r->p = q + 1;
+    return DORM_OK;
+  }
   return mj_read_string(r, path, out, what_value);
+}
+
+/* The type key of an AttributeValue (after its '{'), for the usual
+ * compact text in one look, else through the reader. */
+static inline dorm_status type_key(mj *r, const rp *path, const char **k, size_t *kl) {
+  const char *p = r->p;
+  if (r->end - p >= 7 && p[0] == '"') {
+    size_t n = p[2] == '"' ? 1 : p[3] == '"' ? 2 : p[5] == '"' ? 4 : 0;
+    if (n && p[n + 2] == ':') {
+      *k = p + 1;
+      *kl = n;
+      r->p = p + n + 3;
+      return DORM_OK;
+    }
+  }
+  return mj_type_key(r, path, k, kl);
 }
 
 static void set_ptr(void *dst, const char *s) { memcpy(dst, &s, sizeof s); }
@@ -114,7 +147,7 @@ static dorm_status set_scalar(dctx *d, dorm_av_type want, bool in_list, const rp
       return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
     if (!mj_expect(r, '{'))
       return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
-    dorm_status st = mj_type_key(r, path, &k, &kl);
+    dorm_status st = type_key(r, path, &k, &kl);
     if (st != DORM_OK) return st;
     if (!known_type(k, kl))
       return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
@@ -292,12 +325,12 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const rp
     return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
   const char *k;
   size_t kl;
-  dorm_status st = mj_type_key(r, path, &k, &kl);
+  dorm_status st = type_key(r, path, &k, &kl);
   if (st != DORM_OK) return st;
   if (!known_type(k, kl))
     return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
   mj_ws(r);
-  if (KEY("NULL")) {
+  if (kl == 4 && KEY("NULL")) {
     if (!mj_literal(r, "true", 4)) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
     *is_null = true;
   } else {
@@ -439,7 +472,14 @@ static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, 
         st = mj_syntax(r, &seg, "expected ':'");
         break;
       }
-      uint32_t fi = model_find_field(fields, n, d->naming, name.ptr, name.len, hint);
+      uint32_t fi = n;
+      if (hint < n) {
+        /* usually the next field: one look before the search */
+        const dorm_field_desc *h = &fields[hint];
+        const char *attr = h->attr[ni];
+        if ((size_t)h->attr_json_len[ni] - 3 == name.len && attr && memcmp(attr, name.ptr, name.len) == 0) fi = hint;
+      }
+      if (fi == n) fi = model_find_field(fields, n, d->naming, name.ptr, name.len, hint);
       if (fi == n) {
         /* computed keys, "_type", attributes of other versions: checked, then
          * dropped (their names kept for the duplicate check; known fields

@@ -59,7 +59,20 @@ static inline bool kind_is_pointer(unsigned k) {
 
 /* Whether an optional field is present (pointer kinds: not NULL; others: the
  * has_ flag). Required non-pointer fields are always present. */
-bool model_field_present(const dorm_field_desc *f, const void *obj);
+static inline bool model_field_present(const dorm_field_desc *f, const void *obj) {
+  const void *p = field_ptr(obj, f);
+  switch (f->type.kind) {
+  case DORM_K_STRING:
+  case DORM_K_DECIMAL:
+  case DORM_K_JSON: {
+    const char *s;
+    memcpy(&s, p, sizeof s);
+    return s != NULL;
+  }
+  case DORM_K_BYTES: return ((const dorm_bytes *)p)->data != NULL;
+  default: return f->has_offset < 0 || *((const bool *)((const char *)obj + f->has_offset));
+  }
+}
 
 /* Whether a value of type t at p is "empty" for @omit_empty: "", 0, 0.0,
  * false, enum 0, empty bytes/set/list/map, a zero decimal. (Structs are

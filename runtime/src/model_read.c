@@ -288,8 +288,11 @@ uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming,
       return j;
   }
   /* Names that JSON escapes ('"', '\\', control characters) are longer as
-   * keys; compare those in full. */
-  for (uint32_t j = 0; j < n; j++) {
+   * keys; compare those in full (only such a name can match one). */
+  bool escaped = false;
+  for (size_t i = 0; i < len && !escaped; i++)
+    escaped = name[i] == '"' || name[i] == '\\' || (unsigned char)name[i] < 0x20;
+  for (uint32_t j = 0; escaped && j < n; j++) {
     const char *attr = fields[j].attr[ni];
     if (attr && (size_t)fields[j].attr_json_len[ni] - 3 > len && strlen(attr) == len && memcmp(attr, name, len) == 0)
       return j;

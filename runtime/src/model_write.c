@@ -253,7 +253,17 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     for (size_t i = 0; i < n; i++) {
       const char *s = get_str(base + i * e->size);
       size_t len = strlen(s);
-      dorm_jw_stringn(w, s, len); /* adds the comma itself */
+      if (w->cap - w->len > len + 3 || dorm_jw_reserve(w, len + 3)) {
+        char *o = w->buf + w->len;
+        if (i) *o++ = ',';
+        *o = '"';
+        if (plain_copy(o + 1, s, len)) {
+          o[len + 1] = '"';
+          w->len = (size_t)(o + len + 2 - w->buf);
+          continue;
+        }
+      }
+      dorm_jw_stringn(w, s, len); /* escapes and UTF-8; adds the comma itself */
       if (w->status != DORM_OK) {
         mpath ip = {path, MP_INDEX, NULL, i};
         return werr(c, &ip);
@@ -528,6 +538,89 @@ static dorm_status check_key_value(wctx *c, uint32_t k, size_t len, const mpath 
   return DORM_OK;
 }
 
+/* Room for n more bytes without a call in the common case. */
+static inline bool room(dorm_jw *w, size_t n) { return w->cap - w->len > n || dorm_jw_reserve(w, n); }
+
+/* The common scalar fields in one piece: [","] "attr": and the value, with
+ * one reservation. False when the value needs the general path (escapes,
+ * UTF-8, validation errors, other kinds); nothing is written then. */
+static bool fast_field(dorm_jw *w, const dorm_field_desc *f, int ni, const void *p, bool comma, size_t *vlen) {
+  size_t klen = f->attr_json_len[ni];
+  char *o;
+  switch (f->type.kind) {
+  case DORM_K_STRING: {
+    const char *s = get_str(p);
+    size_t len = strlen(s);
+    if (!room(w, klen + len + 9)) return false;
+    o = w->buf + w->len;
+    if (comma) *o++ = ',';
+    memcpy(o, f->attr_json[ni], klen);
+    o += klen;
+    memcpy(o, "{\"S\":\"", 6);
+    if (!plain_copy(o + 6, s, len)) return false;
+    o += 6 + len;
+    *vlen = len;
+    memcpy(o, "\"}", 2);
+    o += 2;
+    break;
+  }
+  case DORM_K_INT:
+  case DORM_K_EPOCH:
+    if (!room(w, klen + 31)) return false;
+    o = w->buf + w->len;
+    if (comma) *o++ = ',';
+    memcpy(o, f->attr_json[ni], klen);
+    o += klen;
+    memcpy(o, "{\"N\":\"", 6);
+    o += 6;
+    o += dorm_number_format_i64(get_i64(p), o);
+    memcpy(o, "\"}", 2);
+    o += 2;
+    break;
+  case DORM_K_DECIMAL: {
+    const char *s = get_str(p);
+    size_t len = strlen(s);
+    if (dorm_number_invalid_reason(s, len) || !room(w, klen + len + 9)) return false;
+    o = w->buf + w->len;
+    if (comma) *o++ = ',';
+    memcpy(o, f->attr_json[ni], klen);
+    o += klen;
+    memcpy(o, "{\"N\":\"", 6);
+    memcpy(o + 6, s, len);
+    o += 6 + len;
+    memcpy(o, "\"}", 2);
+    o += 2;
+    break;
+  }
+  case DORM_K_TIME: {
+    if (!room(w, klen + 40)) return false;
+    o = w->buf + w->len;
+    if (comma) *o++ = ',';
+    memcpy(o, f->attr_json[ni], klen);
+    o += klen;
+    memcpy(o, "{\"S\":\"", 6);
+    dorm_time_format(get_i64(p), o + 6);
+    memcpy(o + 36, "\"}", 2);
+    o += 38;
+    break;
+  }
+  case DORM_K_BOOL: {
+    bool b = *(const bool *)p;
+    if (!room(w, klen + 16)) return false;
+    o = w->buf + w->len;
+    if (comma) *o++ = ',';
+    memcpy(o, f->attr_json[ni], klen);
+    o += klen;
+    memcpy(o, b ? "{\"BOOL\":true}" : "{\"BOOL\":false}", b ? 13 : 14);
+    o += b ? 13 : 14;
+    break;
+  }
+  default: return false;
+  }
+  w->len = (size_t)(o - w->buf);
+  return true;
+}
+
 static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
                             const mpath *path, int depth, bool nested, size_t *count) {
   dorm_jw *w = c->w;
@@ -543,18 +636,21 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
     unsigned kind = f->type.kind;
     if (kind == DORM_K_SET && ((const dorm_array_view *)p)->count == 0) continue; /* never written */
     if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && model_value_empty(&f->type, p)) continue;
-    /* "," and the pre-escaped "attr": in one piece */
-    size_t mark = w->len, klen = f->attr_json_len[ni];
-    if (dorm_jw_reserve(w, klen + 1)) {
-      char *o = w->buf + w->len;
-      if (*count) *o++ = ',';
-      memcpy(o, f->attr_json[ni], klen);
-      w->len = (size_t)(o + klen - w->buf);
-    }
+    size_t mark = w->len, klen = f->attr_json_len[ni], vlen = 1, members = 0;
     mpath fp = {path, MP_NAME, f->name, 0};
-    size_t vlen = 0, members = 0;
-    dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vlen, &members);
-    if (st != DORM_OK) return st;
+    if (!fast_field(w, f, ni, p, *count != 0, &vlen)) {
+      /* "," and the pre-escaped "attr": in one piece, then the value */
+      w->len = mark;
+      if (room(w, klen + 1)) {
+        char *o = w->buf + w->len;
+        if (*count) *o++ = ',';
+        memcpy(o, f->attr_json[ni], klen);
+        w->len = (size_t)(o + klen - w->buf);
+      }
+      dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vlen, &members);
+      if (st != DORM_OK) return st;
+    }
+    dorm_status st;
     if (kind == DORM_K_STRUCT && (f->flags & DORM_FF_OMIT_EMPTY) && members == 0) {
       w->len = mark; /* an empty struct under @omit_empty: take it back */
       continue;

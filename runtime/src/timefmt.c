@@ -45,12 +45,11 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
   *y = yoe + era * 400 + (*m <= 2);
 }
 
-static void put_digits(char *o, int64_t v, int n) {
-  for (int i = n - 1; i >= 0; i--) {
-    o[i] = (char)('0' + v % 10);
-    v /= 10;
-  }
-}
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
+static inline void put2(char *o, unsigned v) { memcpy(o, two_digits + 2 * v, 2); }
 
 void dorm_time_format(int64_t ns, char out[32]) {
   /* secs * 1e9 would overflow near INT64_MIN: split with / and %. */
@@ -65,19 +64,26 @@ void dorm_time_format(int64_t ns, char out[32]) {
   int m, d;
   civil_from_days(days, &y, &m, &d);
   /* int64 nanoseconds span 1677..2262: always four year digits. */
-  put_digits(out, y, 4);
+  unsigned f = (unsigned)frac, s = (unsigned)sod;
+  put2(out, (unsigned)(y / 100));
+  put2(out + 2, (unsigned)(y % 100));
   out[4] = '-';
-  put_digits(out + 5, m, 2);
+  put2(out + 5, (unsigned)m);
   out[7] = '-';
-  put_digits(out + 8, d, 2);
+  put2(out + 8, (unsigned)d);
   out[10] = 'T';
-  put_digits(out + 11, sod / 3600, 2);
+  put2(out + 11, s / 3600);
   out[13] = ':';
-  put_digits(out + 14, sod / 60 % 60, 2);
+  put2(out + 14, s / 60 % 60);
   out[16] = ':';
-  put_digits(out + 17, sod % 60, 2);
+  put2(out + 17, s % 60);
   out[19] = '.';
-  put_digits(out + 20, frac, 9);
+  out[28] = (char)('0' + f % 10);
+  f /= 10;
+  put2(out + 26, f % 100);
+  put2(out + 24, f / 100 % 100);
+  put2(out + 22, f / 10000 % 100);
+  put2(out + 20, f / 1000000);
   out[29] = 'Z';
   out[30] = '\0';
   out[31] = '\0';
