@@ -447,6 +447,33 @@ static void contract_p0(void **state) {
   assert_int_equal(got.version, 3);
 }
 
+/* update_fields with the caller's condition (built on their builder). */
+static void update_fields_condition(void **state) {
+  (void)state;
+  tm_Order o = new_order("c-uf", "o1", TM_STATUS_PENDING);
+  MD_OK(C, dorm_model_put(C, &tm_Order_desc, &o, true, NULL, &A));
+  dorm_expr x;
+  dorm_expr_init(&x, &A);
+  tm_OrderStatus paid = TM_STATUS_PAID;
+  dorm_write_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.expr = &x;
+  wo.condition = dorm_model_cond_cmp(&x, &tm_Order_desc, TM_O_status, DORM_EQ, &paid);
+  o.note = "first";
+  uint32_t fields[] = {TM_O_note};
+  MD_EXPECT(C, dorm_model_update_fields(C, &tm_Order_desc, &o, fields, 1, &wo, &A), DORM_ERR_CONDITION_FAILED);
+  assert_int_equal(o.version, 0);
+  dorm_expr_init(&x, &A);
+  tm_OrderStatus pending = TM_STATUS_PENDING;
+  wo.condition = dorm_model_cond_cmp(&x, &tm_Order_desc, TM_O_status, DORM_EQ, &pending);
+  MD_OK(C, dorm_model_update_fields(C, &tm_Order_desc, &o, fields, 1, &wo, &A));
+  assert_int_equal(o.version, 1);
+  tm_Order key = order_key("c-uf", "o1"), got;
+  MD_OK(C, dorm_model_get(C, &tm_Order_desc, &key, NULL, &A, &got));
+  assert_string_equal(got.note, "first");
+  assert_int_equal(got.version, 1);
+}
+
 /* ---- caught before sending ---- */
 
 static void errors_before_sending(void **state) {
@@ -497,6 +524,7 @@ int main(void) {
       cmocka_unit_test_setup(kitchen_projection, reset),
       cmocka_unit_test_setup(order_lifecycle, reset),
       cmocka_unit_test_setup(index_keys_follow_updates, reset),
+      cmocka_unit_test_setup(update_fields_condition, reset),
       cmocka_unit_test_setup(contract_p0, reset),
       cmocka_unit_test_setup(errors_before_sending, reset),
   };

@@ -318,12 +318,49 @@ static void decoder_agrees(void **state) {
   assert_string_equal(e, "Order.status: stored as N, expected S");
 }
 
+/* Attribute names that JSON escapes: found through the full comparison. */
+typedef struct weird {
+  const char *a;
+  const char *b;
+} weird;
+static const dorm_field_desc weird_fields[] = {
+    {"a", {"we\"ird", "we\"ird"}, {"\"we\\\"ird\":", "\"we\\\"ird\":"}, {10, 10}, 0, (uint32_t)offsetof(weird, a), -1,
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+    {"b", {"tab\there", "tab\there"}, {"\"tab\\there\":", "\"tab\\there\":"}, {12, 12}, 0, (uint32_t)offsetof(weird, b),
+     -1, {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+};
+static const dorm_key_desc weird_keys[] = {{"we\"ird", "\"we\\\"ird\":", 10, 'S', 0, NULL, 0}};
+static const dorm_index_desc weird_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}};
+static const dorm_model_desc weird_desc = {"Weird", "weird", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(weird),
+                                           weird_fields, 2, weird_keys, 1, 1, weird_indexes, 1, -1, -1, -1, -1};
+
+static void escaped_names(void **state) {
+  (void)state;
+  weird w = {"x", "y"}, back;
+  const char *json;
+  size_t len;
+  char e[256];
+  assert_int_equal(dorm_model_to_json(&weird_desc, &w, &A, &json, &len, e, sizeof e), DORM_OK);
+  assert_string_equal(json, "{\"we\\\"ird\":{\"S\":\"x\"},\"tab\\there\":{\"S\":\"y\"}}");
+  assert_true(decode_both(&weird_desc, json, len, 0));
+  assert_int_equal(mj_decode_item(json, len, &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
+  assert_string_equal(back.a, "x");
+  assert_string_equal(back.b, "y");
+  /* the same names written with other escapes */
+  static const char other[] = "{\"tab\\u0009here\":{\"S\":\"2\"},\"we\\u0022ird\":{\"S\":\"1\"}}";
+  assert_true(decode_both(&weird_desc, other, strlen(other), 0));
+  assert_int_equal(mj_decode_item(other, strlen(other), &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
+  assert_string_equal(back.a, "1");
+  assert_string_equal(back.b, "2");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(agrees_on_corpus, teardown),
       cmocka_unit_test_teardown(agrees_on_mutations, teardown),
       cmocka_unit_test_teardown(responses, teardown),
       cmocka_unit_test_teardown(decoder_agrees, teardown),
+      cmocka_unit_test_teardown(escaped_names, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
