@@ -190,8 +190,8 @@ dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void 
   if (st != DORM_OK) return st;
   if (!found) {
     char key[256];
+    model_key_obj_text(m, key_obj, key, sizeof key); /* before out is cleared: it may be key_obj */
     memset(out, 0, m->size);
-    model_key_obj_text(m, key_obj, key, sizeof key);
     return dorm_client_fail(c, DORM_ERR_NOT_FOUND, op, "no %s with key %s in table %s", m->name, key, m->table);
   }
   return DORM_OK;

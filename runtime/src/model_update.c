@@ -418,10 +418,7 @@ dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, v
   dorm_model_update u;
   dorm_model_update_init(&u, m, a);
   /* The caller's builder (holding their condition) becomes the update's. */
-  if (o && o->expr) {
-    u.x = *o->expr;
-    if (u.x.arena != a) u.x.arena = a;
-  }
+  if (o && o->expr) u.x = *o->expr;
   for (size_t i = 0; i < nfields && u.status == DORM_OK; i++) {
     uint32_t fi = fields[i];
     if (fi >= m->nfields) {
