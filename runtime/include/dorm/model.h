@@ -359,7 +359,10 @@ dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, con
 /* DynamORM's Update(fields...): SET the listed fields to obj's values (an
  * empty @omit_empty value removes the attribute, an absent optional field
  * is removed). On versioned models the condition is version = obj's
- * version, and obj's version and updated_at are updated on success. */
+ * version, and obj's version and updated_at are updated on success.
+ * Lifecycle fields in the list are skipped (the library sets them). A
+ * condition in o is built with o->expr, whose state the update takes over
+ * (do not use that builder afterwards). */
 dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj,
                                      const uint32_t *fields, size_t nfields, const dorm_write_opts *o,
                                      dorm_arena *a);
@@ -471,6 +474,10 @@ typedef struct dorm_tx {
   char err[256];
 } dorm_tx;
 
+/* Actions are collected in the arena; errors are sticky (reported by
+ * commit). tx_put applies put's lifecycle to obj at once (not undone if
+ * the commit fails); tx_update finishes u, which must stay valid until the
+ * commit. */
 void dorm_tx_init(dorm_tx *tx, dorm_arena *a);
 dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool create,
                         const dorm_write_opts *o);
