@@ -50,6 +50,7 @@ export NODE_NO_WARNINGS=1 # the SDK's Node-version notice is not a result
 c_endpoint_benchmarks=() # run as: PROG --endpoint URL --n N --item bench/item.json
 c_offline_benchmarks=()  # run as: PROG --n MARSHAL_N --item bench/item.json
 c_endpoint_benchmarks+=(bench/client_bench) # libdorm put/get (bench/client_bench.c)
+c_endpoint_benchmarks+=(bench/gen_put_get)  # put/get through generated code (bench/gen_put_get.c)
 # -----------------------------------------------------------------------------
 
 run_all() {
