@@ -57,6 +57,7 @@ typedef struct gen_ctx {
   char *err;
   size_t errcap;
   bool failed;
+  symtab names;             /* every C identifier the header declares -> what it is for */
 } gen_ctx;
 
 /* True when the declaration at loc belongs to the file being generated. */
@@ -96,6 +97,11 @@ char *gen_cstr(gen_ctx *g, const char *text);
 /* The JSON object key with its colon, as a C literal ("\"PK\":") and its
  * byte length on the wire. */
 char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len);
+
+/* Records a C identifier the header declares (`what` says what for, e.g.
+ * "the set action of field Order.note"); a name declared twice fails the
+ * generation naming both uses. */
+void gen_declare(gen_ctx *g, const char *name, const char *what);
 
 /* Records a failure (first one wins). */
 void gen_fail(gen_ctx *g, const char *fmt, ...) DORMC_PRINTF(2, 3);

@@ -117,6 +117,10 @@ static void emit_query_decls(gen_ctx *g, const dormc_model *m) {
   gen_query *q = gen_queries(g, m, &nq);
   for (size_t i = 0; i < nq; i++) {
     const char *where = q[i].index ? arena_printf(&g->mem, "index \"%s\"", q[i].index->name) : "the table";
+    const char *qwhat = arena_printf(&g->mem, "the query of %s on %s", m->name, where);
+    gen_declare(g, arena_printf(&g->mem, "%s_%s", m->c_name, q[i].name), qwhat);
+    gen_declare(g, arena_printf(&g->mem, "%s_%s_count", m->c_name, q[i].name), qwhat);
+    if (q[i].sk) gen_declare(g, arena_printf(&g->mem, "%s_%s_sk", m->c_name, q[i].name), qwhat);
     const char *skt = "dorm_sk_cond"; /* placeholder, replaced below */
     if (q[i].sk) {
       const dormc_field *f[GEN_MAX_KEYS];
@@ -157,6 +161,15 @@ static void emit_update_actions(gen_ctx *g, const dormc_model *m, const dormc_fi
   const char *pt = param_type(g, t);
   const char *arg = by_pointer(t) ? "v" : "&v";
   const char *fid = arena_printf(&g->mem, "%s_f_%s", m->c_name, f->name);
+  const char *what = arena_printf(&g->mem, "an update action on field %s.%s", m->name, f->name);
+  static const char *const verbs[] = {"set", "set_default", "remove", "add", "set_add", "set_delete", "append",
+                                      "prepend"};
+  bool has[8] = {true, true, f->optional,
+                 t->kind == DORMC_T_INT || t->kind == DORMC_T_FLOAT || t->kind == DORMC_T_DECIMAL ||
+                     t->kind == DORMC_T_EPOCH,
+                 t->kind == DORMC_T_SET, t->kind == DORMC_T_SET, t->kind == DORMC_T_LIST, t->kind == DORMC_T_LIST};
+  for (size_t i = 0; i < 8; i++)
+    if (has[i]) gen_declare(g, arena_printf(&g->mem, "%s_%s_%s", m->c_name, verbs[i], f->name), what);
   P("static inline dorm_status %s_set_%s(dorm_model_update *u, %s) {\n  return dorm_model_update_set(u, %s, %s);\n}\n",
     m->c_name, f->name, decl(g, pt, "v"), fid, arg);
   P("static inline dorm_status %s_set_default_%s(dorm_model_update *u, %s) {\n"
@@ -197,6 +210,15 @@ static void emit_conditions(gen_ctx *g, const dormc_model *m, const dormc_field 
   const dormc_type *t = &f->type;
   const char *fid = arena_printf(&g->mem, "%s_f_%s", m->c_name, f->name);
   const char *pfx = arena_printf(&g->mem, "%s_cond_%s", m->c_name, f->name);
+  const char *what = arena_printf(&g->mem, "a condition on field %s.%s", m->name, f->name);
+  static const char *const suffixes[] = {"", "_between", "_in", "_begins_with", "_contains", "_exists",
+                                         "_not_exists"};
+  bool scalar = scalar_kind(t->kind);
+  bool contains = t->kind == DORMC_T_STRING ||
+                  ((t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST) && scalar_kind(t->elem->kind));
+  bool emitted[] = {scalar, scalar, scalar, t->kind == DORMC_T_STRING, contains, true, true};
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+    if (emitted[i]) gen_declare(g, arena_printf(&g->mem, "%s%s", pfx, suffixes[i]), what);
   if (scalar_kind(t->kind)) {
     const char *ct = gen_ctype(g, t);
     P("static inline dorm_cond *%s(dorm_expr *x, dorm_cmp_op op, %s) {\n"
@@ -238,6 +260,16 @@ static void emit_model(gen_ctx *g, const dormc_model *m) {
   P("struct %s {\n", M);
   emit_fields(g, m->fields, m->nfields);
   P("};\n\n");
+  static const char *const fixed[] = {"field", "field_count", "desc", "key", "page", "put", "create", "get",
+                                      "delete", "update_begin", "update", "update_fields", "scan", "count",
+                                      "items_fn", "scan_parallel", "batch_get", "batch_put", "batch_delete",
+                                      "tx_put", "tx_create", "tx_update", "tx_delete", "tx_check", "from_item",
+                                      "to_item", "is"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    gen_declare(g, arena_printf(&g->mem, "%s_%s", M, fixed[i]), arena_printf(&g->mem, "the %s API", m->name));
+  for (size_t i = 0; i < m->nfields; i++)
+    gen_declare(g, arena_printf(&g->mem, "%s_f_%s", M, m->fields[i].name),
+                arena_printf(&g->mem, "the number of field %s.%s", m->name, m->fields[i].name));
   P("/* Field numbers, for updates by field mask and projections. */\n");
   P("typedef enum %s_field {\n", M);
   for (size_t i = 0; i < m->nfields; i++) P("  %s_f_%s = %zu,\n", M, m->fields[i].name, i);
