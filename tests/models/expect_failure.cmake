@@ -1,5 +1,6 @@
-# Runs CMD (a ;-list) and checks that it exits with EXIT and prints EXPECT
+# Runs CMD (arguments separated by '|') and checks that it exits with EXIT and prints EXPECT
 # (a substring) on stderr.
+string(REPLACE "|" ";" CMD "${CMD}")
 execute_process(COMMAND ${CMD} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(NOT rc EQUAL EXIT)
   message(FATAL_ERROR "expected exit ${EXIT}, got ${rc}; stderr:\n${err}")
