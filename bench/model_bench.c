@@ -3,15 +3,20 @@
  *   marshal    model struct -> the whole PutItem request body
  *              ({"TableName":...,"Item":{...}}), as dorm_model_put writes it
  *   unmarshal  a GetItem response body ({"Item":{...}}) -> model struct, as
- *              dorm_model_get reads it (decoded straight into the struct)
- *   unmarshal-av      the same through a dorm_av item (the fast reader,
- *              then dorm_model_from_av's walk)
- *   unmarshal-cjson   the same through cJSON and dorm_model_from_av (the
- *              generic path), for comparison
+ *              dorm_model_get reads it (cJSON parse, then the tree decoded
+ *              straight into the struct)
+ *   unmarshal-av      the same through a dorm_av item (cJSON parse, the
+ *              tree into a dorm_av in the arena, then dorm_model_from_av's
+ *              walk pointing into it)
+ *   unmarshal-cjson   the public generic path: dorm_json_parse,
+ *              dorm_json_member_item, dorm_model_from_av (copying)
+ *   cjson-only        cJSON_ParseWithLengthOpts + cJSON_Delete of the body
+ *              and nothing else: the floor under every unmarshal above
  * The peer numbers come from bench/node/marshal.js (marshall +
  * JSON.stringify, JSON.parse + unmarshall of the same item).
  * Usage: model_bench [seconds per case, default 1] [path to item.json] [case]
- * (case: marshal, unmarshal, unmarshal-av or unmarshal-cjson; default all) */
+ * (case: marshal, unmarshal, unmarshal-av, unmarshal-cjson or cjson-only;
+ * default all) */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -226,8 +231,8 @@ unmarshal:;
   do {
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&arena);
-      mj_model_response r;
-      if (mj_decode_response(response, rlen, &order_desc, MODEL_DECODE_CHECK_TYPE, &arena, &r, err, sizeof err) !=
+      model_response r;
+      if (model_decode_response(response, rlen, &order_desc, MODEL_DECODE_CHECK_TYPE, &arena, &r, err, sizeof err) !=
               DORM_OK ||
           !r.has_item)
         die("unmarshal", err);
@@ -246,10 +251,18 @@ unmarshal_av:
   do {
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&arena);
-      mj_response r;
-      if (mj_parse_response(response, rlen, &arena, &r, err, sizeof err) != DORM_OK || !r.has_item)
+      cJSON *root;
+      dorm_json_response r;
+      jr_reader rd;
+      dorm_av item;
+      if (dorm_json_parse(response, rlen, &root, err, sizeof err) != DORM_OK ||
+          dorm_json_response_members(root, &r, err, sizeof err) != DORM_OK || !r.item)
         die("unmarshal-av", err);
-      if (model_read_item(&order_desc, &r.item, MODEL_READ_BORROW, &arena, &out, err, sizeof err) != DORM_OK)
+      jr_init(&rd, &arena, rlen, err, sizeof err);
+      jr_path where = {NULL, "Item", 0};
+      if (jr_members(&rd, r.item, &where, 0, &item) != DORM_OK) die("unmarshal-av", err);
+      cJSON_Delete(root);
+      if (model_read_item(&order_desc, &item, MODEL_READ_BORROW, &arena, &out, err, sizeof err) != DORM_OK)
         die("unmarshal-av", err);
     }
     iters += 1000;
@@ -257,7 +270,7 @@ unmarshal_av:
   report("unmarshal-av", iters, t - t0, rlen);
 
 unmarshal_cjson:
-  if (only && strcmp(only, "unmarshal-cjson") != 0) goto done;
+  if (only && strcmp(only, "unmarshal-cjson") != 0) goto cjson_only;
   iters = 0;
   t0 = now_s();
   cpu0 = cpu_s();
@@ -277,6 +290,21 @@ unmarshal_cjson:
     iters += 1000;
   } while ((t = now_s()) - t0 < budget);
   report("unmarshal-cjson", iters, t - t0, rlen);
+
+cjson_only:
+  if (only && strcmp(only, "cjson-only") != 0) goto done;
+  iters = 0;
+  t0 = now_s();
+  cpu0 = cpu_s();
+  do {
+    for (int k = 0; k < 1000; k++) {
+      cJSON *root = cJSON_ParseWithLengthOpts(response, rlen, NULL, false);
+      if (!root) die("cjson-only", "parse failed");
+      cJSON_Delete(root);
+    }
+    iters += 1000;
+  } while ((t = now_s()) - t0 < budget);
+  report("cjson-only", iters, t - t0, rlen);
 
 done:
   dorm_jw_free(&w);

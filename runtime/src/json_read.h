@@ -1,17 +1,33 @@
-/* json_read: DynamoDB JSON (responses) -> dorm_av, via cJSON.
+/* json_read: DynamoDB JSON (responses) via cJSON.
  *
- * Parsing always goes through cJSON_ParseWithLengthOpts (never the global
- * error pointer). cJSON refuses nesting deeper than CJSON_NESTING_LIMIT
- * (1000) and reports it as a parse error; DynamoDB never sends more than 32
- * levels, so the converter also stops at DORM_READ_MAX_DEPTH.
+ * Every response body is parsed once with cJSON_ParseWithLengthOpts (never
+ * the global error pointer, never cJSON_InitHooks: no global state). The
+ * tree is then read either into dorm_av values (this file) or straight into
+ * model structs (model_decode.c), both through the reader below, so the two
+ * apply the same checks with the same messages.
+ *
+ * What cJSON does not check, the reader does, once each:
+ *   - UTF-8: cJSON passes bytes through; every string the reader keeps is
+ *     validated while it is copied (an ASCII test for the usual text).
+ *   - U+0000 and broken \u escapes: cJSON decodes "\u0000", and a \u
+ *     without four hex digits, as a NUL that silently cuts the string
+ *     short. dorm_json_parse scans the text for such escapes after parsing
+ *     (a backslash can only stand inside a string in JSON that cJSON
+ *     accepted; memchr finds the rare backslash) and refuses them, naming
+ *     the value ("Item.name: ...").
+ *   - Trailing data after the value, nesting deeper than
+ *     DORM_READ_MAX_DEPTH (cJSON itself stops at CJSON_NESTING_LIMIT, 1000).
+ * cJSON's own syntax is a little laxer than RFC 8259 in places DynamoDB
+ * never exercises (raw control characters in strings, "01" or "1." as
+ * numbers); those are accepted.
  *
  * Conversion is strict: every AttributeValue must be an object with exactly
  * one known type key and a value of the right JSON type; numbers must be
- * valid DynamoDB numbers, binaries strict base64, strings valid UTF-8 without
- * U+0000 (cJSON cannot represent it; refused rather than truncated). Any
- * violation is DORM_ERR_BAD_RESPONSE with a message naming the path
- * ("Items[3].address.M.city: N value is not a number: \"abc\""). All output
- * lives in the arena; nothing points into the cJSON tree.
+ * valid DynamoDB numbers, binaries strict base64, sets non-empty, no
+ * attribute twice in one map. Any violation is DORM_ERR_BAD_RESPONSE with a
+ * message naming the path ("Items[3].address.city: N value \"abc\" is not a
+ * valid number: ..."). All output lives in the arena; nothing points into
+ * the cJSON tree.
  */
 #ifndef DORM_JSON_READ_H
 #define DORM_JSON_READ_H
@@ -19,6 +35,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dorm/arena.h"
 #include "dorm/av.h"
@@ -28,7 +45,7 @@
 
 /* Parses len bytes of JSON (need not be NUL-terminated; trailing garbage other
  * than whitespace is an error). On DORM_OK *root must be released with
- * cJSON_Delete(). DORM_ERR_BAD_RESPONSE (offset in the message) or
+ * cJSON_Delete(). DORM_ERR_BAD_RESPONSE (offset or path in the message) or
  * DORM_ERR_NO_MEMORY. */
 dorm_status dorm_json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
 
@@ -52,5 +69,144 @@ dorm_status dorm_json_member_item(const cJSON *obj, const char *member, dorm_are
  * arrays): *items (arena) gets *count M values. Absent: DORM_OK, count 0. */
 dorm_status dorm_json_member_items(const cJSON *obj, const char *member, dorm_arena *a, dorm_av **items,
                                    size_t *count, char *errbuf, size_t errcap);
+
+/* The members of a response body that the item, query and scan operations
+ * read, found in one pass over the root object. NULL when absent. */
+typedef struct dorm_json_response {
+  const cJSON *item;      /* "Item" (GetItem) or "Attributes" (writes) */
+  const cJSON *items;     /* "Items" (Query, Scan) */
+  const cJSON *last_key;  /* "LastEvaluatedKey" */
+  bool has_count;         /* "Count" was present */
+  uint64_t count, scanned_count;
+} dorm_json_response;
+
+/* Fills *out from root. DORM_ERR_BAD_RESPONSE when root is not an object,
+ * one of those members appears twice, or Count/ScannedCount is not a
+ * non-negative integer; the values of Item, Items and LastEvaluatedKey are
+ * checked by whoever reads them. */
+dorm_status dorm_json_response_members(const cJSON *root, dorm_json_response *out, char *errbuf, size_t errcap);
+
+/* ---- the reader json_read.c and model_decode.c share ---- */
+
+/* A place in the tree for error messages: a chain of stack frames, turned
+ * into text ("Items[3].address.city") only when an error needs it. */
+typedef struct jr_path {
+  const struct jr_path *parent;
+  const char *name; /* NULL for an index */
+  size_t index;
+} jr_path;
+
+/* Where the reader's output and errors go. Text (strings, names, numbers,
+ * decoded binaries) is carved from `pool` while it lasts, then from the
+ * arena. */
+typedef struct jr_reader {
+  dorm_arena *arena;
+  char *pool, *pool_end;
+  char *err;
+  size_t errcap;
+} jr_reader;
+
+/* text_len: the length of the JSON text the tree was parsed from, or 0.
+ * Every string decodes to fewer bytes than its JSON token (quotes
+ * included), so one block of text_len bytes holds all the text of a tree
+ * with its NULs; it is taken from the arena at once (none when 0). */
+void jr_init(jr_reader *r, dorm_arena *a, size_t text_len, char *errbuf, size_t errcap);
+
+static inline char *jr_bytes(jr_reader *r, size_t n) {
+  if ((size_t)(r->pool_end - r->pool) >= n) {
+    char *p = r->pool;
+    r->pool += n;
+    return p;
+  }
+  return (char *)dorm_arena_alloc_aligned(r->arena, n, 1);
+}
+
+void jr_path_text(const jr_path *p, char *buf, size_t cap);
+
+/* Writes "<path>: <message>" into the reader's error buffer; returns st. */
+dorm_status jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The AttributeValue type named by a type key ("S", "NULL", ...);
+ * DORM_AV_INVALID for anything else. */
+static inline dorm_av_type jr_type_of(const char *k) {
+  if (!k) return DORM_AV_INVALID;
+  switch (k[0]) {
+  case 'S':
+    if (!k[1]) return DORM_AV_S;
+    return k[1] == 'S' && !k[2] ? DORM_AV_SS : DORM_AV_INVALID;
+  case 'N':
+    if (!k[1]) return DORM_AV_N;
+    if (k[1] == 'S' && !k[2]) return DORM_AV_NS;
+    return k[1] == 'U' && k[2] == 'L' && k[3] == 'L' && !k[4] ? DORM_AV_NULL : DORM_AV_INVALID;
+  case 'B':
+    if (!k[1]) return DORM_AV_B;
+    if (k[1] == 'S' && !k[2]) return DORM_AV_BS;
+    return k[1] == 'O' && k[2] == 'O' && k[3] == 'L' && !k[4] ? DORM_AV_BOOL : DORM_AV_INVALID;
+  case 'L': return !k[1] ? DORM_AV_L : DORM_AV_INVALID;
+  case 'M': return !k[1] ? DORM_AV_M : DORM_AV_INVALID;
+  default: return DORM_AV_INVALID;
+  }
+}
+
+/* The error of jr_av for a j that is not a valid AttributeValue. */
+dorm_status jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth);
+
+/* The type of AttributeValue j and its value node (not yet checked: the
+ * readers below check it). DORM_ERR_BAD_RESPONSE unless j is an object
+ * with exactly one known type key, or past DORM_READ_MAX_DEPTH. */
+static inline dorm_status jr_av(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av_type *type,
+                                const cJSON **value) {
+  const cJSON *v = j && (j->type & 0xFF) == cJSON_Object ? j->child : NULL;
+  dorm_av_type t = v && !v->next && depth <= DORM_READ_MAX_DEPTH ? jr_type_of(v->string) : DORM_AV_INVALID;
+  if (t == DORM_AV_INVALID) return jr_av_fail(r, j, p, depth);
+  *type = t;
+  *value = v;
+  return DORM_OK;
+}
+
+/* NUL-terminated text s (an attribute name) copied once into the pool, its
+ * UTF-8 validated. */
+dorm_status jr_copy_text(jr_reader *r, const char *s, const jr_path *p, const char *what, dorm_str *out);
+
+/* A JSON string (S value, SS element) copied once into the pool,
+ * NUL-terminated, its UTF-8 validated. `what` names it in messages ("an S
+ * value"). */
+dorm_status jr_text(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+
+/* An N value or NS element: a JSON string holding a valid DynamoDB number
+ * (checked here), copied into the pool. */
+dorm_status jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+
+/* A B value or BS element: strict base64, decoded into the pool (with a NUL
+ * after the bytes). */
+dorm_status jr_binary(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+
+/* Any AttributeValue into a dorm_av, and an object of attributes into an M. */
+dorm_status jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av *out);
+dorm_status jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int depth, dorm_av *out);
+
+/* The index of a name that repeats an earlier one, or n. The names are the
+ * dorm_str at the start of n elements `stride` bytes apart (dorm_av_entry
+ * arrays, dorm_str arrays). */
+size_t jr_find_duplicate(const void *names, size_t n, size_t stride);
+
+/* cJSON's type tests, inline (its cJSON_Is* are calls into the library). */
+static inline bool jr_is(const cJSON *j, int type) { return j && (j->type & 0xFF) == type; }
+static inline bool jr_is_object(const cJSON *j) { return jr_is(j, cJSON_Object); }
+static inline bool jr_is_array(const cJSON *j) { return jr_is(j, cJSON_Array); }
+static inline bool jr_is_string(const cJSON *j) { return jr_is(j, cJSON_String) && j->valuestring; }
+static inline bool jr_is_true(const cJSON *j) { return jr_is(j, cJSON_True); }
+static inline bool jr_is_bool(const cJSON *j) { return jr_is(j, cJSON_True) || jr_is(j, cJSON_False); }
+
+/* The number of elements or members of an array or object. */
+static inline size_t jr_count(const cJSON *j) {
+  size_t n = 0;
+  for (const cJSON *c = j->child; c; c = c->next) n++;
+  return n;
+}
 
 #endif

@@ -18,11 +18,9 @@ static dorm_status keys_of(dorm_client *c, const char *op, const dorm_model_desc
   return DORM_OK;
 }
 
-static dorm_status batch_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n,
-                              dorm_arena *a) {
+static dorm_status batch_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n) {
   if (!m) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no model descriptor given");
   if (n && !objs) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: %zu objects but none given", m->name, n);
-  if (!a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required", m->name);
   return DORM_OK;
 }
 
@@ -31,8 +29,9 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
   static const char op[] = "BatchGetItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
   dorm_client_clear_error(c);
-  dorm_status st = batch_args(c, op, m, key_objs, n, a);
+  dorm_status st = batch_args(c, op, m, key_objs, n);
   if (st != DORM_OK) return st;
+  if (!a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required for the items read", m->name);
   if (n && !out) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no output array given", m->name);
   if (n == 0) return DORM_OK;
   dorm_av *keys;
@@ -78,12 +77,9 @@ static dorm_status batch_write(dorm_client *c, const char *op, const dorm_model_
   return dorm_batch_write(c, entries, n, NULL, NULL);
 }
 
-dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
+static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
-  if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  dorm_status st = batch_args(c, op, m, objs, n, a);
-  if (st != DORM_OK || n == 0) return st;
+  dorm_status st;
   dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
   if (!items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   int64_t now = dorm_time_now();
@@ -100,14 +96,37 @@ dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void 
   return batch_write(c, op, m, items, n, true, a);
 }
 
+dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
+  static const char op[] = "BatchWriteItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = batch_args(c, op, m, objs, n);
+  if (st != DORM_OK || n == 0) return st;
+  /* Without the caller's arena, the items live in a scratch one until sent. */
+  dorm_arena scratch = DORM_ARENA_INIT;
+  st = batch_put(c, m, objs, n, a ? a : &scratch);
+  dorm_arena_free(&scratch);
+  return st;
+}
+
+static dorm_status batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
+                                dorm_arena *a) {
+  static const char op[] = "BatchWriteItem";
+  dorm_av *keys;
+  dorm_status st = keys_of(c, op, m, key_objs, n, a, &keys);
+  if (st != DORM_OK) return st;
+  return batch_write(c, op, m, keys, n, false, a);
+}
+
 dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
                                     dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
   dorm_client_clear_error(c);
-  dorm_status st = batch_args(c, op, m, key_objs, n, a);
+  dorm_status st = batch_args(c, op, m, key_objs, n);
   if (st != DORM_OK || n == 0) return st;
-  dorm_av *keys;
-  if ((st = keys_of(c, op, m, key_objs, n, a, &keys)) != DORM_OK) return st;
-  return batch_write(c, op, m, keys, n, false, a);
+  dorm_arena scratch = DORM_ARENA_INIT; /* as batch_put */
+  st = batch_delete(c, m, key_objs, n, a ? a : &scratch);
+  dorm_arena_free(&scratch);
+  return st;
 }

@@ -1,221 +1,191 @@
-/* Response text straight into model structs.
+/* Response bodies straight into model structs, through cJSON.
  *
- * GetItem, Query and Scan responses are decoded field by field into the
- * caller's structs without building dorm_av items first: attribute names
- * are matched against the descriptor where they lie in the text, values go
- * directly into their C fields, strings into the reader's pool. This is the
- * same reading as mj_parse_item + dorm_model_from_av (model_read.c), with
- * the same checks and messages; tests run both on the same inputs.
+ * A GetItem, UpdateItem, Query or Scan response is parsed once
+ * (dorm_json_parse: cJSON plus the checks cJSON lacks) and its tree is
+ * decoded field by field into the caller's structs without building dorm_av
+ * items: attribute names are matched against the descriptor (the next
+ * field first, as items mostly come back in field order), values go
+ * straight into their C fields, and only text the struct keeps (strings,
+ * decimals, bytes, map keys) is copied, once, into one block of the arena
+ * (json_read.h's reader). Integers, floats, times, enums and booleans are
+ * read from the tree in place; a plain integer is validated and converted
+ * in one pass.
  *
- * Arrays (lists, sets, maps, the items of a page) grow in the arena as
- * their elements are decoded in place. */
+ * The rules are those of reading through a dorm_av (dorm_json_to_item, then
+ * dorm_model_from_av), and so are the errors: when the direct decoder
+ * fails, the response is read that way again and that reading's verdict
+ * and message are the result. A malformed value anywhere in a response is
+ * therefore reported before a value that does not fit the model, exactly as
+ * the dorm_av path does; an item of another entity type that does not fit
+ * the model is skipped. test_model_json holds the direct decoder to the
+ * dorm_av path on the same inputs (MODEL_DECODE_DIRECT_ONLY shows its own
+ * verdict). */
 #include <stdio.h>
 #include <string.h>
 
 #include "model_internal.h"
 #include "number.h"
+#include "utf8.h"
 
 typedef struct dctx {
-  mj *r;
+  jr_reader *r;
   unsigned flags;
   int naming;
 } dctx;
 
 #define DFAIL(d, st, mp, ...) model_fail((d)->r->err, (d)->r->errcap, (st), (mp), __VA_ARGS__)
+#define BAD(d, path, ...) jr_fail((d)->r, (path), DORM_ERR_BAD_RESPONSE, __VA_ARGS__)
 
-static bool key_is(const char *k, size_t kl, const char *lit, size_t n) { return kl == n && memcmp(k, lit, n) == 0; }
-#define KEY(lit) key_is(k, kl, lit, sizeof(lit) - 1)
+static dorm_status oom(dctx *d, const jr_path *path) { return jr_fail(d->r, path, DORM_ERR_NO_MEMORY, "out of memory"); }
 
-static inline bool known_type(const char *k, size_t kl) {
-  switch (kl) {
-  case 1: return k[0] == 'S' || k[0] == 'N' || k[0] == 'B' || k[0] == 'L' || k[0] == 'M';
-  case 2: return k[1] == 'S' && (k[0] == 'S' || k[0] == 'N' || k[0] == 'B');
-  case 4: return KEY("BOOL") || KEY("NULL");
-  default: return false;
-  }
-}
-
-static dorm_status mismatch(dctx *d, const mpath *mp, const char *k, size_t kl, const char *expected) {
-  return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "stored as %.*s, expected %s", (int)kl, k, expected);
-}
-
-/* A growing array of elements in the arena: elements are decoded in place
- * (nothing points into the array itself), and moved when it grows. */
-typedef struct grow {
-  char *items;
-  size_t n, cap, size;
-} grow;
-
-static void *grow_slot(mj *r, grow *g) {
-  if (g->n == g->cap) {
-    size_t cap = g->cap ? g->cap * 2 : 4;
-    char *bigger = dorm_arena_realloc(r->a, g->items, g->cap * g->size, cap * g->size);
-    if (!bigger) return NULL;
-    g->items = bigger;
-    g->cap = cap;
-  }
-  void *slot = g->items + g->n * g->size;
-  memset(slot, 0, g->size);
-  return slot;
-}
-
-static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const rp *path, const mpath *mp, int depth,
-                           bool *is_null);
-static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, void *obj, const rp *path,
-                            const mpath *mp, int depth, const char *entity, bool *type_ok);
-
-/* A JSON string token (the reader's messages for other tokens). Plain
- * text is copied into the pool right here; the rest goes to the reader. */
-static inline dorm_status string_token(dctx *d, const rp *path, dorm_str *out, const char *what_value) {
-  mj *r = d->r;
-  mj_ws(r);
-  if (r->p >= r->end || *r->p != '"')
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what_value);
-  const char *s = r->p + 1, *q = mj_scan_plain(s, r->end);
-  size_t n = (size_t)(q - s);
-  if (q < r->end && *q == '"' && (size_t)(r->pool_end - r->pool) > n) {
-    char *c = r->pool;
-    memcpy(c, s, n);
-    c[n] = '\0';
-    r->pool += n + 1;
-    out->ptr = c;
-    out->len = n;
-    r->p = q + 1;
-    return DORM_OK;
-  }
-  return mj_read_string(r, path, out, what_value);
-}
-
-/* The type key of an AttributeValue (after its '{'), for the usual
- * compact text in one look, else through the reader. */
-static inline dorm_status type_key(mj *r, const rp *path, const char **k, size_t *kl) {
-  const char *p = r->p;
-  if (r->end - p >= 7 && p[0] == '"') {
-    size_t n = p[2] == '"' ? 1 : p[3] == '"' ? 2 : p[5] == '"' ? 4 : 0;
-    if (n && p[n + 2] == ':') {
-      *k = p + 1;
-      *kl = n;
-      r->p = p + n + 3;
-      return DORM_OK;
-    }
-  }
-  return mj_type_key(r, path, k, kl);
+static dorm_status mismatch(dctx *d, const mpath *mp, dorm_av_type got, const char *expected) {
+  return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "stored as %s, expected %s", dorm_av_type_name(got), expected);
 }
 
 static void set_ptr(void *dst, const char *s) { memcpy(dst, &s, sizeof s); }
 
-/* A set element's text (from an SS/NS/BS array or an S/N/B of a list) into its C slot. */
-static dorm_status set_elem(dctx *d, const dorm_type_desc *e, dorm_str s, void *dst, const mpath *mp) {
-  switch (e->kind) {
-  case DORM_K_STRING:
-  case DORM_K_DECIMAL: set_ptr(dst, s.ptr); return DORM_OK;
-  case DORM_K_INT:
-  case DORM_K_EPOCH: {
-    int64_t v;
-    if (!dorm_number_to_i64(s.ptr, s.len, &v))
-      return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "%.40s is not an integer that fits int64", s.ptr);
-    memcpy(dst, &v, sizeof v);
-    return DORM_OK;
+/* A string value read in place (numbers, enums, times): a JSON string whose
+ * text the struct does not keep. Its UTF-8 is not checked: text that is
+ * not valid UTF-8 can be no number, time or enum value, and the failure
+ * sends the response through the dorm_av reading, which names it. */
+static dorm_status in_place(dctx *d, const cJSON *v, const jr_path *path, const char *what, dorm_str *out) {
+  if (!jr_is_string(v)) return BAD(d, path, "%s must be a JSON string", what);
+  out->ptr = v->valuestring;
+  out->len = strlen(v->valuestring);
+  return DORM_OK;
+}
+
+/* A plain integer ("-12", at most 18 digits) is a valid DynamoDB number
+ * that fits int64: checked and converted in one pass. */
+static bool plain_int(const char *s, int64_t *out) {
+  bool neg = *s == '-';
+  if (neg) s++;
+  uint64_t v = 0;
+  int n = 0;
+  for (; *s >= '0' && *s <= '9'; s++, n++) {
+    if (n == 18) return false;
+    v = v * 10 + (uint64_t)(*s - '0');
   }
-  case DORM_K_FLOAT: {
-    double v;
-    if (!dorm_number_to_double(s.ptr, s.len, &v)) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "not a number");
-    memcpy(dst, &v, sizeof v);
-    return DORM_OK;
+  if (*s || n == 0) return false;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return true;
+}
+
+/* An N value (a JSON string) into an int64_t / double field. */
+static dorm_status number_i64(dctx *d, const cJSON *v, const jr_path *path, const mpath *mp, const char *what,
+                              void *dst) {
+  dorm_str s = {NULL, 0};
+  dorm_status st = in_place(d, v, path, what, &s);
+  if (st != DORM_OK) return st;
+  int64_t x;
+  if (!plain_int(s.ptr, &x)) {
+    const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+    if (why) return BAD(d, path, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
+    if (!dorm_number_to_i64(s.ptr, s.len, &x))
+      return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "%.*s is not an integer that fits int64",
+                   (int)(s.len > 48 ? 48 : s.len), s.ptr);
   }
-  case DORM_K_BYTES: {
+  memcpy(dst, &x, sizeof x);
+  return DORM_OK;
+}
+
+static dorm_status number_f64(dctx *d, const cJSON *v, const jr_path *path, const mpath *mp, const char *what,
+                              void *dst) {
+  dorm_str s = {NULL, 0};
+  dorm_status st = in_place(d, v, path, what, &s);
+  if (st != DORM_OK) return st;
+  const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+  if (why) return BAD(d, path, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
+  double x;
+  if (!dorm_number_to_double(s.ptr, s.len, &x)) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "not a number");
+  memcpy(dst, &x, sizeof x);
+  return DORM_OK;
+}
+
+static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJSON *j, const jr_path *path,
+                           const mpath *mp, int depth, bool *is_null);
+static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, void *obj, const cJSON *j,
+                            const jr_path *path, const mpath *mp, int depth, const char *entity, bool *type_ok);
+
+/* One element of a set: the string v (an SS/NS/BS element, or the value
+ * of an S/N/B element of a list) into its C slot. */
+static dorm_status set_elem(dctx *d, const dorm_type_desc *e, dorm_av_type want, const cJSON *v, void *dst,
+                            const jr_path *path, const mpath *mp, const char *what) {
+  jr_reader *r = d->r;
+  dorm_str s = {NULL, 0};
+  dorm_status st;
+  if (want == DORM_AV_SS) {
+    if ((st = jr_text(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    return st;
+  }
+  if (want == DORM_AV_BS) {
+    if ((st = jr_binary(r, v, path, what, &s)) != DORM_OK) return st;
     dorm_bytes *b = dst;
     b->data = (const uint8_t *)s.ptr;
     b->len = s.len;
     return DORM_OK;
   }
-  default: return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "unsupported set element type");
+  switch (e->kind) {
+  case DORM_K_INT:
+  case DORM_K_EPOCH: return number_i64(d, v, path, mp, what, dst);
+  case DORM_K_FLOAT: return number_f64(d, v, path, mp, what, dst);
+  case DORM_K_DECIMAL:
+    if ((st = jr_number(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    return st;
+  default:
+    if ((st = jr_number(r, v, path, what, &s)) != DORM_OK) return st;
+    return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "unsupported set element type");
   }
 }
 
-/* One scalar of a set: a string token of an SS/NS/BS array, or a whole
- * {"S"|"N"|"B": ...} element of a list. */
-static dorm_status set_scalar(dctx *d, dorm_av_type want, bool in_list, const rp *path, const mpath *mp, int depth,
-                              dorm_str *out) {
-  mj *r = d->r;
+/* A set: stored as SS/NS/BS, or as an L of S/N/B (DynamORM's updates turn
+ * sets into lists). */
+static dorm_status d_set(dctx *d, const dorm_type_desc *t, dorm_av_type got, const cJSON *v, dorm_array_view *dst,
+                         const jr_path *path, const mpath *mp, int depth) {
   static const char *const names[] = {[DORM_AV_SS] = "SS", [DORM_AV_NS] = "NS", [DORM_AV_BS] = "BS"};
-  static const char *const scalar[] = {[DORM_AV_SS] = "S", [DORM_AV_NS] = "N", [DORM_AV_BS] = "B"};
-  const char *k = names[want];
-  size_t kl = 2;
-  if (in_list) {
-    if (depth > DORM_READ_MAX_DEPTH)
-      return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
-    if (!mj_expect(r, '{'))
-      return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
-    dorm_status st = type_key(r, path, &k, &kl);
-    if (st != DORM_OK) return st;
-    if (!known_type(k, kl))
-      return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
-    if (!key_is(k, kl, scalar[want], 1)) return mismatch(d, mp, k, kl, scalar[want]);
-  }
-  dorm_status st;
-  mj_ws(r);
-  if (r->p >= r->end || *r->p != '"') {
-    if (in_list) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "%s value must be a JSON string",
-                                want == DORM_AV_SS ? "an S" : want == DORM_AV_NS ? "an N" : "a B");
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an %s element must be a JSON string", names[want]);
-  }
-  if (want == DORM_AV_BS) st = mj_read_binary(r, path, out);
-  else {
-    st = mj_read_string(r, path, out,
-                        in_list ? (want == DORM_AV_SS ? "an S value" : "an N value")
-                                : (want == DORM_AV_SS ? "an SS element" : "an NS element"));
-    if (st == DORM_OK && want == DORM_AV_NS) st = mj_check_number(r, path, *out);
-  }
-  if (st != DORM_OK || !in_list) return st;
-  if (mj_expect(r, '}')) return DORM_OK;
-  mj_ws(r);
-  if (r->p < r->end && *r->p == ',')
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key");
-  return mj_syntax(r, path, "expected '}'");
-}
-
-static dorm_status d_set(dctx *d, const dorm_type_desc *t, const char *k, size_t kl, dorm_array_view *dst,
-                         const rp *path, const mpath *mp, int depth) {
-  mj *r = d->r;
+  static const char *const elems[] = {[DORM_AV_SS] = "an SS element", [DORM_AV_NS] = "an NS element",
+                                      [DORM_AV_BS] = "a BS element"};
+  static const char *const values[] = {[DORM_AV_SS] = "an S value", [DORM_AV_NS] = "an N value",
+                                       [DORM_AV_BS] = "a B value"};
+  static const dorm_av_type scalar[] = {[DORM_AV_SS] = DORM_AV_S, [DORM_AV_NS] = DORM_AV_N, [DORM_AV_BS] = DORM_AV_B};
   const dorm_type_desc *e = t->elem;
-  if (!e) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "set type without an element type");
-  dorm_av_type want = e->kind == DORM_K_STRING ? DORM_AV_SS : e->kind == DORM_K_BYTES ? DORM_AV_BS : DORM_AV_NS;
-  static const char *const names[] = {[DORM_AV_SS] = "SS", [DORM_AV_NS] = "NS", [DORM_AV_BS] = "BS"};
-  bool in_list = KEY("L");
-  if (!in_list && !key_is(k, kl, names[want], 2)) return mismatch(d, mp, k, kl, names[want]);
-  if (!mj_expect(r, '['))
-    return in_list ? mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array")
-                   : mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must be a JSON array", names[want]);
   dst->items = NULL;
   dst->count = 0;
-  if (mj_expect(r, ']')) {
-    if (!in_list) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a %s value must not be empty", names[want]);
-    return DORM_OK;
+  if (!e) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "set type without an element type");
+  dorm_av_type want = e->kind == DORM_K_STRING ? DORM_AV_SS : e->kind == DORM_K_BYTES ? DORM_AV_BS : DORM_AV_NS;
+  bool in_list = got == DORM_AV_L;
+  if (!in_list && got != want) return mismatch(d, mp, got, names[want]);
+  if (!jr_is_array(v))
+    return in_list ? BAD(d, path, "an L value must be a JSON array") : BAD(d, path, "a %s value must be a JSON array", names[want]);
+  size_t n = jr_count(v);
+  if (n == 0) return in_list ? DORM_OK : BAD(d, path, "a %s value must not be empty", names[want]);
+  char *items = dorm_arena_calloc(d->r->arena, n, e->size);
+  if (!items) return oom(d, path);
+  size_t i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    jr_path seg = {path, NULL, i};
+    mpath ip = {mp, MP_INDEX, NULL, i};
+    const cJSON *s = c;
+    dorm_status st;
+    if (in_list) {
+      dorm_av_type et = DORM_AV_INVALID;
+      if ((st = jr_av(d->r, c, &seg, depth + 1, &et, &s)) != DORM_OK) return st;
+      if (et != scalar[want]) return mismatch(d, &ip, et, dorm_av_type_name(scalar[want]));
+    }
+    if ((st = set_elem(d, e, want, s, items + i * e->size, &seg, &ip, in_list ? values[want] : elems[want])) != DORM_OK)
+      return st;
   }
-  grow g = {NULL, 0, 0, e->size};
-  do {
-    rp seg = {path, NULL, 0, g.n};
-    mpath ip = {mp, MP_INDEX, NULL, g.n};
-    dorm_str s;
-    dorm_status st = set_scalar(d, want, in_list, &seg, &ip, depth + 1, &s);
-    if (st != DORM_OK) return st;
-    void *slot = grow_slot(r, &g);
-    if (!slot) return mj_oom(r, path);
-    if ((st = set_elem(d, e, s, slot, &ip)) != DORM_OK) return st;
-    g.n++;
-  } while (mj_expect(r, ','));
-  if (!mj_expect(r, ']')) return mj_syntax(r, path, "expected ',' or ']'");
-  dst->items = g.items;
-  dst->count = g.n;
+  dst->items = items;
+  dst->count = n;
   return DORM_OK;
 }
 
 /* An element of a list or a map value. */
-static dorm_status d_elem(dctx *d, const dorm_type_desc *e, void *dst, const rp *path, const mpath *mp, int depth) {
+static dorm_status d_elem(dctx *d, const dorm_type_desc *e, void *dst, const cJSON *j, const jr_path *path,
+                          const mpath *mp, int depth) {
   bool wrapped = e->optional && !kind_is_pointer(e->kind);
   bool is_null = false;
-  dorm_status st = d_value(d, e, wrapped ? (char *)dst + e->opt_value_offset : dst, path, mp, depth, &is_null);
+  dorm_status st = d_value(d, e, wrapped ? (char *)dst + e->opt_value_offset : dst, j, path, mp, depth, &is_null);
   if (st != DORM_OK) return st;
   if (is_null) {
     if (e->optional || e->kind == DORM_K_SET) return DORM_OK;
@@ -225,464 +195,400 @@ static dorm_status d_elem(dctx *d, const dorm_type_desc *e, void *dst, const rp 
   return DORM_OK;
 }
 
-static dorm_status d_list(dctx *d, const dorm_type_desc *t, dorm_array_view *dst, const rp *path, const mpath *mp,
-                          int depth) {
-  mj *r = d->r;
+static dorm_status d_list(dctx *d, const dorm_type_desc *t, const cJSON *v, dorm_array_view *dst, const jr_path *path,
+                          const mpath *mp, int depth) {
   const dorm_type_desc *e = t->elem;
   dst->items = NULL;
   dst->count = 0;
-  if (!mj_expect(r, '[')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array");
+  if (!jr_is_array(v)) return BAD(d, path, "an L value must be a JSON array");
   if (!e) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "list type without an element type");
-  if (mj_expect(r, ']')) return DORM_OK;
-  grow g = {NULL, 0, 0, e->size};
-  do {
-    rp seg = {path, NULL, 0, g.n};
-    mpath ip = {mp, MP_INDEX, NULL, g.n};
-    void *slot = grow_slot(r, &g);
-    if (!slot) return mj_oom(r, path);
-    dorm_status st = d_elem(d, e, slot, &seg, &ip, depth + 1);
+  size_t n = jr_count(v);
+  if (n == 0) return DORM_OK;
+  char *items = dorm_arena_calloc(d->r->arena, n, e->size);
+  if (!items) return oom(d, path);
+  size_t i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    jr_path seg = {path, NULL, i};
+    mpath ip = {mp, MP_INDEX, NULL, i};
+    dorm_status st = d_elem(d, e, items + i * e->size, c, &seg, &ip, depth + 1);
     if (st != DORM_OK) return st;
-    g.n++;
-  } while (mj_expect(r, ','));
-  if (!mj_expect(r, ']')) return mj_syntax(r, path, "expected ',' or ']'");
-  dst->items = g.items;
-  dst->count = g.n;
+  }
+  dst->items = items;
+  dst->count = n;
   return DORM_OK;
 }
 
-/* The names of a map, gathered on the scratch stack for the duplicate check. */
-static dorm_status push_name(mj *r, const rp *path, dorm_str name) {
-  dorm_av_entry *slot = mj_push(r, sizeof *slot);
-  if (!slot) return mj_oom(r, path);
-  memset(slot, 0, sizeof *slot);
-  slot->name = name;
-  return DORM_OK;
-}
-
-static dorm_status check_names(mj *r, const rp *path, size_t base) {
-  const dorm_av_entry *names = (const dorm_av_entry *)(r->stack + base);
-  size_t n = (r->sp - base) / sizeof *names;
-  size_t dup = mj_find_duplicate(names, n);
-  r->sp = base;
-  if (dup == n) return DORM_OK;
-  rp seg = {path, names[dup].name.ptr, names[dup].name.len, 0};
-  return mj_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "attribute appears twice in one map");
-}
-
-static dorm_status d_map(dctx *d, const dorm_type_desc *t, dorm_map_view *dst, const rp *path, const mpath *mp,
-                         int depth) {
-  mj *r = d->r;
+static dorm_status d_map(dctx *d, const dorm_type_desc *t, const cJSON *v, dorm_map_view *dst, const jr_path *path,
+                         const mpath *mp, int depth) {
+  jr_reader *r = d->r;
   const dorm_type_desc *e = t->elem;
   dst->keys = NULL;
   dst->values = NULL;
   dst->count = 0;
-  if (!mj_expect(r, '{')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
+  if (!jr_is_object(v)) return BAD(d, path, "an M value must be a JSON object");
   if (!e) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "map type without a value type");
-  if (mj_expect(r, '}')) return DORM_OK;
-  grow keys = {NULL, 0, 0, sizeof(const char *)}, values = {NULL, 0, 0, e->size};
-  size_t base = r->sp;
-  dorm_status st = DORM_OK;
-  do {
-    dorm_str name;
-    if ((st = mj_read_string(r, path, &name, "an attribute name")) != DORM_OK) break;
-    rp seg = {path, name.ptr, name.len, 0};
-    mpath kp = {mp, MP_KEY, name.ptr, 0};
-    if (!mj_expect(r, ':')) {
-      st = mj_syntax(r, &seg, "expected ':'");
-      break;
-    }
-    const char **key = grow_slot(r, &keys);
-    void *value = key ? grow_slot(r, &values) : NULL;
-    if (!value) {
-      st = mj_oom(r, path);
-      break;
-    }
-    *key = name.ptr;
-    if ((st = d_elem(d, e, value, &seg, &kp, depth + 1)) != DORM_OK) break;
-    if ((st = push_name(r, path, name)) != DORM_OK) break;
-    keys.n++;
-    values.n++;
-  } while (mj_expect(r, ','));
-  if (st == DORM_OK && !mj_expect(r, '}')) st = mj_syntax(r, path, "expected ',' or '}'");
-  if (st != DORM_OK) {
-    r->sp = base;
-    return st;
+  size_t n = jr_count(v);
+  if (n == 0) return DORM_OK;
+  const char **keys = dorm_arena_calloc(r->arena, n, sizeof *keys);
+  char *values = dorm_arena_calloc(r->arena, n, e->size);
+  dorm_str stack_names[16], *names = n <= 16 ? stack_names : dorm_arena_alloc(r->arena, n * sizeof *names);
+  if (!keys || !values || !names) return oom(d, path);
+  size_t i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    jr_path seg = {path, c->string ? c->string : "", 0};
+    dorm_status st = jr_copy_text(r, c->string ? c->string : "", &seg, "attribute name", &names[i]);
+    if (st != DORM_OK) return st;
+    keys[i] = names[i].ptr;
+    mpath kp = {mp, MP_KEY, keys[i], 0};
+    if ((st = d_elem(d, e, values + i * e->size, c, &seg, &kp, depth + 1)) != DORM_OK) return st;
   }
-  if ((st = check_names(r, path, base)) != DORM_OK) return st;
-  dst->keys = (const char **)keys.items;
-  dst->values = values.items;
-  dst->count = keys.n;
+  size_t dup = jr_find_duplicate(names, n, sizeof *names);
+  if (dup != n) {
+    jr_path seg = {path, names[dup].ptr, 0};
+    return BAD(d, &seg, "attribute appears twice in one map");
+  }
+  dst->keys = keys;
+  dst->values = values;
+  dst->count = n;
   return DORM_OK;
 }
 
-static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const rp *path, const mpath *mp, int depth,
-                           bool *is_null) {
-  mj *r = d->r;
+static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJSON *j, const jr_path *path,
+                           const mpath *mp, int depth, bool *is_null) {
+  jr_reader *r = d->r;
   *is_null = false;
-  if (depth > DORM_READ_MAX_DEPTH)
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
-  if (!mj_expect(r, '{'))
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
-  const char *k;
-  size_t kl;
-  dorm_status st = type_key(r, path, &k, &kl);
+  dorm_av_type got = DORM_AV_INVALID;
+  const cJSON *v = NULL;
+  dorm_status st = jr_av(r, j, path, depth, &got, &v);
   if (st != DORM_OK) return st;
-  if (!known_type(k, kl))
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.*s\"", (int)(kl > 16 ? 16 : kl), k);
-  mj_ws(r);
-  if (kl == 4 && KEY("NULL")) {
-    if (!mj_literal(r, "true", 4)) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
+  if (got == DORM_AV_NULL) {
+    if (!jr_is_true(v)) return BAD(d, path, "a NULL value must be true");
     *is_null = true;
-  } else {
-    switch (t->kind) {
-    case DORM_K_STRING:
-    case DORM_K_JSON:
-    case DORM_K_ENUM:
-    case DORM_K_TIME: {
-      if (!KEY("S")) return mismatch(d, mp, k, kl, t->kind == DORM_K_TIME ? "S (an RFC 3339 time)" : "S");
-      dorm_str s;
-      if ((st = string_token(d, path, &s, "an S value")) != DORM_OK) return st;
-      if (t->kind == DORM_K_TIME) {
-        int64_t ns;
-        if (!dorm_time_parse(s.ptr, s.len, &ns))
-          return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "\"%.*s\" is not an RFC 3339 time (or is outside 1677..2262)",
-                       (int)(s.len > 48 ? 48 : s.len), s.ptr);
-        memcpy(dst, &ns, sizeof ns);
-      } else if (t->kind == DORM_K_ENUM) {
-        const dorm_enum_desc *e = t->enum_;
-        uint32_t i = 0;
-        for (; e && i < e->count; i++)
-          if (strlen(e->values[i]) == s.len && memcmp(e->values[i], s.ptr, s.len) == 0) break;
-        if (!e || i == e->count)
-          return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "\"%.*s\" is not a value of enum %s",
-                       (int)(s.len > 48 ? 48 : s.len), s.ptr, e ? e->name : "?");
+    return DORM_OK;
+  }
+  dorm_str s = {NULL, 0};
+  switch (t->kind) {
+  case DORM_K_STRING:
+  case DORM_K_JSON:
+    if (got != DORM_AV_S) break;
+    if ((st = jr_text(r, v, path, "an S value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    return st;
+  case DORM_K_ENUM: {
+    if (got != DORM_AV_S) break;
+    if ((st = in_place(d, v, path, "an S value", &s)) != DORM_OK) return st;
+    const dorm_enum_desc *e = t->enum_;
+    for (uint32_t i = 0; e && i < e->count; i++)
+      if (strcmp(e->values[i], s.ptr) == 0) {
         model_enum_set(t, dst, (int64_t)i + 1);
-      } else {
-        set_ptr(dst, s.ptr);
+        return DORM_OK;
       }
-      break;
-    }
-    case DORM_K_DECIMAL:
-    case DORM_K_INT:
-    case DORM_K_EPOCH:
-    case DORM_K_FLOAT: {
-      if (!KEY("N")) return mismatch(d, mp, k, kl, "N");
-      dorm_str s;
-      if ((st = string_token(d, path, &s, "an N value")) != DORM_OK) return st;
-      if ((st = mj_check_number(r, path, s)) != DORM_OK) return st;
-      if (t->kind == DORM_K_DECIMAL) {
-        set_ptr(dst, s.ptr);
-      } else if (t->kind == DORM_K_FLOAT) {
-        double v;
-        if (!dorm_number_to_double(s.ptr, s.len, &v)) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "not a number");
-        memcpy(dst, &v, sizeof v);
-      } else {
-        int64_t v;
-        if (!dorm_number_to_i64(s.ptr, s.len, &v))
-          return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "%.*s is not an integer that fits int64",
-                       (int)(s.len > 48 ? 48 : s.len), s.ptr);
-        memcpy(dst, &v, sizeof v);
-      }
-      break;
-    }
-    case DORM_K_BOOL:
-      if (!KEY("BOOL")) return mismatch(d, mp, k, kl, "BOOL");
-      if (mj_literal(r, "true", 4)) *(bool *)dst = true;
-      else if (mj_literal(r, "false", 5)) *(bool *)dst = false;
-      else return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a BOOL value must be true or false");
-      break;
-    case DORM_K_BYTES: {
-      if (!KEY("B")) return mismatch(d, mp, k, kl, "B");
-      if (r->p >= r->end || *r->p != '"')
-        return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "a B value must be a base64 JSON string");
-      dorm_str s;
-      if ((st = mj_read_binary(r, path, &s)) != DORM_OK) return st;
-      dorm_bytes *b = dst;
-      b->data = (const uint8_t *)s.ptr;
-      b->len = s.len;
-      break;
-    }
-    case DORM_K_STRUCT:
-      if (!KEY("M")) return mismatch(d, mp, k, kl, "M");
-      if (r->p >= r->end || *r->p != '{') return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
-      if (!t->struct_) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "struct type without a descriptor");
-      st = d_fields(d, t->struct_->fields, t->struct_->nfields, dst, path, mp, depth, NULL, NULL);
-      break;
-    case DORM_K_SET: st = d_set(d, t, k, kl, dst, path, mp, depth); break;
-    case DORM_K_LIST:
-      if (!KEY("L")) return mismatch(d, mp, k, kl, "L");
-      st = d_list(d, t, dst, path, mp, depth);
-      break;
-    case DORM_K_MAP:
-      if (!KEY("M")) return mismatch(d, mp, k, kl, "M");
-      st = d_map(d, t, dst, path, mp, depth);
-      break;
-    default: return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "unknown type kind %u", (unsigned)t->kind);
-    }
-    if (st != DORM_OK) return st;
+    return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "\"%.*s\" is not a value of enum %s", (int)(s.len > 48 ? 48 : s.len),
+                 s.ptr, e ? e->name : "?");
   }
-  if (mj_expect(r, '}')) return DORM_OK;
-  mj_ws(r);
-  if (r->p < r->end && *r->p == ',')
-    return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key");
-  return mj_syntax(r, path, "expected '}'");
+  case DORM_K_TIME: {
+    if (got != DORM_AV_S) return mismatch(d, mp, got, "S (an RFC 3339 time)");
+    if ((st = in_place(d, v, path, "an S value", &s)) != DORM_OK) return st;
+    int64_t ns;
+    if (!dorm_time_parse(s.ptr, s.len, &ns))
+      return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "\"%.*s\" is not an RFC 3339 time (or is outside 1677..2262)",
+                   (int)(s.len > 48 ? 48 : s.len), s.ptr);
+    memcpy(dst, &ns, sizeof ns);
+    return DORM_OK;
+  }
+  case DORM_K_DECIMAL:
+    if (got != DORM_AV_N) return mismatch(d, mp, got, "N");
+    if ((st = jr_number(r, v, path, "an N value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    return st;
+  case DORM_K_INT:
+  case DORM_K_EPOCH:
+    if (got != DORM_AV_N) return mismatch(d, mp, got, "N");
+    return number_i64(d, v, path, mp, "an N value", dst);
+  case DORM_K_FLOAT:
+    if (got != DORM_AV_N) return mismatch(d, mp, got, "N");
+    return number_f64(d, v, path, mp, "an N value", dst);
+  case DORM_K_BOOL:
+    if (got != DORM_AV_BOOL) return mismatch(d, mp, got, "BOOL");
+    if (!jr_is_bool(v)) return BAD(d, path, "a BOOL value must be true or false");
+    *(bool *)dst = jr_is_true(v);
+    return DORM_OK;
+  case DORM_K_BYTES: {
+    if (got != DORM_AV_B) return mismatch(d, mp, got, "B");
+    if ((st = jr_binary(r, v, path, "a B value", &s)) != DORM_OK) return st;
+    dorm_bytes *b = dst;
+    b->data = (const uint8_t *)s.ptr;
+    b->len = s.len;
+    return DORM_OK;
+  }
+  case DORM_K_STRUCT:
+    if (got != DORM_AV_M) return mismatch(d, mp, got, "M");
+    if (!jr_is_object(v)) return BAD(d, path, "an M value must be a JSON object");
+    if (!t->struct_) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "struct type without a descriptor");
+    return d_fields(d, t->struct_->fields, t->struct_->nfields, dst, v, path, mp, depth, NULL, NULL);
+  case DORM_K_SET: return d_set(d, t, got, v, dst, path, mp, depth);
+  case DORM_K_LIST:
+    if (got != DORM_AV_L) return mismatch(d, mp, got, "L");
+    return d_list(d, t, v, dst, path, mp, depth);
+  case DORM_K_MAP:
+    if (got != DORM_AV_M) return mismatch(d, mp, got, "M");
+    return d_map(d, t, v, dst, path, mp, depth);
+  default: return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "unknown type kind %u", (unsigned)t->kind);
+  }
+  return mismatch(d, mp, got, "S"); /* string, json and enum fields */
 }
 
-/* An attribute name: where it lies in the text when it has no escapes. */
-static dorm_status read_name(mj *r, const rp *path, dorm_str *out) {
-  mj_ws(r);
-  const char *s = r->p + 1, *q = s;
-  if (r->p < r->end && *r->p == '"') {
-    q = mj_scan_plain(s, r->end);
-    if (q < r->end && *q == '"') {
-      out->ptr = s;
-      out->len = (size_t)(q - s);
-      r->p = q + 1;
-      return DORM_OK;
-    }
+/* The duplicate check of an object's names that match no field (known
+ * fields are checked by a bit each): a few on the stack, pairwise. */
+typedef struct other_names {
+  dorm_str names[16];
+  size_t n;
+  bool overflow; /* more than fit: check all names of the object at the end */
+} other_names;
+
+static dorm_status check_all_names(dctx *d, const cJSON *j, const jr_path *path) {
+  size_t n = jr_count(j), i = 0;
+  dorm_str *names = dorm_arena_alloc(d->r->arena, n * sizeof *names);
+  if (!names) return oom(d, path);
+  for (const cJSON *c = j->child; c; c = c->next, i++) {
+    names[i].ptr = c->string ? c->string : "";
+    names[i].len = strlen(names[i].ptr);
   }
-  return mj_read_string(r, path, out, "an attribute name");
+  size_t dup = jr_find_duplicate(names, n, sizeof *names);
+  if (dup == n) return DORM_OK;
+  jr_path seg = {path, names[dup].ptr, 0};
+  return BAD(d, &seg, "attribute appears twice in one map");
 }
 
-/* An object of attributes into the fields of a struct (at its '{').
- * entity: the model's type at the top level of an item; *type_ok says
- * whether "_type" matched it. */
-static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, void *obj, const rp *path,
-                            const mpath *mp, int depth, const char *entity, bool *type_ok) {
-  mj *r = d->r;
-  if (!mj_expect(r, '{')) return mj_fail(r, path, DORM_ERR_BAD_RESPONSE, "expected an object of attributes");
-  uint64_t seen_small[8], *seen = seen_small;
+/* An object of attributes (j) into the fields of a struct. entity: the
+ * model's type at the top level of an item; *type_ok says whether "_type"
+ * matched it. */
+static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, void *obj, const cJSON *j,
+                            const jr_path *path, const mpath *mp, int depth, const char *entity, bool *type_ok) {
+  jr_reader *r = d->r;
+  if (!jr_is_object(j)) return BAD(d, path, "expected an object of attributes");
+  /* seen: a value was read (NULL reads as absent); present: the name occurred */
+  uint64_t small[16], *seen = small, *present = small + 8;
   size_t words = ((size_t)n + 63) / 64;
   if (words > 8) {
-    seen = dorm_arena_calloc(r->a, words, sizeof *seen);
-    if (!seen) return mj_oom(r, path);
+    seen = dorm_arena_calloc(r->arena, 2 * words, sizeof *seen);
+    if (!seen) return oom(d, path);
+    present = seen + words;
   } else {
-    memset(seen_small, 0, sizeof seen_small);
+    memset(small, 0, sizeof small);
   }
   int ni = d->naming ? 1 : 0;
   uint32_t hint = 0;
-  size_t base = r->sp;
-  dorm_status st = DORM_OK;
-  if (!mj_expect(r, '}')) {
-    do {
-      dorm_str name;
-      if ((st = read_name(r, path, &name)) != DORM_OK) break;
-      rp seg = {path, name.ptr, name.len, 0};
-      if (!mj_expect(r, ':')) {
-        st = mj_syntax(r, &seg, "expected ':'");
-        break;
+  other_names others;
+  others.n = 0;
+  others.overflow = false;
+  dorm_status st;
+  for (const cJSON *c = j->child; c; c = c->next) {
+    const char *name = c->string ? c->string : "";
+    jr_path seg = {path, name, 0};
+    /* usually the next field: one look before the search */
+    uint32_t fi = hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0 ? hint : n;
+    size_t len = 0;
+    if (fi == n) {
+      len = strlen(name);
+      fi = model_find_field(fields, n, d->naming, name, len, hint);
+    }
+    if (fi == n) {
+      /* computed keys, "_type", attributes of other versions: checked, then
+       * dropped (a known name is the descriptor's: valid UTF-8) */
+      size_t bad = 0;
+      if (!dorm_utf8_valid(name, len, &bad)) return BAD(d, &seg, "attribute name is not valid UTF-8 (byte %zu)", bad);
+      dorm_av v;
+      if ((st = jr_value(r, c, &seg, depth + 1, &v)) != DORM_OK) return st;
+      if (!others.overflow) {
+        dorm_str nm = {name, len};
+        for (size_t k = 0; k < others.n; k++)
+          if (others.names[k].len == len && memcmp(others.names[k].ptr, name, len) == 0)
+            return BAD(d, &seg, "attribute appears twice in one map");
+        if (others.n < sizeof others.names / sizeof others.names[0]) others.names[others.n++] = nm;
+        else others.overflow = true;
       }
-      uint32_t fi = n;
-      if (hint < n) {
-        /* usually the next field: one look before the search */
-        const dorm_field_desc *h = &fields[hint];
-        const char *attr = h->attr[ni];
-        if ((size_t)h->attr_json_len[ni] - 3 == name.len && attr && memcmp(attr, name.ptr, name.len) == 0) fi = hint;
-      }
-      if (fi == n) fi = model_find_field(fields, n, d->naming, name.ptr, name.len, hint);
-      if (fi == n) {
-        /* computed keys, "_type", attributes of other versions: checked, then
-         * dropped (their names kept for the duplicate check; known fields
-         * are checked by `seen`) */
-        dorm_av v;
-        if ((st = mj_read_av(r, &seg, &v, depth + 1)) != DORM_OK) break;
-        if ((st = push_name(r, path, name)) != DORM_OK) break;
-        if (entity && type_ok && name.len == 5 && memcmp(name.ptr, "_type", 5) == 0)
-          *type_ok = v.type == DORM_AV_S && v.u.s.len == strlen(entity) && memcmp(v.u.s.ptr, entity, v.u.s.len) == 0;
-      } else {
-        hint = fi + 1 < n ? fi + 1 : 0;
-        const dorm_field_desc *f = &fields[fi];
-        mpath fp = {mp, MP_NAME, f->name, 0};
-        if (seen[fi / 64] & (UINT64_C(1) << (fi % 64))) {
-          st = DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, &fp, "attribute \"%s\" appears twice", f->attr[ni]);
-          break;
-        }
-        bool is_null = false;
-        if ((st = d_value(d, &f->type, field_ptr_mut(obj, f), &seg, &fp, depth + 1, &is_null)) != DORM_OK) break;
-        if (!is_null) {
-          seen[fi / 64] |= UINT64_C(1) << (fi % 64);
-          if (f->has_offset >= 0) *(bool *)((char *)obj + f->has_offset) = true;
-        }
-      }
-    } while (mj_expect(r, ','));
-    if (st == DORM_OK && !mj_expect(r, '}')) st = mj_syntax(r, path, "expected ',' or '}'");
+      if (entity && len == 5 && memcmp(name, "_type", 5) == 0)
+        *type_ok = v.type == DORM_AV_S && strcmp(v.u.s.ptr, entity) == 0;
+      continue;
+    }
+    hint = fi + 1 < n ? fi + 1 : 0;
+    uint64_t bit = UINT64_C(1) << (fi % 64);
+    if (present[fi / 64] & bit) return BAD(d, &seg, "attribute appears twice in one map");
+    present[fi / 64] |= bit;
+    const dorm_field_desc *f = &fields[fi];
+    mpath fp = {mp, MP_NAME, f->name, 0};
+    bool is_null = false;
+    if ((st = d_value(d, &f->type, field_ptr_mut(obj, f), c, &seg, &fp, depth + 1, &is_null)) != DORM_OK) return st;
+    if (!is_null) {
+      seen[fi / 64] |= bit;
+      if (f->has_offset >= 0) *(bool *)((char *)obj + f->has_offset) = true;
+    }
   }
-  if (st != DORM_OK) {
-    r->sp = base;
-    return st;
-  }
-  if ((st = check_names(r, path, base)) != DORM_OK) return st;
+  if (others.overflow && (st = check_all_names(d, j, path)) != DORM_OK) return st;
   return model_fill_missing(fields, n, d->naming, seen, d->flags, obj, mp, r->err, r->errcap);
 }
 
-/* ---- responses ---- */
-
-/* The table key of the item whose text starts at json[start], for messages. */
-static void item_key(const dorm_model_desc *m, const char *json, size_t len, size_t start, char *buf, size_t cap) {
-  snprintf(buf, cap, "#?");
-  _Alignas(16) char stack[MJ_STACK];
-  dorm_arena tmp = DORM_ARENA_INIT;
-  mj r;
-  mj_init(&r, json + start, len - start, &tmp, NULL, 0, stack);
-  if (mj_skip_value(&r, NULL, 0) == DORM_OK) {
-    size_t n = (size_t)(r.p - r.start);
-    dorm_av item;
-    if (mj_parse_item(json + start, n, &tmp, &item, NULL, 0) == DORM_OK) model_key_text(m, &item, buf, cap);
-  }
-  mj_done(&r, DORM_OK);
-  dorm_arena_free(&tmp);
-}
-
-static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const rp *path, bool check_type,
-                          bool *type_ok) {
+static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJSON *j, const jr_path *path,
+                          bool check_type, bool *type_ok) {
   mpath root = {NULL, MP_NAME, m->name, 0};
   memset(obj, 0, m->size);
   *type_ok = m->entity_type == NULL || !check_type;
-  return d_fields(d, m->fields, m->nfields, obj, path, &root, 0, check_type ? m->entity_type : NULL, type_ok);
+  return d_fields(d, m->fields, m->nfields, obj, j, path, &root, 0, check_type ? m->entity_type : NULL, type_ok);
 }
 
-dorm_status mj_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                               mj_model_response *out, char *errbuf, size_t errcap) {
-  _Alignas(16) char stack[MJ_STACK];
-  mj r;
-  mj_init(&r, json, len, a, errbuf, errcap, stack);
+/* ---- the reading through dorm_av, for failed responses ---- */
+
+/* A response read as the dorm_av path reads it: every value of Item, Items
+ * and LastEvaluatedKey converted first (in the order of the text), then the
+ * items read into structs. */
+static dorm_status av_response(const cJSON *root, const dorm_json_response *mem, const dorm_model_desc *m,
+                               unsigned flags, dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
+  bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
+  size_t n = mem->items && jr_is_array(mem->items) ? jr_count(mem->items) : 0;
+  dorm_av one, *all = n ? dorm_arena_alloc(a, n * sizeof *all) : NULL;
+  if (n && !all) return DORM_ERR_NO_MEMORY;
+  jr_reader r;
+  jr_init(&r, a, 0, errbuf, errcap);
+  dorm_status st = DORM_OK;
+  for (const cJSON *c = root->child; c && st == DORM_OK; c = c->next) {
+    jr_path seg = {NULL, c->string ? c->string : "", 0};
+    if (c == mem->item) {
+      st = jr_members(&r, c, &seg, 0, &one);
+    } else if (c == mem->last_key) {
+      st = jr_members(&r, c, &seg, 0, &out->last_key);
+      out->has_last_key = true;
+    } else if (c == mem->items) {
+      if (!jr_is_array(c)) st = jr_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+      size_t i = 0;
+      for (const cJSON *it = c->child; it && st == DORM_OK; it = it->next, i++) {
+        jr_path is = {&seg, NULL, i};
+        st = jr_members(&r, it, &is, 0, &all[i]);
+      }
+    }
+  }
+  if (st != DORM_OK) return st;
+  out->has_item = false;
+  if (mem->item && one.u.map.count && (!check_type || dorm_model_is(m, &one))) {
+    void *obj = dorm_arena_alloc(a, m->size);
+    if (!obj) return DORM_ERR_NO_MEMORY;
+    if ((st = model_read_item(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
+        DORM_OK) {
+      out->bad_item = 0;
+      model_key_text(m, &one, out->bad_key, sizeof out->bad_key);
+      return st;
+    }
+    out->has_item = true;
+    out->item = obj;
+  }
+  char *items = n ? dorm_arena_alloc(a, n * m->size) : NULL;
+  if (n && !items) return DORM_ERR_NO_MEMORY;
+  out->nitems = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (check_type && !dorm_model_is(m, &all[i])) continue;
+    void *obj = items + out->nitems * m->size;
+    if ((st = model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
+        DORM_OK) {
+      out->bad_item = i;
+      model_key_text(m, &all[i], out->bad_key, sizeof out->bad_key);
+      return st;
+    }
+    out->nitems++;
+  }
+  out->items = items;
+  out->count = mem->has_count ? mem->count : out->nitems;
+  out->scanned_count = mem->scanned_count;
+  return DORM_OK;
+}
+
+/* ---- entry points ---- */
+
+static dorm_status direct_response(dctx *d, const dorm_json_response *mem, const dorm_model_desc *m, bool check_type,
+                                   model_response *out) {
+  jr_reader *r = d->r;
+  dorm_status st;
+  /* An empty item is no item (DynamoDB sends none). */
+  if (mem->item && !(jr_is_object(mem->item) && !mem->item->child)) {
+    jr_path seg = {NULL, mem->item->string, 0};
+    void *obj = dorm_arena_alloc(r->arena, m->size);
+    bool type_ok = false;
+    if (!obj) return oom(d, &seg);
+    if ((st = d_item(d, m, obj, mem->item, &seg, check_type, &type_ok)) != DORM_OK) return st;
+    if (type_ok) {
+      out->has_item = true;
+      out->item = obj;
+    }
+  }
+  if (mem->items) {
+    jr_path seg = {NULL, "Items", 0};
+    if (!jr_is_array(mem->items)) return BAD(d, &seg, "expected an array of items");
+    size_t n = jr_count(mem->items), i = 0, kept = 0;
+    char *items = n ? dorm_arena_alloc(r->arena, n * m->size) : NULL;
+    if (n && !items) return oom(d, &seg);
+    for (const cJSON *c = mem->items->child; c; c = c->next, i++) {
+      jr_path is = {&seg, NULL, i};
+      bool type_ok = false;
+      if ((st = d_item(d, m, items + kept * m->size, c, &is, check_type, &type_ok)) != DORM_OK) return st;
+      if (type_ok) kept++; /* another entity's item: its slot is reused */
+    }
+    out->items = items;
+    out->nitems = kept;
+  }
+  if (mem->last_key) {
+    jr_path seg = {NULL, "LastEvaluatedKey", 0};
+    if ((st = jr_members(r, mem->last_key, &seg, 0, &out->last_key)) != DORM_OK) return st;
+    out->has_last_key = true;
+  }
+  out->count = mem->has_count ? mem->count : out->nitems;
+  out->scanned_count = mem->scanned_count;
+  return DORM_OK;
+}
+
+static void reset_response(model_response *out) {
   memset(out, 0, sizeof *out);
   out->last_key = dorm_av_empty(DORM_AV_M);
   out->bad_item = SIZE_MAX;
-  if (!json || len == 0) return mj_done(&r, mj_fail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body"));
-  dctx d = {&r, flags & (DORM_READ_PARTIAL), m->naming};
-  bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
-  bool seen_item = false, seen_items = false, seen_count = false, seen_scanned = false;
-  dorm_status st = DORM_OK;
-  if (!mj_expect(&r, '{')) return mj_done(&r, mj_syntax(&r, NULL, "expected a JSON object"));
-  if (!mj_expect(&r, '}')) {
-    do {
-      dorm_str name;
-      mj_ws(&r);
-      const char *name_at = r.p;
-      if ((st = read_name(&r, NULL, &name)) != DORM_OK) break;
-      rp seg = {NULL, name.ptr, name.len, 0};
-      if (!mj_expect(&r, ':')) {
-        st = mj_syntax(&r, &seg, "expected ':'");
-        break;
-      }
-      bool dup = false;
-#define IS(lit) (name.len == sizeof(lit) - 1 && memcmp(name.ptr, lit, name.len) == 0)
-      if (IS("Item") || IS("Attributes")) {
-        dup = seen_item;
-        seen_item = true;
-        if (!dup) {
-          mj_ws(&r);
-          size_t start = (size_t)(r.p - r.start);
-          void *obj = dorm_arena_alloc(a, m->size);
-          bool type_ok = false;
-          if (!obj) st = mj_oom(&r, &seg);
-          else if ((st = d_item(&d, m, obj, &seg, check_type, &type_ok)) != DORM_OK) {
-            out->bad_item = 0;
-            item_key(m, json, len, start, out->bad_key, sizeof out->bad_key);
-          }
-          /* An empty item is no item (DynamoDB sends none). */
-          if (st == DORM_OK && type_ok && r.p - (r.start + start) > 2) {
-            out->has_item = true;
-            out->item = obj;
-          }
-        }
-      } else if (IS("Items")) {
-        dup = seen_items;
-        seen_items = true;
-        if (!dup) {
-          if (!mj_expect(&r, '[')) {
-            st = mj_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "expected an array of items");
-          } else {
-            grow g = {NULL, 0, 0, m->size};
-            if (!mj_expect(&r, ']')) {
-              size_t i = 0;
-              do {
-                rp is = {&seg, NULL, 0, i};
-                mj_ws(&r);
-                size_t start = (size_t)(r.p - r.start);
-                bool type_ok = false;
-                void *slot = grow_slot(&r, &g);
-                if (!slot) {
-                  st = mj_oom(&r, &seg);
-                  break;
-                }
-                if ((st = d_item(&d, m, slot, &is, check_type, &type_ok)) != DORM_OK) {
-                  out->bad_item = i;
-                  item_key(m, json, len, start, out->bad_key, sizeof out->bad_key);
-                  break;
-                }
-                if (type_ok) g.n++; /* another entity's item: its slot is reused */
-                i++;
-              } while (mj_expect(&r, ','));
-              if (st == DORM_OK && !mj_expect(&r, ']')) st = mj_syntax(&r, &seg, "expected ',' or ']'");
-            }
-            out->items = g.items;
-            out->nitems = g.n;
-          }
-        }
-      } else if (IS("LastEvaluatedKey")) {
-        dup = out->has_last_key;
-        out->has_last_key = true;
-        if (!dup) st = mj_read_members(&r, &seg, &out->last_key, 0);
-      } else if (IS("Count")) {
-        dup = seen_count;
-        seen_count = true;
-        if (!dup) st = mj_read_count(&r, &seg, &out->count);
-      } else if (IS("ScannedCount")) {
-        dup = seen_scanned;
-        seen_scanned = true;
-        if (!dup) st = mj_read_count(&r, &seg, &out->scanned_count);
-      } else {
-        st = mj_skip_value(&r, &seg, 1);
-      }
-#undef IS
-      if (dup) {
-        r.p = name_at;
-        st = mj_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "member appears twice");
-      }
-      if (st != DORM_OK) break;
-    } while (mj_expect(&r, ','));
-    if (st == DORM_OK && !mj_expect(&r, '}')) st = mj_syntax(&r, NULL, "expected ',' or '}'");
+}
+
+dorm_status model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                  dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
+  reset_response(out);
+  if (errbuf && errcap) errbuf[0] = '\0';
+  cJSON *root = NULL;
+  dorm_status st = dorm_json_parse(json, len, &root, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  dorm_json_response mem;
+  if ((st = dorm_json_response_members(root, &mem, errbuf, errcap)) != DORM_OK) {
+    cJSON_Delete(root);
+    return st;
   }
-  if (st == DORM_OK && !seen_count) out->count = out->nitems;
-  st = mj_done(&r, st);
-  if (st == DORM_ERR_SCHEMA_MISMATCH) {
-    /* As the generic reading does: malformed text is reported before a
-     * value that does not fit the model. */
-    dorm_arena tmp = DORM_ARENA_INIT;
-    mj_response any;
-    char why[512];
-    dorm_status syn = mj_parse_response(json, len, &tmp, &any, why, sizeof why);
-    if (syn != DORM_OK) {
-      st = syn;
-      out->bad_item = SIZE_MAX;
-      if (errbuf && errcap) snprintf(errbuf, errcap, "%s", why);
-    }
-    dorm_arena_free(&tmp);
+  jr_reader r;
+  jr_init(&r, a, len, errbuf, errcap);
+  dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
+  st = direct_response(&d, &mem, m, (flags & MODEL_DECODE_CHECK_TYPE) != 0, out);
+  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
+    reset_response(out);
+    st = av_response(root, &mem, m, flags, a, out, errbuf, errcap);
   }
+  cJSON_Delete(root);
   return st;
 }
 
-dorm_status mj_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                           void *obj, char *errbuf, size_t errcap) {
-  _Alignas(16) char stack[MJ_STACK];
-  mj r;
-  mj_init(&r, json, len, a, errbuf, errcap, stack);
-  if (!json) return mj_done(&r, mj_fail(&r, NULL, DORM_ERR_BAD_RESPONSE, "empty JSON body"));
+dorm_status model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+                              void *obj, char *errbuf, size_t errcap) {
+  if (errbuf && errcap) errbuf[0] = '\0';
+  cJSON *root = NULL;
+  dorm_status st = dorm_json_parse(json, len, &root, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  jr_reader r;
+  jr_init(&r, a, len, errbuf, errcap);
   dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
   bool type_ok;
-  dorm_status st = mj_done(&r, d_item(&d, m, obj, NULL, false, &type_ok));
-  if (st == DORM_ERR_SCHEMA_MISMATCH) {
-    dorm_arena tmp = DORM_ARENA_INIT;
-    dorm_av any;
-    char why[512];
-    dorm_status syn = mj_parse_item(json, len, &tmp, &any, why, sizeof why);
-    if (syn != DORM_OK) {
-      st = syn;
-      if (errbuf && errcap) snprintf(errbuf, errcap, "%s", why);
-    }
-    dorm_arena_free(&tmp);
+  st = d_item(&d, m, obj, root, NULL, false, &type_ok);
+  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
+    dorm_av item;
+    jr_init(&r, a, 0, errbuf, errcap);
+    st = jr_members(&r, root, NULL, 0, &item);
+    if (st == DORM_OK) st = model_read_item(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap);
   }
+  cJSON_Delete(root);
   return st;
 }

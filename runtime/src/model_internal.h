@@ -5,11 +5,11 @@
  *     straight into a request body (dorm_jw) as DynamoDB JSON, validating and
  *     sizing it on the way. Everything that needs a dorm_av of model data
  *     (keys for batches, values for conditions, whole items for
- *     transactions) writes JSON the same way and reads it back with the fast
- *     reader below, so there is exactly one set of marshalling rules.
+ *     transactions) writes JSON the same way and reads it back (cJSON,
+ *     json_read.c), so there is exactly one set of marshalling rules.
  *   - model_read.c fills a model struct from a dorm_av item.
- *   - model_json.c is the fast DynamoDB-JSON reader for response bodies
- *     (why it exists instead of cJSON: see that file).
+ *   - model_decode.c fills model structs straight from a response's cJSON
+ *     tree, with model_read.c's rules and errors.
  */
 #ifndef DORM_MODEL_INTERNAL_H
 #define DORM_MODEL_INTERNAL_H
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "dorm/model.h"
+#include "json_read.h"
 #include "json_write.h"
 #include "ops_common.h"
 
@@ -151,7 +152,7 @@ dorm_status model_json_canonical(const char *text, size_t len, model_sbuf *out, 
 /* ---- reading (model_read.c) ---- */
 
 /* Internal read flag: the item's strings and bytes already live in the
- * destination arena (the fast reader put them there), so the struct may
+ * destination arena (the JSON reader put them there), so the struct may
  * point at them instead of copying. */
 #define MODEL_READ_BORROW (1u << 16)
 
@@ -174,136 +175,30 @@ dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int na
 /* "PK=USER#1, SK=PROFILE": the table key of an item for messages. */
 void model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap);
 
-/* ---- the fast DynamoDB JSON reader (model_json.c, model_decode.c) ---- */
+/* ---- reading JSON back (json_read.c) ---- */
 
-/* A place in the JSON text for error messages ("Items[3].address.city"). */
-typedef struct rp {
-  const struct rp *parent;
-  const char *name; /* NULL for an index */
-  size_t len, index;
-} rp;
-
-/* Reader state over one text. */
-typedef struct mj {
-  const char *start, *p, *end;
-  dorm_arena *a;
-  char *err;
-  size_t errcap;
-  /* scratch stack for container elements, 16-byte aligned units */
-  char *stack;
-  size_t sp, cap;
-  bool heap;
-  /* Strings and bytes are carved from one block: each decodes to at most
-   * the length of its JSON token (quotes included), so a block the size of
-   * the text holds them all. */
-  char *pool, *pool_end;
-} mj;
-
-#define MJ_STACK 4096
-
-/* stack: MJ_STACK bytes, 16-byte aligned, for the scratch stack. */
-void mj_init(mj *r, const char *json, size_t len, dorm_arena *a, char *errbuf, size_t errcap, char *stack);
-/* Ends the read: trailing data is an error; frees the scratch stack. */
-dorm_status mj_done(mj *r, dorm_status st);
-
-static inline void mj_ws(mj *r) {
-  while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t')) r->p++;
+/* Item JSON ({"attr":{...},...}) and one AttributeValue as dorm_av, through
+ * cJSON: model_write.c reads back what it wrote with these. */
+static inline dorm_status mj_parse_item(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
+                                        size_t errcap) {
+  return dorm_item_from_json(json, len, a, out, errbuf, errcap);
 }
-static inline bool mj_expect(mj *r, char c) {
-  mj_ws(r);
-  if (r->p < r->end && *r->p == c) {
-    r->p++;
-    return true;
-  }
-  return false;
+static inline dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
+                                      size_t errcap) {
+  return dorm_av_from_json(json, len, a, out, errbuf, errcap);
 }
-
-/* The bytes of x that end a plain run of a JSON string ('"', '\\', a
- * control character, or >= 0x80), as their high bits. The lowest one is
- * exact: a borrow only runs upwards from a byte that really is below 0x20,
- * and a false flag elsewhere needs a byte >= 0x80, itself special. */
-static inline uint64_t mj_special_mask(uint64_t x) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-  return ((x - ones * 0x20) | (quote - ones) | (bslash - ones) | x) & highs;
-}
-static inline bool mj_plain_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-/* The first byte at or after s (before e) that is not plain string text. */
-static inline const char *mj_scan_plain(const char *s, const char *e) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  while (e - s >= 8) {
-    uint64_t x;
-    memcpy(&x, s, 8);
-    uint64_t m = mj_special_mask(x);
-    if (m) return s + __builtin_ctzll(m) / 8;
-    s += 8;
-  }
-#endif
-  while (s < e && mj_plain_byte((unsigned char)*s)) s++;
-  return s;
-}
-
-void mj_path_text(const rp *p, char *buf, size_t cap);
-dorm_status mj_fail(mj *r, const rp *p, dorm_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-dorm_status mj_syntax(mj *r, const rp *p, const char *what);
-dorm_status mj_oom(mj *r, const rp *p);
-void *mj_push(mj *r, size_t size);
-void *mj_pop(mj *r, size_t base);
-bool mj_literal(mj *r, const char *word, size_t n);
-/* A JSON string at the current position: decoded into the arena
- * (NUL-terminated), or only validated when out is NULL. */
-dorm_status mj_read_string(mj *r, const rp *path, dorm_str *out, const char *what);
-dorm_status mj_skip_number(mj *r, const rp *path);
-dorm_status mj_skip_value(mj *r, const rp *path, int depth);
-dorm_status mj_check_number(mj *r, const rp *path, dorm_str s);
-/* A B value's base64 string, decoded into the arena. */
-dorm_status mj_read_binary(mj *r, const rp *path, dorm_str *out);
-dorm_status mj_read_av(mj *r, const rp *path, dorm_av *out, int depth);
-dorm_status mj_read_members(mj *r, const rp *path, dorm_av *out, int depth);
-size_t mj_find_duplicate(const dorm_av_entry *e, size_t n);
-dorm_status mj_read_count(mj *r, const rp *path, uint64_t *out);
-/* After '{' of an AttributeValue: its type key (decoded), and the ':'. */
-dorm_status mj_type_key(mj *r, const rp *path, const char **key, size_t *len);
-
-/* The parts of a DynamoDB response a model operation uses. Members not asked
- * for are validated as JSON and skipped. */
-typedef struct mj_response {
-  bool has_item;          /* "Item" or "Attributes" */
-  dorm_av item;
-  dorm_av *items;         /* "Items" */
-  size_t nitems;
-  bool has_items;
-  bool has_last_key;      /* "LastEvaluatedKey" */
-  dorm_av last_key;
-  uint64_t count, scanned_count;
-} mj_response;
-
-/* Parses a response body (a JSON object). Everything lives in the arena.
- * DORM_ERR_BAD_RESPONSE with a message naming the place, DORM_ERR_NO_MEMORY. */
-dorm_status mj_parse_response(const char *json, size_t len, dorm_arena *a, mj_response *out, char *errbuf,
-                              size_t errcap);
-
-/* Parses an item object {"name":{"S":"..."},...} (the whole text) into an M. */
-dorm_status mj_parse_item(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
-                          size_t errcap);
-
-/* Parses one AttributeValue object (the whole text). */
-dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
-                        size_t errcap);
 
 /* ---- decoding responses straight into structs (model_decode.c) ---- */
 
 /* Read flag: skip items whose "_type" is not the model's (GetItem, returned
  * items; Query and Scan filter on "_type" instead). */
 #define MODEL_DECODE_CHECK_TYPE (1u << 17)
+/* Read flag for tests: report the direct decoder's own verdict, without
+ * reading a failed response again through dorm_av (see model_decode.c). */
+#define MODEL_DECODE_DIRECT_ONLY (1u << 18)
 
 /* A response's parts decoded into model structs (all in the arena). */
-typedef struct mj_model_response {
+typedef struct model_response {
   bool has_item;          /* "Item" / "Attributes" held an item of the model */
   void *item;             /* m->size bytes */
   void *items;            /* "Items": nitems structs */
@@ -313,17 +208,19 @@ typedef struct mj_model_response {
   uint64_t count, scanned_count;
   size_t bad_item;        /* on a failure in an item: its index (else SIZE_MAX) */
   char bad_key[160];      /* ... and its table key ("PK=..., SK=...") */
-} mj_model_response;
+} model_response;
 
-/* Decodes a GetItem/UpdateItem/Query/Scan response body; flags:
- * DORM_READ_PARTIAL, MODEL_DECODE_CHECK_TYPE. The same reading and the
- * same errors as mj_parse_response + dorm_model_from_av. */
-dorm_status mj_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                               mj_model_response *out, char *errbuf, size_t errcap);
+/* Decodes a GetItem/UpdateItem/Query/Scan response body (one cJSON parse);
+ * flags: DORM_READ_PARTIAL, MODEL_DECODE_CHECK_TYPE. The same result and the
+ * same errors as dorm_json_to_item + dorm_model_from_av on each item:
+ * DORM_ERR_BAD_RESPONSE (malformed anywhere), DORM_ERR_SCHEMA_MISMATCH,
+ * DORM_ERR_NO_MEMORY. */
+dorm_status model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                  dorm_arena *a, model_response *out, char *errbuf, size_t errcap);
 
 /* Decodes item JSON ({"attr":{...},...}, the whole text) into obj. */
-dorm_status mj_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                           void *obj, char *errbuf, size_t errcap);
+dorm_status model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+                              void *obj, char *errbuf, size_t errcap);
 
 /* ---- operations (model_ops.c and friends) ---- */
 

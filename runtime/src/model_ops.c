@@ -1,8 +1,9 @@
 /* Typed single-item operations: put/create, get, delete.
  *
  * Requests are written straight from the struct into the client's request
- * writer (model_write.c); responses are read with the fast reader
- * (model_json.c) into the caller's arena and the struct points into it. */
+ * writer (model_write.c); responses are parsed with cJSON and decoded
+ * straight into the struct (model_decode.c), which points into the
+ * caller's arena. */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,9 +73,9 @@ void model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_o
   if (o->old_found) *o->old_found = false;
   size_t len = 0;
   const char *body = dorm_client_error_body(c, &len);
-  mj_model_response r;
+  model_response r;
   char err[64];
-  if (!a || len == 0 || mj_decode_response(body, len, m, MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err) != DORM_OK ||
+  if (!a || len == 0 || model_decode_response(body, len, m, MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err) != DORM_OK ||
       !r.has_item)
     return;
   memcpy(o->old_out, r.item, m->size);
@@ -83,10 +84,10 @@ void model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_o
 
 dorm_status model_read_single(dorm_client *c, const char *op, const dorm_model_desc *m, const char *resp, size_t len,
                               unsigned flags, dorm_arena *a, void *out, bool *found) {
-  mj_model_response r;
+  model_response r;
   char err[512];
   *found = false;
-  dorm_status st = mj_decode_response(resp, len, m, flags | MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err);
+  dorm_status st = model_decode_response(resp, len, m, flags | MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err);
   if (st != DORM_OK) {
     if (r.bad_item != SIZE_MAX) return dorm_client_fail(c, st, op, "item %s: %s", r.bad_key, err);
     return dorm_client_fail(c, st, op, "response: %s", err);
@@ -117,15 +118,10 @@ dorm_status model_projection(dorm_client *c, const char *op, const dorm_model_de
 
 /* ---- put ---- */
 
-dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create, const dorm_write_opts *o,
-                           dorm_arena *a) {
+static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj, bool create, const dorm_write_opts *o,
+                            dorm_arena *a) {
   static const char op[] = "PutItem";
-  if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  dorm_status st = model_check_args(c, op, m, obj, "object");
-  if (st != DORM_OK) return st;
-  if (o && o->old_out && !a)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+  dorm_status st;
   dorm_expr local, *x = NULL;
   if (create || (o && (o->condition || o->expr))) {
     if ((st = model_expr_for(c, op, o, a, &local, &x)) != DORM_OK) return st;
@@ -151,6 +147,23 @@ dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, 
   st = dorm_client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) model_old_item(c, m, o, a);
   if (st != DORM_OK) model_lifecycle_restore(m, obj, &saved);
+  return st;
+}
+
+dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create, const dorm_write_opts *o,
+                           dorm_arena *a) {
+  static const char op[] = "PutItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = model_check_args(c, op, m, obj, "object");
+  if (st != DORM_OK) return st;
+  if (o && o->old_out && !a)
+    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+  /* Without the caller's arena, what the request needs (the condition's
+   * builder) lives in a scratch one until it is sent. */
+  dorm_arena scratch = DORM_ARENA_INIT;
+  st = put_item(c, m, obj, create, o, a ? a : &scratch);
+  dorm_arena_free(&scratch);
   return st;
 }
 
@@ -199,17 +212,10 @@ dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void 
 
 /* ---- delete ---- */
 
-dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj, const dorm_write_opts *o,
-                              dorm_arena *a) {
+static dorm_status delete_item(dorm_client *c, const dorm_model_desc *m, const void *key_obj, const dorm_write_opts *o,
+                               dorm_arena *a) {
   static const char op[] = "DeleteItem";
-  if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  dorm_status st = model_check_args(c, op, m, key_obj, "key object");
-  if (st != DORM_OK) return st;
-  if (o && o->check_version && m->version < 0)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s has no @version field to check", m->name);
-  if (o && o->old_out && !a)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+  dorm_status st;
   dorm_expr local, *x = NULL;
   if (o && (o->condition || o->expr || o->check_version)) {
     if ((st = model_expr_for(c, op, o, a, &local, &x)) != DORM_OK) return st;
@@ -228,5 +234,22 @@ dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const vo
   size_t len;
   st = dorm_client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) model_old_item(c, m, o, a);
+  return st;
+}
+
+dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj, const dorm_write_opts *o,
+                              dorm_arena *a) {
+  static const char op[] = "DeleteItem";
+  if (!c) return DORM_ERR_INVALID_ARGUMENT;
+  dorm_client_clear_error(c);
+  dorm_status st = model_check_args(c, op, m, key_obj, "key object");
+  if (st != DORM_OK) return st;
+  if (o && o->check_version && m->version < 0)
+    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s has no @version field to check", m->name);
+  if (o && o->old_out && !a)
+    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+  dorm_arena scratch = DORM_ARENA_INIT; /* as put: the condition's builder when a is NULL */
+  st = delete_item(c, m, key_obj, o, a ? a : &scratch);
+  dorm_arena_free(&scratch);
   return st;
 }

@@ -220,9 +220,9 @@ static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void 
 static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t len, dorm_arena *a,
                              dorm_model_page *page) {
   const dorm_model_desc *m = q->m;
-  mj_model_response r;
+  model_response r;
   char err[512];
-  dorm_status st = mj_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
+  dorm_status st = model_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
   if (st != DORM_OK) {
     if (r.bad_item != SIZE_MAX) return dorm_client_fail(c, st, q->op, "item %s: %s", r.bad_key, err);
     return dorm_client_fail(c, st, q->op, "response: %s", err);
@@ -301,16 +301,21 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     size_t len;
     if ((st = dorm_client_send(c, q.op, &resp, &len)) != DORM_OK) break;
     dorm_arena_reset(&keys);
-    mj_response r;
     char err[512];
-    if ((st = mj_parse_response(resp, len, &keys, &r, err, sizeof err)) != DORM_OK) {
+    cJSON *root = NULL;
+    dorm_json_response r;
+    if ((st = dorm_json_parse(resp, len, &root, err, sizeof err)) == DORM_OK &&
+        (st = dorm_json_response_members(root, &r, err, sizeof err)) == DORM_OK) {
+      *count += r.has_count ? r.count : 0;
+      has_start = r.last_key != NULL;
+      if (has_start) st = dorm_json_to_item(r.last_key, &keys, &start, "LastEvaluatedKey", err, sizeof err);
+    }
+    cJSON_Delete(root);
+    if (st != DORM_OK) {
       st = dorm_client_fail(c, st, q.op, "response: %s", err);
       break;
     }
-    *count += r.count;
-    if (!r.has_last_key) break;
-    start = r.last_key;
-    has_start = true;
+    if (!has_start) break;
   }
   dorm_arena_free(&base);
   dorm_arena_free(&keys);

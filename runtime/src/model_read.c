@@ -371,7 +371,7 @@ dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, siz
                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (!m || !json || !a || !obj)
     return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, JSON, arena and object are required");
-  return mj_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
+  return model_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
 }
 
 bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item) {

@@ -369,7 +369,7 @@ static dorm_status run_update(dorm_client *c, const dorm_model_desc *m, const vo
   if (w && w->old_out && !a)
     return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
   bool want_new = o && o->return_new && new_out;
-  if (want_new && !a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "new_out needs an arena");
+  if (want_new && !a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "new_out needs an arena to be filled in");
   if (model_update_finish(u, key_obj, w, now) != DORM_OK) return dorm_client_fail(c, u->status, op, "%s", u->err);
   char err[512];
   dorm_jw *jw = ops_begin(c, m->table);
@@ -403,6 +403,9 @@ dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, con
   return run_update(c, m, key_obj, u, o, a, new_out, dorm_time_now());
 }
 
+static dorm_status update_fields(dorm_client *c, const dorm_model_desc *m, void *obj, const uint32_t *fields,
+                                 size_t nfields, const dorm_write_opts *o, dorm_arena *a);
+
 dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj, const uint32_t *fields,
                                      size_t nfields, const dorm_write_opts *o, dorm_arena *a) {
   static const char op[] = "UpdateItem";
@@ -410,11 +413,23 @@ dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, v
   dorm_client_clear_error(c);
   dorm_status st = model_check_args(c, op, m, obj, "object");
   if (st != DORM_OK) return st;
-  if (!a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required", m->name);
   if (nfields && !fields) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: fields is NULL", m->name);
   if (o && o->condition && !o->expr)
     return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                             "a condition needs the builder it was made with (dorm_write_opts.expr)");
+  if (o && o->old_out && !a)
+    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+  /* Without the caller's arena, the update is built in a scratch one. */
+  dorm_arena scratch = DORM_ARENA_INIT;
+  st = update_fields(c, m, obj, fields, nfields, o, a ? a : &scratch);
+  dorm_arena_free(&scratch);
+  return st;
+}
+
+static dorm_status update_fields(dorm_client *c, const dorm_model_desc *m, void *obj, const uint32_t *fields,
+                                 size_t nfields, const dorm_write_opts *o, dorm_arena *a) {
+  static const char op[] = "UpdateItem";
+  dorm_status st;
   dorm_model_update u;
   dorm_model_update_init(&u, m, a);
   /* The caller's builder (holding their condition) becomes the update's. */

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "model_internal.h" /* mj_parse_response: the one-pass response reader */
 
 dorm_jw *ops_begin(dorm_client *c, const char *table) {
   dorm_jw *w = dorm_client_writer(c);
@@ -76,18 +75,26 @@ void ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result
 }
 
 /* Reads the item of a GetItem ("Item") or write ("Attributes") response into
- * *item (an empty M and *found false when there is none). The response goes
- * straight from text to dorm_av in the arena (model_json.c's reader, as
- * strict as the cJSON path): building and freeing a cJSON tree of a 1 KB
- * item cost more CPU than everything else a GetItem does except libcurl. */
+ * *item (an empty M and *found false when there is none): one cJSON parse,
+ * then the item's text copied once into one block of the arena. */
 static dorm_status ops_read_item(dorm_client *c, const char *op, const char *resp, size_t len, dorm_arena *a,
                                  dorm_av *item, bool *found) {
-  mj_response r;
   char err[256];
-  dorm_status st = mj_parse_response(resp, len, a, &r, err, sizeof err);
+  cJSON *root = NULL;
+  dorm_json_response r;
+  *item = dorm_av_empty(DORM_AV_M);
+  *found = false;
+  dorm_status st = dorm_json_parse(resp, len, &root, err, sizeof err);
+  if (st == DORM_OK) st = dorm_json_response_members(root, &r, err, sizeof err);
+  if (st == DORM_OK && r.item) {
+    jr_reader rd;
+    jr_path where = {NULL, r.item->string, 0};
+    jr_init(&rd, a, len, err, sizeof err);
+    st = jr_members(&rd, r.item, &where, 0, item);
+    *found = st == DORM_OK;
+  }
+  cJSON_Delete(root);
   if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s", err);
-  *item = r.item;
-  *found = r.has_item;
   return DORM_OK;
 }
 

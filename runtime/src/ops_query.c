@@ -33,11 +33,6 @@ static void common_members(dorm_jw *w, const char *index, dorm_expr *x, uint32_t
   }
 }
 
-static size_t count_member(const cJSON *root, const char *name) {
-  const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, name);
-  return cJSON_IsNumber(n) && n->valuedouble >= 0 ? (size_t)n->valuedouble : 0;
-}
-
 /* Sends the request in the writer and reads one page. */
 static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm_page *page) {
   memset(page, 0, sizeof *page);
@@ -50,18 +45,38 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
   st = ops_parse(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   char err[256];
-  size_t n = 0;
-  st = dorm_json_member_items(root, "Items", a, &page->items, &n, err, sizeof err);
+  dorm_json_response r;
+  jr_reader rd;
+  jr_init(&rd, a, len, err, sizeof err);
+  st = dorm_json_response_members(root, &r, err, sizeof err);
+  if (st == DORM_OK && r.items) {
+    jr_path where = {NULL, "Items", 0};
+    size_t n = jr_is_array(r.items) ? jr_count(r.items) : 0, i = 0;
+    if (!jr_is_array(r.items)) st = jr_fail(&rd, &where, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+    else if (n && !(page->items = dorm_arena_alloc(a, n * sizeof *page->items))) st = DORM_ERR_NO_MEMORY;
+    for (const cJSON *it = st == DORM_OK ? r.items->child : NULL; it && st == DORM_OK; it = it->next, i++) {
+      jr_path at = {&where, NULL, i};
+      st = jr_members(&rd, it, &at, 0, &page->items[i]);
+    }
+    page->count = n;
+  } else if (st == DORM_OK) {
+    /* With Select COUNT there are no Items, only Count. */
+    page->count = (size_t)r.count;
+  }
+  page->scanned_count = (size_t)r.scanned_count;
+  if (st == DORM_OK && r.last_key) {
+    jr_path where = {NULL, "LastEvaluatedKey", 0};
+    st = jr_members(&rd, r.last_key, &where, 0, &page->last_key);
+    page->has_more = st == DORM_OK;
+  }
+  cJSON_Delete(root);
+  if (st == DORM_ERR_NO_MEMORY) return dorm_client_fail(c, st, op, "out of memory");
   if (st != DORM_OK) {
-    cJSON_Delete(root);
+    page->items = NULL;
+    page->count = 0;
     return dorm_client_fail(c, st, op, "response: %s", err);
   }
-  /* With Select COUNT there are no Items, only Count. */
-  page->count = cJSON_GetObjectItemCaseSensitive(root, "Items") ? n : count_member(root, "Count");
-  page->scanned_count = count_member(root, "ScannedCount");
-  st = ops_member_item(c, op, root, "LastEvaluatedKey", a, &page->last_key, &page->has_more);
-  cJSON_Delete(root);
-  return st;
+  return DORM_OK;
 }
 
 dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page) {

@@ -116,6 +116,43 @@ static void reader_unicode_escapes(void **state) {
   read_fails("{\"S\":\"\xed\xa0\x80\"}", DORM_ERR_BAD_RESPONSE, "not valid UTF-8"); /* raw surrogate */
 }
 
+/* cJSON decodes "\u0000", and a \u without four hex digits, as a NUL that
+ * cuts its string short; the reader refuses both, naming the value, and
+ * wherever the string is (values, member names, members nobody reads). */
+static void reader_refuses_broken_u_escapes(void **state) {
+  (void)state;
+  read_fails("{\"S\":\"ab\\u12xyz\"}", DORM_ERR_BAD_RESPONSE, "(value): a string has a \\u escape without four hex digits");
+  read_fails("{\"S\":\"\\uZZZZ\"}", DORM_ERR_BAD_RESPONSE, "a \\u escape without four hex digits");
+  read_fails("{\"S\":\"x\\u00G0\"}", DORM_ERR_BAD_RESPONSE, "a \\u escape without four hex digits");
+  read_fails("{\"S\":\"x\\u-123\"}", DORM_ERR_BAD_RESPONSE, "a \\u escape without four hex digits");
+  read_fails("{\"S\":\"a\\u0000\"}", DORM_ERR_BAD_RESPONSE, "a string contains U+0000");
+  /* the path of the value, as the converter names it (no type keys) */
+  read_fails("{\"M\":{\"a\":{\"L\":[{\"S\":\"ok\"},{\"S\":\"x\\u00G0\"}]}}}", DORM_ERR_BAD_RESPONSE,
+             "a[1]: a string has a \\u escape without four hex digits");
+  read_fails("{\"M\":{\"k\\u0000\":{\"S\":\"x\"}}}", DORM_ERR_BAD_RESPONSE, "(value): a member name contains U+0000");
+  read_fails("{\"SS\":[\"a\",\"b\",\"\\u00\\\"x\"]}", DORM_ERR_BAD_RESPONSE, "[2]: a string has a \\u escape");
+  /* a bad second half of a surrogate pair: cJSON itself refuses it */
+  read_fails("{\"S\":\"\\ud83d\\uZZZZ\"}", DORM_ERR_BAD_RESPONSE, "malformed JSON");
+  /* any document parsed for a response: the path in plain JSON terms */
+  cJSON *root = NULL;
+  const char *doc = "{\"ConsumedCapacity\":{\"TableName\":\"t\"},\"x\":[\"ok\",{\"y\":\"bad\\u0000\"}]}";
+  assert_int_equal(dorm_json_parse(doc, strlen(doc), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_null(root);
+  assert_string_equal(err, "x[1].y: a string contains U+0000 (\\u0000), which this reader cannot represent");
+  const char *item = "{\"Item\":{\"pk\":{\"S\":\"k\"},\"name\":{\"S\":\"Jo\\u00zz\"}}}";
+  assert_int_equal(dorm_json_parse(item, strlen(item), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_string_equal(err, "Item.name: a string has a \\u escape without four hex digits");
+  /* what is fine: escaped backslashes before u0000, every valid escape */
+  dorm_av v;
+  const char *ok = "{\"S\":\"\\\\u0000 \\\\\\u0041 \\u0001 \\u00e9 \\ud83d\\ude00\"}";
+  assert_int_equal(dorm_av_from_json(ok, strlen(ok), &A, &v, err, sizeof err), DORM_OK);
+  assert_string_equal(v.u.s.ptr, "\\u0000 \\A \x01 \xc3\xa9 \xf0\x9f\x98\x80");
+  /* only the bytes of the value are looked at: not a NUL-separated tail */
+  const char tail[] = "{\"S\":\"x\"}\0\"\\u0000\"";
+  assert_int_equal(dorm_av_from_json(tail, sizeof tail - 1, &A, &v, err, sizeof err), DORM_OK);
+  assert_string_equal(v.u.s.ptr, "x");
+}
+
 static void invalid_utf8_rejected_on_write_with_path(void **state) {
   (void)state;
   dorm_av item = dorm_av_empty(DORM_AV_M), *addr, *list;
@@ -742,6 +779,7 @@ int main(void) {
     cmocka_unit_test_teardown(strings_roundtrip, teardown),
     cmocka_unit_test_teardown(string_nul_is_escaped_on_write, teardown),
     cmocka_unit_test_teardown(reader_unicode_escapes, teardown),
+    cmocka_unit_test_teardown(reader_refuses_broken_u_escapes, teardown),
     cmocka_unit_test_teardown(invalid_utf8_rejected_on_write_with_path, teardown),
     cmocka_unit_test_teardown(number_validation, teardown),
     cmocka_unit_test_teardown(numbers_roundtrip_and_reject, teardown),

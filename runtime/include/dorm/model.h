@@ -30,7 +30,12 @@
  *
  * Ownership: structs passed in are borrowed (their strings and arrays must
  * stay valid during the call). Structs filled by the library point into the
- * arena passed with them.
+ * arena passed with them. Operations that hand nothing back (put, create,
+ * delete, update_fields, update_exec without new_out, batch put/delete)
+ * accept a NULL arena: what the request needs is built in a scratch arena
+ * that is freed before they return. Whatever fills a struct (get, query,
+ * scan, batch_get, new_out, old_out) needs the caller's arena and fails
+ * with DORM_ERR_INVALID_ARGUMENT without one.
  */
 #ifndef DORM_MODEL_H
 #define DORM_MODEL_H
@@ -278,7 +283,8 @@ typedef struct dorm_write_opts {
   bool check_version;
   int64_t expected_version;
   /* After DORM_ERR_CONDITION_FAILED, fill *old_out with the stored item
-   * (when not NULL, in the arena given). */
+   * (when not NULL; it points into the arena given, which must then not be
+   * NULL). */
   void *old_out;
   bool *old_found;
 } dorm_write_opts;
@@ -286,7 +292,8 @@ typedef struct dorm_write_opts {
 /* put (create or replace) and create (fails with DORM_ERR_CONDITION_FAILED
  * when an item with the same key exists). Applies the lifecycle roles as
  * DynamORM does, writing them back into *obj: created_at = now when it is 0,
- * updated_at = now, version as given (0 for a new object). */
+ * updated_at = now, version as given (0 for a new object). a may be NULL
+ * (a scratch arena is used) unless o->old_out is set. */
 dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create,
                            const dorm_write_opts *o, dorm_arena *a);
 
@@ -297,12 +304,14 @@ typedef struct dorm_get_opts {
 } dorm_get_opts;
 
 /* Reads the item whose key fields are set in key_obj (a model struct of
- * which only the key-template fields are used) into out.
- * DORM_ERR_NOT_FOUND when there is none (or it is of another entity type). */
+ * which only the key-template fields are used) into out, whose strings and
+ * arrays point into a (required). DORM_ERR_NOT_FOUND when there is none (or
+ * it is of another entity type). */
 dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                            const dorm_get_opts *o, dorm_arena *a, void *out);
 
-/* Deletes by key (with the version condition when o->check_version). */
+/* Deletes by key (with the version condition when o->check_version). a may
+ * be NULL unless o->old_out is set. */
 dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                               const dorm_write_opts *o, dorm_arena *a);
 
@@ -351,7 +360,9 @@ typedef struct dorm_update_opts {
  * (o->w.condition) must be built with the update's own builder, &u->x. Always sets updated_at;
  * on versioned models requires version = expected (o->w.check_version) and
  * adds 1. The item must exist (attribute_exists on the partition key).
- * new_out (may be NULL) receives the updated item when o->return_new. */
+ * new_out (may be NULL) receives the updated item when o->return_new; a is
+ * needed only for it and for o->w.old_out (the update's own state lives in
+ * the arena u was started with), and may be NULL otherwise. */
 dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                                    dorm_model_update *u, const dorm_update_opts *o, dorm_arena *a,
                                    void *new_out);
@@ -362,7 +373,8 @@ dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, con
  * version, and obj's version and updated_at are updated on success.
  * Lifecycle fields in the list are skipped (the library sets them). A
  * condition in o is built with o->expr, whose state the update takes over
- * (do not use that builder afterwards). */
+ * (do not use that builder afterwards). a may be NULL (the update is built
+ * in a scratch arena) unless o->old_out is set. */
 dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj,
                                      const uint32_t *fields, size_t nfields, const dorm_write_opts *o,
                                      dorm_arena *a);
@@ -453,12 +465,13 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
 /* ---- batches ---- */
 
 /* Gets n items by key (key_objs: n model structs with their key fields set,
- * stride m->size). out: n model structs; found[i] (may be NULL) says whether
- * item i exists. Request order is kept. */
+ * stride m->size). out: n model structs, pointing into a (required);
+ * found[i] (may be NULL) says whether item i exists. Request order is kept. */
 dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
                                  bool consistent_read, dorm_arena *a, void *out, bool *found);
 /* Puts n objects (lifecycle applied as put) / deletes n keys, in chunks of
- * 25 with unprocessed items retried. */
+ * 25 with unprocessed items retried. a may be NULL (the items are built in
+ * a scratch arena freed before returning). */
 dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n,
                                  dorm_arena *a);
 dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs,

@@ -2,7 +2,8 @@
  * type stored and read back, put/create/get/update/delete with DynamORM's
  * lifecycle and optimistic locking, index keys following updates, the
  * stored item when a condition fails, DynamORM's p0 contract scenarios on
- * its User model, and errors caught before anything is sent. */
+ * its User model, writes without an arena, and errors caught before
+ * anything is sent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -474,6 +475,82 @@ static void update_fields_condition(void **state) {
   assert_int_equal(got.version, 1);
 }
 
+/* ---- writes without an arena ---- */
+
+/* The operations that hand nothing back take a NULL arena (a scratch one
+ * holds the request's builder and items; the ASan run checks it is freed);
+ * whatever fills a struct refuses one before sending anything. */
+static void writes_without_an_arena(void **state) {
+  (void)state;
+  dorm_av raw;
+  char pk[64];
+  snprintf(pk, sizeof pk, "CUSTOMER#%s", "c-noarena");
+  tm_Order o = new_order("c-noarena", "o1", TM_STATUS_PENDING), key = order_key("c-noarena", "o1"), got;
+  /* create: its condition's builder needs memory */
+  MD_OK(C, dorm_model_put(C, &tm_Order_desc, &o, true, NULL, NULL));
+  assert_true(md_raw_item(C, tm_shop_table, "PK", pk, "SK", "ORDER#o1", &A, &raw));
+  assert_string_equal(dorm_av_map_get(&raw, "status")->u.s.ptr, "pending");
+  tm_Order again = new_order("c-noarena", "o1", TM_STATUS_PAID);
+  MD_EXPECT(C, dorm_model_put(C, &tm_Order_desc, &again, true, NULL, NULL), DORM_ERR_CONDITION_FAILED);
+  /* put, update_fields (version checked and bumped), update_exec without new_out */
+  o.note = "plain put";
+  MD_OK(C, dorm_model_put(C, &tm_Order_desc, &o, false, NULL, NULL));
+  o.status = TM_STATUS_PAID;
+  uint32_t fields[] = {TM_O_status};
+  MD_OK(C, dorm_model_update_fields(C, &tm_Order_desc, &o, fields, 1, NULL, NULL));
+  assert_int_equal(o.version, 1);
+  dorm_model_update u;
+  dorm_model_update_init(&u, &tm_Order_desc, &A);
+  const char *note = "from exec";
+  assert_int_equal(dorm_model_update_set(&u, TM_O_note, &note), DORM_OK);
+  MD_OK(C, dorm_model_update_exec(C, &tm_Order_desc, &key, &u, NULL, NULL, NULL));
+  MD_OK(C, dorm_model_get(C, &tm_Order_desc, &key, NULL, &A, &got));
+  assert_int_equal(got.status, TM_STATUS_PAID);
+  assert_string_equal(got.note, "from exec");
+  assert_int_equal(got.version, 2);
+  /* results need the caller's arena: refused before anything is sent */
+  uint64_t sent = md_requests(C);
+  dorm_model_update_init(&u, &tm_Order_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, TM_O_note, &note), DORM_OK);
+  dorm_update_opts uo;
+  memset(&uo, 0, sizeof uo);
+  uo.return_new = true;
+  MD_EXPECT(C, dorm_model_update_exec(C, &tm_Order_desc, &key, &u, &uo, NULL, &got), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(dorm_client_errmsg(C), "UpdateItem: new_out needs an arena to be filled in");
+  tm_Order old;
+  dorm_write_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.old_out = &old;
+  MD_EXPECT(C, dorm_model_put(C, &tm_Order_desc, &o, true, &wo, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(dorm_client_errmsg(C), "PutItem: old_out needs an arena to be filled in");
+  MD_EXPECT(C, dorm_model_delete(C, &tm_Order_desc, &key, &wo, NULL), DORM_ERR_INVALID_ARGUMENT);
+  MD_EXPECT(C, dorm_model_update_fields(C, &tm_Order_desc, &o, fields, 1, &wo, NULL), DORM_ERR_INVALID_ARGUMENT);
+  MD_EXPECT(C, dorm_model_get(C, &tm_Order_desc, &key, NULL, NULL, &got), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(dorm_client_errmsg(C), "GetItem: Order: an arena and an output struct are required");
+  bool found[3];
+  tm_Order keys[3] = {order_key("c-noarena", "b1"), order_key("c-noarena", "b2"), order_key("c-noarena", "b3")};
+  tm_Order outs[3];
+  MD_EXPECT(C, dorm_model_batch_get(C, &tm_Order_desc, keys, 3, false, NULL, outs, found), DORM_ERR_INVALID_ARGUMENT);
+  assert_true(md_requests(C) == sent);
+  /* delete with the version lock */
+  memset(&wo, 0, sizeof wo);
+  wo.check_version = true;
+  wo.expected_version = 2;
+  MD_OK(C, dorm_model_delete(C, &tm_Order_desc, &key, &wo, NULL));
+  assert_false(md_raw_item(C, tm_shop_table, "PK", pk, "SK", "ORDER#o1", &A, &raw));
+  /* batches */
+  tm_Order batch[3] = {new_order("c-noarena", "b1", TM_STATUS_PENDING), new_order("c-noarena", "b2", TM_STATUS_PAID),
+                       new_order("c-noarena", "b3", TM_STATUS_SHIPPED)};
+  MD_OK(C, dorm_model_batch_put(C, &tm_Order_desc, batch, 3, NULL));
+  assert_true(batch[2].createdAt != 0); /* the lifecycle was applied and written back */
+  MD_OK(C, dorm_model_batch_get(C, &tm_Order_desc, keys, 3, true, &A, outs, found));
+  assert_true(found[0] && found[1] && found[2]);
+  assert_int_equal(outs[2].status, TM_STATUS_SHIPPED);
+  MD_OK(C, dorm_model_batch_delete(C, &tm_Order_desc, keys, 3, NULL));
+  MD_OK(C, dorm_model_batch_get(C, &tm_Order_desc, keys, 3, true, &A, outs, found));
+  assert_true(!found[0] && !found[1] && !found[2]);
+}
+
 /* ---- caught before sending ---- */
 
 static void errors_before_sending(void **state) {
@@ -526,6 +603,7 @@ int main(void) {
       cmocka_unit_test_setup(index_keys_follow_updates, reset),
       cmocka_unit_test_setup(update_fields_condition, reset),
       cmocka_unit_test_setup(contract_p0, reset),
+      cmocka_unit_test_setup(writes_without_an_arena, reset),
       cmocka_unit_test_setup(errors_before_sending, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
