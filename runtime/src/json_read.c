@@ -189,19 +189,34 @@ dorm_status jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth
   return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.16s\"", v->string ? v->string : "");
 }
 
-/* Copies n bytes and its NUL, and says whether they are all ASCII: the copy
- * and the usual text's whole UTF-8 check in one pass. */
+/* Copies n bytes and a NUL, and says whether they are all ASCII: the copy
+ * and the usual text's whole UTF-8 check in one pass, in words (the last
+ * word overlaps the one before it rather than finishing byte by byte). */
 static inline bool copy_ascii(char *dst, const char *src, size_t n) {
-  uint64_t acc = 0, x;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    memcpy(&x, src + i, 8);
-    memcpy(dst + i, &x, 8);
+  uint64_t acc = 0;
+  if (n >= 8) {
+    uint64_t x;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&x, src + i, 8);
+      memcpy(dst + i, &x, 8);
+      acc |= x;
+    }
+    memcpy(&x, src + n - 8, 8);
+    memcpy(dst + n - 8, &x, 8);
     acc |= x;
-  }
-  for (; i < n; i++) {
-    dst[i] = src[i];
-    acc |= (unsigned char)src[i];
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, src, 4);
+    memcpy(&b, src + n - 4, 4);
+    memcpy(dst, &a, 4);
+    memcpy(dst + n - 4, &b, 4);
+    acc = a | b;
+  } else if (n) {
+    unsigned char a = (unsigned char)src[0], b = (unsigned char)src[n / 2], c = (unsigned char)src[n - 1];
+    dst[0] = (char)a;
+    dst[n / 2] = (char)b;
+    dst[n - 1] = (char)c;
+    acc = a | b | c;
   }
   dst[n] = '\0';
   return (acc & UINT64_C(0x8080808080808080)) == 0;
@@ -270,6 +285,26 @@ static bool same_name(const dorm_str *a, const dorm_str *b) {
   return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
 }
 
+/* A hash of a name from its first and last eight bytes and its length
+ * (a collision costs one more comparison, never a wrong answer). */
+static inline size_t name_hash(const char *p, size_t n) {
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    memcpy(&a, p, 8);
+    memcpy(&b, p + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t x, y;
+    memcpy(&x, p, 4);
+    memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else if (n) {
+    a = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 | (uint64_t)(unsigned char)p[n - 1] << 16;
+  }
+  uint64_t h = (a ^ (b * UINT64_C(0x9E3779B97F4A7C15)) ^ n) * UINT64_C(0xff51afd7ed558ccd);
+  return (size_t)(h ^ (h >> 29));
+}
+
 /* Small maps compare pairwise, typical items use a hash table on the stack,
  * huge maps sort. */
 size_t jr_find_duplicate(const void *names, size_t count, size_t stride) {
@@ -280,9 +315,7 @@ size_t jr_find_duplicate(const void *names, size_t count, size_t stride) {
     memset(slots, 0xFF, cap * sizeof slots[0]);
     for (size_t i = 0; i < count; i++) {
       const dorm_str *n = NAME_AT(names, stride, i);
-      uint32_t h = 2166136261u; /* FNV-1a */
-      for (size_t k = 0; k < n->len; k++) h = (h ^ (unsigned char)n->ptr[k]) * 16777619u;
-      size_t at = h & (cap - 1);
+      size_t at = name_hash(n->ptr, n->len) & (cap - 1);
       while (slots[at] != 0xFFFF) {
         if (same_name(NAME_AT(names, stride, slots[at]), n)) return i;
         at = (at + 1) & (cap - 1);
