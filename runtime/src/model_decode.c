@@ -443,11 +443,13 @@ static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJ
 static dorm_status av_response(const cJSON *root, const dorm_json_response *mem, const dorm_model_desc *m,
                                unsigned flags, dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
   bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
-  size_t n = mem->items && jr_is_array(mem->items) ? jr_count(mem->items) : 0;
-  dorm_av one, *all = n ? dorm_arena_alloc(a, n * sizeof *all) : NULL;
-  if (n && !all) return DORM_ERR_NO_MEMORY;
   jr_reader r;
   jr_init(&r, a, 0, errbuf, errcap);
+  size_t n = mem->items && jr_is_array(mem->items) ? jr_count(mem->items) : 0;
+  dorm_av one, *all = n ? dorm_arena_alloc(a, n * sizeof *all) : NULL;
+  char *items = n ? dorm_arena_alloc(a, n * m->size) : NULL;
+  void *obj = mem->item ? dorm_arena_alloc(a, m->size) : NULL;
+  if ((n && (!all || !items)) || (mem->item && !obj)) return jr_fail(&r, NULL, DORM_ERR_NO_MEMORY, "out of memory");
   dorm_status st = DORM_OK;
   for (const cJSON *c = root->child; c && st == DORM_OK; c = c->next) {
     jr_path seg = {NULL, c->string ? c->string : "", 0};
@@ -468,8 +470,6 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
   if (st != DORM_OK) return st;
   out->has_item = false;
   if (mem->item && one.u.map.count && (!check_type || dorm_model_is(m, &one))) {
-    void *obj = dorm_arena_alloc(a, m->size);
-    if (!obj) return DORM_ERR_NO_MEMORY;
     if ((st = model_read_item(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = 0;
@@ -479,13 +479,11 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
     out->has_item = true;
     out->item = obj;
   }
-  char *items = n ? dorm_arena_alloc(a, n * m->size) : NULL;
-  if (n && !items) return DORM_ERR_NO_MEMORY;
   out->nitems = 0;
   for (size_t i = 0; i < n; i++) {
     if (check_type && !dorm_model_is(m, &all[i])) continue;
-    void *obj = items + out->nitems * m->size;
-    if ((st = model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
+    if ((st = model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a,
+                              items + out->nitems * m->size, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = i;
       model_key_text(m, &all[i], out->bad_key, sizeof out->bad_key);
