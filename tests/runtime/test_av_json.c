@@ -605,6 +605,19 @@ static void reader_depth_limits(void **state) {
   for (int i = 0; i < 100; i++) o += (size_t)sprintf(lj + o, "]}");
   read_fails(lj, DORM_ERR_BAD_RESPONSE, "nested deeper than 64 levels");
   free(lj);
+  /* A broken escape at the bottom of cJSON's deepest nesting is still named. */
+  size_t d = 990;
+  char *be = malloc(2 * d + 16);
+  memset(be, '[', d);
+  memcpy(be + d, "\"\\u0000\"", 8);
+  memset(be + d + 8, ']', d);
+  be[2 * d + 8] = '\0';
+  cJSON *root = NULL;
+  assert_int_equal(dorm_json_parse(be, strlen(be), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_null(root);
+  assert_non_null(strstr(err, "[0][0][0]"));
+  assert_non_null(strstr(err, "a string contains U+0000"));
+  free(be);
 }
 
 static void response_members(void **state) {
