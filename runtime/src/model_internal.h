@@ -177,17 +177,6 @@ void model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, si
 
 /* ---- reading JSON back (json_read.c) ---- */
 
-/* Item JSON ({"attr":{...},...}) and one AttributeValue as dorm_av, through
- * cJSON: model_write.c reads back what it wrote with these. */
-static inline dorm_status mj_parse_item(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
-                                        size_t errcap) {
-  return dorm_item_from_json(json, len, a, out, errbuf, errcap);
-}
-static inline dorm_status mj_parse_av(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
-                                      size_t errcap) {
-  return dorm_av_from_json(json, len, a, out, errbuf, errcap);
-}
-
 /* ---- decoding responses straight into structs (model_decode.c) ---- */
 
 /* Read flag: skip items whose "_type" is not the model's (GetItem, returned

@@ -786,7 +786,7 @@ static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mp
 static dorm_status exact_size(const char *json, size_t len, size_t *size, char *errbuf, size_t errcap) {
   dorm_arena tmp = DORM_ARENA_INIT;
   dorm_av item;
-  dorm_status st = mj_parse_item(json, len, &tmp, &item, errbuf, errcap);
+  dorm_status st = dorm_item_from_json(json, len, &tmp, &item, errbuf, errcap);
   if (st == DORM_OK) st = dorm_item_size(&item, size);
   dorm_arena_free(&tmp);
   return st;
@@ -877,7 +877,7 @@ dorm_status model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const d
   return w_elem(&c, t, p, path, 0);
 }
 
-/* ---- the same as dorm_av (written as JSON, read back with the fast reader) ---- */
+/* ---- the same as dorm_av (written as JSON, read back with cJSON) ---- */
 
 typedef enum av_what { AV_ITEM, AV_KEY, AV_FIELD, AV_TYPE } av_what;
 
@@ -900,8 +900,8 @@ static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field,
   if (st == DORM_OK && (st = dorm_jw_finish(&w, &json, &len)) != DORM_OK)
     model_fail(errbuf, errcap, st, NULL, "%s", w.err);
   if (st == DORM_OK) {
-    st = (what == AV_ITEM || what == AV_KEY) ? mj_parse_item(json, len, a, out, errbuf, errcap)
-                                             : mj_parse_av(json, len, a, out, errbuf, errcap);
+    st = (what == AV_ITEM || what == AV_KEY) ? dorm_item_from_json(json, len, a, out, errbuf, errcap)
+                                             : dorm_av_from_json(json, len, a, out, errbuf, errcap);
   }
   dorm_jw_free(&w);
   return st;
