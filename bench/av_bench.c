@@ -54,7 +54,7 @@ static int build_item(dorm_arena *a, dorm_av *item) {
   PUT(item, "updated_at", dorm_av_str("2024-05-17T09:35:01.987654321Z"));
   if (dorm_av_num_i64(a, 1715938521, &n) != DORM_OK) return -1;
   PUT(item, "paid_at", n);
-  if (dorm_av_num_i64(a, 1747474282, &n) != DORM_OK) return -1;
+  if (dorm_av_num_i64(a, 4102444800, &n) != DORM_OK) return -1;
   PUT(item, "ttl", n);
   dorm_av addr = dorm_av_empty(DORM_AV_M);
   if (dorm_av_reserve(a, &addr, 5) != DORM_OK) return -1;
