@@ -26,7 +26,7 @@ void ft_plan(fp_harness *fp, const char *plan);
 /* One proxy counter (fp_harness_stat); fails the test when unavailable. */
 long long ft_stat(fp_harness *fp, const char *path);
 
-/* A client for endpoint with the test credentials (the same as it_client's,
+/* A client for endpoint with the test credentials (the same as ts_ddb_client's,
  * so it sees the same DynamoDB Local database), standard retries with
  * max_attempts, and request_timeout_ms (0: default). When sleeps is not NULL
  * the client's backoff sleeps are recorded there and not slept. */

@@ -25,7 +25,7 @@ static char TABLE[64];
 
 static int setup(void **state) {
   (void)state;
-  DIRECT = it_client();
+  DIRECT = ts_ddb_client();
   FP = ft_proxy_start();
   it_name(TABLE, sizeof TABLE, "ft_batch");
   it_create_table(DIRECT, TABLE, "pk", DORM_KEY_S, NULL, DORM_KEY_NONE);

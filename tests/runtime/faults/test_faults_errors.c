@@ -22,7 +22,7 @@ static dorm_av KEY, ITEM; /* an item stored in setup */
 
 static int setup(void **state) {
   (void)state;
-  DIRECT = it_client();
+  DIRECT = ts_ddb_client();
   FP = ft_proxy_start();
   it_name(TABLE, sizeof TABLE, "ft_errors");
   it_create_table(DIRECT, TABLE, "pk", DORM_KEY_S, NULL, DORM_KEY_NONE);

@@ -1,5 +1,5 @@
-/* Helpers for the libdorm integration tests against DynamoDB Local: a
- * client with explicit test credentials, tables with unique names, items. */
+/* Helpers for the libdorm integration tests against DynamoDB Local: tables
+ * with unique names, items. The client comes from ts_ddb_client(). */
 #ifndef DORM_IT_COMMON_H
 #define DORM_IT_COMMON_H
 
@@ -8,11 +8,7 @@
 #include <stdint.h>
 
 #include "dorm/dorm.h"
-
-/* A client for the test server (ts_ddb_endpoint()) with explicit test
- * credentials; AWS_EC2_METADATA_DISABLED is set first so nothing can ever
- * reach the instance metadata address. Fails the test when it cannot. */
-dorm_client *it_client(void);
+#include "test_ddb.h"
 
 /* A table name unique to this process and call: "<prefix>_<pid>_<n>". */
 void it_name(char *buf, size_t cap, const char *prefix);

@@ -19,7 +19,7 @@ static char TA[64], TB[64]; /* TA: PK S; TB: id N */
 
 static int setup(void **state) {
   (void)state;
-  C = it_client();
+  C = ts_ddb_client();
   it_name(TA, sizeof TA, "it_batch_a");
   it_name(TB, sizeof TB, "it_batch_b");
   it_create_table(C, TA, "PK", DORM_KEY_S, NULL, DORM_KEY_NONE);

@@ -17,7 +17,7 @@ static char T[64]; /* pk S "PK", sk N "SK" */
 
 static int setup(void **state) {
   (void)state;
-  C = it_client();
+  C = ts_ddb_client();
   it_name(T, sizeof T, "it_items");
   it_create_table(C, T, "PK", DORM_KEY_S, "SK", DORM_KEY_N);
   return 0;

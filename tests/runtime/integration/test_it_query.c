@@ -69,7 +69,7 @@ static void fill_big(void) {
 
 static int setup(void **state) {
   (void)state;
-  C = it_client();
+  C = ts_ddb_client();
   it_name(Q, sizeof Q, "it_query");
   it_name(B, sizeof B, "it_query_big");
   it_create_table(C, Q, "PK", DORM_KEY_S, "SK", DORM_KEY_N);

@@ -17,7 +17,7 @@ static dorm_client *C;
 
 static int setup(void **state) {
   (void)state;
-  C = it_client();
+  C = ts_ddb_client();
   return 0;
 }
 

@@ -19,7 +19,7 @@ static char ORDERS[64], STOCK[64]; /* both: PK S */
 
 static int setup(void **state) {
   (void)state;
-  C = it_client();
+  C = ts_ddb_client();
   it_name(ORDERS, sizeof ORDERS, "it_tx_orders");
   it_name(STOCK, sizeof STOCK, "it_tx_stock");
   it_create_table(C, ORDERS, "PK", DORM_KEY_S, NULL, DORM_KEY_NONE);

@@ -12,21 +12,6 @@
 #include "dorm/tables.h"
 #include "test_support.h"
 
-dorm_client *md_client(void) {
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-  const char *endpoint = ts_ddb_endpoint();
-  if (!endpoint) fail_msg("no DynamoDB Local endpoint (DORM_TEST_ENDPOINT / DORM_TEST_ENDPOINT_FILE)");
-  dorm_config cfg = DORM_CONFIG_INIT;
-  cfg.endpoint = endpoint;
-  cfg.region = "us-east-1";
-  cfg.access_key_id = "dormtest";
-  cfg.secret_access_key = "dormtestsecret";
-  dorm_client *c = NULL;
-  char err[512];
-  if (dorm_client_new(&cfg, &c, err, sizeof err) != DORM_OK) fail_msg("dorm_client_new: %s", err);
-  return c;
-}
-
 static void create(dorm_client *c, const dorm_table_def *def) {
   if (dorm_create_table(c, def, NULL, NULL) != DORM_OK) fail_msg("CreateTable %s: %s", def->name, dorm_client_errmsg(c));
   if (dorm_wait_table_active(c, def->name, 60000, NULL, NULL) != DORM_OK) fail_msg("%s", dorm_client_errmsg(c));

@@ -1,5 +1,6 @@
-/* Shared by the model layer's DynamoDB Local tests: a client, the test
- * models' tables (unique names per run), and small helpers. */
+/* Shared by the model layer's DynamoDB Local tests: the test models' tables
+ * (unique names per run) and small helpers. The client comes from
+ * ts_ddb_client(). */
 #ifndef DORM_TEST_MODEL_DDB_H
 #define DORM_TEST_MODEL_DDB_H
 
@@ -9,10 +10,8 @@
 
 #include "dorm/client.h"
 #include "dorm/model.h"
+#include "test_ddb.h"
 #include "test_models.h"
-
-/* A client for DynamoDB Local with explicit test credentials. */
-dorm_client *md_client(void);
 
 /* Creates the tables of the test models under unique names (written into
  * tm_*_table): shop (PK/SK, gsi-status, gsi-email keys_only, a

@@ -21,7 +21,7 @@ static dorm_arena A = DORM_ARENA_INIT;
 
 static int setup(void **state) {
   (void)state;
-  C = md_client();
+  C = ts_ddb_client();
   md_create_tables(C);
   return 0;
 }

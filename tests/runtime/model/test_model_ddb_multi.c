@@ -43,7 +43,7 @@ static tm_Order order(const char *customer, const char *id, int i) {
 static int setup(void **state) {
   (void)state;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  C = md_client();
+  C = ts_ddb_client();
   md_create_tables(C);
   T0 = INT64_C(1795613924000000000);
   for (int i = 0; i < NQ; i++) {
