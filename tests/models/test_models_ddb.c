@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "shop_models.h"
+#include "test_ddb.h"
 #include "test_support.h"
 
 static dorm_client *client;
@@ -20,22 +21,7 @@ static char run_id[48];
 
 static int setup(void **state) {
   (void)state;
-  const char *endpoint = ts_ddb_endpoint();
-  if (!endpoint) {
-    fprintf(stderr, "no DynamoDB Local endpoint (DORM_TEST_ENDPOINT_FILE)\n");
-    return -1;
-  }
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-  dorm_config cfg = DORM_CONFIG_INIT;
-  cfg.endpoint = endpoint;
-  cfg.region = "us-east-1";
-  cfg.access_key_id = "test";
-  cfg.secret_access_key = "test";
-  char err[512];
-  if (dorm_client_new(&cfg, &client, err, sizeof err) != DORM_OK) {
-    fprintf(stderr, "%s\n", err);
-    return -1;
-  }
+  client = ts_ddb_client();
   ts_unique_name(run_id, sizeof run_id, "gen");
   dorm_status st = shop_Shop_table_ensure(client, 60000);
   if (st != DORM_OK) fprintf(stderr, "ensure: %s\n", dorm_client_errmsg(client));
