@@ -7,11 +7,12 @@
 # regenerates (dormc writes a depfile); an unchanged build regenerates
 # nothing.
 #
-#   add_subdirectory(dorm)
+#   add_subdirectory(dorm)          # or: find_package(dorm REQUIRED) after installing it
 #   dorm_generate(TARGET shop_models SCHEMAS schemas/shop.dorm)
 #   target_link_libraries(app PRIVATE shop_models)
 #
-# The dormc used is the target `dormc` of this build, or DORMC_EXECUTABLE.
+# The dormc used is DORMC_EXECUTABLE when set, else the target `dormc` of
+# this build (add_subdirectory), else the installed `dorm::dormc` (find_package).
 function(dorm_generate)
   cmake_parse_arguments(DG "" "TARGET;OUT_DIR" "SCHEMAS" ${ARGN})
   if(NOT DG_TARGET)
@@ -32,8 +33,11 @@ function(dorm_generate)
   elseif(TARGET dormc)
     set(dormc_cmd $<TARGET_FILE:dormc>)
     set(dormc_dep dormc)
+  elseif(TARGET dorm::dormc)
+    set(dormc_cmd $<TARGET_FILE:dorm::dormc>)
+    set(dormc_dep dorm::dormc)
   else()
-    message(FATAL_ERROR "dorm_generate: no dormc (add_subdirectory(dorm) first, or set DORMC_EXECUTABLE)")
+    message(FATAL_ERROR "dorm_generate: no dormc (add_subdirectory(dorm) or find_package(dorm) first, or set DORMC_EXECUTABLE)")
   endif()
 
   file(MAKE_DIRECTORY ${DG_OUT_DIR})
@@ -55,6 +59,10 @@ function(dorm_generate)
   endforeach()
   add_library(${DG_TARGET} STATIC ${sources})
   target_include_directories(${DG_TARGET} PUBLIC ${DG_OUT_DIR})
-  target_link_libraries(${DG_TARGET} PUBLIC dorm)
+  if(TARGET dorm::dorm)
+    target_link_libraries(${DG_TARGET} PUBLIC dorm::dorm)
+  else()
+    target_link_libraries(${DG_TARGET} PUBLIC dorm)
+  endif()
   set_target_properties(${DG_TARGET} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
 endfunction()
