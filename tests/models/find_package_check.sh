@@ -2,9 +2,10 @@
 # An installed dorm works through find_package(dorm): install this build into
 # a scratch prefix, then configure, build and run a small project that
 # generates the shop schema's code with dorm_generate() and uses it.
-#   find_package_check.sh BUILD_DIR SOURCE_DIR WORK_DIR
+#   find_package_check.sh BUILD_DIR SOURCE_DIR WORK_DIR [C_FLAGS]
+# C_FLAGS: for the app (a sanitizer build's libdorm needs the same -fsanitize).
 set -euo pipefail
-build=$1 src=$2 work=$3
+build=$1 src=$2 work=$3 cflags=${4:-}
 rm -rf "$work"
 mkdir -p "$work/app"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
@@ -40,6 +41,6 @@ int main(void) {
   return ok ? 0 : 1;
 }
 C
-cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_C_FLAGS="$cflags" >/dev/null
 cmake --build "$work/app/build" >/dev/null
 "$work/app/build/app"
