@@ -134,15 +134,38 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
   return ops_check_expr(c, q->op, x);
 }
 
-/* "_type" = :t ANDed with the caller's filter. Not on a GSI that does not
- * project every attribute: a filter there sees only the projected ones, so
- * it would drop every item (an LSI reads the rest from the table). */
+/* A filter that keeps a shared table's items of this model on an index that
+ * does not project "_type": DynamoDB refuses a filter on an attribute the
+ * index does not project (DynamoDB Local even on an LSI asked for all
+ * attributes), but the table's key attributes are projected into every
+ * index, so the literal text the model's table key templates start with
+ * tells its items apart: SK = "PROFILE", begins_with(SK, "ORDER#"). The sort
+ * key is tried first (it is what single-table designs vary per type), then
+ * the partition key. NULL when neither starts with literal text. */
+static dorm_cond *key_literal_cond(dorm_expr *x, const dorm_model_desc *m) {
+  for (int i = (int)m->table_keys - 1; i >= 0; i--) {
+    const dorm_key_desc *k = &m->keys[i];
+    if (k->field >= 0 || k->nparts == 0 || k->parts[0].field >= 0 || k->parts[0].literal_len == 0) continue;
+    dorm_operand *attr = dorm_opd_name(x, k->attr, strlen(k->attr));
+    dorm_av lit = dorm_av_strn(k->parts[0].literal, k->parts[0].literal_len);
+    if (k->nparts == 1) return dorm_cond_compare(x, attr, DORM_EQ, dorm_opd_value(x, lit));
+    return dorm_cond_begins_with_opd(x, attr, dorm_opd_value(x, lit));
+  }
+  return NULL;
+}
+
+/* The model's own filter ANDed with the caller's. On a shared table that is
+ * "_type" = :t where the index projects every attribute, else the key
+ * literal filter above. */
 static dorm_status filters(dorm_client *c, qspec *q) {
   dorm_expr *x = q->x;
   dorm_cond *own = NULL;
-  bool type_visible = q->idx->kind != DORM_INDEX_GSI || q->idx->projection == 0;
-  if (q->m->entity_type && type_visible)
-    own = dorm_cond_compare(x, dorm_opd_name(x, "_type", 5), DORM_EQ, dorm_opd_value(x, dorm_av_str(q->m->entity_type)));
+  if (q->m->entity_type) {
+    if (q->idx->projection == 0)
+      own = dorm_cond_compare(x, dorm_opd_name(x, "_type", 5), DORM_EQ, dorm_opd_value(x, dorm_av_str(q->m->entity_type)));
+    else
+      own = key_literal_cond(x, q->m);
+  }
   dorm_cond *user = q->o ? q->o->filter : NULL;
   dorm_cond *f = own && user ? dorm_cond_and(x, own, user) : own ? own : user;
   if (f) dorm_expr_filter(x, f);
