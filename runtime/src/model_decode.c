@@ -427,12 +427,26 @@ static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, 
   return model_fill_missing(fields, n, d->naming, seen, d->flags, obj, mp, r->err, r->errcap);
 }
 
+/* An attribute of an item's cJSON object, for model_fields_from_keys. */
+static bool cjson_lookup(const void *item, const char *attr, dorm_str *s) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)item, attr);
+  if (!v) return false;
+  const cJSON *str = cJSON_GetObjectItemCaseSensitive(v, "S");
+  s->ptr = cJSON_IsString(str) ? str->valuestring : NULL;
+  s->len = s->ptr ? strlen(s->ptr) : 0;
+  return true;
+}
+
 static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJSON *j, const jr_path *path,
                           bool check_type, bool *type_ok) {
   mpath root = {NULL, MP_NAME, m->name, 0};
   memset(obj, 0, m->size);
   *type_ok = m->entity_type == NULL || !check_type;
-  return d_fields(d, m->fields, m->nfields, obj, j, path, &root, 0, check_type ? m->entity_type : NULL, type_ok);
+  dorm_status st = d_fields(d, m->fields, m->nfields, obj, j, path, &root, 0, check_type ? m->entity_type : NULL,
+                            type_ok);
+  if (st == DORM_OK && *type_ok && (d->flags & DORM_READ_PARTIAL))
+    model_fields_from_keys(m, cjson_lookup, j, d->r->arena, obj);
+  return st;
 }
 
 /* ---- the reading through dorm_av, for failed responses ---- */

@@ -169,6 +169,17 @@ uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming,
 /* After reading a map into fields: what the fields not in `seen` (a bit
  * per field) read as (absent, empty, or DORM_ERR_SCHEMA_MISMATCH for a
  * missing required attribute unless DORM_READ_PARTIAL). */
+/* Looks an attribute up in an item (a dorm_av map or a cJSON object):
+ * true when present; *s gets its text when it is an S (ptr NULL otherwise). */
+typedef bool (*model_item_lookup)(const void *item, const char *attr, dorm_str *s);
+
+/* For partial items (DORM_READ_PARTIAL): sets the fields the item lacks from
+ * the key attributes their templates made ("CUSTOMER#c1" gives customerId
+ * "c1"). Best effort: a key that does not match its template, or two fields
+ * with no literal text between them, sets nothing. Text goes into the arena. */
+void model_fields_from_keys(const dorm_model_desc *m, model_item_lookup lookup, const void *item, dorm_arena *a,
+                            void *obj);
+
 dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
                                unsigned flags, void *obj, const mpath *path, char *errbuf, size_t errcap);
 

@@ -351,6 +351,14 @@ static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t 
   return model_fill_missing(fields, n, c->naming, seen, c->flags, obj, path, c->err, c->errcap);
 }
 
+static bool av_lookup(const void *item, const char *attr, dorm_str *s) {
+  const dorm_av *v = dorm_av_map_get((const dorm_av *)item, attr);
+  if (!v) return false;
+  s->ptr = v->type == DORM_AV_S ? v->u.s.ptr : NULL;
+  s->len = v->type == DORM_AV_S ? v->u.s.len : 0;
+  return true;
+}
+
 dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
                             char *errbuf, size_t errcap) {
   rctx c = {a, flags, m ? m->naming : 0, errbuf, errcap};
@@ -359,7 +367,9 @@ dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsig
   mpath root = {NULL, MP_NAME, m->name, 0};
   memset(obj, 0, m->size);
   if (item->type != DORM_AV_M) return RFAIL(&c, DORM_ERR_SCHEMA_MISMATCH, &root, "an item must be a map (M)");
-  return read_fields(&c, m->fields, m->nfields, item, obj, &root, 0);
+  dorm_status st = read_fields(&c, m->fields, m->nfields, item, obj, &root, 0);
+  if (st == DORM_OK && (flags & DORM_READ_PARTIAL)) model_fields_from_keys(m, av_lookup, item, a, obj);
+  return st;
 }
 
 dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,

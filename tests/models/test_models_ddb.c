@@ -361,7 +361,11 @@ static void queries_pages_and_cursors(void **state) {
   CHECK(shop_Order_query_lsi_created(client, c2, &after6, &q, &a, &page));
   assert_int_equal(page.count, 6); /* o06..o11, created in that order; no Customer */
   assert_true(page.items[0].createdAt == mid);
-  assert_null(page.items[0].orderId); /* keys only: a partial item */
+  /* Keys only: a partial item, whose key-template fields come back from the
+   * keys (SK "ORDER#o06", PK "CUSTOMER#<c2>"); the rest is unset. */
+  assert_string_equal(page.items[0].orderId, "o06");
+  assert_string_equal(page.items[0].customerId, c2);
+  assert_null(page.items[0].total.amount);
   for (size_t i = 1; i < page.count; i++) assert_true(page.items[i].createdAt >= page.items[i - 1].createdAt);
   n = 0;
   CHECK(shop_Order_query_lsi_created_count(client, c2, &after6, NULL, &n));
@@ -377,6 +381,13 @@ static void queries_pages_and_cursors(void **state) {
   shop_Customer_page cp;
   CHECK(shop_Customer_query_by_email(client, "q@example.com", NULL, NULL, &a, &cp));
   assert_true(cp.count >= 1);
+  bool mine = false;
+  for (size_t i = 0; i < cp.count; i++) {
+    assert_string_equal(cp.items[i].email, "q@example.com"); /* from GSI2PK "EMAIL#..." */
+    assert_null(cp.items[i].name);                           /* not projected */
+    mine = mine || strcmp(cp.items[i].customerId, c2) == 0;  /* from PK "CUSTOMER#..." */
+  }
+  assert_true(mine);
 
   /* Consistent reads are refused on a GSI, before any request. */
   uint64_t before = attempts();

@@ -240,6 +240,53 @@ static void partial_reads(void **state) {
   assert_int_equal(o.version, 0);
 }
 
+/* A partial item gets the fields its key templates were made of back from
+ * the keys (items from keys_only indexes); both reading paths agree. */
+static void fields_from_keys(void **state) {
+  (void)state;
+  static const char keys_only[] =
+      "{\"PK\":{\"S\":\"CUSTOMER#c1\"},\"SK\":{\"S\":\"ORDER#o#1\"},\"GSI1PK\":{\"S\":\"STATUS#SHIPPED\"},"
+      "\"GSI1SK\":{\"S\":\"2026-01-02T03:04:05.000000006Z\"}}";
+  for (int path = 0; path < 2; path++) {
+    tm_Order o;
+    if (path == 0) {
+      assert_int_equal(read_json(&tm_Order_desc, keys_only, DORM_READ_PARTIAL, &o), DORM_OK);
+    } else {
+      dorm_av item;
+      assert_int_equal(dorm_item_from_json(keys_only, strlen(keys_only), &A, &item, err, sizeof err), DORM_OK);
+      assert_int_equal(dorm_model_from_av(&tm_Order_desc, &item, DORM_READ_PARTIAL, &A, &o, err, sizeof err), DORM_OK);
+    }
+    assert_string_equal(o.customerId, "c1");
+    assert_string_equal(o.orderId, "o#1"); /* the last field runs to the end */
+    assert_int_equal(o.status, TM_STATUS_SHIPPED);
+    assert_int_equal(o.createdAt, INT64_C(1767323045000000006));
+    assert_null(o.total.amount);
+  }
+  /* A field the item carries wins; a key that does not fit its template,
+   * or a value that does not fit the field, sets nothing. */
+  tm_Order o;
+  assert_int_equal(read_json(&tm_Order_desc,
+                             "{\"PK\":{\"S\":\"USER#c1\"},\"SK\":{\"S\":\"ORDER#o1\"},\"orderId\":{\"S\":\"own\"},"
+                             "\"GSI1PK\":{\"S\":\"STATUS#lost\"},\"GSI1SK\":{\"S\":\"not a time\"}}",
+                             DORM_READ_PARTIAL, &o),
+                   DORM_OK);
+  assert_null(o.customerId);
+  assert_string_equal(o.orderId, "own");
+  assert_int_equal(o.status, 0);
+  assert_int_equal(o.createdAt, 0);
+  /* Two fields with literal text between them, an int and an enum. */
+  tm_Kitchen k;
+  assert_int_equal(read_json(&tm_Kitchen_desc,
+                             "{\"id\":{\"S\":\"k1\"},\"GSI1PK\":{\"S\":\"N#pan#BLUE\"},\"GSI1SK\":{\"S\":\"12#k1\"}}",
+                             DORM_READ_PARTIAL, &k),
+                   DORM_OK);
+  assert_string_equal(k.name, "pan");
+  assert_int_equal(k.color, TM_COLOR_BLUE);
+  assert_int_equal(k.count, 12);
+  /* Whole items are read from their own attributes only. */
+  assert_int_equal(read_json(&tm_Order_desc, keys_only, 0, &o), DORM_ERR_SCHEMA_MISMATCH);
+}
+
 static void entity_types(void **state) {
   (void)state;
   dorm_av item;
@@ -292,6 +339,7 @@ int main(void) {
       cmocka_unit_test_teardown(dynamorm_forms, teardown),
       cmocka_unit_test_teardown(mismatches, teardown),
       cmocka_unit_test_teardown(partial_reads, teardown),
+      cmocka_unit_test_teardown(fields_from_keys, teardown),
       cmocka_unit_test_teardown(entity_types, teardown),
       cmocka_unit_test_teardown(from_av_copies, teardown),
   };
