@@ -224,7 +224,8 @@ typedef struct dorm_model_desc {
 /* Flags for reading items. */
 enum {
   /* A projected or partial item: missing required fields are left zero
-   * instead of failing. */
+   * instead of failing, and fields of key templates the item lacks are read
+   * back from its key attributes ("CUSTOMER#c1" gives customerId "c1"). */
   DORM_READ_PARTIAL = 1u << 0
 };
 
