@@ -379,21 +379,6 @@ static bool is_ident(const char *s) {
   return true;
 }
 
-/* The words .dorm refuses as field names because they are C's (see
- * dormc_schema.h). */
-static bool c_reserved(const char *s) {
-  static const char *const kw[] = {
-      "auto",     "break",      "case",      "char",           "const",         "continue", "default",  "do",
-      "double",   "else",       "enum",      "extern",         "float",         "for",      "goto",     "if",
-      "inline",   "int",        "long",      "register",       "restrict",      "return",   "short",    "signed",
-      "sizeof",   "static",     "struct",    "switch",         "typedef",       "union",    "unsigned", "void",
-      "volatile", "while",      "_Alignas",  "_Alignof",       "_Atomic",       "_Bool",    "_Complex", "_Generic",
-      "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "bool",   "true",     "false"};
-  for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
-    if (strcmp(kw[i], s) == 0) return true;
-  return false;
-}
-
 /* An identifier made from s: other characters become '_', a leading digit
  * gets a '_' in front, and (for field names, which are C member names) a C
  * word gets a '_' after. */
@@ -409,7 +394,7 @@ static char *make_ident(imp *I, const char *s, bool field) {
     out[o++] = ok ? ch : '_';
   }
   out[o] = '\0';
-  if (field && c_reserved(out)) out[o++] = '_', out[o] = '\0';
+  if (field && dormc_is_c_keyword(out)) out[o++] = '_', out[o] = '\0';
   return out;
 }
 
@@ -769,7 +754,7 @@ static void name_fields(imp *I, dms_model *m) {
   const char **used = arena_alloc(&I->a, (m->nattrs + 1) * sizeof *used);
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
-    bool plain = is_ident(a->attr) && !c_reserved(a->attr);
+    bool plain = is_ident(a->attr) && !dormc_is_c_keyword(a->attr);
     if (plain && m->snake)
       for (const char *p = a->attr; *p; p++) plain &= !(*p >= 'A' && *p <= 'Z');
     /* Keep names that are used as they are for the attributes that can. */
@@ -1127,29 +1112,6 @@ static const char *field_of(const dms_model *m, const char *attr) {
 
 /* ---- restoring what dormc's export put in tags ------------------------- */
 
-/* The compiler's snake_case conversion (sema_snake), to find the attribute
- * a template placeholder's field name is stored under. */
-static const char *snake(imp *I, const char *name) {
-  size_t len = strlen(name);
-  char *out = arena_alloc(&I->a, len * 2 + 1);
-  size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    char ch = name[i];
-    bool up = ch >= 'A' && ch <= 'Z';
-    if (up) {
-      char pv = i ? name[i - 1] : 0, nx = i + 1 < len ? name[i + 1] : 0;
-      bool prev_lower = (pv >= 'a' && pv <= 'z') || (pv >= '0' && pv <= '9');
-      bool acronym_end = pv >= 'A' && pv <= 'Z' && nx >= 'a' && nx <= 'z';
-      if ((prev_lower || acronym_end) && o > 0 && out[o - 1] != '_') out[o++] = '_';
-      out[o++] = (char)(ch - 'A' + 'a');
-    } else {
-      out[o++] = ch;
-    }
-  }
-  out[o] = '\0';
-  return out;
-}
-
 static bool template_type(const dms_attr *b) {
   return !b->optional && (!strcmp(b->dorm_type, "string") || !strcmp(b->dorm_type, "int") ||
                           !strcmp(b->dorm_type, "time") || !strcmp(b->dorm_type, "epoch"));
@@ -1179,7 +1141,7 @@ static const char *restore_template(imp *I, const dms_model *m, const dms_attr *
     }
     for (size_t i = 0; i < m->nattrs && !found && m->snake && is_ident(name); i++) {
       const dms_attr *b = &m->attrs[i];
-      if (!b->tag_template && b != a && strcmp(b->attr, snake(I, name)) == 0) found = b;
+      if (!b->tag_template && b != a && strcmp(b->attr, dormc_snake_case(&I->a, name)) == 0) found = b;
     }
     if (!found || !template_type(found)) ok = false;
     else sb_printf(&t, "{%s}", found->field);

@@ -81,6 +81,16 @@ void sb_printf(strbuf *b, const char *fmt, ...) DORMC_PRINTF(2, 3);
 char *sb_take(strbuf *b, size_t *len);
 void sb_free(strbuf *b);
 
+/* ---- names ------------------------------------------------------------- */
+
+/* True for C's reserved words (and bool/true/false): generated C uses field
+ * names as struct members, so a field may not be called one. */
+bool dormc_is_c_keyword(const char *name);
+
+/* The snake_case form of a field name (`createdAt` -> `created_at`,
+ * `userID` -> `user_id`, `PK` -> `pk`), in the arena. */
+const char *dormc_snake_case(arena *a, const char *name);
+
 /* ---- sources ----------------------------------------------------------- */
 
 struct ast_file;

@@ -87,7 +87,6 @@ dormc_field *sema_fields(sema *S, vec *members, field_owner owner, dormc_naming 
                          size_t *nfields, ast_member ***field_members);
 void sema_struct_cycles(sema *S);
 void sema_check_snake_structs(sema *S, const dormc_model *m);
-const char *sema_snake(sema *S, const char *name);
 bool sema_is_key_scalar(const dormc_type *t, dormc_key_type *kt);
 const char *sema_type_str(sema *S, const dormc_type *t);
 
@@ -107,7 +106,6 @@ void sema_keys(sema *S);
 /* sema_names.c */
 void sema_endpoint(sema *S, decl_info *d);
 void sema_c_names(sema *S);
-bool sema_is_c_keyword(const char *name);
 
 /* A member that does not belong where it is. */
 void sema_not_allowed(sema *S, ast_member *m, const char *where);

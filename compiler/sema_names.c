@@ -8,20 +8,6 @@
 #define DEFAULT_ASYNC_TIMEOUT_MS (15 * 60 * 1000)
 #define DEFAULT_SYNC_TIMEOUT_MS (5 * 1000)
 
-bool sema_is_c_keyword(const char *name) {
-  static const char *const kw[] = {
-      "auto",     "break",    "case",     "char",    "const",    "continue",  "default",  "do",
-      "double",   "else",     "enum",     "extern",  "float",    "for",       "goto",     "if",
-      "inline",   "int",      "long",     "register", "restrict", "return",   "short",    "signed",
-      "sizeof",   "static",   "struct",   "switch",  "typedef",  "union",     "unsigned", "void",
-      "volatile", "while",    "_Alignas", "_Alignof", "_Atomic", "_Bool",     "_Complex", "_Generic",
-      "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "bool", "true", "false",
-  };
-  for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
-    if (strcmp(kw[i], name) == 0) return true;
-  return false;
-}
-
 /* ---- endpoints --------------------------------------------------------- */
 
 static bool single_block(sema *S, ast_member **slot, ast_member *m) {
@@ -121,7 +107,7 @@ void sema_endpoint(sema *S, decl_info *d) {
 /* ---- C names ----------------------------------------------------------- */
 
 static char *upper_snake(sema *S, const char *name) {
-  const char *snake = sema_snake(S, name);
+  const char *snake = dormc_snake_case(S->a, name);
   char *out = arena_strdup(S->a, snake);
   for (char *p = out; *p; p++) *p = (char)toupper((unsigned char)*p);
   return out;

@@ -10,26 +10,6 @@
  * a huge generated schema, so none are offered. */
 #define MAX_SUGGEST_DECLS 2000
 
-const char *sema_snake(sema *S, const char *name) {
-  size_t len = strlen(name);
-  char *out = arena_alloc(S->a, len * 2 + 1);
-  size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)name[i];
-    if (isupper(ch)) {
-      bool prev_lower = i > 0 && (islower((unsigned char)name[i - 1]) || isdigit((unsigned char)name[i - 1]));
-      bool acronym_end = i > 0 && isupper((unsigned char)name[i - 1]) && i + 1 < len &&
-                         islower((unsigned char)name[i + 1]);
-      if ((prev_lower || acronym_end) && o > 0 && out[o - 1] != '_') out[o++] = '_';
-      out[o++] = (char)tolower(ch);
-    } else {
-      out[o++] = (char)ch;
-    }
-  }
-  out[o] = '\0';
-  return out;
-}
-
 const char *sema_type_str(sema *S, const dormc_type *t) {
   char buf[256];
   dormc_type_str(t, buf, sizeof buf);
@@ -336,7 +316,7 @@ dormc_field *sema_fields(sema *S, vec *members, field_owner owner, dormc_naming 
     dormc_field *f = &fields[n];
     f->name = m->name.text;
     f->loc = m->name.loc;
-    if (sema_is_c_keyword(f->name))
+    if (dormc_is_c_keyword(f->name))
       diag_error(S->c, m->name.loc,
                  "field name '%s' is a C keyword; rename the field and keep the attribute with @name(\"%s\")",
                  f->name, f->name);
@@ -344,7 +324,7 @@ dormc_field *sema_fields(sema *S, vec *members, field_owner owner, dormc_naming 
     f->optional = f->type.optional;
     field_attrs(S, m, f, owner, type_ok, role_attr, role_first, owner_desc);
     f->attr_by_naming[DORMC_NAMING_CAMEL] = f->explicit_attr ? f->explicit_attr : f->name;
-    f->attr_by_naming[DORMC_NAMING_SNAKE] = f->explicit_attr ? f->explicit_attr : sema_snake(S, f->name);
+    f->attr_by_naming[DORMC_NAMING_SNAKE] = f->explicit_attr ? f->explicit_attr : dormc_snake_case(S->a, f->name);
     f->attr = owner == OWNER_MODEL ? f->attr_by_naming[naming] : f->attr_by_naming[DORMC_NAMING_CAMEL];
     srcs[n] = m;
     dormc_field *other = symtab_put(S->a, &attrs, f->attr, f);
