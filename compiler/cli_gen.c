@@ -166,7 +166,7 @@ static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_l
     fprintf(stderr, "dormc gen: out of memory\n");
     result = DORMC_EXIT_USAGE;
   } else if (grc == -1) {
-    fprintf(stderr, "%s: error: %s\n", schema, err);
+    fprintf(stderr, "%s\n", err); /* "file:line:col: error: ..." */
     result = DORMC_EXIT_SCHEMA;
   } else {
     size_t plen = strlen(outdir) + strlen(base) + 32;

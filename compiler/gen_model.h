@@ -99,11 +99,13 @@ char *gen_cstr(gen_ctx *g, const char *text);
 char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len);
 
 /* Records a C identifier the header declares (`what` says what for, e.g.
- * "the set action of field Order.note"); a name declared twice fails the
- * generation naming both uses. */
-void gen_declare(gen_ctx *g, const char *name, const char *what);
+ * "an update action on field Order.note", at loc when not NULL); a name
+ * declared twice fails the generation naming both uses, with a
+ * "file:line:col: error:" prefix. */
+void gen_declare(gen_ctx *g, const char *name, const char *what, const dormc_loc *loc);
 
-/* Records a failure (first one wins). */
+/* Records a failure (first one wins). The message is the whole line the CLI
+ * prints ("file:line:col: error: ..."). */
 void gen_fail(gen_ctx *g, const char *fmt, ...) DORMC_PRINTF(2, 3);
 
 /* The tables this file declares: shared tables written in it and the

@@ -85,8 +85,9 @@ static void check_has_names(gen_ctx *g, const char *owner, const dormc_field *f,
     char *has = arena_printf(&g->mem, "has_%s", f[i].name);
     for (size_t k = 0; k < n; k++)
       if (strcmp(f[k].name, has) == 0)
-        gen_fail(g, "%s: field '%s' collides with the presence flag of optional field '%s'; rename it "
-                    "(keep its attribute with @name)", owner, f[k].name, f[i].name);
+        gen_fail(g, "%s:%u:%u: error: %s: field '%s' collides with the presence flag of optional field '%s'; "
+                    "rename it (keep its attribute with @name)",
+                 f[k].loc.file ? f[k].loc.file : g->file, f[k].loc.line, f[k].loc.col, owner, f[k].name, f[i].name);
   }
 }
 
@@ -118,9 +119,9 @@ static void emit_query_decls(gen_ctx *g, const dormc_model *m) {
   for (size_t i = 0; i < nq; i++) {
     const char *where = q[i].index ? arena_printf(&g->mem, "index \"%s\"", q[i].index->name) : "the table";
     const char *qwhat = arena_printf(&g->mem, "the query of %s on %s", m->name, where);
-    gen_declare(g, arena_printf(&g->mem, "%s_%s", m->c_name, q[i].name), qwhat);
-    gen_declare(g, arena_printf(&g->mem, "%s_%s_count", m->c_name, q[i].name), qwhat);
-    if (q[i].sk) gen_declare(g, arena_printf(&g->mem, "%s_%s_sk", m->c_name, q[i].name), qwhat);
+    gen_declare(g, arena_printf(&g->mem, "%s_%s", m->c_name, q[i].name), qwhat, q[i].index ? &q[i].index->loc : &m->loc);
+    gen_declare(g, arena_printf(&g->mem, "%s_%s_count", m->c_name, q[i].name), qwhat, q[i].index ? &q[i].index->loc : &m->loc);
+    if (q[i].sk) gen_declare(g, arena_printf(&g->mem, "%s_%s_sk", m->c_name, q[i].name), qwhat, q[i].index ? &q[i].index->loc : &m->loc);
     const char *skt = "dorm_sk_cond"; /* placeholder, replaced below */
     if (q[i].sk) {
       const dormc_field *f[GEN_MAX_KEYS];
@@ -169,7 +170,7 @@ static void emit_update_actions(gen_ctx *g, const dormc_model *m, const dormc_fi
                      t->kind == DORMC_T_EPOCH,
                  t->kind == DORMC_T_SET, t->kind == DORMC_T_SET, t->kind == DORMC_T_LIST, t->kind == DORMC_T_LIST};
   for (size_t i = 0; i < 8; i++)
-    if (has[i]) gen_declare(g, arena_printf(&g->mem, "%s_%s_%s", m->c_name, verbs[i], f->name), what);
+    if (has[i]) gen_declare(g, arena_printf(&g->mem, "%s_%s_%s", m->c_name, verbs[i], f->name), what, &f->loc);
   P("static inline dorm_status %s_set_%s(dorm_model_update *u, %s) {\n  return dorm_model_update_set(u, %s, %s);\n}\n",
     m->c_name, f->name, decl(g, pt, "v"), fid, arg);
   P("static inline dorm_status %s_set_default_%s(dorm_model_update *u, %s) {\n"
@@ -218,7 +219,7 @@ static void emit_conditions(gen_ctx *g, const dormc_model *m, const dormc_field 
                   ((t->kind == DORMC_T_SET || t->kind == DORMC_T_LIST) && scalar_kind(t->elem->kind));
   bool emitted[] = {scalar, scalar, scalar, t->kind == DORMC_T_STRING, contains, true, true};
   for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-    if (emitted[i]) gen_declare(g, arena_printf(&g->mem, "%s%s", pfx, suffixes[i]), what);
+    if (emitted[i]) gen_declare(g, arena_printf(&g->mem, "%s%s", pfx, suffixes[i]), what, &f->loc);
   if (scalar_kind(t->kind)) {
     const char *ct = gen_ctype(g, t);
     P("static inline dorm_cond *%s(dorm_expr *x, dorm_cmp_op op, %s) {\n"
@@ -266,10 +267,11 @@ static void emit_model(gen_ctx *g, const dormc_model *m) {
                                       "tx_put", "tx_create", "tx_update", "tx_delete", "tx_check", "from_item",
                                       "to_item", "is"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-    gen_declare(g, arena_printf(&g->mem, "%s_%s", M, fixed[i]), arena_printf(&g->mem, "the %s API", m->name));
+    gen_declare(g, arena_printf(&g->mem, "%s_%s", M, fixed[i]), arena_printf(&g->mem, "the %s API", m->name),
+                &m->loc);
   for (size_t i = 0; i < m->nfields; i++)
     gen_declare(g, arena_printf(&g->mem, "%s_f_%s", M, m->fields[i].name),
-                arena_printf(&g->mem, "the number of field %s.%s", m->name, m->fields[i].name));
+                arena_printf(&g->mem, "the number of field %s.%s", m->name, m->fields[i].name), &m->fields[i].loc);
   P("/* Field numbers, for updates by field mask and projections. */\n");
   P("typedef enum %s_field {\n", M);
   for (size_t i = 0; i < m->nfields; i++) P("  %s_f_%s = %zu,\n", M, m->fields[i].name, i);

@@ -25,14 +25,19 @@ void gen_fail(gen_ctx *g, const char *fmt, ...) {
   va_end(ap);
 }
 
-void gen_declare(gen_ctx *g, const char *name, const char *what) {
+void gen_declare(gen_ctx *g, const char *name, const char *what, const dormc_loc *loc) {
   const char *key = arena_strdup(&g->mem, name);
   const char *val = arena_strdup(&g->mem, what);
   const char *prev = symtab_put(&g->mem, &g->names, key, (void *)val);
-  if (prev)
-    gen_fail(g, "the generated C name %s would be declared twice: for %s and for %s; rename one of them "
+  if (!prev) return;
+  if (loc && loc->file)
+    gen_fail(g, "%s:%u:%u: error: the generated C name %s would be declared twice: for %s and for %s; rename one "
+                "of them (a field keeps its stored attribute with @name)",
+             loc->file, loc->line, loc->col, name, prev, what);
+  else
+    gen_fail(g, "%s: error: the generated C name %s would be declared twice: for %s and for %s; rename one of them "
                 "(a field keeps its stored attribute with @name)",
-             name, prev, what);
+             g->file, name, prev, what);
 }
 
 char *gen_ident(gen_ctx *g, const char *text) {
