@@ -14,82 +14,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "dormc_dms.h"
-#include "internal.h"
-
-#define MAX_REPORTED_ERRORS 20u
-
-enum {
-  R_PK = 1u << 0,
-  R_SK = 1u << 1,
-  R_CREATED = 1u << 2,
-  R_UPDATED = 1u << 3,
-  R_VERSION = 1u << 4,
-  R_TTL = 1u << 5
-};
-
-typedef struct dms_key {
-  const char *attr; /* NULL: absent */
-  char type;        /* 'S', 'N' or 'B' */
-  const yaml_node_t *node;
-} dms_key;
-
-typedef struct dms_attr {
-  const char *attr;
-  const char *dorm_type; /* "string", "set<decimal>", ... */
-  char key_type;         /* 'S', 'N', 'B', or 0 when it cannot be a key */
-  bool optional, omit_empty;
-  unsigned roles;
-  const char *field;     /* the .dorm field name */
-  bool needs_name;       /* field name differs from what naming gives: @name */
-  /* What dormc's own export put in tags: the key template that computes
-   * this attribute, or the entity type stored in "_type". */
-  const char *tag_template, *tag_entity;
-  const char *tpl;       /* the template restored (placeholders renamed), or NULL */
-  bool as_entity;        /* restored as `type "..."` */
-  const yaml_node_t *node;
-} dms_attr;
-
-typedef struct dms_index {
-  const char *name;
-  bool lsi;
-  dms_key pk, sk;
-  const char *projection; /* "all", "keys_only", "include" */
-  const char **include;
-  size_t ninclude;
-  const yaml_node_t *node;
-} dms_index;
-
-typedef struct dms_model {
-  const char *name;        /* as in the document */
-  const char *ident;       /* the .dorm model name */
-  const char *table;       /* physical table name */
-  const char *table_ident; /* the shared table's .dorm name, NULL when owned */
-  bool snake;
-  dms_key pk, sk;
-  dms_attr *attrs;
-  size_t nattrs;
-  dms_index *indexes;
-  size_t nindexes;
-  const yaml_node_t *node, *keys_node, *table_node;
-} dms_model;
-
-typedef struct imp {
-  const char *path;
-  const char *data;
-  size_t len;
-  dormc_diag_fn on_diag;
-  void *diag_user;
-  unsigned errors;
-  arena a;
-  jmp_buf oom;
-  yaml_document_t doc;
-  bool have_doc;
-  const char *ns;
-  dms_model *models;
-  size_t nmodels;
-  strbuf out; /* the .dorm text (here, not on the stack, because of the longjmp) */
-} imp;
+#include "dms_import.h"
 
 /* ---- diagnostics ------------------------------------------------------- */
 
@@ -371,7 +296,7 @@ static const yaml_node_t *required(imp *I, const yaml_node_t *map, yaml_node_t *
 
 /* ---- identifiers ------------------------------------------------------- */
 
-static bool is_ident(const char *s) {
+bool dms_is_ident(const char *s) {
   if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return false;
   for (s++; *s; s++)
     if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
@@ -382,7 +307,7 @@ static bool is_ident(const char *s) {
 /* An identifier made from s: other characters become '_', a leading digit
  * gets a '_' in front, and (for field names, which are C member names) a C
  * word gets a '_' after. */
-static char *make_ident(imp *I, const char *s, bool field) {
+char *dms_make_ident(imp *I, const char *s, bool field) {
   size_t n = strlen(s);
   char *out = arena_alloc(&I->a, n + 3);
   size_t o = 0;
@@ -636,7 +561,7 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
   return ok;
 }
 
-static const dms_attr *find_attr(const dms_model *m, const char *attr) {
+const dms_attr *dms_find_attr(const dms_model *m, const char *attr) {
   for (size_t i = 0; i < m->nattrs; i++)
     if (m->attrs[i].attr && strcmp(m->attrs[i].attr, attr) == 0) return &m->attrs[i];
   return NULL;
@@ -645,7 +570,7 @@ static const dms_attr *find_attr(const dms_model *m, const char *attr) {
 /* A key (table or index) names an attribute of the model of the same key
  * type. */
 static bool check_key_attr(imp *I, const dms_model *m, const dms_key *k, const char *what) {
-  const dms_attr *a = find_attr(m, k->attr);
+  const dms_attr *a = dms_find_attr(m, k->attr);
   if (!a) {
     err_at(I, k->node, "%s '%s' is not among the attributes of model '%s'", what, k->attr, m->name);
     return false;
@@ -732,7 +657,7 @@ static bool parse_index(imp *I, const yaml_node_t *n, dms_model *m, dms_index *x
           ok = false;
           continue;
         }
-        if (!is_ident(s)) {
+        if (!dms_is_ident(s)) {
           err_at(I, f,
                  "projected attribute '%s' cannot be written in .dorm, whose projections name attributes with "
                  "identifiers",
@@ -754,7 +679,7 @@ static void name_fields(imp *I, dms_model *m) {
   const char **used = arena_alloc(&I->a, (m->nattrs + 1) * sizeof *used);
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
-    bool plain = is_ident(a->attr) && !dormc_is_c_keyword(a->attr);
+    bool plain = dms_is_ident(a->attr) && !dormc_is_c_keyword(a->attr);
     if (plain && m->snake)
       for (const char *p = a->attr; *p; p++) plain &= !(*p >= 'A' && *p <= 'Z');
     /* Keep names that are used as they are for the attributes that can. */
@@ -765,7 +690,7 @@ static void name_fields(imp *I, dms_model *m) {
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
     if (a->field) continue;
-    char *base = make_ident(I, a->attr, true);
+    char *base = dms_make_ident(I, a->attr, true);
     if (m->snake)
       for (char *p = base; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
@@ -843,7 +768,7 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
           ok = false;
           if (!a->attr) continue;
         }
-        const dms_attr *prev = find_attr(m, a->attr);
+        const dms_attr *prev = dms_find_attr(m, a->attr);
         if (prev) {
           err_at(I, x, "attribute '%s' is declared twice in model '%s'", a->attr, m->name);
           ok = false;
@@ -966,7 +891,7 @@ static bool group_tables(imp *I) {
   size_t ndecls = 0;
   for (size_t i = 0; i < I->nmodels; i++) {
     dms_model *m = &I->models[i];
-    m->ident = unique_name(I, is_ident(m->name) ? m->name : make_ident(I, m->name, false), decls, ndecls);
+    m->ident = unique_name(I, dms_is_ident(m->name) ? m->name : dms_make_ident(I, m->name, false), decls, ndecls);
     for (size_t k = 0; k < i; k++)
       if (strcmp(I->models[k].name, m->name) == 0) {
         err_at(I, m->node, "model '%s' is declared twice", m->name);
@@ -981,7 +906,7 @@ static bool group_tables(imp *I) {
     for (size_t k = 0; k < I->nmodels && !first; k++)
       if (k != i && strcmp(I->models[k].table, m->table) == 0) first = &I->models[k];
     if (!first) continue;
-    const char *ident = unique_name(I, make_ident(I, m->table, false), decls, ndecls);
+    const char *ident = unique_name(I, dms_make_ident(I, m->table, false), decls, ndecls);
     decls[ndecls++] = ident;
     const dms_model *owner = m;
     for (size_t k = i; k < I->nmodels; k++) {
@@ -997,7 +922,7 @@ static bool group_tables(imp *I) {
         const dms_index *ix = &o->indexes[x];
         const char *const parts[] = {ix->pk.attr, ix->sk.attr, o->pk.attr, o->sk.attr};
         for (size_t p = 0; p < 4; p++)
-          if (parts[p] && !is_ident(parts[p])) {
+          if (parts[p] && !dms_is_ident(parts[p])) {
             err_at(I, ix->node,
                    "key attribute '%s' of shared table \"%s\" cannot be written in .dorm, whose table keys are "
                    "identifiers",
@@ -1061,256 +986,6 @@ static bool parse_document(imp *I) {
     I->nmodels++;
   }
   return ok && group_tables(I);
-}
-
-/* ---- writing .dorm ----------------------------------------------------- */
-
-static void put_dorm_string(strbuf *b, const char *s) {
-  sb_putc(b, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"') sb_puts(b, "\\\"");
-    else if (*p == '\\') sb_puts(b, "\\\\");
-    else if (*p == '\n') sb_puts(b, "\\n");
-    else if (*p == '\t') sb_puts(b, "\\t");
-    else if (*p < 0x20 || *p == 0x7F) sb_printf(b, "\\u%04X", *p);
-    else sb_putc(b, (char)*p);
-  }
-  sb_putc(b, '"');
-}
-
-/* The namespace: each dotted part made an identifier; without one, the
- * file's name. */
-static void put_namespace(imp *I, strbuf *b) {
-  const char *ns = I->ns;
-  if (!ns) {
-    const char *base = strrchr(I->path, '/');
-    base = base ? base + 1 : I->path;
-    size_t n = strcspn(base, ".");
-    ns = n ? arena_strndup(&I->a, base, n) : "dms";
-  }
-  sb_puts(b, "namespace ");
-  bool first = true;
-  const char *p = ns;
-  while (*p) {
-    size_t n = strcspn(p, ".");
-    if (n) {
-      if (!first) sb_putc(b, '.');
-      sb_puts(b, make_ident(I, arena_strndup(&I->a, p, n), false));
-      first = false;
-    }
-    p += n;
-    if (*p == '.') p++;
-  }
-  if (first) sb_puts(b, "dms");
-  sb_puts(b, ";\n");
-}
-
-static const char *field_of(const dms_model *m, const char *attr) {
-  const dms_attr *a = find_attr(m, attr);
-  return a && !a->tpl ? a->field : attr;
-}
-
-/* ---- restoring what dormc's export put in tags ------------------------- */
-
-static bool template_type(const dms_attr *b) {
-  return !b->optional && (!strcmp(b->dorm_type, "string") || !strcmp(b->dorm_type, "int") ||
-                          !strcmp(b->dorm_type, "time") || !strcmp(b->dorm_type, "epoch"));
-}
-
-/* The template of a with each placeholder renamed to the imported field
- * that stores it, or NULL when one cannot be resolved. */
-static const char *restore_template(imp *I, const dms_model *m, const dms_attr *a) {
-  strbuf t = {0};
-  bool ok = true;
-  for (const char *p = a->tag_template; *p && ok;) {
-    if (*p == '}') ok = false;
-    if (*p != '{') {
-      sb_putc(&t, *p++);
-      continue;
-    }
-    const char *end = strchr(p, '}');
-    if (!end) {
-      ok = false;
-      break;
-    }
-    const char *name = arena_strndup(&I->a, p + 1, (size_t)(end - p - 1));
-    const dms_attr *found = NULL;
-    for (size_t i = 0; i < m->nattrs && !found; i++) {
-      const dms_attr *b = &m->attrs[i];
-      if (!b->tag_template && b != a && strcmp(b->field, name) == 0) found = b;
-    }
-    for (size_t i = 0; i < m->nattrs && !found && m->snake && is_ident(name); i++) {
-      const dms_attr *b = &m->attrs[i];
-      if (!b->tag_template && b != a && strcmp(b->attr, dormc_snake_case(&I->a, name)) == 0) found = b;
-    }
-    if (!found || !template_type(found)) ok = false;
-    else sb_printf(&t, "{%s}", found->field);
-    p = end + 1;
-  }
-  if (!ok || t.oom) {
-    sb_free(&t);
-    return NULL;
-  }
-  const char *out = arena_strdup(&I->a, t.data ? t.data : "");
-  sb_free(&t);
-  return out;
-}
-
-/* Decides which attributes come back as key templates and entity types.
- * Returns whether any does. */
-static bool plan_restore(imp *I, dms_model *m) {
-  bool any = false, entity = false;
-  for (size_t i = 0; i < m->nattrs; i++) {
-    dms_attr *a = &m->attrs[i];
-    bool plain_string = !strcmp(a->dorm_type, "string") && !a->optional && !a->omit_empty &&
-                        !(a->roles & ~(unsigned)(R_PK | R_SK));
-    if (a->tag_entity && !entity && plain_string && !strcmp(a->attr, "_type") && !(a->roles & (R_PK | R_SK))) {
-      a->as_entity = entity = any = true;
-    } else if (a->tag_template && plain_string && is_ident(a->attr)) {
-      a->tpl = restore_template(I, m, a);
-      any |= a->tpl != NULL;
-    }
-  }
-  return any;
-}
-
-static void forget_restore(dms_model *m) {
-  for (size_t i = 0; i < m->nattrs; i++) {
-    m->attrs[i].tpl = NULL;
-    m->attrs[i].as_entity = false;
-  }
-}
-
-static void put_index(strbuf *b, const dms_model *m, const dms_index *x, bool typed) {
-  sb_printf(b, "  %s ", x->lsi ? "lsi" : "gsi");
-  put_dorm_string(b, x->name);
-  sb_putc(b, '(');
-  if (typed) {
-    if (!x->lsi) sb_printf(b, "%s: %c", x->pk.attr, x->pk.type);
-    if (x->sk.attr) sb_printf(b, "%s%s: %c", x->lsi ? "" : ", ", x->sk.attr, x->sk.type);
-  } else {
-    if (!x->lsi) sb_puts(b, field_of(m, x->pk.attr));
-    if (x->sk.attr) sb_printf(b, "%s%s", x->lsi ? "" : ", ", field_of(m, x->sk.attr));
-  }
-  sb_printf(b, ") project %s", x->projection);
-  if (x->projection[0] == 'i') {
-    sb_putc(b, '(');
-    for (size_t i = 0; i < x->ninclude; i++) sb_printf(b, "%s%s", i ? ", " : "", x->include[i]);
-    sb_putc(b, ')');
-  }
-  sb_puts(b, ";\n");
-}
-
-static void put_shared_table(imp *I, strbuf *b, size_t first) {
-  const dms_model *m = &I->models[first];
-  sb_printf(b, "\ntable %s ", m->table_ident);
-  put_dorm_string(b, m->table);
-  sb_printf(b, " {\n  key (%s: %c", m->pk.attr, m->pk.type);
-  if (m->sk.attr) sb_printf(b, ", %s: %c", m->sk.attr, m->sk.type);
-  sb_puts(b, ");\n");
-  /* Every index any of its models declares, once, in an order that keeps
-   * each model's own order (a new index goes right after the model's
-   * previous one), so exporting again lists them as the document did. */
-  size_t total = 0;
-  for (size_t i = first; i < I->nmodels; i++)
-    if (strcmp(I->models[i].table, m->table) == 0) total += I->models[i].nindexes;
-  const dms_index **order = arena_alloc(&I->a, (total + 1) * sizeof *order);
-  size_t n = 0;
-  for (size_t i = first; i < I->nmodels; i++) {
-    const dms_model *o = &I->models[i];
-    if (strcmp(o->table, m->table) != 0) continue;
-    size_t next = 0;
-    for (size_t x = 0; x < o->nindexes; x++) {
-      size_t at = n;
-      for (size_t k = 0; k < n && at == n; k++)
-        if (strcmp(order[k]->name, o->indexes[x].name) == 0) at = k;
-      if (at == n) {
-        memmove(&order[next + 1], &order[next], (n - next) * sizeof *order);
-        order[next] = &o->indexes[x];
-        n++;
-        at = next;
-      }
-      next = at + 1;
-    }
-  }
-  for (size_t k = 0; k < n; k++) put_index(b, m, order[k], true);
-  sb_puts(b, "}\n");
-}
-
-static void put_model(strbuf *b, const dms_model *m) {
-  sb_printf(b, "\nmodel %s ", m->ident);
-  if (m->table_ident) {
-    sb_printf(b, "in %s {\n", m->table_ident);
-  } else {
-    sb_puts(b, "table ");
-    put_dorm_string(b, m->table);
-    sb_puts(b, " {\n");
-  }
-  size_t before = b->len;
-  for (size_t i = 0; i < m->nattrs; i++) {
-    if (!m->attrs[i].as_entity) continue;
-    sb_puts(b, "  type ");
-    put_dorm_string(b, m->attrs[i].tag_entity);
-    sb_puts(b, ";\n");
-  }
-  if (m->snake) sb_puts(b, "  naming snake_case;\n");
-  /* An owned table whose key a template fills declares its key. */
-  const dms_attr *pk = find_attr(m, m->pk.attr), *sk = m->sk.attr ? find_attr(m, m->sk.attr) : NULL;
-  bool key_decl = !m->table_ident && ((pk && pk->tpl) || (sk && sk->tpl));
-  if (key_decl) {
-    sb_printf(b, "  key (%s", field_of(m, m->pk.attr));
-    if (sk) sb_printf(b, ", %s", field_of(m, m->sk.attr));
-    sb_puts(b, ");\n");
-  }
-  for (size_t i = 0; i < m->nattrs; i++) {
-    if (!m->attrs[i].tpl) continue;
-    sb_printf(b, "  key %s = ", m->attrs[i].attr);
-    put_dorm_string(b, m->attrs[i].tpl);
-    sb_puts(b, ";\n");
-  }
-  if (b->len != before) sb_putc(b, '\n');
-  for (size_t i = 0; i < m->nattrs; i++) {
-    const dms_attr *a = &m->attrs[i];
-    if (a->tpl || a->as_entity) continue;
-    sb_printf(b, "  %s: %s%s", a->field, a->dorm_type, a->optional ? "?" : "");
-    /* In a shared table the key attributes bind by name; @pk/@sk belong to
-     * a model that owns its table. */
-    if (!m->table_ident && !key_decl && (a->roles & R_PK)) sb_puts(b, " @pk");
-    if (!m->table_ident && !key_decl && (a->roles & R_SK)) sb_puts(b, " @sk");
-    if (a->roles & R_CREATED) sb_puts(b, " @created_at");
-    if (a->roles & R_UPDATED) sb_puts(b, " @updated_at");
-    if (a->roles & R_VERSION) sb_puts(b, " @version");
-    if (a->roles & R_TTL) sb_puts(b, " @ttl");
-    if (a->omit_empty) sb_puts(b, " @omit_empty");
-    if (a->needs_name) {
-      sb_puts(b, " @name(");
-      put_dorm_string(b, a->attr);
-      sb_putc(b, ')');
-    }
-    sb_puts(b, ";\n");
-  }
-  if (!m->table_ident && m->nindexes) {
-    sb_putc(b, '\n');
-    for (size_t i = 0; i < m->nindexes; i++) put_index(b, m, &m->indexes[i], false);
-  }
-  sb_puts(b, "}\n");
-}
-
-static void write_dorm(imp *I, strbuf *b) {
-  const char *base = strrchr(I->path, '/');
-  base = base ? base + 1 : I->path;
-  sb_puts(b, "// Imported by `dormc dms import` from ");
-  for (const char *p = base; *p; p++) sb_putc(b, (unsigned char)*p < 0x20 ? '?' : *p);
-  sb_puts(b, " (DMS " DORMC_DMS_VERSION ").\n");
-  put_namespace(I, b);
-  for (size_t i = 0; i < I->nmodels; i++) {
-    const dms_model *m = &I->models[i];
-    if (!m->table_ident) continue;
-    bool first = true;
-    for (size_t k = 0; k < i && first; k++) first = strcmp(I->models[k].table, m->table) != 0;
-    if (first) put_shared_table(I, b, i);
-  }
-  for (size_t i = 0; i < I->nmodels; i++) put_model(b, &I->models[i]);
 }
 
 /* ---- checking what was written ----------------------------------------- */
@@ -1383,25 +1058,25 @@ int dormc_dms_import(const dormc_options *opts, const char *path, const char *da
   } else {
     rc = -1;
     bool restore = false;
-    for (size_t i = 0; i < I->nmodels; i++) restore |= plan_restore(I, &I->models[i]);
+    for (size_t i = 0; i < I->nmodels; i++) restore |= dms_plan_restore(I, &I->models[i]);
     if (restore) {
       /* Key templates and entity types that dormc exported come back when
        * the result checks; otherwise they stay plain fields. */
       dormc_diag_fn saved = I->on_diag;
       unsigned errors = I->errors;
       I->on_diag = NULL;
-      write_dorm(I, &I->out);
+      dms_write_dorm(I, &I->out);
       rc = I->out.oom ? -2 : format_and_check(I, I->out.data, I->out.len, out, out_len);
       I->on_diag = saved;
       I->errors = errors;
       if (rc == -1) {
-        for (size_t i = 0; i < I->nmodels; i++) forget_restore(&I->models[i]);
+        for (size_t i = 0; i < I->nmodels; i++) dms_forget_restore(&I->models[i]);
         sb_free(&I->out);
         memset(&I->out, 0, sizeof I->out);
       }
     }
     if (rc == -1) {
-      write_dorm(I, &I->out);
+      dms_write_dorm(I, &I->out);
       rc = I->out.oom ? -2 : format_and_check(I, I->out.data, I->out.len, out, out_len);
     }
   }
