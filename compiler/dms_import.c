@@ -2,12 +2,12 @@
  *
  * Three steps: libyaml reads the document (a first pass over the events
  * refuses what DMS's JSON-compatible YAML excludes: anchors, aliases, tags,
- * several documents), the tree is checked member by member into the
+ * several documents); the tree is checked member by member into the
  * dms_model records of dms_import.h (every error points at its YAML line and
- * column),
- * and the .dorm text is written from those records (dms_import_write.c), put through the
- * library's formatter and checked by the library before it is handed out,
- * so the caller always gets a canonical schema that checks clean. */
+ * column); and the .dorm text is written from those records
+ * (dms_import_write.c), put through the library's formatter and checked by
+ * the library before it is handed out, so the caller always gets a
+ * canonical schema that checks clean. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
