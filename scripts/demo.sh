@@ -20,5 +20,6 @@ echo "== dormc gen (the code examples/shop is built from)"
 ls -l "$here/build/examples/shop/dorm_generated/shop_models/"
 echo
 echo "== shop-demo against DynamoDB Local"
+# shellcheck disable=SC2016  # expanded by the inner shell, with the endpoint it sets
 "$here/tests/harness/ddb-local.sh" run bash -c '"$0" --endpoint "$DORM_TEST_ENDPOINT"' \
   "$here/build/examples/shop/shop-demo"

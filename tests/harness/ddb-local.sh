@@ -28,14 +28,14 @@ start() {
   mkdir -p "$state"
   stop "$state" 2>/dev/null || true
   dir=$(jar_dir)
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     port_free "$port" || continue
     timeout "${DORM_DDB_MAX_SECONDS:-5400}" java -Xmx1g -Djava.library.path="$dir/DynamoDBLocal_lib" \
       -jar "$dir/DynamoDBLocal.jar" -inMemory -port "$port" >"$state/server.log" 2>&1 &
     pid=$!
     echo "$pid" >"$state/pid"
-    for i in $(seq 1 150); do
+    for _ in $(seq 1 150); do
       if ! kill -0 "$pid" 2>/dev/null; then break; fi
       if curl -s -o /dev/null -m 2 -X POST "http://127.0.0.1:$port/" \
            -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
