@@ -24,7 +24,7 @@ jar_dir() {
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
-  local state=$1 dir port pid i
+  local state=$1 dir port pid
   mkdir -p "$state"
   stop "$state" 2>/dev/null || true
   dir=$(jar_dir)
