@@ -30,6 +30,10 @@ int cli_usage_error(const dormc_cli_command *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* mkdir -p: creates dir and its missing parents. 0 on success, -1 with
+ * errno set otherwise. */
+int cli_mkdir_p(const char *dir);
+
 /* Options every command that reads schemas uses: diagnostics to stderr. */
 dormc_options cli_default_options(void);
 

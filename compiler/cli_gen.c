@@ -58,24 +58,6 @@ static int write_file(const char *path, const char *data, size_t len) {
   return 0;
 }
 
-/* mkdir -p: creates dir and its missing parents. */
-static int mkdir_p(const char *dir) {
-  char *p = strdup(dir);
-  if (!p) return -1;
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-      free(p);
-      return -1;
-    }
-    *s = '/';
-  }
-  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-  free(p);
-  return rc;
-}
-
 /* Make-style escaping of a path in a depfile. */
 static void dep_path(FILE *f, const char *p) {
   for (; *p; p++) {
@@ -218,7 +200,7 @@ static int run(int argc, char **argv) {
   for (int i = first; i < argc; i++)
     if (argv[i][0] == '-' && argv[i][1])
       return cli_usage_error(&dormc_cmd_gen, "options go before the schema files ('%s')", argv[i]);
-  if (mkdir_p(outdir) != 0) {
+  if (cli_mkdir_p(outdir) != 0) {
     fprintf(stderr, "dormc gen: cannot create %s: %s\n", outdir, strerror(errno));
     return DORMC_EXIT_USAGE;
   }

@@ -95,23 +95,6 @@ static bool name_ok(const char *name) {
   return true;
 }
 
-static int mkdir_p(const char *dir) {
-  char *p = strdup(dir);
-  if (!p) return -1;
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-      free(p);
-      return -1;
-    }
-    *s = '/';
-  }
-  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-  free(p);
-  return rc;
-}
-
 /* Reads and verifies DIR; loads the last migration's snapshot (empty when none). */
 static int load_dir(const opts *o, dorm_arena *a, dorm_mig_dir *d, dorm_mig_snapshot *last) {
   char err[1024];
@@ -170,7 +153,7 @@ static int write_migration(const opts *o, dorm_arena *a, const char *name, const
     return fail(o, DORMC_EXIT_USAGE, "out of memory");
   const char *mdir = dorm_arena_printf(a, "%s/%s", o->dir, name);
   if (!mdir) return fail(o, DORMC_EXIT_USAGE, "out of memory");
-  if (mkdir_p(o->dir) != 0) return fail(o, DORMC_EXIT_USAGE, "cannot create %s: %s", o->dir, strerror(errno));
+  if (cli_mkdir_p(o->dir) != 0) return fail(o, DORMC_EXIT_USAGE, "cannot create %s: %s", o->dir, strerror(errno));
   if (mkdir(mdir, 0777) != 0)
     return fail(o, DORMC_EXIT_USAGE, "cannot create %s: %s", mdir, errno == EEXIST ? "it exists" : strerror(errno));
   static const char *const names[] = {"plan.json", "apply.sh", "snapshot.json"};

@@ -1,8 +1,11 @@
 /* dormc: the command-line driver. Commands live in the table below; adding
  * one is one row here and one cli_<name>.c file (see cli.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -48,6 +51,23 @@ int cli_usage_error(const dormc_cli_command *cmd, const char *fmt, ...) {
   fprintf(stderr, "\n%s", cmd->usage);
   va_end(ap);
   return DORMC_EXIT_USAGE;
+}
+
+int cli_mkdir_p(const char *dir) {
+  char *p = strdup(dir);
+  if (!p) return -1;
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+      free(p);
+      return -1;
+    }
+    *s = '/';
+  }
+  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+  free(p);
+  return rc;
 }
 
 dormc_options cli_default_options(void) {

@@ -429,9 +429,8 @@ dorm_status dorm_config_resolve(const dorm_config *cfg, dorm_resolved_config *ou
   return DORM_OK;
 }
 
-static void free_secret(char *s) {
+void dorm_secret_free(char *s) {
   if (!s) return;
-  /* Keys should not linger in freed heap memory. */
   volatile char *v = s;
   while (*v) *v++ = 0;
   free(s);
@@ -445,8 +444,8 @@ void dorm_resolved_config_free(dorm_resolved_config *rc) {
   free(rc->host);
   free(rc->path);
   free(rc->access_key_id);
-  free_secret(rc->secret_access_key);
-  free_secret(rc->session_token);
+  dorm_secret_free(rc->secret_access_key);
+  dorm_secret_free(rc->session_token);
   dorm_ini_free(rc->config_file);
   dorm_ini_free(rc->credentials_file);
   memset(rc, 0, sizeof *rc);

@@ -83,6 +83,10 @@ dorm_status dorm_config_resolve(const dorm_config *cfg, dorm_resolved_config *ou
 
 void dorm_resolved_config_free(dorm_resolved_config *rc);
 
+/* Overwrites a secret (NUL-terminated, may be NULL) before freeing it, so
+ * keys do not linger in freed heap memory. */
+void dorm_secret_free(char *s);
+
 /* Looks a key up in the active profile (credentials file first, then the
  * config file). Returns the property or NULL; when found and where is not
  * NULL, where receives "file:line". Empty values count as absent. */

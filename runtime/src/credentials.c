@@ -58,17 +58,10 @@ static dorm_status no_memory(char *errbuf, size_t errcap) {
   return DORM_ERR_NO_MEMORY;
 }
 
-static void wipe_free(char *s) {
-  if (!s) return;
-  volatile char *v = s;
-  while (*v) *v++ = 0;
-  free(s);
-}
-
 void dorm_creds_value_clear(dorm_creds_value *v) {
   free(v->access_key_id);
-  wipe_free(v->secret_access_key);
-  wipe_free(v->session_token);
+  dorm_secret_free(v->secret_access_key);
+  dorm_secret_free(v->session_token);
   memset(v, 0, sizeof *v);
 }
 
@@ -675,7 +668,7 @@ void dorm_credentials_provider_free(dorm_credentials_provider *p) {
   dorm_creds_value_clear(&p->cur);
   free(p->process_cmd);
   free(p->container.url);
-  wipe_free(p->container.auth_token);
+  dorm_secret_free(p->container.auth_token);
   free(p->container.auth_token_file);
   free(p->imds.endpoint);
   free(p);
