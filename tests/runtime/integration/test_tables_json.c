@@ -11,7 +11,7 @@
 
 #include "dorm/tables.h"
 #include "json_read.h"
-#include "tables_internal.h"
+#include "core_internal.h"
 
 static const char *create_json(const dorm_table_def *d, dorm_arena *a, dorm_status want, const char *want_err) {
   const char *json = NULL;

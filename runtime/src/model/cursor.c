@@ -15,10 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "json_read.h"
+#include "core_internal.h"
 #include "model_internal.h"
-#include "utf8.h"
 
 typedef struct gw {
   model_sbuf b;

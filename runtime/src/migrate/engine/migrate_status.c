@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "migrate_internal.h"
+#include "engine_internal.h"
 
 dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
                                    dorm_mig_snapshot *out, char *errbuf, size_t errcap) {

@@ -1,5 +1,5 @@
 /* dorm_model_table_ensure: a schema's table, created when missing. */
-#include "client_internal.h"
+#include "aws_internal.h"
 #include "dorm/model.h"
 #include "dorm/tables.h"
 

@@ -5,9 +5,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "client_internal.h"
+#include "aws_internal.h"
 #include "dorm/ops.h"
-#include "json_read.h"
+#include "core_internal.h"
 
 /* Fails the operation with DORM_ERR_INVALID_ARGUMENT unless cond holds. */
 #define OPS_REQUIRE(c, op, cond, what)                                                  \

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "dorm/model.h"
-#include "migrate_internal.h"
+#include "engine_internal.h"
 
 #define MAX_ATTEMPTS 3
 

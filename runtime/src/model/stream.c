@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dorm/model.h"
-#include "json_read.h"
+#include "core_internal.h"
 
 static dorm_status sfail(char *errbuf, size_t errcap, size_t i, const char *what, const char *detail) {
   if (errbuf && errcap) snprintf(errbuf, errcap, "Records[%zu]: %s%s%s", i, what, detail ? ": " : "", detail ? detail : "");

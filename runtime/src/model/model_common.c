@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "model_internal.h"
-#include "number.h"
+#include "core_internal.h"
 
 /* ---- error paths ---- */
 

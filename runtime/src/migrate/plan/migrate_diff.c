@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "migrate_internal.h"
+#include "plan_internal.h"
 
 typedef struct differ {
   dorm_arena *a;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "migrate_internal.h"
+#include "plan_internal.h"
 
 #define SUM_HEADER "dorm.sum 1"
 #define MAX_MIGRATION_FILE ((size_t)64 << 20)

@@ -21,9 +21,8 @@
 #include <string.h>
 
 #include "dorm/model.h"
-#include "json_read.h"
-#include "json_write.h"
-#include "ops_common.h"
+#include "core_internal.h"
+#include "ddb_internal.h"
 
 /* ---- error paths ("Order.lines[2].sku") ----
  * A chain of stack frames, turned into text only when an error needs it. */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "dorm/client.h"
-#include "json_write.h"
+#include "core_internal.h"
 
 /* The client's request writer, reset and ready for a new body. Bound: the
  * largest request DynamoDB takes, with headroom. */

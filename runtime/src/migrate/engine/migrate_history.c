@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "migrate_internal.h"
+#include "engine_internal.h"
 
 #define ID "id"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate_internal.h"
+#include "engine_internal.h"
 
 #define DEFAULT_WAIT_MS (60L * 60 * 1000)
 #define DEFAULT_LOCK_TTL_MS 60000L

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "ops_common.h"
-#include "tables_internal.h"
 
 #define WAIT_DEFAULT_MS (10L * 60 * 1000)
 #define WAIT_FIRST_POLL_MS 100L

@@ -9,7 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "migrate_internal.h"
+#include "plan_internal.h"
 
 void mb_put(mig_buf *b, const char *s, size_t n) {
   if (b->oom) return;

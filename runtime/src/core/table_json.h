@@ -1,7 +1,8 @@
-/* tables_internal: request bodies and response parsing of the table
- * operations (tables_json.c), used by tables.c. */
-#ifndef DORM_TABLES_INTERNAL_H
-#define DORM_TABLES_INTERNAL_H
+/* table_json: the documents of the table operations, with no network: CreateTable and
+ * UpdateTable bodies and DescribeTable parsing (table_json.c). Used by ddb/tables.c and
+ * by the offline migration plan. */
+#ifndef DORM_TABLE_JSON_H
+#define DORM_TABLE_JSON_H
 
 #include <cjson/cJSON.h>
 

@@ -16,11 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "json_read.h"
+#include "core_internal.h"
 #include "model_internal.h"
-#include "number.h"
-#include "utf8.h"
 
 /* DynamoDB's limits on key values (bytes). */
 #define KEY_PK_MAX 2048

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "model_internal.h"
-#include "number.h"
+#include "core_internal.h"
 
 typedef struct rctx {
   dorm_arena *a;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tables_internal.h"
-#include "utf8.h"
+#include "table_json.h"
+#include "core_internal.h"
 
 #define MAX_GSIS 20
 #define MAX_LSIS 5

@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_read.h"
+#include "core_internal.h"
 #include "model_internal.h"
-#include "number.h"
-#include "utf8.h"
 
 typedef struct canon {
   model_sbuf *out;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate_internal.h"
+#include "plan_internal.h"
 
 #define SNAPSHOT_FORMAT "dorm-snapshot/1"
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "migrate_internal.h"
+#include "plan_internal.h"
 
 #define PLAN_FORMAT "dorm-plan/1"
 

@@ -24,8 +24,7 @@
 #include <string.h>
 
 #include "model_internal.h"
-#include "number.h"
-#include "utf8.h"
+#include "core_internal.h"
 
 typedef struct dctx {
   jr_reader *r;

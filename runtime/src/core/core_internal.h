@@ -1,0 +1,14 @@
+/* The core layer's boundary (runtime/src/core/): what the layers above may use of
+ * the foundations. Core depends on nothing but libc, cJSON and OpenSSL's libcrypto:
+ * no network, no client. */
+#ifndef DORM_CORE_INTERNAL_H
+#define DORM_CORE_INTERNAL_H
+
+#include "base64.h"
+#include "json_read.h"
+#include "json_write.h"
+#include "number.h"
+#include "table_json.h"
+#include "utf8.h"
+
+#endif
