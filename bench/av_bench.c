@@ -110,13 +110,13 @@ int main(int argc, char **argv) {
   char err[256] = "";
   dorm_arena arena = DORM_ARENA_INIT;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_av item;
   if (build_item(&arena, &item) != 0) die("build", "out of memory");
-  dorm_jw_item(&w, &item, "Item");
+  dorm__jw_item(&w, &item, "Item");
   const char *json;
   size_t json_len;
-  if (dorm_jw_finish(&w, &json, &json_len) != DORM_OK) die("write", w.err);
+  if (dorm__jw_finish(&w, &json, &json_len) != DORM_OK) die("write", w.err);
   char *body = strdup(json);
   size_t item_size = 0;
   dorm_item_size(&item, &item_size);
@@ -129,11 +129,11 @@ int main(int argc, char **argv) {
   do {
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&arena);
-      dorm_jw_reset(&w);
+      dorm__jw_reset(&w);
       dorm_av it;
       if (build_item(&arena, &it) != 0) die("build", "out of memory");
-      dorm_jw_item(&w, &it, "Item");
-      if (dorm_jw_finish(&w, NULL, NULL) != DORM_OK) die("write", w.err);
+      dorm__jw_item(&w, &it, "Item");
+      if (dorm__jw_finish(&w, NULL, NULL) != DORM_OK) die("write", w.err);
     }
     iters += 1000;
   } while ((t = now()) - t0 < budget);
@@ -146,9 +146,9 @@ int main(int argc, char **argv) {
   t0 = now();
   do {
     for (int k = 0; k < 1000; k++) {
-      dorm_jw_reset(&w);
-      dorm_jw_item(&w, &item, "Item");
-      if (dorm_jw_finish(&w, NULL, NULL) != DORM_OK) die("write", w.err);
+      dorm__jw_reset(&w);
+      dorm__jw_item(&w, &item, "Item");
+      if (dorm__jw_finish(&w, NULL, NULL) != DORM_OK) die("write", w.err);
     }
     iters += 1000;
   } while ((t = now()) - t0 < budget);
@@ -163,8 +163,8 @@ int main(int argc, char **argv) {
       dorm_arena_reset(&rarena);
       cJSON *root;
       dorm_av back;
-      if (dorm_json_parse(body, json_len, &root, err, sizeof err) != DORM_OK) die("parse", err);
-      if (dorm_json_to_item(root, &rarena, &back, "Item", err, sizeof err) != DORM_OK) die("read", err);
+      if (dorm__json_parse(body, json_len, &root, err, sizeof err) != DORM_OK) die("parse", err);
+      if (dorm__json_to_item(root, &rarena, &back, "Item", err, sizeof err) != DORM_OK) die("read", err);
       cJSON_Delete(root);
     }
     iters += 1000;
@@ -173,14 +173,14 @@ int main(int argc, char **argv) {
 
   /* convert only: a parsed cJSON tree -> dorm_av (the part of "read" that is ours) */
   cJSON *tree;
-  if (dorm_json_parse(body, json_len, &tree, err, sizeof err) != DORM_OK) die("parse", err);
+  if (dorm__json_parse(body, json_len, &tree, err, sizeof err) != DORM_OK) die("parse", err);
   iters = 0;
   t0 = now();
   do {
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&rarena);
       dorm_av back;
-      if (dorm_json_to_item(tree, &rarena, &back, "Item", err, sizeof err) != DORM_OK) die("read", err);
+      if (dorm__json_to_item(tree, &rarena, &back, "Item", err, sizeof err) != DORM_OK) die("read", err);
     }
     iters += 1000;
   } while ((t = now()) - t0 < budget);
@@ -208,7 +208,7 @@ int main(int argc, char **argv) {
   do {
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&rarena);
-      dorm_jw_reset(&w);
+      dorm__jw_reset(&w);
       dorm_expr x;
       dorm_expr_init(&x, &rarena);
       dorm_update_set(&x, "status", dorm_av_str("SHIPPED"));
@@ -219,10 +219,10 @@ int main(int argc, char **argv) {
       dorm_update_add(&x, "tags", (dorm_av){.type = DORM_AV_SS, .u.set = {(dorm_str[]){{"shipped", 7}}, 1, 1}});
       dorm_expr_condition(&x, dorm_cond_and(&x, dorm_cond_eq(&x, "version", dorm_av_num("7")),
                                             dorm_cond_exists(&x, "pk")));
-      dorm_jw_begin_object(&w);
-      dorm_jw_expr(&w, &x);
-      dorm_jw_end_object(&w);
-      if (dorm_jw_finish(&w, NULL, &expr_len) != DORM_OK) die("expr", w.err);
+      dorm__jw_begin_object(&w);
+      dorm__jw_expr(&w, &x);
+      dorm__jw_end_object(&w);
+      if (dorm__jw_finish(&w, NULL, &expr_len) != DORM_OK) die("expr", w.err);
     }
     iters += 1000;
   } while ((t = now()) - t0 < budget);
@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
 
   if (sink == 0) puts("");
   free(body);
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   dorm_arena_free(&arena);
   dorm_arena_free(&rarena);
   return 0;

@@ -8,8 +8,8 @@
  *   unmarshal-av      the same through a dorm_av item (cJSON parse, the
  *              tree into a dorm_av in the arena, then dorm_model_from_av's
  *              walk pointing into it)
- *   unmarshal-cjson   the public generic path: dorm_json_parse,
- *              dorm_json_member_item, dorm_model_from_av (copying)
+ *   unmarshal-cjson   the public generic path: dorm__json_parse,
+ *              dorm__json_member_item, dorm_model_from_av (copying)
  *   cjson-only        cJSON_ParseWithLengthOpts + cJSON_Delete of the body
  *              and nothing else: the floor under every unmarshal above
  * The peer numbers come from bench/node/marshal.js (marshall +
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
   fclose(f);
   char err[512];
   cJSON *doc;
-  if (dorm_json_parse(file, flen, &doc, err, sizeof err) != DORM_OK) die(path, err);
+  if (dorm__json_parse(file, flen, &doc, err, sizeof err) != DORM_OK) die(path, err);
   char *item_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "item"));
   cJSON_Delete(doc);
   if (!item_json) die(path, "no \"item\"");
@@ -183,15 +183,15 @@ int main(int argc, char **argv) {
 
   /* Check: what we write is the item of the file. */
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   const char *body;
   size_t blen;
-  dorm_jw_begin_object(&w);
-  dorm_jw_member_string(&w, "TableName", order_desc.table);
-  dorm_jw_key(&w, "Item");
-  if (model_write_item(&w, &order_desc, &order, NULL, err, sizeof err) != DORM_OK) die("marshal", err);
-  dorm_jw_end_object(&w);
-  if (dorm_jw_finish(&w, &body, &blen) != DORM_OK) die("marshal", w.err);
+  dorm__jw_begin_object(&w);
+  dorm__jw_member_string(&w, "TableName", order_desc.table);
+  dorm__jw_key(&w, "Item");
+  if (dorm__model_write_item(&w, &order_desc, &order, NULL, err, sizeof err) != DORM_OK) die("marshal", err);
+  dorm__jw_end_object(&w);
+  if (dorm__jw_finish(&w, &body, &blen) != DORM_OK) die("marshal", w.err);
   dorm_av mine, want;
   const char *item_start = strstr(body, "\"Item\":") + 7;
   if (dorm_item_from_json(item_start, blen - (size_t)(item_start - body) - 1, &arena, &mine, err, sizeof err) != DORM_OK ||
@@ -209,13 +209,13 @@ int main(int argc, char **argv) {
   if (only && strcmp(only, "marshal") != 0) goto unmarshal;
   do {
     for (int k = 0; k < 1000; k++) {
-      dorm_jw_reset(&w);
-      dorm_jw_begin_object(&w);
-      dorm_jw_member_string(&w, "TableName", order_desc.table);
-      dorm_jw_key(&w, "Item");
-      if (model_write_item(&w, &order_desc, &order, NULL, err, sizeof err) != DORM_OK) die("marshal", err);
-      dorm_jw_end_object(&w);
-      if (dorm_jw_finish(&w, &body, &blen) != DORM_OK) die("marshal", w.err);
+      dorm__jw_reset(&w);
+      dorm__jw_begin_object(&w);
+      dorm__jw_member_string(&w, "TableName", order_desc.table);
+      dorm__jw_key(&w, "Item");
+      if (dorm__model_write_item(&w, &order_desc, &order, NULL, err, sizeof err) != DORM_OK) die("marshal", err);
+      dorm__jw_end_object(&w);
+      if (dorm__jw_finish(&w, &body, &blen) != DORM_OK) die("marshal", w.err);
     }
     iters += 1000;
   } while ((t = now_s()) - t0 < budget);
@@ -232,7 +232,7 @@ unmarshal:;
     for (int k = 0; k < 1000; k++) {
       dorm_arena_reset(&arena);
       model_response r;
-      if (model_decode_response(response, rlen, &order_desc, MODEL_DECODE_CHECK_TYPE, &arena, &r, err, sizeof err) !=
+      if (dorm__model_decode_response(response, rlen, &order_desc, MODEL_DECODE_CHECK_TYPE, &arena, &r, err, sizeof err) !=
               DORM_OK ||
           !r.has_item)
         die("unmarshal", err);
@@ -255,14 +255,14 @@ unmarshal_av:
       dorm_json_response r;
       jr_reader rd;
       dorm_av item;
-      if (dorm_json_parse(response, rlen, &root, err, sizeof err) != DORM_OK ||
-          dorm_json_response_members(root, &r, err, sizeof err) != DORM_OK || !r.item)
+      if (dorm__json_parse(response, rlen, &root, err, sizeof err) != DORM_OK ||
+          dorm__json_response_members(root, &r, err, sizeof err) != DORM_OK || !r.item)
         die("unmarshal-av", err);
-      jr_init(&rd, &arena, rlen, err, sizeof err);
+      dorm__jr_init(&rd, &arena, rlen, err, sizeof err);
       jr_path where = {NULL, "Item", 0};
-      if (jr_members(&rd, r.item, &where, 0, &item) != DORM_OK) die("unmarshal-av", err);
+      if (dorm__jr_members(&rd, r.item, &where, 0, &item) != DORM_OK) die("unmarshal-av", err);
       cJSON_Delete(root);
-      if (model_read_item(&order_desc, &item, MODEL_READ_BORROW, &arena, &out, err, sizeof err) != DORM_OK)
+      if (dorm__model_read_item(&order_desc, &item, MODEL_READ_BORROW, &arena, &out, err, sizeof err) != DORM_OK)
         die("unmarshal-av", err);
     }
     iters += 1000;
@@ -280,8 +280,8 @@ unmarshal_cjson:
       cJSON *root;
       bool found;
       dorm_av item;
-      if (dorm_json_parse(response, rlen, &root, err, sizeof err) != DORM_OK) die("unmarshal-cjson", err);
-      dorm_status st = dorm_json_member_item(root, "Item", &arena, &item, &found, err, sizeof err);
+      if (dorm__json_parse(response, rlen, &root, err, sizeof err) != DORM_OK) die("unmarshal-cjson", err);
+      dorm_status st = dorm__json_member_item(root, "Item", &arena, &item, &found, err, sizeof err);
       cJSON_Delete(root);
       if (st != DORM_OK) die("unmarshal-cjson", err);
       if (dorm_model_from_av(&order_desc, &item, 0, &arena, &out, err, sizeof err) != DORM_OK)
@@ -307,7 +307,7 @@ cjson_only:
   report("cjson-only", iters, t - t0, rlen);
 
 done:
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   dorm_arena_free(&arena);
   dorm_arena_free(&src);
   free(response);

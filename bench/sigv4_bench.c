@@ -1,7 +1,7 @@
 /* sigv4_bench: what signing costs per DynamoDB request.
  *
  * Prints ns per signature of a 1 KB body for the fast path
- * (dorm_sigv4_sign_dynamodb with a warm key cache), for the same path with
+ * (dorm__sigv4_sign_dynamodb with a warm key cache), for the same path with
  * a session token, with a key change every request (the cold path), and for
  * the general signer; plus a bare SHA-256 of 1 KB as the floor, and how many
  * allocations OpenSSL makes per fast-path signature (libdorm's own code
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
   dorm_sigv4_ddb_request req = {"dynamodb.us-east-1.amazonaws.com", "DynamoDB_20120810.PutItem",
                                 body, sizeof body};
   dorm_sigv4_cache cache;
-  if (dorm_sigv4_cache_init(&cache) != DORM_OK) {
+  if (dorm__sigv4_cache_init(&cache) != DORM_OK) {
     fprintf(stderr, "sigv4_bench: cannot set up OpenSSL\n");
     return 1;
   }
@@ -75,13 +75,13 @@ int main(int argc, char **argv) {
 
   /* Warm up (derives the key once). */
   for (int i = 0; i < 1000; i++)
-    dorm_sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + i % 60, &req, &out,
+    dorm__sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + i % 60, &req, &out,
                              err, sizeof err);
 
   long a0 = openssl_allocs;
   double s = now_ns();
   for (long i = 0; i < iters; i++) {
-    if (dorm_sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + i % 60, &req, &out,
+    if (dorm__sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + i % 60, &req, &out,
                                  err, sizeof err) != DORM_OK) {
       fprintf(stderr, "sigv4_bench: %s\n", err);
       return 1;
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
 
   s = now_ns();
   for (long i = 0; i < iters; i++) {
-    dorm_sigv4_sign_dynamodb(&cache, &temp, "us-east-1", "dynamodb", t0 + i % 60, &req, &out, err,
+    dorm__sigv4_sign_dynamodb(&cache, &temp, "us-east-1", "dynamodb", t0 + i % 60, &req, &out, err,
                              sizeof err);
     sink += (unsigned char)out.authorization[120];
   }
@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
   s = now_ns();
   for (long i = 0; i < cold_iters; i++) {
     /* A new day every request: the key is derived each time. */
-    dorm_sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + (i % 2) * 86400, &req,
+    dorm__sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t0 + (i % 2) * 86400, &req,
                              &out, err, sizeof err);
     sink += (unsigned char)out.authorization[120];
   }
@@ -117,9 +117,9 @@ int main(int argc, char **argv) {
   s = now_ns();
   for (long i = 0; i < cold_iters; i++) {
     dorm_sigv4_result res;
-    dorm_sigv4_sign(&greq, &cfg, &res, err, sizeof err);
+    dorm__sigv4_sign(&greq, &cfg, &res, err, sizeof err);
     sink += (unsigned char)res.signature[0];
-    dorm_sigv4_result_free(&res);
+    dorm__sigv4_result_free(&res);
   }
   double general = (now_ns() - s) / (double)cold_iters;
 
@@ -136,13 +136,13 @@ int main(int argc, char **argv) {
   double sha = (now_ns() - s) / (double)iters;
   EVP_MD_CTX_free(ctx);
   EVP_MD_free(md);
-  dorm_sigv4_cache_cleanup(&cache);
+  dorm__sigv4_cache_cleanup(&cache);
 
   printf("sigv4 (1 KB body, %s)\n", OpenSSL_version(OPENSSL_VERSION));
   printf("  fast path, warm key:            %8.0f ns/signature\n", fast);
   printf("  fast path, warm key, token:     %8.0f ns/signature\n", fast_token);
   printf("  fast path, key derived each:    %8.0f ns/signature\n", cold);
-  printf("  general signer (dorm_sigv4_sign): %6.0f ns/signature\n", general);
+  printf("  general signer (dorm__sigv4_sign): %6.0f ns/signature\n", general);
   printf("  floor: SHA-256 of 1 KB alone:   %8.0f ns\n", sha);
   printf("  OpenSSL allocations per fast-path signature: %.1f (libdorm's code: 0)\n", allocs);
   return 0;

@@ -514,7 +514,7 @@ static int check_opts(sign_opts *o, dorm_sigv4_config *cfg) {
   cfg->flags = (o->no_normalize ? 0u : DORM_SIGV4_NORMALIZE_PATH) |
                (o->sign_body ? DORM_SIGV4_SIGN_BODY : 0u) | (o->query ? DORM_SIGV4_QUERY : 0u) |
                (o->unsigned_token ? DORM_SIGV4_UNSIGNED_SESSION_TOKEN : 0u);
-  if (o->time != NULL && !dorm_sigv4_parse_time(o->time, &cfg->time))
+  if (o->time != NULL && !dorm__sigv4_parse_time(o->time, &cfg->time))
     return usage_error("--time '%s' is not 20150830T123600Z or 2015-08-30T12:36:00Z", o->time);
   if (o->expires != NULL) {
     char *end;
@@ -533,7 +533,7 @@ static int check_opts(sign_opts *o, dorm_sigv4_config *cfg) {
 static int settle_time(sign_job *j, dorm_sigv4_config *cfg) {
   if (j->o.time == NULL) {
     if (j->prior.date != NULL) {
-      if (!dorm_sigv4_parse_time(j->prior.date, &cfg->time))
+      if (!dorm__sigv4_parse_time(j->prior.date, &cfg->time))
         return failure("the request's X-Amz-Date \"%s\" is not a SigV4 time like "
                        "20150830T123600Z; give --time",
                        j->prior.date);
@@ -663,7 +663,7 @@ static int run(sign_job *j, int argc, char **argv) {
       .body_len = j->req.body_len,
   };
   char serr[256];
-  dorm_status st = dorm_sigv4_sign(&req, &cfg, &j->res, serr, sizeof serr);
+  dorm_status st = dorm__sigv4_sign(&req, &cfg, &j->res, serr, sizeof serr);
   if (st != DORM_OK)
     return failure("%s", strncmp(serr, "sigv4: ", 7) == 0 ? serr + 7 : serr);
 
@@ -685,7 +685,7 @@ static int run(sign_job *j, int argc, char **argv) {
     return DORM_EXIT_OK;
   compare_scope(j->prior.credential, j->o.access_key_id, j->res.amz_date, j->o.region,
                 j->o.service);
-  if (dorm_sigv4_signature_equal(j->prior.signature, j->res.signature)) {
+  if (dorm__sigv4_signature_equal(j->prior.signature, j->res.signature)) {
     fputs("dorm sign: the request's signature matches\n", stderr);
     return DORM_EXIT_OK;
   }
@@ -700,7 +700,7 @@ int dorm_sign_main(int argc, char **argv) {
   sign_job j;
   memset(&j, 0, sizeof j);
   int rc = run(&j, argc, argv);
-  dorm_sigv4_result_free(&j.res);
+  dorm__sigv4_result_free(&j.res);
   free(j.to_sign);
   prior_free(&j.prior);
   raw_request_free(&j.req);

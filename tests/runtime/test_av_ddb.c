@@ -78,20 +78,20 @@ static long ddb(const char *op, const char *body, size_t len, char **out) {
 static cJSON *call_ok(const char *op, dorm_jw *w) {
   const char *body;
   size_t len;
-  if (dorm_jw_finish(w, &body, &len) != DORM_OK) fail_msg("%s body: %s", op, w->err);
+  if (dorm__jw_finish(w, &body, &len) != DORM_OK) fail_msg("%s body: %s", op, w->err);
   char *out;
   long st = ddb(op, body, len, &out);
   if (st != 200) fail_msg("%s: HTTP %ld: %s\nrequest: %.2000s", op, st, out, body);
   cJSON *root;
-  assert_int_equal(dorm_json_parse(out, strlen(out), &root, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_parse(out, strlen(out), &root, err, sizeof err), DORM_OK);
   free(out);
   return root;
 }
 
 static void begin(dorm_jw *w) {
-  dorm_jw_reset(w);
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "TableName", table);
+  dorm__jw_reset(w);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "TableName", table);
 }
 
 static int setup(void **state) {
@@ -175,27 +175,27 @@ static void put_get_roundtrip(void **state) {
   for (int i = 0; i < 256; i++) all[i] = (unsigned char)i;
   dorm_av item = tricky_item("roundtrip", all);
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   begin(&w);
-  dorm_jw_key(&w, "Item");
-  dorm_jw_item(&w, &item, "Item");
-  dorm_jw_end_object(&w);
+  dorm__jw_key(&w, "Item");
+  dorm__jw_item(&w, &item, "Item");
+  dorm__jw_end_object(&w);
   cJSON_Delete(call_ok("PutItem", &w));
 
   dorm_av key = dorm_av_empty(DORM_AV_M);
   *dorm_av_map_add(&A, &key, "pk", 2) = dorm_av_str("roundtrip");
   *dorm_av_map_add(&A, &key, "sk", 2) = dorm_av_num("1");
   begin(&w);
-  dorm_jw_key(&w, "Key");
-  dorm_jw_item(&w, &key, "Key");
-  dorm_jw_member_string(&w, "ReturnConsumedCapacity", "NONE");
-  dorm_jw_key(&w, "ConsistentRead");
-  dorm_jw_bool(&w, true);
-  dorm_jw_end_object(&w);
+  dorm__jw_key(&w, "Key");
+  dorm__jw_item(&w, &key, "Key");
+  dorm__jw_member_string(&w, "ReturnConsumedCapacity", "NONE");
+  dorm__jw_key(&w, "ConsistentRead");
+  dorm__jw_bool(&w, true);
+  dorm__jw_end_object(&w);
   cJSON *root = call_ok("GetItem", &w);
   dorm_av back;
   bool found;
-  if (dorm_json_member_item(root, "Item", &A, &back, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+  if (dorm__json_member_item(root, "Item", &A, &back, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
   cJSON_Delete(root);
   assert_true(found);
   assert_int_equal(back.u.map.count, item.u.map.count);
@@ -209,7 +209,7 @@ static void put_get_roundtrip(void **state) {
   assert_int_equal(dorm_av_get_b(dorm_av_map_get(&back, "bin"), &b), DORM_OK);
   assert_int_equal(b.len, 256);
   assert_memory_equal(b.ptr, all, 256);
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 static void expressions_accepted(void **state) {
@@ -217,16 +217,16 @@ static void expressions_accepted(void **state) {
   unsigned char all[256] = {0};
   dorm_av item = tricky_item("expr", all);
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   begin(&w);
-  dorm_jw_key(&w, "Item");
-  dorm_jw_item(&w, &item, "Item");
+  dorm__jw_key(&w, "Item");
+  dorm__jw_item(&w, &item, "Item");
   /* Put only if absent: attribute_not_exists with the builder. */
   dorm_expr x;
   dorm_expr_init(&x, &A);
   dorm_expr_condition(&x, dorm_cond_not_exists(&x, "pk"));
-  dorm_jw_expr(&w, &x);
-  dorm_jw_end_object(&w);
+  dorm__jw_expr(&w, &x);
+  dorm__jw_end_object(&w);
   cJSON_Delete(call_ok("PutItem", &w));
 
   /* Update with every action and a compound condition. */
@@ -263,15 +263,15 @@ static void expressions_accepted(void **state) {
   dorm_expr_condition(&x, c);
   if (dorm_expr_status(&x) != DORM_OK) fail_msg("%s", x.errmsg);
   begin(&w);
-  dorm_jw_key(&w, "Key");
-  dorm_jw_item(&w, &key, "Key");
-  dorm_jw_expr(&w, &x);
-  dorm_jw_member_string(&w, "ReturnValues", "ALL_NEW");
-  dorm_jw_end_object(&w);
+  dorm__jw_key(&w, "Key");
+  dorm__jw_item(&w, &key, "Key");
+  dorm__jw_expr(&w, &x);
+  dorm__jw_member_string(&w, "ReturnValues", "ALL_NEW");
+  dorm__jw_end_object(&w);
   cJSON *root = call_ok("UpdateItem", &w);
   dorm_av got;
   bool found;
-  if (dorm_json_member_item(root, "Attributes", &A, &got, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+  if (dorm__json_member_item(root, "Attributes", &A, &got, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
   cJSON_Delete(root);
   dorm_str s;
   assert_int_equal(dorm_av_get_s(dorm_av_map_get(&got, "status"), &s), DORM_OK);
@@ -297,13 +297,13 @@ static void expressions_accepted(void **state) {
 
   /* The same condition now fails: size(lines) is 2. */
   begin(&w);
-  dorm_jw_key(&w, "Key");
-  dorm_jw_item(&w, &key, "Key");
-  dorm_jw_expr(&w, &x);
-  dorm_jw_end_object(&w);
+  dorm__jw_key(&w, "Key");
+  dorm__jw_item(&w, &key, "Key");
+  dorm__jw_expr(&w, &x);
+  dorm__jw_end_object(&w);
   const char *body;
   size_t len;
-  assert_int_equal(dorm_jw_finish(&w, &body, &len), DORM_OK);
+  assert_int_equal(dorm__jw_finish(&w, &body, &len), DORM_OK);
   char *out;
   assert_int_equal(ddb("UpdateItem", body, len, &out), 400);
   assert_non_null(strstr(out, "ConditionalCheckFailedException"));
@@ -317,11 +317,11 @@ static void expressions_accepted(void **state) {
   const char *proj[] = {"pk", "status", "a\\.b c", "lines[0].qty", "unicode"};
   dorm_expr_projection(&x, proj, 5);
   begin(&w);
-  dorm_jw_expr(&w, &x);
-  dorm_jw_end_object(&w);
+  dorm__jw_expr(&w, &x);
+  dorm__jw_end_object(&w);
   root = call_ok("Query", &w);
   dorm_av *items;
-  if (dorm_json_member_items(root, "Items", &A, &items, &n, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+  if (dorm__json_member_items(root, "Items", &A, &items, &n, err, sizeof err) != DORM_OK) fail_msg("%s", err);
   cJSON_Delete(root);
   assert_int_equal(n, 1);
   assert_int_equal(items[0].u.map.count, 5);
@@ -330,7 +330,7 @@ static void expressions_accepted(void **state) {
   assert_int_equal(dorm_av_get_list(dorm_av_map_get(&items[0], "lines"), &lines, &n), DORM_OK);
   assert_int_equal(n, 1);
   assert_int_equal(lines[0].u.map.count, 1); /* only qty was projected */
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 /* Puts an item of DynamoDB size `target` (by dorm_item_size) and returns the HTTP status. */
@@ -349,16 +349,16 @@ static long put_sized(size_t target, char **out) {
   assert_int_equal(dorm_item_size(&it, &size), DORM_OK);
   assert_int_equal(size, target);
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   begin(&w);
-  dorm_jw_key(&w, "Item");
-  dorm_jw_item(&w, &it, "Item");
-  dorm_jw_end_object(&w);
+  dorm__jw_key(&w, "Item");
+  dorm__jw_item(&w, &it, "Item");
+  dorm__jw_end_object(&w);
   const char *body;
   size_t len;
-  assert_int_equal(dorm_jw_finish(&w, &body, &len), DORM_OK);
+  assert_int_equal(dorm__jw_finish(&w, &body, &len), DORM_OK);
   long st = ddb("PutItem", body, len, out);
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   return st;
 }
 
@@ -399,8 +399,8 @@ static void numbers_agree_with_dynamodb(void **state) {
     dorm_av item;
     bool found;
     cJSON *root;
-    assert_int_equal(dorm_json_parse(out, strlen(out), &root, err, sizeof err), DORM_OK);
-    if (dorm_json_member_item(root, "Item", &A, &item, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
+    assert_int_equal(dorm__json_parse(out, strlen(out), &root, err, sizeof err), DORM_OK);
+    if (dorm__json_member_item(root, "Item", &A, &item, &found, err, sizeof err) != DORM_OK) fail_msg("%s", err);
     cJSON_Delete(root);
     free(out);
     dorm_str back;

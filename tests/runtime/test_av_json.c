@@ -136,11 +136,11 @@ static void reader_refuses_broken_u_escapes(void **state) {
   /* any document parsed for a response: the path in plain JSON terms */
   cJSON *root = NULL;
   const char *doc = "{\"ConsumedCapacity\":{\"TableName\":\"t\"},\"x\":[\"ok\",{\"y\":\"bad\\u0000\"}]}";
-  assert_int_equal(dorm_json_parse(doc, strlen(doc), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__json_parse(doc, strlen(doc), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
   assert_null(root);
   assert_string_equal(err, "x[1].y: a string contains U+0000 (\\u0000), which this reader cannot represent");
   const char *item = "{\"Item\":{\"pk\":{\"S\":\"k\"},\"name\":{\"S\":\"Jo\\u00zz\"}}}";
-  assert_int_equal(dorm_json_parse(item, strlen(item), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__json_parse(item, strlen(item), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
   assert_string_equal(err, "Item.name: a string has a \\u escape without four hex digits");
   /* what is fine: escaped backslashes before u0000, every valid escape */
   dorm_av v;
@@ -184,8 +184,8 @@ static void number_validation(void **state) {
     "1E-130", "-1E-130", "0.1E-129", "10E-131", "1E125", "0E99999999999999999999", "0.000", "1e5",
     "3.14159", "1.0", "5.", ".5", "-.5e3", "1.e5"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-    if (dorm_number_invalid_reason(good[i], strlen(good[i])))
-      fail_msg("%s rejected: %s", good[i], dorm_number_invalid_reason(good[i], strlen(good[i])));
+    if (dorm__number_invalid_reason(good[i], strlen(good[i])))
+      fail_msg("%s rejected: %s", good[i], dorm__number_invalid_reason(good[i], strlen(good[i])));
   const struct { const char *s, *why; } bad[] = {
     {"", "empty"}, {"abc", "digit"}, {".", "digit"}, {"-.", "digit"}, {".e5", "digit"}, {"+", "digit"}, {"-", "digit"},
     {"1e", "exponent"}, {"1e+", "exponent"}, {"--1", "digit"}, {" 1", "digit"}, {"1 ", "unexpected"},
@@ -195,7 +195,7 @@ static void number_validation(void **state) {
     {"1E126", "above"}, {"10E125", "above"}, {"1E-131", "below"}, {"0.01E-129", "below"},
     {"1E99999999999999999999999", "above"}, {"1E-99999999999999999999999", "below"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    const char *why = dorm_number_invalid_reason(bad[i].s, strlen(bad[i].s));
+    const char *why = dorm__number_invalid_reason(bad[i].s, strlen(bad[i].s));
     if (!why || !strstr(why, bad[i].why)) fail_msg("\"%s\": got %s, want ...%s...", bad[i].s, why ? why : "valid", bad[i].why);
   }
   assert_int_equal(dorm_number_check("12a", 3, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
@@ -270,9 +270,9 @@ static void number_conversions(void **state) {
   assert_true(dorm_number_equal("00100", 5, "1e2", 3));
   assert_false(dorm_number_equal("1", 1, "-1", 2));
   assert_false(dorm_number_equal("1", 1, "10", 2));
-  assert_int_equal(dorm_number_storage_size("12345", 5), 4);
-  assert_int_equal(dorm_number_storage_size("-0.00100", 8), 2);
-  assert_int_equal(dorm_number_storage_size("0", 1), 2);
+  assert_int_equal(dorm__number_storage_size("12345", 5), 4);
+  assert_int_equal(dorm__number_storage_size("-0.00100", 8), 2);
+  assert_int_equal(dorm__number_storage_size("0", 1), 2);
 }
 
 /* ---- binary, base64 ---- */
@@ -305,13 +305,13 @@ static void binary_all_bytes_roundtrip(void **state) {
 
 static void b64(const char *plain, size_t n, const char *want, dorm_b64_alphabet alpha) {
   char out[128];
-  assert_int_equal(dorm_b64_encoded_len(n), strlen(want));
-  size_t k = dorm_b64_encode((const uint8_t *)plain, n, out, alpha);
+  assert_int_equal(dorm__b64_encoded_len(n), strlen(want));
+  size_t k = dorm__b64_encode((const uint8_t *)plain, n, out, alpha);
   assert_int_equal(k, strlen(want));
   assert_memory_equal(out, want, k);
   uint8_t dec[128];
   size_t dn = 0;
-  assert_true(dorm_b64_decode(want, strlen(want), dec, &dn, alpha, NULL));
+  assert_true(dorm__b64_decode(want, strlen(want), dec, &dn, alpha, NULL));
   assert_int_equal(dn, n);
   assert_memory_equal(dec, plain, n);
 }
@@ -344,7 +344,7 @@ static void base64_vectors(void **state) {
   for (size_t i = 0; i < sizeof rej / sizeof *rej; i++) {
     uint8_t out[16];
     size_t n = 0, bad = 999;
-    if (dorm_b64_decode(rej[i].in, strlen(rej[i].in), out, &n, rej[i].a, &bad)) fail_msg("accepted %s", rej[i].in);
+    if (dorm__b64_decode(rej[i].in, strlen(rej[i].in), out, &n, rej[i].a, &bad)) fail_msg("accepted %s", rej[i].in);
     if (bad != rej[i].bad) fail_msg("%s: bad offset %zu, want %zu", rej[i].in, bad, rej[i].bad);
   }
 }
@@ -354,14 +354,14 @@ static void utf8_validator(void **state) {
   const char *good[] = {"", "ascii", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
                         "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "0123456789abcdef\xc3\xa9"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-    assert_true(dorm_utf8_valid(good[i], strlen(good[i]), NULL));
+    assert_true(dorm__utf8_valid(good[i], strlen(good[i]), NULL));
   const struct { const char *s; size_t off; } bad[] = {
     {"\x80", 0}, {"ab\xc0\x80", 2}, {"\xc1\xbf", 0}, {"\xe0\x80\x80", 0}, {"\xed\xa0\x80", 0},
     {"\xf0\x80\x80\x80", 0}, {"\xf4\x90\x80\x80", 0}, {"\xf5\x80\x80\x80", 0}, {"\xff", 0},
     {"abcdefghij\xe2\x82", 10}, {"\xc3", 0}, {"\xe2\x28\xa1", 0}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     size_t off = 99;
-    assert_false(dorm_utf8_valid(bad[i].s, strlen(bad[i].s), &off));
+    assert_false(dorm__utf8_valid(bad[i].s, strlen(bad[i].s), &off));
     assert_int_equal(off, bad[i].off);
   }
 }
@@ -613,7 +613,7 @@ static void reader_depth_limits(void **state) {
   memset(be + d + 8, ']', d);
   be[2 * d + 8] = '\0';
   cJSON *root = NULL;
-  assert_int_equal(dorm_json_parse(be, strlen(be), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__json_parse(be, strlen(be), &root, err, sizeof err), DORM_ERR_BAD_RESPONSE);
   assert_null(root);
   assert_non_null(strstr(err, "[0][0][0]"));
   assert_non_null(strstr(err, "a string contains U+0000"));
@@ -625,32 +625,32 @@ static void response_members(void **state) {
   const char *body = "{\"Items\":[{\"pk\":{\"S\":\"a\"}},{\"pk\":{\"S\":\"b\"},\"n\":{\"N\":\"2\"}}],"
                      "\"Count\":2,\"LastEvaluatedKey\":{\"pk\":{\"S\":\"b\"}}}";
   cJSON *root;
-  assert_int_equal(dorm_json_parse(body, strlen(body), &root, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_parse(body, strlen(body), &root, err, sizeof err), DORM_OK);
   dorm_av *items;
   size_t count;
-  assert_int_equal(dorm_json_member_items(root, "Items", &A, &items, &count, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_member_items(root, "Items", &A, &items, &count, err, sizeof err), DORM_OK);
   assert_int_equal(count, 2);
   dorm_str s;
   assert_int_equal(dorm_av_get_s(dorm_av_map_get(&items[1], "pk"), &s), DORM_OK);
   assert_string_equal(s.ptr, "b");
   dorm_av lek;
   bool found;
-  assert_int_equal(dorm_json_member_item(root, "LastEvaluatedKey", &A, &lek, &found, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_member_item(root, "LastEvaluatedKey", &A, &lek, &found, err, sizeof err), DORM_OK);
   assert_true(found);
   assert_int_equal(lek.u.map.count, 1);
-  assert_int_equal(dorm_json_member_item(root, "Item", &A, &lek, &found, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_member_item(root, "Item", &A, &lek, &found, err, sizeof err), DORM_OK);
   assert_false(found);
   assert_int_equal(lek.type, DORM_AV_M);
   assert_int_equal(lek.u.map.count, 0);
-  assert_int_equal(dorm_json_member_items(root, "Missing", &A, &items, &count, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_member_items(root, "Missing", &A, &items, &count, err, sizeof err), DORM_OK);
   assert_int_equal(count, 0);
   cJSON_Delete(root);
 
   const char *bad = "{\"Items\":[{\"pk\":{\"S\":\"a\"}},{\"pk\":{\"S\":7}}],\"Item\":[1]}";
-  assert_int_equal(dorm_json_parse(bad, strlen(bad), &root, err, sizeof err), DORM_OK);
-  assert_int_equal(dorm_json_member_items(root, "Items", &A, &items, &count, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__json_parse(bad, strlen(bad), &root, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_member_items(root, "Items", &A, &items, &count, err, sizeof err), DORM_ERR_BAD_RESPONSE);
   assert_string_equal(err, "Items[1].pk: an S value must be a JSON string");
-  assert_int_equal(dorm_json_member_item(root, "Item", &A, &lek, &found, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__json_member_item(root, "Item", &A, &lek, &found, err, sizeof err), DORM_ERR_BAD_RESPONSE);
   assert_string_equal(err, "Item: expected an object of attributes");
   cJSON_Delete(root);
 }
@@ -660,78 +660,78 @@ static void response_members(void **state) {
 static void writer_primitives(void **state) {
   (void)state;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
-  dorm_jw_begin_object(&w);
-  dorm_jw_member_string(&w, "TableName", "orders");
-  dorm_jw_member_int(&w, "Limit", INT64_MIN);
-  dorm_jw_key(&w, "list");
-  dorm_jw_begin_array(&w);
-  dorm_jw_int(&w, 0);
-  dorm_jw_bool(&w, true);
-  dorm_jw_bool(&w, false);
-  dorm_jw_null(&w);
-  dorm_jw_begin_object(&w);
-  dorm_jw_end_object(&w);
-  dorm_jw_begin_array(&w);
-  dorm_jw_end_array(&w);
-  dorm_jw_raw_value(&w, "{\"raw\":1}", 9);
-  dorm_jw_number_text(&w, "1.5e3", 5);
-  dorm_jw_end_array(&w);
-  dorm_jw_key(&w, "Item");
+  dorm__jw_init(&w, 0);
+  dorm__jw_begin_object(&w);
+  dorm__jw_member_string(&w, "TableName", "orders");
+  dorm__jw_member_int(&w, "Limit", INT64_MIN);
+  dorm__jw_key(&w, "list");
+  dorm__jw_begin_array(&w);
+  dorm__jw_int(&w, 0);
+  dorm__jw_bool(&w, true);
+  dorm__jw_bool(&w, false);
+  dorm__jw_null(&w);
+  dorm__jw_begin_object(&w);
+  dorm__jw_end_object(&w);
+  dorm__jw_begin_array(&w);
+  dorm__jw_end_array(&w);
+  dorm__jw_raw_value(&w, "{\"raw\":1}", 9);
+  dorm__jw_number_text(&w, "1.5e3", 5);
+  dorm__jw_end_array(&w);
+  dorm__jw_key(&w, "Item");
   dorm_av m = dorm_av_empty(DORM_AV_M);
   *dorm_av_map_add(&A, &m, "k", 1) = dorm_av_str("v");
-  dorm_jw_item(&w, &m, "Item");
-  dorm_jw_key(&w, "one");
-  dorm_jw_av(&w, &m.u.map.items[0].value, NULL);
-  dorm_jw_end_object(&w);
+  dorm__jw_item(&w, &m, "Item");
+  dorm__jw_key(&w, "one");
+  dorm__jw_av(&w, &m.u.map.items[0].value, NULL);
+  dorm__jw_end_object(&w);
   const char *out;
   size_t len;
-  assert_int_equal(dorm_jw_finish(&w, &out, &len), DORM_OK);
+  assert_int_equal(dorm__jw_finish(&w, &out, &len), DORM_OK);
   assert_string_equal(out, "{\"TableName\":\"orders\",\"Limit\":-9223372036854775808,"
                            "\"list\":[0,true,false,null,{},[],{\"raw\":1},1.5e3],"
                            "\"Item\":{\"k\":{\"S\":\"v\"}},\"one\":{\"S\":\"v\"}}");
   assert_int_equal(len, strlen(out));
   /* reset keeps the buffer: no reallocation for the next body */
   char *buf = w.buf;
-  dorm_jw_reset(&w);
-  dorm_jw_begin_object(&w);
-  dorm_jw_end_object(&w);
-  assert_int_equal(dorm_jw_finish(&w, &out, NULL), DORM_OK);
+  dorm__jw_reset(&w);
+  dorm__jw_begin_object(&w);
+  dorm__jw_end_object(&w);
+  assert_int_equal(dorm__jw_finish(&w, &out, NULL), DORM_OK);
   assert_string_equal(out, "{}");
   assert_ptr_equal(w.buf, buf);
   /* an invalid key string fails the writer */
-  dorm_jw_reset(&w);
-  dorm_jw_begin_object(&w);
-  dorm_jw_key(&w, "\xff");
-  assert_int_equal(dorm_jw_finish(&w, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
+  dorm__jw_reset(&w);
+  dorm__jw_begin_object(&w);
+  dorm__jw_key(&w, "\xff");
+  assert_int_equal(dorm__jw_finish(&w, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(w.err, "not valid UTF-8"));
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 static void writer_bound(void **state) {
   (void)state;
   dorm_jw w;
-  dorm_jw_init(&w, 64);
+  dorm__jw_init(&w, 64);
   char big[200];
   memset(big, 'x', sizeof big);
-  dorm_jw_begin_object(&w);
-  dorm_jw_key(&w, "k");
-  dorm_jw_stringn(&w, big, sizeof big);
-  dorm_jw_end_object(&w); /* no-op after the failure */
+  dorm__jw_begin_object(&w);
+  dorm__jw_key(&w, "k");
+  dorm__jw_stringn(&w, big, sizeof big);
+  dorm__jw_end_object(&w); /* no-op after the failure */
   assert_int_equal(dorm_jw_status(&w), DORM_ERR_TOO_LARGE);
   const char *out = NULL;
-  assert_int_equal(dorm_jw_finish(&w, &out, NULL), DORM_ERR_TOO_LARGE);
+  assert_int_equal(dorm__jw_finish(&w, &out, NULL), DORM_ERR_TOO_LARGE);
   assert_null(out); /* nothing partial is handed out */
   assert_non_null(strstr(w.err, "exceed 64 bytes"));
   /* Exactly at the bound is fine. */
-  dorm_jw_reset(&w);
-  dorm_jw_stringn(&w, big, 62);
-  assert_int_equal(dorm_jw_finish(&w, &out, NULL), DORM_OK);
+  dorm__jw_reset(&w);
+  dorm__jw_stringn(&w, big, 62);
+  assert_int_equal(dorm__jw_finish(&w, &out, NULL), DORM_OK);
   assert_int_equal(strlen(out), 64);
-  dorm_jw_reset(&w);
-  dorm_jw_stringn(&w, big, 63);
-  assert_int_equal(dorm_jw_finish(&w, &out, NULL), DORM_ERR_TOO_LARGE);
-  dorm_jw_free(&w);
+  dorm__jw_reset(&w);
+  dorm__jw_stringn(&w, big, 63);
+  assert_int_equal(dorm__jw_finish(&w, &out, NULL), DORM_ERR_TOO_LARGE);
+  dorm__jw_free(&w);
   /* Through the one-shot API: a big binary. */
   static unsigned char blob[100000];
   dorm_av b = dorm_av_bytes(blob, sizeof blob);

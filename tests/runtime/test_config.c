@@ -26,7 +26,7 @@ static int teardown(void **state) {
 /* Resolves and expects success. */
 static void resolve_ok(const dorm_config *cfg, dorm_resolved_config *rc) {
   char err[512] = "";
-  dorm_status st = dorm_config_resolve(cfg, rc, err, sizeof err);
+  dorm_status st = dorm__config_resolve(cfg, rc, err, sizeof err);
   if (st != DORM_OK) fprintf(stderr, "resolve failed: %s\n", err);
   assert_int_equal(st, DORM_OK);
 }
@@ -35,12 +35,12 @@ static void resolve_ok(const dorm_config *cfg, dorm_resolved_config *rc) {
 static void resolve_fails(const dorm_config *cfg, dorm_status want, const char *msg) {
   char err[512] = "";
   dorm_resolved_config rc;
-  dorm_status st = dorm_config_resolve(cfg, &rc, err, sizeof err);
+  dorm_status st = dorm__config_resolve(cfg, &rc, err, sizeof err);
   if (st != want || !strstr(err, msg)) fprintf(stderr, "got %d '%s', want %d '%s'\n", st, err, want, msg);
   assert_int_equal(st, want);
   assert_non_null(strstr(err, msg));
   assert_null(rc.region);
-  dorm_resolved_config_free(&rc); /* safe after failure */
+  dorm__resolved_config_free(&rc); /* safe after failure */
 }
 
 static void region_precedence(void **state) {
@@ -53,25 +53,25 @@ static void region_precedence(void **state) {
   assert_string_equal(rc.region, "eu-north-1");
   assert_string_equal(rc.region_source, "~/.aws/config:2");
   assert_string_equal(rc.profile, "default");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   setenv("AWS_DEFAULT_REGION", "us-west-1", 1);
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "us-west-1");
   assert_string_equal(rc.region_source, "AWS_DEFAULT_REGION");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   setenv("AWS_REGION", "us-west-2", 1);
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "us-west-2");
   assert_string_equal(rc.region_source, "AWS_REGION");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.region = "sa-east-1";
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "sa-east-1");
   assert_string_equal(rc.region_source, "dorm_config.region");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   /* An empty variable counts as unset. */
   cfg.region = NULL;
@@ -82,7 +82,7 @@ static void region_precedence(void **state) {
   assert_string_equal(rc.region, "ap-east-1");
   assert_string_equal(rc.region_source, "~/.aws/config:4");
   assert_string_equal(rc.profile_source, "AWS_PROFILE");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 }
 
 static void region_errors(void **state) {
@@ -116,13 +116,13 @@ static void profile_selection(void **state) {
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "us-east-2");
   assert_string_equal(rc.region_source, "~/.aws/config:4");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.profile = "spaced";
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "eu-west-2");
   assert_string_equal(rc.profile_source, "dorm_config.profile");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.profile = "both";
   setenv("AWS_PROFILE", "dev", 1); /* the explicit setting wins over AWS_PROFILE */
@@ -130,14 +130,14 @@ static void profile_selection(void **state) {
   assert_string_equal(rc.region, "me-south-1");
   assert_string_equal(rc.region_source, "~/.aws/credentials:2");
   char where[64];
-  assert_string_equal(dorm_config_profile_value(&rc, "output", where, sizeof where), "json");
+  assert_string_equal(dorm__config_profile_value(&rc, "output", where, sizeof where), "json");
   assert_string_equal(where, "~/.aws/config:11");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.profile = "only_creds";
   resolve_ok(&cfg, &rc);
   assert_string_equal(rc.region, "af-south-1");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.profile = NULL; /* AWS_PROFILE=dev: [dev] in the config file is not a profile */
   resolve_fails(&cfg, DORM_ERR_CONFIG,
@@ -160,13 +160,13 @@ static void shared_file_locations(void **state) {
   assert_string_equal(rc.region, "eu-south-1");
   assert_string_equal(rc.region_source, "~/alt-config:2");
   assert_int_equal(rc.retry.max_attempts, 7);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   /* Missing files are fine; a malformed one is an error with file:line. */
   setenv("AWS_CONFIG_FILE", "~/does-not-exist", 1);
   setenv("AWS_REGION", "us-east-1", 1);
   resolve_ok(NULL, &rc);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
   cte_write(e, "alt-config", "[profile x]\nregion = eu-south-1\nnot a setting\n");
   setenv("AWS_CONFIG_FILE", "~/alt-config", 1);
   resolve_fails(NULL, DORM_ERR_CONFIG, "~/alt-config:3: expected 'key = value'");
@@ -196,7 +196,7 @@ static void expect_endpoint(const dorm_config *cfg, const char *url, const char 
   assert_string_equal(rc.endpoint_url, url);
   assert_string_equal(rc.host, host);
   assert_string_equal(rc.endpoint_source, source);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 }
 
 static void endpoint_precedence(void **state) {
@@ -270,7 +270,7 @@ static void endpoint_validation(void **state) {
   assert_string_equal(rc.host, "[::1]:8000");
   assert_string_equal(rc.path, "/base/");
   assert_false(rc.https);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
   cfg.endpoint = "http://LOCALHOST:80";
   expect_endpoint(&cfg, "http://LOCALHOST/", "LOCALHOST", "dorm_config.endpoint");
 
@@ -309,20 +309,20 @@ static void retry_settings(void **state) {
   assert_int_equal(rc.connect_timeout_ms, 3000);
   assert_int_equal(rc.request_timeout_ms, 30000);
   assert_int_equal(rc.max_response_bytes, 64u * 1024 * 1024);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cte_write(e, ".aws/config", "[default]\nretry_mode = legacy\nmax_attempts = 4\n");
   resolve_ok(&cfg, &rc);
   assert_int_equal(rc.retry.mode, DORM_RETRY_MODE_LEGACY);
   assert_int_equal(rc.retry.max_attempts, 4);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   setenv("AWS_RETRY_MODE", "standard", 1);
   setenv("AWS_MAX_ATTEMPTS", "6", 1);
   resolve_ok(&cfg, &rc);
   assert_int_equal(rc.retry.mode, DORM_RETRY_MODE_STANDARD);
   assert_int_equal(rc.retry.max_attempts, 6);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   cfg.retry_mode = DORM_RETRY_MODE_LEGACY;
   cfg.max_attempts = 2;
@@ -335,7 +335,7 @@ static void retry_settings(void **state) {
   assert_int_equal(rc.connect_timeout_ms, 150);
   assert_int_equal(rc.request_timeout_ms, 900);
   assert_int_equal(rc.max_response_bytes, 1000);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 
   /* The mode's default attempts apply when no count is configured. */
   unsetenv("AWS_MAX_ATTEMPTS");
@@ -343,7 +343,7 @@ static void retry_settings(void **state) {
   cfg.max_attempts = 0;
   resolve_ok(&cfg, &rc);
   assert_int_equal(rc.retry.max_attempts, 11);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
 }
 
 static void retry_setting_errors(void **state) {
@@ -394,7 +394,7 @@ static void explicit_credentials(void **state) {
   assert_string_equal(rc.access_key_id, "AKID");
   assert_string_equal(rc.secret_access_key, "SECRET");
   assert_string_equal(rc.session_token, "t");
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
   dorm_config_init(&cfg);
   assert_null(cfg.region);
   assert_int_equal(cfg.retry_mode, DORM_RETRY_MODE_UNSET);

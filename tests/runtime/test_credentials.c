@@ -46,7 +46,7 @@ static int teardown(void **state) {
 
 static void resolve(const dorm_config *cfg, dorm_resolved_config *rc) {
   char err[512] = "";
-  dorm_status st = dorm_config_resolve(cfg, rc, err, sizeof err);
+  dorm_status st = dorm__config_resolve(cfg, rc, err, sizeof err);
   if (st != DORM_OK) fprintf(stderr, "resolve: %s\n", err);
   assert_int_equal(st, DORM_OK);
 }
@@ -59,9 +59,9 @@ static dorm_credentials_provider *provider(const dorm_config *cfg, long process_
   if (meta_timeout_ms) rc.metadata_timeout_ms = meta_timeout_ms;
   dorm_credentials_provider *p = NULL;
   char err[512] = "";
-  dorm_status st = dorm_credentials_provider_new(&rc, &p, err, sizeof err);
+  dorm_status st = dorm__credentials_provider_new(&rc, &p, err, sizeof err);
   if (st != DORM_OK) fprintf(stderr, "provider: %s\n", err);
-  dorm_resolved_config_free(&rc);
+  dorm__resolved_config_free(&rc);
   assert_int_equal(st, DORM_OK);
   return p;
 }
@@ -72,8 +72,8 @@ static void provider_fails(const dorm_config *cfg, dorm_status want, const char 
   resolve(cfg, &rc);
   dorm_credentials_provider *p = (dorm_credentials_provider *)1;
   char err[600] = "";
-  dorm_status st = dorm_credentials_provider_new(&rc, &p, err, sizeof err);
-  dorm_resolved_config_free(&rc);
+  dorm_status st = dorm__credentials_provider_new(&rc, &p, err, sizeof err);
+  dorm__resolved_config_free(&rc);
   if (st != want || !strstr(err, msg)) fprintf(stderr, "got %d '%s'\nwant %d '%s'\n", st, err, want, msg);
   assert_int_equal(st, want);
   assert_null(p);
@@ -82,7 +82,7 @@ static void provider_fails(const dorm_config *cfg, dorm_status want, const char 
 
 static void get_ok(dorm_credentials_provider *p, dorm_credentials *c) {
   char err[600] = "";
-  dorm_status st = dorm_credentials_provider_get(p, c, err, sizeof err);
+  dorm_status st = dorm__credentials_provider_get(p, c, err, sizeof err);
   if (st != DORM_OK) fprintf(stderr, "get: %s\n", err);
   assert_int_equal(st, DORM_OK);
 }
@@ -90,7 +90,7 @@ static void get_ok(dorm_credentials_provider *p, dorm_credentials *c) {
 static void get_fails(dorm_credentials_provider *p, dorm_status want, const char *msg) {
   dorm_credentials c;
   char err[600] = "";
-  dorm_status st = dorm_credentials_provider_get(p, &c, err, sizeof err);
+  dorm_status st = dorm__credentials_provider_get(p, &c, err, sizeof err);
   if (st != want || !strstr(err, msg)) fprintf(stderr, "got %d '%s'\nwant %d '%s'\n", st, err, want, msg);
   assert_int_equal(st, want);
   assert_non_null(strstr(err, msg));
@@ -112,31 +112,31 @@ static void environment_credentials(void **state) {
   setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "SECRETENV", 1);
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "environment");
+  assert_string_equal(dorm__credentials_provider_source(p), "environment");
   dorm_credentials c;
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDENV");
   assert_string_equal(c.secret_access_key, "SECRETENV");
   assert_null(c.session_token);
   assert_int_equal(c.expiration, 0);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   setenv("AWS_SESSION_TOKEN", "TOKENENV", 1);
   p = provider(NULL, 0, 0);
   get_ok(p, &c);
   assert_string_equal(c.session_token, "TOKENENV");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* Explicit keys win over the environment. */
   dorm_config cfg = DORM_CONFIG_INIT;
   cfg.access_key_id = "AKIDX";
   cfg.secret_access_key = "SECRETX";
   p = provider(&cfg, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "explicit");
+  assert_string_equal(dorm__credentials_provider_source(p), "explicit");
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDX");
   assert_null(c.session_token);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   unsetenv("AWS_SECRET_ACCESS_KEY");
   provider_fails(NULL, DORM_ERR_CONFIG, "environment: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
@@ -154,25 +154,25 @@ static void profile_credentials(void **state) {
   dorm_credentials c;
   /* Default profile: the credentials file beats the config file. */
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "profile");
+  assert_string_equal(dorm__credentials_provider_source(p), "profile");
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDCRED");
   assert_string_equal(c.secret_access_key, "SECRETCRED");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   setenv("AWS_PROFILE", "dev", 1);
   p = provider(NULL, 0, 0);
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDDEV");
   assert_string_equal(c.session_token, "TOKDEV");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   dorm_config cfg = DORM_CONFIG_INIT;
   cfg.profile = "other";
   p = provider(&cfg, 0, 0);
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDOTHER");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* The environment beats the profile. */
   setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
@@ -180,7 +180,7 @@ static void profile_credentials(void **state) {
   p = provider(&cfg, 0, 0);
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDENV");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   unsetenv("AWS_ACCESS_KEY_ID");
   unsetenv("AWS_SECRET_ACCESS_KEY");
 
@@ -238,7 +238,7 @@ static void process_success(void **state) {
            iso_in(3600, exp, sizeof exp));
   process_script(f, "creds.sh", body);
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "credential_process");
+  assert_string_equal(dorm__credentials_provider_source(p), "credential_process");
   assert_int_equal(runs(f), 0); /* nothing runs before the first get */
   dorm_credentials c;
   get_ok(p, &c);
@@ -246,13 +246,13 @@ static void process_success(void **state) {
   assert_string_equal(c.secret_access_key, "SECRETPROC");
   assert_string_equal(c.session_token, "TOKPROC");
   time_t want;
-  assert_true(dorm_creds_parse_time(exp, &want));
+  assert_true(dorm__creds_parse_time(exp, &want));
   assert_int_equal(c.expiration, want);
   /* Valid for an hour: the second get uses the cached credentials. */
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDPROC");
   assert_int_equal(runs(f), 1);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* Without Expiration the credentials never expire and never re-run. */
   process_script(f, "static.sh", "echo '{\"Version\":1,\"AccessKeyId\":\"A2\",\"SecretAccessKey\":\"S2\"}'");
@@ -263,7 +263,7 @@ static void process_success(void **state) {
   assert_null(c.session_token);
   assert_int_equal(c.expiration, 0);
   assert_int_equal(runs(f), 2);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 static void process_expiration_refresh(void **state) {
@@ -293,7 +293,7 @@ static void process_expiration_refresh(void **state) {
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKID2");
   assert_int_equal(runs(f), 3);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 static void process_failures(void **state) {
@@ -305,32 +305,32 @@ static void process_failures(void **state) {
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_IO, "exited with status 3: first line token expired, run aws sso login");
   get_fails(p, DORM_ERR_IO, "credential_process of profile 'default' (~/.aws/config:2)");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   process_script(f, "silent.sh", "exit 4");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_IO, "exited with status 4: (no output on stderr)");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   process_script(f, "badjson.sh", "echo 'AccessKeyId=AKID'");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "expected a JSON object with AccessKeyId and SecretAccessKey");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   process_script(f, "v2.sh", "echo '{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}'");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "\"Version\" must be 1");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   process_script(f, "nosecret.sh", "echo '{\"Version\":1,\"AccessKeyId\":\"A\"}'");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "missing SecretAccessKey");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   process_script(f, "badtime.sh", "echo '{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"tomorrow\"}'");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "Expiration is not an ISO 8601 time");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   snprintf(body, sizeof body,
            "echo '{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"%s\"}'",
@@ -338,13 +338,13 @@ static void process_failures(void **state) {
   process_script(f, "expired.sh", body);
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "returned credentials that expired at");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* The shell itself dies (a script it runs dying shows up as status 137). */
   cte_write(&f->env, ".aws/config", "[default]\ncredential_process = kill -9 $$\n");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_IO, "was killed by signal 9");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 /* True once pid is gone (or a zombie nobody reaps yet). */
@@ -373,7 +373,7 @@ static void process_timeout_kills_everything(void **state) {
   process_script(f, "hang.sh", body);
   dorm_credentials_provider *p = provider(NULL, 300, 0);
   get_fails(p, DORM_ERR_IO, "did not finish within 300 ms (killed)");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   char path[512];
   snprintf(path, sizeof path, "%s/child", f->env.home);
   char *pid = ts_read_file(path, NULL);
@@ -406,7 +406,7 @@ static void container_full_uri(void **state) {
   set_full_uri(f, "/creds");
   setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer tok123", 1);
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "container");
+  assert_string_equal(dorm__credentials_provider_source(p), "container");
   assert_int_equal(fms_count(f->srv), 0);
   dorm_credentials c;
   get_ok(p, &c);
@@ -422,7 +422,7 @@ static void container_full_uri(void **state) {
   assert_string_equal(r.method, "GET");
   assert_string_equal(r.path, "/creds");
   assert_string_equal(fms_header(&r, "Authorization", hv, sizeof hv), "Bearer tok123");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 static void container_token_file(void **state) {
@@ -445,17 +445,17 @@ static void container_token_file(void **state) {
   assert_string_equal(fms_header(&r, "Authorization", hv, sizeof hv), "from-file-1");
   fms_request_at(f->srv, 1, &r);
   assert_string_equal(fms_header(&r, "Authorization", hv, sizeof hv), "from-file-2");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/token", 1);
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_IO, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (/nonexistent/token): cannot read");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   cte_write(&f->env, "token", "line1\nline2\n");
   setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tf, 1);
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "the token must be a single line");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 static void container_host_rules(void **state) {
@@ -468,8 +468,8 @@ static void container_host_rules(void **state) {
   for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[i], 1);
     dorm_credentials_provider *p = provider(NULL, 0, 0);
-    assert_string_equal(dorm_credentials_provider_source(p), "container");
-    dorm_credentials_provider_free(p);
+    assert_string_equal(dorm__credentials_provider_source(p), "container");
+    dorm__credentials_provider_free(p);
   }
   static const char *const refused[] = {"http://example.com/x", "http://169.254.169.254/latest",
                                         "http://10.0.0.1/x", "http://[fd00:ec2::24]/x",
@@ -484,8 +484,8 @@ static void container_host_rules(void **state) {
   setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/x", 1);
   setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "container");
-  dorm_credentials_provider_free(p);
+  assert_string_equal(dorm__credentials_provider_source(p), "container");
+  dorm__credentials_provider_free(p);
   setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/credentials", 1);
   provider_fails(NULL, DORM_ERR_CONFIG, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: must start with '/'");
 }
@@ -499,30 +499,30 @@ static void container_errors(void **state) {
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "answered HTTP 500: oops");
   assert_int_equal(fms_count(f->srv), 2); /* one retry */
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   fms_route(f->srv, "GET", "/creds", 403, "denied");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_AUTH, "answered HTTP 403: denied");
   assert_int_equal(fms_count(f->srv), 3); /* no retry for a 4xx */
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   fms_route(f->srv, "GET", "/creds", 200, "{\"AccessKeyId\": 5}");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "container credentials: missing AccessKeyId");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   fms_route(f->srv, "GET", "/creds", 200, "<html>");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "expected a JSON object");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   size_t before = fms_count(f->srv);
   fms_route(f->srv, "GET", "/creds", 200, creds_json("LATE", 3600));
   fms_route_delay(f->srv, "GET", "/creds", 2000);
   p = provider(NULL, 0, 200);
   get_fails(p, DORM_ERR_TIMEOUT, "container credentials: GET");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   /* Both tries reached the server. */
   for (int i = 0; i < 800 && fms_count(f->srv) < before + 2; i++) usleep(10000);
   assert_int_equal(fms_count(f->srv), before + 2);
@@ -556,14 +556,14 @@ static void imds_v2_flow(void **state) {
   imds_routes(f, "AKIDI", 6 * 3600);
   use_imds(f);
   dorm_credentials_provider *p = provider(NULL, 0, 0);
-  assert_string_equal(dorm_credentials_provider_source(p), "imds");
+  assert_string_equal(dorm__credentials_provider_source(p), "imds");
   dorm_credentials c;
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDI");
   assert_string_equal(c.secret_access_key, "SECRET-AKIDI");
   assert_string_equal(c.session_token, "TOKEN-AKIDI");
   get_ok(p, &c);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* Token first, then the role name, then the role's credentials; the token
    * goes with both GETs. */
@@ -596,7 +596,7 @@ static void imds_disabled(void **state) {
   dorm_credentials_provider *p = provider(NULL, 0, 0);
   dorm_credentials c;
   get_ok(p, &c);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   assert_int_equal(fms_count(f->srv), 3);
 }
 
@@ -620,7 +620,7 @@ static void imds_refresh_before_expiry(void **state) {
   fms_route(f->srv, "GET", ROLES "my-role", 500, "down");
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKID2");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* Far from expiry: no refresh. */
   fms_clear_routes(f->srv);
@@ -631,7 +631,7 @@ static void imds_refresh_before_expiry(void **state) {
   get_ok(p, &c);
   get_ok(p, &c);
   assert_int_equal(fms_count(f->srv), before + 3);
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 }
 
 static void imds_failures(void **state) {
@@ -644,20 +644,20 @@ static void imds_failures(void **state) {
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_CONFIG, "no IAM role is attached to this instance");
   get_fails(p, DORM_ERR_CONFIG, "no credentials in dorm_config, the environment");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* The metadata service reports an error for the role. */
   fms_route(f->srv, "GET", ROLES, 200, "my-role");
   fms_route(f->srv, "GET", ROLES "my-role", 200, "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"Message\":\"nope\"}");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "answered Code \"AssumeRoleUnauthorizedAccess\": nope");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* A role name that would change the URL is refused. */
   fms_route(f->srv, "GET", ROLES, 200, "../../user-data");
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "returned an invalid role name");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   /* Unreachable endpoint. */
   fms *dead = fms_start();
@@ -667,7 +667,7 @@ static void imds_failures(void **state) {
   setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", ep, 1);
   p = provider(NULL, 0, 300);
   get_fails(p, DORM_ERR_NETWORK, "instance metadata: PUT");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
 
   setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "169.254.169.254", 1);
   provider_fails(NULL, DORM_ERR_CONFIG, "AWS_EC2_METADATA_SERVICE_ENDPOINT: '169.254.169.254' must start with http://");
@@ -685,7 +685,7 @@ static void imds_v1_fallback(void **state) {
   dorm_credentials c;
   get_ok(p, &c);
   assert_string_equal(c.access_key_id, "AKIDV1");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   assert_int_equal(fms_count(f->srv), 3);
   fms_request r;
   char hv[64];
@@ -696,26 +696,26 @@ static void imds_v1_fallback(void **state) {
   setenv("AWS_EC2_METADATA_V1_DISABLED", "true", 1);
   p = provider(NULL, 0, 0);
   get_fails(p, DORM_ERR_BAD_RESPONSE, "/latest/api/token answered HTTP 404");
-  dorm_credentials_provider_free(p);
+  dorm__credentials_provider_free(p);
   assert_int_equal(fms_count(f->srv), 4);
 }
 
 static void time_parsing(void **state) {
   (void)state;
   time_t t;
-  assert_true(dorm_creds_parse_time("1970-01-01T00:00:00Z", &t));
+  assert_true(dorm__creds_parse_time("1970-01-01T00:00:00Z", &t));
   assert_int_equal(t, 0);
-  assert_true(dorm_creds_parse_time("2024-02-29T12:34:56Z", &t));
+  assert_true(dorm__creds_parse_time("2024-02-29T12:34:56Z", &t));
   assert_int_equal(t, 1709210096);
-  assert_true(dorm_creds_parse_time("2024-02-29T12:34:56.789Z", &t));
+  assert_true(dorm__creds_parse_time("2024-02-29T12:34:56.789Z", &t));
   assert_int_equal(t, 1709210096);
-  assert_true(dorm_creds_parse_time("2024-02-29T14:34:56+02:00", &t));
+  assert_true(dorm__creds_parse_time("2024-02-29T14:34:56+02:00", &t));
   assert_int_equal(t, 1709210096);
-  assert_true(dorm_creds_parse_time("2024-02-29T10:04:56-02:30", &t));
+  assert_true(dorm__creds_parse_time("2024-02-29T10:04:56-02:30", &t));
   assert_int_equal(t, 1709210096);
   const char *bad[] = {"", "2024-02-29", "2024-02-29T12:34:56", "2024-13-01T00:00:00Z", "2024-02-29T12:34:56Zjunk",
                        "24-02-29T12:34:56Z", "2024-02-29T25:00:00Z", "2024-02-29T12:34:56.Z"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(dorm_creds_parse_time(bad[i], &t));
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(dorm__creds_parse_time(bad[i], &t));
 }
 
 int main(void) {

@@ -27,12 +27,12 @@ static dorm_expr fresh(void) {
 
 /* The JSON members the writer emits for x, inside {}. */
 static const char *json_of(dorm_expr *x, dorm_jw *w) {
-  dorm_jw_reset(w);
-  dorm_jw_begin_object(w);
-  dorm_jw_expr(w, x);
-  dorm_jw_end_object(w);
+  dorm__jw_reset(w);
+  dorm__jw_begin_object(w);
+  dorm__jw_expr(w, x);
+  dorm__jw_end_object(w);
   const char *out = NULL;
-  if (dorm_jw_finish(w, &out, NULL) != DORM_OK) fail_msg("writer failed: %s", w->err);
+  if (dorm__jw_finish(w, &out, NULL) != DORM_OK) fail_msg("writer failed: %s", w->err);
   return out;
 }
 
@@ -130,7 +130,7 @@ static void condition_golden_strings(void **state) {
 static void names_values_and_json(void **state) {
   (void)state;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_expr x = fresh();
   assert_int_equal(dorm_expr_filter(&x, mk_odd_names(&x)), DORM_OK);
   assert_int_equal(x.name_count, 2);
@@ -148,13 +148,13 @@ static void names_values_and_json(void **state) {
   /* A builder with nothing set writes nothing. */
   dorm_expr e = fresh();
   assert_string_equal(json_of(&e, &w), "{}");
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 static void query_shares_maps(void **state) {
   (void)state;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_expr x = fresh();
   dorm_expr_key_condition(&x, dorm_cond_and(&x, dorm_cond_eq(&x, "PK", dorm_av_str("USER#1")),
                                             dorm_cond_begins_with(&x, "SK", dorm_av_str("ORDER#"))));
@@ -174,13 +174,13 @@ static void query_shares_maps(void **state) {
                       "\"#n4\":\"lines\",\"#n5\":\"sku\"},"
                       "\"ExpressionAttributeValues\":{\":v0\":{\"S\":\"USER#1\"},\":v1\":{\"S\":\"ORDER#\"},"
                       "\":v2\":{\"N\":\"100\"},\":v3\":{\"S\":\"PAID\"}}}");
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 static void update_golden_strings(void **state) {
   (void)state;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_expr x = fresh();
   dorm_update_set(&x, "status", dorm_av_str("SHIPPED"));
   dorm_update_remove(&x, "draft");
@@ -217,22 +217,22 @@ static void update_golden_strings(void **state) {
   dorm_update_remove(&x, "z");
   assert_int_equal(dorm_expr_finish(&x), DORM_OK);
   assert_non_null(strstr(x.update, "REMOVE #n1, #n7.#n8[1], #n11 ADD"));
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 }
 
 static void deterministic(void **state) {
   (void)state;
   dorm_jw w1, w2;
-  dorm_jw_init(&w1, 0);
-  dorm_jw_init(&w2, 0);
+  dorm__jw_init(&w1, 0);
+  dorm__jw_init(&w2, 0);
   dorm_expr a = fresh(), b = fresh();
   dorm_expr_filter(&a, mk_not(&a));
   dorm_update_set(&a, "x", dorm_av_num("1"));
   dorm_expr_filter(&b, mk_not(&b));
   dorm_update_set(&b, "x", dorm_av_num("1"));
   assert_string_equal(json_of(&a, &w1), json_of(&b, &w2));
-  dorm_jw_free(&w1);
-  dorm_jw_free(&w2);
+  dorm__jw_free(&w1);
+  dorm__jw_free(&w2);
 }
 
 static void expect_error(dorm_expr *x, const char *contains) {
@@ -272,12 +272,12 @@ static void errors(void **state) {
   assert_int_equal(dorm_expr_filter(&x, c), DORM_ERR_INVALID_ARGUMENT);
   expect_error(&x, "bad path \"a..b\"");
   dorm_jw w;
-  dorm_jw_init(&w, 0);
-  dorm_jw_begin_object(&w);
-  dorm_jw_expr(&w, &x);
-  assert_int_equal(dorm_jw_finish(&w, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
+  dorm__jw_init(&w, 0);
+  dorm__jw_begin_object(&w);
+  dorm__jw_expr(&w, &x);
+  assert_int_equal(dorm__jw_finish(&w, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(w.err, "bad path"));
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 
   x = fresh();
   assert_int_equal(dorm_expr_filter(&x, NULL), DORM_ERR_INVALID_ARGUMENT);

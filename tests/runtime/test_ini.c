@@ -15,7 +15,7 @@
 static dorm_ini *parse_ok(const char *text) {
   char err[256] = "";
   dorm_ini *ini = NULL;
-  dorm_status st = dorm_ini_parse(text, strlen(text), "test.ini", &ini, err, sizeof err);
+  dorm_status st = dorm__ini_parse(text, strlen(text), "test.ini", &ini, err, sizeof err);
   if (st != DORM_OK) fprintf(stderr, "unexpected error: %s\n", err);
   assert_int_equal(st, DORM_OK);
   assert_non_null(ini);
@@ -23,14 +23,14 @@ static dorm_ini *parse_ok(const char *text) {
 }
 
 static const char *val(const dorm_ini *ini, const char *sec, const char *key) {
-  const dorm_ini_prop *p = dorm_ini_get(dorm_ini_section_find(ini, sec), key);
+  const dorm_ini_prop *p = dorm__ini_get(dorm__ini_section_find(ini, sec), key);
   return p ? p->value : NULL;
 }
 
 static void parse_err(const char *text, dorm_status want, const char *msg) {
   char err[256] = "";
   dorm_ini *ini = (dorm_ini *)1;
-  dorm_status st = dorm_ini_parse(text, strlen(text), "~/.aws/config", &ini, err, sizeof err);
+  dorm_status st = dorm__ini_parse(text, strlen(text), "~/.aws/config", &ini, err, sizeof err);
   assert_int_equal(st, want);
   assert_null(ini);
   assert_string_equal(err, msg);
@@ -45,11 +45,11 @@ static void profiles_and_values(void **state) {
   assert_string_equal(val(ini, "profile dev", "region"), "eu-west-1");
   assert_string_equal(val(ini, "profile dev", "output"), "json");
   assert_null(val(ini, "default", "output"));
-  assert_null(dorm_ini_section_find(ini, "dev"));
-  const dorm_ini_prop *p = dorm_ini_get(dorm_ini_section_find(ini, "profile dev"), "output");
+  assert_null(dorm__ini_section_find(ini, "dev"));
+  const dorm_ini_prop *p = dorm__ini_get(dorm__ini_section_find(ini, "profile dev"), "output");
   assert_int_equal(p->line, 6);
-  assert_int_equal(dorm_ini_section_find(ini, "profile dev")->line, 4);
-  dorm_ini_free(ini);
+  assert_int_equal(dorm__ini_section_find(ini, "profile dev")->line, 4);
+  dorm__ini_free(ini);
 }
 
 static void comments(void **state) {
@@ -71,7 +71,7 @@ static void comments(void **state) {
   assert_string_equal(val(ini, "default", "d"), "base64==;still");
   assert_string_equal(val(ini, "default", "e"), "");
   assert_string_equal(val(ini, "other", "f"), "3");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void odd_whitespace(void **state) {
@@ -91,7 +91,7 @@ static void odd_whitespace(void **state) {
   assert_string_equal(val(ini, "spaced name", "mixed_case"), "V");
   assert_string_equal(val(ini, "spaced name", "empty"), "");
   assert_string_equal(val(ini, "spaced name", "after_blank"), "ok");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void indented_first_property(void **state) {
@@ -99,7 +99,7 @@ static void indented_first_property(void **state) {
   /* An indented key right under a header is a key, as the AWS CLI reads it. */
   dorm_ini *ini = parse_ok("[default]\n  region = us-west-2\n");
   assert_string_equal(val(ini, "default", "region"), "us-west-2");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void crlf_and_bom(void **state) {
@@ -108,9 +108,9 @@ static void crlf_and_bom(void **state) {
                            "services = mine\r\n[services mine]\r\ndynamodb =\r\n"
                            "  endpoint_url = http://localhost:8000\r\n");
   assert_string_equal(val(ini, "default", "region"), "ap-south-1");
-  const dorm_ini_prop *ddb = dorm_ini_get(dorm_ini_section_find(ini, "services mine"), "dynamodb");
-  assert_string_equal(dorm_ini_sub_get(ddb, "endpoint_url")->value, "http://localhost:8000");
-  dorm_ini_free(ini);
+  const dorm_ini_prop *ddb = dorm__ini_get(dorm__ini_section_find(ini, "services mine"), "dynamodb");
+  assert_string_equal(dorm__ini_sub_get(ddb, "endpoint_url")->value, "http://localhost:8000");
+  dorm__ini_free(ini);
 }
 
 static void sub_sections(void **state) {
@@ -125,19 +125,19 @@ static void sub_sections(void **state) {
                            "  endpoint_url = http://localhost:4566\n"
                            "plain = first\n"
                            "  second line\n");
-  const dorm_ini_section *sec = dorm_ini_section_find(ini, "services local");
-  const dorm_ini_prop *ddb = dorm_ini_get(sec, "dynamodb");
+  const dorm_ini_section *sec = dorm__ini_section_find(ini, "services local");
+  const dorm_ini_prop *ddb = dorm__ini_get(sec, "dynamodb");
   assert_non_null(ddb);
   assert_string_equal(ddb->value, "");
   assert_int_equal(ddb->nsub, 1);
   /* Sub-property keys are case-insensitive too, and the last one wins. */
-  assert_string_equal(dorm_ini_sub_get(ddb, "endpoint_url")->value, "http://localhost:9000");
-  assert_int_equal(dorm_ini_sub_get(ddb, "endpoint_url")->line, 6);
-  assert_string_equal(dorm_ini_sub_get(dorm_ini_get(sec, "s3"), "endpoint_url")->value,
+  assert_string_equal(dorm__ini_sub_get(ddb, "endpoint_url")->value, "http://localhost:9000");
+  assert_int_equal(dorm__ini_sub_get(ddb, "endpoint_url")->line, 6);
+  assert_string_equal(dorm__ini_sub_get(dorm__ini_get(sec, "s3"), "endpoint_url")->value,
                       "http://localhost:4566");
   /* An indented line after a non-empty value continues it. */
   assert_string_equal(val(ini, "services local", "plain"), "first\nsecond line");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void duplicates(void **state) {
@@ -147,21 +147,21 @@ static void duplicates(void **state) {
   /* Last value wins; a repeated section continues the first. */
   assert_int_equal(ini->nsections, 2);
   assert_string_equal(val(ini, "default", "region"), "c");
-  assert_int_equal(dorm_ini_get(dorm_ini_section_find(ini, "default"), "region")->line, 7);
+  assert_int_equal(dorm__ini_get(dorm__ini_section_find(ini, "default"), "region")->line, 7);
   assert_string_equal(val(ini, "default", "output"), "text");
   assert_string_equal(val(ini, "other", "x"), "1");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void empty_input(void **state) {
   (void)state;
   dorm_ini *ini = parse_ok("");
   assert_int_equal(ini->nsections, 0);
-  assert_null(dorm_ini_section_find(ini, "default"));
-  dorm_ini_free(ini);
+  assert_null(dorm__ini_section_find(ini, "default"));
+  dorm__ini_free(ini);
   ini = parse_ok("# only comments\n\n; here\n");
   assert_int_equal(ini->nsections, 0);
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 }
 
 static void syntax_errors(void **state) {
@@ -177,7 +177,7 @@ static void syntax_errors(void **state) {
   const char nul[] = "[default]\nregion = a\0b\n";
   char err[256];
   dorm_ini *ini = NULL;
-  assert_int_equal(dorm_ini_parse(nul, sizeof nul - 1, "f", &ini, err, sizeof err), DORM_ERR_CONFIG);
+  assert_int_equal(dorm__ini_parse(nul, sizeof nul - 1, "f", &ini, err, sizeof err), DORM_ERR_CONFIG);
   assert_string_equal(err, "f:2: contains a NUL byte (not a text file?)");
   assert_null(ini);
 }
@@ -191,28 +191,28 @@ static void load_files(void **state) {
   bool found = true;
 
   snprintf(path, sizeof path, "%s/missing", dir);
-  assert_int_equal(dorm_ini_load(path, "~/missing", &ini, &found, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__ini_load(path, "~/missing", &ini, &found, err, sizeof err), DORM_OK);
   assert_false(found);
   assert_int_equal(ini->nsections, 0);
   assert_string_equal(ini->path, "~/missing");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 
   snprintf(path, sizeof path, "%s/config", dir);
   const char *text = "[default]\nregion = us-east-2\n";
   assert_int_equal(ts_write_file(path, text, strlen(text)), 0);
-  assert_int_equal(dorm_ini_load(path, NULL, &ini, &found, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__ini_load(path, NULL, &ini, &found, err, sizeof err), DORM_OK);
   assert_true(found);
   assert_string_equal(val(ini, "default", "region"), "us-east-2");
-  dorm_ini_free(ini);
+  dorm__ini_free(ini);
 
   const char *bad = "[default]\nregion = ok\nbroken line\n";
   assert_int_equal(ts_write_file(path, bad, strlen(bad)), 0);
-  assert_int_equal(dorm_ini_load(path, "~/.aws/config", &ini, &found, err, sizeof err), DORM_ERR_CONFIG);
+  assert_int_equal(dorm__ini_load(path, "~/.aws/config", &ini, &found, err, sizeof err), DORM_ERR_CONFIG);
   assert_string_equal(err, "~/.aws/config:3: expected 'key = value'");
   assert_null(ini);
 
   /* A path that exists but is not a readable file is an error, not "missing". */
-  assert_int_equal(dorm_ini_load(dir, "~/.aws", &ini, &found, err, sizeof err), DORM_ERR_IO);
+  assert_int_equal(dorm__ini_load(dir, "~/.aws", &ini, &found, err, sizeof err), DORM_ERR_IO);
   assert_string_equal(err, "~/.aws: cannot read: is a directory");
   assert_null(ini);
 

@@ -87,22 +87,22 @@ static void classification_table(void **state) {
     {NULL, 0, CURLE_OUT_OF_MEMORY, DORM_RETRY_NONE},
   };
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-    dorm_retry_kind got = dorm_retry_classify(rows[i].code, rows[i].status, rows[i].curl);
+    dorm_retry_kind got = dorm__retry_classify(rows[i].code, rows[i].status, rows[i].curl);
     if (got != rows[i].want)
       fprintf(stderr, "row %zu (%s, %ld, %d): got %d want %d\n", i, rows[i].code ? rows[i].code : "-",
               rows[i].status, rows[i].curl, got, rows[i].want);
     assert_int_equal(got, rows[i].want);
   }
-  assert_int_equal(dorm_retry_classify_status(DORM_ERR_TIMEOUT), DORM_RETRY_TIMEOUT);
-  assert_int_equal(dorm_retry_classify_status(DORM_ERR_NETWORK), DORM_RETRY_TRANSIENT);
-  assert_int_equal(dorm_retry_classify_status(DORM_ERR_BAD_RESPONSE), DORM_RETRY_NONE);
-  assert_int_equal(dorm_retry_classify_status(DORM_OK), DORM_RETRY_NONE);
+  assert_int_equal(dorm__retry_classify_status(DORM_ERR_TIMEOUT), DORM_RETRY_TIMEOUT);
+  assert_int_equal(dorm__retry_classify_status(DORM_ERR_NETWORK), DORM_RETRY_TRANSIENT);
+  assert_int_equal(dorm__retry_classify_status(DORM_ERR_BAD_RESPONSE), DORM_RETRY_NONE);
+  assert_int_equal(dorm__retry_classify_status(DORM_OK), DORM_RETRY_NONE);
 }
 
 static void standard_defaults(void **state) {
   (void)state;
   dorm_retry_settings s;
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_UNSET);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_UNSET);
   assert_int_equal(s.mode, DORM_RETRY_MODE_STANDARD);
   assert_int_equal(s.max_attempts, 3);
   assert_int_equal(s.max_backoff_ms, 20000);
@@ -110,7 +110,7 @@ static void standard_defaults(void **state) {
   assert_int_equal(s.retry_cost, 5);
   assert_int_equal(s.timeout_retry_cost, 10);
   assert_int_equal(s.no_retry_increment, 1);
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_LEGACY);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_LEGACY);
   assert_int_equal(s.mode, DORM_RETRY_MODE_LEGACY);
   assert_int_equal(s.max_attempts, 11);
   assert_int_equal(s.quota_capacity, 0);
@@ -119,46 +119,46 @@ static void standard_defaults(void **state) {
 static void full_jitter_bounds(void **state) {
   (void)state;
   dorm_retry_settings s;
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
   dorm_retry_policy p;
 
   /* Random ~1 gives the top of the range: base * 2^(k-1), capped at 20 s. */
-  dorm_retry_policy_init(&p, &s, almost_one, NULL);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 1), 24);  /* < 25 */
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 2), 49);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 5), 399);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 1), 999);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 3), 3999);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 6), 19999); /* 32 s capped */
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 1000), 19999);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_TIMEOUT, 11), 19999);   /* 25.6 s capped */
+  dorm__retry_policy_init(&p, &s, almost_one, NULL);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 1), 24);  /* < 25 */
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 2), 49);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_TRANSIENT, 5), 399);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 1), 999);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 3), 3999);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 6), 19999); /* 32 s capped */
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 1000), 19999);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_TIMEOUT, 11), 19999);   /* 25.6 s capped */
 
   /* Random 0 gives 0; 0.5 gives half the ceiling. */
   const double half[] = {0.0, 0.5, 0.5};
   script sc = {half, 3, 0, 0};
-  dorm_retry_policy_init(&p, &s, scripted, &sc);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 2), 0);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 2), 1000);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 10), 10000);
+  dorm__retry_policy_init(&p, &s, scripted, &sc);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 2), 0);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 2), 1000);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 10), 10000);
   assert_int_equal(sc.calls, 3);
 
   /* A random source that misbehaves is clamped, never a negative or huge delay. */
   const double wild[] = {-3.0, 7.0};
   script w = {wild, 2, 0, 0};
-  dorm_retry_policy_init(&p, &s, scripted, &w);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 40), 0);
-  assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, 40), 20000);
+  dorm__retry_policy_init(&p, &s, scripted, &w);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 40), 0);
+  assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, 40), 20000);
 
   /* The private PRNG: every delay within [0, min(20 s, base*2^(k-1))], and
    * the draws actually spread over the range. */
-  dorm_retry_policy_init(&p, &s, NULL, NULL);
+  dorm__retry_policy_init(&p, &s, NULL, NULL);
   long lo = 20000, hi = 0;
   for (int k = 1; k <= 40; k++) {
     for (int j = 0; j < 200; j++) {
       long base = 1000;
       long ceiling = k - 1 >= 5 ? 20000 : base << (k - 1);
       if (ceiling > 20000) ceiling = 20000;
-      long d = dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, k);
+      long d = dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, k);
       assert_true(d >= 0 && d <= ceiling);
       if (k >= 6) {
         if (d < lo) lo = d;
@@ -173,28 +173,28 @@ static void full_jitter_bounds(void **state) {
 static void legacy_delays(void **state) {
   (void)state;
   dorm_retry_settings s;
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_LEGACY);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_LEGACY);
   script sc = {(const double[]){0.5}, 1, 0, 0};
   dorm_retry_policy p;
-  dorm_retry_policy_init(&p, &s, scripted, &sc);
+  dorm__retry_policy_init(&p, &s, scripted, &sc);
   const long want[] = {0, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 20000, 20000};
-  for (int k = 1; k <= 12; k++) assert_int_equal(dorm_retry_delay_ms(&p, DORM_RETRY_THROTTLING, k), want[k - 1]);
+  for (int k = 1; k <= 12; k++) assert_int_equal(dorm__retry_delay_ms(&p, DORM_RETRY_THROTTLING, k), want[k - 1]);
   assert_int_equal(sc.calls, 0); /* legacy has no jitter */
   /* No quota: retries are never refused for budget. */
   int cost = -1;
-  for (int i = 0; i < 1000; i++) assert_true(dorm_retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost));
+  for (int i = 0; i < 1000; i++) assert_true(dorm__retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost));
   assert_int_equal(cost, 0);
 }
 
 static void quota_exhaustion_and_refunds(void **state) {
   (void)state;
   dorm_retry_settings s;
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
   dorm_retry_policy p;
-  dorm_retry_policy_init(&p, &s, almost_one, NULL);
+  dorm__retry_policy_init(&p, &s, almost_one, NULL);
   assert_int_equal(p.tokens, 500);
   int cost, n = 0;
-  while (dorm_retry_quota_acquire(&p, DORM_RETRY_THROTTLING, &cost)) {
+  while (dorm__retry_quota_acquire(&p, DORM_RETRY_THROTTLING, &cost)) {
     assert_int_equal(cost, 5);
     n++;
   }
@@ -202,76 +202,76 @@ static void quota_exhaustion_and_refunds(void **state) {
   assert_int_equal(p.tokens, 0);
   assert_int_equal(cost, 0);
 
-  dorm_retry_quota_release(&p, 5);
-  assert_false(dorm_retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost)); /* needs 10 */
+  dorm__retry_quota_release(&p, 5);
+  assert_false(dorm__retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost)); /* needs 10 */
   assert_int_equal(p.tokens, 5);
-  assert_true(dorm_retry_quota_acquire(&p, DORM_RETRY_TRANSIENT, &cost));
+  assert_true(dorm__retry_quota_acquire(&p, DORM_RETRY_TRANSIENT, &cost));
   assert_int_equal(p.tokens, 0);
 
-  dorm_retry_policy_init(&p, &s, almost_one, NULL);
+  dorm__retry_policy_init(&p, &s, almost_one, NULL);
   n = 0;
-  while (dorm_retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost)) n++;
+  while (dorm__retry_quota_acquire(&p, DORM_RETRY_TIMEOUT, &cost)) n++;
   assert_int_equal(n, 50);
 
   /* Refunds never overflow the capacity. */
-  dorm_retry_quota_release(&p, 10000);
+  dorm__retry_quota_release(&p, 10000);
   assert_int_equal(p.tokens, 500);
-  dorm_retry_quota_release(&p, -5);
+  dorm__retry_quota_release(&p, -5);
   assert_int_equal(p.tokens, 500);
 }
 
 static void request_bookkeeping(void **state) {
   (void)state;
   dorm_retry_settings s;
-  dorm_retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
+  dorm__retry_settings_defaults(&s, DORM_RETRY_MODE_STANDARD);
   dorm_retry_policy p;
-  dorm_retry_policy_init(&p, &s, almost_one, NULL);
+  dorm__retry_policy_init(&p, &s, almost_one, NULL);
   dorm_retry_state st;
   long delay;
   char why[128];
 
   /* Throttled twice with max 3 attempts: two retries, then give up. */
-  dorm_retry_begin(&st);
-  assert_true(dorm_retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
+  dorm__retry_begin(&st);
+  assert_true(dorm__retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
   assert_int_equal(delay, 999);
   assert_int_equal(p.tokens, 495);
-  assert_true(dorm_retry_next(&p, &st, DORM_RETRY_TIMEOUT, &delay, why, sizeof why));
+  assert_true(dorm__retry_next(&p, &st, DORM_RETRY_TIMEOUT, &delay, why, sizeof why));
   assert_int_equal(delay, 49);
   assert_int_equal(p.tokens, 485);
-  assert_false(dorm_retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
+  assert_false(dorm__retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
   assert_string_equal(why, "gave up after 3 attempts");
   assert_int_equal(p.tokens, 485);
 
   /* Success after a retry refunds that retry's cost. */
-  dorm_retry_begin(&st);
-  assert_true(dorm_retry_next(&p, &st, DORM_RETRY_TIMEOUT, &delay, why, sizeof why));
+  dorm__retry_begin(&st);
+  assert_true(dorm__retry_next(&p, &st, DORM_RETRY_TIMEOUT, &delay, why, sizeof why));
   assert_int_equal(p.tokens, 475);
-  dorm_retry_succeeded(&p, &st);
+  dorm__retry_succeeded(&p, &st);
   assert_int_equal(p.tokens, 485);
 
   /* Success at the first attempt adds the no-retry increment. */
-  dorm_retry_begin(&st);
-  dorm_retry_succeeded(&p, &st);
+  dorm__retry_begin(&st);
+  dorm__retry_succeeded(&p, &st);
   assert_int_equal(p.tokens, 486);
 
   /* Not retryable: no tokens taken. */
-  dorm_retry_begin(&st);
-  assert_false(dorm_retry_next(&p, &st, DORM_RETRY_NONE, &delay, why, sizeof why));
+  dorm__retry_begin(&st);
+  assert_false(dorm__retry_next(&p, &st, DORM_RETRY_NONE, &delay, why, sizeof why));
   assert_string_equal(why, "not retryable");
   assert_int_equal(p.tokens, 486);
 
   /* An exhausted quota stops retries at once. */
   p.tokens = 4;
-  dorm_retry_begin(&st);
-  assert_false(dorm_retry_next(&p, &st, DORM_RETRY_TRANSIENT, &delay, why, sizeof why));
+  dorm__retry_begin(&st);
+  assert_false(dorm__retry_next(&p, &st, DORM_RETRY_TRANSIENT, &delay, why, sizeof why));
   assert_string_equal(why, "retry quota exhausted after 1 attempt (4 of 500 tokens left)");
   assert_int_equal(delay, 0);
 
   /* max_attempts 1 never retries. */
   s.max_attempts = 1;
-  dorm_retry_policy_init(&p, &s, almost_one, NULL);
-  dorm_retry_begin(&st);
-  assert_false(dorm_retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
+  dorm__retry_policy_init(&p, &s, almost_one, NULL);
+  dorm__retry_begin(&st);
+  assert_false(dorm__retry_next(&p, &st, DORM_RETRY_THROTTLING, &delay, why, sizeof why));
   assert_string_equal(why, "gave up after 1 attempt");
 }
 
@@ -282,13 +282,13 @@ static void policies_are_independent(void **state) {
   const double v[] = {0.25, 0.75};
   script a = {v, 2, 0, 0}, b = {v, 2, 0, 0};
   dorm_retry_policy pa, pb;
-  dorm_retry_policy_init(&pa, NULL, scripted, &a);
-  dorm_retry_policy_init(&pb, NULL, scripted, &b);
-  assert_int_equal(dorm_retry_delay_ms(&pa, DORM_RETRY_THROTTLING, 1), 250);
-  assert_int_equal(dorm_retry_delay_ms(&pb, DORM_RETRY_THROTTLING, 1), 250);
-  assert_int_equal(dorm_retry_delay_ms(&pa, DORM_RETRY_THROTTLING, 1), 750);
+  dorm__retry_policy_init(&pa, NULL, scripted, &a);
+  dorm__retry_policy_init(&pb, NULL, scripted, &b);
+  assert_int_equal(dorm__retry_delay_ms(&pa, DORM_RETRY_THROTTLING, 1), 250);
+  assert_int_equal(dorm__retry_delay_ms(&pb, DORM_RETRY_THROTTLING, 1), 250);
+  assert_int_equal(dorm__retry_delay_ms(&pa, DORM_RETRY_THROTTLING, 1), 750);
   int cost;
-  assert_true(dorm_retry_quota_acquire(&pa, DORM_RETRY_TRANSIENT, &cost));
+  assert_true(dorm__retry_quota_acquire(&pa, DORM_RETRY_TRANSIENT, &cost));
   assert_int_equal(pa.tokens, 495);
   assert_int_equal(pb.tokens, 500);
 }
@@ -297,29 +297,29 @@ static void parse_settings(void **state) {
   (void)state;
   char err[200];
   int n = 0;
-  assert_int_equal(dorm_retry_max_attempts_parse("5", "AWS_MAX_ATTEMPTS", &n, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_max_attempts_parse("5", "AWS_MAX_ATTEMPTS", &n, err, sizeof err), DORM_OK);
   assert_int_equal(n, 5);
-  assert_int_equal(dorm_retry_max_attempts_parse(" 1 ", "x", &n, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_max_attempts_parse(" 1 ", "x", &n, err, sizeof err), DORM_OK);
   assert_int_equal(n, 1);
-  assert_int_equal(dorm_retry_max_attempts_parse("1000", "x", &n, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_max_attempts_parse("1000", "x", &n, err, sizeof err), DORM_OK);
   const char *bad[] = {"0", "-1", "abc", "3x", "", " ", "1001", "99999999999999999999", "+3", "2.5", "0x10"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     n = 42;
-    assert_int_equal(dorm_retry_max_attempts_parse(bad[i], "AWS_MAX_ATTEMPTS", &n, err, sizeof err),
+    assert_int_equal(dorm__retry_max_attempts_parse(bad[i], "AWS_MAX_ATTEMPTS", &n, err, sizeof err),
                      DORM_ERR_CONFIG);
     assert_int_equal(n, 42);
   }
-  dorm_retry_max_attempts_parse("abc", "AWS_MAX_ATTEMPTS", &n, err, sizeof err);
+  dorm__retry_max_attempts_parse("abc", "AWS_MAX_ATTEMPTS", &n, err, sizeof err);
   assert_string_equal(err, "AWS_MAX_ATTEMPTS: expected a whole number from 1 to 1000, got 'abc'");
 
   dorm_retry_mode m;
-  assert_int_equal(dorm_retry_mode_parse("standard", "m", &m, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_mode_parse("standard", "m", &m, err, sizeof err), DORM_OK);
   assert_int_equal(m, DORM_RETRY_MODE_STANDARD);
-  assert_int_equal(dorm_retry_mode_parse("Legacy", "m", &m, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_mode_parse("Legacy", "m", &m, err, sizeof err), DORM_OK);
   assert_int_equal(m, DORM_RETRY_MODE_LEGACY);
-  assert_int_equal(dorm_retry_mode_parse("adaptive", "m", &m, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__retry_mode_parse("adaptive", "m", &m, err, sizeof err), DORM_OK);
   assert_int_equal(m, DORM_RETRY_MODE_STANDARD);
-  assert_int_equal(dorm_retry_mode_parse("fast", "AWS_RETRY_MODE", &m, err, sizeof err), DORM_ERR_CONFIG);
+  assert_int_equal(dorm__retry_mode_parse("fast", "AWS_RETRY_MODE", &m, err, sizeof err), DORM_ERR_CONFIG);
   assert_string_equal(err, "AWS_RETRY_MODE: expected 'standard', 'legacy' or 'adaptive', got 'fast'");
 }
 

@@ -75,7 +75,7 @@ static void load_case(suite_case *c, const char *root, const char *name) {
   c->cfg.credentials.secret_access_key = json_str(c, cred, "secret_access_key");
   const cJSON *tok = cJSON_GetObjectItemCaseSensitive(cred, "token");
   c->cfg.credentials.session_token = cJSON_IsString(tok) ? tok->valuestring : NULL;
-  if (!dorm_sigv4_parse_time(json_str(c, c->ctx, "timestamp"), &c->cfg.time))
+  if (!dorm__sigv4_parse_time(json_str(c, c->ctx, "timestamp"), &c->cfg.time))
     fail_msg("%s: bad timestamp", name);
   const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c->ctx, "expiration_in_seconds");
   c->cfg.expires = cJSON_IsNumber(exp) ? (uint32_t)exp->valuedouble : 0;
@@ -142,7 +142,7 @@ static void run_suite(const char *form) {
                               c.req.header_count, c.req.body, c.req.body_len};
     dorm_sigv4_result res;
     char err[256];
-    dorm_status st = dorm_sigv4_sign(&req, &c.cfg, &res, err, sizeof err);
+    dorm_status st = dorm__sigv4_sign(&req, &c.cfg, &res, err, sizeof err);
     if (st != DORM_OK) {
       print_error("%s (%s): %s\n", c.name, form, err);
       failures++;
@@ -162,7 +162,7 @@ static void run_suite(const char *form) {
       ok &= matches(&c, file, out, out_len);
       failures += !ok;
       free(out);
-      dorm_sigv4_result_free(&res);
+      dorm__sigv4_result_free(&res);
     }
     free_case(&c);
     free(names[i]);
@@ -199,12 +199,12 @@ static char *canonical_query(const char *query) {
   dorm_sigv4_request req = {"GET", "/", query, host_only, 1, NULL, 0};
   dorm_sigv4_result res;
   char err[256];
-  dorm_status st = dorm_sigv4_sign(&req, &base_cfg, &res, err, sizeof err);
+  dorm_status st = dorm__sigv4_sign(&req, &base_cfg, &res, err, sizeof err);
   if (st != DORM_OK)
     fail_msg("%s: %s", query, err);
   const char *l2 = strchr(strchr(res.canonical_request, '\n') + 1, '\n') + 1;
   char *line = strndup(l2, (size_t)(strchr(l2, '\n') - l2));
-  dorm_sigv4_result_free(&res);
+  dorm__sigv4_result_free(&res);
   return line;
 }
 
@@ -244,7 +244,7 @@ static void header_canonicalisation(void **state) {
   dorm_sigv4_request req = {"GET", "/", NULL, headers, 5, NULL, 0};
   dorm_sigv4_result res;
   char err[256];
-  assert_int_equal(dorm_sigv4_sign(&req, &base_cfg, &res, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__sigv4_sign(&req, &base_cfg, &res, err, sizeof err), DORM_OK);
   assert_non_null(strstr(res.canonical_request, "\nhost:example.amazonaws.com\n"
                                                 "x-a:,second\n"
                                                 "x-amz-date:20150830T123600Z\n"
@@ -252,7 +252,7 @@ static void header_canonicalisation(void **state) {
                                                 "x-c:\n\n"
                                                 "host;x-a;x-amz-date;x-b;x-c\n"));
   assert_string_equal(res.signed_headers, "host;x-a;x-amz-date;x-b;x-c");
-  dorm_sigv4_result_free(&res);
+  dorm__sigv4_result_free(&res);
 }
 
 static void path_canonicalisation(void **state) {
@@ -276,12 +276,12 @@ static void path_canonicalisation(void **state) {
     cfg.flags = cases[i].normalize ? DORM_SIGV4_NORMALIZE_PATH : 0;
     dorm_sigv4_result res;
     char err[256];
-    assert_int_equal(dorm_sigv4_sign(&req, &cfg, &res, err, sizeof err), DORM_OK);
+    assert_int_equal(dorm__sigv4_sign(&req, &cfg, &res, err, sizeof err), DORM_OK);
     const char *path = strchr(res.canonical_request, '\n') + 1;
     size_t n = (size_t)(strchr(path, '\n') - path);
     if (n != strlen(cases[i].want) || strncmp(path, cases[i].want, n) != 0)
       fail_msg("path \"%s\": got \"%.*s\", want \"%s\"", cases[i].in, (int)n, path, cases[i].want);
-    dorm_sigv4_result_free(&res);
+    dorm__sigv4_result_free(&res);
   }
 }
 
@@ -291,7 +291,7 @@ static void expect_refused(const dorm_sigv4_request *req, const dorm_sigv4_confi
                            const char *needle) {
   dorm_sigv4_result res;
   char err[256];
-  dorm_status st = dorm_sigv4_sign(req, cfg, &res, err, sizeof err);
+  dorm_status st = dorm__sigv4_sign(req, cfg, &res, err, sizeof err);
   if (st != DORM_ERR_INVALID_ARGUMENT)
     fail_msg("expected a refusal mentioning \"%s\", got status %d (%s)", needle, st, err);
   if (strstr(err, needle) == NULL)
@@ -299,7 +299,7 @@ static void expect_refused(const dorm_sigv4_request *req, const dorm_sigv4_confi
   assert_null(res.canonical_request);
   assert_null(res.query_params);
   assert_int_equal(res.header_count, 0);
-  dorm_sigv4_result_free(&res);
+  dorm__sigv4_result_free(&res);
 }
 
 static void general_refuses_bad_input(void **state) {
@@ -336,8 +336,8 @@ static void general_refuses_bad_input(void **state) {
   expect_refused(&r, &cfg, "x-amz-signature");
   r.query = "X-Amz-Credential%3D=1"; /* decoded name is "X-Amz-Credential=", not reserved */
   dorm_sigv4_result res;
-  assert_int_equal(dorm_sigv4_sign(&r, &cfg, &res, NULL, 0), DORM_OK);
-  dorm_sigv4_result_free(&res);
+  assert_int_equal(dorm__sigv4_sign(&r, &cfg, &res, NULL, 0), DORM_OK);
+  dorm__sigv4_result_free(&res);
   r.query = "X-Amz-%43redential=1"; /* decodes to X-Amz-Credential */
   expect_refused(&r, &cfg, "X-Amz-Credential");
 
@@ -376,51 +376,51 @@ static void general_refuses_bad_input(void **state) {
 static void time_format_and_parse(void **state) {
   (void)state;
   char buf[DORM_SIGV4_AMZ_DATE_LEN + 1];
-  assert_true(dorm_sigv4_format_time(0, buf));
+  assert_true(dorm__sigv4_format_time(0, buf));
   assert_string_equal(buf, "19700101T000000Z");
-  assert_true(dorm_sigv4_format_time(1440938160, buf));
+  assert_true(dorm__sigv4_format_time(1440938160, buf));
   assert_string_equal(buf, "20150830T123600Z");
-  assert_true(dorm_sigv4_format_time(951782400, buf)); /* leap day of a 400-year */
+  assert_true(dorm__sigv4_format_time(951782400, buf)); /* leap day of a 400-year */
   assert_string_equal(buf, "20000229T000000Z");
-  assert_true(dorm_sigv4_format_time(DORM_SIGV4_MAX_TIME, buf));
+  assert_true(dorm__sigv4_format_time(DORM_SIGV4_MAX_TIME, buf));
   assert_string_equal(buf, "99991231T235959Z");
-  assert_false(dorm_sigv4_format_time(-1, buf));
+  assert_false(dorm__sigv4_format_time(-1, buf));
   assert_string_equal(buf, "");
 
   int64_t t = 0;
-  assert_true(dorm_sigv4_parse_time("20150830T123600Z", &t));
+  assert_true(dorm__sigv4_parse_time("20150830T123600Z", &t));
   assert_int_equal(t, 1440938160);
-  assert_true(dorm_sigv4_parse_time("2015-08-30T12:36:00Z", &t));
+  assert_true(dorm__sigv4_parse_time("2015-08-30T12:36:00Z", &t));
   assert_int_equal(t, 1440938160);
-  assert_true(dorm_sigv4_parse_time("20240229T000000Z", &t));
+  assert_true(dorm__sigv4_parse_time("20240229T000000Z", &t));
   assert_int_equal(t, 1709164800);
   /* Every day of 1970..2100 round-trips. */
   for (int64_t d = 0; d < 48000; d++) {
     int64_t back = -1;
-    assert_true(dorm_sigv4_format_time(d * 86400 + 3661, buf));
-    assert_true(dorm_sigv4_parse_time(buf, &back));
+    assert_true(dorm__sigv4_format_time(d * 86400 + 3661, buf));
+    assert_true(dorm__sigv4_parse_time(buf, &back));
     assert_int_equal(back, d * 86400 + 3661);
   }
   const char *bad[] = {"20230229T000000Z", "20150830T123600",  "2015-08-30 12:36:00Z",
                        "20151301T000000Z", "20150830T240000Z", "19691231T235959Z",
                        "2015083OT123600Z", "",                 "20150431T000000Z"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    if (dorm_sigv4_parse_time(bad[i], &t))
+    if (dorm__sigv4_parse_time(bad[i], &t))
       fail_msg("accepted \"%s\"", bad[i]);
-  assert_false(dorm_sigv4_parse_time(NULL, &t));
+  assert_false(dorm__sigv4_parse_time(NULL, &t));
 }
 
 static void signature_compare(void **state) {
   (void)state;
   const char *a = "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea";
-  assert_true(dorm_sigv4_signature_equal(a, a));
-  assert_true(dorm_sigv4_signature_equal(
+  assert_true(dorm__sigv4_signature_equal(a, a));
+  assert_true(dorm__sigv4_signature_equal(
       a, "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"));
-  assert_false(dorm_sigv4_signature_equal(
+  assert_false(dorm__sigv4_signature_equal(
       a, "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138eb"));
-  assert_false(dorm_sigv4_signature_equal(a, "c9d5"));
-  assert_false(dorm_sigv4_signature_equal(a, NULL));
-  assert_false(dorm_sigv4_signature_equal(NULL, NULL));
+  assert_false(dorm__sigv4_signature_equal(a, "c9d5"));
+  assert_false(dorm__sigv4_signature_equal(a, NULL));
+  assert_false(dorm__sigv4_signature_equal(NULL, NULL));
 }
 
 /* ---- the DynamoDB fast path ----------------------------------------------- */
@@ -438,18 +438,18 @@ static char *general_ddb_authorization(const dorm_sigv4_credentials *creds, cons
   dorm_sigv4_config cfg = {region, "dynamodb", *creds, t, DORM_SIGV4_NORMALIZE_PATH, 0};
   dorm_sigv4_result res;
   char err[256];
-  if (dorm_sigv4_sign(&req, &cfg, &res, err, sizeof err) != DORM_OK)
+  if (dorm__sigv4_sign(&req, &cfg, &res, err, sizeof err) != DORM_OK)
     fail_msg("general signer: %s", err);
   char *auth = strdup(res.headers[res.header_count - 1].value);
   assert_string_equal(res.headers[res.header_count - 1].name, "Authorization");
-  dorm_sigv4_result_free(&res);
+  dorm__sigv4_result_free(&res);
   return auth;
 }
 
 static void fast_path_matches_general_signer(void **state) {
   (void)state;
   dorm_sigv4_cache cache;
-  assert_int_equal(dorm_sigv4_cache_init(&cache), DORM_OK);
+  assert_int_equal(dorm__sigv4_cache_init(&cache), DORM_OK);
   char big[1024];
   for (size_t i = 0; i < sizeof big; i++)
     big[i] = (char)('a' + i % 26);
@@ -472,7 +472,7 @@ static void fast_path_matches_general_signer(void **state) {
         for (size_t r = 0; r < 3; r++) {
           dorm_sigv4_ddb_headers out;
           char err[256];
-          dorm_status st = dorm_sigv4_sign_dynamodb(&cache, &creds[c], regions[g], "dynamodb",
+          dorm_status st = dorm__sigv4_sign_dynamodb(&cache, &creds[c], regions[g], "dynamodb",
                                                     times[t], &reqs[r], &out, err, sizeof err);
           if (st != DORM_OK)
             fail_msg("fast path: %s", err);
@@ -482,13 +482,13 @@ static void fast_path_matches_general_signer(void **state) {
                      "request %zu):\n  fast:    %s\n  general: %s",
                      c, regions[g], (long long)times[t], r, out.authorization, want);
           char date[DORM_SIGV4_AMZ_DATE_LEN + 1];
-          dorm_sigv4_format_time(times[t], date);
+          dorm__sigv4_format_time(times[t], date);
           assert_string_equal(out.amz_date, date);
           free(want);
           compared++;
         }
   assert_int_equal(compared, 48);
-  dorm_sigv4_cache_cleanup(&cache);
+  dorm__sigv4_cache_cleanup(&cache);
 }
 
 /* The key is derived once per (date, region, service, secret) and a change
@@ -496,7 +496,7 @@ static void fast_path_matches_general_signer(void **state) {
 static void fast_path_caches_signing_key(void **state) {
   (void)state;
   dorm_sigv4_cache cache;
-  assert_int_equal(dorm_sigv4_cache_init(&cache), DORM_OK);
+  assert_int_equal(dorm__sigv4_cache_init(&cache), DORM_OK);
   dorm_sigv4_credentials creds = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};
   dorm_sigv4_ddb_request req = {"localhost:8000", "DynamoDB_20120810.PutItem", "{}", 2};
   dorm_sigv4_ddb_headers out;
@@ -529,7 +529,7 @@ static void fast_path_caches_signing_key(void **state) {
                               : steps[i].secret == 1 ? secret2
                                                      : long_secret;
     char err[256];
-    assert_int_equal(dorm_sigv4_sign_dynamodb(&cache, &creds, steps[i].region, steps[i].service,
+    assert_int_equal(dorm__sigv4_sign_dynamodb(&cache, &creds, steps[i].region, steps[i].service,
                                               t + steps[i].dt, &req, &out, err, sizeof err),
                      DORM_OK);
     if (cache.derivations != steps[i].derivations)
@@ -541,19 +541,19 @@ static void fast_path_caches_signing_key(void **state) {
     dorm_sigv4_request g = {"POST", "/", NULL, headers, 3, req.body, req.body_len};
     dorm_sigv4_config cfg = {steps[i].region, steps[i].service, creds, t + steps[i].dt, 0, 0};
     dorm_sigv4_result res;
-    assert_int_equal(dorm_sigv4_sign(&g, &cfg, &res, err, sizeof err), DORM_OK);
+    assert_int_equal(dorm__sigv4_sign(&g, &cfg, &res, err, sizeof err), DORM_OK);
     assert_string_equal(out.authorization, res.headers[res.header_count - 1].value);
-    dorm_sigv4_result_free(&res);
+    dorm__sigv4_result_free(&res);
   }
-  dorm_sigv4_cache_cleanup(&cache);
+  dorm__sigv4_cache_cleanup(&cache);
   assert_null(cache.mac);
-  dorm_sigv4_cache_cleanup(&cache); /* twice is harmless */
+  dorm__sigv4_cache_cleanup(&cache); /* twice is harmless */
 }
 
 static void fast_path_refuses_bad_input(void **state) {
   (void)state;
   dorm_sigv4_cache cache;
-  assert_int_equal(dorm_sigv4_cache_init(&cache), DORM_OK);
+  assert_int_equal(dorm__sigv4_cache_init(&cache), DORM_OK);
   dorm_sigv4_credentials creds = {"AKIDEXAMPLE", "secret", NULL};
   dorm_sigv4_ddb_request req = {"localhost:8000", "DynamoDB_20120810.PutItem", "{}", 2};
   dorm_sigv4_ddb_headers out;
@@ -582,16 +582,16 @@ static void fast_path_refuses_bad_input(void **state) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     err[0] = '\0';
-    dorm_status st = dorm_sigv4_sign_dynamodb(&cache, &bad[i].creds, bad[i].region,
+    dorm_status st = dorm__sigv4_sign_dynamodb(&cache, &bad[i].creds, bad[i].region,
                                               bad[i].service, bad[i].t, &bad[i].req, &out, err,
                                               sizeof err);
     if (st != DORM_ERR_INVALID_ARGUMENT || strstr(err, bad[i].needle) == NULL)
       fail_msg("case %zu: status %d, error \"%s\" (want \"%s\")", i, st, err, bad[i].needle);
   }
   assert_int_equal(cache.derivations, 0); /* refused before any work */
-  assert_int_equal(dorm_sigv4_sign_dynamodb(NULL, &creds, "r", "s", 0, &req, &out, err, sizeof err),
+  assert_int_equal(dorm__sigv4_sign_dynamodb(NULL, &creds, "r", "s", 0, &req, &out, err, sizeof err),
                    DORM_ERR_INVALID_ARGUMENT);
-  dorm_sigv4_cache_cleanup(&cache);
+  dorm__sigv4_cache_cleanup(&cache);
 }
 
 /* ---- the raw request parser ------------------------------------------------ */

@@ -19,6 +19,8 @@
 #ifndef DORM_ARENA_H
 #define DORM_ARENA_H
 
+#include "dorm/export.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -47,62 +49,62 @@ typedef struct dorm_arena {
 
 /* Initialises an empty arena whose first heap block will be block_size bytes
  * (0: the default). Nothing is allocated until the first allocation. */
-void dorm_arena_init(dorm_arena *a, size_t block_size);
+DORM_API void dorm_arena_init(dorm_arena *a, size_t block_size);
 
 /* Initialises an arena that first allocates from buf (borrowed; it must
  * outlive the arena and is never freed by it), then from the heap. */
-void dorm_arena_init_buffer(dorm_arena *a, void *buf, size_t size);
+DORM_API void dorm_arena_init_buffer(dorm_arena *a, void *buf, size_t size);
 
 /* Returns size bytes aligned for any object type (max_align_t), or NULL when
  * the heap is exhausted or size overflows. size 0 returns a valid unique
  * pointer. The memory is uninitialised and lives until reset/free. */
-void *dorm_arena_alloc(dorm_arena *a, size_t size);
+DORM_API void *dorm_arena_alloc(dorm_arena *a, size_t size);
 
 /* Like dorm_arena_alloc with an explicit alignment (a power of two, at most
  * 4096); NULL on a bad alignment. */
-void *dorm_arena_alloc_aligned(dorm_arena *a, size_t size, size_t align);
+DORM_API void *dorm_arena_alloc_aligned(dorm_arena *a, size_t size, size_t align);
 
 /* Zeroed storage for n objects of size bytes; NULL when n * size overflows or
  * memory is exhausted. */
-void *dorm_arena_calloc(dorm_arena *a, size_t n, size_t size);
+DORM_API void *dorm_arena_calloc(dorm_arena *a, size_t n, size_t size);
 
 /* Grows (or shrinks) an allocation made from this arena to new_size bytes,
  * keeping the first min(old_size, new_size) bytes. Extends in place when p is
  * the arena's most recent allocation and the block has room; otherwise copies.
  * p == NULL behaves like dorm_arena_alloc. NULL on failure (p stays valid). */
-void *dorm_arena_realloc(dorm_arena *a, void *p, size_t old_size, size_t new_size);
+DORM_API void *dorm_arena_realloc(dorm_arena *a, void *p, size_t old_size, size_t new_size);
 
 /* Copies of a NUL-terminated string, of the first n bytes of s (NUL added;
  * s need not be NUL-terminated but may stop early at a NUL for strndup), and of
  * n raw bytes. NULL when out of memory (or s is NULL for the string forms). */
-char *dorm_arena_strdup(dorm_arena *a, const char *s);
-char *dorm_arena_strndup(dorm_arena *a, const char *s, size_t n);
-void *dorm_arena_memdup(dorm_arena *a, const void *p, size_t n);
+DORM_API char *dorm_arena_strdup(dorm_arena *a, const char *s);
+DORM_API char *dorm_arena_strndup(dorm_arena *a, const char *s, size_t n);
+DORM_API void *dorm_arena_memdup(dorm_arena *a, const void *p, size_t n);
 
 /* printf into the arena. NULL on an encoding error or when out of memory. */
-char *dorm_arena_printf(dorm_arena *a, const char *fmt, ...)
+DORM_API char *dorm_arena_printf(dorm_arena *a, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-char *dorm_arena_vprintf(dorm_arena *a, const char *fmt, va_list ap);
+DORM_API char *dorm_arena_vprintf(dorm_arena *a, const char *fmt, va_list ap);
 
 /* Makes every allocation invalid and rewinds the arena for reuse. Heap blocks
  * are kept; when more than one was used they are merged into one block of
  * their total size (if that allocation fails the old blocks are kept), so the
  * next request of the same size fits in one block. */
-void dorm_arena_reset(dorm_arena *a);
+DORM_API void dorm_arena_reset(dorm_arena *a);
 
 /* Frees every heap block and leaves the arena empty and reusable (as after
  * dorm_arena_init with the same block size / buffer). Safe on a zeroed arena
  * and when called twice. */
-void dorm_arena_free(dorm_arena *a);
+DORM_API void dorm_arena_free(dorm_arena *a);
 
 /* Bytes handed out since the last init/reset (including alignment padding). */
-size_t dorm_arena_used(const dorm_arena *a);
+DORM_API size_t dorm_arena_used(const dorm_arena *a);
 
 /* Bytes of heap the arena holds (block headers included). */
-size_t dorm_arena_heap_bytes(const dorm_arena *a);
+DORM_API size_t dorm_arena_heap_bytes(const dorm_arena *a);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,8 @@
 #ifndef DORM_AV_H
 #define DORM_AV_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,7 +84,7 @@ struct dorm_av_entry {
 };
 
 /* The DynamoDB type key ("S", "NS", "BOOL", ...); "?" for an invalid type. */
-const char *dorm_av_type_name(dorm_av_type type);
+DORM_API const char *dorm_av_type_name(dorm_av_type type);
 
 /* ---- constructors (inline, borrow their arguments, never fail) ---- */
 
@@ -142,50 +144,50 @@ static inline dorm_av dorm_av_empty(dorm_av_type container) {
 
 /* S / B copies of the bytes into the arena (S copies are NUL-terminated).
  * DORM_ERR_NO_MEMORY on allocation failure (*out untouched). */
-dorm_status dorm_av_str_copy(dorm_arena *a, const char *s, size_t len, dorm_av *out);
-dorm_status dorm_av_bytes_copy(dorm_arena *a, const void *data, size_t len, dorm_av *out);
+DORM_API dorm_status dorm_av_str_copy(dorm_arena *a, const char *s, size_t len, dorm_av *out);
+DORM_API dorm_status dorm_av_bytes_copy(dorm_arena *a, const void *data, size_t len, dorm_av *out);
 
 /* N from a C number, formatted into the arena. dorm_av_num_double fails with
  * DORM_ERR_INVALID_ARGUMENT for NaN/infinity (DynamoDB cannot store them)
  * and gives the shortest text that reads back as the same double. */
-dorm_status dorm_av_num_i64(dorm_arena *a, int64_t v, dorm_av *out);
-dorm_status dorm_av_num_u64(dorm_arena *a, uint64_t v, dorm_av *out);
-dorm_status dorm_av_num_double(dorm_arena *a, double v, dorm_av *out);
+DORM_API dorm_status dorm_av_num_i64(dorm_arena *a, int64_t v, dorm_av *out);
+DORM_API dorm_status dorm_av_num_u64(dorm_arena *a, uint64_t v, dorm_av *out);
+DORM_API dorm_status dorm_av_num_double(dorm_arena *a, double v, dorm_av *out);
 
 /* Reserves room for n more elements in an L, M or set (so that the
  * following adds do not reallocate). DORM_ERR_INVALID_ARGUMENT for a
  * non-container, DORM_ERR_NO_MEMORY when the arena fails. */
-dorm_status dorm_av_reserve(dorm_arena *a, dorm_av *container, size_t n);
+DORM_API dorm_status dorm_av_reserve(dorm_arena *a, dorm_av *container, size_t n);
 
 /* Appends an entry named name[0..len) (borrowed) to the M map and returns its
  * value slot (type DORM_AV_INVALID until filled), or NULL when map is not an
  * M or memory runs out. Does not look for an existing entry of the same
  * name; use dorm_av_map_set for that. */
-dorm_av *dorm_av_map_add(dorm_arena *a, dorm_av *map, const char *name, size_t len);
+DORM_API dorm_av *dorm_av_map_add(dorm_arena *a, dorm_av *map, const char *name, size_t len);
 
 /* Stores value under name (both borrowed): replaces the value of an existing
  * entry with that name, else appends. DORM_ERR_INVALID_ARGUMENT when map is
  * not an M, DORM_ERR_NO_MEMORY. */
-dorm_status dorm_av_map_set(dorm_arena *a, dorm_av *map, const char *name, dorm_av value);
+DORM_API dorm_status dorm_av_map_set(dorm_arena *a, dorm_av *map, const char *name, dorm_av value);
 
 /* Appends to an L and returns the new slot (DORM_AV_INVALID until filled),
  * or NULL when list is not an L or memory runs out. */
-dorm_av *dorm_av_list_push(dorm_arena *a, dorm_av *list);
+DORM_API dorm_av *dorm_av_list_push(dorm_arena *a, dorm_av *list);
 
 /* Appends an element (borrowed bytes) to an SS, NS or BS. Duplicates are
  * not checked here (DynamoDB rejects them). DORM_ERR_INVALID_ARGUMENT when
  * set is not a set type, DORM_ERR_NO_MEMORY. */
-dorm_status dorm_av_set_add(dorm_arena *a, dorm_av *set, const char *data, size_t len);
+DORM_API dorm_status dorm_av_set_add(dorm_arena *a, dorm_av *set, const char *data, size_t len);
 
 /* Deep copy of src into the arena (all strings, bytes and arrays), so that
  * the copy no longer borrows anything. */
-dorm_status dorm_av_copy(dorm_arena *a, const dorm_av *src, dorm_av *out);
+DORM_API dorm_status dorm_av_copy(dorm_arena *a, const dorm_av *src, dorm_av *out);
 
 /* ---- readers ---- */
 
 /* The value stored under name in the M map (first match), or NULL when the
  * map has no such entry or map is NULL or not an M. Linear in the entries. */
-const dorm_av *dorm_av_map_getn(const dorm_av *map, const char *name, size_t len);
+DORM_API const dorm_av *dorm_av_map_getn(const dorm_av *map, const char *name, size_t len);
 static inline const dorm_av *dorm_av_map_get(const dorm_av *map, const char *name) {
   return dorm_av_map_getn(map, name, name ? strlen(name) : 0);
 }
@@ -195,32 +197,32 @@ static inline const dorm_av *dorm_av_map_get(const dorm_av *map, const char *nam
  * missing attribute from a wrong one), DORM_ERR_SCHEMA_MISMATCH when the
  * value has another type or does not fit the C type (get_i64 of "1.5" or
  * "1E30"). Pointers in *out borrow from av. */
-dorm_status dorm_av_get_s(const dorm_av *av, dorm_str *out);
-dorm_status dorm_av_get_n(const dorm_av *av, dorm_str *out);     /* the decimal text */
-dorm_status dorm_av_get_b(const dorm_av *av, dorm_str *out);
-dorm_status dorm_av_get_bool(const dorm_av *av, bool *out);
-dorm_status dorm_av_get_null(const dorm_av *av);                 /* DORM_OK when NULL type */
-dorm_status dorm_av_get_i64(const dorm_av *av, int64_t *out);
-dorm_status dorm_av_get_u64(const dorm_av *av, uint64_t *out);
-dorm_status dorm_av_get_double(const dorm_av *av, double *out);  /* nearest double */
+DORM_API dorm_status dorm_av_get_s(const dorm_av *av, dorm_str *out);
+DORM_API dorm_status dorm_av_get_n(const dorm_av *av, dorm_str *out);     /* the decimal text */
+DORM_API dorm_status dorm_av_get_b(const dorm_av *av, dorm_str *out);
+DORM_API dorm_status dorm_av_get_bool(const dorm_av *av, bool *out);
+DORM_API dorm_status dorm_av_get_null(const dorm_av *av);                 /* DORM_OK when NULL type */
+DORM_API dorm_status dorm_av_get_i64(const dorm_av *av, int64_t *out);
+DORM_API dorm_status dorm_av_get_u64(const dorm_av *av, uint64_t *out);
+DORM_API dorm_status dorm_av_get_double(const dorm_av *av, double *out);  /* nearest double */
 /* SS, NS, BS elements: *items borrows the set's array. */
-dorm_status dorm_av_get_set(const dorm_av *av, dorm_av_type set_type, const dorm_str **items, size_t *count);
-dorm_status dorm_av_get_list(const dorm_av *av, const dorm_av **items, size_t *count);
-dorm_status dorm_av_get_map(const dorm_av *av, const dorm_av_entry **entries, size_t *count);
+DORM_API dorm_status dorm_av_get_set(const dorm_av *av, dorm_av_type set_type, const dorm_str **items, size_t *count);
+DORM_API dorm_status dorm_av_get_list(const dorm_av *av, const dorm_av **items, size_t *count);
+DORM_API dorm_status dorm_av_get_map(const dorm_av *av, const dorm_av_entry **entries, size_t *count);
 
 /* Structural equality: same type and contents (map entries compared by name,
  * in any order; set elements in any order; numbers compared as text after
  * dorm_number_equal's normalisation). */
-bool dorm_av_equal(const dorm_av *a, const dorm_av *b);
+DORM_API bool dorm_av_equal(const dorm_av *a, const dorm_av *b);
 
 /* ---- numbers ---- */
 
 /* DORM_OK when text[0..len) is a valid DynamoDB number, else
  * DORM_ERR_INVALID_ARGUMENT with the reason in errbuf (may be NULL). */
-dorm_status dorm_number_check(const char *text, size_t len, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_number_check(const char *text, size_t len, char *errbuf, size_t errcap);
 
 /* True when both are valid numbers of equal value ("1.50" == "15E-1"). */
-bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen);
+DORM_API bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* ---- size and JSON ---- */
 
@@ -229,7 +231,7 @@ bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen);
  * 1 + one byte per two significant digits; binary: raw bytes; BOOL/NULL: 1;
  * L/M: 3 + per element 1 + element (+ name for M); sets: sum of elements).
  * DORM_ERR_INVALID_ARGUMENT when item is not an M. */
-dorm_status dorm_item_size(const dorm_av *item, size_t *out);
+DORM_API dorm_status dorm_item_size(const dorm_av *item, size_t *out);
 
 /* The largest item DynamoDB stores (400 KB). */
 #define DORM_ITEM_MAX_BYTES ((size_t)400 * 1024)
@@ -239,11 +241,11 @@ dorm_status dorm_item_size(const dorm_av *item, size_t *out);
  * errbuf) on invalid UTF-8, invalid numbers, empty sets, invalid types or
  * nesting deeper than 32, DORM_ERR_TOO_LARGE when the text would exceed
  * max_bytes (0: 16 MiB), DORM_ERR_NO_MEMORY. */
-dorm_status dorm_av_to_json(const dorm_av *av, dorm_arena *a, size_t max_bytes,
+DORM_API dorm_status dorm_av_to_json(const dorm_av *av, dorm_arena *a, size_t max_bytes,
                             const char **json, size_t *len, char *errbuf, size_t errcap);
 /* Same for an item (M), written as {"name":{"S":"..."},...} without the
  * {"M":...} wrapper, as DynamoDB's Item members are. */
-dorm_status dorm_item_to_json(const dorm_av *item, dorm_arena *a, size_t max_bytes,
+DORM_API dorm_status dorm_item_to_json(const dorm_av *item, dorm_arena *a, size_t max_bytes,
                               const char **json, size_t *len, char *errbuf, size_t errcap);
 
 /* Parses DynamoDB JSON text (one AttributeValue, or an item object) into the
@@ -251,9 +253,9 @@ dorm_status dorm_item_to_json(const dorm_av *item, dorm_arena *a, size_t max_byt
  * message naming the path on malformed JSON or a wrong shape ({"S":1},
  * {"N":"abc"}, unknown or multiple type keys, bad base64, invalid UTF-8),
  * DORM_ERR_NO_MEMORY. */
-dorm_status dorm_av_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out,
+DORM_API dorm_status dorm_av_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out,
                               char *errbuf, size_t errcap);
-dorm_status dorm_item_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out,
+DORM_API dorm_status dorm_item_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out,
                                 char *errbuf, size_t errcap);
 
 #ifdef __cplusplus

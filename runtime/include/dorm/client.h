@@ -23,6 +23,8 @@
 #ifndef DORM_CLIENT_H
 #define DORM_CLIENT_H
 
+#include "dorm/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,25 +44,25 @@ typedef struct dorm_client dorm_client;
  * DORM_ERR_CONFIG, DORM_ERR_INVALID_ARGUMENT, DORM_ERR_IO, DORM_ERR_NO_MEMORY.
  * Starts libcurl's global state on first use (curl_global_init is
  * thread-safe in the libcurl versions libdorm supports). */
-dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *errbuf, size_t errcap);
 
 /* A new client with the same resolved settings and credential source, its
  * own connection and error state (for another thread). NULL on failure. */
-dorm_client *dorm_client_clone(const dorm_client *c);
+DORM_API dorm_client *dorm_client_clone(const dorm_client *c);
 
 /* Closes the connection and frees the client. NULL is ignored. */
-void dorm_client_free(dorm_client *c);
+DORM_API void dorm_client_free(dorm_client *c);
 
 /* The last failure: one line of text ("" after a success), the AWS error
  * code ("" when the failure was not an AWS error) and the request id of the
  * last response ("" when none). */
-const char *dorm_client_errmsg(const dorm_client *c);
-const char *dorm_client_error_code(const dorm_client *c);
-const char *dorm_client_request_id(const dorm_client *c);
+DORM_API const char *dorm_client_errmsg(const dorm_client *c);
+DORM_API const char *dorm_client_error_code(const dorm_client *c);
+DORM_API const char *dorm_client_request_id(const dorm_client *c);
 
 /* Where the client sends requests, and its region. */
-const char *dorm_client_endpoint(const dorm_client *c);
-const char *dorm_client_region(const dorm_client *c);
+DORM_API const char *dorm_client_endpoint(const dorm_client *c);
+DORM_API const char *dorm_client_region(const dorm_client *c);
 
 /* Why the last TransactWriteItems / TransactGetItems was cancelled: one
  * entry per action, in request order ("None" for actions that were fine).
@@ -69,7 +71,7 @@ typedef struct dorm_cancel_reason {
   const char *code;    /* "None", "ConditionalCheckFailed", "TransactionConflict", ... */
   const char *message; /* "" when none */
 } dorm_cancel_reason;
-size_t dorm_client_cancel_reasons(const dorm_client *c, const dorm_cancel_reason **reasons);
+DORM_API size_t dorm_client_cancel_reasons(const dorm_client *c, const dorm_cancel_reason **reasons);
 
 /* Counters since the client was created. */
 typedef struct dorm_client_stats {
@@ -79,7 +81,7 @@ typedef struct dorm_client_stats {
   uint64_t throttles;    /* attempts answered with a throttling error */
   long connections;      /* TCP connections opened (keep-alive reuses one) */
 } dorm_client_stats;
-void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out);
+DORM_API void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out);
 
 /* Sends one DynamoDB API call: `operation` is the action name ("PutItem"),
  * body the JSON request. Signs it, sends it, and retries throttling and
@@ -90,7 +92,7 @@ void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out);
  * the mapped AWS error (DORM_ERR_CONDITION_FAILED, ...) or transport error,
  * and dorm_client_errmsg() describes it. This is the layer the typed
  * operations and the generated code are built on. */
-dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
+DORM_API dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
                              size_t body_len, const char **resp, size_t *resp_len);
 
 #ifdef __cplusplus

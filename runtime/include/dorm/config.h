@@ -15,6 +15,8 @@
 #ifndef DORM_CONFIG_H
 #define DORM_CONFIG_H
 
+#include "dorm/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -47,7 +49,7 @@ typedef struct dorm_config {
 #define DORM_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, DORM_RETRY_MODE_UNSET, 0}
 
 /* Sets every field of *cfg to "unset" (the same as DORM_CONFIG_INIT). */
-void dorm_config_init(dorm_config *cfg);
+DORM_API void dorm_config_init(dorm_config *cfg);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,9 @@
 #ifndef DORM_DORM_H
 #define DORM_DORM_H
 
+#include "dorm/export.h"
+
+#include "dorm/version.h"
 #include "dorm/status.h"
 #include "dorm/arena.h"
 #include "dorm/av.h"

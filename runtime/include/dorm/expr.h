@@ -46,6 +46,8 @@
 #ifndef DORM_EXPR_H
 #define DORM_EXPR_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -89,91 +91,91 @@ typedef struct dorm_expr {
 } dorm_expr;
 
 /* Starts an empty builder whose results live in arena (borrowed; must outlive x). */
-void dorm_expr_init(dorm_expr *x, dorm_arena *arena);
+DORM_API void dorm_expr_init(dorm_expr *x, dorm_arena *arena);
 
 /* The first error (DORM_OK if none) and its message ("" if none). */
-dorm_status dorm_expr_status(const dorm_expr *x);
-const char *dorm_expr_errmsg(const dorm_expr *x);
+DORM_API dorm_status dorm_expr_status(const dorm_expr *x);
+DORM_API const char *dorm_expr_errmsg(const dorm_expr *x);
 
 /* ---- operands ---- */
 
 /* A document path ("a.b[0]"; see above). NULL (and an error) on a bad path. */
-dorm_operand *dorm_opd_path(dorm_expr *x, const char *path);
+DORM_API dorm_operand *dorm_opd_path(dorm_expr *x, const char *path);
 /* One literal top-level attribute name, any bytes (non-empty). */
-dorm_operand *dorm_opd_name(dorm_expr *x, const char *name, size_t len);
+DORM_API dorm_operand *dorm_opd_name(dorm_expr *x, const char *name, size_t len);
 /* A value (shallow copy; see Ownership). */
-dorm_operand *dorm_opd_value(dorm_expr *x, dorm_av value);
+DORM_API dorm_operand *dorm_opd_value(dorm_expr *x, dorm_av value);
 /* size(path), for conditions. */
-dorm_operand *dorm_opd_size(dorm_expr *x, dorm_operand *path);
+DORM_API dorm_operand *dorm_opd_size(dorm_expr *x, dorm_operand *path);
 /* Update SET right-hand sides: if_not_exists(path, value),
  * list_append(a, b), a + b, a - b (a and b: path or value; + and - do not nest). */
-dorm_operand *dorm_opd_if_not_exists(dorm_expr *x, dorm_operand *path, dorm_operand *value);
-dorm_operand *dorm_opd_list_append(dorm_expr *x, dorm_operand *a, dorm_operand *b);
-dorm_operand *dorm_opd_plus(dorm_expr *x, dorm_operand *a, dorm_operand *b);
-dorm_operand *dorm_opd_minus(dorm_expr *x, dorm_operand *a, dorm_operand *b);
+DORM_API dorm_operand *dorm_opd_if_not_exists(dorm_expr *x, dorm_operand *path, dorm_operand *value);
+DORM_API dorm_operand *dorm_opd_list_append(dorm_expr *x, dorm_operand *a, dorm_operand *b);
+DORM_API dorm_operand *dorm_opd_plus(dorm_expr *x, dorm_operand *a, dorm_operand *b);
+DORM_API dorm_operand *dorm_opd_minus(dorm_expr *x, dorm_operand *a, dorm_operand *b);
 
 /* ---- conditions (for condition, key condition and filter expressions) ---- */
 
 /* a <op> b with operands (path, value or size(path)). */
-dorm_cond *dorm_cond_compare(dorm_expr *x, dorm_operand *a, dorm_cmp_op op, dorm_operand *b);
+DORM_API dorm_cond *dorm_cond_compare(dorm_expr *x, dorm_operand *a, dorm_cmp_op op, dorm_operand *b);
 /* path <op> value, and the common path = value. */
-dorm_cond *dorm_cond_cmp(dorm_expr *x, const char *path, dorm_cmp_op op, dorm_av value);
-dorm_cond *dorm_cond_eq(dorm_expr *x, const char *path, dorm_av value);
+DORM_API dorm_cond *dorm_cond_cmp(dorm_expr *x, const char *path, dorm_cmp_op op, dorm_av value);
+DORM_API dorm_cond *dorm_cond_eq(dorm_expr *x, const char *path, dorm_av value);
 /* path BETWEEN lo AND hi */
-dorm_cond *dorm_cond_between(dorm_expr *x, const char *path, dorm_av lo, dorm_av hi);
+DORM_API dorm_cond *dorm_cond_between(dorm_expr *x, const char *path, dorm_av lo, dorm_av hi);
 /* path IN (values[0], ...): 1..DORM_EXPR_MAX_IN values, else an error. */
-dorm_cond *dorm_cond_in(dorm_expr *x, const char *path, const dorm_av *values, size_t count);
-dorm_cond *dorm_cond_begins_with(dorm_expr *x, const char *path, dorm_av prefix);
-dorm_cond *dorm_cond_contains(dorm_expr *x, const char *path, dorm_av operand);
-dorm_cond *dorm_cond_exists(dorm_expr *x, const char *path);     /* attribute_exists */
-dorm_cond *dorm_cond_not_exists(dorm_expr *x, const char *path); /* attribute_not_exists */
+DORM_API dorm_cond *dorm_cond_in(dorm_expr *x, const char *path, const dorm_av *values, size_t count);
+DORM_API dorm_cond *dorm_cond_begins_with(dorm_expr *x, const char *path, dorm_av prefix);
+DORM_API dorm_cond *dorm_cond_contains(dorm_expr *x, const char *path, dorm_av operand);
+DORM_API dorm_cond *dorm_cond_exists(dorm_expr *x, const char *path);     /* attribute_exists */
+DORM_API dorm_cond *dorm_cond_not_exists(dorm_expr *x, const char *path); /* attribute_not_exists */
 /* attribute_type(path, :v) with :v the type name ("S", "SS", "M", ...). */
-dorm_cond *dorm_cond_type(dorm_expr *x, const char *path, dorm_av_type type);
+DORM_API dorm_cond *dorm_cond_type(dorm_expr *x, const char *path, dorm_av_type type);
 /* The same, with an operand for the path (e.g. dorm_opd_name for odd names). */
-dorm_cond *dorm_cond_exists_opd(dorm_expr *x, dorm_operand *path);
-dorm_cond *dorm_cond_not_exists_opd(dorm_expr *x, dorm_operand *path);
-dorm_cond *dorm_cond_between_opd(dorm_expr *x, dorm_operand *a, dorm_operand *lo, dorm_operand *hi);
-dorm_cond *dorm_cond_in_opd(dorm_expr *x, dorm_operand *a, dorm_operand *const *values, size_t count);
-dorm_cond *dorm_cond_begins_with_opd(dorm_expr *x, dorm_operand *path, dorm_operand *prefix);
-dorm_cond *dorm_cond_contains_opd(dorm_expr *x, dorm_operand *path, dorm_operand *operand);
+DORM_API dorm_cond *dorm_cond_exists_opd(dorm_expr *x, dorm_operand *path);
+DORM_API dorm_cond *dorm_cond_not_exists_opd(dorm_expr *x, dorm_operand *path);
+DORM_API dorm_cond *dorm_cond_between_opd(dorm_expr *x, dorm_operand *a, dorm_operand *lo, dorm_operand *hi);
+DORM_API dorm_cond *dorm_cond_in_opd(dorm_expr *x, dorm_operand *a, dorm_operand *const *values, size_t count);
+DORM_API dorm_cond *dorm_cond_begins_with_opd(dorm_expr *x, dorm_operand *path, dorm_operand *prefix);
+DORM_API dorm_cond *dorm_cond_contains_opd(dorm_expr *x, dorm_operand *path, dorm_operand *operand);
 /* Boolean combinations. Parentheses are added where precedence needs them
  * (NOT > AND > OR), e.g. "(#n0 = :v0 OR #n1 = :v1) AND #n2 = :v2". */
-dorm_cond *dorm_cond_and(dorm_expr *x, dorm_cond *a, dorm_cond *b);
-dorm_cond *dorm_cond_or(dorm_expr *x, dorm_cond *a, dorm_cond *b);
-dorm_cond *dorm_cond_not(dorm_expr *x, dorm_cond *a);
+DORM_API dorm_cond *dorm_cond_and(dorm_expr *x, dorm_cond *a, dorm_cond *b);
+DORM_API dorm_cond *dorm_cond_or(dorm_expr *x, dorm_cond *a, dorm_cond *b);
+DORM_API dorm_cond *dorm_cond_not(dorm_expr *x, dorm_cond *a);
 /* AND / OR of n conditions (n >= 1). */
-dorm_cond *dorm_cond_all(dorm_expr *x, dorm_cond *const *conds, size_t n);
-dorm_cond *dorm_cond_any(dorm_expr *x, dorm_cond *const *conds, size_t n);
+DORM_API dorm_cond *dorm_cond_all(dorm_expr *x, dorm_cond *const *conds, size_t n);
+DORM_API dorm_cond *dorm_cond_any(dorm_expr *x, dorm_cond *const *conds, size_t n);
 
 /* ---- attaching expressions (each at most once per builder) ---- */
 
 /* Renders cond as the ConditionExpression / FilterExpression. */
-dorm_status dorm_expr_condition(dorm_expr *x, dorm_cond *cond);
-dorm_status dorm_expr_filter(dorm_expr *x, dorm_cond *cond);
+DORM_API dorm_status dorm_expr_condition(dorm_expr *x, dorm_cond *cond);
+DORM_API dorm_status dorm_expr_filter(dorm_expr *x, dorm_cond *cond);
 /* KeyConditionExpression: only "key = v" on the partition key, optionally
  * AND one of = < <= > >= BETWEEN begins_with on the sort key (top-level names). */
-dorm_status dorm_expr_key_condition(dorm_expr *x, dorm_cond *cond);
+DORM_API dorm_status dorm_expr_key_condition(dorm_expr *x, dorm_cond *cond);
 /* ProjectionExpression from n paths ("#n0, #n1.#n2"); n >= 1. */
-dorm_status dorm_expr_projection(dorm_expr *x, const char *const *paths, size_t n);
+DORM_API dorm_status dorm_expr_projection(dorm_expr *x, const char *const *paths, size_t n);
 
 /* ---- update actions (UpdateExpression: SET, REMOVE, ADD, DELETE clauses,
  *      in that order, actions in call order within each clause) ---- */
 
-dorm_status dorm_update_set(dorm_expr *x, const char *path, dorm_av value);      /* SET p = :v */
-dorm_status dorm_update_set_if_not_exists(dorm_expr *x, const char *path, dorm_av value);
+DORM_API dorm_status dorm_update_set(dorm_expr *x, const char *path, dorm_av value);      /* SET p = :v */
+DORM_API dorm_status dorm_update_set_if_not_exists(dorm_expr *x, const char *path, dorm_av value);
                                                           /* SET p = if_not_exists(p, :v) */
-dorm_status dorm_update_list_append(dorm_expr *x, const char *path, dorm_av list);
+DORM_API dorm_status dorm_update_list_append(dorm_expr *x, const char *path, dorm_av list);
                                                           /* SET p = list_append(p, :v) */
-dorm_status dorm_update_increment(dorm_expr *x, const char *path, dorm_av by); /* SET p = p + :v */
+DORM_API dorm_status dorm_update_increment(dorm_expr *x, const char *path, dorm_av by); /* SET p = p + :v */
 /* SET path = rhs with any right-hand side built from dorm_opd_* */
-dorm_status dorm_update_set_opd(dorm_expr *x, dorm_operand *path, dorm_operand *rhs);
-dorm_status dorm_update_remove(dorm_expr *x, const char *path);                 /* REMOVE p */
-dorm_status dorm_update_add(dorm_expr *x, const char *path, dorm_av value);     /* ADD p :v */
-dorm_status dorm_update_delete(dorm_expr *x, const char *path, dorm_av subset); /* DELETE p :v */
+DORM_API dorm_status dorm_update_set_opd(dorm_expr *x, dorm_operand *path, dorm_operand *rhs);
+DORM_API dorm_status dorm_update_remove(dorm_expr *x, const char *path);                 /* REMOVE p */
+DORM_API dorm_status dorm_update_add(dorm_expr *x, const char *path, dorm_av value);     /* ADD p :v */
+DORM_API dorm_status dorm_update_delete(dorm_expr *x, const char *path, dorm_av subset); /* DELETE p :v */
 
 /* Renders x->update from the actions added so far (NULL when none) and
  * returns the builder status. Also done by the JSON writer. */
-dorm_status dorm_expr_finish(dorm_expr *x);
+DORM_API dorm_status dorm_expr_finish(dorm_expr *x);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,8 @@
 #ifndef DORM_MIGRATE_H
 #define DORM_MIGRATE_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,15 +102,15 @@ typedef struct dorm_mig_snapshot {
 
 /* Sorts tables, their indexes and models by name, so that two snapshots of
  * the same schema are equal whatever the declaration order. */
-void dorm_mig_snapshot_sort(dorm_mig_snapshot *s);
+DORM_API void dorm_mig_snapshot_sort(dorm_mig_snapshot *s);
 
 /* The snapshot as deterministic, indented JSON (snapshot.json), NUL-
  * terminated in the arena. DORM_ERR_NO_MEMORY only. */
-dorm_status dorm_mig_snapshot_json(const dorm_mig_snapshot *s, dorm_arena *a, const char **json);
+DORM_API dorm_status dorm_mig_snapshot_json(const dorm_mig_snapshot *s, dorm_arena *a, const char **json);
 
 /* Parses snapshot.json. DORM_ERR_BAD_RESPONSE with a message naming the
  * member for anything malformed. */
-dorm_status dorm_mig_snapshot_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_snapshot *out,
+DORM_API dorm_status dorm_mig_snapshot_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_snapshot *out,
                                     char *errbuf, size_t errcap);
 
 /* ---- plans: the ordered steps of one migration ---- */
@@ -173,8 +175,8 @@ typedef struct dorm_mig_plan {
 } dorm_mig_plan;
 
 /* "create_table", "update_table", ... and the reverse (0 when unknown). */
-const char *dorm_mig_step_kind_name(dorm_mig_step_kind k);
-dorm_mig_step_kind dorm_mig_step_kind_from(const char *name);
+DORM_API const char *dorm_mig_step_kind_name(dorm_mig_step_kind k);
+DORM_API dorm_mig_step_kind dorm_mig_step_kind_from(const char *name);
 
 /* A change the diff refuses (impossible, or destructive without the flag). */
 typedef struct dorm_mig_refusal {
@@ -190,20 +192,20 @@ typedef struct dorm_mig_refusal {
  * refused, DORM_ERR_INVALID_ARGUMENT when something was (the plan is then
  * incomplete and must not be written), DORM_ERR_NO_MEMORY. plan->migration
  * is set to name. */
-dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
+DORM_API dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
                           bool allow_destructive, const char *name, dorm_arena *a, dorm_mig_plan *plan,
                           dorm_mig_refusal **refusals, size_t *refusal_count);
 
 /* plan.json: deterministic, indented, NUL-terminated in the arena. */
-dorm_status dorm_mig_plan_json(const dorm_mig_plan *p, dorm_arena *a, const char **json);
+DORM_API dorm_status dorm_mig_plan_json(const dorm_mig_plan *p, dorm_arena *a, const char **json);
 
 /* Parses plan.json (DORM_ERR_BAD_RESPONSE naming the member when malformed). */
-dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_plan *out, char *errbuf,
+DORM_API dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_plan *out, char *errbuf,
                                 size_t errcap);
 
 /* apply.sh: the plan as a bash script over the AWS CLI with the same waits.
  * Backfill steps run `dorm migrate backfill` on plan.json. */
-dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const char **text);
+DORM_API dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const char **text);
 
 /* ---- migration directories and the integrity file (dorm.sum) ---- */
 
@@ -231,30 +233,30 @@ typedef struct dorm_mig_dir {
 
 /* True when name is a valid migration directory name
  * (14 digits, '_', then [a-z0-9_], at most 128 characters). */
-bool dorm_mig_name_valid(const char *name);
+DORM_API bool dorm_mig_name_valid(const char *name);
 
 /* Reads the directory (a missing one is empty) and hashes every file.
  * DORM_ERR_IO / DORM_ERR_INVALID_ARGUMENT (an entry that is neither a
  * migration nor dorm.sum, a migration without plan.json) with the path in
  * errbuf. */
-dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out, char *errbuf, size_t errcap);
 
 /* Checks the directory against dorm.sum. DORM_ERR_SCHEMA_MISMATCH when
  * something differs, errbuf naming the first file (or migration) that was
  * edited, added, removed or reordered and how to proceed; DORM_ERR_IO when
  * dorm.sum cannot be read. A directory without migrations and without
  * dorm.sum is fine; migrations without dorm.sum are not. */
-dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errcap);
 
 /* The text of dorm.sum for the directory as read. */
-dorm_status dorm_mig_sum_text(const dorm_mig_dir *d, dorm_arena *a, const char **text);
+DORM_API dorm_status dorm_mig_sum_text(const dorm_mig_dir *d, dorm_arena *a, const char **text);
 
 /* Reads DIR/<migration>/<file> into the arena (NUL-terminated). */
-dorm_status dorm_mig_read_file(const char *dir, const char *migration, const char *file, dorm_arena *a,
+DORM_API dorm_status dorm_mig_read_file(const char *dir, const char *migration, const char *file, dorm_arena *a,
                                const char **data, size_t *len, char *errbuf, size_t errcap);
 
 /* Writes data to path atomically (a temporary file renamed over it). */
-dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, char *errbuf, size_t errcap);
 
 /* ---- deploy, status, resolve (online) ---- */
 
@@ -287,7 +289,7 @@ typedef struct dorm_mig_options {
  * Returns DORM_OK when everything is applied; otherwise the failure, with
  * errbuf saying what and which migration/step/file. DORM_ERR_RESOURCE_IN_USE:
  * the lock is held by someone else (errbuf names the holder). */
-dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o, char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o, char *errbuf, size_t errcap);
 
 typedef enum dorm_mig_state {
   DORM_MIG_PENDING = 0,
@@ -297,7 +299,7 @@ typedef enum dorm_mig_state {
   DORM_MIG_ROLLED_BACK              /* resolved as rolled back: deploy applies it again */
 } dorm_mig_state;
 
-const char *dorm_mig_state_name(dorm_mig_state s);
+DORM_API const char *dorm_mig_state_name(dorm_mig_state s);
 
 typedef struct dorm_mig_status_entry {
   const char *name;
@@ -321,29 +323,29 @@ typedef struct dorm_mig_report {
 
 /* What is applied, pending and failed, and drift of the live tables from
  * the snapshot of the last applied migration. Reads only. */
-dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
+DORM_API dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
                             char *errbuf, size_t errcap);
 
 /* Marks migration name as applied (applied = true) or rolled back, under the
  * lock, for recovery after a manual fix. The migration must be in the
  * directory and, for --rolled-back, recorded as failed or running. */
-dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied,
+DORM_API dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied,
                              char *errbuf, size_t errcap);
 
 /* Runs step `step` (1-based) of a plan, which must be a backfill, without
  * the history (what apply.sh calls). */
-dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step,
+DORM_API dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step,
                                   char *errbuf, size_t errcap);
 
 /* The live tables as a snapshot (tables only, no models): DescribeTable and
  * DescribeTimeToLive of each name; a missing table is left out. */
-dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
+DORM_API dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
                                    dorm_mig_snapshot *out, char *errbuf, size_t errcap);
 
 /* Differences of live from expected (tables only), one line each in the
  * arena: indexes, keys, projections, billing, throughput, stream, TTL, and
  * tables that are missing. */
-dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_snapshot *live, dorm_arena *a,
+DORM_API dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_snapshot *live, dorm_arena *a,
                              const char ***lines, size_t *count);
 
 #ifdef __cplusplus

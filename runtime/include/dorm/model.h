@@ -40,6 +40,8 @@
 #ifndef DORM_MODEL_H
 #define DORM_MODEL_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -237,12 +239,12 @@ enum {
  * DORM_ERR_TOO_LARGE with a message naming the field
  * ("Order.shipTo.city: required"). The operations below write items
  * straight to the request JSON with the same rules, without this copy. */
-dorm_status dorm_model_to_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *item,
+DORM_API dorm_status dorm_model_to_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *item,
                              char *errbuf, size_t errcap);
 
 /* The item's key (table key attributes only) as a dorm_av map. obj needs
  * only the fields the key templates use. */
-dorm_status dorm_model_key_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *key,
+DORM_API dorm_status dorm_model_key_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *key,
                               char *errbuf, size_t errcap);
 
 /* Fills obj (m->size bytes, zeroed first) from a stored item. Strings,
@@ -251,22 +253,22 @@ dorm_status dorm_model_key_av(const dorm_model_desc *m, const void *obj, dorm_ar
  * is missing (unless DORM_READ_PARTIAL) or an attribute of the wrong type is
  * DORM_ERR_SCHEMA_MISMATCH naming the attribute. Any RFC 3339 time is
  * accepted for `time` fields. */
-dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, unsigned flags,
+DORM_API dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, unsigned flags,
                                dorm_arena *a, void *obj, char *errbuf, size_t errcap);
 
 /* True when item belongs to the model: its "_type" equals the model's
  * entity type (models without a type accept every item). */
-bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item);
+DORM_API bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item);
 
 /* obj as DynamoDB item JSON ({"PK":{"S":"..."},...}, the form of a
  * request's Item member), NUL-terminated in the arena; the same rules and
  * errors as dorm_model_to_av. */
-dorm_status dorm_model_to_json(const dorm_model_desc *m, const void *obj, dorm_arena *a, const char **json,
+DORM_API dorm_status dorm_model_to_json(const dorm_model_desc *m, const void *obj, dorm_arena *a, const char **json,
                                size_t *len, char *errbuf, size_t errcap);
 
 /* Fills obj from item JSON in that form (as dorm_model_from_av after
  * parsing; malformed JSON is DORM_ERR_BAD_RESPONSE). */
-dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, size_t len, unsigned flags,
+DORM_API dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, size_t len, unsigned flags,
                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap);
 
 /* ---- operations ---- */
@@ -295,7 +297,7 @@ typedef struct dorm_write_opts {
  * DynamORM does, writing them back into *obj: created_at = now when it is 0,
  * updated_at = now, version as given (0 for a new object). a may be NULL
  * (a scratch arena is used) unless o->old_out is set. */
-dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create,
+DORM_API dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create,
                            const dorm_write_opts *o, dorm_arena *a);
 
 typedef struct dorm_get_opts {
@@ -308,12 +310,12 @@ typedef struct dorm_get_opts {
  * which only the key-template fields are used) into out, whose strings and
  * arrays point into a (required). DORM_ERR_NOT_FOUND when there is none (or
  * it is of another entity type). */
-dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                            const dorm_get_opts *o, dorm_arena *a, void *out);
 
 /* Deletes by key (with the version condition when o->check_version). a may
  * be NULL unless o->old_out is set. */
-dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                               const dorm_write_opts *o, dorm_arena *a);
 
 /* An update under construction: typed actions on fields, collected in the
@@ -332,25 +334,25 @@ typedef struct dorm_model_update {
   void *priv;
 } dorm_model_update;
 
-void dorm_model_update_init(dorm_model_update *u, const dorm_model_desc *m, dorm_arena *a);
+DORM_API void dorm_model_update_init(dorm_model_update *u, const dorm_model_desc *m, dorm_arena *a);
 /* SET field = value (value points at a C value of the field's type). Setting
  * an @omit_empty field to its empty value removes the attribute; setting a
  * field that a non-table key template uses also recomputes that key
  * attribute (all fields of that template must then be set in this update).
  * Fields of the table key cannot be updated. */
-dorm_status dorm_model_update_set(dorm_model_update *u, uint32_t field, const void *value);
+DORM_API dorm_status dorm_model_update_set(dorm_model_update *u, uint32_t field, const void *value);
 /* REMOVE field (optional fields only). */
-dorm_status dorm_model_update_remove(dorm_model_update *u, uint32_t field);
+DORM_API dorm_status dorm_model_update_remove(dorm_model_update *u, uint32_t field);
 /* SET field = field + by (int/float/decimal/epoch; by points at the field's C type). */
-dorm_status dorm_model_update_add(dorm_model_update *u, uint32_t field, const void *by);
+DORM_API dorm_status dorm_model_update_add(dorm_model_update *u, uint32_t field, const void *by);
 /* ADD / DELETE elements of a set (elems points at the field's set struct). */
-dorm_status dorm_model_update_set_add(dorm_model_update *u, uint32_t field, const void *elems);
-dorm_status dorm_model_update_set_delete(dorm_model_update *u, uint32_t field, const void *elems);
+DORM_API dorm_status dorm_model_update_set_add(dorm_model_update *u, uint32_t field, const void *elems);
+DORM_API dorm_status dorm_model_update_set_delete(dorm_model_update *u, uint32_t field, const void *elems);
 /* list_append at the end / at the front (list points at the field's list struct). */
-dorm_status dorm_model_update_append(dorm_model_update *u, uint32_t field, const void *list);
-dorm_status dorm_model_update_prepend(dorm_model_update *u, uint32_t field, const void *list);
+DORM_API dorm_status dorm_model_update_append(dorm_model_update *u, uint32_t field, const void *list);
+DORM_API dorm_status dorm_model_update_prepend(dorm_model_update *u, uint32_t field, const void *list);
 /* SET field = if_not_exists(field, value). */
-dorm_status dorm_model_update_set_default(dorm_model_update *u, uint32_t field, const void *value);
+DORM_API dorm_status dorm_model_update_set_default(dorm_model_update *u, uint32_t field, const void *value);
 
 typedef struct dorm_update_opts {
   dorm_write_opts w;
@@ -364,7 +366,7 @@ typedef struct dorm_update_opts {
  * new_out (may be NULL) receives the updated item when o->return_new; a is
  * needed only for it and for o->w.old_out (the update's own state lives in
  * the arena u was started with), and may be NULL otherwise. */
-dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, const void *key_obj,
                                    dorm_model_update *u, const dorm_update_opts *o, dorm_arena *a,
                                    void *new_out);
 
@@ -376,7 +378,7 @@ dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, con
  * condition in o is built with o->expr, whose state the update takes over
  * (do not use that builder afterwards). a may be NULL (the update is built
  * in a scratch arena) unless o->old_out is set. */
-dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj,
+DORM_API dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj,
                                      const uint32_t *fields, size_t nfields, const dorm_write_opts *o,
                                      dorm_arena *a);
 
@@ -431,24 +433,24 @@ typedef struct dorm_model_page {
  * shared table are skipped (by a filter on "_type", and when the sort key
  * has a literal prefix, by begins_with on it if sk is NONE). A cursor made
  * for another index or order is DORM_ERR_BAD_CURSOR. */
-dorm_status dorm_model_query(dorm_client *c, const dorm_model_desc *m, uint32_t index,
+DORM_API dorm_status dorm_model_query(dorm_client *c, const dorm_model_desc *m, uint32_t index,
                              const void *pk_obj, const dorm_sk_cond *sk, const dorm_query_opts *o,
                              dorm_arena *a, dorm_model_page *page);
 
 /* Scan the table (or index `index`; 0 = table) for items of this model. */
-dorm_status dorm_model_scan(dorm_client *c, const dorm_model_desc *m, uint32_t index,
+DORM_API dorm_status dorm_model_scan(dorm_client *c, const dorm_model_desc *m, uint32_t index,
                             const dorm_query_opts *o, dorm_arena *a, dorm_model_page *page);
 
 /* Counts the items a query (pk_obj != NULL) or scan (pk_obj == NULL) would
  * return, across all pages (Select COUNT). */
-dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t index,
+DORM_API dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t index,
                              const void *pk_obj, const dorm_sk_cond *sk, const dorm_query_opts *o,
                              uint64_t *count);
 
 /* Parallel scan: pages of typed items to on_items (serialized; the items are
  * valid during the call only). */
 typedef dorm_status (*dorm_items_fn)(void *user, const void *items, size_t count);
-dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, const dorm_query_opts *o,
+DORM_API dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, const dorm_query_opts *o,
                                      uint32_t segments, uint32_t workers, dorm_items_fn on_items,
                                      void *user);
 
@@ -456,11 +458,11 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
  * {"lastKey":{...},"index":"...","sort":"ASC|DESC"} with Go's encoding/json
  * rules (map keys sorted, <>& escaped as \u003c \u003e \u0026, "index" and
  * "sort" omitted when empty). encode: NULL/empty key gives "". */
-dorm_status dorm_cursor_encode(const dorm_av *last_key, const char *index, const char *sort,
+DORM_API dorm_status dorm_cursor_encode(const dorm_av *last_key, const char *index, const char *sort,
                                dorm_arena *a, const char **cursor);
 /* Strict decode: *index and *sort are "" when absent. DORM_ERR_BAD_CURSOR
  * with a message in errbuf for anything malformed. */
-dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_key, const char **index,
+DORM_API dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_key, const char **index,
                                const char **sort, char *errbuf, size_t errcap);
 
 /* ---- batches ---- */
@@ -468,14 +470,14 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
 /* Gets n items by key (key_objs: n model structs with their key fields set,
  * stride m->size). out: n model structs, pointing into a (required);
  * found[i] (may be NULL) says whether item i exists. Request order is kept. */
-dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
+DORM_API dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const void *key_objs, size_t n,
                                  bool consistent_read, dorm_arena *a, void *out, bool *found);
 /* Puts n objects (lifecycle applied as put) / deletes n keys, in chunks of
  * 25 with unprocessed items retried. a may be NULL (the items are built in
  * a scratch arena freed before returning). */
-dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n,
+DORM_API dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n,
                                  dorm_arena *a);
-dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs,
+DORM_API dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, const void *key_objs,
                                     size_t n, dorm_arena *a);
 
 /* ---- transactions across models ---- */
@@ -492,36 +494,36 @@ typedef struct dorm_tx {
  * commit). tx_put applies put's lifecycle to obj at once (not undone if
  * the commit fails); tx_update finishes u, which must stay valid until the
  * commit. */
-void dorm_tx_init(dorm_tx *tx, dorm_arena *a);
-dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool create,
+DORM_API void dorm_tx_init(dorm_tx *tx, dorm_arena *a);
+DORM_API dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool create,
                         const dorm_write_opts *o);
-dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
                            dorm_model_update *u, const dorm_write_opts *o);
-dorm_status dorm_tx_delete(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_tx_delete(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
                            const dorm_write_opts *o);
 /* ConditionCheck: o->condition (required) on the item with key_obj's key. */
-dorm_status dorm_tx_check(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
+DORM_API dorm_status dorm_tx_check(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
                           const dorm_write_opts *o);
 /* Sends the transaction (1..100 actions). On DORM_ERR_TRANSACTION_CANCELLED
  * *failed_index (may be NULL) is the first failing action. */
-dorm_status dorm_tx_commit(dorm_client *c, dorm_tx *tx, size_t *failed_index);
+DORM_API dorm_status dorm_tx_commit(dorm_client *c, dorm_tx *tx, size_t *failed_index);
 
 /* ---- typed conditions on fields (filters and write conditions) ---- */
 
 /* value / lo / hi / elem point at C values of the field's type (for
  * contains on a set or list: of its element type). */
-dorm_cond *dorm_model_cond_cmp(dorm_expr *x, const dorm_model_desc *m, uint32_t field, dorm_cmp_op op,
+DORM_API dorm_cond *dorm_model_cond_cmp(dorm_expr *x, const dorm_model_desc *m, uint32_t field, dorm_cmp_op op,
                                const void *value);
-dorm_cond *dorm_model_cond_between(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *lo,
+DORM_API dorm_cond *dorm_model_cond_between(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *lo,
                                    const void *hi);
-dorm_cond *dorm_model_cond_begins_with(dorm_expr *x, const dorm_model_desc *m, uint32_t field,
+DORM_API dorm_cond *dorm_model_cond_begins_with(dorm_expr *x, const dorm_model_desc *m, uint32_t field,
                                        const char *prefix);
-dorm_cond *dorm_model_cond_contains(dorm_expr *x, const dorm_model_desc *m, uint32_t field,
+DORM_API dorm_cond *dorm_model_cond_contains(dorm_expr *x, const dorm_model_desc *m, uint32_t field,
                                     const void *elem);
-dorm_cond *dorm_model_cond_in(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *values,
+DORM_API dorm_cond *dorm_model_cond_in(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *values,
                               size_t count);
-dorm_cond *dorm_model_cond_exists(dorm_expr *x, const dorm_model_desc *m, uint32_t field);
-dorm_cond *dorm_model_cond_not_exists(dorm_expr *x, const dorm_model_desc *m, uint32_t field);
+DORM_API dorm_cond *dorm_model_cond_exists(dorm_expr *x, const dorm_model_desc *m, uint32_t field);
+DORM_API dorm_cond *dorm_model_cond_not_exists(dorm_expr *x, const dorm_model_desc *m, uint32_t field);
 
 /* ---- DynamoDB Streams ---- */
 
@@ -539,7 +541,7 @@ typedef struct dorm_stream_record {
 /* Parses a Lambda DynamoDB Streams event ({"Records":[...]}) or a single
  * record. Everything lives in the arena. DORM_ERR_BAD_RESPONSE with a
  * message naming the record for malformed input. */
-dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_stream_record **records,
+DORM_API dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_stream_record **records,
                               size_t *count, char *errbuf, size_t errcap);
 
 /* ---- tables ---- */
@@ -556,18 +558,18 @@ typedef struct dorm_model_table {
  * minutes), and enables TTL when the schema has one and it is not enabled.
  * An existing table is not changed otherwise (schema changes go through
  * migrations). For development, examples and tests. */
-dorm_status dorm_model_table_ensure(dorm_client *c, const dorm_model_table *t, long timeout_ms);
+DORM_API dorm_status dorm_model_table_ensure(dorm_client *c, const dorm_model_table *t, long timeout_ms);
 
 /* ---- time ---- */
 
 /* Formats nanoseconds since the epoch as fixed-width UTC
  * "2026-11-25T13:18:44.123456789Z" (31 bytes + NUL). */
-void dorm_time_format(int64_t ns, char out[32]);
+DORM_API void dorm_time_format(int64_t ns, char out[32]);
 /* Parses any RFC 3339 date-time (fraction of 0-9 digits, 'Z' or an offset).
  * Returns false when text is not one. */
-bool dorm_time_parse(const char *text, size_t len, int64_t *ns);
+DORM_API bool dorm_time_parse(const char *text, size_t len, int64_t *ns);
 /* Now, in nanoseconds since the epoch. */
-int64_t dorm_time_now(void);
+DORM_API int64_t dorm_time_now(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 #ifndef DORM_OPS_H
 #define DORM_OPS_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +50,7 @@ typedef struct dorm_get_input {
 
 /* GetItem. DORM_OK: *item is the item (in the arena). DORM_ERR_NOT_FOUND
  * when there is none (*item is then an empty M). */
-dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *a, dorm_av *item);
+DORM_API dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *a, dorm_av *item);
 
 typedef struct dorm_put_input {
   const char *table;
@@ -68,7 +70,7 @@ typedef struct dorm_write_result {
 } dorm_write_result;
 
 /* PutItem. out may be NULL. */
-dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *a, dorm_write_result *out);
+DORM_API dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *a, dorm_write_result *out);
 
 typedef struct dorm_update_input {
   const char *table;
@@ -79,7 +81,7 @@ typedef struct dorm_update_input {
 } dorm_update_input;
 
 /* UpdateItem. out may be NULL. */
-dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_arena *a,
+DORM_API dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_arena *a,
                              dorm_write_result *out);
 
 typedef struct dorm_delete_input {
@@ -92,7 +94,7 @@ typedef struct dorm_delete_input {
 
 /* DeleteItem. Deleting an item that does not exist is DORM_OK (as in
  * DynamoDB); add an attribute_exists condition to make it an error. */
-dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_arena *a,
+DORM_API dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_arena *a,
                              dorm_write_result *out);
 
 /* ---- query and scan ---- */
@@ -137,8 +139,8 @@ typedef struct dorm_page {
 
 /* One Query / Scan request: a single page. Continue with
  * in->start_key = &page.last_key while page.has_more. */
-dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page);
-dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page);
+DORM_API dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page);
+DORM_API dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page);
 
 /* Iterates over pages without the caller keeping the last key alive: the
  * pager copies it into its own arena, so the caller may reset the page arena
@@ -165,10 +167,10 @@ typedef struct dorm_pager {
   uint64_t items_seen, max_items;
 } dorm_pager;
 
-void dorm_pager_init_query(dorm_pager *p, dorm_client *c, const dorm_query_input *in);
-void dorm_pager_init_scan(dorm_pager *p, dorm_client *c, const dorm_scan_input *in);
-dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page);
-void dorm_pager_free(dorm_pager *p);
+DORM_API void dorm_pager_init_query(dorm_pager *p, dorm_client *c, const dorm_query_input *in);
+DORM_API void dorm_pager_init_scan(dorm_pager *p, dorm_client *c, const dorm_scan_input *in);
+DORM_API dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page);
+DORM_API void dorm_pager_free(dorm_pager *p);
 
 /* Parallel scan: total_segments segments scanned by `workers` threads (each
  * with its own client cloned from c), every page handed to on_page. Calls to
@@ -177,7 +179,7 @@ void dorm_pager_free(dorm_pager *p);
  * on_page stops the scan and is returned. The first error of any worker
  * stops the others; its message is in dorm_client_errmsg(c). */
 typedef dorm_status (*dorm_page_fn)(void *user, uint32_t segment, const dorm_page *page);
-dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
+DORM_API dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
                                uint32_t workers, dorm_page_fn on_page, void *user);
 
 /* ---- batches ---- */
@@ -198,7 +200,7 @@ typedef struct dorm_batch_get_options {
  * (caller array of n) receives the item for entries[i], or an av of type
  * DORM_AV_INVALID when there is no such item; *found (may be NULL) counts
  * the items found. opts may be NULL. */
-dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, size_t n,
+DORM_API dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, size_t n,
                            const dorm_batch_get_options *opts, dorm_arena *a, dorm_av *items,
                            size_t *found);
 
@@ -216,7 +218,7 @@ typedef struct dorm_batch_write_options {
  * retried with backoff until all are written. On failure *written (may be
  * NULL) says how many entries are known to be written; the rest may or may
  * not be. opts may be NULL. */
-dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,
+DORM_API dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,
                              const dorm_batch_write_options *opts, size_t *written);
 
 /* ---- transactions ---- */
@@ -244,7 +246,7 @@ typedef struct dorm_tx_write {
  * transaction is applied once. On DORM_ERR_TRANSACTION_CANCELLED,
  * dorm_client_cancel_reasons() gives each action's reason and *failed_index
  * (may be NULL) the first action whose reason is not "None" (or SIZE_MAX). */
-dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, size_t n,
+DORM_API dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, size_t n,
                                 const char *token, size_t *failed_index);
 
 typedef struct dorm_tx_get {
@@ -255,7 +257,7 @@ typedef struct dorm_tx_get {
 
 /* TransactGetItems with 1..100 gets; items[i] receives the item or an av of
  * type DORM_AV_INVALID when none. */
-dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n, dorm_arena *a,
+DORM_API dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n, dorm_arena *a,
                               dorm_av *items);
 
 #ifdef __cplusplus

@@ -18,6 +18,8 @@
 #ifndef DORM_STATUS_H
 #define DORM_STATUS_H
 
+#include "dorm/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,11 +52,11 @@ typedef enum dorm_status {
 
 /* A short description of a status ("condition failed"). Never NULL; unknown
  * values give "unknown status". The string is static. */
-const char *dorm_strerror(dorm_status status);
+DORM_API const char *dorm_strerror(dorm_status status);
 
 /* DynamORM's error name for a status ("ErrConditionFailed"), or NULL when
  * DynamORM has no equivalent. Static string. */
-const char *dorm_status_dynamorm_name(dorm_status status);
+DORM_API const char *dorm_status_dynamorm_name(dorm_status status);
 
 #ifdef __cplusplus
 }

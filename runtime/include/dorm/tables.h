@@ -27,6 +27,8 @@
 #ifndef DORM_TABLES_H
 #define DORM_TABLES_H
 
+#include "dorm/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,11 +174,11 @@ typedef struct dorm_table_description {
 
 /* Names for messages and plans: "ACTIVE", "PAY_PER_REQUEST", "NEW_IMAGE",
  * "KEYS_ONLY", "S"... ("?" for an unknown value). Static strings. */
-const char *dorm_table_status_name(dorm_table_status s);
-const char *dorm_billing_mode_name(dorm_billing_mode b);
-const char *dorm_stream_view_name(dorm_stream_view v);   /* NONE gives "NONE" */
-const char *dorm_projection_type_name(dorm_projection_type p);
-const char *dorm_key_type_name(dorm_key_type t);
+DORM_API const char *dorm_table_status_name(dorm_table_status s);
+DORM_API const char *dorm_billing_mode_name(dorm_billing_mode b);
+DORM_API const char *dorm_stream_view_name(dorm_stream_view v);   /* NONE gives "NONE" */
+DORM_API const char *dorm_projection_type_name(dorm_projection_type p);
+DORM_API const char *dorm_key_type_name(dorm_key_type t);
 
 /* ---- operations ---- */
 
@@ -186,18 +188,18 @@ const char *dorm_key_type_name(dorm_key_type t);
  * receives the TableDescription DynamoDB returned, usually CREATING: use
  * dorm_wait_table_active before using the table. A table that exists is
  * DORM_ERR_RESOURCE_IN_USE. */
-dorm_status dorm_create_table(dorm_client *c, const dorm_table_def *def, dorm_arena *a,
+DORM_API dorm_status dorm_create_table(dorm_client *c, const dorm_table_def *def, dorm_arena *a,
                               dorm_table_description *out);
 
 /* DescribeTable. DORM_ERR_TABLE_NOT_FOUND when there is no such table. */
-dorm_status dorm_describe_table(dorm_client *c, const char *table, dorm_arena *a,
+DORM_API dorm_status dorm_describe_table(dorm_client *c, const char *table, dorm_arena *a,
                                 dorm_table_description *out);
 
 /* DeleteTable. out (may be NULL) receives the description DynamoDB returned
  * (DELETING). A table with deletion protection fails with DynamoDB's
  * ValidationException (DORM_ERR_VALIDATION); a missing one is
  * DORM_ERR_TABLE_NOT_FOUND. */
-dorm_status dorm_delete_table(dorm_client *c, const char *table, dorm_arena *a,
+DORM_API dorm_status dorm_delete_table(dorm_client *c, const char *table, dorm_arena *a,
                               dorm_table_description *out);
 
 /* One change for UpdateTable. DynamoDB applies one index change per call
@@ -233,7 +235,7 @@ typedef struct dorm_table_change {
 
 /* UpdateTable with one change. out (may be NULL) receives the description
  * DynamoDB returned (usually UPDATING, or the new index CREATING). */
-dorm_status dorm_update_table(dorm_client *c, const char *table, const dorm_table_change *change,
+DORM_API dorm_status dorm_update_table(dorm_client *c, const char *table, const dorm_table_change *change,
                               dorm_arena *a, dorm_table_description *out);
 
 /* Waits until the table is ACTIVE and every GSI is ACTIVE and not
@@ -244,12 +246,12 @@ dorm_status dorm_update_table(dorm_client *c, const char *table, const dorm_tabl
  * ("table shop not ready after 60000 ms: index gsi-status is CREATING
  * (backfilling)"). Other DescribeTable failures are returned at once. out
  * (may be NULL) receives the last description. */
-dorm_status dorm_wait_table_active(dorm_client *c, const char *table, long timeout_ms, dorm_arena *a,
+DORM_API dorm_status dorm_wait_table_active(dorm_client *c, const char *table, long timeout_ms, dorm_arena *a,
                                    dorm_table_description *out);
 
 /* Waits until DescribeTable says the table does not exist (DORM_OK), with
  * the same polling; DORM_ERR_TIMEOUT naming the last status seen. */
-dorm_status dorm_wait_table_deleted(dorm_client *c, const char *table, long timeout_ms);
+DORM_API dorm_status dorm_wait_table_deleted(dorm_client *c, const char *table, long timeout_ms);
 
 /* ---- Time to Live ---- */
 
@@ -270,10 +272,10 @@ typedef struct dorm_ttl_description {
 /* UpdateTimeToLive: enables TTL on attribute, or disables it (DynamoDB wants
  * the attribute that is enabled). Enabling it twice is DynamoDB's
  * ValidationException ("TimeToLive is already enabled"). */
-dorm_status dorm_update_ttl(dorm_client *c, const char *table, const char *attribute, bool enabled);
+DORM_API dorm_status dorm_update_ttl(dorm_client *c, const char *table, const char *attribute, bool enabled);
 
 /* DescribeTimeToLive. */
-dorm_status dorm_describe_ttl(dorm_client *c, const char *table, dorm_arena *a, dorm_ttl_description *out);
+DORM_API dorm_status dorm_describe_ttl(dorm_client *c, const char *table, dorm_arena *a, dorm_ttl_description *out);
 
 /* ---- listing ---- */
 
@@ -281,12 +283,12 @@ dorm_status dorm_describe_ttl(dorm_client *c, const char *table, dorm_arena *a, 
  * after start (NULL: from the beginning). *names (arena) gets *count names;
  * *next (arena) the LastEvaluatedTableName to continue from, or NULL on
  * the last page. */
-dorm_status dorm_list_tables_page(dorm_client *c, const char *start, uint32_t limit, dorm_arena *a,
+DORM_API dorm_status dorm_list_tables_page(dorm_client *c, const char *start, uint32_t limit, dorm_arena *a,
                                   const char ***names, size_t *count, const char **next);
 
 /* Every table name, following all pages (page_limit names per request; 0:
  * DynamoDB's default). *names (arena) gets *count names in DynamoDB's order. */
-dorm_status dorm_list_tables(dorm_client *c, uint32_t page_limit, dorm_arena *a, const char ***names,
+DORM_API dorm_status dorm_list_tables(dorm_client *c, uint32_t page_limit, dorm_arena *a, const char ***names,
                              size_t *count);
 
 /* ---- request bodies (what the calls above send) ---- */
@@ -294,11 +296,11 @@ dorm_status dorm_list_tables(dorm_client *c, uint32_t page_limit, dorm_arena *a,
 /* The CreateTable request body for def, checked as dorm_create_table does,
  * as NUL-terminated JSON in the arena. On failure errbuf (may be NULL) says
  * what is wrong. For plans, dry runs and golden tests. */
-dorm_status dorm_table_def_json(const dorm_table_def *def, dorm_arena *a, const char **json, size_t *len,
+DORM_API dorm_status dorm_table_def_json(const dorm_table_def *def, dorm_arena *a, const char **json, size_t *len,
                                 char *errbuf, size_t errcap);
 
 /* The UpdateTable request body for one change. */
-dorm_status dorm_table_change_json(const char *table, const dorm_table_change *change, dorm_arena *a,
+DORM_API dorm_status dorm_table_change_json(const char *table, const dorm_table_change *change, dorm_arena *a,
                                    const char **json, size_t *len, char *errbuf, size_t errcap);
 
 #ifdef __cplusplus

@@ -10,7 +10,7 @@ static void copy_trunc(char *dst, size_t cap, const char *src) {
   dst[n] = '\0';
 }
 
-void dorm_aws_error_parse(const char *body, size_t len, dorm_aws_error *out) {
+void dorm__aws_error_parse(const char *body, size_t len, dorm_aws_error *out) {
   out->code[0] = '\0';
   out->message[0] = '\0';
   if (!body || len == 0) return;
@@ -59,7 +59,7 @@ static const struct {
   {"ServiceUnavailable", DORM_ERR_SERVICE},
 };
 
-dorm_status dorm_aws_error_status(const char *code, long http_status) {
+dorm_status dorm__aws_error_status(const char *code, long http_status) {
   if (code && *code) {
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
       if (strcmp(code, known[i].code) == 0) return known[i].status;

@@ -17,10 +17,10 @@ typedef struct dorm_aws_error {
 
 /* Parses an error body (any bytes; never fails). Missing or malformed JSON
  * leaves code/message empty. */
-void dorm_aws_error_parse(const char *body, size_t len, dorm_aws_error *out);
+void dorm__aws_error_parse(const char *body, size_t len, dorm_aws_error *out);
 
 /* The status for an error code and HTTP status. Unknown 4xx codes map to
  * DORM_ERR_VALIDATION, unknown 5xx to DORM_ERR_SERVICE. */
-dorm_status dorm_aws_error_status(const char *code, long http_status);
+dorm_status dorm__aws_error_status(const char *code, long http_status);
 
 #endif

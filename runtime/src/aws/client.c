@@ -62,7 +62,7 @@ static void clear_reasons(dorm_client *c) {
   c->nreasons = 0;
 }
 
-void dorm_client_clear_error(dorm_client *c) {
+void dorm__client_clear_error(dorm_client *c) {
   c->errmsg[0] = '\0';
   c->error_code[0] = '\0';
   c->has_error_body = false;
@@ -70,11 +70,11 @@ void dorm_client_clear_error(dorm_client *c) {
 }
 
 static void client_destroy(dorm_client *c) {
-  dorm_http_free(c->http);
-  dorm_credentials_provider_free(c->creds);
-  dorm_sigv4_cache_cleanup(&c->sig);
-  dorm_jw_free(&c->writer);
-  dorm_resolved_config_free(&c->cfg);
+  dorm__http_free(c->http);
+  dorm__credentials_provider_free(c->creds);
+  dorm__sigv4_cache_cleanup(&c->sig);
+  dorm__jw_free(&c->writer);
+  dorm__resolved_config_free(&c->cfg);
   clear_reasons(c);
   free(c->url);
   free(c->host_line);
@@ -94,13 +94,13 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
     rc->credentials_file = NULL;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    dorm_resolved_config_free(rc);
+    dorm__resolved_config_free(rc);
     snprintf(errbuf, errcap, "libcurl could not start");
     return DORM_ERR_NO_MEMORY;
   }
   dorm_client *c = calloc(1, sizeof *c);
   if (!c) {
-    dorm_resolved_config_free(rc);
+    dorm__resolved_config_free(rc);
     curl_global_cleanup();
     snprintf(errbuf, errcap, "out of memory");
     return DORM_ERR_NO_MEMORY;
@@ -108,7 +108,7 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
   c->cfg = *rc;
   memset(rc, 0, sizeof *rc);
   c->sleep_fn = default_sleep;
-  dorm_jw_init(&c->writer, 0);
+  dorm__jw_init(&c->writer, 0);
 
   if (strcmp(c->cfg.path, "/") != 0) {
     snprintf(errbuf, errcap, "endpoint %s (from %s): DynamoDB endpoints have no path",
@@ -120,7 +120,7 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
     c->cfg.config_file = files_cfg;
     c->cfg.credentials_file = files_creds;
   }
-  dorm_status st = dorm_credentials_provider_new(&c->cfg, &c->creds, errbuf, errcap);
+  dorm_status st = dorm__credentials_provider_new(&c->cfg, &c->creds, errbuf, errcap);
   if (borrowed_files) {
     c->cfg.config_file = NULL;
     c->cfg.credentials_file = NULL;
@@ -129,16 +129,16 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
     client_destroy(c);
     return st;
   }
-  st = dorm_sigv4_cache_init(&c->sig);
+  st = dorm__sigv4_cache_init(&c->sig);
   if (st != DORM_OK) {
     snprintf(errbuf, errcap, "cannot initialise SHA-256/HMAC (OpenSSL)");
     client_destroy(c);
     return st;
   }
-  dorm_retry_policy_init(&c->retry, &c->cfg.retry, NULL, NULL);
+  dorm__retry_policy_init(&c->retry, &c->cfg.retry, NULL, NULL);
   dorm_http_options ho = {c->cfg.connect_timeout_ms, c->cfg.request_timeout_ms,
                           c->cfg.max_response_bytes};
-  c->http = dorm_http_new(&ho);
+  c->http = dorm__http_new(&ho);
   c->url = strdup(c->cfg.endpoint_url);
   size_t hl = strlen(c->cfg.host) + sizeof "Host: ";
   c->host_line = malloc(hl);
@@ -164,9 +164,9 @@ dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *err
   }
   *out = NULL;
   dorm_resolved_config rc;
-  dorm_status st = dorm_config_resolve(cfg, &rc, errbuf, errcap);
+  dorm_status st = dorm__config_resolve(cfg, &rc, errbuf, errcap);
   if (st != DORM_OK) {
-    dorm_resolved_config_free(&rc);
+    dorm__resolved_config_free(&rc);
     return st;
   }
   return client_from_resolved(&rc, false, out, errbuf, errcap);
@@ -200,7 +200,7 @@ dorm_client *dorm_client_clone(const dorm_client *src) {
   if (oom) {
     rc.config_file = NULL;
     rc.credentials_file = NULL;
-    dorm_resolved_config_free(&rc);
+    dorm__resolved_config_free(&rc);
     return NULL;
   }
   dorm_client *c = NULL;
@@ -228,29 +228,29 @@ size_t dorm_client_cancel_reasons(const dorm_client *c, const dorm_cancel_reason
 
 void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out) {
   *out = c->stats;
-  out->connections = dorm_http_connections_opened(c->http);
+  out->connections = dorm__http_connections_opened(c->http);
 }
 
-dorm_jw *dorm_client_writer(dorm_client *c) {
-  dorm_jw_reset(&c->writer);
+dorm_jw *dorm__client_writer(dorm_client *c) {
+  dorm__jw_reset(&c->writer);
   return &c->writer;
 }
 
-void dorm_client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
+void dorm__client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
 
-void dorm_client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user) {
+void dorm__client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user) {
   c->sleep_fn = fn ? fn : default_sleep;
   c->sleep_user = fn ? user : NULL;
 }
 
-long dorm_client_backoff_ms(dorm_client *c, int k) {
-  return dorm_retry_delay_ms(&c->retry, DORM_RETRY_THROTTLING, k);
+long dorm__client_backoff_ms(dorm_client *c, int k) {
+  return dorm__retry_delay_ms(&c->retry, DORM_RETRY_THROTTLING, k);
 }
 
-dorm_status dorm_client_new_token(dorm_client *c, char out[33]) {
+dorm_status dorm__client_new_token(dorm_client *c, char out[33]) {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1)
-    return dorm_client_fail(c, DORM_ERR_NO_MEMORY, "ClientRequestToken", "no random bytes from OpenSSL");
+    return dorm__client_fail(c, DORM_ERR_NO_MEMORY, "ClientRequestToken", "no random bytes from OpenSSL");
   static const char hex[] = "0123456789abcdef";
   for (size_t i = 0; i < sizeof raw; i++) {
     out[2 * i] = hex[raw[i] >> 4];
@@ -260,7 +260,7 @@ dorm_status dorm_client_new_token(dorm_client *c, char out[33]) {
   return DORM_OK;
 }
 
-dorm_status dorm_client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...) {
+dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...) {
   int n = snprintf(c->errmsg, sizeof c->errmsg, "%s: ", operation ? operation : "dorm");
   if (n < 0) n = 0;
   if ((size_t)n < sizeof c->errmsg) {
@@ -272,14 +272,14 @@ dorm_status dorm_client_fail(dorm_client *c, dorm_status st, const char *operati
   return st;
 }
 
-const char *dorm_client_error_body(const dorm_client *c, size_t *len) {
+const char *dorm__client_error_body(const dorm_client *c, size_t *len) {
   /* The error body is the transport's response buffer, untouched since the
    * failed call returned. */
   if (!c->has_error_body) {
     if (len) *len = 0;
     return "";
   }
-  return dorm_http_last_body(c->http, len);
+  return dorm__http_last_body(c->http, len);
 }
 
 /* Keeps the CancellationReasons of a TransactionCanceledException. */
@@ -348,13 +348,13 @@ static void describe_attempts(char *buf, size_t cap, int attempts, const char *w
 
 dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
                              size_t body_len, const char **resp, size_t *resp_len) {
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   c->request_id[0] = '\0';
   c->stats.operations++;
 
   size_t oplen = operation ? strlen(operation) : 0;
   if (oplen == 0 || oplen > MAX_OPERATION_NAME)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, "dorm_client_call", "bad operation name");
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, "dorm_client_call", "bad operation name");
   char target[sizeof TARGET_PREFIX + MAX_OPERATION_NAME];
   memcpy(target, TARGET_PREFIX, sizeof TARGET_PREFIX - 1);
   memcpy(target + sizeof TARGET_PREFIX - 1, operation, oplen + 1);
@@ -364,23 +364,23 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
   HEADER_LINE(h_target, "X-Amz-Target: ", target, sizeof TARGET_PREFIX - 1 + oplen);
 
   dorm_retry_state rs;
-  dorm_retry_begin(&rs);
+  dorm__retry_begin(&rs);
   dorm_status result = DORM_OK;
   for (;;) {
     char err[512] = "";
     dorm_credentials cr;
-    dorm_status st = dorm_credentials_provider_get(c->creds, &cr, err, sizeof err);
+    dorm_status st = dorm__credentials_provider_get(c->creds, &cr, err, sizeof err);
     if (st != DORM_OK) {
-      result = dorm_client_fail(c, st, operation, "credentials: %s", err);
+      result = dorm__client_fail(c, st, operation, "credentials: %s", err);
       break;
     }
     dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
     dorm_sigv4_ddb_request sr = {c->cfg.host, target, body, body_len};
     dorm_sigv4_ddb_headers sh;
-    st = dorm_sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr,
+    st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr,
                                   &sh, err, sizeof err);
     if (st != DORM_OK) {
-      result = dorm_client_fail(c, st, operation, "signing: %s", err);
+      result = dorm__client_fail(c, st, operation, "signing: %s", err);
       break;
     }
     HEADER_LINE(h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
@@ -394,7 +394,7 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
       size_t tl = strlen(cr.session_token) + sizeof "X-Amz-Security-Token: ";
       h_token = malloc(tl);
       if (!h_token) {
-        result = dorm_client_fail(c, DORM_ERR_NO_MEMORY, operation, "out of memory");
+        result = dorm__client_fail(c, DORM_ERR_NO_MEMORY, operation, "out of memory");
         break;
       }
       snprintf(h_token, tl, "X-Amz-Security-Token: %s", cr.session_token);
@@ -403,12 +403,12 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
 
     dorm_http_response hr;
     c->stats.attempts++;
-    st = dorm_http_post(c->http, c->url, headers, nh, body, body_len, &hr, err, sizeof err);
+    st = dorm__http_post(c->http, c->url, headers, nh, body, body_len, &hr, err, sizeof err);
     if (hr.request_id[0]) memcpy(c->request_id, hr.request_id, sizeof c->request_id);
 
     dorm_retry_kind kind;
     if (st != DORM_OK) {
-      kind = hr.crc_mismatch ? DORM_RETRY_TRANSIENT : dorm_retry_classify_status(st);
+      kind = hr.crc_mismatch ? DORM_RETRY_TRANSIENT : dorm__retry_classify_status(st);
       c->error_code[0] = '\0';
       c->has_error_body = false;
       result = st;
@@ -416,19 +416,19 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
       /* An earlier attempt's error must not outlive the success. */
       c->error_code[0] = '\0';
       c->has_error_body = false;
-      dorm_retry_succeeded(&c->retry, &rs);
+      dorm__retry_succeeded(&c->retry, &rs);
       *resp = hr.body;
       if (resp_len) *resp_len = hr.body_len;
       result = DORM_OK;
       break;
     } else {
       dorm_aws_error ae;
-      dorm_aws_error_parse(hr.body, hr.body_len, &ae);
+      dorm__aws_error_parse(hr.body, hr.body_len, &ae);
       memcpy(c->error_code, ae.code, sizeof c->error_code);
       c->has_error_body = true;
-      kind = dorm_retry_classify(ae.code, hr.status, 0);
+      kind = dorm__retry_classify(ae.code, hr.status, 0);
       if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
-      result = dorm_aws_error_status(ae.code, hr.status);
+      result = dorm__aws_error_status(ae.code, hr.status);
       snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code[0] ? ae.code : "HTTP error",
                ae.message[0] ? ": " : "", ae.message, hr.status);
       if (result == DORM_ERR_TRANSACTION_CANCELLED) keep_cancel_reasons(c, hr.body, hr.body_len);
@@ -436,31 +436,31 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
 
     long delay = 0;
     char why[128] = "";
-    if (dorm_retry_next(&c->retry, &rs, kind, &delay, why, sizeof why)) {
+    if (dorm__retry_next(&c->retry, &rs, kind, &delay, why, sizeof why)) {
       c->stats.retries++;
       clear_reasons(c);
-      dorm_client_sleep_ms(c, delay);
+      dorm__client_sleep_ms(c, delay);
       continue;
     }
     char tail[192];
     describe_attempts(tail, sizeof tail, rs.attempts, why);
     if (c->request_id[0])
-      dorm_client_fail(c, result, operation, "%s%s (request id %s)", err, tail, c->request_id);
+      dorm__client_fail(c, result, operation, "%s%s (request id %s)", err, tail, c->request_id);
     else
-      dorm_client_fail(c, result, operation, "%s%s", err, tail);
+      dorm__client_fail(c, result, operation, "%s%s", err, tail);
     break;
   }
   free(h_token);
   return result;
 }
 
-dorm_status dorm_client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len) {
+dorm_status dorm__client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len) {
   const char *body;
   size_t len;
-  dorm_status st = dorm_jw_finish(&c->writer, &body, &len);
+  dorm_status st = dorm__jw_finish(&c->writer, &body, &len);
   if (st != DORM_OK) {
-    dorm_client_clear_error(c);
-    return dorm_client_fail(c, st, operation, "%s", c->writer.err);
+    dorm__client_clear_error(c);
+    return dorm__client_fail(c, st, operation, "%s", c->writer.err);
   }
   return dorm_client_call(c, operation, body, len, resp, resp_len);
 }

@@ -12,38 +12,38 @@
 
 /* The client's request writer, reset and ready for a new body. Bound: the
  * largest request DynamoDB takes, with headroom. */
-dorm_jw *dorm_client_writer(dorm_client *c);
+dorm_jw *dorm__client_writer(dorm_client *c);
 
 /* Finishes the writer's body and sends it (dorm_client_call). A writer in
  * error state is reported (DORM_ERR_INVALID_ARGUMENT / DORM_ERR_TOO_LARGE,
  * message "<operation>: <writer message>") without sending anything. */
-dorm_status dorm_client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len);
+dorm_status dorm__client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len);
 
 /* The body of the last error response ("" when the last call did not end in
  * an AWS error), e.g. to read the Item returned with a failed condition. */
-const char *dorm_client_error_body(const dorm_client *c, size_t *len);
+const char *dorm__client_error_body(const dorm_client *c, size_t *len);
 
 /* Records a failure found by the caller (before or after a call) as the
  * client's last error: "<operation>: <message>". Returns st. */
-dorm_status dorm_client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...)
+dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
 /* Clears the last error (called at the start of every operation). */
-void dorm_client_clear_error(dorm_client *c);
+void dorm__client_clear_error(dorm_client *c);
 
 /* Sleeps for ms milliseconds (tests may replace it to run retries instantly). */
-void dorm_client_sleep_ms(dorm_client *c, long ms);
+void dorm__client_sleep_ms(dorm_client *c, long ms);
 typedef void (*dorm_sleep_fn)(void *user, long ms);
-void dorm_client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user);
+void dorm__client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user);
 
 /* The delay before retry round k of a batch's unprocessed items (the retry
  * policy's throttling backoff). */
-long dorm_client_backoff_ms(dorm_client *c, int k);
+long dorm__client_backoff_ms(dorm_client *c, int k);
 
 /* A fresh idempotency token (ClientRequestToken): 32 hex characters + NUL. */
-dorm_status dorm_client_new_token(dorm_client *c, char out[33]);
+dorm_status dorm__client_new_token(dorm_client *c, char out[33]);
 
 #endif

@@ -25,12 +25,12 @@ void dorm_config_init(dorm_config *cfg) {
   cfg->retry_mode = DORM_RETRY_MODE_UNSET;
 }
 
-const char *dorm_config_env(const char *name) {
+const char *dorm__config_env(const char *name) {
   const char *v = getenv(name);
   return v && *v ? v : NULL;
 }
 
-dorm_status dorm_config_parse_bool(const char *text, const char *origin, bool *out,
+dorm_status dorm__config_parse_bool(const char *text, const char *origin, bool *out,
                                    char *errbuf, size_t errcap) {
   const char *t = text ? text : "";
   while (*t == ' ' || *t == '\t') t++;
@@ -65,20 +65,20 @@ static const dorm_ini_section *find_prefixed(const dorm_ini *ini, const char *pr
  * default profile [profile default] (which wins) or [default]. */
 static const dorm_ini_section *config_profile_section(const dorm_ini *ini, const char *name) {
   const dorm_ini_section *s = find_prefixed(ini, "profile", name);
-  if (!s && strcmp(name, "default") == 0) s = dorm_ini_section_find(ini, "default");
+  if (!s && strcmp(name, "default") == 0) s = dorm__ini_section_find(ini, "default");
   return s;
 }
 
 /* The credentials file uses bare names; "[profile x]" there is not a profile. */
 static const dorm_ini_section *credentials_profile_section(const dorm_ini *ini, const char *name) {
-  return dorm_ini_section_find(ini, name);
+  return dorm__ini_section_find(ini, name);
 }
 
 static void where_of(const dorm_ini *ini, const dorm_ini_prop *p, char *where, size_t wcap) {
   if (where && wcap) snprintf(where, wcap, "%s:%d", ini->path, p->line);
 }
 
-const dorm_ini_prop *dorm_config_profile_prop(const dorm_resolved_config *rc, const char *key,
+const dorm_ini_prop *dorm__config_profile_prop(const dorm_resolved_config *rc, const char *key,
                                               char *where, size_t wcap) {
   if (!rc || !rc->profile) return NULL;
   const dorm_ini *files[2] = {rc->credentials_file, rc->config_file};
@@ -86,7 +86,7 @@ const dorm_ini_prop *dorm_config_profile_prop(const dorm_resolved_config *rc, co
     if (!files[i]) continue;
     const dorm_ini_section *sec = i == 0 ? credentials_profile_section(files[i], rc->profile)
                                          : config_profile_section(files[i], rc->profile);
-    const dorm_ini_prop *p = dorm_ini_get(sec, key);
+    const dorm_ini_prop *p = dorm__ini_get(sec, key);
     if (p && (p->value[0] || p->nsub > 0)) {
       where_of(files[i], p, where, wcap);
       return p;
@@ -95,16 +95,16 @@ const dorm_ini_prop *dorm_config_profile_prop(const dorm_resolved_config *rc, co
   return NULL;
 }
 
-const char *dorm_config_profile_value(const dorm_resolved_config *rc, const char *key,
+const char *dorm__config_profile_value(const dorm_resolved_config *rc, const char *key,
                                       char *where, size_t wcap) {
-  const dorm_ini_prop *p = dorm_config_profile_prop(rc, key, where, wcap);
+  const dorm_ini_prop *p = dorm__config_profile_prop(rc, key, where, wcap);
   return p && p->value[0] ? p->value : NULL;
 }
 
 /* Expands a leading "~/" with $HOME. Returns a new string or NULL (no HOME, or OOM). */
 static char *expand_home(const char *path) {
   if (path[0] != '~' || (path[1] != '/' && path[1] != '\0')) return strdup(path);
-  const char *home = dorm_config_env("HOME");
+  const char *home = dorm__config_env("HOME");
   if (!home) return NULL;
   size_t hl = strlen(home), pl = strlen(path + 1);
   char *out = malloc(hl + pl + 1);
@@ -116,14 +116,14 @@ static char *expand_home(const char *path) {
 
 static dorm_status load_shared_file(const char *env_name, const char *default_path, dorm_ini **out,
                                     char *errbuf, size_t errcap) {
-  const char *given = dorm_config_env(env_name);
+  const char *given = dorm__config_env(env_name);
   const char *shown = given ? given : default_path;
   char *real = expand_home(shown);
   if (!real) {
     /* Without HOME there is no default file; that is the same as a missing one. */
-    return dorm_ini_parse("", 0, shown, out, errbuf, errcap);
+    return dorm__ini_parse("", 0, shown, out, errbuf, errcap);
   }
-  dorm_status st = dorm_ini_load(real, shown, out, NULL, errbuf, errcap);
+  dorm_status st = dorm__ini_load(real, shown, out, NULL, errbuf, errcap);
   free(real);
   return st;
 }
@@ -147,11 +147,11 @@ static dorm_status resolve_region(const dorm_config *cfg, dorm_resolved_config *
   if (cfg->region && *cfg->region) {
     v = cfg->region;
     snprintf(rc->region_source, sizeof rc->region_source, "dorm_config.region");
-  } else if ((v = dorm_config_env("AWS_REGION"))) {
+  } else if ((v = dorm__config_env("AWS_REGION"))) {
     snprintf(rc->region_source, sizeof rc->region_source, "AWS_REGION");
-  } else if ((v = dorm_config_env("AWS_DEFAULT_REGION"))) {
+  } else if ((v = dorm__config_env("AWS_DEFAULT_REGION"))) {
     snprintf(rc->region_source, sizeof rc->region_source, "AWS_DEFAULT_REGION");
-  } else if ((v = dorm_config_profile_value(rc, "region", where, sizeof where))) {
+  } else if ((v = dorm__config_profile_value(rc, "region", where, sizeof where))) {
     snprintf(rc->region_source, sizeof rc->region_source, "%s", where);
   } else {
     set_err(errbuf, errcap,
@@ -249,7 +249,7 @@ static dorm_status services_endpoint(dorm_resolved_config *rc, const char **url,
                                      size_t wcap, char *errbuf, size_t errcap) {
   *url = NULL;
   char pwhere[256];
-  const char *name = dorm_config_profile_value(rc, "services", pwhere, sizeof pwhere);
+  const char *name = dorm__config_profile_value(rc, "services", pwhere, sizeof pwhere);
   if (!name) return DORM_OK;
   const dorm_ini_section *sec = find_prefixed(rc->config_file, "services", name);
   if (!sec) {
@@ -257,8 +257,8 @@ static dorm_status services_endpoint(dorm_resolved_config *rc, const char **url,
             pwhere, rc->profile, name, rc->config_file->path, name);
     return DORM_ERR_CONFIG;
   }
-  const dorm_ini_prop *ddb = dorm_ini_get(sec, "dynamodb");
-  const dorm_ini_prop *ep = dorm_ini_sub_get(ddb, "endpoint_url");
+  const dorm_ini_prop *ddb = dorm__ini_get(sec, "dynamodb");
+  const dorm_ini_prop *ep = dorm__ini_sub_get(ddb, "endpoint_url");
   if (ep && ep->value[0]) {
     *url = ep->value;
     where_of(rc->config_file, ep, where, wcap);
@@ -274,26 +274,26 @@ static dorm_status resolve_endpoint(const dorm_config *cfg, dorm_resolved_config
     return set_endpoint(rc, cfg->endpoint, errbuf, errcap);
   }
   bool ignore = false;
-  const char *v = dorm_config_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+  const char *v = dorm__config_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
   dorm_status st = DORM_OK;
   if (v) {
-    st = dorm_config_parse_bool(v, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", &ignore, errbuf, errcap);
-  } else if ((v = dorm_config_profile_value(rc, "ignore_configured_endpoint_urls", where, sizeof where))) {
-    st = dorm_config_parse_bool(v, where, &ignore, errbuf, errcap);
+    st = dorm__config_parse_bool(v, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", &ignore, errbuf, errcap);
+  } else if ((v = dorm__config_profile_value(rc, "ignore_configured_endpoint_urls", where, sizeof where))) {
+    st = dorm__config_parse_bool(v, where, &ignore, errbuf, errcap);
   }
   if (st != DORM_OK) return st;
   if (!ignore) {
     const char *url = NULL;
-    if ((url = dorm_config_env("AWS_ENDPOINT_URL_DYNAMODB"))) {
+    if ((url = dorm__config_env("AWS_ENDPOINT_URL_DYNAMODB"))) {
       snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "AWS_ENDPOINT_URL_DYNAMODB");
     } else {
       st = services_endpoint(rc, &url, where, sizeof where, errbuf, errcap);
       if (st != DORM_OK) return st;
       if (url) {
         snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "%s", where);
-      } else if ((url = dorm_config_env("AWS_ENDPOINT_URL"))) {
+      } else if ((url = dorm__config_env("AWS_ENDPOINT_URL"))) {
         snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "AWS_ENDPOINT_URL");
-      } else if ((url = dorm_config_profile_value(rc, "endpoint_url", where, sizeof where))) {
+      } else if ((url = dorm__config_profile_value(rc, "endpoint_url", where, sizeof where))) {
         snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "%s", where);
       }
     }
@@ -318,13 +318,13 @@ static dorm_status resolve_retry(const dorm_config *cfg, dorm_resolved_config *r
   } else if (cfg->retry_mode != DORM_RETRY_MODE_UNSET) {
     set_err(errbuf, errcap, "dorm_config.retry_mode: unknown mode %d", (int)cfg->retry_mode);
     return DORM_ERR_INVALID_ARGUMENT;
-  } else if ((v = dorm_config_env("AWS_RETRY_MODE"))) {
-    st = dorm_retry_mode_parse(v, "AWS_RETRY_MODE", &mode, errbuf, errcap);
-  } else if ((v = dorm_config_profile_value(rc, "retry_mode", where, sizeof where))) {
-    st = dorm_retry_mode_parse(v, where, &mode, errbuf, errcap);
+  } else if ((v = dorm__config_env("AWS_RETRY_MODE"))) {
+    st = dorm__retry_mode_parse(v, "AWS_RETRY_MODE", &mode, errbuf, errcap);
+  } else if ((v = dorm__config_profile_value(rc, "retry_mode", where, sizeof where))) {
+    st = dorm__retry_mode_parse(v, where, &mode, errbuf, errcap);
   }
   if (st != DORM_OK) return st;
-  dorm_retry_settings_defaults(&rc->retry, mode);
+  dorm__retry_settings_defaults(&rc->retry, mode);
 
   int attempts = rc->retry.max_attempts;
   if (cfg->max_attempts < 0) {
@@ -333,10 +333,10 @@ static dorm_status resolve_retry(const dorm_config *cfg, dorm_resolved_config *r
     return DORM_ERR_INVALID_ARGUMENT;
   } else if (cfg->max_attempts > 0) {
     attempts = cfg->max_attempts;
-  } else if ((v = dorm_config_env("AWS_MAX_ATTEMPTS"))) {
-    st = dorm_retry_max_attempts_parse(v, "AWS_MAX_ATTEMPTS", &attempts, errbuf, errcap);
-  } else if ((v = dorm_config_profile_value(rc, "max_attempts", where, sizeof where))) {
-    st = dorm_retry_max_attempts_parse(v, where, &attempts, errbuf, errcap);
+  } else if ((v = dorm__config_env("AWS_MAX_ATTEMPTS"))) {
+    st = dorm__retry_max_attempts_parse(v, "AWS_MAX_ATTEMPTS", &attempts, errbuf, errcap);
+  } else if ((v = dorm__config_profile_value(rc, "max_attempts", where, sizeof where))) {
+    st = dorm__retry_max_attempts_parse(v, where, &attempts, errbuf, errcap);
   }
   if (st != DORM_OK) return st;
   rc->retry.max_attempts = attempts;
@@ -385,7 +385,7 @@ static dorm_status resolve_profile(const dorm_config *cfg, dorm_resolved_config 
   if (cfg->profile && *cfg->profile) {
     name = cfg->profile;
     snprintf(rc->profile_source, sizeof rc->profile_source, "dorm_config.profile");
-  } else if ((name = dorm_config_env("AWS_PROFILE"))) {
+  } else if ((name = dorm__config_env("AWS_PROFILE"))) {
     snprintf(rc->profile_source, sizeof rc->profile_source, "AWS_PROFILE");
   } else {
     name = "default";
@@ -410,7 +410,7 @@ static dorm_status resolve_profile(const dorm_config *cfg, dorm_resolved_config 
   return DORM_OK;
 }
 
-dorm_status dorm_config_resolve(const dorm_config *cfg, dorm_resolved_config *out, char *errbuf,
+dorm_status dorm__config_resolve(const dorm_config *cfg, dorm_resolved_config *out, char *errbuf,
                                 size_t errcap) {
   dorm_config none;
   dorm_config_init(&none);
@@ -423,20 +423,20 @@ dorm_status dorm_config_resolve(const dorm_config *cfg, dorm_resolved_config *ou
   if (st == DORM_OK) st = resolve_endpoint(cfg, out, errbuf, errcap);
   if (st == DORM_OK) st = resolve_retry(cfg, out, errbuf, errcap);
   if (st != DORM_OK) {
-    dorm_resolved_config_free(out);
+    dorm__resolved_config_free(out);
     return st;
   }
   return DORM_OK;
 }
 
-void dorm_secret_free(char *s) {
+void dorm__secret_free(char *s) {
   if (!s) return;
   volatile char *v = s;
   while (*v) *v++ = 0;
   free(s);
 }
 
-void dorm_resolved_config_free(dorm_resolved_config *rc) {
+void dorm__resolved_config_free(dorm_resolved_config *rc) {
   if (!rc) return;
   free(rc->profile);
   free(rc->region);
@@ -444,9 +444,9 @@ void dorm_resolved_config_free(dorm_resolved_config *rc) {
   free(rc->host);
   free(rc->path);
   free(rc->access_key_id);
-  dorm_secret_free(rc->secret_access_key);
-  dorm_secret_free(rc->session_token);
-  dorm_ini_free(rc->config_file);
-  dorm_ini_free(rc->credentials_file);
+  dorm__secret_free(rc->secret_access_key);
+  dorm__secret_free(rc->session_token);
+  dorm__ini_free(rc->config_file);
+  dorm__ini_free(rc->credentials_file);
   memset(rc, 0, sizeof *rc);
 }

@@ -70,7 +70,7 @@ typedef struct dorm_resolved_config {
 
 /* Resolves cfg (NULL = all unset) against the environment and the shared
  * files. On DORM_OK *out is filled and owned by the caller, who releases it
- * with dorm_resolved_config_free(). On failure *out is left empty (free is
+ * with dorm__resolved_config_free(). On failure *out is left empty (free is
  * still safe) and errbuf says what and where, e.g.
  *   "AWS_MAX_ATTEMPTS: expected a whole number from 1 to 1000, got 'x'"
  *   "~/.aws/config:12: expected 'key = value'"
@@ -78,31 +78,31 @@ typedef struct dorm_resolved_config {
  * Errors: DORM_ERR_CONFIG (bad or missing setting, malformed file),
  * DORM_ERR_INVALID_ARGUMENT (a bad dorm_config field), DORM_ERR_IO
  * (unreadable file), DORM_ERR_NO_MEMORY. */
-dorm_status dorm_config_resolve(const dorm_config *cfg, dorm_resolved_config *out,
+dorm_status dorm__config_resolve(const dorm_config *cfg, dorm_resolved_config *out,
                                 char *errbuf, size_t errcap);
 
-void dorm_resolved_config_free(dorm_resolved_config *rc);
+void dorm__resolved_config_free(dorm_resolved_config *rc);
 
 /* Overwrites a secret (NUL-terminated, may be NULL) before freeing it, so
  * keys do not linger in freed heap memory. */
-void dorm_secret_free(char *s);
+void dorm__secret_free(char *s);
 
 /* Looks a key up in the active profile (credentials file first, then the
  * config file). Returns the property or NULL; when found and where is not
  * NULL, where receives "file:line". Empty values count as absent. */
-const dorm_ini_prop *dorm_config_profile_prop(const dorm_resolved_config *rc, const char *key,
+const dorm_ini_prop *dorm__config_profile_prop(const dorm_resolved_config *rc, const char *key,
                                               char *where, size_t wcap);
 
 /* The same, returning just the value (NULL when absent). */
-const char *dorm_config_profile_value(const dorm_resolved_config *rc, const char *key,
+const char *dorm__config_profile_value(const dorm_resolved_config *rc, const char *key,
                                       char *where, size_t wcap);
 
 /* getenv(), except that an empty value counts as unset (returns NULL). */
-const char *dorm_config_env(const char *name);
+const char *dorm__config_env(const char *name);
 
 /* Parses a boolean setting "true"/"false" (case-insensitive, blanks
  * trimmed). Anything else is DORM_ERR_CONFIG naming origin. */
-dorm_status dorm_config_parse_bool(const char *text, const char *origin, bool *out,
+dorm_status dorm__config_parse_bool(const char *text, const char *origin, bool *out,
                                    char *errbuf, size_t errcap);
 
 #endif

@@ -58,10 +58,10 @@ static dorm_status no_memory(char *errbuf, size_t errcap) {
   return DORM_ERR_NO_MEMORY;
 }
 
-void dorm_creds_value_clear(dorm_creds_value *v) {
+void dorm__creds_value_clear(dorm_creds_value *v) {
   free(v->access_key_id);
-  dorm_secret_free(v->secret_access_key);
-  dorm_secret_free(v->session_token);
+  dorm__secret_free(v->secret_access_key);
+  dorm__secret_free(v->session_token);
   memset(v, 0, sizeof *v);
 }
 
@@ -77,7 +77,7 @@ static int digits(const char **s, int n) {
   return v;
 }
 
-bool dorm_creds_parse_time(const char *text, time_t *out) {
+bool dorm__creds_parse_time(const char *text, time_t *out) {
   if (!text) return false;
   const char *s = text;
   struct tm tm = {0};
@@ -130,7 +130,7 @@ static const char *json_string(const cJSON *obj, const char *name) {
   return cJSON_IsString(it) && it->valuestring ? it->valuestring : NULL;
 }
 
-dorm_status dorm_creds_parse_json(const char *body, size_t len, dorm_creds_format fmt,
+dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_format fmt,
                                   const char *origin, dorm_creds_value *out, char *errbuf,
                                   size_t errcap) {
   memset(out, 0, sizeof *out);
@@ -168,7 +168,7 @@ dorm_status dorm_creds_parse_json(const char *body, size_t len, dorm_creds_forma
   }
   const cJSON *exp_item = cJSON_GetObjectItemCaseSensitive(root, "Expiration");
   if (exp_item && !cJSON_IsNull(exp_item)) {
-    if (!exp || !dorm_creds_parse_time(exp, &out->expiration)) {
+    if (!exp || !dorm__creds_parse_time(exp, &out->expiration)) {
       set_err(errbuf, errcap, "%s: Expiration is not an ISO 8601 time such as 2024-01-01T00:00:00Z", origin);
       goto done;
     }
@@ -182,7 +182,7 @@ dorm_status dorm_creds_parse_json(const char *body, size_t len, dorm_creds_forma
   }
   st = DORM_OK;
 done:
-  if (st != DORM_OK) dorm_creds_value_clear(out);
+  if (st != DORM_OK) dorm__creds_value_clear(out);
   cJSON_Delete(root);
   return st;
 }
@@ -368,7 +368,7 @@ static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value 
             r.err[0] ? r.err : "(no output on stderr)");
     st = DORM_ERR_IO;
   } else {
-    st = dorm_creds_parse_json(r.out ? r.out : "", r.out_len, DORM_CREDS_PROCESS, p->desc, out,
+    st = dorm__creds_parse_json(r.out ? r.out : "", r.out_len, DORM_CREDS_PROCESS, p->desc, out,
                                errbuf, errcap);
   }
   if (r.out) {
@@ -394,8 +394,8 @@ static dorm_status set_static(dorm_credentials_provider *p, const char *id, cons
 static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resolved_config *rc,
                                   bool *chosen, char *errbuf, size_t errcap) {
   char w_id[256] = "", w_secret[256] = "", w_proc[256] = "";
-  const char *id = dorm_config_profile_value(rc, "aws_access_key_id", w_id, sizeof w_id);
-  const char *secret = dorm_config_profile_value(rc, "aws_secret_access_key", w_secret, sizeof w_secret);
+  const char *id = dorm__config_profile_value(rc, "aws_access_key_id", w_id, sizeof w_id);
+  const char *secret = dorm__config_profile_value(rc, "aws_secret_access_key", w_secret, sizeof w_secret);
   if (id || secret) {
     if (!id || !secret) {
       set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, rc->profile,
@@ -406,10 +406,10 @@ static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resol
     p->kind = SRC_PROFILE;
     snprintf(p->desc, sizeof p->desc, "profile '%s' (%s)", rc->profile, w_id);
     *chosen = true;
-    return set_static(p, id, secret, dorm_config_profile_value(rc, "aws_session_token", NULL, 0),
+    return set_static(p, id, secret, dorm__config_profile_value(rc, "aws_session_token", NULL, 0),
                       errbuf, errcap);
   }
-  const char *cmd = dorm_config_profile_value(rc, "credential_process", w_proc, sizeof w_proc);
+  const char *cmd = dorm__config_profile_value(rc, "credential_process", w_proc, sizeof w_proc);
   if (cmd) {
     p->kind = SRC_PROCESS;
     snprintf(p->desc, sizeof p->desc, "credential_process of profile '%s' (%s)", rc->profile, w_proc);
@@ -425,7 +425,7 @@ static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resol
                                             "sso_start_url", "credential_source", "login_session"};
   for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
     char w[256];
-    if (dorm_config_profile_value(rc, unsupported[i], w, sizeof w)) {
+    if (dorm__config_profile_value(rc, unsupported[i], w, sizeof w)) {
       set_err(errbuf, errcap,
               "%s: profile '%s' uses %s, which libdorm does not support; use static keys, "
               "credential_process, or the environment", w, rc->profile, unsupported[i]);
@@ -437,8 +437,8 @@ static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resol
 
 static dorm_status choose_container(dorm_credentials_provider *p, const dorm_resolved_config *rc,
                                     bool *chosen, char *errbuf, size_t errcap) {
-  const char *rel = dorm_config_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-  const char *full = dorm_config_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  const char *rel = dorm__config_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  const char *full = dorm__config_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
   char *url = NULL;
   if (rel) {
     if (rel[0] != '/') {
@@ -451,7 +451,7 @@ static dorm_status choose_container(dorm_credentials_provider *p, const dorm_res
     sprintf(url, "%s%s", host, rel);
     snprintf(p->desc, sizeof p->desc, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)");
   } else if (full) {
-    dorm_status st = dorm_creds_container_url_check(full, errbuf, errcap);
+    dorm_status st = dorm__creds_container_url_check(full, errbuf, errcap);
     if (st != DORM_OK) return st;
     url = strdup(full);
     if (!url) return no_memory(errbuf, errcap);
@@ -463,8 +463,8 @@ static dorm_status choose_container(dorm_credentials_provider *p, const dorm_res
   *chosen = true;
   p->container.url = url;
   p->container.timeout_ms = rc->metadata_timeout_ms > 0 ? rc->metadata_timeout_ms : DORM_DEFAULT_METADATA_TIMEOUT_MS;
-  const char *file = dorm_config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-  const char *token = dorm_config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  const char *file = dorm__config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  const char *token = dorm__config_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
   if (file && !(p->container.auth_token_file = strdup(file))) return no_memory(errbuf, errcap);
   if (!file && token) {
     if (strpbrk(token, "\r\n")) {
@@ -480,28 +480,28 @@ static dorm_status choose_imds(dorm_credentials_provider *p, const dorm_resolved
                                bool *chosen, char *errbuf, size_t errcap) {
   char where[256];
   bool disabled = false;
-  const char *v = dorm_config_env("AWS_EC2_METADATA_DISABLED");
+  const char *v = dorm__config_env("AWS_EC2_METADATA_DISABLED");
   if (v) {
-    dorm_status st = dorm_config_parse_bool(v, "AWS_EC2_METADATA_DISABLED", &disabled, errbuf, errcap);
+    dorm_status st = dorm__config_parse_bool(v, "AWS_EC2_METADATA_DISABLED", &disabled, errbuf, errcap);
     if (st != DORM_OK) return st;
   }
   if (disabled) return DORM_OK;
   bool v1_disabled = false;
   dorm_status st = DORM_OK;
-  if ((v = dorm_config_env("AWS_EC2_METADATA_V1_DISABLED")))
-    st = dorm_config_parse_bool(v, "AWS_EC2_METADATA_V1_DISABLED", &v1_disabled, errbuf, errcap);
-  else if ((v = dorm_config_profile_value(rc, "ec2_metadata_v1_disabled", where, sizeof where)))
-    st = dorm_config_parse_bool(v, where, &v1_disabled, errbuf, errcap);
+  if ((v = dorm__config_env("AWS_EC2_METADATA_V1_DISABLED")))
+    st = dorm__config_parse_bool(v, "AWS_EC2_METADATA_V1_DISABLED", &v1_disabled, errbuf, errcap);
+  else if ((v = dorm__config_profile_value(rc, "ec2_metadata_v1_disabled", where, sizeof where)))
+    st = dorm__config_parse_bool(v, where, &v1_disabled, errbuf, errcap);
   if (st != DORM_OK) return st;
 
-  const char *ep = dorm_config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  const char *ep = dorm__config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
   const char *origin = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
-  if (!ep && (ep = dorm_config_profile_value(rc, "ec2_metadata_service_endpoint", where, sizeof where)))
+  if (!ep && (ep = dorm__config_profile_value(rc, "ec2_metadata_service_endpoint", where, sizeof where)))
     origin = where;
   if (!ep) {
-    const char *mode = dorm_config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+    const char *mode = dorm__config_env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
     const char *mode_origin = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE";
-    if (!mode && (mode = dorm_config_profile_value(rc, "ec2_metadata_service_endpoint_mode", where, sizeof where)))
+    if (!mode && (mode = dorm__config_profile_value(rc, "ec2_metadata_service_endpoint_mode", where, sizeof where)))
       mode_origin = where;
     if (!mode || strcasecmp(mode, "IPv4") == 0) {
       ep = "http://169.254.169.254";
@@ -536,8 +536,8 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
     snprintf(p->desc, sizeof p->desc, "dorm_config");
     return set_static(p, rc->access_key_id, rc->secret_access_key, rc->session_token, errbuf, errcap);
   }
-  const char *id = dorm_config_env("AWS_ACCESS_KEY_ID");
-  const char *secret = dorm_config_env("AWS_SECRET_ACCESS_KEY");
+  const char *id = dorm__config_env("AWS_ACCESS_KEY_ID");
+  const char *secret = dorm__config_env("AWS_SECRET_ACCESS_KEY");
   if (id || secret) {
     if (!id || !secret) {
       set_err(errbuf, errcap, "environment: %s is set but %s is not",
@@ -547,7 +547,7 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
     }
     p->kind = SRC_ENV;
     snprintf(p->desc, sizeof p->desc, "environment (AWS_ACCESS_KEY_ID)");
-    return set_static(p, id, secret, dorm_config_env("AWS_SESSION_TOKEN"), errbuf, errcap);
+    return set_static(p, id, secret, dorm__config_env("AWS_SESSION_TOKEN"), errbuf, errcap);
   }
   bool chosen = false;
   dorm_status st = choose_profile(p, rc, &chosen, errbuf, errcap);
@@ -564,7 +564,7 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
   return DORM_ERR_CONFIG;
 }
 
-dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
+dorm_status dorm__credentials_provider_new(const dorm_resolved_config *rc,
                                           dorm_credentials_provider **out, char *errbuf,
                                           size_t errcap) {
   *out = NULL;
@@ -572,7 +572,7 @@ dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
   if (!p) return no_memory(errbuf, errcap);
   dorm_status st = choose(p, rc, errbuf, errcap);
   if (st != DORM_OK) {
-    dorm_credentials_provider_free(p);
+    dorm__credentials_provider_free(p);
     return st;
   }
   *out = p;
@@ -595,10 +595,10 @@ static void expose(const dorm_credentials_provider *p, dorm_credentials *out) {
 static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char *errbuf, size_t errcap) {
   switch (p->kind) {
   case SRC_PROCESS: return fetch_process(p, v, errbuf, errcap);
-  case SRC_CONTAINER: return dorm_creds_fetch_container(&p->container, v, errbuf, errcap);
+  case SRC_CONTAINER: return dorm__creds_fetch_container(&p->container, v, errbuf, errcap);
   case SRC_IMDS: {
     char inner[512] = "";
-    dorm_status st = dorm_creds_fetch_imds(&p->imds, v, inner, sizeof inner);
+    dorm_status st = dorm__creds_fetch_imds(&p->imds, v, inner, sizeof inner);
     if (st != DORM_OK) set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
     return st;
   }
@@ -608,7 +608,7 @@ static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char
   }
 }
 
-dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
+dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
                                           char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   time_t now = time(NULL);
@@ -630,7 +630,7 @@ dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_cre
     gmtime_r(&v.expiration, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     set_err(errbuf, errcap, "%s: returned credentials that expired at %s", p->desc, when);
-    dorm_creds_value_clear(&v);
+    dorm__creds_value_clear(&v);
     st = DORM_ERR_CONFIG;
   }
   if (st != DORM_OK) {
@@ -643,7 +643,7 @@ dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_cre
     }
     return st;
   }
-  dorm_creds_value_clear(&p->cur);
+  dorm__creds_value_clear(&p->cur);
   p->cur = v;
   p->have = true;
   p->no_refresh_before = 0;
@@ -651,7 +651,7 @@ dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_cre
   return DORM_OK;
 }
 
-const char *dorm_credentials_provider_source(const dorm_credentials_provider *p) {
+const char *dorm__credentials_provider_source(const dorm_credentials_provider *p) {
   switch (p->kind) {
   case SRC_EXPLICIT: return "explicit";
   case SRC_ENV: return "environment";
@@ -663,12 +663,12 @@ const char *dorm_credentials_provider_source(const dorm_credentials_provider *p)
   return "unknown";
 }
 
-void dorm_credentials_provider_free(dorm_credentials_provider *p) {
+void dorm__credentials_provider_free(dorm_credentials_provider *p) {
   if (!p) return;
-  dorm_creds_value_clear(&p->cur);
+  dorm__creds_value_clear(&p->cur);
   free(p->process_cmd);
   free(p->container.url);
-  dorm_secret_free(p->container.auth_token);
+  dorm__secret_free(p->container.auth_token);
   free(p->container.auth_token_file);
   free(p->imds.endpoint);
   free(p);

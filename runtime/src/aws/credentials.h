@@ -50,11 +50,11 @@ typedef struct dorm_credentials_provider dorm_credentials_provider;
 
 /* Picks the credential source for rc (which must outlive nothing: the
  * provider copies what it needs). On DORM_OK *out is a provider the caller
- * frees with dorm_credentials_provider_free(). Fails with DORM_ERR_CONFIG
+ * frees with dorm__credentials_provider_free(). Fails with DORM_ERR_CONFIG
  * when a source is configured wrongly (half a key pair, a FULL_URI to a
  * host that is not allowed, a profile that needs an unsupported feature such
  * as role_arn, IMDS disabled and nothing else found). */
-dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
+dorm_status dorm__credentials_provider_new(const dorm_resolved_config *rc,
                                           dorm_credentials_provider **out, char *errbuf,
                                           size_t errcap);
 
@@ -67,14 +67,14 @@ dorm_status dorm_credentials_provider_new(const dorm_resolved_config *rc,
  * retry), DORM_ERR_AUTH (the endpoint answered 401/403), DORM_ERR_IO
  * (credential_process could not run, failed, or timed out; a token file could
  * not be read), DORM_ERR_NO_MEMORY. errbuf names the source. */
-dorm_status dorm_credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
+dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
                                           char *errbuf, size_t errcap);
 
 /* Which source the provider uses: "explicit", "environment", "profile",
  * "credential_process", "container" or "imds". Static string. */
-const char *dorm_credentials_provider_source(const dorm_credentials_provider *p);
+const char *dorm__credentials_provider_source(const dorm_credentials_provider *p);
 
-void dorm_credentials_provider_free(dorm_credentials_provider *p);
+void dorm__credentials_provider_free(dorm_credentials_provider *p);
 
 /* ---- shared by the sources (credentials.c, creds_http.c); not for clients ---- */
 
@@ -86,7 +86,7 @@ typedef struct dorm_creds_value {
 } dorm_creds_value;
 
 /* Frees (and wipes) the strings of v and zeroes it. */
-void dorm_creds_value_clear(dorm_creds_value *v);
+void dorm__creds_value_clear(dorm_creds_value *v);
 
 typedef enum dorm_creds_format {
   DORM_CREDS_PROCESS,    /* {"Version":1,"AccessKeyId","SecretAccessKey","SessionToken","Expiration"} */
@@ -95,13 +95,13 @@ typedef enum dorm_creds_format {
 
 /* Parses a credentials document. origin names the source in messages. On
  * failure DORM_ERR_CONFIG with what was wrong ("<origin>: missing AccessKeyId"). */
-dorm_status dorm_creds_parse_json(const char *body, size_t len, dorm_creds_format fmt,
+dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_format fmt,
                                   const char *origin, dorm_creds_value *out, char *errbuf,
                                   size_t errcap);
 
 /* Parses an RFC 3339 / ISO 8601 UTC time ("2024-05-01T12:00:00Z", optional
  * fraction, 'Z' or +hh:mm offset). Returns false when it is not one. */
-bool dorm_creds_parse_time(const char *text, time_t *out);
+bool dorm__creds_parse_time(const char *text, time_t *out);
 
 typedef struct dorm_container_source {
   char *url;              /* full URL to GET */
@@ -113,9 +113,9 @@ typedef struct dorm_container_source {
 /* Checks that a FULL_URI may be used: https to any host, http only to a
  * loopback address, localhost, 169.254.170.2 (ECS) or 169.254.170.23 /
  * fd00:ec2::23 (EKS). DORM_ERR_CONFIG with the reason otherwise. */
-dorm_status dorm_creds_container_url_check(const char *url, char *errbuf, size_t errcap);
+dorm_status dorm__creds_container_url_check(const char *url, char *errbuf, size_t errcap);
 
-dorm_status dorm_creds_fetch_container(const dorm_container_source *src, dorm_creds_value *out,
+dorm_status dorm__creds_fetch_container(const dorm_container_source *src, dorm_creds_value *out,
                                        char *errbuf, size_t errcap);
 
 typedef struct dorm_imds_source {
@@ -127,7 +127,7 @@ typedef struct dorm_imds_source {
 /* IMDSv2: PUT /latest/api/token, GET .../security-credentials/ (role name),
  * GET .../security-credentials/<role>. Falls back to IMDSv1 (no token) only
  * when the token PUT is answered 403/404/405 and v1 is not disabled. */
-dorm_status dorm_creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value *out,
+dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value *out,
                                   char *errbuf, size_t errcap);
 
 #endif

@@ -51,7 +51,7 @@ static bool allowed_http_host(const char *host) {
   return false;
 }
 
-dorm_status dorm_creds_container_url_check(const char *url, char *errbuf, size_t errcap) {
+dorm_status dorm__creds_container_url_check(const char *url, char *errbuf, size_t errcap) {
   CURLU *u = curl_url();
   if (!u) {
     set_err(errbuf, errcap, "out of memory");
@@ -218,7 +218,7 @@ static dorm_status http_status_error(const char *what, const char *url, long sta
 
 static dorm_status parse_metadata(const char *what, body_buf *b, dorm_creds_value *out, char *errbuf,
                                   size_t errcap) {
-  dorm_status st = dorm_creds_parse_json(b->data ? b->data : "", b->len, DORM_CREDS_METADATA, what, out,
+  dorm_status st = dorm__creds_parse_json(b->data ? b->data : "", b->len, DORM_CREDS_METADATA, what, out,
                                          errbuf, errcap);
   return st == DORM_ERR_CONFIG ? DORM_ERR_BAD_RESPONSE : st;
 }
@@ -260,7 +260,7 @@ static dorm_status read_token_file(const char *path, char **out, char *errbuf, s
   return DORM_OK;
 }
 
-dorm_status dorm_creds_fetch_container(const dorm_container_source *src, dorm_creds_value *out,
+dorm_status dorm__creds_fetch_container(const dorm_container_source *src, dorm_creds_value *out,
                                        char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   const char *what = "container credentials";
@@ -315,7 +315,7 @@ static bool valid_role_name(const char *s) {
   return true;
 }
 
-dorm_status dorm_creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value *out, char *errbuf,
+dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value *out, char *errbuf,
                                   size_t errcap) {
   memset(out, 0, sizeof *out);
   const char *what = "instance metadata";

@@ -102,7 +102,7 @@ static int on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_po
 }
 #endif
 
-dorm_http *dorm_http_new(const dorm_http_options *opts) {
+dorm_http *dorm__http_new(const dorm_http_options *opts) {
   dorm_http *h = calloc(1, sizeof *h);
   if (!h) return NULL;
   if (opts) h->opts = *opts;
@@ -140,7 +140,7 @@ dorm_http *dorm_http_new(const dorm_http_options *opts) {
   return h;
 }
 
-void dorm_http_free(dorm_http *h) {
+void dorm__http_free(dorm_http *h) {
   if (!h) return;
   curl_easy_cleanup(h->curl);
   free(h->buf);
@@ -148,7 +148,7 @@ void dorm_http_free(dorm_http *h) {
   free(h);
 }
 
-const char *dorm_http_last_body(const dorm_http *h, size_t *len) {
+const char *dorm__http_last_body(const dorm_http *h, size_t *len) {
   if (!h->buf) {
     if (len) *len = 0;
     return "";
@@ -157,7 +157,7 @@ const char *dorm_http_last_body(const dorm_http *h, size_t *len) {
   return h->buf;
 }
 
-long dorm_http_connections_opened(const dorm_http *h) {
+long dorm__http_connections_opened(const dorm_http *h) {
   return h->connects;
 }
 
@@ -173,7 +173,7 @@ static dorm_status map_curl_error(CURLcode rc, bool too_large) {
   }
 }
 
-dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *headers,
+dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *headers,
                            size_t nheaders, const char *body, size_t body_len,
                            dorm_http_response *resp, char *errbuf, size_t errcap) {
   if (nheaders > HTTP_MAX_HEADERS) {

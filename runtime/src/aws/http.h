@@ -33,9 +33,9 @@ typedef struct dorm_http_response {
 typedef struct dorm_http dorm_http;
 
 /* Creates a transport. Returns NULL when out of memory or libcurl cannot make
- * a handle. The caller frees it with dorm_http_free(). */
-dorm_http *dorm_http_new(const dorm_http_options *opts);
-void dorm_http_free(dorm_http *h);
+ * a handle. The caller frees it with dorm__http_free(). */
+dorm_http *dorm__http_new(const dorm_http_options *opts);
+void dorm__http_free(dorm_http *h);
 
 /* POSTs body to url with the given raw header lines ("Name: value"), keeping
  * the connection alive for the next call. On DORM_OK *resp describes the
@@ -48,15 +48,15 @@ void dorm_http_free(dorm_http *h);
  * dies before any response byte, libcurl's own resend is refused and the
  * call fails with DORM_ERR_NETWORK, so that retrying is the caller's
  * decision (its policy, count and backoff). */
-dorm_status dorm_http_post(dorm_http *h, const char *url, const char *const *headers,
+dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *headers,
                            size_t nheaders, const char *body, size_t body_len,
                            dorm_http_response *resp, char *errbuf, size_t errcap);
 
 /* The body of the last response (NUL-terminated, "" when none), valid until
  * the next request. */
-const char *dorm_http_last_body(const dorm_http *h, size_t *len);
+const char *dorm__http_last_body(const dorm_http *h, size_t *len);
 
 /* Number of new TCP connections this transport has opened (keep-alive check). */
-long dorm_http_connections_opened(const dorm_http *h);
+long dorm__http_connections_opened(const dorm_http *h);
 
 #endif

@@ -216,7 +216,7 @@ static dorm_status parse_line(parser *p, const char *s, size_t n) {
   return property_line(p, s + i, n - i);
 }
 
-dorm_status dorm_ini_parse(const char *text, size_t len, const char *display_path,
+dorm_status dorm__ini_parse(const char *text, size_t len, const char *display_path,
                            dorm_ini **out, char *errbuf, size_t errcap) {
   *out = NULL;
   dorm_ini *ini = calloc(1, sizeof *ini);
@@ -241,21 +241,21 @@ dorm_status dorm_ini_parse(const char *text, size_t len, const char *display_pat
     st = parse_line(&p, start, n);
   }
   if (st != DORM_OK) {
-    dorm_ini_free(ini);
+    dorm__ini_free(ini);
     return st;
   }
   *out = ini;
   return DORM_OK;
 }
 
-dorm_status dorm_ini_load(const char *path, const char *display_path, dorm_ini **out,
+dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini **out,
                           bool *found, char *errbuf, size_t errcap) {
   *out = NULL;
   if (found) *found = false;
   const char *shown = display_path ? display_path : path;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return dorm_ini_parse("", 0, shown, out, errbuf, errcap);
+    if (errno == ENOENT || errno == ENOTDIR) return dorm__ini_parse("", 0, shown, out, errbuf, errcap);
     set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
     return DORM_ERR_IO;
   }
@@ -301,13 +301,13 @@ dorm_status dorm_ini_load(const char *path, const char *display_path, dorm_ini *
   }
   close(fd);
   buf[len] = '\0';
-  dorm_status st = dorm_ini_parse(buf, len, shown, out, errbuf, errcap);
+  dorm_status st = dorm__ini_parse(buf, len, shown, out, errbuf, errcap);
   free(buf);
   if (st == DORM_OK && found) *found = true;
   return st;
 }
 
-void dorm_ini_free(dorm_ini *ini) {
+void dorm__ini_free(dorm_ini *ini) {
   if (!ini) return;
   for (size_t i = 0; i < ini->nsections; i++) {
     dorm_ini_section *sec = &ini->sections[i];
@@ -320,21 +320,21 @@ void dorm_ini_free(dorm_ini *ini) {
   free(ini);
 }
 
-const dorm_ini_section *dorm_ini_section_find(const dorm_ini *ini, const char *name) {
+const dorm_ini_section *dorm__ini_section_find(const dorm_ini *ini, const char *name) {
   if (!ini || !name) return NULL;
   for (size_t i = 0; i < ini->nsections; i++)
     if (strcmp(ini->sections[i].name, name) == 0) return &ini->sections[i];
   return NULL;
 }
 
-const dorm_ini_prop *dorm_ini_get(const dorm_ini_section *sec, const char *key) {
+const dorm_ini_prop *dorm__ini_get(const dorm_ini_section *sec, const char *key) {
   if (!sec || !key) return NULL;
   for (size_t i = 0; i < sec->nprops; i++)
     if (strcmp(sec->props[i].key, key) == 0) return &sec->props[i];
   return NULL;
 }
 
-const dorm_ini_prop *dorm_ini_sub_get(const dorm_ini_prop *prop, const char *key) {
+const dorm_ini_prop *dorm__ini_sub_get(const dorm_ini_prop *prop, const char *key) {
   if (!prop || !key) return NULL;
   for (size_t i = 0; i < prop->nsub; i++)
     if (strcmp(prop->sub[i].key, key) == 0) return &prop->sub[i];

@@ -43,24 +43,24 @@ typedef struct dorm_ini {
 } dorm_ini;
 
 /* Parses len bytes of text. display_path names the file in error messages.
- * On DORM_OK *out is a new dorm_ini the caller frees with dorm_ini_free().
+ * On DORM_OK *out is a new dorm_ini the caller frees with dorm__ini_free().
  * Malformed text gives DORM_ERR_CONFIG and "path:line: what" in errbuf;
  * out of memory gives DORM_ERR_NO_MEMORY. *out is NULL on failure. */
-dorm_status dorm_ini_parse(const char *text, size_t len, const char *display_path,
+dorm_status dorm__ini_parse(const char *text, size_t len, const char *display_path,
                            dorm_ini **out, char *errbuf, size_t errcap);
 
 /* Reads and parses the file at path. A file that does not exist is not an
  * error: *out is then an empty dorm_ini and *found (if not NULL) false. A file
  * that exists but cannot be read gives DORM_ERR_IO ("path: cannot read: ..."). */
-dorm_status dorm_ini_load(const char *path, const char *display_path, dorm_ini **out,
+dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini **out,
                           bool *found, char *errbuf, size_t errcap);
 
-void dorm_ini_free(dorm_ini *ini);
+void dorm__ini_free(dorm_ini *ini);
 
 /* Lookups; names compare exactly for sections, keys are given lower-case.
  * The results are owned by the dorm_ini. NULL when absent. */
-const dorm_ini_section *dorm_ini_section_find(const dorm_ini *ini, const char *name);
-const dorm_ini_prop *dorm_ini_get(const dorm_ini_section *sec, const char *key);
-const dorm_ini_prop *dorm_ini_sub_get(const dorm_ini_prop *prop, const char *key);
+const dorm_ini_section *dorm__ini_section_find(const dorm_ini *ini, const char *name);
+const dorm_ini_prop *dorm__ini_get(const dorm_ini_section *sec, const char *key);
+const dorm_ini_prop *dorm__ini_sub_get(const dorm_ini_prop *prop, const char *key);
 
 #endif

@@ -20,7 +20,7 @@ static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
   va_end(ap);
 }
 
-void dorm_retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode) {
+void dorm__retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode) {
   memset(s, 0, sizeof *s);
   s->max_backoff_ms = DORM_RETRY_MAX_BACKOFF_MS;
   if (mode == DORM_RETRY_MODE_LEGACY) {
@@ -41,7 +41,7 @@ void dorm_retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode) 
   s->no_retry_increment = DORM_RETRY_NO_RETRY_INCREMENT;
 }
 
-dorm_status dorm_retry_mode_parse(const char *text, const char *origin, dorm_retry_mode *out,
+dorm_status dorm__retry_mode_parse(const char *text, const char *origin, dorm_retry_mode *out,
                                   char *errbuf, size_t errcap) {
   const char *t = text ? text : "";
   while (*t == ' ' || *t == '\t') t++;
@@ -55,7 +55,7 @@ dorm_status dorm_retry_mode_parse(const char *text, const char *origin, dorm_ret
   return DORM_ERR_CONFIG;
 }
 
-dorm_status dorm_retry_max_attempts_parse(const char *text, const char *origin, int *out,
+dorm_status dorm__retry_max_attempts_parse(const char *text, const char *origin, int *out,
                                           char *errbuf, size_t errcap) {
   const char *t = text ? text : "";
   while (*t == ' ' || *t == '\t') t++;
@@ -118,7 +118,7 @@ static dorm_retry_kind classify_curl(int curl_code) {
   }
 }
 
-dorm_retry_kind dorm_retry_classify(const char *error_code, long http_status, int curl_code) {
+dorm_retry_kind dorm__retry_classify(const char *error_code, long http_status, int curl_code) {
   if (curl_code != 0) return classify_curl(curl_code);
   /* Some services put "ns#Code" or "Code:detail" in the code; compare the bare name. */
   char code[128] = "";
@@ -142,7 +142,7 @@ dorm_retry_kind dorm_retry_classify(const char *error_code, long http_status, in
   return DORM_RETRY_NONE;
 }
 
-dorm_retry_kind dorm_retry_classify_status(dorm_status transport_status) {
+dorm_retry_kind dorm__retry_classify_status(dorm_status transport_status) {
   switch (transport_status) {
   case DORM_ERR_TIMEOUT: return DORM_RETRY_TIMEOUT;
   case DORM_ERR_NETWORK: return DORM_RETRY_TRANSIENT;
@@ -157,11 +157,11 @@ static uint64_t splitmix64(uint64_t *state) {
   return z ^ (z >> 31);
 }
 
-void dorm_retry_policy_init(dorm_retry_policy *p, const dorm_retry_settings *s,
+void dorm__retry_policy_init(dorm_retry_policy *p, const dorm_retry_settings *s,
                             dorm_retry_random_fn random, void *random_ctx) {
   memset(p, 0, sizeof *p);
   if (s) p->s = *s;
-  else dorm_retry_settings_defaults(&p->s, DORM_RETRY_MODE_STANDARD);
+  else dorm__retry_settings_defaults(&p->s, DORM_RETRY_MODE_STANDARD);
   if (p->s.max_attempts < 1) p->s.max_attempts = 1;
   if (p->s.max_backoff_ms <= 0 || p->s.max_backoff_ms > DORM_RETRY_MAX_BACKOFF_MS)
     p->s.max_backoff_ms = DORM_RETRY_MAX_BACKOFF_MS;
@@ -193,7 +193,7 @@ static double next_random(dorm_retry_policy *p) {
   return r;
 }
 
-long dorm_retry_delay_ms(dorm_retry_policy *p, dorm_retry_kind kind, int k) {
+long dorm__retry_delay_ms(dorm_retry_policy *p, dorm_retry_kind kind, int k) {
   if (k < 1) k = 1;
   long cap = p->s.max_backoff_ms;
   long base = kind == DORM_RETRY_THROTTLING ? p->s.throttling_base_delay_ms : p->s.base_delay_ms;
@@ -206,7 +206,7 @@ long dorm_retry_delay_ms(dorm_retry_policy *p, dorm_retry_kind kind, int k) {
   return d > cap ? cap : d;
 }
 
-bool dorm_retry_quota_acquire(dorm_retry_policy *p, dorm_retry_kind kind, int *cost) {
+bool dorm__retry_quota_acquire(dorm_retry_policy *p, dorm_retry_kind kind, int *cost) {
   *cost = 0;
   if (p->s.quota_capacity <= 0) return true;
   int c = kind == DORM_RETRY_TIMEOUT ? p->s.timeout_retry_cost : p->s.retry_cost;
@@ -216,17 +216,17 @@ bool dorm_retry_quota_acquire(dorm_retry_policy *p, dorm_retry_kind kind, int *c
   return true;
 }
 
-void dorm_retry_quota_release(dorm_retry_policy *p, int amount) {
+void dorm__retry_quota_release(dorm_retry_policy *p, int amount) {
   if (p->s.quota_capacity <= 0 || amount <= 0) return;
   p->tokens = amount > p->s.quota_capacity - p->tokens ? p->s.quota_capacity : p->tokens + amount;
 }
 
-void dorm_retry_begin(dorm_retry_state *st) {
+void dorm__retry_begin(dorm_retry_state *st) {
   st->attempts = 0;
   st->last_cost = 0;
 }
 
-bool dorm_retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kind kind,
+bool dorm__retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kind kind,
                      long *delay_ms, char *why, size_t whycap) {
   *delay_ms = 0;
   st->attempts++;
@@ -239,17 +239,17 @@ bool dorm_retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kind
     return false;
   }
   int cost;
-  if (!dorm_retry_quota_acquire(p, kind, &cost)) {
+  if (!dorm__retry_quota_acquire(p, kind, &cost)) {
     set_err(why, whycap, "retry quota exhausted after %d attempt%s (%d of %d tokens left)",
             st->attempts, st->attempts == 1 ? "" : "s", p->tokens, p->s.quota_capacity);
     return false;
   }
   st->last_cost = cost;
-  *delay_ms = dorm_retry_delay_ms(p, kind, st->attempts);
+  *delay_ms = dorm__retry_delay_ms(p, kind, st->attempts);
   return true;
 }
 
-void dorm_retry_succeeded(dorm_retry_policy *p, dorm_retry_state *st) {
-  if (st->attempts == 0) dorm_retry_quota_release(p, p->s.no_retry_increment);
-  else dorm_retry_quota_release(p, st->last_cost);
+void dorm__retry_succeeded(dorm_retry_policy *p, dorm_retry_state *st) {
+  if (st->attempts == 0) dorm__retry_quota_release(p, p->s.no_retry_increment);
+  else dorm__retry_quota_release(p, st->last_cost);
 }

@@ -1,9 +1,9 @@
 /* retry: the AWS SDKs' retry policy for DynamoDB requests.
  *
  * The client asks three questions after each failed attempt: is this error
- * worth retrying (dorm_retry_classify*), is there budget left (max attempts,
+ * worth retrying (dorm__retry_classify*), is there budget left (max attempts,
  * the retry quota), and how long to wait (jittered exponential backoff).
- * dorm_retry_next() answers all three; the lower-level calls are exposed for
+ * dorm__retry_next() answers all three; the lower-level calls are exposed for
  * tests and for callers with their own loop.
  *
  * Standard mode (default), per the SDKs' standard retry spec:
@@ -58,31 +58,31 @@ typedef struct dorm_retry_settings {
 } dorm_retry_settings;
 
 /* Fills *s with the defaults of mode (UNSET means STANDARD). */
-void dorm_retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode);
+void dorm__retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode);
 
 /* Parses "standard", "legacy" or "adaptive" (case-insensitive; adaptive runs
  * as standard: libdorm has no client-side rate limiter). origin names where
  * the text came from ("AWS_RETRY_MODE", "~/.aws/config:4"). On failure
  * DORM_ERR_CONFIG and errbuf says what was expected. */
-dorm_status dorm_retry_mode_parse(const char *text, const char *origin, dorm_retry_mode *out,
+dorm_status dorm__retry_mode_parse(const char *text, const char *origin, dorm_retry_mode *out,
                                   char *errbuf, size_t errcap);
 
 /* Parses a max-attempts setting: a whole number from 1 to 1000 with optional
  * surrounding blanks. Anything else is DORM_ERR_CONFIG, e.g.
  * "AWS_MAX_ATTEMPTS: expected a whole number from 1 to 1000, got 'x'". */
-dorm_status dorm_retry_max_attempts_parse(const char *text, const char *origin, int *out,
+dorm_status dorm__retry_max_attempts_parse(const char *text, const char *origin, int *out,
                                           char *errbuf, size_t errcap);
 
 /* Classifies a finished attempt. error_code is the AWS error code ("" or
  * NULL when none), http_status the response status (0 when no response
  * arrived), curl_code the CURLcode of the transfer (0 when it completed).
  * A non-zero curl_code decides alone. */
-dorm_retry_kind dorm_retry_classify(const char *error_code, long http_status, int curl_code);
+dorm_retry_kind dorm__retry_classify(const char *error_code, long http_status, int curl_code);
 
 /* Classifies a transport failure reported as a dorm_status (see http.h):
  * DORM_ERR_TIMEOUT -> TIMEOUT, DORM_ERR_NETWORK -> TRANSIENT, else NONE.
  * (A body that failed its CRC32 check is worth a retry: pass TRANSIENT.) */
-dorm_retry_kind dorm_retry_classify_status(dorm_status transport_status);
+dorm_retry_kind dorm__retry_classify_status(dorm_status transport_status);
 
 /* Returns a uniformly distributed number in [0, 1). */
 typedef double (*dorm_retry_random_fn)(void *ctx);
@@ -97,39 +97,39 @@ typedef struct dorm_retry_policy {
 
 /* Initialises a policy with a full quota. random may be NULL (a PRNG seeded
  * from the OS is used). Never fails. */
-void dorm_retry_policy_init(dorm_retry_policy *p, const dorm_retry_settings *s,
+void dorm__retry_policy_init(dorm_retry_policy *p, const dorm_retry_settings *s,
                             dorm_retry_random_fn random, void *random_ctx);
 
 /* The delay before retry number k (1 = the first retry) after an error of
  * the given kind, in milliseconds: within [0, min(max_backoff, base*2^(k-1))]. */
-long dorm_retry_delay_ms(dorm_retry_policy *p, dorm_retry_kind kind, int k);
+long dorm__retry_delay_ms(dorm_retry_policy *p, dorm_retry_kind kind, int k);
 
 /* Takes the quota cost of a retry after an error of this kind. Returns false
  * (and takes nothing) when too few tokens are left. *cost gets the amount
  * taken (0 when the mode has no quota). */
-bool dorm_retry_quota_acquire(dorm_retry_policy *p, dorm_retry_kind kind, int *cost);
+bool dorm__retry_quota_acquire(dorm_retry_policy *p, dorm_retry_kind kind, int *cost);
 
 /* Returns tokens to the quota, never above its capacity. */
-void dorm_retry_quota_release(dorm_retry_policy *p, int amount);
+void dorm__retry_quota_release(dorm_retry_policy *p, int amount);
 
-/* One request's bookkeeping; zero it (or call dorm_retry_begin) per request. */
+/* One request's bookkeeping; zero it (or call dorm__retry_begin) per request. */
 typedef struct dorm_retry_state {
   int attempts;   /* attempts made so far */
   int last_cost;  /* quota taken by the latest retry, 0 when none */
 } dorm_retry_state;
 
-void dorm_retry_begin(dorm_retry_state *st);
+void dorm__retry_begin(dorm_retry_state *st);
 
 /* Call after every failed attempt (this call counts it): decides whether to
  * retry. Returns true and sets *delay_ms when the caller should wait and try
  * again. Returns false when it should give up,
  * with the reason in why ("not retryable", "gave up after 3 attempts",
  * "retry quota exhausted"). */
-bool dorm_retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kind kind,
+bool dorm__retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kind kind,
                      long *delay_ms, char *why, size_t whycap);
 
 /* After a successful attempt: refunds the quota (the latest retry's cost,
  * or the no-retry increment when the first attempt succeeded). */
-void dorm_retry_succeeded(dorm_retry_policy *p, dorm_retry_state *st);
+void dorm__retry_succeeded(dorm_retry_policy *p, dorm_retry_state *st);
 
 #endif

@@ -533,7 +533,7 @@ static void add_param(sbuf *b, const char *key, const char *value) {
   sb_add_encoded(b, value, strlen(value), false);
 }
 
-dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
+dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
                             dorm_sigv4_result *out, char *err, size_t errcap) {
   if (out == NULL)
     return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: no result");
@@ -549,16 +549,16 @@ dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_conf
   bool has_token = cred->session_token != NULL && cred->session_token[0] != '\0';
 
   char amz_date[DORM_SIGV4_AMZ_DATE_LEN + 1];
-  dorm_sigv4_format_time(cfg->time, amz_date);
+  dorm__sigv4_format_time(cfg->time, amz_date);
   char date8[9];
   memcpy(date8, amz_date, 8);
   date8[8] = '\0';
 
   unsigned char hash[DORM_SIGV4_HASH_LEN];
   char payload_hex[2 * DORM_SIGV4_HASH_LEN + 1];
-  if (!dorm_sigv4_sha256(req->body_len ? req->body : "", req->body_len, hash))
+  if (!dorm__sigv4_sha256(req->body_len ? req->body : "", req->body_len, hash))
     return fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
-  dorm_sigv4_hex(hash, sizeof hash, payload_hex);
+  dorm__sigv4_hex(hash, sizeof hash, payload_hex);
 
   sign_state s = {0};
   sbuf scope = {0}, credential = {0}, block = {0}, signed_headers = {0}, creq = {0}, sts = {0};
@@ -615,11 +615,11 @@ dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_conf
 
   /* The string to sign and the signature. */
   char creq_hex[2 * DORM_SIGV4_HASH_LEN + 1];
-  if (!dorm_sigv4_sha256(creq.p, creq.len, hash)) {
+  if (!dorm__sigv4_sha256(creq.p, creq.len, hash)) {
     st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
     goto done;
   }
-  dorm_sigv4_hex(hash, sizeof hash, creq_hex);
+  dorm__sigv4_hex(hash, sizeof hash, creq_hex);
   sb_adds(&sts, DORM_SIGV4_ALGORITHM "\n");
   sb_adds(&sts, amz_date);
   sb_addc(&sts, '\n');
@@ -630,13 +630,13 @@ dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_conf
     st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
-  if (!dorm_sigv4_derive_key(cred->secret_access_key, strlen(cred->secret_access_key), date8,
+  if (!dorm__sigv4_derive_key(cred->secret_access_key, strlen(cred->secret_access_key), date8,
                              cfg->region, cfg->service, key) ||
-      !dorm_sigv4_hmac(key, sizeof key, sts.p, sts.len, mac)) {
+      !dorm__sigv4_hmac(key, sizeof key, sts.p, sts.len, mac)) {
     st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: HMAC-SHA256 failed in OpenSSL");
     goto done;
   }
-  dorm_sigv4_hex(mac, sizeof mac, out->signature);
+  dorm__sigv4_hex(mac, sizeof mac, out->signature);
   memcpy(out->amz_date, amz_date, sizeof amz_date);
 
   /* What to add to the request. */
@@ -696,7 +696,7 @@ oom:
   st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
 done:
   if (st != DORM_OK)
-    dorm_sigv4_result_free(out);
+    dorm__sigv4_result_free(out);
   OPENSSL_cleanse(key, sizeof key);
   state_free(&s);
   sb_free(&scope);
@@ -709,7 +709,7 @@ done:
   return st;
 }
 
-void dorm_sigv4_result_free(dorm_sigv4_result *r) {
+void dorm__sigv4_result_free(dorm_sigv4_result *r) {
   if (r == NULL)
     return;
   free(r->canonical_request);
@@ -721,7 +721,7 @@ void dorm_sigv4_result_free(dorm_sigv4_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-bool dorm_sigv4_signature_equal(const char *a, const char *b) {
+bool dorm__sigv4_signature_equal(const char *a, const char *b) {
   if (a == NULL || b == NULL)
     return false;
   size_t n = strlen(a);
@@ -755,7 +755,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-bool dorm_sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]) {
+bool dorm__sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]) {
   if (t < 0 || t > DORM_SIGV4_MAX_TIME) {
     out[0] = '\0';
     return false;
@@ -792,7 +792,7 @@ static bool digits(const char *s, int n, unsigned *out) {
   return true;
 }
 
-bool dorm_sigv4_parse_time(const char *s, int64_t *out) {
+bool dorm__sigv4_parse_time(const char *s, int64_t *out) {
   if (s == NULL)
     return false;
   unsigned y, mo, d, h, mi, se;

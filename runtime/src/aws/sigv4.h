@@ -2,13 +2,13 @@
  *
  * Two entry points:
  *
- * - dorm_sigv4_sign(): the general signer. It follows the rules of the AWS
+ * - dorm__sigv4_sign(): the general signer. It follows the rules of the AWS
  *   SigV4 test suite (tests/runtime/sigv4) exactly, in the Authorization-header
  *   form and in the presigned-query form, and hands back every intermediate
  *   (canonical request, string to sign) so that `dorm sign` can show them.
  *   It allocates; it is for tools, tests and rare requests.
  *
- * - dorm_sigv4_sign_dynamodb(): the per-request fast path for what libdorm
+ * - dorm__sigv4_sign_dynamodb(): the per-request fast path for what libdorm
  *   sends to DynamoDB (POST / with content-type, host, x-amz-date,
  *   x-amz-target and optionally x-amz-security-token). The signing key is
  *   derived once per (date, region, service, secret) and cached in a
@@ -97,8 +97,8 @@ typedef struct dorm_sigv4_added_header {
   const char *value;
 } dorm_sigv4_added_header;
 
-/* What dorm_sigv4_sign() produces. Everything is owned by the result and
- * released by dorm_sigv4_result_free(). */
+/* What dorm__sigv4_sign() produces. Everything is owned by the result and
+ * released by dorm__sigv4_result_free(). */
 typedef struct dorm_sigv4_result {
   char *canonical_request;
   char *string_to_sign;
@@ -118,30 +118,30 @@ typedef struct dorm_sigv4_result {
 } dorm_sigv4_result;
 
 /* Signs req. On DORM_OK *out holds the result (free it with
- * dorm_sigv4_result_free()). On failure *out is left empty (freeing it is
+ * dorm__sigv4_result_free()). On failure *out is left empty (freeing it is
  * harmless) and err (errcap bytes, may be NULL) says what was wrong:
  * DORM_ERR_INVALID_ARGUMENT for a bad request or configuration (a header
  * name that is not an HTTP token, a path not starting with '/', a header or
  * query parameter the signer itself adds such as Authorization or
  * X-Amz-Date, an out-of-range time or expiry, an empty region ...),
  * DORM_ERR_NO_MEMORY, DORM_ERR_AUTH if OpenSSL fails. */
-dorm_status dorm_sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
+dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
                             dorm_sigv4_result *out, char *err, size_t errcap);
 
 /* Releases what a result owns and empties it. NULL is ignored. */
-void dorm_sigv4_result_free(dorm_sigv4_result *r);
+void dorm__sigv4_result_free(dorm_sigv4_result *r);
 
 /* Whether two signatures (hex strings) are equal, in time independent of
  * where they differ (CRYPTO_memcmp). Different lengths or NULL: false. */
-bool dorm_sigv4_signature_equal(const char *a, const char *b);
+bool dorm__sigv4_signature_equal(const char *a, const char *b);
 
 /* Writes the SigV4 timestamp "YYYYMMDDTHHMMSSZ" of t into out (17 bytes).
  * Returns false (out = "") when t is outside 0..DORM_SIGV4_MAX_TIME. */
-bool dorm_sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]);
+bool dorm__sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]);
 
 /* Parses "YYYYMMDDTHHMMSSZ" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) into seconds since
  * the epoch. Returns false for anything else, including impossible dates. */
-bool dorm_sigv4_parse_time(const char *s, int64_t *out);
+bool dorm__sigv4_parse_time(const char *s, int64_t *out);
 
 /* ---- DynamoDB fast path ------------------------------------------------ */
 
@@ -190,11 +190,11 @@ typedef struct dorm_sigv4_ddb_headers {
 
 /* Prepares a cache (creates the OpenSSL contexts). DORM_ERR_NO_MEMORY (or
  * DORM_ERR_AUTH when OpenSSL lacks SHA-256/HMAC) leaves it cleaned up. */
-dorm_status dorm_sigv4_cache_init(dorm_sigv4_cache *c);
+dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c);
 
 /* Frees the contexts and wipes the secret and key. Safe on a zeroed or
  * already cleaned-up cache. */
-void dorm_sigv4_cache_cleanup(dorm_sigv4_cache *c);
+void dorm__sigv4_cache_cleanup(dorm_sigv4_cache *c);
 
 /* Signs a DynamoDB request at time t and fills *out. The session token (if
  * any) must also be sent as X-Amz-Security-Token. Derives a new signing key
@@ -204,7 +204,7 @@ void dorm_sigv4_cache_cleanup(dorm_sigv4_cache *c);
  * or over-long region, service or access key, an empty secret, a host,
  * target or token with spaces or control characters, or a time out of
  * range; DORM_ERR_AUTH if OpenSSL fails. *out is undefined on failure. */
-dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
+dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
                                      const char *region, const char *service, int64_t t,
                                      const dorm_sigv4_ddb_request *req,
                                      dorm_sigv4_ddb_headers *out, char *err, size_t errcap);

@@ -6,12 +6,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-bool dorm_sigv4_sha256(const void *data, size_t len, unsigned char out[DORM_SIGV4_HASH_LEN]) {
+bool dorm__sigv4_sha256(const void *data, size_t len, unsigned char out[DORM_SIGV4_HASH_LEN]) {
   unsigned int n = 0;
   return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == DORM_SIGV4_HASH_LEN;
 }
 
-bool dorm_sigv4_hmac(const void *key, size_t key_len, const void *data, size_t len,
+bool dorm__sigv4_hmac(const void *key, size_t key_len, const void *data, size_t len,
                      unsigned char out[DORM_SIGV4_HASH_LEN]) {
   size_t n = 0;
   return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, out,
@@ -19,7 +19,7 @@ bool dorm_sigv4_hmac(const void *key, size_t key_len, const void *data, size_t l
          n == DORM_SIGV4_HASH_LEN;
 }
 
-void dorm_sigv4_hex(const unsigned char *in, size_t n, char *out) {
+void dorm__sigv4_hex(const unsigned char *in, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     out[2 * i] = digits[in[i] >> 4];
@@ -28,7 +28,7 @@ void dorm_sigv4_hex(const unsigned char *in, size_t n, char *out) {
   out[2 * n] = '\0';
 }
 
-bool dorm_sigv4_derive_key(const char *secret, size_t secret_len, const char *date8,
+bool dorm__sigv4_derive_key(const char *secret, size_t secret_len, const char *date8,
                            const char *region, const char *service,
                            unsigned char key[DORM_SIGV4_HASH_LEN]) {
   unsigned char stack_seed[4 + 256];
@@ -43,10 +43,10 @@ bool dorm_sigv4_derive_key(const char *secret, size_t secret_len, const char *da
   memcpy(seed + 4, secret, secret_len);
 
   unsigned char k1[DORM_SIGV4_HASH_LEN], k2[DORM_SIGV4_HASH_LEN], k3[DORM_SIGV4_HASH_LEN];
-  bool ok = dorm_sigv4_hmac(seed, seed_len, date8, strlen(date8), k1) &&
-            dorm_sigv4_hmac(k1, sizeof k1, region, strlen(region), k2) &&
-            dorm_sigv4_hmac(k2, sizeof k2, service, strlen(service), k3) &&
-            dorm_sigv4_hmac(k3, sizeof k3, "aws4_request", 12, key);
+  bool ok = dorm__sigv4_hmac(seed, seed_len, date8, strlen(date8), k1) &&
+            dorm__sigv4_hmac(k1, sizeof k1, region, strlen(region), k2) &&
+            dorm__sigv4_hmac(k2, sizeof k2, service, strlen(service), k3) &&
+            dorm__sigv4_hmac(k3, sizeof k3, "aws4_request", 12, key);
   OPENSSL_cleanse(seed, seed_len);
   OPENSSL_cleanse(k1, sizeof k1);
   OPENSSL_cleanse(k2, sizeof k2);

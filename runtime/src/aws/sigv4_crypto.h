@@ -10,20 +10,20 @@
 #define DORM_SIGV4_HASH_LEN 32
 
 /* out = SHA-256(data). False only if OpenSSL fails. */
-bool dorm_sigv4_sha256(const void *data, size_t len, unsigned char out[DORM_SIGV4_HASH_LEN]);
+bool dorm__sigv4_sha256(const void *data, size_t len, unsigned char out[DORM_SIGV4_HASH_LEN]);
 
 /* out = HMAC-SHA256(key, data). False only if OpenSSL fails. */
-bool dorm_sigv4_hmac(const void *key, size_t key_len, const void *data, size_t len,
+bool dorm__sigv4_hmac(const void *key, size_t key_len, const void *data, size_t len,
                      unsigned char out[DORM_SIGV4_HASH_LEN]);
 
 /* Writes the lowercase hex of n bytes plus a NUL into out (2n+1 bytes). */
-void dorm_sigv4_hex(const unsigned char *in, size_t n, char *out);
+void dorm__sigv4_hex(const unsigned char *in, size_t n, char *out);
 
 /* The SigV4 signing key: HMAC chain over "AWS4"+secret, the date (YYYYMMDD),
  * region, service and "aws4_request". False if OpenSSL fails or memory runs
  * out (secrets over 256 bytes need a heap copy). The intermediate keys are
  * wiped. */
-bool dorm_sigv4_derive_key(const char *secret, size_t secret_len, const char *date8,
+bool dorm__sigv4_derive_key(const char *secret, size_t secret_len, const char *date8,
                            const char *region, const char *service,
                            unsigned char key[DORM_SIGV4_HASH_LEN]);
 

@@ -28,7 +28,7 @@ static dorm_status fail(char *err, size_t cap, dorm_status st, const char *fmt, 
   return st;
 }
 
-dorm_status dorm_sigv4_cache_init(dorm_sigv4_cache *c) {
+dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c) {
   memset(c, 0, sizeof *c);
   c->md = EVP_MD_CTX_new();
   c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -36,13 +36,13 @@ dorm_status dorm_sigv4_cache_init(dorm_sigv4_cache *c) {
   c->mac = c->hmac != NULL ? EVP_MAC_CTX_new(c->hmac) : NULL;
   if (c->md == NULL || c->mac == NULL || c->sha256 == NULL) {
     bool missing = c->sha256 == NULL || c->hmac == NULL;
-    dorm_sigv4_cache_cleanup(c);
+    dorm__sigv4_cache_cleanup(c);
     return missing ? DORM_ERR_AUTH : DORM_ERR_NO_MEMORY;
   }
   return DORM_OK;
 }
 
-void dorm_sigv4_cache_cleanup(dorm_sigv4_cache *c) {
+void dorm__sigv4_cache_cleanup(dorm_sigv4_cache *c) {
   if (c == NULL)
     return;
   EVP_MAC_CTX_free(c->mac);
@@ -82,7 +82,7 @@ static bool ready_key(dorm_sigv4_cache *c, const char *date8, const char *region
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
       OSSL_PARAM_construct_end(),
   };
-  bool ok = dorm_sigv4_derive_key(secret, klen, date8, region, service, key) &&
+  bool ok = dorm__sigv4_derive_key(secret, klen, date8, region, service, key) &&
             EVP_MAC_init(c->mac, key, sizeof key, params) == 1;
   OPENSSL_cleanse(key, sizeof key);
   c->derivations++;
@@ -130,7 +130,7 @@ _Static_assert(sizeof(DORM_SIGV4_ALGORITHM " Credential=") - 1 + DORM_SIGV4_MAX_
                    DORM_SIGV4_AUTH_CAP,
                "DORM_SIGV4_AUTH_CAP too small");
 
-dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
+dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
                                      const char *region, const char *service, int64_t t,
                                      const dorm_sigv4_ddb_request *req,
                                      dorm_sigv4_ddb_headers *out, char *err, size_t errcap) {
@@ -165,7 +165,7 @@ dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_crede
                 "sigv4: session token must be printable ASCII without spaces");
   if (req->body_len > 0 && req->body == NULL)
     return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
-  if (!dorm_sigv4_format_time(t, out->amz_date))
+  if (!dorm__sigv4_format_time(t, out->amz_date))
     return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
                 (long long)t);
 
@@ -183,7 +183,7 @@ dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_crede
       EVP_DigestUpdate(md, req->body_len ? req->body : "", req->body_len) != 1 ||
       EVP_DigestFinal_ex(md, hash, NULL) != 1)
     goto crypto_failed;
-  dorm_sigv4_hex(hash, sizeof hash, hex);
+  dorm__sigv4_hex(hash, sizeof hash, hex);
 
   char head[128];
   char *p = head;
@@ -213,7 +213,7 @@ dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_crede
   if (EVP_DigestUpdate(md, tail, (size_t)(p - tail)) != 1 ||
       EVP_DigestFinal_ex(md, hash, NULL) != 1)
     goto crypto_failed;
-  dorm_sigv4_hex(hash, sizeof hash, hex);
+  dorm__sigv4_hex(hash, sizeof hash, hex);
 
   /* String to sign, MACed with the cached key. */
   char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
@@ -228,7 +228,7 @@ dorm_status dorm_sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_crede
   if (EVP_MAC_update(c->mac, (const unsigned char *)sts, (size_t)(p - sts)) != 1 ||
       EVP_MAC_final(c->mac, hash, &maclen, sizeof hash) != 1 || maclen != sizeof hash)
     goto crypto_failed;
-  dorm_sigv4_hex(hash, sizeof hash, hex);
+  dorm__sigv4_hex(hash, sizeof hash, hex);
 
   /* Authorization: bounded by the length checks above (see DORM_SIGV4_AUTH_CAP). */
   p = out->authorization;

@@ -50,20 +50,20 @@ static dorm_status num_text(dorm_arena *a, const char *buf, size_t n, dorm_av *o
 
 dorm_status dorm_av_num_i64(dorm_arena *a, int64_t v, dorm_av *out) {
   char buf[24];
-  size_t n = dorm_number_format_i64(v, buf);
+  size_t n = dorm__number_format_i64(v, buf);
   return num_text(a, buf, n, out);
 }
 
 dorm_status dorm_av_num_u64(dorm_arena *a, uint64_t v, dorm_av *out) {
   char buf[24];
-  size_t n = dorm_number_format_u64(v, buf);
+  size_t n = dorm__number_format_u64(v, buf);
   return num_text(a, buf, n, out);
 }
 
 dorm_status dorm_av_num_double(dorm_arena *a, double v, dorm_av *out) {
   char buf[40];
-  size_t n = dorm_number_format_double(v, buf);
-  if (n == 0 || dorm_number_invalid_reason(buf, n)) return DORM_ERR_INVALID_ARGUMENT;
+  size_t n = dorm__number_format_double(v, buf);
+  if (n == 0 || dorm__number_invalid_reason(buf, n)) return DORM_ERR_INVALID_ARGUMENT;
   return num_text(a, buf, n, out);
 }
 
@@ -259,19 +259,19 @@ dorm_status dorm_av_get_null(const dorm_av *av) { return want(av, DORM_AV_NULL);
 dorm_status dorm_av_get_i64(const dorm_av *av, int64_t *out) {
   dorm_status st = want(av, DORM_AV_N);
   if (st != DORM_OK) return st;
-  return dorm_number_to_i64(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
+  return dorm__number_to_i64(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
 }
 
 dorm_status dorm_av_get_u64(const dorm_av *av, uint64_t *out) {
   dorm_status st = want(av, DORM_AV_N);
   if (st != DORM_OK) return st;
-  return dorm_number_to_u64(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
+  return dorm__number_to_u64(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
 }
 
 dorm_status dorm_av_get_double(const dorm_av *av, double *out) {
   dorm_status st = want(av, DORM_AV_N);
   if (st != DORM_OK) return st;
-  return dorm_number_to_double(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
+  return dorm__number_to_double(av->u.s.ptr, av->u.s.len, out) ? DORM_OK : DORM_ERR_SCHEMA_MISMATCH;
 }
 
 dorm_status dorm_av_get_set(const dorm_av *av, dorm_av_type set_type, const dorm_str **items, size_t *count) {
@@ -357,7 +357,7 @@ bool dorm_av_equal(const dorm_av *a, const dorm_av *b) {
 /* ---- numbers ---- */
 
 dorm_status dorm_number_check(const char *text, size_t len, char *errbuf, size_t errcap) {
-  const char *why = text ? dorm_number_invalid_reason(text, len) : "no text";
+  const char *why = text ? dorm__number_invalid_reason(text, len) : "no text";
   if (!why) return DORM_OK;
   if (errbuf && errcap)
     snprintf(errbuf, errcap, "invalid number \"%.*s\": %s", (int)(len > 48 ? 48 : len), text ? text : "", why);
@@ -372,7 +372,7 @@ static bool value_size(const dorm_av *v, size_t *out, int depth) {
   switch (v->type) {
   case DORM_AV_S:
   case DORM_AV_B: n = v->u.s.len; break;
-  case DORM_AV_N: n = dorm_number_storage_size(v->u.s.ptr, v->u.s.len); break;
+  case DORM_AV_N: n = dorm__number_storage_size(v->u.s.ptr, v->u.s.len); break;
   case DORM_AV_BOOL:
   case DORM_AV_NULL: n = 1; break;
   case DORM_AV_SS:
@@ -381,7 +381,7 @@ static bool value_size(const dorm_av *v, size_t *out, int depth) {
     break;
   case DORM_AV_NS:
     for (size_t i = 0; i < v->u.set.count; i++)
-      n += dorm_number_storage_size(v->u.set.items[i].ptr, v->u.set.items[i].len);
+      n += dorm__number_storage_size(v->u.set.items[i].ptr, v->u.set.items[i].len);
     break;
   case DORM_AV_L:
     n = 3;

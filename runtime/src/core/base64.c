@@ -3,13 +3,13 @@
 static const char ENC_STD[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char ENC_URL[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-size_t dorm_b64_encoded_len(size_t n) {
+size_t dorm__b64_encoded_len(size_t n) {
   size_t groups = n / 3 + (n % 3 != 0);
   if (groups > SIZE_MAX / 4) return SIZE_MAX;
   return groups * 4;
 }
 
-size_t dorm_b64_encode(const uint8_t *in, size_t n, char *out, dorm_b64_alphabet alpha) {
+size_t dorm__b64_encode(const uint8_t *in, size_t n, char *out, dorm_b64_alphabet alpha) {
   const char *e = alpha == DORM_B64_URL ? ENC_URL : ENC_STD;
   char *o = out;
   size_t i = 0;
@@ -39,7 +39,7 @@ size_t dorm_b64_encode(const uint8_t *in, size_t n, char *out, dorm_b64_alphabet
   return (size_t)(o - out);
 }
 
-size_t dorm_b64_decoded_max(size_t n) { return n / 4 * 3 + 3; }
+size_t dorm__b64_decoded_max(size_t n) { return n / 4 * 3 + 3; }
 
 /* 0..63 for an alphabet character, -1 otherwise. */
 static int dec(unsigned char c, dorm_b64_alphabet alpha) {
@@ -56,7 +56,7 @@ static int dec(unsigned char c, dorm_b64_alphabet alpha) {
   return -1;
 }
 
-bool dorm_b64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
+bool dorm__b64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len,
                      dorm_b64_alphabet alpha, size_t *bad_offset) {
   size_t bad = n;
   if (n % 4 != 0) goto fail;

@@ -781,10 +781,10 @@ static size_t placeholder(char *buf, char c1, char c2, size_t i) {
   return 2 + n;
 }
 
-void dorm_jw_expr(dorm_jw *w, dorm_expr *x) {
+void dorm__jw_expr(dorm_jw *w, dorm_expr *x) {
   if (dorm_jw_status(w) != DORM_OK) return;
   if (!x || dorm_expr_finish(x) != DORM_OK) {
-    dorm_jw_fail(w, x ? x->status : DORM_ERR_INVALID_ARGUMENT, "%s", x ? x->errmsg : "no expression builder");
+    dorm__jw_fail(w, x ? x->status : DORM_ERR_INVALID_ARGUMENT, "%s", x ? x->errmsg : "no expression builder");
     return;
   }
   const struct { const char *key; const char *text; } members[] = {
@@ -792,28 +792,28 @@ void dorm_jw_expr(dorm_jw *w, dorm_expr *x) {
       {"FilterExpression", x->filter},              {"ProjectionExpression", x->projection},
       {"UpdateExpression", x->update}};
   for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
-    if (members[i].text) dorm_jw_member_string(w, members[i].key, members[i].text);
+    if (members[i].text) dorm__jw_member_string(w, members[i].key, members[i].text);
   char ph[32];
   if (x->name_count) {
-    dorm_jw_key(w, "ExpressionAttributeNames");
-    dorm_jw_begin_object(w);
+    dorm__jw_key(w, "ExpressionAttributeNames");
+    dorm__jw_begin_object(w);
     for (size_t i = 0; i < x->name_count; i++) {
-      dorm_jw_keyn(w, ph, placeholder(ph, '#', 'n', i));
-      dorm_jw_stringn(w, x->names[i].ptr, x->names[i].len);
+      dorm__jw_keyn(w, ph, placeholder(ph, '#', 'n', i));
+      dorm__jw_stringn(w, x->names[i].ptr, x->names[i].len);
     }
-    dorm_jw_end_object(w);
+    dorm__jw_end_object(w);
   }
   if (x->value_count) {
-    dorm_jw_key(w, "ExpressionAttributeValues");
-    dorm_jw_begin_object(w);
+    dorm__jw_key(w, "ExpressionAttributeValues");
+    dorm__jw_begin_object(w);
     for (size_t i = 0; i < x->value_count; i++) {
       size_t n = placeholder(ph, ':', 'v', i);
-      dorm_jw_keyn(w, ph, n);
+      dorm__jw_keyn(w, ph, n);
       char where[64];
       memcpy(where, "ExpressionAttributeValues.", 26);
       memcpy(where + 26, ph, n + 1);
-      dorm_jw_av(w, &x->values[i], where);
+      dorm__jw_av(w, &x->values[i], where);
     }
-    dorm_jw_end_object(w);
+    dorm__jw_end_object(w);
   }
 }

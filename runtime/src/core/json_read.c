@@ -12,7 +12,7 @@
 
 /* ---- error context ---- */
 
-void jr_path_text(const jr_path *p, char *buf, size_t cap) {
+void dorm__jr_path_text(const jr_path *p, char *buf, size_t cap) {
   const jr_path *chain[DORM_READ_MAX_DEPTH * 2 + 8];
   size_t n = 0, o = 0;
   for (; p && n < sizeof chain / sizeof chain[0]; p = p->parent) chain[n++] = p;
@@ -27,22 +27,22 @@ void jr_path_text(const jr_path *p, char *buf, size_t cap) {
   if (!buf[0]) snprintf(buf, cap, "(value)");
 }
 
-dorm_status jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...) {
+dorm_status dorm__jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...) {
   if (r->err && r->errcap) {
     char path[160], what[224];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    jr_path_text(p, path, sizeof path);
+    dorm__jr_path_text(p, path, sizeof path);
     snprintf(r->err, r->errcap, "%s: %s", path, what);
   }
   return st;
 }
 
-static dorm_status oom(jr_reader *r, const jr_path *p) { return jr_fail(r, p, DORM_ERR_NO_MEMORY, "out of memory"); }
+static dorm_status oom(jr_reader *r, const jr_path *p) { return dorm__jr_fail(r, p, DORM_ERR_NO_MEMORY, "out of memory"); }
 
-void jr_init(jr_reader *r, dorm_arena *a, size_t text_len, char *errbuf, size_t errcap) {
+void dorm__jr_init(jr_reader *r, dorm_arena *a, size_t text_len, char *errbuf, size_t errcap) {
   r->arena = a;
   r->pool = r->pool_end = NULL;
   r->err = errbuf;
@@ -91,7 +91,7 @@ typedef struct locate {
 static bool locate_in(const cJSON *j, const jr_path *p, locate *L) {
   if (jr_is_string(j)) {
     if (L->k == 0) {
-      jr_path_text(p, L->path, L->cap);
+      dorm__jr_path_text(p, L->path, L->cap);
       return true;
     }
     L->k--;
@@ -109,7 +109,7 @@ static bool locate_in(const cJSON *j, const jr_path *p, locate *L) {
     bool av = j->child && !j->child->next && jr_type_of(j->child->string) != DORM_AV_INVALID;
     for (const cJSON *c = j->child; c; c = c->next) {
       if (L->k == 0) {
-        jr_path_text(p, L->path, L->cap);
+        dorm__jr_path_text(p, L->path, L->cap);
         L->is_name = true;
         return true;
       }
@@ -138,7 +138,7 @@ static void escape_error(const cJSON *root, const char *json, const char *at, bo
                : "has a \\u escape without four hex digits");
 }
 
-dorm_status dorm_json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap) {
+dorm_status dorm__json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap) {
   const char *end = NULL;
   *root = NULL;
   if (!json || len == 0) {
@@ -176,17 +176,17 @@ dorm_status dorm_json_parse(const char *json, size_t len, cJSON **root, char *er
 
 /* ---- the reader's values ---- */
 
-dorm_status jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth) {
+dorm_status dorm__jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth) {
   if (depth > DORM_READ_MAX_DEPTH)
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "nested deeper than %d levels", DORM_READ_MAX_DEPTH);
   if (!jr_is_object(j))
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an AttributeValue must be an object like {\"S\":\"...\"}");
   const cJSON *v = j->child;
-  if (!v) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "AttributeValue has no type key");
+  if (!v) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "AttributeValue has no type key");
   if (v->next)
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key (\"%.16s\", \"%.16s\")",
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "AttributeValue has more than one type key (\"%.16s\", \"%.16s\")",
                    v->string ? v->string : "", v->next->string ? v->next->string : "");
-  return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.16s\"", v->string ? v->string : "");
+  return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type \"%.16s\"", v->string ? v->string : "");
 }
 
 /* Copies n bytes and a NUL, and says whether they are all ASCII: the copy
@@ -222,32 +222,32 @@ static inline bool copy_ascii(char *dst, const char *src, size_t n) {
   return (acc & UINT64_C(0x8080808080808080)) == 0;
 }
 
-dorm_status jr_copy_text(jr_reader *r, const char *s, const jr_path *p, const char *what, dorm_str *out) {
+dorm_status dorm__jr_copy_text(jr_reader *r, const char *s, const jr_path *p, const char *what, dorm_str *out) {
   size_t len = strlen(s), bad = 0;
   char *c = jr_bytes(r, len + 1);
   if (!c) return oom(r, p);
-  if (!copy_ascii(c, s, len) && !dorm_utf8_valid(c, len, &bad))
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8 (byte %zu)", what, bad);
+  if (!copy_ascii(c, s, len) && !dorm__utf8_valid(c, len, &bad))
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8 (byte %zu)", what, bad);
   out->ptr = c;
   out->len = len;
   return DORM_OK;
 }
 
-dorm_status jr_text(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
-  if (!jr_is_string(v)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what);
-  return jr_copy_text(r, v->valuestring, p, what, out);
+dorm_status dorm__jr_text(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
+  if (!jr_is_string(v)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what);
+  return dorm__jr_copy_text(r, v->valuestring, p, what, out);
 }
 
-dorm_status jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
-  if (!jr_is_string(v)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what);
+dorm_status dorm__jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
+  if (!jr_is_string(v)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a JSON string", what);
   const char *s = v->valuestring;
   size_t len = strlen(s), bad = 0;
   /* A valid number is ASCII: its UTF-8 needs checking only to word the error. */
-  const char *why = dorm_number_invalid_reason(s, len);
+  const char *why = dorm__number_invalid_reason(s, len);
   if (why) {
-    if (!dorm_utf8_valid(s, len, &bad))
-      return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8 (byte %zu)", what, bad);
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "N value \"%.48s\" is not a valid number: %s", s, why);
+    if (!dorm__utf8_valid(s, len, &bad))
+      return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s is not valid UTF-8 (byte %zu)", what, bad);
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "N value \"%.48s\" is not a valid number: %s", s, why);
   }
   char *c = jr_bytes(r, len + 1);
   if (!c) return oom(r, p);
@@ -257,14 +257,14 @@ dorm_status jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char
   return DORM_OK;
 }
 
-dorm_status jr_binary(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
+dorm_status dorm__jr_binary(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out) {
   if (!jr_is_string(v))
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a base64 JSON string", what);
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "%s must be a base64 JSON string", what);
   size_t len = strlen(v->valuestring), n = 0, bad = 0;
-  uint8_t *buf = (uint8_t *)jr_bytes(r, dorm_b64_decoded_max(len) + 1);
+  uint8_t *buf = (uint8_t *)jr_bytes(r, dorm__b64_decoded_max(len) + 1);
   if (!buf) return oom(r, p);
-  if (!dorm_b64_decode(v->valuestring, len, buf, &n, DORM_B64_STD, &bad))
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "B value is not valid base64 (at character %zu)", bad);
+  if (!dorm__b64_decode(v->valuestring, len, buf, &n, DORM_B64_STD, &bad))
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "B value is not valid base64 (at character %zu)", bad);
   buf[n] = 0;
   out->ptr = (const char *)buf;
   out->len = n;
@@ -307,7 +307,7 @@ static inline size_t name_hash(const char *p, size_t n) {
 
 /* Small maps compare pairwise, typical items use a hash table on the stack,
  * huge maps sort. */
-size_t jr_find_duplicate(const void *names, size_t count, size_t stride) {
+size_t dorm__jr_find_duplicate(const void *names, size_t count, size_t stride) {
   if (count > 8 && count <= 512) {
     uint16_t slots[1024];
     size_t cap = 16;
@@ -349,11 +349,11 @@ size_t jr_find_duplicate(const void *names, size_t count, size_t stride) {
 
 /* ---- conversion ---- */
 
-dorm_status jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int depth, dorm_av *out) {
+dorm_status dorm__jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int depth, dorm_av *out) {
   out->type = DORM_AV_M;
   out->u.map.items = NULL;
   out->u.map.count = out->u.map.cap = 0;
-  if (!jr_is_object(obj)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "expected an object of attributes");
+  if (!jr_is_object(obj)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "expected an object of attributes");
   size_t n = jr_count(obj);
   if (n == 0) return DORM_OK;
   dorm_av_entry *items = dorm_arena_alloc(r->arena, n * sizeof *items);
@@ -361,15 +361,15 @@ dorm_status jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int dep
   size_t i = 0;
   for (const cJSON *c = obj->child; c; c = c->next, i++) {
     jr_path seg = {p, c->string ? c->string : "", 0};
-    if (!c->string) return jr_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "member without a name");
-    dorm_status st = jr_copy_text(r, c->string, &seg, "attribute name", &items[i].name);
-    if (st == DORM_OK) st = jr_value(r, c, &seg, depth + 1, &items[i].value);
+    if (!c->string) return dorm__jr_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "member without a name");
+    dorm_status st = dorm__jr_copy_text(r, c->string, &seg, "attribute name", &items[i].name);
+    if (st == DORM_OK) st = dorm__jr_value(r, c, &seg, depth + 1, &items[i].value);
     if (st != DORM_OK) return st;
   }
-  size_t dup = jr_find_duplicate(items, n, sizeof *items);
+  size_t dup = dorm__jr_find_duplicate(items, n, sizeof *items);
   if (dup != n) {
     jr_path seg = {p, items[dup].name.ptr, 0};
-    return jr_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "attribute appears twice in one map");
+    return dorm__jr_fail(r, &seg, DORM_ERR_BAD_RESPONSE, "attribute appears twice in one map");
   }
   out->u.map.items = items;
   out->u.map.count = out->u.map.cap = n;
@@ -381,17 +381,17 @@ static dorm_status conv_set(jr_reader *r, const cJSON *arr, dorm_av *out, dorm_a
   static const char *const elems[] = {[DORM_AV_SS] = "an SS element", [DORM_AV_NS] = "an NS element",
                                       [DORM_AV_BS] = "a BS element"};
   if (!jr_is_array(arr))
-    return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a %s value must be a JSON array", names[type]);
+    return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a %s value must be a JSON array", names[type]);
   size_t n = jr_count(arr);
-  if (n == 0) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a %s value must not be empty", names[type]);
+  if (n == 0) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a %s value must not be empty", names[type]);
   dorm_str *items = dorm_arena_alloc(r->arena, n * sizeof *items);
   if (!items) return oom(r, p);
   size_t i = 0;
   for (const cJSON *c = arr->child; c; c = c->next, i++) {
     jr_path seg = {p, NULL, i};
-    dorm_status st = type == DORM_AV_SS   ? jr_text(r, c, &seg, elems[type], &items[i])
-                     : type == DORM_AV_NS ? jr_number(r, c, &seg, elems[type], &items[i])
-                                          : jr_binary(r, c, &seg, elems[type], &items[i]);
+    dorm_status st = type == DORM_AV_SS   ? dorm__jr_text(r, c, &seg, elems[type], &items[i])
+                     : type == DORM_AV_NS ? dorm__jr_number(r, c, &seg, elems[type], &items[i])
+                                          : dorm__jr_binary(r, c, &seg, elems[type], &items[i]);
     if (st != DORM_OK) return st;
   }
   out->type = type;
@@ -401,7 +401,7 @@ static dorm_status conv_set(jr_reader *r, const cJSON *arr, dorm_av *out, dorm_a
 }
 
 static dorm_status conv_list(jr_reader *r, const cJSON *arr, dorm_av *out, const jr_path *p, int depth) {
-  if (!jr_is_array(arr)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array");
+  if (!jr_is_array(arr)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an L value must be a JSON array");
   size_t n = jr_count(arr);
   dorm_av *items = NULL;
   if (n) {
@@ -411,7 +411,7 @@ static dorm_status conv_list(jr_reader *r, const cJSON *arr, dorm_av *out, const
   size_t i = 0;
   for (const cJSON *c = arr->child; c; c = c->next, i++) {
     jr_path seg = {p, NULL, i};
-    dorm_status st = jr_value(r, c, &seg, depth + 1, &items[i]);
+    dorm_status st = dorm__jr_value(r, c, &seg, depth + 1, &items[i]);
     if (st != DORM_OK) return st;
   }
   out->type = DORM_AV_L;
@@ -420,23 +420,23 @@ static dorm_status conv_list(jr_reader *r, const cJSON *arr, dorm_av *out, const
   return DORM_OK;
 }
 
-dorm_status jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av *out) {
+dorm_status dorm__jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av *out) {
   memset(out, 0, sizeof *out);
   dorm_av_type type = DORM_AV_INVALID;
   const cJSON *v = NULL;
   dorm_status st = jr_av(r, j, p, depth, &type, &v);
   if (st != DORM_OK) return st;
   switch (type) {
-  case DORM_AV_S: out->type = type; return jr_text(r, v, p, "an S value", &out->u.s);
-  case DORM_AV_N: out->type = type; return jr_number(r, v, p, "an N value", &out->u.s);
-  case DORM_AV_B: out->type = type; return jr_binary(r, v, p, "a B value", &out->u.s);
+  case DORM_AV_S: out->type = type; return dorm__jr_text(r, v, p, "an S value", &out->u.s);
+  case DORM_AV_N: out->type = type; return dorm__jr_number(r, v, p, "an N value", &out->u.s);
+  case DORM_AV_B: out->type = type; return dorm__jr_binary(r, v, p, "a B value", &out->u.s);
   case DORM_AV_BOOL:
-    if (!jr_is_bool(v)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a BOOL value must be true or false");
+    if (!jr_is_bool(v)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a BOOL value must be true or false");
     out->type = type;
     out->u.boolean = jr_is_true(v);
     return DORM_OK;
   case DORM_AV_NULL:
-    if (!jr_is_true(v)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
+    if (!jr_is_true(v)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "a NULL value must be true");
     out->type = type;
     return DORM_OK;
   case DORM_AV_SS:
@@ -444,51 +444,51 @@ dorm_status jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, 
   case DORM_AV_BS: return conv_set(r, v, out, type, p);
   case DORM_AV_L: return conv_list(r, v, out, p, depth);
   case DORM_AV_M:
-    if (!jr_is_object(v)) return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
-    return jr_members(r, v, p, depth, out);
-  default: return jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type");
+    if (!jr_is_object(v)) return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "an M value must be a JSON object");
+    return dorm__jr_members(r, v, p, depth, out);
+  default: return dorm__jr_fail(r, p, DORM_ERR_BAD_RESPONSE, "unknown AttributeValue type");
   }
 }
 
 /* ---- entry points ---- */
 
-dorm_status dorm_json_to_av(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where, char *errbuf,
+dorm_status dorm__json_to_av(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where, char *errbuf,
                             size_t errcap) {
   jr_reader r;
-  jr_init(&r, a, 0, errbuf, errcap);
+  dorm__jr_init(&r, a, 0, errbuf, errcap);
   jr_path root = {NULL, where, 0};
-  return jr_value(&r, j, where ? &root : NULL, 0, out);
+  return dorm__jr_value(&r, j, where ? &root : NULL, 0, out);
 }
 
-dorm_status dorm_json_to_item(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where, char *errbuf,
+dorm_status dorm__json_to_item(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where, char *errbuf,
                               size_t errcap) {
   jr_reader r;
-  jr_init(&r, a, 0, errbuf, errcap);
+  dorm__jr_init(&r, a, 0, errbuf, errcap);
   jr_path root = {NULL, where, 0};
   memset(out, 0, sizeof *out);
-  return jr_members(&r, j, where ? &root : NULL, 0, out);
+  return dorm__jr_members(&r, j, where ? &root : NULL, 0, out);
 }
 
-dorm_status dorm_json_member_item(const cJSON *obj, const char *member, dorm_arena *a, dorm_av *out,
+dorm_status dorm__json_member_item(const cJSON *obj, const char *member, dorm_arena *a, dorm_av *out,
                                   bool *found, char *errbuf, size_t errcap) {
   *out = dorm_av_empty(DORM_AV_M);
   if (found) *found = false;
   const cJSON *m = jr_is_object(obj) ? cJSON_GetObjectItemCaseSensitive(obj, member) : NULL;
   if (!m) return DORM_OK;
   if (found) *found = true;
-  return dorm_json_to_item(m, a, out, member, errbuf, errcap);
+  return dorm__json_to_item(m, a, out, member, errbuf, errcap);
 }
 
-dorm_status dorm_json_member_items(const cJSON *obj, const char *member, dorm_arena *a, dorm_av **items,
+dorm_status dorm__json_member_items(const cJSON *obj, const char *member, dorm_arena *a, dorm_av **items,
                                    size_t *count, char *errbuf, size_t errcap) {
   jr_reader r;
-  jr_init(&r, a, 0, errbuf, errcap);
+  dorm__jr_init(&r, a, 0, errbuf, errcap);
   jr_path root = {NULL, member, 0};
   *items = NULL;
   *count = 0;
   const cJSON *arr = jr_is_object(obj) ? cJSON_GetObjectItemCaseSensitive(obj, member) : NULL;
   if (!arr) return DORM_OK;
-  if (!jr_is_array(arr)) return jr_fail(&r, &root, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+  if (!jr_is_array(arr)) return dorm__jr_fail(&r, &root, DORM_ERR_BAD_RESPONSE, "expected an array of items");
   size_t n = jr_count(arr);
   if (n == 0) return DORM_OK;
   dorm_av *out = dorm_arena_alloc(a, n * sizeof *out);
@@ -497,7 +497,7 @@ dorm_status dorm_json_member_items(const cJSON *obj, const char *member, dorm_ar
   for (const cJSON *c = arr->child; c; c = c->next, i++) {
     jr_path seg = {&root, NULL, i};
     memset(&out[i], 0, sizeof out[i]);
-    dorm_status st = jr_members(&r, c, &seg, 0, &out[i]);
+    dorm_status st = dorm__jr_members(&r, c, &seg, 0, &out[i]);
     if (st != DORM_OK) return st;
   }
   *items = out;
@@ -515,7 +515,7 @@ static bool read_count(const cJSON *c, uint64_t *out) {
   return true;
 }
 
-dorm_status dorm_json_response_members(const cJSON *root, dorm_json_response *out, char *errbuf, size_t errcap) {
+dorm_status dorm__json_response_members(const cJSON *root, dorm_json_response *out, char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   if (!jr_is_object(root)) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "expected a JSON object");
@@ -561,11 +561,11 @@ static dorm_status from_json(const char *json, size_t len, bool item, dorm_arena
     return DORM_ERR_INVALID_ARGUMENT;
   }
   memset(out, 0, sizeof *out);
-  dorm_status st = dorm_json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
-  jr_init(&r, a, len, errbuf, errcap);
-  st = item ? jr_members(&r, root, NULL, 0, out) : jr_value(&r, root, NULL, 0, out);
+  dorm__jr_init(&r, a, len, errbuf, errcap);
+  st = item ? dorm__jr_members(&r, root, NULL, 0, out) : dorm__jr_value(&r, root, NULL, 0, out);
   cJSON_Delete(root);
   return st;
 }

@@ -11,7 +11,7 @@
  *     validated while it is copied (an ASCII test for the usual text).
  *   - U+0000 and broken \u escapes: cJSON decodes "\u0000", and a \u
  *     without four hex digits, as a NUL that silently cuts the string
- *     short. dorm_json_parse scans the text for such escapes after parsing
+ *     short. dorm__json_parse scans the text for such escapes after parsing
  *     (a backslash can only stand inside a string in JSON that cJSON
  *     accepted; memchr finds the rare backslash) and refuses them, naming
  *     the value ("Item.name: ...").
@@ -47,27 +47,27 @@
  * than whitespace is an error). On DORM_OK *root must be released with
  * cJSON_Delete(). DORM_ERR_BAD_RESPONSE (offset or path in the message) or
  * DORM_ERR_NO_MEMORY. */
-dorm_status dorm_json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
+dorm_status dorm__json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
 
 /* Converts one AttributeValue object ({"S":"x"}). `where` names it in error
  * messages (e.g. "Item.name"; may be NULL). */
-dorm_status dorm_json_to_av(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where,
+dorm_status dorm__json_to_av(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where,
                             char *errbuf, size_t errcap);
 
 /* Converts an item/key object ({"name":{"S":"x"},...}) into an M. */
-dorm_status dorm_json_to_item(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where,
+dorm_status dorm__json_to_item(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where,
                               char *errbuf, size_t errcap);
 
 /* The map-valued member `member` of obj ("Item", "Attributes",
  * "LastEvaluatedKey"): *found says whether it was present (absent is DORM_OK
  * with *found false and *out an empty M); a present member that is not an
  * object of AttributeValues is DORM_ERR_BAD_RESPONSE. */
-dorm_status dorm_json_member_item(const cJSON *obj, const char *member, dorm_arena *a, dorm_av *out,
+dorm_status dorm__json_member_item(const cJSON *obj, const char *member, dorm_arena *a, dorm_av *out,
                                   bool *found, char *errbuf, size_t errcap);
 
 /* The array-of-items member `member` of obj ("Items", "Responses.<table>"
  * arrays): *items (arena) gets *count M values. Absent: DORM_OK, count 0. */
-dorm_status dorm_json_member_items(const cJSON *obj, const char *member, dorm_arena *a, dorm_av **items,
+dorm_status dorm__json_member_items(const cJSON *obj, const char *member, dorm_arena *a, dorm_av **items,
                                    size_t *count, char *errbuf, size_t errcap);
 
 /* The members of a response body that the item, query and scan operations
@@ -84,7 +84,7 @@ typedef struct dorm_json_response {
  * one of those members appears twice, or Count/ScannedCount is not a
  * non-negative integer; the values of Item, Items and LastEvaluatedKey are
  * checked by whoever reads them. */
-dorm_status dorm_json_response_members(const cJSON *root, dorm_json_response *out, char *errbuf, size_t errcap);
+dorm_status dorm__json_response_members(const cJSON *root, dorm_json_response *out, char *errbuf, size_t errcap);
 
 /* ---- the reader json_read.c and model_decode.c share ---- */
 
@@ -110,7 +110,7 @@ typedef struct jr_reader {
  * Every string decodes to fewer bytes than its JSON token (quotes
  * included), so one block of text_len bytes holds all the text of a tree
  * with its NULs; it is taken from the arena at once (none when 0). */
-void jr_init(jr_reader *r, dorm_arena *a, size_t text_len, char *errbuf, size_t errcap);
+void dorm__jr_init(jr_reader *r, dorm_arena *a, size_t text_len, char *errbuf, size_t errcap);
 
 static inline char *jr_bytes(jr_reader *r, size_t n) {
   if ((size_t)(r->pool_end - r->pool) >= n) {
@@ -121,10 +121,10 @@ static inline char *jr_bytes(jr_reader *r, size_t n) {
   return (char *)dorm_arena_alloc_aligned(r->arena, n, 1);
 }
 
-void jr_path_text(const jr_path *p, char *buf, size_t cap);
+void dorm__jr_path_text(const jr_path *p, char *buf, size_t cap);
 
 /* Writes "<path>: <message>" into the reader's error buffer; returns st. */
-dorm_status jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...)
+dorm_status dorm__jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -153,7 +153,7 @@ static inline dorm_av_type jr_type_of(const char *k) {
 }
 
 /* The error of jr_av for a j that is not a valid AttributeValue. */
-dorm_status jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth);
+dorm_status dorm__jr_av_fail(jr_reader *r, const cJSON *j, const jr_path *p, int depth);
 
 /* The type of AttributeValue j and its value node (not yet checked: the
  * readers below check it). DORM_ERR_BAD_RESPONSE unless j is an object
@@ -162,7 +162,7 @@ static inline dorm_status jr_av(jr_reader *r, const cJSON *j, const jr_path *p, 
                                 const cJSON **value) {
   const cJSON *v = j && (j->type & 0xFF) == cJSON_Object ? j->child : NULL;
   dorm_av_type t = v && !v->next && depth <= DORM_READ_MAX_DEPTH ? jr_type_of(v->string) : DORM_AV_INVALID;
-  if (t == DORM_AV_INVALID) return jr_av_fail(r, j, p, depth);
+  if (t == DORM_AV_INVALID) return dorm__jr_av_fail(r, j, p, depth);
   *type = t;
   *value = v;
   return DORM_OK;
@@ -170,29 +170,29 @@ static inline dorm_status jr_av(jr_reader *r, const cJSON *j, const jr_path *p, 
 
 /* NUL-terminated text s (an attribute name) copied once into the pool, its
  * UTF-8 validated. */
-dorm_status jr_copy_text(jr_reader *r, const char *s, const jr_path *p, const char *what, dorm_str *out);
+dorm_status dorm__jr_copy_text(jr_reader *r, const char *s, const jr_path *p, const char *what, dorm_str *out);
 
 /* A JSON string (S value, SS element) copied once into the pool,
  * NUL-terminated, its UTF-8 validated. `what` names it in messages ("an S
  * value"). */
-dorm_status jr_text(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+dorm_status dorm__jr_text(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
 
 /* An N value or NS element: a JSON string holding a valid DynamoDB number
  * (checked here), copied into the pool. */
-dorm_status jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+dorm_status dorm__jr_number(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
 
 /* A B value or BS element: strict base64, decoded into the pool (with a NUL
  * after the bytes). */
-dorm_status jr_binary(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
+dorm_status dorm__jr_binary(jr_reader *r, const cJSON *v, const jr_path *p, const char *what, dorm_str *out);
 
 /* Any AttributeValue into a dorm_av, and an object of attributes into an M. */
-dorm_status jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av *out);
-dorm_status jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int depth, dorm_av *out);
+dorm_status dorm__jr_value(jr_reader *r, const cJSON *j, const jr_path *p, int depth, dorm_av *out);
+dorm_status dorm__jr_members(jr_reader *r, const cJSON *obj, const jr_path *p, int depth, dorm_av *out);
 
 /* The index of a name that repeats an earlier one, or n. The names are the
  * dorm_str at the start of n elements `stride` bytes apart (dorm_av_entry
  * arrays, dorm_str arrays). */
-size_t jr_find_duplicate(const void *names, size_t n, size_t stride);
+size_t dorm__jr_find_duplicate(const void *names, size_t n, size_t stride);
 
 /* cJSON's type tests, inline (its cJSON_Is* are calls into the library). */
 static inline bool jr_is(const cJSON *j, int type) { return j && (j->type & 0xFF) == type; }

@@ -10,24 +10,24 @@
 #include "number.h"
 #include "utf8.h"
 
-void dorm_jw_init(dorm_jw *w, size_t max) {
+void dorm__jw_init(dorm_jw *w, size_t max) {
   memset(w, 0, sizeof *w);
   w->max = max ? max : DORM_JW_DEFAULT_MAX;
 }
 
-void dorm_jw_reset(dorm_jw *w) {
+void dorm__jw_reset(dorm_jw *w) {
   w->len = 0;
   w->status = DORM_OK;
   w->err[0] = '\0';
 }
 
-void dorm_jw_free(dorm_jw *w) {
+void dorm__jw_free(dorm_jw *w) {
   free(w->buf);
   w->buf = NULL;
   w->len = w->cap = 0;
 }
 
-dorm_status dorm_jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
+dorm_status dorm__jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
   if (w->status != DORM_OK) return w->status;
   w->status = st;
   va_list ap;
@@ -40,7 +40,7 @@ dorm_status dorm_jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
 static bool grow(dorm_jw *w, size_t n) {
   if (w->status != DORM_OK) return false;
   if (n > w->max || w->len > w->max - n) {
-    dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "request body would exceed %zu bytes", w->max);
+    dorm__jw_fail(w, DORM_ERR_TOO_LARGE, "request body would exceed %zu bytes", w->max);
     return false;
   }
   size_t need = w->len + n + 1; /* + NUL for finish() */
@@ -50,7 +50,7 @@ static bool grow(dorm_jw *w, size_t n) {
   if (cap > w->max + 1 && need <= w->max + 1) cap = w->max + 1;
   char *nb = realloc(w->buf, cap);
   if (!nb) {
-    dorm_jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory growing the request body to %zu bytes", cap);
+    dorm__jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory growing the request body to %zu bytes", cap);
     return false;
   }
   w->buf = nb;
@@ -66,7 +66,7 @@ static inline bool room(dorm_jw *w, size_t n) {
   return grow(w, n);
 }
 
-bool dorm_jw_reserve(dorm_jw *w, size_t n) { return w->status == DORM_OK && room(w, n); }
+bool dorm__jw_reserve(dorm_jw *w, size_t n) { return w->status == DORM_OK && room(w, n); }
 
 static inline void put(dorm_jw *w, const char *s, size_t n) {
   if (!room(w, n)) return;
@@ -86,18 +86,18 @@ static inline void sep(dorm_jw *w) {
   if (last != '{' && last != '[' && last != ':') putc1(w, ',');
 }
 
-dorm_status dorm_jw_finish(dorm_jw *w, const char **out, size_t *len) {
-  if (w->status == DORM_OK && dorm_jw_reserve(w, 0)) w->buf[w->len] = '\0';
+dorm_status dorm__jw_finish(dorm_jw *w, const char **out, size_t *len) {
+  if (w->status == DORM_OK && dorm__jw_reserve(w, 0)) w->buf[w->len] = '\0';
   if (w->status != DORM_OK) return w->status;
   if (out) *out = w->buf;
   if (len) *len = w->len;
   return DORM_OK;
 }
 
-void dorm_jw_begin_object(dorm_jw *w) { sep(w); putc1(w, '{'); }
-void dorm_jw_end_object(dorm_jw *w) { putc1(w, '}'); }
-void dorm_jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
-void dorm_jw_end_array(dorm_jw *w) { putc1(w, ']'); }
+void dorm__jw_begin_object(dorm_jw *w) { sep(w); putc1(w, '{'); }
+void dorm__jw_end_object(dorm_jw *w) { putc1(w, '}'); }
+void dorm__jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
+void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
 
 /* SWAR: true when one of the 8 bytes in x needs attention in a JSON string
  * (< 0x20, '"', '\\', or >= 0x80). */
@@ -202,45 +202,45 @@ static void quoted(dorm_jw *w, const char *s, size_t len, const char *what) {
   size_t bad = 0;
   putc1(w, '"');
   if (!string_body(w, s, len, &bad)) {
-    dorm_jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s is not valid UTF-8 (byte %zu)", what, bad);
+    dorm__jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s is not valid UTF-8 (byte %zu)", what, bad);
     return;
   }
   putc1(w, '"');
 }
 
-void dorm_jw_keyn(dorm_jw *w, const char *key, size_t len) {
+void dorm__jw_keyn(dorm_jw *w, const char *key, size_t len) {
   sep(w);
   quoted(w, key, len, "an object key");
   putc1(w, ':');
 }
-void dorm_jw_key(dorm_jw *w, const char *key) { dorm_jw_keyn(w, key, strlen(key)); }
+void dorm__jw_key(dorm_jw *w, const char *key) { dorm__jw_keyn(w, key, strlen(key)); }
 
-void dorm_jw_stringn(dorm_jw *w, const char *s, size_t len) {
+void dorm__jw_stringn(dorm_jw *w, const char *s, size_t len) {
   sep(w);
   quoted(w, s, len, "a string");
 }
-void dorm_jw_string(dorm_jw *w, const char *s) { dorm_jw_stringn(w, s, strlen(s)); }
+void dorm__jw_string(dorm_jw *w, const char *s) { dorm__jw_stringn(w, s, strlen(s)); }
 
-void dorm_jw_number_text(dorm_jw *w, const char *text, size_t len) { sep(w); put(w, text, len); }
+void dorm__jw_number_text(dorm_jw *w, const char *text, size_t len) { sep(w); put(w, text, len); }
 
-void dorm_jw_int(dorm_jw *w, int64_t v) {
+void dorm__jw_int(dorm_jw *w, int64_t v) {
   char buf[24];
-  size_t n = dorm_number_format_i64(v, buf);
-  dorm_jw_number_text(w, buf, n);
+  size_t n = dorm__number_format_i64(v, buf);
+  dorm__jw_number_text(w, buf, n);
 }
 
-void dorm_jw_bool(dorm_jw *w, bool v) { sep(w); put(w, v ? "true" : "false", v ? 4 : 5); }
-void dorm_jw_null(dorm_jw *w) { sep(w); put(w, "null", 4); }
-void dorm_jw_raw_value(dorm_jw *w, const char *json, size_t len) { sep(w); put(w, json, len); }
-void dorm_jw_raw(dorm_jw *w, const char *bytes, size_t len) { put(w, bytes, len); }
+void dorm__jw_bool(dorm_jw *w, bool v) { sep(w); put(w, v ? "true" : "false", v ? 4 : 5); }
+void dorm__jw_null(dorm_jw *w) { sep(w); put(w, "null", 4); }
+void dorm__jw_raw_value(dorm_jw *w, const char *json, size_t len) { sep(w); put(w, json, len); }
+void dorm__jw_raw(dorm_jw *w, const char *bytes, size_t len) { put(w, bytes, len); }
 
-void dorm_jw_member_string(dorm_jw *w, const char *key, const char *value) {
-  dorm_jw_key(w, key);
-  dorm_jw_string(w, value);
+void dorm__jw_member_string(dorm_jw *w, const char *key, const char *value) {
+  dorm__jw_key(w, key);
+  dorm__jw_string(w, value);
 }
-void dorm_jw_member_int(dorm_jw *w, const char *key, int64_t v) {
-  dorm_jw_key(w, key);
-  dorm_jw_int(w, v);
+void dorm__jw_member_int(dorm_jw *w, const char *key, int64_t v) {
+  dorm__jw_key(w, key);
+  dorm__jw_int(w, v);
 }
 
 /* ---- AttributeValues ----
@@ -281,7 +281,7 @@ static void av_fail(dorm_jw *w, const path_seg *p, const char *what) {
   char path[160];
   if (w->status != DORM_OK) return;
   path_text(p, path, sizeof path);
-  dorm_jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s: %s", path, what);
+  dorm__jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s: %s", path, what);
 }
 
 static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
@@ -303,7 +303,7 @@ static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
 }
 
 static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
-  const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+  const char *why = dorm__number_invalid_reason(s.ptr, s.len);
   if (why) {
     char what[160];
     snprintf(what, sizeof what, "invalid number \"%.*s\": %s", (int)(s.len > 48 ? 48 : s.len),
@@ -317,13 +317,13 @@ static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
 }
 
 static void av_binary(dorm_jw *w, dorm_str s) {
-  size_t n = dorm_b64_encoded_len(s.len);
-  if (n == SIZE_MAX || !dorm_jw_reserve(w, n + 2)) {
-    if (w->status == DORM_OK) dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "binary value too large");
+  size_t n = dorm__b64_encoded_len(s.len);
+  if (n == SIZE_MAX || !dorm__jw_reserve(w, n + 2)) {
+    if (w->status == DORM_OK) dorm__jw_fail(w, DORM_ERR_TOO_LARGE, "binary value too large");
     return;
   }
   w->buf[w->len++] = '"';
-  w->len += dorm_b64_encode((const uint8_t *)s.ptr, s.len, w->buf + w->len, DORM_B64_STD);
+  w->len += dorm__b64_encode((const uint8_t *)s.ptr, s.len, w->buf + w->len, DORM_B64_STD);
   w->buf[w->len++] = '"';
 }
 
@@ -416,12 +416,12 @@ static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth
   putc1(w, '}');
 }
 
-void dorm_jw_av(dorm_jw *w, const dorm_av *av, const char *where) {
+void dorm__jw_av(dorm_jw *w, const dorm_av *av, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
   av_value(w, av, where ? &root : NULL, 0);
 }
 
-void dorm_jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
+void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
   if (w->status != DORM_OK) return;
   if (!item || item->type != DORM_AV_M) {
@@ -437,23 +437,23 @@ void dorm_jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
 static dorm_status to_json(const dorm_av *av, bool item, dorm_arena *a, size_t max, const char **json,
                            size_t *len, char *errbuf, size_t errcap) {
   dorm_jw w;
-  dorm_jw_init(&w, max);
-  if (!av) dorm_jw_fail(&w, DORM_ERR_INVALID_ARGUMENT, "no value given");
-  else if (item) dorm_jw_item(&w, av, NULL);
-  else dorm_jw_av(&w, av, NULL);
+  dorm__jw_init(&w, max);
+  if (!av) dorm__jw_fail(&w, DORM_ERR_INVALID_ARGUMENT, "no value given");
+  else if (item) dorm__jw_item(&w, av, NULL);
+  else dorm__jw_av(&w, av, NULL);
   const char *out = NULL;
   size_t n = 0;
-  dorm_status st = dorm_jw_finish(&w, &out, &n);
+  dorm_status st = dorm__jw_finish(&w, &out, &n);
   if (st == DORM_OK) {
     char *copy = dorm_arena_memdup(a, out, n + 1);
-    if (!copy) st = dorm_jw_fail(&w, DORM_ERR_NO_MEMORY, "out of memory copying the JSON text");
+    if (!copy) st = dorm__jw_fail(&w, DORM_ERR_NO_MEMORY, "out of memory copying the JSON text");
     else {
       if (json) *json = copy;
       if (len) *len = n;
     }
   }
   if (st != DORM_OK && errbuf && errcap) snprintf(errbuf, errcap, "%s", w.err);
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   return st;
 }
 

@@ -3,11 +3,11 @@
  * Writes into one growable heap buffer owned by the writer, with a hard upper
  * bound: a body that would exceed it fails with DORM_ERR_TOO_LARGE and is
  * never sent. Errors are sticky: after the first failure every call is a
- * no-op and dorm_jw_status() / dorm_jw_finish() report the first error, so
+ * no-op and dorm_jw_status() / dorm__jw_finish() report the first error, so
  * callers can emit a whole body and check once. Commas are inserted
  * automatically between members and elements.
  *
- * The buffer is kept across dorm_jw_reset(), so a writer reused per request
+ * The buffer is kept across dorm__jw_reset(), so a writer reused per request
  * does no heap allocation once warm. Strings are escaped per RFC 8259
  * (" \ and control characters; non-ASCII is passed through as UTF-8 after
  * validation); no printf on the hot path.
@@ -32,7 +32,7 @@ struct dorm_expr;
 #define DORM_AV_MAX_DEPTH 32
 
 typedef struct dorm_jw {
-  char *buf;          /* heap, owned; NUL-terminated after dorm_jw_finish */
+  char *buf;          /* heap, owned; NUL-terminated after dorm__jw_finish */
   size_t len, cap;
   size_t max;         /* bound on len */
   dorm_status status; /* first error, sticky */
@@ -41,14 +41,14 @@ typedef struct dorm_jw {
 
 /* Initialises an empty writer bounded at max bytes (0: DORM_JW_DEFAULT_MAX).
  * Allocates nothing yet. */
-void dorm_jw_init(dorm_jw *w, size_t max);
+void dorm__jw_init(dorm_jw *w, size_t max);
 /* Empties the writer, keeps its buffer, clears the error. */
-void dorm_jw_reset(dorm_jw *w);
+void dorm__jw_reset(dorm_jw *w);
 /* Frees the buffer; the writer may be re-initialised. */
-void dorm_jw_free(dorm_jw *w);
+void dorm__jw_free(dorm_jw *w);
 
 /* Records an error (the first one wins); returns the writer's status. */
-dorm_status dorm_jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...)
+dorm_status dorm__jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -58,34 +58,34 @@ static inline dorm_status dorm_jw_status(const dorm_jw *w) { return w->status; }
 
 /* NUL-terminates and returns the status; on DORM_OK *out and *len (either may be
  * NULL) point at the body, owned by the writer until the next reset/free. */
-dorm_status dorm_jw_finish(dorm_jw *w, const char **out, size_t *len);
+dorm_status dorm__jw_finish(dorm_jw *w, const char **out, size_t *len);
 
 /* Makes room for n more bytes (plus the final NUL). False after failure. */
-bool dorm_jw_reserve(dorm_jw *w, size_t n);
+bool dorm__jw_reserve(dorm_jw *w, size_t n);
 
 /* ---- JSON primitives ---- */
-void dorm_jw_begin_object(dorm_jw *w);
-void dorm_jw_end_object(dorm_jw *w);
-void dorm_jw_begin_array(dorm_jw *w);
-void dorm_jw_end_array(dorm_jw *w);
+void dorm__jw_begin_object(dorm_jw *w);
+void dorm__jw_end_object(dorm_jw *w);
+void dorm__jw_begin_array(dorm_jw *w);
+void dorm__jw_end_array(dorm_jw *w);
 /* An object key; NUL-terminated / explicit length. The key must be valid UTF-8. */
-void dorm_jw_key(dorm_jw *w, const char *key);
-void dorm_jw_keyn(dorm_jw *w, const char *key, size_t len);
+void dorm__jw_key(dorm_jw *w, const char *key);
+void dorm__jw_keyn(dorm_jw *w, const char *key, size_t len);
 /* A string value; invalid UTF-8 fails with DORM_ERR_INVALID_ARGUMENT. */
-void dorm_jw_string(dorm_jw *w, const char *s);
-void dorm_jw_stringn(dorm_jw *w, const char *s, size_t len);
+void dorm__jw_string(dorm_jw *w, const char *s);
+void dorm__jw_stringn(dorm_jw *w, const char *s, size_t len);
 /* Number tokens: text is written as given (callers pass validated text). */
-void dorm_jw_number_text(dorm_jw *w, const char *text, size_t len);
-void dorm_jw_int(dorm_jw *w, int64_t v);
-void dorm_jw_bool(dorm_jw *w, bool v);
-void dorm_jw_null(dorm_jw *w);
+void dorm__jw_number_text(dorm_jw *w, const char *text, size_t len);
+void dorm__jw_int(dorm_jw *w, int64_t v);
+void dorm__jw_bool(dorm_jw *w, bool v);
+void dorm__jw_null(dorm_jw *w);
 /* A pre-encoded JSON value (placed like a value: comma handling applies). */
-void dorm_jw_raw_value(dorm_jw *w, const char *json, size_t len);
+void dorm__jw_raw_value(dorm_jw *w, const char *json, size_t len);
 /* Bytes appended verbatim, no comma handling. */
-void dorm_jw_raw(dorm_jw *w, const char *bytes, size_t len);
+void dorm__jw_raw(dorm_jw *w, const char *bytes, size_t len);
 /* "key":"value" and "key":<int> shorthands. */
-void dorm_jw_member_string(dorm_jw *w, const char *key, const char *value);
-void dorm_jw_member_int(dorm_jw *w, const char *key, int64_t v);
+void dorm__jw_member_string(dorm_jw *w, const char *key, const char *value);
+void dorm__jw_member_int(dorm_jw *w, const char *key, int64_t v);
 
 /* ---- DynamoDB values ---- */
 
@@ -95,10 +95,10 @@ void dorm_jw_member_int(dorm_jw *w, const char *key, int64_t v);
  * path, rooted at `where`, e.g. "Item.address.city") on invalid UTF-8, an
  * invalid number, an empty set, an invalid type, or nesting deeper than
  * DORM_AV_MAX_DEPTH. `where` may be NULL. */
-void dorm_jw_av(dorm_jw *w, const dorm_av *av, const char *where);
+void dorm__jw_av(dorm_jw *w, const dorm_av *av, const char *where);
 
 /* An item/key (an M) as a JSON object {"name":{...},...}. */
-void dorm_jw_item(dorm_jw *w, const dorm_av *item, const char *where);
+void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where);
 
 /* Writes the members of the expressions set on x: "KeyConditionExpression",
  * "ConditionExpression", "FilterExpression", "ProjectionExpression",
@@ -107,6 +107,6 @@ void dorm_jw_item(dorm_jw *w, const dorm_av *item, const char *where);
  * object. A builder in error state fails the writer with its status and
  * message. Renders the update text first (dorm_expr_finish). Implemented
  * in expr.c. */
-void dorm_jw_expr(dorm_jw *w, struct dorm_expr *x);
+void dorm__jw_expr(dorm_jw *w, struct dorm_expr *x);
 
 #endif

@@ -85,7 +85,7 @@ static bool short_plain_decimal(const char *s, size_t len) {
   return i == len;
 }
 
-const char *dorm_number_invalid_reason(const char *s, size_t len) {
+const char *dorm__number_invalid_reason(const char *s, size_t len) {
   if (short_plain_decimal(s, len)) return NULL;
   parsed p;
   const char *why = parse(s, len, &p);
@@ -100,7 +100,7 @@ const char *dorm_number_invalid_reason(const char *s, size_t len) {
   return NULL;
 }
 
-size_t dorm_number_storage_size(const char *s, size_t len) {
+size_t dorm__number_storage_size(const char *s, size_t len) {
   /* One pass over the mantissa: positions of the first and last nonzero digit. */
   size_t k = 0, first = SIZE_MAX, last = 0, digits = 1;
   for (size_t i = 0; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
@@ -138,7 +138,7 @@ static bool to_u64_mag(const parsed *p, uint64_t *out) {
   return true;
 }
 
-bool dorm_number_to_u64(const char *s, size_t len, uint64_t *out) {
+bool dorm__number_to_u64(const char *s, size_t len, uint64_t *out) {
   parsed p;
   uint64_t m;
   if (parse(s, len, &p) || !to_u64_mag(&p, &m)) return false;
@@ -147,7 +147,7 @@ bool dorm_number_to_u64(const char *s, size_t len, uint64_t *out) {
   return true;
 }
 
-bool dorm_number_to_i64(const char *s, size_t len, int64_t *out) {
+bool dorm__number_to_i64(const char *s, size_t len, int64_t *out) {
   parsed p;
   uint64_t m;
   if (parse(s, len, &p) || !to_u64_mag(&p, &m)) return false;
@@ -161,7 +161,7 @@ bool dorm_number_to_i64(const char *s, size_t len, int64_t *out) {
   return true;
 }
 
-bool dorm_number_to_double(const char *s, size_t len, double *out) {
+bool dorm__number_to_double(const char *s, size_t len, double *out) {
   parsed p;
   if (parse(s, len, &p)) return false;
   char stack[128];
@@ -180,7 +180,7 @@ bool dorm_number_to_double(const char *s, size_t len, double *out) {
   return true;
 }
 
-size_t dorm_number_format_u64(uint64_t v, char *buf) {
+size_t dorm__number_format_u64(uint64_t v, char *buf) {
   char tmp[20];
   size_t n = 0;
   do {
@@ -192,15 +192,15 @@ size_t dorm_number_format_u64(uint64_t v, char *buf) {
   return n;
 }
 
-size_t dorm_number_format_i64(int64_t v, char *buf) {
+size_t dorm__number_format_i64(int64_t v, char *buf) {
   if (v < 0) {
     buf[0] = '-';
-    return 1 + dorm_number_format_u64((uint64_t)0 - (uint64_t)v, buf + 1);
+    return 1 + dorm__number_format_u64((uint64_t)0 - (uint64_t)v, buf + 1);
   }
-  return dorm_number_format_u64((uint64_t)v, buf);
+  return dorm__number_format_u64((uint64_t)v, buf);
 }
 
-size_t dorm_number_format_double(double v, char *buf) {
+size_t dorm__number_format_double(double v, char *buf) {
   if (!isfinite(v)) return 0;
   int n = 0;
   for (int prec = 1; prec <= 17; prec++) {

@@ -18,27 +18,27 @@
 
 /* NULL when s[0..len) is a valid DynamoDB number, else a static English
  * reason ("more than 38 significant digits"). */
-const char *dorm_number_invalid_reason(const char *s, size_t len);
+const char *dorm__number_invalid_reason(const char *s, size_t len);
 
 /* Bytes DynamoDB counts for a valid number: 1 + ceil(significant digits / 2)
  * (zero counts as one digit). Undefined for invalid text. */
-size_t dorm_number_storage_size(const char *s, size_t len);
+size_t dorm__number_storage_size(const char *s, size_t len);
 
 /* Exact conversions of valid number text. Return false when the value is not
  * an integer or does not fit the type (e.g. "1.5", "1E30" for int64). */
-bool dorm_number_to_i64(const char *s, size_t len, int64_t *out);
-bool dorm_number_to_u64(const char *s, size_t len, uint64_t *out);
+bool dorm__number_to_i64(const char *s, size_t len, int64_t *out);
+bool dorm__number_to_u64(const char *s, size_t len, uint64_t *out);
 
 /* Nearest double (correctly rounded by strtod, independent of the locale).
  * False when the text is not a valid number. */
-bool dorm_number_to_double(const char *s, size_t len, double *out);
+bool dorm__number_to_double(const char *s, size_t len, double *out);
 
 /* Writes the decimal text of v into buf (at least 21 bytes); returns length. */
-size_t dorm_number_format_i64(int64_t v, char *buf);
-size_t dorm_number_format_u64(uint64_t v, char *buf);
+size_t dorm__number_format_i64(int64_t v, char *buf);
+size_t dorm__number_format_u64(uint64_t v, char *buf);
 
 /* Shortest text that round-trips v ("%.17g" shortened), at least 32 bytes of
  * buf. Returns 0 when v is NaN or infinite, which DynamoDB cannot store. */
-size_t dorm_number_format_double(double v, char *buf);
+size_t dorm__number_format_double(double v, char *buf);
 
 #endif

@@ -1,4 +1,5 @@
 #include "dorm/status.h"
+#include "dorm/version.h"
 
 #include <stddef.h>
 
@@ -43,3 +44,7 @@ const char *dorm_status_dynamorm_name(dorm_status status) {
   default: return NULL;
   }
 }
+
+/* The headers and the build agree on one version (CMakeLists.txt checks it). */
+_Static_assert(sizeof(DORM_VERSION_STRING) > 1, "DORM_VERSION_STRING is set");
+const char *dorm_version(void) { return DORM_VERSION_STRING; }

@@ -105,7 +105,7 @@ static dorm_status check_resource_name(checker *k, const char *name, const char 
   return DORM_OK;
 }
 
-dorm_status tables_check_name(const char *name, const char *what, char *errbuf, size_t errcap) {
+dorm_status dorm__tables_check_name(const char *name, const char *what, char *errbuf, size_t errcap) {
   checker k = {errbuf, errcap};
   return check_resource_name(&k, name, what);
 }
@@ -114,7 +114,7 @@ static dorm_status check_attr_name(checker *k, const char *name, const char *wha
   if (!name || !*name) return bad(k, "%s: no attribute name", what);
   size_t n = strlen(name);
   if (n > MAX_NAME_BYTES) return bad(k, "%s: attribute name is longer than %d bytes", what, MAX_NAME_BYTES);
-  if (!dorm_utf8_valid(name, n, NULL)) return bad(k, "%s: attribute name is not valid UTF-8", what);
+  if (!dorm__utf8_valid(name, n, NULL)) return bad(k, "%s: attribute name is not valid UTF-8", what);
   return DORM_OK;
 }
 
@@ -261,72 +261,72 @@ static dorm_status check_def(checker *k, const dorm_table_def *d, attr_set *attr
 /* ---- writing ---- */
 
 static void write_attr_defs(dorm_jw *w, const attr_set *s) {
-  dorm_jw_key(w, "AttributeDefinitions");
-  dorm_jw_begin_array(w);
+  dorm__jw_key(w, "AttributeDefinitions");
+  dorm__jw_begin_array(w);
   for (size_t i = 0; i < s->n; i++) {
-    dorm_jw_begin_object(w);
-    dorm_jw_member_string(w, "AttributeName", s->name[i]);
-    dorm_jw_member_string(w, "AttributeType", dorm_key_type_name(s->type[i]));
-    dorm_jw_end_object(w);
+    dorm__jw_begin_object(w);
+    dorm__jw_member_string(w, "AttributeName", s->name[i]);
+    dorm__jw_member_string(w, "AttributeType", dorm_key_type_name(s->type[i]));
+    dorm__jw_end_object(w);
   }
-  dorm_jw_end_array(w);
+  dorm__jw_end_array(w);
 }
 
 static void write_key_schema(dorm_jw *w, const char *pk, const char *sk) {
-  dorm_jw_key(w, "KeySchema");
-  dorm_jw_begin_array(w);
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "AttributeName", pk);
-  dorm_jw_member_string(w, "KeyType", "HASH");
-  dorm_jw_end_object(w);
+  dorm__jw_key(w, "KeySchema");
+  dorm__jw_begin_array(w);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "AttributeName", pk);
+  dorm__jw_member_string(w, "KeyType", "HASH");
+  dorm__jw_end_object(w);
   if (sk) {
-    dorm_jw_begin_object(w);
-    dorm_jw_member_string(w, "AttributeName", sk);
-    dorm_jw_member_string(w, "KeyType", "RANGE");
-    dorm_jw_end_object(w);
+    dorm__jw_begin_object(w);
+    dorm__jw_member_string(w, "AttributeName", sk);
+    dorm__jw_member_string(w, "KeyType", "RANGE");
+    dorm__jw_end_object(w);
   }
-  dorm_jw_end_array(w);
+  dorm__jw_end_array(w);
 }
 
 static void write_projection(dorm_jw *w, const dorm_projection *p) {
-  dorm_jw_key(w, "Projection");
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "ProjectionType", dorm_projection_type_name(p->type));
+  dorm__jw_key(w, "Projection");
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "ProjectionType", dorm_projection_type_name(p->type));
   if (p->type == DORM_PROJECT_INCLUDE) {
-    dorm_jw_key(w, "NonKeyAttributes");
-    dorm_jw_begin_array(w);
-    for (size_t i = 0; i < p->attribute_count; i++) dorm_jw_string(w, p->attributes[i]);
-    dorm_jw_end_array(w);
+    dorm__jw_key(w, "NonKeyAttributes");
+    dorm__jw_begin_array(w);
+    for (size_t i = 0; i < p->attribute_count; i++) dorm__jw_string(w, p->attributes[i]);
+    dorm__jw_end_array(w);
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
 }
 
 static void write_throughput(dorm_jw *w, const dorm_throughput *t) {
-  dorm_jw_key(w, "ProvisionedThroughput");
-  dorm_jw_begin_object(w);
-  dorm_jw_member_int(w, "ReadCapacityUnits", t->read);
-  dorm_jw_member_int(w, "WriteCapacityUnits", t->write);
-  dorm_jw_end_object(w);
+  dorm__jw_key(w, "ProvisionedThroughput");
+  dorm__jw_begin_object(w);
+  dorm__jw_member_int(w, "ReadCapacityUnits", t->read);
+  dorm__jw_member_int(w, "WriteCapacityUnits", t->write);
+  dorm__jw_end_object(w);
 }
 
 /* The body of a GSI ({"IndexName":...}) as CreateTable and UpdateTable's
  * Create both take it. */
 static void write_gsi(dorm_jw *w, const dorm_gsi_def *g) {
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "IndexName", g->name);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "IndexName", g->name);
   write_key_schema(w, g->pk.name, g->sk.name);
   write_projection(w, &g->projection);
   if (g->throughput.read || g->throughput.write) write_throughput(w, &g->throughput);
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
 }
 
 static void write_stream(dorm_jw *w, dorm_stream_view v) {
-  dorm_jw_key(w, "StreamSpecification");
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "StreamEnabled");
-  dorm_jw_bool(w, v != DORM_STREAM_NONE);
-  if (v != DORM_STREAM_NONE) dorm_jw_member_string(w, "StreamViewType", dorm_stream_view_name(v));
-  dorm_jw_end_object(w);
+  dorm__jw_key(w, "StreamSpecification");
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "StreamEnabled");
+  dorm__jw_bool(w, v != DORM_STREAM_NONE);
+  if (v != DORM_STREAM_NONE) dorm__jw_member_string(w, "StreamViewType", dorm_stream_view_name(v));
+  dorm__jw_end_object(w);
 }
 
 static dorm_status writer_result(dorm_jw *w, char *errbuf, size_t errcap) {
@@ -335,7 +335,7 @@ static dorm_status writer_result(dorm_jw *w, char *errbuf, size_t errcap) {
   return st;
 }
 
-dorm_status tables_write_create(dorm_jw *w, const dorm_table_def *d, char *errbuf, size_t errcap) {
+dorm_status dorm__tables_write_create(dorm_jw *w, const dorm_table_def *d, char *errbuf, size_t errcap) {
   checker k = {errbuf, errcap};
   attr_set *attrs = malloc(sizeof *attrs);
   if (!attrs) return DORM_ERR_NO_MEMORY;
@@ -344,52 +344,52 @@ dorm_status tables_write_create(dorm_jw *w, const dorm_table_def *d, char *errbu
     free(attrs);
     return st;
   }
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "TableName", d->name);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "TableName", d->name);
   write_attr_defs(w, attrs);
   free(attrs);
   write_key_schema(w, d->pk.name, d->sk.name);
   bool prov = d->billing == DORM_BILLING_PROVISIONED;
-  dorm_jw_member_string(w, "BillingMode", dorm_billing_mode_name(d->billing));
+  dorm__jw_member_string(w, "BillingMode", dorm_billing_mode_name(d->billing));
   if (prov) write_throughput(w, &d->throughput);
   if (d->gsi_count) {
-    dorm_jw_key(w, "GlobalSecondaryIndexes");
-    dorm_jw_begin_array(w);
+    dorm__jw_key(w, "GlobalSecondaryIndexes");
+    dorm__jw_begin_array(w);
     for (size_t i = 0; i < d->gsi_count; i++) write_gsi(w, &d->gsis[i]);
-    dorm_jw_end_array(w);
+    dorm__jw_end_array(w);
   }
   if (d->lsi_count) {
-    dorm_jw_key(w, "LocalSecondaryIndexes");
-    dorm_jw_begin_array(w);
+    dorm__jw_key(w, "LocalSecondaryIndexes");
+    dorm__jw_begin_array(w);
     for (size_t i = 0; i < d->lsi_count; i++) {
-      dorm_jw_begin_object(w);
-      dorm_jw_member_string(w, "IndexName", d->lsis[i].name);
+      dorm__jw_begin_object(w);
+      dorm__jw_member_string(w, "IndexName", d->lsis[i].name);
       write_key_schema(w, d->pk.name, d->lsis[i].sk.name);
       write_projection(w, &d->lsis[i].projection);
-      dorm_jw_end_object(w);
+      dorm__jw_end_object(w);
     }
-    dorm_jw_end_array(w);
+    dorm__jw_end_array(w);
   }
   if (d->stream != DORM_STREAM_NONE) write_stream(w, d->stream);
   if (d->deletion_protection) {
-    dorm_jw_key(w, "DeletionProtectionEnabled");
-    dorm_jw_bool(w, true);
+    dorm__jw_key(w, "DeletionProtectionEnabled");
+    dorm__jw_bool(w, true);
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
   return writer_result(w, errbuf, errcap);
 }
 
 static void write_gsi_update(dorm_jw *w, const char *action, const char *index, const dorm_throughput *t) {
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, action);
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "IndexName", index);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, action);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "IndexName", index);
   if (t) write_throughput(w, t);
-  dorm_jw_end_object(w);
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
+  dorm__jw_end_object(w);
 }
 
-dorm_status tables_write_update(dorm_jw *w, const char *table, const dorm_table_change *ch, char *errbuf,
+dorm_status dorm__tables_write_update(dorm_jw *w, const char *table, const dorm_table_change *ch, char *errbuf,
                                 size_t errcap) {
   checker k = {errbuf, errcap};
   dorm_status st = check_resource_name(&k, table, "table");
@@ -443,46 +443,46 @@ dorm_status tables_write_update(dorm_jw *w, const char *table, const dorm_table_
   default: return bad(&k, "kind: unknown change %d", (int)ch->kind);
   }
 
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "TableName", table);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "TableName", table);
   switch (ch->kind) {
   case DORM_CHANGE_BILLING:
-    dorm_jw_member_string(w, "BillingMode", dorm_billing_mode_name(ch->billing));
+    dorm__jw_member_string(w, "BillingMode", dorm_billing_mode_name(ch->billing));
     if (ch->billing == DORM_BILLING_PROVISIONED) write_throughput(w, &ch->throughput);
     if (ch->index_throughput_count) {
-      dorm_jw_key(w, "GlobalSecondaryIndexUpdates");
-      dorm_jw_begin_array(w);
+      dorm__jw_key(w, "GlobalSecondaryIndexUpdates");
+      dorm__jw_begin_array(w);
       for (size_t i = 0; i < ch->index_throughput_count; i++)
         write_gsi_update(w, "Update", ch->index_throughputs[i].index_name, &ch->index_throughputs[i].throughput);
-      dorm_jw_end_array(w);
+      dorm__jw_end_array(w);
     }
     break;
   case DORM_CHANGE_STREAM: write_stream(w, ch->stream); break;
   case DORM_CHANGE_CREATE_GSI:
     write_attr_defs(w, attrs);
     free(attrs);
-    dorm_jw_key(w, "GlobalSecondaryIndexUpdates");
-    dorm_jw_begin_array(w);
-    dorm_jw_begin_object(w);
-    dorm_jw_key(w, "Create");
+    dorm__jw_key(w, "GlobalSecondaryIndexUpdates");
+    dorm__jw_begin_array(w);
+    dorm__jw_begin_object(w);
+    dorm__jw_key(w, "Create");
     write_gsi(w, ch->gsi);
-    dorm_jw_end_object(w);
-    dorm_jw_end_array(w);
+    dorm__jw_end_object(w);
+    dorm__jw_end_array(w);
     break;
   case DORM_CHANGE_DELETE_GSI:
   case DORM_CHANGE_GSI_THROUGHPUT:
-    dorm_jw_key(w, "GlobalSecondaryIndexUpdates");
-    dorm_jw_begin_array(w);
+    dorm__jw_key(w, "GlobalSecondaryIndexUpdates");
+    dorm__jw_begin_array(w);
     if (ch->kind == DORM_CHANGE_DELETE_GSI) write_gsi_update(w, "Delete", ch->index_name, NULL);
     else write_gsi_update(w, "Update", ch->index_name, &ch->throughput);
-    dorm_jw_end_array(w);
+    dorm__jw_end_array(w);
     break;
   case DORM_CHANGE_DELETION_PROTECTION:
-    dorm_jw_key(w, "DeletionProtectionEnabled");
-    dorm_jw_bool(w, ch->deletion_protection);
+    dorm__jw_key(w, "DeletionProtectionEnabled");
+    dorm__jw_bool(w, ch->deletion_protection);
     break;
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
   return writer_result(w, errbuf, errcap);
 }
 
@@ -490,7 +490,7 @@ static dorm_status to_arena(dorm_jw *w, dorm_status st, dorm_arena *a, const cha
                             char *errbuf, size_t errcap) {
   const char *text = NULL;
   size_t n = 0;
-  if (st == DORM_OK) st = dorm_jw_finish(w, &text, &n);
+  if (st == DORM_OK) st = dorm__jw_finish(w, &text, &n);
   if (st == DORM_OK) {
     char *copy = dorm_arena_memdup(a, text, n + 1);
     if (!copy) {
@@ -503,7 +503,7 @@ static dorm_status to_arena(dorm_jw *w, dorm_status st, dorm_arena *a, const cha
   } else if (errbuf && errcap && !errbuf[0]) {
     snprintf(errbuf, errcap, "%s", w->err[0] ? w->err : "cannot write the request");
   }
-  dorm_jw_free(w);
+  dorm__jw_free(w);
   return st;
 }
 
@@ -515,8 +515,8 @@ dorm_status dorm_table_def_json(const dorm_table_def *def, dorm_arena *a, const 
     return DORM_ERR_INVALID_ARGUMENT;
   }
   dorm_jw w;
-  dorm_jw_init(&w, 0);
-  dorm_status st = tables_write_create(&w, def, errbuf, errcap);
+  dorm__jw_init(&w, 0);
+  dorm_status st = dorm__tables_write_create(&w, def, errbuf, errcap);
   return to_arena(&w, st, a, json, len, errbuf, errcap);
 }
 
@@ -528,8 +528,8 @@ dorm_status dorm_table_change_json(const char *table, const dorm_table_change *c
     return DORM_ERR_INVALID_ARGUMENT;
   }
   dorm_jw w;
-  dorm_jw_init(&w, 0);
-  dorm_status st = tables_write_update(&w, table, change, errbuf, errcap);
+  dorm__jw_init(&w, 0);
+  dorm_status st = dorm__tables_write_update(&w, table, change, errbuf, errcap);
   return to_arena(&w, st, a, json, len, errbuf, errcap);
 }
 
@@ -611,13 +611,13 @@ static dorm_key_type key_type_from(const char *s) {
   return DORM_KEY_NONE;
 }
 
-dorm_table_status tables_status_from(const char *s) {
+dorm_table_status dorm__tables_status_from(const char *s) {
   for (int v = DORM_TABLE_CREATING; v <= DORM_TABLE_ARCHIVED; v++)
     if (strcmp(s, dorm_table_status_name((dorm_table_status)v)) == 0) return (dorm_table_status)v;
   return DORM_TABLE_STATUS_UNKNOWN;
 }
 
-dorm_index_status tables_index_status_from(const char *s) {
+dorm_index_status dorm__tables_index_status_from(const char *s) {
   static const char *const names[] = {"", "CREATING", "UPDATING", "DELETING", "ACTIVE"};
   for (int v = DORM_INDEX_CREATING; v <= DORM_INDEX_ACTIVE; v++)
     if (strcmp(s, names[v]) == 0) return (dorm_index_status)v;
@@ -702,7 +702,7 @@ static void read_indexes(reader *r, const cJSON *td, const char *member, const d
     read_key_schema(r, e, d, &x->pk, &x->sk);
     read_projection(r, e, &x->projection);
     x->status_text = global ? rstring(r, e, "IndexStatus") : "";
-    x->status = tables_index_status_from(x->status_text);
+    x->status = dorm__tables_index_status_from(x->status_text);
     x->backfilling = rbool(r, e, "Backfilling");
     if (global) read_throughput(r, e, &x->throughput);
     x->item_count = rint64(r, e, "ItemCount");
@@ -718,7 +718,7 @@ static dorm_stream_view stream_view_from(const char *s) {
   return DORM_STREAM_NONE;
 }
 
-dorm_status tables_parse_description(const cJSON *td, dorm_arena *a, dorm_table_description *d, char *errbuf,
+dorm_status dorm__tables_parse_description(const cJSON *td, dorm_arena *a, dorm_table_description *d, char *errbuf,
                                      size_t errcap) {
   reader r = {a, errbuf, errcap, DORM_OK};
   memset(d, 0, sizeof *d);
@@ -730,7 +730,7 @@ dorm_status tables_parse_description(const cJSON *td, dorm_arena *a, dorm_table_
   d->arn = rstring(&r, td, "TableArn");
   d->id = rstring(&r, td, "TableId");
   d->status_text = rstring(&r, td, "TableStatus");
-  d->status = tables_status_from(d->status_text);
+  d->status = dorm__tables_status_from(d->status_text);
   const cJSON *created = cJSON_GetObjectItemCaseSensitive(td, "CreationDateTime");
   if (cJSON_IsNumber(created)) d->created = created->valuedouble;
   d->item_count = rint64(&r, td, "ItemCount");

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-size_t dorm_utf8_ascii_prefix(const char *s, size_t len) {
+size_t dorm__utf8_ascii_prefix(const char *s, size_t len) {
   size_t i = 0;
   /* Eight bytes at a time: any high bit means a multi-byte sequence starts. */
   while (len - i >= 8) {
@@ -16,12 +16,12 @@ size_t dorm_utf8_ascii_prefix(const char *s, size_t len) {
   return i;
 }
 
-bool dorm_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
+bool dorm__utf8_valid(const char *str, size_t len, size_t *bad_offset) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while (i < len) {
     if (s[i] < 0x80) {
-      i += dorm_utf8_ascii_prefix(str + i, len - i);
+      i += dorm__utf8_ascii_prefix(str + i, len - i);
       continue;
     }
     size_t n = dorm_utf8_seq(s + i, len - i);

@@ -9,7 +9,7 @@
 
 /* True when s[0..len) is valid UTF-8. On false, *bad_offset (if not NULL)
  * gets the offset of the first byte of the first invalid sequence. */
-bool dorm_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+bool dorm__utf8_valid(const char *s, size_t len, size_t *bad_offset);
 
 /* Length (2..4) of the valid multi-byte sequence starting at s (s[0] >= 0x80),
  * or 0 when it is invalid or truncated (avail bytes are readable). */
@@ -35,7 +35,7 @@ static inline size_t dorm_utf8_seq(const unsigned char *s, size_t avail) {
   return n;
 }
 
-/* Number of bytes dorm_utf8_valid() skips as plain ASCII (< 0x80) from the start. */
-size_t dorm_utf8_ascii_prefix(const char *s, size_t len);
+/* Number of bytes dorm__utf8_valid() skips as plain ASCII (< 0x80) from the start. */
+size_t dorm__utf8_ascii_prefix(const char *s, size_t len);
 
 #endif

@@ -21,14 +21,14 @@
 /* Writes item as JSON text into the arena, with `where` naming it in errors. */
 static dorm_status encode_item(dorm_client *c, const char *op, dorm_jw *w, dorm_arena *tmp,
                                const dorm_av *item, const char *where, const char **json, size_t *len) {
-  dorm_jw_reset(w);
-  dorm_jw_item(w, item, where);
+  dorm__jw_reset(w);
+  dorm__jw_item(w, item, where);
   const char *text;
   size_t n;
-  dorm_status st = dorm_jw_finish(w, &text, &n);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "%s", w->err);
+  dorm_status st = dorm__jw_finish(w, &text, &n);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", w->err);
   char *copy = dorm_arena_memdup(tmp, text, n);
-  if (!copy && n) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!copy && n) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   *json = copy;
   *len = n;
   return DORM_OK;
@@ -63,13 +63,13 @@ static dorm_status between_rounds(dorm_client *c, const char *op, bool progress,
                                   const char *member) {
   if (progress) *stalls = 0;
   else if (++*stalls >= max_rounds)
-    return dorm_client_fail(c, DORM_ERR_THROTTLED, op,
+    return dorm__client_fail(c, DORM_ERR_THROTTLED, op,
                             "%zu of %zu %s still unprocessed after %u rounds without progress "
                             "(DynamoDB kept returning them in %s)",
                             left, total, what, (unsigned)max_rounds, member);
   /* Retry k of the backoff schedule: the k-th round in a row without progress
    * (1 after a round that made some). */
-  dorm_client_sleep_ms(c, dorm_client_backoff_ms(c, *stalls ? (int)*stalls : 1));
+  dorm__client_sleep_ms(c, dorm__client_backoff_ms(c, *stalls ? (int)*stalls : 1));
   return DORM_OK;
 }
 
@@ -166,55 +166,55 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
   }
   size_t nt = chunk_tables(names, m, tables);
 
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "RequestItems");
-  dorm_jw_begin_object(w);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "RequestItems");
+  dorm__jw_begin_object(w);
   for (size_t t = 0; t < nt; t++) {
-    dorm_jw_key(w, tables[t]);
-    dorm_jw_begin_object(w);
-    dorm_jw_key(w, "Keys");
-    dorm_jw_begin_array(w);
+    dorm__jw_key(w, tables[t]);
+    dorm__jw_begin_object(w);
+    dorm__jw_key(w, "Keys");
+    dorm__jw_begin_array(w);
     for (size_t i = 0; i < m; i++)
       if (names[i] == tables[t] || strcmp(names[i], tables[t]) == 0)
-        dorm_jw_raw_value(w, u[chunk[i]].json, u[chunk[i]].json_len);
-    dorm_jw_end_array(w);
+        dorm__jw_raw_value(w, u[chunk[i]].json, u[chunk[i]].json_len);
+    dorm__jw_end_array(w);
     if (consistent) {
-      dorm_jw_key(w, "ConsistentRead");
-      dorm_jw_bool(w, true);
+      dorm__jw_key(w, "ConsistentRead");
+      dorm__jw_bool(w, true);
     }
-    dorm_jw_end_object(w);
+    dorm__jw_end_object(w);
   }
-  dorm_jw_end_object(w);
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
+  dorm__jw_end_object(w);
 
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
   const cJSON *responses = cJSON_GetObjectItemCaseSensitive(root, "Responses");
   const cJSON *tab;
   if (responses && !cJSON_IsObject(responses)) {
-    st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: Responses is not an object");
+    st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: Responses is not an object");
     goto done;
   }
   cJSON_ArrayForEach(tab, responses) {
     if (!cJSON_IsArray(tab)) {
-      st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: Responses.%s is not an array",
+      st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: Responses.%s is not an array",
                             tab->string ? tab->string : "?");
       goto done;
     }
     const cJSON *it;
     cJSON_ArrayForEach(it, tab) {
       dorm_av item;
-      st = dorm_json_to_item(it, a, &item, "Responses[]", err, sizeof err);
+      st = dorm__json_to_item(it, a, &item, "Responses[]", err, sizeof err);
       if (st != DORM_OK) {
-        st = dorm_client_fail(c, st, op, "response: %s", err);
+        st = dorm__client_fail(c, st, op, "response: %s", err);
         goto done;
       }
       size_t i = 0;
@@ -227,7 +227,7 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
         }
       }
       if (i == m) {
-        st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op,
+        st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op,
                               "response: an item of table %s matches none of the keys requested",
                               tab->string);
         goto done;
@@ -237,22 +237,22 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
 
   const cJSON *unproc = cJSON_GetObjectItemCaseSensitive(root, "UnprocessedKeys");
   if (unproc && !cJSON_IsObject(unproc)) {
-    st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedKeys is not an object");
+    st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedKeys is not an object");
     goto done;
   }
   cJSON_ArrayForEach(tab, unproc) {
     const cJSON *keys = cJSON_GetObjectItemCaseSensitive(tab, "Keys");
     if (!cJSON_IsArray(keys)) {
-      st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedKeys.%s has no Keys array",
+      st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedKeys.%s has no Keys array",
                             tab->string ? tab->string : "?");
       goto done;
     }
     const cJSON *kj;
     cJSON_ArrayForEach(kj, keys) {
       dorm_av key;
-      st = dorm_json_to_item(kj, scratch, &key, "UnprocessedKeys[]", err, sizeof err);
+      st = dorm__json_to_item(kj, scratch, &key, "UnprocessedKeys[]", err, sizeof err);
       if (st != DORM_OK) {
-        st = dorm_client_fail(c, st, op, "response: %s", err);
+        st = dorm__client_fail(c, st, op, "response: %s", err);
         goto done;
       }
       size_t i = 0;
@@ -264,7 +264,7 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
         }
       }
       if (i == m) {
-        st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op,
+        st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op,
                               "response: an unprocessed key of table %s was not requested", tab->string);
         goto done;
       }
@@ -279,7 +279,7 @@ static dorm_status bg_run(dorm_client *c, bg_key *u, size_t nu, const dorm_batch
                           dorm_arena *a, dorm_arena *scratch) {
   static const char op[] = "BatchGetItem";
   size_t *pending = malloc((nu ? nu : 1) * sizeof *pending);
-  if (!pending) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!pending) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   for (size_t i = 0; i < nu; i++) pending[i] = i;
   size_t npend = nu;
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS, stalls = 0;
@@ -317,7 +317,7 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
                            const dorm_batch_get_options *opts, dorm_arena *a, dorm_av *items,
                            size_t *found) {
   static const char op[] = "BatchGetItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   if (found) *found = 0;
   OPS_REQUIRE(c, op, n == 0 || (entries && items && a), "entries, items and an arena are required");
   if (n == 0) return DORM_OK;
@@ -326,13 +326,13 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
 
   for (size_t i = 0; i < n; i++) {
     if (!entries[i].table || !*entries[i].table)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
     char what[48];
     snprintf(what, sizeof what, "entries[%zu].key", i);
-    dorm_status st = ops_check_item(c, op, entries[i].key, what);
+    dorm_status st = dorm__ops_check_item(c, op, entries[i].key, what);
     if (st != DORM_OK) return st;
     if (entries[i].key->u.map.count == 0)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s has no attributes", what);
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s has no attributes", what);
   }
 
   size_t cap = 16;
@@ -342,10 +342,10 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
   size_t *slots = calloc(cap, sizeof *slots);
   dorm_arena tmp = DORM_ARENA_INIT, scratch = DORM_ARENA_INIT;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_status st = DORM_OK;
   if (!u || !uidx || !slots) {
-    st = dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+    st = dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
     goto out;
   }
   size_t nu = 0;
@@ -358,7 +358,7 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
     st = encode_item(c, op, &w, &tmp, entries[i].key, where, &u[uidx[i]].json, &u[uidx[i]].json_len);
     if (st != DORM_OK) goto out;
   }
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 
   st = bg_run(c, u, nu, opts, a, &scratch);
   /* Results are filled even after a failure: what was found stays found. */
@@ -369,9 +369,9 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
     nfound++;
   }
   if (found) *found = nfound;
-  if (st == DORM_OK) dorm_client_clear_error(c);
+  if (st == DORM_OK) dorm__client_clear_error(c);
 out:
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   dorm_arena_free(&tmp);
   dorm_arena_free(&scratch);
   free(u);
@@ -402,46 +402,46 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
   }
   size_t nt = chunk_tables(names, m, tables);
 
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "RequestItems");
-  dorm_jw_begin_object(w);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "RequestItems");
+  dorm__jw_begin_object(w);
   for (size_t t = 0; t < nt; t++) {
-    dorm_jw_key(w, tables[t]);
-    dorm_jw_begin_array(w);
+    dorm__jw_key(w, tables[t]);
+    dorm__jw_begin_array(w);
     for (size_t i = 0; i < m; i++) {
       if (names[i] != tables[t] && strcmp(names[i], tables[t]) != 0) continue;
       const bw_entry *x = &e[chunk[i]];
-      dorm_jw_begin_object(w);
-      dorm_jw_key(w, x->is_put ? "PutRequest" : "DeleteRequest");
-      dorm_jw_begin_object(w);
-      dorm_jw_key(w, x->is_put ? "Item" : "Key");
-      dorm_jw_raw_value(w, x->json, x->json_len);
-      dorm_jw_end_object(w);
-      dorm_jw_end_object(w);
+      dorm__jw_begin_object(w);
+      dorm__jw_key(w, x->is_put ? "PutRequest" : "DeleteRequest");
+      dorm__jw_begin_object(w);
+      dorm__jw_key(w, x->is_put ? "Item" : "Key");
+      dorm__jw_raw_value(w, x->json, x->json_len);
+      dorm__jw_end_object(w);
+      dorm__jw_end_object(w);
     }
-    dorm_jw_end_array(w);
+    dorm__jw_end_array(w);
   }
-  dorm_jw_end_object(w);
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
+  dorm__jw_end_object(w);
 
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
   const cJSON *unproc = cJSON_GetObjectItemCaseSensitive(root, "UnprocessedItems"), *tab;
   if (unproc && !cJSON_IsObject(unproc)) {
-    st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedItems is not an object");
+    st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedItems is not an object");
     goto done;
   }
   cJSON_ArrayForEach(tab, unproc) {
     if (!cJSON_IsArray(tab)) {
-      st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedItems.%s is not an array",
+      st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedItems.%s is not an array",
                             tab->string ? tab->string : "?");
       goto done;
     }
@@ -452,10 +452,10 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
       const cJSON *body = put ? cJSON_GetObjectItemCaseSensitive(put, "Item")
                               : cJSON_GetObjectItemCaseSensitive(del, "Key");
       dorm_av av;
-      st = body ? dorm_json_to_item(body, scratch, &av, "UnprocessedItems[]", err, sizeof err)
+      st = body ? dorm__json_to_item(body, scratch, &av, "UnprocessedItems[]", err, sizeof err)
                 : DORM_ERR_BAD_RESPONSE;
       if (st != DORM_OK) {
-        st = dorm_client_fail(c, st, op, "response: %s",
+        st = dorm__client_fail(c, st, op, "response: %s",
                               body ? err : "an unprocessed request is neither a PutRequest nor a DeleteRequest");
         goto done;
       }
@@ -469,7 +469,7 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
         }
       }
       if (i == m) {
-        st = dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op,
+        st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op,
                               "response: an unprocessed request for table %s was not sent", tab->string);
         goto done;
       }
@@ -484,7 +484,7 @@ static dorm_status bw_run(dorm_client *c, bw_entry *e, size_t n, const dorm_batc
                           size_t *written) {
   static const char op[] = "BatchWriteItem";
   size_t *pending = malloc(n * sizeof *pending);
-  if (!pending) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!pending) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   for (size_t i = 0; i < n; i++) pending[i] = i;
   size_t npend = n;
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS, stalls = 0;
@@ -522,7 +522,7 @@ out:
 dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,
                              const dorm_batch_write_options *opts, size_t *written) {
   static const char op[] = "BatchWriteItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   size_t scratch_written = 0;
   if (!written) written = &scratch_written;
   *written = 0;
@@ -533,21 +533,21 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   for (size_t i = 0; i < n; i++) {
     const dorm_batch_write_entry *x = &entries[i];
     if (!x->table || !*x->table)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
     if ((x->put_item != NULL) == (x->delete_key != NULL))
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                               "entries[%zu]: exactly one of put_item and delete_key must be set", i);
     char what[48];
     snprintf(what, sizeof what, "entries[%zu].%s", i, x->put_item ? "put_item" : "delete_key");
-    dorm_status st = ops_check_item(c, op, x->put_item ? x->put_item : x->delete_key, what);
+    dorm_status st = dorm__ops_check_item(c, op, x->put_item ? x->put_item : x->delete_key, what);
     if (st != DORM_OK) return st;
   }
 
   bw_entry *e = malloc(n * sizeof *e);
-  if (!e) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!e) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   dorm_arena tmp = DORM_ARENA_INIT;
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_status st = DORM_OK;
   for (size_t i = 0; i < n && st == DORM_OK; i++) {
     const dorm_batch_write_entry *x = &entries[i];
@@ -559,10 +559,10 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
     snprintf(where, sizeof where, "entries[%zu].%s", i, e[i].is_put ? "put_item" : "delete_key");
     st = encode_item(c, op, &w, &tmp, e[i].av, where, &e[i].json, &e[i].json_len);
   }
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   if (st == DORM_OK) {
     st = bw_run(c, e, n, opts, written);
-    if (st == DORM_OK) dorm_client_clear_error(c);
+    if (st == DORM_OK) dorm__client_clear_error(c);
   }
   dorm_arena_free(&tmp);
   free(e);

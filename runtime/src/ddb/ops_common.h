@@ -12,33 +12,33 @@
 /* Fails the operation with DORM_ERR_INVALID_ARGUMENT unless cond holds. */
 #define OPS_REQUIRE(c, op, cond, what)                                                  \
   do {                                                                                  \
-    if (!(cond)) return dorm_client_fail((c), DORM_ERR_INVALID_ARGUMENT, (op), "%s", (what)); \
+    if (!(cond)) return dorm__client_fail((c), DORM_ERR_INVALID_ARGUMENT, (op), "%s", (what)); \
   } while (0)
 
 /* Starts a request body: a fresh writer, '{' and "TableName". */
-dorm_jw *ops_begin(dorm_client *c, const char *table);
+dorm_jw *dorm__ops_begin(dorm_client *c, const char *table);
 
 /* Writes "ReturnValues" when rv is not NONE, and
  * "ReturnValuesOnConditionCheckFailure":"ALL_OLD" when on_fail. */
-void ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail);
+void dorm__ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail);
 
 /* Checks the expression builder before it is written: a builder in error
  * state fails the operation with its message. */
-dorm_status ops_check_expr(dorm_client *c, const char *op, dorm_expr *x);
+dorm_status dorm__ops_check_expr(dorm_client *c, const char *op, dorm_expr *x);
 
 /* Checks that an item is an M no bigger than DynamoDB's 400 KB. */
-dorm_status ops_check_item(dorm_client *c, const char *op, const dorm_av *item, const char *what);
+dorm_status dorm__ops_check_item(dorm_client *c, const char *op, const dorm_av *item, const char *what);
 
 /* Parses a successful response body. On failure the client's error says
  * what was wrong (DORM_ERR_BAD_RESPONSE). The caller cJSON_Delete()s. */
-dorm_status ops_parse(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root);
+dorm_status dorm__ops_parse(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root);
 
 /* Reads the map member `member` (Item, Attributes, ...) of root into *out. */
-dorm_status ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,
+dorm_status dorm__ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,
                             dorm_arena *a, dorm_av *out, bool *found);
 
 /* After a failed conditional write: when the error body carries the old
  * item (ReturnValuesOnConditionCheckFailure), stores it in out. */
-void ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result *out);
+void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result *out);
 
 #endif

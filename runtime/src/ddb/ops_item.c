@@ -4,10 +4,10 @@
 #include <string.h>
 
 
-dorm_jw *ops_begin(dorm_client *c, const char *table) {
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "TableName", table);
+dorm_jw *dorm__ops_begin(dorm_client *c, const char *table) {
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "TableName", table);
   return w;
 }
 
@@ -21,55 +21,55 @@ static const char *return_values_name(dorm_return_values rv) {
   }
 }
 
-void ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail) {
+void dorm__ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail) {
   const char *name = return_values_name(rv);
-  if (name) dorm_jw_member_string(w, "ReturnValues", name);
-  if (on_fail) dorm_jw_member_string(w, "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
+  if (name) dorm__jw_member_string(w, "ReturnValues", name);
+  if (on_fail) dorm__jw_member_string(w, "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
 }
 
-dorm_status ops_check_expr(dorm_client *c, const char *op, dorm_expr *x) {
+dorm_status dorm__ops_check_expr(dorm_client *c, const char *op, dorm_expr *x) {
   if (x && dorm_expr_status(x) != DORM_OK)
-    return dorm_client_fail(c, dorm_expr_status(x), op, "expression: %s", dorm_expr_errmsg(x));
+    return dorm__client_fail(c, dorm_expr_status(x), op, "expression: %s", dorm_expr_errmsg(x));
   return DORM_OK;
 }
 
-dorm_status ops_check_item(dorm_client *c, const char *op, const dorm_av *item, const char *what) {
+dorm_status dorm__ops_check_item(dorm_client *c, const char *op, const dorm_av *item, const char *what) {
   if (!item || item->type != DORM_AV_M)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s must be a map (DORM_AV_M)", what);
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s must be a map (DORM_AV_M)", what);
   size_t size = 0;
   dorm_status st = dorm_item_size(item, &size);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "%s: cannot compute its size", what);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s: cannot compute its size", what);
   if (size > DORM_ITEM_MAX_BYTES)
-    return dorm_client_fail(c, DORM_ERR_TOO_LARGE, op,
+    return dorm__client_fail(c, DORM_ERR_TOO_LARGE, op,
                             "%s is %zu bytes; DynamoDB stores at most %zu bytes per item", what, size,
                             DORM_ITEM_MAX_BYTES);
   return DORM_OK;
 }
 
-dorm_status ops_parse(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root) {
+dorm_status dorm__ops_parse(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root) {
   char err[256];
-  dorm_status st = dorm_json_parse(body, len, root, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s", err);
+  dorm_status st = dorm__json_parse(body, len, root, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   return DORM_OK;
 }
 
-dorm_status ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,
+dorm_status dorm__ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,
                             dorm_arena *a, dorm_av *out, bool *found) {
   char err[256];
-  dorm_status st = dorm_json_member_item(root, member, a, out, found, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s", err);
+  dorm_status st = dorm__json_member_item(root, member, a, out, found, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   return DORM_OK;
 }
 
-void ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result *out) {
+void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result *out) {
   if (!out) return;
   size_t len;
-  const char *body = dorm_client_error_body(c, &len);
+  const char *body = dorm__client_error_body(c, &len);
   cJSON *root = NULL;
   char err[64];
-  if (len == 0 || dorm_json_parse(body, len, &root, err, sizeof err) != DORM_OK) return;
+  if (len == 0 || dorm__json_parse(body, len, &root, err, sizeof err) != DORM_OK) return;
   bool found = false;
-  if (dorm_json_member_item(root, "Item", a, &out->attributes, &found, err, sizeof err) == DORM_OK)
+  if (dorm__json_member_item(root, "Item", a, &out->attributes, &found, err, sizeof err) == DORM_OK)
     out->present = found;
   cJSON_Delete(root);
 }
@@ -84,17 +84,17 @@ static dorm_status ops_read_item(dorm_client *c, const char *op, const char *res
   dorm_json_response r;
   *item = dorm_av_empty(DORM_AV_M);
   *found = false;
-  dorm_status st = dorm_json_parse(resp, len, &root, err, sizeof err);
-  if (st == DORM_OK) st = dorm_json_response_members(root, &r, err, sizeof err);
+  dorm_status st = dorm__json_parse(resp, len, &root, err, sizeof err);
+  if (st == DORM_OK) st = dorm__json_response_members(root, &r, err, sizeof err);
   if (st == DORM_OK && r.item) {
     jr_reader rd;
     jr_path where = {NULL, r.item->string, 0};
-    jr_init(&rd, a, len, err, sizeof err);
-    st = jr_members(&rd, r.item, &where, 0, item);
+    dorm__jr_init(&rd, a, len, err, sizeof err);
+    st = dorm__jr_members(&rd, r.item, &where, 0, item);
     *found = st == DORM_OK;
   }
   cJSON_Delete(root);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s", err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   return DORM_OK;
 }
 
@@ -106,9 +106,9 @@ static dorm_status finish_write(dorm_client *c, const char *op, dorm_arena *a, d
   }
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) {
-    if (a) ops_condition_failure_item(c, a, out);
+    if (a) dorm__ops_condition_failure_item(c, a, out);
     return st;
   }
   if (st != DORM_OK || !out || !a) return st;
@@ -117,87 +117,87 @@ static dorm_status finish_write(dorm_client *c, const char *op, dorm_arena *a, d
 
 dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *a, dorm_av *item) {
   static const char op[] = "GetItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && a && item, "table, arena and item are required");
   *item = dorm_av_empty(DORM_AV_M);
-  dorm_status st = ops_check_item(c, op, in->key, "Key");
-  if (st == DORM_OK) st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
-  dorm_jw_key(w, "Key");
-  dorm_jw_item(w, in->key, "Key");
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm__jw_key(w, "Key");
+  dorm__jw_item(w, in->key, "Key");
   if (in->consistent_read) {
-    dorm_jw_key(w, "ConsistentRead");
-    dorm_jw_bool(w, true);
+    dorm__jw_key(w, "ConsistentRead");
+    dorm__jw_bool(w, true);
   }
-  if (in->expr) dorm_jw_expr(w, in->expr);
-  dorm_jw_end_object(w);
+  if (in->expr) dorm__jw_expr(w, in->expr);
+  dorm__jw_end_object(w);
 
   const char *resp;
   size_t len;
-  st = dorm_client_send(c, op, &resp, &len);
+  st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   bool found = false;
   st = ops_read_item(c, op, resp, len, a, item, &found);
   if (st == DORM_OK && !found)
-    return dorm_client_fail(c, DORM_ERR_NOT_FOUND, op, "no item with that key in table %s", in->table);
+    return dorm__client_fail(c, DORM_ERR_NOT_FOUND, op, "no item with that key in table %s", in->table);
   return st;
 }
 
 dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *a, dorm_write_result *out) {
   static const char op[] = "PutItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table, "table is required");
   OPS_REQUIRE(c, op, in->return_values == DORM_RETURN_NONE || in->return_values == DORM_RETURN_ALL_OLD,
               "PutItem returns only NONE or ALL_OLD");
-  dorm_status st = ops_check_item(c, op, in->item, "Item");
-  if (st == DORM_OK) st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_item(c, op, in->item, "Item");
+  if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
-  dorm_jw_key(w, "Item");
-  dorm_jw_item(w, in->item, "Item");
-  if (in->expr) dorm_jw_expr(w, in->expr);
-  ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm__jw_key(w, "Item");
+  dorm__jw_item(w, in->item, "Item");
+  if (in->expr) dorm__jw_expr(w, in->expr);
+  dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
+  dorm__jw_end_object(w);
   return finish_write(c, op, a, out);
 }
 
 dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_arena *a,
                              dorm_write_result *out) {
   static const char op[] = "UpdateItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && in->expr, "table and an update expression are required");
-  dorm_status st = ops_check_item(c, op, in->key, "Key");
-  if (st == DORM_OK) st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
-  dorm_jw_key(w, "Key");
-  dorm_jw_item(w, in->key, "Key");
-  dorm_jw_expr(w, in->expr);
-  ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm__jw_key(w, "Key");
+  dorm__jw_item(w, in->key, "Key");
+  dorm__jw_expr(w, in->expr);
+  dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
+  dorm__jw_end_object(w);
   return finish_write(c, op, a, out);
 }
 
 dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_arena *a,
                              dorm_write_result *out) {
   static const char op[] = "DeleteItem";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table, "table is required");
   OPS_REQUIRE(c, op, in->return_values == DORM_RETURN_NONE || in->return_values == DORM_RETURN_ALL_OLD,
               "DeleteItem returns only NONE or ALL_OLD");
-  dorm_status st = ops_check_item(c, op, in->key, "Key");
-  if (st == DORM_OK) st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
-  dorm_jw_key(w, "Key");
-  dorm_jw_item(w, in->key, "Key");
-  if (in->expr) dorm_jw_expr(w, in->expr);
-  ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm__jw_key(w, "Key");
+  dorm__jw_item(w, in->key, "Key");
+  if (in->expr) dorm__jw_expr(w, in->expr);
+  dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
+  dorm__jw_end_object(w);
   return finish_write(c, op, a, out);
 }

@@ -18,18 +18,18 @@ static const char *select_name(dorm_select s) {
 /* Members Query and Scan share, after TableName. */
 static void common_members(dorm_jw *w, const char *index, dorm_expr *x, uint32_t limit,
                            bool consistent, dorm_select sel, const dorm_av *start_key) {
-  if (index) dorm_jw_member_string(w, "IndexName", index);
-  if (x) dorm_jw_expr(w, x);
-  if (limit) dorm_jw_member_int(w, "Limit", limit);
+  if (index) dorm__jw_member_string(w, "IndexName", index);
+  if (x) dorm__jw_expr(w, x);
+  if (limit) dorm__jw_member_int(w, "Limit", limit);
   if (consistent) {
-    dorm_jw_key(w, "ConsistentRead");
-    dorm_jw_bool(w, true);
+    dorm__jw_key(w, "ConsistentRead");
+    dorm__jw_bool(w, true);
   }
   const char *s = select_name(sel);
-  if (s) dorm_jw_member_string(w, "Select", s);
+  if (s) dorm__jw_member_string(w, "Select", s);
   if (start_key) {
-    dorm_jw_key(w, "ExclusiveStartKey");
-    dorm_jw_item(w, start_key, "ExclusiveStartKey");
+    dorm__jw_key(w, "ExclusiveStartKey");
+    dorm__jw_item(w, start_key, "ExclusiveStartKey");
   }
 }
 
@@ -39,24 +39,24 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
   page->last_key = dorm_av_empty(DORM_AV_M);
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   char err[256];
   dorm_json_response r;
   jr_reader rd;
-  jr_init(&rd, a, len, err, sizeof err);
-  st = dorm_json_response_members(root, &r, err, sizeof err);
+  dorm__jr_init(&rd, a, len, err, sizeof err);
+  st = dorm__json_response_members(root, &r, err, sizeof err);
   if (st == DORM_OK && r.items) {
     jr_path where = {NULL, "Items", 0};
     size_t n = jr_is_array(r.items) ? jr_count(r.items) : 0, i = 0;
-    if (!jr_is_array(r.items)) st = jr_fail(&rd, &where, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+    if (!jr_is_array(r.items)) st = dorm__jr_fail(&rd, &where, DORM_ERR_BAD_RESPONSE, "expected an array of items");
     else if (n && !(page->items = dorm_arena_alloc(a, n * sizeof *page->items))) st = DORM_ERR_NO_MEMORY;
     for (const cJSON *it = st == DORM_OK ? r.items->child : NULL; it && st == DORM_OK; it = it->next, i++) {
       jr_path at = {&where, NULL, i};
-      st = jr_members(&rd, it, &at, 0, &page->items[i]);
+      st = dorm__jr_members(&rd, it, &at, 0, &page->items[i]);
     }
     page->count = n;
   } else if (st == DORM_OK) {
@@ -66,57 +66,57 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
   page->scanned_count = (size_t)r.scanned_count;
   if (st == DORM_OK && r.last_key) {
     jr_path where = {NULL, "LastEvaluatedKey", 0};
-    st = jr_members(&rd, r.last_key, &where, 0, &page->last_key);
+    st = dorm__jr_members(&rd, r.last_key, &where, 0, &page->last_key);
     page->has_more = st == DORM_OK;
   }
   cJSON_Delete(root);
-  if (st == DORM_ERR_NO_MEMORY) return dorm_client_fail(c, st, op, "out of memory");
+  if (st == DORM_ERR_NO_MEMORY) return dorm__client_fail(c, st, op, "out of memory");
   if (st != DORM_OK) {
     page->items = NULL;
     page->count = 0;
-    return dorm_client_fail(c, st, op, "response: %s", err);
+    return dorm__client_fail(c, st, op, "response: %s", err);
   }
   return DORM_OK;
 }
 
 dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page) {
   static const char op[] = "Query";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
   OPS_REQUIRE(c, op, in->expr && in->expr->key_condition, "a key condition is required");
-  dorm_status st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-  if (in->start_key && (st = ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
+  if (in->start_key && (st = dorm__ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
+  dorm_jw *w = dorm__ops_begin(c, in->table);
   common_members(w, in->index, in->expr, in->limit, in->consistent_read, in->select, in->start_key);
   if (in->descending) {
-    dorm_jw_key(w, "ScanIndexForward");
-    dorm_jw_bool(w, false);
+    dorm__jw_key(w, "ScanIndexForward");
+    dorm__jw_bool(w, false);
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
   return read_page(c, op, a, page);
 }
 
 dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page) {
   static const char op[] = "Scan";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
   OPS_REQUIRE(c, op, !in->expr || !in->expr->key_condition, "Scan takes no key condition (use Query)");
   OPS_REQUIRE(c, op, in->total_segments == 0 || in->segment < in->total_segments,
               "segment must be below total_segments");
   OPS_REQUIRE(c, op, in->total_segments <= 1000000, "total_segments is at most 1000000");
-  dorm_status st = ops_check_expr(c, op, in->expr);
+  dorm_status st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-  if (in->start_key && (st = ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
+  if (in->start_key && (st = dorm__ops_check_item(c, op, in->start_key, "start key")) != DORM_OK) return st;
 
-  dorm_jw *w = ops_begin(c, in->table);
+  dorm_jw *w = dorm__ops_begin(c, in->table);
   common_members(w, in->index, in->expr, in->limit, in->consistent_read, in->select, in->start_key);
   if (in->total_segments) {
-    dorm_jw_member_int(w, "Segment", in->segment);
-    dorm_jw_member_int(w, "TotalSegments", in->total_segments);
+    dorm__jw_member_int(w, "Segment", in->segment);
+    dorm__jw_member_int(w, "TotalSegments", in->total_segments);
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
   return read_page(c, op, a, page);
 }
 
@@ -176,7 +176,7 @@ dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page) {
   st = dorm_av_copy(&next, &page->last_key, &copy);
   if (st != DORM_OK) {
     dorm_arena_free(&next);
-    return dorm_client_fail(p->client, st, p->is_scan ? "Scan" : "Query", "out of memory");
+    return dorm__client_fail(p->client, st, p->is_scan ? "Scan" : "Query", "out of memory");
   }
   dorm_arena_free(&p->key_arena);
   p->key_arena = next;
@@ -274,7 +274,7 @@ static void *scan_worker(void *arg) {
 dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
                                uint32_t workers, dorm_page_fn on_page, void *user) {
   static const char op[] = "Scan";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && on_page, "table and a page callback are required");
   OPS_REQUIRE(c, op, total_segments >= 1 && total_segments <= 1000000,
               "total_segments must be 1..1000000");
@@ -291,7 +291,7 @@ dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32
   ps.on_page = on_page;
   ps.user = user;
   if (pthread_mutex_init(&ps.lock, NULL) != 0)
-    return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "cannot create a mutex");
+    return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "cannot create a mutex");
 
   pthread_t threads[64];
   uint32_t started = 0;
@@ -307,7 +307,7 @@ dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32
   pthread_mutex_destroy(&ps.lock);
   if (ps.status != DORM_OK) {
     const char *msg = strncmp(ps.errmsg, "Scan: ", 6) == 0 ? ps.errmsg + 6 : ps.errmsg;
-    return dorm_client_fail(c, ps.status, op, "%s", msg);
+    return dorm__client_fail(c, ps.status, op, "%s", msg);
   }
   return DORM_OK;
 }

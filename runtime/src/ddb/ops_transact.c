@@ -26,13 +26,13 @@ static dorm_status check_action_expr(dorm_client *c, const char *op, size_t i, c
                                      bool allow_condition, bool need_condition, bool allow_projection) {
   if (!x) {
     if (need_update || need_condition)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s expression is required",
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s expression is required",
                               i, what, table, need_update ? "an update" : "a condition");
     return DORM_OK;
   }
   if (dorm_expr_status(x) == DORM_OK) dorm_expr_finish(x);
   if (dorm_expr_status(x) != DORM_OK)
-    return dorm_client_fail(c, dorm_expr_status(x), op, "action %zu (%s on %s): expression: %s", i, what, table,
+    return dorm__client_fail(c, dorm_expr_status(x), op, "action %zu (%s on %s): expression: %s", i, what, table,
                             dorm_expr_errmsg(x));
   const char *bad = NULL;
   if (x->key_condition) bad = "a key condition";
@@ -41,10 +41,10 @@ static dorm_status check_action_expr(dorm_client *c, const char *op, size_t i, c
   else if (x->update && !allow_update) bad = "update actions";
   else if (x->condition && !allow_condition) bad = "a condition";
   if (bad)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s cannot have %s", i,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s cannot have %s", i,
                             what, table, what, bad);
   if ((need_update && !x->update) || (need_condition && !x->condition))
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s expression is required",
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s on %s): %s expression is required",
                             i, what, table, need_update ? "an update" : "a condition");
   return DORM_OK;
 }
@@ -52,17 +52,17 @@ static dorm_status check_action_expr(dorm_client *c, const char *op, size_t i, c
 static dorm_status check_write(dorm_client *c, const char *op, size_t i, const dorm_tx_write *t) {
   const char *what = kind_name(t->kind);
   if (!what)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu: unknown kind %d", i, (int)t->kind);
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu: unknown kind %d", i, (int)t->kind);
   if (!t->table || !*t->table)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s): no table name", i, what);
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (%s): no table name", i, what);
   char label[64];
   dorm_status st;
   if (t->kind == DORM_TX_PUT) {
     snprintf(label, sizeof label, "action %zu (Put) item", i);
-    st = ops_check_item(c, op, t->item, label);
+    st = dorm__ops_check_item(c, op, t->item, label);
   } else {
     snprintf(label, sizeof label, "action %zu (%s) key", i, what);
-    st = ops_check_item(c, op, t->key, label);
+    st = dorm__ops_check_item(c, op, t->key, label);
   }
   if (st != DORM_OK) return st;
   switch (t->kind) {
@@ -76,24 +76,24 @@ static dorm_status check_write(dorm_client *c, const char *op, size_t i, const d
 static void write_action(dorm_jw *w, size_t i, const dorm_tx_write *t) {
   const char *what = kind_name(t->kind);
   char where[64];
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, what);
-  dorm_jw_begin_object(w);
-  dorm_jw_member_string(w, "TableName", t->table);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, what);
+  dorm__jw_begin_object(w);
+  dorm__jw_member_string(w, "TableName", t->table);
   if (t->kind == DORM_TX_PUT) {
     snprintf(where, sizeof where, "TransactItems[%zu].Put.Item", i);
-    dorm_jw_key(w, "Item");
-    dorm_jw_item(w, t->item, where);
+    dorm__jw_key(w, "Item");
+    dorm__jw_item(w, t->item, where);
   } else {
     snprintf(where, sizeof where, "TransactItems[%zu].%s.Key", i, what);
-    dorm_jw_key(w, "Key");
-    dorm_jw_item(w, t->key, where);
+    dorm__jw_key(w, "Key");
+    dorm__jw_item(w, t->key, where);
   }
-  if (t->expr) dorm_jw_expr(w, t->expr);
+  if (t->expr) dorm__jw_expr(w, t->expr);
   if (t->return_old_on_condition_failure)
-    dorm_jw_member_string(w, "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
-  dorm_jw_end_object(w);
-  dorm_jw_end_object(w);
+    dorm__jw_member_string(w, "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
+  dorm__jw_end_object(w);
+  dorm__jw_end_object(w);
 }
 
 /* Writes "<Kind> on <table>" for action i of an action array into buf. */
@@ -111,7 +111,7 @@ static size_t describe_cancellation(dorm_client *c, const char *op, size_t n, la
   char what[160] = "";
   if (i < n) label(actions, i, what, sizeof what);
   const char *rid = dorm_client_request_id(c);
-  dorm_client_fail(c, DORM_ERR_TRANSACTION_CANCELLED, op, "action %zu%s%s%s: %s%s%s (%s%s%s)", i,
+  dorm__client_fail(c, DORM_ERR_TRANSACTION_CANCELLED, op, "action %zu%s%s%s: %s%s%s (%s%s%s)", i,
                    what[0] ? " (" : "", what, what[0] ? ")" : "", r[i].code, r[i].message[0] ? ": " : "",
                    r[i].message, dorm_client_error_code(c), rid[0] ? ", request id " : "", rid);
   return i;
@@ -132,16 +132,16 @@ static const char *get_label(const void *gets, size_t i, char *buf, size_t cap) 
 dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, size_t n, const char *token,
                                 size_t *failed_index) {
   static const char op[] = "TransactWriteItems";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   if (failed_index) *failed_index = SIZE_MAX;
   OPS_REQUIRE(c, op, actions || n == 0, "actions are required");
   if (n == 0 || n > DORM_TX_MAX_ACTIONS)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a transaction has 1 to %d actions, not %zu",
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a transaction has 1 to %d actions, not %zu",
                             DORM_TX_MAX_ACTIONS, n);
   if (token) {
     size_t tl = strlen(token);
     if (tl == 0 || tl > TX_TOKEN_MAX)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                               "ClientRequestToken must be 1 to %d characters, not %zu", TX_TOKEN_MAX, tl);
   }
   for (size_t i = 0; i < n; i++) {
@@ -150,30 +150,30 @@ dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, si
   }
   char fresh[33];
   if (!token) {
-    dorm_status st = dorm_client_new_token(c, fresh);
+    dorm_status st = dorm__client_new_token(c, fresh);
     if (st != DORM_OK) return st;
     token = fresh;
   }
 
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "TransactItems");
-  dorm_jw_begin_array(w);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "TransactItems");
+  dorm__jw_begin_array(w);
   for (size_t i = 0; i < n; i++) {
     write_action(w, i, &actions[i]);
     if (dorm_jw_status(w) != DORM_OK) {
       char what[160];
-      return dorm_client_fail(c, dorm_jw_status(w), op, "action %zu (%s): %s", i,
+      return dorm__client_fail(c, dorm_jw_status(w), op, "action %zu (%s): %s", i,
                               write_label(actions, i, what, sizeof what), w->err);
     }
   }
-  dorm_jw_end_array(w);
-  dorm_jw_member_string(w, "ClientRequestToken", token);
-  dorm_jw_end_object(w);
+  dorm__jw_end_array(w);
+  dorm__jw_member_string(w, "ClientRequestToken", token);
+  dorm__jw_end_object(w);
 
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_TRANSACTION_CANCELLED) {
     size_t i = describe_cancellation(c, op, n, write_label, actions);
     if (failed_index) *failed_index = i;
@@ -184,65 +184,65 @@ dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, si
 dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n, dorm_arena *a,
                               dorm_av *items) {
   static const char op[] = "TransactGetItems";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, (gets && items && a) || n == 0, "gets, items and an arena are required");
   if (n == 0 || n > DORM_TX_MAX_ACTIONS)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a transaction has 1 to %d gets, not %zu",
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a transaction has 1 to %d gets, not %zu",
                             DORM_TX_MAX_ACTIONS, n);
   memset(items, 0, n * sizeof *items);
   for (size_t i = 0; i < n; i++) {
     const dorm_tx_get *g = &gets[i];
     if (!g->table || !*g->table)
-      return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (Get): no table name", i);
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "action %zu (Get): no table name", i);
     char label[64];
     snprintf(label, sizeof label, "action %zu (Get) key", i);
-    dorm_status st = ops_check_item(c, op, g->key, label);
+    dorm_status st = dorm__ops_check_item(c, op, g->key, label);
     if (st == DORM_OK)
       st = check_action_expr(c, op, i, "Get", g->table, g->expr, false, false, false, false, true);
     if (st != DORM_OK) return st;
   }
 
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "TransactItems");
-  dorm_jw_begin_array(w);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "TransactItems");
+  dorm__jw_begin_array(w);
   for (size_t i = 0; i < n; i++) {
     char where[64];
     snprintf(where, sizeof where, "TransactItems[%zu].Get.Key", i);
-    dorm_jw_begin_object(w);
-    dorm_jw_key(w, "Get");
-    dorm_jw_begin_object(w);
-    dorm_jw_member_string(w, "TableName", gets[i].table);
-    dorm_jw_key(w, "Key");
-    dorm_jw_item(w, gets[i].key, where);
-    if (gets[i].expr) dorm_jw_expr(w, gets[i].expr);
-    dorm_jw_end_object(w);
-    dorm_jw_end_object(w);
+    dorm__jw_begin_object(w);
+    dorm__jw_key(w, "Get");
+    dorm__jw_begin_object(w);
+    dorm__jw_member_string(w, "TableName", gets[i].table);
+    dorm__jw_key(w, "Key");
+    dorm__jw_item(w, gets[i].key, where);
+    if (gets[i].expr) dorm__jw_expr(w, gets[i].expr);
+    dorm__jw_end_object(w);
+    dorm__jw_end_object(w);
     if (dorm_jw_status(w) != DORM_OK)
-      return dorm_client_fail(c, dorm_jw_status(w), op, "action %zu (Get on %s): %s", i, gets[i].table, w->err);
+      return dorm__client_fail(c, dorm_jw_status(w), op, "action %zu (Get on %s): %s", i, gets[i].table, w->err);
   }
-  dorm_jw_end_array(w);
-  dorm_jw_end_object(w);
+  dorm__jw_end_array(w);
+  dorm__jw_end_object(w);
 
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_TRANSACTION_CANCELLED) describe_cancellation(c, op, n, get_label, gets);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "Responses");
   if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n) {
     cJSON_Delete(root);
-    return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: expected Responses with %zu entries", n);
+    return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: expected Responses with %zu entries", n);
   }
   size_t i = 0;
   const cJSON *r;
   cJSON_ArrayForEach(r, arr) {
     bool found = false;
     dorm_av item;
-    st = ops_member_item(c, op, r, "Item", a, &item, &found);
+    st = dorm__ops_member_item(c, op, r, "Item", a, &item, &found);
     if (st != DORM_OK) break;
     if (found) items[i] = item;
     i++;

@@ -14,8 +14,8 @@
 
 static dorm_status check_table(dorm_client *c, const char *op, const char *table) {
   char err[256];
-  if (tables_check_name(table, "table", err, sizeof err) != DORM_OK)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s", err);
+  if (dorm__tables_check_name(table, "table", err, sizeof err) != DORM_OK)
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s", err);
   return DORM_OK;
 }
 
@@ -23,9 +23,9 @@ static dorm_status check_table(dorm_client *c, const char *op, const char *table
 static dorm_status call_json(dorm_client *c, const char *op, cJSON **root) {
   const char *resp;
   size_t len;
-  dorm_status st = dorm_client_send(c, op, &resp, &len);
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
-  return ops_parse(c, op, resp, len, root);
+  return dorm__ops_parse(c, op, resp, len, root);
 }
 
 /* Reads root[member] (TableDescription or Table) into out when out is set. */
@@ -33,8 +33,8 @@ static dorm_status read_description(dorm_client *c, const char *op, const cJSON 
                                     dorm_arena *a, dorm_table_description *out) {
   if (!out) return DORM_OK;
   char err[256];
-  dorm_status st = tables_parse_description(cJSON_GetObjectItemCaseSensitive(root, member), a, out, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "response: %s: %s", member, err);
+  dorm_status st = dorm__tables_parse_description(cJSON_GetObjectItemCaseSensitive(root, member), a, out, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s: %s", member, err);
   return DORM_OK;
 }
 
@@ -52,50 +52,50 @@ static dorm_status call_describing(dorm_client *c, const char *op, const char *m
 dorm_status dorm_create_table(dorm_client *c, const dorm_table_def *def, dorm_arena *a,
                               dorm_table_description *out) {
   static const char op[] = "CreateTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, !out || a, "an arena is required for the description");
   if (out) memset(out, 0, sizeof *out);
   char err[256] = "";
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_status st = tables_write_create(w, def, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "%s", err);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm_status st = dorm__tables_write_create(w, def, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", err);
   return call_describing(c, op, "TableDescription", a, out);
 }
 
 dorm_status dorm_update_table(dorm_client *c, const char *table, const dorm_table_change *change, dorm_arena *a,
                               dorm_table_description *out) {
   static const char op[] = "UpdateTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, !out || a, "an arena is required for the description");
   if (out) memset(out, 0, sizeof *out);
   char err[256] = "";
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_status st = tables_write_update(w, table, change, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "%s", err);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm_status st = dorm__tables_write_update(w, table, change, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", err);
   return call_describing(c, op, "TableDescription", a, out);
 }
 
 dorm_status dorm_describe_table(dorm_client *c, const char *table, dorm_arena *a, dorm_table_description *out) {
   static const char op[] = "DescribeTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, !out || a, "an arena is required for the description");
   if (out) memset(out, 0, sizeof *out);
   dorm_status st = check_table(c, op, table);
   if (st != DORM_OK) return st;
-  dorm_jw *w = ops_begin(c, table);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, table);
+  dorm__jw_end_object(w);
   return call_describing(c, op, "Table", a, out);
 }
 
 dorm_status dorm_delete_table(dorm_client *c, const char *table, dorm_arena *a, dorm_table_description *out) {
   static const char op[] = "DeleteTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, !out || a, "an arena is required for the description");
   if (out) memset(out, 0, sizeof *out);
   dorm_status st = check_table(c, op, table);
   if (st != DORM_OK) return st;
-  dorm_jw *w = ops_begin(c, table);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, table);
+  dorm__jw_end_object(w);
   return call_describing(c, op, "TableDescription", a, out);
 }
 
@@ -127,7 +127,7 @@ static bool waiter_sleep(dorm_client *c, waiter *wt) {
   long left = wt->timeout - elapsed;
   if (left <= 0) return false;
   long d = wt->poll < left ? wt->poll : left;
-  dorm_client_sleep_ms(c, d);
+  dorm__client_sleep_ms(c, d);
   wt->slept += d;
   wt->poll = wt->poll * 2 > WAIT_MAX_POLL_MS ? WAIT_MAX_POLL_MS : wt->poll * 2;
   return true;
@@ -164,7 +164,7 @@ static bool table_ready(const dorm_table_description *d, char *buf, size_t cap) 
 dorm_status dorm_wait_table_active(dorm_client *c, const char *table, long timeout_ms, dorm_arena *a,
                                    dorm_table_description *out) {
   static const char op[] = "DescribeTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, !out || a, "an arena is required for the description");
   if (out) memset(out, 0, sizeof *out);
   dorm_status st = check_table(c, op, table);
@@ -187,18 +187,18 @@ dorm_status dorm_wait_table_active(dorm_client *c, const char *table, long timeo
       break;
     }
     if (!waiter_sleep(c, &wt)) {
-      st = dorm_client_fail(c, DORM_ERR_TIMEOUT, op, "table %s not ready after %ld ms: %s", table, wt.timeout, why);
+      st = dorm__client_fail(c, DORM_ERR_TIMEOUT, op, "table %s not ready after %ld ms: %s", table, wt.timeout, why);
       break;
     }
   }
-  if (st == DORM_OK) dorm_client_clear_error(c);
+  if (st == DORM_OK) dorm__client_clear_error(c);
   dorm_arena_free(&tmp);
   return st;
 }
 
 dorm_status dorm_wait_table_deleted(dorm_client *c, const char *table, long timeout_ms) {
   static const char op[] = "DescribeTable";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   dorm_status st = check_table(c, op, table);
   if (st != DORM_OK) return st;
   waiter wt;
@@ -209,13 +209,13 @@ dorm_status dorm_wait_table_deleted(dorm_client *c, const char *table, long time
     dorm_table_description d;
     st = dorm_describe_table(c, table, &tmp, &d);
     if (st == DORM_ERR_TABLE_NOT_FOUND) {
-      dorm_client_clear_error(c);
+      dorm__client_clear_error(c);
       st = DORM_OK;
       break;
     }
     if (st != DORM_OK) break;
     if (!waiter_sleep(c, &wt)) {
-      st = dorm_client_fail(c, DORM_ERR_TIMEOUT, op, "table %s still exists after %ld ms (status %s)", table,
+      st = dorm__client_fail(c, DORM_ERR_TIMEOUT, op, "table %s still exists after %ld ms (status %s)", table,
                             wt.timeout, d.status_text[0] ? d.status_text : "unknown");
       break;
     }
@@ -228,18 +228,18 @@ dorm_status dorm_wait_table_deleted(dorm_client *c, const char *table, long time
 
 dorm_status dorm_update_ttl(dorm_client *c, const char *table, const char *attribute, bool enabled) {
   static const char op[] = "UpdateTimeToLive";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   dorm_status st = check_table(c, op, table);
   if (st != DORM_OK) return st;
   OPS_REQUIRE(c, op, attribute && *attribute, "the TTL attribute name is required");
-  dorm_jw *w = ops_begin(c, table);
-  dorm_jw_key(w, "TimeToLiveSpecification");
-  dorm_jw_begin_object(w);
-  dorm_jw_key(w, "Enabled");
-  dorm_jw_bool(w, enabled);
-  dorm_jw_member_string(w, "AttributeName", attribute);
-  dorm_jw_end_object(w);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, table);
+  dorm__jw_key(w, "TimeToLiveSpecification");
+  dorm__jw_begin_object(w);
+  dorm__jw_key(w, "Enabled");
+  dorm__jw_bool(w, enabled);
+  dorm__jw_member_string(w, "AttributeName", attribute);
+  dorm__jw_end_object(w);
+  dorm__jw_end_object(w);
   cJSON *root;
   st = call_json(c, op, &root);
   if (st == DORM_OK) cJSON_Delete(root);
@@ -263,28 +263,28 @@ static const char *dup_member(dorm_arena *a, const cJSON *obj, const char *name,
 
 dorm_status dorm_describe_ttl(dorm_client *c, const char *table, dorm_arena *a, dorm_ttl_description *out) {
   static const char op[] = "DescribeTimeToLive";
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, a && out, "an arena and out are required");
   memset(out, 0, sizeof *out);
   out->status_text = out->attribute = "";
   dorm_status st = check_table(c, op, table);
   if (st != DORM_OK) return st;
-  dorm_jw *w = ops_begin(c, table);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__ops_begin(c, table);
+  dorm__jw_end_object(w);
   cJSON *root;
   st = call_json(c, op, &root);
   if (st != DORM_OK) return st;
   const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "TimeToLiveDescription");
   if (!cJSON_IsObject(d)) {
     cJSON_Delete(root);
-    return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: no TimeToLiveDescription");
+    return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: no TimeToLiveDescription");
   }
   bool oom = false;
   out->status_text = dup_member(a, d, "TimeToLiveStatus", &oom);
   out->attribute = dup_member(a, d, "AttributeName", &oom);
   out->status = ttl_status_from(out->status_text);
   cJSON_Delete(root);
-  if (oom) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (oom) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   return DORM_OK;
 }
 
@@ -295,19 +295,19 @@ static dorm_status append_names(dorm_client *c, const char *op, const cJSON *roo
                                 const char ***names, size_t *count, size_t *cap) {
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "TableNames"), *e;
   if (arr && !cJSON_IsArray(arr))
-    return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: TableNames is not an array");
+    return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: TableNames is not an array");
   cJSON_ArrayForEach(e, arr) {
     if (!cJSON_IsString(e))
-      return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: a table name is not a string");
+      return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: a table name is not a string");
     if (*count == *cap) {
       size_t ncap = *cap ? *cap * 2 : 16;
       const char **grown = dorm_arena_realloc(a, (void *)*names, *cap * sizeof **names, ncap * sizeof **names);
-      if (!grown) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+      if (!grown) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
       *names = grown;
       *cap = ncap;
     }
     const char *s = dorm_arena_strdup(a, e->valuestring);
-    if (!s) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+    if (!s) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
     (*names)[(*count)++] = s;
   }
   return DORM_OK;
@@ -318,11 +318,11 @@ static dorm_status list_page(dorm_client *c, const char *start, uint32_t limit, 
   static const char op[] = "ListTables";
   *next = NULL;
   OPS_REQUIRE(c, op, limit <= 100, "ListTables returns at most 100 names per page");
-  dorm_jw *w = dorm_client_writer(c);
-  dorm_jw_begin_object(w);
-  if (start) dorm_jw_member_string(w, "ExclusiveStartTableName", start);
-  if (limit) dorm_jw_member_int(w, "Limit", limit);
-  dorm_jw_end_object(w);
+  dorm_jw *w = dorm__client_writer(c);
+  dorm__jw_begin_object(w);
+  if (start) dorm__jw_member_string(w, "ExclusiveStartTableName", start);
+  if (limit) dorm__jw_member_int(w, "Limit", limit);
+  dorm__jw_end_object(w);
   cJSON *root;
   dorm_status st = call_json(c, op, &root);
   if (st != DORM_OK) return st;
@@ -330,7 +330,7 @@ static dorm_status list_page(dorm_client *c, const char *start, uint32_t limit, 
   const cJSON *last = cJSON_GetObjectItemCaseSensitive(root, "LastEvaluatedTableName");
   if (st == DORM_OK && cJSON_IsString(last)) {
     *next = dorm_arena_strdup(a, last->valuestring);
-    if (!*next) st = dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+    if (!*next) st = dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   }
   cJSON_Delete(root);
   return st;
@@ -338,7 +338,7 @@ static dorm_status list_page(dorm_client *c, const char *start, uint32_t limit, 
 
 dorm_status dorm_list_tables_page(dorm_client *c, const char *start, uint32_t limit, dorm_arena *a,
                                   const char ***names, size_t *count, const char **next) {
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, "ListTables", a && names && count && next, "arena, names, count and next are required");
   *names = NULL;
   *count = 0;
@@ -348,7 +348,7 @@ dorm_status dorm_list_tables_page(dorm_client *c, const char *start, uint32_t li
 
 dorm_status dorm_list_tables(dorm_client *c, uint32_t page_limit, dorm_arena *a, const char ***names,
                              size_t *count) {
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   OPS_REQUIRE(c, "ListTables", a && names && count, "arena, names and count are required");
   *names = NULL;
   *count = 0;
@@ -362,7 +362,7 @@ dorm_status dorm_list_tables(dorm_client *c, uint32_t page_limit, dorm_arena *a,
     if (!next) return DORM_OK;
     /* A page that ends where it started would loop forever. */
     if (*count == before || (start && strcmp(start, next) == 0))
-      return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, "ListTables",
+      return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, "ListTables",
                               "response: LastEvaluatedTableName %s does not advance", next);
     start = next;
   }

@@ -24,7 +24,7 @@ typedef struct gw {
 } gw;
 
 static void put(gw *g, const char *s, size_t n) {
-  if (!g->failed && !model_sbuf_put(&g->b, s, n)) g->failed = true;
+  if (!g->failed && !dorm__model_sbuf_put(&g->b, s, n)) g->failed = true;
 }
 
 static void go_string(gw *g, const char *s, size_t len) {
@@ -80,13 +80,13 @@ static void go_string(gw *g, const char *s, size_t len) {
 }
 
 static void go_base64(gw *g, dorm_str s) {
-  size_t n = dorm_b64_encoded_len(s.len);
+  size_t n = dorm__b64_encoded_len(s.len);
   char *tmp = n == SIZE_MAX ? NULL : malloc(n + 1);
   if (!tmp) {
     g->failed = true;
     return;
   }
-  dorm_b64_encode((const uint8_t *)s.ptr, s.len, tmp, DORM_B64_STD);
+  dorm__b64_encode((const uint8_t *)s.ptr, s.len, tmp, DORM_B64_STD);
   put(g, "\"", 1);
   put(g, tmp, n);
   put(g, "\"", 1);
@@ -177,7 +177,7 @@ dorm_status dorm_cursor_encode(const dorm_av *last_key, const char *index, const
   }
   if (last_key->type != DORM_AV_M) return DORM_ERR_INVALID_ARGUMENT;
   gw g;
-  model_sbuf_init(&g.b);
+  dorm__model_sbuf_init(&g.b);
   g.failed = false;
   put(&g, "{\"lastKey\":", 11);
   bool ok = go_members(&g, last_key, 0);
@@ -194,16 +194,16 @@ dorm_status dorm_cursor_encode(const dorm_av *last_key, const char *index, const
   if (!ok) st = g.failed ? DORM_ERR_NO_MEMORY : DORM_ERR_INVALID_ARGUMENT;
   else if (g.failed) st = DORM_ERR_NO_MEMORY;
   if (st == DORM_OK) {
-    size_t n = dorm_b64_encoded_len(g.b.len);
+    size_t n = dorm__b64_encoded_len(g.b.len);
     char *out = n == SIZE_MAX ? NULL : dorm_arena_alloc_aligned(a, n + 1, 1);
     if (!out) st = DORM_ERR_NO_MEMORY;
     else {
-      dorm_b64_encode((const uint8_t *)g.b.p, g.b.len, out, DORM_B64_URL);
+      dorm__b64_encode((const uint8_t *)g.b.p, g.b.len, out, DORM_B64_URL);
       out[n] = '\0';
       *cursor = out;
     }
   }
-  model_sbuf_free(&g.b);
+  dorm__model_sbuf_free(&g.b);
   return st;
 }
 
@@ -217,7 +217,7 @@ static dorm_status bad(char *errbuf, size_t errcap, const char *fmt, const char 
 }
 
 static bool valid_text(const cJSON *j) {
-  return cJSON_IsString(j) && j->valuestring && dorm_utf8_valid(j->valuestring, strlen(j->valuestring), NULL);
+  return cJSON_IsString(j) && j->valuestring && dorm__utf8_valid(j->valuestring, strlen(j->valuestring), NULL);
 }
 
 dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_key, const char **index,
@@ -228,16 +228,16 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
   *sort = "";
   if (!cursor || !*cursor) return DORM_OK;
   size_t len = strlen(cursor), n = 0, at = 0;
-  uint8_t *raw = dorm_arena_alloc_aligned(a, dorm_b64_decoded_max(len) + 1, 1);
+  uint8_t *raw = dorm_arena_alloc_aligned(a, dorm__b64_decoded_max(len) + 1, 1);
   if (!raw) return DORM_ERR_NO_MEMORY;
-  if (!dorm_b64_decode(cursor, len, raw, &n, DORM_B64_URL, &at)) {
+  if (!dorm__b64_decode(cursor, len, raw, &n, DORM_B64_URL, &at)) {
     char where[48];
     snprintf(where, sizeof where, "%zu", at);
     return bad(errbuf, errcap, "not URL-safe base64 with padding (at character %s)", where);
   }
   cJSON *root = NULL;
   char err[160];
-  if (dorm_json_parse((const char *)raw, n, &root, err, sizeof err) != DORM_OK)
+  if (dorm__json_parse((const char *)raw, n, &root, err, sizeof err) != DORM_OK)
     return bad(errbuf, errcap, "not JSON (%s)", err);
   dorm_status st = DORM_OK;
   const cJSON *key = NULL, *idx = NULL, *srt = NULL;
@@ -260,7 +260,7 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
     st = bad(errbuf, errcap, "%s", "\"sort\" must be \"ASC\" or \"DESC\"");
   if (st == DORM_OK) {
     char why[224];
-    dorm_status cs = dorm_json_to_item(key, a, last_key, "lastKey", why, sizeof why);
+    dorm_status cs = dorm__json_to_item(key, a, last_key, "lastKey", why, sizeof why);
     if (cs == DORM_ERR_NO_MEMORY) st = cs;
     else if (cs != DORM_OK) st = bad(errbuf, errcap, "%s", why);
   }

@@ -8,19 +8,19 @@
 static dorm_status keys_of(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n,
                            dorm_arena *a, dorm_av **keys) {
   dorm_av *k = n ? dorm_arena_alloc(a, n * sizeof *k) : NULL;
-  if (n && !k) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (n && !k) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   for (size_t i = 0; i < n; i++) {
     char err[512];
     dorm_status st = dorm_model_key_av(m, (const char *)objs + i * m->size, a, &k[i], err, sizeof err);
-    if (st != DORM_OK) return dorm_client_fail(c, st, op, "key %zu: %s", i, err);
+    if (st != DORM_OK) return dorm__client_fail(c, st, op, "key %zu: %s", i, err);
   }
   *keys = k;
   return DORM_OK;
 }
 
 static dorm_status batch_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *objs, size_t n) {
-  if (!m) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no model descriptor given");
-  if (n && !objs) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: %zu objects but none given", m->name, n);
+  if (!m) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no model descriptor given");
+  if (n && !objs) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: %zu objects but none given", m->name, n);
   return DORM_OK;
 }
 
@@ -28,17 +28,17 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
                                  bool consistent_read, dorm_arena *a, void *out, bool *found) {
   static const char op[] = "BatchGetItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   dorm_status st = batch_args(c, op, m, key_objs, n);
   if (st != DORM_OK) return st;
-  if (!a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required for the items read", m->name);
-  if (n && !out) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no output array given", m->name);
+  if (!a) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required for the items read", m->name);
+  if (n && !out) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no output array given", m->name);
   if (n == 0) return DORM_OK;
   dorm_av *keys;
   if ((st = keys_of(c, op, m, key_objs, n, a, &keys)) != DORM_OK) return st;
   dorm_batch_get_entry *entries = dorm_arena_alloc(a, n * sizeof *entries);
   dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
-  if (!entries || !items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!entries || !items) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   for (size_t i = 0; i < n; i++) {
     entries[i].table = m->table;
     entries[i].key = &keys[i];
@@ -55,11 +55,11 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
     if (!hit) continue;
     char err[512];
     /* The items' strings already live in the caller's arena. */
-    st = model_read_item(m, &items[i], MODEL_READ_BORROW, a, (char *)out + i * m->size, err, sizeof err);
+    st = dorm__model_read_item(m, &items[i], MODEL_READ_BORROW, a, (char *)out + i * m->size, err, sizeof err);
     if (st != DORM_OK) {
       char key[256];
-      model_key_text(m, &items[i], key, sizeof key);
-      return dorm_client_fail(c, st, op, "item %s: %s", key, err);
+      dorm__model_key_text(m, &items[i], key, sizeof key);
+      return dorm__client_fail(c, st, op, "item %s: %s", key, err);
     }
   }
   return DORM_OK;
@@ -68,7 +68,7 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
 static dorm_status batch_write(dorm_client *c, const char *op, const dorm_model_desc *m, const dorm_av *avs, size_t n,
                                bool put, dorm_arena *a) {
   dorm_batch_write_entry *entries = dorm_arena_calloc(a, n, sizeof *entries);
-  if (!entries) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!entries) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   for (size_t i = 0; i < n; i++) {
     entries[i].table = m->table;
     if (put) entries[i].put_item = &avs[i];
@@ -81,16 +81,16 @@ static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *obj
   static const char op[] = "BatchWriteItem";
   dorm_status st;
   dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
-  if (!items) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  if (!items) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   int64_t now = dorm_time_now();
   for (size_t i = 0; i < n; i++) {
     void *obj = (char *)objs + i * m->size;
     model_lifecycle_save saved;
-    model_lifecycle_put(m, obj, now, &saved);
+    dorm__model_lifecycle_put(m, obj, now, &saved);
     char err[512];
     if ((st = dorm_model_to_av(m, obj, a, &items[i], err, sizeof err)) != DORM_OK) {
-      model_lifecycle_restore(m, obj, &saved);
-      return dorm_client_fail(c, st, op, "item %zu: %s", i, err);
+      dorm__model_lifecycle_restore(m, obj, &saved);
+      return dorm__client_fail(c, st, op, "item %zu: %s", i, err);
     }
   }
   return batch_write(c, op, m, items, n, true, a);
@@ -99,7 +99,7 @@ static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *obj
 dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   dorm_status st = batch_args(c, op, m, objs, n);
   if (st != DORM_OK || n == 0) return st;
   /* Without the caller's arena, the items live in a scratch one until sent. */
@@ -122,7 +122,7 @@ dorm_status dorm_model_batch_delete(dorm_client *c, const dorm_model_desc *m, co
                                     dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   dorm_status st = batch_args(c, op, m, key_objs, n);
   if (st != DORM_OK || n == 0) return st;
   dorm_arena scratch = DORM_ARENA_INIT; /* as batch_put */

@@ -28,13 +28,13 @@ static void cfail(canon *c, dorm_status st, const char *fmt, const char *arg) {
 }
 
 static void put(canon *c, const char *s, size_t n) {
-  if (c->st == DORM_OK && !model_sbuf_put(c->out, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
+  if (c->st == DORM_OK && !dorm__model_sbuf_put(c->out, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
 }
 
 static void put_string(canon *c, const char *s) {
   static const char hex[] = "0123456789abcdef";
   size_t len = strlen(s), bad;
-  if (!dorm_utf8_valid(s, len, &bad)) {
+  if (!dorm__utf8_valid(s, len, &bad)) {
     cfail(c, DORM_ERR_INVALID_ARGUMENT, "a string is not valid UTF-8: \"%.40s\"", s);
     return;
   }
@@ -80,7 +80,7 @@ static void put_number(canon *c, double v) {
     return;
   }
   char text[40];
-  size_t n = dorm_number_format_double(v, text);
+  size_t n = dorm__number_format_double(v, text);
   /* text is like "-1.5e-07", "123.25", "1e+21": collect digits and the
    * decimal point position. */
   char digits[40];
@@ -191,11 +191,11 @@ static void put_value(canon *c, const cJSON *j) {
   }
 }
 
-dorm_status model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap) {
+dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap) {
   cJSON *root = NULL;
   char err[160];
-  /* dorm_json_parse: cJSON with length, no trailing garbage, no U+0000. */
-  if (dorm_json_parse(text, len, &root, err, sizeof err) != DORM_OK) {
+  /* dorm__json_parse: cJSON with length, no trailing garbage, no U+0000. */
+  if (dorm__json_parse(text, len, &root, err, sizeof err) != DORM_OK) {
     if (why && whycap) snprintf(why, whycap, "%s", err);
     return DORM_ERR_INVALID_ARGUMENT;
   }

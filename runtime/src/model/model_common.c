@@ -9,7 +9,7 @@
 
 /* ---- error paths ---- */
 
-void mpath_text(const mpath *p, char *buf, size_t cap) {
+void dorm__mpath_text(const mpath *p, char *buf, size_t cap) {
   const mpath *chain[80];
   size_t n = 0, o = 0;
   if (!cap) return;
@@ -28,21 +28,21 @@ void mpath_text(const mpath *p, char *buf, size_t cap) {
   if (!buf[0]) snprintf(buf, cap, "(value)");
 }
 
-dorm_status model_fail(char *errbuf, size_t errcap, dorm_status st, const mpath *p, const char *fmt, ...) {
+dorm_status dorm__model_fail(char *errbuf, size_t errcap, dorm_status st, const mpath *p, const char *fmt, ...) {
   if (!errbuf || !errcap) return st;
   char path[192], what[320];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  mpath_text(p, path, sizeof path);
+  dorm__mpath_text(p, path, sizeof path);
   snprintf(errbuf, errcap, "%s: %s", path, what);
   return st;
 }
 
 /* ---- values ---- */
 
-int64_t model_enum_get(const dorm_type_desc *t, const void *p) {
+int64_t dorm__model_enum_get(const dorm_type_desc *t, const void *p) {
   switch (t->size) {
   case 1: { int8_t v; memcpy(&v, p, 1); return v; }
   case 2: { int16_t v; memcpy(&v, p, 2); return v; }
@@ -51,7 +51,7 @@ int64_t model_enum_get(const dorm_type_desc *t, const void *p) {
   }
 }
 
-void model_enum_set(const dorm_type_desc *t, void *p, int64_t v) {
+void dorm__model_enum_set(const dorm_type_desc *t, void *p, int64_t v) {
   switch (t->size) {
   case 1: { int8_t x = (int8_t)v; memcpy(p, &x, 1); break; }
   case 2: { int16_t x = (int16_t)v; memcpy(p, &x, 2); break; }
@@ -60,7 +60,7 @@ void model_enum_set(const dorm_type_desc *t, void *p, int64_t v) {
   }
 }
 
-bool model_value_empty(const dorm_type_desc *t, const void *p) {
+bool dorm__model_value_empty(const dorm_type_desc *t, const void *p) {
   switch (t->kind) {
   case DORM_K_STRING:
   case DORM_K_JSON: {
@@ -87,7 +87,7 @@ bool model_value_empty(const dorm_type_desc *t, const void *p) {
   }
   case DORM_K_BOOL: return !*(const bool *)p;
   case DORM_K_BYTES: return ((const dorm_bytes *)p)->len == 0;
-  case DORM_K_ENUM: return model_enum_get(t, p) == 0;
+  case DORM_K_ENUM: return dorm__model_enum_get(t, p) == 0;
   case DORM_K_SET:
   case DORM_K_LIST: return ((const dorm_array_view *)p)->count == 0;
   case DORM_K_MAP: return ((const dorm_map_view *)p)->count == 0;
@@ -97,7 +97,7 @@ bool model_value_empty(const dorm_type_desc *t, const void *p) {
 
 /* ---- text buffer ---- */
 
-void model_sbuf_init(model_sbuf *b) {
+void dorm__model_sbuf_init(model_sbuf *b) {
   b->p = b->inline_buf;
   b->len = 0;
   b->cap = sizeof b->inline_buf;
@@ -105,7 +105,7 @@ void model_sbuf_init(model_sbuf *b) {
   b->p[0] = '\0';
 }
 
-bool model_sbuf_put(model_sbuf *b, const char *s, size_t n) {
+bool dorm__model_sbuf_put(model_sbuf *b, const char *s, size_t n) {
   if (b->cap - b->len <= n) {
     size_t cap = b->cap * 2;
     while (cap - b->len <= n) {
@@ -125,9 +125,9 @@ bool model_sbuf_put(model_sbuf *b, const char *s, size_t n) {
   return true;
 }
 
-void model_sbuf_free(model_sbuf *b) {
+void dorm__model_sbuf_free(model_sbuf *b) {
   if (b->heap) free(b->p);
-  model_sbuf_init(b);
+  dorm__model_sbuf_init(b);
 }
 
 /* ---- lifecycle ---- */
@@ -138,7 +138,7 @@ static int64_t *i64_field(const dorm_model_desc *m, int32_t idx, void *obj, bool
   return (int64_t *)field_ptr_mut(obj, f);
 }
 
-void model_lifecycle_put(const dorm_model_desc *m, void *obj, int64_t now, model_lifecycle_save *saved) {
+void dorm__model_lifecycle_put(const dorm_model_desc *m, void *obj, int64_t now, model_lifecycle_save *saved) {
   memset(saved, 0, sizeof *saved);
   bool *has;
   if (m->created_at >= 0) {
@@ -157,7 +157,7 @@ void model_lifecycle_put(const dorm_model_desc *m, void *obj, int64_t now, model
   }
 }
 
-void model_lifecycle_restore(const dorm_model_desc *m, void *obj, const model_lifecycle_save *saved) {
+void dorm__model_lifecycle_restore(const dorm_model_desc *m, void *obj, const model_lifecycle_save *saved) {
   bool *has;
   if (m->created_at >= 0) {
     *i64_field(m, m->created_at, obj, &has) = saved->created_at;
@@ -171,7 +171,7 @@ void model_lifecycle_restore(const dorm_model_desc *m, void *obj, const model_li
 
 /* ---- expressions ---- */
 
-const char *model_escape_path(dorm_arena *a, const char *attr) {
+const char *dorm__model_escape_path(dorm_arena *a, const char *attr) {
   size_t n = 0, extra = 0;
   for (; attr[n]; n++)
     if (attr[n] == '.' || attr[n] == '[' || attr[n] == ']' || attr[n] == '\\') extra++;
@@ -187,7 +187,7 @@ const char *model_escape_path(dorm_arena *a, const char *attr) {
   return out;
 }
 
-void model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...) {
+void dorm__model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...) {
   if (!x || x->status != DORM_OK) return;
   x->status = st;
   va_list ap;
@@ -196,7 +196,7 @@ void model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...) {
   va_end(ap);
 }
 
-dorm_status model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond *user) {
+dorm_status dorm__model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond *user) {
   dorm_cond *c = own && user ? dorm_cond_and(x, own, user) : own ? own : user;
   if (!c) return dorm_expr_status(x);
   return dorm_expr_condition(x, c);

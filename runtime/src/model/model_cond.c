@@ -8,11 +8,11 @@
 static const dorm_field_desc *field_of(dorm_expr *x, const dorm_model_desc *m, uint32_t field) {
   if (!x || x->status != DORM_OK) return NULL;
   if (!m) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "no model descriptor given");
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "no model descriptor given");
     return NULL;
   }
   if (field >= m->nfields) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s: no field %u (the model has %u)", m->name, field, m->nfields);
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s: no field %u (the model has %u)", m->name, field, m->nfields);
     return NULL;
   }
   return &m->fields[field];
@@ -29,15 +29,15 @@ static dorm_operand *value_of(dorm_expr *x, const dorm_model_desc *m, uint32_t f
   if (x->status != DORM_OK) return NULL;
   const dorm_field_desc *f = &m->fields[field];
   if (!value) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: no value given", m->name, f->name);
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: no value given", m->name, f->name);
     return NULL;
   }
   dorm_av v;
   char err[200];
-  dorm_status st = t ? model_type_av(m, t, value, x->arena, &v, err, sizeof err)
-                     : model_field_av(m, field, value, x->arena, &v, err, sizeof err);
+  dorm_status st = t ? dorm__model_type_av(m, t, value, x->arena, &v, err, sizeof err)
+                     : dorm__model_field_av(m, field, value, x->arena, &v, err, sizeof err);
   if (st != DORM_OK) {
-    model_expr_fail(x, st, "%s", err);
+    dorm__model_expr_fail(x, st, "%s", err);
     return NULL;
   }
   return dorm_opd_value(x, v);
@@ -65,12 +65,12 @@ dorm_cond *dorm_model_cond_begins_with(dorm_expr *x, const dorm_model_desc *m, u
   if (!f) return NULL;
   unsigned k = f->type.kind;
   if (k != DORM_K_STRING && k != DORM_K_TIME && k != DORM_K_JSON && k != DORM_K_ENUM) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: begins_with needs a field stored as a string", m->name,
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: begins_with needs a field stored as a string", m->name,
                     f->name);
     return NULL;
   }
   if (!prefix) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: no prefix given", m->name, f->name);
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: no prefix given", m->name, f->name);
     return NULL;
   }
   return dorm_cond_begins_with_opd(x, name_of(x, m, f), dorm_opd_value(x, dorm_av_str(prefix)));
@@ -88,7 +88,7 @@ dorm_cond *dorm_model_cond_contains(dorm_expr *x, const dorm_model_desc *m, uint
   } else if (k == DORM_K_STRING) {
     v = value_of(x, m, field, NULL, elem);
   } else {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: contains needs a string, set or list field", m->name,
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: contains needs a string, set or list field", m->name,
                     f->name);
     return NULL;
   }
@@ -100,13 +100,13 @@ dorm_cond *dorm_model_cond_in(dorm_expr *x, const dorm_model_desc *m, uint32_t f
   const dorm_field_desc *f = field_of(x, m, field);
   if (!f) return NULL;
   if (count == 0 || count > DORM_EXPR_MAX_IN || !values) {
-    model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: IN takes 1 to %d values, not %zu", m->name, f->name,
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: IN takes 1 to %d values, not %zu", m->name, f->name,
                     DORM_EXPR_MAX_IN, values ? count : 0);
     return NULL;
   }
   dorm_operand **ops = dorm_arena_alloc(x->arena, count * sizeof *ops);
   if (!ops) {
-    model_expr_fail(x, DORM_ERR_NO_MEMORY, "out of memory");
+    dorm__model_expr_fail(x, DORM_ERR_NO_MEMORY, "out of memory");
     return NULL;
   }
   for (size_t i = 0; i < count; i++)

@@ -1,7 +1,7 @@
 /* Response bodies straight into model structs, through cJSON.
  *
  * A GetItem, UpdateItem, Query or Scan response is parsed once
- * (dorm_json_parse: cJSON plus the checks cJSON lacks) and its tree is
+ * (dorm__json_parse: cJSON plus the checks cJSON lacks) and its tree is
  * decoded field by field into the caller's structs without building dorm_av
  * items: attribute names are matched against the descriptor (the next
  * field first, as items mostly come back in field order), values go
@@ -11,7 +11,7 @@
  * read from the tree in place; a plain integer is validated and converted
  * in one pass.
  *
- * The rules are those of reading through a dorm_av (dorm_json_to_item, then
+ * The rules are those of reading through a dorm_av (dorm__json_to_item, then
  * dorm_model_from_av), and so are the errors: when the direct decoder
  * fails, the response is read that way again and that reading's verdict
  * and message are the result. A malformed value anywhere in a response is
@@ -32,10 +32,10 @@ typedef struct dctx {
   int naming;
 } dctx;
 
-#define DFAIL(d, st, mp, ...) model_fail((d)->r->err, (d)->r->errcap, (st), (mp), __VA_ARGS__)
-#define BAD(d, path, ...) jr_fail((d)->r, (path), DORM_ERR_BAD_RESPONSE, __VA_ARGS__)
+#define DFAIL(d, st, mp, ...) dorm__model_fail((d)->r->err, (d)->r->errcap, (st), (mp), __VA_ARGS__)
+#define BAD(d, path, ...) dorm__jr_fail((d)->r, (path), DORM_ERR_BAD_RESPONSE, __VA_ARGS__)
 
-static dorm_status oom(dctx *d, const jr_path *path) { return jr_fail(d->r, path, DORM_ERR_NO_MEMORY, "out of memory"); }
+static dorm_status oom(dctx *d, const jr_path *path) { return dorm__jr_fail(d->r, path, DORM_ERR_NO_MEMORY, "out of memory"); }
 
 static dorm_status mismatch(dctx *d, const mpath *mp, dorm_av_type got, const char *expected) {
   return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "stored as %s, expected %s", dorm_av_type_name(got), expected);
@@ -78,9 +78,9 @@ static dorm_status number_i64(dctx *d, const cJSON *v, const jr_path *path, cons
   if (st != DORM_OK) return st;
   int64_t x;
   if (!plain_int(s.ptr, &x)) {
-    const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+    const char *why = dorm__number_invalid_reason(s.ptr, s.len);
     if (why) return BAD(d, path, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
-    if (!dorm_number_to_i64(s.ptr, s.len, &x))
+    if (!dorm__number_to_i64(s.ptr, s.len, &x))
       return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "%.*s is not an integer that fits int64",
                    (int)(s.len > 48 ? 48 : s.len), s.ptr);
   }
@@ -93,10 +93,10 @@ static dorm_status number_f64(dctx *d, const cJSON *v, const jr_path *path, cons
   dorm_str s = {NULL, 0};
   dorm_status st = in_place(d, v, path, what, &s);
   if (st != DORM_OK) return st;
-  const char *why = dorm_number_invalid_reason(s.ptr, s.len);
+  const char *why = dorm__number_invalid_reason(s.ptr, s.len);
   if (why) return BAD(d, path, "N value \"%.48s\" is not a valid number: %s", s.ptr, why);
   double x;
-  if (!dorm_number_to_double(s.ptr, s.len, &x)) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "not a number");
+  if (!dorm__number_to_double(s.ptr, s.len, &x)) return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "not a number");
   memcpy(dst, &x, sizeof x);
   return DORM_OK;
 }
@@ -114,11 +114,11 @@ static dorm_status set_elem(dctx *d, const dorm_type_desc *e, dorm_av_type want,
   dorm_str s = {NULL, 0};
   dorm_status st;
   if (want == DORM_AV_SS) {
-    if ((st = jr_text(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    if ((st = dorm__jr_text(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
     return st;
   }
   if (want == DORM_AV_BS) {
-    if ((st = jr_binary(r, v, path, what, &s)) != DORM_OK) return st;
+    if ((st = dorm__jr_binary(r, v, path, what, &s)) != DORM_OK) return st;
     dorm_bytes *b = dst;
     b->data = (const uint8_t *)s.ptr;
     b->len = s.len;
@@ -129,10 +129,10 @@ static dorm_status set_elem(dctx *d, const dorm_type_desc *e, dorm_av_type want,
   case DORM_K_EPOCH: return number_i64(d, v, path, mp, what, dst);
   case DORM_K_FLOAT: return number_f64(d, v, path, mp, what, dst);
   case DORM_K_DECIMAL:
-    if ((st = jr_number(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    if ((st = dorm__jr_number(r, v, path, what, &s)) == DORM_OK) set_ptr(dst, s.ptr);
     return st;
   default:
-    if ((st = jr_number(r, v, path, what, &s)) != DORM_OK) return st;
+    if ((st = dorm__jr_number(r, v, path, what, &s)) != DORM_OK) return st;
     return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "unsupported set element type");
   }
 }
@@ -235,13 +235,13 @@ static dorm_status d_map(dctx *d, const dorm_type_desc *t, const cJSON *v, dorm_
   size_t i = 0;
   for (const cJSON *c = v->child; c; c = c->next, i++) {
     jr_path seg = {path, c->string ? c->string : "", 0};
-    dorm_status st = jr_copy_text(r, c->string ? c->string : "", &seg, "attribute name", &names[i]);
+    dorm_status st = dorm__jr_copy_text(r, c->string ? c->string : "", &seg, "attribute name", &names[i]);
     if (st != DORM_OK) return st;
     keys[i] = names[i].ptr;
     mpath kp = {mp, MP_KEY, keys[i], 0};
     if ((st = d_elem(d, e, values + i * e->size, c, &seg, &kp, depth + 1)) != DORM_OK) return st;
   }
-  size_t dup = jr_find_duplicate(names, n, sizeof *names);
+  size_t dup = dorm__jr_find_duplicate(names, n, sizeof *names);
   if (dup != n) {
     jr_path seg = {path, names[dup].ptr, 0};
     return BAD(d, &seg, "attribute appears twice in one map");
@@ -270,7 +270,7 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJ
   case DORM_K_STRING:
   case DORM_K_JSON:
     if (got != DORM_AV_S) break;
-    if ((st = jr_text(r, v, path, "an S value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    if ((st = dorm__jr_text(r, v, path, "an S value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
     return st;
   case DORM_K_ENUM: {
     if (got != DORM_AV_S) break;
@@ -278,7 +278,7 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJ
     const dorm_enum_desc *e = t->enum_;
     for (uint32_t i = 0; e && i < e->count; i++)
       if (strcmp(e->values[i], s.ptr) == 0) {
-        model_enum_set(t, dst, (int64_t)i + 1);
+        dorm__model_enum_set(t, dst, (int64_t)i + 1);
         return DORM_OK;
       }
     return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "\"%.*s\" is not a value of enum %s", (int)(s.len > 48 ? 48 : s.len),
@@ -296,7 +296,7 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJ
   }
   case DORM_K_DECIMAL:
     if (got != DORM_AV_N) return mismatch(d, mp, got, "N");
-    if ((st = jr_number(r, v, path, "an N value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
+    if ((st = dorm__jr_number(r, v, path, "an N value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
     return st;
   case DORM_K_INT:
   case DORM_K_EPOCH:
@@ -312,7 +312,7 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJ
     return DORM_OK;
   case DORM_K_BYTES: {
     if (got != DORM_AV_B) return mismatch(d, mp, got, "B");
-    if ((st = jr_binary(r, v, path, "a B value", &s)) != DORM_OK) return st;
+    if ((st = dorm__jr_binary(r, v, path, "a B value", &s)) != DORM_OK) return st;
     dorm_bytes *b = dst;
     b->data = (const uint8_t *)s.ptr;
     b->len = s.len;
@@ -351,7 +351,7 @@ static dorm_status check_all_names(dctx *d, const cJSON *j, const jr_path *path)
     names[i].ptr = c->string ? c->string : "";
     names[i].len = strlen(names[i].ptr);
   }
-  size_t dup = jr_find_duplicate(names, n, sizeof *names);
+  size_t dup = dorm__jr_find_duplicate(names, n, sizeof *names);
   if (dup == n) return DORM_OK;
   jr_path seg = {path, names[dup].ptr, 0};
   return BAD(d, &seg, "attribute appears twice in one map");
@@ -388,15 +388,15 @@ static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, 
     size_t len = 0;
     if (fi == n) {
       len = strlen(name);
-      fi = model_find_field(fields, n, d->naming, name, len, hint);
+      fi = dorm__model_find_field(fields, n, d->naming, name, len, hint);
     }
     if (fi == n) {
       /* computed keys, "_type", attributes of other versions: checked, then
        * dropped (a known name is the descriptor's: valid UTF-8) */
       size_t bad = 0;
-      if (!dorm_utf8_valid(name, len, &bad)) return BAD(d, &seg, "attribute name is not valid UTF-8 (byte %zu)", bad);
+      if (!dorm__utf8_valid(name, len, &bad)) return BAD(d, &seg, "attribute name is not valid UTF-8 (byte %zu)", bad);
       dorm_av v;
-      if ((st = jr_value(r, c, &seg, depth + 1, &v)) != DORM_OK) return st;
+      if ((st = dorm__jr_value(r, c, &seg, depth + 1, &v)) != DORM_OK) return st;
       if (!others.overflow) {
         dorm_str nm = {name, len};
         for (size_t k = 0; k < others.n; k++)
@@ -423,10 +423,10 @@ static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, 
     }
   }
   if (others.overflow && (st = check_all_names(d, j, path)) != DORM_OK) return st;
-  return model_fill_missing(fields, n, d->naming, seen, d->flags, obj, mp, r->err, r->errcap);
+  return dorm__model_fill_missing(fields, n, d->naming, seen, d->flags, obj, mp, r->err, r->errcap);
 }
 
-/* An attribute of an item's cJSON object, for model_fields_from_keys. */
+/* An attribute of an item's cJSON object, for dorm__model_fields_from_keys. */
 static bool cjson_lookup(const void *item, const char *attr, dorm_str *s) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)item, attr);
   if (!v) return false;
@@ -444,7 +444,7 @@ static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJ
   dorm_status st = d_fields(d, m->fields, m->nfields, obj, j, path, &root, 0, check_type ? m->entity_type : NULL,
                             type_ok);
   if (st == DORM_OK && *type_ok && (d->flags & DORM_READ_PARTIAL))
-    model_fields_from_keys(m, cjson_lookup, j, d->r->arena, obj);
+    dorm__model_fields_from_keys(m, cjson_lookup, j, d->r->arena, obj);
   return st;
 }
 
@@ -457,36 +457,36 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
                                unsigned flags, dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
   bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
   jr_reader r;
-  jr_init(&r, a, 0, errbuf, errcap);
+  dorm__jr_init(&r, a, 0, errbuf, errcap);
   size_t n = mem->items && jr_is_array(mem->items) ? jr_count(mem->items) : 0;
   dorm_av one, *all = n ? dorm_arena_alloc(a, n * sizeof *all) : NULL;
   char *items = n ? dorm_arena_alloc(a, n * m->size) : NULL;
   void *obj = mem->item ? dorm_arena_alloc(a, m->size) : NULL;
-  if ((n && (!all || !items)) || (mem->item && !obj)) return jr_fail(&r, NULL, DORM_ERR_NO_MEMORY, "out of memory");
+  if ((n && (!all || !items)) || (mem->item && !obj)) return dorm__jr_fail(&r, NULL, DORM_ERR_NO_MEMORY, "out of memory");
   dorm_status st = DORM_OK;
   for (const cJSON *c = root->child; c && st == DORM_OK; c = c->next) {
     jr_path seg = {NULL, c->string ? c->string : "", 0};
     if (c == mem->item) {
-      st = jr_members(&r, c, &seg, 0, &one);
+      st = dorm__jr_members(&r, c, &seg, 0, &one);
     } else if (c == mem->last_key) {
-      st = jr_members(&r, c, &seg, 0, &out->last_key);
+      st = dorm__jr_members(&r, c, &seg, 0, &out->last_key);
       out->has_last_key = true;
     } else if (c == mem->items) {
-      if (!jr_is_array(c)) st = jr_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "expected an array of items");
+      if (!jr_is_array(c)) st = dorm__jr_fail(&r, &seg, DORM_ERR_BAD_RESPONSE, "expected an array of items");
       size_t i = 0;
       for (const cJSON *it = c->child; it && st == DORM_OK; it = it->next, i++) {
         jr_path is = {&seg, NULL, i};
-        st = jr_members(&r, it, &is, 0, &all[i]);
+        st = dorm__jr_members(&r, it, &is, 0, &all[i]);
       }
     }
   }
   if (st != DORM_OK) return st;
   out->has_item = false;
   if (mem->item && one.u.map.count && (!check_type || dorm_model_is(m, &one))) {
-    if ((st = model_read_item(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
+    if ((st = dorm__model_read_item(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = 0;
-      model_key_text(m, &one, out->bad_key, sizeof out->bad_key);
+      dorm__model_key_text(m, &one, out->bad_key, sizeof out->bad_key);
       return st;
     }
     out->has_item = true;
@@ -495,11 +495,11 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
   out->nitems = 0;
   for (size_t i = 0; i < n; i++) {
     if (check_type && !dorm_model_is(m, &all[i])) continue;
-    if ((st = model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a,
+    if ((st = dorm__model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a,
                               items + out->nitems * m->size, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = i;
-      model_key_text(m, &all[i], out->bad_key, sizeof out->bad_key);
+      dorm__model_key_text(m, &all[i], out->bad_key, sizeof out->bad_key);
       return st;
     }
     out->nitems++;
@@ -545,7 +545,7 @@ static dorm_status direct_response(dctx *d, const dorm_json_response *mem, const
   }
   if (mem->last_key) {
     jr_path seg = {NULL, "LastEvaluatedKey", 0};
-    if ((st = jr_members(r, mem->last_key, &seg, 0, &out->last_key)) != DORM_OK) return st;
+    if ((st = dorm__jr_members(r, mem->last_key, &seg, 0, &out->last_key)) != DORM_OK) return st;
     out->has_last_key = true;
   }
   out->count = mem->has_count ? mem->count : out->nitems;
@@ -559,20 +559,20 @@ static void reset_response(model_response *out) {
   out->bad_item = SIZE_MAX;
 }
 
-dorm_status model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
                                   dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
   reset_response(out);
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
-  dorm_status st = dorm_json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   dorm_json_response mem;
-  if ((st = dorm_json_response_members(root, &mem, errbuf, errcap)) != DORM_OK) {
+  if ((st = dorm__json_response_members(root, &mem, errbuf, errcap)) != DORM_OK) {
     cJSON_Delete(root);
     return st;
   }
   jr_reader r;
-  jr_init(&r, a, len, errbuf, errcap);
+  dorm__jr_init(&r, a, len, errbuf, errcap);
   dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
   st = direct_response(&d, &mem, m, (flags & MODEL_DECODE_CHECK_TYPE) != 0, out);
   if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
@@ -583,22 +583,22 @@ dorm_status model_decode_response(const char *json, size_t len, const dorm_model
   return st;
 }
 
-dorm_status model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
                               void *obj, char *errbuf, size_t errcap) {
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
-  dorm_status st = dorm_json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
-  jr_init(&r, a, len, errbuf, errcap);
+  dorm__jr_init(&r, a, len, errbuf, errcap);
   dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
   bool type_ok;
   st = d_item(&d, m, obj, root, NULL, false, &type_ok);
   if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
     dorm_av item;
-    jr_init(&r, a, 0, errbuf, errcap);
-    st = jr_members(&r, root, NULL, 0, &item);
-    if (st == DORM_OK) st = model_read_item(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap);
+    dorm__jr_init(&r, a, 0, errbuf, errcap);
+    st = dorm__jr_members(&r, root, NULL, 0, &item);
+    if (st == DORM_OK) st = dorm__model_read_item(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap);
   }
   cJSON_Delete(root);
   return st;

@@ -35,11 +35,11 @@ typedef struct mpath {
 } mpath;
 
 /* "Order.lines[2].sku", "Order.attrs[\"k\"]"; "(value)" for an empty chain. */
-void mpath_text(const mpath *p, char *buf, size_t cap);
+void dorm__mpath_text(const mpath *p, char *buf, size_t cap);
 
 /* Writes "<path>: <message>" into errbuf (errcap bytes, may be 0) and
  * returns st. */
-dorm_status model_fail(char *errbuf, size_t errcap, dorm_status st, const mpath *p, const char *fmt, ...)
+dorm_status dorm__model_fail(char *errbuf, size_t errcap, dorm_status st, const mpath *p, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif
@@ -77,11 +77,11 @@ static inline bool model_field_present(const dorm_field_desc *f, const void *obj
 /* Whether a value of type t at p is "empty" for @omit_empty: "", 0, 0.0,
  * false, enum 0, empty bytes/set/list/map, a zero decimal. (Structs are
  * judged after writing: empty when no member was written.) */
-bool model_value_empty(const dorm_type_desc *t, const void *p);
+bool dorm__model_value_empty(const dorm_type_desc *t, const void *p);
 
 /* An enum's C value (by the type's size) and back. */
-int64_t model_enum_get(const dorm_type_desc *t, const void *p);
-void model_enum_set(const dorm_type_desc *t, void *p, int64_t v);
+int64_t dorm__model_enum_get(const dorm_type_desc *t, const void *p);
+void dorm__model_enum_set(const dorm_type_desc *t, void *p, int64_t v);
 
 /* The attribute name of field f stored with naming n. */
 static inline const char *field_attr(const dorm_field_desc *f, int naming) { return f->attr[naming ? 1 : 0]; }
@@ -94,21 +94,21 @@ static inline const char *field_attr(const dorm_field_desc *f, int naming) { ret
  * dorm_model_to_av. Validates everything and checks DynamoDB's 400 KB;
  * *item_size (may be NULL) gets the item's DynamoDB size. On failure the
  * writer may hold partial output (the caller discards the body). */
-dorm_status model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
+dorm_status dorm__model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
                              char *errbuf, size_t errcap);
 
 /* Writes the table key of obj as {"PK":{...},"SK":{...}}. */
-dorm_status model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf,
+dorm_status dorm__model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf,
                             size_t errcap);
 
 /* Writes one AttributeValue for the C value at p of field `field` (its
  * type's rules, the struct naming of m). The caller decides about absent
  * and empty values first. */
-dorm_status model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
+dorm_status dorm__model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
                                     char *errbuf, size_t errcap);
 
 /* The same for a value of element type t (set/list element, IN operand). */
-dorm_status model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t,
+dorm_status dorm__model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t,
                                    const void *p, const mpath *path, char *errbuf, size_t errcap);
 
 /* A growable text buffer with inline storage for short text. */
@@ -118,35 +118,35 @@ typedef struct model_sbuf {
   bool heap;
   char inline_buf[240];
 } model_sbuf;
-void model_sbuf_init(model_sbuf *b);
-bool model_sbuf_put(model_sbuf *b, const char *s, size_t n);
-void model_sbuf_free(model_sbuf *b);
+void dorm__model_sbuf_init(model_sbuf *b);
+bool dorm__model_sbuf_put(model_sbuf *b, const char *s, size_t n);
+void dorm__model_sbuf_free(model_sbuf *b);
 
 /* Renders key attribute keys[k] of m from obj as text (templates and
  * directly stored string/number fields). parts_upto: render only the first
  * n parts (SIZE_MAX for all), for begins_with prefixes. */
-dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
+dorm_status dorm__model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
                              model_sbuf *out, char *errbuf, size_t errcap);
 
 /* Renders one template field value (string as is, int/epoch decimal, enum
  * stored value, time fixed format, decimal text, bool). */
-dorm_status model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
+dorm_status dorm__model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
                                char *errbuf, size_t errcap);
 
 /* The AttributeValue of key attribute keys[k] for obj (S from a template or
  * a string field, N from a number field, B from bytes), in the arena. */
-dorm_status model_key_value_av(const dorm_model_desc *m, uint32_t k, const void *obj, dorm_arena *a,
+dorm_status dorm__model_key_value_av(const dorm_model_desc *m, uint32_t k, const void *obj, dorm_arena *a,
                                dorm_av *out, char *errbuf, size_t errcap);
 
 /* One field value (or element value) as a dorm_av in the arena. */
-dorm_status model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a,
+dorm_status dorm__model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a,
                            dorm_av *out, char *errbuf, size_t errcap);
-dorm_status model_type_av(const dorm_model_desc *m, const dorm_type_desc *t, const void *p, dorm_arena *a,
+dorm_status dorm__model_type_av(const dorm_model_desc *m, const dorm_type_desc *t, const void *p, dorm_arena *a,
                           dorm_av *out, char *errbuf, size_t errcap);
 
 /* Canonical JSON of text (keys sorted recursively by bytes, no whitespace,
  * numbers in shortest round-trip form) into out. */
-dorm_status model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap);
+dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap);
 
 /* ---- reading (model_read.c) ---- */
 
@@ -156,13 +156,13 @@ dorm_status model_json_canonical(const char *text, size_t len, model_sbuf *out, 
 #define MODEL_READ_BORROW (1u << 16)
 
 /* dorm_model_from_av with the internal flags and an item name for errors. */
-dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a,
+dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a,
                             void *obj, char *errbuf, size_t errcap);
 
 /* The index of the field stored under attribute name[0..len) (naming as
  * given), or n. The search starts at hint (items usually list attributes
  * in field order). */
-uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
+uint32_t dorm__model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
                           uint32_t hint);
 
 /* After reading a map into fields: what the fields not in `seen` (a bit
@@ -176,14 +176,14 @@ typedef bool (*model_item_lookup)(const void *item, const char *attr, dorm_str *
  * the key attributes their templates made ("CUSTOMER#c1" gives customerId
  * "c1"). Best effort: a key that does not match its template, or two fields
  * with no literal text between them, sets nothing. Text goes into the arena. */
-void model_fields_from_keys(const dorm_model_desc *m, model_item_lookup lookup, const void *item, dorm_arena *a,
+void dorm__model_fields_from_keys(const dorm_model_desc *m, model_item_lookup lookup, const void *item, dorm_arena *a,
                             void *obj);
 
-dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
+dorm_status dorm__model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
                                unsigned flags, void *obj, const mpath *path, char *errbuf, size_t errcap);
 
 /* "PK=USER#1, SK=PROFILE": the table key of an item for messages. */
-void model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap);
+void dorm__model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap);
 
 /* ---- reading JSON back (json_read.c) ---- */
 
@@ -211,14 +211,14 @@ typedef struct model_response {
 
 /* Decodes a GetItem/UpdateItem/Query/Scan response body (one cJSON parse);
  * flags: DORM_READ_PARTIAL, MODEL_DECODE_CHECK_TYPE. The same result and the
- * same errors as dorm_json_to_item + dorm_model_from_av on each item:
+ * same errors as dorm__json_to_item + dorm_model_from_av on each item:
  * DORM_ERR_BAD_RESPONSE (malformed anywhere), DORM_ERR_SCHEMA_MISMATCH,
  * DORM_ERR_NO_MEMORY. */
-dorm_status model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
                                   dorm_arena *a, model_response *out, char *errbuf, size_t errcap);
 
 /* Decodes item JSON ({"attr":{...},...}, the whole text) into obj. */
-dorm_status model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
                               void *obj, char *errbuf, size_t errcap);
 
 /* ---- operations (model_ops.c and friends) ---- */
@@ -230,16 +230,16 @@ typedef struct model_lifecycle_save {
   int64_t created_at, updated_at;
   bool created_has, updated_has;
 } model_lifecycle_save;
-void model_lifecycle_put(const dorm_model_desc *m, void *obj, int64_t now, model_lifecycle_save *saved);
-void model_lifecycle_restore(const dorm_model_desc *m, void *obj, const model_lifecycle_save *saved);
+void dorm__model_lifecycle_put(const dorm_model_desc *m, void *obj, int64_t now, model_lifecycle_save *saved);
+void dorm__model_lifecycle_restore(const dorm_model_desc *m, void *obj, const model_lifecycle_save *saved);
 
 /* The path text for a top-level attribute name in dorm_expr's path syntax
  * (backslash before . [ ] \), in the arena; the name itself when plain. */
-const char *model_escape_path(dorm_arena *a, const char *attr);
+const char *dorm__model_escape_path(dorm_arena *a, const char *attr);
 
 /* Records an error on an expression builder (first error wins), for the
  * typed helpers that build on dorm_expr. */
-void model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...)
+void dorm__model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -247,44 +247,44 @@ void model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...)
 
 /* Adds the model's own conditions for a write to x and attaches
  * (own AND user) as the ConditionExpression. own may be NULL. */
-dorm_status model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond *user);
+dorm_status dorm__model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond *user);
 
 /* The finishing touches of an update on builder u: index keys recomputed
  * from the fields it sets (table-key fields of their templates are taken
  * from key_obj), the updated_at SET (time `now`), the version increment,
  * and the conditions (item exists, version, the caller's). */
-dorm_status model_update_finish(dorm_model_update *u, const void *key_obj, const dorm_write_opts *w, int64_t now);
+dorm_status dorm__model_update_finish(dorm_model_update *u, const void *key_obj, const dorm_write_opts *w, int64_t now);
 
 /* ---- operation helpers (model_ops.c) ---- */
 
 /* DORM_ERR_INVALID_ARGUMENT on the client unless m and obj are given. */
-dorm_status model_check_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *obj,
+dorm_status dorm__model_check_args(dorm_client *c, const char *op, const dorm_model_desc *m, const void *obj,
                              const char *what);
 
 /* "PK=CUSTOMER#1, SK=ORDER#2" rendered from a key object, for messages. */
-void model_key_obj_text(const dorm_model_desc *m, const void *key_obj, char *buf, size_t cap);
+void dorm__model_key_obj_text(const dorm_model_desc *m, const void *key_obj, char *buf, size_t cap);
 
 /* The builder of a write: the caller's (o->expr) or local, initialised on
  * arena a. A condition without its builder is an error. */
-dorm_status model_expr_for(dorm_client *c, const char *op, const dorm_write_opts *o, dorm_arena *a,
+dorm_status dorm__model_expr_for(dorm_client *c, const char *op, const dorm_write_opts *o, dorm_arena *a,
                            dorm_expr *local, dorm_expr **x);
 
 /* version = :expected, and attribute_exists / attribute_not_exists on the
  * partition key attribute. */
-dorm_cond *model_version_cond(dorm_expr *x, const dorm_model_desc *m, int64_t expected);
-dorm_cond *model_pk_cond(dorm_expr *x, const dorm_model_desc *m, bool exists);
+dorm_cond *dorm__model_version_cond(dorm_expr *x, const dorm_model_desc *m, int64_t expected);
+dorm_cond *dorm__model_pk_cond(dorm_expr *x, const dorm_model_desc *m, bool exists);
 
 /* After DORM_ERR_CONDITION_FAILED: the stored item (returned with
  * ReturnValuesOnConditionCheckFailure) into o->old_out. */
-void model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_opts *o, dorm_arena *a);
+void dorm__model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_opts *o, dorm_arena *a);
 
 /* Reads the "Item"/"Attributes" member of a response into out. *found is
  * false when there is none or it has another entity type. */
-dorm_status model_read_single(dorm_client *c, const char *op, const dorm_model_desc *m, const char *resp, size_t len,
+dorm_status dorm__model_read_single(dorm_client *c, const char *op, const dorm_model_desc *m, const char *resp, size_t len,
                               unsigned flags, dorm_arena *a, void *out, bool *found);
 
 /* Sets a ProjectionExpression of the fields' attributes (and "_type") on x. */
-dorm_status model_projection(dorm_client *c, const char *op, const dorm_model_desc *m, dorm_expr *x,
+dorm_status dorm__model_projection(dorm_client *c, const char *op, const dorm_model_desc *m, dorm_expr *x,
                              const uint32_t *fields, size_t n, bool with_type);
 
 #endif

@@ -66,7 +66,7 @@ static bool set_field(const dorm_field_desc *f, const char *s, size_t n, dorm_ar
   }
 }
 
-void model_fields_from_keys(const dorm_model_desc *m, model_item_lookup lookup, const void *item, dorm_arena *a,
+void dorm__model_fields_from_keys(const dorm_model_desc *m, model_item_lookup lookup, const void *item, dorm_arena *a,
                             void *obj) {
   for (uint32_t k = 0; k < m->nkeys; k++) {
     const dorm_key_desc *key = &m->keys[k];

@@ -25,16 +25,16 @@ static const char *index_label(const char *name) { return name && *name ? name :
 static dorm_status pick_index(dorm_client *c, const char *op, const dorm_model_desc *m, uint32_t index,
                               const dorm_query_opts *o, const dorm_index_desc **idx) {
   if (index >= m->nindexes)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no index %u (the model has %u)", m->name, index,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no index %u (the model has %u)", m->name, index,
                             m->nindexes);
   *idx = &m->indexes[index];
   if (o && o->consistent_read && (*idx)->kind == DORM_INDEX_GSI)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                             "%s: consistent reads are not supported on global secondary indexes (%s); "
                             "query the table or an LSI, or read eventually consistent",
                             m->name, (*idx)->name);
   if (o && o->filter && !o->expr)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                             "a filter needs the builder it was made with (dorm_query_opts.expr)");
   return DORM_OK;
 }
@@ -44,17 +44,17 @@ static dorm_status key_av(dorm_client *c, const char *op, const dorm_model_desc 
                           const char *what, dorm_arena *a, dorm_av *out) {
   char err[512];
   if (!obj)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no %s given for key %s", m->name, what,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no %s given for key %s", m->name, what,
                             m->keys[k].attr);
-  dorm_status st = model_key_value_av(m, k, obj, a, out, err, sizeof err);
-  return st == DORM_OK ? DORM_OK : dorm_client_fail(c, st, op, "%s", err);
+  dorm_status st = dorm__model_key_value_av(m, k, obj, a, out, err, sizeof err);
+  return st == DORM_OK ? DORM_OK : dorm__client_fail(c, st, op, "%s", err);
 }
 
 /* Literal text at the start of key k's template ("ORDER#" of "ORDER#{id}"). */
 static size_t leading_literal(const dorm_key_desc *key, model_sbuf *b) {
   if (key->field >= 0) return 0;
   for (uint32_t p = 0; p < key->nparts && key->parts[p].field < 0; p++)
-    if (!model_sbuf_put(b, key->parts[p].literal ? key->parts[p].literal : "", key->parts[p].literal_len)) return 0;
+    if (!dorm__model_sbuf_put(b, key->parts[p].literal ? key->parts[p].literal : "", key->parts[p].literal_len)) return 0;
   return b->len;
 }
 
@@ -69,7 +69,7 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
   dorm_cond *cond = dorm_cond_compare(x, dorm_opd_name(x, pkd->attr, strlen(pkd->attr)), DORM_EQ, dorm_opd_value(x, pv));
   bool has_sk_cond = sk && sk->op != DORM_SK_NONE;
   if (has_sk_cond && q->idx->sk < 0)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: %s has no sort key to put a condition on",
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: %s has no sort key to put a condition on",
                             m->name, index_label(q->idx->name));
   if (q->idx->sk >= 0) {
     uint32_t k = (uint32_t)q->idx->sk;
@@ -97,41 +97,41 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
         break;
       case DORM_SK_BEGINS_WITH: {
         if (skd->type != 'S')
-          return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: begins_with needs a string sort key (%s is %c)",
+          return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: begins_with needs a string sort key (%s is %c)",
                                   m->name, skd->attr, skd->type);
         model_sbuf b;
-        model_sbuf_init(&b);
+        dorm__model_sbuf_init(&b);
         leading_literal(skd, &b);
-        bool ok = model_sbuf_put(&b, sk->prefix ? sk->prefix : "", sk->prefix ? strlen(sk->prefix) : 0);
+        bool ok = dorm__model_sbuf_put(&b, sk->prefix ? sk->prefix : "", sk->prefix ? strlen(sk->prefix) : 0);
         dorm_av pre;
         ok = ok && dorm_av_str_copy(a, b.p, b.len, &pre) == DORM_OK;
-        model_sbuf_free(&b);
-        if (!ok) return dorm_client_fail(c, DORM_ERR_NO_MEMORY, q->op, "out of memory");
+        dorm__model_sbuf_free(&b);
+        if (!ok) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, q->op, "out of memory");
         if (pre.u.s.len == 0)
-          return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: begins_with needs a non-empty prefix",
+          return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: begins_with needs a non-empty prefix",
                                   m->name);
         sc = dorm_cond_begins_with_opd(x, name, dorm_opd_value(x, pre));
         break;
       }
       default:
-        return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: unknown sort key operator %d", m->name,
+        return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: unknown sort key operator %d", m->name,
                                 (int)sk->op);
       }
     } else if (m->entity_type && skd->type == 'S') {
       /* Other entities share the partition: narrow by the literal prefix. */
       model_sbuf b;
-      model_sbuf_init(&b);
+      dorm__model_sbuf_init(&b);
       if (leading_literal(skd, &b)) {
         dorm_av pre;
         if (dorm_av_str_copy(a, b.p, b.len, &pre) == DORM_OK)
           sc = dorm_cond_begins_with_opd(x, name, dorm_opd_value(x, pre));
       }
-      model_sbuf_free(&b);
+      dorm__model_sbuf_free(&b);
     }
     if (sc) cond = dorm_cond_and(x, cond, sc);
   }
   dorm_expr_key_condition(x, cond);
-  return ops_check_expr(c, q->op, x);
+  return dorm__ops_check_expr(c, q->op, x);
 }
 
 /* A filter that keeps a shared table's items of this model on an index that
@@ -169,7 +169,7 @@ static dorm_status filters(dorm_client *c, qspec *q) {
   dorm_cond *user = q->o ? q->o->filter : NULL;
   dorm_cond *f = own && user ? dorm_cond_and(x, own, user) : own ? own : user;
   if (f) dorm_expr_filter(x, f);
-  return ops_check_expr(c, q->op, x);
+  return dorm__ops_check_expr(c, q->op, x);
 }
 
 /* Decodes o->cursor and checks it was made for this index and order. */
@@ -180,17 +180,17 @@ static dorm_status start_key(dorm_client *c, qspec *q, dorm_arena *a, dorm_av *s
   const char *index, *sort;
   char err[256];
   dorm_status st = dorm_cursor_decode(cur, a, start, &index, &sort, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, q->op, "%s", err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, q->op, "%s", err);
   const char *want = q->idx->name ? q->idx->name : "";
   if (strcmp(index, want) != 0)
-    return dorm_client_fail(c, DORM_ERR_BAD_CURSOR, q->op, "bad cursor: it was made for %s%s%s, not for %s%s%s",
+    return dorm__client_fail(c, DORM_ERR_BAD_CURSOR, q->op, "bad cursor: it was made for %s%s%s, not for %s%s%s",
                             *index ? "index \"" : "", *index ? index : "the table", *index ? "\"" : "",
                             *want ? "index \"" : "", *want ? want : "the table", *want ? "\"" : "");
   const char *order = q->scan ? "" : (q->o && q->o->descending ? "DESC" : "ASC");
   /* DynamORM leaves "sort" out of ascending queries without OrderBy. */
   bool same = strcmp(sort, order) == 0 || (!q->scan && !*sort && strcmp(order, "ASC") == 0);
   if (!same)
-    return dorm_client_fail(c, DORM_ERR_BAD_CURSOR, q->op, "bad cursor: it was made for %s, not for %s",
+    return dorm__client_fail(c, DORM_ERR_BAD_CURSOR, q->op, "bad cursor: it was made for %s, not for %s",
                             *sort ? (strcmp(sort, "ASC") == 0 ? "an ascending query" : "a descending query") : "a scan",
                             q->scan ? "a scan" : (*order == 'A' ? "an ascending query" : "a descending query"));
   *has_start = true;
@@ -199,24 +199,24 @@ static dorm_status start_key(dorm_client *c, qspec *q, dorm_arena *a, dorm_av *s
 
 static void write_request(dorm_client *c, qspec *q, const dorm_av *start) {
   const dorm_query_opts *o = q->o;
-  dorm_jw *w = ops_begin(c, q->m->table);
-  if (q->idx->name) dorm_jw_member_string(w, "IndexName", q->idx->name);
-  dorm_jw_expr(w, q->x);
-  if (o && o->limit) dorm_jw_member_int(w, "Limit", o->limit);
+  dorm_jw *w = dorm__ops_begin(c, q->m->table);
+  if (q->idx->name) dorm__jw_member_string(w, "IndexName", q->idx->name);
+  dorm__jw_expr(w, q->x);
+  if (o && o->limit) dorm__jw_member_int(w, "Limit", o->limit);
   if (o && o->consistent_read) {
-    dorm_jw_key(w, "ConsistentRead");
-    dorm_jw_bool(w, true);
+    dorm__jw_key(w, "ConsistentRead");
+    dorm__jw_bool(w, true);
   }
-  if (q->count) dorm_jw_member_string(w, "Select", "COUNT");
+  if (q->count) dorm__jw_member_string(w, "Select", "COUNT");
   if (!q->scan && o && o->descending) {
-    dorm_jw_key(w, "ScanIndexForward");
-    dorm_jw_bool(w, false);
+    dorm__jw_key(w, "ScanIndexForward");
+    dorm__jw_bool(w, false);
   }
   if (start) {
-    dorm_jw_key(w, "ExclusiveStartKey");
-    dorm_jw_item(w, start, "ExclusiveStartKey");
+    dorm__jw_key(w, "ExclusiveStartKey");
+    dorm__jw_item(w, start, "ExclusiveStartKey");
   }
-  dorm_jw_end_object(w);
+  dorm__jw_end_object(w);
 }
 
 /* Everything before the first request: builder, key condition, filter,
@@ -235,7 +235,7 @@ static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void 
   q->partial = q->idx->projection != 0;
   if (!q->count && q->o && q->o->fields && q->o->nfields) {
     q->partial = true;
-    if ((st = model_projection(c, q->op, q->m, q->x, q->o->fields, q->o->nfields, false)) != DORM_OK) return st;
+    if ((st = dorm__model_projection(c, q->op, q->m, q->x, q->o->fields, q->o->nfields, false)) != DORM_OK) return st;
   }
   return DORM_OK;
 }
@@ -245,10 +245,10 @@ static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t 
   const dorm_model_desc *m = q->m;
   model_response r;
   char err[512];
-  dorm_status st = model_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
+  dorm_status st = dorm__model_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
   if (st != DORM_OK) {
-    if (r.bad_item != SIZE_MAX) return dorm_client_fail(c, st, q->op, "item %s: %s", r.bad_key, err);
-    return dorm_client_fail(c, st, q->op, "response: %s", err);
+    if (r.bad_item != SIZE_MAX) return dorm__client_fail(c, st, q->op, "item %s: %s", r.bad_key, err);
+    return dorm__client_fail(c, st, q->op, "response: %s", err);
   }
   void *items = r.items;
   page->items = items;
@@ -259,7 +259,7 @@ static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t 
   if (r.has_last_key) {
     const char *sort = q->scan ? NULL : (q->o && q->o->descending ? "DESC" : "ASC");
     st = dorm_cursor_encode(&r.last_key, q->idx->name, sort, a, &page->cursor);
-    if (st != DORM_OK) return dorm_client_fail(c, st, q->op, "cannot encode the cursor of LastEvaluatedKey");
+    if (st != DORM_OK) return dorm__client_fail(c, st, q->op, "cannot encode the cursor of LastEvaluatedKey");
   }
   return DORM_OK;
 }
@@ -267,11 +267,11 @@ static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t 
 static dorm_status page_op(dorm_client *c, qspec *q, uint32_t index, const void *pk_obj, const dorm_sk_cond *sk,
                            dorm_arena *a, dorm_model_page *page) {
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
+  dorm__client_clear_error(c);
   if (page) memset(page, 0, sizeof *page);
-  if (!q->m) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "no model descriptor given");
+  if (!q->m) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "no model descriptor given");
   if (!a || !page)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: an arena and a page are required", q->m->name);
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: an arena and a page are required", q->m->name);
   dorm_expr local;
   dorm_status st = prepare(c, q, index, pk_obj, sk, a, &local);
   if (st != DORM_OK) return st;
@@ -281,7 +281,7 @@ static dorm_status page_op(dorm_client *c, qspec *q, uint32_t index, const void 
   write_request(c, q, has_start ? &start : NULL);
   const char *resp;
   size_t len;
-  st = dorm_client_send(c, q->op, &resp, &len);
+  st = dorm__client_send(c, q->op, &resp, &len);
   if (st != DORM_OK) return st;
   return read_page(c, q, resp, len, a, page);
 }
@@ -290,8 +290,8 @@ dorm_status dorm_model_query(dorm_client *c, const dorm_model_desc *m, uint32_t 
                              const dorm_sk_cond *sk, const dorm_query_opts *o, dorm_arena *a, dorm_model_page *page) {
   qspec q = {"Query", m, NULL, o, false, false, NULL, false};
   if (c && m && !pk_obj) {
-    dorm_client_clear_error(c);
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, "Query", "%s: no partition key object given", m->name);
+    dorm__client_clear_error(c);
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, "Query", "%s: no partition key object given", m->name);
   }
   return page_op(c, &q, index, pk_obj, sk, a, page);
 }
@@ -306,8 +306,8 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
                              const dorm_sk_cond *sk, const dorm_query_opts *o, uint64_t *count) {
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
   qspec q = {pk_obj ? "Query" : "Scan", m, NULL, o, pk_obj == NULL, true, NULL, false};
-  dorm_client_clear_error(c);
-  if (!m || !count) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, q.op, "a model and a count are required");
+  dorm__client_clear_error(c);
+  if (!m || !count) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q.op, "a model and a count are required");
   *count = 0;
   /* The builder lives in `base`; each response's LastEvaluatedKey in
    * `keys`, which is reset once the request made from the previous key has
@@ -322,20 +322,20 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     write_request(c, &q, has_start ? &start : NULL);
     const char *resp;
     size_t len;
-    if ((st = dorm_client_send(c, q.op, &resp, &len)) != DORM_OK) break;
+    if ((st = dorm__client_send(c, q.op, &resp, &len)) != DORM_OK) break;
     dorm_arena_reset(&keys);
     char err[512];
     cJSON *root = NULL;
     dorm_json_response r;
-    if ((st = dorm_json_parse(resp, len, &root, err, sizeof err)) == DORM_OK &&
-        (st = dorm_json_response_members(root, &r, err, sizeof err)) == DORM_OK) {
+    if ((st = dorm__json_parse(resp, len, &root, err, sizeof err)) == DORM_OK &&
+        (st = dorm__json_response_members(root, &r, err, sizeof err)) == DORM_OK) {
       *count += r.has_count ? r.count : 0;
       has_start = r.last_key != NULL;
-      if (has_start) st = dorm_json_to_item(r.last_key, &keys, &start, "LastEvaluatedKey", err, sizeof err);
+      if (has_start) st = dorm__json_to_item(r.last_key, &keys, &start, "LastEvaluatedKey", err, sizeof err);
     }
     cJSON_Delete(root);
     if (st != DORM_OK) {
-      st = dorm_client_fail(c, st, q.op, "response: %s", err);
+      st = dorm__client_fail(c, st, q.op, "response: %s", err);
       break;
     }
     if (!has_start) break;
@@ -369,10 +369,10 @@ static dorm_status pscan_page(void *user, uint32_t segment, const dorm_page *pag
   }
   for (size_t i = 0; i < page->count; i++) {
     char err[384];
-    dorm_status st = model_read_item(m, &page->items[i], p->flags, &p->a, items + i * m->size, err, sizeof err);
+    dorm_status st = dorm__model_read_item(m, &page->items[i], p->flags, &p->a, items + i * m->size, err, sizeof err);
     if (st != DORM_OK) {
       char key[96];
-      model_key_text(m, &page->items[i], key, sizeof key);
+      dorm__model_key_text(m, &page->items[i], key, sizeof key);
       snprintf(p->err, sizeof p->err, "item %s: %s", key, err);
       return p->status = st;
     }
@@ -389,10 +389,10 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
                                      uint32_t segments, uint32_t workers, dorm_items_fn on_items, void *user) {
   static const char op[] = "Scan";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  if (!m || !on_items) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a model and a callback are required");
+  dorm__client_clear_error(c);
+  if (!m || !on_items) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a model and a callback are required");
   if (o && o->cursor && *o->cursor)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a parallel scan starts each segment from its beginning");
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "a parallel scan starts each segment from its beginning");
   dorm_arena a = DORM_ARENA_INIT;
   qspec q = {op, m, NULL, o, true, false, NULL, false};
   dorm_expr local;
@@ -417,7 +417,7 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   p.fn = on_items;
   p.user = user;
   st = dorm_scan_parallel(c, &in, segments, workers, pscan_page, &p);
-  if (st != DORM_OK && p.status != DORM_OK) st = dorm_client_fail(c, p.status, op, "%s", p.err);
+  if (st != DORM_OK && p.status != DORM_OK) st = dorm__client_fail(c, p.status, op, "%s", p.err);
   dorm_arena_free(&p.a);
   dorm_arena_free(&a);
   return st;

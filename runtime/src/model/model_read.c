@@ -20,7 +20,7 @@ typedef struct rctx {
   size_t errcap;
 } rctx;
 
-#define RFAIL(c, st, p, ...) model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
+#define RFAIL(c, st, p, ...) dorm__model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
 
 static dorm_status oom(rctx *c, const mpath *p) { return RFAIL(c, DORM_ERR_NO_MEMORY, p, "out of memory"); }
 
@@ -77,14 +77,14 @@ static dorm_status set_elem(rctx *c, const dorm_type_desc *e, dorm_str s, void *
   case DORM_K_INT:
   case DORM_K_EPOCH: {
     int64_t v;
-    if (!dorm_number_to_i64(s.ptr, s.len, &v))
+    if (!dorm__number_to_i64(s.ptr, s.len, &v))
       return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "%.40s is not an integer that fits int64", s.ptr);
     memcpy(dst, &v, sizeof v);
     return DORM_OK;
   }
   case DORM_K_FLOAT: {
     double v;
-    if (!dorm_number_to_double(s.ptr, s.len, &v)) return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "not a number");
+    if (!dorm__number_to_double(s.ptr, s.len, &v)) return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "not a number");
     memcpy(dst, &v, sizeof v);
     return DORM_OK;
   }
@@ -161,7 +161,7 @@ static dorm_status rvalue(rctx *c, const dorm_type_desc *t, const dorm_av *v, vo
   case DORM_K_EPOCH: {
     if (v->type != DORM_AV_N) return mismatch(c, p, v, "N");
     int64_t x;
-    if (!dorm_number_to_i64(v->u.s.ptr, v->u.s.len, &x))
+    if (!dorm__number_to_i64(v->u.s.ptr, v->u.s.len, &x))
       return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "%.*s is not an integer that fits int64",
                    (int)(v->u.s.len > 48 ? 48 : v->u.s.len), v->u.s.ptr);
     memcpy(dst, &x, sizeof x);
@@ -179,7 +179,7 @@ static dorm_status rvalue(rctx *c, const dorm_type_desc *t, const dorm_av *v, vo
   case DORM_K_FLOAT: {
     if (v->type != DORM_AV_N) return mismatch(c, p, v, "N");
     double d;
-    if (!dorm_number_to_double(v->u.s.ptr, v->u.s.len, &d)) return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "not a number");
+    if (!dorm__number_to_double(v->u.s.ptr, v->u.s.len, &d)) return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "not a number");
     memcpy(dst, &d, sizeof d);
     return DORM_OK;
   }
@@ -197,7 +197,7 @@ static dorm_status rvalue(rctx *c, const dorm_type_desc *t, const dorm_av *v, vo
       for (uint32_t i = 0; i < e->count; i++) {
         const char *val = e->values[i];
         if (strlen(val) == v->u.s.len && memcmp(val, v->u.s.ptr, v->u.s.len) == 0) {
-          model_enum_set(t, dst, (int64_t)i + 1);
+          dorm__model_enum_set(t, dst, (int64_t)i + 1);
           return DORM_OK;
         }
       }
@@ -276,7 +276,7 @@ static void empty_value(const dorm_field_desc *f, void *obj) {
   }
 }
 
-uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
+uint32_t dorm__model_find_field(const dorm_field_desc *fields, uint32_t n, int naming, const char *name, size_t len,
                           uint32_t hint) {
   int ni = naming ? 1 : 0;
   for (uint32_t k = 0; k < n; k++) {
@@ -300,7 +300,7 @@ uint32_t model_find_field(const dorm_field_desc *fields, uint32_t n, int naming,
   return n;
 }
 
-dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
+dorm_status dorm__model_fill_missing(const dorm_field_desc *fields, uint32_t n, int naming, const uint64_t *seen,
                                unsigned flags, void *obj, const mpath *path, char *errbuf, size_t errcap) {
   for (uint32_t i = 0; i < n; i++) {
     if (seen[i / 64] & (UINT64_C(1) << (i % 64))) continue;
@@ -314,7 +314,7 @@ dorm_status model_fill_missing(const dorm_field_desc *fields, uint32_t n, int na
     }
     if (flags & DORM_READ_PARTIAL) continue;
     mpath fp = {path, MP_NAME, f->name, 0};
-    return model_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, &fp, "required attribute \"%s\" is missing",
+    return dorm__model_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, &fp, "required attribute \"%s\" is missing",
                       f->attr[naming ? 1 : 0]);
   }
   return DORM_OK;
@@ -335,7 +335,7 @@ static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t 
   for (size_t i = 0; i < map->u.map.count; i++) {
     const dorm_av_entry *en = &map->u.map.items[i];
     /* Items usually come back in an order close to ours: start after the last hit. */
-    uint32_t fi = model_find_field(fields, n, c->naming, en->name.ptr, en->name.len, hint);
+    uint32_t fi = dorm__model_find_field(fields, n, c->naming, en->name.ptr, en->name.len, hint);
     if (fi == n) continue; /* computed keys, "_type", attributes of other versions */
     hint = fi + 1 < n ? fi + 1 : 0;
     const dorm_field_desc *f = &fields[fi];
@@ -348,7 +348,7 @@ static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t 
     if (st != DORM_OK) return st;
     if (f->has_offset >= 0) *((bool *)((char *)obj + f->has_offset)) = true;
   }
-  return model_fill_missing(fields, n, c->naming, seen, c->flags, obj, path, c->err, c->errcap);
+  return dorm__model_fill_missing(fields, n, c->naming, seen, c->flags, obj, path, c->err, c->errcap);
 }
 
 static bool av_lookup(const void *item, const char *attr, dorm_str *s) {
@@ -359,7 +359,7 @@ static bool av_lookup(const void *item, const char *attr, dorm_str *s) {
   return true;
 }
 
-dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
+dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
                             char *errbuf, size_t errcap) {
   rctx c = {a, flags, m ? m->naming : 0, errbuf, errcap};
   if (!m || !item || !a || !obj)
@@ -368,20 +368,20 @@ dorm_status model_read_item(const dorm_model_desc *m, const dorm_av *item, unsig
   memset(obj, 0, m->size);
   if (item->type != DORM_AV_M) return RFAIL(&c, DORM_ERR_SCHEMA_MISMATCH, &root, "an item must be a map (M)");
   dorm_status st = read_fields(&c, m->fields, m->nfields, item, obj, &root, 0);
-  if (st == DORM_OK && (flags & DORM_READ_PARTIAL)) model_fields_from_keys(m, av_lookup, item, a, obj);
+  if (st == DORM_OK && (flags & DORM_READ_PARTIAL)) dorm__model_fields_from_keys(m, av_lookup, item, a, obj);
   return st;
 }
 
 dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
                                char *errbuf, size_t errcap) {
-  return model_read_item(m, item, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
+  return dorm__model_read_item(m, item, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
 }
 
 dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, size_t len, unsigned flags,
                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (!m || !json || !a || !obj)
-    return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, JSON, arena and object are required");
-  return model_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
+    return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, JSON, arena and object are required");
+  return dorm__model_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
 }
 
 bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item) {
@@ -392,7 +392,7 @@ bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item) {
   return t && t->type == DORM_AV_S && t->u.s.len == n && memcmp(t->u.s.ptr, m->entity_type, n) == 0;
 }
 
-void model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap) {
+void dorm__model_key_text(const dorm_model_desc *m, const dorm_av *item, char *buf, size_t cap) {
   size_t o = 0;
   if (!cap) return;
   buf[0] = '\0';

@@ -88,7 +88,7 @@ static dorm_expr *expr_for(dorm_tx *tx, const dorm_write_opts *o, size_t i, cons
 }
 
 static dorm_status attach(dorm_tx *tx, dorm_expr *x, dorm_cond *own, dorm_cond *user, size_t i, const char *what) {
-  if (model_attach_condition(x, own, user) != DORM_OK)
+  if (dorm__model_attach_condition(x, own, user) != DORM_OK)
     return txfail(tx, dorm_expr_status(x), "action %zu (%s): %s", i, what, dorm_expr_errmsg(x));
   return DORM_OK;
 }
@@ -99,12 +99,12 @@ dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool c
   if (!t) return tx->status;
   size_t i = tx->count;
   model_lifecycle_save saved;
-  model_lifecycle_put(m, obj, dorm_time_now(), &saved);
+  dorm__model_lifecycle_put(m, obj, dorm_time_now(), &saved);
   dorm_av *item = dorm_arena_alloc(tx->a, sizeof *item);
   char err[200];
   dorm_status st = item ? dorm_model_to_av(m, obj, tx->a, item, err, sizeof err) : DORM_ERR_NO_MEMORY;
   if (st != DORM_OK) {
-    model_lifecycle_restore(m, obj, &saved);
+    dorm__model_lifecycle_restore(m, obj, &saved);
     return txfail(tx, st, "action %zu (%s %s): %s", i, what, m->name, item ? err : "out of memory");
   }
   t->kind = DORM_TX_PUT;
@@ -112,7 +112,7 @@ dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool c
   if (create || (o && (o->condition || o->expr))) {
     dorm_expr *x = expr_for(tx, o, i, what);
     if (!x) return tx->status;
-    if (attach(tx, x, create ? model_pk_cond(x, m, false) : NULL, o ? o->condition : NULL, i, what) != DORM_OK)
+    if (attach(tx, x, create ? dorm__model_pk_cond(x, m, false) : NULL, o ? o->condition : NULL, i, what) != DORM_OK)
       return tx->status;
     t->expr = x;
   }
@@ -129,7 +129,7 @@ dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *ke
   if (u->m != m)
     return txfail(tx, DORM_ERR_INVALID_ARGUMENT, "action %zu (update %s): the update was started for another model", i,
                   m->name);
-  if (model_update_finish(u, key_obj, o, dorm_time_now()) != DORM_OK)
+  if (dorm__model_update_finish(u, key_obj, o, dorm_time_now()) != DORM_OK)
     return txfail(tx, u->status, "action %zu (update %s): %s", i, m->name, u->err);
   dorm_av *key = key_for(tx, m, key_obj, i, "update");
   if (!key) return tx->status;
@@ -153,7 +153,7 @@ dorm_status dorm_tx_delete(dorm_tx *tx, const dorm_model_desc *m, const void *ke
   if (o && (o->condition || o->expr || o->check_version)) {
     dorm_expr *x = expr_for(tx, o, i, "delete");
     if (!x) return tx->status;
-    dorm_cond *own = o->check_version ? model_version_cond(x, m, o->expected_version) : NULL;
+    dorm_cond *own = o->check_version ? dorm__model_version_cond(x, m, o->expected_version) : NULL;
     if (attach(tx, x, own, o->condition, i, "delete") != DORM_OK) return tx->status;
     t->expr = x;
   }
@@ -170,7 +170,7 @@ dorm_status dorm_tx_check(dorm_tx *tx, const dorm_model_desc *m, const void *key
                   m->name);
   dorm_av *key = key_for(tx, m, key_obj, i, "check");
   if (!key) return tx->status;
-  dorm_cond *own = o->check_version && m->version >= 0 ? model_version_cond(o->expr, m, o->expected_version) : NULL;
+  dorm_cond *own = o->check_version && m->version >= 0 ? dorm__model_version_cond(o->expr, m, o->expected_version) : NULL;
   if (attach(tx, o->expr, own, o->condition, i, "check") != DORM_OK) return tx->status;
   t->kind = DORM_TX_CONDITION_CHECK;
   t->key = key;
@@ -183,9 +183,9 @@ dorm_status dorm_tx_commit(dorm_client *c, dorm_tx *tx, size_t *failed_index) {
   static const char op[] = "TransactWriteItems";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
   if (failed_index) *failed_index = SIZE_MAX;
-  dorm_client_clear_error(c);
-  if (!tx) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no transaction given");
-  if (tx->status != DORM_OK) return dorm_client_fail(c, tx->status, op, "%s", tx->err);
-  if (tx->count == 0) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "the transaction has no actions");
+  dorm__client_clear_error(c);
+  if (!tx) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no transaction given");
+  if (tx->status != DORM_OK) return dorm__client_fail(c, tx->status, op, "%s", tx->err);
+  if (tx->count == 0) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "the transaction has no actions");
   return dorm_transact_write(c, tx->actions, tx->count, NULL, failed_index);
 }

@@ -16,7 +16,7 @@
 typedef struct upd_state {
   const char **text; /* [nfields], NULL when not set */
   size_t *len;
-  bool finished;     /* model_update_finish ran: the builder is complete */
+  bool finished;     /* dorm__model_update_finish ran: the builder is complete */
 } upd_state;
 
 static dorm_status ufail(dorm_model_update *u, dorm_status st, const char *fmt, ...)
@@ -82,7 +82,7 @@ static dorm_operand *attr_opd(dorm_model_update *u, uint32_t field) {
 }
 
 static const char *attr_path(dorm_model_update *u, uint32_t field) {
-  return model_escape_path(u->a, field_attr(&u->m->fields[field], u->m->naming));
+  return dorm__model_escape_path(u->a, field_attr(&u->m->fields[field], u->m->naming));
 }
 
 /* Ends an action: the builder's first error becomes the update's. */
@@ -93,7 +93,7 @@ static dorm_status end_action(dorm_model_update *u) {
 
 static dorm_status value_av(dorm_model_update *u, uint32_t field, const void *value, dorm_av *out) {
   char err[256];
-  dorm_status st = model_field_av(u->m, field, value, u->a, out, err, sizeof err);
+  dorm_status st = dorm__model_field_av(u->m, field, value, u->a, out, err, sizeof err);
   return st == DORM_OK ? DORM_OK : ufail(u, st, "%s", err);
 }
 
@@ -121,9 +121,9 @@ static dorm_status remember(dorm_model_update *u, uint32_t field, const void *va
   upd_state *s = state(u);
   if (!s) return u->status;
   model_sbuf b;
-  model_sbuf_init(&b);
+  dorm__model_sbuf_init(&b);
   char err[256];
-  dorm_status st = model_render_field(m, field, value, &b, err, sizeof err);
+  dorm_status st = dorm__model_render_field(m, field, value, &b, err, sizeof err);
   if (st == DORM_OK) {
     char *copy = dorm_arena_memdup(u->a, b.p, b.len + 1);
     if (!copy) st = ufail(u, DORM_ERR_NO_MEMORY, "out of memory");
@@ -132,7 +132,7 @@ static dorm_status remember(dorm_model_update *u, uint32_t field, const void *va
   } else {
     ufail(u, st, "%s", err);
   }
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
   return st;
 }
 
@@ -163,7 +163,7 @@ dorm_status dorm_model_update_set(dorm_model_update *u, uint32_t field, const vo
   if (absent && !(f->flags & DORM_FF_OPTIONAL))
     return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s.%s: required (NULL)", m->name, f->name);
   if (absent || (k == DORM_K_SET && ((const dorm_array_view *)value)->count == 0) ||
-      ((f->flags & DORM_FF_OMIT_EMPTY) && k != DORM_K_STRUCT && model_value_empty(&f->type, value)))
+      ((f->flags & DORM_FF_OMIT_EMPTY) && k != DORM_K_STRUCT && dorm__model_value_empty(&f->type, value)))
     return remove_attr(u, field);
   dorm_av v;
   if ((st = value_av(u, field, value, &v)) != DORM_OK) return st;
@@ -282,49 +282,49 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
       uses = key->parts[p].field >= 0 && touched(u, (uint32_t)key->parts[p].field);
     if (!uses) continue;
     model_sbuf b;
-    model_sbuf_init(&b);
+    dorm__model_sbuf_init(&b);
     bool ok = true;
     for (uint32_t p = 0; p < key->nparts; p++) {
       const dorm_tpl_part *part = &key->parts[p];
       if (part->field < 0) {
-        ok = ok && model_sbuf_put(&b, part->literal ? part->literal : "", part->literal_len);
+        ok = ok && dorm__model_sbuf_put(&b, part->literal ? part->literal : "", part->literal_len);
         continue;
       }
       const dorm_field_desc *pf = &m->fields[part->field];
       if ((pf->flags & DORM_FF_TABLE_KEY) && key_obj) {
         char err[256];
-        dorm_status st = model_render_field(m, (uint32_t)part->field, field_ptr(key_obj, pf), &b, err, sizeof err);
+        dorm_status st = dorm__model_render_field(m, (uint32_t)part->field, field_ptr(key_obj, pf), &b, err, sizeof err);
         if (st != DORM_OK) {
-          model_sbuf_free(&b);
+          dorm__model_sbuf_free(&b);
           return ufail(u, st, "%s", err);
         }
         continue;
       }
       if (!s || !s->text[part->field]) {
         const dorm_field_desc *missing = pf;
-        model_sbuf_free(&b);
+        dorm__model_sbuf_free(&b);
         return ufail(u, DORM_ERR_INVALID_ARGUMENT,
                      "%s: index key %s is made from several fields; set %s in the same update too", m->name,
                      key->attr, missing->name);
       }
-      ok = ok && model_sbuf_put(&b, s->text[part->field], s->len[part->field]);
+      ok = ok && dorm__model_sbuf_put(&b, s->text[part->field], s->len[part->field]);
     }
     dorm_av v;
     if (!ok || dorm_av_str_copy(u->a, b.p, b.len, &v) != DORM_OK) {
-      model_sbuf_free(&b);
+      dorm__model_sbuf_free(&b);
       return ufail(u, DORM_ERR_NO_MEMORY, "out of memory");
     }
     if (b.len == 0) {
-      model_sbuf_free(&b);
+      dorm__model_sbuf_free(&b);
       return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s: index key %s would be empty", m->name, key->attr);
     }
-    model_sbuf_free(&b);
+    dorm__model_sbuf_free(&b);
     dorm_update_set_opd(&u->x, dorm_opd_name(&u->x, key->attr, strlen(key->attr)), dorm_opd_value(&u->x, v));
   }
   return end_action(u);
 }
 
-dorm_status model_update_finish(dorm_model_update *u, const void *key_obj, const dorm_write_opts *w, int64_t now) {
+dorm_status dorm__model_update_finish(dorm_model_update *u, const void *key_obj, const dorm_write_opts *w, int64_t now) {
   const dorm_model_desc *m = u->m;
   if (u->status != DORM_OK) return u->status;
   upd_state *s = state(u);
@@ -352,9 +352,9 @@ dorm_status model_update_finish(dorm_model_update *u, const void *key_obj, const
     dorm_operand *p = attr_opd(u, (uint32_t)m->version);
     dorm_update_set_opd(x, p, dorm_opd_plus(x, p, dorm_opd_value(x, dorm_av_num("1"))));
   }
-  dorm_cond *own = model_pk_cond(x, m, true);
-  if (w && w->check_version) own = dorm_cond_and(x, own, model_version_cond(x, m, w->expected_version));
-  model_attach_condition(x, own, w ? w->condition : NULL);
+  dorm_cond *own = dorm__model_pk_cond(x, m, true);
+  if (w && w->check_version) own = dorm_cond_and(x, own, dorm__model_version_cond(x, m, w->expected_version));
+  dorm__model_attach_condition(x, own, w ? w->condition : NULL);
   return end_action(u);
 }
 
@@ -363,31 +363,31 @@ static dorm_status run_update(dorm_client *c, const dorm_model_desc *m, const vo
                               const dorm_update_opts *o, dorm_arena *a, void *new_out, int64_t now) {
   static const char op[] = "UpdateItem";
   if (u->m != m)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "the update was started for model %s, not %s",
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "the update was started for model %s, not %s",
                             u->m ? u->m->name : "(none)", m->name);
   const dorm_write_opts *w = o ? &o->w : NULL;
   if (w && w->old_out && !a)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
   bool want_new = o && o->return_new && new_out;
-  if (want_new && !a) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "new_out needs an arena to be filled in");
-  if (model_update_finish(u, key_obj, w, now) != DORM_OK) return dorm_client_fail(c, u->status, op, "%s", u->err);
+  if (want_new && !a) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "new_out needs an arena to be filled in");
+  if (dorm__model_update_finish(u, key_obj, w, now) != DORM_OK) return dorm__client_fail(c, u->status, op, "%s", u->err);
   char err[512];
-  dorm_jw *jw = ops_begin(c, m->table);
-  dorm_jw_key(jw, "Key");
-  dorm_status st = model_write_key(jw, m, key_obj, err, sizeof err);
-  if (st != DORM_OK) return dorm_client_fail(c, st, op, "%s", err);
-  dorm_jw_expr(jw, &u->x);
-  ops_return_values(jw, want_new ? DORM_RETURN_ALL_NEW : DORM_RETURN_NONE, w && w->old_out);
-  dorm_jw_end_object(jw);
+  dorm_jw *jw = dorm__ops_begin(c, m->table);
+  dorm__jw_key(jw, "Key");
+  dorm_status st = dorm__model_write_key(jw, m, key_obj, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", err);
+  dorm__jw_expr(jw, &u->x);
+  dorm__ops_return_values(jw, want_new ? DORM_RETURN_ALL_NEW : DORM_RETURN_NONE, w && w->old_out);
+  dorm__jw_end_object(jw);
   const char *resp;
   size_t len;
-  st = dorm_client_send(c, op, &resp, &len);
-  if (st == DORM_ERR_CONDITION_FAILED) model_old_item(c, m, w, a);
+  st = dorm__client_send(c, op, &resp, &len);
+  if (st == DORM_ERR_CONDITION_FAILED) dorm__model_old_item(c, m, w, a);
   if (st != DORM_OK || !want_new) return st;
   bool found;
-  st = model_read_single(c, op, m, resp, len, 0, a, new_out, &found);
+  st = dorm__model_read_single(c, op, m, resp, len, 0, a, new_out, &found);
   if (st == DORM_OK && !found)
-    return dorm_client_fail(c, DORM_ERR_BAD_RESPONSE, op, "the response holds no updated item");
+    return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "the response holds no updated item");
   return st;
 }
 
@@ -395,11 +395,11 @@ dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_desc *m, con
                                    const dorm_update_opts *o, dorm_arena *a, void *new_out) {
   static const char op[] = "UpdateItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  dorm_status st = model_check_args(c, op, m, key_obj, "key object");
+  dorm__client_clear_error(c);
+  dorm_status st = dorm__model_check_args(c, op, m, key_obj, "key object");
   if (st != DORM_OK) return st;
-  if (!u) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no update given", m->name);
-  if (u->status != DORM_OK) return dorm_client_fail(c, u->status, op, "%s", u->err);
+  if (!u) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no update given", m->name);
+  if (u->status != DORM_OK) return dorm__client_fail(c, u->status, op, "%s", u->err);
   return run_update(c, m, key_obj, u, o, a, new_out, dorm_time_now());
 }
 
@@ -410,15 +410,15 @@ dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, v
                                      size_t nfields, const dorm_write_opts *o, dorm_arena *a) {
   static const char op[] = "UpdateItem";
   if (!c) return DORM_ERR_INVALID_ARGUMENT;
-  dorm_client_clear_error(c);
-  dorm_status st = model_check_args(c, op, m, obj, "object");
+  dorm__client_clear_error(c);
+  dorm_status st = dorm__model_check_args(c, op, m, obj, "object");
   if (st != DORM_OK) return st;
-  if (nfields && !fields) return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: fields is NULL", m->name);
+  if (nfields && !fields) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: fields is NULL", m->name);
   if (o && o->condition && !o->expr)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
                             "a condition needs the builder it was made with (dorm_write_opts.expr)");
   if (o && o->old_out && !a)
-    return dorm_client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
   /* Without the caller's arena, the update is built in a scratch one. */
   dorm_arena scratch = DORM_ARENA_INIT;
   st = update_fields(c, m, obj, fields, nfields, o, a ? a : &scratch);
@@ -446,7 +446,7 @@ static dorm_status update_fields(dorm_client *c, const dorm_model_desc *m, void 
     if (!model_field_present(f, obj) && (f->flags & DORM_FF_OPTIONAL)) dorm_model_update_remove(&u, fi);
     else dorm_model_update_set(&u, fi, field_ptr(obj, f));
   }
-  if (u.status != DORM_OK) return dorm_client_fail(c, u.status, op, "%s", u.err);
+  if (u.status != DORM_OK) return dorm__client_fail(c, u.status, op, "%s", u.err);
   dorm_update_opts uo;
   memset(&uo, 0, sizeof uo);
   if (o) uo.w = *o;

@@ -31,7 +31,7 @@ typedef struct wctx {
   size_t errcap;
 } wctx;
 
-#define WFAIL(c, st, p, ...) model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
+#define WFAIL(c, st, p, ...) dorm__model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
 
 /* A writer failure (invalid UTF-8, body too large, out of memory) as an
  * error naming the value being written. */
@@ -39,7 +39,7 @@ static dorm_status werr(wctx *c, const mpath *p) {
   return WFAIL(c, c->w->status, p, "%s", c->w->err);
 }
 
-static inline void raw(dorm_jw *w, const char *s, size_t n) { dorm_jw_raw(w, s, n); }
+static inline void raw(dorm_jw *w, const char *s, size_t n) { dorm__jw_raw(w, s, n); }
 
 /* SWAR: a byte of x that a JSON string cannot hold as is ('"', '\\', a
  * control character) or that needs UTF-8 validation (>= 0x80). The same
@@ -72,7 +72,7 @@ static inline bool plain_copy(char *o, const char *s, size_t len) {
  * UTF-8 to validate) goes through the writer's string encoder. */
 static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) {
   dorm_jw *w = c->w;
-  if (dorm_jw_reserve(w, len + 8)) {
+  if (dorm__jw_reserve(w, len + 8)) {
     char *o = w->buf + w->len;
     memcpy(o, "{\"S\":\"", 6);
     if (plain_copy(o + 6, s, len)) {
@@ -83,14 +83,14 @@ static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) 
     }
   }
   raw(w, "{\"S\":", 5);
-  dorm_jw_stringn(w, s, len);
+  dorm__jw_stringn(w, s, len);
   raw(w, "}", 1);
   return w->status == DORM_OK ? DORM_OK : werr(c, p);
 }
 
 /* {"N":"<text>"} for text already known to be a valid number. */
 static void w_number_text(dorm_jw *w, const char *t, size_t n) {
-  if (!dorm_jw_reserve(w, n + 8)) return;
+  if (!dorm__jw_reserve(w, n + 8)) return;
   char *o = w->buf + w->len;
   memcpy(o, "{\"N\":\"", 6);
   memcpy(o + 6, t, n);
@@ -101,7 +101,7 @@ static void w_number_text(dorm_jw *w, const char *t, size_t n) {
 
 /* A set element / bare JSON string of number text: "123". */
 static void w_quoted_number(dorm_jw *w, const char *t, size_t n) {
-  if (!dorm_jw_reserve(w, n + 2)) return;
+  if (!dorm__jw_reserve(w, n + 2)) return;
   char *o = w->buf + w->len;
   o[0] = '"';
   memcpy(o + 1, t, n);
@@ -110,14 +110,14 @@ static void w_quoted_number(dorm_jw *w, const char *t, size_t n) {
 }
 
 static void w_base64(dorm_jw *w, const uint8_t *data, size_t len) {
-  size_t n = dorm_b64_encoded_len(len);
+  size_t n = dorm__b64_encoded_len(len);
   if (n == SIZE_MAX || n > w->max) {
-    dorm_jw_fail(w, DORM_ERR_TOO_LARGE, "binary value of %zu bytes is too large", len);
+    dorm__jw_fail(w, DORM_ERR_TOO_LARGE, "binary value of %zu bytes is too large", len);
     return;
   }
-  if (!dorm_jw_reserve(w, n + 2)) return;
+  if (!dorm__jw_reserve(w, n + 2)) return;
   w->buf[w->len++] = '"';
-  w->len += dorm_b64_encode(data, len, w->buf + w->len, DORM_B64_STD);
+  w->len += dorm__b64_encode(data, len, w->buf + w->len, DORM_B64_STD);
   w->buf[w->len++] = '"';
 }
 
@@ -250,7 +250,7 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     for (size_t i = 0; i < n; i++) {
       const char *s = get_str(base + i * e->size);
       size_t len = strlen(s);
-      if (w->cap - w->len > len + 3 || dorm_jw_reserve(w, len + 3)) {
+      if (w->cap - w->len > len + 3 || dorm__jw_reserve(w, len + 3)) {
         char *o = w->buf + w->len;
         if (i) *o++ = ',';
         *o = '"';
@@ -260,7 +260,7 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
           continue;
         }
       }
-      dorm_jw_stringn(w, s, len); /* escapes and UTF-8; adds the comma itself */
+      dorm__jw_stringn(w, s, len); /* escapes and UTF-8; adds the comma itself */
       if (w->status != DORM_OK) {
         mpath ip = {path, MP_INDEX, NULL, i};
         return werr(c, &ip);
@@ -279,7 +279,7 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     raw(w, "{\"NS\":[", 7);
     for (size_t i = 0; i < n; i++) {
       char buf[24];
-      size_t len = dorm_number_format_i64(get_i64(base + i * e->size), buf);
+      size_t len = dorm__number_format_i64(get_i64(base + i * e->size), buf);
       if (i) raw(w, ",", 1);
       w_quoted_number(w, buf, len);
     }
@@ -295,10 +295,10 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     for (size_t i = 0; i < n; i++) {
       char buf[40];
       double d = get_f64(base + i * e->size);
-      size_t len = dorm_number_format_double(d, buf);
+      size_t len = dorm__number_format_double(d, buf);
       mpath ip = {path, MP_INDEX, NULL, i};
       if (len == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "NaN and infinity cannot be stored");
-      if (dorm_number_invalid_reason(buf, len))
+      if (dorm__number_invalid_reason(buf, len))
         return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "%s is outside DynamoDB's number range", buf);
       if (i) raw(w, ",", 1);
       w_quoted_number(w, buf, len);
@@ -311,7 +311,7 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
       mpath ip = {path, MP_INDEX, NULL, i};
       if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
       size_t len = strlen(s);
-      const char *why = dorm_number_invalid_reason(s, len);
+      const char *why = dorm__number_invalid_reason(s, len);
       if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "invalid decimal \"%.48s\": %s", s, why);
       /* Pairwise: numeric equality ("1.0" == "1") has no cheap sort key. */
       for (size_t k = 0; k < i && n <= 256; k++) {
@@ -392,7 +392,7 @@ static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *
   raw(c->w, "{\"M\":{", 6);
   for (size_t i = 0; i < v->count; i++) {
     mpath kp = {path, MP_KEY, v->keys[i], 0};
-    dorm_jw_keyn(c->w, v->keys[i], strlen(v->keys[i]));
+    dorm__jw_keyn(c->w, v->keys[i], strlen(v->keys[i]));
     if (c->w->status != DORM_OK) return werr(c, &kp);
     st = w_elem(c, e, (const char *)v->values + i * e->size, &kp, depth + 1);
     if (st != DORM_OK) return st;
@@ -418,22 +418,22 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
     const char *s = get_str(p);
     if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
     model_sbuf canon;
-    model_sbuf_init(&canon);
+    dorm__model_sbuf_init(&canon);
     char why[160];
-    dorm_status st = model_json_canonical(s, strlen(s), &canon, why, sizeof why);
+    dorm_status st = dorm__model_json_canonical(s, strlen(s), &canon, why, sizeof why);
     if (st == DORM_OK) {
       st = w_string(c, canon.p, canon.len, path);
     } else {
       st = WFAIL(c, st, path, "not valid JSON: %s", why);
     }
-    model_sbuf_free(&canon);
+    dorm__model_sbuf_free(&canon);
     return st;
   }
   case DORM_K_DECIMAL: {
     const char *s = get_str(p);
     if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (NULL)");
     size_t len = strlen(s);
-    const char *why = dorm_number_invalid_reason(s, len);
+    const char *why = dorm__number_invalid_reason(s, len);
     if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "invalid decimal \"%.48s\": %s", s, why);
     w_number_text(w, s, len);
     break;
@@ -441,7 +441,7 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
   case DORM_K_INT:
   case DORM_K_EPOCH: {
     char buf[24];
-    size_t len = dorm_number_format_i64(get_i64(p), buf);
+    size_t len = dorm__number_format_i64(get_i64(p), buf);
     w_number_text(w, buf, len);
     break;
   }
@@ -457,9 +457,9 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
   case DORM_K_FLOAT: {
     char buf[40];
     double d = get_f64(p);
-    size_t len = dorm_number_format_double(d, buf);
+    size_t len = dorm__number_format_double(d, buf);
     if (len == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "NaN and infinity cannot be stored");
-    if (dorm_number_invalid_reason(buf, len))
+    if (dorm__number_invalid_reason(buf, len))
       return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "%s is outside DynamoDB's number range", buf);
     w_number_text(w, buf, len);
     break;
@@ -479,7 +479,7 @@ static dorm_status wvalue(wctx *c, const dorm_type_desc *t, const void *p, const
   }
   case DORM_K_ENUM: {
     const dorm_enum_desc *e = t->enum_;
-    int64_t v = model_enum_get(t, p);
+    int64_t v = dorm__model_enum_get(t, p);
     if (!e) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "enum type without a descriptor");
     if (v == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "required (enum %s value 0 means \"not set\")", e->name);
     if (v < 0 || v > (int64_t)e->count)
@@ -536,7 +536,7 @@ static dorm_status check_key_value(wctx *c, uint32_t k, size_t len, const mpath 
 }
 
 /* Room for n more bytes without a call in the common case. */
-static inline bool room(dorm_jw *w, size_t n) { return w->cap - w->len > n || dorm_jw_reserve(w, n); }
+static inline bool room(dorm_jw *w, size_t n) { return w->cap - w->len > n || dorm__jw_reserve(w, n); }
 
 /* The common scalar fields in one piece: [","] "attr": and the value, with
  * one reservation. False when the value needs the general path (escapes,
@@ -570,14 +570,14 @@ static bool fast_field(dorm_jw *w, const dorm_field_desc *f, int ni, const void 
     o += klen;
     memcpy(o, "{\"N\":\"", 6);
     o += 6;
-    o += dorm_number_format_i64(get_i64(p), o);
+    o += dorm__number_format_i64(get_i64(p), o);
     memcpy(o, "\"}", 2);
     o += 2;
     break;
   case DORM_K_DECIMAL: {
     const char *s = get_str(p);
     size_t len = strlen(s);
-    if (dorm_number_invalid_reason(s, len) || !room(w, klen + len + 9)) return false;
+    if (dorm__number_invalid_reason(s, len) || !room(w, klen + len + 9)) return false;
     o = w->buf + w->len;
     if (comma) *o++ = ',';
     memcpy(o, f->attr_json[ni], klen);
@@ -632,7 +632,7 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
     }
     unsigned kind = f->type.kind;
     if (kind == DORM_K_SET && ((const dorm_array_view *)p)->count == 0) continue; /* never written */
-    if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && model_value_empty(&f->type, p)) continue;
+    if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && dorm__model_value_empty(&f->type, p)) continue;
     size_t mark = w->len, klen = f->attr_json_len[ni], vlen = 1, members = 0;
     mpath fp = {path, MP_NAME, f->name, 0};
     if (!fast_field(w, f, ni, p, *count != 0, &vlen)) {
@@ -664,9 +664,9 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
 
 /* ---- key templates ---- */
 
-static bool sb_put(model_sbuf *b, const char *s, size_t n) { return model_sbuf_put(b, s, n); }
+static bool sb_put(model_sbuf *b, const char *s, size_t n) { return dorm__model_sbuf_put(b, s, n); }
 
-dorm_status model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
+dorm_status dorm__model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
                                char *errbuf, size_t errcap) {
   const dorm_field_desc *f = &m->fields[field];
   mpath root = {NULL, MP_NAME, m->name, 0};
@@ -675,26 +675,26 @@ dorm_status model_render_field(const dorm_model_desc *m, uint32_t field, const v
   switch (f->type.kind) {
   case DORM_K_STRING: {
     const char *s = get_str(p);
-    if (!s) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+    if (!s) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
     size_t bad;
     size_t len = strlen(s);
-    if (!dorm_utf8_valid(s, len, &bad))
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a string is not valid UTF-8 (byte %zu)", bad);
+    if (!dorm__utf8_valid(s, len, &bad))
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a string is not valid UTF-8 (byte %zu)", bad);
     ok = sb_put(out, s, len);
     break;
   }
   case DORM_K_DECIMAL: {
     const char *s = get_str(p);
-    if (!s) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
-    const char *why = dorm_number_invalid_reason(s, strlen(s));
-    if (why) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "invalid decimal \"%.48s\": %s", s, why);
+    if (!s) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+    const char *why = dorm__number_invalid_reason(s, strlen(s));
+    if (why) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "invalid decimal \"%.48s\": %s", s, why);
     ok = sb_put(out, s, strlen(s));
     break;
   }
   case DORM_K_INT:
   case DORM_K_EPOCH: {
     char buf[24];
-    ok = sb_put(out, buf, dorm_number_format_i64(get_i64(p), buf));
+    ok = sb_put(out, buf, dorm__number_format_i64(get_i64(p), buf));
     break;
   }
   case DORM_K_TIME: {
@@ -705,33 +705,33 @@ dorm_status model_render_field(const dorm_model_desc *m, uint32_t field, const v
   }
   case DORM_K_FLOAT: {
     char buf[40];
-    size_t len = dorm_number_format_double(get_f64(p), buf);
-    if (!len) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "NaN and infinity cannot be stored");
+    size_t len = dorm__number_format_double(get_f64(p), buf);
+    if (!len) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "NaN and infinity cannot be stored");
     ok = sb_put(out, buf, len);
     break;
   }
   case DORM_K_BOOL: ok = *(const bool *)p ? sb_put(out, "true", 4) : sb_put(out, "false", 5); break;
   case DORM_K_ENUM: {
     const dorm_enum_desc *e = f->type.enum_;
-    int64_t v = model_enum_get(&f->type, p);
-    if (!e) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "enum type without a descriptor");
+    int64_t v = dorm__model_enum_get(&f->type, p);
+    if (!e) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "enum type without a descriptor");
     if (v == 0)
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (enum %s value 0 means \"not set\")",
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (enum %s value 0 means \"not set\")",
                         e->name);
     if (v < 0 || v > (int64_t)e->count)
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "%lld is not a value of enum %s (1..%u)",
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "%lld is not a value of enum %s (1..%u)",
                         (long long)v, e->name, e->count);
     ok = sb_put(out, e->values[v - 1], strlen(e->values[v - 1]));
     break;
   }
   default:
-    return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a field of this type cannot be part of a key");
+    return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "a field of this type cannot be part of a key");
   }
-  if (!ok) return model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &fp, "out of memory rendering a key");
+  if (!ok) return dorm__model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &fp, "out of memory rendering a key");
   return DORM_OK;
 }
 
-dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
+dorm_status dorm__model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
                              model_sbuf *out, char *errbuf, size_t errcap) {
   const dorm_key_desc *key = &m->keys[k];
   mpath root = {NULL, MP_NAME, m->name, 0};
@@ -739,24 +739,24 @@ dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *o
     const dorm_field_desc *f = &m->fields[key->field];
     if (!model_field_present(f, obj)) {
       mpath fp = {&root, MP_NAME, f->name, 0};
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
     }
-    return model_render_field(m, (uint32_t)key->field, field_ptr(obj, f), out, errbuf, errcap);
+    return dorm__model_render_field(m, (uint32_t)key->field, field_ptr(obj, f), out, errbuf, errcap);
   }
   for (uint32_t i = 0; i < key->nparts && i < parts_upto; i++) {
     const dorm_tpl_part *part = &key->parts[i];
     if (part->field < 0) {
       if (!sb_put(out, part->literal ? part->literal : "", part->literal_len))
-        return model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &root, "out of memory rendering key %s", key->attr);
+        return dorm__model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &root, "out of memory rendering key %s", key->attr);
       continue;
     }
     const dorm_field_desc *f = &m->fields[part->field];
     if (!model_field_present(f, obj)) {
       mpath fp = {&root, MP_NAME, f->name, 0};
-      if (!(f->flags & DORM_FF_OPTIONAL)) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (key %s is made from it)", key->attr);
+      if (!(f->flags & DORM_FF_OPTIONAL)) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (key %s is made from it)", key->attr);
     }
-    dorm_status st = model_render_field(m, (uint32_t)part->field, field_ptr(obj, f), out, errbuf, errcap);
+    dorm_status st = dorm__model_render_field(m, (uint32_t)part->field, field_ptr(obj, f), out, errbuf, errcap);
     if (st != DORM_OK) return st;
   }
   return DORM_OK;
@@ -766,14 +766,14 @@ dorm_status model_render_key(const dorm_model_desc *m, uint32_t k, const void *o
 static dorm_status w_template_key(wctx *c, uint32_t k, const void *obj, const mpath *root) {
   const dorm_key_desc *key = &c->m->keys[k];
   model_sbuf b;
-  model_sbuf_init(&b);
-  dorm_status st = model_render_key(c->m, k, obj, SIZE_MAX, &b, c->err, c->errcap);
+  dorm__model_sbuf_init(&b);
+  dorm_status st = dorm__model_render_key(c->m, k, obj, SIZE_MAX, &b, c->err, c->errcap);
   if (st == DORM_OK) st = check_key_value(c, k, b.len, root);
   if (st == DORM_OK) {
     raw(c->w, key->attr_json, key->attr_json_len);
     st = w_string(c, b.p, b.len, root);
   }
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
   return st;
 }
 
@@ -789,14 +789,14 @@ static dorm_status exact_size(const char *json, size_t len, size_t *size, char *
   return st;
 }
 
-dorm_status model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
+dorm_status dorm__model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
                              char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   mpath root = {NULL, MP_NAME, m->name, 0};
   size_t count = 0;
   dorm_status st;
   if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no object given");
-  dorm_jw_raw_value(w, "{", 1);
+  dorm__jw_raw_value(w, "{", 1);
   size_t start = w->len - 1;
   for (uint32_t k = 0; k < m->nkeys; k++) {
     if (m->keys[k].field >= 0) continue; /* stored by its field */
@@ -827,11 +827,11 @@ dorm_status model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *o
   return DORM_OK;
 }
 
-dorm_status model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf, size_t errcap) {
+dorm_status dorm__model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   mpath root = {NULL, MP_NAME, m->name, 0};
   if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no key object given");
-  dorm_jw_raw_value(w, "{", 1);
+  dorm__jw_raw_value(w, "{", 1);
   for (uint32_t k = 0; k < m->table_keys && k < m->nkeys; k++) {
     const dorm_key_desc *key = &m->keys[k];
     dorm_status st;
@@ -855,7 +855,7 @@ dorm_status model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *ob
   return w->status == DORM_OK ? DORM_OK : werr(&c, &root);
 }
 
-dorm_status model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
+dorm_status dorm__model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
                                     char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   mpath root = {NULL, MP_NAME, m->name, 0};
@@ -867,7 +867,7 @@ dorm_status model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32
   return wvalue(&c, &f->type, p, &fp, 0, NULL, NULL);
 }
 
-dorm_status model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t, const void *p,
+dorm_status dorm__model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t, const void *p,
                                    const mpath *path, char *errbuf, size_t errcap) {
   wctx c = {w, m, m->naming, errbuf, errcap};
   if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, path, "no value given");
@@ -881,40 +881,40 @@ typedef enum av_what { AV_ITEM, AV_KEY, AV_FIELD, AV_TYPE } av_what;
 static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field, const dorm_type_desc *t,
                          const void *p, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap) {
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   dorm_status st;
   switch (what) {
-  case AV_ITEM: st = model_write_item(&w, m, p, NULL, errbuf, errcap); break;
-  case AV_KEY: st = model_write_key(&w, m, p, errbuf, errcap); break;
-  case AV_FIELD: st = model_write_field_value(&w, m, field, p, errbuf, errcap); break;
+  case AV_ITEM: st = dorm__model_write_item(&w, m, p, NULL, errbuf, errcap); break;
+  case AV_KEY: st = dorm__model_write_key(&w, m, p, errbuf, errcap); break;
+  case AV_FIELD: st = dorm__model_write_field_value(&w, m, field, p, errbuf, errcap); break;
   default: {
     mpath root = {NULL, MP_NAME, m->name, 0};
-    st = model_write_type_value(&w, m, t, p, &root, errbuf, errcap);
+    st = dorm__model_write_type_value(&w, m, t, p, &root, errbuf, errcap);
   }
   }
   const char *json = NULL;
   size_t len = 0;
-  if (st == DORM_OK && (st = dorm_jw_finish(&w, &json, &len)) != DORM_OK)
-    model_fail(errbuf, errcap, st, NULL, "%s", w.err);
+  if (st == DORM_OK && (st = dorm__jw_finish(&w, &json, &len)) != DORM_OK)
+    dorm__model_fail(errbuf, errcap, st, NULL, "%s", w.err);
   if (st == DORM_OK) {
     st = (what == AV_ITEM || what == AV_KEY) ? dorm_item_from_json(json, len, a, out, errbuf, errcap)
                                              : dorm_av_from_json(json, len, a, out, errbuf, errcap);
   }
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   return st;
 }
 
-dorm_status model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a, dorm_av *out,
+dorm_status dorm__model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a, dorm_av *out,
                            char *errbuf, size_t errcap) {
   return to_av(AV_FIELD, m, field, NULL, p, a, out, errbuf, errcap);
 }
 
-dorm_status model_type_av(const dorm_model_desc *m, const dorm_type_desc *t, const void *p, dorm_arena *a,
+dorm_status dorm__model_type_av(const dorm_model_desc *m, const dorm_type_desc *t, const void *p, dorm_arena *a,
                           dorm_av *out, char *errbuf, size_t errcap) {
   return to_av(AV_TYPE, m, 0, t, p, a, out, errbuf, errcap);
 }
 
-dorm_status model_key_value_av(const dorm_model_desc *m, uint32_t k, const void *obj, dorm_arena *a, dorm_av *out,
+dorm_status dorm__model_key_value_av(const dorm_model_desc *m, uint32_t k, const void *obj, dorm_arena *a, dorm_av *out,
                                char *errbuf, size_t errcap) {
   const dorm_key_desc *key = &m->keys[k];
   if (key->field >= 0) {
@@ -922,48 +922,48 @@ dorm_status model_key_value_av(const dorm_model_desc *m, uint32_t k, const void 
     if (!model_field_present(f, obj)) {
       mpath root = {NULL, MP_NAME, m->name, 0};
       mpath fp = {&root, MP_NAME, f->name, 0};
-      return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (it is key attribute %s)", key->attr);
     }
-    return model_field_av(m, (uint32_t)key->field, field_ptr(obj, f), a, out, errbuf, errcap);
+    return dorm__model_field_av(m, (uint32_t)key->field, field_ptr(obj, f), a, out, errbuf, errcap);
   }
   model_sbuf b;
-  model_sbuf_init(&b);
-  dorm_status st = model_render_key(m, k, obj, SIZE_MAX, &b, errbuf, errcap);
+  dorm__model_sbuf_init(&b);
+  dorm_status st = dorm__model_render_key(m, k, obj, SIZE_MAX, &b, errbuf, errcap);
   if (st == DORM_OK && dorm_av_str_copy(a, b.p, b.len, out) != DORM_OK)
-    st = model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
-  model_sbuf_free(&b);
+    st = dorm__model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
+  dorm__model_sbuf_free(&b);
   return st;
 }
 
 dorm_status dorm_model_to_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *item, char *errbuf,
                              size_t errcap) {
-  if (!m || !a || !item) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and item are required");
+  if (!m || !a || !item) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and item are required");
   return to_av(AV_ITEM, m, 0, NULL, obj, a, item, errbuf, errcap);
 }
 
 dorm_status dorm_model_key_av(const dorm_model_desc *m, const void *obj, dorm_arena *a, dorm_av *key, char *errbuf,
                               size_t errcap) {
-  if (!m || !a || !key) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and key are required");
+  if (!m || !a || !key) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and key are required");
   return to_av(AV_KEY, m, 0, NULL, obj, a, key, errbuf, errcap);
 }
 
 dorm_status dorm_model_to_json(const dorm_model_desc *m, const void *obj, dorm_arena *a, const char **json,
                                size_t *len, char *errbuf, size_t errcap) {
-  if (!m || !a || !json) return model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and json are required");
+  if (!m || !a || !json) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, arena and json are required");
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   const char *text = NULL;
   size_t n = 0;
-  dorm_status st = model_write_item(&w, m, obj, NULL, errbuf, errcap);
-  if (st == DORM_OK && (st = dorm_jw_finish(&w, &text, &n)) != DORM_OK) model_fail(errbuf, errcap, st, NULL, "%s", w.err);
+  dorm_status st = dorm__model_write_item(&w, m, obj, NULL, errbuf, errcap);
+  if (st == DORM_OK && (st = dorm__jw_finish(&w, &text, &n)) != DORM_OK) dorm__model_fail(errbuf, errcap, st, NULL, "%s", w.err);
   if (st == DORM_OK) {
     char *copy = dorm_arena_memdup(a, text, n + 1);
-    if (!copy) st = model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
+    if (!copy) st = dorm__model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, NULL, "out of memory");
     else {
       *json = copy;
       if (len) *len = n;
     }
   }
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
   return st;
 }

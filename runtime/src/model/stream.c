@@ -47,12 +47,12 @@ static dorm_status one_record(const cJSON *r, size_t i, dorm_arena *a, dorm_stre
   if (!cJSON_IsObject(d)) return sfail(errbuf, errcap, i, "\"dynamodb\" is missing or not an object", NULL);
   char err[256];
   bool found = false;
-  dorm_status st = dorm_json_member_item(d, "Keys", a, &out->keys, &found, err, sizeof err);
+  dorm_status st = dorm__json_member_item(d, "Keys", a, &out->keys, &found, err, sizeof err);
   if (st == DORM_ERR_NO_MEMORY) return st;
   if (st != DORM_OK) return sfail(errbuf, errcap, i, "dynamodb", err);
   if (!found) return sfail(errbuf, errcap, i, "\"dynamodb.Keys\" is missing", NULL);
-  st = dorm_json_member_item(d, "NewImage", a, &out->new_image, &out->has_new_image, err, sizeof err);
-  if (st == DORM_OK) st = dorm_json_member_item(d, "OldImage", a, &out->old_image, &out->has_old_image, err, sizeof err);
+  st = dorm__json_member_item(d, "NewImage", a, &out->new_image, &out->has_new_image, err, sizeof err);
+  if (st == DORM_OK) st = dorm__json_member_item(d, "OldImage", a, &out->old_image, &out->has_old_image, err, sizeof err);
   if (st == DORM_ERR_NO_MEMORY) return st;
   if (st != DORM_OK) return sfail(errbuf, errcap, i, "dynamodb", err);
   return DORM_OK;
@@ -68,7 +68,7 @@ dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_
   *count = 0;
   cJSON *root = NULL;
   char err[256];
-  if (dorm_json_parse(json, len, &root, err, sizeof err) != DORM_OK) {
+  if (dorm__json_parse(json, len, &root, err, sizeof err) != DORM_OK) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "stream event: %s", err);
     return DORM_ERR_BAD_RESPONSE;
   }

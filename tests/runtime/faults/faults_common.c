@@ -64,7 +64,7 @@ dorm_client *ft_client(const char *endpoint, int max_attempts, long request_time
   if (dorm_client_new(&cfg, &c, err, sizeof err) != DORM_OK) fail_msg("dorm_client_new: %s", err);
   if (sleeps) {
     memset(sleeps, 0, sizeof *sleeps);
-    dorm_client_set_sleep(c, record_sleep, sleeps);
+    dorm__client_set_sleep(c, record_sleep, sleeps);
   }
   return c;
 }

@@ -9,7 +9,7 @@
 #include "dorm/dorm.h"
 #include "fp_harness.h"
 
-/* The delays the client asked for (dorm_client_set_sleep). */
+/* The delays the client asked for (dorm__client_set_sleep). */
 typedef struct ft_sleeps {
   long calls;
   long total_ms;

@@ -48,7 +48,7 @@ static int setup(void **state) {
   cfg.secret_access_key = "dormtestsecret";
   char err[256];
   assert_int_equal(dorm_client_new(&cfg, &f->c, err, sizeof err), DORM_OK);
-  dorm_client_set_sleep(f->c, record_sleep, &f->slept);
+  dorm__client_set_sleep(f->c, record_sleep, &f->slept);
   *state = f;
   return 0;
 }
@@ -245,7 +245,7 @@ static void test_transaction_retry_resends_the_token(void **state) {
   assert_string_equal(dorm_client_errmsg(f->c), "");
   assert_string_equal(dorm_client_error_code(f->c), "");
   size_t body_len = 1;
-  dorm_client_error_body(f->c, &body_len);
+  dorm__client_error_body(f->c, &body_len);
   assert_int_equal(body_len, 0);
   char *b1 = ss_body(f->server, 0), *b2 = ss_body(f->server, 1);
   assert_string_equal(b1, b2);

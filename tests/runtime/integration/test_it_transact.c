@@ -140,7 +140,7 @@ static void test_cancellation(void **state) {
   assert_string_equal(r[2].code, "ConditionalCheckFailed");
   /* ReturnValuesOnConditionCheckFailure: the old item is in the reason. */
   size_t len;
-  const char *body = dorm_client_error_body(C, &len);
+  const char *body = dorm__client_error_body(C, &len);
   assert_non_null(strstr(body, "\"Item\""));
   assert_non_null(strstr(body, "\"empty\""));
   /* Nothing was applied. */

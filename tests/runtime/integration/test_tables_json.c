@@ -232,9 +232,9 @@ static void test_parse_description(void **state) {
   dorm_arena a = DORM_ARENA_INIT;
   cJSON *root;
   char err[256];
-  assert_int_equal(dorm_json_parse(describe_json, strlen(describe_json), &root, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__json_parse(describe_json, strlen(describe_json), &root, err, sizeof err), DORM_OK);
   dorm_table_description d;
-  assert_int_equal(tables_parse_description(cJSON_GetObjectItem(root, "Table"), &a, &d, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__tables_parse_description(cJSON_GetObjectItem(root, "Table"), &a, &d, err, sizeof err), DORM_OK);
   cJSON_Delete(root);
   assert_string_equal(d.name, "orders");
   assert_int_equal(d.status, DORM_TABLE_UPDATING);
@@ -266,8 +266,8 @@ static void test_parse_description(void **state) {
       "{\"GlobalSecondaryIndexes\":[{\"Backfilling\":\"yes\"}]}", "{\"ItemCount\":\"many\"}",
       "{\"GlobalSecondaryIndexes\":[{\"Projection\":{\"NonKeyAttributes\":[1]}}]}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    assert_int_equal(dorm_json_parse(bad[i], strlen(bad[i]), &root, err, sizeof err), DORM_OK);
-    assert_int_equal(tables_parse_description(root, &a, &d, err, sizeof err), DORM_ERR_BAD_RESPONSE);
+    assert_int_equal(dorm__json_parse(bad[i], strlen(bad[i]), &root, err, sizeof err), DORM_OK);
+    assert_int_equal(dorm__tables_parse_description(root, &a, &d, err, sizeof err), DORM_ERR_BAD_RESPONSE);
     cJSON_Delete(root);
   }
   dorm_arena_free(&a);
@@ -282,9 +282,9 @@ static void test_names(void **state) {
   assert_string_equal(dorm_stream_view_name(DORM_STREAM_NONE), "NONE");
   assert_string_equal(dorm_projection_type_name(DORM_PROJECT_KEYS_ONLY), "KEYS_ONLY");
   assert_string_equal(dorm_key_type_name(DORM_KEY_B), "B");
-  assert_int_equal(tables_status_from("ARCHIVED"), DORM_TABLE_ARCHIVED);
-  assert_int_equal(tables_status_from("active"), DORM_TABLE_STATUS_UNKNOWN);
-  assert_int_equal(tables_index_status_from("DELETING"), DORM_INDEX_DELETING);
+  assert_int_equal(dorm__tables_status_from("ARCHIVED"), DORM_TABLE_ARCHIVED);
+  assert_int_equal(dorm__tables_status_from("active"), DORM_TABLE_STATUS_UNKNOWN);
+  assert_int_equal(dorm__tables_index_status_from("DELETING"), DORM_INDEX_DELETING);
 }
 
 int main(void) {

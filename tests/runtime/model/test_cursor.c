@@ -36,8 +36,8 @@ static char *read_trimmed(const char *name) {
 /* The JSON inside a cursor. */
 static const char *inner(const char *cursor) {
   size_t n = strlen(cursor), out = 0;
-  uint8_t *buf = dorm_arena_alloc(&A, dorm_b64_decoded_max(n) + 1);
-  assert_true(dorm_b64_decode(cursor, n, buf, &out, DORM_B64_URL, NULL));
+  uint8_t *buf = dorm_arena_alloc(&A, dorm__b64_decoded_max(n) + 1);
+  assert_true(dorm__b64_decode(cursor, n, buf, &out, DORM_B64_URL, NULL));
   buf[out] = 0;
   return (const char *)buf;
 }
@@ -45,8 +45,8 @@ static const char *inner(const char *cursor) {
 /* A cursor made of arbitrary JSON text. */
 static const char *wrap(const char *json) {
   size_t n = strlen(json);
-  char *out = dorm_arena_alloc(&A, dorm_b64_encoded_len(n) + 1);
-  out[dorm_b64_encode((const uint8_t *)json, n, out, DORM_B64_URL)] = '\0';
+  char *out = dorm_arena_alloc(&A, dorm__b64_encoded_len(n) + 1);
+  out[dorm__b64_encode((const uint8_t *)json, n, out, DORM_B64_URL)] = '\0';
   return out;
 }
 

@@ -86,14 +86,14 @@ static bool decode_both(const dorm_model_desc *m, const char *text, size_t len, 
   char e1[512], e2[512], e3[512];
   char s1[4096], s2[4096], s3[4096];
   assert_true(m->size <= sizeof s1);
-  dorm_status st1 = model_decode_item(text, len, m, flags, &A, s1, e1, sizeof e1);
+  dorm_status st1 = dorm__model_decode_item(text, len, m, flags, &A, s1, e1, sizeof e1);
   dorm_av item;
   dorm_status st2 = dorm_item_from_json(text, len, &A, &item, e2, sizeof e2);
   if (st2 == DORM_OK) st2 = dorm_model_from_av(m, &item, flags, &A, s2, e2, sizeof e2);
   if (st1 != st2 || (st1 != DORM_OK && strcmp(e1, e2) != 0))
     fail_msg("direct: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st1), e1, dorm_strerror(st2), e2,
              (int)len, text);
-  dorm_status st3 = model_decode_item(text, len, m, flags | MODEL_DECODE_DIRECT_ONLY, &A, s3, e3, sizeof e3);
+  dorm_status st3 = dorm__model_decode_item(text, len, m, flags | MODEL_DECODE_DIRECT_ONLY, &A, s3, e3, sizeof e3);
   if ((st3 == DORM_OK) != (st2 == DORM_OK))
     fail_msg("the decoder alone: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st3), e3, dorm_strerror(st2),
              e2, (int)len, text);
@@ -118,7 +118,7 @@ static void corpus_agrees(void **state) {
     if (decode_both(&tm_Kitchen_desc, invalid[i], strlen(invalid[i]), DORM_READ_PARTIAL))
       fail_msg("accepted invalid[%zu]: %s", i, invalid[i]);
     char s[4096], e[256];
-    dorm_status st = model_decode_item(invalid[i], strlen(invalid[i]), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e,
+    dorm_status st = dorm__model_decode_item(invalid[i], strlen(invalid[i]), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e,
                                        sizeof e);
     if (st != DORM_ERR_BAD_RESPONSE) fail_msg("invalid[%zu]: %s (%s)", i, dorm_strerror(st), e);
   }
@@ -139,11 +139,11 @@ static void corpus_agrees(void **state) {
   /* errors name the place */
   char e[256], s[4096];
   static const char bad_n[] = "{\"a\":{\"M\":{\"b\":{\"N\":\"x1\"}}}}";
-  assert_int_equal(model_decode_item(bad_n, strlen(bad_n), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e, sizeof e),
+  assert_int_equal(dorm__model_decode_item(bad_n, strlen(bad_n), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e, sizeof e),
                    DORM_ERR_BAD_RESPONSE);
   assert_non_null(strstr(e, "a.b: N value \"x1\" is not a valid number"));
   static const char bad_city[] = "{\"id\":{\"S\":\"k\"},\"home\":{\"M\":{\"city\":{\"S\":\"\xc3(\"}}}}";
-  assert_int_equal(model_decode_item(bad_city, strlen(bad_city), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e, sizeof e),
+  assert_int_equal(dorm__model_decode_item(bad_city, strlen(bad_city), &tm_Kitchen_desc, DORM_READ_PARTIAL, &A, s, e, sizeof e),
                    DORM_ERR_BAD_RESPONSE);
   assert_string_equal(e, "home.city: an S value is not valid UTF-8 (byte 0)");
 }
@@ -239,8 +239,8 @@ static void read_generic(const dorm_model_desc *m, const char *text, size_t len,
   bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
   cJSON *root = NULL;
   dorm_json_response r;
-  g->st = dorm_json_parse(text, len, &root, g->err, sizeof g->err);
-  if (g->st == DORM_OK) g->st = dorm_json_response_members(root, &r, g->err, sizeof g->err);
+  g->st = dorm__json_parse(text, len, &root, g->err, sizeof g->err);
+  if (g->st == DORM_OK) g->st = dorm__json_response_members(root, &r, g->err, sizeof g->err);
   if (g->st != DORM_OK) {
     cJSON_Delete(root);
     return;
@@ -248,9 +248,9 @@ static void read_generic(const dorm_model_desc *m, const char *text, size_t len,
   dorm_av one, *all = NULL;
   size_t n = 0;
   for (const cJSON *c = root->child; c && g->st == DORM_OK; c = c->next) {
-    if (c == r.item) g->st = dorm_json_to_item(c, &A, &one, c->string, g->err, sizeof g->err);
-    else if (c == r.last_key) g->st = dorm_json_to_item(c, &A, &g->last_key, c->string, g->err, sizeof g->err);
-    else if (c == r.items) g->st = dorm_json_member_items(root, "Items", &A, &all, &n, g->err, sizeof g->err);
+    if (c == r.item) g->st = dorm__json_to_item(c, &A, &one, c->string, g->err, sizeof g->err);
+    else if (c == r.last_key) g->st = dorm__json_to_item(c, &A, &g->last_key, c->string, g->err, sizeof g->err);
+    else if (c == r.items) g->st = dorm__json_member_items(root, "Items", &A, &all, &n, g->err, sizeof g->err);
   }
   g->has_last_key = r.last_key != NULL;
   g->count = r.has_count ? r.count : 0;
@@ -272,18 +272,18 @@ static void read_generic(const dorm_model_desc *m, const char *text, size_t len,
   if (!r.has_count) g->count = g->n;
 }
 
-/* model_decode_response against read_generic: the same outcome, the same
+/* dorm__model_decode_response against read_generic: the same outcome, the same
  * message, the same structs, count, cursor key. */
 static bool response_both(const dorm_model_desc *m, const char *text, size_t len, unsigned flags) {
   model_response r, d;
   char e[512], ed[512];
   generic g;
-  dorm_status st = model_decode_response(text, len, m, flags, &A, &r, e, sizeof e);
+  dorm_status st = dorm__model_decode_response(text, len, m, flags, &A, &r, e, sizeof e);
   read_generic(m, text, len, flags, &g);
   if (st != g.st || (st != DORM_OK && strcmp(e, g.err) != 0))
     fail_msg("decoder: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st), e, dorm_strerror(g.st), g.err,
              (int)len, text);
-  dorm_status std = model_decode_response(text, len, m, flags | MODEL_DECODE_DIRECT_ONLY, &A, &d, ed, sizeof ed);
+  dorm_status std = dorm__model_decode_response(text, len, m, flags | MODEL_DECODE_DIRECT_ONLY, &A, &d, ed, sizeof ed);
   /* alone, the decoder may fail on an item of another entity type that the
    * fallback skips; nothing else */
   if (std == DORM_OK && st != DORM_OK) fail_msg("the decoder alone accepted %.*s (%s)", (int)len, text, e);
@@ -352,7 +352,7 @@ static void response_members(void **state) {
   char q[4096];
   snprintf(q, sizeof q, "{\"Count\":3,\"Items\":[%s,%s,%s],\"LastEvaluatedKey\":{\"PK\":{\"S\":\"k\"}}}", order_item,
            order_item, order_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
   assert_int_equal(r.nitems, 3);
   assert_int_equal(r.count, 3);
   assert_true(r.has_last_key);
@@ -363,37 +363,37 @@ static void response_members(void **state) {
   assert_int_equal(items[2].status, TM_STATUS_PAID);
   /* an item of another entity type is dropped when asked to */
   snprintf(q, sizeof q, "{\"Item\":%s}", order_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Order_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Order_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
                    DORM_OK);
   assert_true(r.has_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Customer_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Customer_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
                    DORM_OK);
   assert_false(r.has_item);
   snprintf(q, sizeof q, "{\"Items\":[%s,%s]}", order_item, customer_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Customer_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Customer_desc, MODEL_DECODE_CHECK_TYPE, &A, &r, e, sizeof e),
                    DORM_OK);
   assert_int_equal(r.nitems, 1);
   assert_string_equal(((const tm_Customer *)r.items)[0].name, "Ann");
   /* a bad item is named by its key */
   snprintf(q, sizeof q, "{\"Items\":[%s,{\"PK\":{\"S\":\"P9\"},\"SK\":{\"S\":\"S9\"},\"status\":{\"N\":\"1\"}}]}",
            order_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_ERR_SCHEMA_MISMATCH);
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_ERR_SCHEMA_MISMATCH);
   assert_int_equal(r.bad_item, 1);
   assert_string_equal(r.bad_key, "PK=P9, SK=S9");
   assert_string_equal(e, "Order.status: stored as N, expected S");
   /* a malformed value later in the response comes first */
   snprintf(q, sizeof q, "{\"Items\":[{\"PK\":{\"S\":\"P9\"},\"status\":{\"N\":\"1\"}},%s],\"LastEvaluatedKey\":{\"PK\":{\"S\":7}}}",
            order_item);
-  assert_int_equal(model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_ERR_BAD_RESPONSE);
+  assert_int_equal(dorm__model_decode_response(q, strlen(q), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_ERR_BAD_RESPONSE);
   assert_string_equal(e, "LastEvaluatedKey.PK: an S value must be a JSON string");
   assert_int_equal(r.bad_item, SIZE_MAX);
   /* Select COUNT: no Items, a Count */
   const char *cnt = "{\"Count\":17,\"ScannedCount\":20}";
-  assert_int_equal(model_decode_response(cnt, strlen(cnt), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_response(cnt, strlen(cnt), &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
   assert_int_equal(r.count, 17);
   assert_int_equal(r.scanned_count, 20);
   assert_int_equal(r.nitems, 0);
-  assert_int_equal(model_decode_response("{}", 2, &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_response("{}", 2, &tm_Order_desc, 0, &A, &r, e, sizeof e), DORM_OK);
   assert_false(r.has_item);
   const struct {
     const char *body, *msg;
@@ -414,7 +414,7 @@ static void response_members(void **state) {
       {"{\"x\":\"\\u0000\"}", "x: a string contains U+0000"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    dorm_status st = model_decode_response(bad[i].body, strlen(bad[i].body), &tm_Order_desc, 0, &A, &r, e, sizeof e);
+    dorm_status st = dorm__model_decode_response(bad[i].body, strlen(bad[i].body), &tm_Order_desc, 0, &A, &r, e, sizeof e);
     if (st != DORM_ERR_BAD_RESPONSE) fail_msg("accepted bad response %s", bad[i].body);
     if (!strstr(e, bad[i].msg)) fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].body, e, bad[i].msg);
   }
@@ -440,7 +440,7 @@ static void broken_escapes(void **state) {
       {"{\"x\":[\"a\",{\"b\":[\"\\\\\",\"\\u0000\"]}]}", "x[1].b[1]: a string contains U+0000"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    dorm_status st = model_decode_response(bad[i].body, strlen(bad[i].body), &tm_Order_desc, DORM_READ_PARTIAL, &A, &r,
+    dorm_status st = dorm__model_decode_response(bad[i].body, strlen(bad[i].body), &tm_Order_desc, DORM_READ_PARTIAL, &A, &r,
                                            e, sizeof e);
     if (st != DORM_ERR_BAD_RESPONSE) fail_msg("accepted %s", bad[i].body);
     if (strcmp(e, bad[i].msg) != 0 && !strstr(e, bad[i].msg)) fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].body, e, bad[i].msg);
@@ -448,7 +448,7 @@ static void broken_escapes(void **state) {
   /* An escaped backslash followed by u0000 is ordinary text, and so is a
    * \u escape with four hex digits. */
   const char *ok = "{\"Item\":{\"customerId\":{\"S\":\"\\\\u0000 \\\\\\u0041 \\u00e9\"}}}";
-  assert_int_equal(model_decode_response(ok, strlen(ok), &tm_Order_desc, DORM_READ_PARTIAL, &A, &r, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_response(ok, strlen(ok), &tm_Order_desc, DORM_READ_PARTIAL, &A, &r, e, sizeof e), DORM_OK);
   assert_true(r.has_item);
   assert_string_equal(((const tm_Order *)r.item)->customerId, "\\u0000 \\A \xc3\xa9");
 }
@@ -478,13 +478,13 @@ static void escaped_names(void **state) {
   assert_int_equal(dorm_model_to_json(&weird_desc, &w, &A, &json, &len, e, sizeof e), DORM_OK);
   assert_string_equal(json, "{\"we\\\"ird\":{\"S\":\"x\"},\"tab\\there\":{\"S\":\"y\"}}");
   assert_true(decode_both(&weird_desc, json, len, 0));
-  assert_int_equal(model_decode_item(json, len, &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_item(json, len, &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
   assert_string_equal(back.a, "x");
   assert_string_equal(back.b, "y");
   /* the same names written with other escapes */
   static const char other[] = "{\"tab\\u0009here\":{\"S\":\"2\"},\"we\\u0022ird\":{\"S\":\"1\"}}";
   assert_true(decode_both(&weird_desc, other, strlen(other), 0));
-  assert_int_equal(model_decode_item(other, strlen(other), &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
+  assert_int_equal(dorm__model_decode_item(other, strlen(other), &weird_desc, 0, &A, &back, e, sizeof e), DORM_OK);
   assert_string_equal(back.a, "1");
   assert_string_equal(back.b, "2");
 }

@@ -64,7 +64,7 @@ static void build_order_update(dorm_model_update *u, bool finish) {
   memset(&w, 0, sizeof w);
   w.check_version = true;
   w.expected_version = 4;
-  assert_int_equal(model_update_finish(u, &key, &w, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(u, &key, &w, NOW), DORM_OK);
 }
 
 static void order_update_text(void **state) {
@@ -94,7 +94,7 @@ static void order_update_text(void **state) {
   assert_string_equal(again.x.update, x->update);
   assert_string_equal(again.x.condition, x->condition);
   /* an update runs once */
-  assert_int_equal(model_update_finish(&u, NULL, NULL, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_update_finish(&u, NULL, NULL, NOW), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(u.err, "already run"));
   int64_t v = 1;
   assert_int_equal(dorm_model_update_set(&again, TM_O_version, &v), DORM_ERR_INVALID_ARGUMENT);
@@ -106,7 +106,7 @@ static void conditions_and_lifecycle(void **state) {
   dorm_model_update u;
   build_order_update(&u, false);
   tm_Order key = order_key();
-  assert_int_equal(model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
   assert_string_equal(u.x.condition, "attribute_exists(#n8)");
   /* the caller's condition, built on the update's builder, is ANDed */
   build_order_update(&u, false);
@@ -118,7 +118,7 @@ static void conditions_and_lifecycle(void **state) {
                              dorm_model_cond_not_exists(&u.x, &tm_Order_desc, TM_O_status));
   w.check_version = true;
   w.expected_version = 0;
-  assert_int_equal(model_update_finish(&u, &key, &w, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, &w, NOW), DORM_OK);
   assert_string_equal(u.x.condition, "attribute_exists(#n8) AND #n7 = :v7 AND (#n0 = :v8 OR attribute_not_exists(#n0))");
   assert_string_equal(value_text(&u.x, 8), "S:pending");
   /* ... but not one from another builder */
@@ -127,14 +127,14 @@ static void conditions_and_lifecycle(void **state) {
   dorm_expr_init(&other, &A);
   w.expr = &other;
   w.condition = dorm_model_cond_exists(&other, &tm_Order_desc, TM_O_note);
-  assert_int_equal(model_update_finish(&u, &key, &w, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_update_finish(&u, &key, &w, NOW), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(u.err, "&u->x"));
   /* explicit lifecycle values win over the automatic ones */
   dorm_model_update_init(&u, &tm_Order_desc, &A);
   int64_t when = 5, version = 9;
   assert_int_equal(dorm_model_update_set(&u, TM_O_updatedAt, &when), DORM_OK);
   assert_int_equal(dorm_model_update_set(&u, TM_O_version, &version), DORM_OK);
-  assert_int_equal(model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
   assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
   assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1");
   assert_string_equal(value_text(&u.x, 0), "S:1970-01-01T00:00:00.000000005Z");
@@ -145,7 +145,7 @@ static void conditions_and_lifecycle(void **state) {
   tm_Kitchen kk;
   memset(&kk, 0, sizeof kk);
   kk.id = "k1";
-  assert_int_equal(model_update_finish(&u, &kk, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &kk, NULL, NOW), DORM_OK);
   assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
   assert_string_equal(u.x.update, "SET #n0 = #n0 + :v0");
   assert_string_equal(u.x.condition, "attribute_exists(#n1)");
@@ -155,7 +155,7 @@ static void conditions_and_lifecycle(void **state) {
   assert_int_equal(dorm_model_update_add(&u, TM_K_level, &count), DORM_OK);
   memset(&w, 0, sizeof w);
   w.check_version = true;
-  assert_int_equal(model_update_finish(&u, &kk, &w, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_update_finish(&u, &kk, &w, NOW), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(u.err, "Kitchen has no @version field"));
 }
 
@@ -170,12 +170,12 @@ static void index_keys(void **state) {
   /* GSI1PK = "N#{name}#{color}": both fields in the same update */
   dorm_model_update_init(&u, &tm_Kitchen_desc, &A);
   assert_int_equal(dorm_model_update_set(&u, TM_K_name, &name), DORM_OK);
-  assert_int_equal(model_update_finish(&u, &key, NULL, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_ERR_INVALID_ARGUMENT);
   assert_string_equal(u.err, "Kitchen: index key GSI1PK is made from several fields; set color in the same update too");
   dorm_model_update_init(&u, &tm_Kitchen_desc, &A);
   assert_int_equal(dorm_model_update_set(&u, TM_K_color, &color), DORM_OK);
   assert_int_equal(dorm_model_update_set(&u, TM_K_name, &name), DORM_OK);
-  assert_int_equal(model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
   assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
   assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1, #n2 = :v2");
   name_is(&u.x, 2, "GSI1PK");
@@ -185,7 +185,7 @@ static void index_keys(void **state) {
   int64_t created = 0;
   assert_int_equal(dorm_model_update_set(&u, TM_O_createdAt, &created), DORM_OK);
   tm_Order ok = order_key();
-  assert_int_equal(model_update_finish(&u, &ok, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &ok, NULL, NOW), DORM_OK);
   assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
   name_is(&u.x, 1, "GSI1SK");
   assert_string_equal(value_text(&u.x, 1), "S:1970-01-01T00:00:00.000000000Z");
@@ -198,7 +198,7 @@ static void index_keys(void **state) {
   dorm_model_update_init(&u, &tm_Kitchen_desc, &A);
   int64_t count = 5;
   assert_int_equal(dorm_model_update_set(&u, TM_K_count, &count), DORM_OK);
-  assert_int_equal(model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
   assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
   assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1");
   name_is(&u.x, 1, "GSI1SK");

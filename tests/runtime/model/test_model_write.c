@@ -65,12 +65,12 @@ static void kitchen_golden(void **state) {
 
   /* the model's size computation agrees with dorm_item_size */
   dorm_jw w;
-  dorm_jw_init(&w, 0);
+  dorm__jw_init(&w, 0);
   size_t size = 0, want_size = 0;
-  assert_int_equal(model_write_item(&w, &tm_Kitchen_desc, &k, &size, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_write_item(&w, &tm_Kitchen_desc, &k, &size, err, sizeof err), DORM_OK);
   assert_int_equal(dorm_item_size(&want, &want_size), DORM_OK);
   assert_int_equal(size, want_size);
-  dorm_jw_free(&w);
+  dorm__jw_free(&w);
 
   /* deterministic: same object, same bytes */
   assert_string_equal(json_of(&tm_Kitchen_desc, &k), tm_sample_kitchen_json);
@@ -330,21 +330,21 @@ static void item_size_limit(void **state) {
 
 static void canon_is(const char *in, const char *want) {
   model_sbuf b;
-  model_sbuf_init(&b);
+  dorm__model_sbuf_init(&b);
   char why[160];
-  dorm_status st = model_json_canonical(in, strlen(in), &b, why, sizeof why);
+  dorm_status st = dorm__model_json_canonical(in, strlen(in), &b, why, sizeof why);
   if (st != DORM_OK) fail_msg("canonical(%s): %s", in, why);
   if (strcmp(b.p, want) != 0) fail_msg("canonical(%s) = %s, want %s", in, b.p, want);
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
 }
 
 static void canon_rejects(const char *in, const char *want) {
   model_sbuf b;
-  model_sbuf_init(&b);
+  dorm__model_sbuf_init(&b);
   char why[160] = "";
-  assert_int_equal(model_json_canonical(in, strlen(in), &b, why, sizeof why), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_json_canonical(in, strlen(in), &b, why, sizeof why), DORM_ERR_INVALID_ARGUMENT);
   if (!strstr(why, want)) fail_msg("canonical(%s): \"%s\" lacks \"%s\"", in, why, want);
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
 }
 
 static void json_canonical(void **state) {
@@ -377,27 +377,27 @@ static void lifecycle_put(void **state) {
   tm_Order o;
   memset(&o, 0, sizeof o);
   model_lifecycle_save saved;
-  model_lifecycle_put(&tm_Order_desc, &o, 1000, &saved);
+  dorm__model_lifecycle_put(&tm_Order_desc, &o, 1000, &saved);
   assert_int_equal(o.createdAt, 1000);
   assert_int_equal(o.updatedAt, 1000);
   assert_int_equal(o.version, 0);
-  model_lifecycle_restore(&tm_Order_desc, &o, &saved);
+  dorm__model_lifecycle_restore(&tm_Order_desc, &o, &saved);
   assert_int_equal(o.createdAt, 0);
   assert_int_equal(o.updatedAt, 0);
   o.createdAt = 5;
   o.updatedAt = 6;
   o.version = 7;
-  model_lifecycle_put(&tm_Order_desc, &o, 2000, &saved);
+  dorm__model_lifecycle_put(&tm_Order_desc, &o, 2000, &saved);
   assert_int_equal(o.createdAt, 5); /* kept */
   assert_int_equal(o.updatedAt, 2000);
   assert_int_equal(o.version, 7);   /* written as given */
-  model_lifecycle_restore(&tm_Order_desc, &o, &saved);
+  dorm__model_lifecycle_restore(&tm_Order_desc, &o, &saved);
   assert_int_equal(o.updatedAt, 6);
   /* a model without roles is untouched */
   tm_Kitchen k;
   tm_sample_kitchen(&k, "k1");
   tm_Kitchen copy = k;
-  model_lifecycle_put(&tm_Kitchen_desc, &k, 3000, &saved);
+  dorm__model_lifecycle_put(&tm_Kitchen_desc, &k, 3000, &saved);
   assert_memory_equal(&k, &copy, sizeof k);
 }
 
@@ -406,36 +406,36 @@ static void field_values(void **state) {
   /* one field's value as an AttributeValue (conditions, updates) */
   dorm_av v;
   tm_OrderStatus st = TM_STATUS_PAID;
-  assert_int_equal(model_field_av(&tm_Order_desc, TM_O_status, &st, &A, &v, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_field_av(&tm_Order_desc, TM_O_status, &st, &A, &v, err, sizeof err), DORM_OK);
   assert_int_equal(v.type, DORM_AV_S);
   assert_string_equal(v.u.s.ptr, "paid");
   int64_t t = -1;
-  assert_int_equal(model_field_av(&tm_Order_desc, TM_O_createdAt, &t, &A, &v, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_field_av(&tm_Order_desc, TM_O_createdAt, &t, &A, &v, err, sizeof err), DORM_OK);
   assert_string_equal(v.u.s.ptr, "1969-12-31T23:59:59.999999999Z");
   tm_Address addr = {"s", "c", "p"};
-  assert_int_equal(model_field_av(&tm_Order_desc, TM_O_shipTo, &addr, &A, &v, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_field_av(&tm_Order_desc, TM_O_shipTo, &addr, &A, &v, err, sizeof err), DORM_OK);
   assert_int_equal(v.type, DORM_AV_M);
   assert_string_equal(dorm_av_map_get(&v, "postCode")->u.s.ptr, "p"); /* camelCase model */
-  assert_int_equal(model_field_av(&tm_Kitchen_desc, TM_K_home, &addr, &A, &v, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_field_av(&tm_Kitchen_desc, TM_K_home, &addr, &A, &v, err, sizeof err), DORM_OK);
   assert_string_equal(dorm_av_map_get(&v, "post_code")->u.s.ptr, "p"); /* snake_case model */
-  assert_int_equal(model_field_av(&tm_Order_desc, 99, &addr, &A, &v, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_field_av(&tm_Order_desc, 99, &addr, &A, &v, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(err, "no field 99"));
   /* rendering key templates */
   model_sbuf b;
-  model_sbuf_init(&b);
+  dorm__model_sbuf_init(&b);
   tm_Order o;
   memset(&o, 0, sizeof o);
   o.status = TM_STATUS_SHIPPED;
-  assert_int_equal(model_render_key(&tm_Order_desc, 2, &o, SIZE_MAX, &b, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm__model_render_key(&tm_Order_desc, 2, &o, SIZE_MAX, &b, err, sizeof err), DORM_OK);
   assert_string_equal(b.p, "STATUS#SHIPPED");
-  model_sbuf_free(&b);
-  assert_int_equal(model_render_key(&tm_Order_desc, 0, &o, 1, &b, err, sizeof err), DORM_OK); /* leading literal */
+  dorm__model_sbuf_free(&b);
+  assert_int_equal(dorm__model_render_key(&tm_Order_desc, 0, &o, 1, &b, err, sizeof err), DORM_OK); /* leading literal */
   assert_string_equal(b.p, "CUSTOMER#");
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
   o.status = 0;
-  assert_int_equal(model_render_key(&tm_Order_desc, 2, &o, SIZE_MAX, &b, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(dorm__model_render_key(&tm_Order_desc, 2, &o, SIZE_MAX, &b, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(err, "Order.status"));
-  model_sbuf_free(&b);
+  dorm__model_sbuf_free(&b);
 }
 
 int main(void) {

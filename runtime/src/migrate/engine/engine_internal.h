@@ -45,36 +45,36 @@ typedef struct mig_history {
   size_t errcap;
 } mig_history;
 
-int64_t mig_now_ms(void);
-void mig_sleep_ms(long ms);
+int64_t dorm__mig_now_ms(void);
+void dorm__mig_sleep_ms(long ms);
 /* "<host>:<pid>" into buf. */
-void mig_default_owner(char *buf, size_t cap);
+void dorm__mig_default_owner(char *buf, size_t cap);
 
 /* Creates the history table when missing and waits until it is ACTIVE. */
-dorm_status mh_ensure(mig_history *h, long timeout_ms);
+dorm_status dorm__mh_ensure(mig_history *h, long timeout_ms);
 /* Every record (the lock item excluded). A missing table gives none
  * (*missing set when not NULL). */
-dorm_status mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n, bool *missing);
-const mig_record *mh_find(const mig_record *recs, size_t n, const char *name);
+dorm_status dorm__mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n, bool *missing);
+const mig_record *dorm__mh_find(const mig_record *recs, size_t n, const char *name);
 /* The progress of backfill step `step` in a record (zeroes when none). */
-void mh_progress_of(const mig_record *r, size_t step, mig_progress *p);
+void dorm__mh_progress_of(const mig_record *r, size_t step, mig_progress *p);
 
 /* The lock: acquire (waiting up to wait_ms), renew when due (cheap to call
  * often), release. DORM_ERR_RESOURCE_IN_USE naming the holder. */
-dorm_status mh_lock(mig_history *h, long wait_ms);
-dorm_status mh_renew(mig_history *h);
-void mh_unlock(mig_history *h);
+dorm_status dorm__mh_lock(mig_history *h, long wait_ms);
+dorm_status dorm__mh_renew(mig_history *h);
+void dorm__mh_unlock(mig_history *h);
 
 /* Record writes. log lines (may be 0) are appended to the record's log. */
-dorm_status mh_begin(mig_history *h, const dorm_mig_entry *m, size_t step_count, bool fresh);
-dorm_status mh_step(mig_history *h, const char *name, uint32_t steps_applied, const char *const *log, size_t nlog);
-dorm_status mh_end(mig_history *h, const char *name, dorm_mig_state state, const char *error,
+dorm_status dorm__mh_begin(mig_history *h, const dorm_mig_entry *m, size_t step_count, bool fresh);
+dorm_status dorm__mh_step(mig_history *h, const char *name, uint32_t steps_applied, const char *const *log, size_t nlog);
+dorm_status dorm__mh_end(mig_history *h, const char *name, dorm_mig_state state, const char *error,
                    const char *const *log, size_t nlog);
-dorm_status mh_progress(mig_history *h, const char *name, size_t step, const mig_progress *p);
-dorm_status mh_resolve(mig_history *h, const dorm_mig_entry *m, size_t step_count, dorm_mig_state state);
+dorm_status dorm__mh_progress(mig_history *h, const char *name, size_t step, const mig_progress *p);
+dorm_status dorm__mh_resolve(mig_history *h, const dorm_mig_entry *m, size_t step_count, dorm_mig_state state);
 /* Compares a record's files with the directory's: NULL when equal, else
  * the first file that differs ("plan.json"), in the arena. */
-const char *mh_changed_file(const mig_record *r, const dorm_mig_entry *m, dorm_arena *a);
+const char *dorm__mh_changed_file(const mig_record *r, const dorm_mig_entry *m, dorm_arena *a);
 
 /* ---- backfill (migrate_backfill.c) ---- */
 
@@ -93,12 +93,12 @@ typedef struct mig_backfill_ctx {
   size_t errcap;
 } mig_backfill_ctx;
 
-dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s);
+dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s);
 
 /* ---- steps (migrate_deploy.c) ---- */
 
 /* Waits per the step, renewing the lock (h may be NULL). */
-dorm_status mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, long timeout_ms, char *errbuf,
+dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, long timeout_ms, char *errbuf,
                      size_t errcap);
 
 #endif

@@ -49,19 +49,19 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
   for (size_t i = 0; i < f->part_count; i++) {
     const dorm_mig_part *p = &f->parts[i];
     if (p->literal) {
-      mb_puts(&b, p->literal);
+      dorm__mb_puts(&b, p->literal);
       continue;
     }
     const dorm_av *v = dorm_av_map_get(item, p->attr);
     if (!v || v->type == DORM_AV_NULL) {
       *why = dorm_arena_printf(a, "no %s (field %s): not in the index", p->attr, p->field);
-      mb_free(&b);
+      dorm__mb_free(&b);
       return NULL;
     }
     switch (p->kind) {
     case DORM_MIG_STRING:
       if (v->type != DORM_AV_S) goto wrong;
-      mb_put(&b, v->u.s.ptr, v->u.s.len);
+      dorm__mb_put(&b, v->u.s.ptr, v->u.s.len);
       break;
     case DORM_MIG_INT:
     case DORM_MIG_EPOCH: {
@@ -69,10 +69,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
       if (v->type != DORM_AV_N) goto wrong;
       if (dorm_av_get_i64(v, &n) != DORM_OK) {
         *why = dorm_arena_printf(a, "%s = %.*s is not a 64-bit integer", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        mb_free(&b);
+        dorm__mb_free(&b);
         return NULL;
       }
-      mb_printf(&b, "%" PRId64, n);
+      dorm__mb_printf(&b, "%" PRId64, n);
       break;
     }
     case DORM_MIG_TIME: {
@@ -80,12 +80,12 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
       if (v->type != DORM_AV_S) goto wrong;
       if (!dorm_time_parse(v->u.s.ptr, v->u.s.len, &ns)) {
         *why = dorm_arena_printf(a, "%s = \"%.*s\" is not an RFC 3339 time", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        mb_free(&b);
+        dorm__mb_free(&b);
         return NULL;
       }
       char t[32];
       dorm_time_format(ns, t);
-      mb_puts(&b, t);
+      dorm__mb_puts(&b, t);
       break;
     }
     case DORM_MIG_ENUM: {
@@ -95,10 +95,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
         member = strlen(p->enum_values[k]) == v->u.s.len && memcmp(p->enum_values[k], v->u.s.ptr, v->u.s.len) == 0;
       if (!member) {
         *why = dorm_arena_printf(a, "%s = \"%.*s\" is not a value of its enum", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        mb_free(&b);
+        dorm__mb_free(&b);
         return NULL;
       }
-      mb_put(&b, v->u.s.ptr, v->u.s.len);
+      dorm__mb_put(&b, v->u.s.ptr, v->u.s.len);
       break;
     }
     }
@@ -106,10 +106,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
   wrong:
     *why = dorm_arena_printf(a, "%s is %s, not %s", p->attr, dorm_av_type_name(v->type),
                              p->kind == DORM_MIG_INT || p->kind == DORM_MIG_EPOCH ? "N" : "S");
-    mb_free(&b);
+    dorm__mb_free(&b);
     return NULL;
   }
-  const char *out = mb_finish(&b, a);
+  const char *out = dorm__mb_finish(&b, a);
   if (!out) *why = "out of memory";
   return out;
 }
@@ -120,17 +120,17 @@ static void log_item(bf *b, const dorm_av *key, const char *outcome, const char 
   size_t len;
   if (dorm_item_to_json(key, a, 0, &json, &len, NULL, 0) != DORM_OK) json = "{}";
   mig_buf line = {0};
-  mb_puts(&line, "{\"migration\":");
-  mig_json_string(&line, b->x->migration ? b->x->migration : "");
-  mb_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
-  mig_json_string(&line, b->s->model ? b->s->model : "");
-  mb_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
-  mig_json_string(&line, reason ? reason : "");
-  mb_puts(&line, "}\n");
+  dorm__mb_puts(&line, "{\"migration\":");
+  dorm__mig_json_string(&line, b->x->migration ? b->x->migration : "");
+  dorm__mb_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
+  dorm__mig_json_string(&line, b->s->model ? b->s->model : "");
+  dorm__mb_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
+  dorm__mig_json_string(&line, reason ? reason : "");
+  dorm__mb_puts(&line, "}\n");
   pthread_mutex_lock(&b->mu);
   if (line.p) fputs(line.p, b->log);
   pthread_mutex_unlock(&b->mu);
-  mb_free(&line);
+  dorm__mb_free(&line);
 }
 
 static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {
@@ -255,14 +255,14 @@ static void throttle(bf *b) {
   pthread_mutex_unlock(&b->mu);
   if (rate <= 0) return;
   int64_t due = b->started_ms + (int64_t)((double)slot * 1000.0 / rate);
-  int64_t now = mig_now_ms();
-  if (due > now) mig_sleep_ms((long)(due - now));
+  int64_t now = dorm__mig_now_ms();
+  if (due > now) dorm__mig_sleep_ms((long)(due - now));
 }
 
 /* Under mu. */
 static void progress_line(bf *b, bool final) {
   if (!b->x->o->progress) return;
-  int64_t now = mig_now_ms();
+  int64_t now = dorm__mig_now_ms();
   if (!final && now - b->last_line_ms < 200) return;
   b->last_line_ms = now;
   const mig_progress *p = &b->x->progress;
@@ -295,7 +295,7 @@ static void fail_segment(segment *g, dorm_status st, const char *fmt, const char
   pthread_mutex_lock(&g->b->mu);
   if (g->b->first_error == DORM_OK) {
     g->b->first_error = st;
-    mig_fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
+    dorm__mig_fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
   }
   g->b->stop = true;
   pthread_mutex_unlock(&g->b->mu);
@@ -399,13 +399,13 @@ static void *run_segment(void *arg) {
   return NULL;
 }
 
-dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
-  bf b = {.x = x, .s = s, .started_ms = mig_now_ms(), .first_error = DORM_OK};
+dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
+  bf b = {.x = x, .s = s, .started_ms = dorm__mig_now_ms(), .first_error = DORM_OK};
   dorm_arena a = DORM_ARENA_INIT;
   dorm_table_description d;
   dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);
   if (st != DORM_OK) {
-    mig_fail(x->errbuf, x->errcap, st, "backfill %s: DescribeTable %s: %s", s->model, s->table,
+    dorm__mig_fail(x->errbuf, x->errcap, st, "backfill %s: DescribeTable %s: %s", s->model, s->table,
              dorm_client_errmsg(x->c));
     dorm_arena_free(&a);
     return st;
@@ -414,13 +414,13 @@ dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   b.sk.name = d.sk.name ? strdup(d.sk.name) : NULL;
   b.estimate = d.item_count;
   dorm_arena_free(&a);
-  if (!b.pk.name) return mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
+  if (!b.pk.name) return dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
   if (x->o->backfill_log) {
     b.log = fopen(x->o->backfill_log, "a");
     if (!b.log) {
       free((char *)b.pk.name);
       free((char *)b.sk.name);
-      return mig_fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
+      return dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
     }
   }
   /* A resumed backfill keeps its segments: positions belong to them. */
@@ -440,7 +440,7 @@ dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
     g->index = i;
     g->c = n == 1 ? x->c : dorm_client_clone(x->c);
     if (!g->c) {
-      st = mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
+      st = dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
       break;
     }
     /* The recorded position is copied: x->progress will point at our own copies. */
@@ -450,7 +450,7 @@ dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
       char err[256];
       const char *copy = dorm_arena_strdup(&g->keep[0], pos);
       if (!copy || dorm_item_from_json(copy, strlen(copy), &g->keep[0], &g->start, err, sizeof err) != DORM_OK) {
-        st = mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE,
+        st = dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE,
                       "backfill %s: the recorded position of segment %u is unreadable: %s", s->model, i,
                       copy ? err : "out of memory");
         break;
@@ -470,7 +470,7 @@ dorm_status mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
         b.stop = true;
         if (b.first_error == DORM_OK) {
           b.first_error = DORM_ERR_NO_MEMORY;
-          mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
+          dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
         }
         pthread_mutex_unlock(&b.mu);
         break;

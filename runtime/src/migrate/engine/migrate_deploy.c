@@ -36,7 +36,7 @@ static void dlog(deployer *d, const char *fmt, ...) {
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
   char now[32];
-  mig_now_text(now);
+  dorm__mig_now_text(now);
   snprintf(stamped, sizeof stamped, "%s %s", now, line);
   if (d->o->log) d->o->log(d->o->log_user, line);
   if (d->npending == d->cap) {
@@ -70,10 +70,10 @@ static bool ready(const dorm_table_description *t, const char **why) {
   return true;
 }
 
-dorm_status mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, long timeout_ms, char *errbuf,
+dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, long timeout_ms, char *errbuf,
                      size_t errcap) {
   if (s->wait == DORM_MIG_WAIT_NONE) return DORM_OK;
-  int64_t deadline = mig_now_ms() + (timeout_ms > 0 ? timeout_ms : DEFAULT_WAIT_MS);
+  int64_t deadline = dorm__mig_now_ms() + (timeout_ms > 0 ? timeout_ms : DEFAULT_WAIT_MS);
   long pause = 100;
   for (;;) {
     dorm_arena a = DORM_ARENA_INIT;
@@ -96,19 +96,19 @@ dorm_status mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, lon
       dorm_arena_free(&a);
       return DORM_OK;
     }
-    if (mig_now_ms() >= deadline) {
-      mig_fail(errbuf, errcap, DORM_ERR_TIMEOUT, "table %s not ready after %ld s: %s (raise --timeout)", s->table,
+    if (dorm__mig_now_ms() >= deadline) {
+      dorm__mig_fail(errbuf, errcap, DORM_ERR_TIMEOUT, "table %s not ready after %ld s: %s (raise --timeout)", s->table,
                (timeout_ms > 0 ? timeout_ms : DEFAULT_WAIT_MS) / 1000, why ? why : "?");
       dorm_arena_free(&a);
       return DORM_ERR_TIMEOUT;
     }
     dorm_arena_free(&a);
-    if (h && (st = mh_renew(h)) != DORM_OK) return st;
-    mig_sleep_ms(pause);
+    if (h && (st = dorm__mh_renew(h)) != DORM_OK) return st;
+    dorm__mig_sleep_ms(pause);
     if (pause < 5000) pause *= 2;
     continue;
   failed:
-    mig_fail(errbuf, errcap, st, "waiting for table %s: %s", s->table, dorm_client_errmsg(c));
+    dorm__mig_fail(errbuf, errcap, st, "waiting for table %s: %s", s->table, dorm_client_errmsg(c));
     dorm_arena_free(&a);
     return st;
   }
@@ -126,7 +126,7 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
     st = dorm_describe_ttl(c, s->table, &a, &t);
     if (st == DORM_OK) {
       bool on = t.status == DORM_TTL_ENABLED || t.status == DORM_TTL_ENABLING;
-      *done = s->ttl_enabled ? on && mig_streq(t.attribute, s->ttl_attr) : !on || !mig_streq(t.attribute, s->ttl_attr);
+      *done = s->ttl_enabled ? on && dorm__mig_streq(t.attribute, s->ttl_attr) : !on || !dorm__mig_streq(t.attribute, s->ttl_attr);
     }
   } else {
     dorm_table_description t;
@@ -154,7 +154,7 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
     }
   }
   if (st != DORM_OK)
-    mig_fail(errbuf, errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(c));
+    dorm__mig_fail(errbuf, errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(c));
   dorm_arena_free(&a);
   return st;
 }
@@ -177,10 +177,10 @@ static dorm_status aws_step(deployer *d, const dorm_mig_step *s) {
       snprintf(msg, sizeof msg, "%s", dorm_client_errmsg(d->c));
       dorm_status st2 = step_done(d->c, s, &done, d->errbuf, d->errcap);
       if (st2 != DORM_OK || !done)
-        return mig_fail(d->errbuf, d->errcap, st, "%s on %s: %s", s->operation, s->table, msg);
+        return dorm__mig_fail(d->errbuf, d->errcap, st, "%s on %s: %s", s->operation, s->table, msg);
     }
   }
-  st = mig_wait(d->c, &d->h, s, d->o->wait_timeout_ms, d->errbuf, d->errcap);
+  st = dorm__mig_wait(d->c, &d->h, s, d->o->wait_timeout_ms, d->errbuf, d->errcap);
   if (st == DORM_OK && s->wait != DORM_MIG_WAIT_NONE)
     dlog(d, "  %s", s->wait == DORM_MIG_WAIT_TABLE_DELETED ? "table deleted" : "table and indexes ACTIVE");
   return st;
@@ -193,20 +193,20 @@ typedef struct page_hook {
 
 static dorm_status on_page(void *user, const mig_progress *p) {
   page_hook *k = user;
-  dorm_status st = mh_progress(&k->d->h, k->d->migration, k->step, p);
-  if (st == DORM_OK) st = mh_renew(&k->d->h);
+  dorm_status st = dorm__mh_progress(&k->d->h, k->d->migration, k->step, p);
+  if (st == DORM_OK) st = dorm__mh_renew(&k->d->h);
   return st;
 }
 
 static dorm_status on_item(void *user) {
   page_hook *k = user;
-  return mh_renew(&k->d->h);
+  return dorm__mh_renew(&k->d->h);
 }
 
 static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_mig_step *s, size_t step) {
   mig_backfill_ctx x = {.c = d->c, .o = d->o, .migration = d->migration, .step_no = step,
                         .errbuf = d->errbuf, .errcap = d->errcap};
-  mh_progress_of(rec, step, &x.progress);
+  dorm__mh_progress_of(rec, step, &x.progress);
   if (x.progress.done) {
     dlog(d, "  already done");
     return DORM_OK;
@@ -217,7 +217,7 @@ static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_
   x.on_page = on_page;
   x.on_item = on_item;
   x.user = &hook;
-  dorm_status st = mig_backfill(&x, s);
+  dorm_status st = dorm__mig_backfill(&x, s);
   if (st == DORM_OK)
     dlog(d, "  %llu items: %llu updated, %llu already right, %llu skipped, %llu failed%s%s",
          (unsigned long long)x.progress.scanned, (unsigned long long)x.progress.updated,
@@ -235,7 +235,7 @@ static dorm_status load_plan(const char *dir, const char *name, dorm_arena *a, d
   char err[512];
   dorm_status st = dorm_mig_read_file(dir, name, "plan.json", a, &text, &len, err, sizeof err);
   if (st == DORM_OK) st = dorm_mig_plan_parse(text, len, a, p, err, sizeof err);
-  if (st != DORM_OK) return mig_fail(errbuf, errcap, st, "%s/%s/%s", dir, name, err);
+  if (st != DORM_OK) return dorm__mig_fail(errbuf, errcap, st, "%s/%s/%s", dir, name, err);
   return DORM_OK;
 }
 
@@ -247,30 +247,30 @@ static dorm_status apply_one(deployer *d, const dorm_mig_entry *m, const mig_rec
   bool resume = rec && (rec->state == DORM_MIG_FAILED || rec->state == DORM_MIG_RUNNING);
   size_t first = resume ? rec->steps_applied : 0;
   if (first > p.step_count) first = p.step_count;
-  if ((st = mh_begin(&d->h, m, p.step_count, !resume)) != DORM_OK) return st;
+  if ((st = dorm__mh_begin(&d->h, m, p.step_count, !resume)) != DORM_OK) return st;
   if (resume) dlog(d, "%s: resuming at step %zu of %zu", m->name, first + 1, p.step_count);
   else dlog(d, "%s: %zu step%s", m->name, p.step_count, p.step_count == 1 ? "" : "s");
   for (size_t i = first; i < p.step_count; i++) {
     const dorm_mig_step *s = &p.steps[i];
     dlog(d, "step %zu/%zu: %s", i + 1, p.step_count, s->summary ? s->summary : dorm_mig_step_kind_name(s->kind));
-    if ((st = mh_renew(&d->h)) == DORM_OK)
+    if ((st = dorm__mh_renew(&d->h)) == DORM_OK)
       st = s->kind == DORM_MIG_BACKFILL ? backfill_step(d, resume ? rec : NULL, s, i + 1) : aws_step(d, s);
     if (st != DORM_OK) {
       char err[1024];
       snprintf(err, sizeof err, "step %zu (%s): %s", i + 1, dorm_mig_step_kind_name(s->kind), d->errbuf);
       dlog(d, "failed: %s", err);
-      mh_end(&d->h, m->name, DORM_MIG_FAILED, err, (const char *const *)d->pending, d->npending);
+      dorm__mh_end(&d->h, m->name, DORM_MIG_FAILED, err, (const char *const *)d->pending, d->npending);
       clear_log(d);
-      mig_fail(d->errbuf, d->errcap, st, "%s: %s; fix the cause and deploy again (it resumes at this step), or see "
+      dorm__mig_fail(d->errbuf, d->errcap, st, "%s: %s; fix the cause and deploy again (it resumes at this step), or see "
                "docs/migrations.md, \"Recovering\"", m->name, err);
       return st;
     }
-    st = mh_step(&d->h, m->name, (uint32_t)(i + 1), (const char *const *)d->pending, d->npending);
+    st = dorm__mh_step(&d->h, m->name, (uint32_t)(i + 1), (const char *const *)d->pending, d->npending);
     clear_log(d);
     if (st != DORM_OK) return st;
   }
   dlog(d, "%s: applied", m->name);
-  st = mh_end(&d->h, m->name, DORM_MIG_APPLIED, NULL, (const char *const *)d->pending, d->npending);
+  st = dorm__mh_end(&d->h, m->name, DORM_MIG_APPLIED, NULL, (const char *const *)d->pending, d->npending);
   clear_log(d);
   return st;
 }
@@ -286,15 +286,15 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
       if (strcmp(dir->migrations[k].name, recs[i].name) == 0) m = &dir->migrations[k];
     if (!m) {
       if (recs[i].state == DORM_MIG_ROLLED_BACK) continue;
-      return mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+      return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "migration %s is recorded as %s in %s but missing from %s (restore it from version control, "
                       "or deploy from the directory that has it)", recs[i].name, dorm_mig_state_name(recs[i].state),
                       d->h.table, d->o->dir);
     }
     if (recs[i].state != DORM_MIG_ROLLED_BACK) {
-      const char *changed = mh_changed_file(&recs[i], m, a);
+      const char *changed = dorm__mh_changed_file(&recs[i], m, a);
       if (changed)
-        return mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+        return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s/%s no longer matches the checksum recorded when the migration was %s; restore the "
                         "file (migrations that ran are never edited: write a new one), or after a deliberate fix "
                         "run `dorm migrate resolve`", d->o->dir, m->name, changed,
@@ -303,9 +303,9 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
     if (recs[i].state == DORM_MIG_APPLIED) last_applied = recs[i].name;
   }
   for (size_t k = 0; k < dir->count && last_applied; k++) {
-    const mig_record *r = mh_find(recs, n, dir->migrations[k].name);
+    const mig_record *r = dorm__mh_find(recs, n, dir->migrations[k].name);
     if (strcmp(dir->migrations[k].name, last_applied) < 0 && (!r || r->state == DORM_MIG_PENDING))
-      return mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+      return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "migration %s is older than %s, which is applied already (out of order, e.g. merged from "
                       "another branch); write it again with a new time (`dormc migrate diff`), or, if its steps "
                       "were applied by hand, `dorm migrate resolve --applied %s`", dir->migrations[k].name,
@@ -318,7 +318,7 @@ static dorm_status dry_run(deployer *d, const dorm_mig_dir *dir, const mig_recor
   size_t pending = 0;
   for (size_t k = 0; k < dir->count; k++) {
     const dorm_mig_entry *m = &dir->migrations[k];
-    const mig_record *r = mh_find(recs, n, m->name);
+    const mig_record *r = dorm__mh_find(recs, n, m->name);
     if (r && r->state == DORM_MIG_APPLIED) continue;
     dorm_mig_plan p;
     dorm_status st = load_plan(d->o->dir, m->name, a, &p, d->errbuf, d->errcap);
@@ -345,7 +345,7 @@ static void deployer_init(deployer *d, dorm_client *c, const dorm_mig_options *o
   d->errbuf = errbuf;
   d->errcap = errcap;
   if (o->owner) snprintf(d->owner, sizeof d->owner, "%s", o->owner);
-  else mig_default_owner(d->owner, sizeof d->owner);
+  else dorm__mig_default_owner(d->owner, sizeof d->owner);
   d->h.c = c;
   d->h.table = o->history_table ? o->history_table : DORM_MIG_DEFAULT_HISTORY_TABLE;
   d->h.owner = d->owner;
@@ -356,7 +356,7 @@ static void deployer_init(deployer *d, dorm_client *c, const dorm_mig_options *o
 }
 
 static void deployer_free(deployer *d) {
-  mh_unlock(&d->h);
+  dorm__mh_unlock(&d->h);
   clear_log(d);
   free(d->pending);
 }
@@ -376,18 +376,18 @@ dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o, char *err
   size_t n = 0;
   dorm_status st = read_dir(&d, &a, &dir);
   if (st == DORM_OK && o->dry_run) {
-    st = mh_load(&d.h, &a, &recs, &n, NULL);
+    st = dorm__mh_load(&d.h, &a, &recs, &n, NULL);
     if (st == DORM_OK) st = check_history(&d, &dir, recs, n, &a);
     if (st == DORM_OK) st = dry_run(&d, &dir, recs, n, &a);
     goto done;
   }
-  if (st == DORM_OK) st = mh_ensure(&d.h, o->wait_timeout_ms);
-  if (st == DORM_OK) st = mh_lock(&d.h, o->lock_wait_ms);
-  if (st == DORM_OK) st = mh_load(&d.h, &a, &recs, &n, NULL);
+  if (st == DORM_OK) st = dorm__mh_ensure(&d.h, o->wait_timeout_ms);
+  if (st == DORM_OK) st = dorm__mh_lock(&d.h, o->lock_wait_ms);
+  if (st == DORM_OK) st = dorm__mh_load(&d.h, &a, &recs, &n, NULL);
   if (st == DORM_OK) st = check_history(&d, &dir, recs, n, &a);
   size_t applied = 0;
   for (size_t k = 0; k < dir.count && st == DORM_OK; k++) {
-    const mig_record *r = mh_find(recs, n, dir.migrations[k].name);
+    const mig_record *r = dorm__mh_find(recs, n, dir.migrations[k].name);
     if (r && r->state == DORM_MIG_APPLIED) continue;
     st = apply_one(&d, &dir.migrations[k], r, &a);
     applied += st == DORM_OK;
@@ -415,21 +415,21 @@ dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const ch
   for (size_t k = 0; st == DORM_OK && k < dir.count && !m; k++)
     if (strcmp(dir.migrations[k].name, name) == 0) m = &dir.migrations[k];
   if (st == DORM_OK && !m)
-    st = mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "no migration %s in %s", name, o->dir);
+    st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "no migration %s in %s", name, o->dir);
   if (st == DORM_OK) st = load_plan(o->dir, name, &a, &p, errbuf, errcap);
-  if (st == DORM_OK) st = mh_ensure(&d.h, o->wait_timeout_ms);
-  if (st == DORM_OK) st = mh_lock(&d.h, o->lock_wait_ms);
-  if (st == DORM_OK) st = mh_load(&d.h, &a, &recs, &n, NULL);
+  if (st == DORM_OK) st = dorm__mh_ensure(&d.h, o->wait_timeout_ms);
+  if (st == DORM_OK) st = dorm__mh_lock(&d.h, o->lock_wait_ms);
+  if (st == DORM_OK) st = dorm__mh_load(&d.h, &a, &recs, &n, NULL);
   if (st == DORM_OK) {
-    const mig_record *r = mh_find(recs, n, name);
+    const mig_record *r = dorm__mh_find(recs, n, name);
     if (!applied && (!r || (r->state != DORM_MIG_FAILED && r->state != DORM_MIG_RUNNING)))
-      st = mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                     "%s is %s, not failed: only a failed (or interrupted) migration can be resolved as rolled back",
                     name, r ? dorm_mig_state_name(r->state) : "pending");
     else if (applied && r && r->state == DORM_MIG_APPLIED)
-      st = mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s is applied already", name);
+      st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s is applied already", name);
   }
-  if (st == DORM_OK) st = mh_resolve(&d.h, m, p.step_count, applied ? DORM_MIG_APPLIED : DORM_MIG_ROLLED_BACK);
+  if (st == DORM_OK) st = dorm__mh_resolve(&d.h, m, p.step_count, applied ? DORM_MIG_APPLIED : DORM_MIG_ROLLED_BACK);
   if (st == DORM_OK) dlog(&d, "%s marked as %s", name, applied ? "applied" : "rolled back");
   clear_log(&d);
   deployer_free(&d);
@@ -440,11 +440,11 @@ dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const ch
 dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step,
                                   char *errbuf, size_t errcap) {
   if (step < 1 || step > p->step_count || p->steps[step - 1].kind != DORM_MIG_BACKFILL)
-    return mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "step %zu of %s is not a backfill step", step,
+    return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "step %zu of %s is not a backfill step", step,
                     p->migration ? p->migration : "the plan");
   mig_backfill_ctx x = {.c = c, .o = o, .migration = p->migration, .step_no = step, .errbuf = errbuf,
                         .errcap = errcap};
-  dorm_status st = mig_backfill(&x, &p->steps[step - 1]);
+  dorm_status st = dorm__mig_backfill(&x, &p->steps[step - 1]);
   if (st == DORM_OK && o->log) {
     char line[256];
     snprintf(line, sizeof line, "backfill %s: %llu items, %llu updated, %llu already right, %llu skipped, %llu failed",

@@ -15,19 +15,19 @@
 
 #define ID "id"
 
-int64_t mig_now_ms(void) {
+int64_t dorm__mig_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void mig_sleep_ms(long ms) {
+void dorm__mig_sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 
-void mig_default_owner(char *buf, size_t cap) {
+void dorm__mig_default_owner(char *buf, size_t cap) {
   char host[256] = "localhost";
   if (gethostname(host, sizeof host - 1) != 0) strcpy(host, "localhost");
   host[sizeof host - 1] = '\0';
@@ -37,11 +37,11 @@ void mig_default_owner(char *buf, size_t cap) {
 static dorm_status hfail(mig_history *h, dorm_status st, const char *what) {
   /* The client's message names the operation already ("Scan: ..."). */
   const char *msg = dorm_client_errmsg(h->c);
-  if (msg && *msg) return mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, msg);
-  return mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, dorm_strerror(st));
+  if (msg && *msg) return dorm__mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, msg);
+  return dorm__mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, dorm_strerror(st));
 }
 
-dorm_status mh_ensure(mig_history *h, long timeout_ms) {
+dorm_status dorm__mh_ensure(mig_history *h, long timeout_ms) {
   dorm_status st = dorm_describe_table(h->c, h->table, NULL, NULL);
   if (st == DORM_OK) return DORM_OK;
   if (st != DORM_ERR_TABLE_NOT_FOUND) return hfail(h, st, "looking for it");
@@ -90,7 +90,7 @@ static int cmp_rec(const void *a, const void *b) {
   return strcmp(((const mig_record *)a)->name, ((const mig_record *)b)->name);
 }
 
-dorm_status mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n, bool *missing) {
+dorm_status dorm__mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n, bool *missing) {
   *recs = NULL;
   *n = 0;
   if (missing) *missing = false;
@@ -144,13 +144,13 @@ dorm_status mh_load(mig_history *h, dorm_arena *a, mig_record **recs, size_t *n,
   return DORM_OK;
 }
 
-const mig_record *mh_find(const mig_record *recs, size_t n, const char *name) {
+const mig_record *dorm__mh_find(const mig_record *recs, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(recs[i].name, name) == 0) return &recs[i];
   return NULL;
 }
 
-void mh_progress_of(const mig_record *r, size_t step, mig_progress *p) {
+void dorm__mh_progress_of(const mig_record *r, size_t step, mig_progress *p) {
   memset(p, 0, sizeof *p);
   if (!r || !r->item) return;
   char attr[32];
@@ -177,7 +177,7 @@ void mh_progress_of(const mig_record *r, size_t step, mig_progress *p) {
   p->done = done && done->type == DORM_AV_BOOL && done->u.boolean;
 }
 
-const char *mh_changed_file(const mig_record *r, const dorm_mig_entry *m, dorm_arena *a) {
+const char *dorm__mh_changed_file(const mig_record *r, const dorm_mig_entry *m, dorm_arena *a) {
   if (!r->files) return r->checksum && strcmp(r->checksum, m->hash) != 0 ? "(a file)" : NULL;
   for (size_t i = 0; i < m->file_count; i++) {
     const char *h = get_s(r->files, m->files[i].name);
@@ -204,7 +204,7 @@ static dorm_av key_of(const char *id, dorm_arena *a) {
 /* On our host, is the holder's process gone? Then its lock is stale. */
 static bool holder_dead(const char *holder) {
   char me[300];
-  mig_default_owner(me, sizeof me);
+  dorm__mig_default_owner(me, sizeof me);
   const char *colon = strrchr(holder, ':'), *mycolon = strrchr(me, ':');
   if (!colon || !mycolon || colon - holder != mycolon - me || memcmp(holder, me, (size_t)(colon - holder)) != 0)
     return false;
@@ -215,10 +215,10 @@ static bool holder_dead(const char *holder) {
 }
 
 static dorm_status put_lock(mig_history *h, const char *steal_from, dorm_av *old, bool *had_old, dorm_arena *a) {
-  int64_t now = mig_now_ms();
+  int64_t now = dorm__mig_now_ms();
   char expires[32], since[32];
   snprintf(expires, sizeof expires, "%lld", (long long)(now + h->lock_ttl_ms));
-  mig_now_text(since);
+  dorm__mig_now_text(since);
   dorm_av item = key_of(MIG_LOCK_ID, a);
   dorm_av_map_set(a, &item, "owner", dorm_av_str(h->owner));
   dorm_av_map_set(a, &item, "expires", dorm_av_num(expires));
@@ -251,8 +251,8 @@ static dorm_status put_lock(mig_history *h, const char *steal_from, dorm_av *old
   return st;
 }
 
-dorm_status mh_lock(mig_history *h, long wait_ms) {
-  int64_t deadline = mig_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+dorm_status dorm__mh_lock(mig_history *h, long wait_ms) {
+  int64_t deadline = dorm__mig_now_ms() + (wait_ms > 0 ? wait_ms : 0);
   int retries_left = 3;
   for (;;) {
     dorm_arena a = DORM_ARENA_INIT;
@@ -275,12 +275,12 @@ dorm_status mh_lock(mig_history *h, long wait_ms) {
       dorm_arena_free(&a); /* released between our put and its read: try again */
       continue;
     }
-    if (mig_now_ms() >= deadline) {
+    if (dorm__mig_now_ms() >= deadline) {
       const char *holder = had_old ? get_s(&old, "owner") : NULL;
       const char *since = had_old ? get_s(&old, "since") : NULL;
       uint64_t expires = had_old ? get_u(&old, "expires") : 0;
-      long long left = (long long)((int64_t)expires - mig_now_ms()) / 1000;
-      mig_fail(h->errbuf, h->errcap, DORM_ERR_RESOURCE_IN_USE,
+      long long left = (long long)((int64_t)expires - dorm__mig_now_ms()) / 1000;
+      dorm__mig_fail(h->errbuf, h->errcap, DORM_ERR_RESOURCE_IN_USE,
                "the migration lock in %s is held by %s (since %s, expires in %lld s): another deploy is running; "
                "wait for it (--lock-wait SECONDS), or, if it died on another host, until its lock expires",
                h->table, holder ? holder : "?", since ? since : "?", left > 0 ? left : 0);
@@ -288,13 +288,13 @@ dorm_status mh_lock(mig_history *h, long wait_ms) {
       return DORM_ERR_RESOURCE_IN_USE;
     }
     dorm_arena_free(&a);
-    mig_sleep_ms(500);
+    dorm__mig_sleep_ms(500);
   }
 }
 
-dorm_status mh_renew(mig_history *h) {
+dorm_status dorm__mh_renew(mig_history *h) {
   if (!h || !h->lock_expires_ms) return DORM_OK;
-  int64_t now = mig_now_ms();
+  int64_t now = dorm__mig_now_ms();
   if (now - h->renewed_ms < h->lock_ttl_ms / 4) return DORM_OK;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av key = key_of(MIG_LOCK_ID, &a);
@@ -309,7 +309,7 @@ dorm_status mh_renew(mig_history *h) {
   dorm_arena_free(&a);
   if (st == DORM_ERR_CONDITION_FAILED) {
     h->lock_expires_ms = 0;
-    return mig_fail(h->errbuf, h->errcap, st, "lost the migration lock in %s (it expired and another deploy took "
+    return dorm__mig_fail(h->errbuf, h->errcap, st, "lost the migration lock in %s (it expired and another deploy took "
                     "it); stopping", h->table);
   }
   if (st != DORM_OK) return hfail(h, st, "renewing the lock");
@@ -318,7 +318,7 @@ dorm_status mh_renew(mig_history *h) {
   return DORM_OK;
 }
 
-void mh_unlock(mig_history *h) {
+void dorm__mh_unlock(mig_history *h) {
   if (!h->lock_expires_ms) return;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av key = key_of(MIG_LOCK_ID, &a);
@@ -352,7 +352,7 @@ static dorm_status update(mig_history *h, const char *name, dorm_expr *x, dorm_a
   dorm_av key = key_of(name, a);
   dorm_update_input in = {.table = h->table, .key = &key, .expr = x};
   if (dorm_expr_status(x) != DORM_OK)
-    return mig_fail(h->errbuf, h->errcap, dorm_expr_status(x), "history: %s", dorm_expr_errmsg(x));
+    return dorm__mig_fail(h->errbuf, h->errcap, dorm_expr_status(x), "history: %s", dorm_expr_errmsg(x));
   dorm_status st = dorm_update_item(h->c, &in, a, NULL);
   return st == DORM_OK ? DORM_OK : hfail(h, st, what);
 }
@@ -364,10 +364,10 @@ static void append_log(dorm_expr *x, const char *const *log, size_t nlog, dorm_a
   dorm_update_set_opd(x, path, dorm_opd_list_append(x, cur, dorm_opd_value(x, log_av(log, nlog, a))));
 }
 
-dorm_status mh_begin(mig_history *h, const dorm_mig_entry *m, size_t step_count, bool fresh) {
+dorm_status dorm__mh_begin(mig_history *h, const dorm_mig_entry *m, size_t step_count, bool fresh) {
   dorm_arena a = DORM_ARENA_INIT;
   char now[32], steps[24];
-  mig_now_text(now);
+  dorm__mig_now_text(now);
   snprintf(steps, sizeof steps, "%zu", step_count);
   dorm_status st;
   if (fresh) {
@@ -394,7 +394,7 @@ dorm_status mh_begin(mig_history *h, const dorm_mig_entry *m, size_t step_count,
   return st;
 }
 
-dorm_status mh_step(mig_history *h, const char *name, uint32_t steps_applied, const char *const *log, size_t nlog) {
+dorm_status dorm__mh_step(mig_history *h, const char *name, uint32_t steps_applied, const char *const *log, size_t nlog) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_expr x;
   dorm_expr_init(&x, &a);
@@ -407,13 +407,13 @@ dorm_status mh_step(mig_history *h, const char *name, uint32_t steps_applied, co
   return st;
 }
 
-dorm_status mh_end(mig_history *h, const char *name, dorm_mig_state state, const char *error,
+dorm_status dorm__mh_end(mig_history *h, const char *name, dorm_mig_state state, const char *error,
                    const char *const *log, size_t nlog) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_expr x;
   dorm_expr_init(&x, &a);
   char now[32];
-  mig_now_text(now);
+  dorm__mig_now_text(now);
   dorm_update_set(&x, "status", dorm_av_str(dorm_mig_state_name(state)));
   if (state == DORM_MIG_APPLIED) dorm_update_set(&x, "finished", dorm_av_str(now));
   else dorm_update_set(&x, "failed_at", dorm_av_str(now));
@@ -424,7 +424,7 @@ dorm_status mh_end(mig_history *h, const char *name, dorm_mig_state state, const
   return st;
 }
 
-dorm_status mh_progress(mig_history *h, const char *name, size_t step, const mig_progress *p) {
+dorm_status dorm__mh_progress(mig_history *h, const char *name, size_t step, const mig_progress *p) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av m = dorm_av_empty(DORM_AV_M);
   dorm_av pos = dorm_av_empty(DORM_AV_L), dn = dorm_av_empty(DORM_AV_L);
@@ -458,12 +458,12 @@ dorm_status mh_progress(mig_history *h, const char *name, size_t step, const mig
   return st;
 }
 
-dorm_status mh_resolve(mig_history *h, const dorm_mig_entry *m, size_t step_count, dorm_mig_state state) {
+dorm_status dorm__mh_resolve(mig_history *h, const dorm_mig_entry *m, size_t step_count, dorm_mig_state state) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_expr x;
   dorm_expr_init(&x, &a);
   char now[32], steps[24];
-  mig_now_text(now);
+  dorm__mig_now_text(now);
   snprintf(steps, sizeof steps, "%zu", step_count);
   dorm_update_set(&x, "status", dorm_av_str(dorm_mig_state_name(state)));
   dorm_update_set(&x, "checksum", dorm_av_str(m->hash));

@@ -15,11 +15,11 @@ dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, si
     dorm_table_description d;
     dorm_status st = dorm_describe_table(c, tables[i], a, &d);
     if (st == DORM_ERR_TABLE_NOT_FOUND) continue;
-    if (st != DORM_OK) return mig_fail(errbuf, errcap, st, "DescribeTable %s: %s", tables[i], dorm_client_errmsg(c));
+    if (st != DORM_OK) return dorm__mig_fail(errbuf, errcap, st, "DescribeTable %s: %s", tables[i], dorm_client_errmsg(c));
     dorm_ttl_description ttl;
     st = dorm_describe_ttl(c, tables[i], a, &ttl);
     if (st != DORM_OK)
-      return mig_fail(errbuf, errcap, st, "DescribeTimeToLive %s: %s", tables[i], dorm_client_errmsg(c));
+      return dorm__mig_fail(errbuf, errcap, st, "DescribeTimeToLive %s: %s", tables[i], dorm_client_errmsg(c));
     dorm_mig_table *t = &out->tables[out->table_count++];
     t->name = d.name && *d.name ? d.name : tables[i];
     t->pk = d.pk;
@@ -73,10 +73,10 @@ static void add(lines *l, const char *fmt, ...) {
 static const char *proj(dorm_arena *a, const dorm_projection *p) {
   if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
   mig_buf b = {0};
-  mb_puts(&b, "INCLUDE(");
-  for (size_t i = 0; i < p->attribute_count; i++) mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
-  mb_puts(&b, ")");
-  return mb_finish(&b, a);
+  dorm__mb_puts(&b, "INCLUDE(");
+  for (size_t i = 0; i < p->attribute_count; i++) dorm__mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
+  dorm__mb_puts(&b, ")");
+  return dorm__mb_finish(&b, a);
 }
 
 static const char *billing_text(dorm_arena *a, const dorm_mig_table *t) {
@@ -95,10 +95,10 @@ static void compare_indexes(lines *l, const char *table, const char *kind, const
       add(l, "table %s: %s %s is missing in DynamoDB", table, kind, want[i].name);
       continue;
     }
-    if (!mig_key_eq(&h->pk, &want[i].pk) || !mig_key_eq(&h->sk, &want[i].sk))
+    if (!dorm__mig_key_eq(&h->pk, &want[i].pk) || !dorm__mig_key_eq(&h->sk, &want[i].sk))
       add(l, "table %s: %s %s has keys (%s) in DynamoDB, (%s) in the snapshot", table, kind, want[i].name,
-          mig_keys_text(l->a, &h->pk, &h->sk), mig_keys_text(l->a, &want[i].pk, &want[i].sk));
-    if (!mig_projection_eq(&h->projection, &want[i].projection))
+          dorm__mig_keys_text(l->a, &h->pk, &h->sk), dorm__mig_keys_text(l->a, &want[i].pk, &want[i].sk));
+    if (!dorm__mig_projection_eq(&h->projection, &want[i].projection))
       add(l, "table %s: %s %s projects %s in DynamoDB, %s in the snapshot", table, kind, want[i].name,
           proj(l->a, &h->projection), proj(l->a, &want[i].projection));
   }
@@ -120,9 +120,9 @@ dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_s
       add(&l, "table %s is missing in DynamoDB", w->name);
       continue;
     }
-    if (!mig_key_eq(&h->pk, &w->pk) || !mig_key_eq(&h->sk, &w->sk))
-      add(&l, "table %s: keys (%s) in DynamoDB, (%s) in the snapshot", w->name, mig_keys_text(a, &h->pk, &h->sk),
-          mig_keys_text(a, &w->pk, &w->sk));
+    if (!dorm__mig_key_eq(&h->pk, &w->pk) || !dorm__mig_key_eq(&h->sk, &w->sk))
+      add(&l, "table %s: keys (%s) in DynamoDB, (%s) in the snapshot", w->name, dorm__mig_keys_text(a, &h->pk, &h->sk),
+          dorm__mig_keys_text(a, &w->pk, &w->sk));
     if (h->billing != w->billing ||
         (w->billing == DORM_BILLING_PROVISIONED &&
          (h->throughput.read != w->throughput.read || h->throughput.write != w->throughput.write)))
@@ -131,7 +131,7 @@ dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_s
     if (h->stream != w->stream)
       add(&l, "table %s: stream is %s in DynamoDB, %s in the snapshot", w->name, dorm_stream_view_name(h->stream),
           dorm_stream_view_name(w->stream));
-    if (!mig_streq(h->ttl_attr, w->ttl_attr))
+    if (!dorm__mig_streq(h->ttl_attr, w->ttl_attr))
       add(&l, "table %s: TTL is %s%s%s in DynamoDB, %s%s%s in the snapshot", w->name, h->ttl_attr ? "on '" : "off",
           h->ttl_attr ? h->ttl_attr : "", h->ttl_attr ? "'" : "", w->ttl_attr ? "on '" : "off",
           w->ttl_attr ? w->ttl_attr : "", w->ttl_attr ? "'" : "");
@@ -155,21 +155,21 @@ dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_aren
                    .errbuf = errbuf, .errcap = errcap};
   mig_record *recs;
   size_t n;
-  if ((st = mh_load(&h, a, &recs, &n, NULL)) != DORM_OK) return st;
+  if ((st = dorm__mh_load(&h, a, &recs, &n, NULL)) != DORM_OK) return st;
   out->entries = dorm_arena_calloc(a, dir.count + n + 1, sizeof *out->entries);
   if (!out->entries) return DORM_ERR_NO_MEMORY;
   bool clean = !out->sum_error;
   const char *base = NULL;
   for (size_t k = 0; k < dir.count; k++) {
     const dorm_mig_entry *m = &dir.migrations[k];
-    const mig_record *r = mh_find(recs, n, m->name);
+    const mig_record *r = dorm__mh_find(recs, n, m->name);
     dorm_mig_status_entry *e = &out->entries[out->count++];
     e->name = m->name;
     e->in_dir = true;
     e->checksum_ok = true;
     if (r) {
       e->state = r->state;
-      e->checksum_ok = r->state == DORM_MIG_ROLLED_BACK || !mh_changed_file(r, m, a);
+      e->checksum_ok = r->state == DORM_MIG_ROLLED_BACK || !dorm__mh_changed_file(r, m, a);
       e->started = r->started;
       e->finished = r->finished;
       e->steps_applied = r->steps_applied;

@@ -99,11 +99,11 @@ static const dorm_mig_key *find_key(const dorm_mig_model *m, const char *attr) {
 }
 
 static bool parts_eq(const dorm_mig_key *a, const dorm_mig_key *b) {
-  if (!mig_streq(a->field_attr, b->field_attr) || !mig_streq(a->template_text, b->template_text)) return false;
+  if (!dorm__mig_streq(a->field_attr, b->field_attr) || !dorm__mig_streq(a->template_text, b->template_text)) return false;
   if (a->part_count != b->part_count) return false;
   for (size_t i = 0; i < a->part_count; i++) {
     const dorm_mig_part *x = &a->parts[i], *y = &b->parts[i];
-    if (!mig_streq(x->literal, y->literal) || !mig_streq(x->attr, y->attr) || x->kind != y->kind) return false;
+    if (!dorm__mig_streq(x->literal, y->literal) || !dorm__mig_streq(x->attr, y->attr) || x->kind != y->kind) return false;
   }
   return true;
 }
@@ -111,10 +111,10 @@ static bool parts_eq(const dorm_mig_key *a, const dorm_mig_key *b) {
 static const char *projection_text(dorm_arena *a, const dorm_projection *p) {
   if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
   mig_buf b = {0};
-  mb_puts(&b, "INCLUDE(");
-  for (size_t i = 0; i < p->attribute_count; i++) mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
-  mb_puts(&b, ")");
-  return mb_finish(&b, a);
+  dorm__mb_puts(&b, "INCLUDE(");
+  for (size_t i = 0; i < p->attribute_count; i++) dorm__mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
+  dorm__mb_puts(&b, ")");
+  return dorm__mb_finish(&b, a);
 }
 
 static void set_request(differ *d, dorm_mig_step *s, const char *operation, dorm_status st, const char *json,
@@ -136,7 +136,7 @@ static void create_table(differ *d, const dorm_mig_table *t) {
   dorm_table_def def;
   char err[256] = "";
   const char *json = NULL;
-  dorm_status st = mig_table_def(t, d->a, &def);
+  dorm_status st = dorm__mig_table_def(t, d->a, &def);
   if (st == DORM_OK) st = dorm_table_def_json(&def, d->a, &json, NULL, err, sizeof err);
   if (st == DORM_ERR_NO_MEMORY) d->status = st;
   set_request(d, s, "CreateTable", st, json, err);
@@ -146,7 +146,7 @@ static void create_table(differ *d, const dorm_mig_table *t) {
                             : dorm_arena_printf(d->a, "provisioned read %lld write %lld", (long long)t->throughput.read,
                                                 (long long)t->throughput.write);
   s->summary = dorm_arena_printf(d->a, "create table %s (%s; %s; %zu GSI%s, %zu LSI%s; stream %s)", t->name,
-                                 mig_keys_text(d->a, &t->pk, &t->sk), billing, t->gsi_count,
+                                 dorm__mig_keys_text(d->a, &t->pk, &t->sk), billing, t->gsi_count,
                                  t->gsi_count == 1 ? "" : "s", t->lsi_count, t->lsi_count == 1 ? "" : "s",
                                  dorm_stream_view_name(t->stream));
 }
@@ -159,14 +159,14 @@ static void ttl_step(differ *d, const char *table, const char *attr, bool enable
   s->destructive = destructive;
   s->operation = "UpdateTimeToLive";
   mig_buf b = {0};
-  mb_puts(&b, "{\"TableName\":");
-  mig_json_string(&b, table);
-  mb_puts(&b, ",\"TimeToLiveSpecification\":{\"Enabled\":");
-  mb_puts(&b, enable ? "true" : "false");
-  mb_puts(&b, ",\"AttributeName\":");
-  mig_json_string(&b, attr);
-  mb_puts(&b, "}}");
-  s->request = mb_finish(&b, d->a);
+  dorm__mb_puts(&b, "{\"TableName\":");
+  dorm__mig_json_string(&b, table);
+  dorm__mb_puts(&b, ",\"TimeToLiveSpecification\":{\"Enabled\":");
+  dorm__mb_puts(&b, enable ? "true" : "false");
+  dorm__mb_puts(&b, ",\"AttributeName\":");
+  dorm__mig_json_string(&b, attr);
+  dorm__mb_puts(&b, "}}");
+  s->request = dorm__mb_finish(&b, d->a);
   s->summary = dorm_arena_printf(d->a, "%s TTL on %s.%s", enable ? "enable" : "disable", table, attr);
   if (!s->request || !s->summary) d->status = DORM_ERR_NO_MEMORY;
 }
@@ -231,12 +231,12 @@ static void gsi_step(differ *d, const dorm_mig_table *t, const dorm_mig_index *g
   s->create_index = create;
   s->destructive = !create;
   dorm_gsi_def def;
-  mig_gsi_def(t, g, &def);
+  dorm__mig_gsi_def(t, g, &def);
   dorm_table_change ch = {.kind = create ? DORM_CHANGE_CREATE_GSI : DORM_CHANGE_DELETE_GSI,
                           .gsi = create ? &def : NULL,
                           .index_name = create ? NULL : g->name};
   s->summary = create ? dorm_arena_printf(d->a, "create GSI %s on %s (%s; projection %s)", g->name, t->name,
-                                          mig_keys_text(d->a, &g->pk, &g->sk), projection_text(d->a, &g->projection))
+                                          dorm__mig_keys_text(d->a, &g->pk, &g->sk), projection_text(d->a, &g->projection))
                       : dorm_arena_printf(d->a, "delete GSI %s from %s", g->name, t->name);
   change_step(d, s, &ch);
 }
@@ -244,12 +244,12 @@ static void gsi_step(differ *d, const dorm_mig_table *t, const dorm_mig_index *g
 static void check_keys(differ *d, const dorm_mig_table *o, const dorm_mig_table *t) {
   static const char *hint = "create a table under a new physical name, copy the items into it, and drop the old "
                             "table (--allow-destructive) once nothing reads it";
-  if (!mig_key_eq(&o->pk, &t->pk))
+  if (!dorm__mig_key_eq(&o->pk, &t->pk))
     refuse(d, hint, "table '%s': its partition key changes (%s -> %s); DynamoDB cannot change a table's key schema",
-           t->name, mig_keys_text(d->a, &o->pk, NULL), mig_keys_text(d->a, &t->pk, NULL));
-  if (!mig_key_eq(&o->sk, &t->sk)) {
-    const char *from = o->sk.name ? mig_keys_text(d->a, &o->sk, NULL) : "none";
-    const char *to = t->sk.name ? mig_keys_text(d->a, &t->sk, NULL) : "none";
+           t->name, dorm__mig_keys_text(d->a, &o->pk, NULL), dorm__mig_keys_text(d->a, &t->pk, NULL));
+  if (!dorm__mig_key_eq(&o->sk, &t->sk)) {
+    const char *from = o->sk.name ? dorm__mig_keys_text(d->a, &o->sk, NULL) : "none";
+    const char *to = t->sk.name ? dorm__mig_keys_text(d->a, &t->sk, NULL) : "none";
     refuse(d, hint, "table '%s': its sort key changes (%s -> %s); DynamoDB cannot change a table's key schema",
            t->name, from, to);
   }
@@ -264,7 +264,7 @@ static void check_lsis(differ *d, const dorm_mig_table *o, const dorm_mig_table 
     if (!old)
       refuse(d, hint_add, "table '%s': LSI '%s' is added to an existing table; DynamoDB creates LSIs only with "
              "the table", t->name, t->lsis[i].name);
-    else if (!mig_key_eq(&old->sk, &t->lsis[i].sk) || !mig_projection_eq(&old->projection, &t->lsis[i].projection))
+    else if (!dorm__mig_key_eq(&old->sk, &t->lsis[i].sk) || !dorm__mig_projection_eq(&old->projection, &t->lsis[i].projection))
       refuse(d, hint_keep, "table '%s': LSI '%s' changes its sort key or projection; DynamoDB cannot change an LSI",
              t->name, t->lsis[i].name);
   }
@@ -283,11 +283,11 @@ static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table
   for (size_t i = 0; i < t->gsi_count; i++) {
     const dorm_mig_index *old = find_index(o->gsis, o->gsi_count, t->gsis[i].name);
     if (!old) continue;
-    if (!mig_key_eq(&old->pk, &t->gsis[i].pk) || !mig_key_eq(&old->sk, &t->gsis[i].sk))
+    if (!dorm__mig_key_eq(&old->pk, &t->gsis[i].pk) || !dorm__mig_key_eq(&old->sk, &t->gsis[i].sk))
       refuse(d, hint_gsi, "table '%s': GSI '%s' changes its keys (%s -> %s); DynamoDB cannot change an index's "
-             "keys in place", t->name, old->name, mig_keys_text(d->a, &old->pk, &old->sk),
-             mig_keys_text(d->a, &t->gsis[i].pk, &t->gsis[i].sk));
-    else if (!mig_projection_eq(&old->projection, &t->gsis[i].projection))
+             "keys in place", t->name, old->name, dorm__mig_keys_text(d->a, &old->pk, &old->sk),
+             dorm__mig_keys_text(d->a, &t->gsis[i].pk, &t->gsis[i].sk));
+    else if (!dorm__mig_projection_eq(&old->projection, &t->gsis[i].projection))
       refuse(d, hint_gsi, "table '%s': GSI '%s' changes its projection (%s -> %s); DynamoDB cannot change an "
              "index's projection in place", t->name, old->name, projection_text(d->a, &old->projection),
              projection_text(d->a, &t->gsis[i].projection));
@@ -309,7 +309,7 @@ static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table
   }
   for (size_t i = 0; i < t->gsi_count; i++)
     if (!find_index(o->gsis, o->gsi_count, t->gsis[i].name)) gsi_step(d, t, &t->gsis[i], true);
-  if (!mig_streq(o->ttl_attr, t->ttl_attr)) {
+  if (!dorm__mig_streq(o->ttl_attr, t->ttl_attr)) {
     if (o->ttl_attr) {
       const char *what = t->ttl_attr
                              ? dorm_arena_printf(d->a, "table '%s': TTL moves from '%s' to '%s'; items stop expiring by "
@@ -329,7 +329,7 @@ static const char *backfill_reason(differ *d, const dorm_mig_table *o, const dor
   const dorm_mig_key *ok = find_key(om, k->attr);
   const char *index = NULL;
   for (size_t i = 0; i < t->gsi_count && !index; i++)
-    if (mig_streq(t->gsis[i].pk.name, k->attr) || mig_streq(t->gsis[i].sk.name, k->attr)) index = t->gsis[i].name;
+    if (dorm__mig_streq(t->gsis[i].pk.name, k->attr) || dorm__mig_streq(t->gsis[i].sk.name, k->attr)) index = t->gsis[i].name;
   bool index_new = index && !find_index(o->gsis, o->gsi_count, index);
   if (index_new) return dorm_arena_printf(d->a, "new index %s", index);
   if (!ok) return dorm_arena_printf(d->a, "%s now fills %s", om->name, k->attr);
@@ -355,7 +355,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
     mig_buf why = {0}, what = {0};
     for (size_t k = 0; k < m->key_count; k++) {
       const dorm_mig_key *key = &m->keys[k];
-      bool table_key = mig_streq(key->attr, t->pk.name) || mig_streq(key->attr, t->sk.name);
+      bool table_key = dorm__mig_streq(key->attr, t->pk.name) || dorm__mig_streq(key->attr, t->sk.name);
       const dorm_mig_key *ok = find_key(om, key->attr);
       if (table_key) {
         if (ok && !parts_eq(ok, key))
@@ -373,11 +373,11 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       fills[nfills].template_text = key->template_text;
       fills[nfills].parts = key->parts;
       fills[nfills].part_count = key->part_count;
-      if (!why.p || !strstr(why.p, reason)) mb_printf(&why, "%s%s", why.len ? "; " : "", reason);
-      mb_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
+      if (!why.p || !strstr(why.p, reason)) dorm__mb_printf(&why, "%s%s", why.len ? "; " : "", reason);
+      dorm__mb_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
       nfills++;
     }
-    const char *why_text = mb_finish(&why, d->a), *what_text = mb_finish(&what, d->a);
+    const char *why_text = dorm__mb_finish(&why, d->a), *what_text = dorm__mb_finish(&what, d->a);
     if (!nfills) continue;
     dorm_mig_step *s = add_step(d, DORM_MIG_BACKFILL, t->name);
     if (!s) return;
@@ -419,10 +419,10 @@ dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snap
     s->destructive = true;
     s->operation = "DeleteTable";
     mig_buf b = {0};
-    mb_puts(&b, "{\"TableName\":");
-    mig_json_string(&b, o->name);
-    mb_puts(&b, "}");
-    s->request = mb_finish(&b, a);
+    dorm__mb_puts(&b, "{\"TableName\":");
+    dorm__mig_json_string(&b, o->name);
+    dorm__mb_puts(&b, "}");
+    s->request = dorm__mb_finish(&b, a);
     s->wait = DORM_MIG_WAIT_TABLE_DELETED;
     s->summary = dorm_arena_printf(a, "delete table %s and every item in it", o->name);
   }

@@ -31,27 +31,27 @@ bool dorm_mig_name_valid(const char *name) {
 static dorm_status read_all(const char *path, dorm_arena *a, const char **data, size_t *len, char *errbuf,
                             size_t errcap) {
   FILE *f = fopen(path, "rb");
-  if (!f) return mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
+  if (!f) return dorm__mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
                           path, strerror(errno));
   mig_buf b = {0};
   char chunk[8192];
   size_t n;
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    mb_put(&b, chunk, n);
+    dorm__mb_put(&b, chunk, n);
     if (b.len > MAX_MIGRATION_FILE) break;
   }
   bool err = ferror(f);
   fclose(f);
   if (err) {
-    mb_free(&b);
-    return mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s", path);
+    dorm__mb_free(&b);
+    return dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s", path);
   }
   if (b.len > MAX_MIGRATION_FILE) {
-    mb_free(&b);
-    return mig_fail(errbuf, errcap, DORM_ERR_TOO_LARGE, "%s is larger than 64 MiB", path);
+    dorm__mb_free(&b);
+    return dorm__mig_fail(errbuf, errcap, DORM_ERR_TOO_LARGE, "%s is larger than 64 MiB", path);
   }
   *len = b.len;
-  *data = mb_finish(&b, a);
+  *data = dorm__mb_finish(&b, a);
   return *data ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
@@ -70,7 +70,7 @@ dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, 
   snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   if (!f) {
-    dorm_status st = mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    dorm_status st = dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     free(tmp);
     return st;
   }
@@ -78,7 +78,7 @@ dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, 
   bool ok = put == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp, path) != 0) {
-    dorm_status st = mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    dorm_status st = dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     unlink(tmp);
     free(tmp);
     return st;
@@ -96,7 +96,7 @@ static dorm_status list_dir(const char *path, dorm_arena *a, char ***names, size
   *names = NULL;
   *count = 0;
   DIR *d = opendir(path);
-  if (!d) return mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
+  if (!d) return dorm__mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
                           path, strerror(errno));
   size_t n = 0, cap = 0;
   char **v = NULL;
@@ -145,37 +145,37 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     const char *fpath = dorm_arena_printf(a, "%s/%s", path, names[i]);
     struct stat sb;
     if (!fpath || stat(fpath, &sb) != 0) {
-      mb_free(&lines);
-      return fpath ? mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
+      dorm__mb_free(&lines);
+      return fpath ? dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
                    : DORM_ERR_NO_MEMORY;
     }
     if (!S_ISREG(sb.st_mode)) {
-      mb_free(&lines);
-      return mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      dorm__mb_free(&lines);
+      return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s is not a regular file (a migration holds only files)", fpath);
     }
     const char *data;
     size_t len;
     st = read_all(fpath, a, &data, &len, errbuf, errcap);
     if (st != DORM_OK) {
-      mb_free(&lines);
+      dorm__mb_free(&lines);
       return st;
     }
     char hash[80];
-    mig_sha256(data, len, hash);
+    dorm__mig_sha256(data, len, hash);
     dorm_mig_file *f = &m->files[m->file_count++];
     f->name = names[i];
     f->hash = dorm_arena_strdup(a, hash);
-    mb_printf(&lines, "%s %s\n", f->name, hash);
+    dorm__mb_printf(&lines, "%s %s\n", f->name, hash);
     has_plan |= strcmp(names[i], "plan.json") == 0;
     has_snapshot |= strcmp(names[i], "snapshot.json") == 0;
   }
   char hash[80];
-  mig_sha256(lines.p ? lines.p : "", lines.len, hash);
-  mb_free(&lines);
+  dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
+  dorm__mb_free(&lines);
   m->hash = dorm_arena_strdup(a, hash);
   if (!has_plan || !has_snapshot)
-    return mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
+    return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
                     "snapshot.json)", path, has_plan ? "snapshot.json" : "plan.json");
   return m->hash ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
@@ -203,34 +203,34 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
     if (!p || stat(p, &sb) != 0) continue;
     if (!S_ISDIR(sb.st_mode)) continue; /* a README next to the migrations is fine */
     if (!dorm_mig_name_valid(name)) {
-      mb_free(&lines);
-      return mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      dorm__mb_free(&lines);
+      return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s: not a migration directory name (yyyymmddhhmmss_name, name in a-z, 0-9, _)", p);
     }
     st = read_migration(path, name, a, &out->migrations[out->count], errbuf, errcap);
     if (st != DORM_OK) {
-      mb_free(&lines);
+      dorm__mb_free(&lines);
       return st;
     }
-    mb_printf(&lines, "%s %s\n", name, out->migrations[out->count].hash);
+    dorm__mb_printf(&lines, "%s %s\n", name, out->migrations[out->count].hash);
     out->count++;
   }
   char hash[80];
-  mig_sha256(lines.p ? lines.p : "", lines.len, hash);
-  mb_free(&lines);
+  dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
+  dorm__mb_free(&lines);
   out->total = dorm_arena_strdup(a, hash);
   return out->total ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
 dorm_status dorm_mig_sum_text(const dorm_mig_dir *d, dorm_arena *a, const char **text) {
   mig_buf b = {0};
-  mb_printf(&b, "%s\ntotal %s\n", SUM_HEADER, d->total);
+  dorm__mb_printf(&b, "%s\ntotal %s\n", SUM_HEADER, d->total);
   for (size_t i = 0; i < d->count; i++) {
     const dorm_mig_entry *m = &d->migrations[i];
-    mb_printf(&b, "%s %s\n", m->name, m->hash);
-    for (size_t k = 0; k < m->file_count; k++) mb_printf(&b, "%s/%s %s\n", m->name, m->files[k].name, m->files[k].hash);
+    dorm__mb_printf(&b, "%s %s\n", m->name, m->hash);
+    for (size_t k = 0; k < m->file_count; k++) dorm__mb_printf(&b, "%s/%s %s\n", m->name, m->files[k].name, m->files[k].hash);
   }
-  *text = mb_finish(&b, a);
+  *text = dorm__mb_finish(&b, a);
   return *text ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
@@ -257,12 +257,12 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
   if (st == DORM_ERR_NOT_FOUND) {
     dorm_arena_free(&a);
     if (d->count == 0) return DORM_OK;
-    return mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+    return dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                     "%s/dorm.sum is missing but the directory has migrations; " REHASH_HINT, d->path, d->path);
   }
   if (st != DORM_OK) {
     dorm_arena_free(&a);
-    return mig_fail(errbuf, errcap, st, "%s", rerr);
+    return dorm__mig_fail(errbuf, errcap, st, "%s", rerr);
   }
   /* Parse: header, total, then "name hash" lines. */
   size_t cap = 16, n = 0;
@@ -279,7 +279,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     lineno++;
     if (!header) {
       if (strcmp(line, SUM_HEADER) != 0) {
-        result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/dorm.sum: line 1 is not \"" SUM_HEADER "\"; " REHASH_HINT, d->path, d->path);
         break;
       }
@@ -288,7 +288,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     }
     char *sp = strchr(line, ' ');
     if (!sp || strchr(sp + 1, ' ')) {
-      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, "%s/dorm.sum:%u: malformed line; " REHASH_HINT,
+      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, "%s/dorm.sum:%u: malformed line; " REHASH_HINT,
                         d->path, lineno, d->path);
       break;
     }
@@ -315,7 +315,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     const dorm_mig_entry *m = &d->migrations[i];
     sum_line *ml = sum_find(lines, n, m->name);
     if (!ml) {
-      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s is not in dorm.sum (added by hand, renamed, or merged from another branch); if it "
                         "belongs here, run `dormc migrate hash --dir %s`, else remove it and write it again with "
                         "`dormc migrate diff`", d->path, m->name, d->path);
@@ -327,28 +327,28 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
       snprintf(key, sizeof key, "%s/%s", m->name, m->files[k].name);
       sum_line *fl = sum_find(lines, n, key);
       if (!fl)
-        result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/%s was added after dorm.sum was written; " REHASH_HINT, d->path, key, d->path);
       else if (strcmp(fl->hash, m->files[k].hash) != 0)
-        result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/%s was changed after dorm.sum was written; " REHASH_HINT, d->path, key, d->path);
       else fl->seen = true;
     }
   }
   for (size_t i = 0; i < n && result == DORM_OK; i++)
     if (!lines[i].seen)
-      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s is in dorm.sum but missing from the directory (removed or renamed); restore it, or "
                         "run `dormc migrate hash --dir %s` if removing it is intended", d->path, lines[i].name, d->path);
   for (size_t i = 0; i < d->count && result == DORM_OK; i++) {
     const sum_line *ml = sum_find(lines, n, d->migrations[i].name);
     if (ml && strcmp(ml->hash, d->migrations[i].hash) != 0)
-      result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/dorm.sum: the hash of %s does not match its files (the line was edited); " REHASH_HINT,
                         d->path, d->migrations[i].name, d->path);
   }
   if (result == DORM_OK && (!total || strcmp(total, d->total) != 0))
-    result = mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+    result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "%s/dorm.sum: the total does not match its migrations (the file was edited); " REHASH_HINT,
                       d->path, d->path);
   dorm_arena_free(&a);

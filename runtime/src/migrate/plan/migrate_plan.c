@@ -64,7 +64,7 @@ static cJSON *step_json(const dorm_mig_step *s, size_t n) {
       cJSON *f = cJSON_CreateObject();
       cJSON_AddStringToObject(f, "attribute", s->fills[i].attr);
       cJSON_AddStringToObject(f, "template", s->fills[i].template_text ? s->fills[i].template_text : "");
-      cJSON_AddItemToObject(f, "parts", mj_parts(s->fills[i].parts, s->fills[i].part_count));
+      cJSON_AddItemToObject(f, "parts", dorm__mj_parts(s->fills[i].parts, s->fills[i].part_count));
       cJSON_AddItemToArray(attrs, f);
     }
     break;
@@ -88,69 +88,69 @@ dorm_status dorm_mig_plan_json(const dorm_mig_plan *p, dorm_arena *a, const char
   cJSON *steps = cJSON_AddArrayToObject(root, "steps");
   for (size_t i = 0; i < p->step_count; i++) cJSON_AddItemToArray(steps, step_json(&p->steps[i], i + 1));
   mig_buf b = {0};
-  mig_json_pretty(&b, root, 0);
-  mb_puts(&b, "\n");
+  dorm__mig_json_pretty(&b, root, 0);
+  dorm__mb_puts(&b, "\n");
   cJSON_Delete(root);
-  *json = mb_finish(&b, a);
+  *json = dorm__mb_finish(&b, a);
   return *json ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
 static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n, const char *path) {
-  double num = mr_num(r, o, "step", true, path);
-  if (r->status == DORM_OK && num != (double)n) mr_fail(r, "%s.step: %g where %zu was expected", path, num, n);
-  const char *kind = mr_str(r, o, "kind", true, path);
-  s->summary = mr_str(r, o, "summary", false, path);
-  s->table = mr_str(r, o, "table", true, path);
-  s->destructive = mr_bool(r, o, "destructive", path);
+  double num = dorm__mr_num(r, o, "step", true, path);
+  if (r->status == DORM_OK && num != (double)n) dorm__mr_fail(r, "%s.step: %g where %zu was expected", path, num, n);
+  const char *kind = dorm__mr_str(r, o, "kind", true, path);
+  s->summary = dorm__mr_str(r, o, "summary", false, path);
+  s->table = dorm__mr_str(r, o, "table", true, path);
+  s->destructive = dorm__mr_bool(r, o, "destructive", path);
   if (r->status != DORM_OK) return;
   s->kind = dorm_mig_step_kind_from(kind);
   switch (s->kind) {
   case DORM_MIG_CREATE_TABLE:
   case DORM_MIG_DELETE_TABLE: break;
   case DORM_MIG_UPDATE_TABLE: {
-    s->index = mr_str(r, o, "index", true, path);
-    const char *action = mr_str(r, o, "action", true, path);
+    s->index = dorm__mr_str(r, o, "index", true, path);
+    const char *action = dorm__mr_str(r, o, "action", true, path);
     if (r->status != DORM_OK) return;
     if (strcmp(action, "create") != 0 && strcmp(action, "delete") != 0)
-      mr_fail(r, "%s.action: \"%s\" is not create or delete", path, action);
+      dorm__mr_fail(r, "%s.action: \"%s\" is not create or delete", path, action);
     s->create_index = strcmp(action, "create") == 0;
     break;
   }
   case DORM_MIG_UPDATE_BILLING: {
-    const char *b = mr_str(r, o, "billing", true, path);
+    const char *b = dorm__mr_str(r, o, "billing", true, path);
     if (r->status != DORM_OK) return;
     if (strcmp(b, "PROVISIONED") == 0) {
       s->billing = DORM_BILLING_PROVISIONED;
-      s->throughput.read = (int64_t)mr_num(r, o, "read_capacity", true, path);
-      s->throughput.write = (int64_t)mr_num(r, o, "write_capacity", true, path);
+      s->throughput.read = (int64_t)dorm__mr_num(r, o, "read_capacity", true, path);
+      s->throughput.write = (int64_t)dorm__mr_num(r, o, "write_capacity", true, path);
     } else if (strcmp(b, "PAY_PER_REQUEST") == 0) {
       s->billing = DORM_BILLING_ON_DEMAND;
     } else {
-      mr_fail(r, "%s.billing: \"%s\" is not PAY_PER_REQUEST or PROVISIONED", path, b);
+      dorm__mr_fail(r, "%s.billing: \"%s\" is not PAY_PER_REQUEST or PROVISIONED", path, b);
     }
     break;
   }
   case DORM_MIG_UPDATE_STREAM: {
-    const char *v = mr_str(r, o, "stream", true, path);
+    const char *v = dorm__mr_str(r, o, "stream", true, path);
     if (r->status != DORM_OK) return;
-    s->stream = mig_stream_from(v);
-    if ((int)s->stream < 0) mr_fail(r, "%s.stream: unknown stream view \"%s\"", path, v);
+    s->stream = dorm__mig_stream_from(v);
+    if ((int)s->stream < 0) dorm__mr_fail(r, "%s.stream: unknown stream view \"%s\"", path, v);
     break;
   }
   case DORM_MIG_UPDATE_TTL:
-    s->ttl_attr = mr_str(r, o, "attribute", true, path);
-    s->ttl_enabled = mr_bool(r, o, "enabled", path);
+    s->ttl_attr = dorm__mr_str(r, o, "attribute", true, path);
+    s->ttl_enabled = dorm__mr_bool(r, o, "enabled", path);
     break;
   case DORM_MIG_BACKFILL: {
-    s->model = mr_str(r, o, "model", true, path);
-    s->entity_type = mr_str(r, o, "entity_type", false, path);
-    s->version_attr = mr_str(r, o, "version_attribute", false, path);
-    s->reason = mr_str(r, o, "reason", false, path);
-    const cJSON *attrs = mr_arr(r, o, "attributes", true, path);
+    s->model = dorm__mr_str(r, o, "model", true, path);
+    s->entity_type = dorm__mr_str(r, o, "entity_type", false, path);
+    s->version_attr = dorm__mr_str(r, o, "version_attribute", false, path);
+    s->reason = dorm__mr_str(r, o, "reason", false, path);
+    const cJSON *attrs = dorm__mr_arr(r, o, "attributes", true, path);
     if (!attrs) return;
     size_t nf = (size_t)cJSON_GetArraySize(attrs);
     if (nf == 0) {
-      mr_fail(r, "%s.attributes: empty", path);
+      dorm__mr_fail(r, "%s.attributes: empty", path);
       return;
     }
     s->fills = dorm_arena_calloc(r->a, nf, sizeof *s->fills);
@@ -163,45 +163,45 @@ static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n,
     for (const cJSON *e = attrs->child; e && r->status == DORM_OK; e = e->next, i++) {
       char sub[256];
       snprintf(sub, sizeof sub, "%s.attributes[%zu]", path, i);
-      s->fills[i].attr = mr_str(r, e, "attribute", true, sub);
-      s->fills[i].template_text = mr_str(r, e, "template", false, sub);
+      s->fills[i].attr = dorm__mr_str(r, e, "attribute", true, sub);
+      s->fills[i].template_text = dorm__mr_str(r, e, "template", false, sub);
       char psub[300];
       snprintf(psub, sizeof psub, "%s.parts", sub);
-      mig_parts_read(r, mr_arr(r, e, "parts", true, sub), &s->fills[i].parts, &s->fills[i].part_count, psub);
+      dorm__mig_parts_read(r, dorm__mr_arr(r, e, "parts", true, sub), &s->fills[i].parts, &s->fills[i].part_count, psub);
     }
     break;
   }
-  default: mr_fail(r, "%s.kind: unknown step kind \"%s\"", path, kind); return;
+  default: dorm__mr_fail(r, "%s.kind: unknown step kind \"%s\"", path, kind); return;
   }
   if (s->kind != DORM_MIG_BACKFILL) {
-    s->operation = mr_str(r, o, "operation", true, path);
-    const cJSON *req = mr_obj(r, o, "request", true, path);
+    s->operation = dorm__mr_str(r, o, "operation", true, path);
+    const cJSON *req = dorm__mr_obj(r, o, "request", true, path);
     if (req) {
       mig_buf b = {0};
-      mig_json_compact(&b, req);
-      s->request = mb_finish(&b, r->a);
+      dorm__mig_json_compact(&b, req);
+      s->request = dorm__mb_finish(&b, r->a);
       if (!s->request) r->status = DORM_ERR_NO_MEMORY;
     }
   }
-  const char *w = mr_str(r, o, "wait", true, path);
+  const char *w = dorm__mr_str(r, o, "wait", true, path);
   if (r->status != DORM_OK) return;
   if (strcmp(w, "table_active") == 0) s->wait = DORM_MIG_WAIT_TABLE_ACTIVE;
   else if (strcmp(w, "table_deleted") == 0) s->wait = DORM_MIG_WAIT_TABLE_DELETED;
   else if (strcmp(w, "none") == 0) s->wait = DORM_MIG_WAIT_NONE;
-  else mr_fail(r, "%s.wait: \"%s\" is not table_active, table_deleted or none", path, w);
+  else dorm__mr_fail(r, "%s.wait: \"%s\" is not table_active, table_deleted or none", path, w);
 }
 
 dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dorm_mig_plan *out, char *errbuf,
                                 size_t errcap) {
   memset(out, 0, sizeof *out);
   cJSON *root = cJSON_ParseWithLength(json, len);
-  if (!root) return mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "plan.json: not valid JSON");
+  if (!root) return dorm__mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "plan.json: not valid JSON");
   mig_reader r = {a, errbuf, errcap, DORM_OK, "plan.json"};
-  const char *format = mr_str(&r, root, "format", true, "");
+  const char *format = dorm__mr_str(&r, root, "format", true, "");
   if (r.status == DORM_OK && strcmp(format, PLAN_FORMAT) != 0)
-    mr_fail(&r, ".format: \"%s\" (this dorm reads %s)", format, PLAN_FORMAT);
-  out->migration = mr_str(&r, root, "migration", true, "");
-  const cJSON *steps = mr_arr(&r, root, "steps", true, "");
+    dorm__mr_fail(&r, ".format: \"%s\" (this dorm reads %s)", format, PLAN_FORMAT);
+  out->migration = dorm__mr_str(&r, root, "migration", true, "");
+  const cJSON *steps = dorm__mr_arr(&r, root, "steps", true, "");
   if (r.status == DORM_OK) {
     size_t n = (size_t)cJSON_GetArraySize(steps);
     out->steps = dorm_arena_calloc(a, n ? n : 1, sizeof *out->steps);
@@ -223,28 +223,28 @@ dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dor
 
 /* s inside single quotes: a quote becomes '\'' */
 static void sh_quote(mig_buf *b, const char *s) {
-  mb_put(b, "'", 1);
+  dorm__mb_put(b, "'", 1);
   for (; *s; s++) {
-    if (*s == '\'') mb_puts(b, "'\\''");
-    else mb_put(b, s, 1);
+    if (*s == '\'') dorm__mb_puts(b, "'\\''");
+    else dorm__mb_put(b, s, 1);
   }
-  mb_put(b, "'", 1);
+  dorm__mb_put(b, "'", 1);
 }
 
 /* A summary as a comment line: no newlines can break out of it. */
 static void sh_comment(mig_buf *b, const char *s) {
-  for (; *s; s++) mb_put(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+  for (; *s; s++) dorm__mb_put(b, *s == '\n' || *s == '\r' ? " " : s, 1);
 }
 
 static void request_arg(mig_buf *b, const char *request) {
   cJSON *req = cJSON_Parse(request);
   mig_buf json = {0};
-  if (req) mig_json_pretty(&json, req, 0);
-  else mb_puts(&json, request);
+  if (req) dorm__mig_json_pretty(&json, req, 0);
+  else dorm__mb_puts(&json, request);
   cJSON_Delete(req);
-  mb_puts(b, " --cli-input-json ");
+  dorm__mb_puts(b, " --cli-input-json ");
   sh_quote(b, json.p ? json.p : "{}");
-  mb_free(&json);
+  dorm__mb_free(&json);
 }
 
 static const char *const cli_ops[][2] = {{"CreateTable", "create-table"},
@@ -260,9 +260,9 @@ static const char *cli_op(const char *op) {
 
 dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const char **text) {
   mig_buf b = {0};
-  mb_puts(&b, "#!/usr/bin/env bash\n# dorm migration ");
+  dorm__mb_puts(&b, "#!/usr/bin/env bash\n# dorm migration ");
   sh_comment(&b, p->migration ? p->migration : "");
-  mb_puts(&b,
+  dorm__mb_puts(&b,
           "\n# Written by `dormc migrate diff` and pinned by dorm.sum: do not edit.\n"
           "#\n"
           "# These are the steps of plan.json, which `dorm migrate deploy` applies (recording\n"
@@ -276,18 +276,18 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
           "# backfill steps.\n"
           "#\n"
           "# Steps:\n");
-  if (p->step_count == 0) mb_puts(&b, "#   (none)\n");
+  if (p->step_count == 0) dorm__mb_puts(&b, "#   (none)\n");
   for (size_t i = 0; i < p->step_count; i++) {
-    mb_printf(&b, "#   %zu. ", i + 1);
+    dorm__mb_printf(&b, "#   %zu. ", i + 1);
     sh_comment(&b, p->steps[i].summary ? p->steps[i].summary : "");
-    mb_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
+    dorm__mb_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
   }
-  mb_puts(&b,
+  dorm__mb_puts(&b,
           "set -euo pipefail\n");
   bool backfills = false;
   for (size_t i = 0; i < p->step_count; i++) backfills |= p->steps[i].kind == DORM_MIG_BACKFILL;
-  if (backfills) mb_puts(&b, "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n");
-  mb_puts(&b,
+  if (backfills) dorm__mb_puts(&b, "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n");
+  dorm__mb_puts(&b,
           "endpoint=()\n"
           "if [ -n \"${DORM_ENDPOINT_URL:-}\" ]; then endpoint=(--endpoint-url \"$DORM_ENDPOINT_URL\"); fi\n"
           "\n"
@@ -311,44 +311,44 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
           "}\n");
   for (size_t i = 0; i < p->step_count; i++) {
     const dorm_mig_step *s = &p->steps[i];
-    mb_printf(&b, "\n# step %zu/%zu: ", i + 1, p->step_count);
+    dorm__mb_printf(&b, "\n# step %zu/%zu: ", i + 1, p->step_count);
     sh_comment(&b, s->summary ? s->summary : "");
-    mb_puts(&b, "\n");
+    dorm__mb_puts(&b, "\n");
     if (s->kind == DORM_MIG_BACKFILL) {
-      mb_puts(&b, "# ");
+      dorm__mb_puts(&b, "# ");
       sh_comment(&b, s->reason ? s->reason : "");
-      mb_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
-      mb_puts(&b, " get, by their fields:\n");
+      dorm__mb_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
+      dorm__mb_puts(&b, " get, by their fields:\n");
       for (size_t k = 0; k < s->fill_count; k++) {
-        mb_printf(&b, "#   %s = \"", s->fills[k].attr);
+        dorm__mb_printf(&b, "#   %s = \"", s->fills[k].attr);
         sh_comment(&b, s->fills[k].template_text ? s->fills[k].template_text : "");
-        mb_puts(&b, "\"\n");
+        dorm__mb_puts(&b, "\"\n");
       }
-      mb_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
-      mb_printf(&b, " --step %zu ${endpoint[@]+\"${endpoint[@]}\"}\n", i + 1);
+      dorm__mb_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
+      dorm__mb_printf(&b, " --step %zu ${endpoint[@]+\"${endpoint[@]}\"}\n", i + 1);
       continue;
     }
     const char *op = s->operation ? cli_op(s->operation) : NULL;
     if (!op || !s->request) {
-      mb_free(&b);
+      dorm__mb_free(&b);
       return DORM_ERR_INVALID_ARGUMENT;
     }
-    mb_printf(&b, "ddb %s", op);
+    dorm__mb_printf(&b, "ddb %s", op);
     request_arg(&b, s->request);
-    mb_puts(&b, " >/dev/null\n");
+    dorm__mb_puts(&b, " >/dev/null\n");
     if (s->wait == DORM_MIG_WAIT_TABLE_ACTIVE) {
-      mb_puts(&b, "wait_active ");
+      dorm__mb_puts(&b, "wait_active ");
       sh_quote(&b, s->table);
-      mb_puts(&b, "\n");
+      dorm__mb_puts(&b, "\n");
     } else if (s->wait == DORM_MIG_WAIT_TABLE_DELETED) {
-      mb_puts(&b, "ddb wait table-not-exists --table-name ");
+      dorm__mb_puts(&b, "ddb wait table-not-exists --table-name ");
       sh_quote(&b, s->table);
-      mb_puts(&b, "\n");
+      dorm__mb_puts(&b, "\n");
     }
   }
-  mb_puts(&b, "\necho \"apply.sh: ");
+  dorm__mb_puts(&b, "\necho \"apply.sh: ");
   sh_comment(&b, p->migration ? p->migration : "");
-  mb_printf(&b, ": %zu step%s done\"\n", p->step_count, p->step_count == 1 ? "" : "s");
-  *text = mb_finish(&b, a);
+  dorm__mb_printf(&b, ": %zu step%s done\"\n", p->step_count, p->step_count == 1 ? "" : "s");
+  *text = dorm__mb_finish(&b, a);
   return *text ? DORM_OK : DORM_ERR_NO_MEMORY;
 }

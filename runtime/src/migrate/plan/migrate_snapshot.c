@@ -31,8 +31,8 @@ void dorm_mig_snapshot_sort(dorm_mig_snapshot *s) {
 static cJSON *index_json(const dorm_mig_index *x, bool lsi) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "name", x->name);
-  if (!lsi) cJSON_AddItemToObject(o, "pk", mj_key_attr(&x->pk));
-  cJSON_AddItemToObject(o, "sk", mj_key_attr(&x->sk));
+  if (!lsi) cJSON_AddItemToObject(o, "pk", dorm__mj_key_attr(&x->pk));
+  cJSON_AddItemToObject(o, "sk", dorm__mj_key_attr(&x->sk));
   cJSON_AddStringToObject(o, "projection", dorm_projection_type_name(x->projection.type));
   if (x->projection.type == DORM_PROJECT_INCLUDE) {
     cJSON *inc = cJSON_CreateArray();
@@ -46,8 +46,8 @@ static cJSON *index_json(const dorm_mig_index *x, bool lsi) {
 static cJSON *table_json(const dorm_mig_table *t) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "name", t->name);
-  cJSON_AddItemToObject(o, "pk", mj_key_attr(&t->pk));
-  cJSON_AddItemToObject(o, "sk", mj_key_attr(&t->sk));
+  cJSON_AddItemToObject(o, "pk", dorm__mj_key_attr(&t->pk));
+  cJSON_AddItemToObject(o, "sk", dorm__mj_key_attr(&t->sk));
   cJSON_AddStringToObject(o, "billing", dorm_billing_mode_name(t->billing));
   if (t->billing == DORM_BILLING_PROVISIONED) {
     cJSON_AddNumberToObject(o, "read_capacity", (double)t->throughput.read);
@@ -81,7 +81,7 @@ static cJSON *model_json(const dorm_mig_model *m) {
       cJSON_AddStringToObject(ko, "field_attribute", k->field_attr);
     } else {
       cJSON_AddStringToObject(ko, "template", k->template_text ? k->template_text : "");
-      cJSON_AddItemToObject(ko, "parts", mj_parts(k->parts, k->part_count));
+      cJSON_AddItemToObject(ko, "parts", dorm__mj_parts(k->parts, k->part_count));
     }
     cJSON_AddItemToArray(keys, ko);
   }
@@ -97,31 +97,31 @@ dorm_status dorm_mig_snapshot_json(const dorm_mig_snapshot *s, dorm_arena *a, co
   cJSON *models = cJSON_AddArrayToObject(root, "models");
   for (size_t i = 0; i < s->model_count; i++) cJSON_AddItemToArray(models, model_json(&s->models[i]));
   mig_buf b = {0};
-  mig_json_pretty(&b, root, 0);
-  mb_puts(&b, "\n");
+  dorm__mig_json_pretty(&b, root, 0);
+  dorm__mb_puts(&b, "\n");
   cJSON_Delete(root);
-  *json = mb_finish(&b, a);
+  *json = dorm__mb_finish(&b, a);
   return *json ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
 static bool read_index(mig_reader *r, const cJSON *o, dorm_mig_index *x, bool lsi, const dorm_key_attr *table_pk,
                        const char *path) {
-  x->name = mr_str(r, o, "name", true, path);
+  x->name = dorm__mr_str(r, o, "name", true, path);
   if (lsi) x->pk = *table_pk;
-  else if (!mig_key_attr_read(r, o, "pk", &x->pk, path)) return false;
-  if (!lsi && !x->pk.name) mr_fail(r, "%s.pk: missing", path);
-  if (!mig_key_attr_read(r, o, "sk", &x->sk, path)) return false;
-  if (lsi && !x->sk.name) mr_fail(r, "%s.sk: missing", path);
-  const char *proj = mr_str(r, o, "projection", true, path);
+  else if (!dorm__mig_key_attr_read(r, o, "pk", &x->pk, path)) return false;
+  if (!lsi && !x->pk.name) dorm__mr_fail(r, "%s.pk: missing", path);
+  if (!dorm__mig_key_attr_read(r, o, "sk", &x->sk, path)) return false;
+  if (lsi && !x->sk.name) dorm__mr_fail(r, "%s.sk: missing", path);
+  const char *proj = dorm__mr_str(r, o, "projection", true, path);
   if (r->status != DORM_OK) return false;
   bool ok;
-  x->projection.type = mig_projection_from(proj, &ok);
+  x->projection.type = dorm__mig_projection_from(proj, &ok);
   if (!ok) {
-    mr_fail(r, "%s.projection: \"%s\" is not ALL, KEYS_ONLY or INCLUDE", path, proj);
+    dorm__mr_fail(r, "%s.projection: \"%s\" is not ALL, KEYS_ONLY or INCLUDE", path, proj);
     return false;
   }
   if (x->projection.type == DORM_PROJECT_INCLUDE) {
-    const cJSON *inc = mr_arr(r, o, "include", true, path);
+    const cJSON *inc = dorm__mr_arr(r, o, "include", true, path);
     if (!inc) return false;
     size_t n = (size_t)cJSON_GetArraySize(inc);
     const char **attrs = dorm_arena_calloc(r->a, n ? n : 1, sizeof *attrs);
@@ -132,7 +132,7 @@ static bool read_index(mig_reader *r, const cJSON *o, dorm_mig_index *x, bool ls
     size_t i = 0;
     for (const cJSON *e = inc->child; e; e = e->next, i++) {
       if (!cJSON_IsString(e)) {
-        mr_fail(r, "%s.include[%zu]: not a string", path, i);
+        dorm__mr_fail(r, "%s.include[%zu]: not a string", path, i);
         return false;
       }
       attrs[i] = dorm_arena_strdup(r->a, e->valuestring);
@@ -145,7 +145,7 @@ static bool read_index(mig_reader *r, const cJSON *o, dorm_mig_index *x, bool ls
 
 static bool read_indexes(mig_reader *r, const cJSON *o, const char *member, bool lsi, dorm_mig_table *t,
                          const char *path) {
-  const cJSON *arr = mr_arr(r, o, member, true, path);
+  const cJSON *arr = dorm__mr_arr(r, o, member, true, path);
   if (!arr) return false;
   size_t n = (size_t)cJSON_GetArraySize(arr);
   dorm_mig_index *xs = dorm_arena_calloc(r->a, n ? n : 1, sizeof *xs);
@@ -170,42 +170,42 @@ static bool read_indexes(mig_reader *r, const cJSON *o, const char *member, bool
 }
 
 static bool read_table(mig_reader *r, const cJSON *o, dorm_mig_table *t, const char *path) {
-  t->name = mr_str(r, o, "name", true, path);
-  if (!mig_key_attr_read(r, o, "pk", &t->pk, path)) return false;
+  t->name = dorm__mr_str(r, o, "name", true, path);
+  if (!dorm__mig_key_attr_read(r, o, "pk", &t->pk, path)) return false;
   if (!t->pk.name) {
-    mr_fail(r, "%s.pk: missing", path);
+    dorm__mr_fail(r, "%s.pk: missing", path);
     return false;
   }
-  if (!mig_key_attr_read(r, o, "sk", &t->sk, path)) return false;
-  const char *billing = mr_str(r, o, "billing", true, path);
+  if (!dorm__mig_key_attr_read(r, o, "sk", &t->sk, path)) return false;
+  const char *billing = dorm__mr_str(r, o, "billing", true, path);
   if (r->status != DORM_OK) return false;
   if (strcmp(billing, "PAY_PER_REQUEST") == 0) {
     t->billing = DORM_BILLING_ON_DEMAND;
   } else if (strcmp(billing, "PROVISIONED") == 0) {
     t->billing = DORM_BILLING_PROVISIONED;
-    t->throughput.read = (int64_t)mr_num(r, o, "read_capacity", true, path);
-    t->throughput.write = (int64_t)mr_num(r, o, "write_capacity", true, path);
+    t->throughput.read = (int64_t)dorm__mr_num(r, o, "read_capacity", true, path);
+    t->throughput.write = (int64_t)dorm__mr_num(r, o, "write_capacity", true, path);
   } else {
-    mr_fail(r, "%s.billing: \"%s\" is not PAY_PER_REQUEST or PROVISIONED", path, billing);
+    dorm__mr_fail(r, "%s.billing: \"%s\" is not PAY_PER_REQUEST or PROVISIONED", path, billing);
     return false;
   }
-  const char *stream = mr_str(r, o, "stream", true, path);
+  const char *stream = dorm__mr_str(r, o, "stream", true, path);
   if (r->status != DORM_OK) return false;
-  t->stream = mig_stream_from(stream);
+  t->stream = dorm__mig_stream_from(stream);
   if ((int)t->stream < 0) {
-    mr_fail(r, "%s.stream: unknown stream view \"%s\"", path, stream);
+    dorm__mr_fail(r, "%s.stream: unknown stream view \"%s\"", path, stream);
     return false;
   }
-  t->ttl_attr = mr_str(r, o, "ttl", false, path);
+  t->ttl_attr = dorm__mr_str(r, o, "ttl", false, path);
   return read_indexes(r, o, "gsis", false, t, path) && read_indexes(r, o, "lsis", true, t, path);
 }
 
 static bool read_model(mig_reader *r, const cJSON *o, dorm_mig_model *m, const char *path) {
-  m->name = mr_str(r, o, "name", true, path);
-  m->table = mr_str(r, o, "table", true, path);
-  m->entity_type = mr_str(r, o, "entity_type", false, path);
-  m->version_attr = mr_str(r, o, "version_attribute", false, path);
-  const cJSON *keys = mr_arr(r, o, "keys", true, path);
+  m->name = dorm__mr_str(r, o, "name", true, path);
+  m->table = dorm__mr_str(r, o, "table", true, path);
+  m->entity_type = dorm__mr_str(r, o, "entity_type", false, path);
+  m->version_attr = dorm__mr_str(r, o, "version_attribute", false, path);
+  const cJSON *keys = dorm__mr_arr(r, o, "keys", true, path);
   if (!keys) return false;
   size_t n = (size_t)cJSON_GetArraySize(keys);
   dorm_mig_key *ks = dorm_arena_calloc(r->a, n ? n : 1, sizeof *ks);
@@ -218,17 +218,17 @@ static bool read_model(mig_reader *r, const cJSON *o, dorm_mig_model *m, const c
     char sub[256];
     snprintf(sub, sizeof sub, "%s.keys[%zu]", path, i);
     dorm_mig_key *k = &ks[i];
-    k->attr = mr_str(r, e, "attribute", true, sub);
-    const char *type = mr_str(r, e, "type", true, sub);
+    k->attr = dorm__mr_str(r, e, "attribute", true, sub);
+    const char *type = dorm__mr_str(r, e, "type", true, sub);
     if (r->status != DORM_OK) break;
-    k->type = mig_key_type_from(type);
-    if (!k->type) mr_fail(r, "%s.type: \"%s\" is not S, N or B", sub, type);
-    k->field_attr = mr_str(r, e, "field_attribute", false, sub);
+    k->type = dorm__mig_key_type_from(type);
+    if (!k->type) dorm__mr_fail(r, "%s.type: \"%s\" is not S, N or B", sub, type);
+    k->field_attr = dorm__mr_str(r, e, "field_attribute", false, sub);
     if (!k->field_attr) {
-      k->template_text = mr_str(r, e, "template", true, sub);
+      k->template_text = dorm__mr_str(r, e, "template", true, sub);
       char psub[300];
       snprintf(psub, sizeof psub, "%s.parts", sub);
-      mig_parts_read(r, mr_arr(r, e, "parts", true, sub), &k->parts, &k->part_count, psub);
+      dorm__mig_parts_read(r, dorm__mr_arr(r, e, "parts", true, sub), &k->parts, &k->part_count, psub);
     }
   }
   m->keys = ks;
@@ -240,13 +240,13 @@ dorm_status dorm_mig_snapshot_parse(const char *json, size_t len, dorm_arena *a,
                                     char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   cJSON *root = cJSON_ParseWithLength(json, len);
-  if (!root) return mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "snapshot.json: not valid JSON");
+  if (!root) return dorm__mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "snapshot.json: not valid JSON");
   mig_reader r = {a, errbuf, errcap, DORM_OK, "snapshot.json"};
-  const char *format = mr_str(&r, root, "format", true, "");
+  const char *format = dorm__mr_str(&r, root, "format", true, "");
   if (r.status == DORM_OK && strcmp(format, SNAPSHOT_FORMAT) != 0)
-    mr_fail(&r, ".format: \"%s\" (this dorm reads %s)", format, SNAPSHOT_FORMAT);
-  const cJSON *tables = mr_arr(&r, root, "tables", true, "");
-  const cJSON *models = mr_arr(&r, root, "models", true, "");
+    dorm__mr_fail(&r, ".format: \"%s\" (this dorm reads %s)", format, SNAPSHOT_FORMAT);
+  const cJSON *tables = dorm__mr_arr(&r, root, "tables", true, "");
+  const cJSON *models = dorm__mr_arr(&r, root, "models", true, "");
   if (r.status == DORM_OK) {
     size_t nt = (size_t)cJSON_GetArraySize(tables), nm = (size_t)cJSON_GetArraySize(models);
     out->tables = dorm_arena_calloc(a, nt ? nt : 1, sizeof *out->tables);

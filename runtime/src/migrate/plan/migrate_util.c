@@ -11,7 +11,7 @@
 
 #include "plan_internal.h"
 
-void mb_put(mig_buf *b, const char *s, size_t n) {
+void dorm__mb_put(mig_buf *b, const char *s, size_t n) {
   if (b->oom) return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
@@ -29,9 +29,9 @@ void mb_put(mig_buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-void mb_puts(mig_buf *b, const char *s) { mb_put(b, s, strlen(s)); }
+void dorm__mb_puts(mig_buf *b, const char *s) { dorm__mb_put(b, s, strlen(s)); }
 
-void mb_printf(mig_buf *b, const char *fmt, ...) {
+void dorm__mb_printf(mig_buf *b, const char *fmt, ...) {
   char small[512];
   va_list ap;
   va_start(ap, fmt);
@@ -42,7 +42,7 @@ void mb_printf(mig_buf *b, const char *fmt, ...) {
     return;
   }
   if ((size_t)n < sizeof small) {
-    mb_put(b, small, (size_t)n);
+    dorm__mb_put(b, small, (size_t)n);
     return;
   }
   char *big = malloc((size_t)n + 1);
@@ -53,58 +53,58 @@ void mb_printf(mig_buf *b, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(big, (size_t)n + 1, fmt, ap);
   va_end(ap);
-  mb_put(b, big, (size_t)n);
+  dorm__mb_put(b, big, (size_t)n);
   free(big);
 }
 
-const char *mb_finish(mig_buf *b, dorm_arena *a) {
+const char *dorm__mb_finish(mig_buf *b, dorm_arena *a) {
   const char *out = NULL;
   if (!b->oom) out = dorm_arena_strndup(a, b->p ? b->p : "", b->len);
-  mb_free(b);
+  dorm__mb_free(b);
   return out;
 }
 
-void mb_free(mig_buf *b) {
+void dorm__mb_free(mig_buf *b) {
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
 }
 
-void mig_json_string(mig_buf *b, const char *s) {
-  mb_put(b, "\"", 1);
+void dorm__mig_json_string(mig_buf *b, const char *s) {
+  dorm__mb_put(b, "\"", 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
-    case '"': mb_put(b, "\\\"", 2); break;
-    case '\\': mb_put(b, "\\\\", 2); break;
-    case '\n': mb_put(b, "\\n", 2); break;
-    case '\t': mb_put(b, "\\t", 2); break;
-    case '\r': mb_put(b, "\\r", 2); break;
+    case '"': dorm__mb_put(b, "\\\"", 2); break;
+    case '\\': dorm__mb_put(b, "\\\\", 2); break;
+    case '\n': dorm__mb_put(b, "\\n", 2); break;
+    case '\t': dorm__mb_put(b, "\\t", 2); break;
+    case '\r': dorm__mb_put(b, "\\r", 2); break;
     default:
-      if (*p < 0x20) mb_printf(b, "\\u%04x", *p);
-      else mb_put(b, (const char *)p, 1);
+      if (*p < 0x20) dorm__mb_printf(b, "\\u%04x", *p);
+      else dorm__mb_put(b, (const char *)p, 1);
     }
   }
-  mb_put(b, "\"", 1);
+  dorm__mb_put(b, "\"", 1);
 }
 
 static void json_number(mig_buf *b, double d) {
   if (isfinite(d) && d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
-    mb_printf(b, "%lld", (long long)d);
-  else if (isfinite(d)) mb_printf(b, "%.17g", d);
-  else mb_puts(b, "null");
+    dorm__mb_printf(b, "%lld", (long long)d);
+  else if (isfinite(d)) dorm__mb_printf(b, "%.17g", d);
+  else dorm__mb_puts(b, "null");
 }
 
 static void json_any(mig_buf *b, const cJSON *j, int indent, bool pretty) {
-  if (cJSON_IsNull(j) || !j) mb_puts(b, "null");
-  else if (cJSON_IsTrue(j)) mb_puts(b, "true");
-  else if (cJSON_IsFalse(j)) mb_puts(b, "false");
+  if (cJSON_IsNull(j) || !j) dorm__mb_puts(b, "null");
+  else if (cJSON_IsTrue(j)) dorm__mb_puts(b, "true");
+  else if (cJSON_IsFalse(j)) dorm__mb_puts(b, "false");
   else if (cJSON_IsNumber(j)) json_number(b, j->valuedouble);
-  else if (cJSON_IsString(j)) mig_json_string(b, j->valuestring ? j->valuestring : "");
+  else if (cJSON_IsString(j)) dorm__mig_json_string(b, j->valuestring ? j->valuestring : "");
   else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
     bool obj = cJSON_IsObject(j);
     const cJSON *c = j->child;
     if (!c) {
-      mb_puts(b, obj ? "{}" : "[]");
+      dorm__mb_puts(b, obj ? "{}" : "[]");
       return;
     }
     /* Arrays of scalars and small objects of scalars stay on one line
@@ -117,25 +117,25 @@ static void json_any(mig_buf *b, const cJSON *j, int indent, bool pretty) {
     }
     if (obj && width > 64) flat = false;
     if (!pretty) flat = true;
-    mb_puts(b, obj ? "{" : "[");
+    dorm__mb_puts(b, obj ? "{" : "[");
     for (const cJSON *e = c; e; e = e->next) {
-      if (!flat) mb_printf(b, "\n%*s", (indent + 1) * 2, "");
+      if (!flat) dorm__mb_printf(b, "\n%*s", (indent + 1) * 2, "");
       if (obj) {
-        mig_json_string(b, e->string ? e->string : "");
-        mb_puts(b, flat && !pretty ? ":" : ": ");
+        dorm__mig_json_string(b, e->string ? e->string : "");
+        dorm__mb_puts(b, flat && !pretty ? ":" : ": ");
       }
       json_any(b, e, indent + 1, pretty);
-      if (e->next) mb_puts(b, flat && pretty ? ", " : ",");
+      if (e->next) dorm__mb_puts(b, flat && pretty ? ", " : ",");
     }
-    if (!flat) mb_printf(b, "\n%*s", indent * 2, "");
-    mb_puts(b, obj ? "}" : "]");
+    if (!flat) dorm__mb_printf(b, "\n%*s", indent * 2, "");
+    dorm__mb_puts(b, obj ? "}" : "]");
   }
 }
 
-void mig_json_pretty(mig_buf *b, const cJSON *j, int indent) { json_any(b, j, indent, true); }
-void mig_json_compact(mig_buf *b, const cJSON *j) { json_any(b, j, 0, false); }
+void dorm__mig_json_pretty(mig_buf *b, const cJSON *j, int indent) { json_any(b, j, indent, true); }
+void dorm__mig_json_compact(mig_buf *b, const cJSON *j) { json_any(b, j, 0, false); }
 
-dorm_status mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) {
+dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) {
   if (errbuf && errcap) {
     va_list ap;
     va_start(ap, fmt);
@@ -145,7 +145,7 @@ dorm_status mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fm
   return st;
 }
 
-void mr_fail(mig_reader *r, const char *fmt, ...) {
+void dorm__mr_fail(mig_reader *r, const char *fmt, ...) {
   if (r->status != DORM_OK) return;
   r->status = DORM_ERR_BAD_RESPONSE;
   if (r->errbuf && r->errcap) {
@@ -161,15 +161,15 @@ void mr_fail(mig_reader *r, const char *fmt, ...) {
 static const cJSON *member(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
   if (r->status != DORM_OK || !obj) return NULL;
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, name);
-  if ((!m || cJSON_IsNull(m)) && required) mr_fail(r, "%s.%s: missing", path, name);
+  if ((!m || cJSON_IsNull(m)) && required) dorm__mr_fail(r, "%s.%s: missing", path, name);
   return cJSON_IsNull(m) ? NULL : m;
 }
 
-const char *mr_str(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
+const char *dorm__mr_str(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
   const cJSON *m = member(r, obj, name, required, path);
   if (!m) return NULL;
   if (!cJSON_IsString(m)) {
-    mr_fail(r, "%s.%s: not a string", path, name);
+    dorm__mr_fail(r, "%s.%s: not a string", path, name);
     return NULL;
   }
   const char *s = dorm_arena_strdup(r->a, m->valuestring);
@@ -177,45 +177,45 @@ const char *mr_str(mig_reader *r, const cJSON *obj, const char *name, bool requi
   return s;
 }
 
-double mr_num(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
+double dorm__mr_num(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
   const cJSON *m = member(r, obj, name, required, path);
   if (!m) return 0;
   if (!cJSON_IsNumber(m)) {
-    mr_fail(r, "%s.%s: not a number", path, name);
+    dorm__mr_fail(r, "%s.%s: not a number", path, name);
     return 0;
   }
   return m->valuedouble;
 }
 
-bool mr_bool(mig_reader *r, const cJSON *obj, const char *name, const char *path) {
+bool dorm__mr_bool(mig_reader *r, const cJSON *obj, const char *name, const char *path) {
   const cJSON *m = member(r, obj, name, false, path);
   if (!m) return false;
   if (!cJSON_IsBool(m)) {
-    mr_fail(r, "%s.%s: not true or false", path, name);
+    dorm__mr_fail(r, "%s.%s: not true or false", path, name);
     return false;
   }
   return cJSON_IsTrue(m);
 }
 
-const cJSON *mr_arr(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
+const cJSON *dorm__mr_arr(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
   const cJSON *m = member(r, obj, name, required, path);
   if (m && !cJSON_IsArray(m)) {
-    mr_fail(r, "%s.%s: not an array", path, name);
+    dorm__mr_fail(r, "%s.%s: not an array", path, name);
     return NULL;
   }
   return m;
 }
 
-const cJSON *mr_obj(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
+const cJSON *dorm__mr_obj(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {
   const cJSON *m = member(r, obj, name, required, path);
   if (m && !cJSON_IsObject(m)) {
-    mr_fail(r, "%s.%s: not an object", path, name);
+    dorm__mr_fail(r, "%s.%s: not an object", path, name);
     return NULL;
   }
   return m;
 }
 
-dorm_key_type mig_key_type_from(const char *s) {
+dorm_key_type dorm__mig_key_type_from(const char *s) {
   if (!s) return DORM_KEY_NONE;
   if (strcmp(s, "S") == 0) return DORM_KEY_S;
   if (strcmp(s, "N") == 0) return DORM_KEY_N;
@@ -223,7 +223,7 @@ dorm_key_type mig_key_type_from(const char *s) {
   return DORM_KEY_NONE;
 }
 
-cJSON *mj_key_attr(const dorm_key_attr *k) {
+cJSON *dorm__mj_key_attr(const dorm_key_attr *k) {
   if (!k->name) return cJSON_CreateNull();
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "attribute", k->name);
@@ -231,40 +231,40 @@ cJSON *mj_key_attr(const dorm_key_attr *k) {
   return o;
 }
 
-bool mig_key_attr_read(mig_reader *r, const cJSON *obj, const char *name, dorm_key_attr *out, const char *path) {
+bool dorm__mig_key_attr_read(mig_reader *r, const cJSON *obj, const char *name, dorm_key_attr *out, const char *path) {
   out->name = NULL;
   out->type = DORM_KEY_NONE;
-  const cJSON *k = mr_obj(r, obj, name, false, path);
+  const cJSON *k = dorm__mr_obj(r, obj, name, false, path);
   if (!k) return r->status == DORM_OK;
   char sub[256];
   snprintf(sub, sizeof sub, "%s.%s", path, name);
-  out->name = mr_str(r, k, "attribute", true, sub);
-  const char *t = mr_str(r, k, "type", true, sub);
+  out->name = dorm__mr_str(r, k, "attribute", true, sub);
+  const char *t = dorm__mr_str(r, k, "type", true, sub);
   if (r->status != DORM_OK) return false;
-  out->type = mig_key_type_from(t);
-  if (out->type == DORM_KEY_NONE) mr_fail(r, "%s.type: \"%s\" is not S, N or B", sub, t);
+  out->type = dorm__mig_key_type_from(t);
+  if (out->type == DORM_KEY_NONE) dorm__mr_fail(r, "%s.type: \"%s\" is not S, N or B", sub, t);
   return r->status == DORM_OK;
 }
 
 static const char *const kind_names[] = {NULL, "string", "int", "epoch", "time", "enum"};
 
-const char *mig_kind_name(dorm_mig_kind k) {
+const char *dorm__mig_kind_name(dorm_mig_kind k) {
   return k >= DORM_MIG_STRING && k <= DORM_MIG_ENUM ? kind_names[k] : "?";
 }
 
-dorm_mig_kind mig_kind_from(const char *s) {
+dorm_mig_kind dorm__mig_kind_from(const char *s) {
   for (int k = DORM_MIG_STRING; s && k <= DORM_MIG_ENUM; k++)
     if (strcmp(kind_names[k], s) == 0) return (dorm_mig_kind)k;
   return (dorm_mig_kind)0;
 }
 
-dorm_stream_view mig_stream_from(const char *s) {
+dorm_stream_view dorm__mig_stream_from(const char *s) {
   for (int v = DORM_STREAM_NONE; s && v <= DORM_STREAM_NEW_AND_OLD_IMAGES; v++)
     if (strcmp(dorm_stream_view_name((dorm_stream_view)v), s) == 0) return (dorm_stream_view)v;
   return (dorm_stream_view)-1;
 }
 
-dorm_projection_type mig_projection_from(const char *s, bool *ok) {
+dorm_projection_type dorm__mig_projection_from(const char *s, bool *ok) {
   *ok = true;
   for (int v = DORM_PROJECT_ALL; s && v <= DORM_PROJECT_INCLUDE; v++)
     if (strcmp(dorm_projection_type_name((dorm_projection_type)v), s) == 0) return (dorm_projection_type)v;
@@ -272,7 +272,7 @@ dorm_projection_type mig_projection_from(const char *s, bool *ok) {
   return DORM_PROJECT_ALL;
 }
 
-cJSON *mj_parts(const dorm_mig_part *parts, size_t n) {
+cJSON *dorm__mj_parts(const dorm_mig_part *parts, size_t n) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t i = 0; i < n; i++) {
     const dorm_mig_part *p = &parts[i];
@@ -282,7 +282,7 @@ cJSON *mj_parts(const dorm_mig_part *parts, size_t n) {
     } else {
       cJSON_AddStringToObject(o, "field", p->field);
       cJSON_AddStringToObject(o, "attribute", p->attr);
-      cJSON_AddStringToObject(o, "kind", mig_kind_name(p->kind));
+      cJSON_AddStringToObject(o, "kind", dorm__mig_kind_name(p->kind));
       if (p->kind == DORM_MIG_ENUM) {
         cJSON *vals = cJSON_CreateArray();
         for (size_t k = 0; k < p->enum_count; k++) cJSON_AddItemToArray(vals, cJSON_CreateString(p->enum_values[k]));
@@ -294,7 +294,7 @@ cJSON *mj_parts(const dorm_mig_part *parts, size_t n) {
   return arr;
 }
 
-bool mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size_t *n, const char *path) {
+bool dorm__mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size_t *n, const char *path) {
   *parts = NULL;
   *n = 0;
   if (!arr || r->status != DORM_OK) return r->status == DORM_OK;
@@ -309,19 +309,19 @@ bool mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size
     char sub[256];
     snprintf(sub, sizeof sub, "%s[%zu]", path, i);
     dorm_mig_part *p = &ps[i];
-    p->literal = mr_str(r, e, "literal", false, sub);
+    p->literal = dorm__mr_str(r, e, "literal", false, sub);
     if (p->literal) continue;
-    p->field = mr_str(r, e, "field", true, sub);
-    p->attr = mr_str(r, e, "attribute", true, sub);
-    const char *kind = mr_str(r, e, "kind", true, sub);
+    p->field = dorm__mr_str(r, e, "field", true, sub);
+    p->attr = dorm__mr_str(r, e, "attribute", true, sub);
+    const char *kind = dorm__mr_str(r, e, "kind", true, sub);
     if (r->status != DORM_OK) break;
-    p->kind = mig_kind_from(kind);
+    p->kind = dorm__mig_kind_from(kind);
     if (!p->kind) {
-      mr_fail(r, "%s.kind: \"%s\" is not string, int, epoch, time or enum", sub, kind);
+      dorm__mr_fail(r, "%s.kind: \"%s\" is not string, int, epoch, time or enum", sub, kind);
       break;
     }
     if (p->kind == DORM_MIG_ENUM) {
-      const cJSON *vals = mr_arr(r, e, "enum_values", true, sub);
+      const cJSON *vals = dorm__mr_arr(r, e, "enum_values", true, sub);
       if (!vals) break;
       size_t nv = (size_t)cJSON_GetArraySize(vals);
       const char **vs = dorm_arena_calloc(r->a, nv ? nv : 1, sizeof *vs);
@@ -332,7 +332,7 @@ bool mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size
       size_t k = 0;
       for (const cJSON *v = vals->child; v; v = v->next, k++) {
         if (!cJSON_IsString(v)) {
-          mr_fail(r, "%s.enum_values[%zu]: not a string", sub, k);
+          dorm__mr_fail(r, "%s.enum_values[%zu]: not a string", sub, k);
           break;
         }
         vs[k] = dorm_arena_strdup(r->a, v->valuestring);
@@ -346,7 +346,7 @@ bool mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size
   return r->status == DORM_OK;
 }
 
-void mig_sha256(const void *data, size_t len, char out[80]) {
+void dorm__mig_sha256(const void *data, size_t len, char out[80]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
@@ -359,21 +359,21 @@ void mig_sha256(const void *data, size_t len, char out[80]) {
   out[7 + 2 * mdlen] = '\0';
 }
 
-void mig_now_text(char out[32]) {
+void dorm__mig_now_text(char out[32]) {
   time_t t = time(NULL);
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-bool mig_streq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+bool dorm__mig_streq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
-bool mig_key_eq(const dorm_key_attr *a, const dorm_key_attr *b) {
+bool dorm__mig_key_eq(const dorm_key_attr *a, const dorm_key_attr *b) {
   if (!a->name || !b->name) return !a->name && !b->name;
   return strcmp(a->name, b->name) == 0 && a->type == b->type;
 }
 
-bool mig_projection_eq(const dorm_projection *a, const dorm_projection *b) {
+bool dorm__mig_projection_eq(const dorm_projection *a, const dorm_projection *b) {
   if (a->type != b->type) return false;
   if (a->type != DORM_PROJECT_INCLUDE) return true;
   if (a->attribute_count != b->attribute_count) return false;
@@ -387,14 +387,14 @@ bool mig_projection_eq(const dorm_projection *a, const dorm_projection *b) {
   return true;
 }
 
-const char *mig_keys_text(dorm_arena *a, const dorm_key_attr *pk, const dorm_key_attr *sk) {
+const char *dorm__mig_keys_text(dorm_arena *a, const dorm_key_attr *pk, const dorm_key_attr *sk) {
   if (sk && sk->name)
     return dorm_arena_printf(a, "%s %s, %s %s", pk->name ? pk->name : "?", dorm_key_type_name(pk->type), sk->name,
                              dorm_key_type_name(sk->type));
   return dorm_arena_printf(a, "%s %s", pk->name ? pk->name : "?", dorm_key_type_name(pk->type));
 }
 
-void mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def *def) {
+void dorm__mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def *def) {
   memset(def, 0, sizeof *def);
   def->name = g->name;
   def->pk = g->pk;
@@ -403,7 +403,7 @@ void mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def 
   if (t->billing == DORM_BILLING_PROVISIONED) def->throughput = t->throughput;
 }
 
-dorm_status mig_table_def(const dorm_mig_table *t, dorm_arena *a, dorm_table_def *def) {
+dorm_status dorm__mig_table_def(const dorm_mig_table *t, dorm_arena *a, dorm_table_def *def) {
   memset(def, 0, sizeof *def);
   def->name = t->name;
   def->pk = t->pk;
@@ -414,7 +414,7 @@ dorm_status mig_table_def(const dorm_mig_table *t, dorm_arena *a, dorm_table_def
   if (t->gsi_count) {
     dorm_gsi_def *g = dorm_arena_calloc(a, t->gsi_count, sizeof *g);
     if (!g) return DORM_ERR_NO_MEMORY;
-    for (size_t i = 0; i < t->gsi_count; i++) mig_gsi_def(t, &t->gsis[i], &g[i]);
+    for (size_t i = 0; i < t->gsi_count; i++) dorm__mig_gsi_def(t, &t->gsis[i], &g[i]);
     def->gsis = g;
     def->gsi_count = t->gsi_count;
   }

@@ -25,23 +25,23 @@ typedef struct mig_buf {
   bool oom;
 } mig_buf;
 
-void mb_put(mig_buf *b, const char *s, size_t n);
-void mb_puts(mig_buf *b, const char *s);
-void mb_printf(mig_buf *b, const char *fmt, ...) MIG_PRINTF(2, 3);
+void dorm__mb_put(mig_buf *b, const char *s, size_t n);
+void dorm__mb_puts(mig_buf *b, const char *s);
+void dorm__mb_printf(mig_buf *b, const char *fmt, ...) MIG_PRINTF(2, 3);
 /* Copies the text into the arena (NULL on OOM) and frees the buffer. */
-const char *mb_finish(mig_buf *b, dorm_arena *a);
-void mb_free(mig_buf *b);
+const char *dorm__mb_finish(mig_buf *b, dorm_arena *a);
+void dorm__mb_free(mig_buf *b);
 
 /* Writes j as indented JSON (2 spaces, members in their order, integers
  * without exponent), the deterministic form of every file we write. */
-void mig_json_pretty(mig_buf *b, const cJSON *j, int indent);
+void dorm__mig_json_pretty(mig_buf *b, const cJSON *j, int indent);
 /* Writes j compactly ({"a":1}). */
-void mig_json_compact(mig_buf *b, const cJSON *j);
+void dorm__mig_json_compact(mig_buf *b, const cJSON *j);
 /* A JSON string literal. */
-void mig_json_string(mig_buf *b, const char *s);
+void dorm__mig_json_string(mig_buf *b, const char *s);
 
 /* Formats into errbuf and returns st. */
-dorm_status mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) MIG_PRINTF(4, 5);
+dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) MIG_PRINTF(4, 5);
 
 /* Reading cJSON trees with errors naming the member path. */
 typedef struct mig_reader {
@@ -51,44 +51,44 @@ typedef struct mig_reader {
   dorm_status status;
   const char *what; /* file name for messages */
 } mig_reader;
-const char *mr_str(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
-double mr_num(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
-bool mr_bool(mig_reader *r, const cJSON *obj, const char *name, const char *path);
-const cJSON *mr_arr(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
-const cJSON *mr_obj(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
-void mr_fail(mig_reader *r, const char *fmt, ...) MIG_PRINTF(2, 3);
+const char *dorm__mr_str(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
+double dorm__mr_num(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
+bool dorm__mr_bool(mig_reader *r, const cJSON *obj, const char *name, const char *path);
+const cJSON *dorm__mr_arr(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
+const cJSON *dorm__mr_obj(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path);
+void dorm__mr_fail(mig_reader *r, const char *fmt, ...) MIG_PRINTF(2, 3);
 
 /* cJSON building helpers that keep going on OOM (the result is checked once). */
-cJSON *mj_key_attr(const dorm_key_attr *k);
-bool mig_key_attr_read(mig_reader *r, const cJSON *obj, const char *name, dorm_key_attr *out, const char *path);
+cJSON *dorm__mj_key_attr(const dorm_key_attr *k);
+bool dorm__mig_key_attr_read(mig_reader *r, const cJSON *obj, const char *name, dorm_key_attr *out, const char *path);
 
 /* Names <-> enums. */
-dorm_key_type mig_key_type_from(const char *s);
-const char *mig_kind_name(dorm_mig_kind k);
-dorm_mig_kind mig_kind_from(const char *s);
-dorm_stream_view mig_stream_from(const char *s);
-dorm_projection_type mig_projection_from(const char *s, bool *ok);
+dorm_key_type dorm__mig_key_type_from(const char *s);
+const char *dorm__mig_kind_name(dorm_mig_kind k);
+dorm_mig_kind dorm__mig_kind_from(const char *s);
+dorm_stream_view dorm__mig_stream_from(const char *s);
+dorm_projection_type dorm__mig_projection_from(const char *s, bool *ok);
 
 /* Template parts to and from JSON. */
-cJSON *mj_parts(const dorm_mig_part *parts, size_t n);
-bool mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size_t *n, const char *path);
+cJSON *dorm__mj_parts(const dorm_mig_part *parts, size_t n);
+bool dorm__mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size_t *n, const char *path);
 
 /* SHA-256 of data as "sha256:<64 hex>" in out (72 bytes). */
-void mig_sha256(const void *data, size_t len, char out[80]);
+void dorm__mig_sha256(const void *data, size_t len, char out[80]);
 
 /* Now as RFC 3339 UTC with seconds ("2026-11-25T13:18:44Z"). */
-void mig_now_text(char out[32]);
+void dorm__mig_now_text(char out[32]);
 
 /* Strings equal, NULL only equal to NULL. */
-bool mig_streq(const char *a, const char *b);
-bool mig_key_eq(const dorm_key_attr *a, const dorm_key_attr *b);
-bool mig_projection_eq(const dorm_projection *a, const dorm_projection *b);
+bool dorm__mig_streq(const char *a, const char *b);
+bool dorm__mig_key_eq(const dorm_key_attr *a, const dorm_key_attr *b);
+bool dorm__mig_projection_eq(const dorm_projection *a, const dorm_projection *b);
 /* "PK S" / "PK S, SK N": key text for messages. */
-const char *mig_keys_text(dorm_arena *a, const dorm_key_attr *pk, const dorm_key_attr *sk);
+const char *dorm__mig_keys_text(dorm_arena *a, const dorm_key_attr *pk, const dorm_key_attr *sk);
 
 /* The CreateTable definition of a snapshot table (arrays in the arena). */
-dorm_status mig_table_def(const dorm_mig_table *t, dorm_arena *a, dorm_table_def *def);
+dorm_status dorm__mig_table_def(const dorm_mig_table *t, dorm_arena *a, dorm_table_def *def);
 /* The GSI definition of one index of t (throughput when provisioned). */
-void mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def *def);
+void dorm__mig_gsi_def(const dorm_mig_table *t, const dorm_mig_index *g, dorm_gsi_def *def);
 
 #endif
