@@ -3,7 +3,7 @@
  * Two entry points:
  *
  * - dorm__sigv4_sign(): the general signer. It follows the rules of the AWS
- *   SigV4 test suite (tests/runtime/sigv4) exactly, in the Authorization-header
+ *   SigV4 test suite (tests/runtime/aws/sigv4) exactly, in the Authorization-header
  *   form and in the presigned-query form, and hands back every intermediate
  *   (canonical request, string to sign) so that `dorm sign` can show them.
  *   It allocates; it is for tools, tests and rare requests.

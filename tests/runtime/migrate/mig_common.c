@@ -59,7 +59,7 @@ void mt_setup(mt_env *e, const char *prefix) {
   }
   for (int v = 1; v <= 4; v++) {
     char src[512];
-    snprintf(src, sizeof src, "%s/tests/migrate/schemas/shop_v%d.dorm", ts_source_dir(), v);
+    snprintf(src, sizeof src, "%s/tests/runtime/migrate/schemas/shop_v%d.dorm", ts_source_dir(), v);
     char *text = ts_read_file(src, NULL);
     if (!text) fail_msg("cannot read %s", src);
     char shopq[80], usersq[80];

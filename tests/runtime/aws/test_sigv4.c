@@ -1,4 +1,4 @@
-/* SigV4: the AWS test suite (tests/runtime/sigv4, from awslabs/aws-c-auth)
+/* SigV4: the AWS test suite (tests/runtime/aws/sigv4, from awslabs/aws-c-auth)
  * in both forms, the DynamoDB fast path against the general signer, and the
  * edges the suite does not cover. */
 #include <setjmp.h>
@@ -96,7 +96,7 @@ static int cmp_names(const void *a, const void *b) {
 
 /* The case folders, sorted. */
 static size_t list_cases(char root[1024], char *names[64]) {
-  snprintf(root, 1024, "%s/tests/runtime/sigv4", ts_source_dir());
+  snprintf(root, 1024, "%s/tests/runtime/aws/sigv4", ts_source_dir());
   DIR *d = opendir(root);
   if (d == NULL)
     fail_msg("cannot open %s", root);

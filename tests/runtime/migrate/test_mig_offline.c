@@ -63,13 +63,13 @@ static void test_golden(void **state) {
     for (size_t f = 0; f < 3; f++) {
       char got[600], want[600];
       snprintf(got, sizeof got, "%s/2026010%d000000_%s/%s", e.migrations, v, names[v], files[f]);
-      snprintf(want, sizeof want, "%s/tests/migrate/golden/2026010%d000000_%s/%s", ts_source_dir(), v, names[v],
+      snprintf(want, sizeof want, "%s/tests/runtime/migrate/golden/2026010%d000000_%s/%s", ts_source_dir(), v, names[v],
                files[f]);
       compare_or_update(got, want);
     }
   char got[600], want[600];
   snprintf(got, sizeof got, "%s/dorm.sum", e.migrations);
-  snprintf(want, sizeof want, "%s/tests/migrate/golden/dorm.sum", ts_source_dir());
+  snprintf(want, sizeof want, "%s/tests/runtime/migrate/golden/dorm.sum", ts_source_dir());
   compare_or_update(got, want);
   /* Same input, same bytes. */
   mt_env again;

@@ -1,5 +1,5 @@
 /* Malformed and odd GetItem / PutItem response bodies from a scripted
- * loopback server (tests/runtime/integration/scripted_server.c): each is
+ * loopback server (tests/runtime/ddb/integration/scripted_server.c): each is
  * DORM_ERR_BAD_RESPONSE naming the operation and the place, never a crash or
  * a half-filled item; a well-formed one is read exactly. These pin the
  * one-pass response reader that dorm_get_item and the write operations use. */

@@ -1,5 +1,5 @@
 /* `dorm sign` end to end: runs the dorm executable on every case of the AWS
- * SigV4 suite (tests/runtime/sigv4) in both forms and compares its stdout
+ * SigV4 suite (tests/runtime/aws/sigv4) in both forms and compares its stdout
  * byte for byte with the case's signed request; re-signs signed requests;
  * checks errors, exit statuses and the command table. */
 #include <setjmp.h>
@@ -167,7 +167,7 @@ static int cmp_names(const void *a, const void *b) {
 }
 
 static size_t list_cases(char root[1024], char *names[64]) {
-  snprintf(root, 1024, "%s/tests/runtime/sigv4", ts_source_dir());
+  snprintf(root, 1024, "%s/tests/runtime/aws/sigv4", ts_source_dir());
   DIR *d = opendir(root);
   if (d == NULL)
     fail_msg("cannot open %s", root);
@@ -242,7 +242,7 @@ static void resigning_reproduces_signed_requests(void **state) {
   run_cases(true, "query-signed-request.txt", true);
 }
 
-#define VANILLA "tests/runtime/sigv4/get-vanilla"
+#define VANILLA "tests/runtime/aws/sigv4/get-vanilla"
 #define KEYS "--access-key-id", "AKIDEXAMPLE", "--secret-access-key", \
              "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
@@ -288,9 +288,9 @@ static void credentials_from_environment(void **state) {
   const char *args[] = {"sign", "--region", "us-east-1", "--service", "service",
                         "--time", "20150830T123600Z", NULL};
   run_result r = run_dorm(
-      source_path("tests/runtime/sigv4/get-vanilla-with-session-token/request.txt"), env, args);
+      source_path("tests/runtime/aws/sigv4/get-vanilla-with-session-token/request.txt"), env, args);
   char *want =
-      source_file("tests/runtime/sigv4/get-vanilla-with-session-token/header-signed-request.txt");
+      source_file("tests/runtime/aws/sigv4/get-vanilla-with-session-token/header-signed-request.txt");
   assert_int_equal(r.status, 0);
   assert_string_equal(r.out, want);
   free(want);
