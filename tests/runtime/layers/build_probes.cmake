@@ -1,0 +1,30 @@
+# Builds each probe target and checks the outcome.
+#   -DBUILD_DIR=... -DPROBES=target:header,target:header,... -DEXPECT=fail|pass
+# fail: each build must fail with a message naming the header (so it failed for
+# the include, not for something else); pass: each build must succeed.
+string(REPLACE "," ";" probes "${PROBES}")
+foreach(probe IN LISTS probes)
+  string(REPLACE ":" ";" p "${probe}")
+  list(GET p 0 target)
+  list(LENGTH p n)
+  set(header "")
+  if(n GREATER 1)
+    list(GET p 1 header)
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${target}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(EXPECT STREQUAL "fail")
+    if(rc EQUAL 0)
+      message(FATAL_ERROR "${target}: compiled, but its include points up a layer (${header})")
+    endif()
+    if(NOT out MATCHES "${header}: No such file or directory")
+      message(FATAL_ERROR "${target}: failed, but not because ${header} is out of reach:\n${out}")
+    endif()
+    message(STATUS "${target}: refused (${header} is not visible), as it must be")
+  else()
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "${target}: a downward include failed to compile:\n${out}")
+    endif()
+    message(STATUS "${target}: compiles")
+  endif()
+endforeach()
