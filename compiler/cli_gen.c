@@ -140,15 +140,14 @@ static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_l
     others[nothers] = other_store[nothers];
     nothers++;
   }
-  char *h = NULL, *src = NULL, err[512] = "";
+  char *h = NULL, *src = NULL;
   size_t hl = 0, sl = 0;
-  int grc = dormc_gen_models(s, schema, base, others, nothers, &h, &hl, &src, &sl, err, sizeof err);
+  int grc = dormc_gen_models(c, s, schema, base, others, nothers, &h, &hl, &src, &sl);
   if (grc == -2) {
     fprintf(stderr, "dormc gen: out of memory\n");
     result = DORMC_EXIT_USAGE;
   } else if (grc == -1) {
-    fprintf(stderr, "%s\n", err); /* "file:line:col: error: ..." */
-    result = DORMC_EXIT_SCHEMA;
+    result = DORMC_EXIT_SCHEMA; /* reported through the compilation's on_diag */
   } else {
     size_t plen = strlen(outdir) + strlen(base) + 32;
     char *hp = malloc(plen), *cp = malloc(plen);

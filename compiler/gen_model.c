@@ -9,9 +9,9 @@
  * dormc_gen_models, which reports it. */
 static void gen_oom(void *user) { longjmp(*(jmp_buf *)user, 1); }
 
-int dormc_gen_models(const dormc_schema *s, const char *file, const char *base,
+int dormc_gen_models(dormc_compilation *comp, const dormc_schema *s, const char *file, const char *base,
                      const char *const *other_bases, size_t n_other, char **header, size_t *header_len,
-                     char **source, size_t *source_len, char *errbuf, size_t errcap) {
+                     char **source, size_t *source_len) {
   *header = *source = NULL;
   gen_ctx *g = calloc(1, sizeof *g);
   if (!g) return -2;
@@ -20,8 +20,7 @@ int dormc_gen_models(const dormc_schema *s, const char *file, const char *base,
   g->file = file;
   g->base = base;
   g->prefix = s->c_prefix;
-  g->err = errbuf;
-  g->errcap = errcap;
+  g->comp = comp;
   arena_init(&g->mem, gen_oom, &oom);
   if (setjmp(oom)) {
     sb_free(&g->out);

@@ -27,12 +27,13 @@
  * (`shop` -> shop_models.h) and other_bases lists the bases of the other
  * files of the compilation that declare something (their headers are
  * included), n_other of them. On success stores malloc'd texts (caller
- * frees) and returns 0; returns -1 with a message in errbuf when the schema
- * cannot be turned into C (a generated name that would collide), -2 when
- * memory is exhausted. */
-int dormc_gen_models(const dormc_schema *s, const char *file, const char *base,
+ * frees) and returns 0; returns -1 when the schema cannot be turned into C
+ * (a generated name that would collide), reported as an error diagnostic of
+ * compilation c (through its on_diag callback, like every other diagnostic),
+ * -2 when memory is exhausted. */
+int dormc_gen_models(dormc_compilation *c, const dormc_schema *s, const char *file, const char *base,
                      const char *const *other_bases, size_t n_other, char **header, size_t *header_len,
-                     char **source, size_t *source_len, char *errbuf, size_t errcap);
+                     char **source, size_t *source_len);
 
 /* ---- shared by gen_model_*.c ---- */
 
@@ -54,8 +55,7 @@ typedef struct gen_ctx {
   strbuf out;
   gen_container *containers;
   size_t ncontainers, capcontainers;
-  char *err;
-  size_t errcap;
+  dormc_compilation *comp; /* diagnostics go to its on_diag */
   bool failed;
   symtab names;             /* every C identifier the header declares -> what it is for */
 } gen_ctx;
@@ -100,13 +100,12 @@ char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len);
 
 /* Records a C identifier the header declares (`what` says what for, e.g.
  * "an update action on field Order.note", at loc when not NULL); a name
- * declared twice fails the generation naming both uses, with a
- * "file:line:col: error:" prefix. */
+ * declared twice fails the generation naming both uses (gen_fail). */
 void gen_declare(gen_ctx *g, const char *name, const char *what, const dormc_loc *loc);
 
-/* Records a failure (first one wins). The message is the whole line the CLI
- * prints ("file:line:col: error: ..."). */
-void gen_fail(gen_ctx *g, const char *fmt, ...) DORMC_PRINTF(2, 3);
+/* Reports an error diagnostic at loc (the file being generated when loc has
+ * none) through the compilation; only the first failure is reported. */
+void gen_fail(gen_ctx *g, dormc_loc loc, const char *fmt, ...) DORMC_PRINTF(3, 4);
 
 /* The tables this file declares: shared tables written in it and the
  * tables owned by its models. C name: <prefix>_<Table>_table. */

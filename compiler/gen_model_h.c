@@ -85,9 +85,10 @@ static void check_has_names(gen_ctx *g, const char *owner, const dormc_field *f,
     char *has = arena_printf(&g->mem, "has_%s", f[i].name);
     for (size_t k = 0; k < n; k++)
       if (strcmp(f[k].name, has) == 0)
-        gen_fail(g, "%s:%u:%u: error: %s: field '%s' collides with the presence flag of optional field '%s'; "
-                    "rename it (keep its attribute with @name)",
-                 f[k].loc.file ? f[k].loc.file : g->file, f[k].loc.line, f[k].loc.col, owner, f[k].name, f[i].name);
+        gen_fail(g, f[k].loc,
+                 "%s: field '%s' collides with the presence flag of optional field '%s'; rename it (keep its "
+                 "attribute with @name)",
+                 owner, f[k].name, f[i].name);
   }
 }
 

@@ -16,13 +16,17 @@ bool gen_is_pointer_kind(dormc_type_kind k) {
   return k == DORMC_T_STRING || k == DORMC_T_DECIMAL || k == DORMC_T_JSON || k == DORMC_T_BYTES;
 }
 
-void gen_fail(gen_ctx *g, const char *fmt, ...) {
+void gen_fail(gen_ctx *g, dormc_loc loc, const char *fmt, ...) {
   if (g->failed) return;
   g->failed = true;
+  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(g->err, g->errcap, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (!loc.file) loc.file = g->file;
+  diag_error(g->comp, loc, "%s", msg);
+  diag_flush(g->comp);
 }
 
 void gen_declare(gen_ctx *g, const char *name, const char *what, const dormc_loc *loc) {
@@ -30,14 +34,11 @@ void gen_declare(gen_ctx *g, const char *name, const char *what, const dormc_loc
   const char *val = arena_strdup(&g->mem, what);
   const char *prev = symtab_put(&g->mem, &g->names, key, (void *)val);
   if (!prev) return;
-  if (loc && loc->file)
-    gen_fail(g, "%s:%u:%u: error: the generated C name %s would be declared twice: for %s and for %s; rename one "
-                "of them (a field keeps its stored attribute with @name)",
-             loc->file, loc->line, loc->col, name, prev, what);
-  else
-    gen_fail(g, "%s: error: the generated C name %s would be declared twice: for %s and for %s; rename one of them "
-                "(a field keeps its stored attribute with @name)",
-             g->file, name, prev, what);
+  dormc_loc at = loc && loc->file ? *loc : (dormc_loc){.file = g->file};
+  gen_fail(g, at,
+           "the generated C name %s would be declared twice: for %s and for %s; rename one of them (a field keeps "
+           "its stored attribute with @name)",
+           name, prev, what);
 }
 
 char *gen_ident(gen_ctx *g, const char *text) {

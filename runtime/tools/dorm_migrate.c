@@ -140,9 +140,8 @@ static void print_line(void *user, const char *line) {
 static int status_cmd(dorm_client *c, const args *a) {
   dorm_arena arena = DORM_ARENA_INIT;
   dorm_mig_report r;
-  char err[2048];
-  if (dorm_mig_status(c, &a->o, &arena, &r, err, sizeof err) != DORM_OK) {
-    fprintf(stderr, "dorm migrate status: %s\n", err);
+  if (dorm_mig_status(c, &a->o, &arena, &r) != DORM_OK) {
+    fprintf(stderr, "dorm %s\n", dorm_client_errmsg(c));
     dorm_arena_free(&arena);
     return DORM_EXIT_FAILURE;
   }
@@ -198,9 +197,11 @@ static int backfill_cmd(dorm_client *c, const args *a) {
   dorm_mig_plan p;
   char err[2048];
   int rc = DORM_EXIT_OK;
-  if (dorm_mig_plan_parse(text ? text : "", len, &arena, &p, err, sizeof err) != DORM_OK ||
-      dorm_mig_backfill_run(c, &a->o, &p, (size_t)a->step, err, sizeof err) != DORM_OK) {
+  if (dorm_mig_plan_parse(text ? text : "", len, &arena, &p, err, sizeof err) != DORM_OK) {
     fprintf(stderr, "dorm migrate backfill: %s\n", err);
+    rc = DORM_EXIT_FAILURE;
+  } else if (dorm_mig_backfill_run(c, &a->o, &p, (size_t)a->step) != DORM_OK) {
+    fprintf(stderr, "dorm %s\n", dorm_client_errmsg(c));
     rc = DORM_EXIT_FAILURE;
   }
   free(text);
@@ -239,9 +240,9 @@ int dorm_migrate_main(int argc, char **argv) {
   } else if (strcmp(a.sub, "backfill") == 0) {
     rc = backfill_cmd(c, &a);
   } else {
-    if (strcmp(a.sub, "deploy") == 0) st = dorm_mig_deploy(c, &a.o, err, sizeof err);
-    else st = dorm_mig_resolve(c, &a.o, a.applied ? a.applied : a.rolled_back, a.applied != NULL, err, sizeof err);
-    if (st != DORM_OK) fprintf(stderr, "dorm migrate %s: %s\n", a.sub, err);
+    if (strcmp(a.sub, "deploy") == 0) st = dorm_mig_deploy(c, &a.o);
+    else st = dorm_mig_resolve(c, &a.o, a.applied ? a.applied : a.rolled_back, a.applied != NULL);
+    if (st != DORM_OK) fprintf(stderr, "dorm %s\n", dorm_client_errmsg(c));
     rc = st == DORM_OK ? DORM_EXIT_OK : DORM_EXIT_FAILURE;
   }
   dorm_client_free(c);

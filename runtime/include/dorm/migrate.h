@@ -287,9 +287,11 @@ typedef struct dorm_mig_options {
  * interrupted one at its step), after checking dorm.sum and the recorded
  * checksums, under the lock. Creates the history table when missing.
  * Returns DORM_OK when everything is applied; otherwise the failure, with
- * errbuf saying what and which migration/step/file. DORM_ERR_RESOURCE_IN_USE:
- * the lock is held by someone else (errbuf names the holder). */
-DORM_API dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o, char *errbuf, size_t errcap);
+ * dorm_client_errmsg(c) saying what and which migration/step/file.
+ * DORM_ERR_RESOURCE_IN_USE: the lock is held by someone else (the message
+ * names the holder). Like every call that takes a client, failures are
+ * reported through the client (dorm_client_errmsg). */
+DORM_API dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o);
 
 typedef enum dorm_mig_state {
   DORM_MIG_PENDING = 0,
@@ -323,24 +325,22 @@ typedef struct dorm_mig_report {
 
 /* What is applied, pending and failed, and drift of the live tables from
  * the snapshot of the last applied migration. Reads only. */
-DORM_API dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
-                            char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out);
 
 /* Marks migration name as applied (applied = true) or rolled back, under the
  * lock, for recovery after a manual fix. The migration must be in the
  * directory and, for --rolled-back, recorded as failed or running. */
-DORM_API dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied,
-                             char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied);
 
 /* Runs step `step` (1-based) of a plan, which must be a backfill, without
  * the history (what apply.sh calls). */
-DORM_API dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step,
-                                  char *errbuf, size_t errcap);
+DORM_API dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p,
+                                           size_t step);
 
 /* The live tables as a snapshot (tables only, no models): DescribeTable and
  * DescribeTimeToLive of each name; a missing table is left out. */
 DORM_API dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
-                                   dorm_mig_snapshot *out, char *errbuf, size_t errcap);
+                                            dorm_mig_snapshot *out);
 
 /* Differences of live from expected (tables only), one line each in the
  * arena: indexes, keys, projections, billing, throughput, stream, TTL, and

@@ -5,6 +5,7 @@
 #define DORM_CORE_INTERNAL_H
 
 #include "base64.h"
+#include "buf.h"
 #include "json_read.h"
 #include "json_write.h"
 #include "number.h"

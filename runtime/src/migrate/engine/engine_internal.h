@@ -3,6 +3,7 @@
 #ifndef DORM_ENGINE_INTERNAL_H
 #define DORM_ENGINE_INTERNAL_H
 
+#include "model_internal.h"
 #include "plan_internal.h"
 
 /* ---- the history table (migrate_history.c) ---- */
@@ -100,5 +101,12 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s);
 /* Waits per the step, renewing the lock (h may be NULL). */
 dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *s, long timeout_ms, char *errbuf,
                      size_t errcap);
+
+/* Reports an engine result through the client: clears its error on DORM_OK,
+ * else sets "<operation>: <message>". Returns st. */
+dorm_status dorm__mig_report(dorm_client *c, dorm_status st, const char *operation, const char *message);
+/* dorm_mig_live_snapshot with the message in errbuf (status uses it inside). */
+dorm_status dorm__mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
+                                    dorm_mig_snapshot *out, char *errbuf, size_t errcap);
 
 #endif

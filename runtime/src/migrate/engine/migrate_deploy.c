@@ -367,7 +367,7 @@ static dorm_status read_dir(deployer *d, dorm_arena *a, dorm_mig_dir *dir) {
   return st;
 }
 
-dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o, char *errbuf, size_t errcap) {
+static dorm_status deploy_errbuf(dorm_client *c, const dorm_mig_options *o, char *errbuf, size_t errcap) {
   deployer d;
   deployer_init(&d, c, o, errbuf, errcap);
   dorm_arena a = DORM_ARENA_INIT;
@@ -401,8 +401,8 @@ done:
   return st;
 }
 
-dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied,
-                             char *errbuf, size_t errcap) {
+static dorm_status resolve_errbuf(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied,
+                                  char *errbuf, size_t errcap) {
   deployer d;
   deployer_init(&d, c, o, errbuf, errcap);
   dorm_arena a = DORM_ARENA_INIT;
@@ -437,8 +437,8 @@ dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const ch
   return st;
 }
 
-dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step,
-                                  char *errbuf, size_t errcap) {
+static dorm_status backfill_run_errbuf(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p,
+                                       size_t step, char *errbuf, size_t errcap) {
   if (step < 1 || step > p->step_count || p->steps[step - 1].kind != DORM_MIG_BACKFILL)
     return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "step %zu of %s is not a backfill step", step,
                     p->migration ? p->migration : "the plan");
@@ -454,4 +454,30 @@ dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, con
     o->log(o->log_user, line);
   }
   return st;
+}
+
+/* The engine builds its messages in a buffer as it goes (steps, files and
+ * migrations are named on the way out); the public calls then report through
+ * the client like every other call that takes one. */
+dorm_status dorm__mig_report(dorm_client *c, dorm_status st, const char *operation, const char *message) {
+  if (st == DORM_OK) {
+    dorm__client_clear_error(c);
+    return st;
+  }
+  return dorm__client_fail(c, st, operation, "%s", message[0] ? message : dorm_strerror(st));
+}
+
+dorm_status dorm_mig_deploy(dorm_client *c, const dorm_mig_options *o) {
+  char err[1024] = "";
+  return dorm__mig_report(c, deploy_errbuf(c, o, err, sizeof err), "migrate deploy", err);
+}
+
+dorm_status dorm_mig_resolve(dorm_client *c, const dorm_mig_options *o, const char *name, bool applied) {
+  char err[1024] = "";
+  return dorm__mig_report(c, resolve_errbuf(c, o, name, applied, err, sizeof err), "migrate resolve", err);
+}
+
+dorm_status dorm_mig_backfill_run(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p, size_t step) {
+  char err[1024] = "";
+  return dorm__mig_report(c, backfill_run_errbuf(c, o, p, step, err, sizeof err), "migrate backfill", err);
 }

@@ -6,8 +6,8 @@
 
 #include "engine_internal.h"
 
-dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
-                                   dorm_mig_snapshot *out, char *errbuf, size_t errcap) {
+dorm_status dorm__mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
+                                    dorm_mig_snapshot *out, char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   out->tables = dorm_arena_calloc(a, n ? n : 1, sizeof *out->tables);
   if (!out->tables) return DORM_ERR_NO_MEMORY;
@@ -72,11 +72,11 @@ static void add(lines *l, const char *fmt, ...) {
 
 static const char *proj(dorm_arena *a, const dorm_projection *p) {
   if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
-  mig_buf b = {0};
-  dorm__mb_puts(&b, "INCLUDE(");
-  for (size_t i = 0; i < p->attribute_count; i++) dorm__mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
-  dorm__mb_puts(&b, ")");
-  return dorm__mb_finish(&b, a);
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_puts(&b, "INCLUDE(");
+  for (size_t i = 0; i < p->attribute_count; i++) dorm__buf_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
+  dorm__buf_puts(&b, ")");
+  return dorm__buf_to_arena(&b, a);
 }
 
 static const char *billing_text(dorm_arena *a, const dorm_mig_table *t) {
@@ -143,8 +143,8 @@ dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_s
   return l.oom ? DORM_ERR_NO_MEMORY : DORM_OK;
 }
 
-dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
-                            char *errbuf, size_t errcap) {
+static dorm_status status_errbuf(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
+                                 char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   dorm_mig_dir dir;
   dorm_status st = dorm_mig_dir_read(o->dir, a, &dir, errbuf, errcap);
@@ -205,11 +205,22 @@ dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_aren
     const char **names = dorm_arena_calloc(a, want.table_count ? want.table_count : 1, sizeof *names);
     if (!names) return DORM_ERR_NO_MEMORY;
     for (size_t i = 0; i < want.table_count; i++) names[i] = want.tables[i].name;
-    st = dorm_mig_live_snapshot(c, names, want.table_count, a, &live, errbuf, errcap);
+    st = dorm__mig_live_snapshot(c, names, want.table_count, a, &live, errbuf, errcap);
     if (st == DORM_OK) st = dorm_mig_compare(&want, &live, a, &out->drift, &out->drift_count);
     if (st != DORM_OK) return st;
     out->drift_base = base;
   }
   out->up_to_date = clean && out->drift_count == 0;
   return DORM_OK;
+}
+
+dorm_status dorm_mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
+                                   dorm_mig_snapshot *out) {
+  char err[1024] = "";
+  return dorm__mig_report(c, dorm__mig_live_snapshot(c, tables, n, a, out, err, sizeof err), "migrate snapshot", err);
+}
+
+dorm_status dorm_mig_status(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out) {
+  char err[1024] = "";
+  return dorm__mig_report(c, status_errbuf(c, o, a, out, err, sizeof err), "migrate status", err);
 }
