@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core_internal.h"
+
 extern char **environ;
 
 #define PROCESS_MAX_STDOUT (1024 * 1024)
@@ -136,8 +138,10 @@ dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_form
   memset(out, 0, sizeof *out);
   cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
   if (!cJSON_IsObject(root)) {
-    set_err(errbuf, errcap, "%s: expected a JSON object with AccessKeyId and SecretAccessKey, got '%.80s'",
-            origin, body ? body : "");
+    /* body need not be NUL-terminated: show at most 80 of its len bytes */
+    int shown = body ? (int)(len < 80 ? len : 80) : 0;
+    set_err(errbuf, errcap, "%s: expected a JSON object with AccessKeyId and SecretAccessKey, got '%.*s'",
+            origin, shown, body ? body : "");
     cJSON_Delete(root);
     return DORM_ERR_CONFIG;
   }
@@ -196,8 +200,7 @@ static long now_ms(void) {
 }
 
 typedef struct proc_result {
-  char *out;
-  size_t out_len;
+  dorm__buf out; /* stdout, bounded at PROCESS_MAX_STDOUT; holds credentials */
   char err[PROCESS_KEEP_STDERR + 1];
   size_t err_len;
   int wait_status;
@@ -224,6 +227,7 @@ static void kill_group(pid_t pid) {
 static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r, char *errbuf,
                                size_t errcap) {
   memset(r, 0, sizeof *r);
+  dorm__buf_init(&r->out, PROCESS_MAX_STDOUT);
   int outp[2], errp[2];
   if (pipe(outp) != 0) {
     set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
@@ -269,7 +273,6 @@ static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r,
   }
 
   long deadline = now_ms() + timeout_ms;
-  size_t cap = 0;
   int fds_open = 2;
   struct pollfd pfd[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
   dorm_status st = DORM_OK;
@@ -290,18 +293,11 @@ static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r,
         continue;
       }
       if (i == 0) {
-        if (r->out_len + (size_t)got > PROCESS_MAX_STDOUT) { r->too_much_output = true; break; }
-        if (r->out_len + (size_t)got + 1 > cap) {
-          size_t nc = cap ? cap * 2 : 8192;
-          while (nc < r->out_len + (size_t)got + 1) nc *= 2;
-          char *bigger = realloc(r->out, nc);
-          if (!bigger) { st = DORM_ERR_NO_MEMORY; break; }
-          r->out = bigger;
-          cap = nc;
+        if (!dorm__buf_put(&r->out, buf, (size_t)got)) {
+          if (r->out.overflow) r->too_much_output = true;
+          else st = DORM_ERR_NO_MEMORY;
+          break;
         }
-        memcpy(r->out + r->out_len, buf, (size_t)got);
-        r->out_len += (size_t)got;
-        r->out[r->out_len] = '\0';
       } else {
         size_t keep = PROCESS_KEEP_STDERR - r->err_len;
         if ((size_t)got < keep) keep = (size_t)got;
@@ -331,8 +327,7 @@ static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r,
     }
   }
   if (st == DORM_ERR_NO_MEMORY) {
-    free(r->out);
-    r->out = NULL;
+    dorm__buf_wipe(&r->out);
     return no_memory(errbuf, errcap);
   }
   return DORM_OK;
@@ -368,13 +363,10 @@ static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value 
             r.err[0] ? r.err : "(no output on stderr)");
     st = DORM_ERR_IO;
   } else {
-    st = dorm__creds_parse_json(r.out ? r.out : "", r.out_len, DORM_CREDS_PROCESS, p->desc, out,
+    st = dorm__creds_parse_json(dorm__buf_text(&r.out), r.out.len, DORM_CREDS_PROCESS, p->desc, out,
                                errbuf, errcap);
   }
-  if (r.out) {
-    memset(r.out, 0, r.out_len);
-    free(r.out);
-  }
+  dorm__buf_wipe(&r.out);
   return st;
 }
 

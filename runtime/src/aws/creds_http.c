@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core_internal.h"
+
 #define META_MAX_BODY (64 * 1024)
 #define TOKEN_FILE_MAX (16 * 1024)
 #define IMDS_TOKEN_TTL "21600"
@@ -86,46 +88,21 @@ dorm_status dorm__creds_container_url_check(const char *url, char *errbuf, size_
 
 /* ---- one HTTP exchange ------------------------------------------------------ */
 
-typedef struct body_buf {
-  char *data;
-  size_t len;
-  bool too_large;
-  bool oom;
-} body_buf;
-
+/* curl's write callback: the body into a dorm__buf bounded at META_MAX_BODY.
+ * Bodies hold credentials, so they are wiped (dorm__buf_wipe), not just freed. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
-  body_buf *b = userp;
   size_t n = size * nmemb;
-  if (b->len + n > META_MAX_BODY) {
-    b->too_large = true;
-    return 0;
-  }
-  char *bigger = realloc(b->data, b->len + n + 1);
-  if (!bigger) {
-    b->oom = true;
-    return 0;
-  }
-  b->data = bigger;
-  memcpy(b->data + b->len, data, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-  return n;
-}
-
-static void body_reset(body_buf *b) {
-  if (b->data) memset(b->data, 0, b->len);
-  free(b->data);
-  memset(b, 0, sizeof *b);
+  return dorm__buf_put(userp, data, n) ? n : 0;
 }
 
 /* Sends one request; *status gets the HTTP status on DORM_OK. what names the
  * request in messages. Tries twice when the failure looks transient. */
 static dorm_status http_call(const char *what, const char *method, const char *url,
                              const char *const *headers, size_t nheaders, long timeout_ms,
-                             long *status, body_buf *body, char *errbuf, size_t errcap) {
+                             long *status, dorm__buf *body, char *errbuf, size_t errcap) {
   dorm_status st = DORM_ERR_NETWORK;
   for (int attempt = 1; attempt <= 2; attempt++) {
-    body_reset(body);
+    dorm__buf_wipe(body);
     *status = 0;
     CURL *c = curl_easy_init();
     if (!c) {
@@ -185,7 +162,7 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     } else if (body->oom) {
       set_err(errbuf, errcap, "%s: out of memory", what);
       return DORM_ERR_NO_MEMORY;
-    } else if (body->too_large) {
+    } else if (body->overflow) {
       set_err(errbuf, errcap, "%s: %s %s: response larger than %d bytes", what, method, url, META_MAX_BODY);
       return DORM_ERR_BAD_RESPONSE;
     } else {
@@ -198,27 +175,27 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     }
     if (!transient) break;
   }
-  body_reset(body);
+  dorm__buf_wipe(body);
   return st;
 }
 
 /* A non-2xx answer as an error; 401/403 mean the endpoint refused us. */
-static dorm_status http_status_error(const char *what, const char *url, long status, const body_buf *b,
+static dorm_status http_status_error(const char *what, const char *url, long status, const dorm__buf *b,
                                      char *errbuf, size_t errcap) {
   char snippet[161] = "";
-  if (b->data) {
+  if (b->len) {
     size_t n = b->len < sizeof snippet - 1 ? b->len : sizeof snippet - 1;
     for (size_t i = 0; i < n; i++)
-      snippet[i] = isprint((unsigned char)b->data[i]) ? b->data[i] : ' ';
+      snippet[i] = isprint((unsigned char)b->p[i]) ? b->p[i] : ' ';
     snippet[n] = '\0';
   }
   set_err(errbuf, errcap, "%s: %s answered HTTP %ld%s%s", what, url, status, snippet[0] ? ": " : "", snippet);
   return status == 401 || status == 403 ? DORM_ERR_AUTH : DORM_ERR_BAD_RESPONSE;
 }
 
-static dorm_status parse_metadata(const char *what, body_buf *b, dorm_creds_value *out, char *errbuf,
+static dorm_status parse_metadata(const char *what, dorm__buf *b, dorm_creds_value *out, char *errbuf,
                                   size_t errcap) {
-  dorm_status st = dorm__creds_parse_json(b->data ? b->data : "", b->len, DORM_CREDS_METADATA, what, out,
+  dorm_status st = dorm__creds_parse_json(dorm__buf_text(b), b->len, DORM_CREDS_METADATA, what, out,
                                          errbuf, errcap);
   return st == DORM_ERR_CONFIG ? DORM_ERR_BAD_RESPONSE : st;
 }
@@ -285,13 +262,14 @@ dorm_status dorm__creds_fetch_container(const dorm_container_source *src, dorm_c
     headers[nh++] = auth;
   }
   long status = 0;
-  body_buf b = {0};
+  dorm__buf b;
+  dorm__buf_init(&b, META_MAX_BODY);
   st = http_call(what, "GET", src->url, headers, nh, src->timeout_ms, &status, &b, errbuf, errcap);
   if (st == DORM_OK) {
     if (status != 200) st = http_status_error(what, src->url, status, &b, errbuf, errcap);
     else st = parse_metadata(what, &b, out, errbuf, errcap);
   }
-  body_reset(&b);
+  dorm__buf_wipe(&b);
   if (auth) {
     memset(auth, 0, strlen(auth));
     free(auth);
@@ -324,7 +302,8 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
   char *url = malloc(url_cap);
   char *token_hdr = NULL;
   char role[129] = "";
-  body_buf b = {0};
+  dorm__buf b;
+  dorm__buf_init(&b, META_MAX_BODY);
   long status = 0;
   dorm_status st;
   if (!url) {
@@ -338,8 +317,8 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
   if (st != DORM_OK) goto done;
   if (status == 200) {
     size_t n = b.len;
-    while (n > 0 && isspace((unsigned char)b.data[n - 1])) n--;
-    if (n == 0 || memchr(b.data, '\r', n) || memchr(b.data, '\n', n) || memchr(b.data, '\0', n)) {
+    while (n > 0 && isspace((unsigned char)b.p[n - 1])) n--;
+    if (n == 0 || memchr(b.p, '\r', n) || memchr(b.p, '\n', n) || memchr(b.p, '\0', n)) {
       set_err(errbuf, errcap, "%s: PUT %s returned an unusable token", what, url);
       st = DORM_ERR_BAD_RESPONSE;
       goto done;
@@ -350,7 +329,7 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
       st = DORM_ERR_NO_MEMORY;
       goto done;
     }
-    sprintf(token_hdr, "X-aws-ec2-metadata-token: %.*s", (int)n, b.data);
+    sprintf(token_hdr, "X-aws-ec2-metadata-token: %.*s", (int)n, b.p);
   } else if ((status == 403 || status == 404 || status == 405) && !src->v1_disabled) {
     /* No IMDSv2 here (or it is blocked): the SDKs then use IMDSv1. */
   } else {
@@ -373,7 +352,7 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
     goto done;
   }
   {
-    const char *s = b.data ? b.data : "";
+    const char *s = dorm__buf_text(&b);
     while (*s && isspace((unsigned char)*s)) s++;
     size_t n = strcspn(s, "\r\n");
     while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
@@ -402,7 +381,7 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
   snprintf(origin, sizeof origin, "%s role '%s'", what, role);
   st = parse_metadata(origin, &b, out, errbuf, errcap);
 done:
-  body_reset(&b);
+  dorm__buf_wipe(&b);
   if (token_hdr) {
     memset(token_hdr, 0, strlen(token_hdr));
     free(token_hdr);

@@ -7,16 +7,16 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "core_internal.h"
+
 #define HTTP_MAX_HEADERS 24
 
 struct dorm_http {
   CURL *curl;
   dorm_http_options opts;
-  /* The response body buffer is reused across requests so a warm client does
-   * not allocate per response. */
-  char *buf;
-  size_t len, cap;
-  bool too_large;
+  /* The response body, bounded at max_response_bytes with its NUL; reused
+   * across requests so a warm client does not allocate per response. */
+  dorm__buf body;
   dorm_http_response *resp; /* filled by the header callback during a request */
   /* curl reads the header list during the transfer only; these nodes point at
    * the caller's strings, so sending headers costs no allocation. */
@@ -30,21 +30,7 @@ struct dorm_http {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
   dorm_http *h = userp;
   size_t n = size * nmemb;
-  if (h->len + n + 1 > h->opts.max_response_bytes) {
-    h->too_large = true;
-    return 0; /* makes curl abort with CURLE_WRITE_ERROR */
-  }
-  if (h->len + n + 1 > h->cap) {
-    size_t cap = h->cap ? h->cap : 16384;
-    while (cap < h->len + n + 1) cap *= 2;
-    char *bigger = realloc(h->buf, cap);
-    if (!bigger) return 0;
-    h->buf = bigger;
-    h->cap = cap;
-  }
-  memcpy(h->buf + h->len, data, n);
-  h->len += n;
-  return n;
+  return dorm__buf_put(&h->body, data, n) ? n : 0; /* 0 makes curl abort with CURLE_WRITE_ERROR */
 }
 
 /* Copies a header's value (trimmed) when its name matches. */
@@ -109,6 +95,7 @@ dorm_http *dorm__http_new(const dorm_http_options *opts) {
   if (h->opts.connect_timeout_ms <= 0) h->opts.connect_timeout_ms = 3000;
   if (h->opts.request_timeout_ms <= 0) h->opts.request_timeout_ms = 30000;
   if (h->opts.max_response_bytes == 0) h->opts.max_response_bytes = (size_t)64 << 20;
+  dorm__buf_init(&h->body, h->opts.max_response_bytes - 1);
   h->curl = curl_easy_init();
   if (!h->curl) {
     free(h);
@@ -143,18 +130,14 @@ dorm_http *dorm__http_new(const dorm_http_options *opts) {
 void dorm__http_free(dorm_http *h) {
   if (!h) return;
   curl_easy_cleanup(h->curl);
-  free(h->buf);
+  dorm__buf_free(&h->body);
   free(h->url);
   free(h);
 }
 
 const char *dorm__http_last_body(const dorm_http *h, size_t *len) {
-  if (!h->buf) {
-    if (len) *len = 0;
-    return "";
-  }
-  if (len) *len = h->len;
-  return h->buf;
+  if (len) *len = h->body.len;
+  return dorm__buf_text(&h->body);
 }
 
 long dorm__http_connections_opened(const dorm_http *h) {
@@ -182,8 +165,7 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
   }
   memset(resp, 0, sizeof *resp);
   h->resp = resp;
-  h->len = 0;
-  h->too_large = false;
+  dorm__buf_reset(&h->body);
   h->curl_err[0] = '\0';
   h->sends = 0;
 
@@ -223,11 +205,11 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
   if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK) h->connects += fresh;
   h->resp = NULL;
   if (rc != CURLE_OK) {
-    dorm_status st = map_curl_error(rc, h->too_large);
+    dorm_status st = map_curl_error(rc, h->body.overflow);
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->sends > 1)
       snprintf(errbuf, errcap, "the connection closed after the request was sent, before any response "
                                "(the request may have been applied)");
-    else if (h->too_large)
+    else if (h->body.overflow)
       snprintf(errbuf, errcap, "response larger than %zu bytes", h->opts.max_response_bytes);
     else
       snprintf(errbuf, errcap, "%s: %s", curl_easy_strerror(rc), h->curl_err[0] ? h->curl_err : "no detail");
@@ -235,20 +217,15 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
     return st;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-  if (!h->buf) {
-    h->buf = malloc(1);
-    if (!h->buf) return DORM_ERR_NO_MEMORY;
-    h->cap = 1;
-  }
-  h->buf[h->len] = '\0';
-  resp->body = h->buf;
-  resp->body_len = h->len;
+  if (!dorm__buf_reserve(&h->body, 0)) return DORM_ERR_NO_MEMORY; /* the NUL of an empty body */
+  resp->body = h->body.p;
+  resp->body_len = h->body.len;
   if (resp->has_crc32) {
-    unsigned long crc = crc32(0L, (const Bytef *)h->buf, (uInt)h->len);
+    unsigned long crc = crc32(0L, (const Bytef *)h->body.p, (uInt)h->body.len);
     if (!resp->crc32_valid || crc != resp->crc32) {
       resp->crc_mismatch = true;
       snprintf(errbuf, errcap, "response CRC32 mismatch (x-amz-crc32 %lu, body %lu, %zu bytes)",
-               resp->crc32, crc, h->len);
+               resp->crc32, crc, h->body.len);
       return DORM_ERR_BAD_RESPONSE;
     }
   }

@@ -10,55 +10,8 @@
 
 #include <openssl/crypto.h>
 
+#include "core_internal.h"
 #include "sigv4_crypto.h"
-
-/* ---- small growable string ---------------------------------------------- */
-
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  bool failed; /* sticky: an append ran out of memory */
-} sbuf;
-
-static void sb_add(sbuf *b, const void *s, size_t n) {
-  if (b->failed)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->failed = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void sb_adds(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-static void sb_addc(sbuf *b, char c) { sb_add(b, &c, 1); }
-
-/* Hands over the NUL-terminated string (an empty one if nothing was added);
- * NULL when an append failed. */
-static char *sb_take(sbuf *b) {
-  if (!b->failed && b->p == NULL)
-    sb_add(b, "", 0);
-  char *p = b->failed ? NULL : b->p;
-  if (b->failed)
-    free(b->p);
-  *b = (sbuf){0};
-  return p;
-}
-
-static void sb_free(sbuf *b) {
-  free(b->p);
-  *b = (sbuf){0};
-}
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -152,15 +105,15 @@ static bool ieq(const char *a, size_t alen, const char *b) {
 
 /* Percent-encodes everything but the unreserved characters (and '/' when
  * keep_slash), with uppercase hex, as SigV4 requires. */
-static void sb_add_encoded(sbuf *b, const char *s, size_t n, bool keep_slash) {
+static void put_encoded(dorm__buf *b, const char *s, size_t n, bool keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (is_unreserved(c) || (keep_slash && c == '/')) {
-      sb_addc(b, (char)c);
+      dorm__buf_putc(b, (char)c);
     } else {
       char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-      sb_add(b, e, 3);
+      dorm__buf_put(b, e, 3);
     }
   }
 }
@@ -195,17 +148,17 @@ static size_t uri_decode(const char *s, size_t n, char *out) {
 
 /* Appends the canonical (encoded) form of path. With normalize, empty, "."
  * and ".." segments are resolved first; a trailing '/' is kept. */
-static void add_canonical_path(sbuf *out, const char *path, bool normalize) {
+static void add_canonical_path(dorm__buf *out, const char *path, bool normalize) {
   size_t n = strlen(path);
   if (n == 0) {
-    sb_addc(out, '/');
+    dorm__buf_putc(out, '/');
     return;
   }
   if (!normalize) {
-    sb_add_encoded(out, path, n, true);
+    put_encoded(out, path, n, true);
     return;
   }
-  sbuf norm = {0};
+  dorm__buf norm = DORM__BUF_INIT;
   for (size_t i = 0; i < n;) {
     size_t j = i;
     while (j < n && path[j] != '/')
@@ -219,21 +172,21 @@ static void add_canonical_path(sbuf *out, const char *path, bool normalize) {
       if (norm.len > 0)
         norm.len--; /* the '/' before the popped segment */
     } else {
-      sb_addc(&norm, '/');
-      sb_add(&norm, path + i, seg);
+      dorm__buf_putc(&norm, '/');
+      dorm__buf_put(&norm, path + i, seg);
     }
     i = j + 1;
   }
-  if (norm.failed) {
-    out->failed = true;
+  if (!dorm__buf_ok(&norm)) {
+    out->oom = true;
   } else if (norm.len == 0) {
-    sb_addc(out, '/');
+    dorm__buf_putc(out, '/');
   } else {
-    sb_add_encoded(out, norm.p, norm.len, true);
+    put_encoded(out, norm.p, norm.len, true);
     if (path[n - 1] == '/')
-      sb_addc(out, '/');
+      dorm__buf_putc(out, '/');
   }
-  sb_free(&norm);
+  dorm__buf_free(&norm);
 }
 
 /* ---- canonical headers ---------------------------------------------------- */
@@ -301,9 +254,9 @@ static int cmp_qparam(const void *a, const void *b) {
 }
 
 static char *dup_encoded(const char *s, size_t n) {
-  sbuf b = {0};
-  sb_add_encoded(&b, s, n, false);
-  return sb_take(&b);
+  dorm__buf b = DORM__BUF_INIT;
+  put_encoded(&b, s, n, false);
+  return dorm__buf_take(&b);
 }
 
 /* Query parameters the signer writes itself; one in the request would be
@@ -442,24 +395,24 @@ static dorm_status collect_headers(sign_state *s, const dorm_sigv4_request *req,
 
 /* Writes "name:value\n" lines (repeated names joined with ',') into block
  * and "a;b;c" into signed_headers. */
-static void canonical_headers(const sign_state *s, sbuf *block, sbuf *signed_headers) {
+static void canonical_headers(const sign_state *s, dorm__buf *block, dorm__buf *signed_headers) {
   for (size_t i = 0; i < s->nheaders; i++) {
     const canon_header *h = &s->headers[i];
     if (i > 0 && strcmp(h->name, s->headers[i - 1].name) == 0) {
-      sb_addc(block, ',');
+      dorm__buf_putc(block, ',');
     } else {
       if (i > 0) {
-        sb_addc(block, '\n');
-        sb_addc(signed_headers, ';');
+        dorm__buf_putc(block, '\n');
+        dorm__buf_putc(signed_headers, ';');
       }
-      sb_adds(block, h->name);
-      sb_addc(block, ':');
-      sb_adds(signed_headers, h->name);
+      dorm__buf_puts(block, h->name);
+      dorm__buf_putc(block, ':');
+      dorm__buf_puts(signed_headers, h->name);
     }
-    sb_adds(block, h->value);
+    dorm__buf_puts(block, h->value);
   }
   if (s->nheaders > 0)
-    sb_addc(block, '\n');
+    dorm__buf_putc(block, '\n');
 }
 
 /* Parses the request's query into decoded-then-encoded parameters and, in
@@ -525,12 +478,12 @@ static dorm_status collect_params(sign_state *s, const char *query, const dorm_s
   return DORM_OK;
 }
 
-static void add_param(sbuf *b, const char *key, const char *value) {
+static void add_param(dorm__buf *b, const char *key, const char *value) {
   if (b->len > 0)
-    sb_addc(b, '&');
-  sb_adds(b, key);
-  sb_addc(b, '=');
-  sb_add_encoded(b, value, strlen(value), false);
+    dorm__buf_putc(b, '&');
+  dorm__buf_puts(b, key);
+  dorm__buf_putc(b, '=');
+  put_encoded(b, value, strlen(value), false);
 }
 
 dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
@@ -561,26 +514,27 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   dorm__sigv4_hex(hash, sizeof hash, payload_hex);
 
   sign_state s = {0};
-  sbuf scope = {0}, credential = {0}, block = {0}, signed_headers = {0}, creq = {0}, sts = {0};
-  sbuf extra = {0};
+  dorm__buf scope = DORM__BUF_INIT, credential = DORM__BUF_INIT, block = DORM__BUF_INIT, signed_headers = DORM__BUF_INIT, creq = DORM__BUF_INIT, sts = DORM__BUF_INIT;
+  dorm__buf extra = DORM__BUF_INIT;
   unsigned char key[DORM_SIGV4_HASH_LEN], mac[DORM_SIGV4_HASH_LEN];
 
-  sb_adds(&scope, date8);
-  sb_addc(&scope, '/');
-  sb_adds(&scope, cfg->region);
-  sb_addc(&scope, '/');
-  sb_adds(&scope, cfg->service);
-  sb_adds(&scope, "/aws4_request");
-  sb_adds(&credential, cred->access_key_id);
-  sb_addc(&credential, '/');
+  dorm__buf_puts(&scope, date8);
+  dorm__buf_putc(&scope, '/');
+  dorm__buf_puts(&scope, cfg->region);
+  dorm__buf_putc(&scope, '/');
+  dorm__buf_puts(&scope, cfg->service);
+  dorm__buf_puts(&scope, "/aws4_request");
+  dorm__buf_puts(&credential, cred->access_key_id);
+  dorm__buf_putc(&credential, '/');
   if (scope.p != NULL)
-    sb_adds(&credential, scope.p);
+    dorm__buf_puts(&credential, scope.p);
 
   st = collect_headers(&s, req, cfg, has_token, amz_date, payload_hex, err, errcap);
   if (st != DORM_OK)
     goto done;
   canonical_headers(&s, &block, &signed_headers);
-  if (scope.failed || credential.failed || block.failed || signed_headers.failed) {
+  if (!dorm__buf_ok(&scope) || !dorm__buf_ok(&credential) || !dorm__buf_ok(&block) ||
+      !dorm__buf_ok(&signed_headers)) {
     st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
@@ -590,25 +544,25 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
     goto done;
 
   /* The canonical request. */
-  sb_adds(&creq, req->method);
-  sb_addc(&creq, '\n');
+  dorm__buf_puts(&creq, req->method);
+  dorm__buf_putc(&creq, '\n');
   add_canonical_path(&creq, req->path ? req->path : "", cfg->flags & DORM_SIGV4_NORMALIZE_PATH);
-  sb_addc(&creq, '\n');
+  dorm__buf_putc(&creq, '\n');
   for (size_t i = 0; i < s.nparams; i++) {
     if (i > 0)
-      sb_addc(&creq, '&');
-    sb_adds(&creq, s.params[i].key);
-    sb_addc(&creq, '=');
-    sb_adds(&creq, s.params[i].value);
+      dorm__buf_putc(&creq, '&');
+    dorm__buf_puts(&creq, s.params[i].key);
+    dorm__buf_putc(&creq, '=');
+    dorm__buf_puts(&creq, s.params[i].value);
   }
-  sb_addc(&creq, '\n');
+  dorm__buf_putc(&creq, '\n');
   if (block.p != NULL)
-    sb_adds(&creq, block.p);
-  sb_addc(&creq, '\n');
-  sb_adds(&creq, sh);
-  sb_addc(&creq, '\n');
-  sb_adds(&creq, payload_hex);
-  if (creq.failed) {
+    dorm__buf_puts(&creq, block.p);
+  dorm__buf_putc(&creq, '\n');
+  dorm__buf_puts(&creq, sh);
+  dorm__buf_putc(&creq, '\n');
+  dorm__buf_puts(&creq, payload_hex);
+  if (!dorm__buf_ok(&creq)) {
     st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
@@ -620,13 +574,13 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
     goto done;
   }
   dorm__sigv4_hex(hash, sizeof hash, creq_hex);
-  sb_adds(&sts, DORM_SIGV4_ALGORITHM "\n");
-  sb_adds(&sts, amz_date);
-  sb_addc(&sts, '\n');
-  sb_adds(&sts, scope.p);
-  sb_addc(&sts, '\n');
-  sb_adds(&sts, creq_hex);
-  if (sts.failed) {
+  dorm__buf_puts(&sts, DORM_SIGV4_ALGORITHM "\n");
+  dorm__buf_puts(&sts, amz_date);
+  dorm__buf_putc(&sts, '\n');
+  dorm__buf_puts(&sts, scope.p);
+  dorm__buf_putc(&sts, '\n');
+  dorm__buf_puts(&sts, creq_hex);
+  if (!dorm__buf_ok(&sts)) {
     st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
@@ -651,7 +605,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
     if (has_token)
       add_param(&extra, "X-Amz-Security-Token", cred->session_token);
     add_param(&extra, "X-Amz-Signature", out->signature);
-    out->query_params = sb_take(&extra);
+    out->query_params = dorm__buf_take(&extra);
     if (out->query_params == NULL)
       goto oom;
   } else {
@@ -673,20 +627,20 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
       out->headers[out->header_count++] =
           (dorm_sigv4_added_header){"x-amz-content-sha256", out->owned_[1]};
     }
-    sb_adds(&extra, DORM_SIGV4_ALGORITHM " Credential=");
-    sb_adds(&extra, credential.p);
-    sb_adds(&extra, ", SignedHeaders=");
-    sb_adds(&extra, sh);
-    sb_adds(&extra, ", Signature=");
-    sb_adds(&extra, out->signature);
-    out->owned_[2] = sb_take(&extra);
+    dorm__buf_puts(&extra, DORM_SIGV4_ALGORITHM " Credential=");
+    dorm__buf_puts(&extra, credential.p);
+    dorm__buf_puts(&extra, ", SignedHeaders=");
+    dorm__buf_puts(&extra, sh);
+    dorm__buf_puts(&extra, ", Signature=");
+    dorm__buf_puts(&extra, out->signature);
+    out->owned_[2] = dorm__buf_take(&extra);
     if (out->owned_[2] == NULL)
       goto oom;
     out->headers[out->header_count++] = (dorm_sigv4_added_header){"Authorization", out->owned_[2]};
   }
-  out->signed_headers = sb_take(&signed_headers);
-  out->canonical_request = sb_take(&creq);
-  out->string_to_sign = sb_take(&sts);
+  out->signed_headers = dorm__buf_take(&signed_headers);
+  out->canonical_request = dorm__buf_take(&creq);
+  out->string_to_sign = dorm__buf_take(&sts);
   if (out->signed_headers == NULL || out->canonical_request == NULL || out->string_to_sign == NULL)
     goto oom;
   st = DORM_OK;
@@ -699,13 +653,13 @@ done:
     dorm__sigv4_result_free(out);
   OPENSSL_cleanse(key, sizeof key);
   state_free(&s);
-  sb_free(&scope);
-  sb_free(&credential);
-  sb_free(&block);
-  sb_free(&signed_headers);
-  sb_free(&creq);
-  sb_free(&sts);
-  sb_free(&extra);
+  dorm__buf_free(&scope);
+  dorm__buf_free(&credential);
+  dorm__buf_free(&block);
+  dorm__buf_free(&signed_headers);
+  dorm__buf_free(&creq);
+  dorm__buf_free(&sts);
+  dorm__buf_free(&extra);
   return st;
 }
 

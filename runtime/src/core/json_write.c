@@ -2,6 +2,7 @@
 #include "json_write.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +11,25 @@
 #include "number.h"
 #include "utf8.h"
 
+/* The writer's fast paths read the buffer under their own names. */
+_Static_assert(offsetof(dorm_jw, buf) == offsetof(dorm_jw, text.p) &&
+                   offsetof(dorm_jw, len) == offsetof(dorm_jw, text.len) &&
+                   offsetof(dorm_jw, cap) == offsetof(dorm_jw, text.cap) &&
+                   offsetof(dorm_jw, max) == offsetof(dorm_jw, text.max),
+               "dorm_jw's names for its buffer must match dorm__buf's fields");
+
 void dorm__jw_init(dorm_jw *w, size_t max) {
   memset(w, 0, sizeof *w);
-  w->max = max ? max : DORM_JW_DEFAULT_MAX;
+  dorm__buf_init(&w->text, max ? max : DORM_JW_DEFAULT_MAX);
 }
 
 void dorm__jw_reset(dorm_jw *w) {
-  w->len = 0;
+  dorm__buf_reset(&w->text);
   w->status = DORM_OK;
   w->err[0] = '\0';
 }
 
-void dorm__jw_free(dorm_jw *w) {
-  free(w->buf);
-  w->buf = NULL;
-  w->len = w->cap = 0;
-}
+void dorm__jw_free(dorm_jw *w) { dorm__buf_free(&w->text); }
 
 dorm_status dorm__jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
   if (w->status != DORM_OK) return w->status;
@@ -37,25 +41,17 @@ dorm_status dorm__jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
   return st;
 }
 
+/* The writer's error for a failure of its buffer. */
+static void buffer_failed(dorm_jw *w) {
+  if (w->text.overflow) dorm__jw_fail(w, DORM_ERR_TOO_LARGE, "request body would exceed %zu bytes", w->max);
+  else dorm__jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory growing the request body to %zu bytes", w->text.oom_bytes);
+}
+
 static bool grow(dorm_jw *w, size_t n) {
   if (w->status != DORM_OK) return false;
-  if (n > w->max || w->len > w->max - n) {
-    dorm__jw_fail(w, DORM_ERR_TOO_LARGE, "request body would exceed %zu bytes", w->max);
-    return false;
-  }
-  size_t need = w->len + n + 1; /* + NUL for finish() */
-  size_t cap = w->cap ? w->cap : 1024;
-  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  /* Never hold much more than the bound allows. */
-  if (cap > w->max + 1 && need <= w->max + 1) cap = w->max + 1;
-  char *nb = realloc(w->buf, cap);
-  if (!nb) {
-    dorm__jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory growing the request body to %zu bytes", cap);
-    return false;
-  }
-  w->buf = nb;
-  w->cap = cap;
-  return true;
+  if (dorm__buf_grow(&w->text, n)) return true;
+  buffer_failed(w);
+  return false;
 }
 
 /* Room for n more bytes plus the final NUL. After a failure the writer may

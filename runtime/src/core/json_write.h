@@ -1,7 +1,7 @@
 /* json_write: the streaming JSON writer every request body goes through.
  *
- * Writes into one growable heap buffer owned by the writer, with a hard upper
- * bound: a body that would exceed it fails with DORM_ERR_TOO_LARGE and is
+ * Writes into one growable heap buffer owned by the writer (a dorm__buf), with
+ * a hard upper bound: a body that would exceed it fails with DORM_ERR_TOO_LARGE and is
  * never sent. Errors are sticky: after the first failure every call is a
  * no-op and dorm_jw_status() / dorm__jw_finish() report the first error, so
  * callers can emit a whole body and check once. Commas are inserted
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "dorm/av.h"
 #include "dorm/status.h"
 
@@ -32,9 +33,14 @@ struct dorm_expr;
 #define DORM_AV_MAX_DEPTH 32
 
 typedef struct dorm_jw {
-  char *buf;          /* heap, owned; NUL-terminated after dorm__jw_finish */
-  size_t len, cap;
-  size_t max;         /* bound on len */
+  union {
+    dorm__buf text;   /* the body (buf.h): bounded at max, owned */
+    struct {          /* the same fields under the names the writers' fast paths use */
+      char *buf;      /* NUL-terminated after dorm__jw_finish */
+      size_t len, cap;
+      size_t max;     /* bound on len */
+    };
+  };
   dorm_status status; /* first error, sticky */
   char err[256];      /* message for the first error */
 } dorm_jw;

@@ -24,7 +24,7 @@ typedef struct gw {
 } gw;
 
 static void put(gw *g, const char *s, size_t n) {
-  if (!g->failed && !dorm__model_sbuf_put(&g->b, s, n)) g->failed = true;
+  if (!g->failed && !dorm__buf_put(&g->b.buf, s, n)) g->failed = true;
 }
 
 static void go_string(gw *g, const char *s, size_t len) {

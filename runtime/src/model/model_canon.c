@@ -28,7 +28,7 @@ static void cfail(canon *c, dorm_status st, const char *fmt, const char *arg) {
 }
 
 static void put(canon *c, const char *s, size_t n) {
-  if (c->st == DORM_OK && !dorm__model_sbuf_put(c->out, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
+  if (c->st == DORM_OK && !dorm__buf_put(&c->out->buf, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
 }
 
 static void put_string(canon *c, const char *s) {

@@ -97,36 +97,15 @@ bool dorm__model_value_empty(const dorm_type_desc *t, const void *p) {
 
 /* ---- text buffer ---- */
 
-void dorm__model_sbuf_init(model_sbuf *b) {
-  b->p = b->inline_buf;
-  b->len = 0;
-  b->cap = sizeof b->inline_buf;
-  b->heap = false;
-  b->p[0] = '\0';
-}
+_Static_assert(offsetof(model_sbuf, p) == offsetof(model_sbuf, buf.p) && offsetof(model_sbuf, len) == offsetof(model_sbuf, buf.len),
+               "model_sbuf's names for its text must match dorm__buf's fields");
 
-bool dorm__model_sbuf_put(model_sbuf *b, const char *s, size_t n) {
-  if (b->cap - b->len <= n) {
-    size_t cap = b->cap * 2;
-    while (cap - b->len <= n) {
-      if (cap > SIZE_MAX / 2) return false;
-      cap *= 2;
-    }
-    char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
-    if (!p) return false;
-    if (!b->heap) memcpy(p, b->p, b->len);
-    b->p = p;
-    b->cap = cap;
-    b->heap = true;
-  }
-  if (n) memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return true;
+void dorm__model_sbuf_init(model_sbuf *b) {
+  dorm__buf_init_storage(&b->buf, b->inline_buf, sizeof b->inline_buf, DORM__BUF_UNBOUNDED);
 }
 
 void dorm__model_sbuf_free(model_sbuf *b) {
-  if (b->heap) free(b->p);
+  dorm__buf_free(&b->buf);
   dorm__model_sbuf_init(b);
 }
 

@@ -111,15 +111,21 @@ dorm_status dorm__model_write_field_value(dorm_jw *w, const dorm_model_desc *m, 
 dorm_status dorm__model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t,
                                    const void *p, const mpath *path, char *errbuf, size_t errcap);
 
-/* A growable text buffer with inline storage for short text. */
+/* A text buffer (dorm__buf) that starts in inline storage, for short text
+ * such as rendered keys: append with dorm__buf_put(&b.buf, ...), read b.p
+ * and b.len (always NUL-terminated). Not to be copied by value. free()
+ * leaves it empty and ready for use again. */
 typedef struct model_sbuf {
-  char *p;
-  size_t len, cap;
-  bool heap;
+  union {
+    dorm__buf buf;
+    struct {    /* the text, under the buffer's own names */
+      char *p;
+      size_t len;
+    };
+  };
   char inline_buf[240];
 } model_sbuf;
 void dorm__model_sbuf_init(model_sbuf *b);
-bool dorm__model_sbuf_put(model_sbuf *b, const char *s, size_t n);
 void dorm__model_sbuf_free(model_sbuf *b);
 
 /* Renders key attribute keys[k] of m from obj as text (templates and

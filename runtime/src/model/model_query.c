@@ -54,7 +54,7 @@ static dorm_status key_av(dorm_client *c, const char *op, const dorm_model_desc 
 static size_t leading_literal(const dorm_key_desc *key, model_sbuf *b) {
   if (key->field >= 0) return 0;
   for (uint32_t p = 0; p < key->nparts && key->parts[p].field < 0; p++)
-    if (!dorm__model_sbuf_put(b, key->parts[p].literal ? key->parts[p].literal : "", key->parts[p].literal_len)) return 0;
+    if (!dorm__buf_put(&b->buf, key->parts[p].literal ? key->parts[p].literal : "", key->parts[p].literal_len)) return 0;
   return b->len;
 }
 
@@ -102,7 +102,7 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
         model_sbuf b;
         dorm__model_sbuf_init(&b);
         leading_literal(skd, &b);
-        bool ok = dorm__model_sbuf_put(&b, sk->prefix ? sk->prefix : "", sk->prefix ? strlen(sk->prefix) : 0);
+        bool ok = dorm__buf_put(&b.buf, sk->prefix ? sk->prefix : "", sk->prefix ? strlen(sk->prefix) : 0);
         dorm_av pre;
         ok = ok && dorm_av_str_copy(a, b.p, b.len, &pre) == DORM_OK;
         dorm__model_sbuf_free(&b);

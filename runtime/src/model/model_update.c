@@ -287,7 +287,7 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
     for (uint32_t p = 0; p < key->nparts; p++) {
       const dorm_tpl_part *part = &key->parts[p];
       if (part->field < 0) {
-        ok = ok && dorm__model_sbuf_put(&b, part->literal ? part->literal : "", part->literal_len);
+        ok = ok && dorm__buf_put(&b.buf, part->literal ? part->literal : "", part->literal_len);
         continue;
       }
       const dorm_field_desc *pf = &m->fields[part->field];
@@ -307,7 +307,7 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
                      "%s: index key %s is made from several fields; set %s in the same update too", m->name,
                      key->attr, missing->name);
       }
-      ok = ok && dorm__model_sbuf_put(&b, s->text[part->field], s->len[part->field]);
+      ok = ok && dorm__buf_put(&b.buf, s->text[part->field], s->len[part->field]);
     }
     dorm_av v;
     if (!ok || dorm_av_str_copy(u->a, b.p, b.len, &v) != DORM_OK) {

@@ -664,7 +664,7 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
 
 /* ---- key templates ---- */
 
-static bool sb_put(model_sbuf *b, const char *s, size_t n) { return dorm__model_sbuf_put(b, s, n); }
+static bool sb_put(model_sbuf *b, const char *s, size_t n) { return dorm__buf_put(&b->buf, s, n); }
 
 dorm_status dorm__model_render_field(const dorm_model_desc *m, uint32_t field, const void *p, model_sbuf *out,
                                char *errbuf, size_t errcap) {

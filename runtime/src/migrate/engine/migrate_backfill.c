@@ -45,23 +45,23 @@ typedef struct bf {
 
 /* Renders one attribute; NULL with *why set when the item cannot have it. */
 static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_arena *a, const char **why) {
-  mig_buf b = {0};
+  dorm__buf b = DORM__BUF_INIT;
   for (size_t i = 0; i < f->part_count; i++) {
     const dorm_mig_part *p = &f->parts[i];
     if (p->literal) {
-      dorm__mb_puts(&b, p->literal);
+      dorm__buf_puts(&b, p->literal);
       continue;
     }
     const dorm_av *v = dorm_av_map_get(item, p->attr);
     if (!v || v->type == DORM_AV_NULL) {
       *why = dorm_arena_printf(a, "no %s (field %s): not in the index", p->attr, p->field);
-      dorm__mb_free(&b);
+      dorm__buf_free(&b);
       return NULL;
     }
     switch (p->kind) {
     case DORM_MIG_STRING:
       if (v->type != DORM_AV_S) goto wrong;
-      dorm__mb_put(&b, v->u.s.ptr, v->u.s.len);
+      dorm__buf_put(&b, v->u.s.ptr, v->u.s.len);
       break;
     case DORM_MIG_INT:
     case DORM_MIG_EPOCH: {
@@ -69,10 +69,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
       if (v->type != DORM_AV_N) goto wrong;
       if (dorm_av_get_i64(v, &n) != DORM_OK) {
         *why = dorm_arena_printf(a, "%s = %.*s is not a 64-bit integer", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        dorm__mb_free(&b);
+        dorm__buf_free(&b);
         return NULL;
       }
-      dorm__mb_printf(&b, "%" PRId64, n);
+      dorm__buf_printf(&b, "%" PRId64, n);
       break;
     }
     case DORM_MIG_TIME: {
@@ -80,12 +80,12 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
       if (v->type != DORM_AV_S) goto wrong;
       if (!dorm_time_parse(v->u.s.ptr, v->u.s.len, &ns)) {
         *why = dorm_arena_printf(a, "%s = \"%.*s\" is not an RFC 3339 time", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        dorm__mb_free(&b);
+        dorm__buf_free(&b);
         return NULL;
       }
       char t[32];
       dorm_time_format(ns, t);
-      dorm__mb_puts(&b, t);
+      dorm__buf_puts(&b, t);
       break;
     }
     case DORM_MIG_ENUM: {
@@ -95,10 +95,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
         member = strlen(p->enum_values[k]) == v->u.s.len && memcmp(p->enum_values[k], v->u.s.ptr, v->u.s.len) == 0;
       if (!member) {
         *why = dorm_arena_printf(a, "%s = \"%.*s\" is not a value of its enum", p->attr, (int)v->u.s.len, v->u.s.ptr);
-        dorm__mb_free(&b);
+        dorm__buf_free(&b);
         return NULL;
       }
-      dorm__mb_put(&b, v->u.s.ptr, v->u.s.len);
+      dorm__buf_put(&b, v->u.s.ptr, v->u.s.len);
       break;
     }
     }
@@ -106,10 +106,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
   wrong:
     *why = dorm_arena_printf(a, "%s is %s, not %s", p->attr, dorm_av_type_name(v->type),
                              p->kind == DORM_MIG_INT || p->kind == DORM_MIG_EPOCH ? "N" : "S");
-    dorm__mb_free(&b);
+    dorm__buf_free(&b);
     return NULL;
   }
-  const char *out = dorm__mb_finish(&b, a);
+  const char *out = dorm__buf_to_arena(&b, a);
   if (!out) *why = "out of memory";
   return out;
 }
@@ -119,18 +119,18 @@ static void log_item(bf *b, const dorm_av *key, const char *outcome, const char 
   const char *json = NULL;
   size_t len;
   if (dorm_item_to_json(key, a, 0, &json, &len, NULL, 0) != DORM_OK) json = "{}";
-  mig_buf line = {0};
-  dorm__mb_puts(&line, "{\"migration\":");
+  dorm__buf line = DORM__BUF_INIT;
+  dorm__buf_puts(&line, "{\"migration\":");
   dorm__mig_json_string(&line, b->x->migration ? b->x->migration : "");
-  dorm__mb_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
+  dorm__buf_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
   dorm__mig_json_string(&line, b->s->model ? b->s->model : "");
-  dorm__mb_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
+  dorm__buf_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
   dorm__mig_json_string(&line, reason ? reason : "");
-  dorm__mb_puts(&line, "}\n");
+  dorm__buf_puts(&line, "}\n");
   pthread_mutex_lock(&b->mu);
   if (line.p) fputs(line.p, b->log);
   pthread_mutex_unlock(&b->mu);
-  dorm__mb_free(&line);
+  dorm__buf_free(&line);
 }
 
 static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {

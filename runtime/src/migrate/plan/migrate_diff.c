@@ -110,11 +110,11 @@ static bool parts_eq(const dorm_mig_key *a, const dorm_mig_key *b) {
 
 static const char *projection_text(dorm_arena *a, const dorm_projection *p) {
   if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
-  mig_buf b = {0};
-  dorm__mb_puts(&b, "INCLUDE(");
-  for (size_t i = 0; i < p->attribute_count; i++) dorm__mb_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
-  dorm__mb_puts(&b, ")");
-  return dorm__mb_finish(&b, a);
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_puts(&b, "INCLUDE(");
+  for (size_t i = 0; i < p->attribute_count; i++) dorm__buf_printf(&b, "%s%s", i ? ", " : "", p->attributes[i]);
+  dorm__buf_puts(&b, ")");
+  return dorm__buf_to_arena(&b, a);
 }
 
 static void set_request(differ *d, dorm_mig_step *s, const char *operation, dorm_status st, const char *json,
@@ -158,15 +158,15 @@ static void ttl_step(differ *d, const char *table, const char *attr, bool enable
   s->ttl_enabled = enable;
   s->destructive = destructive;
   s->operation = "UpdateTimeToLive";
-  mig_buf b = {0};
-  dorm__mb_puts(&b, "{\"TableName\":");
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_puts(&b, "{\"TableName\":");
   dorm__mig_json_string(&b, table);
-  dorm__mb_puts(&b, ",\"TimeToLiveSpecification\":{\"Enabled\":");
-  dorm__mb_puts(&b, enable ? "true" : "false");
-  dorm__mb_puts(&b, ",\"AttributeName\":");
+  dorm__buf_puts(&b, ",\"TimeToLiveSpecification\":{\"Enabled\":");
+  dorm__buf_puts(&b, enable ? "true" : "false");
+  dorm__buf_puts(&b, ",\"AttributeName\":");
   dorm__mig_json_string(&b, attr);
-  dorm__mb_puts(&b, "}}");
-  s->request = dorm__mb_finish(&b, d->a);
+  dorm__buf_puts(&b, "}}");
+  s->request = dorm__buf_to_arena(&b, d->a);
   s->summary = dorm_arena_printf(d->a, "%s TTL on %s.%s", enable ? "enable" : "disable", table, attr);
   if (!s->request || !s->summary) d->status = DORM_ERR_NO_MEMORY;
 }
@@ -352,7 +352,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       return;
     }
     size_t nfills = 0;
-    mig_buf why = {0}, what = {0};
+    dorm__buf why = DORM__BUF_INIT, what = DORM__BUF_INIT;
     for (size_t k = 0; k < m->key_count; k++) {
       const dorm_mig_key *key = &m->keys[k];
       bool table_key = dorm__mig_streq(key->attr, t->pk.name) || dorm__mig_streq(key->attr, t->sk.name);
@@ -373,11 +373,11 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       fills[nfills].template_text = key->template_text;
       fills[nfills].parts = key->parts;
       fills[nfills].part_count = key->part_count;
-      if (!why.p || !strstr(why.p, reason)) dorm__mb_printf(&why, "%s%s", why.len ? "; " : "", reason);
-      dorm__mb_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
+      if (!why.p || !strstr(why.p, reason)) dorm__buf_printf(&why, "%s%s", why.len ? "; " : "", reason);
+      dorm__buf_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
       nfills++;
     }
-    const char *why_text = dorm__mb_finish(&why, d->a), *what_text = dorm__mb_finish(&what, d->a);
+    const char *why_text = dorm__buf_to_arena(&why, d->a), *what_text = dorm__buf_to_arena(&what, d->a);
     if (!nfills) continue;
     dorm_mig_step *s = add_step(d, DORM_MIG_BACKFILL, t->name);
     if (!s) return;
@@ -418,11 +418,11 @@ dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snap
     if (!s) break;
     s->destructive = true;
     s->operation = "DeleteTable";
-    mig_buf b = {0};
-    dorm__mb_puts(&b, "{\"TableName\":");
+    dorm__buf b = DORM__BUF_INIT;
+    dorm__buf_puts(&b, "{\"TableName\":");
     dorm__mig_json_string(&b, o->name);
-    dorm__mb_puts(&b, "}");
-    s->request = dorm__mb_finish(&b, a);
+    dorm__buf_puts(&b, "}");
+    s->request = dorm__buf_to_arena(&b, a);
     s->wait = DORM_MIG_WAIT_TABLE_DELETED;
     s->summary = dorm_arena_printf(a, "delete table %s and every item in it", o->name);
   }

@@ -33,25 +33,24 @@ static dorm_status read_all(const char *path, dorm_arena *a, const char **data, 
   FILE *f = fopen(path, "rb");
   if (!f) return dorm__mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
                           path, strerror(errno));
-  mig_buf b = {0};
+  dorm__buf b;
+  dorm__buf_init(&b, MAX_MIGRATION_FILE);
   char chunk[8192];
   size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    dorm__mb_put(&b, chunk, n);
-    if (b.len > MAX_MIGRATION_FILE) break;
-  }
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (!dorm__buf_put(&b, chunk, n)) break;
   bool err = ferror(f);
   fclose(f);
   if (err) {
-    dorm__mb_free(&b);
+    dorm__buf_free(&b);
     return dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s", path);
   }
-  if (b.len > MAX_MIGRATION_FILE) {
-    dorm__mb_free(&b);
+  if (b.overflow) {
+    dorm__buf_free(&b);
     return dorm__mig_fail(errbuf, errcap, DORM_ERR_TOO_LARGE, "%s is larger than 64 MiB", path);
   }
   *len = b.len;
-  *data = dorm__mb_finish(&b, a);
+  *data = dorm__buf_to_arena(&b, a);
   return *data ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
@@ -138,19 +137,19 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
   m->name = name;
   m->files = dorm_arena_calloc(a, n ? n : 1, sizeof *m->files);
   if (!m->files) return DORM_ERR_NO_MEMORY;
-  mig_buf lines = {0};
+  dorm__buf lines = DORM__BUF_INIT;
   bool has_plan = false, has_snapshot = false;
   for (size_t i = 0; i < n; i++) {
     if (names[i][0] == '.') continue; /* editor and OS droppings are not part of a migration */
     const char *fpath = dorm_arena_printf(a, "%s/%s", path, names[i]);
     struct stat sb;
     if (!fpath || stat(fpath, &sb) != 0) {
-      dorm__mb_free(&lines);
+      dorm__buf_free(&lines);
       return fpath ? dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
                    : DORM_ERR_NO_MEMORY;
     }
     if (!S_ISREG(sb.st_mode)) {
-      dorm__mb_free(&lines);
+      dorm__buf_free(&lines);
       return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s is not a regular file (a migration holds only files)", fpath);
     }
@@ -158,7 +157,7 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     size_t len;
     st = read_all(fpath, a, &data, &len, errbuf, errcap);
     if (st != DORM_OK) {
-      dorm__mb_free(&lines);
+      dorm__buf_free(&lines);
       return st;
     }
     char hash[80];
@@ -166,13 +165,13 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     dorm_mig_file *f = &m->files[m->file_count++];
     f->name = names[i];
     f->hash = dorm_arena_strdup(a, hash);
-    dorm__mb_printf(&lines, "%s %s\n", f->name, hash);
+    dorm__buf_printf(&lines, "%s %s\n", f->name, hash);
     has_plan |= strcmp(names[i], "plan.json") == 0;
     has_snapshot |= strcmp(names[i], "snapshot.json") == 0;
   }
   char hash[80];
   dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
-  dorm__mb_free(&lines);
+  dorm__buf_free(&lines);
   m->hash = dorm_arena_strdup(a, hash);
   if (!has_plan || !has_snapshot)
     return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
@@ -190,7 +189,7 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
   else if (st != DORM_OK) return st;
   out->migrations = dorm_arena_calloc(a, n ? n : 1, sizeof *out->migrations);
   if (!out->migrations) return DORM_ERR_NO_MEMORY;
-  mig_buf lines = {0};
+  dorm__buf lines = DORM__BUF_INIT;
   for (size_t i = 0; i < n; i++) {
     const char *name = names[i];
     if (strcmp(name, DORM_MIG_SUM_FILE) == 0) {
@@ -203,34 +202,34 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
     if (!p || stat(p, &sb) != 0) continue;
     if (!S_ISDIR(sb.st_mode)) continue; /* a README next to the migrations is fine */
     if (!dorm_mig_name_valid(name)) {
-      dorm__mb_free(&lines);
+      dorm__buf_free(&lines);
       return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s: not a migration directory name (yyyymmddhhmmss_name, name in a-z, 0-9, _)", p);
     }
     st = read_migration(path, name, a, &out->migrations[out->count], errbuf, errcap);
     if (st != DORM_OK) {
-      dorm__mb_free(&lines);
+      dorm__buf_free(&lines);
       return st;
     }
-    dorm__mb_printf(&lines, "%s %s\n", name, out->migrations[out->count].hash);
+    dorm__buf_printf(&lines, "%s %s\n", name, out->migrations[out->count].hash);
     out->count++;
   }
   char hash[80];
   dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
-  dorm__mb_free(&lines);
+  dorm__buf_free(&lines);
   out->total = dorm_arena_strdup(a, hash);
   return out->total ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
 dorm_status dorm_mig_sum_text(const dorm_mig_dir *d, dorm_arena *a, const char **text) {
-  mig_buf b = {0};
-  dorm__mb_printf(&b, "%s\ntotal %s\n", SUM_HEADER, d->total);
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_printf(&b, "%s\ntotal %s\n", SUM_HEADER, d->total);
   for (size_t i = 0; i < d->count; i++) {
     const dorm_mig_entry *m = &d->migrations[i];
-    dorm__mb_printf(&b, "%s %s\n", m->name, m->hash);
-    for (size_t k = 0; k < m->file_count; k++) dorm__mb_printf(&b, "%s/%s %s\n", m->name, m->files[k].name, m->files[k].hash);
+    dorm__buf_printf(&b, "%s %s\n", m->name, m->hash);
+    for (size_t k = 0; k < m->file_count; k++) dorm__buf_printf(&b, "%s/%s %s\n", m->name, m->files[k].name, m->files[k].hash);
   }
-  *text = dorm__mb_finish(&b, a);
+  *text = dorm__buf_to_arena(&b, a);
   return *text ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 

@@ -87,11 +87,11 @@ dorm_status dorm_mig_plan_json(const dorm_mig_plan *p, dorm_arena *a, const char
   cJSON_AddStringToObject(root, "migration", p->migration ? p->migration : "");
   cJSON *steps = cJSON_AddArrayToObject(root, "steps");
   for (size_t i = 0; i < p->step_count; i++) cJSON_AddItemToArray(steps, step_json(&p->steps[i], i + 1));
-  mig_buf b = {0};
+  dorm__buf b = DORM__BUF_INIT;
   dorm__mig_json_pretty(&b, root, 0);
-  dorm__mb_puts(&b, "\n");
+  dorm__buf_puts(&b, "\n");
   cJSON_Delete(root);
-  *json = dorm__mb_finish(&b, a);
+  *json = dorm__buf_to_arena(&b, a);
   return *json ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 
@@ -177,9 +177,9 @@ static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n,
     s->operation = dorm__mr_str(r, o, "operation", true, path);
     const cJSON *req = dorm__mr_obj(r, o, "request", true, path);
     if (req) {
-      mig_buf b = {0};
+      dorm__buf b = DORM__BUF_INIT;
       dorm__mig_json_compact(&b, req);
-      s->request = dorm__mb_finish(&b, r->a);
+      s->request = dorm__buf_to_arena(&b, r->a);
       if (!s->request) r->status = DORM_ERR_NO_MEMORY;
     }
   }
@@ -222,29 +222,29 @@ dorm_status dorm_mig_plan_parse(const char *json, size_t len, dorm_arena *a, dor
 /* ---- apply.sh ---- */
 
 /* s inside single quotes: a quote becomes '\'' */
-static void sh_quote(mig_buf *b, const char *s) {
-  dorm__mb_put(b, "'", 1);
+static void sh_quote(dorm__buf *b, const char *s) {
+  dorm__buf_put(b, "'", 1);
   for (; *s; s++) {
-    if (*s == '\'') dorm__mb_puts(b, "'\\''");
-    else dorm__mb_put(b, s, 1);
+    if (*s == '\'') dorm__buf_puts(b, "'\\''");
+    else dorm__buf_put(b, s, 1);
   }
-  dorm__mb_put(b, "'", 1);
+  dorm__buf_put(b, "'", 1);
 }
 
 /* A summary as a comment line: no newlines can break out of it. */
-static void sh_comment(mig_buf *b, const char *s) {
-  for (; *s; s++) dorm__mb_put(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+static void sh_comment(dorm__buf *b, const char *s) {
+  for (; *s; s++) dorm__buf_put(b, *s == '\n' || *s == '\r' ? " " : s, 1);
 }
 
-static void request_arg(mig_buf *b, const char *request) {
+static void request_arg(dorm__buf *b, const char *request) {
   cJSON *req = cJSON_Parse(request);
-  mig_buf json = {0};
+  dorm__buf json = DORM__BUF_INIT;
   if (req) dorm__mig_json_pretty(&json, req, 0);
-  else dorm__mb_puts(&json, request);
+  else dorm__buf_puts(&json, request);
   cJSON_Delete(req);
-  dorm__mb_puts(b, " --cli-input-json ");
+  dorm__buf_puts(b, " --cli-input-json ");
   sh_quote(b, json.p ? json.p : "{}");
-  dorm__mb_free(&json);
+  dorm__buf_free(&json);
 }
 
 static const char *const cli_ops[][2] = {{"CreateTable", "create-table"},
@@ -259,10 +259,10 @@ static const char *cli_op(const char *op) {
 }
 
 dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const char **text) {
-  mig_buf b = {0};
-  dorm__mb_puts(&b, "#!/usr/bin/env bash\n# dorm migration ");
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_puts(&b, "#!/usr/bin/env bash\n# dorm migration ");
   sh_comment(&b, p->migration ? p->migration : "");
-  dorm__mb_puts(&b,
+  dorm__buf_puts(&b,
           "\n# Written by `dormc migrate diff` and pinned by dorm.sum: do not edit.\n"
           "#\n"
           "# These are the steps of plan.json, which `dorm migrate deploy` applies (recording\n"
@@ -276,18 +276,18 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
           "# backfill steps.\n"
           "#\n"
           "# Steps:\n");
-  if (p->step_count == 0) dorm__mb_puts(&b, "#   (none)\n");
+  if (p->step_count == 0) dorm__buf_puts(&b, "#   (none)\n");
   for (size_t i = 0; i < p->step_count; i++) {
-    dorm__mb_printf(&b, "#   %zu. ", i + 1);
+    dorm__buf_printf(&b, "#   %zu. ", i + 1);
     sh_comment(&b, p->steps[i].summary ? p->steps[i].summary : "");
-    dorm__mb_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
+    dorm__buf_puts(&b, p->steps[i].destructive ? " [destructive]\n" : "\n");
   }
-  dorm__mb_puts(&b,
+  dorm__buf_puts(&b,
           "set -euo pipefail\n");
   bool backfills = false;
   for (size_t i = 0; i < p->step_count; i++) backfills |= p->steps[i].kind == DORM_MIG_BACKFILL;
-  if (backfills) dorm__mb_puts(&b, "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n");
-  dorm__mb_puts(&b,
+  if (backfills) dorm__buf_puts(&b, "here=$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\n");
+  dorm__buf_puts(&b,
           "endpoint=()\n"
           "if [ -n \"${DORM_ENDPOINT_URL:-}\" ]; then endpoint=(--endpoint-url \"$DORM_ENDPOINT_URL\"); fi\n"
           "\n"
@@ -311,44 +311,44 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
           "}\n");
   for (size_t i = 0; i < p->step_count; i++) {
     const dorm_mig_step *s = &p->steps[i];
-    dorm__mb_printf(&b, "\n# step %zu/%zu: ", i + 1, p->step_count);
+    dorm__buf_printf(&b, "\n# step %zu/%zu: ", i + 1, p->step_count);
     sh_comment(&b, s->summary ? s->summary : "");
-    dorm__mb_puts(&b, "\n");
+    dorm__buf_puts(&b, "\n");
     if (s->kind == DORM_MIG_BACKFILL) {
-      dorm__mb_puts(&b, "# ");
+      dorm__buf_puts(&b, "# ");
       sh_comment(&b, s->reason ? s->reason : "");
-      dorm__mb_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
-      dorm__mb_puts(&b, " get, by their fields:\n");
+      dorm__buf_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
+      dorm__buf_puts(&b, " get, by their fields:\n");
       for (size_t k = 0; k < s->fill_count; k++) {
-        dorm__mb_printf(&b, "#   %s = \"", s->fills[k].attr);
+        dorm__buf_printf(&b, "#   %s = \"", s->fills[k].attr);
         sh_comment(&b, s->fills[k].template_text ? s->fills[k].template_text : "");
-        dorm__mb_puts(&b, "\"\n");
+        dorm__buf_puts(&b, "\"\n");
       }
-      dorm__mb_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
-      dorm__mb_printf(&b, " --step %zu ${endpoint[@]+\"${endpoint[@]}\"}\n", i + 1);
+      dorm__buf_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
+      dorm__buf_printf(&b, " --step %zu ${endpoint[@]+\"${endpoint[@]}\"}\n", i + 1);
       continue;
     }
     const char *op = s->operation ? cli_op(s->operation) : NULL;
     if (!op || !s->request) {
-      dorm__mb_free(&b);
+      dorm__buf_free(&b);
       return DORM_ERR_INVALID_ARGUMENT;
     }
-    dorm__mb_printf(&b, "ddb %s", op);
+    dorm__buf_printf(&b, "ddb %s", op);
     request_arg(&b, s->request);
-    dorm__mb_puts(&b, " >/dev/null\n");
+    dorm__buf_puts(&b, " >/dev/null\n");
     if (s->wait == DORM_MIG_WAIT_TABLE_ACTIVE) {
-      dorm__mb_puts(&b, "wait_active ");
+      dorm__buf_puts(&b, "wait_active ");
       sh_quote(&b, s->table);
-      dorm__mb_puts(&b, "\n");
+      dorm__buf_puts(&b, "\n");
     } else if (s->wait == DORM_MIG_WAIT_TABLE_DELETED) {
-      dorm__mb_puts(&b, "ddb wait table-not-exists --table-name ");
+      dorm__buf_puts(&b, "ddb wait table-not-exists --table-name ");
       sh_quote(&b, s->table);
-      dorm__mb_puts(&b, "\n");
+      dorm__buf_puts(&b, "\n");
     }
   }
-  dorm__mb_puts(&b, "\necho \"apply.sh: ");
+  dorm__buf_puts(&b, "\necho \"apply.sh: ");
   sh_comment(&b, p->migration ? p->migration : "");
-  dorm__mb_printf(&b, ": %zu step%s done\"\n", p->step_count, p->step_count == 1 ? "" : "s");
-  *text = dorm__mb_finish(&b, a);
+  dorm__buf_printf(&b, ": %zu step%s done\"\n", p->step_count, p->step_count == 1 ? "" : "s");
+  *text = dorm__buf_to_arena(&b, a);
   return *text ? DORM_OK : DORM_ERR_NO_MEMORY;
 }

@@ -96,11 +96,11 @@ dorm_status dorm_mig_snapshot_json(const dorm_mig_snapshot *s, dorm_arena *a, co
   for (size_t i = 0; i < s->table_count; i++) cJSON_AddItemToArray(tables, table_json(&s->tables[i]));
   cJSON *models = cJSON_AddArrayToObject(root, "models");
   for (size_t i = 0; i < s->model_count; i++) cJSON_AddItemToArray(models, model_json(&s->models[i]));
-  mig_buf b = {0};
+  dorm__buf b = DORM__BUF_INIT;
   dorm__mig_json_pretty(&b, root, 0);
-  dorm__mb_puts(&b, "\n");
+  dorm__buf_puts(&b, "\n");
   cJSON_Delete(root);
-  *json = dorm__mb_finish(&b, a);
+  *json = dorm__buf_to_arena(&b, a);
   return *json ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
 

@@ -1,4 +1,4 @@
-/* Small pieces the migration engine's files share: a text buffer, the
+/* Small pieces the migration engine's files share: the
  * deterministic JSON printer every migration file is written with, cJSON
  * readers with messages that name the member, hashes and names. */
 #include <math.h>
@@ -11,100 +11,41 @@
 
 #include "plan_internal.h"
 
-void dorm__mb_put(mig_buf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-void dorm__mb_puts(mig_buf *b, const char *s) { dorm__mb_put(b, s, strlen(s)); }
-
-void dorm__mb_printf(mig_buf *b, const char *fmt, ...) {
-  char small[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0) {
-    b->oom = true;
-    return;
-  }
-  if ((size_t)n < sizeof small) {
-    dorm__mb_put(b, small, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (!big) {
-    b->oom = true;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  dorm__mb_put(b, big, (size_t)n);
-  free(big);
-}
-
-const char *dorm__mb_finish(mig_buf *b, dorm_arena *a) {
-  const char *out = NULL;
-  if (!b->oom) out = dorm_arena_strndup(a, b->p ? b->p : "", b->len);
-  dorm__mb_free(b);
-  return out;
-}
-
-void dorm__mb_free(mig_buf *b) {
-  free(b->p);
-  b->p = NULL;
-  b->len = b->cap = 0;
-}
-
-void dorm__mig_json_string(mig_buf *b, const char *s) {
-  dorm__mb_put(b, "\"", 1);
+void dorm__mig_json_string(dorm__buf *b, const char *s) {
+  dorm__buf_put(b, "\"", 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
-    case '"': dorm__mb_put(b, "\\\"", 2); break;
-    case '\\': dorm__mb_put(b, "\\\\", 2); break;
-    case '\n': dorm__mb_put(b, "\\n", 2); break;
-    case '\t': dorm__mb_put(b, "\\t", 2); break;
-    case '\r': dorm__mb_put(b, "\\r", 2); break;
+    case '"': dorm__buf_put(b, "\\\"", 2); break;
+    case '\\': dorm__buf_put(b, "\\\\", 2); break;
+    case '\n': dorm__buf_put(b, "\\n", 2); break;
+    case '\t': dorm__buf_put(b, "\\t", 2); break;
+    case '\r': dorm__buf_put(b, "\\r", 2); break;
     default:
-      if (*p < 0x20) dorm__mb_printf(b, "\\u%04x", *p);
-      else dorm__mb_put(b, (const char *)p, 1);
+      if (*p < 0x20) dorm__buf_printf(b, "\\u%04x", *p);
+      else dorm__buf_put(b, (const char *)p, 1);
     }
   }
-  dorm__mb_put(b, "\"", 1);
+  dorm__buf_put(b, "\"", 1);
 }
 
-static void json_number(mig_buf *b, double d) {
+static void json_number(dorm__buf *b, double d) {
   if (isfinite(d) && d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
-    dorm__mb_printf(b, "%lld", (long long)d);
-  else if (isfinite(d)) dorm__mb_printf(b, "%.17g", d);
-  else dorm__mb_puts(b, "null");
+    dorm__buf_printf(b, "%lld", (long long)d);
+  else if (isfinite(d)) dorm__buf_printf(b, "%.17g", d);
+  else dorm__buf_puts(b, "null");
 }
 
-static void json_any(mig_buf *b, const cJSON *j, int indent, bool pretty) {
-  if (cJSON_IsNull(j) || !j) dorm__mb_puts(b, "null");
-  else if (cJSON_IsTrue(j)) dorm__mb_puts(b, "true");
-  else if (cJSON_IsFalse(j)) dorm__mb_puts(b, "false");
+static void json_any(dorm__buf *b, const cJSON *j, int indent, bool pretty) {
+  if (cJSON_IsNull(j) || !j) dorm__buf_puts(b, "null");
+  else if (cJSON_IsTrue(j)) dorm__buf_puts(b, "true");
+  else if (cJSON_IsFalse(j)) dorm__buf_puts(b, "false");
   else if (cJSON_IsNumber(j)) json_number(b, j->valuedouble);
   else if (cJSON_IsString(j)) dorm__mig_json_string(b, j->valuestring ? j->valuestring : "");
   else if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
     bool obj = cJSON_IsObject(j);
     const cJSON *c = j->child;
     if (!c) {
-      dorm__mb_puts(b, obj ? "{}" : "[]");
+      dorm__buf_puts(b, obj ? "{}" : "[]");
       return;
     }
     /* Arrays of scalars and small objects of scalars stay on one line
@@ -117,23 +58,23 @@ static void json_any(mig_buf *b, const cJSON *j, int indent, bool pretty) {
     }
     if (obj && width > 64) flat = false;
     if (!pretty) flat = true;
-    dorm__mb_puts(b, obj ? "{" : "[");
+    dorm__buf_puts(b, obj ? "{" : "[");
     for (const cJSON *e = c; e; e = e->next) {
-      if (!flat) dorm__mb_printf(b, "\n%*s", (indent + 1) * 2, "");
+      if (!flat) dorm__buf_printf(b, "\n%*s", (indent + 1) * 2, "");
       if (obj) {
         dorm__mig_json_string(b, e->string ? e->string : "");
-        dorm__mb_puts(b, flat && !pretty ? ":" : ": ");
+        dorm__buf_puts(b, flat && !pretty ? ":" : ": ");
       }
       json_any(b, e, indent + 1, pretty);
-      if (e->next) dorm__mb_puts(b, flat && pretty ? ", " : ",");
+      if (e->next) dorm__buf_puts(b, flat && pretty ? ", " : ",");
     }
-    if (!flat) dorm__mb_printf(b, "\n%*s", indent * 2, "");
-    dorm__mb_puts(b, obj ? "}" : "]");
+    if (!flat) dorm__buf_printf(b, "\n%*s", indent * 2, "");
+    dorm__buf_puts(b, obj ? "}" : "]");
   }
 }
 
-void dorm__mig_json_pretty(mig_buf *b, const cJSON *j, int indent) { json_any(b, j, indent, true); }
-void dorm__mig_json_compact(mig_buf *b, const cJSON *j) { json_any(b, j, 0, false); }
+void dorm__mig_json_pretty(dorm__buf *b, const cJSON *j, int indent) { json_any(b, j, indent, true); }
+void dorm__mig_json_compact(dorm__buf *b, const cJSON *j) { json_any(b, j, 0, false); }
 
 dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) {
   if (errbuf && errcap) {

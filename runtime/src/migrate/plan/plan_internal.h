@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core_internal.h"
 #include "dorm/migrate.h"
 
 #if defined(__GNUC__)
@@ -18,27 +19,13 @@
 #define MIG_PRINTF(f, a)
 #endif
 
-/* A growable text in malloc'd memory; on OOM sets oom and keeps what it had. */
-typedef struct mig_buf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} mig_buf;
-
-void dorm__mb_put(mig_buf *b, const char *s, size_t n);
-void dorm__mb_puts(mig_buf *b, const char *s);
-void dorm__mb_printf(mig_buf *b, const char *fmt, ...) MIG_PRINTF(2, 3);
-/* Copies the text into the arena (NULL on OOM) and frees the buffer. */
-const char *dorm__mb_finish(mig_buf *b, dorm_arena *a);
-void dorm__mb_free(mig_buf *b);
-
 /* Writes j as indented JSON (2 spaces, members in their order, integers
  * without exponent), the deterministic form of every file we write. */
-void dorm__mig_json_pretty(mig_buf *b, const cJSON *j, int indent);
+void dorm__mig_json_pretty(dorm__buf *b, const cJSON *j, int indent);
 /* Writes j compactly ({"a":1}). */
-void dorm__mig_json_compact(mig_buf *b, const cJSON *j);
+void dorm__mig_json_compact(dorm__buf *b, const cJSON *j);
 /* A JSON string literal. */
-void dorm__mig_json_string(mig_buf *b, const char *s);
+void dorm__mig_json_string(dorm__buf *b, const char *s);
 
 /* Formats into errbuf and returns st. */
 dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) MIG_PRINTF(4, 5);
