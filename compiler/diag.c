@@ -107,6 +107,9 @@ void diag_hold(dormc_compilation *c) {
 static int held_cmp(const void *pa, const void *pb) {
   const held *a = *(const held *const *)pa, *b = *(const held *const *)pb;
   if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
+  /* Errors before warnings: a warning is often the echo of an error (a
+   * misspelt type leaves its enum "never used"), so the cause comes first. */
+  if (a->sev != b->sev) return a->sev < b->sev ? -1 : 1;
   if (a->loc.offset != b->loc.offset) return a->loc.offset < b->loc.offset ? -1 : 1;
   return a->seq < b->seq ? -1 : a->seq > b->seq;
 }

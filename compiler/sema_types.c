@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sema_int.h"
 
@@ -112,7 +113,19 @@ static const char *suggest_type(sema *S, const char *word) {
       if (d->kind == AST_I_ENUM || d->kind == AST_I_STRUCT) cands[k++] = d->name;
     }
   }
-  return closest_name(word, cands, k);
+  const char *near = closest_name(word, cands, k);
+  if (near) return near;
+  /* Other languages' names for our types, too far apart for the edit distance. */
+  static const char *const aliases[][2] = {
+      {"integer", "int"},  {"int32", "int"},     {"int64", "int"},      {"long", "int"},
+      {"number", "float"}, {"double", "float"},  {"float64", "float"},  {"boolean", "bool"},
+      {"str", "string"},   {"text", "string"},   {"timestamp", "time"}, {"datetime", "time"},
+      {"date", "time"},    {"binary", "bytes"},  {"blob", "bytes"},     {"array", "list"},
+      {"object", "map"},   {"dict", "map"},      {"numeric", "decimal"}, {"bigdecimal", "decimal"},
+  };
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (strcasecmp(word, aliases[i][0]) == 0) return aliases[i][1];
+  return NULL;
 }
 
 static bool resolve_type(sema *S, const ast_type *t, dormc_type *out) {
