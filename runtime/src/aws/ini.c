@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core_internal.h"
+
 /* Shared config files are small; anything this big is a mistake (or /dev/zero). */
 #define INI_MAX_BYTES (16u * 1024u * 1024u)
 
@@ -271,38 +273,34 @@ dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini 
     close(fd);
     return DORM_ERR_IO;
   }
-  size_t cap = (size_t)sb.st_size + 1, len = 0;
-  char *buf = malloc(cap);
-  if (!buf) { close(fd); set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
+  dorm__buf b;
+  dorm__buf_init(&b, INI_MAX_BYTES);
+  dorm__buf_reserve(&b, (size_t)sb.st_size);
   for (;;) {
-    if (len + 1 >= cap) {
-      /* The file grew while we read it; keep going up to the bound. */
-      if (cap > INI_MAX_BYTES) {
-        set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
-        free(buf);
-        close(fd);
-        return DORM_ERR_IO;
-      }
-      char *bigger = realloc(buf, cap * 2);
-      if (!bigger) { free(buf); close(fd); set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
-      buf = bigger;
-      cap *= 2;
+    /* The file may grow while we read it; keep going up to the bound. */
+    if (!dorm__buf_reserve(&b, 1)) {
+      bool too_large = b.overflow;
+      if (too_large) set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
+      else set_err(errbuf, errcap, "out of memory");
+      dorm__buf_free(&b);
+      close(fd);
+      return too_large ? DORM_ERR_IO : DORM_ERR_NO_MEMORY;
     }
-    ssize_t got = read(fd, buf + len, cap - len - 1);
+    ssize_t got = read(fd, b.p + b.len, b.cap - b.len - 1);
     if (got < 0) {
       if (errno == EINTR) continue;
       set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
-      free(buf);
+      dorm__buf_free(&b);
       close(fd);
       return DORM_ERR_IO;
     }
     if (got == 0) break;
-    len += (size_t)got;
+    b.len += (size_t)got;
   }
   close(fd);
-  buf[len] = '\0';
-  dorm_status st = dorm__ini_parse(buf, len, shown, out, errbuf, errcap);
-  free(buf);
+  b.p[b.len] = '\0';
+  dorm_status st = dorm__ini_parse(b.p, b.len, shown, out, errbuf, errcap);
+  dorm__buf_free(&b);
   if (st == DORM_OK && found) *found = true;
   return st;
 }
