@@ -251,12 +251,7 @@ dorm_status dorm__client_new_token(dorm_client *c, char out[33]) {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1)
     return dorm__client_fail(c, DORM_ERR_NO_MEMORY, "ClientRequestToken", "no random bytes from OpenSSL");
-  static const char hex[] = "0123456789abcdef";
-  for (size_t i = 0; i < sizeof raw; i++) {
-    out[2 * i] = hex[raw[i] >> 4];
-    out[2 * i + 1] = hex[raw[i] & 15];
-  }
-  out[32] = '\0';
+  dorm__hex_encode(raw, sizeof raw, out);
   return DORM_OK;
 }
 

@@ -106,13 +106,12 @@ static bool ieq(const char *a, size_t alen, const char *b) {
 /* Percent-encodes everything but the unreserved characters (and '/' when
  * keep_slash), with uppercase hex, as SigV4 requires. */
 static void put_encoded(dorm__buf *b, const char *s, size_t n, bool keep_slash) {
-  static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (is_unreserved(c) || (keep_slash && c == '/')) {
       dorm__buf_putc(b, (char)c);
     } else {
-      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+      char e[3] = {'%', dorm__hex_upper[c >> 4], dorm__hex_upper[c & 15]};
       dorm__buf_put(b, e, 3);
     }
   }
@@ -511,7 +510,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   char payload_hex[2 * DORM_SIGV4_HASH_LEN + 1];
   if (!dorm__sigv4_sha256(req->body_len ? req->body : "", req->body_len, hash))
     return fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
-  dorm__sigv4_hex(hash, sizeof hash, payload_hex);
+  dorm__hex_encode(hash, sizeof hash, payload_hex);
 
   sign_state s = {0};
   dorm__buf scope = DORM__BUF_INIT, credential = DORM__BUF_INIT, block = DORM__BUF_INIT, signed_headers = DORM__BUF_INIT, creq = DORM__BUF_INIT, sts = DORM__BUF_INIT;
@@ -573,7 +572,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
     st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
     goto done;
   }
-  dorm__sigv4_hex(hash, sizeof hash, creq_hex);
+  dorm__hex_encode(hash, sizeof hash, creq_hex);
   dorm__buf_puts(&sts, DORM_SIGV4_ALGORITHM "\n");
   dorm__buf_puts(&sts, amz_date);
   dorm__buf_putc(&sts, '\n');
@@ -590,7 +589,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
     st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: HMAC-SHA256 failed in OpenSSL");
     goto done;
   }
-  dorm__sigv4_hex(mac, sizeof mac, out->signature);
+  dorm__hex_encode(mac, sizeof mac, out->signature);
   memcpy(out->amz_date, amz_date, sizeof amz_date);
 
   /* What to add to the request. */

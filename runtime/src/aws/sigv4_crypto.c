@@ -19,15 +19,6 @@ bool dorm__sigv4_hmac(const void *key, size_t key_len, const void *data, size_t 
          n == DORM_SIGV4_HASH_LEN;
 }
 
-void dorm__sigv4_hex(const unsigned char *in, size_t n, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 0x0f];
-  }
-  out[2 * n] = '\0';
-}
-
 bool dorm__sigv4_derive_key(const char *secret, size_t secret_len, const char *date8,
                            const char *region, const char *service,
                            unsigned char key[DORM_SIGV4_HASH_LEN]) {

@@ -1,4 +1,4 @@
-/* sigv4_crypto: the SHA-256, HMAC-SHA256 and hex helpers SigV4 is made of,
+/* sigv4_crypto: the SHA-256 and HMAC-SHA256 helpers SigV4 is made of,
  * as thin wrappers over OpenSSL (EVP digests and EVP_MAC). Internal to the
  * sigv4 module. */
 #ifndef DORM_SIGV4_CRYPTO_H
@@ -15,9 +15,6 @@ bool dorm__sigv4_sha256(const void *data, size_t len, unsigned char out[DORM_SIG
 /* out = HMAC-SHA256(key, data). False only if OpenSSL fails. */
 bool dorm__sigv4_hmac(const void *key, size_t key_len, const void *data, size_t len,
                      unsigned char out[DORM_SIGV4_HASH_LEN]);
-
-/* Writes the lowercase hex of n bytes plus a NUL into out (2n+1 bytes). */
-void dorm__sigv4_hex(const unsigned char *in, size_t n, char *out);
 
 /* The SigV4 signing key: HMAC chain over "AWS4"+secret, the date (YYYYMMDD),
  * region, service and "aws4_request". False if OpenSSL fails or memory runs

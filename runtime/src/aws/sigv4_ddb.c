@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "core_internal.h"
 #include "sigv4_crypto.h"
 
 static dorm_status fail(char *err, size_t cap, dorm_status st, const char *fmt, ...) {
@@ -183,7 +184,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
       EVP_DigestUpdate(md, req->body_len ? req->body : "", req->body_len) != 1 ||
       EVP_DigestFinal_ex(md, hash, NULL) != 1)
     goto crypto_failed;
-  dorm__sigv4_hex(hash, sizeof hash, hex);
+  dorm__hex_encode(hash, sizeof hash, hex);
 
   char head[128];
   char *p = head;
@@ -213,7 +214,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   if (EVP_DigestUpdate(md, tail, (size_t)(p - tail)) != 1 ||
       EVP_DigestFinal_ex(md, hash, NULL) != 1)
     goto crypto_failed;
-  dorm__sigv4_hex(hash, sizeof hash, hex);
+  dorm__hex_encode(hash, sizeof hash, hex);
 
   /* String to sign, MACed with the cached key. */
   char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
@@ -228,7 +229,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   if (EVP_MAC_update(c->mac, (const unsigned char *)sts, (size_t)(p - sts)) != 1 ||
       EVP_MAC_final(c->mac, hash, &maclen, sizeof hash) != 1 || maclen != sizeof hash)
     goto crypto_failed;
-  dorm__sigv4_hex(hash, sizeof hash, hex);
+  dorm__hex_encode(hash, sizeof hash, hex);
 
   /* Authorization: bounded by the length checks above (see DORM_SIGV4_AUTH_CAP). */
   p = out->authorization;

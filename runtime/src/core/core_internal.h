@@ -10,6 +10,7 @@
 #include "json_write.h"
 #include "number.h"
 #include "table_json.h"
+#include "text.h"
 #include "utf8.h"
 
 #endif

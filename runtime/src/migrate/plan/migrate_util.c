@@ -291,13 +291,8 @@ void dorm__mig_sha256(const void *data, size_t len, char out[80]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) mdlen = 0;
-  static const char hex[] = "0123456789abcdef";
   memcpy(out, "sha256:", 7);
-  for (unsigned i = 0; i < mdlen; i++) {
-    out[7 + 2 * i] = hex[md[i] >> 4];
-    out[8 + 2 * i] = hex[md[i] & 15];
-  }
-  out[7 + 2 * mdlen] = '\0';
+  dorm__hex_encode(md, mdlen, out + 7);
 }
 
 void dorm__mig_now_text(char out[32]) {
