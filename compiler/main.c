@@ -94,6 +94,10 @@ int main(int argc, char **argv) {
       overview(stdout);
       return DORMC_EXIT_OK;
     }
+    if (strcmp(argv[2], "help") == 0) { /* `help` is listed among the commands */
+      overview(stdout);
+      return DORMC_EXIT_OK;
+    }
     const dormc_cli_command *cmd = find(argv[2]);
     if (!cmd) {
       fprintf(stderr, "dormc: unknown command '%s'\n", argv[2]);

@@ -47,7 +47,10 @@ typedef enum dorm_status {
   DORM_ERR_IO = 19,               /* local file or process I/O */
   DORM_ERR_BAD_CURSOR = 20,       /* a pagination cursor that is malformed or for another query */
   DORM_ERR_IDEMPOTENCY = 21,      /* IdempotentParameterMismatchException */
-  DORM_ERR_SCHEMA_MISMATCH = 22   /* stored item does not fit the model (type, required field) */
+  DORM_ERR_SCHEMA_MISMATCH = 22,  /* stored item does not fit the model (type, required field) */
+  DORM_ERR_UNAUTHORIZED = 23,     /* streamer: a token that does not verify (expired, bad signature, ...) */
+  DORM_ERR_HANDLER = 24,          /* streamer: an endpoint handler reported a failure */
+  DORM_ERR_CANCELLED = 25         /* streamer: the request was cancelled (by its client or its timeout) */
 } dorm_status;
 
 /* A short description of a status ("condition failed"). Never NULL; unknown

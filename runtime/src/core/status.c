@@ -28,6 +28,9 @@ const char *dorm_strerror(dorm_status status) {
   case DORM_ERR_BAD_CURSOR: return "invalid cursor";
   case DORM_ERR_IDEMPOTENCY: return "idempotent parameter mismatch";
   case DORM_ERR_SCHEMA_MISMATCH: return "item does not match the model";
+  case DORM_ERR_UNAUTHORIZED: return "unauthorized";
+  case DORM_ERR_HANDLER: return "handler failed";
+  case DORM_ERR_CANCELLED: return "cancelled";
   }
   return "unknown status";
 }

@@ -8,7 +8,7 @@
 #   check_boundaries.sh RUNTIME_SRC_DIR
 set -euo pipefail
 src=$1
-boundaries="core_internal.h aws_internal.h ddb_internal.h model_internal.h plan_internal.h engine_internal.h"
+boundaries="core_internal.h aws_internal.h ddb_internal.h model_internal.h plan_internal.h engine_internal.h streamer_internal.h"
 status=0
 while IFS= read -r file; do
   dir=$(dirname "$file")
