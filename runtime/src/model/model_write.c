@@ -157,28 +157,33 @@ static int cmp_bytes(const void *a, const void *b) {
   return r ? r : (x->len < y->len ? -1 : x->len > y->len);
 }
 
-/* Index i (in a sorted copy) of the first element equal to its successor,
- * or SIZE_MAX. The copy (malloc'd, caller frees) is returned in *sorted so
- * that the caller can show the duplicate value. Small arrays are checked
- * pairwise without a copy (*sorted = NULL, index into the original). */
-static size_t find_dup(const void *items, size_t n, size_t size, int (*cmp)(const void *, const void *),
-                       void **sorted) {
-  *sorted = NULL;
+/* Whether two of the n elements (size bytes each) at items are equal; if
+ * so, one of them is copied to *dup (size bytes) for the message. Small
+ * arrays are checked pairwise; larger ones are sorted in a copy that is
+ * freed before returning, so no error path of the caller owns anything. */
+static bool find_dup(const void *items, size_t n, size_t size, int (*cmp)(const void *, const void *), void *dup) {
   const char *base = items;
   if (n <= 16) {
     for (size_t i = 1; i < n; i++)
       for (size_t k = 0; k < i; k++)
-        if (cmp(base + i * size, base + k * size) == 0) return i;
-    return SIZE_MAX;
+        if (cmp(base + i * size, base + k * size) == 0) {
+          memcpy(dup, base + i * size, size);
+          return true;
+        }
+    return false;
   }
   char *copy = malloc(n * size);
-  if (!copy) return SIZE_MAX; /* the check is an extra: DynamoDB rejects duplicates too */
+  if (!copy) return false; /* the check is an extra: DynamoDB rejects duplicates too */
   memcpy(copy, items, n * size);
   qsort(copy, n, size, cmp);
-  *sorted = copy;
-  for (size_t i = 1; i < n; i++)
-    if (cmp(copy + (i - 1) * size, copy + i * size) == 0) return i;
-  return SIZE_MAX;
+  bool found = false;
+  for (size_t i = 1; i < n && !found; i++)
+    if (cmp(copy + (i - 1) * size, copy + i * size) == 0) {
+      memcpy(dup, copy + i * size, size);
+      found = true;
+    }
+  free(copy);
+  return found;
 }
 
 /* ---- values ---- */
@@ -230,8 +235,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "items is NULL but count is %zu", v->count);
   const char *base = v->items;
   size_t n = v->count;
-  void *sorted = NULL;
-  size_t dup = SIZE_MAX;
   switch (e->kind) {
   case DORM_K_STRING: {
     for (size_t i = 0; i < n; i++)
@@ -239,13 +242,9 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
         mpath ip = {path, MP_INDEX, NULL, i};
         return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
       }
-    if (e->size == sizeof(char *)) dup = find_dup(base, n, sizeof(char *), cmp_cstr, &sorted);
-    if (dup != SIZE_MAX) {
-      const char *s = sorted ? ((const char **)sorted)[dup] : get_str(base + dup * e->size);
-      dorm_status st = WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds \"%.64s\" twice", s);
-      free(sorted);
-      return st;
-    }
+    const char *dup;
+    if (e->size == sizeof(char *) && find_dup(base, n, sizeof(char *), cmp_cstr, &dup))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds \"%.64s\" twice", dup);
     raw(w, "{\"SS\":[", 7);
     for (size_t i = 0; i < n; i++) {
       const char *s = get_str(base + i * e->size);
@@ -269,13 +268,10 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     break;
   }
   case DORM_K_INT:
-  case DORM_K_EPOCH:
-    if (e->size == sizeof(int64_t)) dup = find_dup(base, n, sizeof(int64_t), cmp_i64, &sorted);
-    if (dup != SIZE_MAX) {
-      int64_t d = sorted ? ((const int64_t *)sorted)[dup] : get_i64(base + dup * e->size);
-      free(sorted);
-      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %lld twice", (long long)d);
-    }
+  case DORM_K_EPOCH: {
+    int64_t dup;
+    if (e->size == sizeof(int64_t) && find_dup(base, n, sizeof(int64_t), cmp_i64, &dup))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %lld twice", (long long)dup);
     raw(w, "{\"NS\":[", 7);
     for (size_t i = 0; i < n; i++) {
       char buf[24];
@@ -284,26 +280,30 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
       w_quoted_number(w, buf, len);
     }
     break;
-  case DORM_K_FLOAT:
-    if (e->size == sizeof(double)) dup = find_dup(base, n, sizeof(double), cmp_f64, &sorted);
-    if (dup != SIZE_MAX) {
-      double d = sorted ? ((const double *)sorted)[dup] : get_f64(base + dup * e->size);
-      free(sorted);
-      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.17g twice", d);
-    }
-    raw(w, "{\"NS\":[", 7);
+  }
+  case DORM_K_FLOAT: {
+    /* Every element is a storable number before duplicates are looked for
+     * (NaN compares equal to nothing, which would confuse the sort). */
     for (size_t i = 0; i < n; i++) {
       char buf[40];
-      double d = get_f64(base + i * e->size);
-      size_t len = dorm__number_format_double(d, buf);
+      size_t len = dorm__number_format_double(get_f64(base + i * e->size), buf);
       mpath ip = {path, MP_INDEX, NULL, i};
       if (len == 0) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "NaN and infinity cannot be stored");
       if (dorm__number_invalid_reason(buf, len))
         return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "%s is outside DynamoDB's number range", buf);
+    }
+    double dup;
+    if (e->size == sizeof(double) && find_dup(base, n, sizeof(double), cmp_f64, &dup))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.17g twice", dup);
+    raw(w, "{\"NS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      char buf[40];
+      size_t len = dorm__number_format_double(get_f64(base + i * e->size), buf);
       if (i) raw(w, ",", 1);
       w_quoted_number(w, buf, len);
     }
     break;
+  }
   case DORM_K_DECIMAL:
     raw(w, "{\"NS\":[", 7);
     for (size_t i = 0; i < n; i++) {
@@ -330,9 +330,9 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
         mpath ip = {path, MP_INDEX, NULL, i};
         return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
       }
-    if (e->size == sizeof(dorm_bytes)) dup = find_dup(base, n, sizeof(dorm_bytes), cmp_bytes, &sorted);
-    free(sorted);
-    if (dup != SIZE_MAX) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds the same bytes twice");
+    dorm_bytes dup;
+    if (e->size == sizeof(dorm_bytes) && find_dup(base, n, sizeof(dorm_bytes), cmp_bytes, &dup))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds the same bytes twice");
     raw(w, "{\"BS\":[", 7);
     for (size_t i = 0; i < n; i++) {
       const dorm_bytes *b = (const dorm_bytes *)(base + i * e->size);
@@ -344,7 +344,6 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "sets hold strings, numbers or bytes (element kind %u)",
                  (unsigned)e->kind);
   }
-  free(sorted);
   raw(w, "]}", 2);
   return w->status == DORM_OK ? DORM_OK : werr(c, path);
 }
@@ -380,15 +379,9 @@ static dorm_status w_map(wctx *c, const dorm_type_desc *t, const dorm_map_view *
       mpath ip = {path, MP_INDEX, NULL, i};
       return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "map key is NULL");
     }
-  void *sorted = NULL;
-  size_t dup = find_dup(v->keys, v->count, sizeof(char *), cmp_cstr, &sorted);
-  if (dup != SIZE_MAX) {
-    const char *k = sorted ? ((const char **)sorted)[dup] : v->keys[dup];
-    st = WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the map holds key \"%.64s\" twice", k);
-    free(sorted);
-    return st;
-  }
-  free(sorted);
+  const char *dup;
+  if (find_dup(v->keys, v->count, sizeof(char *), cmp_cstr, &dup))
+    return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the map holds key \"%.64s\" twice", dup);
   raw(c->w, "{\"M\":{", 6);
   for (size_t i = 0; i < v->count; i++) {
     mpath kp = {path, MP_KEY, v->keys[i], 0};

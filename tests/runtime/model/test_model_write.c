@@ -239,6 +239,20 @@ static void errors_name_fields(void **state) {
   k.tags.items = many;
   k.tags.count = 40;
   fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "the set holds \"t0\" twice");
+  /* errors after the duplicate check of a large set leak nothing (ASan) */
+  for (int i = 0; i < 40; i++) snprintf(bufs[i], sizeof bufs[i], "u%d", i);
+  bufs[30][0] = '\xff';
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.tags[30]: ");
+  tm_sample_kitchen(&k, "k1");
+  double many_ratios[40];
+  for (int i = 0; i < 40; i++) many_ratios[i] = i + 0.5;
+  many_ratios[33] = NAN;
+  k.has_ratios = true;
+  k.ratios.items = many_ratios;
+  k.ratios.count = 40;
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.ratios[33]: NaN and infinity cannot be stored");
+  many_ratios[33] = 1e300;
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.ratios[33]: 1e+300 is outside");
   tm_sample_kitchen(&k, "k1");
   int64_t nums[] = {5, 5};
   k.nums.items = nums;
