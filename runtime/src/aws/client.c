@@ -256,14 +256,10 @@ dorm_status dorm__client_new_token(dorm_client *c, char out[33]) {
 }
 
 dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...) {
-  int n = snprintf(c->errmsg, sizeof c->errmsg, "%s: ", operation ? operation : "dorm");
-  if (n < 0) n = 0;
-  if ((size_t)n < sizeof c->errmsg) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->errmsg + n, sizeof c->errmsg - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  dorm__vset_err_prefixed(c->errmsg, sizeof c->errmsg, operation ? operation : "dorm", fmt, ap);
+  va_end(ap);
   return st;
 }
 

@@ -1,22 +1,15 @@
 #include "config.h"
 
 #include <curl/curl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
-  if (!errbuf || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(errbuf, errcap, fmt, ap);
-  va_end(ap);
-}
+#include "core_internal.h"
 
 static dorm_status no_memory(char *errbuf, size_t errcap) {
-  set_err(errbuf, errcap, "out of memory while resolving the configuration");
+  dorm__set_err(errbuf, errcap, "out of memory while resolving the configuration");
   return DORM_ERR_NO_MEMORY;
 }
 
@@ -38,7 +31,7 @@ dorm_status dorm__config_parse_bool(const char *text, const char *origin, bool *
   while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
   if (n == 4 && strncasecmp(t, "true", 4) == 0) { *out = true; return DORM_OK; }
   if (n == 5 && strncasecmp(t, "false", 5) == 0) { *out = false; return DORM_OK; }
-  set_err(errbuf, errcap, "%s: expected 'true' or 'false', got '%.64s'", origin, text ? text : "");
+  dorm__set_err(errbuf, errcap, "%s: expected 'true' or 'false', got '%.64s'", origin, text ? text : "");
   return DORM_ERR_CONFIG;
 }
 
@@ -154,13 +147,13 @@ static dorm_status resolve_region(const dorm_config *cfg, dorm_resolved_config *
   } else if ((v = dorm__config_profile_value(rc, "region", where, sizeof where))) {
     snprintf(rc->region_source, sizeof rc->region_source, "%s", where);
   } else {
-    set_err(errbuf, errcap,
+    dorm__set_err(errbuf, errcap,
             "no region: set dorm_config.region, AWS_REGION or AWS_DEFAULT_REGION, or region in "
             "profile '%s' (%s)", rc->profile, rc->config_file->path);
     return DORM_ERR_CONFIG;
   }
   if (!valid_region(v)) {
-    set_err(errbuf, errcap, "%s: '%.64s' is not a region name (expected e.g. us-east-1)",
+    dorm__set_err(errbuf, errcap, "%s: '%.64s' is not a region name (expected e.g. us-east-1)",
             rc->region_source, v);
     return DORM_ERR_CONFIG;
   }
@@ -172,7 +165,7 @@ static dorm_status resolve_region(const dorm_config *cfg, dorm_resolved_config *
 static dorm_status set_endpoint(dorm_resolved_config *rc, const char *url, char *errbuf, size_t errcap) {
   const char *origin = rc->endpoint_source;
   if (!strstr(url, "://")) {
-    set_err(errbuf, errcap, "%s: endpoint '%.200s' must be a URL starting with http:// or https://",
+    dorm__set_err(errbuf, errcap, "%s: endpoint '%.200s' must be a URL starting with http:// or https://",
             origin, url);
     return DORM_ERR_CONFIG;
   }
@@ -183,7 +176,7 @@ static dorm_status set_endpoint(dorm_resolved_config *rc, const char *url, char 
   dorm_status st = DORM_OK;
   CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
   if (uc != CURLUE_OK) {
-    set_err(errbuf, errcap, "%s: endpoint '%.200s' is not a valid URL (%s)", origin, url,
+    dorm__set_err(errbuf, errcap, "%s: endpoint '%.200s' is not a valid URL (%s)", origin, url,
             curl_url_strerror(uc));
     st = DORM_ERR_CONFIG;
     goto done;
@@ -196,17 +189,17 @@ static dorm_status set_endpoint(dorm_resolved_config *rc, const char *url, char 
   curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
   curl_url_get(u, CURLUPART_USER, &user, 0);
   if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-    set_err(errbuf, errcap, "%s: endpoint '%.200s' must use http or https", origin, url);
+    dorm__set_err(errbuf, errcap, "%s: endpoint '%.200s' must use http or https", origin, url);
     st = DORM_ERR_CONFIG;
     goto done;
   }
   if (!host || !*host) {
-    set_err(errbuf, errcap, "%s: endpoint '%.200s' has no host", origin, url);
+    dorm__set_err(errbuf, errcap, "%s: endpoint '%.200s' has no host", origin, url);
     st = DORM_ERR_CONFIG;
     goto done;
   }
   if (query || frag || user) {
-    set_err(errbuf, errcap, "%s: endpoint '%.200s' must not contain a %s", origin, url,
+    dorm__set_err(errbuf, errcap, "%s: endpoint '%.200s' must not contain a %s", origin, url,
             user ? "user name" : query ? "query string" : "fragment");
     st = DORM_ERR_CONFIG;
     goto done;
@@ -253,7 +246,7 @@ static dorm_status services_endpoint(dorm_resolved_config *rc, const char **url,
   if (!name) return DORM_OK;
   const dorm_ini_section *sec = find_prefixed(rc->config_file, "services", name);
   if (!sec) {
-    set_err(errbuf, errcap, "%s: profile '%s' uses services '%s', but %s has no [services %s] section",
+    dorm__set_err(errbuf, errcap, "%s: profile '%s' uses services '%s', but %s has no [services %s] section",
             pwhere, rc->profile, name, rc->config_file->path, name);
     return DORM_ERR_CONFIG;
   }
@@ -316,7 +309,7 @@ static dorm_status resolve_retry(const dorm_config *cfg, dorm_resolved_config *r
   if (cfg->retry_mode == DORM_RETRY_MODE_STANDARD || cfg->retry_mode == DORM_RETRY_MODE_LEGACY) {
     mode = cfg->retry_mode;
   } else if (cfg->retry_mode != DORM_RETRY_MODE_UNSET) {
-    set_err(errbuf, errcap, "dorm_config.retry_mode: unknown mode %d", (int)cfg->retry_mode);
+    dorm__set_err(errbuf, errcap, "dorm_config.retry_mode: unknown mode %d", (int)cfg->retry_mode);
     return DORM_ERR_INVALID_ARGUMENT;
   } else if ((v = dorm__config_env("AWS_RETRY_MODE"))) {
     st = dorm__retry_mode_parse(v, "AWS_RETRY_MODE", &mode, errbuf, errcap);
@@ -328,7 +321,7 @@ static dorm_status resolve_retry(const dorm_config *cfg, dorm_resolved_config *r
 
   int attempts = rc->retry.max_attempts;
   if (cfg->max_attempts < 0) {
-    set_err(errbuf, errcap, "dorm_config.max_attempts: must be 1 or more (0 = default), got %d",
+    dorm__set_err(errbuf, errcap, "dorm_config.max_attempts: must be 1 or more (0 = default), got %d",
             cfg->max_attempts);
     return DORM_ERR_INVALID_ARGUMENT;
   } else if (cfg->max_attempts > 0) {
@@ -352,7 +345,7 @@ static dorm_status copy_opt(const char *src, char **dst, char *errbuf, size_t er
 static dorm_status resolve_basics(const dorm_config *cfg, dorm_resolved_config *rc, char *errbuf,
                                   size_t errcap) {
   if (cfg->connect_timeout_ms < 0 || cfg->request_timeout_ms < 0) {
-    set_err(errbuf, errcap, "dorm_config.%s: must not be negative",
+    dorm__set_err(errbuf, errcap, "dorm_config.%s: must not be negative",
             cfg->connect_timeout_ms < 0 ? "connect_timeout_ms" : "request_timeout_ms");
     return DORM_ERR_INVALID_ARGUMENT;
   }
@@ -366,7 +359,7 @@ static dorm_status resolve_basics(const dorm_config *cfg, dorm_resolved_config *
   bool has_secret = cfg->secret_access_key && *cfg->secret_access_key;
   bool has_token = cfg->session_token && *cfg->session_token;
   if (has_id != has_secret || (has_token && !has_id)) {
-    set_err(errbuf, errcap, "dorm_config: %s",
+    dorm__set_err(errbuf, errcap, "dorm_config: %s",
             has_id ? "access_key_id is set but secret_access_key is not"
                    : has_secret ? "secret_access_key is set but access_key_id is not"
                                 : "session_token is set without access_key_id and secret_access_key");
@@ -403,7 +396,7 @@ static dorm_status resolve_profile(const dorm_config *cfg, dorm_resolved_config 
    * with a mistyped profile rather than fall back to other credentials). */
   if (named && strcmp(name, "default") != 0 && !config_profile_section(rc->config_file, name) &&
       !credentials_profile_section(rc->credentials_file, name)) {
-    set_err(errbuf, errcap, "profile '%s' (from %s) not found in %s or %s", name, rc->profile_source,
+    dorm__set_err(errbuf, errcap, "profile '%s' (from %s) not found in %s or %s", name, rc->profile_source,
             rc->config_file->path, rc->credentials_file->path);
     return DORM_ERR_CONFIG;
   }

@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,16 +46,8 @@ struct dorm_credentials_provider {
   char skipped[512];           /* what the chain looked at before IMDS, for the final error */
 };
 
-static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
-  if (!errbuf || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(errbuf, errcap, fmt, ap);
-  va_end(ap);
-}
-
 static dorm_status no_memory(char *errbuf, size_t errcap) {
-  set_err(errbuf, errcap, "out of memory while loading credentials");
+  dorm__set_err(errbuf, errcap, "out of memory while loading credentials");
   return DORM_ERR_NO_MEMORY;
 }
 
@@ -140,7 +131,7 @@ dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_form
   if (!cJSON_IsObject(root)) {
     /* body need not be NUL-terminated: show at most 80 of its len bytes */
     int shown = body ? (int)(len < 80 ? len : 80) : 0;
-    set_err(errbuf, errcap, "%s: expected a JSON object with AccessKeyId and SecretAccessKey, got '%.*s'",
+    dorm__set_err(errbuf, errcap, "%s: expected a JSON object with AccessKeyId and SecretAccessKey, got '%.*s'",
             origin, shown, body ? body : "");
     cJSON_Delete(root);
     return DORM_ERR_CONFIG;
@@ -150,14 +141,14 @@ dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_form
   if (fmt == DORM_CREDS_PROCESS) {
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "Version");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != 1.0) {
-      set_err(errbuf, errcap, "%s: \"Version\" must be 1", origin);
+      dorm__set_err(errbuf, errcap, "%s: \"Version\" must be 1", origin);
       goto done;
     }
   } else {
     const char *code = json_string(root, "Code");
     if (code && strcmp(code, "Success") != 0) {
       const char *msg = json_string(root, "Message");
-      set_err(errbuf, errcap, "%s: answered Code \"%.64s\"%s%.200s", origin, code, msg ? ": " : "",
+      dorm__set_err(errbuf, errcap, "%s: answered Code \"%.64s\"%s%.200s", origin, code, msg ? ": " : "",
               msg ? msg : "");
       goto done;
     }
@@ -167,13 +158,13 @@ dorm_status dorm__creds_parse_json(const char *body, size_t len, dorm_creds_form
   const char *token = json_string(root, token_field);
   const char *exp = json_string(root, "Expiration");
   if (!akid || !*akid || !secret || !*secret) {
-    set_err(errbuf, errcap, "%s: missing %s", origin, !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
+    dorm__set_err(errbuf, errcap, "%s: missing %s", origin, !akid || !*akid ? "AccessKeyId" : "SecretAccessKey");
     goto done;
   }
   const cJSON *exp_item = cJSON_GetObjectItemCaseSensitive(root, "Expiration");
   if (exp_item && !cJSON_IsNull(exp_item)) {
     if (!exp || !dorm__creds_parse_time(exp, &out->expiration)) {
-      set_err(errbuf, errcap, "%s: Expiration is not an ISO 8601 time such as 2024-01-01T00:00:00Z", origin);
+      dorm__set_err(errbuf, errcap, "%s: Expiration is not an ISO 8601 time such as 2024-01-01T00:00:00Z", origin);
       goto done;
     }
   }
@@ -230,11 +221,11 @@ static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r,
   dorm__buf_init(&r->out, PROCESS_MAX_STDOUT);
   int outp[2], errp[2];
   if (pipe(outp) != 0) {
-    set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
+    dorm__set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
     return DORM_ERR_IO;
   }
   if (pipe(errp) != 0) {
-    set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
+    dorm__set_err(errbuf, errcap, "credential_process: pipe: %s", strerror(errno));
     close(outp[0]);
     close(outp[1]);
     return DORM_ERR_IO;
@@ -268,7 +259,7 @@ static dorm_status run_process(const char *cmd, long timeout_ms, proc_result *r,
   if (rc != 0) {
     close(outp[0]);
     close(errp[0]);
-    set_err(errbuf, errcap, "credential_process: cannot start /bin/sh: %s", strerror(rc));
+    dorm__set_err(errbuf, errcap, "credential_process: cannot start /bin/sh: %s", strerror(rc));
     return DORM_ERR_IO;
   }
 
@@ -348,17 +339,17 @@ static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value 
   if (st != DORM_OK) return st;
   tidy_stderr(r.err);
   if (r.timed_out) {
-    set_err(errbuf, errcap, "%s did not finish within %ld ms (killed)", p->desc, p->process_timeout_ms);
+    dorm__set_err(errbuf, errcap, "%s did not finish within %ld ms (killed)", p->desc, p->process_timeout_ms);
     st = DORM_ERR_IO;
   } else if (r.too_much_output) {
-    set_err(errbuf, errcap, "%s printed more than %d bytes (killed)", p->desc, PROCESS_MAX_STDOUT);
+    dorm__set_err(errbuf, errcap, "%s printed more than %d bytes (killed)", p->desc, PROCESS_MAX_STDOUT);
     st = DORM_ERR_IO;
   } else if (WIFSIGNALED(r.wait_status)) {
-    set_err(errbuf, errcap, "%s was killed by signal %d%s%s", p->desc, WTERMSIG(r.wait_status),
+    dorm__set_err(errbuf, errcap, "%s was killed by signal %d%s%s", p->desc, WTERMSIG(r.wait_status),
             r.err[0] ? ": " : "", r.err);
     st = DORM_ERR_IO;
   } else if (!WIFEXITED(r.wait_status) || WEXITSTATUS(r.wait_status) != 0) {
-    set_err(errbuf, errcap, "%s exited with status %d%s%s", p->desc,
+    dorm__set_err(errbuf, errcap, "%s exited with status %d%s%s", p->desc,
             WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1, ": ",
             r.err[0] ? r.err : "(no output on stderr)");
     st = DORM_ERR_IO;
@@ -390,7 +381,7 @@ static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resol
   const char *secret = dorm__config_profile_value(rc, "aws_secret_access_key", w_secret, sizeof w_secret);
   if (id || secret) {
     if (!id || !secret) {
-      set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, rc->profile,
+      dorm__set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, rc->profile,
               id ? "aws_access_key_id" : "aws_secret_access_key",
               id ? "aws_secret_access_key" : "aws_access_key_id");
       return DORM_ERR_CONFIG;
@@ -418,7 +409,7 @@ static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resol
   for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
     char w[256];
     if (dorm__config_profile_value(rc, unsupported[i], w, sizeof w)) {
-      set_err(errbuf, errcap,
+      dorm__set_err(errbuf, errcap,
               "%s: profile '%s' uses %s, which libdorm does not support; use static keys, "
               "credential_process, or the environment", w, rc->profile, unsupported[i]);
       return DORM_ERR_CONFIG;
@@ -434,7 +425,7 @@ static dorm_status choose_container(dorm_credentials_provider *p, const dorm_res
   char *url = NULL;
   if (rel) {
     if (rel[0] != '/') {
-      set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: must start with '/', got '%.100s'", rel);
+      dorm__set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: must start with '/', got '%.100s'", rel);
       return DORM_ERR_CONFIG;
     }
     const char *host = "http://169.254.170.2";
@@ -460,7 +451,7 @@ static dorm_status choose_container(dorm_credentials_provider *p, const dorm_res
   if (file && !(p->container.auth_token_file = strdup(file))) return no_memory(errbuf, errcap);
   if (!file && token) {
     if (strpbrk(token, "\r\n")) {
-      set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN: must not contain a line break");
+      dorm__set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN: must not contain a line break");
       return DORM_ERR_CONFIG;
     }
     if (!(p->container.auth_token = strdup(token))) return no_memory(errbuf, errcap);
@@ -500,11 +491,11 @@ static dorm_status choose_imds(dorm_credentials_provider *p, const dorm_resolved
     } else if (strcasecmp(mode, "IPv6") == 0) {
       ep = "http://[fd00:ec2::254]";
     } else {
-      set_err(errbuf, errcap, "%s: expected 'IPv4' or 'IPv6', got '%.64s'", mode_origin, mode);
+      dorm__set_err(errbuf, errcap, "%s: expected 'IPv4' or 'IPv6', got '%.64s'", mode_origin, mode);
       return DORM_ERR_CONFIG;
     }
   } else if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
-    set_err(errbuf, errcap, "%s: '%.200s' must start with http:// or https://", origin, ep);
+    dorm__set_err(errbuf, errcap, "%s: '%.200s' must start with http:// or https://", origin, ep);
     return DORM_ERR_CONFIG;
   }
   size_t n = strlen(ep);
@@ -532,7 +523,7 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
   const char *secret = dorm__config_env("AWS_SECRET_ACCESS_KEY");
   if (id || secret) {
     if (!id || !secret) {
-      set_err(errbuf, errcap, "environment: %s is set but %s is not",
+      dorm__set_err(errbuf, errcap, "environment: %s is set but %s is not",
               id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
               id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
       return DORM_ERR_CONFIG;
@@ -552,7 +543,7 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
            rc->profile, rc->credentials_file->path, rc->config_file->path);
   st = choose_imds(p, rc, &chosen, errbuf, errcap);
   if (st != DORM_OK || chosen) return st;
-  set_err(errbuf, errcap, "%s, and instance metadata is disabled (AWS_EC2_METADATA_DISABLED)", p->skipped);
+  dorm__set_err(errbuf, errcap, "%s, and instance metadata is disabled (AWS_EC2_METADATA_DISABLED)", p->skipped);
   return DORM_ERR_CONFIG;
 }
 
@@ -591,11 +582,11 @@ static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char
   case SRC_IMDS: {
     char inner[512] = "";
     dorm_status st = dorm__creds_fetch_imds(&p->imds, v, inner, sizeof inner);
-    if (st != DORM_OK) set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
+    if (st != DORM_OK) dorm__set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
     return st;
   }
   default:
-    set_err(errbuf, errcap, "%s: static credentials cannot be refreshed", p->desc);
+    dorm__set_err(errbuf, errcap, "%s: static credentials cannot be refreshed", p->desc);
     return DORM_ERR_CONFIG;
   }
 }
@@ -621,7 +612,7 @@ dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_cr
     struct tm tm;
     gmtime_r(&v.expiration, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    set_err(errbuf, errcap, "%s: returned credentials that expired at %s", p->desc, when);
+    dorm__set_err(errbuf, errcap, "%s: returned credentials that expired at %s", p->desc, when);
     dorm__creds_value_clear(&v);
     st = DORM_ERR_CONFIG;
   }

@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +19,6 @@
 #define META_MAX_BODY (64 * 1024)
 #define TOKEN_FILE_MAX (16 * 1024)
 #define IMDS_TOKEN_TTL "21600"
-
-static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
-  if (!errbuf || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(errbuf, errcap, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- FULL_URI host rules -------------------------------------------------- */
 
@@ -56,25 +47,25 @@ static bool allowed_http_host(const char *host) {
 dorm_status dorm__creds_container_url_check(const char *url, char *errbuf, size_t errcap) {
   CURLU *u = curl_url();
   if (!u) {
-    set_err(errbuf, errcap, "out of memory");
+    dorm__set_err(errbuf, errcap, "out of memory");
     return DORM_ERR_NO_MEMORY;
   }
   char *scheme = NULL, *host = NULL;
   dorm_status st = DORM_OK;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' is not a valid URL", url);
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' is not a valid URL", url);
     st = DORM_ERR_CONFIG;
   } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' must use http or https", url);
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' must use http or https", url);
     st = DORM_ERR_CONFIG;
   } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' has no host", url);
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' has no host", url);
     st = DORM_ERR_CONFIG;
   } else if (strcmp(scheme, "https") == 0) {
     st = DORM_OK;
   } else if (!allowed_http_host(host)) {
-    set_err(errbuf, errcap,
+    dorm__set_err(errbuf, errcap,
             "AWS_CONTAINER_CREDENTIALS_FULL_URI: http to host '%.100s' is not allowed; plain http "
             "is only allowed to a loopback address, 169.254.170.2 (ECS) or 169.254.170.23 / "
             "fd00:ec2::23 (EKS); use https", host);
@@ -106,7 +97,7 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     *status = 0;
     CURL *c = curl_easy_init();
     if (!c) {
-      set_err(errbuf, errcap, "%s: cannot create a curl handle", what);
+      dorm__set_err(errbuf, errcap, "%s: cannot create a curl handle", what);
       return DORM_ERR_NO_MEMORY;
     }
     struct curl_slist *hl = NULL;
@@ -124,7 +115,7 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     if (oom) {
       curl_slist_free_all(hl);
       curl_easy_cleanup(c);
-      set_err(errbuf, errcap, "%s: out of memory", what);
+      dorm__set_err(errbuf, errcap, "%s: out of memory", what);
       return DORM_ERR_NO_MEMORY;
     }
     char cerr[CURL_ERROR_SIZE] = "";
@@ -158,16 +149,16 @@ static dorm_status http_call(const char *what, const char *method, const char *u
         return DORM_OK;
       }
       st = DORM_ERR_SERVICE;
-      set_err(errbuf, errcap, "%s: %s %s answered HTTP %ld", what, method, url, *status);
+      dorm__set_err(errbuf, errcap, "%s: %s %s answered HTTP %ld", what, method, url, *status);
     } else if (body->oom) {
-      set_err(errbuf, errcap, "%s: out of memory", what);
+      dorm__set_err(errbuf, errcap, "%s: out of memory", what);
       return DORM_ERR_NO_MEMORY;
     } else if (body->overflow) {
-      set_err(errbuf, errcap, "%s: %s %s: response larger than %d bytes", what, method, url, META_MAX_BODY);
+      dorm__set_err(errbuf, errcap, "%s: %s %s: response larger than %d bytes", what, method, url, META_MAX_BODY);
       return DORM_ERR_BAD_RESPONSE;
     } else {
       st = rc == CURLE_OPERATION_TIMEDOUT ? DORM_ERR_TIMEOUT : DORM_ERR_NETWORK;
-      set_err(errbuf, errcap, "%s: %s %s failed: %s", what, method, url,
+      dorm__set_err(errbuf, errcap, "%s: %s %s failed: %s", what, method, url,
               cerr[0] ? cerr : curl_easy_strerror(rc));
       transient = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
                   rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
@@ -189,7 +180,7 @@ static dorm_status http_status_error(const char *what, const char *url, long sta
       snippet[i] = isprint((unsigned char)b->p[i]) ? b->p[i] : ' ';
     snippet[n] = '\0';
   }
-  set_err(errbuf, errcap, "%s: %s answered HTTP %ld%s%s", what, url, status, snippet[0] ? ": " : "", snippet);
+  dorm__set_err(errbuf, errcap, "%s: %s answered HTTP %ld%s%s", what, url, status, snippet[0] ? ": " : "", snippet);
   return status == 401 || status == 403 ? DORM_ERR_AUTH : DORM_ERR_BAD_RESPONSE;
 }
 
@@ -206,21 +197,21 @@ static dorm_status read_token_file(const char *path, char **out, char *errbuf, s
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): cannot read: %s", path,
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): cannot read: %s", path,
             strerror(errno));
     return DORM_ERR_IO;
   }
   char *buf = malloc(TOKEN_FILE_MAX + 1);
   if (!buf) {
     fclose(f);
-    set_err(errbuf, errcap, "out of memory");
+    dorm__set_err(errbuf, errcap, "out of memory");
     return DORM_ERR_NO_MEMORY;
   }
   size_t n = fread(buf, 1, TOKEN_FILE_MAX + 1, f);
   bool err = ferror(f) != 0;
   fclose(f);
   if (err || n > TOKEN_FILE_MAX) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): %s", path,
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): %s", path,
             err ? "read error" : "larger than 16 KiB");
     free(buf);
     return DORM_ERR_IO;
@@ -228,7 +219,7 @@ static dorm_status read_token_file(const char *path, char **out, char *errbuf, s
   while (n > 0 && isspace((unsigned char)buf[n - 1])) n--;
   buf[n] = '\0';
   if (n == 0 || strpbrk(buf, "\r\n") || memchr(buf, '\0', n)) {
-    set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): %s", path,
+    dorm__set_err(errbuf, errcap, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (%.200s): %s", path,
             n == 0 ? "is empty" : "the token must be a single line");
     free(buf);
     return DORM_ERR_CONFIG;
@@ -255,7 +246,7 @@ dorm_status dorm__creds_fetch_container(const dorm_container_source *src, dorm_c
     auth = malloc(strlen("Authorization: ") + strlen(tok) + 1);
     if (!auth) {
       free(token);
-      set_err(errbuf, errcap, "out of memory");
+      dorm__set_err(errbuf, errcap, "out of memory");
       return DORM_ERR_NO_MEMORY;
     }
     sprintf(auth, "Authorization: %s", tok);
@@ -307,7 +298,7 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
   long status = 0;
   dorm_status st;
   if (!url) {
-    set_err(errbuf, errcap, "out of memory");
+    dorm__set_err(errbuf, errcap, "out of memory");
     return DORM_ERR_NO_MEMORY;
   }
 
@@ -319,13 +310,13 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
     size_t n = b.len;
     while (n > 0 && isspace((unsigned char)b.p[n - 1])) n--;
     if (n == 0 || memchr(b.p, '\r', n) || memchr(b.p, '\n', n) || memchr(b.p, '\0', n)) {
-      set_err(errbuf, errcap, "%s: PUT %s returned an unusable token", what, url);
+      dorm__set_err(errbuf, errcap, "%s: PUT %s returned an unusable token", what, url);
       st = DORM_ERR_BAD_RESPONSE;
       goto done;
     }
     token_hdr = malloc(strlen("X-aws-ec2-metadata-token: ") + n + 1);
     if (!token_hdr) {
-      set_err(errbuf, errcap, "out of memory");
+      dorm__set_err(errbuf, errcap, "out of memory");
       st = DORM_ERR_NO_MEMORY;
       goto done;
     }
@@ -343,7 +334,7 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
   st = http_call(what, "GET", url, get_headers, nget, src->timeout_ms, &status, &b, errbuf, errcap);
   if (st != DORM_OK) goto done;
   if (status == 404) {
-    set_err(errbuf, errcap, "%s: no IAM role is attached to this instance (GET %s answered 404)", what, url);
+    dorm__set_err(errbuf, errcap, "%s: no IAM role is attached to this instance (GET %s answered 404)", what, url);
     st = DORM_ERR_CONFIG;
     goto done;
   }
@@ -357,14 +348,14 @@ dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value
     size_t n = strcspn(s, "\r\n");
     while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
     if (n == 0 || n >= sizeof role) {
-      set_err(errbuf, errcap, "%s: GET %s returned no role name", what, url);
+      dorm__set_err(errbuf, errcap, "%s: GET %s returned no role name", what, url);
       st = n == 0 ? DORM_ERR_CONFIG : DORM_ERR_BAD_RESPONSE;
       goto done;
     }
     memcpy(role, s, n);
     role[n] = '\0';
     if (!valid_role_name(role)) {
-      set_err(errbuf, errcap, "%s: GET %s returned an invalid role name", what, url);
+      dorm__set_err(errbuf, errcap, "%s: GET %s returned an invalid role name", what, url);
       st = DORM_ERR_BAD_RESPONSE;
       goto done;
     }

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +14,6 @@
 
 /* Shared config files are small; anything this big is a mistake (or /dev/zero). */
 #define INI_MAX_BYTES (16u * 1024u * 1024u)
-
-static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
-  if (!errbuf || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(errbuf, errcap, fmt, ap);
-  va_end(ap);
-}
 
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
 static bool is_comment_char(char c) { return c == '#' || c == ';'; }
@@ -64,12 +55,12 @@ typedef struct parser {
 static dorm_status syntax(parser *p, const char *fmt, const char *detail) {
   char what[256];
   snprintf(what, sizeof what, fmt, detail ? detail : "");
-  set_err(p->errbuf, p->errcap, "%s:%d: %s", p->ini->path, p->line, what);
+  dorm__set_err(p->errbuf, p->errcap, "%s:%d: %s", p->ini->path, p->line, what);
   return DORM_ERR_CONFIG;
 }
 
 static dorm_status oom(parser *p) {
-  set_err(p->errbuf, p->errcap, "%s: out of memory while parsing", p->ini->path);
+  dorm__set_err(p->errbuf, p->errcap, "%s: out of memory while parsing", p->ini->path);
   return DORM_ERR_NO_MEMORY;
 }
 
@@ -222,9 +213,9 @@ dorm_status dorm__ini_parse(const char *text, size_t len, const char *display_pa
                            dorm_ini **out, char *errbuf, size_t errcap) {
   *out = NULL;
   dorm_ini *ini = calloc(1, sizeof *ini);
-  if (!ini) { set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
+  if (!ini) { dorm__set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
   ini->path = strdup(display_path ? display_path : "<config>");
-  if (!ini->path) { free(ini); set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
+  if (!ini->path) { free(ini); dorm__set_err(errbuf, errcap, "out of memory"); return DORM_ERR_NO_MEMORY; }
   parser p = {.ini = ini, .prop_index = SIZE_MAX, .errbuf = errbuf, .errcap = errcap};
   size_t pos = 0;
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) pos = 3;
@@ -258,18 +249,18 @@ dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini 
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return dorm__ini_parse("", 0, shown, out, errbuf, errcap);
-    set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
+    dorm__set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
     return DORM_ERR_IO;
   }
   struct stat sb;
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    set_err(errbuf, errcap, "%s: cannot read: %s", shown,
+    dorm__set_err(errbuf, errcap, "%s: cannot read: %s", shown,
             S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     close(fd);
     return DORM_ERR_IO;
   }
   if ((unsigned long long)sb.st_size > INI_MAX_BYTES) {
-    set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
+    dorm__set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
     close(fd);
     return DORM_ERR_IO;
   }
@@ -280,8 +271,8 @@ dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini 
     /* The file may grow while we read it; keep going up to the bound. */
     if (!dorm__buf_reserve(&b, 1)) {
       bool too_large = b.overflow;
-      if (too_large) set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
-      else set_err(errbuf, errcap, "out of memory");
+      if (too_large) dorm__set_err(errbuf, errcap, "%s: cannot read: larger than %u bytes", shown, INI_MAX_BYTES);
+      else dorm__set_err(errbuf, errcap, "out of memory");
       dorm__buf_free(&b);
       close(fd);
       return too_large ? DORM_ERR_IO : DORM_ERR_NO_MEMORY;
@@ -289,7 +280,7 @@ dorm_status dorm__ini_load(const char *path, const char *display_path, dorm_ini 
     ssize_t got = read(fd, b.p + b.len, b.cap - b.len - 1);
     if (got < 0) {
       if (errno == EINTR) continue;
-      set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
+      dorm__set_err(errbuf, errcap, "%s: cannot read: %s", shown, strerror(errno));
       dorm__buf_free(&b);
       close(fd);
       return DORM_ERR_IO;

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ATTEMPTS_LIMIT 1000
+#include "core_internal.h"
 
-static void set_err(char *errbuf, size_t errcap, const char *fmt, ...) {
-  if (!errbuf || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(errbuf, errcap, fmt, ap);
-  va_end(ap);
-}
+#define MAX_ATTEMPTS_LIMIT 1000
 
 void dorm__retry_settings_defaults(dorm_retry_settings *s, dorm_retry_mode mode) {
   memset(s, 0, sizeof *s);
@@ -50,7 +43,7 @@ dorm_status dorm__retry_mode_parse(const char *text, const char *origin, dorm_re
   if (n == 8 && strncasecmp(t, "standard", 8) == 0) { *out = DORM_RETRY_MODE_STANDARD; return DORM_OK; }
   if (n == 8 && strncasecmp(t, "adaptive", 8) == 0) { *out = DORM_RETRY_MODE_STANDARD; return DORM_OK; }
   if (n == 6 && strncasecmp(t, "legacy", 6) == 0) { *out = DORM_RETRY_MODE_LEGACY; return DORM_OK; }
-  set_err(errbuf, errcap, "%s: expected 'standard', 'legacy' or 'adaptive', got '%.64s'",
+  dorm__set_err(errbuf, errcap, "%s: expected 'standard', 'legacy' or 'adaptive', got '%.64s'",
           origin ? origin : "retry mode", text ? text : "");
   return DORM_ERR_CONFIG;
 }
@@ -64,7 +57,7 @@ dorm_status dorm__retry_max_attempts_parse(const char *text, const char *origin,
   long v = (*t >= '0' && *t <= '9') ? strtol(t, &end, 10) : -1;
   if (end) while (*end == ' ' || *end == '\t') end++;
   if (v < 1 || v > MAX_ATTEMPTS_LIMIT || errno != 0 || !end || *end != '\0') {
-    set_err(errbuf, errcap, "%s: expected a whole number from 1 to %d, got '%.64s'",
+    dorm__set_err(errbuf, errcap, "%s: expected a whole number from 1 to %d, got '%.64s'",
             origin ? origin : "max attempts", MAX_ATTEMPTS_LIMIT, text ? text : "");
     return DORM_ERR_CONFIG;
   }
@@ -231,16 +224,16 @@ bool dorm__retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kin
   *delay_ms = 0;
   st->attempts++;
   if (kind == DORM_RETRY_NONE) {
-    set_err(why, whycap, "not retryable");
+    dorm__set_err(why, whycap, "not retryable");
     return false;
   }
   if (st->attempts >= p->s.max_attempts) {
-    set_err(why, whycap, "gave up after %d attempt%s", st->attempts, st->attempts == 1 ? "" : "s");
+    dorm__set_err(why, whycap, "gave up after %d attempt%s", st->attempts, st->attempts == 1 ? "" : "s");
     return false;
   }
   int cost;
   if (!dorm__retry_quota_acquire(p, kind, &cost)) {
-    set_err(why, whycap, "retry quota exhausted after %d attempt%s (%d of %d tokens left)",
+    dorm__set_err(why, whycap, "retry quota exhausted after %d attempt%s (%d of %d tokens left)",
             st->attempts, st->attempts == 1 ? "" : "s", p->tokens, p->s.quota_capacity);
     return false;
   }

@@ -3,7 +3,6 @@
  * suite; comments name the rule where it is not obvious. */
 #include "sigv4.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,6 @@
 #include "sigv4_crypto.h"
 
 /* ---- errors --------------------------------------------------------------- */
-
-static dorm_status fail(char *err, size_t cap, dorm_status st, const char *fmt, ...) {
-  if (err != NULL && cap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
 
 /* A printable excerpt of untrusted text for an error message. */
 static const char *excerpt(const char *s, size_t n, char out[64]) {
@@ -309,42 +298,42 @@ static bool push_param(sign_state *s, const char *key, size_t klen, const char *
 static dorm_status check_config(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
                                  char *err, size_t errcap) {
   if (req == NULL || cfg == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: no request or configuration");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: no request or configuration");
   if ((cfg->flags & ~(unsigned)(DORM_SIGV4_NORMALIZE_PATH | DORM_SIGV4_SIGN_BODY |
                                 DORM_SIGV4_QUERY | DORM_SIGV4_UNSIGNED_SESSION_TOKEN)) != 0)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: unknown flags 0x%x", cfg->flags);
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: unknown flags 0x%x", cfg->flags);
   if (!is_scope_part(cfg->region))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: region must be non-empty printable ASCII without spaces or '/'");
   if (!is_scope_part(cfg->service))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: service must be non-empty printable ASCII without spaces or '/'");
   const dorm_sigv4_credentials *c = &cfg->credentials;
   if (!is_scope_part(c->access_key_id))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: access key id must be non-empty printable ASCII without spaces or '/'");
   if (c->secret_access_key == NULL || c->secret_access_key[0] == '\0')
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: empty secret access key");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: empty secret access key");
   if (c->session_token != NULL && !is_header_safe(c->session_token))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: session token contains control characters");
   if (cfg->time < 0 || cfg->time > DORM_SIGV4_MAX_TIME)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: time %lld is outside 1970..9999", (long long)cfg->time);
   if ((cfg->flags & DORM_SIGV4_QUERY) &&
       (cfg->expires < 1 || cfg->expires > DORM_SIGV4_MAX_EXPIRES))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: expiry %lu s is outside 1..%u s (7 days)", (unsigned long)cfg->expires,
                 DORM_SIGV4_MAX_EXPIRES);
   if (!is_token(req->method))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: method must be a non-empty HTTP token");
   if (req->path != NULL && req->path[0] != '\0' && req->path[0] != '/')
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: path must start with '/'");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: path must start with '/'");
   if (req->header_count > 0 && req->headers == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: header_count without headers");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: header_count without headers");
   if (req->body_len > 0 && req->body == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
   return DORM_OK;
 }
 
@@ -358,14 +347,14 @@ static dorm_status collect_headers(sign_state *s, const dorm_sigv4_request *req,
   char ex[64];
   s->headers = calloc(req->header_count + 3, sizeof *s->headers);
   if (s->headers == NULL)
-    return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
   for (size_t i = 0; i < req->header_count; i++) {
     const char *name = req->headers[i].name, *value = req->headers[i].value;
     if (name == NULL || value == NULL)
-      return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: header %zu has no name or value",
+      return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: header %zu has no name or value",
                   i + 1);
     if (!is_token(name))
-      return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+      return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                   "sigv4: header name \"%s\" is not an HTTP token",
                   excerpt(name, strlen(name), ex));
     size_t n = strlen(name);
@@ -373,10 +362,10 @@ static dorm_status collect_headers(sign_state *s, const dorm_sigv4_request *req,
                (sign_body && ieq(name, n, "x-amz-content-sha256")) ||
                (has_token && ieq(name, n, "x-amz-security-token"));
     if (own)
-      return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+      return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                   "sigv4: the request already has %s, which the signer adds; remove it", name);
     if (!push_header(s, name, value))
-      return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+      return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
   }
   bool ok = true;
   if (!query) {
@@ -387,7 +376,7 @@ static dorm_status collect_headers(sign_state *s, const dorm_sigv4_request *req,
       ok = ok && push_header(s, "x-amz-content-sha256", payload_hex);
   }
   if (!ok)
-    return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
   qsort(s->headers, s->nheaders, sizeof *s->headers, cmp_header);
   return DORM_OK;
 }
@@ -427,7 +416,7 @@ static dorm_status collect_params(sign_state *s, const char *query, const dorm_s
   s->params = calloc(pieces + 6, sizeof *s->params);
   s->scratch = malloc(qlen + 1);
   if (s->params == NULL || s->scratch == NULL)
-    return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
 
   for (size_t i = 0; i < qlen;) {
     size_t j = i;
@@ -443,7 +432,7 @@ static dorm_status collect_params(sign_state *s, const char *query, const dorm_s
         reserved = reserved || ieq(key, klen, reserved_params[r]);
       if (reserved) {
         char ex[64];
-        return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+        return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                     "sigv4: the query already has %s, which the signer adds; remove it",
                     excerpt(key, klen, ex));
       }
@@ -453,7 +442,7 @@ static dorm_status collect_params(sign_state *s, const char *query, const dorm_s
       size_t vlen = eq ? uri_decode(eq + 1, vraw, s->scratch) : 0;
       q->value = dup_encoded(s->scratch, vlen);
       if (q->key == NULL || q->value == NULL)
-        return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+        return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     }
     i = j + 1;
   }
@@ -471,7 +460,7 @@ static dorm_status collect_params(sign_state *s, const char *query, const dorm_s
       ok = push_param(s, "X-Amz-Security-Token", 20, cfg->credentials.session_token,
                       strlen(cfg->credentials.session_token));
     if (!ok)
-      return fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+      return dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
   }
   qsort(s->params, s->nparams, sizeof *s->params, cmp_qparam);
   return DORM_OK;
@@ -488,7 +477,7 @@ static void add_param(dorm__buf *b, const char *key, const char *value) {
 dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_config *cfg,
                             dorm_sigv4_result *out, char *err, size_t errcap) {
   if (out == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: no result");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: no result");
   memset(out, 0, sizeof *out);
   if (err != NULL && errcap > 0)
     err[0] = '\0';
@@ -509,7 +498,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   unsigned char hash[DORM_SIGV4_HASH_LEN];
   char payload_hex[2 * DORM_SIGV4_HASH_LEN + 1];
   if (!dorm__sigv4_sha256(req->body_len ? req->body : "", req->body_len, hash))
-    return fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
+    return dorm__fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
   dorm__hex_encode(hash, sizeof hash, payload_hex);
 
   sign_state s = {0};
@@ -534,7 +523,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   canonical_headers(&s, &block, &signed_headers);
   if (!dorm__buf_ok(&scope) || !dorm__buf_ok(&credential) || !dorm__buf_ok(&block) ||
       !dorm__buf_ok(&signed_headers)) {
-    st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    st = dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
   const char *sh = signed_headers.p ? signed_headers.p : "";
@@ -562,14 +551,14 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   dorm__buf_putc(&creq, '\n');
   dorm__buf_puts(&creq, payload_hex);
   if (!dorm__buf_ok(&creq)) {
-    st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    st = dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
 
   /* The string to sign and the signature. */
   char creq_hex[2 * DORM_SIGV4_HASH_LEN + 1];
   if (!dorm__sigv4_sha256(creq.p, creq.len, hash)) {
-    st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
+    st = dorm__fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256 failed in OpenSSL");
     goto done;
   }
   dorm__hex_encode(hash, sizeof hash, creq_hex);
@@ -580,13 +569,13 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   dorm__buf_putc(&sts, '\n');
   dorm__buf_puts(&sts, creq_hex);
   if (!dorm__buf_ok(&sts)) {
-    st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+    st = dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
     goto done;
   }
   if (!dorm__sigv4_derive_key(cred->secret_access_key, strlen(cred->secret_access_key), date8,
                              cfg->region, cfg->service, key) ||
       !dorm__sigv4_hmac(key, sizeof key, sts.p, sts.len, mac)) {
-    st = fail(err, errcap, DORM_ERR_AUTH, "sigv4: HMAC-SHA256 failed in OpenSSL");
+    st = dorm__fail(err, errcap, DORM_ERR_AUTH, "sigv4: HMAC-SHA256 failed in OpenSSL");
     goto done;
   }
   dorm__hex_encode(mac, sizeof mac, out->signature);
@@ -646,7 +635,7 @@ dorm_status dorm__sigv4_sign(const dorm_sigv4_request *req, const dorm_sigv4_con
   goto done;
 
 oom:
-  st = fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
+  st = dorm__fail(err, errcap, DORM_ERR_NO_MEMORY, "sigv4: out of memory");
 done:
   if (st != DORM_OK)
     dorm__sigv4_result_free(out);

@@ -7,7 +7,6 @@
  * caller's dorm_sigv4_cache as a keyed EVP_MAC context. */
 #include "sigv4.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,16 +17,6 @@
 
 #include "core_internal.h"
 #include "sigv4_crypto.h"
-
-static dorm_status fail(char *err, size_t cap, dorm_status st, const char *fmt, ...) {
-  if (err != NULL && cap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
 
 dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c) {
   memset(c, 0, sizeof *c);
@@ -136,7 +125,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
                                      const dorm_sigv4_ddb_request *req,
                                      dorm_sigv4_ddb_headers *out, char *err, size_t errcap) {
   if (c == NULL || c->mac == NULL || creds == NULL || req == NULL || out == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: missing cache, credentials, request or output");
   size_t aklen = checked_len(creds->access_key_id, DORM_SIGV4_MAX_ACCESS_KEY, true);
   size_t rlen = checked_len(region, DORM_SIGV4_MAX_REGION, true);
@@ -148,26 +137,26 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   size_t toklen = has_token ? checked_len(token, SIZE_MAX, false) : 0;
   const char *secret = creds->secret_access_key;
   if (aklen == 0)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: access key id must be 1..%d printable characters without spaces or '/'",
                 DORM_SIGV4_MAX_ACCESS_KEY);
   if (secret == NULL || secret[0] == '\0')
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: empty secret access key");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: empty secret access key");
   if (rlen == 0 || slen == 0)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: region and service must be 1..%d printable characters without spaces "
                 "or '/'",
                 DORM_SIGV4_MAX_REGION);
   if (hlen == 0 || tlen == 0)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: host and target must be non-empty printable ASCII without spaces");
   if (has_token && toklen == 0)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: session token must be printable ASCII without spaces");
   if (req->body_len > 0 && req->body == NULL)
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
   if (!dorm__sigv4_format_time(t, out->amz_date))
-    return fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
+    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
                 (long long)t);
 
   char date8[9];
@@ -249,5 +238,5 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
 
 crypto_failed:
   c->key_valid = false;
-  return fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256/HMAC failed in OpenSSL");
+  return dorm__fail(err, errcap, DORM_ERR_AUTH, "sigv4: SHA-256/HMAC failed in OpenSSL");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json_write.h"
+#include "text.h"
 
 /* ---- internal types ---- */
 
@@ -59,11 +60,9 @@ static dorm_status failf(dorm_expr *x, dorm_status st, const char *fmt, ...)
 
 static dorm_status failf(dorm_expr *x, dorm_status st, const char *fmt, ...) {
   if (!x) return st;
-  if (x->status != DORM_OK) return x->status;
-  x->status = st;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(x->errmsg, sizeof x->errmsg, fmt, ap);
+  st = dorm__vfail_first(&x->status, x->errmsg, sizeof x->errmsg, st, fmt, ap);
   va_end(ap);
   return st;
 }

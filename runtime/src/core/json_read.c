@@ -8,6 +8,7 @@
 
 #include "base64.h"
 #include "number.h"
+#include "text.h"
 #include "utf8.h"
 
 /* ---- error context ---- */
@@ -32,10 +33,10 @@ dorm_status dorm__jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const 
     char path[160], what[224];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    dorm__vset_err(what, sizeof what, fmt, ap);
     va_end(ap);
     dorm__jr_path_text(p, path, sizeof path);
-    snprintf(r->err, r->errcap, "%s: %s", path, what);
+    dorm__set_err(r->err, r->errcap, "%s: %s", path, what);
   }
   return st;
 }

@@ -9,6 +9,7 @@
 
 #include "base64.h"
 #include "number.h"
+#include "text.h"
 #include "utf8.h"
 
 /* The writer's fast paths read the buffer under their own names. */
@@ -32,11 +33,9 @@ void dorm__jw_reset(dorm_jw *w) {
 void dorm__jw_free(dorm_jw *w) { dorm__buf_free(&w->text); }
 
 dorm_status dorm__jw_fail(dorm_jw *w, dorm_status st, const char *fmt, ...) {
-  if (w->status != DORM_OK) return w->status;
-  w->status = st;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(w->err, sizeof w->err, fmt, ap);
+  st = dorm__vfail_first(&w->status, w->err, sizeof w->err, st, fmt, ap);
   va_end(ap);
   return st;
 }

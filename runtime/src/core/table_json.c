@@ -1,6 +1,5 @@
 /* Table operations: checking definitions, the CreateTable / UpdateTable
  * request bodies, and reading TableDescriptions. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,20 +73,8 @@ typedef struct checker {
   size_t cap;
 } checker;
 
-static dorm_status bad(checker *k, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static dorm_status bad(checker *k, const char *fmt, ...) {
-  if (k->err && k->cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(k->err, k->cap, fmt, ap);
-    va_end(ap);
-  }
-  return DORM_ERR_INVALID_ARGUMENT;
-}
+/* A failed check: the message into k's buffer; DORM_ERR_INVALID_ARGUMENT. */
+#define bad(k, ...) dorm__fail((k)->err, (k)->cap, DORM_ERR_INVALID_ARGUMENT, __VA_ARGS__)
 
 static bool name_char(char ch) {
   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
@@ -542,21 +529,8 @@ typedef struct reader {
   dorm_status st;
 } reader;
 
-static void rfail(reader *r, dorm_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void rfail(reader *r, dorm_status st, const char *fmt, ...) {
-  if (r->st != DORM_OK) return;
-  r->st = st;
-  if (r->err && r->cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->err, r->cap, fmt, ap);
-    va_end(ap);
-  }
-}
+/* The reader's first error (status and message) wins. */
+#define rfail(r, status, ...) dorm__fail_first(&(r)->st, (r)->err, (r)->cap, (status), __VA_ARGS__)
 
 /* A string member copied into the arena; "" when absent. */
 static const char *rstring(reader *r, const cJSON *obj, const char *name) {

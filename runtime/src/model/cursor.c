@@ -11,6 +11,7 @@
  * lowercase hex, < > & as \u003c \u003e \u0026, U+2028/U+2029 escaped,
  * every byte of invalid UTF-8 as \ufffd). */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,12 +208,12 @@ dorm_status dorm_cursor_encode(const dorm_av *last_key, const char *index, const
   return st;
 }
 
-static dorm_status bad(char *errbuf, size_t errcap, const char *fmt, const char *arg) {
-  if (errbuf && errcap) {
-    char what[224];
-    snprintf(what, sizeof what, fmt, arg ? arg : "");
-    snprintf(errbuf, errcap, "bad cursor: %s", what);
-  }
+static dorm_status bad(char *errbuf, size_t errcap, const char *fmt, ...) DORM__PRINTF(3, 4);
+static dorm_status bad(char *errbuf, size_t errcap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  dorm__vset_err_prefixed(errbuf, errcap, "bad cursor", fmt, ap);
+  va_end(ap);
   return DORM_ERR_BAD_CURSOR;
 }
 
@@ -222,7 +223,7 @@ static bool valid_text(const cJSON *j) {
 
 dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_key, const char **index,
                                const char **sort, char *errbuf, size_t errcap) {
-  if (!a || !last_key || !index || !sort) return bad(errbuf, errcap, "%s", "arena and outputs are required");
+  if (!a || !last_key || !index || !sort) return bad(errbuf, errcap, "arena and outputs are required");
   *last_key = dorm_av_empty(DORM_AV_M);
   *index = "";
   *sort = "";
@@ -231,9 +232,7 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
   uint8_t *raw = dorm_arena_alloc_aligned(a, dorm__b64_decoded_max(len) + 1, 1);
   if (!raw) return DORM_ERR_NO_MEMORY;
   if (!dorm__b64_decode(cursor, len, raw, &n, DORM_B64_URL, &at)) {
-    char where[48];
-    snprintf(where, sizeof where, "%zu", at);
-    return bad(errbuf, errcap, "not URL-safe base64 with padding (at character %s)", where);
+    return bad(errbuf, errcap, "not URL-safe base64 with padding (at character %zu)", at);
   }
   cJSON *root = NULL;
   char err[160];
@@ -241,7 +240,7 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
     return bad(errbuf, errcap, "not JSON (%s)", err);
   dorm_status st = DORM_OK;
   const cJSON *key = NULL, *idx = NULL, *srt = NULL;
-  if (!cJSON_IsObject(root)) st = bad(errbuf, errcap, "%s", "expected a JSON object");
+  if (!cJSON_IsObject(root)) st = bad(errbuf, errcap, "expected a JSON object");
   for (const cJSON *m = st == DORM_OK ? root->child : NULL; m && st == DORM_OK; m = m->next) {
     const cJSON **slot = NULL;
     if (strcmp(m->string, "lastKey") == 0) slot = &key;
@@ -251,13 +250,13 @@ dorm_status dorm_cursor_decode(const char *cursor, dorm_arena *a, dorm_av *last_
     if (slot && *slot) st = bad(errbuf, errcap, "member \"%s\" appears twice", m->string);
     else if (slot) *slot = m;
   }
-  if (st == DORM_OK && !key) st = bad(errbuf, errcap, "%s", "no \"lastKey\"");
+  if (st == DORM_OK && !key) st = bad(errbuf, errcap, "no \"lastKey\"");
   if (st == DORM_OK && (!cJSON_IsObject(key) || !key->child))
-    st = bad(errbuf, errcap, "%s", "\"lastKey\" must be a non-empty object of AttributeValues");
-  if (st == DORM_OK && idx && !valid_text(idx)) st = bad(errbuf, errcap, "%s", "\"index\" must be a string");
+    st = bad(errbuf, errcap, "\"lastKey\" must be a non-empty object of AttributeValues");
+  if (st == DORM_OK && idx && !valid_text(idx)) st = bad(errbuf, errcap, "\"index\" must be a string");
   if (st == DORM_OK && srt && (!cJSON_IsString(srt) || (strcmp(srt->valuestring, "ASC") != 0 &&
                                                        strcmp(srt->valuestring, "DESC") != 0)))
-    st = bad(errbuf, errcap, "%s", "\"sort\" must be \"ASC\" or \"DESC\"");
+    st = bad(errbuf, errcap, "\"sort\" must be \"ASC\" or \"DESC\"");
   if (st == DORM_OK) {
     char why[224];
     dorm_status cs = dorm__json_to_item(key, a, last_key, "lastKey", why, sizeof why);

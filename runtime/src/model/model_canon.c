@@ -21,14 +21,11 @@ typedef struct canon {
   dorm_status st;
 } canon;
 
-static void cfail(canon *c, dorm_status st, const char *fmt, const char *arg) {
-  if (c->st != DORM_OK) return;
-  c->st = st;
-  if (c->why && c->whycap) snprintf(c->why, c->whycap, fmt, arg ? arg : "");
-}
+/* The first error (status and message) wins. */
+#define cfail(c, status, ...) dorm__fail_first(&(c)->st, (c)->why, (c)->whycap, (status), __VA_ARGS__)
 
 static void put(canon *c, const char *s, size_t n) {
-  if (c->st == DORM_OK && !dorm__buf_put(&c->out->buf, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
+  if (c->st == DORM_OK && !dorm__buf_put(&c->out->buf, s, n)) cfail(c, DORM_ERR_NO_MEMORY, "out of memory");
 }
 
 static void put_string(canon *c, const char *s) {
@@ -72,7 +69,7 @@ static void put_string(canon *c, const char *s) {
 /* ECMAScript Number::toString layout of the shortest round-trip digits. */
 static void put_number(canon *c, double v) {
   if (!isfinite(v)) {
-    cfail(c, DORM_ERR_INVALID_ARGUMENT, "a number is out of range (not a finite double)%s", "");
+    cfail(c, DORM_ERR_INVALID_ARGUMENT, "a number is out of range (not a finite double)");
     return;
   }
   if (v == 0) {
@@ -150,7 +147,7 @@ static void put_value(canon *c, const cJSON *j) {
     for (const cJSON *k = j->child; k; k = k->next) n++;
     const cJSON **m = n ? malloc(n * sizeof *m) : NULL;
     if (n && !m) {
-      cfail(c, DORM_ERR_NO_MEMORY, "out of memory%s", "");
+      cfail(c, DORM_ERR_NO_MEMORY, "out of memory");
       return;
     }
     n = 0;
@@ -187,7 +184,7 @@ static void put_value(canon *c, const cJSON *j) {
   } else if (cJSON_IsNull(j)) {
     put(c, "null", 4);
   } else {
-    cfail(c, DORM_ERR_INVALID_ARGUMENT, "unsupported JSON value%s", "");
+    cfail(c, DORM_ERR_INVALID_ARGUMENT, "unsupported JSON value");
   }
 }
 

@@ -33,11 +33,10 @@ dorm_status dorm__model_fail(char *errbuf, size_t errcap, dorm_status st, const 
   char path[192], what[320];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
+  dorm__vset_err(what, sizeof what, fmt, ap);
   va_end(ap);
   dorm__mpath_text(p, path, sizeof path);
-  snprintf(errbuf, errcap, "%s: %s", path, what);
-  return st;
+  return dorm__fail(errbuf, errcap, st, "%s: %s", path, what);
 }
 
 /* ---- values ---- */
@@ -167,11 +166,10 @@ const char *dorm__model_escape_path(dorm_arena *a, const char *attr) {
 }
 
 void dorm__model_expr_fail(dorm_expr *x, dorm_status st, const char *fmt, ...) {
-  if (!x || x->status != DORM_OK) return;
-  x->status = st;
+  if (!x) return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(x->errmsg, sizeof x->errmsg, fmt, ap);
+  dorm__vfail_first(&x->status, x->errmsg, sizeof x->errmsg, st, fmt, ap);
   va_end(ap);
 }
 

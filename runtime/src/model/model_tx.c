@@ -1,27 +1,13 @@
 /* Transactions across models: typed actions collected in the arena and sent
  * as one TransactWriteItems (atomic, up to 100 actions; DynamORM's
  * "transactions" are neither). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "model_internal.h"
 
-static dorm_status txfail(dorm_tx *tx, dorm_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static dorm_status txfail(dorm_tx *tx, dorm_status st, const char *fmt, ...) {
-  if (tx->status != DORM_OK) return tx->status;
-  tx->status = st;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(tx->err, sizeof tx->err, fmt, ap);
-  va_end(ap);
-  return st;
-}
+/* The transaction's first error (status and message) wins. */
+#define txfail(tx, st, ...) dorm__fail_first(&(tx)->status, (tx)->err, sizeof (tx)->err, (st), __VA_ARGS__)
 
 void dorm_tx_init(dorm_tx *tx, dorm_arena *a) {
   memset(tx, 0, sizeof *tx);

@@ -6,7 +6,6 @@
  * (SET, REMOVE, ADD, DELETE clauses), then the library's own SETs (index
  * keys in descriptor order, updated_at, the version increment), then the
  * condition (item exists, version, the caller's). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,21 +18,8 @@ typedef struct upd_state {
   bool finished;     /* dorm__model_update_finish ran: the builder is complete */
 } upd_state;
 
-static dorm_status ufail(dorm_model_update *u, dorm_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static dorm_status ufail(dorm_model_update *u, dorm_status st, const char *fmt, ...) {
-  if (u->status != DORM_OK) return u->status;
-  u->status = st;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(u->err, sizeof u->err, fmt, ap);
-  va_end(ap);
-  return st;
-}
+/* The update's first error (status and message) wins. */
+#define ufail(u, st, ...) dorm__fail_first(&(u)->status, (u)->err, sizeof (u)->err, (st), __VA_ARGS__)
 
 void dorm_model_update_init(dorm_model_update *u, const dorm_model_desc *m, dorm_arena *a) {
   memset(u, 0, sizeof *u);

@@ -295,7 +295,7 @@ static void fail_segment(segment *g, dorm_status st, const char *fmt, const char
   pthread_mutex_lock(&g->b->mu);
   if (g->b->first_error == DORM_OK) {
     g->b->first_error = st;
-    dorm__mig_fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
+    dorm__fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
   }
   g->b->stop = true;
   pthread_mutex_unlock(&g->b->mu);
@@ -405,7 +405,7 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   dorm_table_description d;
   dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);
   if (st != DORM_OK) {
-    dorm__mig_fail(x->errbuf, x->errcap, st, "backfill %s: DescribeTable %s: %s", s->model, s->table,
+    dorm__fail(x->errbuf, x->errcap, st, "backfill %s: DescribeTable %s: %s", s->model, s->table,
              dorm_client_errmsg(x->c));
     dorm_arena_free(&a);
     return st;
@@ -414,13 +414,13 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   b.sk.name = d.sk.name ? strdup(d.sk.name) : NULL;
   b.estimate = d.item_count;
   dorm_arena_free(&a);
-  if (!b.pk.name) return dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
+  if (!b.pk.name) return dorm__fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
   if (x->o->backfill_log) {
     b.log = fopen(x->o->backfill_log, "a");
     if (!b.log) {
       free((char *)b.pk.name);
       free((char *)b.sk.name);
-      return dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
+      return dorm__fail(x->errbuf, x->errcap, DORM_ERR_IO, "cannot open the backfill log %s", x->o->backfill_log);
     }
   }
   /* A resumed backfill keeps its segments: positions belong to them. */
@@ -440,7 +440,7 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
     g->index = i;
     g->c = n == 1 ? x->c : dorm_client_clone(x->c);
     if (!g->c) {
-      st = dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
+      st = dorm__fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
       break;
     }
     /* The recorded position is copied: x->progress will point at our own copies. */
@@ -450,7 +450,7 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
       char err[256];
       const char *copy = dorm_arena_strdup(&g->keep[0], pos);
       if (!copy || dorm_item_from_json(copy, strlen(copy), &g->keep[0], &g->start, err, sizeof err) != DORM_OK) {
-        st = dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE,
+        st = dorm__fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE,
                       "backfill %s: the recorded position of segment %u is unreadable: %s", s->model, i,
                       copy ? err : "out of memory");
         break;
@@ -470,7 +470,7 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
         b.stop = true;
         if (b.first_error == DORM_OK) {
           b.first_error = DORM_ERR_NO_MEMORY;
-          dorm__mig_fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
+          dorm__fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
         }
         pthread_mutex_unlock(&b.mu);
         break;

@@ -97,7 +97,7 @@ dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *
       return DORM_OK;
     }
     if (dorm__mig_now_ms() >= deadline) {
-      dorm__mig_fail(errbuf, errcap, DORM_ERR_TIMEOUT, "table %s not ready after %ld s: %s (raise --timeout)", s->table,
+      dorm__fail(errbuf, errcap, DORM_ERR_TIMEOUT, "table %s not ready after %ld s: %s (raise --timeout)", s->table,
                (timeout_ms > 0 ? timeout_ms : DEFAULT_WAIT_MS) / 1000, why ? why : "?");
       dorm_arena_free(&a);
       return DORM_ERR_TIMEOUT;
@@ -108,7 +108,7 @@ dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *
     if (pause < 5000) pause *= 2;
     continue;
   failed:
-    dorm__mig_fail(errbuf, errcap, st, "waiting for table %s: %s", s->table, dorm_client_errmsg(c));
+    dorm__fail(errbuf, errcap, st, "waiting for table %s: %s", s->table, dorm_client_errmsg(c));
     dorm_arena_free(&a);
     return st;
   }
@@ -154,7 +154,7 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
     }
   }
   if (st != DORM_OK)
-    dorm__mig_fail(errbuf, errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(c));
+    dorm__fail(errbuf, errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(c));
   dorm_arena_free(&a);
   return st;
 }
@@ -177,7 +177,7 @@ static dorm_status aws_step(deployer *d, const dorm_mig_step *s) {
       snprintf(msg, sizeof msg, "%s", dorm_client_errmsg(d->c));
       dorm_status st2 = step_done(d->c, s, &done, d->errbuf, d->errcap);
       if (st2 != DORM_OK || !done)
-        return dorm__mig_fail(d->errbuf, d->errcap, st, "%s on %s: %s", s->operation, s->table, msg);
+        return dorm__fail(d->errbuf, d->errcap, st, "%s on %s: %s", s->operation, s->table, msg);
     }
   }
   st = dorm__mig_wait(d->c, &d->h, s, d->o->wait_timeout_ms, d->errbuf, d->errcap);
@@ -235,7 +235,7 @@ static dorm_status load_plan(const char *dir, const char *name, dorm_arena *a, d
   char err[512];
   dorm_status st = dorm_mig_read_file(dir, name, "plan.json", a, &text, &len, err, sizeof err);
   if (st == DORM_OK) st = dorm_mig_plan_parse(text, len, a, p, err, sizeof err);
-  if (st != DORM_OK) return dorm__mig_fail(errbuf, errcap, st, "%s/%s/%s", dir, name, err);
+  if (st != DORM_OK) return dorm__fail(errbuf, errcap, st, "%s/%s/%s", dir, name, err);
   return DORM_OK;
 }
 
@@ -261,7 +261,7 @@ static dorm_status apply_one(deployer *d, const dorm_mig_entry *m, const mig_rec
       dlog(d, "failed: %s", err);
       dorm__mh_end(&d->h, m->name, DORM_MIG_FAILED, err, (const char *const *)d->pending, d->npending);
       clear_log(d);
-      dorm__mig_fail(d->errbuf, d->errcap, st, "%s: %s; fix the cause and deploy again (it resumes at this step), or see "
+      dorm__fail(d->errbuf, d->errcap, st, "%s: %s; fix the cause and deploy again (it resumes at this step), or see "
                "docs/migrations.md, \"Recovering\"", m->name, err);
       return st;
     }
@@ -286,7 +286,7 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
       if (strcmp(dir->migrations[k].name, recs[i].name) == 0) m = &dir->migrations[k];
     if (!m) {
       if (recs[i].state == DORM_MIG_ROLLED_BACK) continue;
-      return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+      return dorm__fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "migration %s is recorded as %s in %s but missing from %s (restore it from version control, "
                       "or deploy from the directory that has it)", recs[i].name, dorm_mig_state_name(recs[i].state),
                       d->h.table, d->o->dir);
@@ -294,7 +294,7 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
     if (recs[i].state != DORM_MIG_ROLLED_BACK) {
       const char *changed = dorm__mh_changed_file(&recs[i], m, a);
       if (changed)
-        return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+        return dorm__fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s/%s no longer matches the checksum recorded when the migration was %s; restore the "
                         "file (migrations that ran are never edited: write a new one), or after a deliberate fix "
                         "run `dorm migrate resolve`", d->o->dir, m->name, changed,
@@ -305,7 +305,7 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
   for (size_t k = 0; k < dir->count && last_applied; k++) {
     const mig_record *r = dorm__mh_find(recs, n, dir->migrations[k].name);
     if (strcmp(dir->migrations[k].name, last_applied) < 0 && (!r || r->state == DORM_MIG_PENDING))
-      return dorm__mig_fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
+      return dorm__fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "migration %s is older than %s, which is applied already (out of order, e.g. merged from "
                       "another branch); write it again with a new time (`dormc migrate diff`), or, if its steps "
                       "were applied by hand, `dorm migrate resolve --applied %s`", dir->migrations[k].name,
@@ -415,7 +415,7 @@ static dorm_status resolve_errbuf(dorm_client *c, const dorm_mig_options *o, con
   for (size_t k = 0; st == DORM_OK && k < dir.count && !m; k++)
     if (strcmp(dir.migrations[k].name, name) == 0) m = &dir.migrations[k];
   if (st == DORM_OK && !m)
-    st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "no migration %s in %s", name, o->dir);
+    st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "no migration %s in %s", name, o->dir);
   if (st == DORM_OK) st = load_plan(o->dir, name, &a, &p, errbuf, errcap);
   if (st == DORM_OK) st = dorm__mh_ensure(&d.h, o->wait_timeout_ms);
   if (st == DORM_OK) st = dorm__mh_lock(&d.h, o->lock_wait_ms);
@@ -423,11 +423,11 @@ static dorm_status resolve_errbuf(dorm_client *c, const dorm_mig_options *o, con
   if (st == DORM_OK) {
     const mig_record *r = dorm__mh_find(recs, n, name);
     if (!applied && (!r || (r->state != DORM_MIG_FAILED && r->state != DORM_MIG_RUNNING)))
-      st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                     "%s is %s, not failed: only a failed (or interrupted) migration can be resolved as rolled back",
                     name, r ? dorm_mig_state_name(r->state) : "pending");
     else if (applied && r && r->state == DORM_MIG_APPLIED)
-      st = dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s is applied already", name);
+      st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s is applied already", name);
   }
   if (st == DORM_OK) st = dorm__mh_resolve(&d.h, m, p.step_count, applied ? DORM_MIG_APPLIED : DORM_MIG_ROLLED_BACK);
   if (st == DORM_OK) dlog(&d, "%s marked as %s", name, applied ? "applied" : "rolled back");
@@ -440,7 +440,7 @@ static dorm_status resolve_errbuf(dorm_client *c, const dorm_mig_options *o, con
 static dorm_status backfill_run_errbuf(dorm_client *c, const dorm_mig_options *o, const dorm_mig_plan *p,
                                        size_t step, char *errbuf, size_t errcap) {
   if (step < 1 || step > p->step_count || p->steps[step - 1].kind != DORM_MIG_BACKFILL)
-    return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "step %zu of %s is not a backfill step", step,
+    return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "step %zu of %s is not a backfill step", step,
                     p->migration ? p->migration : "the plan");
   mig_backfill_ctx x = {.c = c, .o = o, .migration = p->migration, .step_no = step, .errbuf = errbuf,
                         .errcap = errcap};

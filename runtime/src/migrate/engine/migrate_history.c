@@ -37,8 +37,8 @@ void dorm__mig_default_owner(char *buf, size_t cap) {
 static dorm_status hfail(mig_history *h, dorm_status st, const char *what) {
   /* The client's message names the operation already ("Scan: ..."). */
   const char *msg = dorm_client_errmsg(h->c);
-  if (msg && *msg) return dorm__mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, msg);
-  return dorm__mig_fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, dorm_strerror(st));
+  if (msg && *msg) return dorm__fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, msg);
+  return dorm__fail(h->errbuf, h->errcap, st, "history table %s, %s: %s", h->table, what, dorm_strerror(st));
 }
 
 dorm_status dorm__mh_ensure(mig_history *h, long timeout_ms) {
@@ -280,7 +280,7 @@ dorm_status dorm__mh_lock(mig_history *h, long wait_ms) {
       const char *since = had_old ? get_s(&old, "since") : NULL;
       uint64_t expires = had_old ? get_u(&old, "expires") : 0;
       long long left = (long long)((int64_t)expires - dorm__mig_now_ms()) / 1000;
-      dorm__mig_fail(h->errbuf, h->errcap, DORM_ERR_RESOURCE_IN_USE,
+      dorm__fail(h->errbuf, h->errcap, DORM_ERR_RESOURCE_IN_USE,
                "the migration lock in %s is held by %s (since %s, expires in %lld s): another deploy is running; "
                "wait for it (--lock-wait SECONDS), or, if it died on another host, until its lock expires",
                h->table, holder ? holder : "?", since ? since : "?", left > 0 ? left : 0);
@@ -309,7 +309,7 @@ dorm_status dorm__mh_renew(mig_history *h) {
   dorm_arena_free(&a);
   if (st == DORM_ERR_CONDITION_FAILED) {
     h->lock_expires_ms = 0;
-    return dorm__mig_fail(h->errbuf, h->errcap, st, "lost the migration lock in %s (it expired and another deploy took "
+    return dorm__fail(h->errbuf, h->errcap, st, "lost the migration lock in %s (it expired and another deploy took "
                     "it); stopping", h->table);
   }
   if (st != DORM_OK) return hfail(h, st, "renewing the lock");
@@ -352,7 +352,7 @@ static dorm_status update(mig_history *h, const char *name, dorm_expr *x, dorm_a
   dorm_av key = key_of(name, a);
   dorm_update_input in = {.table = h->table, .key = &key, .expr = x};
   if (dorm_expr_status(x) != DORM_OK)
-    return dorm__mig_fail(h->errbuf, h->errcap, dorm_expr_status(x), "history: %s", dorm_expr_errmsg(x));
+    return dorm__fail(h->errbuf, h->errcap, dorm_expr_status(x), "history: %s", dorm_expr_errmsg(x));
   dorm_status st = dorm_update_item(h->c, &in, a, NULL);
   return st == DORM_OK ? DORM_OK : hfail(h, st, what);
 }

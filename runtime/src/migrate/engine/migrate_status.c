@@ -15,11 +15,11 @@ dorm_status dorm__mig_live_snapshot(dorm_client *c, const char *const *tables, s
     dorm_table_description d;
     dorm_status st = dorm_describe_table(c, tables[i], a, &d);
     if (st == DORM_ERR_TABLE_NOT_FOUND) continue;
-    if (st != DORM_OK) return dorm__mig_fail(errbuf, errcap, st, "DescribeTable %s: %s", tables[i], dorm_client_errmsg(c));
+    if (st != DORM_OK) return dorm__fail(errbuf, errcap, st, "DescribeTable %s: %s", tables[i], dorm_client_errmsg(c));
     dorm_ttl_description ttl;
     st = dorm_describe_ttl(c, tables[i], a, &ttl);
     if (st != DORM_OK)
-      return dorm__mig_fail(errbuf, errcap, st, "DescribeTimeToLive %s: %s", tables[i], dorm_client_errmsg(c));
+      return dorm__fail(errbuf, errcap, st, "DescribeTimeToLive %s: %s", tables[i], dorm_client_errmsg(c));
     dorm_mig_table *t = &out->tables[out->table_count++];
     t->name = d.name && *d.name ? d.name : tables[i];
     t->pk = d.pk;

@@ -31,7 +31,7 @@ bool dorm_mig_name_valid(const char *name) {
 static dorm_status read_all(const char *path, dorm_arena *a, const char **data, size_t *len, char *errbuf,
                             size_t errcap) {
   FILE *f = fopen(path, "rb");
-  if (!f) return dorm__mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
+  if (!f) return dorm__fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
                           path, strerror(errno));
   dorm__buf b;
   dorm__buf_init(&b, MAX_MIGRATION_FILE);
@@ -43,11 +43,11 @@ static dorm_status read_all(const char *path, dorm_arena *a, const char **data, 
   fclose(f);
   if (err) {
     dorm__buf_free(&b);
-    return dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s", path);
+    return dorm__fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s", path);
   }
   if (b.overflow) {
     dorm__buf_free(&b);
-    return dorm__mig_fail(errbuf, errcap, DORM_ERR_TOO_LARGE, "%s is larger than 64 MiB", path);
+    return dorm__fail(errbuf, errcap, DORM_ERR_TOO_LARGE, "%s is larger than 64 MiB", path);
   }
   *len = b.len;
   *data = dorm__buf_to_arena(&b, a);
@@ -69,7 +69,7 @@ dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, 
   snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   if (!f) {
-    dorm_status st = dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    dorm_status st = dorm__fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     free(tmp);
     return st;
   }
@@ -77,7 +77,7 @@ dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, 
   bool ok = put == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp, path) != 0) {
-    dorm_status st = dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    dorm_status st = dorm__fail(errbuf, errcap, DORM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     unlink(tmp);
     free(tmp);
     return st;
@@ -95,7 +95,7 @@ static dorm_status list_dir(const char *path, dorm_arena *a, char ***names, size
   *names = NULL;
   *count = 0;
   DIR *d = opendir(path);
-  if (!d) return dorm__mig_fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
+  if (!d) return dorm__fail(errbuf, errcap, errno == ENOENT ? DORM_ERR_NOT_FOUND : DORM_ERR_IO, "cannot read %s: %s",
                           path, strerror(errno));
   size_t n = 0, cap = 0;
   char **v = NULL;
@@ -145,12 +145,12 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     struct stat sb;
     if (!fpath || stat(fpath, &sb) != 0) {
       dorm__buf_free(&lines);
-      return fpath ? dorm__mig_fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
+      return fpath ? dorm__fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
                    : DORM_ERR_NO_MEMORY;
     }
     if (!S_ISREG(sb.st_mode)) {
       dorm__buf_free(&lines);
-      return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s is not a regular file (a migration holds only files)", fpath);
     }
     const char *data;
@@ -174,7 +174,7 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
   dorm__buf_free(&lines);
   m->hash = dorm_arena_strdup(a, hash);
   if (!has_plan || !has_snapshot)
-    return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
+    return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
                     "snapshot.json)", path, has_plan ? "snapshot.json" : "plan.json");
   return m->hash ? DORM_OK : DORM_ERR_NO_MEMORY;
 }
@@ -203,7 +203,7 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
     if (!S_ISDIR(sb.st_mode)) continue; /* a README next to the migrations is fine */
     if (!dorm_mig_name_valid(name)) {
       dorm__buf_free(&lines);
-      return dorm__mig_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+      return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                       "%s: not a migration directory name (yyyymmddhhmmss_name, name in a-z, 0-9, _)", p);
     }
     st = read_migration(path, name, a, &out->migrations[out->count], errbuf, errcap);
@@ -256,12 +256,12 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
   if (st == DORM_ERR_NOT_FOUND) {
     dorm_arena_free(&a);
     if (d->count == 0) return DORM_OK;
-    return dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+    return dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                     "%s/dorm.sum is missing but the directory has migrations; " REHASH_HINT, d->path, d->path);
   }
   if (st != DORM_OK) {
     dorm_arena_free(&a);
-    return dorm__mig_fail(errbuf, errcap, st, "%s", rerr);
+    return dorm__fail(errbuf, errcap, st, "%s", rerr);
   }
   /* Parse: header, total, then "name hash" lines. */
   size_t cap = 16, n = 0;
@@ -278,7 +278,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     lineno++;
     if (!header) {
       if (strcmp(line, SUM_HEADER) != 0) {
-        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/dorm.sum: line 1 is not \"" SUM_HEADER "\"; " REHASH_HINT, d->path, d->path);
         break;
       }
@@ -287,7 +287,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     }
     char *sp = strchr(line, ' ');
     if (!sp || strchr(sp + 1, ' ')) {
-      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, "%s/dorm.sum:%u: malformed line; " REHASH_HINT,
+      result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, "%s/dorm.sum:%u: malformed line; " REHASH_HINT,
                         d->path, lineno, d->path);
       break;
     }
@@ -314,7 +314,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     const dorm_mig_entry *m = &d->migrations[i];
     sum_line *ml = sum_find(lines, n, m->name);
     if (!ml) {
-      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s is not in dorm.sum (added by hand, renamed, or merged from another branch); if it "
                         "belongs here, run `dormc migrate hash --dir %s`, else remove it and write it again with "
                         "`dormc migrate diff`", d->path, m->name, d->path);
@@ -326,28 +326,28 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
       snprintf(key, sizeof key, "%s/%s", m->name, m->files[k].name);
       sum_line *fl = sum_find(lines, n, key);
       if (!fl)
-        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/%s was added after dorm.sum was written; " REHASH_HINT, d->path, key, d->path);
       else if (strcmp(fl->hash, m->files[k].hash) != 0)
-        result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+        result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                           "%s/%s was changed after dorm.sum was written; " REHASH_HINT, d->path, key, d->path);
       else fl->seen = true;
     }
   }
   for (size_t i = 0; i < n && result == DORM_OK; i++)
     if (!lines[i].seen)
-      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/%s is in dorm.sum but missing from the directory (removed or renamed); restore it, or "
                         "run `dormc migrate hash --dir %s` if removing it is intended", d->path, lines[i].name, d->path);
   for (size_t i = 0; i < d->count && result == DORM_OK; i++) {
     const sum_line *ml = sum_find(lines, n, d->migrations[i].name);
     if (ml && strcmp(ml->hash, d->migrations[i].hash) != 0)
-      result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+      result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                         "%s/dorm.sum: the hash of %s does not match its files (the line was edited); " REHASH_HINT,
                         d->path, d->migrations[i].name, d->path);
   }
   if (result == DORM_OK && (!total || strcmp(total, d->total) != 0))
-    result = dorm__mig_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
+    result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "%s/dorm.sum: the total does not match its migrations (the file was edited); " REHASH_HINT,
                       d->path, d->path);
   dorm_arena_free(&a);

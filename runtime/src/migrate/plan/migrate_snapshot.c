@@ -240,7 +240,7 @@ dorm_status dorm_mig_snapshot_parse(const char *json, size_t len, dorm_arena *a,
                                     char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
   cJSON *root = cJSON_ParseWithLength(json, len);
-  if (!root) return dorm__mig_fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "snapshot.json: not valid JSON");
+  if (!root) return dorm__fail(errbuf, errcap, DORM_ERR_BAD_RESPONSE, "snapshot.json: not valid JSON");
   mig_reader r = {a, errbuf, errcap, DORM_OK, "snapshot.json"};
   const char *format = dorm__mr_str(&r, root, "format", true, "");
   if (r.status == DORM_OK && strcmp(format, SNAPSHOT_FORMAT) != 0)

@@ -76,27 +76,13 @@ static void json_any(dorm__buf *b, const cJSON *j, int indent, bool pretty) {
 void dorm__mig_json_pretty(dorm__buf *b, const cJSON *j, int indent) { json_any(b, j, indent, true); }
 void dorm__mig_json_compact(dorm__buf *b, const cJSON *j) { json_any(b, j, 0, false); }
 
-dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) {
-  if (errbuf && errcap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errcap, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
-
 void dorm__mr_fail(mig_reader *r, const char *fmt, ...) {
   if (r->status != DORM_OK) return;
   r->status = DORM_ERR_BAD_RESPONSE;
-  if (r->errbuf && r->errcap) {
-    int n = snprintf(r->errbuf, r->errcap, "%s: ", r->what ? r->what : "json");
-    if (n < 0 || (size_t)n >= r->errcap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->errbuf + n, r->errcap - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  dorm__vset_err_prefixed(r->errbuf, r->errcap, r->what ? r->what : "json", fmt, ap);
+  va_end(ap);
 }
 
 static const cJSON *member(mig_reader *r, const cJSON *obj, const char *name, bool required, const char *path) {

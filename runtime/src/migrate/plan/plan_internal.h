@@ -27,9 +27,6 @@ void dorm__mig_json_compact(dorm__buf *b, const cJSON *j);
 /* A JSON string literal. */
 void dorm__mig_json_string(dorm__buf *b, const char *s);
 
-/* Formats into errbuf and returns st. */
-dorm_status dorm__mig_fail(char *errbuf, size_t errcap, dorm_status st, const char *fmt, ...) MIG_PRINTF(4, 5);
-
 /* Reading cJSON trees with errors naming the member path. */
 typedef struct mig_reader {
   dorm_arena *a;
