@@ -327,7 +327,8 @@ typedef struct dorm_model_update {
   dorm_expr x;
   dorm_status status;
   char err[256];
-  uint64_t touched[4];            /* fields with an action (bit per field index, first 256) */
+  uint64_t touched[4];            /* fields with an action (bit per field index) in models of up to
+                                   * 256 fields; wider models keep theirs in priv, sized from the model */
   uint32_t nactions;
   /* private: the key-template text of the fields set so far (arena), to
    * recompute index keys when the update runs */

@@ -15,8 +15,16 @@
 typedef struct upd_state {
   const char **text; /* [nfields], NULL when not set */
   size_t *len;
+  uint64_t *touched; /* the fields with an action, for models too wide for u->touched */
   bool finished;     /* dorm__model_update_finish ran: the builder is complete */
 } upd_state;
+
+/* How many fields dorm_model_update.touched tracks; wider models keep a
+ * bitmap sized from the model in upd_state. */
+#define INLINE_FIELDS (8 * sizeof ((dorm_model_update *)0)->touched)
+_Static_assert(INLINE_FIELDS == 256, "model.h documents dorm_model_update.touched as 256 fields");
+
+static upd_state *state(dorm_model_update *u);
 
 /* The update's first error (status and message) wins. */
 #define ufail(u, st, ...) dorm__fail_first(&(u)->status, (u)->err, sizeof (u)->err, (st), __VA_ARGS__)
@@ -30,7 +38,13 @@ void dorm_model_update_init(dorm_model_update *u, const dorm_model_desc *m, dorm
 }
 
 static bool touched(const dorm_model_update *u, uint32_t f) {
-  return f < 256 && (u->touched[f / 64] & (UINT64_C(1) << (f % 64)));
+  const uint64_t *bits = u->touched;
+  if (u->m->nfields > INLINE_FIELDS) {
+    const upd_state *s = u->priv;
+    if (!s) return false;
+    bits = s->touched;
+  }
+  return f < u->m->nfields && (bits[f / 64] & (UINT64_C(1) << (f % 64)));
 }
 
 /* The non-table template keys that use field f. */
@@ -57,7 +71,13 @@ static dorm_status begin_action(dorm_model_update *u, uint32_t field, const char
                  f->name, what);
   if (touched(u, field))
     return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s.%s: already has an action in this update", m->name, f->name);
-  if (field < 256) u->touched[field / 64] |= UINT64_C(1) << (field % 64);
+  uint64_t *bits = u->touched;
+  if (m->nfields > INLINE_FIELDS) {
+    upd_state *s = state(u);
+    if (!s) return u->status;
+    bits = s->touched;
+  }
+  bits[field / 64] |= UINT64_C(1) << (field % 64);
   u->nactions++;
   return DORM_OK;
 }
@@ -91,8 +111,9 @@ static upd_state *state(dorm_model_update *u) {
   if (s) {
     s->text = dorm_arena_calloc(u->a, m->nfields ? m->nfields : 1, sizeof *s->text);
     s->len = dorm_arena_calloc(u->a, m->nfields ? m->nfields : 1, sizeof *s->len);
+    if (m->nfields > INLINE_FIELDS) s->touched = dorm_arena_calloc(u->a, (m->nfields + 63) / 64, sizeof *s->touched);
   }
-  if (!s || !s->text || !s->len) {
+  if (!s || !s->text || !s->len || (m->nfields > INLINE_FIELDS && !s->touched)) {
     ufail(u, DORM_ERR_NO_MEMORY, "out of memory");
     return NULL;
   }

@@ -282,6 +282,68 @@ static void action_rules(void **state) {
   assert_int_equal(u.nactions, 4);
 }
 
+/* A model with more fields than 256 (built here, as the generator would):
+ * every field is tracked, the last ones too. */
+enum { WIDE_N = 300 };
+typedef struct wide {
+  const char *id;
+  int64_t v[WIDE_N - 1];
+} wide;
+static dorm_field_desc wide_fields[WIDE_N];
+static char wide_names[WIDE_N][8], wide_json[WIDE_N][12];
+static const dorm_tpl_part wide_tpl[] = {{"X#", 2, -1}, {NULL, 0, 290}};
+static const dorm_key_desc wide_keys[] = {{"id", "\"id\":", 5, 'S', 0, NULL, 0},
+                                          {"GSI1PK", "\"GSI1PK\":", 9, 'S', -1, wide_tpl, 2}};
+static const dorm_index_desc wide_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}, {"gsi", DORM_INDEX_GSI, 0, 1, -1}};
+static const dorm_model_desc wide_desc = {"Wide", "wide", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(wide),
+                                          wide_fields, WIDE_N, wide_keys, 2, 1, wide_indexes, 2, -1, -1, -1, -1};
+
+static void wide_model_setup(void) {
+  for (uint32_t i = 0; i < WIDE_N; i++) {
+    dorm_field_desc *f = &wide_fields[i];
+    if (i == 0) snprintf(wide_names[i], sizeof wide_names[i], "id");
+    else snprintf(wide_names[i], sizeof wide_names[i], "f%u", i);
+    int n = snprintf(wide_json[i], sizeof wide_json[i], "\"%s\":", wide_names[i]);
+    f->name = f->attr[0] = f->attr[1] = wide_names[i];
+    f->attr_json[0] = f->attr_json[1] = wide_json[i];
+    f->attr_json_len[0] = f->attr_json_len[1] = (uint16_t)n;
+    f->flags = i == 0 ? DORM_FF_PK | DORM_FF_TABLE_KEY : 0;
+    f->offset = i == 0 ? (uint32_t)offsetof(wide, id) : (uint32_t)(offsetof(wide, v) + (i - 1) * sizeof(int64_t));
+    f->has_offset = -1;
+    f->type.kind = i == 0 ? DORM_K_STRING : DORM_K_INT;
+    f->type.size = i == 0 ? (uint32_t)sizeof(const char *) : (uint32_t)sizeof(int64_t);
+  }
+}
+
+static void fields_beyond_256(void **state) {
+  (void)state;
+  wide_model_setup();
+  wide key;
+  memset(&key, 0, sizeof key);
+  key.id = "w1";
+  dorm_model_update u;
+  int64_t one = 1, seven = 7;
+  /* one action per field, for field 280 as for field 2 */
+  dorm_model_update_init(&u, &wide_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, 2, &one), DORM_OK);
+  assert_int_equal(dorm_model_update_set(&u, 280, &one), DORM_OK);
+  assert_int_equal(dorm_model_update_add(&u, 280, &one), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(u.err, "Wide.f280: already has an action in this update");
+  dorm_model_update_init(&u, &wide_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, WIDE_N - 1, &one), DORM_OK);
+  assert_int_equal(dorm_model_update_set(&u, WIDE_N - 1, &one), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(u.err, "Wide.f299: already has an action in this update");
+  /* GSI1PK = "X#{f290}" follows field 290 */
+  dorm_model_update_init(&u, &wide_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, 290, &seven), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
+  assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1");
+  name_is(&u.x, 0, "f290");
+  name_is(&u.x, 1, "GSI1PK");
+  assert_string_equal(value_text(&u.x, 1), "S:X#7");
+}
+
 static void typed_conditions(void **state) {
   (void)state;
   dorm_expr x;
@@ -336,6 +398,7 @@ int main(void) {
       cmocka_unit_test_teardown(index_keys, teardown),
       cmocka_unit_test_teardown(action_rules, teardown),
       cmocka_unit_test_teardown(typed_conditions, teardown),
+      cmocka_unit_test_teardown(fields_beyond_256, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
