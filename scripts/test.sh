@@ -13,3 +13,22 @@ for kind in plain asan; do
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
 done
 echo "test.sh: all tests passed (plain and asan)"
+
+# Fuzzing (clang + libFuzzer; setup.sh installs clang and libclang-rt-14-dev):
+# the runtime's targets 15 s each, two at a time (tests/fuzz/run.sh), then
+# the compiler's target (tests/compiler/fuzz/run.sh). Work files go to
+# build-fuzz/fuzz-work/.
+probe=$(mktemp -d)
+if command -v clang >/dev/null 2>&1 &&
+   echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+     clang -x c - -fsanitize=fuzzer,address,undefined -o "$probe/probe" >/dev/null 2>&1; then
+  rm -rf "$probe"
+  bash "$here/scripts/build.sh" fuzz
+  echo "test.sh: fuzzing"
+  bash "$here/tests/fuzz/run.sh" 15
+  bash "$here/tests/compiler/fuzz/run.sh" 15
+  echo "test.sh: fuzzing found nothing"
+else
+  rm -rf "$probe"
+  echo "test.sh: no clang with libFuzzer: fuzz targets skipped"
+fi
