@@ -2,11 +2,214 @@
  * payload codecs, the protocol, router, processor, delivery and the local
  * WebSocket server (dorm/streamer.h is its public face). The top layer:
  * nothing in libdorm includes this header but the streamer's own files and
- * its tests. */
+ * its tests.
+ *
+ * Threads. One thread runs libwebsockets (server.c) and never blocks: it
+ * parses frames, checks tokens and SigV4, and moves bytes. Everything that
+ * talks to DynamoDB runs on the worker pool (router jobs, processor jobs) or
+ * on the processor's poller; each of those threads has its own dorm_client.
+ * Outbound messages reach a connection through dorm__srv_enqueue (any
+ * thread), which wakes the lws thread.
+ */
 #ifndef DORM_STREAMER_INTERNAL_H
 #define DORM_STREAMER_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
 #include "dorm/streamer.h"
 #include "model_internal.h"
+#include "streamer_models.h"
+
+/* ---- limits (docs/streamer.md) ---- */
+#define DORM__ST_MAX_MESSAGE (128 * 1024)   /* API Gateway's frame limit */
+#define DORM__ST_MAX_DEPTH 32
+#define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
+#define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
+
+/* ---- protocol.c: the wire format ---- */
+
+typedef enum dorm__st_action {
+  DORM__ST_CALL = 0,       /* an endpoint */
+  DORM__ST_STATUS,
+  DORM__ST_CANCEL,
+  DORM__ST_RESUME,
+  DORM__ST_GET_RESULT,
+  DORM__ST_PING
+} dorm__st_action;
+
+/* A parsed client message; borrows from the cJSON tree it came from. */
+typedef struct dorm__st_msg {
+  dorm__st_action kind;
+  const char *action;      /* as sent */
+  const char *id;          /* client request id ("" for ping without one) */
+  const cJSON *payload;    /* CALL: the payload object (NULL: absent) */
+  int64_t last_seq;        /* RESUME */
+} dorm__st_msg;
+
+/* Parses one text frame. On failure returns false with *code (a protocol
+ * error code: INVALID_MESSAGE, PAYLOAD_TOO_LARGE) and msg set, and *id the
+ * request id when one could be read (else ""). *root must be freed with
+ * cJSON_Delete (also on failure; may be NULL). */
+bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *out, const char **code, char *msg,
+                    size_t msgcap);
+
+/* Server messages, as NUL-terminated malloc'd text (NULL on OOM). `extra`
+ * is a JSON object text whose members are appended (NULL: none). */
+char *dorm__st_message(const char *type, const char *request_id, int64_t seq, const char *extra);
+char *dorm__st_error_message(const char *request_id, int64_t seq, const char *code, const char *message,
+                             bool retryable);
+/* "2026-12-06T17:00:00.123Z" for now. */
+void dorm__st_now_text(char out[40]);
+/* Whether code is one of the protocol's error codes. */
+bool dorm__st_known_code(const char *code);
+int64_t dorm__st_now_ms(void);
+
+/* ---- the server (server.c) ---- */
+
+typedef struct dorm__streamer dorm__streamer;
+
+/* Queues text (copied) for the WebSocket connection conn_id. seq > 0 makes
+ * the queue exactly-once and ordered per request: a seq already queued is
+ * dropped, and while the request is being resumed live messages wait.
+ * Returns false when the connection is not held by this server (410). */
+bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
+                       const char *text, size_t len);
+/* Resume bracket: between begin and end, live messages for request_id wait;
+ * replayed ones go through dorm__srv_enqueue as usual; end flushes the
+ * waiting ones that are newer. */
+void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t last_seq);
+void dorm__srv_resume_end(dorm__streamer *s, const char *conn_id, const char *request_id);
+
+/* ---- metrics (metrics.c) ---- */
+
+typedef struct dorm__st_metrics {
+  pthread_mutex_t mu;
+  int64_t connections, connections_total, auth_failures;
+  int64_t progress_sent, delivery_failures, messages_in, invalid_messages;
+  /* requests by endpoint and outcome: a small table */
+  struct {
+    char endpoint[64];
+    char outcome[24];
+    int64_t n;
+  } outcomes[64];
+  size_t noutcomes;
+  int64_t queue_wait_ms_sum, queue_wait_n;
+  int64_t job_ms_buckets[12]; /* le 10,50,100,250,500,1000,2500,5000,10000,30000,60000,+Inf */
+  int64_t job_ms_sum, job_n;
+} dorm__st_metrics;
+
+void dorm__st_metrics_init(dorm__st_metrics *m);
+void dorm__st_metrics_outcome(dorm__st_metrics *m, const char *endpoint, const char *outcome);
+void dorm__st_metrics_job(dorm__st_metrics *m, int64_t queue_wait_ms, int64_t run_ms);
+void dorm__st_metrics_add(dorm__st_metrics *m, int64_t *counter, int64_t by);
+/* Prometheus text exposition, malloc'd. */
+char *dorm__st_metrics_text(dorm__st_metrics *m);
+
+/* ---- logs (metrics.c): one JSON object per line on stderr ---- */
+void dorm__st_log(const char *level, const char *event, const char *request_id, const char *conn_id,
+                  const char *endpoint, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/* ---- configuration and the shared state ---- */
+
+typedef struct dorm__st_config {
+  int port;
+  const char *ddb_endpoint;        /* NULL: AWS conventions */
+  const char *region;
+  bool create_tables;
+  dorm_jwt_config jwt;
+  int workers;                     /* job threads (default 8) */
+  long progress_interval_ms;       /* minimum time between progress messages (default 50) */
+  long lease_ms;                   /* processor lease (default 15000) */
+  long poll_ms;                    /* processor poll interval (default 100) */
+  int max_attempts;                /* retryable failures: attempts before FAILED (default 3) */
+  const char *server_url;          /* this server's management API base (default http://127.0.0.1:PORT) */
+  const char *web_dir;             /* serve static files from here (NULL: none) */
+  bool no_processor;               /* accept and route only; another process runs jobs */
+} dorm__st_config;
+
+/* A job for the worker pool. */
+typedef struct dorm__st_job {
+  struct dorm__st_job *next;
+  enum { DORM__JOB_MESSAGE, DORM__JOB_CONNECT, DORM__JOB_DISCONNECT, DORM__JOB_RUN } kind;
+  char conn_id[40];
+  char *text;                      /* MESSAGE: the frame (malloc'd) */
+  size_t len;
+  dorm_identity id;                /* CONNECT, MESSAGE: the connection's identity (strings in arena) */
+  dorm_arena arena;
+  char request_pk[300];            /* RUN: the request's key */
+  int64_t queued_ms;
+} dorm__st_job;
+
+struct dorm__streamer {
+  dorm__st_config cfg;
+  const dorm_endpoint_desc *const *endpoints;
+  size_t nendpoints;
+  dorm_jwt_verifier *jwt;
+  char server_id[40];
+  char server_url[256];
+  dorm__st_metrics metrics;
+  atomic_bool stopping;
+
+  /* job queue */
+  pthread_mutex_t jobs_mu;
+  pthread_cond_t jobs_cv;
+  dorm__st_job *jobs_head, *jobs_tail;
+  size_t jobs_len;
+  pthread_t *workers;
+  int nworkers;
+  pthread_t poller;
+  bool poller_started;
+
+  /* claimed requests in flight in this process (for cancel and renewals) */
+  pthread_mutex_t running_mu;
+  struct dorm_stream_ctx *running;
+
+  /* the lws side (server.c) */
+  void *lws;                       /* struct lws_context * */
+  pthread_mutex_t conns_mu;
+  struct dorm__st_conn *conns;
+};
+
+/* The endpoint called action, or NULL. */
+const dorm_endpoint_desc *dorm__st_endpoint(const dorm__streamer *s, const char *action);
+/* A DynamoDB client for the calling thread (created on first use, freed at exit). */
+dorm_client *dorm__st_client(dorm__streamer *s);
+void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job);
+
+/* router.c: one client message / connect / disconnect, on a worker thread. */
+void dorm__st_route(dorm__streamer *s, dorm__st_job *job);
+/* processor.c: claims and runs one request (a worker job), and the poller. */
+void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
+void *dorm__st_poller_main(void *arg);
+/* Marks a running request of this process cancelled (true when it runs here). */
+bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk);
+
+/* store.c: the streamer's tables through the generated code. */
+void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
+/* Appends the next seq of a request and persists message text under it:
+ * text is built by make(seq, user) so that it carries its own seq. Returns
+ * the seq (> 0), or 0 on failure (errmsg says why). */
+typedef char *(*dorm__st_make_fn)(int64_t seq, void *user);
+int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, dorm__st_make_fn make,
+                                void *user, char **text_out);
+
+/* delivery.c: POST /@connections/{id} on the server that holds it (SigV4,
+ * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
+dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const char *conn_id, const char *text,
+                             size_t len);
+/* Verifies a management API request's SigV4 signature (server.c calls it). */
+bool dorm__st_verify_sigv4(dorm__streamer *s, const char *method, const char *path, const char *host,
+                           const char *amz_date, const char *authorization, const char *token, const void *body,
+                           size_t len, char *why, size_t whycap);
 
 #endif
