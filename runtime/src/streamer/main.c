@@ -1,0 +1,358 @@
+/* dorm_streamer_main: the streamer as a program (streamer-demo, or a user's
+ * binary built the same way): flags, the worker pool, the poller, the
+ * server, and a clean shutdown on SIGINT/SIGTERM.
+ *
+ * Every flag has an environment twin: the flag's name upper-cased, '-' as
+ * '_', with a DORM_STREAMER_ prefix (--jwt-issuer is DORM_STREAMER_JWT_ISSUER,
+ * --create-tables is DORM_STREAMER_CREATE_TABLES=1); a flag on the command
+ * line wins. */
+#include "streamer_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+int dorm__srv_run(dorm__streamer *s);
+void dorm__srv_stop(dorm__streamer *s);
+void dorm__srv_destroy(dorm__streamer *s);
+
+/* ---- per-thread DynamoDB clients ---- */
+
+static pthread_key_t client_key;
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+static dorm__streamer *client_owner;
+
+static void client_free(void *p) { dorm_client_free(p); }
+static void client_key_init(void) { pthread_key_create(&client_key, client_free); }
+
+dorm_client *dorm__st_client(dorm__streamer *s) {
+  pthread_once(&client_once, client_key_init);
+  dorm_client *c = pthread_getspecific(client_key);
+  if (c) return c;
+  dorm_config cfg = DORM_CONFIG_INIT;
+  cfg.endpoint = s->cfg.ddb_endpoint;
+  cfg.region = s->cfg.region;
+  char err[512];
+  if (dorm_client_new(&cfg, &c, err, sizeof err) != DORM_OK) {
+    dorm__st_log("error", "client_failed", NULL, NULL, NULL, "%s", err);
+    return NULL;
+  }
+  pthread_setspecific(client_key, c);
+  (void)client_owner;
+  return c;
+}
+
+static void client_release(void) {
+  dorm_client *c = pthread_getspecific(client_key);
+  if (c) {
+    dorm_client_free(c);
+    pthread_setspecific(client_key, NULL);
+  }
+}
+
+const dorm_endpoint_desc *dorm__st_endpoint(const dorm__streamer *s, const char *action) {
+  for (size_t i = 0; i < s->nendpoints; i++)
+    if (strcmp(s->endpoints[i]->name, action) == 0) return s->endpoints[i];
+  return NULL;
+}
+
+/* ---- the job queue and the workers ---- */
+
+void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job) {
+  if (!job->queued_ms) job->queued_ms = dorm__st_now_ms();
+  pthread_mutex_lock(&s->jobs_mu);
+  job->next = NULL;
+  if (s->jobs_tail) s->jobs_tail->next = job;
+  else s->jobs_head = job;
+  s->jobs_tail = job;
+  s->jobs_len++;
+  pthread_cond_signal(&s->jobs_cv);
+  pthread_mutex_unlock(&s->jobs_mu);
+}
+
+static void free_job(dorm__st_job *job) {
+  free(job->text);
+  dorm_arena_free(&job->arena);
+  free(job);
+}
+
+void dorm__st_delivery_thread_end(void);
+
+static void *worker_main(void *arg) {
+  dorm__streamer *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->jobs_mu);
+    while (!s->jobs_head && !atomic_load(&s->stopping)) pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
+    dorm__st_job *job = s->jobs_head;
+    if (job) {
+      s->jobs_head = job->next;
+      if (!s->jobs_head) s->jobs_tail = NULL;
+      s->jobs_len--;
+    }
+    pthread_mutex_unlock(&s->jobs_mu);
+    if (!job) break; /* stopping and nothing left */
+    if (atomic_load(&s->stopping) && job->kind == DORM__JOB_RUN) {
+      free_job(job); /* not started: another processor (or the next start) runs it */
+      continue;
+    }
+    if (job->kind == DORM__JOB_RUN) dorm__st_run_request(s, job->request_pk, job->queued_ms);
+    else dorm__st_route(s, job);
+    free_job(job);
+  }
+  dorm__st_delivery_thread_end();
+  client_release();
+  return NULL;
+}
+
+static void *poller_thread(void *arg) {
+  void *r = dorm__st_poller_main(arg);
+  client_release();
+  return r;
+}
+
+/* ---- flags ---- */
+
+static const char USAGE[] =
+    "usage: %s [options]\n"
+    "Runs the streamer locally: WebSocket endpoints on 127.0.0.1, jobs stored in DynamoDB.\n"
+    "  --port P                   listen on 127.0.0.1:P (0: any free port; default 8080)\n"
+    "  --ddb-endpoint URL         DynamoDB endpoint (default: AWS_ENDPOINT_URL_DYNAMODB, then AWS)\n"
+    "  --region R                 AWS region (default: AWS_REGION, then us-east-1 locally)\n"
+    "  --create-tables            create the streamer's tables when missing\n"
+    "  --jwt-hs256-secret-file F  HS256 secret\n"
+    "  --jwt-public-key-file PEM  RS256/ES256 public key\n"
+    "  --jwks-file F              JWKS (the token's kid picks the key)\n"
+    "  --jwt-issuer I             required iss\n"
+    "  --jwt-audience A           required aud\n"
+    "  --jwt-leeway S             clock leeway in seconds (default 60)\n"
+    "  --workers N                job threads (default 8)\n"
+    "  --progress-interval-ms N   at most one progress message per N ms per job (default 50)\n"
+    "  --lease-ms N               processor lease (default 15000)\n"
+    "  --poll-ms N                how often the processor looks for work (default 100)\n"
+    "  --max-attempts N           attempts of a retryable failure (default 3)\n"
+    "  --server-url URL           this server's management API as other processes reach it\n"
+    "  --no-processor             accept requests but run no jobs here\n"
+    "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
+
+typedef struct flag {
+  const char *name;
+  bool boolean;
+  const char **str;
+  long *num;
+  bool *flag;
+} flag;
+
+static const char *env_twin(const char *name, char *buf, size_t cap) {
+  snprintf(buf, cap, "DORM_STREAMER_");
+  size_t n = strlen(buf);
+  for (const char *p = name; *p && n + 1 < cap; p++) buf[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+  buf[n] = '\0';
+  return getenv(buf);
+}
+
+static bool parse_long(const char *v, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long x = strtol(v, &end, 10);
+  if (errno || end == v || *end || x < lo || x > hi) return false;
+  *out = x;
+  return true;
+}
+
+static volatile sig_atomic_t got_signal;
+static dorm__streamer *running_streamer;
+static void on_signal(int sig) {
+  (void)sig;
+  got_signal = 1;
+  if (running_streamer) dorm__srv_stop(running_streamer);
+}
+
+int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *endpoints, size_t nendpoints) {
+  dorm__streamer *s = calloc(1, sizeof *s);
+  if (!s) return 1;
+  const char *prog = argc > 0 ? argv[0] : "streamer";
+  long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60;
+  const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
+             *server_url = NULL;
+  bool create = false, no_processor = false;
+  flag flags[] = {
+      {"port", false, NULL, &port, NULL},
+      {"ddb-endpoint", false, &ddb, NULL, NULL},
+      {"region", false, &region, NULL, NULL},
+      {"create-tables", true, NULL, NULL, &create},
+      {"jwt-hs256-secret-file", false, &secret, NULL, NULL},
+      {"jwt-public-key-file", false, &pem, NULL, NULL},
+      {"jwks-file", false, &jwks, NULL, NULL},
+      {"jwt-issuer", false, &iss, NULL, NULL},
+      {"jwt-audience", false, &aud, NULL, NULL},
+      {"jwt-leeway", false, NULL, &leeway, NULL},
+      {"workers", false, NULL, &workers, NULL},
+      {"progress-interval-ms", false, NULL, &interval, NULL},
+      {"lease-ms", false, NULL, &lease, NULL},
+      {"poll-ms", false, NULL, &poll, NULL},
+      {"max-attempts", false, NULL, &attempts, NULL},
+      {"server-url", false, &server_url, NULL, NULL},
+      {"no-processor", true, NULL, NULL, &no_processor},
+  };
+  size_t nflags = sizeof flags / sizeof flags[0];
+  /* environment twins first, then the command line */
+  for (size_t i = 0; i < nflags; i++) {
+    char name[96];
+    const char *v = env_twin(flags[i].name, name, sizeof name);
+    if (!v) continue;
+    if (flags[i].boolean) *flags[i].flag = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+    else if (flags[i].str) *flags[i].str = v;
+    else if (!parse_long(v, 0, 100000000, flags[i].num)) {
+      fprintf(stderr, "%s: %s must be a number, not '%s'\n", prog, name, v);
+      free(s);
+      return 2;
+    }
+  }
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf(USAGE, prog);
+      free(s);
+      return 0;
+    }
+    size_t k = 0;
+    for (; k < nflags; k++)
+      if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, flags[k].name) == 0) break;
+    if (k == nflags) {
+      fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);
+      fprintf(stderr, USAGE, prog);
+      free(s);
+      return 2;
+    }
+    if (flags[k].boolean) {
+      *flags[k].flag = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "%s: --%s needs a value\n", prog, flags[k].name);
+      free(s);
+      return 2;
+    }
+    const char *v = argv[++i];
+    if (flags[k].str) *flags[k].str = v;
+    else if (!parse_long(v, 0, 100000000, flags[k].num)) {
+      fprintf(stderr, "%s: --%s needs a number, not '%s'\n", prog, flags[k].name, v);
+      free(s);
+      return 2;
+    }
+  }
+  if (port > 65535 || workers < 1 || workers > 256 || attempts < 1) {
+    fprintf(stderr, "%s: --port 0..65535, --workers 1..256, --max-attempts >= 1\n", prog);
+    free(s);
+    return 2;
+  }
+  if (!region && !getenv("AWS_REGION") && !getenv("AWS_DEFAULT_REGION")) region = "us-east-1";
+
+  s->cfg.port = (int)port;
+  s->cfg.ddb_endpoint = ddb;
+  s->cfg.region = region;
+  s->cfg.create_tables = create;
+  s->cfg.workers = (int)workers;
+  s->cfg.progress_interval_ms = interval;
+  s->cfg.lease_ms = lease;
+  s->cfg.poll_ms = poll > 0 ? poll : 100;
+  s->cfg.max_attempts = (int)attempts;
+  s->cfg.no_processor = no_processor;
+  s->cfg.jwt.hs256_secret_file = secret;
+  s->cfg.jwt.public_key_file = pem;
+  s->cfg.jwt.jwks_file = jwks;
+  s->cfg.jwt.issuer = iss;
+  s->cfg.jwt.audience = aud;
+  s->cfg.jwt.leeway_s = leeway;
+  s->endpoints = endpoints;
+  s->nendpoints = nendpoints;
+  if (server_url) snprintf(s->server_url, sizeof s->server_url, "%s", server_url);
+  unsigned char raw[8];
+  RAND_bytes(raw, sizeof raw);
+  snprintf(s->server_id, sizeof s->server_id, "streamer-%d-", (int)getpid());
+  dorm__hex_encode(raw, sizeof raw, s->server_id + strlen(s->server_id));
+  dorm__st_metrics_init(&s->metrics);
+  pthread_mutex_init(&s->jobs_mu, NULL);
+  pthread_cond_init(&s->jobs_cv, NULL);
+  pthread_mutex_init(&s->running_mu, NULL);
+  pthread_mutex_init(&s->conns_mu, NULL);
+
+  int rc = 0;
+  char err[512];
+  if (!secret && !pem && !jwks) {
+    fprintf(stderr, "%s: no JWT keys: give --jwt-hs256-secret-file, --jwt-public-key-file or --jwks-file\n", prog);
+    rc = 2;
+    goto out;
+  }
+  if (dorm_jwt_verifier_new(&s->cfg.jwt, &s->jwt, err, sizeof err) != DORM_OK) {
+    fprintf(stderr, "%s: %s\n", prog, err);
+    rc = 2;
+    goto out;
+  }
+  dorm_client *c = dorm__st_client(s);
+  if (!c) {
+    rc = 1;
+    goto out;
+  }
+  if (create) {
+    dorm_status st;
+    if ((st = dorm_streamer_Connection_table_ensure(c, 60000)) != DORM_OK ||
+        (st = dorm_streamer_Request_table_ensure(c, 60000)) != DORM_OK ||
+        (st = dorm_streamer_Message_table_ensure(c, 60000)) != DORM_OK) {
+      fprintf(stderr, "%s: creating the streamer's tables: %s\n", prog, dorm_client_errmsg(c));
+      rc = 1;
+      goto out;
+    }
+  }
+  s->workers = calloc((size_t)workers, sizeof *s->workers);
+  if (!s->workers) {
+    rc = 1;
+    goto out;
+  }
+  for (int i = 0; i < workers; i++) {
+    if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) break;
+    s->nworkers++;
+  }
+  if (!no_processor && pthread_create(&s->poller, NULL, poller_thread, s) == 0) s->poller_started = true;
+
+  running_streamer = s;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  rc = dorm__srv_run(s);
+  dorm__st_log("info", "stopping", NULL, NULL, NULL, "shutting down");
+
+  atomic_store(&s->stopping, true);
+  pthread_mutex_lock(&s->jobs_mu);
+  pthread_cond_broadcast(&s->jobs_cv);
+  pthread_mutex_unlock(&s->jobs_mu);
+  for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+  if (s->poller_started) pthread_join(s->poller, NULL);
+  dorm__srv_destroy(s);
+  running_streamer = NULL;
+out:
+  /* jobs queued by the last closes */
+  for (dorm__st_job *j = s->jobs_head, *n; j; j = n) {
+    n = j->next;
+    free_job(j);
+  }
+  dorm__st_delivery_thread_end();
+  client_release();
+  dorm_jwt_verifier_free(s->jwt);
+  free(s->workers);
+  pthread_mutex_destroy(&s->jobs_mu);
+  pthread_cond_destroy(&s->jobs_cv);
+  pthread_mutex_destroy(&s->running_mu);
+  pthread_mutex_destroy(&s->conns_mu);
+  pthread_mutex_destroy(&s->metrics.mu);
+  free(s);
+  return rc;
+}

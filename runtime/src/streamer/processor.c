@@ -1,0 +1,583 @@
+/* processor: claims requests and runs their handlers.
+ *
+ * A request runs where a conditional update moved it PENDING -> PROCESSING
+ * (or took over a PROCESSING one whose lease expired) and set this process
+ * as the lease owner; a second processor, or the same request seen twice,
+ * fails the condition and does nothing. The lease is renewed while the
+ * handler reports progress or checks for cancellation. Progress is
+ * coalesced (newest wins, at most one message per progress_interval_ms,
+ * percent never goes backwards), persisted with its seq, then delivered
+ * through the management API of the server that holds the client's
+ * connection. A connection that is gone (410) stops delivery, never the job.
+ *
+ * The poller finds work in the requests table's "by-status" index: PENDING
+ * requests (new ones, retries whose backoff is over) and PROCESSING ones
+ * whose lease expired (their processor died). */
+#include "streamer_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dorm_stream_ctx {
+  struct dorm_stream_ctx *next;   /* in s->running */
+  dorm__streamer *s;
+  dorm_client *c;
+  const dorm_endpoint_desc *e;
+  dorm_identity id;
+  const char *scopes_none[1];
+  char request_pk[300];
+  const char *sub, *client_id;
+  char conn_id[64];
+  char conn_server[256];
+  bool conn_gone;
+  bool sync;
+  atomic_bool cancel_flag;
+  bool timed_out;
+  int64_t deadline_ms;
+  int64_t lease_renewed_ms;
+  int64_t last_check_ms;
+  dorm_arena *arena;              /* the result's */
+  /* failure set by dorm_stream_fail */
+  char fail_code[32];
+  char fail_msg[512];
+  bool fail_retryable;
+  int attempts;
+};
+
+struct dorm_progress {
+  dorm_stream_ctx *ctx;
+  double percent;
+  int64_t last_sent_ms;
+  bool pending;                   /* a coalesced update waits */
+  char *pending_message;
+  char *pending_progress;         /* JSON text */
+  double pending_percent;
+};
+
+/* ---- the handler API ---- */
+
+const dorm_identity *dorm_stream_identity(const dorm_stream_ctx *ctx) { return &ctx->id; }
+const char *dorm_stream_request_id(const dorm_stream_ctx *ctx) { return ctx->client_id; }
+int64_t dorm_stream_deadline_ms(const dorm_stream_ctx *ctx) { return ctx->deadline_ms; }
+dorm_arena *dorm_stream_arena(dorm_stream_ctx *ctx) { return ctx->arena; }
+dorm_client *dorm_stream_client(dorm_stream_ctx *ctx) { return ctx->c; }
+
+dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bool retryable, const char *fmt, ...) {
+  snprintf(ctx->fail_code, sizeof ctx->fail_code, "%s",
+           code && dorm__st_known_code(code) ? code : "HANDLER_FAILED");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->fail_msg, sizeof ctx->fail_msg, fmt, ap);
+  va_end(ap);
+  ctx->fail_retryable = retryable;
+  return DORM_ERR_HANDLER;
+}
+
+/* Renews the lease and reads the cancel flag, at most every 250 ms. */
+static void check_in(dorm_stream_ctx *ctx) {
+  if (ctx->sync) return;
+  int64_t now = dorm__st_now_ms();
+  if (now > ctx->deadline_ms) {
+    ctx->timed_out = true;
+    atomic_store(&ctx->cancel_flag, true);
+  }
+  if (now - ctx->last_check_ms < 250) return;
+  ctx->last_check_ms = now;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
+  if (st == DORM_OK) {
+    if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
+    if (strcmp(r.connectionId, ctx->conn_id) != 0) {
+      snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+      ctx->conn_server[0] = '\0';
+      ctx->conn_gone = false;
+    }
+  } else if (st == DORM_ERR_CONDITION_FAILED) {
+    /* Another processor took the lease (ours expired): stop. */
+    atomic_store(&ctx->cancel_flag, true);
+  }
+  dorm_arena_free(&a);
+}
+
+bool dorm_stream_cancelled(const dorm_stream_ctx *ctx) {
+  check_in((dorm_stream_ctx *)ctx);
+  return atomic_load(&ctx->cancel_flag);
+}
+
+bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk) {
+  bool found = false;
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c; c = c->next)
+    if (strcmp(c->request_pk, request_pk) == 0) {
+      atomic_store(&c->cancel_flag, true);
+      found = true;
+    }
+  pthread_mutex_unlock(&s->running_mu);
+  return found;
+}
+
+/* ---- delivery of persisted messages ---- */
+
+static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text) {
+  (void)seq;
+  if (ctx->conn_gone || !ctx->conn_id[0]) return;
+  if (!ctx->conn_server[0]) {
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_streamer_Connection_key key = {ctx->conn_id};
+    dorm_streamer_Connection conn;
+    if (dorm_streamer_Connection_get(ctx->c, &key, NULL, &a, &conn) == DORM_OK && !conn.gone)
+      snprintf(ctx->conn_server, sizeof ctx->conn_server, "%s", conn.server);
+    else
+      ctx->conn_gone = true;
+    dorm_arena_free(&a);
+    if (ctx->conn_gone) return;
+  }
+  dorm_status st = dorm__st_deliver(ctx->s, ctx->conn_server, ctx->conn_id, text, strlen(text));
+  if (st == DORM_ERR_NOT_FOUND) {
+    ctx->conn_gone = true;
+    dorm__st_log("info", "connection_gone", ctx->client_id, ctx->conn_id, ctx->e->name,
+                 "the client left; the job goes on and its messages are kept");
+  } else if (st != DORM_OK) {
+    dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.delivery_failures, 1);
+  }
+}
+
+typedef struct progress_made {
+  const char *rid;
+  double percent;
+  const char *message;
+  const char *progress;
+} progress_made;
+
+static char *make_progress(int64_t seq, void *user) {
+  progress_made *p = user;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "percent", p->percent);
+  if (p->message) cJSON_AddStringToObject(o, "message", p->message);
+  if (p->progress) cJSON_AddRawToObject(o, "progress", p->progress);
+  char *extra = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  char *text = dorm__st_message("progress", p->rid, seq, extra);
+  free(extra);
+  return text;
+}
+
+/* Persists and delivers one progress message (seq, percent, message and the
+ * typed progress go onto the request item in the same update). */
+static void send_progress(dorm_stream_ctx *ctx, double percent, const char *message, const char *progress) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_add_seq(&u, 1);
+  dorm_streamer_Request_set_percent(&u, percent);
+  if (message) dorm_streamer_Request_set_message(&u, message);
+  if (progress) dorm_streamer_Request_set_progress(&u, progress);
+  dorm_update_opts o = {.return_new = true};
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_streamer_Request r;
+  if (dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r) != DORM_OK) {
+    dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
+                 dorm_client_errmsg(ctx->c));
+    dorm_arena_free(&a);
+    return;
+  }
+  progress_made pm = {ctx->client_id, percent, message, progress};
+  char *text = make_progress(r.seq, &pm);
+  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
+  if (text && dorm_streamer_Message_put(ctx->c, &m, NULL, &a) == DORM_OK) {
+    if (strcmp(r.connectionId, ctx->conn_id) != 0) {
+      snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+      ctx->conn_server[0] = '\0';
+      ctx->conn_gone = false;
+    }
+    deliver(ctx, r.seq, text);
+    dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
+  }
+  free(text);
+  dorm_arena_free(&a);
+}
+
+static void flush_progress(dorm_progress *pr) {
+  if (!pr->pending) return;
+  pr->pending = false;
+  send_progress(pr->ctx, pr->pending_percent, pr->pending_message, pr->pending_progress);
+  pr->last_sent_ms = dorm__st_now_ms();
+  free(pr->pending_message);
+  free(pr->pending_progress);
+  pr->pending_message = pr->pending_progress = NULL;
+}
+
+dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *message, const void *progress) {
+  dorm_stream_ctx *ctx = pr->ctx;
+  if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
+  if (!(percent >= pr->percent)) percent = pr->percent; /* never backwards (NaN too) */
+  if (percent > 100) percent = 100;
+  pr->percent = percent;
+  char *ptext = NULL;
+  if (progress && ctx->e->progress) {
+    const char *json = NULL;
+    size_t len = 0;
+    char err[256];
+    dorm_arena a = DORM_ARENA_INIT;
+    if (dorm_payload_to_json(ctx->e->progress, progress, &a, &json, &len, err, sizeof err) != DORM_OK) {
+      dorm_arena_free(&a);
+      return dorm_stream_fail(ctx, "HANDLER_FAILED", false, "progress does not fit its type: %s", err);
+    }
+    ptext = strdup(json);
+    dorm_arena_free(&a);
+  }
+  /* newest wins */
+  free(pr->pending_message);
+  free(pr->pending_progress);
+  pr->pending = true;
+  pr->pending_percent = percent;
+  pr->pending_message = message ? strdup(message) : NULL;
+  pr->pending_progress = ptext;
+  if (dorm__st_now_ms() - pr->last_sent_ms >= ctx->s->cfg.progress_interval_ms) flush_progress(pr);
+  return DORM_OK;
+}
+
+/* ---- sync calls (the router runs them in its thread) ---- */
+
+dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
+                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
+                              char *msg, size_t msgcap);
+dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
+                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
+                              char *msg, size_t msgcap) {
+  dorm_stream_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.s = s;
+  ctx.c = dorm__st_client(s);
+  ctx.e = e;
+  ctx.id = *id;
+  ctx.sync = true;
+  ctx.client_id = rid;
+  ctx.sub = id->sub;
+  ctx.arena = a;
+  int64_t start = dorm__st_now_ms();
+  ctx.deadline_ms = start + e->timeout_ms;
+  dorm_status st = e->sync_handler(&ctx, req, res);
+  if (st == DORM_OK && dorm__st_now_ms() > ctx.deadline_ms) {
+    snprintf(code_out, 32, "TIMEOUT");
+    snprintf(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
+    return DORM_ERR_TIMEOUT;
+  }
+  if (st != DORM_OK) {
+    snprintf(code_out, 32, "%s", ctx.fail_code[0] ? ctx.fail_code : "HANDLER_FAILED");
+    snprintf(msg, msgcap, "%s", ctx.fail_msg[0] ? ctx.fail_msg : dorm_strerror(st));
+  }
+  return st;
+}
+
+/* ---- running a claimed request ---- */
+
+typedef struct finish_made {
+  const char *rid;
+  const char *type;
+  const char *result;
+  const char *code, *message;
+  bool retryable;
+} finish_made;
+
+static char *make_finish(int64_t seq, void *user) {
+  finish_made *f = user;
+  if (f->result) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddRawToObject(o, "result", f->result);
+    char *extra = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *t = dorm__st_message("complete", f->rid, seq, extra);
+    free(extra);
+    return t;
+  }
+  return dorm__st_error_message(f->rid, seq, f->code, f->message, f->retryable);
+}
+
+/* Results bigger than one message go as ordered chunks, then `complete`
+ * without the result (docs/streamer.md, "Large results"). Each chunk is a
+ * message of its own: next seq, persisted, delivered. */
+typedef struct chunk_made {
+  const char *rid;
+  const char *extra;
+} chunk_made;
+
+static char *make_chunk(int64_t seq, void *user) {
+  chunk_made *m = user;
+  return dorm__st_message("result_chunk", m->rid, seq, m->extra);
+}
+
+static void send_chunks(dorm_stream_ctx *ctx, const char *result) {
+  size_t len = strlen(result);
+  size_t count = (len + DORM__ST_CHUNK_DATA - 1) / DORM__ST_CHUNK_DATA;
+  for (size_t i = 0; i < count; i++) {
+    size_t off = i * DORM__ST_CHUNK_DATA;
+    size_t n = len - off < DORM__ST_CHUNK_DATA ? len - off : DORM__ST_CHUNK_DATA;
+    char *part = malloc(n + 1);
+    if (!part) return;
+    memcpy(part, result + off, n);
+    part[n] = '\0';
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", (double)i);
+    cJSON_AddNumberToObject(o, "count", (double)count);
+    cJSON_AddStringToObject(o, "data", part);
+    free(part);
+    char *extra = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    chunk_made cm = {ctx->client_id, extra};
+    char *text = NULL;
+    int64_t seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, make_chunk, &cm, &text);
+    free(extra);
+    if (seq) deliver(ctx, seq, text);
+    free(text);
+  }
+}
+
+/* Ends the request: its final state in the item (seq + 1), the terminal
+ * message persisted and delivered. */
+static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result, const char *code,
+                   const char *message, bool retry) {
+  dorm_arena a = DORM_ARENA_INIT;
+  bool chunked = result && strlen(result) + 256 > DORM__ST_CHUNK_DATA;
+  if (chunked) send_chunks(ctx, result);
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_status(&u, status);
+  dorm_streamer_Request_set_leaseExpires(&u, 0);
+  dorm_streamer_Request_remove_leaseOwner(&u);
+  if (result) dorm_streamer_Request_set_result(&u, result);
+  if (code) dorm_streamer_Request_set_errorCode(&u, code);
+  if (message) dorm_streamer_Request_set_errorMessage(&u, message);
+  if (retry) {
+    long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
+    dorm_streamer_Request_set_notBefore(&u, dorm__st_now_ms() + backoff);
+  } else {
+    dorm_streamer_Request_add_seq(&u, 1);
+  }
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
+  if (st != DORM_OK) {
+    dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
+                 dorm_client_errmsg(ctx->c));
+  } else if (!retry) {
+    finish_made f = {ctx->client_id, NULL, chunked ? "{}" : result, code, message, false};
+    char *text = NULL;
+    if (chunked) {
+      cJSON *o2 = cJSON_CreateObject();
+      cJSON_AddBoolToObject(o2, "chunked", true);
+      char *extra = cJSON_PrintUnformatted(o2);
+      cJSON_Delete(o2);
+      text = dorm__st_message("complete", ctx->client_id, r.seq, extra);
+      free(extra);
+    } else {
+      text = make_finish(r.seq, &f);
+    }
+    dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
+    if (text && dorm_streamer_Message_put(ctx->c, &m, NULL, &a) == DORM_OK) {
+      if (strcmp(r.connectionId, ctx->conn_id) != 0) {
+        snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+        ctx->conn_server[0] = '\0';
+        ctx->conn_gone = false;
+      }
+      deliver(ctx, r.seq, text);
+    }
+    free(text);
+  }
+  dorm_arena_free(&a);
+}
+
+void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms) {
+  dorm_client *c = dorm__st_client(s);
+  if (!c) return;
+  const char *hash = strrchr(request_pk, '#');
+  if (!hash) return;
+  char sub[300];
+  snprintf(sub, sizeof sub, "%.*s", (int)(hash - request_pk), request_pk);
+  const char *client_id = hash + 1;
+
+  /* The claim: PENDING (backoff over) or PROCESSING with an expired lease. */
+  dorm_arena a = DORM_ARENA_INIT;
+  int64_t now = dorm__st_now_ms();
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PROCESSING);
+  dorm_streamer_Request_set_leaseOwner(&u, s->server_id);
+  dorm_streamer_Request_set_leaseExpires(&u, now + s->cfg.lease_ms);
+  dorm_streamer_Request_add_attempts(&u, 1);
+  dorm_expr *x = &u.x;
+  dorm_cond *pending = dorm_cond_and(
+      x, dorm_streamer_Request_cond_status(x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PENDING),
+      dorm_streamer_Request_cond_notBefore(x, DORM_LE, now));
+  dorm_cond *expired = dorm_cond_and(
+      x, dorm_streamer_Request_cond_status(x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PROCESSING),
+      dorm_streamer_Request_cond_leaseExpires(x, DORM_LT, now));
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_cond_and(x, dorm_cond_or(x, pending, expired),
+                                dorm_streamer_Request_cond_cancelRequested(x, DORM_EQ, false));
+  dorm_streamer_Request_key key = {sub, client_id};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_update(c, &key, &u, &o, &a, &r);
+  if (st != DORM_OK) {
+    /* Someone else has it, it is done, or it was cancelled before it started. */
+    if (st != DORM_ERR_CONDITION_FAILED)
+      dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "%s", dorm_client_errmsg(c));
+    dorm_arena_free(&a);
+    return;
+  }
+  const dorm_endpoint_desc *e = dorm__st_endpoint(s, r.endpoint);
+  dorm_stream_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) {
+    dorm_arena_free(&a);
+    return;
+  }
+  ctx->s = s;
+  ctx->c = c;
+  ctx->e = e;
+  snprintf(ctx->request_pk, sizeof ctx->request_pk, "%s", request_pk);
+  ctx->sub = r.sub;
+  ctx->client_id = r.clientId;
+  snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+  ctx->deadline_ms = r.deadline;
+  ctx->attempts = (int)r.attempts;
+  ctx->last_check_ms = now;
+  ctx->arena = &a;
+  ctx->id.sub = r.sub;
+  ctx->id.tenant = r.tenant;
+  ctx->id.scopes = ctx->scopes_none;
+  dorm__st_metrics_job(&s->metrics, queued_ms ? now - queued_ms : 0, 0);
+  if (!e || e->mode != DORM_ENDPOINT_ASYNC) {
+    finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "UNKNOWN_ACTION",
+           "this server has no async endpoint of that name", false);
+    free(ctx);
+    dorm_arena_free(&a);
+    return;
+  }
+  pthread_mutex_lock(&s->running_mu);
+  ctx->next = s->running;
+  s->running = ctx;
+  pthread_mutex_unlock(&s->running_mu);
+  dorm__st_log("info", "started", ctx->client_id, ctx->conn_id, e->name, "attempt %d", ctx->attempts);
+
+  void *req = dorm_arena_calloc(&a, 1, e->request->size ? e->request->size : 1);
+  void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
+  char err[512];
+  dorm_progress pr = {.ctx = ctx, .percent = r.percent};
+  int64_t started = dorm__st_now_ms();
+  if (!req || !res ||
+      dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
+    finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "INVALID_PAYLOAD", req ? err : "out of memory", false);
+  } else {
+    st = e->async_handler(ctx, req, &pr, res);
+    bool cancelled = atomic_load(&ctx->cancel_flag);
+    flush_progress(&pr);
+    if (ctx->timed_out) {
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
+      dorm__st_metrics_outcome(&s->metrics, e->name, "timeout");
+    } else if (cancelled) {
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client", false);
+      dorm__st_metrics_outcome(&s->metrics, e->name, "cancelled");
+    } else if (st == DORM_OK) {
+      const char *json = NULL;
+      size_t len = 0;
+      if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err, false);
+        dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+      } else {
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL, false);
+        dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
+      }
+    } else {
+      const char *code = ctx->fail_code[0] ? ctx->fail_code : "HANDLER_FAILED";
+      const char *msg = ctx->fail_msg[0] ? ctx->fail_msg : dorm_strerror(st);
+      bool retry = ctx->fail_retryable && ctx->attempts < s->cfg.max_attempts;
+      if (retry) {
+        /* back to PENDING with a backoff; the poller picks it up again */
+        dorm_arena b = DORM_ARENA_INIT;
+        dorm_model_update u2;
+        dorm_streamer_Request_update_begin(&u2, &b);
+        dorm_streamer_Request_set_status(&u2, DORM_STREAMER_REQUEST_STATUS_PENDING);
+        dorm_streamer_Request_set_leaseExpires(&u2, 0);
+        long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
+        dorm_streamer_Request_set_notBefore(&u2, dorm__st_now_ms() + backoff);
+        dorm_update_opts o2 = {0};
+        o2.w.condition = dorm_streamer_Request_cond_leaseOwner(&u2.x, DORM_EQ, s->server_id);
+        dorm_streamer_Request_update(c, &key, &u2, &o2, &b, NULL);
+        dorm_arena_free(&b);
+        dorm__st_log("info", "retry", ctx->client_id, ctx->conn_id, e->name, "attempt %d failed (%s): retrying",
+                     ctx->attempts, msg);
+      } else {
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, code, msg, false);
+        dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+      }
+    }
+  }
+  free(pr.pending_message);
+  free(pr.pending_progress);
+  dorm__st_metrics_job(&s->metrics, -1, dorm__st_now_ms() - started);
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)
+    if (*p == ctx) {
+      *p = ctx->next;
+      break;
+    }
+  pthread_mutex_unlock(&s->running_mu);
+  dorm__st_log("info", "finished", ctx->client_id, ctx->conn_id, e->name, "in %lld ms",
+               (long long)(dorm__st_now_ms() - started));
+  free(ctx);
+  dorm_arena_free(&a);
+}
+
+/* ---- the poller ---- */
+
+static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_id) {
+  dorm__st_job *job = calloc(1, sizeof *job);
+  if (!job) return;
+  job->kind = DORM__JOB_RUN;
+  dorm__st_request_pk(sub, client_id, job->request_pk);
+  job->queued_ms = dorm__st_now_ms();
+  dorm__st_push_job(s, job);
+}
+
+void *dorm__st_poller_main(void *arg) {
+  dorm__streamer *s = arg;
+  while (!atomic_load(&s->stopping)) {
+    dorm_client *c = dorm__st_client(s);
+    if (c) {
+      dorm_arena a = DORM_ARENA_INIT;
+      int64_t now = dorm__st_now_ms();
+      /* new requests and retries whose backoff is over */
+      dorm_streamer_Request_page page;
+      dorm_query_opts q = {.limit = 50};
+      if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PENDING, NULL, &q, &a, &page) == DORM_OK)
+        for (size_t i = 0; i < page.count; i++)
+          if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
+            enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+      /* jobs whose processor died: the lease ran out */
+      dorm_streamer_Request_query_by_status_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
+      if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, &sk, &q, &a, &page) ==
+          DORM_OK)
+        for (size_t i = 0; i < page.count; i++) {
+          dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
+                       "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
+          enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+        }
+      dorm_arena_free(&a);
+    }
+    struct timespec ts = {s->cfg.poll_ms / 1000, (s->cfg.poll_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}

@@ -1,0 +1,160 @@
+/* protocol: the wire format of docs/streamer.md. Client messages are parsed
+ * with limits checked before anything else (size, depth, id charset); server
+ * messages are built with cJSON so every string is escaped correctly. */
+#include "streamer_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const CODES[] = {
+    "INVALID_MESSAGE", "UNKNOWN_ACTION", "INVALID_PAYLOAD",   "FORBIDDEN",          "NOT_FOUND", "DUPLICATE_REQUEST",
+    "TIMEOUT",         "CANCELLED",      "HANDLER_FAILED",    "PAYLOAD_TOO_LARGE",  "RATE_LIMITED", "INTERNAL",
+    "UNAUTHORIZED",
+};
+
+bool dorm__st_known_code(const char *code) {
+  if (!code) return false;
+  for (size_t i = 0; i < sizeof CODES / sizeof CODES[0]; i++)
+    if (strcmp(code, CODES[i]) == 0) return true;
+  return false;
+}
+
+int64_t dorm__st_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void dorm__st_now_text(char out[40]) {
+  char full[32];
+  dorm_time_format(dorm_time_now(), full); /* 2026-12-06T17:00:00.123456789Z */
+  /* milliseconds are enough on the wire */
+  snprintf(out, 40, "%.23sZ", full);
+}
+
+/* Depth of nested arrays/objects in raw JSON text, stopping early: the text
+ * is checked before cJSON (which recurses) sees it. Strings are skipped. */
+static bool depth_ok(const char *s, size_t len, int max) {
+  int depth = 0;
+  bool in_str = false;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    if (in_str) {
+      if (ch == '\\') i++;
+      else if (ch == '"') in_str = false;
+      continue;
+    }
+    if (ch == '"') in_str = true;
+    else if (ch == '{' || ch == '[') {
+      if (++depth > max) return false;
+    } else if (ch == '}' || ch == ']') depth--;
+  }
+  return true;
+}
+
+static bool id_ok(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > DORM__ST_MAX_ID) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = id[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '_' || ch == ':' || ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+static bool fail(const char **code, const char *c, char *msg, size_t cap, const char *text) {
+  *code = c;
+  snprintf(msg, cap, "%s", text);
+  return false;
+}
+
+bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *out, const char **code, char *msg,
+                    size_t msgcap) {
+  memset(out, 0, sizeof *out);
+  out->id = "";
+  *root = NULL;
+  if (len > DORM__ST_MAX_MESSAGE)
+    return fail(code, "PAYLOAD_TOO_LARGE", msg, msgcap, "message larger than 131072 bytes");
+  if (!depth_ok(text, len, DORM__ST_MAX_DEPTH))
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "message nested deeper than 32 levels");
+  *root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
+  if (!*root || !cJSON_IsObject(*root))
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "a message is a JSON object");
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(*root, "id");
+  const cJSON *action = cJSON_GetObjectItemCaseSensitive(*root, "action");
+  if (id && cJSON_IsString(id) && id_ok(id->valuestring)) out->id = id->valuestring;
+  if (!action || !cJSON_IsString(action) || !action->valuestring[0])
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "\"action\" must be a non-empty string");
+  out->action = action->valuestring;
+  if (strcmp(out->action, "ping") == 0) {
+    out->kind = DORM__ST_PING;
+    return true;
+  }
+  if (!id || !cJSON_IsString(id))
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "\"id\" must be a string");
+  if (!id_ok(id->valuestring))
+    return fail(code, "INVALID_MESSAGE", msg, msgcap,
+                "\"id\" must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+  if (strcmp(out->action, "status") == 0) out->kind = DORM__ST_STATUS;
+  else if (strcmp(out->action, "cancel") == 0) out->kind = DORM__ST_CANCEL;
+  else if (strcmp(out->action, "get_result") == 0) out->kind = DORM__ST_GET_RESULT;
+  else if (strcmp(out->action, "resume") == 0) {
+    out->kind = DORM__ST_RESUME;
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(*root, "last_seq");
+    if (ls && (!cJSON_IsNumber(ls) || ls->valuedouble < 0 || ls->valuedouble > 9e15 ||
+               ls->valuedouble != (double)(int64_t)ls->valuedouble))
+      return fail(code, "INVALID_MESSAGE", msg, msgcap, "\"last_seq\" must be a non-negative integer");
+    out->last_seq = ls ? (int64_t)ls->valuedouble : 0;
+  } else {
+    out->kind = DORM__ST_CALL;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(*root, "payload");
+    if (p && !cJSON_IsObject(p) && !cJSON_IsNull(p))
+      return fail(code, "INVALID_PAYLOAD", msg, msgcap, "\"payload\" must be an object");
+    out->payload = cJSON_IsObject(p) ? p : NULL;
+  }
+  return true;
+}
+
+char *dorm__st_message(const char *type, const char *request_id, int64_t seq, const char *extra) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  char ts[40];
+  dorm__st_now_text(ts);
+  cJSON_AddStringToObject(o, "type", type);
+  if (request_id) cJSON_AddStringToObject(o, "request_id", request_id);
+  if (seq > 0) cJSON_AddNumberToObject(o, "seq", (double)seq);
+  cJSON_AddStringToObject(o, "ts", ts);
+  if (extra) {
+    cJSON *e = cJSON_Parse(extra);
+    if (e && cJSON_IsObject(e)) {
+      cJSON *it = e->child;
+      while (it) {
+        cJSON *next = it->next;
+        cJSON_DetachItemViaPointer(e, it);
+        cJSON_AddItemToObject(o, it->string, it);
+        it = next;
+      }
+    }
+    cJSON_Delete(e);
+  }
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}
+
+char *dorm__st_error_message(const char *request_id, int64_t seq, const char *code, const char *message,
+                             bool retryable) {
+  cJSON *extra = cJSON_CreateObject();
+  cJSON *err = cJSON_AddObjectToObject(extra, "error");
+  cJSON_AddStringToObject(err, "code", code);
+  cJSON_AddStringToObject(err, "message", message ? message : "");
+  cJSON_AddBoolToObject(err, "retryable", retryable);
+  char *e = cJSON_PrintUnformatted(extra);
+  cJSON_Delete(extra);
+  char *text = e ? dorm__st_message("error", request_id, seq, e) : NULL;
+  cJSON_free(e);
+  return text;
+}

@@ -1,0 +1,376 @@
+/* router: what a client message does, on a worker thread (docs/streamer.md).
+ *
+ * Identity is the connection's, verified when it connected; the message's
+ * own fields never name a user or tenant. Sync endpoints run here; async
+ * ones become a request item created with a condition on (user, client id),
+ * so a retried send finds the existing request instead of starting a
+ * second job. */
+#include "streamer_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sending to the connection this message came from ---- */
+
+static void send_text(dorm__streamer *s, const char *conn, const char *rid, int64_t seq, char *text) {
+  if (!text) return;
+  dorm__srv_enqueue(s, conn, rid, seq, text, strlen(text));
+  free(text);
+}
+
+static void send_error(dorm__streamer *s, const char *conn, const char *rid, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void send_error(dorm__streamer *s, const char *conn, const char *rid, const char *code, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  send_text(s, conn, rid, 0, dorm__st_error_message(rid && rid[0] ? rid : NULL, 0, code, msg, false));
+}
+
+/* ---- the handler context of a sync call ---- */
+
+struct dorm_stream_ctx_sync_; /* (the context type is shared with the processor: see processor.c) */
+
+/* ---- building persisted messages ---- */
+
+typedef struct made {
+  const char *type;
+  const char *rid;
+  char *extra; /* JSON object text of extra members (malloc'd) or NULL */
+} made;
+
+static char *make_msg(int64_t seq, void *user) {
+  made *m = user;
+  return dorm__st_message(m->type, m->rid, seq, m->extra);
+}
+
+/* Persists a message of `type` for request r (next seq) and sends it to conn. */
+static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
+                            const char *type, char *extra) {
+  made m = {type, r->clientId, extra};
+  char *text = NULL;
+  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text);
+  free(extra);
+  if (!seq) {
+    send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
+    return;
+  }
+  send_text(s, conn, r->clientId, seq, text);
+}
+
+/* {"status":..., "percent":..., "message":..., "endpoint":...} of a request. */
+static char *status_extra(const dorm_streamer_Request *r) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "status", dorm_streamer_RequestStatus_to_string(r->status));
+  cJSON_AddStringToObject(o, "endpoint", r->endpoint);
+  cJSON_AddNumberToObject(o, "percent", r->percent);
+  if (r->message) cJSON_AddStringToObject(o, "message", r->message);
+  if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
+  cJSON_AddNumberToObject(o, "last_seq", (double)r->seq);
+  char *t = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return t;
+}
+
+/* The terminal message of a finished request (complete or error), or a status. */
+static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
+  if (r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddRawToObject(o, "result", r->result ? r->result : "{}");
+    char *extra = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    append_and_send(s, c, conn, r, "complete", extra);
+  } else if (r->status == DORM_STREAMER_REQUEST_STATUS_FAILED || r->status == DORM_STREAMER_REQUEST_STATUS_CANCELLED) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", r->errorCode ? r->errorCode : "CANCELLED");
+    cJSON_AddStringToObject(e, "message", r->errorMessage ? r->errorMessage : "");
+    cJSON_AddBoolToObject(e, "retryable", false);
+    char *extra = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    append_and_send(s, c, conn, r, "error", extra);
+  } else {
+    append_and_send(s, c, conn, r, "status", status_extra(r));
+  }
+}
+
+/* ---- actions ---- */
+
+static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const char **missing) {
+  for (uint32_t i = 0; i < e->nscopes; i++)
+    if (!dorm_identity_has_scope(id, e->scopes[i])) {
+      *missing = e->scopes[i];
+      return false;
+    }
+  return true;
+}
+
+dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
+                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
+                              char *msg, size_t msgcap);
+
+static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
+  const char *conn = job->conn_id;
+  const dorm_endpoint_desc *e = dorm__st_endpoint(s, m->action);
+  if (!e) {
+    send_error(s, conn, m->id, "UNKNOWN_ACTION", "no endpoint or action named '%.64s'", m->action);
+    return;
+  }
+  const char *missing = NULL;
+  if (!allowed(e, &job->id, &missing)) {
+    send_error(s, conn, m->id, "FORBIDDEN", "%s needs the scope '%s'", e->name, missing);
+    dorm__st_metrics_outcome(&s->metrics, e->name, "forbidden");
+    return;
+  }
+  dorm_arena a = DORM_ARENA_INIT;
+  void *req = dorm_arena_calloc(&a, 1, e->request->size ? e->request->size : 1);
+  char err[512];
+  cJSON empty = {0};
+  empty.type = cJSON_Object;
+  if (!req || dorm_payload_from_cjson(e->request, m->payload ? m->payload : &empty, "payload", &a, req, err,
+                                      sizeof err) != DORM_OK) {
+    send_error(s, conn, m->id, "INVALID_PAYLOAD", "%s", req ? err : "out of memory");
+    dorm__st_metrics_outcome(&s->metrics, e->name, "invalid_payload");
+    dorm_arena_free(&a);
+    return;
+  }
+  if (e->mode == DORM_ENDPOINT_SYNC) {
+    void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
+    char code[32] = "";
+    char msg[512] = "";
+    dorm_status st = res ? dorm__st_run_sync(s, e, &job->id, m->id, req, res, &a, code, msg, sizeof msg)
+                         : DORM_ERR_NO_MEMORY;
+    if (st == DORM_OK) {
+      const char *json = NULL;
+      size_t len = 0;
+      if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
+        send_error(s, conn, m->id, "HANDLER_FAILED", "the result does not fit its type: %s", err);
+        dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+      } else {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddRawToObject(o, "result", json);
+        char *extra = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        send_text(s, conn, m->id, 1, dorm__st_message("response", m->id, 1, extra));
+        free(extra);
+        dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
+      }
+    } else {
+      send_text(s, conn, m->id, 1,
+                dorm__st_error_message(m->id, 1, code[0] ? code : "HANDLER_FAILED", msg, false));
+      dorm__st_metrics_outcome(&s->metrics, e->name, code[0] ? code : "failed");
+    }
+    dorm_arena_free(&a);
+    return;
+  }
+
+  /* async: the request item, created once per (user, client id) */
+  char pk[300];
+  dorm__st_request_pk(job->id.sub, m->id, pk);
+  char *payload = cJSON_PrintUnformatted(m->payload ? m->payload : &empty);
+  int64_t now = dorm__st_now_ms();
+  dorm_streamer_Request r = {0};
+  r.sub = job->id.sub;
+  r.clientId = m->id;
+  r.tenant = job->id.tenant;
+  r.connectionId = conn;
+  r.endpoint = e->name;
+  r.payload = payload ? payload : "{}";
+  r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  r.seq = 1;
+  r.deadline = now + e->timeout_ms;
+  r.has_expiresAt = true;
+  r.expiresAt = now / 1000 + 7 * 86400;
+  dorm_status st = dorm_streamer_Request_create(c, &r, NULL, &a);
+  if (st == DORM_ERR_CONDITION_FAILED) {
+    /* The same client id again: the existing request's state, now followed here. */
+    dorm_streamer_Request_key key = {job->id.sub, m->id};
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_connectionId(&u, conn);
+    dorm_update_opts o = {.return_new = true};
+    dorm_streamer_Request cur;
+    if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &cur) == DORM_OK) {
+      dorm__st_log("info", "duplicate_request", m->id, conn, e->name, "the request exists; sending its state");
+      send_outcome(s, c, conn, &cur);
+    } else {
+      send_error(s, conn, m->id, "INTERNAL", "%s", dorm_client_errmsg(c));
+    }
+  } else if (st != DORM_OK) {
+    send_error(s, conn, m->id, "INTERNAL", "could not record the request: %s", dorm_client_errmsg(c));
+  } else {
+    /* ack is seq 1, persisted like every message of the request */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "endpoint", e->name);
+    cJSON_AddStringToObject(o, "status", "PENDING");
+    char *extra = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *text = dorm__st_message("ack", m->id, 1, extra);
+    free(extra);
+    dorm_streamer_Message msg = {.sub = r.sub, .clientId = r.clientId, .seq = 1, .body = text};
+    if (text && dorm_streamer_Message_put(c, &msg, NULL, &a) != DORM_OK)
+      dorm__st_log("error", "persist_failed", m->id, conn, e->name, "%s", dorm_client_errmsg(c));
+    send_text(s, conn, m->id, 1, text);
+    dorm__st_log("info", "accepted", m->id, conn, e->name, "queued");
+    if (!s->cfg.no_processor) {
+      dorm__st_job *run = calloc(1, sizeof *run);
+      if (run) {
+        run->kind = DORM__JOB_RUN;
+        snprintf(run->request_pk, sizeof run->request_pk, "%s", pk);
+        dorm__st_push_job(s, run);
+      }
+    }
+  }
+  free(payload);
+  dorm_arena_free(&a);
+}
+
+static bool load(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const char *rid, dorm_arena *a,
+                 dorm_streamer_Request *r) {
+  dorm_streamer_Request_key key = {job->id.sub, rid};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_status st = dorm_streamer_Request_get(c, &key, &go, a, r);
+  if (st == DORM_ERR_NOT_FOUND) {
+    send_error(s, job->conn_id, rid, "NOT_FOUND", "no request '%s' of yours", rid);
+    return false;
+  }
+  if (st != DORM_OK) {
+    send_error(s, job->conn_id, rid, "INTERNAL", "%s", dorm_client_errmsg(c));
+    return false;
+  }
+  return true;
+}
+
+static void cancel(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request r;
+  if (!load(s, c, job, m->id, &a, &r)) goto done;
+  dorm_streamer_Request_key key = {job->id.sub, m->id};
+  if (r.status == DORM_STREAMER_REQUEST_STATUS_PENDING) {
+    /* Not started: it ends here (the condition keeps a processor from claiming it meanwhile). */
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_cancelRequested(&u, true);
+    dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_CANCELLED);
+    dorm_streamer_Request_set_errorCode(&u, "CANCELLED");
+    dorm_streamer_Request_set_errorMessage(&u, "cancelled by the client before it started");
+    dorm_update_opts o = {.return_new = true};
+    o.w.condition = dorm_streamer_Request_cond_status(&u.x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PENDING);
+    dorm_streamer_Request now;
+    if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &now) == DORM_OK) {
+      send_outcome(s, c, job->conn_id, &now);
+      dorm__st_metrics_outcome(&s->metrics, now.endpoint, "cancelled");
+      goto done;
+    }
+    /* claimed meanwhile: cancel it as a running one */
+  }
+  if (r.status == DORM_STREAMER_REQUEST_STATUS_PENDING || r.status == DORM_STREAMER_REQUEST_STATUS_PROCESSING) {
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_cancelRequested(&u, true);
+    dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL);
+    char pk[300];
+    dorm__st_request_pk(job->id.sub, m->id, pk);
+    dorm__st_cancel_running(s, pk);
+    /* the processor ends it CANCELLED and sends the error */
+  } else {
+    send_outcome(s, c, job->conn_id, &r);
+  }
+done:
+  dorm_arena_free(&a);
+}
+
+static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request r;
+  if (!load(s, c, job, m->id, &a, &r)) goto done;
+  /* From now on live messages come here; until the replay is done they wait. */
+  dorm__srv_resume_begin(s, job->conn_id, m->id, m->last_seq);
+  dorm_streamer_Request_key key = {job->id.sub, m->id};
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_connectionId(&u, job->conn_id);
+  if (dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL) != DORM_OK)
+    dorm__st_log("error", "resume_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
+  dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = m->last_seq};
+  dorm_query_opts q = {.consistent_read = true};
+  size_t replayed = 0;
+  for (;;) {
+    dorm_streamer_Message_page page;
+    if (dorm_streamer_Message_query(c, job->id.sub, m->id, &sk, &q, &a, &page) != DORM_OK) {
+      send_error(s, job->conn_id, m->id, "INTERNAL", "replay failed: %s", dorm_client_errmsg(c));
+      break;
+    }
+    for (size_t i = 0; i < page.count; i++) {
+      dorm__srv_enqueue(s, job->conn_id, m->id, page.items[i].seq, page.items[i].body, strlen(page.items[i].body));
+      replayed++;
+    }
+    if (!page.cursor) break;
+    q.cursor = page.cursor;
+  }
+  dorm__srv_resume_end(s, job->conn_id, m->id);
+  dorm__st_log("info", "resumed", m->id, job->conn_id, r.endpoint, "replayed %zu messages after seq %lld", replayed,
+               (long long)m->last_seq);
+done:
+  dorm_arena_free(&a);
+}
+
+void dorm__st_route(dorm__streamer *s, dorm__st_job *job) {
+  dorm_client *c = dorm__st_client(s);
+  if (job->kind == DORM__JOB_CONNECT || job->kind == DORM__JOB_DISCONNECT) {
+    if (!c) return;
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_streamer_Connection conn = {0};
+    conn.id = job->conn_id;
+    conn.sub = job->id.sub;
+    conn.tenant = job->id.tenant ? job->id.tenant : "";
+    conn.scopes.items = (const char **)job->id.scopes;
+    conn.scopes.count = job->id.nscopes;
+    conn.server = s->server_url;
+    conn.gone = job->kind == DORM__JOB_DISCONNECT;
+    conn.has_expiresAt = true;
+    conn.expiresAt = dorm__st_now_ms() / 1000 + 86400;
+    if (dorm_streamer_Connection_put(c, &conn, NULL, &a) != DORM_OK)
+      dorm__st_log("error", "connection_store_failed", NULL, job->conn_id, NULL, "%s", dorm_client_errmsg(c));
+    dorm_arena_free(&a);
+    return;
+  }
+  cJSON *root = NULL;
+  dorm__st_msg m;
+  const char *code = NULL;
+  char why[256];
+  dorm__st_metrics_add(&s->metrics, &s->metrics.messages_in, 1);
+  if (!dorm__st_parse(job->text, job->len, &root, &m, &code, why, sizeof why)) {
+    dorm__st_metrics_add(&s->metrics, &s->metrics.invalid_messages, 1);
+    send_error(s, job->conn_id, m.id, code, "%s", why);
+    cJSON_Delete(root);
+    return;
+  }
+  if (!c) {
+    send_error(s, job->conn_id, m.id, "INTERNAL", "no DynamoDB client");
+    cJSON_Delete(root);
+    return;
+  }
+  switch (m.kind) {
+  case DORM__ST_PING: send_text(s, job->conn_id, NULL, 0, dorm__st_message("pong", m.id[0] ? m.id : NULL, 0, NULL)); break;
+  case DORM__ST_CALL: call(s, c, job, &m); break;
+  case DORM__ST_CANCEL: cancel(s, c, job, &m); break;
+  case DORM__ST_RESUME: resume(s, c, job, &m); break;
+  case DORM__ST_STATUS:
+  case DORM__ST_GET_RESULT: {
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_streamer_Request r;
+    if (load(s, c, job, m.id, &a, &r)) {
+      if (m.kind == DORM__ST_STATUS) append_and_send(s, c, job->conn_id, &r, "status", status_extra(&r));
+      else send_outcome(s, c, job->conn_id, &r);
+    }
+    dorm_arena_free(&a);
+    break;
+  }
+  }
+  cJSON_Delete(root);
+}

@@ -1,0 +1,604 @@
+/* server: the local WebSocket server (libwebsockets), one thread.
+ *
+ * On one port it serves
+ *   - WebSocket upgrades, authenticated by a JWT (Authorization: Bearer, or a
+ *     `token` query parameter) before the upgrade is accepted;
+ *   - API Gateway's management API for its own connections:
+ *     POST/GET/DELETE /@connections/{id}, SigV4-verified;
+ *   - GET /healthz and GET /metrics (Prometheus text).
+ * It never blocks on DynamoDB: frames become jobs for the worker pool, and
+ * messages for a connection come back through dorm__srv_enqueue, which wakes
+ * this thread (lws_cancel_service). */
+#include "streamer_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+#include <openssl/rand.h>
+
+#define MAX_OUTQ_BYTES (16u * 1024 * 1024)
+#define MAX_TRACKED 256
+
+typedef struct outmsg {
+  struct outmsg *next;
+  size_t len;
+  unsigned char buf[]; /* LWS_PRE + len */
+} outmsg;
+
+typedef struct held {
+  struct held *next;
+  int64_t seq;
+  size_t len;
+  char text[];
+} held;
+
+/* Per request on a connection: the seqs already queued (exactly once), and
+ * while it is being resumed, the live messages that wait. */
+typedef struct track {
+  char rid[DORM__ST_MAX_ID + 1];
+  int64_t *seen;
+  size_t nseen, cap;
+  bool resuming;
+  pthread_t resumer;
+  held *held;
+} track;
+
+typedef struct dorm__st_conn {
+  struct dorm__st_conn *next;
+  char id[40];
+  struct lws *wsi;
+  outmsg *out_head, *out_tail;
+  size_t out_bytes;
+  bool closing;
+  track *tracks;
+  size_t ntracks;
+  int64_t connected_ms;
+} dorm__st_conn;
+
+/* Per-session data of lws: a WebSocket or an HTTP request. */
+typedef struct session {
+  dorm__st_conn *conn;       /* WebSocket */
+  dorm_arena arena;          /* identity strings */
+  dorm_identity identity;
+  bool authed;
+  char *rx;                  /* the frame being received */
+  size_t rxlen;
+  bool rx_too_big;
+  /* HTTP (management API) */
+  char method[8];
+  char path[256];
+  char *body;
+  size_t body_len;
+  bool body_too_big;
+} session;
+
+/* ---- the connection table (shared with other threads under conns_mu) ---- */
+
+static dorm__st_conn *find_conn(dorm__streamer *s, const char *id) {
+  for (dorm__st_conn *c = s->conns; c; c = c->next)
+    if (strcmp(c->id, id) == 0) return c;
+  return NULL;
+}
+
+static track *find_track(dorm__st_conn *c, const char *rid, bool add) {
+  for (size_t i = 0; i < c->ntracks; i++)
+    if (strcmp(c->tracks[i].rid, rid) == 0) return &c->tracks[i];
+  if (!add) return NULL;
+  if (c->ntracks == MAX_TRACKED) {
+    /* forget the oldest request (its messages can still be resumed) */
+    free(c->tracks[0].seen);
+    for (held *h = c->tracks[0].held, *n; h; h = n) {
+      n = h->next;
+      free(h);
+    }
+    memmove(&c->tracks[0], &c->tracks[1], (MAX_TRACKED - 1) * sizeof *c->tracks);
+    c->ntracks--;
+  }
+  if (!c->tracks) {
+    c->tracks = calloc(MAX_TRACKED, sizeof *c->tracks);
+    if (!c->tracks) return NULL;
+  }
+  track *t = &c->tracks[c->ntracks++];
+  memset(t, 0, sizeof *t);
+  snprintf(t->rid, sizeof t->rid, "%s", rid);
+  return t;
+}
+
+static bool seen(track *t, int64_t seq) {
+  for (size_t i = 0; i < t->nseen; i++)
+    if (t->seen[i] == seq) return true;
+  return false;
+}
+
+static void mark(track *t, int64_t seq) {
+  if (t->nseen == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    int64_t *p = realloc(t->seen, cap * sizeof *p);
+    if (!p) return;
+    t->seen = p;
+    t->cap = cap;
+  }
+  t->seen[t->nseen++] = seq;
+}
+
+/* Appends to the connection's queue (conns_mu held). */
+static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t len) {
+  if (c->out_bytes + len > MAX_OUTQ_BYTES) {
+    /* A client that does not read: close it; it resumes and loses nothing. */
+    dorm__st_log("warn", "slow_client", NULL, c->id, NULL, "more than 16 MiB queued: closing the connection");
+    c->closing = true;
+    return false;
+  }
+  outmsg *m = malloc(sizeof *m + LWS_PRE + len);
+  if (!m) return false;
+  m->next = NULL;
+  m->len = len;
+  memcpy(m->buf + LWS_PRE, text, len);
+  if (c->out_tail) c->out_tail->next = m;
+  else c->out_head = m;
+  c->out_tail = m;
+  c->out_bytes += len;
+  (void)s;
+  return true;
+}
+
+bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
+                       const char *text, size_t len) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  if (!c || c->closing) {
+    pthread_mutex_unlock(&s->conns_mu);
+    return false;
+  }
+  bool ok = true;
+  track *t = seq > 0 && request_id ? find_track(c, request_id, true) : NULL;
+  if (t && seen(t, seq)) {
+    /* already queued (a replay and a live copy of the same message) */
+  } else if (t && t->resuming && !pthread_equal(t->resumer, pthread_self())) {
+    held *h = malloc(sizeof *h + len + 1);
+    if (h) {
+      h->seq = seq;
+      h->len = len;
+      memcpy(h->text, text, len);
+      h->text[len] = '\0';
+      held **p = &t->held; /* kept in seq order */
+      while (*p && (*p)->seq < seq) p = &(*p)->next;
+      h->next = *p;
+      *p = h;
+    }
+  } else {
+    if (t) mark(t, seq);
+    ok = push_out(s, c, text, len);
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+  if (s->lws) lws_cancel_service((struct lws_context *)s->lws);
+  return ok;
+}
+
+void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t last_seq) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  track *t = c ? find_track(c, request_id, true) : NULL;
+  if (t) {
+    t->resuming = true;
+    t->resumer = pthread_self();
+    /* what the client says it has counts as sent */
+    for (int64_t q = 1; q <= last_seq && q <= 100000; q++)
+      if (!seen(t, q)) mark(t, q);
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+}
+
+void dorm__srv_resume_end(dorm__streamer *s, const char *conn_id, const char *request_id) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  track *t = c ? find_track(c, request_id, false) : NULL;
+  if (t) {
+    t->resuming = false;
+    held *h = t->held;
+    t->held = NULL;
+    while (h) {
+      held *n = h->next;
+      if (!seen(t, h->seq)) {
+        mark(t, h->seq);
+        push_out(s, c, h->text, h->len);
+      }
+      free(h);
+      h = n;
+    }
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+  if (s->lws) lws_cancel_service((struct lws_context *)s->lws);
+}
+
+static void free_conn(dorm__st_conn *c) {
+  for (outmsg *m = c->out_head, *n; m; m = n) {
+    n = m->next;
+    free(m);
+  }
+  for (size_t i = 0; i < c->ntracks; i++) {
+    free(c->tracks[i].seen);
+    for (held *h = c->tracks[i].held, *n; h; h = n) {
+      n = h->next;
+      free(h);
+    }
+  }
+  free(c->tracks);
+  free(c);
+}
+
+/* ---- HTTP answers ---- */
+
+static int respond(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len) {
+  size_t cap = LWS_PRE + 1024 + len;
+  unsigned char *buf = malloc(cap);
+  if (!buf) return -1;
+  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap;
+  if (lws_add_http_common_headers(wsi, status, type, (lws_filepos_t)len, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end)) {
+    free(buf);
+    return -1;
+  }
+  int rc = 0;
+  if (len) {
+    memcpy(buf + LWS_PRE, body, len);
+    if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len) rc = -1;
+  }
+  free(buf);
+  if (rc == 0 && lws_http_transaction_completed(wsi)) rc = -1;
+  return rc;
+}
+
+static int respond_text(struct lws *wsi, unsigned status, const char *text) {
+  return respond(wsi, status, "application/json", text, strlen(text));
+}
+
+static void header(struct lws *wsi, enum lws_token_indexes h, char *out, int cap) {
+  out[0] = '\0';
+  if (lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, out, cap, h) < 0) out[0] = '\0';
+}
+
+static void custom_header(struct lws *wsi, const char *name, char *out, int cap) {
+  out[0] = '\0';
+  int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
+  if (n <= 0 || n >= cap || lws_hdr_custom_copy(wsi, out, cap, name, (int)strlen(name)) < 0) out[0] = '\0';
+}
+
+/* POST/GET/DELETE /@connections/{id}, after the body arrived. */
+static int management(dorm__streamer *s, struct lws *wsi, session *ps) {
+  const char *id = ps->path + strlen("/@connections/");
+  char host[256], date[64], auth[1024], token[2048];
+  header(wsi, WSI_TOKEN_HOST, host, sizeof host);
+  header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
+  custom_header(wsi, "x-amz-date:", date, sizeof date);
+  custom_header(wsi, "x-amz-security-token:", token, sizeof token);
+  char why[256];
+  if (!dorm__st_verify_sigv4(s, ps->method, ps->path, host, date, auth, token[0] ? token : NULL,
+                             ps->body ? ps->body : "", ps->body_len, why, sizeof why)) {
+    dorm__st_log("warn", "management_denied", NULL, id, NULL, "%s", why);
+    return respond_text(wsi, 403, "{\"message\":\"Forbidden\"}");
+  }
+  if (strcmp(ps->method, "POST") == 0) {
+    if (ps->body_too_big) return respond_text(wsi, 413, "{\"message\":\"Payload too large\"}");
+    const char *rid = NULL;
+    int64_t seq = 0;
+    cJSON *j = cJSON_ParseWithLengthOpts(ps->body ? ps->body : "", ps->body_len, NULL, 0);
+    if (j) {
+      const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "request_id");
+      const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "seq");
+      if (cJSON_IsString(r)) rid = r->valuestring;
+      if (cJSON_IsNumber(q)) seq = (int64_t)q->valuedouble;
+    }
+    bool ok = dorm__srv_enqueue(s, id, rid, seq, ps->body ? ps->body : "", ps->body_len);
+    cJSON_Delete(j);
+    return ok ? respond_text(wsi, 200, "{}") : respond_text(wsi, 410, "{\"message\":\"Gone\"}");
+  }
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, id);
+  int64_t since = c ? c->connected_ms : 0;
+  if (c && strcmp(ps->method, "DELETE") == 0) c->closing = true;
+  pthread_mutex_unlock(&s->conns_mu);
+  if (!c) return respond_text(wsi, 410, "{\"message\":\"Gone\"}");
+  if (strcmp(ps->method, "DELETE") == 0) {
+    lws_cancel_service((struct lws_context *)s->lws);
+    return respond_text(wsi, 204, "");
+  }
+  char body[256], ts[32];
+  dorm_time_format(since * 1000000, ts);
+  snprintf(body, sizeof body, "{\"connectedAt\":\"%s\",\"identity\":{\"sourceIp\":\"127.0.0.1\"}}", ts);
+  return respond_text(wsi, 200, body);
+}
+
+/* ---- the lws callback ---- */
+
+static dorm__streamer *owner(struct lws *wsi) {
+  return (dorm__streamer *)lws_context_user(lws_get_context(wsi));
+}
+
+static bool authenticate(dorm__streamer *s, struct lws *wsi, session *ps) {
+  char auth[9000], arg[9000];
+  const char *token = NULL;
+  header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
+  if (strncmp(auth, "Bearer ", 7) == 0) token = auth + 7;
+  else {
+    const char *v = lws_get_urlarg_by_name(wsi, "token=", arg, sizeof arg);
+    if (v) token = v;
+  }
+  if (!token || !token[0]) {
+    dorm__st_log("warn", "auth_failed", NULL, NULL, NULL, "no token (Authorization: Bearer or ?token=)");
+    dorm__st_metrics_add(&s->metrics, &s->metrics.auth_failures, 1);
+    return false;
+  }
+  char why[256];
+  ps->arena = (dorm_arena)DORM_ARENA_INIT;
+  if (!s->jwt || dorm_jwt_verify(s->jwt, token, strlen(token), dorm__st_now_ms() / 1000, &ps->arena, &ps->identity,
+                                 why, sizeof why) != DORM_OK) {
+    dorm__st_log("warn", "auth_failed", NULL, NULL, NULL, "%s", s->jwt ? why : "no JWT keys configured");
+    dorm__st_metrics_add(&s->metrics, &s->metrics.auth_failures, 1);
+    dorm_arena_free(&ps->arena);
+    return false;
+  }
+  ps->authed = true;
+  return true;
+}
+
+static void copy_identity(dorm__st_job *job, const dorm_identity *id) {
+  job->arena = (dorm_arena)DORM_ARENA_INIT;
+  job->id.sub = dorm_arena_strdup(&job->arena, id->sub);
+  job->id.tenant = dorm_arena_strdup(&job->arena, id->tenant ? id->tenant : "");
+  const char **sc = dorm_arena_calloc(&job->arena, id->nscopes ? id->nscopes : 1, sizeof *sc);
+  for (size_t i = 0; sc && i < id->nscopes; i++) sc[i] = dorm_arena_strdup(&job->arena, id->scopes[i]);
+  job->id.scopes = sc;
+  job->id.nscopes = sc ? id->nscopes : 0;
+  job->id.exp = id->exp;
+}
+
+static void new_job(dorm__streamer *s, int kind, dorm__st_conn *c, const dorm_identity *id, char *text, size_t len) {
+  dorm__st_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    free(text);
+    return;
+  }
+  job->kind = kind;
+  snprintf(job->conn_id, sizeof job->conn_id, "%s", c->id);
+  job->text = text;
+  job->len = len;
+  copy_identity(job, id);
+  job->queued_ms = dorm__st_now_ms();
+  dorm__st_push_job(s, job);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  session *ps = user;
+  dorm__streamer *s = owner(wsi);
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    return authenticate(s, wsi, ps) ? 0 : 1;
+
+  case LWS_CALLBACK_ESTABLISHED: {
+    dorm__st_conn *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    unsigned char raw[12];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+      free(c);
+      return -1;
+    }
+    dorm__hex_encode(raw, sizeof raw, c->id);
+    c->wsi = wsi;
+    c->connected_ms = dorm__st_now_ms();
+    ps->conn = c;
+    pthread_mutex_lock(&s->conns_mu);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->conns_mu);
+    dorm__st_metrics_add(&s->metrics, &s->metrics.connections, 1);
+    dorm__st_metrics_add(&s->metrics, &s->metrics.connections_total, 1);
+    dorm__st_log("info", "connected", NULL, c->id, NULL, "sub %s", ps->identity.sub);
+    new_job(s, DORM__JOB_CONNECT, c, &ps->identity, NULL, 0);
+    /* the client learns its connection id (for the management API, and to debug) */
+    char hello[128];
+    snprintf(hello, sizeof hello, "{\"connection_id\":\"%s\"}", c->id);
+    char *text = dorm__st_message("connected", NULL, 0, hello);
+    if (text) {
+      pthread_mutex_lock(&s->conns_mu);
+      push_out(s, c, text, strlen(text));
+      pthread_mutex_unlock(&s->conns_mu);
+      free(text);
+      lws_callback_on_writable(wsi);
+    }
+    return 0;
+  }
+
+  case LWS_CALLBACK_RECEIVE: {
+    if (!ps->conn) return -1;
+    if (!ps->rx_too_big) {
+      if (ps->rxlen + len > DORM__ST_MAX_MESSAGE) {
+        ps->rx_too_big = true;
+        free(ps->rx);
+        ps->rx = NULL;
+        ps->rxlen = 0;
+      } else {
+        char *p = realloc(ps->rx, ps->rxlen + len + 1);
+        if (!p) return -1;
+        ps->rx = p;
+        memcpy(ps->rx + ps->rxlen, in, len);
+        ps->rxlen += len;
+        ps->rx[ps->rxlen] = '\0';
+      }
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) return 0;
+    if (ps->rx_too_big) {
+      ps->rx_too_big = false;
+      char *text = dorm__st_error_message(NULL, 0, "PAYLOAD_TOO_LARGE", "message larger than 131072 bytes", false);
+      if (text) {
+        dorm__srv_enqueue(s, ps->conn->id, NULL, 0, text, strlen(text));
+        free(text);
+      }
+      return 0;
+    }
+    char *text = ps->rx;
+    size_t n = ps->rxlen;
+    ps->rx = NULL;
+    ps->rxlen = 0;
+    new_job(s, DORM__JOB_MESSAGE, ps->conn, &ps->identity, text, n);
+    return 0;
+  }
+
+  case LWS_CALLBACK_SERVER_WRITEABLE: {
+    if (!ps->conn) return 0;
+    pthread_mutex_lock(&s->conns_mu);
+    dorm__st_conn *c = ps->conn;
+    outmsg *m = c->out_head;
+    bool closing = c->closing;
+    if (m) {
+      c->out_head = m->next;
+      if (!c->out_head) c->out_tail = NULL;
+      c->out_bytes -= m->len;
+    }
+    bool more = c->out_head != NULL;
+    pthread_mutex_unlock(&s->conns_mu);
+    if (closing && !m) return -1;
+    if (m) {
+      int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+      free(m);
+      if (w < 0) return -1;
+    }
+    if (more || closing) lws_callback_on_writable(wsi);
+    return 0;
+  }
+
+  case LWS_CALLBACK_CLOSED: {
+    dorm__st_conn *c = ps->conn;
+    if (c) {
+      pthread_mutex_lock(&s->conns_mu);
+      for (dorm__st_conn **p = &s->conns; *p; p = &(*p)->next)
+        if (*p == c) {
+          *p = c->next;
+          break;
+        }
+      pthread_mutex_unlock(&s->conns_mu);
+      dorm__st_metrics_add(&s->metrics, &s->metrics.connections, -1);
+      dorm__st_log("info", "disconnected", NULL, c->id, NULL, "the connection closed");
+      new_job(s, DORM__JOB_DISCONNECT, c, &ps->identity, NULL, 0);
+      free_conn(c);
+      ps->conn = NULL;
+    }
+    free(ps->rx);
+    ps->rx = NULL;
+    if (ps->authed) dorm_arena_free(&ps->arena);
+    ps->authed = false;
+    return 0;
+  }
+
+  case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+    pthread_mutex_lock(&s->conns_mu);
+    for (dorm__st_conn *c = s->conns; c; c = c->next)
+      if (c->out_head || c->closing) lws_callback_on_writable(c->wsi);
+    pthread_mutex_unlock(&s->conns_mu);
+    return 0;
+  }
+
+  case LWS_CALLBACK_HTTP: {
+    const char *uri = in;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) snprintf(ps->method, sizeof ps->method, "POST");
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0) snprintf(ps->method, sizeof ps->method, "DELETE");
+    else snprintf(ps->method, sizeof ps->method, "GET");
+    snprintf(ps->path, sizeof ps->path, "%s", uri);
+    if (strncmp(uri, "/@connections/", 14) == 0) {
+      if (strcmp(ps->method, "POST") == 0) return 0; /* wait for the body */
+      return management(s, wsi, ps);
+    }
+    if (strcmp(uri, "/healthz") == 0) return respond_text(wsi, 200, "{\"status\":\"ok\"}");
+    if (strcmp(uri, "/metrics") == 0) {
+      char *text = dorm__st_metrics_text(&s->metrics);
+      int rc = text ? respond(wsi, 200, "text/plain; version=0.0.4", text, strlen(text)) : -1;
+      free(text);
+      return rc;
+    }
+    return respond_text(wsi, 404, "{\"message\":\"Not Found\"}");
+  }
+
+  case LWS_CALLBACK_HTTP_BODY: {
+    if (ps->body_len + len > DORM__ST_MAX_MESSAGE) {
+      ps->body_too_big = true;
+      return 0;
+    }
+    char *p = realloc(ps->body, ps->body_len + len + 1);
+    if (!p) return -1;
+    ps->body = p;
+    memcpy(ps->body + ps->body_len, in, len);
+    ps->body_len += len;
+    ps->body[ps->body_len] = '\0';
+    return 0;
+  }
+
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+    int rc = management(s, wsi, ps);
+    free(ps->body);
+    ps->body = NULL;
+    ps->body_len = 0;
+    ps->body_too_big = false;
+    return rc;
+  }
+
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+  case LWS_CALLBACK_CLOSED_HTTP:
+    free(ps->body);
+    ps->body = NULL;
+    ps->body_len = 0;
+    return 0;
+
+  default:
+    break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"dorm-streamer", callback, sizeof(session), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+int dorm__srv_run(dorm__streamer *s);
+int dorm__srv_run(dorm__streamer *s) {
+  lws_set_log_level(LLL_ERR, NULL);
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = s->cfg.port;
+  info.iface = "127.0.0.1";
+  info.protocols = protocols;
+  info.user = s;
+  info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.timeout_secs = 30;
+  struct lws_context *ctx = lws_create_context(&info);
+  if (!ctx) {
+    fprintf(stderr, "streamer: cannot listen on 127.0.0.1:%d\n", s->cfg.port);
+    return 1;
+  }
+  s->lws = ctx;
+  int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default"));
+  if (!s->server_url[0]) snprintf(s->server_url, sizeof s->server_url, "http://127.0.0.1:%d", port);
+  printf("listening on 127.0.0.1:%d\n", port);
+  fflush(stdout);
+  while (!atomic_load(&s->stopping))
+    if (lws_service(ctx, 0) < 0) break;
+  return 0;
+}
+
+/* After the workers stopped: closes every connection (LWS_CALLBACK_CLOSED
+ * frees them) and the context. */
+void dorm__srv_destroy(dorm__streamer *s);
+void dorm__srv_destroy(dorm__streamer *s) {
+  struct lws_context *ctx = s->lws;
+  if (!ctx) return;
+  lws_context_destroy(ctx);
+  s->lws = NULL;
+}
+
+void dorm__srv_stop(dorm__streamer *s);
+void dorm__srv_stop(dorm__streamer *s) {
+  atomic_store(&s->stopping, true);
+  if (s->lws) lws_cancel_service((struct lws_context *)s->lws);
+}
