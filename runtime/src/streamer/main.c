@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 int dorm__srv_run(dorm__streamer *s);
@@ -138,6 +140,7 @@ static const char USAGE[] =
     "  --max-attempts N           attempts of a retryable failure (default 3)\n"
     "  --server-url URL           this server's management API as other processes reach it\n"
     "  --no-processor             accept requests but run no jobs here\n"
+    "  --dev-token SUB            print a development token for SUB (HS256, from the secret file) and exit\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -165,6 +168,65 @@ static bool parse_long(const char *v, long lo, long hi, long *out) {
   return true;
 }
 
+/* base64url without padding of in[0..n) into out (NUL-terminated). */
+static void b64url(const void *in, size_t n, char *out) {
+  size_t len = dorm__b64_encode(in, n, out, DORM_B64_URL);
+  while (len && out[len - 1] == '=') len--;
+  out[len] = '\0';
+}
+
+/* --dev-token SUB: an HS256 token for local development, signed with the
+ * configured secret (scope "reports:write", valid 12 hours). Never for
+ * production: whoever has the secret file can mint any identity. */
+static int print_dev_token(const char *prog, const char *secret_file, const char *sub, const char *iss,
+                           const char *aud) {
+  if (!secret_file) {
+    fprintf(stderr, "%s: --dev-token needs --jwt-hs256-secret-file\n", prog);
+    return 2;
+  }
+  FILE *f = fopen(secret_file, "rb");
+  if (!f) {
+    fprintf(stderr, "%s: cannot read %s: %s\n", prog, secret_file, strerror(errno));
+    return 2;
+  }
+  unsigned char secret[4096];
+  size_t n = fread(secret, 1, sizeof secret, f);
+  fclose(f);
+  while (n && (secret[n - 1] == '\n' || secret[n - 1] == '\r')) n--;
+  cJSON *claims = cJSON_CreateObject();
+  long now = (long)(dorm__st_now_ms() / 1000);
+  cJSON_AddStringToObject(claims, "sub", sub);
+  cJSON_AddStringToObject(claims, "tenant_id", "dev");
+  cJSON_AddStringToObject(claims, "scope", "reports:write");
+  cJSON_AddNumberToObject(claims, "iat", (double)now);
+  cJSON_AddNumberToObject(claims, "exp", (double)(now + 12 * 3600));
+  if (iss) cJSON_AddStringToObject(claims, "iss", iss);
+  if (aud) cJSON_AddStringToObject(claims, "aud", aud);
+  char *payload = cJSON_PrintUnformatted(claims);
+  cJSON_Delete(claims);
+  static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  size_t plen = payload ? strlen(payload) : 0;
+  char *token = malloc(2 * (sizeof header + plen) + 200);
+  if (!payload || !token) {
+    free(token);
+    cJSON_free(payload);
+    return 1;
+  }
+  b64url(header, sizeof header - 1, token);
+  strcat(token, ".");
+  b64url(payload, plen, token + strlen(token));
+  cJSON_free(payload);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  HMAC(EVP_sha256(), secret, (int)n, (const unsigned char *)token, strlen(token), mac, &maclen);
+  OPENSSL_cleanse(secret, sizeof secret);
+  strcat(token, ".");
+  b64url(mac, maclen, token + strlen(token));
+  printf("%s\n", token);
+  free(token);
+  return 0;
+}
+
 static volatile sig_atomic_t got_signal;
 static dorm__streamer *running_streamer;
 static void on_signal(int sig) {
@@ -179,7 +241,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
-             *server_url = NULL;
+             *server_url = NULL, *dev_token = NULL;
   bool create = false, no_processor = false;
   flag flags[] = {
       {"port", false, NULL, &port, NULL},
@@ -199,6 +261,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"max-attempts", false, NULL, &attempts, NULL},
       {"server-url", false, &server_url, NULL, NULL},
       {"no-processor", true, NULL, NULL, &no_processor},
+      {"dev-token", false, &dev_token, NULL, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -250,6 +313,10 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     fprintf(stderr, "%s: --port 0..65535, --workers 1..256, --max-attempts >= 1\n", prog);
     free(s);
     return 2;
+  }
+  if (dev_token) {
+    free(s);
+    return print_dev_token(prog, secret, dev_token, iss, aud);
   }
   if (!region && !getenv("AWS_REGION") && !getenv("AWS_DEFAULT_REGION")) region = "us-east-1";
 
