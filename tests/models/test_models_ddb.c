@@ -1,5 +1,7 @@
 /* The generated shop API (schemas/shop.dorm) against DynamoDB Local: every
- * operation a user calls, through the generated functions only.
+ * operation a user calls, through the generated functions only. The tracker
+ * schema (tests/models/tracker.dorm) has index keys made from @updated_at
+ * and @version.
  *
  * The table "shop" is shared with other tests (the example), so every test
  * works under customer ids of its own. */
@@ -13,6 +15,7 @@
 #include <cmocka.h>
 
 #include "shop_models.h"
+#include "tracker_models.h"
 #include "test_ddb.h"
 #include "test_support.h"
 
@@ -24,6 +27,7 @@ static int setup(void **state) {
   client = ts_ddb_client();
   ts_unique_name(run_id, sizeof run_id, "gen");
   dorm_status st = shop_Shop_table_ensure(client, 60000);
+  if (st == DORM_OK) st = tracker_Tracker_table_ensure(client, 60000);
   if (st != DORM_OK) fprintf(stderr, "ensure: %s\n", dorm_client_errmsg(client));
   return st == DORM_OK ? 0 : -1;
 }
@@ -539,6 +543,123 @@ static void stream_records_decode(void **state) {
   dorm_arena_free(&a);
 }
 
+/* The project's issues by GSI1SK = "{updatedAt}", most recently updated
+ * first: their ids joined by spaces. Each item's updatedAt is checked
+ * against the key that found it (the index returns the keys too). */
+static const char *recent_order(const char *project, dorm_arena *a) {
+  dorm_query_opts q;
+  memset(&q, 0, sizeof q);
+  q.descending = true;
+  tracker_Issue_page page;
+  CHECK(tracker_Issue_query_gsi_recent(client, project, NULL, &q, a, &page));
+  char *out = dorm_arena_calloc(a, 1, 64);
+  for (size_t i = 0; i < page.count; i++) {
+    strcat(out, i ? " " : "");
+    strncat(out, page.items[i].issueId, 8);
+  }
+  return out;
+}
+
+/* Whether GSI2SK = "{version}#{issueId}" finds the issue at that version. */
+static bool at_revision(const char *project, const char *id, int64_t version, dorm_arena *a) {
+  tracker_Issue_query_gsi_revision_sk sk;
+  memset(&sk, 0, sizeof sk);
+  sk.op = DORM_SK_EQ;
+  sk.version = version;
+  sk.issueId = id;
+  tracker_Issue_page page;
+  CHECK(tracker_Issue_query_gsi_revision(client, project, &sk, NULL, a, &page));
+  return page.count == 1 && strcmp(page.items[0].issueId, id) == 0 && page.items[0].version == version;
+}
+
+static tracker_Issue issue(const char *project, const char *id) {
+  tracker_Issue o;
+  memset(&o, 0, sizeof o);
+  o.project = project;
+  o.issueId = id;
+  o.title = "t";
+  o.priority = TRACKER_PRIORITY_LOW;
+  return o;
+}
+
+static void index_keys_follow_lifecycle(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *p = cust("tracker");
+  tracker_Issue is[3] = {issue(p, "i1"), issue(p, "i2"), issue(p, "i3")};
+  for (int i = 0; i < 3; i++) CHECK(tracker_Issue_create(client, &is[i], NULL, &a));
+  assert_string_equal(recent_order(p, &a), "i3 i2 i1");
+  assert_true(at_revision(p, "i1", 0, &a));
+
+  /* _update: updatedAt and version move, and so do GSI1SK and GSI2SK */
+  tracker_Issue_key k1 = {p, "i1"};
+  dorm_model_update u;
+  tracker_Issue_update_begin(&u, &a);
+  CHECK(tracker_Issue_set_title(&u, "first"));
+  dorm_update_opts uo;
+  memset(&uo, 0, sizeof uo);
+  uo.w.check_version = true;
+  uo.w.expected_version = 0;
+  uo.return_new = true;
+  tracker_Issue after;
+  CHECK(tracker_Issue_update(client, &k1, &u, &uo, &a, &after));
+  assert_int_equal(after.version, 1);
+  assert_true(after.updatedAt > is[2].updatedAt);
+  assert_string_equal(recent_order(p, &a), "i1 i3 i2");
+  assert_true(at_revision(p, "i1", 1, &a));
+  assert_false(at_revision(p, "i1", 0, &a));
+
+  /* _update_fields */
+  static const tracker_Issue_field title_only[] = {tracker_Issue_f_title};
+  is[1].title = "second";
+  CHECK(tracker_Issue_update_fields(client, &is[1], title_only, 1, NULL, NULL));
+  assert_int_equal(is[1].version, 1);
+  assert_string_equal(recent_order(p, &a), "i2 i1 i3");
+  assert_true(at_revision(p, "i2", 1, &a));
+
+  /* a transaction's update */
+  tracker_Issue_key k3 = {p, "i3"};
+  dorm_tx tx;
+  dorm_tx_init(&tx, &a);
+  tracker_Issue_update_begin(&u, &a);
+  CHECK(tracker_Issue_set_priority(&u, TRACKER_PRIORITY_HIGH));
+  dorm_write_opts w;
+  memset(&w, 0, sizeof w);
+  w.check_version = true;
+  w.expected_version = 0;
+  CHECK(tracker_Issue_tx_update(&tx, &k3, &u, &w));
+  CHECK(dorm_tx_commit(client, &tx, NULL));
+  assert_string_equal(recent_order(p, &a), "i3 i2 i1");
+  assert_true(at_revision(p, "i3", 1, &a));
+
+  /* puts through a batch and a transaction write the keys from the new updatedAt */
+  CHECK(tracker_Issue_get(client, &k1, NULL, &a, &is[0]));
+  CHECK(tracker_Issue_batch_put(client, &is[0], 1, &a));
+  assert_string_equal(recent_order(p, &a), "i1 i3 i2");
+  assert_true(at_revision(p, "i1", 1, &a));
+  CHECK(tracker_Issue_get(client, &(tracker_Issue_key){p, "i2"}, NULL, &a, &is[1]));
+  dorm_tx_init(&tx, &a);
+  CHECK(tracker_Issue_tx_put(&tx, &is[1], NULL));
+  CHECK(dorm_tx_commit(client, &tx, NULL));
+  assert_string_equal(recent_order(p, &a), "i2 i1 i3");
+
+  /* GSI2SK needs the new version: an update that does not check it is
+   * refused (nothing is written) rather than leaving a stale key */
+  uint64_t before = attempts();
+  tracker_Issue_update_begin(&u, &a);
+  CHECK(tracker_Issue_set_title(&u, "unchecked"));
+  assert_int_equal(tracker_Issue_update(client, &k1, &u, NULL, &a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(client), "GSI2SK"));
+  assert_non_null(strstr(dorm_client_errmsg(client), "check_version"));
+  dorm_tx_init(&tx, &a);
+  tracker_Issue_update_begin(&u, &a);
+  CHECK(tracker_Issue_set_title(&u, "unchecked"));
+  assert_int_equal(tracker_Issue_tx_update(&tx, &k1, &u, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(tx.err, "GSI2SK"));
+  assert_int_equal(attempts(), before);
+  dorm_arena_free(&a);
+}
+
 static void bad_input_never_reaches_dynamodb(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -576,6 +697,7 @@ int main(void) {
       cmocka_unit_test(queries_pages_and_cursors),
       cmocka_unit_test(scans_batches_and_transactions),
       cmocka_unit_test(stream_records_decode),
+      cmocka_unit_test(index_keys_follow_lifecycle),
       cmocka_unit_test(bad_input_never_reaches_dynamodb),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

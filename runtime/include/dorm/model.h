@@ -363,7 +363,10 @@ typedef struct dorm_update_opts {
 /* Runs the update on the item with key_obj's key. An extra condition
  * (o->w.condition) must be built with the update's own builder, &u->x. Always sets updated_at;
  * on versioned models requires version = expected (o->w.check_version) and
- * adds 1. The item must exist (attribute_exists on the partition key).
+ * adds 1. Index keys made from updated_at or version follow them (a key made
+ * from the version needs check_version, to know the new value; without it
+ * the update is DORM_ERR_INVALID_ARGUMENT). The item must exist
+ * (attribute_exists on the partition key).
  * new_out (may be NULL) receives the updated item when o->return_new; a is
  * needed only for it and for o->w.old_out (the update's own state lives in
  * the arena u was started with), and may be NULL otherwise. */

@@ -5,7 +5,8 @@
  * Expression text is deterministic: actions are rendered in call order
  * (SET, REMOVE, ADD, DELETE clauses), then the library's own SETs (index
  * keys in descriptor order, updated_at, the version increment), then the
- * condition (item exists, version, the caller's). */
+ * condition (item exists, version, the caller's). Index keys follow every
+ * field the update writes, updated_at and version included. */
 #include <stdio.h>
 #include <string.h>
 
@@ -275,9 +276,47 @@ dorm_status dorm_model_update_set_default(dorm_model_update *u, uint32_t field, 
 
 /* ---- finishing and running ---- */
 
+/* The lifecycle field (updated_at, version) that this update writes by
+ * itself and index key `key` is made from, or NULL. */
+static const dorm_field_desc *automatic_part(const dorm_model_update *u, const dorm_key_desc *key) {
+  const dorm_model_desc *m = u->m;
+  for (uint32_t p = 0; p < key->nparts; p++) {
+    int32_t f = key->parts[p].field;
+    if (f >= 0 && (f == m->updated_at || f == m->version) && !touched(u, (uint32_t)f)) return &m->fields[f];
+  }
+  return NULL;
+}
+
+/* The library's own writes change the index keys made from them like any
+ * other SET: remembers the template text of updated_at (now) and of version
+ * (the expected version + 1, so a key made from the version needs
+ * check_version: DynamoDB cannot turn the incremented number into text). */
+static dorm_status remember_lifecycle(dorm_model_update *u, const dorm_write_opts *w, int64_t now) {
+  const dorm_model_desc *m = u->m;
+  dorm_status st = DORM_OK;
+  if (m->updated_at >= 0 && !touched(u, (uint32_t)m->updated_at)) st = remember(u, (uint32_t)m->updated_at, &now);
+  if (st != DORM_OK || m->version < 0 || touched(u, (uint32_t)m->version) || !in_index_template(m, (uint32_t)m->version))
+    return st;
+  const dorm_field_desc *vf = &m->fields[m->version];
+  const char *attr = "";
+  for (uint32_t k = m->table_keys; k < m->nkeys && !*attr; k++)
+    for (uint32_t p = 0; p < m->keys[k].nparts && m->keys[k].field < 0; p++)
+      if (m->keys[k].parts[p].field == m->version) attr = m->keys[k].attr;
+  if (!w || !w->check_version)
+    return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s: index key %s is made from %s, which every update increments; "
+                 "check the version (check_version with expected_version) so that the new key can be computed",
+                 m->name, attr, vf->name);
+  if (w->expected_version == INT64_MAX)
+    return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s.%s: the version cannot be incremented past %lld", m->name, vf->name,
+                 (long long)INT64_MAX);
+  int64_t next = w->expected_version + 1;
+  return remember(u, (uint32_t)m->version, &next);
+}
+
 /* SET <index key> = :v for each template key of an index that uses a field
- * set in this update. Its other fields must be set in the update too,
- * except those of the table key, which come from key_obj. */
+ * this update writes (by an action, or updated_at and version by the
+ * library). Its other fields must be set in the update too, except those of
+ * the table key, which come from key_obj. */
 static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
   const dorm_model_desc *m = u->m;
   upd_state *s = u->priv;
@@ -285,8 +324,10 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
     const dorm_key_desc *key = &m->keys[k];
     if (key->field >= 0) continue;
     bool uses = false;
-    for (uint32_t p = 0; p < key->nparts && !uses; p++)
-      uses = key->parts[p].field >= 0 && touched(u, (uint32_t)key->parts[p].field);
+    for (uint32_t p = 0; p < key->nparts && !uses; p++) {
+      int32_t f = key->parts[p].field;
+      uses = f >= 0 && (touched(u, (uint32_t)f) || (s && s->text[f]));
+    }
     if (!uses) continue;
     model_sbuf b;
     dorm__model_sbuf_init(&b);
@@ -308,8 +349,12 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
         continue;
       }
       if (!s || !s->text[part->field]) {
-        const dorm_field_desc *missing = pf;
+        const dorm_field_desc *missing = pf, *automatic = automatic_part(u, key);
         dorm__model_sbuf_free(&b);
+        if (automatic)
+          return ufail(u, DORM_ERR_INVALID_ARGUMENT,
+                       "%s: index key %s is made from %s, which every update writes, and from %s; set %s in the "
+                       "same update too", m->name, key->attr, automatic->name, missing->name, missing->name);
         return ufail(u, DORM_ERR_INVALID_ARGUMENT,
                      "%s: index key %s is made from several fields; set %s in the same update too", m->name,
                      key->attr, missing->name);
@@ -344,7 +389,8 @@ dorm_status dorm__model_update_finish(dorm_model_update *u, const void *key_obj,
                  "builder (&u->x)");
   if (w && w->check_version && m->version < 0)
     return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s has no @version field to check", m->name);
-  dorm_status st = recompute_keys(u, key_obj);
+  dorm_status st = remember_lifecycle(u, w, now);
+  if (st == DORM_OK) st = recompute_keys(u, key_obj);
   if (st != DORM_OK) return st;
   dorm_expr *x = &u->x;
   /* Explicit actions on lifecycle fields win over the automatic ones. */

@@ -282,6 +282,77 @@ static void action_rules(void **state) {
   assert_int_equal(u.nactions, 4);
 }
 
+/* Index keys made from the fields every update writes by itself:
+ * GSI1SK = "{status}#{updatedAt}", GSI2SK = "v{version}". */
+typedef struct ticket {
+  const char *id;
+  const char *status;
+  int64_t updatedAt;
+  int64_t version;
+} ticket;
+static const dorm_field_desc ticket_fields[] = {
+    {"id", {"id", "id"}, {"\"id\":", "\"id\":"}, {5, 5}, DORM_FF_PK | DORM_FF_TABLE_KEY, (uint32_t)offsetof(ticket, id), -1,
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+    {"status", {"status", "status"}, {"\"status\":", "\"status\":"}, {9, 9}, 0, (uint32_t)offsetof(ticket, status), -1,
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+    {"updatedAt", {"updatedAt", "updatedAt"}, {"\"updatedAt\":", "\"updatedAt\":"}, {12, 12}, DORM_FF_UPDATED_AT,
+     (uint32_t)offsetof(ticket, updatedAt), -1, {DORM_K_TIME, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}},
+    {"version", {"version", "version"}, {"\"version\":", "\"version\":"}, {10, 10}, DORM_FF_VERSION,
+     (uint32_t)offsetof(ticket, version), -1, {DORM_K_INT, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}},
+};
+static const dorm_tpl_part ticket_tpl1[] = {{NULL, 0, 1}, {"#", 1, -1}, {NULL, 0, 2}};
+static const dorm_tpl_part ticket_tpl2[] = {{"v", 1, -1}, {NULL, 0, 3}};
+static const dorm_key_desc ticket_keys[] = {{"id", "\"id\":", 5, 'S', 0, NULL, 0},
+                                            {"GSI1SK", "\"GSI1SK\":", 9, 'S', -1, ticket_tpl1, 3},
+                                            {"GSI2SK", "\"GSI2SK\":", 9, 'S', -1, ticket_tpl2, 2}};
+static const dorm_index_desc ticket_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}};
+static const dorm_model_desc ticket_desc = {"Ticket", "tickets", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(ticket),
+                                            ticket_fields, 4, ticket_keys, 3, 1, ticket_indexes, 1, -1, 2, 3, -1};
+
+static void index_keys_from_lifecycle(void **state) {
+  (void)state;
+  ticket key = {"t1", NULL, 0, 0};
+  dorm_write_opts w;
+  memset(&w, 0, sizeof w);
+  w.check_version = true;
+  w.expected_version = 4;
+  const char *open = "open";
+  dorm_model_update u;
+  /* updatedAt changes GSI1SK, whose other field must then be set too */
+  dorm_model_update_init(&u, &ticket_desc, &A);
+  assert_int_equal(dorm__model_update_finish(&u, &key, &w, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(u.err, "Ticket: index key GSI1SK is made from updatedAt, which every update writes, and from "
+                             "status; set status in the same update too");
+  dorm_model_update_init(&u, &ticket_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, 1, &open), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, &w, NOW), DORM_OK);
+  assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
+  assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1, #n2 = :v2, #n3 = :v3, #n4 = #n4 + :v4");
+  name_is(&u.x, 1, "GSI1SK");
+  assert_string_equal(value_text(&u.x, 1), "S:open#2026-11-25T13:38:44.000000007Z");
+  name_is(&u.x, 2, "GSI2SK");
+  assert_string_equal(value_text(&u.x, 2), "S:v5"); /* the version after the increment */
+  name_is(&u.x, 3, "updatedAt");
+  assert_string_equal(value_text(&u.x, 3), "S:2026-11-25T13:38:44.000000007Z");
+  /* without the expected version the new GSI2SK is unknown: refused */
+  dorm_model_update_init(&u, &ticket_desc, &A);
+  assert_int_equal(dorm_model_update_set(&u, 1, &open), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_ERR_INVALID_ARGUMENT);
+  assert_string_equal(u.err, "Ticket: index key GSI2SK is made from version, which every update increments; check the "
+                             "version (check_version with expected_version) so that the new key can be computed");
+  /* explicit values of the lifecycle fields are used as they are */
+  dorm_model_update_init(&u, &ticket_desc, &A);
+  int64_t when = 5, version = 9;
+  assert_int_equal(dorm_model_update_set(&u, 1, &open), DORM_OK);
+  assert_int_equal(dorm_model_update_set(&u, 2, &when), DORM_OK);
+  assert_int_equal(dorm_model_update_set(&u, 3, &version), DORM_OK);
+  assert_int_equal(dorm__model_update_finish(&u, &key, NULL, NOW), DORM_OK);
+  assert_int_equal(dorm_expr_finish(&u.x), DORM_OK);
+  assert_string_equal(u.x.update, "SET #n0 = :v0, #n1 = :v1, #n2 = :v2, #n3 = :v3, #n4 = :v4");
+  assert_string_equal(value_text(&u.x, 3), "S:open#1970-01-01T00:00:00.000000005Z");
+  assert_string_equal(value_text(&u.x, 4), "S:v9");
+}
+
 /* A model with more fields than 256 (built here, as the generator would):
  * every field is tracked, the last ones too. */
 enum { WIDE_N = 300 };
@@ -399,6 +470,7 @@ int main(void) {
       cmocka_unit_test_teardown(action_rules, teardown),
       cmocka_unit_test_teardown(typed_conditions, teardown),
       cmocka_unit_test_teardown(fields_beyond_256, teardown),
+      cmocka_unit_test_teardown(index_keys_from_lifecycle, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
