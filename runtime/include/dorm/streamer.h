@@ -38,6 +38,10 @@ extern "C" {
 
 struct cJSON;
 
+/* Bumped whenever dorm_endpoint_desc or the handler types change; generated
+ * <base>_endpoints.h files check it and ask to be regenerated. */
+#define DORM_STREAMER_ABI 1
+
 /* ---- identity and JWT ---- */
 
 /* Algorithms a verifier accepts (an allow-list; `none` never is). */
@@ -96,9 +100,10 @@ DORM_API bool dorm_identity_has_scope(const dorm_identity *id, const char *scope
 
 /* ---- payloads: plain JSON <-> generated structs ---- */
 
-/* Reads a JSON object into obj (a zeroed struct described by d): members by
- * field name (or @name), unknown members ignored, optional fields absent when
- * missing or null. A wrong type or a missing required field fails with
+/* Reads a JSON object into obj (a struct described by d, zeroed first):
+ * members by field name (or @name), unknown members ignored, optional fields
+ * absent when missing or null; json NULL or a JSON null reads as {}. Values
+ * nest at most 32 levels deep. A wrong type or a missing required field fails with
  * DORM_ERR_INVALID_ARGUMENT and errbuf naming the path, prefixed by `path`
  * ("payload.range.from: expected an RFC 3339 time"). JSON forms: string,
  * decimal (text) -> string; int, epoch -> integer; float -> number; bool;
