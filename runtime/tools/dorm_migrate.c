@@ -15,7 +15,7 @@
 
 void dorm_migrate_help(FILE *out) {
   fputs("usage: dorm migrate deploy  --dir DIR [options]\n"
-        "       dorm migrate status  --dir DIR [options]\n"
+        "       dorm migrate status  --dir DIR [--strict] [options]\n"
         "       dorm migrate resolve --dir DIR (--applied NAME | --rolled-back NAME) [options]\n"
         "       dorm migrate backfill --plan PLAN.json --step N [options]\n"
         "\n"
@@ -24,8 +24,9 @@ void dorm_migrate_help(FILE *out) {
         "records them in the history table. A lock item keeps two deploys apart; a\n"
         "migration that failed or was interrupted resumes at its step. dorm.sum and the\n"
         "recorded checksums must match the files.\n"
-        "status lists applied, pending and failed migrations and the drift of the live\n"
-        "tables from the snapshot of the last applied migration.\n"
+        "status lists applied, pending and failed migrations, backfills that left items\n"
+        "without an attribute (a template field missing) or failed items, and the drift\n"
+        "of the live tables from the snapshot of the last applied migration.\n"
         "resolve records a migration as applied or rolled back after a manual fix.\n"
         "backfill runs one backfill step of a plan without the history (apply.sh uses it).\n"
         "\n"
@@ -44,9 +45,11 @@ void dorm_migrate_help(FILE *out) {
         "  --lock-wait SECONDS    wait for a held lock this long (default: fail at once)\n"
         "  --lock-ttl SECONDS     the lock's lease, renewed while working (default 60)\n"
         "  --no-progress          no progress line (default: shown when stderr is a terminal)\n"
+        "  --strict               status: also exit 3 when a backfill skipped or failed items\n"
         "\n"
         "exit status: 0 ok (status: up to date, no drift), 1 failure, 2 usage error,\n"
-        "3 status: pending or failed migrations, drift, or a dorm.sum mismatch.\n",
+        "3 status: pending or failed migrations, drift, or a dorm.sum mismatch (with\n"
+        "--strict also items a backfill skipped or failed).\n",
         out);
 }
 
@@ -54,7 +57,7 @@ typedef struct args {
   const char *sub, *dir, *history, *endpoint, *region, *applied, *rolled_back, *plan, *backfill_log;
   dorm_mig_options o;
   long step;
-  bool no_progress;
+  bool no_progress, strict;
 } args;
 
 static int usage(const char *fmt, const char *arg) {
@@ -86,6 +89,10 @@ static int parse(int argc, char **argv, args *a) {
     }
     if (strcmp(opt, "--no-progress") == 0) {
       a->no_progress = true;
+      continue;
+    }
+    if (strcmp(opt, "--strict") == 0) {
+      a->strict = true;
       continue;
     }
     if (i + 1 >= argc) return usage("%s needs a value", opt);
@@ -126,6 +133,7 @@ static int parse(int argc, char **argv, args *a) {
   bool is_backfill = strcmp(a->sub, "backfill") == 0;
   if (!is_backfill && !a->dir) return usage("--dir is required%s", "");
   if (is_backfill && (!a->plan || !a->step)) return usage("backfill needs --plan and --step%s", "");
+  if (a->strict && strcmp(a->sub, "status") != 0) return usage("--strict is an option of status%s", "");
   if (strcmp(a->sub, "resolve") == 0 && !a->applied == !a->rolled_back)
     return usage("resolve needs exactly one of --applied NAME and --rolled-back NAME%s", "");
   return 0;
@@ -156,6 +164,7 @@ static int status_cmd(dorm_client *c, const args *a) {
     if (!e->checksum_ok) printf("  [files changed since it ran]");
     printf("\n");
     if (e->error && e->state != DORM_MIG_APPLIED) printf("         error: %s\n", e->error);
+    for (size_t k = 0; k < e->backfill_note_count; k++) printf("         %s\n", e->backfill_notes[k]);
   }
   if (r.sum_error) printf("integrity: %s\n", r.sum_error);
   if (r.drift_base) {
@@ -163,8 +172,12 @@ static int status_cmd(dorm_client *c, const args *a) {
     else printf("drift: DynamoDB differs from the snapshot of %s:\n", r.drift_base);
     for (size_t i = 0; i < r.drift_count; i++) printf("  %s\n", r.drift[i]);
   }
-  printf("%s\n", r.up_to_date ? "up to date" : "not up to date");
-  int rc = r.up_to_date ? DORM_EXIT_OK : EXIT_NOT_UP_TO_DATE;
+  if (r.backfill_gaps)
+    printf("backfill: some items did not get every attribute (the backfill log lists them)%s\n",
+           a->strict ? "" : "; --strict fails on this");
+  bool ok = r.up_to_date && !(a->strict && r.backfill_gaps);
+  printf("%s\n", ok ? "up to date" : "not up to date");
+  int rc = ok ? DORM_EXIT_OK : EXIT_NOT_UP_TO_DATE;
   dorm_arena_free(&arena);
   return rc;
 }

@@ -311,6 +311,12 @@ typedef struct dorm_mig_status_entry {
   const char *started, *finished;   /* RFC 3339 or NULL */
   uint32_t steps_applied, step_count;
   const char *error;                /* last error, or NULL */
+  /* Backfill steps that left items without an attribute (it could not be
+   * computed: a template field missing or unreadable) or failed items, one
+   * line each ("backfill step 3 (Order): GSI2PK not computed for 7 of 5007
+   * items (e.g. ...)"); the items are in the backfill log. */
+  const char **backfill_notes;
+  size_t backfill_note_count;
 } dorm_mig_status_entry;
 
 typedef struct dorm_mig_report {
@@ -321,6 +327,7 @@ typedef struct dorm_mig_report {
   size_t drift_count;
   const char *drift_base;           /* the migration whose snapshot drift is measured against */
   bool up_to_date;                  /* nothing pending or failed, no drift, sums fine */
+  bool backfill_gaps;               /* some entry has backfill_notes (`dorm migrate status --strict` fails) */
 } dorm_mig_report;
 
 /* What is applied, pending and failed, and drift of the live tables from

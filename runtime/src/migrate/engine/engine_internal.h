@@ -14,6 +14,9 @@
 
 /* Backfill progress of one step, as recorded. */
 #define MIG_MAX_SEGMENTS 64
+/* Attributes one backfill step computes: a model fills at most 2 keys per
+ * GSI (20) and 1 per LSI (5), so 64 is never reached. */
+#define MIG_MAX_FILLS 64
 
 typedef struct mig_progress {
   uint32_t segments;     /* parallel scan segments (0: not started; 1: one sequential scan) */
@@ -22,6 +25,17 @@ typedef struct mig_progress {
   const char *positions[MIG_MAX_SEGMENTS];
   bool seg_done[MIG_MAX_SEGMENTS];
   uint64_t scanned, updated, unchanged, skipped, failed;
+  /* Per attribute of the step (in the step's order): items it was written
+   * on, items that had it right already, items it could not be computed for
+   * (the first reason kept). An item is "skipped" above only when none of
+   * its attributes could be computed. */
+  struct mig_fill_count {
+    const char *attr;
+    uint64_t written, unchanged, skipped;
+    char reason[160];
+  } fills[MIG_MAX_FILLS];
+  uint32_t fill_count;
+  const char *model;     /* the step's model (for status) */
   bool done;
 } mig_progress;
 

@@ -4,8 +4,11 @@
  * Rendering matches libdorm's model layer: a string as stored, int and
  * epoch as the decimal text of the int64, an enum as its stored value
  * (which must be one of the members), time re-rendered as fixed-width UTC
- * with nine fraction digits. An item without a template field (a sparse
- * index) or with a value the model cannot read is skipped and logged.
+ * with nine fraction digits. Each attribute stands alone: one whose
+ * template reads a field the item lacks (a sparse index) or holds a value
+ * the model cannot read is skipped and logged, and the item's other
+ * attributes are still written (so an item outside one new index still
+ * reaches another). Counts are kept per attribute.
  *
  * Each write is an UpdateItem conditioned on the item not having changed
  * since it was read (its version when the model has @version, which the
@@ -114,7 +117,10 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
   return out;
 }
 
-static void log_item(bf *b, const dorm_av *key, const char *outcome, const char *reason, dorm_arena *a) {
+/* One JSON line of the backfill log; attr names the attribute skipped (NULL:
+ * the whole item). */
+static void log_item(bf *b, const dorm_av *key, const char *attr, const char *outcome, const char *reason,
+                     dorm_arena *a) {
   if (!b->log) return;
   const char *json = NULL;
   size_t len;
@@ -124,7 +130,12 @@ static void log_item(bf *b, const dorm_av *key, const char *outcome, const char 
   dorm__mig_json_string(&line, b->x->migration ? b->x->migration : "");
   dorm__buf_printf(&line, ",\"step\":%zu,\"model\":", b->x->step_no);
   dorm__mig_json_string(&line, b->s->model ? b->s->model : "");
-  dorm__buf_printf(&line, ",\"key\":%s,\"outcome\":\"%s\",\"reason\":", json, outcome);
+  dorm__buf_printf(&line, ",\"key\":%s", json);
+  if (attr) {
+    dorm__buf_puts(&line, ",\"attribute\":");
+    dorm__mig_json_string(&line, attr);
+  }
+  dorm__buf_printf(&line, ",\"outcome\":\"%s\",\"reason\":", outcome);
   dorm__mig_json_string(&line, reason ? reason : "");
   dorm__buf_puts(&line, "}\n");
   pthread_mutex_lock(&b->mu);
@@ -146,28 +157,56 @@ static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {
 
 typedef enum outcome { OUT_UPDATED, OUT_UNCHANGED, OUT_SKIPPED, OUT_FAILED, OUT_RETRY } outcome;
 
-/* One attempt on one item as read. */
-static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, const char **why,
+/* What became of each attribute of the step on one item. */
+typedef enum fill_state { FILL_WRITE, FILL_RIGHT, FILL_SKIP } fill_state;
+
+typedef struct item_fills {
+  fill_state *state;
+  const char **val;   /* FILL_WRITE: the value */
+  const char **why;   /* FILL_SKIP: the reason */
+} item_fills;
+
+/* One attempt on one item as read. Attributes that cannot be computed are
+ * left alone; the others are written. OUT_SKIPPED: none could be. */
+static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, item_fills *f, const char **why,
                         dorm_status *st) {
   const dorm_mig_step *s = b->s;
-  const char **vals = dorm_arena_calloc(a, s->fill_count, sizeof *vals);
-  if (!vals) {
+  f->state = dorm_arena_calloc(a, s->fill_count, sizeof *f->state);
+  f->val = dorm_arena_calloc(a, s->fill_count, sizeof *f->val);
+  f->why = dorm_arena_calloc(a, s->fill_count, sizeof *f->why);
+  if (!f->state || !f->val || !f->why) {
+    *why = "out of memory";
     *st = DORM_ERR_NO_MEMORY;
     return OUT_FAILED;
   }
-  bool same = true;
+  size_t write = 0, skip = 0;
   for (size_t i = 0; i < s->fill_count; i++) {
-    vals[i] = render(&s->fills[i], item, a, why);
-    if (!vals[i]) return OUT_SKIPPED;
+    const char *v = render(&s->fills[i], item, a, &f->why[i]);
+    if (!v) {
+      if (!f->why[i]) f->why[i] = "out of memory";
+      f->state[i] = FILL_SKIP;
+      skip++;
+      continue;
+    }
     const dorm_av *cur = dorm_av_map_get(item, s->fills[i].attr);
-    if (!cur || cur->type != DORM_AV_S || cur->u.s.len != strlen(vals[i]) || memcmp(cur->u.s.ptr, vals[i], cur->u.s.len))
-      same = false;
+    if (cur && cur->type == DORM_AV_S && cur->u.s.len == strlen(v) && memcmp(cur->u.s.ptr, v, cur->u.s.len) == 0) {
+      f->state[i] = FILL_RIGHT;
+    } else {
+      f->state[i] = FILL_WRITE;
+      f->val[i] = v;
+      write++;
+    }
   }
-  if (same) return OUT_UNCHANGED;
+  if (skip == s->fill_count) {
+    *why = f->why[0];
+    return OUT_SKIPPED;
+  }
+  if (!write) return OUT_UNCHANGED;
   dorm_av key = key_of(b, item, a);
   dorm_expr x;
   dorm_expr_init(&x, a);
-  for (size_t i = 0; i < s->fill_count; i++) dorm_update_set(&x, s->fills[i].attr, dorm_av_str(vals[i]));
+  for (size_t i = 0; i < s->fill_count; i++)
+    if (f->state[i] == FILL_WRITE) dorm_update_set(&x, s->fills[i].attr, dorm_av_str(f->val[i]));
   /* The item must still be as read: its version (bumped by this write, as
    * any update of a versioned item does), or else the fields the
    * templates were computed from. */
@@ -181,7 +220,7 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
                                       dorm_opd_value(&x, dorm_av_num("1"))));
   } else {
     for (size_t i = 0; i < s->fill_count; i++)
-      for (size_t k = 0; k < s->fills[i].part_count; k++) {
+      for (size_t k = 0; f->state[i] == FILL_WRITE && k < s->fills[i].part_count; k++) {
         const dorm_mig_part *p = &s->fills[i].parts[k];
         if (p->literal) continue;
         const dorm_av *v = dorm_av_map_get(item, p->attr);
@@ -205,41 +244,51 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
   return OUT_FAILED;
 }
 
-static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, dorm_status *st) {
+/* One item, read again and retried when it changed meanwhile. f holds what
+ * became of each attribute when the outcome is UPDATED, UNCHANGED or
+ * SKIPPED with f->state set (NULL otherwise: the item was not looked at
+ * as a whole). */
+static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, item_fills *f, dorm_status *st) {
   const char *why = NULL;
   const dorm_av *cur = item;
   dorm_av fresh;
   for (int attempt = 1;; attempt++) {
-    outcome o = try_item(b, c, cur, a, &why, st);
+    memset(f, 0, sizeof *f);
+    outcome o = try_item(b, c, cur, a, f, &why, st);
     if (o != OUT_RETRY) {
-      if (o == OUT_SKIPPED || o == OUT_FAILED) {
-        dorm_av key = key_of(b, item, a);
-        log_item(b, &key, o == OUT_SKIPPED ? "skipped" : "failed", why, a);
+      dorm_av key = key_of(b, item, a);
+      if (o == OUT_FAILED) {
+        f->state = NULL;
+        log_item(b, &key, NULL, "failed", why, a);
+        return o;
       }
+      for (size_t i = 0; i < b->s->fill_count; i++)
+        if (f->state[i] == FILL_SKIP) log_item(b, &key, b->s->fills[i].attr, "skipped", f->why[i], a);
       return o;
     }
+    f->state = NULL;
     dorm_av key = key_of(b, item, a);
     if (attempt == MAX_ATTEMPTS) {
-      log_item(b, &key, "failed", "the item kept changing while it was backfilled", a);
+      log_item(b, &key, NULL, "failed", "the item kept changing while it was backfilled", a);
       return OUT_FAILED;
     }
     /* Changed meanwhile: read it again and recompute. */
     dorm_get_input gin = {.table = b->s->table, .key = &key, .consistent_read = true};
     dorm_status rc = dorm_get_item(c, &gin, a, &fresh);
     if (rc == DORM_ERR_NOT_FOUND) {
-      log_item(b, &key, "skipped", "deleted while it was backfilled", a);
+      log_item(b, &key, NULL, "skipped", "deleted while it was backfilled", a);
       return OUT_SKIPPED;
     }
     if (rc != DORM_OK) {
       *st = rc;
-      log_item(b, &key, "failed", dorm_client_errmsg(c), a);
+      log_item(b, &key, NULL, "failed", dorm_client_errmsg(c), a);
       return OUT_FAILED;
     }
     if (b->s->entity_type) {
       const dorm_av *t = dorm_av_map_get(&fresh, "_type");
       if (!t || t->type != DORM_AV_S || t->u.s.len != strlen(b->s->entity_type) ||
           memcmp(t->u.s.ptr, b->s->entity_type, t->u.s.len) != 0) {
-        log_item(b, &key, "skipped", "no longer of this entity type", a);
+        log_item(b, &key, NULL, "skipped", "no longer of this entity type", a);
         return OUT_SKIPPED;
       }
     }
@@ -339,13 +388,23 @@ static void *run_segment(void *arg) {
       pthread_mutex_unlock(&b->mu);
       if (stop) break;
       throttle(b);
-      outcome o = do_item(b, g->c, &page.items[i], &a, &st);
+      item_fills f;
+      outcome o = do_item(b, g->c, &page.items[i], &a, &f, &st);
       pthread_mutex_lock(&b->mu);
       x->progress.scanned++;
       if (o == OUT_UPDATED) x->progress.updated++;
       else if (o == OUT_UNCHANGED) x->progress.unchanged++;
       else if (o == OUT_SKIPPED) x->progress.skipped++;
       else x->progress.failed++;
+      for (size_t k = 0; f.state && k < s->fill_count; k++) {
+        struct mig_fill_count *n = &x->progress.fills[k];
+        if (f.state[k] == FILL_WRITE) n->written++;
+        else if (f.state[k] == FILL_RIGHT) n->unchanged++;
+        else {
+          n->skipped++;
+          if (!n->reason[0]) snprintf(n->reason, sizeof n->reason, "%s", f.why[k] ? f.why[k] : "?");
+        }
+      }
       progress_line(b, false);
       /* A slow page (a low --rate) must not outlive the lock's lease. */
       if (x->on_item && !b->stop) {
@@ -399,8 +458,33 @@ static void *run_segment(void *arg) {
   return NULL;
 }
 
+/* The per-attribute counts in the step's order, keeping those recorded by
+ * an earlier run of the step (matched by attribute name). */
+static dorm_status init_fill_counts(mig_backfill_ctx *x, const dorm_mig_step *s) {
+  if (s->fill_count == 0 || s->fill_count > MIG_MAX_FILLS)
+    return dorm__fail(x->errbuf, x->errcap, DORM_ERR_INVALID_ARGUMENT,
+                          "backfill %s: the step computes %zu attributes (1 to %d)", s->model, s->fill_count,
+                          MIG_MAX_FILLS);
+  static const struct mig_fill_count zero;
+  struct mig_fill_count *now = malloc(s->fill_count * sizeof *now);
+  if (!now) return dorm__fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: out of memory", s->model);
+  for (size_t i = 0; i < s->fill_count; i++) {
+    now[i] = zero;
+    for (uint32_t k = 0; k < x->progress.fill_count; k++)
+      if (x->progress.fills[k].attr && strcmp(x->progress.fills[k].attr, s->fills[i].attr) == 0) now[i] = x->progress.fills[k];
+    now[i].attr = s->fills[i].attr;
+  }
+  memcpy(x->progress.fills, now, s->fill_count * sizeof *now);
+  x->progress.fill_count = (uint32_t)s->fill_count;
+  x->progress.model = s->model;
+  free(now);
+  return DORM_OK;
+}
+
 dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   bf b = {.x = x, .s = s, .started_ms = dorm__mig_now_ms(), .first_error = DORM_OK};
+  dorm_status fst = init_fill_counts(x, s);
+  if (fst != DORM_OK) return fst;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_table_description d;
   dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);

@@ -218,14 +218,24 @@ static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_
   x.on_item = on_item;
   x.user = &hook;
   dorm_status st = dorm__mig_backfill(&x, s);
-  if (st == DORM_OK)
-    dlog(d, "  %llu items: %llu updated, %llu already right, %llu skipped, %llu failed%s%s",
-         (unsigned long long)x.progress.scanned, (unsigned long long)x.progress.updated,
-         (unsigned long long)x.progress.unchanged, (unsigned long long)x.progress.skipped,
-         (unsigned long long)x.progress.failed, x.progress.skipped || x.progress.failed ? "; see " : "",
-         x.progress.skipped || x.progress.failed ? (d->o->backfill_log ? d->o->backfill_log : "(no --backfill-log)")
-                                                 : "");
-  return st;
+  if (st != DORM_OK) return st;
+  dlog(d, "  %llu items: %llu updated, %llu already right, %llu skipped, %llu failed",
+       (unsigned long long)x.progress.scanned, (unsigned long long)x.progress.updated,
+       (unsigned long long)x.progress.unchanged, (unsigned long long)x.progress.skipped,
+       (unsigned long long)x.progress.failed);
+  bool gaps = x.progress.failed > 0;
+  for (uint32_t i = 0; i < x.progress.fill_count; i++) {
+    const struct mig_fill_count *f = &x.progress.fills[i];
+    gaps |= f->skipped > 0;
+    dlog(d, "    %s: %llu written, %llu already right, %llu skipped%s%s%s", f->attr, (unsigned long long)f->written,
+         (unsigned long long)f->unchanged, (unsigned long long)f->skipped, f->skipped ? " (e.g. " : "",
+         f->skipped ? f->reason : "", f->skipped ? ")" : "");
+  }
+  if (gaps)
+    dlog(d, "  some items did not get every attribute: see %s; `dorm migrate status` reports this, and "
+            "`dorm migrate status --strict` fails on it",
+         d->o->backfill_log ? d->o->backfill_log : "the backfill log (none was given: --backfill-log)");
+  return DORM_OK;
 }
 
 static dorm_status load_plan(const char *dir, const char *name, dorm_arena *a, dorm_mig_plan *p, char *errbuf,
@@ -446,12 +456,19 @@ static dorm_status backfill_run_errbuf(dorm_client *c, const dorm_mig_options *o
                         .errcap = errcap};
   dorm_status st = dorm__mig_backfill(&x, &p->steps[step - 1]);
   if (st == DORM_OK && o->log) {
-    char line[256];
+    char line[512];
     snprintf(line, sizeof line, "backfill %s: %llu items, %llu updated, %llu already right, %llu skipped, %llu failed",
              p->steps[step - 1].model, (unsigned long long)x.progress.scanned,
              (unsigned long long)x.progress.updated, (unsigned long long)x.progress.unchanged,
              (unsigned long long)x.progress.skipped, (unsigned long long)x.progress.failed);
     o->log(o->log_user, line);
+    for (uint32_t i = 0; i < x.progress.fill_count; i++) {
+      const struct mig_fill_count *f = &x.progress.fills[i];
+      snprintf(line, sizeof line, "  %s: %llu written, %llu already right, %llu skipped%s%s%s", f->attr,
+               (unsigned long long)f->written, (unsigned long long)f->unchanged, (unsigned long long)f->skipped,
+               f->skipped ? " (e.g. " : "", f->skipped ? f->reason : "", f->skipped ? ")" : "");
+      o->log(o->log_user, line);
+    }
   }
   return st;
 }

@@ -173,6 +173,21 @@ void dorm__mh_progress_of(const mig_record *r, size_t step, mig_progress *p) {
   p->unchanged = get_u(m, "unchanged");
   p->skipped = get_u(m, "skipped");
   p->failed = get_u(m, "failed");
+  p->model = get_s(m, "model");
+  const dorm_av *attrs = dorm_av_map_get(m, "attributes");
+  for (size_t i = 0; attrs && attrs->type == DORM_AV_L && i < attrs->u.list.count && p->fill_count < MIG_MAX_FILLS;
+       i++) {
+    const dorm_av *e = &attrs->u.list.items[i];
+    const char *attr = e->type == DORM_AV_M ? get_s(e, "attribute") : NULL;
+    if (!attr) continue;
+    struct mig_fill_count *f = &p->fills[p->fill_count++];
+    f->attr = attr;
+    f->written = get_u(e, "written");
+    f->unchanged = get_u(e, "unchanged");
+    f->skipped = get_u(e, "skipped");
+    const char *why = get_s(e, "reason");
+    snprintf(f->reason, sizeof f->reason, "%s", why ? why : "");
+  }
   const dorm_av *done = dorm_av_map_get(m, "done");
   p->done = done && done->type == DORM_AV_BOOL && done->u.boolean;
 }
@@ -447,6 +462,25 @@ dorm_status dorm__mh_progress(mig_history *h, const char *name, size_t step, con
     dorm_av v;
     if (dorm_av_num_u64(&a, counts[i].v, &v) == DORM_OK) dorm_av_map_set(&a, &m, counts[i].name, v);
   }
+  if (p->model) dorm_av_map_set(&a, &m, "model", dorm_av_str(p->model));
+  dorm_av attrs = dorm_av_empty(DORM_AV_L);
+  for (uint32_t i = 0; i < p->fill_count; i++) {
+    const struct mig_fill_count *f = &p->fills[i];
+    dorm_av *slot = dorm_av_list_push(&a, &attrs);
+    if (!slot) break;
+    *slot = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, slot, "attribute", dorm_av_str(f->attr));
+    const struct {
+      const char *name;
+      uint64_t v;
+    } per[] = {{"written", f->written}, {"unchanged", f->unchanged}, {"skipped", f->skipped}};
+    for (size_t k = 0; k < sizeof per / sizeof per[0]; k++) {
+      dorm_av v;
+      if (dorm_av_num_u64(&a, per[k].v, &v) == DORM_OK) dorm_av_map_set(&a, slot, per[k].name, v);
+    }
+    if (f->reason[0]) dorm_av_map_set(&a, slot, "reason", dorm_av_str(f->reason));
+  }
+  dorm_av_map_set(&a, &m, "attributes", attrs);
   dorm_av_map_set(&a, &m, "done", dorm_av_bool(p->done));
   dorm_expr x;
   dorm_expr_init(&x, &a);

@@ -2,6 +2,7 @@
  * tables (DescribeTable, DescribeTimeToLive) differ from the snapshot of the
  * last applied migration. Reads only. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
@@ -143,6 +144,38 @@ dorm_status dorm_mig_compare(const dorm_mig_snapshot *expected, const dorm_mig_s
   return l.oom ? DORM_ERR_NO_MEMORY : DORM_OK;
 }
 
+/* What the backfill steps recorded in r left undone: attributes not
+ * computed for some items, and failed items. */
+static dorm_status backfill_notes(const mig_record *r, dorm_arena *a, dorm_mig_status_entry *e) {
+  if (!r->item || r->item->type != DORM_AV_M) return DORM_OK;
+  lines l = {.a = a};
+  mig_progress *p = malloc(sizeof *p);
+  if (!p) return DORM_ERR_NO_MEMORY;
+  /* Steps in order: backfill_<n> for n up to the step count. */
+  for (size_t step = 1; step <= r->step_count; step++) {
+    char attr[32];
+    snprintf(attr, sizeof attr, "backfill_%zu", step);
+    if (!dorm_av_map_get(r->item, attr)) continue;
+    dorm__mh_progress_of(r, step, p);
+    const char *model = p->model ? p->model : "?";
+    if (p->fill_count == 0 && p->skipped)
+      add(&l, "backfill step %zu (%s): %llu of %llu items skipped", step, model, (unsigned long long)p->skipped,
+          (unsigned long long)p->scanned);
+    for (uint32_t i = 0; i < p->fill_count; i++)
+      if (p->fills[i].skipped)
+        add(&l, "backfill step %zu (%s): %s not computed for %llu of %llu items%s%s%s", step, model, p->fills[i].attr,
+            (unsigned long long)p->fills[i].skipped, (unsigned long long)p->scanned,
+            p->fills[i].reason[0] ? " (e.g. " : "", p->fills[i].reason, p->fills[i].reason[0] ? ")" : "");
+    if (p->failed)
+      add(&l, "backfill step %zu (%s): %llu of %llu items failed", step, model, (unsigned long long)p->failed,
+          (unsigned long long)p->scanned);
+  }
+  free(p);
+  e->backfill_notes = l.v;
+  e->backfill_note_count = l.n;
+  return l.oom ? DORM_ERR_NO_MEMORY : DORM_OK;
+}
+
 static dorm_status status_errbuf(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
                                  char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
@@ -175,6 +208,9 @@ static dorm_status status_errbuf(dorm_client *c, const dorm_mig_options *o, dorm
       e->steps_applied = r->steps_applied;
       e->step_count = r->step_count;
       e->error = r->error;
+      if ((st = backfill_notes(r, a, e)) != DORM_OK)
+        return dorm__fail(errbuf, errcap, st, "reading the backfill counts of %s: out of memory", m->name);
+      out->backfill_gaps |= e->backfill_note_count > 0;
     }
     if (e->state != DORM_MIG_APPLIED || !e->checksum_ok) clean = false;
     if (e->state == DORM_MIG_APPLIED) base = m->name;

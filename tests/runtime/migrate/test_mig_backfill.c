@@ -1,0 +1,255 @@
+/* A backfill computes each attribute on its own: one migration adds two
+ * indexes (one backfill step for the four key attributes), and items that
+ * lack the field of one index's template still reach the other index.
+ * deploy and `dorm migrate backfill` count per attribute, status says
+ * which attributes were not computed for how many items, and
+ * `status --strict` fails on it. Against DynamoDB Local. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mig_common.h"
+#include "test_support.h"
+
+/* Items: FULL with status and region, NO_REGION without region, NO_STATUS
+ * without status, NEITHER without both. The model has no @version, so
+ * the backfill's condition is on the fields it read. */
+#define FULL 30
+#define NO_REGION 10
+#define NO_STATUS 10
+#define NEITHER 5
+#define TOTAL (FULL + NO_REGION + NO_STATUS + NEITHER)
+
+static const char v1[] = "namespace bfshop;\n"
+                         "enum Status { open; closed; }\n"
+                         "table Shop \"@TABLE@\" {\n"
+                         "  key (PK: S, SK: S);\n"
+                         "}\n"
+                         "model Order in Shop {\n"
+                         "  type \"Order\";\n"
+                         "  key PK = \"CUSTOMER#{customerId}\";\n"
+                         "  key SK = \"ORDER#{orderId}\";\n"
+                         "  customerId: string;\n"
+                         "  orderId:    string;\n"
+                         "  status:     Status;\n"
+                         "  region:     string;\n"
+                         "}\n";
+
+static const char v2[] = "namespace bfshop;\n"
+                         "enum Status { open; closed; }\n"
+                         "table Shop \"@TABLE@\" {\n"
+                         "  key (PK: S, SK: S);\n"
+                         "  gsi \"gsi-status\" (GSI1PK: S, GSI1SK: S) project all;\n"
+                         "  gsi \"gsi-region\" (GSI2PK: S, GSI2SK: S) project keys_only;\n"
+                         "}\n"
+                         "model Order in Shop {\n"
+                         "  type \"Order\";\n"
+                         "  key PK = \"CUSTOMER#{customerId}\";\n"
+                         "  key SK = \"ORDER#{orderId}\";\n"
+                         "  key GSI1PK = \"STATUS#{status}\";\n"
+                         "  key GSI1SK = \"ORDER#{orderId}\";\n"
+                         "  key GSI2PK = \"REGION#{region}\";\n"
+                         "  key GSI2SK = \"{customerId}#{orderId}\";\n"
+                         "  customerId: string;\n"
+                         "  orderId:    string;\n"
+                         "  status:     Status;\n"
+                         "  region:     string;\n"
+                         "}\n";
+
+static void write_schema(const mt_env *e, int version, const char *text) {
+  const char *at = strstr(text, "@TABLE@");
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
+  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
+}
+
+static void write_items(dorm_client *c, const char *table) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_av items[TOTAL];
+  dorm_batch_write_entry w[TOTAL];
+  for (size_t i = 0; i < TOTAL; i++) {
+    bool status = i < FULL + NO_REGION, region = i < FULL || (i >= FULL + NO_REGION && i < FULL + NO_REGION + NO_STATUS);
+    dorm_av *it = &items[i];
+    *it = dorm_av_empty(DORM_AV_M);
+    char *cust = dorm_arena_printf(&a, "c%zu", i % 7), *ord = dorm_arena_printf(&a, "o%03zu", i);
+    dorm_av_map_set(&a, it, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#%s", cust)));
+    dorm_av_map_set(&a, it, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#%s", ord)));
+    dorm_av_map_set(&a, it, "_type", dorm_av_str("Order"));
+    dorm_av_map_set(&a, it, "customerId", dorm_av_str(cust));
+    dorm_av_map_set(&a, it, "orderId", dorm_av_str(ord));
+    if (status) dorm_av_map_set(&a, it, "status", dorm_av_str(i % 2 ? "open" : "closed"));
+    if (region) dorm_av_map_set(&a, it, "region", dorm_av_str(i % 3 ? "eu" : "us"));
+    w[i] = (dorm_batch_write_entry){.table = table, .put_item = it};
+  }
+  size_t written = 0;
+  if (dorm_batch_write(c, w, TOTAL, NULL, &written) != DORM_OK) fail_msg("dorm_batch_write: %s", dorm_client_errmsg(c));
+  assert_int_equal(written, TOTAL);
+  dorm_arena_free(&a);
+}
+
+/* Items in an index under one partition key value. */
+static size_t count(dorm_client *c, const char *table, const char *index, const char *attr, const char *value) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  dorm_expr_key_condition(&x, dorm_cond_eq(&x, attr, dorm_av_str(value)));
+  dorm_query_input in = {.table = table, .index = index, .expr = &x, .select = DORM_SELECT_COUNT};
+  dorm_page page;
+  if (dorm_query(c, &in, &a, &page) != DORM_OK) fail_msg("Query %s: %s", index, dorm_client_errmsg(c));
+  assert_false(page.has_more);
+  size_t n = page.count;
+  dorm_arena_free(&a);
+  return n;
+}
+
+static void expect(const char *text, const char *want) {
+  if (!mt_has(text, want)) fail_msg("expected \"%s\" in:\n%s", want, text);
+}
+
+static void test_two_indexes_one_backfill(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mbf");
+  mt_env e;
+  mt_setup(&e, prefix);
+  write_schema(&e, 1, v1);
+  write_schema(&e, 2, v2);
+  dorm_client *c = mt_client();
+
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  write_items(c, e.shop);
+  mt_diff(&e, 2, "two_indexes", false);
+  expect(mt_out, "backfill Order items");
+
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
+                   NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  /* Items without a region are in the status index, items without a
+   * status in the region index. */
+  size_t by_status = count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#open") +
+                     count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#closed");
+  size_t by_region = count(c, e.shop, "gsi-region", "GSI2PK", "REGION#eu") +
+                     count(c, e.shop, "gsi-region", "GSI2PK", "REGION#us");
+  assert_int_equal(by_status, FULL + NO_REGION);
+  assert_int_equal(by_region, FULL + NO_STATUS);
+
+  /* Every item got what could be computed: no item was skipped whole. */
+  expect(mt_out, "55 items: 55 updated, 0 already right, 0 skipped, 0 failed");
+  expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped (e.g. no status (field status): not in the index)");
+  expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
+  expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped (e.g. no region (field region): not in the index)");
+  expect(mt_out, "GSI2SK: 55 written, 0 already right, 0 skipped");
+  expect(mt_out, "`dorm migrate status --strict` fails on it");
+
+  /* The log names the attribute of each skip. */
+  char *log = ts_read_file(e.log, NULL);
+  assert_non_null(log);
+  size_t pk1 = 0, pk2 = 0;
+  for (const char *p = strstr(log, "\"attribute\":\"GSI1PK\",\"outcome\":\"skipped\""); p;
+       p = strstr(p + 1, "\"attribute\":\"GSI1PK\",\"outcome\":\"skipped\""))
+    pk1++;
+  for (const char *p = strstr(log, "\"attribute\":\"GSI2PK\",\"outcome\":\"skipped\""); p;
+       p = strstr(p + 1, "\"attribute\":\"GSI2PK\",\"outcome\":\"skipped\""))
+    pk2++;
+  assert_int_equal(pk1, NO_STATUS + NEITHER);
+  assert_int_equal(pk2, NO_REGION + NEITHER);
+  assert_false(mt_has(log, "GSI1SK"));
+  free(log);
+
+  /* status says so; exit 0 unless --strict. */
+  rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL);
+  if (rc != 0) fail_msg("status: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "backfill step 3 (Order): GSI1PK not computed for 15 of 55 items (e.g. no status (field status): "
+                 "not in the index)");
+  expect(mt_out, "backfill step 3 (Order): GSI2PK not computed for 15 of 55 items");
+  assert_false(mt_has(mt_out, "GSI1SK not computed"));
+  expect(mt_out, "backfill: some items did not get every attribute (the backfill log lists them); --strict fails on "
+                 "this");
+  expect(mt_out, "\nup to date\n");
+  rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, "--strict", NULL);
+  assert_int_equal(rc, 3);
+  expect(mt_out, "GSI2PK not computed for 15 of 55 items");
+  expect(mt_out, "not up to date");
+  /* --strict belongs to status. */
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--strict", NULL), 2);
+  expect(mt_err, "--strict is an option of status");
+
+  /* Run again by hand (apply.sh's way): every computable attribute is right
+   * already, nothing is written. */
+  char plan[512];
+  snprintf(plan, sizeof plan, "%s/20260102000000_two_indexes/plan.json", e.migrations);
+  rc = mt_dorm("migrate", "backfill", "--plan", plan, "--step", "3", "--backfill-log", e.log, NULL);
+  if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "55 items, 0 updated, 55 already right, 0 skipped, 0 failed");
+  expect(mt_out, "GSI1PK: 0 written, 40 already right, 15 skipped");
+  expect(mt_out, "GSI2SK: 0 written, 55 already right, 0 skipped");
+
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
+/* An item none of whose attributes can be computed is skipped whole and
+ * counted as skipped. */
+static void test_nothing_computable(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mbfnone");
+  mt_env e;
+  mt_setup(&e, prefix);
+  /* Only the indexes whose templates read status and region. */
+  static const char only[] = "namespace bfshop;\n"
+                             "enum Status { open; closed; }\n"
+                             "table Shop \"@TABLE@\" {\n"
+                             "  key (PK: S, SK: S);\n"
+                             "  gsi \"gsi-status\" (GSI1PK: S) project keys_only;\n"
+                             "  gsi \"gsi-region\" (GSI2PK: S) project keys_only;\n"
+                             "}\n"
+                             "model Order in Shop {\n"
+                             "  type \"Order\";\n"
+                             "  key PK = \"CUSTOMER#{customerId}\";\n"
+                             "  key SK = \"ORDER#{orderId}\";\n"
+                             "  key GSI1PK = \"STATUS#{status}\";\n"
+                             "  key GSI2PK = \"REGION#{region}\";\n"
+                             "  customerId: string;\n"
+                             "  orderId:    string;\n"
+                             "  status:     Status;\n"
+                             "  region:     string;\n"
+                             "}\n";
+  write_schema(&e, 1, v1);
+  write_schema(&e, 2, only);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  write_items(c, e.shop);
+  mt_diff(&e, 2, "two_indexes", false);
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
+                   NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "55 items: 50 updated, 0 already right, 5 skipped, 0 failed");
+  expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped");
+  expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped");
+  assert_int_equal(count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#open") +
+                       count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#closed"),
+                   FULL + NO_REGION);
+  assert_int_equal(count(c, e.shop, "gsi-region", "GSI2PK", "REGION#eu") +
+                       count(c, e.shop, "gsi-region", "GSI2PK", "REGION#us"),
+                   FULL + NO_STATUS);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, "--strict", NULL),
+                   3);
+  expect(mt_out, "GSI1PK not computed for 15 of 55 items");
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_two_indexes_one_backfill),
+                                     cmocka_unit_test(test_nothing_computable)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
