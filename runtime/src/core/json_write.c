@@ -10,7 +10,6 @@
 #include "base64.h"
 #include "number.h"
 #include "text.h"
-#include "utf8.h"
 
 /* The writer's fast paths read the buffer under their own names. */
 _Static_assert(offsetof(dorm_jw, buf) == offsetof(dorm_jw, text.p) &&
@@ -94,102 +93,13 @@ void dorm__jw_end_object(dorm_jw *w) { putc1(w, '}'); }
 void dorm__jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
 void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
 
-/* SWAR: true when one of the 8 bytes in x needs attention in a JSON string
- * (< 0x20, '"', '\\', or >= 0x80). */
-static inline bool word_special(uint64_t x) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-  uint64_t t = (x - ones * 0x20) | (quote - ones) | (bslash - ones) | x;
-  return (t & highs) != 0;
-}
-
-static const char HEX[] = "0123456789abcdef";
-
-/* The escape for control/quote/backslash byte c into o; returns its length. */
-static inline size_t escape(unsigned char c, char *o) {
-  o[0] = '\\';
-  switch (c) {
-  case '"': o[1] = '"'; return 2;
-  case '\\': o[1] = '\\'; return 2;
-  case '\b': o[1] = 'b'; return 2;
-  case '\f': o[1] = 'f'; return 2;
-  case '\n': o[1] = 'n'; return 2;
-  case '\r': o[1] = 'r'; return 2;
-  case '\t': o[1] = 't'; return 2;
-  default:
-    o[1] = 'u'; o[2] = '0'; o[3] = '0';
-    o[4] = HEX[c >> 4]; o[5] = HEX[c & 15];
-    return 6;
-  }
-}
-
-static inline bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-/* Careful path for strings whose worst-case escaping (6x) would not fit under
- * the bound although the real text may: reserves run by run. */
-static bool string_body_slow(dorm_jw *w, const char *s, size_t len, size_t *bad) {
-  const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < len && w->status == DORM_OK) {
-    size_t start = i;
-    while (i < len && plain(u[i])) i++;
-    if (i > start) put(w, s + start, i - start);
-    if (i == len) break;
-    if (u[i] >= 0x80) {
-      size_t n = dorm_utf8_seq(u + i, len - i);
-      if (n == 0) {
-        *bad = i;
-        return false;
-      }
-      put(w, s + i, n);
-      i += n;
-    } else {
-      char esc[6];
-      put(w, esc, escape(u[i], esc));
-      i++;
-    }
-  }
-  return true;
-}
-
 /* Writes the escaped body of s (no quotes). False when s is not valid UTF-8
- * (*bad gets the byte offset); the caller fails the writer. */
+ * (*bad gets the byte offset); the caller fails the writer. A failure of the
+ * buffer fails the writer here. */
 static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
-  if (len > (w->max - w->len) / 6 || !room(w, len * 6)) return string_body_slow(w, s, len, bad);
-  /* One reservation covers any escaping, so the loop writes without checks. */
-  const unsigned char *u = (const unsigned char *)s;
-  char *o = w->buf + w->len;
-  size_t i = 0;
-  while (i < len) {
-    while (len - i >= 8) {
-      uint64_t x;
-      memcpy(&x, u + i, 8);
-      if (word_special(x)) break;
-      memcpy(o, &x, 8);
-      o += 8;
-      i += 8;
-    }
-    /* Up to the byte that stopped the word loop, then back to words. */
-    size_t lim = len - i > 8 ? i + 8 : len;
-    while (i < lim && plain(u[i])) *o++ = (char)u[i++];
-    if (i == len) break;
-    if (i == lim) continue;
-    if (u[i] >= 0x80) {
-      size_t n = dorm_utf8_seq(u + i, len - i);
-      if (n == 0) {
-        *bad = i;
-        w->len = (size_t)(o - w->buf);
-        return false;
-      }
-      memcpy(o, u + i, n);
-      o += n;
-      i += n;
-    } else {
-      o += escape(u[i], o);
-      i++;
-    }
-  }
-  w->len = (size_t)(o - w->buf);
+  if (dorm__json_escape(&w->text, s, len, DORM_JSON_ESC_STRICT, bad)) return true;
+  if (dorm__buf_ok(&w->text)) return false;
+  buffer_failed(w);
   return true;
 }
 

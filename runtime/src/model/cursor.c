@@ -29,54 +29,8 @@ static void put(gw *g, const char *s, size_t n) {
 }
 
 static void go_string(gw *g, const char *s, size_t len) {
-  static const char hex[] = "0123456789abcdef";
-  const unsigned char *u = (const unsigned char *)s;
-  size_t run = 0, i = 0;
   put(g, "\"", 1);
-  while (i < len) {
-    unsigned char c = u[i];
-    if (c < 0x80) {
-      if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
-        i++;
-        continue;
-      }
-      put(g, s + run, i - run);
-      char esc[6] = {'\\', 0, 0, 0, 0, 0};
-      size_t n = 2;
-      if (c == '"' || c == '\\') esc[1] = (char)c;
-      else if (c == '\n') esc[1] = 'n';
-      else if (c == '\r') esc[1] = 'r';
-      else if (c == '\t') esc[1] = 't';
-      else {
-        esc[1] = 'u';
-        esc[2] = '0';
-        esc[3] = '0';
-        esc[4] = hex[c >> 4];
-        esc[5] = hex[c & 15];
-        n = 6;
-      }
-      put(g, esc, n);
-      run = ++i;
-      continue;
-    }
-    size_t n = dorm_utf8_seq(u + i, len - i);
-    if (n == 0) {
-      put(g, s + run, i - run);
-      put(g, "\\ufffd", 6);
-      run = ++i;
-      continue;
-    }
-    /* U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR: E2 80 A8/A9. */
-    if (n == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
-      put(g, s + run, i - run);
-      put(g, u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
-      i += 3;
-      run = i;
-      continue;
-    }
-    i += n;
-  }
-  put(g, s + run, len - run);
+  if (!g->failed && !dorm__json_escape(&g->b.buf, s, len, DORM_JSON_ESC_GO, NULL)) g->failed = true;
   put(g, "\"", 1);
 }
 

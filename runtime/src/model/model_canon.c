@@ -29,40 +29,14 @@ static void put(canon *c, const char *s, size_t n) {
 }
 
 static void put_string(canon *c, const char *s) {
-  static const char hex[] = "0123456789abcdef";
   size_t len = strlen(s), bad;
   if (!dorm__utf8_valid(s, len, &bad)) {
     cfail(c, DORM_ERR_INVALID_ARGUMENT, "a string is not valid UTF-8: \"%.40s\"", s);
     return;
   }
   put(c, "\"", 1);
-  size_t run = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-    put(c, s + run, i - run);
-    run = i + 1;
-    char esc[6] = {'\\', 0, 0, 0, 0, 0};
-    size_t n = 2;
-    switch (ch) {
-    case '"': esc[1] = '"'; break;
-    case '\\': esc[1] = '\\'; break;
-    case '\b': esc[1] = 'b'; break;
-    case '\f': esc[1] = 'f'; break;
-    case '\n': esc[1] = 'n'; break;
-    case '\r': esc[1] = 'r'; break;
-    case '\t': esc[1] = 't'; break;
-    default:
-      esc[1] = 'u';
-      esc[2] = '0';
-      esc[3] = '0';
-      esc[4] = hex[ch >> 4];
-      esc[5] = hex[ch & 15];
-      n = 6;
-    }
-    put(c, esc, n);
-  }
-  put(c, s + run, len - run);
+  if (c->st == DORM_OK && !dorm__json_escape(&c->out->buf, s, len, DORM_JSON_ESC_STRICT, NULL))
+    cfail(c, DORM_ERR_NO_MEMORY, "out of memory");
   put(c, "\"", 1);
 }
 

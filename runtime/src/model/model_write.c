@@ -41,33 +41,6 @@ static dorm_status werr(wctx *c, const mpath *p) {
 
 static inline void raw(dorm_jw *w, const char *s, size_t n) { dorm__jw_raw(w, s, n); }
 
-/* SWAR: a byte of x that a JSON string cannot hold as is ('"', '\\', a
- * control character) or that needs UTF-8 validation (>= 0x80). The same
- * test json_write.c uses. */
-static inline bool word_special(uint64_t x) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-  uint64_t t = (x - ones * 0x20) | (quote - ones) | (bslash - ones) | x;
-  return (t & highs) != 0;
-}
-
-/* Copies s to o when it is printable ASCII without '"' and '\\'. */
-static inline bool plain_copy(char *o, const char *s, size_t len) {
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    uint64_t x;
-    memcpy(&x, s + i, 8);
-    if (word_special(x)) return false;
-    memcpy(o + i, &x, 8);
-  }
-  for (; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') return false;
-    o[i] = (char)ch;
-  }
-  return true;
-}
-
 /* {"S":"<s>"}: plain text is copied in one go; anything else (escapes,
  * UTF-8 to validate) goes through the writer's string encoder. */
 static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) {
@@ -75,7 +48,7 @@ static dorm_status w_string(wctx *c, const char *s, size_t len, const mpath *p) 
   if (dorm__jw_reserve(w, len + 8)) {
     char *o = w->buf + w->len;
     memcpy(o, "{\"S\":\"", 6);
-    if (plain_copy(o + 6, s, len)) {
+    if (dorm__json_plain_copy(o + 6, s, len)) {
       o[6 + len] = '"';
       o[7 + len] = '}';
       w->len += len + 8;
@@ -253,7 +226,7 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
         char *o = w->buf + w->len;
         if (i) *o++ = ',';
         *o = '"';
-        if (plain_copy(o + 1, s, len)) {
+        if (dorm__json_plain_copy(o + 1, s, len)) {
           o[len + 1] = '"';
           w->len = (size_t)(o + len + 2 - w->buf);
           continue;
@@ -547,7 +520,7 @@ static bool fast_field(dorm_jw *w, const dorm_field_desc *f, int ni, const void 
     memcpy(o, f->attr_json[ni], klen);
     o += klen;
     memcpy(o, "{\"S\":\"", 6);
-    if (!plain_copy(o + 6, s, len)) return false;
+    if (!dorm__json_plain_copy(o + 6, s, len)) return false;
     o += 6 + len;
     *vlen = len;
     memcpy(o, "\"}", 2);

@@ -12,20 +12,9 @@
 #include "plan_internal.h"
 
 void dorm__mig_json_string(dorm__buf *b, const char *s) {
-  dorm__buf_put(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': dorm__buf_put(b, "\\\"", 2); break;
-    case '\\': dorm__buf_put(b, "\\\\", 2); break;
-    case '\n': dorm__buf_put(b, "\\n", 2); break;
-    case '\t': dorm__buf_put(b, "\\t", 2); break;
-    case '\r': dorm__buf_put(b, "\\r", 2); break;
-    default:
-      if (*p < 0x20) dorm__buf_printf(b, "\\u%04x", *p);
-      else dorm__buf_put(b, (const char *)p, 1);
-    }
-  }
-  dorm__buf_put(b, "\"", 1);
+  dorm__buf_putc(b, '"');
+  dorm__json_escape(b, s, strlen(s), 0, NULL); /* bytes from 0x80 up as they are */
+  dorm__buf_putc(b, '"');
 }
 
 static void json_number(dorm__buf *b, double d) {
