@@ -5,21 +5,32 @@
 #include <unistd.h>
 
 /* The copy ends where an inaccessible page starts: a read past the end
- * faults even in code ASan does not see (cJSON is the system's library). */
+ * faults even in code ASan does not see (cJSON is the system's library).
+ * Freed mappings are kept for reuse (mapping per input is slow). */
 typedef struct guarded {
-  void *base;
-  size_t total;
+  char *base;
+  size_t body; /* accessible bytes; a PROT_NONE page follows */
 } guarded;
 #define HEADER sizeof(guarded)
+#define KEEP 4
+static guarded kept[KEEP];
 
 char *fuzz_exact_copy(const uint8_t *data, size_t size) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t body = (size + HEADER + page - 1) / page * page;
-  char *base = mmap(NULL, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) abort();
-  if (mprotect(base + body, page, PROT_NONE) != 0) abort();
-  char *p = base + body - size;
-  guarded g = {base, body + page};
+  guarded g = {NULL, 0};
+  for (size_t i = 0; i < KEEP; i++)
+    if (kept[i].base && kept[i].body >= size + HEADER) {
+      g = kept[i];
+      kept[i].base = NULL;
+      break;
+    }
+  if (!g.base) {
+    g.body = (size + HEADER + page - 1) / page * page;
+    g.base = mmap(NULL, g.body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.base == MAP_FAILED) abort();
+    if (mprotect(g.base + g.body, page, PROT_NONE) != 0) abort();
+  }
+  char *p = g.base + g.body - size;
   memcpy(p - HEADER, &g, sizeof g);
   if (size) memcpy(p, data, size);
   return p;
@@ -29,7 +40,12 @@ void fuzz_exact_free(char *p) {
   if (!p) return;
   guarded g;
   memcpy(&g, p - HEADER, sizeof g);
-  munmap(g.base, g.total);
+  for (size_t i = 0; i < KEEP; i++)
+    if (!kept[i].base) {
+      kept[i] = g;
+      return;
+    }
+  munmap(g.base, g.body + (size_t)sysconf(_SC_PAGESIZE));
 }
 
 char *fuzz_cstr_copy(const uint8_t *data, size_t size) {
