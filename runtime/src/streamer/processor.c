@@ -149,6 +149,11 @@ static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text) {
                  "the client left; the job goes on and its messages are kept");
   } else if (st != DORM_OK) {
     dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.delivery_failures, 1);
+    if (st == DORM_ERR_NETWORK) {
+      /* The server that held the connection is unreachable (it died): stop
+       * sending there; everything stays stored for resume and get_result. */
+      ctx->conn_gone = true;
+    }
   }
 }
 

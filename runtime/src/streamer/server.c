@@ -266,49 +266,61 @@ static void custom_header(struct lws *wsi, const char *name, char *out, int cap)
   if (n <= 0 || n >= cap || lws_hdr_custom_copy(wsi, out, cap, name, (int)strlen(name)) < 0) out[0] = '\0';
 }
 
-/* POST/GET/DELETE /@connections/{id}, after the body arrived. */
+/* POST/GET/DELETE /@connections/{id}, after the body arrived. The body
+ * belongs to the caller; ps is cleared of it here (the answer may end ps). */
 static int management(dorm__streamer *s, struct lws *wsi, session *ps) {
-  const char *id = ps->path + strlen("/@connections/");
+  char idbuf[sizeof ps->path];
+  snprintf(idbuf, sizeof idbuf, "%s", ps->path + strlen("/@connections/"));
+  const char *id = idbuf;
+  char method[sizeof ps->method], path[sizeof ps->path];
+  snprintf(method, sizeof method, "%s", ps->method);
+  snprintf(path, sizeof path, "%s", ps->path);
+  const char *body = ps->body ? ps->body : "";
+  size_t body_len = ps->body_len;
+  bool too_big = ps->body_too_big;
+  ps->body = NULL;
+  ps->body_len = 0;
+  ps->body_too_big = false;
   char host[256], date[64], auth[1024], token[2048];
   header(wsi, WSI_TOKEN_HOST, host, sizeof host);
   header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
   custom_header(wsi, "x-amz-date:", date, sizeof date);
   custom_header(wsi, "x-amz-security-token:", token, sizeof token);
   char why[256];
-  if (!dorm__st_verify_sigv4(s, ps->method, ps->path, host, date, auth, token[0] ? token : NULL,
-                             ps->body ? ps->body : "", ps->body_len, why, sizeof why)) {
+  if (!dorm__st_verify_sigv4(s, method, path, host, date, auth, token[0] ? token : NULL,
+                             body, body_len, why, sizeof why)) {
     dorm__st_log("warn", "management_denied", NULL, id, NULL, "%s", why);
     return respond_text(wsi, 403, "{\"message\":\"Forbidden\"}");
   }
-  if (strcmp(ps->method, "POST") == 0) {
-    if (ps->body_too_big) return respond_text(wsi, 413, "{\"message\":\"Payload too large\"}");
+  if (strcmp(method, "POST") == 0) {
+    if (too_big) return respond_text(wsi, 413, "{\"message\":\"Payload too large\"}");
     const char *rid = NULL;
     int64_t seq = 0;
-    cJSON *j = cJSON_ParseWithLengthOpts(ps->body ? ps->body : "", ps->body_len, NULL, 0);
+    cJSON *j = cJSON_ParseWithLengthOpts(body, body_len, NULL, 0);
     if (j) {
       const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "request_id");
       const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "seq");
       if (cJSON_IsString(r)) rid = r->valuestring;
       if (cJSON_IsNumber(q)) seq = (int64_t)q->valuedouble;
     }
-    bool ok = dorm__srv_enqueue(s, id, rid, seq, ps->body ? ps->body : "", ps->body_len);
+    bool ok = dorm__srv_enqueue(s, id, rid, seq, body, body_len);
     cJSON_Delete(j);
     return ok ? respond_text(wsi, 200, "{}") : respond_text(wsi, 410, "{\"message\":\"Gone\"}");
   }
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, id);
   int64_t since = c ? c->connected_ms : 0;
-  if (c && strcmp(ps->method, "DELETE") == 0) c->closing = true;
+  if (c && strcmp(method, "DELETE") == 0) c->closing = true;
   pthread_mutex_unlock(&s->conns_mu);
   if (!c) return respond_text(wsi, 410, "{\"message\":\"Gone\"}");
-  if (strcmp(ps->method, "DELETE") == 0) {
+  if (strcmp(method, "DELETE") == 0) {
     lws_cancel_service((struct lws_context *)s->lws);
     return respond_text(wsi, 204, "");
   }
-  char body[256], ts[32];
+  char info[256], ts[32];
   dorm_time_format(since * 1000000, ts);
-  snprintf(body, sizeof body, "{\"connectedAt\":\"%s\",\"identity\":{\"sourceIp\":\"127.0.0.1\"}}", ts);
-  return respond_text(wsi, 200, body);
+  snprintf(info, sizeof info, "{\"connectedAt\":\"%s\",\"identity\":{\"sourceIp\":\"127.0.0.1\"}}", ts);
+  return respond_text(wsi, 200, info);
 }
 
 /* ---- the lws callback ---- */
@@ -535,11 +547,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   }
 
   case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+    /* Answering ends the HTTP transaction, and lws may then reuse or free the
+     * session data: the body is taken out first, and ps is not touched after. */
+    char *body = ps->body;
     int rc = management(s, wsi, ps);
-    free(ps->body);
-    ps->body = NULL;
-    ps->body_len = 0;
-    ps->body_too_big = false;
+    free(body);
     return rc;
   }
 
