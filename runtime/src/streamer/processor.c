@@ -10,9 +10,12 @@
  * through the management API of the server that holds the client's
  * connection. A connection that is gone (410) stops delivery, never the job.
  *
- * The poller finds work in the requests table's "by-status" index: PENDING
- * requests (new ones, retries whose backoff is over) and PROCESSING ones
- * whose lease expired (their processor died). */
+ * The poller reads the requests table's DynamoDB stream (new PENDING
+ * requests, from any server) and, as a safety net every ten polls, sweeps
+ * the "by-status" index for PENDING requests whose backoff is over (retries,
+ * and work older than this process) and PROCESSING ones whose lease expired
+ * (their processor died). A request found twice is harmless: the claim is
+ * conditional. */
 #include "streamer_internal.h"
 
 #include <stdarg.h>
@@ -556,33 +559,150 @@ static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_i
   dorm__st_push_job(s, job);
 }
 
+/* ---- the stream reader ---- */
+
+/* One shard of the requests table's stream and where we are in it. */
+typedef struct shard_pos {
+  char *shard_id;
+  char *iterator; /* NULL: closed and read to its end */
+} shard_pos;
+
+typedef struct stream_reader {
+  char *arn;
+  shard_pos *shards;
+  size_t n;
+  int64_t described_ms;
+} stream_reader;
+
+static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
+
+static void reader_free(stream_reader *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->shards[i].shard_id);
+    free(r->shards[i].iterator);
+  }
+  free(r->shards);
+  free(r->arn);
+  memset(r, 0, sizeof *r);
+}
+
+/* Learns the stream's shards (new ones start at TRIM_HORIZON, so a split
+ * loses nothing; at start-up every shard starts LATEST: older work is found
+ * by the index sweep). */
+static void reader_describe(stream_reader *r, dorm_client *c, bool first) {
+  dorm_arena a = DORM_ARENA_INIT;
+  if (!r->arn) {
+    dorm_table_description t;
+    if (dorm_describe_table(c, dorm_streamer_Request_table.def.name, &a, &t) == DORM_OK && t.stream_arn[0])
+      r->arn = dup0(t.stream_arn);
+  }
+  dorm_stream_description d;
+  if (r->arn && dorm_streams_describe(c, r->arn, &a, &d) == DORM_OK) {
+    for (size_t i = 0; i < d.shard_count; i++) {
+      bool known = false;
+      for (size_t k = 0; k < r->n; k++)
+        if (strcmp(r->shards[k].shard_id, d.shards[i].shard_id) == 0) known = true;
+      if (known) continue;
+      bool closed = d.shards[i].ending_sequence_number[0] != '\0';
+      if (first && closed) continue; /* history: the sweep covers it */
+      const char *it = NULL;
+      if (dorm_streams_shard_iterator(c, r->arn, d.shards[i].shard_id,
+                                      first ? DORM_ITERATOR_LATEST : DORM_ITERATOR_TRIM_HORIZON, NULL, &a,
+                                      &it) != DORM_OK)
+        continue;
+      shard_pos *p = realloc(r->shards, (r->n + 1) * sizeof *p);
+      if (!p) break;
+      r->shards = p;
+      r->shards[r->n].shard_id = dup0(d.shards[i].shard_id);
+      r->shards[r->n].iterator = dup0(it);
+      r->n++;
+    }
+  }
+  r->described_ms = dorm__st_now_ms();
+  dorm_arena_free(&a);
+}
+
+/* Reads every shard once; PENDING requests in new images become jobs. A
+ * record read twice (or a job also found by the sweep) is harmless: the claim
+ * is a conditional update. */
+static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
+  for (size_t i = 0; i < r->n; i++) {
+    if (!r->shards[i].iterator) continue;
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_stream_record *recs = NULL;
+    size_t n = 0;
+    const char *next = NULL;
+    dorm_status st = dorm_streams_get_records(c, r->shards[i].iterator, 100, &a, &recs, &n, &next);
+    if (st == DORM_OK) {
+      for (size_t k = 0; k < n; k++) {
+        if (!recs[k].has_new_image || recs[k].event == DORM_STREAM_REMOVE) continue;
+        dorm_streamer_Request req;
+        char err[256];
+        if (dorm_streamer_Request_from_item(&recs[k].new_image, 0, &a, &req, err, sizeof err) != DORM_OK) continue;
+        if (req.status == DORM_STREAMER_REQUEST_STATUS_PENDING && !req.cancelRequested)
+          enqueue_run(s, req.sub, req.clientId);
+      }
+      free(r->shards[i].iterator);
+      r->shards[i].iterator = dup0(next);
+    } else {
+      /* an expired or invalid iterator: start again after a re-describe */
+      dorm__st_log("warn", "stream_read_failed", NULL, NULL, NULL, "%s", dorm_client_errmsg(c));
+      free(r->shards[i].iterator);
+      r->shards[i].iterator = NULL;
+      free(r->shards[i].shard_id);
+      r->shards[i] = r->shards[--r->n];
+      i--;
+    }
+    dorm_arena_free(&a);
+  }
+}
+
+/* The index sweep: PENDING requests whose backoff is over (retries, and work
+ * that was there before this process started) and PROCESSING ones whose
+ * lease expired (their processor died). */
+static void sweep(dorm__streamer *s, dorm_client *c) {
+  dorm_arena a = DORM_ARENA_INIT;
+  int64_t now = dorm__st_now_ms();
+  dorm_streamer_Request_page page;
+  dorm_query_opts q = {.limit = 50};
+  if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PENDING, NULL, &q, &a, &page) == DORM_OK)
+    for (size_t i = 0; i < page.count; i++)
+      if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
+        enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+  dorm_streamer_Request_query_by_status_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
+  if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, &sk, &q, &a, &page) ==
+      DORM_OK)
+    for (size_t i = 0; i < page.count; i++) {
+      dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
+                   "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
+      enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+    }
+  dorm_arena_free(&a);
+}
+
 void *dorm__st_poller_main(void *arg) {
   dorm__streamer *s = arg;
+  stream_reader r = {0};
+  bool first = true;
+  int64_t last_sweep = 0;
   while (!atomic_load(&s->stopping)) {
     dorm_client *c = dorm__st_client(s);
     if (c) {
-      dorm_arena a = DORM_ARENA_INIT;
       int64_t now = dorm__st_now_ms();
-      /* new requests and retries whose backoff is over */
-      dorm_streamer_Request_page page;
-      dorm_query_opts q = {.limit = 50};
-      if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PENDING, NULL, &q, &a, &page) == DORM_OK)
-        for (size_t i = 0; i < page.count; i++)
-          if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
-            enqueue_run(s, page.items[i].sub, page.items[i].clientId);
-      /* jobs whose processor died: the lease ran out */
-      dorm_streamer_Request_query_by_status_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
-      if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, &sk, &q, &a, &page) ==
-          DORM_OK)
-        for (size_t i = 0; i < page.count; i++) {
-          dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
-                       "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
-          enqueue_run(s, page.items[i].sub, page.items[i].clientId);
-        }
-      dorm_arena_free(&a);
+      if (first || now - r.described_ms > 5000) {
+        reader_describe(&r, c, first);
+        first = false;
+      }
+      reader_poll(s, &r, c);
+      /* the sweep is the safety net: at most every 10 poll intervals */
+      if (now - last_sweep >= 10 * s->cfg.poll_ms) {
+        sweep(s, c);
+        last_sweep = now;
+      }
     }
     struct timespec ts = {s->cfg.poll_ms / 1000, (s->cfg.poll_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
+  reader_free(&r);
   return NULL;
 }

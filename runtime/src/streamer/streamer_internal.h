@@ -25,6 +25,8 @@
 #include "dorm/streamer.h"
 #include "model_internal.h"
 #include "streamer_models.h"
+#include "dorm/streams.h"
+#include "dorm/tables.h"
 
 /* ---- limits (docs/streamer.md) ---- */
 #define DORM__ST_MAX_MESSAGE (128 * 1024)   /* API Gateway's frame limit */
