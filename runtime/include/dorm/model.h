@@ -559,9 +559,17 @@ typedef struct dorm_model_table {
 
 /* Makes the table exist as described: creates it unless a table of that
  * name exists, waits until it and its indexes are ACTIVE (timeout_ms; 0: 10
- * minutes), and enables TTL when the schema has one and it is not enabled.
- * An existing table is not changed otherwise (schema changes go through
- * migrations). For development, examples and tests. */
+ * minutes), and compares it with the description (DescribeTable,
+ * DescribeTimeToLive): its keys, every declared GSI and LSI (keys and
+ * projection), the declared stream, and TTL on another attribute than the
+ * declared one. A difference is DORM_ERR_SCHEMA_MISMATCH, changing nothing,
+ * with dorm_client_errmsg naming each ("ensure: table shop: missing GSI
+ * gsi-status; stream is off, the schema declares NEW_AND_OLD_IMAGES; run
+ * dormc migrate diff + dorm migrate deploy ..."). What the schema does not
+ * declare (another index, a stream) is fine. When everything matches, TTL
+ * is enabled if the schema has it and it is off. An existing table is not
+ * changed otherwise (schema changes go through migrations). For
+ * development, examples and tests. */
 DORM_API dorm_status dorm_model_table_ensure(dorm_client *c, const dorm_model_table *t, long timeout_ms);
 
 /* ---- time ---- */
