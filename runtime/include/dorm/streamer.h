@@ -77,12 +77,14 @@ typedef struct dorm_identity {
   const char *tenant;             /* "" when the token has none */
   const char *const *scopes;
   size_t nscopes;
-  int64_t exp;                    /* seconds since the epoch, 0 when absent */
+  int64_t exp;                    /* seconds since the epoch (exp is required) */
 } dorm_identity;
 
 /* Loads the keys of cfg (copied; the files are read now). Fails with
- * DORM_ERR_INVALID_ARGUMENT and a message in errbuf naming the file and the
- * problem; *out is NULL then. */
+ * DORM_ERR_INVALID_ARGUMENT (DORM_ERR_NO_MEMORY when out of memory) and a
+ * message in errbuf naming the file and the problem; *out is NULL then. A
+ * JWKS key is chosen by the token's kid; without a kid, the secret or PEM
+ * key, or the JWKS's only key of the token's type. */
 DORM_API dorm_status dorm_jwt_verifier_new(const dorm_jwt_config *cfg, dorm_jwt_verifier **out, char *errbuf,
                                            size_t errcap);
 DORM_API void dorm_jwt_verifier_free(dorm_jwt_verifier *v);
@@ -90,7 +92,8 @@ DORM_API void dorm_jwt_verifier_free(dorm_jwt_verifier *v);
 /* Verifies a compact JWS (header.payload.signature) at time now_s (seconds
  * since the epoch): algorithm, signature (constant-time for HMAC), exp, nbf,
  * iat (not in the future), iss, aud, sub. On success fills *out (in a).
- * On failure returns DORM_ERR_UNAUTHORIZED with the reason in errbuf
+ * On failure returns DORM_ERR_UNAUTHORIZED (DORM_ERR_INVALID_ARGUMENT for
+ * NULL arguments, DORM_ERR_NO_MEMORY) with the reason in errbuf
  * ("token expired", "signature does not verify", ...); the token itself is
  * never copied into the message. */
 DORM_API dorm_status dorm_jwt_verify(const dorm_jwt_verifier *v, const char *token, size_t len, int64_t now_s,

@@ -86,26 +86,58 @@ static void free_job(dorm__st_job *job) {
 
 void dorm__st_delivery_thread_end(void);
 
+/* The next job for a worker (jobs_mu held): client messages first, so an ack
+ * never waits behind long jobs; a job run only while a quarter of the workers
+ * (at least one) stays free for messages. */
+static dorm__st_job *take_job(dorm__streamer *s) {
+  int reserve = s->nworkers / 4 > 0 ? s->nworkers / 4 : 1;
+  bool may_run = s->nworkers <= 1 || s->runs_active < s->nworkers - reserve;
+  dorm__st_job **pick = NULL;
+  for (dorm__st_job **p = &s->jobs_head; *p; p = &(*p)->next) {
+    if ((*p)->kind != DORM__JOB_RUN) {
+      pick = p;
+      break;
+    }
+    if (!pick && may_run) pick = p;
+  }
+  if (!pick) return NULL;
+  dorm__st_job *job = *pick;
+  *pick = job->next;
+  if (s->jobs_tail == job) {
+    s->jobs_tail = NULL;
+    for (dorm__st_job *q = s->jobs_head; q; q = q->next) s->jobs_tail = q;
+  }
+  s->jobs_len--;
+  return job;
+}
+
 static void *worker_main(void *arg) {
   dorm__streamer *s = arg;
   for (;;) {
     pthread_mutex_lock(&s->jobs_mu);
-    while (!s->jobs_head && !atomic_load(&s->stopping)) pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
-    dorm__st_job *job = s->jobs_head;
-    if (job) {
-      s->jobs_head = job->next;
-      if (!s->jobs_head) s->jobs_tail = NULL;
-      s->jobs_len--;
+    dorm__st_job *job = NULL;
+    for (;;) {
+      job = take_job(s);
+      if (job || atomic_load(&s->stopping)) break;
+      pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
     }
+    if (job && job->kind == DORM__JOB_RUN) s->runs_active++;
     pthread_mutex_unlock(&s->jobs_mu);
     if (!job) break; /* stopping and nothing left */
     if (atomic_load(&s->stopping) && job->kind == DORM__JOB_RUN) {
       free_job(job); /* not started: another processor (or the next start) runs it */
       continue;
     }
-    if (job->kind == DORM__JOB_RUN) dorm__st_run_request(s, job->request_pk, job->queued_ms);
+    bool run = job->kind == DORM__JOB_RUN;
+    if (run) dorm__st_run_request(s, job->request_pk, job->queued_ms);
     else dorm__st_route(s, job);
     free_job(job);
+    if (run) {
+      pthread_mutex_lock(&s->jobs_mu);
+      s->runs_active--;
+      pthread_cond_broadcast(&s->jobs_cv);
+      pthread_mutex_unlock(&s->jobs_mu);
+    }
   }
   dorm__st_delivery_thread_end();
   client_release();
@@ -335,7 +367,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.jwt.jwks_file = jwks;
   s->cfg.jwt.issuer = iss;
   s->cfg.jwt.audience = aud;
-  s->cfg.jwt.leeway_s = leeway;
+  s->cfg.jwt.leeway_s = leeway > 0 ? leeway : -1; /* --jwt-leeway 0: none (0 in the config means 60 s) */
   s->endpoints = endpoints;
   s->nendpoints = nendpoints;
   if (server_url) snprintf(s->server_url, sizeof s->server_url, "%s", server_url);

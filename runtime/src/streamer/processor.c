@@ -39,6 +39,7 @@ struct dorm_stream_ctx {
   bool sync;
   atomic_bool cancel_flag;
   bool timed_out;
+  bool lost_lease;                /* another processor took the job over: write nothing more */
   int64_t deadline_ms;
   int64_t lease_renewed_ms;
   int64_t last_check_ms;
@@ -87,7 +88,9 @@ static void check_in(dorm_stream_ctx *ctx) {
     ctx->timed_out = true;
     atomic_store(&ctx->cancel_flag, true);
   }
-  if (now - ctx->last_check_ms < 250) return;
+  /* Every progress update renews the lease and reads the cancel flag too, so
+   * this costs a request only for handlers that have not reported lately. */
+  if (now - ctx->last_check_ms < 1000) return;
   ctx->last_check_ms = now;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_model_update u;
@@ -108,6 +111,7 @@ static void check_in(dorm_stream_ctx *ctx) {
   } else if (st == DORM_ERR_CONDITION_FAILED) {
     /* Another processor took the lease (ours expired): stop. */
     atomic_store(&ctx->cancel_flag, true);
+    ctx->lost_lease = true;
   }
   dorm_arena_free(&a);
 }
@@ -188,17 +192,28 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_add_seq(&u, 1);
   dorm_streamer_Request_set_percent(&u, percent);
+  int64_t now = dorm__st_now_ms();
+  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
   if (message) dorm_streamer_Request_set_message(&u, message);
   if (progress) dorm_streamer_Request_set_progress(&u, progress);
   dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
   dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
   dorm_streamer_Request r;
-  if (dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r) != DORM_OK) {
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
+  if (st != DORM_OK) {
+    if (st == DORM_ERR_CONDITION_FAILED) {
+      /* our lease ran out and another processor has the job: stop here */
+      atomic_store(&ctx->cancel_flag, true);
+      ctx->lost_lease = true;
+    }
     dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
                  dorm_client_errmsg(ctx->c));
     dorm_arena_free(&a);
     return;
   }
+  ctx->last_check_ms = now;
+  if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
   progress_made pm = {ctx->client_id, percent, message, progress};
   char *text = make_progress(r.seq, &pm);
   dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
@@ -490,8 +505,11 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   } else {
     st = e->async_handler(ctx, req, &pr, res);
     bool cancelled = atomic_load(&ctx->cancel_flag);
-    flush_progress(&pr);
-    if (ctx->timed_out) {
+    if (!ctx->lost_lease) flush_progress(&pr);
+    if (ctx->lost_lease) {
+      dorm__st_log("warn", "lease_lost", ctx->client_id, ctx->conn_id, e->name,
+                   "another processor took the job over; this run's outcome is dropped");
+    } else if (ctx->timed_out) {
       finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
       dorm__st_metrics_outcome(&s->metrics, e->name, "timeout");
     } else if (cancelled) {

@@ -167,6 +167,7 @@ struct dorm__streamer {
   pthread_cond_t jobs_cv;
   dorm__st_job *jobs_head, *jobs_tail;
   size_t jobs_len;
+  int runs_active;                 /* RUN jobs being worked on */
   pthread_t *workers;
   int nworkers;
   pthread_t poller;

@@ -16,6 +16,8 @@ while IFS= read -r file; do
     [ -n "$inc" ] || continue
     case "$inc" in dorm/*) continue ;; esac
     [ -f "$dir/$inc" ] && continue
+    # generated from schemas/streamer.dorm into the build tree for the streamer layer
+    [ "$inc" = streamer_models.h ] && [ "$(basename "$dir")" = streamer ] && continue
     case " $boundaries " in *" $inc "*) continue ;; esac
     echo "${file#"$src"/}: includes \"$inc\", a header private to another layer (include that layer's boundary header)"
     status=1

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The streamer benchmark (issue 10): CONNS concurrent WebSocket connections to
+# local mode, each running one async request with PROGRESS progress updates,
+# against streamer-demo + DynamoDB Local, then the same load against a minimal
+# Node relay (relay.mjs) in the same run. Prints one JSON line per server.
+#   bash bench/streamer/run.sh BUILD_DIR [CONNS] [PROGRESS] [STEP_MS]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:?build dir}; conns=${2:-1000}; progress=${3:-20}; step=${4:-100}
+demo=$build/examples/streamer/streamer-demo
+work=$(mktemp -d /tmp/dorm-streamer-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  bash "$here/tests/harness/ddb-local.sh" stop "$work/ddb" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+bash "$here/tests/harness/ddb-local.sh" start "$work/ddb" >/dev/null
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
+wait_port() { for _ in $(seq 1 200); do grep -q 'listening on' "$1" 2>/dev/null && { sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1; return; }; sleep 0.1; done; echo "no port in $1" >&2; exit 1; }
+
+"$demo" --port 0 --ddb-endpoint "$(cat "$work/ddb/endpoint")" --create-tables --jwt-hs256-secret-file "$work/secret" \
+  --workers 64 --progress-interval-ms 0 >"$work/demo.out" 2>"$work/demo.err" &
+pids+=($!)
+port=$(wait_port "$work/demo.out")
+printf 'streamer-demo: '
+node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
+  --step-ms "$step" --secret "$work/secret" --pid "${pids[0]}"
+
+node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
+pids+=($!)
+port=$(wait_port "$work/relay.out")
+printf 'node-ws-relay: '
+node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
+  --step-ms "$step" --secret "$work/secret" --pid "${pids[1]}"
