@@ -1,4 +1,4 @@
-# dorm_generate(TARGET <name> SCHEMAS <file.dorm>... [OUT_DIR <dir>])
+# dorm_generate(TARGET <name> SCHEMAS <file.dorm>... [OUT_DIR <dir>] [ENDPOINTS])
 #
 # Generates the C model code of each schema with `dormc gen` and builds it
 # into the static library <name>, which links libdorm and exposes the
@@ -7,14 +7,25 @@
 # regenerates (dormc writes a depfile); an unchanged build regenerates
 # nothing.
 #
+# ENDPOINTS: the schemas declare streamer endpoints; the library also holds
+# each one's <schema>_endpoints.c (header <schema>_endpoints.h: payload
+# structs, handler prototypes, the route table) and libdorm's streamer
+# comes with it. The handlers themselves are yours: write them in your
+# program (`dormc gen --out DIR --stubs DIR` writes empty ones to start
+# from). A schema without endpoints goes in a dorm_generate() of its own.
+#
 #   add_subdirectory(dorm)          # or: find_package(dorm REQUIRED) after installing it
 #   dorm_generate(TARGET shop_models SCHEMAS schemas/shop.dorm)
 #   target_link_libraries(app PRIVATE shop_models)
 #
+#   dorm_generate(TARGET report_api SCHEMAS report.dorm ENDPOINTS)
+#   add_executable(report-server main.c report_handlers.c)
+#   target_link_libraries(report-server PRIVATE report_api)
+#
 # The dormc used is DORMC_EXECUTABLE when set, else the target `dormc` of
 # this build (add_subdirectory), else the installed `dorm::dormc` (find_package).
 function(dorm_generate)
-  cmake_parse_arguments(DG "" "TARGET;OUT_DIR" "SCHEMAS" ${ARGN})
+  cmake_parse_arguments(DG "ENDPOINTS" "TARGET;OUT_DIR" "SCHEMAS" ${ARGN})
   if(NOT DG_TARGET)
     message(FATAL_ERROR "dorm_generate: TARGET is required")
   endif()
@@ -46,16 +57,18 @@ function(dorm_generate)
     get_filename_component(abs ${schema} ABSOLUTE)
     get_filename_component(name ${abs} NAME)
     string(REGEX REPLACE "\\.dorm$" "" base ${name})
-    set(h ${DG_OUT_DIR}/${base}_models.h)
-    set(c ${DG_OUT_DIR}/${base}_models.c)
+    set(outputs ${DG_OUT_DIR}/${base}_models.c ${DG_OUT_DIR}/${base}_models.h)
+    if(DG_ENDPOINTS)
+      list(APPEND outputs ${DG_OUT_DIR}/${base}_endpoints.c ${DG_OUT_DIR}/${base}_endpoints.h)
+    endif()
     add_custom_command(
-      OUTPUT ${h} ${c}
+      OUTPUT ${outputs}
       COMMAND ${dormc_cmd} gen --out ${DG_OUT_DIR} --depfile ${DG_OUT_DIR}/${base}_models.d ${abs}
       DEPENDS ${dormc_dep} ${abs}
       DEPFILE ${DG_OUT_DIR}/${base}_models.d
       COMMENT "dormc gen ${name}"
       VERBATIM)
-    list(APPEND sources ${c} ${h})
+    list(APPEND sources ${outputs})
   endforeach()
   add_library(${DG_TARGET} STATIC ${sources})
   target_include_directories(${DG_TARGET} PUBLIC ${DG_OUT_DIR})

@@ -1,4 +1,4 @@
-/* dormc gen: generate the C model code of schema files. */
+/* dormc gen: generate the C model code (and endpoint code) of schema files. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,24 +6,29 @@
 
 
 #include "cli.h"
+#include "gen_endpoint.h"
 #include "gen_model.h"
 
 static int run(int argc, char **argv);
 
 const dormc_cli_command dormc_cmd_gen = {
     .name = "gen",
-    .summary = "generate C model code: <name>_models.h and <name>_models.c per schema",
-    .usage = "usage: dormc gen --out DIR [--depfile FILE] SCHEMA.dorm...\n"
+    .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c",
+    .usage = "usage: dormc gen --out DIR [--stubs DIR] [--depfile FILE] SCHEMA.dorm...\n"
              "\n"
              "Checks each schema and writes, for its own declarations, DIR/<name>_models.h\n"
-             "and DIR/<name>_models.c (<name>: the file name without .dorm). Declarations\n"
-             "of an imported schema are generated from that schema: list it too.\n"
+             "and DIR/<name>_models.c (<name>: the file name without .dorm) and, when it\n"
+             "declares endpoints, DIR/<name>_endpoints.h and DIR/<name>_endpoints.c.\n"
+             "Declarations of an imported schema are generated from that schema: list it too.\n"
              "\n"
              "  --out DIR        where to write (created if missing)\n"
+             "  --stubs DIR      also write DIR/<name>_handlers.c, an empty handler for\n"
+             "                   every endpoint to fill in, when that file does not exist;\n"
+             "                   an existing one is kept as it is (never overwritten)\n"
              "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
              "                   schema read (imports included), for build systems\n"
              "\n"
-             "The generated API is described in docs/models.md.\n"
+             "The generated API is described in docs/models.md and docs/streamer.md.\n"
              "Exit status: 0 ok, 1 schema errors, 2 usage or I/O errors.\n",
     .run = run,
 };
@@ -100,7 +105,75 @@ static void schema_files(const dormc_schema *s, dep_list *out) {
   for (size_t i = 0; i < s->nendpoints; i++) dep_add(out, s->endpoints[i].loc.file);
 }
 
-static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_list *outputs) {
+/* Writes DIR/<base><suffix>.h and .c (recorded in outputs when not NULL). 0
+ * or an exit code. */
+static int write_pair(const char *outdir, const char *base, const char *suffix, const char *h, size_t hl,
+                      const char *src, size_t sl, dep_list *outputs) {
+  size_t plen = strlen(outdir) + strlen(base) + strlen(suffix) + 8;
+  char *hp = malloc(plen), *cp = malloc(plen);
+  int result = DORMC_EXIT_OK;
+  if (!hp || !cp) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    result = DORMC_EXIT_USAGE;
+  } else {
+    snprintf(hp, plen, "%s/%s%s.h", outdir, base, suffix);
+    snprintf(cp, plen, "%s/%s%s.c", outdir, base, suffix);
+    if (write_file(hp, h, hl) != 0 || write_file(cp, src, sl) != 0) result = DORMC_EXIT_USAGE;
+    if (outputs) {
+      dep_add(outputs, hp);
+      dep_add(outputs, cp);
+    }
+  }
+  free(hp);
+  free(cp);
+  return result;
+}
+
+/* DIR/<base>_handlers.c, only when it does not exist: the user's file from
+ * the first write on. Created exclusively ("wx"), so a file that appears
+ * meanwhile is not clobbered either. */
+static int write_stubs(dormc_compilation *c, const dormc_schema *s, const char *schema, const char *base,
+                       const char *stubdir) {
+  size_t plen = strlen(stubdir) + strlen(base) + 16;
+  char *path = malloc(plen);
+  if (!path) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    return DORMC_EXIT_USAGE;
+  }
+  snprintf(path, plen, "%s/%s_handlers.c", stubdir, base);
+  char *text = NULL;
+  size_t len = 0;
+  int result = DORMC_EXIT_OK;
+  int grc = dormc_gen_handler_stubs(c, s, schema, base, &text, &len);
+  if (grc == -2) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    result = DORMC_EXIT_USAGE;
+  } else if (grc == -1) {
+    result = DORMC_EXIT_SCHEMA;
+  } else {
+    FILE *f = fopen(path, "wx");
+    if (!f && errno == EEXIST) {
+      printf("dormc gen: kept %s (it exists; dormc never overwrites handlers)\n", path);
+    } else if (!f) {
+      fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
+      result = DORMC_EXIT_USAGE;
+    } else {
+      size_t put = fwrite(text, 1, len, f);
+      if (fclose(f) != 0 || put != len) {
+        fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
+        result = DORMC_EXIT_USAGE;
+      } else {
+        printf("dormc gen: wrote %s\n", path);
+      }
+    }
+  }
+  free(text);
+  free(path);
+  return result;
+}
+
+static int gen_one(const char *schema, const char *outdir, const char *stubdir, dep_list *deps,
+                   dep_list *outputs) {
   dormc_options o = cli_default_options();
   dormc_compilation *c = dormc_new(&o);
   if (!c) {
@@ -149,22 +222,28 @@ static int gen_one(const char *schema, const char *outdir, dep_list *deps, dep_l
   } else if (grc == -1) {
     result = DORMC_EXIT_SCHEMA; /* reported through the compilation's on_diag */
   } else {
-    size_t plen = strlen(outdir) + strlen(base) + 32;
-    char *hp = malloc(plen), *cp = malloc(plen);
-    if (!hp || !cp) {
-      result = DORMC_EXIT_USAGE;
-    } else {
-      snprintf(hp, plen, "%s/%s_models.h", outdir, base);
-      snprintf(cp, plen, "%s/%s_models.c", outdir, base);
-      if (write_file(hp, h, hl) != 0 || write_file(cp, src, sl) != 0) result = DORMC_EXIT_USAGE;
-      dep_add(outputs, hp);
-      dep_add(outputs, cp);
-    }
-    free(hp);
-    free(cp);
+    result = write_pair(outdir, base, "_models", h, hl, src, sl, outputs);
   }
   free(h);
   free(src);
+  h = src = NULL;
+  if (result == DORMC_EXIT_OK && dormc_file_has_endpoints(s, schema)) {
+    grc = dormc_gen_endpoints(c, s, schema, base, &h, &hl, &src, &sl);
+    if (grc == -2) {
+      fprintf(stderr, "dormc gen: out of memory\n");
+      result = DORMC_EXIT_USAGE;
+    } else if (grc == -1) {
+      result = DORMC_EXIT_SCHEMA;
+    } else {
+      /* Not depfile targets: a build that does not list them as outputs
+       * (dorm_generate without ENDPOINTS) would be refused by Ninja. They
+       * are written by the same run as the model files, which are. */
+      result = write_pair(outdir, base, "_endpoints", h, hl, src, sl, NULL);
+    }
+    free(h);
+    free(src);
+    if (result == DORMC_EXIT_OK && stubdir) result = write_stubs(c, s, schema, base, stubdir);
+  }
 done:
   for (size_t i = 0; i < nothers; i++) free(other_store[i]);
   free(other_store);
@@ -176,12 +255,13 @@ done:
 }
 
 static int run(int argc, char **argv) {
-  const char *outdir = NULL, *depfile = NULL;
+  const char *outdir = NULL, *depfile = NULL, *stubdir = NULL;
   int first = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0) {
+    if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0 || strcmp(argv[i], "--stubs") == 0) {
       if (i + 1 >= argc) return cli_usage_error(&dormc_cmd_gen, "%s needs a value", argv[i]);
       if (argv[i][2] == 'o') outdir = argv[++i];
+      else if (argv[i][2] == 's') stubdir = argv[++i];
       else depfile = argv[++i];
     } else if (strcmp(argv[i], "--") == 0) {
       first = i + 1;
@@ -202,10 +282,14 @@ static int run(int argc, char **argv) {
     fprintf(stderr, "dormc gen: cannot create %s: %s\n", outdir, strerror(errno));
     return DORMC_EXIT_USAGE;
   }
+  if (stubdir && cli_mkdir_p(stubdir) != 0) {
+    fprintf(stderr, "dormc gen: cannot create %s: %s\n", stubdir, strerror(errno));
+    return DORMC_EXIT_USAGE;
+  }
   dep_list deps = {0}, outputs = {0};
   int worst = DORMC_EXIT_OK;
   for (int i = first; i < argc; i++) {
-    int rc = gen_one(argv[i], outdir, &deps, &outputs);
+    int rc = gen_one(argv[i], outdir, stubdir, &deps, &outputs);
     if (rc > worst) worst = rc;
   }
   if (depfile && worst == DORMC_EXIT_OK) {

@@ -142,4 +142,32 @@ size_t gen_model_keys(const dormc_model *m, const dormc_key_binding **out, size_
 
 #define GEN_MAX_KEYS 64
 
+/* ---- shared with the endpoint generator (gen_endpoint*.c) ---- */
+
+/* Records the containers and wrappers type t needs, as
+ * gen_collect_containers does for the file's structs and models. */
+void gen_collect_type(gen_ctx *g, const dormc_type *t);
+
+/* A container's definition under its <NAME>_DEFINED guard (so every
+ * generated header may define what it uses). */
+void gen_emit_container(gen_ctx *g, const gen_container *c);
+
+/* The members of a generated struct for fields f (a presence flag before
+ * each optional non-pointer field), after checking that no flag collides
+ * with a field of `owner` (named in the error). */
+void gen_emit_fields(gen_ctx *g, const char *owner, const dormc_field *f, size_t n);
+
+/* Descriptor tables of a generated source. A set remembers the file-static
+ * descriptors the source already holds. */
+typedef struct gen_desc_set gen_desc_set;
+gen_desc_set *gen_desc_set_new(gen_ctx *g);
+/* Emits, once each, the file-static descriptors type t needs (inside
+ * DORMGEN_BEGIN/END): those of the structs it reaches (<c_name>_sdesc), of
+ * the enums it reaches that the file does not declare (<c_name>_edesc), and
+ * of its container elements (td_<mangle>). */
+void gen_desc_prepare(gen_ctx *g, gen_desc_set *e, const dormc_type *t);
+/* One dorm_field_desc initializer line for field f of C struct cstruct,
+ * named f->attr under both namings. */
+void gen_desc_field(gen_ctx *g, const char *cstruct, const dormc_field *f);
+
 #endif

@@ -121,12 +121,42 @@ static void field_desc(gen_ctx *g, const char *cstruct, const dormc_field *f, bo
     type_init(g, &f->type, false));
 }
 
-static void emit_enum_desc(gen_ctx *g, const dormc_enum *e) {
+/* Whether type t reaches enum e, through elements and struct fields. */
+static bool type_reaches_enum(const dormc_type *t, const dormc_enum *e, const dormc_struct **seen, size_t *nseen) {
+  if (t->kind == DORMC_T_ENUM) return t->enum_ == e;
+  if (t->elem) return type_reaches_enum(t->elem, e, seen, nseen);
+  if (t->kind != DORMC_T_STRUCT) return false;
+  for (size_t i = 0; i < *nseen; i++)
+    if (seen[i] == t->struct_) return false;
+  seen[(*nseen)++] = t->struct_;
+  for (size_t i = 0; i < t->struct_->nfields; i++)
+    if (type_reaches_enum(&t->struct_->fields[i].type, e, seen, nseen)) return true;
+  return false;
+}
+
+/* Whether a model of this file uses enum e: only then does the source need
+ * its descriptor (an enum of endpoint payloads only is described by the
+ * endpoint code, and an unused static would not compile). */
+static bool models_reach_enum(gen_ctx *g, const dormc_enum *e) {
+  const dormc_struct **seen = arena_alloc(&g->mem, (g->s->nstructs + 1) * sizeof *seen);
+  size_t nseen = 0;
+  for (size_t i = 0; i < g->s->nmodels; i++) {
+    const dormc_model *m = &g->s->models[i];
+    if (!gen_mine(g, &m->loc)) continue;
+    for (size_t k = 0; k < m->nfields; k++)
+      if (type_reaches_enum(&m->fields[k].type, e, seen, &nseen)) return true;
+  }
+  return false;
+}
+
+static void emit_enum_desc(gen_ctx *g, const dormc_enum *e, bool described) {
   P("DORMGEN_BEGIN\nDORMGEN_PRIVATE const char *const %s_values[] = {", e->c_name);
   for (size_t i = 0; i < e->nmembers; i++) P("%s%s", i ? ", " : "", gen_cstr(g, e->members[i].value));
   P("};\n");
-  P("DORMGEN_PRIVATE const dorm_enum_desc %s_edesc = {%s, %s_values, %zu};\nDORMGEN_END\n", e->c_name,
-    gen_cstr(g, e->name), e->c_name, e->nmembers);
+  if (described)
+    P("DORMGEN_PRIVATE const dorm_enum_desc %s_edesc = {%s, %s_values, %zu};\n", e->c_name, gen_cstr(g, e->name),
+      e->c_name, e->nmembers);
+  P("DORMGEN_END\n");
   P("const char *%s_to_string(%s v) {\n"
     "  return (int)v >= 1 && (int)v <= %zu ? %s_values[(int)v - 1] : NULL;\n}\n",
     e->c_name, e->c_name, e->nmembers, e->c_name);
@@ -525,7 +555,7 @@ void gen_model_source(gen_ctx *g) {
   emitted e = {0};
   for (size_t i = 0; i < s->nenums; i++) {
     if (!gen_mine(g, &s->enums[i].loc)) continue;
-    emit_enum_desc(g, &s->enums[i]);
+    emit_enum_desc(g, &s->enums[i], models_reach_enum(g, &s->enums[i]));
     was_emitted(g, &e, arena_printf(&g->mem, "%s_edesc", s->enums[i].c_name));
   }
   for (size_t i = 0; i < s->nmodels; i++) {
@@ -540,3 +570,19 @@ void gen_model_source(gen_ctx *g) {
     emit_table(g, &s->tables[i]);
   }
 }
+
+/* ---- shared with the endpoint generator (see gen_model.h) ---- */
+
+struct gen_desc_set {
+  emitted e;
+};
+
+gen_desc_set *gen_desc_set_new(gen_ctx *g) { return arena_alloc(&g->mem, sizeof(gen_desc_set)); }
+
+void gen_desc_prepare(gen_ctx *g, gen_desc_set *e, const dormc_type *t) {
+  prepare_struct_refs(g, &e->e, t);
+  prepare_enum_refs(g, &e->e, t);
+  prepare_type(g, &e->e, t);
+}
+
+void gen_desc_field(gen_ctx *g, const char *cstruct, const dormc_field *f) { field_desc(g, cstruct, f, true, false); }

@@ -397,3 +397,10 @@ void gen_model_header(gen_ctx *g, const char *const *other_bases, size_t n_other
   }
   P("#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
+
+void gen_emit_container(gen_ctx *g, const gen_container *c) { emit_container(g, c); }
+
+void gen_emit_fields(gen_ctx *g, const char *owner, const dormc_field *f, size_t n) {
+  check_has_names(g, owner, f, n);
+  emit_fields(g, f, n);
+}

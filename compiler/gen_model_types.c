@@ -332,3 +332,5 @@ bool gen_table_mine(const gen_ctx *g, const dormc_table *t) {
 const char *gen_table_cname(gen_ctx *g, const dormc_table *t) {
   return arena_printf(&g->mem, "%s_%s_table", g->prefix, t->name);
 }
+
+void gen_collect_type(gen_ctx *g, const dormc_type *t) { collect_type(g, t); }

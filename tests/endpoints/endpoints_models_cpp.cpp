@@ -1,0 +1,1 @@
+#include "endpoints_models.c"

@@ -1,0 +1,1 @@
+#include "kitchen_models.c"
