@@ -73,7 +73,6 @@ static int digits(const char **s, int n) {
 bool dorm__creds_parse_time(const char *text, time_t *out) {
   if (!text) return false;
   const char *s = text;
-  struct tm tm = {0};
   int y = digits(&s, 4);
   if (y < 0 || *s++ != '-') return false;
   int mo = digits(&s, 2);
@@ -106,15 +105,9 @@ bool dorm__creds_parse_time(const char *text, time_t *out) {
     return false;
   }
   if (*s != '\0') return false;
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  if (t == (time_t)-1) return false;
-  *out = t - offset;
+  /* Days past the month's end and second 60 carry over (timegm's rules). */
+  dorm__civil_time t = {y, mo, d, h, mi, sec};
+  *out = (time_t)(dorm__civil_to_seconds(&t) - offset);
   return true;
 }
 
@@ -609,9 +602,7 @@ dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_cr
   dorm_status st = fetch(p, &v, errbuf, errcap);
   if (st == DORM_OK && v.expiration != 0 && v.expiration <= now) {
     char when[32];
-    struct tm tm;
-    gmtime_r(&v.expiration, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    dorm__civil_format_seconds(v.expiration, when);
     dorm__set_err(errbuf, errcap, "%s: returned credentials that expired at %s", p->desc, when);
     dorm__creds_value_clear(&v);
     st = DORM_ERR_CONFIG;

@@ -674,39 +674,15 @@ bool dorm__sigv4_signature_equal(const char *a, const char *b) {
 
 /* ---- time ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic:
- * 400-year eras of 146097 days, years starting in March). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  unsigned yoe = (unsigned)(y - era * 400);
-  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = (unsigned)(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 bool dorm__sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]) {
   if (t < 0 || t > DORM_SIGV4_MAX_TIME) {
     out[0] = '\0';
     return false;
   }
-  int64_t y;
-  unsigned mo, d;
-  civil_from_days(t / 86400, &y, &mo, &d);
-  unsigned secs = (unsigned)(t % 86400);
-  unsigned v[6] = {(unsigned)y, mo, d, secs / 3600, secs / 60 % 60, secs % 60};
+  dorm__civil_time c;
+  dorm__civil_from_seconds(t, &c);
+  unsigned v[6] = {(unsigned)c.year, (unsigned)c.month, (unsigned)c.day,
+                   (unsigned)c.hour, (unsigned)c.minute, (unsigned)c.second};
   /* Fixed-width digits by hand: this runs on every request. */
   char *p = out;
   for (int i = 3; i >= 0; i--, v[0] /= 10)
@@ -752,10 +728,9 @@ bool dorm__sigv4_parse_time(const char *s, int64_t *out) {
   }
   if (!ok || y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
     return false;
-  static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > mdays[mo - 1] + (mo == 2 && leap))
+  if (d > (unsigned)dorm__civil_month_days(y, (int)mo))
     return false;
-  *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+  dorm__civil_time c = {y, (int)mo, (int)d, (int)h, (int)mi, (int)se};
+  *out = dorm__civil_to_seconds(&c);
   return true;
 }

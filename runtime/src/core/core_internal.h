@@ -6,6 +6,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "civil.h"
 #include "json_read.h"
 #include "json_write.h"
 #include "number.h"

@@ -3,47 +3,16 @@
  * Written as fixed-width UTC with nine fraction digits so that string order
  * is time order (DynamORM's trimmed RFC3339Nano is not sortable: ".5Z" sorts
  * after ".123Z"); read in any RFC 3339 form, because DynamORM writes trimmed
- * fractions and local offsets. Calendar arithmetic is the proleptic
- * Gregorian calendar on day counts, so dates before 1970 and leap years need
- * no special cases. */
+ * fractions and local offsets. The calendar arithmetic is core's (civil.h). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 
+#include "core_internal.h"
 #include "dorm/model.h"
 
 #define NS_PER_S INT64_C(1000000000)
-#define S_PER_DAY INT64_C(86400)
-
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). Eras of
- * 400 years (146097 days) make the computation exact for any year. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = floor_div(y, 400);
-  int64_t yoe = y - era * 400;                                   /* [0, 399] */
-  int64_t mp = (m + 9) % 12;                                     /* March = 0 */
-  int64_t doy = (153 * mp + 2) / 5 + d - 1;                      /* [0, 365] */
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = floor_div(z, 146097);
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
 
 static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
@@ -58,25 +27,22 @@ void dorm_time_format(int64_t ns, char out[32]) {
     secs -= 1;
     frac += NS_PER_S;
   }
-  int64_t days = floor_div(secs, S_PER_DAY);
-  int64_t sod = secs - days * S_PER_DAY;
-  int64_t y;
-  int m, d;
-  civil_from_days(days, &y, &m, &d);
+  dorm__civil_time t;
+  dorm__civil_from_seconds(secs, &t);
   /* int64 nanoseconds span 1677..2262: always four year digits. */
-  unsigned f = (unsigned)frac, s = (unsigned)sod;
-  put2(out, (unsigned)(y / 100));
-  put2(out + 2, (unsigned)(y % 100));
+  unsigned f = (unsigned)frac;
+  put2(out, (unsigned)(t.year / 100));
+  put2(out + 2, (unsigned)(t.year % 100));
   out[4] = '-';
-  put2(out + 5, (unsigned)m);
+  put2(out + 5, (unsigned)t.month);
   out[7] = '-';
-  put2(out + 8, (unsigned)d);
+  put2(out + 8, (unsigned)t.day);
   out[10] = 'T';
-  put2(out + 11, s / 3600);
+  put2(out + 11, (unsigned)t.hour);
   out[13] = ':';
-  put2(out + 14, s / 60 % 60);
+  put2(out + 14, (unsigned)t.minute);
   out[16] = ':';
-  put2(out + 17, s % 60);
+  put2(out + 17, (unsigned)t.second);
   out[19] = '.';
   out[28] = (char)('0' + f % 10);
   f /= 10;
@@ -99,13 +65,6 @@ static bool digits(const char *s, size_t n, int *out) {
   return true;
 }
 
-static bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int month_days(int64_t y, int m) {
-  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : days[m - 1];
-}
-
 bool dorm_time_parse(const char *s, size_t len, int64_t *ns) {
   int y, mo, d, h, mi, se;
   if (!s || len < 20) return false;
@@ -113,7 +72,7 @@ bool dorm_time_parse(const char *s, size_t len, int64_t *ns) {
       (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
       s[16] != ':' || !digits(s + 17, 2, &se))
     return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || se > 59) return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > dorm__civil_month_days(y, mo) || h > 23 || mi > 59 || se > 59) return false;
   size_t i = 19;
   int64_t frac = 0;
   if (i < len && s[i] == '.') {
@@ -141,7 +100,8 @@ bool dorm_time_parse(const char *s, size_t len, int64_t *ns) {
     return false;
   }
   if (i != len) return false;
-  int64_t secs = days_from_civil(y, mo, d) * S_PER_DAY + (int64_t)h * 3600 + mi * 60 + se - offset;
+  dorm__civil_time t = {y, mo, d, h, mi, se};
+  int64_t secs = dorm__civil_to_seconds(&t) - offset;
   /* Near the lower end of the range secs * 1e9 alone would overflow
    * although the sum fits. */
   if (secs < 0 && frac > 0) {

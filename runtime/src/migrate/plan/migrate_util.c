@@ -270,12 +270,7 @@ void dorm__mig_sha256(const void *data, size_t len, char out[80]) {
   dorm__hex_encode(md, mdlen, out + 7);
 }
 
-void dorm__mig_now_text(char out[32]) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+void dorm__mig_now_text(char out[32]) { dorm__civil_format_seconds((int64_t)time(NULL), out); }
 
 bool dorm__mig_streq(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
