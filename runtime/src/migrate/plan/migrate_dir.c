@@ -28,6 +28,11 @@ bool dorm_mig_name_valid(const char *name) {
   return true;
 }
 
+/* Every failure writes errbuf, out of memory included (runtime/README.md). */
+static dorm_status oom(char *errbuf, size_t errcap, const char *doing, const char *path) {
+  return dorm__fail(errbuf, errcap, DORM_ERR_NO_MEMORY, "out of memory %s %s", doing, path ? path : "");
+}
+
 static dorm_status read_all(const char *path, dorm_arena *a, const char **data, size_t *len, char *errbuf,
                             size_t errcap) {
   FILE *f = fopen(path, "rb");
@@ -51,21 +56,21 @@ static dorm_status read_all(const char *path, dorm_arena *a, const char **data, 
   }
   *len = b.len;
   *data = dorm__buf_to_arena(&b, a);
-  return *data ? DORM_OK : DORM_ERR_NO_MEMORY;
+  return *data ? DORM_OK : oom(errbuf, errcap, "reading", path);
 }
 
 dorm_status dorm_mig_read_file(const char *dir, const char *migration, const char *file, dorm_arena *a,
                                const char **data, size_t *len, char *errbuf, size_t errcap) {
   const char *path = migration ? dorm_arena_printf(a, "%s/%s/%s", dir, migration, file)
                                : dorm_arena_printf(a, "%s/%s", dir, file);
-  if (!path) return DORM_ERR_NO_MEMORY;
+  if (!path) return oom(errbuf, errcap, "reading", file);
   return read_all(path, a, data, len, errbuf, errcap);
 }
 
 dorm_status dorm_mig_write_file(const char *path, const char *data, size_t len, char *errbuf, size_t errcap) {
   size_t n = strlen(path) + 32;
   char *tmp = malloc(n);
-  if (!tmp) return DORM_ERR_NO_MEMORY;
+  if (!tmp) return oom(errbuf, errcap, "writing", path);
   snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "wb");
   if (!f) {
@@ -107,7 +112,7 @@ static dorm_status list_dir(const char *path, dorm_arena *a, char ***names, size
       char **bigger = dorm_arena_realloc(a, v, cap * sizeof *v, nc * sizeof *v);
       if (!bigger) {
         closedir(d);
-        return DORM_ERR_NO_MEMORY;
+        return oom(errbuf, errcap, "listing", path);
       }
       v = bigger;
       cap = nc;
@@ -115,7 +120,7 @@ static dorm_status list_dir(const char *path, dorm_arena *a, char ***names, size
     v[n] = dorm_arena_strdup(a, e->d_name);
     if (!v[n]) {
       closedir(d);
-      return DORM_ERR_NO_MEMORY;
+      return oom(errbuf, errcap, "listing", path);
     }
     n++;
   }
@@ -129,14 +134,14 @@ static dorm_status list_dir(const char *path, dorm_arena *a, char ***names, size
 static dorm_status read_migration(const char *dir, const char *name, dorm_arena *a, dorm_mig_entry *m, char *errbuf,
                                   size_t errcap) {
   const char *path = dorm_arena_printf(a, "%s/%s", dir, name);
-  if (!path) return DORM_ERR_NO_MEMORY;
+  if (!path) return oom(errbuf, errcap, "reading", name);
   char **names;
   size_t n;
   dorm_status st = list_dir(path, a, &names, &n, errbuf, errcap);
   if (st != DORM_OK) return st;
   m->name = name;
   m->files = dorm_arena_calloc(a, n ? n : 1, sizeof *m->files);
-  if (!m->files) return DORM_ERR_NO_MEMORY;
+  if (!m->files) return oom(errbuf, errcap, "reading", path);
   dorm__buf lines = DORM__BUF_INIT;
   bool has_plan = false, has_snapshot = false;
   for (size_t i = 0; i < n; i++) {
@@ -146,7 +151,7 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     if (!fpath || stat(fpath, &sb) != 0) {
       dorm__buf_free(&lines);
       return fpath ? dorm__fail(errbuf, errcap, DORM_ERR_IO, "cannot read %s: %s", fpath, strerror(errno))
-                   : DORM_ERR_NO_MEMORY;
+                   : oom(errbuf, errcap, "reading", path);
     }
     if (!S_ISREG(sb.st_mode)) {
       dorm__buf_free(&lines);
@@ -165,9 +170,18 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
     dorm_mig_file *f = &m->files[m->file_count++];
     f->name = names[i];
     f->hash = dorm_arena_strdup(a, hash);
+    if (!f->hash) {
+      dorm__buf_free(&lines);
+      return oom(errbuf, errcap, "reading", fpath);
+    }
     dorm__buf_printf(&lines, "%s %s\n", f->name, hash);
     has_plan |= strcmp(names[i], "plan.json") == 0;
     has_snapshot |= strcmp(names[i], "snapshot.json") == 0;
+  }
+  /* A hash over part of the lines would be a wrong hash, not an error. */
+  if (!dorm__buf_ok(&lines)) {
+    dorm__buf_free(&lines);
+    return oom(errbuf, errcap, "hashing", path);
   }
   char hash[80];
   dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
@@ -176,7 +190,7 @@ static dorm_status read_migration(const char *dir, const char *name, dorm_arena 
   if (!has_plan || !has_snapshot)
     return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: no %s (every migration has plan.json and "
                     "snapshot.json)", path, has_plan ? "snapshot.json" : "plan.json");
-  return m->hash ? DORM_OK : DORM_ERR_NO_MEMORY;
+  return m->hash ? DORM_OK : oom(errbuf, errcap, "hashing", path);
 }
 
 dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out, char *errbuf, size_t errcap) {
@@ -188,7 +202,7 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
   if (st == DORM_ERR_NOT_FOUND) n = 0;
   else if (st != DORM_OK) return st;
   out->migrations = dorm_arena_calloc(a, n ? n : 1, sizeof *out->migrations);
-  if (!out->migrations) return DORM_ERR_NO_MEMORY;
+  if (!out->migrations) return oom(errbuf, errcap, "reading", path);
   dorm__buf lines = DORM__BUF_INIT;
   for (size_t i = 0; i < n; i++) {
     const char *name = names[i];
@@ -199,7 +213,11 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
     if (name[0] == '.') continue;
     const char *p = dorm_arena_printf(a, "%s/%s", path, name);
     struct stat sb;
-    if (!p || stat(p, &sb) != 0) continue;
+    if (!p) {
+      dorm__buf_free(&lines);
+      return oom(errbuf, errcap, "reading", path);
+    }
+    if (stat(p, &sb) != 0) continue;
     if (!S_ISDIR(sb.st_mode)) continue; /* a README next to the migrations is fine */
     if (!dorm_mig_name_valid(name)) {
       dorm__buf_free(&lines);
@@ -214,11 +232,15 @@ dorm_status dorm_mig_dir_read(const char *path, dorm_arena *a, dorm_mig_dir *out
     dorm__buf_printf(&lines, "%s %s\n", name, out->migrations[out->count].hash);
     out->count++;
   }
+  if (!dorm__buf_ok(&lines)) {
+    dorm__buf_free(&lines);
+    return oom(errbuf, errcap, "hashing", path);
+  }
   char hash[80];
   dorm__mig_sha256(lines.p ? lines.p : "", lines.len, hash);
   dorm__buf_free(&lines);
   out->total = dorm_arena_strdup(a, hash);
-  return out->total ? DORM_OK : DORM_ERR_NO_MEMORY;
+  return out->total ? DORM_OK : oom(errbuf, errcap, "hashing", path);
 }
 
 dorm_status dorm_mig_sum_text(const dorm_mig_dir *d, dorm_arena *a, const char **text) {
@@ -270,16 +292,20 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
   char *copy = dorm_arena_strdup(&a, text);
   bool header = false;
   dorm_status result = DORM_OK;
-  if (!lines || !copy) result = DORM_ERR_NO_MEMORY;
-  char *save = NULL;
+  if (!lines || !copy) result = oom(errbuf, errcap, "reading", "dorm.sum");
+  /* Line by line, counting every line: blank ones are allowed (and
+   * skipped), but a message's line number is the editor's. */
   unsigned lineno = 0;
-  for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line && result == DORM_OK;
-       line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = copy, *eol; line && *line && result == DORM_OK; line = eol ? eol + 1 : NULL) {
+    eol = strchr(line, '\n');
+    if (eol) *eol = '\0';
     lineno++;
+    if (!*line) continue;
     if (!header) {
       if (strcmp(line, SUM_HEADER) != 0) {
         result = dorm__fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH,
-                          "%s/dorm.sum: line 1 is not \"" SUM_HEADER "\"; " REHASH_HINT, d->path, d->path);
+                          "%s/dorm.sum:%u: expected \"" SUM_HEADER "\" first; " REHASH_HINT, d->path, lineno,
+                          d->path);
         break;
       }
       header = true;
@@ -299,7 +325,7 @@ dorm_status dorm_mig_dir_verify(const dorm_mig_dir *d, char *errbuf, size_t errc
     if (n == cap) {
       sum_line *bigger = dorm_arena_realloc(&a, lines, cap * sizeof *lines, cap * 2 * sizeof *lines);
       if (!bigger) {
-        result = DORM_ERR_NO_MEMORY;
+        result = oom(errbuf, errcap, "reading", "dorm.sum");
         break;
       }
       lines = bigger;
