@@ -1,0 +1,234 @@
+// Several streamer-demo processes on one DynamoDB (docs/streamer.md: Request
+// states, Delivery). The client's server C runs no jobs (--no-processor);
+// processors deliver to it through its management API. A processor killed
+// mid-job loses its lease and another finishes the job, exactly once; two
+// processors never run one request twice; a processor that starts later and
+// sees old records runs nothing again.
+import {
+  assert, checkError, checkReportComplete, checkStream, connect, history, metric, scenario, sleep, startServer,
+  stopServers, token, uniq,
+} from './harness.mjs';
+import { before } from 'node:test';
+
+const LEASE = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
+let front; // the client's server: accepts requests, runs none
+
+before(async () => {
+  front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...LEASE] });
+});
+
+const processor = (name) => startServer({ name, args: LEASE });
+const rowsOf = (msgs) => msgs.filter((m) => m.type === 'progress').map((m) => m.progress?.rows);
+const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+async function stopClean(...list) {
+  assert.deepEqual(await stopServers(list), []);
+}
+
+scenario('two servers: the client on one (--no-processor), its job run by the other, progress through the management API', async () => {
+  const p = await processor('processor');
+  try {
+    const tok = await token();
+    const c = await connect(front, tok);
+    const rid = uniq('remote');
+    const rows = 8;
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 120 } });
+    const fin = await c.terminal(rid, { timeoutMs: 30000 });
+    checkReportComplete(fin, rows);
+    await sleep(300);
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(got[0].type, 'ack');
+    assert.deepEqual(rowsOf(got), range(1, rows), `every row's progress reached the client on the other server:\n${c.dump()}`);
+    assert.equal(await p.completed(), 1, 'the processor ran it');
+    assert.equal(await front.completed(), 0, 'the --no-processor server ran nothing');
+    assert.equal(metric(await p.metrics(), 'dorm_streamer_delivery_failures_total'), 0);
+    await c.close();
+  } finally {
+    await stopClean(p);
+  }
+});
+
+scenario('cancel sent to the client\'s server stops the job on the processor: error CANCELLED', async () => {
+  const p = await processor('processor');
+  try {
+    const c = await connect(front, await token());
+    const rid = uniq('remote-cancel');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 300, stepMs: 50 } });
+    await c.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 3, { what: 'progress of row 3', timeoutMs: 20000 });
+    c.send({ id: rid, action: 'cancel' });
+    const fin = await c.terminal(rid, { timeoutMs: 15000 });
+    checkError(fin, 'CANCELLED', rid);
+    await sleep(500);
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(got.filter((m) => m.type === 'complete' || m.type === 'error').length, 1);
+    assert.equal(metric(await p.metrics(), 'dorm_streamer_requests_total', { endpoint: 'GenerateReport', outcome: 'cancelled' }), 1);
+    await c.close();
+  } finally {
+    await stopClean(p);
+  }
+});
+
+scenario('cancel of a request no processor has claimed ends it at once', async () => {
+  // no processor runs: the request stays PENDING until cancelled
+  const c = await connect(front, await token());
+  const rid = uniq('pending-cancel');
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 1 } });
+  const ack = await c.waitFor((m) => m.request_id === rid, { what: 'the ack' });
+  assert.equal(ack.type, 'ack');
+  const st = await c.call({ id: rid, action: 'status' });
+  assert.equal(st.status, 'PENDING', JSON.stringify(st));
+  c.send({ id: rid, action: 'cancel' });
+  const fin = await c.terminal(rid, { timeoutMs: 10000 });
+  checkError(fin, 'CANCELLED', rid);
+  checkStream(c.of(rid));
+  // a processor starting now does not run it
+  const p = await processor('late processor');
+  try {
+    await sleep(1500);
+    assert.equal(await p.completed(), 0);
+    const st2 = await c.call({ id: rid, action: 'status' });
+    assert.equal(st2.status, 'CANCELLED');
+    await c.close();
+  } finally {
+    await stopClean(p);
+  }
+});
+
+scenario('a processor killed with SIGKILL mid-job: its lease expires, another completes the job exactly once', async () => {
+  const p1 = await processor('processor 1 (to be killed)');
+  const tok = await token();
+  const c = await connect(front, tok);
+  const rid = uniq('takeover');
+  const rows = 30;
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 100 } });
+  await c.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 5,
+    { what: 'progress of row 5 from processor 1', timeoutMs: 20000 });
+  p1.kill('SIGKILL');
+  const ex = await p1.waitExit(5000);
+  assert.equal(ex.signal, 'SIGKILL');
+  const p2 = await processor('processor 2');
+  try {
+    const fin = await c.terminal(rid, { timeoutMs: 45000 });
+    checkReportComplete(fin, rows);
+    await sleep(500);
+    // live: no duplicate, seq increasing, one terminal message (a seq persisted by
+    // processor 1 just before it died may have missed the live stream)
+    const got = c.of(rid);
+    const seqs = got.map((m) => m.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `seq increases: ${seqs}`);
+    assert.equal(new Set(seqs).size, seqs.length, `no duplicate seq: ${seqs}`);
+    assert.equal(got.filter((m) => m.type === 'complete' || m.type === 'error').length, 1, c.dump());
+    // stored: 1..N with no gaps, one ack, one complete at the end
+    const hist = await history(front, tok, rid);
+    checkStream(hist, { rowsIncrease: false });
+    assert.equal(hist.filter((m) => m.type === 'ack').length, 1);
+    assert.equal(hist.filter((m) => m.type === 'complete').length, 1);
+    assert.equal(hist.at(-1).type, 'complete');
+    assert.equal(await p2.completed(), 1, 'processor 2 completed it once');
+    await c.close();
+  } finally {
+    await stopClean(p2);
+  }
+  assert.deepEqual(p1.sanitizerReports(), []);
+}, { timeoutMs: 90000 });
+
+scenario('two processors, many requests: every job runs exactly once', async () => {
+  const p1 = await processor('processor 1');
+  const p2 = await processor('processor 2');
+  try {
+    const tok = await token();
+    const c = await connect(front, tok);
+    const rows = 5;
+    const ids = Array.from({ length: 8 }, () => uniq('race'));
+    for (const rid of ids) c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 60 } });
+    for (const rid of ids) checkReportComplete(await c.terminal(rid, { timeoutMs: 45000 }), rows);
+    await sleep(1000);
+    for (const rid of ids) {
+      const got = c.of(rid);
+      checkStream(got); // typed rows strictly increase: a second run would start again at 1
+      assert.equal(got.filter((m) => m.type === 'complete').length, 1);
+      assert.deepEqual(rowsOf(got), range(1, rows), `${rid}: one run's progress: ${rowsOf(got)}`);
+    }
+    const n1 = await p1.completed();
+    const n2 = await p2.completed();
+    assert.equal(n1 + n2, ids.length, `completions: processor 1 ${n1}, processor 2 ${n2}`);
+    // a processor that starts now reads the same records again and runs nothing
+    const p3 = await processor('processor 3 (late)');
+    try {
+      await sleep(3000);
+      assert.equal(await p3.completed(), 0, 'old records ran again');
+      assert.equal(metric(await p3.metrics(), 'dorm_streamer_job_duration_ms_count'), 0);
+      for (const rid of ids.slice(0, 2)) {
+        const hist = await history(front, tok, rid);
+        checkStream(hist);
+        assert.deepEqual(rowsOf(hist), range(1, rows));
+      }
+    } finally {
+      await stopClean(p3);
+    }
+    await c.close();
+  } finally {
+    await stopClean(p1, p2);
+  }
+}, { timeoutMs: 90000 });
+
+scenario('disconnect from one server, resume on another: the missed messages once, then live', async () => {
+  const p = await processor('processor');
+  try {
+    const tok = await token();
+    const rid = uniq('cross-resume');
+    const rows = 30;
+    const c1 = await connect(front, tok);
+    c1.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 100 } });
+    await c1.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 4, { what: 'progress of row 4', timeoutMs: 20000 });
+    c1.vanish();
+    const got1 = c1.of(rid);
+    checkStream(got1);
+    await sleep(600);
+    const c2 = await connect(p, tok); // the processor's own WebSocket side
+    c2.send({ id: rid, action: 'resume', last_seq: got1.at(-1).seq });
+    const fin = await c2.terminal(rid, { timeoutMs: 30000 });
+    checkReportComplete(fin, rows);
+    await sleep(300);
+    const got2 = c2.of(rid);
+    checkStream(got2, { firstSeq: got1.at(-1).seq + 1 });
+    assert.deepEqual([...rowsOf(got1), ...rowsOf(got2)], range(1, rows));
+    await c2.close();
+  } finally {
+    await stopClean(p);
+  }
+});
+
+scenario('the management API refuses unsigned or badly signed calls; nothing reaches the client', async () => {
+  const c = await connect(front, await token());
+  const url = `${front.http}/@connections/${encodeURIComponent(c.connectionId)}`;
+  const body = JSON.stringify({ type: 'complete', request_id: 'forged', seq: 99, result: { rows: 1, checksum: 'x' } });
+  const attempts = [
+    ['POST unsigned', { method: 'POST', body }],
+    ['POST with a bad signature', {
+      method: 'POST', body,
+      headers: {
+        'x-amz-date': new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+        authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=' + '0'.repeat(64),
+      },
+    }],
+    ['DELETE unsigned', { method: 'DELETE' }],
+    ['GET unsigned', { method: 'GET' }],
+  ];
+  for (const [what, init] of attempts) {
+    const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10000) });
+    assert.ok([401, 403].includes(r.status), `${what}: ${r.status} ${await r.text()}`);
+  }
+  await sleep(500);
+  assert.equal(c.messages.filter((m) => m.request_id === 'forged').length, 0, 'a forged message reached the client');
+  assert.ok(!c.closed, 'an unsigned DELETE closed the connection');
+  const pong = await c.call({ action: 'ping' });
+  assert.equal(pong.type, 'pong');
+  await c.close();
+});
+
+scenario('SIGTERM: the client\'s server shuts down cleanly', async () => {
+  await stopClean(front);
+});
