@@ -398,10 +398,10 @@ static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
   P("dorm_status %s_update_fields(dorm_client *c, %s *o, const %s_field *fields, size_t n,\n"
     "    const dorm_write_opts *opts, dorm_arena *a) {\n"
     "  uint32_t ids[%zu];\n"
-    "  if (n > %zu) return DORM_ERR_INVALID_ARGUMENT;\n"
+    "  if (n > %zu) return dorm_model_update_fields(c, %s, o, NULL, n, opts, a); /* refused, saying why */\n"
     "  for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];\n"
     "  return dorm_model_update_fields(c, %s, o, ids, n, opts, a);\n}\n",
-    M, M, M, m->nfields ? m->nfields : 1, m->nfields, D);
+    M, M, M, m->nfields ? m->nfields : 1, m->nfields, D, D);
   emit_queries(g, m);
   P("dorm_status %s_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, %s_page *page) {\n"
     "  dorm_model_page mp;\n"

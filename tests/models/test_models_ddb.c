@@ -686,6 +686,20 @@ static void bad_input_never_reaches_dynamodb(void **state) {
   text[big] = '\0';
   o.note = text;
   assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_TOO_LARGE);
+  o.note = NULL;
+  /* more fields than the model has (so one is listed twice): refused, and
+   * the client says why */
+  shop_Order_field too_many[32];
+  size_t n = shop_Order_desc.nfields + 1;
+  for (size_t i = 0; i < n; i++) too_many[i] = (shop_Order_field)(i % shop_Order_desc.nfields);
+  assert_int_equal(shop_Order_update_fields(client, &o, too_many, n, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  char want[96];
+  snprintf(want, sizeof want, "Order: %zu fields listed, but the model has %u", n, shop_Order_desc.nfields);
+  if (!strstr(dorm_client_errmsg(client), want)) fail_msg("message \"%s\" lacks \"%s\"", dorm_client_errmsg(client), want);
+  uint32_t ids[32];
+  for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)too_many[i];
+  assert_int_equal(dorm_model_update_fields(client, &shop_Order_desc, &o, ids, n, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(client), want));
   assert_int_equal(attempts(), before);
   dorm_arena_free(&a);
 }

@@ -378,10 +378,12 @@ DORM_API dorm_status dorm_model_update_exec(dorm_client *c, const dorm_model_des
  * empty @omit_empty value removes the attribute, an absent optional field
  * is removed). On versioned models the condition is version = obj's
  * version, and obj's version and updated_at are updated on success.
- * Lifecycle fields in the list are skipped (the library sets them). A
- * condition in o is built with o->expr, whose state the update takes over
- * (do not use that builder afterwards). a may be NULL (the update is built
- * in a scratch arena) unless o->old_out is set. */
+ * Lifecycle fields in the list are skipped (the library sets them). More
+ * fields than the model has (some listed twice) is DORM_ERR_INVALID_ARGUMENT,
+ * checked before fields is read. A condition in o is built with o->expr,
+ * whose state the update takes over (do not use that builder afterwards).
+ * a may be NULL (the update is built in a scratch arena) unless o->old_out
+ * is set. */
 DORM_API dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, void *obj,
                                      const uint32_t *fields, size_t nfields, const dorm_write_opts *o,
                                      dorm_arena *a);

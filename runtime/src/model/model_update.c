@@ -466,6 +466,12 @@ dorm_status dorm_model_update_fields(dorm_client *c, const dorm_model_desc *m, v
   dorm__client_clear_error(c);
   dorm_status st = dorm__model_check_args(c, op, m, obj, "object");
   if (st != DORM_OK) return st;
+  /* Checked before fields is read: the generated wrappers pass NULL here
+   * rather than copy a list no model could accept. */
+  if (nfields > m->nfields)
+    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+                             "%s: %zu fields listed, but the model has %u: list each field once", m->name, nfields,
+                             m->nfields);
   if (nfields && !fields) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: fields is NULL", m->name);
   if (o && o->condition && !o->expr)
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,

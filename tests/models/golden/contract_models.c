@@ -94,7 +94,7 @@ dorm_status dynamorm_contract_User_update(dorm_client *c, const dynamorm_contrac
 dorm_status dynamorm_contract_User_update_fields(dorm_client *c, dynamorm_contract_User *o, const dynamorm_contract_User_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a) {
   uint32_t ids[9];
-  if (n > 9) return DORM_ERR_INVALID_ARGUMENT;
+  if (n > 9) return dorm_model_update_fields(c, &dynamorm_contract_User_desc, o, NULL, n, opts, a); /* refused, saying why */
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &dynamorm_contract_User_desc, o, ids, n, opts, a);
 }
@@ -335,7 +335,7 @@ dorm_status dynamorm_contract_Order_update(dorm_client *c, const dynamorm_contra
 dorm_status dynamorm_contract_Order_update_fields(dorm_client *c, dynamorm_contract_Order *o, const dynamorm_contract_Order_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a) {
   uint32_t ids[8];
-  if (n > 8) return DORM_ERR_INVALID_ARGUMENT;
+  if (n > 8) return dorm_model_update_fields(c, &dynamorm_contract_Order_desc, o, NULL, n, opts, a); /* refused, saying why */
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &dynamorm_contract_Order_desc, o, ids, n, opts, a);
 }

@@ -142,7 +142,7 @@ dorm_status shop_Customer_update(dorm_client *c, const shop_Customer_key *key, d
 dorm_status shop_Customer_update_fields(dorm_client *c, shop_Customer *o, const shop_Customer_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a) {
   uint32_t ids[9];
-  if (n > 9) return DORM_ERR_INVALID_ARGUMENT;
+  if (n > 9) return dorm_model_update_fields(c, &shop_Customer_desc, o, NULL, n, opts, a); /* refused, saying why */
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_Customer_desc, o, ids, n, opts, a);
 }
@@ -447,7 +447,7 @@ dorm_status shop_Order_update(dorm_client *c, const shop_Order_key *key, dorm_mo
 dorm_status shop_Order_update_fields(dorm_client *c, shop_Order *o, const shop_Order_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a) {
   uint32_t ids[12];
-  if (n > 12) return DORM_ERR_INVALID_ARGUMENT;
+  if (n > 12) return dorm_model_update_fields(c, &shop_Order_desc, o, NULL, n, opts, a); /* refused, saying why */
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_Order_desc, o, ids, n, opts, a);
 }
@@ -761,7 +761,7 @@ dorm_status shop_LineItem_update(dorm_client *c, const shop_LineItem_key *key, d
 dorm_status shop_LineItem_update_fields(dorm_client *c, shop_LineItem *o, const shop_LineItem_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a) {
   uint32_t ids[7];
-  if (n > 7) return DORM_ERR_INVALID_ARGUMENT;
+  if (n > 7) return dorm_model_update_fields(c, &shop_LineItem_desc, o, NULL, n, opts, a); /* refused, saying why */
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_LineItem_desc, o, ids, n, opts, a);
 }
