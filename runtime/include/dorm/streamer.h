@@ -106,13 +106,15 @@ DORM_API bool dorm_identity_has_scope(const dorm_identity *id, const char *scope
 /* Reads a JSON object into obj (a struct described by d, zeroed first):
  * members by field name (or @name), unknown members ignored, optional fields
  * absent when missing or null; json NULL or a JSON null reads as {}. Values
- * nest at most 32 levels deep. A wrong type or a missing required field fails with
- * DORM_ERR_INVALID_ARGUMENT and errbuf naming the path, prefixed by `path`
- * ("payload.range.from: expected an RFC 3339 time"). JSON forms: string,
- * decimal (text) -> string; int, epoch -> integer; float -> number; bool;
- * bytes -> base64 string; time -> RFC 3339 string; json -> any JSON value
- * (kept as canonical text); enum -> its stored value; struct -> object;
- * set/list -> array; map -> object. Everything lands in a. */
+ * nest at most 32 levels deep. A wrong type or a missing required field
+ * fails with DORM_ERR_INVALID_ARGUMENT and errbuf naming the path, prefixed
+ * by `path` ("payload.range.from: expected an RFC 3339 time"); obj is zeroed
+ * again then. JSON forms: string, decimal (text) -> string; int, epoch ->
+ * integer (cJSON reads numbers as doubles: beyond 2^53 they arrive rounded);
+ * float -> number; bool; bytes -> base64 string; time -> RFC 3339 string;
+ * json -> any JSON value (kept as canonical text); enum -> its stored value;
+ * struct -> object; set/list -> array; map -> object (entries in the
+ * object's order). Everything lands in a; nothing points into json. */
 DORM_API dorm_status dorm_payload_from_cjson(const dorm_struct_desc *d, const struct cJSON *json, const char *path,
                                              dorm_arena *a, void *obj, char *errbuf, size_t errcap);
 /* The same from text. */
@@ -120,7 +122,11 @@ DORM_API dorm_status dorm_payload_from_json(const dorm_struct_desc *d, const cha
                                             const char *path, dorm_arena *a, void *obj, char *errbuf,
                                             size_t errcap);
 /* Writes obj as a JSON object (the forms above; absent optional fields are
- * left out) as NUL-terminated text in a. */
+ * left out; time as fixed-width UTC) as NUL-terminated text in a. A value
+ * that cannot be written (a required string that is NULL, invalid UTF-8, a
+ * bad decimal, a non-finite float, an enum out of range, nesting deeper than
+ * 32) fails with DORM_ERR_INVALID_ARGUMENT naming its path
+ * ("Echo.result.text: required"); *json is NULL then. */
 DORM_API dorm_status dorm_payload_to_json(const dorm_struct_desc *d, const void *obj, dorm_arena *a,
                                           const char **json, size_t *len, char *errbuf, size_t errcap);
 
