@@ -94,6 +94,10 @@ char *gen_upper(gen_ctx *g, const char *text);
 /* A C string literal (with quotes) for text, escaping what C needs. */
 char *gen_cstr(gen_ctx *g, const char *text);
 
+/* The same literal, safe inside a comment: a star followed by a slash is
+ * written "*\/" so that schema text cannot end the comment. */
+char *gen_comment_cstr(gen_ctx *g, const char *text);
+
 /* The JSON object key with its colon, as a C literal ("\"PK\":") and its
  * byte length on the wire. */
 char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len);

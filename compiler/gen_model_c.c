@@ -82,9 +82,10 @@ static const char *type_init(gen_ctx *g, const dormc_type *t, bool elem) {
                       opt_off, size, sub, st, en);
 }
 
-static const char *field_flags(const dormc_field *f, bool table_key) {
-  static char buf[256];
-  buf[0] = '\0';
+/* "DORM_FF_OPTIONAL | DORM_FF_PK" (arena text; generation keeps no state
+ * outside g, so that it is reentrant). */
+static const char *field_flags(gen_ctx *g, const dormc_field *f, bool table_key) {
+  const char *text = "";
   struct {
     bool on;
     const char *name;
@@ -97,13 +98,9 @@ static const char *field_flags(const dormc_field *f, bool table_key) {
               {(f->roles & DORMC_ROLE_VERSION) != 0, "DORM_FF_VERSION"},
               {(f->roles & DORMC_ROLE_TTL) != 0, "DORM_FF_TTL"},
               {table_key, "DORM_FF_TABLE_KEY"}};
-  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
-    if (!bits[i].on) continue;
-    if (buf[0]) strcat(buf, " | ");
-    strcat(buf, bits[i].name);
-  }
-  if (!buf[0]) strcpy(buf, "0");
-  return buf;
+  for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+    if (bits[i].on) text = *text ? arena_printf(&g->mem, "%s | %s", text, bits[i].name) : bits[i].name;
+  return *text ? text : "0";
 }
 
 /* One dorm_field_desc initializer for field f of the C struct cstruct. */
@@ -117,7 +114,7 @@ static void field_desc(gen_ctx *g, const char *cstruct, const dormc_field *f, bo
                         ? arena_printf(&g->mem, "(int32_t)offsetof(%s, has_%s)", cstruct, f->name)
                         : "-1";
   P("  {%s, {%s, %s}, {%s, %s}, {%zu, %zu}, %s,\n   (uint32_t)offsetof(%s, %s), %s, %s},\n", gen_cstr(g, f->name),
-    gen_cstr(g, a0), gen_cstr(g, a1), j0, j1, l0, l1, field_flags(f, table_key), cstruct, f->name, has,
+    gen_cstr(g, a0), gen_cstr(g, a1), j0, j1, l0, l1, field_flags(g, f, table_key), cstruct, f->name, has,
     type_init(g, &f->type, false));
 }
 

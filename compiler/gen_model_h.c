@@ -43,9 +43,10 @@ static bool by_pointer(const dormc_type *t) {
 static void emit_enum(gen_ctx *g, const dormc_enum *e) {
   P("typedef enum %s {\n", e->c_name);
   for (size_t i = 0; i < e->nmembers; i++)
-    P("  %s = %zu, /* %s */\n", e->members[i].c_name, i + 1, gen_cstr(g, e->members[i].value));
+    P("  %s = %zu, /* %s */\n", e->members[i].c_name, i + 1, gen_comment_cstr(g, e->members[i].value));
   P("} %s;\n", e->c_name);
-  P("/* The stored value of v (\"pending\"), or NULL when v is not a member. */\n");
+  P("/* The stored value of v (%s), or NULL when v is not a member. */\n",
+    gen_comment_cstr(g, e->members[0].value));
   P("const char *%s_to_string(%s v);\n", e->c_name, e->c_name);
   P("/* The member whose stored value is s[0..len); false when there is none. */\n");
   P("bool %s_from_string(const char *s, size_t len, %s *out);\n\n", e->c_name, e->c_name);
@@ -73,7 +74,7 @@ static void emit_fields(gen_ctx *g, const dormc_field *f, size_t n) {
     P("  %s;", decl(g, gen_ctype(g, t), f[i].name));
     char tb[128];
     P(" /* %s%s%s */\n", dormc_type_str(t, tb, sizeof tb), f[i].attr && strcmp(f[i].attr, f[i].name) ? " as " : "",
-      f[i].attr && strcmp(f[i].attr, f[i].name) ? gen_cstr(g, f[i].attr) : "");
+      f[i].attr && strcmp(f[i].attr, f[i].name) ? gen_comment_cstr(g, f[i].attr) : "");
   }
   if (n == 0) P("  char unused_; /* no fields */\n");
 }
@@ -132,7 +133,7 @@ static void emit_query_decls(gen_ctx *g, const dormc_model *m) {
         " * sort key's fields (\"_to\": the upper bound of DORM_SK_BETWEEN); for\n"
         " * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */\n",
         m->c_name, q[i].name, where, q[i].sk->attr, q[i].sk->template_text ? " = " : "",
-        q[i].sk->template_text ? gen_cstr(g, q[i].sk->template_text) : "");
+        q[i].sk->template_text ? gen_comment_cstr(g, q[i].sk->template_text) : "");
       P("typedef struct %s {\n  dorm_sk_op op;\n", skt);
       for (size_t k = 0; k < n; k++) {
         P("  %s;\n", decl(g, gen_ctype(g, &f[k]->type), f[k]->name));
@@ -141,7 +142,7 @@ static void emit_query_decls(gen_ctx *g, const dormc_model *m) {
       P("  const char *prefix;\n} %s;\n", skt);
     }
     P("/* Query %s by %s%s%s. */\n", where, q[i].pk->attr, q[i].pk->template_text ? " = " : "",
-      q[i].pk->template_text ? gen_cstr(g, q[i].pk->template_text) : "");
+      q[i].pk->template_text ? gen_comment_cstr(g, q[i].pk->template_text) : "");
     P("dorm_status %s_%s(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts, dorm_arena *a,\n"
       "    %s_page *page);\n",
       m->c_name, q[i].name, pk_params(g, &q[i]), q[i].sk ? skt : "dorm_sk_cond", m->c_name);
@@ -257,8 +258,8 @@ static void emit_conditions(gen_ctx *g, const dormc_model *m, const dormc_field 
 
 static void emit_model(gen_ctx *g, const dormc_model *m) {
   const char *M = m->c_name;
-  P("/* ---- %s: table %s%s%s ---- */\n\n", m->name, gen_cstr(g, m->table->physical_name),
-    m->entity_type ? ", type " : "", m->entity_type ? gen_cstr(g, m->entity_type) : "");
+  P("/* ---- %s: table %s%s%s ---- */\n\n", m->name, gen_comment_cstr(g, m->table->physical_name),
+    m->entity_type ? ", type " : "", m->entity_type ? gen_comment_cstr(g, m->entity_type) : "");
   P("struct %s {\n", M);
   emit_fields(g, m->fields, m->nfields);
   P("};\n\n");
@@ -389,7 +390,7 @@ void gen_model_header(gen_ctx *g, const char *const *other_bases, size_t n_other
     any_table = true;
     const char *T = gen_table_cname(g, t);
     P("/* Table %s as the schema declares it (CreateTable definition and TTL). */\n",
-      gen_cstr(g, t->physical_name));
+      gen_comment_cstr(g, t->physical_name));
     P("extern const dorm_model_table %s;\n", T);
     P("/* Creates the table unless it exists, waits until it is ACTIVE, enables its\n"
       " * TTL. For development and tests; deployed schemas change through migrations. */\n");

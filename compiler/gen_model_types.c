@@ -87,6 +87,20 @@ char *gen_cstr(gen_ctx *g, const char *text) {
   return s;
 }
 
+char *gen_comment_cstr(gen_ctx *g, const char *text) {
+  char *lit = gen_cstr(g, text);
+  size_t n = 0;
+  for (const char *p = lit; (p = strstr(p, "*/")) != NULL; p += 2) n++;
+  if (!n) return lit;
+  char *out = arena_alloc(&g->mem, strlen(lit) + n + 1), *o = out;
+  for (const char *p = lit; *p; p++) {
+    *o++ = *p;
+    if (p[0] == '*' && p[1] == '/') *o++ = '\\';
+  }
+  *o = '\0';
+  return out;
+}
+
 char *gen_json_key_lit(gen_ctx *g, const char *attr, size_t *wire_len) {
   /* First the JSON text ("attr": with JSON escapes), then that as a C literal. */
   strbuf j = {0};

@@ -53,7 +53,7 @@ typedef enum shop_Tier {
   SHOP_TIER_STANDARD = 1, /* "standard" */
   SHOP_TIER_GOLD = 2, /* "gold" */
 } shop_Tier;
-/* The stored value of v ("pending"), or NULL when v is not a member. */
+/* The stored value of v ("standard"), or NULL when v is not a member. */
 const char *shop_Tier_to_string(shop_Tier v);
 /* The member whose stored value is s[0..len); false when there is none. */
 bool shop_Tier_from_string(const char *s, size_t len, shop_Tier *out);
