@@ -337,7 +337,8 @@ int ct_p_expect(ct_parser *p, const yaml_node_t *n, ct_step *s) {
   }
   if ((v = ct_yaml_get(p->y, n, "error_index"))) {
     if (count_value(p, v, "expect.error_index", &e->error_index) != 0) return -1;
-    if (!e->error) return CT_PFAIL(p, v, "expect.error_index needs expect.error (ErrTransactionFailed)");
+    if (!e->error)
+      return CT_PFAIL(p, v, "expect.error_index needs expect.error (ErrConditionFailed or ErrTransactionFailed)");
     e->has_error_index = true;
   }
   if ((v = ct_yaml_get(p->y, n, "item_contains")) && attrvals(p, v, "expect.item_contains", &e->item_contains) != 0)

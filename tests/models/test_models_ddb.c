@@ -497,8 +497,13 @@ static void scans_batches_and_transactions(void **state) {
   dorm_tx_init(&tx, &a);
   CHECK(shop_Order_tx_delete(&tx, &keys[1], NULL));
   CHECK(shop_LineItem_tx_create(&tx, &li, NULL)); /* exists: fails */
-  assert_int_equal(dorm_tx_commit(client, &tx, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  /* DynamORM's ErrConditionFailed, naming the model and the key. */
+  assert_int_equal(dorm_tx_commit(client, &tx, &failed), DORM_ERR_CONDITION_FAILED);
   assert_int_equal(failed, 1);
+  char want[160];
+  snprintf(want, sizeof want, "action 1 (Put LineItem PK=ORDER#%s, SK=ITEM#1 on shop): ConditionalCheckFailed", ids[0]);
+  if (!strstr(dorm_client_errmsg(client), want))
+    fail_msg("expected \"%s\" in \"%s\"", want, dorm_client_errmsg(client));
   CHECK(shop_Order_get(client, &keys[1], NULL, &a, &o0)); /* not deleted */
 
   CHECK(shop_Order_batch_delete(client, keys, N, &a));

@@ -510,8 +510,14 @@ DORM_API dorm_status dorm_tx_delete(dorm_tx *tx, const dorm_model_desc *m, const
 /* ConditionCheck: o->condition (required) on the item with key_obj's key. */
 DORM_API dorm_status dorm_tx_check(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,
                           const dorm_write_opts *o);
-/* Sends the transaction (1..100 actions). On DORM_ERR_TRANSACTION_CANCELLED
- * *failed_index (may be NULL) is the first failing action. */
+/* Sends the transaction (1..100 actions). A cancellation is
+ * DORM_ERR_CONDITION_FAILED when an action's condition failed (DynamORM's
+ * ErrConditionFailed, as its Go SDK reports it), else
+ * DORM_ERR_TRANSACTION_CANCELLED; *failed_index (may be NULL) is the
+ * failing action, dorm_client_errmsg names its model and key ("action 1
+ * (Put Order PK=CUSTOMER#c1, SK=ORDER#o1 on shop): ConditionalCheckFailed:
+ * ...") and dorm_client_cancel_reasons gives every action's reason (see
+ * dorm_transact_write). */
 DORM_API dorm_status dorm_tx_commit(dorm_client *c, dorm_tx *tx, size_t *failed_index);
 
 /* ---- typed conditions on fields (filters and write conditions) ---- */

@@ -237,15 +237,26 @@ typedef struct dorm_tx_write {
   const dorm_av *key;         /* UPDATE, DELETE, CONDITION_CHECK */
   dorm_expr *expr;        /* condition (all kinds; required for CONDITION_CHECK), update (UPDATE) */
   bool return_old_on_condition_failure;
+  /* Names the action in messages ("Issue PK=TENANT#t1, SK=ISSUE#42"; the
+   * model layer sets it). NULL: the key's attributes (nothing for a Put). */
+  const char *label;
 } dorm_tx_write;
 
 #define DORM_TX_MAX_ACTIONS 100
 
 /* TransactWriteItems with 1..100 actions. A ClientRequestToken is made (or
  * token is used when not NULL) and kept across retries, so a retried
- * transaction is applied once. On DORM_ERR_TRANSACTION_CANCELLED,
- * dorm_client_cancel_reasons() gives each action's reason and *failed_index
- * (may be NULL) the first action whose reason is not "None" (or SIZE_MAX). */
+ * transaction is applied once. A cancelled transaction is, as DynamORM's Go
+ * SDK reports it, DORM_ERR_CONDITION_FAILED (ErrConditionFailed) when any
+ * action's reason is ConditionalCheckFailed, else
+ * DORM_ERR_TRANSACTION_CANCELLED (ErrTransactionFailed); either way
+ * dorm_client_cancel_reasons() gives each action's reason,
+ * dorm_client_error_code() is "TransactionCanceledException", *failed_index
+ * (may be NULL) is the first ConditionalCheckFailed action, else the first
+ * whose reason is not "None" (SIZE_MAX when none is given), and
+ * dorm_client_errmsg() names that action, its key (or label) and table:
+ * "TransactWriteItems: action 1 (Update Issue PK=TENANT#t1, SK=ISSUE#42 on
+ * tracker): ConditionalCheckFailed: ...". */
 DORM_API dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, size_t n,
                                 const char *token, size_t *failed_index);
 
@@ -256,7 +267,8 @@ typedef struct dorm_tx_get {
 } dorm_tx_get;
 
 /* TransactGetItems with 1..100 gets; items[i] receives the item or an av of
- * type DORM_AV_INVALID when none. */
+ * type DORM_AV_INVALID when none. Cancellations are reported as for
+ * dorm_transact_write. */
 DORM_API dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n, dorm_arena *a,
                               dorm_av *items);
 

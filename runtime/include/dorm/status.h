@@ -7,11 +7,13 @@
  *
  * DynamORM (Go/TS/Python) error names map as follows:
  *   ErrItemNotFound        DORM_ERR_NOT_FOUND
- *   ErrConditionFailed     DORM_ERR_CONDITION_FAILED
+ *   ErrConditionFailed     DORM_ERR_CONDITION_FAILED (also a transaction cancelled by a
+ *                          ConditionalCheckFailed reason, as DynamORM's Go SDK reports it)
  *   ErrTableNotFound       DORM_ERR_TABLE_NOT_FOUND
  *   ErrInvalidModel, ErrMissingPrimaryKey, ErrInvalidTag, ErrInvalidOperator
  *                          DORM_ERR_INVALID_ARGUMENT (caught before any request)
- *   ErrTransactionFailed   DORM_ERR_TRANSACTION_CANCELLED / DORM_ERR_TRANSACTION_CONFLICT
+ *   ErrTransactionFailed   DORM_ERR_TRANSACTION_CANCELLED (no reason is a failed condition) /
+ *                          DORM_ERR_TRANSACTION_CONFLICT
  *   ErrInvalidCursor       DORM_ERR_BAD_CURSOR
  *   ErrBatchOperationFailed (partial batch)  DORM_ERR_THROTTLED after retries
  */

@@ -96,36 +96,76 @@ static void write_action(dorm_jw *w, size_t i, const dorm_tx_write *t) {
   dorm__jw_end_object(w);
 }
 
-/* Writes "<Kind> on <table>" for action i of an action array into buf. */
+/* Writes "<Kind> <what> on <table>" for action i of an action array into buf. */
 typedef const char *(*label_fn)(const void *actions, size_t i, char *buf, size_t cap);
 
-/* Rewrites the client's error after a cancelled transaction so that it
- * names the first action that failed and why. Returns that action's index,
- * or SIZE_MAX when the response gave no reason. */
-static size_t describe_cancellation(dorm_client *c, const char *op, size_t n, label_fn label, const void *actions) {
+/* After a cancelled transaction: the status, as DynamORM's Go SDK maps it
+ * (ErrConditionFailed when any action's reason is ConditionalCheckFailed,
+ * else ErrTransactionFailed), and the client's error rewritten to name the
+ * action that failed (the first ConditionalCheckFailed one, else the first
+ * whose reason is not None) and why. *failed gets that action's index, or
+ * SIZE_MAX when the response gave no reason. The reasons stay available
+ * (dorm_client_cancel_reasons). */
+static dorm_status describe_cancellation(dorm_client *c, const char *op, size_t n, label_fn label, const void *actions,
+                                         size_t *failed) {
   const dorm_cancel_reason *r;
   size_t nr = dorm_client_cancel_reasons(c, &r);
-  size_t i = 0;
-  while (i < nr && strcmp(r[i].code, "None") == 0) i++;
-  if (i == nr) return SIZE_MAX;
-  char what[160] = "";
+  size_t first = SIZE_MAX, cond = SIZE_MAX, others = 0;
+  for (size_t k = 0; k < nr; k++) {
+    if (strcmp(r[k].code, "None") == 0) continue;
+    others++;
+    if (first == SIZE_MAX) first = k;
+    if (cond == SIZE_MAX && strcmp(r[k].code, "ConditionalCheckFailed") == 0) cond = k;
+  }
+  size_t i = cond != SIZE_MAX ? cond : first;
+  *failed = i;
+  if (i == SIZE_MAX) return DORM_ERR_TRANSACTION_CANCELLED;
+  dorm_status st = cond != SIZE_MAX ? DORM_ERR_CONDITION_FAILED : DORM_ERR_TRANSACTION_CANCELLED;
+  char what[320] = "";
   if (i < n) label(actions, i, what, sizeof what);
   const char *rid = dorm_client_request_id(c);
-  dorm__client_fail(c, DORM_ERR_TRANSACTION_CANCELLED, op, "action %zu%s%s%s: %s%s%s (%s%s%s)", i,
-                   what[0] ? " (" : "", what, what[0] ? ")" : "", r[i].code, r[i].message[0] ? ": " : "",
-                   r[i].message, dorm_client_error_code(c), rid[0] ? ", request id " : "", rid);
-  return i;
+  char more[64] = "";
+  if (--others) snprintf(more, sizeof more, "; %zu other action%s failed too", others, others == 1 ? "" : "s");
+  dorm__client_fail(c, st, op, "action %zu%s%s%s: %s%s%s%s (%s%s%s)", i, what[0] ? " (" : "", what,
+                    what[0] ? ")" : "", r[i].code, r[i].message[0] ? ": " : "", r[i].message, more,
+                    dorm_client_error_code(c), rid[0] ? ", request id " : "", rid);
+  return st;
+}
+
+/* "PK=USER#1, SK=PROFILE" from a key map (its attributes in order). */
+static void key_text(const dorm_av *key, char *buf, size_t cap) {
+  size_t o = 0;
+  buf[0] = '\0';
+  if (!key || key->type != DORM_AV_M) return;
+  for (size_t k = 0; k < key->u.map.count && o + 1 < cap; k++) {
+    const dorm_str *name = &key->u.map.items[k].name;
+    const dorm_av *v = &key->u.map.items[k].value;
+    int len;
+    if (v->type == DORM_AV_S || v->type == DORM_AV_N)
+      len = snprintf(buf + o, cap - o, "%s%.*s=%.*s", k ? ", " : "", (int)name->len, name->ptr,
+                     (int)(v->u.s.len > 96 ? 96 : v->u.s.len), v->u.s.ptr);
+    else len = snprintf(buf + o, cap - o, "%s%.*s=(%s)", k ? ", " : "", (int)name->len, name->ptr,
+                        dorm_av_type_name(v->type));
+    if (len < 0) break;
+    o += (size_t)len;
+    if (o >= cap) o = cap - 1;
+  }
 }
 
 static const char *write_label(const void *actions, size_t i, char *buf, size_t cap) {
   const dorm_tx_write *t = (const dorm_tx_write *)actions + i;
-  snprintf(buf, cap, "%s on %s", kind_name(t->kind), t->table);
+  char who[256];
+  if (t->label) snprintf(who, sizeof who, "%s", t->label);
+  else key_text(t->kind == DORM_TX_PUT ? NULL : t->key, who, sizeof who);
+  snprintf(buf, cap, "%s%s%s on %s", kind_name(t->kind), who[0] ? " " : "", who, t->table);
   return buf;
 }
 
 static const char *get_label(const void *gets, size_t i, char *buf, size_t cap) {
   const dorm_tx_get *g = (const dorm_tx_get *)gets + i;
-  snprintf(buf, cap, "Get on %s", g->table);
+  char who[256];
+  key_text(g->key, who, sizeof who);
+  snprintf(buf, cap, "Get%s%s on %s", who[0] ? " " : "", who, g->table);
   return buf;
 }
 
@@ -162,7 +202,7 @@ dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, si
   for (size_t i = 0; i < n; i++) {
     write_action(w, i, &actions[i]);
     if (dorm_jw_status(w) != DORM_OK) {
-      char what[160];
+      char what[320];
       return dorm__client_fail(c, dorm_jw_status(w), op, "action %zu (%s): %s", i,
                               write_label(actions, i, what, sizeof what), w->err);
     }
@@ -175,7 +215,8 @@ dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, si
   size_t len;
   dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_TRANSACTION_CANCELLED) {
-    size_t i = describe_cancellation(c, op, n, write_label, actions);
+    size_t i;
+    st = describe_cancellation(c, op, n, write_label, actions, &i);
     if (failed_index) *failed_index = i;
   }
   return st;
@@ -227,7 +268,8 @@ dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n,
   const char *resp;
   size_t len;
   dorm_status st = dorm__client_send(c, op, &resp, &len);
-  if (st == DORM_ERR_TRANSACTION_CANCELLED) describe_cancellation(c, op, n, get_label, gets);
+  size_t failed;
+  if (st == DORM_ERR_TRANSACTION_CANCELLED) st = describe_cancellation(c, op, n, get_label, gets, &failed);
   if (st != DORM_OK) return st;
   cJSON *root;
   st = dorm__ops_parse(c, op, resp, len, &root);

@@ -42,6 +42,15 @@ static dorm_tx_write *add_action(dorm_tx *tx, const dorm_model_desc *m, const vo
   return t;
 }
 
+/* "Issue PK=TENANT#t1, SK=ISSUE#42": the model and the table key of an
+ * action, for the message when the transaction is cancelled (NULL when out
+ * of memory: the message then names the key alone). */
+static const char *label_of(dorm_tx *tx, const dorm_model_desc *m, const dorm_av *item_or_key) {
+  char key[256];
+  dorm__model_key_text(m, item_or_key, key, sizeof key);
+  return dorm_arena_printf(tx->a, "%s%s%s", m->name, key[0] ? " " : "", key);
+}
+
 static dorm_av *key_for(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj, size_t i, const char *what) {
   dorm_av *key = dorm_arena_alloc(tx->a, sizeof *key);
   char err[200];
@@ -95,6 +104,7 @@ dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool c
   }
   t->kind = DORM_TX_PUT;
   t->item = item;
+  t->label = label_of(tx, m, item);
   if (create || (o && (o->condition || o->expr))) {
     dorm_expr *x = expr_for(tx, o, i, what);
     if (!x) return tx->status;
@@ -121,6 +131,7 @@ dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *ke
   if (!key) return tx->status;
   t->kind = DORM_TX_UPDATE;
   t->key = key;
+  t->label = label_of(tx, m, key);
   t->expr = &u->x;
   tx->count++;
   return DORM_OK;
@@ -136,6 +147,7 @@ dorm_status dorm_tx_delete(dorm_tx *tx, const dorm_model_desc *m, const void *ke
   if (!key) return tx->status;
   t->kind = DORM_TX_DELETE;
   t->key = key;
+  t->label = label_of(tx, m, key);
   if (o && (o->condition || o->expr || o->check_version)) {
     dorm_expr *x = expr_for(tx, o, i, "delete");
     if (!x) return tx->status;
@@ -160,6 +172,7 @@ dorm_status dorm_tx_check(dorm_tx *tx, const dorm_model_desc *m, const void *key
   if (attach(tx, o->expr, own, o->condition, i, "check") != DORM_OK) return tx->status;
   t->kind = DORM_TX_CONDITION_CHECK;
   t->key = key;
+  t->label = label_of(tx, m, key);
   t->expr = o->expr;
   tx->count++;
   return DORM_OK;

@@ -444,10 +444,18 @@ static void transactions(void **state) {
   assert_int_equal(dorm_tx_put(&tx, &tm_Customer_desc, &c2, false, NULL), DORM_OK);
   assert_int_equal(dorm_tx_put(&tx, &tm_Order_desc, &dup, true, NULL), DORM_OK);
   dorm_tx_delete(&tx, &tm_Customer_desc, &ck, NULL);
-  MD_EXPECT(C, dorm_tx_commit(C, &tx, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  /* A failed condition is DynamORM's ErrConditionFailed (its Go SDK's
+   * mapping); the message names the model and key of the action. */
+  MD_EXPECT(C, dorm_tx_commit(C, &tx, &failed), DORM_ERR_CONDITION_FAILED);
   assert_int_equal(failed, 1);
+  char want[256];
+  snprintf(want, sizeof want,
+           "TransactWriteItems: action 1 (Put Order PK=CUSTOMER#c-t, SK=ORDER#t1 on %s): ConditionalCheckFailed",
+           tm_shop_table);
+  if (!strstr(dorm_client_errmsg(C), want)) fail_msg("expected \"%s\" in \"%s\"", want, dorm_client_errmsg(C));
   const dorm_cancel_reason *why;
   assert_int_equal(dorm_client_cancel_reasons(C, &why), 3);
+  assert_string_equal(why[0].code, "None");
   assert_string_equal(why[1].code, "ConditionalCheckFailed");
   tm_Customer k2;
   memset(&k2, 0, sizeof k2);

@@ -286,16 +286,42 @@ static void test_cancellation_names_the_action(void **state) {
           "[None, ConditionalCheckFailed, None]\",\"CancellationReasons\":[{\"Code\":\"None\"},"
           "{\"Code\":\"ConditionalCheckFailed\",\"Message\":\"The conditional request failed\"},{\"Code\":\"None\"}]}");
   size_t failed = 0;
-  assert_int_equal(dorm_transact_write(f->c, w, 3, NULL, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  assert_int_equal(dorm_transact_write(f->c, w, 3, NULL, &failed), DORM_ERR_CONDITION_FAILED);
   assert_int_equal(failed, 1);
   assert_string_equal(dorm_client_errmsg(f->c),
-                      "TransactWriteItems: action 1 (Update on orders): ConditionalCheckFailed: The conditional "
+                      "TransactWriteItems: action 1 (Update PK=p on orders): ConditionalCheckFailed: The conditional "
                       "request failed (TransactionCanceledException, request id SCRIPTED1)");
+  assert_string_equal(dorm_client_error_code(f->c), "TransactionCanceledException");
   const dorm_cancel_reason *r;
   assert_int_equal(dorm_client_cancel_reasons(f->c, &r), 3);
   assert_string_equal(r[0].code, "None");
   assert_string_equal(r[1].code, "ConditionalCheckFailed");
   assert_int_equal(ss_count(f->server), 1); /* never retried */
+
+  /* No condition failed: ErrTransactionFailed, naming the first reason. */
+  ss_push(f->server, 400,
+          "{\"__type\":\"com.amazonaws.dynamodb.v20120810#TransactionCanceledException\","
+          "\"Message\":\"Transaction cancelled [None, TransactionConflict, None]\",\"CancellationReasons\":["
+          "{\"Code\":\"None\"},{\"Code\":\"TransactionConflict\",\"Message\":\"Transaction is ongoing for the item\"},"
+          "{\"Code\":\"None\"}]}");
+  assert_int_equal(dorm_transact_write(f->c, w, 3, NULL, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  assert_int_equal(failed, 1);
+  assert_true(strstr(dorm_client_errmsg(f->c), "action 1 (Update PK=p on orders): TransactionConflict: Transaction is "
+                                               "ongoing for the item (TransactionCanceledException"));
+
+  /* A conflict first and a condition failure later: the condition wins
+   * (status, index and message), the other reason is counted. */
+  ss_push(f->server, 400,
+          "{\"__type\":\"com.amazonaws.dynamodb.v20120810#TransactionCanceledException\","
+          "\"Message\":\"Transaction cancelled [TransactionConflict, None, ConditionalCheckFailed]\","
+          "\"CancellationReasons\":[{\"Code\":\"TransactionConflict\"},{\"Code\":\"None\"},"
+          "{\"Code\":\"ConditionalCheckFailed\",\"Message\":\"The conditional request failed\"}]}");
+  assert_int_equal(dorm_transact_write(f->c, w, 3, NULL, &failed), DORM_ERR_CONDITION_FAILED);
+  assert_int_equal(failed, 2);
+  assert_true(strstr(dorm_client_errmsg(f->c), "action 2 (Delete PK=p on orders): ConditionalCheckFailed: The "
+                                               "conditional request failed; 1 other action failed too ("));
+  assert_int_equal(dorm_client_cancel_reasons(f->c, &r), 3);
+  assert_string_equal(r[0].code, "TransactionConflict");
 }
 
 static void test_bad_responses(void **state) {

@@ -127,10 +127,13 @@ static void test_cancellation(void **state) {
       {.kind = DORM_TX_UPDATE, .table = STOCK, .key = &empty, .expr = &upd, .return_old_on_condition_failure = true},
   };
   size_t failed = 0;
-  assert_int_equal(dorm_transact_write(C, w, 3, NULL, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  /* A ConditionalCheckFailed reason is DynamORM's ErrConditionFailed (as its
+   * Go SDK maps it), and the message names the action's key. */
+  assert_int_equal(dorm_transact_write(C, w, 3, NULL, &failed), DORM_ERR_CONDITION_FAILED);
+  assert_string_equal(dorm_status_dynamorm_name(DORM_ERR_CONDITION_FAILED), "ErrConditionFailed");
   assert_int_equal(failed, 2);
   char want[256];
-  snprintf(want, sizeof want, "TransactWriteItems: action 2 (Update on %s): ConditionalCheckFailed", STOCK);
+  snprintf(want, sizeof want, "TransactWriteItems: action 2 (Update PK=empty on %s): ConditionalCheckFailed", STOCK);
   it_assert_msg(C, want, "TransactionCanceledException", "request id ", NULL);
   assert_string_equal(dorm_client_error_code(C), "TransactionCanceledException");
   const dorm_cancel_reason *r;
@@ -152,9 +155,16 @@ static void test_cancellation(void **state) {
   dorm_expr_init(&never, &a);
   dorm_expr_condition(&never, dorm_cond_not_exists(&never, "PK"));
   w[1].expr = &never;
-  assert_int_equal(dorm_transact_write(C, w, 3, NULL, &failed), DORM_ERR_TRANSACTION_CANCELLED);
+  assert_int_equal(dorm_transact_write(C, w, 3, NULL, &failed), DORM_ERR_CONDITION_FAILED);
   assert_int_equal(failed, 1);
-  snprintf(want, sizeof want, "action 1 (ConditionCheck on %s): ConditionalCheckFailed", STOCK);
+  snprintf(want, sizeof want, "action 1 (ConditionCheck PK=gadget on %s): ConditionalCheckFailed", STOCK);
+  it_assert_msg(C, want, NULL);
+  assert_int_equal(dorm_client_cancel_reasons(C, &r), 3);
+  assert_string_equal(r[1].code, "ConditionalCheckFailed");
+  /* A label (what the model layer sets) names the action instead of its key. */
+  w[1].label = "Gadget PK=gadget";
+  assert_int_equal(dorm_transact_write(C, w, 3, NULL, &failed), DORM_ERR_CONDITION_FAILED);
+  snprintf(want, sizeof want, "action 1 (ConditionCheck Gadget PK=gadget on %s): ConditionalCheckFailed", STOCK);
   it_assert_msg(C, want, NULL);
 
   /* Two actions on one item: a ValidationException, not a cancellation. */
