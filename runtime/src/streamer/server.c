@@ -387,7 +387,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   dorm__streamer *s = owner(wsi);
   switch (reason) {
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return authenticate(s, wsi, ps) ? 0 : 1;
+    if (authenticate(s, wsi, ps)) return 0;
+    /* refuse the upgrade with 401 (the reason is in the log, never the token) */
+    lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
+    return -1;
 
   case LWS_CALLBACK_ESTABLISHED: {
     dorm__st_conn *c = calloc(1, sizeof *c);
@@ -584,6 +587,9 @@ int dorm__srv_run(dorm__streamer *s) {
   info.user = s;
   info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.timeout_secs = 30;
+  /* room for a token of up to 8 KB (refused beyond) in either place, plus the
+   * rest of an upgrade request; more than this is refused by lws itself */
+  info.max_http_header_data = 24 * 1024;
   struct lws_context *ctx = lws_create_context(&info);
   if (!ctx) {
     fprintf(stderr, "streamer: cannot listen on 127.0.0.1:%d\n", s->cfg.port);
