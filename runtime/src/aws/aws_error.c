@@ -55,6 +55,11 @@ static const struct {
   {"ResourceInUseException", DORM_ERR_RESOURCE_IN_USE},
   {"LimitExceededException", DORM_ERR_LIMIT_EXCEEDED},
   {"IdempotentParameterMismatchException", DORM_ERR_IDEMPOTENCY},
+  /* DynamoDB Streams: a shard iterator that can no longer be read from
+   * (older than 15 minutes; or pointing at records past the 24-hour
+   * retention). Like a stale cursor: get a new one. Never retried. */
+  {"ExpiredIteratorException", DORM_ERR_BAD_CURSOR},
+  {"TrimmedDataAccessException", DORM_ERR_BAD_CURSOR},
   {"InternalServerError", DORM_ERR_SERVICE},
   {"ServiceUnavailable", DORM_ERR_SERVICE},
 };

@@ -20,6 +20,7 @@
 #include "sigv4.h"
 
 #define TARGET_PREFIX "DynamoDB_20120810."
+#define STREAMS_TARGET_PREFIX "DynamoDBStreams_20120810."
 #define MAX_OPERATION_NAME 64
 
 struct dorm_client {
@@ -30,6 +31,7 @@ struct dorm_client {
   dorm_sigv4_cache sig;
   char *url;
   char *host_line; /* "Host: <host>", built once: the host never changes */
+  char *streams_host_line; /* the same for DynamoDB Streams (cfg.streams_endpoint_url) */
   dorm_jw writer;
   dorm_sleep_fn sleep_fn;
   void *sleep_user;
@@ -78,6 +80,7 @@ static void client_destroy(dorm_client *c) {
   clear_reasons(c);
   free(c->url);
   free(c->host_line);
+  free(c->streams_host_line);
   free(c);
   curl_global_cleanup();
 }
@@ -143,7 +146,10 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
   size_t hl = strlen(c->cfg.host) + sizeof "Host: ";
   c->host_line = malloc(hl);
   if (c->host_line) snprintf(c->host_line, hl, "Host: %s", c->cfg.host);
-  if (!c->http || !c->url || !c->host_line) {
+  hl = strlen(c->cfg.streams_host) + sizeof "Host: ";
+  c->streams_host_line = malloc(hl);
+  if (c->streams_host_line) snprintf(c->streams_host_line, hl, "Host: %s", c->cfg.streams_host);
+  if (!c->http || !c->url || !c->host_line || !c->streams_host_line) {
     snprintf(errbuf, errcap, "out of memory");
     client_destroy(c);
     return DORM_ERR_NO_MEMORY;
@@ -190,6 +196,8 @@ dorm_client *dorm_client_clone(const dorm_client *src) {
   rc.endpoint_url = dup_or_null(src->cfg.endpoint_url, &oom);
   rc.host = dup_or_null(src->cfg.host, &oom);
   rc.path = dup_or_null(src->cfg.path, &oom);
+  rc.streams_endpoint_url = dup_or_null(src->cfg.streams_endpoint_url, &oom);
+  rc.streams_host = dup_or_null(src->cfg.streams_host, &oom);
   rc.access_key_id = dup_or_null(src->cfg.access_key_id, &oom);
   rc.secret_access_key = dup_or_null(src->cfg.secret_access_key, &oom);
   rc.session_token = dup_or_null(src->cfg.session_token, &oom);
@@ -339,6 +347,15 @@ static void describe_attempts(char *buf, size_t cap, int attempts, const char *w
 
 dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
                              size_t body_len, const char **resp, size_t *resp_len) {
+  return dorm__client_call_service(c, DORM__SVC_DYNAMODB, operation, body, body_len, resp, resp_len);
+}
+
+const char *dorm__client_service_endpoint(const dorm_client *c, dorm__service svc) {
+  return svc == DORM__SVC_STREAMS ? c->cfg.streams_endpoint_url : c->cfg.endpoint_url;
+}
+
+dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const char *operation,
+                                      const char *body, size_t body_len, const char **resp, size_t *resp_len) {
   dorm__client_clear_error(c);
   c->request_id[0] = '\0';
   c->stats.operations++;
@@ -346,13 +363,21 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
   size_t oplen = operation ? strlen(operation) : 0;
   if (oplen == 0 || oplen > MAX_OPERATION_NAME)
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, "dorm_client_call", "bad operation name");
-  char target[sizeof TARGET_PREFIX + MAX_OPERATION_NAME];
-  memcpy(target, TARGET_PREFIX, sizeof TARGET_PREFIX - 1);
-  memcpy(target + sizeof TARGET_PREFIX - 1, operation, oplen + 1);
+  /* Streams is another service behind another endpoint (on AWS), with
+   * its own target prefix; it is signed as "dynamodb" all the same. */
+  bool streams = svc == DORM__SVC_STREAMS;
+  const char *prefix = streams ? STREAMS_TARGET_PREFIX : TARGET_PREFIX;
+  const char *url = streams ? c->cfg.streams_endpoint_url : c->url;
+  const char *host = streams ? c->cfg.streams_host : c->cfg.host;
+  const char *host_line = streams ? c->streams_host_line : c->host_line;
+  size_t plen = strlen(prefix);
+  char target[sizeof STREAMS_TARGET_PREFIX + MAX_OPERATION_NAME];
+  memcpy(target, prefix, plen);
+  memcpy(target + plen, operation, oplen + 1);
 
   char h_target[sizeof target + 16], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
   char *h_token = NULL;
-  HEADER_LINE(h_target, "X-Amz-Target: ", target, sizeof TARGET_PREFIX - 1 + oplen);
+  HEADER_LINE(h_target, "X-Amz-Target: ", target, plen + oplen);
 
   dorm_retry_state rs;
   dorm__retry_begin(&rs);
@@ -366,7 +391,7 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
       break;
     }
     dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
-    dorm_sigv4_ddb_request sr = {c->cfg.host, target, body, body_len};
+    dorm_sigv4_ddb_request sr = {host, target, body, body_len};
     dorm_sigv4_ddb_headers sh;
     st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr,
                                   &sh, err, sizeof err);
@@ -376,7 +401,7 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
     }
     HEADER_LINE(h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
     HEADER_LINE(h_auth, "Authorization: ", sh.authorization, strlen(sh.authorization));
-    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", c->host_line, h_date, h_target,
+    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", host_line, h_date, h_target,
                               h_auth, NULL};
     size_t nh = 5;
     free(h_token);
@@ -394,7 +419,7 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
 
     dorm_http_response hr;
     c->stats.attempts++;
-    st = dorm__http_post(c->http, c->url, headers, nh, body, body_len, &hr, err, sizeof err);
+    st = dorm__http_post(c->http, url, headers, nh, body, body_len, &hr, err, sizeof err);
     if (hr.request_id[0]) memcpy(c->request_id, hr.request_id, sizeof c->request_id);
 
     dorm_retry_kind kind;
@@ -446,6 +471,11 @@ dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *
 }
 
 dorm_status dorm__client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len) {
+  return dorm__client_send_service(c, DORM__SVC_DYNAMODB, operation, resp, resp_len);
+}
+
+dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const char *operation,
+                                      const char **resp, size_t *resp_len) {
   const char *body;
   size_t len;
   dorm_status st = dorm__jw_finish(&c->writer, &body, &len);
@@ -453,5 +483,5 @@ dorm_status dorm__client_send(dorm_client *c, const char *operation, const char 
     dorm__client_clear_error(c);
     return dorm__client_fail(c, st, operation, "%s", c->writer.err);
   }
-  return dorm_client_call(c, operation, body, len, resp, resp_len);
+  return dorm__client_call_service(c, svc, operation, body, len, resp, resp_len);
 }

@@ -19,6 +19,25 @@ dorm_jw *dorm__client_writer(dorm_client *c);
  * message "<operation>: <writer message>") without sending anything. */
 dorm_status dorm__client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len);
 
+/* The services a client calls: DynamoDB, and DynamoDB Streams (ListStreams,
+ * DescribeStream, GetShardIterator, GetRecords), which AWS serves from its
+ * own endpoint (config.h: streams_endpoint_url) with the X-Amz-Target prefix
+ * "DynamoDBStreams_20120810." and signs as "dynamodb". */
+typedef enum dorm__service { DORM__SVC_DYNAMODB = 0, DORM__SVC_STREAMS = 1 } dorm__service;
+
+/* dorm_client_call() for either service: the same signing, transport,
+ * retries, error mapping and error rule. dorm_client_call is
+ * dorm__client_call_service(c, DORM__SVC_DYNAMODB, ...). */
+dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const char *operation,
+                                      const char *body, size_t body_len, const char **resp, size_t *resp_len);
+
+/* dorm__client_send() for either service. */
+dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const char *operation,
+                                      const char **resp, size_t *resp_len);
+
+/* Where the client sends a service's requests ("http://127.0.0.1:8000/"). */
+const char *dorm__client_service_endpoint(const dorm_client *c, dorm__service svc);
+
 /* The body of the last error response ("" when the last call did not end in
  * an AWS error), e.g. to read the Item returned with a failed condition. */
 const char *dorm__client_error_body(const dorm_client *c, size_t *len);

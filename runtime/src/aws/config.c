@@ -237,9 +237,10 @@ static const char *dns_suffix(const char *region) {
   return "amazonaws.com";
 }
 
-/* The services section's dynamodb endpoint for the active profile, if any. */
-static dorm_status services_endpoint(dorm_resolved_config *rc, const char **url, char *where,
-                                     size_t wcap, char *errbuf, size_t errcap) {
+/* The services section's endpoint for one service ("dynamodb",
+ * "dynamodb_streams") for the active profile, if any. */
+static dorm_status services_endpoint(dorm_resolved_config *rc, const char *service, const char **url,
+                                     char *where, size_t wcap, char *errbuf, size_t errcap) {
   *url = NULL;
   char pwhere[256];
   const char *name = dorm__config_profile_value(rc, "services", pwhere, sizeof pwhere);
@@ -250,12 +251,24 @@ static dorm_status services_endpoint(dorm_resolved_config *rc, const char **url,
             pwhere, rc->profile, name, rc->config_file->path, name);
     return DORM_ERR_CONFIG;
   }
-  const dorm_ini_prop *ddb = dorm__ini_get(sec, "dynamodb");
-  const dorm_ini_prop *ep = dorm__ini_sub_get(ddb, "endpoint_url");
+  const dorm_ini_prop *svc = dorm__ini_get(sec, service);
+  const dorm_ini_prop *ep = dorm__ini_sub_get(svc, "endpoint_url");
   if (ep && ep->value[0]) {
     *url = ep->value;
     where_of(rc->config_file, ep, where, wcap);
   }
+  return DORM_OK;
+}
+
+/* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, else the profile's
+ * ignore_configured_endpoint_urls; false when neither is set. */
+static dorm_status endpoints_ignored(dorm_resolved_config *rc, bool *ignore, char *errbuf, size_t errcap) {
+  char where[256] = "";
+  *ignore = false;
+  const char *v = dorm__config_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+  if (v) return dorm__config_parse_bool(v, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ignore, errbuf, errcap);
+  if ((v = dorm__config_profile_value(rc, "ignore_configured_endpoint_urls", where, sizeof where)))
+    return dorm__config_parse_bool(v, where, ignore, errbuf, errcap);
   return DORM_OK;
 }
 
@@ -267,20 +280,14 @@ static dorm_status resolve_endpoint(const dorm_config *cfg, dorm_resolved_config
     return set_endpoint(rc, cfg->endpoint, errbuf, errcap);
   }
   bool ignore = false;
-  const char *v = dorm__config_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-  dorm_status st = DORM_OK;
-  if (v) {
-    st = dorm__config_parse_bool(v, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", &ignore, errbuf, errcap);
-  } else if ((v = dorm__config_profile_value(rc, "ignore_configured_endpoint_urls", where, sizeof where))) {
-    st = dorm__config_parse_bool(v, where, &ignore, errbuf, errcap);
-  }
+  dorm_status st = endpoints_ignored(rc, &ignore, errbuf, errcap);
   if (st != DORM_OK) return st;
   if (!ignore) {
     const char *url = NULL;
     if ((url = dorm__config_env("AWS_ENDPOINT_URL_DYNAMODB"))) {
       snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "AWS_ENDPOINT_URL_DYNAMODB");
     } else {
-      st = services_endpoint(rc, &url, where, sizeof where, errbuf, errcap);
+      st = services_endpoint(rc, "dynamodb", &url, where, sizeof where, errbuf, errcap);
       if (st != DORM_OK) return st;
       if (url) {
         snprintf(rc->endpoint_source, sizeof rc->endpoint_source, "%s", where);
@@ -296,6 +303,57 @@ static dorm_status resolve_endpoint(const dorm_config *cfg, dorm_resolved_config
   char url[160];
   snprintf(url, sizeof url, "https://dynamodb.%s.%s", rc->region, dns_suffix(rc->region));
   return set_endpoint(rc, url, errbuf, errcap);
+}
+
+/* DynamoDB Streams' endpoint (config.h has the order). Runs after
+ * resolve_endpoint. set_endpoint checks and normalises the URL into a
+ * scratch config whose results are moved over. */
+static dorm_status resolve_streams_endpoint(const dorm_config *cfg, dorm_resolved_config *rc, char *errbuf,
+                                            size_t errcap) {
+  const char *url = NULL;
+  char where[256] = "";
+  dorm_resolved_config tmp;
+  memset(&tmp, 0, sizeof tmp);
+  bool explicit = cfg->endpoint && *cfg->endpoint, ignore = false;
+  dorm_status st = explicit ? DORM_OK : endpoints_ignored(rc, &ignore, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  if (!explicit && !ignore) {
+    if ((url = dorm__config_env("AWS_ENDPOINT_URL_DYNAMODB_STREAMS"))) {
+      snprintf(tmp.endpoint_source, sizeof tmp.endpoint_source, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS");
+    } else {
+      st = services_endpoint(rc, "dynamodb_streams", &url, where, sizeof where, errbuf, errcap);
+      if (st != DORM_OK) return st;
+      if (url) snprintf(tmp.endpoint_source, sizeof tmp.endpoint_source, "%s", where);
+    }
+  }
+  if (!url && strcmp(rc->endpoint_source, "default") != 0) {
+    /* dorm_config.endpoint, or DynamoDB's configured endpoint: the same server. */
+    url = rc->endpoint_url;
+    snprintf(tmp.endpoint_source, sizeof tmp.endpoint_source, "%s", rc->endpoint_source);
+  }
+  char def[160];
+  if (!url) {
+    snprintf(def, sizeof def, "https://streams.dynamodb.%s.%s", rc->region, dns_suffix(rc->region));
+    url = def;
+    snprintf(tmp.endpoint_source, sizeof tmp.endpoint_source, "default");
+  }
+  st = set_endpoint(&tmp, url, errbuf, errcap);
+  /* DynamoDB's own endpoint is checked for a path when the client is made. */
+  if (st == DORM_OK && url != rc->endpoint_url && strcmp(tmp.path, "/") != 0) {
+    dorm__set_err(errbuf, errcap, "%s: DynamoDB Streams endpoint '%.200s' has a path; endpoints have none",
+                  tmp.endpoint_source, url);
+    st = DORM_ERR_CONFIG;
+  }
+  if (st == DORM_OK) {
+    rc->streams_endpoint_url = tmp.endpoint_url;
+    rc->streams_host = tmp.host;
+    tmp.endpoint_url = tmp.host = NULL;
+    memcpy(rc->streams_endpoint_source, tmp.endpoint_source, sizeof rc->streams_endpoint_source);
+  }
+  free(tmp.endpoint_url);
+  free(tmp.host);
+  free(tmp.path);
+  return st;
 }
 
 /* ---- retries, timeouts, credentials ----------------------------------------- */
@@ -414,6 +472,7 @@ dorm_status dorm__config_resolve(const dorm_config *cfg, dorm_resolved_config *o
   if (st == DORM_OK) st = resolve_profile(cfg, out, errbuf, errcap);
   if (st == DORM_OK) st = resolve_region(cfg, out, errbuf, errcap);
   if (st == DORM_OK) st = resolve_endpoint(cfg, out, errbuf, errcap);
+  if (st == DORM_OK) st = resolve_streams_endpoint(cfg, out, errbuf, errcap);
   if (st == DORM_OK) st = resolve_retry(cfg, out, errbuf, errcap);
   if (st != DORM_OK) {
     dorm__resolved_config_free(out);
@@ -436,6 +495,8 @@ void dorm__resolved_config_free(dorm_resolved_config *rc) {
   free(rc->endpoint_url);
   free(rc->host);
   free(rc->path);
+  free(rc->streams_endpoint_url);
+  free(rc->streams_host);
   free(rc->access_key_id);
   dorm__secret_free(rc->secret_access_key);
   dorm__secret_free(rc->session_token);

@@ -11,6 +11,11 @@
  *              (dynamodb = / endpoint_url = ...), AWS_ENDPOINT_URL, the profile's
  *              endpoint_url; else https://dynamodb.<region>.amazonaws.com
  *              (.amazonaws.com.cn for cn-*, c2s.ic.gov / sc2s.sgov.gov for us-iso(b)-*)
+ *   streams endpoint: dorm_config.endpoint; then, unless configured endpoints are
+ *              ignored: AWS_ENDPOINT_URL_DYNAMODB_STREAMS, the services section's
+ *              dynamodb_streams; then DynamoDB's endpoint when it was configured
+ *              (local implementations serve both APIs on one port); else
+ *              https://streams.dynamodb.<region>.amazonaws.com (same suffixes)
  *   retry mode: dorm_config.retry_mode, AWS_RETRY_MODE, profile retry_mode, standard
  *   max attempts: dorm_config.max_attempts, AWS_MAX_ATTEMPTS, profile max_attempts,
  *              the mode's default (standard 3, legacy 11)
@@ -48,6 +53,11 @@ typedef struct dorm_resolved_config {
   char *path;                   /* the endpoint's path, "/" by default (SigV4 canonical URI) */
   bool https;
   char endpoint_source[256];    /* "dorm_config.endpoint", "AWS_ENDPOINT_URL_DYNAMODB", "~/.aws/config:9", "default" */
+
+  /* DynamoDB Streams (GetRecords, ...): its own endpoint on AWS. */
+  char *streams_endpoint_url;   /* "https://streams.dynamodb.us-east-1.amazonaws.com/" */
+  char *streams_host;           /* its Host header value */
+  char streams_endpoint_source[256]; /* as endpoint_source, or "AWS_ENDPOINT_URL_DYNAMODB_STREAMS" */
 
   dorm_retry_settings retry;
   long connect_timeout_ms;
