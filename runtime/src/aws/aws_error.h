@@ -20,7 +20,13 @@ typedef struct dorm_aws_error {
 void dorm__aws_error_parse(const char *body, size_t len, dorm_aws_error *out);
 
 /* The status for an error code and HTTP status. Unknown 4xx codes map to
- * DORM_ERR_VALIDATION, unknown 5xx to DORM_ERR_SERVICE. */
+ * DORM_ERR_VALIDATION, unknown 5xx to DORM_ERR_SERVICE; a 4xx without a
+ * code (not 401, 403, 429) is not DynamoDB's: DORM_ERR_BAD_RESPONSE. */
 dorm_status dorm__aws_error_status(const char *code, long http_status);
+
+/* A printable excerpt of a response body for messages: white space and
+ * control bytes collapsed to one space, other non-ASCII bytes as '?', "..."
+ * when cut; at most cap - 1 bytes and a NUL. */
+void dorm__aws_error_excerpt(const char *body, size_t len, char *out, size_t cap);
 
 #endif

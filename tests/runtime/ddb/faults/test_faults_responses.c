@@ -2,7 +2,9 @@
  * loopback server (tests/runtime/ddb/integration/scripted_server.c): each is
  * DORM_ERR_BAD_RESPONSE naming the operation and the place, never a crash or
  * a half-filled item; a well-formed one is read exactly. These pin the
- * one-pass response reader that dorm_get_item and the write operations use. */
+ * one-pass response reader that dorm_get_item and the write operations use.
+ * Error answers that are not DynamoDB's (a web server's 404 page) name the
+ * endpoint. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +135,62 @@ static void test_get_refuses_bad_bodies(void **state) {
   assert_int_equal(ss_count(f->server) - before, sizeof cases / sizeof cases[0]); /* one request each: not retried */
 }
 
+/* A server that is not DynamoDB (a web server on the port, a proxy's error
+ * page): the message says which endpoint answered what, and that it may
+ * not be DynamoDB; a 4xx without an AWS error code is a bad response, not
+ * a validation error. */
+static void test_an_answer_that_is_not_dynamodb(void **state) {
+  fixture *f = *state;
+  char want[256];
+  ss_push(f->server, 404,
+          "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\n<h1>Not   Found</h1>\n</body>\n</html>\n");
+  dorm_get_input in = {.table = "t", .key = &f->key};
+  dorm_av item;
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_BAD_RESPONSE);
+  snprintf(want, sizeof want,
+           "GetItem: HTTP 404 from %s with \"<html> <head><title>404 Not Found</title></head> <body> <h1>Not Found</h1> "
+           "</body> </html>\", not a DynamoDB error: that endpoint may not be DynamoDB",
+           dorm_client_endpoint(f->c));
+  assert_msg(f, want, NULL);
+  assert_string_equal(dorm_client_error_code(f->c), "");
+
+  /* JSON that is not an AWS error, and an empty body. */
+  ss_push(f->server, 400, "{\"error\":\"no route\"}");
+  dorm_put_input pi = {.table = "t", .item = &f->key};
+  assert_int_equal(dorm_put_item(f->c, &pi, &f->a, NULL), DORM_ERR_BAD_RESPONSE);
+  snprintf(want, sizeof want, "PutItem: HTTP 400 from %s with \"{\"error\":\"no route\"}\", not a DynamoDB error",
+           dorm_client_endpoint(f->c));
+  assert_msg(f, want, "may not be DynamoDB");
+  ss_push(f->server, 405, "");
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_BAD_RESPONSE);
+  snprintf(want, sizeof want, "GetItem: HTTP 405 from %s with an empty body, not a DynamoDB error", dorm_client_endpoint(f->c));
+  assert_msg(f, want, NULL);
+
+  /* The endpoint as configured: "http://127.0.0.1:<port>/". */
+  assert_true(strncmp(dorm_client_endpoint(f->c), ss_url(f->server), strlen(ss_url(f->server))) == 0);
+
+  /* A long body is cut. */
+  char big[3000];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  ss_push(f->server, 404, big);
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_BAD_RESPONSE);
+  assert_msg(f, "xxx...\", not a DynamoDB error", NULL);
+
+  /* A 5xx error page keeps its status (retryable) and says the same. */
+  ss_push(f->server, 502, "<html><body>Bad Gateway</body></html>");
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_SERVICE);
+  snprintf(want, sizeof want, "GetItem: HTTP 502 from %s with \"<html><body>Bad Gateway</body></html>\"",
+           dorm_client_endpoint(f->c));
+  assert_msg(f, want, "may not be DynamoDB");
+
+  /* DynamoDB's own errors are unchanged. */
+  ss_push(f->server, 400,
+          "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ValidationException\",\"message\":\"bad key\"}");
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_VALIDATION);
+  assert_msg(f, "GetItem: ValidationException: bad key (HTTP 400)", NULL);
+}
+
 static void test_write_attributes_are_read_and_checked(void **state) {
   fixture *f = *state;
   dorm_av item = dorm_av_empty(DORM_AV_M);
@@ -161,6 +219,7 @@ int main(void) {
       cmocka_unit_test(test_get_without_item_is_not_found),
       cmocka_unit_test(test_get_refuses_bad_bodies),
       cmocka_unit_test(test_write_attributes_are_read_and_checked),
+      cmocka_unit_test(test_an_answer_that_is_not_dynamodb),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
