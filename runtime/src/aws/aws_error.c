@@ -1,6 +1,7 @@
 #include "aws_error.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void copy_trunc(char *dst, size_t cap, const char *src) {
@@ -72,5 +73,28 @@ dorm_status dorm__aws_error_status(const char *code, long http_status) {
   if (http_status == 401 || http_status == 403) return DORM_ERR_AUTH;
   if (http_status == 429) return DORM_ERR_THROTTLED;
   if (http_status >= 500) return DORM_ERR_SERVICE;
+  /* DynamoDB names every 4xx it sends; one without a code came from
+   * something else (a proxy, another service, a wrong port). */
+  if (!code || !*code) return DORM_ERR_BAD_RESPONSE;
   return DORM_ERR_VALIDATION;
+}
+
+void dorm__aws_error_excerpt(const char *body, size_t len, char *out, size_t cap) {
+  if (!cap) return;
+  size_t o = 0, i = 0;
+  bool space = false;
+  for (; i < len && o + 4 < cap; i++) {
+    unsigned char ch = (unsigned char)body[i];
+    if (ch <= ' ' || ch == 0x7f) {
+      space = o > 0;
+      continue;
+    }
+    if (space) out[o++] = ' ';
+    space = false;
+    if (o + 4 >= cap) break;
+    out[o++] = ch < 0x80 ? (char)ch : '?';
+  }
+  while (i < len && ((unsigned char)body[i] <= ' ' || body[i] == 0x7f)) i++;
+  if (i < len) memcpy(out + o, "...", 3), o += 3;
+  out[o] = '\0';
 }

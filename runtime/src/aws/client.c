@@ -445,8 +445,19 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
       kind = dorm__retry_classify(ae.code, hr.status, 0);
       if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
       result = dorm__aws_error_status(ae.code, hr.status);
-      snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code[0] ? ae.code : "HTTP error",
-               ae.message[0] ? ": " : "", ae.message, hr.status);
+      if (ae.code[0]) {
+        snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code, ae.message[0] ? ": " : "", ae.message,
+                 hr.status);
+      } else {
+        /* Not an AWS error body: say who answered what, since the usual
+         * cause is an endpoint that is not DynamoDB. */
+        char excerpt[128];
+        dorm__aws_error_excerpt(hr.body, hr.body_len, excerpt, sizeof excerpt);
+        snprintf(err, sizeof err,
+                 "HTTP %ld from %.200s with %s%s%s, not a DynamoDB error: that endpoint may not be DynamoDB "
+                 "(check the configured endpoint)",
+                 hr.status, url, excerpt[0] ? "\"" : "an empty body", excerpt, excerpt[0] ? "\"" : "");
+      }
       if (result == DORM_ERR_TRANSACTION_CANCELLED) keep_cancel_reasons(c, hr.body, hr.body_len);
     }
 
