@@ -385,6 +385,9 @@ static void new_job(dorm__streamer *s, int kind, dorm__st_conn *c, const dorm_id
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   session *ps = user;
   dorm__streamer *s = owner(wsi);
+  /* lws calls some reasons without session data (a connection it refused
+   * before allocating one, e.g. headers over its limit) */
+  if (!ps && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED) return lws_callback_http_dummy(wsi, reason, user, in, len);
   switch (reason) {
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     if (authenticate(s, wsi, ps)) return 0;
