@@ -80,9 +80,13 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
     return fail(code, "PAYLOAD_TOO_LARGE", msg, msgcap, "message larger than 131072 bytes");
   if (!depth_ok(text, len, DORM__ST_MAX_DEPTH))
     return fail(code, "INVALID_MESSAGE", msg, msgcap, "message nested deeper than 32 levels");
-  *root = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
+  const char *end = NULL;
+  *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (!*root || !cJSON_IsObject(*root))
     return fail(code, "INVALID_MESSAGE", msg, msgcap, "a message is a JSON object");
+  while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+  if (!end || end != text + len)
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "a message is one JSON object, with nothing after it");
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(*root, "id");
   const cJSON *action = cJSON_GetObjectItemCaseSensitive(*root, "action");
   if (id && cJSON_IsString(id) && id_ok(id->valuestring)) out->id = id->valuestring;
