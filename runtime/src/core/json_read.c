@@ -30,13 +30,12 @@ void dorm__jr_path_text(const jr_path *p, char *buf, size_t cap) {
 
 dorm_status dorm__jr_fail(jr_reader *r, const jr_path *p, dorm_status st, const char *fmt, ...) {
   if (r->err && r->errcap) {
-    char path[160], what[224];
+    char path[160];
+    dorm__jr_path_text(p, path, sizeof path);
     va_list ap;
     va_start(ap, fmt);
-    dorm__vset_err(what, sizeof what, fmt, ap);
+    dorm__vset_err_prefixed(r->err, r->errcap, path, fmt, ap);
     va_end(ap);
-    dorm__jr_path_text(p, path, sizeof path);
-    dorm__set_err(r->err, r->errcap, "%s: %s", path, what);
   }
   return st;
 }

@@ -21,58 +21,6 @@
 #define DORM__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define DORM__PRINTF(f, a)
-/* ---- JSON strings ---- */
-
-enum {
-  DORM_JSON_ESC_SHORT_BF = 1u << 0,   /* \b and \f as such (else \u0008 and \u000c) */
-  DORM_JSON_ESC_UTF8_CHECK = 1u << 1, /* invalid UTF-8 fails the call */
-  DORM_JSON_ESC_UTF8_FIX = 1u << 2,   /* each byte of invalid UTF-8 becomes \ufffd */
-  DORM_JSON_ESC_HTML = 1u << 3,       /* < > & as \u003c \u003e \u0026 */
-  DORM_JSON_ESC_LINE_SEPS = 1u << 4,  /* U+2028 and U+2029 as \u2028 and \u2029 */
-};
-/* RFC 8259 text of valid UTF-8: request bodies and canonical JSON. */
-#define DORM_JSON_ESC_STRICT (DORM_JSON_ESC_SHORT_BF | DORM_JSON_ESC_UTF8_CHECK)
-/* Go's encoding/json (json.Marshal): DynamORM's pagination cursors. */
-#define DORM_JSON_ESC_GO (DORM_JSON_ESC_UTF8_FIX | DORM_JSON_ESC_HTML | DORM_JSON_ESC_LINE_SEPS)
-
-/* Appends s[0..len) to b as the inside of a JSON string (no quotes). Always
- * escaped: " and \ (as \" and \\), \n \r \t, every other byte below 0x20
- * as \u00xx (lowercase hex); the flags add the rest. Without a UTF8 flag,
- * bytes from 0x80 up are copied as they are. Returns false when b failed
- * (dorm__buf_ok(b) is then false) or, with DORM_JSON_ESC_UTF8_CHECK, when s is
- * not valid UTF-8: *bad (may be NULL) gets the offset of the first bad byte
- * and the text before it has been appended. */
-bool dorm__json_escape(dorm__buf *b, const char *s, size_t len, unsigned flags, size_t *bad);
-
-/* SWAR: whether one of the 8 bytes in x needs a look before it goes into a
- * JSON string as it is (below 0x20, '"', '\\', or from 0x80 up). May say yes
- * for a word that needs nothing; never says no for one that does. */
-static inline bool dorm__json_word_special(uint64_t x) {
-  const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-  uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-  uint64_t t = (x - ones * 0x20) | (quote - ones) | (bslash - ones) | x;
-  return (t & highs) != 0;
-}
-
-/* Copies s[0..len) to o (len bytes, the caller's) when it is printable ASCII
- * without '"' and '\\', i.e. needs no escaping under any flags but
- * DORM_JSON_ESC_HTML. False otherwise; o may then hold part of it. */
-static inline bool dorm__json_plain_copy(char *o, const char *s, size_t len) {
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    uint64_t x;
-    memcpy(&x, s + i, 8);
-    if (dorm__json_word_special(x)) return false;
-    memcpy(o + i, &x, 8);
-  }
-  for (; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') return false;
-    o[i] = (char)ch;
-  }
-  return true;
-}
-
 #endif
 
 /* ---- hex ---- */
