@@ -11,6 +11,7 @@
  * ops.h      item operations, Query/Scan, batches and transactions
  * tables.h   table operations, waiters, Time to Live, ListTables
  * model.h    the descriptor-driven model layer under the generated code
+ * streams.h  DynamoDB Streams: list, describe, shard iterators, records
  *
  * A new public header is added here when it lands.
  */
@@ -29,5 +30,6 @@
 #include "dorm/ops.h"
 #include "dorm/tables.h"
 #include "dorm/model.h"
+#include "dorm/streams.h"
 
 #endif

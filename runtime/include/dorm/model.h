@@ -548,11 +548,16 @@ typedef struct dorm_stream_record {
   dorm_av keys;                   /* M */
   bool has_new_image, has_old_image;
   dorm_av new_image, old_image;   /* M */
+  const char *sequence_number;    /* dynamodb.SequenceNumber, "" when absent (dorm_streams_seq_cmp orders them) */
+  double approximate_created;     /* dynamodb.ApproximateCreationDateTime, seconds since the epoch; 0 when absent */
+  int64_t size_bytes;             /* dynamodb.SizeBytes, 0 when absent */
 } dorm_stream_record;
 
-/* Parses a Lambda DynamoDB Streams event ({"Records":[...]}) or a single
- * record. Everything lives in the arena. DORM_ERR_BAD_RESPONSE with a
- * message naming the record for malformed input. */
+/* Parses a Lambda DynamoDB Streams event ({"Records":[...]}), a GetRecords
+ * answer (the same shape; dorm_streams_get_records in dorm/streams.h reads
+ * one for you) or a single record. Everything lives in the arena.
+ * DORM_ERR_BAD_RESPONSE with a message naming the record for malformed
+ * input. */
 DORM_API dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_stream_record **records,
                               size_t *count, char *errbuf, size_t errcap);
 

@@ -6,6 +6,7 @@
 #include "aws_internal.h"
 
 #include "ops_common.h"
+#include "streams_raw.h"
 
 
 #endif

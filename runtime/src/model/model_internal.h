@@ -293,4 +293,11 @@ dorm_status dorm__model_read_single(dorm_client *c, const char *op, const dorm_m
 dorm_status dorm__model_projection(dorm_client *c, const char *op, const dorm_model_desc *m, dorm_expr *x,
                              const uint32_t *fields, size_t n, bool with_type);
 
+/* ---- DynamoDB Streams records (stream.c) ---- */
+
+/* Parses a "Records" array (a Lambda event's or GetRecords') into *records
+ * (arena; NULL when empty). DORM_ERR_BAD_RESPONSE names the record in errbuf. */
+dorm_status dorm__stream_parse_records(const cJSON *list, dorm_arena *a, dorm_stream_record **records,
+                                       size_t *count, char *errbuf, size_t errcap);
+
 #endif

@@ -1,15 +1,15 @@
-/* DynamoDB Streams records as Lambda delivers them:
+/* DynamoDB Streams records as Lambda and GetRecords deliver them:
  *   {"Records":[{"eventID":"...","eventName":"INSERT|MODIFY|REMOVE",
  *                "eventSourceARN":"arn:aws:dynamodb:...",
  *                "dynamodb":{"Keys":{...},"NewImage":{...},"OldImage":{...},...}}]}
- * or one such record on its own (also the shape GetRecords returns). Not a
- * hot path: parsed with cJSON, images converted by the strict reader. */
+ * (GetRecords: the same records, without eventSourceARN, plus
+ * "NextShardIterator"), or one such record on its own. Not a hot path:
+ * parsed with cJSON, images converted by the strict reader. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "dorm/model.h"
-#include "core_internal.h"
+#include "model_internal.h"
 
 static dorm_status sfail(char *errbuf, size_t errcap, size_t i, const char *what, const char *detail) {
   if (errbuf && errcap) snprintf(errbuf, errcap, "Records[%zu]: %s%s%s", i, what, detail ? ": " : "", detail ? detail : "");
@@ -55,6 +55,40 @@ static dorm_status one_record(const cJSON *r, size_t i, dorm_arena *a, dorm_stre
   if (st == DORM_OK) st = dorm__json_member_item(d, "OldImage", a, &out->old_image, &out->has_old_image, err, sizeof err);
   if (st == DORM_ERR_NO_MEMORY) return st;
   if (st != DORM_OK) return sfail(errbuf, errcap, i, "dynamodb", err);
+  const char *seq = opt_string(d, "SequenceNumber", &bad);
+  if (bad) return sfail(errbuf, errcap, i, "\"dynamodb.SequenceNumber\" is not a string", NULL);
+  out->sequence_number = dorm_arena_strdup(a, seq);
+  if (!out->sequence_number) return DORM_ERR_NO_MEMORY;
+  const cJSON *created = cJSON_GetObjectItemCaseSensitive(d, "ApproximateCreationDateTime");
+  if (created && !cJSON_IsNumber(created))
+    return sfail(errbuf, errcap, i, "\"dynamodb.ApproximateCreationDateTime\" is not a number", NULL);
+  out->approximate_created = created ? created->valuedouble : 0;
+  const cJSON *size = cJSON_GetObjectItemCaseSensitive(d, "SizeBytes");
+  if (size && (!cJSON_IsNumber(size) || !(size->valuedouble >= 0 && size->valuedouble <= 1e15)))
+    return sfail(errbuf, errcap, i, "\"dynamodb.SizeBytes\" is not a byte count", NULL);
+  out->size_bytes = size ? (int64_t)size->valuedouble : 0;
+  return DORM_OK;
+}
+
+dorm_status dorm__stream_parse_records(const cJSON *list, dorm_arena *a, dorm_stream_record **records,
+                                       size_t *count, char *errbuf, size_t errcap) {
+  *records = NULL;
+  *count = 0;
+  size_t n = (size_t)cJSON_GetArraySize(list);
+  if (n == 0) return DORM_OK;
+  dorm_stream_record *out = dorm_arena_calloc(a, n, sizeof *out);
+  if (!out) {
+    if (errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+    return DORM_ERR_NO_MEMORY;
+  }
+  size_t i = 0;
+  for (const cJSON *r = list->child; r; r = r->next, i++) {
+    dorm_status st = one_record(r, i, a, &out[i], errbuf, errcap);
+    if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+    if (st != DORM_OK) return st;
+  }
+  *records = out;
+  *count = n;
   return DORM_OK;
 }
 
@@ -74,37 +108,26 @@ dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_
   }
   dorm_status st = DORM_OK;
   const cJSON *list = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "Records") : NULL;
+  dorm_stream_record *out = NULL;
   size_t n = 0;
   if (list) {
     if (!cJSON_IsArray(list)) {
       if (errbuf && errcap) snprintf(errbuf, errcap, "stream event: \"Records\" must be an array");
       st = DORM_ERR_BAD_RESPONSE;
     } else {
-      n = (size_t)cJSON_GetArraySize(list);
+      st = dorm__stream_parse_records(list, a, &out, &n, errbuf, errcap);
     }
   } else if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "dynamodb")) {
+    out = dorm_arena_calloc(a, 1, sizeof *out);
     n = 1;
+    st = out ? one_record(root, 0, a, &out[0], errbuf, errcap) : DORM_ERR_NO_MEMORY;
+    if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
   } else {
     if (errbuf && errcap)
       snprintf(errbuf, errcap, "stream event: expected {\"Records\":[...]} or one record with \"dynamodb\"");
     st = DORM_ERR_BAD_RESPONSE;
   }
-  dorm_stream_record *out = NULL;
-  if (st == DORM_OK && n) {
-    out = dorm_arena_calloc(a, n, sizeof *out);
-    if (!out) st = DORM_ERR_NO_MEMORY;
-  }
-  if (st == DORM_OK) {
-    if (list) {
-      size_t i = 0;
-      for (const cJSON *r = list->child; r && st == DORM_OK; r = r->next, i++)
-        st = one_record(r, i, a, &out[i], errbuf, errcap);
-    } else if (n) {
-      st = one_record(root, 0, a, &out[0], errbuf, errcap);
-    }
-  }
   cJSON_Delete(root);
-  if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
   if (st != DORM_OK) return st;
   *records = out;
   *count = n;

@@ -53,6 +53,12 @@ static void lambda_event(void **state) {
   assert_string_equal(r[0].event_id, "1");
   assert_string_equal(r[0].table_arn, ARN);
   assert_string_equal(r[2].table_arn, ""); /* absent */
+  assert_string_equal(r[0].sequence_number, "111");
+  assert_int_equal(r[0].size_bytes, 300);
+  assert_true(r[0].approximate_created == 1795613924.0);
+  assert_string_equal(r[1].sequence_number, ""); /* absent */
+  assert_int_equal(r[1].size_bytes, 0);
+  assert_true(r[1].approximate_created == 0);
   assert_true(r[0].has_new_image && !r[0].has_old_image);
   assert_true(r[1].has_new_image && r[1].has_old_image);
   assert_true(!r[2].has_new_image && r[2].has_old_image);
@@ -112,6 +118,14 @@ static void malformed(void **state) {
       {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"NewImage\":{\"a\":{\"S\":1}}}}]}",
        "Records[0]: dynamodb: NewImage.a"},
       {"{\"Records\":[{\"eventName\":\"REMOVE\",\"dynamodb\":{\"Keys\":[]}}]}", "Records[0]: dynamodb: Keys"},
+      {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"SequenceNumber\":111}}]}",
+       "Records[0]: \"dynamodb.SequenceNumber\" is not a string"},
+      {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"SizeBytes\":-1}}]}",
+       "Records[0]: \"dynamodb.SizeBytes\" is not a byte count"},
+      {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"SizeBytes\":\"9\"}}]}",
+       "Records[0]: \"dynamodb.SizeBytes\" is not a byte count"},
+      {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"ApproximateCreationDateTime\":\"x\"}}]}",
+       "Records[0]: \"dynamodb.ApproximateCreationDateTime\" is not a number"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     dorm_stream_record *r = (dorm_stream_record *)1;
