@@ -105,7 +105,11 @@ export async function startServer({ name = 'streamer', args = [], auth = true, e
   const argv = ['--port', '0', '--ddb-endpoint', ddbEndpoint(), '--create-tables'];
   if (auth) argv.push('--jwt-hs256-secret-file', SECRET_FILE);
   argv.push(...args);
+  // Its own process group: a signal meant for the test runner's group (a
+  // terminal's ^C, a runner stopping its children) never reaches a server
+  // mid-scenario; the watchdog below and after() still stop every one.
   const proc = spawn(demoPath(), argv, {
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', ...env },
   });
