@@ -496,3 +496,10 @@ dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const c
   }
   return dorm__client_call_service(c, svc, operation, body, len, resp, resp_len);
 }
+
+dorm_status dorm__client_credentials(dorm_client *c, dorm_credentials *out) {
+  char err[256] = "";
+  dorm_status st = dorm__credentials_provider_get(c->creds, out, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, "credentials", "%s", err);
+  return DORM_OK;
+}

@@ -62,6 +62,12 @@ void dorm__client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user);
  * policy's throttling backoff). */
 long dorm__client_backoff_ms(dorm_client *c, int k);
 
+/* The client's current credentials (refreshed as needed), for signing
+ * requests to other services (the streamer's management API). The strings
+ * stay valid until the next call. Failures are reported through the client. */
+struct dorm_credentials;
+dorm_status dorm__client_credentials(dorm_client *c, struct dorm_credentials *out);
+
 /* A fresh idempotency token (ClientRequestToken): 32 hex characters + NUL. */
 dorm_status dorm__client_new_token(dorm_client *c, char out[33]);
 
