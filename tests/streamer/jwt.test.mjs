@@ -4,6 +4,7 @@
 // goes on serving. Three servers: an HS256 secret with issuer and audience, an
 // RSA public key (PEM), a JWKS (RSA and EC keys chosen by kid).
 import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { exportJWK, SignJWT, importPKCS8 } from 'jose';
 import {
   assert, checkReportComplete, connect, HS_SECRET, metric, scenario, startServer, stopServers, token, tryConnect,
@@ -292,6 +293,31 @@ scenario('RSA public key: RS256 accepted; HS/RS confusion, other keys, none, ES2
     })()],
   ];
   await suite(rs, attacks, good);
+});
+
+// ---------------------------------------------------------------- EC PEM server
+
+scenario('EC P-256 public key: ES256 accepted; DER signatures, other keys, RS256, HS/EC confusion refused', async () => {
+  const pem = workFile('ec.pem', ec.publicKey.export({ type: 'spki', format: 'pem' }));
+  const es = await startServer({ name: 'jwt-ec-pem', auth: false, args: ['--jwt-public-key-file', pem] });
+  const c = claims({ iss: undefined, aud: undefined });
+  const good = await signAsym('ES256', ec.privateKey, c);
+  await accepted(es, good);
+  const der = (() => {
+    const i = `${b64u({ alg: 'ES256' })}.${b64u(c)}`;
+    return `${i}.${createSign('sha256').update(i).sign({ key: ec.privateKey, dsaEncoding: 'der' }).toString('base64url')}`;
+  })();
+  const attacks = [
+    ['ES256 signed by another EC key', await signAsym('ES256', ecOther.privateKey, c)],
+    ['ES256 with a DER signature (JWS wants r||s)', der],
+    ['RS256 (the key is EC)', await signAsym('RS256', rsa.privateKey, c)],
+    ['HS256 keyed with the EC PEM', hmacToken({ alg: 'HS256' }, c, readFileSync(pem))],
+    ['ES256 with an all-zero signature', `${good.split('.').slice(0, 2).join('.')}.${Buffer.alloc(64).toString('base64url')}`],
+    ['ES256 with the payload changed', (() => { const [h, , sig] = good.split('.'); return `${h}.${b64u({ ...c, sub: 'admin' })}.${sig}`; })()],
+    ['alg none', `${b64u({ alg: 'none' })}.${b64u(c)}.`],
+  ];
+  await suite(es, attacks, good);
+  assert.deepEqual(await stopServers([es]), []);
 });
 
 // ---------------------------------------------------------------- JWKS server
