@@ -239,6 +239,24 @@ scenario('the same client id sent twice runs one job: one ack, the second send g
   await c2.close();
 });
 
+scenario('a burst of five sends of one id: one ack (seq 1, first), four states, in seq order; one job', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('burst');
+  const rows = 4;
+  const done0 = await srv.completed();
+  const payload = { rows, stepMs: 150 };
+  for (let i = 0; i < 5; i++) c.send({ id: rid, action: 'GenerateReport', payload });
+  checkReportComplete(await c.terminal(rid), rows);
+  await sleep(500);
+  const msgs = c.of(rid);
+  assert.equal(msgs[0].type, 'ack', `the ack (seq 1) comes first: ${msgs.map((m) => `${m.seq}:${m.type}`).join(' ')}`);
+  checkStream(msgs);
+  assert.equal(msgs.filter((m) => m.type === 'ack').length, 1);
+  assert.equal(msgs.filter((m) => m.type === 'status').length, 4, c.dump());
+  assert.equal(await srv.completed(), done0 + 1);
+  await c.close();
+});
+
 scenario('the same client id from two users are two requests', async () => {
   const rid = uniq('shared-id');
   const a = await connect(srv, await token());
