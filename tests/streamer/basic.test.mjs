@@ -185,6 +185,29 @@ scenario('status while running and after; get_result before and after the end', 
   await c2.close();
 });
 
+scenario('status requests while progress flows: every message of the request arrives in seq order', async () => {
+  const c = await connect(srv, await token());
+  const problems = [];
+  for (let k = 0; k < 3; k++) {
+    const rid = uniq('interleave');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 40, stepMs: 25 } });
+    await c.waitFor((m) => m.request_id === rid && m.type === 'progress', { what: 'the first progress' });
+    for (let i = 0; i < 10; i++) {
+      c.send({ id: rid, action: 'status' });
+      await sleep(20);
+    }
+    checkReportComplete(await c.terminal(rid), 40);
+    await sleep(300);
+    try {
+      checkStream(c.of(rid));
+    } catch (e) {
+      problems.push(String(e.message).split('\n')[0]);
+    }
+  }
+  assert.deepEqual(problems, []);
+  await c.close();
+});
+
 scenario('status/get_result of an unknown id, or of another user\'s request: NOT_FOUND', async () => {
   const owner = await token();
   const c = await connect(srv, owner);
