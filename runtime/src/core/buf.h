@@ -8,6 +8,8 @@
  * overflow flag; an allocation that fails sets the sticky oom flag. After
  * either, appends do nothing and return false, and what was appended before
  * stays, so a caller appends a whole text and checks once (dorm__buf_ok).
+ * A hot path may instead reserve room (dorm__buf_reserve) and write at
+ * p + len itself; it then keeps len, and the NUL when it needs one.
  *
  * Start one with dorm__buf_init or DORM__BUF_INIT (no bound); nothing is
  * allocated before the first append. (A zeroed one is bounded at 0 bytes:
