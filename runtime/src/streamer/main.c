@@ -417,7 +417,9 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) break;
     s->nworkers++;
   }
-  if (!no_processor && pthread_create(&s->poller, NULL, poller_thread, s) == 0) s->poller_started = true;
+  /* the poller also releases messages that waited too long for an older seq,
+   * so it runs with --no-processor too (then it claims nothing) */
+  if (pthread_create(&s->poller, NULL, poller_thread, s) == 0) s->poller_started = true;
 
   running_streamer = s;
   struct sigaction sa;

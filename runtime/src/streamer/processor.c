@@ -704,7 +704,8 @@ void *dorm__st_poller_main(void *arg) {
   bool first = true;
   int64_t last_sweep = 0;
   while (!atomic_load(&s->stopping)) {
-    dorm_client *c = dorm__st_client(s);
+    dorm__srv_flush_stale(s);
+    dorm_client *c = s->cfg.no_processor ? NULL : dorm__st_client(s);
     if (c) {
       int64_t now = dorm__st_now_ms();
       if (first || now - r.described_ms > 5000) {

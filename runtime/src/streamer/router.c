@@ -168,7 +168,9 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
     return;
   }
 
-  /* async: the request item, created once per (user, client id) */
+  /* async: the request item, created once per (user, client id). Its ack is
+   * seq 1 on this connection: a duplicate's status (seq 2) waits for it. */
+  dorm__srv_expect(s, conn, m->id, 1);
   char pk[300];
   dorm__st_request_pk(job->id.sub, m->id, pk);
   char *payload = cJSON_PrintUnformatted(m->payload ? m->payload : &empty);

@@ -42,7 +42,9 @@ typedef struct track {
   size_t nseen, cap;
   bool resuming;
   pthread_t resumer;
-  held *held;
+  int64_t next;       /* the seq that goes out next (0: none seen yet) */
+  int64_t held_since; /* when the oldest held message started waiting (ms) */
+  held *held;         /* waiting: newer than `next`, or live while resuming; seq order */
 } track;
 
 typedef struct dorm__st_conn {
@@ -144,6 +146,76 @@ static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size
   return true;
 }
 
+static void hold(track *t, int64_t seq, const char *text, size_t len) {
+  held *h = malloc(sizeof *h + len + 1);
+  if (!h) return;
+  h->seq = seq;
+  h->len = len;
+  memcpy(h->text, text, len);
+  h->text[len] = '\0';
+  held **p = &t->held; /* kept in seq order */
+  while (*p && (*p)->seq < seq) p = &(*p)->next;
+  h->next = *p;
+  *p = h;
+  if (!t->held_since) t->held_since = dorm__st_now_ms();
+}
+
+/* Sends what waits and is now in order (all of it when `all`), conns_mu held. */
+static void release(dorm__streamer *s, dorm__st_conn *c, track *t, bool all) {
+  while (t->held && (all || t->held->seq <= t->next)) {
+    held *h = t->held;
+    t->held = h->next;
+    if (!seen(t, h->seq)) {
+      mark(t, h->seq);
+      push_out(s, c, h->text, h->len);
+    }
+    if (h->seq >= t->next) t->next = h->seq + 1;
+    free(h);
+  }
+  t->held_since = t->held ? dorm__st_now_ms() : 0;
+}
+
+/* Messages of one request go out in seq order: seqs are allocated in
+ * DynamoDB, but the messages come from different threads and processes, so
+ * a newer one may arrive first; it waits for the older (at most about a
+ * second: a seq that never comes, e.g. sent to the client's other
+ * connection, does not block the rest). conns_mu held. */
+static void in_order(dorm__streamer *s, dorm__st_conn *c, track *t, int64_t seq, const char *text, size_t len) {
+  if (!t->next) t->next = seq;
+  if (seq > t->next) {
+    hold(t, seq, text, len);
+    return;
+  }
+  mark(t, seq);
+  push_out(s, c, text, len);
+  if (seq == t->next) t->next = seq + 1;
+  release(s, c, t, false);
+}
+
+void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t first_seq) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  track *t = c ? find_track(c, request_id, true) : NULL;
+  if (t && !t->next) t->next = first_seq;
+  pthread_mutex_unlock(&s->conns_mu);
+}
+
+void dorm__srv_flush_stale(dorm__streamer *s) {
+  int64_t now = dorm__st_now_ms();
+  bool any = false;
+  pthread_mutex_lock(&s->conns_mu);
+  for (dorm__st_conn *c = s->conns; c; c = c->next)
+    for (size_t i = 0; i < c->ntracks; i++) {
+      track *t = &c->tracks[i];
+      if (t->held && !t->resuming && now - t->held_since > 1000) {
+        release(s, c, t, true);
+        any = true;
+      }
+    }
+  pthread_mutex_unlock(&s->conns_mu);
+  if (any && s->lws) lws_cancel_service((struct lws_context *)s->lws);
+}
+
 bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                        const char *text, size_t len) {
   pthread_mutex_lock(&s->conns_mu);
@@ -157,19 +229,10 @@ bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *reque
   if (t && seen(t, seq)) {
     /* already queued (a replay and a live copy of the same message) */
   } else if (t && t->resuming && !pthread_equal(t->resumer, pthread_self())) {
-    held *h = malloc(sizeof *h + len + 1);
-    if (h) {
-      h->seq = seq;
-      h->len = len;
-      memcpy(h->text, text, len);
-      h->text[len] = '\0';
-      held **p = &t->held; /* kept in seq order */
-      while (*p && (*p)->seq < seq) p = &(*p)->next;
-      h->next = *p;
-      *p = h;
-    }
+    hold(t, seq, text, len);
+  } else if (t) {
+    in_order(s, c, t, seq, text, len);
   } else {
-    if (t) mark(t, seq);
     ok = push_out(s, c, text, len);
   }
   pthread_mutex_unlock(&s->conns_mu);
@@ -187,6 +250,7 @@ void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *
     /* what the client says it has counts as sent */
     for (int64_t q = 1; q <= last_seq && q <= 100000; q++)
       if (!seen(t, q)) mark(t, q);
+    t->next = last_seq + 1;
   }
   pthread_mutex_unlock(&s->conns_mu);
 }
@@ -196,18 +260,9 @@ void dorm__srv_resume_end(dorm__streamer *s, const char *conn_id, const char *re
   dorm__st_conn *c = find_conn(s, conn_id);
   track *t = c ? find_track(c, request_id, false) : NULL;
   if (t) {
+    /* the replay went out in order; what waited follows, in order */
     t->resuming = false;
-    held *h = t->held;
-    t->held = NULL;
-    while (h) {
-      held *n = h->next;
-      if (!seen(t, h->seq)) {
-        mark(t, h->seq);
-        push_out(s, c, h->text, h->len);
-      }
-      free(h);
-      h = n;
-    }
+    release(s, c, t, false);
   }
   pthread_mutex_unlock(&s->conns_mu);
   if (s->lws) lws_cancel_service((struct lws_context *)s->lws);

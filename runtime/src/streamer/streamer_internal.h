@@ -87,6 +87,12 @@ bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *reque
  * waiting ones that are newer. */
 void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t last_seq);
 void dorm__srv_resume_end(dorm__streamer *s, const char *conn_id, const char *request_id);
+/* The first seq this connection will get for request_id (a new request's
+ * ack is 1): messages that arrive before it wait for it. */
+void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t first_seq);
+/* Sends messages that waited more than a second for an older seq (called
+ * periodically: a seq that never comes must not block the rest). */
+void dorm__srv_flush_stale(dorm__streamer *s);
 
 /* ---- metrics (metrics.c) ---- */
 
