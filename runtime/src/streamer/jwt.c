@@ -898,3 +898,10 @@ done:
   free(buf);
   return st;
 }
+
+bool dorm_identity_has_scope(const dorm_identity *id, const char *scope) {
+  if (!id || !scope) return false;
+  for (size_t i = 0; i < id->nscopes; i++)
+    if (id->scopes[i] && strcmp(id->scopes[i], scope) == 0) return true;
+  return false;
+}
