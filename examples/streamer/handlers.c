@@ -60,3 +60,19 @@ dorm_status report_GenerateReport_handle(dorm_stream_ctx *ctx, const report_Gene
   res->checksum = hex;
   return DORM_OK;
 }
+
+/* kb KiB of text in 8-byte lines, line i being i as 7 hex digits and '\n'
+ * ("0000000\n0000001\n..."): a result whose pieces show where they belong. */
+dorm_status report_Blob_handle(dorm_stream_ctx *ctx, const report_Blob_request *req, dorm_progress *pr,
+                               report_Blob_result *res) {
+  (void)pr;
+  if (req->kb < 0 || req->kb > 4096) return dorm_stream_fail(ctx, "INVALID_PAYLOAD", false, "kb must be 0..4096");
+  size_t size = (size_t)req->kb * 1024;
+  char *data = dorm_arena_alloc(dorm_stream_arena(ctx), size + 9);
+  if (!data) return DORM_ERR_NO_MEMORY;
+  for (size_t i = 0; i < size / 8; i++) snprintf(data + 8 * i, 9, "%07zx\n", i);
+  data[size] = '\0';
+  res->size = (int64_t)size;
+  res->data = data;
+  return DORM_OK;
+}

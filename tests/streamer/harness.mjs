@@ -22,6 +22,8 @@ import WebSocket from 'ws';
 import { SignJWT } from 'jose';
 
 export { assert, test };
+// for tests elsewhere (clients/js/test) that have no node_modules of their own
+export { WebSocket };
 
 export const DEFAULT_TIMEOUT_MS = 15000; // one message, one process start
 export const TEST_TIMEOUT_MS = 60000;    // one test

@@ -1,0 +1,485 @@
+// The streamer's JavaScript client (docs/streamer.md is the protocol): one
+// dependency-free ES module for browsers and Node 20+.
+//
+//   import { connect } from '@dorm/streamer-client';
+//   const client = await connect('ws://127.0.0.1:8080/', { token });
+//   const result = await client.request('GenerateReport', { rows: 50, stepMs: 100 },
+//                                       { onProgress: (p) => console.log(p.percent) });
+//
+// What it does for the caller:
+//   - one WebSocket, the token in the `token` query parameter (browsers cannot
+//     set headers on a WebSocket);
+//   - requests with ids of their own; the promise settles on the result
+//     (`response` or `complete`) or rejects with a StreamerError whose `code`
+//     is the protocol's error code;
+//   - every message of a request is applied once and in seq order: duplicates
+//     are dropped, a message that arrives early waits for the older ones, and a
+//     gap that stays open is filled by `resume`;
+//   - when the connection drops it reconnects with exponential backoff and
+//     jitter, then sends `resume` with the last seq applied for every request
+//     still running (a request it never heard of again is re-sent under the
+//     same id, which never starts a second job), so no progress and no result
+//     is lost or seen twice;
+//   - chunked results (`result_chunk` ... `complete` with `chunked: true`) are
+//     concatenated and parsed;
+//   - cancel (also through an AbortSignal) and status.
+//
+// Node 20 has no global WebSocket: pass the `ws` package's class as the
+// `WebSocket` option. Only the WHATWG WebSocket interface is used
+// (addEventListener, send, close, readyState).
+
+/** The protocol's error codes (docs/streamer.md, a closed set). */
+export const PROTOCOL_ERROR_CODES = Object.freeze([
+  'INVALID_MESSAGE', 'UNKNOWN_ACTION', 'INVALID_PAYLOAD', 'FORBIDDEN', 'NOT_FOUND', 'DUPLICATE_REQUEST', 'TIMEOUT',
+  'CANCELLED', 'HANDLER_FAILED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL', 'UNAUTHORIZED',
+]);
+
+/** The client's own codes: the server never sends these. */
+export const CLIENT_ERROR_CODES = Object.freeze([
+  'CONNECT_FAILED', // the first connection could not be opened (refused upgrade, bad token, no server)
+  'CLOSED',         // close() was called while the request was in flight
+  'BAD_MESSAGE',    // the server sent something the protocol does not allow (a chunk missing, bad JSON)
+]);
+
+/** An error of a request or of the client; `code` is one of the codes above. */
+export class StreamerError extends Error {
+  constructor(code, message, { retryable = false, requestId, seq, cause } = {}) {
+    super(message || code, cause === undefined ? undefined : { cause });
+    this.name = 'StreamerError';
+    this.code = code;
+    this.retryable = retryable;
+    if (requestId !== undefined) this.requestId = requestId;
+    if (seq !== undefined) this.seq = seq;
+  }
+}
+
+const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const OPEN = 1;
+let idCounter = 0;
+
+function newId() {
+  idCounter += 1;
+  let rand;
+  if (globalThis.crypto && typeof globalThis.crypto.getRandomValues === 'function') {
+    const b = new Uint8Array(6);
+    globalThis.crypto.getRandomValues(b);
+    rand = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  } else {
+    rand = Math.floor(Math.random() * 2 ** 48).toString(16);
+  }
+  return `r-${Date.now().toString(36)}-${idCounter}-${rand}`;
+}
+
+function withToken(url, token) {
+  if (!token) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
+}
+
+/**
+ * Opens a client and waits for the server's `connected` message.
+ * options: token (a string, or a function returning one or a promise of one:
+ * called for every connection, so a fresh token can be used after a
+ * reconnect), WebSocket (the class; default globalThis.WebSocket),
+ * reconnect ({initialDelayMs 250, maxDelayMs 5000, factor 2, maxAttempts
+ * Infinity}), pingIntervalMs (20000; 0: none; a connection that does not
+ * answer a ping within the interval is dropped and re-opened), gapMs (500:
+ * how long a message waits for an older one before `resume` fills the gap),
+ * connectTimeoutMs (15000), onStateChange(state) with state 'connecting',
+ * 'open', 'reconnecting' or 'closed'. Rejects with StreamerError
+ * CONNECT_FAILED when the first connection cannot be opened.
+ */
+export async function connect(url, options = {}) {
+  const c = new StreamerClient(url, options);
+  await c.opened();
+  return c;
+}
+
+export class StreamerClient {
+  constructor(url, options = {}) {
+    this.url = url;
+    this.options = options;
+    this.WebSocket = options.WebSocket || globalThis.WebSocket;
+    if (typeof this.WebSocket !== 'function') {
+      throw new TypeError('no WebSocket class: pass one as the WebSocket option (on Node 20: the ws package)');
+    }
+    const r = options.reconnect || {};
+    this.backoff = {
+      initialDelayMs: r.initialDelayMs ?? 250,
+      maxDelayMs: r.maxDelayMs ?? 5000,
+      factor: r.factor ?? 2,
+      maxAttempts: r.maxAttempts ?? Infinity,
+    };
+    this.pingIntervalMs = options.pingIntervalMs ?? 20000;
+    this.gapMs = options.gapMs ?? 500;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 15000;
+    this.state = 'connecting';
+    this.connectionId = null;
+    this.reconnects = 0;      // successful reconnections so far
+    this.requests = new Map(); // id -> entry (requests in flight)
+    this.waiters = new Map();  // id -> [{kind: 'status', resolve, reject}]
+    this.ws = null;
+    this.attempt = 0;
+    this.everOpen = false;
+    this.closedByUser = false;
+    this.timer = null;
+    this.pingTimer = null;
+    this.awaitingPong = false;
+    this.firstOpen = new Promise((resolve, reject) => { this.resolveFirst = resolve; this.rejectFirst = reject; });
+    this.firstOpen.catch(() => { /* handled by opened() */ });
+    this.open();
+  }
+
+  /** Resolves once the first connection is up; rejects with CONNECT_FAILED. */
+  opened() { return this.firstOpen; }
+
+  setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    if (typeof this.options.onStateChange === 'function') {
+      try { this.options.onStateChange(s); } catch { /* the caller's bug must not break the client */ }
+    }
+  }
+
+  async open() {
+    if (this.closedByUser) return;
+    let token = this.options.token;
+    try {
+      if (typeof token === 'function') token = await token();
+    } catch (e) {
+      this.failOpen(`the token function failed: ${e && e.message}`);
+      return;
+    }
+    if (this.closedByUser) return;
+    let ws;
+    try {
+      ws = new this.WebSocket(withToken(this.url, token));
+    } catch (e) {
+      this.failOpen(`cannot open ${this.url}: ${e && e.message}`);
+      return;
+    }
+    this.ws = ws;
+    let upgraded = false;
+    const openTimer = setTimeout(() => {
+      if (!upgraded && this.ws === ws) {
+        try { ws.close(); } catch { /* not open */ }
+        this.lost(ws, `no connection within ${this.connectTimeoutMs} ms`);
+      }
+    }, this.connectTimeoutMs);
+    ws.addEventListener('open', () => { upgraded = true; clearTimeout(openTimer); });
+    ws.addEventListener('message', (ev) => {
+      if (this.ws !== ws) return;
+      this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
+    });
+    ws.addEventListener('close', (ev) => {
+      clearTimeout(openTimer);
+      this.lost(ws, `closed (${ev && ev.code})`);
+    });
+    ws.addEventListener('error', () => { /* close follows */ });
+  }
+
+  failOpen(why) {
+    if (!this.everOpen) {
+      this.closedByUser = true;
+      this.setState('closed');
+      this.rejectFirst(new StreamerError('CONNECT_FAILED', why));
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  /** The socket ws went away (or never opened). */
+  lost(ws, why) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.stopPing();
+    if (this.closedByUser) return;
+    if (!this.everOpen) {
+      this.failOpen(`cannot connect to ${this.url}: ${why} (a refused token also ends here)`);
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    if (this.closedByUser || this.timer) return;
+    if (this.attempt >= this.backoff.maxAttempts) {
+      this.shutdown(new StreamerError('CLOSED', `gave up reconnecting after ${this.attempt} attempts`));
+      return;
+    }
+    this.setState('reconnecting');
+    const base = Math.min(this.backoff.maxDelayMs, this.backoff.initialDelayMs * this.backoff.factor ** this.attempt);
+    const delay = Math.round(base * (0.5 + Math.random() / 2)); // jitter: clients do not come back in step
+    this.attempt += 1;
+    this.timer = setTimeout(() => { this.timer = null; this.open(); }, delay);
+  }
+
+  onFrame(text) {
+    let m;
+    try { m = JSON.parse(text); } catch { return; }
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'connected') { this.onConnected(m); return; }
+    if (m.type === 'pong') { this.awaitingPong = false; return; }
+    const id = m.request_id;
+    if (typeof id !== 'string') return; // an error about no request (an unparseable frame of ours)
+    const e = this.requests.get(id);
+    if (!e) { this.untracked(id, m); return; }
+    if (!Number.isInteger(m.seq) || m.seq <= 0) {
+      // not stored, not in the seq order: an error about the message itself
+      if (m.type === 'error') this.settle(e, null, this.errorOf(m));
+      return;
+    }
+    if (m.seq <= e.lastSeq || e.early.has(m.seq)) return; // seen already
+    e.early.set(m.seq, m);
+    while (e.early.has(e.lastSeq + 1)) {
+      const next = e.early.get(e.lastSeq + 1);
+      e.early.delete(e.lastSeq + 1);
+      e.lastSeq += 1;
+      this.apply(e, next);
+      if (e.done) return;
+    }
+    this.watchGap(e);
+  }
+
+  onConnected(m) {
+    const first = !this.everOpen;
+    this.everOpen = true;
+    this.attempt = 0;
+    this.connectionId = m.connection_id ?? null;
+    if (!first) this.reconnects += 1;
+    this.setState('open');
+    this.startPing();
+    // every request in flight picks up where it was
+    for (const e of this.requests.values()) this.catchUp(e);
+    if (first) this.resolveFirst(this);
+  }
+
+  /** After a (re)connection: resume what was seen, or (re)send the call. */
+  catchUp(e) {
+    e.early.clear();
+    if (e.lastSeq > 0) this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+    else this.send({ id: e.id, action: e.action, payload: e.payload }); // same id: never a second job
+    if (e.cancelAsked) this.send({ id: e.id, action: 'cancel' });
+  }
+
+  watchGap(e) {
+    if (e.early.size === 0) {
+      clearTimeout(e.gapTimer);
+      e.gapTimer = null;
+      return;
+    }
+    if (e.gapTimer) return;
+    e.gapTimer = setTimeout(() => {
+      e.gapTimer = null;
+      if (!e.done && e.early.size > 0 && this.isOpen()) this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+    }, this.gapMs);
+  }
+
+  apply(e, m) {
+    switch (m.type) {
+      case 'ack':
+        e.acked = true;
+        break;
+      case 'progress':
+        if (e.onProgress) {
+          try {
+            e.onProgress({ percent: m.percent, message: m.message, progress: m.progress, seq: m.seq });
+          } catch { /* the caller's bug must not break the stream */ }
+        }
+        break;
+      case 'result_chunk':
+        e.chunks[m.index] = m.data;
+        e.chunkCount = m.count;
+        break;
+      case 'status':
+        this.wake(e.id, m);
+        break;
+      case 'response':
+        this.settle(e, m.result);
+        break;
+      case 'complete':
+        if (!m.chunked) { this.settle(e, m.result); break; }
+        try {
+          if (!(e.chunkCount > 0) || e.chunks.length !== e.chunkCount || e.chunks.some((d) => typeof d !== 'string')) {
+            throw new Error(`${e.chunks.filter((d) => typeof d === 'string').length} of ${e.chunkCount} chunks arrived`);
+          }
+          this.settle(e, JSON.parse(e.chunks.join('')));
+        } catch (err) {
+          this.settle(e, null, new StreamerError('BAD_MESSAGE', `a chunked result could not be reassembled: ${err.message}`,
+            { requestId: e.id }));
+        }
+        break;
+      case 'error':
+        this.settle(e, null, this.errorOf(m));
+        break;
+      default:
+        break;
+    }
+  }
+
+  errorOf(m) {
+    const er = m.error || {};
+    return new StreamerError(er.code || 'INTERNAL', er.message || '', {
+      retryable: er.retryable === true, requestId: m.request_id, seq: m.seq,
+    });
+  }
+
+  settle(e, result, error) {
+    if (e.done) return;
+    e.done = true;
+    clearTimeout(e.gapTimer);
+    if (e.signal && e.onAbort) e.signal.removeEventListener('abort', e.onAbort);
+    this.requests.delete(e.id);
+    if (error) {
+      this.rejectWaiters(e.id, error);
+      e.reject(error);
+    } else {
+      e.resolve(result);
+    }
+  }
+
+  /** A message about a request this client does not follow (status of another one). */
+  untracked(id, m) {
+    if (m.type === 'status') this.wake(id, m);
+    else if (m.type === 'error') this.rejectWaiters(id, this.errorOf(m));
+  }
+
+  wake(id, m) {
+    const list = this.waiters.get(id);
+    if (!list || !list.length) return;
+    const w = list.shift();
+    if (!list.length) this.waiters.delete(id);
+    w.resolve({
+      status: m.status, endpoint: m.endpoint, percent: m.percent, message: m.message, progress: m.progress,
+      lastSeq: m.last_seq,
+    });
+  }
+
+  rejectWaiters(id, err) {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const w of list) w.reject(err);
+  }
+
+  isOpen() { return this.ws !== null && this.ws.readyState === OPEN && this.state === 'open'; }
+
+  send(obj) {
+    if (!this.isOpen()) return false; // sent again by catchUp after the reconnection
+    try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
+  }
+
+  startPing() {
+    this.stopPing();
+    if (!(this.pingIntervalMs > 0)) return;
+    this.pingTimer = setInterval(() => {
+      if (!this.isOpen()) return;
+      if (this.awaitingPong) {
+        // no pong for a whole interval: the connection is dead without knowing it
+        const ws = this.ws;
+        try { ws.close(); } catch { /* gone */ }
+        this.lost(ws, 'no pong');
+        return;
+      }
+      this.awaitingPong = true;
+      this.send({ action: 'ping' });
+    }, this.pingIntervalMs);
+  }
+
+  stopPing() {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.awaitingPong = false;
+  }
+
+  /**
+   * Calls an endpoint. Resolves to its result; rejects with a StreamerError.
+   * opts: onProgress({percent, message, progress, seq}) for every progress
+   * message, once each and in order; signal (an AbortSignal: aborting sends
+   * `cancel`, and the promise rejects with CANCELLED once the server ended
+   * the request); id (the request id, 1-128 of A-Z a-z 0-9 . _ : -; default:
+   * a fresh one). The returned promise has the request id as `id`.
+   */
+  request(action, payload = {}, opts = {}) {
+    if (this.closedByUser) return Promise.reject(new StreamerError('CLOSED', 'the client is closed'));
+    const id = opts.id ?? newId();
+    if (!ID_RE.test(id)) return Promise.reject(new TypeError(`bad request id '${id}': 1-128 of A-Z a-z 0-9 . _ : -`));
+    if (this.requests.has(id)) return Promise.reject(new TypeError(`request '${id}' is already in flight`));
+    let entry;
+    const p = new Promise((resolve, reject) => {
+      entry = {
+        id, action, payload, resolve, reject, onProgress: opts.onProgress, signal: opts.signal,
+        lastSeq: 0, early: new Map(), gapTimer: null, chunks: [], chunkCount: 0, acked: false, done: false,
+        cancelAsked: false, onAbort: null,
+      };
+    });
+    this.requests.set(id, entry);
+    if (opts.signal) {
+      if (opts.signal.aborted) entry.cancelAsked = true;
+      entry.onAbort = () => this.cancel(id);
+      opts.signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    if (this.isOpen()) {
+      this.send({ id, action, payload });
+      if (entry.cancelAsked) this.send({ id, action: 'cancel' });
+    }
+    p.id = id;
+    return p;
+  }
+
+  /** Asks the server to cancel request id (also sent again after a reconnection until it ends). */
+  cancel(id) {
+    const e = this.requests.get(id);
+    if (e) e.cancelAsked = true;
+    this.send({ id, action: 'cancel' });
+  }
+
+  /**
+   * The state of request id: {status, endpoint, percent, message, progress,
+   * lastSeq}. Rejects with NOT_FOUND for a request the user never sent.
+   */
+  status(id, { timeoutMs = 15000 } = {}) {
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(id) || [];
+      const w = {
+        resolve: (v) => { clearTimeout(t); resolve(v); },
+        reject: (e) => { clearTimeout(t); reject(e); },
+      };
+      const t = setTimeout(() => {
+        const l = this.waiters.get(id);
+        if (l) { const i = l.indexOf(w); if (i >= 0) l.splice(i, 1); }
+        reject(new StreamerError('TIMEOUT', `no status of '${id}' within ${timeoutMs} ms`, { requestId: id }));
+      }, timeoutMs);
+      list.push(w);
+      this.waiters.set(id, list);
+      if (!this.send({ id, action: 'status' })) {
+        // not connected: asked as soon as the connection is back
+        const retry = () => {
+          if (this.isOpen()) this.send({ id, action: 'status' });
+          else if (this.waiters.get(id)?.includes(w)) setTimeout(retry, 100);
+        };
+        setTimeout(retry, 100);
+      }
+    });
+  }
+
+  /** Closes the connection; requests in flight reject with CLOSED (their jobs go on on the server). */
+  close() {
+    this.shutdown(new StreamerError('CLOSED', 'the client was closed'));
+  }
+
+  shutdown(err) {
+    this.closedByUser = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.stopPing();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) { try { ws.close(1000); } catch { /* gone */ } }
+    this.setState('closed');
+    for (const e of [...this.requests.values()]) this.settle(e, null, err);
+    for (const id of [...this.waiters.keys()]) this.rejectWaiters(id, err);
+    if (!this.everOpen) this.rejectFirst(err);
+  }
+}
