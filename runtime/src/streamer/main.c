@@ -173,6 +173,7 @@ static const char USAGE[] =
     "  --server-url URL           this server's management API as other processes reach it\n"
     "  --no-processor             accept requests but run no jobs here\n"
     "  --dev-token SUB            print a development token for SUB (HS256, from the secret file) and exit\n"
+    "  --web DIR                  serve DIR's files over HTTP on the same port (GET / is DIR/index.html)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -273,7 +274,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
-             *server_url = NULL, *dev_token = NULL;
+             *server_url = NULL, *dev_token = NULL, *web = NULL;
   bool create = false, no_processor = false;
   flag flags[] = {
       {"port", false, NULL, &port, NULL},
@@ -294,6 +295,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"server-url", false, &server_url, NULL, NULL},
       {"no-processor", true, NULL, NULL, &no_processor},
       {"dev-token", false, &dev_token, NULL, NULL},
+      {"web", false, &web, NULL, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -362,6 +364,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;
   s->cfg.no_processor = no_processor;
+  s->cfg.web_dir = web && web[0] ? web : NULL;
   s->cfg.jwt.hs256_secret_file = secret;
   s->cfg.jwt.public_key_file = pem;
   s->cfg.jwt.jwks_file = jwks;
@@ -385,6 +388,11 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   char err[512];
   if (!secret && !pem && !jwks) {
     fprintf(stderr, "%s: no JWT keys: give --jwt-hs256-secret-file, --jwt-public-key-file or --jwks-file\n", prog);
+    rc = 2;
+    goto out;
+  }
+  if (s->cfg.web_dir && !dorm__st_web_dir_ok(s->cfg.web_dir, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", prog, err);
     rc = 2;
     goto out;
   }

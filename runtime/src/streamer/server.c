@@ -5,7 +5,8 @@
  *     `token` query parameter) before the upgrade is accepted;
  *   - API Gateway's management API for its own connections:
  *     POST/GET/DELETE /@connections/{id}, SigV4-verified;
- *   - GET /healthz and GET /metrics (Prometheus text).
+ *   - GET /healthz and GET /metrics (Prometheus text);
+ *   - with --web DIR, GET of DIR's files (web.c).
  * It never blocks on DynamoDB: frames become jobs for the worker pool, and
  * messages for a connection come back through dorm__srv_enqueue, which wakes
  * this thread (lws_cancel_service). */
@@ -589,6 +590,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       int rc = text ? respond(wsi, 200, "text/plain; version=0.0.4", text, strlen(text)) : -1;
       free(text);
       return rc;
+    }
+    if (s->cfg.web_dir && strcmp(ps->method, "GET") == 0) {
+      char *body = NULL;
+      size_t blen = 0;
+      const char *mime = NULL;
+      int status = dorm__st_web_file(s->cfg.web_dir, uri, &body, &blen, &mime);
+      int rc = status == 200 ? respond(wsi, 200, mime, body, blen) : -2;
+      free(body);
+      if (rc != -2) return rc;
+      if (status == 500) return respond_text(wsi, 500, "{\"message\":\"Internal Server Error\"}");
     }
     return respond_text(wsi, 404, "{\"message\":\"Not Found\"}");
   }

@@ -94,6 +94,16 @@ void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *reques
  * periodically: a seq that never comes must not block the rest). */
 void dorm__srv_flush_stale(dorm__streamer *s);
 
+/* ---- static files of --web DIR (web.c) ---- */
+
+/* The file for GET uri under dir ("/" and ".../": index.html): 200 with
+ * *body (malloc'd, the caller frees), *len and *mime set; 404 for a missing
+ * file or a path it refuses (a segment that is empty, starts with '.', or
+ * holds a backslash or a control character); 500 when it cannot be read. */
+int dorm__st_web_file(const char *dir, const char *uri, char **body, size_t *len, const char **mime);
+/* Whether dir is a directory (why says what is wrong otherwise). */
+bool dorm__st_web_dir_ok(const char *dir, char *why, size_t whycap);
+
 /* ---- metrics (metrics.c) ---- */
 
 typedef struct dorm__st_metrics {
