@@ -7,7 +7,7 @@
 # property, and prints the reproducer's path.
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...] [-- extra libFuzzer flags]
-#       TARGET: cursor json model stream config creds (default: all)
+#       TARGET: cursor json model stream config creds jsmn (default: all)
 #
 # FUZZ_BUILD: the DORM_FUZZ=ON build directory (default build-fuzz/; made
 #   with scripts/build.sh fuzz when it has no fuzz targets yet).
@@ -22,7 +22,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-all_targets=(cursor json model stream config creds)
+all_targets=(cursor json model stream config creds jsmn)
 
 secs=20
 if [[ ${1:-} =~ ^[0-9]+$ ]]; then secs=$1; shift; fi
@@ -76,6 +76,7 @@ fuzz_one() {
   rm -f "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* "$dir"/oom-* "$dir"/slow-unit-*
   local dirs=("$dir/corpus" "$here/corpus/$t")
   [[ -d $here/regressions/$t ]] && dirs+=("$here/regressions/$t")
+  [[ $t == jsmn ]] && dirs+=("$here/corpus/json") # fuzz_json's seeds are DynamoDB JSON too
   local f
   mapfile -t f < <(flags_for "$t")
   (cd "$dir" && "$bindir/fuzz_$t" "${f[@]}" -artifact_prefix="$dir/" "${extra[@]}" "${dirs[@]}") >"$dir/fuzz.log" 2>&1

@@ -553,29 +553,29 @@ dorm_status dorm__json_response_members(const cJSON *root, dorm_json_response *o
 
 /* ---- public one-shot parsers (declared in dorm/av.h) ---- */
 
-static dorm_status from_json(const char *json, size_t len, bool item, dorm_arena *a, dorm_av *out,
-                             char *errbuf, size_t errcap) {
+dorm_status dorm__av_from_json_with(dorm_json_parser how, bool item, const char *json, size_t len, dorm_arena *a,
+                                    dorm_av *out, char *errbuf, size_t errcap) {
   cJSON *root = NULL;
   if (!a || !out) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "an arena and an output value are required");
     return DORM_ERR_INVALID_ARGUMENT;
   }
   memset(out, 0, sizeof *out);
-  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse_with(how, json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
   dorm__jr_init(&r, a, len, errbuf, errcap);
   st = item ? dorm__jr_members(&r, root, NULL, 0, out) : dorm__jr_value(&r, root, NULL, 0, out);
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }
 
 dorm_status dorm_av_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
                               size_t errcap) {
-  return from_json(json, len, false, a, out, errbuf, errcap);
+  return dorm__av_from_json_with(DORM_JSON_FAST, false, json, len, a, out, errbuf, errcap);
 }
 
 dorm_status dorm_item_from_json(const char *json, size_t len, dorm_arena *a, dorm_av *out, char *errbuf,
                                 size_t errcap) {
-  return from_json(json, len, true, a, out, errbuf, errcap);
+  return dorm__av_from_json_with(DORM_JSON_FAST, true, json, len, a, out, errbuf, errcap);
 }

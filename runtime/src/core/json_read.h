@@ -49,6 +49,34 @@
  * DORM_ERR_NO_MEMORY. */
 dorm_status dorm__json_parse(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
 
+/* The hot path's parser (json_jsmn.c): jsmn tokens turned into nodes of
+ * cJSON's layout in one malloc'd block, read by the same readers. */
+typedef enum dorm_json_parser {
+  DORM_JSON_FAST,      /* jsmn; a body it does not read is parsed by cJSON, whose verdict counts */
+  DORM_JSON_CJSON,     /* dorm__json_parse */
+  DORM_JSON_JSMN_ONLY, /* jsmn alone (tests: its own verdict, no fallback) */
+} dorm_json_parser;
+
+/* Like dorm__json_parse, through `how`; release *root with dorm__json_free
+ * (never cJSON_Delete: a jsmn tree is one block, and nothing may be
+ * detached from or added to it). DORM_JSON_FAST gives dorm__json_parse's
+ * verdict and message for every body it fails. */
+dorm_status dorm__json_parse_with(dorm_json_parser how, const char *json, size_t len, cJSON **root, char *errbuf,
+                                  size_t errcap);
+static inline dorm_status dorm__json_parse_fast(const char *json, size_t len, cJSON **root, char *errbuf,
+                                                size_t errcap) {
+  return dorm__json_parse_with(DORM_JSON_FAST, json, len, root, errbuf, errcap);
+}
+/* jsmn alone: DORM_ERR_BAD_RESPONSE for anything it does not read exactly
+ * as cJSON would (a generic message), DORM_ERR_NO_MEMORY. */
+dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
+/* Frees a root from dorm__json_parse or dorm__json_parse_with (NULL: nothing). */
+void dorm__json_free(cJSON *root);
+
+/* dorm_av_from_json / dorm_item_from_json through a chosen parser. */
+dorm_status dorm__av_from_json_with(dorm_json_parser how, bool item, const char *json, size_t len, dorm_arena *a,
+                                    dorm_av *out, char *errbuf, size_t errcap);
+
 /* Converts one AttributeValue object ({"S":"x"}). `where` names it in error
  * messages (e.g. "Item.name"; may be NULL). */
 dorm_status dorm__json_to_av(const cJSON *j, dorm_arena *a, dorm_av *out, const char *where,

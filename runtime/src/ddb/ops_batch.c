@@ -193,7 +193,7 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
   dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = dorm__ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
@@ -271,7 +271,7 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
     }
   }
 done:
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }
 
@@ -430,7 +430,7 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
   dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = dorm__ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
@@ -476,7 +476,7 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
     }
   }
 done:
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }
 

@@ -32,6 +32,10 @@ dorm_status dorm__ops_check_item(dorm_client *c, const char *op, const dorm_av *
 /* Parses a successful response body. On failure the client's error says
  * what was wrong (DORM_ERR_BAD_RESPONSE). The caller cJSON_Delete()s. */
 dorm_status dorm__ops_parse(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root);
+/* The same for the hot path's responses (items, pages, batches,
+ * transactions): jsmn first (json_jsmn.c). Release *root with
+ * dorm__json_free. */
+dorm_status dorm__ops_parse_fast(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root);
 
 /* Reads the map member `member` (Item, Attributes, ...) of root into *out. */
 dorm_status dorm__ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,

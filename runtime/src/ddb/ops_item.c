@@ -53,6 +53,13 @@ dorm_status dorm__ops_parse(dorm_client *c, const char *op, const char *body, si
   return DORM_OK;
 }
 
+dorm_status dorm__ops_parse_fast(dorm_client *c, const char *op, const char *body, size_t len, cJSON **root) {
+  char err[256];
+  dorm_status st = dorm__json_parse_fast(body, len, root, err, sizeof err);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
+  return DORM_OK;
+}
+
 dorm_status dorm__ops_member_item(dorm_client *c, const char *op, const cJSON *root, const char *member,
                             dorm_arena *a, dorm_av *out, bool *found) {
   char err[256];
@@ -75,7 +82,7 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
 }
 
 /* Reads the item of a GetItem ("Item") or write ("Attributes") response into
- * *item (an empty M and *found false when there is none): one cJSON parse,
+ * *item (an empty M and *found false when there is none): one parse (jsmn),
  * then the item's text copied once into one block of the arena. */
 static dorm_status ops_read_item(dorm_client *c, const char *op, const char *resp, size_t len, dorm_arena *a,
                                  dorm_av *item, bool *found) {
@@ -84,7 +91,7 @@ static dorm_status ops_read_item(dorm_client *c, const char *op, const char *res
   dorm_json_response r;
   *item = dorm_av_empty(DORM_AV_M);
   *found = false;
-  dorm_status st = dorm__json_parse(resp, len, &root, err, sizeof err);
+  dorm_status st = dorm__json_parse_fast(resp, len, &root, err, sizeof err);
   if (st == DORM_OK) st = dorm__json_response_members(root, &r, err, sizeof err);
   if (st == DORM_OK && r.item) {
     jr_reader rd;
@@ -93,7 +100,7 @@ static dorm_status ops_read_item(dorm_client *c, const char *op, const char *res
     st = dorm__jr_members(&rd, r.item, &where, 0, item);
     *found = st == DORM_OK;
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   return DORM_OK;
 }

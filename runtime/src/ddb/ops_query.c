@@ -42,7 +42,7 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
   dorm_status st = dorm__client_send(c, op, &resp, &len);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = dorm__ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   char err[256];
   dorm_json_response r;
@@ -69,7 +69,7 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
     st = dorm__jr_members(&rd, r.last_key, &where, 0, &page->last_key);
     page->has_more = st == DORM_OK;
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   if (st == DORM_ERR_NO_MEMORY) return dorm__client_fail(c, st, op, "out of memory");
   if (st != DORM_OK) {
     page->items = NULL;

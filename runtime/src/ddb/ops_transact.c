@@ -272,11 +272,11 @@ dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n,
   if (st == DORM_ERR_TRANSACTION_CANCELLED) st = describe_cancellation(c, op, n, get_label, gets, &failed);
   if (st != DORM_OK) return st;
   cJSON *root;
-  st = dorm__ops_parse(c, op, resp, len, &root);
+  st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "Responses");
   if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != n) {
-    cJSON_Delete(root);
+    dorm__json_free(root);
     return dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: expected Responses with %zu entries", n);
   }
   size_t i = 0;
@@ -289,6 +289,6 @@ dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n,
     if (found) items[i] = item;
     i++;
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }

@@ -1,7 +1,9 @@
-/* Response bodies straight into model structs, through cJSON.
+/* Response bodies straight into model structs.
  *
  * A GetItem, UpdateItem, Query or Scan response is parsed once
- * (dorm__json_parse: cJSON plus the checks cJSON lacks) and its tree is
+ * (dorm__json_parse_fast: jsmn's tokens as a tree of cJSON's layout in one
+ * block, json_jsmn.c; cJSON plus the checks cJSON lacks for a body jsmn
+ * does not read) and its tree is
  * decoded field by field into the caller's structs without building dorm_av
  * items: attribute names are matched against the descriptor (the next
  * field first, as items mostly come back in field order), values go
@@ -553,6 +555,10 @@ static dorm_status direct_response(dctx *d, const dorm_json_response *mem, const
   return DORM_OK;
 }
 
+static dorm_json_parser parser_of(unsigned flags) {
+  return flags & MODEL_DECODE_CJSON ? DORM_JSON_CJSON : flags & MODEL_DECODE_JSMN_ONLY ? DORM_JSON_JSMN_ONLY : DORM_JSON_FAST;
+}
+
 static void reset_response(model_response *out) {
   memset(out, 0, sizeof *out);
   out->last_key = dorm_av_empty(DORM_AV_M);
@@ -564,11 +570,11 @@ dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm
   reset_response(out);
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
-  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse_with(parser_of(flags), json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   dorm_json_response mem;
   if ((st = dorm__json_response_members(root, &mem, errbuf, errcap)) != DORM_OK) {
-    cJSON_Delete(root);
+    dorm__json_free(root);
     return st;
   }
   jr_reader r;
@@ -579,7 +585,7 @@ dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm
     reset_response(out);
     st = av_response(root, &mem, m, flags, a, out, errbuf, errcap);
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }
 
@@ -587,7 +593,7 @@ dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_mod
                               void *obj, char *errbuf, size_t errcap) {
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
-  dorm_status st = dorm__json_parse(json, len, &root, errbuf, errcap);
+  dorm_status st = dorm__json_parse_with(parser_of(flags), json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
   dorm__jr_init(&r, a, len, errbuf, errcap);
@@ -600,6 +606,6 @@ dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_mod
     st = dorm__jr_members(&r, root, NULL, 0, &item);
     if (st == DORM_OK) st = dorm__model_read_item(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap);
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   return st;
 }

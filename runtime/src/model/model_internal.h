@@ -201,6 +201,10 @@ void dorm__model_key_text(const dorm_model_desc *m, const dorm_av *item, char *b
 /* Read flag for tests: report the direct decoder's own verdict, without
  * reading a failed response again through dorm_av (see model_decode.c). */
 #define MODEL_DECODE_DIRECT_ONLY (1u << 18)
+/* Read flags for tests: the parser the body goes through (default: jsmn,
+ * and cJSON for a body jsmn does not read; json_jsmn.c). */
+#define MODEL_DECODE_CJSON (1u << 19)
+#define MODEL_DECODE_JSMN_ONLY (1u << 20)
 
 /* A response's parts decoded into model structs (all in the arena). */
 typedef struct model_response {

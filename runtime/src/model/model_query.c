@@ -327,13 +327,13 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     char err[512];
     cJSON *root = NULL;
     dorm_json_response r;
-    if ((st = dorm__json_parse(resp, len, &root, err, sizeof err)) == DORM_OK &&
+    if ((st = dorm__json_parse_fast(resp, len, &root, err, sizeof err)) == DORM_OK &&
         (st = dorm__json_response_members(root, &r, err, sizeof err)) == DORM_OK) {
       *count += r.has_count ? r.count : 0;
       has_start = r.last_key != NULL;
       if (has_start) st = dorm__json_to_item(r.last_key, &keys, &start, "LastEvaluatedKey", err, sizeof err);
     }
-    cJSON_Delete(root);
+    dorm__json_free(root);
     if (st != DORM_OK) {
       st = dorm__client_fail(c, st, q.op, "response: %s", err);
       break;

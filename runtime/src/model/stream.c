@@ -102,7 +102,7 @@ dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_
   *count = 0;
   cJSON *root = NULL;
   char err[256];
-  if (dorm__json_parse(json, len, &root, err, sizeof err) != DORM_OK) {
+  if (dorm__json_parse_fast(json, len, &root, err, sizeof err) != DORM_OK) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "stream event: %s", err);
     return DORM_ERR_BAD_RESPONSE;
   }
@@ -127,7 +127,7 @@ dorm_status dorm_stream_parse(const char *json, size_t len, dorm_arena *a, dorm_
       snprintf(errbuf, errcap, "stream event: expected {\"Records\":[...]} or one record with \"dynamodb\"");
     st = DORM_ERR_BAD_RESPONSE;
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   if (st != DORM_OK) return st;
   *records = out;
   *count = n;

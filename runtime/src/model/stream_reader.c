@@ -22,7 +22,7 @@ dorm_status dorm_streams_get_records(dorm_client *c, const char *iterator, uint3
   if (st != DORM_OK) return st;
   cJSON *root;
   char err[512];
-  st = dorm__json_parse(body, len, &root, err, sizeof err);
+  st = dorm__json_parse_fast(body, len, &root, err, sizeof err);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "Records");
   const cJSON *next = cJSON_GetObjectItemCaseSensitive(root, "NextShardIterator");
@@ -42,7 +42,7 @@ dorm_status dorm_streams_get_records(dorm_client *c, const char *iterator, uint3
       if (!next_text) st = dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
     }
   }
-  cJSON_Delete(root);
+  dorm__json_free(root);
   if (st != DORM_OK) return st;
   *records = recs;
   *count = n;
