@@ -43,9 +43,25 @@ else
   echo "setup: DynamoDB Local present"
 fi
 
-# The streamer's end-to-end tests and benchmark: ws and jose, pinned by tests/streamer/package-lock.json.
-if [ ! -d "$here/tests/streamer/node_modules/ws" ] || [ ! -d "$here/tests/streamer/node_modules/jose" ]; then
-  echo "setup: installing the streamer tests' npm packages (ws, jose)"
+# The browser test (tests/streamer/browser.test.mjs): Debian's chromium, when
+# missing. Where no chromium package can be installed (Ubuntu ships it as a
+# snap) setup goes on and the browser test is skipped, saying why.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing chromium (the browser test)"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; then
+    echo "setup: chromium could not be installed: the browser test (streamer_browser) will be skipped"
+  fi
+else
+  echo "setup: chromium present"
+fi
+
+# The streamer's end-to-end tests, browser test and benchmark: ws, jose and
+# playwright-core, pinned by tests/streamer/package-lock.json.
+if [ ! -d "$here/tests/streamer/node_modules/ws" ] || [ ! -d "$here/tests/streamer/node_modules/jose" ] ||
+   [ ! -d "$here/tests/streamer/node_modules/playwright-core" ]; then
+  echo "setup: installing the streamer tests' npm packages (ws, jose, playwright-core)"
   (cd "$here/tests/streamer" && npm ci --no-audit --no-fund --loglevel=error)
 else
   echo "setup: streamer test packages present"

@@ -15,6 +15,18 @@ if [ -z "${STREAMER_DEMO:-}" ] || [ ! -x "$STREAMER_DEMO" ]; then
   echo "streamer e2e: SKIPPED: streamer-demo is not built (STREAMER_DEMO='${STREAMER_DEMO:-}'; the target streamer-demo of examples/streamer)"
   exit 77
 fi
+# The browser test: Debian's chromium and the pinned playwright-core.
+if [ -n "${STREAMER_NEEDS_CHROMIUM:-}" ]; then
+  chromium=${CHROMIUM:-/usr/bin/chromium}
+  if [ ! -x "$chromium" ]; then
+    echo "streamer e2e: SKIPPED: Chromium is not installed at $chromium (scripts/setup.sh installs Debian's chromium; CHROMIUM=path picks another)"
+    exit 77
+  fi
+  if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
+    echo "streamer e2e: SKIPPED: playwright-core is missing from tests/streamer/node_modules (run: cd tests/streamer && npm ci)"
+    exit 77
+  fi
+fi
 major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$major" -lt 20 ]; then
   echo "streamer e2e: SKIPPED: node $(node --version) is older than 20"

@@ -51,6 +51,8 @@ dorm_client *dorm__st_client(dorm__streamer *s) {
 }
 
 static void client_release(void) {
+  /* also on the early exits (bad flags, no keys): the key must exist before it is read */
+  pthread_once(&client_once, client_key_init);
   dorm_client *c = pthread_getspecific(client_key);
   if (c) {
     dorm_client_free(c);
