@@ -12,6 +12,7 @@
  * tables.h   table operations, waiters, Time to Live, ListTables
  * model.h    the descriptor-driven model layer under the generated code
  * streams.h  DynamoDB Streams: list, describe, shard iterators, records
+ * accounts.h clients for other accounts' roles (STS AssumeRole, cached per role)
  *
  * A new public header is added here when it lands.
  */
@@ -31,5 +32,6 @@
 #include "dorm/tables.h"
 #include "dorm/model.h"
 #include "dorm/streams.h"
+#include "dorm/accounts.h"
 
 #endif

@@ -25,7 +25,9 @@
 
 struct dorm_client {
   dorm_resolved_config cfg;
-  dorm_credentials_provider *creds;
+  dorm_credentials_provider *creds; /* shared with clones and dorm_accounts */
+  dorm_creds_value held;            /* this client's copy of the provider's credentials */
+  unsigned long held_gen;
   dorm_retry_policy retry;
   dorm_http *http;
   dorm_sigv4_cache sig;
@@ -74,6 +76,7 @@ void dorm__client_clear_error(dorm_client *c) {
 static void client_destroy(dorm_client *c) {
   dorm__http_free(c->http);
   dorm__credentials_provider_free(c->creds);
+  dorm__creds_value_clear(&c->held);
   dorm__sigv4_cache_cleanup(&c->sig);
   dorm__jw_free(&c->writer);
   dorm__resolved_config_free(&c->cfg);
@@ -89,7 +92,8 @@ static void client_destroy(dorm_client *c) {
  * With borrowed_files, rc's shared-file tables belong to someone else: they
  * are used to pick the credential source and then forgotten. */
 static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_files,
-                                        dorm_client **out, char *errbuf, size_t errcap) {
+                                        dorm_credentials_provider *shared, dorm_client **out,
+                                        char *errbuf, size_t errcap) {
   *out = NULL;
   dorm_ini *files_cfg = rc->config_file, *files_creds = rc->credentials_file;
   if (borrowed_files) {
@@ -123,7 +127,9 @@ static dorm_status client_from_resolved(dorm_resolved_config *rc, bool borrowed_
     c->cfg.config_file = files_cfg;
     c->cfg.credentials_file = files_creds;
   }
-  dorm_status st = dorm__credentials_provider_new(&c->cfg, &c->creds, errbuf, errcap);
+  dorm_status st = DORM_OK;
+  if (shared) c->creds = dorm__credentials_provider_ref(shared);
+  else st = dorm__credentials_provider_new(&c->cfg, &c->creds, errbuf, errcap);
   if (borrowed_files) {
     c->cfg.config_file = NULL;
     c->cfg.credentials_file = NULL;
@@ -175,7 +181,19 @@ dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *err
     dorm__resolved_config_free(&rc);
     return st;
   }
-  return client_from_resolved(&rc, false, out, errbuf, errcap);
+  return client_from_resolved(&rc, false, NULL, out, errbuf, errcap);
+}
+
+dorm_status dorm__client_new_shared(const dorm_config *cfg, dorm_credentials_provider *creds, dorm_client **out,
+                                    char *errbuf, size_t errcap) {
+  *out = NULL;
+  dorm_resolved_config rc;
+  dorm_status st = dorm__config_resolve(cfg, &rc, errbuf, errcap);
+  if (st != DORM_OK) {
+    dorm__resolved_config_free(&rc);
+    return st;
+  }
+  return client_from_resolved(&rc, false, creds, out, errbuf, errcap);
 }
 
 static char *dup_or_null(const char *s, bool *oom) {
@@ -213,7 +231,8 @@ dorm_client *dorm_client_clone(const dorm_client *src) {
   }
   dorm_client *c = NULL;
   char err[256];
-  if (client_from_resolved(&rc, true, &c, err, sizeof err) != DORM_OK) return NULL;
+  /* The clone shares the source's credentials: one refresh serves both. */
+  if (client_from_resolved(&rc, true, src->creds, &c, err, sizeof err) != DORM_OK) return NULL;
   c->sleep_fn = src->sleep_fn;
   c->sleep_user = src->sleep_user;
   return c;
@@ -383,13 +402,13 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
   dorm__retry_begin(&rs);
   dorm_status result = DORM_OK;
   for (;;) {
-    char err[512] = "";
-    dorm_credentials cr;
-    dorm_status st = dorm__credentials_provider_get(c->creds, &cr, err, sizeof err);
+    char err[1024] = "";
+    dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
     if (st != DORM_OK) {
       result = dorm__client_fail(c, st, operation, "credentials: %s", err);
       break;
     }
+    const dorm_creds_value cr = c->held;
     dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
     dorm_sigv4_ddb_request sr = {host, target, body, body_len};
     dorm_sigv4_ddb_headers sh;
@@ -498,8 +517,13 @@ dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const c
 }
 
 dorm_status dorm__client_credentials(dorm_client *c, dorm_credentials *out) {
-  char err[256] = "";
-  dorm_status st = dorm__credentials_provider_get(c->creds, out, err, sizeof err);
+  char err[512] = "";
+  memset(out, 0, sizeof *out);
+  dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
   if (st != DORM_OK) return dorm__client_fail(c, st, "credentials", "%s", err);
+  out->access_key_id = c->held.access_key_id;
+  out->secret_access_key = c->held.secret_access_key;
+  out->session_token = c->held.session_token;
+  out->expiration = c->held.expiration;
   return DORM_OK;
 }

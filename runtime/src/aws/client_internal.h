@@ -68,6 +68,12 @@ long dorm__client_backoff_ms(dorm_client *c, int k);
 struct dorm_credentials;
 dorm_status dorm__client_credentials(dorm_client *c, struct dorm_credentials *out);
 
+/* dorm_client_new() with an existing credential provider (a reference is
+ * taken): clients of one dorm_accounts role share their credentials. */
+struct dorm_credentials_provider;
+dorm_status dorm__client_new_shared(const dorm_config *cfg, struct dorm_credentials_provider *creds,
+                                    dorm_client **out, char *errbuf, size_t errcap);
+
 /* A fresh idempotency token (ClientRequestToken): 32 hex characters + NUL. */
 dorm_status dorm__client_new_token(dorm_client *c, char out[33]);
 

@@ -272,6 +272,27 @@ static dorm_status endpoints_ignored(dorm_resolved_config *rc, bool *ignore, cha
   return DORM_OK;
 }
 
+dorm_status dorm__config_service_endpoint(const dorm_resolved_config *rc, const char *service,
+                                         const char **url, char *where, size_t wcap, char *errbuf,
+                                         size_t errcap) {
+  /* services_endpoint only reads rc; it is not const because of its callers. */
+  return services_endpoint((dorm_resolved_config *)rc, service, url, where, wcap, errbuf, errcap);
+}
+
+dorm_status dorm__config_endpoints_ignored(const dorm_resolved_config *rc, bool *ignore, char *errbuf,
+                                          size_t errcap) {
+  return endpoints_ignored((dorm_resolved_config *)rc, ignore, errbuf, errcap);
+}
+
+bool dorm__config_profile_exists(const dorm_resolved_config *rc, const char *name) {
+  return config_profile_section(rc->config_file, name) || credentials_profile_section(rc->credentials_file, name);
+}
+
+const dorm_ini_section *dorm__config_section(const dorm_resolved_config *rc, const char *prefix,
+                                            const char *name) {
+  return find_prefixed(rc->config_file, prefix, name);
+}
+
 static dorm_status resolve_endpoint(const dorm_config *cfg, dorm_resolved_config *rc, char *errbuf,
                                     size_t errcap) {
   char where[256] = "";

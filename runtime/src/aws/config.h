@@ -107,6 +107,24 @@ const dorm_ini_prop *dorm__config_profile_prop(const dorm_resolved_config *rc, c
 const char *dorm__config_profile_value(const dorm_resolved_config *rc, const char *key,
                                       char *where, size_t wcap);
 
+/* The endpoint_url of `service` ("sts", "sso", "sso_oidc") in the active
+ * profile's services section, or NULL in *url; where gets "file:line". An
+ * unknown services section is DORM_ERR_CONFIG. */
+dorm_status dorm__config_service_endpoint(const dorm_resolved_config *rc, const char *service,
+                                         const char **url, char *where, size_t wcap, char *errbuf,
+                                         size_t errcap);
+
+/* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, else the profile's setting. */
+dorm_status dorm__config_endpoints_ignored(const dorm_resolved_config *rc, bool *ignore, char *errbuf,
+                                          size_t errcap);
+
+/* Whether profile name has a section in either shared file. */
+bool dorm__config_profile_exists(const dorm_resolved_config *rc, const char *name);
+
+/* The config file's "[prefix name]" section ("sso-session", "services"), or NULL. */
+const dorm_ini_section *dorm__config_section(const dorm_resolved_config *rc, const char *prefix,
+                                            const char *name);
+
 /* getenv(), except that an empty value counts as unset (returns NULL). */
 const char *dorm__config_env(const char *name);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -30,15 +31,35 @@ typedef enum source_kind {
   SRC_PROFILE,
   SRC_PROCESS,
   SRC_CONTAINER,
-  SRC_IMDS
+  SRC_IMDS,
+  SRC_ROLE,          /* AssumeRole with another provider's credentials */
+  SRC_WEB_IDENTITY,  /* AssumeRoleWithWebIdentity with a token file */
+  SRC_SSO            /* IAM Identity Center (sso.c) */
 } source_kind;
 
+/* Providers are shared (clones of a client, the roles of dorm_accounts, a
+ * role's source) and used from several threads: mu guards cur, have, the
+ * generation and the refresh state; what a fetch reads (the source's
+ * settings) never changes after creation. */
 struct dorm_credentials_provider {
   source_kind kind;
   char desc[320];              /* the source, for messages */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;           /* signalled when a refresh ends */
+  int refs;
+  bool refreshing;             /* a thread is fetching (without mu held) */
   dorm_creds_value cur;
+  unsigned long generation;    /* bumped whenever cur changes */
+  unsigned long fetches;
   bool have;
   time_t no_refresh_before;    /* set after a failed refresh while cur was valid */
+  dorm_status fail_status;     /* the last failed refresh, held for DORM_CREDS_FAILURE_HOLD_MS */
+  char fail_msg[512];
+  long fail_until_ms;
+  dorm_creds_value exposed;    /* behind dorm__credentials_provider_get's answer */
+  unsigned long exposed_gen;
+  dorm_role_source role;
+  dorm_sso_source sso;
   char *process_cmd;
   long process_timeout_ms;
   dorm_container_source container;
@@ -364,49 +385,340 @@ static dorm_status set_static(dorm_credentials_provider *p, const char *id, cons
   if (!p->cur.access_key_id || !p->cur.secret_access_key || (token && *token && !p->cur.session_token))
     return no_memory(errbuf, errcap);
   p->have = true;
+  p->generation = 1;
   return DORM_OK;
 }
 
+/* ---- profiles: static keys, credential_process, roles, web identity, SSO ---- */
+
+static dorm_status choose_container(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                    bool *chosen, char *errbuf, size_t errcap);
+static dorm_status choose_imds(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                               bool *chosen, char *errbuf, size_t errcap);
+
+static dorm_credentials_provider *provider_alloc(void) {
+  dorm_credentials_provider *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->refs = 1;
+  return p;
+}
+
+/* rc seen as if `name` were the active profile: the lookups of config.c
+ * then read that profile's sections. */
+static dorm_resolved_config view_of(const dorm_resolved_config *rc, const char *name) {
+  dorm_resolved_config v = *rc;
+  v.profile = (char *)name;
+  return v;
+}
+
+#define MAX_CHAIN 16
+
+typedef struct profile_chain {
+  const char *names[MAX_CHAIN]; /* the profiles being resolved, outermost first */
+  int n;
+} profile_chain;
+
+static void chain_text(const profile_chain *ch, const char *last, char *out, size_t cap) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < ch->n && used + 1 < cap; i++)
+    used += (size_t)snprintf(out + used, cap - used, "%s -> ", ch->names[i]);
+  if (used + 1 < cap) snprintf(out + used, cap - used, "%s", last);
+}
+
+/* aws_access_key_id + aws_secret_access_key of the profile (view). */
+static dorm_status profile_static(dorm_credentials_provider *p, const dorm_resolved_config *view,
+                                  bool *chosen, char *errbuf, size_t errcap) {
+  char w_id[256] = "", w_secret[256] = "";
+  const char *id = dorm__config_profile_value(view, "aws_access_key_id", w_id, sizeof w_id);
+  const char *secret = dorm__config_profile_value(view, "aws_secret_access_key", w_secret, sizeof w_secret);
+  if (!id && !secret) return DORM_OK;
+  if (!id || !secret) {
+    dorm__set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, view->profile,
+            id ? "aws_access_key_id" : "aws_secret_access_key",
+            id ? "aws_secret_access_key" : "aws_access_key_id");
+    return DORM_ERR_CONFIG;
+  }
+  p->kind = SRC_PROFILE;
+  snprintf(p->desc, sizeof p->desc, "profile '%s' (%s)", view->profile, w_id);
+  *chosen = true;
+  return set_static(p, id, secret, dorm__config_profile_value(view, "aws_session_token", NULL, 0),
+                    errbuf, errcap);
+}
+
+static dorm_status profile_process(dorm_credentials_provider *p, const dorm_resolved_config *view,
+                                   bool *chosen, char *errbuf, size_t errcap) {
+  char w_proc[256] = "";
+  const char *cmd = dorm__config_profile_value(view, "credential_process", w_proc, sizeof w_proc);
+  if (!cmd) return DORM_OK;
+  p->kind = SRC_PROCESS;
+  snprintf(p->desc, sizeof p->desc, "credential_process of profile '%s' (%s)", view->profile, w_proc);
+  p->process_cmd = strdup(cmd);
+  p->process_timeout_ms = view->credential_process_timeout_ms > 0 ? view->credential_process_timeout_ms
+                                                                   : DORM_DEFAULT_PROCESS_TIMEOUT_MS;
+  *chosen = true;
+  return p->process_cmd ? DORM_OK : no_memory(errbuf, errcap);
+}
+
+static dorm_status profile_sso(dorm_credentials_provider *p, const dorm_resolved_config *view, bool *chosen,
+                               char *errbuf, size_t errcap) {
+  dorm_status st = dorm__sso_source_init(view, &p->sso, chosen, errbuf, errcap);
+  if (st != DORM_OK || !*chosen) return st;
+  p->kind = SRC_SSO;
+  snprintf(p->desc, sizeof p->desc, "SSO profile '%s' (account %.20s, role %.64s)", view->profile,
+           p->sso.account_id, p->sso.role_name);
+  return DORM_OK;
+}
+
+/* The settings every role shares: session name, external id, duration, STS
+ * endpoint. view is the profile that names the role (NULL: environment). */
+static dorm_status role_settings(dorm_role_source *r, const dorm_resolved_config *rc,
+                                 const dorm_resolved_config *view, const char *env_session,
+                                 char *errbuf, size_t errcap) {
+  char where[256] = "";
+  const char *name = env_session;
+  const char *origin = "AWS_ROLE_SESSION_NAME";
+  if (!name && view && (name = dorm__config_profile_value(view, "role_session_name", where, sizeof where)))
+    origin = where;
+  char deflt[48];
+  if (!name) {
+    /* The SDKs make one up from the time, so do we. */
+    snprintf(deflt, sizeof deflt, "dorm-session-%lld", (long long)time(NULL));
+    name = deflt;
+  } else {
+    dorm_status st = dorm__sts_check_session_name(name, origin, errbuf, errcap);
+    if (st != DORM_OK) return st;
+  }
+  if (!(r->session_name = strdup(name))) return no_memory(errbuf, errcap);
+  if (view && !r->token_file) {
+    const char *ext = dorm__config_profile_value(view, "external_id", NULL, 0);
+    if (ext && !(r->external_id = strdup(ext))) return no_memory(errbuf, errcap);
+  }
+  const char *dur = view ? dorm__config_profile_value(view, "duration_seconds", where, sizeof where) : NULL;
+  if (dur) {
+    dorm_status st = dorm__sts_parse_duration(dur, where, &r->duration_s, errbuf, errcap);
+    if (st != DORM_OK) return st;
+  }
+  r->timeout_ms = DORM_STS_DEFAULT_TIMEOUT_MS;
+  return dorm__sts_endpoint_resolve(rc, rc->region, &r->sts, errbuf, errcap);
+}
+
+static dorm_status web_identity(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                const dorm_resolved_config *view, const char *role_arn, const char *token_file,
+                                const char *env_session, char *errbuf, size_t errcap) {
+  p->kind = SRC_WEB_IDENTITY;
+  if (!(p->role.role_arn = strdup(role_arn)) || !(p->role.token_file = strdup(token_file)))
+    return no_memory(errbuf, errcap);
+  dorm_status st = role_settings(&p->role, rc, view, env_session, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  if (view)
+    snprintf(p->desc, sizeof p->desc, "web identity of profile '%.64s' (role %.128s)", view->profile, role_arn);
+  else
+    snprintf(p->desc, sizeof p->desc, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role %.128s)", role_arn);
+  return DORM_OK;
+}
+
+static dorm_status fill_source_profile(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                       const char *name, profile_chain *ch, char *errbuf, size_t errcap);
+
+/* role_arn with source_profile or credential_source, in profile view. */
+static dorm_status assume_role(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                               const dorm_resolved_config *view, profile_chain *ch, char *errbuf,
+                               size_t errcap) {
+  char w_arn[256] = "", w_src[256] = "", w_cs[256] = "", w_mfa[256] = "";
+  const char *name = view->profile;
+  const char *arn = dorm__config_profile_value(view, "role_arn", w_arn, sizeof w_arn);
+  const char *src = dorm__config_profile_value(view, "source_profile", w_src, sizeof w_src);
+  const char *cs = dorm__config_profile_value(view, "credential_source", w_cs, sizeof w_cs);
+  if (dorm__config_profile_value(view, "mfa_serial", w_mfa, sizeof w_mfa)) {
+    dorm__set_err(errbuf, errcap,
+                  "%s: profile '%s' sets mfa_serial: libdorm cannot ask for an MFA code; assume the role "
+                  "with credentials that need no MFA, or use a credential_process that caches an MFA session",
+                  w_mfa, name);
+    return DORM_ERR_CONFIG;
+  }
+  if (src && cs) {
+    dorm__set_err(errbuf, errcap, "%s: profile '%s' sets both source_profile and credential_source (%s); use one",
+                  w_src, name, w_cs);
+    return DORM_ERR_CONFIG;
+  }
+  p->kind = SRC_ROLE;
+  if (!(p->role.role_arn = strdup(arn))) return no_memory(errbuf, errcap);
+  dorm_credentials_provider *sp = provider_alloc();
+  if (!sp) return no_memory(errbuf, errcap);
+  p->role.source = sp;
+  dorm_status st = DORM_OK;
+  char via[200];
+  if (src) {
+    char w_id[8];
+    if (strcmp(src, name) == 0) {
+      /* A profile may be its own source when it holds the keys itself. */
+      dorm_resolved_config self = view_of(rc, name);
+      bool chosen = false;
+      if (dorm__config_profile_value(&self, "aws_access_key_id", w_id, sizeof w_id))
+        st = profile_static(sp, &self, &chosen, errbuf, errcap);
+      if (st == DORM_OK && !chosen) {
+        dorm__set_err(errbuf, errcap, "%s: profile '%s' is its own source_profile but has no static keys", w_src,
+                      name);
+        st = DORM_ERR_CONFIG;
+      }
+    } else {
+      for (int i = 0; i < ch->n; i++) {
+        if (strcmp(ch->names[i], src) == 0) {
+          char text[400];
+          chain_text(ch, src, text, sizeof text);
+          dorm__set_err(errbuf, errcap, "%s: source_profile cycle: %s", w_src, text);
+          return DORM_ERR_CONFIG;
+        }
+      }
+      if (ch->n == MAX_CHAIN) {
+        dorm__set_err(errbuf, errcap, "%s: source_profile chain longer than %d profiles", w_src, MAX_CHAIN);
+        return DORM_ERR_CONFIG;
+      }
+      if (!dorm__config_profile_exists(rc, src)) {
+        dorm__set_err(errbuf, errcap, "%s: profile '%s' has source_profile '%s', which is not in %s or %s", w_src,
+                      name, src, rc->config_file->path, rc->credentials_file->path);
+        return DORM_ERR_CONFIG;
+      }
+      ch->names[ch->n++] = src;
+      st = fill_source_profile(sp, rc, src, ch, errbuf, errcap);
+      ch->n--;
+    }
+    snprintf(via, sizeof via, "source_profile '%.64s'", src);
+  } else {
+    bool chosen = false;
+    if (strcmp(cs, "Environment") == 0) {
+      const char *id = dorm__config_env("AWS_ACCESS_KEY_ID");
+      const char *secret = dorm__config_env("AWS_SECRET_ACCESS_KEY");
+      if (!id || !secret) {
+        dorm__set_err(errbuf, errcap,
+                      "%s: credential_source Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+                      w_cs);
+        return DORM_ERR_CONFIG;
+      }
+      sp->kind = SRC_ENV;
+      snprintf(sp->desc, sizeof sp->desc, "environment (AWS_ACCESS_KEY_ID)");
+      st = set_static(sp, id, secret, dorm__config_env("AWS_SESSION_TOKEN"), errbuf, errcap);
+    } else if (strcmp(cs, "Ec2InstanceMetadata") == 0) {
+      /* AWS_EC2_METADATA_DISABLED still applies, as in the SDKs. */
+      st = choose_imds(sp, view, &chosen, errbuf, errcap);
+      if (st == DORM_OK && !chosen) {
+        dorm__set_err(errbuf, errcap, "%s: credential_source Ec2InstanceMetadata, but instance metadata is disabled "
+                      "(AWS_EC2_METADATA_DISABLED)", w_cs);
+        st = DORM_ERR_CONFIG;
+      }
+    } else if (strcmp(cs, "EcsContainer") == 0) {
+      st = choose_container(sp, view, &chosen, errbuf, errcap);
+      if (st == DORM_OK && !chosen) {
+        dorm__set_err(errbuf, errcap, "%s: credential_source EcsContainer, but neither "
+                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set", w_cs);
+        st = DORM_ERR_CONFIG;
+      }
+    } else {
+      dorm__set_err(errbuf, errcap,
+                    "%s: credential_source '%.64s' is not one of Environment, Ec2InstanceMetadata, EcsContainer",
+                    w_cs, cs);
+      st = DORM_ERR_CONFIG;
+    }
+    snprintf(via, sizeof via, "credential_source %.32s", cs);
+  }
+  if (st != DORM_OK) return st;
+  st = role_settings(&p->role, rc, view, NULL, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  snprintf(p->desc, sizeof p->desc, "profile '%.64s' (role %.128s via %.100s)", name, arn, via);
+  return DORM_OK;
+}
+
+/* Which kind of role profile view is: 0 none, 1 source/credential_source, 2 web identity. */
+static int role_kind(const dorm_resolved_config *view, char *errbuf, size_t errcap, dorm_status *st) {
+  char w[256];
+  *st = DORM_OK;
+  if (!dorm__config_profile_value(view, "role_arn", w, sizeof w)) return 0;
+  if (dorm__config_profile_value(view, "source_profile", NULL, 0) ||
+      dorm__config_profile_value(view, "credential_source", NULL, 0))
+    return 1;
+  if (dorm__config_profile_value(view, "web_identity_token_file", NULL, 0)) return 2;
+  dorm__set_err(errbuf, errcap,
+                "%s: profile '%s' has role_arn but no source_profile, credential_source or web_identity_token_file",
+                w, view->profile);
+  *st = DORM_ERR_CONFIG;
+  return -1;
+}
+
+static dorm_status profile_web_identity(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                        const dorm_resolved_config *view, char *errbuf, size_t errcap) {
+  return web_identity(p, rc, view, dorm__config_profile_value(view, "role_arn", NULL, 0),
+                      dorm__config_profile_value(view, "web_identity_token_file", NULL, 0), NULL, errbuf, errcap);
+}
+
+/* A profile named by source_profile: its static keys win (the SDKs' rule),
+ * then a role of its own, then web identity, SSO or credential_process. */
+static dorm_status fill_source_profile(dorm_credentials_provider *p, const dorm_resolved_config *rc,
+                                       const char *name, profile_chain *ch, char *errbuf, size_t errcap) {
+  dorm_resolved_config view = view_of(rc, name);
+  bool chosen = false;
+  dorm_status st = profile_static(p, &view, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  int kind = role_kind(&view, errbuf, errcap, &st);
+  if (kind < 0) return st;
+  if (kind == 1) return assume_role(p, rc, &view, ch, errbuf, errcap);
+  if (kind == 2) return profile_web_identity(p, rc, &view, errbuf, errcap);
+  st = profile_sso(p, &view, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  st = profile_process(p, &view, &chosen, errbuf, errcap);
+  if (st != DORM_OK || chosen) return st;
+  dorm__set_err(errbuf, errcap, "profile '%s' (a source_profile) has no credentials: no keys, role_arn, "
+                "sso_session or credential_process", name);
+  return DORM_ERR_CONFIG;
+}
+
+/* The active profile and the web identity variables, in the SDKs' order:
+ * a role with source_profile/credential_source, web identity
+ * (AWS_WEB_IDENTITY_TOKEN_FILE, then the profile's), SSO, static keys,
+ * credential_process. */
 static dorm_status choose_profile(dorm_credentials_provider *p, const dorm_resolved_config *rc,
                                   bool *chosen, char *errbuf, size_t errcap) {
-  char w_id[256] = "", w_secret[256] = "", w_proc[256] = "";
-  const char *id = dorm__config_profile_value(rc, "aws_access_key_id", w_id, sizeof w_id);
-  const char *secret = dorm__config_profile_value(rc, "aws_secret_access_key", w_secret, sizeof w_secret);
-  if (id || secret) {
-    if (!id || !secret) {
-      dorm__set_err(errbuf, errcap, "%s: profile '%s' has %s but no %s", id ? w_id : w_secret, rc->profile,
-              id ? "aws_access_key_id" : "aws_secret_access_key",
-              id ? "aws_secret_access_key" : "aws_access_key_id");
+  dorm_status st = DORM_OK;
+  int kind = role_kind(rc, errbuf, errcap, &st);
+  if (kind < 0) {
+    /* role_arn alone is fine when the environment supplies the token. */
+    if (!dorm__config_env("AWS_WEB_IDENTITY_TOKEN_FILE")) return st;
+    kind = 0;
+  }
+  if (kind == 1) {
+    profile_chain ch = {{rc->profile}, 1};
+    *chosen = true;
+    return assume_role(p, rc, rc, &ch, errbuf, errcap);
+  }
+  const char *env_token = dorm__config_env("AWS_WEB_IDENTITY_TOKEN_FILE");
+  if (env_token) {
+    const char *arn = dorm__config_env("AWS_ROLE_ARN");
+    if (!arn) arn = dorm__config_profile_value(rc, "role_arn", NULL, 0);
+    if (!arn) {
+      dorm__set_err(errbuf, errcap, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
       return DORM_ERR_CONFIG;
     }
-    p->kind = SRC_PROFILE;
-    snprintf(p->desc, sizeof p->desc, "profile '%s' (%s)", rc->profile, w_id);
     *chosen = true;
-    return set_static(p, id, secret, dorm__config_profile_value(rc, "aws_session_token", NULL, 0),
-                      errbuf, errcap);
+    return web_identity(p, rc, NULL, arn, env_token, dorm__config_env("AWS_ROLE_SESSION_NAME"), errbuf, errcap);
   }
-  const char *cmd = dorm__config_profile_value(rc, "credential_process", w_proc, sizeof w_proc);
-  if (cmd) {
-    p->kind = SRC_PROCESS;
-    snprintf(p->desc, sizeof p->desc, "credential_process of profile '%s' (%s)", rc->profile, w_proc);
-    p->process_cmd = strdup(cmd);
-    p->process_timeout_ms = rc->credential_process_timeout_ms > 0 ? rc->credential_process_timeout_ms
-                                                                  : DORM_DEFAULT_PROCESS_TIMEOUT_MS;
+  if (kind == 2) {
     *chosen = true;
-    return p->process_cmd ? DORM_OK : no_memory(errbuf, errcap);
+    return profile_web_identity(p, rc, rc, errbuf, errcap);
   }
-  /* Settings for sources libdorm does not implement: say so rather than
-   * quietly using other credentials than the profile asks for. */
-  static const char *const unsupported[] = {"role_arn", "web_identity_token_file", "sso_session",
-                                            "sso_start_url", "credential_source", "login_session"};
-  for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++) {
-    char w[256];
-    if (dorm__config_profile_value(rc, unsupported[i], w, sizeof w)) {
-      dorm__set_err(errbuf, errcap,
-              "%s: profile '%s' uses %s, which libdorm does not support; use static keys, "
-              "credential_process, or the environment", w, rc->profile, unsupported[i]);
-      return DORM_ERR_CONFIG;
-    }
+  st = profile_sso(p, rc, chosen, errbuf, errcap);
+  if (st != DORM_OK || *chosen) return st;
+  st = profile_static(p, rc, chosen, errbuf, errcap);
+  if (st != DORM_OK || *chosen) return st;
+  st = profile_process(p, rc, chosen, errbuf, errcap);
+  if (st != DORM_OK || *chosen) return st;
+  char w[256];
+  if (dorm__config_profile_value(rc, "login_session", w, sizeof w)) {
+    dorm__set_err(errbuf, errcap,
+            "%s: profile '%s' uses login_session, which libdorm does not support; use static keys, "
+            "credential_process, a role, SSO, or the environment", w, rc->profile);
+    return DORM_ERR_CONFIG;
   }
   return DORM_OK;
 }
@@ -512,6 +824,16 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
     snprintf(p->desc, sizeof p->desc, "dorm_config");
     return set_static(p, rc->access_key_id, rc->secret_access_key, rc->session_token, errbuf, errcap);
   }
+  /* A profile named for a role whose source is named too (credential_source
+   * Environment, say) means that role: the keys in the environment are
+   * then its source, not the answer. */
+  bool chosen = false;
+  dorm_status st;
+  if (strcmp(rc->profile_source, "default") != 0 && dorm__config_profile_value(rc, "role_arn", NULL, 0) &&
+      dorm__config_profile_value(rc, "credential_source", NULL, 0)) {
+    st = choose_profile(p, rc, &chosen, errbuf, errcap);
+    if (st != DORM_OK || chosen) return st;
+  }
   const char *id = dorm__config_env("AWS_ACCESS_KEY_ID");
   const char *secret = dorm__config_env("AWS_SECRET_ACCESS_KEY");
   if (id || secret) {
@@ -525,8 +847,7 @@ static dorm_status choose(dorm_credentials_provider *p, const dorm_resolved_conf
     snprintf(p->desc, sizeof p->desc, "environment (AWS_ACCESS_KEY_ID)");
     return set_static(p, id, secret, dorm__config_env("AWS_SESSION_TOKEN"), errbuf, errcap);
   }
-  bool chosen = false;
-  dorm_status st = choose_profile(p, rc, &chosen, errbuf, errcap);
+  st = choose_profile(p, rc, &chosen, errbuf, errcap);
   if (st != DORM_OK || chosen) return st;
   st = choose_container(p, rc, &chosen, errbuf, errcap);
   if (st != DORM_OK || chosen) return st;
@@ -544,7 +865,7 @@ dorm_status dorm__credentials_provider_new(const dorm_resolved_config *rc,
                                           dorm_credentials_provider **out, char *errbuf,
                                           size_t errcap) {
   *out = NULL;
-  dorm_credentials_provider *p = calloc(1, sizeof *p);
+  dorm_credentials_provider *p = provider_alloc();
   if (!p) return no_memory(errbuf, errcap);
   dorm_status st = choose(p, rc, errbuf, errcap);
   if (st != DORM_OK) {
@@ -561,12 +882,6 @@ static bool fresh(const dorm_creds_value *v, time_t now) {
   return v->expiration == 0 || now < v->expiration - DORM_CREDS_REFRESH_WINDOW_S;
 }
 
-static void expose(const dorm_credentials_provider *p, dorm_credentials *out) {
-  out->access_key_id = p->cur.access_key_id;
-  out->secret_access_key = p->cur.secret_access_key;
-  out->session_token = p->cur.session_token;
-  out->expiration = p->cur.expiration;
-}
 
 static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char *errbuf, size_t errcap) {
   switch (p->kind) {
@@ -575,7 +890,21 @@ static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char
   case SRC_IMDS: {
     char inner[512] = "";
     dorm_status st = dorm__creds_fetch_imds(&p->imds, v, inner, sizeof inner);
-    if (st != DORM_OK) dorm__set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
+    if (st != DORM_OK && p->skipped[0]) dorm__set_err(errbuf, errcap, "%s; %s", p->skipped, inner);
+    else if (st != DORM_OK) dorm__set_err(errbuf, errcap, "%s", inner);
+    return st;
+  }
+  case SRC_ROLE:
+  case SRC_WEB_IDENTITY: {
+    char inner[900] = "";
+    dorm_status st = dorm__sts_fetch_role(&p->role, v, inner, sizeof inner);
+    if (st != DORM_OK) dorm__set_err(errbuf, errcap, "%s: %s", p->desc, inner);
+    return st;
+  }
+  case SRC_SSO: {
+    char inner[900] = "";
+    dorm_status st = dorm__sso_fetch(&p->sso, v, inner, sizeof inner);
+    if (st != DORM_OK) dorm__set_err(errbuf, errcap, "%s: %s", p->desc, inner);
     return st;
   }
   default:
@@ -584,22 +913,66 @@ static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char
   }
 }
 
-dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
-                                          char *errbuf, size_t errcap) {
-  memset(out, 0, sizeof *out);
-  time_t now = time(NULL);
-  if (p->have && fresh(&p->cur, now)) {
-    expose(p, out);
-    return DORM_OK;
+static long mono_ms(void) { return now_ms(); }
+
+/* Copies cur into *held unless *gen says it already has it. mu is held. */
+static dorm_status copy_out(dorm_credentials_provider *p, dorm_creds_value *held, unsigned long *gen,
+                            char *errbuf, size_t errcap) {
+  if (*gen == p->generation && held->access_key_id) return DORM_OK;
+  dorm__creds_value_clear(held);
+  held->access_key_id = strdup(p->cur.access_key_id);
+  held->secret_access_key = strdup(p->cur.secret_access_key);
+  held->session_token = p->cur.session_token ? strdup(p->cur.session_token) : NULL;
+  held->expiration = p->cur.expiration;
+  if (!held->access_key_id || !held->secret_access_key || (p->cur.session_token && !held->session_token)) {
+    dorm__creds_value_clear(held);
+    *gen = 0;
+    return no_memory(errbuf, errcap);
   }
-  bool still_valid = p->have && now < p->cur.expiration;
-  if (still_valid && now < p->no_refresh_before) {
-    expose(p, out);
-    return DORM_OK;
+  *gen = p->generation;
+  return DORM_OK;
+}
+
+dorm_status dorm__credentials_provider_get_copy(dorm_credentials_provider *p, dorm_creds_value *held,
+                                               unsigned long *gen, char *errbuf, size_t errcap) {
+  pthread_mutex_lock(&p->mu);
+  dorm_status st;
+  for (;;) {
+    time_t now = time(NULL);
+    if (p->have && fresh(&p->cur, now)) {
+      st = copy_out(p, held, gen, errbuf, errcap);
+      pthread_mutex_unlock(&p->mu);
+      return st;
+    }
+    bool still_valid = p->have && now < p->cur.expiration;
+    /* Keys that still work are used while another thread refreshes, and
+     * for a while after a refresh failed. */
+    if (still_valid && (p->refreshing || now < p->no_refresh_before)) {
+      st = copy_out(p, held, gen, errbuf, errcap);
+      pthread_mutex_unlock(&p->mu);
+      return st;
+    }
+    if (p->refreshing) {
+      pthread_cond_wait(&p->cv, &p->mu);
+      continue;
+    }
+    if (p->fail_status != DORM_OK && mono_ms() < p->fail_until_ms) {
+      dorm__set_err(errbuf, errcap, "%s", p->fail_msg);
+      st = p->fail_status;
+      pthread_mutex_unlock(&p->mu);
+      return st;
+    }
+    break;
   }
+  p->refreshing = true;
+  pthread_mutex_unlock(&p->mu);
+
+  /* The fetch runs without the lock: it reads only settings that never
+   * change, and may take seconds (STS, a process, metadata). */
   dorm_creds_value v;
   memset(&v, 0, sizeof v);
-  dorm_status st = fetch(p, &v, errbuf, errcap);
+  st = fetch(p, &v, errbuf, errcap);
+  time_t now = time(NULL);
   if (st == DORM_OK && v.expiration != 0 && v.expiration <= now) {
     char when[32];
     dorm__civil_format_seconds(v.expiration, when);
@@ -607,21 +980,75 @@ dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_cr
     dorm__creds_value_clear(&v);
     st = DORM_ERR_CONFIG;
   }
+
+  pthread_mutex_lock(&p->mu);
+  p->refreshing = false;
+  p->fetches++;
   if (st != DORM_OK) {
-    if (still_valid) {
+    if (p->have && now < p->cur.expiration) {
       /* Static stability: an outage of the source must not fail requests
        * while the keys we hold still work. */
       p->no_refresh_before = now + DORM_CREDS_RETRY_AFTER_FAILURE_S;
-      expose(p, out);
-      return DORM_OK;
+      st = copy_out(p, held, gen, errbuf, errcap);
+    } else {
+      p->fail_status = st;
+      snprintf(p->fail_msg, sizeof p->fail_msg, "%s", errbuf && errcap ? errbuf : "credentials failed");
+      p->fail_until_ms = mono_ms() + DORM_CREDS_FAILURE_HOLD_MS;
     }
-    return st;
+  } else {
+    dorm__creds_value_clear(&p->cur);
+    p->cur = v;
+    p->have = true;
+    p->generation++;
+    p->no_refresh_before = 0;
+    p->fail_status = DORM_OK;
+    st = copy_out(p, held, gen, errbuf, errcap);
   }
-  dorm__creds_value_clear(&p->cur);
-  p->cur = v;
-  p->have = true;
-  p->no_refresh_before = 0;
-  expose(p, out);
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_credentials *out,
+                                          char *errbuf, size_t errcap) {
+  memset(out, 0, sizeof *out);
+  dorm_status st = dorm__credentials_provider_get_copy(p, &p->exposed, &p->exposed_gen, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  out->access_key_id = p->exposed.access_key_id;
+  out->secret_access_key = p->exposed.secret_access_key;
+  out->session_token = p->exposed.session_token;
+  out->expiration = p->exposed.expiration;
+  return DORM_OK;
+}
+
+dorm_credentials_provider *dorm__credentials_provider_ref(dorm_credentials_provider *p) {
+  pthread_mutex_lock(&p->mu);
+  p->refs++;
+  pthread_mutex_unlock(&p->mu);
+  return p;
+}
+
+unsigned long dorm__credentials_provider_fetches(dorm_credentials_provider *p) {
+  pthread_mutex_lock(&p->mu);
+  unsigned long n = p->fetches;
+  pthread_mutex_unlock(&p->mu);
+  return n;
+}
+
+dorm_status dorm__credentials_provider_new_role(dorm_role_source *role, const char *desc,
+                                               dorm_credentials_provider **out, char *errbuf,
+                                               size_t errcap) {
+  *out = NULL;
+  dorm_credentials_provider *p = provider_alloc();
+  if (!p) {
+    dorm__role_source_clear(role);
+    return no_memory(errbuf, errcap);
+  }
+  p->kind = role->token_file ? SRC_WEB_IDENTITY : SRC_ROLE;
+  p->role = *role;
+  memset(role, 0, sizeof *role);
+  snprintf(p->desc, sizeof p->desc, "%s", desc);
+  *out = p;
   return DORM_OK;
 }
 
@@ -633,13 +1060,25 @@ const char *dorm__credentials_provider_source(const dorm_credentials_provider *p
   case SRC_PROCESS: return "credential_process";
   case SRC_CONTAINER: return "container";
   case SRC_IMDS: return "imds";
+  case SRC_ROLE: return "assume_role";
+  case SRC_WEB_IDENTITY: return "web_identity";
+  case SRC_SSO: return "sso";
   }
   return "unknown";
 }
 
 void dorm__credentials_provider_free(dorm_credentials_provider *p) {
   if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  int left = --p->refs;
+  pthread_mutex_unlock(&p->mu);
+  if (left > 0) return;
   dorm__creds_value_clear(&p->cur);
+  dorm__creds_value_clear(&p->exposed);
+  dorm__role_source_clear(&p->role);
+  dorm__sso_source_clear(&p->sso);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
   free(p->process_cmd);
   free(p->container.url);
   dorm__secret_free(p->container.auth_token);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "core_internal.h"
 #include "dorm/status.h"
 
 #define DORM_CREDS_REFRESH_WINDOW_S 300
@@ -129,5 +130,125 @@ typedef struct dorm_imds_source {
  * when the token PUT is answered 403/404/405 and v1 is not disabled. */
 dorm_status dorm__creds_fetch_imds(const dorm_imds_source *src, dorm_creds_value *out,
                                   char *errbuf, size_t errcap);
+
+/* Sends one request for the AWS credential services (STS, SSO, SSO OIDC):
+ * method "GET" or "POST" (send/send_len is a POST's body), the proxy
+ * variables apply, one try (the callers retry by their own rules).
+ * *status is the HTTP status on DORM_OK; body (bounded by its max) gets the
+ * answer. Errors as the metadata sources'. */
+dorm_status dorm__creds_http(const char *what, const char *method, const char *url,
+                            const char *const *headers, size_t nheaders, const char *send,
+                            size_t send_len, long timeout_ms, long *status, dorm__buf *body,
+                            char *errbuf, size_t errcap);
+
+/* ---- STS (sts.c) ------------------------------------------------------------ */
+
+#define DORM_STS_DEFAULT_TIMEOUT_MS 5000L  /* per try */
+#define DORM_STS_MAX_TRIES 3
+#define DORM_TOKEN_FILE_MAX (64 * 1024)    /* web identity and SSO token files */
+
+typedef struct dorm_sts_endpoint {
+  char *url;              /* "https://sts.us-east-1.amazonaws.com" (no trailing '/') */
+  char *region;           /* the signing region */
+  char origin[256];       /* where the URL came from: "AWS_ENDPOINT_URL_STS", "default (regional)" */
+} dorm_sts_endpoint;
+
+/* The STS endpoint for region, as the SDKs pick it: AWS_ENDPOINT_URL_STS,
+ * the profile's services section (sts = / endpoint_url), AWS_ENDPOINT_URL,
+ * the profile's endpoint_url (unless configured endpoints are ignored);
+ * else https://sts.<region>.<suffix>, or https://sts.amazonaws.com (signed
+ * for us-east-1) when AWS_STS_REGIONAL_ENDPOINTS (or the profile's
+ * sts_regional_endpoints) is "legacy" and region is one of the regions that
+ * used the global endpoint. DORM_ERR_CONFIG for a bad setting. */
+dorm_status dorm__sts_endpoint_resolve(const dorm_resolved_config *rc, const char *region,
+                                      dorm_sts_endpoint *out, char *errbuf, size_t errcap);
+void dorm__sts_endpoint_free(dorm_sts_endpoint *e);
+
+/* A role to assume: AssumeRole with the credentials of `source`, or
+ * AssumeRoleWithWebIdentity (unsigned) with the token in token_file, which
+ * is read again at every fetch (Kubernetes rotates it). */
+typedef struct dorm_role_source {
+  char *role_arn;
+  char *session_name;
+  char *external_id;          /* NULL: none */
+  int duration_s;             /* 0: STS's default (3600) */
+  char *token_file;           /* web identity; NULL for AssumeRole */
+  dorm_credentials_provider *source; /* AssumeRole: a reference, released with the role */
+  dorm_sts_endpoint sts;
+  long timeout_ms;
+} dorm_role_source;
+
+void dorm__role_source_clear(dorm_role_source *r);
+
+/* Checks a role session name (2-64 of [A-Za-z0-9+=,.@_-]) and a duration
+ * (900..43200 s). origin names the setting. DORM_ERR_CONFIG otherwise. */
+dorm_status dorm__sts_check_session_name(const char *name, const char *origin, char *errbuf, size_t errcap);
+dorm_status dorm__sts_parse_duration(const char *text, const char *origin, int *out, char *errbuf,
+                                    size_t errcap);
+
+/* Calls STS for r's role. Errors name the action, the role and the endpoint,
+ * and STS's error code and message ("AccessDenied: ..."): DORM_ERR_AUTH
+ * (AccessDenied, ExpiredToken, InvalidIdentityToken, InvalidClientTokenId,
+ * SignatureDoesNotMatch, ...), DORM_ERR_THROTTLED, DORM_ERR_SERVICE,
+ * DORM_ERR_VALIDATION (other 4xx), DORM_ERR_BAD_RESPONSE, DORM_ERR_NETWORK,
+ * DORM_ERR_TIMEOUT, DORM_ERR_IO (token file), DORM_ERR_NO_MEMORY, or the
+ * source provider's error. Throttling, 5xx, IDPCommunicationError and
+ * transport failures are tried DORM_STS_MAX_TRIES times with backoff. */
+dorm_status dorm__sts_fetch_role(const dorm_role_source *r, dorm_creds_value *out, char *errbuf,
+                                size_t errcap);
+
+/* ---- IAM Identity Center (sso.c) ------------------------------------------- */
+
+typedef struct dorm_sso_source {
+  char *profile;          /* for "run aws sso login --profile X" */
+  char *session_name;     /* sso_session; NULL for a legacy profile (sso_start_url in the profile) */
+  char *start_url;
+  char *sso_region;
+  char *account_id;
+  char *role_name;
+  char *cache_path;       /* ~/.aws/sso/cache/<sha1 of session name or start URL>.json */
+  char *portal_url;       /* GetRoleCredentials: https://portal.sso.<region>.amazonaws.com */
+  char *oidc_url;         /* CreateToken: https://oidc.<region>.amazonaws.com */
+  long timeout_ms;
+} dorm_sso_source;
+
+/* Reads the SSO settings of profile `name` (view is rc with profile = name).
+ * *chosen is false when the profile has none. DORM_ERR_CONFIG names a
+ * missing or contradicting setting. */
+dorm_status dorm__sso_source_init(const dorm_resolved_config *view, dorm_sso_source *out, bool *chosen,
+                                 char *errbuf, size_t errcap);
+void dorm__sso_source_clear(dorm_sso_source *s);
+
+/* The cached token (refreshed through SSO OIDC CreateToken when it expires
+ * within 5 minutes and the cache allows it; the cache file is rewritten),
+ * then GetRoleCredentials. An expired or missing session says to run
+ * "aws sso login --profile X" (DORM_ERR_AUTH / DORM_ERR_CONFIG). */
+dorm_status dorm__sso_fetch(const dorm_sso_source *s, dorm_creds_value *out, char *errbuf, size_t errcap);
+
+/* ---- sharing a provider between clients and threads ----------------------- */
+
+/* Takes another reference; dorm__credentials_provider_free drops one. */
+dorm_credentials_provider *dorm__credentials_provider_ref(dorm_credentials_provider *p);
+
+/* Current credentials copied into *held (caller-owned; cleared with
+ * dorm__creds_value_clear), refreshed as needed. *generation says which
+ * credentials *held has: when the provider has not changed them since, the
+ * copy is skipped. Thread-safe: one thread refreshes at a time, others keep
+ * using credentials that have not expired yet meanwhile, or wait for it.
+ * After a failed refresh with nothing valid in hand, the same error is
+ * returned without a new attempt for DORM_CREDS_FAILURE_HOLD_MS, so retries
+ * of many requests never turn into a storm of calls to the source. */
+#define DORM_CREDS_FAILURE_HOLD_MS 1000L
+dorm_status dorm__credentials_provider_get_copy(dorm_credentials_provider *p, dorm_creds_value *held,
+                                               unsigned long *generation, char *errbuf, size_t errcap);
+
+/* A provider that assumes a role (taking over *role on DORM_OK and on
+ * failure alike); desc names it in messages. */
+dorm_status dorm__credentials_provider_new_role(dorm_role_source *role, const char *desc,
+                                               dorm_credentials_provider **out, char *errbuf,
+                                               size_t errcap);
+
+/* Where the provider's fetches and refreshes happened: how many (tests). */
+unsigned long dorm__credentials_provider_fetches(dorm_credentials_provider *p);
 
 #endif

@@ -87,12 +87,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
 }
 
 /* Sends one request; *status gets the HTTP status on DORM_OK. what names the
- * request in messages. Tries twice when the failure looks transient. */
-static dorm_status http_call(const char *what, const char *method, const char *url,
-                             const char *const *headers, size_t nheaders, long timeout_ms,
+ * request in messages. Tries `tries` times when the failure looks transient
+ * (a 5xx answer is handed back on the last try). send (may be NULL) is the
+ * request body of a POST; proxy says whether the proxy variables apply. */
+static dorm_status http_send(const char *what, const char *method, const char *url,
+                             const char *const *headers, size_t nheaders, const char *send,
+                             size_t send_len, bool proxy, int tries, long timeout_ms,
                              long *status, dorm__buf *body, char *errbuf, size_t errcap) {
   dorm_status st = DORM_ERR_NETWORK;
-  for (int attempt = 1; attempt <= 2; attempt++) {
+  for (int attempt = 1; attempt <= tries; attempt++) {
     dorm__buf_wipe(body);
     *status = 0;
     CURL *c = curl_easy_init();
@@ -121,7 +124,7 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     char cerr[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    if (!proxy) curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -136,6 +139,9 @@ static dorm_status http_call(const char *what, const char *method, const char *u
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+    } else if (strcmp(method, "POST") == 0) {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, send ? send : "");
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(send ? send_len : 0));
     }
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -143,7 +149,7 @@ static dorm_status http_call(const char *what, const char *method, const char *u
     curl_easy_cleanup(c);
     bool transient = false;
     if (rc == CURLE_OK) {
-      if (*status >= 500 && attempt == 1) {
+      if (*status >= 500 && attempt < tries) {
         transient = true;
       } else {
         return DORM_OK;
@@ -168,6 +174,23 @@ static dorm_status http_call(const char *what, const char *method, const char *u
   }
   dorm__buf_wipe(body);
   return st;
+}
+
+static dorm_status http_call(const char *what, const char *method, const char *url,
+                             const char *const *headers, size_t nheaders, long timeout_ms,
+                             long *status, dorm__buf *body, char *errbuf, size_t errcap) {
+  return http_send(what, method, url, headers, nheaders, NULL, 0, false, 2, timeout_ms, status, body,
+                   errbuf, errcap);
+}
+
+dorm_status dorm__creds_http(const char *what, const char *method, const char *url,
+                            const char *const *headers, size_t nheaders, const char *send,
+                            size_t send_len, long timeout_ms, long *status, dorm__buf *body,
+                            char *errbuf, size_t errcap) {
+  /* One try: the AWS callers (STS, SSO) run their own retry policy, which
+   * also covers throttling answers. */
+  return http_send(what, method, url, headers, nheaders, send, send_len, true, 1, timeout_ms, status,
+                   body, errbuf, errcap);
 }
 
 /* A non-2xx answer as an error; 401/403 mean the endpoint refused us. */

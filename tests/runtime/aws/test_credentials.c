@@ -187,9 +187,11 @@ static void profile_credentials(void **state) {
   cfg.profile = "half";
   provider_fails(&cfg, DORM_ERR_CONFIG,
                  "~/.aws/config:8: profile 'half' has aws_access_key_id but no aws_secret_access_key");
+  /* role_arn + source_profile is a role to assume (test_sts.c has the rest). */
   cfg.profile = "assume";
-  provider_fails(&cfg, DORM_ERR_CONFIG,
-                 "~/.aws/config:10: profile 'assume' uses role_arn, which libdorm does not support");
+  p = provider(&cfg, 0, 0);
+  assert_string_equal(dorm__credentials_provider_source(p), "assume_role");
+  dorm__credentials_provider_free(p);
 }
 
 static void no_credentials_anywhere(void **state) {
