@@ -15,6 +15,7 @@ const dormc_cli_command dormc_cmd_gen = {
     .name = "gen",
     .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c",
     .usage = "usage: dormc gen --out DIR [--stubs DIR] [--depfile FILE] SCHEMA.dorm...\n"
+             "       dormc gen --ts --out DIR [--depfile FILE] SCHEMA.dorm...\n"
              "\n"
              "Checks each schema and writes, for its own declarations, DIR/<name>_models.h\n"
              "and DIR/<name>_models.c (<name>: the file name without .dorm) and, when it\n"
@@ -27,6 +28,10 @@ const dormc_cli_command dormc_cmd_gen = {
              "                   an existing one is kept as it is (never overwritten)\n"
              "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
              "                   schema read (imports included), for build systems\n"
+             "  --ts             instead of C, write DIR/<name>_endpoints.d.ts: TypeScript\n"
+             "                   declarations of the schema's endpoints (request, progress\n"
+             "                   and result types, the action map Endpoints) for the\n"
+             "                   streamer's JavaScript client; a schema must declare endpoints\n"
              "\n"
              "The generated API is described in docs/models.md and docs/streamer.md.\n"
              "Exit status: 0 ok, 1 schema errors, 2 usage or I/O errors.\n",
@@ -172,7 +177,34 @@ static int write_stubs(dormc_compilation *c, const dormc_schema *s, const char *
   return result;
 }
 
-static int gen_one(const char *schema, const char *outdir, const char *stubdir, dep_list *deps,
+/* --ts: DIR/<base>_endpoints.d.ts of one schema. */
+static int gen_one_ts(dormc_compilation *c, const dormc_schema *s, const char *schema, const char *base,
+                      const char *outdir, dep_list *outputs) {
+  char *text = NULL;
+  size_t len = 0;
+  int grc = dormc_gen_endpoints_ts(c, s, schema, base, &text, &len);
+  if (grc == -2) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    return DORMC_EXIT_USAGE;
+  }
+  if (grc == -1) return DORMC_EXIT_SCHEMA;
+  size_t plen = strlen(outdir) + strlen(base) + 32;
+  char *path = malloc(plen);
+  int result = DORMC_EXIT_OK;
+  if (!path) {
+    fprintf(stderr, "dormc gen: out of memory\n");
+    result = DORMC_EXIT_USAGE;
+  } else {
+    snprintf(path, plen, "%s/%s_endpoints.d.ts", outdir, base);
+    if (write_file(path, text, len) != 0) result = DORMC_EXIT_USAGE;
+    else dep_add(outputs, path);
+  }
+  free(path);
+  free(text);
+  return result;
+}
+
+static int gen_one(const char *schema, const char *outdir, const char *stubdir, bool ts, dep_list *deps,
                    dep_list *outputs) {
   dormc_options o = cli_default_options();
   dormc_compilation *c = dormc_new(&o);
@@ -212,6 +244,10 @@ static int gen_one(const char *schema, const char *outdir, const char *stubdir, 
     if (!other_store[nothers]) continue;
     others[nothers] = other_store[nothers];
     nothers++;
+  }
+  if (ts) {
+    result = gen_one_ts(c, s, schema, base, outdir, outputs);
+    goto done;
   }
   char *h = NULL, *src = NULL;
   size_t hl = 0, sl = 0;
@@ -256,9 +292,12 @@ done:
 
 static int run(int argc, char **argv) {
   const char *outdir = NULL, *depfile = NULL, *stubdir = NULL;
+  bool ts = false;
   int first = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0 || strcmp(argv[i], "--stubs") == 0) {
+    if (strcmp(argv[i], "--ts") == 0) {
+      ts = true;
+    } else if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0 || strcmp(argv[i], "--stubs") == 0) {
       if (i + 1 >= argc) return cli_usage_error(&dormc_cmd_gen, "%s needs a value", argv[i]);
       if (argv[i][2] == 'o') outdir = argv[++i];
       else if (argv[i][2] == 's') stubdir = argv[++i];
@@ -274,6 +313,7 @@ static int run(int argc, char **argv) {
     }
   }
   if (!outdir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
+  if (ts && stubdir) return cli_usage_error(&dormc_cmd_gen, "--stubs writes C handlers: it does not go with --ts");
   if (first == 0 || first >= argc) return cli_usage_error(&dormc_cmd_gen, "no schema files given");
   for (int i = first; i < argc; i++)
     if (argv[i][0] == '-' && argv[i][1])
@@ -289,7 +329,7 @@ static int run(int argc, char **argv) {
   dep_list deps = {0}, outputs = {0};
   int worst = DORMC_EXIT_OK;
   for (int i = first; i < argc; i++) {
-    int rc = gen_one(argv[i], outdir, stubdir, &deps, &outputs);
+    int rc = gen_one(argv[i], outdir, stubdir, ts, &deps, &outputs);
     if (rc > worst) worst = rc;
   }
   if (depfile && worst == DORMC_EXIT_OK) {

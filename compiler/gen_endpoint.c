@@ -162,3 +162,12 @@ int dormc_gen_handler_stubs(dormc_compilation *c, const dormc_schema *s, const c
   *text_len = len;
   return rc;
 }
+
+int dormc_gen_endpoints_ts(dormc_compilation *c, const dormc_schema *s, const char *file, const char *base,
+                           char **text, size_t *text_len) {
+  static const emit_fn emitters[] = {gen_endpoint_ts};
+  size_t len = 0;
+  int rc = run(c, s, file, base, emitters, 1, text, &len);
+  *text_len = len;
+  return rc;
+}

@@ -48,6 +48,13 @@ int dormc_gen_endpoints(dormc_compilation *c, const dormc_schema *s, const char 
 int dormc_gen_handler_stubs(dormc_compilation *c, const dormc_schema *s, const char *file, const char *base,
                             char **text, size_t *text_len);
 
+/* Generates <base>_endpoints.d.ts (`dormc gen --ts`): TypeScript
+ * declarations of the endpoints declared in `file`, their payloads and the
+ * action map Endpoints (gen_endpoint_ts.c says what is written). Same
+ * returns as above; -1 also for two declarations of one TypeScript name. */
+int dormc_gen_endpoints_ts(dormc_compilation *c, const dormc_schema *s, const char *file, const char *base,
+                           char **text, size_t *text_len);
+
 /* ---- shared by gen_endpoint_*.c ---- */
 
 /* One struct of an endpoint: its request, progress or result. */
@@ -86,5 +93,6 @@ const char *gen_ep_handler_params(gen_ep_ctx *x, const gen_ep_info *ep);
 void gen_endpoint_header(gen_ep_ctx *x);
 void gen_endpoint_source(gen_ep_ctx *x);
 void gen_endpoint_stubs(gen_ep_ctx *x);
+void gen_endpoint_ts(gen_ep_ctx *x);
 
 #endif
