@@ -16,7 +16,14 @@
  * JSON.stringify, JSON.parse + unmarshall of the same item).
  * Usage: model_bench [seconds per case, default 1] [path to item.json] [case]
  * (case: marshal, unmarshal, unmarshal-av, unmarshal-cjson or cjson-only;
- * default all) */
+ * default all)
+ *
+ *        model_bench --n N [--item F]
+ * is run-peers.sh's offline hook: N items each (after N/10 untimed) of
+ * marshal, unmarshal (the generated code's path: jsmn, straight into the
+ * struct) and unmarshal-cjson (the same decoder on cJSON's tree, as before
+ * jsmn), one line each in the peers' format beside bench/node/marshal.js:
+ *   dorm unmarshal: N items/s, M MB/s, client cpu X us/op, n=N */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -155,11 +162,67 @@ static void report(const char *name, long iters, double secs, size_t bytes) {
          iters * (double)bytes / secs / 1e6, cpu / iters * 1e6, iters / cpu);
 }
 
+/* run-peers.sh's lines: n timed calls of fn after n/10 untimed ones. */
+typedef void (*peer_fn)(void *ctx);
+static void peer_line(const char *what, long n, size_t bytes, peer_fn fn, void *ctx) {
+  for (long i = 0; i < n / 10; i++) fn(ctx);
+  double t0 = now_s(), c0 = cpu_s();
+  for (long i = 0; i < n; i++) fn(ctx);
+  double wall = now_s() - t0, cpu = cpu_s() - c0;
+  printf("dorm %s: %.0f items/s, %.1f MB/s, client cpu %.2f us/op, n=%ld\n", what, n / wall, n * (double)bytes / 1e6 / wall,
+         cpu / n * 1e6, n);
+  fflush(stdout);
+}
+
+typedef struct peer_ctx {
+  dorm_jw *w;
+  const b_Order *order;
+  const char *response;
+  size_t rlen;
+  unsigned flags;
+  dorm_arena *arena;
+  b_Order out;
+} peer_ctx;
+
+static void peer_marshal(void *p) {
+  peer_ctx *c = p;
+  char err[256];
+  const char *body;
+  size_t blen;
+  dorm__jw_reset(c->w);
+  dorm__jw_begin_object(c->w);
+  dorm__jw_member_string(c->w, "TableName", order_desc.table);
+  dorm__jw_key(c->w, "Item");
+  if (dorm__model_write_item(c->w, &order_desc, c->order, NULL, err, sizeof err) != DORM_OK) die("marshal", err);
+  dorm__jw_end_object(c->w);
+  if (dorm__jw_finish(c->w, &body, &blen) != DORM_OK) die("marshal", c->w->err);
+}
+
+static void peer_unmarshal(void *p) {
+  peer_ctx *c = p;
+  char err[256];
+  model_response r;
+  dorm_arena_reset(c->arena);
+  if (dorm__model_decode_response(c->response, c->rlen, &order_desc, MODEL_DECODE_CHECK_TYPE | c->flags, c->arena, &r,
+                                  err, sizeof err) != DORM_OK ||
+      !r.has_item)
+    die("unmarshal", err);
+  memcpy(&c->out, r.item, sizeof c->out);
+}
+
 int main(int argc, char **argv) {
-  double budget = argc > 1 ? atof(argv[1]) : 1.0;
+  long peer_n = 0;
+  const char *peer_item = NULL;
+  for (int i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+    if (strcmp(argv[i], "--n") == 0) peer_n = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--item") == 0) peer_item = argv[i + 1];
+    else die(argv[i], "unknown option (--n N, --item F)");
+  }
+  if (argc > 1 && argv[1][0] == '-' && peer_n <= 0) die("--n", "expected a whole number >= 1");
+  double budget = !peer_n && argc > 1 ? atof(argv[1]) : 1.0;
   if (budget <= 0) budget = 1.0;
-  const char *path = argc > 2 ? argv[2] : DORM_BENCH_ITEM;
-  const char *only = argc > 3 ? argv[3] : NULL;
+  const char *path = peer_n ? (peer_item ? peer_item : DORM_BENCH_ITEM) : argc > 2 ? argv[2] : DORM_BENCH_ITEM;
+  const char *only = !peer_n && argc > 3 ? argv[3] : NULL;
   FILE *f = fopen(path, "rb");
   if (!f) die(path, "cannot open");
   static char file[65536];
@@ -200,6 +263,16 @@ int main(int argc, char **argv) {
   if (!dorm_av_equal(&mine, &want)) die("check", "the marshalled item differs from bench/item.json");
   size_t item_bytes = 0;
   dorm_item_size(&want, &item_bytes);
+  if (peer_n) {
+    peer_ctx c = {&w, &order, response, rlen, 0, &arena, {0}};
+    peer_line("marshal", peer_n, blen, peer_marshal, &c);
+    peer_line("unmarshal", peer_n, rlen, peer_unmarshal, &c);
+    if (strcmp(c.out.lines.items[1].unitPrice, "499.5") != 0) die("unmarshal", "wrong result");
+    c.flags = MODEL_DECODE_CJSON;
+    peer_line("unmarshal-cjson", peer_n, rlen, peer_unmarshal, &c);
+    if (strcmp(c.out.lines.items[1].unitPrice, "499.5") != 0) die("unmarshal-cjson", "wrong result");
+    goto done;
+  }
   printf("item: %zu bytes of DynamoDB JSON, %zu bytes DynamoDB size, PutItem body %zu bytes, GetItem response %zu bytes\n",
          strlen(item_json), item_bytes, blen, rlen);
 

@@ -51,6 +51,7 @@ c_endpoint_benchmarks=() # run as: PROG --endpoint URL --n N --item bench/item.j
 c_offline_benchmarks=()  # run as: PROG --n MARSHAL_N --item bench/item.json
 c_endpoint_benchmarks+=(bench/client_bench) # libdorm put/get (bench/client_bench.c)
 c_endpoint_benchmarks+=(bench/gen_put_get)  # put/get through generated code (bench/gen_put_get.c)
+c_offline_benchmarks+=(bench/model_bench)   # dorm marshal/unmarshal beside node's (bench/model_bench.c)
 # -----------------------------------------------------------------------------
 
 run_all() {
