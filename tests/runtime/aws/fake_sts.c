@@ -142,6 +142,7 @@ static void handler(void *user, const fas_request *r, fas_response *resp) {
   }
   int n = ++f->issued;
   time_t exp = time(NULL) + f->expires_in;
+  if (n < 256) f->expiry[n] = (long long)exp;
   struct tm tm;
   gmtime_r(&exp, &tm);
   char when[32];

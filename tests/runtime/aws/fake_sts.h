@@ -30,6 +30,7 @@ typedef struct fake_sts {
   char expect_region[32];   /* the signing region AssumeRole must carry; "" = any */
   /* what it saw */
   int issued;
+  long long expiry[256];    /* expiry[n]: when credentials number n expire (a fake DynamoDB checks it) */
   char bad[512];            /* the first malformed request */
   char last_action[64], last_role[256], last_session[128], last_external_id[128], last_duration[16];
   char last_token[256];     /* WebIdentityToken */
