@@ -6,9 +6,15 @@
  *   1. explicit keys in dorm_config;
  *   2. the environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
  *      (+ AWS_SESSION_TOKEN);
- *   3. the active profile (credentials file beats config file per key):
- *      aws_access_key_id + aws_secret_access_key (+ aws_session_token), else
- *      credential_process (run with /bin/sh -c, JSON on stdout);
+ *   3. the active profile (credentials file beats config file per key) and
+ *      web identity, in the SDKs' order: role_arn with source_profile or
+ *      credential_source (STS AssumeRole; source profiles may chain, cycles
+ *      are errors), AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN or the
+ *      profile's web_identity_token_file (AssumeRoleWithWebIdentity),
+ *      sso_session / sso_start_url (IAM Identity Center, sso.c),
+ *      aws_access_key_id + aws_secret_access_key (+ aws_session_token),
+ *      credential_process (run with /bin/sh -c, JSON on stdout). A named
+ *      profile whose role has a credential_source comes before step 2;
  *   4. container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
  *      (http://169.254.170.2<uri>), else AWS_CONTAINER_CREDENTIALS_FULL_URI
  *      (https, or http to a loopback / ECS / EKS host only), with
@@ -24,7 +30,10 @@
  * a refresh fails but the credentials in hand have not expired yet, get
  * keeps returning them (and tries again at most every 30 s).
  *
- * A provider is used by one thread at a time.
+ * Providers are reference-counted and thread-safe (get_copy below): clones
+ * of a client and the clients of one dorm_accounts role share one.
+ * dorm__credentials_provider_get itself hands out strings the provider
+ * owns, so it is for one user of the provider at a time (tests).
  */
 #ifndef DORM_CREDENTIALS_H
 #define DORM_CREDENTIALS_H
@@ -53,8 +62,8 @@ typedef struct dorm_credentials_provider dorm_credentials_provider;
  * provider copies what it needs). On DORM_OK *out is a provider the caller
  * frees with dorm__credentials_provider_free(). Fails with DORM_ERR_CONFIG
  * when a source is configured wrongly (half a key pair, a FULL_URI to a
- * host that is not allowed, a profile that needs an unsupported feature such
- * as role_arn, IMDS disabled and nothing else found). */
+ * host that is not allowed, a source_profile cycle, mfa_serial, IMDS
+ * disabled and nothing else found). */
 dorm_status dorm__credentials_provider_new(const dorm_resolved_config *rc,
                                           dorm_credentials_provider **out, char *errbuf,
                                           size_t errcap);
@@ -72,7 +81,8 @@ dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_cr
                                           char *errbuf, size_t errcap);
 
 /* Which source the provider uses: "explicit", "environment", "profile",
- * "credential_process", "container" or "imds". Static string. */
+ * "credential_process", "container", "imds", "assume_role", "web_identity"
+ * or "sso". Static string. */
 const char *dorm__credentials_provider_source(const dorm_credentials_provider *p);
 
 void dorm__credentials_provider_free(dorm_credentials_provider *p);

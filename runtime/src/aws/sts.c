@@ -100,7 +100,7 @@ dorm_status dorm__sts_endpoint_resolve(const dorm_resolved_config *rc, const cha
   }
   char url[200];
   if (legacy && legacy_global_region(region)) {
-    snprintf(out->origin, sizeof out->origin, "global endpoint (%s=legacy)", mode_origin);
+    snprintf(out->origin, sizeof out->origin, "global endpoint (%.200s=legacy)", mode_origin);
     return set_endpoint(out, "https://sts.amazonaws.com", "us-east-1", errbuf, errcap);
   }
   snprintf(url, sizeof url, "https://sts.%.63s.%s", region, dns_suffix(region));
