@@ -30,6 +30,13 @@ export const TEST_TIMEOUT_MS = 60000;    // one test
 
 // ---------------------------------------------------------------- environment
 
+/** The test-only server (tests/streamer/testd): testd.dorm's endpoints. */
+export function testdPath() {
+  const p = process.env.STREAMER_TESTD;
+  if (!p || !existsSync(p)) throw new Error(`STREAMER_TESTD is not set to the built streamer-testd (got '${p ?? ''}')`);
+  return p;
+}
+
 export function demoPath() {
   const p = process.env.STREAMER_DEMO;
   if (!p || !existsSync(p)) throw new Error(`STREAMER_DEMO is not set to the built streamer-demo (got '${p ?? ''}')`);
@@ -103,14 +110,14 @@ const clients = new Set();
  * --jwt-hs256-secret-file <file's secret> (unless auth: false) plus args,
  * and waits for `listening on 127.0.0.1:P`.
  */
-export async function startServer({ name = 'streamer', args = [], auth = true, env = {}, timeoutMs = 60000 } = {}) {
+export async function startServer({ name = 'streamer', args = [], auth = true, env = {}, timeoutMs = 60000, bin } = {}) {
   const argv = ['--port', '0', '--ddb-endpoint', ddbEndpoint(), '--create-tables'];
   if (auth) argv.push('--jwt-hs256-secret-file', SECRET_FILE);
   argv.push(...args);
   // Its own process group: a signal meant for the test runner's group (a
   // terminal's ^C, a runner stopping its children) never reaches a server
   // mid-scenario; the watchdog below and after() still stop every one.
-  const proc = spawn(demoPath(), argv, {
+  const proc = spawn(bin ?? demoPath(), argv, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1', ...env },

@@ -72,15 +72,27 @@ void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job) {
   if (!job->queued_ms) job->queued_ms = dorm__st_now_ms();
   pthread_mutex_lock(&s->jobs_mu);
   job->next = NULL;
-  if (s->jobs_tail) s->jobs_tail->next = job;
-  else s->jobs_head = job;
-  s->jobs_tail = job;
-  s->jobs_len++;
+  if (job->kind == DORM__JOB_RUN) {
+    if (s->runs_tail) s->runs_tail->next = job;
+    else s->runs_head = job;
+    s->runs_tail = job;
+    s->runs_len++;
+  } else if (job->kind != DORM__JOB_MESSAGE) {
+    if (s->conn_jobs_tail) s->conn_jobs_tail->next = job;
+    else s->conn_jobs_head = job;
+    s->conn_jobs_tail = job;
+  } else {
+    if (s->jobs_tail) s->jobs_tail->next = job;
+    else s->jobs_head = job;
+    s->jobs_tail = job;
+    s->jobs_len++;
+  }
   pthread_cond_signal(&s->jobs_cv);
   pthread_mutex_unlock(&s->jobs_mu);
 }
 
 static void free_job(dorm__st_job *job) {
+  if (job->first) free_job(job->first);
   free(job->text);
   dorm_arena_free(&job->arena);
   free(job);
@@ -89,27 +101,42 @@ static void free_job(dorm__st_job *job) {
 void dorm__st_delivery_thread_end(void);
 
 /* The next job for a worker (jobs_mu held): client messages first, so an ack
- * never waits behind long jobs; a job run only while a quarter of the workers
- * (at least one) stays free for messages. */
+ * never waits behind long jobs nor behind the connection items of a crowd
+ * that just connected (connects and disconnects, in their order, come
+ * next); a job run only while a quarter of the workers (at least one) stays
+ * free for messages. */
 static dorm__st_job *take_job(dorm__streamer *s) {
   int reserve = s->nworkers / 4 > 0 ? s->nworkers / 4 : 1;
   bool may_run = s->nworkers <= 1 || s->runs_active < s->nworkers - reserve;
-  dorm__st_job **pick = NULL;
-  for (dorm__st_job **p = &s->jobs_head; *p; p = &(*p)->next) {
-    if ((*p)->kind != DORM__JOB_RUN) {
-      pick = p;
-      break;
-    }
-    if (!pick && may_run) pick = p;
+  dorm__st_job *job = s->jobs_head;
+  if (job) {
+    s->jobs_head = job->next;
+    if (!s->jobs_head) s->jobs_tail = NULL;
+    s->jobs_len--;
+    /* its connection's item is written first when it still waits (a
+     * processor elsewhere looks the connection up to deliver) */
+    dorm__st_job *prev = NULL;
+    for (dorm__st_job *q = s->conn_jobs_head; q; prev = q, q = q->next)
+      if (q->kind == DORM__JOB_CONNECT && strcmp(q->conn_id, job->conn_id) == 0) {
+        if (prev) prev->next = q->next;
+        else s->conn_jobs_head = q->next;
+        if (s->conn_jobs_tail == q) s->conn_jobs_tail = prev;
+        q->next = NULL;
+        job->first = q;
+        break;
+      }
+    return job;
   }
-  if (!pick) return NULL;
-  dorm__st_job *job = *pick;
-  *pick = job->next;
-  if (s->jobs_tail == job) {
-    s->jobs_tail = NULL;
-    for (dorm__st_job *q = s->jobs_head; q; q = q->next) s->jobs_tail = q;
+  if ((job = s->conn_jobs_head) != NULL) {
+    s->conn_jobs_head = job->next;
+    if (!s->conn_jobs_head) s->conn_jobs_tail = NULL;
+    return job;
   }
-  s->jobs_len--;
+  if (!may_run || !s->runs_head) return NULL;
+  job = s->runs_head;
+  s->runs_head = job->next;
+  if (!s->runs_head) s->runs_tail = NULL;
+  s->runs_len--;
   return job;
 }
 
@@ -131,13 +158,20 @@ static void *worker_main(void *arg) {
       continue;
     }
     bool run = job->kind == DORM__JOB_RUN;
+    if (job->first) {
+      dorm__st_route(s, job->first);
+      free_job(job->first);
+      job->first = NULL;
+    }
     if (run) dorm__st_run_request(s, job->request_pk, job->queued_ms);
     else dorm__st_route(s, job);
     free_job(job);
     if (run) {
       pthread_mutex_lock(&s->jobs_mu);
       s->runs_active--;
-      pthread_cond_broadcast(&s->jobs_cv);
+      /* one waiting run may start now (signal: waking every worker to find
+       * one job costs more than the job's own bookkeeping) */
+      if (s->runs_head) pthread_cond_signal(&s->jobs_cv);
       pthread_mutex_unlock(&s->jobs_mu);
     }
   }
@@ -452,6 +486,14 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
 out:
   /* jobs queued by the last closes */
   for (dorm__st_job *j = s->jobs_head, *n; j; j = n) {
+    n = j->next;
+    free_job(j);
+  }
+  for (dorm__st_job *j = s->runs_head, *n; j; j = n) {
+    n = j->next;
+    free_job(j);
+  }
+  for (dorm__st_job *j = s->conn_jobs_head, *n; j; j = n) {
     n = j->next;
     free_job(j);
   }

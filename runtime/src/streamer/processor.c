@@ -4,11 +4,15 @@
  * (or took over a PROCESSING one whose lease expired) and set this process
  * as the lease owner; a second processor, or the same request seen twice,
  * fails the condition and does nothing. The lease is renewed while the
- * handler reports progress or checks for cancellation. Progress is
- * coalesced (newest wins, at most one message per progress_interval_ms,
- * percent never goes backwards), persisted with its seq, then delivered
- * through the management API of the server that holds the client's
- * connection. A connection that is gone (410) stops delivery, never the job.
+ * handler reports progress or checks for cancellation (at most once a
+ * second: one write that also records the latest progress on the request
+ * item and reads the cancel flag and the client's current connection).
+ * Progress is coalesced (newest wins, at most one message per
+ * progress_interval_ms, percent never goes backwards), persisted with its
+ * seq (one conditional write: store.c), then delivered: straight into the
+ * connection's queue when this server holds it, else through the management
+ * API of the server that does (as on AWS, through API Gateway). A
+ * connection that is gone (410) stops delivery, never the job.
  *
  * The poller reads the requests table's DynamoDB stream (new PENDING
  * requests, from any server) and, as a safety net every ten polls, sweeps
@@ -37,12 +41,19 @@ struct dorm_stream_ctx {
   char conn_server[256];
   bool conn_gone;
   bool sync;
+  atomic_bool answered;           /* sync: the client has its answer (the result, or TIMEOUT) */
   atomic_bool cancel_flag;
   bool timed_out;
   bool lost_lease;                /* another processor took the job over: write nothing more */
   int64_t deadline_ms;
-  int64_t lease_renewed_ms;
   int64_t last_check_ms;
+  atomic_bool recheck;            /* check in at the next chance (the client moved to another connection) */
+  int64_t seq;                    /* the newest seq this job knows to be taken */
+  int64_t checked_seq;            /* seq when the connection was last confirmed */
+  /* the latest progress sent, for the request item at the next check-in */
+  bool state_dirty;
+  double sent_percent;
+  char *sent_message, *sent_progress;
   dorm_arena *arena;              /* the result's */
   /* failure set by dorm_stream_fail */
   char fail_code[32];
@@ -80,7 +91,33 @@ dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bool retrya
   return DORM_ERR_HANDLER;
 }
 
-/* Renews the lease and reads the cancel flag, at most every 250 ms. */
+static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text);
+
+/* The client moved to another connection (resume, or the same id sent
+ * again): messages after the last confirmed seq may have gone to the old
+ * one. The new connection's queue drops seqs it already has (the replay),
+ * so they are sent again from the table; the rest follow live. */
+static void follow_connection(dorm_stream_ctx *ctx, const char *conn_id) {
+  snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", conn_id);
+  ctx->conn_server[0] = '\0';
+  ctx->conn_gone = false;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = ctx->checked_seq};
+  dorm_query_opts q = {.consistent_read = true};
+  for (;;) {
+    dorm_streamer_Message_page page;
+    if (dorm_streamer_Message_query(ctx->c, ctx->sub, ctx->client_id, &sk, &q, &a, &page) != DORM_OK) break;
+    for (size_t i = 0; i < page.count; i++) deliver(ctx, page.items[i].seq, page.items[i].body);
+    if (!page.cursor) break;
+    q.cursor = page.cursor;
+  }
+  dorm_arena_free(&a);
+}
+
+/* Renews the lease, records the latest progress on the request item (for
+ * `status` and for a processor that takes over), and reads the cancel flag
+ * and the client's connection: one conditional write, at most once a second
+ * (or at once when the router asked: recheck). */
 static void check_in(dorm_stream_ctx *ctx) {
   if (ctx->sync) return;
   int64_t now = dorm__st_now_ms();
@@ -88,26 +125,30 @@ static void check_in(dorm_stream_ctx *ctx) {
     ctx->timed_out = true;
     atomic_store(&ctx->cancel_flag, true);
   }
-  /* Every progress update renews the lease and reads the cancel flag too, so
-   * this costs a request only for handlers that have not reported lately. */
-  if (now - ctx->last_check_ms < 1000) return;
+  if (ctx->lost_lease) return;
+  if (now - ctx->last_check_ms < 1000 && !atomic_exchange(&ctx->recheck, false)) return;
   ctx->last_check_ms = now;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
+  if (ctx->state_dirty) {
+    dorm_streamer_Request_set_seq(&u, ctx->seq);
+    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
+    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
+    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
+  }
   dorm_update_opts o = {.return_new = true};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
   dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
   dorm_streamer_Request r;
+  int64_t seq_before = ctx->seq;
   dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
   if (st == DORM_OK) {
+    ctx->state_dirty = false;
     if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
-    if (strcmp(r.connectionId, ctx->conn_id) != 0) {
-      snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
-      ctx->conn_server[0] = '\0';
-      ctx->conn_gone = false;
-    }
+    if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
+    ctx->checked_seq = seq_before;
   } else if (st == DORM_ERR_CONDITION_FAILED) {
     /* Another processor took the lease (ours expired): stop. */
     atomic_store(&ctx->cancel_flag, true);
@@ -119,6 +160,18 @@ static void check_in(dorm_stream_ctx *ctx) {
 bool dorm_stream_cancelled(const dorm_stream_ctx *ctx) {
   check_in((dorm_stream_ctx *)ctx);
   return atomic_load(&ctx->cancel_flag);
+}
+
+bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk) {
+  bool found = false;
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c; c = c->next)
+    if (strcmp(c->request_pk, request_pk) == 0) {
+      atomic_store(&c->recheck, true);
+      found = true;
+    }
+  pthread_mutex_unlock(&s->running_mu);
+  return found;
 }
 
 bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk) {
@@ -136,23 +189,32 @@ bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk) {
 /* ---- delivery of persisted messages ---- */
 
 static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text) {
-  (void)seq;
   if (ctx->conn_gone || !ctx->conn_id[0]) return;
+  size_t len = strlen(text);
+  /* Held by this server: straight into its queue (no HTTP, no signing). */
+  dorm__srv_offer_result local = dorm__srv_offer(ctx->s, ctx->conn_id, ctx->client_id, seq, text, len);
+  if (local == DORM__SRV_QUEUED) return;
+  if (local == DORM__SRV_GONE) {
+    ctx->conn_gone = true;
+    return;
+  }
   if (!ctx->conn_server[0]) {
     dorm_arena a = DORM_ARENA_INIT;
     dorm_streamer_Connection_key key = {ctx->conn_id};
     dorm_streamer_Connection conn;
-    if (dorm_streamer_Connection_get(ctx->c, &key, NULL, &a, &conn) == DORM_OK && !conn.gone)
+    /* recorded as ours but not here: it closed */
+    if (dorm_streamer_Connection_get(ctx->c, &key, NULL, &a, &conn) == DORM_OK && !conn.gone &&
+        strcmp(conn.server, ctx->s->server_url) != 0)
       snprintf(ctx->conn_server, sizeof ctx->conn_server, "%s", conn.server);
     else
       ctx->conn_gone = true;
     dorm_arena_free(&a);
     if (ctx->conn_gone) return;
   }
-  dorm_status st = dorm__st_deliver(ctx->s, ctx->conn_server, ctx->conn_id, text, strlen(text));
+  dorm_status st = dorm__st_deliver(ctx->s, ctx->conn_server, ctx->conn_id, text, len);
   if (st == DORM_ERR_NOT_FOUND) {
     ctx->conn_gone = true;
-    dorm__st_log("info", "connection_gone", ctx->client_id, ctx->conn_id, ctx->e->name,
+    dorm__st_log("info", "connection_gone", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
                  "the client left; the job goes on and its messages are kept");
   } else if (st != DORM_OK) {
     dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.delivery_failures, 1);
@@ -184,50 +246,27 @@ static char *make_progress(int64_t seq, void *user) {
   return text;
 }
 
-/* Persists and delivers one progress message (seq, percent, message and the
- * typed progress go onto the request item in the same update). */
+/* Persists (one conditional write) and delivers one progress message; the
+ * request item learns of it at the next check-in. */
 static void send_progress(dorm_stream_ctx *ctx, double percent, const char *message, const char *progress) {
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_add_seq(&u, 1);
-  dorm_streamer_Request_set_percent(&u, percent);
-  int64_t now = dorm__st_now_ms();
-  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
-  if (message) dorm_streamer_Request_set_message(&u, message);
-  if (progress) dorm_streamer_Request_set_progress(&u, progress);
-  dorm_update_opts o = {.return_new = true};
-  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
-  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
-  dorm_streamer_Request r;
-  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
-  if (st != DORM_OK) {
-    if (st == DORM_ERR_CONDITION_FAILED) {
-      /* our lease ran out and another processor has the job: stop here */
-      atomic_store(&ctx->cancel_flag, true);
-      ctx->lost_lease = true;
-    }
+  progress_made pm = {ctx->client_id, percent, message, progress};
+  char *text = NULL;
+  int64_t seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, ctx->seq, make_progress, &pm, &text);
+  if (!seq) {
     dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
                  dorm_client_errmsg(ctx->c));
-    dorm_arena_free(&a);
     return;
   }
-  ctx->last_check_ms = now;
-  if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
-  progress_made pm = {ctx->client_id, percent, message, progress};
-  char *text = make_progress(r.seq, &pm);
-  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
-  if (text && dorm_streamer_Message_put(ctx->c, &m, NULL, &a) == DORM_OK) {
-    if (strcmp(r.connectionId, ctx->conn_id) != 0) {
-      snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
-      ctx->conn_server[0] = '\0';
-      ctx->conn_gone = false;
-    }
-    deliver(ctx, r.seq, text);
-    dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
-  }
+  ctx->seq = seq;
+  ctx->state_dirty = true;
+  ctx->sent_percent = percent;
+  free(ctx->sent_message);
+  free(ctx->sent_progress);
+  ctx->sent_message = message ? strdup(message) : NULL;
+  ctx->sent_progress = progress ? strdup(progress) : NULL;
+  deliver(ctx, seq, text);
+  dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
   free(text);
-  dorm_arena_free(&a);
 }
 
 static void flush_progress(dorm_progress *pr) {
@@ -272,12 +311,12 @@ dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *
 
 /* ---- sync calls (the router runs them in its thread) ---- */
 
+/* A sync call is in s->running while its handler runs, so that the poller
+ * can answer TIMEOUT at its deadline (dorm__st_expire_sync) however long the
+ * handler takes: whoever sets `answered` first sends the one answer. */
 dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
-                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
-                              char *msg, size_t msgcap);
-dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
-                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
-                              char *msg, size_t msgcap) {
+                              const char *conn_id, const char *rid, const void *req, void *res, dorm_arena *a,
+                              char *code_out, char *msg, size_t msgcap, bool *answered) {
   dorm_stream_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
   ctx.s = s;
@@ -288,9 +327,27 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
   ctx.client_id = rid;
   ctx.sub = id->sub;
   ctx.arena = a;
+  snprintf(ctx.conn_id, sizeof ctx.conn_id, "%s", conn_id);
   int64_t start = dorm__st_now_ms();
   ctx.deadline_ms = start + e->timeout_ms;
+  pthread_mutex_lock(&s->running_mu);
+  ctx.next = s->running;
+  s->running = &ctx;
+  pthread_mutex_unlock(&s->running_mu);
   dorm_status st = e->sync_handler(&ctx, req, res);
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)
+    if (*p == &ctx) {
+      *p = ctx.next;
+      break;
+    }
+  pthread_mutex_unlock(&s->running_mu);
+  *answered = atomic_exchange(&ctx.answered, true);
+  if (*answered) {
+    dorm__st_log("info", "late_result_dropped", rid, conn_id, e->name,
+                 "the handler returned after its timeout had been answered");
+    return DORM_ERR_TIMEOUT;
+  }
   if (st == DORM_OK && dorm__st_now_ms() > ctx.deadline_ms) {
     snprintf(code_out, 32, "TIMEOUT");
     snprintf(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
@@ -301,6 +358,23 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
     snprintf(msg, msgcap, "%s", ctx.fail_msg[0] ? ctx.fail_msg : dorm_strerror(st));
   }
   return st;
+}
+
+void dorm__st_expire_sync(dorm__streamer *s) {
+  int64_t now = dorm__st_now_ms();
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c; c = c->next) {
+    if (!c->sync || now <= c->deadline_ms || atomic_exchange(&c->answered, true)) continue;
+    atomic_store(&c->cancel_flag, true); /* a handler that checks stops */
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s took longer than its timeout of %lld ms", c->e->name, (long long)c->e->timeout_ms);
+    char *text = dorm__st_error_message(c->client_id, 1, "TIMEOUT", msg, false);
+    if (text) dorm__srv_enqueue(s, c->conn_id, c->client_id, 1, text, strlen(text));
+    free(text);
+    dorm__st_metrics_outcome(&s->metrics, c->e->name, "TIMEOUT");
+    dorm__st_log("warn", "timeout", c->client_id, c->conn_id, c->e->name, "answered TIMEOUT; the handler goes on");
+  }
+  pthread_mutex_unlock(&s->running_mu);
 }
 
 /* ---- running a claimed request ---- */
@@ -315,64 +389,21 @@ typedef struct finish_made {
 
 static char *make_finish(int64_t seq, void *user) {
   finish_made *f = user;
-  if (f->result) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddRawToObject(o, "result", f->result);
-    char *extra = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *t = dorm__st_message("complete", f->rid, seq, extra);
-    free(extra);
-    return t;
-  }
   return dorm__st_error_message(f->rid, seq, f->code, f->message, f->retryable);
 }
 
-/* Results bigger than one message go as ordered chunks, then `complete`
- * without the result (docs/streamer.md, "Large results"). Each chunk is a
- * message of its own: next seq, persisted, delivered. */
-typedef struct chunk_made {
-  const char *rid;
-  const char *extra;
-} chunk_made;
-
-static char *make_chunk(int64_t seq, void *user) {
-  chunk_made *m = user;
-  return dorm__st_message("result_chunk", m->rid, seq, m->extra);
+static void deliver_sent(void *user, int64_t seq, const char *text) {
+  dorm_stream_ctx *ctx = user;
+  ctx->seq = seq;
+  deliver(ctx, seq, text);
 }
 
-static void send_chunks(dorm_stream_ctx *ctx, const char *result) {
-  size_t len = strlen(result);
-  size_t count = (len + DORM__ST_CHUNK_DATA - 1) / DORM__ST_CHUNK_DATA;
-  for (size_t i = 0; i < count; i++) {
-    size_t off = i * DORM__ST_CHUNK_DATA;
-    size_t n = len - off < DORM__ST_CHUNK_DATA ? len - off : DORM__ST_CHUNK_DATA;
-    char *part = malloc(n + 1);
-    if (!part) return;
-    memcpy(part, result + off, n);
-    part[n] = '\0';
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "index", (double)i);
-    cJSON_AddNumberToObject(o, "count", (double)count);
-    cJSON_AddStringToObject(o, "data", part);
-    free(part);
-    char *extra = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    chunk_made cm = {ctx->client_id, extra};
-    char *text = NULL;
-    int64_t seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, make_chunk, &cm, &text);
-    free(extra);
-    if (seq) deliver(ctx, seq, text);
-    free(text);
-  }
-}
-
-/* Ends the request: its final state in the item (seq + 1), the terminal
+/* Ends the request: its final state in the item (a condition on our lease:
+ * a processor that lost the job writes no outcome), then the terminal
  * message persisted and delivered. */
 static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result, const char *code,
                    const char *message, bool retry) {
   dorm_arena a = DORM_ARENA_INIT;
-  bool chunked = result && strlen(result) + 256 > DORM__ST_CHUNK_DATA;
-  if (chunked) send_chunks(ctx, result);
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_status(&u, status);
@@ -381,11 +412,16 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   if (result) dorm_streamer_Request_set_result(&u, result);
   if (code) dorm_streamer_Request_set_errorCode(&u, code);
   if (message) dorm_streamer_Request_set_errorMessage(&u, message);
+  if (ctx->state_dirty && status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
+    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
+    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
+    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
+  }
   if (retry) {
     long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
     dorm_streamer_Request_set_notBefore(&u, dorm__st_now_ms() + backoff);
   } else {
-    dorm_streamer_Request_add_seq(&u, 1);
+    dorm_streamer_Request_set_seq(&u, ctx->seq + 1); /* a hint: the message below takes it (store.c) */
   }
   dorm_update_opts o = {.return_new = true};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
@@ -393,29 +429,22 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   dorm_streamer_Request r;
   dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
   if (st != DORM_OK) {
-    dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
+    dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
                  dorm_client_errmsg(ctx->c));
   } else if (!retry) {
-    finish_made f = {ctx->client_id, NULL, chunked ? "{}" : result, code, message, false};
+    if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
+    finish_made f = {ctx->client_id, NULL, NULL, code, message, false};
     char *text = NULL;
-    if (chunked) {
-      cJSON *o2 = cJSON_CreateObject();
-      cJSON_AddBoolToObject(o2, "chunked", true);
-      char *extra = cJSON_PrintUnformatted(o2);
-      cJSON_Delete(o2);
-      text = dorm__st_message("complete", ctx->client_id, r.seq, extra);
-      free(extra);
-    } else {
-      text = make_finish(r.seq, &f);
+    int64_t seq = 0;
+    if (result) {
+      seq = dorm__st_append_result(ctx->c, ctx->sub, ctx->client_id, ctx->seq, result, deliver_sent, ctx);
+    } else if ((seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, ctx->seq, make_finish, &f, &text))) {
+      ctx->seq = seq;
+      deliver(ctx, seq, text);
     }
-    dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
-    if (text && dorm_streamer_Message_put(ctx->c, &m, NULL, &a) == DORM_OK) {
-      if (strcmp(r.connectionId, ctx->conn_id) != 0) {
-        snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
-        ctx->conn_server[0] = '\0';
-        ctx->conn_gone = false;
-      }
-      deliver(ctx, r.seq, text);
+    if (!seq) {
+      dorm__st_log("error", "persist_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
+                   dorm_client_errmsg(ctx->c));
     }
     free(text);
   }
@@ -473,6 +502,8 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   ctx->sub = r.sub;
   ctx->client_id = r.clientId;
   snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+  ctx->seq = r.seq;
+  ctx->checked_seq = r.seq;
   ctx->deadline_ms = r.deadline;
   ctx->attempts = (int)r.attempts;
   ctx->last_check_ms = now;
@@ -498,6 +529,18 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
   char err[512];
   dorm_progress pr = {.ctx = ctx, .percent = r.percent};
+  if (r.attempts > 1) {
+    /* Taken over (or retried): the request item hears of progress about once
+     * a second, the newest stored message is exact. Percent goes on from
+     * there, never backwards, and seqs after it. */
+    dorm_streamer_Message newest = {0};
+    int64_t last = dorm__st_last_message(c, ctx->sub, ctx->client_id, &a, &newest);
+    cJSON *body = last > 0 && newest.body ? cJSON_Parse(newest.body) : NULL;
+    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(body, "percent");
+    if (cJSON_IsNumber(pct) && pct->valuedouble > pr.percent) pr.percent = pct->valuedouble;
+    cJSON_Delete(body);
+    if (last > ctx->seq) ctx->seq = ctx->checked_seq = last;
+  }
   int64_t started = dorm__st_now_ms();
   if (!req || !res ||
       dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
@@ -552,6 +595,8 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   }
   free(pr.pending_message);
   free(pr.pending_progress);
+  free(ctx->sent_message);
+  free(ctx->sent_progress);
   dorm__st_metrics_job(&s->metrics, -1, dorm__st_now_ms() - started);
   pthread_mutex_lock(&s->running_mu);
   for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)
@@ -657,8 +702,12 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
         dorm_streamer_Request req;
         char err[256];
         if (dorm_streamer_Request_from_item(&recs[k].new_image, 0, &a, &req, err, sizeof err) != DORM_OK) continue;
-        if (req.status == DORM_STREAMER_REQUEST_STATUS_PENDING && !req.cancelRequested)
-          enqueue_run(s, req.sub, req.clientId);
+        if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING || req.cancelRequested) continue;
+        /* A new request of a client connected here was queued by our router
+         * already: a second job would only fail its claim. */
+        if (req.attempts == 0 && recs[k].event == DORM_STREAM_INSERT && dorm__srv_holds(s, req.connectionId))
+          continue;
+        enqueue_run(s, req.sub, req.clientId);
       }
       free(r->shards[i].iterator);
       r->shards[i].iterator = dup0(next);
@@ -705,6 +754,7 @@ void *dorm__st_poller_main(void *arg) {
   int64_t last_sweep = 0;
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
+    dorm__st_expire_sync(s);
     dorm_client *c = s->cfg.no_processor ? NULL : dorm__st_client(s);
     if (c) {
       int64_t now = dorm__st_now_ms();

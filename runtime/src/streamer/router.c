@@ -48,12 +48,13 @@ static char *make_msg(int64_t seq, void *user) {
   return dorm__st_message(m->type, m->rid, seq, m->extra);
 }
 
-/* Persists a message of `type` for request r (next seq) and sends it to conn. */
+/* Persists a message of `type` for request r (the next seq after `after`,
+ * what the caller knows to be taken) and sends it to conn. */
 static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
-                            const char *type, char *extra) {
+                            int64_t after, const char *type, char *extra) {
   made m = {type, r->clientId, extra};
   char *text = NULL;
-  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text);
+  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, after, make_msg, &m, &text);
   free(extra);
   if (!seq) {
     send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
@@ -62,28 +63,64 @@ static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn,
   send_text(s, conn, r->clientId, seq, text);
 }
 
-/* {"status":..., "percent":..., "message":..., "endpoint":...} of a request. */
-static char *status_extra(const dorm_streamer_Request *r) {
+/* {"status":..., "percent":..., "message":..., "endpoint":..., "last_seq":...}
+ * of a request. The request item learns of progress about once a second
+ * (processor.c); the newest stored message is exact: its seq is last_seq,
+ * and when it is a progress message its percent, message and progress are
+ * the current ones. *last is the newest seq (the status message's own seq
+ * comes after it). */
+static char *status_extra(dorm_client *c, const dorm_streamer_Request *r, int64_t *last) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Message newest = {0};
+  int64_t seq = dorm__st_last_message(c, r->sub, r->clientId, &a, &newest);
+  cJSON *body = seq > 0 && newest.body ? cJSON_Parse(newest.body) : NULL;
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(body, "type");
+  bool progress = cJSON_IsString(type) && strcmp(type->valuestring, "progress") == 0 &&
+                  r->status == DORM_STREAMER_REQUEST_STATUS_PROCESSING;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "status", dorm_streamer_RequestStatus_to_string(r->status));
   cJSON_AddStringToObject(o, "endpoint", r->endpoint);
-  cJSON_AddNumberToObject(o, "percent", r->percent);
-  if (r->message) cJSON_AddStringToObject(o, "message", r->message);
-  if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
-  cJSON_AddNumberToObject(o, "last_seq", (double)r->seq);
+  const cJSON *pct = progress ? cJSON_GetObjectItemCaseSensitive(body, "percent") : NULL;
+  double percent = cJSON_IsNumber(pct) && pct->valuedouble > r->percent ? pct->valuedouble : r->percent;
+  cJSON_AddNumberToObject(o, "percent", percent);
+  const cJSON *msg = progress ? cJSON_GetObjectItemCaseSensitive(body, "message") : NULL;
+  const cJSON *prog = progress ? cJSON_GetObjectItemCaseSensitive(body, "progress") : NULL;
+  if (cJSON_IsString(msg)) cJSON_AddStringToObject(o, "message", msg->valuestring);
+  else if (r->message) cJSON_AddStringToObject(o, "message", r->message);
+  if (prog) cJSON_AddItemToObject(o, "progress", cJSON_Duplicate(prog, true));
+  else if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
+  *last = seq > r->seq ? seq : r->seq;
+  cJSON_AddNumberToObject(o, "last_seq", (double)*last);
   char *t = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
+  cJSON_Delete(body);
+  dorm_arena_free(&a);
   return t;
 }
 
-/* The terminal message of a finished request (complete or error), or a status. */
+static void send_status(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
+  int64_t last = 0;
+  char *extra = status_extra(c, r, &last);
+  append_and_send(s, c, conn, r, last, "status", extra);
+}
+
+typedef struct outcome_to {
+  dorm__streamer *s;
+  const char *conn, *rid;
+} outcome_to;
+
+static void outcome_sent(void *user, int64_t seq, const char *text) {
+  outcome_to *o = user;
+  dorm__srv_enqueue(o->s, o->conn, o->rid, seq, text, strlen(text));
+}
+
+/* The terminal message of a finished request (complete, in chunks when it
+ * is large, or error), or a status. */
 static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
   if (r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddRawToObject(o, "result", r->result ? r->result : "{}");
-    char *extra = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    append_and_send(s, c, conn, r, "complete", extra);
+    outcome_to to = {s, conn, r->clientId};
+    if (!dorm__st_append_result(c, r->sub, r->clientId, r->seq, r->result ? r->result : "{}", outcome_sent, &to))
+      send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
   } else if (r->status == DORM_STREAMER_REQUEST_STATUS_FAILED || r->status == DORM_STREAMER_REQUEST_STATUS_CANCELLED) {
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -92,9 +129,9 @@ static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, co
     cJSON_AddBoolToObject(e, "retryable", false);
     char *extra = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    append_and_send(s, c, conn, r, "error", extra);
+    append_and_send(s, c, conn, r, r->seq, "error", extra);
   } else {
-    append_and_send(s, c, conn, r, "status", status_extra(r));
+    send_status(s, c, conn, r);
   }
 }
 
@@ -109,9 +146,6 @@ static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const 
   return true;
 }
 
-dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
-                              const char *rid, const void *req, void *res, dorm_arena *a, char *code_out,
-                              char *msg, size_t msgcap);
 
 static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
   const char *conn = job->conn_id;
@@ -142,9 +176,13 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
     void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
     char code[32] = "";
     char msg[512] = "";
-    dorm_status st = res ? dorm__st_run_sync(s, e, &job->id, m->id, req, res, &a, code, msg, sizeof msg)
+    bool answered = false;
+    dorm_status st = res ? dorm__st_run_sync(s, e, &job->id, conn, m->id, req, res, &a, code, msg, sizeof msg,
+                                             &answered)
                          : DORM_ERR_NO_MEMORY;
-    if (st == DORM_OK) {
+    if (answered) {
+      /* TIMEOUT went out at the deadline (dorm__st_expire_sync): the late result is dropped */
+    } else if (st == DORM_OK) {
       const char *json = NULL;
       size_t len = 0;
       if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
@@ -198,6 +236,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
     dorm_streamer_Request cur;
     if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &cur) == DORM_OK) {
       dorm__st_log("info", "duplicate_request", m->id, conn, e->name, "the request exists; sending its state");
+      dorm__st_recheck_running(s, pk);
       send_outcome(s, c, conn, &cur);
     } else {
       send_error(s, conn, m->id, "INTERNAL", "%s", dorm_client_errmsg(c));
@@ -298,6 +337,9 @@ static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
   dorm_streamer_Request_set_connectionId(&u, job->conn_id);
   if (dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL) != DORM_OK)
     dorm__st_log("error", "resume_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
+  char pk[300];
+  dorm__st_request_pk(job->id.sub, m->id, pk);
+  dorm__st_recheck_running(s, pk);
   dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = m->last_seq};
   dorm_query_opts q = {.consistent_read = true};
   size_t replayed = 0;
@@ -367,7 +409,7 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job) {
     dorm_arena a = DORM_ARENA_INIT;
     dorm_streamer_Request r;
     if (load(s, c, job, m.id, &a, &r)) {
-      if (m.kind == DORM__ST_STATUS) append_and_send(s, c, job->conn_id, &r, "status", status_extra(&r));
+      if (m.kind == DORM__ST_STATUS) send_status(s, c, job->conn_id, &r);
       else send_outcome(s, c, job->conn_id, &r);
     }
     dorm_arena_free(&a);

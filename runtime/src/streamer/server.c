@@ -50,6 +50,9 @@ typedef struct track {
 
 typedef struct dorm__st_conn {
   struct dorm__st_conn *next;
+  struct dorm__st_conn *hnext;      /* in s->conn_index */
+  struct dorm__st_conn *dirty_next; /* in s->dirty while `dirty` */
+  bool dirty;
   char id[40];
   struct lws *wsi;
   outmsg *out_head, *out_tail;
@@ -79,10 +82,58 @@ typedef struct session {
 
 /* ---- the connection table (shared with other threads under conns_mu) ---- */
 
+/* Connection ids are random hex: FNV-1a of a few characters spreads them. */
+static size_t bucket(const char *id) {
+  uint32_t h = 2166136261u;
+  for (const char *p = id; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+  return h % DORM__ST_CONN_BUCKETS;
+}
+
 static dorm__st_conn *find_conn(dorm__streamer *s, const char *id) {
-  for (dorm__st_conn *c = s->conns; c; c = c->next)
+  for (dorm__st_conn *c = s->conn_index[bucket(id)]; c; c = c->hnext)
     if (strcmp(c->id, id) == 0) return c;
   return NULL;
+}
+
+static void index_conn(dorm__streamer *s, dorm__st_conn *c) {
+  size_t b = bucket(c->id);
+  c->hnext = s->conn_index[b];
+  s->conn_index[b] = c;
+}
+
+/* Takes c out of the list, the index and the dirty list (conns_mu held). */
+static void unlink_conn(dorm__streamer *s, dorm__st_conn *c) {
+  for (dorm__st_conn **p = &s->conns; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  for (dorm__st_conn **p = &s->conn_index[bucket(c->id)]; *p; p = &(*p)->hnext)
+    if (*p == c) {
+      *p = c->hnext;
+      break;
+    }
+  if (c->dirty)
+    for (dorm__st_conn **p = &s->dirty; *p; p = &(*p)->dirty_next)
+      if (*p == c) {
+        *p = c->dirty_next;
+        break;
+      }
+  c->dirty = false;
+}
+
+/* The lws thread will ask c for writes at its next wake-up (conns_mu held). */
+static void mark_dirty(dorm__streamer *s, dorm__st_conn *c) {
+  if (c->dirty) return;
+  c->dirty = true;
+  c->dirty_next = s->dirty;
+  s->dirty = c;
+}
+
+/* Wakes the lws thread once per batch: every wake-up costs it a poll() over
+ * all its sockets, so messages queued before it looked share one. */
+static void wake(dorm__streamer *s) {
+  if (s->lws && !atomic_exchange(&s->wake_pending, true)) lws_cancel_service((struct lws_context *)s->lws);
 }
 
 static track *find_track(dorm__st_conn *c, const char *rid, bool add) {
@@ -132,6 +183,7 @@ static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size
     /* A client that does not read: close it; it resumes and loses nothing. */
     dorm__st_log("warn", "slow_client", NULL, c->id, NULL, "more than 16 MiB queued: closing the connection");
     c->closing = true;
+    mark_dirty(s, c);
     return false;
   }
   outmsg *m = malloc(sizeof *m + LWS_PRE + len);
@@ -143,7 +195,7 @@ static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size
   else c->out_head = m;
   c->out_tail = m;
   c->out_bytes += len;
-  (void)s;
+  mark_dirty(s, c);
   return true;
 }
 
@@ -214,16 +266,16 @@ void dorm__srv_flush_stale(dorm__streamer *s) {
       }
     }
   pthread_mutex_unlock(&s->conns_mu);
-  if (any && s->lws) lws_cancel_service((struct lws_context *)s->lws);
+  if (any) wake(s);
 }
 
-bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
-                       const char *text, size_t len) {
+dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
+                                       const char *text, size_t len) {
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, conn_id);
   if (!c || c->closing) {
     pthread_mutex_unlock(&s->conns_mu);
-    return false;
+    return c ? DORM__SRV_GONE : DORM__SRV_NOT_HERE;
   }
   bool ok = true;
   track *t = seq > 0 && request_id ? find_track(c, request_id, true) : NULL;
@@ -237,8 +289,20 @@ bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *reque
     ok = push_out(s, c, text, len);
   }
   pthread_mutex_unlock(&s->conns_mu);
-  if (s->lws) lws_cancel_service((struct lws_context *)s->lws);
-  return ok;
+  wake(s);
+  return ok ? DORM__SRV_QUEUED : DORM__SRV_GONE;
+}
+
+bool dorm__srv_holds(dorm__streamer *s, const char *conn_id) {
+  pthread_mutex_lock(&s->conns_mu);
+  bool here = find_conn(s, conn_id) != NULL;
+  pthread_mutex_unlock(&s->conns_mu);
+  return here;
+}
+
+bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
+                       const char *text, size_t len) {
+  return dorm__srv_offer(s, conn_id, request_id, seq, text, len) == DORM__SRV_QUEUED;
 }
 
 void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t last_seq) {
@@ -266,7 +330,7 @@ void dorm__srv_resume_end(dorm__streamer *s, const char *conn_id, const char *re
     release(s, c, t, false);
   }
   pthread_mutex_unlock(&s->conns_mu);
-  if (s->lws) lws_cancel_service((struct lws_context *)s->lws);
+  wake(s);
 }
 
 static void free_conn(dorm__st_conn *c) {
@@ -366,11 +430,14 @@ static int management(dorm__streamer *s, struct lws *wsi, session *ps) {
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, id);
   int64_t since = c ? c->connected_ms : 0;
-  if (c && strcmp(method, "DELETE") == 0) c->closing = true;
+  if (c && strcmp(method, "DELETE") == 0) {
+    c->closing = true;
+    mark_dirty(s, c);
+  }
   pthread_mutex_unlock(&s->conns_mu);
   if (!c) return respond_text(wsi, 410, "{\"message\":\"Gone\"}");
   if (strcmp(method, "DELETE") == 0) {
-    lws_cancel_service((struct lws_context *)s->lws);
+    wake(s);
     return respond_text(wsi, 204, "");
   }
   char info[256], ts[32];
@@ -466,6 +533,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     pthread_mutex_lock(&s->conns_mu);
     c->next = s->conns;
     s->conns = c;
+    index_conn(s, c);
     pthread_mutex_unlock(&s->conns_mu);
     dorm__st_metrics_add(&s->metrics, &s->metrics.connections, 1);
     dorm__st_metrics_add(&s->metrics, &s->metrics.connections_total, 1);
@@ -522,24 +590,33 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
   case LWS_CALLBACK_SERVER_WRITEABLE: {
     if (!ps->conn) return 0;
-    pthread_mutex_lock(&s->conns_mu);
-    dorm__st_conn *c = ps->conn;
-    outmsg *m = c->out_head;
-    bool closing = c->closing;
-    if (m) {
-      c->out_head = m->next;
-      if (!c->out_head) c->out_tail = NULL;
-      c->out_bytes -= m->len;
+    /* Several queued messages per callback while the socket takes them
+     * (lws_send_pipe_choked): each extra callback is a poll() over every
+     * socket of the server. */
+    for (int n = 0;; n++) {
+      pthread_mutex_lock(&s->conns_mu);
+      dorm__st_conn *c = ps->conn;
+      outmsg *m = c->out_head;
+      bool closing = c->closing;
+      if (m) {
+        c->out_head = m->next;
+        if (!c->out_head) c->out_tail = NULL;
+        c->out_bytes -= m->len;
+      }
+      bool more = c->out_head != NULL;
+      pthread_mutex_unlock(&s->conns_mu);
+      if (closing && !m) return -1;
+      if (m) {
+        int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (w < 0) return -1;
+      }
+      if (!more && !closing) break;
+      if (n >= 31 || lws_send_pipe_choked(wsi)) {
+        lws_callback_on_writable(wsi);
+        break;
+      }
     }
-    bool more = c->out_head != NULL;
-    pthread_mutex_unlock(&s->conns_mu);
-    if (closing && !m) return -1;
-    if (m) {
-      int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-      free(m);
-      if (w < 0) return -1;
-    }
-    if (more || closing) lws_callback_on_writable(wsi);
     return 0;
   }
 
@@ -547,11 +624,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     dorm__st_conn *c = ps->conn;
     if (c) {
       pthread_mutex_lock(&s->conns_mu);
-      for (dorm__st_conn **p = &s->conns; *p; p = &(*p)->next)
-        if (*p == c) {
-          *p = c->next;
-          break;
-        }
+      unlink_conn(s, c);
       pthread_mutex_unlock(&s->conns_mu);
       dorm__st_metrics_add(&s->metrics, &s->metrics.connections, -1);
       dorm__st_log("info", "disconnected", NULL, c->id, NULL, "the connection closed");
@@ -567,9 +640,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   }
 
   case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+    /* cleared before the list is taken: an enqueue after this point wakes us again */
+    atomic_store(&s->wake_pending, false);
     pthread_mutex_lock(&s->conns_mu);
-    for (dorm__st_conn *c = s->conns; c; c = c->next)
+    dorm__st_conn *c = s->dirty;
+    s->dirty = NULL;
+    for (dorm__st_conn *n; c; c = n) {
+      n = c->dirty_next;
+      c->dirty = false;
       if (c->out_head || c->closing) lws_callback_on_writable(c->wsi);
+    }
     pthread_mutex_unlock(&s->conns_mu);
     return 0;
   }

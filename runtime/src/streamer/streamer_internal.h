@@ -33,6 +33,7 @@
 #define DORM__ST_MAX_DEPTH 32
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
+#define DORM__ST_CONN_BUCKETS 4096          /* the connection index (server.c) */
 
 /* ---- protocol.c: the wire format ---- */
 
@@ -82,6 +83,15 @@ typedef struct dorm__streamer dorm__streamer;
  * Returns false when the connection is not held by this server (410). */
 bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                        const char *text, size_t len);
+/* The same, saying why not: a processor delivers in-process when this
+ * server holds the connection (DORM__SRV_QUEUED or DORM__SRV_GONE: it is
+ * closing) and through the management API of the holding server only when
+ * it is not here (DORM__SRV_NOT_HERE). */
+typedef enum dorm__srv_offer_result { DORM__SRV_QUEUED, DORM__SRV_NOT_HERE, DORM__SRV_GONE } dorm__srv_offer_result;
+dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
+                                       const char *text, size_t len);
+/* Whether this server holds the connection now. */
+bool dorm__srv_holds(dorm__streamer *s, const char *conn_id);
 /* Resume bracket: between begin and end, live messages for request_id wait;
  * replayed ones go through dorm__srv_enqueue as usual; end flushes the
  * waiting ones that are newer. */
@@ -166,6 +176,7 @@ typedef struct dorm__st_job {
   dorm_arena arena;
   char request_pk[300];            /* RUN: the request's key */
   int64_t queued_ms;
+  struct dorm__st_job *first;      /* MESSAGE: its connection's CONNECT, run before it */
 } dorm__st_job;
 
 struct dorm__streamer {
@@ -178,11 +189,15 @@ struct dorm__streamer {
   dorm__st_metrics metrics;
   atomic_bool stopping;
 
-  /* job queue */
+  /* job queues: client messages (and connects) apart from RUN jobs, so a
+   * worker finds the next message at once however many jobs wait */
   pthread_mutex_t jobs_mu;
   pthread_cond_t jobs_cv;
   dorm__st_job *jobs_head, *jobs_tail;
   size_t jobs_len;
+  dorm__st_job *conn_jobs_head, *conn_jobs_tail; /* CONNECT, DISCONNECT */
+  dorm__st_job *runs_head, *runs_tail;
+  size_t runs_len;
   int runs_active;                 /* RUN jobs being worked on */
   pthread_t *workers;
   int nworkers;
@@ -197,6 +212,13 @@ struct dorm__streamer {
   void *lws;                       /* struct lws_context * */
   pthread_mutex_t conns_mu;
   struct dorm__st_conn *conns;
+  /* connections by id (every message looks its connection up) */
+  struct dorm__st_conn *conn_index[DORM__ST_CONN_BUCKETS];
+  /* connections with output the lws thread has not been told about yet */
+  struct dorm__st_conn *dirty;
+  /* one lws_cancel_service per batch: set by the first enqueue after the
+   * lws thread looked at `dirty`, cleared by the lws thread */
+  atomic_bool wake_pending;
 };
 
 /* The endpoint called action, or NULL. */
@@ -210,17 +232,45 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job);
 /* processor.c: claims and runs one request (a worker job), and the poller. */
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
 void *dorm__st_poller_main(void *arg);
+/* Runs a sync endpoint's handler for the router (conn_id: where the answer
+ * goes). *answered is true when the deadline passed first and the poller
+ * already sent TIMEOUT: the caller then sends nothing. Otherwise the status
+ * is the handler's (code_out and msg say what failed). */
+dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, const dorm_identity *id,
+                              const char *conn_id, const char *rid, const void *req, void *res, dorm_arena *a,
+                              char *code_out, char *msg, size_t msgcap, bool *answered);
+/* Answers TIMEOUT for every sync call of this process past its deadline
+ * (the poller calls it every poll interval). */
+void dorm__st_expire_sync(dorm__streamer *s);
 /* Marks a running request of this process cancelled (true when it runs here). */
 bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk);
+/* Tells a running request of this process that its client moved to another
+ * connection: it checks in at once instead of within a second. */
+bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk);
 
 /* store.c: the streamer's tables through the generated code. */
 void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
-/* Appends the next seq of a request and persists message text under it:
- * text is built by make(seq, user) so that it carries its own seq. Returns
- * the seq (> 0), or 0 on failure (errmsg says why). */
+/* Persists message text under the next free seq after `after` (what the
+ * caller knows to be taken; a stale value costs a retry, never a gap or a
+ * duplicate): text is built by make(seq, user) so that it carries its own
+ * seq. Returns the seq (> 0) with *text_out (malloc'd), or 0 on failure
+ * (dorm_client_errmsg says why). */
 typedef char *(*dorm__st_make_fn)(int64_t seq, void *user);
-int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, dorm__st_make_fn make,
-                                void *user, char **text_out);
+int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, int64_t after,
+                                dorm__st_make_fn make, void *user, char **text_out);
+/* Persists and hands to sent() the result message(s) of a completed
+ * request after seq `after`: `complete` with the result, or, for a result
+ * too big for one frame, `result_chunk` messages (index 0..count-1, about
+ * DORM__ST_CHUNK_DATA bytes of the result's JSON text each, cut between
+ * UTF-8 sequences) then `complete` with chunked: true. Returns the last seq,
+ * 0 on failure. */
+typedef void (*dorm__st_sent_fn)(void *user, int64_t seq, const char *text);
+int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, int64_t after,
+                               const char *result, dorm__st_sent_fn sent, void *user);
+/* The newest stored message of a request (consistent read): its seq, 0 when
+ * there is none, -1 on failure; *newest filled (in a) when not NULL. */
+int64_t dorm__st_last_message(dorm_client *c, const char *sub, const char *client_id, dorm_arena *a,
+                              dorm_streamer_Message *newest);
 
 /* delivery.c: POST /@connections/{id} on the server that holds it (SigV4,
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
