@@ -17,7 +17,8 @@ if [ -z "${STREAMER_DEMO:-}" ] || [ ! -x "$STREAMER_DEMO" ]; then
 fi
 # The browser test: Debian's chromium and the pinned playwright-core.
 if [ -n "${STREAMER_NEEDS_CHROMIUM:-}" ]; then
-  chromium=${CHROMIUM:-/usr/bin/chromium}
+  chromium=${CHROMIUM:-$(command -v chromium || echo /usr/bin/chromium)}
+  export CHROMIUM="$chromium"
   if [ ! -x "$chromium" ]; then
     echo "streamer e2e: SKIPPED: Chromium is not installed at $chromium (scripts/setup.sh installs Debian's chromium; CHROMIUM=path picks another)"
     exit 77
