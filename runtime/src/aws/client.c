@@ -401,6 +401,7 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
   dorm_retry_state rs;
   dorm__retry_begin(&rs);
   dorm_status result = DORM_OK;
+  bool renewed = false; /* credentials renewed once after ExpiredTokenException */
   for (;;) {
     char err[1024] = "";
     dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
@@ -462,6 +463,14 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
       memcpy(c->error_code, ae.code, sizeof c->error_code);
       c->has_error_body = true;
       kind = dorm__retry_classify(ae.code, hr.status, 0);
+      if (!renewed && strcmp(ae.code, "ExpiredTokenException") == 0 &&
+          dorm__credentials_provider_invalidate(c->creds, c->held_gen)) {
+        /* The keys expired before we expected (a skewed clock, early
+         * revocation): send again once with fresh ones. This is not a
+         * retry of the policy's: it costs no quota and no backoff. */
+        renewed = true;
+        continue;
+      }
       if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
       result = dorm__aws_error_status(ae.code, hr.status);
       if (ae.code[0]) {

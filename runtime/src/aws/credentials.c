@@ -1021,6 +1021,23 @@ dorm_status dorm__credentials_provider_get(dorm_credentials_provider *p, dorm_cr
   return DORM_OK;
 }
 
+bool dorm__credentials_provider_invalidate(dorm_credentials_provider *p, unsigned long generation) {
+  pthread_mutex_lock(&p->mu);
+  /* Only the credentials the caller used, and only refreshable ones: many
+   * requests refused together make one refresh, static keys none. */
+  bool refreshable = p->kind != SRC_EXPLICIT && p->kind != SRC_ENV && p->kind != SRC_PROFILE;
+  bool worth = false;
+  if (refreshable && p->have && p->generation != generation) {
+    worth = true; /* someone already has newer ones */
+  } else if (refreshable && p->have && p->cur.expiration != 0) {
+    p->cur.expiration = 1;
+    p->no_refresh_before = 0;
+    worth = true;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return worth;
+}
+
 dorm_credentials_provider *dorm__credentials_provider_ref(dorm_credentials_provider *p) {
   pthread_mutex_lock(&p->mu);
   p->refs++;

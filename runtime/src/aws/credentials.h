@@ -258,6 +258,14 @@ dorm_status dorm__credentials_provider_new_role(dorm_role_source *role, const ch
                                                dorm_credentials_provider **out, char *errbuf,
                                                size_t errcap);
 
+/* The service refused the credentials of `generation` as expired
+ * (ExpiredTokenException: a clock off by minutes, keys revoked early):
+ * they are dropped so that the next get fetches new ones. Returns whether
+ * sending again may help: true when they were dropped or the provider
+ * already holds newer ones, false for credentials that cannot be refreshed
+ * (static keys). */
+bool dorm__credentials_provider_invalidate(dorm_credentials_provider *p, unsigned long generation);
+
 /* Where the provider's fetches and refreshes happened: how many (tests). */
 unsigned long dorm__credentials_provider_fetches(dorm_credentials_provider *p);
 

@@ -27,6 +27,7 @@ typedef struct fixture {
   char last_key[64];
   char last_scope_region[32];
   int refused;
+  int revoked;  /* keys numbered up to this (and static keys, when > 0) are refused as expired */
 } fixture;
 
 /* DynamoDB's side: ListTables, for keys STS issued, while they are valid. */
@@ -44,6 +45,14 @@ static void ddb_handler(void *user, const fas_request *r, fas_response *resp) {
   int n = strncmp(akid, "ASIAFAKE", 8) == 0 ? atoi(akid + 8) : 0;
   char want[32];
   snprintf(want, sizeof want, "TOKEN%d", n);
+  if ((f->revoked > 0 && n <= f->revoked) || (f->revoked > 0 && n == 0)) {
+    f->refused++;
+    resp->status = 400;
+    snprintf(resp->body, sizeof resp->body,
+             "{\"__type\":\"com.amazon.coral.service#ExpiredTokenException\","
+             "\"message\":\"The security token included in the request is expired\"}");
+    return;
+  }
   if (n <= 0 || n >= 256 || strcmp(token, want) != 0) {
     f->refused++;
     resp->status = 400;
@@ -251,6 +260,43 @@ static void refreshed_after_expiry(void **state) {
   dorm_accounts_free(a);
 }
 
+/* DynamoDB says the keys expired although their Expiration is hours away
+ * (a skewed clock, keys revoked): the request is sent again, once, with
+ * fresh ones, even with max_attempts = 1. Static keys are not renewed. */
+static void expired_token_renews(void **state) {
+  fixture *f = *state;
+  dorm_accounts *a = accounts(f);
+  add(a, "partner-a", PARTNER_A, NULL);
+  dorm_client *c = client(a, "partner-a");
+  list_ok(c);
+  f->revoked = 1;
+  list_ok(c);
+  assert_string_equal(f->last_key, "ASIAFAKE000000000002");
+  assert_int_equal(fas_count(f->sts.srv), 2);
+  assert_int_equal(fas_count(f->ddb), 3);
+  /* Renewed keys refused again: reported, not looped on. */
+  f->revoked = 255;
+  const char *resp;
+  size_t len;
+  assert_int_equal(dorm_client_call(c, "ListTables", "{}", 2, &resp, &len), DORM_ERR_AUTH);
+  assert_non_null(strstr(dorm_client_errmsg(c), "ExpiredTokenException"));
+  assert_int_equal(fas_count(f->sts.srv), 3);
+  assert_int_equal(fas_count(f->ddb), 5);
+  dorm_client_free(c);
+  dorm_accounts_free(a);
+
+  dorm_config cfg = DORM_CONFIG_INIT;
+  cfg.endpoint = fas_url(f->ddb);
+  cfg.access_key_id = "AKIDBASE";
+  cfg.secret_access_key = "SECRETBASE";
+  cfg.max_attempts = 1;
+  char err[256];
+  assert_int_equal(dorm_client_new(&cfg, &c, err, sizeof err), DORM_OK);
+  assert_int_equal(dorm_client_call(c, "ListTables", "{}", 2, &resp, &len), DORM_ERR_AUTH);
+  assert_int_equal(fas_count(f->ddb), 6);
+  dorm_client_free(c);
+}
+
 typedef struct worker {
   dorm_accounts *a;
   int ok;
@@ -294,6 +340,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(partner_clients, setup, teardown),
       cmocka_unit_test_setup_teardown(argument_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(refreshed_after_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(expired_token_renews, setup, teardown),
       cmocka_unit_test_setup_teardown(threads_share_the_role, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
