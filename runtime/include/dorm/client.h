@@ -46,8 +46,9 @@ typedef struct dorm_client dorm_client;
  * thread-safe in the libcurl versions libdorm supports). */
 DORM_API dorm_status dorm_client_new(const dorm_config *cfg, dorm_client **out, char *errbuf, size_t errcap);
 
-/* A new client with the same resolved settings and credential source, its
- * own connection and error state (for another thread). NULL on failure. */
+/* A new client with the same resolved settings, its own connection and
+ * error state (for another thread). It shares the source's credentials:
+ * one refresh (thread-safe) serves both. NULL on failure. */
 DORM_API dorm_client *dorm_client_clone(const dorm_client *c);
 
 /* Closes the connection and frees the client. NULL is ignored. */
