@@ -10,8 +10,10 @@ import {
 } from '../../../tests/streamer/harness.mjs';
 import { connect, StreamerClient, StreamerError, PROTOCOL_ERROR_CODES } from '../index.js';
 
-// Fast reconnects and short leases: a test of minutes would not be run.
-const FAST = { WebSocket, reconnect: { initialDelayMs: 100, maxDelayMs: 800 }, pingIntervalMs: 2000 };
+// Fast reconnects and short leases: a test of minutes would not be run. Pings
+// every 10 s: no test here lasts long enough for a slow (sanitized, loaded)
+// server's late pong to count as a dead connection and add a reconnection.
+const FAST = { WebSocket, reconnect: { initialDelayMs: 100, maxDelayMs: 800 }, pingIntervalMs: 10000 };
 const LEASE = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
 
 let srv;
@@ -194,6 +196,36 @@ scenario('the server restarts mid-job: the client comes back to the new process 
     c.close();
     const problems = await stopServers([s1, ...(s2 ? [s2] : [])]);
     assert.deepEqual(problems, []);
+  }
+}, { timeoutMs: 90000 });
+
+scenario('a connection that goes silent (the server stopped, the socket still open) is found by ping and replaced', async () => {
+  const s = await startServer({ name: 'silent', args: LEASE });
+  const tok = await token();
+  const c = await connect(s.ws, { ...FAST, pingIntervalMs: 300, connectTimeoutMs: 500, token: tok });
+  try {
+    const rows = 25;
+    const seen = [];
+    const p = c.request('GenerateReport', { rows, stepMs: 60 }, { onProgress: (x) => seen.push(x) });
+    while (seen.length < 5) await sleep(10);
+    const before = c.connectionId;
+    process.kill(s.pid, 'SIGSTOP'); // no FIN, no RST: only a missing pong tells
+    try {
+      const deadline = Date.now() + 5000;
+      while (c.state === 'open' && Date.now() < deadline) await sleep(20);
+      assert.equal(c.state, 'reconnecting', 'no pong within two intervals: the client gave up on the connection');
+    } finally {
+      process.kill(s.pid, 'SIGCONT');
+    }
+    const result = await p;
+    assert.deepEqual(result, { rows, checksum: expectedChecksum(rows) });
+    assert.notEqual(c.connectionId, before, 'a new connection');
+    assert.equal(seen.at(-1).progress.rows, rows);
+    const stored = (await history(s, tok, p.id)).filter((m) => m.type === 'progress').map((m) => m.seq);
+    assert.deepEqual(seen.map((x) => x.seq), stored, 'every stored progress message once, in order');
+  } finally {
+    c.close();
+    assert.deepEqual(await stopServers([s]), []);
   }
 }, { timeoutMs: 90000 });
 
