@@ -624,6 +624,19 @@ static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_i
 
 /* ---- the stream reader ---- */
 
+bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a) {
+  if (!rec->has_new_image || rec->event == DORM_STREAM_REMOVE) return false;
+  dorm_streamer_Request req;
+  char err[256];
+  if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return false;
+  if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING || req.cancelRequested) return false;
+  /* A new request of a client connected here was queued by our router
+   * already: a second job would only fail its claim. */
+  if (req.attempts == 0 && rec->event == DORM_STREAM_INSERT && dorm__srv_holds(s, req.connectionId)) return false;
+  enqueue_run(s, req.sub, req.clientId);
+  return true;
+}
+
 /* One shard of the requests table's stream and where we are in it. */
 typedef struct shard_pos {
   char *shard_id;
@@ -697,18 +710,7 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
     const char *next = NULL;
     dorm_status st = dorm_streams_get_records(c, r->shards[i].iterator, 100, &a, &recs, &n, &next);
     if (st == DORM_OK) {
-      for (size_t k = 0; k < n; k++) {
-        if (!recs[k].has_new_image || recs[k].event == DORM_STREAM_REMOVE) continue;
-        dorm_streamer_Request req;
-        char err[256];
-        if (dorm_streamer_Request_from_item(&recs[k].new_image, 0, &a, &req, err, sizeof err) != DORM_OK) continue;
-        if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING || req.cancelRequested) continue;
-        /* A new request of a client connected here was queued by our router
-         * already: a second job would only fail its claim. */
-        if (req.attempts == 0 && recs[k].event == DORM_STREAM_INSERT && dorm__srv_holds(s, req.connectionId))
-          continue;
-        enqueue_run(s, req.sub, req.clientId);
-      }
+      for (size_t k = 0; k < n; k++) dorm__st_on_stream_record(s, &recs[k], &a);
       free(r->shards[i].iterator);
       r->shards[i].iterator = dup0(next);
     } else {

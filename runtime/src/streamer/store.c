@@ -34,9 +34,11 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
                                 dorm__st_make_fn make, void *user, char **text_out) {
   *text_out = NULL;
   if (after < 0) after = 0;
-  /* a collision costs a read and a write; more than a few in a row means
-   * something keeps writing faster than we can follow: give up, say so */
-  for (int attempt = 0; attempt < 8; attempt++) {
+  /* A collision costs a read and a write. Writers that collide are few (the
+   * job's processor, and the router answering `status` calls, which may come
+   * in a burst: each of k concurrent ones loses at most k - 1 times); past
+   * this many in a row something writes faster than we can follow. */
+  for (int attempt = 0; attempt < 64; attempt++) {
     dorm_arena a = DORM_ARENA_INIT;
     int64_t seq = after + 1;
     char *text = make(seq, user);
@@ -61,6 +63,7 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
     if (last < 0) return 0;
     after = last > seq ? last : seq;
   }
+  dorm__st_log("error", "seq_contention", client_id, NULL, NULL, "64 writers took the next seq first: giving up");
   return 0;
 }
 

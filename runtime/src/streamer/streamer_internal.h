@@ -232,6 +232,10 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job);
 /* processor.c: claims and runs one request (a worker job), and the poller. */
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
 void *dorm__st_poller_main(void *arg);
+/* One record of the requests table's stream: a PENDING request becomes a RUN
+ * job (true). A record seen twice makes two jobs; the claim (a conditional
+ * update) lets one of them run it. */
+bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a);
 /* Runs a sync endpoint's handler for the router (conn_id: where the answer
  * goes). *answered is true when the deadline passed first and the poller
  * already sent TIMEOUT: the caller then sends nothing. Otherwise the status

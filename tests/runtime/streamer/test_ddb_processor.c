@@ -1,0 +1,249 @@
+/* The processor against DynamoDB Local: the same stream record delivered
+ * twice runs the job once.
+ *
+ * A request item is created the way the router creates it; the INSERT record
+ * its creation writes to the requests table's stream is read back with
+ * GetRecords, then handed to the processor twice (dorm__st_on_stream_record,
+ * what the poller does with every record). Both resulting jobs run at the
+ * same time on two threads, and the record is handed over once more after
+ * the job finished. The handler counts its runs: one; the request is
+ * COMPLETED after one attempt, and its messages hold exactly one complete.
+ * Shares the streamer's tables with the e2e tests (RESOURCE_LOCK in
+ * CMakeLists.txt); its user and request ids are its own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "streamer_internal.h"
+#include "test_support.h"
+
+/* ---- an async endpoint without fields whose handler counts its runs ---- */
+
+static atomic_int runs;
+
+static const dorm_struct_desc empty_desc = {"Empty", 1, NULL, 0};
+
+static dorm_status counting_handler(dorm_stream_ctx *ctx, const void *req, dorm_progress *pr, void *res) {
+  (void)req;
+  (void)res;
+  atomic_fetch_add(&runs, 1);
+  /* long enough for the other job to try its claim while this one runs */
+  for (int i = 0; i < 10; i++) {
+    if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
+    struct timespec ts = {0, 30 * 1000000L};
+    nanosleep(&ts, NULL);
+    dorm_progress_report(pr, 10.0 * (i + 1), "step", NULL);
+  }
+  return DORM_OK;
+}
+
+static const dorm_endpoint_desc counted = {
+    "Counted", DORM_ENDPOINT_ASYNC, 60000, NULL, 0, &empty_desc, NULL, &empty_desc, NULL, counting_handler};
+static const dorm_endpoint_desc *const endpoints[] = {&counted};
+
+static dorm__streamer *S;
+static dorm_client *C;
+
+static void fail_call(dorm_status st, const char *what) {
+  if (st != DORM_OK) fail_msg("%s: %s: %s", what, dorm_strerror(st), dorm_client_errmsg(C));
+}
+
+static int setup(void **state) {
+  (void)state;
+  setenv("AWS_ACCESS_KEY_ID", "local", 0);
+  setenv("AWS_SECRET_ACCESS_KEY", "local", 0);
+  S = calloc(1, sizeof *S);
+  S->cfg.ddb_endpoint = ts_ddb_endpoint();
+  S->cfg.region = "us-east-1";
+  S->cfg.workers = 2;
+  S->cfg.lease_ms = 15000;
+  S->cfg.progress_interval_ms = 0;
+  S->cfg.max_attempts = 1;
+  S->endpoints = endpoints;
+  S->nendpoints = 1;
+  snprintf(S->server_id, sizeof S->server_id, "test-processor-%d", (int)getpid());
+  snprintf(S->server_url, sizeof S->server_url, "http://127.0.0.1:9");
+  dorm__st_metrics_init(&S->metrics);
+  pthread_mutex_init(&S->jobs_mu, NULL);
+  pthread_cond_init(&S->jobs_cv, NULL);
+  pthread_mutex_init(&S->running_mu, NULL);
+  pthread_mutex_init(&S->conns_mu, NULL);
+  C = dorm__st_client(S);
+  if (!C) return -1;
+  if (dorm_streamer_Connection_table_ensure(C, 60000) != DORM_OK ||
+      dorm_streamer_Request_table_ensure(C, 60000) != DORM_OK ||
+      dorm_streamer_Message_table_ensure(C, 60000) != DORM_OK) {
+    fprintf(stderr, "tables: %s\n", dorm_client_errmsg(C));
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- reading the stream ---- */
+
+typedef struct iters {
+  const char *it[16];
+  size_t n;
+} iters;
+
+/* LATEST iterators of every open shard: what is written after this call. */
+static void latest(dorm_arena *a, const char *arn, iters *out) {
+  dorm_stream_description d;
+  fail_call(dorm_streams_describe(C, arn, a, &d), "DescribeStream");
+  out->n = 0;
+  for (size_t i = 0; i < d.shard_count && out->n < 16; i++) {
+    if (d.shards[i].ending_sequence_number[0]) continue; /* closed */
+    fail_call(dorm_streams_shard_iterator(C, arn, d.shards[i].shard_id, DORM_ITERATOR_LATEST, NULL, a,
+                                          &out->it[out->n]),
+              "GetShardIterator");
+    out->n++;
+  }
+  assert_true(out->n > 0);
+}
+
+/* The INSERT record of pk (PK attribute), read from the iterators. */
+static dorm_stream_record find_insert(dorm_arena *a, iters *its, const char *pk) {
+  for (int round = 0; round < 100; round++) {
+    for (size_t i = 0; i < its->n; i++) {
+      if (!its->it[i]) continue;
+      dorm_stream_record *r;
+      size_t n;
+      const char *next;
+      fail_call(dorm_streams_get_records(C, its->it[i], 100, a, &r, &n, &next), "GetRecords");
+      its->it[i] = next;
+      for (size_t k = 0; k < n; k++) {
+        if (r[k].event != DORM_STREAM_INSERT || !r[k].has_new_image) continue;
+        const dorm_av *v = dorm_av_map_get(&r[k].keys, "PK");
+        if (v && v->type == DORM_AV_S && v->u.s.len == strlen(pk) && memcmp(v->u.s.ptr, pk, v->u.s.len) == 0)
+          return r[k];
+      }
+    }
+    struct timespec ts = {0, 100 * 1000000L}; /* records reach the stream shortly after the write */
+    nanosleep(&ts, NULL);
+  }
+  fail_msg("the INSERT record of %s never reached the stream", pk);
+  dorm_stream_record none;
+  memset(&none, 0, sizeof none);
+  return none;
+}
+
+/* ---- running the queued jobs ---- */
+
+static dorm__st_job *take_run(void) {
+  pthread_mutex_lock(&S->jobs_mu);
+  dorm__st_job *j = S->runs_head;
+  if (j) {
+    S->runs_head = j->next;
+    if (!S->runs_head) S->runs_tail = NULL;
+    S->runs_len--;
+  }
+  pthread_mutex_unlock(&S->jobs_mu);
+  return j;
+}
+
+static void *run_job(void *arg) {
+  dorm__st_job *j = arg;
+  dorm__st_run_request(S, j->request_pk, j->queued_ms); /* its client is freed when the thread ends */
+  return NULL;
+}
+
+static void run_queued_concurrently(size_t expect) {
+  dorm__st_job *jobs[8];
+  size_t n = 0;
+  for (dorm__st_job *j; n < 8 && (j = take_run()) != NULL;) jobs[n++] = j;
+  assert_int_equal(n, expect);
+  pthread_t th[8];
+  for (size_t i = 0; i < n; i++) assert_int_equal(pthread_create(&th[i], NULL, run_job, jobs[i]), 0);
+  for (size_t i = 0; i < n; i++) pthread_join(th[i], NULL);
+  for (size_t i = 0; i < n; i++) free(jobs[i]);
+}
+
+static void same_record_twice_runs_once(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_table_description t;
+  fail_call(dorm_describe_table(C, dorm_streamer_Request_table.def.name, &a, &t), "DescribeTable");
+  assert_true(t.stream_arn[0] != '\0');
+  iters its;
+  latest(&a, t.stream_arn, &its);
+
+  char sub[96], rid[64], pk[300];
+  ts_unique_name(sub, sizeof sub, "dup-record-user");
+  snprintf(rid, sizeof rid, "dup-record");
+  dorm__st_request_pk(sub, rid, pk);
+  int64_t now = dorm__st_now_ms();
+  dorm_streamer_Request r = {0};
+  r.sub = sub;
+  r.clientId = rid;
+  r.tenant = "t";
+  r.connectionId = "no-connection"; /* held by no server: delivery stops, the job goes on */
+  r.endpoint = "Counted";
+  r.payload = "{}";
+  r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  r.seq = 1;
+  r.deadline = now + 60000;
+  fail_call(dorm_streamer_Request_create(C, &r, NULL, &a), "create the request");
+  char *ack = dorm__st_message("ack", rid, 1, "{\"endpoint\":\"Counted\",\"status\":\"PENDING\"}");
+  dorm_streamer_Message m = {.sub = sub, .clientId = rid, .seq = 1, .body = ack};
+  fail_call(dorm_streamer_Message_create(C, &m, NULL, &a), "store the ack");
+  free(ack);
+
+  dorm_stream_record rec = find_insert(&a, &its, pk);
+  atomic_store(&runs, 0);
+  /* the same record, delivered twice: two jobs, run at the same time */
+  assert_true(dorm__st_on_stream_record(S, &rec, &a));
+  assert_true(dorm__st_on_stream_record(S, &rec, &a));
+  run_queued_concurrently(2);
+  assert_int_equal(atomic_load(&runs), 1);
+  /* and once more after the job finished */
+  assert_true(dorm__st_on_stream_record(S, &rec, &a));
+  run_queued_concurrently(1);
+  assert_int_equal(atomic_load(&runs), 1);
+
+  dorm_streamer_Request_key key = {sub, rid};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Request done;
+  fail_call(dorm_streamer_Request_get(C, &key, &go, &a, &done), "read the request");
+  assert_int_equal(done.status, DORM_STREAMER_REQUEST_STATUS_COMPLETED);
+  assert_int_equal(done.attempts, 1);
+
+  /* its messages: the ack, ten progress, one complete; seqs 1..12 */
+  dorm_query_opts q = {.consistent_read = true};
+  dorm_streamer_Message_page page;
+  fail_call(dorm_streamer_Message_query(C, sub, rid, NULL, &q, &a, &page), "read the messages");
+  assert_int_equal(page.count, 12);
+  int completes = 0;
+  for (size_t i = 0; i < page.count; i++) {
+    assert_int_equal(page.items[i].seq, (int64_t)i + 1);
+    if (strstr(page.items[i].body, "\"type\":\"complete\"")) completes++;
+  }
+  assert_int_equal(completes, 1);
+  assert_non_null(strstr(page.items[11].body, "\"type\":\"complete\""));
+  dorm_arena_free(&a);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  dorm_client_free(C); /* the main thread's: no thread exit frees it */
+  pthread_mutex_destroy(&S->jobs_mu);
+  pthread_cond_destroy(&S->jobs_cv);
+  pthread_mutex_destroy(&S->running_mu);
+  pthread_mutex_destroy(&S->conns_mu);
+  pthread_mutex_destroy(&S->metrics.mu);
+  free(S);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(same_record_twice_runs_once),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
