@@ -229,6 +229,63 @@ scenario('the management API refuses unsigned or badly signed calls; nothing rea
   await c.close();
 });
 
+scenario('SIGTERM with a long grace period: the running job finishes on its processor, which then exits 0', async () => {
+  const p = await startServer({ name: 'processor (grace 30 s)', args: [...LEASE, '--shutdown-grace-ms', '30000'] });
+  const c = await connect(front, await token());
+  const rid = uniq('grace-finish');
+  const rows = 12;
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 100 } });
+  await c.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 2,
+    { what: 'progress of row 2', timeoutMs: 20000 });
+  p.kill('SIGTERM');
+  const fin = await c.terminal(rid, { timeoutMs: 30000 });
+  checkReportComplete(fin, rows);
+  const ex = await p.waitExit(30000);
+  assert.equal(ex.code, 0, `exit after SIGTERM: ${JSON.stringify(ex)}\n${p.describe()}`);
+  assert.ok(p.logLines().some((l) => l.event === 'draining'), p.describe());
+  assert.ok(!p.logLines().some((l) => l.event === 'released'), 'nothing was given back: the job finished in time');
+  await sleep(300);
+  checkStream(c.of(rid));
+  assert.deepEqual(p.sanitizerReports(), []);
+  await c.close();
+}, { timeoutMs: 90000 });
+
+scenario('SIGTERM past the grace period: the job gives its request back and another processor takes it over at once', async () => {
+  // A lease of 10 minutes: a takeover that waited for it would not finish within this test.
+  const longLease = ['--lease-ms', '600000', '--poll-ms', '100', '--progress-interval-ms', '20'];
+  const p1 = await startServer({ name: 'processor 1 (grace 200 ms)', args: [...longLease, '--shutdown-grace-ms', '200'] });
+  const tok = await token();
+  const c = await connect(front, tok);
+  const rid = uniq('grace-release');
+  const rows = 30;
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 100 } });
+  await c.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 3,
+    { what: 'progress of row 3 from processor 1', timeoutMs: 20000 });
+  p1.kill('SIGTERM');
+  const ex = await p1.waitExit(20000);
+  assert.equal(ex.code, 0, `exit after SIGTERM: ${JSON.stringify(ex)}\n${p1.describe()}`);
+  assert.ok(p1.logLines().some((l) => l.event === 'released' && l.request_id === rid), p1.describe());
+  const p2 = await processor('processor 2');
+  try {
+    const fin = await c.terminal(rid, { timeoutMs: 45000 });
+    checkReportComplete(fin, rows);
+    await sleep(300);
+    const got = c.of(rid);
+    const seqs = got.map((m) => m.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `seq increases: ${seqs}`);
+    assert.equal(new Set(seqs).size, seqs.length, `no duplicate seq: ${seqs}`);
+    const hist = await history(front, tok, rid);
+    checkStream(hist, { rowsIncrease: false });
+    assert.equal(hist.filter((m) => m.type === 'complete' || m.type === 'error').length, 1);
+    assert.equal(hist.at(-1).type, 'complete');
+    assert.equal(await p2.completed(), 1, 'processor 2 completed it');
+    await c.close();
+  } finally {
+    await stopClean(p2);
+  }
+  assert.deepEqual(p1.sanitizerReports(), []);
+}, { timeoutMs: 90000 });
+
 scenario('SIGTERM: the client\'s server shuts down cleanly', async () => {
   await stopClean(front);
 });

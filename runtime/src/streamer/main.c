@@ -107,7 +107,7 @@ void dorm__st_delivery_thread_end(void);
  * free for messages. */
 static dorm__st_job *take_job(dorm__streamer *s) {
   int reserve = s->nworkers / 4 > 0 ? s->nworkers / 4 : 1;
-  bool may_run = s->nworkers <= 1 || s->runs_active < s->nworkers - reserve;
+  bool may_run = (s->nworkers <= 1 || s->runs_active < s->nworkers - reserve) && !atomic_load(&s->draining);
   dorm__st_job *job = s->jobs_head;
   if (job) {
     s->jobs_head = job->next;
@@ -208,6 +208,8 @@ static const char USAGE[] =
     "  --max-attempts N           attempts of a retryable failure (default 3)\n"
     "  --server-url URL           this server's management API as other processes reach it\n"
     "  --no-processor             accept requests but run no jobs here\n"
+    "  --shutdown-grace-ms N      on SIGTERM/SIGINT, running jobs have N ms to finish, then give their\n"
+    "                             requests back to other processors (default 10000; a second signal: at once)\n"
     "  --dev-token SUB            print a development token for SUB (HS256, from the secret file) and exit\n"
     "  --web DIR                  serve DIR's files over HTTP on the same port (GET / is DIR/index.html)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
@@ -298,17 +300,22 @@ static int print_dev_token(const char *prog, const char *secret_file, const char
 
 static volatile sig_atomic_t got_signal;
 static dorm__streamer *running_streamer;
+/* The first signal drains (the poller runs dorm__st_drain); a second one, or
+ * a server without a poller, stops at once. */
 static void on_signal(int sig) {
   (void)sig;
-  got_signal = 1;
-  if (running_streamer) dorm__srv_stop(running_streamer);
+  got_signal++;
+  if (!running_streamer) return;
+  if (got_signal == 1 && running_streamer->poller_started) atomic_store(&running_streamer->draining, true);
+  else dorm__srv_stop(running_streamer);
 }
 
 int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *endpoints, size_t nendpoints) {
   dorm__streamer *s = calloc(1, sizeof *s);
   if (!s) return 1;
   const char *prog = argc > 0 ? argv[0] : "streamer";
-  long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60;
+  long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
+       grace = 10000;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL;
   bool create = false, no_processor = false;
@@ -330,6 +337,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"max-attempts", false, NULL, &attempts, NULL},
       {"server-url", false, &server_url, NULL, NULL},
       {"no-processor", true, NULL, NULL, &no_processor},
+      {"shutdown-grace-ms", false, NULL, &grace, NULL},
       {"dev-token", false, &dev_token, NULL, NULL},
       {"web", false, &web, NULL, NULL},
   };
@@ -400,6 +408,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;
   s->cfg.no_processor = no_processor;
+  s->cfg.shutdown_grace_ms = grace;
   s->cfg.web_dir = web && web[0] ? web : NULL;
   s->cfg.jwt.hs256_secret_file = secret;
   s->cfg.jwt.public_key_file = pem;

@@ -45,6 +45,7 @@ struct dorm_stream_ctx {
   atomic_bool cancel_flag;
   bool timed_out;
   bool lost_lease;                /* another processor took the job over: write nothing more */
+  atomic_bool releasing;          /* shutting down: give the request back instead of an outcome */
   int64_t deadline_ms;
   int64_t last_check_ms;
   atomic_bool recheck;            /* check in at the next chance (the client moved to another connection) */
@@ -451,6 +452,69 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   dorm_arena_free(&a);
 }
 
+/* Shutting down: the request goes back to PENDING with no lease (if it is
+ * still ours), which other processors see in the stream (or their sweep) and
+ * claim at once. Its messages so far stay; the next run's seqs follow them
+ * and its percent goes on from the last one sent. */
+static void release(dorm_stream_ctx *ctx) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PENDING);
+  dorm_streamer_Request_set_leaseExpires(&u, 0);
+  dorm_streamer_Request_remove_leaseOwner(&u);
+  dorm_streamer_Request_set_notBefore(&u, 0);
+  dorm_streamer_Request_set_seq(&u, ctx->seq);
+  if (ctx->state_dirty) {
+    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
+    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
+    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
+  }
+  dorm_update_opts o = {0};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, NULL);
+  if (st == DORM_OK)
+    dorm__st_log("info", "released", ctx->client_id, ctx->conn_id, ctx->e->name,
+                 "shutting down: the request is PENDING again for another processor");
+  else
+    dorm__st_log("warn", "release_failed", ctx->client_id, ctx->conn_id, ctx->e->name,
+                 "%s (the lease expires on its own)", dorm_client_errmsg(ctx->c));
+  dorm_arena_free(&a);
+}
+
+void dorm__st_drain(dorm__streamer *s) {
+  int64_t now = dorm__st_now_ms();
+  if (!s->drain_started_ms) {
+    s->drain_started_ms = now;
+    dorm__st_log("info", "draining", NULL, NULL, NULL, "no new jobs; running ones have %ld ms to finish",
+                 s->cfg.shutdown_grace_ms);
+  }
+  pthread_mutex_lock(&s->jobs_mu);
+  int active = s->runs_active;
+  pthread_mutex_unlock(&s->jobs_mu);
+  bool sync_running = false;
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c; c = c->next)
+    if (c->sync) sync_running = true;
+  pthread_mutex_unlock(&s->running_mu);
+  int64_t waited = now - s->drain_started_ms;
+  if ((active == 0 && !sync_running) || waited > s->cfg.shutdown_grace_ms + 10000) {
+    dorm__srv_stop(s);
+    return;
+  }
+  if (waited >= s->cfg.shutdown_grace_ms && !s->drain_released) {
+    s->drain_released = true;
+    pthread_mutex_lock(&s->running_mu);
+    for (dorm_stream_ctx *c = s->running; c; c = c->next)
+      if (!c->sync) {
+        atomic_store(&c->releasing, true);
+        atomic_store(&c->cancel_flag, true);
+      }
+    pthread_mutex_unlock(&s->running_mu);
+  }
+}
+
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms) {
   dorm_client *c = dorm__st_client(s);
   if (!c) return;
@@ -552,6 +616,8 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
     if (ctx->lost_lease) {
       dorm__st_log("warn", "lease_lost", ctx->client_id, ctx->conn_id, e->name,
                    "another processor took the job over; this run's outcome is dropped");
+    } else if (atomic_load(&ctx->releasing)) {
+      release(ctx);
     } else if (ctx->timed_out) {
       finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
       dorm__st_metrics_outcome(&s->metrics, e->name, "timeout");
@@ -757,7 +823,9 @@ void *dorm__st_poller_main(void *arg) {
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
     dorm__st_expire_sync(s);
-    dorm_client *c = s->cfg.no_processor ? NULL : dorm__st_client(s);
+    bool draining = atomic_load(&s->draining);
+    if (draining) dorm__st_drain(s);
+    dorm_client *c = s->cfg.no_processor || draining ? NULL : dorm__st_client(s);
     if (c) {
       int64_t now = dorm__st_now_ms();
       if (first || now - r.described_ms > 5000) {

@@ -90,6 +90,8 @@ bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *reque
 typedef enum dorm__srv_offer_result { DORM__SRV_QUEUED, DORM__SRV_NOT_HERE, DORM__SRV_GONE } dorm__srv_offer_result;
 dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                                        const char *text, size_t len);
+/* Stops the server: the lws loop ends, workers finish what they hold. */
+void dorm__srv_stop(dorm__streamer *s);
 /* Whether this server holds the connection now. */
 bool dorm__srv_holds(dorm__streamer *s, const char *conn_id);
 /* Resume bracket: between begin and end, live messages for request_id wait;
@@ -163,6 +165,7 @@ typedef struct dorm__st_config {
   const char *server_url;          /* this server's management API base (default http://127.0.0.1:PORT) */
   const char *web_dir;             /* serve static files from here (NULL: none) */
   bool no_processor;               /* accept and route only; another process runs jobs */
+  long shutdown_grace_ms;          /* SIGTERM: how long running jobs may take to finish (default 10000) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
@@ -188,6 +191,11 @@ struct dorm__streamer {
   char server_url[256];
   dorm__st_metrics metrics;
   atomic_bool stopping;
+  /* SIGTERM/SIGINT: no new jobs; running ones finish within the grace period
+   * or give their request back (dorm__st_drain, on the poller's thread) */
+  atomic_bool draining;
+  int64_t drain_started_ms;        /* the poller's: when it saw draining (0: not yet) */
+  bool drain_released;             /* the poller's: running jobs were asked to give their requests back */
 
   /* job queues: client messages (and connects) apart from RUN jobs, so a
    * worker finds the next message at once however many jobs wait */
@@ -246,6 +254,13 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
 /* Answers TIMEOUT for every sync call of this process past its deadline
  * (the poller calls it every poll interval). */
 void dorm__st_expire_sync(dorm__streamer *s);
+/* Shutting down (draining set): called every poll interval. Running jobs
+ * have cfg.shutdown_grace_ms to finish; then each is asked to stop and
+ * gives its request back (PENDING, lease released) so that another
+ * processor takes it over at once instead of after the lease expires. When
+ * no job runs any more (or a handler ignores cancellation for 10 s more),
+ * the server stops. */
+void dorm__st_drain(dorm__streamer *s);
 /* Marks a running request of this process cancelled (true when it runs here). */
 bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk);
 /* Tells a running request of this process that its client moved to another
