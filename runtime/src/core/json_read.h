@@ -1,10 +1,13 @@
-/* json_read: DynamoDB JSON (responses) via cJSON.
+/* json_read: DynamoDB JSON (responses) via cJSON's tree.
  *
- * Every response body is parsed once with cJSON_ParseWithLengthOpts (never
- * the global error pointer, never cJSON_InitHooks: no global state). The
- * tree is then read either into dorm_av values (this file) or straight into
- * model structs (model_decode.c), both through the reader below, so the two
- * apply the same checks with the same messages.
+ * Every response body is parsed once: on the hot path (items, pages,
+ * batches, transactions, stream records) by jsmn into a tree of cJSON's
+ * node layout in one block (json_jsmn.c, dorm__json_parse_fast), otherwise
+ * with cJSON_ParseWithLengthOpts (never the global error pointer, never
+ * cJSON_InitHooks: no global state). The tree is then read either into
+ * dorm_av values (this file) or straight into model structs
+ * (model_decode.c), both through the reader below, so the two apply the
+ * same checks with the same messages, whichever parser built the tree.
  *
  * What cJSON does not check, the reader does, once each:
  *   - UTF-8: cJSON passes bytes through; every string the reader keeps is

@@ -137,8 +137,8 @@ static void hand_picked(void **state) {
       {"{}\x01", 0, false},
       {"{} x", 0, false},
       {"{}{}", 0, false},
-      {"{\"a\":{\"S\":\"x\0y\"}}", 19, false}, /* a NUL byte in a string */
-      {"{}\0", 3, false},
+      {"{\"a\":{\"S\":\"x\0y\"}}", sizeof "{\"a\":{\"S\":\"x\0y\"}}" - 1, false}, /* a NUL byte in a string */
+      {"{}\0", 3, false},            /* len 3: the NUL is part of the body */
       {"{\"a\":{\"S\":\"\\u0000\"}}", 0, false}, /* refused by both, with the path */
       {"{\"a\":{\"S\":\"\\u12\"}}", 0, false},
       {"{\"a\":{\"S\":\"\\ud800\"}}", 0, false}, /* lone surrogates */
