@@ -80,8 +80,8 @@ typedef struct b_Order {
 #define ATTR2(c, s) {c, s}, {"\"" c "\":", "\"" s "\":"}, {sizeof(c) + 2, sizeof(s) + 2}
 #define ATTR(a) ATTR2(a, a)
 #define T(kind, ctype) {kind, 0, 0, (uint32_t)sizeof(ctype), NULL, NULL, NULL}
-#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type}
-#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type}
+#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type, NULL}
+#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type, NULL}
 #define TC(kind, ctype, elem, sdesc) {kind, 0, 0, (uint32_t)sizeof(ctype), elem, sdesc, NULL}
 #define STR T(DORM_K_STRING, const char *)
 #define DEC T(DORM_K_DECIMAL, const char *)

@@ -101,10 +101,11 @@ static ast_member *member(parse_ctx *pc, ast_member_kind kind, dormc_loc kw, dor
   return m;
 }
 
-ast_member *ast_field(parse_ctx *pc, ast_name *name, ast_type *type, vec *attrs, dormc_loc loc) {
+ast_member *ast_field(parse_ctx *pc, ast_name *name, ast_type *type, ast_value *dflt, vec *attrs, dormc_loc loc) {
   ast_member *m = member(pc, AST_M_FIELD, name->loc, loc);
   m->name = *name;
   m->type = type;
+  m->value = dflt;
   m->attrs = attrs;
   return m;
 }

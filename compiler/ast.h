@@ -24,7 +24,9 @@ typedef struct ast_str {
   bool verbatim;
 } ast_str;
 
-typedef enum ast_value_kind { AST_V_STRING, AST_V_INT, AST_V_DURATION, AST_V_NAME } ast_value_kind;
+/* NUMBER: a signed integer or a decimal literal (-3, 1.5, 2e10), only in a
+ * field's default. */
+typedef enum ast_value_kind { AST_V_STRING, AST_V_INT, AST_V_DURATION, AST_V_NAME, AST_V_NUMBER } ast_value_kind;
 
 /* A literal argument: "x", 5, 15m, or a bare name. */
 typedef struct ast_value {
@@ -104,7 +106,7 @@ typedef struct ast_member {
   vec *proj_attrs;      /* ast_name *, when parentheses were written */
   vec *settings;        /* BILLING: ast_setting *, NULL without parentheses */
   vec *strs;            /* AUTH: ast_str * */
-  ast_value *value;     /* TIMEOUT */
+  ast_value *value;     /* TIMEOUT; FIELD: the default after '=' (NULL: none) */
   ast_block *block;     /* REQUEST, PROGRESS, RESULT */
 } ast_member;
 
@@ -163,7 +165,7 @@ ast_keypart *ast_new_keypart(struct parse_ctx *pc, ast_name *attr, ast_name *typ
 ast_setting *ast_new_setting(struct parse_ctx *pc, ast_name *name, ast_value *v, dormc_loc loc);
 ast_block *ast_new_block(struct parse_ctx *pc, vec *members, dormc_loc open, dormc_loc close);
 
-ast_member *ast_field(struct parse_ctx *pc, ast_name *name, ast_type *type, vec *attrs, dormc_loc loc);
+ast_member *ast_field(struct parse_ctx *pc, ast_name *name, ast_type *type, ast_value *dflt, vec *attrs, dormc_loc loc);
 ast_member *ast_enum_value(struct parse_ctx *pc, ast_name *name, ast_str *stored, dormc_loc loc);
 ast_member *ast_key_decl(struct parse_ctx *pc, vec *parts, dormc_loc kw, dormc_loc loc);
 ast_member *ast_key_template(struct parse_ctx *pc, ast_name *target, ast_str *tpl, dormc_loc kw, dormc_loc loc);

@@ -73,6 +73,19 @@ enum {
   DORMC_ROLE_TTL = 1u << 5
 };
 
+/* A field's default (`component: string = "general";`): the value an item
+ * that lacks the attribute reads as, and the value a migration that adds
+ * the field backfills. Kept in stored form: S text (a string, an enum's
+ * stored value, a time as fixed-width UTC), N text, or BOOL. */
+typedef enum dormc_default_kind { DORMC_DEFAULT_S, DORMC_DEFAULT_N, DORMC_DEFAULT_BOOL } dormc_default_kind;
+typedef struct dormc_default {
+  dormc_default_kind kind;
+  const char *text;       /* S and N: the stored text; BOOL: "true" or "false" */
+  const char *c_value;    /* the C initializer of the member's type: "\"general\"", "-1",
+                             "SHOP_TIER_STANDARD", nanoseconds for a time */
+  dormc_loc loc;
+} dormc_default;
+
 typedef struct dormc_field {
   const char *name;       /* as written; also the C member name */
   /* Stored attribute name. For model fields: after the model's naming and
@@ -86,6 +99,7 @@ typedef struct dormc_field {
   bool optional;          /* == type.optional */
   bool omit_empty;
   unsigned roles;         /* DORMC_ROLE_* bits */
+  const dormc_default *dflt; /* NULL: no default */
   dormc_loc loc;
 } dormc_field;
 

@@ -117,6 +117,10 @@ static void member(fmt *F, const ast_member *m, int level) {
   case AST_M_FIELD:
     sb_printf(B, "%s: ", m->name.text);
     put_type(F, m->type);
+    if (m->value) {
+      sb_puts(B, " = ");
+      put_value(F, m->value);
+    }
     for (size_t i = 0; m->attrs && i < m->attrs->n; i++) {
       const ast_attr *a = m->attrs->items[i];
       sb_printf(B, " @%s", a->name.text);

@@ -12,7 +12,7 @@ static void emit_part_desc(gen_ep_ctx *x, const gen_ep_part *p) {
   gen_ctx *g = &x->g;
   P("DORMGEN_PRIVATE const dorm_field_desc %s_fields[] = {\n", p->cname);
   for (size_t i = 0; i < p->nfields; i++) gen_desc_field(g, p->cname, &p->fields[i]);
-  if (p->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},\n");
+  if (p->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},\n");
   P("};\n");
 }
 

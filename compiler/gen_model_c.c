@@ -113,9 +113,38 @@ static void field_desc(gen_ctx *g, const char *cstruct, const dormc_field *f, bo
   const char *has = (f->optional && !gen_is_pointer_kind(f->type.kind))
                         ? arena_printf(&g->mem, "(int32_t)offsetof(%s, has_%s)", cstruct, f->name)
                         : "-1";
-  P("  {%s, {%s, %s}, {%s, %s}, {%zu, %zu}, %s,\n   (uint32_t)offsetof(%s, %s), %s, %s},\n", gen_cstr(g, f->name),
+  const char *dflt = f->dflt ? arena_printf(&g->mem, "&%s_%s_default", cstruct, f->name) : "NULL";
+  P("  {%s, {%s, %s}, {%s, %s}, {%zu, %zu}, %s,\n   (uint32_t)offsetof(%s, %s), %s, %s, %s},\n", gen_cstr(g, f->name),
     gen_cstr(g, a0), gen_cstr(g, a1), j0, j1, l0, l1, field_flags(g, f, table_key), cstruct, f->name, has,
-    type_init(g, &f->type, false));
+    type_init(g, &f->type, false), dflt);
+}
+
+/* The default of each field of fields[] that has one, as a C value of the
+ * member's type named <cstruct>_<field>_default, before the field table
+ * that points at it. */
+static void emit_defaults(gen_ctx *g, const char *cstruct, const dormc_field *fields, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const dormc_field *f = &fields[i];
+    const dormc_default *d = f->dflt;
+    if (!d) continue;
+    const char *type = NULL, *value = d->c_value;
+    switch (f->type.kind) {
+    case DORMC_T_STRING:
+    case DORMC_T_DECIMAL: type = "const char *const"; value = gen_cstr(g, d->text); break;
+    case DORMC_T_INT:
+    case DORMC_T_EPOCH:
+    case DORMC_T_TIME: type = "const int64_t"; break;
+    case DORMC_T_FLOAT: type = "const double"; break;
+    case DORMC_T_BOOL: type = "const bool"; break;
+    case DORMC_T_ENUM:
+      type = arena_printf(&g->mem, "const %s", f->type.enum_->c_name);
+      for (size_t k = 0; k < f->type.enum_->nmembers; k++)
+        if (strcmp(f->type.enum_->members[k].value, d->text) == 0) value = f->type.enum_->members[k].c_name;
+      break;
+    default: continue; /* sema allows no other */
+    }
+    P("DORMGEN_PRIVATE %s %s_%s_default = %s;\n", type, cstruct, f->name, value);
+  }
 }
 
 /* Whether type t reaches enum e, through elements and struct fields. */
@@ -200,9 +229,10 @@ static void emit_struct_desc(gen_ctx *g, emitted *e, const dormc_struct *st) {
     prepare_enum_refs(g, e, &st->fields[i].type);
     prepare_type(g, e, &st->fields[i].type);
   }
+  emit_defaults(g, st->c_name, st->fields, st->nfields);
   P("DORMGEN_PRIVATE const dorm_field_desc %s_fields[] = {\n", st->c_name);
   for (size_t i = 0; i < st->nfields; i++) field_desc(g, st->c_name, &st->fields[i], false, false);
-  if (st->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},\n");
+  if (st->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},\n");
   P("};\n");
   P("DORMGEN_PRIVATE const dorm_struct_desc %s = {%s, (uint32_t)sizeof(%s), %s_fields, %zu};\n\n", name,
     gen_cstr(g, st->name), st->c_name, st->c_name, st->nfields);
@@ -238,9 +268,10 @@ static void emit_model_desc(gen_ctx *g, emitted *e, const dormc_model *m) {
     prepare_enum_refs(g, e, &m->fields[i].type);
     prepare_type(g, e, &m->fields[i].type);
   }
+  emit_defaults(g, M, m->fields, m->nfields);
   P("DORMGEN_PRIVATE const dorm_field_desc %s_fields[] = {\n", M);
   for (size_t i = 0; i < m->nfields; i++) field_desc(g, M, &m->fields[i], true, is_table_key_field(m, &m->fields[i]));
-  if (m->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},\n");
+  if (m->nfields == 0) P("  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},\n");
   P("};\n");
 
   const dormc_key_binding *keys[GEN_MAX_KEYS];

@@ -345,6 +345,28 @@ ast_value *lex_int(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t
   return v;
 }
 
+ast_value *lex_number(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len) {
+  ast_value *v = new_number(pc, loc, text, len);
+  v->kind = AST_V_NUMBER;
+  bool neg = len && text[0] == '-';
+  /* An integer keeps its value (in int64's range, INT64_MIN included); a
+   * decimal only its text. */
+  uint64_t mag = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  size_t i = neg;
+  bool ok = true;
+  for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+    unsigned d = (unsigned)(text[i] - '0');
+    if (mag > (limit - d) / 10) ok = false;
+    if (ok) mag = mag * 10 + d;
+  }
+  if (i == len) {
+    if (!ok) parse_error_at(pc, *loc, "integer '%s' is out of range (int64: -9223372036854775808..9223372036854775807)",
+                            v->text);
+    else v->num = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+  }
+  return v;
+}
+
 ast_value *lex_duration(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len) {
   ast_value *v = new_number(pc, loc, text, len);
   v->kind = AST_V_DURATION;

@@ -21,6 +21,8 @@ void lex_unterminated_comment(parse_ctx *pc, const dormc_loc *loc, const char *t
  * NUL bytes and invalid UTF-8; terminated == false reports it unterminated. */
 ast_str *lex_string(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len, bool terminated);
 ast_value *lex_int(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len);
+/* -12, 1.5, -2.5e3: a field default's number, kept as written. */
+ast_value *lex_number(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len);
 ast_value *lex_duration(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len);
 ast_value *lex_bad_number(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len);
 void lex_open_brace(parse_ctx *pc, const dormc_loc *loc);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dorm/timefmt.h"
 #include "sema_int.h"
 
 /* Suggestions scan every declaration; past this many they cost too much on
@@ -304,6 +305,137 @@ static void field_attrs(sema *S, ast_member *m, dormc_field *f, field_owner owne
   }
 }
 
+/* ---- field defaults ----------------------------------------------------- */
+
+static bool number_is_integer(const ast_value *v) {
+  return v->kind == AST_V_INT || (v->kind == AST_V_NUMBER && !strpbrk(v->text, ".eE"));
+}
+
+/* Checks `name: T = value` and records the default in stored form. A
+ * default is the value an item without the attribute reads as, so it goes
+ * with a required scalar that every item may lack: not with T? (absent has
+ * a meaning there), @omit_empty (an empty value would read back as the
+ * default), keys (every item has them) or endpoint payloads (JSON, not
+ * stored items). */
+static void field_default(sema *S, const ast_member *m, dormc_field *f, field_owner owner, bool type_ok) {
+  const ast_value *v = m->value;
+  if (!v || !type_ok) return;
+  char tb[128];
+  const char *tname = dormc_type_str(&f->type, tb, sizeof tb);
+  if (owner == OWNER_PAYLOAD) {
+    diag_error(S->c, v->loc,
+               "a default is not allowed on an endpoint payload field ('%s'); make it optional (%s?) and apply the "
+               "default in the handler",
+               f->name, tname);
+    return;
+  }
+  if (f->optional) {
+    diag_error(S->c, v->loc,
+               "field '%s' is optional and has a default; with a default the field always has a value: remove the '?'",
+               f->name);
+    return;
+  }
+  if (f->omit_empty) {
+    diag_error(S->c, v->loc,
+               "field '%s' has a default and @omit_empty: an empty value would not be stored and would read back "
+               "as the default; keep one of them",
+               f->name);
+    return;
+  }
+  if (f->roles & (DORMC_ROLE_PK | DORMC_ROLE_SK)) {
+    diag_error(S->c, v->loc, "key field '%s' cannot have a default: every item stores its key", f->name);
+    return;
+  }
+  dormc_default *d = arena_alloc(S->a, sizeof *d);
+  d->loc = v->loc;
+  const char *want = NULL;
+  switch (f->type.kind) {
+  case DORMC_T_STRING:
+    if (v->kind != AST_V_STRING) want = "a string (\"text\")";
+    d->kind = DORMC_DEFAULT_S;
+    d->text = v->text;
+    d->c_value = v->text; /* the generator quotes it */
+    break;
+  case DORMC_T_INT:
+  case DORMC_T_EPOCH:
+    if (!number_is_integer(v)) want = "an integer";
+    d->kind = DORMC_DEFAULT_N;
+    d->text = arena_printf(S->a, "%lld", (long long)v->num);
+    /* INT64_MIN has no literal of its own in C */
+    d->c_value = v->num == INT64_MIN ? "INT64_MIN" : arena_printf(S->a, "INT64_C(%lld)", (long long)v->num);
+    break;
+  case DORMC_T_FLOAT:
+  case DORMC_T_DECIMAL:
+    if (v->kind != AST_V_INT && v->kind != AST_V_NUMBER) want = "a number";
+    d->kind = DORMC_DEFAULT_N;
+    d->text = v->text;
+    /* a float as a C double literal; a decimal is text like a string */
+    d->c_value = f->type.kind == DORMC_T_FLOAT && !strpbrk(v->text, ".eE") ? arena_printf(S->a, "%s.0", v->text)
+                                                                           : v->text;
+    break;
+  case DORMC_T_BOOL:
+    if (v->kind != AST_V_NAME || (strcmp(v->text, "true") != 0 && strcmp(v->text, "false") != 0))
+      want = "true or false";
+    d->kind = DORMC_DEFAULT_BOOL;
+    d->text = v->text;
+    d->c_value = v->text;
+    break;
+  case DORMC_T_TIME: {
+    int64_t ns;
+    if (v->kind != AST_V_STRING) {
+      want = "an RFC 3339 time in a string (\"2024-01-01T00:00:00Z\")";
+      break;
+    }
+    if (!dorm_time_parse(v->text, strlen(v->text), &ns)) {
+      diag_error(S->c, v->loc, "default of field '%s': \"%s\" is not an RFC 3339 time (e.g. \"2024-01-01T00:00:00Z\")",
+                 f->name, v->text);
+      return;
+    }
+    char out[32];
+    dorm_time_format(ns, out);
+    d->kind = DORMC_DEFAULT_S;
+    d->text = arena_strdup(S->a, out);
+    d->c_value = ns == INT64_MIN ? "INT64_MIN" : arena_printf(S->a, "INT64_C(%lld)", (long long)ns);
+    break;
+  }
+  case DORMC_T_ENUM: {
+    const dormc_enum *e = f->type.enum_;
+    if (v->kind != AST_V_NAME) {
+      want = "a member of the enum";
+      break;
+    }
+    for (size_t i = 0; e && i < e->nmembers; i++)
+      if (strcmp(e->members[i].name, v->text) == 0) {
+        d->kind = DORMC_DEFAULT_S;
+        d->text = e->members[i].value;
+        d->c_value = NULL; /* the member's C name, given later (sema_c_names): the generator looks it up */
+        f->dflt = d;
+        return;
+      }
+    const char **names = arena_alloc(S->a, (e ? e->nmembers : 0) * sizeof *names + 1);
+    for (size_t i = 0; e && i < e->nmembers; i++) names[i] = e->members[i].name;
+    const char *near = closest_name(v->text, (const char *const *)names, e ? e->nmembers : 0);
+    if (near)
+      diag_error(S->c, v->loc, "'%s' is not a member of enum %s; did you mean '%s'?", v->text, tname, near);
+    else
+      diag_error(S->c, v->loc, "'%s' is not a member of enum %s", v->text, tname);
+    if (e) diag_note(S->c, e->loc, "enum %s is declared here", tname);
+    return;
+  }
+  default:
+    diag_error(S->c, v->loc,
+               "field '%s' (%s) cannot have a default; defaults are for string, int, float, decimal, bool, time, "
+               "epoch and enum fields",
+               f->name, tname);
+    return;
+  }
+  if (want) {
+    diag_error(S->c, v->loc, "the default of field '%s' (%s) must be %s", f->name, tname, want);
+    return;
+  }
+  f->dflt = d;
+}
+
 dormc_field *sema_fields(sema *S, vec *members, field_owner owner, dormc_naming naming, const char *owner_desc,
                          size_t *nfields, ast_member ***field_members) {
   size_t count = 0;
@@ -336,6 +468,7 @@ dormc_field *sema_fields(sema *S, vec *members, field_owner owner, dormc_naming 
     bool type_ok = resolve_type(S, m->type, &f->type);
     f->optional = f->type.optional;
     field_attrs(S, m, f, owner, type_ok, role_attr, role_first, owner_desc);
+    field_default(S, m, f, owner, type_ok);
     f->attr_by_naming[DORMC_NAMING_CAMEL] = f->explicit_attr ? f->explicit_attr : f->name;
     f->attr_by_naming[DORMC_NAMING_SNAKE] = f->explicit_attr ? f->explicit_attr : dormc_snake_case(S->a, f->name);
     f->attr = owner == OWNER_MODEL ? f->attr_by_naming[naming] : f->attr_by_naming[DORMC_NAMING_CAMEL];

@@ -73,7 +73,7 @@ static void dormyyerror(const DORMYYLTYPE *loc, void *scanner, parse_ctx *pc, co
 
 %token <text> IDENT "identifier"
 %token <str> STRING "string"
-%token <num> INT "integer" DURATION "duration"
+%token <num> INT "integer" DURATION "duration" NUMBER "number"
 %token KW_NAMESPACE "namespace" KW_IMPORT "import" KW_ENUM "enum" KW_STRUCT "struct"
 %token KW_TABLE "table" KW_MODEL "model" KW_ENDPOINT "endpoint" KW_IN "in"
 %token KW_KEY "key" KW_TYPE "type" KW_NAMING "naming" KW_GSI "gsi" KW_LSI "lsi"
@@ -91,7 +91,7 @@ static void dormyyerror(const DORMYYLTYPE *loc, void *scanner, parse_ctx *pc, co
 %type <member> member projection
 %type <type> type type_base
 %type <attr> attr
-%type <value> attr_arg number
+%type <value> attr_arg number default_value
 %type <kpart> key_part
 %type <setting> setting
 
@@ -140,7 +140,9 @@ members:
 ;
 
 member:
-  any_name COLON type attrs SEMI           { $$ = ast_field(pc, $1, $3, $4, @$); }
+  any_name COLON type attrs SEMI           { $$ = ast_field(pc, $1, $3, NULL, $4, @$); }
+| any_name COLON type EQ default_value attrs SEMI
+                                           { $$ = ast_field(pc, $1, $3, $5, $6, @$); }
 | any_name SEMI                            { $$ = ast_enum_value(pc, $1, NULL, @$); }
 | any_name EQ STRING SEMI                  { $$ = ast_enum_value(pc, $1, $3, @$); }
 | KW_KEY LPAREN key_parts RPAREN SEMI      { $$ = ast_key_decl(pc, $3, @1, @$); }
@@ -198,6 +200,14 @@ attr_args:
 attr_arg:
   STRING                   { $$ = ast_value_str(pc, $1); }
 | number                   { $$ = $1; }
+| any_name                 { $$ = ast_value_name(pc, $1); }
+;
+
+ /* A field's default: "text", 3, -3, 1.5, true, an enum member. */
+default_value:
+  STRING                   { $$ = ast_value_str(pc, $1); }
+| INT                      { $$ = $1; }
+| NUMBER                   { $$ = $1; }
 | any_name                 { $$ = ast_value_name(pc, $1); }
 ;
 

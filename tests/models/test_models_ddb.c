@@ -665,6 +665,75 @@ static void index_keys_follow_lifecycle(void **state) {
   dorm_arena_free(&a);
 }
 
+/* Fields added with defaults: an item stored before they existed reads as
+ * the defaults, a NULL string or decimal writes its default, and a value
+ * the caller sets is kept. */
+static void defaults_fill_what_old_items_lack(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *p = cust("defaults");
+  char json[512];
+  snprintf(json, sizeof json,
+           "{\"PK\":{\"S\":\"PROJECT#%s\"},\"SK\":{\"S\":\"ISSUE#old\"},\"_type\":{\"S\":\"Issue\"},"
+           "\"project\":{\"S\":\"%s\"},\"issueId\":{\"S\":\"old\"},\"title\":{\"S\":\"from v1\"},"
+           "\"priority\":{\"S\":\"low\"},\"createdAt\":{\"S\":\"2020-01-01T00:00:00Z\"},"
+           "\"updatedAt\":{\"S\":\"2020-01-01T00:00:00Z\"},\"version\":{\"N\":\"4\"}}",
+           p, p);
+  dorm_av old;
+  CHECK(dorm_item_from_json(json, strlen(json), &a, &old, NULL, 0));
+  dorm_put_input pin = {.table = "tracker_models", .item = &old};
+  CHECK(dorm_put_item(client, &pin, &a, NULL));
+
+  tracker_Issue got;
+  CHECK(tracker_Issue_get(client, &(tracker_Issue_key){p, "old"}, NULL, &a, &got));
+  assert_string_equal(got.title, "from v1");
+  assert_string_equal(got.component, "general");
+  assert_int_equal(got.points, -1);
+  assert_string_equal(got.estimate, "1.5");
+  assert_true(got.blocked);
+  assert_int_equal(got.triage, TRACKER_PRIORITY_HIGH);
+  int64_t due;
+  assert_true(dorm_time_parse("2030-01-02T02:04:05Z", 20, &due));
+  assert_true(got.due == due);
+  assert_int_equal(got.version, 4);
+
+  /* written back (a put of what was read), the defaults are stored */
+  CHECK(tracker_Issue_put(client, &got, NULL, &a));
+  dorm_av key = dorm_av_empty(DORM_AV_M), raw;
+  char pk[128];
+  snprintf(pk, sizeof pk, "PROJECT#%s", p);
+  dorm_av_map_set(&a, &key, "PK", dorm_av_str(pk));
+  dorm_av_map_set(&a, &key, "SK", dorm_av_str("ISSUE#old"));
+  dorm_get_input gin = {.table = "tracker_models", .key = &key, .consistent_read = true};
+  CHECK(dorm_get_item(client, &gin, &a, &raw));
+  const dorm_av *v = dorm_av_map_get(&raw, "component");
+  assert_non_null(v);
+  assert_int_equal(v->type, DORM_AV_S);
+  assert_memory_equal(v->u.s.ptr, "general", 7);
+  v = dorm_av_map_get(&raw, "triage");
+  assert_non_null(v);
+  assert_memory_equal(v->u.s.ptr, "HIGH", 4);
+
+  /* a new item whose string and decimal are left NULL gets the defaults;
+   * set values are kept */
+  tracker_Issue fresh = issue(p, "new");
+  fresh.points = 7;
+  CHECK(tracker_Issue_create(client, &fresh, NULL, &a));
+  tracker_Issue back;
+  CHECK(tracker_Issue_get(client, &(tracker_Issue_key){p, "new"}, NULL, &a, &back));
+  assert_string_equal(back.component, "general");
+  assert_string_equal(back.estimate, "1.5");
+  assert_int_equal(back.points, 7);
+  fresh = issue(p, "set");
+  fresh.component = "ui";
+  fresh.estimate = "3";
+  CHECK(tracker_Issue_create(client, &fresh, NULL, &a));
+  CHECK(tracker_Issue_get(client, &(tracker_Issue_key){p, "set"}, NULL, &a, &back));
+  assert_string_equal(back.component, "ui");
+  assert_string_equal(back.estimate, "3");
+  dorm_arena_free(&a);
+}
+
 static void bad_input_never_reaches_dynamodb(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -717,6 +786,7 @@ int main(void) {
       cmocka_unit_test(scans_batches_and_transactions),
       cmocka_unit_test(stream_records_decode),
       cmocka_unit_test(index_keys_follow_lifecycle),
+      cmocka_unit_test(defaults_fill_what_old_items_lack),
       cmocka_unit_test(bad_input_never_reaches_dynamodb),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

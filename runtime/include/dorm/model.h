@@ -52,6 +52,7 @@
 #include "dorm/expr.h"
 #include "dorm/ops.h"
 #include "dorm/status.h"
+#include "dorm/timefmt.h"
 #include "dorm/tables.h"
 
 #ifdef __cplusplus
@@ -60,7 +61,7 @@ extern "C" {
 
 /* Bumped whenever the descriptor layout changes; generated headers check it
  * and ask to be regenerated. */
-#define DORM_MODEL_ABI 1
+#define DORM_MODEL_ABI 2
 
 typedef struct dorm_bytes {
   const uint8_t *data;
@@ -163,6 +164,10 @@ typedef struct dorm_field_desc {
   uint32_t offset;                /* offsetof(struct, member) */
   int32_t has_offset;             /* offsetof(struct, has_member), or -1 */
   dorm_type_desc type;
+  const void *dflt;               /* the schema's default as a C value of the member's type
+                                   * (a const char *const for a string), or NULL: what an item
+                                   * without the attribute reads as, and what a NULL string or
+                                   * decimal and an enum left 0 write */
 } dorm_field_desc;
 
 typedef struct dorm_struct_desc {
@@ -585,16 +590,7 @@ typedef struct dorm_model_table {
  * development, examples and tests. */
 DORM_API dorm_status dorm_model_table_ensure(dorm_client *c, const dorm_model_table *t, long timeout_ms);
 
-/* ---- time ---- */
-
-/* Formats nanoseconds since the epoch as fixed-width UTC
- * "2026-11-25T13:18:44.123456789Z" (31 bytes + NUL). */
-DORM_API void dorm_time_format(int64_t ns, char out[32]);
-/* Parses any RFC 3339 date-time (fraction of 0-9 digits, 'Z' or an offset).
- * Returns false when text is not one. */
-DORM_API bool dorm_time_parse(const char *text, size_t len, int64_t *ns);
-/* Now, in nanoseconds since the epoch. */
-DORM_API int64_t dorm_time_now(void);
+/* ---- time: dorm/timefmt.h (dorm_time_format, dorm_time_parse, dorm_time_now) ---- */
 
 #ifdef __cplusplus
 }

@@ -47,8 +47,24 @@ dorm_status dorm__model_fail(char *errbuf, size_t errcap, dorm_status st, const 
 
 /* ---- descriptor helpers ---- */
 
+int64_t dorm__model_enum_get(const dorm_type_desc *t, const void *p);
+
+/* The value a write sees: the member, except that a member left unset (a
+ * NULL string or decimal, an enum left 0) whose field has a schema default
+ * reads as that default, which has the member's type. */
 static inline const void *field_ptr(const void *obj, const dorm_field_desc *f) {
-  return (const char *)obj + f->offset;
+  const void *p = (const char *)obj + f->offset;
+  if (f->dflt) {
+    unsigned k = f->type.kind;
+    if (k == DORM_K_STRING || k == DORM_K_DECIMAL) {
+      const char *s;
+      memcpy(&s, p, sizeof s);
+      if (!s) return f->dflt;
+    } else if (k == DORM_K_ENUM && dorm__model_enum_get(&f->type, p) == 0) {
+      return f->dflt;
+    }
+  }
+  return p;
 }
 static inline void *field_ptr_mut(void *obj, const dorm_field_desc *f) { return (char *)obj + f->offset; }
 

@@ -24,9 +24,9 @@ DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_struct_desc reports_DateRange_sdesc;
 DORMGEN_PRIVATE const dorm_field_desc reports_DateRange_fields[] = {
   {"from", {"from", "from"}, {"\"from\":", "\"from\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(reports_DateRange, from), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_DateRange, from), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"to", {"to", "to"}, {"\"to\":", "\"to\":"}, {5, 5}, 0,
-   (uint32_t)offsetof(reports_DateRange, to), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_DateRange, to), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_struct_desc reports_DateRange_sdesc = {"DateRange", (uint32_t)sizeof(reports_DateRange), reports_DateRange_fields, 2};
 
@@ -35,23 +35,23 @@ DORMGEN_PRIVATE const dorm_enum_desc reports_ReportFormat_edesc = {"ReportFormat
 DORMGEN_PRIVATE const dorm_type_desc td_string = {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL};
 DORMGEN_PRIVATE const dorm_field_desc reports_GenerateReport_request_fields[] = {
   {"range", {"range", "range"}, {"\"range\":", "\"range\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(reports_GenerateReport_request, range), -1, {DORM_K_STRUCT, 0, 0, sizeof(reports_DateRange), NULL, &reports_DateRange_sdesc, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_request, range), -1, {DORM_K_STRUCT, 0, 0, sizeof(reports_DateRange), NULL, &reports_DateRange_sdesc, NULL}, NULL},
   {"format", {"format", "format"}, {"\"format\":", "\"format\":"}, {9, 9}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(reports_GenerateReport_request, format), (int32_t)offsetof(reports_GenerateReport_request, has_format), {DORM_K_ENUM, 0, 0, sizeof(reports_ReportFormat), NULL, NULL, &reports_ReportFormat_edesc}},
+   (uint32_t)offsetof(reports_GenerateReport_request, format), (int32_t)offsetof(reports_GenerateReport_request, has_format), {DORM_K_ENUM, 0, 0, sizeof(reports_ReportFormat), NULL, NULL, &reports_ReportFormat_edesc}, NULL},
   {"filters", {"filters", "filters"}, {"\"filters\":", "\"filters\":"}, {10, 10}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(reports_GenerateReport_request, filters), (int32_t)offsetof(reports_GenerateReport_request, has_filters), {DORM_K_MAP, 0, 0, sizeof(reports_map_string), &td_string, NULL, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_request, filters), (int32_t)offsetof(reports_GenerateReport_request, has_filters), {DORM_K_MAP, 0, 0, sizeof(reports_map_string), &td_string, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc reports_GenerateReport_progress_fields[] = {
   {"rows", {"rows", "rows"}, {"\"rows\":", "\"rows\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(reports_GenerateReport_progress, rows), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_progress, rows), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"percent", {"percent", "percent"}, {"\"percent\":", "\"percent\":"}, {10, 10}, 0,
-   (uint32_t)offsetof(reports_GenerateReport_progress, percent), -1, {DORM_K_FLOAT, 0, 0, sizeof(double), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_progress, percent), -1, {DORM_K_FLOAT, 0, 0, sizeof(double), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc reports_GenerateReport_result_fields[] = {
   {"url", {"url", "url"}, {"\"url\":", "\"url\":"}, {6, 6}, 0,
-   (uint32_t)offsetof(reports_GenerateReport_result, url), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_result, url), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"size", {"size", "size"}, {"\"size\":", "\"size\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(reports_GenerateReport_result, size), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_GenerateReport_result, size), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const char *const reports_GenerateReport_scopes[] = {"reports:write"};
 DORMGEN_END
@@ -73,11 +73,11 @@ const dorm_endpoint_desc reports_GenerateReport_endpoint = {
 DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_field_desc reports_Echo_request_fields[] = {
   {"text", {"text", "text"}, {"\"text\":", "\"text\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(reports_Echo_request, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_Echo_request, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc reports_Echo_result_fields[] = {
   {"text", {"text", "text"}, {"\"text\":", "\"text\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(reports_Echo_result, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_Echo_result, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_END
 const dorm_struct_desc reports_Echo_request_desc = {"Echo.request", (uint32_t)sizeof(reports_Echo_request), reports_Echo_request_fields, 1};
@@ -96,13 +96,13 @@ const dorm_endpoint_desc reports_Echo_endpoint = {
 
 DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_field_desc reports_Ping_request_fields[] = {
-  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},
+  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc reports_Ping_result_fields[] = {
   {"ok", {"ok", "ok"}, {"\"ok\":", "\"ok\":"}, {5, 5}, 0,
-   (uint32_t)offsetof(reports_Ping_result, ok), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_Ping_result, ok), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}, NULL},
   {"at", {"at", "at"}, {"\"at\":", "\"at\":"}, {5, 5}, 0,
-   (uint32_t)offsetof(reports_Ping_result, at), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(reports_Ping_result, at), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const char *const reports_Ping_scopes[] = {"ping", "health:read"};
 DORMGEN_END

@@ -26,11 +26,11 @@ DORMGEN_PRIVATE const dorm_enum_desc kitchen_ep_Level_edesc = {"Level", kitchen_
 DORMGEN_PRIVATE const dorm_struct_desc kitchen_ep_Line_sdesc;
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Line_fields[] = {
   {"sku", {"sku", "sku"}, {"\"sku\":", "\"sku\":"}, {6, 6}, 0,
-   (uint32_t)offsetof(kitchen_ep_Line, sku), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Line, sku), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"qty", {"qty", "qty"}, {"\"qty\":", "\"qty\":"}, {6, 6}, 0,
-   (uint32_t)offsetof(kitchen_ep_Line, qty), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Line, qty), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"note", {"the_note", "the_note"}, {"\"the_note\":", "\"the_note\":"}, {11, 11}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Line, note), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Line, note), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_struct_desc kitchen_ep_Line_sdesc = {"Line", (uint32_t)sizeof(kitchen_ep_Line), kitchen_ep_Line_fields, 3};
 
@@ -45,65 +45,65 @@ DORMGEN_PRIVATE const dorm_struct_desc kitchen_ep_Tree_sdesc;
 DORMGEN_PRIVATE const dorm_type_desc td_Tree = {DORM_K_STRUCT, 0, 0, sizeof(kitchen_ep_Tree), NULL, &kitchen_ep_Tree_sdesc, NULL};
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Tree_fields[] = {
   {"name", {"name", "name"}, {"\"name\":", "\"name\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Tree, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Tree, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"kids", {"kids", "kids"}, {"\"kids\":", "\"kids\":"}, {7, 7}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Tree, kids), (int32_t)offsetof(kitchen_ep_Tree, has_kids), {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Tree), &td_Tree, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Tree, kids), (int32_t)offsetof(kitchen_ep_Tree, has_kids), {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Tree), &td_Tree, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_struct_desc kitchen_ep_Tree_sdesc = {"Tree", (uint32_t)sizeof(kitchen_ep_Tree), kitchen_ep_Tree_fields, 2};
 
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Everything_request_fields[] = {
   {"text", {"text", "text"}, {"\"text\":", "\"text\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, text), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"amount", {"amount", "amount"}, {"\"amount\":", "\"amount\":"}, {9, 9}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, amount), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, amount), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"count", {"count", "count"}, {"\"count\":", "\"count\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, count), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, count), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"expires", {"expires", "expires"}, {"\"expires\":", "\"expires\":"}, {10, 10}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, expires), -1, {DORM_K_EPOCH, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, expires), -1, {DORM_K_EPOCH, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"ratio", {"ratio", "ratio"}, {"\"ratio\":", "\"ratio\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, ratio), -1, {DORM_K_FLOAT, 0, 0, sizeof(double), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, ratio), -1, {DORM_K_FLOAT, 0, 0, sizeof(double), NULL, NULL, NULL}, NULL},
   {"flag", {"flag", "flag"}, {"\"flag\":", "\"flag\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, flag), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, flag), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}, NULL},
   {"blob", {"blob", "blob"}, {"\"blob\":", "\"blob\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, blob), -1, {DORM_K_BYTES, 0, 0, sizeof(dorm_bytes), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, blob), -1, {DORM_K_BYTES, 0, 0, sizeof(dorm_bytes), NULL, NULL, NULL}, NULL},
   {"at", {"at", "at"}, {"\"at\":", "\"at\":"}, {5, 5}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, at), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, at), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"doc", {"doc", "doc"}, {"\"doc\":", "\"doc\":"}, {6, 6}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, doc), -1, {DORM_K_JSON, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, doc), -1, {DORM_K_JSON, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"level", {"level", "level"}, {"\"level\":", "\"level\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, level), -1, {DORM_K_ENUM, 0, 0, sizeof(kitchen_ep_Level), NULL, NULL, &kitchen_ep_Level_edesc}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, level), -1, {DORM_K_ENUM, 0, 0, sizeof(kitchen_ep_Level), NULL, NULL, &kitchen_ep_Level_edesc}, NULL},
   {"line", {"line", "line"}, {"\"line\":", "\"line\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, line), -1, {DORM_K_STRUCT, 0, 0, sizeof(kitchen_ep_Line), NULL, &kitchen_ep_Line_sdesc, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, line), -1, {DORM_K_STRUCT, 0, 0, sizeof(kitchen_ep_Line), NULL, &kitchen_ep_Line_sdesc, NULL}, NULL},
   {"tags", {"tags", "tags"}, {"\"tags\":", "\"tags\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, tags), -1, {DORM_K_SET, 0, 0, sizeof(kitchen_ep_set_string), &td_string, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, tags), -1, {DORM_K_SET, 0, 0, sizeof(kitchen_ep_set_string), &td_string, NULL, NULL}, NULL},
   {"lines", {"lines", "lines"}, {"\"lines\":", "\"lines\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, lines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Line), &td_Line, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, lines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Line), &td_Line, NULL, NULL}, NULL},
   {"attrs", {"attrs", "attrs"}, {"\"attrs\":", "\"attrs\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, attrs), -1, {DORM_K_MAP, 0, 0, sizeof(kitchen_ep_map_int), &td_int, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, attrs), -1, {DORM_K_MAP, 0, 0, sizeof(kitchen_ep_map_int), &td_int, NULL, NULL}, NULL},
   {"maybe", {"maybe", "maybe"}, {"\"maybe\":", "\"maybe\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, maybe), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_opt_int), &td_opt_int, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, maybe), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_opt_int), &td_opt_int, NULL, NULL}, NULL},
   {"maybeLines", {"maybeLines", "maybeLines"}, {"\"maybeLines\":", "\"maybeLines\":"}, {13, 13}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, maybeLines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_opt_Line), &td_opt_Line, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, maybeLines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_opt_Line), &td_opt_Line, NULL, NULL}, NULL},
   {"grid", {"grid", "grid"}, {"\"grid\":", "\"grid\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, grid), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_list_float), &td_list_float, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, grid), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_list_float), &td_list_float, NULL, NULL}, NULL},
   {"tree", {"tree", "tree"}, {"\"tree\":", "\"tree\":"}, {7, 7}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, tree), (int32_t)offsetof(kitchen_ep_Everything_request, has_tree), {DORM_K_STRUCT, 0, 0, sizeof(kitchen_ep_Tree), NULL, &kitchen_ep_Tree_sdesc, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, tree), (int32_t)offsetof(kitchen_ep_Everything_request, has_tree), {DORM_K_STRUCT, 0, 0, sizeof(kitchen_ep_Tree), NULL, &kitchen_ep_Tree_sdesc, NULL}, NULL},
   {"limit", {"max", "max"}, {"\"max\":", "\"max\":"}, {6, 6}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, limit), (int32_t)offsetof(kitchen_ep_Everything_request, has_limit), {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, limit), (int32_t)offsetof(kitchen_ep_Everything_request, has_limit), {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"shade", {"shade", "shade"}, {"\"shade\":", "\"shade\":"}, {8, 8}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Everything_request, shade), (int32_t)offsetof(kitchen_ep_Everything_request, has_shade), {DORM_K_ENUM, 0, 0, sizeof(kitchen_ep_Level), NULL, NULL, &kitchen_ep_Level_edesc}},
+   (uint32_t)offsetof(kitchen_ep_Everything_request, shade), (int32_t)offsetof(kitchen_ep_Everything_request, has_shade), {DORM_K_ENUM, 0, 0, sizeof(kitchen_ep_Level), NULL, NULL, &kitchen_ep_Level_edesc}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Everything_progress_fields[] = {
   {"done", {"done", "done"}, {"\"done\":", "\"done\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_progress, done), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_progress, done), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"stage", {"stage", "stage"}, {"\"stage\":", "\"stage\":"}, {8, 8}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(kitchen_ep_Everything_progress, stage), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_progress, stage), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Everything_result_fields[] = {
   {"lines", {"lines", "lines"}, {"\"lines\":", "\"lines\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_result, lines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Line), &td_Line, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_result, lines), -1, {DORM_K_LIST, 0, 0, sizeof(kitchen_ep_list_Line), &td_Line, NULL, NULL}, NULL},
   {"total", {"total", "total"}, {"\"total\":", "\"total\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(kitchen_ep_Everything_result, total), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Everything_result, total), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const char *const kitchen_ep_Everything_scopes[] = {"kitchen:cook", "kitchen:taste"};
 DORMGEN_END
@@ -124,11 +124,11 @@ const dorm_endpoint_desc kitchen_ep_Everything_endpoint = {
 
 DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Quiet_request_fields[] = {
-  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},
+  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Quiet_result_fields[] = {
   {"ok", {"ok", "ok"}, {"\"ok\":", "\"ok\":"}, {5, 5}, 0,
-   (uint32_t)offsetof(kitchen_ep_Quiet_result, ok), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Quiet_result, ok), -1, {DORM_K_BOOL, 0, 0, sizeof(bool), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_END
 const dorm_struct_desc kitchen_ep_Quiet_request_desc = {"Quiet.request", (uint32_t)sizeof(kitchen_ep_Quiet_request), kitchen_ep_Quiet_request_fields, 0};
@@ -148,10 +148,10 @@ const dorm_endpoint_desc kitchen_ep_Quiet_endpoint = {
 DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Hello_request_fields[] = {
   {"name", {"name", "name"}, {"\"name\":", "\"name\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(kitchen_ep_Hello_request, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(kitchen_ep_Hello_request, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_field_desc kitchen_ep_Hello_result_fields[] = {
-  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},
+  {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},
 };
 DORMGEN_END
 const dorm_struct_desc kitchen_ep_Hello_request_desc = {"Hello.request", (uint32_t)sizeof(kitchen_ep_Hello_request), kitchen_ep_Hello_request_fields, 1};

@@ -55,37 +55,38 @@ DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_struct_desc shop_Address_sdesc;
 DORMGEN_PRIVATE const dorm_field_desc shop_Address_fields[] = {
   {"street", {"street", "street"}, {"\"street\":", "\"street\":"}, {9, 9}, 0,
-   (uint32_t)offsetof(shop_Address, street), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Address, street), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"city", {"city", "city"}, {"\"city\":", "\"city\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(shop_Address, city), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Address, city), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"zip", {"zip", "zip"}, {"\"zip\":", "\"zip\":"}, {6, 6}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_Address, zip), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Address, zip), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"country", {"country", "country"}, {"\"country\":", "\"country\":"}, {10, 10}, 0,
-   (uint32_t)offsetof(shop_Address, country), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Address, country), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_struct_desc shop_Address_sdesc = {"Address", (uint32_t)sizeof(shop_Address), shop_Address_fields, 4};
 
 DORMGEN_PRIVATE const dorm_type_desc td_Address = {DORM_K_STRUCT, 0, 0, sizeof(shop_Address), NULL, &shop_Address_sdesc, NULL};
 DORMGEN_PRIVATE const dorm_type_desc td_string = {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL};
+DORMGEN_PRIVATE const shop_Tier shop_Customer_tier_default = SHOP_TIER_STANDARD;
 DORMGEN_PRIVATE const dorm_field_desc shop_Customer_fields[] = {
   {"customerId", {"customerId", "customerId"}, {"\"customerId\":", "\"customerId\":"}, {13, 13}, DORM_FF_TABLE_KEY,
-   (uint32_t)offsetof(shop_Customer, customerId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, customerId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"email", {"email", "email"}, {"\"email\":", "\"email\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(shop_Customer, email), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, email), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"name", {"name", "name"}, {"\"name\":", "\"name\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(shop_Customer, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, name), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"tier", {"tier", "tier"}, {"\"tier\":", "\"tier\":"}, {7, 7}, 0,
-   (uint32_t)offsetof(shop_Customer, tier), -1, {DORM_K_ENUM, 0, 0, sizeof(shop_Tier), NULL, NULL, &shop_Tier_edesc}},
+   (uint32_t)offsetof(shop_Customer, tier), -1, {DORM_K_ENUM, 0, 0, sizeof(shop_Tier), NULL, NULL, &shop_Tier_edesc}, &shop_Customer_tier_default},
   {"addresses", {"addresses", "addresses"}, {"\"addresses\":", "\"addresses\":"}, {12, 12}, DORM_FF_OMIT_EMPTY,
-   (uint32_t)offsetof(shop_Customer, addresses), -1, {DORM_K_LIST, 0, 0, sizeof(shop_list_Address), &td_Address, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, addresses), -1, {DORM_K_LIST, 0, 0, sizeof(shop_list_Address), &td_Address, NULL, NULL}, NULL},
   {"preferences", {"preferences", "preferences"}, {"\"preferences\":", "\"preferences\":"}, {14, 14}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_Customer, preferences), (int32_t)offsetof(shop_Customer, has_preferences), {DORM_K_MAP, 0, 0, sizeof(shop_map_string), &td_string, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, preferences), (int32_t)offsetof(shop_Customer, has_preferences), {DORM_K_MAP, 0, 0, sizeof(shop_map_string), &td_string, NULL, NULL}, NULL},
   {"createdAt", {"createdAt", "createdAt"}, {"\"createdAt\":", "\"createdAt\":"}, {12, 12}, DORM_FF_CREATED_AT,
-   (uint32_t)offsetof(shop_Customer, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"updatedAt", {"updatedAt", "updatedAt"}, {"\"updatedAt\":", "\"updatedAt\":"}, {12, 12}, DORM_FF_UPDATED_AT,
-   (uint32_t)offsetof(shop_Customer, updatedAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, updatedAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"version", {"version", "version"}, {"\"version\":", "\"version\":"}, {10, 10}, DORM_FF_VERSION,
-   (uint32_t)offsetof(shop_Customer, version), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Customer, version), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_tpl_part shop_Customer_tpl0[] = {{"CUSTOMER#", 9, -1}, {NULL, 0, 0}};
 DORMGEN_PRIVATE const dorm_tpl_part shop_Customer_tpl1[] = {{"PROFILE", 7, -1}};
@@ -355,37 +356,37 @@ DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_struct_desc shop_Money_sdesc;
 DORMGEN_PRIVATE const dorm_field_desc shop_Money_fields[] = {
   {"amount", {"amount", "amount"}, {"\"amount\":", "\"amount\":"}, {9, 9}, 0,
-   (uint32_t)offsetof(shop_Money, amount), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Money, amount), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"currency", {"currency", "currency"}, {"\"currency\":", "\"currency\":"}, {11, 11}, 0,
-   (uint32_t)offsetof(shop_Money, currency), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Money, currency), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_struct_desc shop_Money_sdesc = {"Money", (uint32_t)sizeof(shop_Money), shop_Money_fields, 2};
 
 DORMGEN_PRIVATE const dorm_field_desc shop_Order_fields[] = {
   {"customerId", {"customerId", "customerId"}, {"\"customerId\":", "\"customerId\":"}, {13, 13}, DORM_FF_TABLE_KEY,
-   (uint32_t)offsetof(shop_Order, customerId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, customerId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"orderId", {"orderId", "orderId"}, {"\"orderId\":", "\"orderId\":"}, {10, 10}, DORM_FF_TABLE_KEY,
-   (uint32_t)offsetof(shop_Order, orderId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, orderId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"status", {"status", "status"}, {"\"status\":", "\"status\":"}, {9, 9}, 0,
-   (uint32_t)offsetof(shop_Order, status), -1, {DORM_K_ENUM, 0, 0, sizeof(shop_OrderStatus), NULL, NULL, &shop_OrderStatus_edesc}},
+   (uint32_t)offsetof(shop_Order, status), -1, {DORM_K_ENUM, 0, 0, sizeof(shop_OrderStatus), NULL, NULL, &shop_OrderStatus_edesc}, NULL},
   {"total", {"total", "total"}, {"\"total\":", "\"total\":"}, {8, 8}, 0,
-   (uint32_t)offsetof(shop_Order, total), -1, {DORM_K_STRUCT, 0, 0, sizeof(shop_Money), NULL, &shop_Money_sdesc, NULL}},
+   (uint32_t)offsetof(shop_Order, total), -1, {DORM_K_STRUCT, 0, 0, sizeof(shop_Money), NULL, &shop_Money_sdesc, NULL}, NULL},
   {"tags", {"tags", "tags"}, {"\"tags\":", "\"tags\":"}, {7, 7}, DORM_FF_OMIT_EMPTY,
-   (uint32_t)offsetof(shop_Order, tags), -1, {DORM_K_SET, 0, 0, sizeof(shop_set_string), &td_string, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, tags), -1, {DORM_K_SET, 0, 0, sizeof(shop_set_string), &td_string, NULL, NULL}, NULL},
   {"shipTo", {"shipTo", "shipTo"}, {"\"shipTo\":", "\"shipTo\":"}, {9, 9}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_Order, shipTo), (int32_t)offsetof(shop_Order, has_shipTo), {DORM_K_STRUCT, 0, 0, sizeof(shop_Address), NULL, &shop_Address_sdesc, NULL}},
+   (uint32_t)offsetof(shop_Order, shipTo), (int32_t)offsetof(shop_Order, has_shipTo), {DORM_K_STRUCT, 0, 0, sizeof(shop_Address), NULL, &shop_Address_sdesc, NULL}, NULL},
   {"note", {"customer_note", "customer_note"}, {"\"customer_note\":", "\"customer_note\":"}, {16, 16}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_Order, note), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, note), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"metadata", {"metadata", "metadata"}, {"\"metadata\":", "\"metadata\":"}, {11, 11}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_Order, metadata), -1, {DORM_K_JSON, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, metadata), -1, {DORM_K_JSON, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"createdAt", {"createdAt", "createdAt"}, {"\"createdAt\":", "\"createdAt\":"}, {12, 12}, DORM_FF_CREATED_AT,
-   (uint32_t)offsetof(shop_Order, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"updatedAt", {"updatedAt", "updatedAt"}, {"\"updatedAt\":", "\"updatedAt\":"}, {12, 12}, DORM_FF_UPDATED_AT,
-   (uint32_t)offsetof(shop_Order, updatedAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, updatedAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"version", {"version", "version"}, {"\"version\":", "\"version\":"}, {10, 10}, DORM_FF_VERSION,
-   (uint32_t)offsetof(shop_Order, version), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, version), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"expiresAt", {"expiresAt", "expiresAt"}, {"\"expiresAt\":", "\"expiresAt\":"}, {12, 12}, DORM_FF_OPTIONAL | DORM_FF_OMIT_EMPTY | DORM_FF_TTL,
-   (uint32_t)offsetof(shop_Order, expiresAt), (int32_t)offsetof(shop_Order, has_expiresAt), {DORM_K_EPOCH, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_Order, expiresAt), (int32_t)offsetof(shop_Order, has_expiresAt), {DORM_K_EPOCH, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_tpl_part shop_Order_tpl0[] = {{"CUSTOMER#", 9, -1}, {NULL, 0, 0}};
 DORMGEN_PRIVATE const dorm_tpl_part shop_Order_tpl1[] = {{"ORDER#", 6, -1}, {NULL, 0, 1}};
@@ -694,19 +695,19 @@ DORMGEN_BEGIN
 DORMGEN_PRIVATE const dorm_type_desc td_bytes = {DORM_K_BYTES, 0, 0, sizeof(dorm_bytes), NULL, NULL, NULL};
 DORMGEN_PRIVATE const dorm_field_desc shop_LineItem_fields[] = {
   {"orderId", {"order_id", "order_id"}, {"\"order_id\":", "\"order_id\":"}, {11, 11}, DORM_FF_TABLE_KEY,
-   (uint32_t)offsetof(shop_LineItem, orderId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, orderId), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"lineNo", {"line_no", "line_no"}, {"\"line_no\":", "\"line_no\":"}, {10, 10}, DORM_FF_TABLE_KEY,
-   (uint32_t)offsetof(shop_LineItem, lineNo), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, lineNo), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"sku", {"sku", "sku"}, {"\"sku\":", "\"sku\":"}, {6, 6}, 0,
-   (uint32_t)offsetof(shop_LineItem, sku), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, sku), -1, {DORM_K_STRING, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"quantity", {"quantity", "quantity"}, {"\"quantity\":", "\"quantity\":"}, {11, 11}, 0,
-   (uint32_t)offsetof(shop_LineItem, quantity), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, quantity), -1, {DORM_K_INT, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
   {"unitPrice", {"unit_price", "unit_price"}, {"\"unit_price\":", "\"unit_price\":"}, {13, 13}, 0,
-   (uint32_t)offsetof(shop_LineItem, unitPrice), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, unitPrice), -1, {DORM_K_DECIMAL, 0, 0, sizeof(const char *), NULL, NULL, NULL}, NULL},
   {"attachments", {"attachments", "attachments"}, {"\"attachments\":", "\"attachments\":"}, {14, 14}, DORM_FF_OPTIONAL,
-   (uint32_t)offsetof(shop_LineItem, attachments), (int32_t)offsetof(shop_LineItem, has_attachments), {DORM_K_LIST, 0, 0, sizeof(shop_list_bytes), &td_bytes, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, attachments), (int32_t)offsetof(shop_LineItem, has_attachments), {DORM_K_LIST, 0, 0, sizeof(shop_list_bytes), &td_bytes, NULL, NULL}, NULL},
   {"createdAt", {"created_at", "created_at"}, {"\"created_at\":", "\"created_at\":"}, {13, 13}, DORM_FF_CREATED_AT,
-   (uint32_t)offsetof(shop_LineItem, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}},
+   (uint32_t)offsetof(shop_LineItem, createdAt), -1, {DORM_K_TIME, 0, 0, sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 DORMGEN_PRIVATE const dorm_tpl_part shop_LineItem_tpl0[] = {{"ORDER#", 6, -1}, {NULL, 0, 0}};
 DORMGEN_PRIVATE const dorm_tpl_part shop_LineItem_tpl1[] = {{"ITEM#", 5, -1}, {NULL, 0, 1}};

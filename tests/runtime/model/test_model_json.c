@@ -460,9 +460,9 @@ typedef struct weird {
 } weird;
 static const dorm_field_desc weird_fields[] = {
     {"a", {"we\"ird", "we\"ird"}, {"\"we\\\"ird\":", "\"we\\\"ird\":"}, {10, 10}, 0, (uint32_t)offsetof(weird, a), -1,
-     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}, NULL},
     {"b", {"tab\there", "tab\there"}, {"\"tab\\there\":", "\"tab\\there\":"}, {12, 12}, 0, (uint32_t)offsetof(weird, b),
-     -1, {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+     -1, {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}, NULL},
 };
 static const dorm_key_desc weird_keys[] = {{"we\"ird", "\"we\\\"ird\":", 10, 'S', 0, NULL, 0}};
 static const dorm_index_desc weird_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}};

@@ -292,13 +292,13 @@ typedef struct ticket {
 } ticket;
 static const dorm_field_desc ticket_fields[] = {
     {"id", {"id", "id"}, {"\"id\":", "\"id\":"}, {5, 5}, DORM_FF_PK | DORM_FF_TABLE_KEY, (uint32_t)offsetof(ticket, id), -1,
-     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}, NULL},
     {"status", {"status", "status"}, {"\"status\":", "\"status\":"}, {9, 9}, 0, (uint32_t)offsetof(ticket, status), -1,
-     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}},
+     {DORM_K_STRING, 0, 0, (uint32_t)sizeof(const char *), NULL, NULL, NULL}, NULL},
     {"updatedAt", {"updatedAt", "updatedAt"}, {"\"updatedAt\":", "\"updatedAt\":"}, {12, 12}, DORM_FF_UPDATED_AT,
-     (uint32_t)offsetof(ticket, updatedAt), -1, {DORM_K_TIME, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}},
+     (uint32_t)offsetof(ticket, updatedAt), -1, {DORM_K_TIME, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}, NULL},
     {"version", {"version", "version"}, {"\"version\":", "\"version\":"}, {10, 10}, DORM_FF_VERSION,
-     (uint32_t)offsetof(ticket, version), -1, {DORM_K_INT, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}},
+     (uint32_t)offsetof(ticket, version), -1, {DORM_K_INT, 0, 0, (uint32_t)sizeof(int64_t), NULL, NULL, NULL}, NULL},
 };
 static const dorm_tpl_part ticket_tpl1[] = {{NULL, 0, 1}, {"#", 1, -1}, {NULL, 0, 2}};
 static const dorm_tpl_part ticket_tpl2[] = {{"v", 1, -1}, {NULL, 0, 3}};

@@ -18,8 +18,8 @@ char tm_users_table[64] = "users_contract";
 #define TE(kind, ctype, elem) {kind, 0, 0, (uint32_t)sizeof(ctype), elem, NULL, NULL}
 #define TS(ctype, sdesc) {DORM_K_STRUCT, 0, 0, (uint32_t)sizeof(ctype), NULL, sdesc, NULL}
 #define TN(ctype, edesc) {DORM_K_ENUM, 0, 0, (uint32_t)sizeof(ctype), NULL, NULL, edesc}
-#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type}
-#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type}
+#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type, NULL}
+#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type, NULL}
 #define KEY(a, type, field, parts, n) {a, "\"" a "\":", sizeof(a) + 2, type, field, parts, n}
 #define LIT(s) {s, sizeof(s) - 1, -1}
 #define FLD(i) {NULL, 0, i}

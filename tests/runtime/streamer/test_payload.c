@@ -122,8 +122,8 @@ typedef struct k_Empty {
 #define TE(kind, ctype, elem) {kind, 0, 0, (uint32_t)sizeof(ctype), elem, NULL, NULL}
 #define TS(ctype, sdesc) {DORM_K_STRUCT, 0, 0, (uint32_t)sizeof(ctype), NULL, sdesc, NULL}
 #define TN(ctype, edesc) {DORM_K_ENUM, 0, 0, (uint32_t)sizeof(ctype), NULL, NULL, edesc}
-#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type}
-#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type}
+#define F(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), -1, type, NULL}
+#define FH(S, m, attrs, flags, type) {#m, attrs, flags, (uint32_t)offsetof(S, m), (int32_t)offsetof(S, has_##m), type, NULL}
 
 static const char *const color_values[] = {"red", "green", "BLUE"};
 static const dorm_enum_desc color_edesc = {"Color", color_values, 3};
@@ -190,7 +190,7 @@ static const dorm_field_desc node_fields[] = {
 static const dorm_struct_desc node_sdesc = {"Node", (uint32_t)sizeof(k_Node), node_fields, 3};
 
 static const dorm_field_desc empty_fields[] = {
-    {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}},
+    {NULL, {NULL, NULL}, {NULL, NULL}, {0, 0}, 0, 0, -1, {0, 0, 0, 0, NULL, NULL, NULL}, NULL},
 };
 static const dorm_struct_desc empty_desc = {"Empty", (uint32_t)sizeof(k_Empty), empty_fields, 0};
 

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "core_internal.h"
-#include "dorm/model.h"
+#include "dorm/timefmt.h"
 
 #define NS_PER_S INT64_C(1000000000)
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dorm/model.h"
+#include "dorm/timefmt.h"
 
 #define NS INT64_C(1000000000)
 
