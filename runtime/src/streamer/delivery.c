@@ -170,27 +170,27 @@ bool dorm__st_verify_sigv4(dorm__streamer *s, const char *method, const char *pa
   if (!authorization || !amz_date || !host ||
       !parse_auth(authorization, akid, sizeof akid, region, sizeof region, signed_headers, sizeof signed_headers,
                   signature, sizeof signature)) {
-    snprintf(why, whycap, "missing or malformed SigV4 Authorization");
+    dorm__set_err(why, whycap, "missing or malformed SigV4 Authorization");
     return false;
   }
   int64_t t;
   if (!dorm__sigv4_parse_time(amz_date, &t)) {
-    snprintf(why, whycap, "bad X-Amz-Date");
+    dorm__set_err(why, whycap, "bad X-Amz-Date");
     return false;
   }
   int64_t now = (int64_t)time(NULL);
   if (t < now - 300 || t > now + 300) {
-    snprintf(why, whycap, "request time is more than 5 minutes off");
+    dorm__set_err(why, whycap, "request time is more than 5 minutes off");
     return false;
   }
   dorm_client *c = dorm__st_client(s);
   dorm_credentials cr;
   if (!c || dorm__client_credentials(c, &cr) != DORM_OK) {
-    snprintf(why, whycap, "no credentials to verify with");
+    dorm__set_err(why, whycap, "no credentials to verify with");
     return false;
   }
   if (strcmp(akid, cr.access_key_id) != 0) {
-    snprintf(why, whycap, "unknown access key");
+    dorm__set_err(why, whycap, "unknown access key");
     return false;
   }
   /* We sign host and content-type (and the session token when there is one). */
@@ -201,12 +201,12 @@ bool dorm__st_verify_sigv4(dorm__streamer *s, const char *method, const char *pa
   dorm_sigv4_result sig;
   char err[256];
   if (dorm__sigv4_sign(&req, &cfg, &sig, err, sizeof err) != DORM_OK) {
-    snprintf(why, whycap, "cannot recompute the signature: %s", err);
+    dorm__set_err(why, whycap, "cannot recompute the signature: %s", err);
     return false;
   }
   bool ok = dorm__sigv4_signature_equal(sig.signature, signature) && strcmp(sig.signed_headers, signed_headers) == 0;
   dorm__sigv4_result_free(&sig);
-  if (!ok) snprintf(why, whycap, "signature does not match");
+  if (!ok) dorm__set_err(why, whycap, "signature does not match");
   return ok;
 }
 

@@ -236,14 +236,20 @@ typedef struct progress_made {
 
 static char *make_progress(int64_t seq, void *user) {
   progress_made *p = user;
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "percent", p->percent);
-  if (p->message) cJSON_AddStringToObject(o, "message", p->message);
-  if (p->progress) cJSON_AddRawToObject(o, "progress", p->progress);
-  char *extra = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  char *text = dorm__st_message("progress", p->rid, seq, extra);
-  free(extra);
+  dorm__buf b = DORM__BUF_INIT;
+  /* %.17g: the double back exactly, as cJSON would print it */
+  dorm__buf_printf(&b, "{\"percent\":%.17g", p->percent);
+  if (p->message) {
+    dorm__buf_puts(&b, ",\"message\":");
+    dorm__st_json_str(&b, p->message);
+  }
+  if (p->progress) {
+    dorm__buf_puts(&b, ",\"progress\":");
+    dorm__buf_puts(&b, p->progress);
+  }
+  dorm__buf_putc(&b, '}');
+  char *text = dorm__buf_ok(&b) ? dorm__st_message("progress", p->rid, seq, dorm__buf_text(&b)) : NULL;
+  dorm__buf_free(&b);
   return text;
 }
 
@@ -351,12 +357,12 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
   }
   if (st == DORM_OK && dorm__st_now_ms() > ctx.deadline_ms) {
     snprintf(code_out, 32, "TIMEOUT");
-    snprintf(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
+    dorm__set_err(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
     return DORM_ERR_TIMEOUT;
   }
   if (st != DORM_OK) {
     snprintf(code_out, 32, "%s", ctx.fail_code[0] ? ctx.fail_code : "HANDLER_FAILED");
-    snprintf(msg, msgcap, "%s", ctx.fail_msg[0] ? ctx.fail_msg : dorm_strerror(st));
+    dorm__set_err(msg, msgcap, "%s", ctx.fail_msg[0] ? ctx.fail_msg : dorm_strerror(st));
   }
   return st;
 }

@@ -122,43 +122,52 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
   return true;
 }
 
+void dorm__st_json_str(dorm__buf *b, const char *s) {
+  dorm__buf_putc(b, '"');
+  /* text from handlers may not be UTF-8: a text frame must be */
+  dorm__json_escape(b, s, strlen(s), DORM_JSON_ESC_SHORT_BF | DORM_JSON_ESC_UTF8_FIX, NULL);
+  dorm__buf_putc(b, '"');
+}
+
+/* Written straight into one buffer (this runs for every progress update):
+ * the envelope, then the members of extra, an object's text, spliced in. */
 char *dorm__st_message(const char *type, const char *request_id, int64_t seq, const char *extra) {
-  cJSON *o = cJSON_CreateObject();
-  if (!o) return NULL;
+  dorm__buf b = DORM__BUF_INIT;
   char ts[40];
   dorm__st_now_text(ts);
-  cJSON_AddStringToObject(o, "type", type);
-  if (request_id) cJSON_AddStringToObject(o, "request_id", request_id);
-  if (seq > 0) cJSON_AddNumberToObject(o, "seq", (double)seq);
-  cJSON_AddStringToObject(o, "ts", ts);
+  dorm__buf_puts(&b, "{\"type\":");
+  dorm__st_json_str(&b, type);
+  if (request_id) {
+    dorm__buf_puts(&b, ",\"request_id\":");
+    dorm__st_json_str(&b, request_id);
+  }
+  if (seq > 0) dorm__buf_printf(&b, ",\"seq\":%lld", (long long)seq);
+  dorm__buf_printf(&b, ",\"ts\":\"%s\"", ts);
   if (extra) {
-    cJSON *e = cJSON_Parse(extra);
-    if (e && cJSON_IsObject(e)) {
-      cJSON *it = e->child;
-      while (it) {
-        cJSON *next = it->next;
-        cJSON_DetachItemViaPointer(e, it);
-        cJSON_AddItemToObject(o, it->string, it);
-        it = next;
+    const char *open = strchr(extra, '{');
+    const char *close = strrchr(extra, '}');
+    if (open && close && close > open) {
+      const char *in = open + 1;
+      while (in < close && (*in == ' ' || *in == '\n' || *in == '\t' || *in == '\r')) in++;
+      if (in < close) {
+        dorm__buf_putc(&b, ',');
+        dorm__buf_put(&b, in, (size_t)(close - in));
       }
     }
-    cJSON_Delete(e);
   }
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return text;
+  dorm__buf_putc(&b, '}');
+  return dorm__buf_take(&b);
 }
 
 char *dorm__st_error_message(const char *request_id, int64_t seq, const char *code, const char *message,
                              bool retryable) {
-  cJSON *extra = cJSON_CreateObject();
-  cJSON *err = cJSON_AddObjectToObject(extra, "error");
-  cJSON_AddStringToObject(err, "code", code);
-  cJSON_AddStringToObject(err, "message", message ? message : "");
-  cJSON_AddBoolToObject(err, "retryable", retryable);
-  char *e = cJSON_PrintUnformatted(extra);
-  cJSON_Delete(extra);
-  char *text = e ? dorm__st_message("error", request_id, seq, e) : NULL;
-  cJSON_free(e);
+  dorm__buf e = DORM__BUF_INIT;
+  dorm__buf_puts(&e, "{\"error\":{\"code\":");
+  dorm__st_json_str(&e, code);
+  dorm__buf_puts(&e, ",\"message\":");
+  dorm__st_json_str(&e, message ? message : "");
+  dorm__buf_puts(&e, retryable ? ",\"retryable\":true}}" : ",\"retryable\":false}}");
+  char *text = dorm__buf_ok(&e) ? dorm__st_message("error", request_id, seq, dorm__buf_text(&e)) : NULL;
+  dorm__buf_free(&e);
   return text;
 }

@@ -67,6 +67,8 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
 char *dorm__st_message(const char *type, const char *request_id, int64_t seq, const char *extra);
 char *dorm__st_error_message(const char *request_id, int64_t seq, const char *code, const char *message,
                              bool retryable);
+/* Appends s as a JSON string (quoted; invalid UTF-8 becomes U+FFFD). */
+void dorm__st_json_str(dorm__buf *b, const char *s);
 /* "2026-12-06T17:00:00.123Z" for now. */
 void dorm__st_now_text(char out[40]);
 /* Whether code is one of the protocol's error codes. */
