@@ -80,6 +80,10 @@ export declare class StreamerClient<E extends { [K in keyof E]: EndpointShape } 
   opened(): Promise<this>;
   request<A extends keyof E & string>(action: A, payload: E[A]['request'],
                                       opts?: RequestOptions<E[A]['progress']>): RequestPromise<E[A]['result']>;
+  /** Follows a request sent earlier (before a page reload, from another connection): resume from lastSeq (default 0). */
+  follow<A extends keyof E & string = keyof E & string>(id: string,
+      opts?: { onProgress?: (p: Progress<E[A]['progress']>) => void; signal?: AbortSignal; lastSeq?: number }):
+    RequestPromise<E[A]['result']>;
   cancel(id: string): void;
   status(id: string, opts?: { timeoutMs?: number }): Promise<RequestStatus>;
   close(): void;

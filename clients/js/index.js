@@ -258,7 +258,7 @@ export class StreamerClient {
   /** After a (re)connection: resume what was seen, or (re)send the call. */
   catchUp(e) {
     e.early.clear();
-    if (e.lastSeq > 0) this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+    if (e.lastSeq > 0 || e.action === null) this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
     else this.send({ id: e.id, action: e.action, payload: e.payload }); // same id: never a second job
     if (e.cancelAsked) this.send({ id: e.id, action: 'cancel' });
   }
@@ -402,6 +402,21 @@ export class StreamerClient {
    * a fresh one). The returned promise has the request id as `id`.
    */
   request(action, payload = {}, opts = {}) {
+    return this.track(action, payload, opts);
+  }
+
+  /**
+   * Follows a request sent earlier (by this page before a reload, by another
+   * connection of the same user): `resume` from opts.lastSeq (default 0: every
+   * stored message again, progress included), then the rest live. Resolves
+   * to its result, rejects like request() (NOT_FOUND for an id the user never
+   * sent). opts: onProgress, signal, lastSeq.
+   */
+  follow(id, opts = {}) {
+    return this.track(null, undefined, { ...opts, id });
+  }
+
+  track(action, payload, opts) {
     if (this.closedByUser) return Promise.reject(new StreamerError('CLOSED', 'the client is closed'));
     const id = opts.id ?? newId();
     if (!ID_RE.test(id)) return Promise.reject(new TypeError(`bad request id '${id}': 1-128 of A-Z a-z 0-9 . _ : -`));
@@ -410,7 +425,7 @@ export class StreamerClient {
     const p = new Promise((resolve, reject) => {
       entry = {
         id, action, payload, resolve, reject, onProgress: opts.onProgress, signal: opts.signal,
-        lastSeq: 0, early: new Map(), gapTimer: null, chunks: [], chunkCount: 0, acked: false, done: false,
+        lastSeq: action === null && Number.isInteger(opts.lastSeq) && opts.lastSeq > 0 ? opts.lastSeq : 0, early: new Map(), gapTimer: null, chunks: [], chunkCount: 0, acked: false, done: false,
         cancelAsked: false, onAbort: null,
       };
     });
@@ -420,10 +435,7 @@ export class StreamerClient {
       entry.onAbort = () => this.cancel(id);
       opts.signal.addEventListener('abort', entry.onAbort, { once: true });
     }
-    if (this.isOpen()) {
-      this.send({ id, action, payload });
-      if (entry.cancelAsked) this.send({ id, action: 'cancel' });
-    }
+    if (this.isOpen()) this.catchUp(entry);
     p.id = id;
     return p;
   }

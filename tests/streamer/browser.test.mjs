@@ -92,6 +92,24 @@ scenario('a 50-row report: the bar moves through intermediate values to 100 %, t
   assert.deepEqual(pageErrors, []);
 });
 
+scenario('a reload mid-report: the page follows the same request to its end (resume from seq 0)', async () => {
+  await page.fill('#rows', '40');
+  await page.fill('#step', '80');
+  await page.click('#start');
+  await page.waitForFunction(() => Number(document.getElementById('rows-done').textContent) >= 5, null, { timeout: 20000 });
+  const rid = await page.textContent('#request-id');
+  await page.reload();
+  await page.waitForSelector('#state[data-state="running"]', { timeout: 15000 });
+  assert.equal(await page.textContent('#request-id'), rid, 'the same request, not a new one');
+  await page.waitForSelector('#state[data-state="completed"]', { timeout: 45000 });
+  assert.equal(await page.textContent('#rows-done'), '40');
+  assert.equal(await page.textContent('#checksum'), expectedChecksum(40));
+  const hist = await history(srv, tok, rid);
+  assert.equal(hist.filter((m) => m.type === 'ack').length, 1, 'one job');
+  assert.equal(hist.at(-1).type, 'complete');
+  assert.deepEqual(pageErrors, []);
+});
+
 scenario('Cancel on a second report ends it cancelled, before its end', async () => {
   await page.fill('#rows', '400');
   await page.fill('#step', '50');

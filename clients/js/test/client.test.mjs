@@ -229,6 +229,28 @@ scenario('a connection that goes silent (the server stopped, the socket still op
   }
 }, { timeoutMs: 90000 });
 
+scenario('follow: another client of the same user picks a request up from seq 0 and gets it all, once', async () => {
+  const tok = await token();
+  const a = await connect(srv.ws, { ...FAST, token: tok });
+  const rows = 20;
+  const first = [];
+  const p = a.request('GenerateReport', { rows, stepMs: 60 }, { onProgress: (x) => first.push(x.progress.rows) });
+  p.catch(() => {});
+  while (first.length < 4) await sleep(10);
+  a.close(); // the page went away; the job goes on
+  assert.equal((await rejection(p)).code, 'CLOSED');
+  const b = await connect(srv.ws, { ...FAST, token: tok });
+  try {
+    const seen = [];
+    const result = await b.follow(p.id, { onProgress: (x) => seen.push(x.progress.rows) });
+    assert.deepEqual(result, { rows, checksum: expectedChecksum(rows) });
+    assert.deepEqual(seen, range(1, rows), 'every row once, from the first');
+    assert.equal((await rejection(b.follow('not-a-request-of-mine'))).code, 'NOT_FOUND');
+  } finally {
+    b.close();
+  }
+});
+
 scenario('requests made while reconnecting are sent once the connection is back', async () => {
   const c = await connect(srv.ws, { ...FAST, token: await token() });
   try {

@@ -17,6 +17,9 @@ else if (sessionStorage.getItem('dorm-streamer-token')) tokenInput.value = sessi
 let client = null;
 let clientToken = null;
 let running = null; // {id, abort}
+// The report in flight survives a reload: its id is kept for this tab, and
+// the page follows it again (resume from seq 0: the bar refills, then moves on).
+const RUNNING_KEY = 'dorm-streamer-running';
 
 function setConnection(state) {
   const el = $('connection');
@@ -49,13 +52,8 @@ async function ensureClient(token) {
   return client;
 }
 
-form.addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  if (running) return;
-  const token = tokenInput.value.trim();
-  const rows = Number($('rows').value);
-  const stepMs = Number($('step').value);
-  sessionStorage.setItem('dorm-streamer-token', token);
+/** Starts GenerateReport (follow: the id of one started before a reload). */
+async function run(token, rows, stepMs, follow) {
   $('result').textContent = '';
   $('checksum').textContent = '–';
   $('result-rows').textContent = '–';
@@ -70,17 +68,20 @@ form.addEventListener('submit', async (ev) => {
     setConnection('closed');
     setState('failed', `failed: ${e.code ?? ''} ${e.message}`);
     startBtn.disabled = false;
+    sessionStorage.removeItem(RUNNING_KEY);
     return;
   }
   const abort = new AbortController();
-  const req = c.request('GenerateReport', { rows, stepMs }, {
+  const opts = {
     signal: abort.signal,
     onProgress: (p) => {
       setProgress(p.percent, p.progress?.rows, rows);
       if (p.message) $('message').textContent = p.message;
     },
-  });
+  };
+  const req = follow ? c.follow(follow, opts) : c.request('GenerateReport', { rows, stepMs }, opts);
   running = { id: req.id, abort };
+  sessionStorage.setItem(RUNNING_KEY, JSON.stringify({ id: req.id, rows }));
   $('request-id').textContent = req.id;
   setState('running', 'running');
   cancelBtn.disabled = false;
@@ -97,10 +98,25 @@ form.addEventListener('submit', async (ev) => {
     $('message').textContent = e.message;
   } finally {
     running = null;
+    sessionStorage.removeItem(RUNNING_KEY);
     cancelBtn.disabled = true;
     startBtn.disabled = false;
   }
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (running) return;
+  const token = tokenInput.value.trim();
+  sessionStorage.setItem('dorm-streamer-token', token);
+  run(token, Number($('rows').value), Number($('step').value), null);
 });
+
+const pending = JSON.parse(sessionStorage.getItem(RUNNING_KEY) || 'null');
+if (pending && tokenInput.value) {
+  $('rows').value = String(pending.rows);
+  run(tokenInput.value.trim(), pending.rows, 0, pending.id);
+}
 
 cancelBtn.addEventListener('click', () => {
   if (!running) return;
