@@ -1,7 +1,7 @@
 // The demo page (examples/streamer/web) in a real browser: Debian's headless
 // Chromium driven by playwright-core opens the page served by streamer-demo
-// (DORM_STREAMER_WEB, the twin of --web), types a token minted by
-// `streamer-demo --dev-token`, runs a 50-row report and watches the bar move
+// (DORM_STREAMER_WEB, the twin of --web) at the address scripts/streamer-demo.sh
+// prints (a token minted by `streamer-demo --dev-token` in the fragment), runs a 50-row report and watches the bar move
 // to 100 % and the checksum appear, then cancels a second report. Screenshots
 // go to DORM_TEST_OUTPUT_DIR (ctest: <build>/tests/streamer/browser-output).
 //
@@ -43,8 +43,9 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-  await page.goto(`${srv.http}/`);
-  await page.fill('#token', tok);
+  // the address scripts/streamer-demo.sh prints: the token in the fragment
+  await page.goto(`${srv.http}/#token=${tok}`);
+  assert.equal(await page.inputValue('#token'), tok, 'the token is taken from the address');
 });
 
 after(async () => { if (browser) await browser.close(); });
@@ -73,7 +74,7 @@ scenario('a 50-row report: the bar moves through intermediate values to 100 %, t
   await watch();
   await page.click('#start');
   await page.waitForSelector('#state[data-state="running"]', { timeout: 15000 });
-  await page.waitForSelector('#state[data-state="completed"]', { timeout: 45000 });
+  await page.waitForSelector('#state[data-state="completed"]', { timeout: 90000 });
   const { bar, rows } = await seenValues();
   const between = [...new Set(bar.filter((v) => v > 0 && v < 100))];
   assert.ok(between.length >= 5, `the bar passed through intermediate values: ${bar}`);
@@ -90,7 +91,7 @@ scenario('a 50-row report: the bar moves through intermediate values to 100 %, t
   assert.equal(await page.getAttribute('#connection', 'data-state'), 'open');
   await page.screenshot({ path: join(OUT, 'report-completed.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
-});
+}, { timeoutMs: 120000 });
 
 scenario('a reload mid-report: the page follows the same request to its end (resume from seq 0)', async () => {
   await page.fill('#rows', '40');
@@ -101,14 +102,14 @@ scenario('a reload mid-report: the page follows the same request to its end (res
   await page.reload();
   await page.waitForSelector('#state[data-state="running"]', { timeout: 15000 });
   assert.equal(await page.textContent('#request-id'), rid, 'the same request, not a new one');
-  await page.waitForSelector('#state[data-state="completed"]', { timeout: 45000 });
+  await page.waitForSelector('#state[data-state="completed"]', { timeout: 90000 });
   assert.equal(await page.textContent('#rows-done'), '40');
   assert.equal(await page.textContent('#checksum'), expectedChecksum(40));
   const hist = await history(srv, tok, rid);
   assert.equal(hist.filter((m) => m.type === 'ack').length, 1, 'one job');
   assert.equal(hist.at(-1).type, 'complete');
   assert.deepEqual(pageErrors, []);
-});
+}, { timeoutMs: 120000 });
 
 scenario('Cancel on a second report ends it cancelled, before its end', async () => {
   await page.fill('#rows', '400');
