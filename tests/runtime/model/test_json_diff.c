@@ -171,6 +171,23 @@ static void hand_picked(void **state) {
     if ((st.jsmn_ok == 1) != cases[i].jsmn && failures++ < 20)
       fprintf(stderr, "case %zu (%s): jsmn alone %s it\n", i, cases[i].text, st.jsmn_ok ? "reads" : "does not read");
   }
+  /* a Query page far past the tokens on the stack (256): the token array
+   * grows twice on the heap while jsmn resumes; jsmn alone must read it */
+  {
+    size_t cap = 600 * 96 + 64, o = 0;
+    char *page = malloc(cap);
+    assert_non_null(page);
+    o += (size_t)snprintf(page + o, cap - o, "{\"Items\":[");
+    for (int i = 0; i < 600; i++)
+      o += (size_t)snprintf(page + o, cap - o, "%s{\"pk\":{\"S\":\"u%d\"},\"n\":{\"N\":\"%d\"},\"l\":{\"L\":[{\"BOOL\":true}]}}",
+                            i ? "," : "", i, i * 7);
+    o += (size_t)snprintf(page + o, cap - o, "],\"Count\":600}");
+    assert_true(o < cap);
+    jd_stats st = {0};
+    check("a page of 600 items", page, o, &st);
+    assert_int_equal(st.jsmn_ok, 1);
+    free(page);
+  }
   /* deep nesting: jsmn builds up to its limit, deeper goes to cJSON */
   for (size_t depth = 10; depth <= 1100; depth += 545) {
     char *t = malloc(2 * depth + 1);
