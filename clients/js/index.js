@@ -124,6 +124,7 @@ export class StreamerClient {
     this.everOpen = false;
     this.closedByUser = false;
     this.timer = null;
+    this.openTimer = null;
     this.pingTimer = null;
     this.awaitingPong = false;
     this.firstOpen = new Promise((resolve, reject) => { this.resolveFirst = resolve; this.rejectFirst = reject; });
@@ -160,14 +161,15 @@ export class StreamerClient {
       return;
     }
     this.ws = ws;
-    let upgraded = false;
+    // up to the server's `connected` message, not only the upgrade
+    clearTimeout(this.openTimer);
     const openTimer = setTimeout(() => {
-      if (!upgraded && this.ws === ws) {
+      if (this.ws === ws && this.state !== 'open') {
         try { ws.close(); } catch { /* not open */ }
         this.lost(ws, `no connection within ${this.connectTimeoutMs} ms`);
       }
     }, this.connectTimeoutMs);
-    ws.addEventListener('open', () => { upgraded = true; clearTimeout(openTimer); });
+    this.openTimer = openTimer;
     ws.addEventListener('message', (ev) => {
       if (this.ws !== ws) return;
       this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
@@ -243,6 +245,8 @@ export class StreamerClient {
   }
 
   onConnected(m) {
+    clearTimeout(this.openTimer);
+    this.openTimer = null;
     const first = !this.everOpen;
     this.everOpen = true;
     this.attempt = 0;
@@ -485,6 +489,8 @@ export class StreamerClient {
     this.closedByUser = true;
     clearTimeout(this.timer);
     this.timer = null;
+    clearTimeout(this.openTimer);
+    this.openTimer = null;
     this.stopPing();
     const ws = this.ws;
     this.ws = null;
