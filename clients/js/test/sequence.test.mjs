@@ -1,0 +1,162 @@
+// The client's message sequencing against a scripted WebSocket: orders the
+// real server seldom produces on demand (a message ahead of an older one, a
+// duplicate, a gap that stays open, a chunk missing, a socket that stops
+// answering pings). The behaviour against the real server is client.test.mjs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, StreamerError } from '../index.js';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A WebSocket whose server side the test plays. */
+class FakeWS {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0;
+    this.sent = [];
+    this.listeners = {};
+    FakeWS.all.push(this);
+    setTimeout(() => this.accept(), 0);
+  }
+  addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
+  emit(type, ev) { for (const fn of this.listeners[type] || []) fn(ev); }
+  accept() {
+    if (this.readyState !== 0) return;
+    this.readyState = 1;
+    this.emit('open', {});
+    this.deliver({ type: 'connected', connection_id: `c${FakeWS.all.indexOf(this)}` });
+  }
+  deliver(m) { this.emit('message', { data: JSON.stringify(m) }); }
+  send(text) {
+    const m = JSON.parse(text);
+    this.sent.push(m);
+    if (this.autoPong && m.action === 'ping') setTimeout(() => this.deliver({ type: 'pong' }), 1);
+  }
+  close() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    setTimeout(() => this.emit('close', { code: 1006 }), 0);
+  }
+  static last() { return FakeWS.all.at(-1); }
+}
+
+const msg = (type, rid, seq, extra = {}) => ({ type, request_id: rid, seq, ts: '2026-12-06T20:00:00.000Z', ...extra });
+const OPTS = { WebSocket: FakeWS, pingIntervalMs: 0, gapMs: 50, reconnect: { initialDelayMs: 10, maxDelayMs: 20 } };
+
+test('messages are applied in seq order, once: an early one waits, a duplicate is dropped', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, token: 't1' });
+  const ws = FakeWS.last();
+  assert.match(ws.url, /\?token=t1$/);
+  const seen = [];
+  const p = c.request('GenerateReport', { rows: 3 }, { onProgress: (x) => seen.push(x.seq) });
+  assert.deepEqual(ws.sent[0], { id: p.id, action: 'GenerateReport', payload: { rows: 3 } });
+  ws.deliver(msg('ack', p.id, 1, { endpoint: 'GenerateReport', status: 'PENDING' }));
+  ws.deliver(msg('progress', p.id, 3, { percent: 66 }));
+  assert.deepEqual(seen, [], 'seq 3 waits for seq 2');
+  ws.deliver(msg('progress', p.id, 2, { percent: 33 }));
+  assert.deepEqual(seen, [2, 3]);
+  ws.deliver(msg('progress', p.id, 2, { percent: 33 }));
+  ws.deliver(msg('progress', p.id, 3, { percent: 66 }));
+  assert.deepEqual(seen, [2, 3], 'duplicates dropped');
+  ws.deliver(msg('complete', p.id, 4, { result: { ok: true } }));
+  assert.deepEqual(await p, { ok: true });
+  c.close();
+});
+
+test('a gap that stays open is filled by resume from the last seq applied', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('GenerateReport', {});
+  ws.deliver(msg('ack', p.id, 1));
+  ws.deliver(msg('progress', p.id, 2, { percent: 10 }));
+  ws.deliver(msg('progress', p.id, 5, { percent: 50 }));
+  await sleep(120);
+  const resumes = ws.sent.filter((m) => m.action === 'resume');
+  assert.deepEqual(resumes, [{ id: p.id, action: 'resume', last_seq: 2 }]);
+  for (const s of [3, 4, 5]) ws.deliver(msg('progress', p.id, s, { percent: s * 10 }));
+  ws.deliver(msg('complete', p.id, 6, { result: { n: 6 } }));
+  assert.deepEqual(await p, { n: 6 });
+  c.close();
+});
+
+test('chunks are joined in index order; a missing chunk is BAD_MESSAGE', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('Blob', {});
+  const text = JSON.stringify({ data: 'x'.repeat(10) + 'é✓' });
+  ws.deliver(msg('ack', p.id, 1));
+  ws.deliver(msg('result_chunk', p.id, 2, { index: 0, count: 3, data: text.slice(0, 5) }));
+  ws.deliver(msg('result_chunk', p.id, 3, { index: 1, count: 3, data: text.slice(5, 12) }));
+  ws.deliver(msg('result_chunk', p.id, 4, { index: 2, count: 3, data: text.slice(12) }));
+  ws.deliver(msg('complete', p.id, 5, { chunked: true }));
+  assert.deepEqual(await p, JSON.parse(text));
+  const q = c.request('Blob', {});
+  ws.deliver(msg('ack', q.id, 1));
+  ws.deliver(msg('result_chunk', q.id, 2, { index: 0, count: 2, data: '{"a":' }));
+  ws.deliver(msg('complete', q.id, 3, { chunked: true }));
+  const e = await q.catch((x) => x);
+  assert.ok(e instanceof StreamerError);
+  assert.equal(e.code, 'BAD_MESSAGE');
+  c.close();
+});
+
+test('after a reconnection: resume with the last seq, or the call again under the same id when nothing came', async () => {
+  let calls = 0;
+  const c = await connect('ws://fake/', { ...OPTS, token: () => { calls += 1; return `tok${calls}`; } });
+  const ws1 = FakeWS.last();
+  const a = c.request('GenerateReport', { rows: 1 });
+  const b = c.request('GenerateReport', { rows: 2 });
+  ws1.deliver(msg('ack', a.id, 1));
+  ws1.deliver(msg('progress', a.id, 2, { percent: 50 }));
+  ws1.close();
+  while (FakeWS.last() === ws1 || c.state !== 'open') await sleep(5);
+  const ws2 = FakeWS.last();
+  assert.match(ws2.url, /token=tok2/, 'the token function is asked again');
+  assert.deepEqual(ws2.sent, [
+    { id: a.id, action: 'resume', last_seq: 2 },
+    { id: b.id, action: 'GenerateReport', payload: { rows: 2 } },
+  ]);
+  assert.equal(c.reconnects, 1);
+  ws2.deliver(msg('complete', a.id, 3, { result: { a: 1 } }));
+  ws2.deliver(msg('ack', b.id, 1));
+  ws2.deliver(msg('error', b.id, 2, { error: { code: 'HANDLER_FAILED', message: 'no', retryable: false } }));
+  assert.deepEqual(await a, { a: 1 });
+  const e = await b.catch((x) => x);
+  assert.equal(e.code, 'HANDLER_FAILED');
+  assert.equal(e.requestId, b.id);
+  assert.equal(e.seq, 2);
+  c.close();
+});
+
+test('no pong for a whole interval: the socket is dropped and replaced', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, pingIntervalMs: 40 });
+  const ws1 = FakeWS.last();
+  // no pong: the tick after the ping gives up on ws1
+  while (FakeWS.last() === ws1 || c.state !== 'open') await sleep(5);
+  assert.equal(ws1.sent.filter((m) => m.action === 'ping').length, 1);
+  assert.equal(ws1.readyState, 3);
+  const ws2 = FakeWS.last();
+  ws2.autoPong = true;
+  await sleep(300);
+  assert.ok(ws2.sent.filter((m) => m.action === 'ping').length >= 2, 'pings go on');
+  assert.equal(FakeWS.last(), ws2, 'answered pings keep the socket');
+  c.close();
+});
+
+test('an aborted signal sends cancel (again after a reconnection until the request ends)', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws1 = FakeWS.last();
+  const ac = new AbortController();
+  const p = c.request('GenerateReport', {}, { signal: ac.signal });
+  ws1.deliver(msg('ack', p.id, 1));
+  ac.abort();
+  assert.deepEqual(ws1.sent.at(-1), { id: p.id, action: 'cancel' });
+  ws1.close();
+  while (FakeWS.last() === ws1 || c.state !== 'open') await sleep(5);
+  const ws2 = FakeWS.last();
+  assert.deepEqual(ws2.sent, [{ id: p.id, action: 'resume', last_seq: 1 }, { id: p.id, action: 'cancel' }]);
+  ws2.deliver(msg('error', p.id, 2, { error: { code: 'CANCELLED', message: 'cancelled by the client', retryable: false } }));
+  assert.equal((await p.catch((x) => x)).code, 'CANCELLED');
+  c.close();
+});
