@@ -1,4 +1,4 @@
-# dorm_generate(TARGET <name> SCHEMAS <file.dorm>... [OUT_DIR <dir>] [ENDPOINTS])
+# dorm_generate(TARGET <name> SCHEMAS <file.dorm>... [OUT_DIR <dir>] [ENDPOINTS [TS_OUT_DIR <dir>]])
 #
 # Generates the C model code of each schema with `dormc gen` and builds it
 # into the static library <name>, which links libdorm and exposes the
@@ -14,6 +14,10 @@
 # program (`dormc gen --out DIR --stubs DIR` writes empty ones to start
 # from). A schema without endpoints goes in a dorm_generate() of its own.
 #
+# TS_OUT_DIR (with ENDPOINTS): also write <dir>/<schema>_endpoints.d.ts,
+# the TypeScript declarations of the endpoints (`dormc gen --ts`) for a web
+# client, whenever the library is built.
+#
 #   add_subdirectory(dorm)          # or: find_package(dorm REQUIRED) after installing it
 #   dorm_generate(TARGET shop_models SCHEMAS schemas/shop.dorm)
 #   target_link_libraries(app PRIVATE shop_models)
@@ -25,7 +29,7 @@
 # The dormc used is DORMC_EXECUTABLE when set, else the target `dormc` of
 # this build (add_subdirectory), else the installed `dorm::dormc` (find_package).
 function(dorm_generate)
-  cmake_parse_arguments(DG "ENDPOINTS" "TARGET;OUT_DIR" "SCHEMAS" ${ARGN})
+  cmake_parse_arguments(DG "ENDPOINTS" "TARGET;OUT_DIR;TS_OUT_DIR" "SCHEMAS" ${ARGN})
   if(NOT DG_TARGET)
     message(FATAL_ERROR "dorm_generate: TARGET is required")
   endif()
@@ -37,6 +41,9 @@ function(dorm_generate)
   endif()
   if(NOT DG_OUT_DIR)
     set(DG_OUT_DIR ${CMAKE_CURRENT_BINARY_DIR}/dorm_generated/${DG_TARGET})
+  endif()
+  if(DG_TS_OUT_DIR AND NOT DG_ENDPOINTS)
+    message(FATAL_ERROR "dorm_generate(${DG_TARGET}): TS_OUT_DIR declares endpoints: it needs ENDPOINTS")
   endif()
   if(DORMC_EXECUTABLE)
     set(dormc_cmd ${DORMC_EXECUTABLE})
@@ -69,8 +76,23 @@ function(dorm_generate)
       COMMENT "dormc gen ${name}"
       VERBATIM)
     list(APPEND sources ${outputs})
+    if(DG_TS_OUT_DIR)
+      file(MAKE_DIRECTORY ${DG_TS_OUT_DIR})
+      add_custom_command(
+        OUTPUT ${DG_TS_OUT_DIR}/${base}_endpoints.d.ts
+        COMMAND ${dormc_cmd} gen --ts --out ${DG_TS_OUT_DIR} --depfile ${DG_OUT_DIR}/${base}_ts.d ${abs}
+        DEPENDS ${dormc_dep} ${abs}
+        DEPFILE ${DG_OUT_DIR}/${base}_ts.d
+        COMMENT "dormc gen --ts ${name}"
+        VERBATIM)
+      list(APPEND ts_outputs ${DG_TS_OUT_DIR}/${base}_endpoints.d.ts)
+    endif()
   endforeach()
   add_library(${DG_TARGET} STATIC ${sources})
+  if(ts_outputs)
+    add_custom_target(${DG_TARGET}_ts DEPENDS ${ts_outputs})
+    add_dependencies(${DG_TARGET} ${DG_TARGET}_ts)
+  endif()
   target_include_directories(${DG_TARGET} PUBLIC ${DG_OUT_DIR})
   if(TARGET dorm::dorm)
     target_link_libraries(${DG_TARGET} PUBLIC dorm::dorm)
