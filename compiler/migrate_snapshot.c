@@ -92,6 +92,28 @@ static dorm_status model_of(const dormc_model *m, dorm_arena *a, dorm_mig_model 
     for (size_t p = 0; p < b->nparts; p++)
       if (part_of(&b->parts[p], a, &k->parts[p]) != DORM_OK) return DORM_ERR_NO_MEMORY;
   }
+  /* The fields, so that a later diff knows which are new and whether the
+   * items stored before can do without them. */
+  out->fields = dorm_arena_calloc(a, m->nfields ? m->nfields : 1, sizeof *out->fields);
+  if (!out->fields) return DORM_ERR_NO_MEMORY;
+  for (size_t i = 0; i < m->nfields; i++) {
+    const dormc_field *f = &m->fields[i];
+    dorm_mig_field *x = &out->fields[i];
+    char tb[256];
+    x->name = f->name;
+    x->attr = f->attr;
+    x->type_text = dorm_arena_strdup(a, dormc_type_str(&f->type, tb, sizeof tb));
+    if (!x->type_text) return DORM_ERR_NO_MEMORY;
+    dormc_type_kind k = f->type.kind;
+    x->required = !f->optional && !f->omit_empty && !f->dflt && k != DORMC_T_SET && k != DORMC_T_LIST &&
+                  k != DORMC_T_MAP;
+    if (f->dflt) {
+      x->dflt.type = f->dflt->kind == DORMC_DEFAULT_S ? "S" : f->dflt->kind == DORMC_DEFAULT_N ? "N" : "BOOL";
+      x->dflt.value = f->dflt->text;
+    }
+  }
+  out->field_count = m->nfields;
+  out->has_fields = true;
   return DORM_OK;
 }
 

@@ -84,6 +84,23 @@ typedef struct dorm_mig_key {
   size_t part_count;
 } dorm_mig_key;
 
+/* A field's default (`component: string = "general";`) in stored form. */
+typedef struct dorm_mig_default {
+  const char *type;                 /* "S", "N" or "BOOL"; NULL: no default */
+  const char *value;                /* the S or N text; "true" or "false" for BOOL */
+} dorm_mig_default;
+
+/* A model field as snapshot.json records it, to judge how a schema change
+ * meets the items already stored. */
+typedef struct dorm_mig_field {
+  const char *name;                 /* as written */
+  const char *attr;                 /* stored attribute */
+  const char *type_text;            /* as in the schema: "string", "list<int>", "Priority" */
+  bool required;                    /* an item without the attribute cannot be read (not T?,
+                                     * not a collection, not @omit_empty, no default) */
+  dorm_mig_default dflt;
+} dorm_mig_field;
+
 typedef struct dorm_mig_model {
   const char *name;
   const char *table;                /* physical table name */
@@ -91,6 +108,9 @@ typedef struct dorm_mig_model {
   const char *version_attr;         /* the @version field's attribute, or NULL */
   dorm_mig_key *keys;               /* table keys first, then index keys */
   size_t key_count;
+  dorm_mig_field *fields;           /* in declaration order */
+  size_t field_count;
+  bool has_fields;                  /* false: a snapshot written before fields were recorded */
 } dorm_mig_model;
 
 typedef struct dorm_mig_snapshot {
@@ -131,12 +151,15 @@ typedef enum dorm_mig_wait {
   DORM_MIG_WAIT_TABLE_DELETED
 } dorm_mig_wait;
 
-/* One attribute a backfill writes: attr = the template over the item's fields. */
+/* One attribute a backfill writes: attr = the template over the item's
+ * fields, or, when dflt.type is set, the default of a field the model now
+ * has, written only where the attribute is absent. */
 typedef struct dorm_mig_fill {
   const char *attr;
   const char *template_text;
   dorm_mig_part *parts;
   size_t part_count;
+  dorm_mig_default dflt;
 } dorm_mig_fill;
 
 typedef struct dorm_mig_step {

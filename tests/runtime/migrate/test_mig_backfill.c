@@ -248,8 +248,140 @@ static void test_nothing_computable(void **state) {
   mt_teardown(&e);
 }
 
+/* A migration that adds fields with defaults backfills them where items
+ * lack them (and leaves the items that have a value alone); a new required
+ * field without a default is refused, with a hint, before anything is
+ * written. */
+static void test_new_fields_with_defaults(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mbfdef");
+  mt_env e;
+  mt_setup(&e, prefix);
+  static const char with_defaults[] = "namespace bfshop;\n"
+                                      "enum Status { open; closed; }\n"
+                                      "table Shop \"@TABLE@\" {\n"
+                                      "  key (PK: S, SK: S);\n"
+                                      "}\n"
+                                      "model Order in Shop {\n"
+                                      "  type \"Order\";\n"
+                                      "  key PK = \"CUSTOMER#{customerId}\";\n"
+                                      "  key SK = \"ORDER#{orderId}\";\n"
+                                      "  customerId: string;\n"
+                                      "  orderId:    string;\n"
+                                      "  status:     Status?;\n"
+                                      "  region:     string?;\n"
+                                      "  channel:    string = \"web\";\n"
+                                      "  priority:   int = 2;\n"
+                                      "  gift:       bool = false;\n"
+                                      "}\n";
+  static const char required_new[] = "namespace bfshop;\n"
+                                     "enum Status { open; closed; }\n"
+                                     "table Shop \"@TABLE@\" {\n"
+                                     "  key (PK: S, SK: S);\n"
+                                     "}\n"
+                                     "model Order in Shop {\n"
+                                     "  type \"Order\";\n"
+                                     "  key PK = \"CUSTOMER#{customerId}\";\n"
+                                     "  key SK = \"ORDER#{orderId}\";\n"
+                                     "  customerId: string;\n"
+                                     "  orderId:    string;\n"
+                                     "  status:     Status?;\n"
+                                     "  region:     string?;\n"
+                                     "  channel:    string = \"web\";\n"
+                                     "  priority:   int = 2;\n"
+                                     "  gift:       bool = false;\n"
+                                     "  rating:     int;\n"
+                                     "  region2:    string?;\n"
+                                     "}\n";
+  static const char v1_optional[] = "namespace bfshop;\n"
+                                    "enum Status { open; closed; }\n"
+                                    "table Shop \"@TABLE@\" {\n"
+                                    "  key (PK: S, SK: S);\n"
+                                    "}\n"
+                                    "model Order in Shop {\n"
+                                    "  type \"Order\";\n"
+                                    "  key PK = \"CUSTOMER#{customerId}\";\n"
+                                    "  key SK = \"ORDER#{orderId}\";\n"
+                                    "  customerId: string;\n"
+                                    "  orderId:    string;\n"
+                                    "  status:     Status?;\n"
+                                    "  region:     string?;\n"
+                                    "}\n";
+  write_schema(&e, 1, v1_optional);
+  write_schema(&e, 2, with_defaults);
+  write_schema(&e, 3, required_new);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  write_items(c, e.shop);
+  /* Five items were written by newer code already: their channel stays. */
+  dorm_arena a = DORM_ARENA_INIT;
+  for (int i = 0; i < 5; i++) {
+    dorm_av key = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
+    dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
+    dorm_expr x;
+    dorm_expr_init(&x, &a);
+    dorm_update_set(&x, "channel", dorm_av_str("app"));
+    dorm_update_input in = {.table = e.shop, .key = &key, .expr = &x};
+    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
+  }
+
+  mt_diff(&e, 2, "defaults", false);
+  expect(mt_out, "backfill Order items");
+  expect(mt_out, "channel = \"web\" where absent, priority = 2 where absent, gift = false where absent");
+  char path[512];
+  snprintf(path, sizeof path, "%s/20260102000000_defaults/plan.json", e.migrations);
+  char *plan = ts_read_file(path, NULL);
+  assert_non_null(plan);
+  expect(plan, "\"default\": {\"S\": \"web\"}");
+  expect(plan, "\"default\": {\"BOOL\": false}");
+  free(plan);
+
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "channel: 50 written, 5 already right, 0 skipped");
+  expect(mt_out, "priority: 55 written, 0 already right, 0 skipped");
+  /* Every item has them now, in their stored form; "app" kept. */
+  size_t web = 0, app = 0, two = 0, nogift = 0;
+  dorm_scan_input sin = {.table = e.shop, .consistent_read = true};
+  dorm_page page;
+  do {
+    if (dorm_scan(c, &sin, &a, &page) != DORM_OK) fail_msg("Scan: %s", dorm_client_errmsg(c));
+    for (size_t i = 0; i < page.count; i++) {
+      const dorm_av *ch = dorm_av_map_get(&page.items[i], "channel");
+      const dorm_av *pr = dorm_av_map_get(&page.items[i], "priority");
+      const dorm_av *g = dorm_av_map_get(&page.items[i], "gift");
+      if (ch && ch->type == DORM_AV_S && ch->u.s.len == 3 && memcmp(ch->u.s.ptr, "web", 3) == 0) web++;
+      if (ch && ch->type == DORM_AV_S && ch->u.s.len == 3 && memcmp(ch->u.s.ptr, "app", 3) == 0) app++;
+      if (pr && pr->type == DORM_AV_N && pr->u.s.len == 1 && pr->u.s.ptr[0] == '2') two++;
+      if (g && g->type == DORM_AV_BOOL && !g->u.boolean) nogift++;
+    }
+    sin.start_key = &page.last_key;
+  } while (page.has_more);
+  assert_int_equal(web, TOTAL - 5);
+  assert_int_equal(app, 5);
+  assert_int_equal(two, TOTAL);
+  assert_int_equal(nogift, TOTAL);
+
+  /* Required and new, without a default: refused, nothing written. */
+  rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 3), "--name", "rating", "--now",
+                "2026-01-03T00:00:00Z", NULL);
+  assert_int_not_equal(rc, 0);
+  expect(mt_err, "model 'Order': new field 'rating' is required and has no default");
+  expect(mt_err, "hint: give it a default (rating: int = ...;) or make it optional (rating: int?;)");
+  expect(mt_err, "no migration written");
+  assert_int_equal(mt_dormc("migrate", "diff", "--check", "--dir", e.migrations, "--schema", mt_schema(&e, 3), NULL), 1);
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_two_indexes_one_backfill),
-                                     cmocka_unit_test(test_nothing_computable)};
+                                     cmocka_unit_test(test_nothing_computable),
+                                     cmocka_unit_test(test_new_fields_with_defaults)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

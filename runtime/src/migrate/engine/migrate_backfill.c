@@ -1,5 +1,6 @@
 /* Backfill: computes the attributes a migration's key templates need on the
- * items that exist, exactly as the generated code would write them.
+ * items that exist, exactly as the generated code would write them, and
+ * writes the defaults of fields the model gained where items lack them.
  *
  * Rendering matches libdorm's model layer: a string as stored, int and
  * epoch as the decimal text of the int64, an enum as its stored value
@@ -162,7 +163,7 @@ typedef enum fill_state { FILL_WRITE, FILL_RIGHT, FILL_SKIP } fill_state;
 
 typedef struct item_fills {
   fill_state *state;
-  const char **val;   /* FILL_WRITE: the value */
+  dorm_av *val;       /* FILL_WRITE: the value */
   const char **why;   /* FILL_SKIP: the reason */
 } item_fills;
 
@@ -181,6 +182,21 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
   }
   size_t write = 0, skip = 0;
   for (size_t i = 0; i < s->fill_count; i++) {
+    const dorm_mig_default *dv = &s->fills[i].dflt;
+    if (dv->type) {
+      /* A field's default goes only where the attribute is absent: a value
+       * the item has (of whatever type) is the item's. */
+      if (dorm_av_map_get(item, s->fills[i].attr)) {
+        f->state[i] = FILL_RIGHT;
+        continue;
+      }
+      f->state[i] = FILL_WRITE;
+      f->val[i] = strcmp(dv->type, "BOOL") == 0 ? dorm_av_bool(strcmp(dv->value, "true") == 0)
+                  : strcmp(dv->type, "N") == 0  ? dorm_av_num(dv->value)
+                                                : dorm_av_str(dv->value);
+      write++;
+      continue;
+    }
     const char *v = render(&s->fills[i], item, a, &f->why[i]);
     if (!v) {
       if (!f->why[i]) f->why[i] = "out of memory";
@@ -193,7 +209,7 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
       f->state[i] = FILL_RIGHT;
     } else {
       f->state[i] = FILL_WRITE;
-      f->val[i] = v;
+      f->val[i] = dorm_av_str(v);
       write++;
     }
   }
@@ -206,11 +222,15 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
   dorm_expr x;
   dorm_expr_init(&x, a);
   for (size_t i = 0; i < s->fill_count; i++)
-    if (f->state[i] == FILL_WRITE) dorm_update_set(&x, s->fills[i].attr, dorm_av_str(f->val[i]));
+    if (f->state[i] == FILL_WRITE) dorm_update_set(&x, s->fills[i].attr, f->val[i]);
   /* The item must still be as read: its version (bumped by this write, as
    * any update of a versioned item does), or else the fields the
-   * templates were computed from. */
+   * templates were computed from; and a default must still be missing. */
   dorm_cond *cond = dorm_cond_exists(&x, b->pk.name);
+  for (size_t i = 0; i < s->fill_count; i++)
+    if (f->state[i] == FILL_WRITE && s->fills[i].dflt.type)
+      cond = dorm_cond_and(&x, cond, dorm_cond_not_exists_opd(&x, dorm_opd_name(&x, s->fills[i].attr,
+                                                                                  strlen(s->fills[i].attr))));
   const dorm_av *version = s->version_attr ? dorm_av_map_get(item, s->version_attr) : NULL;
   if (version && version->type == DORM_AV_N) {
     cond = dorm_cond_and(&x, cond, dorm_cond_compare(&x, dorm_opd_name(&x, s->version_attr, strlen(s->version_attr)),

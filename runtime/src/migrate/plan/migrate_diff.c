@@ -339,6 +339,50 @@ static const char *backfill_reason(differ *d, const dorm_mig_table *o, const dor
   return NULL;
 }
 
+static const dorm_mig_field *find_field(const dorm_mig_model *m, const char *attr) {
+  for (size_t i = 0; i < m->field_count; i++)
+    if (strcmp(m->fields[i].attr, attr) == 0) return &m->fields[i];
+  return NULL;
+}
+
+/* The fields of model m that the items stored under om may lack: a field
+ * with a default gets a backfill of it (appended to fills; returns the new
+ * count), a required field without one is refused, since those items could
+ * no longer be read. Needs both snapshots to record fields (older ones did
+ * not). */
+static size_t default_fills(differ *d, const dorm_mig_model *m, const dorm_mig_model *om, dorm_mig_fill *fills,
+                            size_t nfills, dorm__buf *why, dorm__buf *what) {
+  if (!m->has_fields || !om->has_fields) return nfills;
+  for (size_t i = 0; i < m->field_count; i++) {
+    const dorm_mig_field *f = &m->fields[i];
+    const dorm_mig_field *of = find_field(om, f->attr);
+    /* Items may lack it: it is new, or it was optional (or @omit_empty...). */
+    bool may_lack = !of || (!of->required && !of->dflt.type);
+    if (!may_lack) continue;
+    if (f->dflt.type) {
+      fills[nfills].attr = f->attr;
+      fills[nfills].dflt = f->dflt;
+      const char *reason = dorm_arena_printf(d->a, "%s field %s has a default", of ? "the now required" : "new",
+                                             f->name);
+      dorm__buf_printf(why, "%s%s", why->len ? "; " : "", reason ? reason : "");
+      if (strcmp(f->dflt.type, "S") == 0) dorm__buf_printf(what, "%s%s = \"%s\" where absent", nfills ? ", " : "", f->attr, f->dflt.value);
+      else dorm__buf_printf(what, "%s%s = %s where absent", nfills ? ", " : "", f->attr, f->dflt.value);
+      nfills++;
+    } else if (f->required) {
+      const char *t = f->type_text && *f->type_text ? f->type_text : "T";
+      const char *hint = dorm_arena_printf(d->a, "give it a default (%s: %s = ...;) or make it optional (%s: %s?;)",
+                                           f->name, t, f->name, t);
+      if (of)
+        refuse(d, hint ? hint : "", "model '%s': field '%s' becomes required without a default; items stored "
+               "without it could no longer be read", m->name, f->name);
+      else
+        refuse(d, hint ? hint : "", "model '%s': new field '%s' is required and has no default; the items already "
+               "stored lack it and could no longer be read", m->name, f->name);
+    }
+  }
+  return nfills;
+}
+
 static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
                       const dorm_mig_table *o, const dorm_mig_table *t) {
   for (size_t i = 0; i < new_snap->model_count; i++) {
@@ -346,7 +390,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
     if (strcmp(m->table, t->name) != 0) continue;
     const dorm_mig_model *om = find_model(old_snap, m->name);
     if (!om || strcmp(om->table, t->name) != 0) continue; /* a new model has no items yet */
-    dorm_mig_fill *fills = dorm_arena_calloc(d->a, m->key_count ? m->key_count : 1, sizeof *fills);
+    dorm_mig_fill *fills = dorm_arena_calloc(d->a, m->key_count + m->field_count + 1, sizeof *fills);
     if (!fills) {
       d->status = DORM_ERR_NO_MEMORY;
       return;
@@ -377,6 +421,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       dorm__buf_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
       nfills++;
     }
+    nfills = default_fills(d, m, om, fills, nfills, &why, &what);
     const char *why_text = dorm__buf_to_arena(&why, d->a), *what_text = dorm__buf_to_arena(&what, d->a);
     if (!nfills) continue;
     dorm_mig_step *s = add_step(d, DORM_MIG_BACKFILL, t->name);

@@ -85,6 +85,23 @@ static cJSON *model_json(const dorm_mig_model *m) {
     }
     cJSON_AddItemToArray(keys, ko);
   }
+  if (m->has_fields) {
+    cJSON *fields = cJSON_AddArrayToObject(o, "fields");
+    for (size_t i = 0; i < m->field_count; i++) {
+      const dorm_mig_field *f = &m->fields[i];
+      cJSON *fo = cJSON_CreateObject();
+      cJSON_AddStringToObject(fo, "name", f->name);
+      cJSON_AddStringToObject(fo, "attribute", f->attr);
+      cJSON_AddStringToObject(fo, "type", f->type_text ? f->type_text : "");
+      cJSON_AddBoolToObject(fo, "required", f->required);
+      if (f->dflt.type) {
+        cJSON *d = cJSON_AddObjectToObject(fo, "default");
+        if (strcmp(f->dflt.type, "BOOL") == 0) cJSON_AddBoolToObject(d, "BOOL", strcmp(f->dflt.value, "true") == 0);
+        else cJSON_AddStringToObject(d, f->dflt.type, f->dflt.value);
+      }
+      cJSON_AddItemToArray(fields, fo);
+    }
+  }
   return o;
 }
 
@@ -233,6 +250,40 @@ static bool read_model(mig_reader *r, const cJSON *o, dorm_mig_model *m, const c
   }
   m->keys = ks;
   m->key_count = n;
+  /* "fields" came later: a snapshot without it says nothing about fields. */
+  const cJSON *fields = cJSON_GetObjectItemCaseSensitive(o, "fields");
+  if (r->status != DORM_OK || !fields) return r->status == DORM_OK;
+  fields = dorm__mr_arr(r, o, "fields", true, path);
+  if (!fields) return false;
+  size_t nf = (size_t)cJSON_GetArraySize(fields);
+  m->fields = dorm_arena_calloc(r->a, nf ? nf : 1, sizeof *m->fields);
+  if (!m->fields) {
+    r->status = DORM_ERR_NO_MEMORY;
+    return false;
+  }
+  i = 0;
+  for (const cJSON *e = fields->child; e && r->status == DORM_OK; e = e->next, i++) {
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s.fields[%zu]", path, i);
+    dorm_mig_field *f = &m->fields[i];
+    f->name = dorm__mr_str(r, e, "name", true, sub);
+    f->attr = dorm__mr_str(r, e, "attribute", true, sub);
+    f->type_text = dorm__mr_str(r, e, "type", false, sub);
+    f->required = dorm__mr_bool(r, e, "required", sub);
+    const cJSON *d = dorm__mr_obj(r, e, "default", false, sub);
+    if (!d) continue;
+    const cJSON *v = d->child;
+    if (!v || v->next || !((cJSON_IsString(v) && (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0)) ||
+                           (cJSON_IsBool(v) && strcmp(v->string, "BOOL") == 0))) {
+      dorm__mr_fail(r, "%s.default: expected one of {\"S\": text}, {\"N\": text}, {\"BOOL\": true|false}", sub);
+      break;
+    }
+    f->dflt.type = cJSON_IsBool(v) ? "BOOL" : dorm_arena_strdup(r->a, v->string);
+    f->dflt.value = cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false") : dorm_arena_strdup(r->a, v->valuestring);
+    if (!f->dflt.type || !f->dflt.value) r->status = DORM_ERR_NO_MEMORY;
+  }
+  m->field_count = nf;
+  m->has_fields = true;
   return r->status == DORM_OK;
 }
 
