@@ -398,6 +398,10 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   }
   if (!region && !getenv("AWS_REGION") && !getenv("AWS_DEFAULT_REGION")) region = "us-east-1";
 
+  /* On AWS Lambda (a custom runtime: bootstrap), the events come from the
+   * Runtime API and the configuration from the environment twins. */
+  const char *rt_api = getenv("AWS_LAMBDA_RUNTIME_API");
+  s->lambda = rt_api && rt_api[0];
   s->cfg.port = (int)port;
   s->cfg.ddb_endpoint = ddb;
   s->cfg.region = region;
@@ -461,6 +465,10 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       goto out;
     }
   }
+  if (s->lambda) {
+    rc = dorm__st_lambda_run(s); /* lambda.c: the Runtime API loop instead of a server */
+    goto out;
+  }
   s->workers = calloc((size_t)workers, sizeof *s->workers);
   if (!s->workers) {
     rc = 1;
@@ -493,6 +501,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   dorm__srv_destroy(s);
   running_streamer = NULL;
 out:
+  if (s->lambda && rc != 0) dorm__st_lambda_init_error("the streamer could not start: see the log");
   /* jobs queued by the last closes */
   for (dorm__st_job *j = s->jobs_head, *n; j; j = n) {
     n = j->next;

@@ -132,6 +132,9 @@ void dorm__st_log(const char *level, const char *event, const char *request_id, 
   if (request_id) cJSON_AddStringToObject(o, "request_id", request_id);
   if (conn_id) cJSON_AddStringToObject(o, "connection_id", conn_id);
   if (endpoint) cJSON_AddStringToObject(o, "endpoint", endpoint);
+  char trace[256];
+  dorm__st_lambda_trace_id(trace, sizeof trace);
+  if (trace[0]) cJSON_AddStringToObject(o, "xray_trace_id", trace);
   cJSON_AddStringToObject(o, "message", msg);
   char *line = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);

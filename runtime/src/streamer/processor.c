@@ -77,7 +77,11 @@ struct dorm_progress {
 
 const dorm_identity *dorm_stream_identity(const dorm_stream_ctx *ctx) { return &ctx->id; }
 const char *dorm_stream_request_id(const dorm_stream_ctx *ctx) { return ctx->client_id; }
-int64_t dorm_stream_deadline_ms(const dorm_stream_ctx *ctx) { return ctx->deadline_ms; }
+int64_t dorm_stream_deadline_ms(const dorm_stream_ctx *ctx) {
+  /* on Lambda, the invocation may end first (its request is then given back) */
+  int64_t l = atomic_load(&ctx->s->lambda_deadline_ms);
+  return l > 0 && l < ctx->deadline_ms ? l : ctx->deadline_ms;
+}
 dorm_arena *dorm_stream_arena(dorm_stream_ctx *ctx) { return ctx->arena; }
 dorm_client *dorm_stream_client(dorm_stream_ctx *ctx) { return ctx->c; }
 
@@ -487,6 +491,16 @@ static void release(dorm_stream_ctx *ctx) {
     dorm__st_log("warn", "release_failed", ctx->client_id, ctx->conn_id, ctx->e->name,
                  "%s (the lease expires on its own)", dorm_client_errmsg(ctx->c));
   dorm_arena_free(&a);
+}
+
+void dorm__st_release_running(dorm__streamer *s) {
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c; c = c->next)
+    if (!c->sync) {
+      atomic_store(&c->releasing, true);
+      atomic_store(&c->cancel_flag, true);
+    }
+  pthread_mutex_unlock(&s->running_mu);
 }
 
 void dorm__st_drain(dorm__streamer *s) {

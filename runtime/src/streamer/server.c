@@ -271,6 +271,7 @@ void dorm__srv_flush_stale(dorm__streamer *s) {
 
 dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                                        const char *text, size_t len) {
+  if (s->lambda) return dorm__st_lambda_offer(s, conn_id, text, len); /* API Gateway holds the connections */
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, conn_id);
   if (!c || c->closing) {

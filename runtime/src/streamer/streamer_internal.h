@@ -229,6 +229,13 @@ struct dorm__streamer {
   /* one lws_cancel_service per batch: set by the first enqueue after the
    * lws thread looked at `dirty`, cleared by the lws thread */
   atomic_bool wake_pending;
+
+  /* Lambda mode (lambda.c, lambda_events.c): no lws server and no workers;
+   * one invocation at a time runs on the main thread. */
+  bool lambda;
+  char lambda_conn[128];           /* the connection of the WebSocket event being handled ("": none) */
+  char lambda_endpoint[256];       /* its management API (https://{domain}/{stage}), as server_url */
+  _Atomic int64_t lambda_deadline_ms; /* what handlers see: the invocation's deadline less a margin (0: none) */
 };
 
 /* The endpoint called action, or NULL. */
@@ -297,6 +304,23 @@ int64_t dorm__st_last_message(dorm_client *c, const char *sub, const char *clien
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
 dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const char *conn_id, const char *text,
                              size_t len);
+/* lambda.c: the AWS Lambda custom runtime (AWS_LAMBDA_RUNTIME_API set):
+ * the Runtime API loop until the runtime goes away. Returns the exit code. */
+int dorm__st_lambda_run(dorm__streamer *s);
+/* Reports a failed start to the Runtime API's init/error (Lambda mode only). */
+void dorm__st_lambda_init_error(const char *why);
+/* The X-Ray trace id of the invocation being handled ("" outside Lambda),
+ * copied into out; every log line carries it. */
+void dorm__st_lambda_trace_id(char *out, size_t cap);
+/* Lambda mode's dorm__srv_offer: a message for the connection of the
+ * current WebSocket event goes to its management API at once (QUEUED, or
+ * GONE on 410); any other connection is NOT_HERE (the processor looks its
+ * management API up in the connections table and delivers itself). */
+dorm__srv_offer_result dorm__st_lambda_offer(dorm__streamer *s, const char *conn_id, const char *text, size_t len);
+/* processor.c: every running async job gives its request back (PENDING, no
+ * lease) as on SIGTERM: Lambda's deadline is near. */
+void dorm__st_release_running(dorm__streamer *s);
+
 /* Verifies a management API request's SigV4 signature (server.c calls it). */
 bool dorm__st_verify_sigv4(dorm__streamer *s, const char *method, const char *path, const char *host,
                            const char *amz_date, const char *authorization, const char *token, const void *body,

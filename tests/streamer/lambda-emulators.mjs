@@ -1,0 +1,362 @@
+// Loopback stand-ins for the AWS parts around a Lambda function, for
+// lambda.test.mjs. They behave as AWS documents them, so the binary under
+// test cannot tell them from the real services:
+//
+//   RuntimeApi     the Lambda Runtime API 2018-06-01: GET invocation/next is
+//                  a long poll answered with the event and the
+//                  Lambda-Runtime-* headers; POST invocation/{id}/response and
+//                  /error answer 202; an unknown request id 400; init/error 202.
+//   ManagementApi  API Gateway's management API: POST /{stage}/@connections/{id}
+//                  must carry a valid SigV4 signature for service execute-api
+//                  (403 otherwise), 410 for a gone connection, 429 once for a
+//                  flaky one, 200 otherwise; every attempt is recorded.
+//
+// and the events: API Gateway WebSocket $connect/$disconnect/$default events
+// as AWS documents them, and DynamoDB Streams batches made of the records
+// DynamoDB Local's stream really holds (GetRecords), in the shape Lambda's
+// event source mapping passes them on.
+import { createServer } from 'node:http';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { ddbEndpoint, sleep } from './harness.mjs';
+
+const REGION = 'us-east-1';
+const ACCESS_KEY = 'local';
+const SECRET_KEY = 'local';
+
+// ---------------------------------------------------------------- SigV4
+
+const sha256hex = (b) => createHash('sha256').update(b).digest('hex');
+const hmac = (k, s) => createHmac('sha256', k).update(s).digest();
+
+/** RFC 3986 encoding of one path segment, as SigV4 wants it. */
+function encodeSegment(s) {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function signature({ method, path, headers, signedHeaders, body, amzDate, region, service, secret }) {
+  const canonicalUri = path.split('/').map(encodeSegment).join('/');
+  const names = signedHeaders.split(';');
+  const canonicalHeaders = names.map((n) => `${n}:${String(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const creq = [method, canonicalUri, '', canonicalHeaders, signedHeaders, sha256hex(body)].join('\n');
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const sts = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(creq)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+  return createHmac('sha256', key).update(sts).digest('hex');
+}
+
+/** Whether a request's SigV4 Authorization is valid for service (our own check, as AWS does it). */
+function verifySigV4(req, body, service) {
+  const auth = req.headers.authorization ?? '';
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!m || m[1] !== ACCESS_KEY || m[4] !== service) return false;
+  const amzDate = req.headers['x-amz-date'];
+  if (!amzDate || amzDate.slice(0, 8) !== m[2]) return false;
+  const expect = signature({
+    method: req.method, path: req.url.split('?')[0], headers: req.headers, signedHeaders: m[5], body,
+    amzDate, region: m[3], service, secret: SECRET_KEY,
+  });
+  return expect === m[6];
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+function listen(server) {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+}
+
+// ---------------------------------------------------------------- the Runtime API
+
+export class RuntimeApi {
+  constructor() {
+    this.queue = [];        // events not yet fetched
+    this.waiting = null;    // a held GET next
+    this.pending = new Map(); // request id -> {resolve}
+    this.invocations = 0;
+    this.firstNextAt = 0;
+    this.initErrors = [];
+    this.sockets = new Set();
+    this.server = createServer((req, res) => this.handle(req, res).catch((e) => {
+      res.writeHead(500);
+      res.end(String(e));
+    }));
+    this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+  }
+
+  async listen() { this.port = await listen(this.server); }
+
+  async handle(req, res) {
+    const base = '/2018-06-01/runtime';
+    const body = await readBody(req);
+    if (req.method === 'GET' && req.url === `${base}/invocation/next`) {
+      if (!this.firstNextAt) this.firstNextAt = Date.now();
+      this.waiting = res;
+      this.dispatch();
+      return;
+    }
+    let m = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(req.url);
+    if (req.method === 'POST' && m) {
+      const p = this.pending.get(m[1]);
+      if (!p) {
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' }));
+        return;
+      }
+      this.pending.delete(m[1]);
+      res.writeHead(202, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: 'OK' }));
+      p.resolve({
+        kind: m[2], body: body.toString('utf8'), errorType: req.headers['lambda-runtime-function-error-type'],
+        contentType: req.headers['content-type'],
+      });
+      return;
+    }
+    if (req.method === 'POST' && req.url === `${base}/init/error`) {
+      this.initErrors.push({ body: body.toString('utf8'), errorType: req.headers['lambda-runtime-function-error-type'] });
+      res.writeHead(202, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: 'OK' }));
+      return;
+    }
+    m = null;
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ errorMessage: 'not found', errorType: 'NotFound' }));
+  }
+
+  dispatch() {
+    if (!this.waiting || this.queue.length === 0) return;
+    const res = this.waiting;
+    this.waiting = null;
+    const inv = this.queue.shift();
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Lambda-Runtime-Aws-Request-Id': inv.id,
+      'Lambda-Runtime-Deadline-Ms': String(inv.deadline),
+      'Lambda-Runtime-Invoked-Function-Arn': `arn:aws:lambda:${REGION}:123456789012:function:dorm-e2e-streamer`,
+      'Lambda-Runtime-Trace-Id': inv.trace,
+    });
+    res.end(JSON.stringify(inv.event));
+  }
+
+  /** Invokes the function with event; resolves with {kind: 'response'|'error', body, errorType}. */
+  invoke(event, { deadlineInMs = 30000, trace, timeoutMs = 60000 } = {}) {
+    const id = randomUUID();
+    this.invocations += 1;
+    const tr = trace ?? `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`invocation ${id} not answered within ${timeoutMs} ms`)); }, timeoutMs);
+      this.pending.set(id, { resolve: (r) => { clearTimeout(timer); resolve(r); } });
+      this.queue.push({ id, event, deadline: Date.now() + deadlineInMs, trace: tr });
+      this.dispatch();
+    });
+  }
+
+  async waitFirstNext(timeoutMs, failed) {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.firstNextAt) {
+      const why = failed();
+      if (why) throw new Error(`the function never asked for an event: ${why}`);
+      if (Date.now() > deadline) throw new Error(`no GET /invocation/next within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  }
+
+  /** Stops: a held next is cut off, as when the sandbox goes away. */
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+// ---------------------------------------------------------------- the management API
+
+export class ManagementApi {
+  constructor({ stage = 'prod', gone = new Set(), flaky = new Set() } = {}) {
+    this.stage = stage;
+    this.gone = gone;
+    this.flaky = flaky;
+    this.tried = new Map(); // conn -> attempts
+    this.delivered = new Map(); // conn -> [{body, authorization, signatureValid}]
+    this.server = createServer((req, res) => this.handle(req, res));
+  }
+
+  async listen() { this.port = await listen(this.server); }
+
+  async handle(req, res) {
+    const body = await readBody(req);
+    const m = new RegExp(`^/${this.stage}/@connections/([^/?]+)$`).exec(req.url);
+    if (!m || req.method !== 'POST') {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Not Found' }));
+      return;
+    }
+    const conn = decodeURIComponent(m[1]);
+    this.tried.set(conn, (this.tried.get(conn) ?? 0) + 1);
+    const valid = verifySigV4(req, body, 'execute-api');
+    if (!valid) {
+      res.writeHead(403, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'InvalidSignatureException' });
+      res.end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
+      return;
+    }
+    if (this.gone.has(conn)) {
+      res.writeHead(410, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'GoneException' });
+      res.end(JSON.stringify({ message: null }));
+      return;
+    }
+    if (this.flaky.has(conn) && this.tried.get(conn) === 1) {
+      res.writeHead(429, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'LimitExceededException' });
+      res.end(JSON.stringify({ message: 'Rate exceeded' }));
+      return;
+    }
+    if (!this.delivered.has(conn)) this.delivered.set(conn, []);
+    this.delivered.get(conn).push({ body: body.toString('utf8'), authorization: req.headers.authorization, signatureValid: valid });
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end();
+  }
+
+  of(conn) { return this.delivered.get(conn) ?? []; }
+  attempts(conn) { return this.tried.get(conn) ?? 0; }
+
+  async waitFor(conn, n, timeoutMs = 15000) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.of(conn).length < n) {
+      if (Date.now() > deadline) throw new Error(`${conn}: ${this.of(conn).length} of ${n} messages within ${timeoutMs} ms: ${JSON.stringify(this.of(conn))}`);
+      await sleep(10);
+    }
+    return this.of(conn);
+  }
+
+  async close() { await new Promise((r) => this.server.close(() => r())); }
+}
+
+// ---------------------------------------------------------------- API Gateway WebSocket events
+
+const API_ID = 'a1b2c3d4e5';
+const DOMAIN = `${API_ID}.execute-api.${REGION}.amazonaws.com`;
+
+function requestContext(conn, routeKey, eventType, extra = {}) {
+  const now = Date.now();
+  return {
+    routeKey, eventType, extendedRequestId: randomBytes(8).toString('base64'),
+    requestTime: new Date(now).toUTCString(), messageDirection: 'IN', stage: 'prod', connectedAt: now - 1000,
+    requestTimeEpoch: now, identity: { sourceIp: '192.0.2.10' }, requestId: randomBytes(8).toString('base64'),
+    domainName: DOMAIN, connectionId: conn, apiId: API_ID, ...extra,
+  };
+}
+
+/** $connect with the token in Authorization (token) or ?token= (query). */
+export function connectEvent(conn, { token, query } = {}) {
+  const headers = {
+    Host: DOMAIN, 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
+    'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13',
+    'X-Amzn-Trace-Id': `Root=1-${randomBytes(4).toString('hex')}-${randomBytes(12).toString('hex')}`,
+    'X-Forwarded-For': '192.0.2.10', 'X-Forwarded-Port': '443', 'X-Forwarded-Proto': 'https',
+  };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const ev = {
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    requestContext: requestContext(conn, '$connect', 'CONNECT'),
+    isBase64Encoded: false,
+  };
+  if (query) {
+    ev.queryStringParameters = { token: query };
+    ev.multiValueQueryStringParameters = { token: [query] };
+  }
+  return ev;
+}
+
+export function disconnectEvent(conn) {
+  const headers = { Host: DOMAIN, 'x-api-key': '', 'x-restapi': '' };
+  return {
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    requestContext: requestContext(conn, '$disconnect', 'DISCONNECT', { disconnectStatusCode: 1001, disconnectReason: 'Going away' }),
+    isBase64Encoded: false,
+  };
+}
+
+export function messageEvent(conn, body) {
+  return {
+    requestContext: requestContext(conn, '$default', 'MESSAGE', { messageId: randomBytes(8).toString('base64') }),
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+// ---------------------------------------------------------------- DynamoDB Streams batches
+
+async function ddb(target, payload) {
+  const url = new URL(ddbEndpoint());
+  const body = JSON.stringify(payload);
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const headers = {
+    host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-date': amzDate, 'x-amz-target': target,
+  };
+  const signedHeaders = 'content-type;host;x-amz-date;x-amz-target';
+  const sig = signature({ method: 'POST', path: '/', headers, signedHeaders, body, amzDate, region: REGION, service: 'dynamodb', secret: SECRET_KEY });
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/dynamodb/aws4_request`;
+  const res = await fetch(url, {
+    method: 'POST', body,
+    headers: { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${signedHeaders}, Signature=${sig}` },
+    signal: AbortSignal.timeout(15000),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${target}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** The stream records of the request (sub, rid) that DynamoDB Local's stream
+ *  of dorm_streamer_requests holds, oldest first (waits for the INSERT). */
+export async function requestRecords(sub, rid, { timeoutMs = 15000 } = {}) {
+  const t = await ddb('DynamoDB_20120810.DescribeTable', { TableName: 'dorm_streamer_requests' });
+  const arn = t.Table.LatestStreamArn;
+  const pk = `${sub}#${rid}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await ddb('DynamoDBStreams_20120810.DescribeStream', { StreamArn: arn });
+    const found = [];
+    for (const sh of d.StreamDescription.Shards) {
+      let it = (await ddb('DynamoDBStreams_20120810.GetShardIterator', { StreamArn: arn, ShardId: sh.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator;
+      for (let i = 0; it && i < 1000; i++) {
+        const g = await ddb('DynamoDBStreams_20120810.GetRecords', { ShardIterator: it, Limit: 1000 });
+        for (const r of g.Records) if (r.dynamodb?.Keys?.PK?.S === pk) found.push(r);
+        if (g.Records.length === 0) break;
+        it = g.NextShardIterator;
+      }
+    }
+    const inserts = found.filter((r) => r.eventName === 'INSERT');
+    if (inserts.length) return { arn, records: inserts };
+    if (Date.now() > deadline) throw new Error(`no INSERT of ${pk} in the stream within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** A batch as Lambda's event source mapping delivers it. */
+export function streamEvent(records, arn) {
+  return {
+    Records: records.map((r) => ({
+      eventID: r.eventID, eventName: r.eventName, eventVersion: r.eventVersion ?? '1.1', eventSource: 'aws:dynamodb',
+      awsRegion: r.awsRegion ?? REGION, dynamodb: r.dynamodb, eventSourceARN: arn,
+    })),
+  };
+}
+
+/** A copy of record that no reader can take: NewImage's status is not an AttributeValue. */
+export function poisoned(record) {
+  const r = structuredClone(record);
+  r.eventID = randomBytes(16).toString('hex');
+  r.dynamodb.SequenceNumber = `9${String(r.dynamodb.SequenceNumber).padStart(20, '0')}`;
+  r.dynamodb.NewImage = { ...r.dynamodb.NewImage, status: { S: 42 } };
+  return r;
+}

@@ -1,0 +1,296 @@
+// The streamer as an AWS Lambda custom runtime, end to end: the real
+// streamer-demo binary with AWS_LAMBDA_RUNTIME_API pointing at a loopback
+// Runtime API (lambda-emulators.mjs: the 2018-06-01 API's paths, headers and
+// status codes), API Gateway's management API on loopback (SigV4 for
+// execute-api checked, 410 for a gone connection, 429 once for a flaky one),
+// and the DynamoDB Local of the ctest fixture, reached through
+// AWS_ENDPOINT_URL_DYNAMODB. Events have the shapes API Gateway and Lambda's
+// DynamoDB Streams integration send; the stream batches are built from the
+// records DynamoDB Local's stream really holds.
+import { spawn } from 'node:child_process';
+import {
+  assert, scenario, demoPath, ddbEndpoint, token, uniq, sleep, SECRET_FILE,
+  checkStream, checkReportComplete, checkError, expectedChecksum,
+} from './harness.mjs';
+import { after, before } from 'node:test';
+import {
+  RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned,
+} from './lambda-emulators.mjs';
+
+let rt;
+let mgmt;
+let proc;
+let stdout = '';
+let stderr = '';
+let exited = null;
+let spawnedAt = 0;
+
+function describe() {
+  return `--- lambda stdout (tail):\n${stdout.slice(-3000)}\n--- lambda stderr (tail):\n${stderr.split('\n').slice(-60).join('\n')}`;
+}
+
+function logLines() {
+  return stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+}
+
+/** EMF lines on stdout (every JSON line with _aws). */
+function emfLines() {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((o) => o._aws);
+}
+
+before(async () => {
+  rt = new RuntimeApi();
+  mgmt = new ManagementApi({ gone: new Set(['GoneConn0000000=']), flaky: new Set(['FlakyConn000000=']) });
+  await rt.listen();
+  await mgmt.listen();
+  spawnedAt = Date.now();
+  proc = spawn(demoPath(), [], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${rt.port}`,
+      AWS_LAMBDA_FUNCTION_NAME: 'dorm-e2e-streamer',
+      AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+      DORM_STREAMER_CREATE_TABLES: '1',
+      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+      DORM_STREAMER_PROGRESS_INTERVAL_MS: '0',
+      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
+    },
+  });
+  proc.stdout.on('data', (d) => { stdout += d; });
+  proc.stderr.on('data', (d) => { stderr += d; });
+  proc.on('exit', (code, signal) => { exited = { code, signal }; });
+  // never a process left behind if this runner dies
+  const dog = spawn('sh', ['-c',
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${proc.pid} 2>/dev/null; do sleep 1; done; kill -9 ${proc.pid} 2>/dev/null`],
+  { stdio: 'ignore', detached: true });
+  dog.unref();
+  await rt.waitFirstNext(30000, () => exited && `exited ${JSON.stringify(exited)}\n${describe()}`);
+});
+
+after(async () => {
+  await rt?.close().catch(() => {});
+  await mgmt?.close();
+  const deadline = Date.now() + 20000;
+  while (!exited && Date.now() < deadline) await sleep(25);
+  if (!exited) proc.kill('SIGKILL');
+});
+
+/** Waits (at most timeoutMs) for pred() to hold: stdout and stderr arrive
+ *  after the answer they belong to. */
+async function eventually(pred, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${describe()}`);
+    await sleep(20);
+  }
+}
+
+function invoke(event, opts) {
+  if (exited) throw new Error(`the function exited: ${JSON.stringify(exited)}\n${describe()}`);
+  return rt.invoke(event, opts).catch((e) => { e.message += `\n${describe()}`; throw e; });
+}
+
+const CONN = 'L0SM9cOFvHcCIhw=';
+
+scenario('$connect: a valid JWT is let in, none or a bad one gets 401', async () => {
+  const sub = uniq('lambda-user');
+  let r = await invoke(connectEvent('NoToken00000000=', {}));
+  assert.equal(r.kind, 'response', JSON.stringify(r));
+  assert.equal(JSON.parse(r.body).statusCode, 401);
+  r = await invoke(connectEvent('BadToken0000000=', { token: 'not.a.jwt' }));
+  assert.equal(JSON.parse(r.body).statusCode, 401);
+  r = await invoke(connectEvent('BadSig000000000=', { token: await token({ sub, secret: 'another-secret-of-32-bytes-or-more!!' }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 401);
+  await eventually(() => ['NoToken00000000=', 'BadToken0000000=', 'BadSig000000000='].every((c) =>
+    logLines().some((l) => l.event === 'auth_failed' && l.connection_id === c)), 'auth_failed logged for each refusal');
+  // a refused connection's messages are not routed
+  r = await invoke(messageEvent('NoToken00000000=', JSON.stringify({ id: 'x1', action: 'Echo', payload: { text: 'no' } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const got = await mgmt.waitFor('NoToken00000000=', 1);
+  checkError(JSON.parse(got[0].body), 'UNAUTHORIZED');
+  // the query parameter works as in local mode
+  r = await invoke(connectEvent('QueryTok0000000=', { query: await token({ sub }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+}, { timeoutMs: 60000 });
+
+scenario('$default: a sync call answered through the management API, signed for execute-api; trace id in the logs', async () => {
+  const sub = uniq('lambda-user');
+  const tok = await token({ sub });
+  const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+  let r = await invoke(connectEvent(CONN, { token: tok }), { trace });
+  assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+  r = await invoke(messageEvent(CONN, JSON.stringify({ id: 'echo-1', action: 'Echo', payload: { text: 'héllo' } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const [m] = await mgmt.waitFor(CONN, 1);
+  const msg = JSON.parse(m.body);
+  assert.equal(msg.type, 'response', m.body);
+  assert.equal(msg.request_id, 'echo-1');
+  assert.deepEqual(msg.result, { text: 'héllo' });
+  assert.match(m.authorization, /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/);
+  assert.ok(m.signatureValid, 'the SigV4 signature verifies with the function\'s credentials');
+  await eventually(() => logLines().some((l) => l.event === 'connected' && l.connection_id === CONN && l.xray_trace_id === trace),
+    'the log lines of an invocation carry its X-Ray trace id');
+  assert.ok(!stderr.includes(tok) && !stdout.includes(tok), 'tokens are never logged');
+}, { timeoutMs: 60000 });
+
+scenario('async request: ack from $default, the stream batch runs it (progress, complete in order); a poisoned record alone in batchItemFailures', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'AsyncConn000001=';
+  let r = await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+  const rid = uniq('rep');
+  r = await invoke(messageEvent(conn, JSON.stringify({ id: rid, action: 'GenerateReport', payload: { rows: 5, stepMs: 5 } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const [ack] = await mgmt.waitFor(conn, 1);
+  assert.equal(JSON.parse(ack.body).type, 'ack', ack.body);
+  // nothing runs until the stream delivers the request
+  await sleep(300);
+  assert.equal(mgmt.of(conn).length, 1, 'only the ack before the stream batch');
+
+  const recs = await requestRecords(sub, rid);
+  assert.ok(recs.records.length >= 1, 'the INSERT of the request is in DynamoDB Local\'s stream');
+  const bad = poisoned(recs.records[0]);
+  r = await invoke(streamEvent([recs.records[0], bad], recs.arn));
+  assert.equal(r.kind, 'response', JSON.stringify(r));
+  const res = JSON.parse(r.body);
+  assert.deepEqual(res, { batchItemFailures: [{ itemIdentifier: bad.dynamodb.SequenceNumber }] });
+  const msgs = mgmt.of(conn).map((x) => JSON.parse(x.body));
+  checkStream(msgs);
+  assert.equal(msgs[0].type, 'ack');
+  assert.ok(msgs.filter((m) => m.type === 'progress').length >= 1, `progress delivered: ${JSON.stringify(msgs)}`);
+  checkReportComplete(msgs[msgs.length - 1], 5);
+  // the same record again (Lambda retries a batch): the job is not run twice
+  r = await invoke(streamEvent([recs.records[0]], recs.arn));
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
+  await sleep(200);
+  assert.equal(mgmt.of(conn).length, msgs.length, 'a redelivered record runs nothing');
+}, { timeoutMs: 90000 });
+
+scenario('410: a gone connection stops delivery, the job completes and its result is kept; 429 is retried', async () => {
+  const sub = uniq('lambda-user');
+  const gone = 'GoneConn0000000=';
+  let r = await invoke(connectEvent(gone, { token: await token({ sub }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const rid = uniq('rep');
+  await invoke(messageEvent(gone, JSON.stringify({ id: rid, action: 'GenerateReport', payload: { rows: 20, stepMs: 2 } })));
+  const recs = await requestRecords(sub, rid);
+  r = await invoke(streamEvent(recs.records, recs.arn));
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
+  // the ack's 410, then the processor's first post's 410: nothing more is sent there
+  assert.ok(mgmt.attempts(gone) <= 2, `posts to a gone connection stop at the first 410 (${mgmt.attempts(gone)})`);
+  assert.ok(logLines().some((l) => l.event === 'connection_gone' && l.connection_id === gone));
+  // the client comes back on another connection: the result is there
+  const back = 'BackConn0000000=';
+  await invoke(connectEvent(back, { token: await token({ sub }) }));
+  await invoke(messageEvent(back, JSON.stringify({ id: rid, action: 'get_result' })));
+  const [res] = await mgmt.waitFor(back, 1);
+  checkReportComplete(JSON.parse(res.body), 20);
+
+  const flaky = 'FlakyConn000000=';
+  await invoke(connectEvent(flaky, { token: await token({ sub }) }));
+  await invoke(messageEvent(flaky, JSON.stringify({ id: 'e', action: 'Echo', payload: { text: 'again' } })));
+  const [m] = await mgmt.waitFor(flaky, 1);
+  assert.deepEqual(JSON.parse(m.body).result, { text: 'again' });
+  assert.equal(mgmt.attempts(flaky), 2, 'one 429, then delivered');
+}, { timeoutMs: 90000 });
+
+scenario('deadline: a job still running near the invocation\'s deadline gives its request back; the record is retried and finishes', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'DeadlineConn001=';
+  await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  const rid = uniq('rep');
+  await invoke(messageEvent(conn, JSON.stringify({ id: rid, action: 'GenerateReport', payload: { rows: 60, stepMs: 50 } })));
+  const recs = await requestRecords(sub, rid);
+  const t0 = Date.now();
+  let r = await invoke(streamEvent(recs.records, recs.arn), { deadlineInMs: 2500 });
+  const took = Date.now() - t0;
+  assert.ok(took < 2500, `answered before the deadline (${took} ms)`);
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [{ itemIdentifier: recs.records[0].dynamodb.SequenceNumber }] });
+  assert.ok(logLines().some((l) => l.event === 'released' && l.request_id === rid), 'the request was given back');
+  const first = mgmt.of(conn).map((x) => JSON.parse(x.body));
+  assert.ok(!first.some((m) => m.type === 'complete' || m.type === 'error'), 'no outcome yet');
+  // Lambda brings the record back
+  r = await invoke(streamEvent(recs.records, recs.arn), { deadlineInMs: 60000 });
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
+  const msgs = mgmt.of(conn).map((x) => JSON.parse(x.body));
+  checkStream(msgs, { rowsIncrease: false });
+  checkReportComplete(msgs[msgs.length - 1], 60);
+  assert.equal(expectedChecksum(60), msgs[msgs.length - 1].result.checksum);
+}, { timeoutMs: 90000 });
+
+scenario('$disconnect marks the connection gone; an unknown event shape is an invocation error', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'ByeConn00000000=';
+  await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  let r = await invoke(disconnectEvent(conn));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  r = await invoke(messageEvent(conn, JSON.stringify({ id: 'late', action: 'Echo', payload: { text: 'x' } })));
+  const [m] = await mgmt.waitFor(conn, 1);
+  checkError(JSON.parse(m.body), 'UNAUTHORIZED');
+  r = await invoke({ hello: 'world' });
+  assert.equal(r.kind, 'error');
+  assert.equal(r.errorType, 'Runtime.UnknownEvent');
+  assert.equal(JSON.parse(r.body).errorType, 'Runtime.UnknownEvent');
+});
+
+scenario('EMF: one namespace, the documented dimensions, a cold start once, requests by endpoint and outcome', async () => {
+  await eventually(() => emfLines().filter((l) => 'Invocations' in l).length === rt.invocations, 'an EMF line per invocation');
+  const lines = emfLines();
+  for (const l of lines) {
+    const d = l._aws.CloudWatchMetrics;
+    assert.equal(d.length, 1);
+    assert.equal(d[0].Namespace, 'DORM/Streamer');
+    assert.equal(typeof l._aws.Timestamp, 'number');
+    for (const set of d[0].Dimensions) for (const k of set) assert.equal(typeof l[k], 'string', `dimension ${k} in ${JSON.stringify(l)}`);
+    for (const m of d[0].Metrics) assert.equal(typeof l[m.Name], 'number', `metric ${m.Name} in ${JSON.stringify(l)}`);
+    assert.equal(l.Service, 'dorm-e2e-streamer');
+  }
+  const inv = lines.filter((l) => 'Invocations' in l);
+  assert.equal(inv.filter((l) => l.ColdStart === 1).length, 1, 'one cold start');
+  assert.equal(inv[0].ColdStart, 1);
+  assert.ok(inv.some((l) => l.Role === 'stream' && l.BatchItemFailures === 1));
+  assert.ok(inv.some((l) => l.Role === 'connect') && inv.some((l) => l.Role === 'default') && inv.some((l) => l.Role === 'disconnect'));
+  assert.ok(inv.some((l) => l.Role === 'stream' && l.ProgressSent > 0 && l.JobDuration > 0));
+  assert.ok(inv.some((l) => l.InvocationErrors === 1 && l.Role === 'unknown'));
+  assert.ok(inv.some((l) => l.AuthFailures === 1));
+  const req = lines.filter((l) => 'Requests' in l);
+  assert.ok(req.some((l) => l.Endpoint === 'GenerateReport' && l.Outcome === 'completed'), JSON.stringify(req));
+  assert.ok(req.some((l) => l.Endpoint === 'Echo' && l.Outcome === 'ok') || req.some((l) => l.Endpoint === 'Echo'), JSON.stringify(req));
+  console.log(`cold start: spawn to first /invocation/next ${rt.firstNextAt - spawnedAt} ms`);
+});
+
+scenario('the Runtime API going away ends the loop: exit 0, no sanitizer report', async () => {
+  await rt.close();
+  await eventually(() => exited, 'the function exits', 20000);
+  assert.deepEqual(exited, { code: 0, signal: null }, describe());
+  const reports = stderr.split('\n').filter((l) =>
+    /ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: .*Sanitizer|Segmentation fault/.test(l));
+  assert.deepEqual(reports, [], describe());
+  assert.deepEqual(rt.initErrors, [], 'a start that succeeded reports no init error');
+});
+
+scenario('a start that fails (no JWT keys) is reported to init/error', async () => {
+  const api = new RuntimeApi();
+  await api.listen();
+  try {
+    const p = spawn(demoPath(), [], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_REGION: 'us-east-1' },
+    });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    const code = await new Promise((resolve) => {
+      const timer = setTimeout(() => { p.kill('SIGKILL'); resolve('killed'); }, 15000);
+      p.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+    });
+    assert.equal(code, 2, err);
+    assert.equal(api.initErrors.length, 1, err);
+    assert.equal(api.initErrors[0].errorType, 'Runtime.InitError');
+    assert.equal(JSON.parse(api.initErrors[0].body).errorType, 'Runtime.InitError');
+    assert.equal(api.firstNextAt, 0, 'no event is asked for');
+  } finally {
+    await api.close();
+  }
+});
