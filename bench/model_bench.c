@@ -22,7 +22,9 @@
  * is run-peers.sh's offline hook: N items each (after N/10 untimed) of
  * marshal, unmarshal (the generated code's path: jsmn, straight into the
  * struct) and unmarshal-cjson (the same decoder on cJSON's tree, as before
- * jsmn), one line each in the peers' format beside bench/node/marshal.js:
+ * jsmn), then unmarshal-page(-cjson): N items in Query pages of 600 bench
+ * items (~0.9 MB), one line each in the peers' format beside
+ * bench/node/marshal.js:
  *   dorm unmarshal: N items/s, M MB/s, client cpu X us/op, n=N */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -162,15 +164,16 @@ static void report(const char *name, long iters, double secs, size_t bytes) {
          iters * (double)bytes / secs / 1e6, cpu / iters * 1e6, iters / cpu);
 }
 
-/* run-peers.sh's lines: n timed calls of fn after n/10 untimed ones. */
+/* run-peers.sh's lines: n timed calls of fn after n/10 untimed ones; each
+ * call handles `per` items of `bytes` bytes of JSON in all. */
 typedef void (*peer_fn)(void *ctx);
-static void peer_line(const char *what, long n, size_t bytes, peer_fn fn, void *ctx) {
+static void peer_line(const char *what, long n, long per, size_t bytes, peer_fn fn, void *ctx) {
   for (long i = 0; i < n / 10; i++) fn(ctx);
   double t0 = now_s(), c0 = cpu_s();
   for (long i = 0; i < n; i++) fn(ctx);
   double wall = now_s() - t0, cpu = cpu_s() - c0;
-  printf("dorm %s: %.0f items/s, %.1f MB/s, client cpu %.2f us/op, n=%ld\n", what, n / wall, n * (double)bytes / 1e6 / wall,
-         cpu / n * 1e6, n);
+  printf("dorm %s: %.0f items/s, %.1f MB/s, client cpu %.2f us/op, n=%ld\n", what, n * per / wall,
+         n * (double)bytes / 1e6 / wall, cpu / (n * per) * 1e6, n * per);
   fflush(stdout);
 }
 
@@ -208,6 +211,21 @@ static void peer_unmarshal(void *p) {
       !r.has_item)
     die("unmarshal", err);
   memcpy(&c->out, r.item, sizeof c->out);
+}
+
+/* A Query page of PAGE_ITEMS bench items (~0.9 MB, near DynamoDB's 1 MB
+ * page) into structs, as dorm_model_query reads a page. */
+#define PAGE_ITEMS 600
+static void peer_page(void *p) {
+  peer_ctx *c = p;
+  char err[256];
+  model_response r;
+  dorm_arena_reset(c->arena);
+  if (dorm__model_decode_response(c->response, c->rlen, &order_desc, c->flags, c->arena, &r, err, sizeof err) !=
+          DORM_OK ||
+      r.nitems != PAGE_ITEMS)
+    die("unmarshal-page", err);
+  memcpy(&c->out, r.items, sizeof c->out);
 }
 
 int main(int argc, char **argv) {
@@ -265,12 +283,31 @@ int main(int argc, char **argv) {
   dorm_item_size(&want, &item_bytes);
   if (peer_n) {
     peer_ctx c = {&w, &order, response, rlen, 0, &arena, {0}};
-    peer_line("marshal", peer_n, blen, peer_marshal, &c);
-    peer_line("unmarshal", peer_n, rlen, peer_unmarshal, &c);
+    peer_line("marshal", peer_n, 1, blen, peer_marshal, &c);
+    peer_line("unmarshal", peer_n, 1, rlen, peer_unmarshal, &c);
     if (strcmp(c.out.lines.items[1].unitPrice, "499.5") != 0) die("unmarshal", "wrong result");
     c.flags = MODEL_DECODE_CJSON;
-    peer_line("unmarshal-cjson", peer_n, rlen, peer_unmarshal, &c);
+    peer_line("unmarshal-cjson", peer_n, 1, rlen, peer_unmarshal, &c);
     if (strcmp(c.out.lines.items[1].unitPrice, "499.5") != 0) die("unmarshal-cjson", "wrong result");
+    /* Query pages: what a parallel scan or a backfill decodes */
+    size_t ilen = strlen(item_json), plen = 0, pcap = PAGE_ITEMS * (ilen + 1) + 64;
+    char *page = malloc(pcap);
+    if (!page) die("unmarshal-page", "out of memory");
+    plen += (size_t)snprintf(page, pcap, "{\"Items\":[");
+    for (int i = 0; i < PAGE_ITEMS; i++) {
+      if (i) page[plen++] = ',';
+      memcpy(page + plen, item_json, ilen);
+      plen += ilen;
+    }
+    plen += (size_t)snprintf(page + plen, pcap - plen, "],\"Count\":%d,\"ScannedCount\":%d}", PAGE_ITEMS, PAGE_ITEMS);
+    long pages = peer_n / PAGE_ITEMS > 0 ? peer_n / PAGE_ITEMS : 1;
+    c.response = page;
+    c.rlen = plen;
+    c.flags = 0;
+    peer_line("unmarshal-page", pages, PAGE_ITEMS, plen, peer_page, &c);
+    c.flags = MODEL_DECODE_CJSON;
+    peer_line("unmarshal-page-cjson", pages, PAGE_ITEMS, plen, peer_page, &c);
+    free(page);
     goto done;
   }
   printf("item: %zu bytes of DynamoDB JSON, %zu bytes DynamoDB size, PutItem body %zu bytes, GetItem response %zu bytes\n",
