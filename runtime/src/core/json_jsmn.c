@@ -246,7 +246,13 @@ static bool value(build *b, cJSON *out, int depth) {
     }
     const jsmntok_t *v = &b->tok[b->next];
     if (!gap_ok(b->js, pos, tok_lo(v), sep)) return false;
-    if (!value(b, child, depth + 1)) return false;
+    if (v->type == JSMN_STRING) { /* most values: no call for a leaf */
+      b->next++;
+      child->type = cJSON_String;
+      if (!unescape(b, v, &child->valuestring)) return false;
+    } else if (!value(b, child, depth + 1)) {
+      return false;
+    }
     pos = tok_hi(v);
     if (last) {
       last->next = child;
