@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "gen_endpoint.h"
+#include "gen_infra.h"
 #include "gen_model.h"
 
 static int run(int argc, char **argv);
@@ -16,6 +17,7 @@ const dormc_cli_command dormc_cmd_gen = {
     .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c (--ts: .d.ts)",
     .usage = "usage: dormc gen --out DIR [--stubs DIR] [--depfile FILE] SCHEMA.dorm...\n"
              "       dormc gen --ts --out DIR [--depfile FILE] SCHEMA.dorm...\n"
+             "       dormc gen --infra DIR SCHEMA.dorm...\n"
              "\n"
              "Checks each schema and writes, for its own declarations, DIR/<name>_models.h\n"
              "and DIR/<name>_models.c (<name>: the file name without .dorm) and, when it\n"
@@ -32,6 +34,10 @@ const dormc_cli_command dormc_cmd_gen = {
              "                   declarations of the schema's endpoints (request, progress\n"
              "                   and result types, the action map Endpoints) for the\n"
              "                   streamer's JavaScript client; a schema must declare endpoints\n"
+             "  --infra DIR      also (or, without --out, only) write DIR/<name>.template.json:\n"
+             "                   an AWS CloudFormation template of the schema's tables and,\n"
+             "                   when it declares endpoints, the streamer on Lambda behind an\n"
+             "                   API Gateway WebSocket API (docs/streamer.md, On AWS)\n"
              "\n"
              "The generated API is described in docs/models.md and docs/streamer.md.\n"
              "Exit status: 0 ok, 1 schema errors, 2 usage or I/O errors.\n",
@@ -291,12 +297,15 @@ done:
 }
 
 static int run(int argc, char **argv) {
-  const char *outdir = NULL, *depfile = NULL, *stubdir = NULL;
+  const char *outdir = NULL, *depfile = NULL, *stubdir = NULL, *infradir = NULL;
   bool ts = false;
   int first = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--ts") == 0) {
       ts = true;
+    } else if (strcmp(argv[i], "--infra") == 0) {
+      if (i + 1 >= argc) return cli_usage_error(&dormc_cmd_gen, "%s needs a value", argv[i]);
+      infradir = argv[++i];
     } else if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "--depfile") == 0 || strcmp(argv[i], "--stubs") == 0) {
       if (i + 1 >= argc) return cli_usage_error(&dormc_cmd_gen, "%s needs a value", argv[i]);
       if (argv[i][2] == 'o') outdir = argv[++i];
@@ -312,12 +321,24 @@ static int run(int argc, char **argv) {
       break;
     }
   }
-  if (!outdir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
+  if (!outdir && !infradir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
   if (ts && stubdir) return cli_usage_error(&dormc_cmd_gen, "--stubs writes C handlers: it does not go with --ts");
   if (first == 0 || first >= argc) return cli_usage_error(&dormc_cmd_gen, "no schema files given");
   for (int i = first; i < argc; i++)
     if (argv[i][0] == '-' && argv[i][1])
       return cli_usage_error(&dormc_cmd_gen, "options go before the schema files ('%s')", argv[i]);
+  if (infradir) {
+    if (cli_mkdir_p(infradir) != 0) {
+      fprintf(stderr, "dormc gen: cannot create %s: %s\n", infradir, strerror(errno));
+      return DORMC_EXIT_USAGE;
+    }
+    int worst = DORMC_EXIT_OK;
+    for (int i = first; i < argc; i++) {
+      int rc = dormc_cli_gen_infra(argv[i], infradir);
+      if (rc > worst) worst = rc;
+    }
+    if (worst != DORMC_EXIT_OK || !outdir) return worst;
+  }
   if (cli_mkdir_p(outdir) != 0) {
     fprintf(stderr, "dormc gen: cannot create %s: %s\n", outdir, strerror(errno));
     return DORMC_EXIT_USAGE;

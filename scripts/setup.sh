@@ -66,3 +66,12 @@ if [ ! -d "$here/tests/streamer/node_modules/ws" ] || [ ! -d "$here/tests/stream
 else
   echo "setup: streamer test packages present"
 fi
+
+# The CloudFormation resource specification that tests/infra validates the
+# templates of `dormc gen --infra` against, pinned by tests/infra/package-lock.json.
+if [ ! -d "$here/tests/infra/node_modules/@aws-cdk/aws-service-spec" ]; then
+  echo "setup: installing the CloudFormation resource specification (@aws-cdk/aws-service-spec)"
+  (cd "$here/tests/infra" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: CloudFormation resource specification present"
+fi

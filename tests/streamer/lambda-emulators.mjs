@@ -296,7 +296,8 @@ export function messageEvent(conn, body) {
 
 // ---------------------------------------------------------------- DynamoDB Streams batches
 
-async function ddb(target, payload) {
+/** One DynamoDB (or DynamoDB Streams) call to DynamoDB Local, signed. */
+export async function ddb(target, payload) {
   const url = new URL(ddbEndpoint());
   const body = JSON.stringify(payload);
   const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');

@@ -7,14 +7,18 @@
 // AWS_ENDPOINT_URL_DYNAMODB. Events have the shapes API Gateway and Lambda's
 // DynamoDB Streams integration send; the stream batches are built from the
 // records DynamoDB Local's stream really holds.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   assert, scenario, demoPath, ddbEndpoint, token, uniq, sleep, SECRET_FILE,
   checkStream, checkReportComplete, checkError, expectedChecksum,
 } from './harness.mjs';
 import { after, before } from 'node:test';
 import {
-  RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned,
+  RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned, ddb,
 } from './lambda-emulators.mjs';
 
 let rt;
@@ -259,6 +263,64 @@ scenario('EMF: one namespace, the documented dimensions, a cold start once, requ
   assert.ok(req.some((l) => l.Endpoint === 'GenerateReport' && l.Outcome === 'completed'), JSON.stringify(req));
   assert.ok(req.some((l) => l.Endpoint === 'Echo' && l.Outcome === 'ok') || req.some((l) => l.Endpoint === 'Echo'), JSON.stringify(req));
   console.log(`cold start: spawn to first /invocation/next ${rt.firstNextAt - spawnedAt} ms`);
+});
+
+/** The CloudFormation template of the example (dormc gen --infra), when DORMC is set. */
+function template(t) {
+  if (!process.env.DORMC) {
+    t.skip('DORMC is not set (tests/streamer/CMakeLists.txt sets it)');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dorm-infra-'));
+  try {
+    const schema = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'streamer', 'report.dorm');
+    execFileSync(process.env.DORMC, ['gen', '--infra', dir, schema], { stdio: 'pipe' });
+    return JSON.parse(readFileSync(join(dir, 'report.template.json'), 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+scenario('dormc gen --infra: every alarm watches a metric, namespace and dimensions of this run\'s EMF lines', async (t) => {
+  const tpl = template(t);
+  if (!tpl) return;
+  const emitted = new Map(); // metric name -> set of dimension-set keys
+  for (const l of emfLines()) {
+    const d = l._aws.CloudWatchMetrics[0];
+    for (const m of d.Metrics) {
+      if (!emitted.has(m.Name)) emitted.set(m.Name, new Set());
+      for (const set of d.Dimensions) emitted.get(m.Name).add(`${d.Namespace}|${[...set].sort().join(',')}`);
+    }
+  }
+  const alarms = Object.entries(tpl.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+  assert.ok(alarms.length >= 4, 'errors, batch failures, delivery failures, queue wait');
+  for (const [id, a] of alarms) {
+    const p = a.Properties;
+    const key = `${p.Namespace}|${p.Dimensions.map((d) => d.Name).sort().join(',')}`;
+    assert.ok(emitted.get(p.MetricName)?.has(key), `${id}: ${p.MetricName} with ${key} is in no EMF line of the run (${JSON.stringify([...emitted])})`);
+    // the Service dimension is the function's name, as AWS_LAMBDA_FUNCTION_NAME gives it
+    const fn = Object.values(tpl.Resources).find((r) => r.Type === 'AWS::Lambda::Function' &&
+      r.Properties.FunctionName['Fn::Sub'] === p.Dimensions[0].Value['Fn::Sub']);
+    assert.ok(fn, `${id}: its Service dimension names a function of the template`);
+  }
+});
+
+scenario('dormc gen --infra: the streamer\'s tables are the ones the runtime creates from schemas/streamer.dorm', async (t) => {
+  const tpl = template(t);
+  if (!tpl) return;
+  const sortBy = (k) => (a, b) => String(a[k]).localeCompare(String(b[k]));
+  for (const r of Object.values(tpl.Resources).filter((x) => x.Type === 'AWS::DynamoDB::Table')) {
+    const p = r.Properties;
+    const live = (await ddb('DynamoDB_20120810.DescribeTable', { TableName: p.TableName })).Table;
+    assert.deepEqual(p.KeySchema, live.KeySchema, `${p.TableName}: key schema`);
+    assert.deepEqual([...p.AttributeDefinitions].sort(sortBy('AttributeName')), [...live.AttributeDefinitions].sort(sortBy('AttributeName')), `${p.TableName}: attributes`);
+    const gsis = (p.GlobalSecondaryIndexes ?? []).map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection }));
+    const liveGsis = (live.GlobalSecondaryIndexes ?? []).map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection }));
+    assert.deepEqual(gsis, liveGsis, `${p.TableName}: GSIs`);
+    assert.equal(p.StreamSpecification?.StreamViewType, live.StreamSpecification?.StreamEnabled ? live.StreamSpecification.StreamViewType : undefined, `${p.TableName}: stream`);
+    const ttl = (await ddb('DynamoDB_20120810.DescribeTimeToLive', { TableName: p.TableName })).TimeToLiveDescription;
+    assert.equal(p.TimeToLiveSpecification?.AttributeName, ttl.AttributeName, `${p.TableName}: TTL attribute`);
+  }
 });
 
 scenario('the Runtime API going away ends the loop: exit 0, no sanitizer report', async () => {
