@@ -224,6 +224,32 @@ scenario('deadline: a job still running near the invocation\'s deadline gives it
   assert.equal(expectedChecksum(60), msgs[msgs.length - 1].result.checksum);
 }, { timeoutMs: 90000 });
 
+scenario('a job held by a processor that died: the record waits for its lease to expire, then takes it over', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'TakeOverConn001=';
+  await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  const rid = uniq('rep');
+  await invoke(messageEvent(conn, JSON.stringify({ id: rid, action: 'GenerateReport', payload: { rows: 4, stepMs: 1 } })));
+  // a processor claimed it and died: PROCESSING, its lease running out
+  const expires = Date.now() + 1500;
+  await ddb('DynamoDB_20120810.UpdateItem', {
+    TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } },
+    UpdateExpression: 'SET #s = :p, leaseOwner = :o, leaseExpires = :e, attempts = attempts + :one',
+    ConditionExpression: '#s = :pending',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: { ':p': { S: 'PROCESSING' }, ':pending': { S: 'PENDING' }, ':o': { S: 'a-dead-processor' },
+      ':e': { N: String(expires) }, ':one': { N: '1' } },
+  });
+  const recs = await requestRecords(sub, rid);
+  const r = await invoke(streamEvent(recs.records, recs.arn), { deadlineInMs: 30000 });
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
+  assert.ok(Date.now() >= expires, 'not before the dead lease expired');
+  const msgs = mgmt.of(conn).map((x) => JSON.parse(x.body));
+  checkStream(msgs);
+  checkReportComplete(msgs[msgs.length - 1], 4);
+  assert.ok(logLines().some((l) => l.event === 'started' && l.request_id === rid && /attempt 2/.test(l.message)), 'taken over as attempt 2');
+}, { timeoutMs: 60000 });
+
 scenario('$disconnect marks the connection gone; an unknown event shape is an invocation error', async () => {
   const sub = uniq('lambda-user');
   const conn = 'ByeConn00000000=';

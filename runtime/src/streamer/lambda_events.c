@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const cJSON *member(const cJSON *o, const char *name) { return cJSON_GetObjectItemCaseSensitive(o, name); }
 
@@ -199,23 +200,52 @@ static dorm__st_job *take_run(dorm__streamer *s) {
   return job;
 }
 
-/* Whether the request a record started is settled: ended, or held by a
- * live lease of another processor. PENDING again (given back at the
- * deadline, or waiting for a retry) is not: Lambda is to bring the record
- * back. */
-static bool settled(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a) {
-  dorm_streamer_Request req;
-  char err[256];
-  if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return true;
+/* What became of the request a record started: 0 when it is settled
+ * (ended, cancelled), else when to try to claim it again: a retry's backoff
+ * (PENDING until notBefore; a job given back at the deadline is PENDING at
+ * once) or another processor's lease (PROCESSING: a live holder renews it
+ * every second and ends with an outcome; a dead one's lease expires and the
+ * claim here takes the job over). -1: it could not be read. */
+static int64_t next_try(dorm__streamer *s, const char *request_pk, dorm_arena *a) {
+  const char *hash = strrchr(request_pk, '#');
+  if (!hash) return 0;
+  char sub_[300];
+  snprintf(sub_, sizeof sub_, "%.*s", (int)(hash - request_pk), request_pk);
   dorm_client *c = dorm__st_client(s);
-  dorm_streamer_Request_key key = {req.sub, req.clientId};
+  dorm_streamer_Request_key key = {sub_, hash + 1};
   dorm_get_opts go = {.consistent_read = true};
-  dorm_streamer_Request now;
-  if (!c || dorm_streamer_Request_get(c, &key, &go, a, &now) != DORM_OK) return false;
-  if (now.status == DORM_STREAMER_REQUEST_STATUS_PENDING) return now.cancelRequested;
-  if (now.status == DORM_STREAMER_REQUEST_STATUS_PROCESSING)
-    return !now.leaseOwner || strcmp(now.leaseOwner, s->server_id) != 0;
-  return true;
+  dorm_streamer_Request r;
+  if (!c || dorm_streamer_Request_get(c, &key, &go, a, &r) != DORM_OK) return -1;
+  int64_t now = dorm__st_now_ms();
+  if (r.status == DORM_STREAMER_REQUEST_STATUS_PENDING)
+    return r.cancelRequested ? 0 : (r.notBefore > now ? r.notBefore : now + 1);
+  if (r.status == DORM_STREAMER_REQUEST_STATUS_PROCESSING) return r.leaseExpires > now ? r.leaseExpires + 1 : now + 1;
+  return 0;
+}
+
+static void sleep_until(int64_t at) {
+  int64_t left = at - dorm__st_now_ms();
+  if (left <= 0) return;
+  struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Runs the request of a record until it is settled or the invocation's
+ * deadline comes (false: Lambda is to bring the record back). */
+static bool run_to_end(dorm__streamer *s, const char *request_pk, int64_t queued_ms) {
+  dorm__st_run_request(s, request_pk, queued_ms);
+  for (int round = 0;; round++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    int64_t at = next_try(s, request_pk, &a);
+    dorm_arena_free(&a);
+    if (at == 0) return true;
+    if (at < 0) return false;
+    int64_t deadline = atomic_load(&s->lambda_deadline_ms);
+    /* without a deadline (never on Lambda) the waiting is bounded all the same */
+    if ((deadline > 0 && at >= deadline) || (deadline <= 0 && round >= 20)) return false;
+    sleep_until(at);
+    dorm__st_run_request(s, request_pk, 0);
+  }
 }
 
 static char *on_stream(dorm__streamer *s, const cJSON *records, dorm__st_lambda_out *out) {
@@ -236,11 +266,11 @@ static char *on_stream(dorm__streamer *s, const cJSON *records, dorm__st_lambda_
       char err[512];
       if (text && dorm_stream_parse(text, strlen(text), &a, &rec, &n, err, sizeof err) == DORM_OK && n == 1) {
         if (dorm__st_on_stream_record(s, rec, &a)) {
+          ok = true;
           for (dorm__st_job *job; (job = take_run(s)) != NULL;) {
-            dorm__st_run_request(s, job->request_pk, job->queued_ms);
+            if (!run_to_end(s, job->request_pk, job->queued_ms)) ok = false;
             free(job);
           }
-          ok = settled(s, rec, &a);
         } else {
           ok = true; /* not a pending request: nothing to do */
         }
