@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The Lambda cold start benchmark (issue 11): DynamoDB Local with the
+# streamer's tables, then bench/lambda/cold_start.mjs (the streamer binary and
+# a Node.js 20 handler, same harness, same work). Needs bench/node's and
+# tests/streamer's npm packages (scripts/setup.sh; cd bench/node && npm ci).
+#   bash bench/lambda/run.sh BUILD_DIR [ROUNDS]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:?build dir}; rounds=${2:-10}
+demo=$build/examples/streamer/streamer-demo
+work=$(mktemp -d /tmp/dorm-lambda-bench.XXXXXX)
+cleanup() {
+  bash "$here/tests/harness/ddb-local.sh" stop "$work/ddb" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash "$here/tests/harness/ddb-local.sh" start "$work/ddb" >/dev/null
+export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
+# the tables, once (not part of any cold start): --dev-token exits before serving,
+# so a short-lived local server creates them
+"$demo" --port 0 --ddb-endpoint "$(cat "$work/ddb/endpoint")" --create-tables --jwt-hs256-secret-file "$work/secret" \
+  >"$work/demo.out" 2>"$work/demo.err" &
+pid=$!
+for _ in $(seq 1 300); do grep -q 'listening on' "$work/demo.out" 2>/dev/null && break; sleep 0.1; done
+kill "$pid"; wait "$pid" 2>/dev/null || true
+node "$here/bench/lambda/cold_start.mjs" --bootstrap "$demo" --ddb "$(cat "$work/ddb/endpoint")" \
+  --secret "$work/secret" --rounds "$rounds"
