@@ -51,10 +51,6 @@ struct dorm_stream_ctx {
   atomic_bool recheck;            /* check in at the next chance (the client moved to another connection) */
   int64_t seq;                    /* the newest seq this job knows to be taken */
   int64_t checked_seq;            /* seq when the connection was last confirmed */
-  /* the latest progress sent, for the request item at the next check-in */
-  bool state_dirty;
-  double sent_percent;
-  char *sent_message, *sent_progress;
   dorm_arena *arena;              /* the result's */
   /* failure set by dorm_stream_fail */
   char fail_code[32];
@@ -137,12 +133,6 @@ static void check_in(dorm_stream_ctx *ctx) {
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
-  if (ctx->state_dirty) {
-    dorm_streamer_Request_set_seq(&u, ctx->seq);
-    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
-    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
-    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
-  }
   dorm_update_opts o = {.return_new = true};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
   dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
@@ -150,7 +140,6 @@ static void check_in(dorm_stream_ctx *ctx) {
   int64_t seq_before = ctx->seq;
   dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
   if (st == DORM_OK) {
-    ctx->state_dirty = false;
     if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
     if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
     ctx->checked_seq = seq_before;
@@ -257,27 +246,55 @@ static char *make_progress(int64_t seq, void *user) {
   return text;
 }
 
-/* Persists (one conditional write) and delivers one progress message; the
- * request item learns of it at the next check-in. */
+/* Persists and delivers one progress message: one update of the request
+ * item takes the seq (ADD) and records percent, message and the typed
+ * progress, renews the lease (a condition on it: a processor that lost the
+ * job stops here) and reads the cancel flag and the client's connection;
+ * then the message is stored under that seq and delivered. */
 static void send_progress(dorm_stream_ctx *ctx, double percent, const char *message, const char *progress) {
-  progress_made pm = {ctx->client_id, percent, message, progress};
-  char *text = NULL;
-  int64_t seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, ctx->seq, make_progress, &pm, &text);
-  if (!seq) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_add_seq(&u, 1);
+  dorm_streamer_Request_set_percent(&u, percent);
+  int64_t now = dorm__st_now_ms();
+  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
+  if (message) dorm_streamer_Request_set_message(&u, message);
+  if (progress) dorm_streamer_Request_set_progress(&u, progress);
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_streamer_Request r;
+  int64_t seq_before = ctx->seq;
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
+  if (st != DORM_OK) {
+    if (st == DORM_ERR_CONDITION_FAILED) {
+      /* our lease ran out and another processor has the job: stop here */
+      atomic_store(&ctx->cancel_flag, true);
+      ctx->lost_lease = true;
+    }
     dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
                  dorm_client_errmsg(ctx->c));
+    dorm_arena_free(&a);
     return;
   }
-  ctx->seq = seq;
-  ctx->state_dirty = true;
-  ctx->sent_percent = percent;
-  free(ctx->sent_message);
-  free(ctx->sent_progress);
-  ctx->sent_message = message ? strdup(message) : NULL;
-  ctx->sent_progress = progress ? strdup(progress) : NULL;
-  deliver(ctx, seq, text);
-  dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
+  ctx->last_check_ms = now;
+  ctx->seq = r.seq;
+  if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
+  if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
+  ctx->checked_seq = seq_before;
+  progress_made pm = {ctx->client_id, percent, message, progress};
+  char *text = make_progress(r.seq, &pm);
+  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
+  if (text && dorm__st_put_message(ctx->c, &m, &a)) {
+    deliver(ctx, r.seq, text);
+    dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
+  } else {
+    dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
+                 text ? dorm_client_errmsg(ctx->c) : "out of memory");
+  }
   free(text);
+  dorm_arena_free(&a);
 }
 
 static void flush_progress(dorm_progress *pr) {
@@ -423,16 +440,9 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   if (result) dorm_streamer_Request_set_result(&u, result);
   if (code) dorm_streamer_Request_set_errorCode(&u, code);
   if (message) dorm_streamer_Request_set_errorMessage(&u, message);
-  if (ctx->state_dirty && status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
-    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
-    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
-    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
-  }
   if (retry) {
     long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
     dorm_streamer_Request_set_notBefore(&u, dorm__st_now_ms() + backoff);
-  } else {
-    dorm_streamer_Request_set_seq(&u, ctx->seq + 1); /* a hint: the message below takes it (store.c) */
   }
   dorm_update_opts o = {.return_new = true};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
@@ -448,8 +458,8 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
     char *text = NULL;
     int64_t seq = 0;
     if (result) {
-      seq = dorm__st_append_result(ctx->c, ctx->sub, ctx->client_id, ctx->seq, result, deliver_sent, ctx);
-    } else if ((seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, ctx->seq, make_finish, &f, &text))) {
+      seq = dorm__st_append_result(ctx->c, ctx->sub, ctx->client_id, result, deliver_sent, ctx);
+    } else if ((seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, make_finish, &f, &text))) {
       ctx->seq = seq;
       deliver(ctx, seq, text);
     }
@@ -474,12 +484,6 @@ static void release(dorm_stream_ctx *ctx) {
   dorm_streamer_Request_set_leaseExpires(&u, 0);
   dorm_streamer_Request_remove_leaseOwner(&u);
   dorm_streamer_Request_set_notBefore(&u, 0);
-  dorm_streamer_Request_set_seq(&u, ctx->seq);
-  if (ctx->state_dirty) {
-    dorm_streamer_Request_set_percent(&u, ctx->sent_percent);
-    if (ctx->sent_message) dorm_streamer_Request_set_message(&u, ctx->sent_message);
-    if (ctx->sent_progress) dorm_streamer_Request_set_progress(&u, ctx->sent_progress);
-  }
   dorm_update_opts o = {0};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
   dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
@@ -613,18 +617,6 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
   char err[512];
   dorm_progress pr = {.ctx = ctx, .percent = r.percent};
-  if (r.attempts > 1) {
-    /* Taken over (or retried): the request item hears of progress about once
-     * a second, the newest stored message is exact. Percent goes on from
-     * there, never backwards, and seqs after it. */
-    dorm_streamer_Message newest = {0};
-    int64_t last = dorm__st_last_message(c, ctx->sub, ctx->client_id, &a, &newest);
-    cJSON *body = last > 0 && newest.body ? cJSON_Parse(newest.body) : NULL;
-    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(body, "percent");
-    if (cJSON_IsNumber(pct) && pct->valuedouble > pr.percent) pr.percent = pct->valuedouble;
-    cJSON_Delete(body);
-    if (last > ctx->seq) ctx->seq = ctx->checked_seq = last;
-  }
   int64_t started = dorm__st_now_ms();
   if (!req || !res ||
       dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
@@ -681,8 +673,6 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   }
   free(pr.pending_message);
   free(pr.pending_progress);
-  free(ctx->sent_message);
-  free(ctx->sent_progress);
   dorm__st_metrics_job(&s->metrics, -1, dorm__st_now_ms() - started);
   pthread_mutex_lock(&s->running_mu);
   for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)

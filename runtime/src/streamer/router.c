@@ -48,13 +48,12 @@ static char *make_msg(int64_t seq, void *user) {
   return dorm__st_message(m->type, m->rid, seq, m->extra);
 }
 
-/* Persists a message of `type` for request r (the next seq after `after`,
- * what the caller knows to be taken) and sends it to conn. */
+/* Persists a message of `type` for request r (next seq) and sends it to conn. */
 static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
-                            int64_t after, const char *type, char *extra) {
+                            const char *type, char *extra) {
   made m = {type, r->clientId, extra};
   char *text = NULL;
-  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, after, make_msg, &m, &text);
+  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text);
   free(extra);
   if (!seq) {
     send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
@@ -64,44 +63,22 @@ static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn,
 }
 
 /* {"status":..., "percent":..., "message":..., "endpoint":..., "last_seq":...}
- * of a request. The request item learns of progress about once a second
- * (processor.c); the newest stored message is exact: its seq is last_seq,
- * and when it is a progress message its percent, message and progress are
- * the current ones. *last is the newest seq (the status message's own seq
- * comes after it). */
-static char *status_extra(dorm_client *c, const dorm_streamer_Request *r, int64_t *last) {
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_streamer_Message newest = {0};
-  int64_t seq = dorm__st_last_message(c, r->sub, r->clientId, &a, &newest);
-  cJSON *body = seq > 0 && newest.body ? cJSON_Parse(newest.body) : NULL;
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(body, "type");
-  bool progress = cJSON_IsString(type) && strcmp(type->valuestring, "progress") == 0 &&
-                  r->status == DORM_STREAMER_REQUEST_STATUS_PROCESSING;
+ * of a request (its item is exact: every progress message updates it). */
+static char *status_extra(const dorm_streamer_Request *r) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "status", dorm_streamer_RequestStatus_to_string(r->status));
   cJSON_AddStringToObject(o, "endpoint", r->endpoint);
-  const cJSON *pct = progress ? cJSON_GetObjectItemCaseSensitive(body, "percent") : NULL;
-  double percent = cJSON_IsNumber(pct) && pct->valuedouble > r->percent ? pct->valuedouble : r->percent;
-  cJSON_AddNumberToObject(o, "percent", percent);
-  const cJSON *msg = progress ? cJSON_GetObjectItemCaseSensitive(body, "message") : NULL;
-  const cJSON *prog = progress ? cJSON_GetObjectItemCaseSensitive(body, "progress") : NULL;
-  if (cJSON_IsString(msg)) cJSON_AddStringToObject(o, "message", msg->valuestring);
-  else if (r->message) cJSON_AddStringToObject(o, "message", r->message);
-  if (prog) cJSON_AddItemToObject(o, "progress", cJSON_Duplicate(prog, true));
-  else if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
-  *last = seq > r->seq ? seq : r->seq;
-  cJSON_AddNumberToObject(o, "last_seq", (double)*last);
+  cJSON_AddNumberToObject(o, "percent", r->percent);
+  if (r->message) cJSON_AddStringToObject(o, "message", r->message);
+  if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
+  cJSON_AddNumberToObject(o, "last_seq", (double)r->seq);
   char *t = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
-  cJSON_Delete(body);
-  dorm_arena_free(&a);
   return t;
 }
 
 static void send_status(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
-  int64_t last = 0;
-  char *extra = status_extra(c, r, &last);
-  append_and_send(s, c, conn, r, last, "status", extra);
+  append_and_send(s, c, conn, r, "status", status_extra(r));
 }
 
 typedef struct outcome_to {
@@ -119,7 +96,7 @@ static void outcome_sent(void *user, int64_t seq, const char *text) {
 static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
   if (r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
     outcome_to to = {s, conn, r->clientId};
-    if (!dorm__st_append_result(c, r->sub, r->clientId, r->seq, r->result ? r->result : "{}", outcome_sent, &to))
+    if (!dorm__st_append_result(c, r->sub, r->clientId, r->result ? r->result : "{}", outcome_sent, &to))
       send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
   } else if (r->status == DORM_STREAMER_REQUEST_STATUS_FAILED || r->status == DORM_STREAMER_REQUEST_STATUS_CANCELLED) {
     cJSON *o = cJSON_CreateObject();
@@ -129,7 +106,7 @@ static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, co
     cJSON_AddBoolToObject(e, "retryable", false);
     char *extra = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    append_and_send(s, c, conn, r, r->seq, "error", extra);
+    append_and_send(s, c, conn, r, "error", extra);
   } else {
     send_status(s, c, conn, r);
   }

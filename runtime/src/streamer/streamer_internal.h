@@ -278,27 +278,24 @@ bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk);
 
 /* store.c: the streamer's tables through the generated code. */
 void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
-/* Persists message text under the next free seq after `after` (what the
- * caller knows to be taken; a stale value costs a retry, never a gap or a
- * duplicate): text is built by make(seq, user) so that it carries its own
- * seq. Returns the seq (> 0) with *text_out (malloc'd), or 0 on failure
- * (dorm_client_errmsg says why). */
+/* Takes the next seq of a request (ADD on the request item) and persists
+ * message text under it: text is built by make(seq, user) so that it carries
+ * its own seq. Returns the seq (> 0) with *text_out (malloc'd), or 0 on
+ * failure (dorm_client_errmsg says why). */
 typedef char *(*dorm__st_make_fn)(int64_t seq, void *user);
-int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, int64_t after,
-                                dorm__st_make_fn make, void *user, char **text_out);
+int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, dorm__st_make_fn make,
+                                void *user, char **text_out);
+/* Stores a message whose seq the caller has taken (a plain put). */
+bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a);
 /* Persists and hands to sent() the result message(s) of a completed
- * request after seq `after`: `complete` with the result, or, for a result
+ * request: `complete` with the result, or, for a result
  * too big for one frame, `result_chunk` messages (index 0..count-1, about
  * DORM__ST_CHUNK_DATA bytes of the result's JSON text each, cut between
  * UTF-8 sequences) then `complete` with chunked: true. Returns the last seq,
  * 0 on failure. */
 typedef void (*dorm__st_sent_fn)(void *user, int64_t seq, const char *text);
-int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, int64_t after,
-                               const char *result, dorm__st_sent_fn sent, void *user);
-/* The newest stored message of a request (consistent read): its seq, 0 when
- * there is none, -1 on failure; *newest filled (in a) when not NULL. */
-int64_t dorm__st_last_message(dorm_client *c, const char *sub, const char *client_id, dorm_arena *a,
-                              dorm_streamer_Message *newest);
+int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, const char *result,
+                               dorm__st_sent_fn sent, void *user);
 
 /* delivery.c: POST /@connections/{id} on the server that holds it (SigV4,
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
