@@ -172,6 +172,30 @@ scenario('async request: ack from $default, the stream batch runs it (progress, 
   assert.equal(mgmt.of(conn).length, msgs.length, 'a redelivered record runs nothing');
 }, { timeoutMs: 90000 });
 
+scenario('a batch runs its records\' jobs side by side', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'BatchConn000001=';
+  await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  const a = uniq('rep'), b = uniq('rep');
+  for (const rid of [a, b]) {
+    await invoke(messageEvent(conn, JSON.stringify({ id: rid, action: 'GenerateReport', payload: { rows: 10, stepMs: 40 } })));
+  }
+  const ra = await requestRecords(sub, a), rb = await requestRecords(sub, b);
+  const r = await invoke(streamEvent([...ra.records, ...rb.records], ra.arn));
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
+  const byRid = (rid) => mgmt.of(conn).map((x) => JSON.parse(x.body)).filter((m) => m.request_id === rid);
+  for (const rid of [a, b]) {
+    checkStream(byRid(rid));
+    checkReportComplete(byRid(rid).at(-1), 10);
+  }
+  // each started before the other finished
+  const lines = logLines();
+  const at = (event, rid) => lines.findIndex((l) => l.event === event && l.request_id === rid);
+  assert.ok(at('started', a) >= 0 && at('started', b) >= 0);
+  assert.ok(at('started', b) < at('finished', a) && at('started', a) < at('finished', b),
+    `the two jobs overlapped (started ${at('started', a)}/${at('started', b)}, finished ${at('finished', a)}/${at('finished', b)})`);
+}, { timeoutMs: 60000 });
+
 scenario('410: a gone connection stops delivery, the job completes and its result is kept; 429 is retried', async () => {
   const sub = uniq('lambda-user');
   const gone = 'GoneConn0000000=';

@@ -248,51 +248,105 @@ static bool run_to_end(dorm__streamer *s, const char *request_pk, int64_t queued
   }
 }
 
+/* One record of a batch: what it asks for and how it went. */
+typedef struct rec_slot {
+  dorm__streamer *s;
+  const char *seqno;
+  char request_pk[300]; /* "": nothing to run */
+  int64_t queued_ms;
+  bool ok;
+  pthread_t thread;
+} rec_slot;
+
+void dorm__st_delivery_thread_end(void);
+
+static void *rec_main(void *arg) {
+  rec_slot *r = arg;
+  r->ok = run_to_end(r->s, r->request_pk, r->queued_ms);
+  dorm__st_delivery_thread_end(); /* the thread's management API connection */
+  return NULL;
+}
+
+/* Reads one record: ok (nothing to run), a job to run, or a failure. */
+static void read_record(dorm__streamer *s, const cJSON *r, rec_slot *slot) {
+  char *text = cJSON_PrintUnformatted(r);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_stream_record *rec = NULL;
+  size_t n = 0;
+  char err[512];
+  if (text && dorm_stream_parse(text, strlen(text), &a, &rec, &n, err, sizeof err) == DORM_OK && n == 1) {
+    slot->ok = true;
+    if (dorm__st_on_stream_record(s, rec, &a)) {
+      /* no workers in Lambda mode: the job it queued runs here */
+      for (dorm__st_job *job; (job = take_run(s)) != NULL;) {
+        snprintf(slot->request_pk, sizeof slot->request_pk, "%s", job->request_pk);
+        slot->queued_ms = job->queued_ms;
+        free(job);
+      }
+    }
+  } else {
+    dorm__st_log("error", "bad_stream_record", str_member(r, "eventID"), NULL, NULL, "%s",
+                 text ? err : "out of memory");
+  }
+  cJSON_free(text);
+  dorm_arena_free(&a);
+}
+
+/* The batch: records read in order, their jobs run side by side (at most
+ * --workers at a time, each request being one record, so no order between
+ * them is lost), failures reported in record order. */
 static char *on_stream(dorm__streamer *s, const cJSON *records, dorm__st_lambda_out *out) {
+  size_t n = (size_t)cJSON_GetArraySize(records);
+  rec_slot *slots = calloc(n ? n : 1, sizeof *slots);
+  if (!slots) return NULL;
+  size_t i = 0;
+  for (const cJSON *r = records->child; r; r = r->next, i++) {
+    slots[i].s = s;
+    slots[i].seqno = str_member(member(r, "dynamodb"), "SequenceNumber");
+    int64_t deadline = atomic_load(&s->lambda_deadline_ms);
+    if (deadline > 0 && dorm__st_now_ms() >= deadline) continue; /* no time left: Lambda brings it back */
+    read_record(s, r, &slots[i]);
+  }
+  size_t width = s->cfg.workers > 0 ? (size_t)s->cfg.workers : 1;
+  for (size_t from = 0; from < n;) {
+    size_t started = 0, k = from;
+    int64_t deadline = atomic_load(&s->lambda_deadline_ms);
+    bool late = deadline > 0 && dorm__st_now_ms() >= deadline;
+    for (; k < n && started < width; k++) {
+      if (!slots[k].request_pk[0]) continue;
+      if (late) {
+        slots[k].ok = false;
+        slots[k].request_pk[0] = '\0';
+        continue;
+      }
+      if (pthread_create(&slots[k].thread, NULL, rec_main, &slots[k]) == 0) {
+        started++;
+      } else {
+        slots[k].ok = run_to_end(s, slots[k].request_pk, slots[k].queued_ms);
+        slots[k].request_pk[0] = '\0';
+      }
+    }
+    for (size_t j = from; j < k; j++)
+      if (slots[j].request_pk[0]) pthread_join(slots[j].thread, NULL);
+    from = k;
+  }
   cJSON *resp = cJSON_CreateObject();
   cJSON *failures = cJSON_AddArrayToObject(resp, "batchItemFailures");
-  for (const cJSON *r = records->child; r; r = r->next) {
-    const char *seqno = str_member(member(r, "dynamodb"), "SequenceNumber");
-    const char *event_id = str_member(r, "eventID");
-    bool ok = false;
-    int64_t deadline = atomic_load(&s->lambda_deadline_ms);
-    if (deadline > 0 && dorm__st_now_ms() >= deadline) {
-      /* no time left to run it: Lambda brings it back */
-    } else {
-      char *text = cJSON_PrintUnformatted(r);
-      dorm_arena a = DORM_ARENA_INIT;
-      dorm_stream_record *rec = NULL;
-      size_t n = 0;
-      char err[512];
-      if (text && dorm_stream_parse(text, strlen(text), &a, &rec, &n, err, sizeof err) == DORM_OK && n == 1) {
-        if (dorm__st_on_stream_record(s, rec, &a)) {
-          ok = true;
-          for (dorm__st_job *job; (job = take_run(s)) != NULL;) {
-            if (!run_to_end(s, job->request_pk, job->queued_ms)) ok = false;
-            free(job);
-          }
-        } else {
-          ok = true; /* not a pending request: nothing to do */
-        }
-      } else {
-        dorm__st_log("error", "bad_stream_record", event_id, NULL, NULL, "%s",
-                     text ? err : "out of memory");
-      }
-      cJSON_free(text);
-      dorm_arena_free(&a);
-    }
-    if (ok) continue;
-    if (!seqno) {
+  for (i = 0; i < n; i++) {
+    if (slots[i].ok) continue;
+    if (!slots[i].seqno) {
       /* Lambda names records by sequence number: without one the whole batch goes back */
       cJSON_Delete(resp);
+      free(slots);
       fail(out, "Runtime.BadStreamRecord", "a record without dynamodb.SequenceNumber failed%s", "");
       return NULL;
     }
     cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "itemIdentifier", seqno);
+    cJSON_AddStringToObject(f, "itemIdentifier", slots[i].seqno);
     cJSON_AddItemToArray(failures, f);
     out->batch_failures++;
   }
+  free(slots);
   char *text = cJSON_PrintUnformatted(resp);
   cJSON_Delete(resp);
   return text;
