@@ -3,13 +3,13 @@
  * A request runs where a conditional update moved it PENDING -> PROCESSING
  * (or took over a PROCESSING one whose lease expired) and set this process
  * as the lease owner; a second processor, or the same request seen twice,
- * fails the condition and does nothing. The lease is renewed while the
- * handler reports progress or checks for cancellation (at most once a
- * second: one write that also records the latest progress on the request
- * item and reads the cancel flag and the client's current connection).
- * Progress is coalesced (newest wins, at most one message per
- * progress_interval_ms, percent never goes backwards), persisted with its
- * seq (one conditional write: store.c), then delivered: straight into the
+ * fails the condition and does nothing. The lease is renewed by every
+ * progress update, and by a check-in (at most once a second) while the
+ * handler checks for cancellation without reporting. Progress is coalesced
+ * (newest wins, at most one message per progress_interval_ms, percent never
+ * goes backwards); each update takes its seq on the request item (with the
+ * progress, the lease, the cancel flag and the client's connection in the
+ * same write), is stored under it, then delivered: straight into the
  * connection's queue when this server holds it, else through the management
  * API of the server that does (as on AWS, through API Gateway). A
  * connection that is gone (410) stops delivery, never the job.
