@@ -115,10 +115,10 @@ static void follow_connection(dorm_stream_ctx *ctx, const char *conn_id) {
   dorm_arena_free(&a);
 }
 
-/* Renews the lease, records the latest progress on the request item (for
- * `status` and for a processor that takes over), and reads the cancel flag
- * and the client's connection: one conditional write, at most once a second
- * (or at once when the router asked: recheck). */
+/* For a handler that checks for cancellation between progress updates:
+ * renews the lease and reads the cancel flag and the client's connection,
+ * one conditional write at most once a second (or at once when the router
+ * asked: recheck). A progress update does the same in its own write. */
 static void check_in(dorm_stream_ctx *ctx) {
   if (ctx->sync) return;
   int64_t now = dorm__st_now_ms();
