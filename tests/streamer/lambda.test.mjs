@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  assert, scenario, demoPath, ddbEndpoint, token, uniq, sleep, SECRET_FILE,
+  assert, scenario, demoPath, testdPath, ddbEndpoint, token, uniq, sleep, SECRET_FILE,
   checkStream, checkReportComplete, checkError, expectedChecksum,
 } from './harness.mjs';
 import { after, before } from 'node:test';
@@ -272,6 +272,41 @@ scenario('a job held by a processor that died: the record waits for its lease to
   checkStream(msgs);
   checkReportComplete(msgs[msgs.length - 1], 4);
   assert.ok(logLines().some((l) => l.event === 'started' && l.request_id === rid && /attempt 2/.test(l.message)), 'taken over as attempt 2');
+}, { timeoutMs: 60000 });
+
+scenario('handlers see the invocation\'s deadline less the margin when it comes before their timeout', async () => {
+  const api = new RuntimeApi();
+  await api.listen();
+  const p = spawn(testdPath(), [], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
+    },
+  });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  try {
+    const conn = 'TestdDeadline01=';
+    let r = await api.invoke(connectEvent(conn, { token: await token({ sub: uniq('lambda-user') }) }));
+    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    // the endpoint's timeout is 20 s, the invocation has 5 s: the handler sees at most 4 s
+    r = await api.invoke(messageEvent(conn, JSON.stringify({ id: 'd1', action: 'Deadline', payload: { text: '' } })), { deadlineInMs: 5000 });
+    let [m] = await mgmt.waitFor(conn, 1);
+    let left = JSON.parse(m.body).result.remainingMs;
+    assert.ok(left > 2000 && left <= 4000, `remaining ${left} ms of a 5 s invocation less 1 s`);
+    // an invocation longer than the timeout: the endpoint's 20 s
+    await api.invoke(messageEvent(conn, JSON.stringify({ id: 'd2', action: 'Deadline', payload: { text: '' } })), { deadlineInMs: 60000 });
+    [, m] = await mgmt.waitFor(conn, 2);
+    left = JSON.parse(m.body).result.remainingMs;
+    assert.ok(left > 15000 && left <= 20000, `remaining ${left} ms of the endpoint's 20 s timeout`);
+  } finally {
+    await api.close();
+    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+  }
+  assert.equal(p.exitCode, 0, err);
 }, { timeoutMs: 60000 });
 
 scenario('$disconnect marks the connection gone; an unknown event shape is an invocation error', async () => {

@@ -43,3 +43,12 @@ dorm_status testd_SlowEcho_handle(dorm_stream_ctx *ctx, const testd_SlowEcho_req
   res->text = req->text;
   return DORM_OK;
 }
+
+dorm_status testd_Deadline_handle(dorm_stream_ctx *ctx, const testd_Deadline_request *req, testd_Deadline_result *res) {
+  (void)req;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  res->remainingMs = dorm_stream_deadline_ms(ctx) - now;
+  return DORM_OK;
+}
