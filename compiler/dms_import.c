@@ -440,6 +440,23 @@ static bool parse_roles(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_ro
   return ok;
 }
 
+/* encryption: {v: 1}, DynamORM's envelope version 1 (issue 15); the KMS key
+ * is configuration, not part of the contract. Another version is refused:
+ * reading it as version 1 would fail every read. */
+static bool parse_encryption(imp *I, const yaml_node_t *n, dms_attr *a) {
+  static const char *const known[] = {"v"};
+  yaml_node_t *v[1];
+  if (!members(I, n, "encryption", known, 1, v)) return false;
+  if (!required(I, n, v[0], "v", "encryption")) return false;
+  if (v[0]->type != YAML_SCALAR_NODE || v[0]->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+      strcmp((const char *)v[0]->data.scalar.value, "1") != 0) {
+    err_at(I, v[0], "attribute '%s': encryption version must be 1 (DynamORM's envelope v1)", a->attr);
+    return false;
+  }
+  a->encrypted = true;
+  return true;
+}
+
 static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_roles) {
   static const char *const known[] = {"attribute", "type",  "required", "optional", "omit_empty", "roles",
                                       "format",    "json",  "binary",   "encryption", "tags"};
@@ -460,11 +477,7 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
   if (v[K_OMIT] && !get_bool(I, v[K_OMIT], "omit_empty", &a->omit_empty)) ok = false;
   if (v[K_JSON] && !get_bool(I, v[K_JSON], "json", &json)) ok = false;
   if (v[K_BINARY] && !get_bool(I, v[K_BINARY], "binary", &binary)) ok = false;
-  if (v[K_ENC]) {
-    err_at(I, v[K_ENC], "attribute '%s' is encrypted; .dorm has no encrypted attributes, so it cannot be imported",
-           a->attr);
-    ok = false;
-  }
+  if (v[K_ENC] && !parse_encryption(I, v[K_ENC], a)) ok = false;
   if (v[K_ROLES] && !parse_roles(I, v[K_ROLES], a, index_roles)) ok = false;
   /* tags are extension metadata: only dormc's own are read, nothing in
    * them is an error. */
@@ -801,6 +814,11 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
       if ((is_pk || is_sk) && a->optional) {
         err_at(I, a->node, "attribute '%s' is the table's %s key and cannot be optional", a->attr,
                is_pk ? "partition" : "sort");
+        ok = false;
+      }
+      if ((is_pk || is_sk) && a->encrypted) {
+        err_at(I, a->node, "attribute '%s' is the table's %s key and cannot be encrypted (DynamORM refuses encrypted keys)",
+               a->attr, is_pk ? "partition" : "sort");
         ok = false;
       }
       if (is_pk) a->roles |= R_PK;

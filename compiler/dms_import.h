@@ -33,6 +33,7 @@ typedef struct dms_attr {
   const char *dorm_type; /* "string", "set<decimal>", ... */
   char key_type;         /* 'S', 'N', 'B', or 0 when it cannot be a key */
   bool optional, omit_empty;
+  bool encrypted;        /* encryption: {v: 1} */
   unsigned roles;
   const char *field;     /* the .dorm field name */
   bool needs_name;       /* field name differs from what naming gives: @name */

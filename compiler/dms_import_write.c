@@ -106,7 +106,7 @@ bool dms_plan_restore(imp *I, dms_model *m) {
   bool any = false, entity = false;
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
-    bool plain_string = !strcmp(a->dorm_type, "string") && !a->optional && !a->omit_empty &&
+    bool plain_string = !strcmp(a->dorm_type, "string") && !a->optional && !a->omit_empty && !a->encrypted &&
                         !(a->roles & ~(unsigned)(R_PK | R_SK));
     if (a->tag_entity && !entity && plain_string && !strcmp(a->attr, "_type") && !(a->roles & (R_PK | R_SK))) {
       a->as_entity = entity = any = true;
@@ -226,6 +226,7 @@ static void put_model(strbuf *b, const dms_model *m) {
     if (a->roles & R_VERSION) sb_puts(b, " @version");
     if (a->roles & R_TTL) sb_puts(b, " @ttl");
     if (a->omit_empty) sb_puts(b, " @omit_empty");
+    if (a->encrypted) sb_puts(b, " @encrypted");
     if (a->needs_name) {
       sb_puts(b, " @name(");
       put_dorm_string(b, a->attr);

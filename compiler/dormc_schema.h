@@ -101,6 +101,13 @@ typedef struct dormc_field {
   unsigned roles;         /* DORMC_ROLE_* bits */
   const dormc_default *dflt; /* NULL: no default */
   dormc_loc loc;
+  /* @encrypted: stored as DynamORM's envelope (AES-256-GCM under a KMS data
+   * key). kms_key is @encrypted("...")'s key (ARN, alias/..., key id), or
+   * NULL for the key configured at run time. Appended so that positional
+   * initializers elsewhere keep their meaning. */
+  bool encrypted;
+  const char *kms_key;
+  dormc_loc encrypted_loc;
 } dormc_field;
 
 typedef struct dormc_enum_member {

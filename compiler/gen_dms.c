@@ -123,6 +123,9 @@ static void put_field_attr(strbuf *b, const dormc_model *m, const dormc_field *f
   }
   if (f->omit_empty) sb_puts(b, "        omit_empty: true\n");
   if (f->type.kind == DORMC_T_JSON) sb_puts(b, "        json: true\n");
+  /* DMS v0.1 says only that the attribute is an envelope of version 1; the
+   * KMS key is configuration, as in DynamORM. */
+  if (f->encrypted) sb_puts(b, "        encryption:\n          v: 1\n");
 }
 
 static void put_index(strbuf *b, const dormc_index *x) {

@@ -232,6 +232,7 @@ const dormc_schema *sema_run(dormc_compilation *c) {
   }
   sema_struct_cycles(&S);
   sema_keys(&S);
+  sema_encrypted_models(&S);
   for (size_t i = 0; i < S.nmodels; i++)
     if (S.models[i].naming == DORMC_NAMING_SNAKE) sema_check_snake_structs(&S, &S.models[i]);
   sema_c_names(&S);

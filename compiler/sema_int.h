@@ -102,6 +102,10 @@ void sema_indexes(sema *S, table_build *t,
                   bool (*part_type)(sema *, table_build *, ast_keypart *, const char **, dormc_key_type *, bool quiet));
 void sema_model(sema *S, decl_info *d);
 void sema_keys(sema *S);
+/* @encrypted (sema_encrypted.c): the attribute on one field, then the
+ * refusals that need the model's keys, templates and indexes. */
+void sema_encrypted_attr(sema *S, const ast_attr *at, dormc_field *f, bool model_field, const char *owner_desc);
+void sema_encrypted_models(sema *S);
 
 /* sema_names.c */
 void sema_endpoint(sema *S, decl_info *d);

@@ -224,7 +224,8 @@ static bool resolve_type(sema *S, const ast_type *t, dormc_type *out) {
 
 enum { R_PK, R_SK, R_CREATED, R_UPDATED, R_VERSION, R_TTL, NROLES };
 static const char *const role_names[NROLES] = {"pk", "sk", "created_at", "updated_at", "version", "ttl"};
-static const char *const attr_names[] = {"pk", "sk", "created_at", "updated_at", "version", "ttl", "omit_empty", "name"};
+static const char *const attr_names[] = {"pk",  "sk",         "created_at", "updated_at", "version",
+                                         "ttl", "omit_empty", "name",       "encrypted"};
 
 static bool role_type_ok(int role, const dormc_type *t, const char **need) {
   switch (role) {
@@ -253,13 +254,17 @@ static void field_attrs(sema *S, ast_member *m, dormc_field *f, field_owner owne
     for (int r = 0; r < NROLES; r++)
       if (strcmp(nm, role_names[r]) == 0) role = r;
     bool is_name = strcmp(nm, "name") == 0, is_omit = strcmp(nm, "omit_empty") == 0;
+    if (strcmp(nm, "encrypted") == 0) {
+      sema_encrypted_attr(S, at, f, owner == OWNER_MODEL, owner_desc);
+      continue;
+    }
     if (role < 0 && !is_name && !is_omit) {
       const char *s = closest_name(nm, attr_names, sizeof attr_names / sizeof *attr_names);
       if (s) diag_error(S->c, at->loc, "unknown field attribute '@%s'; did you mean '@%s'?", nm, s);
       else
         diag_error(S->c, at->loc,
                    "unknown field attribute '@%s' (known: @pk @sk @created_at @updated_at @version @ttl "
-                   "@omit_empty @name)",
+                   "@omit_empty @name @encrypted)",
                    nm);
       continue;
     }

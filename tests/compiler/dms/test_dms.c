@@ -607,6 +607,32 @@ static void test_import_templates_owned(void **state) {
   free(back);
 }
 
+/* @encrypted is DMS's encryption: {v: 1}, both ways (issue 15). */
+static void test_encrypted_roundtrip(void **state) {
+  (void)state;
+  const char *dorm = "namespace e;\n"
+                     "\n"
+                     "model Card table \"cards\" {\n"
+                     "  id: string @pk;\n"
+                     "  number: string @encrypted(\"alias/cards\");\n"
+                     "  note: string? @encrypted;\n"
+                     "  plain: string;\n"
+                     "}\n";
+  char *y = export_dorm(dorm);
+  assert_non_null(strstr(y, "      - attribute: \"number\"\n        type: \"S\"\n        required: true\n"
+                            "        encryption:\n          v: 1\n"));
+  assert_non_null(strstr(y, "      - attribute: \"note\"\n        type: \"S\"\n        optional: true\n"
+                            "        encryption:\n          v: 1\n"));
+  const char *plain = strstr(y, "\"plain\"");
+  assert_non_null(plain);
+  assert_null(strstr(plain, "encryption"));
+  assert_null(strstr(y, "alias/cards")); /* the key is configuration, not contract */
+  char *back = import_ok("cards.yml", y);
+  assert_non_null(strstr(back, "  number: string @encrypted;\n  note: string? @encrypted;\n  plain: string;\n"));
+  free(back);
+  free(y);
+}
+
 static void test_import_no_namespace(void **state) {
   (void)state;
   const char *y = "dms_version: \"0.1\"\nmodels:\n" MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK;
@@ -648,7 +674,13 @@ static const bad_case bad_cases[] = {
      "bad.yml:10:33: error: type NULL has no .dorm equivalent"},
     {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
                                       "      - { attribute: \"s\", type: \"B\", encryption: { key: \"k\" } }\n",
-     "bad.yml:10:50: error: attribute 's' is encrypted; .dorm has no encrypted attributes"},
+     "bad.yml:10:50: error: encryption has no 'v'"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                                      "      - { attribute: \"s\", type: \"B\", encryption: { v: 2 } }\n",
+     "bad.yml:10:55: error: attribute 's': encryption version must be 1 (DynamORM's envelope v1)"},
+    {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n"
+                                      "      - { attribute: \"PK\", type: \"S\", required: true, encryption: { v: 1 } }\n",
+     "bad.yml:9:9: error: attribute 'PK' is the table's partition key and cannot be encrypted"},
     {HEAD MODEL("U", "users") KEYS_PK "    attributes:\n"
                                       "      - { attribute: \"PK\", type: \"S\", optional: true }\n",
      "bad.yml:9:9: error: attribute 'PK' is the table's partition key and cannot be optional"},
@@ -780,7 +812,7 @@ int main(void) {
       cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_shared_table_json),
       cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_templates_owned),      cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_import_error_format),      cmocka_unit_test(test_import_unknown_members),
-      cmocka_unit_test(test_import_error_limit),
+      cmocka_unit_test(test_import_error_limit),       cmocka_unit_test(test_encrypted_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
