@@ -361,8 +361,13 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
     }
     char *ptext = sb_take(&params, NULL);
     const char *skt = q[i].sk ? arena_printf(&g->mem, "%s_%s_sk", M, q[i].name) : "dorm_sk_cond";
-    for (int count = 0; count < 2; count++) {
-      if (count)
+    /* count: 0 one page, 1 the count, 2 every page to a callback */
+    for (int count = 0; count < 3; count++) {
+      if (count == 2)
+        P("dorm_status %s_%s_each(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts,\n"
+          "    %s_items_fn on_items, void *user) {\n",
+          M, q[i].name, ptext ? ptext : "", skt, M);
+      else if (count)
         P("dorm_status %s_%s_count(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts,\n"
           "    uint64_t *count) {\n",
           M, q[i].name, ptext ? ptext : "", skt);
@@ -390,7 +395,11 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
       } else {
         P("  const dorm_sk_cond *condp = sk;\n");
       }
-      if (count) {
+      if (count == 2) {
+        P("  %s_items_tramp t;\n  t.fn = on_items;\n  t.user = user;\n"
+          "  return dorm_model_each(c, &%s_desc, %u, &pk, condp, opts, %s_items_cb, &t);\n}\n",
+          M, M, q[i].desc_index, M);
+      } else if (count) {
         P("  return dorm_model_count(c, &%s_desc, %u, &pk, condp, opts, count);\n}\n", M, q[i].desc_index);
       } else {
         P("  dorm_model_page mp;\n");
@@ -430,6 +439,16 @@ static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
     "  for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];\n"
     "  return dorm_model_update_fields(c, %s, o, ids, n, opts, a);\n}\n",
     M, M, M, m->nfields ? m->nfields : 1, m->nfields, D, D);
+  P("dorm_status %s_update_object(dorm_client *c, %s *o, dorm_model_update *u, dorm_arena *a) {\n"
+    "  %s k = *o;\n"
+    "  dorm_update_opts opts;\n  memset(&opts, 0, sizeof opts);\n", M, M, M);
+  if (m->version) P("  opts.w.check_version = true;\n  opts.w.expected_version = o->%s;\n", m->version->name);
+  P("  opts.return_new = true;\n"
+    "  return dorm_model_update_exec(c, %s, &k, u, &opts, a, o);\n}\n", D);
+  P("typedef struct %s_items_tramp {\n  %s_items_fn fn;\n  void *user;\n} %s_items_tramp;\n", M, M, M);
+  P("static dorm_status %s_items_cb(void *user, const void *items, size_t count) {\n"
+    "  %s_items_tramp *t = (%s_items_tramp *)user;\n"
+    "  return t->fn(t->user, (const %s *)items, count);\n}\n", M, M, M, M);
   emit_queries(g, m);
   P("dorm_status %s_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, %s_page *page) {\n"
     "  dorm_model_page mp;\n"
@@ -439,10 +458,10 @@ static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
     M, M, D, M);
   P("dorm_status %s_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {\n"
     "  return dorm_model_count(c, %s, 0, NULL, NULL, opts, count);\n}\n", M, D);
-  P("typedef struct %s_items_tramp {\n  %s_items_fn fn;\n  void *user;\n} %s_items_tramp;\n", M, M, M);
-  P("static dorm_status %s_items_cb(void *user, const void *items, size_t count) {\n"
-    "  %s_items_tramp *t = (%s_items_tramp *)user;\n"
-    "  return t->fn(t->user, (const %s *)items, count);\n}\n", M, M, M, M);
+  P("dorm_status %s_scan_each(dorm_client *c, const dorm_query_opts *opts, %s_items_fn on_items, void *user) {\n"
+    "  %s_items_tramp t;\n  t.fn = on_items;\n  t.user = user;\n"
+    "  return dorm_model_each(c, %s, 0, NULL, NULL, opts, %s_items_cb, &t);\n}\n",
+    M, M, M, D, M);
   P("dorm_status %s_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,\n"
     "    uint32_t workers, %s_items_fn on_items, void *user) {\n"
     "  %s_items_tramp t;\n  t.fn = on_items;\n  t.user = user;\n"
@@ -476,20 +495,20 @@ static void emit_wrappers(gen_ctx *g, const dormc_model *m) {
     "  if (!objs) return DORM_ERR_NO_MEMORY;\n"
     "  return dorm_model_batch_delete(c, %s, objs, n, a);\n}\n",
     M, M, M, M, D);
-  P("dorm_status %s_tx_put(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
-    "  return dorm_tx_put(tx, %s, o, false, opts);\n}\n", M, M, D);
-  P("dorm_status %s_tx_create(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
-    "  return dorm_tx_put(tx, %s, o, true, opts);\n}\n", M, M, D);
-  P("dorm_status %s_tx_update(dorm_tx *tx, const %s_key *key, dorm_model_update *u,\n"
+  P("int %s_tx_put(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
+    "  return dorm_tx_index(tx, dorm_tx_put(tx, %s, o, false, opts));\n}\n", M, M, D);
+  P("int %s_tx_create(dorm_tx *tx, %s *o, const dorm_write_opts *opts) {\n"
+    "  return dorm_tx_index(tx, dorm_tx_put(tx, %s, o, true, opts));\n}\n", M, M, D);
+  P("int %s_tx_update(dorm_tx *tx, const %s_key *key, dorm_model_update *u,\n"
     "    const dorm_write_opts *opts) {\n", M, M);
   emit_key_copy(g, m, "k", "key");
-  P("  return dorm_tx_update(tx, %s, &k, u, opts);\n}\n", D);
-  P("dorm_status %s_tx_delete(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
+  P("  return dorm_tx_index(tx, dorm_tx_update(tx, %s, &k, u, opts));\n}\n", D);
+  P("int %s_tx_delete(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
   emit_key_copy(g, m, "k", "key");
-  P("  return dorm_tx_delete(tx, %s, &k, opts);\n}\n", D);
-  P("dorm_status %s_tx_check(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
+  P("  return dorm_tx_index(tx, dorm_tx_delete(tx, %s, &k, opts));\n}\n", D);
+  P("int %s_tx_check(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts) {\n", M, M);
   emit_key_copy(g, m, "k", "key");
-  P("  return dorm_tx_check(tx, %s, &k, opts);\n}\n", D);
+  P("  return dorm_tx_index(tx, dorm_tx_check(tx, %s, &k, opts));\n}\n", D);
   P("dorm_status %s_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, %s *out, char *errbuf,\n"
     "    size_t errcap) {\n  return dorm_model_from_av(%s, item, flags, a, out, errbuf, errcap);\n}\n", M, M, D);
   P("dorm_status %s_to_item(const %s *o, dorm_arena *a, dorm_av *item, char *errbuf, size_t errcap) {\n"

@@ -57,12 +57,16 @@ static void emit_container(gen_ctx *g, const gen_container *c) {
   P("#ifndef %s\n#define %s\n", guard, guard);
   if (c->wrapper) {
     P("struct %s {\n  bool has;\n  %s;\n};\n", c->cname, decl(g, gen_ctype(g, c->type), "value"));
-  } else if (c->type->kind == DORMC_T_MAP) {
-    P("struct %s {\n  const char **keys;\n  %s;\n  size_t count;\n};\n", c->cname,
-      decl(g, ptr_to(g, gen_elem_ctype(g, c->type->elem)), "values"));
   } else {
-    P("struct %s {\n  %s;\n  size_t count;\n};\n", c->cname,
-      decl(g, ptr_to(g, gen_elem_ctype(g, c->type->elem)), "items"));
+    /* Arrays of text are `const char *const *`, so that a static array
+     * (static const char *const tags[] = {...}) can be given as it is. */
+    const char *elem = gen_elem_ctype(g, c->type->elem);
+    bool text = strcmp(elem, "const char *") == 0;
+    const char *arr = text ? "const char *const *%s" : NULL;
+    const char *member = c->type->kind == DORMC_T_MAP ? "values" : "items";
+    const char *d = text ? arena_printf(&g->mem, arr, member) : decl(g, ptr_to(g, elem), member);
+    if (c->type->kind == DORMC_T_MAP) P("struct %s {\n  const char *const *keys;\n  %s;\n  size_t count;\n};\n", c->cname, d);
+    else P("struct %s {\n  %s;\n  size_t count;\n};\n", c->cname, d);
   }
   P("#endif\n");
 }
@@ -149,6 +153,10 @@ static void emit_query_decls(gen_ctx *g, const dormc_model *m) {
     P("dorm_status %s_%s_count(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts,\n"
       "    uint64_t *count);\n",
       m->c_name, q[i].name, pk_params(g, &q[i]), q[i].sk ? skt : "dorm_sk_cond");
+    P("/* Every page of the query to on_items, one after the other. */\n");
+    P("dorm_status %s_%s_each(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts,\n"
+      "    %s_items_fn on_items, void *user);\n",
+      m->c_name, q[i].name, pk_params(g, &q[i]), q[i].sk ? skt : "dorm_sk_cond", m->c_name);
   }
   P("\n");
 }
@@ -301,22 +309,37 @@ static void emit_model(gen_ctx *g, const dormc_model *m) {
   P("/* DynamORM's Update(fields...): SET the listed fields from *o. */\n");
   P("dorm_status %s_update_fields(dorm_client *c, %s *o, const %s_field *fields, size_t n,\n"
     "    const dorm_write_opts *opts, dorm_arena *a);\n", M, M, M);
+  if (m->version)
+    P("/* The actions of u on the item of *o's key, on condition that its version\n"
+      " * is still o->%s (DORM_ERR_CONDITION_FAILED otherwise); on success *o is the\n"
+      " * item as updated (in a). */\n", m->version->name);
+  else
+    P("/* The actions of u on the item of *o's key; on success *o is the item as\n"
+      " * updated (in a). */\n");
+  P("dorm_status %s_update_object(dorm_client *c, %s *o, dorm_model_update *u, dorm_arena *a);\n", M, M);
+  P("/* Pages of items to on_items (valid during the call only; a status other\n"
+    " * than DORM_OK stops and is returned). */\n");
+  P("typedef dorm_status (*%s_items_fn)(void *user, const %s *items, size_t count);\n", M, M);
   emit_query_decls(g, m);
   P("dorm_status %s_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, %s_page *page);\n", M, M);
   P("dorm_status %s_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);\n", M);
-  P("typedef dorm_status (*%s_items_fn)(void *user, const %s *items, size_t count);\n", M, M);
+  P("dorm_status %s_scan_each(dorm_client *c, const dorm_query_opts *opts, %s_items_fn on_items, void *user);\n",
+    M, M);
   P("dorm_status %s_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,\n"
     "    uint32_t workers, %s_items_fn on_items, void *user);\n", M, M);
   P("dorm_status %s_batch_get(dorm_client *c, const %s_key *keys, size_t n, bool consistent_read,\n"
     "    dorm_arena *a, %s *out, bool *found);\n", M, M, M);
   P("dorm_status %s_batch_put(dorm_client *c, %s *objs, size_t n, dorm_arena *a);\n", M, M);
   P("dorm_status %s_batch_delete(dorm_client *c, const %s_key *keys, size_t n, dorm_arena *a);\n", M, M);
-  P("dorm_status %s_tx_put(dorm_tx *tx, %s *o, const dorm_write_opts *opts);\n", M, M);
-  P("dorm_status %s_tx_create(dorm_tx *tx, %s *o, const dorm_write_opts *opts);\n", M, M);
-  P("dorm_status %s_tx_update(dorm_tx *tx, const %s_key *key, dorm_model_update *u,\n"
+  P("/* Transaction actions: each returns its index in the transaction (the\n"
+    " * failed_index of dorm_tx_commit), or -1 when it could not be added (the\n"
+    " * error is kept in tx and reported by dorm_tx_commit). */\n");
+  P("int %s_tx_put(dorm_tx *tx, %s *o, const dorm_write_opts *opts);\n", M, M);
+  P("int %s_tx_create(dorm_tx *tx, %s *o, const dorm_write_opts *opts);\n", M, M);
+  P("int %s_tx_update(dorm_tx *tx, const %s_key *key, dorm_model_update *u,\n"
     "    const dorm_write_opts *opts);\n", M, M);
-  P("dorm_status %s_tx_delete(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts);\n", M, M);
-  P("dorm_status %s_tx_check(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts);\n", M, M);
+  P("int %s_tx_delete(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts);\n", M, M);
+  P("int %s_tx_check(dorm_tx *tx, const %s_key *key, const dorm_write_opts *opts);\n", M, M);
   P("/* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */\n");
   P("dorm_status %s_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, %s *out, char *errbuf,\n"
     "    size_t errcap);\n", M, M);

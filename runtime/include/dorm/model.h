@@ -63,6 +63,16 @@ extern "C" {
  * and ask to be regenerated. */
 #define DORM_MODEL_ABI 2
 
+/* Designated-initializer helpers for generated structs:
+ *   static const char *const tags[] = {"new", "gift"};
+ *   shop_Order o = {.customerId = "c1", .orderId = "o1", DORM_SOME(amount, 5),
+ *                   .tags = DORM_ARRAY(tags)};
+ * DORM_SOME(member, v) sets an optional non-pointer field (its has_ flag and
+ * value); DORM_ARRAY(arr) is a set or list of the elements of an array
+ * (not a pointer: its size is taken with sizeof). */
+#define DORM_SOME(member, v) .has_##member = true, .member = (v)
+#define DORM_ARRAY(arr) {(arr), sizeof(arr) / sizeof((arr)[0])}
+
 typedef struct dorm_bytes {
   const uint8_t *data;
   size_t len;
@@ -461,6 +471,15 @@ DORM_API dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, 
 /* Parallel scan: pages of typed items to on_items (serialized; the items are
  * valid during the call only). */
 typedef dorm_status (*dorm_items_fn)(void *user, const void *items, size_t count);
+
+/* Every page of a query (pk_obj != NULL, as dorm_model_query) or scan
+ * (pk_obj == NULL; index 0 = the table) to on_items, in order. Each page
+ * lives in an arena of its own, freed after the next page arrives: the
+ * items are valid during the call only. A status other than DORM_OK from
+ * on_items stops the loop and is returned. o->limit is the page size. */
+DORM_API dorm_status dorm_model_each(dorm_client *c, const dorm_model_desc *m, uint32_t index, const void *pk_obj,
+                                     const dorm_sk_cond *sk, const dorm_query_opts *o, dorm_items_fn on_items,
+                                     void *user);
 DORM_API dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, const dorm_query_opts *o,
                                      uint32_t segments, uint32_t workers, dorm_items_fn on_items,
                                      void *user);
@@ -506,6 +525,9 @@ typedef struct dorm_tx {
  * the commit fails); tx_update finishes u, which must stay valid until the
  * commit. */
 DORM_API void dorm_tx_init(dorm_tx *tx, dorm_arena *a);
+/* The index of the action just added when st is DORM_OK, else -1: what the
+ * generated <Model>_tx_* adders return. */
+static inline int dorm_tx_index(const dorm_tx *tx, dorm_status st) { return st == DORM_OK ? (int)tx->count - 1 : -1; }
 DORM_API dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool create,
                         const dorm_write_opts *o);
 DORM_API dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *key_obj,

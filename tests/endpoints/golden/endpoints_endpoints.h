@@ -32,8 +32,8 @@ typedef struct reports_map_string reports_map_string;
 #ifndef REPORTS_MAP_STRING_DEFINED
 #define REPORTS_MAP_STRING_DEFINED
 struct reports_map_string {
-  const char **keys;
-  const char **values;
+  const char *const *keys;
+  const char *const *values;
   size_t count;
 };
 #endif

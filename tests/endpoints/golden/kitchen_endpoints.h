@@ -60,7 +60,7 @@ typedef struct kitchen_ep_list_list_float kitchen_ep_list_list_float;
 #ifndef KITCHEN_EP_SET_STRING_DEFINED
 #define KITCHEN_EP_SET_STRING_DEFINED
 struct kitchen_ep_set_string {
-  const char **items;
+  const char *const *items;
   size_t count;
 };
 #endif
@@ -74,7 +74,7 @@ struct kitchen_ep_list_Line {
 #ifndef KITCHEN_EP_MAP_INT_DEFINED
 #define KITCHEN_EP_MAP_INT_DEFINED
 struct kitchen_ep_map_int {
-  const char **keys;
+  const char *const *keys;
   int64_t *values;
   size_t count;
 };

@@ -98,6 +98,23 @@ dorm_status dynamorm_contract_User_update_fields(dorm_client *c, dynamorm_contra
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &dynamorm_contract_User_desc, o, ids, n, opts, a);
 }
+dorm_status dynamorm_contract_User_update_object(dorm_client *c, dynamorm_contract_User *o, dorm_model_update *u, dorm_arena *a) {
+  dynamorm_contract_User k = *o;
+  dorm_update_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.w.check_version = true;
+  opts.w.expected_version = o->version;
+  opts.return_new = true;
+  return dorm_model_update_exec(c, &dynamorm_contract_User_desc, &k, u, &opts, a, o);
+}
+typedef struct dynamorm_contract_User_items_tramp {
+  dynamorm_contract_User_items_fn fn;
+  void *user;
+} dynamorm_contract_User_items_tramp;
+static dorm_status dynamorm_contract_User_items_cb(void *user, const void *items, size_t count) {
+  dynamorm_contract_User_items_tramp *t = (dynamorm_contract_User_items_tramp *)user;
+  return t->fn(t->user, (const dynamorm_contract_User *)items, count);
+}
 dorm_status dynamorm_contract_User_query(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_User_page *page) {
   dynamorm_contract_User pk;
@@ -147,6 +164,30 @@ dorm_status dynamorm_contract_User_query_count(dorm_client *c, const char *PK, c
   }
   return dorm_model_count(c, &dynamorm_contract_User_desc, 0, &pk, condp, opts, count);
 }
+dorm_status dynamorm_contract_User_query_each(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_User_items_fn on_items, void *user) {
+  dynamorm_contract_User pk;
+  memset(&pk, 0, sizeof pk);
+  pk.PK = PK;
+  dynamorm_contract_User lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.SK = sk->SK;
+    hi.SK = sk->SK_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  dynamorm_contract_User_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_User_desc, 0, &pk, condp, opts, dynamorm_contract_User_items_cb, &t);
+}
 dorm_status dynamorm_contract_User_query_by_emailHash(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_User_page *page) {
   dynamorm_contract_User pk;
@@ -170,6 +211,17 @@ dorm_status dynamorm_contract_User_query_by_emailHash_count(dorm_client *c, cons
   const dorm_sk_cond *condp = sk;
   return dorm_model_count(c, &dynamorm_contract_User_desc, 1, &pk, condp, opts, count);
 }
+dorm_status dynamorm_contract_User_query_by_emailHash_each(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts,
+    dynamorm_contract_User_items_fn on_items, void *user) {
+  dynamorm_contract_User pk;
+  memset(&pk, 0, sizeof pk);
+  pk.emailHash = emailHash;
+  const dorm_sk_cond *condp = sk;
+  dynamorm_contract_User_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_User_desc, 1, &pk, condp, opts, dynamorm_contract_User_items_cb, &t);
+}
 dorm_status dynamorm_contract_User_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_User_page *page) {
   dorm_model_page mp;
   dorm_status st = dorm_model_scan(c, &dynamorm_contract_User_desc, 0, opts, a, &mp);
@@ -183,13 +235,11 @@ dorm_status dynamorm_contract_User_scan(dorm_client *c, const dorm_query_opts *o
 dorm_status dynamorm_contract_User_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {
   return dorm_model_count(c, &dynamorm_contract_User_desc, 0, NULL, NULL, opts, count);
 }
-typedef struct dynamorm_contract_User_items_tramp {
-  dynamorm_contract_User_items_fn fn;
-  void *user;
-} dynamorm_contract_User_items_tramp;
-static dorm_status dynamorm_contract_User_items_cb(void *user, const void *items, size_t count) {
-  dynamorm_contract_User_items_tramp *t = (dynamorm_contract_User_items_tramp *)user;
-  return t->fn(t->user, (const dynamorm_contract_User *)items, count);
+dorm_status dynamorm_contract_User_scan_each(dorm_client *c, const dorm_query_opts *opts, dynamorm_contract_User_items_fn on_items, void *user) {
+  dynamorm_contract_User_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_User_desc, 0, NULL, NULL, opts, dynamorm_contract_User_items_cb, &t);
 }
 dorm_status dynamorm_contract_User_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, dynamorm_contract_User_items_fn on_items, void *user) {
@@ -221,33 +271,33 @@ dorm_status dynamorm_contract_User_batch_delete(dorm_client *c, const dynamorm_c
   if (!objs) return DORM_ERR_NO_MEMORY;
   return dorm_model_batch_delete(c, &dynamorm_contract_User_desc, objs, n, a);
 }
-dorm_status dynamorm_contract_User_tx_put(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &dynamorm_contract_User_desc, o, false, opts);
+int dynamorm_contract_User_tx_put(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &dynamorm_contract_User_desc, o, false, opts));
 }
-dorm_status dynamorm_contract_User_tx_create(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &dynamorm_contract_User_desc, o, true, opts);
+int dynamorm_contract_User_tx_create(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &dynamorm_contract_User_desc, o, true, opts));
 }
-dorm_status dynamorm_contract_User_tx_update(dorm_tx *tx, const dynamorm_contract_User_key *key, dorm_model_update *u,
+int dynamorm_contract_User_tx_update(dorm_tx *tx, const dynamorm_contract_User_key *key, dorm_model_update *u,
     const dorm_write_opts *opts) {
   dynamorm_contract_User k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_update(tx, &dynamorm_contract_User_desc, &k, u, opts);
+  return dorm_tx_index(tx, dorm_tx_update(tx, &dynamorm_contract_User_desc, &k, u, opts));
 }
-dorm_status dynamorm_contract_User_tx_delete(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts) {
+int dynamorm_contract_User_tx_delete(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts) {
   dynamorm_contract_User k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_delete(tx, &dynamorm_contract_User_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_delete(tx, &dynamorm_contract_User_desc, &k, opts));
 }
-dorm_status dynamorm_contract_User_tx_check(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts) {
+int dynamorm_contract_User_tx_check(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts) {
   dynamorm_contract_User k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_check(tx, &dynamorm_contract_User_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_check(tx, &dynamorm_contract_User_desc, &k, opts));
 }
 dorm_status dynamorm_contract_User_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, dynamorm_contract_User *out, char *errbuf,
     size_t errcap) {
@@ -339,6 +389,23 @@ dorm_status dynamorm_contract_Order_update_fields(dorm_client *c, dynamorm_contr
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &dynamorm_contract_Order_desc, o, ids, n, opts, a);
 }
+dorm_status dynamorm_contract_Order_update_object(dorm_client *c, dynamorm_contract_Order *o, dorm_model_update *u, dorm_arena *a) {
+  dynamorm_contract_Order k = *o;
+  dorm_update_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.w.check_version = true;
+  opts.w.expected_version = o->version;
+  opts.return_new = true;
+  return dorm_model_update_exec(c, &dynamorm_contract_Order_desc, &k, u, &opts, a, o);
+}
+typedef struct dynamorm_contract_Order_items_tramp {
+  dynamorm_contract_Order_items_fn fn;
+  void *user;
+} dynamorm_contract_Order_items_tramp;
+static dorm_status dynamorm_contract_Order_items_cb(void *user, const void *items, size_t count) {
+  dynamorm_contract_Order_items_tramp *t = (dynamorm_contract_Order_items_tramp *)user;
+  return t->fn(t->user, (const dynamorm_contract_Order *)items, count);
+}
 dorm_status dynamorm_contract_Order_query(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_Order_page *page) {
   dynamorm_contract_Order pk;
@@ -387,6 +454,30 @@ dorm_status dynamorm_contract_Order_query_count(dorm_client *c, const char *PK, 
     condp = &cond;
   }
   return dorm_model_count(c, &dynamorm_contract_Order_desc, 0, &pk, condp, opts, count);
+}
+dorm_status dynamorm_contract_Order_query_each(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_Order_items_fn on_items, void *user) {
+  dynamorm_contract_Order pk;
+  memset(&pk, 0, sizeof pk);
+  pk.PK = PK;
+  dynamorm_contract_Order lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.SK = sk->SK;
+    hi.SK = sk->SK_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  dynamorm_contract_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_Order_desc, 0, &pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
 }
 dorm_status dynamorm_contract_Order_query_by_status(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_Order_page *page) {
@@ -437,6 +528,30 @@ dorm_status dynamorm_contract_Order_query_by_status_count(dorm_client *c, const 
   }
   return dorm_model_count(c, &dynamorm_contract_Order_desc, 1, &pk, condp, opts, count);
 }
+dorm_status dynamorm_contract_Order_query_by_status_each(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_Order_items_fn on_items, void *user) {
+  dynamorm_contract_Order pk;
+  memset(&pk, 0, sizeof pk);
+  pk.status = status;
+  dynamorm_contract_Order lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.createdAt = sk->createdAt;
+    hi.createdAt = sk->createdAt_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  dynamorm_contract_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_Order_desc, 1, &pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
+}
 dorm_status dynamorm_contract_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_Order_page *page) {
   dorm_model_page mp;
   dorm_status st = dorm_model_scan(c, &dynamorm_contract_Order_desc, 0, opts, a, &mp);
@@ -450,13 +565,11 @@ dorm_status dynamorm_contract_Order_scan(dorm_client *c, const dorm_query_opts *
 dorm_status dynamorm_contract_Order_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {
   return dorm_model_count(c, &dynamorm_contract_Order_desc, 0, NULL, NULL, opts, count);
 }
-typedef struct dynamorm_contract_Order_items_tramp {
-  dynamorm_contract_Order_items_fn fn;
-  void *user;
-} dynamorm_contract_Order_items_tramp;
-static dorm_status dynamorm_contract_Order_items_cb(void *user, const void *items, size_t count) {
-  dynamorm_contract_Order_items_tramp *t = (dynamorm_contract_Order_items_tramp *)user;
-  return t->fn(t->user, (const dynamorm_contract_Order *)items, count);
+dorm_status dynamorm_contract_Order_scan_each(dorm_client *c, const dorm_query_opts *opts, dynamorm_contract_Order_items_fn on_items, void *user) {
+  dynamorm_contract_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &dynamorm_contract_Order_desc, 0, NULL, NULL, opts, dynamorm_contract_Order_items_cb, &t);
 }
 dorm_status dynamorm_contract_Order_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, dynamorm_contract_Order_items_fn on_items, void *user) {
@@ -488,33 +601,33 @@ dorm_status dynamorm_contract_Order_batch_delete(dorm_client *c, const dynamorm_
   if (!objs) return DORM_ERR_NO_MEMORY;
   return dorm_model_batch_delete(c, &dynamorm_contract_Order_desc, objs, n, a);
 }
-dorm_status dynamorm_contract_Order_tx_put(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &dynamorm_contract_Order_desc, o, false, opts);
+int dynamorm_contract_Order_tx_put(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &dynamorm_contract_Order_desc, o, false, opts));
 }
-dorm_status dynamorm_contract_Order_tx_create(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &dynamorm_contract_Order_desc, o, true, opts);
+int dynamorm_contract_Order_tx_create(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &dynamorm_contract_Order_desc, o, true, opts));
 }
-dorm_status dynamorm_contract_Order_tx_update(dorm_tx *tx, const dynamorm_contract_Order_key *key, dorm_model_update *u,
+int dynamorm_contract_Order_tx_update(dorm_tx *tx, const dynamorm_contract_Order_key *key, dorm_model_update *u,
     const dorm_write_opts *opts) {
   dynamorm_contract_Order k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_update(tx, &dynamorm_contract_Order_desc, &k, u, opts);
+  return dorm_tx_index(tx, dorm_tx_update(tx, &dynamorm_contract_Order_desc, &k, u, opts));
 }
-dorm_status dynamorm_contract_Order_tx_delete(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts) {
+int dynamorm_contract_Order_tx_delete(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts) {
   dynamorm_contract_Order k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_delete(tx, &dynamorm_contract_Order_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_delete(tx, &dynamorm_contract_Order_desc, &k, opts));
 }
-dorm_status dynamorm_contract_Order_tx_check(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts) {
+int dynamorm_contract_Order_tx_check(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts) {
   dynamorm_contract_Order k;
   memset(&k, 0, sizeof k);
   k.PK = key->PK;
   k.SK = key->SK;
-  return dorm_tx_check(tx, &dynamorm_contract_Order_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_check(tx, &dynamorm_contract_Order_desc, &k, opts));
 }
 dorm_status dynamorm_contract_Order_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, dynamorm_contract_Order *out, char *errbuf,
     size_t errcap) {

@@ -26,7 +26,7 @@ typedef struct dynamorm_contract_set_string dynamorm_contract_set_string;
 #ifndef DYNAMORM_CONTRACT_SET_STRING_DEFINED
 #define DYNAMORM_CONTRACT_SET_STRING_DEFINED
 struct dynamorm_contract_set_string {
-  const char **items;
+  const char *const *items;
   size_t count;
 };
 #endif
@@ -94,6 +94,13 @@ dorm_status dynamorm_contract_User_update(dorm_client *c, const dynamorm_contrac
 /* DynamORM's Update(fields...): SET the listed fields from *o. */
 dorm_status dynamorm_contract_User_update_fields(dorm_client *c, dynamorm_contract_User *o, const dynamorm_contract_User_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a);
+/* The actions of u on the item of *o's key, on condition that its version
+ * is still o->version (DORM_ERR_CONDITION_FAILED otherwise); on success *o is the
+ * item as updated (in a). */
+dorm_status dynamorm_contract_User_update_object(dorm_client *c, dynamorm_contract_User *o, dorm_model_update *u, dorm_arena *a);
+/* Pages of items to on_items (valid during the call only; a status other
+ * than DORM_OK stops and is returned). */
+typedef dorm_status (*dynamorm_contract_User_items_fn)(void *user, const dynamorm_contract_User *items, size_t count);
 /* A sort-key condition for dynamorm_contract_User_query (the table, sort key SK): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -108,27 +115,36 @@ dorm_status dynamorm_contract_User_query(dorm_client *c, const char *PK, const d
     dynamorm_contract_User_page *page);
 dorm_status dynamorm_contract_User_query_count(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status dynamorm_contract_User_query_each(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_User_items_fn on_items, void *user);
 /* Query index "gsi-email" by emailHash. */
 dorm_status dynamorm_contract_User_query_by_emailHash(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_User_page *page);
 dorm_status dynamorm_contract_User_query_by_emailHash_count(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status dynamorm_contract_User_query_by_emailHash_each(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts,
+    dynamorm_contract_User_items_fn on_items, void *user);
 
 dorm_status dynamorm_contract_User_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_User_page *page);
 dorm_status dynamorm_contract_User_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);
-typedef dorm_status (*dynamorm_contract_User_items_fn)(void *user, const dynamorm_contract_User *items, size_t count);
+dorm_status dynamorm_contract_User_scan_each(dorm_client *c, const dorm_query_opts *opts, dynamorm_contract_User_items_fn on_items, void *user);
 dorm_status dynamorm_contract_User_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, dynamorm_contract_User_items_fn on_items, void *user);
 dorm_status dynamorm_contract_User_batch_get(dorm_client *c, const dynamorm_contract_User_key *keys, size_t n, bool consistent_read,
     dorm_arena *a, dynamorm_contract_User *out, bool *found);
 dorm_status dynamorm_contract_User_batch_put(dorm_client *c, dynamorm_contract_User *objs, size_t n, dorm_arena *a);
 dorm_status dynamorm_contract_User_batch_delete(dorm_client *c, const dynamorm_contract_User_key *keys, size_t n, dorm_arena *a);
-dorm_status dynamorm_contract_User_tx_put(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_User_tx_create(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_User_tx_update(dorm_tx *tx, const dynamorm_contract_User_key *key, dorm_model_update *u,
+/* Transaction actions: each returns its index in the transaction (the
+ * failed_index of dorm_tx_commit), or -1 when it could not be added (the
+ * error is kept in tx and reported by dorm_tx_commit). */
+int dynamorm_contract_User_tx_put(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts);
+int dynamorm_contract_User_tx_create(dorm_tx *tx, dynamorm_contract_User *o, const dorm_write_opts *opts);
+int dynamorm_contract_User_tx_update(dorm_tx *tx, const dynamorm_contract_User_key *key, dorm_model_update *u,
     const dorm_write_opts *opts);
-dorm_status dynamorm_contract_User_tx_delete(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_User_tx_check(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts);
+int dynamorm_contract_User_tx_delete(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts);
+int dynamorm_contract_User_tx_check(dorm_tx *tx, const dynamorm_contract_User_key *key, const dorm_write_opts *opts);
 /* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */
 dorm_status dynamorm_contract_User_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, dynamorm_contract_User *out, char *errbuf,
     size_t errcap);
@@ -417,6 +433,13 @@ dorm_status dynamorm_contract_Order_update(dorm_client *c, const dynamorm_contra
 /* DynamORM's Update(fields...): SET the listed fields from *o. */
 dorm_status dynamorm_contract_Order_update_fields(dorm_client *c, dynamorm_contract_Order *o, const dynamorm_contract_Order_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a);
+/* The actions of u on the item of *o's key, on condition that its version
+ * is still o->version (DORM_ERR_CONDITION_FAILED otherwise); on success *o is the
+ * item as updated (in a). */
+dorm_status dynamorm_contract_Order_update_object(dorm_client *c, dynamorm_contract_Order *o, dorm_model_update *u, dorm_arena *a);
+/* Pages of items to on_items (valid during the call only; a status other
+ * than DORM_OK stops and is returned). */
+typedef dorm_status (*dynamorm_contract_Order_items_fn)(void *user, const dynamorm_contract_Order *items, size_t count);
 /* A sort-key condition for dynamorm_contract_Order_query (the table, sort key SK): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -431,6 +454,9 @@ dorm_status dynamorm_contract_Order_query(dorm_client *c, const char *PK, const 
     dynamorm_contract_Order_page *page);
 dorm_status dynamorm_contract_Order_query_count(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status dynamorm_contract_Order_query_each(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_Order_items_fn on_items, void *user);
 /* A sort-key condition for dynamorm_contract_Order_query_by_status (index "gsi-status", sort key createdAt): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -445,22 +471,28 @@ dorm_status dynamorm_contract_Order_query_by_status(dorm_client *c, const char *
     dynamorm_contract_Order_page *page);
 dorm_status dynamorm_contract_Order_query_by_status_count(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status dynamorm_contract_Order_query_by_status_each(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
+    dynamorm_contract_Order_items_fn on_items, void *user);
 
 dorm_status dynamorm_contract_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_Order_page *page);
 dorm_status dynamorm_contract_Order_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);
-typedef dorm_status (*dynamorm_contract_Order_items_fn)(void *user, const dynamorm_contract_Order *items, size_t count);
+dorm_status dynamorm_contract_Order_scan_each(dorm_client *c, const dorm_query_opts *opts, dynamorm_contract_Order_items_fn on_items, void *user);
 dorm_status dynamorm_contract_Order_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, dynamorm_contract_Order_items_fn on_items, void *user);
 dorm_status dynamorm_contract_Order_batch_get(dorm_client *c, const dynamorm_contract_Order_key *keys, size_t n, bool consistent_read,
     dorm_arena *a, dynamorm_contract_Order *out, bool *found);
 dorm_status dynamorm_contract_Order_batch_put(dorm_client *c, dynamorm_contract_Order *objs, size_t n, dorm_arena *a);
 dorm_status dynamorm_contract_Order_batch_delete(dorm_client *c, const dynamorm_contract_Order_key *keys, size_t n, dorm_arena *a);
-dorm_status dynamorm_contract_Order_tx_put(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_Order_tx_create(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_Order_tx_update(dorm_tx *tx, const dynamorm_contract_Order_key *key, dorm_model_update *u,
+/* Transaction actions: each returns its index in the transaction (the
+ * failed_index of dorm_tx_commit), or -1 when it could not be added (the
+ * error is kept in tx and reported by dorm_tx_commit). */
+int dynamorm_contract_Order_tx_put(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts);
+int dynamorm_contract_Order_tx_create(dorm_tx *tx, dynamorm_contract_Order *o, const dorm_write_opts *opts);
+int dynamorm_contract_Order_tx_update(dorm_tx *tx, const dynamorm_contract_Order_key *key, dorm_model_update *u,
     const dorm_write_opts *opts);
-dorm_status dynamorm_contract_Order_tx_delete(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts);
-dorm_status dynamorm_contract_Order_tx_check(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts);
+int dynamorm_contract_Order_tx_delete(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts);
+int dynamorm_contract_Order_tx_check(dorm_tx *tx, const dynamorm_contract_Order_key *key, const dorm_write_opts *opts);
 /* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */
 dorm_status dynamorm_contract_Order_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, dynamorm_contract_Order *out, char *errbuf,
     size_t errcap);

@@ -147,6 +147,23 @@ dorm_status shop_Customer_update_fields(dorm_client *c, shop_Customer *o, const 
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_Customer_desc, o, ids, n, opts, a);
 }
+dorm_status shop_Customer_update_object(dorm_client *c, shop_Customer *o, dorm_model_update *u, dorm_arena *a) {
+  shop_Customer k = *o;
+  dorm_update_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.w.check_version = true;
+  opts.w.expected_version = o->version;
+  opts.return_new = true;
+  return dorm_model_update_exec(c, &shop_Customer_desc, &k, u, &opts, a, o);
+}
+typedef struct shop_Customer_items_tramp {
+  shop_Customer_items_fn fn;
+  void *user;
+} shop_Customer_items_tramp;
+static dorm_status shop_Customer_items_cb(void *user, const void *items, size_t count) {
+  shop_Customer_items_tramp *t = (shop_Customer_items_tramp *)user;
+  return t->fn(t->user, (const shop_Customer *)items, count);
+}
 dorm_status shop_Customer_query(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
   shop_Customer pk;
@@ -192,6 +209,28 @@ dorm_status shop_Customer_query_count(dorm_client *c, const char *customerId, co
   }
   return dorm_model_count(c, &shop_Customer_desc, 0, &pk, condp, opts, count);
 }
+dorm_status shop_Customer_query_each(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user) {
+  shop_Customer pk;
+  memset(&pk, 0, sizeof pk);
+  pk.customerId = customerId;
+  shop_Customer lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_Customer_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Customer_desc, 0, &pk, condp, opts, shop_Customer_items_cb, &t);
+}
 dorm_status shop_Customer_query_by_email(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
   shop_Customer pk;
@@ -214,6 +253,17 @@ dorm_status shop_Customer_query_by_email_count(dorm_client *c, const char *email
   pk.email = email;
   const dorm_sk_cond *condp = sk;
   return dorm_model_count(c, &shop_Customer_desc, 1, &pk, condp, opts, count);
+}
+dorm_status shop_Customer_query_by_email_each(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user) {
+  shop_Customer pk;
+  memset(&pk, 0, sizeof pk);
+  pk.email = email;
+  const dorm_sk_cond *condp = sk;
+  shop_Customer_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Customer_desc, 1, &pk, condp, opts, shop_Customer_items_cb, &t);
 }
 dorm_status shop_Customer_query_lsi_created(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
@@ -264,6 +314,30 @@ dorm_status shop_Customer_query_lsi_created_count(dorm_client *c, const char *cu
   }
   return dorm_model_count(c, &shop_Customer_desc, 2, &pk, condp, opts, count);
 }
+dorm_status shop_Customer_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user) {
+  shop_Customer pk;
+  memset(&pk, 0, sizeof pk);
+  pk.customerId = customerId;
+  shop_Customer lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.createdAt = sk->createdAt;
+    hi.createdAt = sk->createdAt_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_Customer_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Customer_desc, 2, &pk, condp, opts, shop_Customer_items_cb, &t);
+}
 dorm_status shop_Customer_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Customer_page *page) {
   dorm_model_page mp;
   dorm_status st = dorm_model_scan(c, &shop_Customer_desc, 0, opts, a, &mp);
@@ -277,13 +351,11 @@ dorm_status shop_Customer_scan(dorm_client *c, const dorm_query_opts *opts, dorm
 dorm_status shop_Customer_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {
   return dorm_model_count(c, &shop_Customer_desc, 0, NULL, NULL, opts, count);
 }
-typedef struct shop_Customer_items_tramp {
-  shop_Customer_items_fn fn;
-  void *user;
-} shop_Customer_items_tramp;
-static dorm_status shop_Customer_items_cb(void *user, const void *items, size_t count) {
-  shop_Customer_items_tramp *t = (shop_Customer_items_tramp *)user;
-  return t->fn(t->user, (const shop_Customer *)items, count);
+dorm_status shop_Customer_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_Customer_items_fn on_items, void *user) {
+  shop_Customer_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Customer_desc, 0, NULL, NULL, opts, shop_Customer_items_cb, &t);
 }
 dorm_status shop_Customer_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_Customer_items_fn on_items, void *user) {
@@ -314,30 +386,30 @@ dorm_status shop_Customer_batch_delete(dorm_client *c, const shop_Customer_key *
   if (!objs) return DORM_ERR_NO_MEMORY;
   return dorm_model_batch_delete(c, &shop_Customer_desc, objs, n, a);
 }
-dorm_status shop_Customer_tx_put(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_Customer_desc, o, false, opts);
+int shop_Customer_tx_put(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_Customer_desc, o, false, opts));
 }
-dorm_status shop_Customer_tx_create(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_Customer_desc, o, true, opts);
+int shop_Customer_tx_create(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_Customer_desc, o, true, opts));
 }
-dorm_status shop_Customer_tx_update(dorm_tx *tx, const shop_Customer_key *key, dorm_model_update *u,
+int shop_Customer_tx_update(dorm_tx *tx, const shop_Customer_key *key, dorm_model_update *u,
     const dorm_write_opts *opts) {
   shop_Customer k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
-  return dorm_tx_update(tx, &shop_Customer_desc, &k, u, opts);
+  return dorm_tx_index(tx, dorm_tx_update(tx, &shop_Customer_desc, &k, u, opts));
 }
-dorm_status shop_Customer_tx_delete(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts) {
+int shop_Customer_tx_delete(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts) {
   shop_Customer k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
-  return dorm_tx_delete(tx, &shop_Customer_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_delete(tx, &shop_Customer_desc, &k, opts));
 }
-dorm_status shop_Customer_tx_check(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts) {
+int shop_Customer_tx_check(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts) {
   shop_Customer k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
-  return dorm_tx_check(tx, &shop_Customer_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_check(tx, &shop_Customer_desc, &k, opts));
 }
 dorm_status shop_Customer_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_Customer *out, char *errbuf,
     size_t errcap) {
@@ -452,6 +524,23 @@ dorm_status shop_Order_update_fields(dorm_client *c, shop_Order *o, const shop_O
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_Order_desc, o, ids, n, opts, a);
 }
+dorm_status shop_Order_update_object(dorm_client *c, shop_Order *o, dorm_model_update *u, dorm_arena *a) {
+  shop_Order k = *o;
+  dorm_update_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.w.check_version = true;
+  opts.w.expected_version = o->version;
+  opts.return_new = true;
+  return dorm_model_update_exec(c, &shop_Order_desc, &k, u, &opts, a, o);
+}
+typedef struct shop_Order_items_tramp {
+  shop_Order_items_fn fn;
+  void *user;
+} shop_Order_items_tramp;
+static dorm_status shop_Order_items_cb(void *user, const void *items, size_t count) {
+  shop_Order_items_tramp *t = (shop_Order_items_tramp *)user;
+  return t->fn(t->user, (const shop_Order *)items, count);
+}
 dorm_status shop_Order_query(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
   shop_Order pk;
@@ -500,6 +589,30 @@ dorm_status shop_Order_query_count(dorm_client *c, const char *customerId, const
     condp = &cond;
   }
   return dorm_model_count(c, &shop_Order_desc, 0, &pk, condp, opts, count);
+}
+dorm_status shop_Order_query_each(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user) {
+  shop_Order pk;
+  memset(&pk, 0, sizeof pk);
+  pk.customerId = customerId;
+  shop_Order lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.orderId = sk->orderId;
+    hi.orderId = sk->orderId_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Order_desc, 0, &pk, condp, opts, shop_Order_items_cb, &t);
 }
 dorm_status shop_Order_query_by_status(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
@@ -550,6 +663,30 @@ dorm_status shop_Order_query_by_status_count(dorm_client *c, shop_OrderStatus st
   }
   return dorm_model_count(c, &shop_Order_desc, 1, &pk, condp, opts, count);
 }
+dorm_status shop_Order_query_by_status_each(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user) {
+  shop_Order pk;
+  memset(&pk, 0, sizeof pk);
+  pk.status = status;
+  shop_Order lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.createdAt = sk->createdAt;
+    hi.createdAt = sk->createdAt_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Order_desc, 1, &pk, condp, opts, shop_Order_items_cb, &t);
+}
 dorm_status shop_Order_query_lsi_created(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
   shop_Order pk;
@@ -599,6 +736,30 @@ dorm_status shop_Order_query_lsi_created_count(dorm_client *c, const char *custo
   }
   return dorm_model_count(c, &shop_Order_desc, 2, &pk, condp, opts, count);
 }
+dorm_status shop_Order_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user) {
+  shop_Order pk;
+  memset(&pk, 0, sizeof pk);
+  pk.customerId = customerId;
+  shop_Order lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.createdAt = sk->createdAt;
+    hi.createdAt = sk->createdAt_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Order_desc, 2, &pk, condp, opts, shop_Order_items_cb, &t);
+}
 dorm_status shop_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Order_page *page) {
   dorm_model_page mp;
   dorm_status st = dorm_model_scan(c, &shop_Order_desc, 0, opts, a, &mp);
@@ -612,13 +773,11 @@ dorm_status shop_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_ar
 dorm_status shop_Order_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {
   return dorm_model_count(c, &shop_Order_desc, 0, NULL, NULL, opts, count);
 }
-typedef struct shop_Order_items_tramp {
-  shop_Order_items_fn fn;
-  void *user;
-} shop_Order_items_tramp;
-static dorm_status shop_Order_items_cb(void *user, const void *items, size_t count) {
-  shop_Order_items_tramp *t = (shop_Order_items_tramp *)user;
-  return t->fn(t->user, (const shop_Order *)items, count);
+dorm_status shop_Order_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_Order_items_fn on_items, void *user) {
+  shop_Order_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_Order_desc, 0, NULL, NULL, opts, shop_Order_items_cb, &t);
 }
 dorm_status shop_Order_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_Order_items_fn on_items, void *user) {
@@ -650,33 +809,33 @@ dorm_status shop_Order_batch_delete(dorm_client *c, const shop_Order_key *keys, 
   if (!objs) return DORM_ERR_NO_MEMORY;
   return dorm_model_batch_delete(c, &shop_Order_desc, objs, n, a);
 }
-dorm_status shop_Order_tx_put(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_Order_desc, o, false, opts);
+int shop_Order_tx_put(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_Order_desc, o, false, opts));
 }
-dorm_status shop_Order_tx_create(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_Order_desc, o, true, opts);
+int shop_Order_tx_create(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_Order_desc, o, true, opts));
 }
-dorm_status shop_Order_tx_update(dorm_tx *tx, const shop_Order_key *key, dorm_model_update *u,
+int shop_Order_tx_update(dorm_tx *tx, const shop_Order_key *key, dorm_model_update *u,
     const dorm_write_opts *opts) {
   shop_Order k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
   k.orderId = key->orderId;
-  return dorm_tx_update(tx, &shop_Order_desc, &k, u, opts);
+  return dorm_tx_index(tx, dorm_tx_update(tx, &shop_Order_desc, &k, u, opts));
 }
-dorm_status shop_Order_tx_delete(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts) {
+int shop_Order_tx_delete(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts) {
   shop_Order k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
   k.orderId = key->orderId;
-  return dorm_tx_delete(tx, &shop_Order_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_delete(tx, &shop_Order_desc, &k, opts));
 }
-dorm_status shop_Order_tx_check(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts) {
+int shop_Order_tx_check(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts) {
   shop_Order k;
   memset(&k, 0, sizeof k);
   k.customerId = key->customerId;
   k.orderId = key->orderId;
-  return dorm_tx_check(tx, &shop_Order_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_check(tx, &shop_Order_desc, &k, opts));
 }
 dorm_status shop_Order_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_Order *out, char *errbuf,
     size_t errcap) {
@@ -766,6 +925,21 @@ dorm_status shop_LineItem_update_fields(dorm_client *c, shop_LineItem *o, const 
   for (size_t i = 0; i < n; i++) ids[i] = (uint32_t)fields[i];
   return dorm_model_update_fields(c, &shop_LineItem_desc, o, ids, n, opts, a);
 }
+dorm_status shop_LineItem_update_object(dorm_client *c, shop_LineItem *o, dorm_model_update *u, dorm_arena *a) {
+  shop_LineItem k = *o;
+  dorm_update_opts opts;
+  memset(&opts, 0, sizeof opts);
+  opts.return_new = true;
+  return dorm_model_update_exec(c, &shop_LineItem_desc, &k, u, &opts, a, o);
+}
+typedef struct shop_LineItem_items_tramp {
+  shop_LineItem_items_fn fn;
+  void *user;
+} shop_LineItem_items_tramp;
+static dorm_status shop_LineItem_items_cb(void *user, const void *items, size_t count) {
+  shop_LineItem_items_tramp *t = (shop_LineItem_items_tramp *)user;
+  return t->fn(t->user, (const shop_LineItem *)items, count);
+}
 dorm_status shop_LineItem_query(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_LineItem_page *page) {
   shop_LineItem pk;
@@ -815,6 +989,30 @@ dorm_status shop_LineItem_query_count(dorm_client *c, const char *orderId, const
   }
   return dorm_model_count(c, &shop_LineItem_desc, 0, &pk, condp, opts, count);
 }
+dorm_status shop_LineItem_query_each(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts,
+    shop_LineItem_items_fn on_items, void *user) {
+  shop_LineItem pk;
+  memset(&pk, 0, sizeof pk);
+  pk.orderId = orderId;
+  shop_LineItem lo, hi;
+  dorm_sk_cond cond;
+  const dorm_sk_cond *condp = NULL;
+  if (sk && sk->op != DORM_SK_NONE) {
+    memset(&lo, 0, sizeof lo);
+    memset(&hi, 0, sizeof hi);
+    lo.lineNo = sk->lineNo;
+    hi.lineNo = sk->lineNo_to;
+    cond.op = sk->op;
+    cond.lo = &lo;
+    cond.hi = &hi;
+    cond.prefix = sk->prefix;
+    condp = &cond;
+  }
+  shop_LineItem_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_LineItem_desc, 0, &pk, condp, opts, shop_LineItem_items_cb, &t);
+}
 dorm_status shop_LineItem_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_LineItem_page *page) {
   dorm_model_page mp;
   dorm_status st = dorm_model_scan(c, &shop_LineItem_desc, 0, opts, a, &mp);
@@ -828,13 +1026,11 @@ dorm_status shop_LineItem_scan(dorm_client *c, const dorm_query_opts *opts, dorm
 dorm_status shop_LineItem_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count) {
   return dorm_model_count(c, &shop_LineItem_desc, 0, NULL, NULL, opts, count);
 }
-typedef struct shop_LineItem_items_tramp {
-  shop_LineItem_items_fn fn;
-  void *user;
-} shop_LineItem_items_tramp;
-static dorm_status shop_LineItem_items_cb(void *user, const void *items, size_t count) {
-  shop_LineItem_items_tramp *t = (shop_LineItem_items_tramp *)user;
-  return t->fn(t->user, (const shop_LineItem *)items, count);
+dorm_status shop_LineItem_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_LineItem_items_fn on_items, void *user) {
+  shop_LineItem_items_tramp t;
+  t.fn = on_items;
+  t.user = user;
+  return dorm_model_each(c, &shop_LineItem_desc, 0, NULL, NULL, opts, shop_LineItem_items_cb, &t);
 }
 dorm_status shop_LineItem_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_LineItem_items_fn on_items, void *user) {
@@ -866,33 +1062,33 @@ dorm_status shop_LineItem_batch_delete(dorm_client *c, const shop_LineItem_key *
   if (!objs) return DORM_ERR_NO_MEMORY;
   return dorm_model_batch_delete(c, &shop_LineItem_desc, objs, n, a);
 }
-dorm_status shop_LineItem_tx_put(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_LineItem_desc, o, false, opts);
+int shop_LineItem_tx_put(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_LineItem_desc, o, false, opts));
 }
-dorm_status shop_LineItem_tx_create(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts) {
-  return dorm_tx_put(tx, &shop_LineItem_desc, o, true, opts);
+int shop_LineItem_tx_create(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts) {
+  return dorm_tx_index(tx, dorm_tx_put(tx, &shop_LineItem_desc, o, true, opts));
 }
-dorm_status shop_LineItem_tx_update(dorm_tx *tx, const shop_LineItem_key *key, dorm_model_update *u,
+int shop_LineItem_tx_update(dorm_tx *tx, const shop_LineItem_key *key, dorm_model_update *u,
     const dorm_write_opts *opts) {
   shop_LineItem k;
   memset(&k, 0, sizeof k);
   k.orderId = key->orderId;
   k.lineNo = key->lineNo;
-  return dorm_tx_update(tx, &shop_LineItem_desc, &k, u, opts);
+  return dorm_tx_index(tx, dorm_tx_update(tx, &shop_LineItem_desc, &k, u, opts));
 }
-dorm_status shop_LineItem_tx_delete(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts) {
+int shop_LineItem_tx_delete(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts) {
   shop_LineItem k;
   memset(&k, 0, sizeof k);
   k.orderId = key->orderId;
   k.lineNo = key->lineNo;
-  return dorm_tx_delete(tx, &shop_LineItem_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_delete(tx, &shop_LineItem_desc, &k, opts));
 }
-dorm_status shop_LineItem_tx_check(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts) {
+int shop_LineItem_tx_check(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts) {
   shop_LineItem k;
   memset(&k, 0, sizeof k);
   k.orderId = key->orderId;
   k.lineNo = key->lineNo;
-  return dorm_tx_check(tx, &shop_LineItem_desc, &k, opts);
+  return dorm_tx_index(tx, dorm_tx_check(tx, &shop_LineItem_desc, &k, opts));
 }
 dorm_status shop_LineItem_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_LineItem *out, char *errbuf,
     size_t errcap) {

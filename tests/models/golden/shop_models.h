@@ -68,15 +68,15 @@ struct shop_list_Address {
 #ifndef SHOP_MAP_STRING_DEFINED
 #define SHOP_MAP_STRING_DEFINED
 struct shop_map_string {
-  const char **keys;
-  const char **values;
+  const char *const *keys;
+  const char *const *values;
   size_t count;
 };
 #endif
 #ifndef SHOP_SET_STRING_DEFINED
 #define SHOP_SET_STRING_DEFINED
 struct shop_set_string {
-  const char **items;
+  const char *const *items;
   size_t count;
 };
 #endif
@@ -159,6 +159,13 @@ dorm_status shop_Customer_update(dorm_client *c, const shop_Customer_key *key, d
 /* DynamORM's Update(fields...): SET the listed fields from *o. */
 dorm_status shop_Customer_update_fields(dorm_client *c, shop_Customer *o, const shop_Customer_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a);
+/* The actions of u on the item of *o's key, on condition that its version
+ * is still o->version (DORM_ERR_CONDITION_FAILED otherwise); on success *o is the
+ * item as updated (in a). */
+dorm_status shop_Customer_update_object(dorm_client *c, shop_Customer *o, dorm_model_update *u, dorm_arena *a);
+/* Pages of items to on_items (valid during the call only; a status other
+ * than DORM_OK stops and is returned). */
+typedef dorm_status (*shop_Customer_items_fn)(void *user, const shop_Customer *items, size_t count);
 /* A sort-key condition for shop_Customer_query (the table, sort key SK = "PROFILE"): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -171,11 +178,17 @@ dorm_status shop_Customer_query(dorm_client *c, const char *customerId, const sh
     shop_Customer_page *page);
 dorm_status shop_Customer_query_count(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Customer_query_each(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user);
 /* Query index "gsi-email" by GSI2PK = "EMAIL#{email}". */
 dorm_status shop_Customer_query_by_email(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page);
 dorm_status shop_Customer_query_by_email_count(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Customer_query_by_email_each(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user);
 /* A sort-key condition for shop_Customer_query_lsi_created (index "lsi-created", sort key createdAt): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -190,22 +203,28 @@ dorm_status shop_Customer_query_lsi_created(dorm_client *c, const char *customer
     shop_Customer_page *page);
 dorm_status shop_Customer_query_lsi_created_count(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Customer_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts,
+    shop_Customer_items_fn on_items, void *user);
 
 dorm_status shop_Customer_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Customer_page *page);
 dorm_status shop_Customer_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);
-typedef dorm_status (*shop_Customer_items_fn)(void *user, const shop_Customer *items, size_t count);
+dorm_status shop_Customer_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_Customer_items_fn on_items, void *user);
 dorm_status shop_Customer_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_Customer_items_fn on_items, void *user);
 dorm_status shop_Customer_batch_get(dorm_client *c, const shop_Customer_key *keys, size_t n, bool consistent_read,
     dorm_arena *a, shop_Customer *out, bool *found);
 dorm_status shop_Customer_batch_put(dorm_client *c, shop_Customer *objs, size_t n, dorm_arena *a);
 dorm_status shop_Customer_batch_delete(dorm_client *c, const shop_Customer_key *keys, size_t n, dorm_arena *a);
-dorm_status shop_Customer_tx_put(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts);
-dorm_status shop_Customer_tx_create(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts);
-dorm_status shop_Customer_tx_update(dorm_tx *tx, const shop_Customer_key *key, dorm_model_update *u,
+/* Transaction actions: each returns its index in the transaction (the
+ * failed_index of dorm_tx_commit), or -1 when it could not be added (the
+ * error is kept in tx and reported by dorm_tx_commit). */
+int shop_Customer_tx_put(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts);
+int shop_Customer_tx_create(dorm_tx *tx, shop_Customer *o, const dorm_write_opts *opts);
+int shop_Customer_tx_update(dorm_tx *tx, const shop_Customer_key *key, dorm_model_update *u,
     const dorm_write_opts *opts);
-dorm_status shop_Customer_tx_delete(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts);
-dorm_status shop_Customer_tx_check(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts);
+int shop_Customer_tx_delete(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts);
+int shop_Customer_tx_check(dorm_tx *tx, const shop_Customer_key *key, const dorm_write_opts *opts);
 /* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */
 dorm_status shop_Customer_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_Customer *out, char *errbuf,
     size_t errcap);
@@ -479,6 +498,13 @@ dorm_status shop_Order_update(dorm_client *c, const shop_Order_key *key, dorm_mo
 /* DynamORM's Update(fields...): SET the listed fields from *o. */
 dorm_status shop_Order_update_fields(dorm_client *c, shop_Order *o, const shop_Order_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a);
+/* The actions of u on the item of *o's key, on condition that its version
+ * is still o->version (DORM_ERR_CONDITION_FAILED otherwise); on success *o is the
+ * item as updated (in a). */
+dorm_status shop_Order_update_object(dorm_client *c, shop_Order *o, dorm_model_update *u, dorm_arena *a);
+/* Pages of items to on_items (valid during the call only; a status other
+ * than DORM_OK stops and is returned). */
+typedef dorm_status (*shop_Order_items_fn)(void *user, const shop_Order *items, size_t count);
 /* A sort-key condition for shop_Order_query (the table, sort key SK = "ORDER#{orderId}"): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -493,6 +519,9 @@ dorm_status shop_Order_query(dorm_client *c, const char *customerId, const shop_
     shop_Order_page *page);
 dorm_status shop_Order_query_count(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Order_query_each(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user);
 /* A sort-key condition for shop_Order_query_by_status (index "gsi-status", sort key GSI1SK = "{createdAt}"): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -507,6 +536,9 @@ dorm_status shop_Order_query_by_status(dorm_client *c, shop_OrderStatus status, 
     shop_Order_page *page);
 dorm_status shop_Order_query_by_status_count(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Order_query_by_status_each(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user);
 /* A sort-key condition for shop_Order_query_lsi_created (index "lsi-created", sort key createdAt): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -521,22 +553,28 @@ dorm_status shop_Order_query_lsi_created(dorm_client *c, const char *customerId,
     shop_Order_page *page);
 dorm_status shop_Order_query_lsi_created_count(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_Order_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts,
+    shop_Order_items_fn on_items, void *user);
 
 dorm_status shop_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Order_page *page);
 dorm_status shop_Order_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);
-typedef dorm_status (*shop_Order_items_fn)(void *user, const shop_Order *items, size_t count);
+dorm_status shop_Order_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_Order_items_fn on_items, void *user);
 dorm_status shop_Order_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_Order_items_fn on_items, void *user);
 dorm_status shop_Order_batch_get(dorm_client *c, const shop_Order_key *keys, size_t n, bool consistent_read,
     dorm_arena *a, shop_Order *out, bool *found);
 dorm_status shop_Order_batch_put(dorm_client *c, shop_Order *objs, size_t n, dorm_arena *a);
 dorm_status shop_Order_batch_delete(dorm_client *c, const shop_Order_key *keys, size_t n, dorm_arena *a);
-dorm_status shop_Order_tx_put(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts);
-dorm_status shop_Order_tx_create(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts);
-dorm_status shop_Order_tx_update(dorm_tx *tx, const shop_Order_key *key, dorm_model_update *u,
+/* Transaction actions: each returns its index in the transaction (the
+ * failed_index of dorm_tx_commit), or -1 when it could not be added (the
+ * error is kept in tx and reported by dorm_tx_commit). */
+int shop_Order_tx_put(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts);
+int shop_Order_tx_create(dorm_tx *tx, shop_Order *o, const dorm_write_opts *opts);
+int shop_Order_tx_update(dorm_tx *tx, const shop_Order_key *key, dorm_model_update *u,
     const dorm_write_opts *opts);
-dorm_status shop_Order_tx_delete(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts);
-dorm_status shop_Order_tx_check(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts);
+int shop_Order_tx_delete(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts);
+int shop_Order_tx_check(dorm_tx *tx, const shop_Order_key *key, const dorm_write_opts *opts);
 /* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */
 dorm_status shop_Order_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_Order *out, char *errbuf,
     size_t errcap);
@@ -853,6 +891,12 @@ dorm_status shop_LineItem_update(dorm_client *c, const shop_LineItem_key *key, d
 /* DynamORM's Update(fields...): SET the listed fields from *o. */
 dorm_status shop_LineItem_update_fields(dorm_client *c, shop_LineItem *o, const shop_LineItem_field *fields, size_t n,
     const dorm_write_opts *opts, dorm_arena *a);
+/* The actions of u on the item of *o's key; on success *o is the item as
+ * updated (in a). */
+dorm_status shop_LineItem_update_object(dorm_client *c, shop_LineItem *o, dorm_model_update *u, dorm_arena *a);
+/* Pages of items to on_items (valid during the call only; a status other
+ * than DORM_OK stops and is returned). */
+typedef dorm_status (*shop_LineItem_items_fn)(void *user, const shop_LineItem *items, size_t count);
 /* A sort-key condition for shop_LineItem_query (the table, sort key SK = "ITEM#{lineNo}"): op and the
  * sort key's fields ("_to": the upper bound of DORM_SK_BETWEEN); for
  * DORM_SK_BEGINS_WITH, prefix follows the template's leading text. */
@@ -867,22 +911,28 @@ dorm_status shop_LineItem_query(dorm_client *c, const char *orderId, const shop_
     shop_LineItem_page *page);
 dorm_status shop_LineItem_query_count(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count);
+/* Every page of the query to on_items, one after the other. */
+dorm_status shop_LineItem_query_each(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts,
+    shop_LineItem_items_fn on_items, void *user);
 
 dorm_status shop_LineItem_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_LineItem_page *page);
 dorm_status shop_LineItem_count(dorm_client *c, const dorm_query_opts *opts, uint64_t *count);
-typedef dorm_status (*shop_LineItem_items_fn)(void *user, const shop_LineItem *items, size_t count);
+dorm_status shop_LineItem_scan_each(dorm_client *c, const dorm_query_opts *opts, shop_LineItem_items_fn on_items, void *user);
 dorm_status shop_LineItem_scan_parallel(dorm_client *c, const dorm_query_opts *opts, uint32_t segments,
     uint32_t workers, shop_LineItem_items_fn on_items, void *user);
 dorm_status shop_LineItem_batch_get(dorm_client *c, const shop_LineItem_key *keys, size_t n, bool consistent_read,
     dorm_arena *a, shop_LineItem *out, bool *found);
 dorm_status shop_LineItem_batch_put(dorm_client *c, shop_LineItem *objs, size_t n, dorm_arena *a);
 dorm_status shop_LineItem_batch_delete(dorm_client *c, const shop_LineItem_key *keys, size_t n, dorm_arena *a);
-dorm_status shop_LineItem_tx_put(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts);
-dorm_status shop_LineItem_tx_create(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts);
-dorm_status shop_LineItem_tx_update(dorm_tx *tx, const shop_LineItem_key *key, dorm_model_update *u,
+/* Transaction actions: each returns its index in the transaction (the
+ * failed_index of dorm_tx_commit), or -1 when it could not be added (the
+ * error is kept in tx and reported by dorm_tx_commit). */
+int shop_LineItem_tx_put(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts);
+int shop_LineItem_tx_create(dorm_tx *tx, shop_LineItem *o, const dorm_write_opts *opts);
+int shop_LineItem_tx_update(dorm_tx *tx, const shop_LineItem_key *key, dorm_model_update *u,
     const dorm_write_opts *opts);
-dorm_status shop_LineItem_tx_delete(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts);
-dorm_status shop_LineItem_tx_check(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts);
+int shop_LineItem_tx_delete(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts);
+int shop_LineItem_tx_check(dorm_tx *tx, const shop_LineItem_key *key, const dorm_write_opts *opts);
 /* Items (e.g. the images of a DynamoDB Streams record) to and from the struct. */
 dorm_status shop_LineItem_from_item(const dorm_av *item, unsigned flags, dorm_arena *a, shop_LineItem *out, char *errbuf,
     size_t errcap);
