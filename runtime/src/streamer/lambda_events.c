@@ -57,8 +57,8 @@ static void fail(dorm__st_lambda_out *out, const char *type, const char *fmt, co
 /* The management API of the connection's API: configuration first, then
  * the event. A custom domain name cannot take management calls, so then the
  * API's own execute-api name is used. */
-static bool management_endpoint(const cJSON *rc, char *out, size_t cap) {
-  const char *cfg = getenv("DORM_STREAMER_MANAGEMENT_ENDPOINT");
+static bool management_endpoint(const dorm__streamer *s, const cJSON *rc, char *out, size_t cap) {
+  const char *cfg = s->cfg.management_endpoint; /* --management-endpoint, DORM_STREAMER_MANAGEMENT_ENDPOINT */
   if (cfg && cfg[0]) {
     snprintf(out, cap, "%s", cfg);
     return true;
@@ -381,10 +381,10 @@ void dorm__st_lambda_handle(dorm__streamer *s, const char *event, size_t len, do
     char endpoint[sizeof s->lambda_endpoint];
     if (!conn_id_fits(conn_id)) {
       fail(out, "Runtime.InvalidEvent", "requestContext.connectionId is missing or too long%s", "");
-    } else if (!management_endpoint(rc, endpoint, sizeof endpoint)) {
+    } else if (!management_endpoint(s, rc, endpoint, sizeof endpoint)) {
       fail(out, "Runtime.InvalidEvent",
            "no management API: the event has no requestContext.domainName/stage and "
-           "DORM_STREAMER_MANAGEMENT_ENDPOINT is not set%s", "");
+           "--management-endpoint (DORM_STREAMER_MANAGEMENT_ENDPOINT) is not set%s", "");
     } else {
       snprintf(s->lambda_conn, sizeof s->lambda_conn, "%s", conn_id);
       snprintf(s->lambda_endpoint, sizeof s->lambda_endpoint, "%s", endpoint);

@@ -212,6 +212,8 @@ static const char USAGE[] =
     "                             requests back to other processors (default 10000; a second signal: at once)\n"
     "  --dev-token SUB            print a development token for SUB (HS256, from the secret file) and exit\n"
     "  --web DIR                  serve DIR's files over HTTP on the same port (GET / is DIR/index.html)\n"
+    "  --management-endpoint URL  on AWS Lambda: API Gateway's management API (default: from the event,\n"
+    "                             https://{domainName}/{stage})\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -317,7 +319,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
        grace = 10000;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
-             *server_url = NULL, *dev_token = NULL, *web = NULL;
+             *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false;
   flag flags[] = {
       {"port", false, NULL, &port, NULL},
@@ -340,6 +342,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"shutdown-grace-ms", false, NULL, &grace, NULL},
       {"dev-token", false, &dev_token, NULL, NULL},
       {"web", false, &web, NULL, NULL},
+      {"management-endpoint", false, &management, NULL, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -414,6 +417,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.no_processor = no_processor;
   s->cfg.shutdown_grace_ms = grace;
   s->cfg.web_dir = web && web[0] ? web : NULL;
+  s->cfg.management_endpoint = management && management[0] ? management : NULL;
   s->cfg.jwt.hs256_secret_file = secret;
   s->cfg.jwt.public_key_file = pem;
   s->cfg.jwt.jwks_file = jwks;

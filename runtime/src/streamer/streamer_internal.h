@@ -168,6 +168,7 @@ typedef struct dorm__st_config {
   const char *web_dir;             /* serve static files from here (NULL: none) */
   bool no_processor;               /* accept and route only; another process runs jobs */
   long shutdown_grace_ms;          /* SIGTERM: how long running jobs may take to finish (default 10000) */
+  const char *management_endpoint; /* Lambda: the management API (NULL: the event's) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
