@@ -52,7 +52,10 @@ typedef enum dorm_status {
   DORM_ERR_SCHEMA_MISMATCH = 22,  /* stored item does not fit the model (type, required field) */
   DORM_ERR_UNAUTHORIZED = 23,     /* streamer: a token that does not verify (expired, bad signature, ...) */
   DORM_ERR_HANDLER = 24,          /* streamer: an endpoint handler reported a failure */
-  DORM_ERR_CANCELLED = 25         /* streamer: the request was cancelled (by its client or its timeout) */
+  DORM_ERR_CANCELLED = 25,        /* streamer: the request was cancelled (by its client or its timeout) */
+  DORM_ERR_ENCRYPTION_NOT_CONFIGURED = 26, /* a model with encrypted fields and no KMS key to use */
+  DORM_ERR_BAD_ENVELOPE = 27      /* an encrypted attribute that does not decrypt: not an envelope, another
+                                   * version, another attribute's, key or altered bytes */
 } dorm_status;
 
 /* A short description of a status ("condition failed"). Never NULL; unknown

@@ -31,6 +31,8 @@ const char *dorm_strerror(dorm_status status) {
   case DORM_ERR_UNAUTHORIZED: return "unauthorized";
   case DORM_ERR_HANDLER: return "handler failed";
   case DORM_ERR_CANCELLED: return "cancelled";
+  case DORM_ERR_ENCRYPTION_NOT_CONFIGURED: return "encryption not configured";
+  case DORM_ERR_BAD_ENVELOPE: return "invalid encrypted envelope";
   }
   return "unknown status";
 }
@@ -44,6 +46,8 @@ const char *dorm_status_dynamorm_name(dorm_status status) {
   case DORM_ERR_TRANSACTION_CANCELLED:
   case DORM_ERR_TRANSACTION_CONFLICT: return "ErrTransactionFailed";
   case DORM_ERR_BAD_CURSOR: return "ErrInvalidCursor";
+  case DORM_ERR_ENCRYPTION_NOT_CONFIGURED: return "ErrEncryptionNotConfigured";
+  case DORM_ERR_BAD_ENVELOPE: return "ErrInvalidEncryptedEnvelope";
   default: return NULL;
   }
 }

@@ -9,7 +9,7 @@
 
 static void every_status_has_text(void **state) {
   (void)state;
-  for (int s = DORM_OK; s <= DORM_ERR_CANCELLED; s++) {
+  for (int s = DORM_OK; s <= DORM_ERR_BAD_ENVELOPE; s++) {
     assert_string_not_equal(dorm_strerror((dorm_status)s), "unknown status");
   }
   assert_string_equal(dorm_strerror((dorm_status)9999), "unknown status");
@@ -19,6 +19,8 @@ static void dynamorm_names(void **state) {
   (void)state;
   assert_string_equal(dorm_status_dynamorm_name(DORM_ERR_CONDITION_FAILED), "ErrConditionFailed");
   assert_string_equal(dorm_status_dynamorm_name(DORM_ERR_NOT_FOUND), "ErrItemNotFound");
+  assert_string_equal(dorm_status_dynamorm_name(DORM_ERR_BAD_ENVELOPE), "ErrInvalidEncryptedEnvelope");
+  assert_string_equal(dorm_status_dynamorm_name(DORM_ERR_ENCRYPTION_NOT_CONFIGURED), "ErrEncryptionNotConfigured");
   assert_null(dorm_status_dynamorm_name(DORM_OK));
 }
 
