@@ -181,10 +181,11 @@ export class RuntimeApi {
 // ---------------------------------------------------------------- the management API
 
 export class ManagementApi {
-  constructor({ stage = 'prod', gone = new Set(), flaky = new Set() } = {}) {
+  constructor({ stage = 'prod', gone = new Set(), flaky = new Set(), broken = new Set() } = {}) {
     this.stage = stage;
     this.gone = gone;
-    this.flaky = flaky;
+    this.flaky = flaky;   // 429 on the first attempt
+    this.broken = broken; // 503 on the first attempt, 500 on every later one
     this.tried = new Map(); // conn -> attempts
     this.delivered = new Map(); // conn -> [{body, authorization, signatureValid}]
     this.server = createServer((req, res) => this.handle(req, res));
@@ -211,6 +212,11 @@ export class ManagementApi {
     if (this.gone.has(conn)) {
       res.writeHead(410, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'GoneException' });
       res.end(JSON.stringify({ message: null }));
+      return;
+    }
+    if (this.broken.has(conn)) {
+      res.writeHead(this.tried.get(conn) === 1 ? 503 : 500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal server error' }));
       return;
     }
     if (this.flaky.has(conn) && this.tried.get(conn) === 1) {

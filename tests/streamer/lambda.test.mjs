@@ -44,7 +44,7 @@ function emfLines() {
 
 before(async () => {
   rt = new RuntimeApi();
-  mgmt = new ManagementApi({ gone: new Set(['GoneConn0000000=']), flaky: new Set(['FlakyConn000000=']) });
+  mgmt = new ManagementApi({ gone: new Set(['GoneConn0000000=']), flaky: new Set(['FlakyConn000000=']), broken: new Set(['BrokenConn00000=']) });
   await rt.listen();
   await mgmt.listen();
   spawnedAt = Date.now();
@@ -222,6 +222,15 @@ scenario('410: a gone connection stops delivery, the job completes and its resul
   const [m] = await mgmt.waitFor(flaky, 1);
   assert.deepEqual(JSON.parse(m.body).result, { text: 'again' });
   assert.equal(mgmt.attempts(flaky), 2, 'one 429, then delivered');
+
+  // 5xx every time: the standard policy's 3 attempts, then a delivery failure (logged, counted)
+  const broken = 'BrokenConn00000=';
+  await invoke(connectEvent(broken, { token: await token({ sub }) }));
+  await invoke(messageEvent(broken, JSON.stringify({ id: 'b', action: 'Echo', payload: { text: 'lost' } })));
+  assert.equal(mgmt.attempts(broken), 3, 'three attempts (standard retry policy)');
+  assert.equal(mgmt.of(broken).length, 0);
+  await eventually(() => logLines().some((l) => l.event === 'delivery_failed' && l.connection_id === broken), 'the failure is logged');
+  await eventually(() => emfLines().some((l) => l.Role === 'default' && l.DeliveryFailures === 1), 'and counted in DeliveryFailures');
 }, { timeoutMs: 90000 });
 
 scenario('deadline: a job still running near the invocation\'s deadline gives its request back; the record is retried and finishes', async () => {

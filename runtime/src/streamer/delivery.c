@@ -22,6 +22,10 @@
 
 typedef struct delivery_conn {
   CURL *curl;
+  /* the SDKs' standard retry policy (retry.c): jittered backoff, 1 s base
+   * for 429, a retry quota per thread as per client */
+  dorm_retry_policy retry;
+  bool retry_ready;
 } delivery_conn;
 
 static _Thread_local delivery_conn tl_conn;
@@ -101,12 +105,21 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!tl_conn.retry_ready) {
+    dorm_retry_settings rs;
+    dorm__retry_settings_defaults(&rs, DORM_RETRY_MODE_STANDARD);
+    dorm__retry_policy_init(&tl_conn.retry, &rs, NULL, NULL);
+    tl_conn.retry_ready = true;
+  }
+  dorm_retry_state attempt;
+  dorm__retry_begin(&attempt);
   dorm_status st = DORM_ERR_NETWORK;
-  for (int attempt = 0; attempt < 3; attempt++) {
+  for (;;) {
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK && code == 200) {
+      dorm__retry_succeeded(&tl_conn.retry, &attempt);
       st = DORM_OK;
       break;
     }
@@ -119,8 +132,13 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
       break;
     }
     st = rc == CURLE_OK ? DORM_ERR_SERVICE : DORM_ERR_NETWORK;
-    /* 429/5xx and network faults: retried with a short backoff */
-    struct timespec ts = {0, (50L << attempt) * 1000000L};
+    /* 429 and 5xx and network faults: retried as DynamoDB calls are */
+    long delay = 0;
+    char why[96];
+    if (!dorm__retry_next(&tl_conn.retry, &attempt, dorm__retry_classify(NULL, rc == CURLE_OK ? code : 0, (int)rc),
+                          &delay, why, sizeof why))
+      break;
+    struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
   curl_slist_free_all(list);
