@@ -214,6 +214,28 @@ size_t dorm__number_format_double(double v, char *buf) {
   return (size_t)n;
 }
 
+int dorm__number_compare(const char *a, size_t alen, const char *b, size_t blen) {
+  parsed pa, pb;
+  bool ba = parse(a, alen, &pa) != NULL, bb = parse(b, blen, &pb) != NULL;
+  if (ba || bb) return ba == bb ? 0 : ba ? 1 : -1; /* not numbers: after every number, equal to each other */
+  size_t fa = 0, la = 0, fb = 0, lb = 0;
+  bool nza = significant(&pa, &fa, &la), nzb = significant(&pb, &fb, &lb);
+  int sa = !nza ? 0 : pa.neg ? -1 : 1, sb = !nzb ? 0 : pb.neg ? -1 : 1;
+  if (sa != sb) return sa < sb ? -1 : 1;
+  if (sa == 0) return 0;
+  /* Same sign: the magnitude is the leading digit's position, then the
+   * digits from there (a shorter run that is a prefix is smaller). */
+  int64_t ea = (int64_t)pa.in - (int64_t)fa + pa.exp, eb = (int64_t)pb.in - (int64_t)fb + pb.exp;
+  int mag = ea < eb ? -1 : ea > eb;
+  size_t na = la - fa + 1, nb = lb - fb + 1;
+  for (size_t k = 0; !mag && k < na && k < nb; k++) {
+    char da = digit_at(&pa, fa + k), db = digit_at(&pb, fb + k);
+    mag = da < db ? -1 : da > db;
+  }
+  if (!mag) mag = na < nb ? -1 : na > nb;
+  return sa < 0 ? -mag : mag;
+}
+
 bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen) {
   parsed pa, pb;
   if (parse(a, alen, &pa) || parse(b, blen, &pb)) return false;

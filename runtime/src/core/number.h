@@ -26,6 +26,10 @@ size_t dorm__number_storage_size(const char *s, size_t len);
 
 /* Exact conversions of valid number text. Return false when the value is not
  * an integer or does not fit the type (e.g. "1.5", "1E30" for int64). */
+/* Numeric order of two DynamoDB numbers (<0, 0, >0), 0 exactly when
+ * dorm_number_equal; text that is not a number sorts after every number.
+ * A sort key for numbers written in different forms ("1.0", "1", "1e0"). */
+int dorm__number_compare(const char *a, size_t alen, const char *b, size_t blen);
 bool dorm__number_to_i64(const char *s, size_t len, int64_t *out);
 bool dorm__number_to_u64(const char *s, size_t len, uint64_t *out);
 

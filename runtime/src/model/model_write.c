@@ -123,6 +123,10 @@ static int cmp_f64(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
+static int cmp_decimal(const void *a, const void *b) {
+  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+  return dorm__number_compare(x, strlen(x), y, strlen(y));
+}
 static int cmp_bytes(const void *a, const void *b) {
   const dorm_bytes *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
@@ -277,26 +281,27 @@ static dorm_status w_set(wctx *c, const dorm_type_desc *t, const dorm_array_view
     }
     break;
   }
-  case DORM_K_DECIMAL:
-    raw(w, "{\"NS\":[", 7);
+  case DORM_K_DECIMAL: {
     for (size_t i = 0; i < n; i++) {
       const char *s = get_str(base + i * e->size);
       mpath ip = {path, MP_INDEX, NULL, i};
       if (!s) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "a set element is NULL");
-      size_t len = strlen(s);
-      const char *why = dorm__number_invalid_reason(s, len);
+      const char *why = dorm__number_invalid_reason(s, strlen(s));
       if (why) return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, &ip, "invalid decimal \"%.48s\": %s", s, why);
-      /* Pairwise: numeric equality ("1.0" == "1") has no cheap sort key. */
-      for (size_t k = 0; k < i && n <= 256; k++) {
-        const char *o = get_str(base + k * e->size);
-        if (dorm_number_equal(s, len, o, strlen(o)))
-          return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.48s twice (as \"%.48s\" and \"%.48s\")",
-                       s, o, s);
-      }
+    }
+    /* Numerically equal texts ("1.0", "1") are one value to DynamoDB; the
+     * numeric order is the sort key of sets of any size. */
+    const char *dup;
+    if (e->size == sizeof(const char *) && find_dup(base, n, sizeof(const char *), cmp_decimal, &dup))
+      return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, path, "the set holds %.48s twice (numerically equal elements)", dup);
+    raw(w, "{\"NS\":[", 7);
+    for (size_t i = 0; i < n; i++) {
+      const char *s = get_str(base + i * e->size);
       if (i) raw(w, ",", 1);
-      w_quoted_number(w, s, len);
+      w_quoted_number(w, s, strlen(s));
     }
     break;
+  }
   case DORM_K_BYTES:
     for (size_t i = 0; i < n; i++)
       if (!((const dorm_bytes *)(base + i * e->size))->data) {

@@ -261,6 +261,23 @@ static void errors_name_fields(void **state) {
   const char *amounts[] = {"1.50", "1.5"};
   k.amounts.items = amounts;
   fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.amounts: the set holds 1.5");
+  /* a large set of decimals: duplicates found whatever their spelling and
+   * the set's size (sorted in numeric order) */
+  static char dbufs[300][16];
+  static const char *decs[300];
+  for (int i = 0; i < 300; i++) {
+    snprintf(dbufs[i], sizeof dbufs[i], i % 3 == 0 ? "%d" : i % 3 == 1 ? "%d.50" : "-%de1", i);
+    decs[i] = dbufs[i];
+  }
+  k.amounts.items = decs;
+  k.amounts.count = 300;
+  const char *json = NULL;
+  size_t jlen = 0;
+  assert_int_equal(dorm_model_to_json(&tm_Kitchen_desc, &k, &A, &json, &jlen, err, sizeof err), DORM_OK);
+  snprintf(dbufs[299], sizeof dbufs[299], "2.70e1"); /* == 27, element 27 */
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "(numerically equal elements)");
+  snprintf(dbufs[299], sizeof dbufs[299], "-0.0"); /* == 0, element 0 */
+  fails(&tm_Kitchen_desc, &k, DORM_ERR_INVALID_ARGUMENT, "Kitchen.amounts: the set holds");
   tm_sample_kitchen(&k, "k1");
   const char *keys[] = {"a", "a"}, *values[] = {"1", "2"};
   k.attrs.keys = keys;
