@@ -180,6 +180,17 @@ void ss_stop(ss *s) {
 
 const char *ss_url(const ss *s) { return s->url; }
 
+dorm_client *ss_client(const ss *s, char *err, size_t errcap) {
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+  dorm_config cfg = DORM_CONFIG_INIT;
+  cfg.endpoint = ss_url(s);
+  cfg.region = "us-east-1";
+  cfg.access_key_id = "dormtest";
+  cfg.secret_access_key = "dormtestsecret";
+  dorm_client *c = NULL;
+  return dorm_client_new(&cfg, &c, err, errcap) == DORM_OK ? c : NULL;
+}
+
 void ss_push(ss *s, int status, const char *body) {
   pthread_mutex_lock(&s->mu);
   if (s->nscript < SS_MAX) {

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "dorm/client.h"
+
 typedef struct ss ss;
 
 /* Starts on an ephemeral 127.0.0.1 port; NULL on failure. */
@@ -18,6 +20,10 @@ ss *ss_start(void);
 void ss_stop(ss *s);
 /* "http://127.0.0.1:<port>" */
 const char *ss_url(const ss *s);
+/* A client for the server (region us-east-1, test keys, no instance
+ * metadata); NULL with the reason in err when dorm_client_new fails. The
+ * caller frees it with dorm_client_free. */
+dorm_client *ss_client(const ss *s, char *err, size_t errcap);
 /* Queues the next answer (body copied). */
 void ss_push(ss *s, int status, const char *body);
 /* Requests answered so far. */

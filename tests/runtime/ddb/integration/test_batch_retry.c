@@ -37,17 +37,12 @@ typedef struct fixture {
 } fixture;
 
 static int setup(void **state) {
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   fixture *f = calloc(1, sizeof *f);
   f->server = ss_start();
   assert_non_null(f->server);
-  dorm_config cfg = DORM_CONFIG_INIT;
-  cfg.endpoint = ss_url(f->server);
-  cfg.region = "us-east-1";
-  cfg.access_key_id = "dormtest";
-  cfg.secret_access_key = "dormtestsecret";
   char err[256];
-  assert_int_equal(dorm_client_new(&cfg, &f->c, err, sizeof err), DORM_OK);
+  f->c = ss_client(f->server, err, sizeof err);
+  if (!f->c) fail_msg("%s", err);
   dorm__client_set_sleep(f->c, record_sleep, &f->slept);
   *state = f;
   return 0;
