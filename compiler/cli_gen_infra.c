@@ -16,7 +16,7 @@ int dormc_cli_gen_infra(const char *schema, const char *dir) {
     return DORMC_EXIT_USAGE;
   }
   int rc = dormc_load_file(c, schema);
-  if (rc == -2 || (rc == 0 && dormc_analyze(c) != 0) || rc != 0) {
+  if (rc != 0 || dormc_analyze(c) != 0) { /* diagnostics went to stderr */
     dormc_free(c);
     return rc == -2 ? DORMC_EXIT_USAGE : DORMC_EXIT_SCHEMA;
   }
