@@ -33,5 +33,6 @@
 #include "dorm/model.h"
 #include "dorm/streams.h"
 #include "dorm/accounts.h"
+#include "dorm/crypt.h"
 
 #endif

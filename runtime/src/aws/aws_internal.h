@@ -12,6 +12,7 @@
 #include "credentials.h"
 #include "http.h"
 #include "ini.h"
+#include "kms.h"
 #include "retry.h"
 #include "sigv4.h"
 #include "sigv4_crypto.h"

@@ -536,3 +536,12 @@ dorm_status dorm__client_credentials(dorm_client *c, dorm_credentials *out) {
   out->expiration = c->held.expiration;
   return DORM_OK;
 }
+
+struct dorm_http *dorm__client_http(dorm_client *c) { return c->http; }
+struct dorm_retry_policy *dorm__client_retry_policy(dorm_client *c) { return &c->retry; }
+
+void dorm__client_set_error_code(dorm_client *c, const char *code, const char *request_id) {
+  snprintf(c->error_code, sizeof c->error_code, "%s", code ? code : "");
+  snprintf(c->request_id, sizeof c->request_id, "%s", request_id ? request_id : "");
+  c->has_error_body = false;
+}

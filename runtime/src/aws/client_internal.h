@@ -74,6 +74,17 @@ struct dorm_credentials_provider;
 dorm_status dorm__client_new_shared(const dorm_config *cfg, struct dorm_credentials_provider *creds,
                                     dorm_client **out, char *errbuf, size_t errcap);
 
+/* The client's transport and retry policy, for calls to other AWS JSON
+ * services that share them (kms.c). */
+struct dorm_http;
+struct dorm_retry_policy;
+struct dorm_http *dorm__client_http(dorm_client *c);
+struct dorm_retry_policy *dorm__client_retry_policy(dorm_client *c);
+/* Records the outcome of such a call in the client's last-error state (the
+ * AWS error code and request id as dorm_client_error_code/_request_id show
+ * them); "" clears them. */
+void dorm__client_set_error_code(dorm_client *c, const char *code, const char *request_id);
+
 /* A fresh idempotency token (ClientRequestToken): 32 hex characters + NUL. */
 dorm_status dorm__client_new_token(dorm_client *c, char out[33]);
 

@@ -1,0 +1,84 @@
+/* dorm/crypt.h: encrypted attributes, compatible with DynamORM (issue 15).
+ *
+ * A dorm_crypt encrypts attribute values into DynamORM's envelope
+ * (M{v: N "1", edk: B, nonce: B, ct: B}: AES-256-GCM under a KMS data key,
+ * the attribute's name as AAD) and opens them, for one KMS key, through one
+ * client (its credentials, region, transport and retries; use it from the
+ * client's thread only). Its failures are reported through the client
+ * (dorm_client_errmsg), and fail closed: no KMS key, a KMS error, a bad
+ * envelope, another attribute's envelope, a wrong key or tag give an error,
+ * never a plaintext value.
+ *
+ * DynamORM calls KMS GenerateDataKey for every encrypted value and Decrypt
+ * for every read one. A dorm_crypt instead reuses one data key for up to
+ * max_uses encryptions or max_age_ms, whichever ends first, and keeps the
+ * data keys it decrypted (and generated), by their encrypted form, in a
+ * least-recently-used cache of cache_size entries that also expire after
+ * max_age_ms: reading many items written under one data key costs one
+ * Decrypt. Every plaintext data key is wiped (OPENSSL_cleanse) when it is
+ * retired, evicted or freed. With no_cache the behaviour is DynamORM's. */
+#ifndef DORM_CRYPT_H
+#define DORM_CRYPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dorm/arena.h"
+#include "dorm/av.h"
+#include "dorm/client.h"
+#include "dorm/export.h"
+#include "dorm/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dorm_crypt dorm_crypt;
+
+/* Defaults, used for the zero values of dorm_crypt_opts. */
+#define DORM_CRYPT_DEFAULT_MAX_USES 100u      /* encryptions per data key */
+#define DORM_CRYPT_DEFAULT_MAX_AGE_MS 60000u  /* a data key's use, and a cached key's life */
+#define DORM_CRYPT_DEFAULT_CACHE_SIZE 64u     /* decrypted data keys kept */
+
+typedef struct dorm_crypt_opts {
+  /* KMS key: key ARN, alias ARN, "alias/name" or key id (what the schema's
+   * @encrypted("...") names). NULL: the environment's DORM_KMS_KEY_ID. */
+  const char *kms_key_id;
+  /* NULL: the environment's AWS_ENDPOINT_URL_KMS, else
+   * https://kms.<region>.amazonaws.com. */
+  const char *kms_endpoint_url;
+  bool no_cache;        /* DynamORM's behaviour: a data key per value, a Decrypt per read */
+  uint32_t max_uses;    /* 0: DORM_CRYPT_DEFAULT_MAX_USES */
+  uint32_t max_age_ms;  /* 0: DORM_CRYPT_DEFAULT_MAX_AGE_MS */
+  uint32_t cache_size;  /* 0: DORM_CRYPT_DEFAULT_CACHE_SIZE */
+} dorm_crypt_opts;
+
+typedef struct dorm_crypt_stats {
+  uint64_t encryptions, decryptions;
+  uint64_t kms_generate_data_key, kms_decrypt; /* KMS calls that succeeded */
+  uint64_t cache_hits;                         /* decryptions without a KMS call */
+  uint64_t keys_wiped;                         /* data keys retired or evicted */
+} dorm_crypt_stats;
+
+/* A context for client c (borrowed: it must outlive the context). o may be
+ * NULL (everything from the environment). DORM_ERR_ENCRYPTION_NOT_CONFIGURED
+ * when there is no KMS key, reported through c. */
+DORM_API dorm_status dorm_crypt_new(dorm_client *c, const dorm_crypt_opts *o, dorm_crypt **out);
+/* Wipes every data key it holds and frees it. NULL is ignored. */
+DORM_API void dorm_crypt_free(dorm_crypt *k);
+
+/* v as attribute attr's envelope (*envelope, in a). */
+DORM_API dorm_status dorm_crypt_encrypt(dorm_crypt *k, const char *attr, const dorm_av *v, dorm_arena *a,
+                                        dorm_av *envelope);
+/* Attribute attr's envelope back to its value (*out, in a).
+ * DORM_ERR_BAD_ENVELOPE when it is not one of this attribute's envelopes or
+ * does not verify. */
+DORM_API dorm_status dorm_crypt_decrypt(dorm_crypt *k, const char *attr, const dorm_av *envelope, dorm_arena *a,
+                                        dorm_av *out);
+
+DORM_API void dorm_crypt_get_stats(const dorm_crypt *k, dorm_crypt_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
