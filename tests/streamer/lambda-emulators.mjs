@@ -188,6 +188,7 @@ export class ManagementApi {
     this.broken = broken; // 503 on the first attempt, 500 on every later one
     this.tried = new Map(); // conn -> attempts
     this.delivered = new Map(); // conn -> [{body, authorization, signatureValid}]
+    this.greeted = new Map(); // conn -> [connected messages]
     this.server = createServer((req, res) => this.handle(req, res));
   }
 
@@ -202,8 +203,23 @@ export class ManagementApi {
       return;
     }
     const conn = decodeURIComponent(m[1]);
-    this.tried.set(conn, (this.tried.get(conn) ?? 0) + 1);
     const valid = verifySigV4(req, body, 'execute-api');
+    // the protocol's greeting after $connect, kept apart from what the tests count
+    let type;
+    try { type = JSON.parse(body.toString('utf8')).type; } catch { type = undefined; }
+    if (type === 'connected' && valid) {
+      if (this.gone.has(conn)) {
+        res.writeHead(410, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'GoneException' });
+        res.end(JSON.stringify({ message: null }));
+        return;
+      }
+      if (!this.greeted.has(conn)) this.greeted.set(conn, []);
+      this.greeted.get(conn).push(JSON.parse(body.toString('utf8')));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end();
+      return;
+    }
+    this.tried.set(conn, (this.tried.get(conn) ?? 0) + 1);
     if (!valid) {
       res.writeHead(403, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'InvalidSignatureException' });
       res.end(JSON.stringify({ message: 'The request signature we calculated does not match the signature you provided.' }));
@@ -231,6 +247,7 @@ export class ManagementApi {
   }
 
   of(conn) { return this.delivered.get(conn) ?? []; }
+  greetings(conn) { return this.greeted.get(conn) ?? []; }
   attempts(conn) { return this.tried.get(conn) ?? 0; }
 
   async waitFor(conn, n, timeoutMs = 15000) {

@@ -109,6 +109,7 @@ scenario('$connect: a valid JWT is let in, none or a bad one gets 401', async ()
   assert.equal(JSON.parse(r.body).statusCode, 401);
   await eventually(() => ['NoToken00000000=', 'BadToken0000000=', 'BadSig000000000='].every((c) =>
     logLines().some((l) => l.event === 'auth_failed' && l.connection_id === c)), 'auth_failed logged for each refusal');
+  assert.equal(mgmt.greetings('NoToken00000000=').length, 0, 'a refused connection is not greeted');
   // a refused connection's messages are not routed
   r = await invoke(messageEvent('NoToken00000000=', JSON.stringify({ id: 'x1', action: 'Echo', payload: { text: 'no' } })));
   assert.equal(JSON.parse(r.body).statusCode, 200);
@@ -125,6 +126,11 @@ scenario('$default: a sync call answered through the management API, signed for 
   const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
   let r = await invoke(connectEvent(CONN, { token: tok }), { trace });
   assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+  // the protocol's greeting, once API Gateway holds the connection (after the 200)
+  await eventually(() => mgmt.greetings(CONN).length === 1, 'one connected message');
+  const hello = mgmt.greetings(CONN)[0];
+  assert.equal(hello.type, 'connected');
+  assert.equal(hello.connection_id, CONN);
   r = await invoke(messageEvent(CONN, JSON.stringify({ id: 'echo-1', action: 'Echo', payload: { text: 'héllo' } })));
   assert.equal(JSON.parse(r.body).statusCode, 200);
   const [m] = await mgmt.waitFor(CONN, 1);

@@ -65,6 +65,31 @@ dorm__srv_offer_result dorm__st_lambda_offer(dorm__streamer *s, const char *conn
   return DORM__SRV_QUEUED;
 }
 
+/* The protocol's `connected` message after an accepted $connect. API
+ * Gateway takes messages for a connection only once $connect has answered
+ * 200, so this runs after the answer is posted (before the next event is
+ * asked for); a 410 in the moment between is tried again briefly. */
+static void greet(dorm__streamer *s) {
+  char hello[200];
+  snprintf(hello, sizeof hello, "{\"connection_id\":\"%s\"}", s->lambda_conn);
+  char *text = dorm__st_message("connected", NULL, 0, hello);
+  if (!text) return;
+  for (long wait_ms = 25;; wait_ms *= 2) {
+    dorm_status st = dorm__st_deliver(s, s->lambda_endpoint, s->lambda_conn, text, strlen(text));
+    if (st != DORM_ERR_NOT_FOUND) {
+      if (st != DORM_OK) dorm__st_metrics_add(&s->metrics, &s->metrics.delivery_failures, 1);
+      break;
+    }
+    if (wait_ms > 400) {
+      dorm__st_log("info", "connection_gone", NULL, s->lambda_conn, NULL, "gone before it was greeted");
+      break;
+    }
+    struct timespec ts = {0, wait_ms * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  free(text);
+}
+
 /* ---- the Runtime API over libcurl ---- */
 
 typedef struct rt_buf {
@@ -429,6 +454,7 @@ int dorm__st_lambda_run(dorm__streamer *s) {
       cJSON_free(body);
     }
     if (posted != 202) dorm__st_log("error", "runtime_api", NULL, NULL, NULL, "POST %s answered %ld", path, posted);
+    else if (out.greet) greet(s);
     take_snapshot(&s->metrics, &after);
     emit_metrics(service, &out, out.response == NULL, cold, init_ms, dorm__st_now_ms() - t0, &before, &after);
     free(out.response);

@@ -18,6 +18,7 @@ typedef struct dorm__st_lambda_out {
   char error_type[64];   /* when response is NULL: e.g. "Runtime.UnknownEvent" */
   char error_message[512];
   int batch_failures;    /* stream: records reported in batchItemFailures */
+  bool greet;            /* $connect accepted: `connected` goes to the client once API Gateway has it */
 } dorm__st_lambda_out;
 
 /* Routes one event (the body of /invocation/next) on the calling thread:

@@ -77,7 +77,8 @@ static bool conn_id_fits(const char *id) { return id && id[0] && strlen(id) < si
 
 /* ---- $connect, $disconnect, $default ---- */
 
-static char *on_connect(dorm__streamer *s, const cJSON *ev, const char *conn_id, const char *endpoint) {
+static char *on_connect(dorm__streamer *s, const cJSON *ev, const char *conn_id, const char *endpoint,
+                        dorm__st_lambda_out *out) {
   const char *token = NULL;
   const char *auth = header(ev, "Authorization");
   if (auth && strncmp(auth, "Bearer ", 7) == 0) token = auth + 7;
@@ -109,6 +110,7 @@ static char *on_connect(dorm__streamer *s, const cJSON *ev, const char *conn_id,
     dorm__st_metrics_add(&s->metrics, &s->metrics.connections_total, 1);
     dorm__st_log("info", "connected", NULL, conn_id, NULL, "sub %s", id.sub);
     dorm_arena_free(&a);
+    out->greet = true;
     return ws_response(200, NULL);
   }
   dorm__st_log("warn", "auth_failed", NULL, conn_id, NULL, "%s", s->jwt ? why : "no JWT keys configured");
@@ -391,7 +393,7 @@ void dorm__st_lambda_handle(dorm__streamer *s, const char *event, size_t len, do
       snprintf(s->server_url, sizeof s->server_url, "%s", endpoint);
       if (strcmp(type, "CONNECT") == 0) {
         out->role = "connect";
-        out->response = on_connect(s, ev, conn_id, endpoint);
+        out->response = on_connect(s, ev, conn_id, endpoint, out);
       } else if (strcmp(type, "DISCONNECT") == 0) {
         out->role = "disconnect";
         out->response = on_disconnect(s, conn_id);
