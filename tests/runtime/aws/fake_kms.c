@@ -35,7 +35,7 @@ static bool signature_ok(fake_kms *f, const fas_request *r) {
              akid, day, region, service, signed_h, sig) != 6)
     return note_bad(f, "Authorization is not SigV4"), false;
   if (strcmp(service, "kms") != 0) return note_bad(f, "signed for a service other than kms"), false;
-  if (strcmp(akid, "AKIDKMS") != 0) return false; /* UnrecognizedClientException */
+  if (strcmp(akid, f->akid) != 0) return false; /* UnrecognizedClientException */
   static const char *const must[] = {"content-type", "host", "x-amz-date", "x-amz-target"};
   for (size_t i = 0; i < 4; i++)
     if (!strstr(signed_h, must[i])) return note_bad(f, "a required header is not signed"), false;
@@ -54,7 +54,7 @@ static bool signature_ok(fake_kms *f, const fas_request *r) {
   int64_t t;
   if (!dorm__sigv4_parse_time(date, &t)) return note_bad(f, "bad X-Amz-Date"), false;
   dorm_sigv4_request req = {"POST", "/", NULL, hs, n, r->body, r->body_len};
-  dorm_sigv4_config cfg = {region, "kms", {akid, "SECRETKMS", tok}, t, 0, 0};
+  dorm_sigv4_config cfg = {region, "kms", {akid, f->secret, tok}, t, 0, 0};
   dorm_sigv4_result res;
   char err[256];
   if (dorm__sigv4_sign(&req, &cfg, &res, err, sizeof err) != 0) return note_bad(f, err), false;
@@ -178,6 +178,8 @@ bool fake_kms_start(fake_kms *f) {
   RAND_bytes(f->master[0], 32);
   RAND_bytes(f->master[1], 32);
   if (!f->fail_code[0]) snprintf(f->fail_code, sizeof f->fail_code, "ThrottlingException");
+  if (!f->akid[0]) snprintf(f->akid, sizeof f->akid, "AKIDKMS");
+  if (!f->secret[0]) snprintf(f->secret, sizeof f->secret, "SECRETKMS");
   f->srv = fas_start(handle, f);
   return f->srv != NULL;
 }

@@ -4,7 +4,7 @@
  * application/x-amz-json-1.1, X-Amz-Target TrentService.<op>, SigV4 for
  * service "kms" over content-type, host, x-amz-date and x-amz-target (the
  * signature recomputed with the signer proven by the AWS suite, for the key
- * pair AKIDKMS/SECRETKMS), the operation's members. A request that is not so
+ * pair in akid/secret, AKIDKMS/SECRETKMS by default), the operation's members. A request that is not so
  * gets KMS's error and is noted in `bad`, which tests assert empty.
  *
  * Data keys are real: each KMS key has a random 256-bit master key, and a
@@ -25,6 +25,8 @@ typedef struct fake_kms {
   fas *srv;
   unsigned char master[2][32]; /* FAKE_KMS_KEY_ARN ("alias/test"), FAKE_KMS_KEY_ARN2 ("alias/other") */
   bool disabled[2];
+  /* the key pair requests must be signed with; "" = AKIDKMS / SECRETKMS */
+  char akid[64], secret[64];
   /* failures to inject: the next `fail_count` requests get this error */
   int fail_count;
   int fail_status;             /* 400 */
