@@ -699,6 +699,14 @@ static void defaults_fill_what_old_items_lack(void **state) {
   assert_true(dorm_time_parse("2030-01-02T02:04:05Z", 20, &due));
   assert_true(got.due == due);
   assert_int_equal(got.version, 4);
+  /* a projection leaves the fields it did not ask for unset: no defaults */
+  static const uint32_t title_only[] = {tracker_Issue_f_title};
+  dorm_get_opts go = {.fields = title_only, .nfields = 1};
+  tracker_Issue part;
+  CHECK(tracker_Issue_get(client, &(tracker_Issue_key){p, "old"}, &go, &a, &part));
+  assert_string_equal(part.title, "from v1");
+  assert_null(part.component);
+  assert_int_equal(part.triage, 0);
 
   /* written back (a put of what was read), the defaults are stored */
   CHECK(tracker_Issue_put(client, &got, NULL, &a));

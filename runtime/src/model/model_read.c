@@ -308,17 +308,18 @@ dorm_status dorm__model_fill_missing(const dorm_field_desc *fields, uint32_t n, 
     unsigned k = f->type.kind;
     if (f->flags & DORM_FF_OPTIONAL) continue;
     if (k == DORM_K_SET || k == DORM_K_LIST || k == DORM_K_MAP) continue; /* empty */
+    if (f->flags & DORM_FF_OMIT_EMPTY) {
+      empty_value(f, obj);
+      continue;
+    }
+    /* A projection leaves out what was not asked for: not a default. */
+    if (flags & DORM_READ_PARTIAL) continue;
     if (f->dflt) {
       /* The schema's default, already a C value of the member's type
        * (a string default is static text: never written through). */
       memcpy(field_ptr_mut(obj, f), f->dflt, f->type.size);
       continue;
     }
-    if (f->flags & DORM_FF_OMIT_EMPTY) {
-      empty_value(f, obj);
-      continue;
-    }
-    if (flags & DORM_READ_PARTIAL) continue;
     mpath fp = {path, MP_NAME, f->name, 0};
     return dorm__model_fail(errbuf, errcap, DORM_ERR_SCHEMA_MISMATCH, &fp, "required attribute \"%s\" is missing",
                       f->attr[naming ? 1 : 0]);
