@@ -105,6 +105,11 @@ static void check_field(sema *S, const dormc_model *m, const dormc_field *f) {
                "encrypted field '%s' cannot have a default: a migration backfills defaults in plaintext", f->name);
     diag_note(S->c, f->dflt->loc, "the default is here");
   }
+  if (m->table && m->table->ttl_attr && !(f->roles & DORMC_ROLE_TTL) && !strcmp(f->attr, m->table->ttl_attr))
+    diag_error(S->c, f->encrypted_loc,
+               "encrypted field '%s' is stored as '%s', the table's TTL attribute: DynamoDB's TTL reads a plain "
+               "number",
+               f->name, f->attr);
   if (f->roles & (DORMC_ROLE_PK | DORMC_ROLE_SK)) return; /* said once, above */
   for (size_t i = 0; i < m->nbindings; i++) {
     const dormc_key_binding *b = &m->bindings[i];
