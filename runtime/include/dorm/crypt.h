@@ -76,6 +76,16 @@ DORM_API dorm_status dorm_crypt_encrypt(dorm_crypt *k, const char *attr, const d
 DORM_API dorm_status dorm_crypt_decrypt(dorm_crypt *k, const char *attr, const dorm_av *envelope, dorm_arena *a,
                                         dorm_av *out);
 
+/* The encrypted attributes of a whole item (an M), in place: each of
+ * attrs[0..n) the item has is replaced by its envelope (encrypt) or by its
+ * value (decrypt); absent ones are skipped. On failure the item is made
+ * invalid (type DORM_AV_INVALID), so that it cannot be written or used by
+ * mistake with some attributes still in plaintext. */
+DORM_API dorm_status dorm_crypt_encrypt_item(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n,
+                                             dorm_arena *a);
+DORM_API dorm_status dorm_crypt_decrypt_item(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n,
+                                             dorm_arena *a);
+
 DORM_API void dorm_crypt_get_stats(const dorm_crypt *k, dorm_crypt_stats *out);
 
 #ifdef __cplusplus

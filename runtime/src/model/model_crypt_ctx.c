@@ -239,3 +239,34 @@ dorm_status dorm_crypt_decrypt(dorm_crypt *k, const char *attr, const dorm_av *e
   dorm__client_clear_error(k->c);
   return DORM_OK;
 }
+
+/* ---- whole items ---- */
+
+static dorm_status item_pass(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n, dorm_arena *a,
+                             bool enc) {
+  const char *what = enc ? "encrypt item" : "decrypt item";
+  if (!item || item->type != DORM_AV_M || (n && !attrs)) {
+    if (item) item->type = DORM_AV_INVALID;
+    return dorm__client_fail(k->c, DORM_ERR_INVALID_ARGUMENT, what, "the item is not a map");
+  }
+  for (size_t i = 0; i < n; i++) {
+    dorm_av *slot = (dorm_av *)dorm_av_map_getn(item, attrs[i], strlen(attrs[i]));
+    if (!slot) continue;
+    dorm_av out;
+    dorm_status st = enc ? dorm_crypt_encrypt(k, attrs[i], slot, a, &out) : dorm_crypt_decrypt(k, attrs[i], slot, a, &out);
+    if (st != DORM_OK) {
+      item->type = DORM_AV_INVALID; /* failures are closed: this item is never written */
+      return st;                    /* reported by the call above */
+    }
+    *slot = out;
+  }
+  return DORM_OK;
+}
+
+dorm_status dorm_crypt_encrypt_item(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n, dorm_arena *a) {
+  return item_pass(k, item, attrs, n, a, true);
+}
+
+dorm_status dorm_crypt_decrypt_item(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n, dorm_arena *a) {
+  return item_pass(k, item, attrs, n, a, false);
+}

@@ -178,11 +178,58 @@ static void tampered_in_the_table(void **state) {
   assert_non_null(strstr(dorm_client_errmsg(f->c), "attribute 'card2' does not decrypt"));
 }
 
+/* Whole items: the named attributes encrypted in place and back; a
+ * failure leaves an item that PutItem refuses, never a partly plaintext one. */
+static void whole_items(void **state) {
+  fx *f = *state;
+  static const char *const enc_attrs[] = {"card", "note", "absent"};
+  dorm_av item = {.type = DORM_AV_M};
+  *dorm_av_map_add(&f->a, &item, "id", 2) = dorm_av_str("w1");
+  *dorm_av_map_add(&f->a, &item, "card", 4) = dorm_av_str("4111");
+  *dorm_av_map_add(&f->a, &item, "note", 4) = dorm_av_num("42");
+  *dorm_av_map_add(&f->a, &item, "plain", 5) = dorm_av_str("visible");
+  assert_int_equal(dorm_crypt_encrypt_item(f->k, &item, enc_attrs, 3, &f->a), DORM_OK);
+  assert_int_equal(dorm_av_map_getn(&item, "card", 4)->type, DORM_AV_M);
+  assert_int_equal(dorm_av_map_getn(&item, "note", 4)->type, DORM_AV_M);
+  assert_int_equal(dorm_av_map_getn(&item, "plain", 5)->type, DORM_AV_S);
+  assert_int_equal(dorm_put_item(f->c, &(dorm_put_input){.table = f->table, .item = &item}, &f->a, NULL), DORM_OK);
+  dorm_av back = get(f, "w1");
+  assert_int_equal(dorm_crypt_decrypt_item(f->k, &back, enc_attrs, 3, &f->a), DORM_OK);
+  const dorm_av *card = dorm_av_map_getn(&back, "card", 4), *note = dorm_av_map_getn(&back, "note", 4);
+  assert_int_equal(card->type, DORM_AV_S);
+  assert_memory_equal(card->u.s.ptr, "4111", 4);
+  assert_int_equal(note->type, DORM_AV_N);
+  assert_memory_equal(note->u.s.ptr, "42", 2);
+
+  /* KMS refuses: the item becomes unwritable */
+  dorm_av bad = {.type = DORM_AV_M};
+  *dorm_av_map_add(&f->a, &bad, "id", 2) = dorm_av_str("w2");
+  *dorm_av_map_add(&f->a, &bad, "card", 4) = dorm_av_str("4111");
+  dorm_crypt *nokey = NULL;
+  dorm_crypt_opts o = {.kms_key_id = "alias/nope", .kms_endpoint_url = fas_url(f->kms.srv)};
+  assert_int_equal(dorm_crypt_new(f->c, &o, &nokey), DORM_OK);
+  assert_int_equal(dorm_crypt_encrypt_item(nokey, &bad, enc_attrs, 1, &f->a), DORM_ERR_CONFIG);
+  assert_int_equal(bad.type, DORM_AV_INVALID);
+  assert_int_not_equal(dorm_put_item(f->c, &(dorm_put_input){.table = f->table, .item = &bad}, &f->a, NULL), DORM_OK);
+  dorm_crypt_free(nokey);
+  dorm_av key = {.type = DORM_AV_M}, none;
+  *dorm_av_map_add(&f->a, &key, "id", 2) = dorm_av_str("w2");
+  assert_int_equal(dorm_get_item(f->c, &(dorm_get_input){.table = f->table, .key = &key, .consistent_read = true}, &f->a,
+                                 &none),
+                   DORM_ERR_NOT_FOUND);
+  /* a plaintext attribute where an envelope belongs fails the read */
+  dorm_av plain = get(f, "w1");
+  *(dorm_av *)dorm_av_map_getn(&plain, "card", 4) = dorm_av_str("4111");
+  assert_int_equal(dorm_crypt_decrypt_item(f->k, &plain, enc_attrs, 3, &f->a), DORM_ERR_BAD_ENVELOPE);
+  assert_int_equal(plain.type, DORM_AV_INVALID);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(stored_as_envelope_and_read_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_reads_one_decrypt, setup, teardown),
       cmocka_unit_test_setup_teardown(tampered_in_the_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(whole_items, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
