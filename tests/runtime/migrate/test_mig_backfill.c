@@ -338,6 +338,14 @@ static void test_new_fields_with_defaults(void **state) {
   expect(plan, "\"default\": {\"S\": \"web\"}");
   expect(plan, "\"default\": {\"BOOL\": false}");
   free(plan);
+  /* apply.sh, read by reviewers, says the same */
+  snprintf(path, sizeof path, "%s/20260102000000_defaults/apply.sh", e.migrations);
+  char *script = ts_read_file(path, NULL);
+  assert_non_null(script);
+  expect(script, "#   channel = \"web\" (default, where absent)\n");
+  expect(script, "#   priority = 2 (default, where absent)\n");
+  expect(script, "#   gift = false (default, where absent)\n");
+  free(script);
 
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);

@@ -341,8 +341,18 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
       dorm__buf_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
       dorm__buf_puts(&b, " get, by their fields:\n");
       for (size_t k = 0; k < s->fill_count; k++) {
-        dorm__buf_printf(&b, "#   %s = \"", s->fills[k].attr);
-        sh_comment(&b, s->fills[k].template_text ? s->fills[k].template_text : "");
+        const dorm_mig_fill *f = &s->fills[k];
+        dorm__buf_printf(&b, "#   %s = ", f->attr);
+        if (f->dflt.type) {
+          /* a new field's default, written only where the attribute is absent */
+          bool text = strcmp(f->dflt.type, "S") == 0;
+          dorm__buf_puts(&b, text ? "\"" : "");
+          sh_comment(&b, f->dflt.value ? f->dflt.value : "");
+          dorm__buf_puts(&b, text ? "\" (default, where absent)\n" : " (default, where absent)\n");
+          continue;
+        }
+        dorm__buf_puts(&b, "\"");
+        sh_comment(&b, f->template_text ? f->template_text : "");
         dorm__buf_puts(&b, "\"\n");
       }
       dorm__buf_puts(&b, "\"${DORM:-dorm}\" migrate backfill --plan \"$here/plan.json\"");
