@@ -222,6 +222,17 @@ static int backfill_cmd(dorm_client *c, const args *a) {
   return rc;
 }
 
+/* The library's words for a C caller, turned toward a shell user: the
+ * region has a flag; missing credentials against an endpoint of one's own
+ * is most often DynamoDB Local, which checks no signature but wants one. */
+static void print_hint(const char *endpoint, const char *msg) {
+  if (!msg) return;
+  if (strncmp(msg, "no region", 9) == 0)
+    fprintf(stderr, "hint: or pass --region REGION (DynamoDB Local takes any, e.g. --region us-east-1)\n");
+  else if (endpoint && strstr(msg, "credentials"))
+    fprintf(stderr, "hint: DynamoDB Local accepts any keys: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n");
+}
+
 int dorm_migrate_main(int argc, char **argv) {
   args a;
   memset(&a, 0, sizeof a);
@@ -245,6 +256,7 @@ int dorm_migrate_main(int argc, char **argv) {
   char err[2048];
   if (dorm_client_new(&cfg, &c, err, sizeof err) != DORM_OK) {
     fprintf(stderr, "dorm migrate: %s\n", err);
+    print_hint(a.endpoint, err);
     return DORM_EXIT_FAILURE;
   }
   dorm_status st = DORM_OK;
@@ -258,6 +270,7 @@ int dorm_migrate_main(int argc, char **argv) {
     if (st != DORM_OK) fprintf(stderr, "dorm %s\n", dorm_client_errmsg(c));
     rc = st == DORM_OK ? DORM_EXIT_OK : DORM_EXIT_FAILURE;
   }
+  if (rc != DORM_EXIT_OK) print_hint(a.endpoint, dorm_client_errmsg(c));
   dorm_client_free(c);
   return rc;
 }

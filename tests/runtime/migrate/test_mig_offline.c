@@ -477,6 +477,32 @@ static void test_check_and_sum(void **state) {
   mt_teardown(&e);
 }
 
+/* The CLI's hints where the library's words do not fit a shell user: no
+ * region (the flag), no credentials against an endpoint of one's own
+ * (DynamoDB Local takes any keys). Nothing is sent. */
+static void test_cli_hints(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  mt_diff(&e, 1, "init", false);
+  static const char *const unset[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+                                      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN",
+                                      "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL_DYNAMODB"};
+  for (size_t i = 0; i < sizeof unset / sizeof *unset; i++) unsetenv(unset[i]);
+  setenv("AWS_CONFIG_FILE", "/nonexistent/dorm-config", 1);
+  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/dorm-credentials", 1);
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+  int rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--endpoint-url", "http://127.0.0.1:9", NULL);
+  assert_int_equal(rc, 1);
+  if (!mt_has(mt_err, "hint: or pass --region REGION")) fail_msg("no region hint in:\n%s", mt_err);
+  rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--endpoint-url", "http://127.0.0.1:9", "--region",
+               "us-east-1", NULL);
+  assert_int_not_equal(rc, 0);
+  if (!mt_has(mt_err, "hint: DynamoDB Local accepts any keys")) fail_msg("no credentials hint in:\n%s", mt_err);
+  mt_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden),
@@ -485,6 +511,7 @@ int main(void) {
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_changes),
       cmocka_unit_test(test_check_and_sum),
+      cmocka_unit_test(test_cli_hints),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
