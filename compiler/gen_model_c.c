@@ -346,6 +346,10 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
   const char *M = m->c_name;
   size_t nq;
   gen_query *q = gen_queries(g, m, &nq);
+  /* A query's key structs and sort-key condition (filled by dormgen_<M>_prep_<query>; the
+   * prefix keeps these file-local names clear of the schema's). */
+  if (nq)
+    P("typedef struct dormgen_%s_prep {\n  %s pk, lo, hi;\n  dorm_sk_cond cond;\n} dormgen_%s_prep;\n", M, M, M);
   for (size_t i = 0; i < nq; i++) {
     const dormc_field *pf[GEN_MAX_KEYS], *sf[GEN_MAX_KEYS];
     size_t np = gen_binding_fields(q[i].pk, pf, GEN_MAX_KEYS);
@@ -361,6 +365,31 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
     }
     char *ptext = sb_take(&params, NULL);
     const char *skt = q[i].sk ? arena_printf(&g->mem, "%s_%s_sk", M, q[i].name) : "dorm_sk_cond";
+    /* The partition key and sort-key condition, once for the three forms. */
+    P("static const dorm_sk_cond *dormgen_%s_prep_%s(dormgen_%s_prep *q%s, const %s *sk) {\n"
+      "  memset(q, 0, sizeof *q);\n", M, q[i].name, M, ptext ? ptext : "", skt);
+    for (size_t k = 0; k < np; k++) {
+      if (pf[k]->optional && !gen_is_pointer_kind(pf[k]->type.kind)) P("  q->pk.has_%s = true;\n", pf[k]->name);
+      bool ptr = pf[k]->type.kind == DORMC_T_STRUCT || pf[k]->type.kind == DORMC_T_SET ||
+                 pf[k]->type.kind == DORMC_T_LIST || pf[k]->type.kind == DORMC_T_MAP;
+      P("  q->pk.%s = %s%s;\n", pf[k]->name, ptr ? "*" : "", pf[k]->name);
+    }
+    if (q[i].sk) {
+      P("  if (!sk || sk->op == DORM_SK_NONE) return NULL;\n");
+      for (size_t k = 0; k < ns; k++) {
+        if (sf[k]->optional && !gen_is_pointer_kind(sf[k]->type.kind))
+          P("  q->lo.has_%s = true;\n  q->hi.has_%s = true;\n", sf[k]->name, sf[k]->name);
+        P("  q->lo.%s = sk->%s;\n  q->hi.%s = sk->%s_to;\n", sf[k]->name, sf[k]->name, sf[k]->name, sf[k]->name);
+      }
+      P("  q->cond.op = sk->op;\n  q->cond.lo = &q->lo;\n  q->cond.hi = &q->hi;\n  q->cond.prefix = sk->prefix;\n"
+        "  return &q->cond;\n}\n");
+    } else {
+      P("  return sk;\n}\n");
+    }
+    /* the arguments again, as a call's: ", customerId" */
+    strbuf argv = {0};
+    for (size_t k = 0; k < np; k++) sb_printf(&argv, ", %s", pf[k]->name);
+    char *atext = sb_take(&argv, NULL);
     /* count: 0 one page, 1 the count, 2 every page to a callback */
     for (int count = 0; count < 3; count++) {
       if (count == 2)
@@ -375,40 +404,23 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
         P("dorm_status %s_%s(dorm_client *c%s, const %s *sk, const dorm_query_opts *opts, dorm_arena *a,\n"
           "    %s_page *page) {\n",
           M, q[i].name, ptext ? ptext : "", skt, M);
-      P("  %s pk;\n  memset(&pk, 0, sizeof pk);\n", M);
-      for (size_t k = 0; k < np; k++) {
-        if (pf[k]->optional && !gen_is_pointer_kind(pf[k]->type.kind)) P("  pk.has_%s = true;\n", pf[k]->name);
-        bool ptr = pf[k]->type.kind == DORMC_T_STRUCT || pf[k]->type.kind == DORMC_T_SET ||
-                   pf[k]->type.kind == DORMC_T_LIST || pf[k]->type.kind == DORMC_T_MAP;
-        P("  pk.%s = %s%s;\n", pf[k]->name, ptr ? "*" : "", pf[k]->name);
-      }
-      if (q[i].sk) {
-        P("  %s lo, hi;\n  dorm_sk_cond cond;\n  const dorm_sk_cond *condp = NULL;\n", M);
-        P("  if (sk && sk->op != DORM_SK_NONE) {\n    memset(&lo, 0, sizeof lo);\n    memset(&hi, 0, sizeof hi);\n");
-        for (size_t k = 0; k < ns; k++) {
-          if (sf[k]->optional && !gen_is_pointer_kind(sf[k]->type.kind))
-            P("    lo.has_%s = true;\n    hi.has_%s = true;\n", sf[k]->name, sf[k]->name);
-          P("    lo.%s = sk->%s;\n    hi.%s = sk->%s_to;\n", sf[k]->name, sf[k]->name, sf[k]->name, sf[k]->name);
-        }
-        P("    cond.op = sk->op;\n    cond.lo = &lo;\n    cond.hi = &hi;\n    cond.prefix = sk->prefix;\n"
-          "    condp = &cond;\n  }\n");
-      } else {
-        P("  const dorm_sk_cond *condp = sk;\n");
-      }
+      P("  dormgen_%s_prep q;\n  const dorm_sk_cond *condp = dormgen_%s_prep_%s(&q%s, sk);\n", M, M, q[i].name,
+        atext ? atext : "");
       if (count == 2) {
         P("  %s_items_tramp t;\n  t.fn = on_items;\n  t.user = user;\n"
-          "  return dorm_model_each(c, &%s_desc, %u, &pk, condp, opts, %s_items_cb, &t);\n}\n",
+          "  return dorm_model_each(c, &%s_desc, %u, &q.pk, condp, opts, %s_items_cb, &t);\n}\n",
           M, M, q[i].desc_index, M);
       } else if (count) {
-        P("  return dorm_model_count(c, &%s_desc, %u, &pk, condp, opts, count);\n}\n", M, q[i].desc_index);
+        P("  return dorm_model_count(c, &%s_desc, %u, &q.pk, condp, opts, count);\n}\n", M, q[i].desc_index);
       } else {
         P("  dorm_model_page mp;\n");
-        P("  dorm_status st = dorm_model_query(c, &%s_desc, %u, &pk, condp, opts, a, &mp);\n", M, q[i].desc_index);
+        P("  dorm_status st = dorm_model_query(c, &%s_desc, %u, &q.pk, condp, opts, a, &mp);\n", M, q[i].desc_index);
         P("  page->items = (%s *)mp.items;\n  page->count = mp.count;\n  page->scanned_count = mp.scanned_count;\n"
           "  page->has_more = mp.has_more;\n  page->cursor = mp.cursor;\n  return st;\n}\n",
           M);
       }
     }
+    free(atext);
     free(ptext);
   }
 }

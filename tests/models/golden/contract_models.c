@@ -115,27 +115,28 @@ static dorm_status dynamorm_contract_User_items_cb(void *user, const void *items
   dynamorm_contract_User_items_tramp *t = (dynamorm_contract_User_items_tramp *)user;
   return t->fn(t->user, (const dynamorm_contract_User *)items, count);
 }
+typedef struct dormgen_dynamorm_contract_User_prep {
+  dynamorm_contract_User pk, lo, hi;
+  dorm_sk_cond cond;
+} dormgen_dynamorm_contract_User_prep;
+static const dorm_sk_cond *dormgen_dynamorm_contract_User_prep_query(dormgen_dynamorm_contract_User_prep *q, const char *PK, const dynamorm_contract_User_query_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.PK = PK;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.SK = sk->SK;
+  q->hi.SK = sk->SK_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
+}
 dorm_status dynamorm_contract_User_query(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_User_page *page) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_User lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query(&q, PK, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &dynamorm_contract_User_desc, 0, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &dynamorm_contract_User_desc, 0, &q.pk, condp, opts, a, &mp);
   page->items = (dynamorm_contract_User *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -145,57 +146,30 @@ dorm_status dynamorm_contract_User_query(dorm_client *c, const char *PK, const d
 }
 dorm_status dynamorm_contract_User_query_count(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_User lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &dynamorm_contract_User_desc, 0, &pk, condp, opts, count);
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query(&q, PK, sk);
+  return dorm_model_count(c, &dynamorm_contract_User_desc, 0, &q.pk, condp, opts, count);
 }
 dorm_status dynamorm_contract_User_query_each(dorm_client *c, const char *PK, const dynamorm_contract_User_query_sk *sk, const dorm_query_opts *opts,
     dynamorm_contract_User_items_fn on_items, void *user) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_User lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query(&q, PK, sk);
   dynamorm_contract_User_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &dynamorm_contract_User_desc, 0, &pk, condp, opts, dynamorm_contract_User_items_cb, &t);
+  return dorm_model_each(c, &dynamorm_contract_User_desc, 0, &q.pk, condp, opts, dynamorm_contract_User_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_dynamorm_contract_User_prep_query_by_emailHash(dormgen_dynamorm_contract_User_prep *q, const char *emailHash, const dorm_sk_cond *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.emailHash = emailHash;
+  return sk;
 }
 dorm_status dynamorm_contract_User_query_by_emailHash(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_User_page *page) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.emailHash = emailHash;
-  const dorm_sk_cond *condp = sk;
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query_by_emailHash(&q, emailHash, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &dynamorm_contract_User_desc, 1, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &dynamorm_contract_User_desc, 1, &q.pk, condp, opts, a, &mp);
   page->items = (dynamorm_contract_User *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -205,22 +179,18 @@ dorm_status dynamorm_contract_User_query_by_emailHash(dorm_client *c, const char
 }
 dorm_status dynamorm_contract_User_query_by_emailHash_count(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.emailHash = emailHash;
-  const dorm_sk_cond *condp = sk;
-  return dorm_model_count(c, &dynamorm_contract_User_desc, 1, &pk, condp, opts, count);
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query_by_emailHash(&q, emailHash, sk);
+  return dorm_model_count(c, &dynamorm_contract_User_desc, 1, &q.pk, condp, opts, count);
 }
 dorm_status dynamorm_contract_User_query_by_emailHash_each(dorm_client *c, const char *emailHash, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     dynamorm_contract_User_items_fn on_items, void *user) {
-  dynamorm_contract_User pk;
-  memset(&pk, 0, sizeof pk);
-  pk.emailHash = emailHash;
-  const dorm_sk_cond *condp = sk;
+  dormgen_dynamorm_contract_User_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_User_prep_query_by_emailHash(&q, emailHash, sk);
   dynamorm_contract_User_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &dynamorm_contract_User_desc, 1, &pk, condp, opts, dynamorm_contract_User_items_cb, &t);
+  return dorm_model_each(c, &dynamorm_contract_User_desc, 1, &q.pk, condp, opts, dynamorm_contract_User_items_cb, &t);
 }
 dorm_status dynamorm_contract_User_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_User_page *page) {
   dorm_model_page mp;
@@ -406,27 +376,28 @@ static dorm_status dynamorm_contract_Order_items_cb(void *user, const void *item
   dynamorm_contract_Order_items_tramp *t = (dynamorm_contract_Order_items_tramp *)user;
   return t->fn(t->user, (const dynamorm_contract_Order *)items, count);
 }
+typedef struct dormgen_dynamorm_contract_Order_prep {
+  dynamorm_contract_Order pk, lo, hi;
+  dorm_sk_cond cond;
+} dormgen_dynamorm_contract_Order_prep;
+static const dorm_sk_cond *dormgen_dynamorm_contract_Order_prep_query(dormgen_dynamorm_contract_Order_prep *q, const char *PK, const dynamorm_contract_Order_query_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.PK = PK;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.SK = sk->SK;
+  q->hi.SK = sk->SK_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
+}
 dorm_status dynamorm_contract_Order_query(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_Order_page *page) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query(&q, PK, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &dynamorm_contract_Order_desc, 0, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &dynamorm_contract_Order_desc, 0, &q.pk, condp, opts, a, &mp);
   page->items = (dynamorm_contract_Order *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -436,70 +407,37 @@ dorm_status dynamorm_contract_Order_query(dorm_client *c, const char *PK, const 
 }
 dorm_status dynamorm_contract_Order_query_count(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &dynamorm_contract_Order_desc, 0, &pk, condp, opts, count);
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query(&q, PK, sk);
+  return dorm_model_count(c, &dynamorm_contract_Order_desc, 0, &q.pk, condp, opts, count);
 }
 dorm_status dynamorm_contract_Order_query_each(dorm_client *c, const char *PK, const dynamorm_contract_Order_query_sk *sk, const dorm_query_opts *opts,
     dynamorm_contract_Order_items_fn on_items, void *user) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.PK = PK;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.SK = sk->SK;
-    hi.SK = sk->SK_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query(&q, PK, sk);
   dynamorm_contract_Order_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &dynamorm_contract_Order_desc, 0, &pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
+  return dorm_model_each(c, &dynamorm_contract_Order_desc, 0, &q.pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_dynamorm_contract_Order_prep_query_by_status(dormgen_dynamorm_contract_Order_prep *q, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.status = status;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.createdAt = sk->createdAt;
+  q->hi.createdAt = sk->createdAt_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
 }
 dorm_status dynamorm_contract_Order_query_by_status(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     dynamorm_contract_Order_page *page) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query_by_status(&q, status, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &dynamorm_contract_Order_desc, 1, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &dynamorm_contract_Order_desc, 1, &q.pk, condp, opts, a, &mp);
   page->items = (dynamorm_contract_Order *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -509,48 +447,18 @@ dorm_status dynamorm_contract_Order_query_by_status(dorm_client *c, const char *
 }
 dorm_status dynamorm_contract_Order_query_by_status_count(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &dynamorm_contract_Order_desc, 1, &pk, condp, opts, count);
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query_by_status(&q, status, sk);
+  return dorm_model_count(c, &dynamorm_contract_Order_desc, 1, &q.pk, condp, opts, count);
 }
 dorm_status dynamorm_contract_Order_query_by_status_each(dorm_client *c, const char *status, const dynamorm_contract_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     dynamorm_contract_Order_items_fn on_items, void *user) {
-  dynamorm_contract_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  dynamorm_contract_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_dynamorm_contract_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_dynamorm_contract_Order_prep_query_by_status(&q, status, sk);
   dynamorm_contract_Order_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &dynamorm_contract_Order_desc, 1, &pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
+  return dorm_model_each(c, &dynamorm_contract_Order_desc, 1, &q.pk, condp, opts, dynamorm_contract_Order_items_cb, &t);
 }
 dorm_status dynamorm_contract_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, dynamorm_contract_Order_page *page) {
   dorm_model_page mp;

@@ -164,25 +164,26 @@ static dorm_status shop_Customer_items_cb(void *user, const void *items, size_t 
   shop_Customer_items_tramp *t = (shop_Customer_items_tramp *)user;
   return t->fn(t->user, (const shop_Customer *)items, count);
 }
+typedef struct dormgen_shop_Customer_prep {
+  shop_Customer pk, lo, hi;
+  dorm_sk_cond cond;
+} dormgen_shop_Customer_prep;
+static const dorm_sk_cond *dormgen_shop_Customer_prep_query(dormgen_shop_Customer_prep *q, const char *customerId, const shop_Customer_query_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.customerId = customerId;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
+}
 dorm_status shop_Customer_query(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query(&q, customerId, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 0, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 0, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Customer *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -192,53 +193,30 @@ dorm_status shop_Customer_query(dorm_client *c, const char *customerId, const sh
 }
 dorm_status shop_Customer_query_count(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_Customer_desc, 0, &pk, condp, opts, count);
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query(&q, customerId, sk);
+  return dorm_model_count(c, &shop_Customer_desc, 0, &q.pk, condp, opts, count);
 }
 dorm_status shop_Customer_query_each(dorm_client *c, const char *customerId, const shop_Customer_query_sk *sk, const dorm_query_opts *opts,
     shop_Customer_items_fn on_items, void *user) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query(&q, customerId, sk);
   shop_Customer_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Customer_desc, 0, &pk, condp, opts, shop_Customer_items_cb, &t);
+  return dorm_model_each(c, &shop_Customer_desc, 0, &q.pk, condp, opts, shop_Customer_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_shop_Customer_prep_query_by_email(dormgen_shop_Customer_prep *q, const char *email, const dorm_sk_cond *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.email = email;
+  return sk;
 }
 dorm_status shop_Customer_query_by_email(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.email = email;
-  const dorm_sk_cond *condp = sk;
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_by_email(&q, email, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 1, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 1, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Customer *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -248,44 +226,37 @@ dorm_status shop_Customer_query_by_email(dorm_client *c, const char *email, cons
 }
 dorm_status shop_Customer_query_by_email_count(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.email = email;
-  const dorm_sk_cond *condp = sk;
-  return dorm_model_count(c, &shop_Customer_desc, 1, &pk, condp, opts, count);
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_by_email(&q, email, sk);
+  return dorm_model_count(c, &shop_Customer_desc, 1, &q.pk, condp, opts, count);
 }
 dorm_status shop_Customer_query_by_email_each(dorm_client *c, const char *email, const dorm_sk_cond *sk, const dorm_query_opts *opts,
     shop_Customer_items_fn on_items, void *user) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.email = email;
-  const dorm_sk_cond *condp = sk;
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_by_email(&q, email, sk);
   shop_Customer_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Customer_desc, 1, &pk, condp, opts, shop_Customer_items_cb, &t);
+  return dorm_model_each(c, &shop_Customer_desc, 1, &q.pk, condp, opts, shop_Customer_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_shop_Customer_prep_query_lsi_created(dormgen_shop_Customer_prep *q, const char *customerId, const shop_Customer_query_lsi_created_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.customerId = customerId;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.createdAt = sk->createdAt;
+  q->hi.createdAt = sk->createdAt_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
 }
 dorm_status shop_Customer_query_lsi_created(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Customer_page *page) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_lsi_created(&q, customerId, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 2, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Customer_desc, 2, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Customer *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -295,48 +266,18 @@ dorm_status shop_Customer_query_lsi_created(dorm_client *c, const char *customer
 }
 dorm_status shop_Customer_query_lsi_created_count(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_Customer_desc, 2, &pk, condp, opts, count);
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_lsi_created(&q, customerId, sk);
+  return dorm_model_count(c, &shop_Customer_desc, 2, &q.pk, condp, opts, count);
 }
 dorm_status shop_Customer_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Customer_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     shop_Customer_items_fn on_items, void *user) {
-  shop_Customer pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Customer lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Customer_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Customer_prep_query_lsi_created(&q, customerId, sk);
   shop_Customer_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Customer_desc, 2, &pk, condp, opts, shop_Customer_items_cb, &t);
+  return dorm_model_each(c, &shop_Customer_desc, 2, &q.pk, condp, opts, shop_Customer_items_cb, &t);
 }
 dorm_status shop_Customer_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Customer_page *page) {
   dorm_model_page mp;
@@ -541,27 +482,28 @@ static dorm_status shop_Order_items_cb(void *user, const void *items, size_t cou
   shop_Order_items_tramp *t = (shop_Order_items_tramp *)user;
   return t->fn(t->user, (const shop_Order *)items, count);
 }
+typedef struct dormgen_shop_Order_prep {
+  shop_Order pk, lo, hi;
+  dorm_sk_cond cond;
+} dormgen_shop_Order_prep;
+static const dorm_sk_cond *dormgen_shop_Order_prep_query(dormgen_shop_Order_prep *q, const char *customerId, const shop_Order_query_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.customerId = customerId;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.orderId = sk->orderId;
+  q->hi.orderId = sk->orderId_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
+}
 dorm_status shop_Order_query(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.orderId = sk->orderId;
-    hi.orderId = sk->orderId_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query(&q, customerId, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Order_desc, 0, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Order_desc, 0, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Order *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -571,70 +513,37 @@ dorm_status shop_Order_query(dorm_client *c, const char *customerId, const shop_
 }
 dorm_status shop_Order_query_count(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.orderId = sk->orderId;
-    hi.orderId = sk->orderId_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_Order_desc, 0, &pk, condp, opts, count);
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query(&q, customerId, sk);
+  return dorm_model_count(c, &shop_Order_desc, 0, &q.pk, condp, opts, count);
 }
 dorm_status shop_Order_query_each(dorm_client *c, const char *customerId, const shop_Order_query_sk *sk, const dorm_query_opts *opts,
     shop_Order_items_fn on_items, void *user) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.orderId = sk->orderId;
-    hi.orderId = sk->orderId_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query(&q, customerId, sk);
   shop_Order_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Order_desc, 0, &pk, condp, opts, shop_Order_items_cb, &t);
+  return dorm_model_each(c, &shop_Order_desc, 0, &q.pk, condp, opts, shop_Order_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_shop_Order_prep_query_by_status(dormgen_shop_Order_prep *q, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.status = status;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.createdAt = sk->createdAt;
+  q->hi.createdAt = sk->createdAt_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
 }
 dorm_status shop_Order_query_by_status(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_by_status(&q, status, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Order_desc, 1, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Order_desc, 1, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Order *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -644,70 +553,37 @@ dorm_status shop_Order_query_by_status(dorm_client *c, shop_OrderStatus status, 
 }
 dorm_status shop_Order_query_by_status_count(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_Order_desc, 1, &pk, condp, opts, count);
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_by_status(&q, status, sk);
+  return dorm_model_count(c, &shop_Order_desc, 1, &q.pk, condp, opts, count);
 }
 dorm_status shop_Order_query_by_status_each(dorm_client *c, shop_OrderStatus status, const shop_Order_query_by_status_sk *sk, const dorm_query_opts *opts,
     shop_Order_items_fn on_items, void *user) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.status = status;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_by_status(&q, status, sk);
   shop_Order_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Order_desc, 1, &pk, condp, opts, shop_Order_items_cb, &t);
+  return dorm_model_each(c, &shop_Order_desc, 1, &q.pk, condp, opts, shop_Order_items_cb, &t);
+}
+static const dorm_sk_cond *dormgen_shop_Order_prep_query_lsi_created(dormgen_shop_Order_prep *q, const char *customerId, const shop_Order_query_lsi_created_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.customerId = customerId;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.createdAt = sk->createdAt;
+  q->hi.createdAt = sk->createdAt_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
 }
 dorm_status shop_Order_query_lsi_created(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_Order_page *page) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_lsi_created(&q, customerId, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_Order_desc, 2, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_Order_desc, 2, &q.pk, condp, opts, a, &mp);
   page->items = (shop_Order *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -717,48 +593,18 @@ dorm_status shop_Order_query_lsi_created(dorm_client *c, const char *customerId,
 }
 dorm_status shop_Order_query_lsi_created_count(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_Order_desc, 2, &pk, condp, opts, count);
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_lsi_created(&q, customerId, sk);
+  return dorm_model_count(c, &shop_Order_desc, 2, &q.pk, condp, opts, count);
 }
 dorm_status shop_Order_query_lsi_created_each(dorm_client *c, const char *customerId, const shop_Order_query_lsi_created_sk *sk, const dorm_query_opts *opts,
     shop_Order_items_fn on_items, void *user) {
-  shop_Order pk;
-  memset(&pk, 0, sizeof pk);
-  pk.customerId = customerId;
-  shop_Order lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.createdAt = sk->createdAt;
-    hi.createdAt = sk->createdAt_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_Order_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_Order_prep_query_lsi_created(&q, customerId, sk);
   shop_Order_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_Order_desc, 2, &pk, condp, opts, shop_Order_items_cb, &t);
+  return dorm_model_each(c, &shop_Order_desc, 2, &q.pk, condp, opts, shop_Order_items_cb, &t);
 }
 dorm_status shop_Order_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_Order_page *page) {
   dorm_model_page mp;
@@ -940,27 +786,28 @@ static dorm_status shop_LineItem_items_cb(void *user, const void *items, size_t 
   shop_LineItem_items_tramp *t = (shop_LineItem_items_tramp *)user;
   return t->fn(t->user, (const shop_LineItem *)items, count);
 }
+typedef struct dormgen_shop_LineItem_prep {
+  shop_LineItem pk, lo, hi;
+  dorm_sk_cond cond;
+} dormgen_shop_LineItem_prep;
+static const dorm_sk_cond *dormgen_shop_LineItem_prep_query(dormgen_shop_LineItem_prep *q, const char *orderId, const shop_LineItem_query_sk *sk) {
+  memset(q, 0, sizeof *q);
+  q->pk.orderId = orderId;
+  if (!sk || sk->op == DORM_SK_NONE) return NULL;
+  q->lo.lineNo = sk->lineNo;
+  q->hi.lineNo = sk->lineNo_to;
+  q->cond.op = sk->op;
+  q->cond.lo = &q->lo;
+  q->cond.hi = &q->hi;
+  q->cond.prefix = sk->prefix;
+  return &q->cond;
+}
 dorm_status shop_LineItem_query(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts, dorm_arena *a,
     shop_LineItem_page *page) {
-  shop_LineItem pk;
-  memset(&pk, 0, sizeof pk);
-  pk.orderId = orderId;
-  shop_LineItem lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.lineNo = sk->lineNo;
-    hi.lineNo = sk->lineNo_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_LineItem_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_LineItem_prep_query(&q, orderId, sk);
   dorm_model_page mp;
-  dorm_status st = dorm_model_query(c, &shop_LineItem_desc, 0, &pk, condp, opts, a, &mp);
+  dorm_status st = dorm_model_query(c, &shop_LineItem_desc, 0, &q.pk, condp, opts, a, &mp);
   page->items = (shop_LineItem *)mp.items;
   page->count = mp.count;
   page->scanned_count = mp.scanned_count;
@@ -970,48 +817,18 @@ dorm_status shop_LineItem_query(dorm_client *c, const char *orderId, const shop_
 }
 dorm_status shop_LineItem_query_count(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts,
     uint64_t *count) {
-  shop_LineItem pk;
-  memset(&pk, 0, sizeof pk);
-  pk.orderId = orderId;
-  shop_LineItem lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.lineNo = sk->lineNo;
-    hi.lineNo = sk->lineNo_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
-  return dorm_model_count(c, &shop_LineItem_desc, 0, &pk, condp, opts, count);
+  dormgen_shop_LineItem_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_LineItem_prep_query(&q, orderId, sk);
+  return dorm_model_count(c, &shop_LineItem_desc, 0, &q.pk, condp, opts, count);
 }
 dorm_status shop_LineItem_query_each(dorm_client *c, const char *orderId, const shop_LineItem_query_sk *sk, const dorm_query_opts *opts,
     shop_LineItem_items_fn on_items, void *user) {
-  shop_LineItem pk;
-  memset(&pk, 0, sizeof pk);
-  pk.orderId = orderId;
-  shop_LineItem lo, hi;
-  dorm_sk_cond cond;
-  const dorm_sk_cond *condp = NULL;
-  if (sk && sk->op != DORM_SK_NONE) {
-    memset(&lo, 0, sizeof lo);
-    memset(&hi, 0, sizeof hi);
-    lo.lineNo = sk->lineNo;
-    hi.lineNo = sk->lineNo_to;
-    cond.op = sk->op;
-    cond.lo = &lo;
-    cond.hi = &hi;
-    cond.prefix = sk->prefix;
-    condp = &cond;
-  }
+  dormgen_shop_LineItem_prep q;
+  const dorm_sk_cond *condp = dormgen_shop_LineItem_prep_query(&q, orderId, sk);
   shop_LineItem_items_tramp t;
   t.fn = on_items;
   t.user = user;
-  return dorm_model_each(c, &shop_LineItem_desc, 0, &pk, condp, opts, shop_LineItem_items_cb, &t);
+  return dorm_model_each(c, &shop_LineItem_desc, 0, &q.pk, condp, opts, shop_LineItem_items_cb, &t);
 }
 dorm_status shop_LineItem_scan(dorm_client *c, const dorm_query_opts *opts, dorm_arena *a, shop_LineItem_page *page) {
   dorm_model_page mp;
