@@ -258,56 +258,31 @@ static void test_new_fields_with_defaults(void **state) {
   ts_unique_name(prefix, sizeof prefix, "mbfdef");
   mt_env e;
   mt_setup(&e, prefix);
-  static const char with_defaults[] = "namespace bfshop;\n"
-                                      "enum Status { open; closed; }\n"
-                                      "table Shop \"@TABLE@\" {\n"
-                                      "  key (PK: S, SK: S);\n"
-                                      "}\n"
-                                      "model Order in Shop {\n"
-                                      "  type \"Order\";\n"
-                                      "  key PK = \"CUSTOMER#{customerId}\";\n"
-                                      "  key SK = \"ORDER#{orderId}\";\n"
-                                      "  customerId: string;\n"
-                                      "  orderId:    string;\n"
-                                      "  status:     Status?;\n"
-                                      "  region:     string?;\n"
-                                      "  channel:    string = \"web\";\n"
-                                      "  priority:   int = 2;\n"
-                                      "  gift:       bool = false;\n"
-                                      "}\n";
-  static const char required_new[] = "namespace bfshop;\n"
-                                     "enum Status { open; closed; }\n"
-                                     "table Shop \"@TABLE@\" {\n"
-                                     "  key (PK: S, SK: S);\n"
-                                     "}\n"
-                                     "model Order in Shop {\n"
-                                     "  type \"Order\";\n"
-                                     "  key PK = \"CUSTOMER#{customerId}\";\n"
-                                     "  key SK = \"ORDER#{orderId}\";\n"
-                                     "  customerId: string;\n"
-                                     "  orderId:    string;\n"
-                                     "  status:     Status?;\n"
-                                     "  region:     string?;\n"
-                                     "  channel:    string = \"web\";\n"
-                                     "  priority:   int = 2;\n"
-                                     "  gift:       bool = false;\n"
-                                     "  rating:     int;\n"
-                                     "  region2:    string?;\n"
-                                     "}\n";
-  static const char v1_optional[] = "namespace bfshop;\n"
-                                    "enum Status { open; closed; }\n"
-                                    "table Shop \"@TABLE@\" {\n"
-                                    "  key (PK: S, SK: S);\n"
-                                    "}\n"
-                                    "model Order in Shop {\n"
-                                    "  type \"Order\";\n"
-                                    "  key PK = \"CUSTOMER#{customerId}\";\n"
-                                    "  key SK = \"ORDER#{orderId}\";\n"
-                                    "  customerId: string;\n"
-                                    "  orderId:    string;\n"
-                                    "  status:     Status?;\n"
-                                    "  region:     string?;\n"
-                                    "}\n";
+  /* v1: status and region optional; v2 adds fields with defaults; v3 also a
+   * required field without one (refused). */
+#define DEF_HEAD                                                                                             \
+  "namespace bfshop;\n"                                                                                      \
+  "enum Status { open; closed; }\n"                                                                          \
+  "table Shop \"@TABLE@\" {\n"                                                                              \
+  "  key (PK: S, SK: S);\n"                                                                                   \
+  "}\n"                                                                                                      \
+  "model Order in Shop {\n"                                                                                  \
+  "  type \"Order\";\n"                                                                                      \
+  "  key PK = \"CUSTOMER#{customerId}\";\n"                                                                   \
+  "  key SK = \"ORDER#{orderId}\";\n"                                                                         \
+  "  customerId: string;\n"                                                                                  \
+  "  orderId:    string;\n"                                                                                  \
+  "  status:     Status?;\n"                                                                                 \
+  "  region:     string?;\n"
+#define DEF_DEFAULTS                                                                                         \
+  "  channel:    string = \"web\";\n"                                                                        \
+  "  priority:   int = 2;\n"                                                                                 \
+  "  gift:       bool = false;\n"
+  static const char v1_optional[] = DEF_HEAD "}\n";
+  static const char with_defaults[] = DEF_HEAD DEF_DEFAULTS "}\n";
+  static const char required_new[] = DEF_HEAD DEF_DEFAULTS "  rating:     int;\n  region2:    string?;\n}\n";
+#undef DEF_HEAD
+#undef DEF_DEFAULTS
   write_schema(&e, 1, v1_optional);
   write_schema(&e, 2, with_defaults);
   write_schema(&e, 3, required_new);
