@@ -39,10 +39,7 @@ struct dorm_client {
   void *sleep_user;
 
   /* last outcome */
-  char errmsg[1024];
-  char error_code[96];
-  char request_id[96];
-  bool has_error_body;
+  dorm__call_outcome last;
   dorm_cancel_reason *reasons;
   char *reason_text; /* storage behind reasons[i].code/message */
   size_t nreasons;
@@ -67,9 +64,9 @@ static void clear_reasons(dorm_client *c) {
 }
 
 void dorm__client_clear_error(dorm_client *c) {
-  c->errmsg[0] = '\0';
-  c->error_code[0] = '\0';
-  c->has_error_body = false;
+  c->last.errmsg[0] = '\0';
+  c->last.error_code[0] = '\0';
+  c->last.has_error_body = false;
   clear_reasons(c);
 }
 
@@ -242,9 +239,9 @@ void dorm_client_free(dorm_client *c) {
   if (c) client_destroy(c);
 }
 
-const char *dorm_client_errmsg(const dorm_client *c) { return c ? c->errmsg : ""; }
-const char *dorm_client_error_code(const dorm_client *c) { return c ? c->error_code : ""; }
-const char *dorm_client_request_id(const dorm_client *c) { return c ? c->request_id : ""; }
+const char *dorm_client_errmsg(const dorm_client *c) { return c ? c->last.errmsg : ""; }
+const char *dorm_client_error_code(const dorm_client *c) { return c ? c->last.error_code : ""; }
+const char *dorm_client_request_id(const dorm_client *c) { return c ? c->last.request_id : ""; }
 const char *dorm_client_endpoint(const dorm_client *c) { return c->cfg.endpoint_url; }
 const char *dorm_client_region(const dorm_client *c) { return c->cfg.region; }
 
@@ -285,7 +282,7 @@ dorm_status dorm__client_new_token(dorm_client *c, char out[33]) {
 dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operation, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  dorm__vset_err_prefixed(c->errmsg, sizeof c->errmsg, operation ? operation : "dorm", fmt, ap);
+  dorm__vset_err_prefixed(c->last.errmsg, sizeof c->last.errmsg, operation ? operation : "dorm", fmt, ap);
   va_end(ap);
   return st;
 }
@@ -293,7 +290,7 @@ dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operat
 const char *dorm__client_error_body(const dorm_client *c, size_t *len) {
   /* The error body is the transport's response buffer, untouched since the
    * failed call returned. */
-  if (!c->has_error_body) {
+  if (!c->last.has_error_body) {
     if (len) *len = 0;
     return "";
   }
@@ -373,139 +370,200 @@ const char *dorm__client_service_endpoint(const dorm_client *c, dorm__service sv
   return svc == DORM__SVC_STREAMS ? c->cfg.streams_endpoint_url : c->cfg.endpoint_url;
 }
 
-dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const char *operation,
-                                      const char *body, size_t body_len, const char **resp, size_t *resp_len) {
-  dorm__client_clear_error(c);
-  c->request_id[0] = '\0';
-  c->stats.operations++;
+static void call_fail(dorm__call *k, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Writes "<operation>: <message>" into the call's outcome. */
+static void call_fail(dorm__call *k, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  dorm__vset_err_prefixed(k->out->errmsg, sizeof k->out->errmsg, k->operation, fmt, ap);
+  va_end(ap);
+}
 
+dorm_status dorm__call_init(dorm__call *k, dorm_client *c, dorm__service svc, const char *operation,
+                            const char *body, size_t body_len, dorm__call_outcome *out) {
+  k->c = c;
+  k->out = out;
+  k->client_outcome = out == &c->last;
+  k->body = body;
+  k->body_len = body_len;
+  k->h_token = NULL;
+  k->renewed = false;
+  k->resend = false;
+  k->nh = 0;
+  dorm__retry_begin(&k->rs);
+  out->request_id[0] = '\0';
+  out->http_status = 0;
+  out->attempts = 0;
   size_t oplen = operation ? strlen(operation) : 0;
-  if (oplen == 0 || oplen > MAX_OPERATION_NAME)
-    return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, "dorm_client_call", "bad operation name");
+  if (oplen == 0 || oplen > MAX_OPERATION_NAME) {
+    k->operation = "dorm_client_call";
+    call_fail(k, "bad operation name");
+    return DORM_ERR_INVALID_ARGUMENT;
+  }
+  k->operation = operation;
   /* Streams is another service behind another endpoint (on AWS), with
    * its own target prefix; it is signed as "dynamodb" all the same. */
   bool streams = svc == DORM__SVC_STREAMS;
   const char *prefix = streams ? STREAMS_TARGET_PREFIX : TARGET_PREFIX;
-  const char *url = streams ? c->cfg.streams_endpoint_url : c->url;
-  const char *host = streams ? c->cfg.streams_host : c->cfg.host;
-  const char *host_line = streams ? c->streams_host_line : c->host_line;
+  k->url = streams ? c->cfg.streams_endpoint_url : c->url;
+  k->host = streams ? c->cfg.streams_host : c->cfg.host;
+  k->host_line = streams ? c->streams_host_line : c->host_line;
   size_t plen = strlen(prefix);
-  char target[sizeof STREAMS_TARGET_PREFIX + MAX_OPERATION_NAME];
-  memcpy(target, prefix, plen);
-  memcpy(target + plen, operation, oplen + 1);
+  memcpy(k->target, prefix, plen);
+  memcpy(k->target + plen, operation, oplen + 1);
+  HEADER_LINE(k->h_target, "X-Amz-Target: ", k->target, plen + oplen);
+  return DORM_OK;
+}
 
-  char h_target[sizeof target + 16], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
-  char *h_token = NULL;
-  HEADER_LINE(h_target, "X-Amz-Target: ", target, plen + oplen);
-
-  dorm_retry_state rs;
-  dorm__retry_begin(&rs);
-  dorm_status result = DORM_OK;
-  bool renewed = false; /* credentials renewed once after ExpiredTokenException */
-  for (;;) {
-    char err[1024] = "";
-    dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
-    if (st != DORM_OK) {
-      result = dorm__client_fail(c, st, operation, "credentials: %s", err);
-      break;
-    }
-    const dorm_creds_value cr = c->held;
-    dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
-    dorm_sigv4_ddb_request sr = {host, target, body, body_len};
-    dorm_sigv4_ddb_headers sh;
-    st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr,
-                                  &sh, err, sizeof err);
-    if (st != DORM_OK) {
-      result = dorm__client_fail(c, st, operation, "signing: %s", err);
-      break;
-    }
-    HEADER_LINE(h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
-    HEADER_LINE(h_auth, "Authorization: ", sh.authorization, strlen(sh.authorization));
-    const char *headers[6] = {"Content-Type: application/x-amz-json-1.0", host_line, h_date, h_target,
-                              h_auth, NULL};
-    size_t nh = 5;
-    free(h_token);
-    h_token = NULL;
-    if (cr.session_token && *cr.session_token) {
-      size_t tl = strlen(cr.session_token) + sizeof "X-Amz-Security-Token: ";
-      h_token = malloc(tl);
-      if (!h_token) {
-        result = dorm__client_fail(c, DORM_ERR_NO_MEMORY, operation, "out of memory");
-        break;
-      }
-      snprintf(h_token, tl, "X-Amz-Security-Token: %s", cr.session_token);
-      headers[nh++] = h_token;
-    }
-
-    dorm_http_response hr;
-    c->stats.attempts++;
-    st = dorm__http_post(c->http, url, headers, nh, body, body_len, &hr, err, sizeof err);
-    if (hr.request_id[0]) memcpy(c->request_id, hr.request_id, sizeof c->request_id);
-
-    dorm_retry_kind kind;
-    if (st != DORM_OK) {
-      kind = hr.crc_mismatch ? DORM_RETRY_TRANSIENT : dorm__retry_classify_status(st);
-      c->error_code[0] = '\0';
-      c->has_error_body = false;
-      result = st;
-    } else if (hr.status == 200) {
-      /* An earlier attempt's error must not outlive the success. */
-      c->error_code[0] = '\0';
-      c->has_error_body = false;
-      dorm__retry_succeeded(&c->retry, &rs);
-      *resp = hr.body;
-      if (resp_len) *resp_len = hr.body_len;
-      result = DORM_OK;
-      break;
-    } else {
-      dorm_aws_error ae;
-      dorm__aws_error_parse(hr.body, hr.body_len, &ae);
-      memcpy(c->error_code, ae.code, sizeof c->error_code);
-      c->has_error_body = true;
-      kind = dorm__retry_classify(ae.code, hr.status, 0);
-      if (!renewed && strcmp(ae.code, "ExpiredTokenException") == 0 &&
-          dorm__credentials_provider_invalidate(c->creds, c->held_gen)) {
-        /* The keys expired before we expected (a skewed clock, early
-         * revocation): send again once with fresh ones. This is not a
-         * retry of the policy's: it costs no quota and no backoff. */
-        renewed = true;
-        continue;
-      }
-      if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
-      result = dorm__aws_error_status(ae.code, hr.status);
-      if (ae.code[0]) {
-        snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code, ae.message[0] ? ": " : "", ae.message,
-                 hr.status);
-      } else {
-        /* Not an AWS error body: say who answered what, since the usual
-         * cause is an endpoint that is not DynamoDB. */
-        char excerpt[128];
-        dorm__aws_error_excerpt(hr.body, hr.body_len, excerpt, sizeof excerpt);
-        snprintf(err, sizeof err,
-                 "HTTP %ld from %.200s with %s%s%s, not a DynamoDB error: that endpoint may not be DynamoDB "
-                 "(check the configured endpoint)",
-                 hr.status, url, excerpt[0] ? "\"" : "an empty body", excerpt, excerpt[0] ? "\"" : "");
-      }
-      if (result == DORM_ERR_TRANSACTION_CANCELLED) keep_cancel_reasons(c, hr.body, hr.body_len);
-    }
-
-    long delay = 0;
-    char why[128] = "";
-    if (dorm__retry_next(&c->retry, &rs, kind, &delay, why, sizeof why)) {
-      c->stats.retries++;
-      clear_reasons(c);
-      dorm__client_sleep_ms(c, delay);
-      continue;
-    }
-    char tail[192];
-    describe_attempts(tail, sizeof tail, rs.attempts, why);
-    if (c->request_id[0])
-      dorm__client_fail(c, result, operation, "%s%s (request id %s)", err, tail, c->request_id);
-    else
-      dorm__client_fail(c, result, operation, "%s%s", err, tail);
-    break;
+dorm_status dorm__call_sign(dorm__call *k) {
+  dorm_client *c = k->c;
+  char err[1024] = "";
+  dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
+  if (st != DORM_OK) {
+    call_fail(k, "credentials: %s", err);
+    return st;
   }
-  free(h_token);
+  const dorm_creds_value cr = c->held;
+  dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
+  dorm_sigv4_ddb_request sr = {k->host, k->target, k->body, k->body_len};
+  dorm_sigv4_ddb_headers sh;
+  st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr, &sh, err,
+                                sizeof err);
+  if (st != DORM_OK) {
+    call_fail(k, "signing: %s", err);
+    return st;
+  }
+  HEADER_LINE(k->h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
+  HEADER_LINE(k->h_auth, "Authorization: ", sh.authorization, strlen(sh.authorization));
+  k->headers[0] = "Content-Type: application/x-amz-json-1.0";
+  k->headers[1] = k->host_line;
+  k->headers[2] = k->h_date;
+  k->headers[3] = k->h_target;
+  k->headers[4] = k->h_auth;
+  k->headers[5] = NULL;
+  k->nh = 5;
+  free(k->h_token);
+  k->h_token = NULL;
+  if (cr.session_token && *cr.session_token) {
+    size_t tl = strlen(cr.session_token) + sizeof "X-Amz-Security-Token: ";
+    k->h_token = malloc(tl);
+    if (!k->h_token) {
+      call_fail(k, "out of memory");
+      return DORM_ERR_NO_MEMORY;
+    }
+    snprintf(k->h_token, tl, "X-Amz-Security-Token: %s", cr.session_token);
+    k->headers[k->nh++] = k->h_token;
+  }
+  c->stats.attempts++;
+  return DORM_OK;
+}
+
+bool dorm__call_settle(dorm__call *k, dorm_status transport, const dorm_http_response *hr, const char *terr,
+                       long *delay_ms, dorm_status *result) {
+  dorm_client *c = k->c;
+  dorm__call_outcome *o = k->out;
+  char err[1024];
+  *delay_ms = 0;
+  k->resend = false;
+  if (hr->request_id[0]) memcpy(o->request_id, hr->request_id, sizeof o->request_id);
+  o->http_status = hr->status;
+  dorm_retry_kind kind;
+  if (transport != DORM_OK) {
+    kind = hr->crc_mismatch ? DORM_RETRY_TRANSIENT : dorm__retry_classify_status(transport);
+    o->error_code[0] = '\0';
+    o->has_error_body = false;
+    *result = transport;
+    snprintf(err, sizeof err, "%s", terr ? terr : "");
+  } else if (hr->status == 200) {
+    /* An earlier attempt's error must not outlive the success. */
+    o->error_code[0] = '\0';
+    o->has_error_body = false;
+    o->attempts = k->rs.attempts + 1;
+    dorm__retry_succeeded(&c->retry, &k->rs);
+    *result = DORM_OK;
+    return true;
+  } else {
+    dorm_aws_error ae;
+    dorm__aws_error_parse(hr->body, hr->body_len, &ae);
+    memcpy(o->error_code, ae.code, sizeof o->error_code);
+    o->has_error_body = true;
+    kind = dorm__retry_classify(ae.code, hr->status, 0);
+    if (!k->renewed && strcmp(ae.code, "ExpiredTokenException") == 0 &&
+        dorm__credentials_provider_invalidate(c->creds, c->held_gen)) {
+      /* The keys expired before we expected (a skewed clock, early
+       * revocation): send again once with fresh ones. This is not a
+       * retry of the policy's: it costs no quota and no backoff. */
+      k->renewed = true;
+      k->resend = true;
+      return false;
+    }
+    if (kind == DORM_RETRY_THROTTLING) c->stats.throttles++;
+    *result = dorm__aws_error_status(ae.code, hr->status);
+    if (ae.code[0]) {
+      snprintf(err, sizeof err, "%.95s%s%.380s (HTTP %ld)", ae.code, ae.message[0] ? ": " : "", ae.message,
+               hr->status);
+    } else {
+      /* Not an AWS error body: say who answered what, since the usual
+       * cause is an endpoint that is not DynamoDB. */
+      char excerpt[128];
+      dorm__aws_error_excerpt(hr->body, hr->body_len, excerpt, sizeof excerpt);
+      snprintf(err, sizeof err,
+               "HTTP %ld from %.200s with %s%s%s, not a DynamoDB error: that endpoint may not be DynamoDB "
+               "(check the configured endpoint)",
+               hr->status, k->url, excerpt[0] ? "\"" : "an empty body", excerpt, excerpt[0] ? "\"" : "");
+    }
+    if (k->client_outcome && *result == DORM_ERR_TRANSACTION_CANCELLED) keep_cancel_reasons(c, hr->body, hr->body_len);
+  }
+
+  char why[128] = "";
+  if (dorm__retry_next(&c->retry, &k->rs, kind, delay_ms, why, sizeof why)) {
+    c->stats.retries++;
+    if (k->client_outcome) clear_reasons(c);
+    return false;
+  }
+  o->attempts = k->rs.attempts;
+  char tail[192];
+  describe_attempts(tail, sizeof tail, k->rs.attempts, why);
+  if (o->request_id[0])
+    call_fail(k, "%s%s (request id %s)", err, tail, o->request_id);
+  else
+    call_fail(k, "%s%s", err, tail);
+  return true;
+}
+
+void dorm__call_cleanup(dorm__call *k) {
+  free(k->h_token);
+  k->h_token = NULL;
+}
+
+dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const char *operation,
+                                      const char *body, size_t body_len, const char **resp, size_t *resp_len) {
+  dorm__client_clear_error(c);
+  c->stats.operations++;
+  dorm__call k;
+  dorm_status result = dorm__call_init(&k, c, svc, operation, body, body_len, &c->last);
+  if (result != DORM_OK) return result;
+  for (;;) {
+    result = dorm__call_sign(&k);
+    if (result != DORM_OK) break;
+    char err[1024] = "";
+    dorm_http_response hr;
+    dorm_status st = dorm__http_post(c->http, k.url, k.headers, k.nh, body, body_len, &hr, err, sizeof err);
+    long delay = 0;
+    if (dorm__call_settle(&k, st, &hr, err, &delay, &result)) {
+      if (result == DORM_OK) {
+        *resp = hr.body;
+        if (resp_len) *resp_len = hr.body_len;
+      }
+      break;
+    }
+    if (!k.resend) dorm__client_sleep_ms(c, delay);
+  }
+  dorm__call_cleanup(&k);
   return result;
 }
 
@@ -541,7 +599,15 @@ struct dorm_http *dorm__client_http(dorm_client *c) { return c->http; }
 struct dorm_retry_policy *dorm__client_retry_policy(dorm_client *c) { return &c->retry; }
 
 void dorm__client_set_error_code(dorm_client *c, const char *code, const char *request_id) {
-  snprintf(c->error_code, sizeof c->error_code, "%s", code ? code : "");
-  snprintf(c->request_id, sizeof c->request_id, "%s", request_id ? request_id : "");
-  c->has_error_body = false;
+  snprintf(c->last.error_code, sizeof c->last.error_code, "%s", code ? code : "");
+  snprintf(c->last.request_id, sizeof c->last.request_id, "%s", request_id ? request_id : "");
+  c->last.has_error_body = false;
+}
+
+dorm_client_stats *dorm__client_stats(dorm_client *c) { return &c->stats; }
+
+void dorm__client_http_options(const dorm_client *c, dorm_http_options *out) {
+  out->connect_timeout_ms = c->cfg.connect_timeout_ms;
+  out->request_timeout_ms = c->cfg.request_timeout_ms;
+  out->max_response_bytes = c->cfg.max_response_bytes;
 }

@@ -9,6 +9,9 @@
 
 #include "dorm/client.h"
 #include "core_internal.h"
+#include "http.h"
+#include "retry.h"
+#include "sigv4.h"
 
 /* The client's request writer, reset and ready for a new body. Bound: the
  * largest request DynamoDB takes, with headroom. */
@@ -34,6 +37,67 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
 /* dorm__client_send() for either service. */
 dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const char *operation,
                                       const char **resp, size_t *resp_len);
+
+/* ---- one call as a state machine ----
+ *
+ * dorm_client_call() is these steps in a loop: init, then per attempt sign,
+ * send (dorm__http_post), settle; sleep the delay settle asks for and go
+ * again until settle says the call is done. A pool (pool.c) runs the same
+ * steps for many calls at once over a curl multi handle, waiting with timers
+ * instead of sleeping. Whatever drives it, a call gets the same retry policy
+ * (the client's, with its quota), the same error mapping and messages. */
+
+/* What a call leaves beside its status: what dorm_client_errmsg & co. show
+ * for the blocking path, what a pool hands its completion callback. */
+typedef struct dorm__call_outcome {
+  char errmsg[1024];   /* "<operation>: <detail>", "" on success */
+  char error_code[96]; /* AWS error code of the last attempt, "" when none */
+  char request_id[96]; /* x-amzn-RequestId of the last response */
+  long http_status;    /* of the last response, 0 when none arrived */
+  int attempts;        /* attempts made (set when the call is done) */
+  bool has_error_body; /* the last response was an AWS error body */
+} dorm__call_outcome;
+
+#define DORM__CALL_TARGET_CAP 96
+typedef struct dorm__call {
+  dorm_client *c;
+  const char *operation; /* borrowed, or "dorm_client_call" for a bad name */
+  const char *url, *host, *host_line;
+  const char *body; /* borrowed: must outlive the call */
+  size_t body_len;
+  dorm__call_outcome *out;
+  bool client_outcome; /* out is the client's own (keeps cancellation reasons) */
+  bool renewed;        /* credentials renewed once after ExpiredTokenException */
+  bool resend;         /* settle asked to send again at once (renewed keys) */
+  dorm_retry_state rs;
+  char target[DORM__CALL_TARGET_CAP];
+  char h_target[DORM__CALL_TARGET_CAP + 16], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
+  char *h_token;
+  const char *headers[6];
+  size_t nh;
+} dorm__call;
+
+/* Starts a call of operation with body (both borrowed until cleanup),
+ * reporting into *out. DORM_ERR_INVALID_ARGUMENT (out->errmsg says) for a bad
+ * operation name; nothing to clean up then. */
+dorm_status dorm__call_init(dorm__call *k, dorm_client *c, dorm__service svc, const char *operation,
+                            const char *body, size_t body_len, dorm__call_outcome *out);
+/* Gets credentials and signs the next attempt: k->headers[0..nh) are then
+ * ready for dorm__http_post/start (valid until the next sign or cleanup).
+ * A failure ends the call (out->errmsg says why). Counts an attempt. */
+dorm_status dorm__call_sign(dorm__call *k);
+/* Takes an attempt's result (the transport's status, response and error
+ * text). Returns true when the call is done, with *result its status (on
+ * DORM_OK hr->body is the answer). Returns false when it should be sent
+ * again after *delay_ms (k->resend: at once, no sleep at all). */
+bool dorm__call_settle(dorm__call *k, dorm_status transport, const dorm_http_response *hr, const char *terr,
+                       long *delay_ms, dorm_status *result);
+/* Frees what the call allocated (the session-token header). */
+void dorm__call_cleanup(dorm__call *k);
+/* The client's counters, which pooled calls update too. */
+dorm_client_stats *dorm__client_stats(dorm_client *c);
+/* The client's transport options, for a pool's own transports. */
+void dorm__client_http_options(const dorm_client *c, dorm_http_options *out);
 
 /* Where the client sends a service's requests ("http://127.0.0.1:8000/"). */
 const char *dorm__client_service_endpoint(const dorm_client *c, dorm__service svc);

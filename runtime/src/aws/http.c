@@ -156,9 +156,9 @@ static dorm_status map_curl_error(CURLcode rc, bool too_large) {
   }
 }
 
-dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *headers,
-                           size_t nheaders, const char *body, size_t body_len,
-                           dorm_http_response *resp, char *errbuf, size_t errcap) {
+dorm_status dorm__http_start(dorm_http *h, const char *url, const char *const *headers, size_t nheaders,
+                             const char *body, size_t body_len, dorm_http_response *resp, char *errbuf,
+                             size_t errcap) {
   if (nheaders > HTTP_MAX_HEADERS) {
     snprintf(errbuf, errcap, "too many request headers (%zu)", nheaders);
     return DORM_ERR_INVALID_ARGUMENT;
@@ -198,8 +198,15 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->nodes);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  return DORM_OK;
+}
 
-  CURLcode rc = curl_easy_perform(c);
+void *dorm__http_easy(dorm_http *h) { return h->curl; }
+
+dorm_status dorm__http_finish(dorm_http *h, int curl_code, dorm_http_response *resp, char *errbuf,
+                              size_t errcap) {
+  CURLcode rc = (CURLcode)curl_code;
+  CURL *c = h->curl;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   long fresh = 0;
   if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK) h->connects += fresh;
@@ -230,4 +237,13 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
     }
   }
   return DORM_OK;
+}
+
+dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *headers,
+                           size_t nheaders, const char *body, size_t body_len,
+                           dorm_http_response *resp, char *errbuf, size_t errcap) {
+  dorm_status st = dorm__http_start(h, url, headers, nheaders, body, body_len, resp, errbuf, errcap);
+  if (st != DORM_OK) return st;
+  CURLcode rc = curl_easy_perform(h->curl);
+  return dorm__http_finish(h, (int)rc, resp, errbuf, errcap);
 }

@@ -52,6 +52,18 @@ dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *he
                            size_t nheaders, const char *body, size_t body_len,
                            dorm_http_response *resp, char *errbuf, size_t errcap);
 
+/* dorm__http_post() in two halves, for a caller that runs the transfer
+ * itself (a curl multi handle: pool.c). dorm__http_start() readies the easy
+ * handle (dorm__http_easy) for one POST; headers, body and *resp must stay
+ * valid until dorm__http_finish(), which takes the transfer's CURLcode
+ * (CURLE_OK when it completed) and returns what dorm__http_post() would. */
+dorm_status dorm__http_start(dorm_http *h, const char *url, const char *const *headers, size_t nheaders,
+                             const char *body, size_t body_len, dorm_http_response *resp, char *errbuf,
+                             size_t errcap);
+void *dorm__http_easy(dorm_http *h); /* the CURL * */
+dorm_status dorm__http_finish(dorm_http *h, int curl_code, dorm_http_response *resp, char *errbuf,
+                              size_t errcap);
+
 /* The body of the last response (NUL-terminated, "" when none), valid until
  * the next request. */
 const char *dorm__http_last_body(const dorm_http *h, size_t *len);
