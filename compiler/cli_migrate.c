@@ -227,8 +227,14 @@ static int diff(const opts *o) {
     goto done;
   }
   if (nref) {
-    for (size_t i = 0; i < nref; i++)
-      fprintf(stderr, "%s: error: %s\n  hint: %s\n", o->schema, refusals[i].message, refusals[i].hint);
+    for (size_t i = 0; i < nref; i++) {
+      /* At the field, index or table it is about, with the line, as the
+       * compiler's own errors; a dropped table is only a name. */
+      dormc_loc at = dormc_migrate_refusal_loc(dormc_get_schema(c), &refusals[i]);
+      if (at.file) dormc_report(c, DORMC_SEV_ERROR, at, refusals[i].message);
+      else fprintf(stderr, "%s: error: %s\n", o->schema, refusals[i].message);
+      fprintf(stderr, "  hint: %s\n", refusals[i].hint);
+    }
     rc = fail(o, DORMC_EXIT_SCHEMA, "%zu change%s refused; no migration written", nref, nref == 1 ? "" : "s");
     goto done;
   }

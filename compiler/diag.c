@@ -190,6 +190,13 @@ void diag_note(dormc_compilation *c, dormc_loc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
+void dormc_report(dormc_compilation *c, dormc_severity severity, dormc_loc loc, const char *message) {
+  if (!c || !message) return;
+  if (severity == DORMC_SEV_WARNING) diag_warning(c, loc, "%s", message);
+  else diag_error(c, loc, "%s", message);
+  diag_flush(c);
+}
+
 /* ---- printing ---------------------------------------------------------- */
 
 static const char *sev_name(dormc_severity s) {

@@ -133,6 +133,12 @@ int dormc_format(dormc_compilation *c, const char *path, const char *data, size_
  * are the same iff their dumps are equal. */
 char *dormc_schema_dump(const struct dormc_schema *s);
 
+/* Reports a diagnostic that a tool built on the compilation found (the
+ * migration differ, say) through opts.on_diag, with the source line at loc
+ * as the compiler's own diagnostics have it (loc.file NULL: no place).
+ * Counts it like the compiler's own. message is copied. */
+void dormc_report(dormc_compilation *c, dormc_severity severity, dormc_loc loc, const char *message);
+
 /* The default printer, gcc-style, usable as an on_diag callback with
  * user = a FILE * (stderr when NULL):
  *   shop.dorm:12:3: error: duplicate field 'orderId'

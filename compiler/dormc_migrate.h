@@ -13,4 +13,10 @@
  * must outlive the snapshot. DORM_ERR_NO_MEMORY only. */
 dorm_status dormc_migrate_snapshot(const dormc_schema *s, dorm_arena *a, dorm_mig_snapshot *out);
 
+/* Where in the schema a refusal of dorm_mig_diff() belongs: the field or key
+ * template of its model, else the model; the index of its table, else the
+ * table. A loc with file NULL when the schema no longer has it (a dropped
+ * table) or the refusal names nothing. */
+dormc_loc dormc_migrate_refusal_loc(const dormc_schema *s, const dorm_mig_refusal *r);
+
 #endif

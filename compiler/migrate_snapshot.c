@@ -147,3 +147,33 @@ dorm_status dormc_migrate_snapshot(const dormc_schema *s, dorm_arena *a, dorm_mi
   dorm_mig_snapshot_sort(out);
   return DORM_OK;
 }
+
+static dormc_loc find_table_loc(const dormc_schema *s, const char *physical, const char *index) {
+  dormc_loc none = {0};
+  for (size_t i = 0; physical && i < s->ntables; i++) {
+    const dormc_table *t = &s->tables[i];
+    if (strcmp(t->physical_name, physical) != 0) continue;
+    for (size_t g = 0; index && g < t->ngsis; g++)
+      if (strcmp(t->gsis[g].name, index) == 0) return t->gsis[g].loc;
+    for (size_t l = 0; index && l < t->nlsis; l++)
+      if (strcmp(t->lsis[l].name, index) == 0) return t->lsis[l].loc;
+    return t->loc;
+  }
+  return none;
+}
+
+dormc_loc dormc_migrate_refusal_loc(const dormc_schema *s, const dorm_mig_refusal *r) {
+  dormc_loc none = {0};
+  if (!s || !r) return none;
+  if (!r->model) return find_table_loc(s, r->table, r->index);
+  for (size_t i = 0; i < s->nmodels; i++) {
+    const dormc_model *m = &s->models[i];
+    if (strcmp(m->name, r->model) != 0) continue;
+    for (size_t f = 0; r->attr && f < m->nfields; f++)
+      if (strcmp(m->fields[f].attr, r->attr) == 0) return m->fields[f].loc;
+    for (size_t b = 0; r->attr && b < m->nbindings; b++)
+      if (strcmp(m->bindings[b].attr, r->attr) == 0 && m->bindings[b].loc.file) return m->bindings[b].loc;
+    return m->loc;
+  }
+  return none;
+}

@@ -205,6 +205,12 @@ DORM_API dorm_mig_step_kind dorm_mig_step_kind_from(const char *name);
 typedef struct dorm_mig_refusal {
   const char *message;              /* what and why */
   const char *hint;                 /* what to do instead */
+  /* What it is about, so that a caller holding the schema can point at it:
+   * the table (its DynamoDB name) and, within it, an index; or a model and
+   * one of its fields or key attributes (the stored attribute name). NULL
+   * where the refusal is not about one (a dropped table has no place in the
+   * new schema, only a name). */
+  const char *table, *index, *model, *attr;
 } dorm_mig_refusal;
 
 /* Compares old (NULL or empty: nothing exists yet) with new and builds the

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mig_common.h"
@@ -322,9 +323,12 @@ static void test_new_fields_with_defaults(void **state) {
   expect(script, "#   gift = false (default, where absent)\n");
   free(script);
 
-  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
+                   NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
   expect(mt_out, "channel: 50 written, 5 already right, 0 skipped");
+  /* Nothing skipped or failed: no log file, not even an empty one. */
+  assert_int_not_equal(access(e.log, F_OK), 0);
   expect(mt_out, "priority: 55 written, 0 already right, 0 skipped");
   /* Every item has them now, in their stored form; "app" kept. */
   size_t web = 0, app = 0, two = 0, nogift = 0;
@@ -353,6 +357,8 @@ static void test_new_fields_with_defaults(void **state) {
                 "2026-01-03T00:00:00Z", NULL);
   assert_int_not_equal(rc, 0);
   expect(mt_err, "model 'Order': new field 'rating' is required and has no default");
+  expect(mt_err, ": error: model 'Order'"); /* at the field, with its line: */
+  expect(mt_err, "|   rating:     int;");
   expect(mt_err, "hint: give it a default (rating: int = ...;) or make it optional (rating: int?;)");
   expect(mt_err, "no migration written");
   assert_int_equal(mt_dormc("migrate", "diff", "--check", "--dir", e.migrations, "--schema", mt_schema(&e, 3), NULL), 1);

@@ -234,40 +234,41 @@ typedef struct refusal_case {
   const char *what;
   const char *edits[6]; /* pairs: find, replace */
   const char *message;
+  const char *where; /* the place dormc points at (file:line:col of the schema) */
 } refusal_case;
 
 static const refusal_case cases[] = {
     {"partition key renamed",
      {"key (PK: S, SK: S)", "key (ID: S, SK: S)", "key PK = ", "key ID = "},
-     "table 'r_t': its partition key changes (PK S -> ID S); DynamoDB cannot change a table's key schema"},
+     "table 'r_t': its partition key changes (PK S -> ID S); DynamoDB cannot change a table's key schema", "/r.dorm:2:"},
     {"sort key renamed",
      {"key (PK: S, SK: S)", "key (PK: S, SORT: S)", "key SK = ", "key SORT = "},
-     "table 'r_t': its sort key changes (SK S -> SORT S)"},
+     "table 'r_t': its sort key changes (SK S -> SORT S)", "/r.dorm:2:"},
     {"LSI added",
      {"  lsi \"lsi1\" (L1: S) project keys_only;\n",
       "  lsi \"lsi1\" (L1: S) project keys_only;\n  lsi \"lsi2\" (L2: S) project all;\n", "  L1: string;\n",
       "  L1: string;\n  L2: string;\n"},
-     "table 'r_t': LSI 'lsi2' is added to an existing table; DynamoDB creates LSIs only with the table"},
-    {"LSI removed", {"  lsi \"lsi1\" (L1: S) project keys_only;\n", ""}, "table 'r_t': LSI 'lsi1' is removed"},
+     "table 'r_t': LSI 'lsi2' is added to an existing table; DynamoDB creates LSIs only with the table", "/r.dorm:6:7: error"},
+    {"LSI removed", {"  lsi \"lsi1\" (L1: S) project keys_only;\n", ""}, "table 'r_t': LSI 'lsi1' is removed", "/r.dorm:2:"},
     {"LSI changed", {"(L1: S) project keys_only", "(L1: S) project all"},
-     "table 'r_t': LSI 'lsi1' changes its sort key or projection"},
+     "table 'r_t': LSI 'lsi1' changes its sort key or projection", "/r.dorm:5:7: error"},
     {"GSI keys changed",
      {"gsi \"gsi1\" (G1PK: S)", "gsi \"gsi1\" (G1PK: S, G1SK: S)", "  key G1PK = \"G#{a}\";\n",
       "  key G1PK = \"G#{a}\";\n  key G1SK = \"S#{b}\";\n"},
      "table 'r_t': GSI 'gsi1' changes its keys (G1PK S -> G1PK S, G1SK S); DynamoDB cannot change an index's keys in "
-     "place"},
+     "place", "/r.dorm:4:7: error"},
     {"GSI projection changed", {"(G1PK: S) project all", "(G1PK: S) project keys_only"},
-     "table 'r_t': GSI 'gsi1' changes its projection (ALL -> KEYS_ONLY)"},
+     "table 'r_t': GSI 'gsi1' changes its projection (ALL -> KEYS_ONLY)", "/r.dorm:4:7: error"},
     {"table key template changed", {"key PK = \"A#{a}\"", "key PK = \"Z#{a}\""},
      "model 'M': the template of table key 'PK' changes (A#{a} -> Z#{a}); existing items would keep their old "
-     "primary keys"},
+     "primary keys", "/r.dorm:9:3: error"},
     {"table dropped", {"model U table \"r_u\" {\n  id: string @pk;\n}\n", ""},
-     "table 'r_u' is dropped; DeleteTable deletes every item in it"},
+     "table 'r_u' is dropped; DeleteTable deletes every item in it", "/r.dorm: error: table 'r_u'"},
     {"GSI dropped", {"  gsi \"gsi1\" (G1PK: S) project all;\n", "", "  key G1PK = \"G#{a}\";\n", ""},
-     "table 'r_t': GSI 'gsi1' is dropped; queries on it stop working"},
-    {"TTL removed", {"exp: epoch? @ttl;", "exp: epoch?;"}, "table 'r_t': TTL on 'exp' is removed; items stop expiring"},
+     "table 'r_t': GSI 'gsi1' is dropped; queries on it stop working", "/r.dorm:2:"},
+    {"TTL removed", {"exp: epoch? @ttl;", "exp: epoch?;"}, "table 'r_t': TTL on 'exp' is removed; items stop expiring", "/r.dorm:2:"},
     {"TTL moved", {"exp: epoch? @ttl;", "exp: epoch?;", "exp2: epoch?;", "exp2: epoch? @ttl;"},
-     "table 'r_t': TTL moves from 'exp' to 'exp2'"},
+     "table 'r_t': TTL moves from 'exp' to 'exp2'", "/r.dorm:2:"},
 };
 
 static char *edit(const char *text, const char *const *edits) {
@@ -302,8 +303,9 @@ static void test_refusals(void **state) {
     free(changed);
     int rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "change", "--now",
                       "20260102000000", NULL);
-    if (rc != 1 || !mt_has(mt_err, cases[k].message) || !mt_has(mt_err, "hint: "))
-      fail_msg("%s: exit %d, expected 1 and \"%s\" in:\n%s%s", cases[k].what, rc, cases[k].message, mt_out, mt_err);
+    if (rc != 1 || !mt_has(mt_err, cases[k].message) || !mt_has(mt_err, "hint: ") || !mt_has(mt_err, cases[k].where))
+      fail_msg("%s: exit %d, expected 1, \"%s\" and \"%s\" in:\n%s%s", cases[k].what, rc, cases[k].message,
+               cases[k].where, mt_out, mt_err);
     assert_true(mt_has(mt_err, "no migration written"));
     assert_int_equal(count_migrations(e.migrations), 1);
     /* The destructive ones go through with the flag, as marked steps. */

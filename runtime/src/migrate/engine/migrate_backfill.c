@@ -519,7 +519,12 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   b.estimate = d.item_count;
   dorm_arena_free(&a);
   if (!b.pk.name) return dorm__fail(x->errbuf, x->errcap, DORM_ERR_BAD_RESPONSE, "DescribeTable %s: no key", s->table);
+  /* Opened now, so that an unwritable path fails before any item is
+   * touched; a log this run created and left empty is removed at the end
+   * (a clean backfill leaves no empty file behind). */
+  bool log_created = false;
   if (x->o->backfill_log) {
+    log_created = access(x->o->backfill_log, F_OK) != 0;
     b.log = fopen(x->o->backfill_log, "a");
     if (!b.log) {
       free((char *)b.pk.name);
@@ -586,7 +591,11 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   }
   if (st == DORM_OK) st = b.first_error;
   progress_line(&b, true);
-  if (b.log) fclose(b.log);
+  if (b.log) {
+    bool empty = ftell(b.log) == 0;
+    fclose(b.log);
+    if (empty && log_created) unlink(x->o->backfill_log);
+  }
   /* The positions point into the segments' arenas, which go now. */
   for (uint32_t i = 0; i < n; i++) x->progress.positions[i] = NULL;
   for (uint32_t i = 0; segs && i < n; i++) {

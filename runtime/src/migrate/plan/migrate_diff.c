@@ -40,8 +40,16 @@ static dorm_mig_step *add_step(differ *d, dorm_mig_step_kind kind, const char *t
   return s;
 }
 
-static void refuse(differ *d, const char *hint, const char *fmt, ...) MIG_PRINTF(3, 4);
-static void refuse(differ *d, const char *hint, const char *fmt, ...) {
+/* What a refusal is about (dorm_mig_refusal's table, index, model, attr). */
+typedef struct about {
+  const char *table, *index, *model, *attr;
+} about;
+#define ABOUT_TABLE(t) ((about){.table = (t)})
+#define ABOUT_INDEX(t, i) ((about){.table = (t), .index = (i)})
+#define ABOUT_ATTR(m, a) ((about){.model = (m), .attr = (a)})
+
+static void refuse(differ *d, about what, const char *hint, const char *fmt, ...) MIG_PRINTF(4, 5);
+static void refuse(differ *d, about what, const char *hint, const char *fmt, ...) {
   if (d->status != DORM_OK) return;
   if (d->nrefusals == d->rcap) {
     size_t cap = d->rcap ? d->rcap * 2 : 8;
@@ -61,15 +69,15 @@ static void refuse(differ *d, const char *hint, const char *fmt, ...) {
     d->status = DORM_ERR_NO_MEMORY;
     return;
   }
-  d->refusals[d->nrefusals].message = msg;
-  d->refusals[d->nrefusals].hint = hint;
+  d->refusals[d->nrefusals] = (dorm_mig_refusal){.message = msg, .hint = hint, .table = what.table,
+                                                  .index = what.index, .model = what.model, .attr = what.attr};
   d->nrefusals++;
 }
 
 /* Destructive changes go through only with the flag; the step is marked. */
-static bool destructive_ok(differ *d, const char *what) {
+static bool destructive_ok(differ *d, about subject, const char *what) {
   if (d->allow_destructive) return true;
-  refuse(d, "pass --allow-destructive to write this migration (and review it: the data is gone once deployed)",
+  refuse(d, subject, "pass --allow-destructive to write this migration (and review it: the data is gone once deployed)",
          "%s", what);
   return false;
 }
@@ -123,7 +131,7 @@ static void set_request(differ *d, dorm_mig_step *s, const char *operation, dorm
   if (st != DORM_OK) {
     /* The schema was checked by the compiler; this is a limit DynamoDB has
      * that the language does not (yet) check, e.g. a name it refuses. */
-    refuse(d, "fix the schema so that DynamoDB accepts the request", "table '%s': %s: %s", s->table, operation, err);
+    refuse(d, ABOUT_TABLE(s->table), "fix the schema so that DynamoDB accepts the request", "table '%s': %s: %s", s->table, operation, err);
     return;
   }
   s->operation = operation;
@@ -245,12 +253,12 @@ static void check_keys(differ *d, const dorm_mig_table *o, const dorm_mig_table 
   static const char *hint = "create a table under a new physical name, copy the items into it, and drop the old "
                             "table (--allow-destructive) once nothing reads it";
   if (!dorm__mig_key_eq(&o->pk, &t->pk))
-    refuse(d, hint, "table '%s': its partition key changes (%s -> %s); DynamoDB cannot change a table's key schema",
+    refuse(d, ABOUT_TABLE(t->name), hint, "table '%s': its partition key changes (%s -> %s); DynamoDB cannot change a table's key schema",
            t->name, dorm__mig_keys_text(d->a, &o->pk, NULL), dorm__mig_keys_text(d->a, &t->pk, NULL));
   if (!dorm__mig_key_eq(&o->sk, &t->sk)) {
     const char *from = o->sk.name ? dorm__mig_keys_text(d->a, &o->sk, NULL) : "none";
     const char *to = t->sk.name ? dorm__mig_keys_text(d->a, &t->sk, NULL) : "none";
-    refuse(d, hint, "table '%s': its sort key changes (%s -> %s); DynamoDB cannot change a table's key schema",
+    refuse(d, ABOUT_TABLE(t->name), hint, "table '%s': its sort key changes (%s -> %s); DynamoDB cannot change a table's key schema",
            t->name, from, to);
   }
 }
@@ -262,15 +270,15 @@ static void check_lsis(differ *d, const dorm_mig_table *o, const dorm_mig_table 
   for (size_t i = 0; i < t->lsi_count; i++) {
     const dorm_mig_index *old = find_index(o->lsis, o->lsi_count, t->lsis[i].name);
     if (!old)
-      refuse(d, hint_add, "table '%s': LSI '%s' is added to an existing table; DynamoDB creates LSIs only with "
+      refuse(d, ABOUT_INDEX(t->name, t->lsis[i].name), hint_add, "table '%s': LSI '%s' is added to an existing table; DynamoDB creates LSIs only with "
              "the table", t->name, t->lsis[i].name);
     else if (!dorm__mig_key_eq(&old->sk, &t->lsis[i].sk) || !dorm__mig_projection_eq(&old->projection, &t->lsis[i].projection))
-      refuse(d, hint_keep, "table '%s': LSI '%s' changes its sort key or projection; DynamoDB cannot change an LSI",
+      refuse(d, ABOUT_INDEX(t->name, t->lsis[i].name), hint_keep, "table '%s': LSI '%s' changes its sort key or projection; DynamoDB cannot change an LSI",
              t->name, t->lsis[i].name);
   }
   for (size_t i = 0; i < o->lsi_count; i++)
     if (!find_index(t->lsis, t->lsi_count, o->lsis[i].name))
-      refuse(d, hint_keep, "table '%s': LSI '%s' is removed; DynamoDB cannot delete an LSI of an existing table",
+      refuse(d, ABOUT_TABLE(t->name), hint_keep, "table '%s': LSI '%s' is removed; DynamoDB cannot delete an LSI of an existing table",
              t->name, o->lsis[i].name);
 }
 
@@ -284,11 +292,11 @@ static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table
     const dorm_mig_index *old = find_index(o->gsis, o->gsi_count, t->gsis[i].name);
     if (!old) continue;
     if (!dorm__mig_key_eq(&old->pk, &t->gsis[i].pk) || !dorm__mig_key_eq(&old->sk, &t->gsis[i].sk))
-      refuse(d, hint_gsi, "table '%s': GSI '%s' changes its keys (%s -> %s); DynamoDB cannot change an index's "
+      refuse(d, ABOUT_INDEX(t->name, old->name), hint_gsi, "table '%s': GSI '%s' changes its keys (%s -> %s); DynamoDB cannot change an index's "
              "keys in place", t->name, old->name, dorm__mig_keys_text(d->a, &old->pk, &old->sk),
              dorm__mig_keys_text(d->a, &t->gsis[i].pk, &t->gsis[i].sk));
     else if (!dorm__mig_projection_eq(&old->projection, &t->gsis[i].projection))
-      refuse(d, hint_gsi, "table '%s': GSI '%s' changes its projection (%s -> %s); DynamoDB cannot change an "
+      refuse(d, ABOUT_INDEX(t->name, old->name), hint_gsi, "table '%s': GSI '%s' changes its projection (%s -> %s); DynamoDB cannot change an "
              "index's projection in place", t->name, old->name, projection_text(d->a, &old->projection),
              projection_text(d->a, &t->gsis[i].projection));
   }
@@ -296,7 +304,7 @@ static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table
     if (!find_index(t->gsis, t->gsi_count, o->gsis[i].name)) {
       const char *what = dorm_arena_printf(d->a, "table '%s': GSI '%s' is dropped; queries on it stop working",
                                            t->name, o->gsis[i].name);
-      if (destructive_ok(d, what)) gsi_step(d, o, &o->gsis[i], false);
+      if (destructive_ok(d, ABOUT_TABLE(t->name), what)) gsi_step(d, o, &o->gsis[i], false);
     }
   if (o->billing != t->billing ||
       (t->billing == DORM_BILLING_PROVISIONED &&
@@ -317,7 +325,7 @@ static void alter_table(differ *d, const dorm_mig_table *o, const dorm_mig_table
                                                  o->ttl_attr, t->ttl_attr, o->ttl_attr)
                              : dorm_arena_printf(d->a, "table '%s': TTL on '%s' is removed; items stop expiring",
                                                  t->name, o->ttl_attr);
-      if (destructive_ok(d, what)) ttl_step(d, t->name, o->ttl_attr, false, true);
+      if (destructive_ok(d, ABOUT_TABLE(t->name), what)) ttl_step(d, t->name, o->ttl_attr, false, true);
     }
     if (t->ttl_attr) ttl_step(d, t->name, t->ttl_attr, true, false);
   }
@@ -373,10 +381,10 @@ static size_t default_fills(differ *d, const dorm_mig_model *m, const dorm_mig_m
       const char *hint = dorm_arena_printf(d->a, "give it a default (%s: %s = ...;) or make it optional (%s: %s?;)",
                                            f->name, t, f->name, t);
       if (of)
-        refuse(d, hint ? hint : "", "model '%s': field '%s' becomes required without a default; items stored "
+        refuse(d, ABOUT_ATTR(m->name, f->attr), hint ? hint : "", "model '%s': field '%s' becomes required without a default; items stored "
                "without it could no longer be read", m->name, f->name);
       else
-        refuse(d, hint ? hint : "", "model '%s': new field '%s' is required and has no default; the items already "
+        refuse(d, ABOUT_ATTR(m->name, f->attr), hint ? hint : "", "model '%s': new field '%s' is required and has no default; the items already "
                "stored lack it and could no longer be read", m->name, f->name);
     }
   }
@@ -403,7 +411,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       const dorm_mig_key *ok = find_key(om, key->attr);
       if (table_key) {
         if (ok && !parts_eq(ok, key))
-          refuse(d, "keep the old template; re-keying items means copying them to new keys with a program of "
+          refuse(d, ABOUT_ATTR(m->name, key->attr), "keep the old template; re-keying items means copying them to new keys with a program of "
                  "your own", "model '%s': the %s of table key '%s' changes (%s -> %s); existing items would keep "
                  "their old primary keys and no longer be found", m->name, key->field_attr ? "field" : "template",
                  key->attr, ok->template_text ? ok->template_text : ok->field_attr,
@@ -458,7 +466,7 @@ dorm_status dorm_mig_diff(const dorm_mig_snapshot *old_snap, const dorm_mig_snap
     const dorm_mig_table *o = &old_snap->tables[i];
     if (find_table(new_snap, o->name)) continue;
     const char *what = dorm_arena_printf(a, "table '%s' is dropped; DeleteTable deletes every item in it", o->name);
-    if (!destructive_ok(&d, what)) continue;
+    if (!destructive_ok(&d, ABOUT_TABLE(o->name), what)) continue;
     dorm_mig_step *s = add_step(&d, DORM_MIG_DELETE_TABLE, o->name);
     if (!s) break;
     s->destructive = true;
