@@ -176,7 +176,7 @@ typedef struct floor_req {
   sink out;
 } floor_req;
 
-static void floor_once(floor_req *f) {
+__attribute__((noinline)) static void floor_once(floor_req *f) {
   f->out.len = 0;
   CURL *c = f->curl;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, f->headers);
@@ -190,10 +190,15 @@ static void floor_once(floor_req *f) {
         f->out.buf ? f->out.buf : "");
 }
 
-static void floor_run(floor_req *f, const char *name, long warmup, long n) {
-  for (long i = 0; i < warmup; i++) floor_once(f);
+/* One function per request kind, so a profiler can count each alone
+ * (valgrind --tool=callgrind --toggle-collect=floor_get; bench/README.md). */
+__attribute__((noinline)) static void floor_put(floor_req *f) { floor_once(f); }
+__attribute__((noinline)) static void floor_get(floor_req *f) { floor_once(f); }
+
+static void floor_run(floor_req *f, const char *name, void (*op)(floor_req *), long warmup, long n) {
+  for (long i = 0; i < warmup; i++) op(f);
   double t0 = now_s(), c0 = cpu_s();
-  for (long i = 0; i < n; i++) floor_once(f);
+  for (long i = 0; i < n; i++) op(f);
   double wall = now_s() - t0, cpu = cpu_s() - c0;
   printf("libcurl %s: %.0f ops/s, client cpu %.1f us/op, n=%ld\n", name, n / wall, cpu / n * 1e6, n);
   fflush(stdout);
@@ -237,10 +242,10 @@ static void floor_bench(const char *endpoint, const char *host, const char *put_
   struct curl_slist *ph = floor_headers(host, "PutItem"), *gh = floor_headers(host, "GetItem");
   f.body = put_body;
   f.headers = ph;
-  floor_run(&f, "put", warmup, n);
+  floor_run(&f, "put", floor_put, warmup, n);
   f.body = get_body;
   f.headers = gh;
-  floor_run(&f, "get", warmup, n);
+  floor_run(&f, "get", floor_get, warmup, n);
   curl_slist_free_all(ph);
   curl_slist_free_all(gh);
   curl_easy_cleanup(c);

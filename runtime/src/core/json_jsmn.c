@@ -53,7 +53,9 @@ typedef struct build {
   int ntok, next;
   cJSON *nodes;
   size_t used, cap;
-  char *text; /* where unescaped strings go */
+  char *text; /* a copy of the body: strings are unescaped and ended in place */
+  size_t len; /* of the body */
+  int bs;     /* the first backslash at or after the last string seen (len: none) */
 } build;
 
 static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -90,48 +92,36 @@ static int hex4(const char *s) {
 }
 
 /* A string token's text, unescaped as cJSON does (jsmn has checked that
- * every escape is one JSON allows and that \u has four hex digits), into
- * b->text, NUL-terminated. Refused: "\u0000" (cJSON would cut the string
- * there; dorm__json_parse's check names it) and surrogates that are not a
- * high one followed by a low one (cJSON refuses those). */
-static bool unescape(build *b, const jsmntok_t *t, char **out) {
-  const char *s = b->js + t->start, *end = b->js + t->end;
-  char *o = b->text;
-  *out = o;
-  {
-    /* Most strings are short (type keys, names, numbers) and have no
-     * escape: one loop copies them eight bytes at a time and looks for a
-     * backslash, cheaper than memchr + memcpy calls. */
-    char *q = o;
-    const char *p = s;
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    while (end - p >= 8) {
-      uint64_t x;
-      memcpy(&x, p, 8);
-      uint64_t v = x ^ (ones * '\\');
-      if ((v - ones) & ~v & highs) break;
-      memcpy(q, &x, 8);
-      p += 8;
-      q += 8;
-    }
-    while (p < end && *p != '\\') *q++ = *p++;
-    if (p == end) {
-      *q = '\0';
-      b->text = q + 1;
-      return true;
-    }
+ * every escape is one JSON allows and that \u has four hex digits), in
+ * place in b->text (the body's copy), NUL-terminated where its closing
+ * quote was: an escape never grows, so the output never overtakes the
+ * input. Tokens come in document order, so one forward memchr position
+ * (b->bs) says for most strings that they have no escape at all, and those
+ * cost a store. Refused: "\u0000" (cJSON would cut the string there;
+ * dorm__json_parse's check names it) and surrogates that are not a high
+ * one followed by a low one (cJSON refuses those). */
+static bool unescape_from(build *b, const jsmntok_t *t);
+
+static inline bool unescape(build *b, const jsmntok_t *t, char **out) {
+  *out = b->text + t->start;
+  if (b->bs < t->start) {
+    const char *bs = memchr(*out, '\\', b->len - (size_t)t->start);
+    b->bs = bs ? (int)(bs - b->text) : (int)b->len;
   }
-  const char *bs = memchr(s, '\\', (size_t)(end - s));
-  if (!bs) {
-    size_t n = (size_t)(end - s);
-    memcpy(o, s, n);
-    o[n] = '\0';
-    b->text = o + n + 1;
+  if (b->bs >= t->end) {
+    b->text[t->end] = '\0';
     return true;
   }
+  return unescape_from(b, t);
+}
+
+/* The rest of unescape() for a string with an escape at b->bs. */
+static bool unescape_from(build *b, const jsmntok_t *t) {
+  char *end = b->text + t->end;
+  char *o = b->text + b->bs, *bs = o, *s = o;
   while (s < end) {
     if (!bs) bs = end;
-    memcpy(o, s, (size_t)(bs - s));
+    if (o != s) memmove(o, s, (size_t)(bs - s));
     o += bs - s;
     s = bs;
     if (s >= end) break;
@@ -176,7 +166,8 @@ static bool unescape(build *b, const jsmntok_t *t, char **out) {
     bs = memchr(s, '\\', (size_t)(end - s));
   }
   *o = '\0';
-  b->text = o + 1;
+  /* The next escape is past this string (memchr looks again from there). */
+  b->bs = t->end;
   return true;
 }
 
@@ -293,14 +284,16 @@ dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, ch
   }
   dorm_status st = DORM_ERR_BAD_RESPONSE;
   /* One block: the nodes (at most one per token; the root first, so that
-   * the root's address frees it), then the text (never longer than the
-   * body: every string loses its quotes and gains a NUL). */
+   * the root's address frees it), then a copy of the body, in which every
+   * string is unescaped in place and its closing quote becomes its NUL. */
   size_t nodes = n > 0 ? (size_t)n : 0;
   char *block = n > 0 ? malloc(nodes * sizeof(cJSON) + len + 1) : NULL;
   if (n > 0 && !block) {
     st = DORM_ERR_NO_MEMORY;
   } else if (n > 0) {
-    build b = {json, toks, n, 0, (cJSON *)(void *)block, 0, nodes, block + nodes * sizeof(cJSON)};
+    build b = {json, toks, n, 0, (cJSON *)(void *)block, 0, nodes, block + nodes * sizeof(cJSON), len, -1};
+    memcpy(b.text, json, len);
+    b.text[len] = '\0';
     cJSON *r = new_node(&b);
     const jsmntok_t *t0 = &toks[0];
     if (gap_ok(json, 0, tok_lo(t0), 0) && value(&b, r, 0) && b.next == n && gap_ok(json, tok_hi(t0), (int)len, 0)) {
