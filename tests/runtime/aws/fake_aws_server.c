@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define FAS_MAX_LOG 64
+#define FAS_MAX_LOG 128
 
 struct fas {
   int listen_fd;
@@ -50,6 +50,7 @@ static const char *reason(int status) {
   case 401: return "Unauthorized";
   case 403: return "Forbidden";
   case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
   case 429: return "Too Many Requests";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
@@ -57,18 +58,23 @@ static const char *reason(int status) {
   }
 }
 
+enum { RAW_CAP = 8192 + 16384 + 1 };
+
+/* One request: read (bounded), logged, answered by the handler. The buffers
+ * are per call: several servers may run in one test process. */
 static void handle(fas *s, int fd) {
-  static char raw[8192 + 16384 + 1];
+  char *raw = malloc(RAW_CAP);
+  fas_request *r = calloc(1, sizeof *r);
+  fas_response *resp = calloc(1, sizeof *resp);
   size_t len = 0;
   char *end = NULL;
-  while (!end) {
-    if (!read_more(s, fd, raw, sizeof raw - 1, &len)) return;
+  while (raw && r && resp && !end) {
+    if (!read_more(s, fd, raw, RAW_CAP - 1, &len)) break;
     raw[len] = '\0';
     end = strstr(raw, "\r\n\r\n");
   }
-  fas_request *r = calloc(1, sizeof *r);
-  fas_response *resp = calloc(1, sizeof *resp);
-  if (!r || !resp || sscanf(raw, "%15s %1023s", r->method, r->path) != 2) {
+  if (!end || sscanf(raw, "%15s %1023s", r->method, r->path) != 2) {
+    free(raw);
     free(r);
     free(resp);
     return;
@@ -80,7 +86,7 @@ static void handle(fas *s, int fd) {
   char cl[32];
   size_t want = fas_header(r, "Content-Length", cl, sizeof cl) ? (size_t)strtoul(cl, NULL, 10) : 0;
   size_t head = (size_t)(end + 4 - raw);
-  while (len - head < want && read_more(s, fd, raw, sizeof raw - 1, &len)) {
+  while (len - head < want && read_more(s, fd, raw, RAW_CAP - 1, &len)) {
   }
   size_t bl = len - head < want ? len - head : want;
   if (bl >= sizeof r->body) bl = sizeof r->body - 1;
@@ -93,6 +99,7 @@ static void handle(fas *s, int fd) {
   if (s->nlog < FAS_MAX_LOG) s->log[s->nlog++] = *r;
   s->handler(s->user, r, resp);
   pthread_mutex_unlock(&s->mu);
+  free(raw);
   if (resp->delay_ms > 0 && wait_or_stop(s, resp->delay_ms)) {
     free(r);
     free(resp);

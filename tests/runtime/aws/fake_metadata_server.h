@@ -1,5 +1,5 @@
-/* A tiny HTTP/1.1 server on 127.0.0.1 for testing the container and IMDS
- * credential sources. It runs in a thread of the test, answers each request
+/* A route table over fake_aws_server for testing the container and IMDS
+ * credential sources: a loopback server in a thread of the test answers each request
  * from a table of routes (method + path -> status, body, optional delay),
  * records every request it saw (method, path, headers) in order, and closes
  * the connection after each answer. Unknown routes get 404. */
@@ -9,13 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fake_aws_server.h"
+
 typedef struct fms fms;
 
-typedef struct fms_request {
-  char method[16];
-  char path[512];
-  char headers[4096];  /* raw header lines, "\r\n"-separated */
-} fms_request;
+/* A request as the server saw it (method, path, headers; body unused). */
+typedef fas_request fms_request;
 
 /* Starts a server on an ephemeral loopback port. NULL on failure. */
 fms *fms_start(void);
