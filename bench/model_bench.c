@@ -138,7 +138,7 @@ static const dorm_key_desc order_keys[] = {
 static const dorm_index_desc order_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, 1}};
 static const dorm_model_desc order_desc = {
     "BenchOrder", "dorm_bench_orders", NULL, DORM_NAMING_SNAKE, sizeof(b_Order), order_fields,
-    sizeof order_fields / sizeof order_fields[0], order_keys, 2, 2, order_indexes, 1, 13, 14, 12, 16};
+    sizeof order_fields / sizeof order_fields[0], order_keys, 2, 2, order_indexes, 1, 13, 14, 12, 16, 0, NULL};
 
 /* ---- harness ---- */
 

@@ -9,28 +9,10 @@
  * dormc_gen_models, which reports it. */
 static void gen_oom(void *user) { longjmp(*(jmp_buf *)user, 1); }
 
-/* Fails closed while libdorm cannot encrypt (issue 15): C code for a model
- * with @encrypted fields would write those fields in plaintext. */
-static bool refuse_encrypted(dormc_compilation *comp, const dormc_schema *s, const char *file) {
-  bool refused = false;
-  for (size_t i = 0; i < s->nmodels; i++)
-    for (size_t j = 0; j < s->models[i].nfields; j++) {
-      const dormc_field *f = &s->models[i].fields[j];
-      if (!f->encrypted || (f->loc.file && file && strcmp(f->loc.file, file) != 0)) continue;
-      diag_error(comp, f->encrypted_loc,
-                 "C code for @encrypted fields is not generated yet ('%s.%s'): it would store them in plaintext",
-                 s->models[i].name, f->name);
-      refused = true;
-    }
-  if (refused) diag_flush(comp);
-  return refused;
-}
-
 int dormc_gen_models(dormc_compilation *comp, const dormc_schema *s, const char *file, const char *base,
                      const char *const *other_bases, size_t n_other, char **header, size_t *header_len,
                      char **source, size_t *source_len) {
   *header = *source = NULL;
-  if (refuse_encrypted(comp, s, file)) return -1;
   gen_ctx *g = calloc(1, sizeof *g);
   if (!g) return -2;
   jmp_buf oom;

@@ -20,7 +20,7 @@
 
 /* The libdorm model ABI the generated code is written for (model.h's
  * DORM_MODEL_ABI). */
-#define DORMC_MODEL_ABI 2
+#define DORMC_MODEL_ABI 3
 
 /* Generates the header and source for the declarations of schema file
  * `file` (its display path as in dormc_loc.file). base names the outputs

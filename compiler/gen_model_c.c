@@ -97,7 +97,8 @@ static const char *field_flags(gen_ctx *g, const dormc_field *f, bool table_key)
               {(f->roles & DORMC_ROLE_UPDATED_AT) != 0, "DORM_FF_UPDATED_AT"},
               {(f->roles & DORMC_ROLE_VERSION) != 0, "DORM_FF_VERSION"},
               {(f->roles & DORMC_ROLE_TTL) != 0, "DORM_FF_TTL"},
-              {table_key, "DORM_FF_TABLE_KEY"}};
+              {table_key, "DORM_FF_TABLE_KEY"},
+              {f->encrypted, "DORM_FF_ENCRYPTED"}};
   for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
     if (bits[i].on) text = *text ? arena_printf(&g->mem, "%s | %s", text, bits[i].name) : bits[i].name;
   return *text ? text : "0";
@@ -320,9 +321,19 @@ static void emit_model_desc(gen_ctx *g, emitted *e, const dormc_model *m) {
   P("  (uint32_t)sizeof(%s), %s_fields, %zu,\n", M, M, m->nfields);
   P("  %s_keys, %zu, %d,\n", M, nkeys, m->sk ? 2 : 1);
   P("  %s_indexes, %zu,\n", M, nq);
-  P("  %d, %d, %d, %d\n};\n\n", m->created_at ? (int)field_index(m, m->created_at) : -1,
+  P("  %d, %d, %d, %d,\n", m->created_at ? (int)field_index(m, m->created_at) : -1,
     m->updated_at ? (int)field_index(m, m->updated_at) : -1, m->version ? (int)field_index(m, m->version) : -1,
     m->ttl ? (int)field_index(m, m->ttl) : -1);
+  /* encrypted fields and the schema's KMS key (sema allows one per model;
+   * NULL: the key configured at run time) */
+  size_t nenc = 0;
+  const char *kms_key = NULL;
+  for (size_t i = 0; i < m->nfields; i++)
+    if (m->fields[i].encrypted) {
+      nenc++;
+      if (!kms_key) kms_key = m->fields[i].kms_key;
+    }
+  P("  %zu, %s\n};\n\n", nenc, kms_key ? gen_cstr(g, kms_key) : "NULL");
 }
 
 /* Copies the fields of a binding from a typed source into a model struct. */

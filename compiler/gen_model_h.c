@@ -77,8 +77,9 @@ static void emit_fields(gen_ctx *g, const dormc_field *f, size_t n) {
     if (f[i].optional && !gen_is_pointer_kind(t->kind)) P("  bool has_%s;\n", f[i].name);
     P("  %s;", decl(g, gen_ctype(g, t), f[i].name));
     char tb[128];
-    P(" /* %s%s%s */\n", dormc_type_str(t, tb, sizeof tb), f[i].attr && strcmp(f[i].attr, f[i].name) ? " as " : "",
-      f[i].attr && strcmp(f[i].attr, f[i].name) ? gen_comment_cstr(g, f[i].attr) : "");
+    P(" /* %s%s%s%s */\n", dormc_type_str(t, tb, sizeof tb), f[i].attr && strcmp(f[i].attr, f[i].name) ? " as " : "",
+      f[i].attr && strcmp(f[i].attr, f[i].name) ? gen_comment_cstr(g, f[i].attr) : "",
+      f[i].encrypted ? ", @encrypted (stored as an envelope; dorm/crypt.h)" : "");
   }
   if (n == 0) P("  char unused_; /* no fields */\n");
 }
@@ -175,10 +176,14 @@ static void emit_update_actions(gen_ctx *g, const dormc_model *m, const dormc_fi
   const char *what = arena_printf(&g->mem, "an update action on field %s.%s", m->name, f->name);
   static const char *const verbs[] = {"set", "set_default", "remove", "add", "set_add", "set_delete", "append",
                                       "prepend"};
+  /* An @encrypted value is sealed whole: DynamoDB cannot add to it or
+   * append to it, so those helpers do not exist (a compile-time error). */
+  bool in_place = !f->encrypted;
   bool has[8] = {true, true, f->optional,
-                 t->kind == DORMC_T_INT || t->kind == DORMC_T_FLOAT || t->kind == DORMC_T_DECIMAL ||
-                     t->kind == DORMC_T_EPOCH,
-                 t->kind == DORMC_T_SET, t->kind == DORMC_T_SET, t->kind == DORMC_T_LIST, t->kind == DORMC_T_LIST};
+                 in_place && (t->kind == DORMC_T_INT || t->kind == DORMC_T_FLOAT || t->kind == DORMC_T_DECIMAL ||
+                              t->kind == DORMC_T_EPOCH),
+                 in_place && t->kind == DORMC_T_SET, in_place && t->kind == DORMC_T_SET,
+                 in_place && t->kind == DORMC_T_LIST, in_place && t->kind == DORMC_T_LIST};
   for (size_t i = 0; i < 8; i++)
     if (has[i]) gen_declare(g, arena_printf(&g->mem, "%s_%s_%s", m->c_name, verbs[i], f->name), what, &f->loc);
   P("static inline dorm_status %s_set_%s(dorm_model_update *u, %s) {\n  return dorm_model_update_set(u, %s, %s);\n}\n",
@@ -189,10 +194,10 @@ static void emit_update_actions(gen_ctx *g, const dormc_model *m, const dormc_fi
   if (f->optional)
     P("static inline dorm_status %s_remove_%s(dorm_model_update *u) {\n  return dorm_model_update_remove(u, %s);\n}\n",
       m->c_name, f->name, fid);
-  if (t->kind == DORMC_T_INT || t->kind == DORMC_T_FLOAT || t->kind == DORMC_T_DECIMAL || t->kind == DORMC_T_EPOCH)
+  if (has[3])
     P("static inline dorm_status %s_add_%s(dorm_model_update *u, %s) {\n  return dorm_model_update_add(u, %s, &by);\n}\n",
       m->c_name, f->name, decl(g, pt, "by"), fid);
-  if (t->kind == DORMC_T_SET) {
+  if (has[4]) {
     P("static inline dorm_status %s_set_add_%s(dorm_model_update *u, %s) {\n"
       "  return dorm_model_update_set_add(u, %s, elems);\n}\n",
       m->c_name, f->name, decl(g, pt, "elems"), fid);
@@ -200,7 +205,7 @@ static void emit_update_actions(gen_ctx *g, const dormc_model *m, const dormc_fi
       "  return dorm_model_update_set_delete(u, %s, elems);\n}\n",
       m->c_name, f->name, decl(g, pt, "elems"), fid);
   }
-  if (t->kind == DORMC_T_LIST) {
+  if (has[6]) {
     P("static inline dorm_status %s_append_%s(dorm_model_update *u, %s) {\n"
       "  return dorm_model_update_append(u, %s, list);\n}\n",
       m->c_name, f->name, decl(g, pt, "list"), fid);
@@ -218,6 +223,9 @@ static bool scalar_kind(dormc_type_kind k) {
 
 /* Typed conditions on one field (filters and write conditions). */
 static void emit_conditions(gen_ctx *g, const dormc_model *m, const dormc_field *f) {
+  /* DynamoDB sees an @encrypted field's envelope only: no typed conditions
+   * or filters on it (using one is a compile-time error). */
+  if (f->encrypted) return;
   const dormc_type *t = &f->type;
   const char *fid = arena_printf(&g->mem, "%s_f_%s", m->c_name, f->name);
   const char *pfx = arena_printf(&g->mem, "%s_cond_%s", m->c_name, f->name);

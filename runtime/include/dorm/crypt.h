@@ -87,6 +87,41 @@ DORM_API dorm_status dorm_crypt_decrypt_item(dorm_crypt *k, dorm_av *item, const
                                              dorm_arena *a);
 
 DORM_API void dorm_crypt_get_stats(const dorm_crypt *k, dorm_crypt_stats *out);
+/* The KMS key it encrypts under (owned by k). */
+DORM_API const char *dorm_crypt_key_id(const dorm_crypt *k);
+
+/* ---- encrypted fields of generated models (dorm/model.h) ----
+ *
+ * Every model operation (put, create, get, delete, update, query, scan,
+ * batch and transaction) on a model with @encrypted fields uses the
+ * dorm_crypt set on its client: it encrypts those fields before anything
+ * is sent and decrypts them in every item read. A client without one fails
+ * such an operation with DORM_ERR_ENCRYPTION_NOT_CONFIGURED before sending
+ * anything; a value that does not decrypt fails the read with
+ * DORM_ERR_BAD_ENVELOPE (or the KMS error) naming the field. */
+
+/* Sets k (made by dorm_crypt_new for this same client) as c's: c owns it
+ * from now on and frees it in dorm_client_free, or when another one (or
+ * NULL) is set. dorm_crypt_free(k) on a set context unsets it first.
+ * DORM_ERR_INVALID_ARGUMENT, k untouched, when k was made for another client. */
+DORM_API dorm_status dorm_client_set_crypt(dorm_client *c, dorm_crypt *k);
+/* The context set on c (owned by c), or NULL. */
+DORM_API dorm_crypt *dorm_client_crypt(dorm_client *c);
+
+struct dorm_model_desc;
+/* dorm_crypt_new + dorm_client_set_crypt, for models of m's schema: the KMS
+ * key is o->kms_key_id when given, else the schema's (m->kms_key, from
+ * @encrypted("...")), else DORM_KMS_KEY_ID; m and o may be NULL. One
+ * context, so one key, per client: a schema whose models name two keys
+ * needs a client per key. */
+DORM_API dorm_status dorm_crypt_enable(dorm_client *c, const struct dorm_model_desc *m, const dorm_crypt_opts *o);
+
+/* dorm_model_from_av with the encrypted fields decrypted through c's
+ * context (the images of a DynamoDB Streams record, say); plain
+ * dorm_model_from_av fails closed on a model with encrypted fields.
+ * Errors through c. */
+DORM_API dorm_status dorm_crypt_model_from_av(dorm_client *c, const struct dorm_model_desc *m, const dorm_av *item,
+                                              unsigned flags, dorm_arena *a, void *obj);
 
 #ifdef __cplusplus
 }

@@ -61,7 +61,7 @@ extern "C" {
 
 /* Bumped whenever the descriptor layout changes; generated headers check it
  * and ask to be regenerated. */
-#define DORM_MODEL_ABI 2
+#define DORM_MODEL_ABI 3
 
 /* Designated-initializer helpers for generated structs:
  *   static const char *const tags[] = {"new", "gift"};
@@ -159,7 +159,9 @@ enum {
   DORM_FF_UPDATED_AT = 1u << 5,
   DORM_FF_VERSION = 1u << 6,
   DORM_FF_TTL = 1u << 7,
-  DORM_FF_TABLE_KEY = 1u << 8     /* feeds the table's partition or sort key (never updatable) */
+  DORM_FF_TABLE_KEY = 1u << 8,    /* feeds the table's partition or sort key (never updatable) */
+  DORM_FF_ENCRYPTED = 1u << 9     /* @encrypted: stored as DynamORM's envelope (dorm/crypt.h); model
+                                   * fields only, never a key, a set or a lifecycle role */
 };
 
 /* Naming of the model that stores a struct: selects attr[]. */
@@ -234,6 +236,14 @@ typedef struct dorm_model_desc {
   const dorm_index_desc *indexes; /* [0] is the table */
   uint32_t nindexes;
   int32_t created_at, updated_at, version, ttl; /* field indexes, or -1 */
+  /* Encryption (issue 15): how many fields are DORM_FF_ENCRYPTED, and the
+   * KMS key the schema names for them (@encrypted("alias/...")), or NULL
+   * for the key configured at run time (dorm_crypt_opts.kms_key_id or
+   * DORM_KMS_KEY_ID). Operations on a model with encrypted fields need a
+   * dorm_crypt set on the client (dorm_client_set_crypt, dorm/crypt.h) and
+   * fail with DORM_ERR_ENCRYPTION_NOT_CONFIGURED, sending nothing, without. */
+  uint32_t encrypted_fields;
+  const char *kms_key;
 } dorm_model_desc;
 
 /* ---- items ---- */
@@ -518,6 +528,9 @@ typedef struct dorm_tx {
   size_t count, cap;
   dorm_status status;
   char err[256];
+  /* private: per action, the model whose encrypted fields the commit
+   * encrypts (NULL for none), and the update to encrypt (arena) */
+  void *priv;
 } dorm_tx;
 
 /* Actions are collected in the arena; errors are sticky (reported by

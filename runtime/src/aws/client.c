@@ -45,6 +45,10 @@ struct dorm_client {
   size_t nreasons;
 
   dorm_client_stats stats;
+
+  /* an upper layer's object the client owns (the model layer's dorm_crypt) */
+  void *attachment;
+  void (*attachment_free)(void *);
 };
 
 static void default_sleep(void *user, long ms) {
@@ -71,6 +75,7 @@ void dorm__client_clear_error(dorm_client *c) {
 }
 
 static void client_destroy(dorm_client *c) {
+  if (c->attachment_free) c->attachment_free(c->attachment);
   dorm__http_free(c->http);
   dorm__credentials_provider_free(c->creds);
   dorm__creds_value_clear(&c->held);
@@ -259,6 +264,13 @@ dorm_jw *dorm__client_writer(dorm_client *c) {
   dorm__jw_reset(&c->writer);
   return &c->writer;
 }
+
+void dorm__client_attach(dorm_client *c, void *obj, void (*free_fn)(void *)) {
+  c->attachment = obj;
+  c->attachment_free = obj ? free_fn : NULL;
+}
+
+void *dorm__client_attachment(const dorm_client *c) { return c->attachment; }
 
 void dorm__client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
 

@@ -117,6 +117,12 @@ dorm_status dorm__client_fail(dorm_client *c, dorm_status st, const char *operat
 /* Clears the last error (called at the start of every operation). */
 void dorm__client_clear_error(dorm_client *c);
 
+/* An object of an upper layer (the model layer's dorm_crypt) that the client
+ * keeps and frees with free_fn when it is freed; the previous one is only
+ * forgotten (the caller frees it). NULL detaches. */
+void dorm__client_attach(dorm_client *c, void *obj, void (*free_fn)(void *));
+void *dorm__client_attachment(const dorm_client *c);
+
 /* Sleeps for ms milliseconds (tests may replace it to run retries instantly). */
 void dorm__client_sleep_ms(dorm_client *c, long ms);
 typedef void (*dorm_sleep_fn)(void *user, long ms);

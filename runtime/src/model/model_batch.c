@@ -34,6 +34,8 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
   if (!a) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena is required for the items read", m->name);
   if (n && !out) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: no output array given", m->name);
   if (n == 0) return DORM_OK;
+  dorm_crypt *k;
+  if ((st = dorm__model_crypt_for(c, op, m, &k)) != DORM_OK) return st;
   dorm_av *keys;
   if ((st = keys_of(c, op, m, key_objs, n, a, &keys)) != DORM_OK) return st;
   dorm_batch_get_entry *entries = dorm_arena_alloc(a, n * sizeof *entries);
@@ -55,7 +57,7 @@ dorm_status dorm_model_batch_get(dorm_client *c, const dorm_model_desc *m, const
     if (!hit) continue;
     char err[512];
     /* The items' strings already live in the caller's arena. */
-    st = dorm__model_read_item(m, &items[i], MODEL_READ_BORROW, a, (char *)out + i * m->size, err, sizeof err);
+    st = dorm__model_read_item_k(m, &items[i], MODEL_READ_BORROW, k, a, (char *)out + i * m->size, err, sizeof err);
     if (st != DORM_OK) {
       char key[256];
       dorm__model_key_text(m, &items[i], key, sizeof key);
@@ -80,6 +82,8 @@ static dorm_status batch_write(dorm_client *c, const char *op, const dorm_model_
 static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
   dorm_status st;
+  dorm_crypt *k;
+  if ((st = dorm__model_crypt_for(c, op, m, &k)) != DORM_OK) return st;
   dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
   if (!items) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   int64_t now = dorm_time_now();
@@ -88,7 +92,7 @@ static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *obj
     model_lifecycle_save saved;
     dorm__model_lifecycle_put(m, obj, now, &saved);
     char err[512];
-    if ((st = dorm_model_to_av(m, obj, a, &items[i], err, sizeof err)) != DORM_OK) {
+    if ((st = dorm__model_item_av(m, obj, k, false, a, &items[i], err, sizeof err)) != DORM_OK) {
       dorm__model_lifecycle_restore(m, obj, &saved);
       return dorm__client_fail(c, st, op, "item %zu: %s", i, err);
     }

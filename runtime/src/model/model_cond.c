@@ -18,6 +18,21 @@ static const dorm_field_desc *field_of(dorm_expr *x, const dorm_model_desc *m, u
   return &m->fields[field];
 }
 
+/* field_of for a condition that compares the stored value: DynamoDB sees
+ * an @encrypted field's envelope only, never the value (exists and
+ * not_exists are fine). */
+static const dorm_field_desc *value_field_of(dorm_expr *x, const dorm_model_desc *m, uint32_t field) {
+  const dorm_field_desc *f = field_of(x, m, field);
+  if (f && (f->flags & DORM_FF_ENCRYPTED)) {
+    dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT,
+                          "%s.%s is @encrypted: DynamoDB sees only its envelope, so conditions and filters cannot "
+                          "compare its value (exists / not_exists can test it)",
+                          m->name, f->name);
+    return NULL;
+  }
+  return f;
+}
+
 static dorm_operand *name_of(dorm_expr *x, const dorm_model_desc *m, const dorm_field_desc *f) {
   const char *attr = field_attr(f, m->naming);
   return dorm_opd_name(x, attr, strlen(attr));
@@ -45,7 +60,7 @@ static dorm_operand *value_of(dorm_expr *x, const dorm_model_desc *m, uint32_t f
 
 dorm_cond *dorm_model_cond_cmp(dorm_expr *x, const dorm_model_desc *m, uint32_t field, dorm_cmp_op op,
                                const void *value) {
-  const dorm_field_desc *f = field_of(x, m, field);
+  const dorm_field_desc *f = value_field_of(x, m, field);
   if (!f) return NULL;
   dorm_operand *v = value_of(x, m, field, NULL, value);
   return v ? dorm_cond_compare(x, name_of(x, m, f), op, v) : NULL;
@@ -53,7 +68,7 @@ dorm_cond *dorm_model_cond_cmp(dorm_expr *x, const dorm_model_desc *m, uint32_t 
 
 dorm_cond *dorm_model_cond_between(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *lo,
                                    const void *hi) {
-  const dorm_field_desc *f = field_of(x, m, field);
+  const dorm_field_desc *f = value_field_of(x, m, field);
   if (!f) return NULL;
   dorm_operand *l = value_of(x, m, field, NULL, lo);
   dorm_operand *h = l ? value_of(x, m, field, NULL, hi) : NULL;
@@ -61,7 +76,7 @@ dorm_cond *dorm_model_cond_between(dorm_expr *x, const dorm_model_desc *m, uint3
 }
 
 dorm_cond *dorm_model_cond_begins_with(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const char *prefix) {
-  const dorm_field_desc *f = field_of(x, m, field);
+  const dorm_field_desc *f = value_field_of(x, m, field);
   if (!f) return NULL;
   unsigned k = f->type.kind;
   if (k != DORM_K_STRING && k != DORM_K_TIME && k != DORM_K_JSON && k != DORM_K_ENUM) {
@@ -77,7 +92,7 @@ dorm_cond *dorm_model_cond_begins_with(dorm_expr *x, const dorm_model_desc *m, u
 }
 
 dorm_cond *dorm_model_cond_contains(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *elem) {
-  const dorm_field_desc *f = field_of(x, m, field);
+  const dorm_field_desc *f = value_field_of(x, m, field);
   if (!f) return NULL;
   unsigned k = f->type.kind;
   dorm_operand *v;
@@ -97,7 +112,7 @@ dorm_cond *dorm_model_cond_contains(dorm_expr *x, const dorm_model_desc *m, uint
 
 dorm_cond *dorm_model_cond_in(dorm_expr *x, const dorm_model_desc *m, uint32_t field, const void *values,
                               size_t count) {
-  const dorm_field_desc *f = field_of(x, m, field);
+  const dorm_field_desc *f = value_field_of(x, m, field);
   if (!f) return NULL;
   if (count == 0 || count > DORM_EXPR_MAX_IN || !values) {
     dorm__model_expr_fail(x, DORM_ERR_INVALID_ARGUMENT, "%s.%s: IN takes 1 to %d values, not %zu", m->name, f->name,

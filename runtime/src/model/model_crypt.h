@@ -62,6 +62,10 @@ dorm_status dorm__envelope_seal(const uint8_t key[DORM__DATA_KEY_LEN], const uin
 dorm_status dorm__envelope_open(const uint8_t key[DORM__DATA_KEY_LEN], const dorm__envelope *e, const char *attr,
                                 size_t attr_len, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap);
 
+/* The client a dorm_crypt was made for. */
+struct dorm_crypt;
+struct dorm_client *dorm__crypt_client(const struct dorm_crypt *k);
+
 /* Wipes len bytes at p and frees p (NULL is fine). */
 void dorm__crypt_wipe_free(void *p, size_t len);
 

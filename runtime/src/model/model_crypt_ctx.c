@@ -112,8 +112,13 @@ dorm_status dorm_crypt_new(dorm_client *c, const dorm_crypt_opts *o, dorm_crypt 
   return DORM_OK;
 }
 
+dorm_client *dorm__crypt_client(const dorm_crypt *k) { return k->c; }
+const char *dorm_crypt_key_id(const dorm_crypt *k) { return k ? k->key_id : NULL; }
+
 void dorm_crypt_free(dorm_crypt *k) {
   if (!k) return;
+  /* set on its client (dorm_client_set_crypt): the client forgets it */
+  if (dorm__client_attachment(k->c) == k) dorm__client_attach(k->c, NULL, NULL);
   retire_current(k);
   for (uint32_t i = 0; k->cache && i < k->cache_size; i++) wipe_slot(k, &k->cache[i]);
   free(k->cache);

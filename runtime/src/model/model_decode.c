@@ -32,6 +32,7 @@ typedef struct dctx {
   jr_reader *r;
   unsigned flags;
   int naming;
+  dorm_crypt *k; /* opens @encrypted fields; NULL: they fail closed */
 } dctx;
 
 #define DFAIL(d, st, mp, ...) dorm__model_fail((d)->r->err, (d)->r->errcap, (st), (mp), __VA_ARGS__)
@@ -418,7 +419,17 @@ static dorm_status d_fields(dctx *d, const dorm_field_desc *fields, uint32_t n, 
     const dorm_field_desc *f = &fields[fi];
     mpath fp = {mp, MP_NAME, f->name, 0};
     bool is_null = false;
-    if ((st = d_value(d, &f->type, field_ptr_mut(obj, f), c, &seg, &fp, depth + 1, &is_null)) != DORM_OK) return st;
+    if (f->flags & DORM_FF_ENCRYPTED) {
+      /* the envelope as a dorm_av, opened, and read as the dorm_av path reads it */
+      dorm_av env;
+      if ((st = dorm__jr_value(r, c, &seg, depth + 1, &env)) != DORM_OK) return st;
+      is_null = env.type == DORM_AV_NULL;
+      if (!is_null && (st = dorm__model_read_encrypted(d->k, f, d->naming, &env, d->flags, r->arena, obj, &fp, r->err,
+                                                      r->errcap)) != DORM_OK)
+        return st;
+    } else if ((st = d_value(d, &f->type, field_ptr_mut(obj, f), c, &seg, &fp, depth + 1, &is_null)) != DORM_OK) {
+      return st;
+    }
     if (!is_null) {
       seen[fi / 64] |= bit;
       if (f->has_offset >= 0) *(bool *)((char *)obj + f->has_offset) = true;
@@ -456,7 +467,8 @@ static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJ
  * and LastEvaluatedKey converted first (in the order of the text), then the
  * items read into structs. */
 static dorm_status av_response(const cJSON *root, const dorm_json_response *mem, const dorm_model_desc *m,
-                               unsigned flags, dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
+                               unsigned flags, dorm_crypt *k, dorm_arena *a, model_response *out, char *errbuf,
+                               size_t errcap) {
   bool check_type = (flags & MODEL_DECODE_CHECK_TYPE) != 0;
   jr_reader r;
   dorm__jr_init(&r, a, 0, errbuf, errcap);
@@ -485,7 +497,7 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
   if (st != DORM_OK) return st;
   out->has_item = false;
   if (mem->item && one.u.map.count && (!check_type || dorm_model_is(m, &one))) {
-    if ((st = dorm__model_read_item(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap)) !=
+    if ((st = dorm__model_read_item_k(m, &one, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), k, a, obj, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = 0;
       dorm__model_key_text(m, &one, out->bad_key, sizeof out->bad_key);
@@ -497,7 +509,7 @@ static dorm_status av_response(const cJSON *root, const dorm_json_response *mem,
   out->nitems = 0;
   for (size_t i = 0; i < n; i++) {
     if (check_type && !dorm_model_is(m, &all[i])) continue;
-    if ((st = dorm__model_read_item(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a,
+    if ((st = dorm__model_read_item_k(m, &all[i], MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), k, a,
                               items + out->nitems * m->size, errbuf, errcap)) !=
         DORM_OK) {
       out->bad_item = i;
@@ -565,8 +577,9 @@ static void reset_response(model_response *out) {
   out->bad_item = SIZE_MAX;
 }
 
-dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
-                                  dorm_arena *a, model_response *out, char *errbuf, size_t errcap) {
+dorm_status dorm__model_decode_response_k(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                        dorm_crypt *k, dorm_arena *a, model_response *out, char *errbuf,
+                                        size_t errcap) {
   reset_response(out);
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
@@ -579,32 +592,35 @@ dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm
   }
   jr_reader r;
   dorm__jr_init(&r, a, len, errbuf, errcap);
-  dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
+  dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming, k};
   st = direct_response(&d, &mem, m, (flags & MODEL_DECODE_CHECK_TYPE) != 0, out);
-  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
+  /* An envelope that does not open is that verdict: read again, it would
+   * only cost another KMS call. */
+  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !dorm__model_crypt_status(st) && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
     reset_response(out);
-    st = av_response(root, &mem, m, flags, a, out, errbuf, errcap);
+    st = av_response(root, &mem, m, flags, k, a, out, errbuf, errcap);
   }
   dorm__json_free(root);
   return st;
 }
 
-dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                              void *obj, char *errbuf, size_t errcap) {
+dorm_status dorm__model_decode_item_k(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                    dorm_crypt *k, dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (errbuf && errcap) errbuf[0] = '\0';
   cJSON *root = NULL;
   dorm_status st = dorm__json_parse_with(parser_of(flags), json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
   dorm__jr_init(&r, a, len, errbuf, errcap);
-  dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming};
+  dctx d = {&r, flags & DORM_READ_PARTIAL, m->naming, k};
   bool type_ok;
   st = d_item(&d, m, obj, root, NULL, false, &type_ok);
-  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
+  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && !dorm__model_crypt_status(st) && !(flags & MODEL_DECODE_DIRECT_ONLY)) {
     dorm_av item;
     dorm__jr_init(&r, a, 0, errbuf, errcap);
     st = dorm__jr_members(&r, root, NULL, 0, &item);
-    if (st == DORM_OK) st = dorm__model_read_item(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), a, obj, errbuf, errcap);
+    if (st == DORM_OK)
+      st = dorm__model_read_item_k(m, &item, MODEL_READ_BORROW | (flags & DORM_READ_PARTIAL), k, a, obj, errbuf, errcap);
   }
   dorm__json_free(root);
   return st;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dorm/crypt.h"
 #include "dorm/model.h"
 #include "core_internal.h"
 #include "ddb_internal.h"
@@ -113,6 +114,17 @@ static inline const char *field_attr(const dorm_field_desc *f, int naming) { ret
 dorm_status dorm__model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
                              char *errbuf, size_t errcap);
 
+/* The same, with the @encrypted fields sealed through k (NULL: such a field
+ * fails with DORM_ERR_ENCRYPTION_NOT_CONFIGURED, as in dorm__model_write_item)
+ * or, with defer, written in plaintext for a caller that encrypts the item
+ * before it is sent (transactions: dorm_tx_commit). */
+dorm_status dorm__model_write_item_crypt(dorm_jw *w, const dorm_model_desc *m, const void *obj, dorm_crypt *k,
+                                         bool defer, size_t *item_size, char *errbuf, size_t errcap);
+
+/* obj as a dorm_av item in a, with dorm__model_write_item_crypt's rules. */
+dorm_status dorm__model_item_av(const dorm_model_desc *m, const void *obj, dorm_crypt *k, bool defer,
+                                dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap);
+
 /* Writes the table key of obj as {"PK":{...},"SK":{...}}. */
 dorm_status dorm__model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf,
                             size_t errcap);
@@ -177,9 +189,40 @@ dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf 
  * point at them instead of copying. */
 #define MODEL_READ_BORROW (1u << 16)
 
-/* dorm_model_from_av with the internal flags and an item name for errors. */
-dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a,
-                            void *obj, char *errbuf, size_t errcap);
+/* dorm_model_from_av with the internal flags; k opens the @encrypted fields
+ * (NULL: an item holding one fails with DORM_ERR_ENCRYPTION_NOT_CONFIGURED). */
+dorm_status dorm__model_read_item_k(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_crypt *k,
+                                    dorm_arena *a, void *obj, char *errbuf, size_t errcap);
+/* The same without a context (a model without encrypted fields). */
+static inline dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags,
+                                                dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
+  return dorm__model_read_item_k(m, item, flags, NULL, a, obj, errbuf, errcap);
+}
+
+/* Opens the envelope env of @encrypted field f (stored under naming) with k
+ * and reads the value into its member of obj (text copied into a), as
+ * dorm__model_read_item does for each such field. DORM_ERR_BAD_ENVELOPE /
+ * the KMS error / DORM_ERR_ENCRYPTION_NOT_CONFIGURED (k NULL) name the field. */
+dorm_status dorm__model_read_encrypted(dorm_crypt *k, const dorm_field_desc *f, int naming, const dorm_av *env,
+                                       unsigned flags, dorm_arena *a, void *obj, const mpath *fp, char *errbuf,
+                                       size_t errcap);
+
+/* Whether a status came from opening or sealing an envelope (KMS included):
+ * the response is fine, so it is not read a second way. */
+static inline bool dorm__model_crypt_status(dorm_status st) {
+  return st == DORM_ERR_BAD_ENVELOPE || st == DORM_ERR_ENCRYPTION_NOT_CONFIGURED;
+}
+
+/* The dorm_crypt the operation op on m uses: NULL (*k) for a model without
+ * encrypted fields; the client's for one with them, and without one
+ * DORM_ERR_ENCRYPTION_NOT_CONFIGURED reported through c (model_crypt_use.c). */
+dorm_status dorm__model_crypt_for(dorm_client *c, const char *op, const dorm_model_desc *m, dorm_crypt **k);
+
+/* The same without a report: the client's context for m, or NULL (for
+ * readers whose failure is reported by their caller). */
+static inline dorm_crypt *dorm__model_crypt_of(dorm_client *c, const dorm_model_desc *m) {
+  return m && m->encrypted_fields ? (dorm_crypt *)dorm__client_attachment(c) : NULL;
+}
 
 /* The index of the field stored under attribute name[0..len) (naming as
  * given), or n. The search starts at hint (items usually list attributes
@@ -240,12 +283,23 @@ typedef struct model_response {
  * same errors as dorm__json_to_item + dorm_model_from_av on each item:
  * DORM_ERR_BAD_RESPONSE (malformed anywhere), DORM_ERR_SCHEMA_MISMATCH,
  * DORM_ERR_NO_MEMORY. */
-dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
-                                  dorm_arena *a, model_response *out, char *errbuf, size_t errcap);
+dorm_status dorm__model_decode_response_k(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                          dorm_crypt *k, dorm_arena *a, model_response *out, char *errbuf,
+                                          size_t errcap);
+static inline dorm_status dorm__model_decode_response(const char *json, size_t len, const dorm_model_desc *m,
+                                                      unsigned flags, dorm_arena *a, model_response *out,
+                                                      char *errbuf, size_t errcap) {
+  return dorm__model_decode_response_k(json, len, m, flags, NULL, a, out, errbuf, errcap);
+}
 
 /* Decodes item JSON ({"attr":{...},...}, the whole text) into obj. */
-dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
-                              void *obj, char *errbuf, size_t errcap);
+dorm_status dorm__model_decode_item_k(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
+                                      dorm_crypt *k, dorm_arena *a, void *obj, char *errbuf, size_t errcap);
+static inline dorm_status dorm__model_decode_item(const char *json, size_t len, const dorm_model_desc *m,
+                                                  unsigned flags, dorm_arena *a, void *obj, char *errbuf,
+                                                  size_t errcap) {
+  return dorm__model_decode_item_k(json, len, m, flags, NULL, a, obj, errbuf, errcap);
+}
 
 /* ---- operations (model_ops.c and friends) ---- */
 
@@ -280,6 +334,13 @@ dorm_status dorm__model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond
  * from key_obj), the updated_at SET (time `now`), the version increment,
  * and the conditions (item exists, version, the caller's). */
 dorm_status dorm__model_update_finish(dorm_model_update *u, const void *key_obj, const dorm_write_opts *w, int64_t now);
+
+/* Updates that SET @encrypted fields hold their values in plaintext until
+ * the operation that sends them seals them through k (UpdateItem, the
+ * transaction's commit); k NULL fails with DORM_ERR_ENCRYPTION_NOT_CONFIGURED.
+ * Done once per update. */
+bool dorm__model_update_needs_crypt(const dorm_model_update *u);
+dorm_status dorm__model_update_encrypt(dorm_model_update *u, dorm_crypt *k, char *errbuf, size_t errcap);
 
 /* ---- operation helpers (model_ops.c) ---- */
 

@@ -75,7 +75,9 @@ void dorm__model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_w
   const char *body = dorm__client_error_body(c, &len);
   model_response r;
   char err[64];
-  if (!a || len == 0 || dorm__model_decode_response(body, len, m, MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err) != DORM_OK ||
+  if (!a || len == 0 ||
+      dorm__model_decode_response_k(body, len, m, MODEL_DECODE_CHECK_TYPE, dorm__model_crypt_of(c, m), a, &r, err,
+                                  sizeof err) != DORM_OK ||
       !r.has_item)
     return;
   memcpy(o->old_out, r.item, m->size);
@@ -87,7 +89,8 @@ dorm_status dorm__model_read_single(dorm_client *c, const char *op, const dorm_m
   model_response r;
   char err[512];
   *found = false;
-  dorm_status st = dorm__model_decode_response(resp, len, m, flags | MODEL_DECODE_CHECK_TYPE, a, &r, err, sizeof err);
+  dorm_status st = dorm__model_decode_response_k(resp, len, m, flags | MODEL_DECODE_CHECK_TYPE, dorm__model_crypt_of(c, m),
+                                               a, &r, err, sizeof err);
   if (st != DORM_OK) {
     if (r.bad_item != SIZE_MAX) return dorm__client_fail(c, st, op, "item %s: %s", r.bad_key, err);
     return dorm__client_fail(c, st, op, "response: %s", err);
@@ -122,6 +125,8 @@ static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj,
                             dorm_arena *a) {
   static const char op[] = "PutItem";
   dorm_status st;
+  dorm_crypt *k;
+  if ((st = dorm__model_crypt_for(c, op, m, &k)) != DORM_OK) return st;
   dorm_expr local, *x = NULL;
   if (create || (o && (o->condition || o->expr))) {
     if ((st = dorm__model_expr_for(c, op, o, a, &local, &x)) != DORM_OK) return st;
@@ -134,7 +139,7 @@ static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj,
   char err[512];
   dorm_jw *w = dorm__ops_begin(c, m->table);
   dorm__jw_key(w, "Item");
-  st = dorm__model_write_item(w, m, obj, NULL, err, sizeof err);
+  st = dorm__model_write_item_crypt(w, m, obj, k, false, NULL, err, sizeof err);
   if (st != DORM_OK) {
     dorm__model_lifecycle_restore(m, obj, &saved);
     return dorm__client_fail(c, st, op, "%s", err);
@@ -177,6 +182,8 @@ dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void 
   dorm_status st = dorm__model_check_args(c, op, m, key_obj, "key object");
   if (st != DORM_OK) return st;
   if (!a || !out) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s: an arena and an output struct are required", m->name);
+  dorm_crypt *k;
+  if ((st = dorm__model_crypt_for(c, op, m, &k)) != DORM_OK) return st;
   dorm_expr x;
   bool projected = o && o->fields && o->nfields;
   if (projected) {

@@ -225,6 +225,8 @@ static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void 
                            dorm_arena *a, dorm_expr *local) {
   dorm_status st = pick_index(c, q->op, q->m, index, q->o, &q->idx);
   if (st != DORM_OK) return st;
+  dorm_crypt *k;
+  if (!q->count && (st = dorm__model_crypt_for(c, q->op, q->m, &k)) != DORM_OK) return st;
   if (q->o && q->o->expr) q->x = q->o->expr;
   else {
     dorm_expr_init(local, a);
@@ -245,7 +247,8 @@ static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t 
   const dorm_model_desc *m = q->m;
   model_response r;
   char err[512];
-  dorm_status st = dorm__model_decode_response(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0, a, &r, err, sizeof err);
+  dorm_status st = dorm__model_decode_response_k(resp, len, m, q->partial ? DORM_READ_PARTIAL : 0,
+                                               dorm__model_crypt_of(c, m), a, &r, err, sizeof err);
   if (st != DORM_OK) {
     if (r.bad_item != SIZE_MAX) return dorm__client_fail(c, st, q->op, "item %s: %s", r.bad_key, err);
     return dorm__client_fail(c, st, q->op, "response: %s", err);
@@ -349,6 +352,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
 
 typedef struct pscan {
   const dorm_model_desc *m;
+  dorm_crypt *k; /* the client's, for encrypted fields (pages come one at a time) */
   unsigned flags;
   dorm_items_fn fn;
   void *user;
@@ -369,7 +373,8 @@ static dorm_status pscan_page(void *user, uint32_t segment, const dorm_page *pag
   }
   for (size_t i = 0; i < page->count; i++) {
     char err[384];
-    dorm_status st = dorm__model_read_item(m, &page->items[i], p->flags, &p->a, items + i * m->size, err, sizeof err);
+    dorm_status st = dorm__model_read_item_k(m, &page->items[i], p->flags, p->k, &p->a, items + i * m->size, err,
+                                           sizeof err);
     if (st != DORM_OK) {
       char key[96];
       dorm__model_key_text(m, &page->items[i], key, sizeof key);
@@ -413,6 +418,7 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   pscan p;
   memset(&p, 0, sizeof p);
   p.m = m;
+  p.k = dorm__model_crypt_of(c, m);
   p.flags = MODEL_READ_BORROW | (q.partial ? DORM_READ_PARTIAL : 0);
   p.fn = on_items;
   p.user = user;

@@ -11,6 +11,7 @@
 
 #include "model_internal.h"
 #include "core_internal.h"
+#include "model_crypt.h"
 
 typedef struct rctx {
   dorm_arena *a;
@@ -18,6 +19,7 @@ typedef struct rctx {
   int naming;
   char *err;
   size_t errcap;
+  dorm_crypt *k; /* opens @encrypted fields; NULL: they fail closed */
 } rctx;
 
 #define RFAIL(c, st, p, ...) dorm__model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
@@ -351,7 +353,10 @@ static dorm_status read_fields(rctx *c, const dorm_field_desc *fields, uint32_t 
       return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, &fp, "attribute \"%s\" appears twice", f->attr[ni]);
     if (en->value.type == DORM_AV_NULL) continue; /* as if absent */
     seen[fi / 64] |= UINT64_C(1) << (fi % 64);
-    dorm_status st = rvalue(c, &f->type, &en->value, field_ptr_mut(obj, f), &fp, depth);
+    dorm_status st = (f->flags & DORM_FF_ENCRYPTED)
+                         ? dorm__model_read_encrypted(c->k, f, c->naming, &en->value, c->flags, c->a, obj, &fp, c->err,
+                                                      c->errcap)
+                         : rvalue(c, &f->type, &en->value, field_ptr_mut(obj, f), &fp, depth);
     if (st != DORM_OK) return st;
     if (f->has_offset >= 0) *((bool *)((char *)obj + f->has_offset)) = true;
   }
@@ -366,9 +371,25 @@ static bool av_lookup(const void *item, const char *attr, dorm_str *s) {
   return true;
 }
 
-dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
-                            char *errbuf, size_t errcap) {
-  rctx c = {a, flags, m ? m->naming : 0, errbuf, errcap};
+dorm_status dorm__model_read_encrypted(dorm_crypt *k, const dorm_field_desc *f, int naming, const dorm_av *env,
+                                       unsigned flags, dorm_arena *a, void *obj, const mpath *fp, char *errbuf,
+                                       size_t errcap) {
+  /* The plaintext is made in a and copied from there as any value is (not
+   * borrowed: it is not the response's text). */
+  rctx c = {a, flags & ~(unsigned)MODEL_READ_BORROW, naming, errbuf, errcap, k};
+  if (!k)
+    return RFAIL(&c, DORM_ERR_ENCRYPTION_NOT_CONFIGURED, fp,
+                 "@encrypted, and the client has no KMS key to decrypt it with (dorm_crypt_enable or "
+                 "dorm_client_set_crypt, dorm/crypt.h)");
+  dorm_av plain;
+  dorm_status st = dorm_crypt_decrypt(k, field_attr(f, naming), env, a, &plain);
+  if (st != DORM_OK) return RFAIL(&c, st, fp, "%s", dorm_client_errmsg(dorm__crypt_client(k)));
+  return rvalue(&c, &f->type, &plain, field_ptr_mut(obj, f), fp, 0);
+}
+
+dorm_status dorm__model_read_item_k(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_crypt *k,
+                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
+  rctx c = {a, flags, m ? m->naming : 0, errbuf, errcap, k};
   if (!m || !item || !a || !obj)
     return RFAIL(&c, DORM_ERR_INVALID_ARGUMENT, NULL, "model, item, arena and object are required");
   mpath root = {NULL, MP_NAME, m->name, 0};
@@ -381,14 +402,14 @@ dorm_status dorm__model_read_item(const dorm_model_desc *m, const dorm_av *item,
 
 dorm_status dorm_model_from_av(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_arena *a, void *obj,
                                char *errbuf, size_t errcap) {
-  return dorm__model_read_item(m, item, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
+  return dorm__model_read_item_k(m, item, flags & DORM_READ_PARTIAL, NULL, a, obj, errbuf, errcap);
 }
 
 dorm_status dorm_model_from_json(const dorm_model_desc *m, const char *json, size_t len, unsigned flags,
                                  dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (!m || !json || !a || !obj)
     return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, NULL, "model, JSON, arena and object are required");
-  return dorm__model_decode_item(json, len, m, flags & DORM_READ_PARTIAL, a, obj, errbuf, errcap);
+  return dorm__model_decode_item_k(json, len, m, flags & DORM_READ_PARTIAL, NULL, a, obj, errbuf, errcap);
 }
 
 bool dorm_model_is(const dorm_model_desc *m, const dorm_av *item) {

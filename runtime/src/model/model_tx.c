@@ -9,6 +9,74 @@
 /* The transaction's first error (status and message) wins. */
 #define txfail(tx, st, ...) dorm__fail_first(&(tx)->status, (tx)->err, sizeof (tx)->err, (st), __VA_ARGS__)
 
+/* Actions whose @encrypted fields the commit seals (tx->priv): the items of
+ * puts are built with those fields in plaintext, and updates hold them so,
+ * until dorm_tx_commit has the client and its dorm_crypt. */
+typedef struct tx_enc {
+  const dorm_model_desc *m;
+  dorm_av *item;         /* a put's item, or NULL */
+  dorm_model_update *u;  /* an update, or NULL */
+  bool done;
+} tx_enc;
+typedef struct tx_encs {
+  tx_enc *v;
+  size_t n, cap;
+} tx_encs;
+
+static dorm_status remember_enc(dorm_tx *tx, const dorm_model_desc *m, dorm_av *item, dorm_model_update *u) {
+  tx_encs *e = tx->priv;
+  if (!e && !(e = tx->priv = dorm_arena_calloc(tx->a, 1, sizeof *e))) return txfail(tx, DORM_ERR_NO_MEMORY, "out of memory");
+  if (e->n == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 4;
+    tx_enc *v = dorm_arena_realloc(tx->a, e->v, e->cap * sizeof *v, cap * sizeof *v);
+    if (!v) return txfail(tx, DORM_ERR_NO_MEMORY, "out of memory");
+    e->v = v;
+    e->cap = cap;
+  }
+  e->v[e->n++] = (tx_enc){m, item, u, false};
+  return DORM_OK;
+}
+
+/* Seals every remembered action through the client's dorm_crypt; nothing
+ * is sent when one fails. */
+static dorm_status seal_actions(dorm_client *c, const char *op, dorm_tx *tx) {
+  tx_encs *e = tx->priv;
+  for (size_t i = 0; e && i < e->n; i++) {
+    tx_enc *t = &e->v[i];
+    if (t->done) continue;
+    dorm_crypt *k;
+    dorm_status st = dorm__model_crypt_for(c, op, t->m, &k);
+    if (st != DORM_OK) return st;
+    if (t->u) {
+      char err[512];
+      if ((st = dorm__model_update_encrypt(t->u, k, err, sizeof err)) != DORM_OK)
+        return dorm__client_fail(c, st, op, "%s", err);
+    } else {
+      const char *attrs[64];
+      size_t n = 0;
+      for (uint32_t f = 0; f < t->m->nfields; f++) {
+        if (!(t->m->fields[f].flags & DORM_FF_ENCRYPTED)) continue;
+        attrs[n++] = field_attr(&t->m->fields[f], t->m->naming);
+        if (n == sizeof attrs / sizeof attrs[0] || f + 1 == t->m->nfields) {
+          if ((st = dorm_crypt_encrypt_item(k, t->item, attrs, n, tx->a)) != DORM_OK) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", dorm_client_errmsg(c));
+            return dorm__client_fail(c, st, op, "%s: %s", t->m->name, msg);
+          }
+          n = 0;
+        }
+      }
+      if (n && (st = dorm_crypt_encrypt_item(k, t->item, attrs, n, tx->a)) != DORM_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", dorm_client_errmsg(c));
+        return dorm__client_fail(c, st, op, "%s: %s", t->m->name, msg);
+      }
+    }
+    t->done = true;
+  }
+  return DORM_OK;
+}
+
 void dorm_tx_init(dorm_tx *tx, dorm_arena *a) {
   memset(tx, 0, sizeof *tx);
   tx->a = a;
@@ -97,7 +165,10 @@ dorm_status dorm_tx_put(dorm_tx *tx, const dorm_model_desc *m, void *obj, bool c
   dorm__model_lifecycle_put(m, obj, dorm_time_now(), &saved);
   dorm_av *item = dorm_arena_alloc(tx->a, sizeof *item);
   char err[200];
-  dorm_status st = item ? dorm_model_to_av(m, obj, tx->a, item, err, sizeof err) : DORM_ERR_NO_MEMORY;
+  /* encrypted fields stay plaintext here, in the arena only, until the commit seals them */
+  dorm_status st = item ? dorm__model_item_av(m, obj, NULL, m->encrypted_fields != 0, tx->a, item, err, sizeof err)
+                        : DORM_ERR_NO_MEMORY;
+  if (st == DORM_OK && m->encrypted_fields && remember_enc(tx, m, item, NULL) != DORM_OK) return tx->status;
   if (st != DORM_OK) {
     dorm__model_lifecycle_restore(m, obj, &saved);
     return txfail(tx, st, "action %zu (%s %s): %s", i, what, m->name, item ? err : "out of memory");
@@ -129,6 +200,7 @@ dorm_status dorm_tx_update(dorm_tx *tx, const dorm_model_desc *m, const void *ke
     return txfail(tx, u->status, "action %zu (update %s): %s", i, m->name, u->err);
   dorm_av *key = key_for(tx, m, key_obj, i, "update");
   if (!key) return tx->status;
+  if (dorm__model_update_needs_crypt(u) && remember_enc(tx, m, NULL, u) != DORM_OK) return tx->status;
   t->kind = DORM_TX_UPDATE;
   t->key = key;
   t->label = label_of(tx, m, key);
@@ -186,5 +258,7 @@ dorm_status dorm_tx_commit(dorm_client *c, dorm_tx *tx, size_t *failed_index) {
   if (!tx) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "no transaction given");
   if (tx->status != DORM_OK) return dorm__client_fail(c, tx->status, op, "%s", tx->err);
   if (tx->count == 0) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "the transaction has no actions");
+  dorm_status st = seal_actions(c, op, tx);
+  if (st != DORM_OK) return st;
   return dorm_transact_write(c, tx->actions, tx->count, NULL, failed_index);
 }

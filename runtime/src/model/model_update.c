@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model_crypt.h"
 #include "model_internal.h"
 
 /* Per-update private state: the template text of each field set so far. */
@@ -18,6 +19,12 @@ typedef struct upd_state {
   size_t *len;
   uint64_t *touched; /* the fields with an action, for models too wide for u->touched */
   bool finished;     /* dorm__model_update_finish ran: the builder is complete */
+  /* @encrypted fields set: the value placeholder (x.values[i]) of each,
+   * in plaintext until dorm__model_update_encrypt seals them */
+  uint32_t *enc_field;
+  size_t *enc_value;
+  size_t nenc;
+  bool encrypted;
 } upd_state;
 
 /* How many fields dorm_model_update.touched tracks; wider models keep a
@@ -67,6 +74,12 @@ static dorm_status begin_action(dorm_model_update *u, uint32_t field, const char
     return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s: this update was already run; start a new one", m->name);
   if (field >= m->nfields) return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s: no field %u (the model has %u)", m->name, field, m->nfields);
   const dorm_field_desc *f = &m->fields[field];
+  if ((f->flags & DORM_FF_ENCRYPTED) && strcmp(what, "set") != 0 && strcmp(what, "set_default") != 0 &&
+      strcmp(what, "remove") != 0)
+    return ufail(u, DORM_ERR_INVALID_ARGUMENT,
+                 "%s.%s is @encrypted: DynamoDB sees only its envelope, so it can be set or removed, not changed "
+                 "in place (%s)",
+                 m->name, f->name, what);
   if (f->flags & DORM_FF_TABLE_KEY)
     return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s.%s: part of the table key; it cannot be updated (%s)", m->name,
                  f->name, what);
@@ -144,6 +157,48 @@ static dorm_status remember(dorm_model_update *u, uint32_t field, const void *va
   return st;
 }
 
+/* After a SET of an @encrypted field: its value is the builder's last
+ * placeholder; it is remembered for dorm__model_update_encrypt. */
+static dorm_status pending_encryption(dorm_model_update *u, uint32_t field) {
+  if (!(u->m->fields[field].flags & DORM_FF_ENCRYPTED)) return DORM_OK;
+  upd_state *s = state(u);
+  if (!s) return u->status;
+  if (!s->enc_field) {
+    s->enc_field = dorm_arena_alloc(u->a, u->m->nfields * sizeof *s->enc_field);
+    s->enc_value = dorm_arena_alloc(u->a, u->m->nfields * sizeof *s->enc_value);
+    if (!s->enc_field || !s->enc_value) return ufail(u, DORM_ERR_NO_MEMORY, "out of memory");
+  }
+  if (u->x.value_count == 0) return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s: no value to encrypt", u->m->name);
+  s->enc_field[s->nenc] = field;
+  s->enc_value[s->nenc++] = u->x.value_count - 1;
+  return DORM_OK;
+}
+
+bool dorm__model_update_needs_crypt(const dorm_model_update *u) {
+  const upd_state *s = u ? u->priv : NULL;
+  return s && s->nenc && !s->encrypted;
+}
+
+dorm_status dorm__model_update_encrypt(dorm_model_update *u, dorm_crypt *k, char *errbuf, size_t errcap) {
+  upd_state *s = u->priv;
+  if (!s || !s->nenc || s->encrypted) return DORM_OK;
+  const dorm_model_desc *m = u->m;
+  for (size_t i = 0; i < s->nenc; i++) {
+    const dorm_field_desc *f = &m->fields[s->enc_field[i]];
+    mpath root = {NULL, MP_NAME, m->name, 0}, fp = {&root, MP_NAME, f->name, 0};
+    if (!k)
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_ENCRYPTION_NOT_CONFIGURED, &fp,
+                              "@encrypted, and the client has no KMS key to encrypt it with; nothing was sent");
+    dorm_av *slot = &u->x.values[s->enc_value[i]];
+    dorm_av env;
+    dorm_status st = dorm_crypt_encrypt(k, field_attr(f, m->naming), slot, u->a, &env);
+    if (st != DORM_OK) return dorm__model_fail(errbuf, errcap, st, &fp, "%s", dorm_client_errmsg(dorm__crypt_client(k)));
+    *slot = env;
+  }
+  s->encrypted = true;
+  return DORM_OK;
+}
+
 static dorm_status remove_attr(dorm_model_update *u, uint32_t field) {
   const char *path = attr_path(u, field);
   if (!path) return ufail(u, DORM_ERR_NO_MEMORY, "out of memory");
@@ -176,7 +231,8 @@ dorm_status dorm_model_update_set(dorm_model_update *u, uint32_t field, const vo
   dorm_av v;
   if ((st = value_av(u, field, value, &v)) != DORM_OK) return st;
   dorm_update_set_opd(&u->x, attr_opd(u, field), dorm_opd_value(&u->x, v));
-  return end_action(u);
+  if ((st = end_action(u)) != DORM_OK) return st;
+  return pending_encryption(u, field);
 }
 
 dorm_status dorm_model_update_remove(dorm_model_update *u, uint32_t field) {
@@ -271,7 +327,8 @@ dorm_status dorm_model_update_set_default(dorm_model_update *u, uint32_t field, 
   if ((st = value_av(u, field, value, &v)) != DORM_OK) return st;
   dorm_operand *p = attr_opd(u, field);
   dorm_update_set_opd(&u->x, p, dorm_opd_if_not_exists(&u->x, p, dorm_opd_value(&u->x, v)));
-  return end_action(u);
+  if ((st = end_action(u)) != DORM_OK) return st;
+  return pending_encryption(u, field);
 }
 
 /* ---- finishing and running ---- */
@@ -423,11 +480,15 @@ static dorm_status run_update(dorm_client *c, const dorm_model_desc *m, const vo
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
   bool want_new = o && o->return_new && new_out;
   if (want_new && !a) return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "new_out needs an arena to be filled in");
+  dorm_crypt *k;
+  dorm_status st = dorm__model_crypt_for(c, op, m, &k);
+  if (st != DORM_OK) return st;
   if (dorm__model_update_finish(u, key_obj, w, now) != DORM_OK) return dorm__client_fail(c, u->status, op, "%s", u->err);
   char err[512];
+  if ((st = dorm__model_update_encrypt(u, k, err, sizeof err)) != DORM_OK) return dorm__client_fail(c, st, op, "%s", err);
   dorm_jw *jw = dorm__ops_begin(c, m->table);
   dorm__jw_key(jw, "Key");
-  dorm_status st = dorm__model_write_key(jw, m, key_obj, err, sizeof err);
+  st = dorm__model_write_key(jw, m, key_obj, err, sizeof err);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", err);
   dorm__jw_expr(jw, &u->x);
   dorm__ops_return_values(jw, want_new ? DORM_RETURN_ALL_NEW : DORM_RETURN_NONE, w && w->old_out);

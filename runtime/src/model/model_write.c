@@ -12,11 +12,14 @@
  * its stored size, every name is quoted), so only items whose text exceeds
  * 400 KB are measured exactly, afterwards. */
 #include <math.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core_internal.h"
+#include "dorm/crypt.h"
+#include "model_crypt.h"
 #include "model_internal.h"
 
 /* DynamoDB's limits on key values (bytes). */
@@ -29,6 +32,8 @@ typedef struct wctx {
   int naming;
   char *err;
   size_t errcap;
+  dorm_crypt *k; /* encrypts the @encrypted fields; NULL: writing one fails (closed) */
+  bool defer;    /* @encrypted fields in plaintext: the caller encrypts the item before it is sent */
 } wctx;
 
 #define WFAIL(c, st, p, ...) dorm__model_fail((c)->err, (c)->errcap, (st), (p), __VA_ARGS__)
@@ -589,6 +594,48 @@ static bool fast_field(dorm_jw *w, const dorm_field_desc *f, int ni, const void 
   return true;
 }
 
+/* An @encrypted field: its value written as plaintext JSON aside, read back
+ * as a dorm_av, sealed into DynamORM's envelope (AAD: the attribute name)
+ * and the envelope written. Nothing of the value reaches the body when
+ * anything fails (no context, KMS, the value itself). *written is false for
+ * an empty struct under @omit_empty (nothing to store). */
+static dorm_status w_encrypted(wctx *c, const dorm_field_desc *f, const void *p, const mpath *fp, bool comma,
+                               bool *written) {
+  int ni = c->naming ? 1 : 0;
+  *written = false;
+  if (!c->k)
+    return WFAIL(c, DORM_ERR_ENCRYPTION_NOT_CONFIGURED, fp,
+                 "@encrypted, and the client has no KMS key to encrypt it with (dorm_crypt_enable or "
+                 "dorm_client_set_crypt, dorm/crypt.h); nothing was written");
+  dorm_jw side;
+  dorm__jw_init(&side, 0);
+  wctx sc = *c;
+  sc.w = &side;
+  size_t members = 0;
+  dorm_status st = wvalue(&sc, &f->type, p, fp, 0, NULL, &members);
+  dorm_arena tmp = DORM_ARENA_INIT;
+  const char *json = NULL;
+  size_t len = 0;
+  dorm_av v, env;
+  bool skip = f->type.kind == DORM_K_STRUCT && (f->flags & DORM_FF_OMIT_EMPTY) && members == 0;
+  if (st == DORM_OK && !skip && (st = dorm__jw_finish(&side, &json, &len)) != DORM_OK)
+    st = WFAIL(c, st, fp, "%s", side.err);
+  if (st == DORM_OK && !skip) st = dorm_av_from_json(json, len, &tmp, &v, c->err, c->errcap);
+  if (st == DORM_OK && !skip && (st = dorm_crypt_encrypt(c->k, field_attr(f, c->naming), &v, &tmp, &env)) != DORM_OK)
+    st = WFAIL(c, st, fp, "%s", dorm_client_errmsg(dorm__crypt_client(c->k)));
+  if (st == DORM_OK && !skip) {
+    if (comma) raw(c->w, ",", 1);
+    raw(c->w, f->attr_json[ni], f->attr_json_len[ni]);
+    dorm__jw_av(c->w, &env, f->name);
+    if (c->w->status != DORM_OK) st = werr(c, fp);
+    *written = st == DORM_OK;
+  }
+  if (side.buf) OPENSSL_cleanse(side.buf, side.cap); /* the plaintext */
+  dorm__jw_free(&side);
+  dorm_arena_free(&tmp);
+  return st;
+}
+
 static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, const void *obj,
                             const mpath *path, int depth, bool nested, size_t *count) {
   dorm_jw *w = c->w;
@@ -606,6 +653,13 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
     if ((f->flags & DORM_FF_OMIT_EMPTY) && kind != DORM_K_STRUCT && dorm__model_value_empty(&f->type, p)) continue;
     size_t mark = w->len, klen = f->attr_json_len[ni], vlen = 1, members = 0;
     mpath fp = {path, MP_NAME, f->name, 0};
+    if ((f->flags & DORM_FF_ENCRYPTED) && !c->defer) {
+      bool written = false;
+      dorm_status st = w_encrypted(c, f, p, &fp, *count != 0, &written);
+      if (st != DORM_OK) return st;
+      if (written) (*count)++;
+      continue;
+    }
     if (!fast_field(w, f, ni, p, *count != 0, &vlen)) {
       /* "," and the pre-escaped "attr": in one piece, then the value */
       w->len = mark;
@@ -762,7 +816,12 @@ static dorm_status exact_size(const char *json, size_t len, size_t *size, char *
 
 dorm_status dorm__model_write_item(dorm_jw *w, const dorm_model_desc *m, const void *obj, size_t *item_size,
                              char *errbuf, size_t errcap) {
-  wctx c = {w, m, m->naming, errbuf, errcap};
+  return dorm__model_write_item_crypt(w, m, obj, NULL, false, item_size, errbuf, errcap);
+}
+
+dorm_status dorm__model_write_item_crypt(dorm_jw *w, const dorm_model_desc *m, const void *obj, dorm_crypt *k,
+                                         bool defer, size_t *item_size, char *errbuf, size_t errcap) {
+  wctx c = {w, m, m->naming, errbuf, errcap, k, defer};
   mpath root = {NULL, MP_NAME, m->name, 0};
   size_t count = 0;
   dorm_status st;
@@ -799,7 +858,7 @@ dorm_status dorm__model_write_item(dorm_jw *w, const dorm_model_desc *m, const v
 }
 
 dorm_status dorm__model_write_key(dorm_jw *w, const dorm_model_desc *m, const void *obj, char *errbuf, size_t errcap) {
-  wctx c = {w, m, m->naming, errbuf, errcap};
+  wctx c = {w, m, m->naming, errbuf, errcap, NULL, false};
   mpath root = {NULL, MP_NAME, m->name, 0};
   if (!obj) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no key object given");
   dorm__jw_raw_value(w, "{", 1);
@@ -828,7 +887,7 @@ dorm_status dorm__model_write_key(dorm_jw *w, const dorm_model_desc *m, const vo
 
 dorm_status dorm__model_write_field_value(dorm_jw *w, const dorm_model_desc *m, uint32_t field, const void *p,
                                     char *errbuf, size_t errcap) {
-  wctx c = {w, m, m->naming, errbuf, errcap};
+  wctx c = {w, m, m->naming, errbuf, errcap, NULL, false};
   mpath root = {NULL, MP_NAME, m->name, 0};
   if (field >= m->nfields)
     return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, &root, "no field %u (the model has %u)", field, m->nfields);
@@ -840,7 +899,7 @@ dorm_status dorm__model_write_field_value(dorm_jw *w, const dorm_model_desc *m, 
 
 dorm_status dorm__model_write_type_value(dorm_jw *w, const dorm_model_desc *m, const dorm_type_desc *t, const void *p,
                                    const mpath *path, char *errbuf, size_t errcap) {
-  wctx c = {w, m, m->naming, errbuf, errcap};
+  wctx c = {w, m, m->naming, errbuf, errcap, NULL, false};
   if (!p) return WFAIL(&c, DORM_ERR_INVALID_ARGUMENT, path, "no value given");
   return w_elem(&c, t, p, path, 0);
 }
@@ -849,13 +908,14 @@ dorm_status dorm__model_write_type_value(dorm_jw *w, const dorm_model_desc *m, c
 
 typedef enum av_what { AV_ITEM, AV_KEY, AV_FIELD, AV_TYPE } av_what;
 
-static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field, const dorm_type_desc *t,
-                         const void *p, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap) {
+static dorm_status to_av_crypt(av_what what, const dorm_model_desc *m, uint32_t field, const dorm_type_desc *t,
+                               const void *p, dorm_crypt *k, bool defer, dorm_arena *a, dorm_av *out, char *errbuf,
+                               size_t errcap) {
   dorm_jw w;
   dorm__jw_init(&w, 0);
   dorm_status st;
   switch (what) {
-  case AV_ITEM: st = dorm__model_write_item(&w, m, p, NULL, errbuf, errcap); break;
+  case AV_ITEM: st = dorm__model_write_item_crypt(&w, m, p, k, defer, NULL, errbuf, errcap); break;
   case AV_KEY: st = dorm__model_write_key(&w, m, p, errbuf, errcap); break;
   case AV_FIELD: st = dorm__model_write_field_value(&w, m, field, p, errbuf, errcap); break;
   default: {
@@ -871,8 +931,19 @@ static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field,
     st = (what == AV_ITEM || what == AV_KEY) ? dorm_item_from_json(json, len, a, out, errbuf, errcap)
                                              : dorm_av_from_json(json, len, a, out, errbuf, errcap);
   }
+  if (defer && w.buf) OPENSSL_cleanse(w.buf, w.cap); /* plaintext of encrypted fields */
   dorm__jw_free(&w);
   return st;
+}
+
+static dorm_status to_av(av_what what, const dorm_model_desc *m, uint32_t field, const dorm_type_desc *t,
+                         const void *p, dorm_arena *a, dorm_av *out, char *errbuf, size_t errcap) {
+  return to_av_crypt(what, m, field, t, p, NULL, false, a, out, errbuf, errcap);
+}
+
+dorm_status dorm__model_item_av(const dorm_model_desc *m, const void *obj, dorm_crypt *k, bool defer, dorm_arena *a,
+                                dorm_av *out, char *errbuf, size_t errcap) {
+  return to_av_crypt(AV_ITEM, m, 0, NULL, obj, k, defer, a, out, errbuf, errcap);
 }
 
 dorm_status dorm__model_field_av(const dorm_model_desc *m, uint32_t field, const void *p, dorm_arena *a, dorm_av *out,

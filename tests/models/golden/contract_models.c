@@ -56,7 +56,8 @@ const dorm_model_desc dynamorm_contract_User_desc = {
   (uint32_t)sizeof(dynamorm_contract_User), dynamorm_contract_User_fields, 9,
   dynamorm_contract_User_keys, 3, 2,
   dynamorm_contract_User_indexes, 2,
-  5, 6, 7, 8
+  5, 6, 7, 8,
+  0, NULL
 };
 
 dorm_status dynamorm_contract_User_put(dorm_client *c, dynamorm_contract_User *o, const dorm_write_opts *opts, dorm_arena *a) {
@@ -317,7 +318,8 @@ const dorm_model_desc dynamorm_contract_Order_desc = {
   (uint32_t)sizeof(dynamorm_contract_Order), dynamorm_contract_Order_fields, 8,
   dynamorm_contract_Order_keys, 4, 2,
   dynamorm_contract_Order_indexes, 2,
-  4, 5, 6, 7
+  4, 5, 6, 7,
+  0, NULL
 };
 
 dorm_status dynamorm_contract_Order_put(dorm_client *c, dynamorm_contract_Order *o, const dorm_write_opts *opts, dorm_arena *a) {

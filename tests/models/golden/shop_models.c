@@ -108,7 +108,8 @@ const dorm_model_desc shop_Customer_desc = {
   (uint32_t)sizeof(shop_Customer), shop_Customer_fields, 9,
   shop_Customer_keys, 4, 2,
   shop_Customer_indexes, 3,
-  6, 7, 8, -1
+  6, 7, 8, -1,
+  0, NULL
 };
 
 dorm_status shop_Customer_put(dorm_client *c, shop_Customer *o, const dorm_write_opts *opts, dorm_arena *a) {
@@ -423,7 +424,8 @@ const dorm_model_desc shop_Order_desc = {
   (uint32_t)sizeof(shop_Order), shop_Order_fields, 12,
   shop_Order_keys, 5, 2,
   shop_Order_indexes, 3,
-  8, 9, 10, 11
+  8, 9, 10, 11,
+  0, NULL
 };
 
 dorm_status shop_Order_put(dorm_client *c, shop_Order *o, const dorm_write_opts *opts, dorm_arena *a) {
@@ -729,7 +731,8 @@ const dorm_model_desc shop_LineItem_desc = {
   (uint32_t)sizeof(shop_LineItem), shop_LineItem_fields, 7,
   shop_LineItem_keys, 2, 2,
   shop_LineItem_indexes, 1,
-  6, -1, -1, -1
+  6, -1, -1, -1,
+  0, NULL
 };
 
 dorm_status shop_LineItem_put(dorm_client *c, shop_LineItem *o, const dorm_write_opts *opts, dorm_arena *a) {

@@ -8,8 +8,8 @@
 
 #include <dorm/model.h>
 
-#if !defined(DORM_MODEL_ABI) || DORM_MODEL_ABI != 2
-#error "shop_models.h was generated for libdorm model ABI 2: regenerate it with the dormc that matches your libdorm (dormc gen)"
+#if !defined(DORM_MODEL_ABI) || DORM_MODEL_ABI != 3
+#error "shop_models.h was generated for libdorm model ABI 3: regenerate it with the dormc that matches your libdorm (dormc gen)"
 #endif
 
 #ifdef __cplusplus

@@ -467,7 +467,7 @@ static const dorm_field_desc weird_fields[] = {
 static const dorm_key_desc weird_keys[] = {{"we\"ird", "\"we\\\"ird\":", 10, 'S', 0, NULL, 0}};
 static const dorm_index_desc weird_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}};
 static const dorm_model_desc weird_desc = {"Weird", "weird", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(weird),
-                                           weird_fields, 2, weird_keys, 1, 1, weird_indexes, 1, -1, -1, -1, -1};
+                                           weird_fields, 2, weird_keys, 1, 1, weird_indexes, 1, -1, -1, -1, -1, 0, NULL};
 
 static void escaped_names(void **state) {
   (void)state;

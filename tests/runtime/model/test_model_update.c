@@ -307,7 +307,7 @@ static const dorm_key_desc ticket_keys[] = {{"id", "\"id\":", 5, 'S', 0, NULL, 0
                                             {"GSI2SK", "\"GSI2SK\":", 9, 'S', -1, ticket_tpl2, 2}};
 static const dorm_index_desc ticket_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}};
 static const dorm_model_desc ticket_desc = {"Ticket", "tickets", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(ticket),
-                                            ticket_fields, 4, ticket_keys, 3, 1, ticket_indexes, 1, -1, 2, 3, -1};
+                                            ticket_fields, 4, ticket_keys, 3, 1, ticket_indexes, 1, -1, 2, 3, -1, 0, NULL};
 
 static void index_keys_from_lifecycle(void **state) {
   (void)state;
@@ -367,7 +367,7 @@ static const dorm_key_desc wide_keys[] = {{"id", "\"id\":", 5, 'S', 0, NULL, 0},
                                           {"GSI1PK", "\"GSI1PK\":", 9, 'S', -1, wide_tpl, 2}};
 static const dorm_index_desc wide_indexes[] = {{NULL, DORM_INDEX_TABLE, 0, 0, -1}, {"gsi", DORM_INDEX_GSI, 0, 1, -1}};
 static const dorm_model_desc wide_desc = {"Wide", "wide", NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(wide),
-                                          wide_fields, WIDE_N, wide_keys, 2, 1, wide_indexes, 2, -1, -1, -1, -1};
+                                          wide_fields, WIDE_N, wide_keys, 2, 1, wide_indexes, 2, -1, -1, -1, -1, 0, NULL};
 
 static void wide_model_setup(void) {
   for (uint32_t i = 0; i < WIDE_N; i++) {

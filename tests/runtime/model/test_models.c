@@ -101,7 +101,7 @@ static const dorm_index_desc kitchen_indexes[] = {
 };
 const dorm_model_desc tm_Kitchen_desc = {
     "Kitchen", tm_kitchen_table, NULL, DORM_NAMING_SNAKE, (uint32_t)sizeof(tm_Kitchen), kitchen_fields, TM_K_NFIELDS,
-    kitchen_keys, 3, 1, kitchen_indexes, 2, -1, -1, -1, TM_K_expiresAt};
+    kitchen_keys, 3, 1, kitchen_indexes, 2, -1, -1, -1, TM_K_expiresAt, 0, NULL};
 
 /* ---- Money, Order ---- */
 
@@ -143,7 +143,7 @@ static const dorm_index_desc order_indexes[] = {
 };
 const dorm_model_desc tm_Order_desc = {
     "Order", tm_shop_table, "Order", DORM_NAMING_CAMEL, (uint32_t)sizeof(tm_Order), order_fields, TM_O_NFIELDS,
-    order_keys, 4, 2, order_indexes, 2, TM_O_createdAt, TM_O_updatedAt, TM_O_version, TM_O_expiresAt};
+    order_keys, 4, 2, order_indexes, 2, TM_O_createdAt, TM_O_updatedAt, TM_O_version, TM_O_expiresAt, 0, NULL};
 
 /* ---- Customer ---- */
 
@@ -171,7 +171,7 @@ static const dorm_index_desc customer_indexes[] = {
 };
 const dorm_model_desc tm_Customer_desc = {
     "Customer", tm_shop_table, "Customer", DORM_NAMING_CAMEL, (uint32_t)sizeof(tm_Customer), customer_fields, 6,
-    customer_keys, 3, 2, customer_indexes, 2, TM_C_createdAt, TM_C_updatedAt, TM_C_version, -1};
+    customer_keys, 3, 2, customer_indexes, 2, TM_C_createdAt, TM_C_updatedAt, TM_C_version, -1, 0, NULL};
 
 /* ---- User (DynamORM's contract model) ---- */
 
@@ -199,7 +199,7 @@ static const dorm_index_desc user_indexes[] = {
 };
 const dorm_model_desc tm_User_desc = {
     "User", tm_users_table, NULL, DORM_NAMING_CAMEL, (uint32_t)sizeof(tm_User), user_fields, 9,
-    user_keys, 3, 2, user_indexes, 2, TM_U_createdAt, TM_U_updatedAt, TM_U_version, TM_U_ttl};
+    user_keys, 3, 2, user_indexes, 2, TM_U_createdAt, TM_U_updatedAt, TM_U_version, TM_U_ttl, 0, NULL};
 
 /* ---- sample objects ---- */
 
