@@ -13,12 +13,16 @@
  * client cpu is this process's user + system time (getrusage) per request,
  * which on loopback includes the kernel's TCP work for the client's side.
  *
- * Then, unless --no-floor, the same two requests through bare libcurl, as
- * libdorm's transport drives it (one easy handle, the same options and
- * header lines, a fixed signature of the real one's length, the body copied
- * out in a write callback) but with no signing, no JSON and no CRC check:
+ * Unless --no-floor, each libdorm line comes with the same request through
+ * bare libcurl, as libdorm's transport drives it (one easy handle, the same
+ * options and header lines, a fixed signature of the real one's length, the
+ * body copied out in a write callback) but with no signing, no JSON and no
+ * CRC check, timed in blocks of 50 alternating with libdorm's so that both
+ * see the same machine, and their ratio (issue 13's targets: get 1.15, put
+ * 1.10):
  *
  *   libcurl put: 1300 ops/s, client cpu 60.1 us/op, n=5000
+ *   libdorm/libcurl put: client cpu ratio 1.08, n=5000
  *
  * The gap between a libdorm line and its libcurl line is libdorm's own cost.
  * A benchmark, never a test: it prints numbers and asserts nothing about them.
@@ -140,116 +144,22 @@ static void run(bench *b, const char *name, void (*op)(bench *), long warmup, lo
             (unsigned long long)(s1.retries - s0.retries), s1.connections - s0.connections);
 }
 
-/* ---- the libcurl floor ---- */
+#include "curl_floor.h"
 
-typedef struct sink {
-  char *buf;
-  size_t len, cap;
-} sink;
+/* floor_paired() on the bench's ops, with a check that nothing retried
+ * or reconnected during the timed run. */
+static void put_op(void *b) { put_once(b); }
+static void get_op(void *b) { get_once(b); }
 
-static size_t sink_body(char *data, size_t size, size_t nmemb, void *userp) {
-  sink *k = userp;
-  size_t n = size * nmemb;
-  if (k->len + n + 1 > k->cap) {
-    size_t cap = k->cap ? k->cap * 2 : 16384;
-    while (cap < k->len + n + 1) cap *= 2;
-    char *b = realloc(k->buf, cap);
-    if (!b) return 0;
-    k->buf = b;
-    k->cap = cap;
-  }
-  memcpy(k->buf + k->len, data, n);
-  k->len += n;
-  return n;
-}
-
-static size_t sink_header(char *data, size_t size, size_t nmemb, void *userp) {
-  (void)data;
-  (void)userp;
-  return size * nmemb;
-}
-
-typedef struct floor_req {
-  CURL *curl;
-  const char *body;
-  struct curl_slist *headers;
-  sink out;
-} floor_req;
-
-__attribute__((noinline)) static void floor_once(floor_req *f) {
-  f->out.len = 0;
-  CURL *c = f->curl;
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, f->headers);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, f->body);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(f->body));
-  CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (rc != CURLE_OK || status != 200)
-    die("libcurl floor: %s, HTTP %ld: %.*s", curl_easy_strerror(rc), status, (int)f->out.len,
-        f->out.buf ? f->out.buf : "");
-}
-
-/* One function per request kind, so a profiler can count each alone
- * (valgrind --tool=callgrind --toggle-collect=floor_get; bench/README.md). */
-__attribute__((noinline)) static void floor_put(floor_req *f) { floor_once(f); }
-__attribute__((noinline)) static void floor_get(floor_req *f) { floor_once(f); }
-
-static void floor_run(floor_req *f, const char *name, void (*op)(floor_req *), long warmup, long n) {
-  for (long i = 0; i < warmup; i++) op(f);
-  double t0 = now_s(), c0 = cpu_s();
-  for (long i = 0; i < n; i++) op(f);
-  double wall = now_s() - t0, cpu = cpu_s() - c0;
-  printf("libcurl %s: %.0f ops/s, client cpu %.1f us/op, n=%ld\n", name, n / wall, cpu / n * 1e6, n);
-  fflush(stdout);
-}
-
-/* The header lines libdorm sends (client.c), with a fixed date and a
- * signature of the same length; DynamoDB Local does not check signatures. */
-static struct curl_slist *floor_headers(const char *host, const char *op) {
-  char line[512];
-  struct curl_slist *h = NULL;
-  h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
-  snprintf(line, sizeof line, "Host: %s", host);
-  h = curl_slist_append(h, line);
-  h = curl_slist_append(h, "X-Amz-Date: 20240101T000000Z");
-  snprintf(line, sizeof line, "X-Amz-Target: DynamoDB_20120810.%s", op);
-  h = curl_slist_append(h, line);
-  h = curl_slist_append(h, "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/dynamodb/"
-                           "aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
-                           "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
-  h = curl_slist_append(h, "Expect:");
-  if (!h) die("out of memory");
-  return h;
-}
-
-static void floor_bench(const char *endpoint, const char *host, const char *put_body, const char *get_body,
-                        long warmup, long n) {
-  floor_req f = {0};
-  f.curl = curl_easy_init();
-  if (!f.curl) die("curl_easy_init failed");
-  CURL *c = f.curl;
-  curl_easy_setopt(c, CURLOPT_URL, endpoint);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &f.out);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_header);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  struct curl_slist *ph = floor_headers(host, "PutItem"), *gh = floor_headers(host, "GetItem");
-  f.body = put_body;
-  f.headers = ph;
-  floor_run(&f, "put", floor_put, warmup, n);
-  f.body = get_body;
-  f.headers = gh;
-  floor_run(&f, "get", floor_get, warmup, n);
-  curl_slist_free_all(ph);
-  curl_slist_free_all(gh);
-  curl_easy_cleanup(c);
-  free(f.out.buf);
+static void paired_run(bench *b, void (*op)(void *), floor_req *f, void (*fop)(floor_req *), const char *name,
+                       long warmup, long n) {
+  dorm_client_stats s0, s1;
+  dorm_client_get_stats(b->c, &s0);
+  floor_paired("libdorm", name, op, b, f, fop, warmup, n);
+  dorm_client_get_stats(b->c, &s1);
+  if (s1.retries != s0.retries || s1.connections != s0.connections)
+    fprintf(stderr, "client_bench: %s: %llu retries, %ld new connections during the timed run\n", name,
+            (unsigned long long)(s1.retries - s0.retries), s1.connections - s0.connections);
 }
 
 int main(int argc, char **argv) {
@@ -301,21 +211,9 @@ int main(int argc, char **argv) {
   char *item_json = cJSON_PrintUnformatted(ji);
   if (!item_json) die("out of memory");
   /* The floor's request bodies: {"TableName":T,"Item":{...}} and {"TableName":T,"Key":{...}}. */
-  const char *floor_table = table_opt ? table_opt : jt->valuestring;
-  cJSON *fput = cJSON_CreateObject(), *fget = cJSON_CreateObject(), *fkey = cJSON_CreateObject();
-  cJSON_AddStringToObject(fput, "TableName", floor_table);
-  cJSON_AddItemReferenceToObject(fput, "Item", (cJSON *)ji);
-  cJSON_AddStringToObject(fget, "TableName", floor_table);
-  const char *key_names[2] = {jh->valuestring, cJSON_IsString(jr) ? jr->valuestring : NULL};
-  for (int k = 0; k < 2 && key_names[k]; k++) {
-    const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ji, key_names[k]);
-    if (kv) cJSON_AddItemToObject(fkey, key_names[k], cJSON_Duplicate(kv, 1));
-  }
-  cJSON_AddItemToObject(fget, "Key", fkey);
-  char *floor_put = cJSON_PrintUnformatted(fput), *floor_get = cJSON_PrintUnformatted(fget);
-  cJSON_Delete(fput);
-  cJSON_Delete(fget);
-  if (!floor_put || !floor_get) die("out of memory");
+  char *floor_put, *floor_get, *floor_text = read_file(item_path);
+  floor_bodies(floor_text, table_opt, &floor_put, &floor_get);
+  free(floor_text);
 
   dorm_arena keep = DORM_ARENA_INIT; /* the item, the key, the names */
   const char *table = dorm_arena_strdup(&keep, table_opt ? table_opt : jt->valuestring);
@@ -361,14 +259,25 @@ int main(int argc, char **argv) {
   if (dorm_get_item(b.c, &gi, &b.arena, &back) != DORM_OK) die("%s", dorm_client_errmsg(b.c));
   if (!dorm_av_equal(&back, &item)) die("GetItem returned a different item");
 
-  run(&b, "put", put_once, warmup, n);
-  run(&b, "get", get_once, warmup, n);
   if (with_floor) {
-    const char *host = strstr(endpoint, "://");
     char hostbuf[300];
-    snprintf(hostbuf, sizeof hostbuf, "%s", host ? host + 3 : endpoint);
-    hostbuf[strcspn(hostbuf, "/")] = '\0';
-    floor_bench(endpoint, hostbuf, floor_put, floor_get, warmup, n);
+    floor_host(endpoint, hostbuf, sizeof hostbuf);
+    floor_req f;
+    floor_init(&f, endpoint);
+    struct curl_slist *ph = floor_headers(hostbuf, "PutItem", cfg.access_key_id),
+                      *gh = floor_headers(hostbuf, "GetItem", cfg.access_key_id);
+    f.body = floor_put;
+    f.headers = ph;
+    paired_run(&b, put_op, &f, floor_put_once, "put", warmup, n);
+    f.body = floor_get;
+    f.headers = gh;
+    paired_run(&b, get_op, &f, floor_get_once, "get", warmup, n);
+    curl_slist_free_all(ph);
+    curl_slist_free_all(gh);
+    floor_free(&f);
+  } else {
+    run(&b, "put", put_once, warmup, n);
+    run(&b, "get", get_once, warmup, n);
   }
   free(floor_put);
   free(floor_get);

@@ -4,16 +4,23 @@
  * in the peers' format (bench/README.md):
  *
  *   dorm-gen put: 1234 ops/s, client cpu 12.3 us/op, n=5000
+ *   libcurl put: 1300 ops/s, client cpu 11.0 us/op, n=5000
+ *   dorm-gen/libcurl put: client cpu ratio 1.12, n=5000
  *   dorm-gen get: 1500 ops/s, client cpu 10.1 us/op, n=5000
+ *   ...
+ *
+ * each dorm-gen line beside the same request through bare libcurl
+ * (curl_floor.h), timed in alternating blocks, and their ratio.
  *
  * Every put marshals the struct straight into the request (lifecycle
  * fields, key template, validation), signs and sends it; every get reads the
  * item back into a struct in an arena reset per request. client cpu is this
  * process's user + system time per request. A benchmark: it asserts nothing.
  *
- *   gen_put_get --endpoint URL [--n N] [--item PATH (ignored: the values are
- *   those of bench/item.json, written out below)]
+ *   gen_put_get --endpoint URL [--n N] [--item PATH (the floor's bodies; the
+ *   struct's values are those of bench/item.json, written out below)]
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,40 @@
 #include <time.h>
 
 #include "bench_models.h"
+
+#ifndef DORM_BENCH_ITEM
+#define DORM_BENCH_ITEM "bench/item.json"
+#endif
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("gen_put_get: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die("cannot open %s", path);
+  size_t cap = 8192, n = 0, got;
+  char *s = malloc(cap);
+  while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (cap - n < 2) {
+      char *t = realloc(s, cap * 2);
+      if (!t) free(s);
+      s = t;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (!s) die("out of memory reading %s", path);
+  s[n] = '\0';
+  return s;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -35,9 +76,6 @@ static double cpu_s(void) {
          (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void report(const char *what, long n, double wall, double cpu) {
-  printf("dorm-gen %s: %.0f ops/s, client cpu %.1f us/op, n=%ld\n", what, (double)n / wall, cpu * 1e6 / (double)n, n);
-}
 
 static bench_BenchOrder the_item(void) {
   static bench_Line lines[3] = {
@@ -80,15 +118,39 @@ static bench_BenchOrder the_item(void) {
   return o;
 }
 
+#include "curl_floor.h" /* after die(), now_s() and cpu_s() */
+
+typedef struct gen_bench {
+  dorm_client *c;
+  bench_BenchOrder *o; /* put takes it mutable: the lifecycle fields are set */
+  const bench_BenchOrder_key *key;
+  dorm_arena *a;
+  bench_BenchOrder *got;
+} gen_bench;
+
+/* noinline: one symbol per request kind for callgrind --toggle-collect. */
+__attribute__((noinline)) static void gen_put(void *p) {
+  gen_bench *g = p;
+  if (bench_BenchOrder_put(g->c, g->o, NULL, g->a) != DORM_OK) die("put: %s", dorm_client_errmsg(g->c));
+  dorm_arena_reset(g->a);
+}
+
+__attribute__((noinline)) static void gen_get(void *p) {
+  gen_bench *g = p;
+  if (bench_BenchOrder_get(g->c, g->key, NULL, g->a, g->got) != DORM_OK) die("get: %s", dorm_client_errmsg(g->c));
+  dorm_arena_reset(g->a);
+}
+
 int main(int argc, char **argv) {
   const char *endpoint = getenv("DORM_TEST_ENDPOINT");
   long n = 5000;
+  const char *item_path = DORM_BENCH_ITEM;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc) endpoint = argv[++i];
     else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc) n = atol(argv[++i]);
-    else if (strcmp(argv[i], "--item") == 0 && i + 1 < argc) i++;
+    else if (strcmp(argv[i], "--item") == 0 && i + 1 < argc) item_path = argv[++i];
     else {
-      fprintf(stderr, "usage: gen_put_get --endpoint URL [--n N]\n");
+      fprintf(stderr, "usage: gen_put_get --endpoint URL [--n N] [--item FILE]\n");
       return 2;
     }
   }
@@ -125,25 +187,26 @@ int main(int argc, char **argv) {
     }
     dorm_arena_reset(&a);
   }
-  double w0 = now_s(), c0 = cpu_s();
-  for (long i = 0; i < n; i++) {
-    if ((st = bench_BenchOrder_put(c, &o, NULL, &a)) != DORM_OK) {
-      fprintf(stderr, "gen_put_get: put: %s\n", dorm_client_errmsg(c));
-      return 1;
-    }
-    dorm_arena_reset(&a);
-  }
-  report("put", n, now_s() - w0, cpu_s() - c0);
-  w0 = now_s();
-  c0 = cpu_s();
-  for (long i = 0; i < n; i++) {
-    if ((st = bench_BenchOrder_get(c, &key, NULL, &a, &got)) != DORM_OK) {
-      fprintf(stderr, "gen_put_get: get: %s\n", dorm_client_errmsg(c));
-      return 1;
-    }
-    dorm_arena_reset(&a);
-  }
-  report("get", n, now_s() - w0, cpu_s() - c0);
+  gen_bench g = {c, &o, &key, &a, &got};
+  char *floor_put, *floor_get, *text = read_file(item_path), host[300];
+  floor_bodies(text, NULL, &floor_put, &floor_get);
+  free(text);
+  floor_host(endpoint, host, sizeof host);
+  floor_req f;
+  floor_init(&f, endpoint);
+  struct curl_slist *ph = floor_headers(host, "PutItem", cfg.access_key_id),
+                    *gh = floor_headers(host, "GetItem", cfg.access_key_id);
+  f.body = floor_put;
+  f.headers = ph;
+  floor_paired("dorm-gen", "put", gen_put, &g, &f, floor_put_once, n / 10, n);
+  f.body = floor_get;
+  f.headers = gh;
+  floor_paired("dorm-gen", "get", gen_get, &g, &f, floor_get_once, n / 10, n);
+  curl_slist_free_all(ph);
+  curl_slist_free_all(gh);
+  floor_free(&f);
+  free(floor_put);
+  free(floor_get);
   dorm_arena_free(&a);
   dorm_client_free(c);
   return 0;

@@ -52,6 +52,7 @@ c_offline_benchmarks=()  # run as: PROG --n MARSHAL_N --item bench/item.json
 c_endpoint_benchmarks+=(bench/client_bench) # libdorm put/get (bench/client_bench.c)
 c_endpoint_benchmarks+=(bench/gen_put_get)  # put/get through generated code (bench/gen_put_get.c)
 c_offline_benchmarks+=(bench/model_bench)   # dorm marshal/unmarshal beside node's (bench/model_bench.c)
+c_offline_benchmarks+=(bench/split_bench)   # a get's and a put's own parts: sigv4, json, crc32, decode (bench/split_bench.c)
 # -----------------------------------------------------------------------------
 
 run_all() {
@@ -76,8 +77,30 @@ run_all() {
   done
 }
 
+# Issue 13's ratios from the lines above, per round: the libdorm/libcurl
+# ones are printed by client_bench and gen_put_get (timed alternately in
+# one process); node/dorm unmarshal is computed here from the two lines.
+ratios() {
+  awk '
+    /^# round / { round = $3 }
+    /^node unmarshal:/ { node[round] = cpu($0) }
+    /^dorm unmarshal:/ { dorm[round] = cpu($0) }
+    /client cpu ratio/ { line[round] = line[round] "#   " $0 "\n" }
+    function cpu(l,   m) { match(l, /client cpu [0-9.]+/); return substr(l, RSTART + 11, RLENGTH - 11) + 0 }
+    END {
+      print "# issue 13 ratios (targets: get <= 1.15, put <= 1.10, dorm-gen get <= 1.20, unmarshal >= 8x node)"
+      for (r in node) {
+        printf "%s", (r != "" ? "# round " r "\n" : "") line[r]
+        if (dorm[r] > 0) printf "#   node/dorm unmarshal: client cpu ratio %.2f (node %.2f us, dorm %.2f us)\n", node[r] / dorm[r], node[r], dorm[r]
+      }
+    }'
+}
+
 if ((inner)); then
-  run_all
+  out=$(mktemp)
+  run_all | tee "$out"
+  ratios <"$out"
+  rm -f "$out"
   exit 0
 fi
 
