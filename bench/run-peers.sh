@@ -82,14 +82,16 @@ run_all() {
 # one process); node/dorm unmarshal is computed here from the two lines.
 ratios() {
   awk '
-    /^# round / { round = $3 }
+    NR == 1 { rounds[++nr] = "" }
+    /^# round / { round = $3; if (nr == 1 && rounds[1] == "") rounds[1] = round; else rounds[++nr] = round }
     /^node unmarshal:/ { node[round] = cpu($0) }
     /^dorm unmarshal:/ { dorm[round] = cpu($0) }
-    /client cpu ratio/ { line[round] = line[round] "#   " $0 "\n" }
+    /^[a-z-]+\/libcurl [a-z]+: client cpu ratio/ { line[round] = line[round] "#   " $0 "\n" }
     function cpu(l,   m) { match(l, /client cpu [0-9.]+/); return substr(l, RSTART + 11, RLENGTH - 11) + 0 }
     END {
       print "# issue 13 ratios (targets: get <= 1.15, put <= 1.10, dorm-gen get <= 1.20, unmarshal >= 8x node)"
-      for (r in node) {
+      for (i = 1; i <= nr; i++) {
+        r = rounds[i]
         printf "%s", (r != "" ? "# round " r "\n" : "") line[r]
         if (dorm[r] > 0) printf "#   node/dorm unmarshal: client cpu ratio %.2f (node %.2f us, dorm %.2f us)\n", node[r] / dorm[r], node[r], dorm[r]
       }
