@@ -438,6 +438,10 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   dorm_streamer_Request_set_leaseExpires(&u, 0);
   dorm_streamer_Request_remove_leaseOwner(&u);
   if (result) dorm_streamer_Request_set_result(&u, result);
+  /* an error outcome is one message: its seq is taken by this same write
+   * (a result may need chunks: dorm__st_append_result takes its seqs) */
+  bool seq_here = !retry && !result;
+  if (seq_here) dorm_streamer_Request_add_seq(&u, 1);
   if (code) dorm_streamer_Request_set_errorCode(&u, code);
   if (message) dorm_streamer_Request_set_errorMessage(&u, message);
   if (retry) {
@@ -459,9 +463,12 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
     int64_t seq = 0;
     if (result) {
       seq = dorm__st_append_result(ctx->c, ctx->sub, ctx->client_id, result, deliver_sent, ctx);
-    } else if ((seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, make_finish, &f, &text))) {
-      ctx->seq = seq;
-      deliver(ctx, seq, text);
+    } else if ((text = make_finish(r.seq, &f)) != NULL) {
+      dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
+      if (dorm__st_put_message(ctx->c, &m, &a)) {
+        seq = ctx->seq = r.seq;
+        deliver(ctx, seq, text);
+      }
     }
     if (!seq) {
       dorm__st_log("error", "persist_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
@@ -702,6 +709,12 @@ static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_i
 
 bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a) {
   if (!rec->has_new_image || rec->event == DORM_STREAM_REMOVE) return false;
+  /* Most records are a running job's own updates (progress, check-ins, the
+   * outcome): only PENDING ones are read in full. */
+  dorm_str status;
+  if (dorm_av_get_s(dorm_av_map_get(&rec->new_image, "status"), &status) == DORM_OK &&
+      !(status.len == 7 && memcmp(status.ptr, "PENDING", 7) == 0))
+    return false;
   dorm_streamer_Request req;
   char err[256];
   if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return false;

@@ -221,7 +221,16 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   } else if (st != DORM_OK) {
     send_error(s, conn, m->id, "INTERNAL", "could not record the request: %s", dorm_client_errmsg(c));
   } else {
-    /* ack is seq 1, persisted like every message of the request */
+    /* ack is seq 1, persisted like every message of the request. It goes
+     * out as soon as the request item exists (one write, then the answer),
+     * and the job is queued at once; the ack is stored after that. On a
+     * crash between the two the request survives (seq 1 is taken by the
+     * item: no later message can get it) and only the stored copy of the
+     * ack is missing, which says nothing the request item does not:
+     * `status` and `get_result` answer from the item, and a client that
+     * never saw the ack sends the same id again and gets the request's
+     * state. A failed store is logged, as it was when the ack was stored
+     * first (it was sent anyway). */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "endpoint", e->name);
     cJSON_AddStringToObject(o, "status", "PENDING");
@@ -229,10 +238,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
     cJSON_Delete(o);
     char *text = dorm__st_message("ack", m->id, 1, extra);
     free(extra);
-    dorm_streamer_Message msg = {.sub = r.sub, .clientId = r.clientId, .seq = 1, .body = text};
-    if (text && dorm_streamer_Message_put(c, &msg, NULL, &a) != DORM_OK)
-      dorm__st_log("error", "persist_failed", m->id, conn, e->name, "%s", dorm_client_errmsg(c));
-    send_text(s, conn, m->id, 1, text);
+    if (text) dorm__srv_enqueue(s, conn, m->id, 1, text, strlen(text));
     dorm__st_log("info", "accepted", m->id, conn, e->name, "queued");
     if (!s->cfg.no_processor) {
       dorm__st_job *run = calloc(1, sizeof *run);
@@ -242,6 +248,10 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
         dorm__st_push_job(s, run);
       }
     }
+    dorm_streamer_Message msg = {.sub = r.sub, .clientId = r.clientId, .seq = 1, .body = text};
+    if (text && !dorm__st_put_message(c, &msg, &a))
+      dorm__st_log("error", "persist_failed", m->id, conn, e->name, "%s", dorm_client_errmsg(c));
+    free(text);
   }
   free(payload);
   dorm_arena_free(&a);

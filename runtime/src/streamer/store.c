@@ -11,6 +11,7 @@
  * every write slower (bench/README.md, "The streamer"). */
 #include "streamer_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,106 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
   return seq;
 }
 
+/* ---- group commit of messages ----
+ *
+ * Every thread that stores a message (a job's progress and outcome, the
+ * router's ack and status) queues it here; whichever thread finds fewer than
+ * PUT_LEADERS writes in flight becomes a leader and stores up to 25 queued messages (its own
+ * and others') in one BatchWriteItem, wakes their threads, and hands the
+ * lead to the next waiting one. Under load one request stores many
+ * messages (one HTTP call, one signature, one JSON body instead of 25);
+ * alone, a message waits for nobody (a batch of one). A message is still
+ * stored before it is delivered: the caller returns when its own is in
+ * DynamoDB (or the write failed). */
+
+#define PUT_BATCH 25 /* BatchWriteItem's limit */
+/* Batches in flight at once: one alone would make every message wait for
+ * the batch before it (a round trip more under load); a few keep the
+ * latency of a plain put while they still gather what queues meanwhile. */
+#define PUT_LEADERS 4
+
+typedef struct queued_put {
+  struct queued_put *next;
+  dorm_streamer_Message *m;
+  pthread_cond_t cv;
+  enum { PUT_QUEUED, PUT_TAKEN, PUT_DONE } state; /* taken: in a batch being written */
+  dorm_status st;
+  char err[256];
+} queued_put;
+
+static pthread_mutex_t puts_mu = PTHREAD_MUTEX_INITIALIZER;
+static queued_put *puts_head, *puts_tail;
+static int puts_flushing; /* batches in flight */
+
+/* The leader's part (puts_mu held on entry and on return, released during
+ * the write): the first PUT_BATCH queued messages as one BatchWriteItem. */
+static void flush_puts(dorm_client *c) {
+  queued_put *batch[PUT_BATCH];
+  dorm_streamer_Message objs[PUT_BATCH];
+  size_t n = 0;
+  while (puts_head && n < PUT_BATCH) {
+    queued_put *q = puts_head;
+    /* a batch may not hold one key twice (DynamoDB refuses the whole
+     * batch); seqs are unique, but a second write of one would wait */
+    bool twice = false;
+    for (size_t i = 0; i < n && !twice; i++)
+      twice = objs[i].seq == q->m->seq && strcmp(objs[i].clientId, q->m->clientId) == 0 &&
+              strcmp(objs[i].sub, q->m->sub) == 0;
+    if (twice) break;
+    puts_head = q->next;
+    if (!puts_head) puts_tail = NULL;
+    q->state = PUT_TAKEN;
+    batch[n] = q;
+    objs[n++] = *q->m;
+  }
+  puts_flushing++;
+  /* more waiting, and room for another batch: its leader need not wait for this one */
+  if (puts_head && puts_flushing < PUT_LEADERS) pthread_cond_signal(&puts_head->cv);
+  pthread_mutex_unlock(&puts_mu);
+  dorm_arena a = DORM_ARENA_INIT;
+  /* Unconditional: each seq is its writer's alone (taken by an ADD on the
+   * request item). A batch takes no conditions, and DynamoDB Local runs a
+   * conditional put far slower than a plain one under concurrent writers
+   * anyway (bench/README.md). */
+  dorm_status st = n == 1 ? dorm_streamer_Message_put(c, &objs[0], NULL, &a)
+                          : dorm_streamer_Message_batch_put(c, objs, n, &a);
+  dorm_arena_free(&a);
+  pthread_mutex_lock(&puts_mu);
+  for (size_t i = 0; i < n; i++) {
+    batch[i]->st = st;
+    if (st != DORM_OK) snprintf(batch[i]->err, sizeof batch[i]->err, "%s", dorm_client_errmsg(c));
+    batch[i]->state = PUT_DONE;
+    pthread_cond_signal(&batch[i]->cv);
+  }
+  puts_flushing--;
+  /* the next batch's leader: the thread of the oldest waiting message */
+  if (puts_head) pthread_cond_signal(&puts_head->cv);
+}
+
 bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a) {
-  /* Unconditional: the seq is ours alone (taken by the ADD above, or by the
-   * processor's progress update). DynamoDB Local runs a conditional put far
-   * slower than a plain one under concurrent writers (bench/README.md). */
-  return dorm_streamer_Message_put(c, m, NULL, a) == DORM_OK;
+  (void)a;
+  queued_put me;
+  memset(&me, 0, sizeof me);
+  me.m = m;
+  me.state = PUT_QUEUED;
+  pthread_cond_init(&me.cv, NULL);
+  pthread_mutex_lock(&puts_mu);
+  if (puts_tail) puts_tail->next = &me;
+  else puts_head = &me;
+  puts_tail = &me;
+  while (me.state != PUT_DONE) {
+    if (me.state == PUT_QUEUED && puts_flushing < PUT_LEADERS)
+      flush_puts(c); /* lead: our message is in this batch or an earlier one */
+    else pthread_cond_wait(&me.cv, &puts_mu);
+  }
+  pthread_mutex_unlock(&puts_mu);
+  pthread_cond_destroy(&me.cv);
+  if (me.st != DORM_OK) {
+    /* the leader's client has the detail; the caller reads its own */
+    dorm__client_fail(c, me.st, "BatchWriteItem", "%s", me.err);
+    return false;
+  }
+  return true;
 }
 
 /* ---- a result: complete, or chunks then complete (docs/streamer.md, "Large results") ---- */
