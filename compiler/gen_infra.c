@@ -558,6 +558,60 @@ static void parameters(cJSON *params, bool streamer_too, bool provisioned) {
   }
 }
 
+/* @encrypted fields (issue 15): the functions' role may call KMS
+ * GenerateDataKey and Decrypt with the keys of the schema's models, one
+ * parameter per distinct key (KmsKeyArn, KmsKeyArn2, ...): its default is the
+ * schema's key when that is a key ARN; an alias, a key id or a key left to
+ * configuration (@encrypted without one) must be given as the key's ARN at
+ * deploy time, since IAM grants KMS use by key ARN. The functions get the
+ * key configured at run time in DORM_KMS_KEY_ID (dorm_crypt_opts). */
+#define MAX_KMS_KEYS 8
+
+static bool same_key(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
+
+static void kms_access(cJSON *root, const dormc_schema *s) {
+  const char *keys[MAX_KMS_KEYS];
+  size_t nkeys = 0;
+  for (size_t i = 0; i < s->nmodels; i++)
+    for (size_t j = 0; j < s->models[i].nfields; j++) {
+      const dormc_field *f = &s->models[i].fields[j];
+      if (!f->encrypted) continue;
+      bool known = false;
+      for (size_t k = 0; k < nkeys; k++) known = known || same_key(keys[k], f->kms_key);
+      if (!known && nkeys < MAX_KMS_KEYS) keys[nkeys++] = f->kms_key;
+      break; /* one key per model (sema) */
+    }
+  if (!nkeys) return;
+  cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "Resources");
+  cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "Parameters");
+  cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "FunctionRole"), "Properties");
+  cJSON *pol = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(role, "Policies"), 0);
+  cJSON *sts = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pol, "PolicyDocument"), "Statement");
+  if (!params || !sts) return;
+  cJSON *arns = cJSON_CreateArray();
+  /* DORM_KMS_KEY_ID: the key left to configuration when there is one, else the first */
+  char env_param[32] = "KmsKeyArn";
+  for (size_t k = 0; k < nkeys; k++) {
+    char name[32], desc[400];
+    snprintf(name, sizeof name, k ? "KmsKeyArn%zu" : "KmsKeyArn", k + 1);
+    snprintf(desc, sizeof desc, "ARN of the KMS key of the @encrypted fields %s%s (kms:GenerateDataKey, kms:Decrypt)",
+             keys[k] ? "under " : "whose key is configured at run time (DORM_KMS_KEY_ID)", keys[k] ? keys[k] : "");
+    cJSON *p = param(params, name, "String", desc);
+    cJSON_AddStringToObject(p, "AllowedPattern", "arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+");
+    if (keys[k] && strstr(keys[k], ":key/")) cJSON_AddStringToObject(p, "Default", keys[k]);
+    cJSON_AddItemToArray(arns, ref(name));
+    if (!keys[k]) snprintf(env_param, sizeof env_param, "%s", name);
+  }
+  static const char *const kms[] = {"kms:GenerateDataKey", "kms:Decrypt", NULL};
+  cJSON_AddItemToArray(sts, statement(kms, arns));
+  static const char *const fns[] = {"WebSocketFunction", "StreamFunction"};
+  for (size_t i = 0; i < 2; i++) {
+    cJSON *fp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, fns[i]), "Properties");
+    cJSON *vars = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(fp, "Environment"), "Variables");
+    if (vars) cJSON_AddItemToObject(vars, "DORM_KMS_KEY_ID", ref(env_param));
+  }
+}
+
 static cJSON *not_equals(const char *param_name, cJSON *value) {
   cJSON *eq = cJSON_CreateObject();
   cJSON *a = cJSON_AddArrayToObject(eq, "Fn::Equals");
@@ -620,6 +674,7 @@ int dormc_gen_infra(const dormc_schema *s, char **text, size_t *len) {
     cJSON_AddItemToObject(conds, "HasAlarmTopic", not_equals("AlarmTopicArn", str("")));
   }
   parameters(params, streamer_too, provisioned);
+  if (streamer_too) kms_access(root, s);
   for (size_t i = 0; i < nids; i++) {
     char name[160];
     snprintf(name, sizeof name, "%sName", ids[i]);

@@ -170,6 +170,9 @@ function checkProps(spec, props, where, depth = 0) {
 function namesTemplateResource(r) {
   if (r === '*') return false;
   if (!isIntrinsic(r)) return false;
+  // a resource outside the template (a KMS key) given as a parameter that
+  // only takes one ARN: never "*" or a pattern
+  if ('Ref' in r && r.Ref in params) return /^arn:/.test(params[r.Ref].AllowedPattern ?? '') && !/\*/.test(params[r.Ref].Default ?? '');
   if ('Ref' in r) return r.Ref in resources;
   if ('Fn::GetAtt' in r) return r['Fn::GetAtt'][0] in resources;
   if ('Fn::Sub' in r) return [...r['Fn::Sub'].matchAll(/\$\{([^}.]+)/g)].some((m) => m[1] in resources);
