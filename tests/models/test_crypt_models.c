@@ -258,6 +258,14 @@ static void put_get_round_trip(void **state) {
   assert_int_equal(f->kms.generate, 1);
   assert_int_equal(f->kms.decrypt, 0);
 
+  /* a failed create hands back the stored item, opened */
+  vault_Account old;
+  bool old_found = false;
+  dorm_write_opts wo = {.old_out = &old, .old_found = &old_found};
+  assert_int_equal(vault_Account_create(f->c, &o, &wo, &f->a), DORM_ERR_CONDITION_FAILED);
+  assert_true(old_found);
+  same_account(&o, &old);
+
   /* a stream record's image: through the client's context */
   vault_Account img;
   CHECK(f, dorm_crypt_model_from_av(f->c, &vault_Account_desc, &item, 0, &f->a, &img));
@@ -287,6 +295,14 @@ static dorm_status count_items(void *user, const vault_Account *items, size_t co
   for (size_t i = 0; i < count; i++)
     if (strcmp(items[i].card.number, "4111 1111 1111 1111") != 0 || strcmp(items[i].pin, "0000-secret-pin") != 0)
       s->bad = true;
+  s->n += count;
+  return DORM_OK;
+}
+
+static dorm_status count_cards(void *user, const vault_Account *items, size_t count) {
+  seen *s = user;
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(items[i].card.number, "4111 1111 1111 1111") != 0 || !items[i].pin) s->bad = true;
   s->n += count;
   return DORM_OK;
 }
@@ -345,6 +361,17 @@ static void query_scan_batch_tx(void **state) {
   is_envelope(dorm_av_map_get(&item, "pin"));
   item = raw_item(f, pk, "ACCOUNT#tx1");
   is_envelope(dorm_av_map_get(&item, "card"));
+
+  /* a parallel scan (pages handed over one at a time) */
+  seen ps = {0, false};
+  char filter_owner[128];
+  snprintf(filter_owner, sizeof filter_owner, "%s", owner);
+  dorm_expr fx_;
+  dorm_expr_init(&fx_, &f->a);
+  dorm_query_opts so = {.expr = &fx_, .filter = vault_Account_cond_owner(&fx_, DORM_EQ, filter_owner)};
+  CHECK(f, vault_Account_scan_parallel(f->c, &so, 3, 2, count_cards, &ps));
+  assert_int_equal(ps.n, N + 1);
+  assert_false(ps.bad);
 
   /* scan through a fresh context: one Decrypt per data key the writes used */
   int generated = f->kms.generate;
