@@ -28,6 +28,7 @@
 #include "dorm/expr.h"
 #include "dorm/config.h"
 #include "dorm/client.h"
+#include "dorm/pool.h"
 #include "dorm/ops.h"
 #include "dorm/tables.h"
 #include "dorm/model.h"

@@ -193,10 +193,12 @@ typedef struct dorm_batch_get_options {
   bool consistent_read;
   /* Projection per table is not offered: a batch returns whole items. */
   uint32_t max_rounds;        /* retries of UnprocessedKeys without progress; 0: 8 */
+  uint32_t max_in_flight;     /* requests in flight at once (dorm/pool.h); 0: 8, 1: one at a time */
 } dorm_batch_get_options;
 
 /* BatchGetItem over any number of keys: sent in chunks of 100 (duplicate
- * keys are fetched once), UnprocessedKeys retried with backoff. items[i]
+ * keys are fetched once), up to max_in_flight requests at once from this
+ * thread (a dorm_pool over c), UnprocessedKeys retried with backoff. items[i]
  * (caller array of n) receives the item for entries[i], or an av of type
  * DORM_AV_INVALID when there is no such item; *found (may be NULL) counts
  * the items found. opts may be NULL. */
@@ -212,10 +214,16 @@ typedef struct dorm_batch_write_entry {
 
 typedef struct dorm_batch_write_options {
   uint32_t max_rounds;        /* retries of UnprocessedItems without progress; 0: 8 */
+  uint32_t max_in_flight;     /* requests in flight at once (dorm/pool.h); 0: 8, 1: one at a time */
 } dorm_batch_write_options;
 
-/* BatchWriteItem over any number of writes: chunks of 25, UnprocessedItems
- * retried with backoff until all are written. On failure *written (may be
+/* BatchWriteItem over any number of writes: chunks of 25, up to
+ * max_in_flight requests at once from this thread (a dorm_pool over c),
+ * UnprocessedItems retried with backoff until all are written. With more
+ * than one request in flight, chunks complete in any order: two writes of
+ * the same item in one call may land in either order (keep one write per
+ * item, as DynamoDB requires within a chunk anyway). After the first failed
+ * request no new chunk is sent; those in flight finish and are counted. On failure *written (may be
  * NULL) says how many entries are known to be written; the rest may or may
  * not be. opts may be NULL. */
 DORM_API dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,

@@ -274,6 +274,8 @@ void *dorm__client_attachment(const dorm_client *c) { return c->attachment; }
 
 void dorm__client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
 
+bool dorm__client_sleep_hooked(const dorm_client *c) { return c->sleep_fn != default_sleep; }
+
 void dorm__client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user) {
   c->sleep_fn = fn ? fn : default_sleep;
   c->sleep_user = fn ? user : NULL;

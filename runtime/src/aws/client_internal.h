@@ -127,6 +127,8 @@ void *dorm__client_attachment(const dorm_client *c);
 void dorm__client_sleep_ms(dorm_client *c, long ms);
 typedef void (*dorm_sleep_fn)(void *user, long ms);
 void dorm__client_set_sleep(dorm_client *c, dorm_sleep_fn fn, void *user);
+/* True when a test replaced the sleep (a pool then hands it its delays). */
+bool dorm__client_sleep_hooked(const dorm_client *c);
 
 /* The delay before retry round k of a batch's unprocessed items (the retry
  * policy's throttling backoff). */

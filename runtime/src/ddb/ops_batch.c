@@ -7,6 +7,8 @@
  * same text without re-encoding it. */
 #include "ops_common.h"
 
+#include "dorm/pool.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,9 @@ static dorm_status between_rounds(dorm_client *c, const char *op, bool progress,
   dorm__client_sleep_ms(c, dorm__client_backoff_ms(c, *stalls ? (int)*stalls : 1));
   return DORM_OK;
 }
+
+/* Requests in flight at once for a batch call (dorm/pool.h). */
+static unsigned in_flight_of(uint32_t v) { return v == 0 ? 8u : v > 1024 ? 1024u : (unsigned)v; }
 
 /* ---- BatchGetItem ---- */
 
@@ -154,19 +159,11 @@ static size_t bg_intern(bg_key *u, size_t *nu, size_t *slots, size_t cap, const 
   return idx;
 }
 
-/* Sends one BatchGetItem for the unique keys chunk[0..m) and records, per
- * key, whether it came back (got, item), was unprocessed, or is missing. */
-static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, size_t m, bool consistent,
-                              dorm_arena *a, dorm_arena *scratch) {
-  static const char op[] = "BatchGetItem";
+/* Writes the BatchGetItem body for the unique keys chunk[0..m) into w. */
+static void bg_build(dorm_jw *w, bg_key *u, const size_t *chunk, size_t m, bool consistent) {
   const char *names[BATCH_GET_CHUNK], *tables[BATCH_GET_CHUNK];
-  for (size_t i = 0; i < m; i++) {
-    names[i] = u[chunk[i]].table;
-    u[chunk[i]].got = u[chunk[i]].unprocessed = false;
-  }
+  for (size_t i = 0; i < m; i++) names[i] = u[chunk[i]].table;
   size_t nt = chunk_tables(names, m, tables);
-
-  dorm_jw *w = dorm__client_writer(c);
   dorm__jw_begin_object(w);
   dorm__jw_key(w, "RequestItems");
   dorm__jw_begin_object(w);
@@ -187,13 +184,17 @@ static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, si
   }
   dorm__jw_end_object(w);
   dorm__jw_end_object(w);
+}
 
-  const char *resp;
-  size_t len;
-  dorm_status st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
+/* Reads a BatchGetItem response to the keys chunk[0..m) and records, per
+ * key, whether it came back (got, item in a), was unprocessed, or is
+ * missing. Failures are reported through the client. */
+static dorm_status bg_apply(dorm_client *c, bg_key *u, const size_t *chunk, size_t m, const char *resp,
+                            size_t len, dorm_arena *a, dorm_arena *scratch) {
+  static const char op[] = "BatchGetItem";
+  for (size_t i = 0; i < m; i++) u[chunk[i]].got = u[chunk[i]].unprocessed = false;
   cJSON *root;
-  st = dorm__ops_parse_fast(c, op, resp, len, &root);
+  dorm_status st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
@@ -275,6 +276,21 @@ done:
   return st;
 }
 
+/* Sends one BatchGetItem for the unique keys chunk[0..m) and reads the answer. */
+static dorm_status bg_request(dorm_client *c, bg_key *u, const size_t *chunk, size_t m, bool consistent,
+                              dorm_arena *a, dorm_arena *scratch) {
+  dorm_jw *w = dorm__client_writer(c);
+  bg_build(w, u, chunk, m, consistent);
+  const char *resp;
+  size_t len;
+  dorm_status st = dorm__client_send(c, "BatchGetItem", &resp, &len);
+  if (st != DORM_OK) return st;
+  return bg_apply(c, u, chunk, m, resp, len, a, scratch);
+}
+
+static dorm_status bg_run_pooled(dorm_client *c, bg_key *u, size_t nu, const size_t *order, bool consistent,
+                                 dorm_arena *a, uint32_t max_rounds, unsigned in_flight);
+
 static dorm_status bg_run(dorm_client *c, bg_key *u, size_t nu, const dorm_batch_get_options *opts,
                           dorm_arena *a, dorm_arena *scratch) {
   static const char op[] = "BatchGetItem";
@@ -284,6 +300,12 @@ static dorm_status bg_run(dorm_client *c, bg_key *u, size_t nu, const dorm_batch
   size_t npend = nu;
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS, stalls = 0;
   bool consistent = opts && opts->consistent_read;
+  unsigned in_flight = in_flight_of(opts ? opts->max_in_flight : 0);
+  if (in_flight > 1 && nu > BATCH_GET_CHUNK) {
+    dorm_status st = bg_run_pooled(c, u, nu, pending, consistent, a, max_rounds, in_flight);
+    free(pending);
+    return st;
+  }
   dorm_status st = DORM_OK;
   while (npend > 0) {
     size_t next = 0;
@@ -391,18 +413,11 @@ typedef struct bw_entry {
   bool unprocessed;    /* per request */
 } bw_entry;
 
-/* Sends one BatchWriteItem for e[chunk[0..m)] and marks what came back unprocessed. */
-static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, size_t m,
-                              dorm_arena *scratch) {
-  static const char op[] = "BatchWriteItem";
+/* Writes the BatchWriteItem body for e[chunk[0..m)] into w. */
+static void bw_build(dorm_jw *w, const bw_entry *e, const size_t *chunk, size_t m) {
   const char *names[BATCH_WRITE_CHUNK], *tables[BATCH_WRITE_CHUNK];
-  for (size_t i = 0; i < m; i++) {
-    names[i] = e[chunk[i]].table;
-    e[chunk[i]].unprocessed = false;
-  }
+  for (size_t i = 0; i < m; i++) names[i] = e[chunk[i]].table;
   size_t nt = chunk_tables(names, m, tables);
-
-  dorm_jw *w = dorm__client_writer(c);
   dorm__jw_begin_object(w);
   dorm__jw_key(w, "RequestItems");
   dorm__jw_begin_object(w);
@@ -424,13 +439,16 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
   }
   dorm__jw_end_object(w);
   dorm__jw_end_object(w);
+}
 
-  const char *resp;
-  size_t len;
-  dorm_status st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
+/* Reads a BatchWriteItem response to e[chunk[0..m)] and marks what came
+ * back unprocessed. Failures are reported through the client. */
+static dorm_status bw_apply(dorm_client *c, bw_entry *e, const size_t *chunk, size_t m, const char *resp,
+                            size_t len, dorm_arena *scratch) {
+  static const char op[] = "BatchWriteItem";
+  for (size_t i = 0; i < m; i++) e[chunk[i]].unprocessed = false;
   cJSON *root;
-  st = dorm__ops_parse_fast(c, op, resp, len, &root);
+  dorm_status st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
 
   char err[256];
@@ -480,6 +498,21 @@ done:
   return st;
 }
 
+/* Sends one BatchWriteItem for e[chunk[0..m)] and marks what came back unprocessed. */
+static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, size_t m,
+                              dorm_arena *scratch) {
+  dorm_jw *w = dorm__client_writer(c);
+  bw_build(w, e, chunk, m);
+  const char *resp;
+  size_t len;
+  dorm_status st = dorm__client_send(c, "BatchWriteItem", &resp, &len);
+  if (st != DORM_OK) return st;
+  return bw_apply(c, e, chunk, m, resp, len, scratch);
+}
+
+static dorm_status bw_run_pooled(dorm_client *c, bw_entry *e, size_t n, const size_t *order,
+                                 uint32_t max_rounds, unsigned in_flight, size_t *written);
+
 static dorm_status bw_run(dorm_client *c, bw_entry *e, size_t n, const dorm_batch_write_options *opts,
                           size_t *written) {
   static const char op[] = "BatchWriteItem";
@@ -488,6 +521,12 @@ static dorm_status bw_run(dorm_client *c, bw_entry *e, size_t n, const dorm_batc
   for (size_t i = 0; i < n; i++) pending[i] = i;
   size_t npend = n;
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS, stalls = 0;
+  unsigned in_flight = in_flight_of(opts ? opts->max_in_flight : 0);
+  if (in_flight > 1 && n > BATCH_WRITE_CHUNK) {
+    dorm_status st = bw_run_pooled(c, e, n, pending, max_rounds, in_flight, written);
+    free(pending);
+    return st;
+  }
   dorm_arena scratch = DORM_ARENA_INIT;
   dorm_status st = DORM_OK;
   while (npend > 0) {
@@ -517,6 +556,174 @@ out:
   dorm_arena_free(&scratch);
   free(pending);
   return st;
+}
+
+
+/* ---- many requests in flight (dorm/pool.h) ----
+ *
+ * The entries to send are cut into chunks; max_in_flight chunks go out at
+ * once and each completion sends the next, so the pipe stays full. What a
+ * response returns unprocessed goes out again as a chunk of its own after
+ * the throttling backoff (a timer in the pool's loop, not a sleep), counted
+ * per chunk: max_rounds answers in a row that resolved nothing fail the
+ * call. After the first failure no new chunk is sent; those in flight
+ * complete and are counted. */
+
+typedef struct batch_run {
+  dorm_client *c;
+  const char *op;
+  bool is_get, consistent;
+  bw_entry *e;          /* writes */
+  bg_key *u;            /* gets */
+  dorm_arena *a;        /* gets: the items found */
+  const size_t *order;  /* indices to send, in order */
+  size_t n, cursor, chunk, total;
+  uint32_t max_rounds;
+  size_t *done_count;   /* writes: *written */
+  dorm_pool *pool;
+  dorm_jw w;
+  dorm_arena scratch;
+  dorm_status st;       /* the first failure */
+  char errmsg[1024];
+} batch_run;
+
+typedef struct batch_req {
+  batch_run *run;
+  uint32_t stalls; /* answers in a row for these entries that resolved nothing */
+  size_t m;
+  size_t idx[];
+} batch_req;
+
+static void batch_done(void *user, const dorm_pool_result *r);
+
+/* Records the first failure (message without the "<op>: " prefix). */
+static void batch_fail(batch_run *r, dorm_status st, const char *msg) {
+  if (r->st != DORM_OK) return;
+  r->st = st;
+  size_t ol = strlen(r->op);
+  if (strncmp(msg, r->op, ol) == 0 && msg[ol] == ':' && msg[ol + 1] == ' ') msg += ol + 2;
+  snprintf(r->errmsg, sizeof r->errmsg, "%s", msg);
+}
+
+/* Queues one request for the entries idx[0..m), sent after delay_ms. */
+static void batch_submit(batch_run *r, const size_t *idx, size_t m, uint32_t stalls, long delay_ms) {
+  batch_req *q = malloc(sizeof *q + m * sizeof q->idx[0]);
+  if (!q) {
+    batch_fail(r, DORM_ERR_NO_MEMORY, "out of memory");
+    return;
+  }
+  q->run = r;
+  q->stalls = stalls;
+  q->m = m;
+  memcpy(q->idx, idx, m * sizeof *idx);
+  dorm__jw_reset(&r->w);
+  if (r->is_get) bg_build(&r->w, r->u, q->idx, m, r->consistent);
+  else bw_build(&r->w, r->e, q->idx, m);
+  const char *body;
+  size_t len;
+  dorm_status st = dorm__jw_finish(&r->w, &body, &len);
+  if (st != DORM_OK) {
+    free(q);
+    batch_fail(r, st, r->w.err);
+    return;
+  }
+  if (delay_ms > 0 && dorm__client_sleep_hooked(r->c)) {
+    /* Tests replace the client's sleep to see the delays without waiting. */
+    dorm__client_sleep_ms(r->c, delay_ms);
+    delay_ms = 0;
+  }
+  dorm_pool_request rq = {r->op, body, len, delay_ms, batch_done, q};
+  st = dorm_pool_submit(r->pool, &rq);
+  if (st != DORM_OK) {
+    free(q);
+    batch_fail(r, st, "cannot queue a request");
+  }
+}
+
+/* Sends the next chunk of the input, if any is left and nothing failed. */
+static void batch_next(batch_run *r) {
+  if (r->st != DORM_OK || r->cursor >= r->n) return;
+  size_t m = r->n - r->cursor < r->chunk ? r->n - r->cursor : r->chunk;
+  batch_submit(r, r->order + r->cursor, m, 0, 0);
+  r->cursor += m;
+}
+
+static void batch_done(void *user, const dorm_pool_result *res) {
+  batch_req *q = user;
+  batch_run *r = q->run;
+  dorm_status st = res->status;
+  if (st != DORM_OK) {
+    batch_fail(r, st, res->errmsg);
+    free(q);
+    return;
+  }
+  dorm_arena_reset(&r->scratch);
+  st = r->is_get ? bg_apply(r->c, r->u, q->idx, q->m, res->body, res->body_len, r->a, &r->scratch)
+                 : bw_apply(r->c, r->e, q->idx, q->m, res->body, res->body_len, &r->scratch);
+  if (st != DORM_OK) {
+    batch_fail(r, st, dorm_client_errmsg(r->c));
+    free(q);
+    return;
+  }
+  size_t left = 0;
+  for (size_t i = 0; i < q->m; i++) {
+    size_t k = q->idx[i];
+    bool unprocessed = r->is_get ? r->u[k].unprocessed : r->e[k].unprocessed;
+    if (unprocessed) {
+      q->idx[left++] = k;
+    } else if (r->is_get) {
+      r->u[k].found = r->u[k].got;
+    } else {
+      ++*r->done_count;
+    }
+  }
+  if (left > 0 && r->st == DORM_OK) {
+    uint32_t stalls = left == q->m ? q->stalls + 1 : 0;
+    if (stalls >= r->max_rounds) {
+      char msg[256];
+      snprintf(msg, sizeof msg,
+               "%zu of %zu %s still unprocessed after %u rounds without progress (DynamoDB kept returning "
+               "them in %s)",
+               left, r->total, r->is_get ? "keys" : "writes", (unsigned)r->max_rounds,
+               r->is_get ? "UnprocessedKeys" : "UnprocessedItems");
+      batch_fail(r, DORM_ERR_THROTTLED, msg);
+    } else {
+      batch_submit(r, q->idx, left, stalls, dorm__client_backoff_ms(r->c, stalls ? (int)stalls : 1));
+    }
+  }
+  free(q);
+  batch_next(r);
+}
+
+/* Runs the whole input through a pool of in_flight requests. */
+static dorm_status batch_run_pooled(batch_run *r, unsigned in_flight) {
+  dorm_status st = dorm_pool_new(r->c, in_flight, &r->pool);
+  if (st != DORM_OK) return dorm__client_fail(r->c, st, r->op, "cannot create a request pool");
+  dorm__jw_init(&r->w, 0);
+  dorm_arena_init(&r->scratch, 0);
+  for (unsigned i = 0; i < in_flight && r->cursor < r->n; i++) batch_next(r);
+  st = dorm_pool_run(r->pool);
+  if (st != DORM_OK) batch_fail(r, st, "the request pool failed");
+  dorm_pool_free(r->pool);
+  r->pool = NULL;
+  dorm__jw_free(&r->w);
+  dorm_arena_free(&r->scratch);
+  if (r->st != DORM_OK) return dorm__client_fail(r->c, r->st, r->op, "%s", r->errmsg);
+  return DORM_OK;
+}
+
+static dorm_status bw_run_pooled(dorm_client *c, bw_entry *e, size_t n, const size_t *order,
+                                 uint32_t max_rounds, unsigned in_flight, size_t *written) {
+  batch_run r = {.c = c, .op = "BatchWriteItem", .e = e, .order = order, .n = n, .chunk = BATCH_WRITE_CHUNK,
+                 .total = n, .max_rounds = max_rounds, .done_count = written};
+  return batch_run_pooled(&r, in_flight);
+}
+
+static dorm_status bg_run_pooled(dorm_client *c, bg_key *u, size_t nu, const size_t *order, bool consistent,
+                                 dorm_arena *a, uint32_t max_rounds, unsigned in_flight) {
+  batch_run r = {.c = c, .op = "BatchGetItem", .is_get = true, .consistent = consistent, .u = u, .a = a,
+                 .order = order, .n = nu, .chunk = BATCH_GET_CHUNK, .total = nu, .max_rounds = max_rounds};
+  return batch_run_pooled(&r, in_flight);
 }
 
 dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,

@@ -1,0 +1,355 @@
+/* pool: many calls in flight from one thread. Each slot is a transport
+ * (dorm_http, its own easy handle and connection) running one call's state
+ * machine (client_internal.h: dorm__call); a curl multi handle drives the
+ * transfers, and backoff waits are deadlines the loop polls towards. */
+#include "dorm/pool.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client_internal.h"
+#include "http.h"
+
+#define POOL_MAX_IN_FLIGHT 1024u
+#define POOL_DEFAULT_IN_FLIGHT 8u
+#define POOL_MAX_OPERATION 64
+
+typedef struct pool_req {
+  struct pool_req *next;
+  dorm_pool_done_fn on_done;
+  void *user;
+  uint64_t due_ms; /* monotonic: not sent before */
+  size_t body_len;
+  char operation[POOL_MAX_OPERATION + 1];
+  char body[]; /* body_len bytes + NUL */
+} pool_req;
+
+typedef enum slot_state { SLOT_FREE = 0, SLOT_SENDING, SLOT_WAITING } slot_state;
+
+typedef struct pool_slot {
+  dorm_http *http;
+  slot_state state;
+  uint64_t due_ms; /* SLOT_WAITING: resend then */
+  pool_req *req;
+  dorm__call call;
+  dorm__call_outcome out;
+  dorm_http_response hr;
+  char err[1024];
+} pool_slot;
+
+struct dorm_pool {
+  dorm_client *c;
+  CURLM *multi;
+  pool_slot *slots;
+  unsigned nslots;
+  unsigned busy;               /* slots not FREE */
+  pool_req *head, *tail;       /* ready to send, FIFO */
+  pool_req *delayed;           /* waiting for their delay_ms, unordered */
+  size_t pending;              /* submitted and not completed */
+  bool running;
+};
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+dorm_status dorm_pool_new(dorm_client *c, unsigned max_in_flight, dorm_pool **out) {
+  if (!out) return DORM_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if (!c || max_in_flight > POOL_MAX_IN_FLIGHT) return DORM_ERR_INVALID_ARGUMENT;
+  if (max_in_flight == 0) max_in_flight = POOL_DEFAULT_IN_FLIGHT;
+  dorm_pool *p = calloc(1, sizeof *p);
+  if (!p) return DORM_ERR_NO_MEMORY;
+  p->c = c;
+  p->nslots = max_in_flight;
+  p->slots = calloc(max_in_flight, sizeof *p->slots);
+  p->multi = curl_multi_init();
+  if (!p->slots || !p->multi) {
+    dorm_pool_free(p);
+    return DORM_ERR_NO_MEMORY;
+  }
+  /* Keep one idle connection per slot alive between requests. */
+  curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)max_in_flight);
+  dorm_http_options ho;
+  dorm__client_http_options(c, &ho);
+  for (unsigned i = 0; i < max_in_flight; i++) {
+    p->slots[i].http = dorm__http_new(&ho);
+    if (!p->slots[i].http) {
+      dorm_pool_free(p);
+      return DORM_ERR_NO_MEMORY;
+    }
+    curl_easy_setopt((CURL *)dorm__http_easy(p->slots[i].http), CURLOPT_PRIVATE, &p->slots[i]);
+  }
+  *out = p;
+  return DORM_OK;
+}
+
+size_t dorm_pool_pending(const dorm_pool *p) { return p ? p->pending : 0; }
+
+dorm_status dorm_pool_submit(dorm_pool *p, const dorm_pool_request *rq) {
+  if (!p || !rq || !rq->on_done || !rq->operation || (!rq->body && rq->body_len)) return DORM_ERR_INVALID_ARGUMENT;
+  size_t oplen = strlen(rq->operation);
+  if (oplen == 0 || oplen > POOL_MAX_OPERATION) return DORM_ERR_INVALID_ARGUMENT;
+  if (rq->body_len > SIZE_MAX - sizeof(pool_req) - 1) return DORM_ERR_NO_MEMORY;
+  pool_req *r = malloc(sizeof *r + rq->body_len + 1);
+  if (!r) return DORM_ERR_NO_MEMORY;
+  r->next = NULL;
+  r->on_done = rq->on_done;
+  r->user = rq->user;
+  r->body_len = rq->body_len;
+  memcpy(r->operation, rq->operation, oplen + 1);
+  if (rq->body_len) memcpy(r->body, rq->body, rq->body_len);
+  r->body[rq->body_len] = '\0';
+  p->pending++;
+  if (rq->delay_ms > 0) {
+    r->due_ms = now_ms() + (uint64_t)rq->delay_ms;
+    r->next = p->delayed;
+    p->delayed = r;
+    return DORM_OK;
+  }
+  r->due_ms = 0;
+  if (p->tail) p->tail->next = r;
+  else p->head = r;
+  p->tail = r;
+  return DORM_OK;
+}
+
+/* Hands a request's result to its callback and forgets the request. */
+static void deliver(dorm_pool *p, pool_req *r, dorm_status st, const dorm__call_outcome *o, const char *body,
+                    size_t body_len) {
+  dorm_pool_result res = {st,
+                          r->operation,
+                          body ? body : "",
+                          body ? body_len : 0,
+                          o ? o->http_status : 0,
+                          o ? o->errmsg : "",
+                          o ? o->error_code : "",
+                          o ? o->request_id : "",
+                          o ? o->attempts : 0};
+  p->pending--;
+  r->on_done(r->user, &res);
+  free(r);
+}
+
+/* Ends the slot's call with status st and frees the slot. */
+static void slot_done(dorm_pool *p, pool_slot *s, dorm_status st) {
+  pool_req *r = s->req;
+  const char *body = NULL;
+  size_t len = 0;
+  if (st == DORM_OK || s->out.has_error_body) {
+    body = s->hr.body;
+    len = s->hr.body_len;
+  }
+  s->req = NULL;
+  s->state = SLOT_FREE;
+  p->busy--;
+  dorm__call_cleanup(&s->call);
+  deliver(p, r, st, &s->out, body, len);
+}
+
+/* Signs and sends the slot's next attempt. On failure the call is over. */
+static void slot_send(dorm_pool *p, pool_slot *s) {
+  dorm_status st = dorm__call_sign(&s->call);
+  if (st == DORM_OK)
+    st = dorm__http_start(s->http, s->call.url, s->call.headers, s->call.nh, s->call.body, s->call.body_len,
+                          &s->hr, s->err, sizeof s->err);
+  if (st == DORM_OK && curl_multi_add_handle(p->multi, dorm__http_easy(s->http)) != CURLM_OK) {
+    st = DORM_ERR_NO_MEMORY;
+    snprintf(s->err, sizeof s->err, "libcurl's multi handle refused the transfer");
+  }
+  if (st != DORM_OK) {
+    if (!s->out.errmsg[0])
+      snprintf(s->out.errmsg, sizeof s->out.errmsg, "%.64s: %.900s", s->call.operation, s->err);
+    memset(&s->hr, 0, sizeof s->hr);
+    slot_done(p, s, st);
+    return;
+  }
+  s->state = SLOT_SENDING;
+}
+
+static void slot_start(dorm_pool *p, pool_slot *s, pool_req *r) {
+  s->req = r;
+  s->state = SLOT_SENDING;
+  p->busy++;
+  memset(&s->out, 0, sizeof s->out);
+  memset(&s->hr, 0, sizeof s->hr);
+  s->err[0] = '\0';
+  dorm__client_stats(p->c)->operations++;
+  dorm_status st = dorm__call_init(&s->call, p->c, DORM__SVC_DYNAMODB, r->operation, r->body, r->body_len, &s->out);
+  if (st != DORM_OK) {
+    s->call.h_token = NULL;
+    slot_done(p, s, st);
+    return;
+  }
+  slot_send(p, s);
+}
+
+/* A transfer finished: settle it, then retry (now or after a wait) or end. */
+static void slot_transfer_done(dorm_pool *p, pool_slot *s, CURLcode rc) {
+  curl_multi_remove_handle(p->multi, dorm__http_easy(s->http));
+  s->err[0] = '\0';
+  dorm_status ts = dorm__http_finish(s->http, (int)rc, &s->hr, s->err, sizeof s->err);
+  long delay = 0;
+  dorm_status result = DORM_OK;
+  if (dorm__call_settle(&s->call, ts, &s->hr, s->err, &delay, &result)) {
+    slot_done(p, s, result);
+    return;
+  }
+  if (!s->call.resend && dorm__client_sleep_hooked(p->c)) {
+    /* Tests replace the client's sleep to run retries instantly and to
+     * see the delays asked for (every retry, as dorm_client_call does):
+     * give them the delay, wait no longer. */
+    dorm__client_sleep_ms(p->c, delay);
+    delay = 0;
+  }
+  if (s->call.resend || delay <= 0) {
+    slot_send(p, s);
+    return;
+  }
+  s->state = SLOT_WAITING;
+  s->due_ms = now_ms() + (uint64_t)delay;
+}
+
+/* Moves delayed requests whose time came to the ready queue; returns the
+ * earliest due time still ahead (UINT64_MAX when none). */
+static uint64_t promote_delayed(dorm_pool *p, uint64_t now) {
+  uint64_t next = UINT64_MAX;
+  pool_req **pp = &p->delayed;
+  while (*pp) {
+    pool_req *r = *pp;
+    if (r->due_ms <= now) {
+      *pp = r->next;
+      r->next = NULL;
+      if (p->tail) p->tail->next = r;
+      else p->head = r;
+      p->tail = r;
+    } else {
+      if (r->due_ms < next) next = r->due_ms;
+      pp = &r->next;
+    }
+  }
+  return next;
+}
+
+/* Completes everything not yet completed with status st (its message in why). */
+static void abandon_all(dorm_pool *p, dorm_status st, const char *why) {
+  dorm__call_outcome o;
+  memset(&o, 0, sizeof o);
+  for (unsigned i = 0; i < p->nslots; i++) {
+    pool_slot *s = &p->slots[i];
+    if (s->state == SLOT_FREE) continue;
+    if (s->state == SLOT_SENDING) {
+      curl_multi_remove_handle(p->multi, dorm__http_easy(s->http));
+      s->err[0] = '\0';
+      dorm__http_finish(s->http, (int)CURLE_ABORTED_BY_CALLBACK, &s->hr, s->err, sizeof s->err);
+    }
+    snprintf(s->out.errmsg, sizeof s->out.errmsg, "%s: %s", s->req->operation, why);
+    s->out.error_code[0] = '\0';
+    s->out.has_error_body = false;
+    slot_done(p, s, st);
+  }
+  /* Callbacks may have queued more: abandon those too. */
+  while (p->head || p->delayed) {
+    pool_req *r = p->head ? p->head : p->delayed;
+    if (r == p->head) {
+      p->head = r->next;
+      if (!p->head) p->tail = NULL;
+    } else {
+      p->delayed = r->next;
+    }
+    snprintf(o.errmsg, sizeof o.errmsg, "%s: %s", r->operation, why);
+    deliver(p, r, st, &o, NULL, 0);
+  }
+}
+
+dorm_status dorm_pool_run(dorm_pool *p) {
+  if (!p || p->running) return DORM_ERR_INVALID_ARGUMENT;
+  p->running = true;
+  dorm_status result = DORM_OK;
+  while (p->pending > 0) {
+    uint64_t now = now_ms();
+    uint64_t wake = promote_delayed(p, now);
+    /* Resend the retries whose wait is over, then fill free slots in order. */
+    for (unsigned i = 0; i < p->nslots; i++) {
+      pool_slot *s = &p->slots[i];
+      if (s->state == SLOT_WAITING) {
+        if (s->due_ms <= now) slot_send(p, s);
+        else if (s->due_ms < wake) wake = s->due_ms;
+      }
+    }
+    for (unsigned i = 0; i < p->nslots && p->head; i++) {
+      pool_slot *s = &p->slots[i];
+      if (s->state != SLOT_FREE) continue;
+      pool_req *r = p->head;
+      p->head = r->next;
+      if (!p->head) p->tail = NULL;
+      r->next = NULL;
+      slot_start(p, s, r);
+    }
+    if (p->pending == 0) break;
+
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(p->multi, &running);
+    if (mc != CURLM_OK) {
+      result = mc == CURLM_OUT_OF_MEMORY ? DORM_ERR_NO_MEMORY : DORM_ERR_NETWORK;
+      char why[160];
+      snprintf(why, sizeof why, "libcurl multi interface failed: %s", curl_multi_strerror(mc));
+      abandon_all(p, result, why);
+      break;
+    }
+    bool progressed = false;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(p->multi, &left))) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      pool_slot *s = NULL;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+      CURLcode rc = msg->data.result;
+      if (s) slot_transfer_done(p, s, rc);
+      progressed = true;
+    }
+    if (progressed || p->pending == 0) continue;
+    /* Something can be started without waiting? (a completion may have
+     * queued more, or freed a slot) */
+    bool free_slot = p->busy < p->nslots;
+    if (p->head && free_slot) continue;
+
+    long timeout = -1;
+    curl_multi_timeout(p->multi, &timeout);
+    now = now_ms();
+    if (wake != UINT64_MAX) {
+      long until = wake > now ? (long)(wake - now) : 0;
+      if (timeout < 0 || until < timeout) timeout = until;
+    }
+    if (timeout < 0 || timeout > 1000) timeout = 1000;
+    if (timeout == 0 && running == 0) continue;
+    int fds = 0;
+    mc = curl_multi_poll(p->multi, NULL, 0, (int)timeout, &fds);
+    if (mc != CURLM_OK) {
+      result = DORM_ERR_NETWORK;
+      abandon_all(p, result, "libcurl multi interface failed while waiting");
+      break;
+    }
+  }
+  p->running = false;
+  return result;
+}
+
+void dorm_pool_free(dorm_pool *p) {
+  if (!p) return;
+  if (p->slots && p->multi)
+    abandon_all(p, DORM_ERR_CANCELLED, "cancelled: the pool was freed before the request completed");
+  if (p->slots) {
+    for (unsigned i = 0; i < p->nslots; i++) dorm__http_free(p->slots[i].http);
+    free(p->slots);
+  }
+  if (p->multi) curl_multi_cleanup(p->multi);
+  free(p);
+}
