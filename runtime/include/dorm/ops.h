@@ -172,12 +172,14 @@ DORM_API void dorm_pager_init_scan(dorm_pager *p, dorm_client *c, const dorm_sca
 DORM_API dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page);
 DORM_API void dorm_pager_free(dorm_pager *p);
 
-/* Parallel scan: total_segments segments scanned by `workers` threads (each
- * with its own client cloned from c), every page handed to on_page. Calls to
- * on_page are serialized (never two at once), so it needs no locking; the
- * page and its arena are valid only during the call. A non-OK status from
- * on_page stops the scan and is returned. The first error of any worker
- * stops the others; its message is in dorm_client_errmsg(c). */
+/* Parallel scan: total_segments segments scanned with up to `workers`
+ * requests in flight (1..64), all from the calling thread over c (a
+ * dorm_pool, dorm/pool.h: no threads, one connection per request in flight);
+ * every page is handed to on_page, on the calling thread, one at a time, so
+ * it needs no locking; the page and its arena are valid only during the
+ * call. A non-OK status from on_page stops the scan and is returned. The
+ * first error of any segment stops the others (requests in flight finish,
+ * their pages are dropped); its message is in dorm_client_errmsg(c). */
 typedef dorm_status (*dorm_page_fn)(void *user, uint32_t segment, const dorm_page *page);
 DORM_API dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
                                uint32_t workers, dorm_page_fn on_page, void *user);

@@ -272,6 +272,8 @@ void dorm__client_attach(dorm_client *c, void *obj, void (*free_fn)(void *)) {
 
 void *dorm__client_attachment(const dorm_client *c) { return c->attachment; }
 
+dorm_jw *dorm__client_writer_current(dorm_client *c) { return &c->writer; }
+
 void dorm__client_sleep_ms(dorm_client *c, long ms) { c->sleep_fn(c->sleep_user, ms); }
 
 bool dorm__client_sleep_hooked(const dorm_client *c) { return c->sleep_fn != default_sleep; }

@@ -16,6 +16,8 @@
 /* The client's request writer, reset and ready for a new body. Bound: the
  * largest request DynamoDB takes, with headroom. */
 dorm_jw *dorm__client_writer(dorm_client *c);
+/* The same writer as it is (not reset): the body just written into it. */
+dorm_jw *dorm__client_writer_current(dorm_client *c);
 
 /* Finishes the writer's body and sends it (dorm_client_call). A writer in
  * error state is reported (DORM_ERR_INVALID_ARGUMENT / DORM_ERR_TOO_LARGE,

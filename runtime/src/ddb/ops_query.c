@@ -1,7 +1,8 @@
 /* Query and Scan: single pages, the pager, and parallel scan. */
 #include "ops_common.h"
 
-#include <pthread.h>
+#include "dorm/pool.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +34,14 @@ static void common_members(dorm_jw *w, const char *index, dorm_expr *x, uint32_t
   }
 }
 
-/* Sends the request in the writer and reads one page. */
-static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm_page *page) {
+/* Reads one page from a Query or Scan response body. Failures are reported
+ * through the client. */
+static dorm_status parse_page(dorm_client *c, const char *op, const char *resp, size_t len, dorm_arena *a,
+                              dorm_page *page) {
   memset(page, 0, sizeof *page);
   page->last_key = dorm_av_empty(DORM_AV_M);
-  const char *resp;
-  size_t len;
-  dorm_status st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
   cJSON *root;
-  st = dorm__ops_parse_fast(c, op, resp, len, &root);
+  dorm_status st = dorm__ops_parse_fast(c, op, resp, len, &root);
   if (st != DORM_OK) return st;
   char err[256];
   dorm_json_response r;
@@ -79,6 +78,17 @@ static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm
   return DORM_OK;
 }
 
+/* Sends the request in the writer and reads one page. */
+static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm_page *page) {
+  memset(page, 0, sizeof *page);
+  page->last_key = dorm_av_empty(DORM_AV_M);
+  const char *resp;
+  size_t len;
+  dorm_status st = dorm__client_send(c, op, &resp, &len);
+  if (st != DORM_OK) return st;
+  return parse_page(c, op, resp, len, a, page);
+}
+
 dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a, dorm_page *page) {
   static const char op[] = "Query";
   dorm__client_clear_error(c);
@@ -98,10 +108,9 @@ dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a
   return read_page(c, op, a, page);
 }
 
-dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page) {
+/* Checks a Scan and writes its body into the client's writer. */
+static dorm_status scan_prepare(dorm_client *c, const dorm_scan_input *in) {
   static const char op[] = "Scan";
-  dorm__client_clear_error(c);
-  OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
   OPS_REQUIRE(c, op, !in->expr || !in->expr->key_condition, "Scan takes no key condition (use Query)");
   OPS_REQUIRE(c, op, in->total_segments == 0 || in->segment < in->total_segments,
               "segment must be below total_segments");
@@ -117,6 +126,15 @@ dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, 
     dorm__jw_member_int(w, "TotalSegments", in->total_segments);
   }
   dorm__jw_end_object(w);
+  return DORM_OK;
+}
+
+dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page) {
+  static const char op[] = "Scan";
+  dorm__client_clear_error(c);
+  OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
+  dorm_status st = scan_prepare(c, in);
+  if (st != DORM_OK) return st;
   return read_page(c, op, a, page);
 }
 
@@ -189,86 +207,129 @@ void dorm_pager_free(dorm_pager *p) {
   p->done = true;
 }
 
-/* ---- parallel scan ---- */
+/* ---- parallel scan ----
+ *
+ * Segments are page chains: `workers` of them run at once as requests in
+ * flight on one dorm_pool (dorm/pool.h), from this thread. Each answer is
+ * handed to on_page, then the segment's next page is sent (or, when the
+ * segment is over, the first page of the next segment not yet started). */
+
+typedef struct ps_segment {
+  struct parallel_scan *ps;
+  uint32_t segment;
+  dorm_arena key_arena; /* the start key of the page in flight */
+  dorm_av next_key;
+  bool has_key;
+} ps_segment;
 
 typedef struct parallel_scan {
-  dorm_client *origin;
+  dorm_client *c;
   const dorm_scan_input *in;
   uint32_t total, next_segment;
   dorm_page_fn on_page;
   void *user;
-  pthread_mutex_t lock;
+  dorm_pool *pool;
+  dorm_arena page_arena;
   bool stop;
   dorm_status status;
   char errmsg[1024];
 } parallel_scan;
 
-/* Records the first failure; later ones are consequences of the stop. */
+/* Records the first failure (without a leading "Scan: "); stops the scan. */
 static void ps_fail(parallel_scan *ps, dorm_status st, const char *msg) {
   if (ps->status == DORM_OK) {
     ps->status = st;
+    if (strncmp(msg, "Scan: ", 6) == 0) msg += 6;
     snprintf(ps->errmsg, sizeof ps->errmsg, "%s", msg);
   }
   ps->stop = true;
 }
 
-static dorm_status scan_segment(parallel_scan *ps, dorm_client *c, uint32_t segment) {
+static void ps_page_done(void *user, const dorm_pool_result *r);
+
+/* Queues the next page of seg (its first when it has no key). Frees seg
+ * when nothing could be queued. */
+static void ps_send(parallel_scan *ps, ps_segment *seg) {
   dorm_scan_input in = *ps->in;
-  in.segment = segment;
+  in.segment = seg->segment;
   in.total_segments = ps->total;
-  dorm_pager p;
-  dorm_pager_init_scan(&p, c, &in);
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_page page;
-  dorm_status st;
-  for (;;) {
-    pthread_mutex_lock(&ps->lock);
-    bool stop = ps->stop;
-    pthread_mutex_unlock(&ps->lock);
-    if (stop) {
-      st = DORM_OK;
-      break;
-    }
-    st = dorm_pager_next(&p, &a, &page);
-    if (st != DORM_OK) {
-      pthread_mutex_lock(&ps->lock);
-      ps_fail(ps, st, dorm_client_errmsg(c));
-      pthread_mutex_unlock(&ps->lock);
-      break;
-    }
-    if (p.done) break;
-    pthread_mutex_lock(&ps->lock);
-    if (!ps->stop) {
-      st = ps->on_page(ps->user, segment, &page);
-      if (st != DORM_OK) ps_fail(ps, st, "Scan: the page callback stopped the scan");
-    }
-    pthread_mutex_unlock(&ps->lock);
-    dorm_arena_reset(&a);
-    if (st != DORM_OK) break;
+  in.start_key = seg->has_key ? &seg->next_key : NULL;
+  dorm_status st = scan_prepare(ps->c, &in);
+  const char *body = NULL;
+  size_t len = 0;
+  if (st == DORM_OK) {
+    dorm_jw *w = dorm__client_writer_current(ps->c);
+    st = dorm__jw_finish(w, &body, &len);
+    if (st != DORM_OK) dorm__client_fail(ps->c, st, "Scan", "%s", w->err);
   }
-  dorm_arena_free(&a);
-  dorm_pager_free(&p);
-  return st;
+  if (st == DORM_OK) {
+    dorm_pool_request rq = {"Scan", body, len, 0, ps_page_done, seg};
+    st = dorm_pool_submit(ps->pool, &rq);
+    if (st != DORM_OK) dorm__client_fail(ps->c, st, "Scan", "cannot queue a request");
+  }
+  if (st != DORM_OK) {
+    ps_fail(ps, st, dorm_client_errmsg(ps->c));
+    dorm_arena_free(&seg->key_arena);
+    free(seg);
+  }
 }
 
-static void *scan_worker(void *arg) {
-  parallel_scan *ps = arg;
-  dorm_client *c = dorm_client_clone(ps->origin);
-  if (!c) {
-    pthread_mutex_lock(&ps->lock);
-    ps_fail(ps, DORM_ERR_NO_MEMORY, "Scan: cannot create a client for a worker thread");
-    pthread_mutex_unlock(&ps->lock);
-    return NULL;
+/* Starts the next segment not yet started, if any and the scan goes on. */
+static void ps_start_next(parallel_scan *ps) {
+  if (ps->stop || ps->next_segment >= ps->total) return;
+  ps_segment *seg = calloc(1, sizeof *seg);
+  if (!seg) {
+    ps_fail(ps, DORM_ERR_NO_MEMORY, "out of memory");
+    return;
   }
-  for (;;) {
-    pthread_mutex_lock(&ps->lock);
-    bool stop = ps->stop || ps->next_segment >= ps->total;
-    uint32_t segment = ps->next_segment++;
-    pthread_mutex_unlock(&ps->lock);
-    if (stop || scan_segment(ps, c, segment) != DORM_OK) break;
+  seg->ps = ps;
+  seg->segment = ps->next_segment++;
+  dorm_arena_init(&seg->key_arena, 1024);
+  ps_send(ps, seg);
+}
+
+static void ps_page_done(void *user, const dorm_pool_result *r) {
+  ps_segment *seg = user;
+  parallel_scan *ps = seg->ps;
+  bool more = false;
+  if (r->status != DORM_OK) {
+    ps_fail(ps, r->status, r->errmsg);
+  } else if (!ps->stop) {
+    dorm_page page;
+    dorm_arena_reset(&ps->page_arena);
+    dorm_status st = parse_page(ps->c, "Scan", r->body, r->body_len, &ps->page_arena, &page);
+    if (st != DORM_OK) {
+      ps_fail(ps, st, dorm_client_errmsg(ps->c));
+    } else {
+      st = ps->on_page(ps->user, seg->segment, &page);
+      if (st != DORM_OK) {
+        ps_fail(ps, st, "the page callback stopped the scan");
+      } else if (page.has_more) {
+        /* The old key is the start of the request just answered: copy the
+         * new one into a fresh arena, then drop the old. */
+        dorm_arena next = DORM_ARENA_INIT;
+        dorm_arena_init(&next, 1024);
+        dorm_av copy;
+        if (dorm_av_copy(&next, &page.last_key, &copy) != DORM_OK) {
+          dorm_arena_free(&next);
+          ps_fail(ps, DORM_ERR_NO_MEMORY, "out of memory");
+        } else {
+          dorm_arena_free(&seg->key_arena);
+          seg->key_arena = next;
+          seg->next_key = copy;
+          seg->has_key = true;
+          more = true;
+        }
+      }
+    }
   }
-  dorm_client_free(c);
-  return NULL;
+  if (more && !ps->stop) {
+    ps_send(ps, seg);
+    return;
+  }
+  dorm_arena_free(&seg->key_arena);
+  free(seg);
+  ps_start_next(ps);
 }
 
 dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32_t total_segments,
@@ -285,29 +346,20 @@ dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32
 
   parallel_scan ps;
   memset(&ps, 0, sizeof ps);
-  ps.origin = c;
+  ps.c = c;
   ps.in = in;
   ps.total = total_segments;
   ps.on_page = on_page;
   ps.user = user;
-  if (pthread_mutex_init(&ps.lock, NULL) != 0)
-    return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "cannot create a mutex");
-
-  pthread_t threads[64];
-  uint32_t started = 0;
-  for (; started < workers; started++) {
-    if (pthread_create(&threads[started], NULL, scan_worker, &ps) != 0) {
-      pthread_mutex_lock(&ps.lock);
-      if (started == 0) ps_fail(&ps, DORM_ERR_NO_MEMORY, "Scan: cannot start a worker thread");
-      pthread_mutex_unlock(&ps.lock);
-      break; /* the threads already running finish the segments */
-    }
-  }
-  for (uint32_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
-  pthread_mutex_destroy(&ps.lock);
-  if (ps.status != DORM_OK) {
-    const char *msg = strncmp(ps.errmsg, "Scan: ", 6) == 0 ? ps.errmsg + 6 : ps.errmsg;
-    return dorm__client_fail(c, ps.status, op, "%s", msg);
-  }
+  dorm_status st = dorm_pool_new(c, workers, &ps.pool);
+  if (st != DORM_OK) return dorm__client_fail(c, st, op, "cannot create a request pool");
+  dorm_arena_init(&ps.page_arena, 0);
+  for (uint32_t i = 0; i < workers; i++) ps_start_next(&ps);
+  st = dorm_pool_run(ps.pool);
+  if (st != DORM_OK) ps_fail(&ps, st, "the request pool failed");
+  dorm_pool_free(ps.pool);
+  dorm_arena_free(&ps.page_arena);
+  dorm__client_clear_error(c);
+  if (ps.status != DORM_OK) return dorm__client_fail(c, ps.status, op, "%s", ps.errmsg);
   return DORM_OK;
 }
