@@ -86,6 +86,10 @@ static void crud_and_lifecycle(void **state) {
   assert_int_equal(o.updatedAt, o.createdAt);
   assert_int_equal(o.version, 0);
   assert_int_equal(shop_Order_create(client, &o, NULL, &a), DORM_ERR_CONDITION_FAILED);
+  /* The message names the model, the table, the key and the reason. */
+  assert_non_null(strstr(dorm_client_errmsg(client), "PutItem: Order PK=CUSTOMER#"));
+  assert_non_null(strstr(dorm_client_errmsg(client), ", SK=ORDER#o1 on "));
+  assert_non_null(strstr(dorm_client_errmsg(client), ": an item with this key already exists (DynamoDB: "));
 
   shop_Order_key k = {c1, "o1"};
   shop_Order got;
@@ -179,6 +183,7 @@ static void crud_and_lifecycle(void **state) {
   wo.check_version = true;
   wo.expected_version = 2;
   assert_int_equal(shop_Order_delete(client, &k, &wo, &a), DORM_ERR_CONDITION_FAILED);
+  assert_non_null(strstr(dorm_client_errmsg(client), ": its stored version is not 2 (it changed since it was read)"));
   wo.expected_version = 3;
   CHECK(shop_Order_delete(client, &k, &wo, &a));
   assert_int_equal(shop_Order_get(client, &k, NULL, &a, &got), DORM_ERR_NOT_FOUND);
@@ -819,6 +824,8 @@ static void short_forms(void **state) {
   shop_Order_update_begin(&u, &a);
   CHECK(shop_Order_set_status(&u, SHOP_ORDER_STATUS_CANCELLED));
   assert_int_equal(shop_Order_update_object(client, &stale, &u, &a), DORM_ERR_CONDITION_FAILED);
+  assert_non_null(strstr(dorm_client_errmsg(client), "UpdateItem: Order PK=CUSTOMER#"));
+  assert_non_null(strstr(dorm_client_errmsg(client), ": no item with this key exists, or its stored version is not 0"));
   shop_Order now;
   CHECK(shop_Order_get(client, &(shop_Order_key){cid, "s1"}, NULL, &a, &now));
   assert_int_equal(now.status, SHOP_ORDER_STATUS_PAID);

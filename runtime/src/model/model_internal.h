@@ -361,9 +361,16 @@ dorm_status dorm__model_expr_for(dorm_client *c, const char *op, const dorm_writ
 dorm_cond *dorm__model_version_cond(dorm_expr *x, const dorm_model_desc *m, int64_t expected);
 dorm_cond *dorm__model_pk_cond(dorm_expr *x, const dorm_model_desc *m, bool exists);
 
-/* After DORM_ERR_CONDITION_FAILED: the stored item (returned with
- * ReturnValuesOnConditionCheckFailure) into o->old_out. */
-void dorm__model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_opts *o, dorm_arena *a);
+/* The model's own conditions of a write, for dorm__model_condition_failed. */
+enum { MODEL_COND_NEW = 1u, MODEL_COND_EXISTS = 2u };
+
+/* After DORM_ERR_CONDITION_FAILED on a write of key_obj: the client's
+ * message names the model, the table and the key and says which conditions
+ * could have failed (own: MODEL_COND_* bits; the version and the caller's
+ * condition from o), with DynamoDB's words after; the stored item (returned
+ * with ReturnValuesOnConditionCheckFailure) goes into o->old_out. */
+void dorm__model_condition_failed(dorm_client *c, const dorm_model_desc *m, const char *op, const void *key_obj,
+                                  unsigned own, const dorm_write_opts *o, dorm_arena *a);
 
 /* Reads the "Item"/"Attributes" member of a response into out. *found is
  * false when there is none or it has another entity type. */

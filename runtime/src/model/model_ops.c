@@ -68,7 +68,7 @@ dorm_cond *dorm__model_pk_cond(dorm_expr *x, const dorm_model_desc *m, bool exis
   return exists ? dorm_cond_exists_opd(x, p) : dorm_cond_not_exists_opd(x, p);
 }
 
-void dorm__model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_opts *o, dorm_arena *a) {
+static void old_item(dorm_client *c, const dorm_model_desc *m, const dorm_write_opts *o, dorm_arena *a) {
   if (!o || !o->old_out) return;
   if (o->old_found) *o->old_found = false;
   size_t len = 0;
@@ -82,6 +82,38 @@ void dorm__model_old_item(dorm_client *c, const dorm_model_desc *m, const dorm_w
     return;
   memcpy(o->old_out, r.item, m->size);
   if (o->old_found) *o->old_found = true;
+}
+
+void dorm__model_condition_failed(dorm_client *c, const dorm_model_desc *m, const char *op, const void *key_obj,
+                                  unsigned own, const dorm_write_opts *o, dorm_arena *a) {
+  old_item(c, m, o, a);
+  /* Which of the write's conditions may be false: DynamoDB does not say. */
+  char why[256];
+  size_t n = 0;
+  why[0] = '\0';
+#define WHY(...) n += (size_t)snprintf(why + n, n < sizeof why ? sizeof why - n : 0, __VA_ARGS__)
+  if (own & MODEL_COND_NEW) WHY("an item with this key already exists");
+  if (own & MODEL_COND_EXISTS) WHY("no item with this key exists");
+  if (o && o->check_version)
+    WHY("%sits stored version is not %lld (it changed since it was read)", n ? ", or " : "",
+        (long long)o->expected_version);
+  if (o && o->condition) WHY("%sthe write's condition is false", n ? ", or " : "");
+  if (!n) WHY("the condition failed");
+#undef WHY
+  char dynamo[256];
+  const char *said = dorm_client_errmsg(c);
+  size_t opl = strlen(op);
+  if (strncmp(said, op, opl) == 0 && strncmp(said + opl, ": ", 2) == 0) said += opl + 2; /* op is said once */
+  snprintf(dynamo, sizeof dynamo, "DynamoDB: %s", said);
+  /* The key as the transactions' messages show it: PK=CUSTOMER#c1, SK=ORDER#o1. */
+  char scratch[1024], key[256], err[128];
+  dorm_arena ka;
+  dorm_arena_init_buffer(&ka, scratch, sizeof scratch);
+  dorm_av kav;
+  if (dorm_model_key_av(m, key_obj, &ka, &kav, err, sizeof err) == DORM_OK) dorm__model_key_text(m, &kav, key, sizeof key);
+  else snprintf(key, sizeof key, "(%s)", err);
+  dorm_arena_free(&ka);
+  dorm__client_fail(c, DORM_ERR_CONDITION_FAILED, op, "%s %s on %s: %s (%s)", m->name, key, m->table, why, dynamo);
 }
 
 dorm_status dorm__model_read_single(dorm_client *c, const char *op, const dorm_model_desc *m, const char *resp, size_t len,
@@ -150,7 +182,7 @@ static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj,
   const char *resp;
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
-  if (st == DORM_ERR_CONDITION_FAILED) dorm__model_old_item(c, m, o, a);
+  if (st == DORM_ERR_CONDITION_FAILED) dorm__model_condition_failed(c, m, op, obj, create ? MODEL_COND_NEW : 0, o, a);
   if (st != DORM_OK) dorm__model_lifecycle_restore(m, obj, &saved);
   return st;
 }
@@ -240,7 +272,7 @@ static dorm_status delete_item(dorm_client *c, const dorm_model_desc *m, const v
   const char *resp;
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
-  if (st == DORM_ERR_CONDITION_FAILED) dorm__model_old_item(c, m, o, a);
+  if (st == DORM_ERR_CONDITION_FAILED) dorm__model_condition_failed(c, m, op, key_obj, 0, o, a);
   return st;
 }
 
