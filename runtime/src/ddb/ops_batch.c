@@ -20,7 +20,8 @@
 
 /* ---- shared helpers ---- */
 
-/* Writes item as JSON text into the arena, with `where` naming it in errors. */
+/* Writes item as JSON text into the arena, with `where` naming it in errors.
+ * With tmp NULL it only checks that the item can be written (*json NULL). */
 static dorm_status encode_item(dorm_client *c, const char *op, dorm_jw *w, dorm_arena *tmp,
                                const dorm_av *item, const char *where, const char **json, size_t *len) {
   dorm__jw_reset(w);
@@ -29,6 +30,12 @@ static dorm_status encode_item(dorm_client *c, const char *op, dorm_jw *w, dorm_
   size_t n;
   dorm_status st = dorm__jw_finish(w, &text, &n);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", w->err);
+  if (!tmp) {
+    /* Only checked: the text is written again into each request. */
+    *json = NULL;
+    *len = 0;
+    return DORM_OK;
+  }
   char *copy = dorm_arena_memdup(tmp, text, n);
   if (!copy && n) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   *json = copy;
@@ -431,7 +438,8 @@ static void bw_build(dorm_jw *w, const bw_entry *e, const size_t *chunk, size_t 
       dorm__jw_key(w, x->is_put ? "PutRequest" : "DeleteRequest");
       dorm__jw_begin_object(w);
       dorm__jw_key(w, x->is_put ? "Item" : "Key");
-      dorm__jw_raw_value(w, x->json, x->json_len);
+      if (x->json) dorm__jw_raw_value(w, x->json, x->json_len);
+      else dorm__jw_item(w, x->av, x->is_put ? "put_item" : "delete_key"); /* checked before the first request */
       dorm__jw_end_object(w);
       dorm__jw_end_object(w);
     }
@@ -756,6 +764,11 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   dorm_jw w;
   dorm__jw_init(&w, 0);
   dorm_status st = DORM_OK;
+  /* With requests in flight (a bulk write) each entry's text is written
+   * into its request as the chunk goes out rather than kept from the check:
+   * keeping it doubles the memory touched (a fresh page per few items, which
+   * cost more than writing the text again; bench/README.md, bulk write). */
+  bool keep_text = !(in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK);
   for (size_t i = 0; i < n && st == DORM_OK; i++) {
     const dorm_batch_write_entry *x = &entries[i];
     e[i].table = x->table;
@@ -764,7 +777,7 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
     e[i].unprocessed = false;
     char where[48];
     snprintf(where, sizeof where, "entries[%zu].%s", i, e[i].is_put ? "put_item" : "delete_key");
-    st = encode_item(c, op, &w, &tmp, e[i].av, where, &e[i].json, &e[i].json_len);
+    st = encode_item(c, op, &w, keep_text ? &tmp : NULL, e[i].av, where, &e[i].json, &e[i].json_len);
   }
   dorm__jw_free(&w);
   if (st == DORM_OK) {
