@@ -3,10 +3,13 @@
 # streamer's tables, then bench/lambda/cold_start.mjs (the streamer binary and
 # a Node.js 20 handler, same harness, same work). Needs bench/node's and
 # tests/streamer's npm packages (scripts/setup.sh; cd bench/node && npm ci).
-#   bash bench/lambda/run.sh BUILD_DIR [ROUNDS]
+#   bash bench/lambda/run.sh BUILD_DIR [ROUNDS] [LAMBDA_BUILD_DIR]
+# LAMBDA_BUILD_DIR: OUTDIR/build-x86_64 of `scripts/lambda-package.sh --build
+# OUTDIR` (the bootstrap as deployed: minimal libcurl, static OpenSSL), a
+# third peer beside BUILD_DIR's streamer-demo (Debian's shared libraries).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${1:?build dir}; rounds=${2:-10}
+build=${1:?build dir}; rounds=${2:-10}; lambda_build=${3:-}
 demo=$build/examples/streamer/streamer-demo
 work=$(mktemp -d /tmp/dorm-lambda-bench.XXXXXX)
 cleanup() {
@@ -24,5 +27,10 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
 pid=$!
 for _ in $(seq 1 300); do grep -q 'listening on' "$work/demo.out" 2>/dev/null && break; sleep 0.1; done
 kill "$pid"; wait "$pid" 2>/dev/null || true
+extra=()
+# the floor: a next call and nothing else (bench/lambda/floor.c)
+if cc -O2 -o "$work/floor" "$here/bench/lambda/floor.c" 2>/dev/null; then extra+=(--floor "$work/floor"); fi
+[ -n "$lambda_build" ] && extra+=(--lambda-bootstrap "$lambda_build/examples/streamer/streamer-demo")
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 node "$here/bench/lambda/cold_start.mjs" --bootstrap "$demo" --ddb "$(cat "$work/ddb/endpoint")" \
-  --secret "$work/secret" --rounds "$rounds"
+  --secret "$work/secret" --rounds "$rounds" "${extra[@]}"
