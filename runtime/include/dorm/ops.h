@@ -220,7 +220,8 @@ typedef struct dorm_batch_write_options {
 } dorm_batch_write_options;
 
 /* BatchWriteItem over any number of writes: chunks of 25, up to
- * max_in_flight requests at once from this thread (a dorm_pool over c),
+ * max_in_flight requests at once from this thread (a dorm_pool over c, which
+ * c keeps between calls so its connections stay open; freed with c),
  * UnprocessedItems retried with backoff until all are written. With more
  * than one request in flight, chunks complete in any order: two writes of
  * the same item in one call may land in either order (keep one write per

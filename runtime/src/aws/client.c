@@ -2,6 +2,8 @@
  * together into dorm_client_call(), the one way requests reach DynamoDB. */
 #include "client_internal.h"
 
+#include "dorm/pool.h"
+
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -49,6 +51,7 @@ struct dorm_client {
   /* an upper layer's object the client owns (the model layer's dorm_crypt) */
   void *attachment;
   void (*attachment_free)(void *);
+  struct dorm_pool *pool; /* the batch calls' pool, kept for its connections (dorm__client_pool) */
 };
 
 static void default_sleep(void *user, long ms) {
@@ -76,6 +79,7 @@ void dorm__client_clear_error(dorm_client *c) {
 
 static void client_destroy(dorm_client *c) {
   if (c->attachment_free) c->attachment_free(c->attachment);
+  dorm_pool_free(c->pool);
   dorm__http_free(c->http);
   dorm__credentials_provider_free(c->creds);
   dorm__creds_value_clear(&c->held);
@@ -621,6 +625,26 @@ void dorm__client_set_error_code(dorm_client *c, const char *code, const char *r
 }
 
 dorm_client_stats *dorm__client_stats(dorm_client *c) { return &c->stats; }
+
+dorm_status dorm__client_pool(dorm_client *c, unsigned max_in_flight, dorm_pool **out, bool *owned) {
+  *owned = false;
+  if (c->pool && dorm__pool_busy(c->pool)) {
+    /* A batch call from inside another's callback (a page of a parallel
+     * scan written back with dorm_batch_write): a pool of its own. */
+    *owned = true;
+    return dorm_pool_new(c, max_in_flight, out);
+  }
+  if (c->pool && dorm__pool_size(c->pool) != max_in_flight) {
+    dorm_pool_free(c->pool);
+    c->pool = NULL;
+  }
+  if (!c->pool) {
+    dorm_status st = dorm_pool_new(c, max_in_flight, &c->pool);
+    if (st != DORM_OK) return st;
+  }
+  *out = c->pool;
+  return DORM_OK;
+}
 
 void dorm__client_http_options(const dorm_client *c, dorm_http_options *out) {
   out->connect_timeout_ms = c->cfg.connect_timeout_ms;

@@ -98,6 +98,17 @@ bool dorm__call_settle(dorm__call *k, dorm_status transport, const dorm_http_res
 void dorm__call_cleanup(dorm__call *k);
 /* The client's counters, which pooled calls update too. */
 dorm_client_stats *dorm__client_stats(dorm_client *c);
+/* A pool of max_in_flight for the client's batch calls (dorm_batch_write,
+ * dorm_batch_get, dorm_scan_parallel), kept by the client between calls so
+ * its connections stay open, freed with the client. When that pool is busy
+ * (a batch call from inside another's callback) a new one is made and
+ * *owned is set: the caller frees it. */
+struct dorm_pool;
+dorm_status dorm__client_pool(dorm_client *c, unsigned max_in_flight, struct dorm_pool **out, bool *owned);
+/* For dorm__client_pool: whether a pool is inside dorm_pool_run, its size. */
+bool dorm__pool_busy(const struct dorm_pool *p);
+unsigned dorm__pool_size(const struct dorm_pool *p);
+
 /* The client's transport options, for a pool's own transports. */
 void dorm__client_http_options(const dorm_client *c, dorm_http_options *out);
 

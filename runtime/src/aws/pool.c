@@ -93,6 +93,9 @@ dorm_status dorm_pool_new(dorm_client *c, unsigned max_in_flight, dorm_pool **ou
 
 size_t dorm_pool_pending(const dorm_pool *p) { return p ? p->pending : 0; }
 
+bool dorm__pool_busy(const dorm_pool *p) { return p->running || p->pending > 0; }
+unsigned dorm__pool_size(const dorm_pool *p) { return p->nslots; }
+
 dorm_status dorm_pool_submit(dorm_pool *p, const dorm_pool_request *rq) {
   if (!p || !rq || !rq->on_done || !rq->operation || (!rq->body && rq->body_len)) return DORM_ERR_INVALID_ARGUMENT;
   size_t oplen = strlen(rq->operation);

@@ -705,14 +705,15 @@ static void batch_done(void *user, const dorm_pool_result *res) {
 
 /* Runs the whole input through a pool of in_flight requests. */
 static dorm_status batch_run_pooled(batch_run *r, unsigned in_flight) {
-  dorm_status st = dorm_pool_new(r->c, in_flight, &r->pool);
+  bool owned;
+  dorm_status st = dorm__client_pool(r->c, in_flight, &r->pool, &owned);
   if (st != DORM_OK) return dorm__client_fail(r->c, st, r->op, "cannot create a request pool");
   dorm__jw_init(&r->w, 0);
   dorm_arena_init(&r->scratch, 0);
   for (unsigned i = 0; i < in_flight && r->cursor < r->n; i++) batch_next(r);
   st = dorm_pool_run(r->pool);
   if (st != DORM_OK) batch_fail(r, st, "the request pool failed");
-  dorm_pool_free(r->pool);
+  if (owned) dorm_pool_free(r->pool);
   r->pool = NULL;
   dorm__jw_free(&r->w);
   dorm_arena_free(&r->scratch);

@@ -351,13 +351,14 @@ dorm_status dorm_scan_parallel(dorm_client *c, const dorm_scan_input *in, uint32
   ps.total = total_segments;
   ps.on_page = on_page;
   ps.user = user;
-  dorm_status st = dorm_pool_new(c, workers, &ps.pool);
+  bool owned;
+  dorm_status st = dorm__client_pool(c, workers, &ps.pool, &owned);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "cannot create a request pool");
   dorm_arena_init(&ps.page_arena, 0);
   for (uint32_t i = 0; i < workers; i++) ps_start_next(&ps);
   st = dorm_pool_run(ps.pool);
   if (st != DORM_OK) ps_fail(&ps, st, "the request pool failed");
-  dorm_pool_free(ps.pool);
+  if (owned) dorm_pool_free(ps.pool);
   dorm_arena_free(&ps.page_arena);
   dorm__client_clear_error(c);
   if (ps.status != DORM_OK) return dorm__client_fail(c, ps.status, op, "%s", ps.errmsg);

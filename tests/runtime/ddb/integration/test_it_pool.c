@@ -17,19 +17,22 @@
 #define N 10000
 
 static dorm_client *C;
-static char T[64];
+static char T[64], T2[64];
 
 static int setup(void **state) {
   (void)state;
   C = ts_ddb_client();
   it_name(T, sizeof T, "it_pool");
   it_create_table(C, T, "PK", DORM_KEY_S, NULL, DORM_KEY_NONE);
+  it_name(T2, sizeof T2, "it_pool_copy");
+  it_create_table(C, T2, "PK", DORM_KEY_S, NULL, DORM_KEY_NONE);
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
   it_drop_table(C, T);
+  it_drop_table(C, T2);
   dorm_client_free(C);
   return 0;
 }
@@ -128,6 +131,36 @@ static void test_parallel_scan_counts_like_a_sequential_one(void **state) {
   for (int s = 0; s < 8; s++) assert_true(c.segments_seen[s] >= 1);
 }
 
+/* Each page of the scan is written to T2 with a batch write on the same
+ * client, from inside the scan's callback: the batch gets a pool of its own
+ * while the scan's is running. */
+static dorm_status copy_page(void *user, uint32_t segment, const dorm_page *page) {
+  (void)segment;
+  size_t *copied = user;
+  dorm_batch_write_entry *e = calloc(page->count ? page->count : 1, sizeof *e);
+  if (!e) return DORM_ERR_NO_MEMORY;
+  for (size_t i = 0; i < page->count; i++) e[i] = (dorm_batch_write_entry){T2, &page->items[i], NULL};
+  size_t written = 0;
+  dorm_batch_write_options wo = {.max_in_flight = 2};
+  dorm_status st = dorm_batch_write(C, e, page->count, &wo, &written);
+  *copied += written;
+  free(e);
+  return st;
+}
+
+static void test_batch_write_inside_a_parallel_scan(void **state) {
+  (void)state;
+  dorm_scan_input si = {.table = T, .limit = 300, .consistent_read = true};
+  size_t copied = 0;
+  dorm_status st = dorm_scan_parallel(C, &si, 4, 2, copy_page, &copied);
+  if (st != DORM_OK) fail_msg("scan and copy: %s", dorm_client_errmsg(C));
+  assert_int_equal(copied, N);
+  counts c = {0};
+  dorm_scan_input s2 = {.table = T2, .consistent_read = true};
+  assert_int_equal(dorm_scan_parallel(C, &s2, 3, 3, count_page, &c), DORM_OK);
+  assert_int_equal(c.items, N);
+}
+
 typedef struct one {
   dorm_status status;
   int calls;
@@ -180,6 +213,7 @@ int main(void) {
       cmocka_unit_test(test_bulk_write_and_read_back),
       cmocka_unit_test(test_parallel_scan_counts_like_a_sequential_one),
       cmocka_unit_test(test_raw_pool_errors_per_request),
+      cmocka_unit_test(test_batch_write_inside_a_parallel_scan),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
