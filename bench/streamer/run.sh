@@ -4,9 +4,13 @@
 # against streamer-demo + DynamoDB Local, then the same load against a minimal
 # Node relay (relay.mjs) in the same run. Prints one JSON line per server.
 #   bash bench/streamer/run.sh BUILD_DIR [CONNS] [PROGRESS] [STEP_MS]
+# (or the environment: CONNS=200 PROGRESS=20 STEP_MS=100 WORKERS=64). The
+# load average is printed before and after: the figures mean little on a
+# busy machine.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${1:?build dir}; conns=${2:-1000}; progress=${3:-20}; step=${4:-100}
+build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
+workers=${WORKERS:-64}
 demo=$build/examples/streamer/streamer-demo
 work=$(mktemp -d /tmp/dorm-streamer-bench.XXXXXX)
 pids=()
@@ -23,9 +27,10 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
 wait_port() { for _ in $(seq 1 200); do grep -q 'listening on' "$1" 2>/dev/null && { sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1; return; }; sleep 0.1; done; echo "no port in $1" >&2; exit 1; }
 
 "$demo" --port 0 --ddb-endpoint "$(cat "$work/ddb/endpoint")" --create-tables --jwt-hs256-secret-file "$work/secret" \
-  --workers 64 --progress-interval-ms 0 >"$work/demo.out" 2>"$work/demo.err" &
+  --workers "$workers" --progress-interval-ms 0 >"$work/demo.out" 2>"$work/demo.err" &
 pids+=($!)
 port=$(wait_port "$work/demo.out")
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'streamer-demo: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "${pids[0]}"
@@ -36,3 +41,4 @@ port=$(wait_port "$work/relay.out")
 printf 'node-ws-relay: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "${pids[1]}"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,11 @@
  * same time on two threads, and the record is handed over once more after
  * the job finished. The handler counts its runs: one; the request is
  * COMPLETED after one attempt, and its messages hold exactly one complete.
+ *
+ * Messages stored from many threads at once (the group commit of
+ * dorm__st_put_message: one BatchWriteItem for what queues meanwhile) all
+ * land, each under its own key with its own body, also when two threads
+ * store the same key at once (a batch may not hold one key twice).
  * Shares the streamer's tables with the e2e tests (RESOURCE_LOCK in
  * CMakeLists.txt); its user and request ids are its own. */
 #include <setjmp.h>
@@ -229,6 +234,68 @@ static void same_record_twice_runs_once(void **state) {
   dorm_arena_free(&a);
 }
 
+/* ---- group commit ---- */
+
+#define PUT_THREADS 12
+#define PUT_EACH 20
+
+typedef struct put_arg {
+  const char *sub;
+  char rid[64];
+  bool ok;
+} put_arg;
+
+static void *put_many(void *p) {
+  put_arg *arg = p;
+  dorm_client *c = dorm__st_client(S); /* this thread's, freed when it ends */
+  arg->ok = c != NULL;
+  dorm_arena a = DORM_ARENA_INIT;
+  for (int seq = 1; seq <= PUT_EACH && arg->ok; seq++) {
+    char body[128]; /* members in name order: a json attribute is stored as a map */
+    snprintf(body, sizeof body, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", arg->rid, seq);
+    dorm_streamer_Message m = {.sub = arg->sub, .clientId = arg->rid, .seq = seq, .body = body};
+    arg->ok = dorm__st_put_message(c, &m, &a);
+  }
+  /* the same key as another thread, at about the same time */
+  dorm_streamer_Message same = {.sub = arg->sub, .clientId = "same-key", .seq = 1, .body = "{\"same\":true}"};
+  if (arg->ok) arg->ok = dorm__st_put_message(c, &same, &a);
+  dorm_arena_free(&a);
+  return NULL;
+}
+
+static void messages_from_many_threads_all_stored(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "group-commit-user");
+  put_arg args[PUT_THREADS];
+  pthread_t th[PUT_THREADS];
+  for (int i = 0; i < PUT_THREADS; i++) {
+    args[i].sub = sub;
+    snprintf(args[i].rid, sizeof args[i].rid, "req-%d", i);
+    assert_int_equal(pthread_create(&th[i], NULL, put_many, &args[i]), 0);
+  }
+  for (int i = 0; i < PUT_THREADS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < PUT_THREADS; i++) assert_true(args[i].ok);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_query_opts q = {.consistent_read = true};
+  for (int i = 0; i < PUT_THREADS; i++) {
+    dorm_streamer_Message_page page;
+    fail_call(dorm_streamer_Message_query(C, sub, args[i].rid, NULL, &q, &a, &page), "read the messages");
+    assert_int_equal(page.count, PUT_EACH);
+    for (size_t k = 0; k < page.count; k++) {
+      char want[128];
+      snprintf(want, sizeof want, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", args[i].rid,
+               (int)k + 1);
+      assert_int_equal(page.items[k].seq, (int64_t)k + 1);
+      assert_string_equal(page.items[k].body, want);
+    }
+  }
+  dorm_streamer_Message_page page;
+  fail_call(dorm_streamer_Message_query(C, sub, "same-key", NULL, &q, &a, &page), "read the shared key");
+  assert_int_equal(page.count, 1);
+  dorm_arena_free(&a);
+}
+
 static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
@@ -244,6 +311,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_record_twice_runs_once),
+      cmocka_unit_test(messages_from_many_threads_all_stored),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
