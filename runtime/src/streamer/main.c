@@ -509,6 +509,9 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   pthread_mutex_unlock(&s->jobs_mu);
   for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
   if (s->poller_started) pthread_join(s->poller, NULL);
+  /* acks sent but not stored yet (the poller writes them every interval) */
+  dorm_client *fc = dorm__st_client(s);
+  if (fc) dorm__st_flush_later(fc, true);
   dorm__srv_destroy(s);
   running_streamer = NULL;
 out:

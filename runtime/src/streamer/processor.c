@@ -846,6 +846,9 @@ void *dorm__st_poller_main(void *arg) {
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
     dorm__st_expire_sync(s);
+    /* acks the router sent before storing them */
+    dorm_client *fc = dorm__st_client(s);
+    if (fc) dorm__st_flush_later(fc, false);
     bool draining = atomic_load(&s->draining);
     if (draining) dorm__st_drain(s);
     dorm_client *c = s->cfg.no_processor || draining ? NULL : dorm__st_client(s);

@@ -223,7 +223,8 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   } else {
     /* ack is seq 1, persisted like every message of the request. It goes
      * out as soon as the request item exists (one write, then the answer),
-     * and the job is queued at once; the ack is stored after that. On a
+     * and the job is queued at once; the ack is stored after that (within a
+     * poll interval). On a
      * crash between the two the request survives (seq 1 is taken by the
      * item: no later message can get it) and only the stored copy of the
      * ack is missing, which says nothing the request item does not:
@@ -249,8 +250,15 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
       }
     }
     dorm_streamer_Message msg = {.sub = r.sub, .clientId = r.clientId, .seq = 1, .body = text};
-    if (text && !dorm__st_put_message(c, &msg, &a))
-      dorm__st_log("error", "persist_failed", m->id, conn, e->name, "%s", dorm_client_errmsg(c));
+    /* Locally the poller writes queued acks within a poll interval, many in
+     * one batch, so this worker takes the next message at once; a Lambda
+     * invocation may freeze when it returns, so there it is stored now. */
+    if (text && s->lambda) {
+      if (!dorm__st_put_message(c, &msg, &a))
+        dorm__st_log("error", "persist_failed", m->id, conn, e->name, "%s", dorm_client_errmsg(c));
+    } else if (text) {
+      dorm__st_put_message_later(c, &msg);
+    }
     free(text);
   }
   free(payload);

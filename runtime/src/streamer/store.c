@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]) {
   snprintf(out, 300, "%s#%s", sub, client_id);
@@ -70,6 +71,7 @@ typedef struct queued_put {
   enum { PUT_QUEUED, PUT_TAKEN, PUT_DONE } state; /* taken: in a batch being written */
   dorm_status st;
   char err[256];
+  bool later; /* dorm__st_put_message_later's: nobody waits; the item and its strings are one malloc'd block */
 } queued_put;
 
 static pthread_mutex_t puts_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -111,6 +113,13 @@ static void flush_puts(dorm_client *c) {
   dorm_arena_free(&a);
   pthread_mutex_lock(&puts_mu);
   for (size_t i = 0; i < n; i++) {
+    if (batch[i]->later) {
+      if (st != DORM_OK)
+        dorm__st_log("error", "persist_failed", batch[i]->m->clientId, NULL, NULL, "seq %lld: %s",
+                     (long long)batch[i]->m->seq, dorm_client_errmsg(c));
+      free(batch[i]);
+      continue;
+    }
     batch[i]->st = st;
     if (st != DORM_OK) snprintf(batch[i]->err, sizeof batch[i]->err, "%s", dorm_client_errmsg(c));
     batch[i]->state = PUT_DONE;
@@ -145,6 +154,50 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
     return false;
   }
   return true;
+}
+
+void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m) {
+  size_t ls = strlen(m->sub) + 1, lc = strlen(m->clientId) + 1, lb = strlen(m->body) + 1;
+  queued_put *q = calloc(1, sizeof *q + sizeof *q->m + ls + lc + lb);
+  if (!q) {
+    /* no room to queue it: store it now */
+    dorm_streamer_Message copy = *m;
+    if (!dorm__st_put_message(c, &copy, NULL))
+      dorm__st_log("error", "persist_failed", m->clientId, NULL, NULL, "%s", dorm_client_errmsg(c));
+    return;
+  }
+  dorm_streamer_Message *cm = (dorm_streamer_Message *)(q + 1);
+  char *p = (char *)(cm + 1);
+  *cm = *m;
+  cm->sub = memcpy(p, m->sub, ls);
+  cm->clientId = memcpy(p + ls, m->clientId, lc);
+  cm->body = memcpy(p + ls + lc, m->body, lb);
+  q->m = cm;
+  q->later = true;
+  q->state = PUT_QUEUED;
+  pthread_mutex_lock(&puts_mu);
+  if (puts_tail) puts_tail->next = q;
+  else puts_head = q;
+  puts_tail = q;
+  pthread_mutex_unlock(&puts_mu);
+}
+
+void dorm__st_flush_later(dorm_client *c, bool all) {
+  pthread_mutex_lock(&puts_mu);
+  while (puts_head && puts_flushing < PUT_LEADERS) flush_puts(c);
+  /* at exit: until every batch in flight is written too (theirs sleep on
+   * their own condition variables; a short nap is enough here) */
+  while (all && (puts_head || puts_flushing > 0)) {
+    if (puts_head && puts_flushing < PUT_LEADERS) {
+      flush_puts(c);
+      continue;
+    }
+    pthread_mutex_unlock(&puts_mu);
+    struct timespec ts = {0, 5 * 1000000L};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&puts_mu);
+  }
+  pthread_mutex_unlock(&puts_mu);
 }
 
 /* ---- a result: complete, or chunks then complete (docs/streamer.md, "Large results") ---- */

@@ -288,6 +288,13 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
                                 void *user, char **text_out);
 /* Stores a message whose seq the caller has taken (a plain put). */
 bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a);
+/* Queues a copy of m to be stored with the next batch, without waiting:
+ * for a message already sent (the ack). The poller writes what is queued
+ * every poll interval (dorm__st_flush_later); a failure is logged. */
+void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
+/* Writes the queued messages (as batches, while fewer than the limit are in
+ * flight); all: until none is queued or in flight (at exit). */
+void dorm__st_flush_later(dorm_client *c, bool all);
 /* Persists and hands to sent() the result message(s) of a completed
  * request: `complete` with the result, or, for a result
  * too big for one frame, `result_chunk` messages (index 0..count-1, about
