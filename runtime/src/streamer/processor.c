@@ -638,20 +638,21 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
     } else if (atomic_load(&ctx->releasing)) {
       release(ctx);
     } else if (ctx->timed_out) {
-      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
+      /* counted before the outcome goes out: a client that has it sees it in /metrics */
       dorm__st_metrics_outcome(&s->metrics, e->name, "timeout");
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
     } else if (cancelled) {
-      finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client", false);
       dorm__st_metrics_outcome(&s->metrics, e->name, "cancelled");
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client", false);
     } else if (st == DORM_OK) {
       const char *json = NULL;
       size_t len = 0;
       if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err, false);
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err, false);
       } else {
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL, false);
         dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL, false);
       }
     } else {
       const char *code = ctx->fail_code[0] ? ctx->fail_code : "HANDLER_FAILED";
@@ -673,8 +674,8 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
         dorm__st_log("info", "retry", ctx->client_id, ctx->conn_id, e->name, "attempt %d failed (%s): retrying",
                      ctx->attempts, msg);
       } else {
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, code, msg, false);
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, code, msg, false);
       }
     }
   }
