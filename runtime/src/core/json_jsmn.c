@@ -33,6 +33,10 @@
 
 #include "json_read.h"
 
+#include "base64.h"
+#include "number.h"
+#include "utf8.h"
+
 /* The one file that includes jsmn: its functions are static here. */
 #define JSMN_STATIC
 #define JSMN_STRICT
@@ -257,32 +261,44 @@ static bool value(build *b, cJSON *out, int depth) {
   return t->end > pos && gap_ok(b->js, pos, t->end - 1, 0);
 }
 
+/* jsmn's tokens for json[0..len): in stack_toks (cap of them) for the usual
+ * item, else in a malloc'd array that grows (jsmn resumes where it ran out;
+ * *toks != stack_toks then, and the caller frees it). *n is jsmn's result
+ * (a count, or a negative JSMN_ERROR_*). DORM_ERR_NO_MEMORY or DORM_OK. */
+static dorm_status tokenize(const char *json, size_t len, jsmntok_t *stack_toks, unsigned cap, jsmntok_t **toks,
+                            int *n) {
+  jsmn_parser p;
+  jsmn_init(&p);
+  *toks = stack_toks;
+  while ((*n = jsmn_parse(&p, json, len, *toks, cap)) == JSMN_ERROR_NOMEM) {
+    unsigned ncap = cap < 4096 ? 4096 : cap * 2;
+    jsmntok_t *grown = *toks == stack_toks ? malloc(ncap * sizeof *grown) : realloc(*toks, ncap * sizeof *grown);
+    if (!grown) {
+      if (*toks != stack_toks) free(*toks);
+      *toks = stack_toks;
+      return DORM_ERR_NO_MEMORY;
+    }
+    if (*toks == stack_toks) memcpy(grown, stack_toks, cap * sizeof *grown);
+    *toks = grown;
+    cap = ncap;
+  }
+  return DORM_OK;
+}
+
 dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap) {
   *root = NULL;
   if (!json || len == 0 || len >= INT_MAX / 2) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "empty JSON body or too large for jsmn");
     return DORM_ERR_BAD_RESPONSE;
   }
-  /* Tokens on the stack for the usual item; a larger body's array grows
-   * (jsmn resumes where it ran out). */
-  jsmntok_t stack_toks[256], *toks = stack_toks;
-  unsigned cap = sizeof stack_toks / sizeof stack_toks[0];
-  jsmn_parser p;
-  jsmn_init(&p);
+  jsmntok_t stack_toks[256], *toks;
   int n;
-  while ((n = jsmn_parse(&p, json, len, toks, cap)) == JSMN_ERROR_NOMEM) {
-    unsigned ncap = cap < 4096 ? 4096 : cap * 2;
-    jsmntok_t *grown = toks == stack_toks ? malloc(ncap * sizeof *grown) : realloc(toks, ncap * sizeof *grown);
-    if (!grown) {
-      if (toks != stack_toks) free(toks);
-      if (errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
-      return DORM_ERR_NO_MEMORY;
-    }
-    if (toks == stack_toks) memcpy(grown, stack_toks, sizeof stack_toks);
-    toks = grown;
-    cap = ncap;
+  dorm_status st = tokenize(json, len, stack_toks, sizeof stack_toks / sizeof stack_toks[0], &toks, &n);
+  if (st != DORM_OK) {
+    if (errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+    return st;
   }
-  dorm_status st = DORM_ERR_BAD_RESPONSE;
+  st = DORM_ERR_BAD_RESPONSE;
   /* One block: the nodes (at most one per token; the root first, so that
    * the root's address frees it), then a copy of the body, in which every
    * string is unescaped in place and its closing quote becomes its NUL. */
@@ -307,6 +323,288 @@ dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, ch
   if (toks != stack_toks) free(toks);
   if (st == DORM_ERR_BAD_RESPONSE && errbuf && errcap) snprintf(errbuf, errcap, "malformed JSON (jsmn)");
   if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+  return st;
+}
+
+/* ---- the direct path: tokens straight into dorm_av, no tree ----
+ *
+ * The same body, read without building nodes: a cursor walks jsmn's
+ * tokens in document order (a container's children follow it, counted by
+ * its `size`), checks the gaps between them and unescapes strings in a
+ * copy of the body in the arena exactly as the tree builder above does,
+ * and applies the reader's rules of json_read.c (one known type key,
+ * strings of the right JSON type, valid UTF-8, numbers, strict base64,
+ * non-empty sets, no name twice in a map, DORM_READ_MAX_DEPTH). Strings,
+ * names and numbers are left where they were unescaped (in the arena) and
+ * pointed at, so a get's text is copied once. Only success is decided
+ * here: on anything this path does not accept, the caller reads the body
+ * through the tree path, whose verdict and message count, so messages
+ * stay in one place and the result never depends on the path taken. */
+
+/* The children of an object or array, one at a time: the separators and
+ * whitespace between them checked as value() does. */
+typedef struct iter {
+  const jsmntok_t *t;
+  int k, pos, vi; /* children done, where the gap before the next starts, the last value's token */
+} iter;
+
+static inline void it_begin(iter *it, const jsmntok_t *t) {
+  it->t = t;
+  it->k = 0;
+  it->pos = t->start + 1;
+  it->vi = -1;
+}
+
+/* 1: the next child's value is at b->next (and *name holds an object
+ * member's unescaped name); the caller consumes exactly that value. 0: no
+ * more children (the gap before the closing bracket checked). -1: refused. */
+static int it_next(build *b, iter *it, char **name) {
+  if (it->vi >= 0) it->pos = tok_hi(&b->tok[it->vi]);
+  if (it->k == it->t->size) return it->t->end > it->pos && gap_ok(b->js, it->pos, it->t->end - 1, 0) ? 0 : -1;
+  char sep = it->k ? ',' : 0;
+  if (b->next >= b->ntok) return -1;
+  if (it->t->type == JSMN_OBJECT) {
+    const jsmntok_t *key = &b->tok[b->next++];
+    if (key->type != JSMN_STRING || key->size != 1 || !gap_ok(b->js, it->pos, tok_lo(key), sep)) return -1;
+    if (!unescape(b, key, name)) return -1;
+    it->pos = tok_hi(key);
+    sep = ':';
+    if (b->next >= b->ntok) return -1;
+  }
+  if (!gap_ok(b->js, it->pos, tok_lo(&b->tok[b->next]), sep)) return -1;
+  it->vi = b->next;
+  it->k++;
+  return 1;
+}
+
+/* The string token at b->next, unescaped; *len its length. */
+static inline bool next_string(build *b, char **s, size_t *len) {
+  if (b->next >= b->ntok) return false;
+  const jsmntok_t *t = &b->tok[b->next];
+  if (t->type != JSMN_STRING) return false;
+  b->next++;
+  if (!unescape(b, t, s)) return false;
+  /* unescape leaves b->bs past the string's end when it had no escape,
+   * and exactly at its end when it did (then it may have shrunk). */
+  *len = b->bs > t->end ? (size_t)(t->end - t->start) : strlen(*s);
+  return true;
+}
+
+/* Any value at b->next, checked as value() would build it, and passed over. */
+static bool skip(build *b, int depth) {
+  if (b->next >= b->ntok) return false;
+  const jsmntok_t *t = &b->tok[b->next];
+  cJSON scratch;
+  char *s;
+  size_t len;
+  switch (t->type) {
+  case JSMN_STRING: return next_string(b, &s, &len);
+  case JSMN_PRIMITIVE: b->next++; return primitive(b, t, &scratch);
+  case JSMN_OBJECT:
+  case JSMN_ARRAY: break;
+  default: return false;
+  }
+  if (depth >= MAX_NESTING) return false;
+  b->next++;
+  iter it;
+  it_begin(&it, t);
+  int more;
+  while ((more = it_next(b, &it, &s)) == 1)
+    if (!skip(b, depth + 1)) return false;
+  return more == 0;
+}
+
+/* Text the reader keeps (S values, SS elements, names): valid UTF-8, in
+ * words for the usual ASCII. */
+static inline bool utf8_ok(const char *s, size_t n) {
+  uint64_t acc = 0, x;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    memcpy(&x, s + i, 8);
+    acc |= x;
+  }
+  for (; i < n; i++) acc |= (unsigned char)s[i];
+  size_t bad;
+  return (acc & UINT64_C(0x8080808080808080)) == 0 || dorm__utf8_valid(s, n, &bad);
+}
+
+/* An S, N or B value or a set element: a JSON string at b->next. */
+static bool leaf(build *b, dorm_arena *a, dorm_av_type type, dorm_str *out) {
+  char *s;
+  size_t len;
+  if (!next_string(b, &s, &len)) return false;
+  if (type == DORM_AV_B || type == DORM_AV_BS) {
+    size_t n = 0, bad = 0;
+    uint8_t *buf = dorm_arena_alloc_aligned(a, dorm__b64_decoded_max(len) + 1, 1);
+    if (!buf || !dorm__b64_decode(s, len, buf, &n, DORM_B64_STD, &bad)) return false;
+    buf[n] = 0;
+    out->ptr = (const char *)buf;
+    out->len = n;
+    return true;
+  }
+  if (type == DORM_AV_N || type == DORM_AV_NS ? dorm__number_invalid_reason(s, len) != NULL : !utf8_ok(s, len))
+    return false;
+  out->ptr = s;
+  out->len = len;
+  return true;
+}
+
+static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out);
+
+/* An object of attributes at b->next into an M (dorm__jr_members). */
+static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
+  out->type = DORM_AV_M;
+  out->u.map.items = NULL;
+  out->u.map.count = out->u.map.cap = 0;
+  if (b->next >= b->ntok || b->tok[b->next].type != JSMN_OBJECT) return false;
+  const jsmntok_t *t = &b->tok[b->next++];
+  size_t n = (size_t)t->size;
+  dorm_av_entry *items = NULL;
+  if (n && !(items = dorm_arena_alloc(a, n * sizeof *items))) return false;
+  iter it;
+  it_begin(&it, t);
+  char *name;
+  size_t i = 0;
+  int more;
+  while ((more = it_next(b, &it, &name)) == 1) {
+    /* b->bs says whether the name had an escape, as in next_string */
+    const jsmntok_t *key = &b->tok[b->next - 1];
+    size_t len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(name);
+    if (!utf8_ok(name, len)) return false;
+    items[i].name.ptr = name;
+    items[i].name.len = len;
+    if (!d_value(b, a, depth + 1, &items[i].value)) return false;
+    i++;
+  }
+  if (more != 0 || dorm__jr_find_duplicate(items, n, sizeof *items) != n) return false;
+  out->u.map.items = items;
+  out->u.map.count = out->u.map.cap = n;
+  return true;
+}
+
+/* One AttributeValue at b->next (dorm__jr_value). */
+static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
+  memset(out, 0, sizeof *out);
+  if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return false;
+  const jsmntok_t *t = &b->tok[b->next];
+  if (t->type != JSMN_OBJECT || t->size != 1) return false;
+  b->next++;
+  iter it;
+  it_begin(&it, t);
+  char *key;
+  if (it_next(b, &it, &key) != 1) return false;
+  dorm_av_type type = jr_type_of(key);
+  const jsmntok_t *v = &b->tok[b->next];
+  switch (type) {
+  case DORM_AV_S:
+  case DORM_AV_N:
+  case DORM_AV_B:
+    out->type = type;
+    if (!leaf(b, a, type, &out->u.s)) return false;
+    break;
+  case DORM_AV_BOOL:
+  case DORM_AV_NULL: {
+    cJSON scratch;
+    if (v->type != JSMN_PRIMITIVE) return false;
+    b->next++;
+    if (!primitive(b, v, &scratch)) return false;
+    if (type == DORM_AV_NULL ? scratch.type != cJSON_True
+                             : scratch.type != cJSON_True && scratch.type != cJSON_False)
+      return false;
+    out->type = type;
+    out->u.boolean = type == DORM_AV_BOOL && scratch.type == cJSON_True;
+    break;
+  }
+  case DORM_AV_SS:
+  case DORM_AV_NS:
+  case DORM_AV_BS:
+  case DORM_AV_L: {
+    if (v->type != JSMN_ARRAY || (type != DORM_AV_L && v->size == 0)) return false;
+    b->next++;
+    size_t n = (size_t)v->size;
+    void *items = NULL;
+    if (n && !(items = dorm_arena_alloc(a, n * (type == DORM_AV_L ? sizeof(dorm_av) : sizeof(dorm_str)))))
+      return false;
+    iter el;
+    it_begin(&el, v);
+    char *unused;
+    size_t i = 0;
+    int more;
+    while ((more = it_next(b, &el, &unused)) == 1) {
+      bool ok = type == DORM_AV_L ? d_value(b, a, depth + 1, &((dorm_av *)items)[i])
+                                  : leaf(b, a, type, &((dorm_str *)items)[i]);
+      if (!ok) return false;
+      i++;
+    }
+    if (more != 0) return false;
+    out->type = type;
+    if (type == DORM_AV_L) {
+      out->u.list.items = items;
+      out->u.list.count = out->u.list.cap = n;
+    } else {
+      out->u.set.items = items;
+      out->u.set.count = out->u.set.cap = n;
+    }
+    break;
+  }
+  case DORM_AV_M:
+    if (!d_members(b, a, depth, out)) return false;
+    break;
+  default: return false;
+  }
+  return it_next(b, &it, &key) == 0;
+}
+
+/* The root of a response: "Item" or "Attributes" read, other members
+ * passed over; members whose rules live in dorm__json_response_members
+ * (Items, LastEvaluatedKey, the counts) are left to the tree path. */
+static bool d_response(build *b, dorm_arena *a, dorm_av *item, bool *found) {
+  if (b->tok[b->next].type != JSMN_OBJECT) return false;
+  const jsmntok_t *t = &b->tok[b->next++];
+  iter it;
+  it_begin(&it, t);
+  char *name;
+  int more;
+  while ((more = it_next(b, &it, &name)) == 1) {
+    if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
+      if (*found || !d_members(b, a, 0, item)) return false;
+      *found = true;
+    } else if (strcmp(name, "Items") == 0 || strcmp(name, "LastEvaluatedKey") == 0 || strcmp(name, "Count") == 0 ||
+               strcmp(name, "ScannedCount") == 0) {
+      return false;
+    } else if (!skip(b, 1)) {
+      return false;
+    }
+  }
+  return more == 0;
+}
+
+dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size_t len, dorm_arena *a,
+                                   dorm_av *out, bool *found) {
+  bool present = false;
+  memset(out, 0, sizeof *out);
+  if (what == DORM_JD_RESPONSE) *out = dorm_av_empty(DORM_AV_M);
+  if (found) *found = false;
+  if (!json || len == 0 || len >= INT_MAX / 2 || !a) return DORM_ERR_BAD_RESPONSE;
+  jsmntok_t stack_toks[256], *toks;
+  int n;
+  dorm_status st = tokenize(json, len, stack_toks, sizeof stack_toks / sizeof stack_toks[0], &toks, &n);
+  if (st != DORM_OK) return st;
+  st = DORM_ERR_BAD_RESPONSE;
+  char *text = n > 0 ? dorm_arena_alloc_aligned(a, len + 1, 1) : NULL;
+  if (text) {
+    build b = {json, toks, n, 0, NULL, 0, 0, text, len, -1};
+    memcpy(text, json, len);
+    text[len] = '\0';
+    const jsmntok_t *t0 = &toks[0];
+    bool ok = gap_ok(json, 0, tok_lo(t0), 0);
+    if (ok && what == DORM_JD_RESPONSE) ok = d_response(&b, a, out, &present);
+    else if (ok && what == DORM_JD_ITEM) ok = d_members(&b, a, 0, out);
+    else if (ok) ok = d_value(&b, a, 0, out);
+    if (ok && b.next == n && gap_ok(json, tok_hi(t0), (int)len, 0)) st = DORM_OK;
+  }
+  if (toks != stack_toks) free(toks);
+  if (st == DORM_OK && found) *found = present;
   return st;
 }
 

@@ -561,11 +561,47 @@ dorm_status dorm__av_from_json_with(dorm_json_parser how, bool item, const char 
     return DORM_ERR_INVALID_ARGUMENT;
   }
   memset(out, 0, sizeof *out);
-  dorm_status st = dorm__json_parse_with(how, json, len, &root, errbuf, errcap);
+  dorm_status st;
+  if (how == DORM_JSON_FAST) {
+    st = dorm__json_read_direct(item ? DORM_JD_ITEM : DORM_JD_VALUE, json, len, a, out, NULL);
+    if (st != DORM_ERR_BAD_RESPONSE) {
+      if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+      return st;
+    }
+  }
+  st = dorm__json_parse_with(how, json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
   jr_reader r;
   dorm__jr_init(&r, a, len, errbuf, errcap);
   st = item ? dorm__jr_members(&r, root, NULL, 0, out) : dorm__jr_value(&r, root, NULL, 0, out);
+  dorm__json_free(root);
+  return st;
+}
+
+dorm_status dorm__json_read_response_item(dorm_json_parser how, const char *json, size_t len, dorm_arena *a,
+                                          dorm_av *item, bool *found, char *errbuf, size_t errcap) {
+  dorm_status st;
+  if (how == DORM_JSON_FAST) {
+    st = dorm__json_read_direct(DORM_JD_RESPONSE, json, len, a, item, found);
+    if (st != DORM_ERR_BAD_RESPONSE) {
+      if (st == DORM_ERR_NO_MEMORY && errbuf && errcap) snprintf(errbuf, errcap, "out of memory");
+      return st;
+    }
+  }
+  /* The tree path: the verdict and message for every body. */
+  cJSON *root = NULL;
+  dorm_json_response r;
+  *item = dorm_av_empty(DORM_AV_M);
+  *found = false;
+  st = dorm__json_parse_with(how, json, len, &root, errbuf, errcap);
+  if (st == DORM_OK) st = dorm__json_response_members(root, &r, errbuf, errcap);
+  if (st == DORM_OK && r.item) {
+    jr_reader rd;
+    jr_path where = {NULL, r.item->string, 0};
+    dorm__jr_init(&rd, a, len, errbuf, errcap);
+    st = dorm__jr_members(&rd, r.item, &where, 0, item);
+    *found = st == DORM_OK;
+  }
   dorm__json_free(root);
   return st;
 }

@@ -73,6 +73,26 @@ static inline dorm_status dorm__json_parse_fast(const char *json, size_t len, cJ
 /* jsmn alone: DORM_ERR_BAD_RESPONSE for anything it does not read exactly
  * as cJSON would (a generic message), DORM_ERR_NO_MEMORY. */
 dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, char *errbuf, size_t errcap);
+/* The direct path (json_jsmn.c): jsmn's tokens read straight into dorm_av
+ * values in the arena, no tree. What the body is read as: */
+typedef enum dorm_json_direct {
+  DORM_JD_VALUE,    /* one AttributeValue (dorm_av_from_json) */
+  DORM_JD_ITEM,     /* an object of attributes into an M (dorm_item_from_json) */
+  DORM_JD_RESPONSE, /* a GetItem/write response: its "Item" or "Attributes" into an M, *found if present */
+} dorm_json_direct;
+/* DORM_OK: *out read (strings point into a copy of the body in the arena).
+ * DORM_ERR_BAD_RESPONSE: not read here, no message: the caller reads the
+ * body through the tree path, whose verdict and message count (the arena
+ * may hold what was read). DORM_ERR_NO_MEMORY. found may be NULL. */
+dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size_t len, dorm_arena *a,
+                                   dorm_av *out, bool *found);
+
+/* A GetItem/write response's "Item" or "Attributes" into *item (an empty M
+ * and *found false when absent), through `how` (DORM_JSON_FAST: the direct
+ * path, then the tree path for a body it does not read). The error's text
+ * goes into errbuf. */
+dorm_status dorm__json_read_response_item(dorm_json_parser how, const char *json, size_t len, dorm_arena *a,
+                                          dorm_av *item, bool *found, char *errbuf, size_t errcap);
 /* Frees a root from dorm__json_parse or dorm__json_parse_with (NULL: nothing). */
 void dorm__json_free(cJSON *root);
 

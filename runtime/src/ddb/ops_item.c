@@ -82,25 +82,12 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
 }
 
 /* Reads the item of a GetItem ("Item") or write ("Attributes") response into
- * *item (an empty M and *found false when there is none): one parse (jsmn),
- * then the item's text copied once into one block of the arena. */
+ * *item (an empty M and *found false when there is none): jsmn's tokens
+ * read straight into the arena (json_read.h, the direct path). */
 static dorm_status ops_read_item(dorm_client *c, const char *op, const char *resp, size_t len, dorm_arena *a,
                                  dorm_av *item, bool *found) {
   char err[256];
-  cJSON *root = NULL;
-  dorm_json_response r;
-  *item = dorm_av_empty(DORM_AV_M);
-  *found = false;
-  dorm_status st = dorm__json_parse_fast(resp, len, &root, err, sizeof err);
-  if (st == DORM_OK) st = dorm__json_response_members(root, &r, err, sizeof err);
-  if (st == DORM_OK && r.item) {
-    jr_reader rd;
-    jr_path where = {NULL, r.item->string, 0};
-    dorm__jr_init(&rd, a, len, err, sizeof err);
-    st = dorm__jr_members(&rd, r.item, &where, 0, item);
-    *found = st == DORM_OK;
-  }
-  dorm__json_free(root);
+  dorm_status st = dorm__json_read_response_item(DORM_JSON_FAST, resp, len, a, item, found, err, sizeof err);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "response: %s", err);
   return DORM_OK;
 }
