@@ -125,7 +125,20 @@ static const char *check_values(const char *buf, size_t len) {
     dorm_arena_free(&a);
     if (bad) return bad;
   }
-  return NULL;
+  /* A GetItem/write response's item (ops_item.c): the direct path against cJSON's. */
+  dorm_arena a = DORM_ARENA_INIT;
+  char ec[512] = "", ef[512] = "";
+  dorm_av vc, vf;
+  bool fc = false, ff = false;
+  dorm_status sc = dorm__json_read_response_item(DORM_JSON_CJSON, buf, len, &a, &vc, &fc, ec, sizeof ec);
+  dorm_status sf = dorm__json_read_response_item(DORM_JSON_FAST, buf, len, &a, &vf, &ff, ef, sizeof ef);
+  const char *bad = NULL;
+  if (sc != sf || (sc != DORM_OK && strcmp(ec, ef) != 0))
+    bad = differ("response item: cJSON %s (%s), default %s (%s)", dorm_strerror(sc), ec, dorm_strerror(sf), ef);
+  else if (sc == DORM_OK && (fc != ff || !same_av(&vc, &vf)))
+    bad = differ("response item: different values");
+  dorm_arena_free(&a);
+  return bad;
 }
 
 static const char *same_response(const dorm_model_desc *m, const model_response *c, const model_response *f,
