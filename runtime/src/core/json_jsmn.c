@@ -418,12 +418,21 @@ static bool skip(build *b, int depth) {
  * words for the usual ASCII. */
 static inline bool utf8_ok(const char *s, size_t n) {
   uint64_t acc = 0, x;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    memcpy(&x, s + i, 8);
+  if (n >= 8) { /* the last word overlaps the one before it */
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      memcpy(&x, s + i, 8);
+      acc |= x;
+    }
+    memcpy(&x, s + n - 8, 8);
     acc |= x;
+  } else if (n >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    acc = lo | hi;
+  } else if (n) {
+    acc = (unsigned char)s[0] | (unsigned char)s[n / 2] | (unsigned char)s[n - 1];
   }
-  for (; i < n; i++) acc |= (unsigned char)s[i];
   size_t bad;
   return (acc & UINT64_C(0x8080808080808080)) == 0 || dorm__utf8_valid(s, n, &bad);
 }
