@@ -61,7 +61,7 @@ for f in dorm_get_item dorm_put_item floor_get_once floor_put_once gen_get gen_p
       line+=", JSON writing $(part "$out/$f.cg" '(json_write.c:dorm__jw_item|model_write.c:dorm__model_write_item[_a-z]*) \\[' "$c")"
       line+=", CRC32 $(part "$out/$f.cg" 'crc32_z \\[' "$c")"
       line+=", decoding $(part "$out/$f.cg" '(ops_item.c:ops_read_item|model_decode.c:dorm__model_decode_response[_a-z]*) \\[' "$c")"
-      line+=" (jsmn tokenizer $(part "$out/$f.cg" '^ *[0-9,]+ .*/usr/include/jsmn.h:(dorm__json_parse_jsmn|dorm__json_read_direct|tokenize)$' "$c"))"
+      line+=" (jsmn tokenizer $(part "$out/$f.cg" '^ *[0-9,]+ .*/usr/include/jsmn.h:(dorm__json_parse_jsmn|dorm__json_read_direct|tokenize[.a-z0-9]*)$' "$c"))"
       ;;
   esac
   echo "$line"
