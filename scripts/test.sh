@@ -13,6 +13,8 @@ for kind in plain asan; do
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 900)
 done
 echo "test.sh: all tests passed (plain and asan)"
+# Users build Release too: it must compile warning-free (not run: the same code as plain).
+bash "$here/scripts/build.sh" release
 
 # Fuzzing (clang + libFuzzer; setup.sh installs clang and libclang-rt-14-dev):
 # the runtime's targets 15 s each, two at a time (tests/fuzz/run.sh), then

@@ -58,6 +58,9 @@ void dorm__civil_from_seconds(int64_t secs, dorm__civil_time *t) {
 void dorm__civil_format_seconds(int64_t secs, char out[32]) {
   dorm__civil_time t;
   dorm__civil_from_seconds(secs, &t);
-  snprintf(out, 32, "%lld-%02d-%02dT%02d:%02d:%02dZ", (long long)t.year, t.month, t.day, t.hour, t.minute,
-           t.second);
+  /* int64 seconds give years of at most 12 digits, so 32 bytes always fit;
+   * gcc -O2 cannot tell (format-truncation), hence the checked result. */
+  int n = snprintf(out, 32, "%lld-%02d-%02dT%02d:%02d:%02dZ", (long long)t.year, t.month, t.day, t.hour, t.minute,
+                   t.second);
+  if (n < 0) out[0] = '\0';
 }

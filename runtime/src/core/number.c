@@ -239,7 +239,7 @@ int dorm__number_compare(const char *a, size_t alen, const char *b, size_t blen)
 bool dorm_number_equal(const char *a, size_t alen, const char *b, size_t blen) {
   parsed pa, pb;
   if (parse(a, alen, &pa) || parse(b, blen, &pb)) return false;
-  size_t fa, la, fb, lb;
+  size_t fa = 0, la = 0, fb = 0, lb = 0; /* set by significant(); gcc -O2 cannot tell */
   bool nza = significant(&pa, &fa, &la), nzb = significant(&pb, &fb, &lb);
   if (!nza || !nzb) return nza == nzb; /* zero equals zero, whatever its sign */
   if (pa.neg != pb.neg || la - fa != lb - fb) return false;

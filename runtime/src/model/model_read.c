@@ -71,7 +71,7 @@ static dorm_status set_elem(rctx *c, const dorm_type_desc *e, dorm_str s, void *
   switch (e->kind) {
   case DORM_K_STRING:
   case DORM_K_DECIMAL: {
-    const char *out;
+    const char *out = NULL;
     dorm_status st = take_str(c, s, &out, p);
     if (st == DORM_OK) set_ptr(dst, out);
     return st;
@@ -147,14 +147,14 @@ static dorm_status rvalue(rctx *c, const dorm_type_desc *t, const dorm_av *v, vo
   case DORM_K_STRING:
   case DORM_K_JSON: {
     if (v->type != DORM_AV_S) return mismatch(c, p, v, "S");
-    const char *s;
+    const char *s = NULL;
     dorm_status st = take_str(c, v->u.s, &s, p);
     if (st == DORM_OK) set_ptr(dst, s);
     return st;
   }
   case DORM_K_DECIMAL: {
     if (v->type != DORM_AV_N) return mismatch(c, p, v, "N");
-    const char *s;
+    const char *s = NULL;
     dorm_status st = take_str(c, v->u.s, &s, p);
     if (st == DORM_OK) set_ptr(dst, s);
     return st;
