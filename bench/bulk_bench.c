@@ -26,73 +26,8 @@
 
 #include "dorm/dorm.h"
 
-#ifndef DORM_BENCH_ITEM
-#define DORM_BENCH_ITEM "bench/item.json"
-#endif
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bulk_bench: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die("cannot open %s: %s", path, strerror(errno));
-  size_t cap = 8192, n = 0, got;
-  char *s = malloc(cap);
-  while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (cap - n < 2) {
-      char *t = realloc(s, cap * 2);
-      if (!t) free(s);
-      s = t;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!s) die("out of memory reading %s", path);
-  s[n] = '\0';
-  return s;
-}
-
-static long parse_count(const char *name, const char *v, long min, long max) {
-  char *end;
-  errno = 0;
-  long n = strtol(v, &end, 10);
-  if (end == v || *end || errno || n < min || n > max)
-    die("%s: expected a whole number from %ld to %ld, got '%s'", name, min, max, v);
-  return n;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-         ru.ru_stime.tv_usec / 1e6;
-}
-
-static dorm_key_type key_type(const dorm_av *item, const char *name) {
-  const dorm_av *v = dorm_av_map_get(item, name);
-  if (!v) die("item: no key attribute '%s'", name);
-  switch (v->type) {
-  case DORM_AV_S: return DORM_KEY_S;
-  case DORM_AV_N: return DORM_KEY_N;
-  case DORM_AV_B: return DORM_KEY_B;
-  default: die("item: key '%s' is of type %s", name, dorm_av_type_name(v->type));
-  }
-  return DORM_KEY_NONE;
-}
+#define BENCH_NAME "bulk_bench"
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
   const char *endpoint = getenv("DORM_TEST_ENDPOINT"), *item_path = DORM_BENCH_ITEM, *table = "dorm_bench_bulk";

@@ -40,74 +40,10 @@
 
 #include "dorm/dorm.h"
 
-#ifndef DORM_BENCH_ITEM
-#define DORM_BENCH_ITEM "bench/item.json"
-#endif
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("client_bench: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die("cannot open %s: %s", path, strerror(errno));
-  size_t cap = 8192, n = 0, got;
-  char *s = malloc(cap);
-  while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (cap - n < 2) {
-      char *t = realloc(s, cap * 2);
-      if (!t) free(s);
-      s = t;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!s) die("out of memory reading %s", path);
-  s[n] = '\0';
-  return s;
-}
-
-static long parse_count(const char *name, const char *v, long min) {
-  char *end;
-  errno = 0;
-  long n = strtol(v, &end, 10);
-  if (end == v || *end || errno || n < min || n > 100000000L)
-    die("%s: expected a whole number >= %ld, got '%s'", name, min, v);
-  return n;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-         ru.ru_stime.tv_usec / 1e6;
-}
+#define BENCH_NAME "client_bench"
+#include "bench_util.h"
 
 /* The key attribute's type from the item: S, N or B. */
-static dorm_key_type key_type(const dorm_av *item, const char *name) {
-  const dorm_av *v = dorm_av_map_get(item, name);
-  if (!v) die("item: no key attribute '%s'", name);
-  switch (v->type) {
-  case DORM_AV_S: return DORM_KEY_S;
-  case DORM_AV_N: return DORM_KEY_N;
-  case DORM_AV_B: return DORM_KEY_B;
-  default: die("item: key '%s' is of type %s", name, dorm_av_type_name(v->type));
-  }
-  return DORM_KEY_NONE;
-}
 
 typedef struct bench {
   dorm_client *c;
@@ -187,8 +123,8 @@ int main(int argc, char **argv) {
     if (i + 1 >= argc) die("%s: missing value (see --help)", a);
     const char *v = argv[++i];
     if (!strcmp(a, "--endpoint")) endpoint = v;
-    else if (!strcmp(a, "--n")) n = parse_count(a, v, 1);
-    else if (!strcmp(a, "--warmup")) warmup = parse_count(a, v, 0);
+    else if (!strcmp(a, "--n")) n = parse_count(a, v, 1, 100000000L);
+    else if (!strcmp(a, "--warmup")) warmup = parse_count(a, v, 0, 100000000L);
     else if (!strcmp(a, "--item")) item_path = v;
     else if (!strcmp(a, "--table")) table_opt = v;
     else die("unknown option '%s' (see --help)", a);

@@ -3,8 +3,8 @@
  * easy handle set up as libdorm's transport sets up its own, the same
  * header lines (a fixed date and a signature of the real one's length;
  * DynamoDB Local does not check signatures), the body copied out in a write
- * callback, and no signing, JSON or CRC check. The including file defines
- * die(fmt, ...) and now_s()/cpu_s() first. */
+ * callback, and no signing, JSON or CRC check. The including file includes
+ * bench_util.h (die, now_s, cpu_s) first. */
 #ifndef DORM_BENCH_CURL_FLOOR_H
 #define DORM_BENCH_CURL_FLOOR_H
 

@@ -29,53 +29,9 @@
 
 #include "bench_models.h"
 
-#ifndef DORM_BENCH_ITEM
-#define DORM_BENCH_ITEM "bench/item.json"
-#endif
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("gen_put_get: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) die("cannot open %s", path);
-  size_t cap = 8192, n = 0, got;
-  char *s = malloc(cap);
-  while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += got;
-    if (cap - n < 2) {
-      char *t = realloc(s, cap * 2);
-      if (!t) free(s);
-      s = t;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!s) die("out of memory reading %s", path);
-  s[n] = '\0';
-  return s;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-         (double)ru.ru_stime.tv_usec / 1e6;
-}
-
+#define BENCH_NAME "gen_put_get"
+#include "bench_util.h"
+#include "curl_floor.h" /* after bench_util.h */
 
 static bench_BenchOrder the_item(void) {
   static bench_Line lines[3] = {
@@ -117,8 +73,6 @@ static bench_BenchOrder the_item(void) {
   o.note = "Leave the parcel with the concierge if nobody answers; the recipient works late on Thursdays.";
   return o;
 }
-
-#include "curl_floor.h" /* after die(), now_s() and cpu_s() */
 
 typedef struct gen_bench {
   dorm_client *c;
