@@ -27,9 +27,16 @@
 #include <unistd.h>
 
 #include "dorm/model.h"
+#include "dorm/pool.h"
 #include "engine_internal.h"
+#include "json_write.h"
 
 #define MAX_ATTEMPTS 3
+
+/* Writes of one page kept in flight at once by each segment (its own pool
+ * and client). Conservative: with --segments n the table sees at most
+ * n * BF_IN_FLIGHT concurrent writes, and --rate still paces them. */
+#define BF_IN_FLIGHT 8
 
 typedef struct bf {
   mig_backfill_ctx *x;
@@ -156,7 +163,7 @@ static dorm_av key_of(const bf *b, const dorm_av *item, dorm_arena *a) {
   return key;
 }
 
-typedef enum outcome { OUT_UPDATED, OUT_UNCHANGED, OUT_SKIPPED, OUT_FAILED, OUT_RETRY } outcome;
+typedef enum outcome { OUT_UPDATED, OUT_UNCHANGED, OUT_SKIPPED, OUT_FAILED, OUT_RETRY, OUT_PENDING } outcome;
 
 /* What became of each attribute of the step on one item. */
 typedef enum fill_state { FILL_WRITE, FILL_RIGHT, FILL_SKIP } fill_state;
@@ -168,9 +175,11 @@ typedef struct item_fills {
 } item_fills;
 
 /* One attempt on one item as read. Attributes that cannot be computed are
- * left alone; the others are written. OUT_SKIPPED: none could be. */
+ * left alone; the others are written. OUT_SKIPPED: none could be. With
+ * body set the write is not sent: the UpdateItem request body goes there
+ * (owned by the caller's writer) and the outcome is OUT_PENDING. */
 static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, item_fills *f, const char **why,
-                        dorm_status *st) {
+                        dorm_status *st, dorm_jw *body) {
   const dorm_mig_step *s = b->s;
   f->state = dorm_arena_calloc(a, s->fill_count, sizeof *f->state);
   f->val = dorm_arena_calloc(a, s->fill_count, sizeof *f->val);
@@ -253,6 +262,22 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
     *why = dorm_arena_strdup(a, dorm_expr_errmsg(&x));
     return OUT_FAILED;
   }
+  if (body) {
+    dorm__jw_reset(body);
+    dorm__jw_begin_object(body);
+    dorm__jw_member_string(body, "TableName", s->table);
+    dorm__jw_key(body, "Key");
+    dorm__jw_item(body, &key, "Key");
+    dorm__jw_expr(body, &x);
+    dorm__jw_end_object(body);
+    dorm_status bst = dorm__jw_finish(body, NULL, NULL);
+    if (bst != DORM_OK) {
+      *why = dorm_arena_strdup(a, body->err);
+      if (bst != DORM_ERR_INVALID_ARGUMENT && bst != DORM_ERR_TOO_LARGE) *st = bst;
+      return OUT_FAILED;
+    }
+    return OUT_PENDING;
+  }
   dorm_update_input in = {.table = s->table, .key = &key, .expr = &x};
   dorm_status rc = dorm_update_item(c, &in, a, NULL);
   if (rc == DORM_OK) return OUT_UPDATED;
@@ -267,14 +292,16 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
 /* One item, read again and retried when it changed meanwhile. f holds what
  * became of each attribute when the outcome is UPDATED, UNCHANGED or
  * SKIPPED with f->state set (NULL otherwise: the item was not looked at
- * as a whole). */
-static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, item_fills *f, dorm_status *st) {
+ * as a whole). changed: the first attempt was already made (through the
+ * pool) and its condition failed, so this starts with the re-read. */
+static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a, item_fills *f, dorm_status *st,
+                       bool changed) {
   const char *why = NULL;
   const dorm_av *cur = item;
   dorm_av fresh;
   for (int attempt = 1;; attempt++) {
     memset(f, 0, sizeof *f);
-    outcome o = try_item(b, c, cur, a, f, &why, st);
+    outcome o = changed && attempt == 1 ? OUT_RETRY : try_item(b, c, cur, a, f, &why, st, NULL);
     if (o != OUT_RETRY) {
       dorm_av key = key_of(b, item, a);
       if (o == OUT_FAILED) {
@@ -316,16 +343,16 @@ static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a
   }
 }
 
-/* Takes a slot under the rate limit and sleeps until it is due. */
-static void throttle(bf *b) {
+/* Takes a slot under the rate limit; returns the time (ms) it is due, 0
+ * when there is no limit. The segments share the slots, so --rate bounds
+ * them together. */
+static int64_t take_slot(bf *b) {
   double rate = b->x->o->rate;
   pthread_mutex_lock(&b->mu);
   uint64_t slot = b->processed++;
   pthread_mutex_unlock(&b->mu);
-  if (rate <= 0) return;
-  int64_t due = b->started_ms + (int64_t)((double)slot * 1000.0 / rate);
-  int64_t now = dorm__mig_now_ms();
-  if (due > now) dorm__mig_sleep_ms((long)(due - now));
+  if (rate <= 0) return 0;
+  return b->started_ms + (int64_t)((double)slot * 1000.0 / rate);
 }
 
 /* Under mu. */
@@ -349,7 +376,10 @@ static void progress_line(bf *b, bool final) {
   fflush(stderr);
 }
 
-typedef struct segment {
+typedef struct segment segment;
+static void fail_segment(segment *g, dorm_status st, const char *fmt, const char *what);
+
+struct segment {
   bf *b;
   uint32_t index;
   dorm_client *c;          /* the caller's for one segment, a clone each otherwise */
@@ -357,8 +387,9 @@ typedef struct segment {
   int cur;
   dorm_av start;
   bool have_start;
-  char err[512];
-} segment;
+  char err[512];           /* the message of the write that stopped the segment */
+  unsigned max_in_flight;  /* the most writes this segment had in flight at once */
+};
 
 static void fail_segment(segment *g, dorm_status st, const char *fmt, const char *what) {
   pthread_mutex_lock(&g->b->mu);
@@ -370,6 +401,170 @@ static void fail_segment(segment *g, dorm_status st, const char *fmt, const char
   pthread_mutex_unlock(&g->b->mu);
 }
 
+/* One page's items on their way through a segment's pool. Everything
+ * here lives on the segment's thread: the pool's callbacks run in
+ * dorm_pool_run, called by run_page. */
+typedef struct page_run {
+  segment *g;
+  dorm_pool *pool;
+  dorm_jw body;          /* reused for each request body (the pool copies it) */
+  dorm_arena *a;         /* the page's arena */
+  const dorm_page *page;
+  size_t next;           /* the next item of the page to look at */
+  unsigned in_flight;
+  int64_t last_due;      /* when the last slot taken under --rate is due */
+  dorm_status st;        /* the first error that stops the segment (message in g->err) */
+} page_run;
+
+typedef struct item_req {
+  page_run *r;
+  size_t i;
+  item_fills f;
+} item_req;
+
+static void page_fail(page_run *r, dorm_status st, const char *msg) {
+  if (r->st != DORM_OK) return;
+  r->st = st;
+  snprintf(r->g->err, sizeof r->g->err, "%s", msg ? msg : "?");
+}
+
+/* Counts one item's outcome (and its attributes'), prints the progress
+ * line, and ticks the lock's lease: a slow page (a low --rate) must not
+ * outlive it. */
+static void tally(page_run *r, outcome o, const item_fills *f) {
+  bf *b = r->g->b;
+  mig_backfill_ctx *x = b->x;
+  const dorm_mig_step *s = b->s;
+  pthread_mutex_lock(&b->mu);
+  x->progress.scanned++;
+  if (o == OUT_UPDATED) x->progress.updated++;
+  else if (o == OUT_UNCHANGED) x->progress.unchanged++;
+  else if (o == OUT_SKIPPED) x->progress.skipped++;
+  else x->progress.failed++;
+  for (size_t k = 0; f->state && k < s->fill_count; k++) {
+    struct mig_fill_count *n = &x->progress.fills[k];
+    if (f->state[k] == FILL_WRITE) n->written++;
+    else if (f->state[k] == FILL_RIGHT) n->unchanged++;
+    else {
+      n->skipped++;
+      if (!n->reason[0]) snprintf(n->reason, sizeof n->reason, "%s", f->why[k] ? f->why[k] : "?");
+    }
+  }
+  progress_line(b, false);
+  if (x->on_item && !b->stop) {
+    dorm_status tick = x->on_item(x->user);
+    if (tick != DORM_OK && b->first_error == DORM_OK) {
+      b->first_error = tick;
+      b->stop = true;
+    }
+  }
+  pthread_mutex_unlock(&b->mu);
+}
+
+/* Logs an item's attributes skipped, or the item failed (as do_item does
+ * for the outcomes of a first attempt that needed no write). */
+static void log_outcome(bf *b, const dorm_av *item, dorm_arena *a, item_fills *f, outcome o, const char *why) {
+  dorm_av key = key_of(b, item, a);
+  if (o == OUT_FAILED) {
+    f->state = NULL;
+    log_item(b, &key, NULL, "failed", why, a);
+    return;
+  }
+  for (size_t i = 0; f->state && i < b->s->fill_count; i++)
+    if (f->state[i] == FILL_SKIP) log_item(b, &key, b->s->fills[i].attr, "skipped", f->why[i], a);
+}
+
+static void item_done(void *user, const dorm_pool_result *res);
+
+/* Looks at the page's next items until BF_IN_FLIGHT writes are in flight:
+ * items that need no write are counted at once, the others are submitted
+ * (held back by delay_ms until their --rate slot is due). Stops feeding
+ * once the backfill stops or the segment failed. */
+static void feed(page_run *r) {
+  segment *g = r->g;
+  bf *b = g->b;
+  while (r->next < r->page->count && r->in_flight < BF_IN_FLIGHT && r->st == DORM_OK) {
+    pthread_mutex_lock(&b->mu);
+    bool stop = b->stop;
+    pthread_mutex_unlock(&b->mu);
+    if (stop) return;
+    int64_t due = take_slot(b);
+    if (due > r->last_due) r->last_due = due;
+    size_t i = r->next++;
+    const dorm_av *item = &r->page->items[i];
+    item_req *q = dorm_arena_calloc(r->a, 1, sizeof *q);
+    if (!q) {
+      page_fail(r, DORM_ERR_NO_MEMORY, "out of memory");
+      return;
+    }
+    q->r = r;
+    q->i = i;
+    const char *why = NULL;
+    dorm_status st = DORM_OK;
+    outcome o = try_item(b, g->c, item, r->a, &q->f, &why, &st, &r->body);
+    if (o == OUT_PENDING) {
+      int64_t now = dorm__mig_now_ms();
+      dorm_pool_request rq = {.operation = "UpdateItem", .body = r->body.buf, .body_len = r->body.len,
+                              .delay_ms = due > now ? (long)(due - now) : 0, .on_done = item_done, .user = q};
+      st = dorm_pool_submit(r->pool, &rq);
+      if (st == DORM_OK) {
+        if (++r->in_flight > g->max_in_flight) g->max_in_flight = r->in_flight;
+        continue;
+      }
+      o = OUT_FAILED;
+      why = "cannot queue the write (out of memory)";
+    }
+    log_outcome(b, item, r->a, &q->f, o, why);
+    if (st != DORM_OK) page_fail(r, st, why);
+    tally(r, o, &q->f);
+  }
+}
+
+/* A pooled write completed: counted as updated, or (the item changed
+ * since it was read) read again and retried with single calls, or failed;
+ * then the next items are fed. */
+static void item_done(void *user, const dorm_pool_result *res) {
+  item_req *q = user;
+  page_run *r = q->r;
+  segment *g = r->g;
+  bf *b = g->b;
+  const dorm_av *item = &r->page->items[q->i];
+  r->in_flight--;
+  outcome o = OUT_UPDATED;
+  if (res->status == DORM_ERR_CONDITION_FAILED) {
+    dorm_status st = DORM_OK;
+    o = do_item(b, g->c, item, r->a, &q->f, &st, true);
+    if (st != DORM_OK) page_fail(r, st, dorm_client_errmsg(g->c));
+  } else if (res->status != DORM_OK) {
+    o = OUT_FAILED;
+    log_outcome(b, item, r->a, &q->f, o, res->errmsg);
+    /* Validation errors are about this item (e.g. a key over 2 KB);
+     * anything else (network, auth, throttling after retries) stops the
+     * backfill. */
+    if (res->status != DORM_ERR_VALIDATION) page_fail(r, res->status, res->errmsg);
+  }
+  tally(r, o, &q->f);
+  feed(r);
+}
+
+/* Runs one scanned page's items through the segment's pool, at most
+ * BF_IN_FLIGHT writes at once, and returns once every item submitted has
+ * completed; with --rate, not before the last slot taken is due. Returns
+ * the first error that stops the segment (its message in g->err). */
+static dorm_status run_page(segment *g, dorm_pool *pool, const dorm_page *page, dorm_arena *a) {
+  page_run r = {.g = g, .pool = pool, .a = a, .page = page, .st = DORM_OK};
+  dorm__jw_init(&r.body, 0);
+  feed(&r);
+  if (dorm_pool_pending(pool) > 0) {
+    dorm_status st = dorm_pool_run(pool);
+    if (st != DORM_OK) page_fail(&r, st, "the request pool failed");
+  }
+  dorm__jw_free(&r.body);
+  int64_t now = dorm__mig_now_ms();
+  if (r.st == DORM_OK && r.last_due > now) dorm__mig_sleep_ms((long)(r.last_due - now));
+  return r.st;
+}
+
 static void *run_segment(void *arg) {
   segment *g = arg;
   bf *b = g->b;
@@ -377,6 +572,12 @@ static void *run_segment(void *arg) {
   const dorm_mig_step *s = b->s;
   uint32_t page_size = x->o->page_size ? x->o->page_size : 100;
   dorm_arena a = DORM_ARENA_INIT;
+  /* The segment's writes go through its own pool on its own client. */
+  dorm_pool *pool = NULL;
+  if (dorm_pool_new(g->c, BF_IN_FLIGHT, &pool) != DORM_OK) {
+    fail_segment(g, DORM_ERR_NO_MEMORY, "backfill %s: %s", "cannot make a request pool");
+    return NULL;
+  }
   for (;;) {
     pthread_mutex_lock(&b->mu);
     bool stop = b->stop || x->progress.seg_done[g->index];
@@ -402,42 +603,9 @@ static void *run_segment(void *arg) {
       fail_segment(g, st, "backfill %s: Scan: %s", dorm_client_errmsg(g->c));
       break;
     }
-    for (size_t i = 0; i < page.count && st == DORM_OK; i++) {
-      pthread_mutex_lock(&b->mu);
-      stop = b->stop;
-      pthread_mutex_unlock(&b->mu);
-      if (stop) break;
-      throttle(b);
-      item_fills f;
-      outcome o = do_item(b, g->c, &page.items[i], &a, &f, &st);
-      pthread_mutex_lock(&b->mu);
-      x->progress.scanned++;
-      if (o == OUT_UPDATED) x->progress.updated++;
-      else if (o == OUT_UNCHANGED) x->progress.unchanged++;
-      else if (o == OUT_SKIPPED) x->progress.skipped++;
-      else x->progress.failed++;
-      for (size_t k = 0; f.state && k < s->fill_count; k++) {
-        struct mig_fill_count *n = &x->progress.fills[k];
-        if (f.state[k] == FILL_WRITE) n->written++;
-        else if (f.state[k] == FILL_RIGHT) n->unchanged++;
-        else {
-          n->skipped++;
-          if (!n->reason[0]) snprintf(n->reason, sizeof n->reason, "%s", f.why[k] ? f.why[k] : "?");
-        }
-      }
-      progress_line(b, false);
-      /* A slow page (a low --rate) must not outlive the lock's lease. */
-      if (x->on_item && !b->stop) {
-        dorm_status tick = x->on_item(x->user);
-        if (tick != DORM_OK && b->first_error == DORM_OK) {
-          b->first_error = tick;
-          b->stop = true;
-        }
-      }
-      pthread_mutex_unlock(&b->mu);
-    }
+    st = run_page(g, pool, &page, &a);
     if (st != DORM_OK) {
-      fail_segment(g, st, "backfill %s: UpdateItem: %s", dorm_client_errmsg(g->c));
+      fail_segment(g, st, "backfill %s: UpdateItem: %s", g->err);
       break;
     }
     pthread_mutex_lock(&b->mu);
@@ -474,6 +642,7 @@ static void *run_segment(void *arg) {
     }
     pthread_mutex_unlock(&b->mu);
   }
+  dorm_pool_free(pool);
   dorm_arena_free(&a);
   return NULL;
 }
