@@ -531,7 +531,9 @@ static void item_done(void *user, const dorm_pool_result *res) {
   const dorm_av *item = &r->page->items[q->i];
   r->in_flight--;
   outcome o = OUT_UPDATED;
-  if (res->status == DORM_ERR_CONDITION_FAILED) {
+  if (res->status == DORM_OK) {
+    log_outcome(b, item, r->a, &q->f, o, NULL); /* the attributes it could not have */
+  } else if (res->status == DORM_ERR_CONDITION_FAILED) {
     dorm_status st = DORM_OK;
     o = do_item(b, g->c, item, r->a, &q->f, &st, true);
     if (st != DORM_OK) page_fail(r, st, dorm_client_errmsg(g->c));
