@@ -37,6 +37,7 @@ typedef struct mig_progress {
   uint32_t fill_count;
   const char *model;     /* the step's model (for status) */
   bool done;
+  unsigned max_in_flight; /* this run: the most writes one segment had in flight at once (not recorded) */
 } mig_progress;
 
 typedef struct mig_record {

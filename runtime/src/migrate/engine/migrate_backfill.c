@@ -761,6 +761,8 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
       if (started[i]) pthread_join(threads[i], NULL);
   }
   if (st == DORM_OK) st = b.first_error;
+  for (uint32_t i = 0; segs && i < n; i++)
+    if (segs[i].max_in_flight > x->progress.max_in_flight) x->progress.max_in_flight = segs[i].max_in_flight;
   progress_line(&b, true);
   if (b.log) {
     bool empty = ftell(b.log) == 0;

@@ -223,6 +223,8 @@ static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_
        (unsigned long long)x.progress.scanned, (unsigned long long)x.progress.updated,
        (unsigned long long)x.progress.unchanged, (unsigned long long)x.progress.skipped,
        (unsigned long long)x.progress.failed);
+  if (x.progress.max_in_flight > 1)
+    dlog(d, "  up to %u writes in flight at once per segment", x.progress.max_in_flight);
   bool gaps = x.progress.failed > 0;
   for (uint32_t i = 0; i < x.progress.fill_count; i++) {
     const struct mig_fill_count *f = &x.progress.fills[i];
