@@ -26,10 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core_internal.h" /* dorm__jw: the request bodies handed to the pool */
 #include "dorm/model.h"
 #include "dorm/pool.h"
 #include "engine_internal.h"
-#include "json_write.h"
 
 #define MAX_ATTEMPTS 3
 
