@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "dorm/arena.h"
 #include "dorm/client.h"
 
 typedef struct ss ss;
@@ -31,5 +32,26 @@ size_t ss_count(ss *s);
 /* A malloc'd copy of request i's body / X-Amz-Target value ("" if absent); NULL when i is out of range. */
 char *ss_body(ss *s, size_t i);
 char *ss_target(ss *s, size_t i);
+
+/* The cmocka fixture of the tests built on this server (ss_fixture.c): a
+ * server, a client for it whose back-off sleeps are recorded instead of
+ * slept, and an arena for the test's values, all freed by teardown. Use as
+ * cmocka_unit_test_setup_teardown(test, ss_fixture_setup, ss_fixture_teardown);
+ * a test reads it with `ss_fixture *f = *state;`. */
+#define SS_SLEEPS_KEPT 256
+typedef struct ss_sleeps {
+  int n;                   /* sleeps asked for */
+  long ms[SS_SLEEPS_KEPT]; /* the first SS_SLEEPS_KEPT of them, in ms */
+} ss_sleeps;
+
+typedef struct ss_fixture {
+  ss *server;
+  dorm_client *c;
+  ss_sleeps slept;
+  dorm_arena a;
+} ss_fixture;
+
+int ss_fixture_setup(void **state);
+int ss_fixture_teardown(void **state);
 
 #endif

@@ -18,45 +18,6 @@
 #include "client_internal.h"
 #include "scripted_server.h"
 
-typedef struct sleeps {
-  int n;
-  long ms[64];
-} sleeps;
-
-static void record_sleep(void *user, long ms) {
-  sleeps *s = user;
-  if (s->n < 64) s->ms[s->n] = ms;
-  s->n++;
-}
-
-typedef struct fixture {
-  ss *server;
-  dorm_client *c;
-  sleeps slept;
-  dorm_arena a;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->server = ss_start();
-  assert_non_null(f->server);
-  char err[256];
-  f->c = ss_client(f->server, err, sizeof err);
-  if (!f->c) fail_msg("%s", err);
-  dorm__client_set_sleep(f->c, record_sleep, &f->slept);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  dorm_client_free(f->c);
-  ss_stop(f->server);
-  dorm_arena_free(&f->a);
-  free(f);
-  return 0;
-}
-
 static dorm_av key(dorm_arena *a, const char *pk) {
   dorm_av k = dorm_av_empty(DORM_AV_M);
   assert_int_equal(dorm_av_map_set(a, &k, "PK", dorm_av_str(pk)), DORM_OK);
@@ -70,7 +31,7 @@ static int occurrences(const char *hay, const char *needle) {
 }
 
 static void test_batch_get_retries_unprocessed_keys(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k1 = key(a, "k1"), k2 = key(a, "k2"), k3 = key(a, "k3"), k1again = key(a, "k1");
   dorm_batch_get_entry e[] = {{"t1", &k1}, {"t1", &k2}, {"t2", &k3}, {"t1", &k1again}};
@@ -106,7 +67,7 @@ static void test_batch_get_retries_unprocessed_keys(void **state) {
 }
 
 static void test_batch_get_gives_up_without_progress(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k1 = key(a, "k1"), k2 = key(a, "k2");
   dorm_batch_get_entry e[] = {{"t1", &k1}, {"t1", &k2}};
@@ -130,7 +91,7 @@ static void test_batch_get_gives_up_without_progress(void **state) {
 }
 
 static void test_batch_get_progress_resets_the_count(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k[4] = {key(a, "a"), key(a, "b"), key(a, "c"), key(a, "d")};
   dorm_batch_get_entry e[4];
@@ -154,7 +115,7 @@ static void test_batch_get_progress_resets_the_count(void **state) {
 }
 
 static void test_batch_get_rejects_foreign_items(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k1 = key(a, "k1");
   dorm_batch_get_entry e[] = {{"t1", &k1}};
@@ -170,7 +131,7 @@ static void test_batch_get_rejects_foreign_items(void **state) {
 }
 
 static void test_batch_write_retries_unprocessed_items(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av items[30];
   dorm_batch_write_entry e[30];
@@ -203,7 +164,7 @@ static void test_batch_write_retries_unprocessed_items(void **state) {
 }
 
 static void test_batch_write_counts_what_is_known_written(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av items[40];
   dorm_batch_write_entry e[40];
@@ -232,7 +193,7 @@ static void test_batch_write_counts_what_is_known_written(void **state) {
 }
 
 static void test_transaction_retry_resends_the_token(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av item = key(a, "p");
   dorm_tx_write w[] = {{.kind = DORM_TX_PUT, .table = "t", .item = &item}};
@@ -270,7 +231,7 @@ static void test_transaction_retry_resends_the_token(void **state) {
 }
 
 static void test_cancellation_names_the_action(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k = key(a, "p");
   dorm_expr x;
@@ -324,7 +285,7 @@ static void test_cancellation_names_the_action(void **state) {
 }
 
 static void test_bad_responses(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena *a = &f->a;
   dorm_av k = key(a, "k");
   dorm_tx_get g[] = {{"t", &k, NULL}, {"t", &k, NULL}};
@@ -361,7 +322,7 @@ static void test_bad_responses(void **state) {
 }
 
 static void test_waiter_times_out_on_backfilling_index(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   for (int i = 0; i < 20; i++)
     ss_push(f->server, 200,
             "{\"Table\":{\"TableName\":\"shop\",\"TableStatus\":\"ACTIVE\",\"GlobalSecondaryIndexes\":["
@@ -378,7 +339,7 @@ static void test_waiter_times_out_on_backfilling_index(void **state) {
 }
 
 static void test_waiter_sees_index_finish(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   ss_push(f->server, 400,
           "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\",\"message\":\"not yet\"}");
   ss_push(f->server, 200, "{\"Table\":{\"TableName\":\"shop\",\"TableStatus\":\"CREATING\"}}");
@@ -399,7 +360,7 @@ static void test_waiter_sees_index_finish(void **state) {
 }
 
 static void test_list_tables_pages(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   ss_push(f->server, 200, "{\"TableNames\":[\"a\",\"b\"],\"LastEvaluatedTableName\":\"b\"}");
   ss_push(f->server, 200, "{\"TableNames\":[\"c\"]}");
   const char **names;
@@ -420,18 +381,18 @@ static void test_list_tables_pages(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_batch_get_retries_unprocessed_keys, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_get_gives_up_without_progress, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_get_progress_resets_the_count, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_get_rejects_foreign_items, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_write_retries_unprocessed_items, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_write_counts_what_is_known_written, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_transaction_retry_resends_the_token, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cancellation_names_the_action, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_bad_responses, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_waiter_times_out_on_backfilling_index, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_waiter_sees_index_finish, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_list_tables_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_get_retries_unprocessed_keys, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_get_gives_up_without_progress, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_get_progress_resets_the_count, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_get_rejects_foreign_items, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_write_retries_unprocessed_items, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_write_counts_what_is_known_written, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_transaction_retry_resends_the_token, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_cancellation_names_the_action, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_responses, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_waiter_times_out_on_backfilling_index, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_waiter_sees_index_finish, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_list_tables_pages, ss_fixture_setup, ss_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

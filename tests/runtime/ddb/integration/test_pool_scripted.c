@@ -20,43 +20,6 @@
 #define NOTABLE \
   "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException\",\"message\":\"no such table\"}"
 
-typedef struct sleeps {
-  int n;
-  long ms[256];
-} sleeps;
-
-static void record_sleep(void *user, long ms) {
-  sleeps *s = user;
-  if (s->n < 256) s->ms[s->n] = ms;
-  s->n++;
-}
-
-typedef struct fixture {
-  ss *server;
-  dorm_client *c;
-  sleeps slept;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->server = ss_start();
-  assert_non_null(f->server);
-  char err[256];
-  f->c = ss_client(f->server, err, sizeof err);
-  if (!f->c) fail_msg("%s", err);
-  dorm__client_set_sleep(f->c, record_sleep, &f->slept);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  dorm_client_free(f->c);
-  ss_stop(f->server);
-  free(f);
-  return 0;
-}
-
 /* What a callback saw, copied out of the pool's result. */
 typedef struct seen {
   int calls;
@@ -89,7 +52,7 @@ static void submit(dorm_pool *p, const char *op, const char *body, seen *s) {
 }
 
 static void test_throttling_retried_like_a_single_call(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   /* Pool: throttled twice, then answered. */
   ss_push(f->server, 400, THROTTLE);
   ss_push(f->server, 400, THROTTLE);
@@ -140,7 +103,7 @@ static void test_throttling_retried_like_a_single_call(void **state) {
 }
 
 static void test_errors_stay_with_their_request(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   /* The server answers one connection at a time, in arrival order; which
    * request arrives first is up to the loop, so check by what came back. */
   ss_push(f->server, 200, "{}");
@@ -190,7 +153,7 @@ static void test_errors_stay_with_their_request(void **state) {
 }
 
 static void test_early_free_cancels_what_is_left(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_pool *p;
   assert_int_equal(dorm_pool_new(f->c, 3, &p), DORM_OK);
   seen s[20] = {{0}};
@@ -214,7 +177,7 @@ static void test_early_free_cancels_what_is_left(void **state) {
  * answer has an unprocessed write resends just that write, alone, after a
  * backoff; the other chunks are not held up by it. */
 static void test_batch_write_resends_unprocessed_per_chunk(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av items[60];
   dorm_batch_write_entry e[60];
@@ -257,10 +220,10 @@ static void test_batch_write_resends_unprocessed_per_chunk(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_throttling_retried_like_a_single_call, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_errors_stay_with_their_request, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_early_free_cancels_what_is_left, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_batch_write_resends_unprocessed_per_chunk, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_throttling_retried_like_a_single_call, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_errors_stay_with_their_request, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_early_free_cancels_what_is_left, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_write_resends_unprocessed_per_chunk, ss_fixture_setup, ss_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

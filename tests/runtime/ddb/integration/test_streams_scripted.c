@@ -20,40 +20,7 @@
 
 #define ARN "arn:aws:dynamodb:us-east-1:123456789012:table/tab1/stream/2026-12-06T00:00:00.000"
 
-typedef struct fixture {
-  ss *server;
-  dorm_client *c;
-  int slept;
-  dorm_arena a;
-} fixture;
-
-static void count_sleep(void *user, long ms) {
-  (void)ms;
-  ++*(int *)user;
-}
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->server = ss_start();
-  assert_non_null(f->server);
-  char err[256];
-  f->c = ss_client(f->server, err, sizeof err);
-  if (!f->c) fail_msg("%s", err);
-  dorm__client_set_sleep(f->c, count_sleep, &f->slept);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  dorm_client_free(f->c);
-  ss_stop(f->server);
-  dorm_arena_free(&f->a);
-  free(f);
-  return 0;
-}
-
-static void assert_body(fixture *f, size_t i, const char *target, const char *body) {
+static void assert_body(ss_fixture *f, size_t i, const char *target, const char *body) {
   char *t = ss_target(f->server, i), *b = ss_body(f->server, i);
   assert_non_null(t);
   assert_string_equal(t, target);
@@ -73,7 +40,7 @@ static void assert_msg(dorm_client *c, const char *part) {
   "{\"AttributeName\":\"SK\",\"KeyType\":\"RANGE\"}],"
 
 static void test_describe_follows_pages(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   /* Page 1 lists a child before its parent (on page 2) and grandchild (page 3). */
   ss_push(f->server, 200,
           PAGE_HEAD "\"Shards\":[{\"ShardId\":\"shardId-child\",\"ParentShardId\":\"shardId-root\","
@@ -121,7 +88,7 @@ static void test_describe_follows_pages(void **state) {
 }
 
 static void test_describe_refuses_bad_pages(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_stream_description d;
   /* A page that hands back where it started would loop forever. */
   ss_push(f->server, 200, PAGE_HEAD "\"Shards\":[{\"ShardId\":\"s1\"}],\"LastEvaluatedShardId\":\"s1\"}}");
@@ -146,7 +113,7 @@ static void test_describe_refuses_bad_pages(void **state) {
 }
 
 static void test_list_follows_pages(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   ss_push(f->server, 200,
           "{\"Streams\":[{\"StreamArn\":\"arn:1\",\"TableName\":\"tab1\",\"StreamLabel\":\"l1\"}],"
           "\"LastEvaluatedStreamArn\":\"arn:1\"}");
@@ -172,7 +139,7 @@ static void test_list_follows_pages(void **state) {
 }
 
 static void test_expired_and_trimmed_iterators(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_stream_record *r;
   size_t n;
   const char *next = "unchanged";
@@ -182,7 +149,7 @@ static void test_expired_and_trimmed_iterators(void **state) {
   assert_int_equal(dorm_streams_get_records(f->c, "it-1", 0, &f->a, &r, &n, &next), DORM_ERR_BAD_CURSOR);
   /* One attempt: an expired iterator stays expired. */
   assert_int_equal(ss_count(f->server), 1);
-  assert_int_equal(f->slept, 0);
+  assert_int_equal(f->slept.n, 0);
   assert_null(next);
   assert_int_equal(n, 0);
   assert_string_equal(dorm_client_error_code(f->c), "ExpiredIteratorException");
@@ -199,7 +166,7 @@ static void test_expired_and_trimmed_iterators(void **state) {
                    DORM_ERR_BAD_CURSOR);
   assert_null(it);
   assert_int_equal(ss_count(f->server), 2);
-  assert_int_equal(f->slept, 0);
+  assert_int_equal(f->slept.n, 0);
   assert_string_equal(dorm_client_error_code(f->c), "TrimmedDataAccessException");
   assert_msg(f->c, "GetShardIterator: TrimmedDataAccessException (HTTP 400)");
   assert_msg(f->c, "past the stream's 24-hour retention: start again at TRIM_HORIZON");
@@ -212,7 +179,7 @@ static void test_expired_and_trimmed_iterators(void **state) {
   ss_push(f->server, 200, "{\"Records\":[],\"NextShardIterator\":\"it-2\"}");
   assert_int_equal(dorm_streams_get_records(f->c, "it-1", 10, &f->a, &r, &n, &next), DORM_OK);
   assert_int_equal(ss_count(f->server), 4);
-  assert_int_equal(f->slept, 1);
+  assert_int_equal(f->slept.n, 1);
   assert_int_equal(n, 0);
   assert_null(r);
   assert_string_equal(next, "it-2");
@@ -222,7 +189,7 @@ static void test_expired_and_trimmed_iterators(void **state) {
 }
 
 static void test_get_records_answers(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   dorm_stream_record *r;
   size_t n;
   const char *next;
@@ -269,7 +236,7 @@ static void test_get_records_answers(void **state) {
 }
 
 static void test_arguments_refused_before_sending(void **state) {
-  fixture *f = *state;
+  ss_fixture *f = *state;
   const char *it;
   dorm_stream_record *r;
   size_t n;
@@ -355,12 +322,12 @@ static void test_streams_endpoint_from_environment(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_describe_follows_pages, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_describe_refuses_bad_pages, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_list_follows_pages, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_expired_and_trimmed_iterators, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_get_records_answers, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_arguments_refused_before_sending, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_describe_follows_pages, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_describe_refuses_bad_pages, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_list_follows_pages, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_expired_and_trimmed_iterators, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_get_records_answers, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_arguments_refused_before_sending, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test(test_sequence_order),
       cmocka_unit_test(test_streams_endpoint_from_environment),
   };
