@@ -7,6 +7,9 @@
 # LAMBDA_BUILD_DIR: OUTDIR/build-x86_64 of `scripts/lambda-package.sh --build
 # OUTDIR` (the bootstrap as deployed: minimal libcurl, static OpenSSL), a
 # third peer beside BUILD_DIR's streamer-demo (Debian's shared libraries).
+# Figures (cold_start.mjs's header): exec_to_next_* from the runtime's exec
+# (process start, as on Lambda), spawn_to_next_* from Node's spawn() (the
+# harness's fork included).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; rounds=${2:-10}; lambda_build=${3:-}
@@ -30,6 +33,12 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 extra=()
 # the floor: a next call and nothing else (bench/lambda/floor.c)
 if cc -O2 -o "$work/floor" "$here/bench/lambda/floor.c" 2>/dev/null; then extra+=(--floor "$work/floor"); fi
+# the launcher that stamps the exec (process start) for the exec_to_next figures
+if cc -O2 -Wall -Wextra -Werror -o "$work/exec_stamp" "$here/bench/lambda/exec_stamp.c"; then
+  extra+=(--stamp "$work/exec_stamp")
+else
+  echo "run.sh: exec_stamp.c did not build: spawn-based figures only" >&2
+fi
 [ -n "$lambda_build" ] && extra+=(--lambda-bootstrap "$lambda_build/examples/streamer/streamer-demo")
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 node "$here/bench/lambda/cold_start.mjs" --bootstrap "$demo" --ddb "$(cat "$work/ddb/endpoint")" \

@@ -391,12 +391,23 @@ static int64_t mono_ms(void) {
 
 int dorm__st_lambda_run(dorm__streamer *s) {
   int64_t started = mono_ms();
-  /* No OpenSSL configuration file unless OPENSSL_CONF names one: libcurl's
-   * first handle would read and apply the system's (a quarter of the cold
-   * start with Debian's), and the Lambda build's static OpenSSL would look
-   * in its build system's directory, not Amazon Linux's. The first
-   * OPENSSL_init_crypto decides, so this precedes every libcurl call. */
-  if (!getenv("OPENSSL_CONF")) OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+  /* OpenSSL starts lean unless OPENSSL_CONF is set (even to an empty file).
+   * libcurl's first handle initialises OpenSSL for the TLS to come (the
+   * Runtime API itself is plain HTTP), and the first OPENSSL_init_crypto of
+   * each kind decides, so this precedes every libcurl call:
+   * - no configuration file: libcurl would read and apply the system's (a
+   *   quarter of the cold start with Debian's), and the Lambda build's
+   *   static OpenSSL would look in its build system's directory;
+   * - no libcrypto error texts: loading its ~2,000 messages into hash tables
+   *   (triggered by libcurl's engine set-up) was half of the instructions
+   *   before the first next and 22 page faults (bench/lambda). dorm formats
+   *   no OpenSSL error itself, and libcurl's TLS errors read as before
+   *   ("SSL certificate problem: ...", "error:0A00042E:SSL routines::tlsv1
+   *   alert protocol version": libssl's texts load with the first TLS
+   *   connection); only a libcrypto error under one loses its text, not its
+   *   code (`openssl errstr CODE` reads it). */
+  if (!getenv("OPENSSL_CONF"))
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
   rt_client r = {0};
   if (!rt_open(&r)) {
     fprintf(stderr, "lambda: AWS_LAMBDA_RUNTIME_API is not host:port, or libcurl failed\n");
@@ -410,7 +421,10 @@ int dorm__st_lambda_run(dorm__streamer *s) {
   pthread_mutex_init(&t.mu, NULL);
   pthread_cond_init(&t.cv, NULL);
   pthread_t tick;
-  bool ticking = pthread_create(&tick, NULL, ticker_main, &t) == 0;
+  /* the ticker starts with the first event, not before the first next: a
+   * thread's stack and start are part of a cold start (bench/lambda) and
+   * it has nothing to watch until an invocation runs */
+  bool ticking = false;
   loop_started = true;
   bool cold = true;
   int rc = 0;
@@ -427,6 +441,10 @@ int dorm__st_lambda_run(dorm__streamer *s) {
       break;
     }
     int64_t t0 = dorm__st_now_ms();
+    if (cold) {
+      ticking = pthread_create(&tick, NULL, ticker_main, &t) == 0;
+      if (!ticking) dorm__st_log("warn", "ticker", NULL, NULL, NULL, "no ticker thread: sync timeouts wait for the answer");
+    }
     set_trace_id(h.trace);
     char *end = NULL;
     long long deadline = strtoll(h.deadline_ms, &end, 10);
