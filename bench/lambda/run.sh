@@ -9,7 +9,8 @@
 # third peer beside BUILD_DIR's streamer-demo (Debian's shared libraries).
 # Figures (cold_start.mjs's header): exec_to_next_* from the runtime's exec
 # (process start, as on Lambda), spawn_to_next_* from Node's spawn() (the
-# harness's fork included).
+# harness's fork included). DORM_LAMBDA_BENCH_ALSO=NAME=PATH[,NAME=PATH...]
+# adds more streamer-demo binaries to the same rounds (before/after a change).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; rounds=${2:-10}; lambda_build=${3:-}
@@ -40,6 +41,8 @@ else
   echo "run.sh: exec_stamp.c did not build: spawn-based figures only" >&2
 fi
 [ -n "$lambda_build" ] && extra+=(--lambda-bootstrap "$lambda_build/examples/streamer/streamer-demo")
+# more bootstraps in the same rounds (e.g. an older build): NAME=PATH,NAME=PATH
+[ -n "${DORM_LAMBDA_BENCH_ALSO:-}" ] && extra+=(--also "$DORM_LAMBDA_BENCH_ALSO")
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 node "$here/bench/lambda/cold_start.mjs" --bootstrap "$demo" --ddb "$(cat "$work/ddb/endpoint")" \
   --secret "$work/secret" --rounds "$rounds" "${extra[@]}"
