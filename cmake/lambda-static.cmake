@@ -1,14 +1,15 @@
 # The Lambda bootstrap's link (scripts/lambda-package.sh --build passes it as
 # CMAKE_PROJECT_INCLUDE, so it is read right after project()): everything
-# but glibc and cJSON linked statically, so that a cold start maps three
-# shared objects instead of forty and resolves no symbols of libcurl's
-# dependency tree (bench/lambda: most of the cold start and of the RSS was
+# but glibc linked statically, so that a cold start maps two shared objects
+# (libc, the dynamic linker) instead of forty and resolves no symbols of
+# libcurl's dependency tree (bench/lambda: most of the cold start and of the RSS was
 # the dynamic linker and the constructors of Debian's libcurl dependencies).
 #
 # libcurl is the minimal one the script builds (HTTP and HTTPS over OpenSSL,
 # nothing else; its libcurl.pc comes first on PKG_CONFIG_PATH). glibc stays
 # shared: a static glibc would load the NSS modules of whatever glibc the
-# Lambda image has. cJSON has no static archive in Debian (one small .so).
+# Lambda image has. cJSON has no static archive in Debian: the script builds
+# one from its source package (its libcjson.pc comes first as well).
 
 # find_library (also pkg_check_modules' IMPORTED_TARGET) prefers archives.
 set(CMAKE_FIND_LIBRARY_SUFFIXES .a .so)

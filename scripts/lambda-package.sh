@@ -144,30 +144,69 @@ if [[ " $arches " == *" arm64 "* ]]; then
   apt_install qemu-user-static || echo "lambda-package: no qemu-user-static: the arm64 binary is checked but not run"
 fi
 
-# The distribution's curl source package, fetched with apt-get source through
-# a private list of the system's own repositories turned into deb-src ones
-# (nothing in /etc/apt changes).
-curl_source() {
-  local src=$deps/curl-src
-  [ -f "$src/configure" ] && return 0
+# A source package of the distribution (deb_source PACKAGE DIR: unpacked in
+# DIR), fetched with apt-get source through a private list of the system's
+# own repositories turned into deb-src ones (nothing in /etc/apt changes).
+deb_source() {
+  local pkg=$1 src=$2
+  [ -d "$src" ] && [ -n "$(ls -A "$src" 2>/dev/null)" ] && return 0
   local apt=$deps/apt
-  rm -rf "$apt" && mkdir -p "$apt/lists/partial" "$apt/parts" "$apt/cache/archives/partial"
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt/parts/$(basename "$f")"
-  done
-  : >"$apt/sources.list"
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] && sed -n 's/^deb \(.*\)/deb-src \1/p' "$f" >>"$apt/sources.list"
-  done
-  local o=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/parts"
-    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=root")
-  echo "lambda-package: fetching the curl source package"
-  apt-get "${o[@]}" update -qq
-  mkdir -p "$deps/dl"
-  (cd "$deps/dl" && apt-get "${o[@]}" source --download-only -qq curl)
+  if [ ! -d "$apt/lists" ] || [ -z "$(ls "$apt/lists" 2>/dev/null | grep -v partial)" ]; then
+    rm -rf "$apt" && mkdir -p "$apt/lists/partial" "$apt/parts" "$apt/cache/archives/partial"
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt/parts/$(basename "$f")"
+    done
+    : >"$apt/sources.list"
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] && sed -n 's/^deb \(.*\)/deb-src \1/p' "$f" >>"$apt/sources.list"
+    done
+    apt-get "${apt_o[@]}" update -qq
+  fi
+  echo "lambda-package: fetching the $pkg source package"
+  mkdir -p "$deps/dl-$pkg"
+  (cd "$deps/dl-$pkg" && apt-get "${apt_o[@]}" source --download-only -qq "$pkg")
   rm -rf "$src"
   # apt checked the files against the signed release; dpkg-source has no key
-  dpkg-source -x "$deps"/dl/curl_*.dsc "$src" >/dev/null 2>&1
+  dpkg-source -x "$deps/dl-$pkg"/*.dsc "$src" >/dev/null 2>&1
+}
+apt_o=(-o "Dir::Etc::SourceList=$deps/apt/sources.list" -o "Dir::Etc::SourceParts=$deps/apt/parts"
+  -o "Dir::State::Lists=$deps/apt/lists" -o "Dir::Cache=$deps/apt/cache" -o "APT::Sandbox::User=root")
+curl_source() {
+  [ -f "$deps/curl-src/configure" ] && return 0
+  deb_source curl "$deps/curl-src"
+}
+
+# cJSON as a static archive (Debian ships only the shared library): one
+# object less for the dynamic linker at every cold start, no lib/ in the zip.
+# Built from the distribution's cjson source package, as libcurl is, into
+# deps/cjson-<arch> with a libcjson.pc that comes first on PKG_CONFIG_PATH.
+build_cjson() {
+  local arch=$1 prefix=$deps/cjson-$1
+  [ -f "$prefix/lib/libcjson.a" ] && return 0
+  deb_source cjson "$deps/cjson-src"
+  local cc=gcc ar=ar
+  [ "$arch" = arm64 ] && cc=aarch64-linux-gnu-gcc ar=aarch64-linux-gnu-ar
+  echo "lambda-package: building a static cJSON ($arch)"
+  mkdir -p "$prefix/lib/pkgconfig" "$prefix/include/cjson"
+  "$cc" -O2 -ffunction-sections -fdata-sections -c "$deps/cjson-src/cJSON.c" -o "$prefix/lib/cJSON.o"
+  rm -f "$prefix/lib/libcjson.a"
+  "$ar" rcs "$prefix/lib/libcjson.a" "$prefix/lib/cJSON.o"
+  rm -f "$prefix/lib/cJSON.o"
+  cp "$deps/cjson-src/cJSON.h" "$prefix/include/cjson/"
+  local version
+  version=$(sed -n 's/^Version: *//p' "$deps"/dl-cjson/*.dsc | head -1)
+  cat >"$prefix/lib/pkgconfig/libcjson.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: libcjson
+Version: ${version%%-*}
+Description: cJSON, static, for the Lambda bootstrap (scripts/lambda-package.sh)
+Libs: -L\${libdir} -lcjson
+Libs.private: -lm
+Cflags: -I\${includedir} -I\${includedir}/cjson
+PC
 }
 
 # A libcurl for HTTP and HTTPS over OpenSSL, nothing else (Amazon Linux
@@ -211,10 +250,11 @@ lws_arm64() {
 host_dormc=""
 for arch in $arches; do
   build_curl "$arch"
+  build_cjson "$arch"
   b=$outdir/build-$arch
   args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DDORM_BUILD_TESTS=OFF -DDORM_BUILD_BENCH=OFF
     "-DCMAKE_PROJECT_INCLUDE=$here/cmake/lambda-static.cmake")
-  pc=$deps/curl-$arch/lib/pkgconfig
+  pc=$deps/curl-$arch/lib/pkgconfig:$deps/cjson-$arch/lib/pkgconfig
   libdir=""
   objdump=objdump
   if [ "$arch" = arm64 ]; then
@@ -242,7 +282,9 @@ for arch in $arches; do
   "$cc" -O2 -Wall -Wextra -Werror -c "$here/cmake/lambda-glibc-compat.c" -o "$deps/glibc-compat-$arch.o"
   args+=("-DCMAKE_EXE_LINKER_FLAGS=$deps/glibc-compat-$arch.o")
   echo "lambda-package: building streamer-demo ($arch) in $b"
-  PKG_CONFIG_PATH=$pc cmake -S "$here" -B "$b" "${args[@]}" >/dev/null
+  # pkg-config asked again at every configure (-U: a build tree of an older
+  # version of this script cached Debian's shared cJSON)
+  PKG_CONFIG_PATH=$pc cmake -S "$here" -B "$b" -U '__pkg_config_checked_*' -U 'pkgcfg_lib_*' "${args[@]}" >/dev/null
   cmake --build "$b" -j"${DORM_JOBS:-2}" --target streamer-demo >/dev/null
   bin=$b/examples/streamer/streamer-demo
   want="x86-64"
