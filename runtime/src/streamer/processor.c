@@ -3,16 +3,26 @@
  * A request runs where a conditional update moved it PENDING -> PROCESSING
  * (or took over a PROCESSING one whose lease expired) and set this process
  * as the lease owner; a second processor, or the same request seen twice,
- * fails the condition and does nothing. The lease is renewed by every
- * progress update, and by a check-in (at most once a second) while the
- * handler checks for cancellation without reporting. Progress is coalesced
- * (newest wins, at most one message per progress_interval_ms, percent never
- * goes backwards); each update takes its seq on the request item (with the
- * progress, the lease, the cancel flag and the client's connection in the
- * same write), is stored under it, then delivered: straight into the
- * connection's queue when this server holds it, else through the management
- * API of the server that does (as on AWS, through API Gateway). A
- * connection that is gone (410) stops delivery, never the job.
+ * fails the condition and does nothing.
+ *
+ * The lease owner takes the request's seqs itself, in memory: a progress
+ * update is one message stored (group commit, store.c) under the next seq,
+ * then delivered; nothing else is written for it. The request item is
+ * written at check-ins (at most once a second, or at once when the router
+ * asks: recheck), which renew the lease (a condition on it: a processor
+ * that lost the job stops), record the seq high-water mark and the latest
+ * progress, and read the cancel flag, the client's connection and the
+ * `status` asks of routers in other processes (which need one of our seqs);
+ * and at the end, where one transaction writes the outcome to the item and
+ * stores the terminal message(s), so a finished request always has its
+ * terminal message. A router in this process asks the job for a seq
+ * directly (dorm__st_status_running). Progress is coalesced (newest wins, at
+ * most one message per progress_interval_ms, percent never goes backwards)
+ * and delivered straight into the connection's queue when this server holds
+ * it, else through the management API of the server that does (as on AWS,
+ * through API Gateway). A connection that is gone (410) stops delivery,
+ * never the job. A processor that takes over an expired lease continues
+ * after the highest stored seq (it reads the messages table).
  *
  * The poller reads the requests table's DynamoDB stream (new PENDING
  * requests, from any server) and, as a safety net every ten polls, sweeps
@@ -49,7 +59,14 @@ struct dorm_stream_ctx {
   int64_t deadline_ms;
   int64_t last_check_ms;
   atomic_bool recheck;            /* check in at the next chance (the client moved to another connection) */
-  int64_t seq;                    /* the newest seq this job knows to be taken */
+  /* seq_mu: the job's thread and routers of this process (status) */
+  pthread_mutex_t seq_mu;
+  int64_t seq;                    /* the newest seq taken (ours while we hold the lease) */
+  bool closed;                    /* the end is being written: no more seqs from memory */
+  double last_percent;            /* the latest progress sent (for status and check-ins) */
+  char *last_message, *last_progress;
+  int64_t stored_seq;             /* the newest seq this job's thread stored (the check-ins' high-water mark) */
+  int64_t renewed_ms;             /* when the lease was last renewed */
   int64_t checked_seq;            /* seq when the connection was last confirmed */
   dorm_arena *arena;              /* the result's */
   /* failure set by dorm_stream_fail */
@@ -115,10 +132,56 @@ static void follow_connection(dorm_stream_ctx *ctx, const char *conn_id) {
   dorm_arena_free(&a);
 }
 
-/* For a handler that checks for cancellation between progress updates:
- * renews the lease and reads the cancel flag and the client's connection,
- * one conditional write at most once a second (or at once when the router
- * asked: recheck). A progress update does the same in its own write. */
+static void answer_asks(dorm_stream_ctx *ctx, const dorm_streamer_set_string *asks);
+
+/* The check-in: one conditional write (we still hold the lease) that renews
+ * the lease and records the seq high-water mark and the latest progress
+ * (what `status` says of a request whose processor died), returning the
+ * cancel flag, the client's connection (followed when it moved) and the
+ * routers' asks (answered). Losing the condition means another processor
+ * took the job over: stop. */
+static void check_in_now(dorm_stream_ctx *ctx) {
+  int64_t now = dorm__st_now_ms();
+  ctx->last_check_ms = now;
+  dorm_arena a = DORM_ARENA_INIT;
+  pthread_mutex_lock(&ctx->seq_mu);
+  int64_t seq_before = ctx->seq;
+  double percent = ctx->last_percent;
+  const char *message = ctx->last_message ? dorm_arena_strdup(&a, ctx->last_message) : NULL;
+  const char *progress = ctx->last_progress ? dorm_arena_strdup(&a, ctx->last_progress) : NULL;
+  pthread_mutex_unlock(&ctx->seq_mu);
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
+  dorm_streamer_Request_set_seq(&u, ctx->stored_seq);
+  dorm_streamer_Request_set_percent(&u, percent);
+  if (message) dorm_streamer_Request_set_message(&u, message);
+  if (progress) dorm_streamer_Request_set_progress(&u, progress);
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
+  if (st == DORM_OK) {
+    ctx->renewed_ms = now;
+    if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
+    if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
+    ctx->checked_seq = seq_before;
+    if (r.has_asks && r.asks.count) answer_asks(ctx, &r.asks);
+  } else if (st == DORM_ERR_CONDITION_FAILED) {
+    /* Another processor took the lease (ours expired): stop. */
+    atomic_store(&ctx->cancel_flag, true);
+    ctx->lost_lease = true;
+  } else {
+    dorm__st_log("warn", "check_in_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
+                 dorm_client_errmsg(ctx->c));
+  }
+  dorm_arena_free(&a);
+}
+
+/* For a handler between progress updates (and before each one): checks
+ * the deadline, and checks in at most once a second (or at once when the
+ * router asked: recheck). */
 static void check_in(dorm_stream_ctx *ctx) {
   if (ctx->sync) return;
   int64_t now = dorm__st_now_ms();
@@ -128,27 +191,7 @@ static void check_in(dorm_stream_ctx *ctx) {
   }
   if (ctx->lost_lease) return;
   if (now - ctx->last_check_ms < 1000 && !atomic_exchange(&ctx->recheck, false)) return;
-  ctx->last_check_ms = now;
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
-  dorm_update_opts o = {.return_new = true};
-  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
-  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
-  dorm_streamer_Request r;
-  int64_t seq_before = ctx->seq;
-  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
-  if (st == DORM_OK) {
-    if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
-    if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
-    ctx->checked_seq = seq_before;
-  } else if (st == DORM_ERR_CONDITION_FAILED) {
-    /* Another processor took the lease (ours expired): stop. */
-    atomic_store(&ctx->cancel_flag, true);
-    ctx->lost_lease = true;
-  }
-  dorm_arena_free(&a);
+  check_in_now(ctx);
 }
 
 bool dorm_stream_cancelled(const dorm_stream_ctx *ctx) {
@@ -220,6 +263,114 @@ static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text) {
   }
 }
 
+/* A message for a connection other than the job's (a router's ask from
+ * another process): its queue when this server holds it, else the
+ * management API of the server that does. */
+static void deliver_to(dorm_stream_ctx *ctx, const char *conn_id, int64_t seq, const char *text) {
+  if (strcmp(conn_id, ctx->conn_id) == 0) {
+    deliver(ctx, seq, text);
+    return;
+  }
+  size_t len = strlen(text);
+  if (dorm__srv_offer(ctx->s, conn_id, ctx->client_id, seq, text, len) != DORM__SRV_NOT_HERE) return;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Connection_key key = {conn_id};
+  dorm_streamer_Connection conn;
+  if (dorm_streamer_Connection_get(ctx->c, &key, NULL, &a, &conn) == DORM_OK && !conn.gone &&
+      strcmp(conn.server, ctx->s->server_url) != 0 &&
+      dorm__st_deliver(ctx->s, conn.server, conn_id, text, len) != DORM_OK)
+    dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.delivery_failures, 1);
+  dorm_arena_free(&a);
+}
+
+/* A `status` of this running job under a seq of its own: what the request's
+ * state is now (PROCESSING, the latest progress sent), last_seq the seq
+ * before it. Stored (c: the calling thread's client) before it is handed
+ * to sent(). False when the job is writing its end (closed). */
+typedef void (*status_sent_fn)(void *user, int64_t seq, const char *text);
+static bool status_now(dorm_stream_ctx *ctx, dorm_client *c, status_sent_fn sent, void *user) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  if (ctx->closed) {
+    pthread_mutex_unlock(&ctx->seq_mu);
+    return false;
+  }
+  int64_t seq = ++ctx->seq;
+  char *extra = dorm__st_status_extra("PROCESSING", ctx->e ? ctx->e->name : "", ctx->last_percent, ctx->last_message,
+                                      ctx->last_progress, seq - 1);
+  pthread_mutex_unlock(&ctx->seq_mu);
+  char *text = extra ? dorm__st_message("status", ctx->client_id, seq, extra) : NULL;
+  free(extra);
+  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = seq, .body = text};
+  if (text && dorm__st_put_message(c, &m, NULL)) sent(user, seq, text);
+  else
+    dorm__st_log("error", "persist_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
+                 "status seq %lld: %s", (long long)seq, text ? dorm_client_errmsg(c) : "out of memory");
+  free(text);
+  return true;
+}
+
+typedef struct ask_to {
+  dorm_stream_ctx *ctx;
+  const char *conn;
+} ask_to;
+
+static void ask_sent(void *user, int64_t seq, const char *text) {
+  ask_to *t = user;
+  deliver_to(t->ctx, t->conn, seq, text);
+}
+
+/* Routers of other processes asked for a status ("<connection id> <nonce>"
+ * each, in the request item): each gets one under our next seq, sent to
+ * its connection; then they are deleted from the item (a second check-in
+ * before that would answer them again: harmless, a status more). */
+static void answer_asks(dorm_stream_ctx *ctx, const dorm_streamer_set_string *asks) {
+  for (size_t i = 0; i < asks->count; i++) {
+    char conn[64];
+    const char *sp = strchr(asks->items[i], ' ');
+    size_t n = sp ? (size_t)(sp - asks->items[i]) : strlen(asks->items[i]);
+    if (n == 0 || n >= sizeof conn) continue;
+    memcpy(conn, asks->items[i], n);
+    conn[n] = '\0';
+    ask_to t = {ctx, conn};
+    status_now(ctx, ctx->c, ask_sent, &t);
+  }
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, &a);
+  dorm_streamer_Request_set_delete_asks(&u, asks);
+  dorm_update_opts o = {0};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  if (dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, NULL) != DORM_OK)
+    dorm__st_log("warn", "asks_not_cleared", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
+                 dorm_client_errmsg(ctx->c));
+  dorm_arena_free(&a);
+}
+
+typedef struct router_to {
+  dorm__streamer *s;
+  const char *conn, *rid;
+} router_to;
+
+static void router_sent(void *user, int64_t seq, const char *text) {
+  router_to *t = user;
+  dorm__srv_enqueue(t->s, t->conn, t->rid, seq, text, strlen(text));
+}
+
+bool dorm__st_status_running(dorm__streamer *s, dorm_client *c, const char *request_pk, const char *conn_id) {
+  /* running_mu is held while the status is stored: the job cannot end (and
+   * free its context) meanwhile; its own stores do not need running_mu. */
+  bool done = false;
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *x = s->running; x && !done; x = x->next)
+    if (!x->sync && strcmp(x->request_pk, request_pk) == 0) {
+      router_to t = {s, conn_id, x->client_id};
+      done = status_now(x, c, router_sent, &t);
+    }
+  pthread_mutex_unlock(&s->running_mu);
+  return done;
+}
+
 typedef struct progress_made {
   const char *rid;
   double percent;
@@ -246,55 +397,49 @@ static char *make_progress(int64_t seq, void *user) {
   return text;
 }
 
-/* Persists and delivers one progress message: one update of the request
- * item takes the seq (ADD) and records percent, message and the typed
- * progress, renews the lease (a condition on it: a processor that lost the
- * job stops here) and reads the cancel flag and the client's connection;
- * then the message is stored under that seq and delivered. */
+/* Persists and delivers one progress message under the job's next seq (in
+ * memory: we hold the lease): stored by group commit, then delivered;
+ * nothing is written to the request item (check-ins carry the latest
+ * progress). A lease not renewed for half its time (check-ins failed) is
+ * renewed first, and nothing is stored under a lease that may have run out:
+ * another processor may be using these seqs. */
 static void send_progress(dorm_stream_ctx *ctx, double percent, const char *message, const char *progress) {
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_add_seq(&u, 1);
-  dorm_streamer_Request_set_percent(&u, percent);
-  int64_t now = dorm__st_now_ms();
-  dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
-  if (message) dorm_streamer_Request_set_message(&u, message);
-  if (progress) dorm_streamer_Request_set_progress(&u, progress);
-  dorm_update_opts o = {.return_new = true};
-  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
-  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
-  dorm_streamer_Request r;
-  int64_t seq_before = ctx->seq;
-  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
-  if (st != DORM_OK) {
-    if (st == DORM_ERR_CONDITION_FAILED) {
-      /* our lease ran out and another processor has the job: stop here */
-      atomic_store(&ctx->cancel_flag, true);
-      ctx->lost_lease = true;
+  if (ctx->lost_lease) return;
+  long lease_ms = ctx->s->cfg.lease_ms;
+  if (dorm__st_now_ms() - ctx->renewed_ms > lease_ms / 2) {
+    check_in_now(ctx);
+    if (ctx->lost_lease) return;
+    if (dorm__st_now_ms() - ctx->renewed_ms > lease_ms - lease_ms / 4) {
+      dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name,
+                   "the lease could not be renewed; this update is not sent");
+      return;
     }
-    dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
-                 dorm_client_errmsg(ctx->c));
-    dorm_arena_free(&a);
-    return;
   }
-  ctx->last_check_ms = now;
-  ctx->seq = r.seq;
-  if (r.cancelRequested) atomic_store(&ctx->cancel_flag, true);
-  if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
-  ctx->checked_seq = seq_before;
+  pthread_mutex_lock(&ctx->seq_mu);
+  int64_t seq = ++ctx->seq;
+  ctx->last_percent = percent;
+  char *m1 = message ? strdup(message) : NULL, *p1 = progress ? strdup(progress) : NULL;
+  free(ctx->last_message);
+  free(ctx->last_progress);
+  ctx->last_message = m1;
+  ctx->last_progress = p1;
+  pthread_mutex_unlock(&ctx->seq_mu);
   progress_made pm = {ctx->client_id, percent, message, progress};
-  char *text = make_progress(r.seq, &pm);
-  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
-  if (text && dorm__st_put_message(ctx->c, &m, &a)) {
-    deliver(ctx, r.seq, text);
+  char *text = make_progress(seq, &pm);
+  dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = seq, .body = text};
+  if (text && dorm__st_put_message(ctx->c, &m, NULL)) {
+    if (seq > ctx->stored_seq) ctx->stored_seq = seq;
+    deliver(ctx, seq, text);
     dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
   } else {
     dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
                  text ? dorm_client_errmsg(ctx->c) : "out of memory");
+    /* not stored: the seq is given back unless a router took the next one */
+    pthread_mutex_lock(&ctx->seq_mu);
+    if (ctx->seq == seq) ctx->seq--;
+    pthread_mutex_unlock(&ctx->seq_mu);
   }
   free(text);
-  dorm_arena_free(&a);
 }
 
 static void flush_progress(dorm_progress *pr) {
@@ -407,101 +552,147 @@ void dorm__st_expire_sync(dorm__streamer *s) {
 
 /* ---- running a claimed request ---- */
 
-typedef struct finish_made {
-  const char *rid;
-  const char *type;
-  const char *result;
-  const char *code, *message;
-  bool retryable;
-} finish_made;
-
-static char *make_finish(int64_t seq, void *user) {
-  finish_made *f = user;
-  return dorm__st_error_message(f->rid, seq, f->code, f->message, f->retryable);
+/* No more seqs from memory: the end (or a hand-back) is being written.
+ * Returns the last seq taken. Routers of this process then take the item's
+ * way (a status asked meanwhile is an ask the end answers). */
+static int64_t close_seqs(dorm_stream_ctx *ctx) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  ctx->closed = true;
+  int64_t seq = ctx->seq;
+  pthread_mutex_unlock(&ctx->seq_mu);
+  return seq;
 }
 
-static void deliver_sent(void *user, int64_t seq, const char *text) {
-  dorm_stream_ctx *ctx = user;
-  ctx->seq = seq;
-  deliver(ctx, seq, text);
+static void reopen_seqs(dorm_stream_ctx *ctx) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  ctx->closed = false;
+  pthread_mutex_unlock(&ctx->seq_mu);
 }
 
-/* Ends the request: its final state in the item (a condition on our lease:
- * a processor that lost the job writes no outcome), then the terminal
- * message persisted and delivered. */
+/* Ends the request: one transaction writes its final state to the item
+ * (the seq high-water mark, the latest progress, the outcome; on the
+ * condition that we still hold the lease, that no router waits for a status
+ * (asks) and that the client is still on the connection we know) and stores
+ * the terminal message(s) under the next seqs; then they are delivered. So
+ * the outcome and its messages exist together or not at all. A failed
+ * condition is looked at by a check-in (lease lost: nothing more; asks:
+ * answered; the client moved: followed) and the end tried again. */
 static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result, const char *code,
-                   const char *message, bool retry) {
-  dorm_arena a = DORM_ARENA_INIT;
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_set_status(&u, status);
-  dorm_streamer_Request_set_leaseExpires(&u, 0);
-  dorm_streamer_Request_remove_leaseOwner(&u);
-  if (result) dorm_streamer_Request_set_result(&u, result);
-  /* an error outcome is one message: its seq is taken by this same write
-   * (a result may need chunks: dorm__st_append_result takes its seqs) */
-  bool seq_here = !retry && !result;
-  if (seq_here) dorm_streamer_Request_add_seq(&u, 1);
-  if (code) dorm_streamer_Request_set_errorCode(&u, code);
-  if (message) dorm_streamer_Request_set_errorMessage(&u, message);
-  if (retry) {
-    long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
-    dorm_streamer_Request_set_notBefore(&u, dorm__st_now_ms() + backoff);
-  }
-  dorm_update_opts o = {.return_new = true};
-  o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
-  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
-  dorm_streamer_Request r;
-  dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, &r);
-  if (st != DORM_OK) {
-    dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
-                 dorm_client_errmsg(ctx->c));
-  } else if (!retry) {
-    if (strcmp(r.connectionId, ctx->conn_id) != 0) follow_connection(ctx, r.connectionId);
-    finish_made f = {ctx->client_id, NULL, NULL, code, message, false};
-    char *text = NULL;
-    int64_t seq = 0;
-    if (result) {
-      seq = dorm__st_append_result(ctx->c, ctx->sub, ctx->client_id, result, deliver_sent, ctx);
-    } else if ((text = make_finish(r.seq, &f)) != NULL) {
-      dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = r.seq, .body = text};
-      if (dorm__st_put_message(ctx->c, &m, &a)) {
-        seq = ctx->seq = r.seq;
-        deliver(ctx, seq, text);
-      }
+                   const char *message) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 0 || atomic_exchange(&ctx->recheck, false)) check_in_now(ctx);
+    if (ctx->lost_lease) {
+      dorm__st_log("warn", "lease_lost", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
+                   "another processor took the job over; this run's outcome is dropped");
+      return;
     }
-    if (!seq) {
-      dorm__st_log("error", "persist_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
+    int64_t base = close_seqs(ctx);
+    dorm_arena a = DORM_ARENA_INIT;
+    char **texts = NULL;
+    size_t n = 0;
+    if (result) {
+      texts = dorm__st_result_texts(ctx->client_id, result, base + 1, &n);
+    } else if ((texts = calloc(1, sizeof *texts)) != NULL) {
+      texts[0] = dorm__st_error_message(ctx->client_id, base + 1, code, message, false);
+      n = texts[0] ? 1 : 0;
+    }
+    if (!n) {
+      dorm__st_free_texts(texts, 1);
+      dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
+                   "out of memory");
+      reopen_seqs(ctx);
+      return;
+    }
+    dorm_tx tx;
+    dorm_tx_init(&tx, &a);
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_status(&u, status);
+    dorm_streamer_Request_set_leaseExpires(&u, 0);
+    dorm_streamer_Request_remove_leaseOwner(&u);
+    dorm_streamer_Request_set_seq(&u, base + (int64_t)n);
+    pthread_mutex_lock(&ctx->seq_mu);
+    dorm_streamer_Request_set_percent(&u, ctx->last_percent);
+    if (ctx->last_message) dorm_streamer_Request_set_message(&u, dorm_arena_strdup(&a, ctx->last_message));
+    if (ctx->last_progress) dorm_streamer_Request_set_progress(&u, dorm_arena_strdup(&a, ctx->last_progress));
+    pthread_mutex_unlock(&ctx->seq_mu);
+    if (result) dorm_streamer_Request_set_result(&u, result);
+    if (code) dorm_streamer_Request_set_errorCode(&u, code);
+    if (message) dorm_streamer_Request_set_errorMessage(&u, message);
+    dorm_write_opts wo = {0};
+    dorm_expr *x = &u.x;
+    wo.condition = dorm_cond_and(
+        x,
+        dorm_cond_and(x, dorm_streamer_Request_cond_leaseOwner(x, DORM_EQ, ctx->s->server_id),
+                      dorm_streamer_Request_cond_asks_not_exists(x)),
+        dorm_streamer_Request_cond_connectionId(x, DORM_EQ, ctx->conn_id));
+    dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+    dorm_streamer_Request_tx_update(&tx, &key, &u, &wo);
+    dorm_streamer_Message *ms = dorm_arena_calloc(&a, n, sizeof *ms);
+    for (size_t i = 0; ms && i < n; i++) {
+      ms[i] = (dorm_streamer_Message){.sub = ctx->sub, .clientId = ctx->client_id, .seq = base + 1 + (int64_t)i,
+                                      .body = texts[i]};
+      dorm_streamer_Message_tx_put(&tx, &ms[i], NULL);
+    }
+    size_t failed = 0;
+    dorm_status st = ms ? dorm_tx_commit(ctx->c, &tx, &failed) : DORM_ERR_NO_MEMORY;
+    if (st == DORM_OK) {
+      pthread_mutex_lock(&ctx->seq_mu);
+      ctx->seq = base + (int64_t)n;
+      pthread_mutex_unlock(&ctx->seq_mu);
+      ctx->stored_seq = ctx->seq;
+      for (size_t i = 0; i < n; i++) deliver(ctx, base + 1 + (int64_t)i, texts[i]);
+    } else if (st != DORM_ERR_CONDITION_FAILED) {
+      dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
                    dorm_client_errmsg(ctx->c));
     }
-    free(text);
+    dorm__st_free_texts(texts, n);
+    dorm_arena_free(&a);
+    if (st != DORM_ERR_CONDITION_FAILED) return;
+    reopen_seqs(ctx); /* a check-in sees why, then the end again */
   }
-  dorm_arena_free(&a);
+  dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
+               "the end's condition kept failing; the lease expires and another processor ends it");
 }
 
-/* Shutting down: the request goes back to PENDING with no lease (if it is
- * still ours), which other processors see in the stream (or their sweep) and
- * claim at once. Its messages so far stay; the next run's seqs follow them
- * and its percent goes on from the last one sent. */
-static void release(dorm_stream_ctx *ctx) {
+/* Gives the request back: PENDING again (after backoff_ms), no lease, the
+ * seq high-water mark in the item (if it is still ours). Another processor
+ * sees it in the stream (or its sweep) and claims it; its messages so far
+ * stay, the next run's seqs follow them and its percent goes on from the
+ * last one sent. A status asked meanwhile stays in the item for the next
+ * run to answer. */
+static bool give_back(dorm_stream_ctx *ctx, long backoff_ms) {
+  int64_t seq = close_seqs(ctx);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PENDING);
   dorm_streamer_Request_set_leaseExpires(&u, 0);
   dorm_streamer_Request_remove_leaseOwner(&u);
-  dorm_streamer_Request_set_notBefore(&u, 0);
+  dorm_streamer_Request_set_seq(&u, seq);
+  pthread_mutex_lock(&ctx->seq_mu);
+  dorm_streamer_Request_set_percent(&u, ctx->last_percent);
+  if (ctx->last_message) dorm_streamer_Request_set_message(&u, dorm_arena_strdup(&a, ctx->last_message));
+  if (ctx->last_progress) dorm_streamer_Request_set_progress(&u, dorm_arena_strdup(&a, ctx->last_progress));
+  pthread_mutex_unlock(&ctx->seq_mu);
+  dorm_streamer_Request_set_notBefore(&u, backoff_ms ? dorm__st_now_ms() + backoff_ms : 0);
   dorm_update_opts o = {0};
   o.w.condition = dorm_streamer_Request_cond_leaseOwner(&u.x, DORM_EQ, ctx->s->server_id);
   dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
   dorm_status st = dorm_streamer_Request_update(ctx->c, &key, &u, &o, &a, NULL);
-  if (st == DORM_OK)
-    dorm__st_log("info", "released", ctx->client_id, ctx->conn_id, ctx->e->name,
-                 "shutting down: the request is PENDING again for another processor");
-  else
+  if (st != DORM_OK)
     dorm__st_log("warn", "release_failed", ctx->client_id, ctx->conn_id, ctx->e->name,
                  "%s (the lease expires on its own)", dorm_client_errmsg(ctx->c));
   dorm_arena_free(&a);
+  return st == DORM_OK;
+}
+
+/* Shutting down: the request goes back to PENDING at once for another
+ * processor. */
+static void release(dorm_stream_ctx *ctx) {
+  if (give_back(ctx, 0))
+    dorm__st_log("info", "released", ctx->client_id, ctx->conn_id, ctx->e->name,
+                 "shutting down: the request is PENDING again for another processor");
 }
 
 void dorm__st_release_running(dorm__streamer *s) {
@@ -597,8 +788,32 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   ctx->sub = r.sub;
   ctx->client_id = r.clientId;
   snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
+  pthread_mutex_init(&ctx->seq_mu, NULL);
   ctx->seq = r.seq;
-  ctx->checked_seq = r.seq;
+  /* An earlier run (a dead processor's, or one that gave the request back)
+   * may have stored messages after the seq its last check-in wrote: go on
+   * after the highest stored one. A first run's seqs start at the item's
+   * (1: the ack, stored after it was sent). */
+  if (r.attempts > 1) {
+    dorm_streamer_Message_page page;
+    dorm_query_opts q = {.limit = 1, .descending = true, .consistent_read = true};
+    if (dorm_streamer_Message_query(c, r.sub, r.clientId, NULL, &q, &a, &page) == DORM_OK) {
+      if (page.count && page.items[0].seq > ctx->seq) ctx->seq = page.items[0].seq;
+    } else {
+      dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "reading the stored messages: %s",
+                   dorm_client_errmsg(c));
+      pthread_mutex_destroy(&ctx->seq_mu);
+      free(ctx);
+      dorm_arena_free(&a);
+      return; /* the lease expires; the sweep finds it again */
+    }
+  }
+  ctx->stored_seq = ctx->seq;
+  ctx->checked_seq = ctx->seq;
+  ctx->renewed_ms = now;
+  ctx->last_percent = r.percent;
+  ctx->last_message = r.message ? strdup(r.message) : NULL;
+  ctx->last_progress = r.progress ? strdup(r.progress) : NULL;
   ctx->deadline_ms = r.deadline;
   ctx->attempts = (int)r.attempts;
   ctx->last_check_ms = now;
@@ -609,7 +824,10 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   dorm__st_metrics_job(&s->metrics, queued_ms ? now - queued_ms : 0, 0);
   if (!e || e->mode != DORM_ENDPOINT_ASYNC) {
     finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "UNKNOWN_ACTION",
-           "this server has no async endpoint of that name", false);
+           "this server has no async endpoint of that name");
+    free(ctx->last_message);
+    free(ctx->last_progress);
+    pthread_mutex_destroy(&ctx->seq_mu);
     free(ctx);
     dorm_arena_free(&a);
     return;
@@ -627,7 +845,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   int64_t started = dorm__st_now_ms();
   if (!req || !res ||
       dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
-    finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "INVALID_PAYLOAD", req ? err : "out of memory", false);
+    finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "INVALID_PAYLOAD", req ? err : "out of memory");
   } else {
     st = e->async_handler(ctx, req, &pr, res);
     bool cancelled = atomic_load(&ctx->cancel_flag);
@@ -640,19 +858,19 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
     } else if (ctx->timed_out) {
       /* counted before the outcome goes out: a client that has it sees it in /metrics */
       dorm__st_metrics_outcome(&s->metrics, e->name, "timeout");
-      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout", false);
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "TIMEOUT", "the job ran past its endpoint's timeout");
     } else if (cancelled) {
       dorm__st_metrics_outcome(&s->metrics, e->name, "cancelled");
-      finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client", false);
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client");
     } else if (st == DORM_OK) {
       const char *json = NULL;
       size_t len = 0;
       if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err, false);
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err);
       } else {
         dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL, false);
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL);
       }
     } else {
       const char *code = ctx->fail_code[0] ? ctx->fail_code : "HANDLER_FAILED";
@@ -660,22 +878,12 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
       bool retry = ctx->fail_retryable && ctx->attempts < s->cfg.max_attempts;
       if (retry) {
         /* back to PENDING with a backoff; the poller picks it up again */
-        dorm_arena b = DORM_ARENA_INIT;
-        dorm_model_update u2;
-        dorm_streamer_Request_update_begin(&u2, &b);
-        dorm_streamer_Request_set_status(&u2, DORM_STREAMER_REQUEST_STATUS_PENDING);
-        dorm_streamer_Request_set_leaseExpires(&u2, 0);
-        long backoff = 200L << (ctx->attempts > 6 ? 6 : ctx->attempts);
-        dorm_streamer_Request_set_notBefore(&u2, dorm__st_now_ms() + backoff);
-        dorm_update_opts o2 = {0};
-        o2.w.condition = dorm_streamer_Request_cond_leaseOwner(&u2.x, DORM_EQ, s->server_id);
-        dorm_streamer_Request_update(c, &key, &u2, &o2, &b, NULL);
-        dorm_arena_free(&b);
+        give_back(ctx, 200L << (ctx->attempts > 6 ? 6 : ctx->attempts));
         dorm__st_log("info", "retry", ctx->client_id, ctx->conn_id, e->name, "attempt %d failed (%s): retrying",
                      ctx->attempts, msg);
       } else {
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
-        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, code, msg, false);
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, code, msg);
       }
     }
   }
@@ -691,6 +899,9 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   pthread_mutex_unlock(&s->running_mu);
   dorm__st_log("info", "finished", ctx->client_id, ctx->conn_id, e->name, "in %lld ms",
                (long long)(dorm__st_now_ms() - started));
+  free(ctx->last_message);
+  free(ctx->last_progress);
+  pthread_mutex_destroy(&ctx->seq_mu);
   free(ctx);
   dorm_arena_free(&a);
 }

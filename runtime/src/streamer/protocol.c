@@ -171,3 +171,22 @@ char *dorm__st_error_message(const char *request_id, int64_t seq, const char *co
   dorm__buf_free(&e);
   return text;
 }
+
+char *dorm__st_status_extra(const char *status, const char *endpoint, double percent, const char *message,
+                            const char *progress, int64_t last_seq) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "status", status);
+  cJSON_AddStringToObject(o, "endpoint", endpoint ? endpoint : "");
+  cJSON_AddNumberToObject(o, "percent", percent);
+  if (message) cJSON_AddStringToObject(o, "message", message);
+  if (progress) cJSON_AddRawToObject(o, "progress", progress);
+  cJSON_AddNumberToObject(o, "last_seq", (double)last_seq);
+  char *t = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (!t) return NULL;
+  /* cJSON's allocator is malloc here, but say so: callers free() it */
+  char *copy = strdup(t);
+  cJSON_free(t);
+  return copy;
+}

@@ -35,50 +35,38 @@ static void send_error(dorm__streamer *s, const char *conn, const char *rid, con
 
 struct dorm_stream_ctx_sync_; /* (the context type is shared with the processor: see processor.c) */
 
-/* ---- building persisted messages ---- */
+/* ---- building persisted messages ----
+ *
+ * A message of a request takes the request's next seq. While a processor
+ * holds the lease the seqs are its own (docs/streamer.md, "Seqs"): a router
+ * of the same process asks the job (dorm__st_status_running), a router
+ * elsewhere leaves an ask in the request item that the lease owner answers
+ * at its next check-in (within a second). Without a lease the seq is an ADD
+ * on the request item, conditional on there being no lease. */
 
 typedef struct made {
   const char *type;
   const char *rid;
-  char *extra; /* JSON object text of extra members (malloc'd) or NULL */
+  char *extra; /* JSON object text of extra members (malloc'd) or NULL; NULL for a status: from the item */
 } made;
 
-static char *make_msg(int64_t seq, void *user) {
-  made *m = user;
-  return dorm__st_message(m->type, m->rid, seq, m->extra);
-}
-
-/* Persists a message of `type` for request r (next seq) and sends it to conn. */
-static void append_and_send(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
-                            const char *type, char *extra) {
-  made m = {type, r->clientId, extra};
-  char *text = NULL;
-  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text);
-  free(extra);
-  if (!seq) {
-    send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
-    return;
-  }
-  send_text(s, conn, r->clientId, seq, text);
+static bool terminal(dorm_streamer_RequestStatus st) {
+  return st == DORM_STREAMER_REQUEST_STATUS_COMPLETED || st == DORM_STREAMER_REQUEST_STATUS_FAILED ||
+         st == DORM_STREAMER_REQUEST_STATUS_CANCELLED;
 }
 
 /* {"status":..., "percent":..., "message":..., "endpoint":..., "last_seq":...}
- * of a request (its item is exact: every progress message updates it). */
-static char *status_extra(const dorm_streamer_Request *r) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "status", dorm_streamer_RequestStatus_to_string(r->status));
-  cJSON_AddStringToObject(o, "endpoint", r->endpoint);
-  cJSON_AddNumberToObject(o, "percent", r->percent);
-  if (r->message) cJSON_AddStringToObject(o, "message", r->message);
-  if (r->progress) cJSON_AddRawToObject(o, "progress", r->progress);
-  cJSON_AddNumberToObject(o, "last_seq", (double)r->seq);
-  char *t = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return t;
-}
-
-static void send_status(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
-  append_and_send(s, c, conn, r, "status", status_extra(r));
+ * of a request item that no processor holds (it is exact then: the lease
+ * owner writes its latest progress when it gives the request back or ends
+ * it); last_seq is the seq before this message's. */
+static char *make_msg(int64_t seq, const dorm_streamer_Request *now, void *user) {
+  made *m = user;
+  if (m->extra) return dorm__st_message(m->type, m->rid, seq, m->extra);
+  char *extra = dorm__st_status_extra(dorm_streamer_RequestStatus_to_string(now->status), now->endpoint, now->percent,
+                                      now->message, now->progress, seq - 1);
+  char *text = extra ? dorm__st_message(m->type, m->rid, seq, extra) : NULL;
+  free(extra);
+  return text;
 }
 
 typedef struct outcome_to {
@@ -91,25 +79,106 @@ static void outcome_sent(void *user, int64_t seq, const char *text) {
   dorm__srv_enqueue(o->s, o->conn, o->rid, seq, text, strlen(text));
 }
 
-/* The terminal message of a finished request (complete, in chunks when it
- * is large, or error), or a status. */
-static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r) {
-  if (r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
+/* The terminal message of a finished request (r: its item): complete (in
+ * chunks when it is large) or error; or its status (status). Its seq(s)
+ * from the item (no lease exists). */
+static void send_finished(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
+                          bool status) {
+  if (!status && r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
     outcome_to to = {s, conn, r->clientId};
-    if (!dorm__st_append_result(c, r->sub, r->clientId, r->result ? r->result : "{}", outcome_sent, &to))
+    if (!dorm__st_append_result(c, r->sub, r->clientId, r->result ? r->result : "{}", outcome_sent, &to, NULL))
       send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
-  } else if (r->status == DORM_STREAMER_REQUEST_STATUS_FAILED || r->status == DORM_STREAMER_REQUEST_STATUS_CANCELLED) {
+    return;
+  }
+  made m = {status ? "status" : "error", r->clientId, NULL};
+  if (!status) {
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "code", r->errorCode ? r->errorCode : "CANCELLED");
     cJSON_AddStringToObject(e, "message", r->errorMessage ? r->errorMessage : "");
     cJSON_AddBoolToObject(e, "retryable", false);
-    char *extra = cJSON_PrintUnformatted(o);
+    m.extra = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    append_and_send(s, c, conn, r, "error", extra);
-  } else {
-    send_status(s, c, conn, r);
   }
+  char *text = NULL;
+  int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text, NULL);
+  free(m.extra);
+  if (!seq) {
+    send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
+    return;
+  }
+  send_text(s, conn, r->clientId, seq, text);
+}
+
+/* The request's state for conn: `status`, or (outcome) the terminal
+ * message when it is finished. r is its item as just read; it is read again
+ * when the lease comes or goes meanwhile. */
+static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r0,
+                       bool outcome, dorm_arena *a) {
+  const dorm_streamer_Request *r = r0;
+  char pk[300];
+  dorm__st_request_pk(r->sub, r->clientId, pk);
+  for (int round = 0; round < 5; round++) {
+    if (terminal(r->status)) {
+      send_finished(s, c, conn, r, !outcome);
+      return;
+    }
+    /* running in this process: the job's own seq */
+    if (dorm__st_status_running(s, c, pk, conn)) return;
+    /* no lease: the item's seq */
+    made m = {"status", r->clientId, NULL};
+    char *text = NULL;
+    bool leased = false;
+    int64_t seq = dorm__st_append_message(c, r->sub, r->clientId, make_msg, &m, &text, &leased);
+    if (seq) {
+      send_text(s, conn, r->clientId, seq, text);
+      return;
+    }
+    if (!leased) break;
+    /* leased elsewhere (or here, a job starting or ending): ask its owner */
+    if (!dorm__st_status_running(s, c, pk, conn)) {
+      /* unique per ask (a set holds an element once): this server and a count */
+      static _Atomic uint64_t asks_made;
+      char ask[160];
+      snprintf(ask, sizeof ask, "%s %s.%llu", conn, s->server_id, (unsigned long long)(atomic_fetch_add(&asks_made, 1) + 1));
+      const char *items[1] = {ask};
+      dorm_streamer_set_string set = {items, 1};
+      dorm_model_update u;
+      dorm_streamer_Request_update_begin(&u, a);
+      dorm_streamer_Request_set_add_asks(&u, &set);
+      dorm_update_opts o = {0};
+      o.w.condition = dorm_streamer_Request_cond_leaseOwner_exists(&u.x);
+      dorm_streamer_Request_key key = {r->sub, r->clientId};
+      dorm_status st = dorm_streamer_Request_update(c, &key, &u, &o, a, NULL);
+      if (st == DORM_OK) {
+        dorm__st_log("info", "status_asked", r->clientId, conn, r->endpoint,
+                     "another process holds the lease: it answers at its next check-in");
+        return;
+      }
+      if (st != DORM_ERR_CONDITION_FAILED) break;
+    } else {
+      return;
+    }
+    /* the lease went meanwhile: read the item again */
+    dorm_streamer_Request *again = dorm_arena_calloc(a, 1, sizeof *again);
+    dorm_streamer_Request_key key = {r->sub, r->clientId};
+    dorm_get_opts go = {.consistent_read = true};
+    if (!again || dorm_streamer_Request_get(c, &key, &go, a, again) != DORM_OK) break;
+    r = again;
+  }
+  send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
+}
+
+static void send_status(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
+                        dorm_arena *a) {
+  send_state(s, c, conn, r, false, a);
+}
+
+/* The terminal message of a finished request (complete, in chunks when it
+ * is large, or error), or a status. */
+static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
+                         dorm_arena *a) {
+  send_state(s, c, conn, r, true, a);
 }
 
 /* ---- actions ---- */
@@ -214,7 +283,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
     if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &cur) == DORM_OK) {
       dorm__st_log("info", "duplicate_request", m->id, conn, e->name, "the request exists; sending its state");
       dorm__st_recheck_running(s, pk);
-      send_outcome(s, c, conn, &cur);
+      send_outcome(s, c, conn, &cur, &a);
     } else {
       send_error(s, conn, m->id, "INTERNAL", "%s", dorm_client_errmsg(c));
     }
@@ -298,7 +367,7 @@ static void cancel(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
     o.w.condition = dorm_streamer_Request_cond_status(&u.x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PENDING);
     dorm_streamer_Request now;
     if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &now) == DORM_OK) {
-      send_outcome(s, c, job->conn_id, &now);
+      send_outcome(s, c, job->conn_id, &now, &a);
       dorm__st_metrics_outcome(&s->metrics, now.endpoint, "cancelled");
       goto done;
     }
@@ -314,7 +383,7 @@ static void cancel(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
     dorm__st_cancel_running(s, pk);
     /* the processor ends it CANCELLED and sends the error */
   } else {
-    send_outcome(s, c, job->conn_id, &r);
+    send_outcome(s, c, job->conn_id, &r, &a);
   }
 done:
   dorm_arena_free(&a);
@@ -404,8 +473,8 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job) {
     dorm_arena a = DORM_ARENA_INIT;
     dorm_streamer_Request r;
     if (load(s, c, job, m.id, &a, &r)) {
-      if (m.kind == DORM__ST_STATUS) send_status(s, c, job->conn_id, &r);
-      else send_outcome(s, c, job->conn_id, &r);
+      if (m.kind == DORM__ST_STATUS) send_status(s, c, job->conn_id, &r, &a);
+      else send_outcome(s, c, job->conn_id, &r, &a);
     }
     dorm_arena_free(&a);
     break;

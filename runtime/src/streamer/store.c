@@ -1,14 +1,14 @@
 /* store: the streamer's tables (schemas/streamer.dorm) as the router and the
  * processor use them, only through the generated code (streamer_models.h).
  *
- * Every server message of a request gets the next seq from one atomic
- * UpdateItem of the request item (ADD seq 1, returning the new item; the
- * processor's progress update does the same and also records the progress)
- * and is then persisted under (request, seq) in the messages table, so a
- * client that resumes gets exactly what it missed. The seq is taken by the
- * first write, so the second is a plain put: measured against DynamoDB Local,
- * taking the seq with a conditional put instead (one write fewer) made
- * every write slower (bench/README.md, "The streamer"). */
+ * Seqs (docs/streamer.md, "Seqs"). While a processor holds a request's lease
+ * it takes the request's seqs itself, in memory, and writes the high-water
+ * mark to the request item only at its check-ins and at the end. Without a
+ * lease (PENDING, or finished) a message's seq is taken here: one atomic
+ * UpdateItem of the request item (ADD seq, returning the new item) on the
+ * condition that no lease exists, so it never races a lease owner; the
+ * message is then stored under (request, seq) in the messages table, so a
+ * client that resumes gets exactly what it missed. */
 #include "streamer_internal.h"
 
 #include <pthread.h>
@@ -21,20 +21,31 @@ void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]) 
   snprintf(out, 300, "%s#%s", sub, client_id);
 }
 
+/* Takes n seqs from the request item when no lease exists: returns the new
+ * item (its seq is the last of the n) in *now, or a failure (*leased when
+ * the condition failed: a processor holds the lease). */
+static dorm_status take_from_item(dorm_client *c, const char *sub, const char *client_id, int64_t n, dorm_arena *a,
+                                  dorm_streamer_Request *now, bool *leased) {
+  dorm_model_update u;
+  dorm_streamer_Request_update_begin(&u, a);
+  dorm_streamer_Request_add_seq(&u, n);
+  dorm_update_opts o = {.return_new = true};
+  o.w.condition = dorm_streamer_Request_cond_leaseOwner_not_exists(&u.x);
+  dorm_streamer_Request_key key = {sub, client_id};
+  dorm_status st = dorm_streamer_Request_update(c, &key, &u, &o, a, now);
+  if (leased) *leased = st == DORM_ERR_CONDITION_FAILED;
+  return st;
+}
+
 int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, dorm__st_make_fn make,
-                                void *user, char **text_out) {
+                                void *user, char **text_out, bool *leased) {
   *text_out = NULL;
   dorm_arena a = DORM_ARENA_INIT;
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_add_seq(&u, 1);
-  dorm_update_opts o = {.return_new = true};
-  dorm_streamer_Request_key key = {sub, client_id};
   dorm_streamer_Request now;
   int64_t seq = 0;
-  if (dorm_streamer_Request_update(c, &key, &u, &o, &a, &now) == DORM_OK) {
+  if (take_from_item(c, sub, client_id, 1, &a, &now, leased) == DORM_OK) {
     seq = now.seq;
-    char *text = make(seq, user);
+    char *text = make(seq, &now, user);
     dorm_streamer_Message m = {.sub = sub, .clientId = client_id, .seq = seq, .body = text};
     if (text && dorm__st_put_message(c, &m, &a)) *text_out = text;
     else {
@@ -202,79 +213,94 @@ void dorm__st_flush_later(dorm_client *c, bool all) {
 
 /* ---- a result: complete, or chunks then complete (docs/streamer.md, "Large results") ---- */
 
-typedef struct result_made {
-  const char *rid;
-  const char *extra; /* a chunk's members, or the complete message's */
-} result_made;
-
-static char *make_chunk(int64_t seq, void *user) {
-  result_made *m = user;
-  return dorm__st_message("result_chunk", m->rid, seq, m->extra);
-}
-
-static char *make_complete(int64_t seq, void *user) {
-  result_made *m = user;
-  return dorm__st_message("complete", m->rid, seq, m->extra);
-}
-
 static size_t chunk_len(const char *text, size_t len, size_t off) {
   size_t n = len - off < DORM__ST_CHUNK_DATA ? len - off : DORM__ST_CHUNK_DATA;
   while (off + n < len && n > 1 && ((unsigned char)text[off + n] & 0xC0) == 0x80) n--;
   return n;
 }
 
-int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, const char *result,
-                               dorm__st_sent_fn sent, void *user) {
+/* room for the envelope: a complete message stays under one frame */
+static bool fits_one(size_t len) { return len + 256 <= DORM__ST_CHUNK_DATA; }
+
+size_t dorm__st_result_count(const char *result) {
   size_t len = strlen(result);
-  /* room for the envelope: a complete message stays under one frame */
-  if (len + 256 <= DORM__ST_CHUNK_DATA) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddRawToObject(o, "result", result)) {
-      cJSON_Delete(o);
-      return 0;
-    }
-    char *extra = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!extra) return 0;
-    result_made m = {client_id, extra};
-    char *text = NULL;
-    int64_t seq = dorm__st_append_message(c, sub, client_id, make_complete, &m, &text);
-    cJSON_free(extra);
-    if (seq) sent(user, seq, text);
-    free(text);
-    return seq;
-  }
-  /* Where chunks end: about DORM__ST_CHUNK_DATA bytes each, never inside a
-   * UTF-8 sequence (data is a JSON string). */
+  if (fits_one(len)) return 1;
   size_t count = 0;
   for (size_t off = 0; off < len; count++) off += chunk_len(result, len, off);
-  for (size_t i = 0, off = 0; i < count; i++) {
-    size_t n = chunk_len(result, len, off);
-    char *part = malloc(n + 1);
-    if (!part) return 0;
-    memcpy(part, result + off, n);
-    part[n] = '\0';
-    off += n;
+  return count + 1;
+}
+
+void dorm__st_free_texts(char **texts, size_t n) {
+  if (!texts) return;
+  for (size_t i = 0; i < n; i++) free(texts[i]);
+  free(texts);
+}
+
+char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, size_t *n_out) {
+  size_t n = dorm__st_result_count(result);
+  *n_out = 0;
+  char **texts = calloc(n, sizeof *texts);
+  if (!texts) return NULL;
+  size_t len = strlen(result);
+  if (n == 1) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "index", (double)i);
-    cJSON_AddNumberToObject(o, "count", (double)count);
-    cJSON_AddStringToObject(o, "data", part);
-    free(part);
-    char *extra = cJSON_PrintUnformatted(o);
+    char *extra = o && cJSON_AddRawToObject(o, "result", result) ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!extra) return 0;
-    result_made m = {client_id, extra};
-    char *text = NULL;
-    int64_t seq = dorm__st_append_message(c, sub, client_id, make_chunk, &m, &text);
+    texts[0] = extra ? dorm__st_message("complete", rid, first_seq, extra) : NULL;
     cJSON_free(extra);
-    if (!seq) return 0;
-    sent(user, seq, text);
-    free(text);
+  } else {
+    /* Where chunks end: about DORM__ST_CHUNK_DATA bytes each, never inside a
+     * UTF-8 sequence (data is a JSON string). */
+    size_t count = n - 1;
+    for (size_t i = 0, off = 0; i < count; i++) {
+      size_t k = chunk_len(result, len, off);
+      char *part = malloc(k + 1);
+      if (!part) break;
+      memcpy(part, result + off, k);
+      part[k] = '\0';
+      off += k;
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "index", (double)i);
+      cJSON_AddNumberToObject(o, "count", (double)count);
+      cJSON_AddStringToObject(o, "data", part);
+      free(part);
+      char *extra = cJSON_PrintUnformatted(o);
+      cJSON_Delete(o);
+      if (!extra) break;
+      texts[i] = dorm__st_message("result_chunk", rid, first_seq + (int64_t)i, extra);
+      cJSON_free(extra);
+    }
+    texts[count] = dorm__st_message("complete", rid, first_seq + (int64_t)count, "{\"chunked\":true}");
   }
-  result_made m = {client_id, "{\"chunked\":true}"};
-  char *text = NULL;
-  int64_t seq = dorm__st_append_message(c, sub, client_id, make_complete, &m, &text);
-  if (seq) sent(user, seq, text);
-  free(text);
-  return seq;
+  for (size_t i = 0; i < n; i++)
+    if (!texts[i]) {
+      dorm__st_free_texts(texts, n);
+      return NULL;
+    }
+  *n_out = n;
+  return texts;
+}
+
+int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, const char *result,
+                               dorm__st_sent_fn sent, void *user, bool *leased) {
+  size_t n = dorm__st_result_count(result);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request now;
+  int64_t last = 0;
+  if (take_from_item(c, sub, client_id, (int64_t)n, &a, &now, leased) == DORM_OK) {
+    int64_t first = now.seq - (int64_t)n + 1;
+    size_t k = 0;
+    char **texts = dorm__st_result_texts(client_id, result, first, &k);
+    bool ok = texts != NULL;
+    for (size_t i = 0; ok && i < k; i++) {
+      dorm_streamer_Message m = {.sub = sub, .clientId = client_id, .seq = first + (int64_t)i, .body = texts[i]};
+      ok = dorm__st_put_message(c, &m, &a);
+    }
+    /* stored, then sent: in seq order */
+    for (size_t i = 0; ok && i < k; i++) sent(user, first + (int64_t)i, texts[i]);
+    if (ok) last = now.seq;
+    dorm__st_free_texts(texts, k);
+  }
+  dorm_arena_free(&a);
+  return last;
 }

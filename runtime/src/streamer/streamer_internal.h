@@ -273,19 +273,27 @@ void dorm__st_expire_sync(dorm__streamer *s);
 void dorm__st_drain(dorm__streamer *s);
 /* Marks a running request of this process cancelled (true when it runs here). */
 bool dorm__st_cancel_running(dorm__streamer *s, const char *request_pk);
+/* A `status` for a request whose lease this process holds: the seq is the
+ * job's own (taken in memory, not from the request item), the state its
+ * latest; stored, then queued for conn_id. False when the request does not
+ * run here (or is writing its end): the caller takes the item's way. */
+bool dorm__st_status_running(dorm__streamer *s, dorm_client *c, const char *request_pk, const char *conn_id);
 /* Tells a running request of this process that its client moved to another
  * connection: it checks in at once instead of within a second. */
 bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk);
 
 /* store.c: the streamer's tables through the generated code. */
 void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
-/* Takes the next seq of a request (ADD on the request item) and persists
- * message text under it: text is built by make(seq, user) so that it carries
- * its own seq. Returns the seq (> 0) with *text_out (malloc'd), or 0 on
- * failure (dorm_client_errmsg says why). */
-typedef char *(*dorm__st_make_fn)(int64_t seq, void *user);
+/* Takes the next seq of a request that no processor holds (PENDING, or
+ * finished): ADD on the request item on the condition that no lease exists;
+ * then persists message text under it: text is built by make(seq, now,
+ * user) (now: the request item after the ADD) so that it carries its own
+ * seq. Returns the seq (> 0) with *text_out (malloc'd), or 0 on failure
+ * (dorm_client_errmsg says why; *leased (may be NULL) is true when a lease
+ * exists: the lease owner takes the seqs, see dorm__st_status_running). */
+typedef char *(*dorm__st_make_fn)(int64_t seq, const dorm_streamer_Request *now, void *user);
 int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *client_id, dorm__st_make_fn make,
-                                void *user, char **text_out);
+                                void *user, char **text_out, bool *leased);
 /* Stores a message whose seq the caller has taken (a plain put). */
 bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a);
 /* Queues a copy of m to be stored with the next batch, without waiting:
@@ -295,15 +303,26 @@ void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
 /* Writes the queued messages (as batches, while fewer than the limit are in
  * flight); all: until none is queued or in flight (at exit). */
 void dorm__st_flush_later(dorm_client *c, bool all);
-/* Persists and hands to sent() the result message(s) of a completed
- * request: `complete` with the result, or, for a result
- * too big for one frame, `result_chunk` messages (index 0..count-1, about
- * DORM__ST_CHUNK_DATA bytes of the result's JSON text each, cut between
- * UTF-8 sequences) then `complete` with chunked: true. Returns the last seq,
- * 0 on failure. */
+/* The message(s) of a completed request's result: `complete` with the
+ * result, or, for a result too big for one frame, `result_chunk` messages
+ * (index 0..count-1, about DORM__ST_CHUNK_DATA bytes of the result's JSON
+ * text each, cut between UTF-8 sequences) then `complete` with chunked:
+ * true. _count says how many (each takes a seq); _texts builds them with
+ * seqs first_seq.. (a malloc'd array of *n malloc'd texts, NULL on OOM;
+ * free with dorm__st_free_texts). */
+size_t dorm__st_result_count(const char *result);
+char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, size_t *n);
+void dorm__st_free_texts(char **texts, size_t n);
+/* Persists and hands to sent() (in seq order) the result message(s) of a
+ * finished request that no processor holds: its seqs are one ADD on the
+ * request item, conditional like dorm__st_append_message's. Returns the
+ * last seq, 0 on failure (*leased as there). */
 typedef void (*dorm__st_sent_fn)(void *user, int64_t seq, const char *text);
 int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *client_id, const char *result,
-                               dorm__st_sent_fn sent, void *user);
+                               dorm__st_sent_fn sent, void *user, bool *leased);
+/* protocol.c: the members of a `status` message (malloc'd JSON object text, NULL on OOM). */
+char *dorm__st_status_extra(const char *status, const char *endpoint, double percent, const char *message,
+                            const char *progress, int64_t last_seq);
 
 /* delivery.c: POST /@connections/{id} on the server that holds it (SigV4,
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
