@@ -737,6 +737,24 @@ void dorm__st_drain(dorm__streamer *s) {
   }
 }
 
+/* Taking over: the last stored message (body) is newer than the item's
+ * check-in; a progress or status in it says where the percent (never
+ * backwards) and the latest progress are. */
+static void took_over_from(dorm_stream_ctx *ctx, const dorm_streamer_Request *r, const char *body) {
+  cJSON *j = cJSON_Parse(body);
+  const cJSON *pc = cJSON_GetObjectItemCaseSensitive(j, "percent");
+  if (cJSON_IsNumber(pc) && pc->valuedouble > r->percent) {
+    ctx->last_percent = pc->valuedouble;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+    const cJSON *prog = cJSON_GetObjectItemCaseSensitive(j, "progress");
+    free(ctx->last_message);
+    free(ctx->last_progress);
+    ctx->last_message = cJSON_IsString(msg) ? strdup(msg->valuestring) : NULL;
+    ctx->last_progress = prog ? cJSON_PrintUnformatted(prog) : NULL;
+  }
+  cJSON_Delete(j);
+}
+
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms) {
   dorm_client *c = dorm__st_client(s);
   if (!c) return;
@@ -790,6 +808,9 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
   pthread_mutex_init(&ctx->seq_mu, NULL);
   ctx->seq = r.seq;
+  ctx->last_percent = r.percent;
+  ctx->last_message = r.message ? strdup(r.message) : NULL;
+  ctx->last_progress = r.progress ? strdup(r.progress) : NULL;
   /* An earlier run (a dead processor's, or one that gave the request back)
    * may have stored messages after the seq its last check-in wrote: go on
    * after the highest stored one. A first run's seqs start at the item's
@@ -798,7 +819,10 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
     dorm_streamer_Message_page page;
     dorm_query_opts q = {.limit = 1, .descending = true, .consistent_read = true};
     if (dorm_streamer_Message_query(c, r.sub, r.clientId, NULL, &q, &a, &page) == DORM_OK) {
-      if (page.count && page.items[0].seq > ctx->seq) ctx->seq = page.items[0].seq;
+      if (page.count && page.items[0].seq > ctx->seq) {
+        ctx->seq = page.items[0].seq;
+        took_over_from(ctx, &r, page.items[0].body);
+      }
     } else {
       dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "reading the stored messages: %s",
                    dorm_client_errmsg(c));
@@ -811,9 +835,6 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   ctx->stored_seq = ctx->seq;
   ctx->checked_seq = ctx->seq;
   ctx->renewed_ms = now;
-  ctx->last_percent = r.percent;
-  ctx->last_message = r.message ? strdup(r.message) : NULL;
-  ctx->last_progress = r.progress ? strdup(r.progress) : NULL;
   ctx->deadline_ms = r.deadline;
   ctx->attempts = (int)r.attempts;
   ctx->last_check_ms = now;
@@ -841,7 +862,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   void *req = dorm_arena_calloc(&a, 1, e->request->size ? e->request->size : 1);
   void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);
   char err[512];
-  dorm_progress pr = {.ctx = ctx, .percent = r.percent};
+  dorm_progress pr = {.ctx = ctx, .percent = ctx->last_percent};
   int64_t started = dorm__st_now_ms();
   if (!req || !res ||
       dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
