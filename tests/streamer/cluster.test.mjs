@@ -5,8 +5,8 @@
 // processors never run one request twice; a processor that starts later and
 // sees old records runs nothing again.
 import {
-  assert, checkError, checkReportComplete, checkStream, connect, history, metric, scenario, sleep, startServer,
-  stopServers, token, uniq,
+  assert, checkError, checkReportComplete, checkStream, connect, countingProxy, history, metric, scenario, sleep,
+  startServer, stopServers, token, uniq,
 } from './harness.mjs';
 import { before } from 'node:test';
 
@@ -46,6 +46,76 @@ scenario('two servers: the client on one (--no-processor), its job run by the ot
     await c.close();
   } finally {
     await stopClean(p);
+  }
+});
+
+scenario('status, get_result and the same id again sent to the client\'s server while another runs the job: the lease owner answers each under its own seqs', async () => {
+  const p = await processor('processor');
+  try {
+    const tok = await token();
+    const c = await connect(front, tok);
+    const rid = uniq('remote-status');
+    const rows = 30;
+    const payload = { rows, stepMs: 100 };
+    c.send({ id: rid, action: 'GenerateReport', payload });
+    await c.waitFor((m) => m.request_id === rid && m.type === 'progress' && m.progress?.rows >= 3,
+      { what: 'progress of row 3', timeoutMs: 20000 });
+    // the front holds no lease: each of these is an ask the processor answers at its next check-in
+    c.send({ id: rid, action: 'status' });
+    c.send({ id: rid, action: 'status' });
+    c.send({ id: rid, action: 'get_result' });
+    c.send({ id: rid, action: 'GenerateReport', payload });
+    const answers = () => c.of(rid).filter((m) => m.type === 'status');
+    await c.waitFor(() => answers().length >= 4, { what: 'four status answers', timeoutMs: 20000 });
+    for (const st of answers()) {
+      assert.equal(st.status, 'PROCESSING', JSON.stringify(st));
+      assert.ok(st.percent > 0 && st.percent < 100, `percent of a running job: ${JSON.stringify(st)}`);
+      assert.equal(st.last_seq, st.seq - 1, `last_seq is the seq before: ${JSON.stringify(st)}`);
+    }
+    const fin = await c.terminal(rid, { timeoutMs: 30000 });
+    checkReportComplete(fin, rows);
+    await sleep(300);
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(answers().length, 4, c.dump());
+    assert.deepEqual(rowsOf(got), range(1, rows), 'one run');
+    assert.ok(front.logLines().some((l) => l.event === 'status_asked' && l.request_id === rid), front.describe());
+    // stored in the same order: a resume replays them
+    const hist = await history(front, tok, rid);
+    checkStream(hist);
+    assert.equal(hist.filter((m) => m.type === 'status').length, 4);
+    await c.close();
+  } finally {
+    await stopClean(p);
+  }
+});
+
+scenario('a 20-progress job writes its request item a few times, not once per progress (DynamoDB calls counted by a proxy)', async () => {
+  const proxy = await countingProxy();
+  const p = await startServer({ name: 'server through a counting proxy', args: LEASE, ddb: proxy.url });
+  try {
+    const sub = uniq('counted');
+    const c = await connect(p, await token({ sub }));
+    const rid = uniq('count');
+    const rows = 20;
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 50 } });
+    const fin = await c.terminal(rid, { timeoutMs: 30000 });
+    checkReportComplete(fin, rows);
+    await sleep(300);
+    const got = c.of(rid);
+    checkStream(got);
+    assert.deepEqual(rowsOf(got), range(1, rows), 'every progress was sent');
+    // the claim, a check-in a second (the job takes ~1 s), nothing per progress;
+    // the end is one TransactWriteItems. Taking each progress's seq on the item
+    // would be 20 more.
+    const updates = proxy.updatesOf(sub, rid);
+    console.log(`# one ${rows}-progress job: ${updates} UpdateItem on its request item; all calls: ${JSON.stringify(Object.fromEntries(proxy.ops))}`);
+    assert.ok(updates >= 1 && updates <= 5,
+      `UpdateItem calls on the request item: ${updates} (all calls: ${JSON.stringify(Object.fromEntries(proxy.ops))})`);
+    await c.close();
+  } finally {
+    await stopClean(p);
+    await proxy.close();
   }
 });
 
