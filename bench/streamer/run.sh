@@ -6,7 +6,10 @@
 #   bash bench/streamer/run.sh BUILD_DIR [CONNS] [PROGRESS] [STEP_MS]
 # (or the environment: CONNS=200 PROGRESS=20 STEP_MS=100 WORKERS=64). The
 # load average is printed before and after: the figures mean little on a
-# busy machine.
+# busy machine. COUNT_CALLS=1 puts a counting proxy (tests/streamer/ddb-proxy.mjs)
+# between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
+# request by operation (the proxy adds latency and CPU of its own: leave it
+# off for the timing figures).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
@@ -26,7 +29,14 @@ export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
 wait_port() { for _ in $(seq 1 200); do grep -q 'listening on' "$1" 2>/dev/null && { sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1; return; }; sleep 0.1; done; echo "no port in $1" >&2; exit 1; }
 
-"$demo" --port 0 --ddb-endpoint "$(cat "$work/ddb/endpoint")" --create-tables --jwt-hs256-secret-file "$work/secret" \
+ddb=$(cat "$work/ddb/endpoint")
+if [ "${COUNT_CALLS:-0}" = 1 ]; then
+  node "$here/tests/streamer/ddb-proxy.mjs" --target "$ddb" >"$work/proxy.out" 2>&1 &
+  proxy=$!
+  pids+=($proxy)
+  ddb="http://127.0.0.1:$(wait_port "$work/proxy.out")"
+fi
+"$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
   --workers "$workers" --progress-interval-ms 0 >"$work/demo.out" 2>"$work/demo.err" &
 pids+=($!)
 port=$(wait_port "$work/demo.out")
@@ -35,6 +45,16 @@ printf 'streamer-demo: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "${pids[0]}"
 
+if [ "${COUNT_CALLS:-0}" = 1 ]; then
+  kill -TERM "$proxy"
+  for _ in $(seq 1 50); do kill -0 "$proxy" 2>/dev/null || break; sleep 0.1; done
+  tail -1 "$work/proxy.out" | node -e '
+    const c = JSON.parse(require("fs").readFileSync(0, "utf8")), n = +process.argv[1];
+    const total = Object.values(c.ops).reduce((a, b) => a + b, 0);
+    const per = Object.fromEntries(Object.entries(c.ops).map(([k, v]) => [k, +(v / n).toFixed(2)]));
+    console.log(`dynamodb calls per request: ${(total / n).toFixed(2)} ${JSON.stringify(per)}; UpdateItem on request items: ${(c.request_updates / n).toFixed(2)}`);
+  ' "$conns"
+fi
 node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
 pids+=($!)
 port=$(wait_port "$work/relay.out")

@@ -519,50 +519,8 @@ process.on('exit', cleanupSync);
 
 // ---------------------------------------------------------------- DynamoDB calls
 
-/**
- * A loopback HTTP proxy in front of DynamoDB Local that counts what passes:
- * every call by its X-Amz-Target operation, and the UpdateItem calls on each
- * request item of the streamer (by its PK). Bodies are forwarded unchanged
- * (SigV4 signs the Host header, which stays DynamoDB Local's), so a server
- * started with `ddb: proxy.url` works as usual. close() stops it.
- */
+/** A proxy in front of the fixture's DynamoDB Local that counts calls (ddb-proxy.mjs). */
 export async function countingProxy() {
-  const http = await import('node:http');
-  const target = new URL(ddbEndpoint());
-  const ops = new Map();
-  const requestUpdates = new Map();
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (d) => chunks.push(d));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
-      ops.set(op, (ops.get(op) ?? 0) + 1);
-      if (op === 'UpdateItem') {
-        try {
-          const j = JSON.parse(body.toString('utf8'));
-          if (j.TableName === 'dorm_streamer_requests' && j.Key?.PK?.S) {
-            requestUpdates.set(j.Key.PK.S, (requestUpdates.get(j.Key.PK.S) ?? 0) + 1);
-          }
-        } catch { /* counted by op only */ }
-      }
-      const up = http.request({
-        host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers,
-      }, (r) => {
-        res.writeHead(r.statusCode, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
-      up.end(body);
-    });
-  });
-  server.keepAliveTimeout = 60000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    ops,
-    /** UpdateItem calls on the request item of (sub, client id) */
-    updatesOf: (sub, rid) => requestUpdates.get(`${sub}#${rid}`) ?? 0,
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
-  };
+  const { countingProxy: start } = await import('./ddb-proxy.mjs');
+  return start(ddbEndpoint());
 }

@@ -489,6 +489,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) break;
     s->nworkers++;
   }
+  /* messages stored without a thread waiting (progress, acks): store.c */
+  dorm__st_writers_start(s);
   /* the poller also releases messages that waited too long for an older seq,
    * so it runs with --no-processor too (then it claims nothing) */
   if (pthread_create(&s->poller, NULL, poller_thread, s) == 0) s->poller_started = true;
@@ -509,6 +511,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   pthread_mutex_unlock(&s->jobs_mu);
   for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
   if (s->poller_started) pthread_join(s->poller, NULL);
+  dorm__st_writers_stop();
   /* acks sent but not stored yet (the poller writes them every interval) */
   dorm_client *fc = dorm__st_client(s);
   if (fc) dorm__st_flush_later(fc, true);

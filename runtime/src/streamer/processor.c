@@ -65,7 +65,9 @@ struct dorm_stream_ctx {
   bool closed;                    /* the end is being written: no more seqs from memory */
   double last_percent;            /* the latest progress sent (for status and check-ins) */
   char *last_message, *last_progress;
-  int64_t stored_seq;             /* the newest seq this job's thread stored (the check-ins' high-water mark) */
+  int64_t stored_seq;             /* the newest seq of this job's progress stored (the check-ins' high-water mark) */
+  int outstanding;                /* progress messages queued to the writers, not stored yet */
+  pthread_cond_t stored_cv;       /* outstanding went down */
   int64_t renewed_ms;             /* when the lease was last renewed */
   int64_t checked_seq;            /* seq when the connection was last confirmed */
   dorm_arena *arena;              /* the result's */
@@ -111,11 +113,23 @@ dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bool retrya
 
 static void deliver(dorm_stream_ctx *ctx, int64_t seq, const char *text);
 
+/* Until every progress message this job queued to the writers is stored
+ * (and offered to its connection): before the job follows its client to
+ * another connection (the replay reads them from the table), writes its
+ * end or gives the request back (the item's seq covers stored messages
+ * only), and before its context is freed. */
+static void wait_stored(dorm_stream_ctx *ctx) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  while (ctx->outstanding > 0) pthread_cond_wait(&ctx->stored_cv, &ctx->seq_mu);
+  pthread_mutex_unlock(&ctx->seq_mu);
+}
+
 /* The client moved to another connection (resume, or the same id sent
  * again): messages after the last confirmed seq may have gone to the old
  * one. The new connection's queue drops seqs it already has (the replay),
  * so they are sent again from the table; the rest follow live. */
 static void follow_connection(dorm_stream_ctx *ctx, const char *conn_id) {
+  wait_stored(ctx);
   snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", conn_id);
   ctx->conn_server[0] = '\0';
   ctx->conn_gone = false;
@@ -146,6 +160,7 @@ static void check_in_now(dorm_stream_ctx *ctx) {
   dorm_arena a = DORM_ARENA_INIT;
   pthread_mutex_lock(&ctx->seq_mu);
   int64_t seq_before = ctx->seq;
+  int64_t stored = ctx->stored_seq;
   double percent = ctx->last_percent;
   const char *message = ctx->last_message ? dorm_arena_strdup(&a, ctx->last_message) : NULL;
   const char *progress = ctx->last_progress ? dorm_arena_strdup(&a, ctx->last_progress) : NULL;
@@ -153,7 +168,7 @@ static void check_in_now(dorm_stream_ctx *ctx) {
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_leaseExpires(&u, now + ctx->s->cfg.lease_ms);
-  dorm_streamer_Request_set_seq(&u, ctx->stored_seq);
+  dorm_streamer_Request_set_seq(&u, stored);
   dorm_streamer_Request_set_percent(&u, percent);
   if (message) dorm_streamer_Request_set_message(&u, message);
   if (progress) dorm_streamer_Request_set_progress(&u, progress);
@@ -397,6 +412,36 @@ static char *make_progress(int64_t seq, void *user) {
   return text;
 }
 
+/* A progress message queued to the writers: the job and the connection it
+ * was for then (conn "": the client is gone). */
+typedef struct progress_put {
+  dorm_stream_ctx *ctx;
+  char conn[64];
+} progress_put;
+
+/* On a writer thread, once the message is stored (ok) or given up: offered
+ * to the connection (its queue puts seqs in order), counted. The context
+ * lives until outstanding is 0 (wait_stored): nothing here touches it after. */
+static void progress_stored(void *user, const dorm_streamer_Message *m, bool ok) {
+  progress_put *pp = user;
+  dorm_stream_ctx *ctx = pp->ctx;
+  dorm__streamer *s = ctx->s;
+  if (ok) {
+    /* not here any more (the client moved): the job's check-in follows it and replays from the table */
+    if (pp->conn[0]) dorm__srv_offer(s, pp->conn, m->clientId, m->seq, m->body, strlen(m->body));
+    dorm__st_metrics_add(&s->metrics, &s->metrics.progress_sent, 1);
+  } else {
+    dorm__st_log("error", "progress_failed", m->clientId, pp->conn, ctx->e ? ctx->e->name : NULL,
+                 "seq %lld could not be stored", (long long)m->seq);
+  }
+  pthread_mutex_lock(&ctx->seq_mu);
+  if (ok && m->seq > ctx->stored_seq) ctx->stored_seq = m->seq;
+  ctx->outstanding--;
+  pthread_cond_broadcast(&ctx->stored_cv);
+  pthread_mutex_unlock(&ctx->seq_mu);
+  free(pp);
+}
+
 /* Persists and delivers one progress message under the job's next seq (in
  * memory: we hold the lease): stored by group commit, then delivered;
  * nothing is written to the request item (check-ins carry the latest
@@ -427,8 +472,33 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
   progress_made pm = {ctx->client_id, percent, message, progress};
   char *text = make_progress(seq, &pm);
   dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = seq, .body = text};
+  /* The client's connection is here (or gone): the writers store it and
+   * deliver it, and the job goes on at once. Elsewhere, delivery is an HTTP
+   * call that is the job's to make. */
+  if (text && !ctx->s->lambda && (ctx->conn_gone || dorm__srv_holds(ctx->s, ctx->conn_id))) {
+    progress_put *pp = malloc(sizeof *pp);
+    if (pp) {
+      pp->ctx = ctx;
+      snprintf(pp->conn, sizeof pp->conn, "%s", ctx->conn_gone ? "" : ctx->conn_id);
+      pthread_mutex_lock(&ctx->seq_mu);
+      /* a bound on what one job has in flight: a handler faster than the writes waits */
+      while (ctx->outstanding >= 256) pthread_cond_wait(&ctx->stored_cv, &ctx->seq_mu);
+      ctx->outstanding++;
+      pthread_mutex_unlock(&ctx->seq_mu);
+      if (dorm__st_put_message_async(&m, progress_stored, pp)) {
+        free(text);
+        return;
+      }
+      pthread_mutex_lock(&ctx->seq_mu);
+      ctx->outstanding--;
+      pthread_mutex_unlock(&ctx->seq_mu);
+      free(pp);
+    }
+  }
   if (text && dorm__st_put_message(ctx->c, &m, NULL)) {
+    pthread_mutex_lock(&ctx->seq_mu);
     if (seq > ctx->stored_seq) ctx->stored_seq = seq;
+    pthread_mutex_unlock(&ctx->seq_mu);
     deliver(ctx, seq, text);
     dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
   } else {
@@ -579,6 +649,7 @@ static void reopen_seqs(dorm_stream_ctx *ctx) {
  * answered; the client moved: followed) and the end tried again. */
 static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result, const char *code,
                    const char *message) {
+  wait_stored(ctx);
   for (int attempt = 0; attempt < 5; attempt++) {
     if (attempt > 0 || atomic_exchange(&ctx->recheck, false)) check_in_now(ctx);
     if (ctx->lost_lease) {
@@ -638,9 +709,8 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
     dorm_status st = ms ? dorm_tx_commit(ctx->c, &tx, &failed) : DORM_ERR_NO_MEMORY;
     if (st == DORM_OK) {
       pthread_mutex_lock(&ctx->seq_mu);
-      ctx->seq = base + (int64_t)n;
+      ctx->seq = ctx->stored_seq = base + (int64_t)n;
       pthread_mutex_unlock(&ctx->seq_mu);
-      ctx->stored_seq = ctx->seq;
       for (size_t i = 0; i < n; i++) deliver(ctx, base + 1 + (int64_t)i, texts[i]);
     } else if (st != DORM_ERR_CONDITION_FAILED) {
       dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
@@ -662,6 +732,7 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
  * last one sent. A status asked meanwhile stays in the item for the next
  * run to answer. */
 static bool give_back(dorm_stream_ctx *ctx, long backoff_ms) {
+  wait_stored(ctx);
   int64_t seq = close_seqs(ctx);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_model_update u;
@@ -807,6 +878,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   ctx->client_id = r.clientId;
   snprintf(ctx->conn_id, sizeof ctx->conn_id, "%s", r.connectionId);
   pthread_mutex_init(&ctx->seq_mu, NULL);
+  pthread_cond_init(&ctx->stored_cv, NULL);
   ctx->seq = r.seq;
   ctx->last_percent = r.percent;
   ctx->last_message = r.message ? strdup(r.message) : NULL;
@@ -827,6 +899,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
       dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "reading the stored messages: %s",
                    dorm_client_errmsg(c));
       pthread_mutex_destroy(&ctx->seq_mu);
+    pthread_cond_destroy(&ctx->stored_cv);
       free(ctx);
       dorm_arena_free(&a);
       return; /* the lease expires; the sweep finds it again */
@@ -849,6 +922,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
     free(ctx->last_message);
     free(ctx->last_progress);
     pthread_mutex_destroy(&ctx->seq_mu);
+    pthread_cond_destroy(&ctx->stored_cv);
     free(ctx);
     dorm_arena_free(&a);
     return;
@@ -910,6 +984,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   }
   free(pr.pending_message);
   free(pr.pending_progress);
+  wait_stored(ctx); /* the writers' callbacks use the context */
   dorm__st_metrics_job(&s->metrics, -1, dorm__st_now_ms() - started);
   pthread_mutex_lock(&s->running_mu);
   for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)
@@ -923,6 +998,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   free(ctx->last_message);
   free(ctx->last_progress);
   pthread_mutex_destroy(&ctx->seq_mu);
+  pthread_cond_destroy(&ctx->stored_cv);
   free(ctx);
   dorm_arena_free(&a);
 }

@@ -67,13 +67,23 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * messages (one HTTP call, one signature, one JSON body instead of 25);
  * alone, a message waits for nobody (a batch of one). A message is still
  * stored before it is delivered: the caller returns when its own is in
- * DynamoDB (or the write failed). */
+ * DynamoDB (or the write failed).
+ *
+ * Messages whose thread need not wait (a job's progress for a connection
+ * this server holds, the router's ack) are queued with a callback instead
+ * (dorm__st_put_message_async): the writer threads (dorm__st_writers_start)
+ * lead batches whenever something is queued, and call the callback once the
+ * message is stored (it then delivers it). So a job's thread never sleeps in
+ * a write for its progress, and what all jobs queue meanwhile goes out
+ * together, 25 messages a call. A failed write of such a message is retried
+ * (up to ASYNC_TRIES times) before its callback hears of the failure. */
 
 #define PUT_BATCH 25 /* BatchWriteItem's limit */
 /* Batches in flight at once: one alone would make every message wait for
  * the batch before it (a round trip more under load); a few keep the
  * latency of a plain put while they still gather what queues meanwhile. */
 #define PUT_LEADERS 4
+#define PUT_LEADERS_MAX_WRITERS PUT_LEADERS
 
 typedef struct queued_put {
   struct queued_put *next;
@@ -82,12 +92,34 @@ typedef struct queued_put {
   enum { PUT_QUEUED, PUT_TAKEN, PUT_DONE } state; /* taken: in a batch being written */
   dorm_status st;
   char err[256];
-  bool later; /* dorm__st_put_message_later's: nobody waits; the item and its strings are one malloc'd block */
+  bool later; /* nobody waits: the item and its strings are one malloc'd block with this entry */
+  dorm__st_stored_fn done; /* later: called (without puts_mu) once stored or given up */
+  void *user;
+  int tries;
 } queued_put;
+
+#define ASYNC_TRIES 5
 
 static pthread_mutex_t puts_mu = PTHREAD_MUTEX_INITIALIZER;
 static queued_put *puts_head, *puts_tail;
 static int puts_flushing; /* batches in flight */
+/* the writer threads: wait on writers_cv for queued messages and room */
+static pthread_cond_t writers_cv = PTHREAD_COND_INITIALIZER;
+static pthread_t writer_threads[PUT_LEADERS_MAX_WRITERS];
+static int nwriters;
+static bool writers_stopping;
+
+/* Someone may lead the next batch (puts_mu held): the writers, and the
+ * thread of the oldest message that waits for its own write. */
+static void wake_next(void) {
+  if (!puts_head || puts_flushing >= PUT_LEADERS) return;
+  if (nwriters) pthread_cond_signal(&writers_cv);
+  for (queued_put *q = puts_head; q; q = q->next)
+    if (!q->later) {
+      pthread_cond_signal(&q->cv);
+      break;
+    }
+}
 
 /* The leader's part (puts_mu held on entry and on return, released during
  * the write): the first PUT_BATCH queued messages as one BatchWriteItem. */
@@ -112,7 +144,7 @@ static void flush_puts(dorm_client *c) {
   }
   puts_flushing++;
   /* more waiting, and room for another batch: its leader need not wait for this one */
-  if (puts_head && puts_flushing < PUT_LEADERS) pthread_cond_signal(&puts_head->cv);
+  wake_next();
   pthread_mutex_unlock(&puts_mu);
   dorm_arena a = DORM_ARENA_INIT;
   /* Unconditional: each seq is its writer's alone (taken by an ADD on the
@@ -122,23 +154,46 @@ static void flush_puts(dorm_client *c) {
   dorm_status st = n == 1 ? dorm_streamer_Message_put(c, &objs[0], NULL, &a)
                           : dorm_streamer_Message_batch_put(c, objs, n, &a);
   dorm_arena_free(&a);
+  char err[256] = "";
+  if (st != DORM_OK) snprintf(err, sizeof err, "%s", dorm_client_errmsg(c));
   pthread_mutex_lock(&puts_mu);
+  queued_put *finished[PUT_BATCH];
+  size_t nfinished = 0;
   for (size_t i = 0; i < n; i++) {
-    if (batch[i]->later) {
+    queued_put *q = batch[i];
+    if (q->later) {
+      if (st != DORM_OK && q->done && ++q->tries < ASYNC_TRIES) {
+        /* again with a later batch: a message that will be delivered is never given up at once */
+        q->state = PUT_QUEUED;
+        q->next = NULL;
+        if (puts_tail) puts_tail->next = q;
+        else puts_head = q;
+        puts_tail = q;
+        continue;
+      }
       if (st != DORM_OK)
-        dorm__st_log("error", "persist_failed", batch[i]->m->clientId, NULL, NULL, "seq %lld: %s",
-                     (long long)batch[i]->m->seq, dorm_client_errmsg(c));
-      free(batch[i]);
+        dorm__st_log("error", "persist_failed", q->m->clientId, NULL, NULL, "seq %lld: %s", (long long)q->m->seq,
+                     err);
+      finished[nfinished++] = q;
       continue;
     }
-    batch[i]->st = st;
-    if (st != DORM_OK) snprintf(batch[i]->err, sizeof batch[i]->err, "%s", dorm_client_errmsg(c));
-    batch[i]->state = PUT_DONE;
-    pthread_cond_signal(&batch[i]->cv);
+    q->st = st;
+    if (st != DORM_OK) snprintf(q->err, sizeof q->err, "%s", err);
+    q->state = PUT_DONE;
+    pthread_cond_signal(&q->cv);
   }
   puts_flushing--;
-  /* the next batch's leader: the thread of the oldest waiting message */
-  if (puts_head) pthread_cond_signal(&puts_head->cv);
+  /* the next batch's leader */
+  wake_next();
+  if (nfinished) {
+    /* callbacks deliver: never under puts_mu (the caller holds it again on return) */
+    pthread_mutex_unlock(&puts_mu);
+    for (size_t i = 0; i < nfinished; i++) {
+      if (finished[i]->done) finished[i]->done(finished[i]->user, finished[i]->m, st == DORM_OK);
+      free(finished[i]);
+    }
+    pthread_mutex_lock(&puts_mu);
+  }
 }
 
 bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a) {
@@ -167,16 +222,11 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
   return true;
 }
 
-void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m) {
+/* A copy of m queued without waiting (done: called once stored, may be NULL). */
+static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user) {
   size_t ls = strlen(m->sub) + 1, lc = strlen(m->clientId) + 1, lb = strlen(m->body) + 1;
   queued_put *q = calloc(1, sizeof *q + sizeof *q->m + ls + lc + lb);
-  if (!q) {
-    /* no room to queue it: store it now */
-    dorm_streamer_Message copy = *m;
-    if (!dorm__st_put_message(c, &copy, NULL))
-      dorm__st_log("error", "persist_failed", m->clientId, NULL, NULL, "%s", dorm_client_errmsg(c));
-    return;
-  }
+  if (!q) return false;
   dorm_streamer_Message *cm = (dorm_streamer_Message *)(q + 1);
   char *p = (char *)(cm + 1);
   *cm = *m;
@@ -185,11 +235,67 @@ void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m) 
   cm->body = memcpy(p + ls + lc, m->body, lb);
   q->m = cm;
   q->later = true;
+  q->done = done;
+  q->user = user;
   q->state = PUT_QUEUED;
   pthread_mutex_lock(&puts_mu);
   if (puts_tail) puts_tail->next = q;
   else puts_head = q;
   puts_tail = q;
+  wake_next();
+  pthread_mutex_unlock(&puts_mu);
+  return true;
+}
+
+void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m) {
+  if (queue_copy(m, NULL, NULL)) return;
+  /* no room to queue it: store it now */
+  dorm_streamer_Message copy = *m;
+  if (!dorm__st_put_message(c, &copy, NULL))
+    dorm__st_log("error", "persist_failed", m->clientId, NULL, NULL, "%s", dorm_client_errmsg(c));
+}
+
+bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user) {
+  if (!nwriters) return false;
+  return queue_copy(m, done, user);
+}
+
+static void *writer_main(void *arg) {
+  dorm__streamer *s = arg;
+  dorm_client *c = dorm__st_client(s);
+  pthread_mutex_lock(&puts_mu);
+  for (;;) {
+    if (c && puts_head && puts_flushing < PUT_LEADERS) {
+      flush_puts(c);
+      continue;
+    }
+    if (writers_stopping && (!puts_head || !c)) break;
+    pthread_cond_wait(&writers_cv, &puts_mu);
+  }
+  pthread_mutex_unlock(&puts_mu);
+  return NULL; /* the thread's client is freed by its key's destructor */
+}
+
+void dorm__st_writers_start(dorm__streamer *s) {
+  pthread_mutex_lock(&puts_mu);
+  if (!nwriters && !writers_stopping) {
+    for (int i = 0; i < PUT_LEADERS_MAX_WRITERS; i++) {
+      if (pthread_create(&writer_threads[i], NULL, writer_main, s) != 0) break;
+      nwriters++;
+    }
+  }
+  pthread_mutex_unlock(&puts_mu);
+}
+
+void dorm__st_writers_stop(void) {
+  pthread_mutex_lock(&puts_mu);
+  writers_stopping = true;
+  int n = nwriters;
+  pthread_cond_broadcast(&writers_cv);
+  pthread_mutex_unlock(&puts_mu);
+  for (int i = 0; i < n; i++) pthread_join(writer_threads[i], NULL);
+  pthread_mutex_lock(&puts_mu);
+  nwriters = 0;
   pthread_mutex_unlock(&puts_mu);
 }
 

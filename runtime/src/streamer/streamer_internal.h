@@ -300,6 +300,17 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
  * for a message already sent (the ack). The poller writes what is queued
  * every poll interval (dorm__st_flush_later); a failure is logged. */
 void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
+/* Queues a copy of m to be stored by the writer threads without waiting;
+ * done(user, m, ok) is called on a writer thread once it is stored (ok) or
+ * its write failed several times (never under the store's lock; the caller
+ * then delivers it). False when no writers run (Lambda mode, or before
+ * dorm__st_writers_start) or on OOM: the caller stores it itself. */
+typedef void (*dorm__st_stored_fn)(void *user, const dorm_streamer_Message *m, bool ok);
+bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user);
+/* The writer threads (each with its own DynamoDB client): started once
+ * (later calls do nothing); stop writes what is queued, then joins them. */
+void dorm__st_writers_start(dorm__streamer *s);
+void dorm__st_writers_stop(void);
 /* Writes the queued messages (as batches, while fewer than the limit are in
  * flight); all: until none is queued or in flight (at exit). */
 void dorm__st_flush_later(dorm_client *c, bool all);

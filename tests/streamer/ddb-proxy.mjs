@@ -1,0 +1,78 @@
+// A loopback HTTP proxy in front of DynamoDB (Local) that counts what passes:
+// every call by its X-Amz-Target operation, and the UpdateItem calls on each
+// request item of the streamer (dorm_streamer_requests, by its PK). Bodies
+// and headers are forwarded unchanged (SigV4 signs the Host header, which
+// stays the target's), so a server pointed at the proxy works as usual.
+//
+// As a module (tests/streamer/harness.mjs): `await countingProxy(target)`.
+// As a program (bench/streamer/run.sh):
+//   node ddb-proxy.mjs --target URL   prints `listening on 127.0.0.1:P`; on
+//   SIGTERM prints the counts as one JSON line {"ops":{...},"request_updates":N,
+//   "request_items":M} and exits.
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+
+export async function countingProxy(targetUrl) {
+  const target = new URL(targetUrl);
+  const ops = new Map();
+  const requestUpdates = new Map();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+      ops.set(op, (ops.get(op) ?? 0) + 1);
+      if (op === 'UpdateItem') {
+        try {
+          const j = JSON.parse(body.toString('utf8'));
+          if (j.TableName === 'dorm_streamer_requests' && j.Key?.PK?.S) {
+            requestUpdates.set(j.Key.PK.S, (requestUpdates.get(j.Key.PK.S) ?? 0) + 1);
+          }
+        } catch { /* counted by operation only */ }
+      }
+      const up = http.request({
+        host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent,
+      }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+      up.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    ops,
+    /** UpdateItem calls on the request item of (sub, client id) */
+    updatesOf: (sub, rid) => requestUpdates.get(`${sub}#${rid}`) ?? 0,
+    summary: () => ({
+      ops: Object.fromEntries(ops),
+      request_updates: [...requestUpdates.values()].reduce((a, b) => a + b, 0),
+      request_items: requestUpdates.size,
+    }),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      agent.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--target');
+  if (i < 0 || !process.argv[i + 1]) {
+    console.error('usage: node ddb-proxy.mjs --target URL');
+    process.exit(2);
+  }
+  const p = await countingProxy(process.argv[i + 1]);
+  console.log(`listening on ${p.url.replace('http://', '')}`);
+  process.on('SIGTERM', async () => {
+    console.log(JSON.stringify(p.summary()));
+    await p.close();
+    process.exit(0);
+  });
+}
