@@ -194,9 +194,23 @@ static void check_in_now(dorm_stream_ctx *ctx) {
   dorm_arena_free(&a);
 }
 
+/* How often a job checks in when nothing asks it to. A server reads the
+ * requests table's stream, where a router's change to a request (cancel,
+ * the client on another connection, a status asked for) shows within a
+ * poll interval and makes the job check in at once (on_leased_change): the
+ * periodic check-in only renews the lease, three times per lease. A Lambda
+ * invocation running a job reads no stream meanwhile: there it is once a
+ * second, which bounds how late it sees those changes. */
+static int64_t check_in_every_ms(const dorm_stream_ctx *ctx) {
+  const dorm__streamer *s = ctx->s;
+  if (s->lambda || s->cfg.no_processor) return 1000;
+  int64_t every = s->cfg.lease_ms / 3;
+  return every < 1000 ? 1000 : every;
+}
+
 /* For a handler between progress updates (and before each one): checks
- * the deadline, and checks in at most once a second (or at once when the
- * router asked: recheck). */
+ * the deadline, and checks in when due (or at once when a router asked:
+ * recheck). */
 static void check_in(dorm_stream_ctx *ctx) {
   if (ctx->sync) return;
   int64_t now = dorm__st_now_ms();
@@ -205,7 +219,7 @@ static void check_in(dorm_stream_ctx *ctx) {
     atomic_store(&ctx->cancel_flag, true);
   }
   if (ctx->lost_lease) return;
-  if (now - ctx->last_check_ms < 1000 && !atomic_exchange(&ctx->recheck, false)) return;
+  if (now - ctx->last_check_ms < check_in_every_ms(ctx) && !atomic_exchange(&ctx->recheck, false)) return;
   check_in_now(ctx);
 }
 
@@ -1005,25 +1019,90 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
 
 /* ---- the poller ---- */
 
-static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_id) {
+/* Whether request_pk waits in this process's run queue or runs here: the
+ * sweep finds a request again every second while it waits for a worker,
+ * and each extra job would be one claim (a conditional write) that fails. */
+static bool queued_or_running(dorm__streamer *s, const char *request_pk) {
+  bool found = false;
+  pthread_mutex_lock(&s->jobs_mu);
+  for (dorm__st_job *j = s->runs_head; j && !found; j = j->next) found = strcmp(j->request_pk, request_pk) == 0;
+  pthread_mutex_unlock(&s->jobs_mu);
+  if (found) return true;
+  pthread_mutex_lock(&s->running_mu);
+  for (dorm_stream_ctx *c = s->running; c && !found; c = c->next)
+    found = !c->sync && strcmp(c->request_pk, request_pk) == 0;
+  pthread_mutex_unlock(&s->running_mu);
+  return found;
+}
+
+/* A RUN job for the request; once_here: not when it waits or runs here
+ * already (the sweep's finds; a record the stream delivers twice still
+ * makes two jobs, and the claim lets one run). */
+static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_id, bool once_here) {
+  char pk[300];
+  dorm__st_request_pk(sub, client_id, pk);
+  if (once_here && queued_or_running(s, pk)) return;
   dorm__st_job *job = calloc(1, sizeof *job);
   if (!job) return;
   job->kind = DORM__JOB_RUN;
-  dorm__st_request_pk(sub, client_id, job->request_pk);
+  memcpy(job->request_pk, pk, sizeof pk);
   job->queued_ms = dorm__st_now_ms();
   dorm__st_push_job(s, job);
 }
 
 /* ---- the stream reader ---- */
 
+/* Whether set attribute `name` of the new image holds an element the old
+ * one has not. */
+static bool set_grew(const dorm_stream_record *rec, const char *name) {
+  const dorm_str *nw, *old = NULL;
+  size_t nn = 0, no = 0;
+  if (dorm_av_get_set(dorm_av_map_get(&rec->new_image, name), DORM_AV_SS, &nw, &nn) != DORM_OK) return false;
+  if (rec->has_old_image) dorm_av_get_set(dorm_av_map_get(&rec->old_image, name), DORM_AV_SS, &old, &no);
+  for (size_t i = 0; i < nn; i++) {
+    bool known = false;
+    for (size_t k = 0; k < no && !known; k++)
+      known = old[k].len == nw[i].len && memcmp(old[k].ptr, nw[i].ptr, nw[i].len) == 0;
+    if (!known) return true;
+  }
+  return false;
+}
+
+/* A PROCESSING request whose lease this process holds, changed by someone
+ * else (a router here or in another process): cancelled, its client on
+ * another connection, or a status asked for. Its job checks in at once
+ * instead of at its next periodic check-in (docs/streamer.md, "Seqs"). Our
+ * own writes change none of these. */
+static void on_leased_change(dorm__streamer *s, const dorm_stream_record *rec) {
+  if (rec->event != DORM_STREAM_MODIFY || !rec->has_old_image) return;
+  dorm_str owner, pk;
+  if (dorm_av_get_s(dorm_av_map_get(&rec->new_image, "leaseOwner"), &owner) != DORM_OK ||
+      owner.len != strlen(s->server_id) || memcmp(owner.ptr, s->server_id, owner.len) != 0)
+    return;
+  bool cancel = false, was = false;
+  dorm_av_get_bool(dorm_av_map_get(&rec->new_image, "cancelRequested"), &cancel);
+  dorm_av_get_bool(dorm_av_map_get(&rec->old_image, "cancelRequested"), &was);
+  const dorm_av *c1 = dorm_av_map_get(&rec->new_image, "connectionId");
+  const dorm_av *c0 = dorm_av_map_get(&rec->old_image, "connectionId");
+  bool moved = c1 && c0 && !dorm_av_equal(c1, c0);
+  if (!(cancel && !was) && !moved && !set_grew(rec, "asks")) return;
+  if (dorm_av_get_s(dorm_av_map_get(&rec->keys, "PK"), &pk) != DORM_OK || pk.len >= 300) return;
+  char request_pk[300];
+  memcpy(request_pk, pk.ptr, pk.len);
+  request_pk[pk.len] = '\0';
+  dorm__st_recheck_running(s, request_pk);
+}
+
 bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a) {
   if (!rec->has_new_image || rec->event == DORM_STREAM_REMOVE) return false;
-  /* Most records are a running job's own updates (progress, check-ins, the
-   * outcome): only PENDING ones are read in full. */
+  /* Most records are a running job's own updates (check-ins, the outcome):
+   * only PENDING ones are read in full. */
   dorm_str status;
   if (dorm_av_get_s(dorm_av_map_get(&rec->new_image, "status"), &status) == DORM_OK &&
-      !(status.len == 7 && memcmp(status.ptr, "PENDING", 7) == 0))
+      !(status.len == 7 && memcmp(status.ptr, "PENDING", 7) == 0)) {
+    if (status.len == 10 && memcmp(status.ptr, "PROCESSING", 10) == 0) on_leased_change(s, rec);
     return false;
+  }
   dorm_streamer_Request req;
   char err[256];
   if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return false;
@@ -1031,7 +1110,7 @@ bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec,
   /* A new request of a client connected here was queued by our router
    * already: a second job would only fail its claim. */
   if (req.attempts == 0 && rec->event == DORM_STREAM_INSERT && dorm__srv_holds(s, req.connectionId)) return false;
-  enqueue_run(s, req.sub, req.clientId);
+  enqueue_run(s, req.sub, req.clientId, false);
   return true;
 }
 
@@ -1135,14 +1214,14 @@ static void sweep(dorm__streamer *s, dorm_client *c) {
   if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PENDING, NULL, &q, &a, &page) == DORM_OK)
     for (size_t i = 0; i < page.count; i++)
       if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
-        enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+        enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
   dorm_streamer_Request_query_by_status_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
   if (dorm_streamer_Request_query_by_status(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, &sk, &q, &a, &page) ==
       DORM_OK)
     for (size_t i = 0; i < page.count; i++) {
       dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
                    "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
-      enqueue_run(s, page.items[i].sub, page.items[i].clientId);
+      enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
     }
   dorm_arena_free(&a);
 }
