@@ -296,6 +296,83 @@ static void messages_from_many_threads_all_stored(void **state) {
   dorm_arena_free(&a);
 }
 
+/* ---- the writer threads ---- */
+
+#define ASYNC_THREADS 6
+#define ASYNC_EACH 40
+
+static atomic_int stored_ok, stored_failed;
+
+/* The callback: on a writer thread, after the message's batch was written. */
+static void on_stored(void *user, const dorm_streamer_Message *m, bool ok) {
+  (void)m;
+  atomic_fetch_add(ok ? &stored_ok : &stored_failed, 1);
+  atomic_fetch_add((atomic_int *)user, 1);
+}
+
+typedef struct async_arg {
+  const char *sub;
+  char rid[64];
+  atomic_int called;
+  bool queued;
+} async_arg;
+
+static void *queue_many(void *p) {
+  async_arg *arg = p;
+  arg->queued = true;
+  for (int seq = 1; seq <= ASYNC_EACH && arg->queued; seq++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", arg->rid, seq);
+    dorm_streamer_Message m = {.sub = arg->sub, .clientId = arg->rid, .seq = seq, .body = body};
+    arg->queued = dorm__st_put_message_async(&m, on_stored, &arg->called); /* copied: body may go */
+  }
+  return NULL;
+}
+
+static void messages_queued_to_the_writers_all_stored(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "writers-user");
+  dorm_streamer_Message none = {.sub = sub, .clientId = "x", .seq = 1, .body = "{}"};
+  assert_false(dorm__st_put_message_async(&none, on_stored, NULL)); /* no writers yet: the caller stores it */
+  dorm__st_writers_start(S);
+  atomic_store(&stored_ok, 0);
+  atomic_store(&stored_failed, 0);
+  async_arg args[ASYNC_THREADS];
+  pthread_t th[ASYNC_THREADS];
+  for (int i = 0; i < ASYNC_THREADS; i++) {
+    args[i].sub = sub;
+    atomic_store(&args[i].called, 0);
+    snprintf(args[i].rid, sizeof args[i].rid, "req-%d", i);
+    assert_int_equal(pthread_create(&th[i], NULL, queue_many, &args[i]), 0);
+  }
+  for (int i = 0; i < ASYNC_THREADS; i++) pthread_join(th[i], NULL);
+  /* stopping writes what is still queued, then joins the writers */
+  dorm__st_writers_stop();
+  assert_false(dorm__st_put_message_async(&none, on_stored, NULL));
+  for (int i = 0; i < ASYNC_THREADS; i++) {
+    assert_true(args[i].queued);
+    assert_int_equal(atomic_load(&args[i].called), ASYNC_EACH);
+  }
+  assert_int_equal(atomic_load(&stored_ok), ASYNC_THREADS * ASYNC_EACH);
+  assert_int_equal(atomic_load(&stored_failed), 0);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_query_opts q = {.consistent_read = true};
+  for (int i = 0; i < ASYNC_THREADS; i++) {
+    dorm_streamer_Message_page page;
+    fail_call(dorm_streamer_Message_query(C, sub, args[i].rid, NULL, &q, &a, &page), "read the messages");
+    assert_int_equal(page.count, ASYNC_EACH);
+    for (size_t k = 0; k < page.count; k++) {
+      char want[128];
+      snprintf(want, sizeof want, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", args[i].rid,
+               (int)k + 1);
+      assert_int_equal(page.items[k].seq, (int64_t)k + 1);
+      assert_string_equal(page.items[k].body, want);
+    }
+  }
+  dorm_arena_free(&a);
+}
+
 static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
@@ -312,6 +389,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_record_twice_runs_once),
       cmocka_unit_test(messages_from_many_threads_all_stored),
+      cmocka_unit_test(messages_queued_to_the_writers_all_stored),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
