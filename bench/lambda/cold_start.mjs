@@ -102,11 +102,12 @@ function once(cmd, argv, env, coldOnly, stamp) {
     };
     const hwmKb = () => +(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] || 0);
     const server = createServer(async (req, res) => {
+      const arrived = process.hrtime.bigint(); // CLOCK_MONOTONIC, exec_stamp's clock; before the body's await
       const chunks = [];
       for await (const c of req) chunks.push(c);
       if (req.method === 'GET' && req.url.endsWith('/invocation/next')) {
         if (tNext) { res.socket.setTimeout(0); return; } // the second next: measured already, hold it
-        tNext = process.hrtime.bigint(); // CLOCK_MONOTONIC, exec_stamp's clock
+        tNext = arrived;
         cpuNext = cpuNs(proc.pid);
         if (coldOnly) { // the floor: no event for it
           end({ invoke_ms: NaN, peak_rss_kb: hwmKb(), status: 200 });
