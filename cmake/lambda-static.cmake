@@ -35,3 +35,7 @@ set(CMAKE_C_STANDARD_LIBRARIES
 add_link_options(-Wl,-O1 -Wl,--gc-sections -Wl,--as-needed -Wl,--hash-style=gnu)
 string(APPEND CMAKE_EXE_LINKER_FLAGS " -no-pie")
 add_compile_options(-ffunction-sections -fdata-sections)
+
+# On Lambda the binary serves no WebSocket (API Gateway holds the
+# connections): the local server's libev loop is left out, and with it libev.
+set(DORM_STREAMER_LIBEV OFF CACHE BOOL "" FORCE)

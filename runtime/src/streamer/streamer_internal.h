@@ -221,6 +221,7 @@ struct dorm__streamer {
 
   /* the lws side (server.c) */
   void *lws;                       /* struct lws_context * */
+  void *ev_loop;                   /* struct ev_loop * when lws runs on libev (server.c), else NULL */
   pthread_mutex_t conns_mu;
   struct dorm__st_conn *conns;
   /* connections by id (every message looks its connection up) */
