@@ -101,23 +101,28 @@ static void paired_run(bench *b, void (*op)(void *), floor_req *f, void (*fop)(f
 int main(int argc, char **argv) {
   const char *endpoint = getenv("DORM_TEST_ENDPOINT"), *item_path = DORM_BENCH_ITEM, *table_opt = NULL;
   long n = 5000, warmup = -1;
-  bool with_floor = true;
+  bool with_floor = true, floor_only = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       printf("usage: client_bench [--endpoint http://HOST:PORT] [--n N] [--warmup N] [--item FILE] [--table NAME]\n"
-             "                    [--no-floor]\n"
+             "                    [--no-floor | --floor-only]\n"
              "  --endpoint  DynamoDB endpoint (default: $DORM_TEST_ENDPOINT)\n"
              "  --n         timed requests per operation (default 5000)\n"
              "  --warmup    untimed requests first (default n/10, at most 1000)\n"
              "  --item      the benchmark item (default %s)\n"
              "  --table     table name (default: the item file's \"table\")\n"
-             "  --no-floor  skip the bare-libcurl lines\n",
+             "  --no-floor  skip the bare-libcurl lines\n"
+             "  --floor-only  only the bare-libcurl lines, not paired (for strace/perf of the floor alone)\n",
              DORM_BENCH_ITEM);
       return 0;
     }
     if (!strcmp(a, "--no-floor")) {
       with_floor = false;
+      continue;
+    }
+    if (!strcmp(a, "--floor-only")) {
+      floor_only = true;
       continue;
     }
     if (i + 1 >= argc) die("%s: missing value (see --help)", a);
@@ -195,7 +200,23 @@ int main(int argc, char **argv) {
   if (dorm_get_item(b.c, &gi, &b.arena, &back) != DORM_OK) die("%s", dorm_client_errmsg(b.c));
   if (!dorm_av_equal(&back, &item)) die("GetItem returned a different item");
 
-  if (with_floor) {
+  if (floor_only) {
+    char hostbuf[300];
+    floor_host(endpoint, hostbuf, sizeof hostbuf);
+    floor_req f;
+    floor_init(&f, endpoint);
+    struct curl_slist *ph = floor_headers(hostbuf, "PutItem", cfg.access_key_id),
+                      *gh = floor_headers(hostbuf, "GetItem", cfg.access_key_id);
+    f.body = floor_put;
+    f.headers = ph;
+    floor_alone("put", &f, floor_put_once, warmup, n);
+    f.body = floor_get;
+    f.headers = gh;
+    floor_alone("get", &f, floor_get_once, warmup, n);
+    curl_slist_free_all(ph);
+    curl_slist_free_all(gh);
+    floor_free(&f);
+  } else if (with_floor) {
     char hostbuf[300];
     floor_host(endpoint, hostbuf, sizeof hostbuf);
     floor_req f;

@@ -185,4 +185,15 @@ static void floor_paired(const char *who, const char *name, void (*op)(void *), 
   fflush(stdout);
 }
 
+/* Bare libcurl alone (no libdorm requests between), for profiling the
+ * floor by itself: "libcurl <name>: ..." in the peers' format. */
+__attribute__((unused)) static void floor_alone(const char *name, floor_req *f, void (*fop)(floor_req *), long warmup, long n) {
+  for (long i = 0; i < warmup; i++) fop(f);
+  double t0 = now_s(), c0 = cpu_s();
+  for (long i = 0; i < n; i++) fop(f);
+  double wall = now_s() - t0, cpu = cpu_s() - c0;
+  printf("libcurl %s: %.0f ops/s, client cpu %.1f us/op, n=%ld\n", name, n / wall, cpu / n * 1e6, n);
+  fflush(stdout);
+}
+
 #endif

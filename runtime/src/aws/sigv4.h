@@ -17,7 +17,8 @@
  *   caller buffers without allocating.
  *
  * Both produce identical signatures for the same request (tested).
- * Crypto is OpenSSL's (EVP digests, EVP_MAC HMAC, CRYPTO_memcmp).
+ * Crypto is OpenSSL's (EVP digests, EVP_MAC HMAC, CRYPTO_memcmp; the fast
+ * path's per-request HMAC is RFC 2104 over one reused EVP_MD_CTX).
  */
 #ifndef DORM_SIGV4_H
 #define DORM_SIGV4_H
@@ -157,9 +158,11 @@ bool dorm__sigv4_parse_time(const char *s, int64_t *out);
  * is kept (to know when the key is stale) and wiped by cleanup. */
 typedef struct dorm_sigv4_cache {
   EVP_MD *sha256;
-  EVP_MD_CTX *md;
-  EVP_MAC *hmac;
-  EVP_MAC_CTX *mac;                /* keyed with the cached signing key */
+  EVP_MD_CTX *md;                  /* every per-request digest, the HMAC's two included */
+  /* The cached signing key XOR HMAC's ipad and opad (RFC 2104), one SHA-256
+   * block each: a request's HMAC is two digests on md, with no EVP_MAC
+   * context to copy (OpenSSL's HMAC duplicates its digest states per use). */
+  unsigned char ipad[64], opad[64];
   bool key_valid;
   char date[9];                    /* YYYYMMDD of the cached key */
   char region[DORM_SIGV4_MAX_REGION + 1];

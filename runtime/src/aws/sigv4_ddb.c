@@ -4,16 +4,21 @@
  * so the canonical request is streamed straight into SHA-256 without being
  * built, the string to sign fits a stack buffer, and the signing key (four
  * HMACs) is derived once a day per region/service/secret and kept in the
- * caller's dorm_sigv4_cache as a keyed EVP_MAC context. */
+ * caller's dorm_sigv4_cache as its HMAC pad blocks.
+ *
+ * Every digest of a request runs on the cache's one EVP_MD_CTX, the HMAC
+ * too (RFC 2104: SHA-256(key^opad || SHA-256(key^ipad || text)), two extra
+ * SHA-256 blocks): OpenSSL's EVP_MAC HMAC copies its inner and outer digest
+ * states into fresh allocations on every init and final, and with a cold
+ * cache (a client waiting on the network between requests) that provider
+ * machinery cost more than the hashing (bench/README.md). */
 #include "sigv4.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "core_internal.h"
 #include "sigv4_crypto.h"
@@ -22,10 +27,8 @@ dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c) {
   memset(c, 0, sizeof *c);
   c->md = EVP_MD_CTX_new();
   c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-  c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  c->mac = c->hmac != NULL ? EVP_MAC_CTX_new(c->hmac) : NULL;
-  if (c->md == NULL || c->mac == NULL || c->sha256 == NULL) {
-    bool missing = c->sha256 == NULL || c->hmac == NULL;
+  if (c->md == NULL || c->sha256 == NULL) {
+    bool missing = c->sha256 == NULL;
     dorm__sigv4_cache_cleanup(c);
     return missing ? DORM_ERR_AUTH : DORM_ERR_NO_MEMORY;
   }
@@ -35,8 +38,6 @@ dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c) {
 void dorm__sigv4_cache_cleanup(dorm_sigv4_cache *c) {
   if (c == NULL)
     return;
-  EVP_MAC_CTX_free(c->mac);
-  EVP_MAC_free(c->hmac);
   EVP_MD_CTX_free(c->md);
   EVP_MD_free(c->sha256);
   OPENSSL_cleanse(c, sizeof *c);
@@ -56,24 +57,27 @@ static size_t checked_len(const char *s, size_t max, bool no_slash) {
   return n;
 }
 
-/* Makes c->mac ready to MAC one string to sign, deriving and caching a new
- * signing key when the date, region, service or secret changed. */
+/* Makes c->ipad/opad the signing key's, deriving and caching a new key
+ * when the date, region, service or secret changed. */
 static bool ready_key(dorm_sigv4_cache *c, const char *date8, const char *region, size_t rlen,
                       const char *service, size_t slen, const char *secret, size_t klen) {
   bool cacheable = klen <= sizeof c->secret;
   if (c->key_valid && memcmp(c->date, date8, 8) == 0 && strcmp(c->region, region) == 0 &&
       strcmp(c->service, service) == 0 && c->secret_len == klen &&
       CRYPTO_memcmp(c->secret, secret, klen) == 0)
-    return EVP_MAC_init(c->mac, NULL, 0, NULL) == 1; /* same key: just reset */
+    return true; /* same key */
 
   c->key_valid = false;
   unsigned char key[DORM_SIGV4_HASH_LEN];
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-      OSSL_PARAM_construct_end(),
-  };
-  bool ok = dorm__sigv4_derive_key(secret, klen, date8, region, service, key) &&
-            EVP_MAC_init(c->mac, key, sizeof key, params) == 1;
+  bool ok = dorm__sigv4_derive_key(secret, klen, date8, region, service, key);
+  /* HMAC's pads: the 32-byte key (shorter than SHA-256's 64-byte block)
+   * zero-padded to a block, XOR 0x36 and 0x5c. */
+  _Static_assert(sizeof key <= sizeof c->ipad, "an HMAC-SHA256 key longer than a block would be hashed first");
+  for (size_t i = 0; i < sizeof c->ipad; i++) {
+    unsigned char k = i < sizeof key ? key[i] : 0;
+    c->ipad[i] = k ^ 0x36;
+    c->opad[i] = k ^ 0x5c;
+  }
   OPENSSL_cleanse(key, sizeof key);
   c->derivations++;
   if (!ok)
@@ -124,7 +128,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
                                      const char *region, const char *service, int64_t t,
                                      const dorm_sigv4_ddb_request *req,
                                      dorm_sigv4_ddb_headers *out, char *err, size_t errcap) {
-  if (c == NULL || c->mac == NULL || creds == NULL || req == NULL || out == NULL)
+  if (c == NULL || c->md == NULL || creds == NULL || req == NULL || out == NULL)
     return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: missing cache, credentials, request or output");
   size_t aklen = checked_len(creds->access_key_id, DORM_SIGV4_MAX_ACCESS_KEY, true);
@@ -205,7 +209,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
     goto crypto_failed;
   dorm__hex_encode(hash, sizeof hash, hex);
 
-  /* String to sign, MACed with the cached key. */
+  /* String to sign, MACed with the cached key (HMAC on md, see the top). */
   char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
   p = sts;
   ADDLIT(p, DORM_SIGV4_ALGORITHM "\n");
@@ -214,9 +218,10 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   ADD(p, c->scope, c->scope_len);
   *p++ = '\n';
   ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
-  size_t maclen = 0;
-  if (EVP_MAC_update(c->mac, (const unsigned char *)sts, (size_t)(p - sts)) != 1 ||
-      EVP_MAC_final(c->mac, hash, &maclen, sizeof hash) != 1 || maclen != sizeof hash)
+  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 || EVP_DigestUpdate(md, c->ipad, sizeof c->ipad) != 1 ||
+      EVP_DigestUpdate(md, sts, (size_t)(p - sts)) != 1 || EVP_DigestFinal_ex(md, hash, NULL) != 1 ||
+      EVP_DigestInit_ex(md, c->sha256, NULL) != 1 || EVP_DigestUpdate(md, c->opad, sizeof c->opad) != 1 ||
+      EVP_DigestUpdate(md, hash, sizeof hash) != 1 || EVP_DigestFinal_ex(md, hash, NULL) != 1)
     goto crypto_failed;
   dorm__hex_encode(hash, sizeof hash, hex);
 

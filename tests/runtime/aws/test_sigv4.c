@@ -546,7 +546,7 @@ static void fast_path_caches_signing_key(void **state) {
     dorm__sigv4_result_free(&res);
   }
   dorm__sigv4_cache_cleanup(&cache);
-  assert_null(cache.mac);
+  assert_null(cache.md);
   dorm__sigv4_cache_cleanup(&cache); /* twice is harmless */
 }
 
