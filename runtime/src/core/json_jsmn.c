@@ -343,30 +343,31 @@ dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, ch
 
 /* The children of an object or array, one at a time: the separators and
  * whitespace between them checked as value() does. */
-typedef struct iter {
-  const jsmntok_t *t;
-  int k, pos, vi; /* children done, where the gap before the next starts, the last value's token */
-} iter;
+typedef dorm_jt_iter iter; /* json_read.h: the container's token index, children done, gap start, last value */
 
-static inline void it_begin(iter *it, const jsmntok_t *t) {
-  it->t = t;
+static inline void it_begin(iter *it, const build *b, int tok) {
+  it->tok = tok;
   it->k = 0;
-  it->pos = t->start + 1;
+  it->pos = b->tok[tok].start + 1;
   it->vi = -1;
 }
 
-/* 1: the next child's value is at b->next (and *name holds an object
- * member's unescaped name); the caller consumes exactly that value. 0: no
- * more children (the gap before the closing bracket checked). -1: refused. */
-static int it_next(build *b, iter *it, char **name) {
+/* 1: the next child's value is at b->next (and *name, *len hold an object
+ * member's unescaped name; untouched for an array); the caller consumes
+ * exactly that value. 0: no more children (the gap before the closing
+ * bracket checked). -1: refused. */
+static int it_next(build *b, iter *it, char **name, size_t *len) {
+  const jsmntok_t *t = &b->tok[it->tok];
   if (it->vi >= 0) it->pos = tok_hi(&b->tok[it->vi]);
-  if (it->k == it->t->size) return it->t->end > it->pos && gap_ok(b->js, it->pos, it->t->end - 1, 0) ? 0 : -1;
+  if (it->k == t->size) return t->end > it->pos && gap_ok(b->js, it->pos, t->end - 1, 0) ? 0 : -1;
   char sep = it->k ? ',' : 0;
   if (b->next >= b->ntok) return -1;
-  if (it->t->type == JSMN_OBJECT) {
+  if (t->type == JSMN_OBJECT) {
     const jsmntok_t *key = &b->tok[b->next++];
     if (key->type != JSMN_STRING || key->size != 1 || !gap_ok(b->js, it->pos, tok_lo(key), sep)) return -1;
     if (!unescape(b, key, name)) return -1;
+    /* unescape leaves b->bs past the name's end when it had no escape */
+    *len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(*name);
     it->pos = tok_hi(key);
     sep = ':';
     if (b->next >= b->ntok) return -1;
@@ -405,11 +406,10 @@ static bool skip(build *b, int depth) {
   default: return false;
   }
   if (depth >= MAX_NESTING) return false;
-  b->next++;
   iter it;
-  it_begin(&it, t);
+  it_begin(&it, b, b->next++);
   int more;
-  while ((more = it_next(b, &it, &s)) == 1)
+  while ((more = it_next(b, &it, &s, &len)) == 1)
     if (!skip(b, depth + 1)) return false;
   return more == 0;
 }
@@ -466,19 +466,15 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   out->u.map.items = NULL;
   out->u.map.count = out->u.map.cap = 0;
   if (b->next >= b->ntok || b->tok[b->next].type != JSMN_OBJECT) return false;
-  const jsmntok_t *t = &b->tok[b->next++];
-  size_t n = (size_t)t->size;
+  size_t n = (size_t)b->tok[b->next].size;
   dorm_av_entry *items = NULL;
   if (n && !(items = dorm_arena_alloc(a, n * sizeof *items))) return false;
   iter it;
-  it_begin(&it, t);
+  it_begin(&it, b, b->next++);
   char *name;
-  size_t i = 0;
+  size_t i = 0, len;
   int more;
-  while ((more = it_next(b, &it, &name)) == 1) {
-    /* b->bs says whether the name had an escape, as in next_string */
-    const jsmntok_t *key = &b->tok[b->next - 1];
-    size_t len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(name);
+  while ((more = it_next(b, &it, &name, &len)) == 1) {
     if (!utf8_ok(name, len)) return false;
     items[i].name.ptr = name;
     items[i].name.len = len;
@@ -497,11 +493,11 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return false;
   const jsmntok_t *t = &b->tok[b->next];
   if (t->type != JSMN_OBJECT || t->size != 1) return false;
-  b->next++;
   iter it;
-  it_begin(&it, t);
+  it_begin(&it, b, b->next++);
   char *key;
-  if (it_next(b, &it, &key) != 1) return false;
+  size_t klen;
+  if (it_next(b, &it, &key, &klen) != 1) return false;
   dorm_av_type type = jr_type_of(key);
   const jsmntok_t *v = &b->tok[b->next];
   switch (type) {
@@ -529,17 +525,16 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   case DORM_AV_BS:
   case DORM_AV_L: {
     if (v->type != JSMN_ARRAY || (type != DORM_AV_L && v->size == 0)) return false;
-    b->next++;
     size_t n = (size_t)v->size;
     void *items = NULL;
     if (n && !(items = dorm_arena_alloc(a, n * (type == DORM_AV_L ? sizeof(dorm_av) : sizeof(dorm_str)))))
       return false;
     iter el;
-    it_begin(&el, v);
+    it_begin(&el, b, b->next++);
     char *unused;
-    size_t i = 0;
+    size_t i = 0, ulen;
     int more;
-    while ((more = it_next(b, &el, &unused)) == 1) {
+    while ((more = it_next(b, &el, &unused, &ulen)) == 1) {
       bool ok = type == DORM_AV_L ? d_value(b, a, depth + 1, &((dorm_av *)items)[i])
                                   : leaf(b, a, type, &((dorm_str *)items)[i]);
       if (!ok) return false;
@@ -561,7 +556,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
     break;
   default: return false;
   }
-  return it_next(b, &it, &key) == 0;
+  return it_next(b, &it, &key, &klen) == 0;
 }
 
 /* The root of a response: "Item" or "Attributes" read, other members
@@ -569,12 +564,12 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
  * (Items, LastEvaluatedKey, the counts) are left to the tree path. */
 static bool d_response(build *b, dorm_arena *a, dorm_av *item, bool *found) {
   if (b->tok[b->next].type != JSMN_OBJECT) return false;
-  const jsmntok_t *t = &b->tok[b->next++];
   iter it;
-  it_begin(&it, t);
+  it_begin(&it, b, b->next++);
   char *name;
+  size_t len;
   int more;
-  while ((more = it_next(b, &it, &name)) == 1) {
+  while ((more = it_next(b, &it, &name, &len)) == 1) {
     if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
       if (*found || !d_members(b, a, 0, item)) return false;
       *found = true;
@@ -616,6 +611,121 @@ dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size
   if (st == DORM_OK && found) *found = present;
   return st;
 }
+
+/* ---- the cursor API (json_read.h's dorm_jt): the direct path's steps for
+ * decoders in the layers above ---- */
+
+#define JT_STACK_TOKS 256
+
+struct dorm_jt {
+  build b;
+  jsmntok_t *heap; /* the tokens when more than JT_STACK_TOKS (malloc'd), else NULL */
+  jsmntok_t first[JT_STACK_TOKS];
+};
+
+dorm_status dorm__jt_open(const char *json, size_t len, dorm_arena *a, dorm_jt **out) {
+  *out = NULL;
+  if (!json || len == 0 || len >= INT_MAX / 2 || !a) return DORM_ERR_BAD_RESPONSE;
+  /* The cursor and its first tokens live in the arena (a reset arena
+   * hands the same memory back: no malloc for a usual body). */
+  dorm_jt *j = dorm_arena_alloc(a, sizeof *j);
+  if (!j) return DORM_ERR_NO_MEMORY;
+  jsmntok_t *toks;
+  int n;
+  dorm_status st = tokenize(json, len, j->first, JT_STACK_TOKS, &toks, &n);
+  if (st != DORM_OK) return st;
+  j->heap = toks != j->first ? toks : NULL;
+  char *text = n > 0 ? dorm_arena_alloc_aligned(a, len + 1, 1) : NULL;
+  if (!text || !gap_ok(json, 0, tok_lo(&toks[0]), 0)) {
+    free(j->heap);
+    return n > 0 && !text ? DORM_ERR_NO_MEMORY : DORM_ERR_BAD_RESPONSE;
+  }
+  build b = {json, toks, n, 0, NULL, 0, 0, text, len, -1};
+  memcpy(text, json, len);
+  text[len] = '\0';
+  j->b = b;
+  *out = j;
+  return DORM_OK;
+}
+
+void dorm__jt_close(dorm_jt *j) {
+  if (j) free(j->heap);
+}
+
+bool dorm__jt_end(const dorm_jt *j) {
+  const build *b = &j->b;
+  return b->next == b->ntok && gap_ok(b->js, tok_hi(&b->tok[0]), (int)b->len, 0);
+}
+
+dorm_jt_kind dorm__jt_peek(const dorm_jt *j, int *size) {
+  const build *b = &j->b;
+  if (b->next >= b->ntok) return DORM_JT_NONE;
+  if (size) *size = b->tok[b->next].size;
+  switch (b->tok[b->next].type) {
+  case JSMN_OBJECT: return DORM_JT_OBJECT;
+  case JSMN_ARRAY: return DORM_JT_ARRAY;
+  case JSMN_STRING: return DORM_JT_STRING;
+  case JSMN_PRIMITIVE: return DORM_JT_PRIMITIVE;
+  default: return DORM_JT_NONE;
+  }
+}
+
+bool dorm__jt_enter(dorm_jt *j, dorm_jt_kind kind, dorm_jt_iter *it, int *size) {
+  build *b = &j->b;
+  if (b->next >= b->ntok) return false;
+  const jsmntok_t *t = &b->tok[b->next];
+  if (t->type != (kind == DORM_JT_OBJECT ? JSMN_OBJECT : kind == DORM_JT_ARRAY ? JSMN_ARRAY : JSMN_UNDEFINED) ||
+      t->type == JSMN_UNDEFINED)
+    return false;
+  *size = t->size;
+  it_begin(it, b, b->next++);
+  return true;
+}
+
+int dorm__jt_next(dorm_jt *j, dorm_jt_iter *it, const char **name, size_t *len) {
+  return it_next(&j->b, it, (char **)name, len);
+}
+
+dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
+  build *b = &j->b;
+  if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return DORM_AV_INVALID;
+  const jsmntok_t *t = &b->tok[b->next];
+  if (t->type != JSMN_OBJECT || t->size != 1) return DORM_AV_INVALID;
+  it_begin(it, b, b->next++);
+  char *key;
+  size_t klen;
+  return it_next(b, it, &key, &klen) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
+}
+
+bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
+  char *key;
+  size_t klen;
+  return it_next(&j->b, it, &key, &klen) == 0;
+}
+
+bool dorm__jt_string(dorm_jt *j, const char **s, size_t *len) {
+  char *p;
+  if (!next_string(&j->b, &p, len)) return false;
+  *s = p;
+  return true;
+}
+
+int dorm__jt_literal(dorm_jt *j) {
+  build *b = &j->b;
+  if (b->next >= b->ntok || b->tok[b->next].type != JSMN_PRIMITIVE) return -1;
+  const jsmntok_t *t = &b->tok[b->next++];
+  cJSON scratch;
+  if (!primitive(b, t, &scratch)) return -1;
+  return scratch.type == cJSON_True ? 1 : scratch.type == cJSON_False ? 0 : scratch.type == cJSON_NULL ? 2 : -1;
+}
+
+bool dorm__jt_leaf(dorm_jt *j, dorm_arena *a, dorm_av_type type, dorm_str *out) { return leaf(&j->b, a, type, out); }
+
+bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out) { return d_value(&j->b, a, depth, out); }
+
+bool dorm__jt_skip(dorm_jt *j) { return skip(&j->b, 1); }
+
+bool dorm__jt_utf8(const char *s, size_t n) { return utf8_ok(s, n); }
 
 dorm_status dorm__json_parse_with(dorm_json_parser how, const char *json, size_t len, cJSON **root, char *errbuf,
                                   size_t errcap) {

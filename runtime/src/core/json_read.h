@@ -87,6 +87,61 @@ typedef enum dorm_json_direct {
 dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size_t len, dorm_arena *a,
                                    dorm_av *out, bool *found);
 
+/* A cursor over jsmn's tokens (json_jsmn.c), for a decoder that reads a
+ * body straight into its own structures (model_decode.c's generated
+ * structs) with no tree: the same tokenizing, gap checks and in-place
+ * unescaping as the direct path above, a step at a time. Like the direct
+ * path it only decides success: a false from any step means "not read
+ * here", and the caller reads the body through the tree path, whose
+ * verdict and message count. Strings are unescaped in place in one copy of
+ * the body in the arena, NUL-terminated, and stay there (the arena owns
+ * them). One thread; values are consumed in document order. */
+typedef struct dorm_jt dorm_jt;
+typedef struct dorm_jt_iter {
+  int tok, k, pos, vi; /* the container's token, children done, the gap's start, the last value's token */
+} dorm_jt_iter;
+typedef enum dorm_jt_kind { DORM_JT_NONE, DORM_JT_OBJECT, DORM_JT_ARRAY, DORM_JT_STRING, DORM_JT_PRIMITIVE } dorm_jt_kind;
+/* Tokenizes json[0..len) and copies it into the arena; *out is the cursor
+ * at the root value (in the arena too). DORM_ERR_BAD_RESPONSE: jsmn does not
+ * read it (no message), DORM_ERR_NO_MEMORY. Release with dorm__jt_close. */
+dorm_status dorm__jt_open(const char *json, size_t len, dorm_arena *a, dorm_jt **out);
+/* Frees what the cursor malloc'd (a large body's tokens); NULL: nothing. */
+void dorm__jt_close(dorm_jt *j);
+/* True once every token was read and only whitespace follows the root. */
+bool dorm__jt_end(const dorm_jt *j);
+/* The kind of the next value (DORM_JT_NONE past the end), not consumed;
+ * *size (may be NULL) its children's count for an object or array. */
+dorm_jt_kind dorm__jt_peek(const dorm_jt *j, int *size);
+/* Consumes the object or array (kind) at the cursor and starts *it over its
+ * children; *size their count. False if the next value is not that kind. */
+bool dorm__jt_enter(dorm_jt *j, dorm_jt_kind kind, dorm_jt_iter *it, int *size);
+/* 1: the next child's value is at the cursor (an object member's name in
+ * *name, NUL-terminated, *len bytes; unchanged for an array); the caller
+ * consumes exactly that value before the next call. 0: no more children.
+ * -1: refused. */
+int dorm__jt_next(dorm_jt *j, dorm_jt_iter *it, const char **name, size_t *len);
+/* An AttributeValue's wrapper (jr_av's rules: an object with exactly one
+ * known type key, depth at most DORM_READ_MAX_DEPTH): its type, the value
+ * next at the cursor; DORM_AV_INVALID if refused. After the value,
+ * dorm__jt_av_close checks that the object ends there. */
+dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it);
+bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it);
+/* The string at the cursor, unescaped (not checked as UTF-8). */
+bool dorm__jt_string(dorm_jt *j, const char **s, size_t *len);
+/* The literal at the cursor: 1 true, 0 false, 2 null; -1 anything else. */
+int dorm__jt_literal(dorm_jt *j);
+/* An S, N or B value or a set element (type DORM_AV_S/N/B or their sets):
+ * valid UTF-8 / a valid number (in place) / strict base64 decoded into the
+ * arena, as the tree path's readers check them. */
+bool dorm__jt_leaf(dorm_jt *j, dorm_arena *a, dorm_av_type type, dorm_str *out);
+/* Any AttributeValue at the cursor into *out (dorm__jr_value's rules),
+ * depth as dorm__jr_value's. */
+bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out);
+/* Passes over any value, checked as the tree builder would build it. */
+bool dorm__jt_skip(dorm_jt *j);
+/* Text an attribute name or S value may be: valid UTF-8. */
+bool dorm__jt_utf8(const char *s, size_t n);
+
 /* A GetItem/write response's "Item" or "Attributes" into *item (an empty M
  * and *found false when absent), through `how` (DORM_JSON_FAST: the direct
  * path, then the tree path for a body it does not read). The error's text

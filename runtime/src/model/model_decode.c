@@ -461,6 +461,384 @@ static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJ
   return st;
 }
 
+/* ---- the token path: jsmn's tokens straight into the struct ----
+ *
+ * d_fields/d_value again, over json_read.h's dorm_jt cursor instead of a
+ * tree (no nodes built, strings left where they were unescaped in the
+ * arena's copy of the body). It only decides success: every step that
+ * would fail, or that it does not handle (encrypted fields, partial reads,
+ * Query/Scan members, counts, more than 16 unknown names in one object),
+ * returns false and the body is decoded by the tree path above, whose
+ * verdict and message count, so errors never depend on the path. Each
+ * check mirrors its tree-path twin named beside it; test_model_json and
+ * test_json_diff hold the two to the same results (MODEL_DECODE_TOKENS_ONLY
+ * shows this path's own verdict). */
+
+typedef struct tctx {
+  dorm_jt *j;
+  dorm_arena *a;
+  int naming;
+  unsigned flags;
+} tctx;
+
+static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool *is_null);
+static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *obj, int depth, const char *entity,
+                     bool *type_ok, const mpath *mp);
+
+/* jr_av: an object with exactly one known type key; its value is next. */
+static inline bool t_av_open(tctx *c, int depth, dorm_jt_iter *it, dorm_av_type *type) {
+  return (*type = dorm__jt_av_open(c->j, depth, it)) != DORM_AV_INVALID;
+}
+
+static inline bool t_av_close(tctx *c, dorm_jt_iter *it) { return dorm__jt_av_close(c->j, it); }
+
+/* number_i64 / number_f64 on a string read in place. */
+static bool t_i64(const char *s, size_t len, void *dst) {
+  int64_t x;
+  if (!plain_int(s, &x) && (dorm__number_invalid_reason(s, len) || !dorm__number_to_i64(s, len, &x))) return false;
+  memcpy(dst, &x, sizeof x);
+  return true;
+}
+
+static bool t_f64(const char *s, size_t len, void *dst) {
+  double x;
+  if (dorm__number_invalid_reason(s, len) || !dorm__number_to_double(s, len, &x)) return false;
+  memcpy(dst, &x, sizeof x);
+  return true;
+}
+
+/* set_elem */
+static bool t_set_elem(tctx *c, const dorm_type_desc *e, dorm_av_type want, void *dst) {
+  dorm_str s;
+  const char *p;
+  size_t len;
+  if (want == DORM_AV_SS || want == DORM_AV_BS) {
+    if (!dorm__jt_leaf(c->j, c->a, want == DORM_AV_SS ? DORM_AV_S : DORM_AV_B, &s)) return false;
+    if (want == DORM_AV_SS) {
+      set_ptr(dst, s.ptr);
+    } else {
+      dorm_bytes *b = dst;
+      b->data = (const uint8_t *)s.ptr;
+      b->len = s.len;
+    }
+    return true;
+  }
+  switch (e->kind) {
+  case DORM_K_INT:
+  case DORM_K_EPOCH: return dorm__jt_string(c->j, &p, &len) && t_i64(p, len, dst);
+  case DORM_K_FLOAT: return dorm__jt_string(c->j, &p, &len) && t_f64(p, len, dst);
+  case DORM_K_DECIMAL:
+    if (!dorm__jt_leaf(c->j, c->a, DORM_AV_N, &s)) return false;
+    set_ptr(dst, s.ptr);
+    return true;
+  default: return false;
+  }
+}
+
+/* d_set */
+static bool t_set(tctx *c, const dorm_type_desc *t, dorm_av_type got, dorm_array_view *dst, int depth) {
+  static const dorm_av_type scalar[] = {[DORM_AV_SS] = DORM_AV_S, [DORM_AV_NS] = DORM_AV_N, [DORM_AV_BS] = DORM_AV_B};
+  const dorm_type_desc *e = t->elem;
+  dst->items = NULL;
+  dst->count = 0;
+  if (!e) return false;
+  dorm_av_type want = e->kind == DORM_K_STRING ? DORM_AV_SS : e->kind == DORM_K_BYTES ? DORM_AV_BS : DORM_AV_NS;
+  bool in_list = got == DORM_AV_L;
+  if (!in_list && got != want) return false;
+  dorm_jt_iter it;
+  int n;
+  if (!dorm__jt_enter(c->j, DORM_JT_ARRAY, &it, &n) || (n == 0 && !in_list)) return false;
+  char *items = n ? dorm_arena_calloc(c->a, (size_t)n, e->size) : NULL;
+  if (n && !items) return false;
+  size_t i = 0;
+  int more;
+  const char *unused;
+  size_t ul;
+  while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
+    dorm_jt_iter el;
+    dorm_av_type et;
+    if (in_list && (!t_av_open(c, depth + 1, &el, &et) || et != scalar[want])) return false;
+    if (!t_set_elem(c, e, want, items + i * e->size)) return false;
+    if (in_list && !t_av_close(c, &el)) return false;
+    i++;
+  }
+  if (more != 0) return false;
+  dst->items = items;
+  dst->count = (size_t)n;
+  return true;
+}
+
+/* d_elem */
+static bool t_elem(tctx *c, const dorm_type_desc *e, void *dst, int depth) {
+  bool wrapped = e->optional && !kind_is_pointer(e->kind);
+  bool is_null = false;
+  if (!t_value(c, e, wrapped ? (char *)dst + e->opt_value_offset : dst, depth, &is_null)) return false;
+  if (is_null) return e->optional || e->kind == DORM_K_SET;
+  if (wrapped) *(bool *)dst = true;
+  return true;
+}
+
+/* d_list */
+static bool t_list(tctx *c, const dorm_type_desc *t, dorm_array_view *dst, int depth) {
+  const dorm_type_desc *e = t->elem;
+  dst->items = NULL;
+  dst->count = 0;
+  dorm_jt_iter it;
+  int n;
+  if (!e || !dorm__jt_enter(c->j, DORM_JT_ARRAY, &it, &n)) return false;
+  char *items = n ? dorm_arena_calloc(c->a, (size_t)n, e->size) : NULL;
+  if (n && !items) return false;
+  size_t i = 0;
+  int more;
+  const char *unused;
+  size_t ul;
+  while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
+    if (!t_elem(c, e, items + i * e->size, depth + 1)) return false;
+    i++;
+  }
+  if (more != 0) return false;
+  dst->items = n ? items : NULL;
+  dst->count = (size_t)n;
+  return true;
+}
+
+/* d_map */
+static bool t_map(tctx *c, const dorm_type_desc *t, dorm_map_view *dst, int depth) {
+  const dorm_type_desc *e = t->elem;
+  dst->keys = NULL;
+  dst->values = NULL;
+  dst->count = 0;
+  dorm_jt_iter it;
+  int n;
+  if (!e || !dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &n)) return false;
+  if (n == 0) {
+    const char *k;
+    size_t kl;
+    return dorm__jt_next(c->j, &it, &k, &kl) == 0;
+  }
+  const char **keys = dorm_arena_calloc(c->a, (size_t)n, sizeof *keys);
+  char *values = dorm_arena_calloc(c->a, (size_t)n, e->size);
+  dorm_str stack_names[16], *names = n <= 16 ? stack_names : dorm_arena_alloc(c->a, (size_t)n * sizeof *names);
+  if (!keys || !values || !names) return false;
+  size_t i = 0;
+  int more;
+  const char *name;
+  size_t len;
+  while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
+    if (!dorm__jt_utf8(name, len)) return false;
+    names[i].ptr = keys[i] = name;
+    names[i].len = len;
+    if (!t_elem(c, e, values + i * e->size, depth + 1)) return false;
+    i++;
+  }
+  if (more != 0 || dorm__jr_find_duplicate(names, (size_t)n, sizeof *names) != (size_t)n) return false;
+  dst->keys = keys;
+  dst->values = values;
+  dst->count = (size_t)n;
+  return true;
+}
+
+/* d_value */
+static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool *is_null) {
+  *is_null = false;
+  dorm_jt_iter it;
+  dorm_av_type got;
+  if (!t_av_open(c, depth, &it, &got)) return false;
+  if (got == DORM_AV_NULL) {
+    *is_null = true;
+    return dorm__jt_literal(c->j) == 1 && t_av_close(c, &it);
+  }
+  dorm_str s;
+  const char *p;
+  size_t len;
+  bool ok;
+  switch (t->kind) {
+  case DORM_K_STRING:
+  case DORM_K_JSON:
+    ok = got == DORM_AV_S && dorm__jt_leaf(c->j, c->a, DORM_AV_S, &s);
+    if (ok) set_ptr(dst, s.ptr);
+    break;
+  case DORM_K_ENUM: {
+    const dorm_enum_desc *e = t->enum_;
+    ok = false;
+    if (got != DORM_AV_S || !dorm__jt_string(c->j, &p, &len)) break;
+    for (uint32_t i = 0; e && i < e->count; i++)
+      if (strcmp(e->values[i], p) == 0) {
+        dorm__model_enum_set(t, dst, (int64_t)i + 1);
+        ok = true;
+        break;
+      }
+    break;
+  }
+  case DORM_K_TIME: {
+    int64_t ns;
+    ok = got == DORM_AV_S && dorm__jt_string(c->j, &p, &len) && dorm_time_parse(p, len, &ns);
+    if (ok) memcpy(dst, &ns, sizeof ns);
+    break;
+  }
+  case DORM_K_DECIMAL:
+    ok = got == DORM_AV_N && dorm__jt_leaf(c->j, c->a, DORM_AV_N, &s);
+    if (ok) set_ptr(dst, s.ptr);
+    break;
+  case DORM_K_INT:
+  case DORM_K_EPOCH: ok = got == DORM_AV_N && dorm__jt_string(c->j, &p, &len) && t_i64(p, len, dst); break;
+  case DORM_K_FLOAT: ok = got == DORM_AV_N && dorm__jt_string(c->j, &p, &len) && t_f64(p, len, dst); break;
+  case DORM_K_BOOL: {
+    int lit = got == DORM_AV_BOOL ? dorm__jt_literal(c->j) : -1;
+    ok = lit == 0 || lit == 1;
+    if (ok) *(bool *)dst = lit == 1;
+    break;
+  }
+  case DORM_K_BYTES:
+    ok = got == DORM_AV_B && dorm__jt_leaf(c->j, c->a, DORM_AV_B, &s);
+    if (ok) {
+      dorm_bytes *b = dst;
+      b->data = (const uint8_t *)s.ptr;
+      b->len = s.len;
+    }
+    break;
+  case DORM_K_STRUCT: {
+    mpath none = {NULL, MP_NAME, "", 0};
+    ok = got == DORM_AV_M && t->struct_ &&
+         t_fields(c, t->struct_->fields, t->struct_->nfields, dst, depth, NULL, NULL, &none);
+    break;
+  }
+  case DORM_K_SET: ok = t_set(c, t, got, dst, depth); break;
+  case DORM_K_LIST: ok = got == DORM_AV_L && t_list(c, t, dst, depth); break;
+  case DORM_K_MAP: ok = got == DORM_AV_M && t_map(c, t, dst, depth); break;
+  default: ok = false; break;
+  }
+  return ok && t_av_close(c, &it);
+}
+
+/* d_fields (mp: only for dorm__model_fill_missing, whose message is not kept) */
+static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *obj, int depth, const char *entity,
+                     bool *type_ok, const mpath *mp) {
+  dorm_jt_iter it;
+  int size;
+  if (!dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &size)) return false;
+  uint64_t small[16], *seen = small, *present = small + 8;
+  size_t words = ((size_t)n + 63) / 64;
+  if (words > 8) {
+    seen = dorm_arena_calloc(c->a, 2 * words, sizeof *seen);
+    if (!seen) return false;
+    present = seen + words;
+  } else {
+    memset(small, 0, sizeof small);
+  }
+  int ni = c->naming ? 1 : 0;
+  uint32_t hint = 0;
+  dorm_str others[16];
+  size_t nothers = 0;
+  int more;
+  const char *name;
+  size_t len;
+  while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
+    uint32_t fi = hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0
+                      ? hint
+                      : dorm__model_find_field(fields, n, c->naming, name, len, hint);
+    if (fi == n) {
+      /* checked, then dropped; the tree path checks every name of an
+       * object with more than 16 unknown ones: left to it */
+      dorm_av v;
+      if (nothers == sizeof others / sizeof others[0] || !dorm__jt_utf8(name, len) ||
+          !dorm__jt_av(c->j, c->a, depth + 1, &v))
+        return false;
+      for (size_t k = 0; k < nothers; k++)
+        if (others[k].len == len && memcmp(others[k].ptr, name, len) == 0) return false;
+      others[nothers].ptr = name;
+      others[nothers++].len = len;
+      if (entity && len == 5 && memcmp(name, "_type", 5) == 0)
+        *type_ok = v.type == DORM_AV_S && strcmp(v.u.s.ptr, entity) == 0;
+      continue;
+    }
+    hint = fi + 1 < n ? fi + 1 : 0;
+    uint64_t bit = UINT64_C(1) << (fi % 64);
+    if (present[fi / 64] & bit) return false;
+    present[fi / 64] |= bit;
+    const dorm_field_desc *f = &fields[fi];
+    bool is_null = false;
+    /* an envelope to open: the tree path does it (one KMS call, not two) */
+    if ((f->flags & DORM_FF_ENCRYPTED) || !t_value(c, &f->type, field_ptr_mut(obj, f), depth + 1, &is_null))
+      return false;
+    if (!is_null) {
+      seen[fi / 64] |= bit;
+      if (f->has_offset >= 0) *(bool *)((char *)obj + f->has_offset) = true;
+    }
+  }
+  char err[8];
+  return more == 0 && dorm__model_fill_missing(fields, n, c->naming, seen, c->flags, obj, mp, err, sizeof err) == DORM_OK;
+}
+
+/* d_item */
+static bool t_item(tctx *c, const dorm_model_desc *m, void *obj, bool check_type, bool *type_ok) {
+  mpath root = {NULL, MP_NAME, m->name, 0};
+  memset(obj, 0, m->size);
+  *type_ok = m->entity_type == NULL || !check_type;
+  return t_fields(c, m->fields, m->nfields, obj, 0, check_type ? m->entity_type : NULL, type_ok, &root);
+}
+
+/* direct_response for a GetItem/write response: the root's "Item" or
+ * "Attributes" read, other members checked and passed over; Items,
+ * LastEvaluatedKey and the counts are left to the tree path. */
+static bool t_response(tctx *c, const dorm_model_desc *m, bool check_type, model_response *out) {
+  dorm_jt_iter it;
+  int size;
+  if (!dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &size)) return false;
+  bool found = false;
+  int more;
+  const char *name;
+  size_t len;
+  while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
+    if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
+      if (found) return false;
+      found = true;
+      /* an empty item is no item (DynamoDB sends none): passed over */
+      int members = 0;
+      if (dorm__jt_peek(c->j, &members) != DORM_JT_OBJECT) return false;
+      if (members == 0) {
+        if (!dorm__jt_skip(c->j)) return false;
+        continue;
+      }
+      void *obj = dorm_arena_alloc(c->a, m->size);
+      bool type_ok = false;
+      if (!obj || !t_item(c, m, obj, check_type, &type_ok)) return false;
+      if (type_ok) {
+        out->has_item = true;
+        out->item = obj;
+      }
+    } else if (strcmp(name, "Items") == 0 || strcmp(name, "LastEvaluatedKey") == 0 || strcmp(name, "Count") == 0 ||
+               strcmp(name, "ScannedCount") == 0) {
+      return false;
+    } else if (!dorm__jt_skip(c->j)) {
+      return false;
+    }
+  }
+  return more == 0 && dorm__jt_end(c->j);
+}
+
+/* The token path over a whole response (root_item false) or item (true):
+ * DORM_OK (read), DORM_ERR_NO_MEMORY, or DORM_ERR_BAD_RESPONSE: not read
+ * here, the caller decodes through the tree path. */
+static dorm_status tokens_decode(const char *json, size_t len, const dorm_model_desc *m, unsigned flags, dorm_arena *a,
+                                 model_response *out, void *obj) {
+  dorm_jt *j = NULL;
+  dorm_status st = dorm__jt_open(json, len, a, &j);
+  if (st != DORM_OK) return st;
+  tctx c = {j, a, m->naming, flags & DORM_READ_PARTIAL};
+  bool type_ok, ok = obj ? t_item(&c, m, obj, false, &type_ok) && dorm__jt_end(j)
+                         : t_response(&c, m, (flags & MODEL_DECODE_CHECK_TYPE) != 0, out);
+  dorm__jt_close(j);
+  return ok ? DORM_OK : DORM_ERR_BAD_RESPONSE;
+}
+
+/* Whether the token path is tried first: not for the parser and decoder
+ * choices of the tests, not for partial reads (their key fields come from
+ * a tree lookup). */
+static bool tokens_first(unsigned flags) {
+  return !(flags & (MODEL_DECODE_CJSON | MODEL_DECODE_JSMN_ONLY | MODEL_DECODE_DIRECT_ONLY | DORM_READ_PARTIAL));
+}
+
 /* ---- the reading through dorm_av, for failed responses ---- */
 
 /* A response read as the dorm_av path reads it: every value of Item, Items
@@ -582,6 +960,14 @@ dorm_status dorm__model_decode_response_k(const char *json, size_t len, const do
                                         size_t errcap) {
   reset_response(out);
   if (errbuf && errcap) errbuf[0] = '\0';
+  if (tokens_first(flags) || (flags & MODEL_DECODE_TOKENS_ONLY)) {
+    dorm_status st = tokens_decode(json, len, m, flags, a, out, NULL);
+    if (st == DORM_OK || st == DORM_ERR_NO_MEMORY || (flags & MODEL_DECODE_TOKENS_ONLY)) {
+      if (st != DORM_OK && errbuf && errcap) snprintf(errbuf, errcap, "%s", st == DORM_ERR_NO_MEMORY ? "out of memory" : "not read by the token path");
+      return st;
+    }
+    reset_response(out);
+  }
   cJSON *root = NULL;
   dorm_status st = dorm__json_parse_with(parser_of(flags), json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;
@@ -607,6 +993,13 @@ dorm_status dorm__model_decode_response_k(const char *json, size_t len, const do
 dorm_status dorm__model_decode_item_k(const char *json, size_t len, const dorm_model_desc *m, unsigned flags,
                                     dorm_crypt *k, dorm_arena *a, void *obj, char *errbuf, size_t errcap) {
   if (errbuf && errcap) errbuf[0] = '\0';
+  if (tokens_first(flags) || (flags & MODEL_DECODE_TOKENS_ONLY)) {
+    dorm_status st = tokens_decode(json, len, m, flags, a, NULL, obj);
+    if (st == DORM_OK || st == DORM_ERR_NO_MEMORY || (flags & MODEL_DECODE_TOKENS_ONLY)) {
+      if (st != DORM_OK && errbuf && errcap) snprintf(errbuf, errcap, "%s", st == DORM_ERR_NO_MEMORY ? "out of memory" : "not read by the token path");
+      return st;
+    }
+  }
   cJSON *root = NULL;
   dorm_status st = dorm__json_parse_with(parser_of(flags), json, len, &root, errbuf, errcap);
   if (st != DORM_OK) return st;

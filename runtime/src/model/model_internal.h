@@ -264,6 +264,10 @@ void dorm__model_key_text(const dorm_model_desc *m, const dorm_av *item, char *b
  * and cJSON for a body jsmn does not read; json_jsmn.c). */
 #define MODEL_DECODE_CJSON (1u << 19)
 #define MODEL_DECODE_JSMN_ONLY (1u << 20)
+/* Read flag for tests: the token path's own verdict (model_decode.c: jsmn's
+ * tokens straight into the struct, no tree), DORM_ERR_BAD_RESPONSE with a
+ * generic message for anything it leaves to the tree path. */
+#define MODEL_DECODE_TOKENS_ONLY (1u << 21)
 
 /* A response's parts decoded into model structs (all in the arena). */
 typedef struct model_response {

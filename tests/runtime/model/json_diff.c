@@ -171,6 +171,19 @@ static const char *check_model(const char *buf, size_t len, const dorm_model_des
                    dorm_strerror(sf), ef);
     else if (sc == DORM_OK && (bad = same_response(m, &rc, &rf, &a)) != NULL)
       bad = differ("%s response (flags %#x): %s", m->name, fl, bad);
+    /* the token path alone (no tree; partial reads are left to the tree
+     * path): what it reads, cJSON's path reads the same */
+    if (!bad && !(fl & DORM_READ_PARTIAL)) {
+      model_response rt;
+      char et[512] = "";
+      dorm_status stt = dorm__model_decode_response(buf, len, m, fl | MODEL_DECODE_TOKENS_ONLY, &a, &rt, et, sizeof et);
+      if (stt != DORM_OK && stt != DORM_ERR_BAD_RESPONSE)
+        bad = differ("%s response (flags %#x): token path %s (%s)", m->name, fl, dorm_strerror(stt), et);
+      else if (stt == DORM_OK && sc != DORM_OK)
+        bad = differ("%s response (flags %#x): the token path read what cJSON's refuses (%s)", m->name, fl, ec);
+      else if (stt == DORM_OK && (bad = same_response(m, &rc, &rt, &a)) != NULL)
+        bad = differ("%s response (flags %#x): token path: %s", m->name, fl, bad);
+    }
     if (!bad && !(fl & MODEL_DECODE_CHECK_TYPE)) {
       void *oc = calloc(1, m->size), *of = calloc(1, m->size);
       if (!oc || !of) {
@@ -183,6 +196,16 @@ static const char *check_model(const char *buf, size_t len, const dorm_model_des
                        dorm_strerror(sf), ef);
         else if (sc == DORM_OK && strcmp(written(m, oc, &a), written(m, of, &a)) != 0)
           bad = differ("%s item (flags %#x): different structs", m->name, fl);
+        if (!bad && !(fl & DORM_READ_PARTIAL)) {
+          char et[512] = "";
+          dorm_status stt = dorm__model_decode_item(buf, len, m, fl | MODEL_DECODE_TOKENS_ONLY, &a, of, et, sizeof et);
+          if (stt != DORM_OK && stt != DORM_ERR_BAD_RESPONSE)
+            bad = differ("%s item (flags %#x): token path %s (%s)", m->name, fl, dorm_strerror(stt), et);
+          else if (stt == DORM_OK && sc != DORM_OK)
+            bad = differ("%s item (flags %#x): the token path read what cJSON's refuses (%s)", m->name, fl, ec);
+          else if (stt == DORM_OK && strcmp(written(m, oc, &a), written(m, of, &a)) != 0)
+            bad = differ("%s item (flags %#x): token path: different structs", m->name, fl);
+        }
       }
       free(oc);
       free(of);

@@ -3,7 +3,8 @@
  * (dorm_item_from_json + dorm_model_from_av, and for responses the members
  * read one by one) on the same inputs: hand-picked valid and invalid items,
  * ~50,000 deterministic random mutations of valid items and responses, the
- * decoder alone (MODEL_DECODE_DIRECT_ONLY) as well as with its fallback.
+ * decoder alone (MODEL_DECODE_DIRECT_ONLY) as well as with its fallback, and
+ * the token path alone (MODEL_DECODE_TOKENS_ONLY) against the tree path.
  * Then what the cJSON reading adds to cJSON: \u escapes that cJSON would
  * turn into a NUL are refused with the path of their value, response
  * members are checked, escaped attribute names are found. */
@@ -79,6 +80,26 @@ static void same_structs(const dorm_model_desc *m, const void *s1, const void *s
   if (w1 != DORM_OK && strcmp(e1, e2) != 0) fail_msg("different structs: %s / %s", e1, e2);
 }
 
+/* The token path alone (MODEL_DECODE_TOKENS_ONLY: jsmn's tokens straight
+ * into the struct) against the tree path through cJSON on the same flags
+ * (partial reads are always left to the tree path, so without
+ * DORM_READ_PARTIAL): it may leave a body to the tree path, but a body it
+ * reads must be one the tree path reads, into the same struct. Returns
+ * whether the token path read it. */
+static size_t tokens_read;
+static bool tokens_item(const dorm_model_desc *m, const char *text, size_t len, unsigned flags) {
+  char et[512], ec[512], st_[4096], sc_[4096];
+  unsigned f = flags & ~(unsigned)DORM_READ_PARTIAL;
+  dorm_status t = dorm__model_decode_item(text, len, m, f | MODEL_DECODE_TOKENS_ONLY, &A, st_, et, sizeof et);
+  dorm_status c = dorm__model_decode_item(text, len, m, f | MODEL_DECODE_CJSON, &A, sc_, ec, sizeof ec);
+  if (t != DORM_OK && t != DORM_ERR_BAD_RESPONSE) fail_msg("token path: %s (%s)", dorm_strerror(t), et);
+  if (t != DORM_OK) return false;
+  if (c != DORM_OK) fail_msg("the token path read what the tree path refuses (%s): %.*s", ec, (int)len, text);
+  same_structs(m, st_, sc_, text, len);
+  tokens_read++;
+  return true;
+}
+
 /* Decodes text both ways into model structs: the same status and message,
  * and when they succeed the same struct. The decoder alone (no fallback)
  * must succeed and fail on the same inputs. Returns whether they succeeded. */
@@ -97,6 +118,7 @@ static bool decode_both(const dorm_model_desc *m, const char *text, size_t len, 
   if ((st3 == DORM_OK) != (st2 == DORM_OK))
     fail_msg("the decoder alone: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st3), e3, dorm_strerror(st2),
              e2, (int)len, text);
+  tokens_item(m, text, len, flags);
   if (st1 != DORM_OK) {
     assert_true(strlen(e1) > 0);
     return false;
@@ -123,6 +145,8 @@ static void corpus_agrees(void **state) {
     if (st != DORM_ERR_BAD_RESPONSE) fail_msg("invalid[%zu]: %s (%s)", i, dorm_strerror(st), e);
   }
   assert_true(decode_both(&tm_Kitchen_desc, tm_sample_kitchen_json, strlen(tm_sample_kitchen_json), 0));
+  /* the usual item is read by the token path, not left to the tree */
+  assert_true(tokens_item(&tm_Kitchen_desc, tm_sample_kitchen_json, strlen(tm_sample_kitchen_json), 0));
   /* nesting: 64 levels of AttributeValues are read, 65 are not */
   for (int depth = 63; depth <= 66; depth++) {
     char buf[2048];
@@ -200,7 +224,7 @@ static void mutations_agree(void **state) {
       {&tm_Kitchen_desc, valid[3], DORM_READ_PARTIAL}, {&tm_Kitchen_desc, valid[4], DORM_READ_PARTIAL},
       {&tm_Kitchen_desc, valid[6], DORM_READ_PARTIAL}, {&tm_Kitchen_desc, valid[7], DORM_READ_PARTIAL},
   };
-  size_t ok = 0, total = 0;
+  size_t ok = 0, total = 0, tokens_before = tokens_read;
   for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
     size_t n = strlen(seeds[s].json);
     int rounds = s < 2 ? 8000 : 3000;
@@ -216,6 +240,8 @@ static void mutations_agree(void **state) {
   /* the mutations must exercise both outcomes */
   assert_true(ok > 1000);
   assert_true(ok < total - 1000);
+  /* and the token path read (and matched) many of them */
+  assert_true(tokens_read - tokens_before > 1000);
 }
 
 /* ---- responses ---- */
@@ -272,6 +298,27 @@ static void read_generic(const dorm_model_desc *m, const char *text, size_t len,
   if (!r.has_count) g->count = g->n;
 }
 
+/* The token path alone on a response (see tokens_item): what it reads, the
+ * tree path through cJSON reads the same. Returns whether it read it. */
+static bool tokens_response(const dorm_model_desc *m, const char *text, size_t len, unsigned flags) {
+  model_response t, c;
+  char et[512], ec[512];
+  unsigned f = flags & ~(unsigned)DORM_READ_PARTIAL;
+  dorm_status st = dorm__model_decode_response(text, len, m, f | MODEL_DECODE_TOKENS_ONLY, &A, &t, et, sizeof et);
+  dorm_status sc = dorm__model_decode_response(text, len, m, f | MODEL_DECODE_CJSON, &A, &c, ec, sizeof ec);
+  if (st != DORM_OK && st != DORM_ERR_BAD_RESPONSE) fail_msg("token path: %s (%s)", dorm_strerror(st), et);
+  if (st != DORM_OK) return false;
+  if (sc != DORM_OK) fail_msg("the token path read what the tree path refuses (%s): %.*s", ec, (int)len, text);
+  assert_int_equal(t.has_item, c.has_item);
+  if (t.has_item) same_structs(m, t.item, c.item, text, len);
+  assert_int_equal(t.nitems, c.nitems);
+  assert_int_equal(t.count, c.count);
+  assert_int_equal(t.scanned_count, c.scanned_count);
+  assert_int_equal(t.has_last_key, c.has_last_key);
+  tokens_read++;
+  return true;
+}
+
 /* dorm__model_decode_response against read_generic: the same outcome, the same
  * message, the same structs, count, cursor key. */
 static bool response_both(const dorm_model_desc *m, const char *text, size_t len, unsigned flags) {
@@ -283,6 +330,7 @@ static bool response_both(const dorm_model_desc *m, const char *text, size_t len
   if (st != g.st || (st != DORM_OK && strcmp(e, g.err) != 0))
     fail_msg("decoder: %s (%s), via dorm_av: %s (%s) for %.*s", dorm_strerror(st), e, dorm_strerror(g.st), g.err,
              (int)len, text);
+  tokens_response(m, text, len, flags);
   dorm_status std = dorm__model_decode_response(text, len, m, flags | MODEL_DECODE_DIRECT_ONLY, &A, &d, ed, sizeof ed);
   /* alone, the decoder may fail on an item of another entity type that the
    * fallback skips; nothing else */
@@ -319,6 +367,9 @@ static void responses_agree(void **state) {
   assert_true(response_both(&tm_Order_desc, q, strlen(q), 0));
   assert_true(response_both(&tm_Order_desc, g, strlen(g), MODEL_DECODE_CHECK_TYPE));
   assert_true(response_both(&tm_Customer_desc, g, strlen(g), MODEL_DECODE_CHECK_TYPE | DORM_READ_PARTIAL));
+  /* a GetItem response is read by the token path (a Query page is left to the tree) */
+  assert_true(tokens_response(&tm_Order_desc, g, strlen(g), MODEL_DECODE_CHECK_TYPE));
+  assert_false(tokens_response(&tm_Order_desc, q, strlen(q), 0));
   char *buf = malloc(16384);
   assert_non_null(buf);
   const struct {
