@@ -343,10 +343,10 @@ dorm_status dorm__json_parse_jsmn(const char *json, size_t len, cJSON **root, ch
 
 /* The children of an object or array, one at a time: the separators and
  * whitespace between them checked as value() does. */
-typedef dorm_jt_iter iter; /* json_read.h: the container's token index, children done, gap start, last value */
+typedef dorm_jt_iter iter; /* json_read.h: the container's token, children done, gap start, last value */
 
 static inline void it_begin(iter *it, const build *b, int tok) {
-  it->tok = tok;
+  it->t = &b->tok[tok];
   it->k = 0;
   it->pos = b->tok[tok].start + 1;
   it->vi = -1;
@@ -356,8 +356,8 @@ static inline void it_begin(iter *it, const build *b, int tok) {
  * member's unescaped name; untouched for an array); the caller consumes
  * exactly that value. 0: no more children (the gap before the closing
  * bracket checked). -1: refused. */
-static int it_next(build *b, iter *it, char **name, size_t *len) {
-  const jsmntok_t *t = &b->tok[it->tok];
+static int it_next(build *b, iter *it, char **name) {
+  const jsmntok_t *t = it->t;
   if (it->vi >= 0) it->pos = tok_hi(&b->tok[it->vi]);
   if (it->k == t->size) return t->end > it->pos && gap_ok(b->js, it->pos, t->end - 1, 0) ? 0 : -1;
   char sep = it->k ? ',' : 0;
@@ -366,8 +366,6 @@ static int it_next(build *b, iter *it, char **name, size_t *len) {
     const jsmntok_t *key = &b->tok[b->next++];
     if (key->type != JSMN_STRING || key->size != 1 || !gap_ok(b->js, it->pos, tok_lo(key), sep)) return -1;
     if (!unescape(b, key, name)) return -1;
-    /* unescape leaves b->bs past the name's end when it had no escape */
-    *len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(*name);
     it->pos = tok_hi(key);
     sep = ':';
     if (b->next >= b->ntok) return -1;
@@ -409,7 +407,7 @@ static bool skip(build *b, int depth) {
   iter it;
   it_begin(&it, b, b->next++);
   int more;
-  while ((more = it_next(b, &it, &s, &len)) == 1)
+  while ((more = it_next(b, &it, &s)) == 1)
     if (!skip(b, depth + 1)) return false;
   return more == 0;
 }
@@ -472,9 +470,12 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   iter it;
   it_begin(&it, b, b->next++);
   char *name;
-  size_t i = 0, len;
+  size_t i = 0;
   int more;
-  while ((more = it_next(b, &it, &name, &len)) == 1) {
+  while ((more = it_next(b, &it, &name)) == 1) {
+    /* b->bs says whether the name had an escape, as in next_string */
+    const jsmntok_t *key = &b->tok[b->next - 1];
+    size_t len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(name);
     if (!utf8_ok(name, len)) return false;
     items[i].name.ptr = name;
     items[i].name.len = len;
@@ -496,8 +497,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   iter it;
   it_begin(&it, b, b->next++);
   char *key;
-  size_t klen;
-  if (it_next(b, &it, &key, &klen) != 1) return false;
+  if (it_next(b, &it, &key) != 1) return false;
   dorm_av_type type = jr_type_of(key);
   const jsmntok_t *v = &b->tok[b->next];
   switch (type) {
@@ -532,9 +532,9 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
     iter el;
     it_begin(&el, b, b->next++);
     char *unused;
-    size_t i = 0, ulen;
+    size_t i = 0;
     int more;
-    while ((more = it_next(b, &el, &unused, &ulen)) == 1) {
+    while ((more = it_next(b, &el, &unused)) == 1) {
       bool ok = type == DORM_AV_L ? d_value(b, a, depth + 1, &((dorm_av *)items)[i])
                                   : leaf(b, a, type, &((dorm_str *)items)[i]);
       if (!ok) return false;
@@ -556,7 +556,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
     break;
   default: return false;
   }
-  return it_next(b, &it, &key, &klen) == 0;
+  return it_next(b, &it, &key) == 0;
 }
 
 /* The root of a response: "Item" or "Attributes" read, other members
@@ -567,9 +567,8 @@ static bool d_response(build *b, dorm_arena *a, dorm_av *item, bool *found) {
   iter it;
   it_begin(&it, b, b->next++);
   char *name;
-  size_t len;
   int more;
-  while ((more = it_next(b, &it, &name, &len)) == 1) {
+  while ((more = it_next(b, &it, &name)) == 1) {
     if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
       if (*found || !d_members(b, a, 0, item)) return false;
       *found = true;
@@ -683,7 +682,16 @@ bool dorm__jt_enter(dorm_jt *j, dorm_jt_kind kind, dorm_jt_iter *it, int *size) 
 }
 
 int dorm__jt_next(dorm_jt *j, dorm_jt_iter *it, const char **name, size_t *len) {
-  return it_next(&j->b, it, (char **)name, len);
+  build *b = &j->b;
+  char *nm = NULL;
+  int more = it_next(b, it, &nm);
+  if (more == 1 && nm) {
+    /* b->bs says whether the name had an escape, as in next_string */
+    const jsmntok_t *key = &b->tok[b->next - 1];
+    *name = nm;
+    *len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(nm);
+  }
+  return more;
 }
 
 dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
@@ -693,14 +701,12 @@ dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
   if (t->type != JSMN_OBJECT || t->size != 1) return DORM_AV_INVALID;
   it_begin(it, b, b->next++);
   char *key;
-  size_t klen;
-  return it_next(b, it, &key, &klen) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
+  return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
 }
 
 bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
   char *key;
-  size_t klen;
-  return it_next(&j->b, it, &key, &klen) == 0;
+  return it_next(&j->b, it, &key) == 0;
 }
 
 bool dorm__jt_string(dorm_jt *j, const char **s, size_t *len) {

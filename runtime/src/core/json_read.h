@@ -98,7 +98,8 @@ dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size
  * them). One thread; values are consumed in document order. */
 typedef struct dorm_jt dorm_jt;
 typedef struct dorm_jt_iter {
-  int tok, k, pos, vi; /* the container's token, children done, the gap's start, the last value's token */
+  const void *t;       /* the container's token (json_jsmn.c's jsmntok_t) */
+  int k, pos, vi;      /* children done, the gap's start, the last value's token */
 } dorm_jt_iter;
 typedef enum dorm_jt_kind { DORM_JT_NONE, DORM_JT_OBJECT, DORM_JT_ARRAY, DORM_JT_STRING, DORM_JT_PRIMITIVE } dorm_jt_kind;
 /* Tokenizes json[0..len) and copies it into the arena; *out is the cursor
