@@ -290,9 +290,10 @@ scenario('a job held by a processor that died: the record waits for its lease to
 }, { timeoutMs: 60000 });
 
 scenario('handlers see the invocation\'s deadline less the margin when it comes before their timeout', async () => {
+  const testd = testdPath(); // before the listener: a missing binary must not leave it open (the runner would wait on it)
   const api = new RuntimeApi();
   await api.listen();
-  const p = spawn(testdPath(), [], {
+  const p = spawn(testd, [], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
