@@ -10,6 +10,7 @@
 #include "base64.h"
 #include "number.h"
 #include "text.h"
+#include "utf8.h"
 
 /* The writer's fast paths read the buffer under their own names. */
 _Static_assert(offsetof(dorm_jw, buf) == offsetof(dorm_jw, text.p) &&
@@ -335,6 +336,97 @@ void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
   }
   sep(w);
   av_members(w, item, where ? &root : NULL, 0);
+}
+
+/* ---- checking without writing ----
+ * The same walk as av_value, in the same order, with the same failures and
+ * messages, but nothing is written: callers that check a whole input before
+ * sending any of it (dorm_batch_write) then write each value once, into its
+ * request. Only the writer's buffer limits are not checked here (they are
+ * the request's, not the value's). */
+
+static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
+  size_t bad = 0;
+  if (dorm__utf8_valid(s.ptr, s.len, &bad)) return;
+  char what[64];
+  snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
+  av_fail(w, p, what);
+}
+
+static void chk_number(dorm_jw *w, dorm_str s, const path_seg *p) {
+  const char *why = dorm__number_invalid_reason(s.ptr, s.len);
+  if (!why) return;
+  char what[160];
+  snprintf(what, sizeof what, "invalid number \"%.*s\": %s", (int)(s.len > 48 ? 48 : s.len), s.ptr ? s.ptr : "",
+           why);
+  av_fail(w, p, what);
+}
+
+static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth);
+
+static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
+  for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
+    const dorm_av_entry *e = &m->u.map.items[i];
+    path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
+    if (!dorm__utf8_valid(e->name.ptr, e->name.len, NULL)) {
+      av_fail(w, &seg, "attribute name is not valid UTF-8");
+      return;
+    }
+    chk_value(w, &e->value, &seg, depth);
+  }
+}
+
+static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth) {
+  if (w->status != DORM_OK) return;
+  switch (av->type) {
+  case DORM_AV_S: chk_string(w, av->u.s, p); break;
+  case DORM_AV_N: chk_number(w, av->u.s, p); break;
+  case DORM_AV_B:
+    if (dorm__b64_encoded_len(av->u.s.len) == SIZE_MAX) av_fail(w, p, "binary value too large");
+    break;
+  case DORM_AV_BOOL:
+  case DORM_AV_NULL: break;
+  case DORM_AV_SS:
+  case DORM_AV_NS:
+  case DORM_AV_BS:
+    if (av->u.set.count == 0) {
+      av_fail(w, p, "a set cannot be empty (DynamoDB has no empty SS/NS/BS; omit it or use NULL)");
+      return;
+    }
+    for (size_t i = 0; i < av->u.set.count && w->status == DORM_OK; i++) {
+      path_seg seg = {p, NULL, 0, i};
+      if (av->type == DORM_AV_SS) chk_string(w, av->u.set.items[i], &seg);
+      else if (av->type == DORM_AV_NS) chk_number(w, av->u.set.items[i], &seg);
+      else if (dorm__b64_encoded_len(av->u.set.items[i].len) == SIZE_MAX) av_fail(w, &seg, "binary value too large");
+    }
+    break;
+  case DORM_AV_L:
+    if (depth >= DORM_AV_MAX_DEPTH) {
+      av_fail(w, p, "nested deeper than 32 levels");
+      return;
+    }
+    for (size_t i = 0; i < av->u.list.count && w->status == DORM_OK; i++) {
+      path_seg seg = {p, NULL, 0, i};
+      chk_value(w, &av->u.list.items[i], &seg, depth + 1);
+    }
+    break;
+  case DORM_AV_M:
+    if (depth >= DORM_AV_MAX_DEPTH) {
+      av_fail(w, p, "nested deeper than 32 levels");
+      return;
+    }
+    chk_members(w, av, p, depth + 1);
+    break;
+  default: av_fail(w, p, "value has no valid type (a zeroed or corrupted dorm_av)"); break;
+  }
+}
+
+dorm_status dorm__jw_check_item(dorm_jw *w, const dorm_av *item, const char *where) {
+  path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
+  if (w->status != DORM_OK) return w->status;
+  if (!item || item->type != DORM_AV_M) av_fail(w, where ? &root : NULL, "an item must be a map (DORM_AV_M)");
+  else chk_members(w, item, where ? &root : NULL, 0);
+  return w->status;
 }
 
 /* ---- public one-shot helpers ---- */

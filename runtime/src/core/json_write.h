@@ -106,6 +106,13 @@ void dorm__jw_av(dorm_jw *w, const dorm_av *av, const char *where);
 /* An item/key (an M) as a JSON object {"name":{...},...}. */
 void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where);
 
+/* Checks that dorm__jw_item(w, item, where) would succeed, without writing
+ * anything: the same walk, failing with the same status and message (the
+ * first failure, in w->err) on the same value. Limits on the body's size are
+ * not checked (they belong to the request the item is written into). Returns
+ * w's status. */
+dorm_status dorm__jw_check_item(dorm_jw *w, const dorm_av *item, const char *where);
+
 /* Writes the members of the expressions set on x: "KeyConditionExpression",
  * "ConditionExpression", "FilterExpression", "ProjectionExpression",
  * "UpdateExpression" (those set), then "ExpressionAttributeNames" and

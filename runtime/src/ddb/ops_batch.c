@@ -21,21 +21,22 @@
 /* ---- shared helpers ---- */
 
 /* Writes item as JSON text into the arena, with `where` naming it in errors.
- * With tmp NULL it only checks that the item can be written (*json NULL). */
+ * With tmp NULL it only checks that the item can be written (*json NULL),
+ * without writing it: the text is written once, into its request. */
 static dorm_status encode_item(dorm_client *c, const char *op, dorm_jw *w, dorm_arena *tmp,
                                const dorm_av *item, const char *where, const char **json, size_t *len) {
   dorm__jw_reset(w);
+  if (!tmp) {
+    *json = NULL;
+    *len = 0;
+    dorm_status st = dorm__jw_check_item(w, item, where);
+    return st == DORM_OK ? DORM_OK : dorm__client_fail(c, st, op, "%s", w->err);
+  }
   dorm__jw_item(w, item, where);
   const char *text;
   size_t n;
   dorm_status st = dorm__jw_finish(w, &text, &n);
   if (st != DORM_OK) return dorm__client_fail(c, st, op, "%s", w->err);
-  if (!tmp) {
-    /* Only checked: the text is written again into each request. */
-    *json = NULL;
-    *len = 0;
-    return DORM_OK;
-  }
   char *copy = dorm_arena_memdup(tmp, text, n);
   if (!copy && n) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   *json = copy;

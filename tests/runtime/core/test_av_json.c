@@ -53,6 +53,20 @@ static void write_fails(const dorm_av *av, dorm_status st, const char *contains)
   err[0] = '\0';
   assert_int_equal(dorm_item_to_json(av, &A, 0, &json, NULL, err, sizeof err), st);
   if (!strstr(err, contains)) fail_msg("message \"%s\" lacks \"%s\"", err, contains);
+  /* Checking without writing (what dorm_batch_write does before sending
+   * anything) fails alike, with the very same message. */
+  dorm_jw w;
+  dorm__jw_init(&w, 0);
+  assert_int_equal(dorm__jw_check_item(&w, av, NULL), st);
+  assert_string_equal(w.err, err);
+  dorm__jw_reset(&w);
+  dorm__jw_item(&w, av, "entries[7].put_item");
+  char written[sizeof w.err];
+  snprintf(written, sizeof written, "%s", w.err);
+  dorm__jw_reset(&w);
+  assert_int_equal(dorm__jw_check_item(&w, av, "entries[7].put_item"), st);
+  assert_string_equal(w.err, written);
+  dorm__jw_free(&w);
 }
 
 /* ---- strings ---- */
@@ -412,6 +426,11 @@ static void nested_item_roundtrip(void **state) {
   size_t len;
   assert_int_equal(dorm_item_to_json(&item, &A, 0, &json, &len, err, sizeof err), DORM_OK);
   assert_string_equal(json, ORDER_JSON); /* insertion order, deterministic */
+  dorm_jw w;
+  dorm__jw_init(&w, 0);
+  assert_int_equal(dorm__jw_check_item(&w, &item, "Item"), DORM_OK); /* every type, nothing written */
+  assert_int_equal(w.len, 0);
+  dorm__jw_free(&w);
   dorm_av back;
   assert_int_equal(dorm_item_from_json(json, len, &A, &back, err, sizeof err), DORM_OK);
   assert_true(dorm_av_equal(&item, &back));
