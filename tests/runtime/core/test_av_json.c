@@ -455,6 +455,31 @@ static void nested_item_roundtrip(void **state) {
   assert_ptr_not_equal(copy.u.map.items[0].value.u.s.ptr, item.u.map.items[0].value.u.s.ptr);
 }
 
+/* Members whose name and value need no escaping take the writer's one-go
+ * path; the others (escapes, UTF-8, NUL, other types) the general one. Both
+ * must give the same text, in order, with commas where they belong. */
+static void member_paths_agree(void **state) {
+  (void)state;
+  dorm_av item = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &item, "a", 1) = dorm_av_str("plain");
+  *dorm_av_map_add(&A, &item, "q", 1) = dorm_av_str("say \"hi\"\n");
+  *dorm_av_map_add(&A, &item, "u", 1) = dorm_av_str("caf\xc3\xa9");
+  *dorm_av_map_add(&A, &item, "n", 1) = dorm_av_num("1.50");
+  *dorm_av_map_add(&A, &item, "e\"k", 3) = dorm_av_str("x");
+  *dorm_av_map_add(&A, &item, "big", 3) = dorm_av_num("1E+3");
+  *dorm_av_map_add(&A, &item, "nul", 3) = dorm_av_strn("\0", 1);
+  *dorm_av_map_add(&A, &item, "t", 1) = dorm_av_bool(true);
+  *dorm_av_map_add(&A, &item, "z", 1) = dorm_av_str("0123456789abcdefghij");
+  const char *json;
+  assert_int_equal(dorm_item_to_json(&item, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
+  assert_string_equal(json, "{\"a\":{\"S\":\"plain\"},\"q\":{\"S\":\"say \\\"hi\\\"\\n\"},\"u\":{\"S\":\"caf\xc3\xa9\"},"
+                            "\"n\":{\"N\":\"1.50\"},\"e\\\"k\":{\"S\":\"x\"},\"big\":{\"N\":\"1E+3\"},"
+                            "\"nul\":{\"S\":\"\\u0000\"},\"t\":{\"BOOL\":true},\"z\":{\"S\":\"0123456789abcdefghij\"}}");
+  /* An invalid number fails on either path with the general path's message. */
+  *dorm_av_map_add(&A, &item, "bad", 3) = dorm_av_num("1..2");
+  write_fails(&item, DORM_ERR_INVALID_ARGUMENT, "bad: invalid number \"1..2\"");
+}
+
 static void builders_and_getters(void **state) {
   (void)state;
   dorm_av m = dorm_av_empty(DORM_AV_M);
@@ -820,6 +845,7 @@ int main(void) {
     cmocka_unit_test_teardown(base64_vectors, teardown),
     cmocka_unit_test_teardown(utf8_validator, teardown),
     cmocka_unit_test_teardown(nested_item_roundtrip, teardown),
+    cmocka_unit_test_teardown(member_paths_agree, teardown),
     cmocka_unit_test_teardown(builders_and_getters, teardown),
     cmocka_unit_test_teardown(write_rejects_bad_values, teardown),
     cmocka_unit_test_teardown(reader_rejects_wrong_shapes, teardown),
