@@ -736,6 +736,18 @@ static dorm_status bg_run_pooled(dorm_client *c, bg_key *u, size_t nu, const siz
   return batch_run_pooled(&r, in_flight);
 }
 
+/* The bulk path's up-front check of one entry, with no message: true when
+ * the entry is a map within DynamoDB's item size that the writer accepts.
+ * On false the caller runs the full check, which names the entry and says
+ * why (the same checks, so the same verdict). */
+static bool bw_check_quick(dorm_jw *w, const dorm_av *av) {
+  size_t size = 0;
+  if (!av || av->type != DORM_AV_M || dorm_item_size(av, &size) != DORM_OK || size > DORM_ITEM_MAX_BYTES)
+    return false;
+  dorm__jw_reset(w);
+  return dorm__jw_check_item(w, av, NULL) == DORM_OK;
+}
+
 dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,
                              const dorm_batch_write_options *opts, size_t *written) {
   static const char op[] = "BatchWriteItem";
@@ -747,19 +759,6 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   if (n == 0) return DORM_OK;
   OPS_REQUIRE(c, op, n <= SIZE_MAX / 4 / sizeof(bw_entry), "too many entries");
 
-  for (size_t i = 0; i < n; i++) {
-    const dorm_batch_write_entry *x = &entries[i];
-    if (!x->table || !*x->table)
-      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
-    if ((x->put_item != NULL) == (x->delete_key != NULL))
-      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
-                              "entries[%zu]: exactly one of put_item and delete_key must be set", i);
-    char what[48];
-    snprintf(what, sizeof what, "entries[%zu].%s", i, x->put_item ? "put_item" : "delete_key");
-    dorm_status st = dorm__ops_check_item(c, op, x->put_item ? x->put_item : x->delete_key, what);
-    if (st != DORM_OK) return st;
-  }
-
   bw_entry *e = malloc(n * sizeof *e);
   if (!e) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   dorm_arena tmp = DORM_ARENA_INIT;
@@ -769,17 +768,34 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   /* With requests in flight (a bulk write) each entry's text is written
    * into its request as the chunk goes out rather than kept from the check:
    * keeping it doubles the memory touched (a fresh page per few items, which
-   * cost more than writing the text again; bench/README.md, bulk write). */
+   * cost more than writing the text again; bench/README.md, bulk write). The
+   * check then only walks the entry (dorm__jw_check_item), so each item's
+   * text is written once. */
   bool keep_text = !(in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK);
   for (size_t i = 0; i < n && st == DORM_OK; i++) {
     const dorm_batch_write_entry *x = &entries[i];
+    if (!x->table || !*x->table) {
+      st = dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name", i);
+      break;
+    }
+    if ((x->put_item != NULL) == (x->delete_key != NULL)) {
+      st = dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+                             "entries[%zu]: exactly one of put_item and delete_key must be set", i);
+      break;
+    }
     e[i].table = x->table;
     e[i].is_put = x->put_item != NULL;
     e[i].av = e[i].is_put ? x->put_item : x->delete_key;
     e[i].unprocessed = false;
+    e[i].json = NULL;
+    e[i].json_len = 0;
+    if (!keep_text && bw_check_quick(&w, e[i].av)) continue;
+    /* Kept text, or something to report: the full check names the entry. */
     char where[48];
     snprintf(where, sizeof where, "entries[%zu].%s", i, e[i].is_put ? "put_item" : "delete_key");
-    st = encode_item(c, op, &w, keep_text ? &tmp : NULL, e[i].av, where, &e[i].json, &e[i].json_len);
+    st = dorm__ops_check_item(c, op, e[i].av, where);
+    if (st == DORM_OK)
+      st = encode_item(c, op, &w, keep_text ? &tmp : NULL, e[i].av, where, &e[i].json, &e[i].json_len);
   }
   dorm__jw_free(&w);
   if (st == DORM_OK) {
