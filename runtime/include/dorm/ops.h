@@ -228,7 +228,10 @@ typedef struct dorm_batch_write_options {
  * item, as DynamoDB requires within a chunk anyway). After the first failed
  * request no new chunk is sent; those in flight finish and are counted. On failure *written (may be
  * NULL) says how many entries are known to be written; the rest may or may
- * not be. opts may be NULL. */
+ * not be. opts may be NULL. Every entry is checked before the first
+ * request: a bad one (no table, not a map, over DORM_ITEM_MAX_BYTES, invalid
+ * UTF-8 or number, empty set) fails the call with nothing sent, *written 0,
+ * and a message naming it ("entries[517].put_item.addr.lines[1]: ..."). */
 DORM_API dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entries, size_t n,
                              const dorm_batch_write_options *opts, size_t *written);
 

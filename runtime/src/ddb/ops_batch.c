@@ -2,9 +2,11 @@
  * de-duplication of keys, matching responses to requests, and retrying the
  * unprocessed part with backoff.
  *
- * Every entry is checked and written to JSON once, before the first request:
- * a bad entry fails the call before anything is sent, and retries resend the
- * same text without re-encoding it. */
+ * Every entry is checked before the first request: a bad entry fails the
+ * call, named with the path inside it, before anything is sent. One request
+ * at a time, each entry's text is kept from the check and retries resend it;
+ * with requests in flight (a bulk write) the check only walks the entry and
+ * its text is written once, into its request as the chunk goes out. */
 #include "ops_common.h"
 
 #include "dorm/pool.h"
