@@ -469,7 +469,7 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   if (n && !(items = dorm_arena_alloc(a, n * sizeof *items))) return false;
   iter it;
   it_begin(&it, b, b->next++);
-  char *name;
+  char *name = NULL;
   size_t i = 0;
   int more;
   while ((more = it_next(b, &it, &name)) == 1) {
@@ -496,7 +496,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   if (t->type != JSMN_OBJECT || t->size != 1) return false;
   iter it;
   it_begin(&it, b, b->next++);
-  char *key;
+  char *key = NULL;
   if (it_next(b, &it, &key) != 1) return false;
   dorm_av_type type = jr_type_of(key);
   const jsmntok_t *v = &b->tok[b->next];
@@ -531,7 +531,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
       return false;
     iter el;
     it_begin(&el, b, b->next++);
-    char *unused;
+    char *unused = NULL;
     size_t i = 0;
     int more;
     while ((more = it_next(b, &el, &unused)) == 1) {
@@ -566,7 +566,7 @@ static bool d_response(build *b, dorm_arena *a, dorm_av *item, bool *found) {
   if (b->tok[b->next].type != JSMN_OBJECT) return false;
   iter it;
   it_begin(&it, b, b->next++);
-  char *name;
+  char *name = NULL;
   int more;
   while ((more = it_next(b, &it, &name)) == 1) {
     if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
@@ -700,12 +700,12 @@ dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
   const jsmntok_t *t = &b->tok[b->next];
   if (t->type != JSMN_OBJECT || t->size != 1) return DORM_AV_INVALID;
   it_begin(it, b, b->next++);
-  char *key;
+  char *key = NULL;
   return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
 }
 
 bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
-  char *key;
+  char *key = NULL;
   return it_next(&j->b, it, &key) == 0;
 }
 

@@ -510,8 +510,8 @@ static bool t_f64(const char *s, size_t len, void *dst) {
 /* set_elem */
 static bool t_set_elem(tctx *c, const dorm_type_desc *e, dorm_av_type want, void *dst) {
   dorm_str s;
-  const char *p;
-  size_t len;
+  const char *p = NULL;
+  size_t len = 0;
   if (want == DORM_AV_SS || want == DORM_AV_BS) {
     if (!dorm__jt_leaf(c->j, c->a, want == DORM_AV_SS ? DORM_AV_S : DORM_AV_B, &s)) return false;
     if (want == DORM_AV_SS) {
@@ -552,8 +552,8 @@ static bool t_set(tctx *c, const dorm_type_desc *t, dorm_av_type got, dorm_array
   if (n && !items) return false;
   size_t i = 0;
   int more;
-  const char *unused;
-  size_t ul;
+  const char *unused = NULL;
+  size_t ul = 0;
   while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
     dorm_jt_iter el;
     dorm_av_type et;
@@ -590,8 +590,8 @@ static bool t_list(tctx *c, const dorm_type_desc *t, dorm_array_view *dst, int d
   if (n && !items) return false;
   size_t i = 0;
   int more;
-  const char *unused;
-  size_t ul;
+  const char *unused = NULL;
+  size_t ul = 0;
   while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
     if (!t_elem(c, e, items + i * e->size, depth + 1)) return false;
     i++;
@@ -612,8 +612,8 @@ static bool t_map(tctx *c, const dorm_type_desc *t, dorm_map_view *dst, int dept
   int n;
   if (!e || !dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &n)) return false;
   if (n == 0) {
-    const char *k;
-    size_t kl;
+    const char *k = NULL;
+    size_t kl = 0;
     return dorm__jt_next(c->j, &it, &k, &kl) == 0;
   }
   const char **keys = dorm_arena_calloc(c->a, (size_t)n, sizeof *keys);
@@ -622,8 +622,8 @@ static bool t_map(tctx *c, const dorm_type_desc *t, dorm_map_view *dst, int dept
   if (!keys || !values || !names) return false;
   size_t i = 0;
   int more;
-  const char *name;
-  size_t len;
+  const char *name = NULL;
+  size_t len = 0;
   while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
     if (!dorm__jt_utf8(name, len)) return false;
     names[i].ptr = keys[i] = name;
@@ -649,8 +649,8 @@ static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool
     return dorm__jt_literal(c->j) == 1 && t_av_close(c, &it);
   }
   dorm_str s;
-  const char *p;
-  size_t len;
+  const char *p = NULL;
+  size_t len = 0;
   bool ok;
   switch (t->kind) {
   case DORM_K_STRING:
@@ -731,8 +731,8 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
   dorm_str others[16];
   size_t nothers = 0;
   int more;
-  const char *name;
-  size_t len;
+  const char *name = NULL;
+  size_t len = 0;
   while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
     uint32_t fi = hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0
                       ? hint
@@ -787,8 +787,8 @@ static bool t_response(tctx *c, const dorm_model_desc *m, bool check_type, model
   if (!dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &size)) return false;
   bool found = false;
   int more;
-  const char *name;
-  size_t len;
+  const char *name = NULL;
+  size_t len = 0;
   while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
     if (strcmp(name, "Item") == 0 || strcmp(name, "Attributes") == 0) {
       if (found) return false;
