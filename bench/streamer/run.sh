@@ -53,6 +53,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
     const total = Object.values(c.ops).reduce((a, b) => a + b, 0);
     const per = Object.fromEntries(Object.entries(c.ops).map(([k, v]) => [k, +(v / n).toFixed(2)]));
     console.log(`dynamodb calls per request: ${(total / n).toFixed(2)} ${JSON.stringify(per)}; UpdateItem on request items: ${(c.request_updates / n).toFixed(2)}`);
+    console.log(`dynamodb ms per call (through the proxy): ${JSON.stringify(c.ms_per_call)}`);
   ' "$conns"
 fi
 node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 export async function countingProxy(targetUrl) {
   const target = new URL(targetUrl);
   const ops = new Map();
+  const opMs = new Map(); // total time in DynamoDB by operation
   const requestUpdates = new Map();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
@@ -32,11 +33,13 @@ export async function countingProxy(targetUrl) {
           }
         } catch { /* counted by operation only */ }
       }
+      const t0 = process.hrtime.bigint();
       const up = http.request({
         host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent,
       }, (r) => {
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
+        r.on('end', () => opMs.set(op, (opMs.get(op) ?? 0) + Number(process.hrtime.bigint() - t0) / 1e6));
       });
       up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
       up.end(body);
@@ -51,6 +54,7 @@ export async function countingProxy(targetUrl) {
     updatesOf: (sub, rid) => requestUpdates.get(`${sub}#${rid}`) ?? 0,
     summary: () => ({
       ops: Object.fromEntries(ops),
+      ms_per_call: Object.fromEntries([...opMs].map(([k, v]) => [k, +(v / ops.get(k)).toFixed(1)])),
       request_updates: [...requestUpdates.values()].reduce((a, b) => a + b, 0),
       request_items: requestUpdates.size,
     }),

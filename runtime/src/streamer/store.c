@@ -81,8 +81,11 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
 #define PUT_BATCH 25 /* BatchWriteItem's limit */
 /* Batches in flight at once: one alone would make every message wait for
  * the batch before it (a round trip more under load); a few keep the
- * latency of a plain put while they still gather what queues meanwhile. */
-#define PUT_LEADERS 4
+ * latency of a plain put while they still gather what queues meanwhile.
+ * DynamoDB Local writes a batch's items one after another, so under load
+ * a batch takes about as long as its items' puts: more in flight keep the
+ * queue short. */
+#define PUT_LEADERS 8
 #define PUT_LEADERS_MAX_WRITERS PUT_LEADERS
 
 typedef struct queued_put {
@@ -96,7 +99,6 @@ typedef struct queued_put {
   dorm__st_stored_fn done; /* later: called (without puts_mu) once stored or given up */
   void *user;
   int tries;
-  int64_t queued_ms; /* later: when it was queued (the writers gather for GATHER_MS) */
 } queued_put;
 
 #define ASYNC_TRIES 5
@@ -243,7 +245,6 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
   q->done = done;
   q->user = user;
   q->state = PUT_QUEUED;
-  q->queued_ms = dorm__st_now_ms();
   pthread_mutex_lock(&puts_mu);
   if (puts_tail) puts_tail->next = q;
   else puts_head = q;
@@ -269,32 +270,12 @@ bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_
   return queue_copy(m, done, user);
 }
 
-/* How long a writer lets messages gather before it writes fewer than a
- * full batch: a few milliseconds of delivery latency for far fewer calls
- * when many jobs report at once (each call costs the server far more CPU
- * than a message in a batch). */
-#define GATHER_MS 2
-
 static void *writer_main(void *arg) {
   dorm__streamer *s = arg;
   dorm_client *c = dorm__st_client(s);
   pthread_mutex_lock(&puts_mu);
   for (;;) {
     if (c && puts_head && puts_flushing < PUT_LEADERS) {
-      int64_t wait = puts_head->later && !writers_stopping && puts_len < PUT_BATCH
-                         ? puts_head->queued_ms + GATHER_MS - dorm__st_now_ms()
-                         : 0;
-      if (wait > 0) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)wait * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-          until.tv_sec += until.tv_nsec / 1000000000L;
-          until.tv_nsec %= 1000000000L;
-        }
-        pthread_cond_timedwait(&writers_cv, &puts_mu, &until);
-        continue;
-      }
       flush_puts(c);
       continue;
     }
