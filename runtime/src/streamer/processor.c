@@ -426,6 +426,8 @@ static char *make_progress(int64_t seq, void *user) {
   return text;
 }
 
+#define PROGRESS_IN_FLIGHT 2
+
 /* A progress message queued to the writers: the job and the connection it
  * was for then (conn "": the client is gone). */
 typedef struct progress_put {
@@ -474,7 +476,16 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
       return;
     }
   }
+  /* The client's connection is here (or gone): the writers store the
+   * message and deliver it, and the job goes on at once. Elsewhere,
+   * delivery is an HTTP call that is the job's to make. */
+  bool async = !ctx->s->lambda && (ctx->conn_gone || dorm__srv_holds(ctx->s, ctx->conn_id));
   pthread_mutex_lock(&ctx->seq_mu);
+  /* At most PROGRESS_IN_FLIGHT of a job's messages wait for the writers: a
+   * handler that reports faster than DynamoDB stores waits here, before its
+   * message is made (and stamped), so a backlog slows the job instead of
+   * growing in the queue. */
+  while (async && ctx->outstanding >= PROGRESS_IN_FLIGHT) pthread_cond_wait(&ctx->stored_cv, &ctx->seq_mu);
   int64_t seq = ++ctx->seq;
   ctx->last_percent = percent;
   char *m1 = message ? strdup(message) : NULL, *p1 = progress ? strdup(progress) : NULL;
@@ -486,17 +497,12 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
   progress_made pm = {ctx->client_id, percent, message, progress};
   char *text = make_progress(seq, &pm);
   dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = seq, .body = text};
-  /* The client's connection is here (or gone): the writers store it and
-   * deliver it, and the job goes on at once. Elsewhere, delivery is an HTTP
-   * call that is the job's to make. */
-  if (text && !ctx->s->lambda && (ctx->conn_gone || dorm__srv_holds(ctx->s, ctx->conn_id))) {
+  if (text && async) {
     progress_put *pp = malloc(sizeof *pp);
     if (pp) {
       pp->ctx = ctx;
       snprintf(pp->conn, sizeof pp->conn, "%s", ctx->conn_gone ? "" : ctx->conn_id);
       pthread_mutex_lock(&ctx->seq_mu);
-      /* a bound on what one job has in flight: a handler faster than the writes waits */
-      while (ctx->outstanding >= 256) pthread_cond_wait(&ctx->stored_cv, &ctx->seq_mu);
       ctx->outstanding++;
       pthread_mutex_unlock(&ctx->seq_mu);
       if (dorm__st_put_message_async(&m, progress_stored, pp)) {
