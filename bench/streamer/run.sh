@@ -9,7 +9,8 @@
 # busy machine. COUNT_CALLS=1 puts a counting proxy (tests/streamer/ddb-proxy.mjs)
 # between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
 # request by operation (the proxy adds latency and CPU of its own: leave it
-# off for the timing figures).
+# off for the timing figures). ASYNC_PROGRESS=1 runs streamer-demo with
+# --async-progress.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
@@ -37,7 +38,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
   ddb="http://127.0.0.1:$(wait_port "$work/proxy.out")"
 fi
 "$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
-  --workers "$workers" --progress-interval-ms 0 >"$work/demo.out" 2>"$work/demo.err" &
+  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} >"$work/demo.out" 2>"$work/demo.err" &
 pids+=($!)
 port=$(wait_port "$work/demo.out")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

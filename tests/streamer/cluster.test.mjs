@@ -90,9 +90,10 @@ scenario('status, get_result and the same id again sent to the client\'s server 
   }
 });
 
-scenario('a 20-progress job writes its request item a few times, not once per progress (DynamoDB calls counted by a proxy)', async () => {
+scenario('a 20-progress job writes its request item a few times, not once per progress (DynamoDB calls counted by a proxy; --async-progress)', async () => {
   const proxy = await countingProxy();
-  const p = await startServer({ name: 'server through a counting proxy', args: LEASE, ddb: proxy.url });
+  // --async-progress: the writer threads store and deliver the progress (the default path is the rest of this file's)
+  const p = await startServer({ name: 'server through a counting proxy', args: [...LEASE, '--async-progress'], ddb: proxy.url });
   try {
     const sub = uniq('counted');
     const c = await connect(p, await token({ sub }));

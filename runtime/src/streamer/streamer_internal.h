@@ -167,6 +167,7 @@ typedef struct dorm__st_config {
   const char *server_url;          /* this server's management API base (default http://127.0.0.1:PORT) */
   const char *web_dir;             /* serve static files from here (NULL: none) */
   bool no_processor;               /* accept and route only; another process runs jobs */
+  bool async_progress;             /* progress stored by the writer threads while the handler goes on */
   long shutdown_grace_ms;          /* SIGTERM: how long running jobs may take to finish (default 10000) */
   const char *management_endpoint; /* Lambda: the management API (NULL: the event's) */
 } dorm__st_config;
