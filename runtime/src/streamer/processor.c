@@ -376,16 +376,6 @@ static void answer_asks(dorm_stream_ctx *ctx, const dorm_streamer_set_string *as
   dorm_arena_free(&a);
 }
 
-typedef struct router_to {
-  dorm__streamer *s;
-  const char *conn, *rid;
-} router_to;
-
-static void router_sent(void *user, int64_t seq, const char *text) {
-  router_to *t = user;
-  dorm__srv_enqueue(t->s, t->conn, t->rid, seq, text, strlen(text));
-}
-
 bool dorm__st_status_running(dorm__streamer *s, dorm_client *c, const char *request_pk, const char *conn_id) {
   /* running_mu is held while the status is stored: the job cannot end (and
    * free its context) meanwhile; its own stores do not need running_mu. */
@@ -393,8 +383,8 @@ bool dorm__st_status_running(dorm__streamer *s, dorm_client *c, const char *requ
   pthread_mutex_lock(&s->running_mu);
   for (dorm_stream_ctx *x = s->running; x && !done; x = x->next)
     if (!x->sync && strcmp(x->request_pk, request_pk) == 0) {
-      router_to t = {s, conn_id, x->client_id};
-      done = status_now(x, c, router_sent, &t);
+      dorm__srv_to t = {s, conn_id, x->client_id};
+      done = status_now(x, c, dorm__srv_enqueue_to, &t);
     }
   pthread_mutex_unlock(&s->running_mu);
   return done;

@@ -69,24 +69,14 @@ static char *make_msg(int64_t seq, const dorm_streamer_Request *now, void *user)
   return text;
 }
 
-typedef struct outcome_to {
-  dorm__streamer *s;
-  const char *conn, *rid;
-} outcome_to;
-
-static void outcome_sent(void *user, int64_t seq, const char *text) {
-  outcome_to *o = user;
-  dorm__srv_enqueue(o->s, o->conn, o->rid, seq, text, strlen(text));
-}
-
 /* The terminal message of a finished request (r: its item): complete (in
  * chunks when it is large) or error; or its status (status). Its seq(s)
  * from the item (no lease exists). */
 static void send_finished(dorm__streamer *s, dorm_client *c, const char *conn, const dorm_streamer_Request *r,
                           bool status) {
   if (!status && r->status == DORM_STREAMER_REQUEST_STATUS_COMPLETED) {
-    outcome_to to = {s, conn, r->clientId};
-    if (!dorm__st_append_result(c, r->sub, r->clientId, r->result ? r->result : "{}", outcome_sent, &to, NULL))
+    dorm__srv_to to = {s, conn, r->clientId};
+    if (!dorm__st_append_result(c, r->sub, r->clientId, r->result ? r->result : "{}", dorm__srv_enqueue_to, &to, NULL))
       send_error(s, conn, r->clientId, "INTERNAL", "could not record the message: %s", dorm_client_errmsg(c));
     return;
   }
@@ -191,7 +181,6 @@ static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const 
     }
   return true;
 }
-
 
 static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
   const char *conn = job->conn_id;

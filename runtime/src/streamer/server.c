@@ -309,6 +309,11 @@ bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *reque
   return dorm__srv_offer(s, conn_id, request_id, seq, text, len) == DORM__SRV_QUEUED;
 }
 
+void dorm__srv_enqueue_to(void *user, int64_t seq, const char *text) {
+  dorm__srv_to *to = user;
+  dorm__srv_enqueue(to->s, to->conn, to->rid, seq, text, strlen(text));
+}
+
 void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t last_seq) {
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, conn_id);

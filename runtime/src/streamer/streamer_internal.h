@@ -85,6 +85,13 @@ typedef struct dorm__streamer dorm__streamer;
  * Returns false when the connection is not held by this server (410). */
 bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                        const char *text, size_t len);
+/* A stored message's way to a connection of this server, as the "sent"
+ * callback of the store's calls that take a seq (user: a dorm__srv_to). */
+typedef struct dorm__srv_to {
+  dorm__streamer *s;
+  const char *conn, *rid;
+} dorm__srv_to;
+void dorm__srv_enqueue_to(void *user, int64_t seq, const char *text);
 /* The same, saying why not: a processor delivers in-process when this
  * server holds the connection (DORM__SRV_QUEUED or DORM__SRV_GONE: it is
  * closing) and through the management API of the holding server only when

@@ -236,6 +236,21 @@ static void same_record_twice_runs_once(void **state) {
 
 /* ---- group commit ---- */
 
+/* The messages stored for request rid: exactly `each` progress messages,
+ * seqs 1..each, each with its own body. */
+static void assert_progress_stored(dorm_arena *a, const dorm_query_opts *q, const char *sub, const char *rid,
+                                   size_t each) {
+  dorm_streamer_Message_page page;
+  fail_call(dorm_streamer_Message_query(C, sub, rid, NULL, q, a, &page), "read the messages");
+  assert_int_equal(page.count, each);
+  for (size_t k = 0; k < page.count; k++) {
+    char want[128];
+    snprintf(want, sizeof want, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", rid, (int)k + 1);
+    assert_int_equal(page.items[k].seq, (int64_t)k + 1);
+    assert_string_equal(page.items[k].body, want);
+  }
+}
+
 #define PUT_THREADS 12
 #define PUT_EACH 20
 
@@ -278,18 +293,7 @@ static void messages_from_many_threads_all_stored(void **state) {
   for (int i = 0; i < PUT_THREADS; i++) assert_true(args[i].ok);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_query_opts q = {.consistent_read = true};
-  for (int i = 0; i < PUT_THREADS; i++) {
-    dorm_streamer_Message_page page;
-    fail_call(dorm_streamer_Message_query(C, sub, args[i].rid, NULL, &q, &a, &page), "read the messages");
-    assert_int_equal(page.count, PUT_EACH);
-    for (size_t k = 0; k < page.count; k++) {
-      char want[128];
-      snprintf(want, sizeof want, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", args[i].rid,
-               (int)k + 1);
-      assert_int_equal(page.items[k].seq, (int64_t)k + 1);
-      assert_string_equal(page.items[k].body, want);
-    }
-  }
+  for (int i = 0; i < PUT_THREADS; i++) assert_progress_stored(&a, &q, sub, args[i].rid, PUT_EACH);
   dorm_streamer_Message_page page;
   fail_call(dorm_streamer_Message_query(C, sub, "same-key", NULL, &q, &a, &page), "read the shared key");
   assert_int_equal(page.count, 1);
@@ -358,18 +362,7 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   assert_int_equal(atomic_load(&stored_failed), 0);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_query_opts q = {.consistent_read = true};
-  for (int i = 0; i < ASYNC_THREADS; i++) {
-    dorm_streamer_Message_page page;
-    fail_call(dorm_streamer_Message_query(C, sub, args[i].rid, NULL, &q, &a, &page), "read the messages");
-    assert_int_equal(page.count, ASYNC_EACH);
-    for (size_t k = 0; k < page.count; k++) {
-      char want[128];
-      snprintf(want, sizeof want, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", args[i].rid,
-               (int)k + 1);
-      assert_int_equal(page.items[k].seq, (int64_t)k + 1);
-      assert_string_equal(page.items[k].body, want);
-    }
-  }
+  for (int i = 0; i < ASYNC_THREADS; i++) assert_progress_stored(&a, &q, sub, args[i].rid, ASYNC_EACH);
   dorm_arena_free(&a);
 }
 
