@@ -200,35 +200,28 @@ int main(int argc, char **argv) {
   if (dorm_get_item(b.c, &gi, &b.arena, &back) != DORM_OK) die("%s", dorm_client_errmsg(b.c));
   if (!dorm_av_equal(&back, &item)) die("GetItem returned a different item");
 
-  if (floor_only) {
+  if (floor_only || with_floor) {
     char hostbuf[300];
     floor_host(endpoint, hostbuf, sizeof hostbuf);
     floor_req f;
     floor_init(&f, endpoint);
     struct curl_slist *ph = floor_headers(hostbuf, "PutItem", cfg.access_key_id),
                       *gh = floor_headers(hostbuf, "GetItem", cfg.access_key_id);
-    f.body = floor_put;
-    f.headers = ph;
-    floor_alone("put", &f, floor_put_once, warmup, n);
-    f.body = floor_get;
-    f.headers = gh;
-    floor_alone("get", &f, floor_get_once, warmup, n);
-    curl_slist_free_all(ph);
-    curl_slist_free_all(gh);
-    floor_free(&f);
-  } else if (with_floor) {
-    char hostbuf[300];
-    floor_host(endpoint, hostbuf, sizeof hostbuf);
-    floor_req f;
-    floor_init(&f, endpoint);
-    struct curl_slist *ph = floor_headers(hostbuf, "PutItem", cfg.access_key_id),
-                      *gh = floor_headers(hostbuf, "GetItem", cfg.access_key_id);
-    f.body = floor_put;
-    f.headers = ph;
-    paired_run(&b, put_op, &f, floor_put_once, "put", warmup, n);
-    f.body = floor_get;
-    f.headers = gh;
-    paired_run(&b, get_op, &f, floor_get_once, "get", warmup, n);
+    if (floor_only) {
+      f.body = floor_put;
+      f.headers = ph;
+      floor_alone("put", &f, floor_put_once, warmup, n);
+      f.body = floor_get;
+      f.headers = gh;
+      floor_alone("get", &f, floor_get_once, warmup, n);
+    } else {
+      f.body = floor_put;
+      f.headers = ph;
+      paired_run(&b, put_op, &f, floor_put_once, "put", warmup, n);
+      f.body = floor_get;
+      f.headers = gh;
+      paired_run(&b, get_op, &f, floor_get_once, "get", warmup, n);
+    }
     curl_slist_free_all(ph);
     curl_slist_free_all(gh);
     floor_free(&f);
