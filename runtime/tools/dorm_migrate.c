@@ -38,8 +38,9 @@ void dorm_migrate_help(FILE *out) {
         "  --timeout SECONDS      longest wait for a table or index (default 3600)\n"
         "  --rate N               backfill: at most N items per second (default: no limit)\n"
         "  --page-size N          backfill: items per scan page, progress is saved per page (100)\n"
-        "  --segments N           backfill: N parallel scan segments, a thread each (1..64, default 1;\n"
-        "                         a resumed backfill keeps the number it started with)\n"
+        "  --segments N           backfill: N parallel scan segments, requests in flight on one thread\n"
+        "                         (1..64, default 1; a resumed backfill keeps the number it started with)\n"
+        "  --in-flight N          backfill: conditional writes each segment keeps in flight (1..256, default 8)\n"
         "  --backfill-log FILE    backfill: append skipped and failed items (JSON lines)\n"
         "                         (default: dorm-backfill.log in the current directory)\n"
         "  --lock-wait SECONDS    wait for a held lock this long (default: fail at once)\n"
@@ -122,6 +123,10 @@ static int parse(int argc, char **argv, args *a) {
       if (!number(v, 1, 64, &num) || num != (double)(uint32_t)num)
         return usage("--segments needs 1 to 64, not '%s'", v);
       a->o.segments = (uint32_t)num;
+    } else if (strcmp(opt, "--in-flight") == 0) {
+      if (!number(v, 1, 256, &num) || num != (double)(uint32_t)num)
+        return usage("--in-flight needs 1 to 256, not '%s'", v);
+      a->o.in_flight = (uint32_t)num;
     } else if (strcmp(opt, "--lock-wait") == 0) {
       if (!number(v, 0, 86400, &num)) return usage("--lock-wait needs seconds (0 to 86400), not '%s'", v);
       a->o.lock_wait_ms = (long)(num * 1000);

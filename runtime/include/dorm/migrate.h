@@ -301,8 +301,10 @@ typedef struct dorm_mig_options {
   long wait_timeout_ms;             /* per wait for tables/indexes; 0: 1 hour */
   double rate;                      /* backfill: items per second, 0: unlimited */
   uint32_t page_size;               /* backfill: items per scan page (progress saved per page); 0: 100 */
-  uint32_t segments;                /* backfill: parallel scan segments, one thread each (1..64); 0: 1.
+  uint32_t segments;                /* backfill: parallel scan segments (1..64); 0: 1. All run on the
+                                     * caller's thread, as requests in flight on one connection pool.
                                      * A resumed backfill keeps the number it started with. */
+  uint32_t in_flight;               /* backfill: conditional writes each segment keeps in flight (1..256); 0: 8 */
   long lock_ttl_ms;                 /* lock lease, renewed while working; 0: 60 s */
   long lock_wait_ms;                /* wait this long for a held lock; 0: fail at once */
   const char *owner;                /* lock owner; NULL: "<host>:<pid>" */

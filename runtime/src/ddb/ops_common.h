@@ -45,4 +45,14 @@ dorm_status dorm__ops_member_item(dorm_client *c, const char *op, const cJSON *r
  * item (ReturnValuesOnConditionCheckFailure), stores it in out. */
 void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_result *out);
 
+/* A Scan for a caller that sends it itself (through a dorm_pool): checks it
+ * as dorm_scan does and writes its body into the client's writer; *body is
+ * valid until the client's next call. Failures are reported through the
+ * client, nothing is written. */
+dorm_status dorm__scan_body(dorm_client *c, const dorm_scan_input *in, const char **body, size_t *len);
+/* Reads a Query or Scan response body (one that answered such a request)
+ * into page, values in arena a. Failures are reported through the client. */
+dorm_status dorm__page_parse(dorm_client *c, const char *op, const char *body, size_t len, dorm_arena *a,
+                             dorm_page *page);
+
 #endif

@@ -129,6 +129,22 @@ static dorm_status scan_prepare(dorm_client *c, const dorm_scan_input *in) {
   return DORM_OK;
 }
 
+dorm_status dorm__scan_body(dorm_client *c, const dorm_scan_input *in, const char **body, size_t *len) {
+  dorm__client_clear_error(c);
+  OPS_REQUIRE(c, "Scan", in && in->table && body && len, "table, body and len are required");
+  dorm_status st = scan_prepare(c, in);
+  if (st != DORM_OK) return st;
+  dorm_jw *w = dorm__client_writer_current(c);
+  st = dorm__jw_finish(w, body, len);
+  if (st != DORM_OK) return dorm__client_fail(c, st, "Scan", "%s", w->err);
+  return DORM_OK;
+}
+
+dorm_status dorm__page_parse(dorm_client *c, const char *op, const char *body, size_t len, dorm_arena *a,
+                             dorm_page *page) {
+  return parse_page(c, op, body, len, a, page);
+}
+
 dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, dorm_page *page) {
   static const char op[] = "Scan";
   dorm__client_clear_error(c);
@@ -254,14 +270,9 @@ static void ps_send(parallel_scan *ps, ps_segment *seg) {
   in.segment = seg->segment;
   in.total_segments = ps->total;
   in.start_key = seg->has_key ? &seg->next_key : NULL;
-  dorm_status st = scan_prepare(ps->c, &in);
   const char *body = NULL;
   size_t len = 0;
-  if (st == DORM_OK) {
-    dorm_jw *w = dorm__client_writer_current(ps->c);
-    st = dorm__jw_finish(w, &body, &len);
-    if (st != DORM_OK) dorm__client_fail(ps->c, st, "Scan", "%s", w->err);
-  }
+  dorm_status st = dorm__scan_body(ps->c, &in, &body, &len);
   if (st == DORM_OK) {
     dorm_pool_request rq = {"Scan", body, len, 0, ps_page_done, seg};
     st = dorm_pool_submit(ps->pool, &rq);

@@ -20,7 +20,6 @@
  * nothing twice. Progress (the scan position after each page) goes to the
  * history through on_page. */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +32,11 @@
 
 #define MAX_ATTEMPTS 3
 
-/* Writes of one page kept in flight at once by each segment (its own pool
- * and client). Conservative: with --segments n the table sees at most
- * n * BF_IN_FLIGHT concurrent writes, and --rate still paces them. */
+/* Writes of one page a segment keeps in flight at once by default
+ * (--in-flight). Conservative: with --segments n the table sees at most
+ * n * 8 concurrent writes, and --rate still paces them. */
 #define BF_IN_FLIGHT 8
+#define BF_MAX_IN_FLIGHT 256
 
 typedef struct bf {
   mig_backfill_ctx *x;
@@ -45,9 +45,12 @@ typedef struct bf {
   FILE *log;
   int64_t started_ms;
   int64_t estimate;       /* DescribeTable's item count */
-  /* Shared by the segment threads, under mu: the counts in x->progress,
-   * the positions, the rate, the log, the progress line, the first error. */
-  pthread_mutex_t mu;
+  /* Everything runs on the caller's thread (see "segments" below). */
+  dorm_client *c;         /* the caller's: every request, pooled or single */
+  dorm_pool *pool;        /* every segment's Scans and writes */
+  dorm_jw body;           /* reused for each write's body (the pool copies it) */
+  dorm_arena scratch;     /* a Scan's expression while its body is written */
+  unsigned in_flight;     /* writes per segment at once */
   uint64_t processed;     /* items started this run, for the rate */
   int64_t last_line_ms;
   bool stop;
@@ -146,9 +149,7 @@ static void log_item(bf *b, const dorm_av *key, const char *attr, const char *ou
   dorm__buf_printf(&line, ",\"outcome\":\"%s\",\"reason\":", outcome);
   dorm__mig_json_string(&line, reason ? reason : "");
   dorm__buf_puts(&line, "}\n");
-  pthread_mutex_lock(&b->mu);
   if (line.p) fputs(line.p, b->log);
-  pthread_mutex_unlock(&b->mu);
   dorm__buf_free(&line);
 }
 
@@ -348,14 +349,11 @@ static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a
  * them together. */
 static int64_t take_slot(bf *b) {
   double rate = b->x->o->rate;
-  pthread_mutex_lock(&b->mu);
   uint64_t slot = b->processed++;
-  pthread_mutex_unlock(&b->mu);
   if (rate <= 0) return 0;
   return b->started_ms + (int64_t)((double)slot * 1000.0 / rate);
 }
 
-/* Under mu. */
 static void progress_line(bf *b, bool final) {
   if (!b->x->o->progress) return;
   int64_t now = dorm__mig_now_ms();
@@ -376,66 +374,64 @@ static void progress_line(bf *b, bool final) {
   fflush(stderr);
 }
 
-typedef struct segment segment;
-static void fail_segment(segment *g, dorm_status st, const char *fmt, const char *what);
+/* ---- segments: page chains on one pool ----
+ *
+ * Every segment is a chain of steps on the caller's thread, over one
+ * dorm_pool on the caller's client: its Scan page is a request in flight;
+ * when the page arrives its items are looked at and their writes submitted
+ * (at most in_flight of them at once); when the last write completed the
+ * position is recorded (on_page) and the next page is sent. The segments'
+ * chains interleave in the pool, so N segments need no thread and no
+ * connection of their own: requests in flight are the parallelism. A
+ * write whose condition failed is retried with single calls on the same
+ * client from inside its callback (allowed by dorm/pool.h; rare: the item
+ * changed under us), which holds the others back meanwhile. */
 
-struct segment {
+typedef struct segment {
   bf *b;
   uint32_t index;
-  dorm_client *c;          /* the caller's for one segment, a clone each otherwise */
   dorm_arena keep[2];      /* the recorded position (two: the old one stays valid until replaced) */
   int cur;
   dorm_av start;
   bool have_start;
-  char err[512];           /* the message of the write that stopped the segment */
-  unsigned max_in_flight;  /* the most writes this segment had in flight at once */
-};
+  dorm_arena page_arena;   /* the page being worked on and its items' requests */
+  dorm_page page;
+  size_t next;             /* the next item of the page to look at */
+  unsigned in_flight;      /* the page's writes in flight */
+  int64_t last_due;        /* when the last slot taken under --rate is due */
+  dorm_status st;          /* the first error that stops the segment (message in err) */
+  char err[512];
+} segment;
 
-static void fail_segment(segment *g, dorm_status st, const char *fmt, const char *what) {
-  pthread_mutex_lock(&g->b->mu);
-  if (g->b->first_error == DORM_OK) {
-    g->b->first_error = st;
-    dorm__fail(g->b->x->errbuf, g->b->x->errcap, st, fmt, g->b->s->model, what);
+/* Records the backfill's first error (fmt gets the model and what) and
+ * stops every segment: each finishes the requests it has in flight and
+ * records nothing more. */
+static void stop_with(bf *b, dorm_status st, const char *fmt, const char *what) {
+  if (b->first_error == DORM_OK) {
+    b->first_error = st;
+    dorm__fail(b->x->errbuf, b->x->errcap, st, fmt, b->s->model, what);
   }
-  g->b->stop = true;
-  pthread_mutex_unlock(&g->b->mu);
+  b->stop = true;
 }
 
-/* One page's items on their way through a segment's pool. Everything
- * here lives on the segment's thread: the pool's callbacks run in
- * dorm_pool_run, called by run_page. */
-typedef struct page_run {
-  segment *g;
-  dorm_pool *pool;
-  dorm_jw body;          /* reused for each request body (the pool copies it) */
-  dorm_arena *a;         /* the page's arena */
-  const dorm_page *page;
-  size_t next;           /* the next item of the page to look at */
-  unsigned in_flight;
-  int64_t last_due;      /* when the last slot taken under --rate is due */
-  dorm_status st;        /* the first error that stops the segment (message in g->err) */
-} page_run;
-
 typedef struct item_req {
-  page_run *r;
+  segment *g;
   size_t i;
   item_fills f;
 } item_req;
 
-static void page_fail(page_run *r, dorm_status st, const char *msg) {
-  if (r->st != DORM_OK) return;
-  r->st = st;
-  snprintf(r->g->err, sizeof r->g->err, "%s", msg ? msg : "?");
+static void seg_fail(segment *g, dorm_status st, const char *msg) {
+  if (g->st != DORM_OK) return;
+  g->st = st;
+  snprintf(g->err, sizeof g->err, "%s", msg ? msg : "?");
 }
 
 /* Counts one item's outcome (and its attributes'), prints the progress
  * line, and ticks the lock's lease: a slow page (a low --rate) must not
  * outlive it. */
-static void tally(page_run *r, outcome o, const item_fills *f) {
-  bf *b = r->g->b;
+static void tally(bf *b, outcome o, const item_fills *f) {
   mig_backfill_ctx *x = b->x;
   const dorm_mig_step *s = b->s;
-  pthread_mutex_lock(&b->mu);
   x->progress.scanned++;
   if (o == OUT_UPDATED) x->progress.updated++;
   else if (o == OUT_UNCHANGED) x->progress.unchanged++;
@@ -454,11 +450,10 @@ static void tally(page_run *r, outcome o, const item_fills *f) {
   if (x->on_item && !b->stop) {
     dorm_status tick = x->on_item(x->user);
     if (tick != DORM_OK && b->first_error == DORM_OK) {
-      b->first_error = tick;
+      b->first_error = tick; /* on_item wrote errbuf */
       b->stop = true;
     }
   }
-  pthread_mutex_unlock(&b->mu);
 }
 
 /* Logs an item's attributes skipped, or the item failed (as do_item does
@@ -474,50 +469,96 @@ static void log_outcome(bf *b, const dorm_av *item, dorm_arena *a, item_fills *f
     if (f->state[i] == FILL_SKIP) log_item(b, &key, b->s->fills[i].attr, "skipped", f->why[i], a);
 }
 
+static void seg_scan(segment *g);
 static void item_done(void *user, const dorm_pool_result *res);
 
-/* Looks at the page's next items until BF_IN_FLIGHT writes are in flight:
- * items that need no write are counted at once, the others are submitted
- * (held back by delay_ms until their --rate slot is due). Stops feeding
- * once the backfill stops or the segment failed. */
-static void feed(page_run *r) {
-  segment *g = r->g;
+/* The segment's chain ends (finished, stopped, or failed): its failure
+ * stops the backfill. */
+static void seg_end(segment *g) {
   bf *b = g->b;
-  while (r->next < r->page->count && r->in_flight < BF_IN_FLIGHT && r->st == DORM_OK) {
-    pthread_mutex_lock(&b->mu);
-    bool stop = b->stop;
-    pthread_mutex_unlock(&b->mu);
-    if (stop) return;
-    int64_t due = take_slot(b);
-    if (due > r->last_due) r->last_due = due;
-    size_t i = r->next++;
-    const dorm_av *item = &r->page->items[i];
-    item_req *q = dorm_arena_calloc(r->a, 1, sizeof *q);
-    if (!q) {
-      page_fail(r, DORM_ERR_NO_MEMORY, "out of memory");
+  if (g->st != DORM_OK) stop_with(b, g->st, "backfill %s: %s", g->err);
+}
+
+/* The page's items are all done (or the segment stops): records the
+ * position after it and sends the next page, or ends the chain. A page
+ * not finished is not recorded: a resumed run reads it again. */
+static void page_finished(segment *g) {
+  bf *b = g->b;
+  mig_backfill_ctx *x = b->x;
+  if (g->st != DORM_OK || b->stop) {
+    seg_end(g);
+    return;
+  }
+  int next = 1 - g->cur;
+  dorm_arena_reset(&g->keep[next]);
+  const char *json = NULL;
+  if (g->page.has_more) {
+    size_t len;
+    if (dorm_item_to_json(&g->page.last_key, &g->keep[next], 0, &json, &len, NULL, 0) != DORM_OK ||
+        dorm_av_copy(&g->keep[next], &g->page.last_key, &g->start) != DORM_OK) {
+      seg_fail(g, DORM_ERR_NO_MEMORY, "out of memory");
+      seg_end(g);
       return;
     }
-    q->r = r;
+  }
+  g->have_start = g->page.has_more;
+  g->cur = next;
+  x->progress.positions[g->index] = json;
+  x->progress.seg_done[g->index] = !g->page.has_more;
+  bool all = true;
+  for (uint32_t k = 0; k < x->progress.segments; k++) all &= x->progress.seg_done[k];
+  x->progress.done = all;
+  if (b->log) fflush(b->log);
+  if (x->on_page && !b->stop) {
+    dorm_status st = x->on_page(x->user, &x->progress);
+    if (st != DORM_OK && b->first_error == DORM_OK) {
+      b->first_error = st; /* on_page wrote errbuf */
+      b->stop = true;
+    }
+  }
+  if (g->page.has_more && !b->stop) seg_scan(g);
+  else seg_end(g);
+}
+
+/* Looks at the page's next items until the segment's in_flight writes are
+ * in flight: items that need no write are counted at once, the others are
+ * submitted (held back by delay_ms until their --rate slot is due). Ends
+ * the page when nothing of it is left in flight and nothing more is to be
+ * looked at (all done, the backfill stopped, or the segment failed). */
+static void feed(segment *g) {
+  bf *b = g->b;
+  while (g->next < g->page.count && g->in_flight < b->in_flight && g->st == DORM_OK && !b->stop) {
+    int64_t due = take_slot(b);
+    if (due > g->last_due) g->last_due = due;
+    size_t i = g->next++;
+    const dorm_av *item = &g->page.items[i];
+    item_req *q = dorm_arena_calloc(&g->page_arena, 1, sizeof *q);
+    if (!q) {
+      seg_fail(g, DORM_ERR_NO_MEMORY, "out of memory");
+      break;
+    }
+    q->g = g;
     q->i = i;
     const char *why = NULL;
     dorm_status st = DORM_OK;
-    outcome o = try_item(b, g->c, item, r->a, &q->f, &why, &st, &r->body);
+    outcome o = try_item(b, b->c, item, &g->page_arena, &q->f, &why, &st, &b->body);
     if (o == OUT_PENDING) {
       int64_t now = dorm__mig_now_ms();
-      dorm_pool_request rq = {.operation = "UpdateItem", .body = r->body.buf, .body_len = r->body.len,
+      dorm_pool_request rq = {.operation = "UpdateItem", .body = b->body.buf, .body_len = b->body.len,
                               .delay_ms = due > now ? (long)(due - now) : 0, .on_done = item_done, .user = q};
-      st = dorm_pool_submit(r->pool, &rq);
+      st = dorm_pool_submit(b->pool, &rq);
       if (st == DORM_OK) {
-        if (++r->in_flight > g->max_in_flight) g->max_in_flight = r->in_flight;
+        if (++g->in_flight > b->x->progress.max_in_flight) b->x->progress.max_in_flight = g->in_flight;
         continue;
       }
       o = OUT_FAILED;
       why = "cannot queue the write (out of memory)";
     }
-    log_outcome(b, item, r->a, &q->f, o, why);
-    if (st != DORM_OK) page_fail(r, st, why);
-    tally(r, o, &q->f);
+    log_outcome(b, item, &g->page_arena, &q->f, o, why);
+    if (st != DORM_OK) seg_fail(g, st, why);
+    tally(b, o, &q->f);
   }
+  if (g->in_flight == 0) page_finished(g);
 }
 
 /* A pooled write completed: counted as updated, or (the item changed
@@ -525,128 +566,88 @@ static void feed(page_run *r) {
  * then the next items are fed. */
 static void item_done(void *user, const dorm_pool_result *res) {
   item_req *q = user;
-  page_run *r = q->r;
-  segment *g = r->g;
+  segment *g = q->g;
   bf *b = g->b;
-  const dorm_av *item = &r->page->items[q->i];
-  r->in_flight--;
+  const dorm_av *item = &g->page.items[q->i];
+  g->in_flight--;
   outcome o = OUT_UPDATED;
   if (res->status == DORM_OK) {
-    log_outcome(b, item, r->a, &q->f, o, NULL); /* the attributes it could not have */
+    log_outcome(b, item, &g->page_arena, &q->f, o, NULL); /* the attributes it could not have */
   } else if (res->status == DORM_ERR_CONDITION_FAILED) {
     dorm_status st = DORM_OK;
-    o = do_item(b, g->c, item, r->a, &q->f, &st, true);
-    if (st != DORM_OK) page_fail(r, st, dorm_client_errmsg(g->c));
-  } else if (res->status != DORM_OK) {
+    o = do_item(b, b->c, item, &g->page_arena, &q->f, &st, true);
+    if (st != DORM_OK) seg_fail(g, st, dorm_client_errmsg(b->c));
+  } else {
     o = OUT_FAILED;
-    log_outcome(b, item, r->a, &q->f, o, res->errmsg);
+    log_outcome(b, item, &g->page_arena, &q->f, o, res->errmsg);
     /* Validation errors are about this item (e.g. a key over 2 KB);
-     * anything else (network, auth, throttling after retries) stops the
-     * backfill. */
-    if (res->status != DORM_ERR_VALIDATION) page_fail(r, res->status, res->errmsg);
+     * anything else (network, auth, throttling after retries, the pool
+     * freed) stops the backfill. */
+    if (res->status != DORM_ERR_VALIDATION) seg_fail(g, res->status, res->errmsg);
   }
-  tally(r, o, &q->f);
-  feed(r);
+  tally(b, o, &q->f);
+  feed(g);
 }
 
-/* Runs one scanned page's items through the segment's pool, at most
- * BF_IN_FLIGHT writes at once, and returns once every item submitted has
- * completed; with --rate, not before the last slot taken is due. Returns
- * the first error that stops the segment (its message in g->err). */
-static dorm_status run_page(segment *g, dorm_pool *pool, const dorm_page *page, dorm_arena *a) {
-  page_run r = {.g = g, .pool = pool, .a = a, .page = page, .st = DORM_OK};
-  dorm__jw_init(&r.body, 0);
-  feed(&r);
-  if (dorm_pool_pending(pool) > 0) {
-    dorm_status st = dorm_pool_run(pool);
-    if (st != DORM_OK) page_fail(&r, st, "the request pool failed");
+/* A page of the segment arrived: its items go through feed. */
+static void scan_done(void *user, const dorm_pool_result *res) {
+  segment *g = user;
+  bf *b = g->b;
+  if (res->status != DORM_OK) {
+    seg_fail(g, res->status, res->errmsg);
+    seg_end(g);
+    return;
   }
-  dorm__jw_free(&r.body);
-  int64_t now = dorm__mig_now_ms();
-  if (r.st == DORM_OK && r.last_due > now) dorm__mig_sleep_ms((long)(r.last_due - now));
-  return r.st;
+  if (b->stop) {
+    seg_end(g);
+    return;
+  }
+  dorm_arena_reset(&g->page_arena);
+  g->next = 0;
+  dorm_status st = dorm__page_parse(b->c, "Scan", res->body, res->body_len, &g->page_arena, &g->page);
+  if (st != DORM_OK) {
+    seg_fail(g, st, dorm_client_errmsg(b->c));
+    seg_end(g);
+    return;
+  }
+  feed(g);
 }
 
-static void *run_segment(void *arg) {
-  segment *g = arg;
+/* Sends the segment's next Scan page, no earlier than its last --rate
+ * slot is due (so items that needed no write are paced too). */
+static void seg_scan(segment *g) {
   bf *b = g->b;
   mig_backfill_ctx *x = b->x;
   const dorm_mig_step *s = b->s;
-  uint32_t page_size = x->o->page_size ? x->o->page_size : 100;
-  dorm_arena a = DORM_ARENA_INIT;
-  /* The segment's writes go through its own pool on its own client. */
-  dorm_pool *pool = NULL;
-  if (dorm_pool_new(g->c, BF_IN_FLIGHT, &pool) != DORM_OK) {
-    fail_segment(g, DORM_ERR_NO_MEMORY, "backfill %s: %s", "cannot make a request pool");
-    return NULL;
+  dorm_arena_reset(&b->scratch);
+  dorm_expr ex;
+  dorm_expr_init(&ex, &b->scratch);
+  if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
+  dorm_scan_input in;
+  memset(&in, 0, sizeof in);
+  in.table = s->table;
+  in.expr = s->entity_type ? &ex : NULL;
+  in.limit = x->o->page_size ? x->o->page_size : 100;
+  in.start_key = g->have_start ? &g->start : NULL;
+  if (x->progress.segments > 1) {
+    in.segment = g->index;
+    in.total_segments = x->progress.segments;
   }
-  for (;;) {
-    pthread_mutex_lock(&b->mu);
-    bool stop = b->stop || x->progress.seg_done[g->index];
-    pthread_mutex_unlock(&b->mu);
-    if (stop) break;
-    dorm_arena_reset(&a);
-    dorm_expr ex;
-    dorm_expr_init(&ex, &a);
-    if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
-    dorm_scan_input in;
-    memset(&in, 0, sizeof in);
-    in.table = s->table;
-    in.expr = s->entity_type ? &ex : NULL;
-    in.limit = page_size;
-    in.start_key = g->have_start ? &g->start : NULL;
-    if (x->progress.segments > 1) {
-      in.segment = g->index;
-      in.total_segments = x->progress.segments;
-    }
-    dorm_page page;
-    dorm_status st = dorm_scan(g->c, &in, &a, &page);
-    if (st != DORM_OK) {
-      fail_segment(g, st, "backfill %s: Scan: %s", dorm_client_errmsg(g->c));
-      break;
-    }
-    st = run_page(g, pool, &page, &a);
-    if (st != DORM_OK) {
-      fail_segment(g, st, "backfill %s: UpdateItem: %s", g->err);
-      break;
-    }
-    pthread_mutex_lock(&b->mu);
-    stop = b->stop;
-    pthread_mutex_unlock(&b->mu);
-    if (stop) break; /* the page is not finished: it is not recorded */
-    /* The page is done: its last key is where a resumed run starts. */
-    int next = 1 - g->cur;
-    dorm_arena_reset(&g->keep[next]);
-    const char *json = NULL;
-    if (page.has_more) {
-      size_t len;
-      if (dorm_item_to_json(&page.last_key, &g->keep[next], 0, &json, &len, NULL, 0) != DORM_OK ||
-          dorm_av_copy(&g->keep[next], &page.last_key, &g->start) != DORM_OK) {
-        fail_segment(g, DORM_ERR_NO_MEMORY, "backfill %s: %s", "out of memory");
-        break;
-      }
-    }
-    g->have_start = page.has_more;
-    g->cur = next;
-    pthread_mutex_lock(&b->mu);
-    x->progress.positions[g->index] = json;
-    x->progress.seg_done[g->index] = !page.has_more;
-    bool all = true;
-    for (uint32_t k = 0; k < x->progress.segments; k++) all &= x->progress.seg_done[k];
-    x->progress.done = all;
-    if (b->log) fflush(b->log);
-    if (x->on_page && !b->stop) {
-      st = x->on_page(x->user, &x->progress);
-      if (st != DORM_OK && b->first_error == DORM_OK) {
-        b->first_error = st; /* on_page wrote errbuf */
-        b->stop = true;
-      }
-    }
-    pthread_mutex_unlock(&b->mu);
+  const char *body;
+  size_t len;
+  dorm_status st = dorm__scan_body(b->c, &in, &body, &len);
+  if (st == DORM_OK) {
+    int64_t now = dorm__mig_now_ms();
+    dorm_pool_request rq = {.operation = "Scan", .body = body, .body_len = len,
+                            .delay_ms = g->last_due > now ? (long)(g->last_due - now) : 0, .on_done = scan_done,
+                            .user = g};
+    st = dorm_pool_submit(b->pool, &rq);
+    if (st == DORM_OK) return;
+    seg_fail(g, st, "cannot queue a Scan (out of memory)");
+  } else {
+    seg_fail(g, st, dorm_client_errmsg(b->c));
   }
-  dorm_pool_free(pool);
-  dorm_arena_free(&a);
-  return NULL;
+  seg_end(g);
 }
 
 /* The per-attribute counts in the step's order, keeping those recorded by
@@ -709,20 +710,20 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
     x->progress.segments = n > MIG_MAX_SEGMENTS ? MIG_MAX_SEGMENTS : n;
   }
   uint32_t n = x->progress.segments;
+  b.in_flight = x->o->in_flight ? x->o->in_flight : BF_IN_FLIGHT;
+  if (b.in_flight > BF_MAX_IN_FLIGHT) b.in_flight = BF_MAX_IN_FLIGHT;
+  b.c = x->c;
+  dorm__jw_init(&b.body, 0);
+  dorm_arena_init(&b.scratch, 0);
   segment *segs = calloc(n, sizeof *segs);
-  pthread_t *threads = calloc(n, sizeof *threads);
-  bool *started = calloc(n, sizeof *started);
-  st = segs && threads && started ? DORM_OK : DORM_ERR_NO_MEMORY;
-  pthread_mutex_init(&b.mu, NULL);
+  /* Room for every segment's writes and its next Scan at once. */
+  unsigned pool_cap = n * (b.in_flight + 1) > 1024 ? 1024 : n * (b.in_flight + 1);
+  st = segs ? dorm_pool_new(b.c, pool_cap, &b.pool) : DORM_ERR_NO_MEMORY;
+  if (st != DORM_OK) dorm__fail(x->errbuf, x->errcap, st, "backfill %s: %s", s->model, "cannot make a request pool");
   for (uint32_t i = 0; i < n && st == DORM_OK; i++) {
     segment *g = &segs[i];
     g->b = &b;
     g->index = i;
-    g->c = n == 1 ? x->c : dorm_client_clone(x->c);
-    if (!g->c) {
-      st = dorm__fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot make a client per segment", s->model);
-      break;
-    }
     /* The recorded position is copied: x->progress will point at our own copies. */
     const char *pos = x->progress.positions[i];
     x->progress.positions[i] = NULL;
@@ -741,45 +742,34 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   }
   if (st != DORM_OK) {
     for (uint32_t i = 0; i < n; i++) x->progress.positions[i] = NULL;
-  } else if (n == 1) {
-    run_segment(&segs[0]);
   } else {
-    for (uint32_t i = 0; i < n; i++) {
-      if (pthread_create(&threads[i], NULL, run_segment, &segs[i]) != 0) {
-        pthread_mutex_lock(&b.mu);
-        b.stop = true;
-        if (b.first_error == DORM_OK) {
-          b.first_error = DORM_ERR_NO_MEMORY;
-          dorm__fail(x->errbuf, x->errcap, DORM_ERR_NO_MEMORY, "backfill %s: cannot start a thread", s->model);
-        }
-        pthread_mutex_unlock(&b.mu);
-        break;
-      }
-      started[i] = true;
+    for (uint32_t i = 0; i < n && !b.stop; i++) {
+      if (x->progress.seg_done[i]) continue;
+      seg_scan(&segs[i]);
     }
-    for (uint32_t i = 0; i < n; i++)
-      if (started[i]) pthread_join(threads[i], NULL);
+    if (dorm_pool_pending(b.pool) > 0) {
+      dorm_status rst = dorm_pool_run(b.pool);
+      if (rst != DORM_OK) stop_with(&b, rst, "backfill %s: %s", "the request pool failed");
+    }
+    st = b.first_error;
   }
-  if (st == DORM_OK) st = b.first_error;
-  for (uint32_t i = 0; segs && i < n; i++)
-    if (segs[i].max_in_flight > x->progress.max_in_flight) x->progress.max_in_flight = segs[i].max_in_flight;
   progress_line(&b, true);
   if (b.log) {
     bool empty = ftell(b.log) == 0;
     fclose(b.log);
     if (empty && log_created) unlink(x->o->backfill_log);
   }
+  dorm_pool_free(b.pool);
   /* The positions point into the segments' arenas, which go now. */
   for (uint32_t i = 0; i < n; i++) x->progress.positions[i] = NULL;
   for (uint32_t i = 0; segs && i < n; i++) {
-    if (segs[i].c && segs[i].c != x->c) dorm_client_free(segs[i].c);
     dorm_arena_free(&segs[i].keep[0]);
     dorm_arena_free(&segs[i].keep[1]);
+    dorm_arena_free(&segs[i].page_arena);
   }
-  pthread_mutex_destroy(&b.mu);
+  dorm__jw_free(&b.body);
+  dorm_arena_free(&b.scratch);
   free(segs);
-  free(threads);
-  free(started);
   free((char *)b.pk.name);
   free((char *)b.sk.name);
   return st;
