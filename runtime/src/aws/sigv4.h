@@ -18,7 +18,9 @@
  *
  * Both produce identical signatures for the same request (tested).
  * Crypto is OpenSSL's (EVP digests, EVP_MAC HMAC, CRYPTO_memcmp; the fast
- * path's per-request HMAC is RFC 2104 over one reused EVP_MD_CTX).
+ * path's per-request digests are SHA256_Init/Update/Final on stack
+ * contexts, its HMAC RFC 2104 from the cached key's two states:
+ * sigv4_ddb.c says why).
  */
 #ifndef DORM_SIGV4_H
 #define DORM_SIGV4_H
@@ -27,6 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/configuration.h>
+#ifdef OPENSSL_NO_DEPRECATED_3_0
+#error "libdorm's SigV4 fast path needs OpenSSL's SHA256_CTX and SHA256_* (an OpenSSL built with no-deprecated lacks them)"
+#endif
+#include <openssl/sha.h>
 #include <openssl/types.h>
 
 #include "dorm/status.h"
@@ -152,17 +159,16 @@ bool dorm__sigv4_parse_time(const char *s, int64_t *out);
 #define DORM_SIGV4_MAX_CACHED_SECRET 128 /* longer secrets work but are not cached */
 #define DORM_SIGV4_AUTH_CAP 512          /* room for any Authorization value the fast path makes */
 
-/* The per-client signing state: OpenSSL contexts reused across requests and
- * the signing key of the last (date, region, service, secret). Owned by the
+/* The per-client signing state: the signing key of the last (date, region,
+ * service, secret), as HMAC states. Owned by the
  * caller (usually embedded in the client); one thread at a time. The secret
  * is kept (to know when the key is stale) and wiped by cleanup. */
 typedef struct dorm_sigv4_cache {
-  EVP_MD *sha256;
-  EVP_MD_CTX *md;                  /* every per-request digest, the HMAC's two included */
-  /* The cached signing key XOR HMAC's ipad and opad (RFC 2104), one SHA-256
-   * block each: a request's HMAC is two digests on md, with no EVP_MAC
-   * context to copy (OpenSSL's HMAC duplicates its digest states per use). */
-  unsigned char ipad[64], opad[64];
+  bool ready;                      /* set by dorm__sigv4_cache_init */
+  /* HMAC-SHA256's two states (RFC 2104) after the cached signing key's ipad
+   * and opad blocks: a request's HMAC copies them and hashes its string to
+   * sign and the inner digest, no key blocks and no OpenSSL context. */
+  SHA256_CTX inner, outer;
   bool key_valid;
   char date[9];                    /* YYYYMMDD of the cached key */
   char region[DORM_SIGV4_MAX_REGION + 1];
@@ -191,19 +197,19 @@ typedef struct dorm_sigv4_ddb_headers {
   char authorization[DORM_SIGV4_AUTH_CAP];       /* Authorization */
 } dorm_sigv4_ddb_headers;
 
-/* Prepares a cache (creates the OpenSSL contexts). DORM_ERR_NO_MEMORY (or
- * DORM_ERR_AUTH when OpenSSL lacks SHA-256/HMAC) leaves it cleaned up. */
+/* Prepares a cache (no key yet; nothing allocated, so it cannot fail: the
+ * status stays for callers written against earlier versions). */
 dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c);
 
-/* Frees the contexts and wipes the secret and key. Safe on a zeroed or
- * already cleaned-up cache. */
+/* Wipes the secret and the key's states (a cleaned-up cache signs nothing
+ * until initialised again). Safe on a zeroed or already cleaned-up cache. */
 void dorm__sigv4_cache_cleanup(dorm_sigv4_cache *c);
 
 /* Signs a DynamoDB request at time t and fills *out. The session token (if
  * any) must also be sent as X-Amz-Security-Token. Derives a new signing key
- * only when the date, region, service or secret changed. libdorm's code does
- * not allocate here (OpenSSL 3.0's EVP layer makes 4 small allocations per
- * signature; bench/sigv4_bench counts them). DORM_ERR_INVALID_ARGUMENT (err says which field) for empty
+ * only when the date, region, service or secret changed. Nothing is
+ * allocated per request, by libdorm or OpenSSL (bench/sigv4_bench counts
+ * OpenSSL's allocations; only a key derivation makes some). DORM_ERR_INVALID_ARGUMENT (err says which field) for empty
  * or over-long region, service or access key, an empty secret, a host,
  * target or token with spaces or control characters, or a time out of
  * range; DORM_ERR_AUTH if OpenSSL fails. *out is undefined on failure. */

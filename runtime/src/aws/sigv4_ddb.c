@@ -4,42 +4,40 @@
  * so the canonical request is streamed straight into SHA-256 without being
  * built, the string to sign fits a stack buffer, and the signing key (four
  * HMACs) is derived once a day per region/service/secret and kept in the
- * caller's dorm_sigv4_cache as its HMAC pad blocks.
+ * caller's dorm_sigv4_cache as HMAC's two SHA-256 states after the key's
+ * ipad and opad blocks.
  *
- * Every digest of a request runs on the cache's one EVP_MD_CTX, the HMAC
- * too (RFC 2104: SHA-256(key^opad || SHA-256(key^ipad || text)), two extra
- * SHA-256 blocks): OpenSSL's EVP_MAC HMAC copies its inner and outer digest
- * states into fresh allocations on every init and final, and with a cold
- * cache (a client waiting on the network between requests) that provider
- * machinery cost more than the hashing (bench/README.md). */
+ * Every digest of a request is OpenSSL's SHA256_Init/Update/Final on a
+ * stack SHA256_CTX (the HMAC too, RFC 2104, starting from copies of the
+ * cached states). OpenSSL 3 deprecates these for EVP, but its 3.0 EVP layer
+ * frees and reallocates the provider context on every EVP_DigestInit_ex
+ * (~550 instructions and two allocations each, four per request) and, with
+ * the cold caches of a client that waits on the network between requests,
+ * that machinery cost far more than the hashing (bench/README.md, "Where a
+ * get's and a put's microseconds go"). The SHA256_* functions run the same
+ * assembly (SHA-NI where the CPU has it) without it. The key derivation, once
+ * a day, stays on EVP (sigv4_crypto.c). */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_*: see above; before any OpenSSL header */
 #include "sigv4.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "core_internal.h"
 #include "sigv4_crypto.h"
 
 dorm_status dorm__sigv4_cache_init(dorm_sigv4_cache *c) {
   memset(c, 0, sizeof *c);
-  c->md = EVP_MD_CTX_new();
-  c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-  if (c->md == NULL || c->sha256 == NULL) {
-    bool missing = c->sha256 == NULL;
-    dorm__sigv4_cache_cleanup(c);
-    return missing ? DORM_ERR_AUTH : DORM_ERR_NO_MEMORY;
-  }
+  c->ready = true;
   return DORM_OK;
 }
 
 void dorm__sigv4_cache_cleanup(dorm_sigv4_cache *c) {
   if (c == NULL)
     return;
-  EVP_MD_CTX_free(c->md);
-  EVP_MD_free(c->sha256);
   OPENSSL_cleanse(c, sizeof *c);
 }
 
@@ -57,8 +55,8 @@ static size_t checked_len(const char *s, size_t max, bool no_slash) {
   return n;
 }
 
-/* Makes c->ipad/opad the signing key's, deriving and caching a new key
- * when the date, region, service or secret changed. */
+/* Makes c->inner/outer the signing key's HMAC states, deriving and caching
+ * a new key when the date, region, service or secret changed. */
 static bool ready_key(dorm_sigv4_cache *c, const char *date8, const char *region, size_t rlen,
                       const char *service, size_t slen, const char *secret, size_t klen) {
   bool cacheable = klen <= sizeof c->secret;
@@ -71,14 +69,20 @@ static bool ready_key(dorm_sigv4_cache *c, const char *date8, const char *region
   unsigned char key[DORM_SIGV4_HASH_LEN];
   bool ok = dorm__sigv4_derive_key(secret, klen, date8, region, service, key);
   /* HMAC's pads: the 32-byte key (shorter than SHA-256's 64-byte block)
-   * zero-padded to a block, XOR 0x36 and 0x5c. */
-  _Static_assert(sizeof key <= sizeof c->ipad, "an HMAC-SHA256 key longer than a block would be hashed first");
-  for (size_t i = 0; i < sizeof c->ipad; i++) {
+   * zero-padded to a block, XOR 0x36 and 0x5c, each hashed once here so
+   * that a request's HMAC starts from copies of these two states. */
+  unsigned char ipad[SHA256_CBLOCK], opad[SHA256_CBLOCK];
+  _Static_assert(sizeof key <= sizeof ipad, "an HMAC-SHA256 key longer than a block would be hashed first");
+  for (size_t i = 0; i < sizeof ipad; i++) {
     unsigned char k = i < sizeof key ? key[i] : 0;
-    c->ipad[i] = k ^ 0x36;
-    c->opad[i] = k ^ 0x5c;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
   }
+  ok = ok && SHA256_Init(&c->inner) == 1 && SHA256_Update(&c->inner, ipad, sizeof ipad) == 1 &&
+       SHA256_Init(&c->outer) == 1 && SHA256_Update(&c->outer, opad, sizeof opad) == 1;
   OPENSSL_cleanse(key, sizeof key);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
   c->derivations++;
   if (!ok)
     return false;
@@ -128,7 +132,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
                                      const char *region, const char *service, int64_t t,
                                      const dorm_sigv4_ddb_request *req,
                                      dorm_sigv4_ddb_headers *out, char *err, size_t errcap) {
-  if (c == NULL || c->md == NULL || creds == NULL || req == NULL || out == NULL)
+  if (c == NULL || !c->ready || creds == NULL || req == NULL || out == NULL)
     return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT,
                 "sigv4: missing cache, credentials, request or output");
   size_t aklen = checked_len(creds->access_key_id, DORM_SIGV4_MAX_ACCESS_KEY, true);
@@ -172,10 +176,9 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   /* Payload hash, then the canonical request streamed into SHA-256. */
   unsigned char hash[DORM_SIGV4_HASH_LEN];
   char hex[2 * DORM_SIGV4_HASH_LEN + 1];
-  EVP_MD_CTX *md = c->md;
-  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 ||
-      EVP_DigestUpdate(md, req->body_len ? req->body : "", req->body_len) != 1 ||
-      EVP_DigestFinal_ex(md, hash, NULL) != 1)
+  SHA256_CTX md;
+  if (SHA256_Init(&md) != 1 || SHA256_Update(&md, req->body_len ? req->body : "", req->body_len) != 1 ||
+      SHA256_Final(hash, &md) != 1)
     goto crypto_failed;
   dorm__hex_encode(hash, sizeof hash, hex);
 
@@ -186,14 +189,11 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   char *q = mid;
   ADDLIT(q, "\nx-amz-date:");
   ADD(q, out->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
-  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 ||
-      EVP_DigestUpdate(md, head, (size_t)(p - head)) != 1 ||
-      EVP_DigestUpdate(md, req->host, hlen) != 1 ||
-      EVP_DigestUpdate(md, mid, (size_t)(q - mid)) != 1 ||
-      (has_token && (EVP_DigestUpdate(md, "\nx-amz-security-token:", 22) != 1 ||
-                     EVP_DigestUpdate(md, token, toklen) != 1)) ||
-      EVP_DigestUpdate(md, "\nx-amz-target:", 14) != 1 ||
-      EVP_DigestUpdate(md, req->target, tlen) != 1)
+  if (SHA256_Init(&md) != 1 || SHA256_Update(&md, head, (size_t)(p - head)) != 1 ||
+      SHA256_Update(&md, req->host, hlen) != 1 || SHA256_Update(&md, mid, (size_t)(q - mid)) != 1 ||
+      (has_token && (SHA256_Update(&md, "\nx-amz-security-token:", 22) != 1 ||
+                     SHA256_Update(&md, token, toklen) != 1)) ||
+      SHA256_Update(&md, "\nx-amz-target:", 14) != 1 || SHA256_Update(&md, req->target, tlen) != 1)
     goto crypto_failed;
   char tail[2 + sizeof SH_TOKEN + 2 * DORM_SIGV4_HASH_LEN];
   p = tail;
@@ -204,12 +204,12 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
     ADDLIT(p, SH_PLAIN);
   *p++ = '\n';
   ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
-  if (EVP_DigestUpdate(md, tail, (size_t)(p - tail)) != 1 ||
-      EVP_DigestFinal_ex(md, hash, NULL) != 1)
+  if (SHA256_Update(&md, tail, (size_t)(p - tail)) != 1 || SHA256_Final(hash, &md) != 1)
     goto crypto_failed;
   dorm__hex_encode(hash, sizeof hash, hex);
 
-  /* String to sign, MACed with the cached key (HMAC on md, see the top). */
+  /* String to sign, MACed with the cached key: HMAC from copies of the
+   * key's inner and outer states (see the top). */
   char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
   p = sts;
   ADDLIT(p, DORM_SIGV4_ALGORITHM "\n");
@@ -218,10 +218,12 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   ADD(p, c->scope, c->scope_len);
   *p++ = '\n';
   ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
-  if (EVP_DigestInit_ex(md, c->sha256, NULL) != 1 || EVP_DigestUpdate(md, c->ipad, sizeof c->ipad) != 1 ||
-      EVP_DigestUpdate(md, sts, (size_t)(p - sts)) != 1 || EVP_DigestFinal_ex(md, hash, NULL) != 1 ||
-      EVP_DigestInit_ex(md, c->sha256, NULL) != 1 || EVP_DigestUpdate(md, c->opad, sizeof c->opad) != 1 ||
-      EVP_DigestUpdate(md, hash, sizeof hash) != 1 || EVP_DigestFinal_ex(md, hash, NULL) != 1)
+  md = c->inner;
+  bool mac_ok = SHA256_Update(&md, sts, (size_t)(p - sts)) == 1 && SHA256_Final(hash, &md) == 1;
+  md = c->outer;
+  mac_ok = mac_ok && SHA256_Update(&md, hash, sizeof hash) == 1 && SHA256_Final(hash, &md) == 1;
+  OPENSSL_cleanse(&md, sizeof md); /* it held key material */
+  if (!mac_ok)
     goto crypto_failed;
   dorm__hex_encode(hash, sizeof hash, hex);
 

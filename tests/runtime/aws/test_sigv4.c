@@ -546,7 +546,11 @@ static void fast_path_caches_signing_key(void **state) {
     dorm__sigv4_result_free(&res);
   }
   dorm__sigv4_cache_cleanup(&cache);
-  assert_null(cache.md);
+  assert_false(cache.key_valid); /* the key's states and the secret are wiped */
+  assert_int_equal(cache.secret_len, 0);
+  char err[256];
+  assert_int_equal(dorm__sigv4_sign_dynamodb(&cache, &creds, "us-east-1", "dynamodb", t, &req, &out, err, sizeof err),
+                   DORM_ERR_INVALID_ARGUMENT); /* a cleaned-up cache signs nothing */
   dorm__sigv4_cache_cleanup(&cache); /* twice is harmless */
 }
 
