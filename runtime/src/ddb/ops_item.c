@@ -81,6 +81,26 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
   cJSON_Delete(root);
 }
 
+/* Writes `"name":item` (a key or an item) and checks the item as
+ * dorm__ops_check_item does, without its size walk on the common path: an
+ * item's JSON text is never shorter than its DynamoDB size (every value's
+ * `{"T":...}` wrapper outweighs the 1 to 3 bytes of overhead DynamoDB counts,
+ * a string's text only grows by escaping, a number's text has at least one
+ * character per two digits of its stored form, binary grows by base64), so
+ * text within DORM_ITEM_MAX_BYTES means the item is too. Only longer text,
+ * or a writer that failed, runs dorm__ops_check_item, whose verdict and
+ * message are then reported as when it ran first; DORM_OK with the writer
+ * failed leaves the writer's own error to dorm__client_send. */
+static dorm_status ops_write_item(dorm_client *c, const char *op, dorm_jw *w, const char *name,
+                                  const dorm_av *item) {
+  if (!item || item->type != DORM_AV_M) return dorm__ops_check_item(c, op, item, name);
+  dorm__jw_key(w, name);
+  size_t at = w->len;
+  dorm__jw_item(w, item, name);
+  if (w->status == DORM_OK && w->len - at <= DORM_ITEM_MAX_BYTES) return DORM_OK;
+  return dorm__ops_check_item(c, op, item, name);
+}
+
 /* Reads the item of a GetItem ("Item") or write ("Attributes") response into
  * *item (an empty M and *found false when there is none): jsmn's tokens
  * read straight into the arena (json_read.h, the direct path). */
@@ -114,13 +134,10 @@ dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *
   dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && a && item, "table, arena and item are required");
   *item = dorm_av_empty(DORM_AV_M);
-  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm_status st = ops_write_item(c, op, w, "Key", in->key);
   if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-
-  dorm_jw *w = dorm__ops_begin(c, in->table);
-  dorm__jw_key(w, "Key");
-  dorm__jw_item(w, in->key, "Key");
   if (in->consistent_read) {
     dorm__jw_key(w, "ConsistentRead");
     dorm__jw_bool(w, true);
@@ -145,13 +162,10 @@ dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *
   OPS_REQUIRE(c, op, in && in->table, "table is required");
   OPS_REQUIRE(c, op, in->return_values == DORM_RETURN_NONE || in->return_values == DORM_RETURN_ALL_OLD,
               "PutItem returns only NONE or ALL_OLD");
-  dorm_status st = dorm__ops_check_item(c, op, in->item, "Item");
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm_status st = ops_write_item(c, op, w, "Item", in->item);
   if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-
-  dorm_jw *w = dorm__ops_begin(c, in->table);
-  dorm__jw_key(w, "Item");
-  dorm__jw_item(w, in->item, "Item");
   if (in->expr) dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);
@@ -163,13 +177,10 @@ dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_a
   static const char op[] = "UpdateItem";
   dorm__client_clear_error(c);
   OPS_REQUIRE(c, op, in && in->table && in->expr, "table and an update expression are required");
-  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm_status st = ops_write_item(c, op, w, "Key", in->key);
   if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-
-  dorm_jw *w = dorm__ops_begin(c, in->table);
-  dorm__jw_key(w, "Key");
-  dorm__jw_item(w, in->key, "Key");
   dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);
@@ -183,13 +194,10 @@ dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_a
   OPS_REQUIRE(c, op, in && in->table, "table is required");
   OPS_REQUIRE(c, op, in->return_values == DORM_RETURN_NONE || in->return_values == DORM_RETURN_ALL_OLD,
               "DeleteItem returns only NONE or ALL_OLD");
-  dorm_status st = dorm__ops_check_item(c, op, in->key, "Key");
+  dorm_jw *w = dorm__ops_begin(c, in->table);
+  dorm_status st = ops_write_item(c, op, w, "Key", in->key);
   if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
   if (st != DORM_OK) return st;
-
-  dorm_jw *w = dorm__ops_begin(c, in->table);
-  dorm__jw_key(w, "Key");
-  dorm__jw_item(w, in->key, "Key");
   if (in->expr) dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);

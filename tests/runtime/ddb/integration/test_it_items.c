@@ -353,6 +353,43 @@ static void test_refused_before_sending(void **state) {
   dorm_arena_free(&a);
 }
 
+/* The size limit is DynamoDB's item size, not the request's JSON text:
+ * a string of quotes doubles in JSON (each is written \"), so an item of
+ * exactly DORM_ITEM_MAX_BYTES has ~800 KB of text and is stored, and one
+ * byte more is refused before sending with its size in the message. */
+static void test_size_limit_is_the_item_size_not_the_text(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_av item = it_key_sn(&a, "PK", "quotes", "SK", 1);
+  size_t base;
+  it_set_av(&a, &item, "data", dorm_av_strn("", 0));
+  assert_int_equal(dorm_item_size(&item, &base), DORM_OK);
+  size_t n = DORM_ITEM_MAX_BYTES - base;
+  char *blob = dorm_arena_alloc(&a, n + 2);
+  memset(blob, '"', n + 1);
+  blob[n + 1] = '\0';
+  it_set_av(&a, &item, "data", dorm_av_strn(blob, n));
+  size_t size;
+  assert_int_equal(dorm_item_size(&item, &size), DORM_OK);
+  assert_int_equal(size, DORM_ITEM_MAX_BYTES);
+  dorm_put_input pi = {.table = T, .item = &item};
+  if (dorm_put_item(C, &pi, &a, NULL) != DORM_OK) fail_msg("%s", dorm_client_errmsg(C));
+  dorm_av got;
+  dorm_av key = it_key_sn(&a, "PK", "quotes", "SK", 1);
+  dorm_get_input gi = {.table = T, .key = &key};
+  assert_int_equal(dorm_get_item(C, &gi, &a, &got), DORM_OK);
+  dorm_str s;
+  assert_int_equal(dorm_av_get_s(dorm_av_map_get(&got, "data"), &s), DORM_OK);
+  assert_int_equal(s.len, n);
+
+  uint64_t before = it_attempts(C);
+  it_set_av(&a, &item, "data", dorm_av_strn(blob, n + 1));
+  assert_int_equal(dorm_put_item(C, &pi, &a, NULL), DORM_ERR_TOO_LARGE);
+  it_assert_msg(C, "PutItem: Item is 409601 bytes", "409600 bytes", NULL);
+  assert_int_equal(it_attempts(C), before);
+  dorm_arena_free(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_put_get_round_trip),
@@ -361,6 +398,7 @@ int main(void) {
       cmocka_unit_test(test_delete),
       cmocka_unit_test(test_error_mapping),
       cmocka_unit_test(test_refused_before_sending),
+      cmocka_unit_test(test_size_limit_is_the_item_size_not_the_text),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
