@@ -209,7 +209,7 @@ static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
 }
 
 static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
-  const char *why = dorm__number_invalid_reason(s.ptr, s.len);
+  const char *why = w->checked ? NULL : dorm__number_invalid_reason(s.ptr, s.len);
   if (why) {
     char what[160];
     snprintf(what, sizeof what, "invalid number \"%.*s\": %s", (int)(s.len > 48 ? 48 : s.len),
@@ -265,7 +265,7 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   if (v->type != DORM_AV_S && v->type != DORM_AV_N) return false;
   size_t nl = e->name.len, vl = v->u.s.len;
   if (nl > 1024 || vl > 4096 || w->cap - w->len <= nl + vl + 16) return false;
-  if (v->type == DORM_AV_N && dorm__number_invalid_reason(v->u.s.ptr, vl)) return false;
+  if (v->type == DORM_AV_N && !w->checked && dorm__number_invalid_reason(v->u.s.ptr, vl)) return false;
   char *o = w->buf + w->len;
   if (comma) *o++ = ',';
   *o++ = '"';
@@ -382,6 +382,12 @@ void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
   }
   sep(w);
   av_members(w, item, where ? &root : NULL, 0);
+}
+
+void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where) {
+  w->checked = true;
+  dorm__jw_item(w, item, where);
+  w->checked = false;
 }
 
 /* ---- checking without writing ----

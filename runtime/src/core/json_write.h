@@ -42,6 +42,7 @@ typedef struct dorm_jw {
     };
   };
   dorm_status status; /* first error, sticky */
+  bool checked;       /* inside dorm__jw_item_checked: numbers are not validated again */
   char err[256];      /* message for the first error */
 } dorm_jw;
 
@@ -105,6 +106,12 @@ void dorm__jw_av(dorm_jw *w, const dorm_av *av, const char *where);
 
 /* An item/key (an M) as a JSON object {"name":{...},...}. */
 void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where);
+
+/* dorm__jw_item for an item that dorm__jw_check_item has passed and that
+ * has not changed since: the same text, without validating its numbers
+ * again (the check did; the writer still validates strings as it escapes
+ * them). A bulk write checks every entry before sending any. */
+void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where);
 
 /* Checks that dorm__jw_item(w, item, where) would succeed, without writing
  * anything: the same walk, failing with the same status and message (the

@@ -442,7 +442,7 @@ static void bw_build(dorm_jw *w, const bw_entry *e, const size_t *chunk, size_t 
       dorm__jw_begin_object(w);
       dorm__jw_key(w, x->is_put ? "Item" : "Key");
       if (x->json) dorm__jw_raw_value(w, x->json, x->json_len);
-      else dorm__jw_item(w, x->av, x->is_put ? "put_item" : "delete_key"); /* checked before the first request */
+      else dorm__jw_item_checked(w, x->av, x->is_put ? "put_item" : "delete_key"); /* checked before the first request */
       dorm__jw_end_object(w);
       dorm__jw_end_object(w);
     }

@@ -430,6 +430,18 @@ static void nested_item_roundtrip(void **state) {
   dorm__jw_init(&w, 0);
   assert_int_equal(dorm__jw_check_item(&w, &item, "Item"), DORM_OK); /* every type, nothing written */
   assert_int_equal(w.len, 0);
+  /* A checked item written without validating its numbers again: the same text. */
+  dorm__jw_item_checked(&w, &item, "Item");
+  const char *text;
+  size_t tlen;
+  assert_int_equal(dorm__jw_finish(&w, &text, &tlen), DORM_OK);
+  assert_string_equal(text, ORDER_JSON);
+  /* and only that call skips them: the next write validates again. */
+  dorm__jw_reset(&w);
+  dorm_av bad = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &bad, "n", 1) = dorm_av_num("1..2");
+  dorm__jw_item(&w, &bad, "Item");
+  assert_int_equal(w.status, DORM_ERR_INVALID_ARGUMENT);
   dorm__jw_free(&w);
   dorm_av back;
   assert_int_equal(dorm_item_from_json(json, len, &A, &back, err, sizeof err), DORM_OK);
