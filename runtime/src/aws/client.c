@@ -441,7 +441,8 @@ dorm_status dorm__call_init(dorm__call *k, dorm_client *c, dorm__service svc, co
 
 dorm_status dorm__call_sign(dorm__call *k) {
   dorm_client *c = k->c;
-  char err[1024] = "";
+  char err[1024];
+  err[0] = '\0'; /* not "" as initialiser: that zero-fills all 1024 bytes, per request */
   dorm_status st = dorm__credentials_provider_get_copy(c->creds, &c->held, &c->held_gen, err, sizeof err);
   if (st != DORM_OK) {
     call_fail(k, "credentials: %s", err);
@@ -570,7 +571,8 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
   for (;;) {
     result = dorm__call_sign(&k);
     if (result != DORM_OK) break;
-    char err[1024] = "";
+    char err[1024];
+    err[0] = '\0'; /* (not zero-filled per request) */
     dorm_http_response hr;
     dorm_status st = dorm__http_post(c->http, k.url, k.headers, k.nh, body, body_len, &hr, err, sizeof err);
     long delay = 0;

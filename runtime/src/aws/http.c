@@ -50,6 +50,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp) {
   size_t n = size * nmemb;
   const char *v;
   size_t vlen;
+  if (n == 0 || (line[0] | 0x20) != 'x') return n; /* the status line and the other headers */
   if (header_value(line, n, "x-amzn-RequestId", &v, &vlen)) {
     if (vlen >= sizeof h->resp->request_id) vlen = sizeof h->resp->request_id - 1;
     memcpy(h->resp->request_id, v, vlen);
