@@ -704,6 +704,57 @@ dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
   return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
 }
 
+/* The usual wrapper of a string value, {"S":"..."} or {"N":"..."} with
+ * nothing between its tokens, recognised from the three tokens' positions
+ * alone: exactly what av_open + next_string + av_close would accept for it
+ * (the gaps are empty, the key one character), without walking them one
+ * by one. The type, or DORM_AV_INVALID when the value is not such a
+ * wrapper (nothing consumed then); on a type, b->next is at the string. */
+static inline dorm_av_type compact_wrapper(const build *b, int depth) {
+  if (depth > DORM_READ_MAX_DEPTH || b->next + 2 >= b->ntok) return DORM_AV_INVALID;
+  const jsmntok_t *o = &b->tok[b->next], *k = o + 1, *v = o + 2;
+  if (o->type != JSMN_OBJECT || o->size != 1 || k->type != JSMN_STRING || k->size != 1 || v->type != JSMN_STRING ||
+      k->start != o->start + 2 || k->end != k->start + 1 || v->start != k->end + 3 || o->end != v->end + 2 ||
+      b->js[k->end + 1] != ':')
+    return DORM_AV_INVALID;
+  char c = b->js[k->start];
+  return c == 'S' ? DORM_AV_S : c == 'N' ? DORM_AV_N : DORM_AV_INVALID;
+}
+
+dorm_av_type dorm__jt_av_open_str(dorm_jt *j, int depth, dorm_jt_iter *it, const char **s, size_t *len) {
+  build *b = &j->b;
+  dorm_av_type type = compact_wrapper(b, depth);
+  if (type != DORM_AV_INVALID) {
+    char *p;
+    b->next += 2;
+    if (!next_string(b, &p, len)) return DORM_AV_INVALID;
+    *s = p;
+    return type;
+  }
+  *s = NULL;
+  return dorm__jt_av_open(j, depth, it);
+}
+
+int dorm__jt_next_guess(dorm_jt *j, dorm_jt_iter *it, const char *guess, size_t glen, const char **name, size_t *len) {
+  build *b = &j->b;
+  const jsmntok_t *t = it->t;
+  if (guess && glen >= 4 && t->type == JSMN_OBJECT && it->k < t->size && b->next + 1 < b->ntok) {
+    /* inside the object, so pos < t->end - 1: js[pos] is in the body */
+    int pos = it->vi >= 0 ? tok_hi(&b->tok[it->vi]) : it->pos;
+    const jsmntok_t *key = &b->tok[b->next];
+    if (it->k) pos += b->js[pos] == ',' ? 1 : (int)b->len; /* no comma: no match below */
+    if (pos < (int)b->len && key->type == JSMN_STRING && key->size == 1 && key->start == pos + 1 &&
+        key->end == pos + (int)glen - 2 && tok_lo(key + 1) == pos + (int)glen &&
+        memcmp(b->js + pos, guess, glen) == 0) {
+      b->next++;
+      it->vi = b->next;
+      it->k++;
+      return 2;
+    }
+  }
+  return dorm__jt_next(j, it, name, len);
+}
+
 bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
   char *key = NULL;
   return it_next(&j->b, it, &key) == 0;

@@ -638,51 +638,61 @@ static bool t_map(tctx *c, const dorm_type_desc *t, dorm_map_view *dst, int dept
   return true;
 }
 
+/* d_value for an S or N value already read (p, len: unescaped in place):
+ * the kinds a string or number becomes, with d_value's checks. */
+static bool t_scalar(tctx *c, const dorm_type_desc *t, dorm_av_type got, const char *p, size_t len, void *dst) {
+  switch (t->kind) {
+  case DORM_K_STRING:
+  case DORM_K_JSON:
+    if (got != DORM_AV_S || !dorm__jt_utf8(p, len)) return false;
+    set_ptr(dst, p);
+    return true;
+  case DORM_K_ENUM: {
+    const dorm_enum_desc *e = t->enum_;
+    if (got != DORM_AV_S) return false;
+    for (uint32_t i = 0; e && i < e->count; i++)
+      if (strcmp(e->values[i], p) == 0) {
+        dorm__model_enum_set(t, dst, (int64_t)i + 1);
+        return true;
+      }
+    return false;
+  }
+  case DORM_K_TIME: {
+    int64_t ns;
+    if (got != DORM_AV_S || !dorm_time_parse(p, len, &ns)) return false;
+    memcpy(dst, &ns, sizeof ns);
+    return true;
+  }
+  case DORM_K_DECIMAL:
+    if (got != DORM_AV_N || dorm__number_invalid_reason(p, len)) return false;
+    set_ptr(dst, p);
+    return true;
+  case DORM_K_INT:
+  case DORM_K_EPOCH: return got == DORM_AV_N && t_i64(p, len, dst);
+  case DORM_K_FLOAT: return got == DORM_AV_N && t_f64(p, len, dst);
+  default: (void)c; return false; /* BOOL, BYTES, containers: never an S or N */
+  }
+}
+
 /* d_value */
 static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool *is_null) {
   *is_null = false;
   dorm_jt_iter it;
-  dorm_av_type got;
-  if (!t_av_open(c, depth, &it, &got)) return false;
+  const char *p = NULL;
+  size_t len = 0;
+  /* the usual {"S":"..."} / {"N":"..."} read whole in one step */
+  dorm_av_type got = dorm__jt_av_open_str(c->j, depth, &it, &p, &len);
+  if (got == DORM_AV_INVALID) return false;
+  if (p) return t_scalar(c, t, got, p, len, dst);
   if (got == DORM_AV_NULL) {
     *is_null = true;
     return dorm__jt_literal(c->j) == 1 && t_av_close(c, &it);
   }
+  if (got == DORM_AV_S || got == DORM_AV_N)
+    return dorm__jt_string(c->j, &p, &len) && t_scalar(c, t, got, p, len, dst) && t_av_close(c, &it);
   dorm_str s;
-  const char *p = NULL;
-  size_t len = 0;
   bool ok;
   switch (t->kind) {
-  case DORM_K_STRING:
-  case DORM_K_JSON:
-    ok = got == DORM_AV_S && dorm__jt_leaf(c->j, c->a, DORM_AV_S, &s);
-    if (ok) set_ptr(dst, s.ptr);
-    break;
-  case DORM_K_ENUM: {
-    const dorm_enum_desc *e = t->enum_;
-    ok = false;
-    if (got != DORM_AV_S || !dorm__jt_string(c->j, &p, &len)) break;
-    for (uint32_t i = 0; e && i < e->count; i++)
-      if (strcmp(e->values[i], p) == 0) {
-        dorm__model_enum_set(t, dst, (int64_t)i + 1);
-        ok = true;
-        break;
-      }
-    break;
-  }
-  case DORM_K_TIME: {
-    int64_t ns;
-    ok = got == DORM_AV_S && dorm__jt_string(c->j, &p, &len) && dorm_time_parse(p, len, &ns);
-    if (ok) memcpy(dst, &ns, sizeof ns);
-    break;
-  }
-  case DORM_K_DECIMAL:
-    ok = got == DORM_AV_N && dorm__jt_leaf(c->j, c->a, DORM_AV_N, &s);
-    if (ok) set_ptr(dst, s.ptr);
-    break;
-  case DORM_K_INT:
-  case DORM_K_EPOCH: ok = got == DORM_AV_N && dorm__jt_string(c->j, &p, &len) && t_i64(p, len, dst); break;
-  case DORM_K_FLOAT: ok = got == DORM_AV_N && dorm__jt_string(c->j, &p, &len) && t_f64(p, len, dst); break;
   case DORM_K_BOOL: {
     int lit = got == DORM_AV_BOOL ? dorm__jt_literal(c->j) : -1;
     ok = lit == 0 || lit == 1;
@@ -706,7 +716,7 @@ static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool
   case DORM_K_SET: ok = t_set(c, t, got, dst, depth); break;
   case DORM_K_LIST: ok = got == DORM_AV_L && t_list(c, t, dst, depth); break;
   case DORM_K_MAP: ok = got == DORM_AV_M && t_map(c, t, dst, depth); break;
-  default: ok = false; break;
+  default: ok = false; break; /* STRING, ENUM, TIME, numbers: only from an S or N, above */
   }
   return ok && t_av_close(c, &it);
 }
@@ -733,8 +743,11 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
   int more;
   const char *name = NULL;
   size_t len = 0;
-  while ((more = dorm__jt_next(c->j, &it, &name, &len)) == 1) {
-    uint32_t fi = hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0
+  /* the hinted field's "name": guessed at first, in the body's own bytes */
+  while ((more = dorm__jt_next_guess(c->j, &it, hint < n ? fields[hint].attr_json[ni] : NULL,
+                                     hint < n ? fields[hint].attr_json_len[ni] : 0, &name, &len)) > 0) {
+    uint32_t fi = more == 2 ? hint
+                  : hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0
                       ? hint
                       : dorm__model_find_field(fields, n, c->naming, name, len, hint);
     if (fi == n) {
