@@ -31,17 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_read.h"
+/* The one file that compiles jsmn's functions (static here); json_jt.h
+ * includes jsmn.h for its types only anywhere else. */
+#define JSMN_STATIC
+#define DORM_JSMN_IMPL
+#include "json_jt.h"
 
 #include "base64.h"
 #include "number.h"
 #include "utf8.h"
-
-/* The one file that includes jsmn: its functions are static here. */
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
 
 /* On the root of a tree built here (cJSON never sets this bit, and every
  * reader masks the type with 0xFF): dorm__json_free frees the block. */
@@ -51,16 +49,7 @@
  * CJSON_NESTING_LIMIT (1000), and which then decides. */
 #define MAX_NESTING 512
 
-typedef struct build {
-  const char *js;
-  const jsmntok_t *tok;
-  int ntok, next;
-  cJSON *nodes;
-  size_t used, cap;
-  char *text; /* a copy of the body: strings are unescaped and ended in place */
-  size_t len; /* of the body */
-  int bs;     /* the first backslash at or after the last string seen (len: none) */
-} build;
+typedef dorm_jt_build build; /* json_jt.h */
 
 static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
@@ -78,9 +67,8 @@ static inline bool gap_ok(const char *s, int from, int to, char sep) {
   return i == to;
 }
 
-/* Where a token's text begins and ends (a string's quotes included). */
-static inline int tok_lo(const jsmntok_t *t) { return t->type == JSMN_STRING ? t->start - 1 : t->start; }
-static inline int tok_hi(const jsmntok_t *t) { return t->type == JSMN_STRING ? t->end + 1 : t->end; }
+#define tok_lo dorm__jt_tok_lo /* json_jt.h */
+#define tok_hi dorm__jt_tok_hi
 
 static int hex4(const char *s) {
   int v = 0;
@@ -95,32 +83,10 @@ static int hex4(const char *s) {
   return v;
 }
 
-/* A string token's text, unescaped as cJSON does (jsmn has checked that
- * every escape is one JSON allows and that \u has four hex digits), in
- * place in b->text (the body's copy), NUL-terminated where its closing
- * quote was: an escape never grows, so the output never overtakes the
- * input. Tokens come in document order, so one forward memchr position
- * (b->bs) says for most strings that they have no escape at all, and those
- * cost a store. Refused: "\u0000" (cJSON would cut the string there;
- * dorm__json_parse's check names it) and surrogates that are not a high
- * one followed by a low one (cJSON refuses those). */
-static bool unescape_from(build *b, const jsmntok_t *t);
-
-static inline bool unescape(build *b, const jsmntok_t *t, char **out) {
-  *out = b->text + t->start;
-  if (b->bs < t->start) {
-    const char *bs = memchr(*out, '\\', b->len - (size_t)t->start);
-    b->bs = bs ? (int)(bs - b->text) : (int)b->len;
-  }
-  if (b->bs >= t->end) {
-    b->text[t->end] = '\0';
-    return true;
-  }
-  return unescape_from(b, t);
-}
+#define unescape dorm__jt_unescape /* json_jt.h */
 
 /* The rest of unescape() for a string with an escape at b->bs. */
-static bool unescape_from(build *b, const jsmntok_t *t) {
+bool dorm__jt_unescape_from(dorm_jt_build *b, const jsmntok_t *t) {
   char *end = b->text + t->end;
   char *o = b->text + b->bs, *bs = o, *s = o;
   while (s < end) {
@@ -376,18 +342,7 @@ static int it_next(build *b, iter *it, char **name) {
   return 1;
 }
 
-/* The string token at b->next, unescaped; *len its length. */
-static inline bool next_string(build *b, char **s, size_t *len) {
-  if (b->next >= b->ntok) return false;
-  const jsmntok_t *t = &b->tok[b->next];
-  if (t->type != JSMN_STRING) return false;
-  b->next++;
-  if (!unescape(b, t, s)) return false;
-  /* unescape leaves b->bs past the string's end when it had no escape,
-   * and exactly at its end when it did (then it may have shrunk). */
-  *len = b->bs > t->end ? (size_t)(t->end - t->start) : strlen(*s);
-  return true;
-}
+#define next_string dorm__jt_next_str /* json_jt.h */
 
 /* Any value at b->next, checked as value() would build it, and passed over. */
 static bool skip(build *b, int depth) {
@@ -412,28 +367,7 @@ static bool skip(build *b, int depth) {
   return more == 0;
 }
 
-/* Text the reader keeps (S values, SS elements, names): valid UTF-8, in
- * words for the usual ASCII. */
-static inline bool utf8_ok(const char *s, size_t n) {
-  uint64_t acc = 0, x;
-  if (n >= 8) { /* the last word overlaps the one before it */
-    for (size_t i = 0; i + 8 < n; i += 8) {
-      memcpy(&x, s + i, 8);
-      acc |= x;
-    }
-    memcpy(&x, s + n - 8, 8);
-    acc |= x;
-  } else if (n >= 4) {
-    uint32_t lo, hi;
-    memcpy(&lo, s, 4);
-    memcpy(&hi, s + n - 4, 4);
-    acc = lo | hi;
-  } else if (n) {
-    acc = (unsigned char)s[0] | (unsigned char)s[n / 2] | (unsigned char)s[n - 1];
-  }
-  size_t bad;
-  return (acc & UINT64_C(0x8080808080808080)) == 0 || dorm__utf8_valid(s, n, &bad);
-}
+#define utf8_ok dorm__jt_utf8_ok /* json_jt.h */
 
 /* An S, N or B value or a set element: a JSON string at b->next. */
 static bool leaf(build *b, dorm_arena *a, dorm_av_type type, dorm_str *out) {
@@ -614,13 +548,6 @@ dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size
 /* ---- the cursor API (json_read.h's dorm_jt): the direct path's steps for
  * decoders in the layers above ---- */
 
-#define JT_STACK_TOKS 256
-
-struct dorm_jt {
-  build b;
-  jsmntok_t *heap; /* the tokens when more than JT_STACK_TOKS (malloc'd), else NULL */
-  jsmntok_t first[JT_STACK_TOKS];
-};
 
 dorm_status dorm__jt_open(const char *json, size_t len, dorm_arena *a, dorm_jt **out) {
   *out = NULL;
@@ -631,7 +558,7 @@ dorm_status dorm__jt_open(const char *json, size_t len, dorm_arena *a, dorm_jt *
   if (!j) return DORM_ERR_NO_MEMORY;
   jsmntok_t *toks;
   int n;
-  dorm_status st = tokenize(json, len, j->first, JT_STACK_TOKS, &toks, &n);
+  dorm_status st = tokenize(json, len, j->first, DORM_JT_STACK_TOKS, &toks, &n);
   if (st != DORM_OK) return st;
   j->heap = toks != j->first ? toks : NULL;
   char *text = n > 0 ? dorm_arena_alloc_aligned(a, len + 1, 1) : NULL;
@@ -704,57 +631,6 @@ dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
   return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
 }
 
-/* The usual wrapper of a string value, {"S":"..."} or {"N":"..."} with
- * nothing between its tokens, recognised from the three tokens' positions
- * alone: exactly what av_open + next_string + av_close would accept for it
- * (the gaps are empty, the key one character), without walking them one
- * by one. The type, or DORM_AV_INVALID when the value is not such a
- * wrapper (nothing consumed then); on a type, b->next is at the string. */
-static inline dorm_av_type compact_wrapper(const build *b, int depth) {
-  if (depth > DORM_READ_MAX_DEPTH || b->next + 2 >= b->ntok) return DORM_AV_INVALID;
-  const jsmntok_t *o = &b->tok[b->next], *k = o + 1, *v = o + 2;
-  if (o->type != JSMN_OBJECT || o->size != 1 || k->type != JSMN_STRING || k->size != 1 || v->type != JSMN_STRING ||
-      k->start != o->start + 2 || k->end != k->start + 1 || v->start != k->end + 3 || o->end != v->end + 2 ||
-      b->js[k->end + 1] != ':')
-    return DORM_AV_INVALID;
-  char c = b->js[k->start];
-  return c == 'S' ? DORM_AV_S : c == 'N' ? DORM_AV_N : DORM_AV_INVALID;
-}
-
-dorm_av_type dorm__jt_av_open_str(dorm_jt *j, int depth, dorm_jt_iter *it, const char **s, size_t *len) {
-  build *b = &j->b;
-  dorm_av_type type = compact_wrapper(b, depth);
-  if (type != DORM_AV_INVALID) {
-    char *p;
-    b->next += 2;
-    if (!next_string(b, &p, len)) return DORM_AV_INVALID;
-    *s = p;
-    return type;
-  }
-  *s = NULL;
-  return dorm__jt_av_open(j, depth, it);
-}
-
-int dorm__jt_next_guess(dorm_jt *j, dorm_jt_iter *it, const char *guess, size_t glen, const char **name, size_t *len) {
-  build *b = &j->b;
-  const jsmntok_t *t = it->t;
-  if (guess && glen >= 4 && t->type == JSMN_OBJECT && it->k < t->size && b->next + 1 < b->ntok) {
-    /* inside the object, so pos < t->end - 1: js[pos] is in the body */
-    int pos = it->vi >= 0 ? tok_hi(&b->tok[it->vi]) : it->pos;
-    const jsmntok_t *key = &b->tok[b->next];
-    if (it->k) pos += b->js[pos] == ',' ? 1 : (int)b->len; /* no comma: no match below */
-    if (pos < (int)b->len && key->type == JSMN_STRING && key->size == 1 && key->start == pos + 1 &&
-        key->end == pos + (int)glen - 2 && tok_lo(key + 1) == pos + (int)glen &&
-        memcmp(b->js + pos, guess, glen) == 0) {
-      b->next++;
-      it->vi = b->next;
-      it->k++;
-      return 2;
-    }
-  }
-  return dorm__jt_next(j, it, name, len);
-}
-
 bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
   char *key = NULL;
   return it_next(&j->b, it, &key) == 0;
@@ -782,7 +658,6 @@ bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out) { return d_
 
 bool dorm__jt_skip(dorm_jt *j) { return skip(&j->b, 1); }
 
-bool dorm__jt_utf8(const char *s, size_t n) { return utf8_ok(s, n); }
 
 dorm_status dorm__json_parse_with(dorm_json_parser how, const char *json, size_t len, cJSON **root, char *errbuf,
                                   size_t errcap) {

@@ -127,21 +127,6 @@ int dorm__jt_next(dorm_jt *j, dorm_jt_iter *it, const char **name, size_t *len);
  * dorm__jt_av_close checks that the object ends there. */
 dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it);
 bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it);
-/* dorm__jt_av_open fused for the usual compact string wrapper
- * ({"S":"..."} or {"N":"..."}, nothing between its tokens): the whole
- * wrapper read, its string in *s (unescaped in place, NUL-terminated, not
- * yet checked as UTF-8 or a number), *len bytes, DORM_AV_S or DORM_AV_N
- * returned and nothing left to close. Otherwise *s is NULL and this is
- * dorm__jt_av_open (the value next, dorm__jt_av_close after it). Accepts
- * exactly what the unfused steps accept. */
-dorm_av_type dorm__jt_av_open_str(dorm_jt *j, int depth, dorm_jt_iter *it, const char **s, size_t *len);
-/* dorm__jt_next with a guess at an object's next member: when its key and
- * colon are, byte for byte, guess[0..glen) (a field's attr_json,
- * "\"name\":"), with nothing around them, 2 is returned, the member's
- * value is at the cursor and *name is not touched (the name is not
- * unescaped: it equals the guess's). Otherwise (guess NULL too) as
- * dorm__jt_next. */
-int dorm__jt_next_guess(dorm_jt *j, dorm_jt_iter *it, const char *guess, size_t glen, const char **name, size_t *len);
 /* The string at the cursor, unescaped (not checked as UTF-8). */
 bool dorm__jt_string(dorm_jt *j, const char **s, size_t *len);
 /* The literal at the cursor: 1 true, 0 false, 2 null; -1 anything else. */
@@ -155,8 +140,8 @@ bool dorm__jt_leaf(dorm_jt *j, dorm_arena *a, dorm_av_type type, dorm_str *out);
 bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out);
 /* Passes over any value, checked as the tree builder would build it. */
 bool dorm__jt_skip(dorm_jt *j);
-/* Text an attribute name or S value may be: valid UTF-8. */
-bool dorm__jt_utf8(const char *s, size_t n);
+/* The fast steps of the cursor (the compact wrapper, the guessed member,
+ * UTF-8) are inline in json_jt.h, for the decoders that include it. */
 
 /* A GetItem/write response's "Item" or "Attributes" into *item (an empty M
  * and *found false when absent), through `how` (DORM_JSON_FAST: the direct

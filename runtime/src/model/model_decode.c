@@ -27,6 +27,7 @@
 
 #include "model_internal.h"
 #include "core_internal.h"
+#include "json_jt.h"
 
 typedef struct dctx {
   jr_reader *r;
