@@ -165,24 +165,61 @@ static inline dorm_av_type dorm__jt_compact_wrapper(const dorm_jt_build *b, int 
   return w == ws ? DORM_AV_S : w == wn ? DORM_AV_N : DORM_AV_INVALID;
 }
 
-/* dorm__jt_av_open fused for the compact string wrapper above: the whole
- * wrapper read, its string in *s (unescaped in place, NUL-terminated, not
- * yet checked as UTF-8 or a number), *len bytes, DORM_AV_S or DORM_AV_N
- * returned and nothing left to close. Otherwise *s is NULL and this is
- * dorm__jt_av_open (the value next, dorm__jt_av_close after it). */
+/* After dorm__jt_compact_wrapper said yes: the wrapper consumed, its
+ * string in *s (unescaped in place, NUL-terminated, not yet checked as
+ * UTF-8 or a number), *len bytes; false when the string is refused. */
+static inline bool dorm__jt_take_str(dorm_jt *j, const char **s, size_t *len) {
+  char *p;
+  j->b.next += 2;
+  if (!dorm__jt_next_str(&j->b, &p, len)) return false;
+  *s = p;
+  return true;
+}
+
+/* dorm__jt_av_open, with the compact string wrapper read whole as above
+ * (*s set, its type returned, nothing left to close); otherwise *s is
+ * NULL and this is dorm__jt_av_open (the value next, dorm__jt_av_close
+ * after it). */
 static inline dorm_av_type dorm__jt_av_open_str(dorm_jt *j, int depth, dorm_jt_iter *it, const char **s,
                                                 size_t *len) {
-  dorm_jt_build *b = &j->b;
-  dorm_av_type type = dorm__jt_compact_wrapper(b, depth);
-  if (type != DORM_AV_INVALID) {
-    char *p;
-    b->next += 2;
-    if (!dorm__jt_next_str(b, &p, len)) return DORM_AV_INVALID;
-    *s = p;
-    return type;
-  }
   *s = NULL;
+  dorm_av_type type = dorm__jt_compact_wrapper(&j->b, depth);
+  if (type != DORM_AV_INVALID) return dorm__jt_take_str(j, s, len) ? type : DORM_AV_INVALID;
   return dorm__jt_av_open(j, depth, it);
+}
+
+/* Where the gap after the container's last read child (or its bracket)
+ * begins. */
+static inline int dorm__jt_gap(const dorm_jt_build *b, const dorm_jt_iter *it) {
+  return it->vi >= 0 ? dorm__jt_tok_hi(&b->tok[it->vi]) : it->pos;
+}
+
+/* dorm__jt_av_close, told at once when the wrapper's value ends right
+ * before its closing brace (its one member read). */
+static inline bool dorm__jt_av_close_fast(dorm_jt *j, dorm_jt_iter *it) {
+  const jsmntok_t *t = it->t;
+  if (it->k == t->size && dorm__jt_gap(&j->b, it) == t->end - 1) return true;
+  return dorm__jt_av_close(j, it);
+}
+
+/* dorm__jt_next over an array's elements, told at once for a compact one
+ * (the element right after the bracket or the comma, or the bracket right
+ * after the last element). */
+static inline int dorm__jt_next_elem(dorm_jt *j, dorm_jt_iter *it) {
+  dorm_jt_build *b = &j->b;
+  const jsmntok_t *t = it->t;
+  int pos = dorm__jt_gap(b, it);
+  if (it->k == t->size) {
+    if (pos == t->end - 1) return 0;
+  } else if (t->type == JSMN_ARRAY && b->next < b->ntok && (it->k == 0 || b->js[pos++] == ',') &&
+             dorm__jt_tok_lo(&b->tok[b->next]) == pos) {
+    it->vi = b->next;
+    it->k++;
+    return 1;
+  }
+  const char *unused = NULL;
+  size_t ul = 0;
+  return dorm__jt_next(j, it, &unused, &ul);
 }
 
 /* dorm__jt_next with a guess at an object's next member: when its key and
@@ -196,9 +233,10 @@ static inline int dorm__jt_next_guess(dorm_jt *j, dorm_jt_iter *it, const char *
                                       size_t *len) {
   dorm_jt_build *b = &j->b;
   const jsmntok_t *t = it->t;
+  if (it->k == t->size && dorm__jt_gap(b, it) == t->end - 1) return 0; /* the closing brace right after */
   if (guess && glen >= 4 && t->type == JSMN_OBJECT && it->k < t->size && b->next + 1 < b->ntok) {
     /* inside the object: pos < t->end - 1, so js[pos] is in the body */
-    int pos = it->vi >= 0 ? dorm__jt_tok_hi(&b->tok[it->vi]) : it->pos;
+    int pos = dorm__jt_gap(b, it);
     const jsmntok_t *key = &b->tok[b->next];
     if (it->k && b->js[pos++] != ',') return dorm__jt_next(j, it, name, len); /* it refuses or reads the gap */
     /* the key's token starts right there and its text and colon are the

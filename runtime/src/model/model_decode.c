@@ -491,7 +491,7 @@ static inline bool t_av_open(tctx *c, int depth, dorm_jt_iter *it, dorm_av_type 
   return (*type = dorm__jt_av_open(c->j, depth, it)) != DORM_AV_INVALID;
 }
 
-static inline bool t_av_close(tctx *c, dorm_jt_iter *it) { return dorm__jt_av_close(c->j, it); }
+static inline bool t_av_close(tctx *c, dorm_jt_iter *it) { return dorm__jt_av_close_fast(c->j, it); }
 
 /* number_i64 / number_f64 on a string read in place. */
 static bool t_i64(const char *s, size_t len, void *dst) {
@@ -553,9 +553,7 @@ static bool t_set(tctx *c, const dorm_type_desc *t, dorm_av_type got, dorm_array
   if (n && !items) return false;
   size_t i = 0;
   int more;
-  const char *unused = NULL;
-  size_t ul = 0;
-  while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
+  while ((more = dorm__jt_next_elem(c->j, &it)) == 1) {
     dorm_jt_iter el;
     dorm_av_type et;
     if (in_list && (!t_av_open(c, depth + 1, &el, &et) || et != scalar[want])) return false;
@@ -591,9 +589,7 @@ static bool t_list(tctx *c, const dorm_type_desc *t, dorm_array_view *dst, int d
   if (n && !items) return false;
   size_t i = 0;
   int more;
-  const char *unused = NULL;
-  size_t ul = 0;
-  while ((more = dorm__jt_next(c->j, &it, &unused, &ul)) == 1) {
+  while ((more = dorm__jt_next_elem(c->j, &it)) == 1) {
     if (!t_elem(c, e, items + i * e->size, depth + 1)) return false;
     i++;
   }
@@ -641,7 +637,10 @@ static bool t_map(tctx *c, const dorm_type_desc *t, dorm_map_view *dst, int dept
 
 /* d_value for an S or N value already read (p, len: unescaped in place):
  * the kinds a string or number becomes, with d_value's checks. */
-static bool t_scalar(tctx *c, const dorm_type_desc *t, dorm_av_type got, const char *p, size_t len, void *dst) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool t_scalar(tctx *c, const dorm_type_desc *t, dorm_av_type got, const char *p, size_t len, void *dst) {
   switch (t->kind) {
   case DORM_K_STRING:
   case DORM_K_JSON:
@@ -738,7 +737,7 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
     memset(small, 0, sizeof small);
   }
   int ni = c->naming ? 1 : 0;
-  uint32_t hint = 0;
+  uint32_t hint = 0, nseen = 0;
   dorm_str others[16];
   size_t nothers = 0;
   int more;
@@ -772,16 +771,25 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
     present[fi / 64] |= bit;
     const dorm_field_desc *f = &fields[fi];
     bool is_null = false;
+    const char *p = NULL;
+    size_t plen = 0;
     /* an envelope to open: the tree path does it (one KMS call, not two) */
-    if ((f->flags & DORM_FF_ENCRYPTED) || !t_value(c, &f->type, field_ptr_mut(obj, f), depth + 1, &is_null))
+    if (f->flags & DORM_FF_ENCRYPTED) return false;
+    /* the usual {"S":"..."} / {"N":"..."} read here, without t_value */
+    dorm_av_type got = dorm__jt_compact_wrapper(&c->j->b, depth + 1);
+    if (!(got != DORM_AV_INVALID ? dorm__jt_take_str(c->j, &p, &plen) &&
+                                       t_scalar(c, &f->type, got, p, plen, field_ptr_mut(obj, f))
+                                 : t_value(c, &f->type, field_ptr_mut(obj, f), depth + 1, &is_null)))
       return false;
     if (!is_null) {
       seen[fi / 64] |= bit;
+      nseen++;
       if (f->has_offset >= 0) *(bool *)((char *)obj + f->has_offset) = true;
     }
   }
   char err[8];
-  return more == 0 && dorm__model_fill_missing(fields, n, c->naming, seen, c->flags, obj, mp, err, sizeof err) == DORM_OK;
+  return more == 0 && (nseen == n || dorm__model_fill_missing(fields, n, c->naming, seen, c->flags, obj, mp, err,
+                                                              sizeof err) == DORM_OK);
 }
 
 /* d_item */
