@@ -656,6 +656,20 @@ bool dorm__jt_leaf(dorm_jt *j, dorm_arena *a, dorm_av_type type, dorm_str *out) 
 
 bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out) { return d_value(&j->b, a, depth, out); }
 
+bool dorm__jt_item(dorm_jt *j, dorm_arena *a, dorm_av *out) { return d_members(&j->b, a, 0, out); }
+
+bool dorm__jt_count(dorm_jt *j, uint64_t *out) {
+  build *b = &j->b;
+  if (b->next >= b->ntok || b->tok[b->next].type != JSMN_PRIMITIVE) return false;
+  const jsmntok_t *t = &b->tok[b->next++];
+  cJSON scratch;
+  if (!primitive(b, t, &scratch) || scratch.type != cJSON_Number) return false;
+  double d = scratch.valuedouble;
+  if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return false;
+  *out = (uint64_t)d;
+  return true;
+}
+
 bool dorm__jt_skip(dorm_jt *j) { return skip(&j->b, 1); }
 
 

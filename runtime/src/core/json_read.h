@@ -138,6 +138,12 @@ bool dorm__jt_leaf(dorm_jt *j, dorm_arena *a, dorm_av_type type, dorm_str *out);
 /* Any AttributeValue at the cursor into *out (dorm__jr_value's rules),
  * depth as dorm__jr_value's. */
 bool dorm__jt_av(dorm_jt *j, dorm_arena *a, int depth, dorm_av *out);
+/* An object of attributes at the cursor into an M (dorm__jr_members at
+ * depth 0: a LastEvaluatedKey). */
+bool dorm__jt_item(dorm_jt *j, dorm_arena *a, dorm_av *out);
+/* A Count or ScannedCount: a JSON number that is a whole number from 0 to
+ * 2^53, as dorm__json_response_members reads it. */
+bool dorm__jt_count(dorm_jt *j, uint64_t *out);
 /* Passes over any value, checked as the tree builder would build it. */
 bool dorm__jt_skip(dorm_jt *j);
 /* The fast steps of the cursor (the compact wrapper, the guessed member,

@@ -468,8 +468,7 @@ static dorm_status d_item(dctx *d, const dorm_model_desc *m, void *obj, const cJ
  * tree (no nodes built, strings left where they were unescaped in the
  * arena's copy of the body). It only decides success: every step that
  * would fail, or that it does not handle (encrypted fields, partial reads,
- * Query/Scan members, counts, more than 16 unknown names in one object),
- * returns false and the body is decoded by the tree path above, whose
+ * more than 16 unknown names in one object), returns false and the body is decoded by the tree path above, whose
  * verdict and message count, so errors never depend on the path. Each
  * check mirrors its tree-path twin named beside it; test_model_json and
  * test_json_diff hold the two to the same results (MODEL_DECODE_TOKENS_ONLY
@@ -800,14 +799,16 @@ static bool t_item(tctx *c, const dorm_model_desc *m, void *obj, bool check_type
   return t_fields(c, m->fields, m->nfields, obj, 0, check_type ? m->entity_type : NULL, type_ok, &root);
 }
 
-/* direct_response for a GetItem/write response: the root's "Item" or
- * "Attributes" read, other members checked and passed over; Items,
- * LastEvaluatedKey and the counts are left to the tree path. */
+/* direct_response: the root's "Item" or "Attributes", "Items" (a Query or
+ * Scan page), "LastEvaluatedKey" and the counts read (each at most once,
+ * as dorm__json_response_members wants them), other members checked and
+ * passed over. */
 static bool t_response(tctx *c, const dorm_model_desc *m, bool check_type, model_response *out) {
   dorm_jt_iter it;
   int size;
   if (!dorm__jt_enter(c->j, DORM_JT_OBJECT, &it, &size)) return false;
-  bool found = false;
+  bool found = false, has_items = false, has_count = false, has_scanned = false;
+  uint64_t count = 0;
   int more;
   const char *name = NULL;
   size_t len = 0;
@@ -829,13 +830,36 @@ static bool t_response(tctx *c, const dorm_model_desc *m, bool check_type, model
         out->has_item = true;
         out->item = obj;
       }
-    } else if (strcmp(name, "Items") == 0 || strcmp(name, "LastEvaluatedKey") == 0 || strcmp(name, "Count") == 0 ||
-               strcmp(name, "ScannedCount") == 0) {
-      return false;
+    } else if (strcmp(name, "Items") == 0) {
+      dorm_jt_iter ai;
+      int n;
+      if (has_items || !dorm__jt_enter(c->j, DORM_JT_ARRAY, &ai, &n)) return false;
+      has_items = true;
+      char *items = n ? dorm_arena_alloc(c->a, (size_t)n * m->size) : NULL;
+      if (n && !items) return false;
+      size_t kept = 0;
+      while ((more = dorm__jt_next_elem(c->j, &ai)) == 1) {
+        bool type_ok = false;
+        if (!t_item(c, m, items + kept * m->size, check_type, &type_ok)) return false;
+        if (type_ok) kept++; /* another entity's item: its slot is reused */
+      }
+      if (more != 0) return false;
+      out->items = items;
+      out->nitems = kept;
+    } else if (strcmp(name, "LastEvaluatedKey") == 0) {
+      if (out->has_last_key || !dorm__jt_item(c->j, c->a, &out->last_key)) return false;
+      out->has_last_key = true;
+    } else if (strcmp(name, "Count") == 0) {
+      if (has_count || !dorm__jt_count(c->j, &count)) return false;
+      has_count = true;
+    } else if (strcmp(name, "ScannedCount") == 0) {
+      if (has_scanned || !dorm__jt_count(c->j, &out->scanned_count)) return false;
+      has_scanned = true;
     } else if (!dorm__jt_skip(c->j)) {
       return false;
     }
   }
+  out->count = has_count ? count : out->nitems;
   return more == 0 && dorm__jt_end(c->j);
 }
 
