@@ -222,35 +222,36 @@ static inline int dorm__jt_next_elem(dorm_jt *j, dorm_jt_iter *it) {
   return dorm__jt_next(j, it, &unused, &ul);
 }
 
-/* dorm__jt_next with a guess at an object's next member: when its key and
- * colon are, byte for byte, guess[0..glen) (a field's attr_json,
- * "\"name\":"), with nothing around them but the comma before, 2 is
- * returned, the member's value is at the cursor and *name is not touched
- * (the name is not unescaped: it equals the guess's). That is what
- * dorm__jt_next accepts there, with the name compared. Otherwise (guess
- * NULL too) this is dorm__jt_next. */
-static inline int dorm__jt_next_guess(dorm_jt *j, dorm_jt_iter *it, const char *guess, size_t glen, const char **name,
-                                      size_t *len) {
-  dorm_jt_build *b = &j->b;
+/* An object's next member, when compact: 1 and its key with the colon as
+ * they stand in the body, b->js[*at .. *at + *glen) ("\"name\":", at least
+ * 4 bytes), the key's token next and the value's right after the colon
+ * (nothing consumed: dorm__jt_take_key then, or dorm__jt_next); 0 when the
+ * object's closing brace follows at once (its end: nothing is left to
+ * read); -1 otherwise (dorm__jt_next decides). The comma before a member
+ * after the first is part of what is checked. */
+static inline int dorm__jt_key_span(const dorm_jt *j, const dorm_jt_iter *it, int *at, int *glen) {
+  const dorm_jt_build *b = &j->b;
   const jsmntok_t *t = it->t;
-  if (it->k == t->size && dorm__jt_gap(b, it) == t->end - 1) return 0; /* the closing brace right after */
-  if (guess && glen >= 4 && t->type == JSMN_OBJECT && it->k < t->size && b->next + 1 < b->ntok) {
-    /* inside the object: pos < t->end - 1, so js[pos] is in the body */
-    int pos = dorm__jt_gap(b, it);
-    const jsmntok_t *key = &b->tok[b->next];
-    if (it->k && b->js[pos++] != ',') return dorm__jt_next(j, it, name, len); /* it refuses or reads the gap */
-    /* the key's token starts right there and its text and colon are the
-     * guess's (then it ends where the guess's name ends: jsmn read the
-     * same bytes), and the value starts right after the colon */
-    if (key->start == pos + 1 && key->type == JSMN_STRING && pos + (int)glen < t->end &&
-        dorm__jt_tok_lo(key + 1) == pos + (int)glen && dorm__jt_bytes_eq(b->js + pos, guess, glen)) {
-      b->next++;
-      it->vi = b->next;
-      it->k++;
-      return 2;
-    }
-  }
-  return dorm__jt_next(j, it, name, len);
+  int pos = dorm__jt_gap(b, it);
+  if (it->k == t->size) return pos == t->end - 1 ? 0 : -1;
+  if (t->type != JSMN_OBJECT || b->next + 1 >= b->ntok) return -1;
+  /* inside the object: pos < t->end - 1, so js[pos] is in the body */
+  if (it->k && b->js[pos++] != ',') return -1;
+  const jsmntok_t *key = &b->tok[b->next];
+  if (key->type != JSMN_STRING || key->start != pos + 1 || b->js[key->end + 1] != ':' ||
+      dorm__jt_tok_lo(key + 1) != key->end + 2 || key->end + 2 - pos < 4)
+    return -1;
+  *at = pos;
+  *glen = key->end + 2 - pos;
+  return 1;
+}
+
+/* Consumes the key dorm__jt_key_span found (its name is not unescaped: the
+ * caller matched its bytes); the member's value is next. */
+static inline void dorm__jt_take_key(dorm_jt *j, dorm_jt_iter *it) {
+  j->b.next++;
+  it->vi = j->b.next;
+  it->k++;
 }
 
 #endif

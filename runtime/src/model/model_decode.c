@@ -720,6 +720,21 @@ static bool t_value(tctx *c, const dorm_type_desc *t, void *dst, int depth, bool
   return ok && t_av_close(c, &it);
 }
 
+/* The field whose attr_json is exactly key[0..glen) (a member's key and
+ * colon in the body; glen >= 4), the hinted one tried first; n if none.
+ * The length filters all but a few before a byte is compared. */
+static inline uint32_t t_lookup(const dorm_field_desc *fields, uint32_t n, int ni, uint32_t hint, const char *key,
+                                size_t glen) {
+  if (hint < n && fields[hint].attr_json_len[ni] == glen && fields[hint].attr_json[ni] &&
+      dorm__jt_bytes_eq(key, fields[hint].attr_json[ni], glen))
+    return hint;
+  for (uint32_t f = 0; f < n; f++)
+    if (fields[f].attr_json_len[ni] == glen && fields[f].attr_json[ni] &&
+        dorm__jt_bytes_eq(key, fields[f].attr_json[ni], glen))
+      return f;
+  return n;
+}
+
 /* d_fields (mp: only for dorm__model_fill_missing, whose message is not kept) */
 static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *obj, int depth, const char *entity,
                      bool *type_ok, const mpath *mp) {
@@ -742,13 +757,23 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
   int more;
   const char *name = NULL;
   size_t len = 0;
-  /* the hinted field's "name": guessed at first, in the body's own bytes */
-  while ((more = dorm__jt_next_guess(c->j, &it, hint < n ? fields[hint].attr_json[ni] : NULL,
-                                     hint < n ? fields[hint].attr_json_len[ni] : 0, &name, &len)) > 0) {
-    uint32_t fi = more == 2 ? hint
-                  : hint < n && fields[hint].attr[ni] && strcmp(fields[hint].attr[ni], name) == 0
-                      ? hint
-                      : dorm__model_find_field(fields, n, c->naming, name, len, hint);
+  for (;;) {
+    /* a compact member's "name": matched on the body's own bytes against
+     * the fields' attr_json, the hinted field first; anything else (an
+     * escape written another way, an unknown name, spaces) the general
+     * step and dorm__model_find_field decide */
+    int at = 0, glen = 0, span = dorm__jt_key_span(c->j, &it, &at, &glen);
+    uint32_t fi = span == 1 ? t_lookup(fields, n, ni, hint, c->j->b.js + at, (size_t)glen) : n;
+    if (span == 0) {
+      more = 0;
+      break;
+    }
+    if (fi < n) {
+      dorm__jt_take_key(c->j, &it);
+    } else {
+      if ((more = dorm__jt_next(c->j, &it, &name, &len)) != 1) break;
+      fi = dorm__model_find_field(fields, n, c->naming, name, len, hint);
+    }
     if (fi == n) {
       /* checked, then dropped; the tree path checks every name of an
        * object with more than 16 unknown ones: left to it */
