@@ -406,7 +406,19 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   char *name = NULL;
   size_t i = 0;
   int more;
-  while ((more = it_next(b, &it, &name)) == 1) {
+  for (;;) {
+    /* a compact member (json_jt.h) taken at once, else the general step */
+    int at, glen, span = dorm__jt_key_span(b, &it, &at, &glen);
+    if (span == 0) {
+      more = 0;
+      break;
+    }
+    if (span == 1) {
+      dorm__jt_take_key(b, &it);
+      if (!unescape(b, &b->tok[b->next - 1], &name)) return false;
+    } else if ((more = it_next(b, &it, &name)) != 1) {
+      break;
+    }
     /* b->bs says whether the name had an escape, as in next_string */
     const jsmntok_t *key = &b->tok[b->next - 1];
     size_t len = b->bs > key->end ? (size_t)(key->end - key->start) : strlen(name);
@@ -425,6 +437,14 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
 /* One AttributeValue at b->next (dorm__jr_value). */
 static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   memset(out, 0, sizeof *out);
+  /* the usual {"S":"..."} / {"N":"..."} (json_jt.h): what the steps below
+   * accept for it, in one */
+  dorm_av_type compact = dorm__jt_compact_wrapper(b, depth);
+  if (compact != DORM_AV_INVALID) {
+    b->next += 2;
+    out->type = compact;
+    return leaf(b, a, compact, &out->u.s);
+  }
   if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return false;
   const jsmntok_t *t = &b->tok[b->next];
   if (t->type != JSMN_OBJECT || t->size != 1) return false;

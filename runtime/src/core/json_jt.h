@@ -229,8 +229,7 @@ static inline int dorm__jt_next_elem(dorm_jt *j, dorm_jt_iter *it) {
  * object's closing brace follows at once (its end: nothing is left to
  * read); -1 otherwise (dorm__jt_next decides). The comma before a member
  * after the first is part of what is checked. */
-static inline int dorm__jt_key_span(const dorm_jt *j, const dorm_jt_iter *it, int *at, int *glen) {
-  const dorm_jt_build *b = &j->b;
+static inline int dorm__jt_key_span(const dorm_jt_build *b, const dorm_jt_iter *it, int *at, int *glen) {
   const jsmntok_t *t = it->t;
   int pos = dorm__jt_gap(b, it);
   if (it->k == t->size) return pos == t->end - 1 ? 0 : -1;
@@ -248,9 +247,9 @@ static inline int dorm__jt_key_span(const dorm_jt *j, const dorm_jt_iter *it, in
 
 /* Consumes the key dorm__jt_key_span found (its name is not unescaped: the
  * caller matched its bytes); the member's value is next. */
-static inline void dorm__jt_take_key(dorm_jt *j, dorm_jt_iter *it) {
-  j->b.next++;
-  it->vi = j->b.next;
+static inline void dorm__jt_take_key(dorm_jt_build *b, dorm_jt_iter *it) {
+  b->next++;
+  it->vi = b->next;
   it->k++;
 }
 

@@ -762,14 +762,14 @@ static bool t_fields(tctx *c, const dorm_field_desc *fields, uint32_t n, void *o
      * the fields' attr_json, the hinted field first; anything else (an
      * escape written another way, an unknown name, spaces) the general
      * step and dorm__model_find_field decide */
-    int at = 0, glen = 0, span = dorm__jt_key_span(c->j, &it, &at, &glen);
+    int at = 0, glen = 0, span = dorm__jt_key_span(&c->j->b, &it, &at, &glen);
     uint32_t fi = span == 1 ? t_lookup(fields, n, ni, hint, c->j->b.js + at, (size_t)glen) : n;
     if (span == 0) {
       more = 0;
       break;
     }
     if (fi < n) {
-      dorm__jt_take_key(c->j, &it);
+      dorm__jt_take_key(&c->j->b, &it);
     } else {
       if ((more = dorm__jt_next(c->j, &it, &name, &len)) != 1) break;
       fi = dorm__model_find_field(fields, n, c->naming, name, len, hint);
