@@ -89,6 +89,17 @@ static int on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_po
 }
 #endif
 
+/* True when any environment variable libcurl may take a proxy from is set
+ * (7.88 reads <scheme>_proxy, HTTPS_PROXY, all_proxy and ALL_PROXY; the
+ * uppercase HTTP_PROXY is checked too, to be safe). */
+static bool proxy_in_environment(void) {
+  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                      "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (getenv(names[i])) return true;
+  return false;
+}
+
 dorm_http *dorm__http_new(const dorm_http_options *opts) {
   dorm_http *h = calloc(1, sizeof *h);
   if (!h) return NULL;
@@ -121,6 +132,16 @@ dorm_http *dorm__http_new(const dorm_http_options *opts) {
 #endif
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->opts.max_response_bytes);
+  /* Without CURLOPT_PROXY, libcurl looks for a proxy in the environment on
+   * every request (several getenv scans of the whole environment and URL
+   * work), and for no_proxy too. The environment is read once here instead:
+   * with no proxy variable set, "" tells curl there is no proxy and no
+   * exception list; with any set, curl's own detection (its rules, no_proxy
+   * included) stays in charge, per request as before. */
+  if (!proxy_in_environment()) {
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "");
+  }
 #if LIBCURL_VERSION_NUM >= 0x075000
   curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
   curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
