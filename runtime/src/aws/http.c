@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
-
 #include "core_internal.h"
+#include "crc32.h"
 
 #define HTTP_MAX_HEADERS 24
 
@@ -250,7 +249,7 @@ dorm_status dorm__http_finish(dorm_http *h, int curl_code, dorm_http_response *r
   resp->body = h->body.p;
   resp->body_len = h->body.len;
   if (resp->has_crc32) {
-    unsigned long crc = crc32(0L, (const Bytef *)h->body.p, (uInt)h->body.len);
+    unsigned long crc = dorm__crc32(h->body.p, h->body.len);
     if (!resp->crc32_valid || crc != resp->crc32) {
       resp->crc_mismatch = true;
       snprintf(errbuf, errcap, "response CRC32 mismatch (x-amz-crc32 %lu, body %lu, %zu bytes)",
