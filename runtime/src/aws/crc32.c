@@ -22,6 +22,9 @@
 
 #include <zlib.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
 /* x^4-step table of the reflected polynomial 0xEDB88320: entry i is the
  * register after shifting i out four bits. */
 static const uint32_t nibble_table[16] = {
@@ -38,9 +41,6 @@ static uint32_t by_nibbles(uint32_t r, const unsigned char *p, size_t n) {
   }
   return r;
 }
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
 
 #define FOLD_LO UINT64_C(0x65673b4600000000) /* bit-reversed x^191 mod P */
 #define FOLD_HI UINT64_C(0x9ba54c6f00000000) /* bit-reversed x^127 mod P */
