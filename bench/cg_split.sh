@@ -46,7 +46,7 @@ calls() {
 }
 # inclusive instructions of the functions matching a pattern, per call
 part() { # file pattern calls
-  callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
     awk -v pat="$2" -v c="$3" '$0 ~ pat { gsub(",", "", $1); s += $1 } END { printf "%.1fk", s / c / 1000 }'
 }
 for f in dorm_get_item dorm_put_item floor_get_once floor_put_once gen_get gen_put; do
@@ -59,7 +59,7 @@ for f in dorm_get_item dorm_put_item floor_get_once floor_put_once gen_get gen_p
       line+="; libcurl $(part "$out/$f.cg" '\\?\\?\\?:curl_easy_perform \\[' "$c")"
       line+=", SigV4 $(part "$out/$f.cg" 'sigv4_ddb.c:dorm__sigv4_sign_dynamodb \\[' "$c")"
       line+=", JSON writing $(part "$out/$f.cg" '(json_write.c:dorm__jw_item|model_write.c:dorm__model_write_item[_a-z]*) \\[' "$c")"
-      line+=", CRC32 $(part "$out/$f.cg" 'crc32_z \\[' "$c")"
+      line+=", CRC32 $(part "$out/$f.cg" 'crc32_z \\[|crc32.c:dorm__crc32 \\[' "$c")"
       line+=", decoding $(part "$out/$f.cg" '(ops_item.c:ops_read_item|model_decode.c:dorm__model_decode_response[_a-z]*) \\[' "$c")"
       line+=" (jsmn tokenizer $(part "$out/$f.cg" '^ *[0-9,]+ .*/usr/include/jsmn.h:(dorm__json_parse_jsmn|dorm__json_read_direct|tokenize[.a-z0-9]*)$' "$c"))"
       ;;
