@@ -9,7 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(
   build-essential cmake pkg-config flex bison clang
   libcurl4-openssl-dev libcjson-dev libssl-dev zlib1g-dev libyaml-dev libexpat1-dev
-  libcmocka-dev libwebsockets-dev libjsmn-dev groff-base
+  libcmocka-dev libwebsockets-dev libjsmn-dev libdeflate-dev groff-base
   openjdk-17-jre-headless nodejs npm curl ca-certificates
 )
 # clang's sanitizer and fuzzer runtimes ship separately on Debian 12.

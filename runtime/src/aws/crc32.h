@@ -6,9 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* zlib's crc32(0, data, n). On x86-64 CPUs with PCLMULQDQ it folds 16 bytes
- * per step with carry-less multiplies and needs no tables; elsewhere it is
- * zlib's. Never fails. */
+/* zlib's crc32(0, data, n), computed by libdeflate when the build has it
+ * (crc32.c says why), else by zlib. Never fails. */
 uint32_t dorm__crc32(const void *data, size_t n);
 
 #endif
