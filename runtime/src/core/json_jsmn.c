@@ -396,6 +396,33 @@ static bool leaf(build *b, dorm_arena *a, dorm_av_type type, dorm_str *out) {
 
 static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out);
 
+/* An AttributeValue's wrapper at b->next opened (jr_av's rules: an object
+ * of one member, depth at most DORM_READ_MAX_DEPTH) and its key read: the
+ * type, the value next; DORM_AV_INVALID if refused. A compact key (right
+ * after the brace, the value right after the colon) is taken at once. */
+static inline dorm_av_type wrapper_open(build *b, int depth, iter *it) {
+  if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return DORM_AV_INVALID;
+  const jsmntok_t *t = &b->tok[b->next];
+  if (t->type != JSMN_OBJECT || t->size != 1) return DORM_AV_INVALID;
+  it_begin(it, b, b->next++);
+  char *key = NULL;
+  int at, glen;
+  if (dorm__jt_key_span(b, it, &at, &glen) == 1) {
+    dorm__jt_take_key(b, it);
+    return unescape(b, &b->tok[b->next - 1], &key) ? jr_type_of(key) : DORM_AV_INVALID;
+  }
+  return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
+}
+
+/* After the wrapper's value: the object ends there (told at once when
+ * its brace follows right after the value). */
+static inline bool wrapper_close(build *b, iter *it) {
+  const jsmntok_t *t = it->t;
+  if (it->k == t->size && dorm__jt_gap(b, it) == t->end - 1) return true;
+  char *key = NULL;
+  return it_next(b, it, &key) == 0;
+}
+
 /* An object of attributes at b->next into an M (dorm__jr_members). */
 static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   out->type = DORM_AV_M;
@@ -449,14 +476,9 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
     out->type = compact;
     return leaf(b, a, compact, &out->u.s);
   }
-  if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return false;
-  const jsmntok_t *t = &b->tok[b->next];
-  if (t->type != JSMN_OBJECT || t->size != 1) return false;
   iter it;
-  it_begin(&it, b, b->next++);
-  char *key = NULL;
-  if (it_next(b, &it, &key) != 1) return false;
-  dorm_av_type type = jr_type_of(key);
+  dorm_av_type type = wrapper_open(b, depth, &it);
+  if (type == DORM_AV_INVALID || b->next >= b->ntok) return false;
   const jsmntok_t *v = &b->tok[b->next];
   switch (type) {
   case DORM_AV_S:
@@ -514,7 +536,7 @@ static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
     break;
   default: return false;
   }
-  return it_next(b, &it, &key) == 0;
+  return wrapper_close(b, &it);
 }
 
 /* The root of a response: "Item" or "Attributes" read, other members
@@ -645,20 +667,9 @@ int dorm__jt_next(dorm_jt *j, dorm_jt_iter *it, const char **name, size_t *len) 
   return more;
 }
 
-dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) {
-  build *b = &j->b;
-  if (depth > DORM_READ_MAX_DEPTH || b->next >= b->ntok) return DORM_AV_INVALID;
-  const jsmntok_t *t = &b->tok[b->next];
-  if (t->type != JSMN_OBJECT || t->size != 1) return DORM_AV_INVALID;
-  it_begin(it, b, b->next++);
-  char *key = NULL;
-  return it_next(b, it, &key) == 1 ? jr_type_of(key) : DORM_AV_INVALID;
-}
+dorm_av_type dorm__jt_av_open(dorm_jt *j, int depth, dorm_jt_iter *it) { return wrapper_open(&j->b, depth, it); }
 
-bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) {
-  char *key = NULL;
-  return it_next(&j->b, it, &key) == 0;
-}
+bool dorm__jt_av_close(dorm_jt *j, dorm_jt_iter *it) { return wrapper_close(&j->b, it); }
 
 bool dorm__jt_string(dorm_jt *j, const char **s, size_t *len) {
   char *p;
