@@ -178,6 +178,9 @@ typedef struct dorm_sigv4_cache {
   char scope[9 + 2 * (DORM_SIGV4_MAX_REGION + 1) + 13]; /* date/region/service/aws4_request */
   size_t scope_len;
   uint64_t derivations;            /* how many times a key was derived (for tests) */
+  bool amz_date_valid;             /* amz_date is the last request's time, amz_date_t */
+  int64_t amz_date_t;
+  char amz_date[DORM_SIGV4_AMZ_DATE_LEN + 1];
 } dorm_sigv4_cache;
 
 /* A DynamoDB request: POST / with content-type DORM_SIGV4_DDB_CONTENT_TYPE,

@@ -163,9 +163,16 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
                 "sigv4: session token must be printable ASCII without spaces");
   if (req->body_len > 0 && req->body == NULL)
     return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: body_len without body");
-  if (!dorm__sigv4_format_time(t, out->amz_date))
-    return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
-                (long long)t);
+  /* X-Amz-Date changes once a second: formatted again only then. */
+  if (!c->amz_date_valid || c->amz_date_t != t) {
+    c->amz_date_valid = false;
+    if (!dorm__sigv4_format_time(t, c->amz_date))
+      return dorm__fail(err, errcap, DORM_ERR_INVALID_ARGUMENT, "sigv4: time %lld is outside 1970..9999",
+                  (long long)t);
+    c->amz_date_t = t;
+    c->amz_date_valid = true;
+  }
+  memcpy(out->amz_date, c->amz_date, sizeof out->amz_date);
 
   char date8[9];
   memcpy(date8, out->amz_date, 8);
