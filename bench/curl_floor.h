@@ -107,6 +107,11 @@ static void floor_init(floor_req *f, const char *endpoint) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* No proxy, as libdorm tells libcurl when no proxy variable is set
+   * (aws/http.c): without it libcurl reads the proxy variables on every
+   * request, and the floor would pay work libdorm's requests do not. */
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "");
 }
 
 static void floor_free(floor_req *f) {
