@@ -100,6 +100,81 @@ static void free_job(dorm__st_job *job) {
 
 void dorm__st_delivery_thread_end(void);
 
+static void free_conn_chain(dorm__st_job *chain) {
+  while (chain) {
+    dorm__st_job *next = chain->next;
+    chain->next = NULL;
+    free_job(chain);
+    chain = next;
+  }
+}
+
+/* Connection items being written (jobs_mu; linked through `first`, which a
+ * CONNECT/DISCONNECT job does not use otherwise): a client's message waits
+ * until its connection's item is written (a processor elsewhere looks the
+ * connection up to deliver), and a later event of one connection is not
+ * written before an earlier one. conn_written_cv: a batch was written. */
+static dorm__st_job *conns_writing;
+static pthread_cond_t conn_written_cv = PTHREAD_COND_INITIALIZER;
+
+static bool conn_writing(const char *conn_id) {
+  for (dorm__st_job *w = conns_writing; w; w = w->first)
+    if (strcmp(w->conn_id, conn_id) == 0) return true;
+  return false;
+}
+
+/* Takes up to DORM__ST_CONN_BATCH connection events of distinct connections
+ * (jobs_mu held): must (already out of the queue; may be NULL) first, then
+ * the queued ones in order, skipping a connection already in the batch or
+ * being written (its later events wait for the earlier one). Returns the
+ * chain (through ->next), each marked as being written. */
+static dorm__st_job *take_conn_batch(dorm__streamer *s, dorm__st_job *must) {
+  dorm__st_job *head = NULL, **tail = &head;
+  size_t n = 0;
+  if (must) {
+    must->next = NULL;
+    *tail = must;
+    tail = &must->next;
+    n++;
+  }
+  dorm__st_job *prev = NULL, *q = s->conn_jobs_head;
+  while (q && n < DORM__ST_CONN_BATCH) {
+    dorm__st_job *next = q->next;
+    bool skip = conn_writing(q->conn_id);
+    for (dorm__st_job *b = head; b && !skip; b = b->next) skip = strcmp(b->conn_id, q->conn_id) == 0;
+    if (skip) {
+      prev = q;
+    } else {
+      if (prev) prev->next = next;
+      else s->conn_jobs_head = next;
+      if (s->conn_jobs_tail == q) s->conn_jobs_tail = prev;
+      q->next = NULL;
+      *tail = q;
+      tail = &q->next;
+      n++;
+    }
+    q = next;
+  }
+  for (dorm__st_job *b = head; b; b = b->next) {
+    b->first = conns_writing;
+    conns_writing = b;
+  }
+  return head;
+}
+
+/* The chain's items are written (jobs_mu held): no longer marked. */
+static void conn_batch_written(dorm__streamer *s, dorm__st_job *chain) {
+  for (dorm__st_job *b = chain; b; b = b->next) {
+    dorm__st_job **pp = &conns_writing;
+    while (*pp && *pp != b) pp = &(*pp)->first;
+    if (*pp) *pp = b->first;
+    b->first = NULL;
+  }
+  pthread_cond_broadcast(&conn_written_cv);
+  /* events skipped while these were written may be taken now */
+  if (s->conn_jobs_head) pthread_cond_signal(&s->jobs_cv);
+}
+
 /* The next job for a worker (jobs_mu held): client messages first, so an ack
  * never waits behind long jobs nor behind the connection items of a crowd
  * that just connected (connects and disconnects, in their order, come
@@ -114,24 +189,20 @@ static dorm__st_job *take_job(dorm__streamer *s) {
     if (!s->jobs_head) s->jobs_tail = NULL;
     s->jobs_len--;
     /* its connection's item is written first when it still waits (a
-     * processor elsewhere looks the connection up to deliver) */
+     * processor elsewhere looks the connection up to deliver), with the
+     * items of others that wait (one batch for a crowd that connected) */
     dorm__st_job *prev = NULL;
     for (dorm__st_job *q = s->conn_jobs_head; q; prev = q, q = q->next)
       if (q->kind == DORM__JOB_CONNECT && strcmp(q->conn_id, job->conn_id) == 0) {
         if (prev) prev->next = q->next;
         else s->conn_jobs_head = q->next;
         if (s->conn_jobs_tail == q) s->conn_jobs_tail = prev;
-        q->next = NULL;
-        job->first = q;
+        job->first = take_conn_batch(s, q);
         break;
       }
     return job;
   }
-  if ((job = s->conn_jobs_head) != NULL) {
-    s->conn_jobs_head = job->next;
-    if (!s->conn_jobs_head) s->conn_jobs_tail = NULL;
-    return job;
-  }
+  if (s->conn_jobs_head && (job = take_conn_batch(s, NULL)) != NULL) return job;
   if (!may_run || !s->runs_head) return NULL;
   job = s->runs_head;
   s->runs_head = job->next;
@@ -151,6 +222,9 @@ static void *worker_main(void *arg) {
       pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
     }
     if (job && job->kind == DORM__JOB_RUN) s->runs_active++;
+    /* a message whose connection's item another worker is writing waits for it */
+    while (job && job->kind == DORM__JOB_MESSAGE && !job->first && conn_writing(job->conn_id))
+      pthread_cond_wait(&conn_written_cv, &s->jobs_mu);
     pthread_mutex_unlock(&s->jobs_mu);
     if (!job) break; /* stopping and nothing left */
     if (atomic_load(&s->stopping) && job->kind == DORM__JOB_RUN) {
@@ -158,14 +232,19 @@ static void *worker_main(void *arg) {
       continue;
     }
     bool run = job->kind == DORM__JOB_RUN;
-    if (job->first) {
-      dorm__st_route(s, job->first);
-      free_job(job->first);
+    dorm__st_job *conns = job->kind == DORM__JOB_MESSAGE ? job->first : job->kind != DORM__JOB_RUN ? job : NULL;
+    if (conns) {
+      dorm__st_route_connections(s, conns);
+      pthread_mutex_lock(&s->jobs_mu);
+      conn_batch_written(s, conns);
+      pthread_mutex_unlock(&s->jobs_mu);
       job->first = NULL;
+      if (conns != job) free_conn_chain(conns);
     }
     if (run) dorm__st_run_request(s, job->request_pk, job->queued_ms);
-    else dorm__st_route(s, job);
-    free_job(job);
+    else if (job->kind == DORM__JOB_MESSAGE) dorm__st_route(s, job);
+    if (conns == job) free_conn_chain(job);
+    else free_job(job);
     if (run) {
       pthread_mutex_lock(&s->jobs_mu);
       s->runs_active--;

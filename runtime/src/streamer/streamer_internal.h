@@ -256,6 +256,11 @@ void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job);
 
 /* router.c: one client message / connect / disconnect, on a worker thread. */
 void dorm__st_route(dorm__streamer *s, dorm__st_job *job);
+/* Stores the connection items of a chain (through ->next, at most
+ * DORM__ST_CONN_BATCH) of CONNECT/DISCONNECT jobs of distinct connections:
+ * one BatchWriteItem, item by item when it fails (each failure logged). */
+#define DORM__ST_CONN_BATCH 25
+void dorm__st_route_connections(dorm__streamer *s, dorm__st_job *chain);
 /* processor.c: claims and runs one request (a worker job), and the poller. */
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
 void *dorm__st_poller_main(void *arg);
@@ -323,6 +328,9 @@ void dorm__st_writers_stop(void);
 /* Writes the queued messages (as batches, while fewer than the limit are in
  * flight); all: until none is queued or in flight (at exit). */
 void dorm__st_flush_later(dorm_client *c, bool all);
+/* Since the process started: the DynamoDB calls that stored messages and the
+ * messages they stored (calls < messages: batches gathered; tests, bench). */
+void dorm__st_put_counts(size_t *calls, size_t *messages);
 /* The message(s) of a completed request's result: `complete` with the
  * result, or, for a result too big for one frame, `result_chunk` messages
  * (index 0..count-1, about DORM__ST_CHUNK_DATA bytes of the result's JSON
