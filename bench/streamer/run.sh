@@ -55,6 +55,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
     const per = Object.fromEntries(Object.entries(c.ops).map(([k, v]) => [k, +(v / n).toFixed(2)]));
     console.log(`dynamodb calls per request: ${(total / n).toFixed(2)} ${JSON.stringify(per)}; UpdateItem on request items: ${(c.request_updates / n).toFixed(2)}`);
     console.log(`dynamodb ms per call (through the proxy): ${JSON.stringify(c.ms_per_call)}`);
+    if (c.writes_by_table) console.log(`dynamodb writes per request by table (calls, items): ${Object.entries(c.writes_by_table).map(([k, v]) => `${k} ${(v.calls / n).toFixed(2)}/${(v.items / n).toFixed(2)}`).join(", ")}`);
   ' "$conns"
 fi
 node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &

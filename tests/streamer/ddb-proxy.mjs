@@ -17,6 +17,7 @@ export async function countingProxy(targetUrl) {
   const ops = new Map();
   const opMs = new Map(); // total time in DynamoDB by operation
   const requestUpdates = new Map();
+  const byTable = new Map(), itemsByTable = new Map(); // writes by "op table": calls, items
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -25,11 +26,18 @@ export async function countingProxy(targetUrl) {
       const body = Buffer.concat(chunks);
       const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
       ops.set(op, (ops.get(op) ?? 0) + 1);
-      if (op === 'UpdateItem') {
+      if (op === 'UpdateItem' || op === 'PutItem' || op === 'BatchWriteItem') {
         try {
           const j = JSON.parse(body.toString('utf8'));
-          if (j.TableName === 'dorm_streamer_requests' && j.Key?.PK?.S) {
+          if (op === 'UpdateItem' && j.TableName === 'dorm_streamer_requests' && j.Key?.PK?.S) {
             requestUpdates.set(j.Key.PK.S, (requestUpdates.get(j.Key.PK.S) ?? 0) + 1);
+          }
+          // calls and items by table: "PutItem dorm_streamer_messages"
+          const tables = op === 'BatchWriteItem' ? Object.entries(j.RequestItems ?? {}) : [[j.TableName, [1]]];
+          for (const [t, items] of tables) {
+            const k = `${op} ${String(t).replace(/^dorm_streamer_/, '')}`;
+            byTable.set(k, (byTable.get(k) ?? 0) + 1);
+            itemsByTable.set(k, (itemsByTable.get(k) ?? 0) + items.length);
           }
         } catch { /* counted by operation only */ }
       }
@@ -55,6 +63,7 @@ export async function countingProxy(targetUrl) {
     summary: () => ({
       ops: Object.fromEntries(ops),
       ms_per_call: Object.fromEntries([...opMs].map(([k, v]) => [k, +(v / ops.get(k)).toFixed(1)])),
+      writes_by_table: Object.fromEntries([...byTable].map(([k, v]) => [k, { calls: v, items: itemsByTable.get(k) }])),
       request_updates: [...requestUpdates.values()].reduce((a, b) => a + b, 0),
       request_items: requestUpdates.size,
     }),

@@ -945,6 +945,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   ctx->next = s->running;
   s->running = ctx;
   pthread_mutex_unlock(&s->running_mu);
+  dorm__st_puts_jobs(1);
   dorm__st_log("info", "started", ctx->client_id, ctx->conn_id, e->name, "attempt %d", ctx->attempts);
 
   void *req = dorm_arena_calloc(&a, 1, e->request->size ? e->request->size : 1);
@@ -999,6 +1000,7 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   free(pr.pending_message);
   free(pr.pending_progress);
   wait_stored(ctx); /* the writers' callbacks use the context */
+  dorm__st_puts_jobs(-1);
   dorm__st_metrics_job(&s->metrics, -1, dorm__st_now_ms() - started);
   pthread_mutex_lock(&s->running_mu);
   for (dorm_stream_ctx **p = &s->running; *p; p = &(*p)->next)

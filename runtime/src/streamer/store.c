@@ -88,12 +88,13 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
 #define PUT_LEADERS 8
 #define PUT_LEADERS_MAX_WRITERS PUT_LEADERS
 /* A leader that finds fewer than a batch queued while another batch is in
- * flight (the server is busy: more messages are coming) gathers for up to
- * GATHER_US before it writes. DynamoDB Local stores ~10x more items a second
+ * flight, or while GATHER_JOBS or more jobs run here (the server is busy:
+ * more messages are coming) gathers for up to GATHER_US before it writes. DynamoDB Local stores ~10x more items a second
  * as batches of 25 than as single puts (bench/README.md, "Fourth round"),
  * and every call saved is ~0.5 ms of this server's CPU; a message alone,
  * with nothing in flight, still goes out at once. */
 #define GATHER_US 2000
+#define GATHER_JOBS 4
 
 typedef struct queued_put {
   struct queued_put *next;
@@ -124,6 +125,9 @@ static bool gathering;
 static pthread_cond_t gather_cv;
 static pthread_once_t gather_once = PTHREAD_ONCE_INIT;
 static size_t put_calls, put_messages; /* DynamoDB calls made, messages they stored (dorm__st_put_counts) */
+static atomic_int jobs_running;        /* dorm__st_puts_jobs */
+
+void dorm__st_puts_jobs(int delta) { atomic_fetch_add(&jobs_running, delta); }
 
 static void gather_init(void) {
   pthread_condattr_t at;
@@ -140,7 +144,7 @@ static bool may_lead(void) { return puts_head && puts_flushing < PUT_LEADERS && 
  * waits): only while another batch is in flight, until a batch is queued or
  * GATHER_US passed. */
 static void gather(void) {
-  if (puts_flushing == 0 || puts_len >= PUT_BATCH) return;
+  if ((puts_flushing == 0 && atomic_load(&jobs_running) < GATHER_JOBS) || puts_len >= PUT_BATCH) return;
   pthread_once(&gather_once, gather_init);
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);

@@ -331,6 +331,9 @@ void dorm__st_flush_later(dorm_client *c, bool all);
 /* Since the process started: the DynamoDB calls that stored messages and the
  * messages they stored (calls < messages: batches gathered; tests, bench). */
 void dorm__st_put_counts(size_t *calls, size_t *messages);
+/* A job started (+1) or ended (-1) here: with several running, a lone
+ * message waits briefly for others to share its write (store.c, gather). */
+void dorm__st_puts_jobs(int delta);
 /* The message(s) of a completed request's result: `complete` with the
  * result, or, for a result too big for one frame, `result_chunk` messages
  * (index 0..count-1, about DORM__ST_CHUNK_DATA bytes of the result's JSON
