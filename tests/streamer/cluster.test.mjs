@@ -360,3 +360,40 @@ scenario('SIGTERM past the grace period: the job gives its request back and anot
 scenario('SIGTERM: the client\'s server shuts down cleanly', async () => {
   await stopClean(front);
 });
+
+scenario('a crowd connecting at once to a --no-processor server: connection items written in batches, each before its request, so a processor elsewhere delivers to every client', async () => {
+  const proxy = await countingProxy();
+  const crowdFront = await startServer({ name: 'front through a counting proxy (--no-processor)', args: ['--no-processor', ...LEASE], ddb: proxy.url });
+  const p = await processor('processor');
+  const n = 30, rows = 3;
+  try {
+    const tok = await token();
+    // all connect and send at once: their connection events queue behind each other
+    const clients = await Promise.all(Array.from({ length: n }, () => connect(crowdFront, tok)));
+    const rids = clients.map(() => uniq('crowd'));
+    clients.forEach((c, i) => c.send({ id: rids[i], action: 'GenerateReport', payload: { rows, stepMs: 50 } }));
+    for (const [i, c] of clients.entries()) {
+      const fin = await c.terminal(rids[i], { timeoutMs: 60000 });
+      checkReportComplete(fin, rows);
+    }
+    await sleep(300);
+    for (const [i, c] of clients.entries()) {
+      const got = c.of(rids[i]);
+      checkStream(got);
+      // delivered by the processor through the front's management API: it found each connection's item
+      assert.deepEqual(rowsOf(got), range(1, rows), `client ${i}:\n${c.dump()}`);
+    }
+    assert.equal(metric(await p.metrics(), 'dorm_streamer_delivery_failures_total'), 0);
+    const w = proxy.summary().writes_by_table;
+    const batched = w['BatchWriteItem connections'] ?? { calls: 0, items: 0 };
+    const alone = w['PutItem connections'] ?? { calls: 0, items: 0 };
+    console.log(`# ${n} connections at once: connection items ${JSON.stringify({ batched, alone })}`);
+    assert.equal(batched.items + alone.items, n, 'one connection item each (none closed yet)');
+    // one call per connection would mean no batch at all
+    assert.ok(batched.calls + alone.calls < n, `connection items in ${batched.calls + alone.calls} calls for ${n}`);
+    await Promise.all(clients.map((c) => c.close()));
+  } finally {
+    await stopClean(p, crowdFront);
+    await proxy.close();
+  }
+});
