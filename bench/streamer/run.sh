@@ -39,12 +39,13 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
 fi
 "$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
   --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} >"$work/demo.out" 2>"$work/demo.err" &
-pids+=($!)
+demo_pid=$!
+pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'streamer-demo: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
-  --step-ms "$step" --secret "$work/secret" --pid "${pids[0]}"
+  --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
 
 if [ "${COUNT_CALLS:-0}" = 1 ]; then
   kill -TERM "$proxy"
@@ -59,9 +60,10 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
   ' "$conns"
 fi
 node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
-pids+=($!)
+relay_pid=$!
+pids+=($relay_pid)
 port=$(wait_port "$work/relay.out")
 printf 'node-ws-relay: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
-  --step-ms "$step" --secret "$work/secret" --pid "${pids[1]}"
+  --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
