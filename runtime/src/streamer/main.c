@@ -162,6 +162,30 @@ static dorm__st_job *take_conn_batch(dorm__streamer *s, dorm__st_job *must) {
   return head;
 }
 
+/* Whether the queued connection events should be written now (jobs_mu
+ * held): a client that left (DISCONNECT) waits up to GONE_GATHER_MS for
+ * others to share its write (they leave one by one as their jobs end: one
+ * call each otherwise; the poller's tick, dorm__st_kick_conn_jobs, takes it
+ * after that); anything else, a full batch, or stopping: at once. Marking a
+ * connection gone a little later only lets a processor elsewhere try it
+ * once more (410). */
+#define GONE_GATHER_MS 100
+static bool conn_jobs_ready(dorm__streamer *s) {
+  if (atomic_load(&s->stopping)) return true;
+  size_t n = 0;
+  int64_t now = dorm__st_now_ms();
+  for (dorm__st_job *q = s->conn_jobs_head; q; q = q->next)
+    if (q->kind != DORM__JOB_DISCONNECT || now - q->queued_ms >= GONE_GATHER_MS || ++n >= DORM__ST_CONN_BATCH)
+      return true;
+  return false;
+}
+
+void dorm__st_kick_conn_jobs(dorm__streamer *s) {
+  pthread_mutex_lock(&s->jobs_mu);
+  if (s->conn_jobs_head) pthread_cond_signal(&s->jobs_cv);
+  pthread_mutex_unlock(&s->jobs_mu);
+}
+
 /* The chain's items are written (jobs_mu held): no longer marked. */
 static void conn_batch_written(dorm__streamer *s, dorm__st_job *chain) {
   for (dorm__st_job *b = chain; b; b = b->next) {
@@ -202,7 +226,7 @@ static dorm__st_job *take_job(dorm__streamer *s) {
       }
     return job;
   }
-  if (s->conn_jobs_head && (job = take_conn_batch(s, NULL)) != NULL) return job;
+  if (s->conn_jobs_head && conn_jobs_ready(s) && (job = take_conn_batch(s, NULL)) != NULL) return job;
   if (!may_run || !s->runs_head) return NULL;
   job = s->runs_head;
   s->runs_head = job->next;

@@ -1239,6 +1239,8 @@ void *dorm__st_poller_main(void *arg) {
     /* acks the router sent before storing them */
     dorm_client *fc = dorm__st_client(s);
     if (fc) dorm__st_flush_later(fc, false);
+    /* connection events that waited for company (main.c, GONE_GATHER_MS) */
+    dorm__st_kick_conn_jobs(s);
     bool draining = atomic_load(&s->draining);
     if (draining) dorm__st_drain(s);
     dorm_client *c = s->cfg.no_processor || draining ? NULL : dorm__st_client(s);

@@ -261,6 +261,9 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job);
  * one BatchWriteItem, item by item when it fails (each failure logged). */
 #define DORM__ST_CONN_BATCH 25
 void dorm__st_route_connections(dorm__streamer *s, dorm__st_job *chain);
+/* Wakes a worker when connection events wait (the poller, every tick: a
+ * client's DISCONNECT waits up to 100 ms for others to share its write). */
+void dorm__st_kick_conn_jobs(dorm__streamer *s);
 /* processor.c: claims and runs one request (a worker job), and the poller. */
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
 void *dorm__st_poller_main(void *arg);
