@@ -10,7 +10,9 @@
 # between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
 # request by operation (the proxy adds latency and CPU of its own: leave it
 # off for the timing figures). ASYNC_PROGRESS=1 runs streamer-demo with
-# --async-progress.
+# --async-progress. WARMUP=N (default 200; 0: none) runs a small round
+# first against each server, printed apart (DynamoDB Local starts cold).
+# (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
@@ -43,6 +45,18 @@ demo_pid=$!
 pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# A warm-up round first (WARMUP connections, 5 progress each; WARMUP=0: none):
+# a freshly started DynamoDB Local is a cold JVM, and its first burst of
+# requests is several times slower (ack p50 3.4 s cold vs 0.55 s warm at 300
+# connections, bench/README.md "Fourth round"), which is not the server's.
+# Its figures are printed, not the measured ones.
+warmup=${WARMUP:-200}
+[ "${COUNT_CALLS:-0}" = 1 ] && warmup=${WARMUP:-0} # the counts are per measured request
+if [ "$warmup" -gt 0 ]; then
+  printf 'streamer-demo warm-up: '
+  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
+    --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
+fi
 printf 'streamer-demo: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
@@ -63,6 +77,11 @@ node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
 relay_pid=$!
 pids+=($relay_pid)
 port=$(wait_port "$work/relay.out")
+if [ "$warmup" -gt 0 ]; then
+  printf 'node-ws-relay warm-up: '
+  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
+    --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
+fi
 printf 'node-ws-relay: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"

@@ -260,7 +260,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   r.deadline = now + e->timeout_ms;
   r.has_expiresAt = true;
   r.expiresAt = now / 1000 + 7 * 86400;
-  dorm_status st = dorm_streamer_Request_create(c, &r, NULL, &a);
+  dorm_status st = dorm__st_create_request(c, &r, &a);
   if (st == DORM_ERR_CONDITION_FAILED) {
     /* The same client id again: the existing request's state, now followed here. */
     dorm_streamer_Request_key key = {job->id.sub, m->id};

@@ -337,6 +337,15 @@ void dorm__st_put_counts(size_t *calls, size_t *messages);
 /* A job started (+1) or ended (-1) here: with several running, a lone
  * message waits briefly for others to share its write (store.c, gather). */
 void dorm__st_puts_jobs(int delta);
+/* Creates an async request's item (conditional: DORM_ERR_CONDITION_FAILED
+ * when (sub, client id) exists), together with others that other threads
+ * create meanwhile (one TransactWriteItems for up to 25; alone, or when
+ * the transaction fails, a conditional put by the calling thread). r's
+ * strings must stay valid until it returns; errors are on c. */
+dorm_status dorm__st_create_request(dorm_client *c, dorm_streamer_Request *r, dorm_arena *a);
+/* Since the process started: the calls that created requests, and how many
+ * they created (tests, bench). */
+void dorm__st_create_counts(size_t *calls, size_t *items);
 /* The message(s) of a completed request's result: `complete` with the
  * result, or, for a result too big for one frame, `result_chunk` messages
  * (index 0..count-1, about DORM__ST_CHUNK_DATA bytes of the result's JSON
