@@ -311,6 +311,87 @@ static void messages_from_many_threads_all_stored(void **state) {
   dorm_arena_free(&a);
 }
 
+/* ---- request items created together (dorm__st_create_request) ---- */
+
+#define CREATE_THREADS 16
+
+typedef struct create_arg {
+  const char *sub;
+  char rid[64];
+  dorm_status st;
+} create_arg;
+
+static void *create_one(void *p) {
+  create_arg *arg = p;
+  dorm_client *c = dorm__st_client(S);
+  if (!c) {
+    arg->st = DORM_ERR_NO_MEMORY;
+    return NULL;
+  }
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request r = {0};
+  r.sub = arg->sub;
+  r.clientId = arg->rid;
+  r.tenant = "t";
+  r.connectionId = "no-connection";
+  r.endpoint = "Counted";
+  r.payload = "{}";
+  r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  r.seq = 1;
+  r.deadline = dorm__st_now_ms() + 60000;
+  arg->st = dorm__st_create_request(c, &r, &a);
+  dorm_arena_free(&a);
+  return NULL;
+}
+
+/* 16 threads create at once, two of them the same (user, id): every other
+ * request exists once, exactly one of the two is created and the other
+ * gets DORM_ERR_CONDITION_FAILED (the router's duplicate), also when the
+ * two land in one transaction (which then fails as a whole and each is
+ * created alone). And a crowd shares calls. */
+static void requests_created_together(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "create-user");
+  size_t calls0, items0, calls1, items1;
+  create_arg args[CREATE_THREADS];
+  pthread_t th[CREATE_THREADS];
+  size_t all_calls = 0;
+  for (int round = 0; round < 3; round++) {
+    dorm__st_create_counts(&calls0, &items0);
+    for (int i = 0; i < CREATE_THREADS; i++) {
+      args[i].sub = sub;
+      /* the last two share an id */
+      snprintf(args[i].rid, sizeof args[i].rid, "r%d-%d", round, i < CREATE_THREADS - 1 ? i : i - 1);
+      assert_int_equal(pthread_create(&th[i], NULL, create_one, &args[i]), 0);
+    }
+    for (int i = 0; i < CREATE_THREADS; i++) pthread_join(th[i], NULL);
+    dorm__st_create_counts(&calls1, &items1);
+    int created = 0, dup = 0;
+    for (int i = 0; i < CREATE_THREADS; i++) {
+      if (args[i].st == DORM_OK) created++;
+      else if (args[i].st == DORM_ERR_CONDITION_FAILED && i >= CREATE_THREADS - 2) dup++;
+      else fail_msg("create %s: %s", args[i].rid, dorm_strerror(args[i].st));
+    }
+    assert_int_equal(created, CREATE_THREADS - 1);
+    assert_int_equal(dup, 1);
+    assert_int_equal(items1 - items0, CREATE_THREADS - 1);
+    print_message("request creation, round %d: %zu items in %zu calls\n", round, items1 - items0, calls1 - calls0);
+    all_calls += calls1 - calls0;
+    dorm_arena a = DORM_ARENA_INIT;
+    for (int i = 0; i < CREATE_THREADS - 1; i++) {
+      dorm_streamer_Request_key key = {sub, args[i].rid};
+      dorm_streamer_Request got;
+      fail_call(dorm_streamer_Request_get(C, &key, NULL, &a, &got), "read a created request");
+      assert_int_equal(got.status, DORM_STREAMER_REQUEST_STATUS_PENDING);
+      assert_string_equal(got.endpoint, "Counted");
+    }
+    dorm_arena_free(&a);
+  }
+  /* 16 threads at once, three times: transactions held several (one call each would be 45) */
+  assert_true(all_calls < 3 * (CREATE_THREADS - 1));
+}
+
 /* ---- the writer threads ---- */
 
 #define ASYNC_THREADS 6
@@ -393,6 +474,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_record_twice_runs_once),
       cmocka_unit_test(messages_from_many_threads_all_stored),
+      cmocka_unit_test(requests_created_together),
       cmocka_unit_test(messages_queued_to_the_writers_all_stored),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
