@@ -10,7 +10,7 @@
 # between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
 # request by operation (the proxy adds latency and CPU of its own: leave it
 # off for the timing figures). ASYNC_PROGRESS=1 runs streamer-demo with
-# --async-progress. WARMUP=N (default 200; 0: none) runs a small round
+# --async-progress. WARMUP=N (default: CONNS; 0: none) runs a round of N x 5 progress
 # first against each server, printed apart (DynamoDB Local starts cold).
 # (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
 set -euo pipefail
@@ -45,12 +45,12 @@ demo_pid=$!
 pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# A warm-up round first (WARMUP connections, 5 progress each; WARMUP=0: none):
+# A warm-up round first (WARMUP connections, default CONNS, 5 progress each; 0: none):
 # a freshly started DynamoDB Local is a cold JVM, and its first burst of
 # requests is several times slower (ack p50 3.4 s cold vs 0.55 s warm at 300
 # connections, bench/README.md "Fourth round"), which is not the server's.
 # Its figures are printed, not the measured ones.
-warmup=${WARMUP:-200}
+warmup=${WARMUP:-$conns}
 [ "${COUNT_CALLS:-0}" = 1 ] && warmup=${WARMUP:-0} # the counts are per measured request
 if [ "$warmup" -gt 0 ]; then
   printf 'streamer-demo warm-up: '
