@@ -56,6 +56,7 @@ if [ "$warmup" -gt 0 ]; then
   printf 'streamer-demo warm-up: '
   node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
     --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
+  echo 5 >"/proc/$demo_pid/clear_refs" 2>/dev/null || true # peak RSS from here on: the measured round's
 fi
 printf 'streamer-demo: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
@@ -81,6 +82,7 @@ if [ "$warmup" -gt 0 ]; then
   printf 'node-ws-relay warm-up: '
   node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
     --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
+  echo 5 >"/proc/$relay_pid/clear_refs" 2>/dev/null || true
 fi
 printf 'node-ws-relay: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
