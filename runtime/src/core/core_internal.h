@@ -7,6 +7,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "civil.h"
+#include "json_jt.h" /* the dorm_jt cursor's inline steps (and jsmn's types) for the model layer's token decoder */
 #include "json_read.h"
 #include "json_write.h"
 #include "number.h"

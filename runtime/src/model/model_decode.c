@@ -26,8 +26,7 @@
 #include <string.h>
 
 #include "model_internal.h"
-#include "core_internal.h"
-#include "json_jt.h"
+#include "core_internal.h" /* json_jt.h: the token cursor's inline steps */
 
 typedef struct dctx {
   jr_reader *r;
