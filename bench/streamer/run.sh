@@ -88,3 +88,25 @@ printf 'node-ws-relay: '
 node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
   --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The third server (RELAY_DDB=0 to skip): the relay as a Node developer would
+# make it keep what it sends (relay-ddb.mjs: JWT verified, every message
+# stored in DynamoDB before it is sent, AWS SDK v3), against the same
+# DynamoDB Local: what the streamer's persistence costs next to Node's.
+if [ "${RELAY_DDB:-1}" = 1 ]; then
+  node "$here/bench/streamer/relay-ddb.mjs" --port 0 --endpoint "$(cat "$work/ddb/endpoint")" \
+    --secret "$work/secret" >"$work/relay-ddb.out" 2>&1 &
+  rddb_pid=$!
+  pids+=($rddb_pid)
+  port=$(wait_port "$work/relay-ddb.out")
+  if [ "$warmup" -gt 0 ]; then
+    printf 'node-ws-ddb warm-up: '
+    node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
+      --step-ms "$step" --secret "$work/secret" --pid "$rddb_pid"
+    echo 5 >"/proc/$rddb_pid/clear_refs" 2>/dev/null || true
+  fi
+  printf 'node-ws-ddb: '
+  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
+    --step-ms "$step" --secret "$work/secret" --pid "$rddb_pid"
+  grep -m3 'store failed' "$work/relay-ddb.out" >&2 || true
+  echo "load after node-ws-ddb: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
