@@ -31,6 +31,19 @@ bash "$here/tests/harness/ddb-local.sh" start "$work/ddb" >/dev/null
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/secret"
 wait_port() { for _ in $(seq 1 200); do grep -q 'listening on' "$1" 2>/dev/null && { sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$1" | head -1; return; }; sleep 0.1; done; echo "no port in $1" >&2; exit 1; }
+# rounds NAME PID PORT: the warm-up round (when WARMUP > 0; printed apart,
+# peak RSS reset after it) and the measured round against one server.
+rounds() {
+  if [ "$warmup" -gt 0 ]; then
+    printf '%s warm-up: ' "$1"
+    node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$3/" --conns "$warmup" --progress 5 \
+      --step-ms "$step" --secret "$work/secret" --pid "$2"
+    echo 5 >"/proc/$2/clear_refs" 2>/dev/null || true # peak RSS from here on: the measured round's
+  fi
+  printf '%s: ' "$1"
+  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$3/" --conns "$conns" --progress "$progress" \
+    --step-ms "$step" --secret "$work/secret" --pid "$2"
+}
 
 ddb=$(cat "$work/ddb/endpoint")
 if [ "${COUNT_CALLS:-0}" = 1 ]; then
@@ -52,15 +65,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Its figures are printed, not the measured ones.
 warmup=${WARMUP:-$conns}
 [ "${COUNT_CALLS:-0}" = 1 ] && warmup=${WARMUP:-0} # the counts are per measured request
-if [ "$warmup" -gt 0 ]; then
-  printf 'streamer-demo warm-up: '
-  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
-    --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
-  echo 5 >"/proc/$demo_pid/clear_refs" 2>/dev/null || true # peak RSS from here on: the measured round's
-fi
-printf 'streamer-demo: '
-node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
-  --step-ms "$step" --secret "$work/secret" --pid "$demo_pid"
+rounds streamer-demo "$demo_pid" "$port"
 
 if [ "${COUNT_CALLS:-0}" = 1 ]; then
   kill -TERM "$proxy"
@@ -78,15 +83,7 @@ node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
 relay_pid=$!
 pids+=($relay_pid)
 port=$(wait_port "$work/relay.out")
-if [ "$warmup" -gt 0 ]; then
-  printf 'node-ws-relay warm-up: '
-  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
-    --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
-  echo 5 >"/proc/$relay_pid/clear_refs" 2>/dev/null || true
-fi
-printf 'node-ws-relay: '
-node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
-  --step-ms "$step" --secret "$work/secret" --pid "$relay_pid"
+rounds node-ws-relay "$relay_pid" "$port"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The third server (RELAY_DDB=0 to skip): the relay as a Node developer would
 # make it keep what it sends (relay-ddb.mjs: JWT verified, every message
@@ -98,15 +95,7 @@ if [ "${RELAY_DDB:-1}" = 1 ]; then
   rddb_pid=$!
   pids+=($rddb_pid)
   port=$(wait_port "$work/relay-ddb.out")
-  if [ "$warmup" -gt 0 ]; then
-    printf 'node-ws-ddb warm-up: '
-    node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$warmup" --progress 5 \
-      --step-ms "$step" --secret "$work/secret" --pid "$rddb_pid"
-    echo 5 >"/proc/$rddb_pid/clear_refs" 2>/dev/null || true
-  fi
-  printf 'node-ws-ddb: '
-  node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$port/" --conns "$conns" --progress "$progress" \
-    --step-ms "$step" --secret "$work/secret" --pid "$rddb_pid"
+  rounds node-ws-ddb "$rddb_pid" "$port"
   grep -m3 'store failed' "$work/relay-ddb.out" >&2 || true
   echo "load after node-ws-ddb: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
