@@ -108,6 +108,15 @@ dorm_status dorm__client_pool(dorm_client *c, unsigned max_in_flight, struct dor
 /* For dorm__client_pool: whether a pool is inside dorm_pool_run, its size. */
 bool dorm__pool_busy(const struct dorm_pool *p);
 unsigned dorm__pool_size(const struct dorm_pool *p);
+/* dorm_pool_submit for a body written in a buffer (rq->body == body->p,
+ * rq->body_len == body->len): the request takes the buffer's memory instead
+ * of a copy, and body is left empty, holding a finished request's memory
+ * (or none) to write the next body into. The same checks and failures as
+ * dorm_pool_submit; on failure body is unchanged. A lent or failed buffer
+ * is copied as dorm_pool_submit does. */
+struct dorm__buf;
+struct dorm_pool_request;
+dorm_status dorm__pool_submit_buf(struct dorm_pool *p, const struct dorm_pool_request *rq, struct dorm__buf *body);
 
 /* The client's transport options, for a pool's own transports. */
 void dorm__client_http_options(const dorm_client *c, dorm_http_options *out);

@@ -431,10 +431,19 @@ static void chk_number(dorm_jw *w, dorm_str s, const path_seg *p) {
 
 static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth);
 
+/* The size bound (dorm_jw.size_bound): every value counts its bytes plus
+ * CHK_NODE, every member its name. DynamoDB counts a string or binary's
+ * bytes, a number's 1 + (significant digits + 1) / 2 (at most its length +
+ * 2), 1 for BOOL/NULL, and 3 + 1 per element for a list or map: each within
+ * that. */
+#define CHK_NODE 4
+
 static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
     const dorm_av_entry *e = &m->u.map.items[i];
     const dorm_av *v = &e->value;
+    w->size_bound += e->name.len;
+    if (v->type == DORM_AV_S || v->type == DORM_AV_N) w->size_bound += CHK_NODE + v->u.s.len;
     /* The common member, an ASCII name with a plain S or valid N, passes here. */
     if (ascii_only(e->name.ptr, e->name.len) &&
         (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
@@ -449,12 +458,15 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
   }
 }
 
+/* A map's member values count their own bytes in chk_members when S or N. */
 static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth) {
   if (w->status != DORM_OK) return;
+  if (av->type != DORM_AV_S && av->type != DORM_AV_N) w->size_bound += CHK_NODE;
   switch (av->type) {
   case DORM_AV_S: chk_string(w, av->u.s, p); break;
   case DORM_AV_N: chk_number(w, av->u.s, p); break;
   case DORM_AV_B:
+    w->size_bound += av->u.s.len;
     if (dorm__b64_encoded_len(av->u.s.len) == SIZE_MAX) av_fail(w, p, "binary value too large");
     break;
   case DORM_AV_BOOL:
@@ -468,6 +480,7 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
     }
     for (size_t i = 0; i < av->u.set.count && w->status == DORM_OK; i++) {
       path_seg seg = {p, NULL, 0, i};
+      w->size_bound += CHK_NODE + av->u.set.items[i].len;
       if (av->type == DORM_AV_SS) chk_string(w, av->u.set.items[i], &seg);
       else if (av->type == DORM_AV_NS) chk_number(w, av->u.set.items[i], &seg);
       else if (dorm__b64_encoded_len(av->u.set.items[i].len) == SIZE_MAX) av_fail(w, &seg, "binary value too large");
@@ -480,7 +493,9 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
     }
     for (size_t i = 0; i < av->u.list.count && w->status == DORM_OK; i++) {
       path_seg seg = {p, NULL, 0, i};
-      chk_value(w, &av->u.list.items[i], &seg, depth + 1);
+      const dorm_av *x = &av->u.list.items[i];
+      if (x->type == DORM_AV_S || x->type == DORM_AV_N) w->size_bound += CHK_NODE + x->u.s.len;
+      chk_value(w, x, &seg, depth + 1);
     }
     break;
   case DORM_AV_M:
@@ -496,6 +511,7 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
 
 dorm_status dorm__jw_check_item(dorm_jw *w, const dorm_av *item, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
+  w->size_bound = 0;
   if (w->status != DORM_OK) return w->status;
   if (!item || item->type != DORM_AV_M) av_fail(w, where ? &root : NULL, "an item must be a map (DORM_AV_M)");
   else chk_members(w, item, where ? &root : NULL, 0);

@@ -43,6 +43,7 @@ typedef struct dorm_jw {
   };
   dorm_status status; /* first error, sticky */
   bool checked;       /* inside dorm__jw_item_checked: numbers are not validated again */
+  size_t size_bound;  /* after dorm__jw_check_item: at least the item's DynamoDB size */
   char err[256];      /* message for the first error */
 } dorm_jw;
 
@@ -117,7 +118,9 @@ void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where);
  * anything: the same walk, failing with the same status and message (the
  * first failure, in w->err) on the same value. Limits on the body's size are
  * not checked (they belong to the request the item is written into). Returns
- * w's status. */
+ * w's status. On DORM_OK, w->size_bound is an upper bound of the item's
+ * DynamoDB size (dorm_item_size), summed on the same walk: a caller that
+ * finds it within the limit need not walk the item again to size it. */
 dorm_status dorm__jw_check_item(dorm_jw *w, const dorm_av *item, const char *where);
 
 /* Writes the members of the expressions set on x: "KeyConditionExpression",

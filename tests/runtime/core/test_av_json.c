@@ -430,6 +430,20 @@ static void nested_item_roundtrip(void **state) {
   dorm__jw_init(&w, 0);
   assert_int_equal(dorm__jw_check_item(&w, &item, "Item"), DORM_OK); /* every type, nothing written */
   assert_int_equal(w.len, 0);
+  /* The check's size bound (dorm_batch_write sizes the item again only past
+   * the limit) is never below DynamoDB's size, on every type. */
+  size_t size = 0;
+  assert_int_equal(dorm_item_size(&item, &size), DORM_OK);
+  assert_true(w.size_bound >= size);
+  assert_true(w.size_bound <= 8 * size);
+  for (size_t i = 0; i < item.u.map.count; i++) {
+    dorm_av one = {.type = DORM_AV_M, .u.map = {.items = &item.u.map.items[i], .count = 1, .cap = 1}};
+    dorm__jw_reset(&w);
+    assert_int_equal(dorm__jw_check_item(&w, &one, "Item"), DORM_OK);
+    assert_int_equal(dorm_item_size(&one, &size), DORM_OK);
+    if (w.size_bound < size) fail_msg("member %zu: bound %zu below size %zu", i, w.size_bound, size);
+  }
+  dorm__jw_reset(&w);
   /* A checked item written without validating its numbers again: the same text. */
   dorm__jw_item_checked(&w, &item, "Item");
   const char *text;
