@@ -102,14 +102,31 @@ ratios() {
     /^node unmarshal:/ { node[round] = cpu($0) }
     /^dorm unmarshal:/ { dorm[round] = cpu($0) }
     /^[a-z-]+\/libcurl [a-z]+: client cpu ratio/ { line[round] = line[round] "#   " $0 "\n" }
+    /^replay bulk-write:/ { bulk_ceiling[round] = rate($0) }
+    /^libdorm bulk-write:/ { bulk_dorm[round] = rate($0); bulk_dorm_cpu[round] = cpu($0) }
+    /^node-sdk bulk-write:/ { bulk_node_cpu[round] = cpu($0) }
     function cpu(l,   m) { match(l, /client cpu [0-9.]+/); return substr(l, RSTART + 11, RLENGTH - 11) + 0 }
+    function rate(l) { match(l, /: [0-9.]+ items\/s/); return substr(l, RSTART + 2, RLENGTH - 9) + 0 }
+    function median(v, n,   i, j, t) { # of v[1..n]
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
     END {
-      print "# issue 13 ratios (targets: get <= 1.15, put <= 1.10, dorm-gen get <= 1.20, unmarshal >= 8x node)"
+      print "# issue 13 ratios (targets: get <= 1.15, put <= 1.10, dorm-gen get <= 1.20, unmarshal >= 8x node,"
+      print "#   bulk write: libdorm client cpu <= 1/10 of node-sdk, items/s >= 0.85 of replay)"
+      nb = 0
       for (i = 1; i <= nr; i++) {
         r = rounds[i]
         printf "%s", (r != "" ? "# round " r "\n" : "") line[r]
         if (dorm[r] > 0) printf "#   node/dorm unmarshal: client cpu ratio %.2f (node %.2f us, dorm %.2f us)\n", node[r] / dorm[r], node[r], dorm[r]
+        if (bulk_dorm_cpu[r] > 0 && bulk_node_cpu[r] > 0 && bulk_ceiling[r] > 0) {
+          nb++
+          bc[nb] = bulk_node_cpu[r] / bulk_dorm_cpu[r]
+          bi[nb] = bulk_dorm[r] / bulk_ceiling[r]
+          printf "#   libdorm bulk-write: client cpu 1/%.1f of node-sdk (%.2f vs %.2f us/item), items/s %.2f of replay (%.0f vs %.0f)\n", bc[nb], bulk_dorm_cpu[r], bulk_node_cpu[r], bi[nb], bulk_dorm[r], bulk_ceiling[r]
+        }
       }
+      if (nb > 1) printf "# median of %d rounds: libdorm bulk-write client cpu 1/%.1f of node-sdk, items/s %.2f of replay\n", nb, median(bc, nb), median(bi, nb)
     }'
 }
 
