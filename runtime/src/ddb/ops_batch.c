@@ -521,9 +521,8 @@ static dorm_status bw_request(dorm_client *c, bw_entry *e, const size_t *chunk, 
   return bw_apply(c, e, chunk, m, resp, len, scratch);
 }
 
-static dorm_status bw_run_pooled(dorm_client *c, bw_entry *e, size_t n, const size_t *order,
-                                 uint32_t max_rounds, unsigned in_flight, size_t *written);
-
+/* One request at a time (dorm_batch_write's path without requests in
+ * flight), each entry's text kept from the check. */
 static dorm_status bw_run(dorm_client *c, bw_entry *e, size_t n, const dorm_batch_write_options *opts,
                           size_t *written) {
   static const char op[] = "BatchWriteItem";
@@ -532,12 +531,6 @@ static dorm_status bw_run(dorm_client *c, bw_entry *e, size_t n, const dorm_batc
   for (size_t i = 0; i < n; i++) pending[i] = i;
   size_t npend = n;
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS, stalls = 0;
-  unsigned in_flight = in_flight_of(opts ? opts->max_in_flight : 0);
-  if (in_flight > 1 && n > BATCH_WRITE_CHUNK) {
-    dorm_status st = bw_run_pooled(c, e, n, pending, max_rounds, in_flight, written);
-    free(pending);
-    return st;
-  }
   dorm_arena scratch = DORM_ARENA_INIT;
   dorm_status st = DORM_OK;
   while (npend > 0) {
@@ -584,10 +577,10 @@ typedef struct batch_run {
   dorm_client *c;
   const char *op;
   bool is_get, consistent;
-  bw_entry *e;          /* writes */
+  const dorm_batch_write_entry *in; /* writes: the caller's entries (checked), read as their chunks go out */
   bg_key *u;            /* gets */
   dorm_arena *a;        /* gets: the items found */
-  const size_t *order;  /* indices to send, in order */
+  const size_t *order;  /* gets: indices into u to send, in order */
   size_t n, cursor, chunk, total;
   uint32_t max_rounds;
   size_t *done_count;   /* writes: *written */
@@ -602,8 +595,20 @@ typedef struct batch_req {
   batch_run *run;
   uint32_t stalls; /* answers in a row for these entries that resolved nothing */
   size_t m;
-  size_t idx[];
+  bw_entry *ent;   /* writes: the m entries sent (in the same allocation) */
+  size_t idx[];    /* gets: the m indices into run->u sent */
 } batch_req;
+
+/* 0, 1, ..., BATCH_WRITE_CHUNK - 1: a write request's entries are its own
+ * ent[0..m), read through bw_build's and bw_apply's index lists. */
+static const size_t bw_ident[BATCH_WRITE_CHUNK] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
+                                                   13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+
+/* The bw_entry of the caller's entry x (checked up front). */
+static bw_entry bw_entry_of(const dorm_batch_write_entry *x) {
+  bw_entry e = {x->table, x->put_item ? x->put_item : x->delete_key, x->put_item != NULL, NULL, 0, false};
+  return e;
+}
 
 static void batch_done(void *user, const dorm_pool_result *r);
 
@@ -616,9 +621,11 @@ static void batch_fail(batch_run *r, dorm_status st, const char *msg) {
   snprintf(r->errmsg, sizeof r->errmsg, "%s", msg);
 }
 
-/* Queues one request for the entries idx[0..m), sent after delay_ms. */
-static void batch_submit(batch_run *r, const size_t *idx, size_t m, uint32_t stalls, long delay_ms) {
-  batch_req *q = malloc(sizeof *q + m * sizeof q->idx[0]);
+/* Queues one request, sent after delay_ms: for a get, the keys u[idx[0..m)];
+ * for a write, the entries ent[0..m) (copied; m <= BATCH_WRITE_CHUNK). */
+static void batch_submit(batch_run *r, const size_t *idx, const bw_entry *ent, size_t m, uint32_t stalls,
+                         long delay_ms) {
+  batch_req *q = malloc(sizeof *q + (r->is_get ? m * sizeof q->idx[0] : m * sizeof *ent));
   if (!q) {
     batch_fail(r, DORM_ERR_NO_MEMORY, "out of memory");
     return;
@@ -626,10 +633,16 @@ static void batch_submit(batch_run *r, const size_t *idx, size_t m, uint32_t sta
   q->run = r;
   q->stalls = stalls;
   q->m = m;
-  memcpy(q->idx, idx, m * sizeof *idx);
+  q->ent = NULL;
+  if (r->is_get) {
+    memcpy(q->idx, idx, m * sizeof *idx);
+  } else {
+    q->ent = (bw_entry *)(void *)q->idx; /* the flexible tail, aligned for size_t and so for bw_entry's pointers */
+    memcpy(q->ent, ent, m * sizeof *ent);
+  }
   dorm__jw_reset(&r->w);
   if (r->is_get) bg_build(&r->w, r->u, q->idx, m, r->consistent);
-  else bw_build(&r->w, r->e, q->idx, m);
+  else bw_build(&r->w, q->ent, bw_ident, m);
   const char *body;
   size_t len;
   dorm_status st = dorm__jw_finish(&r->w, &body, &len);
@@ -657,7 +670,13 @@ static void batch_submit(batch_run *r, const size_t *idx, size_t m, uint32_t sta
 static void batch_next(batch_run *r) {
   if (r->st != DORM_OK || r->cursor >= r->n) return;
   size_t m = r->n - r->cursor < r->chunk ? r->n - r->cursor : r->chunk;
-  batch_submit(r, r->order + r->cursor, m, 0, 0);
+  if (r->is_get) {
+    batch_submit(r, r->order + r->cursor, NULL, m, 0, 0);
+  } else {
+    bw_entry ent[BATCH_WRITE_CHUNK];
+    for (size_t i = 0; i < m; i++) ent[i] = bw_entry_of(&r->in[r->cursor + i]);
+    batch_submit(r, NULL, ent, m, 0, 0);
+  }
   r->cursor += m;
 }
 
@@ -672,7 +691,7 @@ static void batch_done(void *user, const dorm_pool_result *res) {
   }
   dorm_arena_reset(&r->scratch);
   st = r->is_get ? bg_apply(r->c, r->u, q->idx, q->m, res->body, res->body_len, r->a, &r->scratch)
-                 : bw_apply(r->c, r->e, q->idx, q->m, res->body, res->body_len, &r->scratch);
+                 : bw_apply(r->c, q->ent, bw_ident, q->m, res->body, res->body_len, &r->scratch);
   if (st != DORM_OK) {
     batch_fail(r, st, dorm_client_errmsg(r->c));
     free(q);
@@ -680,15 +699,14 @@ static void batch_done(void *user, const dorm_pool_result *res) {
   }
   size_t left = 0;
   for (size_t i = 0; i < q->m; i++) {
-    size_t k = q->idx[i];
-    bool unprocessed = r->is_get ? r->u[k].unprocessed : r->e[k].unprocessed;
-    if (unprocessed) {
-      q->idx[left++] = k;
-    } else if (r->is_get) {
-      r->u[k].found = r->u[k].got;
-    } else {
-      ++*r->done_count;
+    if (!r->is_get) {
+      if (q->ent[i].unprocessed) q->ent[left++] = q->ent[i]; /* left <= i */
+      else ++*r->done_count;
+      continue;
     }
+    size_t k = q->idx[i];
+    if (r->u[k].unprocessed) q->idx[left++] = k;
+    else r->u[k].found = r->u[k].got;
   }
   if (left > 0 && r->st == DORM_OK) {
     uint32_t stalls = left == q->m ? q->stalls + 1 : 0;
@@ -701,7 +719,7 @@ static void batch_done(void *user, const dorm_pool_result *res) {
                r->is_get ? "UnprocessedKeys" : "UnprocessedItems");
       batch_fail(r, DORM_ERR_THROTTLED, msg);
     } else {
-      batch_submit(r, q->idx, left, stalls, dorm__client_backoff_ms(r->c, stalls ? (int)stalls : 1));
+      batch_submit(r, q->idx, q->ent, left, stalls, dorm__client_backoff_ms(r->c, stalls ? (int)stalls : 1));
     }
   }
   free(q);
@@ -726,11 +744,16 @@ static dorm_status batch_run_pooled(batch_run *r, unsigned in_flight) {
   return DORM_OK;
 }
 
-static dorm_status bw_run_pooled(dorm_client *c, bw_entry *e, size_t n, const size_t *order,
-                                 uint32_t max_rounds, unsigned in_flight, size_t *written) {
-  batch_run r = {.c = c, .op = "BatchWriteItem", .e = e, .order = order, .n = n, .chunk = BATCH_WRITE_CHUNK,
+/* The bulk path: the caller's entries, all checked, sent in_flight requests
+ * at a time. Nothing per entry is allocated: each request copies its chunk's
+ * entries (a per-entry array of 100,000 touched ~1,200 fresh pages, ~12 us
+ * each in this VM: bench/README.md, bulk write). */
+static dorm_status bw_run_pooled(dorm_client *c, const dorm_batch_write_entry *in, size_t n,
+                                 const dorm_batch_write_options *opts, size_t *written) {
+  uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS;
+  batch_run r = {.c = c, .op = "BatchWriteItem", .in = in, .n = n, .chunk = BATCH_WRITE_CHUNK,
                  .total = n, .max_rounds = max_rounds, .done_count = written};
-  return batch_run_pooled(&r, in_flight);
+  return batch_run_pooled(&r, in_flight_of(opts ? opts->max_in_flight : 0));
 }
 
 static dorm_status bg_run_pooled(dorm_client *c, bg_key *u, size_t nu, const size_t *order, bool consistent,
@@ -767,19 +790,19 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   if (n == 0) return DORM_OK;
   OPS_REQUIRE(c, op, n <= SIZE_MAX / 4 / sizeof(bw_entry), "too many entries");
 
-  bw_entry *e = malloc(n * sizeof *e);
-  if (!e) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
-  dorm_arena tmp = DORM_ARENA_INIT;
-  dorm_jw w;
-  dorm__jw_init(&w, 0);
-  dorm_status st = DORM_OK;
   /* With requests in flight (a bulk write) each entry's text is written
    * into its request as the chunk goes out rather than kept from the check:
    * keeping it doubles the memory touched (a fresh page per few items, which
    * cost more than writing the text again; bench/README.md, bulk write). The
    * check then only walks the entry (dorm__jw_check_item), so each item's
-   * text is written once. */
-  bool keep_text = !(in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK);
+   * text is written once, and nothing per entry is kept at all. */
+  bool pooled = in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK;
+  bw_entry *e = pooled ? NULL : malloc(n * sizeof *e);
+  if (!pooled && !e) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  dorm_arena tmp = DORM_ARENA_INIT;
+  dorm_jw w;
+  dorm__jw_init(&w, 0);
+  dorm_status st = DORM_OK;
   for (size_t i = 0; i < n && st == DORM_OK; i++) {
     const dorm_batch_write_entry *x = &entries[i];
     if (!x->table || !*x->table) {
@@ -791,23 +814,18 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
                              "entries[%zu]: exactly one of put_item and delete_key must be set", i);
       break;
     }
-    e[i].table = x->table;
-    e[i].is_put = x->put_item != NULL;
-    e[i].av = e[i].is_put ? x->put_item : x->delete_key;
-    e[i].unprocessed = false;
-    e[i].json = NULL;
-    e[i].json_len = 0;
-    if (!keep_text && bw_check_quick(&w, e[i].av)) continue;
+    bw_entry one = bw_entry_of(x), *ei = e ? &e[i] : &one;
+    *ei = one;
+    if (pooled && bw_check_quick(&w, ei->av)) continue;
     /* Kept text, or something to report: the full check names the entry. */
     char where[48];
-    snprintf(where, sizeof where, "entries[%zu].%s", i, e[i].is_put ? "put_item" : "delete_key");
-    st = dorm__ops_check_item(c, op, e[i].av, where);
-    if (st == DORM_OK)
-      st = encode_item(c, op, &w, keep_text ? &tmp : NULL, e[i].av, where, &e[i].json, &e[i].json_len);
+    snprintf(where, sizeof where, "entries[%zu].%s", i, ei->is_put ? "put_item" : "delete_key");
+    st = dorm__ops_check_item(c, op, ei->av, where);
+    if (st == DORM_OK) st = encode_item(c, op, &w, pooled ? NULL : &tmp, ei->av, where, &ei->json, &ei->json_len);
   }
   dorm__jw_free(&w);
   if (st == DORM_OK) {
-    st = bw_run(c, e, n, opts, written);
+    st = pooled ? bw_run_pooled(c, entries, n, opts, written) : bw_run(c, e, n, opts, written);
     if (st == DORM_OK) dorm__client_clear_error(c);
   }
   dorm_arena_free(&tmp);
