@@ -11,7 +11,7 @@
 # parts: SHA-256 (SigV4 over each body; callgrind runs OpenSSL's generic
 # code, natively SHA-NI makes it several times cheaper), JSON writing (each
 # item once, into its request), the up-front check (walk without writing,
-# item size), libcurl, and the rest (building and queueing requests, the
+# summing a bound of the item size), libcurl, and the rest (building and queueing requests, the
 # pool, reading the answers). The callgrind file stays in
 # $CG_DIR (default a temporary directory) for callgrind_annotate.
 set -euo pipefail
@@ -44,5 +44,5 @@ curl=$(part '\?\?\?:curl_multi_socket_action \[')
 rest=$(echo "$all - ${sha%k} - ${json%k} - ${check%k} - ${curl%k}" | bc -l)
 printf 'libdorm bulk-write %.1fk instructions per item (n=%s); SHA-256 %s, JSON writing %s, check %s, libcurl %s, ' \
   "$all" "$n" "$sha" "$json" "$check" "$curl"
-printf 'the rest %.1fk (requests, pool, body copy, answers)\n' "$rest"
+printf 'the rest %.1fk (requests, pool, answers)\n' "$rest"
 echo "# callgrind file: $out/bulk.cg"
