@@ -80,7 +80,8 @@ typedef struct dorm_client_stats {
   uint64_t attempts;     /* HTTP requests sent (operations + retries) */
   uint64_t retries;
   uint64_t throttles;    /* attempts answered with a throttling error */
-  long connections;      /* TCP connections opened (keep-alive reuses one) */
+  long connections;      /* TCP connections opened (keep-alive reuses one), the pools' included
+                            (dorm/pool.h: one per request in flight at once) */
 } dorm_client_stats;
 DORM_API void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out);
 

@@ -260,8 +260,8 @@ size_t dorm_client_cancel_reasons(const dorm_client *c, const dorm_cancel_reason
 }
 
 void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out) {
-  *out = c->stats;
-  out->connections = dorm__http_connections_opened(c->http);
+  *out = c->stats; /* connections: those of the client's pools (pool.c) */
+  out->connections += dorm__http_connections_opened(c->http);
 }
 
 dorm_jw *dorm__client_writer(dorm_client *c) {

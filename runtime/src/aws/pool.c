@@ -56,6 +56,7 @@ typedef struct pool_slot {
   dorm__call call;
   dorm__call_outcome out;
   dorm_http_response hr;
+  long connections;  /* the transport's connections already added to the client's counter */
   char err[1024];
 } pool_slot;
 
@@ -348,6 +349,11 @@ static void slot_transfer_done(dorm_pool *p, pool_slot *s, CURLcode rc) {
   curl_multi_remove_handle(p->multi, dorm__http_easy(s->http));
   s->err[0] = '\0';
   dorm_status ts = dorm__http_finish(s->http, (int)rc, &s->hr, s->err, sizeof s->err);
+  /* The client's counter of connections opened (dorm_client_get_stats)
+   * counts the pool's too: one per request in flight at once, then reused. */
+  long opened = dorm__http_connections_opened(s->http);
+  dorm__client_stats(p->c)->connections += opened - s->connections;
+  s->connections = opened;
   long delay = 0;
   dorm_status result = DORM_OK;
   if (dorm__call_settle(&s->call, ts, &s->hr, s->err, &delay, &result)) {
