@@ -35,7 +35,22 @@ function procStat() {
     const ticks = +stat[11] + +stat[12]; // utime + stime (fields 14, 15)
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = +(/VmHWM:\s+(\d+)/.exec(status)?.[1] || 0);
-    return { cpu_s: ticks / 100, peak_rss_mb: hwm / 1024 };
+    // context switches of every thread (the server's threads live as long as it does):
+    // (and by thread name: st-worker, st-writer, st-poller, the lws thread's own)
+    let switches = 0, preempted = 0;
+    const byName = {};
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const ts = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+        // voluntary ones are the server's own waits; involuntary ones (preemption) grow with the machine's load
+        const n = +(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(ts)?.[1] || 0);
+        const name = /^Name:\s+(.*)$/m.exec(ts)?.[1] || '?';
+        switches += n;
+        preempted += +(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(ts)?.[1] || 0);
+        byName[name] = (byName[name] || 0) + n;
+      } catch {}
+    }
+    return { cpu_s: ticks / 100, peak_rss_mb: hwm / 1024, switches, preempted, byName };
   } catch { return null; }
 }
 const pct = (xs, p) => { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
@@ -80,5 +95,9 @@ console.log(JSON.stringify({
   messages_lost: expected - received + (conns - completes),
   server_cpu_s: cpu0 && cpu1 ? +(cpu1.cpu_s - cpu0.cpu_s).toFixed(2) : null,
   server_peak_rss_mb: cpu1 ? +cpu1.peak_rss_mb.toFixed(1) : null,
+  server_switches_per_request: cpu0 && cpu1 ? +((cpu1.switches - cpu0.switches) / conns).toFixed(1) : null,
+  server_preempted_per_request: cpu0 && cpu1 ? +((cpu1.preempted - cpu0.preempted) / conns).toFixed(1) : null,
+  server_switches_by_thread: cpu0 && cpu1 ? Object.fromEntries(Object.entries(cpu1.byName).map(([k, v]) =>
+    [k, +((v - (cpu0.byName[k] || 0)) / conns).toFixed(1)])) : null,
 }));
 process.exit(0);

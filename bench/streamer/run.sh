@@ -10,7 +10,8 @@
 # between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
 # request by operation (the proxy adds latency and CPU of its own: leave it
 # off for the timing figures). ASYNC_PROGRESS=1 runs streamer-demo with
-# --async-progress. WARMUP=N (default: CONNS; 0: none) runs a round of N x 5 progress
+# --async-progress; DEMO_ARGS adds its other flags. RELAY=0 leaves the relay out (quicker rounds while
+# tuning). WARMUP=N (default: CONNS; 0: none) runs a round of N x 5 progress
 # first against each server, printed apart (DynamoDB Local starts cold).
 # (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
 set -euo pipefail
@@ -53,7 +54,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
   ddb="http://127.0.0.1:$(wait_port "$work/proxy.out")"
 fi
 "$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
-  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} >"$work/demo.out" 2>"$work/demo.err" &
+  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} ${DEMO_ARGS:-} >"$work/demo.out" 2>"$work/demo.err" &
 demo_pid=$!
 pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")
@@ -79,6 +80,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
     if (c.writes_by_table) console.log(`dynamodb writes per request by table (calls, items): ${Object.entries(c.writes_by_table).map(([k, v]) => `${k} ${(v.calls / n).toFixed(2)}/${(v.items / n).toFixed(2)}`).join(", ")}`);
   ' "$conns"
 fi
+if [ "${RELAY:-1}" = 0 ]; then echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; fi
 node "$here/bench/streamer/relay.mjs" --port 0 >"$work/relay.out" 2>&1 &
 relay_pid=$!
 pids+=($relay_pid)

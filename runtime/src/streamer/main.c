@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sys/random.h>
@@ -23,6 +27,14 @@
 int dorm__srv_run(dorm__streamer *s);
 void dorm__srv_stop(dorm__streamer *s);
 void dorm__srv_destroy(dorm__streamer *s);
+
+void dorm__st_name_thread(const char *name) {
+#if defined(__linux__)
+  prctl(PR_SET_NAME, name, 0, 0, 0);
+#else
+  (void)name;
+#endif
+}
 
 /* ---- per-thread DynamoDB clients ---- */
 
@@ -68,6 +80,35 @@ const dorm_endpoint_desc *dorm__st_endpoint(const dorm__streamer *s, const char 
 
 /* ---- the job queue and the workers ---- */
 
+/* An idle worker waits on its own condition variable until a job is handed
+ * to it (idle_worker.job) or the server stops: a job pushed wakes exactly
+ * one worker, and only when a worker may take something now (take_job's
+ * rules), so nobody wakes to find nothing. A busy worker takes its next
+ * job itself when it finishes one. */
+typedef struct idle_worker {
+  struct idle_worker *next;
+  pthread_cond_t cv;
+  dorm__st_job *job; /* handed over while it waited */
+  bool woken;        /* taken off the idle list (a job, or stopping) */
+} idle_worker;
+
+static idle_worker *idle_workers; /* jobs_mu; LIFO: the most recently idle thread is the warmest */
+
+static dorm__st_job *take_job(dorm__streamer *s);
+
+/* Hands what may be taken now to idle workers, one job each (jobs_mu held). */
+static void dispatch(dorm__streamer *s) {
+  while (idle_workers) {
+    dorm__st_job *job = take_job(s);
+    if (!job) return;
+    idle_worker *w = idle_workers;
+    idle_workers = w->next;
+    w->job = job;
+    w->woken = true;
+    pthread_cond_signal(&w->cv);
+  }
+}
+
 void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job) {
   if (!job->queued_ms) job->queued_ms = dorm__st_now_ms();
   pthread_mutex_lock(&s->jobs_mu);
@@ -87,7 +128,7 @@ void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job) {
     s->jobs_tail = job;
     s->jobs_len++;
   }
-  pthread_cond_signal(&s->jobs_cv);
+  dispatch(s);
   pthread_mutex_unlock(&s->jobs_mu);
 }
 
@@ -116,6 +157,7 @@ static void free_conn_chain(dorm__st_job *chain) {
  * written before an earlier one. conn_written_cv: a batch was written. */
 static dorm__st_job *conns_writing;
 static pthread_cond_t conn_written_cv = PTHREAD_COND_INITIALIZER;
+static int conn_waiters; /* workers waiting on conn_written_cv */
 
 static bool conn_writing(const char *conn_id) {
   for (dorm__st_job *w = conns_writing; w; w = w->first)
@@ -182,7 +224,7 @@ static bool conn_jobs_ready(dorm__streamer *s) {
 
 void dorm__st_kick_conn_jobs(dorm__streamer *s) {
   pthread_mutex_lock(&s->jobs_mu);
-  if (s->conn_jobs_head) pthread_cond_signal(&s->jobs_cv);
+  if (s->conn_jobs_head) dispatch(s);
   pthread_mutex_unlock(&s->jobs_mu);
 }
 
@@ -194,16 +236,17 @@ static void conn_batch_written(dorm__streamer *s, dorm__st_job *chain) {
     if (*pp) *pp = b->first;
     b->first = NULL;
   }
-  pthread_cond_broadcast(&conn_written_cv);
-  /* events skipped while these were written may be taken now */
-  if (s->conn_jobs_head) pthread_cond_signal(&s->jobs_cv);
+  if (conn_waiters) pthread_cond_broadcast(&conn_written_cv);
+  /* events skipped while these were written may be taken now (the caller
+   * takes its own next job itself: this is for idle workers) */
+  if (s->conn_jobs_head) dispatch(s);
 }
 
 /* The next job for a worker (jobs_mu held): client messages first, so an ack
  * never waits behind long jobs nor behind the connection items of a crowd
  * that just connected (connects and disconnects, in their order, come
  * next); a job run only while a quarter of the workers (at least one) stays
- * free for messages. */
+ * free for messages (a RUN taken counts in runs_active at once). */
 static dorm__st_job *take_job(dorm__streamer *s) {
   int reserve = s->nworkers / 4 > 0 ? s->nworkers / 4 : 1;
   bool may_run = (s->nworkers <= 1 || s->runs_active < s->nworkers - reserve) && !atomic_load(&s->draining);
@@ -232,26 +275,53 @@ static dorm__st_job *take_job(dorm__streamer *s) {
   s->runs_head = job->next;
   if (!s->runs_head) s->runs_tail = NULL;
   s->runs_len--;
+  s->runs_active++; /* counted when taken: a job handed to a waking worker counts at once */
   return job;
+}
+
+/* Wakes every idle worker: the server stops (jobs_mu held). */
+static void wake_idle_workers(void) {
+  while (idle_workers) {
+    idle_worker *w = idle_workers;
+    idle_workers = w->next;
+    w->woken = true;
+    pthread_cond_signal(&w->cv);
+  }
 }
 
 static void *worker_main(void *arg) {
   dorm__streamer *s = arg;
+  idle_worker me = {0};
+  pthread_cond_init(&me.cv, NULL);
+  dorm__st_name_thread("st-worker");
   for (;;) {
     pthread_mutex_lock(&s->jobs_mu);
-    dorm__st_job *job = NULL;
-    for (;;) {
-      job = take_job(s);
-      if (job || atomic_load(&s->stopping)) break;
-      pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
+    dorm__st_job *job = take_job(s);
+    while (!job && !atomic_load(&s->stopping)) {
+      me.job = NULL;
+      me.woken = false;
+      me.next = idle_workers;
+      idle_workers = &me;
+      while (!me.woken) pthread_cond_wait(&me.cv, &s->jobs_mu);
+      job = me.job;
+      me.job = NULL;
     }
-    if (job && job->kind == DORM__JOB_RUN) s->runs_active++;
+    if (!job) job = take_job(s); /* stopping: what is left (runs are freed below) */
+    /* more that may be taken now (a run this thread's last one made room
+     * for, while it took a message): to idle workers */
+    if (job) dispatch(s);
     /* a message whose connection's item another worker is writing waits for it */
-    while (job && job->kind == DORM__JOB_MESSAGE && !job->first && conn_writing(job->conn_id))
+    while (job && job->kind == DORM__JOB_MESSAGE && !job->first && conn_writing(job->conn_id)) {
+      conn_waiters++;
       pthread_cond_wait(&conn_written_cv, &s->jobs_mu);
+      conn_waiters--;
+    }
     pthread_mutex_unlock(&s->jobs_mu);
     if (!job) break; /* stopping and nothing left */
     if (atomic_load(&s->stopping) && job->kind == DORM__JOB_RUN) {
+      pthread_mutex_lock(&s->jobs_mu);
+      s->runs_active--;
+      pthread_mutex_unlock(&s->jobs_mu);
       free_job(job); /* not started: another processor (or the next start) runs it */
       continue;
     }
@@ -270,20 +340,21 @@ static void *worker_main(void *arg) {
     if (conns == job) free_conn_chain(job);
     else free_job(job);
     if (run) {
+      /* a waiting run may start now: this thread takes it itself at the
+       * top of the loop (no other worker is woken for it) */
       pthread_mutex_lock(&s->jobs_mu);
       s->runs_active--;
-      /* one waiting run may start now (signal: waking every worker to find
-       * one job costs more than the job's own bookkeeping) */
-      if (s->runs_head) pthread_cond_signal(&s->jobs_cv);
       pthread_mutex_unlock(&s->jobs_mu);
     }
   }
+  pthread_cond_destroy(&me.cv);
   dorm__st_delivery_thread_end();
   client_release();
   return NULL;
 }
 
 static void *poller_thread(void *arg) {
+  dorm__st_name_thread("st-poller");
   void *r = dorm__st_poller_main(arg);
   client_release();
   return r;
@@ -545,7 +616,6 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   dorm__hex_encode(raw, sizeof raw, s->server_id + strlen(s->server_id));
   dorm__st_metrics_init(&s->metrics);
   pthread_mutex_init(&s->jobs_mu, NULL);
-  pthread_cond_init(&s->jobs_cv, NULL);
   pthread_mutex_init(&s->running_mu, NULL);
   pthread_mutex_init(&s->conns_mu, NULL);
 
@@ -614,7 +684,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
 
   atomic_store(&s->stopping, true);
   pthread_mutex_lock(&s->jobs_mu);
-  pthread_cond_broadcast(&s->jobs_cv);
+  wake_idle_workers();
   pthread_mutex_unlock(&s->jobs_mu);
   for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
   if (s->poller_started) pthread_join(s->poller, NULL);
@@ -644,7 +714,6 @@ out:
   dorm_jwt_verifier_free(s->jwt);
   free(s->workers);
   pthread_mutex_destroy(&s->jobs_mu);
-  pthread_cond_destroy(&s->jobs_cv);
   pthread_mutex_destroy(&s->running_mu);
   pthread_mutex_destroy(&s->conns_mu);
   pthread_mutex_destroy(&s->metrics.mu);

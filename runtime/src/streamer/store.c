@@ -86,7 +86,6 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * a batch takes about as long as its items' puts: more in flight keep the
  * queue short. */
 #define PUT_LEADERS 8
-#define PUT_LEADERS_MAX_WRITERS PUT_LEADERS
 /* A leader that finds fewer than a batch queued while another batch is in
  * flight, or while GATHER_JOBS or more jobs run here (the server is busy:
  * more messages are coming) gathers for up to GATHER_US before it writes. DynamoDB Local stores ~10x more items a second
@@ -95,6 +94,17 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * with nothing in flight, still goes out at once. */
 #define GATHER_US 2000
 #define GATHER_JOBS 4
+/* The writer threads (messages nobody waits for: progress, acks). One: it
+ * writes, in one batch, whatever queued while its last batch was in flight
+ * (that round trip was the gathering; no nap), and coming from idle it
+ * gathers WRITER_GATHER_US under load (a handler does not wait for it, so
+ * the wait costs only delivery latency). Measured at 300 connections x 20
+ * progress (bench/README.md, "Fifth round"): eight writers that each
+ * gathered 2 ms wrote batches of one or two messages and slept and woke
+ * around each (~37 context switches per request on the writers alone); one
+ * writer this way ~12-19. */
+#define PUT_WRITERS 1
+#define WRITER_GATHER_US 5000
 
 typedef struct queued_put {
   struct queued_put *next;
@@ -117,7 +127,7 @@ static int puts_flushing; /* batches in flight */
 static size_t puts_len;   /* queued */
 /* the writer threads: wait on writers_cv for queued messages and room */
 static pthread_cond_t writers_cv = PTHREAD_COND_INITIALIZER;
-static pthread_t writer_threads[PUT_LEADERS_MAX_WRITERS];
+static pthread_t writer_threads[PUT_WRITERS];
 static int nwriters;
 static bool writers_stopping;
 /* a leader gathers (nobody else leads meanwhile); gather_cv: a full batch queued */
@@ -142,13 +152,13 @@ static bool may_lead(void) { return puts_head && puts_flushing < PUT_LEADERS && 
 
 /* The leader's wait for a fuller batch (puts_mu held; released while it
  * waits): only while another batch is in flight, until a batch is queued or
- * GATHER_US passed. */
-static void gather(void) {
+ * `us` passed. */
+static void gather(long us) {
   if ((puts_flushing == 0 && atomic_load(&jobs_running) < GATHER_JOBS) || puts_len >= PUT_BATCH) return;
   pthread_once(&gather_once, gather_init);
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_nsec += GATHER_US * 1000L;
+  until.tv_nsec += us * 1000L;
   if (until.tv_nsec >= 1000000000L) {
     until.tv_sec++;
     until.tv_nsec -= 1000000000L;
@@ -186,11 +196,11 @@ static void wake_next(void) {
 
 /* The leader's part (puts_mu held on entry and on return, released during
  * the write): the first PUT_BATCH queued messages as one BatchWriteItem. */
-static void flush_puts(dorm_client *c) {
+static void flush_puts(dorm_client *c, long gather_us) {
   queued_put *batch[PUT_BATCH];
   dorm_streamer_Message objs[PUT_BATCH];
   size_t n = 0;
-  gather();
+  if (gather_us > 0) gather(gather_us);
   while (puts_head && n < PUT_BATCH) {
     queued_put *q = puts_head;
     /* a batch may not hold one key twice (DynamoDB refuses the whole
@@ -281,7 +291,7 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
   queued_one();
   while (me.state != PUT_DONE) {
     if (me.state == PUT_QUEUED && may_lead())
-      flush_puts(c); /* lead: our message is in this batch or an earlier one */
+      flush_puts(c, GATHER_US); /* lead: our message is in this batch or an earlier one */
     else pthread_cond_wait(&me.cv, &puts_mu);
   }
   pthread_mutex_unlock(&puts_mu);
@@ -337,13 +347,19 @@ bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_
 
 static void *writer_main(void *arg) {
   dorm__streamer *s = arg;
+  dorm__st_name_thread("st-writer");
   dorm_client *c = dorm__st_client(s);
   pthread_mutex_lock(&puts_mu);
+  bool just_wrote = false;
   for (;;) {
     if (c && may_lead()) {
-      flush_puts(c);
+      /* what queued while this writer's last batch was in flight goes at
+       * once: that round trip was its gathering */
+      flush_puts(c, just_wrote ? 0 : WRITER_GATHER_US);
+      just_wrote = true;
       continue;
     }
+    just_wrote = false;
     if (writers_stopping && (!puts_head || !c)) break;
     pthread_cond_wait(&writers_cv, &puts_mu);
   }
@@ -354,7 +370,7 @@ static void *writer_main(void *arg) {
 void dorm__st_writers_start(dorm__streamer *s) {
   pthread_mutex_lock(&puts_mu);
   if (!nwriters && !writers_stopping) {
-    for (int i = 0; i < PUT_LEADERS_MAX_WRITERS; i++) {
+    for (int i = 0; i < PUT_WRITERS; i++) {
       if (pthread_create(&writer_threads[i], NULL, writer_main, s) != 0) break;
       nwriters++;
     }
@@ -376,12 +392,12 @@ void dorm__st_writers_stop(void) {
 
 void dorm__st_flush_later(dorm_client *c, bool all) {
   pthread_mutex_lock(&puts_mu);
-  while (may_lead()) flush_puts(c);
+  while (may_lead()) flush_puts(c, GATHER_US);
   /* at exit: until every batch in flight is written too (theirs sleep on
    * their own condition variables; a short nap is enough here) */
   while (all && (puts_head || puts_flushing > 0)) {
     if (may_lead()) {
-      flush_puts(c);
+      flush_puts(c, GATHER_US);
       continue;
     }
     pthread_mutex_unlock(&puts_mu);

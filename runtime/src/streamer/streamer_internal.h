@@ -211,7 +211,6 @@ struct dorm__streamer {
   /* job queues: client messages (and connects) apart from RUN jobs, so a
    * worker finds the next message at once however many jobs wait */
   pthread_mutex_t jobs_mu;
-  pthread_cond_t jobs_cv;
   dorm__st_job *jobs_head, *jobs_tail;
   size_t jobs_len;
   dorm__st_job *conn_jobs_head, *conn_jobs_tail; /* CONNECT, DISCONNECT */
@@ -250,6 +249,9 @@ struct dorm__streamer {
 
 /* The endpoint called action, or NULL. */
 const dorm_endpoint_desc *dorm__st_endpoint(const dorm__streamer *s, const char *action);
+/* Names the calling thread (at most 15 bytes; Linux only): per-thread
+ * figures in top -H and bench/streamer/load.mjs. */
+void dorm__st_name_thread(const char *name);
 /* A DynamoDB client for the calling thread (created on first use, freed at exit). */
 dorm_client *dorm__st_client(dorm__streamer *s);
 void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job);

@@ -77,7 +77,6 @@ static int setup(void **state) {
   snprintf(S->server_url, sizeof S->server_url, "http://127.0.0.1:9");
   dorm__st_metrics_init(&S->metrics);
   pthread_mutex_init(&S->jobs_mu, NULL);
-  pthread_cond_init(&S->jobs_cv, NULL);
   pthread_mutex_init(&S->running_mu, NULL);
   pthread_mutex_init(&S->conns_mu, NULL);
   C = dorm__st_client(S);
@@ -462,7 +461,6 @@ static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
   pthread_mutex_destroy(&S->jobs_mu);
-  pthread_cond_destroy(&S->jobs_cv);
   pthread_mutex_destroy(&S->running_mu);
   pthread_mutex_destroy(&S->conns_mu);
   pthread_mutex_destroy(&S->metrics.mu);
