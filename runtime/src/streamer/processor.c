@@ -499,7 +499,7 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
       pthread_mutex_lock(&ctx->seq_mu);
       ctx->outstanding++;
       pthread_mutex_unlock(&ctx->seq_mu);
-      if (dorm__st_put_message_async(&m, progress_stored, pp)) {
+      if (dorm__st_put_message_async(&m, progress_stored, pp, ctx->c)) {
         free(text);
         return;
       }

@@ -105,6 +105,19 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * writer this way ~12-19. */
 #define PUT_WRITERS 1
 #define WRITER_GATHER_US 5000
+/* A message queued for the writer that has waited STALL_MS while the
+ * writer's batch is still in flight (DynamoDB was slow with it) is written
+ * by the next thread that queues one (dorm__st_put_message_async with a
+ * client), together with what queued behind it: a slow call delays one
+ * batch, not the ones behind it, and nobody is woken for it (that thread
+ * was reporting anyway). */
+#define STALL_MS 10
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct queued_put {
   struct queued_put *next;
@@ -117,6 +130,7 @@ typedef struct queued_put {
   dorm__st_stored_fn done; /* later: called (without puts_mu) once stored or given up */
   void *user;
   int tries;
+  int64_t queued_ms; /* monotonic: how long it waits (STALL_MS) */
 } queued_put;
 
 #define ASYNC_TRIES 5
@@ -283,6 +297,7 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
   memset(&me, 0, sizeof me);
   me.m = m;
   me.state = PUT_QUEUED;
+  me.queued_ms = mono_ms();
   pthread_cond_init(&me.cv, NULL);
   pthread_mutex_lock(&puts_mu);
   if (puts_tail) puts_tail->next = &me;
@@ -305,7 +320,7 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
 }
 
 /* A copy of m queued without waiting (done: called once stored, may be NULL). */
-static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user) {
+static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c) {
   size_t ls = strlen(m->sub) + 1, lc = strlen(m->clientId) + 1, lb = strlen(m->body) + 1;
   queued_put *q = calloc(1, sizeof *q + sizeof *q->m + ls + lc + lb);
   if (!q) return false;
@@ -320,6 +335,7 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
   q->done = done;
   q->user = user;
   q->state = PUT_QUEUED;
+  q->queued_ms = mono_ms();
   pthread_mutex_lock(&puts_mu);
   if (puts_tail) puts_tail->next = q;
   else puts_head = q;
@@ -328,21 +344,23 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
   /* a writer waits for the first message of a batch, and for a full one;
    * the ones between join the batch it gathers (no wake-up each) */
   if (puts_len == 1 || puts_len == PUT_BATCH) wake_next();
+  /* stalled behind a slow batch: this thread writes them (STALL_MS) */
+  if (c && puts_flushing > 0 && may_lead() && q->queued_ms - puts_head->queued_ms >= STALL_MS) flush_puts(c, 0);
   pthread_mutex_unlock(&puts_mu);
   return true;
 }
 
 void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m) {
-  if (queue_copy(m, NULL, NULL)) return;
+  if (queue_copy(m, NULL, NULL, NULL)) return;
   /* no room to queue it: store it now */
   dorm_streamer_Message copy = *m;
   if (!dorm__st_put_message(c, &copy, NULL))
     dorm__st_log("error", "persist_failed", m->clientId, NULL, NULL, "%s", dorm_client_errmsg(c));
 }
 
-bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user) {
+bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c) {
   if (!nwriters) return false;
-  return queue_copy(m, done, user);
+  return queue_copy(m, done, user, c);
 }
 
 static void *writer_main(void *arg) {

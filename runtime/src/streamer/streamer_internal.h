@@ -320,12 +320,16 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
  * every poll interval (dorm__st_flush_later); a failure is logged. */
 void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
 /* Queues a copy of m to be stored by the writer threads without waiting;
- * done(user, m, ok) is called on a writer thread once it is stored (ok) or
- * its write failed several times (never under the store's lock; the caller
- * then delivers it). False when no writers run (Lambda mode, or before
- * dorm__st_writers_start) or on OOM: the caller stores it itself. */
+ * done(user, m, ok) is called once it is stored (ok) or its write failed
+ * several times (never under the store's lock; the caller then delivers
+ * it), on a writer thread, or, with c (the calling thread's client; may be
+ * NULL), on the calling thread: when the queue's oldest message has waited
+ * for the writer's slow batch (store.c, STALL_MS), this call writes the
+ * queue's next batch itself before it returns. False when no writers run
+ * (Lambda mode, or before dorm__st_writers_start) or on OOM: the caller
+ * stores it itself. */
 typedef void (*dorm__st_stored_fn)(void *user, const dorm_streamer_Message *m, bool ok);
-bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user);
+bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c);
 /* The writer threads (each with its own DynamoDB client): started once
  * (later calls do nothing); stop writes what is queued, then joins them. */
 void dorm__st_writers_start(dorm__streamer *s);

@@ -419,7 +419,7 @@ static void *queue_many(void *p) {
     char body[128];
     snprintf(body, sizeof body, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", arg->rid, seq);
     dorm_streamer_Message m = {.sub = arg->sub, .clientId = arg->rid, .seq = seq, .body = body};
-    arg->queued = dorm__st_put_message_async(&m, on_stored, &arg->called); /* copied: body may go */
+    arg->queued = dorm__st_put_message_async(&m, on_stored, &arg->called, NULL); /* copied: body may go */
   }
   return NULL;
 }
@@ -429,7 +429,7 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   char sub[96];
   ts_unique_name(sub, sizeof sub, "writers-user");
   dorm_streamer_Message none = {.sub = sub, .clientId = "x", .seq = 1, .body = "{}"};
-  assert_false(dorm__st_put_message_async(&none, on_stored, NULL)); /* no writers yet: the caller stores it */
+  assert_false(dorm__st_put_message_async(&none, on_stored, NULL, NULL)); /* no writers yet: the caller stores it */
   dorm__st_writers_start(S);
   atomic_store(&stored_ok, 0);
   atomic_store(&stored_failed, 0);
@@ -444,7 +444,7 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   for (int i = 0; i < ASYNC_THREADS; i++) pthread_join(th[i], NULL);
   /* stopping writes what is still queued, then joins the writers */
   dorm__st_writers_stop();
-  assert_false(dorm__st_put_message_async(&none, on_stored, NULL));
+  assert_false(dorm__st_put_message_async(&none, on_stored, NULL, NULL));
   for (int i = 0; i < ASYNC_THREADS; i++) {
     assert_true(args[i].queued);
     assert_int_equal(atomic_load(&args[i].called), ASYNC_EACH);
