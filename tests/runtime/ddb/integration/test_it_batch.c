@@ -248,6 +248,52 @@ static void test_refused_before_sending(void **state) {
   dorm_arena_free(&a);
 }
 
+/* The bulk path's check sizes an item exactly only when the bound its walk
+ * sums passes the limit: an item of exactly 400 KB (bound just over) is
+ * written with the others, one byte more is refused before anything is
+ * sent. */
+static void test_bulk_item_at_the_limit(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_av items[40];
+  dorm_batch_write_entry e[40];
+  for (int i = 0; i < 40; i++) {
+    char pk[16];
+    snprintf(pk, sizeof pk, "lim%d", i);
+    items[i] = it_key_s(&a, "PK", pk);
+    e[i] = (dorm_batch_write_entry){TA, &items[i], NULL};
+  }
+  /* "PK" + "lim33" + "data" + the blob = DORM_ITEM_MAX_BYTES. */
+  size_t n = DORM_ITEM_MAX_BYTES - strlen("PK") - strlen("lim33") - strlen("data");
+  char *blob = dorm_arena_alloc(&a, n + 1);
+  assert_non_null(blob);
+  memset(blob, 'b', n + 1);
+  dorm_av big = it_key_s(&a, "PK", "lim33");
+  it_set_av(&a, &big, "data", dorm_av_strn(blob, n));
+  size_t size = 0;
+  assert_int_equal(dorm_item_size(&big, &size), DORM_OK);
+  assert_int_equal(size, DORM_ITEM_MAX_BYTES);
+  e[33].put_item = &big;
+  size_t written = 0;
+  dorm_batch_write_options opts = {.max_in_flight = 4};
+  if (dorm_batch_write(C, e, 40, &opts, &written) != DORM_OK) fail_msg("%s", dorm_client_errmsg(C));
+  assert_int_equal(written, 40);
+  dorm_get_input gi = {.table = TA, .key = &items[33]}; /* the key of the 400 KB item */
+  dorm_av got;
+  assert_int_equal(dorm_get_item(C, &gi, &a, &got), DORM_OK);
+  assert_int_equal(strlen(it_get_s(&got, "data")), n);
+
+  dorm_av over = it_key_s(&a, "PK", "lim33");
+  it_set_av(&a, &over, "data", dorm_av_strn(blob, n + 1));
+  e[33].put_item = &over;
+  uint64_t before = it_attempts(C);
+  assert_int_equal(dorm_batch_write(C, e, 40, &opts, &written), DORM_ERR_TOO_LARGE);
+  it_assert_msg(C, "BatchWriteItem: entries[33].put_item is", NULL);
+  assert_int_equal(written, 0);
+  assert_int_equal(it_attempts(C), before);
+  dorm_arena_free(&a);
+}
+
 static void test_errors_from_dynamodb(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -361,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_batch_get_1000),
       cmocka_unit_test(test_batch_delete),
       cmocka_unit_test(test_refused_before_sending),
+      cmocka_unit_test(test_bulk_item_at_the_limit),
       cmocka_unit_test(test_errors_from_dynamodb),
       cmocka_unit_test(test_bulk_bad_entry_sends_nothing),
   };
