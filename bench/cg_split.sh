@@ -11,6 +11,15 @@
 # then the parts (SigV4, JSON writing, CRC32, decoding, libcurl) of each.
 # The callgrind files stay in $CG_DIR (default a temporary directory) for
 # callgrind_annotate.
+#
+# CG_COLD=1: every request starts with cold caches (the benchmarks write and
+# read FLOOR_EVICT_KB=2048 between requests, bench/curl_floor.h) under
+# callgrind's cache simulation with a 1 MB last-level cache, and each line
+# also gives the lines of code and data a call fetches from memory (its
+# last-level misses: I for code, D for data read + written). On a machine
+# whose caches the server and others flush between two requests these
+# fetches, not the instructions, are most of what libdorm adds to a call
+# (bench/README.md); the counts are the same every run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: cg_split.sh BUILD_DIR [N]}" && pwd)
@@ -23,10 +32,19 @@ out=${CG_DIR:-$(mktemp -d)}
 mkdir -p "$out"
 e=$DORM_TEST_ENDPOINT
 warm=100
-cg() { # name prog args...: collect inside function name only
-  local name=$1
+cold=()
+if [ -n "${CG_COLD:-}" ]; then
+  export FLOOR_EVICT_KB=2048
+  cold=(--cache-sim=yes --LL=1048576,16,64)
+fi
+cg() { # name prog args...: collect inside the function name stands for only
+  local name=$1 fn=$1
   shift
-  valgrind --tool=callgrind --callgrind-out-file="$out/$name.cg" --toggle-collect="$name" "$@" >/dev/null 2>"$out/$name.log"
+  case $name in # client_bench's wrappers (noinline) of dorm_get_item / dorm_put_item: counted with LTO too
+    dorm_get_item) fn=get_once ;;
+    dorm_put_item) fn=put_once ;;
+  esac
+  valgrind --tool=callgrind "${cold[@]}" --callgrind-out-file="$out/$name.cg" --toggle-collect="$fn" "$@" >/dev/null 2>"$out/$name.log"
 }
 # client_bench: put once + get once before its timed runs, then warm-up and n timed, libdorm and floor alternating.
 cg dorm_get_item "$build/bench/client_bench" --endpoint "$e" --n "$n" --warmup "$warm" --item "$here/item.json"
@@ -39,7 +57,8 @@ cg gen_put "$build/bench/gen_put_get" --endpoint "$e" --n "$n" --item "$here/ite
 
 calls() {
   case $1 in
-    dorm_get_item | dorm_put_item) echo $((n + warm + 1)) ;;
+    dorm_put_item) echo $((n + warm + 1)) ;; # put_once: once more before the runs
+    dorm_get_item) echo $((n + warm)) ;;     # get_once (the read-back before the runs is a direct call)
     floor_*) echo $((n + warm)) ;;
     gen_*) echo $((n + n / 10)) ;;
   esac
@@ -53,6 +72,9 @@ for f in dorm_get_item dorm_put_item floor_get_once floor_put_once gen_get gen_p
   total=$(grep -oP 'Collected : \K[0-9]+' "$out/$f.log")
   c=$(calls "$f")
   line=$(printf '%-15s %7.1fk instructions per call' "$f" "$(echo "$total / $c / 1000" | bc -l)")
+  if [ -n "${CG_COLD:-}" ]; then # summary: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw
+    line+=$(awk -v c="$c" '/^summary:/ { printf "; from memory %.0f lines (code %.0f, data %.0f)", ($8 + $9 + $10) / c, $8 / c, ($9 + $10) / c }' "$out/$f.cg")
+  fi
   case $f in
     floor_*) ;;
     *)

@@ -8,19 +8,31 @@
  *                      first of the day)
  *   dorm sigv4-put     the same for the PutItem request (its ~1.5 KB body
  *                      is hashed too)
- *   dorm json-put      the PutItem body written from the dorm_av item
- *                      (dorm_item_size's check, then the JSON writer)
- *   dorm crc32-get     zlib's crc32 of the GetItem response body
+ *   dorm json-put      the PutItem body written from the dorm_av item by
+ *                      the JSON writer (dorm_put_item runs dorm_item_size
+ *                      only for text over 400 KB)
+ *   dorm crc32-get     the response CRC-32 (aws/crc32.c: libdeflate's, or
+ *                      zlib's) of the GetItem response body
  *   dorm decode-get    the GetItem response body into a dorm_av in an
- *                      arena (jsmn tree, then the readers), as
+ *                      arena (jsmn's tokens read straight into it), as
  *                      dorm_get_item reads it
  *
  * one line each in the peers' format (bench/README.md):
  *   dorm sigv4-get: N ops/s, client cpu X us/op, n=N
+ *
+ * With --cold KB, each call is preceded by writing and reading a KB-sized
+ * buffer (evicting the part's code and data from the L1 and L2 caches, as
+ * the server and other processes do between two requests of a client that
+ * waits on the network) and timed alone (CLOCK_MONOTONIC around the call,
+ * median and mean over n):
+ *   dorm sigv4-put cold: median X us, mean Y us, n=N
+ * the cost of a part as a request meets it; the hot line is the cost with
+ * everything cached. Comparing two builds' cold lines shows what a change
+ * of code size or layout does, which instruction counts do not.
  * The libcurl part is client_bench's "libcurl get/put" line (the same
  * request through bare libcurl); together they are the split of
  * bench/README.md, "Where a get's and a put's microseconds go".
- * Usage: split_bench [--n N] [--item FILE]. A benchmark: it prints numbers
+ * Usage: split_bench [--n N] [--item FILE] [--cold KB]. A benchmark: it prints numbers
  * and asserts nothing about them. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -30,8 +42,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <zlib.h>
 
+#include "crc32.h"
 #include "dorm/dorm.h"
 #include "json_read.h"
 #include "json_write.h"
@@ -71,8 +83,6 @@ __attribute__((noinline)) static void split_sigv4_put(ctx *c) {
 }
 
 __attribute__((noinline)) static void split_json_put(ctx *c) {
-  size_t size = 0;
-  if (dorm_item_size(c->item, &size) != DORM_OK) die("dorm_item_size failed");
   dorm__jw_reset(&c->w);
   dorm__jw_begin_object(&c->w);
   dorm__jw_member_string(&c->w, "TableName", c->table);
@@ -82,34 +92,67 @@ __attribute__((noinline)) static void split_json_put(ctx *c) {
   const char *body;
   size_t len;
   if (dorm__jw_finish(&c->w, &body, &len) != DORM_OK) die("json: %s", c->w.err);
-  c->sink += len + size;
+  c->sink += len;
 }
 
 __attribute__((noinline)) static void split_crc32_get(ctx *c) {
-  c->sink += crc32(0L, (const Bytef *)c->resp, (uInt)c->resp_len);
+  c->sink += dorm__crc32(c->resp, c->resp_len);
 }
 
 __attribute__((noinline)) static void split_decode_get(ctx *c) {
   char err[256];
-  cJSON *root = NULL;
-  dorm_json_response r;
   dorm_av item;
+  bool found = false;
   dorm_arena_reset(&c->arena);
-  dorm_status st = dorm__json_parse_fast(c->resp, c->resp_len, &root, err, sizeof err);
-  if (st == DORM_OK) st = dorm__json_response_members(root, &r, err, sizeof err);
-  if (st == DORM_OK && !r.item) die("decode: no Item");
-  if (st == DORM_OK) {
-    jr_reader rd;
-    jr_path where = {NULL, r.item->string, 0};
-    dorm__jr_init(&rd, &c->arena, c->resp_len, err, sizeof err);
-    st = dorm__jr_members(&rd, r.item, &where, 0, &item);
-  }
-  dorm__json_free(root);
-  if (st != DORM_OK) die("decode: %s", err);
+  if (dorm__json_read_response_item(DORM_JSON_FAST, c->resp, c->resp_len, &c->arena, &item, &found, err,
+                                    sizeof err) != DORM_OK)
+    die("decode: %s", err);
+  if (!found) die("decode: no Item");
   c->sink += item.u.map.count;
 }
 
+static size_t cold_bytes; /* --cold KB: evict this much before each timed call */
+static unsigned char *cold_buf;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Writes then reads the whole eviction buffer (a different value each
+ * time, so no pass can be skipped). */
+static void evict(ctx *c) {
+  static unsigned char v;
+  v++;
+  for (size_t i = 0; i < cold_bytes; i += 64) cold_buf[i] = (unsigned char)(v + i);
+  unsigned long s = 0;
+  for (size_t i = 0; i < cold_bytes; i += 64) s += cold_buf[i];
+  c->sink += s & 1;
+}
+
+static void cold_line(ctx *c, const char *name, void (*op)(ctx *), long n) {
+  double *t = malloc((size_t)n * sizeof *t);
+  if (!t) die("out of memory");
+  for (long i = 0; i < n / 10 + 1; i++) op(c);
+  double sum = 0;
+  for (long i = 0; i < n; i++) {
+    evict(c);
+    double t0 = now_s();
+    op(c);
+    t[i] = now_s() - t0;
+    sum += t[i];
+  }
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  printf("dorm %s cold: median %.2f us, mean %.2f us, n=%ld\n", name, t[n / 2] * 1e6, sum / n * 1e6, n);
+  fflush(stdout);
+  free(t);
+}
+
 static void line(ctx *c, const char *name, void (*op)(ctx *), long n) {
+  if (cold_bytes) {
+    cold_line(c, name, op, n);
+    return;
+  }
   for (long i = 0; i < n / 10 + 1; i++) op(c);
   double t0 = now_s(), c0 = cpu_s();
   for (long i = 0; i < n; i++) op(c);
@@ -124,9 +167,11 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--n") && i + 1 < argc) n = atol(argv[++i]);
     else if (!strcmp(argv[i], "--item") && i + 1 < argc) item_path = argv[++i];
-    else die("usage: split_bench [--n N] [--item FILE]");
+    else if (!strcmp(argv[i], "--cold") && i + 1 < argc) cold_bytes = (size_t)parse_count("--cold", argv[++i], 1, 1L << 20) << 10;
+    else die("usage: split_bench [--n N] [--item FILE] [--cold KB]");
   }
   if (n <= 0) die("--n: expected a whole number >= 1");
+  if (cold_bytes && !(cold_buf = malloc(cold_bytes))) die("out of memory");
 
   char *text = read_file(item_path);
   cJSON *doc = cJSON_Parse(text);
@@ -197,6 +242,7 @@ int main(int argc, char **argv) {
   free(get_body);
   free(resp_body);
   free(item_json);
+  free(cold_buf);
   cJSON_Delete(get);
   cJSON_Delete(resp);
   cJSON_Delete(doc);
