@@ -9,8 +9,9 @@
 # busy machine. COUNT_CALLS=1 puts a counting proxy (tests/streamer/ddb-proxy.mjs)
 # between streamer-demo and DynamoDB Local and prints the DynamoDB calls per
 # request by operation (the proxy adds latency and CPU of its own: leave it
-# off for the timing figures). ASYNC_PROGRESS=1 runs streamer-demo with
-# --async-progress; DEMO_ARGS adds its other flags. RELAY=0 leaves the relay out (quicker rounds while
+# off for the timing figures). SYNC_PROGRESS=1 runs streamer-demo with
+# --sync-progress (ASYNC_PROGRESS=1: --async-progress, now the default);
+# DEMO_ARGS adds its other flags. RELAY=0 leaves the relay out (quicker rounds while
 # tuning). WARMUP=N (default: CONNS; 0: none) runs a round of N x 5 progress
 # first against each server, printed apart (DynamoDB Local starts cold).
 # (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
@@ -54,7 +55,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
   ddb="http://127.0.0.1:$(wait_port "$work/proxy.out")"
 fi
 "$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
-  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} ${DEMO_ARGS:-} >"$work/demo.out" 2>"$work/demo.err" &
+  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} ${SYNC_PROGRESS:+--sync-progress} ${DEMO_ARGS:-} >"$work/demo.out" 2>"$work/demo.err" &
 demo_pid=$!
 pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")

@@ -90,10 +90,11 @@ scenario('status, get_result and the same id again sent to the client\'s server 
   }
 });
 
-scenario('a 20-progress job writes its request item a few times, not once per progress (DynamoDB calls counted by a proxy; --async-progress)', async () => {
+scenario('a 20-progress job writes its request item a few times, not once per progress (DynamoDB calls counted by a proxy; --sync-progress)', async () => {
   const proxy = await countingProxy();
-  // --async-progress: the writer threads store and deliver the progress (the default path is the rest of this file's)
-  const p = await startServer({ name: 'server through a counting proxy', args: [...LEASE, '--async-progress'], ddb: proxy.url });
+  // --sync-progress: the job's thread stores and delivers its own progress (the
+  // default, a writer thread, is the rest of this file's): every row arrives in order
+  const p = await startServer({ name: 'server through a counting proxy', args: [...LEASE, '--sync-progress'], ddb: proxy.url });
   try {
     const sub = uniq('counted');
     const c = await connect(p, await token({ sub }));

@@ -382,8 +382,9 @@ static const char USAGE[] =
     "  --max-attempts N           attempts of a retryable failure (default 3)\n"
     "  --server-url URL           this server's management API as other processes reach it\n"
     "  --no-processor             accept requests but run no jobs here\n"
-    "  --async-progress           a job's progress is stored by writer threads while the handler goes on\n"
-    "                             (fewer DynamoDB calls, less CPU; delivery waits for the writers)\n"
+    "  --sync-progress            a job's thread stores each progress itself before report() returns\n"
+    "                             (default: a writer thread stores it and delivers it while the handler goes on)\n"
+    "  --async-progress           the default (accepted for older scripts; --sync-progress wins)\n"
     "  --shutdown-grace-ms N      on SIGTERM/SIGINT, running jobs have N ms to finish, then give their\n"
     "                             requests back to other processors (default 10000; a second signal: at once)\n"
     "  --dev-token SUB            print a development token for SUB (HS256, from the secret file) and exit\n"
@@ -496,7 +497,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
        grace = 10000;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
-  bool create = false, no_processor = false, async_progress = false;
+  bool create = false, no_processor = false, async_progress = true, sync_progress = false;
   flag flags[] = {
       {"port", false, NULL, &port, NULL},
       {"ddb-endpoint", false, &ddb, NULL, NULL},
@@ -516,6 +517,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"server-url", false, &server_url, NULL, NULL},
       {"no-processor", true, NULL, NULL, &no_processor},
       {"async-progress", true, NULL, NULL, &async_progress},
+      {"sync-progress", true, NULL, NULL, &sync_progress},
       {"shutdown-grace-ms", false, NULL, &grace, NULL},
       {"dev-token", false, &dev_token, NULL, NULL},
       {"web", false, &web, NULL, NULL},
@@ -592,7 +594,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;
   s->cfg.no_processor = no_processor;
-  s->cfg.async_progress = async_progress;
+  s->cfg.async_progress = async_progress && !sync_progress;
   s->cfg.shutdown_grace_ms = grace;
   s->cfg.web_dir = web && web[0] ? web : NULL;
   s->cfg.management_endpoint = management && management[0] ? management : NULL;

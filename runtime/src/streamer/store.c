@@ -94,15 +94,16 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * with nothing in flight, still goes out at once. */
 #define GATHER_US 2000
 #define GATHER_JOBS 4
-/* The writer threads (messages nobody waits for: progress, acks). One: it
- * writes, in one batch, whatever queued while its last batch was in flight
- * (that round trip was the gathering; no nap), and coming from idle it
- * gathers WRITER_GATHER_US under load (a handler does not wait for it, so
- * the wait costs only delivery latency). Measured at 300 connections x 20
- * progress (bench/README.md, "Fifth round"): eight writers that each
- * gathered 2 ms wrote batches of one or two messages and slept and woke
- * around each (~37 context switches per request on the writers alone); one
- * writer this way ~12-19. */
+/* The writer thread (messages nobody waits for: progress, acks). One: its
+ * batch holds what queued within WRITER_GATHER_US of the batch's oldest
+ * message (which may have waited for the last batch already: then it goes
+ * at once), so it naps at most once a batch; a handler does not wait for
+ * it, so the gathering costs only delivery latency. Measured at 300
+ * connections x 20 progress (bench/README.md, "Fifth round"): eight writers
+ * that each gathered 2 ms wrote batches of one or two messages and slept
+ * and woke around each (~29-37 context switches per request on the writers
+ * alone, 6 message calls per request); one writer this way ~12 switches and
+ * 4 calls. */
 #define PUT_WRITERS 1
 #define WRITER_GATHER_US 5000
 /* A message queued for the writer that has waited STALL_MS while the
@@ -149,6 +150,7 @@ static bool gathering;
 static pthread_cond_t gather_cv;
 static pthread_once_t gather_once = PTHREAD_ONCE_INIT;
 static size_t put_calls, put_messages; /* DynamoDB calls made, messages they stored (dorm__st_put_counts) */
+static size_t put_stalled;            /* batches a queueing thread wrote after STALL_MS */
 static atomic_int jobs_running;        /* dorm__st_puts_jobs */
 
 void dorm__st_puts_jobs(int delta) { atomic_fetch_add(&jobs_running, delta); }
@@ -189,10 +191,11 @@ static void queued_one(void) {
   if (gathering && puts_len == PUT_BATCH) pthread_cond_signal(&gather_cv);
 }
 
-void dorm__st_put_counts(size_t *calls, size_t *messages) {
+void dorm__st_put_counts(size_t *calls, size_t *messages, size_t *stalled) {
   pthread_mutex_lock(&puts_mu);
-  *calls = put_calls;
-  *messages = put_messages;
+  if (calls) *calls = put_calls;
+  if (messages) *messages = put_messages;
+  if (stalled) *stalled = put_stalled;
   pthread_mutex_unlock(&puts_mu);
 }
 
@@ -345,7 +348,10 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
    * the ones between join the batch it gathers (no wake-up each) */
   if (puts_len == 1 || puts_len == PUT_BATCH) wake_next();
   /* stalled behind a slow batch: this thread writes them (STALL_MS) */
-  if (c && puts_flushing > 0 && may_lead() && q->queued_ms - puts_head->queued_ms >= STALL_MS) flush_puts(c, 0);
+  if (c && puts_flushing > 0 && may_lead() && q->queued_ms - puts_head->queued_ms >= STALL_MS) {
+    put_stalled++;
+    flush_puts(c, 0);
+  }
   pthread_mutex_unlock(&puts_mu);
   return true;
 }
@@ -368,16 +374,14 @@ static void *writer_main(void *arg) {
   dorm__st_name_thread("st-writer");
   dorm_client *c = dorm__st_client(s);
   pthread_mutex_lock(&puts_mu);
-  bool just_wrote = false;
   for (;;) {
     if (c && may_lead()) {
-      /* what queued while this writer's last batch was in flight goes at
-       * once: that round trip was its gathering */
-      flush_puts(c, just_wrote ? 0 : WRITER_GATHER_US);
-      just_wrote = true;
+      /* a batch holds what queued in the WRITER_GATHER_US since its oldest
+       * message (which may have waited for the last batch already) */
+      long age_us = (long)(mono_ms() - puts_head->queued_ms) * 1000L;
+      flush_puts(c, age_us >= WRITER_GATHER_US ? 0 : WRITER_GATHER_US - age_us);
       continue;
     }
-    just_wrote = false;
     if (writers_stopping && (!puts_head || !c)) break;
     pthread_cond_wait(&writers_cv, &puts_mu);
   }

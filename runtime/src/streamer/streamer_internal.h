@@ -174,7 +174,7 @@ typedef struct dorm__st_config {
   const char *server_url;          /* this server's management API base (default http://127.0.0.1:PORT) */
   const char *web_dir;             /* serve static files from here (NULL: none) */
   bool no_processor;               /* accept and route only; another process runs jobs */
-  bool async_progress;             /* progress stored by the writer threads while the handler goes on */
+  bool async_progress;             /* progress stored by the writer thread while the handler goes on (default; --sync-progress: off) */
   long shutdown_grace_ms;          /* SIGTERM: how long running jobs may take to finish (default 10000) */
   const char *management_endpoint; /* Lambda: the management API (NULL: the event's) */
 } dorm__st_config;
@@ -337,9 +337,11 @@ void dorm__st_writers_stop(void);
 /* Writes the queued messages (as batches, while fewer than the limit are in
  * flight); all: until none is queued or in flight (at exit). */
 void dorm__st_flush_later(dorm_client *c, bool all);
-/* Since the process started: the DynamoDB calls that stored messages and the
- * messages they stored (calls < messages: batches gathered; tests, bench). */
-void dorm__st_put_counts(size_t *calls, size_t *messages);
+/* Since the process started: the DynamoDB calls that stored messages, the
+ * messages they stored (calls < messages: batches gathered) and the batches
+ * a queueing thread wrote because the writer's was slow (STALL_MS); tests,
+ * bench. Any pointer may be NULL. */
+void dorm__st_put_counts(size_t *calls, size_t *messages, size_t *stalled);
 /* A job started (+1) or ended (-1) here: with several running, a lone
  * message waits briefly for others to share its write (store.c, gather). */
 void dorm__st_puts_jobs(int delta);

@@ -285,7 +285,7 @@ static void messages_from_many_threads_all_stored(void **state) {
   put_arg args[PUT_THREADS];
   pthread_t th[PUT_THREADS];
   size_t calls0, msgs0, calls1, msgs1;
-  dorm__st_put_counts(&calls0, &msgs0);
+  dorm__st_put_counts(&calls0, &msgs0, NULL);
   for (int i = 0; i < PUT_THREADS; i++) {
     args[i].sub = sub;
     snprintf(args[i].rid, sizeof args[i].rid, "req-%d", i);
@@ -293,7 +293,7 @@ static void messages_from_many_threads_all_stored(void **state) {
   }
   for (int i = 0; i < PUT_THREADS; i++) pthread_join(th[i], NULL);
   for (int i = 0; i < PUT_THREADS; i++) assert_true(args[i].ok);
-  dorm__st_put_counts(&calls1, &msgs1);
+  dorm__st_put_counts(&calls1, &msgs1, NULL);
   size_t calls = calls1 - calls0, msgs = msgs1 - msgs0;
   print_message("group commit: %zu messages in %zu calls\n", msgs, calls);
   assert_int_equal(msgs, PUT_THREADS * (PUT_EACH + 1));
@@ -398,10 +398,22 @@ static void requests_created_together(void **state) {
 
 static atomic_int stored_ok, stored_failed;
 
-/* The callback: on a writer thread, after the message's batch was written. */
+static atomic_int found_before_sent;
+
+/* The callback: after the message's batch was written (on the writer
+ * thread, or on a queueing thread that wrote a stalled batch itself). It is
+ * where a progress message is delivered, so the message must be in the
+ * table by then (a consistent read with this thread's client). */
 static void on_stored(void *user, const dorm_streamer_Message *m, bool ok) {
-  (void)m;
   atomic_fetch_add(ok ? &stored_ok : &stored_failed, 1);
+  dorm_client *c = dorm__st_client(S);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Message_key key = {m->sub, m->clientId, m->seq};
+  dorm_get_opts o = {.consistent_read = true};
+  dorm_streamer_Message got;
+  if (ok && c && dorm_streamer_Message_get(c, &key, &o, &a, &got) == DORM_OK && strcmp(got.body, m->body) == 0)
+    atomic_fetch_add(&found_before_sent, 1);
+  dorm_arena_free(&a);
   atomic_fetch_add((atomic_int *)user, 1);
 }
 
@@ -410,16 +422,18 @@ typedef struct async_arg {
   char rid[64];
   atomic_int called;
   bool queued;
+  bool may_write; /* passes its own client: writes a batch stalled behind the writer's itself */
 } async_arg;
 
 static void *queue_many(void *p) {
   async_arg *arg = p;
+  dorm_client *c = arg->may_write ? dorm__st_client(S) : NULL;
   arg->queued = true;
   for (int seq = 1; seq <= ASYNC_EACH && arg->queued; seq++) {
     char body[128];
     snprintf(body, sizeof body, "{\"request_id\":\"%s\",\"seq\":%d,\"type\":\"progress\"}", arg->rid, seq);
     dorm_streamer_Message m = {.sub = arg->sub, .clientId = arg->rid, .seq = seq, .body = body};
-    arg->queued = dorm__st_put_message_async(&m, on_stored, &arg->called, NULL); /* copied: body may go */
+    arg->queued = dorm__st_put_message_async(&m, on_stored, &arg->called, c); /* copied: body may go */
   }
   return NULL;
 }
@@ -438,6 +452,7 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   for (int i = 0; i < ASYNC_THREADS; i++) {
     args[i].sub = sub;
     atomic_store(&args[i].called, 0);
+    args[i].may_write = i % 2 == 1;
     snprintf(args[i].rid, sizeof args[i].rid, "req-%d", i);
     assert_int_equal(pthread_create(&th[i], NULL, queue_many, &args[i]), 0);
   }
@@ -451,6 +466,11 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   }
   assert_int_equal(atomic_load(&stored_ok), ASYNC_THREADS * ASYNC_EACH);
   assert_int_equal(atomic_load(&stored_failed), 0);
+  /* stored before its callback (the delivery) ran, each exactly once */
+  assert_int_equal(atomic_load(&found_before_sent), ASYNC_THREADS * ASYNC_EACH);
+  size_t stalled = 0;
+  dorm__st_put_counts(NULL, NULL, &stalled);
+  print_message("# %zu batches written by a queueing thread after the writer's stalled\n", stalled);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_query_opts q = {.consistent_read = true};
   for (int i = 0; i < ASYNC_THREADS; i++) assert_progress_stored(&a, &q, sub, args[i].rid, ASYNC_EACH);
