@@ -14,7 +14,7 @@ static int run(int argc, char **argv);
 
 const dormc_cli_command dormc_cmd_gen = {
     .name = "gen",
-    .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c (--ts: .d.ts)",
+    .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c (--ts: .d.ts, --infra: template)",
     .usage = "usage: dormc gen --out DIR [--stubs DIR] [--depfile FILE] SCHEMA.dorm...\n"
              "       dormc gen --ts --out DIR [--depfile FILE] SCHEMA.dorm...\n"
              "       dormc gen --infra DIR SCHEMA.dorm...\n"
