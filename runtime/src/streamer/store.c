@@ -71,11 +71,12 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  *
  * Messages whose thread need not wait (a job's progress for a connection
  * this server holds, the router's ack) are queued with a callback instead
- * (dorm__st_put_message_async): the writer threads (dorm__st_writers_start)
- * lead batches whenever something is queued, and call the callback once the
- * message is stored (it then delivers it). So a job's thread never sleeps in
- * a write for its progress, and what all jobs queue meanwhile goes out
- * together, 25 messages a call. A failed write of such a message is retried
+ * (dorm__st_put_message_async): the writer thread (dorm__st_writers_start)
+ * leads a batch of what queued within WRITER_GATHER_US of the oldest, and
+ * calls each callback once the message is stored (it then delivers it). So
+ * a job's thread does not sleep in a write for its progress (unless a batch
+ * stalled: STALL_MS), and what all jobs queue meanwhile goes out together,
+ * up to 25 messages a call. A failed write of such a message is retried
  * (up to ASYNC_TRIES times) before its callback hears of the failure. */
 
 #define PUT_BATCH 25 /* BatchWriteItem's limit */
@@ -140,7 +141,7 @@ static pthread_mutex_t puts_mu = PTHREAD_MUTEX_INITIALIZER;
 static queued_put *puts_head, *puts_tail;
 static int puts_flushing; /* batches in flight */
 static size_t puts_len;   /* queued */
-/* the writer threads: wait on writers_cv for queued messages and room */
+/* the writer thread(s): wait on writers_cv for queued messages and room */
 static pthread_cond_t writers_cv = PTHREAD_COND_INITIALIZER;
 static pthread_t writer_threads[PUT_WRITERS];
 static int nwriters;

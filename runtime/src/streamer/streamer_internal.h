@@ -319,7 +319,7 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
  * for a message already sent (the ack). The poller writes what is queued
  * every poll interval (dorm__st_flush_later); a failure is logged. */
 void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
-/* Queues a copy of m to be stored by the writer threads without waiting;
+/* Queues a copy of m to be stored by the writer thread without waiting;
  * done(user, m, ok) is called once it is stored (ok) or its write failed
  * several times (never under the store's lock; the caller then delivers
  * it), on a writer thread, or, with c (the calling thread's client; may be
@@ -330,7 +330,7 @@ void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
  * stores it itself. */
 typedef void (*dorm__st_stored_fn)(void *user, const dorm_streamer_Message *m, bool ok);
 bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c);
-/* The writer threads (each with its own DynamoDB client): started once
+/* The writer thread(s) (PUT_WRITERS, each with its own DynamoDB client): started once
  * (later calls do nothing); stop writes what is queued, then joins them. */
 void dorm__st_writers_start(dorm__streamer *s);
 void dorm__st_writers_stop(void);
