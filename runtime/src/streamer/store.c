@@ -287,10 +287,12 @@ static void flush_puts(dorm_client *c, long gather_us) {
   if (nfinished) {
     /* callbacks deliver: never under puts_mu (the caller holds it again on return) */
     pthread_mutex_unlock(&puts_mu);
+    dorm__srv_defer_wakes(); /* the batch's deliveries: one wake of the lws thread */
     for (size_t i = 0; i < nfinished; i++) {
       if (finished[i]->done) finished[i]->done(finished[i]->user, finished[i]->m, st == DORM_OK);
       free(finished[i]);
     }
+    dorm__srv_flush_wakes();
     pthread_mutex_lock(&puts_mu);
   }
 }

@@ -99,6 +99,11 @@ void dorm__srv_enqueue_to(void *user, int64_t seq, const char *text);
 typedef enum dorm__srv_offer_result { DORM__SRV_QUEUED, DORM__SRV_NOT_HERE, DORM__SRV_GONE } dorm__srv_offer_result;
 dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
                                        const char *text, size_t len);
+/* Between these two calls (nested: counted), messages this thread queues
+ * for connections wake the lws thread once, at the end, instead of per
+ * message: the writer delivering a batch. */
+void dorm__srv_defer_wakes(void);
+void dorm__srv_flush_wakes(void);
 /* Stops the server: the lws loop ends, workers finish what they hold. */
 void dorm__srv_stop(dorm__streamer *s);
 /* Whether this server holds the connection now. */
