@@ -174,17 +174,22 @@ static void test_batch_delete(void **state) {
   dorm_arena_free(&a);
 }
 
+/* n put entries of TA, keys <prefix>0..<prefix>n-1, items allocated in a. */
+static void put_entries(dorm_arena *a, const char *prefix, dorm_av *items, dorm_batch_write_entry *e, int n) {
+  for (int i = 0; i < n; i++) {
+    char pk[16];
+    snprintf(pk, sizeof pk, "%s%d", prefix, i);
+    items[i] = it_key_s(a, "PK", pk);
+    e[i] = (dorm_batch_write_entry){TA, &items[i], NULL};
+  }
+}
+
 static void test_refused_before_sending(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av items[40];
   dorm_batch_write_entry e[40];
-  for (int i = 0; i < 40; i++) {
-    char pk[16];
-    snprintf(pk, sizeof pk, "r%d", i);
-    items[i] = it_key_s(&a, "PK", pk);
-    e[i] = (dorm_batch_write_entry){TA, &items[i], NULL};
-  }
+  put_entries(&a, "r", items, e, 40);
   uint64_t before = it_attempts(C);
   size_t written = 99;
 
@@ -257,12 +262,7 @@ static void test_bulk_item_at_the_limit(void **state) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av items[40];
   dorm_batch_write_entry e[40];
-  for (int i = 0; i < 40; i++) {
-    char pk[16];
-    snprintf(pk, sizeof pk, "lim%d", i);
-    items[i] = it_key_s(&a, "PK", pk);
-    e[i] = (dorm_batch_write_entry){TA, &items[i], NULL};
-  }
+  put_entries(&a, "lim", items, e, 40);
   /* "PK" + "lim33" + "data" + the blob = DORM_ITEM_MAX_BYTES. */
   size_t n = DORM_ITEM_MAX_BYTES - strlen("PK") - strlen("lim33") - strlen("data");
   char *blob = dorm_arena_alloc(&a, n + 1);
