@@ -39,10 +39,13 @@ typedef struct held {
 } held;
 
 /* Per request on a connection: the seqs already queued (exactly once), and
- * while it is being resumed, the live messages that wait. */
+ * while it is being resumed, the live messages that wait. Seen seqs are
+ * `acked` (every seq <= it) plus a short list of those above it: a resume
+ * with any last_seq is O(1), and in-order delivery keeps the list empty. */
 typedef struct track {
   char rid[DORM__ST_MAX_ID + 1];
-  int64_t *seen;
+  int64_t acked;  /* every seq <= acked counts as queued (or held by the client) */
+  int64_t *seen;  /* queued seqs above acked, unordered */
   size_t nseen, cap;
   bool resuming;
   pthread_t resumer;
@@ -184,12 +187,40 @@ static track *find_track(dorm__st_conn *c, const char *rid, bool add) {
 }
 
 static bool seen(track *t, int64_t seq) {
+  if (seq <= t->acked) return true;
   for (size_t i = 0; i < t->nseen; i++)
     if (t->seen[i] == seq) return true;
   return false;
 }
 
+/* Moves acked up over the listed seqs that now follow it and drops the
+ * listed ones it covers (the list stays the gaps' companions only). */
+static void advance_acked(track *t) {
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (size_t i = 0; i < t->nseen;) {
+      if (t->seen[i] <= t->acked + 1) {
+        if (t->seen[i] == t->acked + 1) {
+          t->acked++;
+          moved = true;
+        }
+        t->seen[i] = t->seen[--t->nseen];
+      } else {
+        i++;
+      }
+    }
+  }
+}
+
+/* Records seq as queued; on allocation failure the seq stays unrecorded
+ * (a duplicate copy may then go out: clients dedupe by seq). */
 static void mark(track *t, int64_t seq) {
+  if (seq <= t->acked) return;
+  if (seq == t->acked + 1) {
+    t->acked = seq;
+    if (t->nseen) advance_acked(t);
+    return;
+  }
   if (t->nseen == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 16;
     int64_t *p = realloc(t->seen, cap * sizeof *p);
@@ -198,6 +229,13 @@ static void mark(track *t, int64_t seq) {
     t->cap = cap;
   }
   t->seen[t->nseen++] = seq;
+}
+
+/* What the client says it has (a resume's last_seq) counts as queued. */
+static void mark_upto(track *t, int64_t last_seq) {
+  if (last_seq <= t->acked) return;
+  t->acked = last_seq;
+  advance_acked(t);
 }
 
 /* Appends to the connection's queue (conns_mu held). */
@@ -272,7 +310,11 @@ void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *reques
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, conn_id);
   track *t = c ? find_track(c, request_id, true) : NULL;
-  if (t && !t->next) t->next = first_seq;
+  if (t && !t->next) {
+    t->next = first_seq;
+    /* nothing before first_seq comes here: seqs from it on stay in acked */
+    if (t->acked < first_seq - 1 && !t->nseen) t->acked = first_seq - 1;
+  }
   pthread_mutex_unlock(&s->conns_mu);
 }
 
@@ -341,9 +383,8 @@ void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *
   if (t) {
     t->resuming = true;
     t->resumer = pthread_self();
-    /* what the client says it has counts as sent */
-    for (int64_t q = 1; q <= last_seq && q <= 100000; q++)
-      if (!seen(t, q)) mark(t, q);
+    /* what the client says it has counts as sent (O(1): one number) */
+    mark_upto(t, last_seq);
     t->next = last_seq + 1;
   }
   pthread_mutex_unlock(&s->conns_mu);
