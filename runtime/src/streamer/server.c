@@ -240,6 +240,7 @@ static void mark_upto(track *t, int64_t last_seq) {
 
 /* Appends to the connection's queue (conns_mu held). */
 static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t len) {
+  if (c->closing) return false; /* its queue is dropped; the lws thread kills it */
   if (c->out_bytes + len > MAX_OUTQ_BYTES) {
     /* A client that does not read: close it; it resumes and loses nothing. */
     dorm__st_log("warn", "slow_client", NULL, c->id, NULL, "more than 16 MiB queued: closing the connection");
@@ -625,6 +626,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
   case LWS_CALLBACK_RECEIVE: {
     if (!ps->conn) return -1;
+    pthread_mutex_lock(&s->conns_mu);
+    bool closing = ps->conn->closing;
+    pthread_mutex_unlock(&s->conns_mu);
+    if (closing) {
+      /* being killed (slow client, DELETE @connections): what it sends is dropped */
+      free(ps->rx);
+      ps->rx = NULL;
+      ps->rxlen = 0;
+      return 0;
+    }
     if (!ps->rx_too_big) {
       if (ps->rxlen + len > DORM__ST_MAX_MESSAGE) {
         ps->rx_too_big = true;
@@ -718,7 +729,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     for (dorm__st_conn *n; c; c = n) {
       n = c->dirty_next;
       c->dirty = false;
-      if (c->out_head || c->closing) lws_callback_on_writable(c->wsi);
+      if (c->closing) {
+        /* A closing connection may never become writeable again (a client
+         * that does not read): drop its queue and have lws kill it now
+         * rather than wait for a drain that never comes. */
+        for (outmsg *m = c->out_head, *mn; m; m = mn) {
+          mn = m->next;
+          free(m);
+        }
+        c->out_head = c->out_tail = NULL;
+        c->out_bytes = 0;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+      } else if (c->out_head) {
+        lws_callback_on_writable(c->wsi);
+      }
     }
     pthread_mutex_unlock(&s->conns_mu);
 #if DORM_STREAMER_LIBEV
