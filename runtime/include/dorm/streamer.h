@@ -70,6 +70,10 @@ typedef struct dorm_jwt_config {
 
 typedef struct dorm_jwt_verifier dorm_jwt_verifier;
 
+/* The longest sub or tenant claim dorm_jwt_verify accepts (bytes): keys are
+ * built from them; a longer one is refused (DORM_ERR_UNAUTHORIZED). */
+#define DORM_JWT_MAX_CLAIM 128
+
 /* The verified identity of a connection. Strings live in the arena given
  * to dorm_jwt_verify. */
 typedef struct dorm_identity {

@@ -792,6 +792,9 @@ static dorm_status check_claims(const dorm_jwt_verifier *v, const cJSON *p, int6
   if (!cJSON_IsString(sub) || !sub->valuestring[0]) return UNAUTH("token has no subject (sub)");
   const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(p, v->tenant_claim);
   if (tenant && !cJSON_IsString(tenant)) return UNAUTH("malformed token: the tenant claim is not a string");
+  /* keys are built from them ("{sub}#{id}"): bounded, never truncated */
+  if (strlen(sub->valuestring) > DORM_JWT_MAX_CLAIM) return UNAUTH("subject (sub) longer than 128 bytes");
+  if (tenant && strlen(tenant->valuestring) > DORM_JWT_MAX_CLAIM) return UNAUTH("tenant claim longer than 128 bytes");
   const cJSON *scope = v->scope_claim ? cJSON_GetObjectItemCaseSensitive(p, v->scope_claim) : NULL;
   if (!v->scope_claim) {
     scope = cJSON_GetObjectItemCaseSensitive(p, "scope");

@@ -1042,7 +1042,10 @@ static bool queued_or_running(dorm__streamer *s, const char *request_pk) {
  * makes two jobs, and the claim lets one run). */
 static void enqueue_run(dorm__streamer *s, const char *sub, const char *client_id, bool once_here) {
   char pk[300];
-  dorm__st_request_pk(sub, client_id, pk);
+  if (!dorm__st_request_pk(sub, client_id, pk)) {
+    dorm__st_log("error", "key_too_long", client_id, NULL, NULL, "request key longer than 299 bytes: not run");
+    return;
+  }
   if (once_here && queued_or_running(s, pk)) return;
   dorm__st_job *job = calloc(1, sizeof *job);
   if (!job) return;

@@ -107,7 +107,7 @@ static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, cons
                        bool outcome, dorm_arena *a) {
   const dorm_streamer_Request *r = r0;
   char pk[300];
-  dorm__st_request_pk(r->sub, r->clientId, pk);
+  if (!dorm__st_request_pk(r->sub, r->clientId, pk)) return; /* never stored: jwt.c bounds sub */
   for (int round = 0; round < 5; round++) {
     if (terminal(r->status)) {
       send_finished(s, c, conn, r, !outcome);
@@ -243,9 +243,12 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
 
   /* async: the request item, created once per (user, client id). Its ack is
    * seq 1 on this connection: a duplicate's status (seq 2) waits for it. */
-  dorm__srv_expect(s, conn, m->id, 1);
   char pk[300];
-  dorm__st_request_pk(job->id.sub, m->id, pk);
+  if (!dorm__st_request_pk(job->id.sub, m->id, pk)) {
+    send_error(s, conn, m->id, "INTERNAL", "the user's key is too long");
+    return;
+  }
+  dorm__srv_expect(s, conn, m->id, 1);
   char *payload = cJSON_PrintUnformatted(m->payload ? m->payload : &empty);
   int64_t now = dorm__st_now_ms();
   dorm_streamer_Request r = {0};
@@ -368,8 +371,7 @@ static void cancel(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
     dorm_streamer_Request_set_cancelRequested(&u, true);
     dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL);
     char pk[300];
-    dorm__st_request_pk(job->id.sub, m->id, pk);
-    dorm__st_cancel_running(s, pk);
+    if (dorm__st_request_pk(job->id.sub, m->id, pk)) dorm__st_cancel_running(s, pk);
     /* the processor ends it CANCELLED and sends the error */
   } else {
     send_outcome(s, c, job->conn_id, &r, &a);
@@ -391,8 +393,7 @@ static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
   if (dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL) != DORM_OK)
     dorm__st_log("error", "resume_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
   char pk[300];
-  dorm__st_request_pk(job->id.sub, m->id, pk);
-  dorm__st_recheck_running(s, pk);
+  if (dorm__st_request_pk(job->id.sub, m->id, pk)) dorm__st_recheck_running(s, pk);
   dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = m->last_seq};
   dorm_query_opts q = {.consistent_read = true};
   size_t replayed = 0;

@@ -17,8 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]) {
-  snprintf(out, 300, "%s#%s", sub, client_id);
+/* "{sub}#{id}" into out; false (out "") when it does not fit: never a
+ * truncated key, which would name another request (jwt.c bounds sub). */
+bool dorm__st_request_pk(const char *sub, const char *client_id, char out[300]) {
+  int n = snprintf(out, 300, "%s#%s", sub, client_id);
+  if (n < 0 || n >= 300) {
+    out[0] = '\0';
+    return false;
+  }
+  return true;
 }
 
 /* Takes n seqs from the request item when no lease exists: returns the new

@@ -307,7 +307,7 @@ bool dorm__st_status_running(dorm__streamer *s, dorm_client *c, const char *requ
 bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk);
 
 /* store.c: the streamer's tables through the generated code. */
-void dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
+bool dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
 /* Takes the next seq of a request that no processor holds (PENDING, or
  * finished): ADD on the request item on the condition that no lease exists;
  * then persists message text under it: text is built by make(seq, now,

@@ -569,6 +569,16 @@ static void sub_is_required(void **state) {
   expect_fail(v, token(HS, NULL, HS_HDR, fmt("{%s,\"sub\":42}", exp)), "token has no subject");
   expect_fail(v, token(HS, NULL, HS_HDR, fmt("{%s,\"sub\":null}", exp)), "token has no subject");
   expect_fail(v, token(HS, NULL, HS_HDR, fmt("{%s,\"Sub\":\"alice\"}", exp)), "token has no subject");
+  /* bounded (request keys are "{sub}#{id}"): 128 bytes pass, 129 are refused */
+  char longest[DORM_JWT_MAX_CLAIM + 2];
+  memset(longest, 'u', DORM_JWT_MAX_CLAIM);
+  longest[DORM_JWT_MAX_CLAIM] = '\0';
+  expect_ok_sub(v, token(HS, NULL, HS_HDR, fmt("{%s,\"sub\":\"%s\"}", exp, longest)), longest);
+  longest[DORM_JWT_MAX_CLAIM] = 'u';
+  longest[DORM_JWT_MAX_CLAIM + 1] = '\0';
+  expect_fail(v, token(HS, NULL, HS_HDR, fmt("{%s,\"sub\":\"%s\"}", exp, longest)), "longer than 128 bytes");
+  expect_fail(v, token(HS, NULL, HS_HDR, fmt("{%s,\"sub\":\"a\",\"tenant_id\":\"%s\"}", exp, longest)),
+              "tenant claim longer than 128 bytes");
   dorm_jwt_verifier_free(v);
 }
 
