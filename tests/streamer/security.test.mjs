@@ -2,7 +2,7 @@
 // Each scenario states the behaviour docs/streamer.md and issue 10 promise;
 // those that fail on main today are marked todo (node:test reports them, the
 // run stays green) until the fix lands in runtime/src/streamer/server.c.
-import { assert, connect, scenario, sleep, startServer, token, tryConnect, uniq } from './harness.mjs';
+import { assert, connect, scenario, sleep, startServer, stopServers, token, tryConnect, uniq } from './harness.mjs';
 import { before, test } from 'node:test';
 
 // A defect found by the review and not fixed yet: reported by node:test as todo (the run
@@ -45,8 +45,9 @@ scenario('resume with last_seq 100000 does not stall other connections', async (
   assert.ok(aDone >= 1);
 }, { timeoutMs: 120000 });
 
-// A client that never reads: the server says it closes the connection past 16 MiB queued
-// (push_out: "slow_client ... closing the connection"); it must really go away.
+// A client that never reads: the server closes the connection past 16 MiB queued
+// (push_out: "slow_client ... closing the connection"); it must really go away (the lws
+// thread kills it: a socket that never drains never becomes writeable).
 scenario('a client that never reads is disconnected once its queue passes 16 MiB', async () => {
   const tok = await token();
   const rid = uniq('big');
@@ -74,11 +75,10 @@ scenario('a client that never reads is disconnected once its queue passes 16 MiB
   c.ws.terminate();
 }, { timeoutMs: 120000 });
 
-// A client that sends faster than the workers answer: every frame becomes a job on an
-// unbounded queue (dorm__st_push_job), nothing answers RATE_LIMITED (the code is in the
-// closed set but never sent), so memory grows with what one client sends.
-known('a flood of messages from one client is limited (RATE_LIMITED), not queued without bound',
-  'no rate limit: RATE_LIMITED is never sent; jobs queue (main.c dorm__st_push_job) is unbounded', async () => {
+// A client that sends faster than the workers answer: at most --max-inflight (default 32)
+// of its messages are queued or in work; the rest are answered RATE_LIMITED (retryable),
+// so the server's memory does not grow with what one client sends.
+scenario('a flood of messages from one client is limited (RATE_LIMITED), not queued without bound', async () => {
   const { readFileSync } = await import('node:fs');
   const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]);
   const tok = await token();
@@ -91,8 +91,13 @@ known('a flood of messages from one client is limited (RATE_LIMITED), not queued
   const peak = hwm();
   const limited = c.messages.filter((m) => m.type === 'error' && m.error?.code === 'RATE_LIMITED').length;
   console.log(`probe: ${n} messages of 120 KiB sent at once: server peak RSS ${base} -> ${peak} KiB, RATE_LIMITED answers: ${limited}`);
+  const rl = c.messages.find((m) => m.type === 'error' && m.error?.code === 'RATE_LIMITED');
   await c.close();
   assert.ok(limited > 0, `a flood of ${n} messages gets RATE_LIMITED (peak RSS grew ${peak - base} KiB)`);
+  assert.equal(rl.error.retryable, true, JSON.stringify(rl));
+  assert.match(rl.request_id, /^flood-\d+$/, JSON.stringify(rl));
+  // at most --max-inflight (32) were queued or in work at once: the rest were refused
+  assert.ok(limited <= n - 32, `${limited} refused of ${n}`);
 }, { timeoutMs: 120000 });
 
 // A long `sub`: request keys are "{sub}#{id}" in char[300] (store.c dorm__st_request_pk);
@@ -114,4 +119,28 @@ scenario('a token whose sub is longer than 128 bytes is refused with 401 (logged
   const fin = await c.terminal(rid, { timeoutMs: 20000 });
   assert.equal(fin.type, 'complete', JSON.stringify(fin));
   await c.close();
+});
+
+// A cap on connections per server (--max-connections): past it the upgrade is refused
+// with 503, and a connection is accepted again once one closed.
+scenario('--max-connections refuses the upgrade with 503 past the cap', async () => {
+  const small = await startServer({ name: 'security-maxconn', args: ['--max-connections', '1'] });
+  try {
+    const a = await connect(small, await token());
+    const r = await tryConnect(small, await token());
+    if (r.ok) await r.client.close();
+    assert.equal(r.ok, false, 'the second upgrade is refused');
+    assert.equal(r.status, 503, JSON.stringify(r));
+    await a.close();
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const again = await tryConnect(small, await token());
+      ok = again.ok;
+      if (ok) await again.client.close();
+      else await sleep(100);
+    }
+    assert.ok(ok, 'a connection is accepted once the first closed');
+  } finally {
+    assert.deepEqual(await stopServers([small]), []);
+  }
 });

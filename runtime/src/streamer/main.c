@@ -337,6 +337,7 @@ static void *worker_main(void *arg) {
     }
     if (run) dorm__st_run_request(s, job->request_pk, job->queued_ms);
     else if (job->kind == DORM__JOB_MESSAGE) dorm__st_route(s, job);
+    if (job->counted) dorm__srv_message_done(s, job);
     if (conns == job) free_conn_chain(job);
     else free_job(job);
     if (run) {
@@ -391,6 +392,10 @@ static const char USAGE[] =
     "  --web DIR                  serve DIR's files over HTTP on the same port (GET / is DIR/index.html)\n"
     "  --management-endpoint URL  on AWS Lambda: API Gateway's management API (default: from the event,\n"
     "                             https://{domainName}/{stage})\n"
+    "  --max-inflight N           messages of one connection queued or in work; more are answered\n"
+    "                             RATE_LIMITED (retryable) (default 32)\n"
+    "  --max-connections N        WebSocket connections of this server; more are refused with HTTP 503\n"
+    "                             (default 10000)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -494,7 +499,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   if (!s) return 1;
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
-       grace = 10000;
+       grace = 10000, max_inflight = 32, max_connections = 10000;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false, async_progress = true, sync_progress = false;
@@ -522,6 +527,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"dev-token", false, &dev_token, NULL, NULL},
       {"web", false, &web, NULL, NULL},
       {"management-endpoint", false, &management, NULL, NULL},
+      {"max-inflight", false, NULL, &max_inflight, NULL},
+      {"max-connections", false, NULL, &max_connections, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -590,6 +597,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.create_tables = create;
   s->cfg.workers = (int)workers;
   s->cfg.progress_interval_ms = interval;
+  s->cfg.max_inflight = max_inflight ? max_inflight : 1;
+  s->cfg.max_connections = max_connections ? max_connections : 1;
   s->cfg.lease_ms = lease;
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;

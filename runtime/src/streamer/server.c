@@ -67,6 +67,7 @@ typedef struct dorm__st_conn {
   track *tracks;
   size_t ntracks;
   int64_t connected_ms;
+  long inflight; /* its messages queued or in work (conns_mu) */
 } dorm__st_conn;
 
 /* Per-session data of lws: a WebSocket or an HTTP request. */
@@ -561,12 +562,52 @@ static void copy_identity(dorm__st_job *job, const dorm_identity *id) {
   job->id.exp = id->exp;
 }
 
+void dorm__srv_message_done(dorm__streamer *s, const dorm__st_job *job) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, job->conn_id);
+  if (c && c->inflight > 0) c->inflight--;
+  pthread_mutex_unlock(&s->conns_mu);
+}
+
+/* Counts a message of c as in flight; false (and the client is answered
+ * RATE_LIMITED, with the message's id when it has one) past the cap: the
+ * jobs queue stays bounded by connections x max_inflight. */
+static bool admit(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t len) {
+  pthread_mutex_lock(&s->conns_mu);
+  bool ok = c->inflight < s->cfg.max_inflight;
+  if (ok) c->inflight++;
+  pthread_mutex_unlock(&s->conns_mu);
+  if (ok) return true;
+  char rid[DORM__ST_MAX_ID + 1] = "";
+  cJSON *j = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
+  const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
+  if (cJSON_IsString(id) && strlen(id->valuestring) <= DORM__ST_MAX_ID) snprintf(rid, sizeof rid, "%s", id->valuestring);
+  cJSON_Delete(j);
+  char *msg = dorm__st_error_message(rid[0] ? rid : NULL, 0, "RATE_LIMITED",
+                                     "too many messages in flight on this connection: retry later", true);
+  if (msg) {
+    dorm__srv_enqueue(s, c->id, NULL, 0, msg, strlen(msg));
+    free(msg);
+  }
+  return false;
+}
+
 static void new_job(dorm__streamer *s, int kind, dorm__st_conn *c, const dorm_identity *id, char *text, size_t len) {
-  dorm__st_job *job = calloc(1, sizeof *job);
-  if (!job) {
+  if (kind == DORM__JOB_MESSAGE && !admit(s, c, text, len)) {
     free(text);
     return;
   }
+  dorm__st_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    if (kind == DORM__JOB_MESSAGE) {
+      dorm__st_job gone = {.counted = true};
+      snprintf(gone.conn_id, sizeof gone.conn_id, "%s", c->id);
+      dorm__srv_message_done(s, &gone);
+    }
+    free(text);
+    return;
+  }
+  job->counted = kind == DORM__JOB_MESSAGE;
   job->kind = kind;
   snprintf(job->conn_id, sizeof job->conn_id, "%s", c->id);
   job->text = text;
@@ -583,7 +624,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
    * before allocating one, e.g. headers over its limit) */
   if (!ps && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED) return lws_callback_http_dummy(wsi, reason, user, in, len);
   switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+    /* the gauge counts what ESTABLISHED added and CLOSED took away (this thread) */
+    pthread_mutex_lock(&s->metrics.mu);
+    int64_t n = s->metrics.connections;
+    pthread_mutex_unlock(&s->metrics.mu);
+    if (n >= s->cfg.max_connections) {
+      dorm__st_log("warn", "too_many_connections", NULL, NULL, NULL, "%lld connections: refusing the upgrade (503)",
+                   (long long)n);
+      lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      return -1;
+    }
+  }
     if (authenticate(s, wsi, ps)) return 0;
     /* refuse the upgrade with 401 (the reason is in the log, never the token) */
     lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);

@@ -182,6 +182,8 @@ typedef struct dorm__st_config {
   bool async_progress;             /* progress stored by the writer thread while the handler goes on (default; --sync-progress: off) */
   long shutdown_grace_ms;          /* SIGTERM: how long running jobs may take to finish (default 10000) */
   const char *management_endpoint; /* Lambda: the management API (NULL: the event's) */
+  long max_inflight;               /* messages of one connection queued or in work (default 32; beyond: RATE_LIMITED) */
+  long max_connections;            /* WebSocket connections of this server (default 10000; beyond: 503) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
@@ -196,6 +198,7 @@ typedef struct dorm__st_job {
   char request_pk[300];            /* RUN: the request's key */
   int64_t queued_ms;
   struct dorm__st_job *first;      /* MESSAGE: its connection's CONNECT, run before it */
+  bool counted;                    /* MESSAGE: counts in its connection's in-flight (server.c) */
 } dorm__st_job;
 
 struct dorm__streamer {
@@ -259,6 +262,9 @@ const dorm_endpoint_desc *dorm__st_endpoint(const dorm__streamer *s, const char 
 void dorm__st_name_thread(const char *name);
 /* A DynamoDB client for the calling thread (created on first use, freed at exit). */
 dorm_client *dorm__st_client(dorm__streamer *s);
+/* server.c: a connection's message (job->counted) is done: its in-flight
+ * count drops (nothing when the connection is gone). */
+void dorm__srv_message_done(dorm__streamer *s, const dorm__st_job *job);
 void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job);
 
 /* router.c: one client message / connect / disconnect, on a worker thread. */
