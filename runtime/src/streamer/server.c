@@ -569,22 +569,34 @@ void dorm__srv_message_done(dorm__streamer *s, const dorm__st_job *job) {
   pthread_mutex_unlock(&s->conns_mu);
 }
 
-/* Counts a message of c as in flight; false (and the client is answered
- * RATE_LIMITED, with the message's id when it has one) past the cap: the
- * jobs queue stays bounded by connections x max_inflight. */
+/* Counts a message of c as in flight; false past the cap, and the client is
+ * answered here (the jobs queue stays bounded by connections x
+ * max_inflight): a malformed message with its protocol error (as the router
+ * would), a ping with its pong, anything else RATE_LIMITED (retryable, with
+ * the message's id). Parsing costs this thread only past the cap. */
 static bool admit(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t len) {
   pthread_mutex_lock(&s->conns_mu);
   bool ok = c->inflight < s->cfg.max_inflight;
   if (ok) c->inflight++;
   pthread_mutex_unlock(&s->conns_mu);
   if (ok) return true;
-  char rid[DORM__ST_MAX_ID + 1] = "";
-  cJSON *j = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
-  const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
-  if (cJSON_IsString(id) && strlen(id->valuestring) <= DORM__ST_MAX_ID) snprintf(rid, sizeof rid, "%s", id->valuestring);
-  cJSON_Delete(j);
-  char *msg = dorm__st_error_message(rid[0] ? rid : NULL, 0, "RATE_LIMITED",
-                                     "too many messages in flight on this connection: retry later", true);
+  cJSON *root = NULL;
+  dorm__st_msg m;
+  memset(&m, 0, sizeof m);
+  const char *code = NULL;
+  char why[256];
+  char *msg;
+  dorm__st_metrics_add(&s->metrics, &s->metrics.messages_in, 1);
+  if (!dorm__st_parse(text, len, &root, &m, &code, why, sizeof why)) {
+    dorm__st_metrics_add(&s->metrics, &s->metrics.invalid_messages, 1);
+    msg = dorm__st_error_message(m.id && m.id[0] ? m.id : NULL, 0, code, why, false);
+  } else if (m.kind == DORM__ST_PING) {
+    msg = dorm__st_message("pong", m.id && m.id[0] ? m.id : NULL, 0, NULL);
+  } else {
+    msg = dorm__st_error_message(m.id && m.id[0] ? m.id : NULL, 0, "RATE_LIMITED",
+                                 "too many messages in flight on this connection: retry later", true);
+  }
+  cJSON_Delete(root);
   if (msg) {
     dorm__srv_enqueue(s, c->id, NULL, 0, msg, strlen(msg));
     free(msg);
