@@ -144,3 +144,25 @@ scenario('--max-connections refuses the upgrade with 503 past the cap', async ()
     assert.deepEqual(await stopServers([small]), []);
   }
 });
+
+// The token's exp holds for the connection's whole life, not only at the upgrade: past
+// exp + leeway the server says UNAUTHORIZED (retryable: reconnect with a new token) and
+// closes the connection.
+scenario('a connection is closed once its token expires (UNAUTHORIZED first)', async () => {
+  const strict = await startServer({ name: 'security-exp', args: ['--jwt-leeway', '0'] });
+  try {
+    const c = await connect(strict, await token({ expIn: 2 }));
+    const e = await c.waitFor((m) => m.type === 'error', { what: 'UNAUTHORIZED', timeoutMs: 15000 });
+    assert.equal(e.error.code, 'UNAUTHORIZED', JSON.stringify(e));
+    assert.equal(e.error.retryable, true, JSON.stringify(e));
+    for (let i = 0; i < 100 && !c.closed; i++) await sleep(100);
+    assert.ok(c.closed, 'the server closed the connection');
+    // a fresh token connects and works
+    const d = await connect(strict, await token());
+    d.send({ action: 'ping' });
+    await d.waitFor((m) => m.type === 'pong');
+    await d.close();
+  } finally {
+    assert.deepEqual(await stopServers([strict]), []);
+  }
+});

@@ -68,6 +68,8 @@ typedef struct dorm__st_conn {
   size_t ntracks;
   int64_t connected_ms;
   long inflight; /* its messages queued or in work (conns_mu) */
+  int64_t exp_s; /* its token's exp (seconds) */
+  bool expired;  /* past exp + leeway: told UNAUTHORIZED, closed once that is written */
 } dorm__st_conn;
 
 /* Per-session data of lws: a WebSocket or an HTTP request. */
@@ -242,6 +244,7 @@ static void mark_upto(track *t, int64_t last_seq) {
 /* Appends to the connection's queue (conns_mu held). */
 static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t len) {
   if (c->closing) return false; /* its queue is dropped; the lws thread kills it */
+  if (c->expired) return false; /* its last message (UNAUTHORIZED) is queued */
   if (c->out_bytes + len > MAX_OUTQ_BYTES) {
     /* A client that does not read: close it; it resumes and loses nothing. */
     dorm__st_log("warn", "slow_client", NULL, c->id, NULL, "more than 16 MiB queued: closing the connection");
@@ -320,11 +323,30 @@ void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *reques
   pthread_mutex_unlock(&s->conns_mu);
 }
 
+/* A connection whose token expired (exp + leeway, as at the upgrade) is
+ * told UNAUTHORIZED and closed: the identity was verified once, so it must
+ * not outlive its token. The client reconnects with a fresh one and resumes.
+ * conns_mu held. */
+static bool expire(dorm__streamer *s, dorm__st_conn *c, int64_t now_s) {
+  long leeway = s->cfg.jwt.leeway_s == 0 ? 60 : s->cfg.jwt.leeway_s < 0 ? 0 : s->cfg.jwt.leeway_s;
+  if (c->closing || c->expired || now_s < c->exp_s + leeway) return false;
+  dorm__st_log("info", "token_expired", NULL, c->id, NULL, "the token expired: closing the connection");
+  char *text = dorm__st_error_message(NULL, 0, "UNAUTHORIZED", "token expired: reconnect with a new token", true);
+  if (text) {
+    push_out(s, c, text, strlen(text));
+    free(text);
+  }
+  c->expired = true;
+  mark_dirty(s, c);
+  return true;
+}
+
 void dorm__srv_flush_stale(dorm__streamer *s) {
   int64_t now = dorm__st_now_ms();
   bool any = false;
   pthread_mutex_lock(&s->conns_mu);
-  for (dorm__st_conn *c = s->conns; c; c = c->next)
+  for (dorm__st_conn *c = s->conns; c; c = c->next) {
+    if (expire(s, c, now / 1000)) any = true;
     for (size_t i = 0; i < c->ntracks; i++) {
       track *t = &c->tracks[i];
       if (t->held && !t->resuming && now - t->held_since > 1000) {
@@ -332,6 +354,7 @@ void dorm__srv_flush_stale(dorm__streamer *s) {
         any = true;
       }
     }
+  }
   pthread_mutex_unlock(&s->conns_mu);
   if (any) wake(s);
 }
@@ -341,7 +364,7 @@ dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, c
   if (s->lambda) return dorm__st_lambda_offer(s, conn_id, text, len); /* API Gateway holds the connections */
   pthread_mutex_lock(&s->conns_mu);
   dorm__st_conn *c = find_conn(s, conn_id);
-  if (!c || c->closing) {
+  if (!c || c->closing || c->expired) {
     pthread_mutex_unlock(&s->conns_mu);
     return c ? DORM__SRV_GONE : DORM__SRV_NOT_HERE;
   }
@@ -664,6 +687,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     dorm__hex_encode(raw, sizeof raw, c->id);
     c->wsi = wsi;
     c->connected_ms = dorm__st_now_ms();
+    c->exp_s = ps->identity.exp;
     ps->conn = c;
     pthread_mutex_lock(&s->conns_mu);
     c->next = s->conns;
@@ -691,7 +715,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
   case LWS_CALLBACK_RECEIVE: {
     if (!ps->conn) return -1;
     pthread_mutex_lock(&s->conns_mu);
-    bool closing = ps->conn->closing;
+    bool closing = ps->conn->closing || ps->conn->expired;
     pthread_mutex_unlock(&s->conns_mu);
     if (closing) {
       /* being killed (slow client, DELETE @connections): what it sends is dropped */
@@ -742,7 +766,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       pthread_mutex_lock(&s->conns_mu);
       dorm__st_conn *c = ps->conn;
       outmsg *m = c->out_head;
-      bool closing = c->closing;
+      bool closing = c->closing || c->expired; /* expired: closes once its queue is written */
       if (m) {
         c->out_head = m->next;
         if (!c->out_head) c->out_tail = NULL;
@@ -804,6 +828,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->out_head = c->out_tail = NULL;
         c->out_bytes = 0;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+      } else if (c->expired) {
+        /* its UNAUTHORIZED goes out, then it closes; a client that does not
+         * read it is killed within 5 s */
+        lws_callback_on_writable(c->wsi);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
       } else if (c->out_head) {
         lws_callback_on_writable(c->wsi);
       }
