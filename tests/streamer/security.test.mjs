@@ -179,3 +179,20 @@ scenario('a connection is closed once its token expires (UNAUTHORIZED first)', a
     assert.deepEqual(await stopServers([strict]), []);
   }
 });
+
+// A sync response must fit one frame (131,072 bytes, API Gateway's limit): a larger one
+// is answered PAYLOAD_TOO_LARGE (never sent to be dropped on the way); a smaller one as before.
+scenario('a sync response larger than one frame is PAYLOAD_TOO_LARGE; a small one is a response', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('bigecho');
+  const head = JSON.stringify({ id: rid, action: 'Echo', payload: { text: '' } });
+  const big = JSON.stringify({ id: rid, action: 'Echo', payload: { text: 'e'.repeat(131072 - head.length) } });
+  assert.equal(Buffer.byteLength(big), 131072); // the request fits; its echo (with the envelope) does not
+  const r = await c.call(big, { pred: (m) => m.request_id === rid, timeoutMs: 20000 });
+  assert.equal(r.type, 'error', JSON.stringify(r).slice(0, 300));
+  assert.equal(r.error.code, 'PAYLOAD_TOO_LARGE');
+  const small = await c.call({ id: uniq('echo'), action: 'Echo', payload: { text: 'e'.repeat(1000) } });
+  assert.equal(small.type, 'response', JSON.stringify(small).slice(0, 300));
+  assert.equal(small.result.text.length, 1000);
+  await c.close();
+});

@@ -228,9 +228,24 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
         cJSON_AddRawToObject(o, "result", json);
         char *extra = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
-        send_text(s, conn, m->id, 1, dorm__st_message("response", m->id, 1, extra));
+        char *text = extra ? dorm__st_message("response", m->id, 1, extra) : NULL;
         free(extra);
-        dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
+        if (text && strlen(text) > DORM__ST_MAX_MESSAGE) {
+          /* One frame at most (API Gateway's 128 KB; clients may hold to it too):
+           * never sent to be dropped on the way. Large results are async's. */
+          size_t n = strlen(text);
+          free(text);
+          dorm__st_log("warn", "response_too_large", m->id, conn, e->name, "%zu bytes", n);
+          send_text(s, conn, m->id, 1,
+                    dorm__st_error_message(m->id, 1, "PAYLOAD_TOO_LARGE",
+                                           "the response is larger than one frame (131072 bytes): "
+                                           "large results need an async endpoint (sent in chunks)",
+                                           false));
+          dorm__st_metrics_outcome(&s->metrics, e->name, "PAYLOAD_TOO_LARGE");
+        } else {
+          send_text(s, conn, m->id, 1, text);
+          dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
+        }
       }
     } else {
       send_text(s, conn, m->id, 1,
