@@ -189,6 +189,7 @@ export class ManagementApi {
     this.tried = new Map(); // conn -> attempts
     this.delivered = new Map(); // conn -> [{body, authorization, signatureValid}]
     this.greeted = new Map(); // conn -> [connected messages]
+    this.closed = new Map(); // conn -> [{signatureValid}] of DELETE @connections/{id}
     this.server = createServer((req, res) => this.handle(req, res));
   }
 
@@ -197,6 +198,16 @@ export class ManagementApi {
   async handle(req, res) {
     const body = await readBody(req);
     const m = new RegExp(`^/${this.stage}/@connections/([^/?]+)$`).exec(req.url);
+    if (m && req.method === 'DELETE') {
+      // DeleteConnection: API Gateway closes the connection and answers 204
+      const conn = decodeURIComponent(m[1]);
+      const valid = verifySigV4(req, body, 'execute-api');
+      if (!this.closed.has(conn)) this.closed.set(conn, []);
+      this.closed.get(conn).push({ signatureValid: valid });
+      res.writeHead(!valid ? 403 : this.gone.has(conn) ? 410 : 204, { 'Content-Type': 'application/json' });
+      res.end();
+      return;
+    }
     if (!m || req.method !== 'POST') {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ message: 'Not Found' }));
@@ -248,6 +259,7 @@ export class ManagementApi {
 
   of(conn) { return this.delivered.get(conn) ?? []; }
   greetings(conn) { return this.greeted.get(conn) ?? []; }
+  closes(conn) { return this.closed.get(conn) ?? []; }
   attempts(conn) { return this.tried.get(conn) ?? 0; }
 
   async waitFor(conn, n, timeoutMs = 15000) {

@@ -59,6 +59,7 @@ before(async () => {
       DORM_STREAMER_CREATE_TABLES: '1',
       DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
       DORM_STREAMER_PROGRESS_INTERVAL_MS: '0',
+      DORM_STREAMER_JWT_LEEWAY: '1', // the expired-token scenario waits for exp + 1 s
       DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
     },
   });
@@ -118,6 +119,31 @@ scenario('$connect: a valid JWT is let in, none or a bad one gets 401', async ()
   // the query parameter works as in local mode
   r = await invoke(connectEvent('QueryTok0000000=', { query: await token({ sub }) }));
   assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+}, { timeoutMs: 60000 });
+
+scenario('$default after the token expired (exp + leeway): UNAUTHORIZED (retryable), not routed, closed by DELETE @connections', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'ExpiredTok00001=';
+  const t0 = Date.now();
+  let r = await invoke(connectEvent(conn, { token: await token({ sub, expIn: 3 }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+  // valid until exp + 1 s: a message now is routed
+  r = await invoke(messageEvent(conn, JSON.stringify({ id: 'exp-1', action: 'Echo', payload: { text: 'before' } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const [first] = await mgmt.waitFor(conn, 1);
+  assert.equal(JSON.parse(first.body).type, 'response', first.body);
+  assert.equal(mgmt.closes(conn).length, 0, 'not closed while the token is valid');
+  await sleep(Math.max(0, t0 + 4600 - Date.now())); // past exp (<= t0 + 3 s) + the 1 s leeway
+  r = await invoke(messageEvent(conn, JSON.stringify({ id: 'exp-2', action: 'Echo', payload: { text: 'after' } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const got = await mgmt.waitFor(conn, 2);
+  const err = JSON.parse(got[1].body);
+  checkError(err, 'UNAUTHORIZED');
+  assert.equal(err.error.retryable, true, got[1].body);
+  assert.equal(got.length, 2, 'the message after expiry was not routed (no Echo response)');
+  await eventually(() => mgmt.closes(conn).length === 1, 'DELETE @connections once');
+  assert.ok(mgmt.closes(conn)[0].signatureValid, 'the DELETE is SigV4-signed for execute-api');
+  await eventually(() => logLines().some((l) => l.event === 'token_expired' && l.connection_id === conn), 'token_expired logged');
 }, { timeoutMs: 60000 });
 
 scenario('$default: a sync call answered through the management API, signed for execute-api; trace id in the logs', async () => {

@@ -59,8 +59,15 @@ static bool conn_id_ok(const char *id) {
   return true;
 }
 
-dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const char *conn_id, const char *text,
-                             size_t len) {
+/* One call of the management API: POST (text) or DELETE (no body), signed
+ * for execute-api, retried as DynamoDB calls are on 429/5xx/network. */
+static dorm_status management_call(dorm__streamer *s, const char *method, const char *server_url, const char *conn_id,
+                                   const char *text, size_t len) {
+  bool post = strcmp(method, "POST") == 0;
+  if (!post) {
+    text = "";
+    len = 0;
+  }
   if (!conn_id_ok(conn_id)) return DORM_ERR_INVALID_ARGUMENT;
   char host[256], base[256], path[400], url[700];
   if (!split_url(server_url, host, sizeof host, base, sizeof base)) return DORM_ERR_INVALID_ARGUMENT;
@@ -74,7 +81,7 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
   if (dorm__client_credentials(c, &cr) != DORM_OK) return DORM_ERR_AUTH;
   const char *region = dorm_client_region(c);
   dorm_sigv4_header hdrs[] = {{"host", host}, {"content-type", "application/json"}};
-  dorm_sigv4_request req = {"POST", path, NULL, hdrs, 2, text, len};
+  dorm_sigv4_request req = {method, path, NULL, hdrs, 2, text, len};
   dorm_sigv4_config cfg = {region && region[0] ? region : REGION_FALLBACK, "execute-api",
                            {cr.access_key_id, cr.secret_access_key, cr.session_token},
                            (int64_t)time(NULL), DORM_SIGV4_NORMALIZE_PATH, 0};
@@ -97,9 +104,13 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
   }
   list = curl_slist_append(list, "Expect:");
   curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  if (post) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
@@ -118,7 +129,7 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    if (rc == CURLE_OK && code == 200) {
+    if (rc == CURLE_OK && (code == 200 || (!post && code == 204))) {
       dorm__retry_succeeded(&tl_conn.retry, &attempt);
       st = DORM_OK;
       break;
@@ -144,8 +155,17 @@ dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const ch
   curl_slist_free_all(list);
   dorm__sigv4_result_free(&sig);
   if (st != DORM_OK && st != DORM_ERR_NOT_FOUND)
-    dorm__st_log("warn", "delivery_failed", NULL, conn_id, NULL, "POST %s: %s", path, dorm_strerror(st));
+    dorm__st_log("warn", "delivery_failed", NULL, conn_id, NULL, "%s %s: %s", method, path, dorm_strerror(st));
   return st;
+}
+
+dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const char *conn_id, const char *text,
+                             size_t len) {
+  return management_call(s, "POST", server_url, conn_id, text, len);
+}
+
+dorm_status dorm__st_close_connection(dorm__streamer *s, const char *server_url, const char *conn_id) {
+  return management_call(s, "DELETE", server_url, conn_id, NULL, 0);
 }
 
 /* "AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/execute-api/aws4_request,

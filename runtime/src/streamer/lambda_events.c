@@ -99,7 +99,7 @@ static char *on_connect(dorm__streamer *s, const cJSON *ev, const char *conn_id,
     conn.scopes.count = id.nscopes;
     conn.server = endpoint; /* the processor delivers there */
     conn.has_expiresAt = true;
-    conn.expiresAt = dorm__st_now_ms() / 1000 + 86400;
+    conn.expiresAt = dorm__st_conn_expires_at(s, id.exp);
     dorm_status st = c ? dorm_streamer_Connection_put(c, &conn, NULL, &a) : DORM_ERR_CONFIG;
     if (st != DORM_OK) {
       dorm__st_log("error", "connection_store_failed", NULL, conn_id, NULL, "%s",
@@ -137,10 +137,14 @@ static char *on_disconnect(dorm__streamer *s, const char *conn_id) {
   return ws_response(200, NULL);
 }
 
-static void tell(dorm__streamer *s, const char *conn_id, const char *code, const char *msg) {
-  char *text = dorm__st_error_message(NULL, 0, code, msg, false);
+static void tell_as(dorm__streamer *s, const char *conn_id, const char *code, const char *msg, bool retryable) {
+  char *text = dorm__st_error_message(NULL, 0, code, msg, retryable);
   if (text) dorm__st_lambda_offer(s, conn_id, text, strlen(text));
   free(text);
+}
+
+static void tell(dorm__streamer *s, const char *conn_id, const char *code, const char *msg) {
+  tell_as(s, conn_id, code, msg, false);
 }
 
 static char *on_message(dorm__streamer *s, const cJSON *ev, const char *conn_id) {
@@ -162,6 +166,16 @@ static char *on_message(dorm__streamer *s, const cJSON *ev, const char *conn_id)
     /* $connect records every connection it lets in: none is one it refused */
     if (st == DORM_OK || st == DORM_ERR_NOT_FOUND) tell(s, conn_id, "UNAUTHORIZED", "this connection was not accepted");
     else tell(s, conn_id, "INTERNAL", "the connection could not be read");
+    dorm_arena_free(&job.arena);
+    return ws_response(200, NULL);
+  }
+  if (conn.has_expiresAt && dorm__st_now_ms() / 1000 >= conn.expiresAt) {
+    /* Its token expired (exp + leeway, as local mode closes such a
+     * connection): nothing it sends is routed; it is told and closed, and
+     * reconnects with a new token (then resumes). */
+    dorm__st_log("info", "token_expired", NULL, conn_id, NULL, "the token expired: closing the connection");
+    tell_as(s, conn_id, "UNAUTHORIZED", "token expired: reconnect with a new token", true);
+    if (s->lambda_endpoint[0]) dorm__st_close_connection(s, s->lambda_endpoint, conn_id);
     dorm_arena_free(&job.arena);
     return ws_response(200, NULL);
   }

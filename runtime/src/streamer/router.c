@@ -432,6 +432,19 @@ done:
   dorm_arena_free(&a);
 }
 
+int64_t dorm__st_leeway_s(const dorm__streamer *s) {
+  return s->cfg.jwt.leeway_s == 0 ? 60 : s->cfg.jwt.leeway_s < 0 ? 0 : s->cfg.jwt.leeway_s;
+}
+
+/* A connection lives as long as its token (a day at most: the item's TTL
+ * then cleans it up); API Gateway's own limit is two hours. */
+int64_t dorm__st_conn_expires_at(const dorm__streamer *s, int64_t token_exp) {
+  int64_t day = dorm__st_now_ms() / 1000 + 86400;
+  if (token_exp <= 0) return day;
+  int64_t until = token_exp + dorm__st_leeway_s(s);
+  return until < day ? until : day;
+}
+
 static void connection_item(dorm__streamer *s, const dorm__st_job *job, dorm_streamer_Connection *conn) {
   memset(conn, 0, sizeof *conn);
   conn->id = job->conn_id;
@@ -442,7 +455,7 @@ static void connection_item(dorm__streamer *s, const dorm__st_job *job, dorm_str
   conn->server = s->server_url;
   conn->gone = job->kind == DORM__JOB_DISCONNECT;
   conn->has_expiresAt = true;
-  conn->expiresAt = dorm__st_now_ms() / 1000 + 86400;
+  conn->expiresAt = dorm__st_conn_expires_at(s, job->id.exp);
 }
 
 void dorm__st_route_connections(dorm__streamer *s, dorm__st_job *chain) {

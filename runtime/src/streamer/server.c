@@ -328,8 +328,7 @@ void dorm__srv_expect(dorm__streamer *s, const char *conn_id, const char *reques
  * not outlive its token. The client reconnects with a fresh one and resumes.
  * conns_mu held. */
 static bool expire(dorm__streamer *s, dorm__st_conn *c, int64_t now_s) {
-  long leeway = s->cfg.jwt.leeway_s == 0 ? 60 : s->cfg.jwt.leeway_s < 0 ? 0 : s->cfg.jwt.leeway_s;
-  if (c->closing || c->expired || now_s < c->exp_s + leeway) return false;
+  if (c->closing || c->expired || now_s < c->exp_s + dorm__st_leeway_s(s)) return false;
   dorm__st_log("info", "token_expired", NULL, c->id, NULL, "the token expired: closing the connection");
   char *text = dorm__st_error_message(NULL, 0, "UNAUTHORIZED", "token expired: reconnect with a new token", true);
   if (text) {

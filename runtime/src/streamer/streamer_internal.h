@@ -390,6 +390,15 @@ char *dorm__st_status_extra(const char *status, const char *endpoint, double per
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
 dorm_status dorm__st_deliver(dorm__streamer *s, const char *server_url, const char *conn_id, const char *text,
                              size_t len);
+/* delivery.c: DELETE /@connections/{id} (API Gateway closes the connection).
+ * 204/200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (already gone). */
+dorm_status dorm__st_close_connection(dorm__streamer *s, const char *server_url, const char *conn_id);
+/* router.c: the JWT leeway in seconds as configured (0 in the config: 60;
+ * negative: none). */
+int64_t dorm__st_leeway_s(const dorm__streamer *s);
+/* router.c: when a connection stops being valid (its item's expiresAt):
+ * its token's exp + leeway, at most a day from now (a day when exp is 0). */
+int64_t dorm__st_conn_expires_at(const dorm__streamer *s, int64_t token_exp);
 /* lambda.c: the AWS Lambda custom runtime (AWS_LAMBDA_RUNTIME_API set):
  * the Runtime API loop until the runtime goes away. Returns the exit code. */
 int dorm__st_lambda_run(dorm__streamer *s);
