@@ -293,6 +293,10 @@ scenario('the management API refuses unsigned or badly signed calls; nothing rea
     const r = await fetch(url, { ...init, signal: AbortSignal.timeout(10000) });
     assert.ok([401, 403].includes(r.status), `${what}: ${r.status} ${await r.text()}`);
   }
+  // past the 128 KB limit: 413 as API Gateway answers (the cut body's signature could never verify)
+  const big = JSON.stringify({ type: 'complete', request_id: 'forged', seq: 98, result: { rows: 1, checksum: 'x'.repeat(140000) } });
+  const r = await fetch(url, { method: 'POST', body: big, signal: AbortSignal.timeout(10000) });
+  assert.equal(r.status, 413, `oversized POST: ${r.status} ${await r.text()}`);
   await sleep(500);
   assert.equal(c.messages.filter((m) => m.request_id === 'forged').length, 0, 'a forged message reached the client');
   assert.ok(!c.closed, 'an unsigned DELETE closed the connection');

@@ -501,13 +501,15 @@ static int management(dorm__streamer *s, struct lws *wsi, session *ps) {
   custom_header(wsi, "x-amz-date:", date, sizeof date);
   custom_header(wsi, "x-amz-security-token:", token, sizeof token);
   char why[256];
+  /* A body past the limit was cut: its signature cannot verify, and the
+   * answer API Gateway gives it is 413, whoever signed it. */
+  if (too_big && strcmp(method, "POST") == 0) return respond_text(wsi, 413, "{\"message\":\"Payload too large\"}");
   if (!dorm__st_verify_sigv4(s, method, path, host, date, auth, token[0] ? token : NULL,
                              body, body_len, why, sizeof why)) {
     dorm__st_log("warn", "management_denied", NULL, id, NULL, "%s", why);
     return respond_text(wsi, 403, "{\"message\":\"Forbidden\"}");
   }
   if (strcmp(method, "POST") == 0) {
-    if (too_big) return respond_text(wsi, 413, "{\"message\":\"Payload too large\"}");
     const char *rid = NULL;
     int64_t seq = 0;
     cJSON *j = cJSON_ParseWithLengthOpts(body, body_len, NULL, 0);
