@@ -57,6 +57,7 @@ const pct = (xs, p) => { if (!xs.length) return null; const s = [...xs].sort((a,
 
 const cpu0 = procStat();
 const ackLat = [], progLat = [];
+const progAt = []; // receive times, for LAT_TIMELINE=1
 let received = 0, completes = 0, errors = 0, opened = 0;
 const run = Date.now().toString(36);
 await new Promise((resolveAll) => {
@@ -75,7 +76,7 @@ await new Promise((resolveAll) => {
       const now = Date.now();
       const m = JSON.parse(data.toString());
       if (m.type === 'ack') ackLat.push(now - sent);
-      else if (m.type === 'progress') { received++; progLat.push(now - Date.parse(m.ts)); }
+      else if (m.type === 'progress') { received++; progLat.push(now - Date.parse(m.ts)); progAt.push(now); }
       else if (m.type === 'complete') { completes++; end(); }
       else if (m.type === 'error') { errors++; end(); }
     });
@@ -100,4 +101,11 @@ console.log(JSON.stringify({
   server_switches_by_thread: cpu0 && cpu1 ? Object.fromEntries(Object.entries(cpu1.byName).map(([k, v]) =>
     [k, +((v - (cpu0.byName[k] || 0)) / conns).toFixed(1)])) : null,
 }));
+if (process.env.LAT_TIMELINE === '1' && progAt.length) {
+  // where the tail is: progress delivery p50/p99 per second of the round (stderr)
+  const t0 = progAt[0], by = new Map();
+  progAt.forEach((t, i) => { const k = Math.floor((t - t0) / 1000); (by.get(k) || by.set(k, []).get(k)).push(progLat[i]); });
+  for (const [k, v] of [...by].sort((a, b) => a[0] - b[0]))
+    process.stderr.write(`  second ${k}: n=${v.length} p50=${pct(v, 50)} p99=${pct(v, 99)} max=${Math.max(...v)}\n`);
+}
 process.exit(0);

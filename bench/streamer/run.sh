@@ -55,7 +55,7 @@ if [ "${COUNT_CALLS:-0}" = 1 ]; then
   ddb="http://127.0.0.1:$(wait_port "$work/proxy.out")"
 fi
 "$demo" --port 0 --ddb-endpoint "$ddb" --create-tables --jwt-hs256-secret-file "$work/secret" \
-  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} ${SYNC_PROGRESS:+--sync-progress} ${DEMO_ARGS:-} >"$work/demo.out" 2>"$work/demo.err" &
+  --workers "$workers" --progress-interval-ms 0 ${ASYNC_PROGRESS:+--async-progress} ${SYNC_PROGRESS:+--sync-progress} ${DEMO_ARGS:-} >"$work/demo.out" 2>"${DEMO_ERR:-$work/demo.err}" &
 demo_pid=$!
 pids+=($demo_pid)
 port=$(wait_port "$work/demo.out")

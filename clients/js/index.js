@@ -20,7 +20,7 @@
 //     still running (a request it never heard of again is re-sent under the
 //     same id, which never starts a second job), so no progress and no result
 //     is lost or seen twice;
-//   - chunked results (`result_chunk` ... `complete` with `chunked: true`) are
+//   - chunked results (`result_chunk` ... `complete` or `response` with `chunked: true`) are
 //     concatenated and parsed;
 //   - cancel (also through an AbortSignal) and status.
 //
@@ -299,9 +299,7 @@ export class StreamerClient {
       case 'status':
         this.wake(e.id, m);
         break;
-      case 'response':
-        this.settle(e, m.result);
-        break;
+      case 'response': // a sync call's answer; chunked like complete when large
       case 'complete':
         if (!m.chunked) { this.settle(e, m.result); break; }
         try {

@@ -18,13 +18,14 @@ after(async () => {
 /** "0123456789" repeated to n characters (what BigResult returns). */
 const digits = (n) => '0123456789'.repeat(Math.ceil(n / 10)).slice(0, n);
 
-/** Reassembles chunked results as docs/streamer.md says a client does. */
-function reassemble(msgs) {
+/** Reassembles chunked results as docs/streamer.md says a client does
+ * (final: `complete` of a job, `response` of a sync call). */
+function reassemble(msgs, final = 'complete') {
   const chunks = msgs.filter((m) => m.type === 'result_chunk');
-  const fin = msgs.find((m) => m.type === 'complete');
-  assert.ok(fin, 'a complete message');
-  assert.equal(fin.chunked, true, `complete after chunks says chunked: ${JSON.stringify(fin)}`);
-  assert.equal(fin.result, undefined, 'the result is in the chunks, not in complete');
+  const fin = msgs.find((m) => m.type === final);
+  assert.ok(fin, `a ${final} message`);
+  assert.equal(fin.chunked, true, `${final} after chunks says chunked: ${JSON.stringify(fin)}`);
+  assert.equal(fin.result, undefined, `the result is in the chunks, not in ${final}`);
   assert.ok(chunks.length >= 2, `several chunks: ${chunks.length}`);
   chunks.forEach((c, i) => {
     assert.equal(c.index, i, 'chunks arrive in index order');
@@ -58,6 +59,70 @@ scenario('a result larger than one WebSocket message: ordered chunks the client 
   const text = again.chunked ? reassemble(c2.of(rid)) : again.result;
   assert.deepEqual(text, { bytes, text: digits(bytes) });
   await c2.close();
+});
+
+/** fill repeated to n characters (what BigResult and BigSync return). */
+const filled = (fill, n) => fill.repeat(Math.ceil(n / fill.length)).slice(0, n);
+
+/** Every frame of these messages fits API Gateway's 128 KB. */
+function framesFit(c, msgs) {
+  for (const m of msgs) {
+    const len = Buffer.byteLength(c.raw[c.messages.indexOf(m)]);
+    assert.ok(len <= 128 * 1024, `a ${m.type} frame of ${len} bytes`);
+  }
+}
+
+scenario('a result of quotes and backslashes (its chunk data escaped to twice its size) still goes out in frames under 128 KB', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('quotes');
+  const bytes = 120 * 1024, fill = '"\\\\a"'; // 216 KB of JSON text, ~430 KB of chunk data
+  c.send({ id: rid, action: 'BigResult', payload: { bytes, fill } });
+  const fin = await c.terminal(rid);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  const live = c.of(rid);
+  checkStream(live);
+  framesFit(c, live);
+  assert.ok(live.filter((m) => m.type === 'result_chunk').length >= 5, 'about 96 KB of escaped data per chunk');
+  assert.deepEqual(reassemble(live), { bytes, text: filled(fill, bytes) });
+  await c.close();
+});
+
+scenario('a job result too large to store with its request (400 KB item) fails PAYLOAD_TOO_LARGE once, never runs again', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const rid = uniq('huge');
+  const logFrom = srv.stderr.length;
+  c.send({ id: rid, action: 'BigResult', payload: { bytes: 300 * 1024, fill: '"\\\\a"' } }); // 540 KB of JSON
+  const fin = await c.terminal(rid);
+  checkError(fin, 'PAYLOAD_TOO_LARGE', rid);
+  assert.match(fin.error.message, /400 KB item limit/);
+  checkStream(c.of(rid));
+  const again = await c.call({ id: rid, action: 'get_result' });
+  checkError(again, 'PAYLOAD_TOO_LARGE', rid);
+  await c.close();
+  const started = srv.stderr.slice(logFrom).split('\n').filter((l) => l.includes('"started"') && l.includes(rid));
+  assert.equal(started.length, 1, `the job ran once: ${started.join('\n')}`);
+});
+
+scenario('a sync result larger than one frame: result_chunk messages, then response with chunked: true', async () => {
+  const c = await connect(srv, await token());
+  for (const fill of ['0123456789', '"\\\\"']) {
+    const rid = uniq('bigsync');
+    const bytes = 300 * 1024;
+    const fin = await c.call({ id: rid, action: 'BigSync', payload: { bytes, fill } },
+      { pred: (m) => m.request_id === rid && ['response', 'error'].includes(m.type), timeoutMs: 20000 });
+    assert.equal(fin.type, 'response', JSON.stringify(fin).slice(0, 300));
+    const msgs = c.of(rid);
+    checkStream(msgs);
+    framesFit(c, msgs);
+    assert.deepEqual(reassemble(msgs, 'response'), { bytes, text: filled(fill, bytes) });
+  }
+  // a small one is one response with the result, as before
+  const small = await c.call({ id: uniq('smallsync'), action: 'BigSync', payload: { bytes: 1000 } });
+  assert.equal(small.type, 'response', JSON.stringify(small).slice(0, 300));
+  assert.equal(small.seq, 1);
+  assert.deepEqual(small.result, { bytes: 1000, text: digits(1000) });
+  await c.close();
 });
 
 scenario('an async job past its endpoint timeout ends TIMEOUT (stored, and for get_result)', async () => {

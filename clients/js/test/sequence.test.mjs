@@ -101,6 +101,18 @@ test('chunks are joined in index order; a missing chunk is BAD_MESSAGE', async (
   c.close();
 });
 
+test('a sync call answered in chunks: result_chunk messages, then response with chunked: true', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('Echo', {});
+  const text = JSON.stringify({ text: '"quoted" and \\ ' + 'y'.repeat(20) });
+  ws.deliver(msg('result_chunk', p.id, 1, { index: 0, count: 2, data: text.slice(0, 9) }));
+  ws.deliver(msg('result_chunk', p.id, 2, { index: 1, count: 2, data: text.slice(9) }));
+  ws.deliver(msg('response', p.id, 3, { chunked: true }));
+  assert.deepEqual(await p, JSON.parse(text));
+  c.close();
+});
+
 test('after a reconnection: resume with the last seq, or the call again under the same id when nothing came', async () => {
   let calls = 0;
   const c = await connect('ws://fake/', { ...OPTS, token: () => { calls += 1; return `tok${calls}`; } });

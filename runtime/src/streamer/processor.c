@@ -676,7 +676,7 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
     char **texts = NULL;
     size_t n = 0;
     if (result) {
-      texts = dorm__st_result_texts(ctx->client_id, result, base + 1, &n);
+      texts = dorm__st_result_texts(ctx->client_id, result, base + 1, "complete", &n);
     } else if ((texts = calloc(1, sizeof *texts)) != NULL) {
       texts[0] = dorm__st_error_message(ctx->client_id, base + 1, code, message, false);
       n = texts[0] ? 1 : 0;
@@ -840,6 +840,18 @@ static void took_over_from(dorm_stream_ctx *ctx, const dorm_streamer_Request *r,
   cJSON_Delete(j);
 }
 
+/* The bytes of result JSON the request item has room for: DynamoDB's item
+ * limit less the payload, the latest progress and message (finish() writes
+ * them with the result) and a margin for the item's other attributes. */
+static size_t result_room(dorm_stream_ctx *ctx, size_t payload_len) {
+  size_t used = payload_len + DORM__ST_ITEM_MARGIN;
+  pthread_mutex_lock(&ctx->seq_mu);
+  if (ctx->last_message) used += strlen(ctx->last_message);
+  if (ctx->last_progress) used += strlen(ctx->last_progress);
+  pthread_mutex_unlock(&ctx->seq_mu);
+  return used < DORM_ITEM_MAX_BYTES ? DORM_ITEM_MAX_BYTES - used : 0;
+}
+
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms) {
   dorm_client *c = dorm__st_client(s);
   if (!c) return;
@@ -978,6 +990,17 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
       if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
         finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "HANDLER_FAILED", err);
+      } else if (len > result_room(ctx, strlen(r.payload))) {
+        /* the result is stored in the request item (400 KB at most, with
+         * the payload and the latest progress): a larger one could never be
+         * stored, and its job would run again at every lease expiry */
+        dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+        snprintf(err, sizeof err,
+                 "the result is %zu bytes of JSON; a job's result is stored with its request, where %zu bytes "
+                 "are left (DynamoDB's 400 KB item limit)",
+                 len, result_room(ctx, strlen(r.payload)));
+        dorm__st_log("warn", "result_too_large", ctx->client_id, ctx->conn_id, e->name, "%s", err);
+        finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "PAYLOAD_TOO_LARGE", err);
       } else {
         dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
         finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL);

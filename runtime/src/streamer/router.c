@@ -224,26 +224,20 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
         send_error(s, conn, m->id, "HANDLER_FAILED", "the result does not fit its type: %s", err);
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
       } else {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddRawToObject(o, "result", json);
-        char *extra = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        char *text = extra ? dorm__st_message("response", m->id, 1, extra) : NULL;
-        free(extra);
-        if (text && strlen(text) > DORM__ST_MAX_MESSAGE) {
-          /* One frame at most (API Gateway's 128 KB; clients may hold to it too):
-           * never sent to be dropped on the way. Large results are async's. */
-          size_t n = strlen(text);
-          free(text);
-          dorm__st_log("warn", "response_too_large", m->id, conn, e->name, "%zu bytes", n);
-          send_text(s, conn, m->id, 1,
-                    dorm__st_error_message(m->id, 1, "PAYLOAD_TOO_LARGE",
-                                           "the response is larger than one frame (131072 bytes): "
-                                           "large results need an async endpoint (sent in chunks)",
-                                           false));
-          dorm__st_metrics_outcome(&s->metrics, e->name, "PAYLOAD_TOO_LARGE");
+        /* one `response`, or (larger than a frame) `result_chunk`s then
+         * `response` with chunked: true, seqs from 1 (docs/streamer.md,
+         * "Large results"); not stored: a sync call is answered once */
+        size_t n = 0;
+        char **texts = dorm__st_result_texts(m->id, json, 1, "response", &n);
+        if (!texts) {
+          send_error(s, conn, m->id, "INTERNAL", "out of memory");
+          dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
         } else {
-          send_text(s, conn, m->id, 1, text);
+          for (size_t i = 0; i < n; i++) {
+            send_text(s, conn, m->id, (int64_t)i + 1, texts[i]);
+            texts[i] = NULL; /* send_text took it */
+          }
+          dorm__st_free_texts(texts, n);
           dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
         }
       }

@@ -593,10 +593,29 @@ void dorm__st_create_counts(size_t *calls, size_t *items) {
 
 /* ---- a result: complete, or chunks then complete (docs/streamer.md, "Large results") ---- */
 
+/* The bytes text[i] takes inside a JSON string as cJSON prints it (a
+ * chunk's data is the result's JSON text as a string: its quotes and
+ * backslashes double, control characters take six). */
+static size_t escaped_len(unsigned char ch) {
+  if (ch == '"' || ch == '\\') return 2;
+  if (ch >= 0x20) return 1;
+  return ch == '\b' || ch == '\f' || ch == '\n' || ch == '\r' || ch == '\t' ? 2 : 6;
+}
+
+/* Where the chunk from off ends: its data takes at most DORM__ST_CHUNK_DATA
+ * bytes once escaped (so a result of quotes and backslashes, whose text
+ * grows up to twice as data, still sends frames under 128 KB), never inside
+ * a UTF-8 sequence. */
 static size_t chunk_len(const char *text, size_t len, size_t off) {
-  size_t n = len - off < DORM__ST_CHUNK_DATA ? len - off : DORM__ST_CHUNK_DATA;
+  size_t n = 0, esc = 0;
+  while (off + n < len) {
+    size_t e = escaped_len((unsigned char)text[off + n]);
+    if (esc + e > DORM__ST_CHUNK_DATA) break;
+    esc += e;
+    n++;
+  }
   while (off + n < len && n > 1 && ((unsigned char)text[off + n] & 0xC0) == 0x80) n--;
-  return n;
+  return n ? n : 1;
 }
 
 /* room for the envelope: a complete message stays under one frame */
@@ -616,7 +635,8 @@ void dorm__st_free_texts(char **texts, size_t n) {
   free(texts);
 }
 
-char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, size_t *n_out) {
+char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, const char *final_type,
+                             size_t *n_out) {
   size_t n = dorm__st_result_count(result);
   *n_out = 0;
   char **texts = calloc(n, sizeof *texts);
@@ -626,11 +646,9 @@ char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_
     cJSON *o = cJSON_CreateObject();
     char *extra = o && cJSON_AddRawToObject(o, "result", result) ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    texts[0] = extra ? dorm__st_message("complete", rid, first_seq, extra) : NULL;
+    texts[0] = extra ? dorm__st_message(final_type, rid, first_seq, extra) : NULL;
     cJSON_free(extra);
   } else {
-    /* Where chunks end: about DORM__ST_CHUNK_DATA bytes each, never inside a
-     * UTF-8 sequence (data is a JSON string). */
     size_t count = n - 1;
     for (size_t i = 0, off = 0; i < count; i++) {
       size_t k = chunk_len(result, len, off);
@@ -650,7 +668,7 @@ char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_
       texts[i] = dorm__st_message("result_chunk", rid, first_seq + (int64_t)i, extra);
       cJSON_free(extra);
     }
-    texts[count] = dorm__st_message("complete", rid, first_seq + (int64_t)count, "{\"chunked\":true}");
+    texts[count] = dorm__st_message(final_type, rid, first_seq + (int64_t)count, "{\"chunked\":true}");
   }
   for (size_t i = 0; i < n; i++)
     if (!texts[i]) {
@@ -670,7 +688,7 @@ int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *clie
   if (take_from_item(c, sub, client_id, (int64_t)n, &a, &now, leased) == DORM_OK) {
     int64_t first = now.seq - (int64_t)n + 1;
     size_t k = 0;
-    char **texts = dorm__st_result_texts(client_id, result, first, &k);
+    char **texts = dorm__st_result_texts(client_id, result, first, "complete", &k);
     bool ok = texts != NULL;
     for (size_t i = 0; ok && i < k; i++) {
       dorm_streamer_Message m = {.sub = sub, .clientId = client_id, .seq = first + (int64_t)i, .body = texts[i]};

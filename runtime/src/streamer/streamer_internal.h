@@ -33,6 +33,7 @@
 #define DORM__ST_MAX_DEPTH 32
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
+#define DORM__ST_ITEM_MARGIN (8 * 1024)     /* a request item's attributes other than payload, result, progress */
 #define DORM__ST_CONN_BUCKETS 4096          /* the connection index (server.c) */
 
 /* ---- protocol.c: the wire format ---- */
@@ -365,15 +366,17 @@ dorm_status dorm__st_create_request(dorm_client *c, dorm_streamer_Request *r, do
 /* Since the process started: the calls that created requests, and how many
  * they created (tests, bench). */
 void dorm__st_create_counts(size_t *calls, size_t *items);
-/* The message(s) of a completed request's result: `complete` with the
- * result, or, for a result too big for one frame, `result_chunk` messages
- * (index 0..count-1, about DORM__ST_CHUNK_DATA bytes of the result's JSON
- * text each, cut between UTF-8 sequences) then `complete` with chunked:
- * true. _count says how many (each takes a seq); _texts builds them with
- * seqs first_seq.. (a malloc'd array of *n malloc'd texts, NULL on OOM;
- * free with dorm__st_free_texts). */
+/* The message(s) of a result: final_type ("complete" for a job,
+ * "response" for a sync call) with the result, or, for a result too big for
+ * one frame, `result_chunk` messages (index 0..count-1, at most
+ * DORM__ST_CHUNK_DATA bytes of the result's JSON text each once escaped as
+ * the chunk's data string, cut between UTF-8 sequences) then final_type
+ * with chunked: true. _count says how many (each takes a seq); _texts
+ * builds them with seqs first_seq.. (a malloc'd array of *n malloc'd texts,
+ * NULL on OOM; free with dorm__st_free_texts). */
 size_t dorm__st_result_count(const char *result);
-char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, size_t *n);
+char **dorm__st_result_texts(const char *rid, const char *result, int64_t first_seq, const char *final_type,
+                             size_t *n);
 void dorm__st_free_texts(char **texts, size_t n);
 /* Persists and hands to sent() (in seq order) the result message(s) of a
  * finished request that no processor holds: its seqs are one ADD on the

@@ -10,17 +10,36 @@ static void sleep_ms(int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
-/* "0123456789" repeated to `bytes` characters: the client checks every byte
- * of the reassembled text. */
+/* fill (default "0123456789") repeated to `bytes` characters, in the
+ * call's arena: the client checks every byte of the reassembled text. */
+static dorm_status fill_text(dorm_stream_ctx *ctx, int64_t bytes, const char *fill, char **out) {
+  if (bytes < 0 || bytes > 4 * 1024 * 1024)
+    return dorm_stream_fail(ctx, "INVALID_PAYLOAD", false, "bytes must be 0..4194304");
+  if (!fill || !fill[0]) fill = "0123456789";
+  size_t n = strlen(fill);
+  char *text = dorm_arena_alloc(dorm_stream_arena(ctx), (size_t)bytes + 1);
+  if (!text) return DORM_ERR_NO_MEMORY;
+  for (int64_t i = 0; i < bytes; i++) text[i] = fill[(size_t)i % n];
+  text[bytes] = '\0';
+  *out = text;
+  return DORM_OK;
+}
+
 dorm_status testd_BigResult_handle(dorm_stream_ctx *ctx, const testd_BigResult_request *req, dorm_progress *pr,
                                    testd_BigResult_result *res) {
   (void)pr;
-  if (req->bytes < 0 || req->bytes > 4 * 1024 * 1024)
-    return dorm_stream_fail(ctx, "INVALID_PAYLOAD", false, "bytes must be 0..4194304");
-  char *text = dorm_arena_alloc(dorm_stream_arena(ctx), (size_t)req->bytes + 1);
-  if (!text) return DORM_ERR_NO_MEMORY;
-  for (int64_t i = 0; i < req->bytes; i++) text[i] = (char)('0' + i % 10);
-  text[req->bytes] = '\0';
+  char *text = NULL;
+  dorm_status st = fill_text(ctx, req->bytes, req->fill, &text);
+  if (st != DORM_OK) return st;
+  res->bytes = req->bytes;
+  res->text = text;
+  return DORM_OK;
+}
+
+dorm_status testd_BigSync_handle(dorm_stream_ctx *ctx, const testd_BigSync_request *req, testd_BigSync_result *res) {
+  char *text = NULL;
+  dorm_status st = fill_text(ctx, req->bytes, req->fill, &text);
+  if (st != DORM_OK) return st;
   res->bytes = req->bytes;
   res->text = text;
   return DORM_OK;
