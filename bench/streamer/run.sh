@@ -15,6 +15,8 @@
 # tuning). WARMUP=N (default: CONNS; 0: none) runs a round of N x 5 progress
 # first against each server, printed apart (DynamoDB Local starts cold).
 # (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
+# LAT_TIMELINE=1 prints progress delivery p50/p99 per second of each round
+# (where the tail comes from); DEMO_ERR=FILE keeps streamer-demo's log.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
