@@ -18,6 +18,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
   (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const url = args.url, conns = +(args.conns || 1000), progress = +(args.progress || 20), stepMs = +(args['step-ms'] || 100);
 const pid = args.pid ? +args.pid : 0;
+const ddbPid = args['ddb-pid'] ? +args['ddb-pid'] : 0; // DynamoDB Local's JVM: its CPU in the round, for context
 const secret = fs.readFileSync(args.secret, 'utf8').replace(/\n$/, '');
 const deadline = Date.now() + (+(args['timeout-s'] || 600)) * 1000;
 
@@ -53,9 +54,15 @@ function procStat() {
     return { cpu_s: ticks / 100, peak_rss_mb: hwm / 1024, switches, preempted, byName };
   } catch { return null; }
 }
+/** utime + stime of a process in seconds (null when it cannot be read). */
+function cpuOf(p) {
+  try { const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' '); return (+st[11] + +st[12]) / 100; }
+  catch { return null; }
+}
 const pct = (xs, p) => { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]; };
 
 const cpu0 = procStat();
+const ddbCpu0 = ddbPid ? cpuOf(ddbPid) : null;
 const ackLat = [], progLat = [];
 const progAt = []; // receive times, for LAT_TIMELINE=1
 let received = 0, completes = 0, errors = 0, opened = 0;
@@ -87,6 +94,7 @@ await new Promise((resolveAll) => {
   t.unref();
 });
 const cpu1 = procStat();
+const ddbCpu1 = ddbPid ? cpuOf(ddbPid) : null;
 const expected = conns * progress;
 console.log(JSON.stringify({
   conns, opened, progress_per_request: progress,
@@ -96,6 +104,7 @@ console.log(JSON.stringify({
   messages_lost: expected - received + (conns - completes),
   server_cpu_s: cpu0 && cpu1 ? +(cpu1.cpu_s - cpu0.cpu_s).toFixed(2) : null,
   server_peak_rss_mb: cpu1 ? +cpu1.peak_rss_mb.toFixed(1) : null,
+  ...(ddbCpu0 !== null && ddbCpu1 !== null ? { ddb_local_cpu_s: +(ddbCpu1 - ddbCpu0).toFixed(2) } : {}),
   server_switches_per_request: cpu0 && cpu1 ? +((cpu1.switches - cpu0.switches) / conns).toFixed(1) : null,
   server_preempted_per_request: cpu0 && cpu1 ? +((cpu1.preempted - cpu0.preempted) / conns).toFixed(1) : null,
   server_switches_by_thread: cpu0 && cpu1 ? Object.fromEntries(Object.entries(cpu1.byName).map(([k, v]) =>

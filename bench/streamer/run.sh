@@ -17,6 +17,8 @@
 # (COUNT_CALLS=1: none unless WARMUP is given; the counts would include it).
 # LAT_TIMELINE=1 prints progress delivery p50/p99 per second of each round
 # (where the tail comes from); DEMO_ERR=FILE keeps streamer-demo's log.
+# Each line also gives ddb_local_cpu_s: DynamoDB Local's CPU in the round
+# (on the same cores: the machine's main consumer).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:?build dir}; conns=${2:-${CONNS:-1000}}; progress=${3:-${PROGRESS:-20}}; step=${4:-${STEP_MS:-100}}
@@ -46,10 +48,12 @@ rounds() {
   fi
   printf '%s: ' "$1"
   node "$here/bench/streamer/load.mjs" --url "ws://127.0.0.1:$3/" --conns "$conns" --progress "$progress" \
-    --step-ms "$step" --secret "$work/secret" --pid "$2"
+    --step-ms "$step" --secret "$work/secret" --pid "$2" ${ddb_pid:+--ddb-pid "$ddb_pid"}
 }
 
 ddb=$(cat "$work/ddb/endpoint")
+# DynamoDB Local's JVM (the harness's pid is the `timeout` around it): its CPU is printed beside each round
+ddb_pid=$(pgrep -P "$(cat "$work/ddb/pid")" java 2>/dev/null | head -1 || true)
 if [ "${COUNT_CALLS:-0}" = 1 ]; then
   node "$here/tests/streamer/ddb-proxy.mjs" --target "$ddb" >"$work/proxy.out" 2>&1 &
   proxy=$!
