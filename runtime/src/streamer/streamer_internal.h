@@ -239,7 +239,13 @@ struct dorm__streamer {
   void *lws;                       /* struct lws_context * */
   void *ev_loop;                   /* struct ev_loop * when lws runs on libev (server.c), else NULL */
   pthread_mutex_t conns_mu;
-  struct dorm__st_conn *conns;
+  struct dorm__st_conn *conns;     /* every connection (doubly linked: a close unlinks in O(1)) */
+  /* connections with a track holding messages (the only ones the stale
+   * flush walks), and the earliest exp + leeway of the connections: a lower
+   * bound (a closed one may have set it), so the expiry walk runs when
+   * something may be due and recomputes it (server.c) */
+  struct dorm__st_conn *holding;
+  int64_t next_expiry_s;
   /* connections by id (every message looks its connection up) */
   struct dorm__st_conn *conn_index[DORM__ST_CONN_BUCKETS];
   /* connections with output the lws thread has not been told about yet */
