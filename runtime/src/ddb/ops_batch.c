@@ -463,6 +463,11 @@ static dorm_status bw_apply(dorm_client *c, bw_entry *e, const size_t *chunk, si
   if (st != DORM_OK) return st;
 
   char err[256];
+  /* Entries sent as text only (dorm__batch_write_text) are parsed here, the
+   * first time an unprocessed request is matched against them: only a
+   * throttled batch pays for it. */
+  dorm_av parsed[BATCH_WRITE_CHUNK];
+  bool have[BATCH_WRITE_CHUNK] = {false};
   const cJSON *unproc = cJSON_GetObjectItemCaseSensitive(root, "UnprocessedItems"), *tab;
   if (unproc && !cJSON_IsObject(unproc)) {
     st = dorm__client_fail(c, DORM_ERR_BAD_RESPONSE, op, "response: UnprocessedItems is not an object");
@@ -491,8 +496,21 @@ static dorm_status bw_apply(dorm_client *c, bw_entry *e, const size_t *chunk, si
       size_t i = 0;
       for (; i < m; i++) {
         bw_entry *x = &e[chunk[i]];
-        if (!x->unprocessed && x->is_put == (put != NULL) && strcmp(x->table, tab->string) == 0 &&
-            dorm_av_equal(x->av, &av)) {
+        if (x->unprocessed || x->is_put != (put != NULL) || strcmp(x->table, tab->string) != 0) continue;
+        const dorm_av *sent = x->av;
+        if (!sent && i < BATCH_WRITE_CHUNK) {
+          if (!have[i]) {
+            char why[256];
+            st = dorm_item_from_json(x->json, x->json_len, scratch, &parsed[i], why, sizeof why);
+            if (st != DORM_OK) {
+              st = dorm__client_fail(c, st, op, "an item sent cannot be read back: %s", why);
+              goto done;
+            }
+            have[i] = true;
+          }
+          sent = &parsed[i];
+        }
+        if (sent && dorm_av_equal(sent, &av)) {
           x->unprocessed = true;
           break;
         }
@@ -578,6 +596,7 @@ typedef struct batch_run {
   const char *op;
   bool is_get, consistent;
   const dorm_batch_write_entry *in; /* writes: the caller's entries (checked), read as their chunks go out */
+  const dorm__bw_text *text;        /* writes: or the caller's puts as text (dorm__batch_write_text) */
   bg_key *u;            /* gets */
   dorm_arena *a;        /* gets: the items found */
   const size_t *order;  /* gets: indices into u to send, in order */
@@ -607,6 +626,12 @@ static const size_t bw_ident[BATCH_WRITE_CHUNK] = {0,  1,  2,  3,  4,  5,  6,  7
 /* The bw_entry of the caller's entry x (checked up front). */
 static bw_entry bw_entry_of(const dorm_batch_write_entry *x) {
   bw_entry e = {x->table, x->put_item ? x->put_item : x->delete_key, x->put_item != NULL, NULL, 0, false};
+  return e;
+}
+
+/* The bw_entry of a put given as text. */
+static bw_entry bw_entry_of_text(const dorm__bw_text *x) {
+  bw_entry e = {x->table, NULL, true, x->json, x->len, false};
   return e;
 }
 
@@ -674,7 +699,8 @@ static void batch_next(batch_run *r) {
     batch_submit(r, r->order + r->cursor, NULL, m, 0, 0);
   } else {
     bw_entry ent[BATCH_WRITE_CHUNK];
-    for (size_t i = 0; i < m; i++) ent[i] = bw_entry_of(&r->in[r->cursor + i]);
+    for (size_t i = 0; i < m; i++)
+      ent[i] = r->text ? bw_entry_of_text(&r->text[r->cursor + i]) : bw_entry_of(&r->in[r->cursor + i]);
     batch_submit(r, NULL, ent, m, 0, 0);
   }
   r->cursor += m;
@@ -748,10 +774,10 @@ static dorm_status batch_run_pooled(batch_run *r, unsigned in_flight) {
  * at a time. Nothing per entry is allocated: each request copies its chunk's
  * entries (a per-entry array of 100,000 touched ~1,200 fresh pages, ~12 us
  * each in this VM: bench/README.md, bulk write). */
-static dorm_status bw_run_pooled(dorm_client *c, const dorm_batch_write_entry *in, size_t n,
-                                 const dorm_batch_write_options *opts, size_t *written) {
+static dorm_status bw_run_pooled(dorm_client *c, const dorm_batch_write_entry *in, const dorm__bw_text *text,
+                                 size_t n, const dorm_batch_write_options *opts, size_t *written) {
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS;
-  batch_run r = {.c = c, .op = "BatchWriteItem", .in = in, .n = n, .chunk = BATCH_WRITE_CHUNK,
+  batch_run r = {.c = c, .op = "BatchWriteItem", .in = in, .text = text, .n = n, .chunk = BATCH_WRITE_CHUNK,
                  .total = n, .max_rounds = max_rounds, .done_count = written};
   return batch_run_pooled(&r, in_flight_of(opts ? opts->max_in_flight : 0));
 }
@@ -825,10 +851,37 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   }
   dorm__jw_free(&w);
   if (st == DORM_OK) {
-    st = pooled ? bw_run_pooled(c, entries, n, opts, written) : bw_run(c, e, n, opts, written);
+    st = pooled ? bw_run_pooled(c, entries, NULL, n, opts, written) : bw_run(c, e, n, opts, written);
     if (st == DORM_OK) dorm__client_clear_error(c);
   }
   dorm_arena_free(&tmp);
   free(e);
+  return st;
+}
+
+dorm_status dorm__batch_write_text(dorm_client *c, const dorm__bw_text *puts, size_t n,
+                                   const dorm_batch_write_options *opts, size_t *written) {
+  static const char op[] = "BatchWriteItem";
+  dorm__client_clear_error(c);
+  size_t scratch_written = 0;
+  if (!written) written = &scratch_written;
+  *written = 0;
+  OPS_REQUIRE(c, op, n == 0 || puts, "entries are required");
+  if (n == 0) return DORM_OK;
+  OPS_REQUIRE(c, op, n <= SIZE_MAX / 4 / sizeof(bw_entry), "too many entries");
+  for (size_t i = 0; i < n; i++)
+    if (!puts[i].table || !*puts[i].table || !puts[i].json || !puts[i].len)
+      return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "entries[%zu]: no table name or no item", i);
+  dorm_status st;
+  if (in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK) {
+    st = bw_run_pooled(c, NULL, puts, n, opts, written);
+  } else {
+    bw_entry *e = malloc(n * sizeof *e);
+    if (!e) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+    for (size_t i = 0; i < n; i++) e[i] = bw_entry_of_text(&puts[i]);
+    st = bw_run(c, e, n, opts, written);
+    free(e);
+  }
+  if (st == DORM_OK) dorm__client_clear_error(c);
   return st;
 }

@@ -55,4 +55,21 @@ dorm_status dorm__scan_body(dorm_client *c, const dorm_scan_input *in, const cha
 dorm_status dorm__page_parse(dorm_client *c, const char *op, const char *body, size_t len, dorm_arena *a,
                              dorm_page *page);
 
+/* A put of BatchWriteItem whose item the caller already wrote as DynamoDB
+ * JSON text (the model layer, straight from a struct), checked as
+ * dorm_batch_write checks a dorm_av: a valid item of at most
+ * DORM_ITEM_MAX_BYTES. The text is sent verbatim, never parsed but to match
+ * an UnprocessedItems answer. */
+typedef struct dorm__bw_text {
+  const char *table;
+  const char *json;
+  size_t len;
+} dorm__bw_text;
+
+/* dorm_batch_write of n such puts (the caller keeps them until it returns):
+ * the same chunking, requests in flight, retries and errors, without
+ * re-checking or re-encoding the items. */
+dorm_status dorm__batch_write_text(dorm_client *c, const dorm__bw_text *puts, size_t n,
+                                   const dorm_batch_write_options *opts, size_t *written);
+
 #endif

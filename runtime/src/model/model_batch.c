@@ -1,5 +1,6 @@
 /* Typed batches over dorm_batch_get / dorm_batch_write (ops_batch.c does
  * the chunking, de-duplication and retries of unprocessed entries). */
+#include <stdio.h>
 #include <string.h>
 
 #include "model_internal.h"
@@ -79,25 +80,44 @@ static dorm_status batch_write(dorm_client *c, const char *op, const dorm_model_
   return dorm_batch_write(c, entries, n, NULL, NULL);
 }
 
+/* Each item is written once, from the struct straight to its JSON text (as
+ * dorm_model_put writes its body), kept in the arena and sent verbatim:
+ * going through a dorm_av (text, parsed, written again) was ~5 % of the
+ * streamer's CPU, whose writer stores every progress message this way. */
 static dorm_status batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {
   static const char op[] = "BatchWriteItem";
   dorm_status st;
   dorm_crypt *k;
   if ((st = dorm__model_crypt_for(c, op, m, &k)) != DORM_OK) return st;
-  dorm_av *items = dorm_arena_alloc(a, n * sizeof *items);
-  if (!items) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  dorm__bw_text *puts = dorm_arena_alloc(a, n * sizeof *puts);
+  if (!puts) return dorm__client_fail(c, DORM_ERR_NO_MEMORY, op, "out of memory");
   int64_t now = dorm_time_now();
+  dorm_jw w;
+  dorm__jw_init(&w, 0);
   for (size_t i = 0; i < n; i++) {
     void *obj = (char *)objs + i * m->size;
     model_lifecycle_save saved;
     dorm__model_lifecycle_put(m, obj, now, &saved);
     char err[512];
-    if ((st = dorm__model_item_av(m, obj, k, false, a, &items[i], err, sizeof err)) != DORM_OK) {
+    const char *json = NULL;
+    size_t len = 0;
+    dorm__jw_reset(&w);
+    st = dorm__model_write_item_crypt(&w, m, obj, k, false, NULL, err, sizeof err);
+    if (st == DORM_OK && (st = dorm__jw_finish(&w, &json, &len)) != DORM_OK) snprintf(err, sizeof err, "%s", w.err);
+    char *copy = st == DORM_OK ? dorm_arena_memdup(a, json, len) : NULL;
+    if (st == DORM_OK && !copy) {
+      st = DORM_ERR_NO_MEMORY;
+      snprintf(err, sizeof err, "out of memory");
+    }
+    if (st != DORM_OK) {
+      dorm__jw_free(&w);
       dorm__model_lifecycle_restore(m, obj, &saved);
       return dorm__client_fail(c, st, op, "item %zu: %s", i, err);
     }
+    puts[i] = (dorm__bw_text){m->table, copy, len};
   }
-  return batch_write(c, op, m, items, n, true, a);
+  dorm__jw_free(&w);
+  return dorm__batch_write_text(c, puts, n, NULL, NULL);
 }
 
 dorm_status dorm_model_batch_put(dorm_client *c, const dorm_model_desc *m, void *objs, size_t n, dorm_arena *a) {

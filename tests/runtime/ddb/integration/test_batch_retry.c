@@ -16,6 +16,7 @@
 
 #include "dorm/dorm.h"
 #include "client_internal.h"
+#include "ddb_internal.h"
 #include "scripted_server.h"
 
 static dorm_av key(dorm_arena *a, const char *pk) {
@@ -161,6 +162,51 @@ static void test_batch_write_retries_unprocessed_items(void **state) {
                           "{\"DeleteRequest\":{\"Key\":{\"PK\":{\"S\":\"w29\"}}}}]}}");
   free(b1);
   free(b3);
+}
+
+/* Puts given as JSON text (the model layer's batch put): sent verbatim, and
+ * an UnprocessedItems answer is matched to them by value (attributes in
+ * another order, a number written differently), so only it is resent. */
+static void test_batch_write_text_retries_unprocessed_items(void **state) {
+  ss_fixture *f = *state;
+  dorm_arena *a = &f->a;
+  dorm__bw_text puts[30];
+  for (int i = 0; i < 30; i++) {
+    const char *json = dorm_arena_printf(a, "{\"PK\":{\"S\":\"t%02d\"},\"n\":{\"N\":\"%d\"}}", i, i);
+    puts[i] = (dorm__bw_text){"t", json, strlen(json)};
+  }
+  ss_push(f->server, 200, "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":{\"n\":{\"N\":\"7.0\"},"
+                          "\"PK\":{\"S\":\"t07\"}}}}]}}");
+  ss_push(f->server, 200, "{\"UnprocessedItems\":{}}");
+  ss_push(f->server, 200, "{}");
+  size_t written = 0;
+  dorm_batch_write_options one = {.max_in_flight = 1};
+  assert_int_equal(dorm__batch_write_text(f->c, puts, 30, &one, &written), DORM_OK);
+  assert_int_equal(written, 30);
+  assert_int_equal(ss_count(f->server), 3);
+  char *b1 = ss_body(f->server, 0), *b3 = ss_body(f->server, 2);
+  assert_int_equal(occurrences(b1, "PutRequest"), 25);
+  static const char start[] = "{\"RequestItems\":{\"t\":[{\"PutRequest\":{\"Item\":{\"PK\":{\"S\":\"t00\"},\"n\":{\"N\":\"0\"}}}},";
+  assert_memory_equal(b1, start, sizeof start - 1);
+  assert_string_equal(b3, "{\"RequestItems\":{\"t\":[{\"PutRequest\":{\"Item\":{\"PK\":{\"S\":\"t07\"},\"n\":{\"N\":\"7\"}}}}]}}");
+  free(b1);
+  free(b3);
+
+  /* An unprocessed item that was not sent is a bad response; forever
+   * unprocessed gives up after max_rounds, as dorm_batch_write does. */
+  ss_push(f->server, 200, "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":{\"PK\":{\"S\":\"zz\"}}}}]}}");
+  assert_int_equal(dorm__batch_write_text(f->c, puts, 1, &one, &written), DORM_ERR_BAD_RESPONSE);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "was not sent"));
+  for (int i = 0; i < 2; i++)
+    ss_push(f->server, 200, "{\"UnprocessedItems\":{\"t\":[{\"PutRequest\":{\"Item\":{\"PK\":{\"S\":\"t00\"},"
+                            "\"n\":{\"N\":\"0\"}}}}]}}");
+  dorm_batch_write_options opts = {.max_rounds = 2};
+  assert_int_equal(dorm__batch_write_text(f->c, puts, 1, &opts, &written), DORM_ERR_THROTTLED);
+  assert_int_equal(written, 0);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "1 of 1 writes still unprocessed after 2 rounds"));
+  assert_int_equal(dorm__batch_write_text(f->c, puts, 0, NULL, NULL), DORM_OK);
+  dorm__bw_text bad = {"t", NULL, 0};
+  assert_int_equal(dorm__batch_write_text(f->c, &bad, 1, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
 }
 
 static void test_batch_write_counts_what_is_known_written(void **state) {
@@ -386,6 +432,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_get_progress_resets_the_count, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_batch_get_rejects_foreign_items, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_batch_write_retries_unprocessed_items, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_batch_write_text_retries_unprocessed_items, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_batch_write_counts_what_is_known_written, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_transaction_retry_resends_the_token, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cancellation_names_the_action, ss_fixture_setup, ss_fixture_teardown),
