@@ -555,6 +555,30 @@ dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *
     ptext = strdup(json);
     dorm_arena_free(&a);
   }
+  /* Sent as a progress message, stored as one item, echoed by every status
+   * answer: it must fit one frame (API Gateway refuses larger ones, and one
+   * item too large for DynamoDB would fail the whole batch it is written
+   * in). Refused here, so nothing bigger is ever queued. */
+  size_t plen = ptext ? strlen(ptext) : 0, mlen = message ? strlen(message) : 0;
+  size_t room = DORM__ST_MAX_MESSAGE - DORM__ST_PROGRESS_ENVELOPE - strlen(ctx->e->name);
+  if (plen + 6 * mlen > room) { /* 6: the most one byte escapes to; else count exactly */
+    dorm__buf b = DORM__BUF_INIT;
+    if (message) dorm__st_json_str(&b, message);
+    size_t esc = dorm__buf_ok(&b) ? b.len : SIZE_MAX / 2;
+    dorm__buf_free(&b);
+    if (plen + esc > room) {
+      free(ptext);
+      char err[256];
+      snprintf(err, sizeof err,
+               "a progress update of %zu bytes (message escaped %zu, progress %zu) is larger than the %zu a "
+               "WebSocket frame leaves for it; it is not sent",
+               plen + esc, esc, plen, room);
+      dorm__st_log("warn", "progress_too_large", ctx->client_id, ctx->conn_id, ctx->e->name, "%s", err);
+      /* what the client is told if the handler returns this status */
+      dorm_stream_fail(ctx, "PAYLOAD_TOO_LARGE", false, "%s", err);
+      return DORM_ERR_TOO_LARGE;
+    }
+  }
   /* newest wins */
   free(pr->pending_message);
   free(pr->pending_progress);

@@ -174,19 +174,24 @@ char *dorm__st_error_message(const char *request_id, int64_t seq, const char *co
 
 char *dorm__st_status_extra(const char *status, const char *endpoint, double percent, const char *message,
                             const char *progress, int64_t last_seq) {
-  cJSON *o = cJSON_CreateObject();
-  if (!o) return NULL;
-  cJSON_AddStringToObject(o, "status", status);
-  cJSON_AddStringToObject(o, "endpoint", endpoint ? endpoint : "");
-  cJSON_AddNumberToObject(o, "percent", percent);
-  if (message) cJSON_AddStringToObject(o, "message", message);
-  if (progress) cJSON_AddRawToObject(o, "progress", progress);
-  cJSON_AddNumberToObject(o, "last_seq", (double)last_seq);
-  char *t = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if (!t) return NULL;
-  /* cJSON's allocator is malloc here, but say so: callers free() it */
-  char *copy = strdup(t);
-  cJSON_free(t);
-  return copy;
+  /* the message escaped as in progress messages (valid UTF-8 whatever the
+   * handler gave, the same size its limit was checked at) */
+  dorm__buf b = DORM__BUF_INIT;
+  dorm__buf_puts(&b, "{\"status\":");
+  dorm__st_json_str(&b, status);
+  dorm__buf_puts(&b, ",\"endpoint\":");
+  dorm__st_json_str(&b, endpoint ? endpoint : "");
+  dorm__buf_printf(&b, ",\"percent\":%.17g", percent);
+  if (message) {
+    dorm__buf_puts(&b, ",\"message\":");
+    dorm__st_json_str(&b, message);
+  }
+  if (progress) {
+    dorm__buf_puts(&b, ",\"progress\":");
+    dorm__buf_puts(&b, progress);
+  }
+  dorm__buf_printf(&b, ",\"last_seq\":%lld}", (long long)last_seq);
+  char *t = dorm__buf_ok(&b) ? dorm__buf_take(&b) : NULL;
+  dorm__buf_free(&b);
+  return t;
 }

@@ -140,6 +140,7 @@ typedef struct queued_put {
   void *user;
   int tries;
   int64_t queued_ms; /* monotonic: how long it waits (STALL_MS) */
+  bool alone; /* its batch was refused for what it held: written in a call of its own */
 } queued_put;
 
 #define ASYNC_TRIES 5
@@ -235,6 +236,8 @@ static void flush_puts(dorm_client *c, long gather_us) {
       twice = objs[i].seq == q->m->seq && strcmp(objs[i].clientId, q->m->clientId) == 0 &&
               strcmp(objs[i].sub, q->m->sub) == 0;
     if (twice) break;
+    /* a message whose batch was refused goes alone: one bad item cannot take others with it */
+    if (n > 0 && (q->alone || batch[0]->alone)) break;
     puts_head = q->next;
     if (!puts_head) puts_tail = NULL;
     puts_len--;
@@ -258,13 +261,29 @@ static void flush_puts(dorm_client *c, long gather_us) {
   dorm_arena_free(&a);
   char err[256] = "";
   if (st != DORM_OK) snprintf(err, sizeof err, "%s", dorm_client_errmsg(c));
+  /* Refused for what it held (an item too large, one DynamoDB does not
+   * accept): the whole batch fails, whichever item it was. Each goes again
+   * alone (not counted as a try), so only the bad one fails. */
+  bool refused = st == DORM_ERR_TOO_LARGE || st == DORM_ERR_VALIDATION || st == DORM_ERR_INVALID_ARGUMENT;
+  bool split = n > 1 && refused;
   pthread_mutex_lock(&puts_mu);
   queued_put *finished[PUT_BATCH];
   size_t nfinished = 0;
   for (size_t i = 0; i < n; i++) {
     queued_put *q = batch[i];
+    if (split) {
+      q->alone = true;
+      q->state = PUT_QUEUED;
+      q->next = NULL;
+      if (puts_tail) puts_tail->next = q;
+      else puts_head = q;
+      puts_tail = q;
+      queued_one();
+      continue;
+    }
     if (q->later) {
-      if (st != DORM_OK && q->done && ++q->tries < ASYNC_TRIES) {
+      /* refused alone: it would be refused again */
+      if (st != DORM_OK && !refused && q->done && ++q->tries < ASYNC_TRIES) {
         /* again with a later batch: a message that will be delivered is never given up at once */
         q->state = PUT_QUEUED;
         q->next = NULL;
@@ -419,6 +438,7 @@ void dorm__st_writers_stop(void) {
   for (int i = 0; i < n; i++) pthread_join(writer_threads[i], NULL);
   pthread_mutex_lock(&puts_mu);
   nwriters = 0;
+  writers_stopping = false; /* may start again (tests do) */
   pthread_mutex_unlock(&puts_mu);
 }
 

@@ -34,6 +34,11 @@
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
 #define DORM__ST_ITEM_MARGIN (8 * 1024)     /* a request item's attributes other than payload, result, progress */
+/* A progress update's message (escaped) and typed progress (JSON text)
+ * together: both go out again in a `status` answer, whose other members
+ * (request id, seq, ts, status, percent, last_seq: under 400 bytes) and the
+ * endpoint's name take the rest of one frame. */
+#define DORM__ST_PROGRESS_ENVELOPE 512
 #define DORM__ST_CONN_BUCKETS 4096          /* the connection index (server.c) */
 
 /* ---- protocol.c: the wire format ---- */

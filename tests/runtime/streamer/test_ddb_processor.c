@@ -477,6 +477,53 @@ static void messages_queued_to_the_writers_all_stored(void **state) {
   dorm_arena_free(&a);
 }
 
+/* One message DynamoDB refuses (an item over 400 KB) in a batch with
+ * others: the batch is refused whole, so each goes again alone; the others
+ * are stored, the bad one's callback hears of the failure once. */
+static void a_refused_message_does_not_take_its_batch_with_it(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "refused-user");
+  size_t big_len = 450 * 1024;
+  char *big = malloc(big_len + 1);
+  assert_non_null(big);
+  memset(big, 'x', big_len);
+  big[big_len] = '\0';
+  dorm__st_writers_start(S);
+  atomic_store(&stored_ok, 0);
+  atomic_store(&stored_failed, 0);
+  atomic_store(&found_before_sent, 0);
+  size_t calls0 = 0, msgs0 = 0;
+  dorm__st_put_counts(&calls0, &msgs0, NULL);
+  /* a busy server: the writer gathers what queues within its window into one batch */
+  dorm__st_puts_jobs(8);
+  atomic_int called = 0;
+  for (int seq = 1; seq <= 5; seq++) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"request_id\":\"r\",\"seq\":%d,\"type\":\"progress\"}", seq);
+    dorm_streamer_Message m = {.sub = sub, .clientId = "r", .seq = seq, .body = seq == 3 ? big : body};
+    assert_true(dorm__st_put_message_async(&m, on_stored, &called, NULL));
+  }
+  dorm__st_writers_stop();
+  dorm__st_puts_jobs(-8);
+  free(big);
+  assert_int_equal(atomic_load(&called), 5);
+  assert_int_equal(atomic_load(&stored_ok), 4);
+  assert_int_equal(atomic_load(&stored_failed), 1);
+  assert_int_equal(atomic_load(&found_before_sent), 4);
+  size_t calls = 0, msgs = 0;
+  dorm__st_put_counts(&calls, &msgs, NULL);
+  print_message("# %zu calls for 5 messages (one refused)\n", calls - calls0);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_query_opts q = {.consistent_read = true};
+  dorm_streamer_Message_page page;
+  fail_call(dorm_streamer_Message_query(C, sub, "r", NULL, &q, &a, &page), "read the stored messages");
+  assert_int_equal(page.count, 4);
+  int64_t want[] = {1, 2, 4, 5};
+  for (size_t i = 0; i < 4; i++) assert_int_equal(page.items[i].seq, want[i]);
+  dorm_arena_free(&a);
+}
+
 static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
@@ -494,6 +541,7 @@ int main(void) {
       cmocka_unit_test(messages_from_many_threads_all_stored),
       cmocka_unit_test(requests_created_together),
       cmocka_unit_test(messages_queued_to_the_writers_all_stored),
+      cmocka_unit_test(a_refused_message_does_not_take_its_batch_with_it),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -71,3 +71,28 @@ dorm_status testd_Deadline_handle(dorm_stream_ctx *ctx, const testd_Deadline_req
   res->remainingMs = dorm_stream_deadline_ms(ctx) - now;
   return DORM_OK;
 }
+
+dorm_status testd_BigProgress_handle(dorm_stream_ctx *ctx, const testd_BigProgress_request *req, dorm_progress *pr,
+                                     testd_BigProgress_result *res) {
+  char *text = NULL;
+  dorm_status st = fill_text(ctx, req->bytes, req->fill, &text);
+  if (st != DORM_OK) return st;
+  bool in_message = req->has_inMessage && req->inMessage;
+  testd_BigProgress_progress p = {.text = in_message ? "" : text};
+  st = dorm_progress_report(pr, 10, in_message ? text : "big", &p);
+  if (st != DORM_OK && st != DORM_ERR_TOO_LARGE) return st;
+  res->refused = st == DORM_ERR_TOO_LARGE;
+  if (res->refused && req->has_failOnRefuse && req->failOnRefuse) return st;
+  /* a later small update goes out as usual (and is the latest one if the big one was refused) */
+  if (res->refused) {
+    testd_BigProgress_progress small = {.text = "small"};
+    st = dorm_progress_report(pr, 20, "small", &small);
+    if (st != DORM_OK) return st;
+  }
+  int64_t hold = req->has_holdMs ? req->holdMs : 0;
+  for (int64_t waited = 0; waited < hold; waited += 20) {
+    if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
+    sleep_ms(20);
+  }
+  return DORM_OK;
+}

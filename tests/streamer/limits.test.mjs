@@ -1,0 +1,124 @@
+// End to end against streamer-testd: the streamer's messages at DynamoDB's
+// and API Gateway's size limits (docs/streamer.md, "Limits"). Every frame a
+// client gets fits API Gateway's 128 KB; what cannot is refused where it is
+// made, with a clear answer, and never takes other requests' messages with it.
+import {
+  assert, checkError, checkStream, connect, history, scenario, sleep, startServer, stopServers, testdPath, token, uniq,
+} from './harness.mjs';
+import { after, before } from 'node:test';
+
+let srv;
+before(async () => { srv = await startServer({ name: 'streamer-testd', bin: testdPath() }); });
+after(async () => {
+  const problems = await stopServers();
+  assert.deepEqual(problems, []);
+});
+
+const FRAME = 128 * 1024;
+
+/** Every frame c received fits API Gateway's 128 KB. */
+function framesFit(c) {
+  for (const raw of c.raw) {
+    const len = Buffer.byteLength(raw);
+    assert.ok(len <= FRAME, `a frame of ${len} bytes: ${raw.slice(0, 120)}`);
+  }
+}
+
+const logSince = (from) => srv.stderr.slice(from).split('\n');
+
+scenario('a typed progress larger than a frame is refused to the handler (DORM_ERR_TOO_LARGE); the job goes on', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const logFrom = srv.stderr.length;
+  const rid = uniq('bigprog');
+  c.send({ id: rid, action: 'BigProgress', payload: { bytes: 200 * 1024 } });
+  const fin = await c.terminal(rid);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  assert.deepEqual(fin.result, { refused: true });
+  framesFit(c);
+  const msgs = c.of(rid);
+  checkStream(msgs, { rowsIncrease: false });
+  // the small update after the refused one is the only progress sent
+  const prog = msgs.filter((m) => m.type === 'progress');
+  assert.deepEqual(prog.map((m) => [m.percent, m.message, m.progress]), [[20, 'small', { text: 'small' }]], c.dump(5));
+  assert.ok(logSince(logFrom).some((l) => l.includes('"progress_too_large"') && l.includes(rid)), 'logged progress_too_large');
+  await c.close();
+  // stored the same (nothing too large was written)
+  const hist = await history(srv, tok, rid);
+  checkStream(hist, { rowsIncrease: false });
+  assert.deepEqual(hist.map((m) => m.type), msgs.map((m) => m.type));
+});
+
+scenario('a progress message that escapes to more than a frame (quotes) is refused; a handler returning that status fails PAYLOAD_TOO_LARGE', async () => {
+  const c = await connect(srv, await token());
+  // 70 KB of quotes: 140 KB once escaped in the frame
+  const rid = uniq('bigmsg');
+  c.send({ id: rid, action: 'BigProgress', payload: { bytes: 70 * 1024, fill: '"', inMessage: true, failOnRefuse: true } });
+  const fin = await c.terminal(rid);
+  checkError(fin, 'PAYLOAD_TOO_LARGE', rid);
+  assert.match(fin.error.message, /progress update of \d+ bytes .* larger than/);
+  assert.equal(fin.retryable, undefined);
+  assert.equal(fin.error.retryable, false);
+  framesFit(c);
+  checkStream(c.of(rid), { rowsIncrease: false });
+  assert.deepEqual(c.of(rid).map((m) => m.type), ['ack', 'error'], c.dump(5));
+  const again = await c.call({ id: rid, action: 'get_result' });
+  checkError(again, 'PAYLOAD_TOO_LARGE', rid);
+  await c.close();
+});
+
+scenario('a progress just under a frame is sent whole, and a status that echoes it still fits one frame', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('nearframe');
+  const bytes = 126 * 1024;
+  c.send({ id: rid, action: 'BigProgress', payload: { bytes, holdMs: 3000 } });
+  const p = await c.waitFor((m) => m.request_id === rid && m.type === 'progress', { what: 'the big progress' });
+  assert.equal(p.progress.text.length, bytes);
+  assert.equal(p.message, 'big');
+  const st = await c.call({ id: rid, action: 'status' });
+  assert.equal(st.type, 'status', JSON.stringify(st).slice(0, 300));
+  assert.equal(st.status, 'PROCESSING');
+  assert.equal(st.progress.text.length, bytes, 'the status carries the latest progress');
+  assert.equal(st.message, 'big');
+  const fin = await c.terminal(rid);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  assert.deepEqual(fin.result, { refused: false });
+  framesFit(c);
+  checkStream(c.of(rid), { rowsIncrease: false });
+  // finished: the status (from the request item) carries it too
+  const done = await c.call({ id: rid, action: 'status' });
+  assert.equal(done.status, 'COMPLETED', JSON.stringify(done).slice(0, 300));
+  assert.equal(done.progress.text.length, bytes);
+  framesFit(c);
+  await c.close();
+}, { timeoutMs: 90000 });
+
+scenario('a progress too large for a DynamoDB item never poisons the batch other jobs\' progress is written in', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const logFrom = srv.stderr.length;
+  const big = uniq('poison');
+  const small = Array.from({ length: 6 }, () => uniq('neighbour'));
+  // all at once: their progress is gathered into the same BatchWriteItem
+  c.send({ id: big, action: 'BigProgress', payload: { bytes: 450 * 1024 } });
+  for (const rid of small) c.send({ id: rid, action: 'BigProgress', payload: { bytes: 1000 } });
+  for (const rid of [big, ...small]) {
+    const fin = await c.terminal(rid, { timeoutMs: 60000 });
+    assert.equal(fin.type, 'complete', c.dump(5));
+  }
+  framesFit(c);
+  for (const rid of small) {
+    const msgs = c.of(rid);
+    checkStream(msgs, { rowsIncrease: false });
+    assert.deepEqual(msgs.map((m) => m.type), ['ack', 'progress', 'complete'], `${rid}: ${c.dump(20)}`);
+    assert.equal(msgs[1].progress.text.length, 1000);
+  }
+  const failed = logSince(logFrom).filter((l) => l.includes('"progress_failed"'));
+  assert.deepEqual(failed, []);
+  await c.close();
+  // stored as sent
+  for (const rid of small.slice(0, 2)) {
+    const hist = await history(srv, tok, rid);
+    assert.deepEqual(hist.map((m) => m.type), ['ack', 'progress', 'complete']);
+  }
+}, { timeoutMs: 120000 });
