@@ -188,7 +188,11 @@ DORM_API dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bo
  * payload (may be NULL; described by the endpoint's progress descriptor).
  * Updates are coalesced (newest wins, at most the configured rate), each one
  * sent is persisted with its seq before it is delivered. Returns
- * DORM_ERR_CANCELLED once the request is cancelled. */
+ * DORM_ERR_CANCELLED once the request is cancelled, and DORM_ERR_TOO_LARGE,
+ * sending nothing, when the message (escaped as JSON) and the progress's
+ * JSON text together do not fit one WebSocket frame (128 KB less ~0.5 KB
+ * and the endpoint's name): the handler may go on, or return that status
+ * (the job then fails PAYLOAD_TOO_LARGE saying how large the update was). */
 DORM_API dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *message,
                                           const void *progress);
 
