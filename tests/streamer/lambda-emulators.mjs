@@ -9,7 +9,8 @@
 //   ManagementApi  API Gateway's management API: POST /{stage}/@connections/{id}
 //                  must carry a valid SigV4 signature for service execute-api
 //                  (403 otherwise), 410 for a gone connection, 429 once for a
-//                  flaky one, 200 otherwise; every attempt is recorded.
+//                  flaky one, 413 for a body over 128 KB (a frame's limit),
+//                  200 otherwise; every attempt is recorded.
 //
 // and the events: API Gateway WebSocket $connect/$disconnect/$default events
 // as AWS documents them, and DynamoDB Streams batches made of the records
@@ -190,6 +191,7 @@ export class ManagementApi {
     this.delivered = new Map(); // conn -> [{body, authorization, signatureValid}]
     this.greeted = new Map(); // conn -> [connected messages]
     this.closed = new Map(); // conn -> [{signatureValid}] of DELETE @connections/{id}
+    this.tooLarge = new Map(); // conn -> [bytes] of POSTs API Gateway refuses (over 128 KB: 413)
     this.server = createServer((req, res) => this.handle(req, res));
   }
 
@@ -214,6 +216,14 @@ export class ManagementApi {
       return;
     }
     const conn = decodeURIComponent(m[1]);
+    // a WebSocket frame is at most 128 KB: PostToConnection refuses a larger body
+    if (body.length > 128 * 1024) {
+      if (!this.tooLarge.has(conn)) this.tooLarge.set(conn, []);
+      this.tooLarge.get(conn).push(body.length);
+      res.writeHead(413, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'PayloadTooLargeException' });
+      res.end(JSON.stringify({ message: 'Request entity too large' }));
+      return;
+    }
     const valid = verifySigV4(req, body, 'execute-api');
     // the protocol's greeting after $connect, kept apart from what the tests count
     let type;

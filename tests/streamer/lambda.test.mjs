@@ -351,6 +351,84 @@ scenario('handlers see the invocation\'s deadline less the margin when it comes 
   assert.equal(p.exitCode, 0, err);
 }, { timeoutMs: 60000 });
 
+scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chunks, a progress near a frame and its status fit, a larger progress is refused; nothing is answered 413', async () => {
+  const testd = testdPath(); // before the listener: a missing binary must not leave it open
+  const api = new RuntimeApi();
+  await api.listen();
+  const p = spawn(testd, [], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE, DORM_STREAMER_PROGRESS_INTERVAL_MS: '0',
+      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
+    },
+  });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  const conn = 'TestdLimits0001=';
+  const sent = (rid) => mgmt.of(conn).map((x) => JSON.parse(x.body)).filter((m) => m.request_id === rid);
+  const until = async (rid, types) => {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const got = sent(rid).find((m) => types.includes(m.type));
+      if (got) return got;
+      if (Date.now() > deadline) throw new Error(`no ${types} for ${rid}: ${JSON.stringify(sent(rid)).slice(0, 500)}\n${err.slice(-3000)}`);
+      await sleep(20);
+    }
+  };
+  const joined = (rid) => JSON.parse(sent(rid).filter((m) => m.type === 'result_chunk').map((m) => m.data).join(''));
+  try {
+    const sub = uniq('lambda-user');
+    let r = await api.invoke(connectEvent(conn, { token: await token({ sub }) }));
+    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    // a sync result of quotes and backslashes: ~540 KB of chunk data
+    const fill = '"\\\\', bytes = 300 * 1024;
+    const s1 = uniq('bigsync');
+    await api.invoke(messageEvent(conn, JSON.stringify({ id: s1, action: 'BigSync', payload: { bytes, fill } })));
+    const resp = await until(s1, ['response', 'error']);
+    assert.equal(resp.type, 'response', JSON.stringify(resp));
+    assert.equal(resp.chunked, true);
+    assert.deepEqual(joined(s1), { bytes, text: fill.repeat(bytes / fill.length) });
+    // jobs: the request through $default (ack), then the stream batch runs it
+    const job = async (action, payload) => {
+      const rid = uniq(action);
+      await api.invoke(messageEvent(conn, JSON.stringify({ id: rid, action, payload })));
+      await until(rid, ['ack']);
+      const recs = await requestRecords(sub, rid);
+      const out = await api.invoke(streamEvent(recs.records, recs.arn));
+      assert.deepEqual(JSON.parse(out.body), { batchItemFailures: [] });
+      const fin = await until(rid, ['complete', 'error']);
+      checkStream(sent(rid), { rowsIncrease: false });
+      return { rid, fin };
+    };
+    // a job's result is stored with its request (400 KB): 150 KB of text, ~300 KB of JSON
+    const jobBytes = 150 * 1024;
+    const big = await job('BigResult', { bytes: jobBytes, fill });
+    assert.equal(big.fin.type, 'complete', JSON.stringify(big.fin));
+    assert.deepEqual(joined(big.rid), { bytes: jobBytes, text: fill.repeat(jobBytes / fill.length) });
+    const near = await job('BigProgress', { bytes: 126 * 1024 });
+    assert.deepEqual(near.fin.result, { refused: false });
+    const prog = sent(near.rid).filter((m) => m.type === 'progress');
+    assert.equal(prog.length, 1);
+    assert.equal(prog[0].progress.text.length, 126 * 1024);
+    // the status repeats the latest progress: still one frame
+    await api.invoke(messageEvent(conn, JSON.stringify({ id: near.rid, action: 'status' })));
+    const st = await until(near.rid, ['status']);
+    assert.equal(st.status, 'COMPLETED');
+    assert.equal(st.progress.text.length, 126 * 1024);
+    const over = await job('BigProgress', { bytes: 200 * 1024 });
+    assert.deepEqual(over.fin.result, { refused: true });
+    assert.deepEqual(sent(over.rid).filter((m) => m.type === 'progress').map((m) => m.message), ['small']);
+    assert.equal(mgmt.tooLarge.get(conn), undefined, `POSTs over 128 KB: ${mgmt.tooLarge.get(conn)}`);
+    for (const d of mgmt.of(conn)) assert.ok(Buffer.byteLength(d.body) <= 128 * 1024);
+  } finally {
+    await api.close();
+    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+  }
+  assert.equal(p.exitCode, 0, err);
+}, { timeoutMs: 120000 });
+
 scenario('$disconnect marks the connection gone; an unknown event shape is an invocation error', async () => {
   const sub = uniq('lambda-user');
   const conn = 'ByeConn00000000=';
