@@ -94,6 +94,20 @@ void dorm__jw_end_object(dorm_jw *w) { putc1(w, '}'); }
 void dorm__jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
 void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
 
+/* U+0000 in a string or an attribute name: DynamoDB stores it, but every
+ * reader here refuses "\u0000" (json_read.c: cJSON's strings end at a NUL,
+ * so it would cut the string short), so an item holding one could never be
+ * read back by libdorm: a GetItem of it, and every Query or Scan page it
+ * falls in, would fail. Such a value is refused before anything is sent
+ * instead. Returns the message for av_fail, or NULL. */
+static const char *nul_reason(const char *s, size_t len, bool name, char *buf, size_t cap) {
+  const char *z = len ? memchr(s, 0, len) : NULL;
+  if (!z) return NULL;
+  snprintf(buf, cap, "%s contains U+0000 (a NUL byte at byte %zu), which libdorm cannot read back; not sent",
+           name ? "attribute name" : "string", (size_t)(z - s));
+  return buf;
+}
+
 /* Writes the escaped body of s (no quotes). False when s is not valid UTF-8
  * (*bad gets the byte offset); the caller fails the writer. A failure of the
  * buffer fails the writer here. */
@@ -198,6 +212,11 @@ static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
 
 static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
+  char nul[128];
+  if (nul_reason(s.ptr, s.len, false, nul, sizeof nul)) {
+    av_fail(w, p, nul);
+    return;
+  }
   putc1(w, '"');
   if (!string_body(w, s.ptr, s.len, &bad)) {
     char what[64];
@@ -286,6 +305,11 @@ static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dept
     const dorm_av_entry *e = &m->u.map.items[i];
     if (member_fast(w, e, i != 0)) continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
+    char nul[128];
+    if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
+      av_fail(w, &seg, nul);
+      return;
+    }
     if (i) putc1(w, ',');
     size_t bad = 0;
     putc1(w, '"');
@@ -397,24 +421,34 @@ void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where) {
  * request. Only the writer's buffer limits are not checked here (they are
  * the request's, not the value's). */
 
-/* True when s[0..len) is plain ASCII (so valid UTF-8): the common case,
- * without a call per string. */
+/* True when s[0..len) is plain ASCII (so valid UTF-8) without a NUL byte
+ * (nul_reason): the common case, without a call per string. */
 static inline bool ascii_only(const char *s, size_t len) {
-  const uint64_t highs = UINT64_C(0x8080808080808080);
-  uint64_t acc = 0;
+  const uint64_t highs = UINT64_C(0x8080808080808080), ones = UINT64_C(0x0101010101010101);
+  uint64_t acc = 0, zero = 0;
   size_t i = 0;
   for (; i + 8 <= len; i += 8) {
     uint64_t x;
     memcpy(&x, s + i, 8);
     acc |= x;
+    zero |= (x - ones) & ~x; /* a zero byte sets its high bit (exact when no high bits: acc) */
   }
-  for (; i < len; i++) acc |= (unsigned char)s[i];
-  return (acc & highs) == 0;
+  for (; i < len; i++) {
+    acc |= (unsigned char)s[i];
+    zero |= s[i] == 0 ? highs : 0;
+  }
+  return ((acc | zero) & highs) == 0;
 }
 
 static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
-  if (ascii_only(s.ptr, s.len) || dorm__utf8_valid(s.ptr, s.len, &bad)) return;
+  if (ascii_only(s.ptr, s.len)) return;
+  char nul[128];
+  if (nul_reason(s.ptr, s.len, false, nul, sizeof nul)) {
+    av_fail(w, p, nul);
+    return;
+  }
+  if (dorm__utf8_valid(s.ptr, s.len, &bad)) return;
   char what[64];
   snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
   av_fail(w, p, what);
@@ -450,6 +484,11 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
                               : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len)))
       continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
+    char nul[128];
+    if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
+      av_fail(w, &seg, nul);
+      return;
+    }
     if (!ascii_only(e->name.ptr, e->name.len) && !dorm__utf8_valid(e->name.ptr, e->name.len, NULL)) {
       av_fail(w, &seg, "attribute name is not valid UTF-8");
       return;

@@ -29,8 +29,15 @@ struct dorm_expr;
  * items; the JSON around them needs headroom. */
 #define DORM_JW_DEFAULT_MAX ((size_t)24 * 1024 * 1024)
 
-/* The deepest L/M nesting DynamoDB accepts. */
-#define DORM_AV_MAX_DEPTH 32
+/* The most L/M containers DynamoDB accepts around a value inside one
+ * attribute: its "32 levels" count the attribute itself as level 1, so an
+ * attribute's value may be wrapped 31 times (a list in a list ... 31 deep
+ * holding a scalar), and 32 wraps are refused with "Nesting Levels have
+ * exceeded supported limits". DynamoDB Local and the service agree on this
+ * (measured by test_it_limits; AWS eu-west-2 reported the same in
+ * nubo-db/dynoxide#110). A container at depth d (0: the attribute's value)
+ * is refused when d >= DORM_AV_MAX_DEPTH. */
+#define DORM_AV_MAX_DEPTH 31
 
 typedef struct dorm_jw {
   union {

@@ -181,7 +181,7 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
 static dorm_status check_depth(wctx *c, const mpath *p, int depth) {
   if (depth >= DORM_AV_MAX_DEPTH)
     return WFAIL(c, DORM_ERR_INVALID_ARGUMENT, p, "nested deeper than %d levels (DynamoDB's limit)",
-                 DORM_AV_MAX_DEPTH);
+                 DORM_AV_MAX_DEPTH + 1);
   return DORM_OK;
 }
 

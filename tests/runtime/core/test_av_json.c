@@ -101,14 +101,15 @@ static void strings_roundtrip(void **state) {
   roundtrip(&v, "{\"S\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}");
 }
 
-static void string_nul_is_escaped_on_write(void **state) {
+static void string_nul_is_refused_on_write(void **state) {
   (void)state;
   dorm_av v = dorm_av_strn("a\0b", 3);
   const char *json;
-  assert_int_equal(dorm_av_to_json(&v, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
-  assert_string_equal(json, "{\"S\":\"a\\u0000b\"}");
+  /* Written, it could never be read back (below): refused before sending. */
+  assert_int_equal(dorm_av_to_json(&v, &A, 0, &json, NULL, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(err, "string contains U+0000 (a NUL byte at byte 1), which libdorm cannot read back"));
   /* cJSON cannot hand back U+0000, so the reader refuses rather than truncates. */
-  read_fails(json, DORM_ERR_BAD_RESPONSE, "U+0000");
+  read_fails("{\"S\":\"a\\u0000b\"}", DORM_ERR_BAD_RESPONSE, "U+0000");
   /* An escaped backslash followed by u0000 is ordinary text. */
   dorm_av back;
   const char *ok = "{\"S\":\"\\\\u0000\"}";
@@ -482,7 +483,7 @@ static void nested_item_roundtrip(void **state) {
 }
 
 /* Members whose name and value need no escaping take the writer's one-go
- * path; the others (escapes, UTF-8, NUL, other types) the general one. Both
+ * path; the others (escapes, UTF-8, control bytes, other types) the general one. Both
  * must give the same text, in order, with commas where they belong. */
 static void member_paths_agree(void **state) {
   (void)state;
@@ -493,14 +494,14 @@ static void member_paths_agree(void **state) {
   *dorm_av_map_add(&A, &item, "n", 1) = dorm_av_num("1.50");
   *dorm_av_map_add(&A, &item, "e\"k", 3) = dorm_av_str("x");
   *dorm_av_map_add(&A, &item, "big", 3) = dorm_av_num("1E+3");
-  *dorm_av_map_add(&A, &item, "nul", 3) = dorm_av_strn("\0", 1);
+  *dorm_av_map_add(&A, &item, "ctl", 3) = dorm_av_strn("\1", 1);
   *dorm_av_map_add(&A, &item, "t", 1) = dorm_av_bool(true);
   *dorm_av_map_add(&A, &item, "z", 1) = dorm_av_str("0123456789abcdefghij");
   const char *json;
   assert_int_equal(dorm_item_to_json(&item, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
   assert_string_equal(json, "{\"a\":{\"S\":\"plain\"},\"q\":{\"S\":\"say \\\"hi\\\"\\n\"},\"u\":{\"S\":\"caf\xc3\xa9\"},"
                             "\"n\":{\"N\":\"1.50\"},\"e\\\"k\":{\"S\":\"x\"},\"big\":{\"N\":\"1E+3\"},"
-                            "\"nul\":{\"S\":\"\\u0000\"},\"t\":{\"BOOL\":true},\"z\":{\"S\":\"0123456789abcdefghij\"}}");
+                            "\"ctl\":{\"S\":\"\\u0001\"},\"t\":{\"BOOL\":true},\"z\":{\"S\":\"0123456789abcdefghij\"}}");
   /* An invalid number fails on either path with the general path's message. */
   *dorm_av_map_add(&A, &item, "bad", 3) = dorm_av_num("1..2");
   write_fails(&item, DORM_ERR_INVALID_ARGUMENT, "bad: invalid number \"1..2\"");
@@ -580,9 +581,35 @@ static void write_rejects_bad_values(void **state) {
   write_fails(&item3, DORM_ERR_INVALID_ARGUMENT, "ns[1]: invalid number \"x\"");
   dorm_av notmap = dorm_av_str("x");
   write_fails(&notmap, DORM_ERR_INVALID_ARGUMENT, "must be a map");
-  /* 32 levels of nesting are fine, 33 are not. */
+  /* U+0000 is refused in strings, set elements and names, short or long,
+   * at any position (libdorm's reader cannot return it); bytes may hold it. */
+  static const char *nul_texts[] = {"a\0b", "\0", "abcdefgh\0", "0123456789abcdef0123456\0"};
+  static const size_t nul_lens[] = {3, 1, 9, 24};
+  for (size_t i = 0; i < 4; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "contains U+0000 (a NUL byte at byte %zu)", nul_lens[i] == 3 ? (size_t)1 : nul_lens[i] - 1);
+    dorm_av n1 = dorm_av_empty(DORM_AV_M);
+    *dorm_av_map_add(&A, &n1, "s", 1) = dorm_av_strn(nul_texts[i], nul_lens[i]);
+    write_fails(&n1, DORM_ERR_INVALID_ARGUMENT, want);
+    write_fails(&n1, DORM_ERR_INVALID_ARGUMENT, "s: string contains U+0000");
+    dorm_av n2 = dorm_av_empty(DORM_AV_M);
+    *dorm_av_map_add(&A, &n2, nul_texts[i], nul_lens[i]) = dorm_av_str("v");
+    write_fails(&n2, DORM_ERR_INVALID_ARGUMENT, "attribute name contains U+0000");
+    dorm_av n3 = dorm_av_empty(DORM_AV_M);
+    dorm_av *ss = dorm_av_map_add(&A, &n3, "ss", 2);
+    *ss = dorm_av_empty(DORM_AV_SS);
+    dorm_av_set_add(&A, ss, "ok", 2);
+    dorm_av_set_add(&A, ss, nul_texts[i], nul_lens[i]);
+    write_fails(&n3, DORM_ERR_INVALID_ARGUMENT, "ss[1]: string contains U+0000");
+    dorm_av n4 = dorm_av_empty(DORM_AV_M);
+    *dorm_av_map_add(&A, &n4, "b", 1) = dorm_av_bytes(nul_texts[i], nul_lens[i]);
+    const char *json;
+    assert_int_equal(dorm_item_to_json(&n4, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
+  }
+  /* DynamoDB's 32 levels count the attribute as level 1: its value may be
+   * wrapped in 31 lists, not 32 (test_it_limits shows DynamoDB Local agrees). */
   dorm_av levels[40];
-  for (int depth = 32; depth <= 33; depth++) {
+  for (int depth = 31; depth <= 32; depth++) {
     levels[depth] = dorm_av_str("leaf");
     for (int i = depth - 1; i >= 0; i--) {
       levels[i] = dorm_av_empty(DORM_AV_L);
@@ -593,8 +620,8 @@ static void write_rejects_bad_values(void **state) {
     *dorm_av_map_add(&A, &deep, "d", 1) = levels[0];
     const char *json;
     dorm_status st = dorm_item_to_json(&deep, &A, 0, &json, NULL, err, sizeof err);
-    assert_int_equal(st, depth == 32 ? DORM_OK : DORM_ERR_INVALID_ARGUMENT);
-    if (depth == 33) assert_non_null(strstr(err, "nested deeper than 32 levels"));
+    assert_int_equal(st, depth == 31 ? DORM_OK : DORM_ERR_INVALID_ARGUMENT);
+    if (depth == 32) assert_non_null(strstr(err, "nested deeper than 32 levels"));
   }
 }
 
@@ -860,7 +887,7 @@ static void item_sizes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(strings_roundtrip, teardown),
-    cmocka_unit_test_teardown(string_nul_is_escaped_on_write, teardown),
+    cmocka_unit_test_teardown(string_nul_is_refused_on_write, teardown),
     cmocka_unit_test_teardown(reader_unicode_escapes, teardown),
     cmocka_unit_test_teardown(reader_refuses_broken_u_escapes, teardown),
     cmocka_unit_test_teardown(invalid_utf8_rejected_on_write_with_path, teardown),
