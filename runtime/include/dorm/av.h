@@ -228,7 +228,8 @@ DORM_API bool dorm_number_equal(const char *a, size_t alen, const char *b, size_
 
 /* DynamoDB's size of an item (an M): for each attribute the UTF-8 bytes of
  * its name plus its value's size, as AWS defines it (strings: bytes; numbers:
- * 1 + one byte per two significant digits; binary: raw bytes; BOOL/NULL: 1;
+ * as DynamoDB stores them: 1 + base-100 digit pairs aligned on the decimal
+ * point + 1 if negative, at most 21, zero 1; binary: raw bytes; BOOL/NULL: 1;
  * L/M: 3 + per element 1 + element (+ name for M); sets: sum of elements).
  * DORM_ERR_INVALID_ARGUMENT when item is not an M. */
 DORM_API dorm_status dorm_item_size(const dorm_av *item, size_t *out);

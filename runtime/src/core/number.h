@@ -20,8 +20,9 @@
  * reason ("more than 38 significant digits"). */
 const char *dorm__number_invalid_reason(const char *s, size_t len);
 
-/* Bytes DynamoDB counts for a valid number: 1 + ceil(significant digits / 2)
- * (zero counts as one digit). Undefined for invalid text. */
+/* Bytes DynamoDB counts for a valid number: 1 + its significant digits in
+ * base-100 pairs aligned on the decimal point + 1 when negative, at most 21
+ * (number.c says how this was measured). Invalid text gets a rough count. */
 size_t dorm__number_storage_size(const char *s, size_t len);
 
 /* Exact conversions of valid number text. Return false when the value is not
