@@ -333,6 +333,46 @@ static void errors_name_fields(void **state) {
   fails(&tm_User_desc, NULL, DORM_ERR_INVALID_ARGUMENT, "no object given");
 }
 
+/* An attribute that is a sort key anywhere (the table's or an index's)
+ * holds at most 1024 bytes, even where it is also a partition key: DynamoDB
+ * Local refuses 1025 bytes in a table partition key that a GSI sorts on
+ * ("Size limit exceeded"), and in a table sort key that a GSI partitions on
+ * (test_it_limits, test_index_keys). Here the GSI "inv" swaps User's keys. */
+static void key_limits_follow_every_index(void **state) {
+  (void)state;
+  static const dorm_index_desc swapped[] = {
+      {NULL, DORM_INDEX_TABLE, 0, 0, 1},
+      {"inv", DORM_INDEX_GSI, 0, 1, 0},
+  };
+  dorm_model_desc m = tm_User_desc;
+  m.indexes = swapped;
+  m.nindexes = 2;
+  char *big = malloc(1026);
+  memset(big, 'k', 1025);
+  big[1025] = '\0';
+  tm_User u;
+  memset(&u, 0, sizeof u);
+  u.PK = big;
+  u.SK = "PROFILE";
+  fails(&m, &u, DORM_ERR_INVALID_ARGUMENT, "key attribute PK is 1025 bytes; DynamoDB allows at most 1024");
+  u.PK = "USER#1";
+  u.SK = big;
+  fails(&m, &u, DORM_ERR_INVALID_ARGUMENT, "key attribute SK is 1025 bytes; DynamoDB allows at most 1024");
+  big[1024] = '\0';
+  json_of(&m, &u);
+  u.PK = big;
+  u.SK = "PROFILE";
+  json_of(&m, &u);
+  /* Without the GSI the table's partition key holds 2048. */
+  char *pk = malloc(2049);
+  memset(pk, 'p', 2048);
+  pk[2048] = '\0';
+  u.PK = pk;
+  json_of(&tm_User_desc, &u);
+  free(pk);
+  free(big);
+}
+
 static void item_size_limit(void **state) {
   (void)state;
   tm_User u;
@@ -551,6 +591,7 @@ int main(void) {
       cmocka_unit_test_teardown(omit_rules, teardown),
       cmocka_unit_test_teardown(errors_name_fields, teardown),
       cmocka_unit_test_teardown(item_size_limit, teardown),
+      cmocka_unit_test_teardown(key_limits_follow_every_index, teardown),
       cmocka_unit_test_teardown(json_canonical, teardown),
       cmocka_unit_test_teardown(json_canonical_fast_equals_tree, teardown),
       cmocka_unit_test_teardown(lifecycle_put, teardown),
