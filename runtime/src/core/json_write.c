@@ -204,6 +204,74 @@ static void av_fail(dorm_jw *w, const path_seg *p, const char *what) {
   dorm__jw_fail(w, DORM_ERR_INVALID_ARGUMENT, "%s: %s", path, what);
 }
 
+/* Set elements DynamoDB would take as equal: bytes for SS and BS, value for
+ * NS ("1" and "1.0"), which it refuses ("Input collection contains
+ * duplicates"; in a batch that fails the whole request). */
+typedef struct set_elem {
+  dorm_str s;
+  size_t at;
+  bool num;
+} set_elem;
+
+static int set_elem_cmp(const set_elem *x, const set_elem *y) {
+  if (x->num) return dorm__number_compare(x->s.ptr, x->s.len, y->s.ptr, y->s.len);
+  size_t n = x->s.len < y->s.len ? x->s.len : y->s.len;
+  int c = n ? memcmp(x->s.ptr, y->s.ptr, n) : 0;
+  return c ? c : x->s.len < y->s.len ? -1 : x->s.len > y->s.len;
+}
+
+static int set_elem_qsort(const void *a, const void *b) {
+  const set_elem *x = a, *y = b;
+  int c = set_elem_cmp(x, y);
+  return c ? c : x->at < y->at ? -1 : x->at > y->at; /* the later of equal elements is reported */
+}
+
+/* Fails the writer at the second of two equal elements of a valid set
+ * (its elements already checked one by one). Small sets compare every
+ * pair; larger ones sort a copy of the elements (malloc'd, freed here). */
+static void set_dups(dorm_jw *w, const dorm_av *set, const path_seg *p) {
+  size_t n = set->u.set.count;
+  bool num = set->type == DORM_AV_NS;
+  size_t first = 0, second = 0;
+  bool dup = false;
+  if (n < 2) return;
+  if (n <= 16) {
+    for (size_t j = 1; j < n && !dup; j++)
+      for (size_t i = 0; i < j && !dup; i++) {
+        set_elem x = {set->u.set.items[i], i, num}, y = {set->u.set.items[j], j, num};
+        if (set_elem_cmp(&x, &y) == 0) {
+          dup = true;
+          first = i;
+          second = j;
+        }
+      }
+  } else {
+    set_elem *e = malloc(n * sizeof *e);
+    if (!e) {
+      dorm__jw_fail(w, DORM_ERR_NO_MEMORY, "out of memory checking a set of %zu elements for duplicates", n);
+      return;
+    }
+    for (size_t i = 0; i < n; i++) e[i] = (set_elem){set->u.set.items[i], i, num};
+    qsort(e, n, sizeof *e, set_elem_qsort);
+    /* Report the pair whose later element comes first in the set, as the
+     * pairwise loop does. */
+    for (size_t i = 1; i < n; i++)
+      if (set_elem_cmp(&e[i - 1], &e[i]) == 0 && (!dup || e[i].at < second)) {
+        size_t k = i - 1;
+        while (k > 0 && set_elem_cmp(&e[k - 1], &e[i]) == 0) k--;
+        dup = true;
+        first = e[k].at;
+        second = e[i].at;
+      }
+    free(e);
+  }
+  if (!dup) return;
+  path_seg seg = {p, NULL, 0, second};
+  char what[96];
+  snprintf(what, sizeof what, "the same element as [%zu] (DynamoDB refuses a set with duplicates)", first);
+  av_fail(w, &seg, what);
+}
+
 static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
   /* tag is e.g. {"S": */
   sep(w);
@@ -283,7 +351,7 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   const dorm_av *v = &e->value;
   if (v->type != DORM_AV_S && v->type != DORM_AV_N) return false;
   size_t nl = e->name.len, vl = v->u.s.len;
-  if (nl > 1024 || vl > 4096 || w->cap - w->len <= nl + vl + 16) return false;
+  if (nl == 0 || nl > 1024 || vl > 4096 || w->cap - w->len <= nl + vl + 16) return false;
   if (v->type == DORM_AV_N && !w->checked && dorm__number_invalid_reason(v->u.s.ptr, vl)) return false;
   char *o = w->buf + w->len;
   if (comma) *o++ = ',';
@@ -299,6 +367,9 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   return true;
 }
 
+/* DynamoDB refuses "" as a name at any depth ("Empty attribute name"). */
+#define EMPTY_NAME "attribute name is empty (DynamoDB refuses it)"
+
 static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   putc1(w, '{');
   for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
@@ -306,6 +377,10 @@ static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dept
     if (member_fast(w, e, i != 0)) continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
     char nul[128];
+    if (e->name.len == 0) {
+      av_fail(w, p, EMPTY_NAME);
+      return;
+    }
     if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
       av_fail(w, &seg, nul);
       return;
@@ -362,6 +437,7 @@ static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth
       else if (av->type == DORM_AV_NS) av_number(w, av->u.set.items[i], &seg);
       else av_binary(w, av->u.set.items[i]);
     }
+    if (w->status == DORM_OK) set_dups(w, av, p);
     putc1(w, ']');
     break;
   }
@@ -479,12 +555,16 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
     w->size_bound += e->name.len;
     if (v->type == DORM_AV_S || v->type == DORM_AV_N) w->size_bound += CHK_NODE + v->u.s.len;
     /* The common member, an ASCII name with a plain S or valid N, passes here. */
-    if (ascii_only(e->name.ptr, e->name.len) &&
+    if (e->name.len && ascii_only(e->name.ptr, e->name.len) &&
         (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
                               : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len)))
       continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
     char nul[128];
+    if (e->name.len == 0) {
+      av_fail(w, p, EMPTY_NAME);
+      return;
+    }
     if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
       av_fail(w, &seg, nul);
       return;
@@ -524,6 +604,7 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
       else if (av->type == DORM_AV_NS) chk_number(w, av->u.set.items[i], &seg);
       else if (dorm__b64_encoded_len(av->u.set.items[i].len) == SIZE_MAX) av_fail(w, &seg, "binary value too large");
     }
+    if (w->status == DORM_OK) set_dups(w, av, p);
     break;
   case DORM_AV_L:
     if (depth >= DORM_AV_MAX_DEPTH) {

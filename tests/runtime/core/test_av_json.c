@@ -619,6 +619,41 @@ static void write_rejects_bad_values(void **state) {
     const char *json;
     assert_int_equal(dorm_item_to_json(&n4, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
   }
+  /* Names: "" is refused at any depth. */
+  dorm_av en = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &en, "", 0) = dorm_av_str("v");
+  write_fails(&en, DORM_ERR_INVALID_ARGUMENT, "attribute name is empty");
+  dorm_av en2 = dorm_av_empty(DORM_AV_M);
+  dorm_av *inner = dorm_av_map_add(&A, &en2, "m", 1);
+  *inner = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, inner, "ok", 2) = dorm_av_num("1");
+  *dorm_av_map_add(&A, inner, "", 0) = dorm_av_num("1");
+  write_fails(&en2, DORM_ERR_INVALID_ARGUMENT, "m: attribute name is empty");
+  /* Sets: no element twice (numbers by value), small and large sets. */
+  static const struct { dorm_av_type t; const char *a, *b; } dups[] = {
+      {DORM_AV_SS, "a", "a"}, {DORM_AV_NS, "1", "1.0"}, {DORM_AV_NS, "-0", "0"}, {DORM_AV_NS, "1E+2", "100"},
+      {DORM_AV_BS, "\1\2", "\1\2"}};
+  for (size_t big = 0; big <= 1; big++)
+    for (size_t i = 0; i < sizeof dups / sizeof *dups; i++) {
+      dorm_av it = dorm_av_empty(DORM_AV_M);
+      dorm_av *set = dorm_av_map_add(&A, &it, "set", 3);
+      *set = dorm_av_empty(dups[i].t);
+      size_t n = big ? 40 : 3, at_a = big ? 7 : 0, at_b = big ? 33 : 2;
+      for (size_t k = 0; k < n; k++) {
+        char *e = dorm_arena_alloc(&A, 16);
+        snprintf(e, 16, "%zu", 1000 + k);
+        if (k == at_a) e = (char *)dups[i].a;
+        if (k == at_b) e = (char *)dups[i].b;
+        dorm_av_set_add(&A, set, e, dups[i].t == DORM_AV_BS && (k == at_a || k == at_b) ? 2 : strlen(e));
+      }
+      char want[80];
+      snprintf(want, sizeof want, "set[%zu]: the same element as [%zu]", at_b, at_a);
+      write_fails(&it, DORM_ERR_INVALID_ARGUMENT, want);
+      /* Without the duplicate the set is written. */
+      set->u.set.items[at_b] = dorm_str_of(dups[i].t == DORM_AV_NS ? "77" : "zz");
+      const char *json;
+      assert_int_equal(dorm_item_to_json(&it, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
+    }
   /* DynamoDB's 32 levels count the attribute as level 1: its value may be
    * wrapped in 31 lists, not 32 (test_it_limits shows DynamoDB Local agrees). */
   dorm_av levels[40];
