@@ -222,10 +222,20 @@ static bool fstring(fscan *f, size_t *b, size_t *e) {
 static bool fnumber(fscan *f) {
   size_t b = f->i, i = b;
   if (i < f->n && f->s[i] == '-') i++;
+  size_t d0 = i;
   if (i < f->n && f->s[i] == '0') i++;
   else if (i < f->n && f->s[i] >= '1' && f->s[i] <= '9')
     while (i < f->n && f->s[i] >= '0' && f->s[i] <= '9') i++;
   else return false;
+  if (i - d0 <= 15 && (i == f->n || (f->s[i] != '.' && f->s[i] != 'e' && f->s[i] != 'E'))) {
+    /* an integer below 10^15 is exact in a double and put_number writes
+     * its digits (zero as 0): no conversion there and back */
+    f->i = i;
+    if (!fdelim(f)) return false;
+    if (f->s[d0] == '0') put(f->c, "0", 1);
+    else put(f->c, f->s + b, i - b);
+    return f->c->st == DORM_OK;
+  }
   if (i < f->n && f->s[i] == '.') {
     size_t d = ++i;
     while (i < f->n && f->s[i] >= '0' && f->s[i] <= '9') i++;

@@ -456,7 +456,8 @@ static void rnd_doc(dorm__buf *b, int depth) {
   static const char *const scalars[] = {"0", "-0", "7", "-12", "100", "1.5", "2.50", "1e2", "1E21", "-2.5e-10",
                                         "0.000001234", "123456789012345678901", "9007199254740993", "1e999",
                                         "true", "false", "null", "\"x\"", "\"\"", "\"a b/c\"", "\"\\n\"",
-                                        "\"\\u00e9\"", "\"\xc3\xa9\"", "01", "1.", "-", "tru"};
+                                        "\"\\u00e9\"", "\"\xc3\xa9\"", "01", "1.", "-", "tru",
+                                        "999999999999999", "-100000000000000", "1234567890123456", "-0.0"};
   static const char *const keys[] = {"a", "b", "Z", "aa", "", "rows", "total", "a b", "\\u0061"};
   static const char *const ws[] = {"", "", "", " ", "\n\t "};
   dorm__buf_puts(b, ws[rnd(5)]);
