@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "dorm/dorm.h"
@@ -276,6 +278,39 @@ static void test_transaction_retry_resends_the_token(void **state) {
   free(b4);
 }
 
+/* Tokens are unique: per thread a random part and a counter, the random
+ * part drawn again in a forked child (else the child's first token would be
+ * the parent's next). */
+static void test_tokens_are_unique_across_fork(void **state) {
+  ss_fixture *f = *state;
+  char seen[64][33];
+  for (int i = 0; i < 64; i++) {
+    assert_int_equal(dorm__client_new_token(f->c, seen[i]), DORM_OK);
+    assert_int_equal(strlen(seen[i]), 32);
+    for (int k = 0; k < i; k++) assert_string_not_equal(seen[k], seen[i]);
+  }
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char t[33] = "";
+    dorm_status st = dorm__client_new_token(f->c, t);
+    ssize_t w = write(fds[1], t, sizeof t);
+    _exit(st == DORM_OK && w == (ssize_t)sizeof t ? 0 : 1);
+  }
+  char child[33] = "", mine[33];
+  assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(fds[0]);
+  close(fds[1]);
+  assert_int_equal(dorm__client_new_token(f->c, mine), DORM_OK);
+  assert_string_not_equal(child, mine);
+  assert_memory_not_equal(child, mine, 16); /* another random part, not only another count */
+}
+
 static void test_cancellation_names_the_action(void **state) {
   ss_fixture *f = *state;
   dorm_arena *a = &f->a;
@@ -435,6 +470,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_write_text_retries_unprocessed_items, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_batch_write_counts_what_is_known_written, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_transaction_retry_resends_the_token, ss_fixture_setup, ss_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_tokens_are_unique_across_fork, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_cancellation_names_the_action, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_bad_responses, ss_fixture_setup, ss_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_waiter_times_out_on_backfilling_index, ss_fixture_setup, ss_fixture_teardown),
