@@ -579,6 +579,28 @@ static void test_index_keys(void **state) {
   it_drop_table(C, G);
 }
 
+/* TransactWriteItems: at most 100 actions (refused before sending past
+ * that) and 4 MB in all: 11 puts of 390 KB are one clear refusal. */
+static void test_transaction_limits(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  enum { N = 101 };
+  dorm_av items[N];
+  dorm_tx_write tw[N];
+  const char *fill = rep(&a, "t", 390 * 1024);
+  for (int i = 0; i < N; i++) {
+    char sk[8];
+    snprintf(sk, sizeof sk, "%03d", i);
+    items[i] = kv(&a, "tx", sk);
+    if (i < 11) it_set_av(&a, &items[i], "fill", dorm_av_str(fill));
+    tw[i] = (dorm_tx_write){.kind = DORM_TX_PUT, .table = T, .item = &items[i]};
+  }
+  REFUSED_BY_DYNAMODB(dorm_transact_write(C, tw, 11, NULL, NULL), "cannot exceed 4MB");
+  if (dorm_transact_write(C, tw + 11, 90, NULL, NULL) != DORM_OK) fail_msg("%s", dorm_client_errmsg(C));
+  REFUSED_LOCALLY(dorm_transact_write(C, tw, N, NULL, NULL), DORM_ERR_INVALID_ARGUMENT, "100");
+  dorm_arena_free(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_key_sizes_and_empty_values),
@@ -591,6 +613,7 @@ int main(void) {
       cmocka_unit_test(test_empty_pages_and_segments),
       cmocka_unit_test(test_batch_get_over_16_mb),
       cmocka_unit_test(test_index_keys),
+      cmocka_unit_test(test_transaction_limits),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
