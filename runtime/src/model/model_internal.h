@@ -181,9 +181,6 @@ dorm_status dorm__model_type_av(const dorm_model_desc *m, const dorm_type_desc *
 /* Canonical JSON of text (keys sorted recursively by bytes, no whitespace,
  * numbers in shortest round-trip form) into out. */
 dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap);
-/* The same through cJSON's tree always (dorm__model_json_canonical takes it for
- * what its fast path leaves; tests compare the two). */
-dorm_status dorm__model_json_canonical_tree(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap);
 
 /* ---- reading (model_read.c) ---- */
 
