@@ -122,3 +122,34 @@ scenario('a progress too large for a DynamoDB item never poisons the batch other
     assert.deepEqual(hist.map((m) => m.type), ['ack', 'progress', 'complete']);
   }
 }, { timeoutMs: 120000 });
+
+scenario('a handler\'s text that is not UTF-8 (a failure message cut inside a character, a progress message) is stored: the job ends once', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const logFrom = srv.stderr.length;
+  const fail = uniq('badfail');
+  c.send({ id: fail, action: 'BadText', payload: { kind: 'fail', bytes: 2000 } });
+  const e = await c.terminal(fail, { timeoutMs: 40000 });
+  checkError(e, 'HANDLER_FAILED', fail);
+  assert.match(e.error.message, /^é+$/, 'cut between characters');
+  assert.ok(Buffer.byteLength(e.error.message) < 520, `bounded: ${Buffer.byteLength(e.error.message)} bytes`);
+  const prog = uniq('badprog');
+  c.send({ id: prog, action: 'BadText', payload: { kind: 'progress', bytes: 0 } });
+  const done = await c.terminal(prog, { timeoutMs: 40000 });
+  assert.equal(done.type, 'complete', c.dump(5));
+  const p = c.of(prog).find((m) => m.type === 'progress');
+  assert.equal(p.message, 'bad \ufffd\ufffd bytes \ufffd');
+  const st = await c.call({ id: prog, action: 'status' });
+  assert.equal(st.status, 'COMPLETED', JSON.stringify(st));
+  assert.equal(st.message, p.message, 'stored with the request as it was sent');
+  const again = await c.call({ id: fail, action: 'get_result' });
+  checkError(again, 'HANDLER_FAILED', fail);
+  assert.equal(again.error.message, e.error.message);
+  await c.close();
+  const log = logSince(logFrom);
+  for (const rid of [fail, prog]) {
+    const started = log.filter((l) => l.includes('"started"') && l.includes(rid));
+    assert.equal(started.length, 1, `${rid} ran once: ${started.join('\n')}`);
+  }
+  assert.deepEqual(log.filter((l) => l.includes('"finish_failed"')), []);
+}, { timeoutMs: 120000 });

@@ -31,6 +31,7 @@
  * (their processor died). A request found twice is harmless: the claim is
  * conditional. */
 #include "streamer_internal.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,10 +104,13 @@ dorm_client *dorm_stream_client(dorm_stream_ctx *ctx) { return ctx->c; }
 dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bool retryable, const char *fmt, ...) {
   snprintf(ctx->fail_code, sizeof ctx->fail_code, "%s",
            code && dorm__st_known_code(code) ? code : "HANDLER_FAILED");
+  /* formatted whole, then cut between characters: it is stored in the request item */
+  char full[sizeof ctx->fail_msg * 2];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(ctx->fail_msg, sizeof ctx->fail_msg, fmt, ap);
+  vsnprintf(full, sizeof full, fmt, ap);
   va_end(ap);
+  dorm__st_utf8_copy(ctx->fail_msg, sizeof ctx->fail_msg, full);
   ctx->fail_retryable = retryable;
   return DORM_ERR_HANDLER;
 }
@@ -536,7 +540,21 @@ static void flush_progress(dorm_progress *pr) {
   pr->pending_message = pr->pending_progress = NULL;
 }
 
+static dorm_status report_valid(dorm_progress *pr, double percent, const char *message, const void *progress);
+
 dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *message, const void *progress) {
+  /* the message as valid UTF-8: it is stored in the request item with the
+   * latest progress (DynamoDB refuses other strings: the job could not end) */
+  if (!message || dorm__utf8_valid(message, strlen(message), NULL))
+    return report_valid(pr, percent, message, progress);
+  char *valid = dorm__st_utf8_dup(message);
+  if (!valid) return DORM_ERR_NO_MEMORY;
+  dorm_status st = report_valid(pr, percent, valid, progress);
+  free(valid);
+  return st;
+}
+
+static dorm_status report_valid(dorm_progress *pr, double percent, const char *message, const void *progress) {
   dorm_stream_ctx *ctx = pr->ctx;
   if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
   if (!(percent >= pr->percent)) percent = pr->percent; /* never backwards (NaN too) */
@@ -685,8 +703,20 @@ static void reopen_seqs(dorm_stream_ctx *ctx) {
  * the outcome and its messages exist together or not at all. A failed
  * condition is looked at by a check-in (lease lost: nothing more; asks:
  * answered; the client moved: followed) and the end tried again. */
+static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result,
+                         const char *code, const char *message);
+
+/* The error message as valid UTF-8 (it is stored: DynamoDB refuses other
+ * strings, and an end that cannot be written runs the job again). */
 static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result, const char *code,
                    const char *message) {
+  char *valid = message ? dorm__st_utf8_dup(message) : NULL;
+  finish_valid(ctx, status, result, code, message && valid ? valid : message ? "out of memory" : NULL);
+  free(valid);
+}
+
+static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result,
+                         const char *code, const char *message) {
   wait_stored(ctx);
   for (int attempt = 0; attempt < 5; attempt++) {
     if (attempt > 0 || atomic_exchange(&ctx->recheck, false)) check_in_now(ctx);

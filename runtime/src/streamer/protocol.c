@@ -2,8 +2,10 @@
  * with limits checked before anything else (size, depth, id charset); server
  * messages are built with cJSON so every string is escaped correctly. */
 #include "streamer_internal.h"
+#include "utf8.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -127,6 +129,30 @@ void dorm__st_json_str(dorm__buf *b, const char *s) {
   /* text from handlers may not be UTF-8: a text frame must be */
   dorm__json_escape(b, s, strlen(s), DORM_JSON_ESC_SHORT_BF | DORM_JSON_ESC_UTF8_FIX, NULL);
   dorm__buf_putc(b, '"');
+}
+
+size_t dorm__st_utf8_copy(char *dst, size_t cap, const char *s) {
+  size_t len = strlen(s), o = 0;
+  for (size_t i = 0; i < len;) {
+    const unsigned char *u = (const unsigned char *)s + i;
+    size_t n = u[0] < 0x80 ? 1 : dorm_utf8_seq(u, len - i);
+    const char *from = n ? s + i : "\xEF\xBF\xBD"; /* U+FFFD for one bad byte */
+    size_t out = n ? n : 3;
+    if (o + out >= cap) break;
+    memcpy(dst + o, from, out);
+    o += out;
+    i += n ? n : 1;
+  }
+  dst[o] = '\0';
+  return o;
+}
+
+char *dorm__st_utf8_dup(const char *s) {
+  if (!s) return NULL;
+  size_t cap = strlen(s) * 3 + 1;
+  char *d = malloc(cap);
+  if (d) dorm__st_utf8_copy(d, cap, s);
+  return d;
 }
 
 /* Written straight into one buffer (this runs for every progress update):

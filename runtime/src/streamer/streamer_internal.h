@@ -75,6 +75,15 @@ char *dorm__st_error_message(const char *request_id, int64_t seq, const char *co
                              bool retryable);
 /* Appends s as a JSON string (quoted; invalid UTF-8 becomes U+FFFD). */
 void dorm__st_json_str(dorm__buf *b, const char *s);
+/* Copies s into dst[cap] (cap >= 1; always NUL-terminated) as valid UTF-8:
+ * each byte of invalid UTF-8 becomes U+FFFD, and text that does not fit is
+ * cut between characters, never inside one. Text from handlers goes into
+ * the request item this way (DynamoDB refuses a string that is not UTF-8,
+ * and a request whose end cannot be written runs again). Returns the
+ * length copied. */
+size_t dorm__st_utf8_copy(char *dst, size_t cap, const char *s);
+/* The same into a malloc'd copy (NULL for NULL or on OOM). */
+char *dorm__st_utf8_dup(const char *s);
 /* "2026-12-06T17:00:00.123Z" for now. */
 void dorm__st_now_text(char out[40]);
 /* Whether code is one of the protocol's error codes. */

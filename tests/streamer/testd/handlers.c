@@ -96,3 +96,20 @@ dorm_status testd_BigProgress_handle(dorm_stream_ctx *ctx, const testd_BigProgre
   }
   return DORM_OK;
 }
+
+dorm_status testd_BadText_handle(dorm_stream_ctx *ctx, const testd_BadText_request *req, dorm_progress *pr,
+                                 testd_BadText_result *res) {
+  if (req->bytes < 0 || req->bytes > 65536)
+    return dorm_stream_fail(ctx, "INVALID_PAYLOAD", false, "bytes must be 0..65536");
+  if (strcmp(req->kind, "fail") == 0) {
+    char *text = NULL;
+    dorm_status st = fill_text(ctx, req->bytes, "\xc3\xa9", &text);
+    if (st != DORM_OK) return st;
+    /* 2-byte characters: the 511 bytes a failure message holds end inside one */
+    return dorm_stream_fail(ctx, "HANDLER_FAILED", false, "%s", text);
+  }
+  dorm_status st = dorm_progress_report(pr, 50, "bad \xff\xfe bytes \xc3", NULL);
+  if (st != DORM_OK) return st;
+  res->ok = true;
+  return DORM_OK;
+}
