@@ -153,3 +153,33 @@ scenario('a handler\'s text that is not UTF-8 (a failure message cut inside a ch
   }
   assert.deepEqual(log.filter((l) => l.includes('"finish_failed"')), []);
 }, { timeoutMs: 120000 });
+
+scenario('the same id sent again for a job whose result was chunked: the chunks again, then complete chunked, every frame under 128 KB', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const rid = uniq('dupbig');
+  const bytes = 150 * 1024, fill = '"\\\\'; // ~300 KB of JSON, ~600 KB escaped in chunks
+  const payload = { bytes, fill };
+  c.send({ id: rid, action: 'BigResult', payload });
+  const fin = await c.terminal(rid);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  await c.close();
+  const c2 = await connect(srv, tok);
+  c2.send({ id: rid, action: 'BigResult', payload });
+  const again = await c2.terminal(rid);
+  assert.equal(again.type, 'complete', c2.dump(5));
+  assert.equal(again.chunked, true);
+  const msgs = c2.of(rid);
+  const chunks = msgs.filter((m) => m.type === 'result_chunk');
+  assert.ok(chunks.length >= 2, c2.dump(5));
+  chunks.forEach((m, i) => { assert.equal(m.index, i); assert.equal(m.count, chunks.length); });
+  assert.deepEqual(JSON.parse(chunks.map((m) => m.data).join('')), { bytes, text: fill.repeat(bytes / fill.length) });
+  // its seqs follow the first run's (the answer is stored like every message)
+  assert.ok(chunks[0].seq > fin.seq, `${chunks[0].seq} after ${fin.seq}`);
+  for (let i = 1; i < msgs.length; i++) assert.equal(msgs[i].seq, msgs[i - 1].seq + 1);
+  framesFit(c2);
+  await c2.close();
+  // the whole history replays: both answers, seqs without a gap
+  const hist = await history(srv, tok, rid);
+  checkStream(hist.filter((m) => m.seq <= fin.seq), { rowsIncrease: false });
+});
