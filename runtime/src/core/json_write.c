@@ -367,8 +367,19 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   return true;
 }
 
-/* DynamoDB refuses "" as a name at any depth ("Empty attribute name"). */
+/* DynamoDB refuses "" as a name at any depth ("Empty attribute name"), and
+ * names of 64 KB or more (its naming rules; DynamoDB Local fails those with
+ * a 500 that would be retried). */
 #define EMPTY_NAME "attribute name is empty (DynamoDB refuses it)"
+#define NAME_MAX_BYTES 65535
+
+/* The message for a name DynamoDB refuses for its length, or NULL. */
+static const char *name_len_reason(size_t len, char *buf, size_t cap) {
+  if (len == 0) return EMPTY_NAME;
+  if (len <= NAME_MAX_BYTES) return NULL;
+  snprintf(buf, cap, "attribute name is %zu bytes; DynamoDB allows less than 64 KB", len);
+  return buf;
+}
 
 static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   putc1(w, '{');
@@ -377,8 +388,9 @@ static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dept
     if (member_fast(w, e, i != 0)) continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
     char nul[128];
-    if (e->name.len == 0) {
-      av_fail(w, p, EMPTY_NAME);
+    const char *why = name_len_reason(e->name.len, nul, sizeof nul);
+    if (why) {
+      av_fail(w, p, why);
       return;
     }
     if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
@@ -555,14 +567,15 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
     w->size_bound += e->name.len;
     if (v->type == DORM_AV_S || v->type == DORM_AV_N) w->size_bound += CHK_NODE + v->u.s.len;
     /* The common member, an ASCII name with a plain S or valid N, passes here. */
-    if (e->name.len && ascii_only(e->name.ptr, e->name.len) &&
+    if (e->name.len - 1 < NAME_MAX_BYTES && ascii_only(e->name.ptr, e->name.len) &&
         (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
                               : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len)))
       continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
     char nul[128];
-    if (e->name.len == 0) {
-      av_fail(w, p, EMPTY_NAME);
+    const char *why = name_len_reason(e->name.len, nul, sizeof nul);
+    if (why) {
+      av_fail(w, p, why);
       return;
     }
     if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {

@@ -629,6 +629,15 @@ static void write_rejects_bad_values(void **state) {
   *dorm_av_map_add(&A, inner, "ok", 2) = dorm_av_num("1");
   *dorm_av_map_add(&A, inner, "", 0) = dorm_av_num("1");
   write_fails(&en2, DORM_ERR_INVALID_ARGUMENT, "m: attribute name is empty");
+  /* ... and names of 64 KB or more; 65,535 bytes are fine. */
+  char *longname = dorm_arena_alloc(&A, 65536);
+  memset(longname, 'n', 65536);
+  dorm_av ln = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &ln, longname, 65536) = dorm_av_str("v");
+  write_fails(&ln, DORM_ERR_INVALID_ARGUMENT, "attribute name is 65536 bytes; DynamoDB allows less than 64 KB");
+  ln.u.map.items[0].name.len = 65535;
+  const char *lj;
+  assert_int_equal(dorm_item_to_json(&ln, &A, 0, &lj, NULL, err, sizeof err), DORM_OK);
   /* Sets: no element twice (numbers by value), small and large sets. */
   static const struct { dorm_av_type t; const char *a, *b; } dups[] = {
       {DORM_AV_SS, "a", "a"}, {DORM_AV_NS, "1", "1.0"}, {DORM_AV_NS, "-0", "0"}, {DORM_AV_NS, "1E+2", "100"},
