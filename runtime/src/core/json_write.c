@@ -100,17 +100,30 @@ void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
  * read back by libdorm: a GetItem of it, and every Query or Scan page it
  * falls in, would fail. Such a value is refused before anything is sent
  * instead. Returns the message for av_fail, or NULL. */
+static const char *nul_message(bool name, size_t at, char *buf, size_t cap);
 static const char *nul_reason(const char *s, size_t len, bool name, char *buf, size_t cap) {
   const char *z = len ? memchr(s, 0, len) : NULL;
-  if (!z) return NULL;
+  return z ? nul_message(name, (size_t)(z - s), buf, cap) : NULL;
+}
+
+/* The message for U+0000 at byte `at` of a string or name. */
+static const char *nul_message(bool name, size_t at, char *buf, size_t cap) {
   snprintf(buf, cap, "%s contains U+0000 (a NUL byte at byte %zu), which libdorm cannot read back; not sent",
-           name ? "attribute name" : "string", (size_t)(z - s));
+           name ? "attribute name" : "string", at);
   return buf;
 }
 
-/* Writes the escaped body of s (no quotes). False when s is not valid UTF-8
- * (*bad gets the byte offset); the caller fails the writer. A failure of the
+/* Writes the escaped body of s (no quotes) with escape flags `flags`. False
+ * when s is not valid UTF-8 (or has a NUL under DORM_JSON_ESC_NO_NUL: *bad
+ * gets the byte offset); the caller fails the writer. A failure of the
  * buffer fails the writer here. */
+static bool string_body_f(dorm_jw *w, const char *s, size_t len, unsigned flags, size_t *bad) {
+  if (dorm__json_escape(&w->text, s, len, flags, bad)) return true;
+  if (dorm__buf_ok(&w->text)) return false;
+  buffer_failed(w);
+  return true;
+}
+
 static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
   if (dorm__json_escape(&w->text, s, len, DORM_JSON_ESC_STRICT, bad)) return true;
   if (dorm__buf_ok(&w->text)) return false;
@@ -236,10 +249,19 @@ static void set_dups(dorm_jw *w, const dorm_av *set, const path_seg *p) {
   bool dup = false;
   if (n < 2) return;
   if (n <= 16) {
+    const dorm_str *it = set->u.set.items;
     for (size_t j = 1; j < n && !dup; j++)
       for (size_t i = 0; i < j && !dup; i++) {
-        set_elem x = {set->u.set.items[i], i, num}, y = {set->u.set.items[j], j, num};
-        if (set_elem_cmp(&x, &y) == 0) {
+        /* Strings and bytes are equal only at equal lengths (the common
+         * case is decided there); numbers by value. */
+        bool same;
+        if (num) {
+          set_elem x = {it[i], i, true}, y = {it[j], j, true};
+          same = set_elem_cmp(&x, &y) == 0;
+        } else {
+          same = it[i].len == it[j].len && (it[i].len == 0 || memcmp(it[i].ptr, it[j].ptr, it[i].len) == 0);
+        }
+        if (same) {
           dup = true;
           first = i;
           second = j;
@@ -278,17 +300,15 @@ static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
   put(w, tag, n);
 }
 
+/* A NUL is found by the escaper (it stops at the first NUL or invalid
+ * UTF-8, whichever comes first), so plain text pays nothing for it. */
 static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
-  char nul[128];
-  if (nul_reason(s.ptr, s.len, false, nul, sizeof nul)) {
-    av_fail(w, p, nul);
-    return;
-  }
   putc1(w, '"');
-  if (!string_body(w, s.ptr, s.len, &bad)) {
-    char what[64];
-    snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
+  if (!string_body_f(w, s.ptr, s.len, DORM_JSON_ESC_STRICT | DORM_JSON_ESC_NO_NUL, &bad)) {
+    char what[128];
+    if (bad < s.len && s.ptr[bad] == '\0') nul_message(false, bad, what, sizeof what);
+    else snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
     av_fail(w, p, what);
     return;
   }
@@ -528,17 +548,16 @@ static inline bool ascii_only(const char *s, size_t len) {
   return ((acc | zero) & highs) == 0;
 }
 
+/* As av_string: the first NUL or invalid UTF-8, whichever comes first. */
 static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
   if (ascii_only(s.ptr, s.len)) return;
-  char nul[128];
-  if (nul_reason(s.ptr, s.len, false, nul, sizeof nul)) {
-    av_fail(w, p, nul);
-    return;
-  }
-  if (dorm__utf8_valid(s.ptr, s.len, &bad)) return;
-  char what[64];
-  snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
+  const char *z = s.len ? memchr(s.ptr, 0, s.len) : NULL;
+  bool valid = dorm__utf8_valid(s.ptr, s.len, &bad);
+  char what[128];
+  if (z && (valid || (size_t)(z - s.ptr) < bad)) nul_message(false, (size_t)(z - s.ptr), what, sizeof what);
+  else if (!valid) snprintf(what, sizeof what, "string is not valid UTF-8 (byte %zu)", bad);
+  else return;
   av_fail(w, p, what);
 }
 

@@ -71,11 +71,13 @@ static inline bool json_plain(unsigned char c, unsigned flags) {
 
 /* What the byte at u[i] (not plain) becomes: written to o (6 bytes at most),
  * its length returned, the input bytes it stands for in *used. SIZE_MAX when
- * it starts invalid UTF-8 under DORM_JSON_ESC_UTF8_CHECK. */
+ * it starts invalid UTF-8 under DORM_JSON_ESC_UTF8_CHECK, or is NUL under
+ * DORM_JSON_ESC_NO_NUL. */
 static size_t json_special(const unsigned char *u, size_t i, size_t len, unsigned flags, char *o, size_t *used) {
   unsigned char c = u[i];
   *used = 1;
   if (c < 0x80) {
+    if (c == 0 && (flags & DORM_JSON_ESC_NO_NUL)) return SIZE_MAX;
     o[0] = '\\';
     switch (c) {
     case '"': o[1] = '"'; return 2;

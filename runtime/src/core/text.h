@@ -64,6 +64,7 @@ enum {
   DORM_JSON_ESC_UTF8_FIX = 1u << 2,   /* each byte of invalid UTF-8 becomes \ufffd */
   DORM_JSON_ESC_HTML = 1u << 3,       /* < > & as \u003c \u003e \u0026 */
   DORM_JSON_ESC_LINE_SEPS = 1u << 4,  /* U+2028 and U+2029 as \u2028 and \u2029 */
+  DORM_JSON_ESC_NO_NUL = 1u << 5,     /* a NUL byte fails the call as invalid UTF-8 does */
 };
 /* RFC 8259 text of valid UTF-8: request bodies and canonical JSON. */
 #define DORM_JSON_ESC_STRICT (DORM_JSON_ESC_SHORT_BF | DORM_JSON_ESC_UTF8_CHECK)
@@ -75,8 +76,9 @@ enum {
  * as \u00xx (lowercase hex); the flags add the rest. Without a UTF8 flag,
  * bytes from 0x80 up are copied as they are. Returns false when b failed
  * (dorm__buf_ok(b) is then false) or, with DORM_JSON_ESC_UTF8_CHECK, when s is
- * not valid UTF-8: *bad (may be NULL) gets the offset of the first bad byte
- * and the text before it has been appended. */
+ * not valid UTF-8 (or, with DORM_JSON_ESC_NO_NUL, holds a NUL byte): *bad
+ * (may be NULL) gets the offset of the first bad byte and the text before it
+ * has been appended. */
 bool dorm__json_escape(dorm__buf *b, const char *s, size_t len, unsigned flags, size_t *bad);
 
 /* SWAR: whether one of the 8 bytes in x needs a look before it goes into a

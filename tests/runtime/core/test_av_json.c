@@ -619,6 +619,15 @@ static void write_rejects_bad_values(void **state) {
     const char *json;
     assert_int_equal(dorm_item_to_json(&n4, &A, 0, &json, NULL, err, sizeof err), DORM_OK);
   }
+  /* NUL and invalid UTF-8 in one string: the first one is reported, by the
+   * writer and the checker alike (write_fails compares their messages). */
+  dorm_av mix = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &mix, "s", 1) = dorm_av_strn("ab\xff\0", 4);
+  write_fails(&mix, DORM_ERR_INVALID_ARGUMENT, "s: string is not valid UTF-8 (byte 2)");
+  mix.u.map.items[0].value = dorm_av_strn("ab\0\xff", 4);
+  write_fails(&mix, DORM_ERR_INVALID_ARGUMENT, "s: string contains U+0000 (a NUL byte at byte 2)");
+  mix.u.map.items[0].value = dorm_av_strn("caf\xc3\xa9\0", 6);
+  write_fails(&mix, DORM_ERR_INVALID_ARGUMENT, "s: string contains U+0000 (a NUL byte at byte 5)");
   /* Names: "" is refused at any depth. */
   dorm_av en = dorm_av_empty(DORM_AV_M);
   *dorm_av_map_add(&A, &en, "", 0) = dorm_av_str("v");
