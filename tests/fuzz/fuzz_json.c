@@ -50,8 +50,9 @@ static void round_trip(const char *buf, size_t size, bool item) {
   const char *j1 = NULL;
   size_t l1 = 0;
   st = item ? dorm_item_to_json(&v, &a, 0, &j1, &l1, err, sizeof err) : dorm_av_to_json(&v, &a, 0, &j1, &l1, err, sizeof err);
-  if (depth > DORM_AV_MAX_DEPTH) {
-    FUZZ_CHECK(st == DORM_ERR_INVALID_ARGUMENT, "nesting %zu written: %s", depth, dorm_strerror(st));
+  if (depth > DORM_AV_MAX_DEPTH || !fuzz_av_writable(&v)) {
+    FUZZ_CHECK(st == DORM_ERR_INVALID_ARGUMENT, "nesting %zu or a refused name/set written: %s", depth,
+               dorm_strerror(st));
     goto done;
   }
   FUZZ_CHECK(st == DORM_OK, "a value read does not write (depth %zu): %s (%s)", depth, dorm_strerror(st), err);

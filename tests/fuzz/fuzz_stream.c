@@ -20,8 +20,9 @@ static void image_round_trip(const dorm_av *img, dorm_arena *a) {
   const char *json = NULL;
   size_t len = 0;
   dorm_status st = dorm_item_to_json(img, a, 0, &json, &len, err, sizeof err);
-  if (fuzz_av_depth(img, true) > DORM_AV_MAX_DEPTH) {
-    FUZZ_CHECK(st == DORM_ERR_INVALID_ARGUMENT, "a too deep image was written: %s", dorm_strerror(st));
+  if (fuzz_av_depth(img, true) > DORM_AV_MAX_DEPTH || !fuzz_av_writable(img)) {
+    FUZZ_CHECK(st == DORM_ERR_INVALID_ARGUMENT, "a too deep image (or a refused name/set) was written: %s",
+               dorm_strerror(st));
     return;
   }
   FUZZ_CHECK(st == DORM_OK, "an image does not write: %s (%s)", dorm_strerror(st), err);

@@ -71,6 +71,33 @@ size_t fuzz_av_depth(const dorm_av *v, bool item) {
   }
 }
 
+bool fuzz_av_writable(const dorm_av *v) {
+  switch (v->type) {
+  case DORM_AV_L:
+    for (size_t i = 0; i < v->u.list.count; i++)
+      if (!fuzz_av_writable(&v->u.list.items[i])) return false;
+    return true;
+  case DORM_AV_M:
+    for (size_t i = 0; i < v->u.map.count; i++) {
+      size_t n = v->u.map.items[i].name.len;
+      if (n == 0 || n > 65535 || !fuzz_av_writable(&v->u.map.items[i].value)) return false;
+    }
+    return true;
+  case DORM_AV_SS:
+  case DORM_AV_NS:
+  case DORM_AV_BS:
+    for (size_t j = 1; j < v->u.set.count; j++)
+      for (size_t i = 0; i < j; i++) {
+        dorm_str x = v->u.set.items[i], y = v->u.set.items[j];
+        if (v->type == DORM_AV_NS ? dorm_number_equal(x.ptr, x.len, y.ptr, y.len)
+                                  : x.len == y.len && (x.len == 0 || memcmp(x.ptr, y.ptr, x.len) == 0))
+          return false;
+      }
+    return true;
+  default: return true;
+  }
+}
+
 static bool same_str(dorm_str a, dorm_str b) { return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0); }
 
 bool fuzz_av_same(const dorm_av *a, const dorm_av *b) {

@@ -38,6 +38,11 @@ char *fuzz_cstr_copy(const uint8_t *data, size_t size);
  * L/M of scalars. For an item (item true), the deepest of its values. */
 size_t fuzz_av_depth(const dorm_av *v, bool item);
 
+/* False when v holds what the writer refuses although a reader accepts it
+ * (DynamoDB never sends it): an attribute name that is empty or of 64 KB or
+ * more, or a set holding one element twice (NS by value). */
+bool fuzz_av_writable(const dorm_av *v);
+
 /* Exactly the same value: same types, same bytes, same order of list and
  * set elements and of map entries. */
 bool fuzz_av_same(const dorm_av *a, const dorm_av *b);
