@@ -183,3 +183,26 @@ scenario('the same id sent again for a job whose result was chunked: the chunks 
   const hist = await history(srv, tok, rid);
   checkStream(hist.filter((m) => m.seq <= fin.seq), { rowsIncrease: false });
 });
+
+scenario('a request of exactly one frame (131072 bytes) with a 128-character id is run and stored; one byte more is PAYLOAD_TOO_LARGE', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  const frame = (id, total) => {
+    const shell = JSON.stringify({ id, action: 'BigResult', payload: { bytes: 10, fill: '' } });
+    return JSON.stringify({ id, action: 'BigResult', payload: { bytes: 10, fill: 'f'.repeat(total - shell.length) } });
+  };
+  const id = uniq('max').padEnd(128, 'x');
+  assert.equal(id.length, 128);
+  const text = frame(id, FRAME);
+  assert.equal(Buffer.byteLength(text), FRAME);
+  c.send(text);
+  const fin = await c.terminal(id);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  assert.deepEqual(fin.result, { bytes: 10, text: 'ffffffffff' });
+  const st = await c.call({ id, action: 'status' });
+  assert.equal(st.status, 'COMPLETED', JSON.stringify(st).slice(0, 300));
+  const over = uniq('over').padEnd(128, 'x');
+  const e = await c.call(frame(over, FRAME + 1), { pred: (m) => m.type === 'error' });
+  assert.equal(e.error.code, 'PAYLOAD_TOO_LARGE', JSON.stringify(e));
+  await c.close();
+});
