@@ -164,6 +164,10 @@ static char *on_message(dorm__streamer *s, const cJSON *ev, const char *conn_id)
   dorm_status st = c ? dorm_streamer_Connection_get(c, &key, &go, &job.arena, &conn) : DORM_ERR_CONFIG;
   if (st != DORM_OK || conn.gone) {
     /* $connect records every connection it lets in: none is one it refused */
+    dorm__st_log("warn", "connection_refused", NULL, conn_id, NULL, "%s",
+                 st == DORM_OK ? "the connection item says gone ($disconnect)"
+                 : st == DORM_ERR_NOT_FOUND ? "no connection item ($connect did not accept it)"
+                                            : c ? dorm_client_errmsg(c) : "no DynamoDB client");
     if (st == DORM_OK || st == DORM_ERR_NOT_FOUND) tell(s, conn_id, "UNAUTHORIZED", "this connection was not accepted");
     else tell(s, conn_id, "INTERNAL", "the connection could not be read");
     dorm_arena_free(&job.arena);
