@@ -31,7 +31,6 @@
  * (their processor died). A request found twice is harmless: the claim is
  * conditional. */
 #include "streamer_internal.h"
-#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>

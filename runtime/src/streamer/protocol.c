@@ -2,7 +2,6 @@
  * with limits checked before anything else (size, depth, id charset); server
  * messages are built with cJSON so every string is escaped correctly. */
 #include "streamer_internal.h"
-#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
