@@ -169,6 +169,23 @@ static void run_queued_concurrently(size_t expect) {
   for (size_t i = 0; i < n; i++) free(jobs[i]);
 }
 
+/* The request (sub, rid) as the "by-live-status" index holds it under
+ * status st (what the sweep reads), or NULL when it is not there. */
+static const dorm_streamer_Request *in_live_index(dorm_arena *a, dorm_streamer_RequestStatus st, const char *sub,
+                                                  const char *rid) {
+  dorm_query_opts q = {.limit = 100};
+  for (;;) {
+    dorm_streamer_Request_page page;
+    fail_call(dorm_streamer_Request_query_by_liveStatus(C, st, NULL, &q, a, &page), "query by-live-status");
+    for (size_t i = 0; i < page.count; i++)
+      if (page.items[i].sub && page.items[i].clientId && strcmp(page.items[i].sub, sub) == 0 &&
+          strcmp(page.items[i].clientId, rid) == 0)
+        return &page.items[i];
+    if (!page.has_more) return NULL;
+    q.cursor = page.cursor;
+  }
+}
+
 static void same_record_twice_runs_once(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -191,9 +208,16 @@ static void same_record_twice_runs_once(void **state) {
   r.endpoint = "Counted";
   r.payload = "{}";
   r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  r.has_liveStatus = true; /* as the router creates it */
+  r.liveStatus = DORM_STREAMER_REQUEST_STATUS_PENDING;
   r.seq = 1;
   r.deadline = now + 60000;
   fail_call(dorm_streamer_Request_create(C, &r, NULL, &a), "create the request");
+  /* the sweep's index holds it, without its payload */
+  const dorm_streamer_Request *queued = in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid);
+  assert_non_null(queued);
+  assert_string_equal(queued->endpoint, "Counted");
+  assert_true(queued->payload == NULL || queued->payload[0] == '\0');
   char *ack = dorm__st_message("ack", rid, 1, "{\"endpoint\":\"Counted\",\"status\":\"PENDING\"}");
   dorm_streamer_Message m = {.sub = sub, .clientId = rid, .seq = 1, .body = ack};
   fail_call(dorm_streamer_Message_create(C, &m, NULL, &a), "store the ack");
@@ -217,6 +241,10 @@ static void same_record_twice_runs_once(void **state) {
   fail_call(dorm_streamer_Request_get(C, &key, &go, &a, &done), "read the request");
   assert_int_equal(done.status, DORM_STREAMER_REQUEST_STATUS_COMPLETED);
   assert_int_equal(done.attempts, 1);
+  /* ended: out of the sweep's index (a sparse index holds only unfinished work) */
+  assert_false(done.has_liveStatus);
+  assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid));
+  assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PROCESSING, sub, rid));
 
   /* its messages: the ack, ten progress, one complete; seqs 1..12 */
   dorm_query_opts q = {.consistent_read = true};
