@@ -13,7 +13,9 @@
 # item once, into its request), the up-front check (walk without writing,
 # summing a bound of the item size), libcurl, and the rest (building and queueing requests, the
 # pool, reading the answers). The callgrind file stays in
-# $CG_DIR (default a temporary directory) for callgrind_annotate.
+# $CG_DIR (default a temporary directory) for callgrind_annotate. CG_OPTS
+# adds valgrind options, e.g. CG_OPTS='--branch-sim=yes --cache-sim=yes'
+# for the mispredicted branches and cache misses per item (a second line).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: cg_bulk.sh BUILD_DIR [N]}" && pwd)
@@ -29,7 +31,8 @@ e=$DORM_TEST_ENDPOINT
 prog=$build/bench/bulk_bench
 # The table and its items exist before the measured run, as in run-peers.sh.
 "$prog" --endpoint "$e" --n "$n" --item "$here/item.json" >/dev/null
-valgrind --tool=callgrind --callgrind-out-file="$out/bulk.cg" --toggle-collect=dorm_batch_write \
+# shellcheck disable=SC2086 # CG_OPTS is a list of options
+valgrind --tool=callgrind ${CG_OPTS:-} --callgrind-out-file="$out/bulk.cg" --toggle-collect=dorm_batch_write \
   "$prog" --endpoint "$e" --n "$n" --item "$here/item.json" >/dev/null 2>"$out/bulk.log"
 part() { # pattern: inclusive instructions of the matching functions, per item
   callgrind_annotate --inclusive=yes "$out/bulk.cg" 2>/dev/null |
@@ -45,4 +48,11 @@ rest=$(echo "$all - ${sha%k} - ${json%k} - ${check%k} - ${curl%k}" | bc -l)
 printf 'libdorm bulk-write %.1fk instructions per item (n=%s); SHA-256 %s, JSON writing %s, check %s, libcurl %s, ' \
   "$all" "$n" "$sha" "$json" "$check" "$curl"
 printf 'the rest %.1fk (requests, pool, answers)\n' "$rest"
+# With the simulators on, their totals per item (event names as callgrind's).
+events=$(grep -m1 '^events:' "$out/bulk.cg" | cut -d' ' -f2-)
+if [ "$events" != "Ir" ]; then
+  grep -m1 '^totals:' "$out/bulk.cg" | cut -d' ' -f2- |
+    awk -v names="$events" -v c="$n" '{ split(names, k, " "); line = "per item:";
+      for (i = 2; i <= NF; i++) line = line sprintf(" %s %.1f", k[i], $i / c); print line }'
+fi
 echo "# callgrind file: $out/bulk.cg"

@@ -303,6 +303,14 @@ static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
 /* A NUL is found by the escaper (it stops at the first NUL or invalid
  * UTF-8, whichever comes first), so plain text pays nothing for it. */
 static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
+  /* Plain text into capacity the buffer has: one word check per 8 bytes
+   * instead of the escaper's call (a set's elements, a list's strings). */
+  if (w->cap - w->len > s.len + 2 && dorm__json_plain_copy(w->buf + w->len + 1, s.ptr, s.len)) {
+    w->buf[w->len] = '"';
+    w->buf[w->len + 1 + s.len] = '"';
+    w->len += s.len + 2;
+    return;
+  }
   size_t bad = 0;
   putc1(w, '"');
   if (!string_body_f(w, s.ptr, s.len, DORM_JSON_ESC_STRICT | DORM_JSON_ESC_NO_NUL, &bad)) {
@@ -347,26 +355,6 @@ static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth
  * members, and the bulk of a batch write's CPU before this path. False, with
  * nothing written, when the member is not that simple (the general path
  * below then writes it, or fails with its message). */
-/* dorm__json_plain_copy with the tail of a string of 8 bytes or more done
- * as one last (overlapping) word rather than byte by byte: names and short
- * values are most of what an item holds. */
-static inline bool copy_plain(char *o, const char *s, size_t len) {
-  if (len < 8) return dorm__json_plain_copy(o, s, len);
-  uint64_t x;
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    memcpy(&x, s + i, 8);
-    if (dorm__json_word_special(x)) return false;
-    memcpy(o + i, &x, 8);
-  }
-  if (i < len) {
-    memcpy(&x, s + len - 8, 8);
-    if (dorm__json_word_special(x)) return false;
-    memcpy(o + len - 8, &x, 8);
-  }
-  return true;
-}
-
 static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   const dorm_av *v = &e->value;
   if (v->type != DORM_AV_S && v->type != DORM_AV_N) return false;
@@ -376,11 +364,11 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
   char *o = w->buf + w->len;
   if (comma) *o++ = ',';
   *o++ = '"';
-  if (!copy_plain(o, e->name.ptr, nl)) return false;
+  if (!dorm__json_plain_copy(o, e->name.ptr, nl)) return false;
   o += nl;
   memcpy(o, v->type == DORM_AV_S ? "\":{\"S\":\"" : "\":{\"N\":\"", 8);
   o += 8;
-  if (!copy_plain(o, v->u.s.ptr, vl)) return false;
+  if (!dorm__json_plain_copy(o, v->u.s.ptr, vl)) return false;
   o += vl;
   memcpy(o, "\"}", 2);
   w->len = (size_t)(o + 2 - w->buf);
@@ -393,6 +381,32 @@ static inline bool member_fast(dorm_jw *w, const dorm_av_entry *e, bool comma) {
 #define EMPTY_NAME "attribute name is empty (DynamoDB refuses it)"
 #define NAME_MAX_BYTES 65535
 
+/* True when s[0..len) is plain ASCII (so valid UTF-8) without a NUL byte
+ * (nul_reason): the common case, without a call per string. Words only:
+ * the tail is one last overlapping word, a string under 8 bytes one
+ * dorm__short_word (a byte loop here was a third of the bulk check). In
+ * (x - ones) | x a byte's high bit is set when it is 0 (0 - 1 borrows to
+ * 0xff) or from 0x80 up, and a borrow into the next byte only follows a 0,
+ * so the test is exact. */
+static inline bool ascii_only(const char *s, size_t len) {
+  const uint64_t highs = UINT64_C(0x8080808080808080), ones = UINT64_C(0x0101010101010101);
+  uint64_t x, bad = 0;
+  if (len < 8) {
+    x = dorm__short_word(s, len);
+    return (((x - ones) | x) & highs) == 0;
+  }
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    memcpy(&x, s + i, 8);
+    bad |= (x - ones) | x;
+  }
+  if (i < len) {
+    memcpy(&x, s + len - 8, 8);
+    bad |= (x - ones) | x;
+  }
+  return (bad & highs) == 0;
+}
+
 /* The message for a name DynamoDB refuses for its length, or NULL. */
 static const char *name_len_reason(size_t len, char *buf, size_t cap) {
   if (len == 0) return EMPTY_NAME;
@@ -401,27 +415,51 @@ static const char *name_len_reason(size_t len, char *buf, size_t cap) {
   return buf;
 }
 
+/* name_ok's checks one by one, each with its message: the length (the
+ * failure names the map, p), then U+0000, then UTF-8 (they name the
+ * member). False when the writer failed. */
+static bool name_ok_slow(dorm_jw *w, dorm_str name, const path_seg *p) {
+  path_seg seg = {p, name.ptr ? name.ptr : "", name.len, 0};
+  char msg[128];
+  const char *why = name_len_reason(name.len, msg, sizeof msg);
+  if (why) {
+    av_fail(w, p, why);
+    return false;
+  }
+  if (nul_reason(name.ptr, name.len, true, msg, sizeof msg)) {
+    av_fail(w, &seg, msg);
+    return false;
+  }
+  if (!dorm__utf8_valid(name.ptr, name.len, NULL)) {
+    av_fail(w, &seg, "attribute name is not valid UTF-8");
+    return false;
+  }
+  return true;
+}
+
+/* Whether a member's name may be sent (the writer and the check both ask
+ * here, so they refuse the same names with the same messages): not empty,
+ * under 64 KB, no U+0000, valid UTF-8. A short ASCII name, nearly every
+ * one, is decided by its length and one word. */
+static inline bool name_ok(dorm_jw *w, dorm_str name, const path_seg *p) {
+  if (name.len - 1 < NAME_MAX_BYTES && ascii_only(name.ptr, name.len)) return true;
+  return name_ok_slow(w, name, p);
+}
+
 static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   putc1(w, '{');
   for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
     const dorm_av_entry *e = &m->u.map.items[i];
     if (member_fast(w, e, i != 0)) continue;
+    if (!name_ok(w, e->name, p)) return;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
-    char nul[128];
-    const char *why = name_len_reason(e->name.len, nul, sizeof nul);
-    if (why) {
-      av_fail(w, p, why);
-      return;
-    }
-    if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
-      av_fail(w, &seg, nul);
-      return;
-    }
     if (i) putc1(w, ',');
-    size_t bad = 0;
     putc1(w, '"');
-    if (!string_body(w, e->name.ptr, e->name.len, &bad)) {
-      av_fail(w, &seg, "attribute name is not valid UTF-8");
+    if (w->cap - w->len > e->name.len + 2 && dorm__json_plain_copy(w->buf + w->len, e->name.ptr, e->name.len)) {
+      w->len += e->name.len;
+    } else if (!dorm__json_escape(&w->text, e->name.ptr, e->name.len, DORM_JSON_ESC_SHORT_BF, NULL)) {
+      /* Valid UTF-8 without a NUL (name_ok): escaped without checking again. */
+      buffer_failed(w);
       return;
     }
     put(w, "\":", 2);
@@ -529,25 +567,6 @@ void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where) {
  * request. Only the writer's buffer limits are not checked here (they are
  * the request's, not the value's). */
 
-/* True when s[0..len) is plain ASCII (so valid UTF-8) without a NUL byte
- * (nul_reason): the common case, without a call per string. */
-static inline bool ascii_only(const char *s, size_t len) {
-  const uint64_t highs = UINT64_C(0x8080808080808080), ones = UINT64_C(0x0101010101010101);
-  uint64_t acc = 0, zero = 0;
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
-    uint64_t x;
-    memcpy(&x, s + i, 8);
-    acc |= x;
-    zero |= (x - ones) & ~x; /* a zero byte sets its high bit (exact when no high bits: acc) */
-  }
-  for (; i < len; i++) {
-    acc |= (unsigned char)s[i];
-    zero |= s[i] == 0 ? highs : 0;
-  }
-  return ((acc | zero) & highs) == 0;
-}
-
 /* As av_string: the first NUL or invalid UTF-8, whichever comes first. */
 static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
@@ -585,26 +604,12 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
     const dorm_av *v = &e->value;
     w->size_bound += e->name.len;
     if (v->type == DORM_AV_S || v->type == DORM_AV_N) w->size_bound += CHK_NODE + v->u.s.len;
-    /* The common member, an ASCII name with a plain S or valid N, passes here. */
-    if (e->name.len - 1 < NAME_MAX_BYTES && ascii_only(e->name.ptr, e->name.len) &&
-        (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
-                              : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len)))
+    if (!name_ok(w, e->name, p)) return;
+    /* The common value, a plain S or a valid N, passes here. */
+    if (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
+                             : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len))
       continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
-    char nul[128];
-    const char *why = name_len_reason(e->name.len, nul, sizeof nul);
-    if (why) {
-      av_fail(w, p, why);
-      return;
-    }
-    if (nul_reason(e->name.ptr, e->name.len, true, nul, sizeof nul)) {
-      av_fail(w, &seg, nul);
-      return;
-    }
-    if (!ascii_only(e->name.ptr, e->name.len) && !dorm__utf8_valid(e->name.ptr, e->name.len, NULL)) {
-      av_fail(w, &seg, "attribute name is not valid UTF-8");
-      return;
-    }
     chk_value(w, &e->value, &seg, depth);
   }
 }

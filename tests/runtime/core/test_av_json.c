@@ -520,6 +520,63 @@ static void member_paths_agree(void **state) {
   write_fails(&item, DORM_ERR_INVALID_ARGUMENT, "bad: invalid number \"1..2\"");
 }
 
+/* The writer's and the check's word paths (a string under 8 bytes judged
+ * as one word, a longer one's tail as a last overlapping word) at every
+ * length up to 24 and every position of one byte that is not plain: a name,
+ * a member's value, a set element and a list element each give the text
+ * the escaper gives (or its refusal), and the check agrees with the
+ * writer. */
+static void word_paths_every_length_and_position(void **state) {
+  (void)state;
+  static const char specials[] = {'y', '"', '\\', '\1', '\x1f', '\x7f', '\0', '\x80', '\xff'};
+  for (size_t len = 1; len <= 24; len++)
+    for (size_t pos = 0; pos < len; pos++)
+      for (size_t k = 0; k < sizeof specials; k++) {
+        char c = specials[k], s[32];
+        memset(s, 'x', len);
+        s[pos] = c;
+        char esc[8] = {c, 0};
+        if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
+        else if ((unsigned char)c < 0x20) snprintf(esc, sizeof esc, "\\u%04x", (unsigned)c);
+        char body[64];
+        snprintf(body, sizeof body, "%.*s%s%.*s", (int)pos, s, esc, (int)(len - pos - 1), s + pos + 1);
+        bool nul = c == '\0', bad = (unsigned char)c >= 0x80;
+        char want[160], why[96];
+        if (nul) snprintf(why, sizeof why, "contains U+0000 (a NUL byte at byte %zu)", pos);
+        else snprintf(why, sizeof why, "string is not valid UTF-8 (byte %zu)", pos);
+        dorm_av items[4];
+        for (int v = 0; v < 4; v++) items[v] = dorm_av_empty(DORM_AV_M);
+        *dorm_av_map_add(&A, &items[0], "s", 1) = dorm_av_strn(s, len);
+        *dorm_av_map_add(&A, &items[1], s, len) = dorm_av_str("v");
+        dorm_av *ss = dorm_av_map_add(&A, &items[2], "ss", 2);
+        *ss = dorm_av_empty(DORM_AV_SS);
+        dorm_av_set_add(&A, ss, "ok", 2);
+        dorm_av_set_add(&A, ss, s, len);
+        dorm_av *l = dorm_av_map_add(&A, &items[3], "l", 1);
+        *l = dorm_av_empty(DORM_AV_L);
+        *dorm_av_list_push(&A, l) = dorm_av_strn(s, len);
+        for (int v = 0; v < 4; v++) {
+          if (nul || bad) {
+            if (v == 1) write_fails(&items[v], DORM_ERR_INVALID_ARGUMENT,
+                                    nul ? "attribute name contains U+0000" : "attribute name is not valid UTF-8");
+            else write_fails(&items[v], DORM_ERR_INVALID_ARGUMENT, why);
+            continue;
+          }
+          if (v == 0) snprintf(want, sizeof want, "{\"s\":{\"S\":\"%s\"}}", body);
+          else if (v == 1) snprintf(want, sizeof want, "{\"%s\":{\"S\":\"v\"}}", body);
+          else if (v == 2) snprintf(want, sizeof want, "{\"ss\":{\"SS\":[\"ok\",\"%s\"]}}", body);
+          else snprintf(want, sizeof want, "{\"l\":{\"L\":[{\"S\":\"%s\"}]}}", body);
+          const char *json;
+          assert_int_equal(dorm_item_to_json(&items[v], &A, 0, &json, NULL, err, sizeof err), DORM_OK);
+          assert_string_equal(json, want);
+          dorm_jw w;
+          dorm__jw_init(&w, 0);
+          assert_int_equal(dorm__jw_check_item(&w, &items[v], NULL), DORM_OK);
+          dorm__jw_free(&w);
+        }
+      }
+}
+
 static void builders_and_getters(void **state) {
   (void)state;
   dorm_av m = dorm_av_empty(DORM_AV_M);
@@ -965,6 +1022,7 @@ int main(void) {
     cmocka_unit_test_teardown(utf8_validator, teardown),
     cmocka_unit_test_teardown(nested_item_roundtrip, teardown),
     cmocka_unit_test_teardown(member_paths_agree, teardown),
+    cmocka_unit_test_teardown(word_paths_every_length_and_position, teardown),
     cmocka_unit_test_teardown(builders_and_getters, teardown),
     cmocka_unit_test_teardown(write_rejects_bad_values, teardown),
     cmocka_unit_test_teardown(reader_rejects_wrong_shapes, teardown),
