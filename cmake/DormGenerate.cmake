@@ -11,8 +11,9 @@
 # each one's <schema>_endpoints.c (header <schema>_endpoints.h: payload
 # structs, handler prototypes, the route table) and libdorm's streamer
 # comes with it. The handlers themselves are yours: write them in your
-# program (`dormc gen --out DIR --stubs DIR` writes empty ones to start
-# from). A schema without endpoints goes in a dorm_generate() of its own.
+# program (`dormc gen --stubs DIR` writes empty ones to start from, and
+# nothing else: generated headers in your sources would shadow the build's).
+# A schema without endpoints goes in a dorm_generate() of its own.
 #
 # TS_OUT_DIR (with ENDPOINTS): also write <dir>/<schema>_endpoints.d.ts,
 # the TypeScript declarations of the endpoints (`dormc gen --ts`) for a web

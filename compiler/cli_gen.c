@@ -16,6 +16,7 @@ const dormc_cli_command dormc_cmd_gen = {
     .name = "gen",
     .summary = "generate C code per schema: <name>_models.h/.c, <name>_endpoints.h/.c (--ts: .d.ts, --infra: template)",
     .usage = "usage: dormc gen --out DIR [--stubs DIR] [--depfile FILE] SCHEMA.dorm...\n"
+             "       dormc gen --stubs DIR SCHEMA.dorm...\n"
              "       dormc gen --ts --out DIR [--depfile FILE] SCHEMA.dorm...\n"
              "       dormc gen --infra DIR SCHEMA.dorm...\n"
              "\n"
@@ -25,9 +26,11 @@ const dormc_cli_command dormc_cmd_gen = {
              "Declarations of an imported schema are generated from that schema: list it too.\n"
              "\n"
              "  --out DIR        where to write (created if missing)\n"
-             "  --stubs DIR      also write DIR/<name>_handlers.c, an empty handler for\n"
-             "                   every endpoint to fill in, when that file does not exist;\n"
-             "                   an existing one is kept as it is (never overwritten)\n"
+             "  --stubs DIR      also (or, without --out, only) write DIR/<name>_handlers.c,\n"
+             "                   an empty handler for every endpoint to fill in, when that\n"
+             "                   file does not exist; an existing one is kept as it is (never\n"
+             "                   overwritten). Without --out nothing else is written: what\n"
+             "                   a project with dorm_generate() runs once in its sources\n"
              "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
              "                   schema read (imports included), for build systems\n"
              "  --ts             instead of C, write DIR/<name>_endpoints.d.ts: TypeScript\n"
@@ -257,6 +260,15 @@ static int gen_one(const char *schema, const char *outdir, const char *stubdir, 
   }
   char *h = NULL, *src = NULL;
   size_t hl = 0, sl = 0;
+  if (!outdir) { /* --stubs alone: the handlers file and nothing else */
+    if (dormc_file_has_endpoints(s, schema)) {
+      result = write_stubs(c, s, schema, base, stubdir);
+    } else {
+      fprintf(stderr, "dormc gen: %s declares no endpoints: no handlers to write\n", schema);
+      result = DORMC_EXIT_USAGE;
+    }
+    goto done;
+  }
   int grc = dormc_gen_models(c, s, schema, base, others, nothers, &h, &hl, &src, &sl);
   if (grc == -2) {
     fprintf(stderr, "dormc gen: out of memory\n");
@@ -321,7 +333,7 @@ static int run(int argc, char **argv) {
       break;
     }
   }
-  if (!outdir && !infradir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
+  if (!outdir && !infradir && !stubdir) return cli_usage_error(&dormc_cmd_gen, "--out DIR is required");
   if (ts && stubdir) return cli_usage_error(&dormc_cmd_gen, "--stubs writes C handlers: it does not go with --ts");
   if (first == 0 || first >= argc) return cli_usage_error(&dormc_cmd_gen, "no schema files given");
   for (int i = first; i < argc; i++)
@@ -337,9 +349,9 @@ static int run(int argc, char **argv) {
       int rc = dormc_cli_gen_infra(argv[i], infradir);
       if (rc > worst) worst = rc;
     }
-    if (worst != DORMC_EXIT_OK || !outdir) return worst;
+    if (worst != DORMC_EXIT_OK || (!outdir && !stubdir)) return worst;
   }
-  if (cli_mkdir_p(outdir) != 0) {
+  if (outdir && cli_mkdir_p(outdir) != 0) {
     fprintf(stderr, "dormc gen: cannot create %s: %s\n", outdir, strerror(errno));
     return DORMC_EXIT_USAGE;
   }

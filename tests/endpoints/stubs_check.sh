@@ -60,4 +60,24 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "--stubs without a value: exit $rc, want 2"
 grep -q -- '--stubs needs a value' "$work/err" || fail "--stubs without a value: $(cat "$work/err")"
+
+# 7. --stubs without --out writes the handlers file and nothing else (a
+#    project built with dorm_generate() runs it once in its sources: generated
+#    headers there would shadow the build's own), and keeps it afterwards.
+mkdir -p "$work/own"
+(cd "$work/own" && "$dormc" gen --stubs . "$schema") >"$work/out" || fail "--stubs alone failed: $(cat "$work/out")"
+[ "$(ls "$work/own")" = "endpoints_handlers.c" ] || fail "--stubs alone wrote more than the handlers: $(ls "$work/own")"
+grep -q 'wrote ./endpoints_handlers.c' "$work/out" || fail "--stubs alone did not say what it wrote: $(cat "$work/out")"
+echo '/* mine */' >>"$work/own/endpoints_handlers.c"
+cp "$work/own/endpoints_handlers.c" "$work/own.c"
+(cd "$work/own" && "$dormc" gen --stubs . "$schema") >"$work/out" || fail "--stubs alone, second run failed"
+cmp -s "$work/own/endpoints_handlers.c" "$work/own.c" || fail "--stubs alone changed the handlers file"
+grep -q 'kept ./endpoints_handlers.c' "$work/out" || fail "--stubs alone did not say it kept the file: $(cat "$work/out")"
+set +e
+"$dormc" gen --stubs "$work/own" "$src/schemas/shop.dorm" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--stubs alone on a schema without endpoints: exit $rc, want 2"
+grep -q 'shop.dorm declares no endpoints: no handlers to write' "$work/err" || fail "no endpoints: $(cat "$work/err")"
+[ "$(ls "$work/own")" = "endpoints_handlers.c" ] || fail "a schema without endpoints wrote $(ls "$work/own")"
 echo "stubs_check: ok"
