@@ -429,6 +429,9 @@ void lex_stray(parse_ctx *pc, const dormc_loc *loc, const char *text, size_t len
     parse_error_at(pc, *loc, "invalid UTF-8 byte 0x%02X", ch);
   } else if (ch == '"' || ch == '\'') {
     parse_error_at(pc, *loc, "stray '%c'; strings use double quotes", ch);
+  } else if (ch == '[') {
+    /* string[] and list[string] are how TypeScript, Go and Python write lists */
+    parse_error_at(pc, *loc, "stray '[' in schema; a list is written list<T> (list<string>)");
   } else if (ch >= 0x21 && ch < 0x7F) {
     parse_error_at(pc, *loc, "stray '%c' in schema", ch);
   } else {

@@ -140,7 +140,10 @@ static bool resolve_type(sema *S, const ast_type *t, dormc_type *out) {
     decl_info *d = symtab_get(&S->decls, t->name.text);
     if (!d) {
       const char *s = suggest_type(S, t->name.text);
-      if (s) diag_error(S->c, t->name.loc, "unknown type '%s'; did you mean '%s'?", t->name.text, s);
+      if (strcasecmp(t->name.text, "optional") == 0 || strcasecmp(t->name.text, "nullable") == 0 ||
+          strcasecmp(t->name.text, "maybe") == 0)
+        diag_error(S->c, t->name.loc, "unknown type '%s'; an optional field is written T? (string?)", t->name.text);
+      else if (s) diag_error(S->c, t->name.loc, "unknown type '%s'; did you mean '%s'?", t->name.text, s);
       else diag_error(S->c, t->name.loc, "unknown type '%s'", t->name.text);
       return false;
     }
