@@ -481,7 +481,7 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
 /* The streamer's tables (schemas/streamer.dorm). */
 static const char *const requests_gsi_include[] = {"sub",       "clientId",        "endpoint",
                                                    "notBefore", "cancelRequested", "leaseOwner"};
-static const tindex requests_gsi[] = {{"by-live-status", {"liveStatus", DORMC_KEY_S}, {"leaseExpires", DORMC_KEY_N},
+static const tindex requests_gsi[] = {{"by-live", {"liveKey", DORMC_KEY_S}, {"leaseExpires", DORMC_KEY_N},
                                        DORMC_PROJECT_INCLUDE, requests_gsi_include, 6}};
 static const tdef streamer_tables[] = {
     {"dorm_streamer_connections", {"id", DORMC_KEY_S}, {NULL, DORMC_KEY_S}, false, 0, 0, NULL, "expiresAt", NULL, 0,

@@ -299,7 +299,7 @@ scenario('a job held by a processor that died: the record waits for its lease to
   const expires = Date.now() + 1500;
   await ddb('DynamoDB_20120810.UpdateItem', {
     TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } },
-    UpdateExpression: 'SET #s = :p, liveStatus = :p, leaseOwner = :o, leaseExpires = :e, attempts = attempts + :one',
+    UpdateExpression: 'SET #s = :p, leaseOwner = :o, leaseExpires = :e, attempts = attempts + :one',
     ConditionExpression: '#s = :pending',
     ExpressionAttributeNames: { '#s': 'status' },
     ExpressionAttributeValues: { ':p': { S: 'PROCESSING' }, ':pending': { S: 'PENDING' }, ':o': { S: 'a-dead-processor' },

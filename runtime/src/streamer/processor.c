@@ -26,7 +26,7 @@
  *
  * The poller reads the requests table's DynamoDB stream (new PENDING
  * requests, from any server) and, as a safety net every ten polls, sweeps
- * the "by-status" index for PENDING requests whose backoff is over (retries,
+ * the "by-live" index (each shard) for PENDING requests whose backoff is over (retries,
  * and work older than this process) and PROCESSING ones whose lease expired
  * (their processor died). A request found twice is harmless: the claim is
  * conditional. */
@@ -746,7 +746,7 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
     dorm_model_update u;
     dorm_streamer_Request_update_begin(&u, &a);
     dorm_streamer_Request_set_status(&u, status);
-    dorm_streamer_Request_remove_liveStatus(&u); /* out of the sweep's index */
+    dorm_streamer_Request_remove_liveKey(&u); /* out of the sweep's index */
     dorm_streamer_Request_set_leaseExpires(&u, 0);
     dorm_streamer_Request_remove_leaseOwner(&u);
     dorm_streamer_Request_set_seq(&u, base + (int64_t)n);
@@ -806,7 +806,9 @@ static bool give_back(dorm_stream_ctx *ctx, long backoff_ms) {
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PENDING);
-  dorm_streamer_Request_set_liveStatus(&u, DORM_STREAMER_REQUEST_STATUS_PENDING);
+  char live[32];
+  dorm_streamer_Request_set_liveKey(
+      &u, dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PENDING, ctx->sub, ctx->client_id, live));
   dorm_streamer_Request_set_leaseExpires(&u, 0);
   dorm_streamer_Request_remove_leaseOwner(&u);
   dorm_streamer_Request_set_seq(&u, seq);
@@ -922,7 +924,8 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   dorm_model_update u;
   dorm_streamer_Request_update_begin(&u, &a);
   dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PROCESSING);
-  dorm_streamer_Request_set_liveStatus(&u, DORM_STREAMER_REQUEST_STATUS_PROCESSING);
+  char live[32];
+  dorm_streamer_Request_set_liveKey(&u, dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, sub, client_id, live));
   dorm_streamer_Request_set_leaseOwner(&u, s->server_id);
   dorm_streamer_Request_set_leaseExpires(&u, now + s->cfg.lease_ms);
   dorm_streamer_Request_add_attempts(&u, 1);
@@ -1295,19 +1298,22 @@ static void sweep(dorm__streamer *s, dorm_client *c) {
   int64_t now = dorm__st_now_ms();
   dorm_streamer_Request_page page;
   dorm_query_opts q = {.limit = 50};
-  if (dorm_streamer_Request_query_by_liveStatus(c, DORM_STREAMER_REQUEST_STATUS_PENDING, NULL, &q, &a, &page) ==
-      DORM_OK)
-    for (size_t i = 0; i < page.count; i++)
-      if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
+  char key[32];
+  for (unsigned shard = 0; shard < DORM__ST_LIVE_SHARDS; shard++) {
+    dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PENDING, shard, key);
+    if (dorm_streamer_Request_query_by_liveKey(c, key, NULL, &q, &a, &page) == DORM_OK)
+      for (size_t i = 0; i < page.count; i++)
+        if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
+          enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
+    dorm_streamer_Request_query_by_liveKey_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
+    dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, key);
+    if (dorm_streamer_Request_query_by_liveKey(c, key, &sk, &q, &a, &page) == DORM_OK)
+      for (size_t i = 0; i < page.count; i++) {
+        dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
+                     "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
         enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
-  dorm_streamer_Request_query_by_liveStatus_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
-  if (dorm_streamer_Request_query_by_liveStatus(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, &sk, &q, &a, &page) ==
-      DORM_OK)
-    for (size_t i = 0; i < page.count; i++) {
-      dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
-                   "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
-      enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
-    }
+      }
+  }
   dorm_arena_free(&a);
 }
 

@@ -268,8 +268,8 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   r.endpoint = e->name;
   r.payload = payload ? payload : "{}";
   r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
-  r.has_liveStatus = true;
-  r.liveStatus = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  char live[32];
+  r.liveKey = dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PENDING, job->id.sub, m->id, live);
   r.seq = 1;
   r.deadline = now + e->timeout_ms;
   r.has_expiresAt = true;
@@ -364,7 +364,7 @@ static void cancel(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
     dorm_streamer_Request_update_begin(&u, &a);
     dorm_streamer_Request_set_cancelRequested(&u, true);
     dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_CANCELLED);
-    dorm_streamer_Request_remove_liveStatus(&u);
+    dorm_streamer_Request_remove_liveKey(&u);
     dorm_streamer_Request_set_errorCode(&u, "CANCELLED");
     dorm_streamer_Request_set_errorMessage(&u, "cancelled by the client before it started");
     dorm_update_opts o = {.return_new = true};

@@ -28,6 +28,19 @@ bool dorm__st_request_pk(const char *sub, const char *client_id, char out[300]) 
   return true;
 }
 
+const char *dorm__st_live_shard_key(dorm_streamer_RequestStatus status, unsigned shard, char out[32]) {
+  snprintf(out, 32, "%s#%u", dorm_streamer_RequestStatus_to_string(status), shard % DORM__ST_LIVE_SHARDS);
+  return out;
+}
+
+const char *dorm__st_live_key(dorm_streamer_RequestStatus status, const char *sub, const char *client_id,
+                              char out[32]) {
+  uint32_t h = 2166136261u; /* FNV-1a of "{sub}#{id}": the same on every server, whatever its build */
+  for (const char *parts[3] = {sub, "#", client_id}, **p = parts; p < parts + 3; p++)
+    for (const unsigned char *c = (const unsigned char *)*p; *c; c++) h = (h ^ *c) * 16777619u;
+  return dorm__st_live_shard_key(status, h % DORM__ST_LIVE_SHARDS, out);
+}
+
 /* Takes n seqs from the request item when no lease exists: returns the new
  * item (its seq is the last of the n) in *now, or a failure (*leased when
  * the condition failed: a processor holds the lease). */

@@ -335,6 +335,17 @@ bool dorm__st_recheck_running(dorm__streamer *s, const char *request_pk);
 
 /* store.c: the streamer's tables through the generated code. */
 bool dorm__st_request_pk(const char *sub, const char *client_id, char out[300]);
+/* The sweep index's key of an unfinished request (schemas/streamer.dorm,
+ * liveKey): "<status>#<shard>", shard = FNV-1a of "{sub}#{id}" modulo
+ * DORM__ST_LIVE_SHARDS, so the index's writes (claims, lease renewals, ends)
+ * spread over that many partitions per status. Every server of a deployment
+ * must use the same count: the sweep reads each shard. Writes into out and
+ * returns it. */
+#define DORM__ST_LIVE_SHARDS 4
+const char *dorm__st_live_key(dorm_streamer_RequestStatus status, const char *sub, const char *client_id,
+                              char out[32]);
+/* The key of shard `shard` for status (the sweep's queries). */
+const char *dorm__st_live_shard_key(dorm_streamer_RequestStatus status, unsigned shard, char out[32]);
 /* Takes the next seq of a request that no processor holds (PENDING, or
  * finished): ADD on the request item on the condition that no lease exists;
  * then persists message text under it: text is built by make(seq, now,

@@ -169,21 +169,29 @@ static void run_queued_concurrently(size_t expect) {
   for (size_t i = 0; i < n; i++) free(jobs[i]);
 }
 
-/* The request (sub, rid) as the "by-live-status" index holds it under
- * status st (what the sweep reads), or NULL when it is not there. */
+/* The request (sub, rid) as the "by-live" index holds it under status st
+ * in any shard (what the sweep reads), or NULL when it is not there. */
 static const dorm_streamer_Request *in_live_index(dorm_arena *a, dorm_streamer_RequestStatus st, const char *sub,
                                                   const char *rid) {
-  dorm_query_opts q = {.limit = 100};
-  for (;;) {
-    dorm_streamer_Request_page page;
-    fail_call(dorm_streamer_Request_query_by_liveStatus(C, st, NULL, &q, a, &page), "query by-live-status");
-    for (size_t i = 0; i < page.count; i++)
-      if (page.items[i].sub && page.items[i].clientId && strcmp(page.items[i].sub, sub) == 0 &&
-          strcmp(page.items[i].clientId, rid) == 0)
-        return &page.items[i];
-    if (!page.has_more) return NULL;
-    q.cursor = page.cursor;
+  for (unsigned shard = 0; shard < DORM__ST_LIVE_SHARDS; shard++) {
+    char key[32];
+    dorm__st_live_shard_key(st, shard, key);
+    dorm_query_opts q = {.limit = 100};
+    for (;;) {
+      dorm_streamer_Request_page page;
+      fail_call(dorm_streamer_Request_query_by_liveKey(C, key, NULL, &q, a, &page), "query by-live");
+      for (size_t i = 0; i < page.count; i++)
+        if (page.items[i].sub && page.items[i].clientId && strcmp(page.items[i].sub, sub) == 0 &&
+            strcmp(page.items[i].clientId, rid) == 0) {
+          char want[32];
+          assert_string_equal(page.items[i].liveKey, dorm__st_live_key(st, sub, rid, want)); /* its own shard */
+          return &page.items[i];
+        }
+      if (!page.has_more) break;
+      q.cursor = page.cursor;
+    }
   }
+  return NULL;
 }
 
 static void same_record_twice_runs_once(void **state) {
@@ -208,8 +216,8 @@ static void same_record_twice_runs_once(void **state) {
   r.endpoint = "Counted";
   r.payload = "{}";
   r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
-  r.has_liveStatus = true; /* as the router creates it */
-  r.liveStatus = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  char live[32];
+  r.liveKey = dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid, live); /* as the router creates it */
   r.seq = 1;
   r.deadline = now + 60000;
   fail_call(dorm_streamer_Request_create(C, &r, NULL, &a), "create the request");
@@ -242,7 +250,7 @@ static void same_record_twice_runs_once(void **state) {
   assert_int_equal(done.status, DORM_STREAMER_REQUEST_STATUS_COMPLETED);
   assert_int_equal(done.attempts, 1);
   /* ended: out of the sweep's index (a sparse index holds only unfinished work) */
-  assert_false(done.has_liveStatus);
+  assert_null(done.liveKey);
   assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid));
   assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PROCESSING, sub, rid));
 
