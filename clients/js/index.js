@@ -166,7 +166,7 @@ export class StreamerClient {
     const openTimer = setTimeout(() => {
       if (this.ws === ws && this.state !== 'open') {
         try { ws.close(); } catch { /* not open */ }
-        this.lost(ws, `no connection within ${this.connectTimeoutMs} ms`);
+        this.lost(ws, `no connection within ${this.connectTimeoutMs} ms (a refused token also ends here)`);
       }
     }, this.connectTimeoutMs);
     this.openTimer = openTimer;
@@ -174,11 +174,14 @@ export class StreamerClient {
       if (this.ws !== ws) return;
       this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
     });
+    // Browsers say nothing about a failed upgrade; Node's ws says why
+    // ("Unexpected server response: 401" for a refused token): keep it.
+    let failure = '';
     ws.addEventListener('close', (ev) => {
       clearTimeout(openTimer);
-      this.lost(ws, `closed (${ev && ev.code})`);
+      this.lost(ws, failure ? `${failure} (closed ${ev && ev.code})` : `closed (${ev && ev.code}) (a refused token also ends here)`);
     });
-    ws.addEventListener('error', () => { /* close follows */ });
+    ws.addEventListener('error', (ev) => { failure = (ev && (ev.message || (ev.error && ev.error.message))) || ''; });
   }
 
   failOpen(why) {
@@ -198,7 +201,7 @@ export class StreamerClient {
     this.stopPing();
     if (this.closedByUser) return;
     if (!this.everOpen) {
-      this.failOpen(`cannot connect to ${this.url}: ${why} (a refused token also ends here)`);
+      this.failOpen(`cannot connect to ${this.url}: ${why}`);
       return;
     }
     this.scheduleReconnect();

@@ -100,6 +100,7 @@ scenario('typed errors carry the protocol codes (INVALID_PAYLOAD, UNKNOWN_ACTION
   const refused = await rejection(connect(srv.ws, { ...FAST, token: await token({ secret: 'not-the-secret' }) }));
   assert.ok(refused instanceof StreamerError);
   assert.equal(refused.code, 'CONNECT_FAILED');
+  assert.match(refused.message, /401/, 'the ws package says why the upgrade failed: the message keeps it');
   assert.throws(() => new StreamerClient(srv.ws, { token: 'x', WebSocket: 42 }), /WebSocket/, 'not a WebSocket class: a clear error');
 });
 
