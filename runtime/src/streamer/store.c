@@ -207,8 +207,14 @@ static void gather(long us) {
   gathering = false;
 }
 
-/* A message was queued (puts_mu held): a full batch ends a gather. */
-static void queued_one(void) {
+/* Appends q to the queue (puts_mu held), again or for the first time; a
+ * full batch ends a gather. */
+static void enqueue_put(queued_put *q) {
+  q->state = PUT_QUEUED;
+  q->next = NULL;
+  if (puts_tail) puts_tail->next = q;
+  else puts_head = q;
+  puts_tail = q;
   puts_len++;
   if (gathering && puts_len == PUT_BATCH) pthread_cond_signal(&gather_cv);
 }
@@ -286,24 +292,14 @@ static void flush_puts(dorm_client *c, long gather_us) {
     queued_put *q = batch[i];
     if (split) {
       q->alone = true;
-      q->state = PUT_QUEUED;
-      q->next = NULL;
-      if (puts_tail) puts_tail->next = q;
-      else puts_head = q;
-      puts_tail = q;
-      queued_one();
+      enqueue_put(q);
       continue;
     }
     if (q->later) {
       /* refused alone: it would be refused again */
       if (st != DORM_OK && !refused && q->done && ++q->tries < ASYNC_TRIES) {
         /* again with a later batch: a message that will be delivered is never given up at once */
-        q->state = PUT_QUEUED;
-        q->next = NULL;
-        if (puts_tail) puts_tail->next = q;
-        else puts_head = q;
-        puts_tail = q;
-        queued_one();
+        enqueue_put(q);
         continue;
       }
       if (st != DORM_OK)
@@ -341,14 +337,10 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
   queued_put me;
   memset(&me, 0, sizeof me);
   me.m = m;
-  me.state = PUT_QUEUED;
   me.queued_ms = mono_ms();
   pthread_cond_init(&me.cv, NULL);
   pthread_mutex_lock(&puts_mu);
-  if (puts_tail) puts_tail->next = &me;
-  else puts_head = &me;
-  puts_tail = &me;
-  queued_one();
+  enqueue_put(&me);
   while (me.state != PUT_DONE) {
     if (me.state == PUT_QUEUED && may_lead())
       flush_puts(c, GATHER_US); /* lead: our message is in this batch or an earlier one */
@@ -379,13 +371,9 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
   q->later = true;
   q->done = done;
   q->user = user;
-  q->state = PUT_QUEUED;
   q->queued_ms = mono_ms();
   pthread_mutex_lock(&puts_mu);
-  if (puts_tail) puts_tail->next = q;
-  else puts_head = q;
-  puts_tail = q;
-  queued_one();
+  enqueue_put(q);
   /* a writer waits for the first message of a batch, and for a full one;
    * the ones between join the batch it gathers (no wake-up each) */
   if (puts_len == 1 || puts_len == PUT_BATCH) wake_next();
