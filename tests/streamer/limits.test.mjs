@@ -206,3 +206,37 @@ scenario('a request of exactly one frame (131072 bytes) with a 128-character id 
   assert.equal(e.error.code, 'PAYLOAD_TOO_LARGE', JSON.stringify(e));
   await c.close();
 });
+
+scenario('nesting: a payload of 32 levels is run, stored and answered (its message has 33); one level more is INVALID_MESSAGE', async () => {
+  const tok = await token();
+  const c = await connect(srv, tok);
+  // levels of arrays and objects below the payload object (level 1)
+  const nested = (below) => {
+    let v = 'leaf';
+    for (let i = 0; i < below; i++) v = i % 2 ? { k: v } : [v];
+    return v;
+  };
+  const depth = (v) => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0);
+  const rid = uniq('nest32');
+  const value = nested(31);
+  const msg = { id: rid, action: 'Nest', payload: { value } };
+  assert.equal(depth(msg.payload), 32);
+  assert.equal(depth(msg), 33);
+  c.send(msg);
+  const fin = await c.terminal(rid);
+  assert.equal(fin.type, 'complete', c.dump(5));
+  assert.deepEqual(fin.result, { value });
+  const again = await c.call({ id: rid, action: 'get_result' });
+  assert.deepEqual(again.result, { value }, 'stored as it was answered');
+  // one level more: refused whole, before it is read (no request id: it was not parsed)
+  const over = uniq('nest33');
+  const from = c.messages.length;
+  c.send({ id: over, action: 'Nest', payload: { value: nested(32) } });
+  const e = await c.waitFor((m) => m.type === 'error', { from, what: 'the error for a 33-level payload' });
+  assert.equal(e.error.code, 'INVALID_MESSAGE', JSON.stringify(e));
+  assert.match(e.error.message, /nested deeper than 33 levels/);
+  // never run: nothing is known of that id
+  const st = await c.call({ id: over, action: 'status' });
+  checkError(st, 'NOT_FOUND', over);
+  await c.close();
+});

@@ -27,8 +27,9 @@
 #include "streamer_internal.h"
 
 /* The deepest nesting of objects and arrays in a payload (the top-level
- * object is level 1), as DynamoDB's for items. */
-#define PAYLOAD_MAX_DEPTH 32
+ * object is level 1), as DynamoDB's for items; the message limit is one
+ * more (streamer_internal.h). */
+#define PAYLOAD_MAX_DEPTH DORM__ST_MAX_PAYLOAD_DEPTH
 
 #define FAIL(errbuf, errcap, p, ...) dorm__model_fail((errbuf), (errcap), DORM_ERR_INVALID_ARGUMENT, (p), __VA_ARGS__)
 

@@ -80,7 +80,7 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
   if (len > DORM__ST_MAX_MESSAGE)
     return fail(code, "PAYLOAD_TOO_LARGE", msg, msgcap, "message larger than 131072 bytes");
   if (!depth_ok(text, len, DORM__ST_MAX_DEPTH))
-    return fail(code, "INVALID_MESSAGE", msg, msgcap, "message nested deeper than 32 levels");
+    return fail(code, "INVALID_MESSAGE", msg, msgcap, "message nested deeper than 33 levels (a payload at most 32)");
   const char *end = NULL;
   *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (!*root || !cJSON_IsObject(*root))

@@ -30,7 +30,12 @@
 
 /* ---- limits (docs/streamer.md) ---- */
 #define DORM__ST_MAX_MESSAGE (128 * 1024)   /* API Gateway's frame limit */
-#define DORM__ST_MAX_DEPTH 32
+/* A payload nests at most 32 levels, itself level 1 (DynamoDB's count for
+ * items); a message holds it one level down, so a message nests at most 33:
+ * every payload the decoder takes fits a message, and a deeper one is
+ * refused whole before it is parsed. */
+#define DORM__ST_MAX_PAYLOAD_DEPTH 32
+#define DORM__ST_MAX_DEPTH (DORM__ST_MAX_PAYLOAD_DEPTH + 1)
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
 #define DORM__ST_ITEM_MARGIN (8 * 1024)     /* a request item's attributes other than payload, result, progress */

@@ -113,3 +113,11 @@ dorm_status testd_BadText_handle(dorm_stream_ctx *ctx, const testd_BadText_reque
   res->ok = true;
   return DORM_OK;
 }
+
+dorm_status testd_Nest_handle(dorm_stream_ctx *ctx, const testd_Nest_request *req, dorm_progress *pr,
+                              testd_Nest_result *res) {
+  (void)ctx;
+  (void)pr;
+  res->value = req->value;
+  return DORM_OK;
+}
