@@ -67,6 +67,31 @@ scenario('a progress message that escapes to more than a frame (quotes) is refus
   await c.close();
 });
 
+scenario('a handler that goes on after a refused progress and fails later is reported with its own failure, not PAYLOAD_TOO_LARGE', async () => {
+  const c = await connect(srv, await token());
+  const logFrom = srv.stderr.length;
+  // returns a status of its own (no dorm_stream_fail): HANDLER_FAILED with that status's text
+  const plain = uniq('refused-then-status');
+  c.send({ id: plain, action: 'BigProgress', payload: { bytes: 200 * 1024, failLater: 'status' } });
+  const e1 = await c.terminal(plain);
+  checkError(e1, 'HANDLER_FAILED', plain);
+  assert.equal(e1.error.message, 'item not found', JSON.stringify(e1));
+  // dorm_stream_fail after the refusal: that failure
+  const told = uniq('refused-then-fail');
+  c.send({ id: told, action: 'BigProgress', payload: { bytes: 200 * 1024, failLater: 'fail' } });
+  const e2 = await c.terminal(told);
+  checkError(e2, 'NOT_FOUND', told);
+  assert.equal(e2.error.message, "the report's input went away");
+  for (const rid of [plain, told]) {
+    // the refusal happened (the small update after it went out), and the stored end says the same
+    assert.deepEqual(c.of(rid).filter((m) => m.type === 'progress').map((m) => m.message), ['small'], c.dump(5));
+    assert.ok(logSince(logFrom).some((l) => l.includes('"progress_too_large"') && l.includes(rid)), `${rid}: refused`);
+    const again = await c.call({ id: rid, action: 'get_result' });
+    assert.equal(again.error.code, rid === plain ? 'HANDLER_FAILED' : 'NOT_FOUND', JSON.stringify(again));
+  }
+  await c.close();
+});
+
 scenario('a progress just under a frame is sent whole, and a status that echoes it still fits one frame', async () => {
   const c = await connect(srv, await token());
   const rid = uniq('nearframe');

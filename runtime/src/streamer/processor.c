@@ -75,6 +75,12 @@ struct dorm_stream_ctx {
   char fail_code[32];
   char fail_msg[512];
   bool fail_retryable;
+  /* the latest progress update refused as too large (dorm_progress_report
+   * returned DORM_ERR_TOO_LARGE), kept apart from fail_*: it is the job's
+   * failure only when the handler returns that status itself, not when it
+   * went on and failed later for a reason of its own */
+  char refused_msg[256];
+  bool refused_last;              /* no dorm_stream_fail since that refusal */
   int attempts;
 };
 
@@ -111,6 +117,7 @@ dorm_status dorm_stream_fail(dorm_stream_ctx *ctx, const char *code, bool retrya
   va_end(ap);
   dorm__st_utf8_copy(ctx->fail_msg, sizeof ctx->fail_msg, full);
   ctx->fail_retryable = retryable;
+  ctx->refused_last = false;
   return DORM_ERR_HANDLER;
 }
 
@@ -591,8 +598,9 @@ static dorm_status report_valid(dorm_progress *pr, double percent, const char *m
                "WebSocket frame leaves for it; it is not sent",
                plen + esc, esc, plen, room);
       dorm__st_log("warn", "progress_too_large", ctx->client_id, ctx->conn_id, ctx->e->name, "%s", err);
-      /* what the client is told if the handler returns this status */
-      dorm_stream_fail(ctx, "PAYLOAD_TOO_LARGE", false, "%s", err);
+      /* what the client is told if the handler returns this status (finish_failed) */
+      snprintf(ctx->refused_msg, sizeof ctx->refused_msg, "%s", err);
+      ctx->refused_last = true;
       return DORM_ERR_TOO_LARGE;
     }
   }
@@ -1064,7 +1072,13 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
         dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
         finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL);
       }
+    } else if (st == DORM_ERR_TOO_LARGE && ctx->refused_last) {
+      /* the handler gave up on the refused progress update: that is the failure */
+      dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "PAYLOAD_TOO_LARGE", ctx->refused_msg);
     } else {
+      /* the handler's own failure (dorm_stream_fail), else its status's:
+       * a progress update refused earlier and gone past is not the cause */
       const char *code = ctx->fail_code[0] ? ctx->fail_code : "HANDLER_FAILED";
       const char *msg = ctx->fail_msg[0] ? ctx->fail_msg : dorm_strerror(st);
       bool retry = ctx->fail_retryable && ctx->attempts < s->cfg.max_attempts;

@@ -94,6 +94,9 @@ dorm_status testd_BigProgress_handle(dorm_stream_ctx *ctx, const testd_BigProgre
     if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
     sleep_ms(20);
   }
+  if (req->failLater && strcmp(req->failLater, "status") == 0) return DORM_ERR_NOT_FOUND;
+  if (req->failLater && strcmp(req->failLater, "fail") == 0)
+    return dorm_stream_fail(ctx, "NOT_FOUND", false, "the report's input went away");
   return DORM_OK;
 }
 
