@@ -8,6 +8,7 @@ import {
   assert, checkError, checkReportComplete, checkStream, connect, countingProxy, history, metric, scenario, sleep,
   startServer, stopServers, token, uniq,
 } from './harness.mjs';
+import { ddb } from './lambda-emulators.mjs';
 import { before } from 'node:test';
 
 const LEASE = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
@@ -87,6 +88,110 @@ scenario('status, get_result and the same id again sent to the client\'s server 
     await c.close();
   } finally {
     await stopClean(p);
+  }
+});
+
+scenario('`status` sent without pause to the client\'s server while another runs the job: the asks in the request item stay few, every status is answered, the job ends once', async () => {
+  const p = await processor('processor');
+  try {
+    const sub = uniq('chatter');
+    const tok = await token({ sub });
+    const c = await connect(front, tok);
+    const rid = uniq('asked');
+    const rows = 6;
+    // 400 ms a row without a check-in: the asks of that time wait in the item
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 400 } });
+    await c.waitFor((m) => m.request_id === rid && m.type === 'progress', { what: 'the first progress', timeoutMs: 20000 });
+    const item = async () => (await ddb('DynamoDB_20120810.GetItem', {
+      TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } }, ConsistentRead: true,
+    })).Item;
+    let sent = 0, mostAsks = 0, biggest = 0;
+    const done = () => c.of(rid).some((m) => m.type === 'complete' || (m.type === 'error' && m.error.code !== 'RATE_LIMITED'));
+    // a status every 5 ms until the job ends (and for a while past it: the end must not wait for them)
+    const spam = (async () => {
+      for (let i = 0; !done() && i < 4000; i++) {
+        c.send({ id: rid, action: 'status' });
+        sent++;
+        await sleep(5);
+      }
+    })();
+    for (const until = Date.now() + 60000; !done();) {
+      assert.ok(Date.now() < until, `the job did not end within 60 s: ${c.dump(5)}`);
+      const it = await item();
+      mostAsks = Math.max(mostAsks, it?.asks?.SS?.length ?? 0);
+      biggest = Math.max(biggest, JSON.stringify(it ?? {}).length);
+      await sleep(50);
+    }
+    await spam;
+    const fin = c.of(rid).find((m) => m.type === 'complete' || (m.type === 'error' && m.error.code !== 'RATE_LIMITED'));
+    checkReportComplete(fin, rows);
+    // every status sent is answered: a status (under a seq), or RATE_LIMITED (retryable)
+    const answers = () => c.of(rid).filter((m) => m.type === 'status' || (m.type === 'error' && m.error.code === 'RATE_LIMITED'));
+    await c.waitFor(() => answers().length >= sent, { what: `${sent} answers to status`, timeoutMs: 30000 });
+    const limited = answers().filter((m) => m.type === 'error');
+    for (const e of limited) assert.equal(e.error.retryable, true, JSON.stringify(e));
+    const statuses = answers().filter((m) => m.type === 'status');
+    console.log(`# ${sent} status sent during the job: ${statuses.length} answered with a status, ${limited.length} RATE_LIMITED; at most ${mostAsks} asks in the item (${biggest} bytes as JSON)`);
+    assert.ok(statuses.length >= 1, c.dump(5));
+    assert.ok(mostAsks <= 16, `asks waiting in the request item: ${mostAsks}`);
+    assert.ok(!(await item()).asks, 'no ask left in the finished request');
+    await sleep(300);
+    const got = c.of(rid).filter((m) => !(m.type === 'error' && m.error.code === 'RATE_LIMITED')); // (no seq: not run)
+    checkStream(got);
+    assert.deepEqual(rowsOf(got), range(1, rows), 'one run');
+    assert.equal(got.filter((m) => m.type === 'complete').length, 1);
+    assert.equal(p.logLines().filter((l) => l.event === 'started' && l.request_id === rid).length, 1, 'started once');
+    assert.deepEqual(p.logLines().filter((l) => l.event === 'finish_failed'), []);
+    await c.close();
+  } finally {
+    await stopClean(p);
+  }
+}, { timeoutMs: 120000 });
+
+scenario('a status asked just before every attempt to write the end never keeps the job from ending: the end goes past it, then answers it', async () => {
+  let pk = null, conn = null, injected = 0;
+  // as a router of another process would: an ask added to the request item
+  // just before each transaction that writes its end (the end's condition
+  // wants none waiting)
+  const proxy = await countingProxy({
+    beforeForward: async (op, body) => {
+      if (op !== 'TransactWriteItems' || !pk || injected >= 8) return;
+      if (!(body?.TransactItems ?? []).some((t) => t.Update?.Key?.PK?.S === pk)) return;
+      injected++;
+      await ddb('DynamoDB_20120810.UpdateItem', {
+        TableName: 'dorm_streamer_requests', Key: { PK: { S: pk } },
+        UpdateExpression: 'ADD asks :a', ExpressionAttributeValues: { ':a': { SS: [`${conn} racer.${injected}`] } },
+      });
+    },
+  });
+  const p = await startServer({ name: 'processor through an ask-adding proxy', args: LEASE, ddb: proxy.url });
+  try {
+    const sub = uniq('raced');
+    const c = await connect(p, await token({ sub }));
+    const rid = uniq('raced-end');
+    conn = c.connectionId;
+    pk = `${sub}#${rid}`;
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 50 } });
+    const fin = await c.terminal(rid, { timeoutMs: 30000 });
+    checkReportComplete(fin, 3);
+    // each ask added is answered once: a status under its own seq
+    await c.waitFor(() => c.of(rid).filter((m) => m.type === 'status').length >= injected,
+      { what: `${injected} status answers`, timeoutMs: 10000 });
+    await sleep(300);
+    const got = c.of(rid);
+    checkStream(got);
+    const statuses = got.filter((m) => m.type === 'status');
+    assert.ok(injected >= 2, `asks added before ${injected} attempts`);
+    assert.equal(statuses.length, injected, c.dump());
+    assert.equal(statuses.at(-1).status, 'COMPLETED', 'the last, added before the end that went past it, says so');
+    assert.equal(p.logLines().filter((l) => l.event === 'started' && l.request_id === rid).length, 1, 'started once');
+    assert.deepEqual(p.logLines().filter((l) => l.event === 'finish_failed'), []);
+    const left = await ddb('DynamoDB_20120810.GetItem', { TableName: 'dorm_streamer_requests', Key: { PK: { S: pk } }, ConsistentRead: true });
+    assert.equal(left.Item.asks, undefined, 'no ask left in the item');
+    await c.close();
+  } finally {
+    await stopClean(p);
+    await proxy.close();
   }
 });
 

@@ -4,7 +4,9 @@
 // and headers are forwarded unchanged (SigV4 signs the Host header, which
 // stays the target's), so a server pointed at the proxy works as usual.
 //
-// As a module (tests/streamer/harness.mjs): `await countingProxy(target)`.
+// As a module (tests/streamer/harness.mjs): `await countingProxy(target)`;
+// `{ beforeForward }` is awaited with (operation, parsed body) before a call
+// is forwarded: a test changes the table there, as a racing writer would.
 // As a program (bench/streamer/run.sh):
 //   node ddb-proxy.mjs --target URL   prints `listening on 127.0.0.1:P`; on
 //   SIGTERM prints the counts as one JSON line {"ops":{...},"request_updates":N,
@@ -12,7 +14,7 @@
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
-export async function countingProxy(targetUrl) {
+export async function countingProxy(targetUrl, { beforeForward } = {}) {
   const target = new URL(targetUrl);
   const ops = new Map();
   const opMs = new Map(); // total time in DynamoDB by operation
@@ -22,7 +24,7 @@ export async function countingProxy(targetUrl) {
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (d) => chunks.push(d));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
       ops.set(op, (ops.get(op) ?? 0) + 1);
@@ -40,6 +42,11 @@ export async function countingProxy(targetUrl) {
             itemsByTable.set(k, (itemsByTable.get(k) ?? 0) + items.length);
           }
         } catch { /* counted by operation only */ }
+      }
+      if (beforeForward) {
+        let j = null;
+        try { j = JSON.parse(body.toString('utf8')); } catch { /* not JSON: passed as it is */ }
+        try { await beforeForward(op, j); } catch (e) { console.error(`ddb-proxy: beforeForward: ${e.message}`); }
       }
       const t0 = process.hrtime.bigint();
       const up = http.request({

@@ -519,8 +519,9 @@ process.on('exit', cleanupSync);
 
 // ---------------------------------------------------------------- DynamoDB calls
 
-/** A proxy in front of the fixture's DynamoDB Local that counts calls (ddb-proxy.mjs). */
-export async function countingProxy() {
+/** A proxy in front of the fixture's DynamoDB Local that counts calls (ddb-proxy.mjs;
+ *  opts.beforeForward(op, body) runs before each call is passed on). */
+export async function countingProxy(opts = {}) {
   const { countingProxy: start } = await import('./ddb-proxy.mjs');
-  return start(ddbEndpoint());
+  return start(ddbEndpoint(), opts);
 }

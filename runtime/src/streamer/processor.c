@@ -362,14 +362,21 @@ static void ask_sent(void *user, int64_t seq, const char *text) {
  * each, in the request item): each gets one under our next seq, sent to
  * its connection; then they are deleted from the item (a second check-in
  * before that would answer them again: harmless, a status more). */
+/* The connection an ask ("<connection id> <nonce>") is for; false when it
+ * names none. */
+static bool ask_conn(const char *ask, char conn[64]) {
+  const char *sp = strchr(ask, ' ');
+  size_t n = sp ? (size_t)(sp - ask) : strlen(ask);
+  if (n == 0 || n >= 64) return false;
+  memcpy(conn, ask, n);
+  conn[n] = '\0';
+  return true;
+}
+
 static void answer_asks(dorm_stream_ctx *ctx, const dorm_streamer_set_string *asks) {
   for (size_t i = 0; i < asks->count; i++) {
     char conn[64];
-    const char *sp = strchr(asks->items[i], ' ');
-    size_t n = sp ? (size_t)(sp - asks->items[i]) : strlen(asks->items[i]);
-    if (n == 0 || n >= sizeof conn) continue;
-    memcpy(conn, asks->items[i], n);
-    conn[n] = '\0';
+    if (!ask_conn(asks->items[i], conn)) continue;
     ask_to t = {ctx, conn};
     status_now(ctx, ctx->c, ask_sent, &t);
   }
@@ -709,7 +716,11 @@ static void reopen_seqs(dorm_stream_ctx *ctx) {
  * the terminal message(s) under the next seqs; then they are delivered. So
  * the outcome and its messages exist together or not at all. A failed
  * condition is looked at by a check-in (lease lost: nothing more; asks:
- * answered; the client moved: followed) and the end tried again. */
+ * answered; the client moved: followed) and the end tried again, then
+ * without the condition on asks: a client asking without pause would
+ * otherwise keep the job from ending (an ask can come between the check-in
+ * and the end); the asks left are answered after the end
+ * (answer_left_asks). */
 static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result,
                          const char *code, const char *message);
 
@@ -720,6 +731,45 @@ static void finish(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, con
   char *valid = message ? dorm__st_utf8_dup(message) : NULL;
   finish_valid(ctx, status, result, code, message && valid ? valid : message ? "out of memory" : NULL);
   free(valid);
+}
+
+static char *left_ask_status(int64_t seq, const dorm_streamer_Request *now, void *user) {
+  return dorm__st_item_status(user, seq, now);
+}
+
+/* Asks still in the item of a request whose end was written past them: it
+ * is finished and no lease holds it, so no router adds one any more (they
+ * need a lease) and each is answered as a router answers a status of a
+ * finished request (its item's state, under a seq of the item's), sent to
+ * its connection; then they are deleted. */
+static void answer_left_asks(dorm_stream_ctx *ctx) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_get(ctx->c, &key, &go, &a, &r);
+  if (st == DORM_OK && r.has_asks && r.asks.count) {
+    for (size_t i = 0; i < r.asks.count; i++) {
+      char conn[64];
+      if (!ask_conn(r.asks.items[i], conn)) continue;
+      char *text = NULL;
+      int64_t seq = dorm__st_append_message(ctx->c, ctx->sub, ctx->client_id, left_ask_status, (void *)ctx->client_id,
+                                            &text, NULL);
+      if (seq) deliver_to(ctx, conn, seq, text);
+      else
+        dorm__st_log("error", "persist_failed", ctx->client_id, conn, ctx->e ? ctx->e->name : NULL, "status: %s",
+                     dorm_client_errmsg(ctx->c));
+      free(text);
+    }
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_delete_asks(&u, &r.asks);
+    st = dorm_streamer_Request_update(ctx->c, &key, &u, NULL, &a, NULL);
+  }
+  if (st != DORM_OK)
+    dorm__st_log("warn", "asks_not_cleared", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
+                 dorm_client_errmsg(ctx->c));
+  dorm_arena_free(&a);
 }
 
 static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result,
@@ -768,11 +818,11 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
     if (message) dorm_streamer_Request_set_errorMessage(&u, message);
     dorm_write_opts wo = {0};
     dorm_expr *x = &u.x;
-    wo.condition = dorm_cond_and(
-        x,
-        dorm_cond_and(x, dorm_streamer_Request_cond_leaseOwner(x, DORM_EQ, ctx->s->server_id),
-                      dorm_streamer_Request_cond_asks_not_exists(x)),
-        dorm_streamer_Request_cond_connectionId(x, DORM_EQ, ctx->conn_id));
+    /* the usual end (first attempt): one transaction and nothing after it */
+    bool past_asks = attempt > 0;
+    wo.condition = dorm_cond_and(x, dorm_streamer_Request_cond_leaseOwner(x, DORM_EQ, ctx->s->server_id),
+                                 dorm_streamer_Request_cond_connectionId(x, DORM_EQ, ctx->conn_id));
+    if (!past_asks) wo.condition = dorm_cond_and(x, wo.condition, dorm_streamer_Request_cond_asks_not_exists(x));
     dorm_streamer_Request_key key = {ctx->sub, ctx->client_id};
     dorm_streamer_Request_tx_update(&tx, &key, &u, &wo);
     dorm_streamer_Message *ms = dorm_arena_calloc(&a, n, sizeof *ms);
@@ -788,6 +838,7 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
       ctx->seq = ctx->stored_seq = base + (int64_t)n;
       pthread_mutex_unlock(&ctx->seq_mu);
       for (size_t i = 0; i < n; i++) deliver(ctx, base + 1 + (int64_t)i, texts[i]);
+      if (past_asks) answer_left_asks(ctx);
     } else if (st != DORM_ERR_CONDITION_FAILED) {
       dorm__st_log("error", "finish_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL, "%s",
                    dorm_client_errmsg(ctx->c));

@@ -220,3 +220,11 @@ char *dorm__st_status_extra(const char *status, const char *endpoint, double per
   dorm__buf_free(&b);
   return t;
 }
+
+char *dorm__st_item_status(const char *rid, int64_t seq, const dorm_streamer_Request *r) {
+  char *extra = dorm__st_status_extra(dorm_streamer_RequestStatus_to_string(r->status), r->endpoint, r->percent,
+                                      r->message, r->progress, seq - 1);
+  char *text = extra ? dorm__st_message("status", rid, seq, extra) : NULL;
+  free(extra);
+  return text;
+}

@@ -28,7 +28,9 @@ static void send_error(dorm__streamer *s, const char *conn, const char *rid, con
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  send_text(s, conn, rid, 0, dorm__st_error_message(rid && rid[0] ? rid : NULL, 0, code, msg, false));
+  /* RATE_LIMITED is the one a client retries (docs/streamer.md, "Limits") */
+  send_text(s, conn, rid, 0,
+            dorm__st_error_message(rid && rid[0] ? rid : NULL, 0, code, msg, strcmp(code, "RATE_LIMITED") == 0));
 }
 
 /* ---- the handler context of a sync call ---- */
@@ -62,11 +64,7 @@ static bool terminal(dorm_streamer_RequestStatus st) {
 static char *make_msg(int64_t seq, const dorm_streamer_Request *now, void *user) {
   made *m = user;
   if (m->extra) return dorm__st_message(m->type, m->rid, seq, m->extra);
-  char *extra = dorm__st_status_extra(dorm_streamer_RequestStatus_to_string(now->status), now->endpoint, now->percent,
-                                      now->message, now->progress, seq - 1);
-  char *text = extra ? dorm__st_message(m->type, m->rid, seq, extra) : NULL;
-  free(extra);
-  return text;
+  return dorm__st_item_status(m->rid, seq, now);
 }
 
 /* The terminal message of a finished request (r: its item): complete (in
@@ -127,6 +125,18 @@ static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, cons
     if (!leased) break;
     /* leased elsewhere (or here, a job starting or ending): ask its owner */
     if (!dorm__st_status_running(s, c, pk, conn)) {
+      /* The asks wait in the item until the owner's next check-in: bounded,
+       * or a client asking without pause (while a handler runs a long step
+       * between check-ins) would grow the item towards DynamoDB's 400 KB,
+       * and the job could not end while asks kept coming. Past the bound the
+       * client is told to retry (r may be stale: the condition decides). */
+      if (r->has_asks && r->asks.count >= DORM__ST_MAX_ASKS) {
+        dorm__st_log("info", "status_limited", r->clientId, conn, r->endpoint, "%zu status asks wait already",
+                     r->asks.count);
+        send_error(s, conn, r->clientId, "RATE_LIMITED",
+                   "%d status asks of this request wait for the server running it: retry later", DORM__ST_MAX_ASKS);
+        return;
+      }
       /* unique per ask (a set holds an element once): this server and a count */
       static _Atomic uint64_t asks_made;
       char ask[160];
@@ -137,7 +147,14 @@ static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, cons
       dorm_streamer_Request_update_begin(&u, a);
       dorm_streamer_Request_set_add_asks(&u, &set);
       dorm_update_opts o = {0};
-      o.w.condition = dorm_streamer_Request_cond_leaseOwner_exists(&u.x);
+      dorm_expr *x = &u.x;
+      const char *asks_attr = dorm_streamer_Request_desc.fields[dorm_streamer_Request_f_asks].attr[0];
+      char most[24];
+      snprintf(most, sizeof most, "%d", DORM__ST_MAX_ASKS);
+      dorm_operand *count = dorm_opd_size(x, dorm_opd_name(x, asks_attr, strlen(asks_attr)));
+      dorm_cond *room = dorm_cond_or(x, dorm_streamer_Request_cond_asks_not_exists(x),
+                                     dorm_cond_compare(x, count, DORM_LT, dorm_opd_value(x, dorm_av_num(most))));
+      o.w.condition = dorm_cond_and(x, dorm_streamer_Request_cond_leaseOwner_exists(x), room);
       dorm_streamer_Request_key key = {r->sub, r->clientId};
       dorm_status st = dorm_streamer_Request_update(c, &key, &u, &o, a, NULL);
       if (st == DORM_OK) {
@@ -149,7 +166,7 @@ static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, cons
     } else {
       return;
     }
-    /* the lease went meanwhile: read the item again */
+    /* the lease went meanwhile, or the asks are at their bound: read the item again */
     dorm_streamer_Request *again = dorm_arena_calloc(a, 1, sizeof *again);
     dorm_streamer_Request_key key = {r->sub, r->clientId};
     dorm_get_opts go = {.consistent_read = true};

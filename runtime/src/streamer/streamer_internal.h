@@ -36,6 +36,9 @@
  * refused whole before it is parsed. */
 #define DORM__ST_MAX_PAYLOAD_DEPTH 32
 #define DORM__ST_MAX_DEPTH (DORM__ST_MAX_PAYLOAD_DEPTH + 1)
+/* `status` asks waiting in a request item for the lease owner of another
+ * process (router.c): about 130 bytes each, so the item stays small */
+#define DORM__ST_MAX_ASKS 16
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
 #define DORM__ST_ITEM_MARGIN (8 * 1024)     /* a request item's attributes other than payload, result, progress */
@@ -424,6 +427,10 @@ int64_t dorm__st_append_result(dorm_client *c, const char *sub, const char *clie
 /* protocol.c: the members of a `status` message (malloc'd JSON object text, NULL on OOM). */
 char *dorm__st_status_extra(const char *status, const char *endpoint, double percent, const char *message,
                             const char *progress, int64_t last_seq);
+/* protocol.c: the `status` message (malloc'd, NULL on OOM) of a request
+ * that no processor holds, from its item r (exact then: the lease owner
+ * wrote its latest progress when it let go), under seq. */
+char *dorm__st_item_status(const char *rid, int64_t seq, const dorm_streamer_Request *r);
 
 /* delivery.c: POST /@connections/{id} on the server that holds it (SigV4,
  * service execute-api). 200 -> DORM_OK; 410 -> DORM_ERR_NOT_FOUND (gone). */
