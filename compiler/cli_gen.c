@@ -1,4 +1,5 @@
 /* dormc gen: generate the C model code (and endpoint code) of schema files. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,9 @@ const dormc_cli_command dormc_cmd_gen = {
              "  --stubs DIR      also (or, without --out, only) write DIR/<name>_handlers.c,\n"
              "                   an empty handler for every endpoint to fill in, when that\n"
              "                   file does not exist; an existing one is kept as it is (never\n"
-             "                   overwritten). Without --out nothing else is written: what\n"
-             "                   a project with dorm_generate() runs once in its sources\n"
+             "                   overwritten; a note names each handler it lacks). Without\n"
+             "                   --out nothing else is written: what a project with\n"
+             "                   dorm_generate() runs in its sources\n"
              "  --depfile FILE   also write a Makefile-style dependency file naming every\n"
              "                   schema read (imports included), for build systems\n"
              "  --ts             instead of C, write DIR/<name>_endpoints.d.ts: TypeScript\n"
@@ -143,6 +145,55 @@ static int write_pair(const char *outdir, const char *base, const char *suffix, 
   return result;
 }
 
+/* The user's handlers file is kept as it is, so an endpoint added to the
+ * schema later gets no handler there, and the program fails to link naming
+ * it. Say so now: each handler of the schema whose name the file does not
+ * mention (it may live in another file: a note, not an error). */
+static void note_missing_handlers(const dormc_schema *s, const char *schema, const char *base, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  char *text = NULL;
+  size_t len = 0, cap = 0, n;
+  char chunk[4096];
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    if (len + n + 1 > cap) {
+      size_t ncap = cap ? cap * 2 : 8192;
+      while (ncap < len + n + 1) ncap *= 2;
+      char *bigger = realloc(text, ncap);
+      if (!bigger) break;
+      text = bigger;
+      cap = ncap;
+    }
+    memcpy(text + len, chunk, n);
+    len += n;
+  }
+  fclose(f);
+  if (!text) return;
+  text[len] = '\0';
+  for (size_t i = 0; i < s->nendpoints; i++) {
+    const dormc_endpoint *e = &s->endpoints[i];
+    if (!e->loc.file || strcmp(e->loc.file, schema) != 0) continue;
+    size_t nl = strlen(e->c_name) + 7;
+    char *name = malloc(nl + 1);
+    if (!name) break;
+    snprintf(name, nl + 1, "%s_handle", e->c_name);
+    const char *at = text;
+    bool found = false;
+    while (!found && (at = strstr(at, name)) != NULL) {
+      /* a whole name: not the tail of a longer one nor the head of one */
+      char after = at[nl];
+      bool head = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+      found = head && !(isalnum((unsigned char)after) || after == '_');
+      at += nl;
+    }
+    if (!found)
+      printf("dormc gen: note: %s has no %s (endpoint %s): write it (its prototype is in %s_endpoints.h)\n", path,
+             name, e->name, base);
+    free(name);
+  }
+  free(text);
+}
+
 /* DIR/<base>_handlers.c, only when it does not exist: the user's file from
  * the first write on. Created exclusively ("wx"), so a file that appears
  * meanwhile is not clobbered either. */
@@ -168,6 +219,7 @@ static int write_stubs(dormc_compilation *c, const dormc_schema *s, const char *
     FILE *f = fopen(path, "wx");
     if (!f && errno == EEXIST) {
       printf("dormc gen: kept %s (it exists; dormc never overwrites handlers)\n", path);
+      note_missing_handlers(s, schema, base, path);
     } else if (!f) {
       fprintf(stderr, "dormc gen: cannot write %s: %s\n", path, strerror(errno));
       result = DORMC_EXIT_USAGE;
