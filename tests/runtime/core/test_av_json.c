@@ -523,9 +523,9 @@ static void member_paths_agree(void **state) {
 /* The writer's and the check's word paths (a string under 8 bytes judged
  * as one word, a longer one's tail as a last overlapping word) at every
  * length up to 24 and every position of one byte that is not plain: a name,
- * a member's value, a set element and a list element each give the text
- * the escaper gives (or its refusal), and the check agrees with the
- * writer. */
+ * a member's value, a set element, a list element, a request's key and
+ * string each give the text the escaper gives (or its refusal), and the
+ * check agrees with the writer. */
 static void word_paths_every_length_and_position(void **state) {
   (void)state;
   static const char specials[] = {'y', '"', '\\', '\1', '\x1f', '\x7f', '\0', '\x80', '\xff'};
@@ -544,6 +544,23 @@ static void word_paths_every_length_and_position(void **state) {
         char want[160], why[96];
         if (nul) snprintf(why, sizeof why, "contains U+0000 (a NUL byte at byte %zu)", pos);
         else snprintf(why, sizeof why, "string is not valid UTF-8 (byte %zu)", pos);
+        /* A request's own keys and strings (dorm__jw_keyn, _stringn): U+0000
+         * is escaped there, not refused. */
+        dorm_jw kw;
+        dorm__jw_init(&kw, 0);
+        dorm__jw_begin_object(&kw);
+        dorm__jw_keyn(&kw, s, len);
+        dorm__jw_stringn(&kw, s, len);
+        dorm__jw_end_object(&kw);
+        const char *kout;
+        if (bad) {
+          assert_int_equal(dorm__jw_finish(&kw, &kout, NULL), DORM_ERR_INVALID_ARGUMENT);
+        } else {
+          assert_int_equal(dorm__jw_finish(&kw, &kout, NULL), DORM_OK);
+          snprintf(want, sizeof want, "{\"%s\":\"%s\"}", body, body);
+          assert_string_equal(kout, want);
+        }
+        dorm__jw_free(&kw);
         dorm_av items[4];
         for (int v = 0; v < 4; v++) items[v] = dorm_av_empty(DORM_AV_M);
         *dorm_av_map_add(&A, &items[0], "s", 1) = dorm_av_strn(s, len);
