@@ -13,7 +13,8 @@
 # comes with it. The handlers themselves are yours: write them in your
 # program (`dormc gen --stubs DIR` writes empty ones to start from, and
 # nothing else: generated headers in your sources would shadow the build's).
-# A schema without endpoints goes in a dorm_generate() of its own.
+# A schema without endpoints goes in a dorm_generate() of its own; a schema
+# with endpoints in one without ENDPOINTS gets a warning at configure time.
 #
 # TS_OUT_DIR (with ENDPOINTS): also write <dir>/<schema>_endpoints.d.ts,
 # the TypeScript declarations of the endpoints (`dormc gen --ts`) for a web
@@ -68,6 +69,16 @@ function(dorm_generate)
     set(outputs ${DG_OUT_DIR}/${base}_models.c ${DG_OUT_DIR}/${base}_models.h)
     if(DG_ENDPOINTS)
       list(APPEND outputs ${DG_OUT_DIR}/${base}_endpoints.c ${DG_OUT_DIR}/${base}_endpoints.h)
+    else()
+      # Without ENDPOINTS the endpoint code is not built, yet its header is
+      # generated and found: a program then fails to link on the route table
+      # (undefined <ns>_endpoints) with nothing saying why. Say it here.
+      file(STRINGS ${abs} endpoint_lines REGEX "^[ \t]*endpoint[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]+(sync|async)")
+      if(endpoint_lines)
+        message(WARNING "dorm_generate(${DG_TARGET}): ${name} declares endpoints but ENDPOINTS is not given: "
+                        "${base}_endpoints.c (the handlers' glue and the route table) is not built into "
+                        "${DG_TARGET}, and a program using it fails to link; add ENDPOINTS")
+      endif()
     endif()
     add_custom_command(
       OUTPUT ${outputs}
