@@ -48,6 +48,15 @@ void sema_endpoint(sema *S, decl_info *d) {
   } else {
     diag_error(S->c, it->mode.loc, "unknown endpoint mode '%s'; use sync or async", it->mode.text);
   }
+  /* The protocol's control actions (docs/streamer.md, "Client messages") are
+   * routed before endpoints: an endpoint named like one is never reached. */
+  static const char *const control_actions[] = {"status", "cancel", "resume", "get_result", "ping"};
+  for (size_t i = 0; i < sizeof control_actions / sizeof control_actions[0]; i++)
+    if (strcmp(d->name, control_actions[i]) == 0)
+      diag_error(S->c, it->name.loc,
+                 "endpoint '%s' is named like a control action of the streamer's protocol (status, cancel, "
+                 "resume, get_result, ping): no message would reach it; rename it",
+                 d->name);
   ast_member *req = NULL, *prog = NULL, *res = NULL, *auth = NULL, *timeout = NULL;
   vec *ms = it->body->members;
   for (size_t i = 0; i < ms->n; i++) {
