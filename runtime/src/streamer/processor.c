@@ -1355,30 +1355,29 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
   }
 }
 
-/* The index sweep: PENDING requests whose backoff is over (retries, and work
- * that was there before this process started) and PROCESSING ones whose
- * lease expired (their processor died). */
-static void sweep(dorm__streamer *s, dorm_client *c) {
+/* The index sweep of one shard of "by-live" (liveKey): PENDING requests
+ * whose backoff is over (retries, and work that was there before this
+ * process started) and PROCESSING ones whose lease expired (their processor
+ * died). */
+static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard) {
   dorm_arena a = DORM_ARENA_INIT;
   int64_t now = dorm__st_now_ms();
   dorm_streamer_Request_page page;
   dorm_query_opts q = {.limit = 50};
   char key[32];
-  for (unsigned shard = 0; shard < DORM__ST_LIVE_SHARDS; shard++) {
-    dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PENDING, shard, key);
-    if (dorm_streamer_Request_query_by_liveKey(c, key, NULL, &q, &a, &page) == DORM_OK)
-      for (size_t i = 0; i < page.count; i++)
-        if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
-          enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
-    dorm_streamer_Request_query_by_liveKey_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
-    dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, key);
-    if (dorm_streamer_Request_query_by_liveKey(c, key, &sk, &q, &a, &page) == DORM_OK)
-      for (size_t i = 0; i < page.count; i++) {
-        dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
-                     "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
+  dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PENDING, shard, key);
+  if (dorm_streamer_Request_query_by_liveKey(c, key, NULL, &q, &a, &page) == DORM_OK)
+    for (size_t i = 0; i < page.count; i++)
+      if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
         enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
-      }
-  }
+  dorm_streamer_Request_query_by_liveKey_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
+  dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, key);
+  if (dorm_streamer_Request_query_by_liveKey(c, key, &sk, &q, &a, &page) == DORM_OK)
+    for (size_t i = 0; i < page.count; i++) {
+      dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
+                   "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
+      enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
+    }
   dorm_arena_free(&a);
 }
 
@@ -1387,6 +1386,7 @@ void *dorm__st_poller_main(void *arg) {
   stream_reader r = {0};
   bool first = true;
   int64_t last_sweep = 0;
+  unsigned next_shard = 0;
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
     dorm__st_expire_sync(s);
@@ -1405,9 +1405,12 @@ void *dorm__st_poller_main(void *arg) {
         first = false;
       }
       reader_poll(s, &r, c);
-      /* the sweep is the safety net: at most every 10 poll intervals */
-      if (now - last_sweep >= 10 * s->cfg.poll_ms) {
-        sweep(s, c);
+      /* the sweep is the safety net: each shard about every 10 poll
+       * intervals, one shard at a time (two small queries: the poller's
+       * other work is not held up by all of them at once) */
+      if (now - last_sweep >= 10 * s->cfg.poll_ms / DORM__ST_LIVE_SHARDS) {
+        sweep(s, c, next_shard);
+        next_shard = (next_shard + 1) % DORM__ST_LIVE_SHARDS;
         last_sweep = now;
       }
     }
