@@ -143,7 +143,29 @@ scenario('$default after the token expired (exp + leeway): UNAUTHORIZED (retryab
   assert.equal(got.length, 2, 'the message after expiry was not routed (no Echo response)');
   await eventually(() => mgmt.closes(conn).length === 1, 'DELETE @connections once');
   assert.ok(mgmt.closes(conn)[0].signatureValid, 'the DELETE is SigV4-signed for execute-api');
-  await eventually(() => logLines().some((l) => l.event === 'token_expired' && l.connection_id === conn), 'token_expired logged');
+  // token_expired, or connection_unknown when DynamoDB Local's TTL (the same
+  // exp + leeway) deleted the connection item first: the client is told the same
+  await eventually(() => logLines().some((l) => ['token_expired', 'connection_unknown'].includes(l.event) && l.connection_id === conn),
+    'token_expired (or connection_unknown) logged');
+}, { timeoutMs: 60000 });
+
+scenario('$default on a connection whose item is gone (its TTL passed): UNAUTHORIZED (retryable), not routed, closed by DELETE @connections', async () => {
+  const sub = uniq('lambda-user');
+  const conn = 'TtlGoneConn0001=';
+  let r = await invoke(connectEvent(conn, { token: await token({ sub }) }));
+  assert.equal(JSON.parse(r.body).statusCode, 200, r.body);
+  // what DynamoDB's TTL does once the token's exp + leeway passed (DynamoDB Local: within seconds)
+  await ddb('DynamoDB_20120810.DeleteItem', { TableName: 'dorm_streamer_connections', Key: { id: { S: conn } } });
+  r = await invoke(messageEvent(conn, JSON.stringify({ id: 'ttl-1', action: 'Echo', payload: { text: 'after' } })));
+  assert.equal(JSON.parse(r.body).statusCode, 200);
+  const [got] = await mgmt.waitFor(conn, 1);
+  const err = JSON.parse(got.body);
+  checkError(err, 'UNAUTHORIZED');
+  assert.equal(err.error.retryable, true, got.body);
+  await eventually(() => mgmt.closes(conn).length === 1, 'DELETE @connections once');
+  await sleep(300);
+  assert.equal(mgmt.of(conn).length, 1, 'not routed (no Echo response)');
+  assert.ok(logLines().some((l) => l.event === 'connection_unknown' && l.connection_id === conn), 'connection_unknown logged');
 }, { timeoutMs: 60000 });
 
 scenario('$default: a sync call answered through the management API, signed for execute-api; trace id in the logs', async () => {

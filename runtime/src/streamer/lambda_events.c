@@ -162,13 +162,25 @@ static char *on_message(dorm__streamer *s, const cJSON *ev, const char *conn_id)
   dorm_streamer_Connection conn;
   dorm_get_opts go = {.consistent_read = true};
   dorm_status st = c ? dorm_streamer_Connection_get(c, &key, &go, &job.arena, &conn) : DORM_ERR_CONFIG;
+  if (st == DORM_ERR_NOT_FOUND) {
+    /* $connect records every connection it lets in (API Gateway sends no
+     * $default for one it refused), and the item's TTL is its token's exp +
+     * leeway: DynamoDB may delete it at any time after that (DynamoDB Local
+     * within seconds). So this is, in practice, a token that expired: told
+     * and closed as below, and the client reconnects with a new token. */
+    dorm__st_log("info", "connection_unknown", NULL, conn_id, NULL,
+                 "no connection item (its TTL, the token's expiry, passed; or $connect did not accept it): closing");
+    tell_as(s, conn_id, "UNAUTHORIZED", "this connection is not known (its token expired): reconnect with a valid token",
+            true);
+    if (s->lambda_endpoint[0]) dorm__st_close_connection(s, s->lambda_endpoint, conn_id);
+    dorm_arena_free(&job.arena);
+    return ws_response(200, NULL);
+  }
   if (st != DORM_OK || conn.gone) {
-    /* $connect records every connection it lets in: none is one it refused */
     dorm__st_log("warn", "connection_refused", NULL, conn_id, NULL, "%s",
                  st == DORM_OK ? "the connection item says gone ($disconnect)"
-                 : st == DORM_ERR_NOT_FOUND ? "no connection item ($connect did not accept it)"
-                                            : c ? dorm_client_errmsg(c) : "no DynamoDB client");
-    if (st == DORM_OK || st == DORM_ERR_NOT_FOUND) tell(s, conn_id, "UNAUTHORIZED", "this connection was not accepted");
+                               : c ? dorm_client_errmsg(c) : "no DynamoDB client");
+    if (st == DORM_OK) tell(s, conn_id, "UNAUTHORIZED", "this connection was not accepted");
     else tell(s, conn_id, "INTERNAL", "the connection could not be read");
     dorm_arena_free(&job.arena);
     return ws_response(200, NULL);
