@@ -455,7 +455,9 @@ static inline bool name_ok(dorm_jw *w, dorm_str name, const path_seg *p) {
 
 static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   putc1(w, '{');
-  for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
+  /* The status is read after what can fail, not per member (member_fast
+   * cannot fail). */
+  for (size_t i = 0; i < m->u.map.count; i++) {
     const dorm_av_entry *e = &m->u.map.items[i];
     if (member_fast(w, e, i != 0)) continue;
     if (!name_ok(w, e->name, p)) return;
@@ -472,6 +474,7 @@ static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dept
     }
     putc1(w, ':');
     av_value(w, &e->value, &seg, depth);
+    if (w->status != DORM_OK) return;
   }
   putc1(w, '}');
 }
@@ -606,20 +609,29 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
  * that. */
 #define CHK_NODE 4
 
+/* The map's own part of the bound is summed in a local (the writer's field
+ * would be stored at every member: the calls may alias it) and added before
+ * a value that sums its own, and at the end. The status is read only after
+ * what can fail. */
 static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
-  for (size_t i = 0; i < m->u.map.count && w->status == DORM_OK; i++) {
+  size_t bound = 0;
+  for (size_t i = 0; i < m->u.map.count; i++) {
     const dorm_av_entry *e = &m->u.map.items[i];
     const dorm_av *v = &e->value;
-    w->size_bound += e->name.len;
-    if (v->type == DORM_AV_S || v->type == DORM_AV_N) w->size_bound += CHK_NODE + v->u.s.len;
+    bound += e->name.len;
+    if (v->type == DORM_AV_S || v->type == DORM_AV_N) bound += CHK_NODE + v->u.s.len;
     if (!name_ok(w, e->name, p)) return;
     /* The common value, a plain S or a valid N, passes here. */
     if (v->type == DORM_AV_S ? ascii_only(v->u.s.ptr, v->u.s.len)
                              : v->type == DORM_AV_N && !dorm__number_invalid_reason(v->u.s.ptr, v->u.s.len))
       continue;
     path_seg seg = {p, e->name.ptr ? e->name.ptr : "", e->name.len, 0};
+    w->size_bound += bound;
+    bound = 0;
     chk_value(w, &e->value, &seg, depth);
+    if (w->status != DORM_OK) return;
   }
+  w->size_bound += bound;
 }
 
 /* A map's member values count their own bytes in chk_members when S or N. */
