@@ -28,9 +28,11 @@ static void send_error(dorm__streamer *s, const char *conn, const char *rid, con
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  /* RATE_LIMITED is the one a client retries (docs/streamer.md, "Limits") */
-  send_text(s, conn, rid, 0,
-            dorm__st_error_message(rid && rid[0] ? rid : NULL, 0, code, msg, strcmp(code, "RATE_LIMITED") == 0));
+  /* a client retries RATE_LIMITED, and INTERNAL: here it is always a failure
+   * of the moment (DynamoDB's, memory), never of the message
+   * (docs/streamer.md, "Error codes") */
+  bool retryable = strcmp(code, "RATE_LIMITED") == 0 || strcmp(code, "INTERNAL") == 0;
+  send_text(s, conn, rid, 0, dorm__st_error_message(rid && rid[0] ? rid : NULL, 0, code, msg, retryable));
 }
 
 /* ---- the handler context of a sync call ---- */
@@ -271,7 +273,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
    * seq 1 on this connection: a duplicate's status (seq 2) waits for it. */
   char pk[300];
   if (!dorm__st_request_pk(job->id.sub, m->id, pk)) {
-    send_error(s, conn, m->id, "INTERNAL", "the user's key is too long");
+    send_error(s, conn, m->id, "INVALID_MESSAGE", "the user's key with this id is too long for a request key");
     return;
   }
   dorm__srv_expect(s, conn, m->id, 1);
@@ -409,10 +411,33 @@ done:
   dorm_arena_free(&a);
 }
 
+/* A resume's last_seq above the request item's seq (which, while a job
+ * runs, trails the seqs its processor takes): true when a message with that
+ * seq is stored (every message is stored before it is sent, so a client
+ * cannot have seen one that is not). Otherwise the client is answered
+ * INVALID_MESSAGE and false returned: taking its word would count seqs that
+ * do not exist yet as delivered, and the messages that later get them
+ * (progress, status, the result) would be dropped as duplicates. */
+static bool seq_was_sent(dorm__streamer *s, dorm_client *c, const dorm__st_job *job, const dorm__st_msg *m,
+                         dorm_arena *a) {
+  dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GE, .seq = m->last_seq};
+  dorm_query_opts q = {.consistent_read = true, .limit = 1};
+  dorm_streamer_Message_page page;
+  if (dorm_streamer_Message_query(c, job->id.sub, m->id, &sk, &q, a, &page) != DORM_OK) {
+    send_error(s, job->conn_id, m->id, "INTERNAL", "resume failed: %s", dorm_client_errmsg(c));
+    return false;
+  }
+  if (page.count > 0) return true;
+  send_error(s, job->conn_id, m->id, "INVALID_MESSAGE", "last_seq %lld: request %s has no message with that seq",
+             (long long)m->last_seq, m->id);
+  return false;
+}
+
 static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_streamer_Request r;
   if (!load(s, c, job, m->id, &a, &r)) goto done;
+  if (m->last_seq > r.seq && !seq_was_sent(s, c, job, m, &a)) goto done;
   /* From now on live messages come here; until the replay is done they wait. */
   dorm__srv_resume_begin(s, job->conn_id, m->id, m->last_seq);
   dorm_streamer_Request_key key = {job->id.sub, m->id};
