@@ -92,6 +92,23 @@ scenario('a handler that goes on after a refused progress and fails later is rep
   await c.close();
 });
 
+scenario('a typed progress its type refuses: the job fails with that when the handler returns the status, with its own failure when it goes on', async () => {
+  const c = await connect(srv, await token());
+  const gaveUp = uniq('badprog-returned');
+  c.send({ id: gaveUp, action: 'BigProgress', payload: { bytes: 10, badProgress: true } });
+  const e1 = await c.terminal(gaveUp);
+  checkError(e1, 'HANDLER_FAILED', gaveUp);
+  assert.match(e1.error.message, /^progress does not fit its type: .*UTF-8/, JSON.stringify(e1));
+  const went = uniq('badprog-went-on');
+  c.send({ id: went, action: 'BigProgress', payload: { bytes: 10, badProgress: true, failLater: 'status' } });
+  const e2 = await c.terminal(went);
+  checkError(e2, 'HANDLER_FAILED', went);
+  assert.equal(e2.error.message, 'item not found', JSON.stringify(e2));
+  // the update after the refused one went out
+  assert.deepEqual(c.of(went).filter((m) => m.type === 'progress').map((m) => m.message), ['big'], c.dump(5));
+  await c.close();
+});
+
 scenario('a progress just under a frame is sent whole, and a status that echoes it still fits one frame', async () => {
   const c = await connect(srv, await token());
   const rid = uniq('nearframe');

@@ -75,11 +75,14 @@ struct dorm_stream_ctx {
   char fail_code[32];
   char fail_msg[512];
   bool fail_retryable;
-  /* the latest progress update refused as too large (dorm_progress_report
-   * returned DORM_ERR_TOO_LARGE), kept apart from fail_*: it is the job's
-   * failure only when the handler returns that status itself, not when it
-   * went on and failed later for a reason of its own */
-  char refused_msg[256];
+  /* the latest progress update refused (dorm_progress_report returned
+   * refused_st: DORM_ERR_TOO_LARGE, or DORM_ERR_HANDLER for a progress that
+   * does not fit its type), kept apart from fail_*: it is the job's failure
+   * only when the handler returns that status itself, not when it went on
+   * and failed later for a reason of its own */
+  dorm_status refused_st;
+  char refused_code[32];
+  char refused_msg[512];
   bool refused_last;              /* no dorm_stream_fail since that refusal */
   int attempts;
 };
@@ -567,6 +570,16 @@ dorm_status dorm_progress_report(dorm_progress *pr, double percent, const char *
   return st;
 }
 
+/* A progress update not sent: st is what the handler is given; code and
+ * msg are what the client is told if the handler returns st (the job's end). */
+static dorm_status refuse(dorm_stream_ctx *ctx, dorm_status st, const char *code, const char *msg) {
+  ctx->refused_st = st;
+  snprintf(ctx->refused_code, sizeof ctx->refused_code, "%s", code);
+  dorm__st_utf8_copy(ctx->refused_msg, sizeof ctx->refused_msg, msg);
+  ctx->refused_last = true;
+  return st;
+}
+
 static dorm_status report_valid(dorm_progress *pr, double percent, const char *message, const void *progress) {
   dorm_stream_ctx *ctx = pr->ctx;
   if (dorm_stream_cancelled(ctx)) return DORM_ERR_CANCELLED;
@@ -581,7 +594,9 @@ static dorm_status report_valid(dorm_progress *pr, double percent, const char *m
     dorm_arena a = DORM_ARENA_INIT;
     if (dorm_payload_to_json(ctx->e->progress, progress, &a, &json, &len, err, sizeof err) != DORM_OK) {
       dorm_arena_free(&a);
-      return dorm_stream_fail(ctx, "HANDLER_FAILED", false, "progress does not fit its type: %s", err);
+      char why[300];
+      snprintf(why, sizeof why, "progress does not fit its type: %s", err);
+      return refuse(ctx, DORM_ERR_HANDLER, "HANDLER_FAILED", why);
     }
     ptext = strdup(json);
     dorm_arena_free(&a);
@@ -605,10 +620,7 @@ static dorm_status report_valid(dorm_progress *pr, double percent, const char *m
                "WebSocket frame leaves for it; it is not sent",
                plen + esc, esc, plen, room);
       dorm__st_log("warn", "progress_too_large", ctx->client_id, ctx->conn_id, ctx->e->name, "%s", err);
-      /* what the client is told if the handler returns this status (finish_failed) */
-      snprintf(ctx->refused_msg, sizeof ctx->refused_msg, "%s", err);
-      ctx->refused_last = true;
-      return DORM_ERR_TOO_LARGE;
+      return refuse(ctx, DORM_ERR_TOO_LARGE, "PAYLOAD_TOO_LARGE", err);
     }
   }
   /* newest wins */
@@ -1123,10 +1135,10 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
         dorm__st_metrics_outcome(&s->metrics, e->name, "completed");
         finish(ctx, DORM_STREAMER_REQUEST_STATUS_COMPLETED, json, NULL, NULL);
       }
-    } else if (st == DORM_ERR_TOO_LARGE && ctx->refused_last) {
+    } else if (ctx->refused_last && st == ctx->refused_st) {
       /* the handler gave up on the refused progress update: that is the failure */
       dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
-      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "PAYLOAD_TOO_LARGE", ctx->refused_msg);
+      finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, ctx->refused_code, ctx->refused_msg);
     } else {
       /* the handler's own failure (dorm_stream_fail), else its status's:
        * a progress update refused earlier and gone past is not the cause */

@@ -74,6 +74,13 @@ dorm_status testd_Deadline_handle(dorm_stream_ctx *ctx, const testd_Deadline_req
 
 dorm_status testd_BigProgress_handle(dorm_stream_ctx *ctx, const testd_BigProgress_request *req, dorm_progress *pr,
                                      testd_BigProgress_result *res) {
+  if (req->has_badProgress && req->badProgress) {
+    /* a typed progress its type refuses (a string that is not UTF-8) */
+    testd_BigProgress_progress bad = {.text = "not UTF-8 \xff"};
+    dorm_status st = dorm_progress_report(pr, 5, "bad", &bad);
+    if (st == DORM_OK) return dorm_stream_fail(ctx, "INTERNAL", false, "a progress that is not UTF-8 was taken");
+    if (!req->failLater) return st;
+  }
   char *text = NULL;
   dorm_status st = fill_text(ctx, req->bytes, req->fill, &text);
   if (st != DORM_OK) return st;
