@@ -7,9 +7,10 @@ import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:c
 import { readFileSync } from 'node:fs';
 import { exportJWK, SignJWT, importPKCS8 } from 'jose';
 import {
-  assert, checkReportComplete, connect, HS_SECRET, metric, scenario, startServer, stopServers, token, tryConnect,
-  uniq, workFile, sleep,
+  assert, checkReportComplete, connect, demoPath, HS_SECRET, metric, scenario, startServer, stopServers, token,
+  tryConnect, uniq, workFile, sleep,
 } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
 import { before } from 'node:test';
 
 const ISS = 'https://issuer.e2e.test';
@@ -342,6 +343,25 @@ scenario('JWKS: the kid picks the key; an unknown kid, a key of the wrong type o
     ['expired, good kid', await signAsym('ES256', ec.privateKey, { ...c, exp: now() - 3600 }, { kid: 'k-ec' })],
   ];
   await suite(jw, attacks, good);
+});
+
+scenario('--dev-token: signed as the server reads the secret file (one trailing newline less), with the scopes of every endpoint served', async () => {
+  // a secret file ending in two newlines: the verifier drops one, the token
+  // must be signed with the same bytes (it dropped both: 401)
+  const file = workFile('dev-two-newlines.secret', HS_SECRET + '\n\n');
+  const dev = await startServer({ name: 'jwt-dev-token', auth: false, args: ['--jwt-hs256-secret-file', file] });
+  try {
+    const tok = execFileSync(demoPath(), ['--jwt-hs256-secret-file', file, '--dev-token', uniq('dev')]).toString().trim();
+    const claims = JSON.parse(Buffer.from(tok.split('.')[1], 'base64url').toString());
+    assert.equal(claims.scope, 'reports:write', 'the scopes the example\'s endpoints require (report.dorm)');
+    const c = await connect(dev, tok);
+    const rid = uniq('devtok');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 2, stepMs: 1 } });
+    checkReportComplete(await c.terminal(rid), 2);
+    await c.close();
+  } finally {
+    assert.deepEqual(await stopServers([dev]), []);
+  }
 });
 
 scenario('after the attacks every server still serves jobs; clean SIGTERM shutdown', async () => {

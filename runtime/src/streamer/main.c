@@ -430,11 +430,33 @@ static void b64url(const void *in, size_t n, char *out) {
   out[len] = '\0';
 }
 
+/* The scope claim of a development token: every scope an endpoint served
+ * here requires, each once, space-separated (cJSON-owned by the caller's
+ * claims object). */
+static void add_dev_scopes(cJSON *claims, const dorm_endpoint_desc *const *endpoints, size_t nendpoints) {
+  dorm__buf b;
+  dorm__buf_init(&b, DORM__BUF_UNBOUNDED);
+  for (size_t i = 0; i < nendpoints; i++)
+    for (uint32_t k = 0; k < endpoints[i]->nscopes; k++) {
+      const char *sc = endpoints[i]->scopes[k];
+      bool seen = false;
+      for (size_t j = 0; j <= i && !seen; j++)
+        for (uint32_t l = 0; l < (j < i ? endpoints[j]->nscopes : k) && !seen; l++)
+          seen = strcmp(endpoints[j]->scopes[l], sc) == 0;
+      if (seen) continue;
+      if (b.len) dorm__buf_putc(&b, ' ');
+      dorm__buf_puts(&b, sc);
+    }
+  cJSON_AddStringToObject(claims, "scope", dorm__buf_ok(&b) ? dorm__buf_text(&b) : "");
+  dorm__buf_free(&b);
+}
+
 /* --dev-token SUB: an HS256 token for local development, signed with the
- * configured secret (scope "reports:write", valid 12 hours). Never for
- * production: whoever has the secret file can mint any identity. */
+ * configured secret (the scopes of every endpoint served, valid 12 hours).
+ * Never for production: whoever has the secret file can mint any
+ * identity. */
 static int print_dev_token(const char *prog, const char *secret_file, const char *sub, const char *iss,
-                           const char *aud) {
+                           const char *aud, const dorm_endpoint_desc *const *endpoints, size_t nendpoints) {
   if (!secret_file) {
     fprintf(stderr, "%s: --dev-token needs --jwt-hs256-secret-file\n", prog);
     return 2;
@@ -447,12 +469,14 @@ static int print_dev_token(const char *prog, const char *secret_file, const char
   unsigned char secret[4096];
   size_t n = fread(secret, 1, sizeof secret, f);
   fclose(f);
-  while (n && (secret[n - 1] == '\n' || secret[n - 1] == '\r')) n--;
+  /* as the verifier reads the file (jwt.c): less one trailing newline */
+  if (n && secret[n - 1] == '\n') n--;
+  if (n && secret[n - 1] == '\r') n--;
   cJSON *claims = cJSON_CreateObject();
   long now = (long)(dorm__st_now_ms() / 1000);
   cJSON_AddStringToObject(claims, "sub", sub);
   cJSON_AddStringToObject(claims, "tenant_id", "dev");
-  cJSON_AddStringToObject(claims, "scope", "reports:write");
+  add_dev_scopes(claims, endpoints, nendpoints);
   cJSON_AddNumberToObject(claims, "iat", (double)now);
   cJSON_AddNumberToObject(claims, "exp", (double)(now + 12 * 3600));
   if (iss) cJSON_AddStringToObject(claims, "iss", iss);
@@ -583,7 +607,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   }
   if (dev_token) {
     free(s);
-    return print_dev_token(prog, secret, dev_token, iss, aud);
+    return print_dev_token(prog, secret, dev_token, iss, aud, endpoints, nendpoints);
   }
   if (!region && !getenv("AWS_REGION") && !getenv("AWS_DEFAULT_REGION")) region = "us-east-1";
 
