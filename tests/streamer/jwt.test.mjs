@@ -7,10 +7,10 @@ import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:c
 import { readFileSync } from 'node:fs';
 import { exportJWK, SignJWT, importPKCS8 } from 'jose';
 import {
-  assert, checkReportComplete, connect, demoPath, HS_SECRET, metric, scenario, startServer, stopServers, token,
+  assert, checkReportComplete, connect, ddbEndpoint, demoPath, HS_SECRET, metric, scenario, startServer, stopServers, token,
   tryConnect, uniq, workFile, sleep,
 } from './harness.mjs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { before } from 'node:test';
 
 const ISS = 'https://issuer.e2e.test';
@@ -362,6 +362,17 @@ scenario('--dev-token: signed as the server reads the secret file (one trailing 
   } finally {
     assert.deepEqual(await stopServers([dev]), []);
   }
+});
+
+scenario('without --create-tables and without the tables, the server stops at start saying what to do', async () => {
+  // DynamoDB Local keeps a database per key and region: this region has no tables
+  const r = spawnSync(demoPath(), ['--port', '0', '--ddb-endpoint', ddbEndpoint(), '--jwt-hs256-secret-file', workFile('nt.secret', HS_SECRET)], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'ap-south-2' },
+    timeout: 30000,
+  });
+  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  assert.match(r.stderr.toString(), /table dorm_streamer_connections does not exist: start with --create-tables/);
+  assert.doesNotMatch(r.stdout.toString(), /listening on/);
 });
 
 scenario('after the attacks every server still serves jobs; clean SIGTERM shutdown', async () => {

@@ -506,6 +506,35 @@ static int print_dev_token(const char *prog, const char *secret_file, const char
   return 0;
 }
 
+/* Without --create-tables, a local server checks at start that the
+ * streamer's tables exist, so that a missing one stops it with what to do
+ * instead of every async request being answered INTERNAL later. A failure
+ * that is not an answer about the table (credentials, network, throttling)
+ * is logged and the server starts: DynamoDB may be back by the first
+ * request. */
+static bool check_tables(const char *prog, dorm_client *c) {
+  const char *names[] = {dorm_streamer_Connection_table.def.name, dorm_streamer_Request_table.def.name,
+                         dorm_streamer_Message_table.def.name};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_table_description t;
+    dorm_status st = dorm_describe_table(c, names[i], &a, &t);
+    dorm_arena_free(&a);
+    if (st == DORM_ERR_TABLE_NOT_FOUND) {
+      fprintf(stderr,
+              "%s: the streamer's table %s does not exist: start with --create-tables (development), or create "
+              "the tables from schemas/streamer.dorm with migrations (docs/streamer.md)\n",
+              prog, names[i]);
+      return false;
+    }
+    if (st != DORM_OK) {
+      dorm__st_log("warn", "tables_unchecked", NULL, NULL, NULL, "table %s: %s", names[i], dorm_client_errmsg(c));
+      return true;
+    }
+  }
+  return true;
+}
+
 static volatile sig_atomic_t got_signal;
 static dorm__streamer *running_streamer;
 /* The first signal drains (the poller runs dorm__st_drain); a second one, or
@@ -687,6 +716,10 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       rc = 1;
       goto out;
     }
+  }
+  if (!create && !s->lambda && !check_tables(prog, c)) {
+    rc = 1;
+    goto out;
   }
   if (s->lambda) {
     rc = dorm__st_lambda_run(s); /* lambda.c: the Runtime API loop instead of a server */
