@@ -1339,10 +1339,26 @@ static void reader_describe(stream_reader *r, dorm_client *c, bool first) {
   dorm_arena_free(&a);
 }
 
+/* A new iterator at TRIM_HORIZON for shard i (its old one was refused);
+ * false when none could be taken. */
+static bool renew_iterator(stream_reader *r, dorm_client *c, size_t i, dorm_arena *a) {
+  const char *it = NULL;
+  if (dorm_streams_shard_iterator(c, r->arn, r->shards[i].shard_id, DORM_ITERATOR_TRIM_HORIZON, NULL, a, &it) !=
+          DORM_OK ||
+      !it)
+    return false;
+  char *copy = dup0(it);
+  if (!copy) return false;
+  free(r->shards[i].iterator);
+  r->shards[i].iterator = copy;
+  return true;
+}
+
 /* Reads every shard once; PENDING requests in new images become jobs. A
  * record read twice (or a job also found by the sweep) is harmless: the claim
  * is a conditional update. */
 static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
+  char why[512];
   for (size_t i = 0; i < r->n; i++) {
     if (!r->shards[i].iterator) continue;
     dorm_arena a = DORM_ARENA_INIT;
@@ -1354,8 +1370,16 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
       for (size_t k = 0; k < n; k++) dorm__st_on_stream_record(s, &recs[k], &a);
       free(r->shards[i].iterator);
       r->shards[i].iterator = dup0(next);
+    } else if (st == DORM_ERR_BAD_CURSOR && snprintf(why, sizeof why, "%s", dorm_client_errmsg(c)) >= 0 &&
+               renew_iterator(r, c, i, &a)) {
+      /* DynamoDB Local answers the first read of a LATEST iterator taken on
+       * a new stream TrimmedDataAccessException once the first record is
+       * written (every fresh start showed it); an iterator also expires
+       * after 15 minutes. Read on from the shard's oldest record: a record
+       * read again is harmless (the claim is conditional). */
+      dorm__st_log("info", "stream_iterator_renewed", NULL, NULL, NULL, "%s", why);
     } else {
-      /* an expired or invalid iterator: start again after a re-describe */
+      /* an invalid iterator or another failure: start again after a re-describe */
       dorm__st_log("warn", "stream_read_failed", NULL, NULL, NULL, "%s", dorm_client_errmsg(c));
       free(r->shards[i].iterator);
       r->shards[i].iterator = NULL;
