@@ -240,7 +240,10 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
       const char *json = NULL;
       size_t len = 0;
       if (dorm_payload_to_json(e->result, res, &a, &json, &len, err, sizeof err) != DORM_OK) {
-        send_error(s, conn, m->id, "HANDLER_FAILED", "the result does not fit its type: %s", err);
+        char text[600];
+        snprintf(text, sizeof text, "the result does not fit its type: %s", err);
+        /* a sync call's answer, as every other: seq 1 */
+        send_text(s, conn, m->id, 1, dorm__st_error_message(m->id, 1, "HANDLER_FAILED", text, false));
         dorm__st_metrics_outcome(&s->metrics, e->name, "failed");
       } else {
         /* one `response`, or (larger than a frame) `result_chunk`s then
