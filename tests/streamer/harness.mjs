@@ -108,11 +108,12 @@ const clients = new Set();
 /**
  * Starts streamer-demo: --port 0 --ddb-endpoint <fixture> --create-tables
  * --jwt-hs256-secret-file <file's secret> (unless auth: false) plus args
- * (ddb: another DynamoDB endpoint, e.g. a countingProxy's),
- * and waits for `listening on 127.0.0.1:P`.
+ * (ddb: another DynamoDB endpoint, e.g. a countingProxy's; createTables:
+ * false leaves out --create-tables), and waits for `listening on 127.0.0.1:P`.
  */
-export async function startServer({ name = 'streamer', args = [], auth = true, env = {}, timeoutMs = 60000, bin, ddb } = {}) {
-  const argv = ['--port', '0', '--ddb-endpoint', ddb ?? ddbEndpoint(), '--create-tables'];
+export async function startServer({ name = 'streamer', args = [], auth = true, env = {}, timeoutMs = 60000, bin, ddb, createTables = true } = {}) {
+  const argv = ['--port', '0', '--ddb-endpoint', ddb ?? ddbEndpoint()];
+  if (createTables) argv.push('--create-tables');
   if (auth) argv.push('--jwt-hs256-secret-file', SECRET_FILE);
   argv.push(...args);
   // Its own process group: a signal meant for the test runner's group (a

@@ -512,7 +512,12 @@ static int print_dev_token(const char *prog, const char *secret_file, const char
  * that is not an answer about the table (credentials, network, throttling)
  * is logged and the server starts: DynamoDB may be back by the first
  * request. */
-static bool check_tables(const char *prog, dorm_client *c) {
+/* Without --create-tables the tables must exist already. A missing one is
+ * said at start, on stderr and in the log, but the server still starts:
+ * sync endpoints need no table, and a deployment may create the tables
+ * after its servers (examples/streamer's flags are a contract: starting
+ * must not depend on them). Async calls are refused INTERNAL meanwhile. */
+static void check_tables(const char *prog, dorm_client *c) {
   const char *names[] = {dorm_streamer_Connection_table.def.name, dorm_streamer_Request_table.def.name,
                          dorm_streamer_Message_table.def.name};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -522,17 +527,16 @@ static bool check_tables(const char *prog, dorm_client *c) {
     dorm_arena_free(&a);
     if (st == DORM_ERR_TABLE_NOT_FOUND) {
       fprintf(stderr,
-              "%s: the streamer's table %s does not exist: start with --create-tables (development), or create "
-              "the tables from schemas/streamer.dorm with migrations (docs/streamer.md)\n",
+              "%s: warning: the streamer's table %s does not exist: async endpoints fail until it does; start with "
+              "--create-tables (development), or create the tables from schemas/streamer.dorm with migrations "
+              "(docs/streamer.md)\n",
               prog, names[i]);
-      return false;
-    }
-    if (st != DORM_OK) {
+      dorm__st_log("warn", "table_missing", NULL, NULL, NULL, "table %s does not exist", names[i]);
+    } else if (st != DORM_OK) {
       dorm__st_log("warn", "tables_unchecked", NULL, NULL, NULL, "table %s: %s", names[i], dorm_client_errmsg(c));
-      return true;
+      return;
     }
   }
-  return true;
 }
 
 static volatile sig_atomic_t got_signal;
@@ -717,10 +721,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       goto out;
     }
   }
-  if (!create && !s->lambda && !check_tables(prog, c)) {
-    rc = 1;
-    goto out;
-  }
+  if (!create && !s->lambda) check_tables(prog, c);
   if (s->lambda) {
     rc = dorm__st_lambda_run(s); /* lambda.c: the Runtime API loop instead of a server */
     goto out;
