@@ -280,6 +280,19 @@ static bool parse_template(sema *S, const model_build *mb, ast_member *tm, dormc
       ok = false;
       continue;
     }
+    /* Two placeholders side by side: the key does not say where the first
+     * ends ("{a}{b}": a = "xy", b = "z" and a = "x", b = "yz" are one key,
+     * so one item replaces the other), and the library cannot read them
+     * back from the key. Only a time, always 30 characters, ends by itself. */
+    const dormc_tpl_part *prev = parts->n ? parts->items[parts->n - 1] : NULL;
+    if (prev && prev->kind == DORMC_TPL_FIELD && prev->field->type.kind != DORMC_T_TIME) {
+      diag_error(S->c, at,
+                 "placeholder '{%s}' follows '{%s}' with nothing between them; the key would not say where '%s' "
+                 "ends: put literal text between them (\"{%s}#{%s}\")",
+                 name, prev->field->name, prev->field->name, prev->field->name, name);
+      ok = false;
+      continue;
+    }
     dormc_tpl_part *p = arena_alloc(S->a, sizeof *p);
     p->kind = DORMC_TPL_FIELD;
     p->field = f;

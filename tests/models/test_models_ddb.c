@@ -405,6 +405,77 @@ static void queries_pages_and_cursors(void **state) {
   assert_int_equal(shop_Order_query_by_status(client, SHOP_ORDER_STATUS_PAID, NULL, &q, &a, &page),
                    DORM_ERR_INVALID_ARGUMENT);
   assert_int_equal(attempts(), before);
+
+  /* SK = "ITEM#{lineNo}" holds an int as text: "ITEM#10" sorts before
+   * "ITEM#9". A range condition on it selected by text (lineNo > 9 found
+   * only 10 of lines 1..12) or failed in DynamoDB (between 5 and 10: "upper
+   * bound" < "lower bound"); it is refused before any request. Equality and
+   * begins_with match the text and work. */
+  const char *lines_of = cust("textnum");
+  for (int i = 1; i <= 12; i++) {
+    shop_LineItem li;
+    memset(&li, 0, sizeof li);
+    li.orderId = lines_of;
+    li.lineNo = i;
+    li.sku = "S";
+    li.unitPrice = "1";
+    CHECK(shop_LineItem_put(client, &li, NULL, &a));
+  }
+  shop_LineItem_page lp;
+  shop_LineItem_query_sk lsk;
+  memset(&lsk, 0, sizeof lsk);
+  static const dorm_sk_op ranges[] = {DORM_SK_GT, DORM_SK_GE, DORM_SK_LT, DORM_SK_LE, DORM_SK_BETWEEN};
+  before = attempts();
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    lsk.op = ranges[i];
+    lsk.lineNo = 9;
+    lsk.lineNo_to = 10;
+    assert_int_equal(shop_LineItem_query(client, lines_of, &lsk, NULL, &a, &lp), DORM_ERR_INVALID_ARGUMENT);
+    if (!strstr(dorm_client_errmsg(client), "LineItem: sort key SK of (the table) holds int lineNo as text"))
+      fail_msg("message: %s", dorm_client_errmsg(client));
+  }
+  assert_int_equal(attempts(), before);
+  lsk.op = DORM_SK_EQ;
+  lsk.lineNo = 10;
+  CHECK(shop_LineItem_query(client, lines_of, &lsk, NULL, &a, &lp));
+  assert_int_equal(lp.count, 1);
+  assert_int_equal(lp.items[0].lineNo, 10);
+  lsk.op = DORM_SK_BEGINS_WITH;
+  lsk.prefix = "1";
+  CHECK(shop_LineItem_query(client, lines_of, &lsk, NULL, &a, &lp));
+  assert_int_equal(lp.count, 4); /* 1, 10, 11, 12 */
+  CHECK(shop_LineItem_query(client, lines_of, NULL, NULL, &a, &lp));
+  assert_int_equal(lp.count, 12);
+
+  /* One filter (and its builder) for every page of a cursor loop, then for
+   * counts and _each: the second page failed with "FilterExpression is
+   * already set on this builder". */
+  dorm_expr fx;
+  dorm_expr_init(&fx, &a);
+  dorm_query_opts fq;
+  memset(&fq, 0, sizeof fq);
+  fq.expr = &fx;
+  fq.filter = shop_LineItem_cond_sku(&fx, DORM_EQ, "S");
+  fq.limit = 5;
+  size_t got_lines = 0;
+  int npages = 0;
+  do {
+    CHECK(shop_LineItem_query(client, lines_of, NULL, &fq, &a, &lp));
+    got_lines += lp.count;
+    npages++;
+    fq.cursor = lp.cursor;
+  } while (lp.cursor && npages < 10);
+  assert_int_equal(got_lines, 12);
+  assert_true(npages >= 3);
+  fq.cursor = NULL;
+  uint64_t nlines = 0;
+  for (int round = 0; round < 2; round++) {
+    CHECK(shop_LineItem_query_count(client, lines_of, NULL, &fq, &nlines));
+    assert_int_equal(nlines, 12);
+  }
+  fq.filter = shop_LineItem_cond_sku(&fx, DORM_NE, "S");
+  CHECK(shop_LineItem_query_count(client, lines_of, NULL, &fq, &nlines));
+  assert_int_equal(nlines, 0);
   dorm_arena_free(&a);
 }
 
@@ -876,6 +947,57 @@ static void bad_input_never_reaches_dynamodb(void **state) {
   dorm_arena_free(&a);
 }
 
+/* A string value may not run into the literal that follows it in a key
+ * template: with SK = "COMMENT#{thread}#{commentId}", thread "a#b" of
+ * comment "c" and thread "a" of comment "b#c" were the same key (the second
+ * put replaced the first item; a get of one returned the other), and a
+ * field read back from the key split at the first "#". Refused before any
+ * request, naming the field; the last field of a key takes any text. */
+static void key_values_that_run_into_the_template(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *proj = cust("runinto");
+  tracker_Comment one = {.project = proj, .thread = "a", .commentId = "b#c", .topic = "t", .body = "one"};
+  CHECK(tracker_Comment_create(client, &one, NULL, &a)); /* the last field: any text */
+  tracker_Comment two = {.project = proj, .thread = "a#b", .commentId = "c", .topic = "t", .body = "two"};
+  uint64_t before = attempts();
+  assert_int_equal(tracker_Comment_create(client, &two, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  if (!strstr(dorm_client_errmsg(client), "Comment.thread: \"a#b\" would run into the \"#\" that follows it in key SK"))
+    fail_msg("message: %s", dorm_client_errmsg(client));
+  assert_int_equal(tracker_Comment_put(client, &two, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  tracker_Comment got;
+  tracker_Comment_key k2 = {proj, "a#b", "c"};
+  assert_int_equal(tracker_Comment_get(client, &k2, NULL, &a, &got), DORM_ERR_INVALID_ARGUMENT);
+  tracker_Comment_key keys[2] = {{proj, "a", "b#c"}, {proj, "a#b", "c"}};
+  tracker_Comment outs[2];
+  bool found[2];
+  assert_int_equal(tracker_Comment_batch_get(client, keys, 2, false, &a, outs, found), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(tracker_Comment_batch_put(client, &two, 1, &a), DORM_ERR_INVALID_ARGUMENT);
+  dorm_tx tx;
+  dorm_tx_init(&tx, &a);
+  tracker_Comment_tx_put(&tx, &two, NULL);
+  size_t failed;
+  assert_int_equal(dorm_tx_commit(client, &tx, &failed), DORM_ERR_INVALID_ARGUMENT);
+  /* an update that sets a field of an index key template */
+  tracker_Comment_key k1 = {proj, "a", "b#c"};
+  dorm_model_update u;
+  tracker_Comment_update_begin(&u, &a);
+  tracker_Comment_set_topic(&u, "x#a");
+  assert_int_equal(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  if (!strstr(dorm_client_errmsg(client), "Comment.topic: the value would run into the \"#\" that follows it in key GSI1PK"))
+    fail_msg("message: %s", dorm_client_errmsg(client));
+  assert_int_equal(attempts(), before);
+  /* the first item is intact and reads back with its own fields */
+  CHECK(tracker_Comment_get(client, &k1, NULL, &a, &got));
+  assert_string_equal(got.thread, "a");
+  assert_string_equal(got.commentId, "b#c");
+  assert_string_equal(got.body, "one");
+  tracker_Comment_update_begin(&u, &a);
+  tracker_Comment_set_topic(&u, "x");
+  CHECK(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL));
+  dorm_arena_free(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crud_and_lifecycle),
@@ -887,6 +1009,7 @@ int main(void) {
       cmocka_unit_test(defaults_fill_what_old_items_lack),
       cmocka_unit_test(short_forms),
       cmocka_unit_test(bad_input_never_reaches_dynamodb),
+      cmocka_unit_test(key_values_that_run_into_the_template),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

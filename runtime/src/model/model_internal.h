@@ -159,6 +159,11 @@ void dorm__model_sbuf_free(model_sbuf *b);
 /* Renders key attribute keys[k] of m from obj as text (templates and
  * directly stored string/number fields). parts_upto: render only the first
  * n parts (SIZE_MAX for all), for begins_with prefixes. */
+/* Whether text[from..value_end), a string placeholder's value followed in
+ * text by the template's next literal lit, holds no earlier occurrence of
+ * lit: a reader of the key splits there (model_write.c). */
+bool dorm__model_literal_ends_value(const char *text, size_t len, size_t from, size_t value_end, const char *lit,
+                                    size_t lit_len);
 dorm_status dorm__model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
                              model_sbuf *out, char *errbuf, size_t errcap);
 

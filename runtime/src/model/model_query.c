@@ -58,6 +58,24 @@ static size_t leading_literal(const dorm_key_desc *key, model_sbuf *b) {
   return b->len;
 }
 
+/* The first int or epoch field a sort-key template renders, or NULL. Such a
+ * template stores the number as its decimal text ("P#{seq}": "P#10"), and
+ * DynamoDB compares a string key byte by byte: "P#10" < "P#9". A range
+ * condition on it would select by text, not by number (seq > 9 found 10 of
+ * 111 items; between 5 and 15 was a ValidationException), so it is refused:
+ * quietly wrong results are worse than an error. EQ and begins_with match
+ * the text exactly and stay allowed; time is fixed-width and orders right. */
+static const dorm_field_desc *text_ordered_number(const dorm_model_desc *m, const dorm_key_desc *skd) {
+  if (skd->field >= 0) return NULL;
+  for (uint32_t p = 0; p < skd->nparts; p++) {
+    int32_t f = skd->parts[p].field;
+    if (f < 0 || (uint32_t)f >= m->nfields) continue;
+    uint8_t kind = m->fields[f].type.kind;
+    if (kind == DORM_K_INT || kind == DORM_K_EPOCH) return &m->fields[f];
+  }
+  return NULL;
+}
+
 static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, const dorm_sk_cond *sk,
                                  dorm_arena *a) {
   const dorm_model_desc *m = q->m;
@@ -78,6 +96,15 @@ static dorm_status key_condition(dorm_client *c, qspec *q, const void *pk_obj, c
     dorm_cond *sc = NULL;
     if (has_sk_cond) {
       dorm_av lo, hi;
+      const dorm_field_desc *num = sk->op != DORM_SK_EQ && sk->op != DORM_SK_BEGINS_WITH ? text_ordered_number(m, skd) : NULL;
+      if (num)
+        return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op,
+                                "%s: sort key %s of %s holds %s %s as text, which DynamoDB orders by character "
+                                "(10 before 9): a <, <=, >, >= or between condition on it would not select by number; "
+                                "use an equality or begins_with condition, a filter, or a fixed-width key "
+                                "(a time field, a zero-padded string)",
+                                m->name, skd->attr, index_label(q->idx->name),
+                                num->type.kind == DORM_K_INT ? "int" : "epoch", num->name);
       switch (sk->op) {
       case DORM_SK_EQ:
       case DORM_SK_LT:
@@ -219,6 +246,48 @@ static void write_request(dorm_client *c, qspec *q, const dorm_av *start) {
   dorm__jw_end_object(w);
 }
 
+/* The caller's builder (o->expr, which holds the placeholders of its
+ * filter) is borrowed for one call: the key condition, the entity filter and
+ * the projection a call adds to it are taken out again when the call ends, so
+ * the same opts serve the next page (a cursor loop, _each) and the next
+ * query. Without this the second page failed with "FilterExpression is
+ * already set on this builder". The placeholder arrays only grow, so what
+ * the call appended is dropped by restoring the counts. */
+typedef struct expr_mark {
+  dorm_expr *x;
+  const char *key_condition, *filter, *projection;
+  size_t names, values;
+  dorm_status status;
+} expr_mark;
+
+static expr_mark mark_caller_expr(const dorm_query_opts *o) {
+  expr_mark mk = {0};
+  if (o && o->expr) {
+    mk.x = o->expr;
+    mk.key_condition = mk.x->key_condition;
+    mk.filter = mk.x->filter;
+    mk.projection = mk.x->projection;
+    mk.names = mk.x->name_count;
+    mk.values = mk.x->value_count;
+    mk.status = mk.x->status;
+  }
+  return mk;
+}
+
+static void restore_caller_expr(const expr_mark *mk) {
+  dorm_expr *x = mk->x;
+  if (!x) return;
+  x->key_condition = mk->key_condition;
+  x->filter = mk->filter;
+  x->projection = mk->projection;
+  if (x->name_count > mk->names) x->name_count = mk->names;
+  if (x->value_count > mk->values) x->value_count = mk->values;
+  if (mk->status == DORM_OK && x->status != DORM_OK) {
+    x->status = DORM_OK;
+    x->errmsg[0] = '\0';
+  }
+}
+
 /* Everything before the first request: builder, key condition, filter,
  * projection. */
 static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void *pk_obj, const dorm_sk_cond *sk,
@@ -276,12 +345,14 @@ static dorm_status page_op(dorm_client *c, qspec *q, uint32_t index, const void 
   if (!a || !page)
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: an arena and a page are required", q->m->name);
   dorm_expr local;
+  expr_mark mk = mark_caller_expr(q->o);
   dorm_status st = prepare(c, q, index, pk_obj, sk, a, &local);
-  if (st != DORM_OK) return st;
   dorm_av start;
-  bool has_start;
-  if ((st = start_key(c, q, a, &start, &has_start)) != DORM_OK) return st;
-  write_request(c, q, has_start ? &start : NULL);
+  bool has_start = false;
+  if (st == DORM_OK) st = start_key(c, q, a, &start, &has_start);
+  if (st == DORM_OK) write_request(c, q, has_start ? &start : NULL);
+  restore_caller_expr(&mk); /* the request's text is written */
+  if (st != DORM_OK) return st;
   const char *resp;
   size_t len;
   st = dorm__client_send(c, q->op, &resp, &len);
@@ -319,6 +390,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
   dorm_expr local;
   dorm_av start;
   bool has_start = false;
+  expr_mark mk = mark_caller_expr(o);
   dorm_status st = prepare(c, &q, index, pk_obj, sk, &base, &local);
   if (st == DORM_OK) st = start_key(c, &q, &base, &start, &has_start);
   while (st == DORM_OK) {
@@ -343,6 +415,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     }
     if (!has_start) break;
   }
+  restore_caller_expr(&mk);
   dorm_arena_free(&base);
   dorm_arena_free(&keys);
   return st;
@@ -401,8 +474,10 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   dorm_arena a = DORM_ARENA_INIT;
   qspec q = {op, m, NULL, o, true, false, NULL, false};
   dorm_expr local;
+  expr_mark mk = mark_caller_expr(o);
   dorm_status st = prepare(c, &q, 0, NULL, NULL, &a, &local);
   if (st != DORM_OK) {
+    restore_caller_expr(&mk);
     dorm_arena_free(&a);
     return st;
   }
@@ -424,6 +499,7 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   p.user = user;
   st = dorm_scan_parallel(c, &in, segments, workers, pscan_page, &p);
   if (st != DORM_OK && p.status != DORM_OK) st = dorm__client_fail(c, p.status, op, "%s", p.err);
+  restore_caller_expr(&mk);
   dorm_arena_free(&p.a);
   dorm_arena_free(&a);
   return st;

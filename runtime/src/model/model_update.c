@@ -416,7 +416,22 @@ static dorm_status recompute_keys(dorm_model_update *u, const void *key_obj) {
                      "%s: index key %s is made from several fields; set %s in the same update too", m->name,
                      key->attr, missing->name);
       }
+      size_t value_at = b.len;
       ok = ok && dorm__buf_put(&b.buf, s->text[part->field], s->len[part->field]);
+      const dorm_tpl_part *next = p + 1 < key->nparts ? &key->parts[p + 1] : NULL;
+      if (!ok || pf->type.kind != DORM_K_STRING || !next || next->field >= 0 || next->literal_len == 0 ||
+          p + 2 >= key->nparts)
+        continue;
+      size_t value_end = b.len;
+      ok = dorm__buf_put(&b.buf, next->literal, next->literal_len);
+      p++; /* the literal is written */
+      if (ok && !dorm__model_literal_ends_value(b.p, b.len, value_at, value_end, next->literal, next->literal_len)) {
+        dorm__model_sbuf_free(&b);
+        return ufail(u, DORM_ERR_INVALID_ARGUMENT,
+                     "%s.%s: the value would run into the \"%.*s\" that follows it in key %s: the key would not say "
+                     "where %s ends (another value of the key's fields makes the same key)",
+                     m->name, pf->name, (int)next->literal_len, next->literal, key->attr, pf->name);
+      }
     }
     dorm_av v;
     if (!ok || dorm_av_str_copy(u->a, b.p, b.len, &v) != DORM_OK) {

@@ -757,6 +757,21 @@ dorm_status dorm__model_render_field(const dorm_model_desc *m, uint32_t field, c
   return DORM_OK;
 }
 
+/* Whether the text out->p[from..) (a string placeholder's value followed by
+ * the template's next literal) holds that literal first where the value
+ * ends. Otherwise the key does not say where the value ends: with
+ * "T#{tenantId}#A#{accountId}", tenant "x#A#y" of account "z" and tenant
+ * "x" of account "y#A#z" are the same key (one overwrote the other's item,
+ * a get read the other tenant's item), and a field read back from the key
+ * (a keys_only index) was split at the first "#A#". A reader of the key
+ * splits at the first occurrence of the literal (model_keys_read.c). */
+bool dorm__model_literal_ends_value(const char *text, size_t len, size_t from, size_t value_end, const char *lit,
+                                    size_t lit_len) {
+  for (size_t at = from; at + lit_len <= len && at < value_end; at++)
+    if (memcmp(text + at, lit, lit_len) == 0) return false;
+  return true;
+}
+
 dorm_status dorm__model_render_key(const dorm_model_desc *m, uint32_t k, const void *obj, size_t parts_upto,
                              model_sbuf *out, char *errbuf, size_t errcap) {
   const dorm_key_desc *key = &m->keys[k];
@@ -782,8 +797,27 @@ dorm_status dorm__model_render_key(const dorm_model_desc *m, uint32_t k, const v
       if (!(f->flags & DORM_FF_OPTIONAL)) return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "required (NULL)");
       return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp, "not set (key %s is made from it)", key->attr);
     }
+    size_t value_at = out->len;
     dorm_status st = dorm__model_render_field(m, (uint32_t)part->field, field_ptr(obj, f), out, errbuf, errcap);
     if (st != DORM_OK) return st;
+    const dorm_tpl_part *next = i + 1 < key->nparts && i + 1 < parts_upto ? &key->parts[i + 1] : NULL;
+    /* (a literal that ends the template is found at the end: nothing to check) */
+    if (f->type.kind != DORM_K_STRING || !next || next->field >= 0 || next->literal_len == 0 ||
+        i + 2 >= key->nparts)
+      continue;
+    size_t value_end = out->len;
+    if (!sb_put(out, next->literal, next->literal_len))
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_NO_MEMORY, &root, "out of memory rendering key %s", key->attr);
+    i++; /* the literal is written */
+    if (!dorm__model_literal_ends_value(out->p, out->len, value_at, value_end, next->literal, next->literal_len)) {
+      mpath fp = {&root, MP_NAME, f->name, 0};
+      int shown = value_end - value_at > 64 ? 64 : (int)(value_end - value_at);
+      return dorm__model_fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, &fp,
+                              "\"%.*s%s\" would run into the \"%.*s\" that follows it in key %s: the key would not "
+                              "say where %s ends (another value of the key's fields makes the same key)",
+                              shown, out->p + value_at, shown < (int)(value_end - value_at) ? "..." : "",
+                              (int)next->literal_len, next->literal, key->attr, f->name);
+    }
   }
   return DORM_OK;
 }
