@@ -1043,13 +1043,13 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
    * may have stored messages after the seq its last check-in wrote: go on
    * after the highest stored one. A first run's seqs start at the item's
    * (1: the ack, stored after it was sent). */
+  dorm_streamer_Message_page earlier = {0};
   if (r.attempts > 1) {
-    dorm_streamer_Message_page page;
-    dorm_query_opts q = {.limit = 1, .descending = true, .consistent_read = true};
-    if (dorm_streamer_Message_query(c, r.sub, r.clientId, NULL, &q, &a, &page) == DORM_OK) {
-      if (page.count && page.items[0].seq > ctx->seq) {
-        ctx->seq = page.items[0].seq;
-        took_over_from(ctx, &r, page.items[0].body);
+    dorm_query_opts q = {.limit = DORM__ST_REDELIVER, .descending = true, .consistent_read = true};
+    if (dorm_streamer_Message_query(c, r.sub, r.clientId, NULL, &q, &a, &earlier) == DORM_OK) {
+      if (earlier.count && earlier.items[0].seq > ctx->seq) {
+        ctx->seq = earlier.items[0].seq;
+        took_over_from(ctx, &r, earlier.items[0].body);
       }
     } else {
       dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "reading the stored messages: %s",
@@ -1089,6 +1089,19 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   pthread_mutex_unlock(&s->running_mu);
   dorm__st_puts_jobs(1);
   dorm__st_log("info", "started", ctx->client_id, ctx->conn_id, e->name, "attempt %d", ctx->attempts);
+  /* The earlier run stored each message before delivering it: one that died
+   * in between left stored messages its client never got, and a client
+   * still connected (nothing to resume) would see a gap before this run's
+   * first seq. Those are among the ones stored after its last check-in
+   * (the item's seq; a run that gave the request back or failed retryably
+   * wrote its last seq there, having delivered everything): they go out
+   * again first, oldest first. A local connection's queue drops seqs it has
+   * sent; through API Gateway a delivered one would reach the client twice
+   * (it drops it by seq), so nothing at or below the item's seq is sent. A
+   * job has at most 2 messages waiting for the writer: the last
+   * DORM__ST_REDELIVER stored cover every one not delivered. */
+  for (size_t i = earlier.count; i > 0; i--)
+    if (earlier.items[i - 1].seq > r.seq) deliver(ctx, earlier.items[i - 1].seq, earlier.items[i - 1].body);
 
   void *req = dorm_arena_calloc(&a, 1, e->request->size ? e->request->size : 1);
   void *res = dorm_arena_calloc(&a, 1, e->result->size ? e->result->size : 1);

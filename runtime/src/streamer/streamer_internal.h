@@ -39,6 +39,9 @@
 /* `status` asks waiting in a request item for the lease owner of another
  * process (router.c): about 130 bytes each, so the item stays small */
 #define DORM__ST_MAX_ASKS 16
+/* Messages of an earlier run sent again when a processor takes a request
+ * over (processor.c: a dead owner may have stored them and not delivered). */
+#define DORM__ST_REDELIVER 32
 #define DORM__ST_MAX_ID 128                 /* client request ids: [A-Za-z0-9._:-]{1,128} */
 #define DORM__ST_CHUNK_DATA (96 * 1024)     /* result text per chunk message */
 #define DORM__ST_ITEM_MARGIN (8 * 1024)     /* a request item's attributes other than payload, result, progress */

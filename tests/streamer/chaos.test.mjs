@@ -1,0 +1,134 @@
+// Many requests at once across two processors, one of them SIGKILLed while
+// jobs run (docs/streamer.md: Request states, Seqs, Delivery). The scenario
+// tests of cluster.test.mjs and resume.test.mjs take one request through
+// one failure each; here the failures meet: clients of the killed server
+// reconnect to the survivor and resume while the survivor takes over the dead
+// server's leases, and the survivor's own clients wait for jobs the dead one
+// was running. Whatever happened, every request ends with exactly one
+// terminal message, its result right, and each client's messages of it,
+// joined across its connections, are the whole stream once: seqs 1..n with
+// no gap or duplicate, percent never going back.
+import {
+  assert, checkReportComplete, checkStream, connect, countingProxy, scenario, sleep, startServer, stopServers, token,
+  uniq,
+} from './harness.mjs';
+import { ddb } from './lambda-emulators.mjs';
+
+const LEASE = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20', '--workers', '16'];
+
+scenario('two processors, one SIGKILLed mid-round: every request of both servers\' clients completes once, streams whole', async () => {
+  const a = await startServer({ name: 'survivor', args: LEASE });
+  const b = await startServer({ name: 'killed', args: LEASE });
+  try {
+    const N = 48;
+    const rows = 25;
+    const reqs = [];
+    for (let i = 0; i < N; i++) {
+      const tok = await token();
+      const srv = i % 2 ? b : a;
+      const c = await connect(srv, tok);
+      const rid = uniq(`chaos${i}`);
+      reqs.push({ rid, tok, onB: srv === b, conns: [c] });
+    }
+    // all at once: 32 workers for 48 jobs of ~1.5 s, so some wait queued
+    for (const r of reqs) r.conns[0].send({ id: r.rid, action: 'GenerateReport', payload: { rows, stepMs: 60 } });
+    // kill b once jobs run on it (some of its jobs mid-way, some queued)
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const running = reqs.filter((r) => r.conns[0].of(r.rid).some((m) => m.type === 'progress')).length;
+      if (running >= N / 4) break;
+      if (Date.now() > deadline) assert.fail(`jobs did not start: ${running} of ${N} reported progress`);
+      await sleep(25);
+    }
+    b.kill('SIGKILL');
+    await b.exited;
+    // the killed server's clients come back on the survivor and resume
+    // after the last message they saw (0 when they saw none)
+    for (const r of reqs.filter((x) => x.onB)) {
+      const seen = r.conns[0].of(r.rid);
+      const c = await connect(a, r.tok);
+      r.conns.push(c);
+      c.send({ id: r.rid, action: 'resume', last_seq: seen.length ? seen.at(-1).seq : 0 });
+    }
+    const problems = [];
+    await Promise.all(reqs.map(async (r) => {
+      const live = r.conns.at(-1);
+      try {
+        await live.terminal(r.rid, { timeoutMs: 60000 });
+        await sleep(300); // anything after the terminal message would be a defect: let it arrive
+        const all = r.conns.flatMap((c) => c.of(r.rid));
+        // a job re-run after the take-over reports its rows again from 1:
+        // rows may repeat, percent and seq may not
+        checkStream(all, { rowsIncrease: false });
+        const terminals = all.filter((m) => m.type === 'complete' || m.type === 'error');
+        assert.equal(terminals.length, 1, `one terminal message: ${all.map((m) => `${m.seq}:${m.type}`).join(' ')}`);
+        checkReportComplete(terminals[0], rows);
+        assert.equal(all.at(-1), terminals[0], 'nothing after the terminal message');
+      } catch (e) {
+        problems.push(`${r.rid} (client on ${r.onB ? 'the killed server' : 'the survivor'}): ${String(e.message).split('\n')[0]}`);
+      }
+    }));
+    // what the round went through (so a run that exercised nothing shows)
+    const rerun = reqs.filter((r) => {
+      const rowsSeen = r.conns.flatMap((c) => c.of(r.rid)).filter((m) => m.type === 'progress').map((m) => m.progress?.rows);
+      return rowsSeen.some((x, i) => i > 0 && x <= rowsSeen[i - 1]);
+    }).length;
+    console.log(`chaos: ${N} requests, ${reqs.filter((r) => r.onB).length} clients moved, ${rerun} jobs re-run after the kill, survivor completed ${await a.completed()}`);
+    assert.deepEqual(problems, []);
+    assert.ok(rerun > 0, 'the kill hit running jobs (none re-ran: the scenario tested nothing)');
+    for (const r of reqs) for (const c of r.conns) if (!c.closed) await c.close();
+  } finally {
+    b.kill('SIGKILL');
+    assert.deepEqual(await stopServers([a]), []);
+  }
+});
+
+scenario('a processor killed after storing a progress and before delivering it: the one taking over sends it, the connected client sees no gap', async () => {
+  // The client's server runs no jobs; processor 1 reaches DynamoDB through
+  // a proxy that, at the first message batch holding row 3's progress of
+  // this request, writes the batch itself and SIGKILLs processor 1 before
+  // it hears back: the message is stored and was never delivered. The
+  // client stays connected (no resume): what it receives live must be the
+  // whole stream once the lease expires and processor 2 takes the job over.
+  const ARGS = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
+  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...ARGS] });
+  let rid = null, p1 = null, killed = false;
+  const proxy = await countingProxy({
+    beforeForward: async (op, body) => {
+      if (killed || !rid || (op !== 'BatchWriteItem' && op !== 'PutItem')) return;
+      const text = JSON.stringify(body ?? {});
+      if (!text.includes('dorm_streamer_messages') || !text.includes(rid) || !/\\"rows\\":3[,}]/.test(text)) return;
+      killed = true;
+      await ddb(`DynamoDB_20120810.${op}`, body);
+      p1.kill('SIGKILL');
+      await p1.exited;
+    },
+  });
+  let p2 = null;
+  try {
+    p1 = await startServer({ name: 'processor 1 (killed after a store)', args: ARGS, ddb: proxy.url });
+    const c = await connect(front, await token());
+    rid = uniq('stored-not-sent');
+    const rows = 12;
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 80 } });
+    const deadline = Date.now() + 20000;
+    while (!killed && Date.now() < deadline) await sleep(25);
+    assert.ok(killed, `processor 1 stored row 3's progress and was killed: ${c.dump()}`);
+    const seen = c.of(rid);
+    assert.ok(!seen.some((m) => m.progress?.rows === 3), `row 3's progress was not delivered before the kill: ${c.dump()}`);
+    p2 = await startServer({ name: 'processor 2', args: ARGS });
+    const fin = await c.terminal(rid, { timeoutMs: 45000 });
+    checkReportComplete(fin, rows);
+    await sleep(500);
+    const got = c.of(rid);
+    // live, without a resume: seqs 1..n, the stored row 3 among them
+    checkStream(got, { rowsIncrease: false });
+    assert.ok(got.some((m) => m.progress?.rows === 3), `the stored, undelivered progress reached the client: ${c.dump()}`);
+    assert.equal(got.filter((m) => m.type === 'complete').length, 1);
+    await c.close();
+  } finally {
+    if (p1) p1.kill('SIGKILL');
+    assert.deepEqual(await stopServers([front, ...(p2 ? [p2] : [])]), []);
+    await proxy.close();
+  }
+}, { timeoutMs: 90000 });
