@@ -218,6 +218,70 @@ static void number_validation(void **state) {
   assert_int_equal(dorm_number_check("12", 2, NULL, 0), DORM_OK);
 }
 
+/* The grammar without an exponent, byte by byte: what number.c's short
+ * path (plain decimals) and its full parse must both agree with. Up to 20
+ * bytes there is no precision or magnitude limit to reach. */
+static bool ref_plain_number(const char *s, size_t len) {
+  size_t i = 0, lead = 0, frac = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+  while (i < len && s[i] >= '0' && s[i] <= '9') i++, lead++;
+  if (i < len && s[i] == '.') {
+    i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++, frac++;
+  }
+  return i == len && lead + frac > 0;
+}
+
+static void number_check_agrees(const char *s, size_t len) {
+  /* A block of exactly len bytes, so that ASan sees a read past the end. */
+  char *b = malloc(len ? len : 1);
+  assert_non_null(b);
+  memcpy(b, s, len);
+  bool got = dorm__number_invalid_reason(b, len) == NULL, want = ref_plain_number(s, len);
+  free(b);
+  if (got != want) {
+    char shown[64] = {0};
+    for (size_t i = 0; i < len && i < 20; i++) snprintf(shown + 3 * i, 4, "%02x ", (unsigned char)s[i]);
+    fail_msg("number [%s] (%zu bytes): got %s, want %s", shown, len, got ? "valid" : "invalid", want ? "valid" : "invalid");
+  }
+}
+
+/* Every string of up to 5 bytes over digits, '.', signs and bytes next to
+ * them ('/', ':', NUL, 0xb0, 0xff, 'x', ' '); then at every length to 20,
+ * digits with one or two of those at every position (pairs of positions),
+ * each string in a block of its own length (ASan sees any read past it): a
+ * faster short path (bench/README.md "Session 10" tried a word-at-a-time
+ * one) must give the same verdicts. */
+static void number_word_check_every_shape(void **state) {
+  (void)state;
+  static const char alpha[] = {'0', '5', '9', '.', '-', '+', '/', ':', '\0', (char)0xb0, (char)0xff, 'x', ' '};
+  enum { NA = sizeof alpha };
+  char s[24];
+  for (size_t len = 0; len <= 5; len++) {
+    size_t total = 1;
+    for (size_t i = 0; i < len; i++) total *= NA;
+    for (size_t k = 0; k < total; k++) {
+      size_t x = k;
+      for (size_t i = 0; i < len; i++) s[i] = alpha[x % NA], x /= NA;
+      number_check_agrees(s, len);
+    }
+  }
+  for (size_t len = 1; len <= 20; len++)
+    for (size_t p = 0; p < len; p++)
+      for (size_t q = p; q < len; q++)
+        for (size_t a = 3; a < NA; a++)
+          for (size_t c = 3; c < NA; c++) {
+            for (size_t i = 0; i < len; i++) s[i] = (char)('1' + (i * 7) % 9);
+            s[p] = alpha[a];
+            if (q != p) s[q] = alpha[c];
+            number_check_agrees(s, len);
+            if (c == 3 && q == p) {
+              s[0] = '-'; /* the same after a sign */
+              number_check_agrees(s, len);
+            }
+          }
+}
+
 static void numbers_roundtrip_and_reject(void **state) {
   (void)state;
   dorm_av v = dorm_av_num("-12345678901234567890123456789012345678");
@@ -1032,6 +1096,7 @@ int main(void) {
     cmocka_unit_test_teardown(reader_refuses_broken_u_escapes, teardown),
     cmocka_unit_test_teardown(invalid_utf8_rejected_on_write_with_path, teardown),
     cmocka_unit_test_teardown(number_validation, teardown),
+    cmocka_unit_test_teardown(number_word_check_every_shape, teardown),
     cmocka_unit_test_teardown(numbers_roundtrip_and_reject, teardown),
     cmocka_unit_test_teardown(number_conversions, teardown),
     cmocka_unit_test_teardown(binary_all_bytes_roundtrip, teardown),
