@@ -995,6 +995,21 @@ static void key_values_that_run_into_the_template(void **state) {
   tracker_Comment_update_begin(&u, &a);
   tracker_Comment_set_topic(&u, "x");
   CHECK(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL));
+
+  /* An empty index key stored by its field: refused by put and, before any
+   * request, by an update too (it went to DynamoDB: ValidationException). */
+  before = attempts();
+  one.reviewer = "";
+  assert_int_equal(tracker_Comment_put(client, &one, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+  tracker_Comment_update_begin(&u, &a);
+  assert_int_equal(tracker_Comment_set_reviewer(&u, ""), DORM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  if (!strstr(dorm_client_errmsg(client), "Comment.reviewer: key attribute GSI2PK would be empty"))
+    fail_msg("message: %s", dorm_client_errmsg(client));
+  assert_int_equal(attempts(), before);
+  tracker_Comment_update_begin(&u, &a);
+  CHECK(tracker_Comment_set_reviewer(&u, "rev"));
+  CHECK(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL));
   dorm_arena_free(&a);
 }
 

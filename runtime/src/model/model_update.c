@@ -228,6 +228,14 @@ dorm_status dorm_model_update_set(dorm_model_update *u, uint32_t field, const vo
   if (absent || (k == DORM_K_SET && ((const dorm_array_view *)value)->count == 0) ||
       ((f->flags & DORM_FF_OMIT_EMPTY) && k != DORM_K_STRUCT && dorm__model_value_empty(&f->type, value)))
     return remove_attr(u, field);
+  /* An index key attribute stored by this field (a put refuses an empty one
+   * the same way; DynamoDB would answer ValidationException). */
+  bool empty_text = (k == DORM_K_BYTES && ((const dorm_bytes *)value)->len == 0) ||
+                    (k == DORM_K_STRING && **(const char *const *)value == '\0');
+  for (uint32_t i = 0; empty_text && i < m->nkeys; i++)
+    if (m->keys[i].field == (int32_t)field)
+      return ufail(u, DORM_ERR_INVALID_ARGUMENT, "%s.%s: key attribute %s would be empty (DynamoDB rejects empty keys)",
+                   m->name, f->name, m->keys[i].attr);
   dorm_av v;
   if ((st = value_av(u, field, value, &v)) != DORM_OK) return st;
   dorm_update_set_opd(&u->x, attr_opd(u, field), dorm_opd_value(&u->x, v));
