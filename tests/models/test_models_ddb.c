@@ -1010,6 +1010,28 @@ static void key_values_that_run_into_the_template(void **state) {
   tracker_Comment_update_begin(&u, &a);
   CHECK(tracker_Comment_set_reviewer(&u, "rev"));
   CHECK(tracker_Comment_update(client, &k1, &u, NULL, &a, NULL));
+
+  /* One write condition (and its builder) for several puts and deletes: the
+   * second call failed "ConditionExpression is already set on this builder". */
+  dorm_expr wx;
+  dorm_expr_init(&wx, &a);
+  dorm_write_opts wo;
+  memset(&wo, 0, sizeof wo);
+  wo.expr = &wx;
+  wo.condition = tracker_Comment_cond_body_not_exists(&wx);
+  tracker_Comment more[3];
+  const char *more_ids[3] = {"m1", "m2", "m3"};
+  for (int i = 0; i < 3; i++) {
+    more[i] = (tracker_Comment){.project = proj, .thread = "w", .commentId = more_ids[i], .topic = "t"};
+    CHECK(tracker_Comment_put(client, &more[i], &wo, &a));
+  }
+  more[0].body = "now";
+  CHECK(tracker_Comment_put(client, &more[0], NULL, &a));
+  wo.condition = tracker_Comment_cond_body_exists(&wx);
+  for (int i = 0; i < 3; i++) {
+    tracker_Comment_key mk = {proj, "w", more_ids[i]};
+    assert_int_equal(tracker_Comment_delete(client, &mk, &wo, NULL), i == 0 ? DORM_OK : DORM_ERR_CONDITION_FAILED);
+  }
   dorm_arena_free(&a);
 }
 

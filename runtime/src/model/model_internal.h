@@ -159,6 +159,18 @@ void dorm__model_sbuf_free(model_sbuf *b);
 /* Renders key attribute keys[k] of m from obj as text (templates and
  * directly stored string/number fields). parts_upto: render only the first
  * n parts (SIZE_MAX for all), for begins_with prefixes. */
+/* A caller's builder as it was before a call, to restore after it
+ * (model_ops.c): the call's own condition, filter, projection and
+ * placeholders are taken out again, so one opts serves many calls. */
+typedef struct dorm__model_expr_mark {
+  dorm_expr *x;
+  const char *key_condition, *condition, *filter, *projection;
+  size_t names, values;
+  dorm_status status;
+} dorm__model_expr_mark;
+dorm__model_expr_mark dorm__model_mark_expr(dorm_expr *x);
+void dorm__model_restore_expr(const dorm__model_expr_mark *mk);
+
 /* Whether text[from..value_end), a string placeholder's value followed in
  * text by the template's next literal lit, holds no earlier occurrence of
  * lit: a reader of the key splits there (model_write.c). */

@@ -151,6 +151,45 @@ dorm_status dorm__model_projection(dorm_client *c, const char *op, const dorm_mo
   return DORM_OK;
 }
 
+/* The caller's builder (dorm_query_opts.expr, dorm_write_opts.expr: it holds
+ * the placeholders of the caller's filter or condition) is borrowed for one
+ * call: the key condition, condition, filter and projection a call adds to
+ * it are taken out again when the call ends, so the same opts serve the next
+ * page (a cursor loop, _each), the next query and the next write. Without
+ * this the second page failed with "FilterExpression is already set on this
+ * builder", and so did a second delete with the same condition. The
+ * placeholder arrays only grow, so what the call appended is dropped by
+ * restoring the counts. */
+dorm__model_expr_mark dorm__model_mark_expr(dorm_expr *x) {
+  dorm__model_expr_mark mk = {0};
+  if (x) {
+    mk.x = x;
+    mk.key_condition = x->key_condition;
+    mk.condition = x->condition;
+    mk.filter = x->filter;
+    mk.projection = x->projection;
+    mk.names = x->name_count;
+    mk.values = x->value_count;
+    mk.status = x->status;
+  }
+  return mk;
+}
+
+void dorm__model_restore_expr(const dorm__model_expr_mark *mk) {
+  dorm_expr *x = mk->x;
+  if (!x) return;
+  x->key_condition = mk->key_condition;
+  x->condition = mk->condition;
+  x->filter = mk->filter;
+  x->projection = mk->projection;
+  if (x->name_count > mk->names) x->name_count = mk->names;
+  if (x->value_count > mk->values) x->value_count = mk->values;
+  if (mk->status == DORM_OK && x->status != DORM_OK) {
+    x->status = DORM_OK;
+    x->errmsg[0] = '\0';
+  }
+}
+
 /* ---- put ---- */
 
 static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj, bool create, const dorm_write_opts *o,
@@ -199,7 +238,9 @@ dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, 
   /* Without the caller's arena, what the request needs (the condition's
    * builder) lives in a scratch one until it is sent. */
   dorm_arena scratch = DORM_ARENA_INIT;
+  dorm__model_expr_mark mk = dorm__model_mark_expr(o ? o->expr : NULL);
   st = put_item(c, m, obj, create, o, a ? a : &scratch);
+  dorm__model_restore_expr(&mk);
   dorm_arena_free(&scratch);
   return st;
 }
@@ -288,7 +329,9 @@ dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const vo
   if (o && o->old_out && !a)
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "old_out needs an arena to be filled in");
   dorm_arena scratch = DORM_ARENA_INIT; /* as put: the condition's builder when a is NULL */
+  dorm__model_expr_mark mk = dorm__model_mark_expr(o ? o->expr : NULL);
   st = delete_item(c, m, key_obj, o, a ? a : &scratch);
+  dorm__model_restore_expr(&mk);
   dorm_arena_free(&scratch);
   return st;
 }

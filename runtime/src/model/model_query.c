@@ -246,48 +246,6 @@ static void write_request(dorm_client *c, qspec *q, const dorm_av *start) {
   dorm__jw_end_object(w);
 }
 
-/* The caller's builder (o->expr, which holds the placeholders of its
- * filter) is borrowed for one call: the key condition, the entity filter and
- * the projection a call adds to it are taken out again when the call ends, so
- * the same opts serve the next page (a cursor loop, _each) and the next
- * query. Without this the second page failed with "FilterExpression is
- * already set on this builder". The placeholder arrays only grow, so what
- * the call appended is dropped by restoring the counts. */
-typedef struct expr_mark {
-  dorm_expr *x;
-  const char *key_condition, *filter, *projection;
-  size_t names, values;
-  dorm_status status;
-} expr_mark;
-
-static expr_mark mark_caller_expr(const dorm_query_opts *o) {
-  expr_mark mk = {0};
-  if (o && o->expr) {
-    mk.x = o->expr;
-    mk.key_condition = mk.x->key_condition;
-    mk.filter = mk.x->filter;
-    mk.projection = mk.x->projection;
-    mk.names = mk.x->name_count;
-    mk.values = mk.x->value_count;
-    mk.status = mk.x->status;
-  }
-  return mk;
-}
-
-static void restore_caller_expr(const expr_mark *mk) {
-  dorm_expr *x = mk->x;
-  if (!x) return;
-  x->key_condition = mk->key_condition;
-  x->filter = mk->filter;
-  x->projection = mk->projection;
-  if (x->name_count > mk->names) x->name_count = mk->names;
-  if (x->value_count > mk->values) x->value_count = mk->values;
-  if (mk->status == DORM_OK && x->status != DORM_OK) {
-    x->status = DORM_OK;
-    x->errmsg[0] = '\0';
-  }
-}
-
 /* Everything before the first request: builder, key condition, filter,
  * projection. */
 static dorm_status prepare(dorm_client *c, qspec *q, uint32_t index, const void *pk_obj, const dorm_sk_cond *sk,
@@ -345,13 +303,13 @@ static dorm_status page_op(dorm_client *c, qspec *q, uint32_t index, const void 
   if (!a || !page)
     return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, q->op, "%s: an arena and a page are required", q->m->name);
   dorm_expr local;
-  expr_mark mk = mark_caller_expr(q->o);
+  dorm__model_expr_mark mk = dorm__model_mark_expr(q->o ? q->o->expr : NULL);
   dorm_status st = prepare(c, q, index, pk_obj, sk, a, &local);
   dorm_av start;
   bool has_start = false;
   if (st == DORM_OK) st = start_key(c, q, a, &start, &has_start);
   if (st == DORM_OK) write_request(c, q, has_start ? &start : NULL);
-  restore_caller_expr(&mk); /* the request's text is written */
+  dorm__model_restore_expr(&mk); /* the request's text is written */
   if (st != DORM_OK) return st;
   const char *resp;
   size_t len;
@@ -390,7 +348,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
   dorm_expr local;
   dorm_av start;
   bool has_start = false;
-  expr_mark mk = mark_caller_expr(o);
+  dorm__model_expr_mark mk = dorm__model_mark_expr(o ? o->expr : NULL);
   dorm_status st = prepare(c, &q, index, pk_obj, sk, &base, &local);
   if (st == DORM_OK) st = start_key(c, &q, &base, &start, &has_start);
   while (st == DORM_OK) {
@@ -415,7 +373,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     }
     if (!has_start) break;
   }
-  restore_caller_expr(&mk);
+  dorm__model_restore_expr(&mk);
   dorm_arena_free(&base);
   dorm_arena_free(&keys);
   return st;
@@ -474,10 +432,10 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   dorm_arena a = DORM_ARENA_INIT;
   qspec q = {op, m, NULL, o, true, false, NULL, false};
   dorm_expr local;
-  expr_mark mk = mark_caller_expr(o);
+  dorm__model_expr_mark mk = dorm__model_mark_expr(o ? o->expr : NULL);
   dorm_status st = prepare(c, &q, 0, NULL, NULL, &a, &local);
   if (st != DORM_OK) {
-    restore_caller_expr(&mk);
+    dorm__model_restore_expr(&mk);
     dorm_arena_free(&a);
     return st;
   }
@@ -499,7 +457,7 @@ dorm_status dorm_model_scan_parallel(dorm_client *c, const dorm_model_desc *m, c
   p.user = user;
   st = dorm_scan_parallel(c, &in, segments, workers, pscan_page, &p);
   if (st != DORM_OK && p.status != DORM_OK) st = dorm__client_fail(c, p.status, op, "%s", p.err);
-  restore_caller_expr(&mk);
+  dorm__model_restore_expr(&mk);
   dorm_arena_free(&p.a);
   dorm_arena_free(&a);
   return st;
