@@ -1430,11 +1430,60 @@ static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard) {
   dorm_arena_free(&a);
 }
 
+/* Requests whose connection here has heard nothing for a while (two
+ * leases, at least 5 s) are looked at: one that ended meanwhile without its
+ * end reaching the connection (its processor died between writing the end
+ * and delivering it: nothing else would send it, and a client that stays
+ * connected would wait forever) gets every stored message after what the
+ * connection had. One still running is left to its lease (a dead processor's
+ * successor sends what the client missed). One GetItem per silent request
+ * and quiet period; the connection's queue drops seqs it has. */
+static void catch_up(dorm__streamer *s, dorm_client *c) {
+  dorm__srv_silent_req silent[16];
+  int64_t quiet = 2 * s->cfg.lease_ms < 5000 ? 5000 : 2 * s->cfg.lease_ms;
+  size_t n = dorm__srv_silent(s, quiet, silent, sizeof silent / sizeof silent[0]);
+  for (size_t i = 0; i < n; i++) {
+    dorm__srv_silent_req *q = &silent[i];
+    dorm_arena a = DORM_ARENA_INIT;
+    dorm_streamer_Request_key key = {q->sub, q->rid};
+    dorm_get_opts go = {.consistent_read = true};
+    dorm_streamer_Request r;
+    dorm_status st = dorm_streamer_Request_get(c, &key, &go, &a, &r);
+    if (st == DORM_ERR_NOT_FOUND) {
+      dorm__srv_track_ended(s, q->conn_id, q->rid); /* never stored (a sync call, a refused one) */
+    } else if (st == DORM_OK && (r.status == DORM_STREAMER_REQUEST_STATUS_COMPLETED ||
+                                 r.status == DORM_STREAMER_REQUEST_STATUS_FAILED ||
+                                 r.status == DORM_STREAMER_REQUEST_STATUS_CANCELLED)) {
+      size_t sent = 0;
+      if (r.seq > q->acked) {
+        dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = q->acked};
+        dorm_query_opts qo = {.consistent_read = true};
+        for (;;) {
+          dorm_streamer_Message_page page;
+          if (dorm_streamer_Message_query(c, q->sub, q->rid, &sk, &qo, &a, &page) != DORM_OK) break;
+          for (size_t k = 0; k < page.count; k++)
+            if (dorm__srv_enqueue(s, q->conn_id, q->rid, page.items[k].seq, page.items[k].body,
+                                  strlen(page.items[k].body)))
+              sent++;
+          if (!page.cursor) break;
+          qo.cursor = page.cursor;
+        }
+        dorm__st_log("warn", "caught_up", q->rid, q->conn_id, r.endpoint,
+                     "the request ended without its end reaching this connection: %zu stored messages after seq "
+                     "%lld sent",
+                     sent, (long long)q->acked);
+      }
+      dorm__srv_track_ended(s, q->conn_id, q->rid);
+    }
+    dorm_arena_free(&a);
+  }
+}
+
 void *dorm__st_poller_main(void *arg) {
   dorm__streamer *s = arg;
   stream_reader r = {0};
   bool first = true;
-  int64_t last_sweep = 0;
+  int64_t last_sweep = 0, last_catch_up = 0;
   unsigned next_shard = 0;
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
@@ -1442,6 +1491,10 @@ void *dorm__st_poller_main(void *arg) {
     /* acks the router sent before storing them */
     dorm_client *fc = dorm__st_client(s);
     if (fc) dorm__st_flush_later(fc, false);
+    if (fc && !s->lambda && dorm__st_now_ms() - last_catch_up >= 1000) {
+      catch_up(s, fc);
+      last_catch_up = dorm__st_now_ms();
+    }
     /* connection events that waited for company (main.c, GONE_GATHER_MS) */
     dorm__st_kick_conn_jobs(s);
     bool draining = atomic_load(&s->draining);

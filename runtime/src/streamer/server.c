@@ -52,6 +52,8 @@ typedef struct track {
   int64_t next;       /* the seq that goes out next (0: none seen yet) */
   int64_t held_since; /* when the oldest held message started waiting (ms) */
   held *held;         /* waiting: newer than `next`, or live while resuming; seq order */
+  int64_t active_ms;  /* its last message queued, or its last silence check (ms) */
+  bool ended;         /* its terminal message (complete, or an error with a seq) was queued */
 } track;
 
 typedef struct dorm__st_conn {
@@ -72,6 +74,7 @@ typedef struct dorm__st_conn {
   long inflight; /* its messages queued or in work (conns_mu) */
   int64_t exp_s; /* its token's exp (seconds) */
   bool expired;  /* past exp + leeway: told UNAUTHORIZED, closed once that is written */
+  char *sub;     /* its verified user (malloc'd): the key of its requests */
 } dorm__st_conn;
 
 /* Per-session data of lws: a WebSocket or an HTTP request. */
@@ -226,7 +229,21 @@ static track *find_track(dorm__streamer *s, dorm__st_conn *c, const char *rid, b
   track *t = &c->tracks[c->ntracks++];
   memset(t, 0, sizeof *t);
   snprintf(t->rid, sizeof t->rid, "%s", rid);
+  t->active_ms = dorm__st_now_ms();
   return t;
+}
+
+/* A request's last message: `complete`, a sync call's `response`, or an
+ * `error` with a seq (the errors without one refuse a message, they end
+ * nothing). Messages start with their type (dorm__st_message). */
+static bool terminal_text(int64_t seq, const char *text, size_t len) {
+  static const char *const types[] = {"{\"type\":\"complete\"", "{\"type\":\"response\"", "{\"type\":\"error\""};
+  if (seq <= 0) return false;
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    size_t n = strlen(types[i]);
+    if (len >= n && memcmp(text, types[i], n) == 0) return true;
+  }
+  return false;
 }
 
 static bool seen(track *t, int64_t seq) {
@@ -425,6 +442,10 @@ dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, c
   }
   bool ok = true;
   track *t = seq > 0 && request_id ? find_track(s, c, request_id, true) : NULL;
+  if (t) {
+    t->active_ms = dorm__st_now_ms();
+    if (terminal_text(seq, text, len)) t->ended = true;
+  }
   if (t && seen(t, seq)) {
     /* already queued (a replay and a live copy of the same message) */
   } else if (t && t->resuming && !pthread_equal(t->resumer, pthread_self())) {
@@ -444,6 +465,35 @@ bool dorm__srv_holds(dorm__streamer *s, const char *conn_id) {
   bool here = find_conn(s, conn_id) != NULL;
   pthread_mutex_unlock(&s->conns_mu);
   return here;
+}
+
+size_t dorm__srv_silent(dorm__streamer *s, int64_t quiet_ms, dorm__srv_silent_req *out, size_t max) {
+  int64_t now = dorm__st_now_ms();
+  size_t n = 0;
+  pthread_mutex_lock(&s->conns_mu);
+  for (dorm__st_conn *c = s->conns; c && n < max; c = c->next) {
+    if (c->closing || c->expired) continue;
+    for (size_t i = 0; i < c->ntracks && n < max; i++) {
+      track *t = &c->tracks[i];
+      if (t->ended || t->resuming || t->acked <= 0 || now - t->active_ms < quiet_ms) continue;
+      t->active_ms = now; /* checked again after another quiet_ms */
+      snprintf(out[n].conn_id, sizeof out[n].conn_id, "%s", c->id);
+      snprintf(out[n].sub, sizeof out[n].sub, "%s", c->sub);
+      snprintf(out[n].rid, sizeof out[n].rid, "%s", t->rid);
+      out[n].acked = t->acked;
+      n++;
+    }
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+  return n;
+}
+
+void dorm__srv_track_ended(dorm__streamer *s, const char *conn_id, const char *request_id) {
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  track *t = c ? find_track(s, c, request_id, false) : NULL;
+  if (t) t->ended = true;
+  pthread_mutex_unlock(&s->conns_mu);
 }
 
 bool dorm__srv_enqueue(dorm__streamer *s, const char *conn_id, const char *request_id, int64_t seq,
@@ -496,6 +546,7 @@ static void free_conn(dorm__st_conn *c) {
     }
   }
   free(c->tracks);
+  free(c->sub);
   free(c);
 }
 
@@ -750,6 +801,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     c->wsi = wsi;
     c->connected_ms = dorm__st_now_ms();
     c->exp_s = ps->identity.exp;
+    c->sub = strdup(ps->identity.sub ? ps->identity.sub : "");
+    if (!c->sub) {
+      free(c);
+      return -1;
+    }
     ps->conn = c;
     pthread_mutex_lock(&s->conns_mu);
     link_conn(s, c);

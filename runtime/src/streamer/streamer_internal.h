@@ -134,6 +134,20 @@ void dorm__srv_flush_wakes(void);
 void dorm__srv_stop(dorm__streamer *s);
 /* Whether this server holds the connection now. */
 bool dorm__srv_holds(dorm__streamer *s, const char *conn_id);
+/* Requests followed by connections of this server that got nothing for
+ * quiet_ms and have not ended (no terminal message queued): up to max of
+ * them into out, each then counted as checked (listed again only after
+ * another quiet_ms). A processor that died between writing a request's end
+ * and delivering it leaves such a request (processor.c, catch_up). */
+typedef struct dorm__srv_silent_req {
+  char conn_id[40];
+  char sub[256];
+  char rid[DORM__ST_MAX_ID + 1];
+  int64_t acked; /* every seq up to it was queued */
+} dorm__srv_silent_req;
+size_t dorm__srv_silent(dorm__streamer *s, int64_t quiet_ms, dorm__srv_silent_req *out, size_t max);
+/* The request needs no more silence checks on that connection (it ended). */
+void dorm__srv_track_ended(dorm__streamer *s, const char *conn_id, const char *request_id);
 /* Resume bracket: between begin and end, live messages for request_id wait;
  * replayed ones go through dorm__srv_enqueue as usual; end flushes the
  * waiting ones that are newer. */
