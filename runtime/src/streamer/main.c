@@ -24,6 +24,7 @@
 #include <openssl/hmac.h>
 #include <sys/random.h>
 
+bool dorm__srv_listen(dorm__streamer *s, char *err, size_t errcap);
 int dorm__srv_run(dorm__streamer *s);
 void dorm__srv_stop(dorm__streamer *s);
 void dorm__srv_destroy(dorm__streamer *s);
@@ -541,6 +542,23 @@ static void check_tables(const char *prog, dorm_client *c) {
 
 static volatile sig_atomic_t got_signal;
 static dorm__streamer *running_streamer;
+/* The verifier's errors name its configuration's fields ("hs256_secret_file
+ * F: cannot read: ..."); the user gave a flag, so the flag is named. */
+static const char *jwt_error_as_flag(const char *err, char *out, size_t cap) {
+  static const char *const names[][2] = {
+      {"hs256_secret_file ", "--jwt-hs256-secret-file "},
+      {"public_key_file ", "--jwt-public-key-file "},
+      {"jwks_file ", "--jwks-file "},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    size_t n = strlen(names[i][0]);
+    if (strncmp(err, names[i][0], n) != 0) continue;
+    snprintf(out, cap, "%s%s", names[i][1], err + n);
+    return out;
+  }
+  return err;
+}
+
 /* The first signal drains (the poller runs dorm__st_drain); a second one, or
  * a server without a poller, stops at once. */
 static void on_signal(int sig) {
@@ -700,7 +718,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     goto out;
   }
   if (dorm_jwt_verifier_new(&s->cfg.jwt, &s->jwt, err, sizeof err) != DORM_OK) {
-    fprintf(stderr, "%s: %s\n", prog, err);
+    char shown[sizeof err + 32];
+    fprintf(stderr, "%s: %s\n", prog, jwt_error_as_flag(err, shown, sizeof shown));
     rc = 2;
     goto out;
   }
@@ -724,6 +743,12 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   if (!create && !s->lambda) check_tables(prog, c);
   if (s->lambda) {
     rc = dorm__st_lambda_run(s); /* lambda.c: the Runtime API loop instead of a server */
+    goto out;
+  }
+  /* the port first: a busy one stops the program before any job is claimed */
+  if (!dorm__srv_listen(s, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", prog, err);
+    rc = 1;
     goto out;
   }
   s->workers = calloc((size_t)workers, sizeof *s->workers);
@@ -778,6 +803,7 @@ out:
     n = j->next;
     free_job(j);
   }
+  dorm__srv_destroy(s); /* a context listening when a later step failed (no-op after the run) */
   dorm__st_delivery_thread_end();
   client_release();
   dorm_jwt_verifier_free(s->jwt);

@@ -12,9 +12,13 @@
  * this thread (lws_cancel_service). */
 #include "streamer_internal.h"
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 #include <openssl/rand.h>
@@ -1060,9 +1064,48 @@ static struct lws_context *srv_create_on_libev(dorm__streamer *s, struct lws_con
 #endif
 }
 
-int dorm__srv_run(dorm__streamer *s);
-int dorm__srv_run(dorm__streamer *s) {
-  lws_set_log_level(LLL_ERR, NULL);
+/* Whether 127.0.0.1:port can be bound, asked of the kernel (lws says only
+ * "ERROR on binding fd 12 to port P (-1 98)" on its log, and leaks what it
+ * allocated for the vhost when the bind fails). Binds with SO_REUSEADDR as
+ * lws does, so a port in TIME_WAIT is not called busy. False with err
+ * filled when it cannot. */
+static bool srv_port_free(int port, char *err, size_t errcap) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int e = 0;
+  if (fd < 0) {
+    e = errno;
+  } else {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) e = errno;
+    close(fd);
+  }
+  if (e == EADDRINUSE)
+    snprintf(err, errcap,
+             "port %d on 127.0.0.1 is in use (%s): stop what listens there or give another --port "
+             "(0 picks a free one)",
+             port, strerror(e));
+  else if (e)
+    snprintf(err, errcap, "cannot listen on 127.0.0.1:%d (%s)", port, strerror(e));
+  return e == 0;
+}
+
+/* Opens the listening socket (before the workers start, so that a busy port
+ * stops the program before it claims any job). False with err filled: lws's
+ * own lines are kept off stderr while it tries, the caller prints err. */
+bool dorm__srv_listen(dorm__streamer *s, char *err, size_t errcap);
+bool dorm__srv_listen(dorm__streamer *s, char *err, size_t errcap) {
+  /* a busy port is found before lws tries it: the usual failure, said
+   * plainly, and nothing of lws's left allocated */
+  if (s->cfg.port != 0 && !srv_port_free(s->cfg.port, err, errcap)) return false;
+  /* lws logs a failed start three lines at a time, for each of the two
+   * loops tried: our one line says it better */
+  lws_set_log_level(0, NULL);
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.port = s->cfg.port;
@@ -1076,13 +1119,25 @@ int dorm__srv_run(dorm__streamer *s) {
   info.max_http_header_data = 24 * 1024;
   struct lws_context *ctx = getenv("DORM_STREAMER_POLL") ? NULL : srv_create_on_libev(s, &info);
   if (!ctx) ctx = lws_create_context(&info);
+  lws_set_log_level(LLL_ERR, NULL);
   if (!ctx) {
-    fprintf(stderr, "streamer: cannot listen on 127.0.0.1:%d\n", s->cfg.port);
-    return 1;
+    /* taken since the check, or something else lws refused */
+    if (s->cfg.port == 0 || srv_port_free(s->cfg.port, err, errcap))
+      snprintf(err, errcap, "cannot listen on 127.0.0.1:%d (libwebsockets could not start its server)",
+               s->cfg.port);
+    return false;
   }
   s->lws = ctx;
   int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default"));
   if (!s->server_url[0]) snprintf(s->server_url, sizeof s->server_url, "http://127.0.0.1:%d", port);
+  return true;
+}
+
+/* Serves until dorm__srv_stop, on the context dorm__srv_listen made. */
+int dorm__srv_run(dorm__streamer *s);
+int dorm__srv_run(dorm__streamer *s) {
+  struct lws_context *ctx = s->lws;
+  int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default"));
   printf("listening on 127.0.0.1:%d\n", port);
   fflush(stdout);
 #if DORM_STREAMER_LIBEV
