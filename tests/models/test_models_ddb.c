@@ -1035,6 +1035,40 @@ static void key_values_that_run_into_the_template(void **state) {
   dorm_arena_free(&a);
 }
 
+/* DynamoDB's ResourceNotFoundException says only "Cannot do operations on a
+ * non-existent table": the client's message names the model's table. */
+static void a_missing_table_is_named(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  char missing[64];
+  ts_unique_name(missing, sizeof missing, "gen_missing");
+  dorm_model_desc d = shop_Order_desc;
+  d.table = missing;
+  shop_Order o = order(cust("missing"), "m1", SHOP_ORDER_STATUS_PENDING, "1");
+  shop_Order got;
+  dorm_model_page page;
+  uint64_t count = 0;
+  uint32_t total = (uint32_t)shop_Order_f_total;
+  const char *ops[] = {"PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Query"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    dorm_status st = DORM_OK;
+    switch (i) {
+    case 0: st = dorm_model_put(client, &d, &o, false, NULL, &a); break;
+    case 1: st = dorm_model_get(client, &d, &o, NULL, &a, &got); break;
+    case 2: st = dorm_model_update_fields(client, &d, &o, &total, 1, NULL, &a); break;
+    case 3: st = dorm_model_delete(client, &d, &o, NULL, &a); break;
+    case 4: st = dorm_model_query(client, &d, 0, &o, NULL, NULL, &a, &page); break;
+    default: st = dorm_model_count(client, &d, 0, &o, NULL, NULL, &count); break;
+    }
+    assert_int_equal(st, DORM_ERR_TABLE_NOT_FOUND);
+    char want[160];
+    snprintf(want, sizeof want, "%s: table \"%s\": ResourceNotFoundException", ops[i], missing);
+    if (!strstr(dorm_client_errmsg(client), want))
+      fail_msg("%zu: message \"%s\" lacks \"%s\"", i, dorm_client_errmsg(client), want);
+  }
+  dorm_arena_free(&a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crud_and_lifecycle),
@@ -1047,6 +1081,7 @@ int main(void) {
       cmocka_unit_test(short_forms),
       cmocka_unit_test(bad_input_never_reaches_dynamodb),
       cmocka_unit_test(key_values_that_run_into_the_template),
+      cmocka_unit_test(a_missing_table_is_named),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -345,6 +345,16 @@ out:
   return st;
 }
 
+/* The table every entry names, or NULL when they name several: a missing
+ * table is named in the error only when there is no doubt which it is
+ * (dorm__ops_table_failed). Called on failure only. tables[i * stride]. */
+static const char *one_table(const char *const *first, size_t n, size_t stride) {
+  const char *t = first[0];
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(*(const char *const *)((const char *)first + i * stride), t) != 0) return NULL;
+  return t;
+}
+
 dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, size_t n,
                            const dorm_batch_get_options *opts, dorm_arena *a, dorm_av *items,
                            size_t *found) {
@@ -393,6 +403,8 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
   dorm__jw_free(&w);
 
   st = bg_run(c, u, nu, opts, a, &scratch);
+  if (st == DORM_ERR_TABLE_NOT_FOUND)
+    st = dorm__ops_table_failed(c, st, op, one_table(&entries[0].table, n, sizeof entries[0]));
   /* Results are filled even after a failure: what was found stays found. */
   size_t nfound = 0;
   for (size_t i = 0; i < n; i++) {
@@ -853,6 +865,8 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   if (st == DORM_OK) {
     st = pooled ? bw_run_pooled(c, entries, NULL, n, opts, written) : bw_run(c, e, n, opts, written);
     if (st == DORM_OK) dorm__client_clear_error(c);
+    if (st == DORM_ERR_TABLE_NOT_FOUND)
+      st = dorm__ops_table_failed(c, st, op, one_table(&entries[0].table, n, sizeof entries[0]));
   }
   dorm_arena_free(&tmp);
   free(e);
@@ -883,5 +897,6 @@ dorm_status dorm__batch_write_text(dorm_client *c, const dorm__bw_text *puts, si
     free(e);
   }
   if (st == DORM_OK) dorm__client_clear_error(c);
+  if (st == DORM_ERR_TABLE_NOT_FOUND) st = dorm__ops_table_failed(c, st, op, one_table(&puts[0].table, n, sizeof puts[0]));
   return st;
 }

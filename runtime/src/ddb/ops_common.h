@@ -18,6 +18,13 @@
 /* Starts a request body: a fresh writer, '{' and "TableName". */
 dorm_jw *dorm__ops_begin(dorm_client *c, const char *table);
 
+/* For a failed call on one table: DynamoDB's ResourceNotFoundException says
+ * only "Cannot do operations on a non-existent table", so the client's error
+ * gets the table's name after the operation ("GetItem: table \"orders\":
+ * ResourceNotFoundException: ..."). Other statuses are left as they are.
+ * Returns st. Only on the failure branch: a success costs nothing. */
+dorm_status dorm__ops_table_failed(dorm_client *c, dorm_status st, const char *op, const char *table);
+
 /* Writes "ReturnValues" when rv is not NONE, and
  * "ReturnValuesOnConditionCheckFailure":"ALL_OLD" when on_fail. */
 void dorm__ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail);

@@ -1,6 +1,7 @@
 /* GetItem, PutItem, UpdateItem, DeleteItem, and the helpers all operations share. */
 #include "ops_common.h"
 
+#include <stdio.h>
 #include <string.h>
 
 
@@ -19,6 +20,16 @@ static const char *return_values_name(dorm_return_values rv) {
   case DORM_RETURN_UPDATED_NEW: return "UPDATED_NEW";
   default: return NULL;
   }
+}
+
+dorm_status dorm__ops_table_failed(dorm_client *c, dorm_status st, const char *op, const char *table) {
+  if (st != DORM_ERR_TABLE_NOT_FOUND || !table) return st;
+  const char *msg = dorm_client_errmsg(c);
+  size_t n = strlen(op);
+  if (strncmp(msg, op, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') msg += n + 2;
+  char rest[1024]; /* the message is rewritten in place: a copy of its detail */
+  snprintf(rest, sizeof rest, "%s", msg);
+  return dorm__client_fail(c, st, op, "table \"%s\": %s", table, rest);
 }
 
 void dorm__ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail) {
@@ -113,7 +124,8 @@ static dorm_status ops_read_item(dorm_client *c, const char *op, const char *res
 }
 
 /* Sends the body in the client's writer and reads "Attributes" into out. */
-static dorm_status finish_write(dorm_client *c, const char *op, dorm_arena *a, dorm_write_result *out) {
+static dorm_status finish_write(dorm_client *c, const char *op, const char *table, dorm_arena *a,
+                                dorm_write_result *out) {
   if (out) {
     out->present = false;
     out->attributes = dorm_av_empty(DORM_AV_M);
@@ -125,7 +137,8 @@ static dorm_status finish_write(dorm_client *c, const char *op, dorm_arena *a, d
     if (a) dorm__ops_condition_failure_item(c, a, out);
     return st;
   }
-  if (st != DORM_OK || !out || !a) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, op, table);
+  if (!out || !a) return st;
   return ops_read_item(c, op, resp, len, a, &out->attributes, &out->present);
 }
 
@@ -148,7 +161,7 @@ dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *
   const char *resp;
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, op, in->table);
   bool found = false;
   st = ops_read_item(c, op, resp, len, a, item, &found);
   if (st == DORM_OK && !found)
@@ -169,7 +182,7 @@ dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *
   if (in->expr) dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);
-  return finish_write(c, op, a, out);
+  return finish_write(c, op, in->table, a, out);
 }
 
 dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_arena *a,
@@ -184,7 +197,7 @@ dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_a
   dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);
-  return finish_write(c, op, a, out);
+  return finish_write(c, op, in->table, a, out);
 }
 
 dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_arena *a,
@@ -201,5 +214,5 @@ dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_a
   if (in->expr) dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);
   dorm__jw_end_object(w);
-  return finish_write(c, op, a, out);
+  return finish_write(c, op, in->table, a, out);
 }

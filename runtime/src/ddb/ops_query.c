@@ -79,13 +79,13 @@ static dorm_status parse_page(dorm_client *c, const char *op, const char *resp, 
 }
 
 /* Sends the request in the writer and reads one page. */
-static dorm_status read_page(dorm_client *c, const char *op, dorm_arena *a, dorm_page *page) {
+static dorm_status read_page(dorm_client *c, const char *op, const char *table, dorm_arena *a, dorm_page *page) {
   memset(page, 0, sizeof *page);
   page->last_key = dorm_av_empty(DORM_AV_M);
   const char *resp;
   size_t len;
   dorm_status st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, op, table);
   return parse_page(c, op, resp, len, a, page);
 }
 
@@ -105,7 +105,7 @@ dorm_status dorm_query(dorm_client *c, const dorm_query_input *in, dorm_arena *a
     dorm__jw_bool(w, false);
   }
   dorm__jw_end_object(w);
-  return read_page(c, op, a, page);
+  return read_page(c, op, in->table, a, page);
 }
 
 /* Checks a Scan and writes its body into the client's writer. */
@@ -151,7 +151,7 @@ dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_arena *a, 
   OPS_REQUIRE(c, op, in && in->table && a && page, "table, arena and page are required");
   dorm_status st = scan_prepare(c, in);
   if (st != DORM_OK) return st;
-  return read_page(c, op, a, page);
+  return read_page(c, op, in->table, a, page);
 }
 
 /* ---- pager ---- */

@@ -223,7 +223,7 @@ static dorm_status put_item(dorm_client *c, const dorm_model_desc *m, void *obj,
   st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) dorm__model_condition_failed(c, m, op, obj, create ? MODEL_COND_NEW : 0, o, a);
   if (st != DORM_OK) dorm__model_lifecycle_restore(m, obj, &saved);
-  return st;
+  return dorm__ops_table_failed(c, st, op, m->table);
 }
 
 dorm_status dorm_model_put(dorm_client *c, const dorm_model_desc *m, void *obj, bool create, const dorm_write_opts *o,
@@ -277,7 +277,7 @@ dorm_status dorm_model_get(dorm_client *c, const dorm_model_desc *m, const void 
   const char *resp;
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
-  if (st != DORM_OK) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, op, m->table);
   bool found;
   st = dorm__model_read_single(c, op, m, resp, len, projected ? DORM_READ_PARTIAL : 0, a, out, &found);
   if (st != DORM_OK) return st;
@@ -314,7 +314,7 @@ static dorm_status delete_item(dorm_client *c, const dorm_model_desc *m, const v
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) dorm__model_condition_failed(c, m, op, key_obj, 0, o, a);
-  return st;
+  return dorm__ops_table_failed(c, st, op, m->table);
 }
 
 dorm_status dorm_model_delete(dorm_client *c, const dorm_model_desc *m, const void *key_obj, const dorm_write_opts *o,

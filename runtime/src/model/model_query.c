@@ -314,7 +314,7 @@ static dorm_status page_op(dorm_client *c, qspec *q, uint32_t index, const void 
   const char *resp;
   size_t len;
   st = dorm__client_send(c, q->op, &resp, &len);
-  if (st != DORM_OK) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, q->op, q->m->table);
   return read_page(c, q, resp, len, a, page);
 }
 
@@ -355,7 +355,10 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
     write_request(c, &q, has_start ? &start : NULL);
     const char *resp;
     size_t len;
-    if ((st = dorm__client_send(c, q.op, &resp, &len)) != DORM_OK) break;
+    if ((st = dorm__client_send(c, q.op, &resp, &len)) != DORM_OK) {
+      st = dorm__ops_table_failed(c, st, q.op, q.m->table);
+      break;
+    }
     dorm_arena_reset(&keys);
     char err[512];
     cJSON *root = NULL;

@@ -520,7 +520,8 @@ static dorm_status run_update(dorm_client *c, const dorm_model_desc *m, const vo
   size_t len;
   st = dorm__client_send(c, op, &resp, &len);
   if (st == DORM_ERR_CONDITION_FAILED) dorm__model_condition_failed(c, m, op, key_obj, MODEL_COND_EXISTS, w, a);
-  if (st != DORM_OK || !want_new) return st;
+  if (st != DORM_OK) return dorm__ops_table_failed(c, st, op, m->table);
+  if (!want_new) return st;
   bool found;
   st = dorm__model_read_single(c, op, m, resp, len, 0, a, new_out, &found);
   if (st == DORM_OK && !found)

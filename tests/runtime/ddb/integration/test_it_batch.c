@@ -304,11 +304,21 @@ static void test_errors_from_dynamodb(void **state) {
   size_t written = 99;
   assert_int_equal(dorm_batch_write(C, e, 1, NULL, &written), DORM_ERR_TABLE_NOT_FOUND);
   assert_int_equal(written, 0);
-  it_assert_msg(C, "BatchWriteItem: ResourceNotFoundException", "request id", NULL);
+  char want[128];
+  snprintf(want, sizeof want, "BatchWriteItem: table \"%s\": ResourceNotFoundException", missing);
+  it_assert_msg(C, want, "request id", NULL);
+  /* two tables: which one is missing is not known, none is named */
+  char missing2[64];
+  it_name(missing2, sizeof missing2, "it_batch_missing2");
+  dorm_batch_write_entry e2[] = {{missing, &k, NULL}, {missing2, &k, NULL}};
+  assert_int_equal(dorm_batch_write(C, e2, 2, NULL, &written), DORM_ERR_TABLE_NOT_FOUND);
+  it_assert_msg(C, "BatchWriteItem: ResourceNotFoundException", NULL);
+  if (strstr(dorm_client_errmsg(C), "table \"")) fail_msg("a table is named: %s", dorm_client_errmsg(C));
   dorm_batch_get_entry g[] = {{missing, &k}};
   dorm_av out[1];
   assert_int_equal(dorm_batch_get(C, g, 1, NULL, &a, out, NULL), DORM_ERR_TABLE_NOT_FOUND);
-  it_assert_msg(C, "BatchGetItem: ResourceNotFoundException", NULL);
+  snprintf(want, sizeof want, "BatchGetItem: table \"%s\": ResourceNotFoundException", missing);
+  it_assert_msg(C, want, NULL);
   /* Wrong key type for TB (id is N). */
   g[0].table = TB;
   dorm_av wrong = it_map();

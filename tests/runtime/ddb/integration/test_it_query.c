@@ -355,10 +355,13 @@ static void test_errors(void **state) {
   dorm_query_input qi = {.table = missing, .expr = &x};
   dorm_page p;
   assert_int_equal(dorm_query(C, &qi, &a, &p), DORM_ERR_TABLE_NOT_FOUND);
-  it_assert_msg(C, "Query: ResourceNotFoundException", "request id", NULL);
+  char want[128];
+  snprintf(want, sizeof want, "Query: table \"%s\": ResourceNotFoundException", missing);
+  it_assert_msg(C, want, "request id", NULL);
   dorm_scan_input si = {.table = missing};
   assert_int_equal(dorm_scan(C, &si, &a, &p), DORM_ERR_TABLE_NOT_FOUND);
-  it_assert_msg(C, "Scan: ResourceNotFoundException", NULL);
+  snprintf(want, sizeof want, "Scan: table \"%s\": ResourceNotFoundException", missing);
+  it_assert_msg(C, want, NULL);
   /* A key condition on a non-key attribute. */
   dorm_expr y;
   dorm_expr_init(&y, &a);
