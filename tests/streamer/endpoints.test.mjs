@@ -125,6 +125,23 @@ scenario('a sync result larger than one frame: result_chunk messages, then respo
   await c.close();
 });
 
+scenario('a sync result that does not fit its type: error HANDLER_FAILED naming the field, seq 1', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('badsync');
+  const m = await c.call({ id: rid, action: 'BadSync', payload: { text: 'abc' } },
+    { pred: (x) => x.request_id === rid && ['response', 'error'].includes(x.type) });
+  checkError(m, 'HANDLER_FAILED', rid);
+  assert.equal(m.seq, 1, `a sync answer is seq 1: ${JSON.stringify(m)}`);
+  assert.equal(m.error.retryable, false);
+  assert.match(m.error.message, /^the result does not fit its type: .*text.*not valid UTF-8 \(byte 3\)/, m.error.message);
+  await sleep(200);
+  assert.deepEqual(c.of(rid).map((x) => x.type), ['error'], 'one answer, nothing else');
+  // the server goes on: a good sync call on the same connection
+  const ok = await c.call({ id: uniq('smallsync'), action: 'BigSync', payload: { bytes: 10 } });
+  assert.equal(ok.type, 'response');
+  await c.close();
+});
+
 scenario('an async job past its endpoint timeout ends TIMEOUT (stored, and for get_result)', async () => {
   const tok = await token();
   const c = await connect(srv, tok);

@@ -45,6 +45,17 @@ dorm_status testd_BigSync_handle(dorm_stream_ctx *ctx, const testd_BigSync_reque
   return DORM_OK;
 }
 
+dorm_status testd_BadSync_handle(dorm_stream_ctx *ctx, const testd_BadSync_request *req, testd_BadSync_result *res) {
+  size_t n = strlen(req->text);
+  char *text = dorm_arena_alloc(dorm_stream_arena(ctx), n + 2);
+  if (!text) return DORM_ERR_NO_MEMORY;
+  memcpy(text, req->text, n);
+  text[n] = '\xff'; /* never valid in UTF-8 */
+  text[n + 1] = '\0';
+  res->text = text;
+  return DORM_OK;
+}
+
 dorm_status testd_Overrun_handle(dorm_stream_ctx *ctx, const testd_Overrun_request *req, dorm_progress *pr,
                                  testd_Overrun_result *res) {
   (void)pr;
