@@ -795,6 +795,9 @@ static dorm_status check_claims(const dorm_jwt_verifier *v, const cJSON *p, int6
   /* keys are built from them ("{sub}#{id}"): bounded, never truncated */
   if (strlen(sub->valuestring) > DORM_JWT_MAX_CLAIM) return UNAUTH("subject (sub) longer than 128 bytes");
   if (tenant && strlen(tenant->valuestring) > DORM_JWT_MAX_CLAIM) return UNAUTH("tenant claim longer than 128 bytes");
+  /* ... and the model layer refuses a key value that holds the '#' after it
+   * (it would not say where sub ends): refused here, at the door */
+  if (strchr(sub->valuestring, '#')) return UNAUTH("subject (sub) contains '#', the separator of request keys");
   const cJSON *scope = v->scope_claim ? cJSON_GetObjectItemCaseSensitive(p, v->scope_claim) : NULL;
   if (!v->scope_claim) {
     scope = cJSON_GetObjectItemCaseSensitive(p, "scope");
