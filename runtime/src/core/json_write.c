@@ -402,15 +402,12 @@ static inline bool ascii_only(const char *s, size_t len) {
     x = dorm__short_word(s, len);
     return (((x - ones) | x) & highs) == 0;
   }
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
+  for (size_t i = 0; i + 8 < len; i += 8) { /* the last word always at len - 8, as in dorm__json_plain_copy */
     memcpy(&x, s + i, 8);
     bad |= (x - ones) | x;
   }
-  if (i < len) {
-    memcpy(&x, s + len - 8, 8);
-    bad |= (x - ones) | x;
-  }
+  memcpy(&x, s + len - 8, 8);
+  bad |= (x - ones) | x;
   return (bad & highs) == 0;
 }
 

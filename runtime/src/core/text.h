@@ -130,7 +130,7 @@ static inline void dorm__short_copy(char *o, const char *s, size_t len) {
  * without '"' and '\\', i.e. needs no escaping under any flags but
  * DORM_JSON_ESC_HTML. False otherwise; o may then hold part of it. Words
  * throughout, no byte loop: a string under 8 bytes is one dorm__short_word,
- * the tail of a longer one a last word overlapping the one before. */
+ * a longer one ends with a word at len - 8, overlapping the one before. */
 #if defined(__GNUC__)
 __attribute__((always_inline)) /* gcc made it a call once it grew the short case: +1k instructions a bulk item */
 #endif
@@ -141,17 +141,18 @@ static inline bool dorm__json_plain_copy(char *o, const char *s, size_t len) {
     dorm__short_copy(o, s, len);
     return true;
   }
-  size_t i = 0;
-  for (; i + 8 <= len; i += 8) {
+  /* The words before the last, then the last, always at len - 8 (it may
+   * overlap the one before): no test of whether a tail is left, a branch
+   * that went either way with each string's length (bulk item: 26 branches
+   * and 5.6 mispredicted ones fewer under callgrind, with ascii_only's). */
+  for (size_t i = 0; i + 8 < len; i += 8) {
     memcpy(&x, s + i, 8);
     if (dorm__json_word_special(x)) return false;
     memcpy(o + i, &x, 8);
   }
-  if (i < len) {
-    memcpy(&x, s + len - 8, 8);
-    if (dorm__json_word_special(x)) return false;
-    memcpy(o + len - 8, &x, 8);
-  }
+  memcpy(&x, s + len - 8, 8);
+  if (dorm__json_word_special(x)) return false;
+  memcpy(o + len - 8, &x, 8);
   return true;
 }
 
