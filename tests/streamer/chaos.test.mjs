@@ -176,3 +176,33 @@ scenario('a processor killed after writing a job\'s end and before delivering it
     await proxy.close();
   }
 }, { timeoutMs: 180000 });
+
+scenario('resume from 0 of a request whose ack was sent but never stored (its server died in between): the ack is made again, the stream whole', async () => {
+  const srv = await startServer({ name: 'ack-lost' });
+  try {
+    const sub = uniq('ack-lost');
+    const tok = await token({ sub });
+    const c1 = await connect(srv, tok);
+    const rid = uniq('ack-lost');
+    c1.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
+    checkReportComplete(await c1.terminal(rid), 3);
+    await c1.close();
+    // what a crash between sending the ack and storing it leaves
+    await sleep(300); // the ack is stored within a poll interval
+    await ddb('DynamoDB_20120810.DeleteItem', {
+      TableName: 'dorm_streamer_messages', Key: { PK: { S: `${sub}#${rid}` }, seq: { N: '1' } },
+    });
+    const c2 = await connect(srv, tok);
+    c2.send({ id: rid, action: 'resume', last_seq: 0 });
+    const fin = await c2.terminal(rid);
+    checkReportComplete(fin, 3);
+    await sleep(200);
+    const got = c2.of(rid);
+    checkStream(got);
+    assert.equal(got[0].type, 'ack', c2.dump());
+    assert.equal(got[0].endpoint, 'GenerateReport');
+    await c2.close();
+  } finally {
+    assert.deepEqual(await stopServers([srv]), []);
+  }
+});

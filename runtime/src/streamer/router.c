@@ -192,6 +192,18 @@ static void send_outcome(dorm__streamer *s, dorm_client *c, const char *conn, co
 
 /* ---- actions ---- */
 
+/* An async request's ack (seq 1), malloc'd; NULL when out of memory. */
+static char *ack_text(const char *rid, const char *endpoint) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "endpoint", endpoint);
+  cJSON_AddStringToObject(o, "status", "PENDING");
+  char *extra = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  char *text = extra ? dorm__st_message("ack", rid, 1, extra) : NULL;
+  free(extra);
+  return text;
+}
+
 static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const char **missing) {
   for (uint32_t i = 0; i < e->nscopes; i++)
     if (!dorm_identity_has_scope(id, e->scopes[i])) {
@@ -326,13 +338,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
      * never saw the ack sends the same id again and gets the request's
      * state. A failed store is logged, as it was when the ack was stored
      * first (it was sent anyway). */
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "endpoint", e->name);
-    cJSON_AddStringToObject(o, "status", "PENDING");
-    char *extra = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *text = dorm__st_message("ack", m->id, 1, extra);
-    free(extra);
+    char *text = ack_text(m->id, e->name);
     if (text) dorm__srv_enqueue(s, conn, m->id, 1, text, strlen(text));
     dorm__st_log("info", "accepted", m->id, conn, e->name, "queued");
     if (!s->cfg.no_processor) {
@@ -454,12 +460,29 @@ static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
   dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = m->last_seq};
   dorm_query_opts q = {.consistent_read = true};
   size_t replayed = 0;
+  bool first = true;
   for (;;) {
     dorm_streamer_Message_page page;
     if (dorm_streamer_Message_query(c, job->id.sub, m->id, &sk, &q, &a, &page) != DORM_OK) {
       send_error(s, job->conn_id, m->id, "INTERNAL", "replay failed: %s", dorm_client_errmsg(c));
       break;
     }
+    /* The ack is the one message sent before it is stored: a server that
+     * died in between left seq 1 taken and unstored, and a client that
+     * never saw it would replay from 2. It says nothing the item does not
+     * (its endpoint, PENDING), so it is made again, stored and sent. */
+    if (first && m->last_seq == 0 && (page.count == 0 || page.items[0].seq > 1)) {
+      char *ack = ack_text(m->id, r.endpoint);
+      if (ack) {
+        dorm_streamer_Message msg = {.sub = job->id.sub, .clientId = m->id, .seq = 1, .body = ack};
+        if (!dorm__st_put_message(c, &msg, &a))
+          dorm__st_log("error", "persist_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
+        dorm__srv_enqueue(s, job->conn_id, m->id, 1, ack, strlen(ack));
+        replayed++;
+        free(ack);
+      }
+    }
+    first = false;
     for (size_t i = 0; i < page.count; i++) {
       dorm__srv_enqueue(s, job->conn_id, m->id, page.items[i].seq, page.items[i].body, strlen(page.items[i].body));
       replayed++;
