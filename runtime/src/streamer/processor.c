@@ -1379,18 +1379,26 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
     size_t n = 0;
     const char *next = NULL;
     dorm_status st = dorm_streams_get_records(c, r->shards[i].iterator, 100, &a, &recs, &n, &next);
+    bool renewed = false;
+    if (st == DORM_ERR_BAD_CURSOR && snprintf(why, sizeof why, "%s", dorm_client_errmsg(c)) >= 0 &&
+        renew_iterator(r, c, i, &a)) {
+      /* DynamoDB Local answers the first read of a LATEST iterator taken on
+       * a new stream TrimmedDataAccessException once the first record is
+       * written (every fresh start showed it); an iterator also expires
+       * after 15 minutes. Read on from the shard's oldest record, at once:
+       * the record that showed it is there (a fresh start's first job waits
+       * no poll more). A record read again is harmless (the claim is
+       * conditional). */
+      dorm__st_log("info", "stream_iterator_renewed", NULL, NULL, NULL, "%s", why);
+      renewed = true;
+      st = dorm_streams_get_records(c, r->shards[i].iterator, 100, &a, &recs, &n, &next);
+    }
     if (st == DORM_OK) {
       for (size_t k = 0; k < n; k++) dorm__st_on_stream_record(s, &recs[k], &a);
       free(r->shards[i].iterator);
       r->shards[i].iterator = dup0(next);
-    } else if (st == DORM_ERR_BAD_CURSOR && snprintf(why, sizeof why, "%s", dorm_client_errmsg(c)) >= 0 &&
-               renew_iterator(r, c, i, &a)) {
-      /* DynamoDB Local answers the first read of a LATEST iterator taken on
-       * a new stream TrimmedDataAccessException once the first record is
-       * written (every fresh start showed it); an iterator also expires
-       * after 15 minutes. Read on from the shard's oldest record: a record
-       * read again is harmless (the claim is conditional). */
-      dorm__st_log("info", "stream_iterator_renewed", NULL, NULL, NULL, "%s", why);
+    } else if (renewed) {
+      /* the renewed iterator is kept: the next poll reads it again */
     } else {
       /* an invalid iterator or another failure: start again after a re-describe */
       dorm__st_log("warn", "stream_read_failed", NULL, NULL, NULL, "%s", dorm_client_errmsg(c));
