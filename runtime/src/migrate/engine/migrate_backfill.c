@@ -57,6 +57,21 @@ typedef struct bf {
   dorm_status first_error;
 } bf;
 
+/* Whether the literal lit, written right after the value v, is found
+ * first where v ends. Otherwise the key does not say where v ends (with
+ * "{customerId}#{orderId}", customer "a#b" of order "c" and customer "a" of
+ * order "b#c" make one key), which the model layer refuses to write
+ * (model_write.c, dorm__model_literal_ends_value): so does the backfill. */
+static bool runs_into(const char *v, size_t vlen, const char *lit) {
+  size_t n = strlen(lit);
+  for (size_t at = 0; at < vlen; at++) {
+    size_t k = 0;
+    while (k < n && (at + k < vlen ? v[at + k] : lit[at + k - vlen]) == lit[k]) k++;
+    if (k == n) return true;
+  }
+  return false;
+}
+
 /* Renders one attribute; NULL with *why set when the item cannot have it. */
 static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_arena *a, const char **why) {
   dorm__buf b = DORM__BUF_INIT;
@@ -75,6 +90,14 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
     switch (p->kind) {
     case DORM_MIG_STRING:
       if (v->type != DORM_AV_S) goto wrong;
+      /* (a literal that ends the template is found at the end: nothing to check) */
+      if (i + 2 < f->part_count && f->parts[i + 1].literal &&
+          runs_into(v->u.s.ptr, v->u.s.len, f->parts[i + 1].literal)) {
+        *why = dorm_arena_printf(a, "%s = \"%.*s\" would run into the \"%s\" after it: the key would not say where it ends",
+                                 p->attr, (int)(v->u.s.len > 64 ? 64 : v->u.s.len), v->u.s.ptr, f->parts[i + 1].literal);
+        dorm__buf_free(&b);
+        return NULL;
+      }
       dorm__buf_put(&b, v->u.s.ptr, v->u.s.len);
       break;
     case DORM_MIG_INT:
