@@ -16,6 +16,39 @@ import { ddb } from './lambda-emulators.mjs';
 
 const LEASE = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20', '--workers', '12'];
 
+const TAKEOVER = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
+
+/**
+ * A processor whose DynamoDB calls go through a proxy that, at the first
+ * call `matches(op, body)` accepts, makes that call itself and SIGKILLs the
+ * processor before it hears back: the write is done, the processor never
+ * knew. Returns {p, killed(), close()}.
+ */
+async function processorKilledAfter(name, matches) {
+  const state = { p: null, killed: false };
+  const proxy = await countingProxy({
+    beforeForward: async (op, body) => {
+      if (state.killed || !state.p || !matches(op, body)) return;
+      state.killed = true;
+      await ddb(`DynamoDB_20120810.${op}`, body);
+      state.p.kill('SIGKILL');
+      await state.p.exited;
+    },
+  });
+  state.p = await startServer({ name, args: TAKEOVER, ddb: proxy.url });
+  return {
+    p: state.p,
+    killed: () => state.killed,
+    close: async () => { state.p.kill('SIGKILL'); await proxy.close(); },
+  };
+}
+
+async function waitKilled(victim, c) {
+  const deadline = Date.now() + 60000;
+  while (!victim.killed() && Date.now() < deadline) await sleep(25);
+  assert.ok(victim.killed(), `the processor made the write and was killed: ${c.dump()}`);
+}
+
 scenario('two processors, one SIGKILLed mid-round: every request of both servers\' clients completes once, streams whole', async () => {
   const a = await startServer({ name: 'survivor', args: LEASE });
   const b = await startServer({ name: 'killed', args: LEASE });
@@ -35,9 +68,10 @@ scenario('two processors, one SIGKILLed mid-round: every request of both servers
     // kill b once jobs run on it (some of its jobs mid-way, some queued)
     const deadline = Date.now() + 60000; // DynamoDB Local under ASan on a busy machine is slow
     for (;;) {
-      const running = reqs.filter((r) => r.conns[0].of(r.rid).some((m) => m.type === 'progress')).length;
-      if (running >= N / 4) break;
-      if (Date.now() > deadline) assert.fail(`jobs did not start: ${running} of ${N} reported progress`);
+      // (a server runs its own clients' new requests: b's clients' jobs run on b)
+      const running = reqs.filter((r) => r.onB && r.conns[0].of(r.rid).some((m) => m.type === 'progress')).length;
+      if (running >= N / 8) break;
+      if (Date.now() > deadline) assert.fail(`jobs did not start on b: ${running} of ${N / 2} reported progress`);
       await sleep(25);
     }
     b.kill('SIGKILL');
@@ -84,41 +118,27 @@ scenario('two processors, one SIGKILLed mid-round: every request of both servers
 }, { timeoutMs: 240000 });
 
 scenario('a processor killed after storing a progress and before delivering it: the one taking over sends it, the connected client sees no gap', async () => {
-  // The client's server runs no jobs; processor 1 reaches DynamoDB through
-  // a proxy that, at the first message batch holding row 3's progress of
-  // this request, writes the batch itself and SIGKILLs processor 1 before
-  // it hears back: the message is stored and was never delivered. The
-  // client stays connected (no resume): what it receives live must be the
-  // whole stream once the lease expires and processor 2 takes the job over.
-  const ARGS = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
-  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...ARGS] });
-  let rid = null, p1 = null, killed = false;
-  const proxy = await countingProxy({
-    beforeForward: async (op, body) => {
-      if (killed || !rid || (op !== 'BatchWriteItem' && op !== 'PutItem')) return;
-      const text = JSON.stringify(body ?? {});
-      if (!text.includes('dorm_streamer_messages') || !text.includes(rid) || !/\\"rows\\":3[,}]/.test(text)) return;
-      killed = true;
-      await ddb(`DynamoDB_20120810.${op}`, body);
-      p1.kill('SIGKILL');
-      await p1.exited;
-    },
+  // The client's server runs no jobs; processor 1 is killed right after the
+  // first message batch holding row 3's progress of this request is stored:
+  // the message was never delivered. The client stays connected (no
+  // resume): what it receives live must be the whole stream once the lease
+  // expires and processor 2 takes the job over.
+  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...TAKEOVER] });
+  let rid = null, p2 = null;
+  const victim = await processorKilledAfter('processor 1 (killed after a store)', (op, body) => {
+    const text = JSON.stringify(body ?? {});
+    return (op === 'BatchWriteItem' || op === 'PutItem') && rid !== null && text.includes('dorm_streamer_messages') &&
+      text.includes(rid) && /\\"rows\\":3[,}]/.test(text);
   });
-  let p2 = null;
   try {
-    p1 = await startServer({ name: 'processor 1 (killed after a store)', args: ARGS, ddb: proxy.url });
     const c = await connect(front, await token());
     rid = uniq('stored-not-sent');
     const rows = 12;
     c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 80 } });
-    const deadline = Date.now() + 60000;
-    while (!killed && Date.now() < deadline) await sleep(25);
-    assert.ok(killed, `processor 1 stored row 3's progress and was killed: ${c.dump()}`);
-    const seen = c.of(rid);
-    assert.ok(!seen.some((m) => m.progress?.rows === 3), `row 3's progress was not delivered before the kill: ${c.dump()}`);
-    p2 = await startServer({ name: 'processor 2', args: ARGS });
-    const fin = await c.terminal(rid, { timeoutMs: 90000 });
-    checkReportComplete(fin, rows);
+    await waitKilled(victim, c);
+    assert.ok(!c.of(rid).some((m) => m.progress?.rows === 3), `row 3's progress was not delivered before the kill: ${c.dump()}`);
+    p2 = await startServer({ name: 'processor 2', args: TAKEOVER });
+    checkReportComplete(await c.terminal(rid, { timeoutMs: 90000 }), rows);
     await sleep(500);
     const got = c.of(rid);
     // live, without a resume: seqs 1..n, the stored row 3 among them
@@ -127,53 +147,38 @@ scenario('a processor killed after storing a progress and before delivering it: 
     assert.equal(got.filter((m) => m.type === 'complete').length, 1);
     await c.close();
   } finally {
-    if (p1) p1.kill('SIGKILL');
+    await victim.close();
     assert.deepEqual(await stopServers([front, ...(p2 ? [p2] : [])]), []);
-    await proxy.close();
   }
 }, { timeoutMs: 180000 });
 
 scenario('a processor killed after writing a job\'s end and before delivering it: the client\'s server sends the end once the request has been silent', async () => {
-  // As above, but the proxy writes the transaction that ends the job
-  // (COMPLETED, the complete message stored) and kills the processor before
-  // it hears back. Nobody takes the job over (it is finished); the client's
-  // server notices the request silent for two leases (at least 5 s), finds
-  // it ended and sends what the connection lacks.
-  const ARGS = ['--lease-ms', '2000', '--poll-ms', '100', '--progress-interval-ms', '20'];
-  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...ARGS] });
-  let pk = null, p1 = null, killed = false;
-  const proxy = await countingProxy({
-    beforeForward: async (op, body) => {
-      if (killed || !pk || op !== 'TransactWriteItems') return;
-      if (!(body?.TransactItems ?? []).some((t) => t.Update?.Key?.PK?.S === pk)) return;
-      killed = true;
-      await ddb('DynamoDB_20120810.TransactWriteItems', body);
-      p1.kill('SIGKILL');
-      await p1.exited;
-    },
-  });
+  // As above, but processor 1 is killed right after the transaction that
+  // ends the job (COMPLETED, the complete message stored). Nobody takes the
+  // job over (it is finished); the client's server notices the request
+  // silent for two leases (at least 5 s), finds it ended and sends what the
+  // connection lacks.
+  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...TAKEOVER] });
+  let pk = null;
+  const victim = await processorKilledAfter('processor 1 (killed after the end)', (op, body) =>
+    op === 'TransactWriteItems' && pk !== null && (body?.TransactItems ?? []).some((t) => t.Update?.Key?.PK?.S === pk));
   try {
-    p1 = await startServer({ name: 'processor 1 (killed after the end)', args: ARGS, ddb: proxy.url });
     const sub = uniq('end-not-sent');
     const c = await connect(front, await token({ sub }));
     const rid = uniq('end-not-sent');
     pk = `${sub}#${rid}`;
     const rows = 4;
     c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 50 } });
-    const deadline = Date.now() + 60000;
-    while (!killed && Date.now() < deadline) await sleep(25);
-    assert.ok(killed, `processor 1 wrote the end and was killed: ${c.dump()}`);
+    await waitKilled(victim, c);
     assert.ok(!c.of(rid).some((m) => m.type === 'complete'), `the end was not delivered before the kill: ${c.dump()}`);
-    const fin = await c.terminal(rid, { timeoutMs: 60000 });
-    checkReportComplete(fin, rows);
+    checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), rows);
     await sleep(300);
     checkStream(c.of(rid));
     assert.ok(front.logLines().some((l) => l.event === 'caught_up' && l.request_id === rid), 'the front sent it');
     await c.close();
   } finally {
-    if (p1) p1.kill('SIGKILL');
+    await victim.close();
     assert.deepEqual(await stopServers([front]), []);
-    await proxy.close();
   }
 }, { timeoutMs: 180000 });
 
