@@ -288,7 +288,17 @@ static void assert_progress_stored(dorm_arena *a, const dorm_query_opts *q, cons
 
 #define PUT_THREADS 12
 #define PUT_EACH 20
-#define GATHERED_AT_LEAST 3 /* messages per call on average */
+/* Messages per call on average that only gathering reaches: 12 threads each
+ * storing 20 with gathering off (gather() returning at once) made 217-234
+ * calls for 252 messages (~1.1 a call), with it 46-82 (3.1-5.5; 82 at load
+ * 9 on a DynamoDB Local just started). */
+#define GATHERED_AT_LEAST 2
+/* Gathering waits a fixed time (GATHER_US) for other threads to queue; on a
+ * machine loaded enough that they are not scheduled within it, one round
+ * can gather little (it did once: under 3 a call at load ~10). A round that
+ * gathers proves the feature; a round that does not proves nothing either
+ * way, so up to this many are run: without gathering all fail by far. */
+#define GATHER_ROUNDS 3
 
 typedef struct put_arg {
   const char *sub;
@@ -314,10 +324,13 @@ static void *put_many(void *p) {
   return NULL;
 }
 
-static void messages_from_many_threads_all_stored(void **state) {
-  (void)state;
-  char sub[96];
-  ts_unique_name(sub, sizeof sub, "group-commit-user");
+/* One round: 12 threads store at once under a user of their own; every
+ * message lands under its own key with its own body. Returns the calls it
+ * took. */
+static size_t put_round(int round) {
+  char sub[96], prefix[48];
+  snprintf(prefix, sizeof prefix, "group-commit-user-%d", round);
+  ts_unique_name(sub, sizeof sub, prefix);
   put_arg args[PUT_THREADS];
   pthread_t th[PUT_THREADS];
   size_t calls0, msgs0, calls1, msgs1;
@@ -331,12 +344,8 @@ static void messages_from_many_threads_all_stored(void **state) {
   for (int i = 0; i < PUT_THREADS; i++) assert_true(args[i].ok);
   dorm__st_put_counts(&calls1, &msgs1, NULL);
   size_t calls = calls1 - calls0, msgs = msgs1 - msgs0;
-  print_message("group commit: %zu messages in %zu calls\n", msgs, calls);
+  print_message("group commit, round %d: %zu messages in %zu calls\n", round, msgs, calls);
   assert_int_equal(msgs, PUT_THREADS * (PUT_EACH + 1));
-  /* 12 threads storing at once: a leader that finds a batch in flight
-   * gathers the others' messages (store.c, GATHER_US) instead of writing
-   * its own alone; without it most calls held one or two */
-  assert_true(calls * GATHERED_AT_LEAST <= msgs);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_query_opts q = {.consistent_read = true};
   for (int i = 0; i < PUT_THREADS; i++) assert_progress_stored(&a, &q, sub, args[i].rid, PUT_EACH);
@@ -344,6 +353,18 @@ static void messages_from_many_threads_all_stored(void **state) {
   fail_call(dorm_streamer_Message_query(C, sub, "same-key", NULL, &q, &a, &page), "read the shared key");
   assert_int_equal(page.count, 1);
   dorm_arena_free(&a);
+  return calls;
+}
+
+static void messages_from_many_threads_all_stored(void **state) {
+  (void)state;
+  /* 12 threads storing at once: a leader that finds a batch in flight
+   * gathers the others' messages (store.c, GATHER_US) instead of writing
+   * its own alone; without it most calls held one message */
+  bool gathered = false;
+  for (int round = 0; round < GATHER_ROUNDS && !gathered; round++)
+    gathered = put_round(round) * GATHERED_AT_LEAST <= PUT_THREADS * (PUT_EACH + 1);
+  assert_true(gathered);
 }
 
 /* ---- request items created together (dorm__st_create_request) ---- */
