@@ -323,10 +323,14 @@ void dorm__st_route_connections(dorm__streamer *s, dorm__st_job *chain);
 /* Wakes a worker when connection events wait (the poller, every tick: a
  * client's DISCONNECT waits up to 100 ms for others to share its write). */
 void dorm__st_kick_conn_jobs(dorm__streamer *s);
-/* processor.c: claims and runs one request (a worker job), and the poller. */
+/* processor.c: claims and runs one request (a worker job). */
 void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t queued_ms);
+/* poller.c: the poller thread (the stream, the sweep, catch-ups, the drain). */
 void *dorm__st_poller_main(void *arg);
-/* One record of the requests table's stream: a PENDING request becomes a RUN
+/* processor.c: whether the request waits in this process's run queue or
+ * runs here (the poller does not queue it again). */
+bool dorm__st_queued_or_running(dorm__streamer *s, const char *request_pk);
+/* poller.c: one record of the requests table's stream: a PENDING request becomes a RUN
  * job (true). A record seen twice makes two jobs; the claim (a conditional
  * update) lets one of them run it. */
 bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec, dorm_arena *a);
