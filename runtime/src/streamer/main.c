@@ -397,6 +397,8 @@ static const char USAGE[] =
     "                             RATE_LIMITED (retryable) (default 32)\n"
     "  --max-connections N        WebSocket connections of this server; more are refused with HTTP 503\n"
     "                             (default 10000)\n"
+    "  --max-user-requests N      one user's async requests queued or running on this server; a new one\n"
+    "                             past it is answered RATE_LIMITED (retryable) (default 100; 0: no bound)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -574,7 +576,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   if (!s) return 1;
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
-       grace = 10000, max_inflight = 32, max_connections = 10000;
+       grace = 10000, max_inflight = 32, max_connections = 10000,
+       max_user_requests = 100;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false, async_progress = true, sync_progress = false;
@@ -604,6 +607,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"management-endpoint", false, &management, NULL, NULL},
       {"max-inflight", false, NULL, &max_inflight, NULL},
       {"max-connections", false, NULL, &max_connections, NULL},
+      {"max-user-requests", false, NULL, &max_user_requests, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -674,6 +678,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.progress_interval_ms = interval;
   s->cfg.max_inflight = max_inflight ? max_inflight : 1;
   s->cfg.max_connections = max_connections ? max_connections : 1;
+  s->cfg.max_user_requests = max_user_requests;
   s->cfg.lease_ms = lease;
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;

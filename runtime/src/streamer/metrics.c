@@ -77,6 +77,16 @@ char *dorm__st_metrics_text(dorm__st_metrics *m) {
                    (long long)m->connections, (long long)m->connections_total, (long long)m->auth_failures,
                    (long long)m->messages_in, (long long)m->invalid_messages, (long long)m->progress_sent,
                    (long long)m->delivery_failures);
+  dorm__buf_printf(&b,
+                   "# HELP dorm_streamer_limited_total Messages, connections and requests a limit refused.\n"
+                   "# TYPE dorm_streamer_limited_total counter\n"
+                   "dorm_streamer_limited_total{limit=\"user_requests\"} %lld\n"
+                   "dorm_streamer_limited_total{limit=\"inflight\"} %lld\n"
+                   "dorm_streamer_limited_total{limit=\"connections\"} %lld\n"
+                   "dorm_streamer_limited_total{limit=\"slow_client\"} %lld\n"
+                   "dorm_streamer_limited_total{limit=\"status_asks\"} %lld\n",
+                   (long long)m->user_limited, (long long)m->inflight_limited, (long long)m->connections_limited,
+                   (long long)m->slow_clients, (long long)m->asks_limited);
   dorm__buf_puts(&b, "# HELP dorm_streamer_requests_total Requests by endpoint and outcome.\n"
                      "# TYPE dorm_streamer_requests_total counter\n");
   for (size_t i = 0; i < m->noutcomes; i++)

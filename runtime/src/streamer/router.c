@@ -135,6 +135,7 @@ static void send_state(dorm__streamer *s, dorm_client *c, const char *conn, cons
       if (r->has_asks && r->asks.count >= DORM__ST_MAX_ASKS) {
         dorm__st_log("info", "status_limited", r->clientId, conn, r->endpoint, "%zu status asks wait already",
                      r->asks.count);
+        dorm__st_metrics_add(&s->metrics, &s->metrics.asks_limited, 1);
         send_error(s, conn, r->clientId, "RATE_LIMITED",
                    "%d status asks of this request wait for the server running it: retry later", DORM__ST_MAX_ASKS);
         return;
@@ -210,6 +211,31 @@ static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const 
       *missing = e->scopes[i];
       return false;
     }
+  return true;
+}
+
+/* One user's async requests queued or running on this server are at most
+ * --max-user-requests: without a bound one client (or a careless loop)
+ * queued thousands of jobs ahead of every other user's (the run queue is
+ * first come, first served: a well-behaved client's job waited a minute
+ * behind 3,000 of another's, bench/streamer/abuse.sh churn_inflight), and
+ * their items grew the tables as fast as it sent. Past the bound a new id
+ * is answered RATE_LIMITED (retryable) and nothing is stored; an id that
+ * exists is not new: it gets its state as always (one read, only then). */
+static bool over_user_bound(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dorm__st_msg *m,
+                            dorm_arena *a) {
+  size_t most = (size_t)s->cfg.max_user_requests;
+  if (s->cfg.no_processor || most == 0 || dorm__st_user_runs(s, job->id.sub, most) < most) return false;
+  dorm_streamer_Request_key key = {job->id.sub, m->id};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Request r;
+  dorm_status st = dorm_streamer_Request_get(c, &key, &go, a, &r);
+  if (st == DORM_OK) return false;
+  dorm__st_metrics_add(&s->metrics, &s->metrics.user_limited, 1);
+  dorm__st_log("info", "user_requests_limited", m->id, job->conn_id, m->action,
+               "the user has %zu requests queued or running here: refused", most);
+  send_error(s, job->conn_id, m->id, "RATE_LIMITED",
+             "%zu requests of yours are queued or running: retry when one has ended", most);
   return true;
 }
 
@@ -289,6 +315,10 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   char pk[300];
   if (!dorm__st_request_pk(job->id.sub, m->id, pk)) {
     send_error(s, conn, m->id, "INVALID_MESSAGE", "the user's key with this id is too long for a request key");
+    return;
+  }
+  if (over_user_bound(s, c, job, m, &a)) {
+    dorm_arena_free(&a);
     return;
   }
   dorm__srv_expect(s, conn, m->id, 1);

@@ -309,6 +309,7 @@ static bool push_out(dorm__streamer *s, dorm__st_conn *c, const char *text, size
   if (c->out_bytes + len > MAX_OUTQ_BYTES) {
     /* A client that does not read: close it; it resumes and loses nothing. */
     dorm__st_log("warn", "slow_client", NULL, c->id, NULL, "more than 16 MiB queued: closing the connection");
+    dorm__st_metrics_add(&s->metrics, &s->metrics.slow_clients, 1);
     c->closing = true;
     mark_dirty(s, c);
     return false;
@@ -735,6 +736,7 @@ static bool admit(dorm__streamer *s, dorm__st_conn *c, const char *text, size_t 
   } else {
     msg = dorm__st_error_message(m.id && m.id[0] ? m.id : NULL, 0, "RATE_LIMITED",
                                  "too many messages in flight on this connection: retry later", true);
+    dorm__st_metrics_add(&s->metrics, &s->metrics.inflight_limited, 1);
   }
   cJSON_Delete(root);
   if (msg) {
@@ -784,6 +786,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     if (n >= s->cfg.max_connections) {
       dorm__st_log("warn", "too_many_connections", NULL, NULL, NULL, "%lld connections: refusing the upgrade (503)",
                    (long long)n);
+      dorm__st_metrics_add(&s->metrics, &s->metrics.connections_limited, 1);
       lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
       return -1;
     }

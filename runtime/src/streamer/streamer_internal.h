@@ -176,6 +176,9 @@ typedef struct dorm__st_metrics {
   pthread_mutex_t mu;
   int64_t connections, connections_total, auth_failures;
   int64_t progress_sent, delivery_failures, messages_in, invalid_messages;
+  /* what a limit refused (docs/streamer.md, "Limits"): an operator sees a
+   * client pressing on one in dorm_streamer_limited_total{limit=...} */
+  int64_t user_limited, inflight_limited, connections_limited, slow_clients, asks_limited;
   /* requests by endpoint and outcome: a small table */
   struct {
     char endpoint[64];
@@ -224,6 +227,7 @@ typedef struct dorm__st_config {
   const char *management_endpoint; /* Lambda: the management API (NULL: the event's) */
   long max_inflight;               /* messages of one connection queued or in work (default 32; beyond: RATE_LIMITED) */
   long max_connections;            /* WebSocket connections of this server (default 10000; beyond: 503) */
+  long max_user_requests;          /* one user's async requests queued or running here (default 100; beyond: RATE_LIMITED) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
@@ -330,6 +334,9 @@ void *dorm__st_poller_main(void *arg);
 /* processor.c: whether the request waits in this process's run queue or
  * runs here (the poller does not queue it again). */
 bool dorm__st_queued_or_running(dorm__streamer *s, const char *request_pk);
+/* How many async requests of sub wait in this process's run queue or run
+ * here, counting up to `most` (the walk stops there). */
+size_t dorm__st_user_runs(dorm__streamer *s, const char *sub, size_t most);
 /* poller.c: one record of the requests table's stream: a PENDING request becomes a RUN
  * job (true). A record seen twice makes two jobs; the claim (a conditional
  * update) lets one of them run it. */
