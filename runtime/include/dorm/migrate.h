@@ -64,6 +64,12 @@ typedef struct dorm_mig_table {
   size_t lsi_count;
 } dorm_mig_table;
 
+/* A field's default (`component: string = "general";`) in stored form. */
+typedef struct dorm_mig_default {
+  const char *type;                 /* "S", "N" or "BOOL"; NULL: no default */
+  const char *value;                /* the S or N text; "true" or "false" for BOOL */
+} dorm_mig_default;
+
 /* One part of a key template: literal text, or a field's stored value. */
 typedef struct dorm_mig_part {
   const char *literal;              /* NULL for a field part */
@@ -72,6 +78,11 @@ typedef struct dorm_mig_part {
   dorm_mig_kind kind;
   const char *const *enum_values;   /* ENUM: the stored values of the members */
   size_t enum_count;
+  /* The field's default, in plan.json's backfill steps only (snapshots do
+   * not record it here): an item without the attribute reads as the
+   * default, so the generated code keys it with the default and so does
+   * the backfill. */
+  dorm_mig_default dflt;
 } dorm_mig_part;
 
 /* How a model fills one key attribute of its table or of an index. */
@@ -83,12 +94,6 @@ typedef struct dorm_mig_key {
   dorm_mig_part *parts;
   size_t part_count;
 } dorm_mig_key;
-
-/* A field's default (`component: string = "general";`) in stored form. */
-typedef struct dorm_mig_default {
-  const char *type;                 /* "S", "N" or "BOOL"; NULL: no default */
-  const char *value;                /* the S or N text; "true" or "false" for BOOL */
-} dorm_mig_default;
 
 /* A model field as snapshot.json records it, to judge how a schema change
  * meets the items already stored. */

@@ -371,6 +371,110 @@ static void test_new_fields_with_defaults(void **state) {
   mt_teardown(&e);
 }
 
+/* A key template over a field with a default: an item stored without the
+ * field reads as the default and the generated code keys it so, so the
+ * backfill computes the key from the default too (it skipped the item
+ * instead, leaving every old item out of the new index while writing the
+ * default itself: quietly wrong). An item that has the field keeps its
+ * value in the key. */
+static void test_default_fills_the_key(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mbfdkey");
+  mt_env e;
+  mt_setup(&e, prefix);
+#define DK_MODEL                                                                                             \
+  "model Order in Shop {\n"                                                                                  \
+  "  type \"Order\";\n"                                                                                      \
+  "  key PK = \"CUSTOMER#{customerId}\";\n"                                                                   \
+  "  key SK = \"ORDER#{orderId}\";\n"
+  static const char dk1[] = "namespace bfshop;\n"
+                            "enum Status { open; closed; }\n"
+                            "table Shop \"@TABLE@\" {\n"
+                            "  key (PK: S, SK: S);\n"
+                            "}\n" DK_MODEL "  customerId: string;\n"
+                            "  orderId:    string;\n"
+                            "  status:     Status?;\n"
+                            "  region:     string?;\n"
+                            "}\n";
+  static const char dk2[] = "namespace bfshop;\n"
+                            "enum Status { open; closed; }\n"
+                            "table Shop \"@TABLE@\" {\n"
+                            "  key (PK: S, SK: S);\n"
+                            "  gsi \"gsi-team\" (GSI1PK: S, GSI1SK: S) project keys_only;\n"
+                            "}\n" DK_MODEL "  key GSI1PK = \"TEAM#{team}\";\n"
+                            "  key GSI1SK = \"{status}#{orderId}\";\n"
+                            "  customerId: string;\n"
+                            "  orderId:    string;\n"
+                            "  status:     Status = open;\n"
+                            "  region:     string?;\n"
+                            "  team:       string = \"core\";\n"
+                            "}\n";
+#undef DK_MODEL
+  write_schema(&e, 1, dk1);
+  write_schema(&e, 2, dk2);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  write_items(c, e.shop);
+  /* Two items were written by newer code: their team is theirs. */
+  dorm_arena a = DORM_ARENA_INIT;
+  for (int i = 0; i < 2; i++) {
+    dorm_av key = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
+    dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
+    dorm_expr x;
+    dorm_expr_init(&x, &a);
+    dorm_update_set(&x, "team", dorm_av_str("ops"));
+    dorm_update_input in = {.table = e.shop, .key = &key, .expr = &x};
+    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
+  }
+  mt_diff(&e, 2, "team_index", false);
+  char path[512];
+  snprintf(path, sizeof path, "%s/20260102000000_team_index/plan.json", e.migrations);
+  char *plan = ts_read_file(path, NULL);
+  assert_non_null(plan);
+  /* the template's part carries the field's default (and the team fill
+   * its own): twice */
+  const char *d1 = strstr(plan, "\"default\": {\"S\": \"core\"}");
+  assert_non_null(d1);
+  assert_non_null(strstr(d1 + 1, "\"default\": {\"S\": \"core\"}"));
+  expect(plan, "\"default\": {\"S\": \"open\"}");
+  free(plan);
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
+                   NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "GSI1PK: 55 written, 0 already right, 0 skipped");
+  expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
+  expect(mt_out, "team: 53 written, 2 already right, 0 skipped");
+  assert_int_not_equal(access(e.log, F_OK), 0);
+  /* Every item is in the index, under the team it reads as. */
+  assert_int_equal(count(c, e.shop, "gsi-team", "GSI1PK", "TEAM#core"), TOTAL - 2);
+  assert_int_equal(count(c, e.shop, "gsi-team", "GSI1PK", "TEAM#ops"), 2);
+  /* The items without a status sort under the default's stored value. */
+  dorm_av key = dorm_av_empty(DORM_AV_M);
+  dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", (FULL + NO_REGION) % 7)));
+  dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", FULL + NO_REGION)));
+  dorm_get_input gin = {.table = e.shop, .key = &key, .consistent_read = true};
+  dorm_av item;
+  if (dorm_get_item(c, &gin, &a, &item) != DORM_OK) fail_msg("GetItem: %s", dorm_client_errmsg(c));
+  const dorm_av *sk = dorm_av_map_get(&item, "GSI1SK");
+  assert_non_null(sk);
+  char want[32];
+  snprintf(want, sizeof want, "open#o%03d", FULL + NO_REGION);
+  assert_int_equal(sk->u.s.len, strlen(want));
+  assert_memory_equal(sk->u.s.ptr, want, strlen(want));
+  /* Run again: everything is right, nothing is written. */
+  snprintf(path, sizeof path, "%s/20260102000000_team_index/plan.json", e.migrations);
+  rc = mt_dorm("migrate", "backfill", "--plan", path, "--step", "2", NULL);
+  if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "GSI1PK: 0 written, 55 already right, 0 skipped");
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 /* A string value that runs into the literal after it in a new key
  * template ("{customerId}#{orderId}" with customer "c1#o9") is skipped and
  * logged, as the model layer refuses to write such a key: customer "c1#o9"
@@ -438,6 +542,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_two_indexes_one_backfill),
                                      cmocka_unit_test(test_nothing_computable),
                                      cmocka_unit_test(test_new_fields_with_defaults),
+                                     cmocka_unit_test(test_default_fills_the_key),
                                      cmocka_unit_test(test_value_running_into_the_template)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

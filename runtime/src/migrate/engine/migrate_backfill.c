@@ -5,7 +5,8 @@
  * Rendering matches libdorm's model layer: a string as stored, int and
  * epoch as the decimal text of the int64, an enum as its stored value
  * (which must be one of the members), time re-rendered as fixed-width UTC
- * with nine fraction digits. Each attribute stands alone: one whose
+ * with nine fraction digits; a field the item lacks reads as its default
+ * when it has one. Each attribute stands alone: one whose
  * template reads a field the item lacks (a sparse index) or holds a value
  * the model cannot read is skipped and logged, and the item's other
  * attributes are still written (so an item outside one new index still
@@ -82,6 +83,13 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
       continue;
     }
     const dorm_av *v = dorm_av_map_get(item, p->attr);
+    dorm_av dv;
+    if (!v && p->dflt.type) {
+      /* Absent reads as the field's default, and the generated code keys
+       * the item with it: so does the backfill. */
+      dv = strcmp(p->dflt.type, "N") == 0 ? dorm_av_num(p->dflt.value) : dorm_av_str(p->dflt.value);
+      v = &dv;
+    }
     if (!v || v->type == DORM_AV_NULL) {
       *why = dorm_arena_printf(a, "no %s (field %s): not in the index", p->attr, p->field);
       dorm__buf_free(&b);
@@ -277,8 +285,13 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
         const dorm_mig_part *p = &s->fills[i].parts[k];
         if (p->literal) continue;
         const dorm_av *v = dorm_av_map_get(item, p->attr);
-        cond = dorm_cond_and(&x, cond, dorm_cond_compare(&x, dorm_opd_name(&x, p->attr, strlen(p->attr)), DORM_EQ,
-                                                          dorm_opd_value(&x, *v)));
+        /* (absent: the value came from the field's default, which a
+         * concurrent write of the field would change) */
+        if (!v)
+          cond = dorm_cond_and(&x, cond, dorm_cond_not_exists_opd(&x, dorm_opd_name(&x, p->attr, strlen(p->attr))));
+        else
+          cond = dorm_cond_and(&x, cond, dorm_cond_compare(&x, dorm_opd_name(&x, p->attr, strlen(p->attr)), DORM_EQ,
+                                                            dorm_opd_value(&x, *v)));
       }
   }
   dorm_expr_condition(&x, cond);

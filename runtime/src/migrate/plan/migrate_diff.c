@@ -353,6 +353,26 @@ static const dorm_mig_field *find_field(const dorm_mig_model *m, const char *att
   return NULL;
 }
 
+/* key's template parts, each field part with its field's default: an item
+ * stored without the field reads as the default, and the generated code
+ * keys it so (a default on a field a template reads fills that key too),
+ * so the backfill must compute the key from the default, not leave the
+ * item out of the index. A copy: the snapshot's parts record no defaults.
+ * NULL (d->status set) when out of memory. */
+static dorm_mig_part *parts_with_defaults(differ *d, const dorm_mig_model *m, const dorm_mig_key *key) {
+  dorm_mig_part *parts = dorm_arena_calloc(d->a, key->part_count ? key->part_count : 1, sizeof *parts);
+  if (!parts) {
+    d->status = DORM_ERR_NO_MEMORY;
+    return NULL;
+  }
+  for (size_t i = 0; i < key->part_count; i++) {
+    parts[i] = key->parts[i];
+    const dorm_mig_field *f = parts[i].literal ? NULL : find_field(m, parts[i].attr);
+    if (f) parts[i].dflt = f->dflt;
+  }
+  return parts;
+}
+
 /* The fields of model m that the items stored under om may lack: a field
  * with a default gets a backfill of it (appended to fills; returns the new
  * count), a required field without one is refused, since those items could
@@ -423,8 +443,9 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
       if (!reason) continue;
       fills[nfills].attr = key->attr;
       fills[nfills].template_text = key->template_text;
-      fills[nfills].parts = key->parts;
+      fills[nfills].parts = parts_with_defaults(d, m, key);
       fills[nfills].part_count = key->part_count;
+      if (!fills[nfills].parts) return;
       if (!why.p || !strstr(why.p, reason)) dorm__buf_printf(&why, "%s%s", why.len ? "; " : "", reason);
       dorm__buf_printf(&what, "%s%s = \"%s\"", nfills ? ", " : "", key->attr, key->template_text);
       nfills++;

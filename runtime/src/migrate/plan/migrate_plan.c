@@ -64,11 +64,8 @@ static cJSON *step_json(const dorm_mig_step *s, size_t n) {
       cJSON *f = cJSON_CreateObject();
       const dorm_mig_fill *fl = &s->fills[i];
       cJSON_AddStringToObject(f, "attribute", fl->attr);
-      if (fl->dflt.type) {
-        cJSON *d = cJSON_AddObjectToObject(f, "default");
-        if (strcmp(fl->dflt.type, "BOOL") == 0) cJSON_AddBoolToObject(d, "BOOL", strcmp(fl->dflt.value, "true") == 0);
-        else cJSON_AddStringToObject(d, fl->dflt.type, fl->dflt.value);
-      } else {
+      dorm__mj_default(f, &fl->dflt);
+      if (!fl->dflt.type) {
         cJSON_AddStringToObject(f, "template", fl->template_text ? fl->template_text : "");
         cJSON_AddItemToObject(f, "parts", dorm__mj_parts(fl->parts, fl->part_count));
       }
@@ -171,20 +168,8 @@ static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n,
       char sub[256];
       snprintf(sub, sizeof sub, "%s.attributes[%zu]", path, i);
       s->fills[i].attr = dorm__mr_str(r, e, "attribute", true, sub);
-      const cJSON *d = dorm__mr_obj(r, e, "default", false, sub);
-      if (d) {
-        const cJSON *v = d->child;
-        bool text = v && cJSON_IsString(v) && (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0);
-        bool boolean = v && cJSON_IsBool(v) && strcmp(v->string, "BOOL") == 0;
-        if (!v || v->next || (!text && !boolean)) {
-          dorm__mr_fail(r, "%s.default: expected one of {\"S\": text}, {\"N\": text}, {\"BOOL\": true|false}", sub);
-          break;
-        }
-        s->fills[i].dflt.type = boolean ? "BOOL" : dorm_arena_strdup(r->a, v->string);
-        s->fills[i].dflt.value = boolean ? (cJSON_IsTrue(v) ? "true" : "false") : dorm_arena_strdup(r->a, v->valuestring);
-        if (!s->fills[i].dflt.type || !s->fills[i].dflt.value) r->status = DORM_ERR_NO_MEMORY;
-        continue;
-      }
+      if (!dorm__mig_default_read(r, e, &s->fills[i].dflt, sub)) break;
+      if (s->fills[i].dflt.type) continue;
       s->fills[i].template_text = dorm__mr_str(r, e, "template", false, sub);
       char psub[300];
       snprintf(psub, sizeof psub, "%s.parts", sub);

@@ -94,11 +94,7 @@ static cJSON *model_json(const dorm_mig_model *m) {
       cJSON_AddStringToObject(fo, "attribute", f->attr);
       cJSON_AddStringToObject(fo, "type", f->type_text ? f->type_text : "");
       cJSON_AddBoolToObject(fo, "required", f->required);
-      if (f->dflt.type) {
-        cJSON *d = cJSON_AddObjectToObject(fo, "default");
-        if (strcmp(f->dflt.type, "BOOL") == 0) cJSON_AddBoolToObject(d, "BOOL", strcmp(f->dflt.value, "true") == 0);
-        else cJSON_AddStringToObject(d, f->dflt.type, f->dflt.value);
-      }
+      dorm__mj_default(fo, &f->dflt);
       cJSON_AddItemToArray(fields, fo);
     }
   }
@@ -270,17 +266,7 @@ static bool read_model(mig_reader *r, const cJSON *o, dorm_mig_model *m, const c
     f->attr = dorm__mr_str(r, e, "attribute", true, sub);
     f->type_text = dorm__mr_str(r, e, "type", false, sub);
     f->required = dorm__mr_bool(r, e, "required", sub);
-    const cJSON *d = dorm__mr_obj(r, e, "default", false, sub);
-    if (!d) continue;
-    const cJSON *v = d->child;
-    if (!v || v->next || !((cJSON_IsString(v) && (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0)) ||
-                           (cJSON_IsBool(v) && strcmp(v->string, "BOOL") == 0))) {
-      dorm__mr_fail(r, "%s.default: expected one of {\"S\": text}, {\"N\": text}, {\"BOOL\": true|false}", sub);
-      break;
-    }
-    f->dflt.type = cJSON_IsBool(v) ? "BOOL" : dorm_arena_strdup(r->a, v->string);
-    f->dflt.value = cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false") : dorm_arena_strdup(r->a, v->valuestring);
-    if (!f->dflt.type || !f->dflt.value) r->status = DORM_ERR_NO_MEMORY;
+    if (!dorm__mig_default_read(r, e, &f->dflt, sub)) break;
   }
   m->field_count = nf;
   m->has_fields = true;

@@ -188,6 +188,29 @@ dorm_projection_type dorm__mig_projection_from(const char *s, bool *ok) {
   return DORM_PROJECT_ALL;
 }
 
+void dorm__mj_default(cJSON *obj, const dorm_mig_default *d) {
+  if (!d->type) return;
+  cJSON *o = cJSON_AddObjectToObject(obj, "default");
+  if (strcmp(d->type, "BOOL") == 0) cJSON_AddBoolToObject(o, "BOOL", strcmp(d->value, "true") == 0);
+  else cJSON_AddStringToObject(o, d->type, d->value);
+}
+
+bool dorm__mig_default_read(mig_reader *r, const cJSON *obj, dorm_mig_default *out, const char *path) {
+  const cJSON *d = dorm__mr_obj(r, obj, "default", false, path);
+  if (!d) return r->status == DORM_OK;
+  const cJSON *v = d->child;
+  bool text = v && cJSON_IsString(v) && (strcmp(v->string, "S") == 0 || strcmp(v->string, "N") == 0);
+  bool boolean = v && cJSON_IsBool(v) && strcmp(v->string, "BOOL") == 0;
+  if (!v || v->next || (!text && !boolean)) {
+    dorm__mr_fail(r, "%s.default: expected one of {\"S\": text}, {\"N\": text}, {\"BOOL\": true|false}", path);
+    return false;
+  }
+  out->type = boolean ? "BOOL" : dorm_arena_strdup(r->a, v->string);
+  out->value = boolean ? (cJSON_IsTrue(v) ? "true" : "false") : dorm_arena_strdup(r->a, v->valuestring);
+  if (!out->type || !out->value) r->status = DORM_ERR_NO_MEMORY;
+  return r->status == DORM_OK;
+}
+
 cJSON *dorm__mj_parts(const dorm_mig_part *parts, size_t n) {
   cJSON *arr = cJSON_CreateArray();
   for (size_t i = 0; i < n; i++) {
@@ -204,6 +227,7 @@ cJSON *dorm__mj_parts(const dorm_mig_part *parts, size_t n) {
         for (size_t k = 0; k < p->enum_count; k++) cJSON_AddItemToArray(vals, cJSON_CreateString(p->enum_values[k]));
         cJSON_AddItemToObject(o, "enum_values", vals);
       }
+      dorm__mj_default(o, &p->dflt);
     }
     cJSON_AddItemToArray(arr, o);
   }
@@ -232,6 +256,7 @@ bool dorm__mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts
     const char *kind = dorm__mr_str(r, e, "kind", true, sub);
     if (r->status != DORM_OK) break;
     p->kind = dorm__mig_kind_from(kind);
+    if (!dorm__mig_default_read(r, e, &p->dflt, sub)) break;
     if (!p->kind) {
       dorm__mr_fail(r, "%s.kind: \"%s\" is not string, int, epoch, time or enum", sub, kind);
       break;

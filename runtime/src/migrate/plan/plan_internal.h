@@ -53,6 +53,12 @@ dorm_mig_kind dorm__mig_kind_from(const char *s);
 dorm_stream_view dorm__mig_stream_from(const char *s);
 dorm_projection_type dorm__mig_projection_from(const char *s, bool *ok);
 
+/* A default ({"S": text}, {"N": text}, {"BOOL": b}) added to obj as member
+ * "default" when d->type is set; read from obj's optional "default" (false
+ * with r failed when malformed). */
+void dorm__mj_default(cJSON *obj, const dorm_mig_default *d);
+bool dorm__mig_default_read(mig_reader *r, const cJSON *obj, dorm_mig_default *out, const char *path);
+
 /* Template parts to and from JSON. */
 cJSON *dorm__mj_parts(const dorm_mig_part *parts, size_t n);
 bool dorm__mig_parts_read(mig_reader *r, const cJSON *arr, dorm_mig_part **parts, size_t *n, const char *path);
