@@ -469,6 +469,38 @@ static void test_default_fills_the_key(void **state) {
   rc = mt_dorm("migrate", "backfill", "--plan", path, "--step", "2", NULL);
   if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
   expect(mt_out, "GSI1PK: 0 written, 55 already right, 0 skipped");
+
+  /* A plan written before template parts carried defaults: the default of
+   * the step's own fill of the field is used. Five items lose team and
+   * their key again. */
+  for (int i = 10; i < 15; i++) {
+    dorm_av k = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, &k, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
+    dorm_av_map_set(&a, &k, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
+    dorm_expr x;
+    dorm_expr_init(&x, &a);
+    dorm_update_remove(&x, "team");
+    dorm_update_remove(&x, "GSI1PK");
+    dorm_update_input in = {.table = e.shop, .key = &k, .expr = &x};
+    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
+  }
+  plan = ts_read_file(path, NULL);
+  assert_non_null(plan);
+  static const char part_default[] = ",\n              \"default\": {\"S\": \"core\"}";
+  char *cut = strstr(plan, part_default);
+  assert_non_null(cut);
+  memmove(cut, cut + strlen(part_default), strlen(cut + strlen(part_default)) + 1);
+  assert_non_null(strstr(plan, "\"default\": {\"S\": \"core\"}")); /* the team fill's own */
+  char old_plan[512];
+  snprintf(old_plan, sizeof old_plan, "%s.old.json", e.log);
+  assert_int_equal(ts_write_file(old_plan, plan, strlen(plan)), 0);
+  free(plan);
+  rc = mt_dorm("migrate", "backfill", "--plan", old_plan, "--step", "2", NULL);
+  if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "GSI1PK: 5 written, 50 already right, 0 skipped");
+  expect(mt_out, "team: 5 written, 50 already right, 0 skipped");
+  assert_int_equal(count(c, e.shop, "gsi-team", "GSI1PK", "TEAM#core"), TOTAL - 2);
+  unlink(old_plan);
   dorm_arena_free(&a);
   mt_drop_tables(c, &e);
   dorm_client_free(c);

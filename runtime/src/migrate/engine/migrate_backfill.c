@@ -73,8 +73,19 @@ static bool runs_into(const char *v, size_t vlen, const char *lit) {
   return false;
 }
 
+/* The default of field attribute attr for a template part: the part's own
+ * (plans written since parts carry it) or, in older plans, that of the
+ * step's fill of the same attribute (a field new in this migration). */
+static const dorm_mig_default *part_default(const dorm_mig_step *s, const dorm_mig_part *p) {
+  if (p->dflt.type) return &p->dflt;
+  for (size_t i = 0; i < s->fill_count; i++)
+    if (s->fills[i].dflt.type && strcmp(s->fills[i].attr, p->attr) == 0) return &s->fills[i].dflt;
+  return NULL;
+}
+
 /* Renders one attribute; NULL with *why set when the item cannot have it. */
-static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_arena *a, const char **why) {
+static const char *render(const dorm_mig_step *s, const dorm_mig_fill *f, const dorm_av *item, dorm_arena *a,
+                          const char **why) {
   dorm__buf b = DORM__BUF_INIT;
   for (size_t i = 0; i < f->part_count; i++) {
     const dorm_mig_part *p = &f->parts[i];
@@ -84,10 +95,11 @@ static const char *render(const dorm_mig_fill *f, const dorm_av *item, dorm_aren
     }
     const dorm_av *v = dorm_av_map_get(item, p->attr);
     dorm_av dv;
-    if (!v && p->dflt.type) {
+    const dorm_mig_default *d = v ? NULL : part_default(s, p);
+    if (d) {
       /* Absent reads as the field's default, and the generated code keys
        * the item with it: so does the backfill. */
-      dv = strcmp(p->dflt.type, "N") == 0 ? dorm_av_num(p->dflt.value) : dorm_av_str(p->dflt.value);
+      dv = strcmp(d->type, "N") == 0 ? dorm_av_num(d->value) : dorm_av_str(d->value);
       v = &dv;
     }
     if (!v || v->type == DORM_AV_NULL) {
@@ -238,7 +250,7 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
       write++;
       continue;
     }
-    const char *v = render(&s->fills[i], item, a, &f->why[i]);
+    const char *v = render(s, &s->fills[i], item, a, &f->why[i]);
     if (!v) {
       if (!f->why[i]) f->why[i] = "out of memory";
       f->state[i] = FILL_SKIP;
