@@ -92,6 +92,26 @@ static void write_items(dorm_client *c, const char *table) {
   dorm_arena_free(&a);
 }
 
+/* Items from..to-1 as write_items keyed them: SET attr = value, or REMOVE
+ * attr (and remove2, when given) when value is NULL. */
+static void update_items(dorm_client *c, const char *table, int from, int to, const char *attr, const char *value,
+                         const char *remove2) {
+  dorm_arena a = DORM_ARENA_INIT;
+  for (int i = from; i < to; i++) {
+    dorm_av key = dorm_av_empty(DORM_AV_M);
+    dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
+    dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
+    dorm_expr x;
+    dorm_expr_init(&x, &a);
+    if (value) dorm_update_set(&x, attr, dorm_av_str(value));
+    else dorm_update_remove(&x, attr);
+    if (remove2) dorm_update_remove(&x, remove2);
+    dorm_update_input in = {.table = table, .key = &key, .expr = &x};
+    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
+  }
+  dorm_arena_free(&a);
+}
+
 /* Items in an index under one partition key value. */
 static size_t count(dorm_client *c, const char *table, const char *index, const char *attr, const char *value) {
   dorm_arena a = DORM_ARENA_INIT;
@@ -295,17 +315,8 @@ static void test_new_fields_with_defaults(void **state) {
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
   write_items(c, e.shop);
   /* Five items were written by newer code already: their channel stays. */
+  update_items(c, e.shop, 0, 5, "channel", "app", NULL);
   dorm_arena a = DORM_ARENA_INIT;
-  for (int i = 0; i < 5; i++) {
-    dorm_av key = dorm_av_empty(DORM_AV_M);
-    dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
-    dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
-    dorm_expr x;
-    dorm_expr_init(&x, &a);
-    dorm_update_set(&x, "channel", dorm_av_str("app"));
-    dorm_update_input in = {.table = e.shop, .key = &key, .expr = &x};
-    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
-  }
 
   mt_diff(&e, 2, "defaults", false);
   expect(mt_out, "backfill Order items");
@@ -418,17 +429,8 @@ static void test_default_fills_the_key(void **state) {
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
   write_items(c, e.shop);
   /* Two items were written by newer code: their team is theirs. */
+  update_items(c, e.shop, 0, 2, "team", "ops", NULL);
   dorm_arena a = DORM_ARENA_INIT;
-  for (int i = 0; i < 2; i++) {
-    dorm_av key = dorm_av_empty(DORM_AV_M);
-    dorm_av_map_set(&a, &key, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
-    dorm_av_map_set(&a, &key, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
-    dorm_expr x;
-    dorm_expr_init(&x, &a);
-    dorm_update_set(&x, "team", dorm_av_str("ops"));
-    dorm_update_input in = {.table = e.shop, .key = &key, .expr = &x};
-    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
-  }
   mt_diff(&e, 2, "team_index", false);
   char path[512];
   snprintf(path, sizeof path, "%s/20260102000000_team_index/plan.json", e.migrations);
@@ -473,17 +475,7 @@ static void test_default_fills_the_key(void **state) {
   /* A plan written before template parts carried defaults: the default of
    * the step's own fill of the field is used. Five items lose team and
    * their key again. */
-  for (int i = 10; i < 15; i++) {
-    dorm_av k = dorm_av_empty(DORM_AV_M);
-    dorm_av_map_set(&a, &k, "PK", dorm_av_str(dorm_arena_printf(&a, "CUSTOMER#c%d", i % 7)));
-    dorm_av_map_set(&a, &k, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#o%03d", i)));
-    dorm_expr x;
-    dorm_expr_init(&x, &a);
-    dorm_update_remove(&x, "team");
-    dorm_update_remove(&x, "GSI1PK");
-    dorm_update_input in = {.table = e.shop, .key = &k, .expr = &x};
-    if (dorm_update_item(c, &in, &a, NULL) != DORM_OK) fail_msg("UpdateItem: %s", dorm_client_errmsg(c));
-  }
+  update_items(c, e.shop, 10, 15, "team", NULL, "GSI1PK");
   plan = ts_read_file(path, NULL);
   assert_non_null(plan);
   static const char part_default[] = ",\n              \"default\": {\"S\": \"core\"}";
