@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -69,7 +70,64 @@ static void test_drift(void **state) {
   mt_teardown(&e);
 }
 
+static const char *stream_arn(dorm_client *c, const char *table, dorm_arena *a) {
+  dorm_table_description t;
+  if (dorm_describe_table(c, table, a, &t) != DORM_OK) fail_msg("DescribeTable: %s", dorm_client_errmsg(c));
+  return t.stream_arn;
+}
+
+/* Drift put right the documented way: the stream's view type was changed
+ * by hand, the schema says the same and a migration records it. Its steps
+ * (disable, enable: a view type cannot change in place) are found done;
+ * deploy used to disable the live stream and enable a new one, so its
+ * consumers missed every change in between and had to find the new ARN. */
+static void test_stream_drift_recorded(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mdrifts");
+  mt_env e;
+  mt_setup(&e, prefix);
+  dorm_client *c = mt_client();
+  dorm_arena a = DORM_ARENA_INIT;
+  mt_diff(&e, 1, "init", false);
+  mt_diff(&e, 2, "add_status_index", false);
+  mt_diff(&e, 3, "ttl_stream_billing", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  /* By hand: NEW_AND_OLD_IMAGES -> NEW_IMAGE (off, then on). */
+  dorm_table_change ch = {.kind = DORM_CHANGE_STREAM, .stream = DORM_STREAM_NONE};
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  ch.stream = DORM_STREAM_NEW_IMAGE;
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  const char *arn = stream_arn(c, e.shop, &a);
+  assert_true(arn && *arn);
+  /* The schema now says new_image too. */
+  size_t len;
+  char *v3 = ts_read_file(mt_schema(&e, 3), &len);
+  assert_non_null(v3);
+  char *at = strstr(v3, "stream new_and_old_images;");
+  assert_non_null(at);
+  char v5[8192];
+  snprintf(v5, sizeof v5, "%.*sstream new_image;%s", (int)(at - v3), v3, at + strlen("stream new_and_old_images;"));
+  free(v3);
+  assert_int_equal(ts_write_file(mt_schema(&e, 5), v5, strlen(v5)), 0);
+  mt_diff(&e, 5, "stream_new_image", false);
+  assert_true(mt_has(mt_out, "disable the stream"));
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  if (!mt_has(mt_out, "already done (the stream has the view type of the next step: not turned off)"))
+    fail_msg("unexpected:\n%s", mt_out);
+  const char *after = stream_arn(c, e.shop, &a);
+  if (strcmp(arn, after) != 0) fail_msg("the stream was replaced: %s -> %s", arn, after);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift), cmocka_unit_test(test_stream_drift_recorded)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

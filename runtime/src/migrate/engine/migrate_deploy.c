@@ -159,14 +159,31 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
   return st;
 }
 
-static dorm_status aws_step(deployer *d, const dorm_mig_step *s) {
+/* The step after s when s disables a stream that it re-enables with
+ * another view type (a view type cannot change in place), else NULL. */
+static const dorm_mig_step *stream_reenabled(const dorm_mig_step *s, const dorm_mig_step *next) {
+  if (s->kind != DORM_MIG_UPDATE_STREAM || s->stream != DORM_STREAM_NONE || !next) return NULL;
+  if (next->kind != DORM_MIG_UPDATE_STREAM || next->stream == DORM_STREAM_NONE) return NULL;
+  return strcmp(next->table, s->table) == 0 ? next : NULL;
+}
+
+/* next: the step after s (NULL for the last). */
+static dorm_status aws_step(deployer *d, const dorm_mig_step *s, const dorm_mig_step *next) {
   bool done;
-  dorm_status st = step_done(d->c, s, &done, d->errbuf, d->errcap);
+  dorm_status st;
+  /* A stream that already has the view type the next step enables (changed
+   * by hand and recorded by this migration, or a deploy that died after
+   * both calls) must not be turned off: disabling drops the live stream,
+   * and its consumers miss every change until the new one is read. */
+  const dorm_mig_step *reenable = stream_reenabled(s, next);
+  if (reenable && (st = step_done(d->c, reenable, &done, d->errbuf, d->errcap)) != DORM_OK) return st;
+  if (!reenable || !done) st = step_done(d->c, s, &done, d->errbuf, d->errcap);
   if (st != DORM_OK) return st;
   if (done) {
     dlog(d, s->kind == DORM_MIG_CREATE_TABLE ? "  already done (the table exists; `dorm migrate status` shows any "
                                                "difference from the schema)"
-                                             : "  already done (found in DynamoDB)");
+            : reenable ? "  already done (the stream has the view type of the next step: not turned off)"
+                       : "  already done (found in DynamoDB)");
   } else {
     const char *resp;
     size_t len;
@@ -266,7 +283,8 @@ static dorm_status apply_one(deployer *d, const dorm_mig_entry *m, const mig_rec
     const dorm_mig_step *s = &p.steps[i];
     dlog(d, "step %zu/%zu: %s", i + 1, p.step_count, s->summary ? s->summary : dorm_mig_step_kind_name(s->kind));
     if ((st = dorm__mh_renew(&d->h)) == DORM_OK)
-      st = s->kind == DORM_MIG_BACKFILL ? backfill_step(d, resume ? rec : NULL, s, i + 1) : aws_step(d, s);
+      st = s->kind == DORM_MIG_BACKFILL ? backfill_step(d, resume ? rec : NULL, s, i + 1)
+                                         : aws_step(d, s, i + 1 < p.step_count ? &p.steps[i + 1] : NULL);
     if (st != DORM_OK) {
       char err[1024];
       snprintf(err, sizeof err, "step %zu (%s): %s", i + 1, dorm_mig_step_kind_name(s->kind), d->errbuf);
