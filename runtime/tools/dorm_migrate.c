@@ -77,6 +77,12 @@ static bool number(const char *s, double min, double max, double *out) {
   return true;
 }
 
+/* A whole number in [min, max]: a step, a page size or a count is not
+ * rounded ("--step 2.5" would run step 2). */
+static bool whole(const char *s, double min, double max, double *out) {
+  return number(s, min, max, out) && *out == (double)(long)*out;
+}
+
 static int parse(int argc, char **argv, args *a) {
   if (argc < 2) return usage("missing subcommand%s (deploy, status, resolve or backfill)", "");
   a->sub = argv[1];
@@ -108,7 +114,7 @@ static int parse(int argc, char **argv, args *a) {
     else if (strcmp(opt, "--plan") == 0) a->plan = v;
     else if (strcmp(opt, "--backfill-log") == 0) a->backfill_log = v;
     else if (strcmp(opt, "--step") == 0) {
-      if (!number(v, 1, 100000, &num)) return usage("--step needs a step number, not '%s'", v);
+      if (!whole(v, 1, 100000, &num)) return usage("--step needs a step number, not '%s'", v);
       a->step = (long)num;
     } else if (strcmp(opt, "--timeout") == 0) {
       if (!number(v, 1, 7 * 86400, &num)) return usage("--timeout needs seconds (1 to 604800), not '%s'", v);
@@ -117,15 +123,13 @@ static int parse(int argc, char **argv, args *a) {
       if (!number(v, 0.001, 1e7, &num)) return usage("--rate needs items per second (> 0), not '%s'", v);
       a->o.rate = num;
     } else if (strcmp(opt, "--page-size") == 0) {
-      if (!number(v, 1, 10000, &num)) return usage("--page-size needs 1 to 10000, not '%s'", v);
+      if (!whole(v, 1, 10000, &num)) return usage("--page-size needs 1 to 10000, not '%s'", v);
       a->o.page_size = (uint32_t)num;
     } else if (strcmp(opt, "--segments") == 0) {
-      if (!number(v, 1, 64, &num) || num != (double)(uint32_t)num)
-        return usage("--segments needs 1 to 64, not '%s'", v);
+      if (!whole(v, 1, 64, &num)) return usage("--segments needs 1 to 64, not '%s'", v);
       a->o.segments = (uint32_t)num;
     } else if (strcmp(opt, "--in-flight") == 0) {
-      if (!number(v, 1, 256, &num) || num != (double)(uint32_t)num)
-        return usage("--in-flight needs 1 to 256, not '%s'", v);
+      if (!whole(v, 1, 256, &num)) return usage("--in-flight needs 1 to 256, not '%s'", v);
       a->o.in_flight = (uint32_t)num;
     } else if (strcmp(opt, "--lock-wait") == 0) {
       if (!number(v, 0, 86400, &num)) return usage("--lock-wait needs seconds (0 to 86400), not '%s'", v);
@@ -241,6 +245,13 @@ static void print_hint(const char *endpoint, const char *msg) {
 int dorm_migrate_main(int argc, char **argv) {
   args a;
   memset(&a, 0, sizeof a);
+  /* `dorm migrate --help`, `dorm migrate deploy -h`: as `dorm help migrate`
+   * (it was "unknown subcommand" or "--help needs a value"). */
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      dorm_migrate_help(stdout);
+      return 0;
+    }
   int rc = parse(argc, argv, &a);
   if (rc) return rc;
   struct stat sb;

@@ -505,8 +505,26 @@ static void test_cli_hints(void **state) {
   mt_teardown(&e);
 }
 
+/* dorm migrate's own usage: --help anywhere prints the help (exit 0);
+ * counts are whole numbers, not rounded. */
+static void test_cli_usage(void **state) {
+  (void)state;
+  assert_int_equal(mt_dorm("migrate", "--help", NULL), 0);
+  if (!mt_has(mt_out, "usage: dorm migrate deploy")) fail_msg("no help in:\n%s", mt_out);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", "x", "-h", NULL), 0);
+  if (!mt_has(mt_out, "usage: dorm migrate deploy")) fail_msg("no help in:\n%s", mt_out);
+  assert_int_equal(mt_dorm("migrate", "backfill", "--plan", "p.json", "--step", "2.5", NULL), 2);
+  if (!mt_has(mt_err, "--step needs a step number, not '2.5'")) fail_msg("unexpected:\n%s", mt_err);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", "x", "--page-size", "10.5", NULL), 2);
+  if (!mt_has(mt_err, "--page-size needs 1 to 10000, not '10.5'")) fail_msg("unexpected:\n%s", mt_err);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", "x", "--segments", "1e400", NULL), 2);
+  assert_int_equal(mt_dorm("migrate", "nope", NULL), 2);
+  if (!mt_has(mt_err, "unknown subcommand 'nope'")) fail_msg("unexpected:\n%s", mt_err);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cli_usage),
       cmocka_unit_test(test_golden),
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_hostile_files),
