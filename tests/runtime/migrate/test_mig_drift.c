@@ -127,7 +127,39 @@ static void test_stream_drift_recorded(void **state) {
   mt_teardown(&e);
 }
 
+/* An index made by hand under the name a migration then creates, with
+ * other keys: deploy fails at that step and says why (it took the index
+ * as created, reported the migration applied, and backfilled keys no
+ * index reads). */
+static void test_gsi_name_taken(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mdriftg");
+  mt_env e;
+  mt_setup(&e, prefix);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  dorm_gsi_def other = {.name = "gsi-status", .pk = {"otherPK", DORM_KEY_N}};
+  dorm_table_change add = {.kind = DORM_CHANGE_CREATE_GSI, .gsi = &other};
+  assert_int_equal(dorm_update_table(c, e.shop, &add, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  mt_diff(&e, 2, "add_status_index", false);
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+  assert_int_equal(rc, 1);
+  char want[300];
+  snprintf(want, sizeof want, "GSI gsi-status exists on %s with keys (otherPK N) and projection ALL, not the "
+           "(GSI1PK S, GSI1SK S), ALL this migration creates", e.shop);
+  if (!mt_has(mt_err, want)) fail_msg("expected \"%s\" in:\n%s%s", want, mt_out, mt_err);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 3);
+  assert_true(mt_has(mt_out, "failed   20260102000000_add_status_index"));
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift), cmocka_unit_test(test_stream_drift_recorded)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift), cmocka_unit_test(test_stream_drift_recorded),
+                                     cmocka_unit_test(test_gsi_name_taken)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,6 +159,50 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
   return st;
 }
 
+/* A create-GSI step found done by the index's name: the index must also be
+ * the one the migration creates (keys and projection, as its snapshot
+ * says). One of the same name made by hand with other keys was taken as
+ * done: deploy said applied, the backfill wrote keys no index reads, and
+ * the application's queries on it failed. */
+static dorm_status check_found_gsi(deployer *d, const dorm_mig_step *s) {
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *text;
+  size_t len;
+  char err[512];
+  dorm_mig_snapshot snap;
+  dorm_status st = dorm_mig_read_file(d->o->dir, d->migration, "snapshot.json", &a, &text, &len, err, sizeof err);
+  if (st == DORM_OK) st = dorm_mig_snapshot_parse(text, len, &a, &snap, err, sizeof err);
+  if (st != DORM_OK) {
+    dorm__fail(d->errbuf, d->errcap, st, "%s/%s/%s", d->o->dir, d->migration, err);
+    goto out;
+  }
+  const dorm_mig_index *want = NULL;
+  for (size_t i = 0; i < snap.table_count && !want; i++)
+    for (size_t k = 0; strcmp(snap.tables[i].name, s->table) == 0 && k < snap.tables[i].gsi_count && !want; k++)
+      if (strcmp(snap.tables[i].gsis[k].name, s->index) == 0) want = &snap.tables[i].gsis[k];
+  if (!want) goto out; /* (a plan without its snapshot's index: nothing to compare with) */
+  dorm_table_description t;
+  if ((st = dorm_describe_table(d->c, s->table, &a, &t)) != DORM_OK) {
+    dorm__fail(d->errbuf, d->errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(d->c));
+    goto out;
+  }
+  for (size_t i = 0; i < t.gsi_count; i++) {
+    const dorm_index_description *h = &t.gsis[i];
+    if (strcmp(h->name, s->index) != 0) continue;
+    if (!dorm__mig_key_eq(&h->pk, &want->pk) || !dorm__mig_key_eq(&h->sk, &want->sk) ||
+        h->projection.type != want->projection.type)
+      st = dorm__fail(d->errbuf, d->errcap, DORM_ERR_RESOURCE_IN_USE,
+                      "GSI %s exists on %s with keys (%s) and projection %s, not the (%s), %s this migration "
+                      "creates (made outside migrations?): delete it, or give the schema's index another name, and "
+                      "deploy again", s->index, s->table, dorm__mig_keys_text(&a, &h->pk, &h->sk),
+                      dorm_projection_type_name(h->projection.type), dorm__mig_keys_text(&a, &want->pk, &want->sk),
+                      dorm_projection_type_name(want->projection.type));
+  }
+out:
+  dorm_arena_free(&a);
+  return st;
+}
+
 /* The step after s when s disables a stream that it re-enables with
  * another view type (a view type cannot change in place), else NULL. */
 static const dorm_mig_step *stream_reenabled(const dorm_mig_step *s, const dorm_mig_step *next) {
@@ -178,6 +222,7 @@ static dorm_status aws_step(deployer *d, const dorm_mig_step *s, const dorm_mig_
   const dorm_mig_step *reenable = stream_reenabled(s, next);
   if (reenable && (st = step_done(d->c, reenable, &done, d->errbuf, d->errcap)) != DORM_OK) return st;
   if (!reenable || !done) st = step_done(d->c, s, &done, d->errbuf, d->errcap);
+  if (st == DORM_OK && done && s->kind == DORM_MIG_UPDATE_TABLE && s->create_index) st = check_found_gsi(d, s);
   if (st != DORM_OK) return st;
   if (done) {
     dlog(d, s->kind == DORM_MIG_CREATE_TABLE ? "  already done (the table exists; `dorm migrate status` shows any "
