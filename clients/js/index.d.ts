@@ -67,6 +67,8 @@ export interface ConnectOptions {
   pingIntervalMs?: number;
   gapMs?: number;
   connectTimeoutMs?: number;
+  /** How long an accepted request may stay silent before `resume` asks for what was stored since (30000; 0: never). */
+  silenceMs?: number;
   onStateChange?: (state: ConnectionState) => void;
 }
 

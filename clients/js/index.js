@@ -22,7 +22,10 @@
 //     is lost or seen twice;
 //   - chunked results (`result_chunk` ... `complete` or `response` with `chunked: true`) are
 //     concatenated and parsed;
-//   - cancel (also through an AbortSignal) and status.
+//   - cancel (also through an AbortSignal) and status;
+//   - a request that stays silent too long is asked again with `resume`: a
+//     message the server stored but could not deliver (its process died in
+//     between, on Lambda nothing else notices) is never waited for forever.
 //
 // Node 20 has no global WebSocket: pass the `ws` package's class as the
 // `WebSocket` option. Only the WHATWG WebSocket interface is used
@@ -86,7 +89,10 @@ function withToken(url, token) {
  * Infinity}), pingIntervalMs (20000; 0: none; a connection that does not
  * answer a ping within the interval is dropped and re-opened), gapMs (500:
  * how long a message waits for an older one before `resume` fills the gap),
- * connectTimeoutMs (15000), onStateChange(state) with state 'connecting',
+ * connectTimeoutMs (15000), silenceMs (30000; 0: never: how long an
+ * accepted request may stay silent before `resume` asks for what the server
+ * stored since the last message; a job that reports more seldom than that
+ * costs the server two reads per interval), onStateChange(state) with state 'connecting',
  * 'open', 'reconnecting' or 'closed'. Rejects with StreamerError
  * CONNECT_FAILED when the first connection cannot be opened.
  */
@@ -114,6 +120,8 @@ export class StreamerClient {
     this.pingIntervalMs = options.pingIntervalMs ?? 20000;
     this.gapMs = options.gapMs ?? 500;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 15000;
+    this.silenceMs = options.silenceMs ?? 30000;
+    this.silenceTimer = null;
     this.state = 'connecting';
     this.connectionId = null;
     this.reconnects = 0;      // successful reconnections so far
@@ -236,6 +244,7 @@ export class StreamerClient {
       return;
     }
     if (m.seq <= e.lastSeq || e.early.has(m.seq)) return; // seen already
+    e.heardAt = Date.now();
     e.early.set(m.seq, m);
     while (e.early.has(e.lastSeq + 1)) {
       const next = e.early.get(e.lastSeq + 1);
@@ -375,8 +384,41 @@ export class StreamerClient {
     try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
   }
 
+  /**
+   * Silence: an accepted request (ack or a message seen, or one followed)
+   * that heard nothing for silenceMs gets `resume` from its last seq, at most
+   * once per silenceMs. The server answers with the messages it stored since
+   * (nothing while the job runs quietly). Needed where nobody else notices a
+   * message stored and never delivered: a processor killed between storing a
+   * job's end and sending it (on Lambda; a local server catches up by itself).
+   * A call never acked is left alone: its answer may be a sync one, never stored.
+   */
+  startSilence() {
+    this.stopSilence();
+    if (!(this.silenceMs > 0)) return;
+    const now = Date.now();
+    for (const e of this.requests.values()) e.heardAt = now; // the reconnection's own resume just went out
+    this.silenceTimer = setInterval(() => {
+      if (!this.isOpen()) return;
+      const t = Date.now();
+      for (const e of this.requests.values()) {
+        if (e.done || !(e.acked || e.lastSeq > 0 || e.action === null)) continue;
+        if (t - e.heardAt < this.silenceMs) continue;
+        e.heardAt = t;
+        this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+      }
+    }, Math.max(50, Math.min(1000, Math.floor(this.silenceMs / 4))));
+    if (typeof this.silenceTimer.unref === 'function') this.silenceTimer.unref(); // the socket keeps Node alive, not this
+  }
+
+  stopSilence() {
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = null;
+  }
+
   startPing() {
     this.stopPing();
+    this.startSilence();
     if (!(this.pingIntervalMs > 0)) return;
     this.pingTimer = setInterval(() => {
       if (!this.isOpen()) return;
@@ -393,6 +435,7 @@ export class StreamerClient {
   }
 
   stopPing() {
+    this.stopSilence();
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.awaitingPong = false;
@@ -431,7 +474,7 @@ export class StreamerClient {
       entry = {
         id, action, payload, resolve, reject, onProgress: opts.onProgress, signal: opts.signal,
         lastSeq: action === null && Number.isInteger(opts.lastSeq) && opts.lastSeq > 0 ? opts.lastSeq : 0, early: new Map(), gapTimer: null, chunks: [], chunkCount: 0, acked: false, done: false,
-        cancelAsked: false, onAbort: null,
+        cancelAsked: false, onAbort: null, heardAt: Date.now(),
       };
     });
     this.requests.set(id, entry);

@@ -31,7 +31,8 @@ start() {
   for _ in 1 2 3 4 5; do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     port_free "$port" || continue
-    timeout "${DORM_DDB_MAX_SECONDS:-5400}" java -Xmx1g -Djava.library.path="$dir/DynamoDBLocal_lib" \
+    # shellcheck disable=SC2086 # DORM_DDB_JAVA_OPTS: extra JVM flags, word-split on purpose
+    timeout "${DORM_DDB_MAX_SECONDS:-5400}" java -Xmx1g ${DORM_DDB_JAVA_OPTS:-} -Djava.library.path="$dir/DynamoDBLocal_lib" \
       -jar "$dir/DynamoDBLocal.jar" -inMemory -port "$port" >"$state/server.log" 2>&1 &
     pid=$!
     echo "$pid" >"$state/pid"

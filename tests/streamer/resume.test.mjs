@@ -150,6 +150,30 @@ scenario('resume of a finished request: last_seq 0 replays all from the ack; at 
   await c.close();
 });
 
+scenario('resume on the same connection from below what it was sent: everything after last_seq again', async () => {
+  // The client's word counts: one that lost messages on its side (its state
+  // reloaded on a live socket, a frame its code dropped) gets them again
+  // from the connection that already carried them.
+  const tok = await token();
+  const rid = uniq('again');
+  const rows = 3;
+  const c = await connect(srv, tok);
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows, stepMs: 20 } });
+  const fin = await c.terminal(rid);
+  checkReportComplete(fin, rows);
+  await sleep(200);
+  const first = c.of(rid);
+  checkStream(first);
+  const from = c.messages.length;
+  c.send({ id: rid, action: 'resume', last_seq: 1 });
+  await c.waitFor((m) => m.request_id === rid && m.type === 'complete', { from, what: 'the complete sent again' });
+  await sleep(300);
+  const again = c.messages.slice(from).filter((m) => m.request_id === rid);
+  assert.deepEqual(again.map((m) => [m.seq, m.type]), first.filter((m) => m.seq > 1).map((m) => [m.seq, m.type]),
+    `every message after seq 1, once, in order: ${c.dump()}`);
+  await c.close();
+});
+
 scenario('resume right after the ack of a running job: no duplicates between replay and live', async () => {
   const tok = await token();
   const rid = uniq('race');

@@ -230,6 +230,35 @@ scenario('a connection that goes silent (the server stopped, the socket still op
   }
 }, { timeoutMs: 90000 });
 
+scenario('a job end stored and never delivered (the frame lost) arrives through the silence resume', async () => {
+  // What a processor killed between storing a job's end and sending it leaves
+  // on API Gateway, where nothing else notices: the client must ask.
+  let dropped = null;
+  class LosesTheEnd extends WebSocket {
+    addEventListener(type, fn, ...rest) {
+      if (type !== 'message') return super.addEventListener(type, fn, ...rest);
+      return super.addEventListener(type, (ev) => {
+        const m = JSON.parse(String(ev.data));
+        if (m.type === 'complete' && !dropped) { dropped = m; return; }
+        fn(ev);
+      }, ...rest);
+    }
+  }
+  const c = await connect(srv.ws, { ...FAST, WebSocket: LosesTheEnd, token: await token(), silenceMs: 600 });
+  try {
+    const rows = 4;
+    const seen = [];
+    const p = c.request('GenerateReport', { rows, stepMs: 20 }, { onProgress: (x) => seen.push(x.progress.rows) });
+    const result = await p;
+    assert.ok(dropped, 'the first complete frame was lost on purpose');
+    assert.deepEqual(result, { rows, checksum: expectedChecksum(rows) });
+    assert.deepEqual(seen, range(1, rows));
+    assert.equal(c.reconnects, 0, 'no reconnection: the silence resume brought it');
+  } finally {
+    c.close();
+  }
+});
+
 scenario('follow: another client of the same user picks a request up from seq 0 and gets it all, once', async () => {
   const tok = await token();
   const a = await connect(srv.ws, { ...FAST, token: tok });

@@ -172,3 +172,45 @@ test('an aborted signal sends cancel (again after a reconnection until the reque
   assert.equal((await p.catch((x) => x)).code, 'CANCELLED');
   c.close();
 });
+
+test('a request silent for silenceMs is asked again with resume, at most once per interval; a call never acked is not', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, silenceMs: 80 });
+  const ws = FakeWS.last();
+  const quiet = c.request('GenerateReport', { rows: 1 });
+  const unacked = c.request('Echo', { text: 'x' });
+  ws.deliver(msg('ack', quiet.id, 1));
+  ws.deliver(msg('progress', quiet.id, 2, { percent: 50 }));
+  await sleep(40);
+  assert.deepEqual(ws.sent.filter((m) => m.action === 'resume'), [], 'not before silenceMs');
+  await sleep(110);
+  const resumes = () => ws.sent.filter((m) => m.action === 'resume');
+  assert.deepEqual(resumes(), [{ id: quiet.id, action: 'resume', last_seq: 2 }], 'once, from the last seq; never for the unacked call');
+  // a message resets the clock
+  ws.deliver(msg('progress', quiet.id, 3, { percent: 60 }));
+  await sleep(40);
+  assert.equal(resumes().length, 1);
+  await sleep(110);
+  assert.deepEqual(resumes().at(-1), { id: quiet.id, action: 'resume', last_seq: 3 });
+  const n = resumes().length;
+  assert.ok(n <= 3, `at most once per interval (${n} in ~190 ms at 80 ms)`);
+  // what the resume brings settles the request
+  ws.deliver(msg('complete', quiet.id, 4, { result: { rows: 1 } }));
+  assert.deepEqual(await quiet, { rows: 1 });
+  ws.deliver(msg('response', unacked.id, 1, { result: { text: 'x' } }));
+  assert.deepEqual(await unacked, { text: 'x' });
+  await sleep(200);
+  assert.equal(resumes().length, n, 'nothing asked for settled requests');
+  c.close();
+});
+
+test('silenceMs 0: never asks', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, silenceMs: 0 });
+  const ws = FakeWS.last();
+  const p = c.request('GenerateReport', {});
+  ws.deliver(msg('ack', p.id, 1));
+  await sleep(150);
+  assert.deepEqual(ws.sent.filter((m) => m.action === 'resume'), []);
+  ws.deliver(msg('complete', p.id, 2, { result: {} }));
+  await p;
+  c.close();
+});

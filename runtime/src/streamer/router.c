@@ -479,14 +479,18 @@ static void resume(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const d
   if (m->last_seq > r.seq && !seq_was_sent(s, c, job, m, &a)) goto done;
   /* From now on live messages come here; until the replay is done they wait. */
   dorm__srv_resume_begin(s, job->conn_id, m->id, m->last_seq);
-  dorm_streamer_Request_key key = {job->id.sub, m->id};
-  dorm_model_update u;
-  dorm_streamer_Request_update_begin(&u, &a);
-  dorm_streamer_Request_set_connectionId(&u, job->conn_id);
-  if (dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL) != DORM_OK)
-    dorm__st_log("error", "resume_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
-  char pk[300];
-  if (dorm__st_request_pk(job->id.sub, m->id, pk)) dorm__st_recheck_running(s, pk);
+  /* The job follows the connection that resumed; one that already does (a
+   * client asking again after a silence) costs no write. */
+  if (!r.connectionId || strcmp(r.connectionId, job->conn_id) != 0) {
+    dorm_streamer_Request_key key = {job->id.sub, m->id};
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_connectionId(&u, job->conn_id);
+    if (dorm_streamer_Request_update(c, &key, &u, NULL, &a, NULL) != DORM_OK)
+      dorm__st_log("error", "resume_failed", m->id, job->conn_id, r.endpoint, "%s", dorm_client_errmsg(c));
+    char pk[300];
+    if (dorm__st_request_pk(job->id.sub, m->id, pk)) dorm__st_recheck_running(s, pk);
+  }
   dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = m->last_seq};
   dorm_query_opts q = {.consistent_read = true};
   size_t replayed = 0;

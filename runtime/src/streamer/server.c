@@ -518,8 +518,17 @@ void dorm__srv_resume_begin(dorm__streamer *s, const char *conn_id, const char *
   if (t) {
     t->resuming = true;
     t->resumer = pthread_self();
-    /* what the client says it has counts as sent (O(1): one number) */
-    mark_upto(t, last_seq);
+    /* What the client says it has counts as sent (O(1): one number), and
+     * nothing more: a resume from below what this connection was sent asks
+     * for those messages again (the client lost them on its side: a page's
+     * state reloaded on a live socket, a frame its code dropped), and they
+     * are sent again; the client drops by seq what it does have. */
+    if (last_seq < t->acked) {
+      t->acked = last_seq;
+      t->nseen = 0;
+    } else {
+      mark_upto(t, last_seq);
+    }
     t->next = last_seq + 1;
   }
   pthread_mutex_unlock(&s->conns_mu);
