@@ -180,6 +180,13 @@ static int status_cmd(dorm_client *c, const args *a) {
     if (r.drift_count == 0) printf("drift: none (DynamoDB matches %s)\n", r.drift_base);
     else printf("drift: DynamoDB differs from the snapshot of %s:\n", r.drift_base);
     for (size_t i = 0; i < r.drift_count; i++) printf("  %s\n", r.drift[i]);
+    /* The steps a running or failed migration applied are part of the
+     * difference: they are not to be undone by hand as drift. */
+    for (size_t i = 0; r.drift_count && i < r.count; i++)
+      if (r.entries[i].state == DORM_MIG_RUNNING || r.entries[i].state == DORM_MIG_FAILED)
+        printf("  (%s is %s with %u of %u steps applied: those steps account for some of this; deploy "
+               "finishes it)\n", r.entries[i].name, dorm_mig_state_name(r.entries[i].state),
+               r.entries[i].steps_applied, r.entries[i].step_count);
   }
   if (r.backfill_gaps)
     printf("backfill: some items did not get every attribute (the backfill log lists them)%s\n",
