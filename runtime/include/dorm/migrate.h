@@ -167,6 +167,16 @@ typedef struct dorm_mig_fill {
   dorm_mig_default dflt;
 } dorm_mig_fill;
 
+/* A backfill of a model without an entity type reaches only the items
+ * whose table key attributes start with (or equal) the literal text its
+ * key templates start with: on a shared table the other models' items may
+ * have the same fields. */
+typedef struct dorm_mig_key_match {
+  const char *attr;                 /* a table key attribute */
+  const char *text;                 /* its template's leading literal */
+  bool exact;                       /* the whole template is that literal (SK = "PROFILE") */
+} dorm_mig_key_match;
+
 typedef struct dorm_mig_step {
   dorm_mig_step_kind kind;
   const char *table;
@@ -190,6 +200,8 @@ typedef struct dorm_mig_step {
   const char *reason;               /* why the items need it */
   dorm_mig_fill *fills;
   size_t fill_count;
+  dorm_mig_key_match *key_match;    /* entity_type NULL: the items' key texts (0 entries: every item) */
+  size_t key_match_count;
   /* AWS steps: the API operation and its exact request body (compact JSON) */
   const char *operation;
   const char *request;

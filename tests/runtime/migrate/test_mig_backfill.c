@@ -499,6 +499,84 @@ static void test_default_fills_the_key(void **state) {
   mt_teardown(&e);
 }
 
+/* Two models without an entity type share a table and have the same
+ * fields: a backfill of one reaches only its own items, told apart by the
+ * literal text its table keys start with (it wrote the other model's
+ * items too, which then showed up in the first model's index). */
+static void test_untyped_models(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mbfnt");
+  mt_env e;
+  mt_setup(&e, prefix);
+#define NT_B                                                                                                 \
+  "model B in Shop {\n"                                                                                      \
+  "  key PK = \"B#{id}\";\n"                                                                                 \
+  "  key SK = \"B\";\n"                                                                                      \
+  "  id: string;\n"                                                                                          \
+  "  status: string;\n"                                                                                      \
+  "}\n"
+  static const char nt1[] = "namespace bfnt;\n"
+                            "table Shop \"@TABLE@\" {\n"
+                            "  key (PK: S, SK: S);\n"
+                            "}\n"
+                            "model A in Shop {\n"
+                            "  key PK = \"A#{id}\";\n"
+                            "  key SK = \"A\";\n"
+                            "  id: string;\n"
+                            "  status: string;\n"
+                            "}\n" NT_B;
+  static const char nt2[] = "namespace bfnt;\n"
+                            "table Shop \"@TABLE@\" {\n"
+                            "  key (PK: S, SK: S);\n"
+                            "  gsi \"gsi-st\" (GSI1PK: S) project keys_only;\n"
+                            "}\n"
+                            "model A in Shop {\n"
+                            "  key PK = \"A#{id}\";\n"
+                            "  key SK = \"A\";\n"
+                            "  key GSI1PK = \"ST#{status}\";\n"
+                            "  id: string;\n"
+                            "  status: string;\n"
+                            "}\n" NT_B;
+#undef NT_B
+  write_schema(&e, 1, nt1);
+  write_schema(&e, 2, nt2);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_av items[30];
+  dorm_batch_write_entry w[30];
+  for (size_t i = 0; i < 30; i++) {
+    bool is_a = i < 20;
+    items[i] = dorm_av_empty(DORM_AV_M);
+    const char *id = dorm_arena_printf(&a, "%zu", i);
+    dorm_av_map_set(&a, &items[i], "PK", dorm_av_str(dorm_arena_printf(&a, "%s#%s", is_a ? "A" : "B", id)));
+    dorm_av_map_set(&a, &items[i], "SK", dorm_av_str(is_a ? "A" : "B"));
+    dorm_av_map_set(&a, &items[i], "id", dorm_av_str(id));
+    dorm_av_map_set(&a, &items[i], "status", dorm_av_str("open"));
+    w[i] = (dorm_batch_write_entry){.table = e.shop, .put_item = &items[i]};
+  }
+  size_t written = 0;
+  if (dorm_batch_write(c, w, 30, NULL, &written) != DORM_OK) fail_msg("dorm_batch_write: %s", dorm_client_errmsg(c));
+  mt_diff(&e, 2, "st_index", false);
+  char path[512];
+  snprintf(path, sizeof path, "%s/20260102000000_st_index/plan.json", e.migrations);
+  char *plan = ts_read_file(path, NULL);
+  assert_non_null(plan);
+  expect(plan, "{\"attribute\": \"PK\", \"begins_with\": \"A#\"}");
+  expect(plan, "{\"attribute\": \"SK\", \"equals\": \"A\"}");
+  free(plan);
+  int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
+  if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
+  expect(mt_out, "20 items: 20 updated");
+  assert_int_equal(count(c, e.shop, "gsi-st", "GSI1PK", "ST#open"), 20);
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 /* A string value that runs into the literal after it in a new key
  * template ("{customerId}#{orderId}" with customer "c1#o9") is skipped and
  * logged, as the model layer refuses to write such a key: customer "c1#o9"
@@ -567,6 +645,7 @@ int main(void) {
                                      cmocka_unit_test(test_nothing_computable),
                                      cmocka_unit_test(test_new_fields_with_defaults),
                                      cmocka_unit_test(test_default_fills_the_key),
+                                     cmocka_unit_test(test_untyped_models),
                                      cmocka_unit_test(test_value_running_into_the_template)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

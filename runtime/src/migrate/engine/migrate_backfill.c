@@ -670,11 +670,21 @@ static void seg_scan(segment *g) {
   dorm_arena_reset(&b->scratch);
   dorm_expr ex;
   dorm_expr_init(&ex, &b->scratch);
-  if (s->entity_type) dorm_expr_filter(&ex, dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)));
+  /* Only the model's items: its entity type, or else the literal text its
+   * table keys start with (another model's items may have the same fields). */
+  dorm_cond *own = s->entity_type ? dorm_cond_eq(&ex, "_type", dorm_av_str(s->entity_type)) : NULL;
+  for (size_t i = 0; !s->entity_type && i < s->key_match_count; i++) {
+    const dorm_mig_key_match *k = &s->key_match[i];
+    dorm_operand *name = dorm_opd_name(&ex, k->attr, strlen(k->attr));
+    dorm_operand *text = dorm_opd_value(&ex, dorm_av_str(k->text));
+    dorm_cond *c = k->exact ? dorm_cond_compare(&ex, name, DORM_EQ, text) : dorm_cond_begins_with_opd(&ex, name, text);
+    own = own ? dorm_cond_and(&ex, own, c) : c;
+  }
+  if (own) dorm_expr_filter(&ex, own);
   dorm_scan_input in;
   memset(&in, 0, sizeof in);
   in.table = s->table;
-  in.expr = s->entity_type ? &ex : NULL;
+  in.expr = own ? &ex : NULL;
   in.limit = x->o->page_size ? x->o->page_size : 100;
   in.start_key = g->have_start ? &g->start : NULL;
   if (x->progress.segments > 1) {

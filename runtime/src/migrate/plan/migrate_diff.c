@@ -411,6 +411,31 @@ static size_t default_fills(differ *d, const dorm_mig_model *m, const dorm_mig_m
   return nfills;
 }
 
+/* For a model without an entity type: the literal text its table key
+ * templates start with, which tells its items from other models' on a
+ * shared table (see dorm_mig_key_match). */
+static void key_match(differ *d, const dorm_mig_model *m, const dorm_mig_table *t, dorm_mig_step *s) {
+  if (m->entity_type) return;
+  s->key_match = dorm_arena_calloc(d->a, 2, sizeof *s->key_match);
+  if (!s->key_match) {
+    d->status = DORM_ERR_NO_MEMORY;
+    return;
+  }
+  for (size_t k = 0; k < m->key_count; k++) {
+    const dorm_mig_key *key = &m->keys[k];
+    bool table_key = dorm__mig_streq(key->attr, t->pk.name) || dorm__mig_streq(key->attr, t->sk.name);
+    if (!table_key || key->field_attr || key->part_count == 0 || !key->parts[0].literal) continue;
+    dorm__buf b = DORM__BUF_INIT;
+    size_t i = 0;
+    for (; i < key->part_count && key->parts[i].literal; i++) dorm__buf_puts(&b, key->parts[i].literal);
+    dorm_mig_key_match *km = &s->key_match[s->key_match_count++];
+    km->attr = key->attr;
+    km->exact = i == key->part_count;
+    km->text = dorm__buf_to_arena(&b, d->a);
+    if (!km->text) d->status = DORM_ERR_NO_MEMORY;
+  }
+}
+
 static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_mig_snapshot *new_snap,
                       const dorm_mig_table *o, const dorm_mig_table *t) {
   for (size_t i = 0; i < new_snap->model_count; i++) {
@@ -457,6 +482,7 @@ static void backfills(differ *d, const dorm_mig_snapshot *old_snap, const dorm_m
     if (!s) return;
     s->model = m->name;
     s->entity_type = m->entity_type;
+    key_match(d, m, t, s);
     s->version_attr = m->version_attr;
     s->fills = fills;
     s->fill_count = nfills;

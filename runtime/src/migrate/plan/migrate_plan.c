@@ -59,6 +59,15 @@ static cJSON *step_json(const dorm_mig_step *s, size_t n) {
     if (s->version_attr) cJSON_AddStringToObject(o, "version_attribute", s->version_attr);
     else cJSON_AddNullToObject(o, "version_attribute");
     cJSON_AddStringToObject(o, "reason", s->reason ? s->reason : "");
+    if (s->key_match_count) {
+      cJSON *km = cJSON_AddArrayToObject(o, "key_match");
+      for (size_t i = 0; i < s->key_match_count; i++) {
+        cJSON *k = cJSON_CreateObject();
+        cJSON_AddStringToObject(k, "attribute", s->key_match[i].attr);
+        cJSON_AddStringToObject(k, s->key_match[i].exact ? "equals" : "begins_with", s->key_match[i].text);
+        cJSON_AddItemToArray(km, k);
+      }
+    }
     cJSON *attrs = cJSON_AddArrayToObject(o, "attributes");
     for (size_t i = 0; i < s->fill_count; i++) {
       cJSON *f = cJSON_CreateObject();
@@ -150,6 +159,27 @@ static void read_step(mig_reader *r, const cJSON *o, dorm_mig_step *s, size_t n,
     s->entity_type = dorm__mr_str(r, o, "entity_type", false, path);
     s->version_attr = dorm__mr_str(r, o, "version_attribute", false, path);
     s->reason = dorm__mr_str(r, o, "reason", false, path);
+    const cJSON *km = dorm__mr_arr(r, o, "key_match", false, path);
+    if (km && cJSON_GetArraySize(km) > 0) {
+      s->key_match_count = (size_t)cJSON_GetArraySize(km);
+      s->key_match = dorm_arena_calloc(r->a, s->key_match_count, sizeof *s->key_match);
+      if (!s->key_match) {
+        r->status = DORM_ERR_NO_MEMORY;
+        return;
+      }
+      size_t i = 0;
+      for (const cJSON *e = km->child; e && r->status == DORM_OK; e = e->next, i++) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.key_match[%zu]", path, i);
+        dorm_mig_key_match *k = &s->key_match[i];
+        k->attr = dorm__mr_str(r, e, "attribute", true, sub);
+        k->text = dorm__mr_str(r, e, "equals", false, sub);
+        k->exact = k->text != NULL;
+        if (!k->text) k->text = dorm__mr_str(r, e, "begins_with", false, sub);
+        if (r->status == DORM_OK && !k->text) dorm__mr_fail(r, "%s: needs \"equals\" or \"begins_with\"", sub);
+      }
+      if (r->status != DORM_OK) return;
+    }
     const cJSON *attrs = dorm__mr_arr(r, o, "attributes", true, path);
     if (!attrs) return;
     size_t nf = (size_t)cJSON_GetArraySize(attrs);
