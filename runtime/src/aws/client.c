@@ -64,6 +64,7 @@ static void default_sleep(void *user, long ms) {
   }
 }
 
+DORM__HOT
 static void clear_reasons(dorm_client *c) {
   free(c->reasons);
   free(c->reason_text);
@@ -72,6 +73,7 @@ static void clear_reasons(dorm_client *c) {
   c->nreasons = 0;
 }
 
+DORM__HOT
 void dorm__client_clear_error(dorm_client *c) {
   c->last.errmsg[0] = '\0';
   c->last.error_code[0] = '\0';
@@ -266,6 +268,7 @@ void dorm_client_get_stats(const dorm_client *c, dorm_client_stats *out) {
   out->connections += dorm__http_connections_opened(c->http);
 }
 
+DORM__HOT
 dorm_jw *dorm__client_writer(dorm_client *c) {
   dorm__jw_reset(&c->writer);
   return &c->writer;
@@ -385,17 +388,6 @@ static void keep_cancel_reasons(dorm_client *c, const char *body, size_t len) {
   cJSON_Delete(root);
 }
 
-/* Writes "<name><value>" and a NUL into buf (cap bytes, which the caller
- * sized for the longest value). Request headers are built per attempt, so
- * this is memcpy rather than snprintf. */
-static void header_line(char *buf, size_t cap, const char *name, size_t nlen, const char *value, size_t vlen) {
-  if (nlen + vlen >= cap) vlen = cap - 1 - nlen;
-  memcpy(buf, name, nlen);
-  memcpy(buf + nlen, value, vlen);
-  buf[nlen + vlen] = '\0';
-}
-#define HEADER_LINE(buf, lit, value, vlen) header_line((buf), sizeof(buf), lit, sizeof(lit) - 1, (value), (vlen))
-
 /* Reason text for the last attempt of a failed call. The retry policy's
  * reasons for giving up ("gave up after 3 attempts", "retry quota exhausted
  * after 2 attempts (...)") already count the attempts; only "not retryable"
@@ -409,6 +401,7 @@ static void describe_attempts(char *buf, size_t cap, int attempts, const char *w
     snprintf(buf, cap, " (%d attempts; %s)", attempts, why);
 }
 
+DORM__HOT
 dorm_status dorm_client_call(dorm_client *c, const char *operation, const char *body,
                              size_t body_len, const char **resp, size_t *resp_len) {
   return dorm__client_call_service(c, DORM__SVC_DYNAMODB, operation, body, body_len, resp, resp_len);
@@ -431,6 +424,7 @@ static void call_fail(dorm__call *k, const char *fmt, ...) {
   va_end(ap);
 }
 
+DORM__HOT
 dorm_status dorm__call_init(dorm__call *k, dorm_client *c, dorm__service svc, const char *operation,
                             const char *body, size_t body_len, dorm__call_outcome *out) {
   k->c = c;
@@ -460,13 +454,28 @@ dorm_status dorm__call_init(dorm__call *k, dorm_client *c, dorm__service svc, co
   k->url = streams ? c->cfg.streams_endpoint_url : c->url;
   k->host = streams ? c->cfg.streams_host : c->cfg.host;
   k->host_line = streams ? c->streams_host_line : c->host_line;
+  /* "X-Amz-Target: <prefix><operation>" written once; SigV4 signs the
+   * value inside it. */
+  static const char name[] = "X-Amz-Target: ";
   size_t plen = strlen(prefix);
-  memcpy(k->target, prefix, plen);
-  memcpy(k->target + plen, operation, oplen + 1);
-  HEADER_LINE(k->h_target, "X-Amz-Target: ", k->target, plen + oplen);
+  _Static_assert(sizeof name - 1 + sizeof STREAMS_TARGET_PREFIX - 1 + MAX_OPERATION_NAME + 1 <=
+                     sizeof k->h_target,
+                 "h_target too small");
+  char *t = k->h_target;
+  memcpy(t, name, sizeof name - 1);
+  memcpy(t + sizeof name - 1, prefix, plen);
+  memcpy(t + sizeof name - 1 + plen, operation, oplen + 1);
+  k->target = t + sizeof name - 1;
+  k->headers[0] = "Content-Type: application/x-amz-json-1.0";
+  k->headers[1] = k->host_line;
+  k->headers[2] = k->sh.date_line;
+  k->headers[3] = k->h_target;
+  k->headers[4] = k->sh.auth_line;
+  k->headers[5] = NULL;
   return DORM_OK;
 }
 
+DORM__HOT
 dorm_status dorm__call_sign(dorm__call *k) {
   dorm_client *c = k->c;
   char err[1024];
@@ -479,22 +488,13 @@ dorm_status dorm__call_sign(dorm__call *k) {
   const dorm_creds_value cr = c->held;
   dorm_sigv4_credentials sc = {cr.access_key_id, cr.secret_access_key, cr.session_token};
   dorm_sigv4_ddb_request sr = {k->host, k->target, k->body, k->body_len};
-  dorm_sigv4_ddb_headers sh;
-  st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr, &sh, err,
+  st = dorm__sigv4_sign_dynamodb(&c->sig, &sc, c->cfg.region, "dynamodb", (int64_t)time(NULL), &sr, &k->sh, err,
                                 sizeof err);
   if (st != DORM_OK) {
     call_fail(k, "signing: %s", err);
     return st;
   }
-  HEADER_LINE(k->h_date, "X-Amz-Date: ", sh.amz_date, strlen(sh.amz_date));
-  HEADER_LINE(k->h_auth, "Authorization: ", sh.authorization, strlen(sh.authorization));
-  k->headers[0] = "Content-Type: application/x-amz-json-1.0";
-  k->headers[1] = k->host_line;
-  k->headers[2] = k->h_date;
-  k->headers[3] = k->h_target;
-  k->headers[4] = k->h_auth;
-  k->headers[5] = NULL;
-  k->nh = 5;
+  k->nh = 5; /* headers[0..4]: set by init, the lines themselves just written */
   free(k->h_token);
   k->h_token = NULL;
   if (cr.session_token && *cr.session_token) {
@@ -511,6 +511,7 @@ dorm_status dorm__call_sign(dorm__call *k) {
   return DORM_OK;
 }
 
+DORM__HOT
 bool dorm__call_settle(dorm__call *k, dorm_status transport, const dorm_http_response *hr, const char *terr,
                        long *delay_ms, dorm_status *result) {
   dorm_client *c = k->c;
@@ -584,11 +585,13 @@ bool dorm__call_settle(dorm__call *k, dorm_status transport, const dorm_http_res
   return true;
 }
 
+DORM__HOT
 void dorm__call_cleanup(dorm__call *k) {
   free(k->h_token);
   k->h_token = NULL;
 }
 
+DORM__HOT
 dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const char *operation,
                                       const char *body, size_t body_len, const char **resp, size_t *resp_len) {
   dorm__client_clear_error(c);
@@ -617,10 +620,12 @@ dorm_status dorm__client_call_service(dorm_client *c, dorm__service svc, const c
   return result;
 }
 
+DORM__HOT
 dorm_status dorm__client_send(dorm_client *c, const char *operation, const char **resp, size_t *resp_len) {
   return dorm__client_send_service(c, DORM__SVC_DYNAMODB, operation, resp, resp_len);
 }
 
+DORM__HOT
 dorm_status dorm__client_send_service(dorm_client *c, dorm__service svc, const char *operation,
                                       const char **resp, size_t *resp_len) {
   const char *body;

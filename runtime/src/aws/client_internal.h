@@ -72,11 +72,15 @@ typedef struct dorm__call {
   bool renewed;        /* credentials renewed once after ExpiredTokenException */
   bool resend;         /* settle asked to send again at once (renewed keys) */
   dorm_retry_state rs;
-  char target[DORM__CALL_TARGET_CAP];
-  char h_target[DORM__CALL_TARGET_CAP + 16], h_date[48], h_auth[DORM_SIGV4_AUTH_CAP + 24];
+  /* The request's header lines, sent as they are (sign writes X-Amz-Date's
+   * and Authorization's into sh); headers[0..4] point at them from init on.
+   * The small fields come first: a request touches fewer cache lines. */
+  const char *target; /* "DynamoDB_20120810.<operation>", inside h_target */
   char *h_token;
   const char *headers[6];
   size_t nh;
+  char h_target[DORM__CALL_TARGET_CAP + 16];
+  dorm_sigv4_ddb_headers sh;
 } dorm__call;
 
 /* Starts a call of operation with body (both borrowed until cleanup),

@@ -12,14 +12,17 @@
  * length from 0 to 4 KB, at every alignment, with zlib. */
 #include "crc32.h"
 
+#include "core_internal.h" /* DORM__HOT (core/buf.h) */
+
 #ifdef DORM_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 
-uint32_t dorm__crc32(const void *data, size_t n) { return libdeflate_crc32(0, data, n); }
+DORM__HOT uint32_t dorm__crc32(const void *data, size_t n) { return libdeflate_crc32(0, data, n); }
 
 #else
 #include <zlib.h>
 
+DORM__HOT
 uint32_t dorm__crc32(const void *data, size_t n) {
   /* zlib takes uInt lengths: feed it in pieces that fit. */
   const unsigned char *p = data;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,13 @@ struct dorm_credentials_provider {
   dorm_container_source container;
   dorm_imds_source imds;
   char skipped[512];           /* what the chain looked at before IMDS, for the final error */
+  /* What get_copy's lock-free path reads (every request: a mutex's lock and
+   * unlock, the provider's lines and time() cost more than the rest of
+   * choosing the keys). Written under mu by publish() after every change of
+   * cur, have or generation: pub_gen first, then fresh_until, so a reader
+   * that sees a new fresh_until (acquire) sees the new generation too. */
+  _Atomic unsigned long pub_gen;
+  _Atomic int64_t fresh_until; /* cur is fresh while now < this; INT64_MAX: never expires; 0: none */
 };
 
 static dorm_status no_memory(char *errbuf, size_t errcap) {
@@ -377,6 +385,8 @@ static dorm_status fetch_process(dorm_credentials_provider *p, dorm_creds_value 
 
 /* ---- choosing the source -------------------------------------------------- */
 
+static void publish(dorm_credentials_provider *p);
+
 static dorm_status set_static(dorm_credentials_provider *p, const char *id, const char *secret,
                               const char *token, char *errbuf, size_t errcap) {
   p->cur.access_key_id = strdup(id);
@@ -386,6 +396,7 @@ static dorm_status set_static(dorm_credentials_provider *p, const char *id, cons
     return no_memory(errbuf, errcap);
   p->have = true;
   p->generation = 1;
+  publish(p);
   return DORM_OK;
 }
 
@@ -882,6 +893,15 @@ static bool fresh(const dorm_creds_value *v, time_t now) {
   return v->expiration == 0 || now < v->expiration - DORM_CREDS_REFRESH_WINDOW_S;
 }
 
+/* Tells get_copy's lock-free path what fresh() would say of cur (mu held). */
+static void publish(dorm_credentials_provider *p) {
+  int64_t until = !p->have ? 0
+                  : p->cur.expiration == 0 ? INT64_MAX
+                                           : (int64_t)p->cur.expiration - DORM_CREDS_REFRESH_WINDOW_S;
+  atomic_store_explicit(&p->pub_gen, p->generation, memory_order_release);
+  atomic_store_explicit(&p->fresh_until, until, memory_order_release);
+}
+
 
 static dorm_status fetch(dorm_credentials_provider *p, dorm_creds_value *v, char *errbuf, size_t errcap) {
   switch (p->kind) {
@@ -933,8 +953,18 @@ static dorm_status copy_out(dorm_credentials_provider *p, dorm_creds_value *held
   return DORM_OK;
 }
 
+DORM__HOT
 dorm_status dorm__credentials_provider_get_copy(dorm_credentials_provider *p, dorm_creds_value *held,
                                                unsigned long *gen, char *errbuf, size_t errcap) {
+  /* The common case, without the lock: *held already has the provider's
+   * credentials and they are fresh (what the locked path's first branch
+   * finds, then leaves *held as it is). fresh_until is read first: seen
+   * after an invalidation or a refresh, it comes with that change's
+   * generation (publish), which then differs from *gen. */
+  int64_t until = atomic_load_explicit(&p->fresh_until, memory_order_acquire);
+  if (held->access_key_id && until > 0 && atomic_load_explicit(&p->pub_gen, memory_order_acquire) == *gen &&
+      (until == INT64_MAX || (int64_t)time(NULL) < until))
+    return DORM_OK;
   pthread_mutex_lock(&p->mu);
   dorm_status st;
   for (;;) {
@@ -1000,6 +1030,7 @@ dorm_status dorm__credentials_provider_get_copy(dorm_credentials_provider *p, do
     p->cur = v;
     p->have = true;
     p->generation++;
+    publish(p);
     p->no_refresh_before = 0;
     p->fail_status = DORM_OK;
     st = copy_out(p, held, gen, errbuf, errcap);
@@ -1031,6 +1062,7 @@ bool dorm__credentials_provider_invalidate(dorm_credentials_provider *p, unsigne
     worth = true; /* someone already has newer ones */
   } else if (refreshable && p->have && p->cur.expiration != 0) {
     p->cur.expiration = 1;
+    publish(p);
     p->no_refresh_before = 0;
     worth = true;
   }

@@ -26,16 +26,21 @@ struct dorm_http {
   int sends;     /* times curl was about to send the current request */
 };
 
+DORM__HOT
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
   dorm_http *h = userp;
   size_t n = size * nmemb;
   return dorm__buf_put(&h->body, data, n) ? n : 0; /* 0 makes curl abort with CURLE_WRITE_ERROR */
 }
 
-/* Copies a header's value (trimmed) when its name matches. */
-static bool header_value(const char *line, size_t n, const char *name, const char **val, size_t *vlen) {
-  size_t nl = strlen(name);
-  if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0) return false;
+/* Copies a header's value (trimmed) when its name matches. The name is
+ * compared as sent by DynamoDB first (a memcmp of a literal's length is a few
+ * inlined compares), then without case: names are case-insensitive. */
+#define header_value(line, n, lit, val, vlen) header_value_n(line, n, lit, sizeof(lit) - 1, val, vlen)
+static inline bool header_value_n(const char *line, size_t n, const char *name, size_t nl, const char **val,
+                                  size_t *vlen) {
+  if (n <= nl || line[nl] != ':' || (memcmp(line, name, nl) != 0 && strncasecmp(line, name, nl) != 0))
+    return false;
   const char *v = line + nl + 1, *end = line + n;
   while (v < end && (*v == ' ' || *v == '\t')) v++;
   while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
@@ -44,6 +49,7 @@ static bool header_value(const char *line, size_t n, const char *name, const cha
   return true;
 }
 
+DORM__HOT
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userp) {
   dorm_http *h = userp;
   size_t n = size * nmemb;
@@ -78,6 +84,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp) {
  * Such a resend bypasses the retry policy: it happens with max_attempts 1,
  * is not counted, waits no backoff, takes no quota. So the second send of
  * one request is refused here, and the caller's policy decides. */
+DORM__HOT
 static int on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int local_port) {
   (void)remote_ip;
   (void)local_ip;
@@ -177,6 +184,7 @@ static dorm_status map_curl_error(CURLcode rc, bool too_large) {
   }
 }
 
+DORM__HOT
 dorm_status dorm__http_start(dorm_http *h, const char *url, const char *const *headers, size_t nheaders,
                              const char *body, size_t body_len, dorm_http_response *resp, char *errbuf,
                              size_t errcap) {
@@ -224,6 +232,7 @@ dorm_status dorm__http_start(dorm_http *h, const char *url, const char *const *h
 
 void *dorm__http_easy(dorm_http *h) { return h->curl; }
 
+DORM__HOT
 dorm_status dorm__http_finish(dorm_http *h, int curl_code, dorm_http_response *resp, char *errbuf,
                               size_t errcap) {
   CURLcode rc = (CURLcode)curl_code;
@@ -260,6 +269,7 @@ dorm_status dorm__http_finish(dorm_http *h, int curl_code, dorm_http_response *r
   return DORM_OK;
 }
 
+DORM__HOT
 dorm_status dorm__http_post(dorm_http *h, const char *url, const char *const *headers,
                            size_t nheaders, const char *body, size_t body_len,
                            dorm_http_response *resp, char *errbuf, size_t errcap) {

@@ -214,6 +214,7 @@ void dorm__retry_quota_release(dorm_retry_policy *p, int amount) {
   p->tokens = amount > p->s.quota_capacity - p->tokens ? p->s.quota_capacity : p->tokens + amount;
 }
 
+DORM__HOT
 void dorm__retry_begin(dorm_retry_state *st) {
   st->attempts = 0;
   st->last_cost = 0;
@@ -242,6 +243,7 @@ bool dorm__retry_next(dorm_retry_policy *p, dorm_retry_state *st, dorm_retry_kin
   return true;
 }
 
+DORM__HOT
 void dorm__retry_succeeded(dorm_retry_policy *p, dorm_retry_state *st) {
   if (st->attempts == 0) dorm__retry_quota_release(p, p->s.no_retry_increment);
   else dorm__retry_quota_release(p, st->last_cost);

@@ -194,10 +194,18 @@ typedef struct dorm_sigv4_ddb_request {
   size_t body_len;
 } dorm_sigv4_ddb_request;
 
-/* Header values for a signed DynamoDB request, written by the fast path. */
+/* The header lines of a signed DynamoDB request, written by the fast path
+ * as libcurl takes them ("Name: value"), so the transport sends them as they
+ * are: no copy of the values into lines of the caller's per request.
+ * amz_date and authorization point at the values inside the lines (set by
+ * each signing: a copied struct's pointers still point into the original). */
+#define DORM_SIGV4_DATE_LINE_PREFIX "X-Amz-Date: "
+#define DORM_SIGV4_AUTH_LINE_PREFIX "Authorization: "
 typedef struct dorm_sigv4_ddb_headers {
-  char amz_date[DORM_SIGV4_AMZ_DATE_LEN + 1];    /* X-Amz-Date */
-  char authorization[DORM_SIGV4_AUTH_CAP];       /* Authorization */
+  const char *amz_date;      /* X-Amz-Date's value */
+  const char *authorization; /* Authorization's value */
+  char date_line[sizeof DORM_SIGV4_DATE_LINE_PREFIX - 1 + DORM_SIGV4_AMZ_DATE_LEN + 1];
+  char auth_line[sizeof DORM_SIGV4_AUTH_LINE_PREFIX - 1 + DORM_SIGV4_AUTH_CAP];
 } dorm_sigv4_ddb_headers;
 
 /* Prepares a cache (no key yet; nothing allocated, so it cannot fail: the

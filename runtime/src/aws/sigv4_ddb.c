@@ -128,6 +128,7 @@ _Static_assert(sizeof(DORM_SIGV4_ALGORITHM " Credential=") - 1 + DORM_SIGV4_MAX_
                    DORM_SIGV4_AUTH_CAP,
                "DORM_SIGV4_AUTH_CAP too small");
 
+DORM__HOT
 dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_credentials *creds,
                                      const char *region, const char *service, int64_t t,
                                      const dorm_sigv4_ddb_request *req,
@@ -172,10 +173,13 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
     c->amz_date_t = t;
     c->amz_date_valid = true;
   }
-  memcpy(out->amz_date, c->amz_date, sizeof out->amz_date);
+  char *date_value = out->date_line + sizeof DORM_SIGV4_DATE_LINE_PREFIX - 1;
+  memcpy(out->date_line, DORM_SIGV4_DATE_LINE_PREFIX, sizeof DORM_SIGV4_DATE_LINE_PREFIX - 1);
+  memcpy(date_value, c->amz_date, DORM_SIGV4_AMZ_DATE_LEN + 1);
+  out->amz_date = date_value;
 
   char date8[9];
-  memcpy(date8, out->amz_date, 8);
+  memcpy(date8, c->amz_date, 8);
   date8[8] = '\0';
   if (!ready_key(c, date8, region, rlen, service, slen, secret, strlen(secret)))
     goto crypto_failed;
@@ -195,7 +199,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   char mid[64];
   char *q = mid;
   ADDLIT(q, "\nx-amz-date:");
-  ADD(q, out->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
+  ADD(q, c->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
   if (SHA256_Init(&md) != 1 || SHA256_Update(&md, head, (size_t)(p - head)) != 1 ||
       SHA256_Update(&md, req->host, hlen) != 1 || SHA256_Update(&md, mid, (size_t)(q - mid)) != 1 ||
       (has_token && (SHA256_Update(&md, "\nx-amz-security-token:", 22) != 1 ||
@@ -220,7 +224,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   char sts[17 + DORM_SIGV4_AMZ_DATE_LEN + 1 + sizeof c->scope + 1 + 2 * DORM_SIGV4_HASH_LEN];
   p = sts;
   ADDLIT(p, DORM_SIGV4_ALGORITHM "\n");
-  ADD(p, out->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
+  ADD(p, c->amz_date, DORM_SIGV4_AMZ_DATE_LEN);
   *p++ = '\n';
   ADD(p, c->scope, c->scope_len);
   *p++ = '\n';
@@ -235,8 +239,8 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   dorm__hex_encode(hash, sizeof hash, hex);
 
   /* Authorization: bounded by the length checks above (see DORM_SIGV4_AUTH_CAP). */
-  p = out->authorization;
-  ADDLIT(p, DORM_SIGV4_ALGORITHM " Credential=");
+  p = out->auth_line;
+  ADDLIT(p, DORM_SIGV4_AUTH_LINE_PREFIX DORM_SIGV4_ALGORITHM " Credential=");
   ADD(p, creds->access_key_id, aklen);
   *p++ = '/';
   ADD(p, c->scope, c->scope_len);
@@ -248,6 +252,7 @@ dorm_status dorm__sigv4_sign_dynamodb(dorm_sigv4_cache *c, const dorm_sigv4_cred
   ADDLIT(p, ", Signature=");
   ADD(p, hex, 2 * DORM_SIGV4_HASH_LEN);
   *p = '\0';
+  out->authorization = out->auth_line + sizeof DORM_SIGV4_AUTH_LINE_PREFIX - 1;
   return DORM_OK;
 
 crypto_failed:

@@ -50,6 +50,7 @@ bool dorm__buf_grow(dorm__buf *b, size_t n) {
   return true;
 }
 
+DORM__HOT
 bool dorm__buf_put(dorm__buf *b, const void *s, size_t n) {
   if (!dorm__buf_reserve(b, n)) return false;
   if (n) memcpy(b->p + b->len, s, n);
@@ -91,12 +92,6 @@ bool dorm__buf_printf(dorm__buf *b, const char *fmt, ...) {
   bool ok = dorm__buf_vprintf(b, fmt, ap);
   va_end(ap);
   return ok;
-}
-
-void dorm__buf_reset(dorm__buf *b) {
-  b->len = 0;
-  b->oom = b->overflow = false;
-  if (b->cap) b->p[0] = '\0';
 }
 
 char *dorm__buf_take(dorm__buf *b) {

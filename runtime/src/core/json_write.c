@@ -24,6 +24,7 @@ void dorm__jw_init(dorm_jw *w, size_t max) {
   dorm__buf_init(&w->text, max ? max : DORM_JW_DEFAULT_MAX);
 }
 
+DORM__HOT
 void dorm__jw_reset(dorm_jw *w) {
   dorm__buf_reset(&w->text);
   w->status = DORM_OK;
@@ -61,7 +62,7 @@ static inline bool room(dorm_jw *w, size_t n) {
   return grow(w, n);
 }
 
-bool dorm__jw_reserve(dorm_jw *w, size_t n) { return w->status == DORM_OK && room(w, n); }
+DORM__HOT bool dorm__jw_reserve(dorm_jw *w, size_t n) { return w->status == DORM_OK && room(w, n); }
 
 static inline void put(dorm_jw *w, const char *s, size_t n) {
   if (!room(w, n)) return;
@@ -81,6 +82,7 @@ static inline void sep(dorm_jw *w) {
   if (last != '{' && last != '[' && last != ':') putc1(w, ',');
 }
 
+DORM__HOT
 dorm_status dorm__jw_finish(dorm_jw *w, const char **out, size_t *len) {
   if (w->status == DORM_OK && dorm__jw_reserve(w, 0)) w->buf[w->len] = '\0';
   if (w->status != DORM_OK) return w->status;
@@ -89,10 +91,10 @@ dorm_status dorm__jw_finish(dorm_jw *w, const char **out, size_t *len) {
   return DORM_OK;
 }
 
-void dorm__jw_begin_object(dorm_jw *w) { sep(w); putc1(w, '{'); }
-void dorm__jw_end_object(dorm_jw *w) { putc1(w, '}'); }
-void dorm__jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
-void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
+DORM__HOT void dorm__jw_begin_object(dorm_jw *w) { sep(w); putc1(w, '{'); }
+DORM__HOT void dorm__jw_end_object(dorm_jw *w) { putc1(w, '}'); }
+DORM__HOT void dorm__jw_begin_array(dorm_jw *w) { sep(w); putc1(w, '['); }
+DORM__HOT void dorm__jw_end_array(dorm_jw *w) { putc1(w, ']'); }
 
 /* U+0000 in a string or an attribute name: DynamoDB stores it, but every
  * reader here refuses "\u0000" (json_read.c: cJSON's strings end at a NUL,
@@ -136,6 +138,7 @@ static bool string_body(dorm_jw *w, const char *s, size_t len, size_t *bad) {
  * request's keys, a set's elements, a list's strings, the bulk write's
  * "PutRequest" and "Item" per item). False, with nothing written,
  * otherwise. */
+DORM__HOT
 static inline bool quoted_plain(dorm_jw *w, const char *s, size_t len) {
   if (w->cap - w->len <= len + 2 || !dorm__json_plain_copy(w->buf + w->len + 1, s, len)) return false;
   w->buf[w->len] = '"';
@@ -144,6 +147,7 @@ static inline bool quoted_plain(dorm_jw *w, const char *s, size_t len) {
   return true;
 }
 
+DORM__HOT
 static void quoted(dorm_jw *w, const char *s, size_t len, const char *what) {
   if (quoted_plain(w, s, len)) return;
   size_t bad = 0;
@@ -155,20 +159,22 @@ static void quoted(dorm_jw *w, const char *s, size_t len, const char *what) {
   putc1(w, '"');
 }
 
+DORM__HOT
 void dorm__jw_keyn(dorm_jw *w, const char *key, size_t len) {
   sep(w);
   quoted(w, key, len, "an object key");
   putc1(w, ':');
 }
-void dorm__jw_key(dorm_jw *w, const char *key) { dorm__jw_keyn(w, key, strlen(key)); }
+DORM__HOT void dorm__jw_key(dorm_jw *w, const char *key) { dorm__jw_keyn(w, key, strlen(key)); }
 
+DORM__HOT
 void dorm__jw_stringn(dorm_jw *w, const char *s, size_t len) {
   sep(w);
   quoted(w, s, len, "a string");
 }
-void dorm__jw_string(dorm_jw *w, const char *s) { dorm__jw_stringn(w, s, strlen(s)); }
+DORM__HOT void dorm__jw_string(dorm_jw *w, const char *s) { dorm__jw_stringn(w, s, strlen(s)); }
 
-void dorm__jw_number_text(dorm_jw *w, const char *text, size_t len) { sep(w); put(w, text, len); }
+DORM__HOT void dorm__jw_number_text(dorm_jw *w, const char *text, size_t len) { sep(w); put(w, text, len); }
 
 void dorm__jw_int(dorm_jw *w, int64_t v) {
   char buf[24];
@@ -176,11 +182,12 @@ void dorm__jw_int(dorm_jw *w, int64_t v) {
   dorm__jw_number_text(w, buf, n);
 }
 
-void dorm__jw_bool(dorm_jw *w, bool v) { sep(w); put(w, v ? "true" : "false", v ? 4 : 5); }
+DORM__HOT void dorm__jw_bool(dorm_jw *w, bool v) { sep(w); put(w, v ? "true" : "false", v ? 4 : 5); }
 void dorm__jw_null(dorm_jw *w) { sep(w); put(w, "null", 4); }
 void dorm__jw_raw_value(dorm_jw *w, const char *json, size_t len) { sep(w); put(w, json, len); }
 void dorm__jw_raw(dorm_jw *w, const char *bytes, size_t len) { put(w, bytes, len); }
 
+DORM__HOT
 void dorm__jw_member_string(dorm_jw *w, const char *key, const char *value) {
   dorm__jw_key(w, key);
   dorm__jw_string(w, value);
@@ -256,6 +263,7 @@ static int set_elem_qsort(const void *a, const void *b) {
 /* Fails the writer at the second of two equal elements of a valid set
  * (its elements already checked one by one). Small sets compare every
  * pair; larger ones sort a copy of the elements (malloc'd, freed here). */
+DORM__HOT
 static void set_dups(dorm_jw *w, const dorm_av *set, const path_seg *p) {
   size_t n = set->u.set.count;
   bool num = set->type == DORM_AV_NS;
@@ -316,6 +324,7 @@ static inline void type_open(dorm_jw *w, const char *tag, size_t n) {
 
 /* A NUL is found by the escaper (it stops at the first NUL or invalid
  * UTF-8, whichever comes first), so plain text pays nothing for it. */
+DORM__HOT
 static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   if (quoted_plain(w, s.ptr, s.len)) return;
   size_t bad = 0;
@@ -330,6 +339,7 @@ static void av_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   putc1(w, '"');
 }
 
+DORM__HOT
 static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
   const char *why = w->checked ? NULL : dorm__number_invalid_reason(s.ptr, s.len);
   if (why) {
@@ -344,6 +354,7 @@ static void av_number(dorm_jw *w, dorm_str s, const path_seg *p) {
   putc1(w, '"');
 }
 
+DORM__HOT
 static void av_binary(dorm_jw *w, dorm_str s) {
   size_t n = dorm__b64_encoded_len(s.len);
   if (n == SIZE_MAX || !dorm__jw_reserve(w, n + 2)) {
@@ -450,6 +461,7 @@ static inline bool name_ok(dorm_jw *w, dorm_str name, const path_seg *p) {
   return name_ok_slow(w, name, p);
 }
 
+DORM__HOT
 static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   putc1(w, '{');
   /* The status is read after what can fail, not per member (member_fast
@@ -476,6 +488,7 @@ static void av_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dept
   putc1(w, '}');
 }
 
+DORM__HOT
 static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth) {
   if (w->status != DORM_OK) return;
   switch (av->type) {
@@ -546,11 +559,13 @@ static void av_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth
   putc1(w, '}');
 }
 
+DORM__HOT
 void dorm__jw_av(dorm_jw *w, const dorm_av *av, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
   av_value(w, av, where ? &root : NULL, 0);
 }
 
+DORM__HOT
 void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
   if (w->status != DORM_OK) return;
@@ -562,6 +577,7 @@ void dorm__jw_item(dorm_jw *w, const dorm_av *item, const char *where) {
   av_members(w, item, where ? &root : NULL, 0);
 }
 
+DORM__HOT
 void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where) {
   w->checked = true;
   dorm__jw_item(w, item, where);
@@ -576,6 +592,7 @@ void dorm__jw_item_checked(dorm_jw *w, const dorm_av *item, const char *where) {
  * the request's, not the value's). */
 
 /* As av_string: the first NUL or invalid UTF-8, whichever comes first. */
+DORM__HOT
 static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   size_t bad = 0;
   if (ascii_only(s.ptr, s.len)) return;
@@ -588,6 +605,7 @@ static void chk_string(dorm_jw *w, dorm_str s, const path_seg *p) {
   av_fail(w, p, what);
 }
 
+DORM__HOT
 static void chk_number(dorm_jw *w, dorm_str s, const path_seg *p) {
   const char *why = dorm__number_invalid_reason(s.ptr, s.len);
   if (!why) return;
@@ -610,6 +628,7 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
  * would be stored at every member: the calls may alias it) and added before
  * a value that sums its own, and at the end. The status is read only after
  * what can fail. */
+DORM__HOT
 static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int depth) {
   size_t bound = 0;
   for (size_t i = 0; i < m->u.map.count; i++) {
@@ -632,6 +651,7 @@ static void chk_members(dorm_jw *w, const dorm_av *m, const path_seg *p, int dep
 }
 
 /* A map's member values count their own bytes in chk_members when S or N. */
+DORM__HOT
 static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int depth) {
   if (w->status != DORM_OK) return;
   if (av->type != DORM_AV_S && av->type != DORM_AV_N) w->size_bound += CHK_NODE;
@@ -683,6 +703,7 @@ static void chk_value(dorm_jw *w, const dorm_av *av, const path_seg *p, int dept
   }
 }
 
+DORM__HOT
 dorm_status dorm__jw_check_item(dorm_jw *w, const dorm_av *item, const char *where) {
   path_seg root = {NULL, where ? where : "", where ? strlen(where) : 0, 0};
   w->size_bound = 0;

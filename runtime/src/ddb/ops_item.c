@@ -5,6 +5,7 @@
 #include <string.h>
 
 
+DORM__HOT
 dorm_jw *dorm__ops_begin(dorm_client *c, const char *table) {
   dorm_jw *w = dorm__client_writer(c);
   dorm__jw_begin_object(w);
@@ -32,12 +33,14 @@ dorm_status dorm__ops_table_failed(dorm_client *c, dorm_status st, const char *o
   return dorm__client_fail(c, st, op, "table \"%s\": %s", table, rest);
 }
 
+DORM__HOT
 void dorm__ops_return_values(dorm_jw *w, dorm_return_values rv, bool on_fail) {
   const char *name = return_values_name(rv);
   if (name) dorm__jw_member_string(w, "ReturnValues", name);
   if (on_fail) dorm__jw_member_string(w, "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
 }
 
+DORM__HOT
 dorm_status dorm__ops_check_expr(dorm_client *c, const char *op, dorm_expr *x) {
   if (x && dorm_expr_status(x) != DORM_OK)
     return dorm__client_fail(c, dorm_expr_status(x), op, "expression: %s", dorm_expr_errmsg(x));
@@ -102,6 +105,7 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
  * or a writer that failed, runs dorm__ops_check_item, whose verdict and
  * message are then reported as when it ran first; DORM_OK with the writer
  * failed leaves the writer's own error to dorm__client_send. */
+DORM__HOT
 static dorm_status ops_write_item(dorm_client *c, const char *op, dorm_jw *w, const char *name,
                                   const dorm_av *item) {
   if (!item || item->type != DORM_AV_M) return dorm__ops_check_item(c, op, item, name);
@@ -115,6 +119,7 @@ static dorm_status ops_write_item(dorm_client *c, const char *op, dorm_jw *w, co
 /* Reads the item of a GetItem ("Item") or write ("Attributes") response into
  * *item (an empty M and *found false when there is none): jsmn's tokens
  * read straight into the arena (json_read.h, the direct path). */
+DORM__HOT
 static dorm_status ops_read_item(dorm_client *c, const char *op, const char *resp, size_t len, dorm_arena *a,
                                  dorm_av *item, bool *found) {
   char err[256];
@@ -124,6 +129,7 @@ static dorm_status ops_read_item(dorm_client *c, const char *op, const char *res
 }
 
 /* Sends the body in the client's writer and reads "Attributes" into out. */
+DORM__HOT
 static dorm_status finish_write(dorm_client *c, const char *op, const char *table, dorm_arena *a,
                                 dorm_write_result *out) {
   if (out) {
@@ -142,6 +148,7 @@ static dorm_status finish_write(dorm_client *c, const char *op, const char *tabl
   return ops_read_item(c, op, resp, len, a, &out->attributes, &out->present);
 }
 
+DORM__HOT
 dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *a, dorm_av *item) {
   static const char op[] = "GetItem";
   dorm__client_clear_error(c);
@@ -169,6 +176,7 @@ dorm_status dorm_get_item(dorm_client *c, const dorm_get_input *in, dorm_arena *
   return st;
 }
 
+DORM__HOT
 dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *a, dorm_write_result *out) {
   static const char op[] = "PutItem";
   dorm__client_clear_error(c);
@@ -185,6 +193,7 @@ dorm_status dorm_put_item(dorm_client *c, const dorm_put_input *in, dorm_arena *
   return finish_write(c, op, in->table, a, out);
 }
 
+DORM__HOT
 dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_arena *a,
                              dorm_write_result *out) {
   static const char op[] = "UpdateItem";
@@ -200,6 +209,7 @@ dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_a
   return finish_write(c, op, in->table, a, out);
 }
 
+DORM__HOT
 dorm_status dorm_delete_item(dorm_client *c, const dorm_delete_input *in, dorm_arena *a,
                              dorm_write_result *out) {
   static const char op[] = "DeleteItem";

@@ -553,6 +553,41 @@ static void refresh_after_expiry(void **state) {
   dorm__credentials_provider_free(p);
 }
 
+/* Keys fresh for two more seconds (expiring in 302 s: the last 300 are the
+ * refresh window): taken as they are meanwhile, without the lock and
+ * without asking STS (the lock-free path of get_copy), and refreshed as soon
+ * as the window starts, not at expiry. */
+static void refresh_when_the_window_starts(void **state) {
+  fixture *f = *state;
+  cte_write(&f->env, ".aws/credentials", BASE_CREDENTIALS);
+  cte_write(&f->env, ".aws/config", "[profile app]\nrole_arn = " ROLE_APP "\nsource_profile = base\n");
+  f->sts.expires_in = DORM_CREDS_REFRESH_WINDOW_S + 2;
+  dorm_credentials_provider *p = provider("app");
+  dorm_creds_value held;
+  memset(&held, 0, sizeof held);
+  unsigned long gen = 0;
+  char err[900];
+  assert_int_equal(dorm__credentials_provider_get_copy(p, &held, &gen, err, sizeof err), DORM_OK);
+  assert_string_equal(held.access_key_id, "ASIAFAKE000000000001");
+  unsigned long first = gen;
+  const char *first_copy = held.access_key_id;
+  assert_int_equal(dorm__credentials_provider_get_copy(p, &held, &gen, err, sizeof err), DORM_OK);
+  assert_ptr_equal(held.access_key_id, first_copy); /* not copied again */
+  assert_int_equal(gen, first);
+  assert_int_equal(fas_count(f->sts.srv), 1);
+  f->sts.expires_in = 3600;
+  while (time(NULL) < held.expiration - DORM_CREDS_REFRESH_WINDOW_S) {
+    struct timespec ts = {0, 50 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(dorm__credentials_provider_get_copy(p, &held, &gen, err, sizeof err), DORM_OK);
+  assert_string_equal(held.access_key_id, "ASIAFAKE000000000002");
+  assert_true(gen != first);
+  assert_int_equal(fas_count(f->sts.srv), 2);
+  dorm__creds_value_clear(&held);
+  dorm__credentials_provider_free(p);
+}
+
 typedef struct worker {
   dorm_credentials_provider *p;
   int gets;
@@ -630,6 +665,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sts_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(regional_endpoints, setup, teardown),
       cmocka_unit_test_setup_teardown(refresh_after_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(refresh_when_the_window_starts, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_refresh, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
