@@ -110,15 +110,59 @@ static void dispatch(dorm__streamer *s) {
   }
 }
 
+/* Runs are queued fairly between users (start-time fair queueing): the
+ * queue is ordered by round, a user's next run taking the round after its
+ * user's last queued one, or the queue's current round (its head's) when
+ * it has none queued; a run goes after the runs of its round. So a user's
+ * first waiting run never waits behind another user's second, and one
+ * user's runs keep their order. First come, first served made a
+ * well-behaved client's job wait behind all of another's (100 jobs of 3 s
+ * queued: 50 s; bench/streamer/abuse.sh many_ids). Keys are
+ * "{sub}#{clientId}" (a sub holds no '#'). O(queue), which
+ * --max-user-requests keeps to users x that. jobs_mu held. */
+static void push_run(dorm__streamer *s, dorm__st_job *job) {
+  const char *hash = strchr(job->request_pk, '#');
+  size_t ulen = hash ? (size_t)(hash - job->request_pk) + 1 : strlen(job->request_pk);
+  job->round = s->runs_head ? s->runs_head->round : 0;
+  for (dorm__st_job *q = s->runs_head; q; q = q->next)
+    if (strncmp(q->request_pk, job->request_pk, ulen) == 0) job->round = q->round + 1;
+  dorm__st_job **p = &s->runs_head;
+  while (*p && (*p)->round <= job->round) p = &(*p)->next;
+  job->next = *p;
+  *p = job;
+  if (!job->next) s->runs_tail = job;
+  s->runs_len++;
+}
+
+/* A worker is done with the RUN job it took (jobs_mu held). */
+static void untake(dorm__streamer *s, dorm__st_job *job) {
+  for (dorm__st_job **p = &s->runs_taken; *p; p = &(*p)->taken_next)
+    if (*p == job) {
+      *p = job->taken_next;
+      return;
+    }
+}
+
+/* For the router's per-user bound (--max-user-requests): queued runs and
+ * the ones workers took (claiming it, or running its handler). Keys are
+ * "{sub}#{clientId}" and a sub holds no '#', so the prefix names the user. */
+size_t dorm__st_user_runs(dorm__streamer *s, const char *sub, size_t most) {
+  size_t n = 0, len = strlen(sub);
+  pthread_mutex_lock(&s->jobs_mu);
+  for (dorm__st_job *j = s->runs_head; j && n < most; j = j->next)
+    if (strncmp(j->request_pk, sub, len) == 0 && j->request_pk[len] == '#') n++;
+  for (dorm__st_job *j = s->runs_taken; j && n < most; j = j->taken_next)
+    if (strncmp(j->request_pk, sub, len) == 0 && j->request_pk[len] == '#') n++;
+  pthread_mutex_unlock(&s->jobs_mu);
+  return n;
+}
+
 void dorm__st_push_job(dorm__streamer *s, dorm__st_job *job) {
   if (!job->queued_ms) job->queued_ms = dorm__st_now_ms();
   pthread_mutex_lock(&s->jobs_mu);
   job->next = NULL;
   if (job->kind == DORM__JOB_RUN) {
-    if (s->runs_tail) s->runs_tail->next = job;
-    else s->runs_head = job;
-    s->runs_tail = job;
-    s->runs_len++;
+    push_run(s, job);
   } else if (job->kind != DORM__JOB_MESSAGE) {
     if (s->conn_jobs_tail) s->conn_jobs_tail->next = job;
     else s->conn_jobs_head = job;
@@ -277,6 +321,8 @@ static dorm__st_job *take_job(dorm__streamer *s) {
   if (!s->runs_head) s->runs_tail = NULL;
   s->runs_len--;
   s->runs_active++; /* counted when taken: a job handed to a waking worker counts at once */
+  job->taken_next = s->runs_taken;
+  s->runs_taken = job;
   return job;
 }
 
@@ -321,6 +367,7 @@ static void *worker_main(void *arg) {
     if (!job) break; /* stopping and nothing left */
     if (atomic_load(&s->stopping) && job->kind == DORM__JOB_RUN) {
       pthread_mutex_lock(&s->jobs_mu);
+      untake(s, job);
       s->runs_active--;
       pthread_mutex_unlock(&s->jobs_mu);
       free_job(job); /* not started: another processor (or the next start) runs it */
@@ -339,15 +386,16 @@ static void *worker_main(void *arg) {
     if (run) dorm__st_run_request(s, job->request_pk, job->queued_ms);
     else if (job->kind == DORM__JOB_MESSAGE) dorm__st_route(s, job);
     if (job->counted) dorm__srv_message_done(s, job);
-    if (conns == job) free_conn_chain(job);
-    else free_job(job);
     if (run) {
       /* a waiting run may start now: this thread takes it itself at the
        * top of the loop (no other worker is woken for it) */
       pthread_mutex_lock(&s->jobs_mu);
+      untake(s, job);
       s->runs_active--;
       pthread_mutex_unlock(&s->jobs_mu);
     }
+    if (conns == job) free_conn_chain(job);
+    else free_job(job);
   }
   pthread_cond_destroy(&me.cv);
   dorm__st_delivery_thread_end();
@@ -399,6 +447,8 @@ static const char USAGE[] =
     "                             (default 10000)\n"
     "  --max-user-requests N      one user's async requests queued or running on this server; a new one\n"
     "                             past it is answered RATE_LIMITED (retryable) (default 100; 0: no bound)\n"
+    "  --max-user-connections N   one user's WebSocket connections to this server; more are refused with\n"
+    "                             HTTP 429 (default 100; 0: no bound)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -577,7 +627,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
        grace = 10000, max_inflight = 32, max_connections = 10000,
-       max_user_requests = 100;
+       max_user_requests = 100, max_user_connections = 100;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false, async_progress = true, sync_progress = false;
@@ -608,6 +658,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"max-inflight", false, NULL, &max_inflight, NULL},
       {"max-connections", false, NULL, &max_connections, NULL},
       {"max-user-requests", false, NULL, &max_user_requests, NULL},
+      {"max-user-connections", false, NULL, &max_user_connections, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -679,6 +730,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.max_inflight = max_inflight ? max_inflight : 1;
   s->cfg.max_connections = max_connections ? max_connections : 1;
   s->cfg.max_user_requests = max_user_requests;
+  s->cfg.max_user_connections = max_user_connections;
   s->cfg.lease_ms = lease;
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;

@@ -1234,19 +1234,3 @@ bool dorm__st_queued_or_running(dorm__streamer *s, const char *request_pk) {
   return found;
 }
 
-/* For the router's per-user bound (--max-user-requests): the run queue's
- * and the running jobs' keys are "{sub}#{clientId}" and a sub holds no '#'
- * (jwt.c), so the prefix names the user. A walk, as above: the bound keeps
- * every user's share of the queue small. */
-size_t dorm__st_user_runs(dorm__streamer *s, const char *sub, size_t most) {
-  size_t n = 0, len = strlen(sub);
-  pthread_mutex_lock(&s->jobs_mu);
-  for (dorm__st_job *j = s->runs_head; j && n < most; j = j->next)
-    if (strncmp(j->request_pk, sub, len) == 0 && j->request_pk[len] == '#') n++;
-  pthread_mutex_unlock(&s->jobs_mu);
-  pthread_mutex_lock(&s->running_mu);
-  for (dorm_stream_ctx *c = s->running; c && n < most; c = c->next)
-    if (!c->sync && strncmp(c->request_pk, sub, len) == 0 && c->request_pk[len] == '#') n++;
-  pthread_mutex_unlock(&s->running_mu);
-  return n;
-}

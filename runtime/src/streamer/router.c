@@ -599,6 +599,14 @@ void dorm__st_route(dorm__streamer *s, dorm__st_job *job) {
     cJSON_Delete(root);
     return;
   }
+  if ((m.kind == DORM__ST_STATUS || m.kind == DORM__ST_GET_RESULT || m.kind == DORM__ST_CANCEL) &&
+      !dorm__srv_answer_allowed(s, job->conn_id)) {
+    send_error(s, job->conn_id, m.id, "RATE_LIMITED",
+               "more than %d status, get_result and cancel on this connection at once (%d a second): retry later",
+               DORM__ST_ANSWER_BURST, DORM__ST_ANSWER_RATE);
+    cJSON_Delete(root);
+    return;
+  }
   switch (m.kind) {
   case DORM__ST_PING: send_text(s, job->conn_id, NULL, 0, dorm__st_message("pong", m.id[0] ? m.id : NULL, 0, NULL)); break;
   case DORM__ST_CALL: call(s, c, job, &m); break;

@@ -79,6 +79,9 @@ typedef struct dorm__st_conn {
   int64_t exp_s; /* its token's exp (seconds) */
   bool expired;  /* past exp + leeway: told UNAUTHORIZED, closed once that is written */
   char *sub;     /* its verified user (malloc'd): the key of its requests */
+  double answer_tokens; /* stored answers it may still ask for now (conns_mu) */
+  int64_t answer_ms;    /* when answer_tokens was last refilled */
+  bool answer_logged;   /* answers_limited logged once for it */
 } dorm__st_conn;
 
 /* Per-session data of lws: a WebSocket or an HTTP request. */
@@ -152,6 +155,67 @@ static void unlink_conn(dorm__streamer *s, dorm__st_conn *c) {
     if (c->hold_next) c->hold_next->hold_pprev = c->hold_pprev;
   }
   c->nholding = 0;
+}
+
+/* ---- connections per user (--max-user-connections; the lws thread only) ----
+ * Without a bound one user (one leaked token, a client reconnecting in a
+ * loop without closing) could hold every one of --max-connections and lock
+ * every other user out (bench/streamer/abuse.sh many_conns: 2,000 of one
+ * user, all accepted). */
+
+typedef struct dorm__st_user_conns {
+  struct dorm__st_user_conns *next;
+  long n;
+  char sub[];
+} user_conns;
+
+static user_conns **user_slot(dorm__streamer *s, const char *sub) {
+  if (!s->user_conns) return NULL;
+  for (user_conns **p = &s->user_conns[bucket(sub)]; *p; p = &(*p)->next)
+    if (strcmp((*p)->sub, sub) == 0) return p;
+  return NULL;
+}
+
+static long user_conn_count(dorm__streamer *s, const char *sub) {
+  user_conns **p = user_slot(s, sub);
+  return p ? (*p)->n : 0;
+}
+
+/* +1 when sub's connection is established, -1 when it closed; an entry
+ * goes with its user's last connection. Out of memory, the connection goes
+ * uncounted (never refused for it). */
+static void user_conn_add(dorm__streamer *s, const char *sub, int delta) {
+  user_conns **p = user_slot(s, sub);
+  if (p) {
+    (*p)->n += delta;
+    if ((*p)->n <= 0) {
+      user_conns *gone = *p;
+      *p = gone->next;
+      free(gone);
+    }
+    return;
+  }
+  if (delta <= 0) return;
+  if (!s->user_conns && !(s->user_conns = calloc(DORM__ST_CONN_BUCKETS, sizeof *s->user_conns))) return;
+  size_t len = strlen(sub);
+  user_conns *u = malloc(sizeof *u + len + 1);
+  if (!u) return;
+  memcpy(u->sub, sub, len + 1);
+  u->n = delta;
+  size_t b = bucket(sub);
+  u->next = s->user_conns[b];
+  s->user_conns[b] = u;
+}
+
+static void user_conns_free(dorm__streamer *s) {
+  if (!s->user_conns) return;
+  for (size_t b = 0; b < DORM__ST_CONN_BUCKETS; b++)
+    for (user_conns *u = s->user_conns[b], *n; u; u = n) {
+      n = u->next;
+      free(u);
+    }
+  free(s->user_conns);
+  s->user_conns = NULL;
 }
 
 /* The lws thread will ask c for writes at its next wake-up (conns_mu held). */
@@ -463,6 +527,35 @@ dorm__srv_offer_result dorm__srv_offer(dorm__streamer *s, const char *conn_id, c
   pthread_mutex_unlock(&s->conns_mu);
   wake(s);
   return ok ? DORM__SRV_QUEUED : DORM__SRV_GONE;
+}
+
+/* Every status, get_result and cancel is answered with a new stored
+ * message (a DynamoDB write, an item for a week): one connection asking
+ * without pause stored ~250 a second and slowed every other user's jobs
+ * (bench/streamer/abuse.sh status_spam: a well-behaved client ran 4 jobs in
+ * its 19 s instead of 28). A token bucket per connection bounds it. */
+bool dorm__srv_answer_allowed(dorm__streamer *s, const char *conn_id) {
+  if (s->lambda) return true; /* no connections here: API Gateway's throttling */
+  int64_t now = dorm__st_now_ms();
+  bool ok = true, log = false;
+  pthread_mutex_lock(&s->conns_mu);
+  dorm__st_conn *c = find_conn(s, conn_id);
+  if (c) {
+    double t = c->answer_tokens + (double)(now - c->answer_ms) * DORM__ST_ANSWER_RATE / 1000.0;
+    c->answer_tokens = t > DORM__ST_ANSWER_BURST ? DORM__ST_ANSWER_BURST : t;
+    c->answer_ms = now;
+    if (c->answer_tokens >= 1) c->answer_tokens -= 1;
+    else ok = false;
+    if (!ok && !c->answer_logged) log = c->answer_logged = true;
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+  if (!ok) dorm__st_metrics_add(&s->metrics, &s->metrics.answers_limited, 1);
+  if (log)
+    dorm__st_log("warn", "answers_limited", NULL, conn_id, NULL,
+                 "more than %d status, get_result and cancel at once, %d a second after: answered RATE_LIMITED "
+                 "(logged once per connection)",
+                 DORM__ST_ANSWER_BURST, DORM__ST_ANSWER_RATE);
+  return ok;
 }
 
 bool dorm__srv_holds(dorm__streamer *s, const char *conn_id) {
@@ -800,7 +893,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       return -1;
     }
   }
-    if (authenticate(s, wsi, ps)) return 0;
+    if (authenticate(s, wsi, ps)) {
+      long most = s->cfg.max_user_connections;
+      long have = most > 0 ? user_conn_count(s, ps->identity.sub) : 0;
+      if (most <= 0 || have < most) return 0;
+      dorm__st_log("warn", "too_many_user_connections", NULL, NULL, NULL,
+                   "the user has %ld connections: refusing the upgrade (429)", have);
+      dorm__st_metrics_add(&s->metrics, &s->metrics.user_conns_limited, 1);
+      dorm_arena_free(&ps->arena);
+      ps->authed = false;
+      lws_return_http_status(wsi, 429, NULL);
+      return -1;
+    }
     /* refuse the upgrade with 401 (the reason is in the log, never the token) */
     lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED, NULL);
     return -1;
@@ -816,6 +920,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     dorm__hex_encode(raw, sizeof raw, c->id);
     c->wsi = wsi;
     c->connected_ms = dorm__st_now_ms();
+    c->answer_tokens = DORM__ST_ANSWER_BURST;
+    c->answer_ms = c->connected_ms;
     c->exp_s = ps->identity.exp;
     c->sub = strdup(ps->identity.sub ? ps->identity.sub : "");
     if (!c->sub) {
@@ -823,6 +929,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       return -1;
     }
     ps->conn = c;
+    user_conn_add(s, c->sub, +1);
     pthread_mutex_lock(&s->conns_mu);
     link_conn(s, c);
     pthread_mutex_unlock(&s->conns_mu);
@@ -927,6 +1034,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       pthread_mutex_lock(&s->conns_mu);
       unlink_conn(s, c);
       pthread_mutex_unlock(&s->conns_mu);
+      user_conn_add(s, c->sub, -1);
       dorm__st_metrics_add(&s->metrics, &s->metrics.connections, -1);
       dorm__st_log("info", "disconnected", NULL, c->id, NULL, "the connection closed");
       new_job(s, DORM__JOB_DISCONNECT, c, &ps->identity, NULL, 0);
@@ -1172,6 +1280,7 @@ void dorm__srv_destroy(dorm__streamer *s) {
   if (!ctx) return;
   lws_context_destroy(ctx);
   s->lws = NULL;
+  user_conns_free(s); /* after the closes (CLOSED took their counts away) */
 #if DORM_STREAMER_LIBEV
   /* lws stopped its watchers on the foreign loop; the loop is ours to free */
   if (s->ev_loop) ev_loop_destroy(s->ev_loop);

@@ -39,6 +39,10 @@
 /* `status` asks waiting in a request item for the lease owner of another
  * process (router.c): about 130 bytes each, so the item stays small */
 #define DORM__ST_MAX_ASKS 16
+/* A connection's status, get_result and cancel answers (docs/streamer.md,
+ * "Limits"): a burst, then a rate a second; past it RATE_LIMITED. */
+#define DORM__ST_ANSWER_BURST 50
+#define DORM__ST_ANSWER_RATE 10
 /* Messages of an earlier run sent again when a processor takes a request
  * over (processor.c: a dead owner may have stored them and not delivered). */
 #define DORM__ST_REDELIVER 32
@@ -134,6 +138,10 @@ void dorm__srv_flush_wakes(void);
 void dorm__srv_stop(dorm__streamer *s);
 /* Whether this server holds the connection now. */
 bool dorm__srv_holds(dorm__streamer *s, const char *conn_id);
+/* Whether conn may have one more stored answer (status, get_result, cancel:
+ * each is a new message, a write): DORM__ST_ANSWER_BURST at once, then
+ * DORM__ST_ANSWER_RATE a second. True for a connection not held here. */
+bool dorm__srv_answer_allowed(dorm__streamer *s, const char *conn_id);
 /* Requests followed by connections of this server that got nothing for
  * quiet_ms and have not ended (no terminal message queued): up to max of
  * them into out, each then counted as checked (listed again only after
@@ -178,7 +186,8 @@ typedef struct dorm__st_metrics {
   int64_t progress_sent, delivery_failures, messages_in, invalid_messages;
   /* what a limit refused (docs/streamer.md, "Limits"): an operator sees a
    * client pressing on one in dorm_streamer_limited_total{limit=...} */
-  int64_t user_limited, inflight_limited, connections_limited, slow_clients, asks_limited;
+  int64_t user_limited, inflight_limited, connections_limited, slow_clients, asks_limited, user_conns_limited;
+  int64_t answers_limited;
   /* requests by endpoint and outcome: a small table */
   struct {
     char endpoint[64];
@@ -228,6 +237,7 @@ typedef struct dorm__st_config {
   long max_inflight;               /* messages of one connection queued or in work (default 32; beyond: RATE_LIMITED) */
   long max_connections;            /* WebSocket connections of this server (default 10000; beyond: 503) */
   long max_user_requests;          /* one user's async requests queued or running here (default 100; beyond: RATE_LIMITED) */
+  long max_user_connections;       /* one user's WebSocket connections to this server (default 100; beyond: 429) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
@@ -243,6 +253,8 @@ typedef struct dorm__st_job {
   int64_t queued_ms;
   struct dorm__st_job *first;      /* MESSAGE: its connection's CONNECT, run before it */
   bool counted;                    /* MESSAGE: counts in its connection's in-flight (server.c) */
+  size_t round;                    /* RUN: its place in the fair queue (main.c, push_run) */
+  struct dorm__st_job *taken_next; /* RUN: in s->runs_taken while a worker has it */
 } dorm__st_job;
 
 struct dorm__streamer {
@@ -267,6 +279,7 @@ struct dorm__streamer {
   size_t jobs_len;
   dorm__st_job *conn_jobs_head, *conn_jobs_tail; /* CONNECT, DISCONNECT */
   dorm__st_job *runs_head, *runs_tail;
+  dorm__st_job *runs_taken;        /* RUN jobs workers took and have not finished (jobs_mu) */
   size_t runs_len;
   int runs_active;                 /* RUN jobs being worked on */
   pthread_t *workers;
@@ -291,6 +304,7 @@ struct dorm__streamer {
   int64_t next_expiry_s;
   /* connections by id (every message looks its connection up) */
   struct dorm__st_conn *conn_index[DORM__ST_CONN_BUCKETS];
+  struct dorm__st_user_conns **user_conns; /* connections per user, DORM__ST_CONN_BUCKETS lists (server.c; lws thread) */
   /* connections with output the lws thread has not been told about yet */
   struct dorm__st_conn *dirty;
   /* one lws_cancel_service per batch: set by the first enqueue after the
@@ -334,8 +348,8 @@ void *dorm__st_poller_main(void *arg);
 /* processor.c: whether the request waits in this process's run queue or
  * runs here (the poller does not queue it again). */
 bool dorm__st_queued_or_running(dorm__streamer *s, const char *request_pk);
-/* How many async requests of sub wait in this process's run queue or run
- * here, counting up to `most` (the walk stops there). */
+/* How many async requests of sub wait in this process's run queue or a
+ * worker runs, counting up to `most` (the walk stops there). main.c */
 size_t dorm__st_user_runs(dorm__streamer *s, const char *sub, size_t most);
 /* poller.c: one record of the requests table's stream: a PENDING request becomes a RUN
  * job (true). A record seen twice makes two jobs; the claim (a conditional
