@@ -75,7 +75,9 @@ async function metrics() {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const pick = (name) => { const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text); return m ? +m[1] : null; };
-    return { connections: pick('dorm_streamer_connections'), jobs_queued: pick('dorm_streamer_jobs_queued') };
+    const limited = {};
+    for (const m of text.matchAll(/^dorm_streamer_limited_total\{limit="([a-z_]+)"\} (\S+)/gm)) if (+m[2]) limited[m[1]] = +m[2];
+    return { connections: pick('dorm_streamer_connections'), limited };
   } catch (e) { return { error: e.message }; }
 }
 
@@ -83,6 +85,7 @@ function open(sub, { tok } = {}) {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${tok ?? token(sub)}` }, maxPayload: 64 << 20 });
     ws.msgs = [];
+    ws.setMaxListeners(0);
     ws.on('message', (d) => { try { ws.msgs.push(JSON.parse(d.toString())); } catch { ws.msgs.push({ raw: true }); } ws.emit('m'); });
     ws.on('error', () => {});
     ws.once('open', () => resolve(ws));
@@ -332,6 +335,7 @@ for (const name of phases) {
   console.log(JSON.stringify({
     phase: name, secs: Math.round((Date.now() - t0) / 1000), before, after, peak_rss_kb: peak,
     peak_fds: Math.max(0, ...samples.map((s) => s.fds || 0)), abuse: counters,
+    rss_mb_every_10s: samples.filter((_, i) => i % 10 === 9).map((s) => +((s.rss_kb || 0) / 1024).toFixed(1)),
     good: {
       jobs: good.lat.ack.length, failures: good.lat.failures,
       ack_ms: [pct(good.lat.ack, 0.5), pct(good.lat.ack, 0.99), Math.max(0, ...good.lat.ack)],
