@@ -266,6 +266,11 @@ static const refusal_case cases[] = {
      "table 'r_u' is dropped; DeleteTable deletes every item in it", "/r.dorm: error: table 'r_u'"},
     {"GSI dropped", {"  gsi \"gsi1\" (G1PK: S) project all;\n", "", "  key G1PK = \"G#{a}\";\n", ""},
      "table 'r_t': GSI 'gsi1' is dropped; queries on it stop working", "/r.dorm:2:"},
+    {"field type changed", {"exp2: epoch?;", "exp2: string?;"},
+     "model 'M': field 'exp2' changes its type (epoch? -> string?); the values already stored could no longer be read "
+     "as string?", "/r.dorm:16:3: error"},
+    {"field type narrowed", {"exp2: epoch?;", "exp2: time?;"}, "field 'exp2' changes its type (epoch? -> time?)",
+     "/r.dorm:16:3: error"},
     {"TTL removed", {"exp: epoch? @ttl;", "exp: epoch?;"}, "table 'r_t': TTL on 'exp' is removed; items stop expiring", "/r.dorm:2:"},
     {"TTL moved", {"exp: epoch? @ttl;", "exp: epoch?;", "exp2: epoch?;", "exp2: epoch? @ttl;"},
      "table 'r_t': TTL moves from 'exp' to 'exp2'", "/r.dorm:2:"},

@@ -373,6 +373,35 @@ static dorm_mig_part *parts_with_defaults(differ *d, const dorm_mig_model *m, co
   return parts;
 }
 
+/* How a built-in scalar type is stored: 'S', 'N', 'B' (bytes), 'b' (bool);
+ * 0 for anything else (enums, structs, collections: not judged). n is the
+ * length without a trailing '?'. */
+static char stored_kind(const char *t, size_t n) {
+  static const struct { const char *name; char kind; } kinds[] = {
+      {"string", 'S'}, {"time", 'S'}, {"int", 'N'}, {"epoch", 'N'}, {"float", 'N'},
+      {"decimal", 'N'}, {"bytes", 'B'}, {"bool", 'b'}};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strlen(kinds[i].name) == n && strncmp(kinds[i].name, t, n) == 0) return kinds[i].kind;
+  return 0;
+}
+
+/* Whether the values stored for a field typed was still read as one typed
+ * now: the same type, or a wider one over the same stored kind (int and
+ * epoch to each other and to float or decimal, float and decimal to each
+ * other, time to string). Types other than built-in scalars pass. */
+static bool type_change_reads(const char *was, const char *now) {
+  size_t wn = strcspn(was, "?"), nn = strcspn(now, "?");
+  if (wn == nn && strncmp(was, now, wn) == 0) return true;
+  char wk = stored_kind(was, wn), nk = stored_kind(now, nn);
+  if (!wk || !nk) return true;
+  if (wk != nk) return false;
+  bool was_int = strncmp(was, "int", wn) == 0 || strncmp(was, "epoch", wn) == 0;
+  bool now_int = strncmp(now, "int", nn) == 0 || strncmp(now, "epoch", nn) == 0;
+  if (wk == 'N') return now_int ? was_int : true; /* 1.5 is no int */
+  if (wk == 'S') return strncmp(now, "string", nn) == 0; /* any text is no time */
+  return true;
+}
+
 /* The fields of model m that the items stored under om may lack: a field
  * with a default gets a backfill of it (appended to fills; returns the new
  * count), a required field without one is refused, since those items could
@@ -384,6 +413,13 @@ static size_t default_fills(differ *d, const dorm_mig_model *m, const dorm_mig_m
   for (size_t i = 0; i < m->field_count; i++) {
     const dorm_mig_field *f = &m->fields[i];
     const dorm_mig_field *of = find_field(om, f->attr);
+    if (of && of->type_text && f->type_text && !type_change_reads(of->type_text, f->type_text)) {
+      refuse(d, ABOUT_ATTR(m->name, f->attr), "keep the type, or add a field under another name (optional or with a "
+             "default) and copy the values into it with a program of your own", "model '%s': field '%s' changes its "
+             "type (%s -> %s); the values already stored could no longer be read as %s", m->name, f->name,
+             of->type_text, f->type_text, f->type_text);
+      continue;
+    }
     /* Items may lack it: it is new, or it was optional (or @omit_empty...). */
     bool may_lack = !of || (!of->required && !of->dflt.type);
     if (!may_lack) continue;
