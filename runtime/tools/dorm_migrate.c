@@ -183,7 +183,8 @@ static int status_cmd(dorm_client *c, const args *a) {
     /* The steps a running or failed migration applied are part of the
      * difference: they are not to be undone by hand as drift. */
     for (size_t i = 0; r.drift_count && i < r.count; i++)
-      if (r.entries[i].state == DORM_MIG_RUNNING || r.entries[i].state == DORM_MIG_FAILED)
+      if ((r.entries[i].state == DORM_MIG_RUNNING || r.entries[i].state == DORM_MIG_FAILED) &&
+          r.entries[i].steps_applied > 0)
         printf("  (%s is %s with %u of %u steps applied: those steps account for some of this; deploy "
                "finishes it)\n", r.entries[i].name, dorm_mig_state_name(r.entries[i].state),
                r.entries[i].steps_applied, r.entries[i].step_count);
