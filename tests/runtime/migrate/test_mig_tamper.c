@@ -111,6 +111,17 @@ static void test_tampered(void **state) {
   assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
   assert_true(mt_has(mt_out, "applied  20251231000000_ttl_stream_billing"));
   assert_true(mt_has(mt_out, "drift: none (DynamoDB matches 20260102000000_add_status_index)"));
+
+  /* Another application's directory on the same history table: refused,
+   * with the way to keep them apart. */
+  char other[600];
+  snprintf(other, sizeof other, "%s/other", e.dir);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", other, "--schema", mt_schema(&e, 1), "--name", "init", "--now",
+                            "2026-02-01T00:00:00Z", NULL),
+                   0);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", other, "--history-table", e.history, NULL), 1);
+  assert_true(mt_has(mt_err, "but missing from"));
+  assert_true(mt_has(mt_err, "needs a history table of its own: --history-table NAME"));
   mt_drop_tables(c, &e);
   dorm_client_free(c);
   mt_teardown(&e);

@@ -363,8 +363,9 @@ static dorm_status check_history(deployer *d, const dorm_mig_dir *dir, const mig
       if (recs[i].state == DORM_MIG_ROLLED_BACK) continue;
       return dorm__fail(d->errbuf, d->errcap, DORM_ERR_SCHEMA_MISMATCH,
                       "migration %s is recorded as %s in %s but missing from %s (restore it from version control, "
-                      "or deploy from the directory that has it)", recs[i].name, dorm_mig_state_name(recs[i].state),
-                      d->h.table, d->o->dir);
+                      "or deploy from the directory that has it; a directory of another application needs a "
+                      "history table of its own: --history-table NAME)", recs[i].name,
+                      dorm_mig_state_name(recs[i].state), d->h.table, d->o->dir);
     }
     if (recs[i].state != DORM_MIG_ROLLED_BACK) {
       const char *changed = dorm__mh_changed_file(&recs[i], m, a);
