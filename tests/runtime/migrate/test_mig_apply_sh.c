@@ -14,7 +14,8 @@
 
 #define ITEMS 150
 
-static const char *const names[] = {NULL, "init", "add_status_index", "ttl_stream_billing", "drop_email_index"};
+static const char *const names[] = {NULL, "init", "add_status_index", "ttl_stream_billing", "drop_email_index",
+                                    "stream_new_image"};
 
 static void run_script(const mt_env *e, int v) {
   char cmd[1500];
@@ -74,6 +75,32 @@ static void test_apply_sh(void **state) {
                      0);
   int rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("status: %d\n%s%s", rc, mt_out, mt_err);
+
+  /* The stream's view type changed by hand (NEW_IMAGE) and recorded by a
+   * migration (disable, enable): the script leaves the live stream alone. */
+  dorm_table_change ch = {.kind = DORM_CHANGE_STREAM, .stream = DORM_STREAM_NONE};
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  ch.stream = DORM_STREAM_NEW_IMAGE;
+  assert_int_equal(dorm_update_table(c, e.shop, &ch, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_describe_table(c, e.shop, &a, &d), DORM_OK);
+  char *arn = strdup(d.stream_arn);
+  char *v4 = ts_read_file(mt_schema(&e, 4), NULL);
+  assert_non_null(v4);
+  char *at = strstr(v4, "stream new_and_old_images;");
+  assert_non_null(at);
+  char v5[8192];
+  snprintf(v5, sizeof v5, "%.*sstream new_image;%s", (int)(at - v4), v4, at + strlen("stream new_and_old_images;"));
+  free(v4);
+  assert_int_equal(ts_write_file(mt_schema(&e, 5), v5, strlen(v5)), 0);
+  mt_diff(&e, 5, names[5], false);
+  assert_true(mt_has(mt_out, "disable the stream"));
+  run_script(&e, 5);
+  assert_int_equal(dorm_describe_table(c, e.shop, &a, &d), DORM_OK);
+  assert_int_equal(d.stream, DORM_STREAM_NEW_IMAGE);
+  if (strcmp(arn, d.stream_arn) != 0) fail_msg("apply.sh replaced the stream: %s -> %s", arn, d.stream_arn);
+  free(arn);
   dorm_arena_free(&a);
   mt_drop_tables(c, &e);
   dorm_client_free(c);

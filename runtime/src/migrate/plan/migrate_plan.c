@@ -379,6 +379,22 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
       dorm__buf_free(&b);
       return DORM_ERR_INVALID_ARGUMENT;
     }
+    /* A stream step runs only while the stream lacks the view type the
+     * change ends with: disabling a stream that already has it (changed by
+     * hand and recorded by this migration) would replace the live stream,
+     * and enabling it again would be refused. */
+    const dorm_mig_step *next = i + 1 < p->step_count ? &p->steps[i + 1] : NULL;
+    const char *view = NULL;
+    if (s->kind == DORM_MIG_UPDATE_STREAM && s->stream != DORM_STREAM_NONE) view = dorm_stream_view_name(s->stream);
+    else if (s->kind == DORM_MIG_UPDATE_STREAM && next && next->kind == DORM_MIG_UPDATE_STREAM &&
+             next->stream != DORM_STREAM_NONE && strcmp(next->table, s->table) == 0)
+      view = dorm_stream_view_name(next->stream);
+    if (view) {
+      dorm__buf_puts(&b, "if [ \"$(ddb describe-table --table-name ");
+      sh_quote(&b, s->table);
+      dorm__buf_printf(&b, " --output text --query 'Table.StreamSpecification.StreamViewType')\" != %s ]; then\n",
+                       view);
+    }
     dorm__buf_printf(&b, "ddb %s", op);
     request_arg(&b, s->request);
     dorm__buf_puts(&b, " >/dev/null\n");
@@ -391,6 +407,7 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
       sh_quote(&b, s->table);
       dorm__buf_puts(&b, "\n");
     }
+    if (view) dorm__buf_puts(&b, "fi\n");
   }
   dorm__buf_puts(&b, "\necho \"apply.sh: ");
   sh_comment(&b, p->migration ? p->migration : "");

@@ -55,6 +55,7 @@ ddb update-table --cli-input-json '{
 wait_active 'mig_shop'
 
 # step 2/3: enable the stream of mig_shop (NEW_AND_OLD_IMAGES)
+if [ "$(ddb describe-table --table-name 'mig_shop' --output text --query 'Table.StreamSpecification.StreamViewType')" != NEW_AND_OLD_IMAGES ]; then
 ddb update-table --cli-input-json '{
   "TableName": "mig_shop",
   "StreamSpecification": {
@@ -63,6 +64,7 @@ ddb update-table --cli-input-json '{
   }
 }' >/dev/null
 wait_active 'mig_shop'
+fi
 
 # step 3/3: enable TTL on mig_shop.expiresAt
 ddb update-time-to-live --cli-input-json '{
