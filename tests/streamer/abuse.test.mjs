@@ -116,7 +116,7 @@ scenario('one user has at most --max-user-connections connections to a server; p
 });
 
 scenario('connection churn: thousands of connects and closes leave no connection, fd or thread behind', async () => {
-  const srv = await startServer({ name: 'abuse-churn', args: ['--max-user-connections', '24'] });
+  const srv = await startServer({ name: 'abuse-churn', args: ['--max-user-connections', '24', '--max-user-connects-per-minute', '0'] });
   const sub = uniq('churn');
   const tok = await token({ sub });
   const proc = () => {
@@ -200,4 +200,31 @@ scenario('status, get_result and cancel without pause: a connection gets a burst
   const again = await c.call({ id: rid, action: 'get_result' });
   assert.equal(again.type, 'complete', c.dump(3));
   await c.close();
+});
+
+scenario('one user connects at most --max-user-connects-per-minute times a minute (a burst as large); past it 429, the allowance refills', async () => {
+  const srv = await startServer({ name: 'abuse-user-connects', args: ['--max-user-connects-per-minute', '60'] });
+  const tok = await token({ sub: uniq('reconnector') });
+  const t0 = Date.now();
+  let n = 0, r;
+  for (; n < 200; n++) {
+    r = await tryConnect(srv, tok);
+    if (!r.ok) break;
+    r.client.vanish(); // a client that reconnects in a loop
+  }
+  const secs = (Date.now() - t0) / 1000;
+  console.log(`probe: ${n} connects in ${secs.toFixed(1)} s before the first refusal`);
+  assert.equal(r.ok, false, `${n} connects, none refused`);
+  assert.equal(r.status, 429, JSON.stringify(r));
+  assert.ok(n >= 60 && n <= 60 + Math.ceil(secs) + 1, `${n} connects in ${secs} s at 60 a minute`);
+  // another user is not held to this one's allowance
+  const other = await connect(srv, await token({ sub: uniq('calm') }));
+  assert.equal((await other.call({ action: 'ping' })).type, 'pong');
+  assert.ok(srv.logLines().some((l) => l.event === 'too_many_user_connects'), 'too_many_user_connects logged');
+  assert.ok(metric(await srv.metrics(), 'dorm_streamer_limited_total', { limit: 'user_connects' }) >= 1);
+  // a second later the allowance has one more
+  await sleep(1200);
+  const again = await connect(srv, tok);
+  await again.close();
+  await other.close();
 });

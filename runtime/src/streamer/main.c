@@ -449,6 +449,8 @@ static const char USAGE[] =
     "                             past it is answered RATE_LIMITED (retryable) (default 100; 0: no bound)\n"
     "  --max-user-connections N   one user's WebSocket connections to this server; more are refused with\n"
     "                             HTTP 429 (default 100; 0: no bound)\n"
+    "  --max-user-connects-per-minute N  one user's new connections a minute (a burst of N, then N a minute);\n"
+    "                             more are refused with HTTP 429 (default 120; 0: no bound)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -627,7 +629,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
        grace = 10000, max_inflight = 32, max_connections = 10000,
-       max_user_requests = 100, max_user_connections = 100;
+       max_user_requests = 100, max_user_connections = 100, max_user_connects = 120;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false, async_progress = true, sync_progress = false;
@@ -659,6 +661,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       {"max-connections", false, NULL, &max_connections, NULL},
       {"max-user-requests", false, NULL, &max_user_requests, NULL},
       {"max-user-connections", false, NULL, &max_user_connections, NULL},
+      {"max-user-connects-per-minute", false, NULL, &max_user_connects, NULL},
   };
   size_t nflags = sizeof flags / sizeof flags[0];
   /* environment twins first, then the command line */
@@ -731,6 +734,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   s->cfg.max_connections = max_connections ? max_connections : 1;
   s->cfg.max_user_requests = max_user_requests;
   s->cfg.max_user_connections = max_user_connections;
+  s->cfg.max_user_connects = max_user_connects;
   s->cfg.lease_ms = lease;
   s->cfg.poll_ms = poll > 0 ? poll : 100;
   s->cfg.max_attempts = (int)attempts;

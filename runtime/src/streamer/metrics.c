@@ -86,10 +86,11 @@ char *dorm__st_metrics_text(dorm__st_metrics *m) {
                    "dorm_streamer_limited_total{limit=\"slow_client\"} %lld\n"
                    "dorm_streamer_limited_total{limit=\"status_asks\"} %lld\n"
                    "dorm_streamer_limited_total{limit=\"user_connections\"} %lld\n"
-                   "dorm_streamer_limited_total{limit=\"answers\"} %lld\n",
+                   "dorm_streamer_limited_total{limit=\"answers\"} %lld\n"
+                   "dorm_streamer_limited_total{limit=\"user_connects\"} %lld\n",
                    (long long)m->user_limited, (long long)m->inflight_limited, (long long)m->connections_limited,
                    (long long)m->slow_clients, (long long)m->asks_limited, (long long)m->user_conns_limited,
-                   (long long)m->answers_limited);
+                   (long long)m->answers_limited, (long long)m->user_connects_limited);
   dorm__buf_puts(&b, "# HELP dorm_streamer_requests_total Requests by endpoint and outcome.\n"
                      "# TYPE dorm_streamer_requests_total counter\n");
   for (size_t i = 0; i < m->noutcomes; i++)

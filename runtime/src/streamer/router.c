@@ -232,8 +232,17 @@ static bool over_user_bound(dorm__streamer *s, dorm_client *c, dorm__st_job *job
   dorm_status st = dorm_streamer_Request_get(c, &key, &go, a, &r);
   if (st == DORM_OK) return false;
   dorm__st_metrics_add(&s->metrics, &s->metrics.user_limited, 1);
-  dorm__st_log("info", "user_requests_limited", m->id, job->conn_id, m->action,
-               "the user has %zu requests queued or running here: refused", most);
+  /* at most a line a second (the metric counts each): a client pressing
+   * on the bound would otherwise write the log as fast as it sends */
+  static _Atomic int64_t logged_ms;
+  static _Atomic long unlogged;
+  int64_t now = dorm__st_now_ms(), last = atomic_load(&logged_ms);
+  if (now - last >= 1000 && atomic_compare_exchange_strong(&logged_ms, &last, now))
+    dorm__st_log("info", "user_requests_limited", m->id, job->conn_id, m->action,
+                 "the user has %zu requests queued or running here: refused (%ld more refusals not logged)", most,
+                 atomic_exchange(&unlogged, 0));
+  else
+    atomic_fetch_add(&unlogged, 1);
   send_error(s, job->conn_id, m->id, "RATE_LIMITED",
              "%zu requests of yours are queued or running: retry when one has ended", most);
   return true;

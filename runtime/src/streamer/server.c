@@ -157,15 +157,21 @@ static void unlink_conn(dorm__streamer *s, dorm__st_conn *c) {
   c->nholding = 0;
 }
 
-/* ---- connections per user (--max-user-connections; the lws thread only) ----
+/* ---- connections per user (--max-user-connections,
+ * --max-user-connects-per-minute; the lws thread only) ----
  * Without a bound one user (one leaked token, a client reconnecting in a
  * loop without closing) could hold every one of --max-connections and lock
  * every other user out (bench/streamer/abuse.sh many_conns: 2,000 of one
- * user, all accepted). */
+ * user, all accepted); and one reconnecting in a loop (abuse.sh churn: 700
+ * a second, each a connection item written and deleted) cut the jobs of a
+ * well-behaved client to a quarter. An entry stays while its user has
+ * connections or its connect allowance is refilling. */
 
 typedef struct dorm__st_user_conns {
   struct dorm__st_user_conns *next;
-  long n;
+  long n;             /* its connections open here */
+  double connects;    /* connects it may still make now (the bucket) */
+  int64_t refill_ms;  /* when `connects` was last refilled */
   char sub[];
 } user_conns;
 
@@ -176,35 +182,78 @@ static user_conns **user_slot(dorm__streamer *s, const char *sub) {
   return NULL;
 }
 
-static long user_conn_count(dorm__streamer *s, const char *sub) {
-  user_conns **p = user_slot(s, sub);
-  return p ? (*p)->n : 0;
+/* The bucket refilled to now: per minute, up to a minute's worth. */
+static void user_refill(dorm__streamer *s, user_conns *u, int64_t now) {
+  double most = (double)s->cfg.max_user_connects;
+  u->connects += (double)(now - u->refill_ms) * most / 60000.0;
+  if (u->connects > most) u->connects = most;
+  u->refill_ms = now;
 }
 
-/* +1 when sub's connection is established, -1 when it closed; an entry
- * goes with its user's last connection. Out of memory, the connection goes
- * uncounted (never refused for it). */
-static void user_conn_add(dorm__streamer *s, const char *sub, int delta) {
-  user_conns **p = user_slot(s, sub);
-  if (p) {
-    (*p)->n += delta;
-    if ((*p)->n <= 0) {
-      user_conns *gone = *p;
-      *p = gone->next;
-      free(gone);
+static bool user_idle(dorm__streamer *s, user_conns *u) {
+  return u->n <= 0 && (s->cfg.max_user_connects <= 0 || u->connects >= (double)s->cfg.max_user_connects);
+}
+
+/* Every entry whose user has no connection and a full allowance goes (every
+ * 1,024 connects: the table holds the users of the last minute or so). */
+static void user_sweep(dorm__streamer *s, int64_t now) {
+  for (size_t b = 0; b < DORM__ST_CONN_BUCKETS; b++)
+    for (user_conns **p = &s->user_conns[b]; *p;) {
+      user_refill(s, *p, now);
+      if (user_idle(s, *p)) {
+        user_conns *gone = *p;
+        *p = gone->next;
+        free(gone);
+      } else {
+        p = &(*p)->next;
+      }
     }
-    return;
+}
+
+/* Why sub may not connect now (NULL: it may), and the HTTP status. */
+static const char *user_refusal(dorm__streamer *s, const char *sub, long *have) {
+  user_conns **p = user_slot(s, sub);
+  *have = p ? (*p)->n : 0;
+  if (!p) return NULL;
+  if (s->cfg.max_user_connections > 0 && (*p)->n >= s->cfg.max_user_connections) return "connections";
+  if (s->cfg.max_user_connects > 0) {
+    user_refill(s, *p, dorm__st_now_ms());
+    if ((*p)->connects < 1) return "connects a minute";
   }
-  if (delta <= 0) return;
-  if (!s->user_conns && !(s->user_conns = calloc(DORM__ST_CONN_BUCKETS, sizeof *s->user_conns))) return;
-  size_t len = strlen(sub);
-  user_conns *u = malloc(sizeof *u + len + 1);
-  if (!u) return;
-  memcpy(u->sub, sub, len + 1);
-  u->n = delta;
-  size_t b = bucket(sub);
-  u->next = s->user_conns[b];
-  s->user_conns[b] = u;
+  return NULL;
+}
+
+/* +1 when sub's connection is established (one connect of its allowance),
+ * -1 when it closed. Out of memory, the connection goes uncounted (never
+ * refused for it). */
+static void user_conn_add(dorm__streamer *s, const char *sub, int delta) {
+  static unsigned connects;
+  int64_t now = dorm__st_now_ms();
+  user_conns **p = user_slot(s, sub);
+  if (!p && delta > 0) {
+    if (!s->user_conns && !(s->user_conns = calloc(DORM__ST_CONN_BUCKETS, sizeof *s->user_conns))) return;
+    size_t len = strlen(sub);
+    user_conns *u = calloc(1, sizeof *u + len + 1);
+    if (!u) return;
+    memcpy(u->sub, sub, len + 1);
+    u->connects = (double)s->cfg.max_user_connects;
+    u->refill_ms = now;
+    size_t b = bucket(sub);
+    u->next = s->user_conns[b];
+    s->user_conns[b] = u;
+    p = &s->user_conns[b];
+  }
+  if (!p) return;
+  user_conns *u = *p;
+  u->n += delta;
+  if (delta > 0) {
+    user_refill(s, u, now);
+    if (u->connects >= 1) u->connects -= 1;
+    if (++connects % 1024 == 0) user_sweep(s, now);
+  } else if (user_idle(s, u)) {
+    *p = u->next;
+    free(u);
+  }
 }
 
 static void user_conns_free(dorm__streamer *s) {
@@ -894,12 +943,27 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
   }
     if (authenticate(s, wsi, ps)) {
-      long most = s->cfg.max_user_connections;
-      long have = most > 0 ? user_conn_count(s, ps->identity.sub) : 0;
-      if (most <= 0 || have < most) return 0;
-      dorm__st_log("warn", "too_many_user_connections", NULL, NULL, NULL,
-                   "the user has %ld connections: refusing the upgrade (429)", have);
-      dorm__st_metrics_add(&s->metrics, &s->metrics.user_conns_limited, 1);
+      long have = 0;
+      const char *over = user_refusal(s, ps->identity.sub, &have);
+      if (!over) return 0;
+      bool many = strcmp(over, "connections") == 0;
+      /* at most a line a second (the metric counts each refusal): a client
+       * reconnecting in a loop would otherwise write the log as fast */
+      static int64_t logged_ms;
+      static long unlogged;
+      int64_t now = dorm__st_now_ms();
+      if (now - logged_ms >= 1000) {
+        logged_ms = now;
+        dorm__st_log("warn", many ? "too_many_user_connections" : "too_many_user_connects", NULL, NULL, NULL,
+                     many ? "the user has %ld connections: refusing the upgrade (429; %ld more refusals not logged)"
+                          : "the user connected more than --max-user-connects-per-minute (%ld open): refusing the "
+                            "upgrade (429; %ld more refusals not logged)",
+                     have, unlogged);
+        unlogged = 0;
+      } else {
+        unlogged++;
+      }
+      dorm__st_metrics_add(&s->metrics, many ? &s->metrics.user_conns_limited : &s->metrics.user_connects_limited, 1);
       dorm_arena_free(&ps->arena);
       ps->authed = false;
       lws_return_http_status(wsi, 429, NULL);

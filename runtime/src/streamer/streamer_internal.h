@@ -187,7 +187,7 @@ typedef struct dorm__st_metrics {
   /* what a limit refused (docs/streamer.md, "Limits"): an operator sees a
    * client pressing on one in dorm_streamer_limited_total{limit=...} */
   int64_t user_limited, inflight_limited, connections_limited, slow_clients, asks_limited, user_conns_limited;
-  int64_t answers_limited;
+  int64_t answers_limited, user_connects_limited;
   /* requests by endpoint and outcome: a small table */
   struct {
     char endpoint[64];
@@ -238,6 +238,7 @@ typedef struct dorm__st_config {
   long max_connections;            /* WebSocket connections of this server (default 10000; beyond: 503) */
   long max_user_requests;          /* one user's async requests queued or running here (default 100; beyond: RATE_LIMITED) */
   long max_user_connections;       /* one user's WebSocket connections to this server (default 100; beyond: 429) */
+  long max_user_connects;          /* one user's connects a minute to this server (default 120, a burst as large; beyond: 429) */
 } dorm__st_config;
 
 /* A job for the worker pool. */
