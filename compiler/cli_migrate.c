@@ -137,10 +137,13 @@ static void warn_untyped(const dorm_mig_plan *p, const dorm_mig_snapshot *snap) 
     if (s->kind != DORM_MIG_BACKFILL || s->entity_type) continue;
     size_t sharing = 0;
     for (size_t m = 0; m < snap->model_count; m++) sharing += strcmp(snap->models[m].table, s->table) == 0;
-    if (sharing > 1)
+    /* With key_match the backfill tells the model's items by their key
+     * text; only a model whose table keys start with a field cannot. */
+    if (sharing > 1 && s->key_match_count == 0)
       fprintf(stderr,
-              "dormc migrate: warning: model '%s' has no `type`, so its backfill (step %zu) gives the attributes to "
-              "every item of table '%s' that has the template's fields, other models' items included\n",
+              "dormc migrate: warning: model '%s' has no `type` and its table key templates start with a field, so "
+              "its backfill (step %zu) gives the attributes to every item of table '%s' that has the template's "
+              "fields, other models' items included\n",
               s->model, i + 1, s->table);
   }
 }

@@ -567,6 +567,11 @@ static void test_untyped_models(void **state) {
   expect(plan, "{\"attribute\": \"PK\", \"begins_with\": \"A#\"}");
   expect(plan, "{\"attribute\": \"SK\", \"equals\": \"A\"}");
   free(plan);
+  snprintf(path, sizeof path, "%s/20260102000000_st_index/apply.sh", e.migrations);
+  char *script = ts_read_file(path, NULL);
+  assert_non_null(script);
+  expect(script, "; items whose PK begins with \"A#\" and SK = \"A\" get, by their fields:");
+  free(script);
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
   expect(mt_out, "20 items: 20 updated");

@@ -388,8 +388,9 @@ static void test_changes(void **state) {
       if (!p) fail_msg("%s: expected \"%s\" (in order) in:\n%s", changes[k].what, changes[k].steps[i], mt_out);
       at = p;
     }
-    if (k == 3) assert_true(mt_has(mt_err, "warning: model 'M' has no `type`"));
-    else assert_string_equal(mt_err, "");
+    /* (k == 3: the untyped model's keys start with "A#" and "B#", which its
+     * backfill filters on: no warning, unlike a model keyed by a field) */
+    assert_string_equal(mt_err, "");
     mt_teardown(&e);
   }
   /* The time from the environment when --now is not given. */

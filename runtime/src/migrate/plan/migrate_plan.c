@@ -354,6 +354,12 @@ dorm_status dorm_mig_plan_script(const dorm_mig_plan *p, dorm_arena *a, const ch
       dorm__buf_puts(&b, "# ");
       sh_comment(&b, s->reason ? s->reason : "");
       dorm__buf_printf(&b, "; items%s%s", s->entity_type ? " with _type = " : "", s->entity_type ? s->entity_type : "");
+      for (size_t k = 0; !s->entity_type && k < s->key_match_count; k++) {
+        dorm__buf_printf(&b, "%s %s %s \"", k ? " and" : " whose", s->key_match[k].attr,
+                         s->key_match[k].exact ? "=" : "begins with");
+        sh_comment(&b, s->key_match[k].text);
+        dorm__buf_puts(&b, "\"");
+      }
       dorm__buf_puts(&b, " get, by their fields:\n");
       for (size_t k = 0; k < s->fill_count; k++) {
         const dorm_mig_fill *f = &s->fills[k];
