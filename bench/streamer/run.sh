@@ -99,6 +99,10 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # stored in DynamoDB before it is sent, AWS SDK v3), against the same
 # DynamoDB Local: what the streamer's persistence costs next to Node's.
 if [ "${RELAY_DDB:-1}" = 1 ]; then
+  if [ ! -d "$here/bench/node/node_modules/@aws-sdk/client-dynamodb" ]; then
+    echo "run.sh: installing the AWS SDK for node-ws-ddb (npm ci in bench/node)" >&2
+    (cd "$here/bench/node" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
   node "$here/bench/streamer/relay-ddb.mjs" --port 0 --endpoint "$(cat "$work/ddb/endpoint")" \
     --secret "$work/secret" >"$work/relay-ddb.out" 2>&1 &
   rddb_pid=$!
