@@ -174,6 +174,7 @@ const abusers = {
       while (Date.now() < stopAt) {
         const ws = await open(sub, { tok });
         c.connects++;
+        if (ws.refusedStatus) { c.refused++; continue; }
         if (ws.readyState === WebSocket.OPEN && inflight) {
           ws.send(JSON.stringify({ id: `ch-${k}-${c.connects}`, action: 'GenerateReport', payload: { rows: 2, stepMs: 50 } }));
           ws.send(JSON.stringify({ action: 'ping' }));
