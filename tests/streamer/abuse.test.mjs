@@ -57,6 +57,8 @@ scenario('one user has at most --max-user-requests async requests queued or runn
   assert.equal(ok.type, 'ack', hog.dump(5));
   const fin = await hog.terminal(later);
   assert.equal(fin.type, 'complete', hog.dump(5));
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
 
 scenario('jobs are queued fairly between users: one user\'s backlog does not make another\'s job wait behind all of it', async () => {
@@ -85,6 +87,8 @@ scenario('jobs are queued fairly between users: one user\'s backlog does not mak
   for (let i = 1; i < 5; i++) assert.ok(at(hogDone[i - 1]) <= at(hogDone[i]), `the hog's jobs out of order: ${hogDone.map((m) => m.ts)}`);
   assert.ok(at(done) < at(hogDone[2]),
     `the polite user's job ended at ${done.ts}, after the hog's third (${hogDone[2].ts}): it waited behind the hog's backlog`);
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
 
 scenario('one user has at most --max-user-connections connections to a server; past it the upgrade is refused 429, others connect', async () => {
@@ -113,6 +117,8 @@ scenario('one user has at most --max-user-connections connections to a server; p
   const again = [await connect(srv, tok), await connect(srv, tok)];
   assert.equal((await tryConnect(srv, tok)).status, 429);
   for (const c of [...again, mine[2], other]) await c.close();
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
 
 scenario('connection churn: thousands of connects and closes leave no connection, fd or thread behind', async () => {
@@ -161,6 +167,8 @@ scenario('connection churn: thousands of connects and closes leave no connection
   for (let i = 0; i < 24; i++) back.push(await connect(srv, tok));
   assert.equal((await tryConnect(srv, tok)).status, 429);
   for (const c of back) await c.close();
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
 
 scenario('status, get_result and cancel without pause: a connection gets a burst of 50 stored answers, then 10 a second; past it RATE_LIMITED', async () => {
@@ -200,6 +208,8 @@ scenario('status, get_result and cancel without pause: a connection gets a burst
   const again = await c.call({ id: rid, action: 'get_result' });
   assert.equal(again.type, 'complete', c.dump(3));
   await c.close();
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
 
 scenario('one user connects at most --max-user-connects-per-minute times a minute (a burst as large); past it 429, the allowance refills', async () => {
@@ -227,4 +237,7 @@ scenario('one user connects at most --max-user-connects-per-minute times a minut
   const again = await connect(srv, tok);
   await again.close();
   await other.close();
+  // its processor would claim the next scenarios' requests (the tables are shared)
+  assert.deepEqual(await stopServers([srv]), []);
 });
+
