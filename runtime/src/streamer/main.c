@@ -446,11 +446,11 @@ static const char USAGE[] =
     "  --max-connections N        WebSocket connections of this server; more are refused with HTTP 503\n"
     "                             (default 10000)\n"
     "  --max-user-requests N      one user's async requests queued or running on this server; a new one\n"
-    "                             past it is answered RATE_LIMITED (retryable) (default 100; 0: no bound)\n"
+    "                             past it is answered RATE_LIMITED (retryable) (default 10000; 0: no bound)\n"
     "  --max-user-connections N   one user's WebSocket connections to this server; more are refused with\n"
-    "                             HTTP 429 (default 100; 0: no bound)\n"
+    "                             HTTP 429 (default 2000; 0: no bound)\n"
     "  --max-user-connects-per-minute N  one user's new connections a minute (a burst of N, then N a minute);\n"
-    "                             more are refused with HTTP 429 (default 120; 0: no bound)\n"
+    "                             more are refused with HTTP 429 (default 2000; 0: no bound)\n"
     "Every flag has an environment twin: DORM_STREAMER_<FLAG> (e.g. DORM_STREAMER_JWT_ISSUER).\n";
 
 typedef struct flag {
@@ -629,7 +629,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   const char *prog = argc > 0 ? argv[0] : "streamer";
   long port = 8080, workers = 8, interval = 50, lease = 15000, poll = 100, attempts = 3, leeway = 60,
        grace = 10000, max_inflight = 32, max_connections = 10000,
-       max_user_requests = 100, max_user_connections = 100, max_user_connects = 120;
+       max_user_requests = 10000, max_user_connections = 2000, max_user_connects = 2000;
   const char *ddb = NULL, *region = NULL, *secret = NULL, *pem = NULL, *jwks = NULL, *iss = NULL, *aud = NULL,
              *server_url = NULL, *dev_token = NULL, *web = NULL, *management = NULL;
   bool create = false, no_processor = false, async_progress = true, sync_progress = false;
