@@ -155,7 +155,8 @@ DORM_API dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_a
  *
  * dorm_pager_next returns DORM_OK with done set (and an empty page) once the
  * last page has been returned. max_items (0: none) stops after that many
- * items in total. */
+ * items in total: each request's Limit is lowered to what remains, so the
+ * last page ends exactly there and its last_key (has_more) resumes after it. */
 typedef struct dorm_pager {
   dorm_client *client;
   bool is_scan;

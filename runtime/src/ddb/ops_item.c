@@ -202,6 +202,13 @@ dorm_status dorm_update_item(dorm_client *c, const dorm_update_input *in, dorm_a
   dorm_jw *w = dorm__ops_begin(c, in->table);
   dorm_status st = ops_write_item(c, op, w, "Key", in->key);
   if (st == DORM_OK) st = dorm__ops_check_expr(c, op, in->expr);
+  /* DynamoDB takes an UpdateItem without UpdateExpression and creates an
+   * item holding only the key when none exists: an update whose actions
+   * were all left out would quietly add that item. */
+  if (st == DORM_OK && dorm_expr_finish(in->expr) == DORM_OK && !in->expr->update)
+    st = dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+                           "the expression has no update actions (DynamoDB would create an item "
+                           "holding only the key when none exists)");
   if (st != DORM_OK) return st;
   dorm__jw_expr(w, in->expr);
   dorm__ops_return_values(w, in->return_values, in->return_old_on_condition_failure);

@@ -183,14 +183,24 @@ dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page) {
     return DORM_OK;
   }
   const dorm_av *start = p->started ? &p->next_key : (p->is_scan ? p->scan.start_key : p->query.start_key);
+  /* With max_items, no request asks for more than what remains: a page cut
+   * after the answer would leave a last_key past items never handed out
+   * (the page boundary overshot max_items before). */
+  uint32_t limit = p->is_scan ? p->scan.limit : p->query.limit;
+  if (p->max_items) {
+    uint64_t left = p->max_items - p->items_seen;
+    if (limit == 0 || left < limit) limit = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+  }
   dorm_status st;
   if (p->is_scan) {
     dorm_scan_input in = p->scan;
     in.start_key = start;
+    in.limit = limit;
     st = dorm_scan(p->client, &in, a, page);
   } else {
     dorm_query_input in = p->query;
     in.start_key = start;
+    in.limit = limit;
     st = dorm_query(p->client, &in, a, page);
   }
   if (st != DORM_OK) return st;

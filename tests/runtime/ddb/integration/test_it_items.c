@@ -364,7 +364,19 @@ static void test_refused_before_sending(void **state) {
   assert_int_equal(dorm_update_item(C, &ui, &a, NULL), DORM_ERR_INVALID_ARGUMENT);
   it_assert_msg(C, "UpdateItem", "ExpressionAttributeValues", NULL);
 
+  /* An update without actions: DynamoDB would answer OK and create an item
+   * holding only the key (it did, through this call, before the check). */
+  dorm_av nokey = it_key_sn(&a, "PK", "no-actions", "SK", 1);
+  dorm_expr none;
+  dorm_expr_init(&none, &a);
+  dorm_expr_condition(&none, dorm_cond_not_exists(&none, "PK"));
+  dorm_update_input ni = {.table = T, .key = &nokey, .expr = &none};
+  assert_int_equal(dorm_update_item(C, &ni, &a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  it_assert_msg(C, "UpdateItem", "no update actions", NULL);
+
   assert_int_equal(it_attempts(C), before);
+  dorm_get_input ng = {.table = T, .key = &nokey, .consistent_read = true};
+  assert_int_equal(dorm_get_item(C, &ng, &a, &got), DORM_ERR_NOT_FOUND);
   dorm_arena_free(&a);
 }
 

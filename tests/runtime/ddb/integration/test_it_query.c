@@ -224,15 +224,39 @@ static void test_limit_and_start_key(void **state) {
   assert_int_equal(p.count, 2);
   assert_true(p.has_more);
 
-  /* The scan pager stops at max_items (at a page boundary). */
+  /* The pagers stop at max_items exactly (the last request's Limit is
+   * what remains; it returned whole pages of 5 before, 10 items), and the
+   * last page's key resumes after the last item handed out. */
   dorm_scan_input si = {.table = Q, .limit = 5};
   dorm_pager pg;
   dorm_pager_init_scan(&pg, C, &si);
   pg.max_items = 8;
   size_t total = 0;
   while (dorm_pager_next(&pg, &a, &p) == DORM_OK && !pg.done) total += p.count;
-  assert_int_equal(total, 10);
+  assert_int_equal(total, 8);
   dorm_pager_free(&pg);
+  dorm_expr k;
+  dorm_expr_init(&k, &a);
+  dorm_expr_key_condition(&k, dorm_cond_eq(&k, "PK", dorm_av_str("P")));
+  dorm_query_input mi = {.table = Q, .expr = &k, .limit = 5};
+  dorm_pager_init_query(&pg, C, &mi);
+  pg.max_items = 8;
+  int64_t want = 0;
+  dorm_av resume = {0};
+  while (dorm_pager_next(&pg, &a, &p) == DORM_OK && !pg.done) {
+    for (size_t i = 0; i < p.count; i++) assert_int_equal(it_get_n(&p.items[i], "SK"), want++);
+    assert_true(p.has_more);
+    resume = p.last_key;
+  }
+  dorm_pager_free(&pg);
+  assert_int_equal(want, 8);
+  mi.start_key = &resume;
+  mi.limit = 0;
+  dorm_pager_init_query(&pg, C, &mi);
+  while (dorm_pager_next(&pg, &a, &p) == DORM_OK && !pg.done)
+    for (size_t i = 0; i < p.count; i++) assert_int_equal(it_get_n(&p.items[i], "SK"), want++);
+  dorm_pager_free(&pg);
+  assert_int_equal(want, SMALL);
   dorm_arena_free(&a);
 }
 
