@@ -222,6 +222,55 @@ static void no_kms_fails_closed(void **state) {
   assert_int_equal(f->kms.requests, 0);
 }
 
+/* ---- a context for another KMS key ----
+ * Account's schema names alias/test. A client whose context uses another
+ * key (made for Note, whose key is configured at run time, or by
+ * dorm_crypt_new) sealed Account's fields under that key without a word:
+ * readable by that key's users, not by alias/test's. Refused now, before
+ * anything is sent; the same key under another id (its ARN, given to
+ * dorm_crypt_enable with Account's descriptor) still serves Account. */
+static void context_for_another_key_refused(void **state) {
+  fx *f = *state;
+  const char *owner = id("otherkey");
+  vault_Account o = account(owner, "a1", "bank-otherkey");
+  vault_Account_key key = {owner, "a1"};
+  char pk[128];
+  snprintf(pk, sizeof pk, "OWNER#%s", owner);
+  dorm_crypt_opts other = {.kms_endpoint_url = fas_url(f->kms.srv), .kms_key_id = "alias/other"};
+  CHECK(f, dorm_crypt_enable(f->c, &vault_Note_desc, &other));
+  assert_int_equal(vault_Account_put(f->c, &o, NULL, NULL), DORM_ERR_ENCRYPTION_NOT_CONFIGURED);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "Account's @encrypted fields use the KMS key alias/test"));
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "uses alias/other"));
+  assert_int_equal(vault_Account_batch_put(f->c, &o, 1, NULL), DORM_ERR_ENCRYPTION_NOT_CONFIGURED);
+  dorm_tx tx;
+  dorm_tx_init(&tx, &f->a);
+  assert_int_equal(vault_Account_tx_put(&tx, &o, NULL), 0);
+  assert_int_equal(dorm_tx_commit(f->c, &tx, NULL), DORM_ERR_ENCRYPTION_NOT_CONFIGURED);
+  assert_int_equal(raw_item(f, pk, "ACCOUNT#a1").type, DORM_AV_INVALID);
+  assert_int_equal(f->kms.generate, 0);
+  /* Note (no schema key) is served by it */
+  vault_Note n = {.owner = owner, .noteId = "n1", .body = "note under alias/other", .title = "t"};
+  CHECK(f, vault_Note_put(f->c, &n, NULL, NULL));
+  /* a context made by dorm_crypt_new for another key: the same */
+  dorm_crypt *k;
+  CHECK(f, dorm_crypt_new(f->c, &other, &k));
+  CHECK(f, dorm_client_set_crypt(f->c, k));
+  assert_int_equal(vault_Account_put(f->c, &o, NULL, NULL), DORM_ERR_ENCRYPTION_NOT_CONFIGURED);
+  vault_Account got;
+  assert_int_equal(vault_Account_get(f->c, &key, NULL, &f->a, &got), DORM_ERR_ENCRYPTION_NOT_CONFIGURED);
+  /* alias/test's ARN for Account: written and read */
+  dorm_crypt_opts arn = {.kms_endpoint_url = fas_url(f->kms.srv), .kms_key_id = FAKE_KMS_KEY_ARN};
+  CHECK(f, dorm_crypt_enable(f->c, &vault_Account_desc, &arn));
+  CHECK(f, vault_Account_put(f->c, &o, NULL, NULL));
+  CHECK(f, vault_Account_get(f->c, &key, NULL, &f->a, &got));
+  assert_string_equal(got.pin, "0000-secret-pin");
+  /* and a client enabled for Account reads it */
+  dorm_client_set_crypt(f->c, NULL);
+  enable(f, true);
+  CHECK(f, vault_Account_get(f->c, &key, NULL, &f->a, &got));
+  assert_string_equal(got.card.number, "4111 1111 1111 1111");
+}
+
 /* ---- put / get, and what DynamoDB stores ---- */
 
 static void put_get_round_trip(void **state) {
@@ -605,6 +654,7 @@ static void cache_reuse_and_no_cache(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(no_kms_fails_closed, setup, teardown),
+      cmocka_unit_test_setup_teardown(context_for_another_key_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(put_get_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(query_scan_batch_tx, setup, teardown),
       cmocka_unit_test_setup_teardown(updates, setup, teardown),

@@ -113,7 +113,10 @@ struct dorm_model_desc;
  * key is o->kms_key_id when given, else the schema's (m->kms_key, from
  * @encrypted("...")), else DORM_KMS_KEY_ID; m and o may be NULL. One
  * context, so one key, per client: a schema whose models name two keys
- * needs a client per key. */
+ * needs a client per key. A model whose schema names a key is refused
+ * (DORM_ERR_ENCRYPTION_NOT_CONFIGURED, nothing sent) on a client whose
+ * context uses another key id, unless that context was enabled with that
+ * model's descriptor (o->kms_key_id naming the same key another way). */
 DORM_API dorm_status dorm_crypt_enable(dorm_client *c, const struct dorm_model_desc *m, const dorm_crypt_opts *o);
 
 /* dorm_model_from_av with the encrypted fields decrypted through c's

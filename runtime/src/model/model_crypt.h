@@ -16,6 +16,7 @@
 #ifndef DORM_MODEL_CRYPT_H
 #define DORM_MODEL_CRYPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,15 @@ dorm_status dorm__envelope_open(const uint8_t key[DORM__DATA_KEY_LEN], const dor
 /* The client a dorm_crypt was made for. */
 struct dorm_crypt;
 struct dorm_client *dorm__crypt_client(const struct dorm_crypt *k);
+
+/* A model's fields are sealed under the KMS key its schema names
+ * (dorm_model_desc.kms_key): a context serves such a model when it uses that
+ * key id, or when dorm_crypt_enable made it for that schema key with
+ * another id for it (dorm_crypt_opts.kms_key_id). A model whose key is left
+ * to configuration (NULL) is served by any context. set_schema_key copies
+ * (NULL clears); false when out of memory. */
+bool dorm__crypt_set_schema_key(struct dorm_crypt *k, const char *schema_key);
+bool dorm__crypt_serves(const struct dorm_crypt *k, const char *schema_key);
 
 /* Wipes len bytes at p and frees p (NULL is fine). */
 void dorm__crypt_wipe_free(void *p, size_t len);

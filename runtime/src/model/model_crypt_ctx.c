@@ -29,6 +29,9 @@ typedef uint64_t (*crypt_clock_fn)(void *user);
 struct dorm_crypt {
   dorm_client *c;
   char *key_id;
+  /* The schema key (dorm_model_desc.kms_key) dorm_crypt_enable made this
+   * context for, when kms_key_id named another id for it; NULL: none. */
+  char *schema_key;
   char endpoint[1024];
   bool no_cache;
   uint32_t max_uses, max_age_ms, cache_size;
@@ -115,6 +118,16 @@ dorm_status dorm_crypt_new(dorm_client *c, const dorm_crypt_opts *o, dorm_crypt 
 dorm_client *dorm__crypt_client(const dorm_crypt *k) { return k->c; }
 const char *dorm_crypt_key_id(const dorm_crypt *k) { return k ? k->key_id : NULL; }
 
+bool dorm__crypt_set_schema_key(dorm_crypt *k, const char *schema_key) {
+  free(k->schema_key);
+  k->schema_key = schema_key ? strdup(schema_key) : NULL;
+  return !schema_key || k->schema_key;
+}
+
+bool dorm__crypt_serves(const dorm_crypt *k, const char *schema_key) {
+  return !schema_key || !strcmp(schema_key, k->key_id) || (k->schema_key && !strcmp(schema_key, k->schema_key));
+}
+
 void dorm_crypt_free(dorm_crypt *k) {
   if (!k) return;
   /* set on its client (dorm_client_set_crypt): the client forgets it */
@@ -123,6 +136,7 @@ void dorm_crypt_free(dorm_crypt *k) {
   for (uint32_t i = 0; k->cache && i < k->cache_size; i++) wipe_slot(k, &k->cache[i]);
   free(k->cache);
   free(k->key_id);
+  free(k->schema_key);
   free(k);
 }
 

@@ -38,6 +38,12 @@ dorm_status dorm_crypt_enable(dorm_client *c, const dorm_model_desc *m, const do
   dorm_crypt *k = NULL;
   dorm_status st = dorm_crypt_new(c, &opts, &k);
   if (st != DORM_OK) return st; /* reported through c */
+  /* kms_key_id may name the schema's key another way (its ARN, another
+   * alias of it): the context still serves that schema key's models. */
+  if (m && m->kms_key && !dorm__crypt_set_schema_key(k, m->kms_key)) {
+    dorm_crypt_free(k);
+    return dorm__client_fail(c, DORM_ERR_NO_MEMORY, "dorm_crypt_enable", "out of memory");
+  }
   return dorm_client_set_crypt(c, k);
 }
 
@@ -45,7 +51,18 @@ dorm_status dorm__model_crypt_for(dorm_client *c, const char *op, const dorm_mod
   *k = NULL;
   if (!m || m->encrypted_fields == 0) return DORM_OK;
   *k = dorm__client_attachment(c);
-  if (*k) return DORM_OK;
+  if (*k) {
+    /* A context for another schema key would seal this model's fields under
+     * the wrong KMS key: readable by that key's users, not by this one's. */
+    if (dorm__crypt_serves(*k, m->kms_key)) return DORM_OK;
+    const char *key_id = dorm_crypt_key_id(*k);
+    *k = NULL;
+    return dorm__client_fail(c, DORM_ERR_ENCRYPTION_NOT_CONFIGURED, op,
+                             "%s's @encrypted fields use the KMS key %s (its schema's), and the client's dorm_crypt "
+                             "uses %s: one KMS key per client, so give %s a client of its own (dorm_crypt_enable with "
+                             "its descriptor); nothing was sent",
+                             m->name, m->kms_key, key_id, m->name);
+  }
   const char *field = "";
   for (uint32_t i = 0; i < m->nfields; i++)
     if (m->fields[i].flags & DORM_FF_ENCRYPTED) {
