@@ -211,8 +211,8 @@ DORM_API dorm_status dorm_av_get_list(const dorm_av *av, const dorm_av **items, 
 DORM_API dorm_status dorm_av_get_map(const dorm_av *av, const dorm_av_entry **entries, size_t *count);
 
 /* Structural equality: same type and contents (map entries compared by name,
- * in any order; set elements in any order; numbers compared as text after
- * dorm_number_equal's normalisation). */
+ * in any order; set elements in any order, each side's found in the other;
+ * numbers compared as text after dorm_number_equal's normalisation). */
 DORM_API bool dorm_av_equal(const dorm_av *a, const dorm_av *b);
 
 /* ---- numbers ---- */

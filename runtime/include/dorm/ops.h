@@ -133,7 +133,7 @@ typedef struct dorm_page {
   dorm_av *items;             /* count M values, in the arena */
   size_t count;               /* items returned (Count) */
   size_t scanned_count;       /* items evaluated before the filter (ScannedCount) */
-  bool has_more;              /* DynamoDB returned a LastEvaluatedKey */
+  bool has_more;              /* DynamoDB returned a non-empty LastEvaluatedKey */
   dorm_av last_key;           /* that key (an M, in the arena) when has_more */
 } dorm_page;
 

@@ -324,11 +324,16 @@ static bool av_equal(const dorm_av *a, const dorm_av *b, int depth) {
   case DORM_AV_NS:
   case DORM_AV_BS:
     if (a->u.set.count != b->u.set.count) return false;
-    /* Sets are unordered; DynamoDB returns them in any order. */
-    for (size_t i = 0; i < a->u.set.count; i++) {
-      bool hit = false;
-      for (size_t k = 0; k < b->u.set.count && !hit; k++) hit = elem_eq(a->type, a->u.set.items[i], b->u.set.items[k]);
-      if (!hit) return false;
+    /* Sets are unordered; DynamoDB returns them in any order. Each side's
+     * elements are looked for in the other: one way only, a set built with
+     * an element twice ({a, a}) was equal to any set holding it ({a, b}). */
+    for (int side = 0; side < 2; side++) {
+      const dorm_av *x = side ? b : a, *y = side ? a : b;
+      for (size_t i = 0; i < x->u.set.count; i++) {
+        bool hit = false;
+        for (size_t k = 0; k < y->u.set.count && !hit; k++) hit = elem_eq(a->type, x->u.set.items[i], y->u.set.items[k]);
+        if (!hit) return false;
+      }
     }
     return true;
   case DORM_AV_L:
@@ -343,6 +348,10 @@ static bool av_equal(const dorm_av *a, const dorm_av *b, int depth) {
       const dorm_av *o = dorm_av_map_getn(b, e->name.ptr, e->name.len);
       if (!o || !av_equal(&e->value, o, depth + 1)) return false;
     }
+    /* A map given a name twice (dorm_av_map_add does not look) must not
+     * be equal to one whose other names it lacks. */
+    for (size_t i = 0; i < b->u.map.count; i++)
+      if (!dorm_av_map_getn(a, b->u.map.items[i].name.ptr, b->u.map.items[i].name.len)) return false;
     return true;
   case DORM_AV_INVALID: return false;
   }

@@ -66,7 +66,10 @@ static dorm_status parse_page(dorm_client *c, const char *op, const char *resp, 
   if (st == DORM_OK && r.last_key) {
     jr_path where = {NULL, "LastEvaluatedKey", 0};
     st = dorm__jr_members(&rd, r.last_key, &where, 0, &page->last_key);
-    page->has_more = st == DORM_OK;
+    /* An empty key resumes nothing (DynamoDB refuses it as ExclusiveStartKey);
+     * it ends the results, as boto3's and the Go SDK's paginators take it.
+     * Taken as more, a server answering {} kept the pager asking forever. */
+    page->has_more = st == DORM_OK && page->last_key.u.map.count > 0;
   }
   dorm__json_free(root);
   if (st == DORM_ERR_NO_MEMORY) return dorm__client_fail(c, st, op, "out of memory");

@@ -552,6 +552,22 @@ static void nested_item_roundtrip(void **state) {
   assert_true(dorm_av_equal(&item, &back));
   back.u.map.items[0].value.u.set.items[0] = dorm_str_of("2.51");
   assert_false(dorm_av_equal(&item, &back));
+  /* A set or map built with an element or name twice is not equal to one
+   * holding another beside it, whichever side it is on (it was, one way). */
+  dorm_av twice = dorm_av_empty(DORM_AV_SS), ab = dorm_av_empty(DORM_AV_SS);
+  dorm_av_set_add(&A, &twice, "a", 1);
+  dorm_av_set_add(&A, &twice, "a", 1);
+  dorm_av_set_add(&A, &ab, "a", 1);
+  dorm_av_set_add(&A, &ab, "b", 1);
+  assert_false(dorm_av_equal(&twice, &ab));
+  assert_false(dorm_av_equal(&ab, &twice));
+  dorm_av xx = dorm_av_empty(DORM_AV_M), xy = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&A, &xx, "x", 1) = dorm_av_str("1");
+  *dorm_av_map_add(&A, &xx, "x", 1) = dorm_av_str("1");
+  *dorm_av_map_add(&A, &xy, "x", 1) = dorm_av_str("1");
+  *dorm_av_map_add(&A, &xy, "y", 1) = dorm_av_str("1");
+  assert_false(dorm_av_equal(&xx, &xy));
+  assert_false(dorm_av_equal(&xy, &xx));
   /* A deep copy is independent of the source and equal to it. */
   dorm_av copy;
   assert_int_equal(dorm_av_copy(&A, &item, &copy), DORM_OK);

@@ -213,6 +213,33 @@ static void test_write_attributes_are_read_and_checked(void **state) {
   assert_msg(f, "PutItem: response: ", "Attributes.v");
 }
 
+/* A Query answer whose LastEvaluatedKey is an empty map ends the results:
+ * the pager asked again with ExclusiveStartKey {} for ever. */
+static void test_an_empty_last_key_ends_the_pages(void **state) {
+  fixture *f = *state;
+  size_t before = ss_count(f->server);
+  ss_push(f->server, 200, "{\"Items\":[{\"PK\":{\"S\":\"a\"}}],\"Count\":1,\"ScannedCount\":1,"
+                          "\"LastEvaluatedKey\":{}}");
+  dorm_expr x;
+  dorm_expr_init(&x, &f->a);
+  dorm_expr_key_condition(&x, dorm_cond_eq(&x, "PK", dorm_av_str("a")));
+  dorm_query_input q = {.table = "t", .expr = &x};
+  dorm_pager p;
+  dorm_pager_init_query(&p, f->c, &q);
+  dorm_page page;
+  size_t items = 0;
+  int pages = 0;
+  while (dorm_pager_next(&p, &f->a, &page) == DORM_OK && !p.done && pages < 5) {
+    items += page.count;
+    assert_false(page.has_more);
+    pages++;
+  }
+  dorm_pager_free(&p);
+  assert_int_equal(pages, 1);
+  assert_int_equal(items, 1);
+  assert_int_equal(ss_count(f->server), before + 1); /* no second request */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_reads_a_well_formed_item),
@@ -220,6 +247,7 @@ int main(void) {
       cmocka_unit_test(test_get_refuses_bad_bodies),
       cmocka_unit_test(test_write_attributes_are_read_and_checked),
       cmocka_unit_test(test_an_answer_that_is_not_dynamodb),
+      cmocka_unit_test(test_an_empty_last_key_ends_the_pages),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
