@@ -107,6 +107,8 @@ static dorm_status model_of(const dormc_model *m, dorm_arena *a, dorm_mig_model 
     dormc_type_kind k = f->type.kind;
     x->required = !f->optional && !f->omit_empty && !f->dflt && k != DORMC_T_SET && k != DORMC_T_LIST &&
                   k != DORMC_T_MAP;
+    x->encrypted = f->encrypted;
+    x->encrypted_known = true;
     if (f->dflt) {
       x->dflt.type = f->dflt->kind == DORMC_DEFAULT_S ? "S" : f->dflt->kind == DORMC_DEFAULT_N ? "N" : "BOOL";
       x->dflt.value = f->dflt->text;

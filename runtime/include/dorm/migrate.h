@@ -104,6 +104,10 @@ typedef struct dorm_mig_field {
   bool required;                    /* an item without the attribute cannot be read (not T?,
                                      * not a collection, not @omit_empty, no default) */
   dorm_mig_default dflt;
+  /* @encrypted (stored as an envelope; docs/encryption.md). Snapshots
+   * written before it was recorded lack it: encrypted_known is false and
+   * a change of it is not judged. */
+  bool encrypted, encrypted_known;
 } dorm_mig_field;
 
 typedef struct dorm_mig_model {

@@ -225,6 +225,11 @@ static const char *base_schema =
     "  L1: string;\n"
     "  exp: epoch? @ttl;\n"
     "  exp2: epoch?;\n"
+    "  memo: string?;\n"
+    "  card: Card? @encrypted(\"alias/r\");\n"
+    "}\n"
+    "struct Card {\n"
+    "  number: string?;\n"
     "}\n"
     "model U table \"r_u\" {\n"
     "  id: string @pk;\n"
@@ -271,6 +276,14 @@ static const refusal_case cases[] = {
      "as string?", "/r.dorm:16:3: error"},
     {"field type narrowed", {"exp2: epoch?;", "exp2: time?;"}, "field 'exp2' changes its type (epoch? -> time?)",
      "/r.dorm:16:3: error"},
+    /* @encrypted added or removed: the stored values are the other form (a
+     * struct read an envelope as a Card with no number, without an error) */
+    {"field becomes encrypted", {"memo: string?;", "memo: string? @encrypted(\"alias/r\");"},
+     "model 'M': field 'memo' becomes @encrypted; the values already stored are plaintext, which the new code refuses "
+     "to read as envelopes", "/r.dorm:17:3: error"},
+    {"field no longer encrypted", {"card: Card? @encrypted(\"alias/r\");", "card: Card?;"},
+     "model 'M': field 'card' is no longer @encrypted; the values already stored are envelopes, which the new code "
+     "would read as plain values", "/r.dorm:18:3: error"},
     {"TTL removed", {"exp: epoch? @ttl;", "exp: epoch?;"}, "table 'r_t': TTL on 'exp' is removed; items stop expiring", "/r.dorm:2:"},
     {"TTL moved", {"exp: epoch? @ttl;", "exp: epoch?;", "exp2: epoch?;", "exp2: epoch? @ttl;"},
      "table 'r_t': TTL moves from 'exp' to 'exp2'", "/r.dorm:2:"},
@@ -325,6 +338,52 @@ static void test_refusals(void **state) {
     }
     mt_teardown(&e);
   }
+}
+
+/* A snapshot written before fields recorded `encrypted` says nothing
+ * about it: adding @encrypted against one is not judged (it would be
+ * refused against one that records the field as plain, test_refusals). */
+static void test_encrypted_unrecorded(void **state) {
+  (void)state;
+  mt_env e;
+  mt_setup(&e, NULL);
+  char schema[400], snap[600];
+  snprintf(schema, sizeof schema, "%s/r.dorm", e.dir);
+  assert_int_equal(ts_write_file(schema, base_schema, strlen(base_schema)), 0);
+  assert_int_equal(mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "base", "--now",
+                            "20260101000000", NULL),
+                   0);
+  snprintf(snap, sizeof snap, "%s/20260101000000_base/snapshot.json", e.migrations);
+  size_t len;
+  char *text = ts_read_file(snap, &len);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "\"encrypted\": true"));
+  /* drop every ,<space>"encrypted": true|false member */
+  char *w = text;
+  for (const char *r = text; *r;) {
+    const char *m = strstr(r, "\"encrypted\": ");
+    const char *comma = m ? m : r + strlen(r);
+    while (m && comma > r && comma[-1] != ',') comma--;
+    size_t keep = (size_t)((m ? comma - 1 : comma) - r);
+    memmove(w, r, keep);
+    w += keep;
+    if (!m) break;
+    r = m + strlen("\"encrypted\": ");
+    r += strncmp(r, "true", 4) == 0 ? 4 : 5;
+  }
+  *w = '\0';
+  assert_null(strstr(text, "encrypted"));
+  assert_int_equal(ts_write_file(snap, text, strlen(text)), 0);
+  free(text);
+  assert_int_equal(mt_dormc("migrate", "hash", "--dir", e.migrations, NULL), 0);
+  char *changed = edit(base_schema, (const char *const[]){"memo: string?;", "memo: string? @encrypted(\"alias/r\");",
+                                                          NULL, NULL, NULL, NULL});
+  assert_int_equal(ts_write_file(schema, changed, strlen(changed)), 0);
+  free(changed);
+  int rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", schema, "--name", "change", "--now",
+                    "20260102000000", NULL);
+  if (rc != 0 || !mt_has(mt_out, "no migration needed")) fail_msg("exit %d:\n%s%s", rc, mt_out, mt_err);
+  mt_teardown(&e);
 }
 
 typedef struct change_case {
@@ -535,6 +594,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_hostile_files),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_encrypted_unrecorded),
       cmocka_unit_test(test_changes),
       cmocka_unit_test(test_check_and_sum),
       cmocka_unit_test(test_cli_hints),

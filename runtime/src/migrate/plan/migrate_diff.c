@@ -420,6 +420,23 @@ static size_t default_fills(differ *d, const dorm_mig_model *m, const dorm_mig_m
              of->type_text, f->type_text, f->type_text);
       continue;
     }
+    /* The stored values are plaintext or envelopes: the new code refuses
+     * plaintext where it expects an envelope (and the plaintext stays in
+     * the table), and reads an envelope where it expects a plain value as
+     * that value (a struct or json field quietly as the envelope's members). */
+    if (of && of->encrypted_known && f->encrypted_known && of->encrypted != f->encrypted) {
+      if (f->encrypted)
+        refuse(d, ABOUT_ATTR(m->name, f->attr), "keep it as it is, or add an @encrypted field under another name and "
+               "copy the values into it with a program of your own (then remove the plaintext attribute)", "model '%s': "
+               "field '%s' becomes @encrypted; the values already stored are plaintext, which the new code refuses to "
+               "read as envelopes, and which would stay in the table", m->name, f->name);
+      else
+        refuse(d, ABOUT_ATTR(m->name, f->attr), "keep @encrypted, or add a plain field under another name and copy the "
+               "decrypted values into it with a program of your own", "model '%s': field '%s' is no longer @encrypted; "
+               "the values already stored are envelopes, which the new code would read as plain values (a struct or "
+               "json field quietly as the envelope's members)", m->name, f->name);
+      continue;
+    }
     /* Items may lack it: it is new, or it was optional (or @omit_empty...). */
     bool may_lack = !of || (!of->required && !of->dflt.type);
     if (!may_lack) continue;

@@ -94,6 +94,7 @@ static cJSON *model_json(const dorm_mig_model *m) {
       cJSON_AddStringToObject(fo, "attribute", f->attr);
       cJSON_AddStringToObject(fo, "type", f->type_text ? f->type_text : "");
       cJSON_AddBoolToObject(fo, "required", f->required);
+      if (f->encrypted_known) cJSON_AddBoolToObject(fo, "encrypted", f->encrypted);
       dorm__mj_default(fo, &f->dflt);
       cJSON_AddItemToArray(fields, fo);
     }
@@ -266,6 +267,8 @@ static bool read_model(mig_reader *r, const cJSON *o, dorm_mig_model *m, const c
     f->attr = dorm__mr_str(r, e, "attribute", true, sub);
     f->type_text = dorm__mr_str(r, e, "type", false, sub);
     f->required = dorm__mr_bool(r, e, "required", sub);
+    f->encrypted_known = cJSON_GetObjectItemCaseSensitive(e, "encrypted") != NULL;
+    f->encrypted = dorm__mr_bool(r, e, "encrypted", sub);
     if (!dorm__mig_default_read(r, e, &f->dflt, sub)) break;
   }
   m->field_count = nf;
