@@ -216,14 +216,14 @@ static void every_type_through_generated_descriptors(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
   static const char payload[] =
-      "{\"text\":\"t\",\"amount\":\"-1.50E3\",\"count\":-9007199254740992,\"expires\":1700000000,\"ratio\":0.5,"
+      "{\"text\":\"t\",\"amount\":\"-1.50E3\",\"count\":-9007199254740991,\"expires\":1700000000,\"ratio\":0.5,"
       "\"flag\":false,\"blob\":\"3q2+7w==\",\"at\":\"2026-11-25T13:18:44.123456789Z\",\"doc\":{\"b\":1,\"a\":[true]},"
       "\"level\":\"HIGH\",\"line\":{\"sku\":\"s\",\"qty\":1,\"the_note\":\"n\"},\"tags\":[\"a\",\"b\"],"
       "\"lines\":[{\"sku\":\"x\",\"qty\":2},{\"sku\":\"y\",\"qty\":3,\"the_note\":null}],\"attrs\":{\"k\":4},"
       "\"maybe\":[null,5],\"maybeLines\":[null,{\"sku\":\"z\",\"qty\":6}],\"grid\":[[0.5],[]],"
       "\"tree\":{\"name\":\"root\",\"kids\":[{\"name\":\"leaf\"}]},\"max\":10,\"shade\":\"low\"}";
   static const char written[] =
-      "{\"text\":\"t\",\"amount\":\"-1.50E3\",\"count\":-9007199254740992,\"expires\":1700000000,\"ratio\":0.5,"
+      "{\"text\":\"t\",\"amount\":\"-1.50E3\",\"count\":-9007199254740991,\"expires\":1700000000,\"ratio\":0.5,"
       "\"flag\":false,\"blob\":\"3q2+7w==\",\"at\":\"2026-11-25T13:18:44.123456789Z\",\"doc\":{\"a\":[true],\"b\":1},"
       "\"level\":\"HIGH\",\"line\":{\"sku\":\"s\",\"qty\":1,\"the_note\":\"n\"},\"tags\":[\"a\",\"b\"],"
       "\"lines\":[{\"sku\":\"x\",\"qty\":2},{\"sku\":\"y\",\"qty\":3}],\"attrs\":{\"k\":4},"
@@ -234,7 +234,7 @@ static void every_type_through_generated_descriptors(void **state) {
   char err[256];
   assert_int_equal(dorm_payload_from_json(d, payload, sizeof payload - 1, "payload", &a, &req, err, sizeof err),
                    DORM_OK);
-  assert_int_equal(req.count, INT64_C(-9007199254740992));
+  assert_int_equal(req.count, INT64_C(-9007199254740991));
   assert_int_equal(req.blob.len, 4);
   assert_int_equal(req.level, KITCHEN_EP_LEVEL_HIGH);
   assert_string_equal(req.line.note, "n");

@@ -31,6 +31,10 @@
  * more (streamer_internal.h). */
 #define PAYLOAD_MAX_DEPTH DORM__ST_MAX_PAYLOAD_DEPTH
 
+/* The largest integer a JSON number (a double, in cJSON as in JavaScript)
+ * carries exactly, and every integer below it too: 2^53-1. */
+#define MAX_EXACT_INT 9007199254740991.0
+
 #define FAIL(errbuf, errcap, p, ...) dorm__model_fail((errbuf), (errcap), DORM_ERR_INVALID_ARGUMENT, (p), __VA_ARGS__)
 
 static const char *const_str(const void *p) {
@@ -40,6 +44,61 @@ static const char *const_str(const void *p) {
 }
 
 static void set_str(void *p, const char *s) { memcpy(p, &s, sizeof s); }
+
+/* ---- a cJSON tree as text, numbers exact --------------------------------- */
+
+static void put_cjson(dorm_jw *w, const cJSON *v) {
+  if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+    bool obj = cJSON_IsObject(v);
+    if (obj) dorm__jw_begin_object(w);
+    else dorm__jw_begin_array(w);
+    for (const cJSON *k = v->child; k; k = k->next) {
+      if (obj) dorm__jw_key(w, k->string ? k->string : "");
+      put_cjson(w, k);
+    }
+    if (obj) dorm__jw_end_object(w);
+    else dorm__jw_end_array(w);
+  } else if (cJSON_IsString(v)) {
+    dorm__jw_string(w, v->valuestring ? v->valuestring : "");
+  } else if (cJSON_IsNumber(v)) {
+    char text[40];
+    size_t n = dorm__number_format_double(v->valuedouble, text);
+    if (n) dorm__jw_number_text(w, text, n);
+    else dorm__jw_null(w); /* not finite: never parsed from JSON text */
+  } else if (cJSON_IsBool(v)) {
+    dorm__jw_bool(w, cJSON_IsTrue(v));
+  } else if (cJSON_IsRaw(v) && v->valuestring) {
+    dorm__jw_raw_value(w, v->valuestring, strlen(v->valuestring));
+  } else {
+    dorm__jw_null(w);
+  }
+}
+
+/* cJSON's own printer writes a number in 15 digits when they compare equal
+ * to it within an epsilon, so 0.30000000000000004 printed 0.3 and
+ * 9007199254740991 9.00719925474099e+15: a payload stored that way ran its
+ * job with other numbers than the client sent. This writes each number in
+ * the shortest form that reads back as the same double. The tree is a
+ * parsed message's (its depth checked before parsing). */
+char *dorm__st_cjson_text(const cJSON *v, char *errbuf, size_t errcap) {
+  if (errbuf && errcap) errbuf[0] = '\0';
+  dorm_jw w;
+  dorm__jw_init(&w, 0);
+  put_cjson(&w, v);
+  const char *text = NULL;
+  size_t n = 0;
+  char *copy = NULL;
+  dorm_status st = dorm__jw_finish(&w, &text, &n);
+  if (st == DORM_OK && !(copy = malloc(n + 1))) st = DORM_ERR_NO_MEMORY;
+  if (st == DORM_OK) {
+    memcpy(copy, text, n);
+    copy[n] = '\0';
+  } else {
+    dorm__fail(errbuf, errcap, st, "%s", st == DORM_ERR_NO_MEMORY ? "out of memory" : w.err);
+  }
+  dorm__jw_free(&w);
+  return copy;
+}
 
 /* ---- reading ------------------------------------------------------------ */
 
@@ -185,11 +244,11 @@ static dorm_status read_enum(rd *r, const dorm_type_desc *t, const cJSON *v, voi
 static dorm_status read_json(rd *r, const cJSON *v, void *dst, const mpath *p, int depth) {
   if (depth + cjson_depth(v, PAYLOAD_MAX_DEPTH) > PAYLOAD_MAX_DEPTH)
     return RFAIL(r, p, "nested deeper than %d levels", PAYLOAD_MAX_DEPTH);
-  char *text = cJSON_PrintUnformatted(v);
-  if (!text) return no_memory(r->errbuf, r->errcap);
+  char why[160];
+  char *text = dorm__st_cjson_text(v, why, sizeof why);
+  if (!text) return RFAIL(r, p, "%s", why);
   model_sbuf canon;
   dorm__model_sbuf_init(&canon);
-  char why[160];
   dorm_status st = dorm__model_json_canonical(text, strlen(text), &canon, why, sizeof why);
   free(text);
   if (st == DORM_OK) {
@@ -225,11 +284,17 @@ static dorm_status read_value(rd *r, const dorm_type_desc *t, const cJSON *v, vo
   }
   case DORM_K_INT:
   case DORM_K_EPOCH: {
-    /* cJSON reads numbers as doubles: integers beyond 2^53 arrive rounded. */
+    /* cJSON reads numbers as doubles: past 2^53 the text's last digits are
+     * gone (9007199254740993 reads as ...992, int64's maximum as 2^63), so
+     * such a value is refused, never taken rounded. JavaScript's numbers
+     * end at the same place; a larger id is a string or decimal field. */
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return RFAIL(r, p, "%s", expected(t->kind));
+    if (d != d) return RFAIL(r, p, "%s", expected(t->kind));
+    if (d > MAX_EXACT_INT || d < -MAX_EXACT_INT)
+      return RFAIL(r, p, "%s from -%.0f to %.0f (2^53-1): JSON numbers past them are not read exactly",
+                   expected(t->kind), MAX_EXACT_INT, MAX_EXACT_INT);
+    if ((double)(int64_t)d != d) return RFAIL(r, p, "%s", expected(t->kind));
     int64_t i = (int64_t)d;
-    if ((double)i != d) return RFAIL(r, p, "%s", expected(t->kind));
     memcpy(dst, &i, sizeof i);
     return DORM_OK;
   }
@@ -408,6 +473,12 @@ static dorm_status write_value(wr *c, const dorm_type_desc *t, const void *v, co
     int64_t i;
     memcpy(&i, v, sizeof i);
     if (t->kind != DORM_K_TIME) {
+      /* Past 2^53-1 a reader of doubles (JavaScript; cJSON, which keeps the
+       * stored copy that get_result and resume send) would get another
+       * number: refused, as on reading, rather than sent two ways. */
+      if ((double)i > MAX_EXACT_INT || (double)i < -MAX_EXACT_INT)
+        return WFAIL(c, p, "%lld is past -%.0f..%.0f (2^53-1), which JSON numbers carry exactly", (long long)i,
+                     MAX_EXACT_INT, MAX_EXACT_INT);
       dorm__jw_int(&c->w, i);
     } else {
       char text[32];

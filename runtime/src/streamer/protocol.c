@@ -72,6 +72,20 @@ static bool fail(const char **code, const char *c, char *msg, size_t cap, const 
   return false;
 }
 
+/* Whether the (parsed, so well-formed) JSON text escapes a NUL character.
+ * cJSON's strings are C strings: "a\u0000b" reads as "a", and a payload
+ * would be run cut short without a word. Outside strings JSON has no
+ * backslash, and an escaped backslash (\\u0000) is text, not an escape. */
+static bool has_nul_escape(const char *s, size_t n) {
+  const char *end = s + n;
+  while ((s = memchr(s, '\\', (size_t)(end - s))) != NULL) {
+    if (end - s >= 6 && memcmp(s + 1, "u0000", 5) == 0) return true;
+    s += 2; /* past the escaped character */
+    if (s >= end) break;
+  }
+  return false;
+}
+
 bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *out, const char **code, char *msg,
                     size_t msgcap) {
   memset(out, 0, sizeof *out);
@@ -120,6 +134,10 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
       return fail(code, "INVALID_PAYLOAD", msg, msgcap, "\"payload\" must be an object");
     out->payload = cJSON_IsObject(p) ? p : NULL;
   }
+  if (has_nul_escape(text, len))
+    return fail(code, out->kind == DORM__ST_CALL ? "INVALID_PAYLOAD" : "INVALID_MESSAGE", msg, msgcap,
+                "a string holds \\u0000 (NUL), which no string here can carry (binary data goes in a bytes "
+                "field, as base64)");
   return true;
 }
 

@@ -324,14 +324,21 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   char pk[300];
   if (!dorm__st_request_pk(job->id.sub, m->id, pk)) {
     send_error(s, conn, m->id, "INVALID_MESSAGE", "the user's key with this id is too long for a request key");
+    dorm_arena_free(&a);
     return;
   }
   if (over_user_bound(s, c, job, m, &a)) {
     dorm_arena_free(&a);
     return;
   }
+  char *payload = dorm__st_cjson_text(m->payload ? m->payload : &empty, err, sizeof err);
+  if (!payload) {
+    bool oom = strcmp(err, "out of memory") == 0;
+    send_error(s, conn, m->id, oom ? "INTERNAL" : "INVALID_PAYLOAD", "%s%s", oom ? "" : "payload: ", err);
+    dorm_arena_free(&a);
+    return;
+  }
   dorm__srv_expect(s, conn, m->id, 1);
-  char *payload = cJSON_PrintUnformatted(m->payload ? m->payload : &empty);
   int64_t now = dorm__st_now_ms();
   dorm_streamer_Request r = {0};
   r.sub = job->id.sub;
@@ -339,7 +346,7 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   r.tenant = job->id.tenant;
   r.connectionId = conn;
   r.endpoint = e->name;
-  r.payload = payload ? payload : "{}";
+  r.payload = payload;
   r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
   char live[32];
   r.liveKey = dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PENDING, job->id.sub, m->id, live);

@@ -90,6 +90,10 @@ char *dorm__st_error_message(const char *request_id, int64_t seq, const char *co
                              bool retryable);
 /* Appends s as a JSON string (quoted; invalid UTF-8 becomes U+FFFD). */
 void dorm__st_json_str(dorm__buf *b, const char *s);
+/* v as JSON text (malloc'd), every number in the shortest form that reads
+ * back as the same double (cJSON_Print may round); NULL with errbuf set
+ * (out of memory, a string that is not UTF-8). payload.c. */
+char *dorm__st_cjson_text(const cJSON *v, char *errbuf, size_t errcap);
 /* Copies s into dst[cap] (cap >= 1; always NUL-terminated) as valid UTF-8:
  * each byte of invalid UTF-8 becomes U+FFFD, and text that does not fit is
  * cut between characters, never inside one. Text from handlers goes into

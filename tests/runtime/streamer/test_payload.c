@@ -283,7 +283,9 @@ static char *sample_with(const char *member, const char *value) {
   if (value) {
     cJSON *v = cJSON_Parse(value);
     assert_non_null(v);
-    cJSON_AddItemToObject(root, member, v);
+    cJSON_Delete(v);
+    /* as written: cJSON's printer would round 9007199254740993 on the way */
+    cJSON_AddItemToObject(root, member, cJSON_CreateRaw(value));
   }
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
@@ -451,7 +453,14 @@ static void wrong_types_name_the_path(void **state) {
   expect_error("amount", "\"12,5\"", "payload.amount: expected a decimal number: \"12,5\" is not one (unexpected character)");
   expect_error("count", "1.5", "payload.count: expected an integer");
   expect_error("count", "\"3\"", "payload.count: expected an integer");
-  expect_error("count", "1e19", "payload.count: expected an integer");
+#define PAST_2_53 "payload.count: expected an integer from -9007199254740991 to 9007199254740991 (2^53-1): JSON numbers past them are not read exactly"
+  /* cJSON reads 9007199254740993 as 9007199254740992: refused, never taken rounded. */
+  expect_error("count", "9007199254740993", PAST_2_53);
+  expect_error("count", "9007199254740992", PAST_2_53);
+  expect_error("count", "-9007199254740992", PAST_2_53);
+  expect_error("count", "9223372036854775807", PAST_2_53);
+  expect_error("count", "1e19", PAST_2_53);
+#undef PAST_2_53
   expect_error("expires", "true", "payload.expires: expected an integer (seconds since the epoch)");
   expect_error("ratio", "\"0.5\"", "payload.ratio: expected a number");
   expect_error("flag", "1", "payload.flag: expected true or false");
@@ -531,6 +540,28 @@ static void bad_text_and_bad_utf8(void **state) {
   dorm_arena_free(&a);
 }
 
+/* The integers a JSON number carries exactly, both ends, read and written back as they were. */
+static void integers_up_to_2_53_are_exact(void **state) {
+  (void)state;
+  const char *edges[] = {"9007199254740991", "-9007199254740991", "0", "-1"};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    char *text = sample_with("count", edges[i]);
+    k_Kitchen k;
+    char err[256];
+    assert_int_equal(parse(&kitchen_desc, text, &a, &k, err, sizeof err), DORM_OK);
+    assert_int_equal(k.count, strtoll(edges[i], NULL, 10));
+    const char *json = NULL;
+    size_t len;
+    assert_int_equal(dorm_payload_to_json(&kitchen_desc, &k, &a, &json, &len, err, sizeof err), DORM_OK);
+    char want[64];
+    snprintf(want, sizeof want, "\"count\":%s,", edges[i]);
+    assert_non_null(strstr(json, want));
+    free(text);
+    dorm_arena_free(&a);
+  }
+}
+
 static void writing_checks_values(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -559,6 +590,12 @@ static void writing_checks_values(void **state) {
   CASE(k.attrs.values[1] = "\xff", "Kitchen.attrs[\"k 2\"]: not valid UTF-8 (byte 0)");
   CASE(k.doc = NULL, "Kitchen.doc: required");
   CASE((k.shade = (k_Color)9, k.has_shade = true), "Kitchen.shade: 9 is not a member of enum Color");
+  /* What a reader of doubles would not get back exactly (nor the stored copy). */
+  CASE(k.count = INT64_C(9007199254740992),
+       "Kitchen.count: 9007199254740992 is past -9007199254740991..9007199254740991 (2^53-1), which JSON numbers "
+       "carry exactly");
+  CASE(k.count = INT64_MIN, "Kitchen.count: -9223372036854775808 is past -9007199254740991..9007199254740991 "
+                            "(2^53-1), which JSON numbers carry exactly");
 #undef CASE
   /* Arguments. */
   assert_int_equal(dorm_payload_to_json(NULL, &k, &a, &json, &len, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
@@ -685,6 +722,7 @@ int main(void) {
       cmocka_unit_test(empty_and_missing_payloads),
       cmocka_unit_test(wrong_types_name_the_path),
       cmocka_unit_test(bad_text_and_bad_utf8),
+      cmocka_unit_test(integers_up_to_2_53_are_exact),
       cmocka_unit_test(writing_checks_values),
       cmocka_unit_test(depth_limit),
   };

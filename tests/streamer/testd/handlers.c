@@ -142,3 +142,13 @@ dorm_status testd_Nest_handle(dorm_stream_ctx *ctx, const testd_Nest_request *re
   res->value = req->value;
   return DORM_OK;
 }
+
+dorm_status testd_Numbers_handle(dorm_stream_ctx *ctx, const testd_Numbers_request *req, dorm_progress *pr,
+                                 testd_Numbers_result *res) {
+  (void)ctx;
+  (void)pr;
+  res->n = req->n + (req->has_add ? req->add : 0);
+  res->x = req->x;
+  res->doc = req->doc;
+  return DORM_OK;
+}

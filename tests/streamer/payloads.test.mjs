@@ -1,0 +1,89 @@
+// Payload values arrive as the client wrote them, or are refused: never
+// changed on the way (docs/streamer.md, "Payload values"). cJSON reads
+// numbers as doubles and ends strings at a NUL, and its printer rounds: an
+// int past 2^53-1 was taken rounded, "a\u0000b" ran as "a", and the payload
+// stored for a job (which the job runs from) lost digits (0.30000000000000004
+// became 0.3, 9007199254740991 9007199254740990).
+import {
+  assert, checkError, checkStream, connect, scenario, startServer, stopServers, testdPath, token, uniq,
+} from './harness.mjs';
+import { ddb } from './lambda-emulators.mjs';
+import { after, before } from 'node:test';
+
+let srv;
+before(async () => { srv = await startServer({ name: 'streamer-testd', bin: testdPath() }); });
+after(async () => {
+  const problems = await stopServers();
+  assert.deepEqual(problems, []);
+});
+
+const PAST = 'expected an integer from -9007199254740991 to 9007199254740991 (2^53-1): JSON numbers past them are not read exactly';
+
+scenario('an int past 2^53-1 is refused INVALID_PAYLOAD naming the field, never taken rounded', async () => {
+  const c = await connect(srv, await token());
+  for (const n of ['9007199254740993', '9007199254740992', '-9007199254740992', '9223372036854775807', '1e19']) {
+    const rid = uniq('big');
+    const m = await c.call(`{"id":"${rid}","action":"Numbers","payload":{"n":${n},"x":1,"doc":1}}`);
+    checkError(m, 'INVALID_PAYLOAD', rid);
+    assert.equal(m.error.message, `payload.n: ${PAST}`, `n = ${n}: ${JSON.stringify(m)}`);
+    assert.equal(m.seq, undefined, 'refused before anything was stored: no seq');
+  }
+  await c.close();
+});
+
+scenario('a string holding \\u0000 is refused INVALID_PAYLOAD (it ran cut at the NUL); an escaped backslash before u0000 is text', async () => {
+  const c = await connect(srv, await token());
+  for (const text of ['a\u0000b', '\u0000', 'x\u0000']) {
+    const rid = uniq('nul');
+    const m = await c.call({ id: rid, action: 'SlowEcho', payload: { text, ms: 0 } });
+    checkError(m, 'INVALID_PAYLOAD', rid);
+    assert.match(m.error.message, /\\u0000 \(NUL\)/, JSON.stringify(m));
+    assert.equal(m.seq, undefined);
+  }
+  // inside a json value, and in a member name
+  const rid = uniq('nul');
+  const j = await c.call(`{"id":"${rid}","action":"Numbers","payload":{"n":1,"x":1,"doc":{"k\\u0000":"v"}}}`);
+  checkError(j, 'INVALID_PAYLOAD', rid);
+  for (const text of ['a\\u0000b', '\\\\u0000', 'ok\u0001\u001f']) {
+    const r = await c.call({ id: uniq('text'), action: 'SlowEcho', payload: { text, ms: 0 } });
+    assert.equal(r.type, 'response', JSON.stringify(r));
+    assert.equal(r.result.text, text);
+  }
+  await c.close();
+});
+
+scenario('a job runs from its stored payload with every digit: ints to 2^53-1, floats to the last bit, numbers in a json value', async () => {
+  const sub = uniq('digits');
+  const c = await connect(srv, await token({ sub }));
+  const rid = uniq('num');
+  const doc = { big: 9007199254740991, neg: -9007199254740991, f: 0.30000000000000004, tiny: 5e-324, huge: 1.7976931348623157e308, list: [0.1, 2.5e-7, 123456789012345680000] };
+  c.send({ id: rid, action: 'Numbers', payload: { n: 9007199254740991, x: 0.30000000000000004, doc } });
+  const fin = await c.waitFor((m) => m.request_id === rid && (m.type === 'complete' || m.type === 'error'), { timeoutMs: 30000 });
+  checkStream(c.of(rid), { rowsIncrease: false });
+  assert.equal(fin.type, 'complete', JSON.stringify(fin));
+  assert.equal(fin.result.n, 9007199254740991);
+  assert.equal(fin.result.x, 0.30000000000000004);
+  assert.deepEqual(fin.result.doc, doc);
+  // the stored request item (a second channel: DynamoDB itself)
+  const item = (await ddb('DynamoDB_20120810.GetItem', {
+    TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } }, ConsistentRead: true,
+  })).Item;
+  const stored = JSON.parse(item.payload.S);
+  assert.equal(stored.n, 9007199254740991, item.payload.S);
+  assert.equal(stored.x, 0.30000000000000004, item.payload.S);
+  assert.deepEqual(stored.doc, doc, item.payload.S);
+  // get_result answers the same
+  const again = await c.call({ id: rid, action: 'get_result' });
+  assert.deepEqual(again.result, fin.result);
+  await c.close();
+});
+
+scenario('a result int past 2^53-1 fails the job HANDLER_FAILED naming the field (it was sent exact live and rounded by get_result)', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('over');
+  c.send({ id: rid, action: 'Numbers', payload: { n: 9007199254740991, add: 2, x: 0, doc: 1 } });
+  const fin = await c.waitFor((m) => m.request_id === rid && (m.type === 'complete' || m.type === 'error'), { timeoutMs: 30000 });
+  checkError(fin, 'HANDLER_FAILED', rid);
+  assert.match(fin.error.message, /n: 9007199254740993 is past -9007199254740991\.\.9007199254740991 \(2\^53-1\)/, JSON.stringify(fin));
+  await c.close();
+});
