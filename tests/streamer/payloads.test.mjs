@@ -87,3 +87,26 @@ scenario('a result int past 2^53-1 fails the job HANDLER_FAILED naming the field
   assert.match(fin.error.message, /n: 9007199254740993 is past -9007199254740991\.\.9007199254740991 \(2\^53-1\)/, JSON.stringify(fin));
   await c.close();
 });
+
+scenario('a payload naming a member twice is refused INVALID_PAYLOAD, sync or async (a job was answered INTERNAL, retryable, for ever)', async () => {
+  const c = await connect(srv, await token());
+  const cases = [
+    ['Numbers', '{"n":1,"n":2,"x":1,"doc":1}', 'n'],
+    ['Numbers', '{"n":1,"x":1,"doc":{"a":{"k":1,"k":1}}}', 'k'],
+    ['Numbers', '{"n":1,"x":1,"doc":[{"z":1}, {"z":1,"y":2,"z":3}]}', 'z'],
+    ['SlowEcho', '{"text":"a","ms":0,"text":"b"}', 'text'],
+    // past the sorted path's threshold: 40 members, the twice-named one last
+    ['SlowEcho', `{"text":"a","ms":0,${Array.from({ length: 40 }, (_, i) => `"m${i}":0`).join(',')},"m7":1}`, 'm7'],
+  ];
+  for (const [action, payload, name] of cases) {
+    const rid = uniq('twice');
+    const m = await c.call(`{"id":"${rid}","action":"${action}","payload":${payload}}`);
+    checkError(m, 'INVALID_PAYLOAD', rid);
+    assert.equal(m.error.message, `payload: an object names the member "${name}" twice`, JSON.stringify(m));
+    assert.equal(m.error.retryable, false);
+  }
+  // the same names in different objects are fine
+  const ok = await c.call({ id: uniq('ok'), action: 'SlowEcho', payload: { text: 'a', ms: 0, o: { text: 1, p: { text: 2 } } } });
+  assert.equal(ok.type, 'response', JSON.stringify(ok));
+  await c.close();
+});

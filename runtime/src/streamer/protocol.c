@@ -86,6 +86,42 @@ static bool has_nul_escape(const char *s, size_t n) {
   return false;
 }
 
+static int cmp_key(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A member name an object of v (at any depth) holds twice, or NULL. cJSON
+ * reads the first (a sync call ran with it) while the stored payload holds
+ * both, which the model layer refuses: an async call was answered INTERNAL,
+ * retryable, for ever. Readers disagree on which one counts (JavaScript's
+ * JSON.parse takes the last), so the payload is refused. Sorting keeps a
+ * 128 KB object of many members from costing n^2 comparisons. */
+static const char *twice_named(const cJSON *v) {
+  if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return NULL;
+  size_t n = 0;
+  for (const cJSON *k = v->child; k; k = k->next) {
+    const char *t = twice_named(k);
+    if (t) return t;
+    n++;
+  }
+  if (!cJSON_IsObject(v) || n < 2) return NULL;
+  const char *small[16], **keys = n <= 16 ? small : malloc(n * sizeof *keys);
+  const char *found = NULL;
+  if (!keys) { /* out of memory: compare in place */
+    for (const cJSON *a = v->child; a && !found; a = a->next)
+      for (const cJSON *b = a->next; b && !found; b = b->next)
+        if (strcmp(a->string, b->string) == 0) found = a->string;
+    return found;
+  }
+  size_t i = 0;
+  for (const cJSON *k = v->child; k; k = k->next) keys[i++] = k->string;
+  qsort(keys, n, sizeof *keys, cmp_key);
+  for (i = 1; i < n && !found; i++)
+    if (strcmp(keys[i - 1], keys[i]) == 0) found = keys[i];
+  if (keys != small) free(keys);
+  return found;
+}
+
 bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *out, const char **code, char *msg,
                     size_t msgcap) {
   memset(out, 0, sizeof *out);
@@ -133,6 +169,12 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
     if (p && !cJSON_IsObject(p) && !cJSON_IsNull(p))
       return fail(code, "INVALID_PAYLOAD", msg, msgcap, "\"payload\" must be an object");
     out->payload = cJSON_IsObject(p) ? p : NULL;
+    const char *twice = twice_named(out->payload);
+    if (twice) {
+      char text[128];
+      snprintf(text, sizeof text, "payload: an object names the member \"%.64s\" twice", twice);
+      return fail(code, "INVALID_PAYLOAD", msg, msgcap, text);
+    }
   }
   if (has_nul_escape(text, len))
     return fail(code, out->kind == DORM__ST_CALL ? "INVALID_PAYLOAD" : "INVALID_MESSAGE", msg, msgcap,
