@@ -275,6 +275,15 @@ typedef struct dorm_tx_write {
 DORM_API dorm_status dorm_transact_write(dorm_client *c, const dorm_tx_write *actions, size_t n,
                                 const char *token, size_t *failed_index);
 
+/* After a cancelled dorm_transact_write: the item as it was for action i,
+ * when that action set return_old_on_condition_failure and its condition
+ * failed (DynamoDB puts it in the action's cancellation reason). DORM_OK with
+ * *item (an M in a); DORM_ERR_NOT_FOUND when the reason carries no item or i
+ * is not an action of the last cancellation (*item is then a zeroed
+ * dorm_av); DORM_ERR_BAD_RESPONSE when the item does not parse. Valid until
+ * the client's next operation; leaves its last error alone. */
+DORM_API dorm_status dorm_transact_cancel_item(const dorm_client *c, size_t i, dorm_arena *a, dorm_av *item);
+
 typedef struct dorm_tx_get {
   const char *table;
   const dorm_av *key;

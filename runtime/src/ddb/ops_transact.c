@@ -292,3 +292,32 @@ dorm_status dorm_transact_get(dorm_client *c, const dorm_tx_get *gets, size_t n,
   dorm__json_free(root);
   return st;
 }
+
+/* The old item DynamoDB returns in a cancellation reason (ReturnValuesOn-
+ * ConditionCheckFailure): read again from the kept error body, so that a
+ * cancellation costs nothing more when nobody asks. */
+dorm_status dorm_transact_cancel_item(const dorm_client *c, size_t i, dorm_arena *a, dorm_av *item) {
+  if (item) memset(item, 0, sizeof *item);
+  if (!c || !a || !item) return DORM_ERR_INVALID_ARGUMENT;
+  const dorm_cancel_reason *reasons;
+  if (i >= dorm_client_cancel_reasons(c, &reasons)) return DORM_ERR_NOT_FOUND;
+  size_t len = 0;
+  const char *body = dorm__client_error_body(c, &len);
+  cJSON *root = NULL;
+  char err[256];
+  dorm_status st = dorm__json_parse(body, len, &root, err, sizeof err);
+  if (st != DORM_OK) return st == DORM_ERR_NO_MEMORY ? st : DORM_ERR_BAD_RESPONSE;
+  const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "CancellationReasons"), (int)i);
+  bool found = false;
+  st = r ? dorm__json_member_item(r, "Item", a, item, &found, err, sizeof err) : DORM_OK;
+  dorm__json_free(root);
+  if (st != DORM_OK) {
+    memset(item, 0, sizeof *item);
+    return st;
+  }
+  if (!found) {
+    memset(item, 0, sizeof *item);
+    return DORM_ERR_NOT_FOUND;
+  }
+  return DORM_OK;
+}

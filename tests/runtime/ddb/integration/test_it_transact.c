@@ -146,6 +146,19 @@ static void test_cancellation(void **state) {
   const char *body = dorm__client_error_body(C, &len);
   assert_non_null(strstr(body, "\"Item\""));
   assert_non_null(strstr(body, "\"empty\""));
+  /* ... and dorm_transact_cancel_item gives it (a user had no way to). */
+  dorm_av old;
+  assert_int_equal(dorm_transact_cancel_item(C, 2, &a, &old), DORM_OK);
+  assert_int_equal(old.type, DORM_AV_M);
+  dorm_str pk;
+  assert_int_equal(dorm_av_get_s(dorm_av_map_get(&old, "PK"), &pk), DORM_OK);
+  assert_int_equal(pk.len, 5);
+  assert_memory_equal(pk.ptr, "empty", 5);
+  assert_int_equal(dorm_transact_cancel_item(C, 1, &a, &old), DORM_ERR_NOT_FOUND);
+  assert_int_equal(old.type, DORM_AV_INVALID);
+  assert_int_equal(dorm_transact_cancel_item(C, 3, &a, &old), DORM_ERR_NOT_FOUND);
+  /* The client's last error is left alone. */
+  it_assert_msg(C, "TransactWriteItems: action 2", NULL);
   /* Nothing was applied. */
   assert_int_equal(get(&a, ORDERS, "order-2").type, DORM_AV_INVALID);
   assert_int_equal(qty_of(&a, STOCK, "empty"), 0);
