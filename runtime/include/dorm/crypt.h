@@ -86,6 +86,16 @@ DORM_API dorm_status dorm_crypt_encrypt_item(dorm_crypt *k, dorm_av *item, const
 DORM_API dorm_status dorm_crypt_decrypt_item(dorm_crypt *k, dorm_av *item, const char *const *attrs, size_t n,
                                              dorm_arena *a);
 
+/* After moving to a new KMS key (a new key id, or an alias pointed at
+ * another key), the items sealed under the old one: k also decrypts data
+ * keys of key_id (copied; by key ARN when the alias moved), trying it
+ * when KMS answers that a data key is not of k's own key
+ * (IncorrectKeyException): one more Decrypt per such data key, then
+ * cached. Encryption stays under k's own key. Up to
+ * DORM_CRYPT_MAX_READ_KEYS; adding k's own key or one twice does nothing. */
+#define DORM_CRYPT_MAX_READ_KEYS 8
+DORM_API dorm_status dorm_crypt_add_read_key(dorm_crypt *k, const char *key_id);
+
 DORM_API void dorm_crypt_get_stats(const dorm_crypt *k, dorm_crypt_stats *out);
 /* The KMS key it encrypts under (owned by k). */
 DORM_API const char *dorm_crypt_key_id(const dorm_crypt *k);

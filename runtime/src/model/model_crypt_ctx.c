@@ -32,6 +32,9 @@ struct dorm_crypt {
   /* The schema key (dorm_model_desc.kms_key) dorm_crypt_enable made this
    * context for, when kms_key_id named another id for it; NULL: none. */
   char *schema_key;
+  /* Older keys whose data keys it also decrypts (dorm_crypt_add_read_key). */
+  char *read_keys[DORM_CRYPT_MAX_READ_KEYS];
+  uint32_t nread_keys;
   char endpoint[1024];
   bool no_cache;
   uint32_t max_uses, max_age_ms, cache_size;
@@ -137,7 +140,26 @@ void dorm_crypt_free(dorm_crypt *k) {
   free(k->cache);
   free(k->key_id);
   free(k->schema_key);
+  for (uint32_t i = 0; i < k->nread_keys; i++) free(k->read_keys[i]);
   free(k);
+}
+
+dorm_status dorm_crypt_add_read_key(dorm_crypt *k, const char *key_id) {
+  if (!k) return DORM_ERR_INVALID_ARGUMENT;
+  static const char op[] = "dorm_crypt_add_read_key";
+  if (!key_id || !*key_id) return dorm__client_fail(k->c, DORM_ERR_INVALID_ARGUMENT, op, "no key id");
+  if (!strcmp(key_id, k->key_id)) return DORM_OK;
+  for (uint32_t i = 0; i < k->nread_keys; i++)
+    if (!strcmp(key_id, k->read_keys[i])) return DORM_OK;
+  if (k->nread_keys == DORM_CRYPT_MAX_READ_KEYS)
+    return dorm__client_fail(k->c, DORM_ERR_INVALID_ARGUMENT, op,
+                             "a context reads with at most %d older keys (each costs a KMS call per data key it "
+                             "does not open)",
+                             DORM_CRYPT_MAX_READ_KEYS);
+  if (!(k->read_keys[k->nread_keys] = strdup(key_id)))
+    return dorm__client_fail(k->c, DORM_ERR_NO_MEMORY, op, "out of memory");
+  k->nread_keys++;
+  return DORM_OK;
 }
 
 void dorm_crypt_get_stats(const dorm_crypt *k, dorm_crypt_stats *out) { *out = k->stats; }
@@ -247,6 +269,13 @@ dorm_status dorm_crypt_decrypt(dorm_crypt *k, const char *attr, const dorm_av *e
     k->stats.cache_hits++;
   } else {
     st = dorm__kms_decrypt(k->c, k->endpoint, k->key_id, e.edk, key);
+    /* Sealed under an older key: KMS names the data key's key as not this
+     * one; the keys added for reading are tried in turn (each by its id,
+     * so a data key of any other key is still refused). */
+    for (uint32_t i = 0; st == DORM_ERR_BAD_ENVELOPE && i < k->nread_keys &&
+                        !strcmp(dorm_client_error_code(k->c), "IncorrectKeyException");
+         i++)
+      st = dorm__kms_decrypt(k->c, k->endpoint, k->read_keys[i], e.edk, key);
     if (st != DORM_OK) return st; /* reported by kms.c */
     k->stats.kms_decrypt++;
     if (!k->no_cache) cache_put(k, (const uint8_t *)e.edk.ptr, e.edk.len, key, now);

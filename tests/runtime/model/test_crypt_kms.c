@@ -261,6 +261,57 @@ static void failures_closed(void **state) {
   dorm_crypt_free(k);
 }
 
+/* A move to a new KMS key: items sealed under the old one did not open
+ * through a context for the new one (Decrypt names the context's key:
+ * IncorrectKeyException), so a team that rotated by pointing its alias at
+ * a new key could read none of its old items. dorm_crypt_add_read_key
+ * lets the new context open them; it still writes under the new key, and
+ * a data key of a key not added stays refused. */
+static void older_keys_for_reading(void **state) {
+  fx *f = *state;
+  dorm_crypt *old = ctx(f, (dorm_crypt_opts){0}); /* alias/test */
+  dorm_av env_old, env_new, out;
+  enc(f, old, "ssn", "written under the old key", &env_old);
+  dorm_crypt_free(old);
+  dorm_crypt *now = ctx(f, (dorm_crypt_opts){.kms_key_id = "alias/other"});
+  assert_int_equal(dorm_crypt_decrypt(now, "ssn", &env_old, &f->a, &out), DORM_ERR_BAD_ENVELOPE);
+  assert_string_equal(dorm_client_error_code(f->c), "IncorrectKeyException");
+  assert_int_equal(dorm_crypt_add_read_key(now, FAKE_KMS_KEY_ARN), DORM_OK);
+  assert_int_equal(dorm_crypt_add_read_key(now, FAKE_KMS_KEY_ARN), DORM_OK); /* once */
+  assert_int_equal(dorm_crypt_add_read_key(now, "alias/other"), DORM_OK);    /* its own: nothing */
+  int before = f->kms.decrypt;
+  dec_equals(f, now, "ssn", &env_old, "written under the old key");
+  assert_int_equal(f->kms.decrypt, before + 1);
+  dec_equals(f, now, "ssn", &env_old, "written under the old key"); /* cached */
+  assert_int_equal(f->kms.decrypt, before + 1);
+  /* new writes: the new key only */
+  enc(f, now, "ssn", "written under the new key", &env_new);
+  dorm_crypt *only_old = ctx(f, (dorm_crypt_opts){0});
+  assert_int_equal(dorm_crypt_decrypt(only_old, "ssn", &env_new, &f->a, &out), DORM_ERR_BAD_ENVELOPE);
+  assert_string_equal(dorm_client_error_code(f->c), "IncorrectKeyException");
+  dorm_crypt_free(only_old);
+  /* tampering is not retried into success with the other key */
+  dorm_crypt *cold = ctx(f, (dorm_crypt_opts){.kms_key_id = "alias/other"});
+  assert_int_equal(dorm_crypt_add_read_key(cold, "alias/test"), DORM_OK);
+  dorm_av *edk = (dorm_av *)edk_of(&env_old);
+  ((char *)edk->u.s.ptr)[20] ^= 1;
+  assert_int_equal(dorm_crypt_decrypt(cold, "ssn", &env_old, &f->a, &out), DORM_ERR_BAD_ENVELOPE);
+  assert_string_equal(dorm_client_error_code(f->c), "InvalidCiphertextException");
+  ((char *)edk->u.s.ptr)[20] ^= 1;
+  dec_equals(f, cold, "ssn", &env_old, "written under the old key");
+  /* limits */
+  assert_int_equal(dorm_crypt_add_read_key(cold, ""), DORM_ERR_INVALID_ARGUMENT);
+  char id[32];
+  for (int i = 0; i < DORM_CRYPT_MAX_READ_KEYS - 1; i++) {
+    snprintf(id, sizeof id, "alias/k%d", i);
+    assert_int_equal(dorm_crypt_add_read_key(cold, id), DORM_OK);
+  }
+  assert_int_equal(dorm_crypt_add_read_key(cold, "alias/one-too-many"), DORM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "at most 8 older keys"));
+  dorm_crypt_free(cold);
+  dorm_crypt_free(now);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(round_trip_through_kms, setup, teardown),
@@ -268,6 +319,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(decrypt_cache, setup, teardown),
       cmocka_unit_test_setup_teardown(without_cache, setup, teardown),
       cmocka_unit_test_setup_teardown(failures_closed, setup, teardown),
+      cmocka_unit_test_setup_teardown(older_keys_for_reading, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
