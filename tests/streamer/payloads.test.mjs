@@ -110,3 +110,16 @@ scenario('a payload naming a member twice is refused INVALID_PAYLOAD, sync or as
   assert.equal(ok.type, 'response', JSON.stringify(ok));
   await c.close();
 });
+
+scenario('a required json field takes null, a JSON value like any other (it was refused "required"), and a job returns it', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('null');
+  c.send({ id: rid, action: 'Nest', payload: { value: null } });
+  const fin = await c.waitFor((m) => m.request_id === rid && (m.type === 'complete' || m.type === 'error'), { timeoutMs: 30000 });
+  assert.equal(fin.type, 'complete', JSON.stringify(fin));
+  assert.ok('value' in fin.result && fin.result.value === null, JSON.stringify(fin));
+  const missing = await c.call({ id: uniq('none'), action: 'Nest', payload: {} });
+  checkError(missing, 'INVALID_PAYLOAD');
+  assert.equal(missing.error.message, 'payload.value: required');
+  await c.close();
+});

@@ -168,7 +168,7 @@ static dorm_status read_value(rd *r, const dorm_type_desc *t, const cJSON *v, vo
 
 /* An element of a set, list or map: null is absent for optional elements. */
 static dorm_status read_elem(rd *r, const dorm_type_desc *e, const cJSON *v, void *dst, const mpath *p, int depth) {
-  if (cJSON_IsNull(v)) {
+  if (cJSON_IsNull(v) && (e->optional || e->kind != DORM_K_JSON)) {
     if (e->optional) return DORM_OK; /* the slot is zeroed: absent */
     return RFAIL(r, p, "%s, not null", expected(e->kind));
   }
@@ -348,7 +348,9 @@ static dorm_status read_struct(rd *r, const dorm_struct_desc *d, const cJSON *ob
     const char *name = f->attr[DORM_NAMING_CAMEL];
     mpath fp = {p, MP_NAME, name, 0};
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!v || cJSON_IsNull(v)) {
+    /* null is "absent", except for a required json field, which takes
+     * any JSON value: null is its value "null" */
+    if (!v || (cJSON_IsNull(v) && ((f->flags & DORM_FF_OPTIONAL) || f->type.kind != DORM_K_JSON))) {
       if (f->flags & DORM_FF_OPTIONAL) continue;
       return RFAIL(r, &fp, "required");
     }

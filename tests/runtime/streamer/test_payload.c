@@ -562,6 +562,26 @@ static void integers_up_to_2_53_are_exact(void **state) {
   }
 }
 
+/* A required json field takes any JSON value, null too (as its TypeScript
+ * type, JsonValue, says): it was refused "required". */
+static void a_required_json_field_takes_null(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  char *text = sample_with("doc", "null");
+  k_Kitchen k;
+  char err[256];
+  assert_int_equal(parse(&kitchen_desc, text, &a, &k, err, sizeof err), DORM_OK);
+  assert_string_equal(k.doc, "null");
+  const char *json = NULL;
+  size_t len;
+  assert_int_equal(dorm_payload_to_json(&kitchen_desc, &k, &a, &json, &len, err, sizeof err), DORM_OK);
+  assert_non_null(strstr(json, "\"doc\":null"));
+  free(text);
+  /* absent is still missing */
+  expect_error("doc", NULL, "payload.doc: required");
+  dorm_arena_free(&a);
+}
+
 static void writing_checks_values(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -723,6 +743,7 @@ int main(void) {
       cmocka_unit_test(wrong_types_name_the_path),
       cmocka_unit_test(bad_text_and_bad_utf8),
       cmocka_unit_test(integers_up_to_2_53_are_exact),
+      cmocka_unit_test(a_required_json_field_takes_null),
       cmocka_unit_test(writing_checks_values),
       cmocka_unit_test(depth_limit),
   };
