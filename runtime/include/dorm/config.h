@@ -40,7 +40,7 @@ typedef struct dorm_config {
   const char *session_token;     /* optional */
   long connect_timeout_ms;       /* 0: 3000 */
   long request_timeout_ms;       /* whole request, 0: 30000 */
-  int max_attempts;              /* total tries per request (1 = no retries); 0: AWS_MAX_ATTEMPTS, profile, mode default */
+  int max_attempts;              /* total tries per request, 1 to 1000 (1 = no retries); 0: AWS_MAX_ATTEMPTS, profile, mode default */
   dorm_retry_mode retry_mode;    /* DORM_RETRY_MODE_UNSET: AWS_RETRY_MODE, profile, standard */
   size_t max_response_bytes;     /* 0: 64 MiB */
 } dorm_config;

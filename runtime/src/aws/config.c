@@ -399,8 +399,9 @@ static dorm_status resolve_retry(const dorm_config *cfg, dorm_resolved_config *r
   dorm__retry_settings_defaults(&rc->retry, mode);
 
   int attempts = rc->retry.max_attempts;
-  if (cfg->max_attempts < 0) {
-    dorm__set_err(errbuf, errcap, "dorm_config.max_attempts: must be 1 or more (0 = default), got %d",
+  /* The same bound as AWS_MAX_ATTEMPTS and the profile's (docs: 1 to 1000). */
+  if (cfg->max_attempts < 0 || cfg->max_attempts > 1000) {
+    dorm__set_err(errbuf, errcap, "dorm_config.max_attempts: must be 1 to 1000 (0 = default), got %d",
             cfg->max_attempts);
     return DORM_ERR_INVALID_ARGUMENT;
   } else if (cfg->max_attempts > 0) {

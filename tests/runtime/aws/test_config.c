@@ -366,7 +366,9 @@ static void retry_setting_errors(void **state) {
   unsetenv("AWS_RETRY_MODE");
   cte_write(e, ".aws/config", "[default]\n");
   cfg.max_attempts = -1;
-  resolve_fails(&cfg, DORM_ERR_INVALID_ARGUMENT, "dorm_config.max_attempts: must be 1 or more");
+  resolve_fails(&cfg, DORM_ERR_INVALID_ARGUMENT, "dorm_config.max_attempts: must be 1 to 1000");
+  cfg.max_attempts = 1001; /* the bound AWS_MAX_ATTEMPTS has (it was taken) */
+  resolve_fails(&cfg, DORM_ERR_INVALID_ARGUMENT, "dorm_config.max_attempts: must be 1 to 1000 (0 = default), got 1001");
   cfg.max_attempts = 0;
   cfg.retry_mode = (dorm_retry_mode)9;
   resolve_fails(&cfg, DORM_ERR_INVALID_ARGUMENT, "dorm_config.retry_mode: unknown mode 9");
