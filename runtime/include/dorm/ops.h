@@ -156,7 +156,9 @@ DORM_API dorm_status dorm_scan(dorm_client *c, const dorm_scan_input *in, dorm_a
  * dorm_pager_next returns DORM_OK with done set (and an empty page) once the
  * last page has been returned. max_items (0: none) stops after that many
  * items in total: each request's Limit is lowered to what remains, so the
- * last page ends exactly there and its last_key (has_more) resumes after it. */
+ * last page ends exactly there and its last_key (has_more) resumes after it.
+ * With a filter (Limit counts items before it) the Limit is left alone and
+ * the last page, returned whole, may go past max_items. */
 typedef struct dorm_pager {
   dorm_client *client;
   bool is_scan;

@@ -188,9 +188,12 @@ dorm_status dorm_pager_next(dorm_pager *p, dorm_arena *a, dorm_page *page) {
   const dorm_av *start = p->started ? &p->next_key : (p->is_scan ? p->scan.start_key : p->query.start_key);
   /* With max_items, no request asks for more than what remains: a page cut
    * after the answer would leave a last_key past items never handed out
-   * (the page boundary overshot max_items before). */
+   * (the page boundary overshot max_items before). Not with a filter: Limit
+   * counts items evaluated before it, so a small Limit would take a request
+   * per few items evaluated; there the last page is whole and may go past. */
   uint32_t limit = p->is_scan ? p->scan.limit : p->query.limit;
-  if (p->max_items) {
+  const dorm_expr *x = p->is_scan ? p->scan.expr : p->query.expr;
+  if (p->max_items && !(x && x->filter)) {
     uint64_t left = p->max_items - p->items_seen;
     if (limit == 0 || left < limit) limit = left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
   }
