@@ -567,6 +567,54 @@ static dorm_av dynamorm_envelope(fx *f, const uint8_t key[32], dorm_str edk, con
   return env;
 }
 
+/* A value that decrypts but does not fit its field (another SDK wrote an
+ * enum member this schema lacks, a number past int64, text that is no
+ * time) fails the read; the message said the value ("\"SECRET-LEVEL\" is
+ * not a value of enum Risk"), putting the plaintext of an @encrypted field
+ * into error messages and logs. It names the field and the kind now. */
+static void decrypted_mismatch_not_shown(void **state) {
+  fx *f = *state;
+  enable(f, false);
+  const char *owner = id("mismatch");
+  vault_Account o = account(owner, "a1", "bank-m");
+  CHECK(f, vault_Account_put(f->c, &o, NULL, NULL));
+  char pk[128];
+  snprintf(pk, sizeof pk, "OWNER#%s", owner);
+  vault_Account_key key = {owner, "a1"};
+  static const struct {
+    const char *attr, *field;
+    dorm_av value;
+  } bad[] = {
+      {"risk", "Account.risk", {.type = DORM_AV_S, .u.s = {"SECRET-LEVEL", 12}}},
+      {"opened", "Account.opened", {.type = DORM_AV_S, .u.s = {"SECRET-TIME", 11}}},
+      {"limits", "Account.limits", {.type = DORM_AV_S, .u.s = {"SECRET-LIST", 11}}},
+      {"limits", "Account.limits", {.type = DORM_AV_L}}, /* [N "99999999999999999999"] below */
+  };
+  dorm_av big = {.type = DORM_AV_L};
+  *dorm_av_list_push(&f->a, &big) = dorm_av_num("99999999999999999999");
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    dorm_av item = raw_item(f, pk, "ACCOUNT#a1"), env;
+    const dorm_av *value = i == 3 ? &big : &bad[i].value;
+    CHECK(f, dorm_crypt_encrypt(dorm_client_crypt(f->c), bad[i].attr, value, &f->a, &env));
+    dorm_av saved = *dorm_av_map_get(&item, bad[i].attr);
+    *(dorm_av *)dorm_av_map_get(&item, bad[i].attr) = env;
+    raw_put(f, &item);
+    vault_Account got;
+    dorm_status st = vault_Account_get(f->c, &key, NULL, &f->a, &got);
+    const char *msg = dorm_client_errmsg(f->c);
+    if (st == DORM_OK || strstr(msg, "SECRET") || strstr(msg, "99999") || !strstr(msg, bad[i].field) ||
+        !strstr(msg, "not shown"))
+      fail_msg("%s: %s: %s", bad[i].attr, dorm_strerror(st), msg);
+    vault_Account_page page;
+    assert_int_not_equal(vault_Account_query(f->c, owner, NULL, NULL, &f->a, &page), DORM_OK);
+    assert_null(strstr(dorm_client_errmsg(f->c), "SECRET"));
+    *(dorm_av *)dorm_av_map_get(&item, bad[i].attr) = saved;
+    raw_put(f, &item);
+  }
+  vault_Account got;
+  CHECK(f, vault_Account_get(f->c, &key, NULL, &f->a, &got));
+}
+
 static void dynamorm_fixture_reads(void **state) {
   fx *f = *state;
   enable(f, false);
@@ -659,6 +707,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(query_scan_batch_tx, setup, teardown),
       cmocka_unit_test_setup_teardown(updates, setup, teardown),
       cmocka_unit_test_setup_teardown(tampered_envelopes_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(decrypted_mismatch_not_shown, setup, teardown),
       cmocka_unit_test_setup_teardown(dynamorm_fixture_reads, setup, teardown),
       cmocka_unit_test_setup_teardown(cache_reuse_and_no_cache, setup, teardown),
   };
