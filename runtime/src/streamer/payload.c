@@ -321,8 +321,18 @@ static dorm_status read_value(rd *r, const dorm_type_desc *t, const cJSON *v, vo
   }
   case DORM_K_TIME: {
     int64_t ns;
-    if (!cJSON_IsString(v) || !v->valuestring || !dorm_time_parse(v->valuestring, strlen(v->valuestring), &ns))
+    if (!cJSON_IsString(v) || !v->valuestring) return RFAIL(r, p, "%s", expected(t->kind));
+    const char *s = v->valuestring;
+    if (!dorm_time_parse(s, strlen(s), &ns)) {
+      /* a well-formed time of another century says why it is refused */
+      bool year = strlen(s) > 4 && s[4] == '-';
+      for (int i = 0; i < 4 && year; i++) year = s[i] >= '0' && s[i] <= '9';
+      int y = year ? (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') : 2000;
+      if (y < 1678 || y > 2261)
+        return RFAIL(r, p, "%s from 1678 to 2261 (nanoseconds since 1970 in 64 bits), not in %.4s", expected(t->kind),
+                     s);
       return RFAIL(r, p, "%s", expected(t->kind));
+    }
     memcpy(dst, &ns, sizeof ns);
     return DORM_OK;
   }

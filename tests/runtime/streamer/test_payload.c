@@ -467,6 +467,12 @@ static void wrong_types_name_the_path(void **state) {
   expect_error("blob", "\"not base64!\"", "payload.blob: expected a base64 string");
   expect_error("blob", "[1,2]", "payload.blob: expected a base64 string");
   expect_error("at", "\"yesterday\"", "payload.at: expected an RFC 3339 time");
+  /* valid RFC 3339, outside what int64 nanoseconds hold: says so */
+  expect_error("at", "\"2300-01-01T00:00:00Z\"",
+               "payload.at: expected an RFC 3339 time from 1678 to 2261 (nanoseconds since 1970 in 64 bits), not in 2300");
+  expect_error("at", "\"0001-01-01T00:00:00Z\"",
+               "payload.at: expected an RFC 3339 time from 1678 to 2261 (nanoseconds since 1970 in 64 bits), not in 0001");
+  expect_error("at", "\"2261-02-30T00:00:00Z\"", "payload.at: expected an RFC 3339 time");
   expect_error("at", "1700000000", "payload.at: expected an RFC 3339 time");
   expect_error("color", "\"purple\"", "payload.color: expected one of \"red\", \"green\", \"BLUE\" (Color)");
   expect_error("color", "\"blue\"", "payload.color: expected one of \"red\", \"green\", \"BLUE\" (Color)");
