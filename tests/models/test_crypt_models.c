@@ -613,6 +613,26 @@ static void decrypted_mismatch_not_shown(void **state) {
   }
   vault_Account got;
   CHECK(f, vault_Account_get(f->c, &key, NULL, &f->a, &got));
+  /* writing: an invalid value of an @encrypted field is refused without it */
+  o.balance = "12,50-SECRET";
+  assert_int_equal(vault_Account_put(f->c, &o, NULL, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_null(strstr(dorm_client_errmsg(f->c), "SECRET"));
+  assert_non_null(strstr(dorm_client_errmsg(f->c), "Account.balance"));
+  assert_int_equal(vault_Account_batch_put(f->c, &o, 1, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_null(strstr(dorm_client_errmsg(f->c), "SECRET"));
+  dorm_tx tx;
+  dorm_tx_init(&tx, &f->a);
+  vault_Account_tx_put(&tx, &o, NULL);
+  assert_int_equal(dorm_tx_commit(f->c, &tx, NULL), DORM_ERR_INVALID_ARGUMENT);
+  if (strstr(dorm_client_errmsg(f->c), "SECRET")) fail_msg("tx: %s", dorm_client_errmsg(f->c));
+  dorm_model_update u;
+  vault_Account_update_begin(&u, &f->a);
+  vault_Account_set_balance(&u, "12,50-SECRET");
+  assert_int_equal(vault_Account_update(f->c, &key, &u, NULL, &f->a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  if (strstr(dorm_client_errmsg(f->c), "SECRET") || !strstr(dorm_client_errmsg(f->c), "Account.balance"))
+    fail_msg("update: %s", dorm_client_errmsg(f->c));
+  CHECK(f, vault_Account_get(f->c, &key, NULL, &f->a, &got));
+  assert_string_equal(got.balance, "1234.50");
 }
 
 static void dynamorm_fixture_reads(void **state) {

@@ -178,3 +178,9 @@ dorm_status dorm__model_attach_condition(dorm_expr *x, dorm_cond *own, dorm_cond
   if (!c) return dorm_expr_status(x);
   return dorm_expr_condition(x, c);
 }
+
+const char *dorm__model_kind_name(unsigned kind) {
+  static const char *const names[] = {"?",    "string", "int",  "float", "decimal", "bool", "bytes", "time",
+                                      "epoch", "json",  "enum", "struct", "set",    "list", "map"};
+  return kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}

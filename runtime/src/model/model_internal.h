@@ -234,6 +234,9 @@ static inline bool dorm__model_crypt_status(dorm_status st) {
  * encrypted fields; the client's for one with them, and without one
  * DORM_ERR_ENCRYPTION_NOT_CONFIGURED reported through c (model_crypt_use.c). */
 dorm_status dorm__model_crypt_for(dorm_client *c, const char *op, const dorm_model_desc *m, dorm_crypt **k);
+/* The schema's name of a dorm_kind ("enum", "list"...), "?" when unknown:
+ * what an error about an @encrypted field says instead of its value. */
+const char *dorm__model_kind_name(unsigned kind);
 
 /* The same without a report: the client's context for m, or NULL (for
  * readers whose failure is reported by their caller). */

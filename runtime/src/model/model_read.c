@@ -388,13 +388,11 @@ dorm_status dorm__model_read_encrypted(dorm_crypt *k, const dorm_field_desc *f, 
   if (st == DORM_OK || st == DORM_ERR_NO_MEMORY) return st;
   /* rvalue's message may quote the value ("\"x\" is not a value of enum
    * E"): plaintext must not reach error messages and logs. */
-  static const char *const kinds[] = {"?",    "string", "int",  "float", "decimal", "bool",   "bytes", "time",
-                                      "epoch", "json",  "enum", "struct", "set",    "list", "map"};
-  unsigned kind = f->type.kind < sizeof kinds / sizeof kinds[0] ? f->type.kind : 0;
   if (errbuf && errcap) memset(errbuf, 0, errcap);
   return RFAIL(&c, st, fp,
                "decrypted to a value of type %s that does not fit the field's type (%s); not shown: the field is @encrypted",
-               plain.type == DORM_AV_INVALID ? "?" : dorm_av_type_name(plain.type), kinds[kind]);
+               plain.type == DORM_AV_INVALID ? "?" : dorm_av_type_name(plain.type),
+               dorm__model_kind_name(f->type.kind));
 }
 
 dorm_status dorm__model_read_item_k(const dorm_model_desc *m, const dorm_av *item, unsigned flags, dorm_crypt *k,

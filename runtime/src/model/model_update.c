@@ -114,7 +114,13 @@ static dorm_status end_action(dorm_model_update *u) {
 static dorm_status value_av(dorm_model_update *u, uint32_t field, const void *value, dorm_av *out) {
   char err[256];
   dorm_status st = dorm__model_field_av(u->m, field, value, u->a, out, err, sizeof err);
-  return st == DORM_OK ? DORM_OK : ufail(u, st, "%s", err);
+  if (st == DORM_OK) return DORM_OK;
+  const dorm_field_desc *f = &u->m->fields[field];
+  if (!(f->flags & DORM_FF_ENCRYPTED) || st == DORM_ERR_NO_MEMORY) return ufail(u, st, "%s", err);
+  /* the message may quote the value ("invalid decimal \"...\""): plaintext */
+  explicit_bzero(err, sizeof err);
+  return ufail(u, st, "%s.%s: the value is not a valid %s (not shown: the field is @encrypted)", u->m->name, f->name,
+               dorm__model_kind_name(f->type.kind));
 }
 
 static upd_state *state(dorm_model_update *u) {

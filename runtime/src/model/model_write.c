@@ -595,6 +595,16 @@ static bool fast_field(dorm_jw *w, const dorm_field_desc *f, int ni, const void 
   return true;
 }
 
+/* A value of an @encrypted field that could not be written: the message
+ * may quote it ("invalid decimal \"...\""), and plaintext must not reach
+ * error messages and logs. */
+static dorm_status hide_value(wctx *c, const dorm_field_desc *f, const mpath *fp, dorm_status st) {
+  if (st == DORM_ERR_NO_MEMORY) return st;
+  if (c->err && c->errcap) explicit_bzero(c->err, c->errcap);
+  return WFAIL(c, st, fp, "the value is not a valid %s (not shown: the field is @encrypted)",
+               dorm__model_kind_name(f->type.kind));
+}
+
 /* An @encrypted field: its value written as plaintext JSON aside, read back
  * as a dorm_av, sealed into DynamORM's envelope (AAD: the attribute name)
  * and the envelope written. Nothing of the value reaches the body when
@@ -614,6 +624,7 @@ static dorm_status w_encrypted(wctx *c, const dorm_field_desc *f, const void *p,
   sc.w = &side;
   size_t members = 0;
   dorm_status st = wvalue(&sc, &f->type, p, fp, 0, NULL, &members);
+  if (st != DORM_OK) st = hide_value(c, f, fp, st);
   dorm_arena tmp = DORM_ARENA_INIT;
   const char *json = NULL;
   size_t len = 0;
@@ -671,7 +682,7 @@ static dorm_status w_fields(wctx *c, const dorm_field_desc *fields, uint32_t n, 
         w->len = (size_t)(o + klen - w->buf);
       }
       dorm_status st = wvalue(c, &f->type, p, &fp, depth, &vlen, &members);
-      if (st != DORM_OK) return st;
+      if (st != DORM_OK) return (f->flags & DORM_FF_ENCRYPTED) ? hide_value(c, f, &fp, st) : st; /* deferred */
     }
     dorm_status st;
     if (kind == DORM_K_STRUCT && (f->flags & DORM_FF_OMIT_EMPTY) && members == 0) {
