@@ -61,8 +61,13 @@ static void put_cjson(dorm_jw *w, const cJSON *v) {
   } else if (cJSON_IsString(v)) {
     dorm__jw_string(w, v->valuestring ? v->valuestring : "");
   } else if (cJSON_IsNumber(v)) {
+    double d = v->valuedouble;
+    if (d >= -MAX_EXACT_INT && d <= MAX_EXACT_INT && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
+      dorm__jw_int(w, (int64_t)d); /* most payload numbers: its digits, no search for the shortest form */
+      return;
+    }
     char text[40];
-    size_t n = dorm__number_format_double(v->valuedouble, text);
+    size_t n = dorm__number_format_double(d, text);
     if (n) dorm__jw_number_text(w, text, n);
     else dorm__jw_null(w); /* not finite: never parsed from JSON text */
   } else if (cJSON_IsBool(v)) {
