@@ -99,7 +99,9 @@ scenario('two processors, one SIGKILLed mid-round: every request of both servers
         checkReportComplete(terminals[0], rows);
         assert.equal(all.at(-1), terminals[0], 'nothing after the terminal message');
       } catch (e) {
-        problems.push(`${r.rid} (client on ${r.onB ? 'the killed server' : 'the survivor'}): ${String(e.message).split('\n')[0]}`);
+        // what both servers logged about it (a request lost between them shows where)
+        const logged = [a, b].flatMap((s) => s.stderr.split('\n').filter((l) => l.includes(r.rid)).map((l) => `  ${s.name}: ${l}`));
+        problems.push(`${r.rid} (client on ${r.onB ? 'the killed server' : 'the survivor'}): ${String(e.message).split('\n')[0]}\n${logged.join('\n')}`);
       }
     }));
     // what the round went through (so a run that exercised nothing shows)

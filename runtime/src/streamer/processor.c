@@ -809,6 +809,31 @@ static void answer_left_asks(dorm_stream_ctx *ctx) {
   dorm_arena_free(&a);
 }
 
+/* Jobs end in waves (a crowd's jobs started together), and DynamoDB
+ * Local serialises the waves' writes behind the progress of the jobs still
+ * running: the ends of jobs that end together share transactions (group.c;
+ * each end is all or nothing on its own when the shared one fails). */
+#define END_LEADERS 4
+#define END_GATHER_US 10000
+static dorm__st_group ends = {.mu = PTHREAD_MUTEX_INITIALIZER, .leaders = END_LEADERS,
+                              .max_bytes = DORM__ST_GROUP_BYTES, .busy_gather_us = END_GATHER_US};
+
+void dorm__st_end_counts(size_t *calls, size_t *ended) { dorm__st_group_counts(&ends, calls, ended); }
+
+static dorm_status commit_end(dorm_stream_ctx *ctx, dorm_tx *tx, const char *result, char **texts, size_t n) {
+  dorm__st_member me = {.key = ctx->request_pk, .actions = tx->actions, .n = tx->status == DORM_OK ? tx->count : 0,
+                        .bytes = DORM__ST_ITEM_MARGIN + (result ? strlen(result) : 0)};
+  for (size_t i = 0; i < n; i++) me.bytes += strlen(texts[i]);
+  pthread_mutex_lock(&ctx->seq_mu);
+  me.bytes += (ctx->last_message ? strlen(ctx->last_message) : 0) + (ctx->last_progress ? strlen(ctx->last_progress) : 0);
+  pthread_mutex_unlock(&ctx->seq_mu);
+  if (dorm__st_group_commit(&ends, ctx->c, &me)) return DORM_OK;
+  size_t failed = 0;
+  dorm_status st = dorm_tx_commit(ctx->c, tx, &failed);
+  dorm__st_group_alone_done(&ends, &me, st == DORM_OK);
+  return st;
+}
+
 static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus status, const char *result,
                          const char *code, const char *message) {
   wait_stored(ctx);
@@ -868,8 +893,7 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
                                       .body = texts[i]};
       dorm_streamer_Message_tx_put(&tx, &ms[i], NULL);
     }
-    size_t failed = 0;
-    dorm_status st = ms ? dorm_tx_commit(ctx->c, &tx, &failed) : DORM_ERR_NO_MEMORY;
+    dorm_status st = ms ? commit_end(ctx, &tx, result, texts, n) : DORM_ERR_NO_MEMORY;
     if (st == DORM_OK) {
       pthread_mutex_lock(&ctx->seq_mu);
       ctx->seq = ctx->stored_seq = base + (int64_t)n;

@@ -113,8 +113,8 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * as batches of 25 than as single puts (bench/README.md, "Fourth round"),
  * and every call saved is ~0.5 ms of this server's CPU; a message alone,
  * with nothing in flight, still goes out at once. */
-#define GATHER_US 2000
-#define GATHER_JOBS 4
+#define GATHER_US DORM__ST_GATHER_US
+#define GATHER_JOBS DORM__ST_BUSY_JOBS
 /* The writer thread (messages nobody waits for: progress, acks). One: its
  * batch holds what queued within WRITER_GATHER_US of the batch's oldest
  * message (which may have waited for the last batch already: then it goes
@@ -176,6 +176,7 @@ static size_t put_stalled;            /* batches a queueing thread wrote after S
 static atomic_int jobs_running;        /* dorm__st_puts_jobs */
 
 void dorm__st_puts_jobs(int delta) { atomic_fetch_add(&jobs_running, delta); }
+int dorm__st_jobs_running(void) { return atomic_load(&jobs_running); }
 
 static void gather_init(void) {
   pthread_condattr_t at;
@@ -461,156 +462,39 @@ void dorm__st_flush_later(dorm_client *c, bool all) {
   pthread_mutex_unlock(&puts_mu);
 }
 
-/* ---- group commit of request creations ----
+/* ---- request creations ----
  *
  * The router creates each async request with a conditional put (a retried
- * send finds the existing one). A crowd's requests are created together:
- * whichever thread finds fewer than CREATE_LEADERS writes in flight leads,
- * gathers (as for messages, up to GATHER_US while another is in flight) and
- * creates up to 25 queued requests in one TransactWriteItems, each with its
- * own condition. DynamoDB Local creates 3-6x more items a second that way
- * than one conditional PutItem each (bench/README.md, "Fourth round"), and
- * the ack waits for this write. A transaction is all or nothing: when it
- * fails (a duplicate id, two sends of one id in the batch, a conflict, an
- * error), each request's own thread creates it alone, as before, so a
- * duplicate still gets DORM_ERR_CONDITION_FAILED from its own write. */
+ * send finds the existing one). A crowd's requests are created together
+ * (group.c: up to CREATE_LEADERS transactions in flight, each creating
+ * several requests, each with its own condition); the ack waits for this
+ * write. Alone, or when the transaction fails (a duplicate id, a conflict,
+ * an error), each request's own thread creates it with a conditional put, so
+ * a duplicate still gets DORM_ERR_CONDITION_FAILED from its own write. */
 
-#define CREATE_BATCH 25
 #define CREATE_LEADERS 4
 
-typedef struct queued_create {
-  struct queued_create *next;
-  dorm_streamer_Request *r;
-  pthread_cond_t cv;
-  enum { CREATE_QUEUED, CREATE_TAKEN, CREATE_DONE, CREATE_ALONE } state;
-} queued_create;
-
-static pthread_mutex_t creates_mu = PTHREAD_MUTEX_INITIALIZER;
-static queued_create *creates_head, *creates_tail;
-static size_t creates_len;
-static int creates_flushing;
-static bool creates_gathering;
-static size_t create_calls, create_items; /* transactions that created requests, and how many (dorm__st_create_counts) */
-
-static bool may_lead_create(void) {
-  return creates_head && creates_flushing < CREATE_LEADERS && !creates_gathering;
-}
-
-static void wake_next_create(void) {
-  if (may_lead_create()) pthread_cond_signal(&creates_head->cv);
-}
-
-/* The leader's part (creates_mu held on entry and on return). */
-static void flush_creates(dorm_client *c) {
-  if (creates_flushing > 0 && creates_len < CREATE_BATCH) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += GATHER_US * 1000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
-    creates_gathering = true;
-    /* gather_cv is the messages' (another mutex): a timed nap here, the queue is read after it */
-    pthread_cond_t nap;
-    pthread_condattr_t at;
-    pthread_condattr_init(&at);
-    pthread_condattr_setclock(&at, CLOCK_MONOTONIC);
-    pthread_cond_init(&nap, &at);
-    pthread_condattr_destroy(&at);
-    while (creates_len < CREATE_BATCH && pthread_cond_timedwait(&nap, &creates_mu, &until) == 0) {
-    }
-    pthread_cond_destroy(&nap);
-    creates_gathering = false;
-  }
-  queued_create *batch[CREATE_BATCH];
-  size_t n = 0;
-  while (creates_head && n < CREATE_BATCH) {
-    queued_create *q = creates_head;
-    bool twice = false; /* one item twice fails the whole transaction */
-    for (size_t i = 0; i < n && !twice; i++)
-      twice = strcmp(batch[i]->r->sub, q->r->sub) == 0 && strcmp(batch[i]->r->clientId, q->r->clientId) == 0;
-    if (twice) break;
-    creates_head = q->next;
-    if (!creates_head) creates_tail = NULL;
-    creates_len--;
-    q->state = CREATE_TAKEN;
-    batch[n++] = q;
-  }
-  creates_flushing++;
-  wake_next_create();
-  pthread_mutex_unlock(&creates_mu);
-  bool ok = false;
-  if (n > 1) {
-    dorm_arena a = DORM_ARENA_INIT;
-    dorm_tx tx;
-    dorm_tx_init(&tx, &a);
-    for (size_t i = 0; i < n; i++) dorm_streamer_Request_tx_create(&tx, batch[i]->r, NULL);
-    ok = dorm_tx_commit(c, &tx, NULL) == DORM_OK;
-    dorm_arena_free(&a);
-  }
-  pthread_mutex_lock(&creates_mu);
-  if (ok) {
-    create_calls++;
-    create_items += n;
-  }
-  for (size_t i = 0; i < n; i++) {
-    batch[i]->state = ok ? CREATE_DONE : CREATE_ALONE;
-    pthread_cond_signal(&batch[i]->cv);
-  }
-  creates_flushing--;
-  wake_next_create();
-}
+static dorm__st_group creates = {.mu = PTHREAD_MUTEX_INITIALIZER, .leaders = CREATE_LEADERS,
+                                 .max_bytes = DORM__ST_GROUP_BYTES};
 
 dorm_status dorm__st_create_request(dorm_client *c, dorm_streamer_Request *r, dorm_arena *a) {
-  queued_create me;
-  memset(&me, 0, sizeof me);
-  me.r = r;
-  me.state = CREATE_QUEUED;
-  pthread_cond_init(&me.cv, NULL);
-  pthread_mutex_lock(&creates_mu);
-  if (creates_tail) creates_tail->next = &me;
-  else creates_head = &me;
-  creates_tail = &me;
-  creates_len++;
-  bool alone_in_flight = false;
-  while (me.state == CREATE_QUEUED || me.state == CREATE_TAKEN) {
-    if (me.state == CREATE_QUEUED && may_lead_create() && (creates_len > 1 || creates_flushing > 0))
-      flush_creates(c);
-    else if (me.state == CREATE_QUEUED && creates_head == &me && creates_len == 1 && creates_flushing == 0) {
-      /* nothing else going on: written below at once, by this thread, as a
-       * plain create; counted in flight, so that who comes meanwhile gathers */
-      creates_head = creates_tail = NULL;
-      creates_len = 0;
-      me.state = CREATE_ALONE;
-      creates_flushing++;
-      alone_in_flight = true;
-    } else
-      pthread_cond_wait(&me.cv, &creates_mu);
+  char key[300];
+  dorm__st_member me = {.key = key, .bytes = strlen(r->payload) + DORM__ST_ITEM_MARGIN};
+  dorm_tx tx;
+  if (dorm__st_request_pk(r->sub, r->clientId, key)) {
+    dorm_tx_init(&tx, a);
+    if (dorm_streamer_Request_tx_create(&tx, r, NULL) >= 0) {
+      me.actions = tx.actions;
+      me.n = tx.count;
+    }
   }
-  pthread_mutex_unlock(&creates_mu);
-  pthread_cond_destroy(&me.cv);
-  if (me.state == CREATE_DONE) return DORM_OK;
+  if (dorm__st_group_commit(&creates, c, &me)) return DORM_OK;
   dorm_status st = dorm_streamer_Request_create(c, r, NULL, a);
-  pthread_mutex_lock(&creates_mu);
-  if (st == DORM_OK) {
-    create_calls++;
-    create_items++;
-  }
-  if (alone_in_flight) {
-    creates_flushing--;
-    wake_next_create();
-  }
-  pthread_mutex_unlock(&creates_mu);
+  dorm__st_group_alone_done(&creates, &me, st == DORM_OK);
   return st;
 }
 
-void dorm__st_create_counts(size_t *calls, size_t *items) {
-  pthread_mutex_lock(&creates_mu);
-  *calls = create_calls;
-  *items = create_items;
-  pthread_mutex_unlock(&creates_mu);
-}
+void dorm__st_create_counts(size_t *calls, size_t *items) { dorm__st_group_counts(&creates, calls, items); }
 
 /* ---- a result: complete, or chunks then complete (docs/streamer.md, "Large results") ---- */
 

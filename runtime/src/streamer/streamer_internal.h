@@ -443,6 +443,45 @@ void dorm__st_put_counts(size_t *calls, size_t *messages, size_t *stalled);
 /* A job started (+1) or ended (-1) here: with several running, a lone
  * message waits briefly for others to share its write (store.c, gather). */
 void dorm__st_puts_jobs(int delta);
+/* How many jobs run here now (dorm__st_puts_jobs' count). */
+int dorm__st_jobs_running(void);
+/* ---- group commit (group.c) ----
+ * A thread with an all-or-nothing write (its actions built in its own
+ * arena) joins a group; one TransactWriteItems commits several members'
+ * actions together. dorm__st_group_commit returns true when the member's
+ * actions were committed with others; false when the caller must write
+ * alone (its usual call, so a failed condition is its own), then call
+ * dorm__st_group_alone_done (written: whether that write succeeded). */
+#define DORM__ST_GATHER_US 2000 /* a leader's wait for company while another write is in flight */
+#define DORM__ST_BUSY_JOBS 4 /* jobs running here from which the server counts as busy (more writes coming) */
+#define DORM__ST_GROUP_BYTES (1024 * 1024) /* a transaction's budget (DynamoDB allows 4 MB) */
+typedef struct dorm__st_member {
+  struct dorm__st_member *next;
+  const dorm_tx_write *actions;
+  size_t n;     /* 0: alone */
+  size_t bytes; /* about what the actions weigh */
+  const char *key; /* the item written: two members of one key never share a transaction */
+  pthread_cond_t cv;
+  enum { DORM__ST_MEMBER_QUEUED, DORM__ST_MEMBER_TAKEN, DORM__ST_MEMBER_DONE, DORM__ST_MEMBER_ALONE } state;
+  bool alone_in_flight;
+} dorm__st_member;
+typedef struct dorm__st_group {
+  pthread_mutex_t mu;
+  int leaders;      /* transactions in flight at once */
+  size_t max_bytes; /* one transaction's budget; a member over a quarter of it goes alone */
+  long busy_gather_us; /* > 0: gather this long while DORM__ST_BUSY_JOBS jobs run, even with nothing in flight */
+  dorm__st_member *head, *tail;
+  size_t len;
+  int flushing;
+  bool gathering;
+  size_t calls, members; /* since start: writes that succeeded, members they wrote */
+} dorm__st_group;
+bool dorm__st_group_commit(dorm__st_group *g, dorm_client *c, dorm__st_member *me);
+void dorm__st_group_alone_done(dorm__st_group *g, dorm__st_member *me, bool written);
+void dorm__st_group_counts(dorm__st_group *g, size_t *calls, size_t *members);
+/* Since the process started: the writes that ended jobs (transactions,
+ * several ends in one under load) and how many jobs they ended (tests, bench). */
+void dorm__st_end_counts(size_t *calls, size_t *ended);
 /* Creates an async request's item (conditional: DORM_ERR_CONDITION_FAILED
  * when (sub, client id) exists), together with others that other threads
  * create meanwhile (one TransactWriteItems for up to 25; alone, or when

@@ -581,6 +581,114 @@ static void a_refused_message_does_not_take_its_batch_with_it(void **state) {
   dorm_arena_free(&a);
 }
 
+/* ---- jobs that end together ---- */
+
+#define END_JOBS 8
+
+typedef struct end_arg {
+  char rid[32];
+  char pk[300];
+} end_arg;
+
+static void *run_one(void *p) {
+  dorm__st_run_request(S, ((end_arg *)p)->pk, 0);
+  return NULL;
+}
+
+/* A PENDING request with its ack (seq 1), as the router leaves it. */
+static void create_pending(dorm_arena *a, const char *sub, const char *rid) {
+  dorm_streamer_Request r = {0};
+  r.sub = sub;
+  r.clientId = rid;
+  r.tenant = "t";
+  r.connectionId = "no-connection";
+  r.endpoint = "Counted";
+  r.payload = "{}";
+  r.status = DORM_STREAMER_REQUEST_STATUS_PENDING;
+  char live[32];
+  r.liveKey = dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid, live);
+  r.seq = 1;
+  r.deadline = dorm__st_now_ms() + 60000;
+  fail_call(dorm_streamer_Request_create(C, &r, NULL, a), "create the request");
+  char *ack = dorm__st_message("ack", rid, 1, "{\"endpoint\":\"Counted\",\"status\":\"PENDING\"}");
+  dorm_streamer_Message m = {.sub = sub, .clientId = rid, .seq = 1, .body = ack};
+  fail_call(dorm_streamer_Message_create(C, &m, NULL, a), "store the ack");
+  free(ack);
+}
+
+/* Eight jobs that end at about the same time: each is ended exactly as it
+ * would be alone (COMPLETED, out of the sweep's index, its messages seqs
+ * 1..n with one complete, last, under the item's seq), and ends share
+ * transactions. In the second round a status ask waits in one job's item
+ * when it ends: its end's condition fails, so a shared transaction holding
+ * it fails as a whole and every end in it is written alone: all still land,
+ * and the ask is answered (a status message) and cleared. */
+static void jobs_ending_together_share_writes(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "end-user");
+  size_t calls0, ended0, calls1, ended1, shared_calls = 0;
+  for (int round = 0; round < 2; round++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    end_arg args[END_JOBS];
+    for (int i = 0; i < END_JOBS; i++) {
+      snprintf(args[i].rid, sizeof args[i].rid, "end%d-%d", round, i);
+      assert_true(dorm__st_request_pk(sub, args[i].rid, args[i].pk));
+      create_pending(&a, sub, args[i].rid);
+    }
+    dorm__st_end_counts(&calls0, &ended0);
+    pthread_t th[END_JOBS];
+    for (int i = 0; i < END_JOBS; i++) assert_int_equal(pthread_create(&th[i], NULL, run_one, &args[i]), 0);
+    if (round == 1) {
+      /* a router of another process asks job 3 for its status while it runs */
+      struct timespec ts = {0, 120 * 1000000L};
+      nanosleep(&ts, NULL);
+      dorm_streamer_Request_key key = {sub, args[3].rid};
+      dorm_model_update u;
+      dorm_streamer_Request_update_begin(&u, &a);
+      const char *ask[] = {"no-connection other-server.1"};
+      dorm_streamer_set_string set = {ask, 1};
+      dorm_streamer_Request_set_add_asks(&u, &set);
+      dorm_update_opts o = {0};
+      o.w.condition = dorm_streamer_Request_cond_leaseOwner_exists(&u.x);
+      fail_call(dorm_streamer_Request_update(C, &key, &u, &o, &a, NULL), "ask job 3 for its status");
+    }
+    for (int i = 0; i < END_JOBS; i++) pthread_join(th[i], NULL);
+    dorm__st_end_counts(&calls1, &ended1);
+    assert_int_equal(ended1 - ended0, END_JOBS);
+    print_message("job ends, round %d: %zu ends in %zu writes\n", round, ended1 - ended0, calls1 - calls0);
+    if (round == 0) shared_calls = calls1 - calls0;
+    for (int i = 0; i < END_JOBS; i++) {
+      dorm_streamer_Request_key key = {sub, args[i].rid};
+      dorm_get_opts go = {.consistent_read = true};
+      dorm_streamer_Request done;
+      fail_call(dorm_streamer_Request_get(C, &key, &go, &a, &done), "read the request");
+      assert_int_equal(done.status, DORM_STREAMER_REQUEST_STATUS_COMPLETED);
+      assert_null(done.liveKey);
+      assert_false(done.has_asks && done.asks.count > 0);
+      dorm_query_opts q = {.consistent_read = true};
+      dorm_streamer_Message_page page;
+      fail_call(dorm_streamer_Message_query(C, sub, args[i].rid, NULL, &q, &a, &page), "read the messages");
+      /* the ack, ten progress, (round 1, job 3: the asked status), the complete */
+      size_t want = round == 1 && i == 3 ? 13 : 12;
+      assert_int_equal(page.count, want);
+      int completes = 0, statuses = 0;
+      for (size_t k = 0; k < page.count; k++) {
+        assert_int_equal(page.items[k].seq, (int64_t)k + 1);
+        if (strstr(page.items[k].body, "\"type\":\"complete\"")) completes++;
+        if (strstr(page.items[k].body, "\"type\":\"status\"")) statuses++;
+      }
+      assert_int_equal(completes, 1);
+      assert_int_equal(statuses, want == 13 ? 1 : 0);
+      assert_non_null(strstr(page.items[page.count - 1].body, "\"type\":\"complete\""));
+      assert_int_equal(done.seq, (int64_t)page.count);
+    }
+    dorm_arena_free(&a);
+  }
+  /* eight ends at once, alone, would be eight writes */
+  assert_true(shared_calls < END_JOBS);
+}
+
 static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
@@ -599,6 +707,7 @@ int main(void) {
       cmocka_unit_test(requests_created_together),
       cmocka_unit_test(messages_queued_to_the_writers_all_stored),
       cmocka_unit_test(a_refused_message_does_not_take_its_batch_with_it),
+      cmocka_unit_test(jobs_ending_together_share_writes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
