@@ -1012,7 +1012,8 @@ static void took_over_from(dorm_stream_ctx *ctx, const dorm_streamer_Request *r,
     free(ctx->last_message);
     free(ctx->last_progress);
     ctx->last_message = cJSON_IsString(msg) ? strdup(msg->valuestring) : NULL;
-    ctx->last_progress = prog ? cJSON_PrintUnformatted(prog) : NULL;
+    /* cJSON_Print rounds (0.30000000000000004 prints 0.3): the status answers repeat this */
+    ctx->last_progress = prog ? dorm__st_cjson_text(prog, NULL, 0) : NULL;
   }
   cJSON_Delete(j);
 }
