@@ -104,6 +104,12 @@ void dorm__model_enum_set(const dorm_type_desc *t, void *p, int64_t v);
 static inline const char *field_attr(const dorm_field_desc *f, int naming) { return f->attr[naming ? 1 : 0]; }
 
 /* ---- writing (model_write.c) ---- */
+/* Whether set v (elements of kind e) holds two elements DynamoDB takes for
+ * one (strings byte-equal, numbers numerically equal, the same bytes): true
+ * with the duplicate described in what[cap] ("\"a\"", "7", "the same
+ * bytes"). False also when an element is NULL, NaN or no number: the writer
+ * reports those. For checks before a write (payloads of endpoints). */
+bool dorm__model_set_dup(const dorm_type_desc *e, const dorm_array_view *v, char *what, size_t cap);
 
 /* Writes the item of obj as a JSON object {"attr":{...},...} at the
  * writer's position (a value position: after a key or in an array): the

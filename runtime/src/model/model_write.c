@@ -168,6 +168,56 @@ static bool find_dup(const void *items, size_t n, size_t size, int (*cmp)(const 
   return found;
 }
 
+bool dorm__model_set_dup(const dorm_type_desc *e, const dorm_array_view *v, char *what, size_t cap) {
+  const char *base = v->items;
+  size_t n = v->count;
+  if (n < 2 || !base) return false;
+  switch (e->kind) {
+  case DORM_K_STRING: {
+    const char *dup;
+    for (size_t i = 0; i < n; i++)
+      if (!get_str(base + i * e->size)) return false; /* the writer reports it */
+    if (e->size != sizeof(char *) || !find_dup(base, n, sizeof(char *), cmp_cstr, &dup)) return false;
+    snprintf(what, cap, "\"%.64s\"", dup);
+    return true;
+  }
+  case DORM_K_INT:
+  case DORM_K_EPOCH: {
+    int64_t dup;
+    if (e->size != sizeof(int64_t) || !find_dup(base, n, sizeof(int64_t), cmp_i64, &dup)) return false;
+    snprintf(what, cap, "%lld", (long long)dup);
+    return true;
+  }
+  case DORM_K_FLOAT: {
+    double dup;
+    for (size_t i = 0; i < n; i++)
+      if (isnan(get_f64(base + i * e->size))) return false; /* NaN compares equal to nothing: the writer refuses it */
+    if (e->size != sizeof(double) || !find_dup(base, n, sizeof(double), cmp_f64, &dup)) return false;
+    snprintf(what, cap, "%.17g", dup);
+    return true;
+  }
+  case DORM_K_DECIMAL: {
+    const char *dup;
+    for (size_t i = 0; i < n; i++) {
+      const char *s = get_str(base + i * e->size);
+      if (!s || dorm__number_invalid_reason(s, strlen(s))) return false; /* the writer reports it */
+    }
+    if (e->size != sizeof(const char *) || !find_dup(base, n, sizeof(const char *), cmp_decimal, &dup)) return false;
+    snprintf(what, cap, "%.48s (numerically equal elements)", dup);
+    return true;
+  }
+  case DORM_K_BYTES: {
+    dorm_bytes dup;
+    for (size_t i = 0; i < n; i++)
+      if (!((const dorm_bytes *)(base + i * e->size))->data) return false;
+    if (e->size != sizeof(dorm_bytes) || !find_dup(base, n, sizeof(dorm_bytes), cmp_bytes, &dup)) return false;
+    snprintf(what, cap, "the same bytes");
+    return true;
+  }
+  default: return false;
+  }
+}
+
 /* ---- values ---- */
 
 /* vlen (may be NULL) gets the byte length of an S or B value (for the key

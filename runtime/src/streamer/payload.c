@@ -198,6 +198,11 @@ static dorm_status read_array(rd *r, const dorm_type_desc *t, const cJSON *v, vo
     if (st != DORM_OK) return st;
   }
   dorm_array_view view = {items, n};
+  /* a set holds each element once: ["a","a"] would be refused only by the
+   * first write of it to DynamoDB, far from the client that sent it */
+  char dup[96];
+  if (t->kind == DORM_K_SET && dorm__model_set_dup(e, &view, dup, sizeof dup))
+    return RFAIL(r, p, "a set holds each element once; %s is there twice", dup);
   memcpy(dst, &view, sizeof view);
   return DORM_OK;
 }
@@ -554,6 +559,9 @@ static dorm_status write_value(wr *c, const dorm_type_desc *t, const void *v, co
     if (depth + 1 > PAYLOAD_MAX_DEPTH) return WFAIL(c, p, "nested deeper than %d levels", PAYLOAD_MAX_DEPTH);
     const dorm_array_view *a = (const dorm_array_view *)v;
     if (a->count && !a->items) return WFAIL(c, p, "%zu elements but no items", a->count);
+    char dup[96];
+    if (t->kind == DORM_K_SET && dorm__model_set_dup(t->elem, a, dup, sizeof dup))
+      return WFAIL(c, p, "a set holds each element once; %s is there twice", dup);
     dorm__jw_begin_array(&c->w);
     for (size_t i = 0; i < a->count; i++) {
       mpath ip = {p, MP_INDEX, NULL, i};

@@ -483,6 +483,11 @@ static void wrong_types_name_the_path(void **state) {
                "payload.range.from: expected an RFC 3339 time");
   expect_error("tags", "{}", "payload.tags: expected an array");
   expect_error("tags", "[\"a\",null]", "payload.tags[1]: expected a string, not null");
+  /* a set holds each element once (DynamoDB refuses a set with one twice) */
+  expect_error("tags", "[\"a\",\"b\",\"a\"]", "payload.tags: a set holds each element once; \"a\" is there twice");
+  expect_error("tags",
+               "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",\"k\"]",
+               "payload.tags: a set holds each element once; \"k\" is there twice");
   expect_error("lines", "\"A-1\"", "payload.lines: expected an array");
   expect_error("lines", "[{\"sku\":\"a\",\"qty\":1},{\"sku\":\"b\",\"qty\":2},{\"sku\":7,\"qty\":3}]",
                "payload.lines[2].sku: expected a string");
@@ -612,6 +617,7 @@ static void writing_checks_values(void **state) {
   CASE(k.color = (k_Color)4, "Kitchen.color: 4 is not a member of enum Color");
   CASE(k.lines.items[1].sku = NULL, "Kitchen.lines[1].sku: required");
   CASE(k.tags.items[0] = NULL, "Kitchen.tags[0]: required");
+  CASE(k.tags.items[1] = "x", "Kitchen.tags: a set holds each element once; \"x\" is there twice");
   CASE(k.attrs.keys[1] = NULL, "Kitchen.attrs: key 1 is NULL");
   CASE(k.attrs.values[1] = "\xff", "Kitchen.attrs[\"k 2\"]: not valid UTF-8 (byte 0)");
   CASE(k.doc = NULL, "Kitchen.doc: required");
