@@ -375,6 +375,7 @@ dorm_status dorm_batch_get(dorm_client *c, const dorm_batch_get_entry *entries, 
     if (st != DORM_OK) return st;
     if (entries[i].key->u.map.count == 0)
       return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op, "%s has no attributes", what);
+    if ((st = dorm__ops_check_key_names(c, op, entries[i].key, what)) != DORM_OK) return st;
   }
 
   size_t cap = 16;

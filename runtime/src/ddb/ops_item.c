@@ -105,10 +105,27 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
  * or a writer that failed, runs dorm__ops_check_item, whose verdict and
  * message are then reported as when it ran first; DORM_OK with the writer
  * failed leaves the writer's own error to dorm__client_send. */
+dorm_status dorm__ops_check_key_names(dorm_client *c, const char *op, const dorm_av *key, const char *what) {
+  const dorm_av_entry *e = key->u.map.items;
+  for (size_t i = 1; i < key->u.map.count; i++)
+    for (size_t k = 0; k < i; k++)
+      if (e[i].name.len == e[k].name.len && memcmp(e[i].name.ptr, e[k].name.ptr, e[i].name.len) == 0)
+        return dorm__client_fail(c, DORM_ERR_INVALID_ARGUMENT, op,
+                                 "%s names attribute \"%.*s\" twice (DynamoDB would read the last, "
+                                 "dorm_av_map_get the first)",
+                                 what, (int)(e[i].name.len > 64 ? 64 : e[i].name.len), e[i].name.ptr);
+  return DORM_OK;
+}
+
 DORM__HOT
 static dorm_status ops_write_item(dorm_client *c, const char *op, dorm_jw *w, const char *name,
                                   const dorm_av *item) {
   if (!item || item->type != DORM_AV_M) return dorm__ops_check_item(c, op, item, name);
+  /* a key's attributes (one or two) once each: dorm_av_map_add does not look */
+  if (name[0] == 'K' && item->u.map.count > 1) {
+    dorm_status st = dorm__ops_check_key_names(c, op, item, name);
+    if (st != DORM_OK) return st;
+  }
   dorm__jw_key(w, name);
   size_t at = w->len;
   dorm__jw_item(w, item, name);

@@ -240,6 +240,37 @@ static void test_an_empty_last_key_ends_the_pages(void **state) {
   assert_int_equal(ss_count(f->server), before + 1); /* no second request */
 }
 
+/* A key naming an attribute twice (dorm_av_map_add does not look): DynamoDB
+ * would read the last value, dorm_av_map_get the first, so the item read or
+ * written would be another than the one the caller sees. Refused before
+ * anything is sent. */
+static void test_a_key_naming_an_attribute_twice_is_refused(void **state) {
+  fixture *f = *state;
+  size_t before = ss_count(f->server);
+  dorm_av key = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&f->a, &key, "PK", 2) = dorm_av_str("other");
+  *dorm_av_map_add(&f->a, &key, "PK", 2) = dorm_av_str("dup");
+  dorm_av item;
+  dorm_get_input in = {.table = "t", .key = &key};
+  assert_int_equal(dorm_get_item(f->c, &in, &f->a, &item), DORM_ERR_INVALID_ARGUMENT);
+  assert_msg(f, "GetItem: Key names attribute \"PK\" twice", NULL);
+  dorm_delete_input del = {.table = "t", .key = &key};
+  assert_int_equal(dorm_delete_item(f->c, &del, &f->a, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_msg(f, "DeleteItem: Key names attribute \"PK\" twice", NULL);
+  dorm_batch_get_entry e[2] = {{"t", &f->key}, {"t", &key}};
+  dorm_av items[2];
+  assert_int_equal(dorm_batch_get(f->c, e, 2, NULL, &f->a, items, NULL), DORM_ERR_INVALID_ARGUMENT);
+  assert_msg(f, "entries[1].key names attribute \"PK\" twice", NULL);
+  assert_int_equal(ss_count(f->server), before); /* nothing sent */
+  /* two different names are a key like any */
+  dorm_av ok = dorm_av_empty(DORM_AV_M);
+  *dorm_av_map_add(&f->a, &ok, "PK", 2) = dorm_av_str("a");
+  *dorm_av_map_add(&f->a, &ok, "SK", 2) = dorm_av_str("b");
+  ss_push(f->server, 200, "{}");
+  dorm_get_input in2 = {.table = "t", .key = &ok};
+  assert_int_equal(dorm_get_item(f->c, &in2, &f->a, &item), DORM_ERR_NOT_FOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_reads_a_well_formed_item),
@@ -248,6 +279,7 @@ int main(void) {
       cmocka_unit_test(test_write_attributes_are_read_and_checked),
       cmocka_unit_test(test_an_answer_that_is_not_dynamodb),
       cmocka_unit_test(test_an_empty_last_key_ends_the_pages),
+      cmocka_unit_test(test_a_key_naming_an_attribute_twice_is_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
