@@ -284,9 +284,11 @@ static dorm_status read_page(dorm_client *c, qspec *q, const char *resp, size_t 
   page->items = items;
   page->count = r.nitems;
   page->scanned_count = r.scanned_count;
-  page->has_more = r.has_last_key;
+  /* An empty key resumes nothing: it ends the results (as the ddb layer's
+   * pager and boto3's take it); as "more", the next page was refused. */
+  page->has_more = r.has_last_key && r.last_key.type == DORM_AV_M && r.last_key.u.map.count > 0;
   page->cursor = NULL;
-  if (r.has_last_key) {
+  if (page->has_more) {
     const char *sort = q->scan ? NULL : (q->o && q->o->descending ? "DESC" : "ASC");
     st = dorm_cursor_encode(&r.last_key, q->idx->name, sort, a, &page->cursor);
     if (st != DORM_OK) return dorm__client_fail(c, st, q->op, "cannot encode the cursor of LastEvaluatedKey");
@@ -368,6 +370,7 @@ dorm_status dorm_model_count(dorm_client *c, const dorm_model_desc *m, uint32_t 
       *count += r.has_count ? r.count : 0;
       has_start = r.last_key != NULL;
       if (has_start) st = dorm__json_to_item(r.last_key, &keys, &start, "LastEvaluatedKey", err, sizeof err);
+      if (st == DORM_OK && has_start && start.u.map.count == 0) has_start = false; /* {} ends the results */
     }
     dorm__json_free(root);
     if (st != DORM_OK) {
