@@ -674,6 +674,7 @@ bool dorm__sigv4_signature_equal(const char *a, const char *b) {
 
 /* ---- time ------------------------------------------------------------------ */
 
+DORM__HOT
 bool dorm__sigv4_format_time(int64_t t, char out[DORM_SIGV4_AMZ_DATE_LEN + 1]) {
   if (t < 0 || t > DORM_SIGV4_MAX_TIME) {
     out[0] = '\0';

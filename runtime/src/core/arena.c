@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
+
 #define ARENA_DEFAULT_BLOCK 4096u
 #define ARENA_MAX_GROW_BLOCK (1u << 20)
 #define ARENA_MAX_ALIGN 4096u
@@ -100,6 +102,7 @@ static void *alloc_slow(dorm_arena *a, size_t size, size_t align) {
   return p;
 }
 
+DORM__HOT
 void *dorm_arena_alloc_aligned(dorm_arena *a, size_t size, size_t align) {
   if (!a || align == 0 || (align & (align - 1)) != 0 || align > ARENA_MAX_ALIGN) return NULL;
   /* No object may exceed PTRDIFF_MAX; refusing here also keeps absurd sizes
@@ -115,6 +118,7 @@ void *dorm_arena_alloc_aligned(dorm_arena *a, size_t size, size_t align) {
   return alloc_slow(a, size, align);
 }
 
+DORM__HOT
 void *dorm_arena_alloc(dorm_arena *a, size_t size) {
   return dorm_arena_alloc_aligned(a, size, ARENA_BASE_ALIGN);
 }
@@ -184,6 +188,7 @@ char *dorm_arena_printf(dorm_arena *a, const char *fmt, ...) {
   return d;
 }
 
+DORM__HOT
 void dorm_arena_reset(dorm_arena *a) {
   if (!a) return;
   if (a->first && a->first->next) {

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "hot.h"
+
 #define S_PER_DAY INT64_C(86400)
 
 static int64_t floor_div(int64_t a, int64_t b) {
@@ -22,6 +24,7 @@ int64_t dorm__days_from_civil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
+DORM__HOT
 void dorm__civil_from_days(int64_t days, int64_t *y, int *m, int *d) {
   int64_t z = days + 719468;
   int64_t era = floor_div(z, 146097);
@@ -46,6 +49,7 @@ int64_t dorm__civil_to_seconds(const dorm__civil_time *t) {
          (int64_t)t->minute * 60 + t->second;
 }
 
+DORM__HOT
 void dorm__civil_from_seconds(int64_t secs, dorm__civil_time *t) {
   int64_t days = floor_div(secs, S_PER_DAY);
   int sod = (int)(secs - days * S_PER_DAY);

@@ -38,6 +38,7 @@
 #include "json_jt.h"
 
 #include "base64.h"
+#include "hot.h"
 #include "number.h"
 #include "utf8.h"
 
@@ -231,6 +232,7 @@ static bool value(build *b, cJSON *out, int depth) {
  * item, else in a malloc'd array that grows (jsmn resumes where it ran out;
  * *toks != stack_toks then, and the caller frees it). *n is jsmn's result
  * (a count, or a negative JSMN_ERROR_*). DORM_ERR_NO_MEMORY or DORM_OK. */
+DORM__HOT
 static dorm_status tokenize(const char *json, size_t len, jsmntok_t *stack_toks, unsigned cap, jsmntok_t **toks,
                             int *n) {
   jsmn_parser p;
@@ -326,6 +328,7 @@ static inline void it_begin(iter *it, const build *b, int tok) {
  * member's unescaped name; untouched for an array); the caller consumes
  * exactly that value. 0: no more children (the gap before the closing
  * bracket checked). -1: refused. */
+DORM__HOT
 static int it_next(build *b, iter *it, char **name) {
   const jsmntok_t *t = it->t;
   if (it->vi >= 0) it->pos = tok_hi(&b->tok[it->vi]);
@@ -374,6 +377,7 @@ static bool skip(build *b, int depth) {
 #define utf8_ok dorm__jt_utf8_ok /* json_jt.h */
 
 /* An S, N or B value or a set element: a JSON string at b->next. */
+DORM__HOT
 static bool leaf(build *b, dorm_arena *a, dorm_av_type type, dorm_str *out) {
   char *s;
   size_t len;
@@ -424,6 +428,7 @@ static inline bool wrapper_close(build *b, iter *it) {
 }
 
 /* An object of attributes at b->next into an M (dorm__jr_members). */
+DORM__HOT
 static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
   out->type = DORM_AV_M;
   out->u.map.items = NULL;
@@ -466,6 +471,7 @@ static bool d_members(build *b, dorm_arena *a, int depth, dorm_av *out) {
 }
 
 /* One AttributeValue at b->next (dorm__jr_value). */
+DORM__HOT
 static bool d_value(build *b, dorm_arena *a, int depth, dorm_av *out) {
   memset(out, 0, sizeof *out);
   /* the usual {"S":"..."} / {"N":"..."} (json_jt.h): what the steps below
@@ -562,6 +568,7 @@ static bool d_response(build *b, dorm_arena *a, dorm_av *item, bool *found) {
   return more == 0;
 }
 
+DORM__HOT
 dorm_status dorm__json_read_direct(dorm_json_direct what, const char *json, size_t len, dorm_arena *a,
                                    dorm_av *out, bool *found) {
   bool present = false;

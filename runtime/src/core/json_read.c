@@ -307,6 +307,7 @@ static inline size_t name_hash(const char *p, size_t n) {
 
 /* Small maps compare pairwise, typical items use a hash table on the stack,
  * huge maps sort. */
+DORM__HOT
 size_t dorm__jr_find_duplicate(const void *names, size_t count, size_t stride) {
   if (count > 8 && count <= 512) {
     uint16_t slots[1024];
@@ -578,6 +579,7 @@ dorm_status dorm__av_from_json_with(dorm_json_parser how, bool item, const char 
   return st;
 }
 
+DORM__HOT
 dorm_status dorm__json_read_response_item(dorm_json_parser how, const char *json, size_t len, dorm_arena *a,
                                           dorm_av *item, bool *found, char *errbuf, size_t errcap) {
   dorm_status st;

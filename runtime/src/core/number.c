@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
+
 #define DDB_MAX_DIGITS 38
 #define DDB_MIN_EXP (-130) /* smallest power of ten of the leading digit */
 #define DDB_MAX_EXP 125    /* largest */
@@ -85,6 +87,7 @@ static bool short_plain_decimal(const char *s, size_t len) {
   return i == len;
 }
 
+DORM__HOT
 const char *dorm__number_invalid_reason(const char *s, size_t len) {
   if (short_plain_decimal(s, len)) return NULL;
   parsed p;

@@ -10,6 +10,7 @@
 const char dorm__hex_lower[17] = "0123456789abcdef";
 const char dorm__hex_upper[17] = "0123456789ABCDEF";
 
+DORM__HOT
 void dorm__hex_encode(const void *in, size_t n, char *out) {
   const unsigned char *u = in;
   for (size_t i = 0; i < n; i++) {

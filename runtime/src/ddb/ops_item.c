@@ -105,6 +105,7 @@ void dorm__ops_condition_failure_item(dorm_client *c, dorm_arena *a, dorm_write_
  * or a writer that failed, runs dorm__ops_check_item, whose verdict and
  * message are then reported as when it ran first; DORM_OK with the writer
  * failed leaves the writer's own error to dorm__client_send. */
+DORM__HOT
 dorm_status dorm__ops_check_key_names(dorm_client *c, const char *op, const dorm_av *key, const char *what) {
   const dorm_av_entry *e = key->u.map.items;
   for (size_t i = 1; i < key->u.map.count; i++)
