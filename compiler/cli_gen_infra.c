@@ -8,6 +8,38 @@
 #include "cli.h"
 #include "gen_infra.h"
 
+/* What a Lambda invocation cannot hold (docs/streamer.md, On AWS): a sync
+ * call runs in its $default invocation, at most WebSocketTimeout (29 s,
+ * API Gateway's integration timeout; handlers get it less 1 s); a job's run
+ * in a stream invocation, at most StreamTimeout (15 min, Lambda's limit),
+ * after which it is given back and starts again from the beginning. Said
+ * when the template is written, since nothing on AWS says it later. */
+#define LAMBDA_SYNC_MS (29000 - 1000)
+#define LAMBDA_MAX_MS (15 * 60 * 1000)
+
+static void lambda_limit_warnings(const dormc_schema *s) {
+  for (size_t i = 0; i < s->nendpoints; i++) {
+    const dormc_endpoint *e = &s->endpoints[i];
+    char where[300] = "";
+    if (e->loc.file) snprintf(where, sizeof where, "%s:%u:%u: ", e->loc.file, e->loc.line, e->loc.col);
+    if (e->mode == DORMC_ENDPOINT_SYNC && e->timeout_ms > LAMBDA_SYNC_MS)
+      fprintf(stderr,
+              "%swarning: endpoint %s (sync) has a timeout of %lld ms, but on AWS Lambda a sync call runs in its "
+              "$default invocation, which lasts at most 29 s (WebSocketTimeout: API Gateway's integration "
+              "timeout): a call still running at %d ms gets no result; make it async, or its timeout at most "
+              "%d ms\n",
+              where, e->name, (long long)e->timeout_ms, LAMBDA_SYNC_MS, LAMBDA_SYNC_MS);
+    if (e->mode == DORMC_ENDPOINT_ASYNC && e->timeout_ms > LAMBDA_MAX_MS)
+      fprintf(stderr,
+              "%swarning: endpoint %s (async) has a timeout of %lld ms, longer than a Lambda invocation can run "
+              "(StreamTimeout, at most 15 min): on AWS a run still going 1 s before its invocation ends is given "
+              "back and starts again from the beginning in the next one, so a job that needs longer never ends "
+              "(its stream record goes to StreamFailureQueue after StreamMaximumRetryAttempts, its request stays "
+              "PENDING)\n",
+              where, e->name, (long long)e->timeout_ms);
+  }
+}
+
 int dormc_cli_gen_infra(const char *schema, const char *dir) {
   dormc_options o = cli_default_options();
   dormc_compilation *c = dormc_new(&o);
@@ -22,6 +54,7 @@ int dormc_cli_gen_infra(const char *schema, const char *dir) {
   }
   char *text = NULL;
   size_t len = 0;
+  lambda_limit_warnings(dormc_get_schema(c));
   if (dormc_gen_infra(dormc_get_schema(c), &text, &len) != 0) {
     dormc_free(c);
     fprintf(stderr, "dormc gen: out of memory\n");

@@ -328,19 +328,20 @@ static void function(cJSON *res, const char *id, const char *name_suffix, const 
   cJSON_AddItemToObject(lg, "RetentionInDays", ref("LogRetentionDays"));
 }
 
-static void alarm(cJSON *res, const char *id, const char *description, const char *metric, const char *fn_suffix,
-                  const char *stat, double threshold, int periods) {
+/* An alarm on one metric of one dimension (value: a string or an intrinsic). */
+static void metric_alarm(cJSON *res, const char *id, const char *description, const char *namespace_,
+                         const char *metric, const char *dim_name, cJSON *dim_value, const char *stat,
+                         double threshold, int periods) {
   cJSON *p = resource(res, id, "AWS::CloudWatch::Alarm");
   char s[200];
   snprintf(s, sizeof s, "${AWS::StackName}-%s", id);
   cJSON_AddItemToObject(p, "AlarmName", sub(s));
   cJSON_AddStringToObject(p, "AlarmDescription", description);
-  cJSON_AddStringToObject(p, "Namespace", EMF_NAMESPACE);
+  cJSON_AddStringToObject(p, "Namespace", namespace_);
   cJSON_AddStringToObject(p, "MetricName", metric);
   cJSON *d = cJSON_CreateObject();
-  cJSON_AddStringToObject(d, "Name", "Service");
-  snprintf(s, sizeof s, "${AWS::StackName}-%s", fn_suffix);
-  cJSON_AddItemToObject(d, "Value", sub(s));
+  cJSON_AddStringToObject(d, "Name", dim_name);
+  cJSON_AddItemToObject(d, "Value", dim_value);
   cJSON_AddItemToObject(p, "Dimensions", arr1(d));
   cJSON_AddStringToObject(p, "Statistic", stat);
   cJSON_AddNumberToObject(p, "Period", 300);
@@ -349,6 +350,15 @@ static void alarm(cJSON *res, const char *id, const char *description, const cha
   cJSON_AddStringToObject(p, "ComparisonOperator", "GreaterThanThreshold");
   cJSON_AddStringToObject(p, "TreatMissingData", "notBreaching");
   cJSON_AddItemToObject(p, "AlarmActions", if_("HasAlarmTopic", arr1(ref("AlarmTopicArn")), ref("AWS::NoValue")));
+}
+
+/* An alarm on an EMF metric of the runtime (lambda.c), by Service: the
+ * function's name. */
+static void alarm(cJSON *res, const char *id, const char *description, const char *metric, const char *fn_suffix,
+                  const char *stat, double threshold, int periods) {
+  char s[200];
+  snprintf(s, sizeof s, "${AWS::StackName}-%s", fn_suffix);
+  metric_alarm(res, id, description, EMF_NAMESPACE, metric, "Service", sub(s), stat, threshold, periods);
 }
 
 static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, const char *const *table_ids,
@@ -439,10 +449,16 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
   static const char *const streams[] = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                                         "dynamodb:ListStreams", NULL};
   cJSON_AddItemToArray(sts, statement(streams, arr1(getatt(requests_id, "StreamArn"))));
+  /* the management API's ARNs name the HTTP method: delivery.c POSTs
+   * messages and DELETEs a connection whose token expired (GET is never
+   * called) */
   static const char *const manage[] = {"execute-api:ManageConnections", NULL};
-  cJSON_AddItemToArray(
-      sts, statement(manage, arr1(sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                                      "${WebSocketApi}/${StageName}/POST/@connections/*"))));
+  cJSON *conns = cJSON_CreateArray();
+  cJSON_AddItemToArray(conns, sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                  "${WebSocketApi}/${StageName}/POST/@connections/*"));
+  cJSON_AddItemToArray(conns, sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                  "${WebSocketApi}/${StageName}/DELETE/@connections/*"));
+  cJSON_AddItemToArray(sts, statement(manage, conns));
   static const char *const sqs[] = {"sqs:SendMessage", NULL};
   cJSON_AddItemToArray(sts, statement(sqs, arr1(getatt("StreamFailureQueue", "Arn"))));
   static const char *const logs[] = {"logs:CreateLogStream", "logs:PutLogEvents", NULL};
@@ -465,6 +481,20 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
         "Sum", 10, 1);
   alarm(res, "QueueWaitAlarm", "requests waited long before a processor started them", "QueueWait", "stream",
         "Maximum", 30000, 2);
+  /* What the EMF lines cannot say: an invocation that never reached its
+   * metrics line (Lambda's timeout, a crash, out of memory), and records
+   * that failed every retry. Their requests stay PENDING, and no processor
+   * looks at them again on Lambda (docs/streamer.md, Metrics, logs, alarms). */
+  metric_alarm(res, "WebSocketFunctionErrorsAlarm",
+               "WebSocket invocations Lambda counts as failed (timeouts and crashes included)", "AWS/Lambda", "Errors",
+               "FunctionName", ref("WebSocketFunction"), "Sum", 0, 1);
+  metric_alarm(res, "StreamFunctionErrorsAlarm",
+               "stream batches Lambda counts as failed (timeouts and crashes included)", "AWS/Lambda", "Errors",
+               "FunctionName", ref("StreamFunction"), "Sum", 0, 1);
+  metric_alarm(res, "StreamFailureQueueAlarm",
+               "stream records that failed every retry: their requests wait, PENDING, until run again", "AWS/SQS",
+               "ApproximateNumberOfMessagesVisible", "QueueName", getatt("StreamFailureQueue", "QueueName"), "Maximum",
+               0, 1);
 
   cJSON *o = cJSON_AddObjectToObject(outputs, "WebSocketUrl");
   cJSON_AddStringToObject(o, "Description", "the clients' URL");

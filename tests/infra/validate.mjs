@@ -10,7 +10,12 @@
 //     every Fn::If names a condition;
 //   - every IAM statement's Resource names a resource of this template
 //     (only X-Ray's actions, which take no resource, may use "*"), and no
-//     action is a wildcard.
+//     action is a wildcard;
+//   - what fails without a metrics line of the runtime is watched: every
+//     Lambda function by an alarm on its AWS/Lambda Errors (Lambda's timeout,
+//     a crash, out of memory), every event source mapping's failure queue by
+//     an alarm on its AWS/SQS ApproximateNumberOfMessagesVisible (records that
+//     failed every retry).
 //
 // usage: node validate.mjs TEMPLATE.json    (exit 0: valid; 1: the problems,
 // one per line; 77: the spec package is not installed)
@@ -192,6 +197,25 @@ function checkPolicy(doc, where) {
   }
 }
 
+// ---------------------------------------------------------------- alarms
+
+function watched(namespace, metric, dimName, matches) {
+  return Object.values(resources).some((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === namespace &&
+    r.Properties.MetricName === metric && (r.Properties.Dimensions ?? []).some((d) => d.Name === dimName && matches(d.Value)));
+}
+
+function checkAlarms() {
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type === 'AWS::Lambda::Function' && !watched('AWS/Lambda', 'Errors', 'FunctionName', (v) => v?.Ref === id))
+      problems.push(`${id}: no alarm on its AWS/Lambda Errors (a timeout or a crash writes no metrics line)`);
+    const dest = r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.DestinationConfig?.OnFailure?.Destination;
+    const queue = dest?.['Fn::GetAtt']?.[0];
+    if (queue && resources[queue]?.Type === 'AWS::SQS::Queue' &&
+        !watched('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', (v) => v?.['Fn::GetAtt']?.[0] === queue))
+      problems.push(`${id}: its failure queue ${queue} has no alarm on ApproximateNumberOfMessagesVisible`);
+  }
+}
+
 // ---------------------------------------------------------------- the template
 
 if (tpl.AWSTemplateFormatVersion !== '2010-09-09') problems.push('AWSTemplateFormatVersion must be 2010-09-09');
@@ -210,6 +234,7 @@ for (const [name, p] of Object.entries(params)) {
   if (!['String', 'Number', 'CommaDelimitedList', 'List<Number>'].includes(p.Type)) problems.push(`parameter ${name}: type ${p.Type}`);
   if ('Default' in p && p.AllowedValues && !p.AllowedValues.includes(p.Default)) problems.push(`parameter ${name}: Default not allowed`);
 }
+checkAlarms();
 walkRefs(resources, 'Resources');
 walkRefs(tpl.Outputs ?? {}, 'Outputs');
 walkRefs(conditions, 'Conditions');

@@ -10,7 +10,13 @@
 //                  must carry a valid SigV4 signature for service execute-api
 //                  (403 otherwise), 410 for a gone connection, 429 once for a
 //                  flaky one, 413 for a body over 128 KB (a frame's limit),
-//                  200 otherwise; every attempt is recorded.
+//                  200 otherwise; every attempt is recorded. Given the
+//                  ARNs a role's execute-api:ManageConnections statements
+//                  allow (manageConnectionsArns: those of a template of
+//                  `dormc gen --infra`), a call whose ARN
+//                  (.../{stage}/{METHOD}/@connections/{id}) none of them
+//                  matches is refused 403 AccessDeniedException, as IAM
+//                  refuses it.
 //
 // and the events: API Gateway WebSocket $connect/$disconnect/$default events
 // as AWS documents them, and DynamoDB Streams batches made of the records
@@ -181,9 +187,43 @@ export class RuntimeApi {
 
 // ---------------------------------------------------------------- the management API
 
+const API_ID = 'a1b2c3d4e5';
+const ACCOUNT = '123456789012';
+
+/** The ARN patterns a template's role allows execute-api:ManageConnections
+ *  on, its Fn::Sub resolved for this emulated API (apiId, stage, region). */
+export function manageConnectionsArns(tpl, { stage = 'prod' } = {}) {
+  const vars = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, WebSocketApi: API_ID, StageName: stage };
+  const arns = [];
+  for (const r of Object.values(tpl.Resources).filter((x) => x.Type === 'AWS::IAM::Role')) {
+    for (const p of r.Properties.Policies ?? []) {
+      for (const st of p.PolicyDocument.Statement) {
+        if (st.Effect !== 'Allow' || ![].concat(st.Action).includes('execute-api:ManageConnections')) continue;
+        for (const res of [].concat(st.Resource)) {
+          const text = typeof res === 'string' ? res : res['Fn::Sub'];
+          if (typeof text !== 'string') throw new Error(`a ManageConnections resource this emulator cannot resolve: ${JSON.stringify(res)}`);
+          arns.push(text.replace(/\$\{([^}]+)\}/g, (m, v) => {
+            if (!(v in vars)) throw new Error(`\${${v}} in ${text}`);
+            return vars[v];
+          }));
+        }
+      }
+    }
+  }
+  return arns;
+}
+
+/** IAM's match of an ARN against a pattern: * any run of characters, ? one. */
+function arnMatches(pattern, arn) {
+  const re = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`);
+  return re.test(arn);
+}
+
 export class ManagementApi {
-  constructor({ stage = 'prod', gone = new Set(), flaky = new Set(), broken = new Set() } = {}) {
+  constructor({ stage = 'prod', gone = new Set(), flaky = new Set(), broken = new Set(), allowArns = null } = {}) {
     this.stage = stage;
+    this.allowArns = allowArns; // null: IAM not emulated
+    this.denied = []; // [{method, conn}] refused by the role's policy
     this.gone = gone;
     this.flaky = flaky;   // 429 on the first attempt
     this.broken = broken; // 503 on the first attempt, 500 on every later one
@@ -197,15 +237,33 @@ export class ManagementApi {
 
   async listen() { this.port = await listen(this.server); }
 
+  /** Whether the role may call method on conn (ManageConnections). */
+  allowed(method, conn) {
+    if (!this.allowArns) return true;
+    const arn = `arn:aws:execute-api:${REGION}:${ACCOUNT}:${API_ID}/${this.stage}/${method}/@connections/${conn}`;
+    return this.allowArns.some((p) => arnMatches(p, arn));
+  }
+
   async handle(req, res) {
     const body = await readBody(req);
     const m = new RegExp(`^/${this.stage}/@connections/([^/?]+)$`).exec(req.url);
+    if (m && !this.allowed(req.method, decodeURIComponent(m[1]))) {
+      const conn = decodeURIComponent(m[1]);
+      this.denied.push({ method: req.method, conn });
+      if (req.method === 'DELETE') {
+        if (!this.closed.has(conn)) this.closed.set(conn, []);
+        this.closed.get(conn).push({ signatureValid: verifySigV4(req, body, 'execute-api'), allowed: false });
+      }
+      res.writeHead(403, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'AccessDeniedException' });
+      res.end(JSON.stringify({ Message: `User is not authorized to perform: execute-api:ManageConnections on resource: ${req.method} @connections/${conn}` }));
+      return;
+    }
     if (m && req.method === 'DELETE') {
       // DeleteConnection: API Gateway closes the connection and answers 204
       const conn = decodeURIComponent(m[1]);
       const valid = verifySigV4(req, body, 'execute-api');
       if (!this.closed.has(conn)) this.closed.set(conn, []);
-      this.closed.get(conn).push({ signatureValid: valid });
+      this.closed.get(conn).push({ signatureValid: valid, allowed: true });
       res.writeHead(!valid ? 403 : this.gone.has(conn) ? 410 : 204, { 'Content-Type': 'application/json' });
       res.end();
       return;
@@ -286,7 +344,6 @@ export class ManagementApi {
 
 // ---------------------------------------------------------------- API Gateway WebSocket events
 
-const API_ID = 'a1b2c3d4e5';
 const DOMAIN = `${API_ID}.execute-api.${REGION}.amazonaws.com`;
 
 function requestContext(conn, routeKey, eventType, extra = {}) {

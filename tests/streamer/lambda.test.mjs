@@ -19,6 +19,7 @@ import {
 import { after, before } from 'node:test';
 import {
   RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned, ddb,
+  manageConnectionsArns,
 } from './lambda-emulators.mjs';
 
 let rt;
@@ -44,7 +45,13 @@ function emfLines() {
 
 before(async () => {
   rt = new RuntimeApi();
-  mgmt = new ManagementApi({ gone: new Set(['GoneConn0000000=']), flaky: new Set(['FlakyConn000000=']), broken: new Set(['BrokenConn00000=']) });
+  // the management API lets the function do what the role of its template
+  // (dormc gen --infra) allows, as IAM would on AWS
+  const tpl = generatedTemplate();
+  mgmt = new ManagementApi({
+    gone: new Set(['GoneConn0000000=']), flaky: new Set(['FlakyConn000000=']), broken: new Set(['BrokenConn00000=']),
+    allowArns: tpl ? manageConnectionsArns(tpl) : null,
+  });
   await rt.listen();
   await mgmt.listen();
   spawnedAt = Date.now();
@@ -143,6 +150,7 @@ scenario('$default after the token expired (exp + leeway): UNAUTHORIZED (retryab
   assert.equal(got.length, 2, 'the message after expiry was not routed (no Echo response)');
   await eventually(() => mgmt.closes(conn).length === 1, 'DELETE @connections once');
   assert.ok(mgmt.closes(conn)[0].signatureValid, 'the DELETE is SigV4-signed for execute-api');
+  assert.ok(mgmt.closes(conn)[0].allowed, `the role of the template may DELETE @connections (it allows ${JSON.stringify(mgmt.allowArns)})`);
   // token_expired, or connection_unknown when DynamoDB Local's TTL (the same
   // exp + leeway) deleted the connection item first: the client is told the same
   await eventually(() => logLines().some((l) => ['token_expired', 'connection_unknown'].includes(l.event) && l.connection_id === conn),
@@ -498,6 +506,12 @@ function template(t) {
     t.skip('DORMC is not set (tests/streamer/CMakeLists.txt sets it)');
     return null;
   }
+  return generatedTemplate();
+}
+
+/** The example's template, or null without DORMC. */
+function generatedTemplate() {
+  if (!process.env.DORMC) return null;
   const dir = mkdtempSync(join(tmpdir(), 'dorm-infra-'));
   try {
     const schema = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'streamer', 'report.dorm');
@@ -519,7 +533,15 @@ scenario('dormc gen --infra: every alarm watches a metric, namespace and dimensi
       for (const set of d.Dimensions) emitted.get(m.Name).add(`${d.Namespace}|${[...set].sort().join(',')}`);
     }
   }
-  const alarms = Object.entries(tpl.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+  const all = Object.entries(tpl.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+  // AWS's own metrics (Lambda's Errors, the failure queue's depth) name a resource of the template
+  for (const [id, a] of all.filter(([, r]) => r.Properties.Namespace !== 'DORM/Streamer')) {
+    const v = a.Properties.Dimensions[0].Value;
+    const target = tpl.Resources[v.Ref ?? v['Fn::GetAtt']?.[0]];
+    const want = { 'AWS/Lambda': 'AWS::Lambda::Function', 'AWS/SQS': 'AWS::SQS::Queue' }[a.Properties.Namespace];
+    assert.equal(target?.Type, want, `${id}: ${a.Properties.Namespace} ${JSON.stringify(v)}`);
+  }
+  const alarms = all.filter(([, r]) => r.Properties.Namespace === 'DORM/Streamer');
   assert.ok(alarms.length >= 4, 'errors, batch failures, delivery failures, queue wait');
   for (const [id, a] of alarms) {
     const p = a.Properties;
@@ -548,6 +570,15 @@ scenario('dormc gen --infra: the streamer\'s tables are the ones the runtime cre
     const ttl = (await ddb('DynamoDB_20120810.DescribeTimeToLive', { TableName: p.TableName })).TimeToLiveDescription;
     assert.equal(p.TimeToLiveSpecification?.AttributeName, ttl.AttributeName, `${p.TableName}: TTL attribute`);
   }
+});
+
+scenario('least privilege covers the code: every management API call of the run was allowed by the template\'s role', async (t) => {
+  if (!mgmt.allowArns) {
+    t.skip('DORMC is not set: the role is not emulated');
+    return;
+  }
+  assert.ok(mgmt.closes('ExpiredTok00001=').length > 0, 'the run closed a connection (DELETE), so both methods were tried');
+  assert.deepEqual(mgmt.denied, [], `calls the role refuses (it allows ${JSON.stringify(mgmt.allowArns)})`);
 });
 
 scenario('the Runtime API going away ends the loop: exit 0, no sanitizer report', async () => {
