@@ -320,7 +320,7 @@ export class ManagementApi {
       return;
     }
     if (!this.delivered.has(conn)) this.delivered.set(conn, []);
-    this.delivered.get(conn).push({ body: body.toString('utf8'), authorization: req.headers.authorization, signatureValid: valid });
+    this.delivered.get(conn).push({ body: body.toString('utf8'), authorization: req.headers.authorization, signatureValid: valid, at: Date.now() });
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end();
   }
