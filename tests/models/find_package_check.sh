@@ -3,7 +3,8 @@
 # a scratch prefix, then configure, build and run a small project that
 # generates the shop schema's code with dorm_generate() and uses it.
 #   find_package_check.sh BUILD_DIR SOURCE_DIR WORK_DIR [C_FLAGS]
-# C_FLAGS: for the app (a sanitizer build's libdorm needs the same -fsanitize).
+# C_FLAGS: for the app (none in the suite: a sanitizer build's dorm::dorm
+# brings its -fsanitize link options with it).
 set -euo pipefail
 build=$1 src=$2 work=$3 cflags=${4:-}
 rm -rf "$work"
