@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per item of libdorm's bulk write (bench/bulk_bench.c: one
 # dorm_batch_write of N bench items at 16 in flight), and their split, under
-# callgrind: the counts bench/README.md ("Bulk write") quotes. Instruction
+# callgrind: the counts bench/notes/bulk.md quotes. Instruction
 # counts are steady on a busy machine where CPU time is not; they leave out
 # the kernel (loopback TCP, poll), which bulk_bench's "client cpu" includes.
 # Starts its own DynamoDB Local (tests/harness/ddb-local.sh).

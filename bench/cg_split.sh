@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per get and per put, and their split, under callgrind: the
-# counts bench/README.md ("Where a get's and a put's microseconds go")
+# counts bench/notes/get-put.md ("Where a get's and a put's microseconds go")
 # quotes. Instruction counts are stable on a busy machine where CPU time is
 # not. Starts its own DynamoDB Local (tests/harness/ddb-local.sh).
 #
@@ -19,7 +19,7 @@
 # last-level misses: I for code, D for data read + written). On a machine
 # whose caches the server and others flush between two requests these
 # fetches, not the instructions, are most of what libdorm adds to a call
-# (bench/README.md); the counts are the same every run.
+# (bench/notes/get-put.md); the counts are the same every run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:?usage: cg_split.sh BUILD_DIR [N]}" && pwd)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where libdorm's bulk write spends its client CPU natively: perf samples
 # (cpu-clock, DWARF call stacks) of bench/bulk_bench, those inside
-# dorm_batch_write sorted into the parts bench/README.md ("Bulk write")
+# dorm_batch_write sorted into the parts bench/notes/bulk.md
 # quotes. Unlike bench/cg_bulk.sh (instructions under callgrind, user space
 # only, OpenSSL's generic SHA-256) this sees the kernel's share (send, poll,
 # page faults) and SHA-NI; shares move with the machine's load, so take them

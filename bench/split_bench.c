@@ -31,7 +31,7 @@
  * of code size or layout does, which instruction counts do not.
  * The libcurl part is client_bench's "libcurl get/put" line (the same
  * request through bare libcurl); together they are the split of
- * bench/README.md, "Where a get's and a put's microseconds go".
+ * bench/notes/get-put.md, "Where a get's and a put's microseconds go".
  * Usage: split_bench [--n N] [--item FILE] [--cold KB]. A benchmark: it prints numbers
  * and asserts nothing about them. */
 #include <cjson/cJSON.h>

@@ -69,7 +69,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # A warm-up round first (WARMUP connections, default CONNS, 5 progress each; 0: none):
 # a freshly started DynamoDB Local is a cold JVM, and its first burst of
 # requests is several times slower (ack p50 3.4 s cold vs 0.55 s warm at 300
-# connections, bench/README.md "Fourth round"), which is not the server's.
+# connections, bench/notes/streamer.md "Fourth round"), which is not the server's.
 # Its figures are printed, not the measured ones.
 warmup=${WARMUP:-$conns}
 [ "${COUNT_CALLS:-0}" = 1 ] && warmup=${WARMUP:-0} # the counts are per measured request

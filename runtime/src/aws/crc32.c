@@ -3,7 +3,7 @@
  * zlib 1.2.13's crc32 is fast with hot caches, but its braided tables are
  * 16 KB, and a client that waits on the network between requests finds
  * them evicted every time: under callgrind's cache model they were the
- * largest single source of a GetItem's L1 data misses (bench/README.md).
+ * largest single source of a GetItem's L1 data misses (bench/notes/get-put.md).
  * libdeflate's crc32 folds with carry-less multiplies (PCLMULQDQ on x86-64,
  * the CRC32 instructions on arm64, chosen at run time) and touches almost
  * nothing but the body, so it is used when the build found it

@@ -9,7 +9,7 @@
  * curl_multi_perform would instead look at every transfer on each wake and
  * poll each one's socket itself: with 16 in flight that was ~20 poll()
  * calls per request, the largest client cost of a bulk write after the
- * kernel's TCP work (bench/README.md, bulk write). */
+ * kernel's TCP work (bench/notes/bulk.md). */
 #include "dorm/pool.h"
 
 #include <curl/curl.h>

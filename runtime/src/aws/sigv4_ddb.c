@@ -13,7 +13,7 @@
  * frees and reallocates the provider context on every EVP_DigestInit_ex
  * (~550 instructions and two allocations each, four per request) and, with
  * the cold caches of a client that waits on the network between requests,
- * that machinery cost far more than the hashing (bench/README.md, "Where a
+ * that machinery cost far more than the hashing (bench/notes/get-put.md, "Where a
  * get's and a put's microseconds go"). The SHA256_* functions run the same
  * assembly (SHA-NI where the CPU has it) without it. The key derivation, once
  * a day, stays on EVP (sigv4_crypto.c). */

@@ -8,7 +8,7 @@
  * writer of an item): placed in .text.hot.dorm, which the linker gathers with
  * the other .text.hot sections, so a request that starts with caches and TLB
  * emptied by the wait for its response touches a few code pages of libdorm
- * rather than one or two in each file (bench/README.md, "Session 11").
+ * rather than one or two in each file (bench/notes/get-put.md, "Session 11").
  * Placement only: GCC's hot attribute would also optimise these functions
  * differently (SigV4's grew by 0.6 KB, five more lines fetched per request). */
 #if defined(__GNUC__) && defined(__ELF__)

@@ -3,7 +3,7 @@
  * Response bodies on the hot path (GetItem, Query, Scan, BatchGetItem,
  * TransactGetItems, stream records, the model decoder) used to be parsed
  * by cJSON, which mallocs every node and every string and frees them
- * again: most of a GetItem's decoding cost (bench/README.md). Here jsmn
+ * again: most of a GetItem's decoding cost (bench/notes/get-put.md). Here jsmn
  * (Debian's libjsmn-dev, strict mode, parent links so that a malicious
  * body cannot make it quadratic) tokenizes the body without allocating,
  * and the tokens become nodes of cJSON's public layout, all in ONE

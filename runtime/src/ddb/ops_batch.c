@@ -786,7 +786,7 @@ static dorm_status batch_run_pooled(batch_run *r, unsigned in_flight) {
 /* The bulk path: the caller's entries, all checked, sent in_flight requests
  * at a time. Nothing per entry is allocated: each request copies its chunk's
  * entries (a per-entry array of 100,000 touched ~1,200 fresh pages, ~12 us
- * each in this VM: bench/README.md, bulk write). */
+ * each in this VM: bench/notes/bulk.md). */
 static dorm_status bw_run_pooled(dorm_client *c, const dorm_batch_write_entry *in, const dorm__bw_text *text,
                                  size_t n, const dorm_batch_write_options *opts, size_t *written) {
   uint32_t max_rounds = opts && opts->max_rounds ? opts->max_rounds : BATCH_DEFAULT_ROUNDS;
@@ -808,7 +808,7 @@ static dorm_status bg_run_pooled(dorm_client *c, bg_key *u, size_t nu, const siz
  * why (the same checks, so the same verdict). The writer's check also sums
  * a bound of the item's size on its walk; only an item whose bound passes
  * the limit is walked again for its exact size (that second walk was half
- * the check's cost: bench/README.md, bulk write). */
+ * the check's cost: bench/notes/bulk.md). */
 static bool bw_check_quick(dorm_jw *w, const dorm_av *av) {
   if (!av || av->type != DORM_AV_M) return false;
   dorm__jw_reset(w);
@@ -832,7 +832,7 @@ dorm_status dorm_batch_write(dorm_client *c, const dorm_batch_write_entry *entri
   /* With requests in flight (a bulk write) each entry's text is written
    * into its request as the chunk goes out rather than kept from the check:
    * keeping it doubles the memory touched (a fresh page per few items, which
-   * cost more than writing the text again; bench/README.md, bulk write). The
+   * cost more than writing the text again; bench/notes/bulk.md). The
    * check then only walks the entry (dorm__jw_check_item), so each item's
    * text is written once, and nothing per entry is kept at all. */
   bool pooled = in_flight_of(opts ? opts->max_in_flight : 0) > 1 && n > BATCH_WRITE_CHUNK;

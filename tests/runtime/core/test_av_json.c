@@ -250,7 +250,7 @@ static void number_check_agrees(const char *s, size_t len) {
  * them ('/', ':', NUL, 0xb0, 0xff, 'x', ' '); then at every length to 20,
  * digits with one or two of those at every position (pairs of positions),
  * each string in a block of its own length (ASan sees any read past it): a
- * faster short path (bench/README.md "Session 10" tried a word-at-a-time
+ * faster short path (bench/notes/bulk.md "Session 10" tried a word-at-a-time
  * one) must give the same verdicts. */
 static void number_word_check_every_shape(void **state) {
   (void)state;
