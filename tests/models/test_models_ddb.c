@@ -626,6 +626,69 @@ static void stream_records_decode(void **state) {
   dorm_arena_free(&a);
 }
 
+/* A json field keeps its numbers exactly: the canonical text went through
+ * doubles, so 9007199254740993 was stored as 9007199254740992 and a
+ * 40-digit integer lost 23 digits, silently. What DynamoDB holds (read
+ * with the low-level client) and what the typed get returns are the same
+ * exact text; what a double cannot hold at all is refused before sending. */
+static void json_field_numbers_exact(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  const char *c1 = cust("json");
+  shop_Order o = order(c1, "j1", SHOP_ORDER_STATUS_PENDING, "1");
+  o.metadata = "{\"big\": 9007199254740993, \"neg\": -0, \"sum\": 0.30000000000000004,"
+               " \"u64\": 18446744073709551617, \"long\": 1234567890123456789012345678901234567890,"
+               " \"tiny\": 1e-320, \"a\": [1.50, 1e2, \"9007199254740993\"]}";
+  const char *want = "{\"a\":[1.5,100,\"9007199254740993\"],\"big\":9007199254740993,"
+                     "\"long\":1.23456789012345678901234567890123456789e+39,\"neg\":0,\"sum\":0.30000000000000004,"
+                     "\"tiny\":1e-320,\"u64\":18446744073709551617}";
+  CHECK(shop_Order_create(client, &o, NULL, &a));
+  dorm_av key = dorm_av_empty(DORM_AV_M), raw;
+  char pk[160];
+  snprintf(pk, sizeof pk, "CUSTOMER#%s", c1);
+  dorm_av_map_set(&a, &key, "PK", dorm_av_str(pk));
+  dorm_av_map_set(&a, &key, "SK", dorm_av_str("ORDER#j1"));
+  dorm_get_input gin = {.table = "shop", .key = &key, .consistent_read = true};
+  CHECK(dorm_get_item(client, &gin, &a, &raw));
+  const dorm_av *v = dorm_av_map_get(&raw, "metadata");
+  assert_non_null(v);
+  assert_int_equal(v->type, DORM_AV_S);
+  assert_int_equal(v->u.s.len, strlen(want));
+  assert_memory_equal(v->u.s.ptr, want, strlen(want));
+  shop_Order got;
+  CHECK(shop_Order_get(client, &(shop_Order_key){c1, "j1"}, NULL, &a, &got));
+  assert_string_equal(got.metadata, want);
+
+  /* deep nesting is kept as it is; a member twice and a number past a
+   * double's range are refused, naming the field, and nothing is sent */
+  char deep[2 * 300 + 8];
+  memset(deep, '[', 300);
+  deep[300] = '7';
+  memset(deep + 301, ']', 300);
+  deep[601] = '\0';
+  o = order(c1, "j2", SHOP_ORDER_STATUS_PENDING, "1");
+  o.metadata = deep;
+  CHECK(shop_Order_create(client, &o, NULL, &a));
+  CHECK(shop_Order_get(client, &(shop_Order_key){c1, "j2"}, NULL, &a, &got));
+  assert_string_equal(got.metadata, deep);
+  static const struct {
+    const char *json, *msg;
+  } bad[] = {
+      {"{\"a\":1,\"a\":2}", "Order.metadata: not valid JSON: an object has the key \"a\" twice"},
+      {"[1e400]", "Order.metadata: not valid JSON: a number is out of range (beyond a double: JSON readers take it as Infinity)"},
+      {"[1e-400]", "Order.metadata: not valid JSON: a number is out of range (beyond a double: JSON readers take it as 0)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint64_t before = attempts();
+    o = order(c1, "j3", SHOP_ORDER_STATUS_PENDING, "1");
+    o.metadata = bad[i].json;
+    assert_int_equal(shop_Order_put(client, &o, NULL, &a), DORM_ERR_INVALID_ARGUMENT);
+    if (!strstr(dorm_client_errmsg(client), bad[i].msg)) fail_msg("%s: %s", bad[i].json, dorm_client_errmsg(client));
+    assert_int_equal(attempts(), before);
+  }
+  dorm_arena_free(&a);
+}
+
 /* The project's issues by GSI1SK = "{updatedAt}", most recently updated
  * first: their ids joined by spaces. Each item's updatedAt is checked
  * against the key that found it (the index returns the keys too). */
@@ -1076,6 +1139,7 @@ int main(void) {
       cmocka_unit_test(queries_pages_and_cursors),
       cmocka_unit_test(scans_batches_and_transactions),
       cmocka_unit_test(stream_records_decode),
+      cmocka_unit_test(json_field_numbers_exact),
       cmocka_unit_test(index_keys_follow_lifecycle),
       cmocka_unit_test(defaults_fill_what_old_items_lack),
       cmocka_unit_test(short_forms),

@@ -1,10 +1,10 @@
 /* Canonical text of `json` fields: the user's JSON parsed with cJSON and
  * written back with object keys sorted by their UTF-8 bytes at every level,
- * no whitespace, minimal string escaping and numbers in the shortest form
- * that reads back as the same double, laid out as ECMAScript (and Go's
- * encoding/json) print them. Equal documents give equal bytes, so stored
- * values compare and deduplicate as text. Numbers are IEEE doubles here, as
- * in JavaScript: integers beyond 2^53 lose precision. */
+ * no whitespace, minimal string escaping and numbers by their exact decimal
+ * value (put_number), laid out as ECMAScript prints them. Equal documents
+ * give equal bytes, so stored values compare and deduplicate as text.
+ * Numbers are not doubles here: 9007199254740993 is stored as written (a
+ * JavaScript reader of the field may still round it; the text does not). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
@@ -15,8 +15,15 @@
 #include "core_internal.h"
 #include "model_internal.h"
 
+typedef struct lexeme {
+  const char *s;
+  size_t n;
+} lexeme;
+
 typedef struct canon {
   model_sbuf *out;
+  lexeme *lex; /* the text of every number, in document order */
+  size_t nlex, caplex;
   char *why;
   size_t whycap;
   dorm_status st;
@@ -41,90 +48,132 @@ static void put_string(canon *c, const char *s) {
   put(c, "\"", 1);
 }
 
-/* ECMAScript Number::toString layout of the shortest round-trip digits. */
-static void put_number(canon *c, double v) {
-  if (!isfinite(v)) {
-    cfail(c, DORM_ERR_INVALID_ARGUMENT, "a number is out of range (not a finite double)");
-    return;
-  }
-  if (v == 0) {
-    put(c, "0", 1); /* -0 too */
-    return;
-  }
-  /* An integer that a double holds exactly (most numbers in progress
-   * payloads: counts, rows) is its digits in ECMAScript's layout too; the
-   * shortest-form search below is a few snprintf/strtod rounds. */
-  if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v) {
-    char out[24];
-    size_t o = sizeof out;
-    int64_t iv = (int64_t)v;
-    uint64_t u = iv < 0 ? (uint64_t)(-iv) : (uint64_t)iv;
-    do {
-      out[--o] = (char)('0' + u % 10);
-      u /= 10;
-    } while (u);
-    if (iv < 0) out[--o] = '-';
-    put(c, out + o, sizeof out - o);
-    return;
-  }
-  char text[40];
-  size_t n = dorm__number_format_double(v, text);
-  /* text is like "-1.5e-07", "123.25", "1e+21": collect digits and the
-   * decimal point position. */
-  char digits[40];
-  size_t nd = 0, i = 0;
-  long point = 0;
-  bool neg = false, seen_point = false;
-  if (i < n && text[i] == '-') {
-    neg = true;
-    i++;
-  }
-  for (; i < n && text[i] != 'e' && text[i] != 'E'; i++) {
-    if (text[i] == '.') {
-      seen_point = true;
-      continue;
+/* The number lexemes of a text cJSON accepted, in document order (cJSON
+ * links an object's or array's members in that order too, so the n-th
+ * number node of a pre-order walk is the n-th lexeme). cJSON keeps only a
+ * number's double; this scan, over text whose syntax cJSON has already
+ * checked, finds the text each came from: outside strings, a number is the
+ * only token that starts with '-' or a digit, and it runs over the
+ * characters cJSON's parse_number takes. */
+static bool number_lexemes(canon *c, const char *t, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (t[i] == '"') {
+      for (i++; i < len && t[i] != '"'; i++)
+        if (t[i] == '\\') i++;
+    } else if (t[i] == '-' || (t[i] >= '0' && t[i] <= '9')) {
+      size_t j = i;
+      while (j < len && t[j] && strchr("0123456789+-.eE", t[j])) j++;
+      if (c->nlex == c->caplex) {
+        size_t cap = c->caplex ? c->caplex * 2 : 16;
+        lexeme *l = realloc(c->lex, cap * sizeof *l);
+        if (!l) return false;
+        c->lex = l;
+        c->caplex = cap;
+      }
+      c->lex[c->nlex].s = t + i;
+      c->lex[c->nlex++].n = j - i;
+      i = j - 1;
     }
-    digits[nd++] = text[i];
-    if (!seen_point) point++;
   }
-  if (i < n) point += strtol(text + i + 1, NULL, 10);
-  size_t lead = 0;
-  while (lead < nd && digits[lead] == '0') {
-    lead++;
-    point--;
+  return true;
+}
+
+/* Numbers every number node by its place in document order (valueint: the
+ * tree is ours and its integer copy is not used here). */
+static void number_nodes(cJSON *j, size_t *n) {
+  for (; j; j = j->next) {
+    if (cJSON_IsNumber(j)) j->valueint = (int)(*n)++;
+    else if (j->child) number_nodes(j->child, n);
   }
-  while (nd > lead && digits[nd - 1] == '0') nd--;
-  const char *d = digits + lead;
-  long k = (long)(nd - lead);
-  char out[64];
-  size_t o = 0;
-  if (neg) out[o++] = '-';
-  if (k <= point && point <= 21) {
-    memcpy(out + o, d, (size_t)k);
-    o += (size_t)k;
-    for (long z = k; z < point; z++) out[o++] = '0';
+}
+
+/* A number as the exact decimal value of its text, laid out as ECMAScript's
+ * Number::toString lays out digits: 100 for 1e2, 1.5 for 1.50, 1e+21,
+ * 1e-7, 0.000001. The digits are the text's (no leading or trailing
+ * zeros), never a double's: 9007199254740993 stays itself, and so does
+ * 0.30000000000000004 or a 40-digit integer. For every number with at most
+ * 15 significant digits this is the text ECMAScript (JSON.stringify) and
+ * Go's encoding/json print for its double. Zero is 0 (-0 too, as
+ * JSON.stringify writes it). A number a double cannot hold at all is
+ * refused: JavaScript, Go and Python readers take 1e400 as Infinity or an
+ * error, and 1e-400 as 0. */
+static void put_number(canon *c, const cJSON *j) {
+  double v = j->valuedouble;
+  if (j->valueint < 0 || (size_t)j->valueint >= c->nlex) {
+    cfail(c, DORM_ERR_INVALID_ARGUMENT, "a number's text was not found");
+    return;
+  }
+  const char *s = c->lex[j->valueint].s, *end = s + c->lex[j->valueint].n;
+  bool neg = s < end && *s == '-';
+  if (neg) s++;
+  /* digits: the mantissa's digits without the point; point: how many of
+   * them stand before the decimal point, moved by the exponent. */
+  const char *mant = s;
+  long long point = 0;
+  bool seen_point = false;
+  for (; s < end && *s != 'e' && *s != 'E'; s++) {
+    if (*s == '.') seen_point = true;
+    else if (!seen_point) point++;
+  }
+  const char *mant_end = s;
+  if (s < end) { /* the exponent, held below any value that could matter */
+    s++;
+    bool eneg = s < end && *s == '-';
+    if (s < end && (*s == '-' || *s == '+')) s++;
+    long long e = 0;
+    for (; s < end; s++)
+      if (e < 1000000000000000LL) e = e * 10 + (*s - '0');
+    point += eneg ? -e : e;
+  }
+  /* the significant digits: from the first non-zero to the last */
+  const char *first = mant, *last = mant_end;
+  while (first < mant_end && (*first == '0' || *first == '.')) {
+    if (*first == '0') point--;
+    first++;
+  }
+  while (last > first && (last[-1] == '0' || last[-1] == '.')) last--;
+  if (first == last) {
+    put(c, "0", 1);
+    return;
+  }
+  if (!isfinite(v) || v == 0) {
+    cfail(c, DORM_ERR_INVALID_ARGUMENT, "a number is out of range (beyond a double: %s)",
+          isfinite(v) ? "JSON readers take it as 0" : "JSON readers take it as Infinity");
+    return;
+  }
+  /* the digits, contiguous (the point dropped) */
+  size_t k = 0, cap = (size_t)(last - first);
+  char small[64], *d = cap <= sizeof small ? small : malloc(cap);
+  if (!d) {
+    cfail(c, DORM_ERR_NO_MEMORY, "out of memory");
+    return;
+  }
+  for (const char *q = first; q < last; q++)
+    if (*q != '.') d[k++] = *q;
+  static const char zeros[] = "000000000000000000000";
+  if (neg) put(c, "-", 1);
+  if ((long long)k <= point && point <= 21) {
+    put(c, d, k);
+    put(c, zeros, (size_t)(point - (long long)k));
   } else if (0 < point && point <= 21) {
-    memcpy(out + o, d, (size_t)point);
-    o += (size_t)point;
-    out[o++] = '.';
-    memcpy(out + o, d + point, (size_t)(k - point));
-    o += (size_t)(k - point);
+    put(c, d, (size_t)point);
+    put(c, ".", 1);
+    put(c, d + point, k - (size_t)point);
   } else if (-6 < point && point <= 0) {
-    out[o++] = '0';
-    out[o++] = '.';
-    for (long z = 0; z < -point; z++) out[o++] = '0';
-    memcpy(out + o, d, (size_t)k);
-    o += (size_t)k;
+    put(c, "0.", 2);
+    put(c, zeros, (size_t)-point);
+    put(c, d, k);
   } else {
-    out[o++] = d[0];
+    put(c, d, 1);
     if (k > 1) {
-      out[o++] = '.';
-      memcpy(out + o, d + 1, (size_t)(k - 1));
-      o += (size_t)(k - 1);
+      put(c, ".", 1);
+      put(c, d + 1, k - 1);
     }
-    o += (size_t)snprintf(out + o, sizeof out - o, "e%c%ld", point - 1 >= 0 ? '+' : '-', labs(point - 1));
+    char e[32];
+    int n = snprintf(e, sizeof e, "e%c%lld", point - 1 >= 0 ? '+' : '-', point - 1 >= 0 ? point - 1 : 1 - point);
+    put(c, e, (size_t)n);
   }
-  put(c, out, o);
+  if (d != small) free(d);
 }
 
 static int cmp_member(const void *a, const void *b) {
@@ -167,7 +216,7 @@ static void put_value(canon *c, const cJSON *j) {
   } else if (cJSON_IsString(j)) {
     put_string(c, j->valuestring);
   } else if (cJSON_IsNumber(j)) {
-    put_number(c, j->valuedouble);
+    put_number(c, j);
   } else if (cJSON_IsTrue(j)) {
     put(c, "true", 4);
   } else if (cJSON_IsFalse(j)) {
@@ -187,8 +236,13 @@ dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf 
     if (why && whycap) snprintf(why, whycap, "%s", err);
     return DORM_ERR_INVALID_ARGUMENT;
   }
-  canon c = {out, why, whycap, DORM_OK};
+  canon c = {out, NULL, 0, 0, why, whycap, DORM_OK};
+  size_t nodes = 0;
+  number_nodes(root, &nodes);
+  if (!number_lexemes(&c, text, len)) cfail(&c, DORM_ERR_NO_MEMORY, "out of memory");
+  else if (nodes != c.nlex) cfail(&c, DORM_ERR_INVALID_ARGUMENT, "%zu numbers, %zu number texts", nodes, c.nlex);
   put_value(&c, root);
   cJSON_Delete(root);
+  free(c.lex);
   return c.st;
 }
