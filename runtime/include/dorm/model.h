@@ -591,6 +591,9 @@ typedef struct dorm_stream_record {
   const char *sequence_number;    /* dynamodb.SequenceNumber, "" when absent (dorm_streams_seq_cmp orders them) */
   double approximate_created;     /* dynamodb.ApproximateCreationDateTime, seconds since the epoch; 0 when absent */
   int64_t size_bytes;             /* dynamodb.SizeBytes, 0 when absent */
+  /* A REMOVE made by DynamoDB's Time to Live, not by a request: the record's
+   * userIdentity is {"type":"Service","principalId":"dynamodb.amazonaws.com"}. */
+  bool by_ttl;
 } dorm_stream_record;
 
 /* Parses a Lambda DynamoDB Streams event ({"Records":[...]}), a GetRecords

@@ -1,7 +1,8 @@
 /* DynamoDB Streams records as Lambda and GetRecords deliver them:
  *   {"Records":[{"eventID":"...","eventName":"INSERT|MODIFY|REMOVE",
  *                "eventSourceARN":"arn:aws:dynamodb:...",
- *                "dynamodb":{"Keys":{...},"NewImage":{...},"OldImage":{...},...}}]}
+ *                "dynamodb":{"Keys":{...},"NewImage":{...},"OldImage":{...},...},
+ *                "userIdentity":{...}}]}   (a deletion by TTL only)
  * (GetRecords: the same records, without eventSourceARN, plus
  * "NextShardIterator"), or one such record on its own. Not a hot path:
  * parsed with cJSON, images converted by the strict reader. */
@@ -67,6 +68,17 @@ static dorm_status one_record(const cJSON *r, size_t i, dorm_arena *a, dorm_stre
   if (size && (!cJSON_IsNumber(size) || !(size->valuedouble >= 0 && size->valuedouble <= 1e15)))
     return sfail(errbuf, errcap, i, "\"dynamodb.SizeBytes\" is not a byte count", NULL);
   out->size_bytes = size ? (int64_t)size->valuedouble : 0;
+  /* Only a deletion by TTL has a userIdentity (AWS's "DynamoDB Streams and
+   * Time to Live"): without looking, a consumer took an expiry for a
+   * user's delete. */
+  const cJSON *who = cJSON_GetObjectItemCaseSensitive(r, "userIdentity");
+  if (who && !cJSON_IsNull(who)) {
+    if (!cJSON_IsObject(who)) return sfail(errbuf, errcap, i, "\"userIdentity\" is not an object", NULL);
+    const char *type = opt_string(who, "type", &bad), *principal = opt_string(who, "principalId", &bad);
+    if (bad) return sfail(errbuf, errcap, i, "\"userIdentity.type\" and \"userIdentity.principalId\" must be strings", NULL);
+    out->by_ttl = out->event == DORM_STREAM_REMOVE && strcmp(type, "Service") == 0 &&
+                  strcmp(principal, "dynamodb.amazonaws.com") == 0;
+  }
   return DORM_OK;
 }
 

@@ -98,6 +98,30 @@ static void single_record(void **state) {
   assert_int_equal(o.status, TM_STATUS_SHIPPED);
 }
 
+/* A deletion by TTL carries userIdentity (the record AWS documents); a
+ * user's REMOVE has none. Before, both read alike: a consumer could not
+ * tell an expiry from a delete. */
+static void ttl_deletion(void **state) {
+  (void)state;
+  static const char ev[] =
+      "{\"Records\":["
+      "{\"eventID\":\"t\",\"eventName\":\"REMOVE\",\"userIdentity\":{\"type\":\"Service\","
+      "\"principalId\":\"dynamodb.amazonaws.com\"},\"dynamodb\":{\"Keys\":" KEYS ",\"OldImage\":" ORDER_IMAGE("paid", "1") "}},"
+      "{\"eventID\":\"u\",\"eventName\":\"REMOVE\",\"dynamodb\":{\"Keys\":" KEYS "}},"
+      "{\"eventID\":\"v\",\"eventName\":\"REMOVE\",\"userIdentity\":{\"type\":\"Service\","
+      "\"principalId\":\"other.amazonaws.com\"},\"dynamodb\":{\"Keys\":" KEYS "}},"
+      "{\"eventID\":\"w\",\"eventName\":\"REMOVE\",\"userIdentity\":null,\"dynamodb\":{\"Keys\":" KEYS "}}]}";
+  dorm_stream_record *r;
+  size_t n;
+  assert_int_equal(dorm_stream_parse(ev, strlen(ev), &A, &r, &n, err, sizeof err), DORM_OK);
+  assert_int_equal(n, 4);
+  assert_true(r[0].by_ttl);
+  assert_true(r[0].has_old_image);
+  assert_false(r[1].by_ttl);
+  assert_false(r[2].by_ttl);
+  assert_false(r[3].by_ttl);
+}
+
 static void malformed(void **state) {
   (void)state;
   const struct {
@@ -126,6 +150,10 @@ static void malformed(void **state) {
        "Records[0]: \"dynamodb.SizeBytes\" is not a byte count"},
       {"{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" KEYS ",\"ApproximateCreationDateTime\":\"x\"}}]}",
        "Records[0]: \"dynamodb.ApproximateCreationDateTime\" is not a number"},
+      {"{\"Records\":[{\"eventName\":\"REMOVE\",\"userIdentity\":\"ttl\",\"dynamodb\":{\"Keys\":" KEYS "}}]}",
+       "Records[0]: \"userIdentity\" is not an object"},
+      {"{\"Records\":[{\"eventName\":\"REMOVE\",\"userIdentity\":{\"type\":1},\"dynamodb\":{\"Keys\":" KEYS "}}]}",
+       "Records[0]: \"userIdentity.type\" and \"userIdentity.principalId\" must be strings"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     dorm_stream_record *r = (dorm_stream_record *)1;
@@ -143,6 +171,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(lambda_event, teardown),
       cmocka_unit_test_teardown(single_record, teardown),
+      cmocka_unit_test_teardown(ttl_deletion, teardown),
       cmocka_unit_test_teardown(malformed, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
