@@ -12,6 +12,10 @@
 #include "internal.h"
 
 #define MAX_REPORTED_ERRORS 20u
+/* Nesting levels a document may open (a DMS document needs 7: the fields of
+ * an index's projection); deeper input is refused before libyaml, whose
+ * scanner costs the square of the depth, spends minutes on it. */
+#define DMS_MAX_DEPTH 32
 
 enum {
   R_PK = 1u << 0,
