@@ -49,59 +49,91 @@ async function waitKilled(victim, c) {
   assert.ok(victim.killed(), `the processor made the write and was killed: ${c.dump()}`);
 }
 
+/** A request's terminal message: complete, or an error with a seq. */
+const isTerminal = (m) => m.type === 'complete' || (m.type === 'error' && Number.isInteger(m.seq));
+
 scenario('two processors, one SIGKILLed mid-round: every request of both servers\' clients completes once, streams whole', async () => {
   const a = await startServer({ name: 'survivor', args: LEASE });
   const b = await startServer({ name: 'killed', args: LEASE });
   try {
     const N = 32;
-    const rows = 25;
     const reqs = [];
     for (let i = 0; i < N; i++) {
       const tok = await token();
       const srv = i % 2 ? b : a;
       const c = await connect(srv, tok);
       const rid = uniq(`chaos${i}`);
-      reqs.push({ rid, tok, onB: srv === b, conns: [c] });
+      // b's first two clients ask for a short job, over before the kill:
+      // their clients resume on the survivor after their terminal message
+      // and must get nothing more (a busy machine ends some of the long
+      // jobs before the kill too: this makes the case certain)
+      const short = i === 1 || i === 3;
+      reqs.push({ rid, tok, onB: srv === b, short, rows: short ? 2 : 25, conns: [c], lastSeq: null });
     }
     // all at once: 24 workers for 32 jobs of ~1.5 s, so some wait queued
-    for (const r of reqs) r.conns[0].send({ id: r.rid, action: 'GenerateReport', payload: { rows, stepMs: 60 } });
-    // kill b once jobs run on it (some of its jobs mid-way, some queued)
+    for (const r of reqs) r.conns[0].send({ id: r.rid, action: 'GenerateReport', payload: { rows: r.rows, stepMs: r.short ? 10 : 60 } });
+    // kill b once jobs run on it (some of its jobs mid-way, some queued) and the short ones ended
     const deadline = Date.now() + 60000; // DynamoDB Local under ASan on a busy machine is slow
     for (;;) {
       // (a server runs its own clients' new requests: b's clients' jobs run on b)
-      const running = reqs.filter((r) => r.onB && r.conns[0].of(r.rid).some((m) => m.type === 'progress')).length;
-      if (running >= N / 8) break;
-      if (Date.now() > deadline) assert.fail(`jobs did not start on b: ${running} of ${N / 2} reported progress`);
+      const running = reqs.filter((r) => r.onB && !r.short && r.conns[0].of(r.rid).some((m) => m.type === 'progress')).length;
+      const shortDone = reqs.filter((r) => r.short && r.conns[0].of(r.rid).some(isTerminal)).length;
+      if (running >= N / 8 && shortDone === 2) break;
+      if (Date.now() > deadline) {
+        assert.fail(`jobs did not start on b: ${running} of ${N / 2 - 2} reported progress, ${shortDone} of 2 short ones ended`);
+      }
       await sleep(25);
     }
     b.kill('SIGKILL');
     await b.exited;
     // the killed server's clients come back on the survivor and resume
-    // after the last message they saw (0 when they saw none)
+    // after the last message they saw (0 when they saw none; a request that
+    // ended before the kill resumes after its terminal message)
     for (const r of reqs.filter((x) => x.onB)) {
       const seen = r.conns[0].of(r.rid);
+      r.lastSeq = seen.length ? seen.at(-1).seq : 0;
       const c = await connect(a, r.tok);
       r.conns.push(c);
-      c.send({ id: r.rid, action: 'resume', last_seq: seen.length ? seen.at(-1).seq : 0 });
+      c.send({ id: r.rid, action: 'resume', last_seq: r.lastSeq });
     }
     const problems = [];
+    let endedBeforeKill = 0;
     await Promise.all(reqs.map(async (r) => {
       const live = r.conns.at(-1);
       try {
-        await live.terminal(r.rid, { timeoutMs: 120000 });
+        const first = r.conns[0];
+        // a frame the killed server wrote just before it died may still
+        // have been read after lastSeq was taken: the resume sent it again
+        // (it asked for everything after lastSeq), so the stream the client
+        // put together is the first connection's messages up to lastSeq,
+        // then the second connection's
+        const joined = () => (r.conns.length === 1 ? first.of(r.rid)
+          : [...first.of(r.rid).filter((m) => m.seq <= r.lastSeq), ...live.of(r.rid)]);
+        const endedFirst = r.lastSeq !== null && first.of(r.rid).some((m) => isTerminal(m) && m.seq <= r.lastSeq);
+        if (endedFirst) endedBeforeKill++;
+        else await live.terminal(r.rid, { timeoutMs: 120000 });
         await sleep(300); // anything after the terminal message would be a defect: let it arrive
-        const all = r.conns.flatMap((c) => c.of(r.rid));
+        const all = joined();
         // a job re-run after the take-over reports its rows again from 1:
         // rows may repeat, percent and seq may not
         checkStream(all, { rowsIncrease: false });
-        const terminals = all.filter((m) => m.type === 'complete' || m.type === 'error');
+        const terminals = all.filter(isTerminal);
         assert.equal(terminals.length, 1, `one terminal message: ${all.map((m) => `${m.seq}:${m.type}`).join(' ')}`);
-        checkReportComplete(terminals[0], rows);
+        checkReportComplete(terminals[0], r.rows);
         assert.equal(all.at(-1), terminals[0], 'nothing after the terminal message');
+        if (r.conns.length > 1) {
+          // the resume sent what came after lastSeq, nothing before it
+          assert.ok(live.of(r.rid).every((m) => m.seq > r.lastSeq), `the resume after ${r.lastSeq} sent: ${live.dump()}`);
+          // what the first connection got after lastSeq is what the resume sent again
+          for (const m of first.of(r.rid).filter((x) => x.seq > r.lastSeq)) {
+            const again = live.of(r.rid).find((x) => x.seq === m.seq);
+            assert.deepEqual(again, m, `seq ${m.seq} sent again differs`);
+          }
+        }
       } catch (e) {
         // what both servers logged about it (a request lost between them shows where)
         const logged = [a, b].flatMap((s) => s.stderr.split('\n').filter((l) => l.includes(r.rid)).map((l) => `  ${s.name}: ${l}`));
-        problems.push(`${r.rid} (client on ${r.onB ? 'the killed server' : 'the survivor'}): ${String(e.message).split('\n')[0]}\n${logged.join('\n')}`);
+        problems.push(`${r.rid} (client on ${r.onB ? 'the killed server' : 'the survivor'}, resumed after ${r.lastSeq}): ${String(e.message).split('\n')[0]}\n${logged.join('\n')}`);
       }
     }));
     // what the round went through (so a run that exercised nothing shows)
@@ -109,9 +141,10 @@ scenario('two processors, one SIGKILLed mid-round: every request of both servers
       const rowsSeen = r.conns.flatMap((c) => c.of(r.rid)).filter((m) => m.type === 'progress').map((m) => m.progress?.rows);
       return rowsSeen.some((x, i) => i > 0 && x <= rowsSeen[i - 1]);
     }).length;
-    console.log(`chaos: ${N} requests, ${reqs.filter((r) => r.onB).length} clients moved, ${rerun} jobs re-run after the kill, survivor completed ${await a.completed()}`);
+    console.log(`chaos: ${N} requests, ${reqs.filter((r) => r.onB).length} clients moved (${endedBeforeKill} of them after their request ended), ${rerun} jobs re-run after the kill, survivor completed ${await a.completed()}`);
     assert.deepEqual(problems, []);
     assert.ok(rerun > 0, 'the kill hit running jobs (none re-ran: the scenario tested nothing)');
+    assert.ok(endedBeforeKill >= 2, 'the short jobs ended before the kill');
     for (const r of reqs) for (const c of r.conns) if (!c.closed) await c.close();
   } finally {
     b.kill('SIGKILL');
