@@ -9,7 +9,7 @@
 // joined across its connections, are the whole stream once: seqs 1..n with
 // no gap or duplicate, percent never going back.
 import {
-  assert, checkReportComplete, checkStream, connect, countingProxy, scenario, sleep, startServer, stopServers, token,
+  assert, checkError, checkReportComplete, checkStream, connect, countingProxy, scenario, sleep, startServer, stopServers, token,
   uniq,
 } from './harness.mjs';
 import { ddb } from './lambda-emulators.mjs';
@@ -214,6 +214,56 @@ scenario('a processor killed after writing a job\'s end and before delivering it
   } finally {
     await victim.close();
     assert.deepEqual(await stopServers([front]), []);
+  }
+}, { timeoutMs: 180000 });
+
+scenario('a cancel that reaches a job whose processor just died: the processor taking over ends it CANCELLED', async () => {
+  // The client does not know its job's processor died: it cancels. The
+  // router records the ask in the request item (cancelRequested) for the
+  // lease owner, which will never read it. The processor that takes the
+  // expired lease over must end the request CANCELLED and tell the client;
+  // a claim that refused requests with a cancel asked left it PROCESSING
+  // for ever (the sweep found it expired every second, nobody ended it).
+  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...TAKEOVER] });
+  const p1 = await startServer({ name: 'processor 1 (killed)', args: TAKEOVER });
+  let p2 = null;
+  try {
+    const sub = uniq('cancel-orphan');
+    const c = await connect(front, await token({ sub }));
+    const rid = uniq('cancel-orphan');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 200, stepMs: 50 } });
+    await c.waitFor((m) => m.request_id === rid && m.type === 'progress', { timeoutMs: 60000, what: 'progress' });
+    p1.kill('SIGKILL');
+    await p1.exited;
+    c.send({ id: rid, action: 'cancel' });
+    // the router's write is there before anyone may take the job over
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      const got = await ddb('DynamoDB_20120810.GetItem', {
+        TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } }, ConsistentRead: true,
+      });
+      if (got.Item?.cancelRequested?.BOOL === true) {
+        assert.equal(got.Item.status.S, 'PROCESSING', 'the dead processor held the request');
+        break;
+      }
+      assert.ok(Date.now() < deadline, `the cancel was not recorded: ${c.dump()}`);
+      await sleep(50);
+    }
+    p2 = await startServer({ name: 'processor 2', args: TAKEOVER });
+    const fin = await c.terminal(rid, { timeoutMs: 60000 });
+    checkError(fin, 'CANCELLED', rid);
+    await sleep(300);
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(got.at(-1), fin, 'nothing after the terminal message');
+    assert.ok(!p2.logLines().some((l) => l.event === 'started' && l.request_id === rid), 'the cancelled job was not run again');
+    assert.equal((await ddb('DynamoDB_20120810.GetItem', {
+      TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } }, ConsistentRead: true,
+    })).Item.status.S, 'CANCELLED');
+    await c.close();
+  } finally {
+    p1.kill('SIGKILL');
+    assert.deepEqual(await stopServers([front, ...(p2 ? [p2] : [])]), []);
   }
 }, { timeoutMs: 180000 });
 

@@ -92,7 +92,8 @@ bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec,
   dorm_streamer_Request req;
   char err[256];
   if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return false;
-  if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING || req.cancelRequested) return false;
+  /* (one with a cancel asked is claimed too: the claim ends it CANCELLED) */
+  if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING) return false;
   /* A new request of a client connected here was queued by our router
    * already: a second job would only fail its claim. */
   if (req.attempts == 0 && rec->event == DORM_STREAM_INSERT && dorm__srv_holds(s, req.connectionId)) return false;
@@ -234,7 +235,7 @@ static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard) {
   dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PENDING, shard, key);
   if (dorm_streamer_Request_query_by_liveKey(c, key, NULL, &q, &a, &page) == DORM_OK)
     for (size_t i = 0; i < page.count; i++)
-      if (page.items[i].notBefore <= now && !page.items[i].cancelRequested)
+      if (page.items[i].notBefore <= now || page.items[i].cancelRequested) /* a cancelled one ends at its claim */
         enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
   dorm_streamer_Request_query_by_liveKey_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
   dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, key);

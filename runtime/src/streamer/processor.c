@@ -1039,7 +1039,11 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   snprintf(sub, sizeof sub, "%.*s", (int)(hash - request_pk), request_pk);
   const char *client_id = hash + 1;
 
-  /* The claim: PENDING (backoff over) or PROCESSING with an expired lease. */
+  /* The claim: PENDING (backoff over) or PROCESSING with an expired lease.
+   * A cancel asked meanwhile does not keep it from being claimed: the
+   * claim is what ends it (CANCELLED, below). Refusing it left a request
+   * whose processor died before it read the cancel PROCESSING for ever:
+   * the sweep found its lease expired every second and no claim took it. */
   dorm_arena a = DORM_ARENA_INIT;
   int64_t now = dorm__st_now_ms();
   dorm_model_update u;
@@ -1053,18 +1057,18 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   dorm_expr *x = &u.x;
   dorm_cond *pending = dorm_cond_and(
       x, dorm_streamer_Request_cond_status(x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PENDING),
-      dorm_streamer_Request_cond_notBefore(x, DORM_LE, now));
+      dorm_cond_or(x, dorm_streamer_Request_cond_notBefore(x, DORM_LE, now),
+                   dorm_streamer_Request_cond_cancelRequested(x, DORM_EQ, true)));
   dorm_cond *expired = dorm_cond_and(
       x, dorm_streamer_Request_cond_status(x, DORM_EQ, DORM_STREAMER_REQUEST_STATUS_PROCESSING),
       dorm_streamer_Request_cond_leaseExpires(x, DORM_LT, now));
   dorm_update_opts o = {.return_new = true};
-  o.w.condition = dorm_cond_and(x, dorm_cond_or(x, pending, expired),
-                                dorm_streamer_Request_cond_cancelRequested(x, DORM_EQ, false));
+  o.w.condition = dorm_cond_or(x, pending, expired);
   dorm_streamer_Request_key key = {sub, client_id};
   dorm_streamer_Request r;
   dorm_status st = dorm_streamer_Request_update(c, &key, &u, &o, &a, &r);
   if (st != DORM_OK) {
-    /* Someone else has it, it is done, or it was cancelled before it started. */
+    /* Someone else has it, or it is done (a cancel before it started ends it at once: router.c). */
     if (st != DORM_ERR_CONDITION_FAILED)
       dorm__st_log("error", "claim_failed", client_id, NULL, NULL, "%s", dorm_client_errmsg(c));
     dorm_arena_free(&a);
@@ -1138,7 +1142,13 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   s->running = ctx;
   pthread_mutex_unlock(&s->running_mu);
   dorm__st_puts_jobs(1);
-  dorm__st_log("info", "started", ctx->client_id, ctx->conn_id, e->name, "attempt %d", ctx->attempts);
+  if (r.cancelRequested)
+    dorm__st_log("info", "cancelled_unrun", ctx->client_id, ctx->conn_id, e->name,
+                 "attempt %d: the client cancelled it while no processor ran it (its processor died or gave it "
+                 "back): ended CANCELLED, not run",
+                 ctx->attempts);
+  else
+    dorm__st_log("info", "started", ctx->client_id, ctx->conn_id, e->name, "attempt %d", ctx->attempts);
   /* The earlier run stored each message before delivering it: one that died
    * in between left stored messages its client never got, and a client
    * still connected (nothing to resume) would see a gap before this run's
@@ -1158,7 +1168,11 @@ void dorm__st_run_request(dorm__streamer *s, const char *request_pk, int64_t que
   char err[512];
   dorm_progress pr = {.ctx = ctx, .percent = ctx->last_percent};
   int64_t started = dorm__st_now_ms();
-  if (!req || !res ||
+  if (r.cancelRequested) {
+    /* after the earlier run's undelivered messages (above): the stream stays whole */
+    dorm__st_metrics_outcome(&s->metrics, e->name, "cancelled");
+    finish(ctx, DORM_STREAMER_REQUEST_STATUS_CANCELLED, NULL, "CANCELLED", "cancelled by the client");
+  } else if (!req || !res ||
       dorm_payload_from_json(e->request, r.payload, strlen(r.payload), "payload", &a, req, err, sizeof err) != DORM_OK) {
     finish(ctx, DORM_STREAMER_REQUEST_STATUS_FAILED, NULL, "INVALID_PAYLOAD", req ? err : "out of memory");
   } else {

@@ -13,6 +13,8 @@
  * dorm__st_put_message: one BatchWriteItem for what queues meanwhile) all
  * land, each under its own key with its own body, also when two threads
  * store the same key at once (a batch may not hold one key twice).
+ * A cancel that no processor read (its lease owner died, or the request
+ * was given back) ends the request CANCELLED at the next claim.
  * Shares the streamer's tables with the e2e tests (RESOURCE_LOCK in
  * CMakeLists.txt); its user and request ids are its own. */
 #include <setjmp.h>
@@ -689,6 +691,77 @@ static void jobs_ending_together_share_writes(void **state) {
   assert_true(shared_calls < END_JOBS);
 }
 
+/* ---- a cancel that no processor read ---- */
+
+/* The client cancels a request no processor is going to read the cancel
+ * of: its lease owner died (the router wrote cancelRequested; the dead
+ * process never checked in again), or it was given back with a backoff.
+ * The claim takes each over and ends it CANCELLED without running the
+ * handler, after what the dead run stored past its last check-in (so the
+ * stream stays whole), and takes it out of the sweep's index. The claim
+ * used to refuse a request with a cancel asked: it stayed PROCESSING (or
+ * PENDING) for ever and its client never heard of it again. */
+static void a_cancel_no_processor_read_ends_at_the_claim(void **state) {
+  (void)state;
+  char sub[96];
+  ts_unique_name(sub, sizeof sub, "cancel-user");
+  int runs0 = atomic_load(&runs);
+  for (int k = 0; k < 2; k++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    const char *rid = k == 0 ? "orphaned" : "given-back";
+    create_pending(&a, sub, rid);
+    dorm_streamer_Request_key key = {sub, rid};
+    dorm_model_update u;
+    dorm_streamer_Request_update_begin(&u, &a);
+    dorm_streamer_Request_set_cancelRequested(&u, true);
+    char live[32];
+    if (k == 0) {
+      /* a dead processor's lease, expired; its last check-in wrote seq 2
+       * and it stored seq 3 after it */
+      dorm_streamer_Request_set_status(&u, DORM_STREAMER_REQUEST_STATUS_PROCESSING);
+      dorm_streamer_Request_set_liveKey(&u, dorm__st_live_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, sub, rid, live));
+      dorm_streamer_Request_set_leaseOwner(&u, "a-dead-processor");
+      dorm_streamer_Request_set_leaseExpires(&u, dorm__st_now_ms() - 1000);
+      dorm_streamer_Request_set_attempts(&u, 1);
+      dorm_streamer_Request_set_seq(&u, 2);
+      for (int64_t seq = 2; seq <= 3; seq++) {
+        char *text = dorm__st_message("progress", rid, seq, seq == 2 ? "{\"percent\":10}" : "{\"percent\":20}");
+        dorm_streamer_Message m = {.sub = sub, .clientId = rid, .seq = seq, .body = text};
+        fail_call(dorm_streamer_Message_create(C, &m, NULL, &a), "store the dead run's progress");
+        free(text);
+      }
+    } else {
+      dorm_streamer_Request_set_notBefore(&u, dorm__st_now_ms() + 600000); /* a retry's backoff */
+    }
+    fail_call(dorm_streamer_Request_update(C, &key, &u, NULL, &a, NULL), "ask for the cancel");
+    char pk[300];
+    assert_true(dorm__st_request_pk(sub, rid, pk));
+    dorm__st_run_request(S, pk, 0);
+
+    dorm_get_opts go = {.consistent_read = true};
+    dorm_streamer_Request done;
+    fail_call(dorm_streamer_Request_get(C, &key, &go, &a, &done), "read the request");
+    assert_int_equal(done.status, DORM_STREAMER_REQUEST_STATUS_CANCELLED);
+    assert_string_equal(done.errorCode, "CANCELLED");
+    assert_null(done.liveKey);
+    assert_null(done.leaseOwner);
+    assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PROCESSING, sub, rid));
+    assert_null(in_live_index(&a, DORM_STREAMER_REQUEST_STATUS_PENDING, sub, rid));
+    dorm_query_opts q = {.consistent_read = true};
+    dorm_streamer_Message_page page;
+    fail_call(dorm_streamer_Message_query(C, sub, rid, NULL, &q, &a, &page), "read the messages");
+    /* the ack, (the dead run's two progress,) the error */
+    size_t want = k == 0 ? 4 : 2;
+    assert_int_equal(page.count, want);
+    for (size_t i = 0; i < page.count; i++) assert_int_equal(page.items[i].seq, (int64_t)i + 1);
+    assert_non_null(strstr(page.items[want - 1].body, "\"type\":\"error\""));
+    assert_non_null(strstr(page.items[want - 1].body, "\"code\":\"CANCELLED\""));
+    assert_int_equal(done.seq, (int64_t)want);
+    dorm_arena_free(&a);
+  }
+  assert_int_equal(atomic_load(&runs), runs0); /* ended, not run */
+}
+
 static int teardown(void **state) {
   (void)state;
   dorm_client_free(C); /* the main thread's: no thread exit frees it */
@@ -708,6 +781,7 @@ int main(void) {
       cmocka_unit_test(messages_queued_to_the_writers_all_stored),
       cmocka_unit_test(a_refused_message_does_not_take_its_batch_with_it),
       cmocka_unit_test(jobs_ending_together_share_writes),
+      cmocka_unit_test(a_cancel_no_processor_read_ends_at_the_claim),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
