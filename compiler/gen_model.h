@@ -88,6 +88,11 @@ const dormc_struct **gen_struct_order(gen_ctx *g, size_t *n);
 /* A C identifier fragment of any text: non-alphanumerics become '_'. */
 char *gen_ident(gen_ctx *g, const char *text);
 
+/* The parameter name of a query's partition key field: the field's name,
+ * with '_' appended while it is one of the names the query functions use
+ * for their other parameters and locals (c, a, opts, page, user, ...). */
+const char *gen_param_name(gen_ctx *g, const char *field);
+
 /* Upper-case copy. */
 char *gen_upper(gen_ctx *g, const char *text);
 

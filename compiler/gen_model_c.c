@@ -372,7 +372,7 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
                  t->kind == DORMC_T_MAP;
       const char *ct = gen_ctype(g, t);
       sb_printf(&params, ", %s%s%s%s", ptr ? "const " : "", ct, ptr ? " *" : (ct[strlen(ct) - 1] == '*' ? "" : " "),
-                pf[k]->name);
+                gen_param_name(g, pf[k]->name));
     }
     char *ptext = sb_take(&params, NULL);
     const char *skt = q[i].sk ? arena_printf(&g->mem, "%s_%s_sk", M, q[i].name) : "dorm_sk_cond";
@@ -383,7 +383,7 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
       if (pf[k]->optional && !gen_is_pointer_kind(pf[k]->type.kind)) P("  q->pk.has_%s = true;\n", pf[k]->name);
       bool ptr = pf[k]->type.kind == DORMC_T_STRUCT || pf[k]->type.kind == DORMC_T_SET ||
                  pf[k]->type.kind == DORMC_T_LIST || pf[k]->type.kind == DORMC_T_MAP;
-      P("  q->pk.%s = %s%s;\n", pf[k]->name, ptr ? "*" : "", pf[k]->name);
+      P("  q->pk.%s = %s%s;\n", pf[k]->name, ptr ? "*" : "", gen_param_name(g, pf[k]->name));
     }
     if (q[i].sk) {
       P("  if (!sk || sk->op == DORM_SK_NONE) return NULL;\n");
@@ -399,7 +399,7 @@ static void emit_queries(gen_ctx *g, const dormc_model *m) {
     }
     /* the arguments again, as a call's: ", customerId" */
     strbuf argv = {0};
-    for (size_t k = 0; k < np; k++) sb_printf(&argv, ", %s", pf[k]->name);
+    for (size_t k = 0; k < np; k++) sb_printf(&argv, ", %s", gen_param_name(g, pf[k]->name));
     char *atext = sb_take(&argv, NULL);
     /* count: 0 one page, 1 the count, 2 every page to a callback */
     for (int count = 0; count < 3; count++) {

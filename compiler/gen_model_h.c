@@ -113,7 +113,8 @@ static char *pk_params(gen_ctx *g, const gen_query *q) {
   const dormc_field *f[GEN_MAX_KEYS];
   size_t n = gen_binding_fields(q->pk, f, GEN_MAX_KEYS);
   strbuf b = {0};
-  for (size_t i = 0; i < n; i++) sb_printf(&b, ", %s", decl(g, param_type(g, &f[i]->type), f[i]->name));
+  for (size_t i = 0; i < n; i++)
+    sb_printf(&b, ", %s", decl(g, param_type(g, &f[i]->type), gen_param_name(g, f[i]->name)));
   char *t = sb_take(&b, NULL);
   char *s = arena_strdup(&g->mem, t ? t : "");
   free(t);

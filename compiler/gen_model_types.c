@@ -51,6 +51,22 @@ char *gen_ident(gen_ctx *g, const char *text) {
   return s;
 }
 
+const char *gen_param_name(gen_ctx *g, const char *field) {
+  /* the query functions' own parameters (gen_model_h.c, gen_model_c.c) and
+   * their prep function's and bodies' locals: a key field of the same name
+   * (`user: string @pk`) made the generated code fail to compile */
+  static const char *const taken[] = {"c", "sk", "opts", "a", "page", "count", "on_items", "user",
+                                      "q", "condp", "mp", "st", "t"};
+  const char *name = field;
+  for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+    if (strcmp(name, taken[i]) == 0) {
+      name = arena_printf(&g->mem, "%s_", name);
+      i = (size_t)-1; /* "t_" is free, but look again */
+    }
+  }
+  return name;
+}
+
 char *gen_upper(gen_ctx *g, const char *text) {
   char *s = arena_strdup(&g->mem, text);
   for (char *p = s; *p; p++)
