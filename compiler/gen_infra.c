@@ -443,9 +443,25 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
                                       "dynamodb:DeleteItem",    "dynamodb:Query",          "dynamodb:Scan",
                                       "dynamodb:BatchGetItem",  "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
                                       "dynamodb:DescribeTable", NULL};
-  cJSON *tl = cJSON_CreateArray();
-  for (size_t i = 0; i < ntables; i++) table_arns(tl, table_ids[i]);
-  cJSON_AddItemToArray(sts, statement(items, tl));
+  /* the schema's own tables (the last three are the streamer's): what
+   * handlers may call on them through dorm_stream_client */
+  if (ntables > 3) {
+    cJSON *tl = cJSON_CreateArray();
+    for (size_t i = 0; i + 3 < ntables; i++) table_arns(tl, table_ids[i]);
+    cJSON_AddItemToArray(sts, statement(items, tl));
+  }
+  /* The streamer's tables: the calls the runtime has (transactions need
+   * their items' own actions; BatchWriteItem: a local server's batches of
+   * connections and messages; the requests index: the local poller).
+   * tests/streamer/lambda.test.mjs records a Lambda run's calls through a
+   * proxy and checks them against this. */
+  static const char *const streamer_items[] = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                               "dynamodb:Query", "dynamodb:BatchWriteItem", NULL};
+  cJSON *stl = cJSON_CreateArray();
+  for (size_t i = ntables - 3; i < ntables; i++) cJSON_AddItemToArray(stl, getatt(table_ids[i], "Arn"));
+  snprintf(s, sizeof s, "${%s.Arn}/index/*", requests_id);
+  cJSON_AddItemToArray(stl, sub(s));
+  cJSON_AddItemToArray(sts, statement(streamer_items, stl));
   static const char *const streams[] = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                                         "dynamodb:ListStreams", NULL};
   cJSON_AddItemToArray(sts, statement(streams, arr1(getatt(requests_id, "StreamArn"))));

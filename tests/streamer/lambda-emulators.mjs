@@ -342,6 +342,84 @@ export class ManagementApi {
   async close() { await new Promise((r) => this.server.close(() => r())); }
 }
 
+// ---------------------------------------------------------------- IAM for DynamoDB
+
+/** A loopback proxy in front of DynamoDB Local that records, for each call,
+ *  the IAM actions it needs and on which resources (a TransactWriteItems
+ *  needs each item's own action, a Query of an index the index's ARN), as
+ *  IAM authorizes DynamoDB calls. */
+export class DynamoDbRecorder {
+  constructor(target) {
+    this.target = target;
+    this.needs = []; // {action: 'dynamodb:GetItem', arn}
+    this.server = createServer((req, res) => this.handle(req, res).catch((e) => {
+      res.writeHead(500);
+      res.end(String(e));
+    }));
+  }
+
+  async listen() {
+    this.port = await listen(this.server);
+    this.url = `http://127.0.0.1:${this.port}`;
+  }
+
+  note(op, table, index) {
+    const arn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}${index ? `/index/${index}` : ''}`;
+    this.needs.push({ action: `dynamodb:${op}`, arn });
+  }
+
+  async handle(req, res) {
+    const body = await readBody(req);
+    const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '?';
+    let p = {};
+    try { p = JSON.parse(body.toString('utf8')); } catch { /* DynamoDB Local answers it */ }
+    if (op === 'TransactWriteItems' || op === 'TransactGetItems') {
+      const each = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+      for (const item of p.TransactItems ?? []) for (const [k, v] of Object.entries(item)) this.note(each[k] ?? k, v.TableName);
+    } else if (op === 'BatchWriteItem' || op === 'BatchGetItem') {
+      for (const t of Object.keys(p.RequestItems ?? {})) this.note(op, t);
+    } else if (p.TableName) {
+      this.note(op, p.TableName, p.IndexName);
+    } else {
+      this.needs.push({ action: `dynamodb:${op}`, arn: '*' });
+    }
+    const headers = { ...req.headers };
+    delete headers.host;
+    const r = await fetch(this.target, { method: req.method, headers, body });
+    const out = Buffer.from(await r.arrayBuffer());
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/x-amz-json-1.0' });
+    res.end(out);
+  }
+
+  async close() { await new Promise((r) => this.server.close(() => r())); }
+}
+
+/** The statements of a template's role that name DynamoDB actions, their
+ *  resources resolved (a table's Arn, "${Table.Arn}/index/*", StreamArn). */
+export function dynamoDbStatements(tpl) {
+  const tableArn = (id) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tpl.Resources[id].Properties.TableName}`;
+  const resolve = (r) => {
+    if (r['Fn::GetAtt']) return r['Fn::GetAtt'][1] === 'StreamArn' ? `${tableArn(r['Fn::GetAtt'][0])}/stream/*` : tableArn(r['Fn::GetAtt'][0]);
+    if (r['Fn::Sub']) return r['Fn::Sub'].replace(/\$\{([^}.]+)\.Arn\}/g, (m, id) => tableArn(id));
+    return String(r);
+  };
+  const out = [];
+  for (const r of Object.values(tpl.Resources).filter((x) => x.Type === 'AWS::IAM::Role')) {
+    for (const p of r.Properties.Policies ?? []) {
+      for (const st of p.PolicyDocument.Statement) {
+        const actions = [].concat(st.Action).filter((a) => a.startsWith('dynamodb:'));
+        if (st.Effect === 'Allow' && actions.length) out.push({ actions: new Set(actions), arns: [].concat(st.Resource).map(resolve) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether statements allow action on arn (IAM's match). */
+export function iamAllows(statements, action, arn) {
+  return statements.some((st) => st.actions.has(action) && st.arns.some((p) => arnMatches(p, arn)));
+}
+
 // ---------------------------------------------------------------- API Gateway WebSocket events
 
 const DOMAIN = `${API_ID}.execute-api.${REGION}.amazonaws.com`;

@@ -19,11 +19,12 @@ import {
 import { after, before } from 'node:test';
 import {
   RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned, ddb,
-  manageConnectionsArns,
+  manageConnectionsArns, DynamoDbRecorder, dynamoDbStatements, iamAllows,
 } from './lambda-emulators.mjs';
 
 let rt;
 let mgmt;
+let ddbCalls; // what the functions asked of DynamoDB, by IAM action and resource
 let proc;
 let stdout = '';
 let stderr = '';
@@ -54,6 +55,8 @@ before(async () => {
   });
   await rt.listen();
   await mgmt.listen();
+  ddbCalls = new DynamoDbRecorder(ddbEndpoint());
+  await ddbCalls.listen();
   spawnedAt = Date.now();
   proc = spawn(demoPath(), [], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,7 +64,7 @@ before(async () => {
       ...process.env,
       AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${rt.port}`,
       AWS_LAMBDA_FUNCTION_NAME: 'dorm-e2e-streamer',
-      AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
       AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
       DORM_STREAMER_CREATE_TABLES: '1',
       DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
@@ -84,6 +87,7 @@ before(async () => {
 after(async () => {
   await rt?.close().catch(() => {});
   await mgmt?.close();
+  await ddbCalls?.close();
   const deadline = Date.now() + 20000;
   while (!exited && Date.now() < deadline) await sleep(25);
   if (!exited) proc.kill('SIGKILL');
@@ -352,7 +356,7 @@ scenario('handlers see the invocation\'s deadline less the margin when it comes 
   const p = spawn(testd, [], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
       AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
       DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
       DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
@@ -388,7 +392,7 @@ scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chu
   const p = spawn(testd, [], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint(),
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
       AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
       DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE, DORM_STREAMER_PROGRESS_INTERVAL_MS: '0',
       DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
@@ -579,6 +583,26 @@ scenario('least privilege covers the code: every management API call of the run 
   }
   assert.ok(mgmt.closes('ExpiredTok00001=').length > 0, 'the run closed a connection (DELETE), so both methods were tried');
   assert.deepEqual(mgmt.denied, [], `calls the role refuses (it allows ${JSON.stringify(mgmt.allowArns)})`);
+});
+
+scenario('least privilege covers the code: every DynamoDB call of the run is allowed by the template\'s role, and the role grants the streamer\'s tables no action the runtime never calls', async (t) => {
+  const tpl = template(t);
+  if (!tpl) return;
+  const statements = dynamoDbStatements(tpl);
+  // CreateTable and DescribeTable: --create-tables of this test (the template makes the tables on AWS)
+  const needs = ddbCalls.needs.filter((n) => !['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:DescribeTimeToLive'].includes(n.action));
+  assert.ok(needs.length > 50, `the run called DynamoDB (${needs.length})`);
+  const refused = [...new Set(needs.filter((n) => !iamAllows(statements, n.action, n.arn)).map((n) => `${n.action} ${n.arn}`))];
+  assert.deepEqual(refused, [], 'calls the role refuses');
+  // what the role grants on the streamer's tables: actions the run used
+  // (BatchWriteItem besides: a local server's batches of the same writes)
+  const usedActions = new Set([...needs.map((n) => n.action), 'dynamodb:BatchWriteItem']);
+  const unused = [];
+  for (const st of statements) {
+    if (!st.arns.some((a) => /table\/dorm_streamer_[a-z]+$/.test(a))) continue;
+    for (const action of st.actions) if (!usedActions.has(action)) unused.push(action);
+  }
+  assert.deepEqual(unused, [], 'granted on the streamer\'s tables, never called by the runtime');
 });
 
 scenario('the Runtime API going away ends the loop: exit 0, no sanitizer report', async () => {
