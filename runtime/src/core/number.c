@@ -227,16 +227,59 @@ size_t dorm__number_format_i64(int64_t v, char *buf) {
 
 size_t dorm__number_format_double(double v, char *buf) {
   if (!isfinite(v)) return 0;
-  int n = 0;
-  for (int prec = 1; prec <= 17; prec++) {
-    n = snprintf(buf, 32, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
+  if (v == 0) { /* -0 keeps its sign: a payload's -0 goes back as it came */
+    strcpy(buf, signbit(v) ? "-0" : "0");
+    return strlen(buf);
   }
-  /* Undo the locale's radix character. */
-  for (int i = 0; i < n; i++)
-    if (buf[i] == ',') buf[i] = '.';
-  if (n < 0) return 0;
-  return (size_t)n;
+  /* The shortest digits that read back as v ("%.*e", then parsed back: the
+   * radix character is the locale's, so it is taken as whatever follows
+   * the first digit). */
+  char e[40];
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(e, sizeof e, "%.*e", prec - 1, v);
+    if (strtod(e, NULL) == v) break;
+  }
+  const char *p = e;
+  bool neg = *p == '-';
+  if (neg) p++;
+  char digits[20];
+  int k = 0;
+  digits[k++] = *p++;
+  if (*p && *p != 'e') p++; /* the radix character */
+  while (*p >= '0' && *p <= '9' && k < (int)sizeof digits) digits[k++] = *p++;
+  while (k > 1 && digits[k - 1] == '0') k--;
+  int n = (int)strtol(p + 1, NULL, 10) + 1; /* digits[0] is the n-th before the point */
+  /* ECMAScript's Number::toString layout (JSON.stringify's, Go's
+   * encoding/json's for these ranges): 100 rather than C's 1e+02. */
+  char *o = buf;
+  if (neg) *o++ = '-';
+  if (k <= n && n <= 21) {
+    memcpy(o, digits, (size_t)k);
+    o += k;
+    for (int i = k; i < n; i++) *o++ = '0';
+  } else if (0 < n && n <= 21) {
+    memcpy(o, digits, (size_t)n);
+    o += n;
+    *o++ = '.';
+    memcpy(o, digits + n, (size_t)(k - n));
+    o += k - n;
+  } else if (-6 < n && n <= 0) {
+    *o++ = '0';
+    *o++ = '.';
+    for (int i = n; i < 0; i++) *o++ = '0';
+    memcpy(o, digits, (size_t)k);
+    o += k;
+  } else {
+    *o++ = digits[0];
+    if (k > 1) {
+      *o++ = '.';
+      memcpy(o, digits + 1, (size_t)(k - 1));
+      o += k - 1;
+    }
+    o += sprintf(o, "e%c%d", n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+  }
+  *o = 0;
+  return (size_t)(o - buf);
 }
 
 int dorm__number_compare(const char *a, size_t alen, const char *b, size_t blen) {

@@ -42,8 +42,10 @@ bool dorm__number_to_double(const char *s, size_t len, double *out);
 size_t dorm__number_format_i64(int64_t v, char *buf);
 size_t dorm__number_format_u64(uint64_t v, char *buf);
 
-/* Shortest text that round-trips v ("%.17g" shortened), at least 32 bytes of
- * buf. Returns 0 when v is NaN or infinite, which DynamoDB cannot store. */
+/* The shortest digits that round-trip v, laid out as ECMAScript prints a
+ * Number (100, 0.001, 1.5e-7, 1e+21; -0 keeps its sign), into buf of at
+ * least 32 bytes. Returns 0 when v is NaN or infinite, which DynamoDB
+ * cannot store. */
 size_t dorm__number_format_double(double v, char *buf);
 
 #endif

@@ -1,4 +1,5 @@
 /* AttributeValues, DynamoDB JSON writer/reader, numbers, base64, UTF-8, item size. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -341,6 +342,36 @@ static void number_conversions(void **state) {
   assert_int_equal(dorm_av_num_double(&A, -2.5e-7, &v), DORM_OK);
   assert_int_equal(dorm_av_get_double(&v, &d), DORM_OK);
   assert_true(d == -2.5e-7);
+  /* Laid out as JSON.stringify prints them (C's %g wrote 100 as 1e+02,
+   * which a reader parsing the N text as an integer refuses). */
+  static const struct {
+    double v;
+    const char *text;
+  } layout[] = {{100, "100"}, {1e20, "100000000000000000000"}, {1e21, "1e+21"}, {123.456, "123.456"},
+                {0.001, "0.001"}, {0.000001, "0.000001"}, {1e-7, "1e-7"}, {-2.5e-7, "-2.5e-7"},
+                {1.5e300, "1.5e+300"}, {2.0 / 3.0, "0.6666666666666666"}, {-1234.5, "-1234.5"},
+                {9007199254740993.0, "9007199254740992"}, {123456789012345678.0, "123456789012345680"},
+                {5e-324, "5e-324"}, {-0.0, "-0"}};
+  for (size_t i = 0; i < sizeof layout / sizeof *layout; i++) {
+    char text[40];
+    size_t n = dorm__number_format_double(layout[i].v, text);
+    assert_int_equal(n, strlen(layout[i].text));
+    assert_string_equal(text, layout[i].text);
+  }
+  uint64_t bits = 0x9E3779B97F4A7C15u; /* any double reads back as itself */
+  for (int i = 0; i < 20000; i++) {
+    bits = bits * 6364136223846793005u + 1442695040888963407u;
+    double r;
+    memcpy(&r, &bits, sizeof r);
+    char text[40];
+    size_t n = dorm__number_format_double(r, text);
+    if (!isfinite(r)) {
+      assert_int_equal(n, 0);
+      continue;
+    }
+    assert_true(n > 0 && n < 32);
+    assert_true(strtod(text, NULL) == r);
+  }
   assert_int_equal(dorm_av_num_double(&A, 0.0 / 0.0, &v), DORM_ERR_INVALID_ARGUMENT);
   assert_int_equal(dorm_av_num_double(&A, 1e300, &v), DORM_ERR_INVALID_ARGUMENT); /* beyond DynamoDB's range */
 
