@@ -588,11 +588,10 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
   return ok;
 }
 
-const dms_attr *dms_find_attr(const dms_model *m, const char *attr) {
-  for (size_t i = 0; i < m->nattrs; i++)
-    if (m->attrs[i].attr && strcmp(m->attrs[i].attr, attr) == 0) return &m->attrs[i];
-  return NULL;
-}
+/* A hash lookup: a linear search here made the duplicate check of a
+ * model's attributes quadratic (32,000 attributes took 4.5 s, a 64 MB
+ * file, which dormc reads, about an hour). */
+const dms_attr *dms_find_attr(const dms_model *m, const char *attr) { return symtab_get(&m->by_attr, attr); }
 
 /* A key (table or index) names an attribute of the model of the same key
  * type. */
@@ -795,8 +794,7 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
           ok = false;
           if (!a->attr) continue;
         }
-        const dms_attr *prev = dms_find_attr(m, a->attr);
-        if (prev) {
+        if (symtab_put(&I->a, &m->by_attr, a->attr, a)) {
           err_at(I, x, "attribute '%s' is declared twice in model '%s'", a->attr, m->name);
           ok = false;
           continue;

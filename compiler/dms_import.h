@@ -68,6 +68,7 @@ typedef struct dms_model {
   dms_key pk, sk;
   dms_attr *attrs;
   size_t nattrs;
+  symtab by_attr;          /* attribute name -> its dms_attr (dms_find_attr) */
   dms_index *indexes;
   size_t nindexes;
   const yaml_node_t *node, *keys_node, *table_node;
