@@ -85,6 +85,13 @@ static int do_export(const char *path) {
     status = DORMC_EXIT_USAGE;
   } else if (rc != 0) {
     status = DORMC_EXIT_SCHEMA;
+  } else if (dormc_get_schema(c)->nmodels == 0) {
+    /* models: [] is refused by DynamORM's loader ("DMS document must
+     * include models[]"): exporting a schema of endpoints only wrote a
+     * document nobody reads, with exit 0. */
+    fprintf(stderr, "dormc: error: %s: no models to export (imports included): a DMS document describes models\n",
+            path);
+    status = DORMC_EXIT_SCHEMA;
   } else {
     size_t len = 0;
     char *text = dormc_dms_export(dormc_get_schema(c), &len);

@@ -37,6 +37,13 @@ run(2 dms import --frob a.yml)
 run(2 dms import missing.yml)
 expect("dormc: error: cannot read 'missing.yml': No such file or directory" ERR)
 run(2 dms export missing.dorm)
+# a schema without models: DynamORM refuses models: [], so nothing is written
+file(WRITE ${WORK}/eps.dorm "namespace eps;\n")
+run(1 dms export eps.dorm)
+expect("dormc: error: eps.dorm: no models to export (imports included): a DMS document describes models" ERR)
+if(NOT "${OUT}" STREQUAL "")
+  message(FATAL_ERROR "dms export of a schema without models wrote:\n${OUT}")
+endif()
 
 # import prints a canonical schema that checks clean
 foreach(m user order)
