@@ -2,13 +2,18 @@
 # The streamer as an AWS Lambda custom runtime zip for provided.al2023
 # (docs/streamer.md, "On AWS"). Two ways:
 #
-#   scripts/lambda-package.sh --build OUTDIR [--arch x86_64|arm64|all] [FILES...]
-#       builds streamer-demo for each architecture (arm64 cross-compiled with
+#   scripts/lambda-package.sh --build OUTDIR [--arch x86_64|arm64|all]
+#                             [--project DIR --target NAME] [FILES...]
+#       builds streamer-demo (or, with --project, the executable NAME of
+#       your own CMake project in DIR, which has dorm as a subdirectory:
+#       add_subdirectory(dorm); docs/streamer.md, "Your own endpoints")
+#       for each architecture (arm64 cross-compiled with
 #       cmake/toolchain-aarch64-linux-gnu.cmake) with the Lambda link
 #       (cmake/lambda-static.cmake: a minimal libcurl built here from the
 #       distribution's source package, OpenSSL, zlib and libwebsockets
-#       static) and writes OUTDIR/streamer-<arch>.zip; OUTDIR/build-<arch>
-#       is the build tree (bench/lambda/run.sh takes it). Debian/Ubuntu only:
+#       static) and writes OUTDIR/streamer-<arch>.zip (NAME-<arch>.zip);
+#       OUTDIR/build-<arch> (build-NAME-<arch>) is the build tree
+#       (bench/lambda/run.sh takes it). Debian/Ubuntu only:
 #       installs what it needs with apt-get (cross compiler, arm64 libraries
 #       through multiarch, qemu-user-static to run the arm64 binary once).
 #
@@ -27,7 +32,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AL2023_GLIBC=2.34
 
 usage() {
-  echo "usage: $0 --build OUTDIR [--arch x86_64|arm64|all] [FILES...]" >&2
+  echo "usage: $0 --build OUTDIR [--arch x86_64|arm64|all] [--project DIR --target NAME] [FILES...]" >&2
   echo "       $0 BINARY OUT.zip [FILES...]" >&2
   exit 2
 }
@@ -100,10 +105,27 @@ shift
 outdir=$1
 shift
 arches=x86_64
-if [ "${1:-}" = "--arch" ]; then
-  [ $# -ge 2 ] || usage
-  arches=$2
-  shift 2
+# what is built: this tree's streamer-demo, or a target of your own project
+src=$here target=streamer-demo project=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --arch) [ $# -ge 2 ] || usage; arches=$2; shift 2 ;;
+    --project) [ $# -ge 2 ] || usage; project=$2; shift 2 ;;
+    --target) [ $# -ge 2 ] || usage; target=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+if [ -n "$project" ]; then
+  [ -f "$project/CMakeLists.txt" ] || { echo "$0: --project $project: no CMakeLists.txt there" >&2; exit 2; }
+  [ "$target" != streamer-demo ] || { echo "$0: --project needs --target NAME (your executable)" >&2; exit 2; }
+  # the Lambda link (cmake/lambda-static.cmake) applies to every project()
+  # of the build: dorm has to be built in it, not found installed
+  grep -qs 'add_subdirectory' "$project/CMakeLists.txt" ||
+    echo "$0: warning: $project/CMakeLists.txt has no add_subdirectory: a dorm found installed (find_package) is linked as it was built, not for Lambda" >&2
+  src=$(cd "$project" && pwd)
+elif [ "$target" != streamer-demo ]; then
+  echo "$0: --target needs --project DIR" >&2
+  exit 2
 fi
 [ "$arches" = all ] && arches="x86_64 arm64"
 for a in $arches; do
@@ -252,6 +274,7 @@ for arch in $arches; do
   build_curl "$arch"
   build_cjson "$arch"
   b=$outdir/build-$arch
+  [ -n "$project" ] && b=$outdir/build-$target-$arch
   args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DDORM_BUILD_TESTS=OFF -DDORM_BUILD_BENCH=OFF
     "-DCMAKE_PROJECT_INCLUDE=$here/cmake/lambda-static.cmake")
   pc=$deps/curl-$arch/lib/pkgconfig:$deps/cjson-$arch/lib/pkgconfig
@@ -281,12 +304,16 @@ for arch in $arches; do
   [ "$arch" = arm64 ] && cc=aarch64-linux-gnu-gcc
   "$cc" -O2 -Wall -Wextra -Werror -c "$here/cmake/lambda-glibc-compat.c" -o "$deps/glibc-compat-$arch.o"
   args+=("-DCMAKE_EXE_LINKER_FLAGS=$deps/glibc-compat-$arch.o")
-  echo "lambda-package: building streamer-demo ($arch) in $b"
+  echo "lambda-package: building $target ($arch) in $b"
   # pkg-config asked again at every configure (-U: a build tree of an older
   # version of this script cached Debian's shared cJSON)
-  PKG_CONFIG_PATH=$pc cmake -S "$here" -B "$b" -U '__pkg_config_checked_*' -U 'pkgcfg_lib_*' "${args[@]}" >/dev/null
-  cmake --build "$b" -j"${DORM_JOBS:-2}" --target streamer-demo >/dev/null
+  PKG_CONFIG_PATH=$pc cmake -S "$src" -B "$b" -U '__pkg_config_checked_*' -U 'pkgcfg_lib_*' "${args[@]}" >/dev/null
+  cmake --build "$b" -j"${DORM_JOBS:-2}" --target "$target" >/dev/null
   bin=$b/examples/streamer/streamer-demo
+  if [ -n "$project" ]; then
+    bin=$(find "$b" -path "$b/CMakeFiles" -prune -o -type f -name "$target" -perm -u+x -print | head -1)
+    [ -n "$bin" ] || { echo "$0: no executable $target under $b" >&2; exit 1; }
+  fi
   want="x86-64"
   [ "$arch" = arm64 ] && want="ARM aarch64"
   file -L "$bin" | grep -q "ELF 64-bit.*$want" || { echo "$0: $bin is not a $want ELF: $(file -L "$bin")" >&2; exit 1; }
@@ -300,9 +327,11 @@ for arch in $arches; do
     # scripts/lambda-e2e.sh runs the whole Lambda end-to-end test on it.
     qemu-aarch64-static "$bin" --help | grep -q "^usage:" ||
       { echo "$0: the arm64 binary does not run under qemu" >&2; exit 1; }
-    echo "lambda-package: arm64 streamer-demo --help runs under qemu-aarch64-static"
+    echo "lambda-package: arm64 $target --help runs under qemu-aarch64-static"
   fi
   STRIP=strip
   [ "$arch" = arm64 ] && STRIP=aarch64-linux-gnu-strip
-  STRIP=$STRIP package "$bin" "$outdir/streamer-$arch.zip" "$libdir" "$@"
+  zipname=streamer-$arch.zip
+  [ -n "$project" ] && zipname=$target-$arch.zip
+  STRIP=$STRIP package "$bin" "$outdir/$zipname" "$libdir" "$@"
 done
