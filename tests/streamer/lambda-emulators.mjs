@@ -541,3 +541,13 @@ export function poisoned(record) {
   r.dynamodb.NewImage = { ...r.dynamodb.NewImage, status: { S: 42 } };
   return r;
 }
+
+/** A copy of record whose request no processor can read, though every
+ *  value is an AttributeValue: a PENDING request with attempts as text. */
+export function unreadable(record) {
+  const r = structuredClone(record);
+  r.eventID = randomBytes(16).toString('hex');
+  r.dynamodb.SequenceNumber = `8${String(r.dynamodb.SequenceNumber).padStart(20, '0')}`;
+  r.dynamodb.NewImage = { ...r.dynamodb.NewImage, attempts: { S: 'zero' } };
+  return r;
+}

@@ -18,7 +18,7 @@ import {
 } from './harness.mjs';
 import { after, before } from 'node:test';
 import {
-  RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned, ddb,
+  RuntimeApi, ManagementApi, connectEvent, disconnectEvent, messageEvent, requestRecords, streamEvent, poisoned, unreadable, ddb,
   manageConnectionsArns, DynamoDbRecorder, dynamoDbStatements, iamAllows,
 } from './lambda-emulators.mjs';
 
@@ -205,7 +205,7 @@ scenario('$default: a sync call answered through the management API, signed for 
   assert.ok(!stderr.includes(tok) && !stdout.includes(tok), 'tokens are never logged');
 }, { timeoutMs: 60000 });
 
-scenario('async request: ack from $default, the stream batch runs it (progress, complete in order); a poisoned record alone in batchItemFailures', async () => {
+scenario('async request: ack from $default, the stream batch runs it (progress, complete in order); a poisoned record alone in batchItemFailures, as is an unreadable PENDING request', async () => {
   const sub = uniq('lambda-user');
   const conn = 'AsyncConn000001=';
   let r = await invoke(connectEvent(conn, { token: await token({ sub }) }));
@@ -236,6 +236,13 @@ scenario('async request: ack from $default, the stream batch runs it (progress, 
   assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [] });
   await sleep(200);
   assert.equal(mgmt.of(conn).length, msgs.length, 'a redelivered record runs nothing');
+  // a PENDING request no processor can read is a failure, not a record with
+  // nothing to do: on Lambda nothing would look at it again
+  const odd = unreadable(recs.records[0]);
+  r = await invoke(streamEvent([odd], recs.arn));
+  assert.deepEqual(JSON.parse(r.body), { batchItemFailures: [{ itemIdentifier: odd.dynamodb.SequenceNumber }] });
+  await eventually(() => logLines().some((l) => l.event === 'bad_stream_record' && l.request_id === odd.eventID &&
+    /PENDING request the processor cannot read/.test(l.message)), 'bad_stream_record logged with the reason');
 }, { timeoutMs: 90000 });
 
 scenario('a batch runs its records\' jobs side by side', async () => {

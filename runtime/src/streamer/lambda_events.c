@@ -299,14 +299,33 @@ static void *rec_main(void *arg) {
   return NULL;
 }
 
+/* A PENDING request whose item the processor cannot read (a field of
+ * another type: a bad write, another version of the runtime) would run
+ * nothing and say nothing (dorm__st_on_stream_record takes it for a record
+ * with nothing to do): on Lambda no poller ever looks at it again. It is a
+ * failure instead: logged, retried, then in the failure queue (alarmed). */
+static bool readable_request(const dorm_stream_record *rec, dorm_arena *a, char *err, size_t cap) {
+  if (!rec->has_new_image || rec->event == DORM_STREAM_REMOVE) return true;
+  dorm_str status;
+  if (dorm_av_get_s(dorm_av_map_get(&rec->new_image, "status"), &status) == DORM_OK &&
+      !(status.len == 7 && memcmp(status.ptr, "PENDING", 7) == 0))
+    return true;
+  dorm_streamer_Request req;
+  char why[400];
+  if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, why, sizeof why) == DORM_OK) return true;
+  snprintf(err, cap, "a PENDING request the processor cannot read: %s", why);
+  return false;
+}
+
 /* Reads one record: ok (nothing to run), a job to run, or a failure. */
 static void read_record(dorm__streamer *s, const cJSON *r, rec_slot *slot) {
   char *text = cJSON_PrintUnformatted(r);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_stream_record *rec = NULL;
   size_t n = 0;
-  char err[512];
-  if (text && dorm_stream_parse(text, strlen(text), &a, &rec, &n, err, sizeof err) == DORM_OK && n == 1) {
+  char err[512] = "";
+  bool parsed = text && dorm_stream_parse(text, strlen(text), &a, &rec, &n, err, sizeof err) == DORM_OK && n == 1;
+  if (parsed && readable_request(rec, &a, err, sizeof err)) {
     slot->ok = true;
     if (dorm__st_on_stream_record(s, rec, &a)) {
       /* no workers in Lambda mode: the job it queued runs here */
