@@ -338,14 +338,32 @@ char *dms_make_ident(imp *I, const char *s, bool field) {
 }
 
 /* base, or base_2, base_3, ... whichever is not in used[0..n). */
-static const char *unique_name(imp *I, const char *base, const char *const *used, size_t n) {
-  const char *cand = base;
-  for (unsigned k = 2;; k++) {
-    bool taken = false;
-    for (size_t i = 0; i < n && !taken; i++) taken = used[i] && strcmp(used[i], cand) == 0;
-    if (!taken) return cand;
-    cand = arena_printf(&I->a, "%s_%u", base, k);
+/* A set of names taken, and for each base name handed out the next
+ * suffix to try: names are only ever added, so every suffix below it is
+ * taken. (Searching a list from suffix 2 each time made many attributes
+ * of one base, "a-" "a." "a+" ..., cost the cube of their number.) */
+typedef struct names {
+  symtab used, next;
+} names;
+
+static void names_add(imp *I, names *t, const char *name) { symtab_put(&I->a, &t->used, name, (void *)name); }
+
+static const char *unique_name(imp *I, const char *base, names *t) {
+  if (!symtab_get(&t->used, base)) {
+    names_add(I, t, base);
+    return base;
   }
+  unsigned *k = symtab_get(&t->next, base);
+  if (!k) {
+    k = arena_alloc(&I->a, sizeof *k);
+    *k = 2;
+    symtab_put(&I->a, &t->next, base, k);
+  }
+  const char *cand;
+  do cand = arena_printf(&I->a, "%s_%u", base, (*k)++);
+  while (symtab_get(&t->used, cand));
+  names_add(I, t, cand);
+  return cand;
 }
 
 /* ---- the document ------------------------------------------------------ */
@@ -702,7 +720,7 @@ static bool parse_index(imp *I, const yaml_node_t *n, dms_model *m, dms_index *x
  * when the model's naming gives it back unchanged, otherwise an identifier
  * made from it plus @name("attribute"). */
 static void name_fields(imp *I, dms_model *m) {
-  const char **used = arena_alloc(&I->a, (m->nattrs + 1) * sizeof *used);
+  names used = {0};
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
     bool plain = dms_is_ident(a->attr) && !dormc_is_c_keyword(a->attr);
@@ -711,7 +729,7 @@ static void name_fields(imp *I, dms_model *m) {
     /* Keep names that are used as they are for the attributes that can. */
     a->field = plain ? a->attr : NULL;
     a->needs_name = !plain;
-    used[i] = a->field;
+    if (a->field) names_add(I, &used, a->field);
   }
   for (size_t i = 0; i < m->nattrs; i++) {
     dms_attr *a = &m->attrs[i];
@@ -720,8 +738,7 @@ static void name_fields(imp *I, dms_model *m) {
     if (m->snake)
       for (char *p = base; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
-    a->field = unique_name(I, base, used, m->nattrs);
-    used[i] = a->field;
+    a->field = unique_name(I, base, &used);
   }
 }
 
@@ -867,11 +884,10 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
           ok = false;
           continue;
         }
-        for (size_t k = 0; k < m->nindexes; k++)
-          if (strcmp(m->indexes[k].name, ix->name) == 0) {
-            err_at(I, x, "index \"%s\" is declared twice in model '%s'", ix->name, m->name);
-            ok = false;
-          }
+        if (symtab_put(&I->a, &m->by_index, ix->name, ix)) {
+          err_at(I, x, "index \"%s\" is declared twice in model '%s'", ix->name, m->name);
+          ok = false;
+        }
         m->nindexes++;
       }
     }
@@ -882,9 +898,7 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
     const index_role *r = index_roles->items[i];
     bool sk = r->role[6] == 's';
     const char *iname = r->role + 9;
-    const dms_index *x = NULL;
-    for (size_t k = 0; k < m->nindexes; k++)
-      if (strcmp(m->indexes[k].name, iname) == 0) x = &m->indexes[k];
+    const dms_index *x = symtab_get(&m->by_index, iname);
     const char *key = x ? (sk ? x->sk.attr : x->pk.attr) : NULL;
     if (!x) {
       err_at(I, r->node, "role '%s' names index \"%s\", which model '%s' does not declare", r->role, iname, m->name);
@@ -915,33 +929,36 @@ static bool same_index(const dms_index *a, const dms_index *b) {
   return true;
 }
 
+/* Models that name the same table share it. Every lookup is by hash: the
+ * searches over all models (and all their indexes) made a document of many
+ * models cost the square of their number. */
 static bool group_tables(imp *I) {
   bool ok = true;
-  const char **decls = arena_alloc(&I->a, (2 * I->nmodels + 1) * sizeof *decls);
-  size_t ndecls = 0;
+  names decls = {0};
+  symtab model_names = {0}, tables = {0};
   for (size_t i = 0; i < I->nmodels; i++) {
     dms_model *m = &I->models[i];
-    m->ident = unique_name(I, dms_is_ident(m->name) ? m->name : dms_make_ident(I, m->name, false), decls, ndecls);
-    for (size_t k = 0; k < i; k++)
-      if (strcmp(I->models[k].name, m->name) == 0) {
-        err_at(I, m->node, "model '%s' is declared twice", m->name);
-        ok = false;
-      }
-    decls[ndecls++] = m->ident;
+    m->ident = unique_name(I, dms_is_ident(m->name) ? m->name : dms_make_ident(I, m->name, false), &decls);
+    if (symtab_put(&I->a, &model_names, m->name, m)) {
+      err_at(I, m->node, "model '%s' is declared twice", m->name);
+      ok = false;
+    }
+    vec *group = symtab_get(&tables, m->table);
+    if (!group) {
+      group = vec_new(&I->a);
+      symtab_put(&I->a, &tables, m->table, group);
+    }
+    vec_push(&I->a, group, m);
   }
   for (size_t i = 0; i < I->nmodels; i++) {
     dms_model *m = &I->models[i];
-    if (m->table_ident) continue;
-    const dms_model *first = NULL;
-    for (size_t k = 0; k < I->nmodels && !first; k++)
-      if (k != i && strcmp(I->models[k].table, m->table) == 0) first = &I->models[k];
-    if (!first) continue;
-    const char *ident = unique_name(I, dms_make_ident(I, m->table, false), decls, ndecls);
-    decls[ndecls++] = ident;
+    const vec *group = symtab_get(&tables, m->table);
+    if (group->n < 2 || group->items[0] != m) continue; /* alone, or handled with its table's first model */
+    const char *ident = unique_name(I, dms_make_ident(I, m->table, false), &decls);
     const dms_model *owner = m;
-    for (size_t k = i; k < I->nmodels; k++) {
-      dms_model *o = &I->models[k];
-      if (strcmp(o->table, m->table) != 0) continue;
+    symtab seen = {0}; /* index name -> the first model declaring it */
+    for (size_t g = 0; g < group->n; g++) {
+      dms_model *o = group->items[g];
       o->table_ident = ident;
       if (!same_key(&o->pk, &owner->pk) || !same_key(&o->sk, &owner->sk)) {
         err_at(I, o->keys_node, "models '%s' and '%s' share table \"%s\" but declare different keys", owner->name,
@@ -960,15 +977,13 @@ static bool group_tables(imp *I) {
             ok = false;
             break;
           }
-        for (size_t k2 = i; k2 < k; k2++) {
-          const dms_model *p = &I->models[k2];
-          if (strcmp(p->table, m->table) != 0) continue;
-          for (size_t y = 0; y < p->nindexes; y++)
-            if (strcmp(p->indexes[y].name, ix->name) == 0 && !same_index(&p->indexes[y], ix)) {
-              err_at(I, ix->node, "index \"%s\" of table \"%s\" differs between models '%s' and '%s'", ix->name,
-                     m->table, p->name, o->name);
-              ok = false;
-            }
+        const dms_model *p = symtab_get(&seen, ix->name);
+        if (!p) {
+          symtab_put(&I->a, &seen, ix->name, o);
+        } else if (p != o && !same_index(symtab_get(&p->by_index, ix->name), ix)) {
+          err_at(I, ix->node, "index \"%s\" of table \"%s\" differs between models '%s' and '%s'", ix->name,
+                 m->table, p->name, o->name);
+          ok = false;
         }
       }
     }

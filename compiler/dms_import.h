@@ -71,6 +71,7 @@ typedef struct dms_model {
   symtab by_attr;          /* attribute name -> its dms_attr (dms_find_attr) */
   dms_index *indexes;
   size_t nindexes;
+  symtab by_index;         /* index name -> its first dms_index */
   const yaml_node_t *node, *keys_node, *table_node;
 } dms_model;
 
