@@ -99,13 +99,18 @@ scenario('`status` sent without pause to the client\'s server while another runs
   // status answers are stored slowly here (250 ms each), as on a loaded
   // machine: 16 asks took 4.4 s, the lease expired at every check-in. The job
   // must keep its lease and send every progress whatever the asks cost.
+  // The lease is 4 s and an answer takes 500 ms (16 asks: 8 s, twice the
+  // lease, as 250 ms made of 2 s): with the 2 s lease, a machine at load 15
+  // (each DynamoDB Local call ~1 s) let the lease run out between two
+  // renewals however few asks a check-in answered.
   const slow = await countingProxy({
     beforeForward: async (op, body) => {
       if ((op === 'PutItem' || op === 'BatchWriteItem') && JSON.stringify(body ?? {}).includes('PROCESSING')
-        && JSON.stringify(body).includes('dorm_streamer_messages')) await sleep(250);
+        && JSON.stringify(body).includes('dorm_streamer_messages')) await sleep(500);
     },
   });
-  const p = await startServer({ name: 'processor storing status answers slowly', args: LEASE, ddb: slow.url });
+  const lease = ['--lease-ms', '4000', '--poll-ms', '100', '--progress-interval-ms', '20'];
+  const p = await startServer({ name: 'processor storing status answers slowly', args: lease, ddb: slow.url });
   try {
     const sub = uniq('chatter');
     const tok = await token({ sub });
