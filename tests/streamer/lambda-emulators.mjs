@@ -477,7 +477,7 @@ export function messageEvent(conn, body) {
 // ---------------------------------------------------------------- DynamoDB Streams batches
 
 /** One DynamoDB (or DynamoDB Streams) call to DynamoDB Local, signed. */
-export async function ddb(target, payload) {
+export async function ddb(target, payload, { region = REGION } = {}) {
   const url = new URL(ddbEndpoint());
   const body = JSON.stringify(payload);
   const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
@@ -485,8 +485,8 @@ export async function ddb(target, payload) {
     host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-date': amzDate, 'x-amz-target': target,
   };
   const signedHeaders = 'content-type;host;x-amz-date;x-amz-target';
-  const sig = signature({ method: 'POST', path: '/', headers, signedHeaders, body, amzDate, region: REGION, service: 'dynamodb', secret: SECRET_KEY });
-  const scope = `${amzDate.slice(0, 8)}/${REGION}/dynamodb/aws4_request`;
+  const sig = signature({ method: 'POST', path: '/', headers, signedHeaders, body, amzDate, region, service: 'dynamodb', secret: SECRET_KEY });
+  const scope = `${amzDate.slice(0, 8)}/${region}/dynamodb/aws4_request`;
   const res = await fetch(url, {
     method: 'POST', body,
     headers: { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${signedHeaders}, Signature=${sig}` },

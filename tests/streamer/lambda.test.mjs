@@ -392,6 +392,41 @@ scenario('handlers see the invocation\'s deadline less the margin when it comes 
   assert.equal(p.exitCode, 0, err);
 }, { timeoutMs: 60000 });
 
+scenario('the management API taken from the event: the API\'s own name, in the region\'s partition (China: amazonaws.com.cn), also behind a custom domain', async () => {
+  const api = new RuntimeApi();
+  await api.listen();
+  const p = spawn(demoPath(), [], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'cn-north-1',
+      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+      DORM_STREAMER_CREATE_TABLES: '1', // DynamoDB Local keeps a database per region
+    },
+  });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  try {
+    const sub = uniq('lambda-user');
+    const cases = [
+      ['CnOwnName000001=', 'a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn'],
+      ['CnCustom0000001=', 'ws.example.cn'],
+    ];
+    for (const [conn, domainName] of cases) {
+      const ev = connectEvent(conn, { token: await token({ sub }) });
+      ev.requestContext.domainName = domainName;
+      ev.headers.Host = domainName;
+      const r = await api.invoke(ev);
+      assert.equal(JSON.parse(r.body).statusCode, 200, err);
+      const item = await ddb('DynamoDB_20120810.GetItem', { TableName: 'dorm_streamer_connections', Key: { id: { S: conn } }, ConsistentRead: true }, { region: 'cn-north-1' });
+      assert.equal(item.Item?.server?.S, 'https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn/prod', `${domainName}: ${JSON.stringify(item)}`);
+    }
+  } finally {
+    await api.close();
+    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+  }
+}, { timeoutMs: 60000 });
+
 scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chunks, a progress near a frame and its status fit, a larger progress is refused; nothing is answered 413', async () => {
   const testd = testdPath(); // before the listener: a missing binary must not leave it open
   const api = new RuntimeApi();

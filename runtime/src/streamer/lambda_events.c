@@ -56,7 +56,9 @@ static void fail(dorm__st_lambda_out *out, const char *type, const char *fmt, co
 
 /* The management API of the connection's API: configuration first, then
  * the event. A custom domain name cannot take management calls, so then the
- * API's own execute-api name is used. */
+ * API's own execute-api name is used, in the region's partition's domain
+ * (amazonaws.com, amazonaws.com.cn in China: {api}.execute-api.{region}.
+ * amazonaws.com.cn is an AWS name too). */
 static bool management_endpoint(const dorm__streamer *s, const cJSON *rc, char *out, size_t cap) {
   const char *cfg = s->cfg.management_endpoint; /* --management-endpoint, DORM_STREAMER_MANAGEMENT_ENDPOINT */
   if (cfg && cfg[0]) {
@@ -66,9 +68,10 @@ static bool management_endpoint(const dorm__streamer *s, const cJSON *rc, char *
   const char *domain = str_member(rc, "domainName"), *stage = str_member(rc, "stage");
   const char *api = str_member(rc, "apiId"), *region = getenv("AWS_REGION");
   if (!domain || !stage) return false;
-  size_t dl = strlen(domain);
-  bool aws_name = dl > 14 && strcmp(domain + dl - 14, ".amazonaws.com") == 0;
-  if (!aws_name && api && region) snprintf(out, cap, "https://%s.execute-api.%s.amazonaws.com/%s", api, region, stage);
+  bool aws_name = strstr(domain, ".execute-api.") != NULL;
+  const char *suffix = region && strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+  if (!aws_name && api && region)
+    snprintf(out, cap, "https://%s.execute-api.%s.%s/%s", api, region, suffix, stage);
   else snprintf(out, cap, "https://%s/%s", domain, stage);
   return true;
 }
