@@ -162,8 +162,8 @@ DORM_API dorm_status dorm_av_reserve(dorm_arena *a, dorm_av *container, size_t n
 /* Appends an entry named name[0..len) (borrowed) to the M map and returns its
  * value slot (type DORM_AV_INVALID until filled), or NULL when map is not an
  * M or memory runs out. Does not look for an existing entry of the same
- * name; use dorm_av_map_set for that (a key naming an attribute twice is
- * refused by the operations; an item's is sent as built). */
+ * name; use dorm_av_map_set for that (a map naming a member twice, at any
+ * depth of an item or key, is refused by the operations before sending). */
 DORM_API dorm_av *dorm_av_map_add(dorm_arena *a, dorm_av *map, const char *name, size_t len);
 
 /* Stores value under name (both borrowed): replaces the value of an existing

@@ -36,7 +36,8 @@ dorm_status dorm__ops_check_expr(dorm_client *c, const char *op, dorm_expr *x);
 /* Checks that an item is an M no bigger than DynamoDB's 400 KB. */
 dorm_status dorm__ops_check_item(dorm_client *c, const char *op, const dorm_av *item, const char *what);
 /* A key map (M) naming an attribute twice: DORM_ERR_INVALID_ARGUMENT on c
- * naming it, else DORM_OK. */
+ * naming it, else DORM_OK. BatchGetItem checks every key up front with it
+ * (nothing sent); a single request's maps are checked by the writer. */
 dorm_status dorm__ops_check_key_names(dorm_client *c, const char *op, const dorm_av *key, const char *what);
 
 /* Parses a successful response body. On failure the client's error says

@@ -122,11 +122,7 @@ DORM__HOT
 static dorm_status ops_write_item(dorm_client *c, const char *op, dorm_jw *w, const char *name,
                                   const dorm_av *item) {
   if (!item || item->type != DORM_AV_M) return dorm__ops_check_item(c, op, item, name);
-  /* a key's attributes (one or two) once each: dorm_av_map_add does not look */
-  if (name[0] == 'K' && item->u.map.count > 1) {
-    dorm_status st = dorm__ops_check_key_names(c, op, item, name);
-    if (st != DORM_OK) return st;
-  }
+  /* (a map naming a member twice, a key's attribute too, is the writer's refusal) */
   dorm__jw_key(w, name);
   size_t at = w->len;
   dorm__jw_item(w, item, name);
