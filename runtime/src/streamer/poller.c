@@ -224,8 +224,8 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
 
 /* The index sweep of one shard of "by-live" (liveKey): PENDING requests
  * whose backoff is over (retries, and work that was there before this
- * process started) and PROCESSING ones whose lease expired (their processor
- * died). */
+ * process started) or whose client cancelled them (the claim ends those),
+ * and PROCESSING ones whose lease expired (their processor died). */
 static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard) {
   dorm_arena a = DORM_ARENA_INIT;
   int64_t now = dorm__st_now_ms();
