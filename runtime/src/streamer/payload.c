@@ -79,6 +79,61 @@ static void put_cjson(dorm_jw *w, const cJSON *v) {
   }
 }
 
+/* The text of every number, in document order: outside strings a number
+ * is the only token that starts with '-' or a digit (cJSON has checked the
+ * syntax), and cJSON links members and elements in document order too, so
+ * the n-th number of a pre-order walk is the n-th found here. */
+typedef struct num_texts {
+  const char *text;
+  size_t len, at; /* the scan's position in text */
+} num_texts;
+
+static bool next_number(num_texts *t, const char **s, size_t *n) {
+  for (size_t i = t->at; i < t->len; i++) {
+    char c = t->text[i];
+    if (c == '"') {
+      for (i++; i < t->len && t->text[i] != '"'; i++)
+        if (t->text[i] == '\\') i++;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i;
+      while (j < t->len && t->text[j] && strchr("0123456789+-.eE", t->text[j])) j++;
+      *s = t->text + i;
+      *n = j - i;
+      t->at = j;
+      return true;
+    }
+  }
+  t->at = t->len;
+  return false;
+}
+
+static void exact_numbers(cJSON *v, num_texts *t) {
+  for (; v; v = v->next) {
+    if (v->child) {
+      exact_numbers(v->child, t);
+      continue;
+    }
+    if (!cJSON_IsNumber(v)) continue;
+    const char *s;
+    size_t n;
+    if (!next_number(t, &s, &n)) return;
+    char shortest[40];
+    size_t sn = dorm__number_format_double(v->valuedouble, shortest);
+    if (sn && dorm_number_equal(s, n, shortest, sn)) continue;
+    char *raw = cJSON_malloc(n + 1); /* cJSON_Delete frees a raw node's text */
+    if (!raw) continue;
+    memcpy(raw, s, n);
+    raw[n] = '\0';
+    v->type = cJSON_Raw;
+    v->valuestring = raw;
+  }
+}
+
+void dorm__st_exact_numbers(cJSON *root, const char *text, size_t len) {
+  num_texts t = {text, len, 0};
+  if (root && text) exact_numbers(root, &t);
+}
+
 /* cJSON's own printer writes a number in 15 digits when they compare equal
  * to it within an epsilon, so 0.30000000000000004 printed 0.3 and
  * 9007199254740991 9.00719925474099e+15: a payload stored that way ran its
@@ -298,18 +353,23 @@ static dorm_status read_value(rd *r, const dorm_type_desc *t, const cJSON *v, vo
      * gone (9007199254740993 reads as ...992, int64's maximum as 2^63), so
      * such a value is refused, never taken rounded. JavaScript's numbers
      * end at the same place; a larger id is a string or decimal field. */
-    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    double d = cJSON_IsNumber(v) || cJSON_IsRaw(v) ? v->valuedouble : NAN;
     if (d != d) return RFAIL(r, p, "%s", expected(t->kind));
     if (d > MAX_EXACT_INT || d < -MAX_EXACT_INT)
       return RFAIL(r, p, "%s from -%.0f to %.0f (2^53-1): JSON numbers past them are not read exactly",
                    expected(t->kind), MAX_EXACT_INT, MAX_EXACT_INT);
-    if ((double)(int64_t)d != d) return RFAIL(r, p, "%s", expected(t->kind));
+    /* raw (dorm__st_exact_numbers): within the bound, a text that is no
+     * integer although its double is one, 1.0000000000000001 */
+    if ((double)(int64_t)d != d || cJSON_IsRaw(v)) return RFAIL(r, p, "%s", expected(t->kind));
     int64_t i = (int64_t)d;
     memcpy(dst, &i, sizeof i);
     return DORM_OK;
   }
   case DORM_K_FLOAT: {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return RFAIL(r, p, "%s", expected(t->kind));
+    /* a raw number (more digits than a double holds) is taken as its double,
+     * as the field's type says */
+    if (!(cJSON_IsNumber(v) || cJSON_IsRaw(v)) || !isfinite(v->valuedouble))
+      return RFAIL(r, p, "%s", expected(t->kind));
     double d = v->valuedouble;
     memcpy(dst, &d, sizeof d);
     return DORM_OK;
@@ -411,6 +471,7 @@ dorm_status dorm_payload_from_json(const dorm_struct_desc *d, const char *json, 
   if (st != DORM_OK)
     return dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s: not valid JSON: %s",
                       path && *path ? path : "(payload)", err);
+  dorm__st_exact_numbers(root, json, len);
   st = dorm_payload_from_cjson(d, root, path, a, obj, errbuf, errcap);
   cJSON_Delete(root);
   return st;

@@ -1004,6 +1004,7 @@ void dorm__st_drain(dorm__streamer *s) {
  * backwards) and the latest progress are. */
 static void took_over_from(dorm_stream_ctx *ctx, const dorm_streamer_Request *r, const char *body) {
   cJSON *j = cJSON_Parse(body);
+  dorm__st_exact_numbers(j, body, strlen(body)); /* a json field's digits, for the status answers */
   const cJSON *pc = cJSON_GetObjectItemCaseSensitive(j, "percent");
   if (cJSON_IsNumber(pc) && pc->valuedouble > r->percent) {
     ctx->last_percent = pc->valuedouble;

@@ -138,6 +138,7 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
   while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
   if (!end || end != text + len)
     return fail(code, "INVALID_MESSAGE", msg, msgcap, "a message is one JSON object, with nothing after it");
+  dorm__st_exact_numbers(*root, text, len);
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(*root, "id");
   const cJSON *action = cJSON_GetObjectItemCaseSensitive(*root, "action");
   if (id && cJSON_IsString(id) && id_ok(id->valuestring)) out->id = id->valuestring;

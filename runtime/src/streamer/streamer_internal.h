@@ -94,6 +94,13 @@ void dorm__st_json_str(dorm__buf *b, const char *s);
  * back as the same double (cJSON_Print may round); NULL with errbuf set
  * (out of memory, a string that is not UTF-8). payload.c. */
 char *dorm__st_cjson_text(const cJSON *v, char *errbuf, size_t errcap);
+/* After cJSON parsed text into root: every number whose double is not its
+ * text's exact value (9007199254740993, 1.0000000000000001, 1e400) becomes
+ * a cJSON_Raw node holding its text (valuedouble kept), so a json field
+ * passes it on digit for digit and an int field refuses it rather than
+ * taking it rounded. Out of memory leaves such a number as cJSON read it.
+ * payload.c. */
+void dorm__st_exact_numbers(cJSON *root, const char *text, size_t len);
 /* Copies s into dst[cap] (cap >= 1; always NUL-terminated) as valid UTF-8:
  * each byte of invalid UTF-8 becomes U+FFFD, and text that does not fit is
  * cut between characters, never inside one. Text from handlers goes into

@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "dorm/streamer.h"
+#include "streamer_internal.h" /* dorm__st_exact_numbers: what the server does after parsing a message */
 
 /* ---- the C shapes ---- */
 
@@ -573,6 +574,68 @@ static void integers_up_to_2_53_are_exact(void **state) {
   }
 }
 
+/* A json field passes its numbers on digit for digit, through the stored
+ * payload's text (dorm_payload_from_json) and a parsed message's tree
+ * (dorm_payload_from_cjson after cJSON): cJSON read them as doubles, so
+ * 9007199254740993 arrived ...992 and a 30-digit id with 13 digits lost. A
+ * number past a double's range is refused there; an int field refuses a
+ * text its double rounded to an integer; a float field takes the double. */
+static void numbers_beyond_a_double_keep_their_digits(void **state) {
+  (void)state;
+  const char *doc = "{\"big\":9007199254740993,\"id\":123456789012345678901234567890,"
+                    "\"dec\":0.1000000000000000000001,\"plain\":[0.5,-0,1.50]}";
+  char *text = sample_with("doc", doc);
+  for (int via_tree = 0; via_tree < 2; via_tree++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    k_Kitchen k;
+    char err[256];
+    cJSON *root = NULL;
+    if (via_tree) {
+      root = cJSON_Parse(text);
+      dorm__st_exact_numbers(root, text, strlen(text));
+      assert_int_equal(dorm_payload_from_cjson(&kitchen_desc, root, "payload", &a, &k, err, sizeof err), DORM_OK);
+    } else {
+      assert_int_equal(parse(&kitchen_desc, text, &a, &k, err, sizeof err), DORM_OK);
+    }
+    assert_non_null(strstr(k.doc, "\"big\":9007199254740993"));
+    assert_non_null(strstr(k.doc, "123456789012345678901234567890") ? k.doc : strstr(k.doc, "1.2345678901234567890123456789e+29"));
+    assert_non_null(strstr(k.doc, "\"dec\":0.1000000000000000000001"));
+    assert_non_null(strstr(k.doc, "\"plain\":[0.5,0,1.5]"));
+    const char *json = NULL; /* and written back as stored */
+    size_t len;
+    assert_int_equal(dorm_payload_to_json(&kitchen_desc, &k, &a, &json, &len, err, sizeof err), DORM_OK);
+    assert_non_null(strstr(json, "9007199254740993"));
+    cJSON_Delete(root);
+    dorm_arena_free(&a);
+  }
+  free(text);
+  static const struct {
+    const char *field, *value, *error;
+  } cases[] = {
+      {"doc", "{\"x\":1e400}", "payload.doc: "},
+      {"count", "1.0000000000000001", "payload.count: expected an integer"},
+      {"count", "9007199254740993", "payload.count: expected an integer from -9007199254740991"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    dorm_arena a = DORM_ARENA_INIT;
+    k_Kitchen k;
+    char err[256];
+    text = sample_with(cases[i].field, cases[i].value);
+    assert_int_equal(parse(&kitchen_desc, text, &a, &k, err, sizeof err), DORM_ERR_INVALID_ARGUMENT);
+    if (!strstr(err, cases[i].error)) fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].value, err, cases[i].error);
+    free(text);
+    dorm_arena_free(&a);
+  }
+  dorm_arena a = DORM_ARENA_INIT;
+  k_Kitchen k;
+  char err[256];
+  text = sample_with("ratio", "0.1000000000000000000001");
+  assert_int_equal(parse(&kitchen_desc, text, &a, &k, err, sizeof err), DORM_OK);
+  assert_true(k.ratio == 0.1);
+  free(text);
+  dorm_arena_free(&a);
+}
+
 /* A required json field takes any JSON value, null too (as its TypeScript
  * type, JsonValue, says): it was refused "required". */
 static void a_required_json_field_takes_null(void **state) {
@@ -756,6 +819,7 @@ int main(void) {
       cmocka_unit_test(bad_text_and_bad_utf8),
       cmocka_unit_test(integers_up_to_2_53_are_exact),
       cmocka_unit_test(a_required_json_field_takes_null),
+      cmocka_unit_test(numbers_beyond_a_double_keep_their_digits),
       cmocka_unit_test(writing_checks_values),
       cmocka_unit_test(depth_limit),
   };
