@@ -78,6 +78,30 @@ scenario('a job runs from its stored payload with every digit: ints to 2^53-1, f
   await c.close();
 });
 
+scenario('numbers in a json value keep every digit past a double: in the job, the stored payload and the result text', async () => {
+  const sub = uniq('exact');
+  const c = await connect(srv, await token({ sub }));
+  const rid = uniq('exact');
+  // JSON.parse would round these: the frames' text and the stored text are compared
+  const digits = ['9007199254740993', '123456789012345678901234567890', '0.1000000000000000000001'];
+  c.send(`{"id":"${rid}","action":"Numbers","payload":{"n":1,"x":1,"doc":{"big":${digits[0]},"id":${digits[1]},"dec":${digits[2]}}}}`);
+  const fin = await c.waitFor((m) => m.request_id === rid && (m.type === 'complete' || m.type === 'error'), { timeoutMs: 30000 });
+  assert.equal(fin.type, 'complete', JSON.stringify(fin));
+  const frame = c.raw.find((t) => t.includes(`"request_id":"${rid}"`) && t.includes('"type":"complete"'));
+  const item = (await ddb('DynamoDB_20120810.GetItem', {
+    TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } }, ConsistentRead: true,
+  })).Item;
+  // laid out as JavaScript lays out a number of its size (docs/models.md "Types"), every digit kept
+  const laidOut = ['9007199254740993', '1.2345678901234567890123456789e+29', '0.1000000000000000000001'];
+  for (const d of laidOut) {
+    assert.ok(frame.includes(d), `complete lacks ${d}: ${frame}`);
+    assert.ok(item.payload.S.includes(d), `stored payload lacks ${d}: ${item.payload.S}`);
+  }
+  const over = await c.call(`{"id":"${uniq('inf')}","action":"Numbers","payload":{"n":1,"x":1,"doc":[1e400]}}`);
+  assert.equal(over.error?.code, 'INVALID_PAYLOAD', JSON.stringify(over));
+  await c.close();
+});
+
 scenario('a result int past 2^53-1 fails the job HANDLER_FAILED naming the field (it was sent exact live and rounded by get_result)', async () => {
   const c = await connect(srv, await token());
   const rid = uniq('over');
