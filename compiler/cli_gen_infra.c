@@ -26,7 +26,7 @@ static void lambda_limit_warnings(const dormc_schema *s) {
       fprintf(stderr,
               "%swarning: endpoint %s (sync) has a timeout of %lld ms, but on AWS Lambda a sync call runs in its "
               "$default invocation, which lasts at most 29 s (WebSocketTimeout: API Gateway's integration "
-              "timeout): a call still running at %d ms gets no result; make it async, or its timeout at most "
+              "timeout): a call still running at %d ms is answered TIMEOUT; make it async, or its timeout at most "
               "%d ms\n",
               where, e->name, (long long)e->timeout_ms, LAMBDA_SYNC_MS, LAMBDA_SYNC_MS);
     if (e->mode == DORMC_ENDPOINT_ASYNC && e->timeout_ms > LAMBDA_MAX_MS)

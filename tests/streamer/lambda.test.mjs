@@ -427,6 +427,41 @@ scenario('the management API taken from the event: the API\'s own name, in the r
   }
 }, { timeoutMs: 60000 });
 
+scenario('a sync call still running when its invocation ends (WebSocketTimeout less 1 s, before the endpoint\'s timeout) is answered TIMEOUT before Lambda stops the function', async () => {
+  const testd = testdPath(); // before the listener: a missing binary must not leave it open (the runner would wait on it)
+  const api = new RuntimeApi();
+  await api.listen();
+  const p = spawn(testd, [], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
+      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
+    },
+  });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  try {
+    const conn = 'TestdSyncCut001=';
+    const r = await api.invoke(connectEvent(conn, { token: await token({ sub: uniq('lambda-user') }) }));
+    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    // SlowEcho's timeout is 1 s, its handler takes 3 s (ignoring cancellation);
+    // the invocation ends in 600 ms: Lambda would stop the process before the 1 s
+    const deadline = Date.now() + 600;
+    api.invoke(messageEvent(conn, JSON.stringify({ id: 'cut1', action: 'SlowEcho', payload: { text: 'x', ms: 3000 } })), { deadlineInMs: 600 })
+      .catch(() => {});
+    const [m] = await mgmt.waitFor(conn, 1);
+    const msg = JSON.parse(m.body);
+    checkError(msg, 'TIMEOUT');
+    assert.match(msg.error.message, /Lambda invocation's end/, m.body);
+    assert.ok(m.at < deadline, `answered ${m.at - deadline} ms after the invocation's deadline`);
+  } finally {
+    await api.close();
+    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+  }
+}, { timeoutMs: 60000 });
+
 scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chunks, a progress near a frame and its status fit, a larger progress is refused; nothing is answered 413', async () => {
   const testd = testdPath(); // before the listener: a missing binary must not leave it open
   const api = new RuntimeApi();

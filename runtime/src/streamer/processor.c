@@ -46,6 +46,7 @@ struct dorm_stream_ctx {
   char conn_server[256];
   bool conn_gone;
   bool sync;
+  bool invocation_bound;          /* sync on Lambda: deadline_ms is the invocation's, before the endpoint's */
   atomic_bool answered;           /* sync: the client has its answer (the result, or TIMEOUT) */
   atomic_bool cancel_flag;
   bool timed_out;
@@ -680,6 +681,14 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
   snprintf(ctx.conn_id, sizeof ctx.conn_id, "%s", conn_id);
   int64_t start = dorm__st_now_ms();
   ctx.deadline_ms = start + e->timeout_ms;
+  /* On Lambda the $default invocation may end first (WebSocketTimeout,
+   * 29 s at most): the call is answered TIMEOUT then, before Lambda stops
+   * the process, instead of never */
+  int64_t inv = atomic_load(&s->lambda_deadline_ms);
+  if (inv > 0 && inv < ctx.deadline_ms) {
+    ctx.deadline_ms = inv;
+    ctx.invocation_bound = true;
+  }
   pthread_mutex_lock(&s->running_mu);
   ctx.next = s->running;
   s->running = &ctx;
@@ -700,7 +709,10 @@ dorm_status dorm__st_run_sync(dorm__streamer *s, const dorm_endpoint_desc *e, co
   }
   if (st == DORM_OK && dorm__st_now_ms() > ctx.deadline_ms) {
     snprintf(code_out, 32, "TIMEOUT");
-    dorm__set_err(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
+    if (ctx.invocation_bound)
+      dorm__set_err(msg, msgcap, "%s ran until its Lambda invocation's end (WebSocketTimeout less 1 s)", e->name);
+    else
+      dorm__set_err(msg, msgcap, "%s took longer than its timeout of %lld ms", e->name, (long long)e->timeout_ms);
     return DORM_ERR_TIMEOUT;
   }
   if (st != DORM_OK) {
@@ -717,7 +729,10 @@ void dorm__st_expire_sync(dorm__streamer *s) {
     if (!c->sync || now <= c->deadline_ms || atomic_exchange(&c->answered, true)) continue;
     atomic_store(&c->cancel_flag, true); /* a handler that checks stops */
     char msg[256];
-    snprintf(msg, sizeof msg, "%s took longer than its timeout of %lld ms", c->e->name, (long long)c->e->timeout_ms);
+    if (c->invocation_bound)
+      snprintf(msg, sizeof msg, "%s ran until its Lambda invocation's end (WebSocketTimeout less 1 s)", c->e->name);
+    else
+      snprintf(msg, sizeof msg, "%s took longer than its timeout of %lld ms", c->e->name, (long long)c->e->timeout_ms);
     char *text = dorm__st_error_message(c->client_id, 1, "TIMEOUT", msg, false);
     if (text) dorm__srv_enqueue(s, c->conn_id, c->client_id, 1, text, strlen(text));
     free(text);
