@@ -416,7 +416,10 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
   snprintf(s, sizeof s, "%s", requests_id);
   cJSON_AddItemToObject(p, "EventSourceArn", getatt(s, "StreamArn"));
   cJSON_AddItemToObject(p, "FunctionName", ref("StreamFunction"));
-  cJSON_AddStringToObject(p, "StartingPosition", "LATEST");
+  /* from the oldest record kept (24 h): a request made before the mapping
+   * was enabled (a first deploy, a replaced mapping) is run, not skipped;
+   * a record of a request long ended costs one refused claim */
+  cJSON_AddStringToObject(p, "StartingPosition", "TRIM_HORIZON");
   cJSON_AddItemToObject(p, "BatchSize", ref("StreamBatchSize"));
   cJSON_AddBoolToObject(p, "BisectBatchOnFunctionError", true);
   cJSON_AddItemToObject(p, "MaximumRetryAttempts", ref("StreamMaximumRetryAttempts"));
