@@ -514,6 +514,12 @@ static void streamer(cJSON *res, cJSON *params, cJSON *conds, cJSON *outputs, co
                "stream records that failed every retry: their requests wait, PENDING, until run again", "AWS/SQS",
                "ApproximateNumberOfMessagesVisible", "QueueName", getatt("StreamFailureQueue", "QueueName"), "Maximum",
                0, 1);
+  /* A shard's records wait behind its running batch (a batch lasts as long
+   * as its longest job, up to StreamTimeout): more than two of the longest
+   * batches behind is a stream falling behind, not a slow job. */
+  metric_alarm(res, "StreamIteratorAgeAlarm",
+               "the stream's records wait more than 30 minutes for the stream function (jobs start late)", "AWS/Lambda",
+               "IteratorAge", "FunctionName", ref("StreamFunction"), "Maximum", 1800000, 2);
 
   cJSON *o = cJSON_AddObjectToObject(outputs, "WebSocketUrl");
   cJSON_AddStringToObject(o, "Description", "the clients' URL");

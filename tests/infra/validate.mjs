@@ -213,6 +213,9 @@ function checkAlarms() {
     if (queue && resources[queue]?.Type === 'AWS::SQS::Queue' &&
         !watched('AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', (v) => v?.['Fn::GetAtt']?.[0] === queue))
       problems.push(`${id}: its failure queue ${queue} has no alarm on ApproximateNumberOfMessagesVisible`);
+    const fn = r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName?.Ref;
+    if (fn && !watched('AWS/Lambda', 'IteratorAge', 'FunctionName', (v) => v?.Ref === fn))
+      problems.push(`${id}: no alarm on ${fn}'s IteratorAge (a stream falling behind starts every job late)`);
   }
 }
 
