@@ -710,6 +710,8 @@ scenario('a start that fails (no JWT keys) is reported to init/error', async () 
     assert.equal(api.initErrors.length, 1, err);
     assert.equal(api.initErrors[0].errorType, 'Runtime.InitError');
     assert.equal(JSON.parse(api.initErrors[0].body).errorType, 'Runtime.InitError');
+    // the reason itself, as the console shows it first (it said "see the log")
+    assert.match(JSON.parse(api.initErrors[0].body).errorMessage, /no JWT keys: give --jwt-hs256-secret-file/, api.initErrors[0].body);
     assert.equal(api.firstNextAt, 0, 'no event is asked for');
   } finally {
     await api.close();

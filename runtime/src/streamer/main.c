@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,6 +511,20 @@ static void add_dev_scopes(cJSON *claims, const dorm_endpoint_desc *const *endpo
  * configured secret (the scopes of every endpoint served, valid 12 hours).
  * Never for production: whoever has the secret file can mint any
  * identity. */
+/* Why the program could not start, for Lambda's init error (the log line
+ * on stderr is not what the console shows first). No secrets: flags, paths
+ * and the client's messages. */
+static char startup_error[512];
+
+static void startup_fail(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void startup_fail(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(startup_error, sizeof startup_error, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s: %s\n", prog, startup_error);
+}
+
 static int print_dev_token(const char *prog, const char *secret_file, const char *sub, const char *iss,
                            const char *aud, const dorm_endpoint_desc *const *endpoints, size_t nendpoints) {
   if (!secret_file) {
@@ -672,7 +687,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     if (flags[i].boolean) *flags[i].flag = strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
     else if (flags[i].str) *flags[i].str = v;
     else if (!parse_long(v, 0, 100000000, flags[i].num)) {
-      fprintf(stderr, "%s: %s must be a number, not '%s'\n", prog, name, v);
+      startup_fail(prog, "%s must be a number, not '%s'", name, v);
       free(s);
       return 2;
     }
@@ -687,7 +702,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     for (; k < nflags; k++)
       if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, flags[k].name) == 0) break;
     if (k == nflags) {
-      fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);
+      startup_fail(prog, "unknown option '%s'", argv[i]);
       fprintf(stderr, USAGE, prog);
       free(s);
       return 2;
@@ -697,20 +712,20 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
       continue;
     }
     if (i + 1 >= argc) {
-      fprintf(stderr, "%s: --%s needs a value\n", prog, flags[k].name);
+      startup_fail(prog, "--%s needs a value", flags[k].name);
       free(s);
       return 2;
     }
     const char *v = argv[++i];
     if (flags[k].str) *flags[k].str = v;
     else if (!parse_long(v, 0, 100000000, flags[k].num)) {
-      fprintf(stderr, "%s: --%s needs a number, not '%s'\n", prog, flags[k].name, v);
+      startup_fail(prog, "--%s needs a number, not '%s'", flags[k].name, v);
       free(s);
       return 2;
     }
   }
   if (port > 65535 || workers < 1 || workers > 256 || attempts < 1) {
-    fprintf(stderr, "%s: --port 0..65535, --workers 1..256, --max-attempts >= 1\n", prog);
+    startup_fail(prog, "--port 0..65535, --workers 1..256, --max-attempts >= 1");
     free(s);
     return 2;
   }
@@ -769,18 +784,18 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   int rc = 0;
   char err[512];
   if (!secret && !pem && !jwks) {
-    fprintf(stderr, "%s: no JWT keys: give --jwt-hs256-secret-file, --jwt-public-key-file or --jwks-file\n", prog);
+    startup_fail(prog, "no JWT keys: give --jwt-hs256-secret-file, --jwt-public-key-file or --jwks-file");
     rc = 2;
     goto out;
   }
   if (s->cfg.web_dir && !dorm__st_web_dir_ok(s->cfg.web_dir, err, sizeof err)) {
-    fprintf(stderr, "%s: %s\n", prog, err);
+    startup_fail(prog, "%s", err);
     rc = 2;
     goto out;
   }
   if (dorm_jwt_verifier_new(&s->cfg.jwt, &s->jwt, err, sizeof err) != DORM_OK) {
     char shown[sizeof err + 32];
-    fprintf(stderr, "%s: %s\n", prog, jwt_error_as_flag(err, shown, sizeof shown));
+    startup_fail(prog, "%s", jwt_error_as_flag(err, shown, sizeof shown));
     rc = 2;
     goto out;
   }
@@ -796,7 +811,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
     if ((st = dorm_streamer_Connection_table_ensure(c, 60000)) != DORM_OK ||
         (st = dorm_streamer_Request_table_ensure(c, 60000)) != DORM_OK ||
         (st = dorm_streamer_Message_table_ensure(c, 60000)) != DORM_OK) {
-      fprintf(stderr, "%s: creating the streamer's tables: %s\n", prog, dorm_client_errmsg(c));
+      startup_fail(prog, "creating the streamer's tables: %s", dorm_client_errmsg(c));
       rc = 1;
       goto out;
     }
@@ -808,7 +823,7 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   }
   /* the port first: a busy one stops the program before any job is claimed */
   if (!dorm__srv_listen(s, err, sizeof err)) {
-    fprintf(stderr, "%s: %s\n", prog, err);
+    startup_fail(prog, "%s", err);
     rc = 1;
     goto out;
   }
@@ -850,7 +865,8 @@ int dorm_streamer_main(int argc, char **argv, const dorm_endpoint_desc *const *e
   dorm__srv_destroy(s);
   running_streamer = NULL;
 out:
-  if (s->lambda && rc != 0) dorm__st_lambda_init_error("the streamer could not start: see the log");
+  if (s->lambda && rc != 0)
+    dorm__st_lambda_init_error(startup_error[0] ? startup_error : "the streamer could not start: see the log");
   /* jobs queued by the last closes */
   for (dorm__st_job *j = s->jobs_head, *n; j; j = n) {
     n = j->next;
