@@ -102,6 +102,21 @@ scenario('numbers in a json value keep every digit past a double: in the job, th
   await c.close();
 });
 
+scenario('a stored PENDING request the processor cannot read is logged bad_stream_record with the reason (it ran nothing and said nothing)', async () => {
+  const sub = uniq('odd');
+  const rid = uniq('odd');
+  // a bad write (or another runtime's item): attempts is text
+  await ddb('DynamoDB_20120810.PutItem', {
+    TableName: 'dorm_streamer_requests',
+    Item: { PK: { S: `${sub}#${rid}` }, sub: { S: sub }, clientId: { S: rid }, status: { S: 'PENDING' }, attempts: { S: 'x' } },
+  });
+  const deadline = Date.now() + 20000;
+  const logged = () => srv.logLines().some((l) => l.event === 'bad_stream_record' && /PENDING request the processor cannot read/.test(l.message) && l.message.includes('attempts'));
+  while (!logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(logged(), `no bad_stream_record naming attempts: ${JSON.stringify(srv.logLines().filter((l) => l.level === 'error'))}`);
+  await ddb('DynamoDB_20120810.DeleteItem', { TableName: 'dorm_streamer_requests', Key: { PK: { S: `${sub}#${rid}` } } });
+});
+
 scenario('a result int past 2^53-1 fails the job HANDLER_FAILED naming the field (it was sent exact live and rounded by get_result)', async () => {
   const c = await connect(srv, await token());
   const rid = uniq('over');

@@ -91,7 +91,12 @@ bool dorm__st_on_stream_record(dorm__streamer *s, const dorm_stream_record *rec,
   }
   dorm_streamer_Request req;
   char err[256];
-  if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) return false;
+  if (dorm_streamer_Request_from_item(&rec->new_image, 0, a, &req, err, sizeof err) != DORM_OK) {
+    /* a bad write or another runtime's item: it would run nothing and say
+     * nothing (on Lambda, lambda_events.c fails the record before this) */
+    dorm__st_log("error", "bad_stream_record", NULL, NULL, NULL, "a PENDING request the processor cannot read: %s", err);
+    return false;
+  }
   /* (one with a cancel asked is claimed too: the claim ends it CANCELLED) */
   if (req.status != DORM_STREAMER_REQUEST_STATUS_PENDING) return false;
   /* A new request of a client connected here was queued by our router
