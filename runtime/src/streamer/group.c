@@ -3,7 +3,7 @@
  *
  * Many threads each have a write that must be all or nothing on its own
  * (its own condition); DynamoDB Local, and this server's CPU, pay per call
- * rather than per item (bench/README.md, "Fourth round": TransactWriteItems
+ * rather than per item (bench/notes/streamer.md, "Fourth round": TransactWriteItems
  * of 25 conditional puts stored 3-6x more items a second than one put
  * each). So a thread joins its group with its actions built; whichever
  * thread finds fewer than the group's leaders in flight leads: it gathers

@@ -515,7 +515,7 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
   /* The client's connection is here (or gone): the writer stores the
    * message and delivers it, and the job goes on at once (the default; one
    * context switch per message fewer than storing it here and, at 1,000
-   * connections, earlier delivery: bench/README.md, "Fifth round").
+   * connections, earlier delivery: bench/notes/streamer.md, "Fifth round").
    * Elsewhere, delivery is an HTTP call that is the job's to make; with
    * --sync-progress the job stores its own (group commit). */
   bool async = ctx->s->cfg.async_progress && !ctx->s->lambda &&

@@ -110,7 +110,7 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
 /* A leader that finds fewer than a batch queued while another batch is in
  * flight, or while GATHER_JOBS or more jobs run here (the server is busy:
  * more messages are coming) gathers for up to GATHER_US before it writes. DynamoDB Local stores ~10x more items a second
- * as batches of 25 than as single puts (bench/README.md, "Fourth round"),
+ * as batches of 25 than as single puts (bench/notes/streamer.md, "Fourth round"),
  * and every call saved is ~0.5 ms of this server's CPU; a message alone,
  * with nothing in flight, still goes out at once. */
 #define GATHER_US DORM__ST_GATHER_US
@@ -120,7 +120,7 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
  * message (which may have waited for the last batch already: then it goes
  * at once), so it naps at most once a batch; a handler does not wait for
  * it, so the gathering costs only delivery latency. Measured at 300
- * connections x 20 progress (bench/README.md, "Fifth round"): eight writers
+ * connections x 20 progress (bench/notes/streamer.md, "Fifth round"): eight writers
  * that each gathered 2 ms wrote batches of one or two messages and slept
  * and woke around each (~29-37 context switches per request on the writers
  * alone, 6 message calls per request); one writer this way ~12 switches and
@@ -275,7 +275,7 @@ static void flush_puts(dorm_client *c, long gather_us) {
   /* Unconditional: each seq is its writer's alone (taken by an ADD on the
    * request item). A batch takes no conditions, and DynamoDB Local runs a
    * conditional put far slower than a plain one under concurrent writers
-   * anyway (bench/README.md). */
+   * anyway (bench/notes/streamer.md). */
   dorm_status st = n == 1 ? dorm_streamer_Message_put(c, &objs[0], NULL, &a)
                           : dorm_streamer_Message_batch_put(c, objs, n, &a);
   dorm_arena_free(&a);
