@@ -302,7 +302,9 @@ scenario('410: a gone connection stops delivery, the job completes and its resul
   await invoke(messageEvent(broken, JSON.stringify({ id: 'b', action: 'Echo', payload: { text: 'lost' } })));
   assert.equal(mgmt.attempts(broken), 3, 'three attempts (standard retry policy)');
   assert.equal(mgmt.of(broken).length, 0);
-  await eventually(() => logLines().some((l) => l.event === 'delivery_failed' && l.connection_id === broken), 'the failure is logged');
+  // with the last answer's status ("service error" alone did not tell a 403 from a 500)
+  await eventually(() => logLines().some((l) => l.event === 'delivery_failed' && l.connection_id === broken &&
+    /\(HTTP 500\)$/.test(l.message)), 'the failure is logged with its HTTP status');
   await eventually(() => emfLines().some((l) => l.Role === 'default' && l.DeliveryFailures === 1), 'and counted in DeliveryFailures');
 }, { timeoutMs: 90000 });
 

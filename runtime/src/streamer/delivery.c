@@ -125,9 +125,11 @@ static dorm_status management_call(dorm__streamer *s, const char *method, const 
   dorm_retry_state attempt;
   dorm__retry_begin(&attempt);
   dorm_status st = DORM_ERR_NETWORK;
+  long code = 0;     /* the last answer's HTTP status, for the log */
+  CURLcode rc = CURLE_OK;
   for (;;) {
-    CURLcode rc = curl_easy_perform(h);
-    long code = 0;
+    rc = curl_easy_perform(h);
+    code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (rc == CURLE_OK && (code == 200 || (!post && code == 204))) {
       dorm__retry_succeeded(&tl_conn.retry, &attempt);
@@ -154,8 +156,13 @@ static dorm_status management_call(dorm__streamer *s, const char *method, const 
   }
   curl_slist_free_all(list);
   dorm__sigv4_result_free(&sig);
-  if (st != DORM_OK && st != DORM_ERR_NOT_FOUND)
-    dorm__st_log("warn", "delivery_failed", NULL, conn_id, NULL, "%s %s: %s", method, path, dorm_strerror(st));
+  if (st != DORM_OK && st != DORM_ERR_NOT_FOUND) {
+    char detail[128]; /* what the service or the network said: "service error" alone does not tell 403 from 500 */
+    if (rc != CURLE_OK) snprintf(detail, sizeof detail, "%s", curl_easy_strerror(rc));
+    else snprintf(detail, sizeof detail, "HTTP %ld", code);
+    dorm__st_log("warn", "delivery_failed", NULL, conn_id, NULL, "%s %s: %s (%s)", method, path, dorm_strerror(st),
+                 detail);
+  }
   return st;
 }
 

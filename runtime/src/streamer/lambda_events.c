@@ -240,7 +240,10 @@ static dorm__st_job *take_run(dorm__streamer *s) {
  * (PENDING until notBefore; a job given back at the deadline is PENDING at
  * once) or another processor's lease (PROCESSING: a live holder renews it
  * every second and ends with an outcome; a dead one's lease expires and the
- * claim here takes the job over). -1: it could not be read. */
+ * claim here takes the job over). A PENDING request with a cancel asked is
+ * settled too: the claim made before this looked ends such a request
+ * CANCELLED, in backoff or not, so there is nothing to wait for. -1: it
+ * could not be read. */
 static int64_t next_try(dorm__streamer *s, const char *request_pk, dorm_arena *a) {
   const char *hash = strrchr(request_pk, '#');
   if (!hash) return 0;
