@@ -58,6 +58,43 @@ export class StreamerError extends Error {
 
 const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const OPEN = 1;
+// The server's bounds on a client message (docs/streamer.md, "Client messages"):
+// a frame it cannot read is answered with an error that names no request, which
+// would leave the request waiting for ever; such a payload is refused here.
+const MAX_FRAME_BYTES = 131072;
+const MAX_PAYLOAD_DEPTH = 32;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const memberPath = (path, k) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
+
+/**
+ * Why JSON.stringify(payload) would not reach the server as the caller's
+ * value (null when it would): a lone surrogate (no UTF-8 for it: the server
+ * cannot parse the frame), deeper than 32 levels, a BigInt or a cycle
+ * (JSON.stringify throws), NaN or an infinity (sent as null: another value).
+ */
+function payloadProblem(value, path = 'payload', depth = 0, seen = new Set()) {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? `${path}: a string with a lone surrogate (no UTF-8 for it)` : null;
+  if (typeof value === 'bigint') return `${path}: a BigInt (${value}n), which JSON has no way to write: send a string or a number`;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path}: ${value} is no JSON number (it would be sent as null)`;
+  if (value === null || typeof value !== 'object') return null;
+  if (typeof value.toJSON === 'function') return payloadProblem(value.toJSON(), path, depth, seen);
+  if (depth + 1 > MAX_PAYLOAD_DEPTH) return `${path}: nested deeper than ${MAX_PAYLOAD_DEPTH} levels (the payload object is level 1)`;
+  if (seen.has(value)) return `${path}: the payload contains itself`;
+  seen.add(value);
+  const entries = Array.isArray(value) ? value.map((v, i) => [`${path}[${i}]`, v]) : Object.entries(value).map(([k, v]) => {
+    if (LONE_SURROGATE.test(k)) return [null, `${path}: a member name with a lone surrogate (no UTF-8 for it)`];
+    return [memberPath(path, k), v];
+  });
+  for (const [p, v] of entries) {
+    const why = p === null ? v : payloadProblem(v, p, depth + 1, seen);
+    if (why) return why;
+  }
+  seen.delete(value);
+  return null;
+}
+
+const utf8Length = (text) => (typeof TextEncoder === 'function' ? new TextEncoder().encode(text).length : unescape(encodeURIComponent(text)).length);
 let idCounter = 0;
 
 function newId() {
@@ -161,6 +198,14 @@ export class StreamerClient {
       return;
     }
     if (this.closedByUser) return;
+    if (this.expiredToken !== undefined && token === this.expiredToken) {
+      // the server said this token expired; sent again, the upgrade is refused
+      // (a browser is not told why) and the client would reconnect for ever
+      this.shutdown(new StreamerError('UNAUTHORIZED', 'token expired: the server closed the connection and the token '
+        + 'option gave no fresh token (pass a function that returns one)', { retryable: true }));
+      return;
+    }
+    this.connToken = token;
     let ws;
     try {
       ws = new this.WebSocket(withToken(this.url, token));
@@ -235,16 +280,22 @@ export class StreamerClient {
     if (m.type === 'connected') { this.onConnected(m); return; }
     if (m.type === 'pong') { this.awaitingPong = false; return; }
     const id = m.request_id;
-    if (typeof id !== 'string') return; // an error about no request (an unparseable frame of ours)
+    if (typeof id !== 'string') {
+      // an error about no request: the connection's token expired (the server
+      // closes it next), or a frame it could not read
+      if (m.type === 'error' && m.error && m.error.code === 'UNAUTHORIZED') this.expiredToken = this.connToken;
+      return;
+    }
     const e = this.requests.get(id);
     if (!e) { this.untracked(id, m); return; }
     if (!Number.isInteger(m.seq) || m.seq <= 0) {
-      // not stored, not in the seq order: an error about the message itself
-      if (m.type === 'error') this.settle(e, null, this.errorOf(m));
+      // not stored, not in the seq order: an error about a message of ours
+      if (m.type === 'error') this.unsequencedError(e, m);
       return;
     }
     if (m.seq <= e.lastSeq || e.early.has(m.seq)) return; // seen already
     e.heardAt = Date.now();
+    e.heard = true;
     e.early.set(m.seq, m);
     while (e.early.has(e.lastSeq + 1)) {
       const next = e.early.get(e.lastSeq + 1);
@@ -274,8 +325,18 @@ export class StreamerClient {
   /** After a (re)connection: resume what was seen, or (re)send the call. */
   catchUp(e) {
     e.early.clear();
-    if (e.lastSeq > 0 || e.action === null) this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
-    else this.send({ id: e.id, action: e.action, payload: e.payload }); // same id: never a second job
+    if (e.action === null || e.acked) {
+      this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+    } else {
+      // Same id: never a second job. Not acked: nothing of it is stored yet,
+      // or it is a sync call (never stored, seq 1 is no ack): one cut off
+      // in its chunks runs again, its answer's seqs from 1 again.
+      e.lastSeq = 0;
+      e.heard = false;
+      e.chunks = [];
+      e.chunkCount = 0;
+      this.sendText(e.frame);
+    }
     if (e.cancelAsked) this.send({ id: e.id, action: 'cancel' });
   }
 
@@ -332,6 +393,34 @@ export class StreamerClient {
     }
   }
 
+  /**
+   * An error without a seq refuses one message and stores nothing. Before
+   * anything with a seq came it refuses the call (or follow's resume): the
+   * request ends. Once the server holds the request it refuses a status,
+   * cancel or resume of ours (RATE_LIMITED past the connection's limits,
+   * INTERNAL): the job goes on, so the request must not end: a waiting
+   * status() gets the error, else the resume (and a cancel asked) is sent again.
+   */
+  unsequencedError(e, m) {
+    const err = this.errorOf(m);
+    if (!e.heard) { this.settle(e, null, err); return; }
+    const list = this.waiters.get(e.id);
+    if (list && list.length) {
+      const w = list.shift();
+      if (!list.length) this.waiters.delete(e.id);
+      w.reject(err);
+      return;
+    }
+    if (!err.retryable) { this.settle(e, null, err); return; }
+    if (e.retryTimer) return;
+    e.retryTimer = setTimeout(() => {
+      e.retryTimer = null;
+      if (e.done || !this.isOpen()) return; // a reconnection resumes anyway
+      this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
+      if (e.cancelAsked) this.send({ id: e.id, action: 'cancel' });
+    }, Math.max(this.gapMs, 50) * 2);
+  }
+
   errorOf(m) {
     const er = m.error || {};
     return new StreamerError(er.code || 'INTERNAL', er.message || '', {
@@ -343,6 +432,7 @@ export class StreamerClient {
     if (e.done) return;
     e.done = true;
     clearTimeout(e.gapTimer);
+    clearTimeout(e.retryTimer);
     if (e.signal && e.onAbort) e.signal.removeEventListener('abort', e.onAbort);
     this.requests.delete(e.id);
     if (error) {
@@ -379,9 +469,11 @@ export class StreamerClient {
 
   isOpen() { return this.ws !== null && this.ws.readyState === OPEN && this.state === 'open'; }
 
-  send(obj) {
+  send(obj) { return this.sendText(JSON.stringify(obj)); }
+
+  sendText(text) {
     if (!this.isOpen()) return false; // sent again by catchUp after the reconnection
-    try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
+    try { this.ws.send(text); return true; } catch { return false; }
   }
 
   /**
@@ -402,7 +494,7 @@ export class StreamerClient {
       if (!this.isOpen()) return;
       const t = Date.now();
       for (const e of this.requests.values()) {
-        if (e.done || !(e.acked || e.lastSeq > 0 || e.action === null)) continue;
+        if (e.done || !(e.acked || e.action === null)) continue; // a sync call is not stored: nothing to resume
         if (t - e.heardAt < this.silenceMs) continue;
         e.heardAt = t;
         this.send({ id: e.id, action: 'resume', last_seq: e.lastSeq });
@@ -469,10 +561,23 @@ export class StreamerClient {
     const id = opts.id ?? newId();
     if (!ID_RE.test(id)) return Promise.reject(new TypeError(`bad request id '${id}': 1-128 of A-Z a-z 0-9 . _ : -`));
     if (this.requests.has(id)) return Promise.reject(new TypeError(`request '${id}' is already in flight`));
+    let frame = null;
+    if (action !== null) {
+      const refuse = (code, why) => {
+        const p = Promise.reject(new StreamerError(code, `${why}; not sent`, { requestId: id }));
+        p.id = id;
+        return p;
+      };
+      const why = payloadProblem(payload);
+      if (why) return refuse('INVALID_PAYLOAD', why);
+      frame = JSON.stringify({ id, action, payload });
+      const size = utf8Length(frame);
+      if (size > MAX_FRAME_BYTES) return refuse('PAYLOAD_TOO_LARGE', `the message is ${size} bytes of UTF-8, more than the ${MAX_FRAME_BYTES} bytes the server reads`);
+    }
     let entry;
     const p = new Promise((resolve, reject) => {
       entry = {
-        id, action, payload, resolve, reject, onProgress: opts.onProgress, signal: opts.signal,
+        id, action, payload, frame, resolve, reject, onProgress: opts.onProgress, signal: opts.signal, heard: false, retryTimer: null,
         lastSeq: action === null && Number.isInteger(opts.lastSeq) && opts.lastSeq > 0 ? opts.lastSeq : 0, early: new Map(), gapTimer: null, chunks: [], chunkCount: 0, acked: false, done: false,
         cancelAsked: false, onAbort: null, heardAt: Date.now(),
       };

@@ -214,3 +214,129 @@ test('silenceMs 0: never asks', async () => {
   await p;
   c.close();
 });
+
+test('a status or cancel refused without a seq (RATE_LIMITED) does not end the request: status rejects, the job goes on', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('GenerateReport', { rows: 3 });
+  ws.deliver(msg('ack', p.id, 1));
+  const s1 = c.status(p.id);
+  const s2 = c.status(p.id);
+  // the first status is answered; the second one is refused (the connection's answers limit): no seq
+  ws.deliver(msg('status', p.id, 2, { status: 'PROCESSING', endpoint: 'GenerateReport', percent: 10, last_seq: 2 }));
+  ws.deliver({ type: 'error', request_id: p.id, ts: 'x', error: { code: 'RATE_LIMITED', message: 'too many', retryable: true } });
+  assert.equal((await s1).status, 'PROCESSING');
+  const e2 = await s2.catch((x) => x);
+  assert.equal(e2.code, 'RATE_LIMITED', 'the refused status rejects');
+  // a cancel refused the same way: asked again later, the request still waits for its end
+  c.cancel(p.id);
+  ws.deliver({ type: 'error', request_id: p.id, ts: 'x', error: { code: 'RATE_LIMITED', message: 'too many', retryable: true } });
+  let settled = false;
+  p.then(() => { settled = true; }, () => { settled = true; });
+  await sleep(OPTS.gapMs * 3);
+  assert.equal(settled, false, 'the request goes on');
+  const after = ws.sent.slice(-2);
+  assert.deepEqual(after, [{ id: p.id, action: 'resume', last_seq: 2 }, { id: p.id, action: 'cancel' }], 'resume and cancel again');
+  ws.deliver(msg('progress', p.id, 3, { percent: 50 }));
+  ws.deliver(msg('error', p.id, 4, { error: { code: 'CANCELLED', message: 'cancelled', retryable: false } }));
+  assert.equal((await p.catch((x) => x)).code, 'CANCELLED');
+  c.close();
+});
+
+test('a refused call (no seq, nothing heard) still rejects the request', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('GenerateReport', { rows: 3 });
+  ws.deliver({ type: 'error', request_id: p.id, ts: 'x', error: { code: 'RATE_LIMITED', message: 'in flight', retryable: true } });
+  const e = await p.catch((x) => x);
+  assert.equal(e.code, 'RATE_LIMITED');
+  assert.equal(e.retryable, true);
+  c.close();
+});
+
+test('payloads the server cannot read reject at once, nothing sent (its answer would name no request)', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const deep = {};
+  let d = deep;
+  for (let i = 0; i < 32; i++) { d.n = {}; d = d.n; } // the payload object is level 1: 33 levels
+  let ok32 = {}; // 31 levels of objects and arrays (both count): 32 as the payload's member
+  for (let i = 1; i < 31; i++) ok32 = i % 2 ? [ok32] : { n: ok32 };
+  const cyc = { a: {} };
+  cyc.a.self = cyc;
+  const cases = [
+    [{ text: 'a\ud800b' }, 'INVALID_PAYLOAD', /payload\.text: .*lone surrogate/],
+    [{ ['k\udc00']: 'x' }, 'INVALID_PAYLOAD', /payload: .*lone surrogate/],
+    [{ list: ['ok', 'x\udfff'] }, 'INVALID_PAYLOAD', /payload\.list\[1\]: /],
+    [deep, 'INVALID_PAYLOAD', /nested deeper than 32 levels/],
+    [{ n: 10n }, 'INVALID_PAYLOAD', /payload\.n: a BigInt/],
+    [{ n: NaN }, 'INVALID_PAYLOAD', /payload\.n: NaN/],
+    [{ n: [1, -Infinity] }, 'INVALID_PAYLOAD', /payload\.n\[1\]: -Infinity/],
+    [cyc, 'INVALID_PAYLOAD', /payload\.a\.self: .*contains itself/],
+    [{ text: 'x'.repeat(131072) }, 'PAYLOAD_TOO_LARGE', /131072 bytes/],
+    [{ text: 'é'.repeat(65500) }, 'PAYLOAD_TOO_LARGE', /131072 bytes/], // 65,500 characters, 131,000 bytes of UTF-8
+  ];
+  for (const [payload, code, re] of cases) {
+    const p = c.request('Echo', payload);
+    const e = await p.catch((x) => x);
+    assert.ok(e instanceof StreamerError, `${code}: ${e}`);
+    assert.equal(e.code, code);
+    assert.match(e.message, re);
+    assert.equal(e.requestId, p.id);
+  }
+  assert.deepEqual(ws.sent, [], 'nothing sent');
+  // within the limits: sent
+  const fine = c.request('Echo', { text: 'é😀'.repeat(100), nested: ok32, when: new Date(0) });
+  assert.equal(ws.sent.length, 1);
+  assert.equal(ws.sent[0].payload.when, '1970-01-01T00:00:00.000Z');
+  ws.deliver(msg('response', fine.id, 1, { result: { text: 'ok' } }));
+  await fine;
+  c.close();
+});
+
+test('a sync call cut off in its chunks is called again after a reconnection, its seqs from 1 again', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, silenceMs: 60 });
+  const ws1 = FakeWS.last();
+  const p = c.request('Echo', { text: 'big' });
+  const text = JSON.stringify({ text: 'z'.repeat(30) });
+  ws1.deliver(msg('result_chunk', p.id, 1, { index: 0, count: 2, data: text.slice(0, 10) }));
+  await sleep(150); // longer than silenceMs: a sync call is never asked with resume (it is not stored)
+  assert.deepEqual(ws1.sent.filter((m) => m.action === 'resume'), []);
+  ws1.close();
+  while (FakeWS.last() === ws1 || c.state !== 'open') await sleep(5);
+  const ws2 = FakeWS.last();
+  assert.deepEqual(ws2.sent, [{ id: p.id, action: 'Echo', payload: { text: 'big' } }], 'the call again, not resume');
+  ws2.deliver(msg('result_chunk', p.id, 1, { index: 0, count: 2, data: text.slice(0, 10) }));
+  ws2.deliver(msg('result_chunk', p.id, 2, { index: 1, count: 2, data: text.slice(10) }));
+  ws2.deliver(msg('response', p.id, 3, { chunked: true }));
+  assert.deepEqual(await p, JSON.parse(text));
+  c.close();
+});
+
+test('a token the server said expired is not sent again: requests reject UNAUTHORIZED instead of reconnecting for ever', async () => {
+  const c = await connect('ws://fake/', { ...OPTS, token: 'old' });
+  const ws1 = FakeWS.last();
+  const p = c.request('GenerateReport', {});
+  ws1.deliver(msg('ack', p.id, 1));
+  ws1.deliver({ type: 'error', ts: 'x', error: { code: 'UNAUTHORIZED', message: 'token expired: reconnect with a new token', retryable: true } });
+  ws1.close();
+  const e = await p.catch((x) => x);
+  assert.equal(e.code, 'UNAUTHORIZED');
+  assert.equal(e.retryable, true);
+  assert.match(e.message, /token expired/);
+  assert.equal(c.state, 'closed');
+  assert.equal(FakeWS.last(), ws1, 'no new connection with the expired token');
+  // a token function that gives a fresh token reconnects as before
+  let n = 0;
+  const c2 = await connect('ws://fake/', { ...OPTS, token: () => `t${++n}` });
+  const w1 = FakeWS.last();
+  const q = c2.request('GenerateReport', {});
+  w1.deliver(msg('ack', q.id, 1));
+  w1.deliver({ type: 'error', ts: 'x', error: { code: 'UNAUTHORIZED', message: 'token expired', retryable: true } });
+  w1.close();
+  while (FakeWS.last() === w1 || c2.state !== 'open') await sleep(5);
+  assert.match(FakeWS.last().url, /token=t2/);
+  FakeWS.last().deliver(msg('complete', q.id, 2, { result: { ok: 1 } }));
+  assert.deepEqual(await q, { ok: 1 });
+  c2.close();
+});
