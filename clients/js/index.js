@@ -319,6 +319,9 @@ export class StreamerClient {
     this.startPing();
     // every request in flight picks up where it was
     for (const e of this.requests.values()) this.catchUp(e);
+    // every status still waiting is asked (again): an answer meant for the
+    // old connection is lost with it
+    for (const [id, list] of this.waiters) for (let i = 0; i < list.length; i++) this.send({ id, action: 'status' });
     if (first) this.resolveFirst(this);
   }
 
@@ -605,6 +608,7 @@ export class StreamerClient {
    * lastSeq}. Rejects with NOT_FOUND for a request the user never sent.
    */
   status(id, { timeoutMs = 15000 } = {}) {
+    if (this.closedByUser) return Promise.reject(new StreamerError('CLOSED', 'the client is closed', { requestId: id }));
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(id) || [];
       const w = {
@@ -613,19 +617,18 @@ export class StreamerClient {
       };
       const t = setTimeout(() => {
         const l = this.waiters.get(id);
-        if (l) { const i = l.indexOf(w); if (i >= 0) l.splice(i, 1); }
+        if (l) {
+          const i = l.indexOf(w);
+          if (i >= 0) l.splice(i, 1);
+          if (!l.length) this.waiters.delete(id);
+        }
         reject(new StreamerError('TIMEOUT', `no status of '${id}' within ${timeoutMs} ms`, { requestId: id }));
       }, timeoutMs);
       list.push(w);
       this.waiters.set(id, list);
-      if (!this.send({ id, action: 'status' })) {
-        // not connected: asked as soon as the connection is back
-        const retry = () => {
-          if (this.isOpen()) this.send({ id, action: 'status' });
-          else if (this.waiters.get(id)?.includes(w)) setTimeout(retry, 100);
-        };
-        setTimeout(retry, 100);
-      }
+      // Not connected, or the connection drops before the answer (which
+      // then never comes): asked again when the connection is back (onConnected).
+      this.send({ id, action: 'status' });
     });
   }
 

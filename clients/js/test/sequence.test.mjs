@@ -340,3 +340,22 @@ test('a token the server said expired is not sent again: requests reject UNAUTHO
   assert.deepEqual(await q, { ok: 1 });
   c2.close();
 });
+
+test('a status whose answer a dropped connection lost is asked again on the new one; after close() it rejects CLOSED at once', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws1 = FakeWS.last();
+  const s = c.status('r9', { timeoutMs: 2000 });
+  assert.deepEqual(ws1.sent, [{ id: 'r9', action: 'status' }]);
+  ws1.close(); // before the answer
+  while (FakeWS.last() === ws1 || c.state !== 'open') await sleep(5);
+  const ws2 = FakeWS.last();
+  assert.deepEqual(ws2.sent, [{ id: 'r9', action: 'status' }], 'asked again');
+  ws2.deliver(msg('status', 'r9', 3, { status: 'PROCESSING', endpoint: 'GenerateReport', percent: 40, last_seq: 3 }));
+  assert.equal((await s).percent, 40);
+  assert.equal(c.waiters.size, 0);
+  c.close();
+  const t0 = Date.now();
+  const e = await c.status('r9').catch((x) => x);
+  assert.equal(e.code, 'CLOSED');
+  assert.ok(Date.now() - t0 < 1000, 'at once, not after the status timeout');
+});
