@@ -359,6 +359,14 @@ export class StreamerClient {
   apply(e, m) {
     switch (m.type) {
       case 'ack':
+        if (e.action !== null && typeof m.endpoint === 'string' && m.endpoint !== e.action) {
+          // The id names an earlier request of another endpoint: the server
+          // answers a known id with that request's state and end, which this
+          // call would take for its own result (the id is the user's for a week).
+          this.settle(e, null, new StreamerError('DUPLICATE_REQUEST', `request id '${e.id}' is already a ${m.endpoint} `
+            + `request of this user, not ${e.action}: an id names one request (use a fresh id)`, { requestId: e.id, seq: m.seq }));
+          return;
+        }
         e.acked = true;
         break;
       case 'progress':

@@ -72,6 +72,20 @@ scenario('request: progress in order, once each, then the typed result; a sync e
   }
 });
 
+scenario('an id reused for another endpoint rejects DUPLICATE_REQUEST (the server answered with the first request\'s result)', async () => {
+  const c = await connect(srv.ws, { ...FAST, token: await token() });
+  try {
+    const id = `dup-${process.pid}-${Date.now()}`;
+    assert.deepEqual(await c.request('GenerateReport', { rows: 2, stepMs: 1 }, { id }), { rows: 2, checksum: expectedChecksum(2) });
+    const e = await rejection(c.request('Blob', { kb: 1 }, { id }));
+    assert.equal(e.code, 'DUPLICATE_REQUEST', e.message);
+    // the same endpoint again is a retry: the first request's result, no second job
+    assert.deepEqual(await c.request('GenerateReport', { rows: 2, stepMs: 1 }, { id }), { rows: 2, checksum: expectedChecksum(2) });
+  } finally {
+    c.close();
+  }
+});
+
 scenario('typed errors carry the protocol codes (INVALID_PAYLOAD, UNKNOWN_ACTION, HANDLER_FAILED, FORBIDDEN, CONNECT_FAILED)', async () => {
   const c = await connect(srv.ws, { ...FAST, token: await token() });
   try {

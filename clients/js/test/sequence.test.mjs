@@ -359,3 +359,23 @@ test('a status whose answer a dropped connection lost is asked again on the new 
   assert.equal(e.code, 'CLOSED');
   assert.ok(Date.now() - t0 < 1000, 'at once, not after the status timeout');
 });
+
+test('an id that names an earlier request of another endpoint rejects DUPLICATE_REQUEST, not with that request\'s result', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('Blob', { kb: 1 }, { id: 'dupx' });
+  // the server answers a known id with the request's end (a new seq), then the gap brings the rest
+  ws.deliver(msg('complete', 'dupx', 5, { result: { rows: 2, checksum: 'abc' } }));
+  await sleep(OPTS.gapMs * 2);
+  assert.deepEqual(ws.sent.at(-1), { id: 'dupx', action: 'resume', last_seq: 0 });
+  ws.deliver(msg('ack', 'dupx', 1, { endpoint: 'GenerateReport', status: 'PENDING' }));
+  const e = await p.catch((x) => x);
+  assert.equal(e.code, 'DUPLICATE_REQUEST');
+  assert.match(e.message, /already a GenerateReport request/);
+  // the same endpoint is a retry: its state and end are the call's own
+  const q = c.request('GenerateReport', { rows: 2 }, { id: 'dupy' });
+  ws.deliver(msg('ack', 'dupy', 1, { endpoint: 'GenerateReport', status: 'PENDING' }));
+  ws.deliver(msg('complete', 'dupy', 2, { result: { rows: 2 } }));
+  assert.deepEqual(await q, { rows: 2 });
+  c.close();
+});
