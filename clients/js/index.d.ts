@@ -60,6 +60,8 @@ export interface RequestStatus<P = unknown> {
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface ConnectOptions {
+  /** Called for every connection: return a fresh token. A token the server said expired is not sent again:
+   *  a string one, or a function giving it back five times, closes the client (requests reject UNAUTHORIZED). */
   token?: string | (() => string | Promise<string>);
   /** The WebSocket class (default: globalThis.WebSocket; on Node 20 pass the ws package's). */
   WebSocket?: unknown;

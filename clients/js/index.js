@@ -63,6 +63,9 @@ const OPEN = 1;
 // would leave the request waiting for ever; such a payload is refused here.
 const MAX_FRAME_BYTES = 131072;
 const MAX_PAYLOAD_DEPTH = 32;
+// How often a token function may give back the token the server said expired
+// before the client gives up (about 8 s of the default backoff).
+const STALE_TOKEN_TRIES = 5;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const memberPath = (path, k) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
@@ -172,6 +175,7 @@ export class StreamerClient {
     this.openTimer = null;
     this.pingTimer = null;
     this.awaitingPong = false;
+    this.staleTokens = 0;
     this.firstOpen = new Promise((resolve, reject) => { this.resolveFirst = resolve; this.rejectFirst = reject; });
     this.firstOpen.catch(() => { /* handled by opened() */ });
     this.open();
@@ -199,12 +203,20 @@ export class StreamerClient {
     }
     if (this.closedByUser) return;
     if (this.expiredToken !== undefined && token === this.expiredToken) {
-      // the server said this token expired; sent again, the upgrade is refused
-      // (a browser is not told why) and the client would reconnect for ever
-      this.shutdown(new StreamerError('UNAUTHORIZED', 'token expired: the server closed the connection and the token '
-        + 'option gave no fresh token (pass a function that returns one)', { retryable: true }));
+      // The server said this token expired; sent again, the upgrade is
+      // refused (a browser is not told why) and the client would reconnect
+      // for ever. A function may still be refreshing it: asked again after
+      // the backoff, a few times; a string never changes.
+      this.staleTokens += 1;
+      if (typeof this.options.token !== 'function' || this.staleTokens >= STALE_TOKEN_TRIES) {
+        this.shutdown(new StreamerError('UNAUTHORIZED', 'token expired: the server closed the connection and the token '
+          + 'option gave no fresh token (pass a function that returns one)', { retryable: true }));
+        return;
+      }
+      this.scheduleReconnect();
       return;
     }
+    this.staleTokens = 0;
     this.connToken = token;
     let ws;
     try {
