@@ -347,6 +347,75 @@ scenario('a processor killed with SIGKILL mid-job: its lease expires, another co
   assert.deepEqual(p1.sanitizerReports(), []);
 }, { timeoutMs: 90000 });
 
+scenario('more than a page of unfinished requests in one shard of the sweep\'s index: every one is looked at (the sweep goes on from where it stopped)', async () => {
+  // Written to the table before the processor starts (its stream starts at
+  // LATEST: only the sweep finds them), all in shard 0 of "by-live": 60
+  // PENDING whose backoff runs for an hour (first in the index: their keys
+  // sort first), then 50 PENDING due and 20 PROCESSING whose lease expired
+  // long ago. A sweep that read the first 50 of each shard every time saw
+  // only the waiting ones and ran nothing.
+  const sub = uniq('sweep');
+  const tok = await token({ sub });
+  const c = await connect(front, tok);
+  const model = uniq('sweep-model');
+  c.send({ id: model, action: 'GenerateReport', payload: { rows: 1, stepMs: 0 } });
+  await c.waitFor((m) => m.request_id === model && m.type === 'ack', { what: 'ack' });
+  const key = (rid) => ({ PK: { S: `${sub}#${rid}` } });
+  const { Item: tmpl } = await ddb('DynamoDB_20120810.GetItem', { TableName: 'dorm_streamer_requests', Key: key(model), ConsistentRead: true });
+  assert.equal(tmpl?.status?.S, 'PENDING', JSON.stringify(tmpl));
+  await ddb('DynamoDB_20120810.DeleteItem', { TableName: 'dorm_streamer_requests', Key: key(model) });
+  const now = Date.now();
+  const kinds = [['a-wait', 60, 'PENDING'], ['b-due', 50, 'PENDING'], ['c-dead', 20, 'PROCESSING']];
+  const made = [];
+  for (const [prefix, n, status] of kinds) {
+    for (let i = 0; i < n; i++) made.push({ rid: `${prefix}-${String(i).padStart(3, '0')}`, prefix, status });
+  }
+  for (let i = 0; i < made.length; i += 25) {
+    await ddb('DynamoDB_20120810.BatchWriteItem', {
+      RequestItems: {
+        dorm_streamer_requests: made.slice(i, i + 25).map(({ rid, prefix, status }) => ({
+          PutRequest: {
+            Item: {
+              ...tmpl, ...key(rid), clientId: { S: rid }, status: { S: status }, liveKey: { S: `${status}#0` },
+              notBefore: { N: String(prefix === 'a-wait' ? now + 3600000 : 0) },
+              ...(status === 'PROCESSING'
+                ? { leaseOwner: { S: 'a-dead-server' }, leaseExpires: { N: String(now - 60000) }, attempts: { N: '1' } }
+                : {}),
+            },
+          },
+        })),
+      },
+    });
+  }
+  const p = await processor('processor (sweep)');
+  const stateOf = async (rid) => (await ddb('DynamoDB_20120810.GetItem', {
+    TableName: 'dorm_streamer_requests', Key: key(rid), ConsistentRead: true,
+  })).Item?.status?.S;
+  try {
+    const runnable = made.filter((m) => m.prefix !== 'a-wait');
+    const deadline = Date.now() + 120000;
+    let left = runnable;
+    while (left.length && Date.now() < deadline) {
+      await sleep(500);
+      const states = await Promise.all(left.map((m) => stateOf(m.rid)));
+      left = left.filter((m, i) => states[i] !== 'COMPLETED');
+    }
+    assert.deepEqual(left.map((m) => m.rid), [], 'every due or expired request in the shard was run to its end');
+    const waiting = await Promise.all(made.filter((m) => m.prefix === 'a-wait').map((m) => stateOf(m.rid)));
+    assert.deepEqual([...new Set(waiting)], ['PENDING'], 'the ones in backoff wait');
+    const tookOver = new Set(p.logLines().filter((l) => l.event === 'lease_expired').map((l) => l.request_id));
+    assert.equal(made.filter((m) => m.status === 'PROCESSING' && tookOver.has(m.rid)).length, 20, 'every expired lease taken over');
+    await c.close();
+  } finally {
+    await stopClean(p);
+    for (let i = 0; i < made.length; i += 25) {
+      await ddb('DynamoDB_20120810.BatchWriteItem', {
+        RequestItems: { dorm_streamer_requests: made.slice(i, i + 25).map(({ rid }) => ({ DeleteRequest: { Key: key(rid) } })) },
+      });
+    }
+  }
+}, { timeoutMs: 180000 });
+
 scenario('two processors, many requests: every job runs exactly once', async () => {
   const p1 = await processor('processor 1');
   const p2 = await processor('processor 2');

@@ -227,24 +227,59 @@ static void reader_poll(dorm__streamer *s, stream_reader *r, dorm_client *c) {
   }
 }
 
+/* Where the sweep goes on in each shard of "by-live": the cursor after the
+ * last page it read (NULL: from the top), one per shard and status. A shard
+ * holding more unfinished requests than a page (SWEEP_PAGE) is read a page
+ * per sweep, on from where the last one stopped, and from the top again
+ * once a page ends the shard: every unfinished request is looked at within
+ * (its place in the shard / SWEEP_PAGE + 1) sweeps of the shard. Reading
+ * only the first page each time, 50 requests whose backoff is not over (or
+ * that another server is taking over) hid every one behind them for as
+ * long as they stayed. */
+#define SWEEP_PAGE 50
+typedef struct sweep_pos {
+  char *cursor[2][DORM__ST_LIVE_SHARDS]; /* [0] PENDING, [1] PROCESSING */
+} sweep_pos;
+
+static void sweep_pos_free(sweep_pos *p) {
+  for (int k = 0; k < 2; k++)
+    for (unsigned i = 0; i < DORM__ST_LIVE_SHARDS; i++) {
+      free(p->cursor[k][i]);
+      p->cursor[k][i] = NULL;
+    }
+}
+
+/* One page of a shard's status: from *cursor, which then says where the
+ * next sweep goes on (NULL: the page ended the shard, or the query failed:
+ * the top again). */
+static dorm_status sweep_page(dorm_client *c, dorm_streamer_RequestStatus status, unsigned shard,
+                              const dorm_streamer_Request_query_by_liveKey_sk *sk, char **cursor, dorm_arena *a,
+                              dorm_streamer_Request_page *page) {
+  char key[32];
+  dorm__st_live_shard_key(status, shard, key);
+  dorm_query_opts q = {.limit = SWEEP_PAGE, .cursor = *cursor};
+  dorm_status st = dorm_streamer_Request_query_by_liveKey(c, key, sk, &q, a, page);
+  free(*cursor);
+  *cursor = st == DORM_OK && page->cursor ? strdup(page->cursor) : NULL;
+  return st;
+}
+
 /* The index sweep of one shard of "by-live" (liveKey): PENDING requests
  * whose backoff is over (retries, and work that was there before this
  * process started) or whose client cancelled them (the claim ends those),
- * and PROCESSING ones whose lease expired (their processor died). */
-static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard) {
+ * and PROCESSING ones whose lease expired (their processor died); a page
+ * of each, on from the last sweep's (sweep_pos). */
+static void sweep(dorm__streamer *s, dorm_client *c, unsigned shard, sweep_pos *pos) {
   dorm_arena a = DORM_ARENA_INIT;
   int64_t now = dorm__st_now_ms();
   dorm_streamer_Request_page page;
-  dorm_query_opts q = {.limit = 50};
-  char key[32];
-  dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PENDING, shard, key);
-  if (dorm_streamer_Request_query_by_liveKey(c, key, NULL, &q, &a, &page) == DORM_OK)
+  if (sweep_page(c, DORM_STREAMER_REQUEST_STATUS_PENDING, shard, NULL, &pos->cursor[0][shard], &a, &page) == DORM_OK)
     for (size_t i = 0; i < page.count; i++)
       if (page.items[i].notBefore <= now || page.items[i].cancelRequested) /* a cancelled one ends at its claim */
         enqueue_run(s, page.items[i].sub, page.items[i].clientId, true);
   dorm_streamer_Request_query_by_liveKey_sk sk = {.op = DORM_SK_BETWEEN, .leaseExpires = 1, .leaseExpires_to = now - 1};
-  dorm__st_live_shard_key(DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, key);
-  if (dorm_streamer_Request_query_by_liveKey(c, key, &sk, &q, &a, &page) == DORM_OK)
+  if (sweep_page(c, DORM_STREAMER_REQUEST_STATUS_PROCESSING, shard, &sk, &pos->cursor[1][shard], &a, &page) ==
+      DORM_OK)
     for (size_t i = 0; i < page.count; i++) {
       dorm__st_log("info", "lease_expired", page.items[i].clientId, NULL, page.items[i].endpoint,
                    "taking over from %s", page.items[i].leaseOwner ? page.items[i].leaseOwner : "?");
@@ -308,6 +343,7 @@ void *dorm__st_poller_main(void *arg) {
   bool first = true;
   int64_t last_sweep = 0, last_catch_up = 0;
   unsigned next_shard = 0;
+  sweep_pos pos = {0};
   while (!atomic_load(&s->stopping)) {
     dorm__srv_flush_stale(s);
     dorm__st_expire_sync(s);
@@ -334,7 +370,7 @@ void *dorm__st_poller_main(void *arg) {
        * intervals, one shard at a time (two small queries: the poller's
        * other work is not held up by all of them at once) */
       if (now - last_sweep >= 10 * s->cfg.poll_ms / DORM__ST_LIVE_SHARDS) {
-        sweep(s, c, next_shard);
+        sweep(s, c, next_shard, &pos);
         next_shard = (next_shard + 1) % DORM__ST_LIVE_SHARDS;
         last_sweep = now;
       }
@@ -343,5 +379,6 @@ void *dorm__st_poller_main(void *arg) {
     nanosleep(&ts, NULL);
   }
   reader_free(&r);
+  sweep_pos_free(&pos);
   return NULL;
 }
