@@ -296,3 +296,76 @@ scenario('resume from 0 of a request whose ack was sent but never stored (its se
     assert.deepEqual(await stopServers([srv]), []);
   }
 });
+
+/** A server whose DynamoDB calls go through a proxy: the first call
+ *  `matches(op, body)` accepts is made (DynamoDB applies it) and answered
+ *  500, as a write whose answer was lost; so are its retries (the same
+ *  ClientRequestToken: a transaction's retry is applied once and answered
+ *  as the first, which a server that gave up after its retries never
+ *  hears). Returns {srv, hit(), close()}. */
+async function serverWithLostAnswer(name, matches) {
+  const state = { hit: false, token: null };
+  const proxy = await countingProxy({
+    beforeForward: async (op, body) => {
+      const retry = state.hit && state.token && body?.ClientRequestToken === state.token;
+      if (!retry && (state.hit || !matches(op, body))) return undefined;
+      state.hit = true;
+      state.token = body?.ClientRequestToken ?? null;
+      return { reply: { status: 500, body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected: applied, answer lost' } } };
+    },
+  });
+  const srv = await startServer({ name, args: TAKEOVER, ddb: proxy.url });
+  return { srv, hit: () => state.hit, close: async () => { await stopServers([srv]); await proxy.close(); } };
+}
+
+scenario('a request\'s creation applied but answered 500: the client gets its ack, not a status, and the job runs here', async () => {
+  let rid = null;
+  const creates = (op, body) => rid !== null && (
+    (op === 'PutItem' && body?.TableName === 'dorm_streamer_requests' && body?.Item?.clientId?.S === rid) ||
+    (op === 'TransactWriteItems' && (body?.TransactItems ?? []).some((t) => t.Put?.TableName === 'dorm_streamer_requests' && t.Put?.Item?.clientId?.S === rid)));
+  const w = await serverWithLostAnswer('creation answered 500', creates);
+  try {
+    const c = await connect(w.srv, await token());
+    rid = uniq('create-lost');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
+    checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), 3);
+    await sleep(300);
+    assert.ok(w.hit(), 'the creation went through the proxy');
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(got[0].type, 'ack', `the first message is the ack: ${c.dump()}`);
+    assert.ok(!got.some((m) => m.type === 'status'), `no status: ${c.dump()}`);
+    assert.ok(w.srv.logLines().some((l) => l.event === 'create_applied' && l.request_id === rid), 'create_applied logged');
+    await c.close();
+  } finally {
+    await w.close();
+  }
+}, { timeoutMs: 120000 });
+
+scenario('a job\'s end applied but answered 500: its processor delivers the end (no lease_lost, nothing left to the silence check)', async () => {
+  let pk = null;
+  const ends = (op, body) => pk !== null && op === 'TransactWriteItems' &&
+    (body?.TransactItems ?? []).some((t) => t.Update?.Key?.PK?.S === pk);
+  const w = await serverWithLostAnswer('end answered 500', ends);
+  try {
+    const sub = uniq('end-lost');
+    const c = await connect(w.srv, await token({ sub }));
+    const rid = uniq('end-lost');
+    pk = `${sub}#${rid}`;
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
+    checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), 3);
+    await sleep(300);
+    assert.ok(w.hit(), 'the end went through the proxy');
+    const got = c.of(rid);
+    checkStream(got);
+    assert.equal(got.filter((m) => m.type === 'complete').length, 1, c.dump());
+    const logs = w.srv.logLines().filter((l) => l.request_id === rid);
+    assert.ok(logs.some((l) => l.event === 'end_applied'), `end_applied logged: ${JSON.stringify(logs)}`);
+    assert.ok(!logs.some((l) => l.event === 'lease_lost' || l.event === 'caught_up'), `delivered by its processor: ${JSON.stringify(logs)}`);
+    const item = await ddb('DynamoDB_20120810.GetItem', { TableName: 'dorm_streamer_requests', Key: { PK: { S: pk } }, ConsistentRead: true });
+    assert.equal(item.Item.status.S, 'COMPLETED');
+    await c.close();
+  } finally {
+    await w.close();
+  }
+}, { timeoutMs: 120000 });

@@ -6,7 +6,9 @@
 //
 // As a module (tests/streamer/harness.mjs): `await countingProxy(target)`;
 // `{ beforeForward }` is awaited with (operation, parsed body) before a call
-// is forwarded: a test changes the table there, as a racing writer would.
+// is forwarded: a test changes the table there, as a racing writer would. When
+// it returns `{ reply: { status, body } }` the call is still forwarded and
+// applied, and the caller gets that answer instead of DynamoDB's.
 // As a program (bench/streamer/run.sh):
 //   node ddb-proxy.mjs --target URL   prints `listening on 127.0.0.1:P`; on
 //   SIGTERM prints the counts as one JSON line {"ops":{...},"request_updates":N,
@@ -43,15 +45,27 @@ export async function countingProxy(targetUrl, { beforeForward } = {}) {
           }
         } catch { /* counted by operation only */ }
       }
+      let reply = null;
       if (beforeForward) {
         let j = null;
         try { j = JSON.parse(body.toString('utf8')); } catch { /* not JSON: passed as it is */ }
-        try { await beforeForward(op, j); } catch (e) { console.error(`ddb-proxy: beforeForward: ${e.message}`); }
+        try { reply = (await beforeForward(op, j))?.reply ?? null; } catch (e) { console.error(`ddb-proxy: beforeForward: ${e.message}`); }
       }
       const t0 = process.hrtime.bigint();
       const up = http.request({
         host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent,
       }, (r) => {
+        if (reply) {
+          // the call was made (DynamoDB applied it), its answer replaced: a
+          // 5xx or a timeout after the write, which the caller cannot tell
+          // from one that was not applied
+          r.resume();
+          r.on('end', () => {
+            res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0' });
+            res.end(JSON.stringify(reply.body ?? {}));
+          });
+          return;
+        }
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
         r.on('end', () => opMs.set(op, (opMs.get(op) ?? 0) + Number(process.hrtime.bigint() - t0) / 1e6));

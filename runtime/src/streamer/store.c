@@ -477,7 +477,31 @@ void dorm__st_flush_later(dorm_client *c, bool all) {
 static dorm__st_group creates = {.mu = PTHREAD_MUTEX_INITIALIZER, .leaders = CREATE_LEADERS,
                                  .max_bytes = DORM__ST_GROUP_BYTES};
 
+/* Whether the request item stored under r's key is the one r created: its
+ * creation stamp (createdAt, nanoseconds, set by dorm__st_create_request)
+ * and connection are r's. A write whose answer was lost (a timeout, a 5xx)
+ * may have been applied: then its retry, or the conditional put after a
+ * shared transaction that failed so, finds the item and fails its
+ * condition, and the request is not a duplicate but this one. */
+static bool created_by(dorm_client *c, const dorm_streamer_Request *r) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Request_key key = {r->sub, r->clientId};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Request got;
+  bool ours = dorm_streamer_Request_get(c, &key, &go, &a, &got) == DORM_OK && got.createdAt == r->createdAt &&
+              strcmp(got.connectionId, r->connectionId) == 0;
+  dorm_arena_free(&a);
+  return ours;
+}
+
 dorm_status dorm__st_create_request(dorm_client *c, dorm_streamer_Request *r, dorm_arena *a) {
+  if (!r->createdAt) {
+    /* the creation's stamp (created_by): to the nanosecond, so that the same
+     * id sent again, even by the same connection, is another one's */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r->createdAt = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
   char key[300];
   dorm__st_member me = {.key = key, .bytes = strlen(r->payload) + DORM__ST_ITEM_MARGIN};
   dorm_tx tx;
@@ -490,6 +514,20 @@ dorm_status dorm__st_create_request(dorm_client *c, dorm_streamer_Request *r, do
   }
   if (dorm__st_group_commit(&creates, c, &me)) return DORM_OK;
   dorm_status st = dorm_streamer_Request_create(c, r, NULL, a);
+  if (st != DORM_OK && st != DORM_ERR_NO_MEMORY && st != DORM_ERR_INVALID_ARGUMENT) {
+    /* refused for a request that exists, or no answer: ours may be stored
+     * (the shared transaction, or this put, applied before its answer was
+     * lost); the caller keeps the first failure's message otherwise */
+    char why[512];
+    snprintf(why, sizeof why, "%s", dorm_client_errmsg(c));
+    if (created_by(c, r)) {
+      dorm__st_log("info", "create_applied", r->clientId, r->connectionId, r->endpoint,
+                   "the request's creation was stored though its answer said otherwise (%s)", why);
+      st = DORM_OK;
+    } else {
+      dorm__client_fail(c, st, "PutItem", "%s", strncmp(why, "PutItem: ", 9) == 0 ? why + 9 : why);
+    }
+  }
   dorm__st_group_alone_done(&creates, &me, st == DORM_OK);
   return st;
 }
