@@ -318,6 +318,18 @@ async function serverWithLostAnswer(name, matches) {
   return { srv, hit: () => state.hit, close: async () => { await stopServers([srv]); await proxy.close(); } };
 }
 
+/** A 3-row report as rid on c, to its end: its messages, whole, once the
+ *  proxy of w answered `what` itself. */
+async function reportThrough(w, c, rid, what) {
+  c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
+  checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), 3);
+  await sleep(300); // anything after the terminal message would be a defect: let it arrive
+  assert.ok(w.hit(), `${what} went through the proxy`);
+  const got = c.of(rid);
+  checkStream(got);
+  return got;
+}
+
 scenario('a request\'s creation applied but answered 500: the client gets its ack, not a status, and the job runs here', async () => {
   let rid = null;
   const creates = (op, body) => rid !== null && (
@@ -327,12 +339,7 @@ scenario('a request\'s creation applied but answered 500: the client gets its ac
   try {
     const c = await connect(w.srv, await token());
     rid = uniq('create-lost');
-    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
-    checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), 3);
-    await sleep(300);
-    assert.ok(w.hit(), 'the creation went through the proxy');
-    const got = c.of(rid);
-    checkStream(got);
+    const got = await reportThrough(w, c, rid, 'the creation');
     assert.equal(got[0].type, 'ack', `the first message is the ack: ${c.dump()}`);
     assert.ok(!got.some((m) => m.type === 'status'), `no status: ${c.dump()}`);
     assert.ok(w.srv.logLines().some((l) => l.event === 'create_applied' && l.request_id === rid), 'create_applied logged');
@@ -352,12 +359,7 @@ scenario('a job\'s end applied but answered 500: its processor delivers the end 
     const c = await connect(w.srv, await token({ sub }));
     const rid = uniq('end-lost');
     pk = `${sub}#${rid}`;
-    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 3, stepMs: 20 } });
-    checkReportComplete(await c.terminal(rid, { timeoutMs: 60000 }), 3);
-    await sleep(300);
-    assert.ok(w.hit(), 'the end went through the proxy');
-    const got = c.of(rid);
-    checkStream(got);
+    const got = await reportThrough(w, c, rid, 'the end');
     assert.equal(got.filter((m) => m.type === 'complete').length, 1, c.dump());
     const logs = w.srv.logLines().filter((l) => l.request_id === rid);
     assert.ok(logs.some((l) => l.event === 'end_applied'), `end_applied logged: ${JSON.stringify(logs)}`);

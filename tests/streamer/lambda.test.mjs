@@ -358,25 +358,44 @@ scenario('a job held by a processor that died: the record waits for its lease to
   assert.ok(logLines().some((l) => l.event === 'started' && l.request_id === rid && /attempt 2/.test(l.message)), 'taken over as attempt 2');
 }, { timeoutMs: 60000 });
 
-scenario('handlers see the invocation\'s deadline less the margin when it comes before their timeout', async () => {
-  const testd = testdPath(); // before the listener: a missing binary must not leave it open (the runner would wait on it)
+/**
+ * A Runtime API on loopback and a bootstrap under it (streamer-testd unless
+ * `bin` says otherwise), on the fixture's DynamoDB through ddbCalls, the
+ * test's JWT secret and the loopback management API; `env` adds to that
+ * environment (a value undefined: left out). Returns {api, p, err(),
+ * stop()}: err() the bootstrap's stderr so far, stop() closes the API and
+ * waits for the process to exit.
+ */
+async function startTestdOnRuntimeApi({ bin, env = {} } = {}) {
+  const path = bin ?? testdPath(); // before the listener: a missing binary must not leave it open (the runner would wait on it)
   const api = new RuntimeApi();
   await api.listen();
-  const p = spawn(testd, [], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
-      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
-      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
-    },
-  });
+  const all = {
+    ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
+    AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+    DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+    DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
+    ...env,
+  };
+  for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
+  const p = spawn(path, [], { stdio: ['ignore', 'ignore', 'pipe'], env: all });
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
+  return {
+    api, p, err: () => err,
+    stop: async () => {
+      await api.close();
+      await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+    },
+  };
+}
+
+scenario('handlers see the invocation\'s deadline less the margin when it comes before their timeout', async () => {
+  const { api, p, err, stop } = await startTestdOnRuntimeApi();
   try {
     const conn = 'TestdDeadline01=';
     let r = await api.invoke(connectEvent(conn, { token: await token({ sub: uniq('lambda-user') }) }));
-    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    assert.equal(JSON.parse(r.body).statusCode, 200, err());
     // the endpoint's timeout is 20 s, the invocation has 5 s: the handler sees at most 4 s
     r = await api.invoke(messageEvent(conn, JSON.stringify({ id: 'd1', action: 'Deadline', payload: { text: '' } })), { deadlineInMs: 5000 });
     let [m] = await mgmt.waitFor(conn, 1);
@@ -388,26 +407,19 @@ scenario('handlers see the invocation\'s deadline less the margin when it comes 
     left = JSON.parse(m.body).result.remainingMs;
     assert.ok(left > 15000 && left <= 20000, `remaining ${left} ms of the endpoint's 20 s timeout`);
   } finally {
-    await api.close();
-    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+    await stop();
   }
-  assert.equal(p.exitCode, 0, err);
+  assert.equal(p.exitCode, 0, err());
 }, { timeoutMs: 60000 });
 
 scenario('the management API taken from the event: the API\'s own name, in the region\'s partition (China: amazonaws.com.cn), also behind a custom domain', async () => {
-  const api = new RuntimeApi();
-  await api.listen();
-  const p = spawn(demoPath(), [], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const { api, p, err, stop } = await startTestdOnRuntimeApi({
+    bin: demoPath(),
     env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'cn-north-1',
-      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
+      AWS_REGION: 'cn-north-1', DORM_STREAMER_MANAGEMENT_ENDPOINT: undefined, // taken from the event
       DORM_STREAMER_CREATE_TABLES: '1', // DynamoDB Local keeps a database per region
     },
   });
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
   try {
     const sub = uniq('lambda-user');
     const cases = [
@@ -419,35 +431,21 @@ scenario('the management API taken from the event: the API\'s own name, in the r
       ev.requestContext.domainName = domainName;
       ev.headers.Host = domainName;
       const r = await api.invoke(ev);
-      assert.equal(JSON.parse(r.body).statusCode, 200, err);
+      assert.equal(JSON.parse(r.body).statusCode, 200, err());
       const item = await ddb('DynamoDB_20120810.GetItem', { TableName: 'dorm_streamer_connections', Key: { id: { S: conn } }, ConsistentRead: true }, { region: 'cn-north-1' });
       assert.equal(item.Item?.server?.S, 'https://a1b2c3d4e5.execute-api.cn-north-1.amazonaws.com.cn/prod', `${domainName}: ${JSON.stringify(item)}`);
     }
   } finally {
-    await api.close();
-    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+    await stop();
   }
 }, { timeoutMs: 60000 });
 
 scenario('a sync call still running when its invocation ends (WebSocketTimeout less 1 s, before the endpoint\'s timeout) is answered TIMEOUT before Lambda stops the function', async () => {
-  const testd = testdPath(); // before the listener: a missing binary must not leave it open (the runner would wait on it)
-  const api = new RuntimeApi();
-  await api.listen();
-  const p = spawn(testd, [], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
-      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE,
-      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
-    },
-  });
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
+  const { api, p, err, stop } = await startTestdOnRuntimeApi();
   try {
     const conn = 'TestdSyncCut001=';
     const r = await api.invoke(connectEvent(conn, { token: await token({ sub: uniq('lambda-user') }) }));
-    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    assert.equal(JSON.parse(r.body).statusCode, 200, err());
     // SlowEcho's timeout is 1 s, its handler takes 3 s (ignoring cancellation);
     // the invocation ends in 600 ms: Lambda would stop the process before the 1 s
     const deadline = Date.now() + 600;
@@ -459,26 +457,12 @@ scenario('a sync call still running when its invocation ends (WebSocketTimeout l
     assert.match(msg.error.message, /Lambda invocation's end/, m.body);
     assert.ok(m.at < deadline, `answered ${m.at - deadline} ms after the invocation's deadline`);
   } finally {
-    await api.close();
-    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+    await stop();
   }
 }, { timeoutMs: 60000 });
 
 scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chunks, a progress near a frame and its status fit, a larger progress is refused; nothing is answered 413', async () => {
-  const testd = testdPath(); // before the listener: a missing binary must not leave it open
-  const api = new RuntimeApi();
-  await api.listen();
-  const p = spawn(testd, [], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`, AWS_ENDPOINT_URL_DYNAMODB: ddbCalls.url,
-      AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
-      DORM_STREAMER_JWT_HS256_SECRET_FILE: SECRET_FILE, DORM_STREAMER_PROGRESS_INTERVAL_MS: '0',
-      DORM_STREAMER_MANAGEMENT_ENDPOINT: `http://127.0.0.1:${mgmt.port}/prod`,
-    },
-  });
-  let err = '';
-  p.stderr.on('data', (d) => { err += d; });
+  const { api, p, err, stop } = await startTestdOnRuntimeApi({ env: { DORM_STREAMER_PROGRESS_INTERVAL_MS: '0' } });
   const conn = 'TestdLimits0001=';
   const sent = (rid) => mgmt.of(conn).map((x) => JSON.parse(x.body)).filter((m) => m.request_id === rid);
   const until = async (rid, types) => {
@@ -486,7 +470,7 @@ scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chu
     for (;;) {
       const got = sent(rid).find((m) => types.includes(m.type));
       if (got) return got;
-      if (Date.now() > deadline) throw new Error(`no ${types} for ${rid}: ${JSON.stringify(sent(rid)).slice(0, 500)}\n${err.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`no ${types} for ${rid}: ${JSON.stringify(sent(rid)).slice(0, 500)}\n${err().slice(-3000)}`);
       await sleep(20);
     }
   };
@@ -494,7 +478,7 @@ scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chu
   try {
     const sub = uniq('lambda-user');
     let r = await api.invoke(connectEvent(conn, { token: await token({ sub }) }));
-    assert.equal(JSON.parse(r.body).statusCode, 200, err);
+    assert.equal(JSON.parse(r.body).statusCode, 200, err());
     // a sync result of quotes and backslashes: ~540 KB of chunk data
     const fill = '"\\\\', bytes = 300 * 1024;
     const s1 = uniq('bigsync');
@@ -536,10 +520,9 @@ scenario('at API Gateway\'s 128 KB frame: big sync and job results go out in chu
     assert.equal(mgmt.tooLarge.get(conn), undefined, `POSTs over 128 KB: ${mgmt.tooLarge.get(conn)}`);
     for (const d of mgmt.of(conn)) assert.ok(Buffer.byteLength(d.body) <= 128 * 1024);
   } finally {
-    await api.close();
-    await new Promise((resolve) => { if (p.exitCode !== null) resolve(); else p.on('exit', resolve); });
+    await stop();
   }
-  assert.equal(p.exitCode, 0, err);
+  assert.equal(p.exitCode, 0, err());
 }, { timeoutMs: 120000 });
 
 scenario('$disconnect marks the connection gone; an unknown event shape is an invocation error', async () => {
