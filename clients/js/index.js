@@ -432,9 +432,12 @@ export class StreamerClient {
       const w = list.shift();
       if (!list.length) this.waiters.delete(e.id);
       w.reject(err);
+      // which message it refused is not said: a cancel asked is sent again too
+      if (!(err.retryable && e.cancelAsked)) return;
+    } else if (!err.retryable) {
+      this.settle(e, null, err);
       return;
     }
-    if (!err.retryable) { this.settle(e, null, err); return; }
     if (e.retryTimer) return;
     e.retryTimer = setTimeout(() => {
       e.retryTimer = null;

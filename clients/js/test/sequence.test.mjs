@@ -248,6 +248,23 @@ test('a status or cancel refused without a seq (RATE_LIMITED) does not end the r
   c.close();
 });
 
+test('a refusal without a seq while a status and a cancel wait: the status rejects and the cancel is sent again', async () => {
+  const c = await connect('ws://fake/', OPTS);
+  const ws = FakeWS.last();
+  const p = c.request('GenerateReport', { rows: 3 });
+  ws.deliver(msg('ack', p.id, 1));
+  c.cancel(p.id);
+  const s = c.status(p.id);
+  // one of the two was refused; which one, the error does not say
+  ws.deliver({ type: 'error', request_id: p.id, ts: 'x', error: { code: 'RATE_LIMITED', message: 'too many', retryable: true } });
+  assert.equal((await s.catch((x) => x)).code, 'RATE_LIMITED');
+  await sleep(OPTS.gapMs * 3);
+  assert.deepEqual(ws.sent.filter((m) => m.action === 'cancel').length, 2, 'the cancel again');
+  ws.deliver(msg('error', p.id, 2, { error: { code: 'CANCELLED', message: 'cancelled', retryable: false } }));
+  assert.equal((await p.catch((x) => x)).code, 'CANCELLED');
+  c.close();
+});
+
 test('a refused call (no seq, nothing heard) still rejects the request', async () => {
   const c = await connect('ws://fake/', OPTS);
   const ws = FakeWS.last();
