@@ -38,6 +38,7 @@ typedef struct mig_progress {
   const char *model;     /* the step's model (for status) */
   bool done;
   unsigned max_in_flight; /* this run: the most writes one segment had in flight at once (not recorded) */
+  uint64_t resent;        /* this run: requests sent again after a pause (not recorded) */
 } mig_progress;
 
 typedef struct mig_record {

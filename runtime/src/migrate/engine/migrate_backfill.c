@@ -39,6 +39,35 @@
 #define BF_IN_FLIGHT 8
 #define BF_MAX_IN_FLIGHT 256
 
+/* A Scan page or a write that still fails with throttling or a transient
+ * error after the client's own retries (3 attempts in the SDKs' standard
+ * mode, fewer once its retry quota runs dry) is sent again after a pause,
+ * 1 s doubling to 15 s, up to 8 times (about 75 s of pauses) before the
+ * backfill stops: a throttled table is the normal case for a backfill of a
+ * big table, and stopping the deploy on the first throttling storm made it
+ * fail after a few hundred items. The pause stays well under the lock's
+ * default lease (60 s), which other items renew meanwhile. Resending is
+ * safe: a write that was applied but not acknowledged fails its condition
+ * the second time and the item is read again and found right. */
+#define BF_RESENDS 8
+#define BF_PAUSE_MS 1000L
+#define BF_MAX_PAUSE_MS 15000L
+
+/* Whether a request that failed after the client's retries is worth
+ * sending again later: throttling, a 5xx, the network, a timeout, an
+ * answer cut short or garbled. */
+static bool transient(dorm_status st) {
+  return st == DORM_ERR_THROTTLED || st == DORM_ERR_SERVICE || st == DORM_ERR_NETWORK || st == DORM_ERR_TIMEOUT ||
+         st == DORM_ERR_BAD_RESPONSE;
+}
+
+/* The pause before sending a request again for the n-th time (1-based). */
+static long pause_ms(unsigned n) {
+  long ms = BF_PAUSE_MS;
+  for (unsigned k = 1; k < n && ms < BF_MAX_PAUSE_MS; k++) ms *= 2;
+  return ms > BF_MAX_PAUSE_MS ? BF_MAX_PAUSE_MS : ms;
+}
+
 typedef struct bf {
   mig_backfill_ctx *x;
   const dorm_mig_step *s;
@@ -328,7 +357,11 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
     return OUT_PENDING;
   }
   dorm_update_input in = {.table = s->table, .key = &key, .expr = &x};
-  dorm_status rc = dorm_update_item(c, &in, a, NULL);
+  dorm_status rc;
+  for (unsigned r = 1; transient(rc = dorm_update_item(c, &in, a, NULL)) && r <= BF_RESENDS; r++) {
+    b->x->progress.resent++;
+    dorm__mig_sleep_ms(pause_ms(r));
+  }
   if (rc == DORM_OK) return OUT_UPDATED;
   if (rc == DORM_ERR_CONDITION_FAILED) return OUT_RETRY;
   *why = dorm_arena_strdup(a, dorm_client_errmsg(c));
@@ -370,7 +403,11 @@ static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a
     }
     /* Changed meanwhile: read it again and recompute. */
     dorm_get_input gin = {.table = b->s->table, .key = &key, .consistent_read = true};
-    dorm_status rc = dorm_get_item(c, &gin, a, &fresh);
+    dorm_status rc;
+    for (unsigned r = 1; transient(rc = dorm_get_item(c, &gin, a, &fresh)) && r <= BF_RESENDS; r++) {
+      b->x->progress.resent++;
+      dorm__mig_sleep_ms(pause_ms(r));
+    }
     if (rc == DORM_ERR_NOT_FOUND) {
       log_item(b, &key, NULL, "skipped", "deleted while it was backfilled", a);
       return OUT_SKIPPED;
@@ -447,6 +484,8 @@ typedef struct segment {
   size_t next;             /* the next item of the page to look at */
   unsigned in_flight;      /* the page's writes in flight */
   int64_t last_due;        /* when the last slot taken under --rate is due */
+  unsigned scan_rounds;    /* times the current Scan page was sent again */
+  long scan_pause_ms;      /* the pause before the next Scan is sent */
   dorm_status st;          /* the first error that stops the segment (message in err) */
   char err[512];
 } segment;
@@ -466,7 +505,11 @@ typedef struct item_req {
   segment *g;
   size_t i;
   item_fills f;
+  const char *body;   /* the write's request, kept to send it again */
+  size_t body_len;
+  unsigned rounds;    /* times it was sent again */
 } item_req;
+
 
 static void seg_fail(segment *g, dorm_status st, const char *msg) {
   if (g->st != DORM_OK) return;
@@ -591,6 +634,12 @@ static void feed(segment *g) {
     dorm_status st = DORM_OK;
     outcome o = try_item(b, b->c, item, &g->page_arena, &q->f, &why, &st, &b->body);
     if (o == OUT_PENDING) {
+      q->body = dorm_arena_strdup(&g->page_arena, b->body.buf);
+      q->body_len = b->body.len;
+      if (!q->body) {
+        seg_fail(g, DORM_ERR_NO_MEMORY, "out of memory");
+        break;
+      }
       int64_t now = dorm__mig_now_ms();
       dorm_pool_request rq = {.operation = "UpdateItem", .body = b->body.buf, .body_len = b->body.len,
                               .delay_ms = due > now ? (long)(due - now) : 0, .on_done = item_done, .user = q};
@@ -617,6 +666,14 @@ static void item_done(void *user, const dorm_pool_result *res) {
   segment *g = q->g;
   bf *b = g->b;
   const dorm_av *item = &g->page.items[q->i];
+  if (transient(res->status) && q->rounds < BF_RESENDS && g->st == DORM_OK && !b->stop) {
+    dorm_pool_request rq = {.operation = "UpdateItem", .body = q->body, .body_len = q->body_len,
+                            .delay_ms = pause_ms(++q->rounds), .on_done = item_done, .user = q};
+    if (dorm_pool_submit(b->pool, &rq) == DORM_OK) {
+      b->x->progress.resent++;
+      return; /* still in flight */
+    }
+  }
   g->in_flight--;
   outcome o = OUT_UPDATED;
   if (res->status == DORM_OK) {
@@ -641,6 +698,13 @@ static void item_done(void *user, const dorm_pool_result *res) {
 static void scan_done(void *user, const dorm_pool_result *res) {
   segment *g = user;
   bf *b = g->b;
+  if (transient(res->status) && g->scan_rounds < BF_RESENDS && !b->stop) {
+    g->scan_pause_ms = pause_ms(++g->scan_rounds);
+    b->x->progress.resent++;
+    seg_scan(g);
+    return;
+  }
+  g->scan_rounds = 0;
   if (res->status != DORM_OK) {
     seg_fail(g, res->status, res->errmsg);
     seg_end(g);
@@ -696,9 +760,11 @@ static void seg_scan(segment *g) {
   dorm_status st = dorm__scan_body(b->c, &in, &body, &len);
   if (st == DORM_OK) {
     int64_t now = dorm__mig_now_ms();
-    dorm_pool_request rq = {.operation = "Scan", .body = body, .body_len = len,
-                            .delay_ms = g->last_due > now ? (long)(g->last_due - now) : 0, .on_done = scan_done,
-                            .user = g};
+    long delay = g->last_due > now ? (long)(g->last_due - now) : 0;
+    if (g->scan_pause_ms > delay) delay = g->scan_pause_ms;
+    g->scan_pause_ms = 0;
+    dorm_pool_request rq = {.operation = "Scan", .body = body, .body_len = len, .delay_ms = delay,
+                            .on_done = scan_done, .user = g};
     st = dorm_pool_submit(b->pool, &rq);
     if (st == DORM_OK) return;
     seg_fail(g, st, "cannot queue a Scan (out of memory)");

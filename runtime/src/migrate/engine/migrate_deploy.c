@@ -287,6 +287,9 @@ static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_
        (unsigned long long)x.progress.failed);
   if (x.progress.max_in_flight > 1)
     dlog(d, "  up to %u writes in flight at once per segment", x.progress.max_in_flight);
+  if (x.progress.resent)
+    dlog(d, "  %llu requests sent again after a pause (throttling or errors that outlasted the client's retries)",
+         (unsigned long long)x.progress.resent);
   bool gaps = x.progress.failed > 0;
   for (uint32_t i = 0; i < x.progress.fill_count; i++) {
     const struct mig_fill_count *f = &x.progress.fills[i];
@@ -533,6 +536,12 @@ static dorm_status backfill_run_errbuf(dorm_client *c, const dorm_mig_options *o
       snprintf(line, sizeof line, "  %s: %llu written, %llu already right, %llu skipped%s%s%s", f->attr,
                (unsigned long long)f->written, (unsigned long long)f->unchanged, (unsigned long long)f->skipped,
                f->skipped ? " (e.g. " : "", f->skipped ? f->reason : "", f->skipped ? ")" : "");
+      o->log(o->log_user, line);
+    }
+    if (x.progress.resent) {
+      snprintf(line, sizeof line,
+               "  %llu requests sent again after a pause (throttling or errors that outlasted the client's retries)",
+               (unsigned long long)x.progress.resent);
       o->log(o->log_user, line);
     }
   }
