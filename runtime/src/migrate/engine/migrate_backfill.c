@@ -82,6 +82,7 @@ typedef struct bf {
   dorm_arena scratch;     /* a Scan's expression while its body is written */
   unsigned in_flight;     /* writes per segment at once */
   uint64_t processed;     /* items started this run, for the rate */
+  uint64_t shown[4];      /* the progress line's items, updated, skipped, failed (recorded + pages in work) */
   int64_t last_line_ms;
   bool stop;
   dorm_status first_error;
@@ -444,16 +445,16 @@ static void progress_line(bf *b, bool final) {
   int64_t now = dorm__mig_now_ms();
   if (!final && now - b->last_line_ms < 200) return;
   b->last_line_ms = now;
-  const mig_progress *p = &b->x->progress;
+  const uint64_t scanned = b->shown[0];
   double secs = (double)(now - b->started_ms) / 1000.0;
   double rate = secs > 0 ? (double)b->processed / secs : 0;
   fprintf(stderr, "\r  backfill %s: %" PRIu64 " items (%" PRIu64 " updated, %" PRIu64 " skipped, %" PRIu64 " failed)",
-          b->s->model, p->scanned, p->updated, p->skipped, p->failed);
+          b->s->model, scanned, b->shown[1], b->shown[2], b->shown[3]);
   if (b->estimate > 0) {
-    double pct = 100.0 * (double)p->scanned / (double)b->estimate;
+    double pct = 100.0 * (double)scanned / (double)b->estimate;
     fprintf(stderr, " of ~%" PRId64 " (%.0f%%)", b->estimate, pct > 100 ? 100.0 : pct);
-    if (rate > 0 && (double)b->estimate > (double)p->scanned)
-      fprintf(stderr, ", ~%.0f s left", ((double)b->estimate - (double)p->scanned) / rate);
+    if (rate > 0 && (double)b->estimate > (double)scanned)
+      fprintf(stderr, ", ~%.0f s left", ((double)b->estimate - (double)scanned) / rate);
   }
   fprintf(stderr, ", %.0f items/s   %s", rate, final ? "\n" : "");
   fflush(stderr);
@@ -484,6 +485,12 @@ typedef struct segment {
   size_t next;             /* the next item of the page to look at */
   unsigned in_flight;      /* the page's writes in flight */
   int64_t last_due;        /* when the last slot taken under --rate is due */
+  /* The counts of the page in work, added to the recorded ones when the
+   * page is recorded: a page not finished is read again by a resumed run,
+   * and counting its items now would count them twice (with several
+   * segments, one segment's record carried the others' unfinished pages:
+   * 50,118 items for a table of 50,000 after a kill). */
+  mig_progress pend;
   unsigned scan_rounds;    /* times the current Scan page was sent again */
   long scan_pause_ms;      /* the pause before the next Scan is sent */
   dorm_status st;          /* the first error that stops the segment (message in err) */
@@ -520,21 +527,25 @@ static void seg_fail(segment *g, dorm_status st, const char *msg) {
 /* Counts one item's outcome (and its attributes'), prints the progress
  * line, and ticks the lock's lease: a slow page (a low --rate) must not
  * outlive it. */
-static void tally(bf *b, outcome o, const item_fills *f) {
+static void tally(bf *b, segment *g, outcome o, const item_fills *f) {
   mig_backfill_ctx *x = b->x;
   const dorm_mig_step *s = b->s;
-  x->progress.scanned++;
-  if (o == OUT_UPDATED) x->progress.updated++;
-  else if (o == OUT_UNCHANGED) x->progress.unchanged++;
-  else if (o == OUT_SKIPPED) x->progress.skipped++;
-  else x->progress.failed++;
+  mig_progress *p = &g->pend;
+  p->scanned++;
+  b->shown[0]++;
+  if (o == OUT_UPDATED) p->updated++, b->shown[1]++;
+  else if (o == OUT_UNCHANGED) p->unchanged++;
+  else if (o == OUT_SKIPPED) p->skipped++, b->shown[2]++;
+  else p->failed++, b->shown[3]++;
   for (size_t k = 0; f->state && k < s->fill_count; k++) {
-    struct mig_fill_count *n = &x->progress.fills[k];
+    struct mig_fill_count *n = &p->fills[k];
     if (f->state[k] == FILL_WRITE) n->written++;
     else if (f->state[k] == FILL_RIGHT) n->unchanged++;
     else {
       n->skipped++;
-      if (!n->reason[0]) snprintf(n->reason, sizeof n->reason, "%s", f->why[k] ? f->why[k] : "?");
+      /* (an example: kept even if this page is read again) */
+      char *reason = x->progress.fills[k].reason;
+      if (!reason[0]) snprintf(reason, sizeof x->progress.fills[k].reason, "%s", f->why[k] ? f->why[k] : "?");
     }
   }
   progress_line(b, false);
@@ -594,6 +605,18 @@ static void page_finished(segment *g) {
   }
   g->have_start = g->page.has_more;
   g->cur = next;
+  mig_progress *p = &x->progress, *d = &g->pend;
+  p->scanned += d->scanned;
+  p->updated += d->updated;
+  p->unchanged += d->unchanged;
+  p->skipped += d->skipped;
+  p->failed += d->failed;
+  for (uint32_t k = 0; k < p->fill_count; k++) {
+    p->fills[k].written += d->fills[k].written;
+    p->fills[k].unchanged += d->fills[k].unchanged;
+    p->fills[k].skipped += d->fills[k].skipped;
+  }
+  memset(d, 0, sizeof *d);
   x->progress.positions[g->index] = json;
   x->progress.seg_done[g->index] = !g->page.has_more;
   bool all = true;
@@ -653,7 +676,7 @@ static void feed(segment *g) {
     }
     log_outcome(b, item, &g->page_arena, &q->f, o, why);
     if (st != DORM_OK) seg_fail(g, st, why);
-    tally(b, o, &q->f);
+    tally(b, g, o, &q->f);
   }
   if (g->in_flight == 0) page_finished(g);
 }
@@ -690,7 +713,7 @@ static void item_done(void *user, const dorm_pool_result *res) {
      * freed) stops the backfill. */
     if (res->status != DORM_ERR_VALIDATION) seg_fail(g, res->status, res->errmsg);
   }
-  tally(b, o, &q->f);
+  tally(b, g, o, &q->f);
   feed(g);
 }
 
@@ -801,6 +824,10 @@ dorm_status dorm__mig_backfill(mig_backfill_ctx *x, const dorm_mig_step *s) {
   bf b = {.x = x, .s = s, .started_ms = dorm__mig_now_ms(), .first_error = DORM_OK};
   dorm_status fst = init_fill_counts(x, s);
   if (fst != DORM_OK) return fst;
+  b.shown[0] = x->progress.scanned;
+  b.shown[1] = x->progress.updated;
+  b.shown[2] = x->progress.skipped;
+  b.shown[3] = x->progress.failed;
   dorm_arena a = DORM_ARENA_INIT;
   dorm_table_description d;
   dorm_status st = dorm_describe_table(x->c, s->table, &a, &d);
