@@ -161,8 +161,94 @@ static void test_gsi_name_taken(void **state) {
   mt_teardown(&e);
 }
 
+/* The same for an index made by hand with the migration's keys and an
+ * INCLUDE projection missing one of its attributes (it was taken as done:
+ * queries on it quietly returned items without the attribute), and a GSI
+ * to create on a table whose billing was switched by hand (the request was
+ * sent and failed with an error that did not say why). */
+static const char inc_v1[] = "namespace dinc;\n"
+                             "table T \"@TABLE@\" {\n"
+                             "  key (PK: S, SK: S);\n"
+                             "  billing on_demand;\n"
+                             "}\n"
+                             "model Thing in T {\n"
+                             "  type \"Thing\";\n"
+                             "  key PK = \"T#{id}\";\n"
+                             "  key SK = \"T\";\n"
+                             "  id: string;\n"
+                             "  a: string;\n"
+                             "  b: string;\n"
+                             "}\n";
+
+static const char inc_v2[] = "namespace dinc;\n"
+                             "table T \"@TABLE@\" {\n"
+                             "  key (PK: S, SK: S);\n"
+                             "  billing on_demand;\n"
+                             "  gsi \"gsi-a\" (GI: S) project include(a, b);\n"
+                             "}\n"
+                             "model Thing in T {\n"
+                             "  type \"Thing\";\n"
+                             "  key PK = \"T#{id}\";\n"
+                             "  key SK = \"T\";\n"
+                             "  key GI = \"A#{a}\";\n"
+                             "  id: string;\n"
+                             "  a: string;\n"
+                             "  b: string;\n"
+                             "}\n";
+
+static void write_schema(const mt_env *e, int version, const char *text) {
+  const char *at = strstr(text, "@TABLE@");
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
+  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
+}
+
+static void test_hand_made_include_and_billing(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mdrifti");
+  mt_env e;
+  mt_setup(&e, prefix);
+  write_schema(&e, 1, inc_v1);
+  write_schema(&e, 2, inc_v2);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  mt_diff(&e, 2, "add_a_index", false);
+
+  /* The billing switched by hand: refused before the request, saying why. */
+  dorm_table_change prov = {.kind = DORM_CHANGE_BILLING, .billing = DORM_BILLING_PROVISIONED,
+                            .throughput = {5, 5}};
+  assert_int_equal(dorm_update_table(c, e.shop, &prov, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 1);
+  char want[400];
+  snprintf(want, sizeof want, "%s is PROVISIONED in DynamoDB, PAY_PER_REQUEST in this migration's snapshot (changed "
+           "outside migrations?): the request that creates GSI gsi-a is written for PAY_PER_REQUEST", e.shop);
+  if (!mt_has(mt_err, want)) fail_msg("expected \"%s\" in:\n%s%s", want, mt_out, mt_err);
+  dorm_table_change od = {.kind = DORM_CHANGE_BILLING, .billing = DORM_BILLING_ON_DEMAND};
+  assert_int_equal(dorm_update_table(c, e.shop, &od, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+
+  /* The index made by hand with the keys and INCLUDE(a) only. */
+  const char *only_a[] = {"a"};
+  dorm_gsi_def hand = {.name = "gsi-a", .pk = {"GI", DORM_KEY_S},
+                       .projection = {.type = DORM_PROJECT_INCLUDE, .attributes = only_a, .attribute_count = 1}};
+  dorm_table_change add = {.kind = DORM_CHANGE_CREATE_GSI, .gsi = &hand};
+  assert_int_equal(dorm_update_table(c, e.shop, &add, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 1);
+  snprintf(want, sizeof want, "GSI gsi-a exists on %s with keys (GI S) and projection INCLUDE(a), not the (GI S), "
+           "INCLUDE(a, b) this migration creates", e.shop);
+  if (!mt_has(mt_err, want)) fail_msg("expected \"%s\" in:\n%s%s", want, mt_out, mt_err);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift), cmocka_unit_test(test_stream_drift_recorded),
-                                     cmocka_unit_test(test_gsi_name_taken)};
+                                     cmocka_unit_test(test_gsi_name_taken),
+                                     cmocka_unit_test(test_hand_made_include_and_billing)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,21 @@ typedef struct mig_history {
 
 int64_t dorm__mig_now_ms(void);
 void dorm__mig_sleep_ms(long ms);
+
+/* A request that still fails with throttling or a transient error after
+ * the client's own retries (3 attempts in the SDKs' standard mode, fewer
+ * once its retry quota runs dry) is sent again after a pause, 1 s doubling
+ * to 15 s, up to MIG_RESENDS times (about 75 s of pauses): a throttled
+ * table is the normal case for a backfill of a big table, and stopping the
+ * deploy on the first throttling storm made it fail after a few hundred
+ * items. The pause stays well under the lock's default lease (60 s). */
+#define MIG_RESENDS 8
+#define MIG_PAUSE_MS 1000L
+#define MIG_MAX_PAUSE_MS 15000L
+/* Throttling, a 5xx, the network, a timeout, an answer cut short or garbled. */
+bool dorm__mig_transient(dorm_status st);
+/* The pause before sending a request again for the n-th time (1-based). */
+long dorm__mig_pause_ms(unsigned n);
 /* "<host>:<pid>" into buf. */
 void dorm__mig_default_owner(char *buf, size_t cap);
 
@@ -121,6 +136,8 @@ dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *
 /* Reports an engine result through the client: clears its error on DORM_OK,
  * else sets "<operation>: <message>". Returns st. */
 dorm_status dorm__mig_report(dorm_client *c, dorm_status st, const char *operation, const char *message);
+/* "ALL", "KEYS_ONLY" or "INCLUDE(a, b)" (in a). */
+const char *dorm__mig_projection_text(dorm_arena *a, const dorm_projection *p);
 /* dorm_mig_live_snapshot with the message in errbuf (status uses it inside). */
 dorm_status dorm__mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
                                     dorm_mig_snapshot *out, char *errbuf, size_t errcap);

@@ -40,33 +40,12 @@
 #define BF_MAX_IN_FLIGHT 256
 
 /* A Scan page or a write that still fails with throttling or a transient
- * error after the client's own retries (3 attempts in the SDKs' standard
- * mode, fewer once its retry quota runs dry) is sent again after a pause,
- * 1 s doubling to 15 s, up to 8 times (about 75 s of pauses) before the
- * backfill stops: a throttled table is the normal case for a backfill of a
- * big table, and stopping the deploy on the first throttling storm made it
- * fail after a few hundred items. The pause stays well under the lock's
- * default lease (60 s), which other items renew meanwhile. Resending is
- * safe: a write that was applied but not acknowledged fails its condition
- * the second time and the item is read again and found right. */
-#define BF_RESENDS 8
-#define BF_PAUSE_MS 1000L
-#define BF_MAX_PAUSE_MS 15000L
-
-/* Whether a request that failed after the client's retries is worth
- * sending again later: throttling, a 5xx, the network, a timeout, an
- * answer cut short or garbled. */
-static bool transient(dorm_status st) {
-  return st == DORM_ERR_THROTTLED || st == DORM_ERR_SERVICE || st == DORM_ERR_NETWORK || st == DORM_ERR_TIMEOUT ||
-         st == DORM_ERR_BAD_RESPONSE;
-}
-
-/* The pause before sending a request again for the n-th time (1-based). */
-static long pause_ms(unsigned n) {
-  long ms = BF_PAUSE_MS;
-  for (unsigned k = 1; k < n && ms < BF_MAX_PAUSE_MS; k++) ms *= 2;
-  return ms > BF_MAX_PAUSE_MS ? BF_MAX_PAUSE_MS : ms;
-}
+ * error after the client's retries is sent again after a pause
+ * (dorm__mig_transient, engine_internal.h) while the others go on.
+ * Resending is safe: a write that was applied but not acknowledged fails
+ * its condition the second time and the item is read again and found
+ * right. */
+#define BF_RESENDS MIG_RESENDS
 
 typedef struct bf {
   mig_backfill_ctx *x;
@@ -359,9 +338,9 @@ static outcome try_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *
   }
   dorm_update_input in = {.table = s->table, .key = &key, .expr = &x};
   dorm_status rc;
-  for (unsigned r = 1; transient(rc = dorm_update_item(c, &in, a, NULL)) && r <= BF_RESENDS; r++) {
+  for (unsigned r = 1; dorm__mig_transient(rc = dorm_update_item(c, &in, a, NULL)) && r <= BF_RESENDS; r++) {
     b->x->progress.resent++;
-    dorm__mig_sleep_ms(pause_ms(r));
+    dorm__mig_sleep_ms(dorm__mig_pause_ms(r));
   }
   if (rc == DORM_OK) return OUT_UPDATED;
   if (rc == DORM_ERR_CONDITION_FAILED) return OUT_RETRY;
@@ -405,9 +384,9 @@ static outcome do_item(bf *b, dorm_client *c, const dorm_av *item, dorm_arena *a
     /* Changed meanwhile: read it again and recompute. */
     dorm_get_input gin = {.table = b->s->table, .key = &key, .consistent_read = true};
     dorm_status rc;
-    for (unsigned r = 1; transient(rc = dorm_get_item(c, &gin, a, &fresh)) && r <= BF_RESENDS; r++) {
+    for (unsigned r = 1; dorm__mig_transient(rc = dorm_get_item(c, &gin, a, &fresh)) && r <= BF_RESENDS; r++) {
       b->x->progress.resent++;
-      dorm__mig_sleep_ms(pause_ms(r));
+      dorm__mig_sleep_ms(dorm__mig_pause_ms(r));
     }
     if (rc == DORM_ERR_NOT_FOUND) {
       log_item(b, &key, NULL, "skipped", "deleted while it was backfilled", a);
@@ -689,9 +668,9 @@ static void item_done(void *user, const dorm_pool_result *res) {
   segment *g = q->g;
   bf *b = g->b;
   const dorm_av *item = &g->page.items[q->i];
-  if (transient(res->status) && q->rounds < BF_RESENDS && g->st == DORM_OK && !b->stop) {
+  if (dorm__mig_transient(res->status) && q->rounds < BF_RESENDS && g->st == DORM_OK && !b->stop) {
     dorm_pool_request rq = {.operation = "UpdateItem", .body = q->body, .body_len = q->body_len,
-                            .delay_ms = pause_ms(++q->rounds), .on_done = item_done, .user = q};
+                            .delay_ms = dorm__mig_pause_ms(++q->rounds), .on_done = item_done, .user = q};
     if (dorm_pool_submit(b->pool, &rq) == DORM_OK) {
       b->x->progress.resent++;
       return; /* still in flight */
@@ -721,8 +700,8 @@ static void item_done(void *user, const dorm_pool_result *res) {
 static void scan_done(void *user, const dorm_pool_result *res) {
   segment *g = user;
   bf *b = g->b;
-  if (transient(res->status) && g->scan_rounds < BF_RESENDS && !b->stop) {
-    g->scan_pause_ms = pause_ms(++g->scan_rounds);
+  if (dorm__mig_transient(res->status) && g->scan_rounds < BF_RESENDS && !b->stop) {
+    g->scan_pause_ms = dorm__mig_pause_ms(++g->scan_rounds);
     b->x->progress.resent++;
     seg_scan(g);
     return;

@@ -75,10 +75,20 @@ dorm_status dorm__mig_wait(dorm_client *c, mig_history *h, const dorm_mig_step *
   if (s->wait == DORM_MIG_WAIT_NONE) return DORM_OK;
   int64_t deadline = dorm__mig_now_ms() + (timeout_ms > 0 ? timeout_ms : DEFAULT_WAIT_MS);
   long pause = 100;
+  unsigned flaky = 0; /* DescribeTable's transient failures in a row */
   for (;;) {
     dorm_arena a = DORM_ARENA_INIT;
     dorm_table_description t;
     dorm_status st = dorm_describe_table(c, s->table, &a, &t);
+    /* A poll that fails after the client's retries (DynamoDB Local answers
+     * DescribeTable 500 now and then while an index is created) is made
+     * again after a pause, like the backfill's requests. */
+    if (dorm__mig_transient(st) && flaky < MIG_RESENDS && dorm__mig_now_ms() < deadline) {
+      dorm_arena_free(&a);
+      dorm__mig_sleep_ms(dorm__mig_pause_ms(++flaky));
+      continue;
+    }
+    flaky = 0;
     const char *why = "not found yet";
     bool done = false;
     if (s->wait == DORM_MIG_WAIT_TABLE_DELETED) {
@@ -159,12 +169,18 @@ static dorm_status step_done(dorm_client *c, const dorm_mig_step *s, bool *done,
   return st;
 }
 
-/* A create-GSI step found done by the index's name: the index must also be
- * the one the migration creates (keys and projection, as its snapshot
- * says). One of the same name made by hand with other keys was taken as
- * done: deploy said applied, the backfill wrote keys no index reads, and
- * the application's queries on it failed. */
-static dorm_status check_found_gsi(deployer *d, const dorm_mig_step *s) {
+/* A create-GSI step, checked against the table as it is: found done by the
+ * index's name, the index must also be the one the migration creates
+ * (keys and projection, INCLUDE's attributes too, as its snapshot says).
+ * One of the same name made by hand with other keys was taken as done:
+ * deploy said applied, the backfill wrote keys no index reads, and the
+ * application's queries on it failed; with INCLUDE(a) where the schema
+ * says INCLUDE(a, b), queries quietly returned items without b. Not
+ * found, the table's billing must still be the snapshot's: the request
+ * gives the index capacity exactly when the table is provisioned, and a
+ * table switched by hand failed with a ValidationException (DynamoDB
+ * Local: a 500 InternalFailure) that did not say why. */
+static dorm_status check_gsi_create(deployer *d, const dorm_mig_step *s, bool found) {
   dorm_arena a = DORM_ARENA_INIT;
   const char *text;
   size_t len;
@@ -176,27 +192,39 @@ static dorm_status check_found_gsi(deployer *d, const dorm_mig_step *s) {
     dorm__fail(d->errbuf, d->errcap, st, "%s/%s/%s", d->o->dir, d->migration, err);
     goto out;
   }
+  const dorm_mig_table *table = NULL;
   const dorm_mig_index *want = NULL;
-  for (size_t i = 0; i < snap.table_count && !want; i++)
-    for (size_t k = 0; strcmp(snap.tables[i].name, s->table) == 0 && k < snap.tables[i].gsi_count && !want; k++)
-      if (strcmp(snap.tables[i].gsis[k].name, s->index) == 0) want = &snap.tables[i].gsis[k];
+  for (size_t i = 0; i < snap.table_count && !table; i++)
+    if (strcmp(snap.tables[i].name, s->table) == 0) table = &snap.tables[i];
+  for (size_t k = 0; table && k < table->gsi_count && !want; k++)
+    if (strcmp(table->gsis[k].name, s->index) == 0) want = &table->gsis[k];
   if (!want) goto out; /* (a plan without its snapshot's index: nothing to compare with) */
   dorm_table_description t;
   if ((st = dorm_describe_table(d->c, s->table, &a, &t)) != DORM_OK) {
     dorm__fail(d->errbuf, d->errcap, st, "checking %s: %s", s->table, dorm_client_errmsg(d->c));
     goto out;
   }
+  if (!found) {
+    if (t.billing != table->billing)
+      st = dorm__fail(d->errbuf, d->errcap, DORM_ERR_VALIDATION,
+                      "%s is %s in DynamoDB, %s in this migration's snapshot (changed outside migrations?): the "
+                      "request that creates GSI %s is written for %s; set the billing back, or declare it in the "
+                      "schema and write a migration for it, and deploy again",
+                      s->table, dorm_billing_mode_name(t.billing), dorm_billing_mode_name(table->billing), s->index,
+                      dorm_billing_mode_name(table->billing));
+    goto out;
+  }
   for (size_t i = 0; i < t.gsi_count; i++) {
     const dorm_index_description *h = &t.gsis[i];
     if (strcmp(h->name, s->index) != 0) continue;
     if (!dorm__mig_key_eq(&h->pk, &want->pk) || !dorm__mig_key_eq(&h->sk, &want->sk) ||
-        h->projection.type != want->projection.type)
+        !dorm__mig_projection_eq(&h->projection, &want->projection))
       st = dorm__fail(d->errbuf, d->errcap, DORM_ERR_RESOURCE_IN_USE,
                       "GSI %s exists on %s with keys (%s) and projection %s, not the (%s), %s this migration "
                       "creates (made outside migrations?): delete it, or give the schema's index another name, and "
                       "deploy again", s->index, s->table, dorm__mig_keys_text(&a, &h->pk, &h->sk),
-                      dorm_projection_type_name(h->projection.type), dorm__mig_keys_text(&a, &want->pk, &want->sk),
-                      dorm_projection_type_name(want->projection.type));
+                      dorm__mig_projection_text(&a, &h->projection), dorm__mig_keys_text(&a, &want->pk, &want->sk),
+                      dorm__mig_projection_text(&a, &want->projection));
   }
 out:
   dorm_arena_free(&a);
@@ -222,7 +250,7 @@ static dorm_status aws_step(deployer *d, const dorm_mig_step *s, const dorm_mig_
   const dorm_mig_step *reenable = stream_reenabled(s, next);
   if (reenable && (st = step_done(d->c, reenable, &done, d->errbuf, d->errcap)) != DORM_OK) return st;
   if (!reenable || !done) st = step_done(d->c, s, &done, d->errbuf, d->errcap);
-  if (st == DORM_OK && done && s->kind == DORM_MIG_UPDATE_TABLE && s->create_index) st = check_found_gsi(d, s);
+  if (st == DORM_OK && s->kind == DORM_MIG_UPDATE_TABLE && s->create_index) st = check_gsi_create(d, s, done);
   if (st != DORM_OK) return st;
   if (done) {
     dlog(d, s->kind == DORM_MIG_CREATE_TABLE ? "  already done (the table exists; `dorm migrate status` shows any "
@@ -253,16 +281,27 @@ typedef struct page_hook {
   size_t step;
 } page_hook;
 
+/* The history's writes during a backfill are sent again after a pause
+ * like the backfill's own (a throttled or failing history write stopped a
+ * backfill the faults of its table no longer could). Both are idempotent:
+ * the progress is SET, the lock renewed by its owner. */
 static dorm_status on_page(void *user, const mig_progress *p) {
   page_hook *k = user;
-  dorm_status st = dorm__mh_progress(&k->d->h, k->d->migration, k->step, p);
-  if (st == DORM_OK) st = dorm__mh_renew(&k->d->h);
+  dorm_status st;
+  for (unsigned r = 1; dorm__mig_transient(st = dorm__mh_progress(&k->d->h, k->d->migration, k->step, p)) &&
+                       r <= MIG_RESENDS; r++)
+    dorm__mig_sleep_ms(dorm__mig_pause_ms(r));
+  for (unsigned r = 1; st == DORM_OK && dorm__mig_transient(st = dorm__mh_renew(&k->d->h)) && r <= MIG_RESENDS; r++)
+    dorm__mig_sleep_ms(dorm__mig_pause_ms(r));
   return st;
 }
 
 static dorm_status on_item(void *user) {
   page_hook *k = user;
-  return dorm__mh_renew(&k->d->h);
+  dorm_status st;
+  for (unsigned r = 1; dorm__mig_transient(st = dorm__mh_renew(&k->d->h)) && r <= MIG_RESENDS; r++)
+    dorm__mig_sleep_ms(dorm__mig_pause_ms(r));
+  return st;
 }
 
 static dorm_status backfill_step(deployer *d, const mig_record *rec, const dorm_mig_step *s, size_t step) {

@@ -21,6 +21,21 @@ int64_t dorm__mig_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether a request that failed after the client's retries is worth
+ * sending again later: throttling, a 5xx, the network, a timeout, an
+ * answer cut short or garbled. */
+bool dorm__mig_transient(dorm_status st) {
+  return st == DORM_ERR_THROTTLED || st == DORM_ERR_SERVICE || st == DORM_ERR_NETWORK || st == DORM_ERR_TIMEOUT ||
+         st == DORM_ERR_BAD_RESPONSE;
+}
+
+/* The pause before sending a request again for the n-th time (1-based). */
+long dorm__mig_pause_ms(unsigned n) {
+  long ms = MIG_PAUSE_MS;
+  for (unsigned k = 1; k < n && ms < MIG_MAX_PAUSE_MS; k++) ms *= 2;
+  return ms > MIG_MAX_PAUSE_MS ? MIG_MAX_PAUSE_MS : ms;
+}
+
 void dorm__mig_sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {

@@ -71,7 +71,7 @@ static void add(lines *l, const char *fmt, ...) {
   else l->v[l->n++] = s;
 }
 
-static const char *proj(dorm_arena *a, const dorm_projection *p) {
+const char *dorm__mig_projection_text(dorm_arena *a, const dorm_projection *p) {
   if (p->type != DORM_PROJECT_INCLUDE) return dorm_projection_type_name(p->type);
   dorm__buf b = DORM__BUF_INIT;
   dorm__buf_puts(&b, "INCLUDE(");
@@ -101,7 +101,7 @@ static void compare_indexes(lines *l, const char *table, const char *kind, const
           dorm__mig_keys_text(l->a, &h->pk, &h->sk), dorm__mig_keys_text(l->a, &want[i].pk, &want[i].sk));
     if (!dorm__mig_projection_eq(&h->projection, &want[i].projection))
       add(l, "table %s: %s %s projects %s in DynamoDB, %s in the snapshot", table, kind, want[i].name,
-          proj(l->a, &h->projection), proj(l->a, &want[i].projection));
+          dorm__mig_projection_text(l->a, &h->projection), dorm__mig_projection_text(l->a, &want[i].projection));
   }
   for (size_t k = 0; k < nh; k++) {
     bool known = false;
