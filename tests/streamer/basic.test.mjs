@@ -89,7 +89,10 @@ scenario('async GenerateReport: ack (seq 1), every row\'s progress in order, com
     `one progress per row (stepMs 120 > progress interval 20), typed {rows}, in order; got\n${c.dump()}`);
   assert.equal(progress.at(-1).percent, 100);
   assert.deepEqual(msgs.map((m) => m.type), ['ack', ...Array(rows).fill('progress'), 'complete']);
-  assert.equal(await srv.completed(), done0 + 1, 'requests_total{GenerateReport,completed} +1');
+  // at least +1: requests another test's server left unfinished on the shared tables
+  // (its leases expired) may be taken over and completed here meanwhile (the sweep)
+  const done1 = await srv.completed();
+  assert.ok(done1 >= done0 + 1, `requests_total{GenerateReport,completed} +1 at least (${done0} -> ${done1})`);
   const ps = metric(await srv.metrics(), 'dorm_streamer_progress_sent_total');
   assert.ok(ps >= rows, `progress_sent_total counts progress messages (${ps})`);
   await c.close();

@@ -65,6 +65,7 @@ typedef struct dorm__st_conn {
   struct dorm__st_conn *hnext;                 /* in s->conn_index */
   struct dorm__st_conn *dirty_next, **dirty_pprev; /* in s->dirty while `dirty` */
   bool dirty;
+  struct dorm__st_conn *direct_next; /* the lws thread's own list of connections it writes to at a wake-up */
   struct dorm__st_conn *hold_next, **hold_pprev;   /* in s->holding while nholding > 0 */
   size_t nholding; /* its tracks holding messages */
   char id[40];
@@ -922,6 +923,43 @@ static void new_job(dorm__streamer *s, int kind, dorm__st_conn *c, const dorm_id
   dorm__st_push_job(s, job);
 }
 
+/* What write_queued left: the queue written (WQ_DONE), messages still
+ * queued for a WRITEABLE callback (WQ_MORE), or the connection to close. */
+enum { WQ_DONE, WQ_MORE, WQ_CLOSE };
+
+/* Writes c's queued messages to wsi on the lws thread (conns_mu not held;
+ * taken per message so workers queue meanwhile) until the queue is empty,
+ * 32 went out, or lws holds part of one (lws_partial_buffered: the socket
+ * took less; lws sends the rest when it can and no other write may start
+ * before). No poll() per message: the write itself finds a full socket. A closing or expired connection closes once its queue is out. */
+static int write_queued(dorm__streamer *s, dorm__st_conn *c, struct lws *wsi) {
+  for (int n = 0;; n++) {
+    /* Checked before each write, not only after: outside a WRITEABLE
+     * callback an earlier write may still be buffered, and lws would append
+     * to its own unbounded buffer (not our queue, whose limit finds a
+     * client that does not read). */
+    if (lws_partial_buffered(wsi)) return WQ_MORE;
+    pthread_mutex_lock(&s->conns_mu);
+    outmsg *m = c->out_head;
+    bool closing = c->closing || c->expired; /* expired: closes once its queue is written */
+    if (m) {
+      c->out_head = m->next;
+      if (!c->out_head) c->out_tail = NULL;
+      c->out_bytes -= m->len;
+    }
+    bool more = c->out_head != NULL;
+    pthread_mutex_unlock(&s->conns_mu);
+    if (closing && !m) return WQ_CLOSE;
+    if (m) {
+      int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+      free(m);
+      if (w < 0) return WQ_CLOSE;
+    }
+    if (!more && !closing) return WQ_DONE;
+    if (n >= 31) return WQ_MORE;
+  }
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   session *ps = user;
   dorm__streamer *s = owner(wsi);
@@ -1062,34 +1100,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
   case LWS_CALLBACK_SERVER_WRITEABLE: {
     if (!ps->conn) return 0;
-    /* Several queued messages per callback while the socket takes them
-     * (lws_send_pipe_choked): each extra callback is a poll() over every
-     * socket of the server. */
-    for (int n = 0;; n++) {
-      pthread_mutex_lock(&s->conns_mu);
-      dorm__st_conn *c = ps->conn;
-      outmsg *m = c->out_head;
-      bool closing = c->closing || c->expired; /* expired: closes once its queue is written */
-      if (m) {
-        c->out_head = m->next;
-        if (!c->out_head) c->out_tail = NULL;
-        c->out_bytes -= m->len;
-      }
-      bool more = c->out_head != NULL;
-      pthread_mutex_unlock(&s->conns_mu);
-      if (closing && !m) return -1;
-      if (m) {
-        int w = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        free(m);
-        if (w < 0) return -1;
-      }
-      if (!more && !closing) break;
-      if (n >= 31 || lws_send_pipe_choked(wsi)) {
-        lws_callback_on_writable(wsi);
-        break;
-      }
-    }
-    return 0;
+    int r = write_queued(s, ps->conn, wsi);
+    if (r == WQ_MORE) lws_callback_on_writable(wsi);
+    return r == WQ_CLOSE ? -1 : 0;
   }
 
   case LWS_CALLBACK_CLOSED: {
@@ -1116,7 +1129,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     /* cleared before the list is taken: an enqueue after this point wakes us again */
     atomic_store(&s->wake_pending, false);
     pthread_mutex_lock(&s->conns_mu);
-    dorm__st_conn *c = s->dirty;
+    dorm__st_conn *c = s->dirty, *direct = NULL;
     s->dirty = NULL;
     for (dorm__st_conn *n; c; c = n) {
       n = c->dirty_next;
@@ -1138,10 +1151,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         lws_callback_on_writable(c->wsi);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
       } else if (c->out_head) {
-        lws_callback_on_writable(c->wsi);
+        c->direct_next = direct;
+        direct = c;
       }
     }
     pthread_mutex_unlock(&s->conns_mu);
+    /* Written now rather than at a WRITEABLE callback: asking for one costs
+     * two epoll_ctl calls and a pass of the loop per connection, and almost
+     * every socket can take a message at once. Safe here: this is the lws
+     * thread (connections are freed only on it), and write_queued stops at
+     * the first write lws had to buffer. */
+    for (; direct; direct = direct->direct_next) {
+      int r = write_queued(s, direct, direct->wsi);
+      if (r == WQ_MORE)
+        lws_callback_on_writable(direct->wsi);
+      else if (r == WQ_CLOSE)
+        lws_set_timeout(direct->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
 #if DORM_STREAMER_LIBEV
     /* dorm__srv_stop's wake-up: leave ev_run (the poll loop checks the flag itself) */
     if (s->ev_loop && atomic_load(&s->stopping)) ev_break(s->ev_loop, EVBREAK_ALL);
