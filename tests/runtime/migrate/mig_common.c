@@ -305,3 +305,15 @@ void mt_write_orders(dorm_client *c, const char *table, size_t n) {
   assert_int_equal(written, total);
   dorm_arena_free(&a);
 }
+
+void mt_write_schema_text(const mt_env *e, int version, const char *text) {
+  const char *at = strstr(text, "@TABLE@");
+  if (!at) fail_msg("schema text without @TABLE@");
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
+  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
+}
+
+void mt_expect(const char *text, const char *want) {
+  if (!mt_has(text, want)) fail_msg("expected \"%s\" in:\n%s", want, text);
+}

@@ -61,6 +61,12 @@ void mt_expected_gsi1sk(size_t i, char out[64]);
 #define MT_SPARSE 7
 #define MT_OTHER 5
 
+/* Writes schema version `version` from text, "@TABLE@" replaced by e->shop
+ * (the first occurrence). */
+void mt_write_schema_text(const mt_env *e, int version, const char *text);
+/* Fails the test unless text contains want, showing text. */
+void mt_expect(const char *text, const char *want);
+
 /* True when haystack contains needle (for messages). */
 bool mt_has(const char *haystack, const char *needle);
 

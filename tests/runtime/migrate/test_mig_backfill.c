@@ -61,13 +61,6 @@ static const char v2[] = "namespace bfshop;\n"
                          "  region:     string;\n"
                          "}\n";
 
-static void write_schema(const mt_env *e, int version, const char *text) {
-  const char *at = strstr(text, "@TABLE@");
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
-  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
-}
-
 static void write_items(dorm_client *c, const char *table) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av items[TOTAL];
@@ -127,25 +120,21 @@ static size_t count(dorm_client *c, const char *table, const char *index, const 
   return n;
 }
 
-static void expect(const char *text, const char *want) {
-  if (!mt_has(text, want)) fail_msg("expected \"%s\" in:\n%s", want, text);
-}
-
 static void test_two_indexes_one_backfill(void **state) {
   (void)state;
   char prefix[64];
   ts_unique_name(prefix, sizeof prefix, "mbf");
   mt_env e;
   mt_setup(&e, prefix);
-  write_schema(&e, 1, v1);
-  write_schema(&e, 2, v2);
+  mt_write_schema_text(&e, 1, v1);
+  mt_write_schema_text(&e, 2, v2);
   dorm_client *c = mt_client();
 
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
   write_items(c, e.shop);
   mt_diff(&e, 2, "two_indexes", false);
-  expect(mt_out, "backfill Order items");
+  mt_expect(mt_out, "backfill Order items");
 
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
                    NULL);
@@ -160,15 +149,15 @@ static void test_two_indexes_one_backfill(void **state) {
   assert_int_equal(by_region, FULL + NO_STATUS);
 
   /* Every item got what could be computed: no item was skipped whole. */
-  expect(mt_out, "55 items: 55 updated, 0 already right, 0 skipped, 0 failed");
+  mt_expect(mt_out, "55 items: 55 updated, 0 already right, 0 skipped, 0 failed");
   /* The writes of the page went through the segment's pool: all 55 need a
    * write, so the first 8 are submitted before any completes. */
-  expect(mt_out, "up to 8 writes in flight at once per segment");
-  expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped (e.g. no status (field status): not in the index)");
-  expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
-  expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped (e.g. no region (field region): not in the index)");
-  expect(mt_out, "GSI2SK: 55 written, 0 already right, 0 skipped");
-  expect(mt_out, "`dorm migrate status --strict` fails on it");
+  mt_expect(mt_out, "up to 8 writes in flight at once per segment");
+  mt_expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped (e.g. no status (field status): not in the index)");
+  mt_expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
+  mt_expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped (e.g. no region (field region): not in the index)");
+  mt_expect(mt_out, "GSI2SK: 55 written, 0 already right, 0 skipped");
+  mt_expect(mt_out, "`dorm migrate status --strict` fails on it");
 
   /* The log names the attribute of each skip. */
   char *log = ts_read_file(e.log, NULL);
@@ -188,20 +177,20 @@ static void test_two_indexes_one_backfill(void **state) {
   /* status says so; exit 0 unless --strict. */
   rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("status: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "backfill step 3 (Order): GSI1PK not computed for 15 of 55 items (e.g. no status (field status): "
+  mt_expect(mt_out, "backfill step 3 (Order): GSI1PK not computed for 15 of 55 items (e.g. no status (field status): "
                  "not in the index)");
-  expect(mt_out, "backfill step 3 (Order): GSI2PK not computed for 15 of 55 items");
+  mt_expect(mt_out, "backfill step 3 (Order): GSI2PK not computed for 15 of 55 items");
   assert_false(mt_has(mt_out, "GSI1SK not computed"));
-  expect(mt_out, "backfill: some items did not get every attribute (the backfill log lists them); --strict fails on "
+  mt_expect(mt_out, "backfill: some items did not get every attribute (the backfill log lists them); --strict fails on "
                  "this");
-  expect(mt_out, "\nup to date\n");
+  mt_expect(mt_out, "\nup to date\n");
   rc = mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, "--strict", NULL);
   assert_int_equal(rc, 3);
-  expect(mt_out, "GSI2PK not computed for 15 of 55 items");
-  expect(mt_out, "not up to date");
+  mt_expect(mt_out, "GSI2PK not computed for 15 of 55 items");
+  mt_expect(mt_out, "not up to date");
   /* --strict belongs to status. */
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--strict", NULL), 2);
-  expect(mt_err, "--strict is an option of status");
+  mt_expect(mt_err, "--strict is an option of status");
 
   /* Run again by hand (apply.sh's way): every computable attribute is right
    * already, nothing is written. */
@@ -209,9 +198,9 @@ static void test_two_indexes_one_backfill(void **state) {
   snprintf(plan, sizeof plan, "%s/20260102000000_two_indexes/plan.json", e.migrations);
   rc = mt_dorm("migrate", "backfill", "--plan", plan, "--step", "3", "--backfill-log", e.log, NULL);
   if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "55 items, 0 updated, 55 already right, 0 skipped, 0 failed");
-  expect(mt_out, "GSI1PK: 0 written, 40 already right, 15 skipped");
-  expect(mt_out, "GSI2SK: 0 written, 55 already right, 0 skipped");
+  mt_expect(mt_out, "55 items, 0 updated, 55 already right, 0 skipped, 0 failed");
+  mt_expect(mt_out, "GSI1PK: 0 written, 40 already right, 15 skipped");
+  mt_expect(mt_out, "GSI2SK: 0 written, 55 already right, 0 skipped");
 
   mt_drop_tables(c, &e);
   dorm_client_free(c);
@@ -245,8 +234,8 @@ static void test_nothing_computable(void **state) {
                              "  status:     Status;\n"
                              "  region:     string;\n"
                              "}\n";
-  write_schema(&e, 1, v1);
-  write_schema(&e, 2, only);
+  mt_write_schema_text(&e, 1, v1);
+  mt_write_schema_text(&e, 2, only);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
@@ -255,9 +244,9 @@ static void test_nothing_computable(void **state) {
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
                    NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "55 items: 50 updated, 0 already right, 5 skipped, 0 failed");
-  expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped");
-  expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped");
+  mt_expect(mt_out, "55 items: 50 updated, 0 already right, 5 skipped, 0 failed");
+  mt_expect(mt_out, "GSI1PK: 40 written, 0 already right, 15 skipped");
+  mt_expect(mt_out, "GSI2PK: 40 written, 0 already right, 15 skipped");
   assert_int_equal(count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#open") +
                        count(c, e.shop, "gsi-status", "GSI1PK", "STATUS#closed"),
                    FULL + NO_REGION);
@@ -266,7 +255,7 @@ static void test_nothing_computable(void **state) {
                    FULL + NO_STATUS);
   assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, "--strict", NULL),
                    3);
-  expect(mt_out, "GSI1PK not computed for 15 of 55 items");
+  mt_expect(mt_out, "GSI1PK not computed for 15 of 55 items");
   mt_drop_tables(c, &e);
   dorm_client_free(c);
   mt_teardown(&e);
@@ -307,9 +296,9 @@ static void test_new_fields_with_defaults(void **state) {
   static const char required_new[] = DEF_HEAD DEF_DEFAULTS "  rating:     int;\n  region2:    string?;\n}\n";
 #undef DEF_HEAD
 #undef DEF_DEFAULTS
-  write_schema(&e, 1, v1_optional);
-  write_schema(&e, 2, with_defaults);
-  write_schema(&e, 3, required_new);
+  mt_write_schema_text(&e, 1, v1_optional);
+  mt_write_schema_text(&e, 2, with_defaults);
+  mt_write_schema_text(&e, 3, required_new);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
@@ -319,31 +308,31 @@ static void test_new_fields_with_defaults(void **state) {
   dorm_arena a = DORM_ARENA_INIT;
 
   mt_diff(&e, 2, "defaults", false);
-  expect(mt_out, "backfill Order items");
-  expect(mt_out, "channel = \"web\" where absent, priority = 2 where absent, gift = false where absent");
+  mt_expect(mt_out, "backfill Order items");
+  mt_expect(mt_out, "channel = \"web\" where absent, priority = 2 where absent, gift = false where absent");
   char path[512];
   snprintf(path, sizeof path, "%s/20260102000000_defaults/plan.json", e.migrations);
   char *plan = ts_read_file(path, NULL);
   assert_non_null(plan);
-  expect(plan, "\"default\": {\"S\": \"web\"}");
-  expect(plan, "\"default\": {\"BOOL\": false}");
+  mt_expect(plan, "\"default\": {\"S\": \"web\"}");
+  mt_expect(plan, "\"default\": {\"BOOL\": false}");
   free(plan);
   /* apply.sh, read by reviewers, says the same */
   snprintf(path, sizeof path, "%s/20260102000000_defaults/apply.sh", e.migrations);
   char *script = ts_read_file(path, NULL);
   assert_non_null(script);
-  expect(script, "#   channel = \"web\" (default, where absent)\n");
-  expect(script, "#   priority = 2 (default, where absent)\n");
-  expect(script, "#   gift = false (default, where absent)\n");
+  mt_expect(script, "#   channel = \"web\" (default, where absent)\n");
+  mt_expect(script, "#   priority = 2 (default, where absent)\n");
+  mt_expect(script, "#   gift = false (default, where absent)\n");
   free(script);
 
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
                    NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "channel: 50 written, 5 already right, 0 skipped");
+  mt_expect(mt_out, "channel: 50 written, 5 already right, 0 skipped");
   /* Nothing skipped or failed: no log file, not even an empty one. */
   assert_int_not_equal(access(e.log, F_OK), 0);
-  expect(mt_out, "priority: 55 written, 0 already right, 0 skipped");
+  mt_expect(mt_out, "priority: 55 written, 0 already right, 0 skipped");
   /* Every item has them now, in their stored form; "app" kept. */
   size_t web = 0, app = 0, two = 0, nogift = 0;
   dorm_scan_input sin = {.table = e.shop, .consistent_read = true};
@@ -370,11 +359,11 @@ static void test_new_fields_with_defaults(void **state) {
   rc = mt_dormc("migrate", "diff", "--dir", e.migrations, "--schema", mt_schema(&e, 3), "--name", "rating", "--now",
                 "2026-01-03T00:00:00Z", NULL);
   assert_int_not_equal(rc, 0);
-  expect(mt_err, "model 'Order': new field 'rating' is required and has no default");
-  expect(mt_err, ": error: model 'Order'"); /* at the field, with its line: */
-  expect(mt_err, "|   rating:     int;");
-  expect(mt_err, "hint: give it a default (rating: int = ...;) or make it optional (rating: int?;)");
-  expect(mt_err, "no migration written");
+  mt_expect(mt_err, "model 'Order': new field 'rating' is required and has no default");
+  mt_expect(mt_err, ": error: model 'Order'"); /* at the field, with its line: */
+  mt_expect(mt_err, "|   rating:     int;");
+  mt_expect(mt_err, "hint: give it a default (rating: int = ...;) or make it optional (rating: int?;)");
+  mt_expect(mt_err, "no migration written");
   assert_int_equal(mt_dormc("migrate", "diff", "--check", "--dir", e.migrations, "--schema", mt_schema(&e, 3), NULL), 1);
   dorm_arena_free(&a);
   mt_drop_tables(c, &e);
@@ -422,8 +411,8 @@ static void test_default_fills_the_key(void **state) {
                             "  team:       string = \"core\";\n"
                             "}\n";
 #undef DK_MODEL
-  write_schema(&e, 1, dk1);
-  write_schema(&e, 2, dk2);
+  mt_write_schema_text(&e, 1, dk1);
+  mt_write_schema_text(&e, 2, dk2);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
@@ -441,14 +430,14 @@ static void test_default_fills_the_key(void **state) {
   const char *d1 = strstr(plan, "\"default\": {\"S\": \"core\"}");
   assert_non_null(d1);
   assert_non_null(strstr(d1 + 1, "\"default\": {\"S\": \"core\"}"));
-  expect(plan, "\"default\": {\"S\": \"open\"}");
+  mt_expect(plan, "\"default\": {\"S\": \"open\"}");
   free(plan);
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
                    NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "GSI1PK: 55 written, 0 already right, 0 skipped");
-  expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
-  expect(mt_out, "team: 53 written, 2 already right, 0 skipped");
+  mt_expect(mt_out, "GSI1PK: 55 written, 0 already right, 0 skipped");
+  mt_expect(mt_out, "GSI1SK: 55 written, 0 already right, 0 skipped");
+  mt_expect(mt_out, "team: 53 written, 2 already right, 0 skipped");
   assert_int_not_equal(access(e.log, F_OK), 0);
   /* Every item is in the index, under the team it reads as. */
   assert_int_equal(count(c, e.shop, "gsi-team", "GSI1PK", "TEAM#core"), TOTAL - 2);
@@ -470,7 +459,7 @@ static void test_default_fills_the_key(void **state) {
   snprintf(path, sizeof path, "%s/20260102000000_team_index/plan.json", e.migrations);
   rc = mt_dorm("migrate", "backfill", "--plan", path, "--step", "2", NULL);
   if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "GSI1PK: 0 written, 55 already right, 0 skipped");
+  mt_expect(mt_out, "GSI1PK: 0 written, 55 already right, 0 skipped");
 
   /* A plan written before template parts carried defaults: the default of
    * the step's own fill of the field is used. Five items lose team and
@@ -489,8 +478,8 @@ static void test_default_fills_the_key(void **state) {
   free(plan);
   rc = mt_dorm("migrate", "backfill", "--plan", old_plan, "--step", "2", NULL);
   if (rc != 0) fail_msg("backfill: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "GSI1PK: 5 written, 50 already right, 0 skipped");
-  expect(mt_out, "team: 5 written, 50 already right, 0 skipped");
+  mt_expect(mt_out, "GSI1PK: 5 written, 50 already right, 0 skipped");
+  mt_expect(mt_out, "team: 5 written, 50 already right, 0 skipped");
   assert_int_equal(count(c, e.shop, "gsi-team", "GSI1PK", "TEAM#core"), TOTAL - 2);
   unlink(old_plan);
   dorm_arena_free(&a);
@@ -539,8 +528,8 @@ static void test_untyped_models(void **state) {
                             "  status: string;\n"
                             "}\n" NT_B;
 #undef NT_B
-  write_schema(&e, 1, nt1);
-  write_schema(&e, 2, nt2);
+  mt_write_schema_text(&e, 1, nt1);
+  mt_write_schema_text(&e, 2, nt2);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
@@ -564,17 +553,17 @@ static void test_untyped_models(void **state) {
   snprintf(path, sizeof path, "%s/20260102000000_st_index/plan.json", e.migrations);
   char *plan = ts_read_file(path, NULL);
   assert_non_null(plan);
-  expect(plan, "{\"attribute\": \"PK\", \"begins_with\": \"A#\"}");
-  expect(plan, "{\"attribute\": \"SK\", \"equals\": \"A\"}");
+  mt_expect(plan, "{\"attribute\": \"PK\", \"begins_with\": \"A#\"}");
+  mt_expect(plan, "{\"attribute\": \"SK\", \"equals\": \"A\"}");
   free(plan);
   snprintf(path, sizeof path, "%s/20260102000000_st_index/apply.sh", e.migrations);
   char *script = ts_read_file(path, NULL);
   assert_non_null(script);
-  expect(script, "; items whose PK begins with \"A#\" and SK = \"A\" get, by their fields:");
+  mt_expect(script, "; items whose PK begins with \"A#\" and SK = \"A\" get, by their fields:");
   free(script);
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "20 items: 20 updated");
+  mt_expect(mt_out, "20 items: 20 updated");
   assert_int_equal(count(c, e.shop, "gsi-st", "GSI1PK", "ST#open"), 20);
   dorm_arena_free(&a);
   mt_drop_tables(c, &e);
@@ -609,8 +598,8 @@ static void test_value_running_into_the_template(void **state) {
                               "  status:     Status;\n"
                               "  region:     string;\n"
                               "}\n";
-  write_schema(&e, 1, v1);
-  write_schema(&e, 2, keyed);
+  mt_write_schema_text(&e, 1, v1);
+  mt_write_schema_text(&e, 2, keyed);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
@@ -636,7 +625,7 @@ static void test_value_running_into_the_template(void **state) {
   int rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, "--backfill-log", e.log,
                    NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "GSI2SK: 2 written, 0 already right, 1 skipped (e.g. customerId = \"c1#o9\" would run into the \"#\" "
+  mt_expect(mt_out, "GSI2SK: 2 written, 0 already right, 1 skipped (e.g. customerId = \"c1#o9\" would run into the \"#\" "
                  "after it: the key would not say where it ends)");
   assert_int_equal(count(c, e.shop, "gsi-pair", "GSI2PK", "PAIRS"), 2);
   dorm_arena_free(&a);

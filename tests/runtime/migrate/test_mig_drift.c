@@ -196,21 +196,14 @@ static const char inc_v2[] = "namespace dinc;\n"
                              "  b: string;\n"
                              "}\n";
 
-static void write_schema(const mt_env *e, int version, const char *text) {
-  const char *at = strstr(text, "@TABLE@");
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
-  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
-}
-
 static void test_hand_made_include_and_billing(void **state) {
   (void)state;
   char prefix[64];
   ts_unique_name(prefix, sizeof prefix, "mdrifti");
   mt_env e;
   mt_setup(&e, prefix);
-  write_schema(&e, 1, inc_v1);
-  write_schema(&e, 2, inc_v2);
+  mt_write_schema_text(&e, 1, inc_v1);
+  mt_write_schema_text(&e, 2, inc_v2);
   dorm_client *c = mt_client();
   mt_diff(&e, 1, "init", false);
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);

@@ -47,13 +47,6 @@ static const char v2[] = "namespace fshop;\n"
                          "  version: int @version;\n"
                          "}\n";
 
-static void write_schema(const mt_env *e, int version, const char *text) {
-  const char *at = strstr(text, "@TABLE@");
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, e->shop, at + strlen("@TABLE@"));
-  assert_int_equal(ts_write_file(mt_schema(e, version), buf, strlen(buf)), 0);
-}
-
 static void write_items(dorm_client *c, const char *table) {
   dorm_arena a = DORM_ARENA_INIT;
   dorm_av items[ITEMS];
@@ -74,10 +67,6 @@ static void write_items(dorm_client *c, const char *table) {
   if (dorm_batch_write(c, w, ITEMS, NULL, &written) != DORM_OK) fail_msg("dorm_batch_write: %s", dorm_client_errmsg(c));
   assert_int_equal(written, ITEMS);
   dorm_arena_free(&a);
-}
-
-static void expect(const char *text, const char *want) {
-  if (!mt_has(text, want)) fail_msg("expected \"%s\" in:\n%s", want, text);
 }
 
 /* Every item as the backfill leaves it, once: version 2, its GSI key and
@@ -117,8 +106,8 @@ static void test_backfill_outlasts_faults(void **state) {
   ts_unique_name(prefix, sizeof prefix, "mfl");
   mt_env e;
   mt_setup(&e, prefix);
-  write_schema(&e, 1, v1);
-  write_schema(&e, 2, v2);
+  mt_write_schema_text(&e, 1, v1);
+  mt_write_schema_text(&e, 2, v2);
   dorm_client *c = mt_client();
   /* The SDKs' standard mode: 3 attempts per request. */
   setenv("AWS_RETRY_MODE", "standard", 1);
@@ -128,7 +117,7 @@ static void test_backfill_outlasts_faults(void **state) {
   assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
   write_items(c, e.shop);
   mt_diff(&e, 2, "owner_index", false);
-  expect(mt_out, "backfill Order items");
+  mt_expect(mt_out, "backfill Order items");
 
   /* Scans and writes only (DescribeTable passes): the first Scan is
    * throttled 3 times (all its client's attempts), the first write answered
@@ -149,15 +138,15 @@ static void test_backfill_outlasts_faults(void **state) {
   assert_int_equal(fp_harness_stat(fp, "injected.throttle"), 3);
   assert_int_equal(fp_harness_stat(fp, "injected.500"), 3);
   assert_int_equal(fp_harness_stat(fp, "injected.reset_after"), 1);
-  expect(mt_out, "150 items, 149 updated, 1 already right, 0 skipped, 0 failed");
-  expect(mt_out, "2 requests sent again after a pause");
+  mt_expect(mt_out, "150 items, 149 updated, 1 already right, 0 skipped, 0 failed");
+  mt_expect(mt_out, "2 requests sent again after a pause");
   assert_int_equal(fp_harness_stop(fp), 0);
   check_items(c, e.shop);
 
   /* deploy's own backfill of the step finds everything right. */
   rc = mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL);
   if (rc != 0) fail_msg("deploy: exit %d\n%s%s", rc, mt_out, mt_err);
-  expect(mt_out, "150 items: 0 updated, 150 already right");
+  mt_expect(mt_out, "150 items: 0 updated, 150 already right");
   check_items(c, e.shop);
 
   unsetenv("AWS_RETRY_MODE");
