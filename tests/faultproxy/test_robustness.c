@@ -143,11 +143,15 @@ static void test_clients_that_vanish(void **state) {
   ts_unique_name(key, sizeof key, "vanish");
   snprintf(json, sizeof json, "{\"TableName\":\"%s\",\"Item\":{\"pk\":{\"S\":\"%s\"}}}", table, key);
   char *req = tl_request_text(port, "PutItem", json);
+  long long read0 = fp_harness_stat(fp, "requests");
   int fd = tl_connect(port);
   assert_int_equal(tl_send_all(fd, req, strlen(req)), 0);
   struct linger lg = {1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  tl_sleep_ms(200); /* the proxy has read the request well before the RST */
+  /* the RST only once the proxy has read the whole request (a fixed 200 ms
+   * was not always enough on a loaded machine: nothing was forwarded) */
+  for (int i = 0; i < 500 && fp_harness_stat(fp, "requests") <= read0; i++) tl_sleep_ms(20);
+  assert_true(fp_harness_stat(fp, "requests") > read0);
   close(fd);
   free(req);
   long long lost = 0;
