@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dorm/migrate.h"
 #include "mig_common.h"
 #include "test_support.h"
 
@@ -239,9 +240,73 @@ static void test_hand_made_include_and_billing(void **state) {
   mt_teardown(&e);
 }
 
+/* A table deleted and created again by hand, as the schema says: no key,
+ * index or TTL differs, but its items are gone. status says so (it said
+ * "up to date"), until the migration that creates it is resolved as
+ * applied again. */
+static void test_table_recreated(void **state) {
+  (void)state;
+  char prefix[64];
+  ts_unique_name(prefix, sizeof prefix, "mdriftr");
+  mt_env e;
+  mt_setup(&e, prefix);
+  mt_write_schema_text(&e, 1, inc_v1);
+  dorm_client *c = mt_client();
+  mt_diff(&e, 1, "init", false);
+  assert_int_equal(mt_dorm("migrate", "deploy", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+
+  /* Deleted, then created again with init's own request. */
+  assert_int_equal(dorm_delete_table(c, e.shop, NULL, NULL), DORM_OK);
+  assert_int_equal(dorm_wait_table_deleted(c, e.shop, 30000), DORM_OK);
+  dorm_arena a = DORM_ARENA_INIT;
+  char path[512];
+  snprintf(path, sizeof path, "%s/20260101000000_init/plan.json", e.migrations);
+  size_t len;
+  char *text = ts_read_file(path, &len);
+  assert_non_null(text);
+  dorm_mig_plan p;
+  char err[256];
+  assert_int_equal(dorm_mig_plan_parse(text, len, &a, &p, err, sizeof err), DORM_OK);
+  const char *resp;
+  size_t rlen;
+  assert_int_equal(dorm_client_call(c, "CreateTable", p.steps[0].request, strlen(p.steps[0].request), &resp, &rlen),
+                   DORM_OK);
+  assert_int_equal(dorm_wait_table_active(c, e.shop, 30000, NULL, NULL), DORM_OK);
+  free(text);
+  /* The migration finished two hours before (DynamoDB's clock and ours
+   * may differ by up to a minute, which status allows for). */
+  dorm_av key = dorm_av_empty(DORM_AV_M);
+  dorm_av_map_set(&a, &key, "id", dorm_av_str("20260101000000_init"));
+  dorm_expr x;
+  dorm_expr_init(&x, &a);
+  char when[32];
+  dorm_time_format(dorm_time_now() - (int64_t)7200 * 1000000000, when);
+  dorm_update_set(&x, "finished", dorm_av_str(when));
+  dorm_update_input in = {.table = e.history, .key = &key, .expr = &x};
+  assert_int_equal(dorm_update_item(c, &in, &a, NULL), DORM_OK);
+
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 3);
+  char want[300];
+  snprintf(want, sizeof want, "table %s was created at ", e.shop);
+  mt_expect(mt_out, want);
+  mt_expect(mt_out, ", after 20260101000000_init that creates it was applied (");
+  mt_expect(mt_out, "deleted and created again outside migrations? The items from before are gone");
+  /* Resolved as applied again: status is clean. */
+  assert_int_equal(mt_dorm("migrate", "resolve", "--dir", e.migrations, "--history-table", e.history, "--applied",
+                           "20260101000000_init", NULL),
+                   0);
+  assert_int_equal(mt_dorm("migrate", "status", "--dir", e.migrations, "--history-table", e.history, NULL), 0);
+  dorm_arena_free(&a);
+  mt_drop_tables(c, &e);
+  dorm_client_free(c);
+  mt_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_drift), cmocka_unit_test(test_stream_drift_recorded),
                                      cmocka_unit_test(test_gsi_name_taken),
-                                     cmocka_unit_test(test_hand_made_include_and_billing)};
+                                     cmocka_unit_test(test_hand_made_include_and_billing),
+                                     cmocka_unit_test(test_table_recreated)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

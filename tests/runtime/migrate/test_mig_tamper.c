@@ -80,10 +80,12 @@ static void test_tampered(void **state) {
   assert_int_equal(mt_dormc("migrate", "hash", "--dir", e.migrations, NULL), 0);
   assert_int_equal(deploy(&e), 1);
   assert_true(mt_has(mt_err, "no longer matches the checksum recorded when the migration was started"));
+  /* An applied migration whose files are unchanged may be resolved as
+   * applied again (re-stamped: see test_mig_drift's recreated table). */
   assert_int_equal(mt_dorm("migrate", "resolve", "--dir", e.migrations, "--history-table", e.history, "--applied",
                            "20260101000000_init", NULL),
-                   1);
-  assert_true(mt_has(mt_err, "20260101000000_init is applied already"));
+                   0);
+  assert_true(mt_has(mt_out, "20260101000000_init marked as applied"));
   assert_int_equal(mt_dorm("migrate", "resolve", "--dir", e.migrations, "--history-table", e.history, "--rolled-back",
                            "20260102000000_add_status_index", NULL),
                    0);

@@ -544,8 +544,14 @@ static dorm_status resolve_errbuf(dorm_client *c, const dorm_mig_options *o, con
       st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
                     "%s is %s, not failed: only a failed (or interrupted) migration can be resolved as rolled back",
                     name, r ? dorm_mig_state_name(r->state) : "pending");
-    else if (applied && r && r->state == DORM_MIG_APPLIED)
-      st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT, "%s is applied already", name);
+    /* An applied migration resolved as applied again is stamped again (its
+     * files must be the ones recorded): how a team says that a table
+     * deleted and created again since (status: "... was created at ...,
+     * after X that creates it was applied") has its items back. */
+    else if (applied && r && r->state == DORM_MIG_APPLIED && dorm__mh_changed_file(r, m, &a))
+      st = dorm__fail(errbuf, errcap, DORM_ERR_INVALID_ARGUMENT,
+                      "%s is applied already, and %s/%s/%s no longer matches the checksum recorded then", name,
+                      o->dir, name, dorm__mh_changed_file(r, m, &a));
   }
   if (st == DORM_OK) st = dorm__mh_resolve(&d.h, m, p.step_count, applied ? DORM_MIG_APPLIED : DORM_MIG_ROLLED_BACK);
   if (st == DORM_OK) dlog(&d, "%s marked as %s", name, applied ? "applied" : "rolled back");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dorm/timefmt.h"
 #include "engine_internal.h"
 
 dorm_status dorm__mig_live_snapshot(dorm_client *c, const char *const *tables, size_t n, dorm_arena *a,
@@ -176,6 +177,56 @@ static dorm_status backfill_notes(const mig_record *r, dorm_arena *a, dorm_mig_s
   return l.oom ? DORM_ERR_NO_MEMORY : DORM_OK;
 }
 
+/* Tables deleted and created again by hand since the migration that
+ * creates them was applied: the keys, indexes and TTL may all be back as
+ * the snapshot says (no drift), but the items from before are gone, and
+ * the backfills recorded since ran on the old table. Found by the live
+ * table's CreationDateTime being later than that migration's finish (a
+ * minute's grace for the two clocks). One line per such table is added
+ * to *drift. */
+static dorm_status recreated_tables(dorm_client *c, const char *dir_path, const dorm_mig_dir *dir,
+                                    const mig_record *recs, size_t n, const dorm_mig_snapshot *want, dorm_arena *a,
+                                    const char ***drift, size_t *count, char *errbuf, size_t errcap) {
+  for (size_t i = 0; i < want->table_count; i++) {
+    const char *table = want->tables[i].name, *creator = NULL, *finished = NULL;
+    for (size_t k = 0; k < dir->count; k++) {
+      const mig_record *r = dorm__mh_find(recs, n, dir->migrations[k].name);
+      if (!r || r->state != DORM_MIG_APPLIED || !r->finished) continue;
+      const char *text;
+      size_t len;
+      char err[512];
+      dorm_mig_plan p;
+      if (dorm_mig_read_file(dir_path, dir->migrations[k].name, "plan.json", a, &text, &len, err, sizeof err) != DORM_OK ||
+          dorm_mig_plan_parse(text, len, a, &p, err, sizeof err) != DORM_OK)
+        continue; /* (a plan that does not read is reported by deploy) */
+      for (size_t s = 0; s < p.step_count; s++)
+        if (p.steps[s].kind == DORM_MIG_CREATE_TABLE && strcmp(p.steps[s].table, table) == 0) {
+          creator = dir->migrations[k].name;
+          finished = r->finished;
+        }
+    }
+    int64_t done_ns;
+    if (!creator || !dorm_time_parse(finished, strlen(finished), &done_ns)) continue;
+    dorm_table_description t;
+    dorm_status st = dorm_describe_table(c, table, a, &t);
+    if (st == DORM_ERR_TABLE_NOT_FOUND) continue; /* (said already: missing) */
+    if (st != DORM_OK) return dorm__fail(errbuf, errcap, st, "DescribeTable %s: %s", table, dorm_client_errmsg(c));
+    if (t.created <= 0 || t.created <= (double)(done_ns / 1000000000) + 60) continue;
+    char when[32];
+    dorm_time_format((int64_t)t.created * 1000000000, when);
+    const char *line = dorm_arena_printf(a, "table %s was created at %.19sZ, after %s that creates it was applied (%s): "
+                                         "deleted and created again outside migrations? The items from before are "
+                                         "gone, and the backfills recorded since ran on the old table",
+                                         table, when, creator, finished);
+    const char **more = dorm_arena_calloc(a, *count + 1, sizeof *more);
+    if (!line || !more) return DORM_ERR_NO_MEMORY;
+    if (*count) memcpy(more, *drift, *count * sizeof *more);
+    more[(*count)++] = line;
+    *drift = more;
+  }
+  return DORM_OK;
+}
+
 static dorm_status status_errbuf(dorm_client *c, const dorm_mig_options *o, dorm_arena *a, dorm_mig_report *out,
                                  char *errbuf, size_t errcap) {
   memset(out, 0, sizeof *out);
@@ -243,6 +294,8 @@ static dorm_status status_errbuf(dorm_client *c, const dorm_mig_options *o, dorm
     for (size_t i = 0; i < want.table_count; i++) names[i] = want.tables[i].name;
     st = dorm__mig_live_snapshot(c, names, want.table_count, a, &live, errbuf, errcap);
     if (st == DORM_OK) st = dorm_mig_compare(&want, &live, a, &out->drift, &out->drift_count);
+    if (st == DORM_OK)
+      st = recreated_tables(c, o->dir, &dir, recs, n, &want, a, &out->drift, &out->drift_count, errbuf, errcap);
     if (st != DORM_OK) return st;
     out->drift_base = base;
   }
