@@ -43,8 +43,9 @@
  * error after the client's retries is sent again after a pause
  * (dorm__mig_transient, engine_internal.h) while the others go on.
  * Resending is safe: a write that was applied but not acknowledged fails
- * its condition the second time and the item is read again and found
- * right. */
+ * its condition the second time when it bumped the version or filled a
+ * default (the item is read again and found right), and otherwise writes
+ * the same values again. */
 #define BF_RESENDS MIG_RESENDS
 
 typedef struct bf {
