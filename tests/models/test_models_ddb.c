@@ -689,6 +689,109 @@ static void json_field_numbers_exact(void **state) {
   dorm_arena_free(&a);
 }
 
+/* A json field read from DynamoDB must hold JSON: an item another tool (or
+ * a hand) wrote with text that is not JSON was handed to the caller as
+ * stored, and the type promised it was JSON. Every read path (get, query
+ * page, batch get, a transaction's get read through from_item, a stream
+ * record's image, the item's JSON) now refuses it like any other stored
+ * value that does not fit its type: DORM_ERR_SCHEMA_MISMATCH naming the
+ * field. Valid JSON another tool wrote (spaced, unsorted) reads as stored. */
+static void json_field_read_must_be_json(void **state) {
+  (void)state;
+  dorm_arena a = DORM_ARENA_INIT;
+  static const struct {
+    const char *text, *why;
+  } bad[] = {
+      {"{\"a\":1", "malformed JSON"},
+      {"not json", "malformed JSON"},
+      {"", "empty JSON body"},
+      {"{\"a\":01}", "\"01\" at byte 5 is not a JSON number"},
+      {"[1.]", "\"1.\" at byte 1 is not a JSON number"},
+      {"[-.5]", "\"-.5\" at byte 1 is not a JSON number"},
+      {"\"tab\there\"", "a control character (U+0009) not escaped in a string at byte 4"},
+      {"\f[]", "byte 0x0c at byte 0 is not JSON"},
+      {"\xef\xbb\xbf{}", "a byte order mark at byte 0"},
+  };
+  char err[512];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char c[96], id[16];
+    snprintf(c, sizeof c, "%s-jread%zu", run_id, i);
+    snprintf(id, sizeof id, "r%zu", i);
+    /* the item as dormc's code writes it, its metadata replaced through the
+     * low-level client, which writes any S */
+    shop_Order o = order(c, id, SHOP_ORDER_STATUS_PENDING, "1");
+    o.metadata = "{}";
+    dorm_av item;
+    CHECK(shop_Order_to_item(&o, &a, &item, err, sizeof err));
+    CHECK(dorm_av_map_set(&a, &item, "metadata", dorm_av_str(bad[i].text)));
+    dorm_put_input pin = {.table = "shop", .item = &item};
+    CHECK(dorm_put_item(client, &pin, &a, NULL));
+    char want[256];
+    snprintf(want, sizeof want, "Order.metadata: stored text is not valid JSON: %s", bad[i].why);
+#define REFUSED(call, msg)                                                                   \
+  do {                                                                                     \
+    dorm_status st_ = (call);                                                              \
+    if (st_ != DORM_ERR_SCHEMA_MISMATCH || !strstr((msg), want))                           \
+      fail_msg("case %zu, %s: %s: %s (want \"%s\")", i, #call, dorm_strerror(st_), (msg), want); \
+  } while (0)
+    shop_Order got;
+    shop_Order_key key = {c, id};
+    REFUSED(shop_Order_get(client, &key, NULL, &a, &got), dorm_client_errmsg(client));
+    shop_Order_page page;
+    REFUSED(shop_Order_query(client, c, NULL, NULL, &a, &page), dorm_client_errmsg(client));
+    bool found;
+    REFUSED(shop_Order_batch_get(client, &key, 1, true, &a, &got, &found), dorm_client_errmsg(client));
+    /* TransactGetItems (no model call): the item read through from_item */
+    dorm_av k = dorm_av_empty(DORM_AV_M), items[1];
+    char pk[160];
+    snprintf(pk, sizeof pk, "CUSTOMER#%s", c);
+    dorm_av_map_set(&a, &k, "PK", dorm_av_str(pk));
+    dorm_av_map_set(&a, &k, "SK", dorm_av_str(dorm_arena_printf(&a, "ORDER#%s", id)));
+    dorm_tx_get tg = {.table = "shop", .key = &k};
+    CHECK(dorm_transact_get(client, &tg, 1, &a, items));
+    assert_int_equal(items[0].type, DORM_AV_M);
+    err[0] = '\0';
+    REFUSED(shop_Order_from_item(&items[0], 0, &a, &got, err, sizeof err), err);
+    /* a stream record's image, and the item's JSON decoded directly */
+    const char *img;
+    size_t len;
+    CHECK(dorm_item_to_json(&items[0], &a, 0, &img, &len, err, sizeof err));
+    char *event = dorm_arena_printf(&a,
+                                    "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
+                                    "\"arn:aws:dynamodb:us-east-1:1:table/shop/stream/x\",\"dynamodb\":{\"Keys\":"
+                                    "{\"PK\":{\"S\":\"x\"},\"SK\":{\"S\":\"y\"}},\"NewImage\":%s}}]}",
+                                    img);
+    dorm_stream_record *recs;
+    size_t n;
+    CHECK(dorm_stream_parse(event, strlen(event), &a, &recs, &n, err, sizeof err));
+    assert_int_equal(n, 1);
+    err[0] = '\0';
+    REFUSED(shop_Order_from_item(&recs[0].new_image, 0, &a, &got, err, sizeof err), err);
+    err[0] = '\0';
+    REFUSED(dorm_model_from_json(&shop_Order_desc, img, len, 0, &a, &got, err, sizeof err), err);
+#undef REFUSED
+  }
+
+  /* JSON as another tool writes it is JSON: read as stored */
+  const char *c = cust("jother");
+  shop_Order o = order(c, "ok", SHOP_ORDER_STATUS_PENDING, "1");
+  o.metadata = "{}";
+  dorm_av item;
+  CHECK(shop_Order_to_item(&o, &a, &item, err, sizeof err));
+  const char *spaced = "{ \"b\": [1e2, -0.5, \"\\u00e9\\n\"],\r\n\t\"a\": {\"x\": null, \"y\": true, \"x\": false} }";
+  CHECK(dorm_av_map_set(&a, &item, "metadata", dorm_av_str(spaced)));
+  dorm_put_input pin = {.table = "shop", .item = &item};
+  CHECK(dorm_put_item(client, &pin, &a, NULL));
+  shop_Order got;
+  CHECK(shop_Order_get(client, &(shop_Order_key){c, "ok"}, NULL, &a, &got));
+  assert_string_equal(got.metadata, spaced);
+  shop_Order_page page;
+  CHECK(shop_Order_query(client, c, NULL, NULL, &a, &page));
+  assert_int_equal(page.count, 1);
+  assert_string_equal(page.items[0].metadata, spaced);
+  dorm_arena_free(&a);
+}
+
 /* The project's issues by GSI1SK = "{updatedAt}", most recently updated
  * first: their ids joined by spaces. Each item's updatedAt is checked
  * against the key that found it (the index returns the keys too). */
@@ -1140,6 +1243,7 @@ int main(void) {
       cmocka_unit_test(scans_batches_and_transactions),
       cmocka_unit_test(stream_records_decode),
       cmocka_unit_test(json_field_numbers_exact),
+      cmocka_unit_test(json_field_read_must_be_json),
       cmocka_unit_test(index_keys_follow_lifecycle),
       cmocka_unit_test(defaults_fill_what_old_items_lack),
       cmocka_unit_test(short_forms),

@@ -246,3 +246,75 @@ dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf 
   free(c.lex);
   return c.st;
 }
+
+/* ---- a stored text's check (reading) ---- */
+
+/* The length of the RFC 8259 number at s (at most n bytes), 0 if none:
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static size_t rfc_number(const char *s, size_t n) {
+  size_t i = 0;
+  if (i < n && s[i] == '-') i++;
+  if (i < n && s[i] == '0') i++;
+  else if (i < n && s[i] >= '1' && s[i] <= '9')
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+  else return 0;
+  if (i < n && s[i] == '.') {
+    size_t d = ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == d) return 0;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    size_t d = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i == d) return 0;
+  }
+  return i;
+}
+
+bool dorm__model_json_valid(const char *text, size_t len, char *why, size_t whycap) {
+  cJSON *root = NULL;
+  char err[160];
+  /* cJSON's syntax, no trailing data, no U+0000, no broken \u escape */
+  if (dorm__json_parse(text, len, &root, err, sizeof err) != DORM_OK) {
+    if (why && whycap) snprintf(why, whycap, "%s", err);
+    return false;
+  }
+  cJSON_Delete(root);
+  /* What cJSON accepted is JSON's structure; its tokens are checked here
+   * by their bytes. Outside strings only JSON's whitespace, punctuation,
+   * the letters of true/false/null and numbers' characters can stand (cJSON
+   * already matched the literals), and a number runs over the characters
+   * cJSON's parse_number takes, so that whole run must be one RFC number. */
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    if (ch == '"') {
+      for (i++; i < len && text[i] != '"'; i++) {
+        if (text[i] == '\\') i++;
+        else if ((unsigned char)text[i] < 0x20) {
+          if (why && whycap)
+            snprintf(why, whycap, "a control character (U+%04X) not escaped in a string at byte %zu",
+                     (unsigned)(unsigned char)text[i], i);
+          return false;
+        }
+      }
+    } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+      size_t j = i;
+      while (j < len && strchr("0123456789+-.eE", text[j]) && text[j]) j++;
+      if (rfc_number(text + i, j - i) != j - i) {
+        if (why && whycap) snprintf(why, whycap, "\"%.*s\" at byte %zu is not a JSON number", (int)(j - i > 40 ? 40 : j - i), text + i, i);
+        return false;
+      }
+      i = j - 1;
+    } else if (!strchr(" \t\n\r{}[]:,truefalsn", ch) || !ch) {
+      if (why && whycap) {
+        if (i == 0 && len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+          snprintf(why, whycap, "a byte order mark at byte 0");
+        else snprintf(why, whycap, "byte 0x%02x at byte %zu is not JSON (only space, tab, CR and LF separate tokens)", ch, i);
+      }
+      return false;
+    }
+  }
+  return true;
+}

@@ -273,8 +273,14 @@ static dorm_status d_value(dctx *d, const dorm_type_desc *t, void *dst, const cJ
   case DORM_K_STRING:
   case DORM_K_JSON:
     if (got != DORM_AV_S) break;
-    if ((st = dorm__jr_text(r, v, path, "an S value", &s)) == DORM_OK) set_ptr(dst, s.ptr);
-    return st;
+    if ((st = dorm__jr_text(r, v, path, "an S value", &s)) != DORM_OK) return st;
+    if (t->kind == DORM_K_JSON) { /* the av path names what is wrong */
+      char why[160];
+      if (!dorm__model_json_valid(s.ptr, s.len, why, sizeof why))
+        return DFAIL(d, DORM_ERR_SCHEMA_MISMATCH, mp, "stored text is not valid JSON: %s", why);
+    }
+    set_ptr(dst, s.ptr);
+    return DORM_OK;
   case DORM_K_ENUM: {
     if (got != DORM_AV_S) break;
     if ((st = in_place(d, v, path, "an S value", &s)) != DORM_OK) return st;
@@ -641,8 +647,11 @@ __attribute__((always_inline))
 static inline bool t_scalar(tctx *c, const dorm_type_desc *t, dorm_av_type got, const char *p, size_t len, void *dst) {
   switch (t->kind) {
   case DORM_K_STRING:
-  case DORM_K_JSON:
     if (got != DORM_AV_S || !dorm__jt_utf8(p, len)) return false;
+    set_ptr(dst, p);
+    return true;
+  case DORM_K_JSON: /* not JSON: the tree path gives the verdict */
+    if (got != DORM_AV_S || !dorm__jt_utf8(p, len) || !dorm__model_json_valid(p, len, NULL, 0)) return false;
     set_ptr(dst, p);
     return true;
   case DORM_K_ENUM: {

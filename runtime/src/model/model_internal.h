@@ -204,6 +204,13 @@ dorm_status dorm__model_type_av(const dorm_model_desc *m, const dorm_type_desc *
 /* Canonical JSON of text (keys sorted recursively by bytes, no whitespace,
  * numbers in shortest round-trip form) into out. */
 dorm_status dorm__model_json_canonical(const char *text, size_t len, model_sbuf *out, char *why, size_t whycap);
+/* Whether a stored json field's text is JSON as RFC 8259 has it (what
+ * JSON.parse and Go's encoding/json take): cJSON's verdict, then what cJSON
+ * lets through (raw control characters in strings, whitespace other than
+ * the four JSON's, a byte order mark, numbers like 01, 1. or -.5). Another
+ * tool's text is read as it is stored when it passes; false with the reason
+ * in why (the byte it is at) when it does not. No tree is kept. */
+bool dorm__model_json_valid(const char *text, size_t len, char *why, size_t whycap);
 
 /* ---- reading (model_read.c) ---- */
 

@@ -149,8 +149,13 @@ static dorm_status rvalue(rctx *c, const dorm_type_desc *t, const dorm_av *v, vo
     if (v->type != DORM_AV_S) return mismatch(c, p, v, "S");
     const char *s = NULL;
     dorm_status st = take_str(c, v->u.s, &s, p);
-    if (st == DORM_OK) set_ptr(dst, s);
-    return st;
+    if (st != DORM_OK) return st;
+    /* The type promises JSON to the caller, whoever wrote the item. */
+    char why[160];
+    if (t->kind == DORM_K_JSON && !dorm__model_json_valid(s, v->u.s.len, why, sizeof why))
+      return RFAIL(c, DORM_ERR_SCHEMA_MISMATCH, p, "stored text is not valid JSON: %s", why);
+    set_ptr(dst, s);
+    return DORM_OK;
   }
   case DORM_K_DECIMAL: {
     if (v->type != DORM_AV_N) return mismatch(c, p, v, "N");
