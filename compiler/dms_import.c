@@ -51,7 +51,10 @@ static dormc_loc mark_loc(const imp *I, yaml_mark_t start, yaml_mark_t end) {
   return l;
 }
 
-static void vdiag(imp *I, dormc_severity sev, yaml_mark_t start, yaml_mark_t end, const char *fmt, va_list ap) {
+/* A diagnostic at start..end, with a note at another node (note_at may be
+ * NULL). */
+static void vdiag_note(imp *I, dormc_severity sev, yaml_mark_t start, yaml_mark_t end, const yaml_node_t *note_at,
+                       const char *note, const char *fmt, va_list ap) {
   if (sev == DORMC_SEV_ERROR && I->errors++ >= MAX_REPORTED_ERRORS) return;
   if (!I->on_diag) return;
   char msg[1024];
@@ -59,12 +62,33 @@ static void vdiag(imp *I, dormc_severity sev, yaml_mark_t start, yaml_mark_t end
   dormc_diagnostic d = {.severity = sev, .message = msg};
   d.loc = mark_loc(I, start, end);
   d.line_text = line_at(I, d.loc.line, &d.line_len);
+  dormc_note n = {.message = note};
+  if (note_at) {
+    n.loc = mark_loc(I, note_at->start_mark, note_at->end_mark);
+    n.line_text = line_at(I, n.loc.line, &n.line_len);
+    d.notes = &n;
+    d.nnotes = 1;
+  }
   I->on_diag(&d, I->diag_user);
   if (sev == DORMC_SEV_ERROR && I->errors == MAX_REPORTED_ERRORS) {
     dormc_diagnostic stop = {.severity = DORMC_SEV_NOTE,
                              .message = "too many errors; stopping (fix these and run again)"};
     I->on_diag(&stop, I->diag_user);
   }
+}
+
+static void vdiag(imp *I, dormc_severity sev, yaml_mark_t start, yaml_mark_t end, const char *fmt, va_list ap) {
+  vdiag_note(I, sev, start, end, NULL, NULL, fmt, ap);
+}
+
+static void err_note_at(imp *I, const yaml_node_t *n, const yaml_node_t *note_at, const char *note, const char *fmt,
+                        ...) DORMC_PRINTF(5, 6);
+static void err_note_at(imp *I, const yaml_node_t *n, const yaml_node_t *note_at, const char *note, const char *fmt,
+                        ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdiag_note(I, DORMC_SEV_ERROR, n->start_mark, n->end_mark, note_at, note, fmt, ap);
+  va_end(ap);
 }
 
 static void err_at(imp *I, const yaml_node_t *n, const char *fmt, ...) DORMC_PRINTF(3, 4);
@@ -499,6 +523,7 @@ static bool parse_attr(imp *I, const yaml_node_t *n, dms_attr *a, vec *index_rol
   bool ok = true;
   if (!required(I, n, v[K_ATTR], "attribute", "an attribute") || !(a->attr = get_str(I, v[K_ATTR], "attribute")))
     return false;
+  a->attr_node = v[K_ATTR];
   const char *type = NULL, *format = NULL;
   bool req = false, opt = false, json = false, binary = false;
   if (!required(I, n, v[K_TYPE], "type", "an attribute") || !(type = get_str(I, v[K_TYPE], "type"))) ok = false;
@@ -779,6 +804,7 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
         err_at(I, nv[0], "unknown naming convention '%s'; use camelCase or snake_case", conv);
         ok = false;
       }
+      if (conv && ok) m->naming_node = nv[0];
     }
   }
   if (required(I, n, v[K_KEYS], "keys", what)) {
@@ -815,6 +841,18 @@ static bool parse_model(imp *I, const yaml_node_t *n, dms_model *m) {
           err_at(I, x, "attribute '%s' is declared twice in model '%s'", a->attr, m->name);
           ok = false;
           continue;
+        }
+        /* DMS: "If naming.convention is present, implementations MUST
+         * validate attribute names to that convention." */
+        if (m->naming_node && !dormc_dms_name_follows(a->attr, m->snake)) {
+          err_note_at(I, a->attr_node, m->naming_node,
+                      m->snake ? "snake_case names are lower-case letters and digits, words joined by one '_'"
+                               : "camelCase names start with a lower-case letter, then letters and digits (PK and "
+                                 "SK are allowed)",
+                      "attribute '%s' does not follow the naming convention the model declares (%s); rename it, or "
+                      "remove naming (DMS readers validate the names against it)",
+                      a->attr, m->snake ? "snake_case" : "camelCase");
+          ok = false;
         }
         m->nattrs++;
       }

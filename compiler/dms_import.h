@@ -46,7 +46,7 @@ typedef struct dms_attr {
   const char *tag_template, *tag_entity;
   const char *tpl;       /* the template restored (placeholders renamed), or NULL */
   bool as_entity;        /* restored as `type "..."` */
-  const yaml_node_t *node;
+  const yaml_node_t *node, *attr_node; /* the entry, its attribute's value */
 } dms_attr;
 
 typedef struct dms_index {
@@ -73,6 +73,7 @@ typedef struct dms_model {
   size_t nindexes;
   symtab by_index;         /* index name -> its first dms_index */
   const yaml_node_t *node, *keys_node, *table_node;
+  const yaml_node_t *naming_node; /* naming.convention's value; NULL: none declared */
 } dms_model;
 
 typedef struct imp {

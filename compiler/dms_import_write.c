@@ -83,7 +83,10 @@ static const char *restore_template(imp *I, const dms_model *m, const dms_attr *
       const dms_attr *b = &m->attrs[i];
       if (!b->tag_template && b != a && strcmp(b->field, name) == 0) found = b;
     }
-    for (size_t i = 0; i < m->nattrs && !found && m->snake && dms_is_ident(name); i++) {
+    /* A snake_case model's template names its fields in camelCase; its
+     * export declares no convention when a name does not follow snake_case
+     * (PK, SK), so the attribute is looked for by that name either way. */
+    for (size_t i = 0; i < m->nattrs && !found && dms_is_ident(name); i++) {
       const dms_attr *b = &m->attrs[i];
       if (!b->tag_template && b != a && strcmp(b->attr, dormc_snake_case(&I->a, name)) == 0) found = b;
     }

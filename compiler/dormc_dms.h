@@ -8,6 +8,7 @@
 #ifndef DORMC_DMS_H
 #define DORMC_DMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dormc.h"
@@ -19,6 +20,14 @@ extern "C" {
 
 /* The DMS version both directions speak. */
 #define DORMC_DMS_VERSION "0.1"
+
+/* Whether attribute name attr follows a DMS naming convention, as DMS v0.1
+ * says readers validate it when a model declares one: camelCase is
+ * ^[a-z][A-Za-z0-9]*$ (and "PK" and "SK"), snake_case
+ * ^[a-z][a-z0-9]*(_[a-z0-9]+)*$. Export declares a model's convention only
+ * when all its attribute names follow it; import refuses names that do not
+ * follow the one declared. */
+bool dormc_dms_name_follows(const char *attr, bool snake_case);
 
 /* Writes every model of s as one DMS v0.1 YAML document into a malloc'd
  * NUL-terminated text (caller frees) and stores its length in *len (len may

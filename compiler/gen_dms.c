@@ -146,13 +146,45 @@ static void put_index(strbuf *b, const dormc_index *x) {
   sb_puts(b, " }\n");
 }
 
+static bool lower(char c) { return c >= 'a' && c <= 'z'; }
+static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+bool dormc_dms_name_follows(const char *attr, bool snake_case) {
+  if (!attr || !lower(*attr)) return !snake_case && attr && (!strcmp(attr, "PK") || !strcmp(attr, "SK"));
+  for (const char *p = attr + 1; *p; p++) {
+    if (lower(*p) || digit(*p)) continue;
+    if (!snake_case && *p >= 'A' && *p <= 'Z') continue;
+    /* snake_case: one '_' between runs of lower-case letters and digits */
+    if (snake_case && *p == '_' && (lower(p[1]) || digit(p[1]))) continue;
+    return false;
+  }
+  return true;
+}
+
+/* Whether every attribute the model exports follows its naming convention:
+ * DMS readers validate the names against a declared convention, so a model
+ * whose names do not follow it (GSI1PK, _type, customer_note under
+ * camelCase) declares none; DMS says the document is explicit anyway, every
+ * attribute named as stored. */
+static bool names_follow(const dormc_model *m) {
+  bool snake = m->naming == DORMC_NAMING_SNAKE;
+  if (m->entity_type && !dormc_dms_name_follows("_type", snake)) return false;
+  for (size_t i = 0; i < m->nbindings; i++)
+    if (!m->bindings[i].field && !dormc_dms_name_follows(m->bindings[i].attr, snake)) return false;
+  for (size_t i = 0; i < m->nfields; i++)
+    if (!dormc_dms_name_follows(m->fields[i].attr, snake)) return false;
+  return true;
+}
+
 static void put_model(strbuf *b, const dormc_model *m) {
   const dormc_table *t = m->table;
   sb_puts(b, "  - name: ");
   put_q(b, m->name);
   sb_puts(b, "\n    table:\n      name: ");
   put_q(b, t ? t->physical_name : "");
-  sb_printf(b, "\n    naming:\n      convention: \"%s\"\n", m->naming == DORMC_NAMING_SNAKE ? "snake_case" : "camelCase");
+  sb_putc(b, '\n');
+  if (names_follow(m))
+    sb_printf(b, "    naming:\n      convention: \"%s\"\n", m->naming == DORMC_NAMING_SNAKE ? "snake_case" : "camelCase");
   if (t && t->pk.attr) {
     sb_puts(b, "    keys:\n");
     put_key_attr(b, "      ", "partition", t->pk.attr, t->pk.type);

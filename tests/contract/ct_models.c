@@ -246,9 +246,11 @@ static int check_model(dms *d, const yaml_node_t *mn) {
                     tname ? tname : "(none)", m->table);
   const yaml_node_t *naming = ct_yaml_get(d->y, mn, "naming");
   const char *conv = naming ? str_member(d, naming, "convention") : NULL;
-  if (!conv) conv = "camelCase";
   const char *want_conv = m->naming == DORM_NAMING_SNAKE ? "snake_case" : "camelCase";
-  if (strcmp(conv, want_conv))
+  /* No convention declared: every attribute is named as stored and
+   * compared below (dormc's export declares none when the names do not
+   * follow the model's, e.g. PK beside snake_case names). */
+  if (conv && strcmp(conv, want_conv))
     return DMS_FAIL(d, naming ? naming : mn, "model %s: naming %s in the DMS, %s in the compiled model", name, conv,
                     want_conv);
   const yaml_node_t *keys = ct_yaml_get(d->y, mn, "keys");

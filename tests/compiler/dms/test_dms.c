@@ -343,7 +343,11 @@ static void test_shop_fixed_point(void **state) {
   assert_non_null(strstr(dorm2, "model Order in shop {\n  type \"Order\";\n  key PK = \"CUSTOMER#{customerId}\";\n"
                                 "  key SK = \"ORDER#{orderId}\";\n  key GSI1PK = \"STATUS#{status}\";\n"
                                 "  key GSI1SK = \"{createdAt}\";\n\n  customerId: string;\n"));
-  assert_non_null(strstr(dorm2, "model LineItem in shop {\n  type \"LineItem\";\n  naming snake_case;\n"
+  /* No model declares a naming convention: PK, SK, GSI1PK and _type follow
+   * neither, and DMS readers validate the names against a declared one.
+   * LineItem's fields are named as its snake_case attributes. */
+  assert_null(strstr(y1, "naming"));
+  assert_non_null(strstr(dorm2, "model LineItem in shop {\n  type \"LineItem\";\n"
                                 "  key PK = \"ORDER#{order_id}\";\n  key SK = \"ITEM#{line_no}\";\n\n  order_id: string;\n"));
   assert_null(strstr(dorm2, "_type"));
   char *y2 = export_dorm(dorm2);
@@ -467,10 +471,10 @@ static void test_import_snake_case(void **state) {
   const char *y = HEAD MODEL("Event", "events")
       "    naming: { convention: \"snake_case\" }\n"
       "    keys:\n      partition: { attribute: \"tenant_id\", type: \"S\" }\n"
-      "      sort: { attribute: \"SK\", type: \"N\" }\n"
+      "      sort: { attribute: \"default\", type: \"N\" }\n"
       "    attributes:\n"
       "      - { attribute: \"tenant_id\", type: \"S\", required: true, roles: [\"pk\"] }\n"
-      "      - { attribute: \"SK\", type: \"N\", format: \"int\", required: true, roles: [\"sk\"] }\n"
+      "      - { attribute: \"default\", type: \"N\", format: \"int\", required: true, roles: [\"sk\"] }\n"
       "      - { attribute: \"created_at\", type: \"S\", format: \"rfc3339nano\", roles: [\"created_at\"] }\n"
       "      - { attribute: \"seen_by\", type: \"NS\", optional: true, omit_empty: true }\n"
       "      - { attribute: \"payload\", type: \"S\", json: true, optional: true }\n"
@@ -488,7 +492,7 @@ static void test_import_snake_case(void **state) {
                      "  naming snake_case;\n"
                      "\n"
                      "  tenant_id: string @pk;\n"
-                     "  sk: int @sk @name(\"SK\");\n"
+                     "  default_: int @sk @name(\"default\");\n"
                      "  created_at: time @created_at;\n"
                      "  seen_by: set<decimal>? @omit_empty;\n"
                      "  payload: json?;\n"
@@ -893,6 +897,106 @@ static void test_import_name_suffixes(void **state) {
   free(t.s);
 }
 
+/* DMS: "If naming.convention is present, implementations MUST validate
+ * attribute names to that convention." Import refuses a name that does
+ * not follow the declared one, at the name, with a note at the convention;
+ * PK and SK pass camelCase only. */
+static void test_import_naming_checked(void **state) {
+  (void)state;
+  const char *y = HEAD MODEL("U", "users") "    naming: { convention: \"camelCase\" }\n" KEYS_PK
+      "    attributes:\n" ATTR_PK
+      "      - { attribute: \"GSI1PK\", type: \"S\" }\n"
+      "      - { attribute: \"_type\", type: \"S\" }\n"
+      "      - { attribute: \"customer_note\", type: \"S\" }\n"
+      "      - { attribute: \"okName2\", type: \"S\" }\n"
+      MODEL("E", "events") "    naming:\n      convention: \"snake_case\"\n"
+      "    keys:\n      partition: { attribute: \"tenant_id\", type: \"S\" }\n"
+      "      sort: { attribute: \"SK\", type: \"S\" }\n"
+      "    attributes:\n"
+      "      - { attribute: \"tenant_id\", type: \"S\" }\n"
+      "      - { attribute: \"SK\", type: \"S\" }\n"
+      "      - { attribute: \"seen__by\", type: \"S\" }\n"
+      "      - { attribute: \"x_1_y\", type: \"S\" }\n";
+  captured cap = {0};
+  int rc;
+  char *out = import("n.yml", y, &cap, &rc);
+  assert_int_equal(rc, -1);
+  assert_null(out);
+  assert_int_equal(cap.errors, 5);
+  const char *want =
+      "n.yml:11:22: error: attribute 'GSI1PK' does not follow the naming convention the model declares (camelCase); "
+      "rename it, or remove naming (DMS readers validate the names against it)\n"
+      "   11 |       - { attribute: \"GSI1PK\", type: \"S\" }\n"
+      "      |                      ^~~~~~~~\n"
+      "n.yml:6:27: note: camelCase names start with a lower-case letter, then letters and digits (PK and SK are "
+      "allowed)\n"
+      "    6 |     naming: { convention: \"camelCase\" }\n"
+      "      |                           ^~~~~~~~~~~\n";
+  if (!strstr(cap.t.s, want)) fail_msg("got:\n%s", cap.t.s);
+  assert_non_null(strstr(cap.t.s, "n.yml:12:22: error: attribute '_type' does not follow"));
+  assert_non_null(strstr(cap.t.s, "n.yml:13:22: error: attribute 'customer_note' does not follow"));
+  assert_non_null(strstr(cap.t.s, "n.yml:24:22: error: attribute 'SK' does not follow the naming convention the model "
+                                  "declares (snake_case)"));
+  assert_non_null(strstr(cap.t.s, "n.yml:18:19: note: snake_case names are lower-case letters and digits"));
+  assert_non_null(strstr(cap.t.s, "n.yml:25:22: error: attribute 'seen__by' does not follow"));
+  assert_null(strstr(cap.t.s, "okName2"));
+  assert_null(strstr(cap.t.s, "x_1_y"));
+  free(cap.t.s);
+
+  /* no convention declared: nothing to validate against */
+  out = import_ok("n.yml", HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK
+                  "      - { attribute: \"GSI1PK\", type: \"S\" }\n");
+  free(out);
+}
+
+/* Export declares a model's convention only when every attribute it lists
+ * follows it (it wrote camelCase beside GSI1PK, _type and customer_note,
+ * which a DMS reader that validates refuses); what it writes imports. */
+static void test_export_naming_follows_names(void **state) {
+  (void)state;
+  const char *dorm = "namespace n;\n"
+                     "model Plain table \"plain\" {\n  id: string @pk;\n  totalCents: int;\n}\n"
+                     "model Snake table \"snake\" {\n  naming snake_case;\n  tenantId: string @pk;\n"
+                     "  seenAt: time;\n}\n"
+                     "model Named table \"named\" {\n  id: string @pk;\n  note: string @name(\"customer_note\");\n}\n"
+                     "model SnakePk table \"snakepk\" {\n  naming snake_case;\n  pk: string @pk @name(\"PK\");\n}\n"
+                     "table t \"single\" {\n  key (PK: S, SK: S);\n}\n"
+                     "model Typed in t {\n  type \"Typed\";\n  key PK = \"T#{id}\";\n  key SK = \"T\";\n  id: string;\n}\n";
+  char *y = export_dorm(dorm);
+  assert_non_null(strstr(y, "  - name: \"Plain\"\n    table:\n      name: \"plain\"\n    naming:\n"
+                            "      convention: \"camelCase\"\n"));
+  assert_non_null(strstr(y, "  - name: \"Snake\"\n    table:\n      name: \"snake\"\n    naming:\n"
+                            "      convention: \"snake_case\"\n"));
+  assert_non_null(strstr(y, "  - name: \"Named\"\n    table:\n      name: \"named\"\n    keys:\n"));
+  assert_non_null(strstr(y, "  - name: \"SnakePk\"\n    table:\n      name: \"snakepk\"\n    keys:\n"));
+  assert_non_null(strstr(y, "  - name: \"Typed\"\n    table:\n      name: \"single\"\n    keys:\n"));
+  /* Every model imports (the names follow what is declared). SnakePk comes
+   * back a camelCase model (DMS's default when none is declared), whose
+   * names follow camelCase: the next export declares it, and is the fixed
+   * point. */
+  captured cap = {0};
+  int rc;
+  char *back = import("e.yml", y, &cap, &rc);
+  if (rc != 0) fail_msg("%s", cap.t.s ? cap.t.s : "");
+  char *y2 = export_dorm(back);
+  const char *at = "  - name: \"SnakePk\"\n    table:\n      name: \"snakepk\"\n";
+  char *cut = strstr(y, at);
+  assert_non_null(cut);
+  text want = {0};
+  tput(&want, "%.*s%s    naming:\n      convention: \"camelCase\"\n%s", (int)(cut - y), y, at, cut + strlen(at));
+  assert_string_equal(y2, want.s);
+  char *back2 = import_ok("e2.yml", y2);
+  char *y3 = export_dorm(back2);
+  assert_string_equal(y3, y2);
+  free(y3);
+  free(back2);
+  free(want.s);
+  free(y2);
+  free(back);
+  free(cap.t.s);
+  free(y);
+}
+
 /* Models sharing a table must agree on an index of the same name; the
  * third model is compared with the first that declared it. */
 static void test_import_shared_index_differs(void **state) {
@@ -923,7 +1027,8 @@ int main(void) {
       cmocka_unit_test(test_contract_user_dorm),       cmocka_unit_test(test_contract_schema_export),
       cmocka_unit_test(test_shop_fixed_point),         cmocka_unit_test(test_type_mapping),
       cmocka_unit_test(test_export_quoting),           cmocka_unit_test(test_import_names),
-      cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_shared_table_json),
+      cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_naming_checked),
+      cmocka_unit_test(test_export_naming_follows_names),        cmocka_unit_test(test_import_shared_table_json),
       cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_templates_owned),      cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_import_error_format),      cmocka_unit_test(test_import_unknown_members),
       cmocka_unit_test(test_import_error_limit),       cmocka_unit_test(test_encrypted_roundtrip),
