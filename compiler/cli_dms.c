@@ -28,10 +28,9 @@ const dormc_cli_command dormc_cmd_dms = {
     .run = run,
 };
 
-#define MAX_DMS_SIZE ((size_t)64 << 20)
-
 /* Reads a whole file into a malloc'd buffer; on failure returns NULL with
- * an errno value in *err (EFBIG past MAX_DMS_SIZE). */
+ * an errno value in *err (EFBIG past DORMC_DMS_MAX_BYTES, the most import
+ * reads: nothing past it is read). */
 static char *read_all(const char *path, size_t *len, int *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -43,8 +42,10 @@ static char *read_all(const char *path, size_t *len, int *err) {
   *err = buf ? 0 : ENOMEM;
   while (buf) {
     if (n == cap) {
-      if (cap >= MAX_DMS_SIZE) {
-        *err = EFBIG;
+      if (cap >= DORMC_DMS_MAX_BYTES) {
+        char more;
+        if (fread(&more, 1, 1, f) == 1) *err = EFBIG;
+        else if (ferror(f)) *err = errno ? errno : EIO;
         break;
       }
       char *bigger = realloc(buf, cap * 2);
@@ -112,7 +113,12 @@ static int do_import(const char *path) {
   size_t len = 0;
   char *data = read_all(path, &len, &err);
   if (!data) {
-    fprintf(stderr, "dormc: error: cannot read '%s': %s\n", path, err == EFBIG ? "file is too large" : strerror(err));
+    if (err == EFBIG)
+      fprintf(stderr,
+              "dormc: error: '%s' is larger than %zu MiB, the most dms import reads (it needs about 40 times a "
+              "document's size in memory; 3,000 models of a dozen attributes are about 4 MiB)\n",
+              path, DORMC_DMS_MAX_BYTES >> 20);
+    else fprintf(stderr, "dormc: error: cannot read '%s': %s\n", path, strerror(err));
     return DORMC_EXIT_USAGE;
   }
   dormc_options o = cli_default_options();

@@ -5,8 +5,9 @@
  * several documents); the tree is checked member by member into the
  * dms_model records of dms_import.h (every error points at its YAML line and
  * column); and the .dorm text is written from those records
- * (dms_import_write.c), put through the library's formatter and checked by
- * the library before it is handed out, so the caller always gets a
+ * (dms_import_write.c), checked by the library (what the checker finds is
+ * reported at the YAML entry each part was written for) and put through
+ * the formatter before it is handed out, so the caller always gets a
  * canonical schema that checks clean. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,6 +117,35 @@ static void err_mark(imp *I, yaml_mark_t m, const char *fmt, ...) {
 }
 
 static void imp_oom(void *user) { longjmp(((imp *)user)->oom, 1); }
+
+void dms_mark_at(imp *I, const strbuf *b, const yaml_node_t *n) {
+  if (I->nmarks && I->marks[I->nmarks - 1].offset == b->len) {
+    I->marks[I->nmarks - 1].node = n; /* nothing written for the one before */
+    return;
+  }
+  if (I->nmarks == I->capmarks) {
+    size_t cap = I->capmarks ? I->capmarks * 2 : 64;
+    dms_mark *m = realloc(I->marks, cap * sizeof *m);
+    if (!m) longjmp(I->oom, 1);
+    I->marks = m;
+    I->capmarks = cap;
+  }
+  I->marks[I->nmarks].offset = b->len;
+  I->marks[I->nmarks++].node = n;
+}
+
+/* The YAML node the written .dorm text at offset came from (the document's
+ * root when none is known). */
+static const yaml_node_t *node_of_offset(imp *I, size_t offset) {
+  size_t lo = 0, hi = I->nmarks; /* the last mark at or before offset */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (I->marks[mid].offset <= offset) lo = mid;
+    else hi = mid;
+  }
+  const yaml_node_t *n = I->nmarks && I->marks[lo].offset <= offset ? I->marks[lo].node : NULL;
+  return n ? n : yaml_document_get_root_node(&I->doc);
+}
 
 /* ---- YAML: the first pass and the tree --------------------------------- */
 
@@ -1051,6 +1081,7 @@ static bool parse_document(imp *I) {
   }
   bool ok = true;
   if (v[1] && !is_null(v[1]) && !(I->ns = get_str(I, v[1], "namespace"))) ok = false;
+  I->ns_node = v[1];
   if (!required(I, root, v[2], "models", "the document")) return false;
   if (v[2]->type != YAML_SEQUENCE_NODE) {
     err_at(I, v[2], "models must be a list, not %s", kind_name(v[2]));
@@ -1078,42 +1109,82 @@ typedef struct verify_ctx {
   unsigned errors;
 } verify_ctx;
 
-static void forward_diag(const dormc_diagnostic *d, void *user) {
-  verify_ctx *v = user;
-  if (d->severity == DORMC_SEV_ERROR) v->errors++;
-  if (v->I->on_diag) v->I->on_diag(d, v->I->diag_user);
+/* A location in the written .dorm text, as the YAML node it was written
+ * for. */
+static dormc_loc yaml_loc(imp *I, const dormc_loc *gen, const char **text, size_t *len) {
+  const yaml_node_t *n = node_of_offset(I, gen->offset);
+  yaml_mark_t zero = {0};
+  dormc_loc l = n ? mark_loc(I, n->start_mark, n->end_mark) : mark_loc(I, zero, zero);
+  *text = line_at(I, l.line, len);
+  return l;
 }
 
-/* Formats text and checks the result; on success stores the canonical
- * text. Diagnostics of either step (a document whose .dorm would not check,
- * e.g. a table with more than 20 GSIs) name the generated text. */
+/* What the checker says about the .dorm made from the document is said at
+ * the YAML: the file the user has (the .dorm text exists only in memory),
+ * at the entry the construct was written for, with the .dorm line in a
+ * note. */
+static void forward_diag(const dormc_diagnostic *d, void *user) {
+  verify_ctx *v = user;
+  imp *I = v->I;
+  if (d->severity == DORMC_SEV_ERROR) v->errors++;
+  if (!I->on_diag) return;
+  if (!d->loc.file) {
+    I->on_diag(d, I->diag_user);
+    return;
+  }
+  dormc_diagnostic y = *d;
+  y.loc = yaml_loc(I, &d->loc, &y.line_text, &y.line_len);
+  enum { MAX_NOTES = 8 };
+  dormc_note notes[MAX_NOTES];
+  size_t nn = 0;
+  char made[200];
+  if (d->line_text) {
+    size_t skip = 0;
+    while (skip < d->line_len && d->line_text[skip] == ' ') skip++;
+    snprintf(made, sizeof made, "in the .dorm made from it: %.*s%s", (int)(d->line_len - skip > 160 ? 160 : d->line_len - skip),
+             d->line_text + skip, d->line_len - skip > 160 ? "..." : "");
+    notes[nn++] = (dormc_note){.loc = y.loc, .message = made};
+  }
+  for (size_t i = 0; i < d->nnotes && nn < MAX_NOTES; i++) {
+    notes[nn] = d->notes[i];
+    if (d->notes[i].loc.file) notes[nn].loc = yaml_loc(I, &d->notes[i].loc, &notes[nn].line_text, &notes[nn].line_len);
+    nn++;
+  }
+  y.notes = notes;
+  y.nnotes = nn;
+  I->on_diag(&y, I->diag_user);
+}
+
+/* Checks the written text, reporting at the YAML, then formats it; on
+ * success stores the canonical text. A document whose .dorm does not check
+ * (e.g. a table with more than 20 GSIs) gets the checker's errors at its
+ * own lines. */
 static int format_and_check(imp *I, const char *text, size_t len, char **out, size_t *out_len) {
   verify_ctx v = {.I = I};
   dormc_options o = {.on_diag = forward_diag, .diag_user = &v};
   const char *gen_path = arena_printf(&I->a, "%s.dorm", I->path);
   dormc_compilation *c = dormc_new(&o);
   if (!c) return -2;
-  char *formatted = NULL;
-  size_t flen = 0;
-  int rc = dormc_format(c, gen_path, text, len, &formatted, &flen);
+  int rc = dormc_load_buffer(c, gen_path, text, len);
+  if (rc == 0) rc = dormc_analyze(c);
   dormc_free(c);
-  if (rc != 0) {
-    yaml_mark_t m = {0};
-    err_mark(I, m, "the .dorm made from this document does not parse (a dormc bug; please report it)");
+  I->errors += v.errors;
+  if (rc != 0) { /* -2: over the compiler's size limit, reported */
+    if (v.errors == 0) {
+      yaml_mark_t m = {0};
+      err_mark(I, m, "the .dorm made from this document does not check");
+    }
     return -1;
   }
   c = dormc_new(&o);
-  if (!c) {
-    free(formatted);
-    return -2;
-  }
-  rc = dormc_load_buffer(c, gen_path, formatted, flen);
-  if (rc == 0) rc = dormc_analyze(c);
+  if (!c) return -2;
+  char *formatted = NULL;
+  size_t flen = 0;
+  rc = dormc_format(c, gen_path, text, len, &formatted, &flen);
   dormc_free(c);
   if (rc != 0) {
     yaml_mark_t m = {0};
-    err_mark(I, m, "the .dorm made from this document does not check (see the errors above)");
-    free(formatted);
+    err_mark(I, m, "the .dorm made from this document does not format (a dormc bug; please report it)");
     return -1;
   }
   *out = formatted;
@@ -1136,6 +1207,13 @@ int dormc_dms_import(const dormc_options *opts, const char *path, const char *da
   int rc;
   if (setjmp(I->oom)) {
     rc = -2;
+  } else if (I->len > DORMC_DMS_MAX_BYTES) {
+    yaml_mark_t m = {0};
+    err_mark(I, m,
+             "the document is %zu bytes; dormc imports DMS documents of at most %zu MiB (import needs about 40 "
+             "times a document's size in memory; 3,000 models of a dozen attributes are about 4 MiB)",
+             I->len, DORMC_DMS_MAX_BYTES >> 20);
+    rc = -1;
   } else if (!first_pass(I) || !load_tree(I) || !parse_document(I)) {
     rc = -1;
   } else {
@@ -1164,6 +1242,7 @@ int dormc_dms_import(const dormc_options *opts, const char *path, const char *da
     }
   }
   sb_free(&I->out);
+  free(I->marks);
   if (I->have_doc) yaml_document_delete(&I->doc);
   arena_release(&I->a);
   free(I);

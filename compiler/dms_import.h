@@ -76,6 +76,13 @@ typedef struct dms_model {
   const yaml_node_t *naming_node; /* naming.convention's value; NULL: none declared */
 } dms_model;
 
+/* Where a stretch of the written .dorm text came from: the text from
+ * offset on (to the next mark) was written for node. */
+typedef struct dms_mark {
+  size_t offset;
+  const yaml_node_t *node;
+} dms_mark;
+
 typedef struct imp {
   const char *path;
   const char *data;
@@ -88,9 +95,15 @@ typedef struct imp {
   yaml_document_t doc;
   bool have_doc;
   const char *ns;
+  const yaml_node_t *ns_node; /* NULL: no namespace member */
   dms_model *models;
   size_t nmodels;
   strbuf out; /* the .dorm text (here, not on the stack, because of the longjmp) */
+  /* The YAML node each part of out was written for, in offset order, so
+   * that what the checker finds in the .dorm is reported at the YAML
+   * (malloc'd: freed by dormc_dms_import). */
+  dms_mark *marks;
+  size_t nmarks, capmarks;
 } imp;
 
 /* Helpers of the reading half the writing half uses. */
@@ -103,6 +116,9 @@ char *dms_make_ident(imp *I, const char *s, bool field);
  * in tags are restored when dms_plan_restore says they can be, and
  * dms_forget_restore drops them again when the result does not check. */
 void dms_write_dorm(imp *I, strbuf *b);
+/* Notes that what is written into b from here on is written for node n
+ * (NULL: the document). */
+void dms_mark_at(imp *I, const strbuf *b, const yaml_node_t *n);
 bool dms_plan_restore(imp *I, dms_model *m);
 void dms_forget_restore(dms_model *m);
 

@@ -128,10 +128,11 @@ void dms_forget_restore(dms_model *m) {
   }
 }
 
-static void put_index(strbuf *b, const dms_model *m, const dms_index *x, bool typed) {
+static void put_index(imp *I, strbuf *b, const dms_model *m, const dms_index *x, bool typed) {
+  dms_mark_at(I, b, x->node);
   sb_printf(b, "  %s ", x->lsi ? "lsi" : "gsi");
   put_dorm_string(b, x->name);
-  sb_putc(b, '(');
+  sb_puts(b, " (");
   if (typed) {
     if (!x->lsi) sb_printf(b, "%s: %c", x->pk.attr, x->pk.type);
     if (x->sk.attr) sb_printf(b, "%s%s: %c", x->lsi ? "" : ", ", x->sk.attr, x->sk.type);
@@ -150,9 +151,13 @@ static void put_index(strbuf *b, const dms_model *m, const dms_index *x, bool ty
 
 static void put_shared_table(imp *I, strbuf *b, size_t first) {
   const dms_model *m = &I->models[first];
-  sb_printf(b, "\ntable %s ", m->table_ident);
+  sb_putc(b, '\n');
+  dms_mark_at(I, b, m->table_node);
+  sb_printf(b, "table %s ", m->table_ident);
   put_dorm_string(b, m->table);
-  sb_printf(b, " {\n  key (%s: %c", m->pk.attr, m->pk.type);
+  sb_puts(b, " {\n");
+  dms_mark_at(I, b, m->keys_node);
+  sb_printf(b, "  key (%s: %c", m->pk.attr, m->pk.type);
   if (m->sk.attr) sb_printf(b, ", %s: %c", m->sk.attr, m->sk.type);
   sb_puts(b, ");\n");
   /* Every index any of its models declares, once, in an order that keeps
@@ -180,12 +185,15 @@ static void put_shared_table(imp *I, strbuf *b, size_t first) {
       next = at + 1;
     }
   }
-  for (size_t k = 0; k < n; k++) put_index(b, m, order[k], true);
+  for (size_t k = 0; k < n; k++) put_index(I, b, m, order[k], true);
+  dms_mark_at(I, b, m->table_node);
   sb_puts(b, "}\n");
 }
 
-static void put_model(strbuf *b, const dms_model *m) {
-  sb_printf(b, "\nmodel %s ", m->ident);
+static void put_model(imp *I, strbuf *b, const dms_model *m) {
+  sb_putc(b, '\n');
+  dms_mark_at(I, b, m->node);
+  sb_printf(b, "model %s ", m->ident);
   if (m->table_ident) {
     sb_printf(b, "in %s {\n", m->table_ident);
   } else {
@@ -196,21 +204,27 @@ static void put_model(strbuf *b, const dms_model *m) {
   size_t before = b->len;
   for (size_t i = 0; i < m->nattrs; i++) {
     if (!m->attrs[i].as_entity) continue;
+    dms_mark_at(I, b, m->attrs[i].node);
     sb_puts(b, "  type ");
     put_dorm_string(b, m->attrs[i].tag_entity);
     sb_puts(b, ";\n");
   }
-  if (m->snake) sb_puts(b, "  naming snake_case;\n");
+  if (m->snake) {
+    dms_mark_at(I, b, m->naming_node);
+    sb_puts(b, "  naming snake_case;\n");
+  }
   /* An owned table whose key a template fills declares its key. */
   const dms_attr *pk = dms_find_attr(m, m->pk.attr), *sk = m->sk.attr ? dms_find_attr(m, m->sk.attr) : NULL;
   bool key_decl = !m->table_ident && ((pk && pk->tpl) || (sk && sk->tpl));
   if (key_decl) {
+    dms_mark_at(I, b, m->keys_node);
     sb_printf(b, "  key (%s", field_of(m, m->pk.attr));
     if (sk) sb_printf(b, ", %s", field_of(m, m->sk.attr));
     sb_puts(b, ");\n");
   }
   for (size_t i = 0; i < m->nattrs; i++) {
     if (!m->attrs[i].tpl) continue;
+    dms_mark_at(I, b, m->attrs[i].node);
     sb_printf(b, "  key %s = ", m->attrs[i].attr);
     put_dorm_string(b, m->attrs[i].tpl);
     sb_puts(b, ";\n");
@@ -219,6 +233,7 @@ static void put_model(strbuf *b, const dms_model *m) {
   for (size_t i = 0; i < m->nattrs; i++) {
     const dms_attr *a = &m->attrs[i];
     if (a->tpl || a->as_entity) continue;
+    dms_mark_at(I, b, a->node);
     sb_printf(b, "  %s: %s%s", a->field, a->dorm_type, a->optional ? "?" : "");
     /* In a shared table the key attributes bind by name; @pk/@sk belong to
      * a model that owns its table. */
@@ -239,17 +254,21 @@ static void put_model(strbuf *b, const dms_model *m) {
   }
   if (!m->table_ident && m->nindexes) {
     sb_putc(b, '\n');
-    for (size_t i = 0; i < m->nindexes; i++) put_index(b, m, &m->indexes[i], false);
+    for (size_t i = 0; i < m->nindexes; i++) put_index(I, b, m, &m->indexes[i], false);
   }
+  dms_mark_at(I, b, m->node);
   sb_puts(b, "}\n");
 }
 
 void dms_write_dorm(imp *I, strbuf *b) {
+  I->nmarks = 0;
+  dms_mark_at(I, b, NULL);
   const char *base = strrchr(I->path, '/');
   base = base ? base + 1 : I->path;
   sb_puts(b, "// Imported by `dormc dms import` from ");
   for (const char *p = base; *p; p++) sb_putc(b, (unsigned char)*p < 0x20 ? '?' : *p);
   sb_puts(b, " (DMS " DORMC_DMS_VERSION ").\n");
+  dms_mark_at(I, b, I->ns_node);
   put_namespace(I, b);
   for (size_t i = 0; i < I->nmodels; i++) {
     const dms_model *m = &I->models[i];
@@ -258,6 +277,6 @@ void dms_write_dorm(imp *I, strbuf *b) {
     for (size_t k = 0; k < i && first; k++) first = strcmp(I->models[k].table, m->table) != 0;
     if (first) put_shared_table(I, b, i);
   }
-  for (size_t i = 0; i < I->nmodels; i++) put_model(b, &I->models[i]);
+  for (size_t i = 0; i < I->nmodels; i++) put_model(I, b, &I->models[i]);
 }
 

@@ -21,6 +21,13 @@ extern "C" {
 /* The DMS version both directions speak. */
 #define DORMC_DMS_VERSION "0.1"
 
+/* The largest document dormc_dms_import reads. Importing needs about 40
+ * times a document's size in memory (libyaml's tree of the whole document,
+ * the records read from it, then the compiler's tree of the .dorm made
+ * from it: a 16 MiB document took 660 MB), and a DMS document of 3,000
+ * models of a dozen attributes is about 4 MiB. */
+#define DORMC_DMS_MAX_BYTES ((size_t)4 << 20)
+
 /* Whether attribute name attr follows a DMS naming convention, as DMS v0.1
  * says readers validate it when a model declares one: camelCase is
  * ^[a-z][A-Za-z0-9]*$ (and "PK" and "SK"), snake_case
@@ -41,9 +48,9 @@ char *dormc_dms_export(const dormc_schema *s, size_t *len);
  * *out_len. Diagnostics (errors with the YAML line and column, warnings
  * for what is ignored) go to opts->on_diag; only on_diag/diag_user of opts
  * are used (opts may be NULL: diagnostics are dropped).
- * Returns 0 on success; -1 when the document is not valid DMS v0.1 or has
- * no .dorm equivalent (nothing is stored in *out); -2 when memory is
- * exhausted. */
+ * Returns 0 on success; -1 when the document is not valid DMS v0.1, has
+ * no .dorm equivalent or is longer than DORMC_DMS_MAX_BYTES (nothing is
+ * stored in *out); -2 when memory is exhausted. */
 int dormc_dms_import(const dormc_options *opts, const char *path, const char *data, size_t len, char **out,
                      size_t *out_len);
 

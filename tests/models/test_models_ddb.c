@@ -594,6 +594,16 @@ static void scans_batches_and_transactions(void **state) {
   dorm_arena_free(&a);
 }
 
+/* A Lambda event of one INSERT record whose new image is img (the item's
+ * JSON); the record's Keys are not read by the model layer. */
+static char *insert_event(dorm_arena *a, const char *img) {
+  return dorm_arena_printf(a,
+                           "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
+                           "\"arn:aws:dynamodb:us-east-1:1:table/shop/stream/x\",\"dynamodb\":{\"Keys\":"
+                           "{\"PK\":{\"S\":\"CUSTOMER#x\"},\"SK\":{\"S\":\"ORDER#s1\"}},\"NewImage\":%s}}]}",
+                           img);
+}
+
 static void stream_records_decode(void **state) {
   (void)state;
   dorm_arena a = DORM_ARENA_INIT;
@@ -605,11 +615,7 @@ static void stream_records_decode(void **state) {
   const char *img;
   size_t len;
   CHECK(dorm_item_to_json(&item, &a, 0, &img, &len, err, sizeof err));
-  char *event = dorm_arena_printf(&a,
-                                  "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
-                                  "\"arn:aws:dynamodb:us-east-1:1:table/shop/stream/x\",\"dynamodb\":{\"Keys\":"
-                                  "{\"PK\":{\"S\":\"CUSTOMER#x\"},\"SK\":{\"S\":\"ORDER#s1\"}},\"NewImage\":%s}}]}",
-                                  img);
+  char *event = insert_event(&a, img);
   dorm_stream_record *recs;
   size_t n;
   CHECK(dorm_stream_parse(event, strlen(event), &a, &recs, &n, err, sizeof err));
@@ -756,11 +762,7 @@ static void json_field_read_must_be_json(void **state) {
     const char *img;
     size_t len;
     CHECK(dorm_item_to_json(&items[0], &a, 0, &img, &len, err, sizeof err));
-    char *event = dorm_arena_printf(&a,
-                                    "{\"Records\":[{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"eventSourceARN\":"
-                                    "\"arn:aws:dynamodb:us-east-1:1:table/shop/stream/x\",\"dynamodb\":{\"Keys\":"
-                                    "{\"PK\":{\"S\":\"x\"},\"SK\":{\"S\":\"y\"}},\"NewImage\":%s}}]}",
-                                    img);
+    char *event = insert_event(&a, img);
     dorm_stream_record *recs;
     size_t n;
     CHECK(dorm_stream_parse(event, strlen(event), &a, &recs, &n, err, sizeof err));

@@ -37,6 +37,11 @@ run(2 dms import --frob a.yml)
 run(2 dms import missing.yml)
 expect("dormc: error: cannot read 'missing.yml': No such file or directory" ERR)
 run(2 dms export missing.dorm)
+# past DORMC_DMS_MAX_BYTES (4 MiB): refused, nothing past the limit read
+string(REPEAT "#" 4194305 big)
+file(WRITE ${WORK}/big.yml "${big}")
+run(2 dms import big.yml)
+expect("dormc: error: 'big.yml' is larger than 4 MiB, the most dms import reads" ERR)
 # a schema without models: DynamORM refuses models: [], so nothing is written
 file(WRITE ${WORK}/eps.dorm "namespace eps;\n")
 run(1 dms export eps.dorm)

@@ -997,6 +997,66 @@ static void test_export_naming_follows_names(void **state) {
   free(y);
 }
 
+/* What only the checker of the .dorm made from a document finds (here a
+ * table with 21 GSIs) is reported at the YAML entry it came from, with the
+ * .dorm line in a note: it pointed at "FILE.yml.dorm", a file that does
+ * not exist. */
+static void test_import_checker_errors_at_yaml(void **state) {
+  (void)state;
+  text y = {0};
+  tput(&y, "%s", HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK);
+  for (int i = 0; i < 21; i++) tput(&y, "      - { attribute: \"g%d\", type: \"S\" }\n", i);
+  tput(&y, "    indexes:\n");
+  for (int i = 0; i < 21; i++)
+    tput(&y, "      - { name: \"gsi-%02d\", type: \"GSI\", partition: { attribute: \"g%d\", type: \"S\" } }\n", i, i);
+  captured cap = {0};
+  int rc;
+  char *out = import("many.yml", y.s, &cap, &rc);
+  assert_int_equal(rc, -1);
+  assert_null(out);
+  assert_int_equal(cap.errors, 1);
+  const char *want =
+      "many.yml:52:9: error: table 'U' has more than 20 global secondary indexes\n"
+      "   52 |       - { name: \"gsi-20\", type: \"GSI\", partition: { attribute: \"g20\", type: \"S\" } }\n"
+      "      |         ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+      "many.yml:52:9: note: in the .dorm made from it: gsi \"gsi-20\" (g20) project all;\n";
+  assert_string_equal(cap.t.s, want);
+  free(cap.t.s);
+  free(y.s);
+}
+
+/* A document past DORMC_DMS_MAX_BYTES is refused before libyaml reads it:
+ * import needs about 40 times a document's size in memory (a 16 MiB one
+ * took 660 MB). */
+static void test_import_size_limit(void **state) {
+  (void)state;
+  size_t n = DORMC_DMS_MAX_BYTES + 1;
+  char *big = malloc(n + 1);
+  assert_non_null(big);
+  const char *head = HEAD MODEL("U", "users") KEYS_PK "    attributes:\n" ATTR_PK;
+  memset(big, '#', n); /* a comment fills the rest */
+  memcpy(big, head, strlen(head));
+  big[strlen(head)] = '\n';
+  big[n] = '\0';
+  captured cap = {0};
+  dormc_options o = {.on_diag = capture, .diag_user = &cap};
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(dormc_dms_import(&o, "big.yml", big, n, &out, &len), -1);
+  assert_null(out);
+  assert_int_equal(cap.errors, 1);
+  assert_non_null(strstr(cap.t.s, "big.yml:1:1: error: the document is 4194305 bytes; dormc imports DMS documents of "
+                                  "at most 4 MiB"));
+  free(cap.t.s);
+  /* at the limit it is read */
+  big[n - 2] = '\n';
+  big[n - 1] = '\0';
+  assert_int_equal(strlen(big), DORMC_DMS_MAX_BYTES);
+  char *ok = import_ok("big.yml", big);
+  free(ok);
+  free(big);
+}
+
 /* Models sharing a table must agree on an index of the same name; the
  * third model is compared with the first that declared it. */
 static void test_import_shared_index_differs(void **state) {
@@ -1028,7 +1088,8 @@ int main(void) {
       cmocka_unit_test(test_shop_fixed_point),         cmocka_unit_test(test_type_mapping),
       cmocka_unit_test(test_export_quoting),           cmocka_unit_test(test_import_names),
       cmocka_unit_test(test_import_snake_case),        cmocka_unit_test(test_import_naming_checked),
-      cmocka_unit_test(test_export_naming_follows_names),        cmocka_unit_test(test_import_shared_table_json),
+      cmocka_unit_test(test_export_naming_follows_names), cmocka_unit_test(test_import_checker_errors_at_yaml),
+      cmocka_unit_test(test_import_size_limit),        cmocka_unit_test(test_import_shared_table_json),
       cmocka_unit_test(test_import_no_namespace),      cmocka_unit_test(test_import_templates_owned),      cmocka_unit_test(test_import_errors),
       cmocka_unit_test(test_import_error_format),      cmocka_unit_test(test_import_unknown_members),
       cmocka_unit_test(test_import_error_limit),       cmocka_unit_test(test_encrypted_roundtrip),
