@@ -162,3 +162,27 @@ scenario('a required json field takes null, a JSON value like any other (it was 
   assert.equal(missing.error.message, 'payload.value: required');
   await c.close();
 });
+
+scenario('an id used for one endpoint is refused DUPLICATE_REQUEST for another; a json payload differing past a double\'s precision is another payload', async () => {
+  const c = await connect(srv, await token());
+  const rid = uniq('reuse-ep');
+  // raw text: JSON.stringify cannot write 9007199254740993 (it is one double with ...992)
+  const nest = (n) => `{"id":"${rid}","action":"Nest","payload":{"value":{"n":${n}}}}`;
+  const answer = async (text) => {
+    const from = c.messages.length;
+    c.send(text);
+    return c.waitFor((m) => m.request_id === rid && ['complete', 'error'].includes(m.type), { from, timeoutMs: 30000 });
+  };
+  const fin = await answer(nest('9007199254740993'));
+  assert.equal(fin.type, 'complete', c.dump());
+  const other = await c.call({ id: rid, action: 'Numbers', payload: { n: 1, x: 1, doc: 1 } });
+  assert.equal(other.type, 'error', c.dump());
+  assert.equal(other.error.code, 'DUPLICATE_REQUEST');
+  assert.match(other.error.message, /another endpoint/);
+  const near = await answer(nest('9007199254740992'));
+  assert.equal(near.type, 'error', `only the text tells ...992 from ...993: ${c.dump()}`);
+  assert.match(near.error.message, /another payload/);
+  const same = await answer(nest('9007199254740993'));
+  assert.equal(same.type, 'complete', `the same payload again is a retry: ${c.dump()}`);
+  await c.close();
+});

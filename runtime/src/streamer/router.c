@@ -214,6 +214,33 @@ static bool allowed(const dorm_endpoint_desc *e, const dorm_identity *id, const 
   return true;
 }
 
+/* Whether the stored request the user's id names is another request than
+ * this message asks for: its endpoint, or its payload (compared as JSON
+ * values, so a retry that orders members differently is the same request).
+ * NULL when it is the same request (a retry) or cannot be read (the caller
+ * answers with its state as before); otherwise what differs. A retry must
+ * get the request's state; another request under a used id must not get
+ * the earlier one's result as its own (a client reusing ids across
+ * endpoints was answered with the wrong endpoint's result). */
+static const char *names_another_request(dorm_client *c, const char *sub, const char *id, const char *endpoint,
+                                         const char *payload, dorm_arena *a) {
+  dorm_streamer_Request_key key = {sub, id};
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Request old;
+  if (dorm_streamer_Request_get(c, &key, &go, a, &old) != DORM_OK) return NULL;
+  if (!old.endpoint || strcmp(old.endpoint, endpoint) != 0) return "of another endpoint";
+  if (!old.payload || !payload) return NULL;
+  size_t wl = strlen(old.payload), nl = strlen(payload);
+  cJSON *was = cJSON_ParseWithLength(old.payload, wl), *now = cJSON_ParseWithLength(payload, nl);
+  /* numbers past a double's precision compared by their text */
+  dorm__st_exact_numbers(was, old.payload, wl);
+  dorm__st_exact_numbers(now, payload, nl);
+  bool same = !was || !now || cJSON_Compare(was, now, true);
+  cJSON_Delete(was);
+  cJSON_Delete(now);
+  return same ? NULL : "with another payload";
+}
+
 /* One user's async requests queued or running on this server are at most
  * --max-user-requests: without a bound one client (or a careless loop)
  * queued thousands of jobs ahead of every other user's (the run queue is
@@ -355,7 +382,12 @@ static void call(dorm__streamer *s, dorm_client *c, dorm__st_job *job, const dor
   r.has_expiresAt = true;
   r.expiresAt = now / 1000 + 7 * 86400;
   dorm_status st = dorm__st_create_request(c, &r, &a);
-  if (st == DORM_ERR_CONDITION_FAILED) {
+  const char *other = NULL;
+  if (st == DORM_ERR_CONDITION_FAILED && (other = names_another_request(c, job->id.sub, m->id, e->name, payload, &a))) {
+    send_error(s, conn, m->id, "DUPLICATE_REQUEST", "id %s names an earlier request %s", m->id, other);
+    dorm__srv_track_ended(s, conn, m->id);
+    dorm__st_log("info", "duplicate_request", m->id, conn, e->name, "refused: the earlier request %s", other);
+  } else if (st == DORM_ERR_CONDITION_FAILED) {
     /* The same client id again: the existing request's state, now followed here. */
     dorm_streamer_Request_key key = {job->id.sub, m->id};
     dorm_model_update u;
