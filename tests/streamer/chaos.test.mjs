@@ -9,8 +9,8 @@
 // joined across its connections, are the whole stream once: seqs 1..n with
 // no gap or duplicate, percent never going back.
 import {
-  assert, checkError, checkReportComplete, checkStream, connect, countingProxy, scenario, sleep, startServer, stopServers, token,
-  uniq,
+  assert, checkError, checkReportComplete, checkStream, connect, countingProxy, history, scenario, sleep, startServer, stopServers,
+  token, uniq,
 } from './harness.mjs';
 import { ddb } from './lambda-emulators.mjs';
 
@@ -371,3 +371,62 @@ scenario('a job\'s end applied but answered 500: its processor delivers the end 
     await w.close();
   }
 }, { timeoutMs: 120000 });
+
+scenario('a progress write of a run that lost its lease, held past the takeover: it does not land over the new run\'s message of that seq', async () => {
+  // Processor 1's calls go through a proxy that, at its store of row 3's
+  // progress, holds it and every call after it (a partition: the write
+  // is on its way, the lease runs out). Processor 2 takes the job over and
+  // stores its own messages from the seq that write held; then the
+  // partition heals and the held write reaches DynamoDB. The client's
+  // messages, as delivered live, must be what is stored: one message per
+  // seq, percent never going back.
+  const front = await startServer({ name: 'front (--no-processor)', args: ['--no-processor', ...TAKEOVER] });
+  let open;
+  const gate = new Promise((resolve) => { open = resolve; });
+  let rid = null, heldSeq = 0;
+  const proxy = await countingProxy({
+    beforeForward: async (op, body) => {
+      if (heldSeq) { await gate; return; }
+      const text = JSON.stringify(body ?? {});
+      if (rid !== null && ['PutItem', 'BatchWriteItem', 'TransactWriteItems'].includes(op) && text.includes('dorm_streamer_messages') &&
+          text.includes(rid) && /\\"rows\\":3[,}]/.test(text)) {
+        heldSeq = Number(/"seq":\{"N":"(\d+)"\}/.exec(text)?.[1] ?? -1);
+        await gate;
+      }
+    },
+  });
+  const p1 = await startServer({ name: 'processor 1 (partitioned)', args: TAKEOVER, ddb: proxy.url });
+  let p2 = null;
+  try {
+    const sub = uniq('stale-write');
+    const tok = await token({ sub });
+    const c = await connect(front, tok);
+    rid = uniq('stale-write');
+    c.send({ id: rid, action: 'GenerateReport', payload: { rows: 30, stepMs: 100 } });
+    let deadline = Date.now() + 60000;
+    while (!heldSeq && Date.now() < deadline) await sleep(25);
+    assert.ok(heldSeq > 0, `row 3's store was held (seq ${heldSeq}): ${c.dump()}`);
+    p2 = await startServer({ name: 'processor 2', args: TAKEOVER });
+    // processor 2 took the job over and stored a message under the held seq
+    await c.waitFor((m) => m.request_id === rid && m.seq === heldSeq, { timeoutMs: 60000, what: `seq ${heldSeq} from processor 2` });
+    open();
+    const fin = await c.terminal(rid, { timeoutMs: 90000 });
+    checkReportComplete(fin, 30);
+    await sleep(500);
+    const live = c.of(rid);
+    checkStream(live, { rowsIncrease: false });
+    const stored = await history(front, tok, rid);
+    checkStream(stored, { rowsIncrease: false });
+    // (a stored message reads back canonical: members sorted)
+    const canon = (v) => (v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+    const byseq = (msgs) => Object.fromEntries(msgs.map((m) => [m.seq, JSON.stringify(canon(m))]));
+    assert.deepEqual(byseq(stored), byseq(live), 'each seq stored as it was delivered');
+    await c.close();
+  } finally {
+    open();
+    p1.kill('SIGKILL');
+    await proxy.close();
+    assert.deepEqual(await stopServers([front, ...(p2 ? [p2] : [])]), []);
+  }
+}, { timeoutMs: 240000 });

@@ -51,6 +51,8 @@ struct dorm_stream_ctx {
   atomic_bool cancel_flag;
   bool timed_out;
   bool lost_lease;                /* another processor took the job over: write nothing more */
+  atomic_bool collided;           /* a message of ours found its seq taken (resync) */
+  int64_t collided_seq;           /* the lowest such seq since the last resync (seq_mu; 0: none) */
   atomic_bool releasing;          /* shutting down: give the request back instead of an outcome */
   int64_t deadline_ms;
   int64_t last_check_ms;
@@ -243,8 +245,70 @@ static int64_t check_in_every_ms(const dorm_stream_ctx *ctx) {
 /* For a handler between progress updates (and before each one): checks
  * the deadline, and checks in when due (or at once when a router asked:
  * recheck). */
+static void took_over_from(dorm_stream_ctx *ctx, const dorm_streamer_Request *r, const char *body);
+
+/* Marks seq taken by another run's message (store.c, owned_put). */
+static void collided(dorm_stream_ctx *ctx, int64_t seq) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  if (!ctx->collided_seq || seq < ctx->collided_seq) ctx->collided_seq = seq;
+  pthread_mutex_unlock(&ctx->seq_mu);
+  atomic_store(&ctx->collided, true);
+}
+
+/* After a collision, the lease held: the messages stored from the first
+ * seq that collided on (a run that lost the lease landed them after this
+ * one read the highest stored seq, or this run's own) are the request's
+ * (its client may have had them from that run), so they are sent to the
+ * client (a connection drops seqs it has) and this run goes on after the
+ * newest, from its percent when that is higher. */
+static void catch_up_seqs(dorm_stream_ctx *ctx) {
+  pthread_mutex_lock(&ctx->seq_mu);
+  int64_t from = ctx->collided_seq ? ctx->collided_seq - 1 : ctx->seq;
+  ctx->collided_seq = 0;
+  pthread_mutex_unlock(&ctx->seq_mu);
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_streamer_Message_query_sk sk = {.op = DORM_SK_GT, .seq = from};
+  dorm_query_opts q = {.consistent_read = true};
+  int64_t last = 0;
+  const char *last_body = NULL;
+  for (;;) {
+    dorm_streamer_Message_page page;
+    if (dorm_streamer_Message_query(ctx->c, ctx->sub, ctx->client_id, &sk, &q, &a, &page) != DORM_OK) break;
+    for (size_t i = 0; i < page.count; i++) {
+      deliver(ctx, page.items[i].seq, page.items[i].body);
+      last = page.items[i].seq;
+      last_body = page.items[i].body;
+    }
+    if (!page.cursor) break;
+    q.cursor = page.cursor;
+  }
+  pthread_mutex_lock(&ctx->seq_mu);
+  if (last > ctx->seq) {
+    dorm__st_log("warn", "seq_resync", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
+                 "another run stored messages up to seq %lld after this one took the request over: going on "
+                 "after them", (long long)last);
+    ctx->seq = last;
+    dorm_streamer_Request now = {.percent = ctx->last_percent};
+    took_over_from(ctx, &now, last_body);
+  }
+  if (last > ctx->stored_seq) ctx->stored_seq = last;
+  pthread_mutex_unlock(&ctx->seq_mu);
+  dorm_arena_free(&a);
+}
+
+/* A message of ours found its seq taken: the check-in says by whom. A run
+ * that took the request over (our lease is gone): this one stops. With the
+ * lease still ours, a run that lost it landed a write late: go on after
+ * it (catch_up_seqs). */
+static void resync(dorm_stream_ctx *ctx) {
+  wait_stored(ctx);
+  check_in_now(ctx);
+  if (!ctx->lost_lease) catch_up_seqs(ctx);
+}
+
 static void check_in(dorm_stream_ctx *ctx) {
   if (ctx->sync) return;
+  if (!ctx->lost_lease && atomic_exchange(&ctx->collided, false)) resync(ctx);
   int64_t now = dorm__st_now_ms();
   if (now > ctx->deadline_ms) {
     ctx->timed_out = true;
@@ -362,10 +426,13 @@ static bool status_now(dorm_stream_ctx *ctx, dorm_client *c, status_sent_fn sent
   char *text = extra ? dorm__st_message("status", ctx->client_id, seq, extra) : NULL;
   free(extra);
   dorm_streamer_Message m = {.sub = ctx->sub, .clientId = ctx->client_id, .seq = seq, .body = text};
-  if (text && dorm__st_put_message(c, &m, NULL)) sent(user, seq, text);
-  else
+  dorm_status st = text ? dorm__st_put_owned(c, &m) : DORM_ERR_NO_MEMORY;
+  if (st == DORM_OK) sent(user, seq, text);
+  else {
+    if (st == DORM_ERR_CONDITION_FAILED) collided(ctx, seq); /* the job looks at why */
     dorm__st_log("error", "persist_failed", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
                  "status seq %lld: %s", (long long)seq, text ? dorm_client_errmsg(c) : "out of memory");
+  }
   free(text);
   return true;
 }
@@ -474,11 +541,16 @@ typedef struct progress_put {
 /* On a writer thread, once the message is stored (ok) or given up: offered
  * to the connection (its queue puts seqs in order), counted. The context
  * lives until outstanding is 0 (wait_stored): nothing here touches it after. */
-static void progress_stored(void *user, const dorm_streamer_Message *m, bool ok) {
+static void progress_stored(void *user, const dorm_streamer_Message *m, dorm_status st) {
   progress_put *pp = user;
   dorm_stream_ctx *ctx = pp->ctx;
   dorm__streamer *s = ctx->s;
-  if (ok) {
+  bool ok = st == DORM_OK;
+  if (st == DORM_ERR_CONDITION_FAILED) {
+    collided(ctx, m->seq);
+    dorm__st_log("warn", "seq_taken", m->clientId, pp->conn, ctx->e ? ctx->e->name : NULL,
+                 "seq %lld holds another run's message: this progress is not sent", (long long)m->seq);
+  } else if (ok) {
     /* not here any more (the client moved): the job's check-in follows it and replays from the table */
     if (pp->conn[0]) dorm__srv_offer(s, pp->conn, m->clientId, m->seq, m->body, strlen(m->body));
     dorm__st_metrics_add(&s->metrics, &s->metrics.progress_sent, 1);
@@ -527,6 +599,7 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
    * growing in the queue. */
   while (async && ctx->outstanding >= PROGRESS_IN_FLIGHT) pthread_cond_wait(&ctx->stored_cv, &ctx->seq_mu);
   int64_t seq = ++ctx->seq;
+  if (percent < ctx->last_percent) percent = ctx->last_percent; /* a resync may have found a higher one */
   ctx->last_percent = percent;
   char *m1 = message ? strdup(message) : NULL, *p1 = progress ? strdup(progress) : NULL;
   free(ctx->last_message);
@@ -555,12 +628,17 @@ static void send_progress(dorm_stream_ctx *ctx, double percent, const char *mess
       free(pp);
     }
   }
-  if (text && dorm__st_put_message(ctx->c, &m, NULL)) {
+  dorm_status pst = text ? dorm__st_put_owned(ctx->c, &m) : DORM_ERR_NO_MEMORY;
+  if (pst == DORM_OK) {
     pthread_mutex_lock(&ctx->seq_mu);
     if (seq > ctx->stored_seq) ctx->stored_seq = seq;
     pthread_mutex_unlock(&ctx->seq_mu);
     deliver(ctx, seq, text);
     dorm__st_metrics_add(&ctx->s->metrics, &ctx->s->metrics.progress_sent, 1);
+  } else if (pst == DORM_ERR_CONDITION_FAILED) {
+    collided(ctx, seq);
+    dorm__st_log("warn", "seq_taken", ctx->client_id, ctx->conn_id, ctx->e->name,
+                 "seq %lld holds another run's message: this progress is not sent", (long long)seq);
   } else {
     dorm__st_log("error", "progress_failed", ctx->client_id, ctx->conn_id, ctx->e->name, "%s",
                  text ? dorm_client_errmsg(ctx->c) : "out of memory");
@@ -877,12 +955,15 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
                          const char *code, const char *message) {
   wait_stored(ctx);
   for (int attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 0 || atomic_exchange(&ctx->recheck, false)) check_in_now(ctx);
+    bool resyncing = atomic_exchange(&ctx->collided, false);
+    if (attempt > 0 || resyncing || atomic_exchange(&ctx->recheck, false)) check_in_now(ctx);
     if (ctx->lost_lease) {
       dorm__st_log("warn", "lease_lost", ctx->client_id, ctx->conn_id, ctx->e ? ctx->e->name : NULL,
                    "another processor took the job over; this run's outcome is dropped");
       return;
     }
+    /* a message of this run's seqs, or the end's, found its seq taken */
+    if (resyncing || attempt > 0) catch_up_seqs(ctx);
     int64_t base = close_seqs(ctx);
     dorm_arena a = DORM_ARENA_INIT;
     char **texts = NULL;
@@ -930,7 +1011,7 @@ static void finish_valid(dorm_stream_ctx *ctx, dorm_streamer_RequestStatus statu
     for (size_t i = 0; ms && i < n; i++) {
       ms[i] = (dorm_streamer_Message){.sub = ctx->sub, .clientId = ctx->client_id, .seq = base + 1 + (int64_t)i,
                                       .body = texts[i]};
-      dorm_streamer_Message_tx_put(&tx, &ms[i], NULL);
+      dorm_streamer_Message_tx_create(&tx, &ms[i], NULL); /* only where none is: see store.c, owned_put */
     }
     dorm_status st = ms ? commit_end(ctx, &tx, result, texts, n) : DORM_ERR_NO_MEMORY;
     char why[512] = "";

@@ -154,6 +154,7 @@ typedef struct queued_put {
   int tries;
   int64_t queued_ms; /* monotonic: how long it waits (STALL_MS) */
   bool alone; /* its batch was refused for what it held: written in a call of its own */
+  bool owned; /* a lease owner's seq: stored only where nothing is (owned_put) */
 } queued_put;
 
 #define ASYNC_TRIES 5
@@ -240,6 +241,54 @@ static void wake_next(void) {
     }
 }
 
+/* Whether the message stored under m's key is m (a json body reads back
+ * canonical: compared by value). */
+static bool stored_is(dorm_client *c, const dorm_streamer_Message *m) {
+  dorm_arena a = DORM_ARENA_INIT;
+  dorm_get_opts go = {.consistent_read = true};
+  dorm_streamer_Message_key key = {m->sub, m->clientId, m->seq};
+  dorm_streamer_Message got;
+  bool same = false;
+  if (dorm_streamer_Message_get(c, &key, &go, &a, &got) == DORM_OK) {
+    cJSON *x = cJSON_Parse(got.body), *y = cJSON_Parse(m->body);
+    same = x && y && cJSON_Compare(x, y, true);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+  }
+  dorm_arena_free(&a);
+  return same;
+}
+
+/* A lease owner's messages, each stored only where no message is: a run
+ * that lost its lease (its processor paused, its network slow) may land a
+ * write after the run that took the request over read the highest stored
+ * seq, under a seq that run uses too. An unconditional put would then
+ * replace one message by another under one seq (the client had one, a
+ * resume gives the other) whichever landed last. So the one that comes
+ * second fails, DORM_ERR_CONDITION_FAILED, and is neither stored nor
+ * delivered; its run looks at why (processor.c, resync: the lease lost, it
+ * stops; held, it goes on after the stored one). One message is a
+ * conditional put, more one TransactWriteItems of conditional puts (a
+ * ClientRequestToken: its retry is not taken for a collision); a put whose
+ * condition fails on the message itself (an earlier try of it was applied
+ * though its answer was lost) is stored. */
+static dorm_status owned_put(dorm_client *c, dorm_streamer_Message *objs, size_t n, dorm_arena *a) {
+  if (n == 1) {
+    dorm_status st = dorm_streamer_Message_create(c, &objs[0], NULL, a);
+    if (st == DORM_ERR_CONDITION_FAILED) {
+      char why[512];
+      snprintf(why, sizeof why, "%s", dorm_client_errmsg(c));
+      if (stored_is(c, &objs[0])) return DORM_OK;
+      dorm__client_fail(c, st, "PutItem", "%s", strncmp(why, "PutItem: ", 9) == 0 ? why + 9 : why);
+    }
+    return st;
+  }
+  dorm_tx tx;
+  dorm_tx_init(&tx, a);
+  for (size_t i = 0; i < n; i++) dorm_streamer_Message_tx_create(&tx, &objs[i], NULL);
+  return dorm_tx_commit(c, &tx, NULL);
+}
+
 /* The leader's part (puts_mu held on entry and on return, released during
  * the write): the first PUT_BATCH queued messages as one BatchWriteItem. */
 static void flush_puts(dorm_client *c, long gather_us) {
@@ -258,6 +307,8 @@ static void flush_puts(dorm_client *c, long gather_us) {
     if (twice) break;
     /* a message whose batch was refused goes alone: one bad item cannot take others with it */
     if (n > 0 && (q->alone || batch[0]->alone)) break;
+    /* a lease owner's messages go in calls of their own (conditional) */
+    if (n > 0 && q->owned != batch[0]->owned) break;
     puts_head = q->next;
     if (!puts_head) puts_tail = NULL;
     puts_len--;
@@ -272,12 +323,15 @@ static void flush_puts(dorm_client *c, long gather_us) {
   wake_next();
   pthread_mutex_unlock(&puts_mu);
   dorm_arena a = DORM_ARENA_INIT;
-  /* Unconditional: each seq is its writer's alone (taken by an ADD on the
-   * request item). A batch takes no conditions, and DynamoDB Local runs a
+  /* Unconditional: a seq taken by an ADD on the request item is its
+   * writer's alone. A batch takes no conditions, and DynamoDB Local runs a
    * conditional put far slower than a plain one under concurrent writers
-   * anyway (bench/notes/streamer.md). */
-  dorm_status st = n == 1 ? dorm_streamer_Message_put(c, &objs[0], NULL, &a)
-                          : dorm_streamer_Message_batch_put(c, objs, n, &a);
+   * (bench/notes/streamer.md). A lease owner's seqs (owned) are another
+   * matter: see owned_put. */
+  bool owned = n > 0 && batch[0]->owned;
+  dorm_status st = owned ? owned_put(c, objs, n, &a)
+                   : n == 1 ? dorm_streamer_Message_put(c, &objs[0], NULL, &a)
+                            : dorm_streamer_Message_batch_put(c, objs, n, &a);
   dorm_arena_free(&a);
   char err[256] = "";
   if (st != DORM_OK) snprintf(err, sizeof err, "%s", dorm_client_errmsg(c));
@@ -285,7 +339,8 @@ static void flush_puts(dorm_client *c, long gather_us) {
    * accept): the whole batch fails, whichever item it was. Each goes again
    * alone (not counted as a try), so only the bad one fails. */
   bool refused = st == DORM_ERR_TOO_LARGE || st == DORM_ERR_VALIDATION || st == DORM_ERR_INVALID_ARGUMENT;
-  bool split = n > 1 && refused;
+  /* one of a lease owner's batch was there already: each alone says which */
+  bool split = n > 1 && (refused || (owned && st == DORM_ERR_CONDITION_FAILED));
   pthread_mutex_lock(&puts_mu);
   queued_put *finished[PUT_BATCH];
   size_t nfinished = 0;
@@ -297,8 +352,8 @@ static void flush_puts(dorm_client *c, long gather_us) {
       continue;
     }
     if (q->later) {
-      /* refused alone: it would be refused again */
-      if (st != DORM_OK && !refused && q->done && ++q->tries < ASYNC_TRIES) {
+      /* refused alone, or its seq is another's: it would be again */
+      if (st != DORM_OK && !refused && st != DORM_ERR_CONDITION_FAILED && q->done && ++q->tries < ASYNC_TRIES) {
         /* again with a later batch: a message that will be delivered is never given up at once */
         enqueue_put(q);
         continue;
@@ -325,7 +380,7 @@ static void flush_puts(dorm_client *c, long gather_us) {
     pthread_mutex_unlock(&puts_mu);
     dorm__srv_defer_wakes(); /* the batch's deliveries: one wake of the lws thread */
     for (size_t i = 0; i < nfinished; i++) {
-      if (finished[i]->done) finished[i]->done(finished[i]->user, finished[i]->m, st == DORM_OK);
+      if (finished[i]->done) finished[i]->done(finished[i]->user, finished[i]->m, st);
       free(finished[i]);
     }
     dorm__srv_flush_wakes();
@@ -333,11 +388,11 @@ static void flush_puts(dorm_client *c, long gather_us) {
   }
 }
 
-bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a) {
-  (void)a;
+static dorm_status put_wait(dorm_client *c, dorm_streamer_Message *m, bool owned) {
   queued_put me;
   memset(&me, 0, sizeof me);
   me.m = m;
+  me.owned = owned;
   me.queued_ms = mono_ms();
   pthread_cond_init(&me.cv, NULL);
   pthread_mutex_lock(&puts_mu);
@@ -351,11 +406,17 @@ bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *
   pthread_cond_destroy(&me.cv);
   if (me.st != DORM_OK) {
     /* the leader's client has the detail; the caller reads its own */
-    dorm__client_fail(c, me.st, "BatchWriteItem", "%s", me.err);
-    return false;
+    dorm__client_fail(c, me.st, owned ? "PutItem" : "BatchWriteItem", "%s", me.err);
   }
-  return true;
+  return me.st;
 }
+
+bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a) {
+  (void)a;
+  return put_wait(c, m, false) == DORM_OK;
+}
+
+dorm_status dorm__st_put_owned(dorm_client *c, dorm_streamer_Message *m) { return put_wait(c, m, true); }
 
 /* A copy of m queued without waiting (done: called once stored, may be NULL). */
 static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c) {
@@ -370,6 +431,7 @@ static bool queue_copy(const dorm_streamer_Message *m, dorm__st_stored_fn done, 
   cm->body = memcpy(p + ls + lc, m->body, lb);
   q->m = cm;
   q->later = true;
+  q->owned = done != NULL; /* a lease owner's progress (dorm__st_put_message_async) */
   q->done = done;
   q->user = user;
   q->queued_ms = mono_ms();

@@ -420,12 +420,18 @@ int64_t dorm__st_append_message(dorm_client *c, const char *sub, const char *cli
                                 void *user, char **text_out, bool *leased);
 /* Stores a message whose seq the caller has taken (a plain put). */
 bool dorm__st_put_message(dorm_client *c, dorm_streamer_Message *m, dorm_arena *a);
+/* Stores a message under a seq the lease owner took in memory, only where
+ * no message is (store.c, owned_put): DORM_ERR_CONDITION_FAILED when
+ * another one is stored under that seq (a run that lost the lease, or the
+ * one that took it over, wrote it first); other failures as
+ * dorm__st_put_message's. */
+dorm_status dorm__st_put_owned(dorm_client *c, dorm_streamer_Message *m);
 /* Queues a copy of m to be stored with the next batch, without waiting:
  * for a message already sent (the ack). The poller writes what is queued
  * every poll interval (dorm__st_flush_later); a failure is logged. */
 void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
 /* Queues a copy of m to be stored by the writer thread without waiting;
- * done(user, m, ok) is called once it is stored (ok) or its write failed
+ * done(user, m, st) is called once it is stored (DORM_OK) or its write failed
  * several times (never under the store's lock; the caller then delivers
  * it), on a writer thread, or, with c (the calling thread's client; may be
  * NULL), on the calling thread: when the queue's oldest message has waited
@@ -433,7 +439,10 @@ void dorm__st_put_message_later(dorm_client *c, const dorm_streamer_Message *m);
  * queue's next batch itself before it returns. False when no writers run
  * (Lambda mode, or before dorm__st_writers_start) or on OOM: the caller
  * stores it itself. */
-typedef void (*dorm__st_stored_fn)(void *user, const dorm_streamer_Message *m, bool ok);
+/* (st: DORM_OK once stored; DORM_ERR_CONDITION_FAILED when another message
+ * holds its seq, as dorm__st_put_owned; another failure after the tries.
+ * These are a lease owner's messages: stored as dorm__st_put_owned.) */
+typedef void (*dorm__st_stored_fn)(void *user, const dorm_streamer_Message *m, dorm_status st);
 bool dorm__st_put_message_async(const dorm_streamer_Message *m, dorm__st_stored_fn done, void *user, dorm_client *c);
 /* The writer thread(s) (PUT_WRITERS, each with its own DynamoDB client): started once
  * (later calls do nothing); stop writes what is queued, then joins them. */

@@ -463,14 +463,14 @@ static atomic_int found_before_sent;
  * thread, or on a queueing thread that wrote a stalled batch itself). It is
  * where a progress message is delivered, so the message must be in the
  * table by then (a consistent read with this thread's client). */
-static void on_stored(void *user, const dorm_streamer_Message *m, bool ok) {
-  atomic_fetch_add(ok ? &stored_ok : &stored_failed, 1);
+static void on_stored(void *user, const dorm_streamer_Message *m, dorm_status st) {
+  atomic_fetch_add(st == DORM_OK ? &stored_ok : &stored_failed, 1);
   dorm_client *c = dorm__st_client(S);
   dorm_arena a = DORM_ARENA_INIT;
   dorm_streamer_Message_key key = {m->sub, m->clientId, m->seq};
   dorm_get_opts o = {.consistent_read = true};
   dorm_streamer_Message got;
-  if (ok && c && dorm_streamer_Message_get(c, &key, &o, &a, &got) == DORM_OK && strcmp(got.body, m->body) == 0)
+  if (st == DORM_OK && c && dorm_streamer_Message_get(c, &key, &o, &a, &got) == DORM_OK && strcmp(got.body, m->body) == 0)
     atomic_fetch_add(&found_before_sent, 1);
   dorm_arena_free(&a);
   atomic_fetch_add((atomic_int *)user, 1);
