@@ -34,7 +34,8 @@ async function stillServing(c) {
 }
 
 const malformed = [
-  ['not JSON', '{"id":"x1","action":'],
+  ['not JSON', '{"id":"x1","action":', /^the message is not valid JSON \(near byte 20 of 20\)$/],
+  ['a lone surrogate escape', '{"id":"x1","action":"Echo","payload":{"text":"\\ud800"}}', /^the message is not valid JSON \(near byte 47 of 55\)$/],
   ['garbage', '\u0000\u0001garbage'],
   ['a JSON array', '[{"id":"x1","action":"ping"}]'],
   ['a JSON string', '"ping"'],
@@ -47,11 +48,12 @@ const malformed = [
   ['trailing garbage', '{"action":"ping"} {"action":"ping"}'],
 ];
 
-for (const [what, text] of malformed) {
+for (const [what, text, says] of malformed) {
   scenario(`malformed message (${what}) -> error INVALID_MESSAGE, no seq; the connection goes on`, async () => {
     const c = await connect(srv, tok);
     const e = await errorFor(c, text, what);
     checkError(e, 'INVALID_MESSAGE');
+    if (says) assert.match(e.error.message, says, `the error says what is wrong: ${JSON.stringify(e)}`);
     assert.equal(e.seq, undefined, `an unparseable frame belongs to no request: no seq (${JSON.stringify(e)})`);
     await stillServing(c);
     await c.close();

@@ -133,7 +133,13 @@ bool dorm__st_parse(const char *text, size_t len, cJSON **root, dorm__st_msg *ou
     return fail(code, "INVALID_MESSAGE", msg, msgcap, "message nested deeper than 33 levels (a payload at most 32)");
   const char *end = NULL;
   *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-  if (!*root || !cJSON_IsObject(*root))
+  if (!*root) { /* cJSON leaves `end` where the text stopped being JSON (a lone surrogate's \u escape, say) */
+    *code = "INVALID_MESSAGE";
+    size_t at = end && end >= text && end < text + len ? (size_t)(end - text) + 1 : len; /* 1-based */
+    snprintf(msg, msgcap, "the message is not valid JSON (near byte %zu of %zu)", at, len);
+    return false;
+  }
+  if (!cJSON_IsObject(*root))
     return fail(code, "INVALID_MESSAGE", msg, msgcap, "a message is a JSON object");
   while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
   if (!end || end != text + len)
